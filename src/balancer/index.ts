@@ -1,0 +1,19 @@
+import type { BalancerConfig } from '../config/schema.ts'
+import { HashBalancer } from './hash.ts'
+import { LeastConnectionsBalancer } from './least-connections.ts'
+import { P2CBalancer } from './p2c.ts'
+import { RandomBalancer } from './random.ts'
+import { RoundRobinBalancer } from './round-robin.ts'
+import type { Balancer, RandomSource } from './types.ts'
+
+export type { Balancer, Candidate, PickContext, RandomSource } from './types.ts'
+
+export function createBalancer (config: BalancerConfig, random: RandomSource = Math.random): Balancer {
+  if (typeof config === 'object') return new HashBalancer()
+  switch (config) {
+    case 'round-robin': return new RoundRobinBalancer()
+    case 'least-connections': return new LeastConnectionsBalancer(random)
+    case 'random': return new RandomBalancer(random)
+    case 'p2c': return new P2CBalancer(random)
+  }
+}

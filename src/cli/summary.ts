@@ -1,0 +1,17 @@
+// `switchyard check`: a readable summary of what the config will do, like `nginx -t`.
+import type { ResolvedConfig } from '../config/schema.ts'
+
+export function describeConfig (config: ResolvedConfig, file: string): string {
+  const lines = [`${file}: config is valid`, `listen ${config.server.host}:${config.server.port}, admin ${config.admin.host}:${config.admin.port}`, 'routes:']
+  for (const r of config.routes) {
+    const narrowing = [r.host ? `host ${r.host}` : '', r.methods ? r.methods.join(',') : '', r.stripPrefix ? 'strip prefix' : ''].filter(Boolean).join(', ')
+    lines.push(`  ${r.path}${narrowing ? ` (${narrowing})` : ''} -> ${r.pool}`)
+  }
+  lines.push('pools:')
+  for (const [name, pool] of Object.entries(config.pools)) {
+    const balancer = typeof pool.balancer === 'string' ? pool.balancer : `hash on ${pool.balancer.key}`
+    lines.push(`  ${name} (${balancer}${pool.healthCheck ? `, health ${pool.healthCheck.path} every ${pool.healthCheck.intervalMs}ms` : ''})`)
+    for (const t of pool.targets) lines.push(`    ${t.url} weight ${t.weight}${t.backup ? ' backup' : ''}`)
+  }
+  return lines.join('\n')
+}

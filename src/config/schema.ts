@@ -1,0 +1,179 @@
+// The one source of both the config's TypeScript types and its runtime check.
+// Every field has a default here, so the parsed config is complete and nothing downstream guesses.
+import { z } from 'zod'
+
+const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT'] as const
+
+const port = z.number().int().min(0, { error: 'must be a port number from 0 to 65535' }).max(65535, { error: 'must be a port number from 0 to 65535' })
+const positiveMs = z.number().int({ error: 'must be a whole number of milliseconds' }).positive({ error: 'must be greater than 0' })
+const percent = z.number().min(0, { error: 'must be a percentage from 0 to 100' }).max(100, { error: 'must be a percentage from 0 to 100' })
+const status = z.number().int().min(100, { error: 'must be an HTTP status from 100 to 599' }).max(599, { error: 'must be an HTTP status from 100 to 599' })
+
+const targetUrl = z.string({ error: 'must be an http:// or https:// URL' }).refine(isHttpUrl, { error: 'must be an http:// or https:// URL' })
+
+const targetObject = z.strictObject({
+  url: targetUrl,
+  weight: z.number({ error: 'must be a number' }).positive({ error: 'must be greater than 0' }).finite().default(1),
+  /** Standby target: takes traffic only while no primary target is available. */
+  backup: z.boolean().default(false),
+})
+const target = z.union([targetUrl, targetObject], { error: 'must be a URL string or { url, weight?, backup? }' })
+  .transform((t) => (typeof t === 'string' ? { url: t, weight: 1, backup: false } : t))
+
+const hashKey = z.string().refine((k) => k === 'ip' || /^(header|cookie):[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k), {
+  error: "must be 'ip', 'header:<name>' or 'cookie:<name>'",
+})
+const balancer = z.union([
+  z.enum(['round-robin', 'least-connections', 'random', 'p2c']),
+  z.strictObject({ type: z.literal('hash'), key: hashKey }),
+], { error: "must be 'round-robin', 'least-connections', 'random', 'p2c' or { type: 'hash', key }" })
+
+const statusList = z.array(status).min(1)
+
+const timeouts = z.strictObject({
+  /** TCP (and TLS) connect timeout for one attempt. */
+  connectMs: positiveMs.default(1000),
+  /** Deadline for the response headers, all attempts together. */
+  requestMs: positiveMs.default(30000),
+  /** Longest silence while streaming a response body. */
+  idleMs: positiveMs.default(60000),
+})
+
+const tls = z.strictObject({
+  rejectUnauthorized: z.boolean().default(true),
+  /** PEM CA bundle to trust for this pool's upstreams, in addition to nothing else. */
+  ca: z.string().optional(),
+  servername: z.string().optional(),
+})
+
+const connections = z.strictObject({
+  /** Upper bound of kept-alive connections per target. */
+  maxPerTarget: z.number().int().positive().default(128),
+  keepAliveMs: positiveMs.default(30000),
+})
+
+const healthCheck = z.strictObject({
+  path: z.string().startsWith('/', { error: "must start with '/'" }).default('/health'),
+  intervalMs: positiveMs.default(2000),
+  timeoutMs: positiveMs.default(1000),
+  healthyThreshold: z.number().int().positive().default(2),
+  unhealthyThreshold: z.number().int().positive().default(3),
+  /** A [low, high] range when given two numbers in ascending order, otherwise a list of accepted statuses. */
+  expectStatus: statusList.default([200, 399]),
+  /** Fraction of the interval used as random spread, so targets are not probed in lockstep. */
+  jitter: z.number().min(0).max(1).default(0.2),
+})
+
+const outlier = z.strictObject({
+  enabled: z.boolean().default(true),
+  consecutiveFailures: z.number().int().positive().default(5),
+  baseEjectionMs: positiveMs.default(30000),
+  maxEjectionMs: positiveMs.default(300000),
+  maxEjectionPercent: percent.default(50),
+})
+
+const circuitBreaker = z.strictObject({
+  enabled: z.boolean().default(true),
+  errorThresholdPercentage: percent.default(50),
+  volumeThreshold: z.number().int().min(0).default(20),
+  rollingWindowMs: positiveMs.default(10000),
+  resetTimeoutMs: positiveMs.default(10000),
+})
+
+const retryOnItem = z.union([z.enum(['connect-failure', 'reset', 'timeout']), status],
+  { error: "must be 'connect-failure', 'reset', 'timeout' or an HTTP status" })
+
+const retry = z.strictObject({
+  /** Total tries, the first one included. */
+  attempts: z.number().int().min(1).max(10).default(3),
+  retryOn: z.array(retryOnItem).default(['connect-failure', 'reset', 'timeout', 502, 503, 504]),
+  methods: z.array(z.enum(HTTP_METHODS)).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
+  backoff: z.strictObject({ baseMs: z.number().int().min(0).default(25), maxMs: z.number().int().min(0).default(250) }).prefault({}),
+  perTryTimeoutMs: positiveMs.default(2000),
+  /** Request bodies up to this size are buffered so they can be replayed; larger ones stream and are sent once. */
+  maxBufferBytes: z.number().int().min(0).default(64 * 1024),
+  budget: z.strictObject({ percent: percent.default(20), minConcurrent: z.number().int().min(0).default(3) }).prefault({}),
+})
+
+const pool = z.strictObject({
+  targets: z.array(target).min(1, { error: 'must list at least one target' }),
+  balancer: balancer.default('round-robin'),
+  timeouts: timeouts.prefault({}),
+  /** true: forward the client's Host header; false: send the target's host. */
+  preserveHost: z.boolean().default(true),
+  tls: tls.prefault({}),
+  connections: connections.prefault({}),
+  healthCheck: healthCheck.optional(),
+  outlier: outlier.prefault({}),
+  /** Upstream statuses that count as the upstream's failure (outlier detection, circuit breaker). */
+  failureStatuses: statusList.default([502, 503, 504]),
+  /** After a switch to standby: 'auto' returns to primaries as soon as one is available, 'manual' waits for an operator. */
+  failback: z.enum(['auto', 'manual']).default('auto'),
+  circuitBreaker: circuitBreaker.prefault({}),
+  retry: retry.prefault({}),
+  /** Retry POST/PATCH fully when the request carries an Idempotency-Key header. */
+  retryIdempotencyKey: z.boolean().default(false),
+})
+
+const route = z.strictObject({
+  path: z.string().startsWith('/', { error: "must start with '/'" }).refine((p) => !/[?#]/.test(p), { error: 'must not contain ? or #' }),
+  pool: z.string(),
+  methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
+  /** Exact host (port ignored, case-insensitive). */
+  host: z.string().min(1).optional(),
+  stripPrefix: z.boolean().default(false),
+})
+
+const listener = (defaults: { host: string; port: number }) => z.strictObject({
+  host: z.string().default(defaults.host),
+  port: port.default(defaults.port),
+})
+
+const server = z.strictObject({
+  host: z.string().default('0.0.0.0'),
+  port: port.default(8080),
+  /** Peers (exact IPs) whose X-Forwarded-For is kept and appended to; from anyone else it is replaced. */
+  trustedProxies: z.array(z.string()).default([]),
+  /** Time given to in-flight requests on shutdown before connections are closed. */
+  shutdownGraceMs: positiveMs.default(10000),
+})
+
+const log = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** 'stdout', 'stderr' or a file path. */
+  destination: z.string().default('stdout'),
+  /** Human-readable output for development (needs the dev dependency pino-pretty). */
+  pretty: z.boolean().default(false),
+})
+
+export const gatewayConfigSchema = z.strictObject({
+  server: server.prefault({}),
+  admin: listener({ host: '127.0.0.1', port: 9901 }).prefault({}),
+  log: log.prefault({}),
+  pools: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'pool names use letters, digits, _ and -' }), pool),
+  routes: z.array(route).min(1, { error: 'must list at least one route' }),
+})
+
+/** What a routes.config.ts file exports: every field with a default may be left out. */
+export type GatewayConfig = z.input<typeof gatewayConfigSchema>
+/** The parsed config: complete, defaulted, frozen. */
+export type ResolvedConfig = DeepReadonly<z.output<typeof gatewayConfigSchema>>
+export type PoolConfig = ResolvedConfig['pools'][string]
+export type RouteConfig = ResolvedConfig['routes'][number]
+export type TargetConfig = PoolConfig['targets'][number]
+export type BalancerConfig = PoolConfig['balancer']
+export type RetryPolicy = PoolConfig['retry']
+export type HealthCheckConfig = NonNullable<PoolConfig['healthCheck']>
+export type OutlierConfig = PoolConfig['outlier']
+export type CircuitBreakerConfig = PoolConfig['circuitBreaker']
+export type HttpMethod = (typeof HTTP_METHODS)[number]
+
+export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[]
+  : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T
+
+function isHttpUrl (value: string): boolean {
+  if (!URL.canParse(value)) return false
+  const u = new URL(value)
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' &&
+    (u.pathname === '/' || u.pathname === '') && u.search === '' && u.hash === '' && u.username === ''
+}

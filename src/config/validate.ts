@@ -1,0 +1,88 @@
+// Turns an untrusted config value into a ResolvedConfig, or a ConfigError listing every problem with its path.
+import type { z } from 'zod'
+import { ConfigError } from '../errors.ts'
+import { gatewayConfigSchema, type ResolvedConfig } from './schema.ts'
+
+export function validateConfig (input: unknown, source?: string): ResolvedConfig {
+  const parsed = gatewayConfigSchema.safeParse(input)
+  // relations between fields are checked on the raw input too, so one run reports every problem
+  const problems = [...(parsed.success ? [] : parsed.error.issues.map(describeIssue)), ...semanticProblems(input)]
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems, source)
+  return deepFreeze(parsed.data) as ResolvedConfig
+}
+
+type Loose = Record<string, unknown>
+const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Problems a schema cannot see: relations between fields. Tolerates malformed input (the schema reports that). */
+function semanticProblems (input: unknown): string[] {
+  const problems: string[] = []
+  if (!isObject(input)) return problems
+  const pools = isObject(input.pools) ? input.pools : {}
+  for (const [name, pool] of Object.entries(pools)) {
+    if (!isObject(pool)) continue
+    const targets = Array.isArray(pool.targets) ? pool.targets : []
+    const seen = new Map<string, number>()
+    targets.forEach((t: unknown, i) => {
+      const url = typeof t === 'string' ? t : isObject(t) && typeof t.url === 'string' ? t.url : undefined
+      if (url === undefined || !URL.canParse(url)) return
+      const key = new URL(url).origin
+      const first = seen.get(key)
+      if (first !== undefined) problems.push(`pools.${name}.targets[${i}].url: duplicates targets[${first}] (${key})`)
+      else seen.set(key, i)
+    })
+    if (targets.length > 0 && targets.every((t: unknown) => isObject(t) && t.backup === true)) {
+      problems.push(`pools.${name}.targets: needs at least one primary target (all are backup: true)`)
+    }
+    const hc = pool.healthCheck
+    if (isObject(hc) && typeof hc.timeoutMs === 'number' && typeof hc.intervalMs === 'number' && hc.timeoutMs > hc.intervalMs) {
+      problems.push(`pools.${name}.healthCheck.timeoutMs: must not exceed intervalMs (${hc.intervalMs})`)
+    }
+    const backoff = isObject(pool.retry) && isObject(pool.retry.backoff) ? pool.retry.backoff : undefined
+    if (backoff && typeof backoff.maxMs === 'number' && typeof backoff.baseMs === 'number' && backoff.maxMs < backoff.baseMs) {
+      problems.push(`pools.${name}.retry.backoff.maxMs: must be at least baseMs (${backoff.baseMs})`)
+    }
+  }
+  const routes = Array.isArray(input.routes) ? input.routes : []
+  const routeKeys = new Map<string, number>()
+  routes.forEach((r: unknown, i) => {
+    if (!isObject(r) || typeof r.path !== 'string') return
+    if (typeof r.pool === 'string' && !Object.hasOwn(pools, r.pool)) problems.push(`routes[${i}].pool: names unknown pool '${r.pool}'`)
+    const methods = Array.isArray(r.methods) ? [...r.methods].map(String).sort().join(',') : '*'
+    const key = [normaliseRoutePath(r.path), typeof r.host === 'string' ? r.host.toLowerCase() : '*', methods].join(' ')
+    const first = routeKeys.get(key)
+    if (first !== undefined) problems.push(`routes[${i}]: same path, host and methods as routes[${first}]`)
+    else routeKeys.set(key, i)
+  })
+  return problems
+}
+
+/** '/a/b/' and '/a/b' are the same route prefix. */
+export function normaliseRoutePath (path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') || '/' : path
+}
+
+function describeIssue (issue: z.core.$ZodIssue): string {
+  const path = formatPath(issue.path)
+  let message = issue.message
+  if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`
+  else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) message = 'is required'
+  return path ? `${path}: ${message}` : message
+}
+
+export function formatPath (path: readonly PropertyKey[]): string {
+  let out = ''
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`
+    else out += out ? `.${String(part)}` : String(part)
+  }
+  return out
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}

@@ -1,0 +1,45 @@
+// One catalogue of every error the gateway answers with: a stable code, its HTTP status and a plain sentence.
+// Tests assert codes and statuses, never messages.
+
+export const ERRORS = {
+  no_route: { status: 404, message: 'No route matches this request' },
+  bad_path: { status: 400, message: 'The request path is malformed or tries to change its segments with encoded characters' },
+  bad_request: { status: 400, message: 'The request is malformed' },
+  upstream_unreachable: { status: 502, message: 'The upstream could not be reached or closed the connection before answering' },
+  upstream_bad_response: { status: 502, message: 'The upstream sent an invalid response' },
+  upstream_error: { status: 502, message: 'The upstream answered with an error and the request could not be retried' },
+  upstream_timeout: { status: 504, message: 'The upstream did not answer in time' },
+  no_available_target: { status: 503, message: 'No target of this pool is available' },
+  circuit_open: { status: 503, message: 'The circuit breaker of this pool is open' },
+  shutting_down: { status: 503, message: 'The gateway is shutting down' },
+  internal_error: { status: 500, message: 'Unexpected gateway error' },
+} as const satisfies Record<string, { status: number; message: string }>
+
+export type ErrorCode = keyof typeof ERRORS
+
+export class GatewayError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  /** Seconds a client should wait before trying again (sent as Retry-After). */
+  readonly retryAfterSeconds: number | undefined
+
+  constructor (code: ErrorCode, options: { cause?: unknown; retryAfterSeconds?: number; message?: string } = {}) {
+    super(options.message ?? ERRORS[code].message, { cause: options.cause })
+    this.name = 'GatewayError'
+    this.code = code
+    this.status = ERRORS[code].status
+    this.retryAfterSeconds = options.retryAfterSeconds
+  }
+}
+
+/** Raised for a config that fails validation: every problem, each with its path. */
+export class ConfigError extends Error {
+  readonly code = 'invalid_config'
+  readonly problems: readonly string[]
+
+  constructor (problems: readonly string[], source?: string) {
+    super(`${source ? `${source}: ` : ''}invalid config:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}

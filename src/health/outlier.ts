@@ -1,0 +1,60 @@
+// Passive health: consecutive upstream failures eject a target for baseEjectionMs × (times ejected),
+// never more than maxEjectionPercent of its tier, so a pool-wide outage is left to the circuit breaker.
+import type { OutlierConfig } from '../config/schema.ts'
+import type { UpstreamPool } from '../upstream/pool.ts'
+import type { Target } from '../upstream/target.ts'
+
+export class OutlierDetector {
+  readonly #config: OutlierConfig
+  readonly #pool: UpstreamPool
+  readonly #now: () => number
+  readonly #failures = new Map<Target, number>()
+  readonly #timesEjected = new Map<Target, number>()
+  /** Ejections refused because the tier was already at maxEjectionPercent. */
+  skipped = 0
+
+  constructor (config: OutlierConfig, pool: UpstreamPool, now: () => number = Date.now) {
+    this.#config = config
+    this.#pool = pool
+    this.#now = now
+  }
+
+  success (target: Target): void {
+    if (this.#failures.has(target)) this.#failures.delete(target)
+  }
+
+  failure (target: Target): void {
+    if (!this.#config.enabled) return
+    const count = (this.#failures.get(target) ?? 0) + 1
+    if (count < this.#config.consecutiveFailures) {
+      this.#failures.set(target, count)
+      return
+    }
+    this.#failures.delete(target)
+    const now = this.#now()
+    if (target.status.ejectedUntil > now) return
+    if (!this.#mayEject(target, now)) {
+      this.skipped++
+      return
+    }
+    const times = (this.#timesEjected.get(target) ?? 0) + 1
+    this.#timesEjected.set(target, times)
+    const duration = Math.min(this.#config.baseEjectionMs * times, Math.max(this.#config.maxEjectionMs, this.#config.baseEjectionMs))
+    this.#pool.setStatus(target, { ejectedUntil: now + duration })
+  }
+
+  timesEjected (target: Target): number {
+    return this.#timesEjected.get(target) ?? 0
+  }
+
+  #mayEject (target: Target, now: number): boolean {
+    let tierSize = 0
+    let ejected = 0
+    for (const t of this.#pool.targets) {
+      if (t.backup !== target.backup) continue
+      tierSize++
+      if (t.status.ejectedUntil > now) ejected++
+    }
+    return ((ejected + 1) / tierSize) * 100 <= this.#config.maxEjectionPercent
+  }
+}

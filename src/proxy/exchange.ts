@@ -1,0 +1,49 @@
+// Everything known about one client request while it is proxied; one class so every request has the same shape.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Readable } from 'node:stream'
+import type { ErrorCode } from '../errors.ts'
+import type { Route } from '../routing/table.ts'
+import type { PoolRuntime } from '../upstream/registry.ts'
+import type { Target } from '../upstream/target.ts'
+
+export class Exchange {
+  readonly req: IncomingMessage
+  readonly res: ServerResponse
+  readonly startedAt: number
+  readonly bytesReadAtStart: number
+  readonly bytesWrittenAtStart: number
+  requestId = ''
+  method: string
+  /** Normalised path (what was routed). */
+  path = ''
+  /** Path and query sent upstream. */
+  upstreamPath = ''
+  route: Route | undefined = undefined
+  pool: PoolRuntime | undefined = undefined
+  headers: string[] = []
+  body: Buffer | Readable | null = null
+  /** Whether the body can be sent again (none, or buffered). */
+  replayable = true
+  idempotencyKey = false
+  /** Declared request body length (undefined when chunked or absent). */
+  contentLength: number | undefined = undefined
+  hashKey: string | undefined = undefined
+  /** Absolute time (ms) by which response headers must have arrived. */
+  deadline = 0
+  readonly tried: Target[] = []
+  /** Set once the client went away before the response finished. */
+  clientGone = false
+  errorCode: ErrorCode | undefined = undefined
+  readonly abort = new AbortController()
+
+  constructor (req: IncomingMessage, res: ServerResponse) {
+    this.req = req
+    this.res = res
+    this.method = req.method ?? 'GET'
+    this.startedAt = performance.now()
+    this.bytesReadAtStart = req.socket.bytesRead
+    this.bytesWrittenAtStart = req.socket.bytesWritten
+  }
+
+  get attempts (): number { return this.tried.length }
+}

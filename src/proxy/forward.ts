@@ -1,0 +1,299 @@
+// The hot path: route → pick → forward → stream back, with retries, breaker and outlier accounting.
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Writable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Logger } from 'pino'
+import { classifyError, type FailureKind } from '../resilience/classify.ts'
+import { isBreakerRejection, UpstreamFailure } from '../resilience/breaker.ts'
+import { parseRetryAfter } from '../resilience/retry.ts'
+import { GatewayError, ERRORS, type ErrorCode } from '../errors.ts'
+import { normaliseRequestTarget } from '../routing/path.ts'
+import type { RoutingTable } from '../routing/table.ts'
+import type { PoolRuntime } from '../upstream/registry.ts'
+import type { Target } from '../upstream/target.ts'
+import { Exchange } from './exchange.ts'
+import { keyExtractor, type KeyExtractor } from './hash-key.ts'
+import { buildUpstreamHeaders, clientAddress, isSaneRequestId, stripResponseHopByHop, type IncomingFacts } from './headers.ts'
+
+/** What the proxy routes with; swapped whole on reload. */
+export interface GatewayState {
+  readonly table: RoutingTable
+  readonly pools: ReadonlyMap<string, PoolRuntime>
+}
+
+export interface ProxyOptions {
+  logger: Logger
+  trustedProxies: readonly string[]
+  proto?: 'http' | 'https'
+}
+
+interface AttemptResult {
+  /** Response headers went to the client: this request is answered, nothing more may be tried. */
+  responded: boolean
+  /** What the upstream did wrong, if anything (counts for outlier detection and the breaker). */
+  failure: FailureKind | 'status' | undefined
+  /** This attempt's outcome may be retried (decided when it ended). */
+  retryable: boolean
+  retryAfterSeconds: number | undefined
+  error: unknown
+}
+
+export class ProxyHandler {
+  #state: GatewayState
+  readonly #logger: Logger
+  readonly #trusted: ReadonlySet<string>
+  readonly #proto: 'http' | 'https'
+  readonly #keyExtractors = new WeakMap<PoolRuntime, KeyExtractor | undefined>()
+
+  constructor (state: GatewayState, options: ProxyOptions) {
+    this.#state = state
+    this.#logger = options.logger
+    this.#trusted = new Set(options.trustedProxies)
+    this.#proto = options.proto ?? 'http'
+  }
+
+  get state (): GatewayState { return this.#state }
+  /** Atomically replaces routes and pools; requests already in flight keep what they started with. */
+  setState (state: GatewayState): void { this.#state = state }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const ex = new Exchange(req, res)
+    res.once('close', () => this.#finish(ex))
+    try {
+      this.#start(ex)
+    } catch (err) {
+      this.#sendError(ex, 'internal_error', err)
+    }
+  }
+
+  #start (ex: Exchange): void {
+    const { req } = ex
+    const clientIp = clientAddress(req.socket.remoteAddress)
+    const target = normaliseRequestTarget(req.url ?? '')
+    const facts: IncomingFacts = { host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false }
+    const state = this.#state
+    // one pass over the headers yields the request id, which even a routing error reports
+    ex.headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: this.#trusted.has(clientIp), proto: this.#proto }, facts)
+    ex.requestId = isSaneRequestId(facts.requestId) ? facts.requestId : randomUUID()
+    if (target === undefined) return this.#sendError(ex, 'bad_path')
+    ex.path = target.path
+    const match = state.table.match(target.path, ex.method, facts.host)
+    if (match === undefined) return this.#sendError(ex, 'no_route')
+    const runtime = state.pools.get(match.route.pool)
+    if (runtime === undefined) return this.#sendError(ex, 'no_route')
+    ex.route = match.route
+    ex.pool = runtime
+    ex.upstreamPath = match.upstreamPath + target.query
+    // preserveHost: false appends the target's host per attempt instead
+    if (runtime.config.preserveHost && facts.host !== undefined) ex.headers.push('host', facts.host)
+    ex.headers.push('x-request-id', ex.requestId)
+    ex.idempotencyKey = facts.idempotencyKey && runtime.config.retryIdempotencyKey
+    ex.hashKey = this.#hashKey(runtime, req, clientIp)
+    ex.deadline = Date.now() + runtime.config.timeouts.requestMs
+
+    const hasBody = facts.chunked || (facts.contentLength !== undefined && facts.contentLength !== '0')
+    runtime.budget.requestStarted()
+    if (!hasBody) {
+      void this.#forward(ex, runtime)
+      return
+    }
+    const length = facts.chunked ? Infinity : Number(facts.contentLength)
+    if (!facts.chunked) ex.contentLength = length
+    if (runtime.retry.mayRetry(ex.method, ex.idempotencyKey) && length <= runtime.config.retry.maxBufferBytes) {
+      // small enough to keep for a replay
+      readBody(req, length).then((buf) => {
+        ex.body = buf
+        return this.#forward(ex, runtime)
+      }, () => {
+        runtime.budget.requestFinished()
+        if (!ex.clientGone) this.#sendError(ex, 'bad_request')
+      })
+      return
+    }
+    ex.body = req
+    ex.replayable = false
+    void this.#forward(ex, runtime)
+  }
+
+  async #forward (ex: Exchange, runtime: PoolRuntime): Promise<void> {
+    try {
+      let last: AttemptResult | undefined
+      for (;;) {
+        if (ex.clientGone) return
+        if (!runtime.breaker.allows()) return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
+        const target = runtime.pool.pick(ex, ex.tried)
+        if (target === undefined) {
+          if (last !== undefined) return this.#sendAttemptError(ex, last)
+          return this.#sendError(ex, 'no_available_target', undefined, 1)
+        }
+        const isRetry = ex.attempts > 0
+        if (isRetry && !runtime.budget.tryAcquire()) return this.#sendAttemptError(ex, last!)
+        let result: AttemptResult
+        try {
+          result = await runtime.breaker.run(async () => {
+            const r = await this.#attempt(ex, runtime, target)
+            if (r.failure !== undefined) throw new UpstreamFailure(r)
+            return r
+          })
+        } catch (err) {
+          if (!isBreakerRejection(err)) throw err
+          // opened (or its half-open probe slot taken) between the check above and this attempt
+          if (last !== undefined) return this.#sendAttemptError(ex, last)
+          return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
+        } finally {
+          if (isRetry) runtime.budget.release()
+        }
+        last = result
+        if (result.responded || ex.clientGone) return
+        if (!result.retryable || ex.attempts >= runtime.config.retry.attempts) return this.#sendAttemptError(ex, result)
+        const delay = runtime.retry.backoffMs(ex.attempts, result.retryAfterSeconds)
+        if (Date.now() + delay >= ex.deadline) return this.#sendAttemptError(ex, result)
+        if (delay > 0) await sleep(delay)
+      }
+    } catch (err) {
+      this.#sendError(ex, 'internal_error', err)
+    } finally {
+      runtime.budget.requestFinished()
+    }
+  }
+
+  #attempt (ex: Exchange, runtime: PoolRuntime, target: Target): Promise<AttemptResult> {
+    ex.tried.push(target)
+    target.inFlight++
+    const policy = runtime.config.retry
+    const remaining = Math.max(1, ex.deadline - Date.now())
+    const moreAllowed = ex.replayable && ex.attempts < policy.attempts
+    const headersTimeout = moreAllowed ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
+    const headers = runtime.config.preserveHost ? ex.headers : [...ex.headers, 'host', target.host]
+    const result: AttemptResult = { responded: false, failure: undefined, retryable: false, retryAfterSeconds: undefined, error: undefined }
+    return new Promise((resolve) => {
+      target.client.stream({
+        path: ex.upstreamPath,
+        method: ex.method as 'GET',
+        headers,
+        body: ex.body,
+        signal: ex.abort.signal,
+        headersTimeout,
+        bodyTimeout: runtime.config.timeouts.idleMs,
+      }, ({ statusCode, headers: upstreamHeaders }) => {
+        if (runtime.isFailureStatus(statusCode)) result.failure = 'status'
+        if (moreAllowed && runtime.retry.retryableStatus(statusCode, ex) && runtime.budget.wouldAllow()) {
+          // another attempt will answer: read this one to the end (keeps the connection) and drop it
+          result.retryable = true
+          result.retryAfterSeconds = statusCode === 503 ? parseRetryAfter(upstreamHeaders['retry-after']) : undefined
+          return new Writable({ write (_chunk, _enc, cb) { cb() } })
+        }
+        result.responded = true
+        const outHeaders = stripResponseHopByHop(upstreamHeaders)
+        outHeaders['x-request-id'] = ex.requestId
+        ex.res.writeHead(statusCode, outHeaders)
+        return ex.res
+      }, (err) => {
+        target.inFlight--
+        if (err != null) {
+          result.error = err
+          if (ex.clientGone) {
+            result.failure = undefined // the client left; the upstream did nothing wrong
+          } else {
+            const kind = classifyError(err)
+            result.failure = kind
+            if (!result.responded) result.retryable = moreAllowed && runtime.retry.retryableFailure(kind, ex)
+            else ex.res.destroy() // headers are out: all that is left is to cut the response short
+          }
+        }
+        if (result.failure !== undefined) runtime.outlier.failure(target)
+        else if (!ex.clientGone) runtime.outlier.success(target)
+        resolve(result)
+      })
+    })
+  }
+
+  #hashKey (runtime: PoolRuntime, req: IncomingMessage, clientIp: string): string | undefined {
+    let extract = this.#keyExtractors.get(runtime)
+    if (extract === undefined && !this.#keyExtractors.has(runtime)) {
+      extract = keyExtractor(runtime.config.balancer)
+      this.#keyExtractors.set(runtime, extract)
+    }
+    return extract?.(req, clientIp)
+  }
+
+  #sendAttemptError (ex: Exchange, result: AttemptResult): void {
+    if (result.responded || ex.clientGone) return
+    const kind = result.failure ?? 'reset'
+    const code: ErrorCode = kind === 'timeout' ? 'upstream_timeout' : kind === 'bad-response' ? 'upstream_bad_response'
+      : kind === 'status' ? 'upstream_error' : 'upstream_unreachable'
+    this.#sendError(ex, code, result.error)
+  }
+
+  #sendError (ex: Exchange, code: ErrorCode, cause?: unknown, retryAfterSeconds?: number): void {
+    ex.errorCode = code
+    const { res } = ex
+    if (code === 'internal_error') this.#logger.error({ err: cause, requestId: ex.requestId }, 'unexpected error while proxying')
+    if (res.headersSent || res.destroyed) {
+      res.destroy()
+      return
+    }
+    const body = JSON.stringify({ error: code, message: ERRORS[code].message, requestId: ex.requestId })
+    const headers: Record<string, string | number> = {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'x-request-id': ex.requestId,
+      'cache-control': 'no-store',
+    }
+    if (retryAfterSeconds !== undefined) headers['retry-after'] = retryAfterSeconds
+    // a request body we never read would poison the keep-alive connection
+    if (!ex.req.complete && ex.body === null) headers.connection = 'close'
+    res.writeHead(ERRORS[code].status, headers)
+    res.end(body)
+  }
+
+  #finish (ex: Exchange): void {
+    const { res, req } = ex
+    if (!res.writableFinished) {
+      ex.clientGone = true
+      ex.abort.abort()
+    }
+    const socket = req.socket
+    const last = ex.tried.length > 0 ? ex.tried[ex.tried.length - 1] : undefined
+    this.#logger.info({
+      requestId: ex.requestId,
+      method: ex.method,
+      path: ex.path || req.url,
+      route: ex.route?.id,
+      pool: ex.pool?.name,
+      target: last?.url,
+      status: res.headersSent ? res.statusCode : 499,
+      durationMs: Math.round((performance.now() - ex.startedAt) * 100) / 100,
+      bytesIn: requestBodyBytes(ex),
+      bytesOut: socket.bytesWritten - ex.bytesWrittenAtStart,
+      attempts: ex.attempts,
+      targets: ex.tried.length > 1 ? ex.tried.map((t) => t.url) : undefined,
+      error: ex.errorCode,
+      aborted: ex.clientGone || undefined,
+    }, 'request')
+  }
+}
+
+/** Body bytes received: exact when buffered or length-delimited, wire bytes (with chunk framing) when chunked. */
+function requestBodyBytes (ex: Exchange): number {
+  if (Buffer.isBuffer(ex.body)) return ex.body.length
+  if (ex.contentLength !== undefined && ex.req.complete) return ex.contentLength
+  return ex.req.socket.bytesRead - ex.bytesReadAtStart
+}
+
+/** Reads a body whose length is known to be small; rejects if the client sends more or goes away. */
+function readBody (req: IncomingMessage, expected: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > expected) req.destroy(new GatewayError('bad_request'))
+      else chunks.push(chunk)
+    })
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
+    req.once('error', reject)
+    req.once('close', () => { if (!req.complete) reject(new GatewayError('bad_request')) })
+  })
+}

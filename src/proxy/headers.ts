@@ -1,0 +1,109 @@
+// Header rewriting both ways. Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy;
+// X-Forwarded-* say who the client was; only trusted proxies may extend an existing chain.
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade',
+  'proxy-authenticate', 'proxy-authorization', 'trailer'])
+
+export interface UpstreamHeaderOptions {
+  clientIp: string
+  /** The client's peer is in trustedProxies: its X-Forwarded-* are kept and extended. */
+  trusted: boolean
+  proto: 'http' | 'https'
+}
+
+export interface IncomingFacts {
+  host: string | undefined
+  requestId: string | undefined
+  contentLength: string | undefined
+  chunked: boolean
+  idempotencyKey: boolean
+}
+
+/**
+ * One pass over the raw header list: builds the flat [name, value, …] list sent upstream and
+ * collects the facts the proxy needs, so req.headers is never materialised on the hot path.
+ * The caller appends host and x-request-id once it knows the pool and has decided the id.
+ */
+export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHeaderOptions, facts: IncomingFacts): string[] {
+  let connectionTokens: Set<string> | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      connectionTokens ??= new Set()
+      for (const t of raw[i + 1]!.split(',')) {
+        const token = t.trim().toLowerCase()
+        if (token !== '') connectionTokens.add(token)
+      }
+    }
+  }
+  const out: string[] = []
+  let forwardedFor: string | undefined
+  let forwardedProto: string | undefined
+  let forwardedHost: string | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase()
+    const value = raw[i + 1]!
+    switch (name) {
+      case 'host':
+        facts.host = value // sent as the client's or the target's, per pool (the caller appends it)
+        continue
+      case 'x-request-id':
+        facts.requestId = value
+        continue
+      case 'content-length':
+        facts.contentLength = value
+        out.push(name, value)
+        continue
+      case 'transfer-encoding':
+        facts.chunked = true
+        continue
+      case 'idempotency-key':
+        facts.idempotencyKey = true
+        out.push(name, value)
+        continue
+      case 'x-forwarded-for':
+        if (opts.trusted) forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`
+        continue
+      case 'x-forwarded-proto':
+        if (opts.trusted) forwardedProto ??= value
+        continue
+      case 'x-forwarded-host':
+        if (opts.trusted) forwardedHost ??= value
+        continue
+      case 'expect': // Node has already answered 100-continue; the upstream gets the body directly
+        continue
+    }
+    if (HOP_BY_HOP.has(name) || connectionTokens?.has(name) === true) continue
+    out.push(name, value)
+  }
+  out.push('x-forwarded-for', forwardedFor === undefined ? opts.clientIp : `${forwardedFor}, ${opts.clientIp}`)
+  out.push('x-forwarded-proto', forwardedProto ?? opts.proto)
+  if (forwardedHost !== undefined || facts.host !== undefined) out.push('x-forwarded-host', (forwardedHost ?? facts.host)!)
+  return out
+}
+
+export type ResponseHeaders = Record<string, string | string[] | undefined>
+
+/** Removes hop-by-hop headers from an upstream response in place. */
+export function stripResponseHopByHop (headers: ResponseHeaders): ResponseHeaders {
+  const connection = headers.connection
+  if (connection !== undefined) {
+    for (const t of String(connection).split(',')) {
+      const token = t.trim().toLowerCase()
+      if (token !== '') delete headers[token]
+    }
+  }
+  for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name]
+  return headers
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
+
+export function isSaneRequestId (value: string | undefined): value is string {
+  return value !== undefined && REQUEST_ID.test(value)
+}
+
+/** '::ffff:1.2.3.4' → '1.2.3.4', so trustedProxies and X-Forwarded-For read as people write them. */
+export function clientAddress (remote: string | undefined): string {
+  if (remote === undefined) return 'unknown'
+  return remote.startsWith('::ffff:') ? remote.slice(7) : remote
+}

@@ -1,0 +1,90 @@
+// One opossum circuit breaker per pool. Only what the upstream did wrong opens it:
+// an attempt counts as a failure by throwing UpstreamFailure; anything else (4xx, client aborts) does not.
+import { EventEmitter } from 'node:events'
+import CircuitBreaker from 'opossum'
+import type { CircuitBreakerConfig } from '../config/schema.ts'
+
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+/** Thrown inside a breaker run for an attempt the upstream failed; carries the attempt's result out. */
+export class UpstreamFailure<T> extends Error {
+  readonly result: T
+  constructor (result: T) {
+    super('upstream failure')
+    this.result = result
+  }
+}
+
+export interface BreakerEvents { state: [state: BreakerState, previous: BreakerState] }
+
+type Action = () => Promise<unknown>
+
+export class PoolBreaker extends EventEmitter<BreakerEvents> {
+  readonly #breaker: CircuitBreaker<[Action], unknown> | undefined
+  readonly #resetTimeoutMs: number
+  readonly #now: () => number
+  #state: BreakerState = 'closed'
+  #openedAt = 0
+
+  constructor (config: CircuitBreakerConfig, now: () => number = Date.now) {
+    super()
+    this.#resetTimeoutMs = config.resetTimeoutMs
+    this.#now = now
+    if (!config.enabled) return
+    this.#breaker = new CircuitBreaker((fn: Action) => fn(), {
+      timeout: false, // the proxy owns timeouts; a breaker timer would not abort the upstream request
+      errorThresholdPercentage: config.errorThresholdPercentage,
+      volumeThreshold: config.volumeThreshold,
+      rollingCountTimeout: config.rollingWindowMs,
+      resetTimeout: config.resetTimeoutMs,
+      errorFilter: (err: unknown) => !(err instanceof UpstreamFailure),
+    })
+    this.#breaker.on('open', () => { this.#openedAt = this.#now(); this.#set('open') })
+    this.#breaker.on('halfOpen', () => this.#set('half-open'))
+    this.#breaker.on('close', () => this.#set('closed'))
+  }
+
+  get state (): BreakerState { return this.#state }
+
+  /** While open: whole seconds until the breaker lets a probe through. Undefined otherwise. */
+  retryAfterSeconds (): number | undefined {
+    if (this.#state !== 'open') return undefined
+    return Math.max(1, Math.ceil((this.#openedAt + this.#resetTimeoutMs - this.#now()) / 1000))
+  }
+
+  /** True when a request may be tried now (closed, or half-open with the probe slot free). */
+  allows (): boolean {
+    const b = this.#breaker
+    return b === undefined || b.closed || b.pendingClose
+  }
+
+  /** Runs one attempt through the breaker. Rejects with code EOPENBREAKER when it is open. */
+  async run<T> (attempt: () => Promise<T>): Promise<T> {
+    if (this.#breaker === undefined) return attempt()
+    try {
+      return await this.#breaker.fire(attempt) as T
+    } catch (err) {
+      if (err instanceof UpstreamFailure) return err.result as T
+      throw err
+    }
+  }
+
+  /** Operator: open or close the breaker by hand. */
+  force (state: 'open' | 'closed'): void {
+    if (state === 'open') this.#breaker?.open()
+    else this.#breaker?.close()
+  }
+
+  shutdown (): void { this.#breaker?.shutdown() }
+
+  #set (state: BreakerState): void {
+    const previous = this.#state
+    if (previous === state) return
+    this.#state = state
+    this.emit('state', state, previous)
+  }
+}
+
+export function isBreakerRejection (err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === 'EOPENBREAKER'
+}

@@ -1,0 +1,34 @@
+// Retry budget, as Envoy's: retries in flight may not exceed max(percent% of active requests, minConcurrent),
+// so a pool-wide failure cannot multiply the load on it.
+export class RetryBudget {
+  readonly #percent: number
+  readonly #minConcurrent: number
+  active = 0
+  retriesInFlight = 0
+  rejected = 0
+
+  constructor (budget: { percent: number; minConcurrent: number }) {
+    this.#percent = budget.percent
+    this.#minConcurrent = budget.minConcurrent
+  }
+
+  requestStarted (): void { this.active++ }
+  requestFinished (): void { this.active-- }
+
+  /** Whether a retry would be allowed now (without taking a slot). */
+  wouldAllow (): boolean {
+    return this.retriesInFlight + 1 <= Math.max((this.active * this.#percent) / 100, this.#minConcurrent)
+  }
+
+  /** Takes a retry slot if the budget allows; the caller must release() it when that attempt ends. */
+  tryAcquire (): boolean {
+    if (!this.wouldAllow()) {
+      this.rejected++
+      return false
+    }
+    this.retriesInFlight++
+    return true
+  }
+
+  release (): void { this.retriesInFlight-- }
+}

@@ -1,0 +1,86 @@
+// The routing table: longest prefix on a segment boundary, narrowed by host and method.
+// Built once per config and swapped whole on reload; lookups cost one map probe per path segment,
+// however many routes there are.
+import { normaliseRoutePath } from '../config/validate.ts'
+import type { RouteConfig } from '../config/schema.ts'
+
+export interface Route {
+  readonly id: string
+  /** Normalised prefix, no trailing slash (except '/'). */
+  readonly prefix: string
+  readonly pool: string
+  readonly host: string | undefined
+  readonly methods: ReadonlySet<string> | undefined
+  readonly stripPrefix: boolean
+}
+
+export interface RouteMatch {
+  route: Route
+  /** The path to forward upstream. */
+  upstreamPath: string
+}
+
+export class RoutingTable {
+  readonly #byPrefix = new Map<string, Route[]>()
+  readonly size: number
+
+  constructor (routes: readonly RouteConfig[]) {
+    for (const r of routes) {
+      const prefix = normaliseRoutePath(r.path)
+      const route: Route = {
+        id: `${r.host ?? '*'}${prefix}${r.methods ? ` [${r.methods.join(',')}]` : ''}`,
+        prefix,
+        pool: r.pool,
+        host: r.host?.toLowerCase(),
+        methods: r.methods ? new Set(r.methods) : undefined,
+        stripPrefix: r.stripPrefix,
+      }
+      const list = this.#byPrefix.get(prefix) ?? []
+      list.push(route)
+      this.#byPrefix.set(prefix, list)
+    }
+    // Most specific first within a prefix: host-bound before any-host, method-bound before any-method.
+    for (const list of this.#byPrefix.values()) list.sort((a, b) => specificity(b) - specificity(a))
+    this.size = routes.length
+  }
+
+  /** path must already be normalised (see normaliseRequestTarget). host may carry a port. */
+  match (path: string, method: string, host: string | undefined): RouteMatch | undefined {
+    const hostname = host === undefined ? undefined : stripPort(host).toLowerCase()
+    let end = path.length
+    // '/a/b/' is looked up as '/a/b'
+    if (end > 1 && path.charCodeAt(end - 1) === 47) end--
+    for (;;) {
+      const prefix = end === 0 ? '/' : path.slice(0, end)
+      const candidates = this.#byPrefix.get(prefix)
+      if (candidates !== undefined) {
+        for (const route of candidates) {
+          if (route.host !== undefined && route.host !== hostname) continue
+          if (route.methods !== undefined && !route.methods.has(method)) continue
+          return { route, upstreamPath: route.stripPrefix ? stripPrefix(path, route.prefix) : path }
+        }
+      }
+      if (end <= 1) return undefined
+      end = path.lastIndexOf('/', end - 1)
+    }
+  }
+}
+
+function specificity (r: Route): number {
+  return (r.host !== undefined ? 2 : 0) + (r.methods !== undefined ? 1 : 0)
+}
+
+function stripPort (host: string): string {
+  if (host.charCodeAt(0) === 91 /* [ */) {
+    const close = host.indexOf(']')
+    return close === -1 ? host : host.slice(0, close + 1)
+  }
+  const colon = host.indexOf(':')
+  return colon === -1 ? host : host.slice(0, colon)
+}
+
+function stripPrefix (path: string, prefix: string): string {
+  if (prefix === '/') return path
+  const rest = path.slice(prefix.length)
+  return rest === '' ? '/' : rest
+}

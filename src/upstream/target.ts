@@ -1,0 +1,69 @@
+// One upstream target: where it is, how much it should carry, its kept-alive connection pool,
+// and the status that health checks, outlier ejection, drain and operators set through its pool.
+import { Pool as UndiciPool } from 'undici'
+import type { PoolConfig, TargetConfig } from '../config/schema.ts'
+
+export interface TargetStatus {
+  /** Active health checks' verdict (true until checks say otherwise). */
+  readonly healthy: boolean
+  /** Outlier ejection: unavailable until this epoch-ms time (0 = not ejected). */
+  readonly ejectedUntil: number
+  /** Taking no new requests, finishing the ones in flight. */
+  readonly draining: boolean
+  /** Taken out by an operator. */
+  readonly disabled: boolean
+}
+
+export const INITIAL_STATUS: TargetStatus = Object.freeze({ healthy: true, ejectedUntil: 0, draining: false, disabled: false })
+
+export class Target {
+  readonly url: string
+  readonly origin: string
+  /** host[:port] as a Host header would carry it. */
+  readonly host: string
+  readonly weight: number
+  readonly backup: boolean
+  readonly client: UndiciPool
+  /** Requests currently in flight to this target (the balancers read it). */
+  inFlight = 0
+  status: TargetStatus
+
+  constructor (config: TargetConfig, pool: PoolConfig, status: TargetStatus = INITIAL_STATUS) {
+    const url = new URL(config.url)
+    this.url = url.origin
+    this.origin = url.origin
+    this.host = url.host
+    this.weight = config.weight
+    this.backup = config.backup
+    this.status = status
+    this.client = new UndiciPool(url.origin, {
+      connections: pool.connections.maxPerTarget,
+      keepAliveTimeout: pool.connections.keepAliveMs,
+      // HTTP/1.1 semantics end to end (undici 8 would negotiate h2 over TLS, which cannot carry WebSocket upgrades)
+      allowH2: false,
+      // Bounded per attempt by the proxy; these are the outer limits.
+      headersTimeout: pool.timeouts.requestMs,
+      bodyTimeout: pool.timeouts.idleMs,
+      connect: {
+        timeout: pool.timeouts.connectMs,
+        // undici verifies certificates by default; a pool opts out explicitly.
+        rejectUnauthorized: pool.tls.rejectUnauthorized,
+        ...(pool.tls.ca ? { ca: pool.tls.ca } : {}),
+        ...(pool.tls.servername ? { servername: pool.tls.servername } : {}),
+      },
+    })
+  }
+
+  isAvailable (now: number): boolean {
+    const s = this.status
+    return s.healthy && !s.draining && !s.disabled && s.ejectedUntil <= now
+  }
+
+  async close (): Promise<void> {
+    await this.client.close()
+  }
+
+  destroy (): Promise<void> {
+    return this.client.destroy()
+  }
+}

@@ -1,0 +1,49 @@
+// Starts a real gateway on 127.0.0.1, port 0, from a config object; collects its log lines.
+import { Writable } from 'node:stream'
+import { buildGateway, type Gateway, type GatewayOptions } from '../../src/app.ts'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+
+export interface LogRecord {
+  msg: string
+  level: number
+  [key: string]: unknown
+}
+
+export interface TestGateway {
+  gateway: Gateway
+  url: string
+  logs: LogRecord[]
+  /** Access-log lines only. */
+  accessLogs (): LogRecord[]
+  close (): Promise<void>
+}
+
+export async function startGateway (config: GatewayConfig, options: GatewayOptions = {}): Promise<TestGateway> {
+  const logs: LogRecord[] = []
+  const logStream = new Writable({
+    write (chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n')) if (line.trim() !== '') logs.push(JSON.parse(line) as LogRecord)
+      cb()
+    },
+  })
+  const resolved = validateConfig({ log: { level: 'info' }, ...config })
+  const gateway = buildGateway(resolved, { logStream, ...options })
+  const url = await gateway.listen({ host: '127.0.0.1', port: 0 })
+  return {
+    gateway,
+    url,
+    logs,
+    accessLogs: () => logs.filter((l) => l.msg === 'request'),
+    close: () => gateway.close(),
+  }
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes (for state reached over real sockets). */
+export async function waitFor (check: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 10): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs}ms`)
+    await new Promise((resolve) => setTimeout(resolve, stepMs))
+  }
+}
