@@ -1,11 +1,11 @@
 // Fewest in-flight requests relative to weight; ties are broken at random so idle targets share the load.
-import type { Balancer, Candidate, RandomSource } from './types.ts'
+import type { Balancer, Candidate, PickContext, RandomSource } from './types.ts'
 
 export class LeastConnectionsBalancer implements Balancer {
   readonly #random: RandomSource
   constructor (random: RandomSource = Math.random) { this.#random = random }
 
-  pick<T extends Candidate> (candidates: readonly T[]): T | undefined {
+  pick<T extends Candidate> (candidates: readonly T[], _ctx?: PickContext): T | undefined {
     if (candidates.length <= 1) return candidates[0]
     let best: T | undefined
     let bestScore = Infinity

@@ -1,11 +1,11 @@
 // Weighted random: each target's chance is its weight over the total.
-import type { Balancer, Candidate, RandomSource } from './types.ts'
+import type { Balancer, Candidate, PickContext, RandomSource } from './types.ts'
 
 export class RandomBalancer implements Balancer {
   readonly #random: RandomSource
   constructor (random: RandomSource = Math.random) { this.#random = random }
 
-  pick<T extends Candidate> (candidates: readonly T[]): T | undefined {
+  pick<T extends Candidate> (candidates: readonly T[], _ctx?: PickContext): T | undefined {
     return weightedRandom(candidates, this.#random)
   }
 }

@@ -1,10 +1,10 @@
 // Smooth weighted round-robin, as nginx does it: weights 3:1 give a a b a, interleaved, never a burst.
-import type { Balancer, Candidate } from './types.ts'
+import type { Balancer, Candidate, PickContext } from './types.ts'
 
 export class RoundRobinBalancer implements Balancer {
   readonly #current = new WeakMap<Candidate, number>()
 
-  pick<T extends Candidate> (candidates: readonly T[]): T | undefined {
+  pick<T extends Candidate> (candidates: readonly T[], _ctx?: PickContext): T | undefined {
     if (candidates.length <= 1) return candidates[0]
     let total = 0
     let best: T | undefined
