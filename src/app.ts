@@ -9,6 +9,7 @@ import { createLogger } from './logger.ts'
 import { ProxyHandler, type GatewayState } from './proxy/forward.ts'
 import { createUpgradeHandler } from './proxy/upgrade.ts'
 import { RoutingTable } from './routing/table.ts'
+import { logPoolEvents } from './upstream/events.ts'
 import { buildPools, type PoolRuntime } from './upstream/registry.ts'
 
 export interface GatewayOptions {
@@ -37,6 +38,7 @@ export function buildGateway (config: ResolvedConfig, options: GatewayOptions = 
   const logger = options.logger ?? createLogger(config.log, options.logStream)
   const runtimeOptions = { ...(options.random ? { random: options.random } : {}), ...(options.now ? { now: options.now } : {}) }
   const state: GatewayState = { table: new RoutingTable(config.routes), pools: buildPools(config, runtimeOptions) }
+  for (const runtime of state.pools.values()) logPoolEvents(runtime, logger)
   const proxy = new ProxyHandler(state, { logger, trustedProxies: config.server.trustedProxies })
   const tunnels = new Set<Duplex>()
 

@@ -1,0 +1,97 @@
+// `npm run bench`: origin, Switchyard and raw @fastify/http-proxy on loopback, each loaded in turn with
+// autocannon. The proxy under test is pinned to core 0; origin and load generator share core 1.
+// Prints a table and writes bench/RESULTS.md. Stops by itself.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const root = join(here, '..')
+const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 3)
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '50,256').split(',').map(Number)
+const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2
+
+function pinned (core: number, cmd: string, args: string[]): [string, string[]] {
+  return hasTaskset ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]
+}
+
+async function start (core: number, script: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const [cmd, argv] = pinned(core, process.execPath, [join(here, script), ...args])
+  const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /READY (\S+)/.exec(out)
+      if (m) resolve(m[1]!)
+    })
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
+  })
+  return { child, url }
+}
+
+function rssMiB (pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+  } catch { return 0 }
+}
+
+interface Result { name: string; connections: number; rps: number; p50: number; p99: number; errors: number; non2xx: number; peakRssMiB: number }
+
+async function load (url: string, connections: number, seconds: number, pid: number): Promise<Omit<Result, 'name'>> {
+  const [cmd, argv] = pinned(1, process.execPath, [join(root, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(seconds), url])
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'ignore'] })
+  let peak = 0
+  const sampler = setInterval(() => { peak = Math.max(peak, rssMiB(pid)) }, 250)
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  await new Promise((resolve) => child.once('exit', resolve))
+  clearInterval(sampler)
+  const r = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; timeouts: number; non2xx: number }
+  return { connections, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, peakRssMiB: Math.round(peak) }
+}
+
+async function measure (name: string, script: string, args: string[]): Promise<Result[]> {
+  const { child, url } = await start(0, script, args)
+  const results: Result[] = []
+  try {
+    for (const c of CONNECTIONS) {
+      await load(url, c, WARMUP, child.pid!)
+      const r = await load(url, c, DURATION, child.pid!)
+      results.push({ name, ...r })
+      process.stderr.write(`${name} c=${c}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms, errors ${r.errors}, non2xx ${r.non2xx}\n`)
+    }
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => child.once('exit', resolve))
+  }
+  return results
+}
+
+const origin = await start(1, 'origin.ts', [])
+try {
+  const raw = await measure('raw @fastify/http-proxy', 'raw-proxy.ts', [origin.url])
+  const gw = await measure('switchyard (1 route)', 'gateway-server.ts', [origin.url, '0'])
+  const gw10k = await measure('switchyard (10,000 routes)', 'gateway-server.ts', [origin.url, '9999'])
+  const rows = [...raw, ...gw, ...gw10k]
+  const rawRps = new Map(raw.map((r) => [r.connections, r.rps]))
+  const oneRoute = new Map(gw.map((r) => [r.connections, r.rps]))
+  const lines = [
+    '| proxy | connections | req/s | p50 ms | p99 ms | errors | non-2xx | peak RSS MiB | vs raw | vs 1 route |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => `| ${r.name} | ${r.connections} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.peakRssMiB} | ${(r.rps / rawRps.get(r.connections)!).toFixed(2)}× | ${r.name.includes('10,000') ? `${((r.rps / oneRoute.get(r.connections)! - 1) * 100).toFixed(1)}%` : ''} |`),
+  ]
+  const table = lines.join('\n')
+  process.stdout.write(table + '\n')
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${hasTaskset ? 'proxy pinned to core 0 with taskset, origin and autocannon on core 1' : 'no taskset: unpinned'}`
+  writeFileSync(join(here, 'RESULTS.md'), `# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\n` +
+    `Each row: ${WARMUP} s warm-up, then ${DURATION} s of autocannon at the given connections against GET /, a small fixed body from a keep-alive origin.\n` +
+    'Switchyard runs with its balancer and one JSON access-log line per request (to a file); raw @fastify/http-proxy logs nothing.\n\n' + table + '\n' +
+    (process.env.BENCH_NOTES ? `\n${process.env.BENCH_NOTES}\n` : ''))
+} finally {
+  origin.child.kill('SIGTERM')
+}
