@@ -197,7 +197,8 @@ export class ProxyHandler {
             result.failure = undefined // the client left; the upstream did nothing wrong
           } else {
             const kind = classifyError(err)
-            result.failure = kind
+            if (kind === 'bad-request') ex.errorCode = 'bad_request'
+            else result.failure = kind
             if (!result.responded) result.retryable = moreAllowed && runtime.retry.retryableFailure(kind, ex)
             else ex.res.destroy() // headers are out: all that is left is to cut the response short
           }
@@ -220,6 +221,7 @@ export class ProxyHandler {
 
   #sendAttemptError (ex: Exchange, result: AttemptResult): void {
     if (result.responded || ex.clientGone) return
+    if (ex.errorCode === 'bad_request') return this.#sendError(ex, 'bad_request', result.error)
     const kind = result.failure ?? 'reset'
     const code: ErrorCode = kind === 'timeout' ? 'upstream_timeout' : kind === 'bad-response' ? 'upstream_bad_response'
       : kind === 'status' ? 'upstream_error' : 'upstream_unreachable'
