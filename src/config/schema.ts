@@ -116,7 +116,9 @@ const pool = z.strictObject({
 })
 
 const route = z.strictObject({
-  path: z.string().startsWith('/', { error: "must start with '/'" }).refine((p) => !/[?#]/.test(p), { error: 'must not contain ? or #' }),
+  path: z.string().startsWith('/', { error: "must start with '/'" }).refine((p) => !/[?#]/.test(p), { error: 'must not contain ? or #' })
+    // requests are normalised before matching, so a route that is not normalised could never match
+    .refine((p) => !/\/\/|\/\.\.?(\/|$)|\\/.test(p), { error: "must be a normalised path (no '//', '.' or '..' segments, no backslash)" }),
   pool: z.string(),
   methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
   /** Exact host (port ignored, case-insensitive). */

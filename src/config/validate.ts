@@ -6,7 +6,7 @@ import { gatewayConfigSchema, type ResolvedConfig } from './schema.ts'
 export function validateConfig (input: unknown, source?: string): ResolvedConfig {
   const parsed = gatewayConfigSchema.safeParse(input)
   // relations between fields are checked on the raw input too, so one run reports every problem
-  const problems = [...(parsed.success ? [] : parsed.error.issues.map(describeIssue)), ...semanticProblems(input)]
+  const problems = [...(parsed.success ? [] : parsed.error.issues.map(describeIssue)), ...semanticProblems(parsed.success ? parsed.data : input)]
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems, source)
   return deepFreeze(parsed.data) as ResolvedConfig
 }
@@ -48,7 +48,7 @@ function semanticProblems (input: unknown): string[] {
   routes.forEach((r: unknown, i) => {
     if (!isObject(r) || typeof r.path !== 'string') return
     if (typeof r.pool === 'string' && !Object.hasOwn(pools, r.pool)) problems.push(`routes[${i}].pool: names unknown pool '${r.pool}'`)
-    const methods = Array.isArray(r.methods) ? [...r.methods].map(String).sort().join(',') : '*'
+    const methods = Array.isArray(r.methods) ? [...new Set(r.methods.map(String))].sort().join(',') : '*'
     const key = [normaliseRoutePath(r.path), typeof r.host === 'string' ? r.host.toLowerCase() : '*', methods].join(' ')
     const first = routeKeys.get(key)
     if (first !== undefined) problems.push(`routes[${i}]: same path, host and methods as routes[${first}]`)

@@ -25,14 +25,15 @@ export class OutlierDetector {
 
   failure (target: Target): void {
     if (!this.#config.enabled) return
+    const now = this.#now()
+    // an ejected target's late failures (requests already in flight) say nothing new
+    if (target.status.ejectedUntil > now) return
     const count = (this.#failures.get(target) ?? 0) + 1
     if (count < this.#config.consecutiveFailures) {
       this.#failures.set(target, count)
       return
     }
     this.#failures.delete(target)
-    const now = this.#now()
-    if (target.status.ejectedUntil > now) return
     if (!this.#mayEject(target, now)) {
       this.skipped++
       return

@@ -1,5 +1,6 @@
 // Everything known about one client request while it is proxied; one class so every request has the same shape.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { ErrorCode } from '../errors.ts'
 import type { Route } from '../routing/table.ts'
@@ -9,6 +10,8 @@ import type { Target } from '../upstream/target.ts'
 export class Exchange {
   readonly req: IncomingMessage
   readonly res: ServerResponse
+  /** Kept: undici detaches req.socket once it has sent a streamed body. */
+  readonly socket: Socket
   readonly startedAt: number
   readonly bytesReadAtStart: number
   readonly bytesWrittenAtStart: number
@@ -34,11 +37,13 @@ export class Exchange {
   /** Set once the client went away before the response finished. */
   clientGone = false
   errorCode: ErrorCode | undefined = undefined
-  readonly abort = new AbortController()
+  /** The attempt in flight, aborted if the client leaves. */
+  attempt: AbortController | undefined = undefined
 
   constructor (req: IncomingMessage, res: ServerResponse) {
     this.req = req
     this.res = res
+    this.socket = req.socket
     this.method = req.method ?? 'GET'
     this.startedAt = performance.now()
     this.bytesReadAtStart = req.socket.bytesRead

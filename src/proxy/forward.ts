@@ -33,9 +33,12 @@ interface AttemptResult {
   responded: boolean
   /** What the upstream did wrong, if anything (counts for outlier detection and the breaker). */
   failure: FailureKind | 'status' | undefined
-  /** This attempt's outcome may be retried (decided when it ended). */
+  /** Another attempt follows (policy, deadline and, for dropped responses, budget agreed). */
   retryable: boolean
-  retryAfterSeconds: number | undefined
+  /** A retry slot was taken from the budget for the next attempt. */
+  slotTaken: boolean
+  /** Backoff before the next attempt. */
+  delayMs: number
   error: unknown
 }
 
@@ -116,45 +119,64 @@ export class ProxyHandler {
     void this.#forward(ex, runtime)
   }
 
+  /**
+   * One request through the pool's breaker. The breaker judges whole requests: a request that failed on a
+   * primary but succeeded on a retry (another target, or the standby) was served, and must not trip it.
+   */
   async #forward (ex: Exchange, runtime: PoolRuntime): Promise<void> {
     try {
+      if (!runtime.breaker.allows()) return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
       let last: AttemptResult | undefined
-      for (;;) {
-        if (ex.clientGone) return
-        if (!runtime.breaker.allows()) return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
-        const target = runtime.pool.pick(ex, ex.tried)
-        if (target === undefined) {
-          if (last !== undefined) return this.#sendAttemptError(ex, last)
-          return this.#sendError(ex, 'no_available_target', undefined, 1)
-        }
-        const isRetry = ex.attempts > 0
-        if (isRetry && !runtime.budget.tryAcquire()) return this.#sendAttemptError(ex, last!)
-        let result: AttemptResult
-        try {
-          result = await runtime.breaker.run(async () => {
-            const r = await this.#attempt(ex, runtime, target)
-            if (r.failure !== undefined) throw new UpstreamFailure(r)
-            return r
-          })
-        } catch (err) {
-          if (!isBreakerRejection(err)) throw err
-          // opened (or its half-open probe slot taken) between the check above and this attempt
-          if (last !== undefined) return this.#sendAttemptError(ex, last)
-          return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
-        } finally {
-          if (isRetry) runtime.budget.release()
-        }
-        last = result
-        if (result.responded || ex.clientGone) return
-        if (!result.retryable || ex.attempts >= runtime.config.retry.attempts) return this.#sendAttemptError(ex, result)
-        const delay = runtime.retry.backoffMs(ex.attempts, result.retryAfterSeconds)
-        if (Date.now() + delay >= ex.deadline) return this.#sendAttemptError(ex, result)
-        if (delay > 0) await sleep(delay)
+      try {
+        last = await runtime.breaker.run(async () => {
+          const result = await this.#tryTargets(ex, runtime)
+          if (result?.failure !== undefined) throw new UpstreamFailure(result)
+          return result
+        })
+      } catch (err) {
+        if (!isBreakerRejection(err)) throw err
+        // opened, or its half-open probe slot taken, since the check above
+        return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
+      }
+      if (last === undefined) {
+        if (!ex.clientGone) this.#sendError(ex, 'no_available_target', undefined, 1)
+      } else {
+        this.#sendAttemptError(ex, last)
       }
     } catch (err) {
       this.#sendError(ex, 'internal_error', err)
     } finally {
       runtime.budget.requestFinished()
+    }
+  }
+
+  /** Attempts until one answers the client or the policy, budget or deadline says stop; returns the last. */
+  async #tryTargets (ex: Exchange, runtime: PoolRuntime): Promise<AttemptResult | undefined> {
+    let last: AttemptResult | undefined
+    // a retry slot taken from the budget for the next attempt
+    let slot = false
+    try {
+      for (;;) {
+        if (ex.clientGone) return last
+        const target = runtime.pool.pick(ex, ex.tried)
+        if (target === undefined) return last
+        if (ex.attempts > 0 && !slot) {
+          if (!runtime.budget.tryAcquire()) return last
+          slot = true
+        }
+        const isRetry = slot
+        try {
+          last = await this.#attempt(ex, runtime, target)
+        } finally {
+          if (isRetry) runtime.budget.release()
+          slot = false
+        }
+        slot = last.slotTaken
+        if (last.responded || ex.clientGone || !last.retryable) return last
+        if (last.delayMs > 0) await sleep(last.delayMs)
+      }
+    } finally {
+      if (slot) runtime.budget.release()
     }
   }
 
@@ -166,22 +188,35 @@ export class ProxyHandler {
     const moreAllowed = ex.replayable && ex.attempts < policy.attempts
     const headersTimeout = moreAllowed ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
     const headers = runtime.config.preserveHost ? ex.headers : [...ex.headers, 'host', target.host]
-    const result: AttemptResult = { responded: false, failure: undefined, retryable: false, retryAfterSeconds: undefined, error: undefined }
+    const result: AttemptResult = { responded: false, failure: undefined, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
+    // One controller per attempt: it ends this attempt on its own timeout or when the client leaves.
+    const controller = new AbortController()
+    ex.attempt = controller
+    let timedOut = false
+    const timer = setTimeout(() => { timedOut = true; controller.abort() }, headersTimeout)
+    /** Whether another attempt may follow this one (policy, deadline), with its backoff. */
+    const mayRetryAfter = (retryAfterSeconds?: number): boolean => {
+      if (!moreAllowed) return false
+      result.delayMs = runtime.retry.backoffMs(ex.attempts, retryAfterSeconds)
+      return Date.now() + result.delayMs < ex.deadline
+    }
     return new Promise((resolve) => {
       target.client.stream({
         path: ex.upstreamPath,
         method: ex.method as 'GET',
         headers,
         body: ex.body,
-        signal: ex.abort.signal,
-        headersTimeout,
+        signal: controller.signal,
         bodyTimeout: runtime.config.timeouts.idleMs,
       }, ({ statusCode, headers: upstreamHeaders }) => {
+        clearTimeout(timer)
         if (runtime.isFailureStatus(statusCode)) result.failure = 'status'
-        if (moreAllowed && runtime.retry.retryableStatus(statusCode, ex) && runtime.budget.wouldAllow()) {
-          // another attempt will answer: read this one to the end (keeps the connection) and drop it
+        if (runtime.retry.retryableStatus(statusCode, ex) &&
+          mayRetryAfter(statusCode === 503 ? parseRetryAfter(upstreamHeaders['retry-after']) : undefined) &&
+          runtime.budget.tryAcquire()) {
+          // the next attempt will answer: drain this one to the end (keeps the connection) and drop it
           result.retryable = true
-          result.retryAfterSeconds = statusCode === 503 ? parseRetryAfter(upstreamHeaders['retry-after']) : undefined
+          result.slotTaken = true
           return new Writable({ write (_chunk, _enc, cb) { cb() } })
         }
         result.responded = true
@@ -190,17 +225,18 @@ export class ProxyHandler {
         ex.res.writeHead(statusCode, outHeaders)
         return ex.res
       }, (err) => {
+        clearTimeout(timer)
         target.inFlight--
         if (err != null) {
           result.error = err
           if (ex.clientGone) {
             result.failure = undefined // the client left; the upstream did nothing wrong
           } else {
-            const kind = classifyError(err)
+            const kind = timedOut ? 'timeout' : classifyError(err)
             if (kind === 'bad-request') ex.errorCode = 'bad_request'
             else result.failure = kind
-            if (!result.responded) result.retryable = moreAllowed && runtime.retry.retryableFailure(kind, ex)
-            else ex.res.destroy() // headers are out: all that is left is to cut the response short
+            if (result.responded) ex.res.destroy() // headers are out: all that is left is to cut the response short
+            else result.retryable = runtime.retry.retryableFailure(kind, ex) && mayRetryAfter()
           }
         }
         if (result.failure !== undefined) runtime.outlier.failure(target)
@@ -254,9 +290,9 @@ export class ProxyHandler {
     const { res, req } = ex
     if (!res.writableFinished) {
       ex.clientGone = true
-      ex.abort.abort()
+      ex.attempt?.abort()
     }
-    const socket = req.socket
+    const socket = ex.socket
     const last = ex.tried.length > 0 ? ex.tried[ex.tried.length - 1] : undefined
     this.#logger.info({
       requestId: ex.requestId,
@@ -281,7 +317,7 @@ export class ProxyHandler {
 function requestBodyBytes (ex: Exchange): number {
   if (Buffer.isBuffer(ex.body)) return ex.body.length
   if (ex.contentLength !== undefined && ex.req.complete) return ex.contentLength
-  return ex.req.socket.bytesRead - ex.bytesReadAtStart
+  return ex.socket.bytesRead - ex.bytesReadAtStart
 }
 
 /** Reads a body whose length is known to be small; rejects if the client sends more or goes away. */

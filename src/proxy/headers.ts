@@ -69,6 +69,11 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
       case 'x-forwarded-host':
         if (opts.trusted) forwardedHost ??= value
         continue
+      case 'forwarded':
+      case 'x-real-ip':
+        // only a trusted proxy may say who the client is
+        if (opts.trusted) out.push(name, value)
+        continue
       case 'expect': // Node has already answered 100-continue; the upstream gets the body directly
         continue
     }

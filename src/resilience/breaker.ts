@@ -60,9 +60,8 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
 
   /** Runs one attempt through the breaker. Rejects with code EOPENBREAKER when it is open. */
   async run<T> (attempt: () => Promise<T>): Promise<T> {
-    if (this.#breaker === undefined) return attempt()
     try {
-      return await this.#breaker.fire(attempt) as T
+      return this.#breaker === undefined ? await attempt() : await this.#breaker.fire(attempt) as T
     } catch (err) {
       if (err instanceof UpstreamFailure) return err.result as T
       throw err

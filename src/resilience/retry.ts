@@ -64,7 +64,12 @@ export function parseRetryAfter (value: string | string[] | undefined, now: numb
   if (value === undefined) return undefined
   const v = Array.isArray(value) ? value[0] : value
   if (v === undefined) return undefined
-  if (/^\d+$/.test(v.trim())) return Number(v.trim())
-  const at = Date.parse(v)
+  const trimmed = v.trim()
+  if (/^\d+$/.test(trimmed)) return Number(trimmed)
+  // only the three HTTP date forms (RFC 9110 §5.6.7); Date.parse alone accepts almost anything
+  if (!HTTP_DATE.test(trimmed)) return undefined
+  const at = Date.parse(trimmed)
   return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - now) / 1000))
 }
+
+const HTTP_DATE = /^(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), \d{2}-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-\d{2} \d{2}:\d{2}:\d{2} GMT|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/

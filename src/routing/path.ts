@@ -13,9 +13,11 @@ export function normaliseRequestTarget (rawUrl: string): NormalisedTarget | unde
   let url = rawUrl
   if (url.charCodeAt(0) !== 47 /* / */) {
     // absolute-form (RFC 9112 §3.2.2) is allowed; '*' and anything else is not routable
-    if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) return undefined
-    const parsed = new URL(url)
-    url = parsed.pathname + parsed.search
+    // absolute-form: keep the raw path (URL parsing would resolve encoded dots before the checks below)
+    const m = ABSOLUTE_FORM.exec(url)
+    if (m === null) return undefined
+    url = url.slice(m[0].length) || '/'
+    if (url.charCodeAt(0) !== 47) url = '/' + url
   }
   const hashAt = url.indexOf('#')
   if (hashAt !== -1) url = url.slice(0, hashAt)
@@ -31,11 +33,13 @@ export function normaliseRequestTarget (rawUrl: string): NormalisedTarget | unde
   for (let i = 1; i < segments.length; i++) {
     const seg = segments[i]!
     const last = i === segments.length - 1
-    if (seg.includes('%')) {
+    if (seg.includes('%') || seg.includes(';')) {
       if (!isValidPercentEncoding(seg)) return undefined
-      // '%2e' spelled dot segments would be dot segments to many upstreams: refuse rather than guess.
-      const decoded = seg.replace(/%2e/gi, '.')
-      if (decoded !== seg && (decoded === '.' || decoded === '..')) return undefined
+      // '%2e'-spelled dot segments, and '..;x' (a dot segment to servlet containers), would be dot segments
+      // to some upstream: refuse rather than guess
+      const semicolon = seg.indexOf(';')
+      const base = (semicolon === -1 ? seg : seg.slice(0, semicolon)).replace(/%2e/gi, '.')
+      if (base !== seg && (base === '.' || base === '..')) return undefined
     }
     if (seg === '.' || seg === '') {
       if (last) out.push('')
@@ -51,7 +55,8 @@ export function normaliseRequestTarget (rawUrl: string): NormalisedTarget | unde
   return { path: '/' + out.join('/'), query }
 }
 
-const NEEDS_WORK = /\/\.|%|\/\/|\\/
+const NEEDS_WORK = /\/\.|%|\/\/|\\|;/
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#]+/i
 const ENCODED_SEPARATOR = /%2f|%5c/i
 
 function isValidPercentEncoding (segment: string): boolean {

@@ -31,7 +31,7 @@ export class RoutingTable {
         id: `${r.host ?? '*'}${prefix}${r.methods ? ` [${r.methods.join(',')}]` : ''}`,
         prefix,
         pool: r.pool,
-        host: r.host?.toLowerCase(),
+        host: r.host === undefined ? undefined : stripPort(r.host).toLowerCase(),
         methods: r.methods ? new Set(r.methods) : undefined,
         stripPrefix: r.stripPrefix,
       }

@@ -22,6 +22,8 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   readonly #balancer: Balancer
   readonly #now: () => number
   #available: readonly Target[] = []
+  /** Available backups while traffic is on the primaries (for retries of requests every primary failed). */
+  #standby: readonly Target[] = []
   #tier: Tier = 'none'
   /** Epoch ms at which an ejection ends and the available set must be recomputed. */
   #recomputeAt = Infinity
@@ -66,12 +68,17 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
    */
   pick (ctx: PickContext, tried?: readonly Target[]): Target | undefined {
     let candidates = this.available()
-    if (tried !== undefined && tried.length > 0 && candidates.length > 1) {
+    if (tried !== undefined && tried.length > 0) {
       const untried = candidates.filter((t) => !tried.includes(t))
       if (untried.length > 0) candidates = untried
       else {
-        const last = tried[tried.length - 1]
-        candidates = candidates.filter((t) => t !== last)
+        // every primary failed this request: its retries may use the standby before health checks notice
+        const standby = this.#tier === 'primary' ? this.#standby.filter((t) => !tried.includes(t)) : []
+        if (standby.length > 0) candidates = standby
+        else if (candidates.length > 1) {
+          const last = tried[tried.length - 1]
+          candidates = candidates.filter((t) => t !== last)
+        }
       }
     }
     return this.#balancer.pick(candidates, ctx)
@@ -104,6 +111,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     // failback 'manual': once on standby, stay there until an operator says otherwise
     if (tier === 'backup' && this.config.failback === 'manual') this.#holdStandby = true
     this.#available = tier === 'primary' ? primaries : tier === 'backup' ? backups : []
+    this.#standby = tier === 'primary' ? backups : []
     this.#recomputeAt = recomputeAt
     const previous = this.#tier
     this.#tier = tier

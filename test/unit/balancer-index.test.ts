@@ -1,0 +1,35 @@
+import t from 'tap'
+import { createBalancer } from '../../src/balancer/index.ts'
+import { HashBalancer } from '../../src/balancer/hash.ts'
+import { LeastConnectionsBalancer } from '../../src/balancer/least-connections.ts'
+import { P2CBalancer } from '../../src/balancer/p2c.ts'
+import { RandomBalancer } from '../../src/balancer/random.ts'
+import { RoundRobinBalancer } from '../../src/balancer/round-robin.ts'
+import type { BalancerConfig } from '../../src/config/schema.ts'
+import { candidates } from './prng.ts'
+
+t.test('createBalancer builds the configured algorithm', async (t) => {
+  const cases: [BalancerConfig, new (...args: never[]) => unknown][] = [
+    ['round-robin', RoundRobinBalancer],
+    ['least-connections', LeastConnectionsBalancer],
+    ['random', RandomBalancer],
+    ['p2c', P2CBalancer],
+    [{ type: 'hash', key: 'ip' }, HashBalancer],
+    [{ type: 'hash', key: 'header:x-user' }, HashBalancer],
+    [{ type: 'hash', key: 'cookie:session' }, HashBalancer],
+  ]
+  for (const [config, cls] of cases) t.type(createBalancer(config), cls, JSON.stringify(config))
+})
+
+t.test('each call gives a fresh balancer', async (t) => {
+  t.not(createBalancer('round-robin'), createBalancer('round-robin'))
+})
+
+t.test('the injected random source is used', async (t) => {
+  const cs = candidates({ a: 1, b: 1, c: 1 })
+  t.equal(createBalancer('random', () => 0).pick(cs, {})!.url, 'a')
+  t.equal(createBalancer('random', () => 0.999).pick(cs, {})!.url, 'c')
+  t.equal(createBalancer('p2c', () => 0.999).pick(cs, {})!.url, 'c', 'p2c: c drawn first, tie keeps it')
+  t.equal(createBalancer('least-connections', () => 0).pick(cs, {})!.url, 'c', 'least-connections: random 0 always takes the latest tie')
+  t.equal(createBalancer('least-connections', () => 0.99).pick(cs, {})!.url, 'a')
+})

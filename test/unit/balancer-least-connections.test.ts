@@ -1,0 +1,63 @@
+import t from 'tap'
+import { LeastConnectionsBalancer } from '../../src/balancer/least-connections.ts'
+import { candidate, candidates, mulberry32, noRandom, sequence, tally, weightShares } from './prng.ts'
+
+t.test('picks the minimum (inFlight + 1) / weight', async (t) => {
+  const cases: { name: string; cs: [string, number, number][]; want: string }[] = [
+    { name: 'fewest in flight', cs: [['a', 1, 3], ['b', 1, 1], ['c', 1, 2]], want: 'b' },
+    { name: 'weight divides the load', cs: [['a', 3, 4], ['b', 1, 1]], want: 'a' }, // 5/3 < 2
+    { name: '+1: idle heavy beats idle light', cs: [['a', 1, 0], ['b', 3, 0]], want: 'b' }, // 1/3 < 1
+    { name: '+1: weight 3 with 1 in flight beats weight 1 idle', cs: [['a', 1, 0], ['b', 3, 1]], want: 'b' }, // 2/3 < 1
+    { name: 'light target with nothing in flight beats a loaded heavy one', cs: [['a', 1, 0], ['b', 10, 20]], want: 'a' }, // 1 < 2.1
+    { name: 'last candidate is the minimum', cs: [['a', 1, 9], ['b', 1, 8], ['c', 1, 0]], want: 'c' },
+  ]
+  for (const c of cases) {
+    const b = new LeastConnectionsBalancer(noRandom) // unique minimum: random never consulted
+    t.equal(b.pick(c.cs.map(([u, w, f]) => candidate(u, w, f)), {})!.url, c.want, c.name)
+  }
+})
+
+t.test('ties are broken by the random source (reservoir sampling)', async (t) => {
+  const cs = [candidate('a', 1, 1), candidate('b', 1, 1), candidate('c', 1, 1), candidate('d', 1, 5)]
+  // b is the 2nd tie: replaces a when random*2 < 1; c the 3rd: replaces when random*3 < 1
+  const cases: { draws: [number, number]; want: string }[] = [
+    { draws: [0.9, 0.9], want: 'a' },
+    { draws: [0.1, 0.9], want: 'b' },
+    { draws: [0.9, 0.1], want: 'c' },
+    { draws: [0.1, 0.1], want: 'c' },
+    { draws: [0.5, 0.34], want: 'a' },
+  ]
+  for (const c of cases) t.equal(new LeastConnectionsBalancer(sequence(...c.draws)).pick(cs, {})!.url, c.want, JSON.stringify(c.draws))
+  t.equal(new LeastConnectionsBalancer(sequence(0.9)).pick([candidate('a', 2, 1), candidate('b', 1, 0)], {})!.url, 'a', 'equal scores across weights tie too (2/2 = 1/1)')
+})
+
+t.test('tied candidates share evenly within ±2% over 10,000 picks', async (t) => {
+  const cs = candidates({ a: 1, b: 1, c: 1, d: 1 })
+  const b = new LeastConnectionsBalancer(mulberry32(5))
+  const counts = tally(Array.from({ length: 10_000 }, () => b.pick(cs, {})!.url))
+  for (const url of ['a', 'b', 'c', 'd']) t.ok(Math.abs(counts[url]! / 10_000 - 0.25) <= 0.02, `${url}: ${counts[url]}`)
+})
+
+t.test('under accumulating load the share follows weight within ±2%', async (t) => {
+  for (const [i, weights] of ([{ a: 1, b: 2, c: 3, d: 4 }, { a: 3, b: 1 }, { a: 5, b: 1, c: 1 }] as Record<string, number>[]).entries()) {
+    const cs = candidates(weights)
+    const b = new LeastConnectionsBalancer(mulberry32(20 + i))
+    const picks: string[] = []
+    for (let n = 0; n < 10_000; n++) {
+      const c = b.pick(cs, {})!
+      c.inFlight++
+      picks.push(c.url)
+    }
+    const counts = tally(picks)
+    for (const [url, share] of Object.entries(weightShares(cs))) {
+      t.ok(Math.abs(counts[url]! / 10_000 - share) <= 0.02, `${JSON.stringify(weights)} ${url}: ${counts[url]} vs ${share}`)
+    }
+  }
+})
+
+t.test('zero or one candidate', async (t) => {
+  const b = new LeastConnectionsBalancer(noRandom)
+  t.equal(b.pick([], {}), undefined)
+  const only = candidate('a', 1, 50)
+  t.equal(b.pick([only], {}), only)
+})

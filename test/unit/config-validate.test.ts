@@ -1,0 +1,253 @@
+import t from 'tap'
+import { ConfigError } from '../../src/errors.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+
+const minimal = (): Record<string, unknown> => ({
+  pools: { payment: { targets: ['http://127.0.0.1:3001'] } },
+  routes: [{ path: '/', pool: 'payment' }],
+})
+
+/** Problems a config has, or [] when it is valid. */
+function problemsOf (input: unknown): readonly string[] {
+  try {
+    validateConfig(input)
+    return []
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    return err.problems
+  }
+}
+
+function withPool (pool: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { pools: { payment: { targets: ['http://127.0.0.1:3001'], ...pool } }, routes: [{ path: '/', pool: 'payment' }], ...extra }
+}
+
+t.test('defaults are fully applied', async (t) => {
+  const config = validateConfig(minimal())
+  t.strictSame(JSON.parse(JSON.stringify(config)), {
+    server: { host: '0.0.0.0', port: 8080, trustedProxies: [], shutdownGraceMs: 10000 },
+    admin: { host: '127.0.0.1', port: 9901 },
+    log: { level: 'info', destination: 'stdout', pretty: false },
+    pools: {
+      payment: {
+        targets: [{ url: 'http://127.0.0.1:3001', weight: 1, backup: false }],
+        balancer: 'round-robin',
+        timeouts: { connectMs: 1000, requestMs: 30000, idleMs: 60000 },
+        preserveHost: true,
+        tls: { rejectUnauthorized: true },
+        connections: { maxPerTarget: 128, keepAliveMs: 30000 },
+        outlier: { enabled: true, consecutiveFailures: 5, baseEjectionMs: 30000, maxEjectionMs: 300000, maxEjectionPercent: 50 },
+        failureStatuses: [502, 503, 504],
+        failback: 'auto',
+        circuitBreaker: { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 20, rollingWindowMs: 10000, resetTimeoutMs: 10000 },
+        retry: {
+          attempts: 3,
+          retryOn: ['connect-failure', 'reset', 'timeout', 502, 503, 504],
+          methods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'],
+          backoff: { baseMs: 25, maxMs: 250 },
+          perTryTimeoutMs: 2000,
+          maxBufferBytes: 65536,
+          budget: { percent: 20, minConcurrent: 3 },
+        },
+        retryIdempotencyKey: false,
+      },
+    },
+    routes: [{ path: '/', pool: 'payment', stripPrefix: false }],
+  })
+  t.equal(config.pools.payment!.healthCheck, undefined, 'health checks are opt-in')
+})
+
+t.test('health check defaults apply once health checks are on', async (t) => {
+  const config = validateConfig(withPool({ healthCheck: {} }))
+  t.strictSame({ ...config.pools.payment!.healthCheck }, {
+    path: '/health', intervalMs: 2000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 3, expectStatus: [200, 399], jitter: 0.2,
+  })
+})
+
+t.test('partial sections are completed, given values kept', async (t) => {
+  const config = validateConfig(withPool({
+    targets: [{ url: 'http://a:1', weight: 3 }, { url: 'https://b', backup: true }],
+    retry: { attempts: 5, backoff: { maxMs: 1000 } },
+    balancer: { type: 'hash', key: 'cookie:session' },
+  }))
+  const pool = config.pools.payment!
+  t.strictSame(pool.targets.map((x) => ({ ...x })), [{ url: 'http://a:1', weight: 3, backup: false }, { url: 'https://b', weight: 1, backup: true }])
+  t.equal(pool.retry.attempts, 5)
+  t.strictSame({ ...pool.retry.backoff }, { baseMs: 25, maxMs: 1000 })
+  t.strictSame({ ...pool.retry.budget }, { percent: 20, minConcurrent: 3 })
+  t.strictSame({ ...pool.balancer as object }, { type: 'hash', key: 'cookie:session' })
+})
+
+t.test('the result is deeply frozen', async (t) => {
+  const config = validateConfig(withPool({ healthCheck: {}, balancer: { type: 'hash', key: 'ip' } }, { server: { trustedProxies: ['10.0.0.1'] } }))
+  const unfrozen: string[] = []
+  const walk = (v: unknown, path: string): void => {
+    if (v === null || typeof v !== 'object') return
+    if (!Object.isFrozen(v)) unfrozen.push(path || '(root)')
+    for (const [k, child] of Object.entries(v)) walk(child, `${path}.${k}`)
+  }
+  walk(config, '')
+  t.strictSame(unfrozen, [])
+  t.throws(() => { (config.pools.payment!.targets as unknown as unknown[]).push('x') }, TypeError)
+  t.throws(() => { (config.server as { port: number }).port = 1 }, TypeError)
+})
+
+t.test('the input is not modified', async (t) => {
+  const input = minimal()
+  const before = JSON.stringify(input)
+  validateConfig(input)
+  t.equal(JSON.stringify(input), before)
+  t.notOk(Object.isFrozen(input))
+})
+
+t.test('ConfigError carries code and problems', async (t) => {
+  const err = t.throws(() => validateConfig({ pools: {}, routes: [] }, 'my.config.ts')) as unknown
+  t.type(err, ConfigError)
+  t.type(err, Error)
+  const e = err as ConfigError
+  t.equal(e.code, 'invalid_config')
+  t.equal(e.name, 'ConfigError')
+  t.ok(Array.isArray(e.problems) && e.problems.length > 0)
+  t.ok(e.problems.some((p) => p.startsWith('routes: ')), 'empty routes reported at routes')
+})
+
+t.test('not an object at all', async (t) => {
+  for (const input of [null, undefined, [], 'config', 42]) {
+    t.ok(problemsOf(input).length > 0, `${JSON.stringify(input)} refused`)
+  }
+  t.strictSame(problemsOf({}).filter((p) => /^(pools|routes):/.test(p)).length, 2, 'missing pools and routes both reported')
+})
+
+t.test('each problem is reported at its path', async (t) => {
+  const cases: { name: string; input: Record<string, unknown>; problem: string | RegExp }[] = [
+    {
+      name: 'bad target URL (object form)',
+      input: withPool({ targets: ['http://127.0.0.1:3001', { url: 'ftp://x' }] }),
+      problem: 'pools.payment.targets[1].url: must be an http:// or https:// URL',
+    },
+    { name: 'bad target URL (string form)', input: withPool({ targets: ['http://127.0.0.1:3001', 'not a url'] }), problem: /^pools\.payment\.targets\[1\]: / },
+    { name: 'target URL with a path', input: withPool({ targets: ['http://a:1/api'] }), problem: /^pools\.payment\.targets\[0\]: / },
+    { name: 'target URL with credentials', input: withPool({ targets: ['http://u:p@a:1'] }), problem: /^pools\.payment\.targets\[0\]: / },
+    { name: 'weight 0', input: withPool({ targets: [{ url: 'http://a:1', weight: 0 }] }), problem: /^pools\.payment\.targets\[0\]\.weight: / },
+    { name: 'negative weight', input: withPool({ targets: [{ url: 'http://a:1', weight: -2 }] }), problem: /^pools\.payment\.targets\[0\]\.weight: / },
+    { name: 'no targets', input: withPool({ targets: [] }), problem: /^pools\.payment\.targets: / },
+    {
+      name: 'only backup targets',
+      input: withPool({ targets: [{ url: 'http://a:1', backup: true }, { url: 'http://b:1', backup: true }] }),
+      problem: /^pools\.payment\.targets: /,
+    },
+    { name: 'duplicate target', input: withPool({ targets: ['http://a:1', 'http://b:1', 'http://a:1'] }), problem: /^pools\.payment\.targets\[2\]\.url: / },
+    { name: 'duplicate target, same origin spelled differently', input: withPool({ targets: ['http://A:80', { url: 'http://a/' }] }), problem: /^pools\.payment\.targets\[1\]\.url: / },
+    { name: 'unknown pool field', input: withPool({ weights: 1 }), problem: /^pools\.payment: / },
+    { name: 'unknown target field', input: withPool({ targets: [{ url: 'http://a:1', wieght: 2 }] }), problem: /^pools\.payment\.targets\[0\]/ },
+    { name: 'unknown nested field', input: withPool({ retry: { backoff: { base: 1 } } }), problem: /^pools\.payment\.retry\.backoff: / },
+    { name: 'unknown top-level field', input: { ...minimal(), extra: true }, problem: /extra/ },
+    { name: 'bad balancer', input: withPool({ balancer: 'fastest' }), problem: /^pools\.payment\.balancer: / },
+    { name: 'hash without key', input: withPool({ balancer: { type: 'hash' } }), problem: /^pools\.payment\.balancer/ },
+    { name: 'bad hash key', input: withPool({ balancer: { type: 'hash', key: 'query:x' } }), problem: /^pools\.payment\.balancer\.key: / },
+    { name: 'hash header without name', input: withPool({ balancer: { type: 'hash', key: 'header:' } }), problem: /^pools\.payment\.balancer\.key: / },
+    { name: 'bad pool name', input: { pools: { 'bad name': { targets: ['http://a:1'] } }, routes: [{ path: '/', pool: 'bad name' }] }, problem: /^pools/ },
+    { name: 'unknown pool in route', input: { ...minimal(), routes: [{ path: '/', pool: 'payment' }, { path: '/x', pool: 'nope' }] }, problem: /^routes\[1\]\.pool: / },
+    { name: 'route path without /', input: { ...minimal(), routes: [{ path: 'x', pool: 'payment' }] }, problem: /^routes\[0\]\.path: / },
+    { name: 'route path with ?', input: { ...minimal(), routes: [{ path: '/x?y', pool: 'payment' }] }, problem: /^routes\[0\]\.path: / },
+    { name: 'bad route method', input: { ...minimal(), routes: [{ path: '/', pool: 'payment', methods: ['FETCH'] }] }, problem: /^routes\[0\]\.methods\[0\]: / },
+    { name: 'port out of range', input: { ...minimal(), server: { port: 70000 } }, problem: /^server\.port: / },
+    { name: 'retry attempts 0', input: withPool({ retry: { attempts: 0 } }), problem: /^pools\.payment\.retry\.attempts: / },
+    { name: 'bad retryOn item', input: withPool({ retry: { retryOn: ['sometimes'] } }), problem: /^pools\.payment\.retry\.retryOn\[0\]: / },
+    { name: 'bad failback', input: withPool({ failback: 'never' }), problem: /^pools\.payment\.failback: / },
+    { name: 'health check path without /', input: withPool({ healthCheck: { path: 'health' } }), problem: /^pools\.payment\.healthCheck\.path: / },
+    { name: 'health check timeout > interval', input: withPool({ healthCheck: { intervalMs: 1000, timeoutMs: 2000 } }), problem: /^pools\.payment\.healthCheck\.timeoutMs: / },
+    { name: 'backoff max < base', input: withPool({ retry: { backoff: { baseMs: 100, maxMs: 50 } } }), problem: /^pools\.payment\.retry\.backoff\.maxMs: / },
+    { name: 'percent > 100', input: withPool({ outlier: { maxEjectionPercent: 101 } }), problem: /^pools\.payment\.outlier\.maxEjectionPercent: / },
+    { name: 'non-integer ms', input: withPool({ timeouts: { connectMs: 1.5 } }), problem: /^pools\.payment\.timeouts\.connectMs: / },
+    { name: 'missing route pool', input: { ...minimal(), routes: [{ path: '/' }] }, problem: /^routes\[0\]\.pool: / },
+  ]
+  for (const c of cases) {
+    const problems = problemsOf(c.input)
+    const found = problems.some((p) => typeof c.problem === 'string' ? p === c.problem : c.problem.test(p))
+    t.ok(found, `${c.name}: ${String(c.problem)} in ${JSON.stringify(problems)}`)
+  }
+})
+
+t.test('identical routes are refused, whatever their spelling', async (t) => {
+  const cases: { name: string; routes: Record<string, unknown>[]; duplicate: boolean }[] = [
+    { name: 'same path', routes: [{ path: '/api' }, { path: '/api' }], duplicate: true },
+    { name: 'trailing slash variant', routes: [{ path: '/api' }, { path: '/api/' }], duplicate: true },
+    { name: 'several trailing slashes', routes: [{ path: '/api/' }, { path: '/api///' }], duplicate: true },
+    { name: 'root spelled //', routes: [{ path: '/' }, { path: '//' }], duplicate: true },
+    { name: 'host differs only in case', routes: [{ path: '/a', host: 'X.com' }, { path: '/a', host: 'x.com' }], duplicate: true },
+    { name: 'same methods in another order', routes: [{ path: '/a', methods: ['GET', 'POST'] }, { path: '/a', methods: ['POST', 'GET'] }], duplicate: true },
+    { name: 'different host', routes: [{ path: '/a', host: 'x.com' }, { path: '/a' }], duplicate: false },
+    { name: 'different methods', routes: [{ path: '/a', methods: ['GET'] }, { path: '/a' }], duplicate: false },
+    { name: 'different paths', routes: [{ path: '/a' }, { path: '/a/b' }], duplicate: false },
+    { name: 'stripPrefix does not distinguish', routes: [{ path: '/a' }, { path: '/a', stripPrefix: true }], duplicate: true },
+  ]
+  for (const c of cases) {
+    const problems = problemsOf({ pools: { p: { targets: ['http://a:1'] } }, routes: c.routes.map((r) => ({ pool: 'p', ...r })) })
+    const dup = problems.filter((p) => p.startsWith('routes[1]: '))
+    t.equal(dup.length, c.duplicate ? 1 : 0, `${c.name}: ${JSON.stringify(problems)}`)
+  }
+})
+
+t.test('every problem is reported at once', async (t) => {
+  const problems = problemsOf({
+    server: { port: -1 },
+    pools: {
+      payment: {
+        targets: ['http://127.0.0.1:3001', { url: 'ftp://x' }, { url: 'http://127.0.0.1:3001', weight: 0 }],
+        balancer: { type: 'hash', key: 'nope' },
+        colour: 'blue',
+      },
+      standby: { targets: [{ url: 'http://b:1', backup: true }] },
+    },
+    routes: [{ path: '/p', pool: 'payment' }, { path: '/p/', pool: 'payment' }, { path: '/q', pool: 'ghost' }],
+  })
+  const expected: RegExp[] = [
+    /^server\.port: /,
+    /^pools\.payment\.targets\[1\]\.url: must be an http:\/\/ or https:\/\/ URL$/,
+    /^pools\.payment\.targets\[2\]\.weight: /,
+    /^pools\.payment\.targets\[2\]\.url: /, // duplicates targets[0]
+    /^pools\.payment\.balancer\.key: /,
+    /^pools\.payment: unknown field 'colour'$/,
+    /^pools\.standby\.targets: /,
+    /^routes\[1\]: /,
+    /^routes\[2\]\.pool: /,
+  ]
+  for (const re of expected) t.ok(problems.some((p) => re.test(p)), `${re} in ${JSON.stringify(problems)}`)
+  t.equal(problems.length, expected.length, 'nothing else, nothing twice')
+})
+
+t.test('relations are checked against the defaulted config', async (t) => {
+  // Defaults: healthCheck.intervalMs 2000 / timeoutMs 1000; retry.backoff baseMs 25 / maxMs 250.
+  // A value that contradicts a default is as wrong as one that contradicts a given value.
+  t.ok(problemsOf(withPool({ healthCheck: { timeoutMs: 5000 } })).some((p) => p.startsWith('pools.payment.healthCheck.timeoutMs: ')),
+    'timeoutMs 5000 > default intervalMs 2000')
+  t.ok(problemsOf(withPool({ healthCheck: { intervalMs: 500 } })).some((p) => p.startsWith('pools.payment.healthCheck.timeoutMs: ')),
+    'intervalMs 500 < default timeoutMs 1000')
+  t.ok(problemsOf(withPool({ retry: { backoff: { baseMs: 500 } } })).some((p) => p.startsWith('pools.payment.retry.backoff.maxMs: ')),
+    'baseMs 500 > default maxMs 250')
+  t.ok(problemsOf(withPool({ retry: { backoff: { maxMs: 10 } } })).some((p) => p.startsWith('pools.payment.retry.backoff.maxMs: ')),
+    'maxMs 10 < default baseMs 25')
+})
+
+t.test('valid edge values are accepted', async (t) => {
+  const cases: [string, Record<string, unknown>][] = [
+    ['fractional weight', withPool({ targets: [{ url: 'http://a:1', weight: 0.5 }] })],
+    ['https target with trailing slash', withPool({ targets: ['https://a.example/'] })],
+    ['IPv6 target', withPool({ targets: ['http://[::1]:3001'] })],
+    ['a backup next to a primary', withPool({ targets: ['http://a:1', { url: 'http://b:1', backup: true }] })],
+    ['hash on ip', withPool({ balancer: { type: 'hash', key: 'ip' } })],
+    ['hash on header', withPool({ balancer: { type: 'hash', key: 'header:X-User-Id' } })],
+    ['hash on cookie', withPool({ balancer: { type: 'hash', key: 'cookie:session_id' } })],
+    ['timeout equal to interval', withPool({ healthCheck: { intervalMs: 1000, timeoutMs: 1000 } })],
+    ['backoff max equal to base', withPool({ retry: { backoff: { baseMs: 100, maxMs: 100 } } })],
+    ['port 0', { ...minimal(), server: { port: 0 } }],
+    ['retry on a status', withPool({ retry: { retryOn: [429, 'reset'] } })],
+  ]
+  for (const [name, input] of cases) t.strictSame(problemsOf(input), [], name)
+})
+
+t.test('the source is named in the message', async (t) => {
+  const err = t.throws(() => validateConfig({}, '/etc/switchyard.ts')) as Error
+  t.ok(err.message.includes('/etc/switchyard.ts'))
+})

@@ -1,0 +1,121 @@
+import t from 'tap'
+import { OutlierDetector } from '../../src/health/outlier.ts'
+import type { Target } from '../../src/upstream/target.ts'
+import { buildPool, type PoolFixture } from './config-fixtures.ts'
+
+const OUTLIER = { consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionMs: 2500, maxEjectionPercent: 50 }
+
+function setup (t: { teardown: (fn: () => Promise<void>) => void }, names: string[], outlier: Record<string, unknown> = {}): PoolFixture & { detector: OutlierDetector } {
+  const f = buildPool(names, { outlier: { ...OUTLIER, ...outlier } })
+  t.teardown(() => f.pool.close())
+  return { ...f, detector: new OutlierDetector(f.pool.config.outlier, f.pool, () => f.clock.now) }
+}
+
+const failTimes = (d: OutlierDetector, target: Target, n: number): void => { for (let i = 0; i < n; i++) d.failure(target) }
+const ejected = (f: PoolFixture, target: Target): boolean => target.status.ejectedUntil > f.clock.now
+
+t.test('consecutive failures eject', async (t) => {
+  const f = setup(t, ['p1', 'p2'])
+  const { p1 } = f.byName
+  failTimes(f.detector, p1!, 2)
+  t.equal(ejected(f, p1!), false, '2 of 3: not yet')
+  f.detector.failure(p1!)
+  t.equal(ejected(f, p1!), true, '3rd consecutive failure ejects')
+  t.equal(p1!.status.ejectedUntil, f.clock.now + 1000, 'for baseEjectionMs')
+  t.equal(f.detector.timesEjected(p1!), 1)
+  t.notOk(f.pool.available().includes(p1!), 'the pool stops using it')
+  t.equal(f.statuses.length, 1, 'one status change')
+})
+
+t.test('a success resets the count', async (t) => {
+  const f = setup(t, ['p1', 'p2'])
+  const { p1 } = f.byName
+  const pattern = ['f', 'f', 's', 'f', 'f', 's', 'f', 'f']
+  for (const step of pattern) step === 'f' ? f.detector.failure(p1!) : f.detector.success(p1!)
+  t.equal(ejected(f, p1!), false, 'never 3 in a row')
+  f.detector.failure(p1!)
+  t.equal(ejected(f, p1!), true, 'now 3 in a row')
+  f.detector.success(p1!) // harmless when nothing is counted
+})
+
+t.test('failures of one target do not count for another', async (t) => {
+  const f = setup(t, ['p1', 'p2', 'p3', 'p4'])
+  const { p1, p2 } = f.byName
+  for (let i = 0; i < 2; i++) { f.detector.failure(p1!); f.detector.failure(p2!) }
+  t.equal(ejected(f, p1!) || ejected(f, p2!), false)
+})
+
+t.test('ejection duration = base × times ejected, capped by maxEjectionMs', async (t) => {
+  const f = setup(t, ['p1', 'p2'])
+  const { p1 } = f.byName
+  const expected = [1000, 2000, 2500, 2500]
+  for (const [i, duration] of expected.entries()) {
+    const at = f.clock.now
+    failTimes(f.detector, p1!, 3)
+    t.equal(p1!.status.ejectedUntil - at, duration, `ejection ${i + 1}: ${duration} ms`)
+    t.equal(f.detector.timesEjected(p1!), i + 1)
+    f.clock.now = p1!.status.ejectedUntil // expires
+    t.equal(ejected(f, p1!), false, `ejection ${i + 1} expired`)
+    t.ok(f.pool.available().includes(p1!), 'back in the pool')
+  }
+})
+
+t.test('maxEjectionMs below base still ejects for base', async (t) => {
+  const f = setup(t, ['p1', 'p2'], { baseEjectionMs: 1000, maxEjectionMs: 500 })
+  const at = f.clock.now
+  failTimes(f.detector, f.byName.p1!, 3)
+  t.equal(f.byName.p1!.status.ejectedUntil - at, 1000)
+})
+
+t.test('failures while ejected do not extend the ejection', async (t) => {
+  const f = setup(t, ['p1', 'p2'])
+  const { p1 } = f.byName
+  failTimes(f.detector, p1!, 3)
+  const until = p1!.status.ejectedUntil
+  failTimes(f.detector, p1!, 7)
+  t.equal(p1!.status.ejectedUntil, until, 'not extended')
+  t.equal(f.detector.timesEjected(p1!), 1)
+  f.clock.now = until
+  f.detector.success(p1!)
+  failTimes(f.detector, p1!, 3)
+  t.equal(p1!.status.ejectedUntil, until + 2000, 'the next run of failures ejects again, for longer')
+})
+
+t.test('maxEjectionPercent is never exceeded per tier', async (t) => {
+  const cases: { name: string; names: string[]; percent: number; failing: string[]; ejected: string[] }[] = [
+    { name: '1 of 2 at 50%', names: ['p1', 'p2'], percent: 50, failing: ['p1', 'p2'], ejected: ['p1'] },
+    { name: 'a single-target tier is never ejected at 50%', names: ['p1', 'b1', 'b2'], percent: 50, failing: ['p1'], ejected: [] },
+    { name: '2 of 4 at 50%', names: ['p1', 'p2', 'p3', 'p4'], percent: 50, failing: ['p1', 'p2', 'p3', 'p4'], ejected: ['p1', 'p2'] },
+    { name: '1 of 4 at 25%', names: ['p1', 'p2', 'p3', 'p4'], percent: 25, failing: ['p4', 'p3'], ejected: ['p4'] },
+    { name: '1 of 3 at 50% (2 of 3 would be 67%)', names: ['p1', 'p2', 'p3'], percent: 50, failing: ['p1', 'p2', 'p3'], ejected: ['p1'] },
+    { name: 'tiers are counted apart', names: ['p1', 'p2', 'b1', 'b2'], percent: 50, failing: ['p1', 'b1', 'p2', 'b2'], ejected: ['p1', 'b1'] },
+    { name: '100% allows all', names: ['p1', 'p2'], percent: 100, failing: ['p1', 'p2'], ejected: ['p1', 'p2'] },
+    { name: '0% allows none', names: ['p1', 'p2'], percent: 0, failing: ['p1', 'p2'], ejected: [] },
+  ]
+  for (const c of cases) {
+    const f = setup(t, c.names, { maxEjectionPercent: c.percent })
+    for (const n of c.failing) failTimes(f.detector, f.byName[n]!, 3)
+    const out = c.names.filter((n) => ejected(f, f.byName[n]!))
+    t.strictSame(out, c.ejected, c.name)
+    t.equal(f.detector.skipped, c.failing.length - c.ejected.length, `${c.name}: refusals counted`)
+  }
+})
+
+t.test('an expired ejection frees its slot in the tier', async (t) => {
+  const f = setup(t, ['p1', 'p2'])
+  const { p1, p2 } = f.byName
+  failTimes(f.detector, p1!, 3)
+  failTimes(f.detector, p2!, 3)
+  t.equal(ejected(f, p2!), false, 'p2 refused while p1 is out')
+  f.clock.now = p1!.status.ejectedUntil
+  failTimes(f.detector, p2!, 3)
+  t.equal(ejected(f, p2!), true, 'p2 ejected once p1 is back')
+})
+
+t.test('disabled does nothing', async (t) => {
+  const f = setup(t, ['p1', 'p2', 'p3', 'p4'], { enabled: false })
+  for (const n of ['p1', 'p2', 'p3', 'p4']) failTimes(f.detector, f.byName[n]!, 50)
+  t.strictSame(f.statuses, [])
+  t.equal(f.detector.skipped, 0)
+  t.equal(f.detector.timesEjected(f.byName.p1!), 0)
+})

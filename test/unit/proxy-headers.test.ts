@@ -1,0 +1,164 @@
+import t from 'tap'
+import { buildUpstreamHeaders, clientAddress, isSaneRequestId, stripResponseHopByHop, type IncomingFacts, type ResponseHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.ts'
+
+const freshFacts = (): IncomingFacts => ({ host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false })
+const untrusted: UpstreamHeaderOptions = { clientIp: '203.0.113.9', trusted: false, proto: 'http' }
+const trusted: UpstreamHeaderOptions = { clientIp: '10.0.0.2', trusted: true, proto: 'http' }
+
+/** Runs buildUpstreamHeaders and returns the output as [name, value] pairs plus the collected facts. */
+function build (raw: string[], opts: UpstreamHeaderOptions = untrusted): { pairs: [string, string][]; facts: IncomingFacts; flat: string[] } {
+  const facts = freshFacts()
+  const flat = buildUpstreamHeaders(raw, opts, facts)
+  const pairs: [string, string][] = []
+  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!])
+  return { pairs, facts, flat }
+}
+const names = (pairs: [string, string][]): string[] => pairs.map(([n]) => n)
+const values = (pairs: [string, string][], name: string): string[] => pairs.filter(([n]) => n === name).map(([, v]) => v)
+
+t.test('hop-by-hop headers never cross', async (t) => {
+  const hop = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Transfer-Encoding', 'Upgrade', 'Proxy-Authorization', 'Proxy-Authenticate', 'Trailer']
+  for (const name of hop) {
+    for (const spelling of [name, name.toLowerCase(), name.toUpperCase()]) {
+      const { pairs } = build([spelling, 'x', 'Accept', '*/*'])
+      t.notOk(names(pairs).includes(spelling.toLowerCase()), `${spelling} removed`)
+      t.strictSame(values(pairs, 'accept'), ['*/*'], `${spelling}: other headers kept`)
+    }
+  }
+})
+
+t.test('headers named in Connection are removed', async (t) => {
+  const cases: { raw: string[]; gone: string[]; kept: string[] }[] = [
+    { raw: ['Connection', 'X-Secret', 'X-Secret', 's', 'X-Other', 'o'], gone: ['x-secret'], kept: ['x-other'] },
+    { raw: ['X-A', '1', 'Connection', 'keep-alive, X-A , x-b', 'X-B', '2', 'X-C', '3'], gone: ['x-a', 'x-b'], kept: ['x-c'] },
+    { raw: ['connection', 'X-A', 'CONNECTION', 'X-B', 'x-a', '1', 'x-b', '2', 'x-c', '3'], gone: ['x-a', 'x-b'], kept: ['x-c'] },
+    { raw: ['Connection', ',, ,X-A,', 'X-A', '1', 'X-C', '3'], gone: ['x-a'], kept: ['x-c'] },
+    { raw: ['Connection', 'close', 'Close', 'c', 'X-C', '3'], gone: ['close', 'connection'], kept: ['x-c'] },
+  ]
+  for (const c of cases) {
+    const { pairs } = build(c.raw)
+    for (const g of c.gone) t.notOk(names(pairs).includes(g), `${JSON.stringify(c.raw)}: ${g} removed`)
+    for (const k of c.kept) t.ok(names(pairs).includes(k), `${JSON.stringify(c.raw)}: ${k} kept`)
+  }
+})
+
+t.test('end-to-end headers pass through in order, values untouched, names lower-cased', async (t) => {
+  const { pairs } = build(['Accept', 'text/html', 'Cookie', 'a=1', 'X-Custom', '  spaced  ', 'Accept', 'application/json', 'Authorization', 'Bearer t'])
+  t.strictSame(pairs.slice(0, 5), [['accept', 'text/html'], ['cookie', 'a=1'], ['x-custom', '  spaced  '], ['accept', 'application/json'], ['authorization', 'Bearer t']])
+})
+
+t.test('X-Forwarded-For', async (t) => {
+  const cases: { name: string; raw: string[]; opts: UpstreamHeaderOptions; want: string }[] = [
+    { name: 'absent → client ip', raw: [], opts: untrusted, want: '203.0.113.9' },
+    { name: 'untrusted peer: replaced', raw: ['X-Forwarded-For', '1.1.1.1'], opts: untrusted, want: '203.0.113.9' },
+    { name: 'untrusted peer: every copy replaced', raw: ['X-Forwarded-For', '1.1.1.1', 'x-forwarded-for', '2.2.2.2'], opts: untrusted, want: '203.0.113.9' },
+    { name: 'trusted peer: appended', raw: ['X-Forwarded-For', '1.1.1.1, 2.2.2.2'], opts: trusted, want: '1.1.1.1, 2.2.2.2, 10.0.0.2' },
+    { name: 'trusted peer: several headers joined then appended', raw: ['X-Forwarded-For', '1.1.1.1', 'X-Forwarded-For', '2.2.2.2'], opts: trusted, want: '1.1.1.1, 2.2.2.2, 10.0.0.2' },
+    { name: 'trusted peer, no header: client ip', raw: [], opts: trusted, want: '10.0.0.2' },
+  ]
+  for (const c of cases) t.strictSame(values(build(c.raw, c.opts).pairs, 'x-forwarded-for'), [c.want], c.name)
+})
+
+t.test('X-Forwarded-Proto and X-Forwarded-Host', async (t) => {
+  const cases: { name: string; raw: string[]; opts: UpstreamHeaderOptions; proto: string; host: string[] }[] = [
+    { name: 'set from the connection', raw: ['Host', 'shop.example'], opts: untrusted, proto: 'http', host: ['shop.example'] },
+    { name: 'https listener', raw: ['Host', 'shop.example'], opts: { ...untrusted, proto: 'https' }, proto: 'https', host: ['shop.example'] },
+    { name: 'untrusted values replaced', raw: ['Host', 'shop.example', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'evil.example'], opts: untrusted, proto: 'http', host: ['shop.example'] },
+    { name: 'trusted values kept', raw: ['Host', 'internal:8080', 'X-Forwarded-Proto', 'https', 'X-Forwarded-Host', 'shop.example'], opts: trusted, proto: 'https', host: ['shop.example'] },
+    { name: 'trusted: first value wins', raw: ['X-Forwarded-Proto', 'https', 'X-Forwarded-Proto', 'http', 'X-Forwarded-Host', 'a', 'X-Forwarded-Host', 'b'], opts: trusted, proto: 'https', host: ['a'] },
+    { name: 'trusted without values: own', raw: ['Host', 'h'], opts: trusted, proto: 'http', host: ['h'] },
+    { name: 'no host at all: no X-Forwarded-Host', raw: [], opts: untrusted, proto: 'http', host: [] },
+  ]
+  for (const c of cases) {
+    const { pairs } = build(c.raw, c.opts)
+    t.strictSame(values(pairs, 'x-forwarded-proto'), [c.proto], `${c.name}: proto`)
+    t.strictSame(values(pairs, 'x-forwarded-host'), c.host, `${c.name}: host`)
+  }
+})
+
+t.test('facts are collected', async (t) => {
+  const { pairs, facts } = build([
+    'Host', 'api.example:8443',
+    'X-Request-Id', 'req-123',
+    'Content-Length', '42',
+    'Idempotency-Key', 'k-1',
+    'Accept', '*/*',
+  ])
+  t.strictSame(facts, { host: 'api.example:8443', requestId: 'req-123', contentLength: '42', chunked: false, idempotencyKey: true })
+  t.notOk(names(pairs).includes('host'), 'host is appended by the caller')
+  t.notOk(names(pairs).includes('x-request-id'), 'x-request-id is appended by the caller')
+  t.strictSame(values(pairs, 'content-length'), ['42'], 'content-length forwarded')
+  t.strictSame(values(pairs, 'idempotency-key'), ['k-1'], 'idempotency-key forwarded')
+
+  const chunked = build(['Transfer-Encoding', 'chunked'])
+  t.equal(chunked.facts.chunked, true)
+  t.notOk(names(chunked.pairs).includes('transfer-encoding'), 'transfer-encoding is re-framed, not forwarded')
+
+  const none = build(['Accept', '*/*'])
+  t.strictSame(none.facts, freshFacts(), 'nothing found, nothing set')
+})
+
+t.test('Expect is dropped', async (t) => {
+  const { pairs } = build(['Expect', '100-continue', 'Content-Length', '5'])
+  t.notOk(names(pairs).includes('expect'))
+  t.strictSame(values(pairs, 'content-length'), ['5'])
+})
+
+t.test('the output is a flat name/value list ending with the forwarding headers', async (t) => {
+  const { flat, pairs } = build(['Host', 'h', 'Accept', '*/*'])
+  t.equal(flat.length % 2, 0)
+  t.strictSame(pairs, [['accept', '*/*'], ['x-forwarded-for', '203.0.113.9'], ['x-forwarded-proto', 'http'], ['x-forwarded-host', 'h']])
+})
+
+t.test('stripResponseHopByHop', async (t) => {
+  const headers: ResponseHeaders = {
+    'content-type': 'text/plain',
+    connection: 'keep-alive, X-Internal',
+    'keep-alive': 'timeout=5',
+    'transfer-encoding': 'chunked',
+    'x-internal': 'secret',
+    upgrade: 'h2c',
+    'proxy-authenticate': 'Basic',
+    'proxy-connection': 'keep-alive',
+    te: 'trailers',
+    trailer: 'x-checksum',
+    'set-cookie': ['a=1', 'b=2'],
+    'x-kept': 'yes',
+  }
+  const out = stripResponseHopByHop(headers)
+  t.equal(out, headers, 'in place')
+  t.strictSame(out, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'], 'x-kept': 'yes' })
+  t.strictSame(stripResponseHopByHop({ 'x-a': '1' }), { 'x-a': '1' }, 'nothing to strip')
+  t.strictSame(stripResponseHopByHop({ connection: ['close', 'X-A'], 'x-a': '1', 'x-b': '2' }), { 'x-b': '2' }, 'connection as an array')
+})
+
+t.test('isSaneRequestId', async (t) => {
+  const cases: [string | undefined, boolean][] = [
+    [undefined, false],
+    ['', false],
+    ['a', true],
+    ['req-123_ABC.xyz', true],
+    ['0f8fad5b-d9cb-469f-a165-70867728950e', true],
+    ['x'.repeat(128), true],
+    ['x'.repeat(129), false],
+    ['has space', false],
+    ['abc\n', false],
+    ['abc\r\nX-Injected: 1', false],
+    ['a/b', false],
+    ['a:b', false],
+    ['ümlaut', false],
+    ['<script>', false],
+  ]
+  for (const [value, want] of cases) t.equal(isSaneRequestId(value), want, JSON.stringify(value))
+})
+
+t.test('clientAddress', async (t) => {
+  const cases: [string | undefined, string][] = [
+    [undefined, 'unknown'],
+    ['10.0.0.1', '10.0.0.1'],
+    ['::ffff:1.2.3.4', '1.2.3.4'],
+    ['::1', '::1'],
+    ['2001:db8::1', '2001:db8::1'],
+  ]
+  for (const [remote, want] of cases) t.equal(clientAddress(remote), want, String(remote))
+})
