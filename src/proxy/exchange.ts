@@ -28,6 +28,8 @@ export class Exchange {
   /** Whether the body can be sent again (none, or buffered). */
   replayable = true
   idempotencyKey = false
+  /** The request declares a body (Content-Length > 0 or chunked). */
+  hasBody = false
   /** Declared request body length (undefined when chunked or absent). */
   contentLength: number | undefined = undefined
   hashKey: string | undefined = undefined

@@ -79,6 +79,7 @@ export class ProxyHandler {
     // one pass over the headers yields the request id, which even a routing error reports
     ex.headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: this.#trusted.has(clientIp), proto: this.#proto }, facts)
     ex.requestId = isSaneRequestId(facts.requestId) ? facts.requestId : randomUUID()
+    ex.hasBody = facts.chunked || (facts.contentLength !== undefined && facts.contentLength !== '0')
     if (target === undefined) return this.#sendError(ex, 'bad_path')
     ex.path = target.path
     const match = state.table.match(target.path, ex.method, facts.host)
@@ -95,9 +96,8 @@ export class ProxyHandler {
     ex.hashKey = this.#hashKey(runtime, req, clientIp)
     ex.deadline = Date.now() + runtime.config.timeouts.requestMs
 
-    const hasBody = facts.chunked || (facts.contentLength !== undefined && facts.contentLength !== '0')
     runtime.budget.requestStarted()
-    if (!hasBody) {
+    if (!ex.hasBody) {
       void this.#forward(ex, runtime)
       return
     }
@@ -281,7 +281,7 @@ export class ProxyHandler {
     }
     if (retryAfterSeconds !== undefined) headers['retry-after'] = retryAfterSeconds
     // a request body we never read would poison the keep-alive connection
-    if (!ex.req.complete && ex.body === null) headers.connection = 'close'
+    if (ex.hasBody && ex.body === null && !ex.req.complete) headers.connection = 'close'
     res.writeHead(ERRORS[code].status, headers)
     res.end(body)
   }

@@ -1,5 +1,6 @@
 // WebSocket (and other Upgrade) requests: routed like any request, then tunnelled byte for byte to one target.
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
@@ -7,6 +8,7 @@ import { ERRORS, type ErrorCode } from '../errors.ts'
 import { normaliseRequestTarget } from '../routing/path.ts'
 import { classifyError } from '../resilience/classify.ts'
 import type { GatewayState } from './forward.ts'
+import { keyExtractor } from './hash-key.ts'
 import { buildUpstreamHeaders, clientAddress, isSaneRequestId, type IncomingFacts } from './headers.ts'
 
 export interface UpgradeOptions {
@@ -27,7 +29,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: trusted.has(clientIp), proto: 'http' }, facts)
     const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : randomUUID()
     const log = (status: number, extra: Record<string, unknown>): void => {
-      opts.logger.info({ requestId, method: req.method, path: req.url, status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
+      opts.logger.info({ requestId, method: req.method, path: target?.path ?? req.url, status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
     }
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}): void => {
       const body = JSON.stringify({ error: code, message: ERRORS[code].message, requestId })
@@ -42,7 +44,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const runtime = match && state.pools.get(match.route.pool)
     if (match === undefined || runtime === undefined) return refuse('no_route')
     if (!runtime.breaker.allows()) return refuse('circuit_open')
-    const upstream = runtime.pool.pick({ hashKey: undefined })
+    const upstream = runtime.pool.pick({ hashKey: keyExtractor(runtime.config.balancer)?.(req, clientIp) })
     if (upstream === undefined) return refuse('no_available_target', { pool: runtime.name })
     headers.push('host', runtime.config.preserveHost && facts.host !== undefined ? facts.host : upstream.host, 'x-request-id', requestId)
     const controller = new AbortController()
@@ -77,7 +79,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
         opts.tunnels.delete(socket)
         socket.destroy()
         upSocket.destroy()
-        log(101, { route: match.route.id, pool: runtime.name, target: upstream.url })
+        log(101, { route: match.route.id, pool: runtime.name, target: upstream.url, attempts: 1, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten })
       }
       upSocket.on('error', close).on('close', close)
       socket.on('error', close).on('close', close)

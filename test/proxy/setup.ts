@@ -1,0 +1,35 @@
+// Starts upstreams and gateways that close themselves when the test ends.
+import type tap from 'tap'
+import type { GatewayOptions } from '../../src/app.ts'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { startGateway, type TestGateway } from '../helpers/gateway.ts'
+import { TestUpstream, type UpstreamOptions } from '../helpers/upstream.ts'
+
+/** The part of a tap Test these helpers use. */
+export interface HasTeardown {
+  teardown (fn: () => unknown): void
+}
+
+export async function upstream (t: HasTeardown, name: string, options: UpstreamOptions = {}): Promise<TestUpstream> {
+  const u = await TestUpstream.start({ name, ...options })
+  t.teardown(() => u.close())
+  return u
+}
+
+export async function gateway (t: HasTeardown, config: GatewayConfig, options: GatewayOptions = {}): Promise<TestGateway> {
+  const gw = await startGateway(config, options)
+  t.teardown(() => gw.close())
+  return gw
+}
+
+/** A target URL nothing listens on (bound, then released). */
+export async function refusedUrl (t: HasTeardown): Promise<string> {
+  const u = await TestUpstream.start({ name: 'gone' })
+  const url = u.url
+  await u.close()
+  t.teardown(() => u.close())
+  return url
+}
+
+/** The tap Test a subtest callback receives (its last overload is `test(cb)`). */
+export type Tap = Parameters<Parameters<typeof tap.test>[0]>[0]
