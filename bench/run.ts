@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const root = join(here, '..')
@@ -18,8 +19,8 @@ function pinned (core: number, cmd: string, args: string[]): [string, string[]] 
   return hasTaskset ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]
 }
 
-async function start (core: number, script: string, args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const [cmd, argv] = pinned(core, process.execPath, [join(here, script), ...args])
+async function start (core: number, script: string, args: string[], flags: readonly string[] = []): Promise<{ child: ChildProcess; url: string }> {
+  const [cmd, argv] = pinned(core, process.execPath, [...flags, join(here, script), ...args])
   const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
   const url = await new Promise<string>((resolve, reject) => {
     let out = ''
@@ -55,28 +56,49 @@ async function load (url: string, connections: number, seconds: number, pid: num
   return { connections, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, peakRssMiB: Math.round(peak) }
 }
 
-async function measure (name: string, script: string, args: string[]): Promise<Result[]> {
-  const { child, url } = await start(0, script, args)
-  const results: Result[] = []
-  try {
-    for (const c of CONNECTIONS) {
-      await load(url, c, WARMUP, child.pid!)
-      const r = await load(url, c, DURATION, child.pid!)
-      results.push({ name, ...r })
-      process.stderr.write(`${name} c=${c}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms, errors ${r.errors}, non2xx ${r.non2xx}\n`)
-    }
-  } finally {
-    child.kill('SIGTERM')
-    await new Promise((resolve) => child.once('exit', resolve))
-  }
-  return results
+interface Proxy { name: string; child: ChildProcess; url: string }
+
+/** Median by req/s of the rounds' results for one proxy and connection count. */
+function median (rows: Result[]): Result {
+  const sorted = [...rows].sort((a, b) => a.rps - b.rps)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+async function stop (child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM')
+  await new Promise((resolve) => child.once('exit', resolve))
 }
 
 const origin = await start(1, 'origin.ts', [])
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const proxies: Proxy[] = []
 try {
-  const raw = await measure('raw @fastify/http-proxy', 'raw-proxy.ts', [origin.url])
-  const gw = await measure('switchyard (1 route)', 'gateway-server.ts', [origin.url, '0'])
-  const gw10k = await measure('switchyard (10,000 routes)', 'gateway-server.ts', [origin.url, '9999'])
+  // All three run side by side, pinned to the same core (an idle one costs nothing), and are loaded in
+  // turn, round after round: this machine's speed drifts, and interleaving spreads the drift over all of them.
+  for (const [name, script, args] of [
+    ['raw @fastify/http-proxy', 'raw-proxy.ts', [origin.url]],
+    ['switchyard (1 route)', 'gateway-server.ts', [origin.url, '0']],
+    ['switchyard (10,000 routes)', 'gateway-server.ts', [origin.url, '9999']],
+  ] as const) {
+    // Switchyard runs as it ships (its V8 flags); the baseline runs with Node's defaults
+    const { child, url } = await start(0, script, [...args], script === 'gateway-server.ts' ? NODE_FLAGS : [])
+    proxies.push({ name, child, url })
+  }
+  const all: Result[] = []
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const c of CONNECTIONS) {
+      for (const p of proxies) {
+        await load(p.url, c, WARMUP, p.child.pid!)
+        const r = await load(p.url, c, DURATION, p.child.pid!)
+        all.push({ name: p.name, ...r })
+        process.stderr.write(`round ${round} ${p.name} c=${c}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms, errors ${r.errors}, non2xx ${r.non2xx}\n`)
+      }
+    }
+  }
+  const pick = (name: string): Result[] => CONNECTIONS.map((c) => median(all.filter((r) => r.name === name && r.connections === c)))
+  const raw = pick(proxies[0]!.name)
+  const gw = pick(proxies[1]!.name)
+  const gw10k = pick(proxies[2]!.name)
   const rows = [...raw, ...gw, ...gw10k]
   const rawRps = new Map(raw.map((r) => [r.connections, r.rps]))
   const oneRoute = new Map(gw.map((r) => [r.connections, r.rps]))
@@ -89,9 +111,10 @@ try {
   process.stdout.write(table + '\n')
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${hasTaskset ? 'proxy pinned to core 0 with taskset, origin and autocannon on core 1' : 'no taskset: unpinned'}`
   writeFileSync(join(here, 'RESULTS.md'), `# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\n` +
-    `Each row: ${WARMUP} s warm-up, then ${DURATION} s of autocannon at the given connections against GET /, a small fixed body from a keep-alive origin.\n` +
+    `Each row: the median (by req/s) of ${ROUNDS} rounds; a round is ${WARMUP} s of warm-up, then ${DURATION} s of autocannon at the given connections against GET /, a small fixed body from a keep-alive origin.\n` +
     'Switchyard runs with its balancer and one JSON access-log line per request (to a file); raw @fastify/http-proxy logs nothing.\n\n' + table + '\n' +
     (process.env.BENCH_NOTES ? `\n${process.env.BENCH_NOTES}\n` : ''))
 } finally {
-  origin.child.kill('SIGTERM')
+  for (const p of proxies) await stop(p.child)
+  await stop(origin.child)
 }

@@ -1,6 +1,7 @@
 // No Docker engine runs here, so the image's key properties are checked in the Dockerfile itself.
 import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
 
 const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8')
 const instructions = dockerfile.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
@@ -29,7 +30,13 @@ t.test('exec-form entrypoint so SIGTERM reaches node', async (t) => {
   t.ok(entry)
   const argv = JSON.parse(entry!.slice('ENTRYPOINT '.length)) as string[]
   t.equal(argv[0], 'node')
-  t.equal(argv[1], 'src/main.ts')
+  t.same(argv.slice(1, -1), NODE_FLAGS, 'the V8 flags the gateway ships with')
+  t.equal(argv.at(-1), 'src/main.ts')
+})
+
+t.test('npm start runs with the same V8 flags', async (t) => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }
+  t.equal(pkg.scripts.start, `node ${NODE_FLAGS.join(' ')} src/main.ts --config routes.config.ts`)
 })
 
 t.test('config read from /etc/switchyard/routes.config.ts by default', async (t) => {

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import type { Echo } from '../helpers/upstream.ts'
 import { httpRequest } from './http.ts'
@@ -26,10 +27,8 @@ interface Child {
 async function startChild (t: Tap, config: GatewayConfig): Promise<Child> {
   const env = { ...process.env }
   delete env.NODE_OPTIONS // measure the gateway, not the test runner's coverage hooks
-  // A capped young generation makes RSS show what the gateway retains rather than short-lived chunks
-  // a lazy scavenger has not collected yet: with V8's default semi-spaces ~70 MiB of such garbage piles
-  // up during a fast transfer (measured), which is no retention; a buffered body would still show in full.
-  const proc = spawn(process.execPath, ['--max-semi-space-size=1', CHILD, JSON.stringify(config)], { cwd: fileURLToPath(new URL('../..', import.meta.url)), env, stdio: ['ignore', 'pipe', 'inherit'] })
+  // run as shipped: the V8 flags of npm start and the Docker entrypoint (see src/lifecycle/node-flags.ts)
+  const proc = spawn(process.execPath, [...NODE_FLAGS, CHILD, JSON.stringify(config)], { cwd: fileURLToPath(new URL('../..', import.meta.url)), env, stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
   t.teardown(async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM')
@@ -124,9 +123,11 @@ t.test('a 200 MiB upload streams through in bounded memory', async (t) => {
   const child = await startChild(t, poolConfig(u.url))
   const pid = child.proc.pid!
 
-  // warm up with small requests only (a small body is buffered for replay, a large one streams)
+  // warm up both body paths: a small body is buffered for replay, a large one streams
   t.equal((await httpRequest(`${child.url}/warm`)).status, 200)
   t.equal((await httpRequest(`${child.url}/warm`, { method: 'POST', body: 'x'.repeat(1024) })).echo().bodyBytes, 1024)
+  const warm = await httpRequest(`${child.url}/warm`, { method: 'POST', headers: { 'content-length': String(4 * MiB) }, body: generatedBody(4 * MiB) })
+  t.equal(warm.echo().bodyBytes, 4 * MiB)
   const baseline = await baselineRss(pid)
 
   const sampler = sampleRss(pid)
