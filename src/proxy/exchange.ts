@@ -40,7 +40,7 @@ export class Exchange {
   clientGone = false
   errorCode: ErrorCode | undefined = undefined
   /** The attempt in flight, aborted if the client leaves. */
-  attempt: AbortController | undefined = undefined
+  attempt: { abort (): void } | undefined = undefined
 
   constructor (req: IncomingMessage, res: ServerResponse) {
     this.req = req

@@ -1,20 +1,17 @@
 // The hot path: route → pick → forward → stream back, with retries, breaker and outlier accounting.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { Writable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
-import { classifyError, type FailureKind } from '../resilience/classify.ts'
 import { isBreakerRejection, UpstreamFailure } from '../resilience/breaker.ts'
-import { parseRetryAfter } from '../resilience/retry.ts'
 import { GatewayError, ERRORS, type ErrorCode } from '../errors.ts'
 import { normaliseRequestTarget } from '../routing/path.ts'
 import type { RoutingTable } from '../routing/table.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
-import type { Target } from '../upstream/target.ts'
+import { sendAttempt, type AttemptResult } from './attempt.ts'
 import { Exchange } from './exchange.ts'
 import { keyExtractor, type KeyExtractor } from './hash-key.ts'
-import { buildUpstreamHeaders, clientAddress, isSaneRequestId, stripResponseHopByHop, type IncomingFacts } from './headers.ts'
+import { buildUpstreamHeaders, clientAddress, isSaneRequestId, type IncomingFacts } from './headers.ts'
 
 /** What the proxy routes with; swapped whole on reload. */
 export interface GatewayState {
@@ -26,20 +23,6 @@ export interface ProxyOptions {
   logger: Logger
   trustedProxies: readonly string[]
   proto?: 'http' | 'https'
-}
-
-interface AttemptResult {
-  /** Response headers went to the client: this request is answered, nothing more may be tried. */
-  responded: boolean
-  /** What the upstream did wrong, if anything (counts for outlier detection and the breaker). */
-  failure: FailureKind | 'status' | undefined
-  /** Another attempt follows (policy, deadline and, for dropped responses, budget agreed). */
-  retryable: boolean
-  /** A retry slot was taken from the budget for the next attempt. */
-  slotTaken: boolean
-  /** Backoff before the next attempt. */
-  delayMs: number
-  error: unknown
 }
 
 export class ProxyHandler {
@@ -166,7 +149,7 @@ export class ProxyHandler {
         }
         const isRetry = slot
         try {
-          last = await this.#attempt(ex, runtime, target)
+          last = await sendAttempt(ex, runtime, target)
         } finally {
           if (isRetry) runtime.budget.release()
           slot = false
@@ -178,72 +161,6 @@ export class ProxyHandler {
     } finally {
       if (slot) runtime.budget.release()
     }
-  }
-
-  #attempt (ex: Exchange, runtime: PoolRuntime, target: Target): Promise<AttemptResult> {
-    ex.tried.push(target)
-    target.inFlight++
-    const policy = runtime.config.retry
-    const remaining = Math.max(1, ex.deadline - Date.now())
-    const moreAllowed = ex.replayable && ex.attempts < policy.attempts
-    const headersTimeout = moreAllowed ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
-    const headers = runtime.config.preserveHost ? ex.headers : [...ex.headers, 'host', target.host]
-    const result: AttemptResult = { responded: false, failure: undefined, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
-    // One controller per attempt: it ends this attempt on its own timeout or when the client leaves.
-    const controller = new AbortController()
-    ex.attempt = controller
-    let timedOut = false
-    const timer = setTimeout(() => { timedOut = true; controller.abort() }, headersTimeout)
-    /** Whether another attempt may follow this one (policy, deadline), with its backoff. */
-    const mayRetryAfter = (retryAfterSeconds?: number): boolean => {
-      if (!moreAllowed) return false
-      result.delayMs = runtime.retry.backoffMs(ex.attempts, retryAfterSeconds)
-      return Date.now() + result.delayMs < ex.deadline
-    }
-    return new Promise((resolve) => {
-      target.client.stream({
-        path: ex.upstreamPath,
-        method: ex.method as 'GET',
-        headers,
-        body: ex.body,
-        signal: controller.signal,
-        bodyTimeout: runtime.config.timeouts.idleMs,
-      }, ({ statusCode, headers: upstreamHeaders }) => {
-        clearTimeout(timer)
-        if (runtime.isFailureStatus(statusCode)) result.failure = 'status'
-        if (runtime.retry.retryableStatus(statusCode, ex) &&
-          mayRetryAfter(statusCode === 503 ? parseRetryAfter(upstreamHeaders['retry-after']) : undefined) &&
-          runtime.budget.tryAcquire()) {
-          // the next attempt will answer: drain this one to the end (keeps the connection) and drop it
-          result.retryable = true
-          result.slotTaken = true
-          return new Writable({ write (_chunk, _enc, cb) { cb() } })
-        }
-        result.responded = true
-        const outHeaders = stripResponseHopByHop(upstreamHeaders)
-        outHeaders['x-request-id'] = ex.requestId
-        ex.res.writeHead(statusCode, outHeaders)
-        return ex.res
-      }, (err) => {
-        clearTimeout(timer)
-        target.inFlight--
-        if (err != null) {
-          result.error = err
-          if (ex.clientGone) {
-            result.failure = undefined // the client left; the upstream did nothing wrong
-          } else {
-            const kind = timedOut ? 'timeout' : classifyError(err)
-            if (kind === 'bad-request') ex.errorCode = 'bad_request'
-            else result.failure = kind
-            if (result.responded) ex.res.destroy() // headers are out: all that is left is to cut the response short
-            else result.retryable = runtime.retry.retryableFailure(kind, ex) && mayRetryAfter()
-          }
-        }
-        if (result.failure !== undefined) runtime.outlier.failure(target)
-        else if (!ex.clientGone) runtime.outlier.success(target)
-        resolve(result)
-      })
-    })
   }
 
   #hashKey (runtime: PoolRuntime, req: IncomingMessage, clientIp: string): string | undefined {

@@ -1,7 +1,6 @@
 // The command line: `switchyard check` describes a valid config and lists every problem of an invalid one;
 // running it serves traffic and shuts down cleanly on SIGTERM.
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
