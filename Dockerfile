@@ -17,5 +17,5 @@ COPY routes.config.ts /etc/switchyard/routes.config.ts
 USER node
 EXPOSE 8080 9901
 # exec form: node itself is PID 1, so SIGTERM reaches it and shutdown is graceful; flags: src/lifecycle/node-flags.ts
-ENTRYPOINT ["node", "--max-semi-space-size=2", "src/main.ts"]
+ENTRYPOINT ["node", "--expose-gc", "src/main.ts"]
 CMD ["--config", "/etc/switchyard/routes.config.ts"]

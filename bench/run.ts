@@ -13,6 +13,8 @@ const root = join(here, '..')
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
 const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 3)
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '50,256').split(',').map(Number)
+// Instructions retired per request (perf, from Debian's linux-perf) hardly move with a noisy neighbour.
+const hasPerf = spawnSync('perf', ['stat', '-x,', '-e', 'instructions', 'true']).status === 0
 const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2
 
 function pinned (core: number, cmd: string, args: string[]): [string, string[]] {
@@ -41,19 +43,36 @@ function rssMiB (pid: number): number {
   } catch { return 0 }
 }
 
-interface Result { name: string; connections: number; rps: number; p50: number; p99: number; errors: number; non2xx: number; peakRssMiB: number }
+interface Result { name: string; connections: number; rps: number; p50: number; p99: number; errors: number; non2xx: number; peakRssMiB: number; cpuUsPerRequest: number; kInstrPerRequest: number }
+
+/** CPU time (user + system) a process has used, in µs. Less sensitive than req/s to a noisy, shared machine. */
+function cpuMicros (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux)
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
 
 async function load (url: string, connections: number, seconds: number, pid: number): Promise<Omit<Result, 'name'>> {
   const [cmd, argv] = pinned(1, process.execPath, [join(root, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(seconds), url])
   const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'ignore'] })
   let peak = 0
+  const cpuBefore = cpuMicros(pid)
+  const perf = hasPerf ? spawn('perf', ['stat', '-x,', '-e', 'instructions', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined
+  let perfOut = ''
+  perf?.stderr.on('data', (d: Buffer) => { perfOut += d.toString() })
   const sampler = setInterval(() => { peak = Math.max(peak, rssMiB(pid)) }, 250)
   let out = ''
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
   await new Promise((resolve) => child.once('exit', resolve))
   clearInterval(sampler)
-  const r = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; timeouts: number; non2xx: number }
-  return { connections, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, peakRssMiB: Math.round(peak) }
+  const cpu = cpuMicros(pid) - cpuBefore
+  if (perf) {
+    perf.kill('SIGINT')
+    await new Promise((resolve) => perf.once('exit', resolve))
+  }
+  const instructions = Number(/^(\d+),/m.exec(perfOut)?.[1] ?? NaN)
+  const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; errors: number; timeouts: number; non2xx: number }
+  return { connections, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, peakRssMiB: Math.round(peak), cpuUsPerRequest: cpu / Math.max(1, r.requests.total), kInstrPerRequest: instructions / Math.max(1, r.requests.total) / 1000 }
 }
 
 interface Proxy { name: string; child: ChildProcess; url: string }
@@ -100,12 +119,19 @@ try {
   const gw = pick(proxies[1]!.name)
   const gw10k = pick(proxies[2]!.name)
   const rows = [...raw, ...gw, ...gw10k]
-  const rawRps = new Map(raw.map((r) => [r.connections, r.rps]))
-  const oneRoute = new Map(gw.map((r) => [r.connections, r.rps]))
+  const rawRow = new Map(raw.map((r) => [r.connections, r]))
+  const oneRoute = new Map(gw.map((r) => [r.connections, r]))
+  const pct = (a: number, b: number): string => `${((a / b - 1) * 100).toFixed(1)}%`
   const lines = [
-    '| proxy | connections | req/s | p50 ms | p99 ms | errors | non-2xx | peak RSS MiB | vs raw | vs 1 route |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.name} | ${r.connections} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.peakRssMiB} | ${(r.rps / rawRps.get(r.connections)!).toFixed(2)}× | ${r.name.includes('10,000') ? `${((r.rps / oneRoute.get(r.connections)! - 1) * 100).toFixed(1)}%` : ''} |`),
+    '| proxy | connections | req/s | p50 ms | p99 ms | errors | non-2xx | peak RSS MiB | CPU µs/req | k instr/req | req/s vs raw | CPU/req vs raw | instr/req vs raw | 10k routes vs 1: req/s, CPU/req, instr/req |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((r) => {
+      const base = rawRow.get(r.connections)!
+      const one = oneRoute.get(r.connections)!
+      return `| ${r.name} | ${r.connections} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.peakRssMiB} | ${Math.round(r.cpuUsPerRequest)} | ${r.kInstrPerRequest.toFixed(0)} | ` +
+        `${(r.rps / base.rps).toFixed(2)}× | ${(r.cpuUsPerRequest / base.cpuUsPerRequest).toFixed(2)}× | ${(r.kInstrPerRequest / base.kInstrPerRequest).toFixed(2)}× | ` +
+        `${r.name.includes('10,000') ? `${pct(r.rps, one.rps)}, ${pct(r.cpuUsPerRequest, one.cpuUsPerRequest)}, ${pct(r.kInstrPerRequest, one.kInstrPerRequest)}` : ''} |`
+    }),
   ]
   const table = lines.join('\n')
   process.stdout.write(table + '\n')

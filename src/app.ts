@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
 import type { RandomSource } from './balancer/types.ts'
 import type { ResolvedConfig } from './config/schema.ts'
+import { GcPacer } from './lifecycle/gc-pacer.ts'
 import { createLogger } from './logger.ts'
 import { ProxyHandler, type GatewayState } from './proxy/forward.ts'
 import { createUpgradeHandler } from './proxy/upgrade.ts'
@@ -77,6 +78,7 @@ export function buildGateway (config: ResolvedConfig, options: GatewayOptions = 
   })
 
   let started = false
+  const gcPacer = new GcPacer()
   return {
     app,
     logger,
@@ -88,10 +90,12 @@ export function buildGateway (config: ResolvedConfig, options: GatewayOptions = 
       if (!started) {
         started = true
         for (const runtime of proxy.state.pools.values()) runtime.start()
+        gcPacer.start()
       }
       return url
     },
     async close () {
+      gcPacer.stop()
       await app.close()
       await Promise.all([...proxy.state.pools.values()].map((p) => p.close()))
       logger.flush?.()
