@@ -8,11 +8,13 @@ import { PoolBreaker } from '../resilience/breaker.ts'
 import { RetryBudget } from '../resilience/budget.ts'
 import { RetryDecider } from '../resilience/retry.ts'
 import { UpstreamPool } from './pool.ts'
-import { Target } from './target.ts'
+import { Target, type TargetStatus } from './target.ts'
 
 export interface RuntimeOptions {
   random?: RandomSource
   now?: () => number
+  /** Status by target URL to start from (a target that survives a reload keeps its health, ejection, drain). */
+  statusOf?: (url: string) => TargetStatus | undefined
 }
 
 export class PoolRuntime {
@@ -31,7 +33,7 @@ export class PoolRuntime {
     const now = options.now ?? Date.now
     this.name = name
     this.config = config
-    const targets = config.targets.map((t) => new Target(t, config))
+    const targets = config.targets.map((t) => new Target(t, config, options.statusOf?.(new URL(t.url).origin)))
     this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), now)
     this.breaker = new PoolBreaker(config.circuitBreaker, now)
     this.retry = new RetryDecider(config.retry, random)
@@ -56,8 +58,16 @@ export class PoolRuntime {
   }
 }
 
-export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}): Map<string, PoolRuntime> {
+/**
+ * Builds every pool. With `previous` (the pools a reload replaces), a target keeps its status when its pool
+ * and URL are unchanged: target state is keyed by pool name + target URL.
+ */
+export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}, previous?: ReadonlyMap<string, PoolRuntime>): Map<string, PoolRuntime> {
   const pools = new Map<string, PoolRuntime>()
-  for (const [name, poolConfig] of Object.entries(config.pools)) pools.set(name, new PoolRuntime(name, poolConfig, options))
+  for (const [name, poolConfig] of Object.entries(config.pools)) {
+    const before = previous?.get(name)?.pool.targets
+    const statusOf = before === undefined ? undefined : (url: string) => before.find((t) => t.url === url)?.status
+    pools.set(name, new PoolRuntime(name, poolConfig, { ...options, ...(statusOf ? { statusOf } : {}) }))
+  }
   return pools
 }
