@@ -2,7 +2,7 @@
 // autocannon. The proxy under test is pinned to core 0; origin and load generator share core 1.
 // Prints a table and writes bench/RESULTS.md. Stops by itself.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -139,7 +139,7 @@ try {
   writeFileSync(join(here, 'RESULTS.md'), `# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\n` +
     `Each row: the median (by req/s) of ${ROUNDS} rounds; a round is ${WARMUP} s of warm-up, then ${DURATION} s of autocannon at the given connections against GET /, a small fixed body from a keep-alive origin.\n` +
     'Switchyard runs with its balancer and one JSON access-log line per request (to a file); raw @fastify/http-proxy logs nothing.\n\n' + table + '\n' +
-    (process.env.BENCH_NOTES ? `\n${process.env.BENCH_NOTES}\n` : ''))
+    (existsSync(join(here, 'NOTES.md')) ? `\n${readFileSync(join(here, 'NOTES.md'), 'utf8')}` : ''))
 } finally {
   for (const p of proxies) await stop(p.child)
   await stop(origin.child)
