@@ -87,7 +87,7 @@ export class ActiveHealthChecker {
     if (state) state.controller = controller
     const timer = setTimeout(() => controller.abort(), this.#config.timeoutMs)
     try {
-      const res = await target.client.request({
+      const res = await target.probeClient.request({
         method: 'GET',
         path: this.#config.path,
         headers: { 'user-agent': HEALTH_USER_AGENT, host: target.host },

@@ -10,6 +10,7 @@ export class OutlierDetector {
   readonly #now: () => number
   readonly #failures = new Map<Target, number>()
   readonly #timesEjected = new Map<Target, number>()
+  readonly #lastEjectionEnd = new Map<Target, number>()
   /** Ejections refused because the tier was already at maxEjectionPercent. */
   skipped = 0
 
@@ -38,9 +39,13 @@ export class OutlierDetector {
       this.skipped++
       return
     }
+    // the ejection multiplier decays: a target that stayed in for maxEjectionMs since its last ejection starts over
+    const lastEnd = this.#lastEjectionEnd.get(target)
+    if (lastEnd !== undefined && now - lastEnd > this.#config.maxEjectionMs) this.#timesEjected.delete(target)
     const times = (this.#timesEjected.get(target) ?? 0) + 1
     this.#timesEjected.set(target, times)
     const duration = Math.min(this.#config.baseEjectionMs * times, Math.max(this.#config.maxEjectionMs, this.#config.baseEjectionMs))
+    this.#lastEjectionEnd.set(target, now + duration)
     this.#pool.setStatus(target, { ejectedUntil: now + duration })
   }
 

@@ -30,6 +30,9 @@ class AttemptTimeout extends Error {
 class ClientGone extends Error {
   readonly code = 'SWITCHYARD_CLIENT_GONE'
 }
+class ClientStalled extends Error {
+  readonly code = 'SWITCHYARD_CLIENT_STALLED'
+}
 
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly result: AttemptResult = { responded: false, failure: undefined, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
@@ -42,9 +45,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined
   #pendingAbort: Error | undefined
   #timer: NodeJS.Timeout | undefined
+  readonly #timeoutMs: number
   #timedOut = false
+  #headersReceived = false
   #dropping = false
+  #settled = false
   #onDrain: (() => void) | undefined
+  /** Runs while the client is not reading: a client that never drains must not hold the upstream connection. */
+  #stallTimer: NodeJS.Timeout | undefined
 
   constructor (ex: Exchange, runtime: PoolRuntime, target: Target, resolve: (result: AttemptResult) => void) {
     this.#ex = ex
@@ -55,17 +63,35 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#moreAllowed = ex.replayable && ex.attempts < policy.attempts
     const remaining = Math.max(1, ex.deadline - Date.now())
     // per-try timeout only where a retry could follow; the last (or only) attempt gets the whole remaining deadline
-    const timeout = this.#moreAllowed ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
+    this.#timeoutMs = this.#moreAllowed ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
+    // A streamed upload may take longer than any response deadline: as Envoy does, the clock for the
+    // response starts once the request has been sent (onRequestSent). Other requests start it now.
+    if (!isStream(ex.body)) this.#startTimer()
+  }
+
+  #startTimer (): void {
     this.#timer = setTimeout(() => {
       this.#timedOut = true
       this.abort(new AttemptTimeout('no response headers in time'))
-    }, timeout)
+    }, this.#timeoutMs)
   }
 
-  /** Ends the attempt (client gone, timeout); safe before the request has started. */
+  onRequestSent (): void {
+    // only while still waiting for the response (an upstream may answer before it has read the whole body)
+    if (this.#timer === undefined && !this.#settled && !this.#headersReceived) this.#startTimer()
+  }
+
+  /**
+   * Ends the attempt (client gone, timeout). Before undici has started the request (it may be queued for a
+   * connection) the attempt ends here and now; undici's request is aborted the moment it starts.
+   */
   abort (reason: Error = new ClientGone('client went away')): void {
-    if (this.#controller !== undefined) this.#controller.abort(reason)
-    else this.#pendingAbort = reason
+    if (this.#controller !== undefined) {
+      this.#controller.abort(reason)
+      return
+    }
+    this.#pendingAbort = reason
+    this.onResponseError(undefined, reason)
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
@@ -74,8 +100,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
-    if (statusCode < 200) return // informational (100 Continue): undici goes on to the final response
-    clearTimeout(this.#timer)
+    if (this.#settled || statusCode < 200) return // informational answers are not passed on; undici waits for the final one
+    this.#headersReceived = true
     const ex = this.#ex
     const runtime = this.#runtime
     const result = this.result
@@ -83,12 +109,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (runtime.retry.retryableStatus(statusCode, ex) &&
       this.#mayRetryAfter(statusCode === 503 ? parseRetryAfter(headers['retry-after']) : undefined) &&
       runtime.budget.tryAcquire()) {
-      // the next attempt will answer: read this response to its end (keeps the connection) and drop it
+      // the next attempt will answer: read this response to its end (keeps the connection) and drop it,
+      // still under the per-try timer, so a slow error body cannot hold the retry back
       result.retryable = true
       result.slotTaken = true
       this.#dropping = true
       return
     }
+    clearTimeout(this.#timer)
     result.responded = true
     const out = stripResponseHopByHop(headers)
     out['x-request-id'] = ex.requestId
@@ -96,39 +124,49 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#dropping) return
+    if (this.#dropping || this.#settled) return
     const res = this.#ex.res
     if (!res.write(chunk)) {
       controller.pause()
-      this.#onDrain ??= () => this.#controller?.resume()
+      this.#onDrain ??= () => {
+        clearTimeout(this.#stallTimer)
+        this.#controller?.resume()
+      }
       res.once('drain', this.#onDrain)
+      this.#stallTimer = setTimeout(() => this.abort(new ClientStalled('client stopped reading')), this.#runtime.config.timeouts.idleMs)
     }
   }
 
   onResponseEnd (): void {
+    if (this.#settled) return
     if (!this.#dropping) this.#ex.res.end()
     this.#settle()
   }
 
-  onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
+  onResponseError (_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.#settled) return
     clearTimeout(this.#timer)
     const ex = this.#ex
     const result = this.result
     result.error = err
-    if (ex.clientGone || err instanceof ClientGone) {
-      result.failure = undefined // the client left; the upstream did nothing wrong
+    if (ex.clientGone || err instanceof ClientGone || err instanceof ClientStalled) {
+      result.failure = undefined // the client left or stopped reading; the upstream did nothing wrong
+      if (err instanceof ClientStalled) ex.cutShort('client_stalled')
     } else {
       const kind = this.#timedOut ? 'timeout' : classifyError(err)
       if (kind === 'bad-request') ex.errorCode = 'bad_request'
       else result.failure = kind
-      if (result.responded) ex.res.destroy() // headers are out: all that is left is to cut the response short
+      // headers are out: all that is left is to cut the response short (and say why in the access log)
+      if (result.responded) ex.cutShort(kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable')
       else if (!result.retryable) result.retryable = this.#runtime.retry.retryableFailure(kind, ex) && this.#mayRetryAfter()
     }
     this.#settle()
   }
 
   #settle (): void {
+    this.#settled = true
     clearTimeout(this.#timer)
+    clearTimeout(this.#stallTimer)
     if (this.#onDrain !== undefined) this.#ex.res.off('drain', this.#onDrain)
     this.#target.inFlight--
     const result = this.result
@@ -159,6 +197,13 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target)
       headers,
       body: ex.body,
       bodyTimeout: runtime.config.timeouts.idleMs,
-    }, attempt)
+      // TLS: verify the target's name (or the pool's tls.servername), never the client's Host header,
+      // which undici would otherwise use for SNI when the Host is preserved
+      ...(target.servername !== undefined ? { servername: target.servername } : {}),
+    } as Dispatcher.DispatchOptions, attempt)
   })
+}
+
+function isStream (body: Exchange['body']): boolean {
+  return body !== null && !Buffer.isBuffer(body)
 }

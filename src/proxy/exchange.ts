@@ -39,6 +39,8 @@ export class Exchange {
   /** Set once the client went away before the response finished. */
   clientGone = false
   errorCode: ErrorCode | undefined = undefined
+  /** The proxy itself ended the response early (upstream failed mid-body, or the client stopped reading). */
+  cutShortBy: ErrorCode | undefined = undefined
   /** The attempt in flight, aborted if the client leaves. */
   attempt: { abort (): void } | undefined = undefined
 
@@ -53,4 +55,11 @@ export class Exchange {
   }
 
   get attempts (): number { return this.tried.length }
+
+  /** Ends a response whose headers are already out: the only way left to signal a failure. */
+  cutShort (code: ErrorCode): void {
+    this.cutShortBy = code
+    this.errorCode = code
+    this.res.destroy()
+  }
 }

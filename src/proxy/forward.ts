@@ -88,12 +88,12 @@ export class ProxyHandler {
     if (!facts.chunked) ex.contentLength = length
     if (runtime.retry.mayRetry(ex.method, ex.idempotencyKey) && length <= runtime.config.retry.maxBufferBytes) {
       // small enough to keep for a replay
-      readBody(req, length).then((buf) => {
+      readBody(req, length, Math.max(1, ex.deadline - Date.now())).then((buf) => {
         ex.body = buf
         return this.#forward(ex, runtime)
-      }, () => {
+      }, (err: unknown) => {
         runtime.budget.requestFinished()
-        if (!ex.clientGone) this.#sendError(ex, 'bad_request')
+        if (!ex.clientGone) this.#sendError(ex, err instanceof GatewayError ? err.code : 'bad_request')
       })
       return
     }
@@ -205,7 +205,7 @@ export class ProxyHandler {
 
   #finish (ex: Exchange): void {
     const { res, req } = ex
-    if (!res.writableFinished) {
+    if (!res.writableFinished && ex.cutShortBy === undefined) {
       ex.clientGone = true
       ex.attempt?.abort()
     }
@@ -237,18 +237,28 @@ function requestBodyBytes (ex: Exchange): number {
   return ex.socket.bytesRead - ex.bytesReadAtStart
 }
 
-/** Reads a body whose length is known to be small; rejects if the client sends more or goes away. */
-function readBody (req: IncomingMessage, expected: number): Promise<Buffer> {
+/**
+ * Reads a body whose length is known to be small; rejects if the client sends more, goes away, or has not
+ * sent it all within `timeoutMs` (408 request_timeout: a slow client must not hold the request forever).
+ */
+function readBody (req: IncomingMessage, expected: number, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
+    const timer = setTimeout(() => {
+      reject(new GatewayError('request_timeout'))
+      req.pause()
+    }, timeoutMs)
     req.on('data', (chunk: Buffer) => {
       size += chunk.length
       if (size > expected) req.destroy(new GatewayError('bad_request'))
       else chunks.push(chunk)
     })
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)))
-    req.once('error', reject)
-    req.once('close', () => { if (!req.complete) reject(new GatewayError('bad_request')) })
+    req.once('end', () => {
+      clearTimeout(timer)
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
+    })
+    req.once('error', (err) => { clearTimeout(timer); reject(err) })
+    req.once('close', () => { clearTimeout(timer); if (!req.complete) reject(new GatewayError('bad_request')) })
   })
 }

@@ -46,8 +46,9 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
 
   get state (): BreakerState { return this.#state }
 
-  /** While open: whole seconds until the breaker lets a probe through. Undefined otherwise. */
+  /** While open: whole seconds until the breaker lets a probe through (1 while half-open). Undefined when closed. */
   retryAfterSeconds (): number | undefined {
+    if (this.#state === 'half-open') return 1 // a probe is deciding right now
     if (this.#state !== 'open') return undefined
     return Math.max(1, Math.ceil((this.#openedAt + this.#resetTimeoutMs - this.#now()) / 1000))
   }

@@ -1,6 +1,6 @@
 // One upstream target: where it is, how much it should carry, its kept-alive connection pool,
 // and the status that health checks, outlier ejection, drain and operators set through its pool.
-import { Pool as UndiciPool } from 'undici'
+import { Client as UndiciClient, Pool as UndiciPool } from 'undici'
 import type { PoolConfig, TargetConfig } from '../config/schema.ts'
 
 export interface TargetStatus {
@@ -24,6 +24,10 @@ export class Target {
   readonly weight: number
   readonly backup: boolean
   readonly client: UndiciPool
+  /** Health probes get their own connection, so a target busy with traffic is not judged by queueing. */
+  readonly probeClient: UndiciClient
+  /** TLS name to verify for https targets (the pool's tls.servername, else the target's host name). */
+  readonly servername: string | undefined
   /** Requests currently in flight to this target (the balancers read it). */
   inFlight = 0
   status: TargetStatus
@@ -36,6 +40,15 @@ export class Target {
     this.weight = config.weight
     this.backup = config.backup
     this.status = status
+    const isIp = /^[\d.]+$|^\[/.test(url.hostname)
+    this.servername = url.protocol === 'https:' ? (pool.tls.servername ?? (isIp ? undefined : url.hostname)) : undefined
+    const connect = {
+      timeout: pool.timeouts.connectMs,
+      // undici verifies certificates by default; a pool opts out explicitly.
+      rejectUnauthorized: pool.tls.rejectUnauthorized,
+      ...(pool.tls.ca ? { ca: pool.tls.ca } : {}),
+      ...(this.servername ? { servername: this.servername } : {}),
+    }
     this.client = new UndiciPool(url.origin, {
       connections: pool.connections.maxPerTarget,
       keepAliveTimeout: pool.connections.keepAliveMs,
@@ -44,14 +57,9 @@ export class Target {
       // Bounded per attempt by the proxy; these are the outer limits.
       headersTimeout: pool.timeouts.requestMs,
       bodyTimeout: pool.timeouts.idleMs,
-      connect: {
-        timeout: pool.timeouts.connectMs,
-        // undici verifies certificates by default; a pool opts out explicitly.
-        rejectUnauthorized: pool.tls.rejectUnauthorized,
-        ...(pool.tls.ca ? { ca: pool.tls.ca } : {}),
-        ...(pool.tls.servername ? { servername: pool.tls.servername } : {}),
-      },
+      connect,
     })
+    this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, connect })
   }
 
   isAvailable (now: number): boolean {
@@ -60,10 +68,10 @@ export class Target {
   }
 
   async close (): Promise<void> {
-    await this.client.close()
+    await Promise.all([this.client.close(), this.probeClient.close()])
   }
 
-  destroy (): Promise<void> {
-    return this.client.destroy()
+  async destroy (): Promise<void> {
+    await Promise.all([this.client.destroy(), this.probeClient.destroy()])
   }
 }
