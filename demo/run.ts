@@ -36,8 +36,10 @@ const config = {
 
 const gateway = buildGateway(validateConfig(config))
 let base: string
+let admin = '(admin port busy)'
 try {
   base = await gateway.listen()
+  admin = await gateway.listenAdmin({ port: Number(process.env.ADMIN_PORT ?? 9901) }).catch(() => admin)
 } catch (err) {
   process.stderr.write(`demo: cannot listen on 127.0.0.1:${port} (${(err as Error).message}); try PORT=8081 npm run demo\n`)
   for (const s of services) s.server.close()
@@ -57,6 +59,9 @@ Try:
   curl -s -H 'x-request-id: demo-1' -i ${base}/payment/x   # request id passed through
   curl -s -i ${base}/nowhere              # 404 no_route
   curl -s -i '${base}/payment/%2e%2e/admin' --path-as-is   # 400 bad_path
+  curl -s ${admin}/pools                   # admin: tiers, breakers, targets
+  curl -s -X POST ${admin}/pools/payment/switchover   # send payment traffic to its standby
+  curl -s -X POST ${admin}/pools/payment/failback     # and back to the primaries
 
 Ctrl-C stops everything.
 `)

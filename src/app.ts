@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
 import type { RandomSource } from './balancer/types.ts'
 import type { ResolvedConfig } from './config/schema.ts'
+import { buildAdmin } from './admin/server.ts'
 import { GcPacer } from './lifecycle/gc-pacer.ts'
 import { createLogger } from './logger.ts'
 import { ProxyHandler, type GatewayState } from './proxy/forward.ts'
@@ -29,6 +30,8 @@ export interface Gateway {
   pools (): ReadonlyMap<string, PoolRuntime>
   /** Listens on the configured (or given) address; resolves to the bound URL. */
   listen (address?: { host?: string; port?: number }): Promise<string>
+  /** Starts the admin listener (config.admin, or the given address); resolves to its URL. */
+  listenAdmin (address?: { host?: string; port?: number }): Promise<string>
   close (): Promise<void>
 }
 
@@ -79,6 +82,7 @@ export function buildGateway (config: ResolvedConfig, options: GatewayOptions = 
 
   let started = false
   const gcPacer = new GcPacer()
+  let admin: FastifyInstance | undefined
   return {
     app,
     logger,
@@ -94,8 +98,13 @@ export function buildGateway (config: ResolvedConfig, options: GatewayOptions = 
       }
       return url
     },
+    async listenAdmin (address = {}) {
+      admin ??= buildAdmin(() => proxy.state.pools)
+      return admin.listen({ host: address.host ?? config.admin.host, port: address.port ?? config.admin.port })
+    },
     async close () {
       gcPacer.stop()
+      await admin?.close()
       await app.close()
       await Promise.all([...proxy.state.pools.values()].map((p) => p.close()))
       logger.flush?.()

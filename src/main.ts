@@ -15,7 +15,8 @@ async function main (): Promise<number> {
   }
   const gateway = buildGateway(config)
   const url = await gateway.listen()
-  gateway.logger.info({ url, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length }, `switchyard listening on ${url}`)
+  const adminUrl = await gateway.listenAdmin()
+  gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length }, `switchyard listening on ${url} (admin ${adminUrl})`)
   closeWithGrace({ delay: config.server.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) gateway.logger.error({ err }, 'fatal error, shutting down')
     else gateway.logger.info({ signal }, 'shutting down')
