@@ -49,6 +49,9 @@ export function buildGateway (config: ResolvedConfig, options: GatewayOptions = 
   const app = Fastify({
     logger: false, // one access-log line per request is written by the proxy itself
     return503OnClosing: true,
+    // Only WebSocket upgrades are tunnelled; any other Upgrade (e.g. h2c) is an ordinary request, proxied
+    // without its hop-by-hop Upgrade header. (Node ≥ 22.21 / 24.9; older Node sends every upgrade to the tunnel.)
+    http: { shouldUpgradeCallback: (req) => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket' },
     forceCloseConnections: 'idle',
     // the proxy answers malformed URLs itself (400 bad_path) with the same JSON and log line as any error
     frameworkErrors: (_err, request, reply) => {

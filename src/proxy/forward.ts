@@ -114,6 +114,9 @@ export class ProxyHandler {
         last = await runtime.breaker.run(async () => {
           const result = await this.#tryTargets(ex, runtime)
           if (result?.failure !== undefined) throw new UpstreamFailure(result)
+          // a half-open probe that never got an answer (no target, client gone, bad request) proves nothing:
+          // the breaker stays open rather than closing on it
+          if (runtime.breaker.state === 'half-open' && (result === undefined || !result.responded)) throw new UpstreamFailure(result)
           return result
         })
       } catch (err) {
