@@ -1,6 +1,9 @@
 // WebSocket (and other Upgrade) requests: routed like any request, then tunnelled byte for byte to one target.
 import type { IncomingMessage } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
+import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
+import type { Dispatcher } from 'undici'
 import type { Duplex } from 'node:stream'
 import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
@@ -9,7 +12,7 @@ import { normaliseRequestTarget } from '../routing/path.ts'
 import { classifyError } from '../resilience/classify.ts'
 import type { GatewayState } from './forward.ts'
 import { keyExtractor } from './hash-key.ts'
-import { buildUpstreamHeaders, clientAddress, isSaneRequestId, type IncomingFacts } from './headers.ts'
+import { buildUpstreamHeaders, clientAddress, isSaneRequestId, stripResponseHopByHop, type IncomingFacts, type ResponseHeaders } from './headers.ts'
 
 export interface UpgradeOptions {
   state: () => GatewayState
@@ -47,52 +50,96 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const upstream = runtime.pool.pick({ hashKey: keyExtractor(runtime.config.balancer)?.(req, clientIp) })
     if (upstream === undefined) return refuse('no_available_target', { pool: runtime.name })
     headers.push('host', runtime.config.preserveHost && facts.host !== undefined ? facts.host : upstream.host, 'x-request-id', requestId)
-    const controller = new AbortController()
-    const onEarlyClose = (): void => controller.abort()
-    socket.once('close', onEarlyClose)
     upstream.inFlight++
-    upstream.client.upgrade({
-      path: match.upstreamPath + target.query,
-      method: req.method ?? 'GET',
-      headers,
-      protocol: String(req.headers.upgrade ?? 'websocket'),
-      signal: controller.signal,
-    }).then(({ headers: upHeaders, socket: upSocket }) => {
+    let released = false
+    const release = (): void => {
+      if (released) return
+      released = true
+      upstream.inFlight--
+    }
+    let controller: Dispatcher.DispatchController | undefined
+    let answered = 0
+    const onEarlyClose = (): void => controller?.abort(new Error('client went away'))
+    socket.once('close', onEarlyClose)
+    const where = { pool: runtime.name, target: upstream.url }
+    const tunnel = (upHeaders: IncomingHttpHeaders, upSocket: Duplex): void => {
       socket.off('close', onEarlyClose)
       if (socket.destroyed) {
         upSocket.destroy()
-        upstream.inFlight--
+        release()
         return
       }
-      let head101 = 'HTTP/1.1 101 Switching Protocols\r\n'
-      for (const [name, value] of Object.entries(upHeaders)) {
-        for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) head101 += `${name}: ${v}\r\n`
-      }
-      socket.write(head101 + '\r\n')
+      socket.write(statusLine(101, 'Switching Protocols') + headerLines(upHeaders) + '\r\n')
       if (head.length > 0) upSocket.write(head)
       opts.tunnels.add(socket)
       let closed = false
       const close = (): void => {
         if (closed) return
         closed = true
-        upstream.inFlight--
+        release()
         opts.tunnels.delete(socket)
         socket.destroy()
         upSocket.destroy()
-        log(101, { route: match.route.id, pool: runtime.name, target: upstream.url, attempts: 1, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten })
+        log(101, { route: match.route.id, ...where, attempts: 1, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten })
       }
       upSocket.on('error', close).on('close', close)
       socket.on('error', close).on('close', close)
       upSocket.pipe(socket)
       socket.pipe(upSocket)
-    }, (err: unknown) => {
-      socket.off('close', onEarlyClose)
-      upstream.inFlight--
-      if (socket.destroyed) return
-      // undici rejects any answer other than 101 as 'bad upgrade': the target answered, it is not failing
-      if ((err as Error).message === 'bad upgrade') return refuse('upstream_error', { pool: runtime.name, target: upstream.url })
-      runtime.outlier.failure(upstream)
-      refuse(classifyError(err) === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable', { pool: runtime.name, target: upstream.url })
-    })
+    }
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart (c) {
+        controller = c
+        if (socket.destroyed) c.abort(new Error('client went away'))
+      },
+      onRequestUpgrade (_c, _status, upHeaders, upSocket) { tunnel(upHeaders, upSocket) },
+      // The target declined the upgrade (401, 403, 426…): its answer is the client's, then the connection closes.
+      onResponseStart (_c, statusCode, upHeaders, statusMessage) {
+        answered = statusCode
+        const out = stripResponseHopByHop({ ...upHeaders })
+        out.connection = 'close'
+        out['x-request-id'] = requestId
+        // without a length the body runs to the close of the connection
+        if (out['content-length'] === undefined) delete out['transfer-encoding']
+        socket.write(statusLine(statusCode, statusMessage ?? '') + headerLines(out) + '\r\n')
+      },
+      onResponseData (_c, chunk) { socket.write(chunk) },
+      onResponseEnd () {
+        socket.off('close', onEarlyClose)
+        release()
+        socket.end()
+        log(answered, { ...where, upstreamDeclinedUpgrade: true })
+      },
+      onResponseError (_c, err) {
+        socket.off('close', onEarlyClose)
+        release()
+        if (socket.destroyed) return
+        if (answered !== 0) {
+          socket.destroy()
+          return
+        }
+        runtime.outlier.failure(upstream)
+        refuse(classifyError(err) === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable', where)
+      },
+    }
+    upstream.client.dispatch({
+      path: match.upstreamPath + target.query,
+      method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+      headers,
+      upgrade: String(req.headers.upgrade ?? 'websocket'),
+      ...(upstream.servername !== undefined ? { servername: upstream.servername } : {}),
+    } as Dispatcher.DispatchOptions, handler)
   }
+}
+
+function statusLine (status: number, message: string): string {
+  return `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}\r\n`
+}
+
+function headerLines (headers: IncomingHttpHeaders | ResponseHeaders): string {
+  let out = ''
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) out += `${name}: ${v}\r\n`
+  }
+  return out
 }
