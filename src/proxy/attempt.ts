@@ -33,6 +33,9 @@ class ClientGone extends Error {
 class ClientStalled extends Error {
   readonly code = 'SWITCHYARD_CLIENT_STALLED'
 }
+class UploadStalled extends Error {
+  readonly code = 'SWITCHYARD_UPLOAD_STALLED'
+}
 
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly result: AttemptResult = { responded: false, failure: undefined, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
@@ -53,6 +56,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #onDrain: (() => void) | undefined
   /** Runs while the client is not reading: a client that never drains must not hold the upstream connection. */
   #stallTimer: NodeJS.Timeout | undefined
+  #uploadTimer: NodeJS.Timeout | undefined
 
   constructor (ex: Exchange, runtime: PoolRuntime, target: Target, resolve: (result: AttemptResult) => void) {
     this.#ex = ex
@@ -67,6 +71,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // A streamed upload may take longer than any response deadline: as Envoy does, the clock for the
     // response starts once the request has been sent (onRequestSent). Other requests start it now.
     if (!isStream(ex.body)) this.#startTimer()
+    // ...but a streamed upload that goes silent for idleMs is the client's stall, not an upstream failure
+    else this.#uploadTimer = setTimeout(() => this.abort(new UploadStalled('request body stalled')), runtime.config.timeouts.idleMs)
+  }
+
+  onBodySent (): void {
+    this.#uploadTimer?.refresh()
   }
 
   #startTimer (): void {
@@ -77,6 +87,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onRequestSent (): void {
+    clearTimeout(this.#uploadTimer)
     // only while still waiting for the response (an upstream may answer before it has read the whole body)
     if (this.#timer === undefined && !this.#settled && !this.#headersReceived) this.#startTimer()
   }
@@ -149,9 +160,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const ex = this.#ex
     const result = this.result
     result.error = err
-    if (ex.clientGone || err instanceof ClientGone || err instanceof ClientStalled) {
-      result.failure = undefined // the client left or stopped reading; the upstream did nothing wrong
+    if (ex.clientGone || err instanceof ClientGone || err instanceof ClientStalled || err instanceof UploadStalled) {
+      result.failure = undefined // the client left, stopped reading or stopped sending; the upstream did nothing wrong
       if (err instanceof ClientStalled) ex.cutShort('client_stalled')
+      else if (err instanceof UploadStalled) ex.errorCode = 'request_timeout'
     } else {
       const kind = this.#timedOut ? 'timeout' : classifyError(err)
       if (kind === 'bad-request') ex.errorCode = 'bad_request'
@@ -167,6 +179,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#settled = true
     clearTimeout(this.#timer)
     clearTimeout(this.#stallTimer)
+    clearTimeout(this.#uploadTimer)
     if (this.#onDrain !== undefined) this.#ex.res.off('drain', this.#onDrain)
     this.#target.inFlight--
     const result = this.result

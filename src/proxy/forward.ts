@@ -177,7 +177,8 @@ export class ProxyHandler {
 
   #sendAttemptError (ex: Exchange, result: AttemptResult): void {
     if (result.responded || ex.clientGone) return
-    if (ex.errorCode === 'bad_request') return this.#sendError(ex, 'bad_request', result.error)
+    // the client's own fault (a request undici cannot send, a stalled upload)
+    if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout') return this.#sendError(ex, ex.errorCode, result.error)
     const kind = result.failure ?? 'reset'
     const code: ErrorCode = kind === 'timeout' ? 'upstream_timeout' : kind === 'bad-response' ? 'upstream_bad_response'
       : kind === 'status' ? 'upstream_error' : 'upstream_unreachable'
@@ -201,7 +202,7 @@ export class ProxyHandler {
     }
     if (retryAfterSeconds !== undefined) headers['retry-after'] = retryAfterSeconds
     // a request body we never read would poison the keep-alive connection
-    if (ex.hasBody && ex.body === null && !ex.req.complete) headers.connection = 'close'
+    if (ex.hasBody && !ex.req.complete) headers.connection = 'close'
     res.writeHead(ERRORS[code].status, headers)
     res.end(body)
   }

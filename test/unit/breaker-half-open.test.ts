@@ -1,0 +1,111 @@
+// Retry-After and admission around the breaker's half-open state: while open, clients are told to come back
+// in at least a second; once half-open, Retry-After is 1 and exactly one probe is let through.
+import { once } from 'node:events'
+import t from 'tap'
+import type { CircuitBreakerConfig } from '../../src/config/schema.ts'
+import { isBreakerRejection, PoolBreaker, UpstreamFailure, type BreakerState } from '../../src/resilience/breaker.ts'
+
+const config: CircuitBreakerConfig = { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 1, rollingWindowMs: 10_000, resetTimeoutMs: 50 }
+
+function breaker (t: { teardown: (fn: () => void) => void }, now?: () => number): { b: PoolBreaker; events: [BreakerState, BreakerState][] } {
+  const b = new PoolBreaker(config, now)
+  t.teardown(() => b.shutdown())
+  const events: [BreakerState, BreakerState][] = []
+  b.on('state', (state, previous) => events.push([state, previous]))
+  return { b, events }
+}
+
+const fail = (b: PoolBreaker): Promise<unknown> => b.run(() => Promise.reject(new UpstreamFailure('failed')))
+
+/**
+ * Resolves with the breaker's next state change. opossum's reset timer is real (50 ms) and unref'd,
+ * so a ref'd guard keeps the process alive while waiting and bounds the wait.
+ */
+async function nextState (b: PoolBreaker): Promise<BreakerState> {
+  let guard: NodeJS.Timeout | undefined
+  try {
+    const [state] = await Promise.race([
+      once(b, 'state') as Promise<[BreakerState, BreakerState]>,
+      new Promise<never>((_, reject) => { guard = setTimeout(() => reject(new Error('no state change within 2 s')), 2000) }),
+    ])
+    return state
+  } finally {
+    clearTimeout(guard)
+  }
+}
+
+/** A deferred attempt: the probe stays in flight until the test settles it. */
+function deferred (): { promise: Promise<string>; resolve: (v: string) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: string) => void
+  let reject!: (e: unknown) => void
+  const promise = new Promise<string>((res, rej) => { resolve = res; reject = rej })
+  return { promise, resolve, reject }
+}
+
+t.test('open: Retry-After is at least one second', async (t) => {
+  const { b, events } = breaker(t)
+  const firstChange = nextState(b) // subscribed before it opens
+  await fail(b)
+  t.equal(b.state, 'open', 'one failure at volumeThreshold 1 opens it')
+  t.equal(await firstChange, 'open', "the 'state' event reports it")
+  t.equal(b.allows(), false)
+  const after = b.retryAfterSeconds()
+  t.ok(after !== undefined && after >= 1, `Retry-After ${after} ≥ 1 even though resetTimeoutMs is 50`)
+  t.ok(Number.isInteger(after), 'whole seconds')
+  t.strictSame(events, [['open', 'closed']])
+})
+
+t.test('open with an injected clock: Retry-After counts down in whole seconds, never below 1', async (t) => {
+  const clock = { now: 1_000_000 }
+  const b = new PoolBreaker({ ...config, resetTimeoutMs: 2500 }, () => clock.now)
+  t.teardown(() => b.shutdown())
+  await fail(b)
+  t.equal(b.state, 'open')
+  t.equal(b.retryAfterSeconds(), 3, '2.5 s rounds up')
+  clock.now += 1600
+  t.equal(b.retryAfterSeconds(), 1)
+  clock.now += 5000
+  t.equal(b.retryAfterSeconds(), 1, 'overdue: still 1, never 0 or negative')
+})
+
+t.test('half-open: Retry-After is 1 and exactly one probe is allowed', async (t) => {
+  const { b, events } = breaker(t)
+  await fail(b)
+  t.equal(b.state, 'open')
+  t.equal(await nextState(b), 'half-open', 'after resetTimeoutMs')
+  t.equal(b.state, 'half-open')
+  t.equal(b.retryAfterSeconds(), 1)
+  t.equal(b.allows(), true, 'the probe slot is free')
+
+  const probe = deferred()
+  const probeRun = b.run(() => probe.promise)
+  t.equal(b.allows(), false, 'the probe slot is taken while the probe is in flight')
+  t.equal(b.retryAfterSeconds(), 1, 'still 1 while the probe decides')
+  let ran = false
+  const second = await b.run(async () => { ran = true }).then(() => undefined, (e: unknown) => e)
+  t.equal(ran, false, 'a second request is not let through')
+  t.equal(isBreakerRejection(second), true, 'it is refused as EOPENBREAKER')
+
+  probe.resolve('ok')
+  t.equal(await probeRun, 'ok')
+  t.equal(b.state, 'closed', 'a successful probe closes the breaker')
+  t.equal(b.allows(), true)
+  t.equal(b.retryAfterSeconds(), undefined, 'no Retry-After once closed')
+  t.strictSame(events, [['open', 'closed'], ['half-open', 'open'], ['closed', 'half-open']])
+})
+
+t.test('half-open: a failed probe opens it again with Retry-After ≥ 1', async (t) => {
+  const { b, events } = breaker(t)
+  await fail(b)
+  t.equal(await nextState(b), 'half-open')
+  t.equal(b.allows(), true)
+  await fail(b)
+  t.equal(b.state, 'open', 'the failed probe reopened it')
+  t.equal(b.allows(), false)
+  const after = b.retryAfterSeconds()
+  t.ok(after !== undefined && after >= 1)
+  t.equal(await nextState(b), 'half-open', 'and it half-opens again after resetTimeoutMs')
+  t.equal(b.retryAfterSeconds(), 1)
+  t.equal(b.allows(), true)
+  t.strictSame(events, [['open', 'closed'], ['half-open', 'open'], ['open', 'half-open'], ['half-open', 'open']])
+})
