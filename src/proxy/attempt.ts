@@ -137,7 +137,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#dropping || this.#settled) return
     const res = this.#ex.res
-    if (!res.write(chunk)) {
+    // undici may hand over the rest of a parsed buffer after pause(): arm the drain wait only once
+    if (!res.write(chunk) && !controller.paused) {
       controller.pause()
       this.#onDrain ??= () => {
         clearTimeout(this.#stallTimer)
