@@ -1,12 +1,10 @@
-// WebSocket (and other Upgrade) requests: routed like any request, then tunnelled byte for byte to one target.
-import type { IncomingMessage } from 'node:http'
-import type { IncomingHttpHeaders } from 'node:http'
-import { STATUS_CODES } from 'node:http'
-import type { Socket } from 'node:net'
-import type { Dispatcher } from 'undici'
-import type { Duplex } from 'node:stream'
+// WebSocket upgrades: routed like any request, then tunnelled byte for byte to one target of the pool.
 import { randomUUID } from 'node:crypto'
+import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
+import type { Dispatcher } from 'undici'
 import { ERRORS, type ErrorCode } from '../errors.ts'
 import { normaliseRequestTarget } from '../routing/path.ts'
 import { classifyError } from '../resilience/classify.ts'
@@ -37,7 +35,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}): void => {
       const body = JSON.stringify({ error: code, message: ERRORS[code].message, requestId })
       const status = ERRORS[code].status
-      socket.end(`HTTP/1.1 ${status} ${code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`)
+      socket.end(`${statusLine(status, '')}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`)
       log(status, { error: code, ...extra })
     }
     const target = normaliseRequestTarget(req.url ?? '')
