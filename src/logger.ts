@@ -13,8 +13,12 @@ export function createLogger (config: ResolvedConfig['log'], stream?: Destinatio
   if (stream !== undefined) return pino(options, stream)
   if (config.pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: destinationFd(config.destination) ?? config.destination } } })
   const fd = destinationFd(config.destination)
-  // asynchronous writes keep logging off the request's critical path; pino flushes on exit
-  return pino(options, pino.destination({ dest: fd ?? config.destination, sync: false, mkdir: fd === undefined }))
+  // Asynchronous, batched writes keep logging off the request's critical path: lines gather up to 4 KiB per
+  // write() instead of one syscall per access-log line, and a timer flushes a partial batch within 100 ms so a
+  // quiet gateway's lines still show at once. pino flushes what is left on exit.
+  const destination = pino.destination({ dest: fd ?? config.destination, sync: false, minLength: 4096, mkdir: fd === undefined })
+  setInterval(() => destination.flush(), 100).unref()
+  return pino(options, destination)
 }
 
 function destinationFd (destination: string): number | undefined {
