@@ -97,6 +97,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
    * connection) the attempt ends here and now; undici's request is aborted the moment it starts.
    */
   abort (reason: Error = new ClientGone('client went away')): void {
+    if (this.#settled) return
     if (this.#controller !== undefined) {
       this.#controller.abort(reason)
       return

@@ -10,7 +10,6 @@ import type { RoutingTable } from '../routing/table.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { sendAttempt, type AttemptResult } from './attempt.ts'
 import { Exchange } from './exchange.ts'
-import { keyExtractor, type KeyExtractor } from './hash-key.ts'
 import { buildUpstreamHeaders, clientAddress, isSaneRequestId, type IncomingFacts } from './headers.ts'
 
 /** What the proxy routes with; swapped whole on reload. */
@@ -30,7 +29,6 @@ export class ProxyHandler {
   readonly #logger: Logger
   readonly #trusted: ReadonlySet<string>
   readonly #proto: 'http' | 'https'
-  readonly #keyExtractors = new WeakMap<PoolRuntime, KeyExtractor | undefined>()
 
   constructor (state: GatewayState, options: ProxyOptions) {
     this.#state = state
@@ -76,7 +74,7 @@ export class ProxyHandler {
     if (runtime.config.preserveHost && facts.host !== undefined) ex.headers.push('host', facts.host)
     ex.headers.push('x-request-id', ex.requestId)
     ex.idempotencyKey = facts.idempotencyKey && runtime.config.retryIdempotencyKey
-    ex.hashKey = this.#hashKey(runtime, req, clientIp)
+    ex.hashKey = runtime.hashKey?.(req, clientIp)
     ex.deadline = Date.now() + runtime.config.timeouts.requestMs
 
     runtime.budget.requestStarted()
@@ -164,15 +162,6 @@ export class ProxyHandler {
     } finally {
       if (slot) runtime.budget.release()
     }
-  }
-
-  #hashKey (runtime: PoolRuntime, req: IncomingMessage, clientIp: string): string | undefined {
-    let extract = this.#keyExtractors.get(runtime)
-    if (extract === undefined && !this.#keyExtractors.has(runtime)) {
-      extract = keyExtractor(runtime.config.balancer)
-      this.#keyExtractors.set(runtime, extract)
-    }
-    return extract?.(req, clientIp)
   }
 
   #sendAttemptError (ex: Exchange, result: AttemptResult): void {

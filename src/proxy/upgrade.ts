@@ -9,7 +9,6 @@ import { ERRORS, type ErrorCode } from '../errors.ts'
 import { normaliseRequestTarget } from '../routing/path.ts'
 import { classifyError } from '../resilience/classify.ts'
 import type { GatewayState } from './forward.ts'
-import { keyExtractor } from './hash-key.ts'
 import { buildUpstreamHeaders, clientAddress, isSaneRequestId, stripResponseHopByHop, type IncomingFacts, type ResponseHeaders } from './headers.ts'
 
 export interface UpgradeOptions {
@@ -45,7 +44,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const runtime = match && state.pools.get(match.route.pool)
     if (match === undefined || runtime === undefined) return refuse('no_route')
     if (!runtime.breaker.allows()) return refuse('circuit_open')
-    const upstream = runtime.pool.pick({ hashKey: keyExtractor(runtime.config.balancer)?.(req, clientIp) })
+    const upstream = runtime.pool.pick({ hashKey: runtime.hashKey?.(req, clientIp) })
     if (upstream === undefined) return refuse('no_available_target', { pool: runtime.name })
     headers.push('host', runtime.config.preserveHost && facts.host !== undefined ? facts.host : upstream.host, 'x-request-id', requestId)
     upstream.inFlight++

@@ -7,6 +7,7 @@ import { OutlierDetector } from '../health/outlier.ts'
 import { PoolBreaker } from '../resilience/breaker.ts'
 import { RetryBudget } from '../resilience/budget.ts'
 import { RetryDecider } from '../resilience/retry.ts'
+import { keyExtractor, type KeyExtractor } from '../proxy/hash-key.ts'
 import { UpstreamPool } from './pool.ts'
 import { Target, type TargetStatus } from './target.ts'
 
@@ -26,6 +27,8 @@ export class PoolRuntime {
   readonly budget: RetryBudget
   readonly outlier: OutlierDetector
   readonly health: ActiveHealthChecker | undefined
+  /** The request's affinity key for hash balancing (undefined for other balancers). */
+  readonly hashKey: KeyExtractor | undefined
   readonly #failureStatuses: ReadonlySet<number>
 
   constructor (name: string, config: PoolConfig, options: RuntimeOptions = {}) {
@@ -41,6 +44,7 @@ export class PoolRuntime {
     this.outlier = new OutlierDetector(config.outlier, this.pool, now)
     this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, random) : undefined
     this.#failureStatuses = new Set(config.failureStatuses)
+    this.hashKey = keyExtractor(config.balancer)
   }
 
   isFailureStatus (status: number): boolean {
