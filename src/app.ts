@@ -3,14 +3,15 @@ import { METHODS } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
-import type { RandomSource } from './balancer/types.ts'
 import type { ResolvedConfig } from './config/schema.ts'
 import { buildAdmin } from './admin/server.ts'
 import { GcPacer } from './lifecycle/gc-pacer.ts'
 import { createLogger } from './logger.ts'
-import { ProxyHandler, type GatewayState } from './proxy/forward.ts'
+import { ProxyHandler } from './proxy/forward.ts'
 import { createUpgradeHandler } from './proxy/upgrade.ts'
 import { RoutingTable } from './routing/table.ts'
+import type { Clock, RandomSource } from './runtime.ts'
+import type { GatewayState } from './state.ts'
 import { logPoolEvents } from './upstream/events.ts'
 import { buildPools, type PoolRuntime } from './upstream/registry.ts'
 
@@ -19,7 +20,7 @@ export interface GatewayOptions {
   logStream?: DestinationStream
   logger?: Logger
   random?: RandomSource
-  now?: () => number
+  clock?: Clock
 }
 
 export interface Gateway {
@@ -40,7 +41,7 @@ const PROXIED_METHODS = METHODS.filter((m) => m !== 'CONNECT')
 
 export function buildGateway (config: ResolvedConfig, options: GatewayOptions = {}): Gateway {
   const logger = options.logger ?? createLogger(config.log, options.logStream)
-  const runtimeOptions = { ...(options.random ? { random: options.random } : {}), ...(options.now ? { now: options.now } : {}) }
+  const runtimeOptions = { ...(options.random ? { random: options.random } : {}), ...(options.clock ? { clock: options.clock } : {}) }
   const state: GatewayState = { table: new RoutingTable(config.routes), pools: buildPools(config, runtimeOptions) }
   for (const runtime of state.pools.values()) logPoolEvents(runtime, logger)
   const proxy = new ProxyHandler(state, { logger, trustedProxies: config.server.trustedProxies })
@@ -77,7 +78,7 @@ export function buildGateway (config: ResolvedConfig, options: GatewayOptions = 
     reply.hijack()
     proxy.handle(request.raw, reply.raw)
   })
-  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, logger, trustedProxies: config.server.trustedProxies, tunnels }))
+  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: proxy.admit, logger, tunnels }))
   app.addHook('preClose', (done) => {
     for (const socket of tunnels) socket.destroy()
     done()

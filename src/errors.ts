@@ -34,6 +34,53 @@ export class GatewayError extends Error {
   }
 }
 
+export interface RenderedError {
+  status: number
+  headers: Record<string, string | number>
+  body: string
+}
+
+/** The one JSON error answer every refusal uses, proxied request or WebSocket upgrade alike. */
+export function renderError (code: ErrorCode, requestId: string, retryAfterSeconds?: number): RenderedError {
+  const body = JSON.stringify({ error: code, message: ERRORS[code].message, requestId })
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+    'cache-control': 'no-store',
+  }
+  if (retryAfterSeconds !== undefined) headers['retry-after'] = retryAfterSeconds
+  return { status: ERRORS[code].status, headers, body }
+}
+
+/**
+ * Why the proxy itself ended an attempt. Not an answer of their own: each maps to the catalogue code the
+ * client or the access log sees (client_gone has none: nobody is left to answer).
+ */
+export const ABORT_REASONS = {
+  client_gone: undefined,
+  client_stalled: 'client_stalled',
+  upload_stalled: 'request_timeout',
+  attempt_timeout: 'upstream_timeout',
+} as const satisfies Record<string, ErrorCode | undefined>
+
+export type AbortReason = keyof typeof ABORT_REASONS
+
+export class AttemptAborted extends Error {
+  readonly code = 'SWITCHYARD_ATTEMPT_ABORTED'
+  readonly reason: AbortReason
+  constructor (reason: AbortReason) {
+    super(`attempt aborted: ${reason}`)
+    this.name = 'AttemptAborted'
+    this.reason = reason
+  }
+}
+
+/** A command line the CLI cannot run; main prints it with the usage line and exits 1. */
+export class UsageError extends Error {
+  readonly code = 'usage'
+}
+
 /** Raised for a config that fails validation: every problem, each with its path. */
 export class ConfigError extends Error {
   readonly code = 'invalid_config'

@@ -2,6 +2,7 @@
 // Talks to pools only through their public operations (failback, switchover) and read-only state.
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { PoolRuntime } from '../upstream/registry.ts'
+import { isAvailable } from '../upstream/status.ts'
 
 export function buildAdmin (pools: () => ReadonlyMap<string, PoolRuntime>): FastifyInstance {
   const admin = Fastify({ logger: false, forceCloseConnections: true })
@@ -29,22 +30,26 @@ export function buildAdmin (pools: () => ReadonlyMap<string, PoolRuntime>): Fast
 }
 
 export function describePool (runtime: PoolRuntime): Record<string, unknown> {
-  const now = Date.now()
+  const now = runtime.clock.now()
+  const pool = runtime.pool
   return {
     tier: runtime.pool.tier,
     failback: runtime.config.failback,
     breaker: runtime.breaker.state,
     retriesRejectedByBudget: runtime.budget.rejected,
-    targets: runtime.pool.targets.map((t) => ({
-      url: t.url,
-      weight: t.weight,
-      backup: t.backup,
-      available: t.isAvailable(now),
-      inFlight: t.inFlight,
-      healthy: t.status.healthy,
-      ejectedUntil: t.status.ejectedUntil > now ? new Date(t.status.ejectedUntil).toISOString() : undefined,
-      draining: t.status.draining,
-      disabled: t.status.disabled,
-    })),
+    targets: pool.targets.map((t) => {
+      const status = pool.status(t)
+      return {
+        url: t.url,
+        weight: t.weight,
+        backup: t.backup,
+        available: isAvailable(status, now),
+        inFlight: t.inFlight,
+        healthy: status.healthy,
+        ejectedUntil: status.ejectedUntil > now ? new Date(status.ejectedUntil).toISOString() : undefined,
+        draining: status.draining,
+        disabled: status.disabled,
+      }
+    }),
   }
 }

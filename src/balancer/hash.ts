@@ -27,6 +27,19 @@ export class HashBalancer implements Balancer {
   }
 }
 
+/** Where a request's affinity key comes from: the client address, a header or a cookie. */
+export type HashKeySpec = { readonly source: 'ip' } | { readonly source: 'header' | 'cookie'; readonly name: string }
+
+/** 'ip', 'header:<name>' or 'cookie:<name>' (validated by the config schema) → a spec the proxy reads keys with. */
+export function parseHashKey (key: string): HashKeySpec {
+  if (key === 'ip') return { source: 'ip' }
+  const colon = key.indexOf(':')
+  const source = key.slice(0, colon) === 'header' ? 'header' : 'cookie'
+  // header names are case-insensitive (Node lower-cases them); cookie names are not
+  const name = key.slice(colon + 1)
+  return { source, name: source === 'header' ? name.toLowerCase() : name }
+}
+
 export function fnv1a (s: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < s.length; i++) {

@@ -17,5 +17,4 @@ export interface Balancer {
   pick<T extends Candidate> (candidates: readonly T[], ctx: PickContext): T | undefined
 }
 
-/** Returns a float in [0, 1), like Math.random. Injected so tests are exact. */
-export type RandomSource = () => number
+export type { RandomSource } from '../runtime.ts'

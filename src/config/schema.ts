@@ -1,6 +1,7 @@
 // The one source of both the config's TypeScript types and its runtime check.
 // Every field has a default here, so the parsed config is complete and nothing downstream guesses.
 import { z } from 'zod'
+import { routePathProblem } from '../routing/path.ts'
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT'] as const
 
@@ -35,8 +36,10 @@ const timeouts = z.strictObject({
   connectMs: positiveMs.default(1000),
   /** Deadline for the response headers, all attempts together. */
   requestMs: positiveMs.default(30000),
-  /** Longest silence while streaming a response body. */
+  /** Longest silence from the upstream while it streams the response body. */
   idleMs: positiveMs.default(60000),
+  /** Longest silence from the client: a streamed upload that stops arriving (408), or a client that stops reading the response (cut). */
+  clientIdleMs: positiveMs.default(60000),
 })
 
 const tls = z.strictObject({
@@ -83,11 +86,20 @@ const circuitBreaker = z.strictObject({
 const retryOnItem = z.union([z.enum(['connect-failure', 'reset', 'timeout']), status],
   { error: "must be 'connect-failure', 'reset', 'timeout' or an HTTP status" })
 
+// POST, PATCH and CONNECT are never retried by method alone: a repeated POST may charge twice.
+const NEVER_RETRIED = new Set(['POST', 'PATCH', 'CONNECT'])
+const retryMethod = z.enum(HTTP_METHODS).refine((m) => !NEVER_RETRIED.has(m), {
+  error: (issue) => `${String(issue.input)} is not idempotent and is never retried by method; to retry ${String(issue.input)} requests that carry an Idempotency-Key header, set retry.idempotencyKey: true`,
+})
+
 const retry = z.strictObject({
   /** Total tries, the first one included. */
   attempts: z.number().int().min(1).max(10).default(3),
   retryOn: z.array(retryOnItem).default(['connect-failure', 'reset', 'timeout', 502, 503, 504]),
-  methods: z.array(z.enum(HTTP_METHODS)).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
+  /** Idempotent methods that may be retried (POST, PATCH and CONNECT only through idempotencyKey). */
+  methods: z.array(retryMethod).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
+  /** Retry POST and PATCH too when the request carries an Idempotency-Key header. */
+  idempotencyKey: z.boolean().default(false),
   backoff: z.strictObject({ baseMs: z.number().int().min(0).default(25), maxMs: z.number().int().min(0).default(250) }).prefault({}),
   perTryTimeoutMs: positiveMs.default(2000),
   /** Request bodies up to this size are buffered so they can be replayed; larger ones stream and are sent once. */
@@ -111,14 +123,13 @@ const pool = z.strictObject({
   failback: z.enum(['auto', 'manual']).default('auto'),
   circuitBreaker: circuitBreaker.prefault({}),
   retry: retry.prefault({}),
-  /** Retry POST/PATCH fully when the request carries an Idempotency-Key header. */
-  retryIdempotencyKey: z.boolean().default(false),
 })
 
 const route = z.strictObject({
-  path: z.string().startsWith('/', { error: "must start with '/'" }).refine((p) => !/[?#]/.test(p), { error: 'must not contain ? or #' })
-    // requests are normalised before matching, so a route that is not normalised could never match
-    .refine((p) => !/\/\/|\/\.\.?(\/|$)|\\/.test(p), { error: "must be a normalised path (no '//', '.' or '..' segments, no backslash)" }),
+  path: z.string().superRefine((path, ctx) => {
+    const problem = routePathProblem(path)
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+  }),
   pool: z.string(),
   methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
   /** Exact host (port ignored, case-insensitive). */

@@ -1,6 +1,7 @@
 // Turns an untrusted config value into a ResolvedConfig, or a ConfigError listing every problem with its path.
 import type { z } from 'zod'
 import { ConfigError } from '../errors.ts'
+import { normaliseRoutePath } from '../routing/path.ts'
 import { gatewayConfigSchema, type ResolvedConfig } from './schema.ts'
 
 export function validateConfig (input: unknown, source?: string): ResolvedConfig {
@@ -55,11 +56,6 @@ function semanticProblems (input: unknown): string[] {
     else routeKeys.set(key, i)
   })
   return problems
-}
-
-/** '/a/b/' and '/a/b' are the same route prefix. */
-export function normaliseRoutePath (path: string): string {
-  return path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') || '/' : path
 }
 
 function describeIssue (issue: z.core.$ZodIssue): string {

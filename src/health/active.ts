@@ -1,39 +1,64 @@
 // Heartbeat health checks: each target is probed on its own jittered timer; unhealthyThreshold
 // consecutive failures take it out, healthyThreshold consecutive successes put it back.
 import type { HealthCheckConfig } from '../config/schema.ts'
-import type { RandomSource } from '../balancer/types.ts'
+import { systemClock, type Clock, type RandomSource, type Timer } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
+import { statusMatcher } from './expect-status.ts'
 
 export const HEALTH_USER_AGENT = 'switchyard-health-check/0.1'
+
+/** What one probe found; kept per target for /status. */
+export interface ProbeResult {
+  readonly ok: boolean
+  /** Epoch ms when the probe ended. */
+  readonly at: number
+  readonly status?: number
+  /** The error code of a probe that got no answer (e.g. ECONNREFUSED, timeout). */
+  readonly error?: string
+}
 
 interface ProbeState {
   successes: number
   failures: number
-  timer: NodeJS.Timeout | undefined
+  timer: Timer | undefined
   controller: AbortController | undefined
+  last: ProbeResult | undefined
+}
+
+export interface HealthCheckOptions {
+  random?: RandomSource
+  clock?: Clock
 }
 
 export class ActiveHealthChecker {
   readonly #pool: UpstreamPool
   readonly #config: HealthCheckConfig
   readonly #random: RandomSource
+  readonly #clock: Clock
   readonly #states = new Map<Target, ProbeState>()
   readonly #accepts: (status: number) => boolean
   #running = false
+  #unprobed = 0
+  #firstRound: Promise<void> = Promise.resolve()
+  #firstRoundDone: () => void = () => {}
 
-  constructor (pool: UpstreamPool, config: HealthCheckConfig, random: RandomSource = Math.random) {
+  constructor (pool: UpstreamPool, config: HealthCheckConfig, options: HealthCheckOptions = {}) {
     this.#pool = pool
     this.#config = config
-    this.#random = random
+    this.#random = options.random ?? Math.random
+    this.#clock = options.clock ?? systemClock
     this.#accepts = statusMatcher(config.expectStatus)
   }
 
   start (): void {
     if (this.#running) return
     this.#running = true
+    this.#unprobed = this.#pool.targets.length
+    this.#firstRound = new Promise((resolve) => { this.#firstRoundDone = resolve })
+    if (this.#unprobed === 0) this.#firstRoundDone()
     for (const target of this.#pool.targets) {
-      const state: ProbeState = { successes: 0, failures: 0, timer: undefined, controller: undefined }
+      const state: ProbeState = { successes: 0, failures: 0, timer: undefined, controller: undefined, last: undefined }
       this.#states.set(target, state)
       // first probe somewhere in the first interval, so targets are not probed in lockstep
       this.#schedule(target, state, this.#random() * this.#config.intervalMs)
@@ -43,26 +68,46 @@ export class ActiveHealthChecker {
   stop (): void {
     this.#running = false
     for (const state of this.#states.values()) {
-      clearTimeout(state.timer)
+      this.#clock.clearTimeout(state.timer)
       state.controller?.abort()
     }
     this.#states.clear()
+    this.#firstRoundDone()
   }
 
-  /** Runs one probe now and applies its result (also used by tests and the admin API). */
-  async probe (target: Target): Promise<boolean> {
-    const ok = await this.#probeOnce(target)
+  /** Resolves once every target has been probed once since start() (readiness waits for it). */
+  firstRound (): Promise<void> { return this.#firstRound }
+
+  /** The last probe's result for a target, if it has been probed. */
+  lastResult (target: Target): ProbeResult | undefined {
+    return this.#states.get(target)?.last
+  }
+
+  /** Applies one probe's result: thresholds decide whether the target's health changes. */
+  record (target: Target, result: ProbeResult): void {
     const state = this.#states.get(target)
-    if (state !== undefined) this.#record(target, state, ok)
-    return ok
+    if (state === undefined) return
+    const first = state.last === undefined
+    state.last = result
+    const healthy = this.#pool.status(target).healthy
+    if (result.ok) {
+      state.failures = 0
+      state.successes++
+      if (!healthy && state.successes >= this.#config.healthyThreshold) this.#pool.setStatus(target, { healthy: true })
+    } else {
+      state.successes = 0
+      state.failures++
+      if (healthy && state.failures >= this.#config.unhealthyThreshold) this.#pool.setStatus(target, { healthy: false })
+    }
+    if (first && --this.#unprobed === 0) this.#firstRoundDone()
   }
 
   #schedule (target: Target, state: ProbeState, delay: number): void {
-    state.timer = setTimeout(() => {
+    state.timer = this.#clock.setTimeout(() => {
       state.timer = undefined
-      void this.#probeOnce(target, state).then((ok) => {
+      void this.#probe(target, state).then((result) => {
         if (!this.#running || this.#states.get(target) !== state) return
-        this.#record(target, state, ok)
+        this.record(target, result)
         const { intervalMs, jitter } = this.#config
         this.#schedule(target, state, intervalMs * (1 - jitter / 2 + this.#random() * jitter))
       })
@@ -70,22 +115,10 @@ export class ActiveHealthChecker {
     state.timer.unref()
   }
 
-  #record (target: Target, state: ProbeState, ok: boolean): void {
-    if (ok) {
-      state.failures = 0
-      state.successes++
-      if (!target.status.healthy && state.successes >= this.#config.healthyThreshold) this.#pool.setStatus(target, { healthy: true })
-    } else {
-      state.successes = 0
-      state.failures++
-      if (target.status.healthy && state.failures >= this.#config.unhealthyThreshold) this.#pool.setStatus(target, { healthy: false })
-    }
-  }
-
-  async #probeOnce (target: Target, state?: ProbeState): Promise<boolean> {
+  async #probe (target: Target, state: ProbeState): Promise<ProbeResult> {
     const controller = new AbortController()
-    if (state) state.controller = controller
-    const timer = setTimeout(() => controller.abort(), this.#config.timeoutMs)
+    state.controller = controller
+    const timer = this.#clock.setTimeout(() => controller.abort(), this.#config.timeoutMs)
     try {
       const res = await target.probeClient.request({
         method: 'GET',
@@ -96,22 +129,13 @@ export class ActiveHealthChecker {
         bodyTimeout: this.#config.timeoutMs,
       })
       await res.body.dump()
-      return this.#accepts(res.statusCode)
-    } catch {
-      return false
+      return { ok: this.#accepts(res.statusCode), status: res.statusCode, at: this.#clock.now() }
+    } catch (err) {
+      const code = controller.signal.aborted ? 'timeout' : (err as { code?: string }).code ?? 'error'
+      return { ok: false, error: code, at: this.#clock.now() }
     } finally {
-      clearTimeout(timer)
-      if (state) state.controller = undefined
+      this.#clock.clearTimeout(timer)
+      state.controller = undefined
     }
   }
-}
-
-/** [low, high] in ascending order is a range; anything else is a list of accepted statuses. */
-export function statusMatcher (expect: readonly number[]): (status: number) => boolean {
-  if (expect.length === 2 && expect[0]! < expect[1]!) {
-    const [low, high] = expect as [number, number]
-    return (s) => s >= low && s <= high
-  }
-  const set = new Set(expect)
-  return (s) => set.has(s)
 }

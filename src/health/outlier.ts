@@ -1,24 +1,27 @@
 // Passive health: consecutive upstream failures eject a target for baseEjectionMs × (times ejected),
 // never more than maxEjectionPercent of its tier, so a pool-wide outage is left to the circuit breaker.
 import type { OutlierConfig } from '../config/schema.ts'
+import { systemClock, type Clock } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
 
 export class OutlierDetector {
   readonly #config: OutlierConfig
   readonly #pool: UpstreamPool
-  readonly #now: () => number
+  readonly #clock: Clock
   readonly #failures = new Map<Target, number>()
   readonly #timesEjected = new Map<Target, number>()
   readonly #lastEjectionEnd = new Map<Target, number>()
-  /** Ejections refused because the tier was already at maxEjectionPercent. */
-  skipped = 0
+  #skipped = 0
 
-  constructor (config: OutlierConfig, pool: UpstreamPool, now: () => number = Date.now) {
+  constructor (config: OutlierConfig, pool: UpstreamPool, clock: Clock = systemClock) {
     this.#config = config
     this.#pool = pool
-    this.#now = now
+    this.#clock = clock
   }
+
+  /** Ejections refused because the tier was already at maxEjectionPercent. */
+  get skipped (): number { return this.#skipped }
 
   success (target: Target): void {
     if (this.#failures.has(target)) this.#failures.delete(target)
@@ -26,9 +29,9 @@ export class OutlierDetector {
 
   failure (target: Target): void {
     if (!this.#config.enabled) return
-    const now = this.#now()
+    const now = this.#clock.now()
     // an ejected target's late failures (requests already in flight) say nothing new
-    if (target.status.ejectedUntil > now) return
+    if (this.#pool.status(target).ejectedUntil > now) return
     const count = (this.#failures.get(target) ?? 0) + 1
     if (count < this.#config.consecutiveFailures) {
       this.#failures.set(target, count)
@@ -36,7 +39,7 @@ export class OutlierDetector {
     }
     this.#failures.delete(target)
     if (!this.#mayEject(target, now)) {
-      this.skipped++
+      this.#skipped++
       return
     }
     // the ejection multiplier decays: a target that stayed in for maxEjectionMs since its last ejection starts over
@@ -59,7 +62,7 @@ export class OutlierDetector {
     for (const t of this.#pool.targets) {
       if (t.backup !== target.backup) continue
       tierSize++
-      if (t.status.ejectedUntil > now) ejected++
+      if (this.#pool.status(t).ejectedUntil > now) ejected++
     }
     return ((ejected + 1) / tierSize) * 100 <= this.#config.maxEjectionPercent
   }

@@ -3,8 +3,10 @@
 // and dropped when another attempt will answer instead. No intermediate streams, no AbortController.
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
+import { ABORT_REASONS, AttemptAborted } from '../errors.ts'
 import { classifyError, type FailureKind } from '../resilience/classify.ts'
 import { parseRetryAfter } from '../resilience/retry.ts'
+import type { Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
@@ -24,19 +26,6 @@ export interface AttemptResult {
   error: unknown
 }
 
-class AttemptTimeout extends Error {
-  readonly code = 'SWITCHYARD_ATTEMPT_TIMEOUT'
-}
-class ClientGone extends Error {
-  readonly code = 'SWITCHYARD_CLIENT_GONE'
-}
-class ClientStalled extends Error {
-  readonly code = 'SWITCHYARD_CLIENT_STALLED'
-}
-class UploadStalled extends Error {
-  readonly code = 'SWITCHYARD_UPLOAD_STALLED'
-}
-
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly result: AttemptResult = { responded: false, failure: undefined, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
   readonly #ex: Exchange
@@ -47,7 +36,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   readonly #resolve: (result: AttemptResult) => void
   #controller: Dispatcher.DispatchController | undefined
   #pendingAbort: Error | undefined
-  #timer: NodeJS.Timeout | undefined
+  #timer: Timer | undefined
   readonly #timeoutMs: number
   #timedOut = false
   #headersReceived = false
@@ -55,8 +44,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #settled = false
   #onDrain: (() => void) | undefined
   /** Runs while the client is not reading: a client that never drains must not hold the upstream connection. */
-  #stallTimer: NodeJS.Timeout | undefined
-  #uploadTimer: NodeJS.Timeout | undefined
+  #stallTimer: Timer | undefined
+  #uploadTimer: Timer | undefined
 
   constructor (ex: Exchange, runtime: PoolRuntime, target: Target, resolve: (result: AttemptResult) => void) {
     this.#ex = ex
@@ -65,14 +54,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#resolve = resolve
     const policy = runtime.config.retry
     this.#moreAllowed = ex.replayable && ex.attempts < policy.attempts
-    const remaining = Math.max(1, ex.deadline - Date.now())
+    const remaining = Math.max(1, ex.deadline - runtime.clock.now())
     // per-try timeout only where a retry could follow; the last (or only) attempt gets the whole remaining deadline
     this.#timeoutMs = this.#moreAllowed ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
     // A streamed upload may take longer than any response deadline: as Envoy does, the clock for the
     // response starts once the request has been sent (onRequestSent). Other requests start it now.
     if (!isStream(ex.body)) this.#startTimer()
-    // ...but a streamed upload that goes silent for idleMs is the client's stall, not an upstream failure
-    else this.#uploadTimer = setTimeout(() => this.abort(new UploadStalled('request body stalled')), runtime.config.timeouts.idleMs)
+    // ...but a streamed upload that goes silent for clientIdleMs is the client's stall, not an upstream failure
+    else this.#uploadTimer = runtime.clock.setTimeout(() => this.abort(new AttemptAborted('upload_stalled')), runtime.config.timeouts.clientIdleMs)
   }
 
   onBodySent (): void {
@@ -80,14 +69,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   #startTimer (): void {
-    this.#timer = setTimeout(() => {
+    this.#timer = this.#runtime.clock.setTimeout(() => {
       this.#timedOut = true
-      this.abort(new AttemptTimeout('no response headers in time'))
+      this.abort(new AttemptAborted('attempt_timeout'))
     }, this.#timeoutMs)
   }
 
   onRequestSent (): void {
-    clearTimeout(this.#uploadTimer)
+    this.#runtime.clock.clearTimeout(this.#uploadTimer)
     // only while still waiting for the response (an upstream may answer before it has read the whole body)
     if (this.#timer === undefined && !this.#settled && !this.#headersReceived) this.#startTimer()
   }
@@ -96,7 +85,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
    * Ends the attempt (client gone, timeout). Before undici has started the request (it may be queued for a
    * connection) the attempt ends here and now; undici's request is aborted the moment it starts.
    */
-  abort (reason: Error = new ClientGone('client went away')): void {
+  abort (reason: Error = new AttemptAborted('client_gone')): void {
     if (this.#settled) return
     if (this.#controller !== undefined) {
       this.#controller.abort(reason)
@@ -119,7 +108,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const result = this.result
     if (runtime.isFailureStatus(statusCode)) result.failure = 'status'
     if (runtime.retry.retryableStatus(statusCode, ex) &&
-      this.#mayRetryAfter(statusCode === 503 ? parseRetryAfter(headers['retry-after']) : undefined) &&
+      this.#mayRetryAfter(statusCode === 503 ? parseRetryAfter(headers['retry-after'], this.#runtime.clock.now()) : undefined) &&
       runtime.budget.tryAcquire()) {
       // the next attempt will answer: read this response to its end (keeps the connection) and drop it,
       // still under the per-try timer, so a slow error body cannot hold the retry back
@@ -128,7 +117,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
       this.#dropping = true
       return
     }
-    clearTimeout(this.#timer)
+    this.#runtime.clock.clearTimeout(this.#timer)
     result.responded = true
     const out = stripResponseHopByHop(headers)
     out['x-request-id'] = ex.requestId
@@ -142,11 +131,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (!res.write(chunk) && !controller.paused) {
       controller.pause()
       this.#onDrain ??= () => {
-        clearTimeout(this.#stallTimer)
+        this.#runtime.clock.clearTimeout(this.#stallTimer)
         this.#controller?.resume()
       }
       res.once('drain', this.#onDrain)
-      this.#stallTimer = setTimeout(() => this.abort(new ClientStalled('client stopped reading')), this.#runtime.config.timeouts.idleMs)
+      this.#stallTimer = this.#runtime.clock.setTimeout(() => this.abort(new AttemptAborted('client_stalled')), this.#runtime.config.timeouts.clientIdleMs)
     }
   }
 
@@ -158,14 +147,17 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseError (_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     if (this.#settled) return
-    clearTimeout(this.#timer)
+    this.#runtime.clock.clearTimeout(this.#timer)
     const ex = this.#ex
     const result = this.result
     result.error = err
-    if (ex.clientGone || err instanceof ClientGone || err instanceof ClientStalled || err instanceof UploadStalled) {
-      result.failure = undefined // the client left, stopped reading or stopped sending; the upstream did nothing wrong
-      if (err instanceof ClientStalled) ex.cutShort('client_stalled')
-      else if (err instanceof UploadStalled) ex.errorCode = 'request_timeout'
+    const clientSide = err instanceof AttemptAborted && err.reason !== 'attempt_timeout'
+    if (ex.clientGone || clientSide) {
+      // the client left, stopped reading or stopped sending; the upstream did nothing wrong
+      result.failure = undefined
+      const code = clientSide ? ABORT_REASONS[err.reason] : undefined
+      if (code === 'client_stalled') ex.cutShort(code)
+      else if (code !== undefined) ex.errorCode = code
     } else {
       const kind = this.#timedOut ? 'timeout' : classifyError(err)
       if (kind === 'bad-request') ex.errorCode = 'bad_request'
@@ -179,11 +171,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   #settle (): void {
     this.#settled = true
-    clearTimeout(this.#timer)
-    clearTimeout(this.#stallTimer)
-    clearTimeout(this.#uploadTimer)
+    const clock = this.#runtime.clock
+    clock.clearTimeout(this.#timer)
+    clock.clearTimeout(this.#stallTimer)
+    clock.clearTimeout(this.#uploadTimer)
     if (this.#onDrain !== undefined) this.#ex.res.off('drain', this.#onDrain)
-    this.#target.inFlight--
+    this.#runtime.pool.release(this.#target)
     const result = this.result
     if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
     else if (!this.#ex.clientGone) this.#runtime.outlier.success(this.#target)
@@ -194,14 +187,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #mayRetryAfter (retryAfterSeconds?: number): boolean {
     if (!this.#moreAllowed) return false
     this.result.delayMs = this.#runtime.retry.backoffMs(this.#ex.attempts, retryAfterSeconds)
-    return Date.now() + this.result.delayMs < this.#ex.deadline
+    return this.#runtime.clock.now() + this.result.delayMs < this.#ex.deadline
   }
 }
 
 /** Sends one attempt to `target`; resolves when it has ended (answered, dropped for a retry, or failed). */
 export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target): Promise<AttemptResult> {
   ex.tried.push(target)
-  target.inFlight++
+  runtime.pool.acquire(target)
   const headers = runtime.config.preserveHost ? ex.headers : [...ex.headers, 'host', target.host]
   return new Promise((resolve) => {
     const attempt = new Attempt(ex, runtime, target, resolve)

@@ -2,6 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
+import type { PickContext } from '../balancer/types.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { Route } from '../routing/table.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
@@ -32,8 +33,9 @@ export class Exchange {
   hasBody = false
   /** Declared request body length (undefined when chunked or absent). */
   contentLength: number | undefined = undefined
-  hashKey: string | undefined = undefined
-  /** Absolute time (ms) by which response headers must have arrived. */
+  /** What the balancer may read of this request. */
+  pick: PickContext = NO_KEY
+  /** Absolute time (ms, the pool's clock) by which response headers must have arrived. */
   deadline = 0
   readonly tried: Target[] = []
   /** Set once the client went away before the response finished. */
@@ -63,3 +65,5 @@ export class Exchange {
     this.res.destroy()
   }
 }
+
+const NO_KEY: PickContext = Object.freeze({ hashKey: undefined })

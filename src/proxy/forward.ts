@@ -1,45 +1,39 @@
-// The hot path: route → pick → forward → stream back, with retries, breaker and outlier accounting.
-import { randomUUID } from 'node:crypto'
+// The hot path: admit (route) → pool's breaker → attempts → stream back, then one access-log line.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { setTimeout as sleep } from 'node:timers/promises'
 import type { Logger } from 'pino'
+import { GatewayError, renderError, type ErrorCode } from '../errors.ts'
 import { isBreakerRejection, UpstreamFailure } from '../resilience/breaker.ts'
-import { GatewayError, ERRORS, type ErrorCode } from '../errors.ts'
-import { normaliseRequestTarget } from '../routing/path.ts'
-import type { RoutingTable } from '../routing/table.ts'
+import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
-import { sendAttempt, type AttemptResult } from './attempt.ts'
+import { logExchange } from './access-log.ts'
+import type { AttemptResult } from './attempt.ts'
+import { readBody } from './body.ts'
 import { Exchange } from './exchange.ts'
-import { buildUpstreamHeaders, clientAddress, isSaneRequestId, type IncomingFacts } from './headers.ts'
+import { createAdmit, type Admit, type FrontOptions } from './front.ts'
+import { extractHashKey } from './hash-key.ts'
+import { tryTargets } from './retry-loop.ts'
 
-/** What the proxy routes with; swapped whole on reload. */
-export interface GatewayState {
-  readonly table: RoutingTable
-  readonly pools: ReadonlyMap<string, PoolRuntime>
-}
-
-export interface ProxyOptions {
+export interface ProxyOptions extends FrontOptions {
   logger: Logger
-  trustedProxies: readonly string[]
-  proto?: 'http' | 'https'
 }
 
 export class ProxyHandler {
   #state: GatewayState
   readonly #logger: Logger
-  readonly #trusted: ReadonlySet<string>
-  readonly #proto: 'http' | 'https'
+  readonly #admit: Admit
 
   constructor (state: GatewayState, options: ProxyOptions) {
     this.#state = state
     this.#logger = options.logger
-    this.#trusted = new Set(options.trustedProxies)
-    this.#proto = options.proto ?? 'http'
+    this.#admit = createAdmit(options)
   }
 
   get state (): GatewayState { return this.#state }
   /** Atomically replaces routes and pools; requests already in flight keep what they started with. */
   setState (state: GatewayState): void { this.#state = state }
+
+  /** The shared front half, for the WebSocket path. */
+  get admit (): Admit { return this.#admit }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const ex = new Exchange(req, res)
@@ -53,29 +47,21 @@ export class ProxyHandler {
 
   #start (ex: Exchange): void {
     const { req } = ex
-    const clientIp = clientAddress(req.socket.remoteAddress)
-    const target = normaliseRequestTarget(req.url ?? '')
-    const facts: IncomingFacts = { host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false }
-    const state = this.#state
-    // one pass over the headers yields the request id, which even a routing error reports
-    ex.headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: this.#trusted.has(clientIp), proto: this.#proto }, facts)
-    ex.requestId = isSaneRequestId(facts.requestId) ? facts.requestId : randomUUID()
+    const admission = this.#admit(req, this.#state)
+    const { facts } = admission
+    ex.headers = admission.headers
+    ex.requestId = admission.requestId
+    ex.path = admission.path
     ex.hasBody = facts.chunked || (facts.contentLength !== undefined && facts.contentLength !== '0')
-    if (target === undefined) return this.#sendError(ex, 'bad_path')
-    ex.path = target.path
-    const match = state.table.match(target.path, ex.method, facts.host)
-    if (match === undefined) return this.#sendError(ex, 'no_route')
-    const runtime = state.pools.get(match.route.pool)
-    if (runtime === undefined) return this.#sendError(ex, 'no_route')
-    ex.route = match.route
+    const runtime = admission.runtime
+    if (admission.refusal !== undefined || runtime === undefined) return this.#sendError(ex, admission.refusal ?? 'no_route')
+    ex.route = admission.route
     ex.pool = runtime
-    ex.upstreamPath = match.upstreamPath + target.query
-    // preserveHost: false appends the target's host per attempt instead
-    if (runtime.config.preserveHost && facts.host !== undefined) ex.headers.push('host', facts.host)
-    ex.headers.push('x-request-id', ex.requestId)
-    ex.idempotencyKey = facts.idempotencyKey && runtime.config.retryIdempotencyKey
-    ex.hashKey = runtime.hashKey?.(req, clientIp)
-    ex.deadline = Date.now() + runtime.config.timeouts.requestMs
+    ex.upstreamPath = admission.upstreamPath
+    ex.idempotencyKey = facts.idempotencyKey && runtime.config.retry.idempotencyKey
+    if (runtime.hashKey !== undefined) ex.pick = { hashKey: extractHashKey(runtime.hashKey, req, admission.clientIp) }
+    const clock = runtime.clock
+    ex.deadline = clock.now() + runtime.config.timeouts.requestMs
 
     runtime.budget.requestStarted()
     if (!ex.hasBody) {
@@ -86,7 +72,7 @@ export class ProxyHandler {
     if (!facts.chunked) ex.contentLength = length
     if (runtime.retry.mayRetry(ex.method, ex.idempotencyKey) && length <= runtime.config.retry.maxBufferBytes) {
       // small enough to keep for a replay
-      readBody(req, length, Math.max(1, ex.deadline - Date.now())).then((buf) => {
+      readBody(req, length, Math.max(1, ex.deadline - clock.now()), clock).then((buf) => {
         ex.body = buf
         return this.#forward(ex, runtime)
       }, (err: unknown) => {
@@ -110,7 +96,7 @@ export class ProxyHandler {
       let last: AttemptResult | undefined
       try {
         last = await runtime.breaker.run(async () => {
-          const result = await this.#tryTargets(ex, runtime)
+          const result = await tryTargets(ex, runtime)
           if (result?.failure !== undefined) throw new UpstreamFailure(result)
           // a half-open probe that never got an answer (no target, client gone, bad request) proves nothing:
           // the breaker stays open rather than closing on it
@@ -134,36 +120,6 @@ export class ProxyHandler {
     }
   }
 
-  /** Attempts until one answers the client or the policy, budget or deadline says stop; returns the last. */
-  async #tryTargets (ex: Exchange, runtime: PoolRuntime): Promise<AttemptResult | undefined> {
-    let last: AttemptResult | undefined
-    // a retry slot taken from the budget for the next attempt
-    let slot = false
-    try {
-      for (;;) {
-        if (ex.clientGone) return last
-        const target = runtime.pool.pick(ex, ex.tried)
-        if (target === undefined) return last
-        if (ex.attempts > 0 && !slot) {
-          if (!runtime.budget.tryAcquire()) return last
-          slot = true
-        }
-        const isRetry = slot
-        try {
-          last = await sendAttempt(ex, runtime, target)
-        } finally {
-          if (isRetry) runtime.budget.release()
-          slot = false
-        }
-        slot = last.slotTaken
-        if (last.responded || ex.clientGone || !last.retryable) return last
-        if (last.delayMs > 0) await sleep(last.delayMs)
-      }
-    } finally {
-      if (slot) runtime.budget.release()
-    }
-  }
-
   #sendAttemptError (ex: Exchange, result: AttemptResult): void {
     if (result.responded || ex.clientGone) return
     // the client's own fault (a request undici cannot send, a stalled upload)
@@ -182,76 +138,18 @@ export class ProxyHandler {
       res.destroy()
       return
     }
-    const body = JSON.stringify({ error: code, message: ERRORS[code].message, requestId: ex.requestId })
-    const headers: Record<string, string | number> = {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(body),
-      'x-request-id': ex.requestId,
-      'cache-control': 'no-store',
-    }
-    if (retryAfterSeconds !== undefined) headers['retry-after'] = retryAfterSeconds
+    const answer = renderError(code, ex.requestId, retryAfterSeconds)
     // a request body we never read would poison the keep-alive connection
-    if (ex.hasBody && !ex.req.complete) headers.connection = 'close'
-    res.writeHead(ERRORS[code].status, headers)
-    res.end(body)
+    if (ex.hasBody && !ex.req.complete) answer.headers.connection = 'close'
+    res.writeHead(answer.status, answer.headers)
+    res.end(answer.body)
   }
 
   #finish (ex: Exchange): void {
-    const { res, req } = ex
-    if (!res.writableFinished && ex.cutShortBy === undefined) {
+    if (!ex.res.writableFinished && ex.cutShortBy === undefined) {
       ex.clientGone = true
       ex.attempt?.abort()
     }
-    const socket = ex.socket
-    const last = ex.tried.length > 0 ? ex.tried[ex.tried.length - 1] : undefined
-    this.#logger.info({
-      requestId: ex.requestId,
-      method: ex.method,
-      path: ex.path || req.url,
-      route: ex.route?.id,
-      pool: ex.pool?.name,
-      target: last?.url,
-      status: res.headersSent ? res.statusCode : 499,
-      durationMs: Math.round((performance.now() - ex.startedAt) * 100) / 100,
-      bytesIn: requestBodyBytes(ex),
-      bytesOut: socket.bytesWritten - ex.bytesWrittenAtStart,
-      attempts: ex.attempts,
-      targets: ex.tried.length > 1 ? ex.tried.map((t) => t.url) : undefined,
-      error: ex.errorCode,
-      aborted: ex.clientGone || undefined,
-    }, 'request')
+    logExchange(this.#logger, ex)
   }
-}
-
-/** Body bytes received: exact when buffered or length-delimited, wire bytes (with chunk framing) when chunked. */
-function requestBodyBytes (ex: Exchange): number {
-  if (Buffer.isBuffer(ex.body)) return ex.body.length
-  if (ex.contentLength !== undefined && ex.req.complete) return ex.contentLength
-  return ex.socket.bytesRead - ex.bytesReadAtStart
-}
-
-/**
- * Reads a body whose length is known to be small; rejects if the client sends more, goes away, or has not
- * sent it all within `timeoutMs` (408 request_timeout: a slow client must not hold the request forever).
- */
-function readBody (req: IncomingMessage, expected: number, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    const timer = setTimeout(() => {
-      reject(new GatewayError('request_timeout'))
-      req.pause()
-    }, timeoutMs)
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > expected) req.destroy(new GatewayError('bad_request'))
-      else chunks.push(chunk)
-    })
-    req.once('end', () => {
-      clearTimeout(timer)
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
-    })
-    req.once('error', (err) => { clearTimeout(timer); reject(err) })
-    req.once('close', () => { clearTimeout(timer); if (!req.complete) reject(new GatewayError('bad_request')) })
-  })
 }

@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
 import type { CircuitBreakerConfig } from '../config/schema.ts'
+import { systemClock, type Clock } from '../runtime.ts'
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
 
@@ -22,14 +23,14 @@ type Action = () => Promise<unknown>
 export class PoolBreaker extends EventEmitter<BreakerEvents> {
   readonly #breaker: CircuitBreaker<[Action], unknown> | undefined
   readonly #resetTimeoutMs: number
-  readonly #now: () => number
+  readonly #clock: Clock
   #state: BreakerState = 'closed'
   #openedAt = 0
 
-  constructor (config: CircuitBreakerConfig, now: () => number = Date.now) {
+  constructor (config: CircuitBreakerConfig, clock: Clock = systemClock) {
     super()
     this.#resetTimeoutMs = config.resetTimeoutMs
-    this.#now = now
+    this.#clock = clock
     if (!config.enabled) return
     this.#breaker = new CircuitBreaker((fn: Action) => fn(), {
       timeout: false, // the proxy owns timeouts; a breaker timer would not abort the upstream request
@@ -39,7 +40,7 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
       resetTimeout: config.resetTimeoutMs,
       errorFilter: (err: unknown) => !(err instanceof UpstreamFailure),
     })
-    this.#breaker.on('open', () => { this.#openedAt = this.#now(); this.#set('open') })
+    this.#breaker.on('open', () => { this.#openedAt = this.#clock.now(); this.#set('open') })
     this.#breaker.on('halfOpen', () => this.#set('half-open'))
     this.#breaker.on('close', () => this.#set('closed'))
   }
@@ -50,7 +51,7 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
   retryAfterSeconds (): number | undefined {
     if (this.#state === 'half-open') return 1 // a probe is deciding right now
     if (this.#state !== 'open') return undefined
-    return Math.max(1, Math.ceil((this.#openedAt + this.#resetTimeoutMs - this.#now()) / 1000))
+    return Math.max(1, Math.ceil((this.#openedAt + this.#resetTimeoutMs - this.#clock.now()) / 1000))
   }
 
   /** True when a request may be tried now (closed, or half-open with the probe slot free). */

@@ -3,32 +3,38 @@
 export class RetryBudget {
   readonly #percent: number
   readonly #minConcurrent: number
-  active = 0
-  retriesInFlight = 0
-  rejected = 0
+  #active = 0
+  #retriesInFlight = 0
+  #rejected = 0
 
   constructor (budget: { percent: number; minConcurrent: number }) {
     this.#percent = budget.percent
     this.#minConcurrent = budget.minConcurrent
   }
 
-  requestStarted (): void { this.active++ }
-  requestFinished (): void { this.active-- }
+  /** Requests of this pool in flight. */
+  get active (): number { return this.#active }
+  get retriesInFlight (): number { return this.#retriesInFlight }
+  /** Retries refused since start. */
+  get rejected (): number { return this.#rejected }
+
+  requestStarted (): void { this.#active++ }
+  requestFinished (): void { this.#active-- }
 
   /** Whether a retry would be allowed now (without taking a slot). */
   wouldAllow (): boolean {
-    return this.retriesInFlight + 1 <= Math.max((this.active * this.#percent) / 100, this.#minConcurrent)
+    return this.#retriesInFlight + 1 <= Math.max((this.#active * this.#percent) / 100, this.#minConcurrent)
   }
 
   /** Takes a retry slot if the budget allows; the caller must release() it when that attempt ends. */
   tryAcquire (): boolean {
     if (!this.wouldAllow()) {
-      this.rejected++
+      this.#rejected++
       return false
     }
-    this.retriesInFlight++
+    this.#retriesInFlight++
     return true
   }
 
-  release (): void { this.retriesInFlight-- }
+  release (): void { this.#retriesInFlight-- }
 }

@@ -1,6 +1,6 @@
 // The retry policy as data (see RetryPolicy in the config schema) plus the decisions made from it.
 import type { RetryPolicy } from '../config/schema.ts'
-import type { RandomSource } from '../balancer/types.ts'
+import type { RandomSource } from '../runtime.ts'
 import type { FailureKind } from './classify.ts'
 
 const NON_IDEMPOTENT = new Set(['POST', 'PATCH', 'CONNECT'])

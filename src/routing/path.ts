@@ -55,6 +55,20 @@ export function normaliseRequestTarget (rawUrl: string): NormalisedTarget | unde
   return { path: '/' + out.join('/'), query }
 }
 
+/** '/a/b/' and '/a/b' are the same route prefix. */
+export function normaliseRoutePath (path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') || '/' : path
+}
+
+/** Why a configured route path could never match a normalised request path, or undefined when it can. */
+export function routePathProblem (path: string): string | undefined {
+  if (!path.startsWith('/')) return "must start with '/'"
+  if (/[?#]/.test(path)) return 'must not contain ? or #'
+  // requests are normalised before matching, so a route that is not normalised could never match
+  if (/\/\/|\/\.\.?(\/|$)|\\/.test(path)) return "must be a normalised path (no '//', '.' or '..' segments, no backslash)"
+  return undefined
+}
+
 const NEEDS_WORK = /\/\.|%|\/\/|\\|;/
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#]+/i
 const ENCODED_SEPARATOR = /%2f|%5c/i

@@ -1,8 +1,16 @@
 // The routing table: longest prefix on a segment boundary, narrowed by host and method.
 // Built once per config and swapped whole on reload; lookups cost one map probe per path segment,
 // however many routes there are.
-import { normaliseRoutePath } from '../config/validate.ts'
-import type { RouteConfig } from '../config/schema.ts'
+import { normaliseRoutePath } from './path.ts'
+
+/** What the table needs of a configured route (the config's route objects fit it). */
+export interface RouteSpec {
+  readonly path: string
+  readonly pool: string
+  readonly methods?: readonly string[] | undefined
+  readonly host?: string | undefined
+  readonly stripPrefix: boolean
+}
 
 export interface Route {
   readonly id: string
@@ -24,7 +32,7 @@ export class RoutingTable {
   readonly #byPrefix = new Map<string, Route[]>()
   readonly size: number
 
-  constructor (routes: readonly RouteConfig[]) {
+  constructor (routes: readonly RouteSpec[]) {
     for (const r of routes) {
       const prefix = normaliseRoutePath(r.path)
       const route: Route = {

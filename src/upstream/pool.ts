@@ -1,16 +1,20 @@
-// A pool of targets behind one balancer. Everything that changes a target's availability
-// (health checks, outlier ejection, drain, operators) goes through setStatus(); the pool keeps
-// the available set precomputed so a request never scans every target's state.
+// A pool of targets behind one balancer, and the one owner of their availability: health checks, outlier
+// ejection, drain and operators all change it through setStatus(), and every change (an ejection that ends
+// included) is one 'status' event. The available set is precomputed so a request never scans every target.
 import { EventEmitter } from 'node:events'
 import type { Balancer, PickContext } from '../balancer/index.ts'
 import type { PoolConfig } from '../config/schema.ts'
-import type { Target, TargetStatus } from './target.ts'
+import { systemClock, type Clock, type Timer } from '../runtime.ts'
+import { INITIAL_STATUS, isAvailable, targetState, type TargetState, type TargetStatus } from './status.ts'
+import type { Target } from './target.ts'
 
 export type Tier = 'primary' | 'backup' | 'none'
 
 export interface PoolEvents {
   /** A target's status changed. */
   status: [target: Target, status: TargetStatus, previous: TargetStatus]
+  /** A draining target finished its last request. */
+  drained: [target: Target]
   /** Traffic moved between tiers (failover to standby, failback to primaries, or to nothing). */
   tier: [tier: Tier, previous: Tier]
 }
@@ -20,40 +24,64 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   readonly config: PoolConfig
   readonly targets: readonly Target[]
   readonly #balancer: Balancer
-  readonly #now: () => number
+  readonly #clock: Clock
+  readonly #status = new Map<Target, TargetStatus>()
   #available: readonly Target[] = []
   /** Available backups while traffic is on the primaries (for retries of requests every primary failed). */
   #standby: readonly Target[] = []
   #tier: Tier = 'none'
-  /** Epoch ms at which an ejection ends and the available set must be recomputed. */
-  #recomputeAt = Infinity
+  /** Epoch ms at which the next ejection ends. */
+  #nextExpiry = Infinity
+  #expiryTimer: Timer | undefined
   /** Set by an operator (switchover) or by a failover under failback 'manual': stay on backups. */
   #holdStandby = false
+  #tierSetByOperator = false
 
-  constructor (name: string, config: PoolConfig, targets: readonly Target[], balancer: Balancer, now: () => number = Date.now) {
+  constructor (name: string, config: PoolConfig, targets: readonly Target[], balancer: Balancer, clock: Clock = systemClock, statusOf?: (target: Target) => TargetStatus | undefined) {
     super()
     this.name = name
     this.config = config
     this.targets = targets
     this.#balancer = balancer
-    this.#now = now
+    this.#clock = clock
+    for (const t of targets) this.#status.set(t, statusOf?.(t) ?? INITIAL_STATUS)
     this.#recompute()
+  }
+
+  status (target: Target): TargetStatus {
+    return this.#status.get(target) ?? INITIAL_STATUS
+  }
+
+  state (target: Target): TargetState {
+    return targetState(this.status(target), target.inFlight, this.#clock.now())
   }
 
   /** The one port through which anything changes a target's availability. */
   setStatus (target: Target, change: Partial<TargetStatus>): void {
-    const previous = target.status
+    const previous = this.status(target)
     const next = { ...previous, ...change }
     if (next.healthy === previous.healthy && next.ejectedUntil === previous.ejectedUntil &&
       next.draining === previous.draining && next.disabled === previous.disabled) return
-    target.status = Object.freeze(next)
+    const frozen = Object.freeze(next)
+    this.#status.set(target, frozen)
     this.#recompute()
-    this.emit('status', target, target.status, previous)
+    this.emit('status', target, frozen, previous)
+    if (frozen.draining && !previous.draining && target.inFlight === 0) this.emit('drained', target)
+  }
+
+  /** A request starts on `target`. */
+  acquire (target: Target): void {
+    target.acquire()
+  }
+
+  /** A request on `target` ended; a draining target that has none left is drained. */
+  release (target: Target): void {
+    if (target.release() === 0 && this.status(target).draining) this.emit('drained', target)
   }
 
   /** Targets that may take a new request now: available primaries, else available backups. */
   available (): readonly Target[] {
-    if (this.#now() >= this.#recomputeAt) this.#recompute()
+    if (this.#clock.now() >= this.#nextExpiry) this.#expireEjections()
     return this.#available
   }
 
@@ -61,6 +89,9 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.available()
     return this.#tier
   }
+
+  /** Whether the current tier was chosen by an operator (switchover) rather than by health. */
+  get tierSetByOperator (): boolean { return this.#tierSetByOperator }
 
   /**
    * Picks a target for a request. `tried` lists the targets this request already failed on, oldest first:
@@ -87,23 +118,34 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   /** Operator: move traffic to the backups (while any is available) until failback(). */
   switchover (): void {
     this.#holdStandby = true
+    this.#tierSetByOperator = true
     this.#recompute()
   }
 
   /** Operator: return traffic to the primaries (needed after a failover when failback is 'manual'). */
   failback (): void {
     this.#holdStandby = false
+    this.#tierSetByOperator = false
     this.#recompute()
   }
 
+  /** Ejections that have run out end through setStatus, so their end is an event like any other change. */
+  #expireEjections (): void {
+    const now = this.#clock.now()
+    for (const [target, status] of this.#status) {
+      if (status.ejectedUntil !== 0 && status.ejectedUntil <= now) this.setStatus(target, { ejectedUntil: 0 })
+    }
+  }
+
   #recompute (): void {
-    const now = this.#now()
+    const now = this.#clock.now()
     const primaries: Target[] = []
     const backups: Target[] = []
-    let recomputeAt = Infinity
+    let nextExpiry = Infinity
     for (const t of this.targets) {
-      if (t.isAvailable(now)) (t.backup ? backups : primaries).push(t)
-      else if (t.status.ejectedUntil > now && t.status.ejectedUntil < recomputeAt) recomputeAt = t.status.ejectedUntil
+      const status = this.status(t)
+      if (isAvailable(status, now)) (t.backup ? backups : primaries).push(t)
+      if (status.ejectedUntil > now && status.ejectedUntil < nextExpiry) nextExpiry = status.ejectedUntil
     }
     let tier: Tier
     if (backups.length > 0 && (primaries.length === 0 || this.#holdStandby)) tier = 'backup'
@@ -112,13 +154,32 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     if (tier === 'backup' && this.config.failback === 'manual') this.#holdStandby = true
     this.#available = tier === 'primary' ? primaries : tier === 'backup' ? backups : []
     this.#standby = tier === 'primary' ? backups : []
-    this.#recomputeAt = recomputeAt
+    this.#scheduleExpiry(nextExpiry)
     const previous = this.#tier
     this.#tier = tier
     if (tier !== previous) this.emit('tier', tier, previous)
   }
 
+  /** A timer at the next ejection's end, so a target's return is an event even when no request comes. */
+  #scheduleExpiry (at: number): void {
+    if (at === this.#nextExpiry && (at === Infinity || this.#expiryTimer !== undefined)) return
+    this.#nextExpiry = at
+    this.#clock.clearTimeout(this.#expiryTimer)
+    this.#expiryTimer = undefined
+    if (at === Infinity) return
+    this.#expiryTimer = this.#clock.setTimeout(() => {
+      this.#expiryTimer = undefined
+      this.#expireEjections()
+      // a timer that fired before the clock reached the expiry is set again
+      if (this.#expiryTimer === undefined) this.#recompute()
+    }, Math.max(0, at - this.#clock.now()))
+    this.#expiryTimer.unref()
+  }
+
   async close (): Promise<void> {
+    this.#clock.clearTimeout(this.#expiryTimer)
+    this.#expiryTimer = undefined
+    this.#nextExpiry = Infinity
     await Promise.all(this.targets.map((t) => t.close()))
   }
 }

@@ -1,19 +1,21 @@
 // Builds every pool's runtime from the config: its targets, balancer, health checks, outlier detector,
 // breaker, retry policy and budget. Nothing here is shared between pools.
-import { createBalancer, type RandomSource } from '../balancer/index.ts'
+import { createBalancer } from '../balancer/index.ts'
+import { parseHashKey, type HashKeySpec } from '../balancer/hash.ts'
 import type { PoolConfig, ResolvedConfig } from '../config/schema.ts'
 import { ActiveHealthChecker } from '../health/active.ts'
 import { OutlierDetector } from '../health/outlier.ts'
 import { PoolBreaker } from '../resilience/breaker.ts'
 import { RetryBudget } from '../resilience/budget.ts'
 import { RetryDecider } from '../resilience/retry.ts'
-import { keyExtractor, type KeyExtractor } from '../proxy/hash-key.ts'
+import { systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import { UpstreamPool } from './pool.ts'
-import { Target, type TargetStatus } from './target.ts'
+import type { TargetStatus } from './status.ts'
+import { Target } from './target.ts'
 
 export interface RuntimeOptions {
   random?: RandomSource
-  now?: () => number
+  clock?: Clock
   /** Status by target URL to start from (a target that survives a reload keeps its health, ejection, drain). */
   statusOf?: (url: string) => TargetStatus | undefined
 }
@@ -27,24 +29,28 @@ export class PoolRuntime {
   readonly budget: RetryBudget
   readonly outlier: OutlierDetector
   readonly health: ActiveHealthChecker | undefined
-  /** The request's affinity key for hash balancing (undefined for other balancers). */
-  readonly hashKey: KeyExtractor | undefined
+  /** The gateway's clock: deadlines, backoff and timers of this pool's requests read it. */
+  readonly clock: Clock
+  /** Where the request's affinity key comes from, for hash balancing (undefined for other balancers). */
+  readonly hashKey: HashKeySpec | undefined
   readonly #failureStatuses: ReadonlySet<number>
 
   constructor (name: string, config: PoolConfig, options: RuntimeOptions = {}) {
     const random = options.random ?? Math.random
-    const now = options.now ?? Date.now
+    const clock = options.clock ?? systemClock
     this.name = name
     this.config = config
-    const targets = config.targets.map((t) => new Target(t, config, options.statusOf?.(new URL(t.url).origin)))
-    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), now)
-    this.breaker = new PoolBreaker(config.circuitBreaker, now)
+    this.clock = clock
+    const targets = config.targets.map((t) => new Target(t, config))
+    const statusOf = options.statusOf
+    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusOf && ((t) => statusOf(t.url)))
+    this.breaker = new PoolBreaker(config.circuitBreaker, clock)
     this.retry = new RetryDecider(config.retry, random)
     this.budget = new RetryBudget(config.retry.budget)
-    this.outlier = new OutlierDetector(config.outlier, this.pool, now)
-    this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, random) : undefined
+    this.outlier = new OutlierDetector(config.outlier, this.pool, clock)
+    this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock }) : undefined
     this.#failureStatuses = new Set(config.failureStatuses)
-    this.hashKey = keyExtractor(config.balancer)
+    this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
   }
 
   isFailureStatus (status: number): boolean {
@@ -69,8 +75,11 @@ export class PoolRuntime {
 export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}, previous?: ReadonlyMap<string, PoolRuntime>): Map<string, PoolRuntime> {
   const pools = new Map<string, PoolRuntime>()
   for (const [name, poolConfig] of Object.entries(config.pools)) {
-    const before = previous?.get(name)?.pool.targets
-    const statusOf = before === undefined ? undefined : (url: string) => before.find((t) => t.url === url)?.status
+    const before = previous?.get(name)?.pool
+    const statusOf = before === undefined ? undefined : (url: string) => {
+      const target = before.targets.find((t) => t.url === url)
+      return target && before.status(target)
+    }
     pools.set(name, new PoolRuntime(name, poolConfig, { ...options, ...(statusOf ? { statusOf } : {}) }))
   }
   return pools

@@ -1,24 +1,12 @@
-// One upstream target: where it is, how much it should carry, its kept-alive connection pool,
-// and the status that health checks, outlier ejection, drain and operators set through its pool.
+// One upstream target: where it is, how much it should carry, its kept-alive connection pool and its requests
+// in flight. Its availability (health, ejection, drain, operator) is kept by its pool, the one owner of target state.
 import { Client as UndiciClient, Pool as UndiciPool } from 'undici'
 import type { PoolConfig, TargetConfig } from '../config/schema.ts'
 
-export interface TargetStatus {
-  /** Active health checks' verdict (true until checks say otherwise). */
-  readonly healthy: boolean
-  /** Outlier ejection: unavailable until this epoch-ms time (0 = not ejected). */
-  readonly ejectedUntil: number
-  /** Taking no new requests, finishing the ones in flight. */
-  readonly draining: boolean
-  /** Taken out by an operator. */
-  readonly disabled: boolean
-}
-
-export const INITIAL_STATUS: TargetStatus = Object.freeze({ healthy: true, ejectedUntil: 0, draining: false, disabled: false })
-
 export class Target {
   readonly url: string
-  readonly origin: string
+  /** host:port, as the admin API and metrics name a target. */
+  readonly id: string
   /** host[:port] as a Host header would carry it. */
   readonly host: string
   readonly weight: number
@@ -28,18 +16,15 @@ export class Target {
   readonly probeClient: UndiciClient
   /** TLS name to verify for https targets (the pool's tls.servername, else the target's host name). */
   readonly servername: string | undefined
-  /** Requests currently in flight to this target (the balancers read it). */
-  inFlight = 0
-  status: TargetStatus
+  #inFlight = 0
 
-  constructor (config: TargetConfig, pool: PoolConfig, status: TargetStatus = INITIAL_STATUS) {
+  constructor (config: TargetConfig, pool: PoolConfig) {
     const url = new URL(config.url)
     this.url = url.origin
-    this.origin = url.origin
     this.host = url.host
+    this.id = url.port === '' ? `${url.hostname}:${url.protocol === 'https:' ? 443 : 80}` : url.host
     this.weight = config.weight
     this.backup = config.backup
-    this.status = status
     const isIp = /^[\d.]+$|^\[/.test(url.hostname)
     this.servername = url.protocol === 'https:' ? (pool.tls.servername ?? (isIp ? undefined : url.hostname)) : undefined
     const connect = {
@@ -62,10 +47,14 @@ export class Target {
     this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, connect })
   }
 
-  isAvailable (now: number): boolean {
-    const s = this.status
-    return s.healthy && !s.draining && !s.disabled && s.ejectedUntil <= now
-  }
+  /** Requests currently in flight to this target (the balancers read it). */
+  get inFlight (): number { return this.#inFlight }
+
+  /** A request starts on this target; every acquire() is matched by one release() (through the pool). */
+  acquire (): void { this.#inFlight++ }
+
+  /** A request ended; returns how many are still in flight. */
+  release (): number { return --this.#inFlight }
 
   async close (): Promise<void> {
     await Promise.all([this.client.close(), this.probeClient.close()])

@@ -1,7 +1,9 @@
 // A client that stops reading a response must not hold the upstream connection forever: once the gateway
-// has been unable to write to it for idleMs, it closes both sides and logs client_stalled.
+// has been unable to write to it for clientIdleMs, it closes both sides and logs client_stalled. The gateway runs
+// on a manual clock: the test waits for real socket state (the writes stop draining), never for the timeout.
 import { request, type IncomingMessage, type ServerResponse } from 'node:http'
 import t from 'tap'
+import { ManualClock } from '../helpers/clock.ts'
 import { waitFor, type LogRecord, type TestGateway } from '../helpers/gateway.ts'
 import type { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest } from './http.ts'
@@ -33,9 +35,10 @@ async function accessLog (gw: TestGateway, requestId: string): Promise<LogRecord
   return lines[0]!
 }
 
-t.test('a client that never reads is cut off after idleMs and the upstream connection is closed', async (t) => {
+t.test('a client that never reads is cut off after clientIdleMs and the upstream connection is closed', async (t) => {
   const u = await upstream(t, 'u')
-  const gw = await gateway(t, { pools: { p: { targets: [u.url], timeouts: { idleMs: 300 } } }, routes: [{ path: '/', pool: 'p' }] })
+  const clock = new ManualClock()
+  const gw = await gateway(t, { pools: { p: { targets: [u.url], timeouts: { clientIdleMs: 300 } } }, routes: [{ path: '/', pool: 'p' }] }, { clock })
   const seen = nextUpstreamRequest(u)
 
   const req = request(`${gw.url}/big?bytes=${100 * MiB}`, { agent: false, headers: { 'x-request-id': 'stalled' } })
@@ -48,7 +51,12 @@ t.test('a client that never reads is cut off after idleMs and the upstream conne
   res.pause() // and never read: socket buffers fill up, the gateway's writes stop draining
   t.equal(res.statusCode, 200, 'the response had started')
 
-  await waitFor(() => seen.current?.closed === true, 8000)
+  // the response deadline's timer ended with the headers; the one left is the stall timer, armed once writes stop draining
+  await waitFor(() => clock.pendingTimers === 1, 8000)
+  clock.advance(299)
+  t.equal(seen.current?.closed, false, 'not before clientIdleMs')
+  clock.advance(1)
+  await waitFor(() => seen.current?.closed === true)
   const upstreamSide = seen.current!
   t.notOk(upstreamSide.res.writableFinished, 'the upstream response was cut short, not sent to the end')
   t.ok(upstreamSide.req.socket.destroyed, "the upstream's connection was closed")
@@ -63,7 +71,7 @@ t.test('a client that never reads is cut off after idleMs and the upstream conne
 
   const pool = gw.gateway.pools().get('p')!
   t.equal(pool.breaker.state, 'closed', 'a stalled client is not the upstream failing')
-  t.equal(pool.pool.targets[0]!.status.ejectedUntil, 0, 'nor is the target ejected')
+  t.equal(pool.pool.status(pool.pool.targets[0]!).ejectedUntil, 0, 'nor is the target ejected')
   const after = await httpRequest(gw.url + '/after')
   t.equal(after.status, 200, 'the pool still serves')
 })

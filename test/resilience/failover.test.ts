@@ -96,7 +96,7 @@ t.test('the backup takes no traffic while any primary is available', async (t) =
   // one primary down: the other carries everything, the backup still idles
   p1.unhealthy = true
   const p1Target = rt.pool.targets.find((x) => x.url === p1.url)!
-  await waitFor(() => !p1Target.status.healthy)
+  await waitFor(() => !rt.pool.status(p1Target).healthy)
   t.equal(rt.pool.tier, 'primary')
   for (let i = 0; i < 10; i++) t.equal((await call(gw.url, '/a')).upstream, 'x2')
   t.equal(b1.hits, 0)
@@ -164,7 +164,7 @@ t.test("failback 'manual' stays on the standby until pool.failback()", async (t)
   p1.unhealthy = false
   p2.unhealthy = false
   const targets = rt.pool.targets.filter((x) => !x.backup)
-  await waitFor(() => targets.every((x) => x.status.healthy))
+  await waitFor(() => targets.every((x) => rt.pool.status(x).healthy))
   t.equal(rt.pool.tier, 'backup', 'primaries healthy again, traffic stays on the standby')
   const primaryHits = p1.hits + p2.hits
   for (let i = 0; i < 6; i++) t.equal((await call(gw.url, '/a')).upstream, 'x3')

@@ -27,11 +27,11 @@ t.test('probes name the gateway in their user-agent and run for backup targets t
   const pool = runtime(gw, 'api').pool
   const backup = pool.targets.find((x) => x.backup)!
   b1!.unhealthy = true
-  await waitFor(() => !backup.status.healthy)
+  await waitFor(() => !pool.status(backup).healthy)
   t.equal(pool.tier, 'primary')
   t.same(pool.available().map((x) => x.url).sort(), [u1!.url, u2!.url].sort())
   b1!.unhealthy = false
-  await waitFor(() => backup.status.healthy)
+  await waitFor(() => pool.status(backup).healthy)
 })
 
 t.test('unhealthyThreshold failed probes take a target out, healthyThreshold good ones put it back; traffic follows', async (t) => {
@@ -55,7 +55,7 @@ t.test('unhealthyThreshold failed probes take a target out, healthyThreshold goo
   t.ok(u1!.hits > 0 && u2!.hits > 0)
 
   u1!.unhealthy = true
-  await waitFor(() => !target.status.healthy)
+  await waitFor(() => !pool.status(target).healthy)
   t.same(runsAtChange[0], { healthy: false, run: 3 }, 'taken out exactly on the 3rd consecutive failed probe')
   t.same(pool.available().map((x) => x.url), [u2!.url])
 
@@ -68,7 +68,7 @@ t.test('unhealthyThreshold failed probes take a target out, healthyThreshold goo
   t.equal(u1!.hits, before, 'no traffic to the unhealthy target')
 
   u1!.unhealthy = false
-  await waitFor(() => target.status.healthy)
+  await waitFor(() => pool.status(target).healthy)
   t.same(runsAtChange[1], { healthy: true, run: 2 }, 'put back exactly on the 2nd consecutive good probe')
   for (let i = 0; i < 6; i++) t.equal((await call(gw.url, '/x')).status, 200)
   t.ok(u1!.hits > before, 'traffic resumes to the recovered target')
@@ -86,7 +86,7 @@ t.test('a refused target fails its probes, is taken out, and comes back after re
   await waitFor(() => u1!.healthChecks >= 1)
 
   await u1!.refuse()
-  await waitFor(() => !target.status.healthy)
+  await waitFor(() => !pool.status(target).healthy)
   t.same(pool.available().map((x) => x.url), [u2!.url])
   for (let i = 0; i < 6; i++) {
     const r = await call(gw.url, '/x')
@@ -95,7 +95,7 @@ t.test('a refused target fails its probes, is taken out, and comes back after re
   }
   const hitsBefore = u1!.hits
   await u1!.restore()
-  await waitFor(() => target.status.healthy)
+  await waitFor(() => pool.status(target).healthy)
   for (let i = 0; i < 6; i++) t.equal((await call(gw.url, '/x')).status, 200)
   t.ok(u1!.hits > hitsBefore, 'traffic resumes after restore')
 })
@@ -120,8 +120,8 @@ t.test('without healthCheck, targets stay available and only passive detection t
   await u1!.refuse()
   for (let i = 0; i < 6; i++) t.equal((await call(gw.url, '/x')).status, 200)
   const target = rt.pool.targets.find((x) => x.url === u1!.url)!
-  t.ok(target.status.ejectedUntil > Date.now(), 'ejected by outlier detection')
-  t.ok(target.status.healthy, 'health status untouched')
+  t.ok(rt.pool.status(target).ejectedUntil > Date.now(), 'ejected by outlier detection')
+  t.ok(rt.pool.status(target).healthy, 'health status untouched')
 })
 
 /** A real server whose /health can hang or answer any status (the shared helper's /health only does 200/503). */
@@ -162,11 +162,11 @@ t.test('a probe that hangs past timeoutMs counts as a failure', async (t) => {
   await waitFor(() => custom.state.probes >= 1)
   custom.state.hang = true
   const probesAtHang = custom.state.probes
-  await waitFor(() => !target.status.healthy)
+  await waitFor(() => !pool.status(target).healthy)
   t.ok(custom.state.probes - probesAtHang >= 3, `taken out after ${custom.state.probes - probesAtHang} hung probes (threshold 3)`)
   for (let i = 0; i < 4; i++) t.equal((await call(gw.url, '/x')).upstream, 'v1')
   custom.state.hang = false
-  await waitFor(() => target.status.healthy)
+  await waitFor(() => pool.status(target).healthy)
 })
 
 t.test('expectStatus [200, 399] is a range: a 302 is healthy, a 404 is not', async (t) => {
@@ -179,8 +179,8 @@ t.test('expectStatus [200, 399] is a range: a 302 is healthy, a 404 is not', asy
   const target = runtime(gw, 'api').pool.targets.find((x) => x.url === custom.url)!
   custom.state.status = 302
   await waitFor(() => custom.state.probes >= 4)
-  t.ok(target.status.healthy, '302 is within [200, 399]')
+  t.ok(runtime(gw, 'api').pool.status(target).healthy, '302 is within [200, 399]')
   custom.state.status = 404
-  await waitFor(() => !target.status.healthy)
+  await waitFor(() => !runtime(gw, 'api').pool.status(target).healthy)
   t.pass('404 is outside [200, 399]: taken out')
 })

@@ -42,14 +42,14 @@ t.test('3 consecutive 503s eject a target; it gets no traffic, then returns afte
   for (let i = 0; i < 6; i++) statuses.push((await call(gw.url, '/x')).status)
   t.same(statuses.sort(), [200, 200, 200, 503, 503, 503], 'the 503s reach the client (attempts: 1)')
   t.equal(u1!.hits, 3)
-  t.ok(target.status.ejectedUntil > Date.now(), 'ejected')
+  t.ok(rt.pool.status(target).ejectedUntil > Date.now(), 'ejected')
   t.ok(ejectedFor > 200 && ejectedFor <= 300, `ejected for baseEjectionMs (${ejectedFor} ms left at the event)`)
   t.same(rt.pool.available().map((x) => x.url), [u2!.url])
   t.equal(rt.outlier.timesEjected(target), 1)
 
   // requests sent while the ejection surely lasts (50 ms margin) all go to u2
   const whileEjected: (string | null)[] = []
-  while (whileEjected.length < 20 && target.status.ejectedUntil - 50 > Date.now()) whileEjected.push((await call(gw.url, '/x')).upstream)
+  while (whileEjected.length < 20 && rt.pool.status(target).ejectedUntil - 50 > Date.now()) whileEjected.push((await call(gw.url, '/x')).upstream)
   t.comment(`${whileEjected.length} requests sent while ejected`)
   t.ok(whileEjected.length >= 1)
   t.same(whileEjected, whileEjected.map(() => 'u2'))
@@ -71,11 +71,11 @@ t.test('failures must be consecutive: a success in between resets the count', as
   await sendUntil(3) // a success on u1
   u1!.failCount = 2
   await sendUntil(5)
-  t.equal(target.status.ejectedUntil, 0, 'fail, fail, ok, fail, fail: not ejected')
+  t.equal(rt.pool.status(target).ejectedUntil, 0, 'fail, fail, ok, fail, fail: not ejected')
   t.equal(rt.pool.available().length, 2)
   u1!.failCount = 1
   await sendUntil(6)
-  t.ok(target.status.ejectedUntil > Date.now(), 'a third consecutive failure ejects')
+  t.ok(rt.pool.status(target).ejectedUntil > Date.now(), 'a third consecutive failure ejects')
 })
 
 const kinds: { name: string; status: number; error: string; mode?: Mode; refuse?: boolean; extra?: Record<string, unknown> }[] = [
@@ -98,7 +98,7 @@ for (const kind of kinds) {
       t.equal(r.status, kind.status)
       t.equal(r.error, kind.error)
     }
-    t.ok(target.status.ejectedUntil > Date.now(), 'ejected')
+    t.ok(rt.pool.status(target).ejectedUntil > Date.now(), 'ejected')
     t.equal(rt.outlier.timesEjected(target), 1)
     t.equal((await call(gw.url, '/x')).upstream, 'u2')
   })
@@ -112,8 +112,8 @@ t.test('4xx answers never count', async (t) => {
   }
   t.equal(u1!.hits, 6)
   t.equal(u2!.hits, 6)
-  t.equal(targetOf(u1!).status.ejectedUntil, 0)
-  t.equal(targetOf(u2!).status.ejectedUntil, 0)
+  t.equal(rt.pool.status(targetOf(u1!)).ejectedUntil, 0)
+  t.equal(rt.pool.status(targetOf(u2!)).ejectedUntil, 0)
   t.equal(rt.pool.available().length, 2)
 })
 
@@ -123,7 +123,7 @@ t.test('never more than maxEjectionPercent of a tier: 2 failing targets, only on
   u1!.failCount = 1000
   u2!.failCount = 1000
   for (let i = 0; i < 12; i++) t.equal((await call(gw.url, '/x')).status, 503)
-  const ejected = [u1!, u2!].filter((u) => targetOf(u).status.ejectedUntil > Date.now())
+  const ejected = [u1!, u2!].filter((u) => rt.pool.status(targetOf(u)).ejectedUntil > Date.now())
   t.equal(ejected.length, 1, 'one of two (50%) ejected')
   t.equal(rt.pool.available().length, 1)
   t.ok(rt.outlier.skipped >= 1, 'the second ejection was refused')
@@ -133,6 +133,6 @@ t.test('maxEjectionPercent 50 of 4 failing targets: exactly 2 ejected', async (t
   const { ups, gw, rt, targetOf } = await setup(t, 4, { outlier: { ...outlier, baseEjectionMs: 10_000 } })
   for (const u of ups) u.failCount = 1000
   for (let i = 0; i < 24; i++) t.equal((await call(gw.url, '/x')).status, 503)
-  t.equal(ups.filter((u) => targetOf(u).status.ejectedUntil > Date.now()).length, 2)
+  t.equal(ups.filter((u) => rt.pool.status(targetOf(u)).ejectedUntil > Date.now()).length, 2)
   t.equal(rt.pool.available().length, 2)
 })

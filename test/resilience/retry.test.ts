@@ -124,8 +124,8 @@ t.test('POST is retried on a connect failure (it never reached the upstream)', a
 })
 
 t.test('POST with Idempotency-Key', async (t) => {
-  t.test('is retried on 503 when the pool has retryIdempotencyKey: true', async (t) => {
-    const { ups: [a, b], gw, access } = await setup(t, 2, { retryIdempotencyKey: true })
+  t.test('is retried on 503 when the pool has retry.idempotencyKey: true', async (t) => {
+    const { ups: [a, b], gw, access } = await setup(t, 2, { retry: { idempotencyKey: true } })
     a!.failCount = 1
     const r = await call(gw.url, '/x', { method: 'POST', body: 'pay 5', headers: { 'idempotency-key': 'k-1' } })
     t.equal(r.status, 200)
@@ -142,8 +142,8 @@ t.test('POST with Idempotency-Key', async (t) => {
     t.equal(hits(ups), 1)
     t.equal((await access(0)).attempts, 1)
   })
-  t.test('POST without the header is not retried even with retryIdempotencyKey: true', async (t) => {
-    const { ups, gw, access } = await setup(t, 2, { retryIdempotencyKey: true })
+  t.test('POST without the header is not retried even with retry.idempotencyKey: true', async (t) => {
+    const { ups, gw, access } = await setup(t, 2, { retry: { idempotencyKey: true } })
     ups[0]!.failCount = 1
     t.equal((await call(gw.url, '/x', { method: 'POST', body: 'pay 5' })).status, 503)
     t.equal(hits(ups), 1)

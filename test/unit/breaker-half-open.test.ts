@@ -2,13 +2,14 @@
 // in at least a second; once half-open, Retry-After is 1 and exactly one probe is let through.
 import { once } from 'node:events'
 import t from 'tap'
+import { clockAt } from '../helpers/clock.ts'
 import type { CircuitBreakerConfig } from '../../src/config/schema.ts'
 import { isBreakerRejection, PoolBreaker, UpstreamFailure, type BreakerState } from '../../src/resilience/breaker.ts'
 
 const config: CircuitBreakerConfig = { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 1, rollingWindowMs: 10_000, resetTimeoutMs: 50 }
 
 function breaker (t: { teardown: (fn: () => void) => void }, now?: () => number): { b: PoolBreaker; events: [BreakerState, BreakerState][] } {
-  const b = new PoolBreaker(config, now)
+  const b = new PoolBreaker(config, now && clockAt(now))
   t.teardown(() => b.shutdown())
   const events: [BreakerState, BreakerState][] = []
   b.on('state', (state, previous) => events.push([state, previous]))
@@ -57,7 +58,7 @@ t.test('open: Retry-After is at least one second', async (t) => {
 
 t.test('open with an injected clock: Retry-After counts down in whole seconds, never below 1', async (t) => {
   const clock = { now: 1_000_000 }
-  const b = new PoolBreaker({ ...config, resetTimeoutMs: 2500 }, () => clock.now)
+  const b = new PoolBreaker({ ...config, resetTimeoutMs: 2500 }, clockAt(() => clock.now))
   t.teardown(() => b.shutdown())
   await fail(b)
   t.equal(b.state, 'open')

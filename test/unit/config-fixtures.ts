@@ -4,7 +4,9 @@ import type { PoolConfig } from '../../src/config/schema.ts'
 import type { Balancer } from '../../src/balancer/types.ts'
 import { RoundRobinBalancer } from '../../src/balancer/round-robin.ts'
 import { UpstreamPool, type Tier } from '../../src/upstream/pool.ts'
-import { Target, type TargetStatus } from '../../src/upstream/target.ts'
+import { Target } from '../../src/upstream/target.ts'
+import type { TargetStatus } from '../../src/upstream/status.ts'
+import { ManualClock } from '../helpers/clock.ts'
 
 export function poolConfig (pool: Record<string, unknown> = {}): PoolConfig {
   const config = validateConfig({
@@ -20,7 +22,7 @@ export interface PoolFixture {
   byName: Record<string, Target>
   tiers: [Tier, Tier][]
   statuses: [string, TargetStatus, TargetStatus][]
-  clock: { now: number }
+  clock: ManualClock
 }
 
 /**
@@ -33,12 +35,12 @@ export function buildPool (names: readonly string[], pool: Record<string, unknow
     targets: names.map((n) => ({ url: `http://127.0.0.1:${ports.get(n)}`, backup: n.startsWith('b') })),
     ...pool,
   })
-  const clock = { now: 1_000_000 }
+  const clock = new ManualClock(1_000_000)
   const targets = config.targets.map((tc) => new Target(tc, config))
   const byName: Record<string, Target> = {}
   names.forEach((n, i) => { byName[n] = targets[i]! })
   const nameOf = new Map(targets.map((tg, i) => [tg, names[i]!]))
-  const up = new UpstreamPool('p', config, targets, balancer, () => clock.now)
+  const up = new UpstreamPool('p', config, targets, balancer, clock)
   const tiers: [Tier, Tier][] = []
   const statuses: [string, TargetStatus, TargetStatus][] = []
   up.on('tier', (tier, previous) => tiers.push([tier, previous]))

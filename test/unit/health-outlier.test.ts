@@ -8,11 +8,11 @@ const OUTLIER = { consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionMs: 2
 function setup (t: { teardown: (fn: () => Promise<void>) => void }, names: string[], outlier: Record<string, unknown> = {}): PoolFixture & { detector: OutlierDetector } {
   const f = buildPool(names, { outlier: { ...OUTLIER, ...outlier } })
   t.teardown(() => f.pool.close())
-  return { ...f, detector: new OutlierDetector(f.pool.config.outlier, f.pool, () => f.clock.now) }
+  return { ...f, detector: new OutlierDetector(f.pool.config.outlier, f.pool, f.clock) }
 }
 
 const failTimes = (d: OutlierDetector, target: Target, n: number): void => { for (let i = 0; i < n; i++) d.failure(target) }
-const ejected = (f: PoolFixture, target: Target): boolean => target.status.ejectedUntil > f.clock.now
+const ejected = (f: PoolFixture, target: Target): boolean => f.pool.status(target).ejectedUntil > f.clock.now()
 
 t.test('consecutive failures eject', async (t) => {
   const f = setup(t, ['p1', 'p2'])
@@ -21,7 +21,7 @@ t.test('consecutive failures eject', async (t) => {
   t.equal(ejected(f, p1!), false, '2 of 3: not yet')
   f.detector.failure(p1!)
   t.equal(ejected(f, p1!), true, '3rd consecutive failure ejects')
-  t.equal(p1!.status.ejectedUntil, f.clock.now + 1000, 'for baseEjectionMs')
+  t.equal(f.pool.status(p1!).ejectedUntil, f.clock.now() + 1000, 'for baseEjectionMs')
   t.equal(f.detector.timesEjected(p1!), 1)
   t.notOk(f.pool.available().includes(p1!), 'the pool stops using it')
   t.equal(f.statuses.length, 1, 'one status change')
@@ -50,11 +50,11 @@ t.test('ejection duration = base × times ejected, capped by maxEjectionMs', asy
   const { p1 } = f.byName
   const expected = [1000, 2000, 2500, 2500]
   for (const [i, duration] of expected.entries()) {
-    const at = f.clock.now
+    const at = f.clock.now()
     failTimes(f.detector, p1!, 3)
-    t.equal(p1!.status.ejectedUntil - at, duration, `ejection ${i + 1}: ${duration} ms`)
+    t.equal(f.pool.status(p1!).ejectedUntil - at, duration, `ejection ${i + 1}: ${duration} ms`)
     t.equal(f.detector.timesEjected(p1!), i + 1)
-    f.clock.now = p1!.status.ejectedUntil // expires
+    f.clock.set(f.pool.status(p1!).ejectedUntil) // expires
     t.equal(ejected(f, p1!), false, `ejection ${i + 1} expired`)
     t.ok(f.pool.available().includes(p1!), 'back in the pool')
   }
@@ -62,23 +62,23 @@ t.test('ejection duration = base × times ejected, capped by maxEjectionMs', asy
 
 t.test('maxEjectionMs below base still ejects for base', async (t) => {
   const f = setup(t, ['p1', 'p2'], { baseEjectionMs: 1000, maxEjectionMs: 500 })
-  const at = f.clock.now
+  const at = f.clock.now()
   failTimes(f.detector, f.byName.p1!, 3)
-  t.equal(f.byName.p1!.status.ejectedUntil - at, 1000)
+  t.equal(f.pool.status(f.byName.p1!).ejectedUntil - at, 1000)
 })
 
 t.test('failures while ejected do not extend the ejection', async (t) => {
   const f = setup(t, ['p1', 'p2'])
   const { p1 } = f.byName
   failTimes(f.detector, p1!, 3)
-  const until = p1!.status.ejectedUntil
+  const until = f.pool.status(p1!).ejectedUntil
   failTimes(f.detector, p1!, 7)
-  t.equal(p1!.status.ejectedUntil, until, 'not extended')
+  t.equal(f.pool.status(p1!).ejectedUntil, until, 'not extended')
   t.equal(f.detector.timesEjected(p1!), 1)
-  f.clock.now = until
+  f.clock.set(until)
   f.detector.success(p1!)
   failTimes(f.detector, p1!, 3)
-  t.equal(p1!.status.ejectedUntil, until + 2000, 'the next run of failures ejects again, for longer')
+  t.equal(f.pool.status(p1!).ejectedUntil, until + 2000, 'the next run of failures ejects again, for longer')
 })
 
 t.test('maxEjectionPercent is never exceeded per tier', async (t) => {
@@ -107,7 +107,7 @@ t.test('an expired ejection frees its slot in the tier', async (t) => {
   failTimes(f.detector, p1!, 3)
   failTimes(f.detector, p2!, 3)
   t.equal(ejected(f, p2!), false, 'p2 refused while p1 is out')
-  f.clock.now = p1!.status.ejectedUntil
+  f.clock.set(f.pool.status(p1!).ejectedUntil)
   failTimes(f.detector, p2!, 3)
   t.equal(ejected(f, p2!), true, 'p2 ejected once p1 is back')
 })

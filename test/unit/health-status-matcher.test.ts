@@ -1,5 +1,5 @@
 import t from 'tap'
-import { statusMatcher } from '../../src/health/active.ts'
+import { statusMatcher } from '../../src/health/expect-status.ts'
 
 t.test('statusMatcher', async (t) => {
   const cases: { expect: number[]; accepted: number[]; refused: number[] }[] = [

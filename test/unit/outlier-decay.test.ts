@@ -16,20 +16,20 @@ function setup (t: { teardown: (fn: () => Promise<void>) => void }): Fixture {
   const f = buildPool(['p1', 'p2'], { outlier: OUTLIER })
   t.teardown(() => f.pool.close())
   // the detector reads the same injected clock as the pool
-  return { ...f, detector: new OutlierDetector(f.pool.config.outlier, f.pool, () => f.clock.now), p1: f.byName.p1! }
+  return { ...f, detector: new OutlierDetector(f.pool.config.outlier, f.pool, f.clock), p1: f.byName.p1! }
 }
 
 /** Ejects p1 (consecutiveFailures in a row) and returns how long for. */
 function eject (f: Fixture): number {
-  const at = f.clock.now
+  const at = f.clock.now()
   for (let i = 0; i < OUTLIER.consecutiveFailures; i++) f.detector.failure(f.p1)
-  if (f.p1.status.ejectedUntil <= at) throw new Error('p1 was not ejected')
-  return f.p1.status.ejectedUntil - at
+  if (f.pool.status(f.p1).ejectedUntil <= at) throw new Error('p1 was not ejected')
+  return f.pool.status(f.p1).ejectedUntil - at
 }
 
 /** Lets the current ejection run out, then keeps p1 in the pool for `stayMs`. */
 function expireAndStay (f: Fixture, stayMs: number): void {
-  f.clock.now = f.p1.status.ejectedUntil + stayMs
+  f.clock.set(f.pool.status(f.p1).ejectedUntil + stayMs)
 }
 
 t.test('repeated ejections grow the multiplier: base × times, capped', async (t) => {
@@ -69,11 +69,11 @@ t.test('exactly maxEjectionMs in the pool is not yet "more than": the multiplier
 
 t.test('the time in the pool counts from the end of the last ejection, not its start', async (t) => {
   const f = setup(t)
-  const start = f.clock.now
+  const start = f.clock.now()
   t.equal(eject(f), BASE)
   // more than maxEjectionMs after the ejection began, but less after it ended
   expireAndStay(f, MAX - BASE + 1)
-  t.ok(f.clock.now - start > MAX, 'more than maxEjectionMs since the ejection started')
+  t.ok(f.clock.now() - start > MAX, 'more than maxEjectionMs since the ejection started')
   t.equal(eject(f), 2 * BASE, 'not reset: the target has not yet stayed in for maxEjectionMs')
 
   // a capped (longer) ejection: the decay still counts from when it ended
@@ -88,20 +88,20 @@ t.test('the time in the pool counts from the end of the last ejection, not its s
 t.test('decay is per target', async (t) => {
   const f = buildPool(['p1', 'p2', 'p3', 'p4'], { outlier: OUTLIER })
   t.teardown(() => f.pool.close())
-  const detector = new OutlierDetector(f.pool.config.outlier, f.pool, () => f.clock.now)
+  const detector = new OutlierDetector(f.pool.config.outlier, f.pool, f.clock)
   const p1 = f.byName.p1!
   const p2 = f.byName.p2!
   const ejectTarget = (target: Target): number => {
-    const at = f.clock.now
+    const at = f.clock.now()
     for (let i = 0; i < OUTLIER.consecutiveFailures; i++) detector.failure(target)
-    return target.status.ejectedUntil - at
+    return f.pool.status(target).ejectedUntil - at
   }
   t.equal(ejectTarget(p1), BASE)
-  f.clock.now = p1.status.ejectedUntil
+  f.clock.set(f.pool.status(p1).ejectedUntil)
   t.equal(ejectTarget(p1), 2 * BASE, 'p1 ejected twice in a row')
-  f.clock.now = p1.status.ejectedUntil + MAX + 1
+  f.clock.set(f.pool.status(p1).ejectedUntil + MAX + 1)
   t.equal(ejectTarget(p2), BASE, "p2's first ejection")
-  f.clock.now = p2.status.ejectedUntil
+  f.clock.set(f.pool.status(p2).ejectedUntil)
   t.equal(ejectTarget(p2), 2 * BASE, 'p2 grows: it never stayed in long since its own ejection')
   t.equal(ejectTarget(p1), BASE, 'p1 starts over: it stayed in for more than maxEjectionMs')
 })

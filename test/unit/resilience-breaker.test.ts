@@ -1,12 +1,13 @@
 import { once } from 'node:events'
 import t from 'tap'
+import { clockAt } from '../helpers/clock.ts'
 import type { CircuitBreakerConfig } from '../../src/config/schema.ts'
 import { isBreakerRejection, PoolBreaker, UpstreamFailure, type BreakerState } from '../../src/resilience/breaker.ts'
 
 const tiny: CircuitBreakerConfig = { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 2, rollingWindowMs: 10_000, resetTimeoutMs: 50 }
 
 function breaker (t: { teardown: (fn: () => void) => void }, config: Partial<CircuitBreakerConfig> = {}, now?: () => number): { b: PoolBreaker; events: [BreakerState, BreakerState][] } {
-  const b = new PoolBreaker({ ...tiny, ...config }, now)
+  const b = new PoolBreaker({ ...tiny, ...config }, now && clockAt(now))
   t.teardown(() => b.shutdown())
   const events: [BreakerState, BreakerState][] = []
   b.on('state', (state, previous) => events.push([state, previous]))

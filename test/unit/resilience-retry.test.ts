@@ -56,8 +56,10 @@ t.test('retryableFailure', async (t) => {
   t.equal(connectOnly.retryableFailure('timeout', facts('GET')), false, 'timeout not listed')
   const noConnect = new RetryDecider(poolConfig({ retry: { retryOn: ['reset'] } }).retry, noRandom)
   t.equal(noConnect.retryableFailure('connect-failure', facts('GET')), false, 'connect-failure not listed')
-  const postToo = new RetryDecider(poolConfig({ retry: { methods: ['GET', 'POST'] } }).retry, noRandom)
-  t.equal(postToo.retryableFailure('reset', facts('POST')), false, 'POST stays non-idempotent even when listed')
+  // POST in retry.methods would silently never be retried: the config says so instead
+  for (const method of ['POST', 'PATCH', 'CONNECT']) {
+    t.throws(() => poolConfig({ retry: { methods: ['GET', method] } }), { code: 'invalid_config', problems: [/^pools\.p\.retry\.methods\[1\]: .*retry\.idempotencyKey/] }, `${method} is refused`)
+  }
 })
 
 t.test('retryableStatus', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { RoundRobinBalancer } from '../../src/balancer/round-robin.ts'
-import { INITIAL_STATUS, type Target } from '../../src/upstream/target.ts'
+import { INITIAL_STATUS } from '../../src/upstream/status.ts'
+import type { Target } from '../../src/upstream/target.ts'
 import { buildPool, type PoolFixture } from './config-fixtures.ts'
 
 function fixture (t: { teardown: (fn: () => Promise<void>) => void }, names: string[], pool: Record<string, unknown> = {}): PoolFixture {
@@ -24,7 +25,7 @@ t.test('targets are built from the validated config', async (t) => {
   t.equal(p1!.backup, false)
   t.equal(b1!.backup, true)
   t.equal(p1!.inFlight, 0)
-  t.strictSame(p1!.status, INITIAL_STATUS)
+  t.strictSame(f.pool.status(p1!), INITIAL_STATUS)
   t.equal(f.pool.name, 'p')
 })
 
@@ -56,7 +57,7 @@ t.test('failover to backups and automatic failback', async (t) => {
 t.test('every reason a target is unavailable counts', async (t) => {
   const f = fixture(t, ['p1', 'b1'])
   const { p1 } = f.byName
-  for (const change of [{ healthy: false }, { draining: true }, { disabled: true }, { ejectedUntil: f.clock.now + 1000 }]) {
+  for (const change of [{ healthy: false }, { draining: true }, { disabled: true }, { ejectedUntil: f.clock.now() + 1000 }]) {
     f.pool.setStatus(p1!, change)
     t.equal(f.pool.tier, 'backup', JSON.stringify(change))
     f.pool.setStatus(p1!, INITIAL_STATUS)
@@ -128,15 +129,15 @@ t.test("setStatus emits 'status' only on change", async (t) => {
   f.pool.setStatus(p1!, {})
   f.pool.setStatus(p1!, { ...INITIAL_STATUS })
   t.strictSame(f.statuses, [], 'no change, no event')
-  const before = p1!.status
+  const before = f.pool.status(p1!)
   f.pool.setStatus(p1!, { draining: true })
   t.equal(f.statuses.length, 1)
   const [name, status, previous] = f.statuses[0]!
   t.equal(name, 'p1')
   t.strictSame(status, { healthy: true, ejectedUntil: 0, draining: true, disabled: false })
   t.equal(previous, before)
-  t.equal(p1!.status, status, 'the target carries the new status')
-  t.ok(Object.isFrozen(p1!.status), 'statuses are frozen')
+  t.equal(f.pool.status(p1!), status, 'the target carries the new status')
+  t.ok(Object.isFrozen(f.pool.status(p1!)), 'statuses are frozen')
   f.pool.setStatus(p1!, { draining: true })
   t.equal(f.statuses.length, 1, 'same again: no event')
   f.pool.setStatus(p1!, { draining: false, disabled: true })
@@ -146,19 +147,58 @@ t.test("setStatus emits 'status' only on change", async (t) => {
 t.test('an ejection expires by the injected clock and the target returns', async (t) => {
   const f = fixture(t, ['p1', 'p2', 'b1'])
   const { p1, p2 } = f.byName
-  const start = f.clock.now
+  const start = f.clock.now()
   f.pool.setStatus(p1!, { ejectedUntil: start + 5000 })
   f.pool.setStatus(p2!, { ejectedUntil: start + 8000 })
   t.equal(f.pool.tier, 'backup')
-  f.clock.now = start + 4999
+  f.clock.set(start + 4999)
   t.equal(f.pool.tier, 'backup', 'still ejected')
-  f.clock.now = start + 5000
+  f.clock.set(start + 5000)
   t.equal(f.pool.tier, 'primary', 'p1 back exactly at ejectedUntil')
   t.strictSame(urlsOf(f.pool.available()), [p1!.url])
-  f.clock.now = start + 8000
+  f.clock.set(start + 8000)
   t.strictSame(urlsOf(f.pool.available()), [p1!.url, p2!.url], 'p2 back too')
   t.strictSame(f.tiers, [['backup', 'primary'], ['primary', 'backup']])
-  t.strictSame(f.statuses.length, 2, 'expiry is not a status change')
+  t.strictSame(f.statuses.map(([name, status, previous]) => [name, status.ejectedUntil, previous.ejectedUntil]), [
+    ['p1', start + 5000, 0], ['p2', start + 8000, 0], ['p1', 0, start + 5000], ['p2', 0, start + 8000],
+  ], 'an ejection that ends is a status change like any other, through the same port')
+})
+
+t.test('an ejection that ends is an event even when no request comes: the pool sets a timer on its clock', async (t) => {
+  const f = fixture(t, ['p1', 'p2'])
+  const { p1 } = f.byName
+  const until = f.clock.now() + 3000
+  f.pool.setStatus(p1!, { ejectedUntil: until })
+  t.equal(f.clock.pendingTimers, 1, 'one timer, for the next expiry')
+  f.clock.advance(2999)
+  t.equal(f.statuses.length, 1, 'nothing before its time')
+  f.clock.advance(1)
+  t.strictSame(f.statuses.map(([name, status]) => [name, status.ejectedUntil]), [['p1', until], ['p1', 0]])
+  t.equal(f.pool.state(p1!), 'healthy')
+  t.equal(f.clock.pendingTimers, 0, 'no timer left once nothing is ejected')
+})
+
+t.test('state(): one word per target, the most decisive reason first; drained once a draining target has nothing in flight', async (t) => {
+  const f = fixture(t, ['p1', 'p2'])
+  const { p1 } = f.byName
+  const drained: string[] = []
+  f.pool.on('drained', (target) => drained.push(target.url))
+  t.equal(f.pool.state(p1!), 'healthy')
+  f.pool.setStatus(p1!, { ejectedUntil: f.clock.now() + 10 })
+  t.equal(f.pool.state(p1!), 'ejected')
+  f.pool.setStatus(p1!, { healthy: false })
+  t.equal(f.pool.state(p1!), 'unhealthy')
+  f.pool.acquire(p1!)
+  f.pool.setStatus(p1!, { draining: true })
+  t.equal(f.pool.state(p1!), 'draining', 'one request still in flight')
+  t.strictSame(drained, [])
+  f.pool.release(p1!)
+  t.equal(f.pool.state(p1!), 'drained')
+  t.strictSame(drained, [p1!.url], 'one drained event when the last request ends')
+  f.pool.setStatus(p1!, { disabled: true })
+  t.equal(f.pool.state(p1!), 'disabled')
+  f.pool.setStatus(f.byName.p2!, { draining: true })
+  t.strictSame(drained, [p1!.url, f.byName.p2!.url], 'a target with nothing in flight is drained at once')
 })
 
 t.test('pick(ctx, tried) prefers untried targets and never repeats the last failure when there is a choice', async (t) => {

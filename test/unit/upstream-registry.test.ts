@@ -26,8 +26,9 @@ t.test('target status is keyed by pool + URL: unchanged targets keep it across a
   const after = buildPools(config(['http://127.0.0.1:1', 'http://127.0.0.1:9'], ['http://127.0.0.1:1']), {}, before)
   t.teardown(() => Promise.all([...before.values(), ...after.values()].map((p) => p.close())))
   const [kept, added] = after.get('payment')!.pool.targets
-  t.same({ healthy: kept!.status.healthy, draining: kept!.status.draining }, { healthy: false, draining: true }, 'same pool, same URL: status kept')
-  t.equal(added!.status.healthy, true, 'a new target starts healthy')
-  t.equal(after.get('member')!.pool.targets[0]!.status.healthy, true, 'the same URL in another pool is another target')
+  const pay = after.get('payment')!.pool
+  t.same({ healthy: pay.status(kept!).healthy, draining: pay.status(kept!).draining }, { healthy: false, draining: true }, 'same pool, same URL: status kept')
+  t.equal(pay.status(added!).healthy, true, 'a new target starts healthy')
+  t.equal(after.get('member')!.pool.status(after.get('member')!.pool.targets[0]!).healthy, true, 'the same URL in another pool is another target')
   t.same(after.get('payment')!.pool.available().map((x) => x.url), ['http://127.0.0.1:9'], 'the kept status counts for availability')
 })

@@ -1,0 +1,67 @@
+// The front half of every request, proxied or upgraded alike: who the client is, the headers to send upstream,
+// the request id, the normalised path, the route and its pool. Decided once, in one place.
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import proxyAddr from '@fastify/proxy-addr'
+import type { ErrorCode } from '../errors.ts'
+import { normaliseRequestTarget } from '../routing/path.ts'
+import type { Route } from '../routing/table.ts'
+import type { GatewayState } from '../state.ts'
+import type { PoolRuntime } from '../upstream/registry.ts'
+import { buildUpstreamHeaders, clientAddress, isSaneRequestId, type IncomingFacts } from './headers.ts'
+
+export interface FrontOptions {
+  /** Peers (IPs or CIDR ranges) whose X-Forwarded-* are kept and extended. */
+  trustedProxies: readonly string[]
+  proto?: 'http' | 'https'
+}
+
+/** What the front half learnt; `refusal` is set when the request cannot be routed. */
+export interface Admission {
+  clientIp: string
+  requestId: string
+  /** Flat [name, value, …] list for the upstream; host and x-request-id included once a pool is known. */
+  headers: string[]
+  facts: IncomingFacts
+  /** The normalised path that was routed ('' when the path was refused). */
+  path: string
+  route: Route | undefined
+  runtime: PoolRuntime | undefined
+  /** Path and query to send upstream. */
+  upstreamPath: string
+  refusal: ErrorCode | undefined
+}
+
+export type Admit = (req: IncomingMessage, state: GatewayState) => Admission
+
+export function createAdmit (options: FrontOptions): Admit {
+  const trust = proxyAddr.compile([...options.trustedProxies])
+  const proto = options.proto ?? 'http'
+  return (req, state) => {
+    const clientIp = clientAddress(req.socket.remoteAddress)
+    const facts: IncomingFacts = { host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false }
+    // one pass over the headers yields the request id, which even a routing error reports
+    const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: trust(clientIp, 0), proto }, facts)
+    const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : randomUUID()
+    const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined }
+    const target = normaliseRequestTarget(req.url ?? '')
+    if (target === undefined) {
+      admission.refusal = 'bad_path'
+      return admission
+    }
+    admission.path = target.path
+    const match = state.table.match(target.path, req.method ?? 'GET', facts.host)
+    const runtime = match && state.pools.get(match.route.pool)
+    if (match === undefined || runtime === undefined) {
+      admission.refusal = 'no_route'
+      return admission
+    }
+    admission.route = match.route
+    admission.runtime = runtime
+    admission.upstreamPath = match.upstreamPath + target.query
+    // preserveHost: false sends the target's host instead, added per attempt once the target is known
+    if (runtime.config.preserveHost && facts.host !== undefined) headers.push('host', facts.host)
+    headers.push('x-request-id', requestId)
+    return admission
+  }
+}

@@ -1,0 +1,38 @@
+// Attempts of one request within its pool: a different target each time, while policy, budget and deadline allow.
+import type { PoolRuntime } from '../upstream/registry.ts'
+import { sendAttempt, type AttemptResult } from './attempt.ts'
+import type { Exchange } from './exchange.ts'
+
+/** Attempts until one answers the client or the policy, budget or deadline says stop; returns the last. */
+export async function tryTargets (ex: Exchange, runtime: PoolRuntime): Promise<AttemptResult | undefined> {
+  let last: AttemptResult | undefined
+  // a retry slot taken from the budget for the next attempt
+  let slot = false
+  try {
+    for (;;) {
+      if (ex.clientGone) return last
+      const target = runtime.pool.pick(ex.pick, ex.tried)
+      if (target === undefined) return last
+      if (ex.attempts > 0 && !slot) {
+        if (!runtime.budget.tryAcquire()) return last
+        slot = true
+      }
+      const isRetry = slot
+      try {
+        last = await sendAttempt(ex, runtime, target)
+      } finally {
+        if (isRetry) runtime.budget.release()
+        slot = false
+      }
+      slot = last.slotTaken
+      if (last.responded || ex.clientGone || !last.retryable) return last
+      if (last.delayMs > 0) await delay(runtime, last.delayMs)
+    }
+  } finally {
+    if (slot) runtime.budget.release()
+  }
+}
+
+function delay (runtime: PoolRuntime, ms: number): Promise<void> {
+  return new Promise((resolve) => { runtime.clock.setTimeout(resolve, ms) })
+}

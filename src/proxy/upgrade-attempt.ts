@@ -1,0 +1,134 @@
+// One WebSocket upgrade at one target, as an undici dispatch handler (like Attempt for plain requests): a 101
+// becomes a byte-for-byte tunnel; a target that declines the upgrade has its answer passed to the client.
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import type { Dispatcher } from 'undici'
+import { classifyError } from '../resilience/classify.ts'
+import type { ErrorCode } from '../errors.ts'
+import type { PoolRuntime } from '../upstream/registry.ts'
+import type { Target } from '../upstream/target.ts'
+import { stripResponseHopByHop, type ResponseHeaders } from './headers.ts'
+
+export interface UpgradeOutcome {
+  /** The status the client saw (101 for a tunnel that ran). */
+  status: number
+  /** A refusal for the caller to render: the target could not be reached. */
+  refusal?: ErrorCode
+  /** The target answered without switching protocols. */
+  declined?: boolean
+  bytesIn?: number
+  bytesOut?: number
+}
+
+export class UpgradeAttempt implements Dispatcher.DispatchHandler {
+  readonly #socket: Duplex
+  readonly #head: Buffer
+  readonly #runtime: PoolRuntime
+  readonly #target: Target
+  readonly #requestId: string
+  readonly #tunnels: Set<Duplex>
+  readonly #done: (outcome: UpgradeOutcome) => void
+  #controller: Dispatcher.DispatchController | undefined
+  #answered = 0
+  #released = false
+  readonly #onEarlyClose = (): void => { this.#controller?.abort(new Error('client went away')) }
+
+  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, tunnels: Set<Duplex>, done: (outcome: UpgradeOutcome) => void) {
+    this.#socket = socket
+    this.#head = head
+    this.#runtime = runtime
+    this.#target = target
+    this.#requestId = requestId
+    this.#tunnels = tunnels
+    this.#done = done
+    runtime.pool.acquire(target)
+    socket.once('close', this.#onEarlyClose)
+  }
+
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#socket.destroyed) controller.abort(new Error('client went away'))
+  }
+
+  onRequestUpgrade (_controller: Dispatcher.DispatchController, _status: number, headers: IncomingHttpHeaders, upSocket: Duplex): void {
+    const socket = this.#socket
+    socket.off('close', this.#onEarlyClose)
+    if (socket.destroyed) {
+      upSocket.destroy()
+      this.#release()
+      return
+    }
+    socket.write(statusLine(101, 'Switching Protocols') + headerLines(headers) + '\r\n')
+    if (this.#head.length > 0) upSocket.write(this.#head)
+    this.#tunnels.add(socket)
+    let closed = false
+    const close = (): void => {
+      if (closed) return
+      closed = true
+      this.#release()
+      this.#tunnels.delete(socket)
+      socket.destroy()
+      upSocket.destroy()
+      this.#done({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten })
+    }
+    upSocket.on('error', close).on('close', close)
+    socket.on('error', close).on('close', close)
+    upSocket.pipe(socket)
+    socket.pipe(upSocket)
+  }
+
+  // The target declined the upgrade (401, 403, 426…): its answer is the client's, then the connection closes.
+  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    this.#answered = statusCode
+    const out = stripResponseHopByHop({ ...headers })
+    out.connection = 'close'
+    out['x-request-id'] = this.#requestId
+    // without a length the body runs to the close of the connection
+    if (out['content-length'] === undefined) delete out['transfer-encoding']
+    this.#socket.write(statusLine(statusCode, statusMessage ?? '') + headerLines(out) + '\r\n')
+  }
+
+  onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#socket.write(chunk)
+  }
+
+  onResponseEnd (): void {
+    this.#socket.off('close', this.#onEarlyClose)
+    this.#release()
+    this.#socket.end()
+    this.#done({ status: this.#answered, declined: true })
+  }
+
+  onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
+    const socket = this.#socket
+    socket.off('close', this.#onEarlyClose)
+    this.#release()
+    if (socket.destroyed) return
+    if (this.#answered !== 0) {
+      socket.destroy()
+      return
+    }
+    this.#runtime.outlier.failure(this.#target)
+    const refusal: ErrorCode = classifyError(err) === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable'
+    this.#done({ status: 0, refusal })
+  }
+
+  #release (): void {
+    if (this.#released) return
+    this.#released = true
+    this.#runtime.pool.release(this.#target)
+  }
+}
+
+export function statusLine (status: number, message: string): string {
+  return `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}\r\n`
+}
+
+export function headerLines (headers: IncomingHttpHeaders | ResponseHeaders | Record<string, string | number>): string {
+  let out = ''
+  for (const [name, value] of Object.entries(headers)) {
+    for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) out += `${name}: ${v}\r\n`
+  }
+  return out
+}

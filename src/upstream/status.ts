@@ -1,0 +1,29 @@
+// A target's availability, as its pool keeps it. Every change goes through UpstreamPool.setStatus().
+
+export interface TargetStatus {
+  /** Active health checks' verdict (true until checks say otherwise). */
+  readonly healthy: boolean
+  /** Outlier ejection: unavailable until this epoch-ms time (0 = not ejected). */
+  readonly ejectedUntil: number
+  /** Taking no new requests, finishing the ones in flight. */
+  readonly draining: boolean
+  /** Taken out by an operator, at once. */
+  readonly disabled: boolean
+}
+
+export const INITIAL_STATUS: TargetStatus = Object.freeze({ healthy: true, ejectedUntil: 0, draining: false, disabled: false })
+
+/** One word for operators (/status, metrics, dashboard); the most decisive reason wins. */
+export type TargetState = 'healthy' | 'unhealthy' | 'ejected' | 'draining' | 'drained' | 'disabled'
+
+export function targetState (status: TargetStatus, inFlight: number, now: number): TargetState {
+  if (status.disabled) return 'disabled'
+  if (status.draining) return inFlight === 0 ? 'drained' : 'draining'
+  if (!status.healthy) return 'unhealthy'
+  if (status.ejectedUntil > now) return 'ejected'
+  return 'healthy'
+}
+
+export function isAvailable (status: TargetStatus, now: number): boolean {
+  return status.healthy && !status.draining && !status.disabled && status.ejectedUntil <= now
+}
