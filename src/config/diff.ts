@@ -20,7 +20,8 @@ export interface ConfigDiff {
   settings: string[]
   /**
    * No change in any list above. A config can differ from the running one (a different hash) and still be
-   * identical here: routes or targets only reordered, or a target URL spelled differently with the same origin.
+   * identical here: routes or targets only reordered, route methods reordered, a route path with a trailing
+   * slash, or a target URL spelled differently with the same origin.
    */
   identical: boolean
 }
@@ -79,7 +80,9 @@ function routesById (routes: ResolvedConfig['routes']): Fingerprints {
     let id = routeId(route)
     // two routes with one name (nothing validates names yet) stay two entries, told apart by their order
     for (let n = 2; out.has(id); n++) id = `${routeId(route)}#${n}`
-    out.set(id, canonicalJson(route))
+    // compared the way the routing table reads them: '/a/' is '/a', and method order means nothing
+    const methods = route.methods ? [...new Set(route.methods)].sort() : undefined
+    out.set(id, canonicalJson({ ...route, path: normaliseRoutePath(route.path), methods }))
   }
   return out
 }

@@ -22,8 +22,8 @@ export interface ReloadResult {
 export interface ReloaderOptions {
   /** Reads and validates the config; throws ConfigError for an invalid one. */
   load: () => Promise<ResolvedConfig>
-  /** Switches the gateway to `next`; when it throws, the reload is reported as an error. */
-  apply: (next: ResolvedConfig, diff: ConfigDiff) => void
+  /** Switches the gateway to `next`; may be async (awaited, still inside the run). Throwing or rejecting is an error result. */
+  apply: (next: ResolvedConfig, diff: ConfigDiff) => void | Promise<void>
   /** The config the gateway runs now: what `next` is compared with. */
   current: () => ResolvedConfig
   /** Called once per run (not per caller), e.g. for logs and metrics. */
@@ -86,7 +86,7 @@ export class Reloader {
       if (hash === configHash(current)) return { result: 'unchanged', trigger, hash }
       const diff = diffConfigs(current, next)
       try {
-        this.#options.apply(next, diff)
+        await this.#options.apply(next, diff)
       } catch (err) {
         return { result: 'error', trigger, hash, diff, problems: [`apply: ${oneLine(err)}`] }
       }
