@@ -46,7 +46,7 @@ async function plainFile (t: Test, content = 'export default { v: 1 }\n', deboun
   return watchFile(t, dir, file, debounceMs)
 }
 
-async function waitForCalls (w: Watched, count: number, timeoutMs = 5000): Promise<void> {
+async function waitForCalls (w: { calls: readonly unknown[] }, count: number, timeoutMs = 5000): Promise<void> {
   const until = Date.now() + timeoutMs
   while (w.calls.length < count) {
     if (Date.now() > until) throw new Error(`expected ${count} call(s) within ${timeoutMs}ms, saw ${w.calls.length}`)
@@ -161,4 +161,22 @@ t.test('close() stops everything, a pending debounce included', async (t) => {
   writeFileSync(w.file, 'v3\n')
   await quiet()
   t.equal(w.calls.length, 0, 'later changes are not watched')
+})
+
+t.test('an onChange that throws is reported to onError and watching goes on', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.ts')
+  writeFileSync(file, 'v1\n')
+  const errors: unknown[] = []
+  const calls: number[] = []
+  const failure = new Error('reload exploded')
+  const watcher = new ConfigWatcher(file, () => { calls.push(performance.now()); throw failure }, { debounceMs: DEBOUNCE_MS, onError: (err) => errors.push(err) })
+  t.teardown(() => watcher.close())
+  await watcher.start()
+  writeFileSync(file, 'v2\n')
+  await waitForCalls({ calls }, 1)
+  t.strictSame(errors, [failure])
+  writeFileSync(file, 'v3\n')
+  await waitForCalls({ calls }, 2)
+  t.strictSame(errors, [failure, failure])
 })
