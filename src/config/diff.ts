@@ -1,0 +1,128 @@
+// What a reload changes: routes, pools and targets by identity, plus the changed paths of every other setting.
+import { canonicalJson } from './hash.ts'
+import type { PoolConfig, ResolvedConfig, RouteConfig } from './schema.ts'
+import { normaliseRoutePath } from './validate.ts'
+
+export interface Changes {
+  added: string[]
+  removed: string[]
+  changed: string[]
+}
+
+export interface ConfigDiff {
+  /** By name when the route has one, else by host, path and sorted methods. */
+  routes: Changes
+  /** By name; "changed" means a field other than targets changed. */
+  pools: Changes
+  /** By 'pool/origin'; "changed" means weight or backup changed. Targets of added or removed pools are listed too. */
+  targets: Changes
+  /** Changed leaf paths outside pools and routes, e.g. 'log.level', 'server.trustedProxies'. */
+  settings: string[]
+  /**
+   * No change in any list above. A config can differ from the running one (a different hash) and still be
+   * identical here: routes or targets only reordered, route methods reordered, a route path with a trailing
+   * slash, or a target URL spelled differently with the same origin.
+   */
+  identical: boolean
+}
+
+/**
+ * Settings a running gateway cannot apply live: the listeners are bound, so a new host or port needs a restart
+ * (or a new listener). Every other setting can be applied in place; whether log.destination and log.pretty
+ * rebuild the logger or also wait for a restart is the caller's choice.
+ */
+export const RESTART_REQUIRED_SETTINGS: readonly string[] = ['server.host', 'server.port', 'admin.host', 'admin.port']
+
+export function diffConfigs (previous: ResolvedConfig, next: ResolvedConfig): ConfigDiff {
+  const routes = compare(routesById(previous.routes), routesById(next.routes))
+  const pools = compare(poolsById(previous.pools), poolsById(next.pools))
+  const targets = compare(targetsById(previous.pools), targetsById(next.pools))
+  const settings = settingPaths(previous, next)
+  const identical = [routes, pools, targets].every((c) => c.added.length + c.removed.length + c.changed.length === 0) && settings.length === 0
+  return { routes, pools, targets, settings, identical }
+}
+
+/** One line, e.g. 'routes +1 -0 ~2, pools +0 -1 ~0, targets +3 -1 ~0, settings ~1 (log.level)'. */
+export function describeDiff (diff: ConfigDiff): string {
+  const counts = (label: string, c: Changes): string => `${label} +${c.added.length} -${c.removed.length} ~${c.changed.length}`
+  const parts = [counts('routes', diff.routes), counts('pools', diff.pools), counts('targets', diff.targets)]
+  if (diff.settings.length > 0) parts.push(`settings ~${diff.settings.length} (${diff.settings.join(', ')})`)
+  return parts.join(', ')
+}
+
+/** Each entry's identity mapped to the canonical JSON of what counts as its settings. */
+type Fingerprints = Map<string, string>
+
+function compare (before: Fingerprints, after: Fingerprints): Changes {
+  const changes: Changes = { added: [], removed: [], changed: [] }
+  for (const [id, print] of after) {
+    const old = before.get(id)
+    if (old === undefined) changes.added.push(id)
+    else if (old !== print) changes.changed.push(id)
+  }
+  for (const id of before.keys()) if (!after.has(id)) changes.removed.push(id)
+  for (const list of Object.values(changes)) list.sort()
+  return changes
+}
+
+export function routeId (route: RouteConfig): string {
+  // `name` is not in the schema yet: read it without trusting its type
+  const name: unknown = (route as { name?: unknown }).name
+  if (typeof name === 'string' && name !== '') return name
+  // the same key validateConfig uses to reject duplicates, so unnamed identities are unique in a valid config
+  const methods = route.methods ? ` [${[...new Set(route.methods)].sort().join(',')}]` : ''
+  return `${route.host?.toLowerCase() ?? '*'}${normaliseRoutePath(route.path)}${methods}`
+}
+
+function routesById (routes: ResolvedConfig['routes']): Fingerprints {
+  const out: Fingerprints = new Map()
+  for (const route of routes) {
+    let id = routeId(route)
+    // two routes with one name (nothing validates names yet) stay two entries, told apart by their order
+    for (let n = 2; out.has(id); n++) id = `${routeId(route)}#${n}`
+    // compared the way the routing table reads them: '/a/' is '/a', and method order means nothing
+    const methods = route.methods ? [...new Set(route.methods)].sort() : undefined
+    out.set(id, canonicalJson({ ...route, path: normaliseRoutePath(route.path), methods }))
+  }
+  return out
+}
+
+function poolsById (pools: ResolvedConfig['pools']): Fingerprints {
+  const out: Fingerprints = new Map()
+  for (const [name, pool] of Object.entries(pools)) {
+    const { targets: _targets, ...settings } = pool as PoolConfig
+    out.set(name, canonicalJson(settings))
+  }
+  return out
+}
+
+function targetsById (pools: ResolvedConfig['pools']): Fingerprints {
+  const out: Fingerprints = new Map()
+  for (const [name, pool] of Object.entries(pools)) {
+    for (const target of pool.targets) {
+      // validateConfig rejects two targets with one origin in a pool, so the origin identifies a target
+      out.set(`${name}/${new URL(target.url).origin}`, canonicalJson({ weight: target.weight, backup: target.backup }))
+    }
+  }
+  return out
+}
+
+/** Leaf paths that differ in every top-level section other than pools and routes; arrays are leaves. */
+function settingPaths (previous: ResolvedConfig, next: ResolvedConfig): string[] {
+  const paths: string[] = []
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (isPlainObject(a) && isPlainObject(b)) {
+      for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) walk(a[key], b[key], path ? `${path}.${key}` : key)
+    } else if (canonicalJson(a) !== canonicalJson(b)) {
+      paths.push(path)
+    }
+  }
+  const { pools: _p1, routes: _r1, ...before } = previous
+  const { pools: _p2, routes: _r2, ...after } = next
+  walk(before, after, '')
+  return paths.sort()
+}
+
+function isPlainObject (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

@@ -1,0 +1,18 @@
+// A config's fingerprint: equal for deep-equal configs whatever the key order, so a reload can skip a no-op.
+import { createHash } from 'node:crypto'
+import type { ResolvedConfig } from './schema.ts'
+
+/** JSON with object keys sorted at every depth; arrays keep their order (route and target order is data). */
+export function canonicalJson (value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v
+    const sorted: Record<string, unknown> = {}
+    for (const k of Object.keys(v).sort()) sorted[k] = (v as Record<string, unknown>)[k]
+    return sorted
+  }) ?? 'undefined'
+}
+
+/** First 16 hex digits of the sha256 of the canonical JSON: enough to tell configs apart, short enough to log. */
+export function configHash (config: ResolvedConfig): string {
+  return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 16)
+}
