@@ -9,7 +9,7 @@ export type WeightSource = 'file' | 'operator' | 'rollback'
 
 export interface CanaryConfig {
   pool: string
-  /** Percent of requests (0-100) sent to the canary pool. */
+  /** Percent of requests (0-100, in steps of 0.01) sent to the canary pool. */
   weight: number
   /** Where the caller takes the sticky key from; 'none' means every request is drawn at random. */
   stickyBy: `header:${string}` | `cookie:${string}` | 'ip' | 'none'
@@ -49,6 +49,8 @@ export class CanaryDecider {
   readonly #salt: string
   readonly #window: Record<CanaryVersion, { requests: SlidingWindowCounter; errors: SlidingWindowCounter }>
   #weight = 0
+  /** Buckets below this go to the canary: weight in hundredths of a percent, rounded once here. */
+  #threshold = 0
   #weightSource: WeightSource = 'file'
 
   constructor (config: CanaryConfig, options: CanaryDeciderOptions = {}) {
@@ -84,6 +86,7 @@ export class CanaryDecider {
       this.#window.canary.errors.clear()
     }
     this.#weight = weight
+    this.#threshold = Math.round(weight * (STICKY_BUCKETS / 100))
     this.#weightSource = source
   }
 
@@ -103,7 +106,7 @@ export class CanaryDecider {
     const bucket = this.#stickyByKey && request.key !== undefined && request.key !== ''
       ? stickyBucket(request.key, this.#salt)
       : Math.floor(this.#random() * STICKY_BUCKETS)
-    return bucket < this.#weight * (STICKY_BUCKETS / 100) ? 'canary' : 'stable'
+    return bucket < this.#threshold ? 'canary' : 'stable'
   }
 
   /**
@@ -134,6 +137,7 @@ export class CanaryDecider {
     if (!(errors * 100 > this.#rollback.maxErrorRatePercent * requests)) return undefined
     const previousWeight = this.#weight
     this.#weight = 0
+    this.#threshold = 0
     this.#weightSource = 'rollback'
     return { at: this.#now(), previousWeight, requests, errors, errorRatePercent: (errors * 100) / requests }
   }

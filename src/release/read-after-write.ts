@@ -24,9 +24,11 @@ const MAX_COOKIE_HEADER = 8192
 /** Signatures checked per request at most, so a header full of look-alike cookies costs little. */
 const MAX_SIGNATURE_CHECKS = 4
 const MAX_HEADER_VALUE = 32
-/** Expiry (up to 15 digits: epoch ms until the year 33658) and a base64url SHA-256 signature. */
-const TOKEN = /^(\d{1,15})\.([A-Za-z0-9_-]{43})$/
+/** Expiry (up to 15 digits, no leading zero: one spelling per expiry) and a base64url SHA-256 signature. */
+const TOKEN = /^([1-9]\d{0,14})\.([A-Za-z0-9_-]{43})$/
 const EPOCH_MS = /^\d{1,15}$/
+/** What a cookie's Path attribute can carry (RFC 6265 path-value), starting with '/'. */
+const COOKIE_PATH = /^\/[\x20-\x3A\x3C-\x7E]*$/
 
 export interface ReadAfterWriteOptions {
   secret: string | Buffer
@@ -58,13 +60,12 @@ export class ReadAfterWrite {
     }
     this.#skewMs = options.maxClockSkewMs ?? 1000
     if (!(Number.isSafeInteger(this.#skewMs) && this.#skewMs >= 0)) throw new RangeError(`maxClockSkewMs must be a whole number ≥ 0, got ${this.#skewMs}`)
-    if (!options.routePath.startsWith('/')) throw new RangeError(`routePath must start with '/', got ${options.routePath}`)
+    if (!COOKIE_PATH.test(options.routePath)) throw new RangeError(`routePath must start with '/' and be printable ASCII without ';', got ${JSON.stringify(options.routePath)}`)
     this.#stickyMs = options.stickyAfterWriteMs
     this.#routePath = options.routePath
     this.#secure = options.secure ?? false
     this.#maxAgeSeconds = Math.ceil(options.stickyAfterWriteMs / 1000)
     this.#now = options.now ?? Date.now
-    this.setCookieHeader() // a route path the cookie cannot carry fails here, at build time, not per request
   }
 
   /** The Set-Cookie value for a successful write (status < 400) through the route. */
