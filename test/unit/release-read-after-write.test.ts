@@ -1,0 +1,200 @@
+import { parseSetCookie } from 'cookie'
+import t from 'tap'
+import { ReadAfterWrite, type ReadAfterWriteOptions } from '../../src/release/read-after-write.ts'
+
+const T0 = 1_750_000_000_000
+const SECRET = 'a test secret of reasonable length'
+
+interface Clock { now: number }
+
+function raw (options: Partial<ReadAfterWriteOptions> = {}, clock: Clock = { now: T0 }): ReadAfterWrite {
+  return new ReadAfterWrite({ secret: SECRET, stickyAfterWriteMs: 5000, routePath: '/orders', now: () => clock.now, ...options })
+}
+
+/** The Cookie request header a browser sends back for a Set-Cookie value. */
+function cookieFrom (setCookie: string): string {
+  return setCookie.slice(0, setCookie.indexOf(';'))
+}
+
+t.test('a successful write sets a signed, route-scoped cookie', async (t) => {
+  const cases: [stickyMs: number, maxAge: number][] = [[5000, 5], [5001, 6], [1, 1], [999, 1], [60_000, 60]]
+  for (const [stickyAfterWriteMs, maxAge] of cases) {
+    const header = raw({ stickyAfterWriteMs }).setCookieHeader()
+    const parsed = parseSetCookie(header)
+    t.match(parsed, { name: 'sy_rw', path: '/orders', httpOnly: true, sameSite: 'lax', maxAge }, `${stickyAfterWriteMs} ms`)
+    t.notOk(parsed.secure)
+    t.match(parsed.value, /^\d+\.[A-Za-z0-9_-]{43}$/, 'expiry.signature')
+    t.equal(Number(parsed.value!.split('.')[0]), T0 + stickyAfterWriteMs, 'expiry = write time + stickyAfterWriteMs')
+  }
+  t.ok(parseSetCookie(raw({ secure: true }).setCookieHeader()).secure, 'Secure when asked')
+})
+
+t.test('the cookie pins reads on its route until it expires', async (t) => {
+  const clock = { now: T0 }
+  const r = raw({}, clock)
+  const cookie = cookieFrom(r.setCookieHeader())
+  // [ms after the write, pinned?]
+  const cases: [after: number, pinned: boolean][] = [[0, true], [1, true], [4999, true], [5000, false], [5001, false], [3_600_000, false]]
+  for (const [after, pinned] of cases) {
+    clock.now = T0 + after
+    t.equal(r.pinnedToPrimary(cookie, undefined), pinned, `${after} ms after the write`)
+    t.equal(r.pinnedToPrimary(`theme=dark; ${cookie}; lang="en"`, undefined), pinned, `among other cookies, ${after} ms`)
+  }
+})
+
+t.test('replicas with the same secret agree; another secret or route does not', async (t) => {
+  const cookie = cookieFrom(raw().setCookieHeader())
+  const cases: [name: string, options: Partial<ReadAfterWriteOptions>, pinned: boolean][] = [
+    ['another replica, same secret', {}, true],
+    ['the secret as a Buffer', { secret: Buffer.from(SECRET) }, true],
+    ['a different secret', { secret: 'another secret' }, false],
+    ['a secret one byte longer', { secret: `${SECRET}!` }, false],
+    ['a different route', { routePath: '/payments' }, false],
+    ['a parent route', { routePath: '/' }, false],
+    ['a child route', { routePath: '/orders/archive' }, false],
+    ['a route differing in case', { routePath: '/Orders' }, false],
+  ]
+  for (const [name, options, pinned] of cases) t.equal(raw(options).pinnedToPrimary(cookie, undefined), pinned, name)
+})
+
+t.test('replica clocks may differ by maxClockSkewMs', async (t) => {
+  const cookie = cookieFrom(raw().setCookieHeader()) // expires T0 + 5000
+  const cases: [replicaClock: number, skewMs: number | undefined, pinned: boolean][] = [
+    [T0 - 1000, undefined, true], // default skew 1 s: expiry 6 s away is accepted
+    [T0 - 1001, undefined, false], // further than stickyAfterWriteMs + skew: refused
+    [T0 - 3000, 3000, true],
+    [T0 - 3001, 3000, false],
+    [T0 - 1, 0, false],
+    [T0, 0, true],
+  ]
+  for (const [now, maxClockSkewMs, pinned] of cases) {
+    t.equal(raw({ maxClockSkewMs }, { now }).pinnedToPrimary(cookie, undefined), pinned, `replica at T0${now - T0}, skew ${maxClockSkewMs}`)
+  }
+})
+
+t.test('a cookie minted under a longer stickyAfterWriteMs is capped by the current one', async (t) => {
+  const long = cookieFrom(raw({ stickyAfterWriteMs: 60_000 }).setCookieHeader())
+  t.equal(raw({ stickyAfterWriteMs: 60_000 }).pinnedToPrimary(long, undefined), true)
+  t.equal(raw({ stickyAfterWriteMs: 5000 }).pinnedToPrimary(long, undefined), false, 'expiry 60 s away > 5 s + skew')
+})
+
+t.test('a tampered cookie is ignored', async (t) => {
+  const r = raw()
+  const value = cookieFrom(r.setCookieHeader()).slice('sy_rw='.length)
+  const [expiry, signature] = value.split('.') as [string, string]
+  const cases: [name: string, cookie: string][] = [
+    ['expiry moved later', `sy_rw=${Number(expiry) + 1000}.${signature}`],
+    ['expiry moved earlier', `sy_rw=${Number(expiry) - 1}.${signature}`],
+    ['expiry with a leading zero', `sy_rw=0${expiry}.${signature}`],
+    ['signature truncated', `sy_rw=${expiry}.${signature.slice(0, -1)}`],
+    ['signature extended', `sy_rw=${expiry}.${signature}A`],
+    ['signature in standard base64', `sy_rw=${expiry}.${Buffer.from(signature, 'base64url').toString('base64')}`],
+    ['no signature', `sy_rw=${expiry}`],
+    ['another name', `sy_rw2=${value}`],
+    ['name in upper case', `SY_RW=${value}`],
+  ]
+  for (const [name, cookie] of cases) t.equal(r.pinnedToPrimary(cookie, undefined), false, name)
+  let accepted = 0
+  for (let i = 0; i < signature.length; i++) {
+    const flipped = signature[i] === 'A' ? 'B' : 'A'
+    if (r.pinnedToPrimary(`sy_rw=${expiry}.${signature.slice(0, i)}${flipped}${signature.slice(i + 1)}`, undefined)) accepted++
+  }
+  t.equal(accepted, 0, 'no one-character change of the signature is accepted')
+})
+
+t.test('several sy_rw cookies: any valid one for this route counts', async (t) => {
+  const orders = raw()
+  const mine = cookieFrom(orders.setCookieHeader())
+  const parent = cookieFrom(raw({ routePath: '/' }).setCookieHeader())
+  const child = cookieFrom(raw({ routePath: '/orders/archive' }).setCookieHeader())
+  const expired = cookieFrom(raw({}, { now: T0 - 10_000 }).setCookieHeader())
+  const cases: [name: string, header: string, pinned: boolean][] = [
+    ['child route first (browsers send longer paths first)', `${child}; ${mine}`, true],
+    ['own cookie first', `${mine}; ${parent}`, true],
+    ['expired one first', `${expired}; ${mine}`, true],
+    ['garbage one first', `sy_rw=nonsense; ${mine}`, true],
+    ['empty one first', `sy_rw=; ${mine}`, true],
+    ['quoted', mine.replace('sy_rw=', 'sy_rw="') + '"', true],
+    ['only other routes', `${child}; ${parent}`, false],
+    ['only expired', `${expired}; ${expired}`, false],
+    ['spaces around the name and value', mine.replace('sy_rw=', '  sy_rw =  ') + '  ', true],
+    ['no space after semicolons', `a=1;${mine};b=2`, true],
+  ]
+  for (const [name, header, pinned] of cases) t.equal(orders.pinnedToPrimary(header, undefined), pinned, name)
+})
+
+t.test('the work per request is bounded', async (t) => {
+  const r = raw()
+  const mine = cookieFrom(r.setCookieHeader())
+  const lookAlike = cookieFrom(raw({ routePath: '/elsewhere' }).setCookieHeader())
+  t.equal(r.pinnedToPrimary(`${lookAlike}; ${lookAlike}; ${lookAlike}; ${mine}`, undefined), true, '3 signature checks before it: still read')
+  t.equal(r.pinnedToPrimary(`${lookAlike}; ${lookAlike}; ${lookAlike}; ${lookAlike}; ${mine}`, undefined), false, 'after 4 checks the rest is ignored')
+  const padding = `pad=${'x'.repeat(8192)}`
+  t.equal(r.pinnedToPrimary(`${mine}; ${padding}`, undefined), true, 'a long header with the cookie early')
+  t.equal(r.pinnedToPrimary(`${padding}; ${mine}`, undefined), false, 'a cookie beyond the first 8 KiB is not read')
+})
+
+t.test('x-read-after-write carries the time of the write', async (t) => {
+  const r = raw()
+  const at = (ms: number): string => String(T0 + ms)
+  // [header value, pinned?] with now = T0, stickyAfterWriteMs 5 s, skew 1 s
+  const cases: [value: string | undefined, pinned: boolean][] = [
+    [undefined, false],
+    [at(0), true],
+    [at(-4999), true], // wrote 4.999 s ago
+    [at(-5000), false], // expired
+    [at(-86_400_000), false],
+    [at(1000), true], // client clock 1 s ahead
+    [at(1001), false], // further ahead than the skew: cannot pin ahead of time
+    [at(5000), false], // an expiry time is not a write time
+    [at(1e9), false], // far future: would pin for ages
+    [` ${at(0)} `, true],
+    [`+${at(0)}`, false],
+    [`-${at(0)}`, false],
+    [`${at(0)}.0`, false],
+    [`${at(0)}, ${at(0)}`, false], // two headers joined
+    [T0.toExponential(), false],
+    ['0x' + (T0).toString(16), false],
+    ['NaN', false],
+    ['Infinity', false],
+    ['', false],
+    ['0', false],
+    ['-1', false],
+    ['١٧٥٠٠٠٠٠٠٠٠٠٠', false], // Arabic-Indic digits
+    ['9'.repeat(16), false],
+    [`${' '.repeat(20)}${at(0)}`, false], // longer than anything a client needs to send
+  ]
+  for (const [value, pinned] of cases) t.equal(r.pinnedToPrimary(undefined, value), pinned, JSON.stringify(value))
+})
+
+t.test('the header and the cookie are each enough', async (t) => {
+  const clock = { now: T0 }
+  const r = raw({}, clock)
+  const cookie = cookieFrom(r.setCookieHeader())
+  const echoed = r.writeTimeHeaderValue()
+  t.equal(echoed, String(T0), "the gateway's write time, for clients to send back")
+  clock.now = T0 + 2000
+  t.equal(r.pinnedToPrimary(cookie, echoed), true)
+  t.equal(r.pinnedToPrimary('sy_rw=bad', echoed), true, 'a bad cookie does not spoil a good header')
+  t.equal(r.pinnedToPrimary(cookie, 'bad'), true, 'nor the reverse')
+  t.equal(r.pinnedToPrimary(undefined, undefined), false)
+  t.equal(r.pinnedToPrimary('', ''), false)
+})
+
+t.test('invalid options are refused at build time', async (t) => {
+  const cases: [name: string, options: Partial<ReadAfterWriteOptions>][] = [
+    ['empty secret', { secret: '' }],
+    ['empty Buffer secret', { secret: Buffer.alloc(0) }],
+    ['stickyAfterWriteMs 0', { stickyAfterWriteMs: 0 }],
+    ['stickyAfterWriteMs negative', { stickyAfterWriteMs: -1 }],
+    ['stickyAfterWriteMs fractional', { stickyAfterWriteMs: 1.5 }],
+    ['stickyAfterWriteMs NaN', { stickyAfterWriteMs: Number.NaN }],
+    ['negative skew', { maxClockSkewMs: -1 }],
+    ['relative route path', { routePath: 'orders' }],
+    ['empty route path', { routePath: '' }],
+    ['route path with ;', { routePath: '/a;b' }],
+    ['route path with a newline', { routePath: '/a\nb' }],
+    ['non-ASCII route path', { routePath: '/bestellungen/ä' }],
+  ]
+  for (const [name, options] of cases) t.throws(() => raw(options), RangeError, name)
+})
