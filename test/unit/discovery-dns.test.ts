@@ -76,7 +76,7 @@ t.test('the same answer (in another order) is no change', async (t) => {
   t.same(d.urls, KNOWN_URLS)
 })
 
-const failureCases: { mode: string, code: string, fail: (s: TestDnsServer) => void | Promise<void>, heal: (s: TestDnsServer) => void | Promise<void> }[] = [
+const failureCases: { mode: string; code: string; fail: (s: TestDnsServer) => void | Promise<void>; heal: (s: TestDnsServer) => void | Promise<void> }[] = [
   { mode: 'SERVFAIL', code: 'ESERVFAIL', fail: (s) => { s.mode = 'servfail' }, heal: (s) => { s.mode = 'answer' } },
   { mode: 'no answer', code: 'ETIMEOUT', fail: (s) => { s.mode = 'hang' }, heal: (s) => { s.mode = 'answer' } },
   { mode: 'server down', code: 'ECONNREFUSED', fail: (s) => s.stop(), heal: (s) => s.restore() },
@@ -121,7 +121,7 @@ t.test('NXDOMAIN or no records: an unknown name is no targets and no error', asy
   t.same(errors, [], 'an answer, not a failure')
 })
 
-const emptyAnswers: { answer: string, empty: (s: TestDnsServer) => void }[] = [
+const emptyAnswers: { answer: string; empty: (s: TestDnsServer) => void }[] = [
   { answer: 'NXDOMAIN', empty: (s) => s.delete(NAME) },
   { answer: 'NOERROR without records', empty: (s) => s.set(NAME, {}) },
 ]
