@@ -1,15 +1,17 @@
-// A gateway's metrics: its own registry, the bindings the hot path records through (cached, one per route,
-// pool and target), forgetting what a reload removed, and the /metrics text.
+// A gateway's metrics: its own series (never shared with another gateway in the process), the bindings the
+// hot path records through (cached, one per route, pool and target), forgetting what a reload removed,
+// and the /metrics text.
 import { Registry } from 'prom-client'
 import { CONFIG_RELOAD_RESULTS, type ConfigReloadResult } from './catalogue.ts'
-import { createInstruments, type Instruments } from './instruments.ts'
+import type { CounterSeries } from './counter.ts'
+import { createFamilies, renderFamilies, type Families } from './families.ts'
 import { processRegistry } from './process.ts'
 import { RouteBinding, RouteSeries, type RouteMetrics } from './route.ts'
 import { fillStateGauges, type MetricsSnapshotSource } from './snapshot.ts'
 import { PoolBinding, TargetBinding, type PoolMetrics, type TargetMetrics } from './upstream.ts'
 
 export interface GatewayMetricsOptions {
-  /** Append Node's default process metrics (process_*, nodejs_*) to render(); default true. */
+  /** Append Node's default process metrics (process_*, nodejs_*, from prom-client) to render(); default true. */
   defaultMetrics?: boolean
   source?: MetricsSnapshotSource
 }
@@ -20,36 +22,37 @@ interface RouteEntry {
 }
 
 export class GatewayMetrics {
+  /** Prometheus text format 0.0.4, what render() produces. */
   readonly contentType: string = Registry.PROMETHEUS_CONTENT_TYPE
-  readonly #registry = new Registry()
-  readonly #instruments: Instruments
+  readonly #families: Families = createFamilies()
   readonly #defaultMetrics: boolean
   #source: MetricsSnapshotSource | undefined
+  readonly #reloads = new Map<ConfigReloadResult, CounterSeries>()
   readonly #routes = new Map<string, RouteEntry>()
   readonly #pools = new Map<string, PoolBinding>()
   /** pool → target id → binding */
   readonly #targets = new Map<string, Map<string, TargetBinding>>()
 
   constructor (options: GatewayMetricsOptions = {}) {
-    this.#instruments = createInstruments(this.#registry)
     this.#defaultMetrics = options.defaultMetrics ?? true
     this.#source = options.source
-    // every result present from the start at 0, so rate() and increase() see the first reload
-    for (const result of CONFIG_RELOAD_RESULTS) this.#instruments.configReloads.labels(result).inc(0)
+    // every result exported from the start at 0, so rate() and increase() see the first reload
+    for (const result of CONFIG_RELOAD_RESULTS) this.#reloads.set(result, this.#families.configReloads.series([result]))
   }
 
+  /** Where the state gauges are read from at each render (undefined: none exported). */
   setSource (source: MetricsSnapshotSource | undefined): void { this.#source = source }
 
-  /** The binding for a route's requests to a pool; the same object for the same pair until forgotten. */
+  /** The binding for a route's requests to a pool: the same object for the same pair until forgotten. */
   route (routeId: string, pool: string): RouteMetrics {
     let entry = this.#routes.get(routeId)
     if (entry === undefined) {
-      entry = { series: new RouteSeries(this.#instruments, routeId), byPool: new Map() }
+      entry = { series: new RouteSeries(this.#families, routeId), byPool: new Map() }
       this.#routes.set(routeId, entry)
     }
     let binding = entry.byPool.get(pool)
     if (binding === undefined) {
-      binding = new RouteBinding(this.#instruments, routeId, pool, entry.series)
+      binding = new RouteBinding(this.#families, routeId, pool, entry.series)
       entry.byPool.set(pool, binding)
     }
     return binding
@@ -58,7 +61,7 @@ export class GatewayMetrics {
   pool (pool: string): PoolMetrics {
     let binding = this.#pools.get(pool)
     if (binding === undefined) {
-      binding = new PoolBinding(this.#instruments, pool)
+      binding = new PoolBinding(this.#families, pool)
       this.#pools.set(pool, binding)
     }
     return binding
@@ -72,57 +75,59 @@ export class GatewayMetrics {
     }
     let binding = targets.get(targetId)
     if (binding === undefined) {
-      binding = new TargetBinding(this.#instruments, pool, targetId)
+      binding = new TargetBinding(this.#families, pool, targetId)
       targets.set(targetId, binding)
     }
     return binding
   }
 
   /**
-   * Drops every series of a route (all its pools, and its route-only series). Bindings handed out before
-   * keep working as no-ops, so requests still in flight cannot bring the series back; ask route() again for a new one.
+   * Drops every series of a route (with each of its pools, and its route-only series). Bindings handed out
+   * before keep accepting calls but count nowhere, so requests still in flight cannot bring the series back;
+   * route() hands out a fresh binding.
    */
   forgetRoute (routeId: string): void {
     const entry = this.#routes.get(routeId)
     if (entry === undefined) return
-    for (const binding of entry.byPool.values()) binding.retire()
-    entry.series.retire()
+    for (const binding of entry.byPool.values()) binding.detach()
+    entry.series.detach()
     this.#routes.delete(routeId)
   }
 
-  /** Drops every series labelled with this pool: its routes' requests and durations, retries, budget, targets. */
+  /** Drops every series labelled with this pool: its routes' requests and durations, retries, budget, attempts. */
   forgetPool (pool: string): void {
     for (const entry of this.#routes.values()) {
-      entry.byPool.get(pool)?.retire()
+      entry.byPool.get(pool)?.detach()
       entry.byPool.delete(pool)
     }
-    this.#pools.get(pool)?.retire()
+    this.#pools.get(pool)?.detach()
     this.#pools.delete(pool)
-    for (const binding of this.#targets.get(pool)?.values() ?? []) binding.retire()
+    for (const binding of this.#targets.get(pool)?.values() ?? []) binding.detach()
     this.#targets.delete(pool)
   }
 
   forgetTarget (pool: string, targetId: string): void {
     const targets = this.#targets.get(pool)
-    targets?.get(targetId)?.retire()
+    targets?.get(targetId)?.detach()
     targets?.delete(targetId)
   }
 
   configReload (result: ConfigReloadResult): void {
-    this.#instruments.configReloads.labels(result).inc()
+    this.#reloads.get(result)?.inc()
   }
 
   /** Marks the configuration in force; only the latest hash is exported. */
   setConfigInfo (hash: string): void {
-    const info = this.#instruments.configInfo
-    info.reset()
-    info.set({ hash }, 1)
+    this.#families.configInfo.clear()
+    this.#families.configInfo.set([hash], 1)
   }
 
   /** The Prometheus text exposition (serve it with `contentType`). */
   async render (): Promise<string> {
-    fillStateGauges(this.#instruments, this.#source)
-    const own = await this.#registry.metrics()
-    return this.#defaultMetrics ? own + '\n' + await processRegistry().metrics() : own
+    fillStateGauges(this.#families, this.#source)
+    const lines: string[] = []
+    renderFamilies(this.#families, lines)
+    const own = lines.join('\n') + '\n'
+    return this.#defaultMetrics ? own + await processRegistry().metrics() : own
   }
 }

@@ -1,10 +1,11 @@
 // Per-route series. A route's requests are bound per (route, pool): a canary route sends to two pools, and a
 // reload may move a route to another pool. The route-only series (reads to primary, rollbacks, mirrors) are
 // bound once per route and shared by its (route, pool) bindings.
-import type { Counter, Histogram } from 'prom-client'
-import { CounterChildren } from './children.ts'
+import { bindOrOrphan, CounterChildren, LazySeries } from './children.ts'
 import { KNOWN_METHODS, OTHER_METHOD, type MirrorOutcome, type ReadToPrimaryReason } from './catalogue.ts'
-import type { Instruments } from './instruments.ts'
+import type { CounterFamily, CounterSeries } from './counter.ts'
+import type { Families } from './families.ts'
+import type { HistogramFamily, HistogramSeries } from './histogram.ts'
 
 /** What the hot path records for a route; bound once, cached by GatewayMetrics.route(). */
 export interface RouteMetrics {
@@ -19,39 +20,33 @@ export interface RouteMetrics {
 
 const KNOWN = new Set<string>(KNOWN_METHODS)
 
-/** The requests_total children of one method label, by status code. */
+/** The requests_total series of one method label, by status code. */
 interface MethodCodes {
   readonly label: string
-  readonly byStatus: Map<number, Counter.Internal>
+  readonly byStatus: Map<number, CounterSeries>
 }
 
 /** Series labelled by route alone. */
 export class RouteSeries {
   readonly #readsToPrimary: CounterChildren<ReadToPrimaryReason>
-  readonly #canaryRollbacks: Counter.Internal
+  readonly #rollbacks: LazySeries
   readonly #mirrors: CounterChildren<MirrorOutcome>
-  readonly #instruments: Instruments
-  readonly #route: string
-  #retired = false
 
-  constructor (instruments: Instruments, route: string) {
-    this.#instruments = instruments
-    this.#route = route
-    this.#readsToPrimary = new CounterChildren(instruments.readsToPrimary, [route])
-    this.#canaryRollbacks = instruments.canaryRollbacks.labels(route)
-    this.#mirrors = new CounterChildren(instruments.mirrorRequests, [route])
+  constructor (families: Families, route: string) {
+    this.#readsToPrimary = new CounterChildren(families.readsToPrimary, [route])
+    this.#rollbacks = new LazySeries(families.canaryRollbacks, [route])
+    this.#mirrors = new CounterChildren(families.mirrorRequests, [route])
   }
 
-  readToPrimary (reason: ReadToPrimaryReason): void { if (!this.#retired) this.#readsToPrimary.inc(reason) }
-  canaryRollback (): void { if (!this.#retired) this.#canaryRollbacks.inc() }
-  mirror (outcome: MirrorOutcome): void { if (!this.#retired) this.#mirrors.inc(outcome) }
+  readToPrimary (reason: ReadToPrimaryReason): void { this.#readsToPrimary.inc(reason) }
+  canaryRollback (): void { this.#rollbacks.inc() }
+  mirror (outcome: MirrorOutcome): void { this.#mirrors.inc(outcome) }
 
-  /** Removes this route's series; later calls are dropped, so a request still in flight cannot bring them back. */
-  retire (): void {
-    this.#retired = true
-    this.#readsToPrimary.remove()
-    this.#instruments.canaryRollbacks.remove(this.#route)
-    this.#mirrors.remove()
+  /** Removes this route's series; later calls count nowhere, so a request still in flight cannot bring them back. */
+  detach (): void {
+    this.#readsToPrimary.detach()
+    this.#rollbacks.detach()
+    this.#mirrors.detach()
   }
 }
 
@@ -59,32 +54,31 @@ export class RouteBinding implements RouteMetrics {
   readonly route: string
   readonly pool: string
   readonly #series: RouteSeries
-  readonly #requests: Counter
-  readonly #durationOf: Histogram
-  readonly #duration: Histogram.Internal<string>
-  /** Keyed by the request's method as received; only known methods are keys, so the map stays small. */
+  readonly #requests: CounterFamily
+  readonly #durations: HistogramFamily
+  readonly #duration: HistogramSeries
+  /** Keyed by the request's method as received; only known methods become keys, so the map stays small. */
   readonly #byMethod = new Map<string, MethodCodes>()
   readonly #byLabel = new Map<string, MethodCodes>()
-  #retired = false
+  #detached = false
 
-  constructor (instruments: Instruments, route: string, pool: string, series: RouteSeries) {
+  constructor (families: Families, route: string, pool: string, series: RouteSeries) {
     this.route = route
     this.pool = pool
     this.#series = series
-    this.#requests = instruments.requests
-    this.#durationOf = instruments.requestDuration
-    this.#duration = instruments.requestDuration.labels(route, pool)
+    this.#requests = families.requests
+    this.#durations = families.requestDuration
+    this.#duration = families.requestDuration.series([route, pool])
   }
 
   request (method: string, status: number, seconds: number): void {
-    if (this.#retired) return
     const codes = this.#byMethod.get(method) ?? this.#codesOf(method)
-    let child = codes.byStatus.get(status)
-    if (child === undefined) {
-      child = this.#requests.labels(this.route, this.pool, codes.label, String(status))
-      codes.byStatus.set(status, child)
+    let series = codes.byStatus.get(status)
+    if (series === undefined) {
+      series = bindOrOrphan(this.#requests, [this.route, this.pool, codes.label, String(status)], this.#detached)
+      codes.byStatus.set(status, series)
     }
-    child.inc()
+    series.inc()
     this.#duration.observe(seconds)
   }
 
@@ -92,15 +86,13 @@ export class RouteBinding implements RouteMetrics {
   canaryRollback (): void { this.#series.canaryRollback() }
   mirror (outcome: MirrorOutcome): void { this.#series.mirror(outcome) }
 
-  /** Removes the (route, pool) series; later request() calls are dropped. */
-  retire (): void {
-    this.#retired = true
+  /** Removes the (route, pool) series; later request() calls count nowhere. */
+  detach (): void {
+    this.#detached = true
     for (const { label, byStatus } of this.#byLabel.values()) {
-      for (const status of byStatus.keys()) this.#requests.remove(this.route, this.pool, label, String(status))
+      for (const status of byStatus.keys()) this.#requests.remove([this.route, this.pool, label, String(status)])
     }
-    this.#byLabel.clear()
-    this.#byMethod.clear()
-    this.#durationOf.remove(this.route, this.pool)
+    this.#durations.remove([this.route, this.pool])
   }
 
   #codesOf (method: string): MethodCodes {

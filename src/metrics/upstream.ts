@@ -1,8 +1,8 @@
 // Per-pool and per-target series, bound once per pool and per target.
-import type { Counter } from 'prom-client'
 import { CounterChildren } from './children.ts'
 import type { AttemptOutcome, RetryReason } from './catalogue.ts'
-import type { Instruments } from './instruments.ts'
+import type { CounterFamily, CounterSeries } from './counter.ts'
+import type { Families } from './families.ts'
 
 export interface PoolMetrics {
   readonly pool: string
@@ -20,26 +20,24 @@ export interface TargetMetrics {
 export class PoolBinding implements PoolMetrics {
   readonly pool: string
   readonly #retries: CounterChildren<RetryReason>
-  readonly #exhaustedOf: Counter
-  readonly #exhausted: Counter.Internal
-  #retired = false
+  readonly #exhaustedFamily: CounterFamily
+  // bound at once, so the series is exported at 0 and an alert on its increase fires on the first refusal
+  readonly #exhausted: CounterSeries
 
-  constructor (instruments: Instruments, pool: string) {
+  constructor (families: Families, pool: string) {
     this.pool = pool
-    this.#retries = new CounterChildren(instruments.retries, [pool])
-    this.#exhaustedOf = instruments.retryBudgetExhausted
-    this.#exhausted = instruments.retryBudgetExhausted.labels(pool)
-    // present from the start at 0, so an alert on its increase fires on the first refusal
-    this.#exhausted.inc(0)
+    this.#retries = new CounterChildren(families.retries, [pool])
+    this.#exhaustedFamily = families.retryBudgetExhausted
+    this.#exhausted = families.retryBudgetExhausted.series([pool])
   }
 
-  retry (reason: RetryReason): void { if (!this.#retired) this.#retries.inc(reason) }
-  budgetExhausted (): void { if (!this.#retired) this.#exhausted.inc() }
+  retry (reason: RetryReason): void { this.#retries.inc(reason) }
+  budgetExhausted (): void { this.#exhausted.inc() }
 
-  retire (): void {
-    this.#retired = true
-    this.#retries.remove()
-    this.#exhaustedOf.remove(this.pool)
+  /** Removes the pool's series; later calls count nowhere. */
+  detach (): void {
+    this.#retries.detach()
+    this.#exhaustedFamily.remove([this.pool])
   }
 }
 
@@ -47,18 +45,14 @@ export class TargetBinding implements TargetMetrics {
   readonly pool: string
   readonly target: string
   readonly #attempts: CounterChildren<AttemptOutcome>
-  #retired = false
 
-  constructor (instruments: Instruments, pool: string, target: string) {
+  constructor (families: Families, pool: string, target: string) {
     this.pool = pool
     this.target = target
-    this.#attempts = new CounterChildren(instruments.upstreamAttempts, [pool, target])
+    this.#attempts = new CounterChildren(families.upstreamAttempts, [pool, target])
   }
 
-  attempt (outcome: AttemptOutcome): void { if (!this.#retired) this.#attempts.inc(outcome) }
+  attempt (outcome: AttemptOutcome): void { this.#attempts.inc(outcome) }
 
-  retire (): void {
-    this.#retired = true
-    this.#attempts.remove()
-  }
+  detach (): void { this.#attempts.detach() }
 }
