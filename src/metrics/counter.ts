@@ -1,7 +1,7 @@
 // A counter family: its series by label set. Binding a series (series()) is the only place a label set is
 // looked up; the hot path keeps the returned cell and adds to it.
 import type { MetricSpec } from './catalogue.ts'
-import { formatValue, header, labelSet } from './exposition.ts'
+import { labelSet, writeHeader, type TextWriter } from './exposition.ts'
 
 export class CounterSeries {
   value = 0
@@ -38,8 +38,8 @@ export class CounterFamily {
 
   get size (): number { return this.#series.size }
 
-  render (lines: string[]): void {
-    lines.push(header(this.spec))
-    for (const s of this.#series.values()) lines.push(s.prefix + formatValue(s.value))
+  render (out: TextWriter): void {
+    writeHeader(out, this.spec)
+    for (const s of this.#series.values()) out.sample(s.prefix, s.value)
   }
 }

@@ -1,5 +1,6 @@
 // One family per catalogue entry, owned by one GatewayMetrics (a process may hold several gateways, e.g. in tests).
 import { CATALOGUE, type MetricKey, type MetricSpec } from './catalogue.ts'
+import type { TextWriter } from './exposition.ts'
 import { CounterFamily } from './counter.ts'
 import { GaugeFamily } from './gauge.ts'
 import { HistogramFamily } from './histogram.ts'
@@ -20,6 +21,6 @@ export function createFamilies (): Families {
 }
 
 /** Every family in catalogue order, as the exposition lists them. */
-export function renderFamilies (families: Families, lines: string[]): void {
-  for (const key of Object.keys(CATALOGUE) as MetricKey[]) families[key].render(lines)
+export function renderFamilies (families: Families, out: TextWriter): void {
+  for (const key of Object.keys(CATALOGUE) as MetricKey[]) families[key].render(out)
 }

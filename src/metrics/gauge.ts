@@ -1,6 +1,6 @@
 // A gauge family whose values are set wholesale (at scrape time, or when the config changes), never per request.
 import type { MetricSpec } from './catalogue.ts'
-import { formatValue, header, labelSet } from './exposition.ts'
+import { labelSet, writeHeader, type TextWriter } from './exposition.ts'
 
 export class GaugeFamily {
   readonly spec: MetricSpec
@@ -16,9 +16,13 @@ export class GaugeFamily {
 
   get size (): number { return this.#values.size }
 
-  render (lines: string[]): void {
-    lines.push(header(this.spec))
+  render (out: TextWriter): void {
+    writeHeader(out, this.spec)
     const name = this.spec.name
-    for (const [labels, value] of this.#values) lines.push(`${name}${labels} ${formatValue(value)}`)
+    for (const [labels, value] of this.#values) {
+      out.text(name)
+      out.text(labels)
+      out.sample(' ', value)
+    }
   }
 }

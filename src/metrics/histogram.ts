@@ -1,7 +1,7 @@
 // A histogram family. Each series keeps per-bucket counts (not cumulative, so observe() touches one slot)
 // and the scrape adds them up.
 import type { MetricSpec } from './catalogue.ts'
-import { formatValue, header, labelPairs } from './exposition.ts'
+import { formatValue, labelPairs, writeHeader, type TextWriter } from './exposition.ts'
 
 export class HistogramSeries {
   /** `name_bucket{a="x",b="y",`: each bucket line appends its le. */
@@ -64,8 +64,8 @@ export class HistogramFamily {
 
   get size (): number { return this.#series.size }
 
-  render (lines: string[]): void {
-    lines.push(header(this.spec))
+  render (out: TextWriter): void {
+    writeHeader(out, this.spec)
     const le = this.#le
     for (const s of this.#series.values()) {
       // a series is exported from its first observation, not from binding: a route with no traffic adds nothing
@@ -73,9 +73,11 @@ export class HistogramFamily {
       let cumulative = 0
       for (let i = 0; i < le.length; i++) {
         cumulative += s.counts[i]!
-        lines.push(s.bucketPrefix + le[i] + cumulative)
+        out.text(s.bucketPrefix)
+        out.sample(le[i]!, cumulative)
       }
-      lines.push(s.sumPrefix + formatValue(s.sum), s.countPrefix + s.count)
+      out.sample(s.sumPrefix, s.sum)
+      out.sample(s.countPrefix, s.count)
     }
   }
 }

@@ -4,6 +4,7 @@
 import { Registry } from 'prom-client'
 import { CONFIG_RELOAD_RESULTS, type ConfigReloadResult } from './catalogue.ts'
 import type { CounterSeries } from './counter.ts'
+import { TextWriter } from './exposition.ts'
 import { createFamilies, renderFamilies, type Families } from './families.ts'
 import { processRegistry } from './process.ts'
 import { RouteBinding, RouteSeries, type RouteMetrics } from './route.ts'
@@ -25,6 +26,7 @@ export class GatewayMetrics {
   /** Prometheus text format 0.0.4, what render() produces. */
   readonly contentType: string = Registry.PROMETHEUS_CONTENT_TYPE
   readonly #families: Families = createFamilies()
+  readonly #out = new TextWriter()
   readonly #defaultMetrics: boolean
   #source: MetricsSnapshotSource | undefined
   readonly #reloads = new Map<ConfigReloadResult, CounterSeries>()
@@ -125,9 +127,8 @@ export class GatewayMetrics {
   /** The Prometheus text exposition (serve it with `contentType`). */
   async render (): Promise<string> {
     fillStateGauges(this.#families, this.#source)
-    const lines: string[] = []
-    renderFamilies(this.#families, lines)
-    const own = lines.join('\n') + '\n'
+    renderFamilies(this.#families, this.#out)
+    const own = this.#out.take() // before any await: a concurrent render() gets the writer empty
     return this.#defaultMetrics ? own + await processRegistry().metrics() : own
   }
 }

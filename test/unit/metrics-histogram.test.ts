@@ -1,4 +1,5 @@
 import t from 'tap'
+import { TextWriter } from '../../src/metrics/exposition.ts'
 import { HistogramFamily } from '../../src/metrics/histogram.ts'
 import { parseExposition } from './metrics-exposition.ts'
 
@@ -9,9 +10,9 @@ function observed (values: number[]): { buckets: Record<string, number>; sum: nu
   const family = new HistogramFamily(spec)
   const series = family.series(['r'])
   for (const v of values) series.observe(v)
-  const lines: string[] = []
-  family.render(lines)
-  const { samples } = parseExposition(lines.join('\n') + '\n')
+  const out = new TextWriter()
+  family.render(out)
+  const { samples } = parseExposition(out.take())
   if (samples.length === 0) return undefined
   const buckets = Object.fromEntries(samples.filter((s) => s.name === 'h_seconds_bucket').map((s) => [s.labels.le!, s.value]))
   return {
@@ -46,9 +47,9 @@ for (const [name, values, buckets, sum] of cases) {
 t.test('the label set and le are both present on every bucket line, le last', async (t) => {
   const family = new HistogramFamily(spec)
   family.series(['r']).observe(1)
-  const lines: string[] = []
-  family.render(lines)
-  t.same(lines.join('\n').split('\n'), [
+  const out = new TextWriter()
+  family.render(out)
+  t.same(out.take().split('\n'), [
     '# HELP h_seconds test',
     '# TYPE h_seconds histogram',
     'h_seconds_bucket{route="r",le="1"} 1',
@@ -57,5 +58,6 @@ t.test('the label set and le are both present on every bucket line, le last', as
     'h_seconds_bucket{route="r",le="+Inf"} 1',
     'h_seconds_sum{route="r"} 1',
     'h_seconds_count{route="r"} 1',
+    '',
   ])
 })
