@@ -1,5 +1,5 @@
-// One counter's series for the values of its last label, each bound on first use and kept, so a repeated
-// combination costs one Map lookup.
+// Series a binding owns, each bound on first use and then kept, so a repeated combination costs at most one
+// Map lookup; once the binding is detached (its pool, route or target forgotten) nothing it does is exported.
 import type { CounterFamily, CounterSeries } from './counter.ts'
 
 export class CounterChildren<V extends string> {

@@ -36,8 +36,6 @@ export class CounterFamily {
     this.#series.delete(labelSet(this.spec.labelNames, values))
   }
 
-  get size (): number { return this.#series.size }
-
   render (out: TextWriter): void {
     writeHeader(out, this.spec)
     for (const s of this.#series.values()) out.sample(s.prefix, s.value)

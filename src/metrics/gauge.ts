@@ -14,8 +14,6 @@ export class GaugeFamily {
 
   clear (): void { this.#values.clear() }
 
-  get size (): number { return this.#values.size }
-
   render (out: TextWriter): void {
     writeHeader(out, this.spec)
     const name = this.spec.name

@@ -26,6 +26,7 @@ export class HistogramSeries {
   }
 
   observe (value: number): void {
+    if (Number.isNaN(value)) return // it would turn the sum into NaN for good
     const bounds = this.#bounds
     let i = 0
     while (i < bounds.length && value > bounds[i]!) i++
@@ -61,8 +62,6 @@ export class HistogramFamily {
   remove (values: readonly string[]): void {
     this.#series.delete(labelPairs(this.spec.labelNames, values))
   }
-
-  get size (): number { return this.#series.size }
 
   render (out: TextWriter): void {
     writeHeader(out, this.spec)
