@@ -1,0 +1,126 @@
+// Every metric Switchyard exports, declared once (as Envoy lists its stats): name, help, type, label names, buckets.
+// Nothing else in the code base spells a metric name; the bounded label values are listed here too.
+
+/** Outcome of one upstream attempt: 'success', an answered error status worth counting ('status'), or how it failed. */
+export const ATTEMPT_OUTCOMES = ['success', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response', 'client-abort', 'bad-request'] as const
+export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number]
+
+/** Why a retry was sent: the previous attempt's retryable status or failure kind. */
+export const RETRY_REASONS = ['status', 'connect-failure', 'reset', 'timeout', 'bad-response'] as const
+export type RetryReason = (typeof RETRY_REASONS)[number]
+
+export const CONFIG_RELOAD_RESULTS = ['success', 'error', 'unchanged'] as const
+export type ConfigReloadResult = (typeof CONFIG_RELOAD_RESULTS)[number]
+
+/** Why a read went to the primary: a session that just wrote (sticky), or no healthy replica (fallback). */
+export const READ_TO_PRIMARY_REASONS = ['sticky', 'fallback'] as const
+export type ReadToPrimaryReason = (typeof READ_TO_PRIMARY_REASONS)[number]
+
+export const MIRROR_OUTCOMES = ['sent', 'skipped_concurrency', 'skipped_body', 'failed'] as const
+export type MirrorOutcome = (typeof MIRROR_OUTCOMES)[number]
+
+/** switchyard_circuit_state's values. */
+export const CIRCUIT_STATE_VALUE = { 'closed': 0, 'half-open': 1, 'open': 2 } as const
+export type CircuitState = keyof typeof CIRCUIT_STATE_VALUE
+
+/**
+ * Request methods that get their own label value; any other method is counted as '_OTHER'
+ * (as OpenTelemetry's http.request.method does), so a client cannot mint series.
+ */
+export const KNOWN_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH'] as const
+export const OTHER_METHOD = '_OTHER'
+
+/** Request latency buckets in seconds: from a fast in-datacentre answer (1 ms) to the longest sensible wait (10 s). */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const
+
+export interface MetricSpec {
+  readonly name: string
+  readonly help: string
+  readonly type: 'counter' | 'gauge' | 'histogram'
+  readonly labelNames: readonly string[]
+  readonly buckets?: readonly number[]
+}
+
+export const CATALOGUE = {
+  requests: {
+    name: 'switchyard_requests_total',
+    help: 'Requests answered, by route, pool, method and status code',
+    type: 'counter',
+    labelNames: ['route', 'pool', 'method', 'code'],
+  },
+  requestDuration: {
+    name: 'switchyard_request_duration_seconds',
+    help: 'Time from request received to response finished, by route and pool',
+    type: 'histogram',
+    labelNames: ['route', 'pool'],
+    buckets: LATENCY_BUCKETS,
+  },
+  upstreamAttempts: {
+    name: 'switchyard_upstream_attempts_total',
+    help: 'Attempts sent to an upstream target, by outcome',
+    type: 'counter',
+    labelNames: ['pool', 'target', 'outcome'],
+  },
+  retries: {
+    name: 'switchyard_retries_total',
+    help: 'Retries sent, by pool and the reason the previous attempt failed',
+    type: 'counter',
+    labelNames: ['pool', 'reason'],
+  },
+  retryBudgetExhausted: {
+    name: 'switchyard_retry_budget_exhausted_total',
+    help: 'Retries the policy allowed but the pool\'s retry budget refused',
+    type: 'counter',
+    labelNames: ['pool'],
+  },
+  circuitState: {
+    name: 'switchyard_circuit_state',
+    help: 'Circuit breaker state of a pool: 0 closed, 1 half-open, 2 open',
+    type: 'gauge',
+    labelNames: ['pool'],
+  },
+  targetUp: {
+    name: 'switchyard_target_up',
+    help: 'Whether a target may take new requests (1) or not (0)',
+    type: 'gauge',
+    labelNames: ['pool', 'target'],
+  },
+  targetInFlight: {
+    name: 'switchyard_target_in_flight',
+    help: 'Requests in flight to a target',
+    type: 'gauge',
+    labelNames: ['pool', 'target'],
+  },
+  configReloads: {
+    name: 'switchyard_config_reloads_total',
+    help: 'Configuration reloads, by result',
+    type: 'counter',
+    labelNames: ['result'],
+  },
+  configInfo: {
+    name: 'switchyard_config_info',
+    help: 'Hash of the configuration in force (value always 1)',
+    type: 'gauge',
+    labelNames: ['hash'],
+  },
+  readsToPrimary: {
+    name: 'switchyard_reads_to_primary_total',
+    help: 'Reads sent to the primary instead of a replica, by route and reason',
+    type: 'counter',
+    labelNames: ['route', 'reason'],
+  },
+  canaryRollbacks: {
+    name: 'switchyard_canary_rollbacks_total',
+    help: 'Automatic canary rollbacks, by route',
+    type: 'counter',
+    labelNames: ['route'],
+  },
+  mirrorRequests: {
+    name: 'switchyard_mirror_requests_total',
+    help: 'Mirrored (shadow) requests, by route and outcome',
+    type: 'counter',
+    labelNames: ['route', 'outcome'],
+  },
+} as const satisfies Record<string, MetricSpec>
+
+export type MetricKey = keyof typeof CATALOGUE

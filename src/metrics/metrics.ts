@@ -1,0 +1,134 @@
+// A gateway's metrics: its own series (never shared with another gateway in the process), the bindings the
+// hot path records through (cached, one per route, pool and target), forgetting what a reload removed,
+// and the /metrics text.
+import { Registry } from 'prom-client'
+import { CONFIG_RELOAD_RESULTS, type ConfigReloadResult } from './catalogue.ts'
+import type { CounterSeries } from './counter.ts'
+import { TextWriter } from './exposition.ts'
+import { createFamilies, renderFamilies, type Families } from './families.ts'
+import { processRegistry } from './process.ts'
+import { RouteBinding, RouteSeries, type RouteMetrics } from './route.ts'
+import { fillStateGauges, type MetricsSnapshotSource } from './snapshot.ts'
+import { PoolBinding, TargetBinding, type PoolMetrics, type TargetMetrics } from './upstream.ts'
+
+export interface GatewayMetricsOptions {
+  /** Append Node's default process metrics (process_*, nodejs_*, from prom-client) to render(); default true. */
+  defaultMetrics?: boolean
+  source?: MetricsSnapshotSource
+}
+
+interface RouteEntry {
+  readonly series: RouteSeries
+  readonly byPool: Map<string, RouteBinding>
+}
+
+export class GatewayMetrics {
+  /** Prometheus text format 0.0.4, what render() produces. */
+  readonly contentType: string = Registry.PROMETHEUS_CONTENT_TYPE
+  readonly #families: Families = createFamilies()
+  readonly #out = new TextWriter()
+  readonly #defaultMetrics: boolean
+  #source: MetricsSnapshotSource | undefined
+  readonly #reloads = new Map<ConfigReloadResult, CounterSeries>()
+  readonly #routes = new Map<string, RouteEntry>()
+  readonly #pools = new Map<string, PoolBinding>()
+  /** pool → target id → binding */
+  readonly #targets = new Map<string, Map<string, TargetBinding>>()
+
+  constructor (options: GatewayMetricsOptions = {}) {
+    this.#defaultMetrics = options.defaultMetrics ?? true
+    this.#source = options.source
+    // every result exported from the start at 0, so rate() and increase() see the first reload
+    for (const result of CONFIG_RELOAD_RESULTS) this.#reloads.set(result, this.#families.configReloads.series([result]))
+  }
+
+  /** Where the state gauges are read from at each render (undefined: none exported). */
+  setSource (source: MetricsSnapshotSource | undefined): void { this.#source = source }
+
+  /** The binding for a route's requests to a pool: the same object for the same pair until forgotten. */
+  route (routeId: string, pool: string): RouteMetrics {
+    let entry = this.#routes.get(routeId)
+    if (entry === undefined) {
+      entry = { series: new RouteSeries(this.#families, routeId), byPool: new Map() }
+      this.#routes.set(routeId, entry)
+    }
+    let binding = entry.byPool.get(pool)
+    if (binding === undefined) {
+      binding = new RouteBinding(this.#families, routeId, pool, entry.series)
+      entry.byPool.set(pool, binding)
+    }
+    return binding
+  }
+
+  pool (pool: string): PoolMetrics {
+    let binding = this.#pools.get(pool)
+    if (binding === undefined) {
+      binding = new PoolBinding(this.#families, pool)
+      this.#pools.set(pool, binding)
+    }
+    return binding
+  }
+
+  target (pool: string, targetId: string): TargetMetrics {
+    let targets = this.#targets.get(pool)
+    if (targets === undefined) {
+      targets = new Map()
+      this.#targets.set(pool, targets)
+    }
+    let binding = targets.get(targetId)
+    if (binding === undefined) {
+      binding = new TargetBinding(this.#families, pool, targetId)
+      targets.set(targetId, binding)
+    }
+    return binding
+  }
+
+  /**
+   * Drops every series of a route (with each of its pools, and its route-only series). Bindings handed out
+   * before keep accepting calls but count nowhere, so requests still in flight cannot bring the series back;
+   * route() hands out a fresh binding.
+   */
+  forgetRoute (routeId: string): void {
+    const entry = this.#routes.get(routeId)
+    if (entry === undefined) return
+    for (const binding of entry.byPool.values()) binding.detach()
+    entry.series.detach()
+    this.#routes.delete(routeId)
+  }
+
+  /** Drops every series labelled with this pool: its routes' requests and durations, retries, budget, attempts. */
+  forgetPool (pool: string): void {
+    for (const entry of this.#routes.values()) {
+      entry.byPool.get(pool)?.detach()
+      entry.byPool.delete(pool)
+    }
+    this.#pools.get(pool)?.detach()
+    this.#pools.delete(pool)
+    for (const binding of this.#targets.get(pool)?.values() ?? []) binding.detach()
+    this.#targets.delete(pool)
+  }
+
+  forgetTarget (pool: string, targetId: string): void {
+    const targets = this.#targets.get(pool)
+    targets?.get(targetId)?.detach()
+    targets?.delete(targetId)
+  }
+
+  configReload (result: ConfigReloadResult): void {
+    this.#reloads.get(result)?.inc()
+  }
+
+  /** Marks the configuration in force; only the latest hash is exported. */
+  setConfigInfo (hash: string): void {
+    this.#families.configInfo.clear()
+    this.#families.configInfo.set([hash], 1)
+  }
+
+  /** The Prometheus text exposition (serve it with `contentType`). */
+  async render (): Promise<string> {
+    fillStateGauges(this.#families, this.#source)
+    renderFamilies(this.#families, this.#out)
+    const own = this.#out.take() // before any await: a concurrent render() gets the writer empty
+    return this.#defaultMetrics ? own + await processRegistry().metrics() : own
+  }
+}

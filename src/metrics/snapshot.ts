@@ -1,0 +1,38 @@
+// State gauges (circuit state, target up, in flight) cost nothing per request: they are read from the
+// gateway at scrape time, after clearing, so a pool or target removed by a reload disappears with it.
+import { CIRCUIT_STATE_VALUE, type CircuitState } from './catalogue.ts'
+import type { Families } from './families.ts'
+
+export interface TargetSnapshot {
+  readonly id: string
+  /** Whether the target may take new requests now. */
+  readonly up: boolean
+  readonly inFlight: number
+}
+
+export interface PoolSnapshot {
+  readonly name: string
+  readonly circuit: CircuitState
+  readonly targets: Iterable<TargetSnapshot>
+}
+
+/** The gateway's live state, read once per render. */
+export interface MetricsSnapshotSource {
+  pools (): Iterable<PoolSnapshot>
+}
+
+export function fillStateGauges (families: Families, source: MetricsSnapshotSource | undefined): void {
+  const { circuitState, targetUp, targetInFlight } = families
+  circuitState.clear()
+  targetUp.clear()
+  targetInFlight.clear()
+  if (source === undefined) return
+  for (const pool of source.pools()) {
+    circuitState.set([pool.name], CIRCUIT_STATE_VALUE[pool.circuit])
+    for (const target of pool.targets) {
+      const labels = [pool.name, target.id]
+      targetUp.set(labels, target.up ? 1 : 0)
+      targetInFlight.set(labels, target.inFlight)
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import t from 'tap'
+import { GatewayMetrics } from '../../src/metrics/metrics.ts'
+import type { PoolSnapshot } from '../../src/metrics/snapshot.ts'
+import { seriesOf } from './metrics-exposition.ts'
+
+const STATE = ['switchyard_circuit_state', 'switchyard_target_up', 'switchyard_target_in_flight']
+
+async function stateSeries (m: GatewayMetrics): Promise<Record<string, number>> {
+  const all = seriesOf(await m.render())
+  return Object.fromEntries(Object.entries(all).filter(([k]) => STATE.some((name) => k.startsWith(`${name}{`))))
+}
+
+t.test('state gauges are read from the source at each render; removed pools and targets vanish', async (t) => {
+  let pools: PoolSnapshot[] = [
+    { name: 'users', circuit: 'closed', targets: [{ id: 'a', up: true, inFlight: 2 }, { id: 'b', up: true, inFlight: 0 }] },
+    { name: 'orders', circuit: 'open', targets: [{ id: 'c', up: false, inFlight: 1 }] },
+  ]
+  let reads = 0
+  const m = new GatewayMetrics({ defaultMetrics: false, source: { pools: () => { reads++; return pools } } })
+  t.equal(reads, 0, 'nothing is read before a scrape')
+  t.same(await stateSeries(m), {
+    'switchyard_circuit_state{pool="users"}': 0,
+    'switchyard_circuit_state{pool="orders"}': 2,
+    'switchyard_target_up{pool="users",target="a"}': 1,
+    'switchyard_target_up{pool="users",target="b"}': 1,
+    'switchyard_target_up{pool="orders",target="c"}': 0,
+    'switchyard_target_in_flight{pool="users",target="a"}': 2,
+    'switchyard_target_in_flight{pool="users",target="b"}': 0,
+    'switchyard_target_in_flight{pool="orders",target="c"}': 1,
+  })
+  t.equal(reads, 1, 'one read of the source per render')
+
+  // a reload removed target b and the orders pool; users' breaker is probing
+  pools = [{ name: 'users', circuit: 'half-open', targets: [{ id: 'a', up: false, inFlight: 7 }] }]
+  t.same(await stateSeries(m), {
+    'switchyard_circuit_state{pool="users"}': 1,
+    'switchyard_target_up{pool="users",target="a"}': 0,
+    'switchyard_target_in_flight{pool="users",target="a"}': 7,
+  })
+
+  pools = []
+  t.same(await stateSeries(m), {})
+})
+
+t.test('setSource replaces the source; without one no state gauge is exported', async (t) => {
+  const m = new GatewayMetrics({ defaultMetrics: false })
+  t.same(await stateSeries(m), {})
+  m.setSource({ pools: () => [{ name: 'p', circuit: 'closed', targets: [] }] })
+  t.same(await stateSeries(m), { 'switchyard_circuit_state{pool="p"}': 0 })
+  m.setSource({ pools: () => [{ name: 'q', circuit: 'open', targets: [{ id: 't', up: true, inFlight: 0 }] }] })
+  t.same(await stateSeries(m), {
+    'switchyard_circuit_state{pool="q"}': 2,
+    'switchyard_target_up{pool="q",target="t"}': 1,
+    'switchyard_target_in_flight{pool="q",target="t"}': 0,
+  })
+  m.setSource(undefined)
+  t.same(await stateSeries(m), {})
+})
+
+t.test('targets may be any iterable, read once per render (e.g. a generator)', async (t) => {
+  const m = new GatewayMetrics({ defaultMetrics: false })
+  m.setSource({
+    * pools () {
+      yield { name: 'p', circuit: 'closed' as const, targets: (function * () { yield { id: 'x', up: true, inFlight: 4 } })() }
+    },
+  })
+  t.same(await stateSeries(m), {
+    'switchyard_circuit_state{pool="p"}': 0,
+    'switchyard_target_up{pool="p",target="x"}': 1,
+    'switchyard_target_in_flight{pool="p",target="x"}': 4,
+  })
+  t.same(await stateSeries(m), await stateSeries(m), 'a fresh generator each render')
+})
