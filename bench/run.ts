@@ -7,18 +7,15 @@ import { release, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { autocannonGenerator } from './autocannon.ts'
-import { canPin, endChildrenOnExit, startProcess, stopAll, waitForReady } from './children.ts'
+import { canPin, endChildrenOnExit, stopAll } from './children.ts'
 import { CONTENDERS, startContender, type Contender } from './contenders.ts'
-import type { LoadGenerator, LoadRequest } from './load.ts'
-import { startNginx } from './nginx.ts'
-import { SMALL_JSON, UPLOAD_ANSWER, UPLOAD_BYTES, UPLOAD_PATH, type Origin } from './origin-answer.ts'
+import type { LoadRequest } from './load.ts'
+import { SMALL_JSON, UPLOAD_ANSWER, UPLOAD_BYTES, UPLOAD_PATH } from './origin-answer.ts'
 import { clockTicksPerSecond, cpuModel, cpuTicks, loadAverage, peakRssKiB, resetPeakRss } from './proc.ts'
 import { getTable, headline, postTable, summarise, type Case, type Measurement } from './report.ts'
 import { appendRun } from './results-file.ts'
+import { prepareLoadSide } from './setup.ts'
 import { metricsSection } from './switchyard-config.ts'
-import { ensureDebianBinary, versionOf } from './tools.ts'
-import { wrkGenerator } from './wrk.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const PROXY_CPU = 0
@@ -41,9 +38,9 @@ const { values: flags } = parseArgs({
   },
 })
 const quick = flags.quick
-const num = (v: string | undefined, fallback: number): number => {
+const num = (v: string | undefined, fallback: number, least = 1): number => {
   const n = v === undefined ? fallback : Number(v)
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`not a positive whole number: ${v}`)
+  if (!Number.isInteger(n) || n < least) throw new Error(`not a whole number ≥ ${least}: ${v}`)
   return n
 }
 const plan = {
@@ -52,7 +49,8 @@ const plan = {
   warmup: num(flags.warmup, quick ? 1 : 3),
   connections: (flags.connections ?? '50,256').split(',').map((c) => num(c, 0)),
   postSeconds: num(flags['post-seconds'], quick ? 2 : 5),
-  postWarmup: num(flags['post-warmup'], 1),
+  // the GET warm-up has already warmed the proxy; a quick run skips the upload's own
+  postWarmup: num(flags['post-warmup'], quick ? 0 : 1, 0),
   postConnections: num(flags['post-connections'], 8),
 }
 const specs = flags.contenders === undefined ? CONTENDERS : flags.contenders.split(',').map((name) => {
@@ -76,13 +74,10 @@ const deadline = setTimeout(() => {
 }, (plannedSeconds * 1.5 + 240) * 1000)
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'))
+process.once('exit', () => rmSync(dir, { recursive: true, force: true })) // also after Ctrl-C
 try {
   const loadAtStart = loadAverage()
-  const wrk = ensureDebianBinary('wrk', 'wrk', log)
-  const nginx = ensureDebianBinary('nginx', 'nginx', log)
-  const generator: LoadGenerator = wrk !== undefined ? wrkGenerator(wrk, dir) : autocannonGenerator(dir)
-  if (wrk === undefined) log('WARNING: wrk unavailable, falling back to autocannon, which saturates before the proxies do: req/s below measures autocannon')
-  const origin = nginx !== undefined ? await startNginx(nginx, dir, LOAD_CPU) : await startNodeOrigin()
+  const { generator, generatorDescription, usesWrk, origin } = await prepareLoadSide(dir, LOAD_CPU, log)
   const contenders: Contender[] = []
   for (const spec of specs) contenders.push(await startContender(spec, origin, dir, PROXY_CPU))
   for (const c of contenders) await checkAnswers(c)
@@ -112,7 +107,7 @@ try {
     }
     for (const c of order) {
       const post = { url: `${c.url}${UPLOAD_PATH}`, connections: plan.postConnections, body: BODY, cpu: LOAD_CPU }
-      await generator({ ...post, seconds: plan.postWarmup })
+      if (plan.postWarmup > 0) await generator({ ...post, seconds: plan.postWarmup })
       measurements.push(await measure(c, 'post', { ...post, seconds: plan.postSeconds }, round))
     }
   }
@@ -120,13 +115,14 @@ try {
   const rows = summarise(measurements, contenders.map((c) => c.spec.name))
   const args = process.argv.slice(2).join(' ')
   const report = [
-    `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${wrk !== undefined ? 'wrk' : 'autocannon (FALLBACK: measures autocannon, not the proxies)'}, ${origin.description}${quick ? ' (quick run)' : ''}`,
+    `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${usesWrk ? 'wrk' : 'autocannon (FALLBACK: measures autocannon, not the proxies)'}, ${origin.description}${quick ? ' (quick run)' : ''}`,
     '',
     `- Machine: ${cpuModel()}, ${canPin ? 'proxy pinned to CPU 0 (`taskset -c 0`), load generator and origin to CPU 1' : 'NOT pinned (no taskset or a single CPU)'}; Linux ${release()}; load average ${loadAtStart} at start, ${loadAverage()} at end.`,
-    `- Software: Node ${process.version} (every proxy), ${wrk !== undefined ? versionOf(wrk, ['-v']).split(' Copyright')[0] : 'autocannon'}; origin ${origin.description}; CLK_TCK ${ticksPerSecond}.`,
+    `- Software: Node ${process.version} (every proxy), ${generatorDescription}; origin ${origin.description}; CLK_TCK ${ticksPerSecond}.`,
     `- Parameters: \`node bench/run.ts${args === '' ? '' : ` ${args}`}\`: ${plan.rounds} round(s), contenders interleaved and their order rotated each round; ` +
       `per contender and round a ${plan.warmup} s warm-up at ${plan.connections[0]} connections (not counted), then GET / (100-byte JSON) for ${plan.seconds} s at each of ${plan.connections.join(' and ')} connections ` +
-      `(\`wrk -t1 -c<n> -d${plan.seconds}s --latency --timeout 10s\`); then POST ${UPLOAD_PATH} with a ${UPLOAD_BYTES / 1024 / 1024} MiB body, ${plan.postWarmup} s warm-up, ${plan.postSeconds} s at ${plan.postConnections} connections.`,
+      `(\`wrk -t1 -c<n> -d${plan.seconds}s --latency --timeout 10s\`); then POST ${UPLOAD_PATH} with a ${UPLOAD_BYTES / 1024 / 1024} MiB body from a wrk Lua script, ` +
+      `${plan.postWarmup > 0 ? `${plan.postWarmup} s warm-up, ` : 'no warm-up of its own, '}${plan.postSeconds} s at ${plan.postConnections} connections.`,
     '- Figures: median over rounds of each figure on its own. CPU µs/req = the proxy process\'s utime+stime (/proc/<pid>/stat) over the measured run ÷ responses completed. ' +
       `Peak RSS = VmHWM (/proc/<pid>/status)${peakIsPerRun ? ', reset before each run' : ' over the process\'s life (the kernel refused the per-run reset)'}. non-2xx and socket errors are summed over rounds.`,
     `- Metrics: ${metricsSection === undefined ? 'NOT measured: the config schema has no metrics section (or none that turns metrics on)' : `on in switchyard-full (metrics: ${JSON.stringify(metricsSection)})`}.`,
@@ -151,13 +147,6 @@ try {
   clearTimeout(deadline)
   await stopAll()
   rmSync(dir, { recursive: true, force: true })
-}
-
-async function startNodeOrigin (): Promise<Origin> {
-  log('WARNING: nginx unavailable, falling back to the Node origin (bench/origin.ts)')
-  const child = startProcess(process.execPath, [join(here, 'origin.ts')], { cpu: LOAD_CPU })
-  const [a, b] = (await waitForReady(child, 'origin')).split(',')
-  return { description: `Node ${process.version} origin (bench/origin.ts, FALLBACK for nginx)`, urls: [a!, b!] }
 }
 
 /** A proxy that answers wrongly would be measured answering wrongly: check both cases once before loading it. */
