@@ -1,21 +1,21 @@
-// Switchyard under benchmark: one pool, the measured route, optionally thousands of other routes,
-// and one access-log line per request written to a file.
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+// Switchyard under benchmark: `node bench/gateway-server.ts <min|full> <origin-url>...`, configured by
+// switchyard-config.ts. Says `READY <url>` on stderr (stdout is the access log, which the harness sends to a
+// file); exits on SIGTERM or when its stdin closes (the harness is gone).
 import { buildGateway } from '../src/app.ts'
 import { validateConfig } from '../src/config/validate.ts'
+import { benchConfig, type SwitchyardMode } from './switchyard-config.ts'
 
-const upstream = process.argv[2]!
-const extraRoutes = Number(process.argv[3] ?? 0)
-const routes = [{ path: '/', pool: 'origin' }]
-for (let i = 0; i < extraRoutes; i++) routes.push({ path: `/service-${i}/api/v${i % 7}`, pool: 'origin' })
-const config = validateConfig({
-  server: { host: '127.0.0.1', port: 0 },
-  log: { level: 'info', destination: join(tmpdir(), `switchyard-bench-${process.pid}.log`) },
-  pools: { origin: { targets: [upstream], balancer: 'round-robin' } },
-  routes,
-})
-const gateway = buildGateway(config)
+const mode = process.argv[2]
+if (mode !== 'min' && mode !== 'full') throw new Error('usage: gateway-server.ts <min|full> <origin-url>...')
+const gateway = buildGateway(validateConfig(benchConfig(mode satisfies SwitchyardMode, process.argv.slice(3))))
 const url = await gateway.listen({ host: '127.0.0.1', port: 0 })
-process.stdout.write(`READY ${url}\n`)
-process.on('SIGTERM', () => { void gateway.close().then(() => process.exit(0)) })
+process.stderr.write(`READY ${url}\n`)
+
+let closing = false
+const close = (): void => {
+  if (closing) return
+  closing = true
+  void gateway.close().then(() => process.exit(0))
+}
+process.on('SIGTERM', close)
+process.stdin.on('end', close).resume()

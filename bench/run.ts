@@ -1,146 +1,160 @@
-// `npm run bench`: origin, Switchyard and raw @fastify/http-proxy on loopback, each loaded in turn with
-// autocannon. The proxy under test is pinned to core 0; origin and load generator share core 1.
-// Prints a table and writes bench/RESULTS.md. Stops by itself.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+// `npm run bench` (node bench/run.ts [--quick] [options]): wrk against four proxies in front of an nginx origin,
+// proxy pinned to CPU 0, wrk and nginx to CPU 1. Contenders are interleaved within every round; each figure is
+// the median over rounds. CPU per request comes from the proxy's own /proc/<pid>/stat, so it holds even when
+// req/s is limited by something else. Prints a markdown report and appends it to bench/RESULTS.md.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { release, tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
+import { parseArgs } from 'node:util'
+import { canPin, endChildrenOnExit, stopAll } from './children.ts'
+import { CONTENDERS, startContender, type Contender } from './contenders.ts'
+import type { LoadRequest } from './load.ts'
+import { SMALL_JSON, UPLOAD_ANSWER, UPLOAD_BYTES, UPLOAD_PATH } from './origin-answer.ts'
+import { clockTicksPerSecond, cpuModel, cpuTicks, loadAverage, peakRssKiB, resetPeakRss } from './proc.ts'
+import { getTable, headline, postTable, summarise, type Case, type Measurement } from './report.ts'
+import { appendRun } from './results-file.ts'
+import { prepareLoadSide } from './setup.ts'
+import { metricsSection } from './switchyard-config.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const root = join(here, '..')
-const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
-const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 3)
-const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '50,256').split(',').map(Number)
-// Instructions retired per request (perf, from Debian's linux-perf) hardly move with a noisy neighbour.
-const hasPerf = spawnSync('perf', ['stat', '-x,', '-e', 'instructions', 'true']).status === 0
-const hasTaskset = spawnSync('taskset', ['-c', '0', 'true']).status === 0 && cpus().length >= 2
+const PROXY_CPU = 0
+const LOAD_CPU = 1
+const BODY = { bytes: UPLOAD_BYTES, contentType: 'application/octet-stream' }
 
-function pinned (core: number, cmd: string, args: string[]): [string, string[]] {
-  return hasTaskset ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, args]
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    warmup: { type: 'string' },
+    connections: { type: 'string' },
+    'post-seconds': { type: 'string' },
+    'post-warmup': { type: 'string' },
+    'post-connections': { type: 'string' },
+    contenders: { type: 'string' },
+    record: { type: 'boolean' },
+    'no-record': { type: 'boolean' },
+  },
+})
+const quick = flags.quick
+const num = (v: string | undefined, fallback: number, least = 1): number => {
+  const n = v === undefined ? fallback : Number(v)
+  if (!Number.isInteger(n) || n < least) throw new Error(`not a whole number ≥ ${least}: ${v}`)
+  return n
 }
-
-async function start (core: number, script: string, args: string[], flags: readonly string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const [cmd, argv] = pinned(core, process.execPath, [...flags, join(here, script), ...args])
-  const child = spawn(cmd, argv, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /READY (\S+)/.exec(out)
-      if (m) resolve(m[1]!)
-    })
-    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)))
-  })
-  return { child, url }
+const plan = {
+  rounds: num(flags.rounds, quick ? 1 : 3),
+  seconds: num(flags.seconds, quick ? 3 : 10),
+  warmup: num(flags.warmup, quick ? 1 : 3),
+  connections: (flags.connections ?? '50,256').split(',').map((c) => num(c, 0)),
+  postSeconds: num(flags['post-seconds'], quick ? 2 : 5),
+  // the GET warm-up has already warmed the proxy; a quick run skips the upload's own
+  postWarmup: num(flags['post-warmup'], quick ? 0 : 1, 0),
+  postConnections: num(flags['post-connections'], 8),
 }
+const specs = flags.contenders === undefined ? CONTENDERS : flags.contenders.split(',').map((name) => {
+  const spec = CONTENDERS.find((c) => c.name === name)
+  if (spec === undefined) throw new Error(`unknown contender ${name}; known: ${CONTENDERS.map((c) => c.name).join(', ')}`)
+  return spec
+})
+// a quick run proves the harness; it is not a result unless asked for
+const record = flags['no-record'] === true ? false : flags.record ?? !quick
 
-function rssMiB (pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
-  } catch { return 0 }
-}
+const log = (line: string): void => { process.stderr.write(`${line}\n`) }
+const perContender = plan.warmup + plan.connections.length * plan.seconds + plan.postWarmup + plan.postSeconds
+const plannedSeconds = plan.rounds * specs.length * perContender
+log(`plan: ${plan.rounds} round(s) × ${specs.length} contenders, about ${Math.ceil(plannedSeconds / 60)} min of load`)
 
-interface Result { name: string; connections: number; rps: number; p50: number; p99: number; errors: number; non2xx: number; peakRssMiB: number; cpuUsPerRequest: number; kInstrPerRequest: number }
+endChildrenOnExit()
+// bounded whatever happens: half as long again as planned, plus time to install and start
+const deadline = setTimeout(() => {
+  log(`benchmark still running after ${Math.round(plannedSeconds * 1.5 + 240)} s: stopping it`)
+  void stopAll().finally(() => process.exit(1))
+}, (plannedSeconds * 1.5 + 240) * 1000)
 
-/** CPU time (user + system) a process has used, in µs. Less sensitive than req/s to a noisy, shared machine. */
-function cpuMicros (pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
-  // utime and stime are fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux)
-  return (Number(fields[11]) + Number(fields[12])) * 10_000
-}
-
-async function load (url: string, connections: number, seconds: number, pid: number): Promise<Omit<Result, 'name'>> {
-  const [cmd, argv] = pinned(1, process.execPath, [join(root, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections), '-d', String(seconds), url])
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'ignore'] })
-  let peak = 0
-  const cpuBefore = cpuMicros(pid)
-  const perf = hasPerf ? spawn('perf', ['stat', '-x,', '-e', 'instructions', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] }) : undefined
-  let perfOut = ''
-  perf?.stderr.on('data', (d: Buffer) => { perfOut += d.toString() })
-  const sampler = setInterval(() => { peak = Math.max(peak, rssMiB(pid)) }, 250)
-  let out = ''
-  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-  await new Promise((resolve) => child.once('exit', resolve))
-  clearInterval(sampler)
-  const cpu = cpuMicros(pid) - cpuBefore
-  if (perf) {
-    perf.kill('SIGINT')
-    await new Promise((resolve) => perf.once('exit', resolve))
-  }
-  const instructions = Number(/^(\d+),/m.exec(perfOut)?.[1] ?? NaN)
-  const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; errors: number; timeouts: number; non2xx: number }
-  return { connections, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx, peakRssMiB: Math.round(peak), cpuUsPerRequest: cpu / Math.max(1, r.requests.total), kInstrPerRequest: instructions / Math.max(1, r.requests.total) / 1000 }
-}
-
-interface Proxy { name: string; child: ChildProcess; url: string }
-
-/** Median by req/s of the rounds' results for one proxy and connection count. */
-function median (rows: Result[]): Result {
-  const sorted = [...rows].sort((a, b) => a.rps - b.rps)
-  return sorted[Math.floor(sorted.length / 2)]!
-}
-
-async function stop (child: ChildProcess): Promise<void> {
-  child.kill('SIGTERM')
-  await new Promise((resolve) => child.once('exit', resolve))
-}
-
-const origin = await start(1, 'origin.ts', [])
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
-const proxies: Proxy[] = []
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'))
+process.once('exit', () => rmSync(dir, { recursive: true, force: true })) // also after Ctrl-C
 try {
-  // All three run side by side, pinned to the same core (an idle one costs nothing), and are loaded in
-  // turn, round after round: this machine's speed drifts, and interleaving spreads the drift over all of them.
-  for (const [name, script, args] of [
-    ['raw @fastify/http-proxy', 'raw-proxy.ts', [origin.url]],
-    ['switchyard (1 route)', 'gateway-server.ts', [origin.url, '0']],
-    ['switchyard (10,000 routes)', 'gateway-server.ts', [origin.url, '9999']],
-  ] as const) {
-    // Switchyard runs as it ships (its V8 flags); the baseline runs with Node's defaults
-    const { child, url } = await start(0, script, [...args], script === 'gateway-server.ts' ? NODE_FLAGS : [])
-    proxies.push({ name, child, url })
+  const loadAtStart = loadAverage()
+  const { generator, generatorDescription, usesWrk, origin } = await prepareLoadSide(dir, LOAD_CPU, log)
+  const contenders: Contender[] = []
+  for (const spec of specs) contenders.push(await startContender(spec, origin, dir, PROXY_CPU))
+  for (const c of contenders) await checkAnswers(c)
+  const ticksPerSecond = clockTicksPerSecond()
+  let peakIsPerRun = true
+
+  const measure = async (c: Contender, kind: Case, request: LoadRequest, round: number): Promise<Measurement> => {
+    peakIsPerRun = resetPeakRss(c.pid) && peakIsPerRun
+    const before = cpuTicks(c.pid)
+    const load = await generator(request)
+    const cpuUs = (cpuTicks(c.pid) - before) * 1e6 / ticksPerSecond
+    const m: Measurement = { contender: c.spec.name, case: kind, connections: request.connections, round, load, cpuUsPerRequest: cpuUs / Math.max(1, load.requests), peakRssMiB: peakRssKiB(c.pid) / 1024 }
+    log(`round ${round} ${c.spec.name} ${kind} c=${request.connections}: ${load.requestsPerSecond.toFixed(0)} req/s, p99 ${load.p99Ms.toFixed(2)} ms, ` +
+      `${m.cpuUsPerRequest.toFixed(1)} CPU µs/req, peak ${m.peakRssMiB.toFixed(0)} MiB, non-2xx ${load.non2xx}, socket errors ${load.socketErrors}`)
+    return m
   }
-  const all: Result[] = []
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const c of CONNECTIONS) {
-      for (const p of proxies) {
-        await load(p.url, c, WARMUP, p.child.pid!)
-        const r = await load(p.url, c, DURATION, p.child.pid!)
-        all.push({ name: p.name, ...r })
-        process.stderr.write(`round ${round} ${p.name} c=${c}: ${Math.round(r.rps)} req/s, p99 ${r.p99} ms, errors ${r.errors}, non2xx ${r.non2xx}\n`)
+
+  const measurements: Measurement[] = []
+  for (let round = 1; round <= plan.rounds; round++) {
+    // interleaved, and the order rotated each round, so drift in the machine's speed falls on every contender
+    const order = contenders.map((_, i) => contenders[(i + round - 1) % contenders.length]!)
+    for (const c of order) {
+      await generator({ url: `${c.url}/`, connections: plan.connections[0]!, seconds: plan.warmup, cpu: LOAD_CPU })
+      for (const connections of plan.connections) {
+        measurements.push(await measure(c, 'get', { url: `${c.url}/`, connections, seconds: plan.seconds, cpu: LOAD_CPU }, round))
       }
     }
+    for (const c of order) {
+      const post = { url: `${c.url}${UPLOAD_PATH}`, connections: plan.postConnections, body: BODY, cpu: LOAD_CPU }
+      if (plan.postWarmup > 0) await generator({ ...post, seconds: plan.postWarmup })
+      measurements.push(await measure(c, 'post', { ...post, seconds: plan.postSeconds }, round))
+    }
   }
-  const pick = (name: string): Result[] => CONNECTIONS.map((c) => median(all.filter((r) => r.name === name && r.connections === c)))
-  const raw = pick(proxies[0]!.name)
-  const gw = pick(proxies[1]!.name)
-  const gw10k = pick(proxies[2]!.name)
-  const rows = [...raw, ...gw, ...gw10k]
-  const rawRow = new Map(raw.map((r) => [r.connections, r]))
-  const oneRoute = new Map(gw.map((r) => [r.connections, r]))
-  const pct = (a: number, b: number): string => `${((a / b - 1) * 100).toFixed(1)}%`
-  const lines = [
-    '| proxy | connections | req/s | p50 ms | p99 ms | errors | non-2xx | peak RSS MiB | CPU µs/req | k instr/req | req/s vs raw | CPU/req vs raw | instr/req vs raw | 10k routes vs 1: req/s, CPU/req, instr/req |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => {
-      const base = rawRow.get(r.connections)!
-      const one = oneRoute.get(r.connections)!
-      return `| ${r.name} | ${r.connections} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.non2xx} | ${r.peakRssMiB} | ${Math.round(r.cpuUsPerRequest)} | ${r.kInstrPerRequest.toFixed(0)} | ` +
-        `${(r.rps / base.rps).toFixed(2)}× | ${(r.cpuUsPerRequest / base.cpuUsPerRequest).toFixed(2)}× | ${(r.kInstrPerRequest / base.kInstrPerRequest).toFixed(2)}× | ` +
-        `${r.name.includes('10,000') ? `${pct(r.rps, one.rps)}, ${pct(r.cpuUsPerRequest, one.cpuUsPerRequest)}, ${pct(r.kInstrPerRequest, one.kInstrPerRequest)}` : ''} |`
-    }),
-  ]
-  const table = lines.join('\n')
-  process.stdout.write(table + '\n')
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${hasTaskset ? 'proxy pinned to core 0 with taskset, origin and autocannon on core 1' : 'no taskset: unpinned'}`
-  writeFileSync(join(here, 'RESULTS.md'), `# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${machine}.\n` +
-    `Each row: the median (by req/s) of ${ROUNDS} rounds; a round is ${WARMUP} s of warm-up, then ${DURATION} s of autocannon at the given connections against GET /, a small fixed body from a keep-alive origin.\n` +
-    'Switchyard runs with its balancer and one JSON access-log line per request (to a file); raw @fastify/http-proxy logs nothing.\n\n' + table + '\n' +
-    (existsSync(join(here, 'NOTES.md')) ? `\n${readFileSync(join(here, 'NOTES.md'), 'utf8')}` : ''))
+
+  const rows = summarise(measurements, contenders.map((c) => c.spec.name))
+  const args = process.argv.slice(2).join(' ')
+  const report = [
+    `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${usesWrk ? 'wrk' : 'autocannon (FALLBACK: measures autocannon, not the proxies)'}, ${origin.description}${quick ? ' (quick run)' : ''}`,
+    '',
+    `- Machine: ${cpuModel()}, ${canPin ? 'proxy pinned to CPU 0 (`taskset -c 0`), load generator and origin to CPU 1' : 'NOT pinned (no taskset or a single CPU)'}; Linux ${release()}; load average ${loadAtStart} at start, ${loadAverage()} at end.`,
+    `- Software: Node ${process.version} (every proxy), ${generatorDescription}; origin ${origin.description}; CLK_TCK ${ticksPerSecond}.`,
+    `- Parameters: \`node bench/run.ts${args === '' ? '' : ` ${args}`}\`: ${plan.rounds} round(s), contenders interleaved and their order rotated each round; ` +
+      `per contender and round a ${plan.warmup} s warm-up at ${plan.connections[0]} connections (not counted), then GET / (100-byte JSON) for ${plan.seconds} s at each of ${plan.connections.join(' and ')} connections ` +
+      `(\`wrk -t1 -c<n> -d${plan.seconds}s --latency --timeout 10s\`); then POST ${UPLOAD_PATH} with a ${UPLOAD_BYTES / 1024 / 1024} MiB body from a wrk Lua script, ` +
+      `${plan.postWarmup > 0 ? `${plan.postWarmup} s warm-up, ` : 'no warm-up of its own, '}${plan.postSeconds} s at ${plan.postConnections} connections.`,
+    '- Figures: median over rounds of each figure on its own. CPU µs/req = the proxy process\'s utime+stime (/proc/<pid>/stat) over the measured run ÷ responses completed. ' +
+      `Peak RSS = VmHWM (/proc/<pid>/status)${peakIsPerRun ? ', reset before each run' : ' over the process\'s life (the kernel refused the per-run reset)'}. non-2xx and socket errors are summed over rounds.`,
+    `- Metrics: ${metricsSection === undefined ? 'NOT measured: the config schema has no metrics section (or none that turns metrics on)' : `on in switchyard-full (metrics: ${JSON.stringify(metricsSection)})`}.`,
+    ...contenders.map((c) => `- ${c.spec.name}: ${c.spec.description}.`),
+    '',
+    ...headline(rows).map((l) => `**${l}.**  `),
+    '',
+    getTable(rows),
+    '',
+    postTable(rows, UPLOAD_BYTES),
+    '',
+  ].join('\n')
+  process.stdout.write(`\n${report}`)
+  if (record) {
+    const file = join(here, 'RESULTS.md')
+    writeFileSync(file, appendRun(readFileSync(file, 'utf8'), report))
+    log(`appended to ${file}`)
+  } else {
+    log('not recorded in bench/RESULTS.md (quick run or --no-record; --record to keep it)')
+  }
 } finally {
-  for (const p of proxies) await stop(p.child)
-  await stop(origin.child)
+  clearTimeout(deadline)
+  await stopAll()
+  rmSync(dir, { recursive: true, force: true })
+}
+
+/** A proxy that answers wrongly would be measured answering wrongly: check both cases once before loading it. */
+async function checkAnswers (c: Contender): Promise<void> {
+  const get = await fetch(`${c.url}/`)
+  const body = await get.text()
+  if (get.status !== 200 || body !== SMALL_JSON) throw new Error(`${c.spec.name}: GET / answered ${get.status} ${body.slice(0, 200)}`)
+  const post = await fetch(`${c.url}${UPLOAD_PATH}`, { method: 'POST', body: Buffer.alloc(UPLOAD_BYTES, 'x'), headers: { 'content-type': BODY.contentType } })
+  const answer = await post.text()
+  if (post.status !== 200 || answer !== UPLOAD_ANSWER) throw new Error(`${c.spec.name}: POST ${UPLOAD_PATH} answered ${post.status} ${answer.slice(0, 200)}`)
 }

@@ -1,0 +1,77 @@
+// The proxies under benchmark, each a separate Node process pinned to the proxy's CPU.
+import { closeSync, openSync } from 'node:fs'
+import type { ChildProcess } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
+import { startProcess, waitForReady } from './children.ts'
+import type { Origin } from './origin-answer.ts'
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+export interface ContenderSpec {
+  name: string
+  description: string
+  script: string
+  args: (origin: Origin) => string[]
+  /** Switchyard runs as it ships (its V8 flags); the others with Node's defaults. */
+  nodeFlags: readonly string[]
+  /** stdout is the access log, sent to a file. */
+  logsToStdout: boolean
+}
+
+export const CONTENDERS: readonly ContenderSpec[] = [
+  {
+    name: 'floor',
+    description: 'bench/floor.ts: node:http + undici Pool.dispatch, raw headers, no features',
+    script: 'floor.ts',
+    args: (o) => [o.urls[0]],
+    nodeFlags: [],
+    logsToStdout: false,
+  },
+  {
+    name: 'raw',
+    description: '@fastify/http-proxy, logger off',
+    script: 'raw-proxy.ts',
+    args: (o) => [o.urls[0]],
+    nodeFlags: [],
+    logsToStdout: false,
+  },
+  {
+    name: 'switchyard-min',
+    description: 'Switchyard, 1 target, breaker, outlier detection and retries off, logging off',
+    script: 'gateway-server.ts',
+    args: (o) => ['min', o.urls[0]],
+    nodeFlags: NODE_FLAGS,
+    logsToStdout: false,
+  },
+  {
+    name: 'switchyard-full',
+    description: 'Switchyard, 2 targets (two origin ports), active health checks every 1 s, breaker, 3 attempts within a 20% retry budget, outlier detection, access log at info to stdout redirected to a file',
+    script: 'gateway-server.ts',
+    args: (o) => ['full', ...o.urls],
+    nodeFlags: NODE_FLAGS,
+    logsToStdout: true,
+  },
+]
+
+export interface Contender {
+  spec: ContenderSpec
+  child: ChildProcess
+  pid: number
+  url: string
+  /** The access-log file, for contenders that log. */
+  logFile: string | undefined
+}
+
+export async function startContender (spec: ContenderSpec, origin: Origin, dir: string, cpu: number, extraNodeFlags: readonly string[] = []): Promise<Contender> {
+  const logFile = spec.logsToStdout ? join(dir, `${spec.name}-access.log`) : undefined
+  const stdout = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
+  try {
+    const child = startProcess(process.execPath, [...spec.nodeFlags, ...extraNodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, stdout })
+    const url = await waitForReady(child, spec.name)
+    return { spec, child, pid: child.pid!, url, logFile }
+  } finally {
+    if (typeof stdout === 'number') closeSync(stdout) // the child holds its own copy
+  }
+}

@@ -1,0 +1,123 @@
+// From measured runs to the tables: medians over rounds per contender and concurrency, then ratios.
+import type { LoadResult } from './load.ts'
+
+export type Case = 'get' | 'post'
+
+export interface Measurement {
+  contender: string
+  case: Case
+  connections: number
+  round: number
+  load: LoadResult
+  /** The proxy's utime + stime over the run, per completed request. */
+  cpuUsPerRequest: number
+  /** VmHWM at the end of the run (reset before it where the kernel allows). */
+  peakRssMiB: number
+}
+
+export interface Row {
+  contender: string
+  case: Case
+  connections: number
+  rounds: number
+  requestsPerSecond: number
+  minRequestsPerSecond: number
+  maxRequestsPerSecond: number
+  p99Ms: number
+  cpuUsPerRequest: number
+  peakRssMiB: number
+  /** Summed over rounds. */
+  non2xx: number
+  socketErrors: number
+}
+
+/** The middle value; for an even count, the mean of the two middle ones. */
+export function median (values: readonly number[]): number {
+  if (values.length === 0) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** One row per (case, contender, connections), in the order the contenders are given; each figure its own median. */
+export function summarise (measurements: readonly Measurement[], contenders: readonly string[]): Row[] {
+  const rows: Row[] = []
+  for (const kind of ['get', 'post'] as const) {
+    for (const contender of contenders) {
+      const mine = measurements.filter((m) => m.case === kind && m.contender === contender)
+      for (const connections of [...new Set(mine.map((m) => m.connections))].sort((a, b) => a - b)) {
+        const runs = mine.filter((m) => m.connections === connections)
+        const rps = runs.map((m) => m.load.requestsPerSecond)
+        rows.push({
+          contender,
+          case: kind,
+          connections,
+          rounds: runs.length,
+          requestsPerSecond: median(rps),
+          minRequestsPerSecond: Math.min(...rps),
+          maxRequestsPerSecond: Math.max(...rps),
+          p99Ms: median(runs.map((m) => m.load.p99Ms)),
+          cpuUsPerRequest: median(runs.map((m) => m.cpuUsPerRequest)),
+          peakRssMiB: median(runs.map((m) => m.peakRssMiB)),
+          non2xx: runs.reduce((n, m) => n + m.load.non2xx, 0),
+          socketErrors: runs.reduce((n, m) => n + m.load.socketErrors, 0),
+        })
+      }
+    }
+  }
+  return rows
+}
+
+function find (rows: readonly Row[], contender: string, kind: Case, connections: number): Row | undefined {
+  return rows.find((r) => r.contender === contender && r.case === kind && r.connections === connections)
+}
+
+function ratio (a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || !(b > 0) ? '–' : `${(a / b).toFixed(2)}×`
+}
+
+const fixed = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '–')
+
+export function getTable (rows: readonly Row[]): string {
+  const lines = [
+    '| contender | conns | req/s (median) | req/s min–max | p99 ms | CPU µs/req | peak RSS MiB | non-2xx | socket errors | req/s vs raw | CPU/req vs floor |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const r of rows.filter((row) => row.case === 'get')) {
+    const raw = find(rows, 'raw', 'get', r.connections)
+    const floor = find(rows, 'floor', 'get', r.connections)
+    lines.push(`| ${r.contender} | ${r.connections} | ${fixed(r.requestsPerSecond)} | ${fixed(r.minRequestsPerSecond)}–${fixed(r.maxRequestsPerSecond)} | ` +
+      `${fixed(r.p99Ms, 2)} | ${fixed(r.cpuUsPerRequest, 1)} | ${fixed(r.peakRssMiB)} | ${r.non2xx} | ${r.socketErrors} | ` +
+      `${ratio(r.requestsPerSecond, raw?.requestsPerSecond)} | ${ratio(r.cpuUsPerRequest, floor?.cpuUsPerRequest)} |`)
+  }
+  return lines.join('\n')
+}
+
+/** The streamed-upload table: each request carries `bodyBytes`, so MiB/s is req/s scaled. */
+export function postTable (rows: readonly Row[], bodyBytes: number): string {
+  const mib = bodyBytes / (1024 * 1024)
+  const lines = [
+    '| contender | conns | MiB/s uploaded (median) | req/s | p99 ms | CPU µs/req | peak RSS MiB | non-2xx | socket errors | MiB/s vs raw | CPU/req vs floor |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const r of rows.filter((row) => row.case === 'post')) {
+    const raw = find(rows, 'raw', 'post', r.connections)
+    const floor = find(rows, 'floor', 'post', r.connections)
+    lines.push(`| ${r.contender} | ${r.connections} | ${fixed(r.requestsPerSecond * mib)} | ${fixed(r.requestsPerSecond)} | ${fixed(r.p99Ms, 2)} | ` +
+      `${fixed(r.cpuUsPerRequest)} | ${fixed(r.peakRssMiB)} | ${r.non2xx} | ${r.socketErrors} | ` +
+      `${ratio(r.requestsPerSecond, raw?.requestsPerSecond)} | ${ratio(r.cpuUsPerRequest, floor?.cpuUsPerRequest)} |`)
+  }
+  return lines.join('\n')
+}
+
+/** The two ratios the benchmark exists for, one line per concurrency. */
+export function headline (rows: readonly Row[]): string[] {
+  const out: string[] = []
+  for (const r of rows.filter((row) => row.case === 'get' && row.contender === 'switchyard-full')) {
+    const floor = find(rows, 'floor', 'get', r.connections)
+    const raw = find(rows, 'raw', 'get', r.connections)
+    out.push(`c=${r.connections}: switchyard-full costs ${ratio(r.cpuUsPerRequest, floor?.cpuUsPerRequest)} the floor's CPU per request; ` +
+      `its req/s is ${ratio(r.requestsPerSecond, raw?.requestsPerSecond)} raw @fastify/http-proxy's`)
+  }
+  return out
+}
