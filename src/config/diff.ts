@@ -1,7 +1,7 @@
 // What a reload changes: routes, pools and targets by identity, plus the changed paths of every other setting.
 import { canonicalJson } from './hash.ts'
 import type { PoolConfig, ResolvedConfig, RouteConfig } from './schema.ts'
-import { normaliseRoutePath } from './validate.ts'
+import { normaliseRoutePath } from '../routing/path.ts'
 
 export interface Changes {
   added: string[]
