@@ -1,0 +1,63 @@
+// The shape of GET /status on the admin listener (and of each snapshot the dashboard's live stream carries).
+// One declaration shared by the server that builds it and the dashboard that draws it.
+import type { TargetState } from '../upstream/status.ts'
+
+export interface StatusDocument {
+  version: string
+  configFile: string | undefined
+  /** ISO time the running config was loaded. */
+  configLoadedAt: string
+  configHash: string
+  /** 'starting' until the first health-check round is done, 'ready', or 'draining' once shutdown began. */
+  readiness: 'starting' | 'ready' | 'draining'
+  pools: Record<string, PoolStatus>
+  routes: RouteStatus[]
+}
+
+export interface PoolStatus {
+  circuit: 'closed' | 'open' | 'half-open'
+  /** While open: seconds until the breaker lets a probe through. */
+  circuitRetryAfterSeconds?: number
+  activeTier: 'primary' | 'backup' | 'none'
+  /** 'manual' when an operator chose the tier (switchover) or failback is manual and traffic is on the backups. */
+  switchover: 'auto' | 'manual'
+  targets: TargetStatusView[]
+}
+
+export interface TargetStatusView {
+  /** host:port */
+  id: string
+  url: string
+  backup: boolean
+  weight: number
+  state: TargetState | 'lagging'
+  inFlight: number
+  /** Attempts sent to this target since start. */
+  requests: number
+  /** Attempts the target failed (5xx in failureStatuses, connect failures, resets, timeouts). */
+  failures: number
+  /** The last active health check, if the pool has them. */
+  lastCheck?: { ok: boolean; at: string; status?: number; error?: string }
+}
+
+export interface RouteStatus {
+  name?: string
+  path: string
+  pool: string
+  methods?: string[]
+  host?: string
+}
+
+/** One line of the event feed (GET /events, and the dashboard's live stream). */
+export interface GatewayEvent {
+  /** ISO time */
+  at: string
+  kind: 'breaker' | 'target' | 'tier' | 'drain' | 'reload' | 'reload-rejected' | 'switchover' | 'canary' | 'split'
+  pool?: string
+  target?: string
+  route?: string
+  /** One short sentence, e.g. 'circuit breaker open', 'target ejected', 'config reloaded: routes +1 -0 ~0, …'. */
+  message: string
+  /** Problems of a rejected reload, each 'path: sentence'. */
+  problems?: string[]
+}
