@@ -1,19 +1,29 @@
 // Builds a gateway from a resolved config without listening: tests and main.ts both start here.
+import { readFileSync } from 'node:fs'
 import { METHODS } from 'node:http'
 import type { Duplex } from 'node:stream'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
-import type { ResolvedConfig } from './config/schema.ts'
+import { isLoopback } from './admin/auth.ts'
+import { EventFeed } from './admin/event-feed.ts'
 import { buildAdmin } from './admin/server.ts'
-import { GcPacer } from './lifecycle/gc-pacer.ts'
+import { buildStatus } from './admin/status.ts'
+import type { GatewayEvent, StatusDocument } from './admin/status-types.ts'
+import { describeDiff, type ConfigDiff } from './config/diff.ts'
+import { configHash } from './config/hash.ts'
+import { loadConfigFile } from './config/load.ts'
+import { Reloader, type ReloadResult, type ReloadTrigger } from './config/reloader.ts'
+import type { ResolvedConfig } from './config/schema.ts'
+import { drainAndClose } from './lifecycle/shutdown.ts'
 import { createLogger } from './logger.ts'
+import { GatewayMetrics } from './metrics/metrics.ts'
 import { ProxyHandler } from './proxy/forward.ts'
 import { createUpgradeHandler } from './proxy/upgrade.ts'
-import { RoutingTable } from './routing/table.ts'
-import type { Clock, RandomSource } from './runtime.ts'
-import type { GatewayState } from './state.ts'
-import { logPoolEvents } from './upstream/events.ts'
-import { buildPools, type PoolRuntime } from './upstream/registry.ts'
+import { RoutingTable, type Route } from './routing/table.ts'
+import { systemClock, type Clock, type RandomSource } from './runtime.ts'
+import type { GatewayState, RouteObserver } from './state.ts'
+import { buildPools, type PoolObserver, type PoolRuntime, type RuntimeOptions } from './upstream/registry.ts'
+import { isAvailable } from './upstream/status.ts'
 
 export interface GatewayOptions {
   /** Log to this stream instead of the configured destination (tests collect lines this way). */
@@ -21,35 +31,123 @@ export interface GatewayOptions {
   logger?: Logger
   random?: RandomSource
   clock?: Clock
+  /** Where the config came from: reloads read it again (shown in /status). */
+  configFile?: string
+  /** How a reload reads the config (default: loadConfigFile(configFile)). */
+  load?: () => Promise<ResolvedConfig>
+  /** Node's process metrics beside the gateway's own (default true; tests turn them off). */
+  defaultMetrics?: boolean
+  /** The environment read for SWITCHYARD_ADMIN_TOKEN (default process.env). */
+  env?: NodeJS.ProcessEnv
 }
 
 export interface Gateway {
   readonly app: FastifyInstance
   readonly logger: Logger
   readonly proxy: ProxyHandler
+  /** The config in force now (changes on reload). */
   readonly config: ResolvedConfig
+  readonly metrics: GatewayMetrics | undefined
+  readonly events: EventFeed
   pools (): ReadonlyMap<string, PoolRuntime>
+  readiness (): StatusDocument['readiness']
+  status (): StatusDocument
   /** Listens on the configured (or given) address; resolves to the bound URL. */
   listen (address?: { host?: string; port?: number }): Promise<string>
   /** Starts the admin listener (config.admin, or the given address); resolves to its URL. */
   listenAdmin (address?: { host?: string; port?: number }): Promise<string>
+  /** Loads the config again and switches to it if valid; the running config stays otherwise. */
+  reload (trigger?: ReloadTrigger): Promise<ReloadResult>
+  /** The graceful way out (SIGTERM): not ready at once, serve delayMs more, stop accepting, finish in-flight. */
+  shutdown (): Promise<void>
+  /** Closes everything now (tests, or after shutdown()). */
   close (): Promise<void>
 }
 
 // Every method Node's parser knows, except CONNECT (a tunnel, not a request to route).
 const PROXIED_METHODS = METHODS.filter((m) => m !== 'CONNECT')
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-export function buildGateway (config: ResolvedConfig, options: GatewayOptions = {}): Gateway {
+export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOptions = {}): Gateway {
+  let config = initialConfig
   const logger = options.logger ?? createLogger(config.log, options.logStream)
-  const runtimeOptions = { ...(options.random ? { random: options.random } : {}), ...(options.clock ? { clock: options.clock } : {}) }
-  const state: GatewayState = { table: new RoutingTable(config.routes), pools: buildPools(config, runtimeOptions) }
-  for (const runtime of state.pools.values()) logPoolEvents(runtime, logger)
-  const proxy = new ProxyHandler(state, { logger, trustedProxies: config.server.trustedProxies })
+  const clock = options.clock ?? systemClock
+  const env = options.env ?? process.env
+  const adminToken = env.SWITCHYARD_ADMIN_TOKEN !== undefined && env.SWITCHYARD_ADMIN_TOKEN !== '' ? env.SWITCHYARD_ADMIN_TOKEN : config.admin.token
+  const metrics = config.metrics.enabled ? new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true }) : undefined
+  const events = new EventFeed(logger, clock)
+  const runtimeOptions: RuntimeOptions = {
+    clock,
+    ...(options.random ? { random: options.random } : {}),
+    ...(metrics ? { observe: (pool: string) => poolObserver(metrics, pool) } : {}),
+  }
+  const watching = new Map<PoolRuntime, () => void>()
+  let started = false
+  let readiness: StatusDocument['readiness'] = 'starting'
+  let loadedAt = clock.now()
+  let hash = configHash(config)
+
+  const stateFor = (next: ResolvedConfig, pools: ReadonlyMap<string, PoolRuntime>): GatewayState => {
+    const table = new RoutingTable(next.routes)
+    return { table, pools, ...(metrics ? { observers: routeObservers(metrics, table.routes) } : {}) }
+  }
+  const adopt = (runtime: PoolRuntime): void => {
+    if (watching.has(runtime)) return
+    watching.set(runtime, events.watchPool(runtime))
+    if (started) runtime.start()
+  }
+  const retire = (runtime: PoolRuntime): void => {
+    watching.get(runtime)?.()
+    watching.delete(runtime)
+    runtime.retire()
+  }
+
+  const initialPools = buildPools(config, runtimeOptions).pools
+  const proxy = new ProxyHandler(stateFor(config, initialPools), { logger, trustedProxies: config.server.trustedProxies })
+  for (const runtime of initialPools.values()) adopt(runtime)
+  metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock) })
+  metrics?.setConfigInfo(hash)
   const tunnels = new Set<Duplex>()
+
+  const apply = (next: ResolvedConfig, diff: ConfigDiff): void => {
+    const previous = proxy.state
+    const { pools, retired } = buildPools(next, runtimeOptions, previous.pools)
+    // one assignment: requests already in flight keep the state (routes, pools) they started with
+    proxy.setState(stateFor(next, pools))
+    for (const runtime of pools.values()) adopt(runtime)
+    for (const runtime of retired) retire(runtime)
+    if (metrics !== undefined) {
+      for (const id of diff.routes.removed) metrics.forgetRoute(id)
+      for (const runtime of retired) if (!pools.has(runtime.name)) metrics.forgetPool(runtime.name)
+    }
+    config = next
+    loadedAt = clock.now()
+    hash = configHash(next)
+  }
+  const reloader = new Reloader({
+    load: options.load ?? (() => {
+      if (options.configFile === undefined) throw new Error('this gateway was not started from a config file')
+      return loadConfigFile(options.configFile)
+    }),
+    apply,
+    current: () => config,
+    onResult: (result) => {
+      metrics?.configReload(result.result)
+      if (result.result === 'success' && result.hash !== undefined) metrics?.setConfigInfo(result.hash)
+      if (result.result === 'error') {
+        events.record('error', { kind: 'reload-rejected', message: 'config rejected; the running config stays', problems: result.problems ?? [] }, { trigger: result.trigger })
+      } else if (result.result === 'success' && result.diff !== undefined) {
+        events.record('info', { kind: 'reload', message: `config reloaded: ${describeDiff(result.diff)}` }, { trigger: result.trigger, hash: result.hash, diff: result.diff })
+      } else {
+        logger.info({ trigger: result.trigger, hash: result.hash }, 'config unchanged')
+      }
+    },
+  })
 
   const app = Fastify({
     logger: false, // one access-log line per request is written by the proxy itself
-    return503OnClosing: true,
+    // the proxy answers while closing (503 shutting_down with its JSON body and an access-log line)
+    return503OnClosing: false,
     // Only WebSocket upgrades are tunnelled; any other Upgrade (e.g. h2c) is an ordinary request, proxied
     // without its hop-by-hop Upgrade header. (Node ≥ 22.21 / 24.9; older Node sends every upgrade to the tunnel.)
     http: { shouldUpgradeCallback: (req) => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket' },
@@ -84,34 +182,92 @@ export function buildGateway (config: ResolvedConfig, options: GatewayOptions = 
     done()
   })
 
-  let started = false
-  const gcPacer = new GcPacer()
+  const status = (): StatusDocument => buildStatus({
+    version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: hash, readiness, state: proxy.state,
+  })
   let admin: FastifyInstance | undefined
+  let closed = false
   return {
     app,
     logger,
     proxy,
-    config,
+    get config () { return config },
+    metrics,
+    events,
     pools: () => proxy.state.pools,
+    readiness: () => readiness,
+    status,
     async listen (address = {}) {
-      const url = await app.listen({ host: address.host ?? config.server.host, port: address.port ?? config.server.port })
+      // reusePort (Node's listen option, passed through by Fastify): a new gateway can bind while this one drains
+      const listenOptions = { host: address.host ?? config.server.host, port: address.port ?? config.server.port, reusePort: config.server.reusePort }
+      const url = await app.listen(listenOptions as FastifyListenOptions)
       if (!started) {
         started = true
         for (const runtime of proxy.state.pools.values()) runtime.start()
-        gcPacer.start()
+        // ready once every pool's first round of health checks has an answer (pools without checks at once)
+        void Promise.all([...proxy.state.pools.values()].map((r) => r.health?.firstRound())).then(() => {
+          if (readiness === 'starting') readiness = 'ready'
+        })
       }
       return url
     },
     async listenAdmin (address = {}) {
-      admin ??= buildAdmin(() => proxy.state.pools)
-      return admin.listen({ host: address.host ?? config.admin.host, port: address.port ?? config.admin.port })
+      const host = address.host ?? config.admin.host
+      if (adminToken === undefined && !isLoopback(host)) {
+        logger.warn({ host }, 'the admin listener is not on loopback and no admin token is set: anyone who reaches it can drain targets and reload config (set admin.token or SWITCHYARD_ADMIN_TOKEN)')
+      }
+      admin ??= buildAdmin({
+        status,
+        events: (): readonly GatewayEvent[] => events.list(),
+        pools: () => proxy.state.pools,
+        readiness: () => readiness,
+        metrics,
+        reload: (trigger) => reloader.reload(trigger),
+        token: adminToken,
+        logger,
+      })
+      return admin.listen({ host, port: address.port ?? config.admin.port })
+    },
+    reload: (trigger = 'admin') => reloader.reload(trigger),
+    async shutdown () {
+      await drainAndClose({ server: app.server, proxy, clock, logger, beginDrain: () => { readiness = 'draining' } }, config.shutdown)
+      await this.close()
     },
     async close () {
-      gcPacer.stop()
+      if (closed) return
+      closed = true
+      readiness = 'draining'
       await admin?.close()
       await app.close()
+      for (const stop of watching.values()) stop()
       await Promise.all([...proxy.state.pools.values()].map((p) => p.close()))
       logger.flush?.()
     },
+  }
+}
+
+function poolObserver (metrics: GatewayMetrics, pool: string): PoolObserver {
+  const bound = metrics.pool(pool)
+  const targets = new Map<string, ReturnType<GatewayMetrics['target']>>()
+  return {
+    attempt (target, outcome) {
+      let binding = targets.get(target.id)
+      if (binding === undefined) targets.set(target.id, binding = metrics.target(pool, target.id))
+      binding.attempt(outcome)
+    },
+    retry: (reason) => bound.retry(reason),
+    budgetExhausted: () => bound.budgetExhausted(),
+  }
+}
+
+function routeObservers (metrics: GatewayMetrics, routes: readonly Route[]): Map<Route, RouteObserver> {
+  return new Map(routes.map((route) => [route, metrics.route(route.label, route.pool)]))
+}
+
+function * snapshot (pools: ReadonlyMap<string, PoolRuntime>, clock: Clock): Generator<{ name: string; circuit: 'closed' | 'half-open' | 'open'; targets: Iterable<{ id: string; up: boolean; inFlight: number }> }> {
+  const now = clock.now()
+  for (const [name, runtime] of pools) {
+    const pool = runtime.pool
+    yield { name, circuit: runtime.breaker.state, targets: pool.targets.map((t) => ({ id: t.id, up: isAvailable(pool.status(t), now), inFlight: t.inFlight })) }
   }
 }

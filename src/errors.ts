@@ -15,6 +15,15 @@ export const ERRORS = {
   circuit_open: { status: 503, message: 'The circuit breaker of this pool is open' },
   shutting_down: { status: 503, message: 'The gateway is shutting down' },
   internal_error: { status: 500, message: 'Unexpected gateway error' },
+  // the admin listener's answers
+  unauthorized: { status: 401, message: 'This admin call needs Authorization: Bearer <admin token>' },
+  not_found: { status: 404, message: 'No such admin endpoint' },
+  unknown_pool: { status: 404, message: 'No pool of that name' },
+  unknown_target: { status: 404, message: 'No target host:port of that name in this pool' },
+  unknown_route: { status: 404, message: 'No route of that name' },
+  metrics_disabled: { status: 404, message: 'Metrics are off (metrics.enabled: false)' },
+  payload_too_large: { status: 413, message: 'The request body is too large' },
+  invalid_config: { status: 422, message: 'The config file is invalid; the running config stays in force' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof ERRORS
@@ -32,6 +41,11 @@ export class GatewayError extends Error {
     this.status = ERRORS[code].status
     this.retryAfterSeconds = options.retryAfterSeconds
   }
+}
+
+/** The admin API's JSON error body: the same code, status and sentence as every other answer. */
+export function adminError (code: ErrorCode, extra: Record<string, unknown> = {}): { status: number; body: Record<string, unknown> } {
+  return { status: ERRORS[code].status, body: { error: code, message: ERRORS[code].message, ...extra } }
 }
 
 export interface RenderedError {

@@ -1,10 +1,11 @@
 // CLI entry: `node src/main.ts [check] [--config FILE]`.
 import closeWithGrace from 'close-with-grace'
 import { buildGateway } from './app.ts'
-import { parseArgs, USAGE, UsageError } from './cli/args.ts'
+import { parseArgs, USAGE } from './cli/args.ts'
 import { describeConfig } from './cli/summary.ts'
 import { loadConfigFile } from './config/load.ts'
-import { ConfigError } from './errors.ts'
+import { ConfigWatcher } from './config/watch.ts'
+import { ConfigError, UsageError } from './errors.ts'
 
 async function main (): Promise<number> {
   const args = parseArgs(process.argv.slice(2))
@@ -13,14 +14,29 @@ async function main (): Promise<number> {
     process.stdout.write(describeConfig(config, args.configFile) + '\n')
     return 0
   }
-  const gateway = buildGateway(config)
+  const gateway = buildGateway(config, { configFile: args.configFile })
   const url = await gateway.listen()
   const adminUrl = await gateway.listenAdmin()
   gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length }, `switchyard listening on ${url} (admin ${adminUrl})`)
-  closeWithGrace({ delay: config.server.shutdownGraceMs }, async ({ signal, err }) => {
-    if (err) gateway.logger.error({ err }, 'fatal error, shutting down')
-    else gateway.logger.info({ signal }, 'shutting down')
-    await gateway.close()
+
+  // hot reload: the file changing on disk (a ConfigMap update included), SIGHUP, or POST /reload on the admin port
+  const watcher = new ConfigWatcher(args.configFile, () => { void gateway.reload('file') }, {
+    onError: (err) => gateway.logger.warn({ err }, 'config file watch error'),
+  })
+  await watcher.start()
+  process.on('SIGHUP', () => { void gateway.reload('signal') })
+
+  // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1)
+  const { delayMs, timeoutMs } = gateway.config.shutdown
+  closeWithGrace({ delay: delayMs + timeoutMs + 5000 }, async ({ signal, err }) => {
+    watcher.close()
+    if (err) {
+      gateway.logger.error({ err }, 'fatal error, shutting down')
+      await gateway.close()
+      return
+    }
+    gateway.logger.info({ signal }, 'shutting down')
+    await gateway.shutdown()
   })
   return -1
 }

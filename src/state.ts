@@ -1,9 +1,15 @@
 // What the proxy routes with: the routing table and the pools it names. Swapped whole on reload; a request
 // keeps the state it started with.
-import type { RoutingTable } from './routing/table.ts'
+import type { Route, RoutingTable } from './routing/table.ts'
 import type { PoolRuntime } from './upstream/registry.ts'
 
 export interface GatewayState {
   readonly table: RoutingTable
   readonly pools: ReadonlyMap<string, PoolRuntime>
+  /** Per-route request counters (metrics), bound once per route when the state is built. */
+  readonly observers?: ReadonlyMap<Route, RouteObserver>
+}
+
+export interface RouteObserver {
+  request (method: string, status: number, seconds: number): void
 }

@@ -1,55 +1,115 @@
-// The admin listener (loopback by default): pool state, and the operator's Active-Standby switches.
-// Talks to pools only through their public operations (failback, switchover) and read-only state.
-import Fastify, { type FastifyInstance } from 'fastify'
+// The admin listener (its own port; loopback by default): liveness, readiness, metrics, status and the
+// operator's actions. Actions reach a pool only through its public operations (setStatus, switchover, failback).
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
+import type { ReloadResult, ReloadTrigger } from '../config/reloader.ts'
+import { describeDiff } from '../config/diff.ts'
+import { adminError, type ErrorCode } from '../errors.ts'
+import type { GatewayMetrics } from '../metrics/metrics.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
-import { isAvailable } from '../upstream/status.ts'
+import type { TargetStatus } from '../upstream/status.ts'
+import type { Target } from '../upstream/target.ts'
+import { bearerCheck } from './auth.ts'
+import { poolStatus } from './status.ts'
+import type { GatewayEvent, StatusDocument } from './status-types.ts'
 
-export function buildAdmin (pools: () => ReadonlyMap<string, PoolRuntime>): FastifyInstance {
-  const admin = Fastify({ logger: false, forceCloseConnections: true })
+export interface AdminContext {
+  status (): StatusDocument
+  events (): readonly GatewayEvent[]
+  pools (): ReadonlyMap<string, PoolRuntime>
+  readiness (): StatusDocument['readiness']
+  metrics: GatewayMetrics | undefined
+  reload (trigger: ReloadTrigger): Promise<ReloadResult>
+  token: string | undefined
+  logger: Logger
+}
 
-  admin.get('/pools', async () => {
-    const out: Record<string, unknown> = {}
-    for (const [name, runtime] of pools()) out[name] = describePool(runtime)
-    return out
+const TARGET_ACTIONS: Record<string, Partial<TargetStatus>> = {
+  drain: { draining: true },
+  enable: { draining: false, disabled: false },
+  disable: { disabled: true },
+}
+
+export function buildAdmin (ctx: AdminContext): FastifyInstance {
+  const admin = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 16 * 1024 })
+  const authorised = bearerCheck(ctx.token)
+  const fail = (reply: FastifyReply, code: ErrorCode, extra: Record<string, unknown> = {}): FastifyReply => {
+    const { status, body } = adminError(code, extra)
+    return reply.code(status).send(body)
+  }
+
+  admin.setNotFoundHandler((_request, reply) => fail(reply, 'not_found'))
+  admin.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _request, reply) => {
+    if (err.statusCode === 413) return fail(reply, 'payload_too_large')
+    if (err.statusCode !== undefined && err.statusCode < 500) return fail(reply, 'bad_request', { detail: err.message })
+    ctx.logger.error({ err }, 'admin API error')
+    return fail(reply, 'internal_error')
+  })
+  // mutating calls: the bearer token first, before anything is looked at
+  admin.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'POST' && !authorised(request.headers.authorization)) return fail(reply, 'unauthorized')
   })
 
-  const withPool = (action: (runtime: PoolRuntime) => void) => async (request: { params: unknown }, reply: { code: (n: number) => unknown }) => {
-    const name = (request.params as { pool: string }).pool
-    const runtime = pools().get(name)
-    if (runtime === undefined) {
-      reply.code(404)
-      return { error: 'unknown_pool', message: `no pool named '${name}'` }
-    }
-    action(runtime)
-    return describePool(runtime)
+  admin.get('/healthz', async () => ({ status: 'ok' }))
+  admin.get('/readyz', async (_request, reply) => {
+    const readiness = ctx.readiness()
+    return reply.code(readiness === 'ready' ? 200 : 503).send({ ready: readiness === 'ready', readiness })
+  })
+  admin.get('/metrics', async (_request, reply) => {
+    if (ctx.metrics === undefined) return fail(reply, 'metrics_disabled')
+    return reply.type(ctx.metrics.contentType).send(await ctx.metrics.render())
+  })
+  admin.get('/status', async () => ctx.status())
+  admin.get('/events', async () => ({ events: ctx.events() }))
+  // the older name of the pools part of /status
+  admin.get('/pools', async () => ctx.status().pools)
+
+  admin.post('/reload', async (_request, reply) => {
+    const result = await ctx.reload('admin')
+    if (result.result === 'error') return fail(reply, 'invalid_config', { problems: result.problems ?? [] })
+    return reply.send({ result: result.result, hash: result.hash, ...(result.diff ? { changes: describeDiff(result.diff), diff: result.diff } : {}) })
+  })
+
+  const findPool = (request: FastifyRequest, reply: FastifyReply): PoolRuntime | undefined => {
+    const runtime = ctx.pools().get((request.params as { pool: string }).pool)
+    if (runtime === undefined) void fail(reply, 'unknown_pool')
+    return runtime
   }
-  // Active-Standby by hand: move traffic to the backups, or back to the primaries (needed with failback: 'manual')
-  admin.post('/pools/:pool/switchover', withPool((r) => r.pool.switchover()))
-  admin.post('/pools/:pool/failback', withPool((r) => r.pool.failback()))
+
+  admin.post('/pools/:pool/targets/:target/:action', async (request, reply) => {
+    const { target: id, action } = request.params as { target: string; action: string }
+    const change = Object.hasOwn(TARGET_ACTIONS, action) ? TARGET_ACTIONS[action] : undefined
+    if (change === undefined) return fail(reply, 'not_found')
+    const runtime = findPool(request, reply)
+    if (runtime === undefined) return reply
+    const target = findTarget(runtime.pool.targets, id)
+    if (target === undefined) return fail(reply, 'unknown_target')
+    runtime.pool.setStatus(target, change)
+    return { pool: runtime.name, target: poolStatus(runtime).targets.find((t) => t.id === target.id) }
+  })
+
+  // Active-Standby by hand: { "to": "backup" } moves new traffic to the backups while the primaries are healthy,
+  // { "to": "primary" } moves it back (also the way back after a failover under failback: 'manual').
+  admin.post('/pools/:pool/switchover', async (request, reply) => {
+    const body: unknown = request.body
+    const to = body === undefined || body === null || body === '' ? 'backup' : (body as { to?: unknown }).to
+    if (to !== 'backup' && to !== 'primary') return fail(reply, 'bad_request', { detail: 'body must be {"to":"backup"} or {"to":"primary"}' })
+    const runtime = findPool(request, reply)
+    if (runtime === undefined) return reply
+    if (to === 'backup') runtime.pool.switchover()
+    else runtime.pool.failback()
+    return { pool: runtime.name, ...poolStatus(runtime) }
+  })
+  admin.post('/pools/:pool/failback', async (request, reply) => {
+    const runtime = findPool(request, reply)
+    if (runtime === undefined) return reply
+    runtime.pool.failback()
+    return { pool: runtime.name, ...poolStatus(runtime) }
+  })
   return admin
 }
 
-export function describePool (runtime: PoolRuntime): Record<string, unknown> {
-  const now = runtime.clock.now()
-  const pool = runtime.pool
-  return {
-    tier: runtime.pool.tier,
-    failback: runtime.config.failback,
-    breaker: runtime.breaker.state,
-    retriesRejectedByBudget: runtime.budget.rejected,
-    targets: pool.targets.map((t) => {
-      const status = pool.status(t)
-      return {
-        url: t.url,
-        weight: t.weight,
-        backup: t.backup,
-        available: isAvailable(status, now),
-        inFlight: t.inFlight,
-        healthy: status.healthy,
-        ejectedUntil: status.ejectedUntil > now ? new Date(status.ejectedUntil).toISOString() : undefined,
-        draining: status.draining,
-        disabled: status.disabled,
-      }
-    }),
-  }
+/** A target named as host:port (as /status lists it), or by its URL. */
+function findTarget (targets: readonly Target[], id: string): Target | undefined {
+  return targets.find((t) => t.id === id || t.url === id || t.host === id)
 }

@@ -1,5 +1,7 @@
 // Loads a routes.config.ts (or .js/.mjs/.json) file from anywhere on disk and validates it.
-import { readFile } from 'node:fs/promises'
+import { readFileSync } from 'node:fs'
+import { readFile, stat } from 'node:fs/promises'
+import { stripTypeScriptTypes } from 'node:module'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.ts'
@@ -10,6 +12,9 @@ let loadCount = 0
 
 export async function loadConfigFile (file: string): Promise<ResolvedConfig> {
   const path = resolve(file)
+  const info = await stat(path).catch(() => undefined)
+  if (info === undefined) throw new ConfigError(['no such file'], path)
+  if (!info.isFile()) throw new ConfigError(['is not a file'], path)
   let exported: unknown
   try {
     if (path.endsWith('.json')) {
@@ -20,8 +25,48 @@ export async function loadConfigFile (file: string): Promise<ResolvedConfig> {
       exported = mod.default
     }
   } catch (err) {
-    throw new ConfigError([`cannot load: ${(err as Error).message.split('\n')[0]}`], path)
+    throw new ConfigError([describeLoadError(err, path)], path)
   }
   if (exported === undefined) throw new ConfigError(['has no default export'], path)
   return validateConfig(exported, path)
+}
+
+/** One sentence for why a config file could not be loaded, with the line and column of a syntax error. */
+export function describeLoadError (err: unknown, path: string): string {
+  const e = err as { name?: string; message?: string; stack?: string }
+  const message = (e.message ?? String(err)).split('\n')[0]!
+  if (e.name !== 'SyntaxError') return `cannot load: ${message}`
+  const at = syntaxErrorPosition(e.stack ?? '', path) ?? jsonPosition(message) ?? javaScriptPosition(path)
+  return at === undefined ? `syntax error: ${message}` : `syntax error at line ${at.line}, column ${at.column}: ${message.replace(/ in JSON at position \d+.*$/, '')}`
+}
+
+// V8 and Node's TypeScript stripping both start the stack with "file:line", the source line and a caret line.
+function syntaxErrorPosition (stack: string, path: string): { line: number; column: number } | undefined {
+  const lines = stack.split('\n')
+  const head = /^(.*):(\d+)$/.exec(lines[0] ?? '')
+  if (head === null || (path !== '' && !head[1]!.endsWith(path) && !head[1]!.includes(pathToFileURL(path).pathname))) return undefined
+  // the source excerpt may span lines; the caret line marks the column
+  const caretLine = lines.slice(1, 6).find((l) => /^\s*\^+\s*$/.test(l))
+  return { line: Number(head[2]), column: caretLine === undefined ? 1 : caretLine.indexOf('^') + 1 }
+}
+
+// V8 keeps an ES module's syntax error position to itself; Node's TypeScript parser (JavaScript is valid
+// TypeScript) finds the same error and says where. Its one-time "experimental" warning is not for the operator.
+function javaScriptPosition (path: string): { line: number; column: number } | undefined {
+  if (path.endsWith('.json')) return undefined
+  const emitWarning = process.emitWarning
+  process.emitWarning = () => {}
+  try {
+    stripTypeScriptTypes(readFileSync(path, 'utf8'))
+    return undefined
+  } catch (err) {
+    return syntaxErrorPosition(':' + ((err as Error).stack ?? '').split('\n').slice(0, 6).join('\n').replace(/^:+/, ''), '')
+  } finally {
+    process.emitWarning = emitWarning
+  }
+}
+
+function jsonPosition (message: string): { line: number; column: number } | undefined {
+  const m = /\(line (\d+) column (\d+)\)/.exec(message)
+  return m === null ? undefined : { line: Number(m[1]), column: Number(m[2]) }
 }

@@ -10,7 +10,10 @@ const positiveMs = z.number().int({ error: 'must be a whole number of millisecon
 const percent = z.number().min(0, { error: 'must be a percentage from 0 to 100' }).max(100, { error: 'must be a percentage from 0 to 100' })
 const status = z.number().int().min(100, { error: 'must be an HTTP status from 100 to 599' }).max(599, { error: 'must be an HTTP status from 100 to 599' })
 
-const targetUrl = z.string({ error: 'must be an http:// or https:// URL' }).refine(isHttpUrl, { error: 'must be an http:// or https:// URL' })
+const targetUrl = z.string({ error: 'must be an http:// or https:// URL' }).superRefine((value, ctx) => {
+  const problem = targetUrlProblem(value)
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+})
 
 const targetObject = z.strictObject({
   url: targetUrl,
@@ -31,6 +34,17 @@ const balancer = z.union([
 
 const statusList = z.array(status).min(1)
 
+// Accepted health-check statuses: single statuses, and ranges written as '200-399'.
+const statusOrRange = z.union([status, z.string().regex(/^[1-5]\d\d(-[1-5]\d\d)?$/, { error: "must be a status (204 or '204') or a range ('200-399')" })
+  .refine((r) => { const [low, high = low] = r.split('-').map(Number); return low! <= high! }, { error: 'a range goes from low to high' })],
+{ error: "must be a status (204 or '204') or a range ('200-399')" })
+const expectStatus = z.array(statusOrRange).min(1).superRefine((list, ctx) => {
+  // two ascending numbers once meant a range: refuse them rather than guess which was meant
+  if (list.length === 2 && typeof list[0] === 'number' && typeof list[1] === 'number' && list[0] < list[1]) {
+    ctx.addIssue({ code: 'custom', message: `[${list[0]}, ${list[1]}] is ambiguous (it used to mean a range): write ['${list[0]}-${list[1]}'] for the range, or ['${list[0]}', '${list[1]}'] for just those two statuses` })
+  }
+})
+
 const timeouts = z.strictObject({
   /** TCP (and TLS) connect timeout for one attempt. */
   connectMs: positiveMs.default(1000),
@@ -44,13 +58,13 @@ const timeouts = z.strictObject({
 
 const tls = z.strictObject({
   rejectUnauthorized: z.boolean().default(true),
-  /** PEM CA bundle to trust for this pool's upstreams, in addition to nothing else. */
+  /** PEM CA bundle to trust for this pool's upstreams. It replaces the system's CAs for this pool: list every CA needed. */
   ca: z.string().optional(),
   servername: z.string().optional(),
 })
 
 const connections = z.strictObject({
-  /** Upper bound of kept-alive connections per target. */
+  /** Most connections open to one target at once (kept-alive and busy together); requests beyond it queue. */
   maxPerTarget: z.number().int().positive().default(128),
   keepAliveMs: positiveMs.default(30000),
 })
@@ -61,8 +75,8 @@ const healthCheck = z.strictObject({
   timeoutMs: positiveMs.default(1000),
   healthyThreshold: z.number().int().positive().default(2),
   unhealthyThreshold: z.number().int().positive().default(3),
-  /** A [low, high] range when given two numbers in ascending order, otherwise a list of accepted statuses. */
-  expectStatus: statusList.default([200, 399]),
+  /** Statuses that count as healthy: numbers and 'low-high' ranges, e.g. ['200-399'] or [200, 204]. */
+  expectStatus: expectStatus.default(['200-399']),
   /** Fraction of the interval used as random spread, so targets are not probed in lockstep. */
   jitter: z.number().min(0).max(1).default(0.2),
 })
@@ -126,6 +140,8 @@ const pool = z.strictObject({
 })
 
 const route = z.strictObject({
+  /** Names the route for the admin API (canary weights) and metrics. */
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'route names use letters, digits, _, . and -' }).optional(),
   path: z.string().superRefine((path, ctx) => {
     const problem = routePathProblem(path)
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
@@ -137,18 +153,32 @@ const route = z.strictObject({
   stripPrefix: z.boolean().default(false),
 })
 
-const listener = (defaults: { host: string; port: number }) => z.strictObject({
-  host: z.string().default(defaults.host),
-  port: port.default(defaults.port),
-})
-
 const server = z.strictObject({
   host: z.string().default('0.0.0.0'),
   port: port.default(8080),
-  /** Peers (exact IPs) whose X-Forwarded-For is kept and appended to; from anyone else it is replaced. */
+  /** Peers (IPs or CIDR ranges, e.g. a pod CIDR) whose X-Forwarded-* are kept and appended to; from anyone else replaced. */
   trustedProxies: z.array(z.string()).default([]),
-  /** Time given to in-flight requests on shutdown before connections are closed. */
-  shutdownGraceMs: positiveMs.default(10000),
+  /** SO_REUSEPORT: a new gateway process can bind the same port while the old one drains (Linux). */
+  reusePort: z.boolean().default(false),
+})
+
+const shutdown = z.strictObject({
+  /** After SIGTERM, keep serving this long while /readyz says 503, so load balancers stop sending traffic. */
+  delayMs: z.number().int().min(0).default(5000),
+  /** Then the longest time in-flight requests get to finish before connections are cut. */
+  timeoutMs: positiveMs.default(25000),
+})
+
+const admin = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: port.default(9901),
+  /** Bearer token for mutating admin calls (or env SWITCHYARD_ADMIN_TOKEN). */
+  token: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+})
+
+const metrics = z.strictObject({
+  /** Prometheus metrics on GET /metrics of the admin listener. */
+  enabled: z.boolean().default(true),
 })
 
 const log = z.strictObject({
@@ -161,7 +191,9 @@ const log = z.strictObject({
 
 export const gatewayConfigSchema = z.strictObject({
   server: server.prefault({}),
-  admin: listener({ host: '127.0.0.1', port: 9901 }).prefault({}),
+  admin: admin.prefault({}),
+  shutdown: shutdown.prefault({}),
+  metrics: metrics.prefault({}),
   log: log.prefault({}),
   pools: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'pool names use letters, digits, _ and -' }), pool),
   routes: z.array(route).min(1, { error: 'must list at least one route' }),
@@ -184,9 +216,14 @@ export type HttpMethod = (typeof HTTP_METHODS)[number]
 export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[]
   : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T
 
-function isHttpUrl (value: string): boolean {
-  if (!URL.canParse(value)) return false
+/** What is wrong with a target URL, or undefined. A target is an origin: routes choose paths. */
+function targetUrlProblem (value: string): string | undefined {
+  if (!URL.canParse(value)) return 'must be an http:// or https:// URL'
   const u = new URL(value)
-  return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' &&
-    (u.pathname === '/' || u.pathname === '') && u.search === '' && u.hash === '' && u.username === ''
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return `must use http:// or https:// (not ${u.protocol}//)`
+  if (u.hostname === '') return 'must name a host'
+  if (u.pathname !== '/' && u.pathname !== '') return `must not have a path ('${u.pathname}'): a target is scheme://host:port; use the route's path and stripPrefix for paths`
+  if (u.search !== '' || u.hash !== '') return 'must not have a query or fragment'
+  if (u.username !== '' || u.password !== '') return 'must not carry credentials'
+  return undefined
 }

@@ -1,4 +1,5 @@
 // Turns an untrusted config value into a ResolvedConfig, or a ConfigError listing every problem with its path.
+import proxyAddr from '@fastify/proxy-addr'
 import type { z } from 'zod'
 import { ConfigError } from '../errors.ts'
 import { normaliseRoutePath } from '../routing/path.ts'
@@ -7,7 +8,7 @@ import { gatewayConfigSchema, type ResolvedConfig } from './schema.ts'
 export function validateConfig (input: unknown, source?: string): ResolvedConfig {
   const parsed = gatewayConfigSchema.safeParse(input)
   // relations between fields are checked on the raw input too, so one run reports every problem
-  const problems = [...(parsed.success ? [] : parsed.error.issues.map(describeIssue)), ...semanticProblems(parsed.success ? parsed.data : input)]
+  const problems = [...(parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i).split('\n'))), ...semanticProblems(parsed.success ? parsed.data : input)]
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems, source)
   return deepFreeze(parsed.data) as ResolvedConfig
 }
@@ -44,10 +45,28 @@ function semanticProblems (input: unknown): string[] {
       problems.push(`pools.${name}.retry.backoff.maxMs: must be at least baseMs (${backoff.baseMs})`)
     }
   }
+  const server = isObject(input.server) ? input.server : {}
+  if (Array.isArray(server.trustedProxies)) {
+    server.trustedProxies.forEach((entry: unknown, i) => {
+      if (typeof entry !== 'string') return
+      try {
+        proxyAddr.compile(entry)
+      } catch {
+        problems.push(`server.trustedProxies[${i}]: '${entry}' is not an IP address or CIDR range`)
+      }
+    })
+  }
   const routes = Array.isArray(input.routes) ? input.routes : []
+  const names = new Map<string, number>()
   const routeKeys = new Map<string, number>()
   routes.forEach((r: unknown, i) => {
-    if (!isObject(r) || typeof r.path !== 'string') return
+    if (!isObject(r)) return
+    if (typeof r.name === 'string') {
+      const first = names.get(r.name)
+      if (first !== undefined) problems.push(`routes[${i}].name: '${r.name}' already names routes[${first}]`)
+      else names.set(r.name, i)
+    }
+    if (typeof r.path !== 'string') return
     if (typeof r.pool === 'string' && !Object.hasOwn(pools, r.pool)) problems.push(`routes[${i}].pool: names unknown pool '${r.pool}'`)
     const methods = Array.isArray(r.methods) ? [...new Set(r.methods.map(String))].sort().join(',') : '*'
     const key = [normaliseRoutePath(r.path), typeof r.host === 'string' ? r.host.toLowerCase() : '*', methods].join(' ')
@@ -58,10 +77,20 @@ function semanticProblems (input: unknown): string[] {
   return problems
 }
 
+// Fields that moved: the old name gets a sentence saying where it went, not just "unknown field".
+const MOVED: Record<string, string> = {
+  retryIdempotencyKey: "moved: write retry: { idempotencyKey: true }",
+  shutdownGraceMs: 'replaced by the top-level shutdown: { delayMs, timeoutMs } (timeoutMs is the grace for in-flight requests)',
+}
+
 function describeIssue (issue: z.core.$ZodIssue): string {
   const path = formatPath(issue.path)
   let message = issue.message
-  if (issue.code === 'unrecognized_keys') message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`
+  if (issue.code === 'unrecognized_keys') {
+    const moved = issue.keys.filter((k) => Object.hasOwn(MOVED, k))
+    if (moved.length > 0) return moved.map((k) => `${path ? `${path}.` : ''}${k}: ${MOVED[k]}`).join('\n')
+    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`
+  }
   else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) message = 'is required'
   return path ? `${path}: ${message}` : message
 }

@@ -39,7 +39,8 @@ export class ActiveHealthChecker {
   readonly #states = new Map<Target, ProbeState>()
   readonly #accepts: (status: number) => boolean
   #running = false
-  #unprobed = 0
+  /** Targets of the first round not probed yet (readiness waits for them). */
+  readonly #awaiting = new Set<Target>()
   #firstRound: Promise<void> = Promise.resolve()
   #firstRoundDone: () => void = () => {}
 
@@ -54,19 +55,37 @@ export class ActiveHealthChecker {
   start (): void {
     if (this.#running) return
     this.#running = true
-    this.#unprobed = this.#pool.targets.length
+    for (const target of this.#pool.targets) this.#awaiting.add(target)
     this.#firstRound = new Promise((resolve) => { this.#firstRoundDone = resolve })
-    if (this.#unprobed === 0) this.#firstRoundDone()
-    for (const target of this.#pool.targets) {
-      const state: ProbeState = { successes: 0, failures: 0, timer: undefined, controller: undefined, last: undefined }
-      this.#states.set(target, state)
-      // first probe somewhere in the first interval, so targets are not probed in lockstep
-      this.#schedule(target, state, this.#random() * this.#config.intervalMs)
-    }
+    if (this.#awaiting.size === 0) this.#firstRoundDone()
+    for (const target of this.#pool.targets) this.#watch(target)
+    this.#pool.on('targets', this.#onTargets)
+  }
+
+  readonly #onTargets = (added: readonly Target[], removed: readonly Target[]): void => {
+    for (const target of removed) this.#unwatch(target)
+    for (const target of added) this.#watch(target)
+  }
+
+  #watch (target: Target): void {
+    const state: ProbeState = { successes: 0, failures: 0, timer: undefined, controller: undefined, last: undefined }
+    this.#states.set(target, state)
+    // first probe somewhere in the first interval, so targets are not probed in lockstep
+    this.#schedule(target, state, this.#random() * this.#config.intervalMs)
+  }
+
+  #unwatch (target: Target): void {
+    const state = this.#states.get(target)
+    if (state === undefined) return
+    this.#clock.clearTimeout(state.timer)
+    state.controller?.abort()
+    this.#states.delete(target)
+    this.#probed(target)
   }
 
   stop (): void {
     this.#running = false
+    this.#pool.off('targets', this.#onTargets)
     for (const state of this.#states.values()) {
       this.#clock.clearTimeout(state.timer)
       state.controller?.abort()
@@ -87,7 +106,6 @@ export class ActiveHealthChecker {
   record (target: Target, result: ProbeResult): void {
     const state = this.#states.get(target)
     if (state === undefined) return
-    const first = state.last === undefined
     state.last = result
     const healthy = this.#pool.status(target).healthy
     if (result.ok) {
@@ -99,7 +117,11 @@ export class ActiveHealthChecker {
       state.failures++
       if (healthy && state.failures >= this.#config.unhealthyThreshold) this.#pool.setStatus(target, { healthy: false })
     }
-    if (first && --this.#unprobed === 0) this.#firstRoundDone()
+    this.#probed(target)
+  }
+
+  #probed (target: Target): void {
+    if (this.#awaiting.delete(target) && this.#awaiting.size === 0) this.#firstRoundDone()
   }
 
   #schedule (target: Target, state: ProbeState, delay: number): void {

@@ -1,11 +1,9 @@
-// Which probe answers count as healthy.
+// Which probe answers count as healthy: statuses and 'low-high' ranges, as configured.
 
-/** [low, high] in ascending order is a range; anything else is a list of accepted statuses. */
-export function statusMatcher (expect: readonly number[]): (status: number) => boolean {
-  if (expect.length === 2 && expect[0]! < expect[1]!) {
-    const [low, high] = expect as [number, number]
-    return (s) => s >= low && s <= high
-  }
-  const set = new Set(expect)
-  return (s) => set.has(s)
+export function statusMatcher (expect: readonly (number | string)[]): (status: number) => boolean {
+  const ranges = expect.map((item) => {
+    const [low, high = low] = String(item).split('-').map(Number)
+    return [low!, high!] as const
+  })
+  return (s) => ranges.some(([low, high]) => s >= low && s <= high)
 }

@@ -176,8 +176,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     clock.clearTimeout(this.#stallTimer)
     clock.clearTimeout(this.#uploadTimer)
     if (this.#onDrain !== undefined) this.#ex.res.off('drain', this.#onDrain)
-    this.#runtime.pool.release(this.#target)
     const result = this.result
+    const runtime = this.#runtime
+    runtime.pool.release(this.#target, result.failure !== undefined)
+    runtime.observer.attempt(this.#target, result.failure ?? (this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success'))
     if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
     else if (!this.#ex.clientGone) this.#runtime.outlier.success(this.#target)
     this.#resolve(result)

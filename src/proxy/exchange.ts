@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream'
 import type { PickContext } from '../balancer/types.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { Route } from '../routing/table.ts'
+import type { RouteObserver } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 
@@ -24,6 +25,8 @@ export class Exchange {
   upstreamPath = ''
   route: Route | undefined = undefined
   pool: PoolRuntime | undefined = undefined
+  /** Counts this request once it ends (metrics). */
+  observer: RouteObserver | undefined = undefined
   headers: string[] = []
   body: Buffer | Readable | null = null
   /** Whether the body can be sent again (none, or buffered). */

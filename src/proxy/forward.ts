@@ -17,10 +17,16 @@ export interface ProxyOptions extends FrontOptions {
   logger: Logger
 }
 
+/** serving → draining (answers carry Connection: close) → closed (new requests get 503 shutting_down). */
+export type ProxyPhase = 'serving' | 'draining' | 'closed'
+
 export class ProxyHandler {
   #state: GatewayState
   readonly #logger: Logger
   readonly #admit: Admit
+  #phase: ProxyPhase = 'serving'
+  #active = 0
+  #onIdle: (() => void) | undefined
 
   constructor (state: GatewayState, options: ProxyOptions) {
     this.#state = state
@@ -35,10 +41,34 @@ export class ProxyHandler {
   /** The shared front half, for the WebSocket path. */
   get admit (): Admit { return this.#admit }
 
+  get phase (): ProxyPhase { return this.#phase }
+  /** Requests being proxied now. */
+  get active (): number { return this.#active }
+
+  /** Shutdown: from 'draining' on, answers ask clients to reconnect (elsewhere); from 'closed' on, new requests are refused. */
+  setPhase (phase: ProxyPhase): void { this.#phase = phase }
+
+  /** Resolves once no request is in flight. */
+  idle (): Promise<void> {
+    if (this.#active === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const previous = this.#onIdle
+      this.#onIdle = () => { previous?.(); resolve() }
+    })
+  }
+
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const ex = new Exchange(req, res)
+    this.#active++
     res.once('close', () => this.#finish(ex))
     try {
+      if (this.#phase !== 'serving') {
+        res.setHeader('connection', 'close')
+        if (this.#phase === 'closed') {
+          ex.requestId = this.#admit(req, this.#state).requestId
+          return this.#sendError(ex, 'shutting_down', undefined, 1)
+        }
+      }
       this.#start(ex)
     } catch (err) {
       this.#sendError(ex, 'internal_error', err)
@@ -57,6 +87,7 @@ export class ProxyHandler {
     if (admission.refusal !== undefined || runtime === undefined) return this.#sendError(ex, admission.refusal ?? 'no_route')
     ex.route = admission.route
     ex.pool = runtime
+    ex.observer = admission.route && this.#state.observers?.get(admission.route)
     ex.upstreamPath = admission.upstreamPath
     ex.idempotencyKey = facts.idempotencyKey && runtime.config.retry.idempotencyKey
     if (runtime.hashKey !== undefined) ex.pick = { hashKey: extractHashKey(runtime.hashKey, req, admission.clientIp) }
@@ -151,5 +182,11 @@ export class ProxyHandler {
       ex.attempt?.abort()
     }
     logExchange(this.#logger, ex)
+    ex.observer?.request(ex.method, ex.res.headersSent ? ex.res.statusCode : 499, (performance.now() - ex.startedAt) / 1000)
+    if (--this.#active === 0 && this.#onIdle !== undefined) {
+      const onIdle = this.#onIdle
+      this.#onIdle = undefined
+      onIdle()
+    }
   }
 }

@@ -18,6 +18,9 @@ export async function tryTargets (ex: Exchange, runtime: PoolRuntime): Promise<A
         slot = true
       }
       const isRetry = slot
+      // the failure that made this a retry (a retryable status that is not a failure status counts as 'status')
+      const why = last?.failure
+      if (isRetry) runtime.observer.retry(why === undefined || why === 'client-abort' || why === 'bad-request' ? 'status' : why)
       try {
         last = await sendAttempt(ex, runtime, target)
       } finally {

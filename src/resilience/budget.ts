@@ -6,10 +6,12 @@ export class RetryBudget {
   #active = 0
   #retriesInFlight = 0
   #rejected = 0
+  readonly #onRejected: () => void
 
-  constructor (budget: { percent: number; minConcurrent: number }) {
+  constructor (budget: { percent: number; minConcurrent: number }, onRejected: () => void = () => {}) {
     this.#percent = budget.percent
     this.#minConcurrent = budget.minConcurrent
+    this.#onRejected = onRejected
   }
 
   /** Requests of this pool in flight. */
@@ -30,6 +32,7 @@ export class RetryBudget {
   tryAcquire (): boolean {
     if (!this.wouldAllow()) {
       this.#rejected++
+      this.#onRejected()
       return false
     }
     this.#retriesInFlight++

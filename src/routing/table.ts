@@ -5,6 +5,7 @@ import { normaliseRoutePath } from './path.ts'
 
 /** What the table needs of a configured route (the config's route objects fit it). */
 export interface RouteSpec {
+  readonly name?: string | undefined
   readonly path: string
   readonly pool: string
   readonly methods?: readonly string[] | undefined
@@ -14,6 +15,8 @@ export interface RouteSpec {
 
 export interface Route {
   readonly id: string
+  /** The route's name, or its id: how metrics and the admin API call it. */
+  readonly label: string
   /** Normalised prefix, no trailing slash (except '/'). */
   readonly prefix: string
   readonly pool: string
@@ -31,12 +34,16 @@ export interface RouteMatch {
 export class RoutingTable {
   readonly #byPrefix = new Map<string, Route[]>()
   readonly size: number
+  /** Every route, in config order. */
+  readonly routes: readonly Route[]
 
   constructor (routes: readonly RouteSpec[]) {
     for (const r of routes) {
       const prefix = normaliseRoutePath(r.path)
+      const id = `${r.host ?? '*'}${prefix}${r.methods ? ` [${r.methods.join(',')}]` : ''}`
       const route: Route = {
-        id: `${r.host ?? '*'}${prefix}${r.methods ? ` [${r.methods.join(',')}]` : ''}`,
+        id,
+        label: r.name ?? id,
         prefix,
         pool: r.pool,
         host: r.host === undefined ? undefined : stripPort(r.host).toLowerCase(),
@@ -50,6 +57,7 @@ export class RoutingTable {
     // Most specific first within a prefix: host-bound before any-host, method-bound before any-method.
     for (const list of this.#byPrefix.values()) list.sort((a, b) => specificity(b) - specificity(a))
     this.size = routes.length
+    this.routes = [...this.#byPrefix.values()].flat()
   }
 
   /** path must already be normalised (see normaliseRequestTarget). host may carry a port. */

@@ -17,12 +17,16 @@ export interface PoolEvents {
   drained: [target: Target]
   /** Traffic moved between tiers (failover to standby, failback to primaries, or to nothing). */
   tier: [tier: Tier, previous: Tier]
+  /** The target set changed (reload, DNS): removed targets take no new requests and close once drained. */
+  targets: [added: readonly Target[], removed: readonly Target[]]
 }
 
 export class UpstreamPool extends EventEmitter<PoolEvents> {
   readonly name: string
-  readonly config: PoolConfig
-  readonly targets: readonly Target[]
+  #config: PoolConfig
+  #targets: readonly Target[]
+  /** Targets removed from the pool that still finish requests in flight. */
+  readonly #retiring = new Set<Target>()
   readonly #balancer: Balancer
   readonly #clock: Clock
   readonly #status = new Map<Target, TargetStatus>()
@@ -40,12 +44,38 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   constructor (name: string, config: PoolConfig, targets: readonly Target[], balancer: Balancer, clock: Clock = systemClock, statusOf?: (target: Target) => TargetStatus | undefined) {
     super()
     this.name = name
-    this.config = config
-    this.targets = targets
+    this.#config = config
+    this.#targets = targets
     this.#balancer = balancer
     this.#clock = clock
     for (const t of targets) this.#status.set(t, statusOf?.(t) ?? INITIAL_STATUS)
     this.#recompute()
+  }
+
+  get config (): PoolConfig { return this.#config }
+  get targets (): readonly Target[] { return this.#targets }
+  /** Removed targets still finishing their requests (shown as draining until they close). */
+  get retiring (): readonly Target[] { return [...this.#retiring] }
+
+  /**
+   * Replaces the target set (a reload, a DNS answer). Targets kept by identity keep their state and connections;
+   * new ones start from `statusOf` (or healthy); removed ones take no new request and close once drained.
+   */
+  setTargets (targets: readonly Target[], config: PoolConfig = this.#config, statusOf?: (target: Target) => TargetStatus | undefined): void {
+    const before = new Set(this.#targets)
+    const after = new Set(targets)
+    const added = targets.filter((t) => !before.has(t))
+    const removed = this.#targets.filter((t) => !after.has(t))
+    this.#config = config
+    this.#targets = targets
+    for (const t of added) this.#status.set(t, statusOf?.(t) ?? INITIAL_STATUS)
+    for (const t of removed) {
+      this.#status.set(t, Object.freeze({ ...this.status(t), draining: true }))
+      this.#retiring.add(t)
+      this.#closeIfIdle(t)
+    }
+    this.#recompute()
+    if (added.length > 0 || removed.length > 0) this.emit('targets', added, removed)
   }
 
   status (target: Target): TargetStatus {
@@ -74,9 +104,18 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     target.acquire()
   }
 
-  /** A request on `target` ended; a draining target that has none left is drained. */
-  release (target: Target): void {
-    if (target.release() === 0 && this.status(target).draining) this.emit('drained', target)
+  /** A request on `target` ended (failed: the target's fault); a draining target that has none left is drained. */
+  release (target: Target, failed = false): void {
+    if (target.release(failed) !== 0 || !this.status(target).draining) return
+    this.emit('drained', target)
+    this.#closeIfIdle(target)
+  }
+
+  #closeIfIdle (target: Target): void {
+    if (!this.#retiring.has(target) || target.inFlight !== 0) return
+    this.#retiring.delete(target)
+    this.#status.delete(target)
+    void target.close()
   }
 
   /** Targets that may take a new request now: available primaries, else available backups. */
@@ -180,6 +219,6 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.#clock.clearTimeout(this.#expiryTimer)
     this.#expiryTimer = undefined
     this.#nextExpiry = Infinity
-    await Promise.all(this.targets.map((t) => t.close()))
+    await Promise.all([...this.#targets, ...this.#retiring].map((t) => t.close()))
   }
 }

@@ -1,13 +1,16 @@
 // Builds every pool's runtime from the config: its targets, balancer, health checks, outlier detector,
-// breaker, retry policy and budget. Nothing here is shared between pools.
+// breaker, retry policy and budget. Nothing here is shared between pools. On reload, a pool whose settings did
+// not change keeps its runtime (connections, health, ejections, breaker) and only its target set is updated.
 import { createBalancer } from '../balancer/index.ts'
 import { parseHashKey, type HashKeySpec } from '../balancer/hash.ts'
-import type { PoolConfig, ResolvedConfig } from '../config/schema.ts'
+import { canonicalJson } from '../config/hash.ts'
+import type { PoolConfig, ResolvedConfig, TargetConfig } from '../config/schema.ts'
 import { ActiveHealthChecker } from '../health/active.ts'
 import { OutlierDetector } from '../health/outlier.ts'
 import { PoolBreaker } from '../resilience/breaker.ts'
 import { RetryBudget } from '../resilience/budget.ts'
 import { RetryDecider } from '../resilience/retry.ts'
+import type { AttemptOutcome, RetryReason } from '../metrics/catalogue.ts'
 import { systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import { UpstreamPool } from './pool.ts'
 import type { TargetStatus } from './status.ts'
@@ -18,11 +21,21 @@ export interface RuntimeOptions {
   clock?: Clock
   /** Status by target URL to start from (a target that survives a reload keeps its health, ejection, drain). */
   statusOf?: (url: string) => TargetStatus | undefined
+  /** Who hears about attempts, retries and refused retries (metrics); built once per pool runtime. */
+  observe?: (pool: string) => PoolObserver
 }
+
+/** What a pool reports as its requests happen; implemented by the metrics layer. */
+export interface PoolObserver {
+  attempt (target: Target, outcome: AttemptOutcome): void
+  retry (reason: RetryReason): void
+  budgetExhausted (): void
+}
+
+const NO_OBSERVER: PoolObserver = { attempt () {}, retry () {}, budgetExhausted () {} }
 
 export class PoolRuntime {
   readonly name: string
-  readonly config: PoolConfig
   readonly pool: UpstreamPool
   readonly breaker: PoolBreaker
   readonly retry: RetryDecider
@@ -33,32 +46,60 @@ export class PoolRuntime {
   readonly clock: Clock
   /** Where the request's affinity key comes from, for hash balancing (undefined for other balancers). */
   readonly hashKey: HashKeySpec | undefined
+  /** Everything but the targets, as canonical JSON: a reload keeps this runtime while it is unchanged. */
+  readonly settingsKey: string
+  readonly observer: PoolObserver
   readonly #failureStatuses: ReadonlySet<number>
 
   constructor (name: string, config: PoolConfig, options: RuntimeOptions = {}) {
     const random = options.random ?? Math.random
     const clock = options.clock ?? systemClock
     this.name = name
-    this.config = config
     this.clock = clock
+    this.settingsKey = settingsKey(config)
     const targets = config.targets.map((t) => new Target(t, config))
     const statusOf = options.statusOf
     this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusOf && ((t) => statusOf(t.url)))
     this.breaker = new PoolBreaker(config.circuitBreaker, clock)
     this.retry = new RetryDecider(config.retry, random)
-    this.budget = new RetryBudget(config.retry.budget)
+    const observer = options.observe?.(name) ?? NO_OBSERVER
+    this.observer = observer
+    this.budget = new RetryBudget(config.retry.budget, () => observer.budgetExhausted())
     this.outlier = new OutlierDetector(config.outlier, this.pool, clock)
     this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock }) : undefined
     this.#failureStatuses = new Set(config.failureStatuses)
     this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
   }
 
+  get config (): PoolConfig { return this.pool.config }
+
   isFailureStatus (status: number): boolean {
     return this.#failureStatuses.has(status)
   }
 
+  /**
+   * Takes a new target list with the same settings: a target whose URL, weight and backup flag are unchanged
+   * stays the same object (connections, health, ejection); the rest are added or drained.
+   */
+  updateTargets (config: PoolConfig): void {
+    const current = new Map(this.pool.targets.map((t) => [targetKey(t), t]))
+    const next = config.targets.map((tc) => current.get(targetKey(tc)) ?? new Target(tc, config))
+    this.pool.setTargets(next, config)
+  }
+
   start (): void {
     this.health?.start()
+  }
+
+  /**
+   * A reload no longer uses this pool: checks stop and every target drains, closing once its requests end.
+   * The breaker outlives the requests still in flight (they may yet consult it), then stops its timers.
+   */
+  retire (): void {
+    this.health?.stop()
+    this.pool.setTargets([])
+    const grace = this.config.timeouts.requestMs * 2 + 1000
+    this.clock.setTimeout(() => this.breaker.shutdown(), grace).unref()
   }
 
   async close (): Promise<void> {
@@ -68,19 +109,44 @@ export class PoolRuntime {
   }
 }
 
+/** The pools a new config runs with, and the runtimes it no longer needs (to close once their requests end). */
+export interface PoolSet {
+  pools: Map<string, PoolRuntime>
+  retired: PoolRuntime[]
+}
+
 /**
- * Builds every pool. With `previous` (the pools a reload replaces), a target keeps its status when its pool
- * and URL are unchanged: target state is keyed by pool name + target URL.
+ * Builds every pool, reusing what `previous` (the pools a reload replaces) already runs: an unchanged pool keeps
+ * its runtime and takes the new target list; a pool whose settings changed is built anew, its targets keeping
+ * their status by URL; removed pools are retired.
  */
-export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}, previous?: ReadonlyMap<string, PoolRuntime>): Map<string, PoolRuntime> {
+export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}, previous?: ReadonlyMap<string, PoolRuntime>): PoolSet {
   const pools = new Map<string, PoolRuntime>()
+  const retired: PoolRuntime[] = []
   for (const [name, poolConfig] of Object.entries(config.pools)) {
-    const before = previous?.get(name)?.pool
-    const statusOf = before === undefined ? undefined : (url: string) => {
-      const target = before.targets.find((t) => t.url === url)
-      return target && before.status(target)
+    const before = previous?.get(name)
+    if (before !== undefined && before.settingsKey === settingsKey(poolConfig)) {
+      before.updateTargets(poolConfig)
+      pools.set(name, before)
+      continue
+    }
+    if (before !== undefined) retired.push(before)
+    const old = before?.pool
+    const statusOf = old === undefined ? undefined : (url: string) => {
+      const target = old.targets.find((t) => t.url === url)
+      return target && old.status(target)
     }
     pools.set(name, new PoolRuntime(name, poolConfig, { ...options, ...(statusOf ? { statusOf } : {}) }))
   }
-  return pools
+  for (const [name, runtime] of previous ?? []) if (!Object.hasOwn(config.pools, name)) retired.push(runtime)
+  return { pools, retired }
+}
+
+function settingsKey (config: PoolConfig): string {
+  const { targets: _targets, ...settings } = config
+  return canonicalJson(settings)
+}
+
+function targetKey (t: Pick<Target, 'weight' | 'backup'> & ({ url: string } | TargetConfig)): string {
+  return `${new URL(t.url).origin} ${t.weight} ${t.backup}`
 }

@@ -17,6 +17,8 @@ export class Target {
   /** TLS name to verify for https targets (the pool's tls.servername, else the target's host name). */
   readonly servername: string | undefined
   #inFlight = 0
+  #requests = 0
+  #failures = 0
 
   constructor (config: TargetConfig, pool: PoolConfig) {
     const url = new URL(config.url)
@@ -53,8 +55,17 @@ export class Target {
   /** A request starts on this target; every acquire() is matched by one release() (through the pool). */
   acquire (): void { this.#inFlight++ }
 
-  /** A request ended; returns how many are still in flight. */
-  release (): number { return --this.#inFlight }
+  /** Attempts sent to this target since start. */
+  get requests (): number { return this.#requests }
+  /** Attempts the target failed (a failure status, connect failure, reset, timeout, bad response). */
+  get failures (): number { return this.#failures }
+
+  /** A request ended (failed: the target's fault); returns how many are still in flight. */
+  release (failed = false): number {
+    this.#requests++
+    if (failed) this.#failures++
+    return --this.#inFlight
+  }
 
   async close (): Promise<void> {
     await Promise.all([this.client.close(), this.probeClient.close()])

@@ -4,7 +4,9 @@ import type { Test as Tap } from 'tap'
 import { startGateway } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 
-interface PoolView { tier: string; failback: string; breaker: string; targets: { url: string; backup: boolean; available: boolean; healthy: boolean }[] }
+interface PoolView { activeTier: string; switchover: string; circuit: string; targets: { id: string; url: string; backup: boolean; state: string }[] }
+
+const post = (url: string, body?: unknown): Promise<Response> => fetch(url, { method: 'POST', ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) })
 
 async function setup (t: Tap) {
   const [p1, b1] = await Promise.all([TestUpstream.start({ name: 'p1' }), TestUpstream.start({ name: 'b1' })])
@@ -20,15 +22,16 @@ async function setup (t: Tap) {
 }
 
 
-t.test('GET /pools describes every pool: tier, breaker, targets', async (t) => {
+t.test('GET /pools (the pools of /status) describes every pool: tier, breaker, targets', async (t) => {
   const { admin, p1, b1 } = await setup(t)
   const res = await fetch(`${admin}/pools`)
   t.equal(res.status, 200)
   const pools = await res.json() as Record<string, PoolView>
-  t.equal(pools.pay!.tier, 'primary')
-  t.equal(pools.pay!.failback, 'manual')
-  t.equal(pools.pay!.breaker, 'closed')
-  t.same(pools.pay!.targets.map((x) => [x.url, x.backup, x.available]), [[p1.url, false, true], [b1.url, true, true]])
+  t.equal(pools.pay!.activeTier, 'primary')
+  t.equal(pools.pay!.switchover, 'auto')
+  t.equal(pools.pay!.circuit, 'closed')
+  t.same(pools.pay!.targets.map((x) => [x.url, x.backup, x.state]), [[p1.url, false, 'healthy'], [b1.url, true, 'healthy']])
+  t.strictSame(pools, ((await (await fetch(`${admin}/status`)).json()) as { pools: unknown }).pools, 'the same view as /status')
 })
 
 t.test("failback 'manual': traffic stays on the standby until an operator fails back", async (t) => {
@@ -41,18 +44,42 @@ t.test("failback 'manual': traffic stays on the standby until an operator fails 
   t.equal(await who(), 'b1', 'the primary is back, but failback is manual')
   t.equal(runtime.pool.tier, 'backup')
 
-  const res = await fetch(`${admin}/pools/pay/failback`, { method: 'POST' })
+  t.equal(((await (await fetch(`${admin}/status`)).json()) as { pools: Record<string, PoolView> }).pools.pay!.switchover, 'manual', '/status says the tier is held by hand')
+  const res = await post(`${admin}/pools/pay/switchover`, { to: 'primary' })
   t.equal(res.status, 200)
-  t.equal(((await res.json()) as PoolView).tier, 'primary')
+  t.equal(((await res.json()) as PoolView).activeTier, 'primary')
   t.equal(await who(), 'p1', 'operator failback returns traffic to the primary')
 })
 
-t.test('switchover moves traffic to the standby on purpose; failback undoes it', async (t) => {
+t.test('switchover { to: backup } moves traffic to the standby while the primaries are healthy; { to: primary } undoes it', async (t) => {
   const { admin, who } = await setup(t)
-  t.equal(((await (await fetch(`${admin}/pools/pay/switchover`, { method: 'POST' })).json()) as PoolView).tier, 'backup')
+  const toBackup = (await (await post(`${admin}/pools/pay/switchover`, { to: 'backup' })).json()) as PoolView
+  t.equal(toBackup.activeTier, 'backup')
+  t.equal(toBackup.switchover, 'manual', 'shown as set by hand')
   t.equal(await who(), 'b1')
-  t.equal(((await (await fetch(`${admin}/pools/pay/failback`, { method: 'POST' })).json()) as PoolView).tier, 'primary')
+  t.equal(((await (await post(`${admin}/pools/pay/switchover`, { to: 'primary' })).json()) as PoolView).activeTier, 'primary')
   t.equal(await who(), 'p1')
+})
+
+t.test('the bodiless switchover and /failback stay as aliases', async (t) => {
+  const { admin, who } = await setup(t)
+  t.equal(((await (await post(`${admin}/pools/pay/switchover`)).json()) as PoolView).activeTier, 'backup')
+  t.equal(await who(), 'b1')
+  t.equal(((await (await post(`${admin}/pools/pay/failback`)).json()) as PoolView).activeTier, 'primary')
+  t.equal(await who(), 'p1')
+})
+
+t.test('a bad switchover body is a 400 and changes nothing', async (t) => {
+  const { admin, runtime } = await setup(t)
+  for (const body of [{ to: 'sideways' }, { too: 'backup' }, ['backup']]) {
+    const res = await post(`${admin}/pools/pay/switchover`, body)
+    t.equal(res.status, 400, JSON.stringify(body))
+    t.equal(((await res.json()) as { error: string }).error, 'bad_request')
+  }
+  const notJson = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{to:' })
+  t.equal(notJson.status, 400)
+  t.equal(((await notJson.json()) as { error: string }).error, 'bad_request')
+  t.equal(runtime.pool.tier, 'primary')
 })
 
 t.test('an unknown pool is a 404 with a code', async (t) => {

@@ -135,7 +135,8 @@ t.test('run: serves traffic, then exits 0 on SIGTERM', async (t) => {
   const u = await upstream(t, 'cli')
   const dir = t.testdir({
     'run.config.json': JSON.stringify({
-      server: { host: '127.0.0.1', port: 0, shutdownGraceMs: 2000 },
+      server: { host: '127.0.0.1', port: 0 },
+      shutdown: { delayMs: 0, timeoutMs: 2000 },
       admin: { host: '127.0.0.1', port: 0 },
       log: { level: 'info', destination: 'stdout' },
       pools: { cli: { targets: [u.url] } },

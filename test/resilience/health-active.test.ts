@@ -6,7 +6,7 @@ import type { Target } from '../../src/upstream/target.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { call, gateway, recordProbes, runtime, sleep, trailingRun, upstreams } from './_util.ts'
 
-const healthCheck = { path: '/health', intervalMs: 100, timeoutMs: 80, healthyThreshold: 2, unhealthyThreshold: 3, expectStatus: [200, 399] }
+const healthCheck = { path: '/health', intervalMs: 100, timeoutMs: 80, healthyThreshold: 2, unhealthyThreshold: 3, expectStatus: ['200-399'] }
 
 t.test('probes name the gateway in their user-agent and run for backup targets too', async (t) => {
   const [u1, u2, b1] = await upstreams(t, 3)
@@ -169,7 +169,7 @@ t.test('a probe that hangs past timeoutMs counts as a failure', async (t) => {
   await waitFor(() => pool.status(target).healthy)
 })
 
-t.test('expectStatus [200, 399] is a range: a 302 is healthy, a 404 is not', async (t) => {
+t.test('expectStatus ['200-399'] is a range: a 302 is healthy, a 404 is not', async (t) => {
   const custom = await healthServer()
   const [v1] = await upstreams(t, 1, 'v')
   const gw = await gateway(t, {

@@ -67,12 +67,16 @@ t.test('a reload sees the new file content', async (t) => {
 
 t.test('failures are ConfigErrors', async (t) => {
   const cases: { name: string; file: () => Promise<string>; problem: RegExp }[] = [
-    { name: 'missing file', file: async () => join(dir, 'does-not-exist.config.ts'), problem: /^cannot load: / },
-    { name: 'missing json file', file: async () => join(dir, 'does-not-exist.json'), problem: /^cannot load: / },
+    { name: 'missing file', file: async () => join(dir, 'does-not-exist.config.ts'), problem: /^no such file$/ },
+    { name: 'missing json file', file: async () => join(dir, 'does-not-exist.json'), problem: /^no such file$/ },
+    { name: 'a directory', file: async () => dir, problem: /^is not a file$/ },
     { name: 'no default export', file: () => write('named.config.ts', 'export const config = { routes: [] }'), problem: /default export/ },
-    { name: 'syntax error', file: () => write('broken.config.ts', 'export default { pools: '), problem: /^cannot load: / },
+    { name: 'syntax error', file: () => write('broken.config.ts', 'export default { pools: '), problem: /^syntax error at line 1, column \d+: / },
+    { name: 'syntax error on a later line', file: () => write('broken2.config.ts', 'export default {\n  pools: {},\n  routes: [ { path: \'/\' } ]]\n}\n'), problem: /^syntax error at line 3, column \d+: / },
+    { name: 'syntax error in JavaScript', file: () => write('broken.config.mjs', 'export default {\n  pools: {},\n  routes: [ ]]\n}\n'), problem: /^syntax error at line 3, column 14: / },
+    { name: 'syntax error in JSON', file: () => write('broken2.json', '{\n  "pools": {,\n}'), problem: /^syntax error at line 2, column 13: / },
     { name: 'module throws', file: () => write('throws.config.ts', "throw new Error('boom')\nexport default {}"), problem: /^cannot load: / },
-    { name: 'bad json', file: () => write('broken.json', '{ "pools": '), problem: /^cannot load: / },
+    { name: 'bad json', file: () => write('broken.json', '{ "pools": '), problem: /^syntax error/ },
     { name: 'invalid config', file: () => write('invalid.config.ts', "export default { pools: {}, routes: [{ path: '/', pool: 'ghost' }] }"), problem: /^routes\[0\]\.pool: / },
   ]
   for (const c of cases) {

@@ -25,8 +25,10 @@ function withPool (pool: Record<string, unknown>, extra: Record<string, unknown>
 t.test('defaults are fully applied', async (t) => {
   const config = validateConfig(minimal())
   t.strictSame(JSON.parse(JSON.stringify(config)), {
-    server: { host: '0.0.0.0', port: 8080, trustedProxies: [], shutdownGraceMs: 10000 },
+    server: { host: '0.0.0.0', port: 8080, trustedProxies: [], reusePort: false },
     admin: { host: '127.0.0.1', port: 9901 },
+    shutdown: { delayMs: 5000, timeoutMs: 25000 },
+    metrics: { enabled: true },
     log: { level: 'info', destination: 'stdout', pretty: false },
     pools: {
       payment: {
@@ -60,7 +62,7 @@ t.test('defaults are fully applied', async (t) => {
 t.test('health check defaults apply once health checks are on', async (t) => {
   const config = validateConfig(withPool({ healthCheck: {} }))
   t.strictSame({ ...config.pools.payment!.healthCheck }, {
-    path: '/health', intervalMs: 2000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 3, expectStatus: [200, 399], jitter: 0.2,
+    path: '/health', intervalMs: 2000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 3, expectStatus: ['200-399'], jitter: 0.2,
   })
 })
 
@@ -123,10 +125,15 @@ t.test('each problem is reported at its path', async (t) => {
     {
       name: 'bad target URL (object form)',
       input: withPool({ targets: ['http://127.0.0.1:3001', { url: 'ftp://x' }] }),
-      problem: 'pools.payment.targets[1].url: must be an http:// or https:// URL',
+      problem: 'pools.payment.targets[1].url: must use http:// or https:// (not ftp://)',
     },
     { name: 'bad target URL (string form)', input: withPool({ targets: ['http://127.0.0.1:3001', 'not a url'] }), problem: /^pools\.payment\.targets\[1\]: / },
-    { name: 'target URL with a path', input: withPool({ targets: ['http://a:1/api'] }), problem: /^pools\.payment\.targets\[0\]: / },
+    { name: 'target URL with a path', input: withPool({ targets: ['http://a:1/api'] }), problem: /^pools\.payment\.targets\[0\]: must not have a path \('\/api'\)/ },
+    { name: 'trustedProxies entry that is not an IP or CIDR', input: withPool({}, { server: { trustedProxies: ['10.0.0.0/8', 'bogus'] } }), problem: /^server\.trustedProxies\[1\]: / },
+    { name: 'the old retryIdempotencyKey says where it went', input: withPool({ retryIdempotencyKey: true }), problem: /^pools\.payment\.retryIdempotencyKey: moved: .*retry: \{ idempotencyKey: true \}/ },
+    { name: 'the old shutdownGraceMs says what replaced it', input: withPool({}, { server: { shutdownGraceMs: 1000 } }), problem: /^server\.shutdownGraceMs: replaced by .*shutdown/ },
+    { name: 'two routes with one name', input: withPool({}, { routes: [{ name: 'a', path: '/x', pool: 'payment' }, { name: 'a', path: '/y', pool: 'payment' }] }), problem: /^routes\[1\]\.name: / },
+    { name: 'a short admin token', input: withPool({}, { admin: { token: 'short' } }), problem: /^admin\.token: / },
     { name: 'target URL with credentials', input: withPool({ targets: ['http://u:p@a:1'] }), problem: /^pools\.payment\.targets\[0\]: / },
     { name: 'weight 0', input: withPool({ targets: [{ url: 'http://a:1', weight: 0 }] }), problem: /^pools\.payment\.targets\[0\]\.weight: / },
     { name: 'negative weight', input: withPool({ targets: [{ url: 'http://a:1', weight: -2 }] }), problem: /^pools\.payment\.targets\[0\]\.weight: / },
@@ -204,7 +211,7 @@ t.test('every problem is reported at once', async (t) => {
   })
   const expected: RegExp[] = [
     /^server\.port: /,
-    /^pools\.payment\.targets\[1\]\.url: must be an http:\/\/ or https:\/\/ URL$/,
+    /^pools\.payment\.targets\[1\]\.url: must use http:\/\/ or https:\/\/ \(not ftp:\/\/\)$/,
     /^pools\.payment\.targets\[2\]\.weight: /,
     /^pools\.payment\.targets\[2\]\.url: /, // duplicates targets[0]
     /^pools\.payment\.balancer\.key: /,

@@ -1,34 +1,70 @@
 import t from 'tap'
 import { validateConfig } from '../../src/config/validate.ts'
-import { buildPools } from '../../src/upstream/registry.ts'
+import { buildPools, type PoolRuntime } from '../../src/upstream/registry.ts'
+import { ManualClock } from '../helpers/clock.ts'
 
-const config = (payment: string[], member: string[]) => validateConfig({
-  pools: { payment: { targets: payment }, member: { targets: member } },
+const config = (payment: (string | Record<string, unknown>)[], member: string[], paymentExtra: Record<string, unknown> = {}) => validateConfig({
+  pools: { payment: { targets: payment, ...paymentExtra }, member: { targets: member } },
   routes: [{ path: '/payment', pool: 'payment' }, { path: '/member', pool: 'member' }],
 })
 
+const closeAll = (...sets: ReadonlyMap<string, PoolRuntime>[]) => () => Promise.all(sets.flatMap((s) => [...s.values()]).map((p) => p.close()))
+
 t.test('every pool gets its own runtime: targets, breaker, budget, outlier detector', async (t) => {
-  const pools = buildPools(config(['http://127.0.0.1:1', 'http://127.0.0.1:2'], ['http://127.0.0.1:3']))
-  t.teardown(() => Promise.all([...pools.values()].map((p) => p.close())))
+  const { pools, retired } = buildPools(config(['http://127.0.0.1:1', 'http://127.0.0.1:2'], ['http://127.0.0.1:3']))
+  t.teardown(closeAll(pools))
+  t.strictSame(retired, [])
   const payment = pools.get('payment')!
   const member = pools.get('member')!
   t.same(payment.pool.targets.map((x) => x.url), ['http://127.0.0.1:1', 'http://127.0.0.1:2'])
+  t.same(payment.pool.targets.map((x) => x.id), ['127.0.0.1:1', '127.0.0.1:2'], 'targets are named host:port')
   t.not(payment.breaker, member.breaker)
   t.not(payment.budget, member.budget)
   t.not(payment.outlier, member.outlier)
   t.equal(payment.health, undefined, 'no healthCheck block: no active checks')
 })
 
-t.test('target status is keyed by pool + URL: unchanged targets keep it across a rebuild', async (t) => {
-  const before = buildPools(config(['http://127.0.0.1:1', 'http://127.0.0.1:2'], ['http://127.0.0.1:1']))
-  const p1 = before.get('payment')!.pool.targets[0]!
-  before.get('payment')!.pool.setStatus(p1, { healthy: false, draining: true })
+t.test('a reload keeps an unchanged pool: same runtime, same target objects (connections, state), new targets added, removed ones drained', async (t) => {
+  const before = buildPools(config(['http://127.0.0.1:1', 'http://127.0.0.1:2'], ['http://127.0.0.1:1'])).pools
+  const payment = before.get('payment')!
+  const [p1, p2] = payment.pool.targets
+  payment.pool.setStatus(p1!, { healthy: false })
+  payment.pool.acquire(p2!) // a request still in flight on the target that goes away
   const after = buildPools(config(['http://127.0.0.1:1', 'http://127.0.0.1:9'], ['http://127.0.0.1:1']), {}, before)
-  t.teardown(() => Promise.all([...before.values(), ...after.values()].map((p) => p.close())))
-  const [kept, added] = after.get('payment')!.pool.targets
-  const pay = after.get('payment')!.pool
-  t.same({ healthy: pay.status(kept!).healthy, draining: pay.status(kept!).draining }, { healthy: false, draining: true }, 'same pool, same URL: status kept')
-  t.equal(pay.status(added!).healthy, true, 'a new target starts healthy')
-  t.equal(after.get('member')!.pool.status(after.get('member')!.pool.targets[0]!).healthy, true, 'the same URL in another pool is another target')
-  t.same(after.get('payment')!.pool.available().map((x) => x.url), ['http://127.0.0.1:9'], 'the kept status counts for availability')
+  t.teardown(closeAll(after.pools))
+  t.strictSame(after.retired, [], 'no pool changed its settings')
+  t.equal(after.pools.get('payment'), payment, 'the same runtime: breaker, budget, outlier and health state kept')
+  const [kept, added] = payment.pool.targets
+  t.equal(kept, p1, 'the same Target object: its connection pool is kept')
+  t.equal(payment.pool.status(kept!).healthy, false, 'and its state')
+  t.equal(payment.pool.status(added!).healthy, true, 'a new target starts healthy')
+  t.strictSame(payment.pool.retiring, [p2], 'the removed target finishes its request in flight')
+  t.equal(payment.pool.state(p2!), 'draining')
+  payment.pool.release(p2!)
+  t.strictSame(payment.pool.retiring, [], 'and is closed once drained')
+})
+
+t.test('a pool whose settings changed is rebuilt; its targets keep their status by URL; a removed pool is retired', async (t) => {
+  const clock = new ManualClock()
+  const before = buildPools(config(['http://127.0.0.1:1', 'http://127.0.0.1:2'], ['http://127.0.0.1:1']), { clock }).pools
+  const old = before.get('payment')!
+  old.pool.setStatus(old.pool.targets[0]!, { healthy: false, draining: true })
+  const next = validateConfig({
+    pools: { payment: { targets: ['http://127.0.0.1:1', 'http://127.0.0.1:9'], balancer: 'p2c' } },
+    routes: [{ path: '/payment', pool: 'payment' }],
+  })
+  const after = buildPools(next, { clock }, before)
+  t.teardown(closeAll(after.pools))
+  const payment = after.pools.get('payment')!
+  t.not(payment, old, 'a new runtime for new settings')
+  t.strictSame(after.retired.map((r) => r.name).sort(), ['member', 'payment'], 'the old payment runtime and the removed member pool')
+  const [kept, added] = payment.pool.targets
+  t.same({ healthy: payment.pool.status(kept!).healthy, draining: payment.pool.status(kept!).draining }, { healthy: false, draining: true }, 'same pool, same URL: status kept')
+  t.equal(payment.pool.status(added!).healthy, true)
+  t.same(payment.pool.available().map((x) => x.url), ['http://127.0.0.1:9'], 'the kept status counts for availability')
+  for (const r of after.retired) r.retire()
+  t.strictSame(after.retired.map((r) => r.pool.targets.length), [0, 0], 'retired pools take no requests')
+  t.equal(clock.pendingTimers, 2, "each retired breaker stops once its requests' deadline has passed")
+  clock.advance(61_000)
+  t.equal(clock.pendingTimers, 0)
 })

@@ -1,0 +1,18 @@
+// The admin token: mutating calls need `Authorization: Bearer <token>` when one is set.
+import { createHash, timingSafeEqual } from 'node:crypto'
+
+/** Returns a check for Authorization headers; with no token every call passes. */
+export function bearerCheck (token: string | undefined): (authorization: string | undefined) => boolean {
+  if (token === undefined) return () => true
+  // compare digests: equal lengths, so the comparison time says nothing about the token's length either
+  const expected = createHash('sha256').update(token).digest()
+  return (authorization) => {
+    if (authorization === undefined || !authorization.startsWith('Bearer ')) return false
+    const given = createHash('sha256').update(authorization.slice(7).trim()).digest()
+    return timingSafeEqual(given, expected)
+  }
+}
+
+export function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
+}

@@ -1,0 +1,75 @@
+// What happened to the gateway, newest last: breaker, target, tier, drain and reload events. Each is logged once
+// when it happens (never per request) and kept in a small ring for /events and the dashboard's feed.
+import { EventEmitter } from 'node:events'
+import type { Logger } from 'pino'
+import type { Clock } from '../runtime.ts'
+import type { PoolRuntime } from '../upstream/registry.ts'
+import type { TargetStatus } from '../upstream/status.ts'
+import type { GatewayEvent } from './status-types.ts'
+
+const LEVELS = { info: 30, warn: 40, error: 50 } as const
+type Level = keyof typeof LEVELS
+
+export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
+  readonly #events: GatewayEvent[] = []
+  readonly #capacity: number
+  readonly #logger: Logger
+  readonly #clock: Clock
+
+  constructor (logger: Logger, clock: Clock, capacity = 200) {
+    super()
+    this.#logger = logger
+    this.#clock = clock
+    this.#capacity = capacity
+  }
+
+  /** Newest last. */
+  list (): readonly GatewayEvent[] { return this.#events }
+
+  record (level: Level, event: Omit<GatewayEvent, 'at'>, logFields: Record<string, unknown> = {}): void {
+    const full: GatewayEvent = { at: new Date(this.#clock.now()).toISOString(), ...event }
+    this.#events.push(full)
+    if (this.#events.length > this.#capacity) this.#events.shift()
+    this.#logger[level]({ event: event.kind, pool: event.pool, target: event.target, route: event.route, problems: event.problems, ...logFields }, event.message)
+    this.emit('event', full)
+  }
+
+  /** Records one pool's state changes until the returned function is called (the pool is retired). */
+  watchPool (runtime: PoolRuntime): () => void {
+    const pool = runtime.name
+    const { pool: upstream, breaker } = runtime
+    const onStatus = (target: { url: string; id: string }, status: TargetStatus, previous: TargetStatus): void => {
+      const change = describeStatusChange(status, previous)
+      if (change !== undefined) this.record(change.level, { kind: change.kind, pool, target: target.id, message: change.message }, { url: target.url })
+    }
+    const onDrained = (target: { url: string; id: string }): void => {
+      this.record('info', { kind: 'drain', pool, target: target.id, message: 'target drained' })
+    }
+    const onTier = (tier: string, previous: string): void => {
+      const level: Level = tier === 'primary' ? 'info' : tier === 'backup' ? 'warn' : 'error'
+      const message = tier === 'backup' ? 'failover to backup targets' : tier === 'primary' ? (previous === 'backup' ? 'failback to primary targets' : 'traffic on primary targets') : 'no target available'
+      this.record(level, { kind: 'tier', pool, message }, { tier, previous })
+    }
+    const onBreaker = (state: string, previous: string): void => {
+      this.record(state === 'open' ? 'error' : 'warn', { kind: 'breaker', pool, message: `circuit breaker ${state}` }, { breaker: state, previous })
+    }
+    upstream.on('status', onStatus)
+    upstream.on('drained', onDrained)
+    upstream.on('tier', onTier)
+    breaker.on('state', onBreaker)
+    return () => {
+      upstream.off('status', onStatus)
+      upstream.off('drained', onDrained)
+      upstream.off('tier', onTier)
+      breaker.off('state', onBreaker)
+    }
+  }
+}
+
+function describeStatusChange (status: TargetStatus, previous: TargetStatus): { level: Level; kind: GatewayEvent['kind']; message: string } | undefined {
+  if (status.disabled !== previous.disabled) return { level: 'warn', kind: 'target', message: status.disabled ? 'target disabled' : 'target enabled' }
+  if (status.draining !== previous.draining) return { level: 'info', kind: 'drain', message: status.draining ? 'drain started' : 'target enabled' }
+  if (status.healthy !== previous.healthy) return { level: status.healthy ? 'info' : 'warn', kind: 'target', message: status.healthy ? 'target healthy' : 'target unhealthy' }
+  if ((status.ejectedUntil > 0) !== (previous.ejectedUntil > 0)) return { level: status.ejectedUntil > 0 ? 'warn' : 'info', kind: 'target', message: status.ejectedUntil > 0 ? 'target ejected' : 'target returned from ejection' }
+  return undefined
+}

@@ -1,0 +1,66 @@
+// Builds GET /status: the running config's identity, readiness, every pool with its targets, every route.
+import type { ResolvedConfig } from '../config/schema.ts'
+import type { GatewayState } from '../state.ts'
+import type { PoolRuntime } from '../upstream/registry.ts'
+import type { PoolStatus, RouteStatus, StatusDocument, TargetStatusView } from './status-types.ts'
+
+export interface StatusContext {
+  version: string
+  configFile: string | undefined
+  config: ResolvedConfig
+  configLoadedAt: number
+  configHash: string
+  readiness: StatusDocument['readiness']
+  state: GatewayState
+}
+
+export function buildStatus (ctx: StatusContext): StatusDocument {
+  const pools: Record<string, PoolStatus> = {}
+  for (const [name, runtime] of ctx.state.pools) pools[name] = poolStatus(runtime)
+  const routes: RouteStatus[] = ctx.config.routes.map((r) => ({
+    ...(r.name !== undefined ? { name: r.name } : {}),
+    path: r.path,
+    pool: r.pool,
+    ...(r.methods !== undefined ? { methods: [...r.methods] } : {}),
+    ...(r.host !== undefined ? { host: r.host } : {}),
+  }))
+  return {
+    version: ctx.version,
+    configFile: ctx.configFile,
+    configLoadedAt: new Date(ctx.configLoadedAt).toISOString(),
+    configHash: ctx.configHash,
+    readiness: ctx.readiness,
+    pools,
+    routes,
+  }
+}
+
+export function poolStatus (runtime: PoolRuntime): PoolStatus {
+  const { pool, breaker } = runtime
+  const tier = pool.tier
+  const retryAfter = breaker.state === 'open' ? breaker.retryAfterSeconds() : undefined
+  const targets: TargetStatusView[] = []
+  for (const t of [...pool.targets, ...pool.retiring]) {
+    const last = runtime.health?.lastResult(t)
+    targets.push({
+      id: t.id,
+      url: t.url,
+      backup: t.backup,
+      weight: t.weight,
+      state: pool.state(t),
+      inFlight: t.inFlight,
+      requests: t.requests,
+      failures: t.failures,
+      ...(last !== undefined
+        ? { lastCheck: { ok: last.ok, at: new Date(last.at).toISOString(), ...(last.status !== undefined ? { status: last.status } : {}), ...(last.error !== undefined ? { error: last.error } : {}) } }
+        : {}),
+    })
+  }
+  return {
+    circuit: breaker.state,
+    ...(retryAfter !== undefined ? { circuitRetryAfterSeconds: retryAfter } : {}),
+    activeTier: tier,
+    switchover: pool.tierSetByOperator || (tier === 'backup' && runtime.config.failback === 'manual') ? 'manual' : 'auto',
+    targets,
+  }
+}

@@ -1,0 +1,46 @@
+// Graceful shutdown for a Kubernetes pod (or a handover on one machine): readiness fails at once, serving goes on
+// for delayMs so endpoints stop sending traffic, then the listener closes and in-flight requests get timeoutMs.
+import type { Server } from 'node:http'
+import type { Logger } from 'pino'
+import type { ProxyHandler } from '../proxy/forward.ts'
+import type { Clock } from '../runtime.ts'
+
+export interface ShutdownPlan {
+  delayMs: number
+  timeoutMs: number
+}
+
+export interface ShutdownParts {
+  server: Server
+  proxy: ProxyHandler
+  clock: Clock
+  logger: Logger
+  /** Called first: /readyz turns 503. */
+  beginDrain: () => void
+}
+
+/** Resolves once every in-flight request has finished or timeoutMs has passed (then connections are cut). */
+export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): Promise<{ cut: number }> {
+  const { server, proxy, clock, logger } = parts
+  parts.beginDrain()
+  // 1. still serving, every answer with Connection: close, while load balancers take this pod out
+  proxy.setPhase('draining')
+  logger.info({ delayMs: plan.delayMs, timeoutMs: plan.timeoutMs, inFlight: proxy.active }, 'shutting down: not ready, still serving')
+  await sleep(clock, plan.delayMs)
+  // 2. no new connections; requests that still arrive on open ones are refused with shutting_down
+  proxy.setPhase('closed')
+  server.close()
+  server.closeIdleConnections()
+  logger.info({ inFlight: proxy.active }, 'listener closed, finishing requests in flight')
+  // 3. in-flight requests get timeoutMs
+  const finished = await Promise.race([proxy.idle().then(() => true), sleep(clock, plan.timeoutMs).then(() => false)])
+  const cut = finished ? 0 : proxy.active
+  if (!finished) logger.warn({ inFlight: cut }, 'shutdown timeout: cutting the requests still in flight')
+  server.closeAllConnections()
+  return { cut }
+}
+
+function sleep (clock: Clock, ms: number): Promise<void> {
+  if (ms <= 0) return Promise.resolve()
+  return new Promise((resolve) => { clock.setTimeout(resolve, ms) })
+}
