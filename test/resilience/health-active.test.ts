@@ -169,7 +169,7 @@ t.test('a probe that hangs past timeoutMs counts as a failure', async (t) => {
   await waitFor(() => pool.status(target).healthy)
 })
 
-t.test('expectStatus ['200-399'] is a range: a 302 is healthy, a 404 is not', async (t) => {
+t.test("expectStatus ['200-399'] is a range: a 302 is healthy, a 404 is not", async (t) => {
   const custom = await healthServer()
   const [v1] = await upstreams(t, 1, 'v')
   const gw = await gateway(t, {
