@@ -14,7 +14,7 @@ module.exports = {
   ],
   options: {
     parser: 'swc',
-    tsPreCompilationDeps: true,
+    tsPreCompilationDeps: false, // swc reads type-only imports too (checked: a type import across layers is reported)
     doNotFollow: { path: 'node_modules' },
     exclude: { path: 'node_modules' },
   },
