@@ -37,6 +37,8 @@ export interface GatewayOptions {
   load?: () => Promise<ResolvedConfig>
   /** Node's process metrics beside the gateway's own (default true; tests turn them off). */
   defaultMetrics?: boolean
+  /** Name servers for DNS-discovered targets (default: the system's). */
+  dnsServers?: readonly string[]
   /** The environment read for SWITCHYARD_ADMIN_TOKEN (default process.env). */
   env?: NodeJS.ProcessEnv
 }
@@ -79,6 +81,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const runtimeOptions: RuntimeOptions = {
     clock,
     ...(options.random ? { random: options.random } : {}),
+    ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
     ...(metrics ? { observe: (pool: string) => poolObserver(metrics, pool) } : {}),
   }
   const watching = new Map<PoolRuntime, () => void>()
@@ -94,7 +97,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const adopt = (runtime: PoolRuntime): void => {
     if (watching.has(runtime)) return
     watching.set(runtime, events.watchPool(runtime))
-    if (started) runtime.start()
+    if (started) void runtime.start()
   }
   const retire = (runtime: PoolRuntime): void => {
     watching.get(runtime)?.()
@@ -203,9 +206,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       const url = await app.listen(listenOptions as FastifyListenOptions)
       if (!started) {
         started = true
-        for (const runtime of proxy.state.pools.values()) runtime.start()
-        // ready once every pool's first round of health checks has an answer (pools without checks at once)
-        void Promise.all([...proxy.state.pools.values()].map((r) => r.health?.firstRound())).then(() => {
+        // ready once every pool's first DNS lookups and first round of health checks are done (others at once)
+        void Promise.all([...proxy.state.pools.values()].map((r) => r.start())).then(() => {
           if (readiness === 'starting') readiness = 'ready'
         })
       }

@@ -53,6 +53,11 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
     const onBreaker = (state: string, previous: string): void => {
       this.record(state === 'open' ? 'error' : 'warn', { kind: 'breaker', pool, message: `circuit breaker ${state}` }, { breaker: state, previous })
     }
+    const onDiscovery = (name: string, error: { code: string } | undefined): void => {
+      if (error !== undefined) this.record('warn', { kind: 'target', pool, message: `DNS lookups of ${name} fail (${error.code}); keeping the ${upstream.targets.length} known targets` }, { dns: name, code: error.code })
+      else this.record('info', { kind: 'target', pool, message: `DNS lookups of ${name} work again` }, { dns: name })
+    }
+    runtime.on('discovery', onDiscovery)
     upstream.on('status', onStatus)
     upstream.on('drained', onDrained)
     upstream.on('tier', onTier)
@@ -62,6 +67,7 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
       upstream.off('drained', onDrained)
       upstream.off('tier', onTier)
       breaker.off('state', onBreaker)
+      runtime.off('discovery', onDiscovery)
     }
   }
 }

@@ -12,6 +12,7 @@ export function describeConfig (config: ResolvedConfig, file: string): string {
     const balancer = typeof pool.balancer === 'string' ? pool.balancer : `hash on ${pool.balancer.key}`
     lines.push(`  ${name} (${balancer}${pool.healthCheck ? `, health ${pool.healthCheck.path} every ${pool.healthCheck.intervalMs}ms` : ''})`)
     for (const t of pool.targets) lines.push(`    ${t.url} weight ${t.weight}${t.backup ? ' backup' : ''}`)
+    for (const d of pool.discover) lines.push(`    every address of ${d.dns} port ${d.port} (${d.protocol}, looked up every ${d.refreshMs}ms) weight ${d.weight}${d.backup ? ' backup' : ''}`)
   }
   return lines.join('\n')
 }

@@ -21,7 +21,16 @@ const targetObject = z.strictObject({
   /** Standby target: takes traffic only while no primary target is available. */
   backup: z.boolean().default(false),
 })
-const target = z.union([targetUrl, targetObject], { error: 'must be a URL string or { url, weight?, backup? }' })
+/** DNS service discovery (e.g. a Kubernetes headless Service): every A/AAAA record of the name is a target. */
+const dnsTarget = z.strictObject({
+  dns: z.string().min(1, { error: 'must be a host name' }).regex(/^[A-Za-z0-9.-]+$/, { error: 'must be a host name' }),
+  port: z.number().int().min(1, { error: 'must be a port number from 1 to 65535' }).max(65535, { error: 'must be a port number from 1 to 65535' }),
+  refreshMs: positiveMs.default(5000),
+  protocol: z.enum(['http', 'https']).default('http'),
+  weight: z.number({ error: 'must be a number' }).positive({ error: 'must be greater than 0' }).finite().default(1),
+  backup: z.boolean().default(false),
+})
+const target = z.union([targetUrl, targetObject, dnsTarget], { error: 'must be a URL string, { url, weight?, backup? } or { dns, port, refreshMs? }' })
   .transform((t) => (typeof t === 'string' ? { url: t, weight: 1, backup: false } : t))
 
 const hashKey = z.string().refine((k) => k === 'ip' || /^(header|cookie):[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k), {
@@ -137,7 +146,12 @@ const pool = z.strictObject({
   failback: z.enum(['auto', 'manual']).default('auto'),
   circuitBreaker: circuitBreaker.prefault({}),
   retry: retry.prefault({}),
-})
+}).transform(({ targets, ...rest }) => ({
+  ...rest,
+  // fixed targets, and the DNS names whose records are targets too (resolved at run time)
+  targets: targets.filter((t) => 'url' in t),
+  discover: targets.filter((t) => 'dns' in t),
+}))
 
 const route = z.strictObject({
   /** Names the route for the admin API (canary weights) and metrics. */
@@ -206,6 +220,7 @@ export type ResolvedConfig = DeepReadonly<z.output<typeof gatewayConfigSchema>>
 export type PoolConfig = ResolvedConfig['pools'][string]
 export type RouteConfig = ResolvedConfig['routes'][number]
 export type TargetConfig = PoolConfig['targets'][number]
+export type DnsTargetConfig = PoolConfig['discover'][number]
 export type BalancerConfig = PoolConfig['balancer']
 export type RetryPolicy = PoolConfig['retry']
 export type HealthCheckConfig = NonNullable<PoolConfig['healthCheck']>

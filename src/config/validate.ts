@@ -33,7 +33,9 @@ function semanticProblems (input: unknown): string[] {
       if (first !== undefined) problems.push(`pools.${name}.targets[${i}].url: duplicates targets[${first}] (${key})`)
       else seen.set(key, i)
     })
-    if (targets.length > 0 && targets.every((t: unknown) => isObject(t) && t.backup === true)) {
+    // parsed pools keep DNS-discovered targets apart (discover); raw input has them among the targets
+    const all = [...targets, ...(Array.isArray(pool.discover) ? pool.discover : [])]
+    if (all.length > 0 && all.every((t: unknown) => isObject(t) && t.backup === true)) {
       problems.push(`pools.${name}.targets: needs at least one primary target (all are backup: true)`)
     }
     const hc = pool.healthCheck

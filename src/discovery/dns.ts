@@ -30,6 +30,8 @@ export interface DnsDiscoveryEvents {
   change: [urls: readonly string[], added: readonly string[], removed: readonly string[]]
   /** A query failed (timeout, refused, SERVFAIL…): the addresses it would have refreshed are kept. */
   lookupError: [error: DnsLookupError]
+  /** A lookup ended; ok when no query failed. */
+  lookup: [ok: boolean]
 }
 
 const nodeTimers: DiscoveryTimers = {
@@ -117,6 +119,7 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
       this.emit('change', this.#urls, Object.freeze(added), Object.freeze(removed))
     }
     for (const error of errors) this.emit('lookupError', error)
+    this.emit('lookup', errors.length === 0)
   }
 
   #query (lookup: Promise<string[]>): Promise<FamilyAnswer> {

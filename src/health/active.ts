@@ -106,12 +106,14 @@ export class ActiveHealthChecker {
   record (target: Target, result: ProbeResult): void {
     const state = this.#states.get(target)
     if (state === undefined) return
+    const first = state.last === undefined
     state.last = result
     const healthy = this.#pool.status(target).healthy
     if (result.ok) {
       state.failures = 0
       state.successes++
-      if (!healthy && state.successes >= this.#config.healthyThreshold) this.#pool.setStatus(target, { healthy: true })
+      // a target that joined unchecked (a new DNS address) is in as soon as its first probe passes
+      if (!healthy && (first || state.successes >= this.#config.healthyThreshold)) this.#pool.setStatus(target, { healthy: true })
     } else {
       state.successes = 0
       state.failures++

@@ -1,6 +1,7 @@
 // Builds every pool's runtime from the config: its targets, balancer, health checks, outlier detector,
 // breaker, retry policy and budget. Nothing here is shared between pools. On reload, a pool whose settings did
 // not change keeps its runtime (connections, health, ejections, breaker) and only its target set is updated.
+import { EventEmitter } from 'node:events'
 import { createBalancer } from '../balancer/index.ts'
 import { parseHashKey, type HashKeySpec } from '../balancer/hash.ts'
 import { canonicalJson } from '../config/hash.ts'
@@ -9,11 +10,12 @@ import { ActiveHealthChecker } from '../health/active.ts'
 import { OutlierDetector } from '../health/outlier.ts'
 import { PoolBreaker } from '../resilience/breaker.ts'
 import { RetryBudget } from '../resilience/budget.ts'
+import { DnsDiscovery } from '../discovery/dns.ts'
 import { RetryDecider } from '../resilience/retry.ts'
 import type { AttemptOutcome, RetryReason } from '../metrics/catalogue.ts'
 import { systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import { UpstreamPool } from './pool.ts'
-import type { TargetStatus } from './status.ts'
+import { INITIAL_STATUS, type TargetStatus } from './status.ts'
 import { Target } from './target.ts'
 
 export interface RuntimeOptions {
@@ -21,6 +23,8 @@ export interface RuntimeOptions {
   clock?: Clock
   /** Status by target URL to start from (a target that survives a reload keeps its health, ejection, drain). */
   statusOf?: (url: string) => TargetStatus | undefined
+  /** Name servers for DNS-discovered targets (default: the system's; tests point at their own). */
+  dnsServers?: readonly string[]
   /** Who hears about attempts, retries and refused retries (metrics); built once per pool runtime. */
   observe?: (pool: string) => PoolObserver
 }
@@ -34,7 +38,12 @@ export interface PoolObserver {
 
 const NO_OBSERVER: PoolObserver = { attempt () {}, retry () {}, budgetExhausted () {} }
 
-export class PoolRuntime {
+export interface PoolRuntimeEvents {
+  /** A DNS name's lookups started failing (error set; the last known addresses stay) or work again (undefined). */
+  discovery: [name: string, error: { code: string } | undefined]
+}
+
+export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   readonly name: string
   readonly pool: UpstreamPool
   readonly breaker: PoolBreaker
@@ -50,8 +59,11 @@ export class PoolRuntime {
   readonly settingsKey: string
   readonly observer: PoolObserver
   readonly #failureStatuses: ReadonlySet<number>
+  /** One per DNS name among the pool's targets; their addresses join the fixed targets. */
+  readonly #discoveries: DnsDiscovery[]
 
   constructor (name: string, config: PoolConfig, options: RuntimeOptions = {}) {
+    super()
     const random = options.random ?? Math.random
     const clock = options.clock ?? systemClock
     this.name = name
@@ -69,6 +81,21 @@ export class PoolRuntime {
     this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock }) : undefined
     this.#failureStatuses = new Set(config.failureStatuses)
     this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
+    this.#discoveries = config.discover.map((spec) => {
+      const discovery = new DnsDiscovery({ dns: spec.dns, port: spec.port, refreshMs: spec.refreshMs, protocol: spec.protocol }, options.dnsServers ? { servers: options.dnsServers } : {})
+      let failing = false
+      discovery.on('change', () => this.#setTargets(this.config))
+      // a failing name is reported when it starts failing and when it works again, not at every refresh
+      discovery.on('lookupError', (err) => {
+        if (!failing) this.emit('discovery', spec.dns, { code: err.code ?? 'error' })
+        failing = true
+      })
+      discovery.on('lookup', (ok) => {
+        if (ok && failing) this.emit('discovery', spec.dns, undefined)
+        if (ok) failing = false
+      })
+      return discovery
+    })
   }
 
   get config (): PoolConfig { return this.pool.config }
@@ -82,13 +109,39 @@ export class PoolRuntime {
    * stays the same object (connections, health, ejection); the rest are added or drained.
    */
   updateTargets (config: PoolConfig): void {
-    const current = new Map(this.pool.targets.map((t) => [targetKey(t), t]))
-    const next = config.targets.map((tc) => current.get(targetKey(tc)) ?? new Target(tc, config))
-    this.pool.setTargets(next, config)
+    this.#setTargets(config)
   }
 
-  start (): void {
+  /** Fixed targets plus every discovered address; an address that joins later waits for a passing check. */
+  #setTargets (config: PoolConfig): void {
+    const current = new Map(this.pool.targets.map((t) => [targetKey(t), t]))
+    const next = config.targets.map((tc) => current.get(targetKey(tc)) ?? new Target(tc, config))
+    const joining = new Set<Target>()
+    for (const [i, discovery] of this.#discoveries.entries()) {
+      const spec = config.discover[i]!
+      for (const url of discovery.urls) {
+        const tc = { url, weight: spec.weight, backup: spec.backup }
+        let target = current.get(targetKey(tc))
+        if (target === undefined) {
+          target = new Target(tc, config, spec.dns)
+          joining.add(target)
+        }
+        next.push(target)
+      }
+    }
+    const checked = this.health !== undefined && this.#started
+    this.pool.setTargets(next, config, (t) => (checked && joining.has(t) ? { ...INITIAL_STATUS, healthy: false } : undefined))
+  }
+
+  #started = false
+
+  /** Starts discovery and health checks; resolves once the first lookups and the first round of checks are done. */
+  async start (): Promise<void> {
+    if (this.#started) return
+    await Promise.all(this.#discoveries.map((d) => d.start()))
+    this.#started = true
     this.health?.start()
+    await this.health?.firstRound()
   }
 
   /**
@@ -96,6 +149,7 @@ export class PoolRuntime {
    * The breaker outlives the requests still in flight (they may yet consult it), then stops its timers.
    */
   retire (): void {
+    for (const d of this.#discoveries) d.stop()
     this.health?.stop()
     this.pool.setTargets([])
     const grace = this.config.timeouts.requestMs * 2 + 1000
@@ -103,6 +157,7 @@ export class PoolRuntime {
   }
 
   async close (): Promise<void> {
+    for (const d of this.#discoveries) d.stop()
     this.health?.stop()
     this.breaker.shutdown()
     await this.pool.close()

@@ -20,7 +20,8 @@ export class Target {
   #requests = 0
   #failures = 0
 
-  constructor (config: TargetConfig, pool: PoolConfig) {
+  /** `servername`: the TLS name to verify when the URL holds an address (a DNS-discovered target: the DNS name). */
+  constructor (config: TargetConfig, pool: PoolConfig, servername?: string) {
     const url = new URL(config.url)
     this.url = url.origin
     this.host = url.host
@@ -28,7 +29,7 @@ export class Target {
     this.weight = config.weight
     this.backup = config.backup
     const isIp = /^[\d.]+$|^\[/.test(url.hostname)
-    this.servername = url.protocol === 'https:' ? (pool.tls.servername ?? (isIp ? undefined : url.hostname)) : undefined
+    this.servername = url.protocol === 'https:' ? (pool.tls.servername ?? servername ?? (isIp ? undefined : url.hostname)) : undefined
     const connect = {
       timeout: pool.timeouts.connectMs,
       // undici verifies certificates by default; a pool opts out explicitly.

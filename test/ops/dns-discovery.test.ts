@@ -1,0 +1,95 @@
+// A pool target { dns, port, refreshMs }: every A record of the name is a target, found through a real DNS server
+// on loopback (never a stubbed resolver). Addresses join and drain as the records change; a failing lookup keeps
+// the last known set and says so in the event feed.
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { TestDnsServer } from '../helpers/dns-server.ts'
+import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
+
+const NAME = 'payment.default.svc.cluster.local'
+
+/** One tiny server per loopback address, all on the same port (as pods behind a headless Service are). */
+async function pods (t: Tap, addresses: readonly string[]): Promise<{ port: number; unhealthy: Set<string> }> {
+  const unhealthy = new Set<string>()
+  const servers: Server[] = []
+  let port = 0
+  for (const address of addresses) {
+    const server = createServer((req, res) => {
+      if (req.url === '/health') return void res.writeHead(unhealthy.has(address) ? 503 : 200).end()
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(address)
+    })
+    await new Promise<void>((resolve) => server.listen(port, address, resolve))
+    port = (server.address() as AddressInfo).port
+    servers.push(server)
+  }
+  t.teardown(() => Promise.all(servers.map((s) => new Promise((resolve) => { s.closeAllConnections(); s.close(resolve) }))))
+  return { port, unhealthy }
+}
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+async function setup (t: Tap, a: string[], extra: Record<string, unknown> = {}): Promise<{ dns: TestDnsServer; gw: TestGateway; port: number; unhealthy: Set<string>; who: () => Promise<string> }> {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  const { port, unhealthy } = await pods(t, ['127.0.0.2', '127.0.0.3', '127.0.0.4'])
+  dns.set(NAME, { a })
+  const gw = await startGateway({
+    pools: { payment: { targets: [{ dns: NAME, port, refreshMs: 50 }], ...extra } },
+    routes: [{ path: '/', pool: 'payment' }],
+  }, { dnsServers: [dns.address], defaultMetrics: false })
+  t.teardown(() => gw.close())
+  await waitFor(() => gw.gateway.readiness() === 'ready')
+  const who = async (): Promise<string> => (await fetch(`${gw.url}/x`)).text()
+  return { dns, gw, port, unhealthy, who }
+}
+
+const targetsOf = (gw: TestGateway): string[] => gw.gateway.pools().get('payment')!.pool.targets.map((x) => x.url).sort()
+
+t.test('every A record is a target; records that appear join, records that vanish drain', async (t) => {
+  const { dns, gw, port, who } = await setup(t, ['127.0.0.2', '127.0.0.3'])
+  t.strictSame(targetsOf(gw), [`http://127.0.0.2:${port}`, `http://127.0.0.3:${port}`])
+  const seen = new Set<string>()
+  for (let i = 0; i < 6; i++) seen.add(await who())
+  t.strictSame([...seen].sort(), ['127.0.0.2', '127.0.0.3'], 'traffic is spread over both')
+
+  dns.set(NAME, { a: ['127.0.0.2', '127.0.0.4'] })
+  await waitFor(() => targetsOf(gw).includes(`http://127.0.0.4:${port}`))
+  t.strictSame(targetsOf(gw), [`http://127.0.0.2:${port}`, `http://127.0.0.4:${port}`])
+  const after = new Set<string>()
+  for (let i = 0; i < 6; i++) after.add(await who())
+  t.strictSame([...after].sort(), ['127.0.0.2', '127.0.0.4'], 'the vanished address gets nothing, the new one its share')
+  t.same(gw.gateway.status().pools.payment!.targets.map((x) => x.id).sort(), [`127.0.0.2:${port}`, `127.0.0.4:${port}`], '/status lists the discovered targets')
+})
+
+t.test('a failing lookup keeps the last known set, and the event feed says so once', async (t) => {
+  const { dns, gw, port, who } = await setup(t, ['127.0.0.2', '127.0.0.3'])
+  dns.mode = 'servfail'
+  await waitFor(() => gw.gateway.events.list().some((e) => /DNS lookups of .* fail \(/.test(e.message)))
+  const queriesAtFailure = dns.queries.length
+  await waitFor(() => dns.queries.length > queriesAtFailure + 6) // several more failing refreshes
+  t.strictSame(targetsOf(gw), [`http://127.0.0.2:${port}`, `http://127.0.0.3:${port}`], 'the set is kept')
+  t.equal(gw.gateway.events.list().filter((e) => /DNS lookups of .* fail/.test(e.message)).length, 1, 'reported once, not at every refresh')
+  t.match(await who(), /^127\.0\.0\.[23]$/, 'and still serves')
+  dns.mode = 'answer'
+  await waitFor(() => gw.gateway.events.list().some((e) => /DNS lookups of .* work again/.test(e.message)))
+})
+
+t.test('with health checks, a new address joins only after a passing check', async (t) => {
+  const { dns, gw, port, unhealthy, who } = await setup(t, ['127.0.0.2'], {
+    healthCheck: { path: '/health', intervalMs: 50, timeoutMs: 40, healthyThreshold: 2, unhealthyThreshold: 1 },
+  })
+  unhealthy.add('127.0.0.3')
+  dns.set(NAME, { a: ['127.0.0.2', '127.0.0.3'] })
+  const pool = gw.gateway.pools().get('payment')!.pool
+  await waitFor(() => pool.targets.some((x) => x.url === `http://127.0.0.3:${port}`))
+  const joined = pool.targets.find((x) => x.url === `http://127.0.0.3:${port}`)!
+  t.equal(pool.status(joined).healthy, false, 'it joins unchecked, so out of rotation')
+  await waitFor(() => (gw.gateway.pools().get('payment')!.health?.lastResult(joined)?.ok) === false)
+  for (let i = 0; i < 4; i++) t.equal(await who(), '127.0.0.2', 'a failing new address gets no request')
+  unhealthy.delete('127.0.0.3')
+  await waitFor(() => pool.status(joined).healthy)
+  const seen = new Set<string>()
+  for (let i = 0; i < 6; i++) seen.add(await who())
+  t.ok(seen.has('127.0.0.3'), 'in after its first passing check')
+})
