@@ -1,4 +1,5 @@
 // Builds a gateway from a resolved config without listening: tests and main.ts both start here.
+import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { METHODS } from 'node:http'
 import type { Duplex } from 'node:stream'
@@ -14,11 +15,13 @@ import { configHash } from './config/hash.ts'
 import { loadConfigFile } from './config/load.ts'
 import { Reloader, type ReloadResult, type ReloadTrigger } from './config/reloader.ts'
 import type { ResolvedConfig } from './config/schema.ts'
+import { GcPacer } from './lifecycle/gc-pacer.ts'
 import { drainAndClose } from './lifecycle/shutdown.ts'
 import { createLogger } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
 import { ProxyHandler } from './proxy/forward.ts'
 import { createUpgradeHandler } from './proxy/upgrade.ts'
+import { buildPlans, type PlanEvents } from './release/plans.ts'
 import { RoutingTable, type Route } from './routing/table.ts'
 import { systemClock, type Clock, type RandomSource } from './runtime.ts'
 import type { GatewayState, RouteObserver } from './state.ts'
@@ -90,9 +93,38 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   let loadedAt = clock.now()
   let hash = configHash(config)
 
+  // signs read-your-writes cookies: the same on every replica, or stickiness breaks across them
+  const secretFor = (c: ResolvedConfig): string => {
+    const configured = env.SWITCHYARD_SECRET !== undefined && env.SWITCHYARD_SECRET !== '' ? env.SWITCHYARD_SECRET : c.secret
+    if (configured !== undefined) return configured
+    if (generatedSecret === undefined) {
+      generatedSecret = randomBytes(32).toString('base64url')
+      if (c.routes.some((r) => r.reads !== undefined)) {
+        logger.warn('no secret set (config secret or SWITCHYARD_SECRET): read-your-writes cookies are signed with a key of this process only, so stickiness breaks across gateway replicas and restarts')
+      }
+    }
+    return generatedSecret
+  }
+  let generatedSecret: string | undefined
+  const planEvents: PlanEvents = {
+    fallback: (route, active) => events.record(active ? 'warn' : 'info', { kind: 'split', route: route.label, message: active ? 'no replica available: reads go to the primary' : 'replicas available again: reads go to the replicas' }),
+    readToPrimary: (route, reason) => metrics?.route(route.label, route.pool).readToPrimary(reason),
+    rollback: (route, e) => {
+      metrics?.route(route.label, route.pool).canaryRollback()
+      events.record('error', { kind: 'canary', route: route.label, message: `canary rolled back: ${e.errors} errors in ${e.requests} requests (${e.errorRatePercent.toFixed(1)}%), weight ${e.previousWeight} → 0` }, { rollback: e })
+    },
+    mirror: (route, outcome) => metrics?.route(route.label, route.pool).mirror(outcome),
+    weight: (route, weight, source) => events.record('info', { kind: 'canary', route: route.label, message: `canary weight ${weight} (${source})` }),
+  }
   const stateFor = (next: ResolvedConfig, pools: ReadonlyMap<string, PoolRuntime>): GatewayState => {
     const table = new RoutingTable(next.routes)
-    return { table, pools, ...(metrics ? { observers: routeObservers(metrics, table.routes) } : {}) }
+    const plans = buildPlans(next, table.routes, { secret: secretFor(next), clock, random: options.random ?? Math.random, events: planEvents })
+    // a replica pool's lag limit: the strictest maxLagMs of the routes that read from it
+    for (const [name, runtime] of pools) {
+      const limits = next.routes.flatMap((r) => (r.reads?.pool === name && r.reads.maxLagMs !== undefined ? [r.reads.maxLagMs] : []))
+      runtime.health?.setMaxLagMs(limits.length > 0 ? Math.min(...limits) : undefined)
+    }
+    return { table, pools, plans, ...(metrics ? { observers: routeObservers(metrics, table.routes) } : {}) }
   }
   const adopt = (runtime: PoolRuntime): void => {
     if (watching.has(runtime)) return
@@ -190,6 +222,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   })
   let admin: FastifyInstance | undefined
   let closed = false
+  const gcPacer = new GcPacer()
   return {
     app,
     logger,
@@ -206,6 +239,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       const url = await app.listen(listenOptions as FastifyListenOptions)
       if (!started) {
         started = true
+        gcPacer.start()
         // ready once every pool's first DNS lookups and first round of health checks are done (others at once)
         void Promise.all([...proxy.state.pools.values()].map((r) => r.start())).then(() => {
           if (readiness === 'starting') readiness = 'ready'
@@ -225,6 +259,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         readiness: () => readiness,
         metrics,
         reload: (trigger) => reloader.reload(trigger),
+        canaryRoutes: () => new Map([...(proxy.state.plans?.values() ?? [])].filter((p) => p.canary !== undefined).map((p) => [p.name, p])),
         token: adminToken,
         logger,
       })
@@ -239,6 +274,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       if (closed) return
       closed = true
       readiness = 'draining'
+      gcPacer.stop()
       await admin?.close()
       await app.close()
       for (const stop of watching.values()) stop()

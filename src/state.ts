@@ -1,5 +1,6 @@
 // What the proxy routes with: the routing table and the pools it names. Swapped whole on reload; a request
 // keeps the state it started with.
+import type { RoutePlan } from './release/plans.ts'
 import type { Route, RoutingTable } from './routing/table.ts'
 import type { PoolRuntime } from './upstream/registry.ts'
 
@@ -8,6 +9,8 @@ export interface GatewayState {
   readonly pools: ReadonlyMap<string, PoolRuntime>
   /** Per-route request counters (metrics), bound once per route when the state is built. */
   readonly observers?: ReadonlyMap<Route, RouteObserver>
+  /** Read/write splits, canaries and mirrors of the routes that have them. */
+  readonly plans?: ReadonlyMap<Route, RoutePlan>
 }
 
 export interface RouteObserver {

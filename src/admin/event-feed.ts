@@ -76,6 +76,7 @@ function describeStatusChange (status: TargetStatus, previous: TargetStatus): { 
   if (status.disabled !== previous.disabled) return { level: 'warn', kind: 'target', message: status.disabled ? 'target disabled' : 'target enabled' }
   if (status.draining !== previous.draining) return { level: 'info', kind: 'drain', message: status.draining ? 'drain started' : 'target enabled' }
   if (status.healthy !== previous.healthy) return { level: status.healthy ? 'info' : 'warn', kind: 'target', message: status.healthy ? 'target healthy' : 'target unhealthy' }
+  if (status.lagging !== previous.lagging) return { level: status.lagging ? 'warn' : 'info', kind: 'target', message: status.lagging ? 'replica lagging: no reads until it catches up' : 'replica caught up' }
   if ((status.ejectedUntil > 0) !== (previous.ejectedUntil > 0)) return { level: status.ejectedUntil > 0 ? 'warn' : 'info', kind: 'target', message: status.ejectedUntil > 0 ? 'target ejected' : 'target returned from ejection' }
   return undefined
 }

@@ -6,6 +6,7 @@ import type { ReloadResult, ReloadTrigger } from '../config/reloader.ts'
 import { describeDiff } from '../config/diff.ts'
 import { adminError, type ErrorCode } from '../errors.ts'
 import type { GatewayMetrics } from '../metrics/metrics.ts'
+import type { RoutePlan } from '../release/plans.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { TargetStatus } from '../upstream/status.ts'
 import type { Target } from '../upstream/target.ts'
@@ -20,6 +21,8 @@ export interface AdminContext {
   readiness (): StatusDocument['readiness']
   metrics: GatewayMetrics | undefined
   reload (trigger: ReloadTrigger): Promise<ReloadResult>
+  /** Routes with a canary, by name (or id when unnamed). */
+  canaryRoutes (): ReadonlyMap<string, RoutePlan>
   token: string | undefined
   logger: Logger
 }
@@ -100,6 +103,18 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     else runtime.pool.failback()
     return { pool: runtime.name, ...poolStatus(runtime) }
   })
+  // operator's canary weight: takes effect at once; a reload sets the weight from the file again
+  admin.post('/routes/:route/canary', async (request, reply) => {
+    const weight = (request.body as { weight?: unknown } | undefined)?.weight
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100) {
+      return fail(reply, 'bad_request', { detail: 'body must be {"weight": N} with N from 0 to 100' })
+    }
+    const plan = ctx.canaryRoutes().get((request.params as { route: string }).route)
+    if (plan?.canary === undefined) return fail(reply, 'unknown_route')
+    plan.setCanaryWeight(weight)
+    return { route: plan.name, weight: plan.canary.decider.weight, weightSource: plan.canary.decider.weightSource }
+  })
+
   admin.post('/pools/:pool/failback', async (request, reply) => {
     const runtime = findPool(request, reply)
     if (runtime === undefined) return reply

@@ -30,7 +30,7 @@ export interface TargetStatusView {
   url: string
   backup: boolean
   weight: number
-  state: TargetState | 'lagging'
+  state: TargetState
   inFlight: number
   /** Attempts sent to this target since start. */
   requests: number
@@ -46,6 +46,18 @@ export interface RouteStatus {
   pool: string
   methods?: string[]
   host?: string
+  headers?: Record<string, string>
+  /** Read/write split: reads go to `reads.pool` unless pinned (read-your-writes) or falling back. */
+  reads?: { pool: string; methods: string[]; stickyAfterWriteMs: number; maxLagMs?: number; fallback: boolean }
+  canary?: {
+    pool: string
+    weight: number
+    /** Where the weight came from: the config file, an operator, or an automatic rollback. */
+    weightSource: 'file' | 'operator' | 'rollback'
+    /** Requests and errors per version over the rollback window. */
+    window: { canary: { requests: number; errors: number }; stable: { requests: number; errors: number } }
+  }
+  mirror?: { pool: string; percent: number; maxConcurrent: number; inFlight: number }
 }
 
 /** One line of the event feed (GET /events, and the dashboard's live stream). */

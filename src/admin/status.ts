@@ -17,13 +17,27 @@ export interface StatusContext {
 export function buildStatus (ctx: StatusContext): StatusDocument {
   const pools: Record<string, PoolStatus> = {}
   for (const [name, runtime] of ctx.state.pools) pools[name] = poolStatus(runtime)
-  const routes: RouteStatus[] = ctx.config.routes.map((r) => ({
-    ...(r.name !== undefined ? { name: r.name } : {}),
-    path: r.path,
-    pool: r.pool,
-    ...(r.methods !== undefined ? { methods: [...r.methods] } : {}),
-    ...(r.host !== undefined ? { host: r.host } : {}),
-  }))
+  const plans = new Map([...(ctx.state.plans?.values() ?? [])].map((p) => [p.route.index, p]))
+  const routes: RouteStatus[] = ctx.config.routes.map((r, i) => {
+    const plan = plans.get(i)
+    const status: RouteStatus = {
+      ...(r.name !== undefined ? { name: r.name } : {}),
+      path: r.path,
+      pool: r.pool,
+      ...(r.methods !== undefined ? { methods: [...r.methods] } : {}),
+      ...(r.host !== undefined ? { host: r.host } : {}),
+      ...(r.headers !== undefined ? { headers: { ...r.headers } } : {}),
+    }
+    if (r.reads !== undefined) {
+      status.reads = { pool: r.reads.pool, methods: [...r.reads.methods], stickyAfterWriteMs: r.reads.stickyAfterWriteMs, ...(r.reads.maxLagMs !== undefined ? { maxLagMs: r.reads.maxLagMs } : {}), fallback: plan?.fallback ?? false }
+    }
+    if (r.canary !== undefined && plan?.canary !== undefined) {
+      const decider = plan.canary.decider
+      status.canary = { pool: r.canary.pool, weight: decider.weight, weightSource: decider.weightSource, window: decider.stats() }
+    }
+    if (r.mirror !== undefined) status.mirror = { ...r.mirror, inFlight: plan?.mirrorsInFlight ?? 0 }
+    return status
+  })
   return {
     version: ctx.version,
     configFile: ctx.configFile,

@@ -153,6 +153,37 @@ const pool = z.strictObject({
   discover: targets.filter((t) => 'dns' in t),
 }))
 
+const readSplit = z.strictObject({
+  pool: z.string(),
+  methods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET', 'HEAD']),
+  /** After a client's successful write, its reads on this route go to the primary for this long (read-your-writes). */
+  stickyAfterWriteMs: positiveMs.default(3000),
+  /** A replica whose health check reports more replication lag than this takes no reads until it catches up. */
+  maxLagMs: positiveMs.optional(),
+})
+
+const canary = z.strictObject({
+  pool: z.string(),
+  /** Percent of requests sent to the canary pool (100 = blue-green cut-over). */
+  weight: percent,
+  /** The same key always gets the same version; requests without it are split at random. */
+  stickyBy: z.union([hashKey, z.literal('none')]).default('none'),
+  /** Requests with one of these values go to the canary whatever its weight; the value 'never' keeps them off it. */
+  force: z.strictObject({ header: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be a header name' }), values: z.array(z.string().min(1)).min(1).default(['always']) }).optional(),
+  /** Weight to 0 once the canary served minRequests in windowMs with an error rate above maxErrorRatePercent. */
+  rollback: z.strictObject({
+    maxErrorRatePercent: percent.default(5),
+    minRequests: z.number().int().min(1, { error: 'must be at least 1' }).default(100),
+    windowMs: positiveMs.default(30000),
+  }).prefault({}),
+})
+
+const mirror = z.strictObject({
+  pool: z.string(),
+  percent: percent.default(100),
+  maxConcurrent: z.number().int().positive().default(64),
+})
+
 const route = z.strictObject({
   /** Names the route for the admin API (canary weights) and metrics. */
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'route names use letters, digits, _, . and -' }).optional(),
@@ -164,7 +195,15 @@ const route = z.strictObject({
   methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
   /** Exact host (port ignored, case-insensitive). */
   host: z.string().min(1).optional(),
+  /** Narrows the route to requests carrying these headers with exactly these values (names case-insensitive). */
+  headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be a header name' }), z.string()).optional(),
   stripPrefix: z.boolean().default(false),
+  /** Read/write split: these methods go to a replica pool; the rest to `pool` (the primary). */
+  reads: readSplit.optional(),
+  /** Weighted canary (or blue-green at 100) between `pool` and another pool. */
+  canary: canary.optional(),
+  /** Shadow traffic: a share of requests is also sent, fire and forget, to another pool. */
+  mirror: mirror.optional(),
 })
 
 const server = z.strictObject({
@@ -211,6 +250,8 @@ export const gatewayConfigSchema = z.strictObject({
   log: log.prefault({}),
   pools: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'pool names use letters, digits, _ and -' }), pool),
   routes: z.array(route).min(1, { error: 'must list at least one route' }),
+  /** Signs read-your-writes cookies; the same on every replica of the gateway (or env SWITCHYARD_SECRET). */
+  secret: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
 })
 
 /** What a routes.config.ts file exports: every field with a default may be left out. */

@@ -70,10 +70,18 @@ function semanticProblems (input: unknown): string[] {
     }
     if (typeof r.path !== 'string') return
     if (typeof r.pool === 'string' && !Object.hasOwn(pools, r.pool)) problems.push(`routes[${i}].pool: names unknown pool '${r.pool}'`)
+    // the pools a split, a canary or a mirror sends to: known, and not the route's own pool
+    for (const part of ['reads', 'canary', 'mirror'] as const) {
+      const other = r[part]
+      if (!isObject(other) || typeof other.pool !== 'string') continue
+      if (!Object.hasOwn(pools, other.pool)) problems.push(`routes[${i}].${part}.pool: names unknown pool '${other.pool}'`)
+      else if (other.pool === r.pool) problems.push(`routes[${i}].${part}.pool: must be another pool than the route's own ('${r.pool}')`)
+    }
     const methods = Array.isArray(r.methods) ? [...new Set(r.methods.map(String))].sort().join(',') : '*'
-    const key = [normaliseRoutePath(r.path), typeof r.host === 'string' ? r.host.toLowerCase() : '*', methods].join(' ')
+    const headers = isObject(r.headers) ? Object.entries(r.headers).map(([n, v]) => `${n.toLowerCase()}=${String(v)}`).sort().join(',') : ''
+    const key = [normaliseRoutePath(r.path), typeof r.host === 'string' ? r.host.toLowerCase() : '*', methods, headers].join(' ')
     const first = routeKeys.get(key)
-    if (first !== undefined) problems.push(`routes[${i}]: same path, host and methods as routes[${first}]`)
+    if (first !== undefined) problems.push(`routes[${i}]: same path, host, methods and headers as routes[${first}]`)
     else routeKeys.set(key, i)
   })
   return problems

@@ -16,7 +16,13 @@ export interface ProbeResult {
   readonly status?: number
   /** The error code of a probe that got no answer (e.g. ECONNREFUSED, timeout). */
   readonly error?: string
+  /** Replication lag the target reported (x-replication-lag-ms header, or replicationLagMs in a JSON body). */
+  readonly lagMs?: number
 }
+
+/** A replica's lag, as its health check may report it. */
+export const LAG_HEADER = 'x-replication-lag-ms'
+const MAX_LAG_BODY = 64 * 1024
 
 interface ProbeState {
   successes: number
@@ -39,6 +45,8 @@ export class ActiveHealthChecker {
   readonly #states = new Map<Target, ProbeState>()
   readonly #accepts: (status: number) => boolean
   #running = false
+  /** Targets reporting more lag than this are 'lagging' (set by the routes that read from this pool). */
+  #maxLagMs: number | undefined
   /** Targets of the first round not probed yet (readiness waits for them). */
   readonly #awaiting = new Set<Target>()
   #firstRound: Promise<void> = Promise.resolve()
@@ -94,6 +102,9 @@ export class ActiveHealthChecker {
     this.#firstRoundDone()
   }
 
+  /** The lag above which a replica takes no reads; undefined: lag is not judged. */
+  setMaxLagMs (maxLagMs: number | undefined): void { this.#maxLagMs = maxLagMs }
+
   /** Resolves once every target has been probed once since start() (readiness waits for it). */
   firstRound (): Promise<void> { return this.#firstRound }
 
@@ -108,7 +119,11 @@ export class ActiveHealthChecker {
     if (state === undefined) return
     const first = state.last === undefined
     state.last = result
-    const healthy = this.#pool.status(target).healthy
+    const status = this.#pool.status(target)
+    const lagging = this.#maxLagMs !== undefined && result.ok && result.lagMs !== undefined && result.lagMs > this.#maxLagMs
+    // a failed probe says nothing of lag: a lagging target stays lagging until a probe reports it caught up
+    if (result.ok && lagging !== status.lagging) this.#pool.setStatus(target, { lagging })
+    const healthy = status.healthy
     if (result.ok) {
       state.failures = 0
       state.successes++
@@ -152,8 +167,8 @@ export class ActiveHealthChecker {
         headersTimeout: this.#config.timeoutMs,
         bodyTimeout: this.#config.timeoutMs,
       })
-      await res.body.dump()
-      return { ok: this.#accepts(res.statusCode), status: res.statusCode, at: this.#clock.now() }
+      const lagMs = await readLag(res.headers, res.body)
+      return { ok: this.#accepts(res.statusCode), status: res.statusCode, at: this.#clock.now(), ...(lagMs !== undefined ? { lagMs } : {}) }
     } catch (err) {
       const code = controller.signal.aborted ? 'timeout' : (err as { code?: string }).code ?? 'error'
       return { ok: false, error: code, at: this.#clock.now() }
@@ -162,4 +177,28 @@ export class ActiveHealthChecker {
       state.controller = undefined
     }
   }
+}
+
+/** The lag a probe answer reports: the header wins; a small JSON body's replicationLagMs otherwise. The body is always consumed. */
+async function readLag (headers: Record<string, string | string[] | undefined>, body: { text (): Promise<string>; dump (): Promise<void> }): Promise<number | undefined> {
+  const header = headers[LAG_HEADER]
+  const fromHeader = parseLag(Array.isArray(header) ? header[0] : header)
+  const type = String(headers['content-type'] ?? '')
+  const length = Number(headers['content-length'] ?? Infinity)
+  if (fromHeader !== undefined || !type.includes('json') || !(length <= MAX_LAG_BODY)) {
+    await body.dump()
+    return fromHeader
+  }
+  try {
+    const parsed: unknown = JSON.parse(await body.text())
+    const value = typeof parsed === 'object' && parsed !== null ? (parsed as { replicationLagMs?: unknown }).replicationLagMs : undefined
+    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function parseLag (value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value.trim())) return undefined
+  return Number(value.trim())
 }

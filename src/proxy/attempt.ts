@@ -121,6 +121,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
     result.responded = true
     const out = stripResponseHopByHop(headers)
     out['x-request-id'] = ex.requestId
+    // read-your-writes: a successful write through a split route pins this client's reads to the primary for a while
+    const sticky = ex.write && statusCode < 400 ? ex.plan?.reads?.sticky : undefined
+    if (sticky !== undefined) {
+      const existing = out['set-cookie']
+      out['set-cookie'] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), sticky.setCookieHeader()]
+      out['x-read-after-write'] = sticky.writeTimeHeaderValue()
+    }
     ex.res.writeHead(statusCode, out)
   }
 

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { PickContext } from '../balancer/types.ts'
 import type { ErrorCode } from '../errors.ts'
+import type { RoutePlan } from '../release/plans.ts'
 import type { Route } from '../routing/table.ts'
 import type { RouteObserver } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
@@ -27,6 +28,14 @@ export class Exchange {
   pool: PoolRuntime | undefined = undefined
   /** Counts this request once it ends (metrics). */
   observer: RouteObserver | undefined = undefined
+  /** The route's split, canary or mirror. */
+  plan: RoutePlan | undefined = undefined
+  /** Canary routes: the version this request went to. */
+  version: 'canary' | 'stable' | undefined = undefined
+  /** A write through a split route: a successful answer pins the client's reads to the primary. */
+  write = false
+  /** A read sent to replicas: the primary pool that serves it if no replica answers. */
+  readFallback: PoolRuntime | undefined = undefined
   headers: string[] = []
   body: Buffer | Readable | null = null
   /** Whether the body can be sent again (none, or buffered). */

@@ -11,6 +11,7 @@ import { readBody } from './body.ts'
 import { Exchange } from './exchange.ts'
 import { createAdmit, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
+import { mirror } from './mirror.ts'
 import { tryTargets } from './retry-loop.ts'
 
 export interface ProxyOptions extends FrontOptions {
@@ -88,6 +89,11 @@ export class ProxyHandler {
     ex.route = admission.route
     ex.pool = runtime
     ex.observer = admission.route && this.#state.observers?.get(admission.route)
+    ex.plan = admission.plan
+    ex.version = admission.version
+    ex.write = admission.write
+    const split = admission.plan?.reads
+    if (split !== undefined && runtime.name === split.pool) ex.readFallback = this.#state.pools.get(admission.plan!.route.pool)
     ex.upstreamPath = admission.upstreamPath
     ex.idempotencyKey = facts.idempotencyKey && runtime.config.retry.idempotencyKey
     if (runtime.hashKey !== undefined) ex.pick = { hashKey: extractHashKey(runtime.hashKey, req, admission.clientIp) }
@@ -122,8 +128,35 @@ export class ProxyHandler {
    * primary but succeeded on a retry (another target, or the standby) was served, and must not trip it.
    */
   async #forward (ex: Exchange, runtime: PoolRuntime): Promise<void> {
+    const plan = ex.plan
+    if (plan?.mirror !== undefined && plan.mirrorThis()) {
+      mirror(ex, plan, this.#state.pools.get(plan.mirror.pool), (outcome) => plan.reportMirror(outcome))
+    }
+    await this.#throughPool(ex, runtime)
+  }
+
+  /**
+   * A read of a split route that no replica answered (all refused, reset, timed out, or none available) is
+   * served by the primary instead of failing: replicas are copies, the primary has the data too.
+   */
+  #fallBack (ex: Exchange, last: AttemptResult | undefined): boolean {
+    const primary = ex.readFallback
+    if (primary === undefined || ex.clientGone || (last?.responded ?? false) || !ex.replayable) return false
+    if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout') return false
+    ex.readFallback = undefined
+    ex.pool = primary
+    ex.plan?.readToPrimary('fallback')
+    primary.budget.requestStarted()
+    void this.#throughPool(ex, primary)
+    return true
+  }
+
+  async #throughPool (ex: Exchange, runtime: PoolRuntime): Promise<void> {
     try {
-      if (!runtime.breaker.allows()) return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
+      if (!runtime.breaker.allows()) {
+        if (this.#fallBack(ex, undefined)) return
+        return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
+      }
       let last: AttemptResult | undefined
       try {
         last = await runtime.breaker.run(async () => {
@@ -137,8 +170,10 @@ export class ProxyHandler {
       } catch (err) {
         if (!isBreakerRejection(err)) throw err
         // opened, or its half-open probe slot taken, since the check above
+        if (this.#fallBack(ex, undefined)) return
         return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
       }
+      if (this.#fallBack(ex, last)) return
       if (last === undefined) {
         if (!ex.clientGone) this.#sendError(ex, 'no_available_target', undefined, 1)
       } else {
@@ -182,6 +217,8 @@ export class ProxyHandler {
       ex.attempt?.abort()
     }
     logExchange(this.#logger, ex)
+    // canary errors: 5xx answers and failures to reach the pool (a client that left says nothing of the version)
+    if (ex.version !== undefined && !ex.clientGone) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500)
     ex.observer?.request(ex.method, ex.res.headersSent ? ex.res.statusCode : 499, (performance.now() - ex.startedAt) / 1000)
     if (--this.#active === 0 && this.#onIdle !== undefined) {
       const onIdle = this.#onIdle

@@ -5,9 +5,11 @@ import type { IncomingMessage } from 'node:http'
 import proxyAddr from '@fastify/proxy-addr'
 import type { ErrorCode } from '../errors.ts'
 import { normaliseRequestTarget } from '../routing/path.ts'
+import type { RoutePlan } from '../release/plans.ts'
 import type { Route } from '../routing/table.ts'
 import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
+import { extractHashKey } from './hash-key.ts'
 import { buildUpstreamHeaders, clientAddress, isSaneRequestId, type IncomingFacts } from './headers.ts'
 
 export interface FrontOptions {
@@ -30,6 +32,12 @@ export interface Admission {
   /** Path and query to send upstream. */
   upstreamPath: string
   refusal: ErrorCode | undefined
+  /** The route's split, canary or mirror, if it has one. */
+  plan: RoutePlan | undefined
+  /** The canary decision, on a canary route. */
+  version: 'canary' | 'stable' | undefined
+  /** A write through a read/write split route (a success pins the client's reads to the primary). */
+  write: boolean
 }
 
 export type Admit = (req: IncomingMessage, state: GatewayState) => Admission
@@ -43,25 +51,61 @@ export function createAdmit (options: FrontOptions): Admit {
     // one pass over the headers yields the request id, which even a routing error reports
     const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: trust(clientIp, 0), proto }, facts)
     const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : randomUUID()
-    const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined }
+    const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, write: false }
     const target = normaliseRequestTarget(req.url ?? '')
     if (target === undefined) {
       admission.refusal = 'bad_path'
       return admission
     }
     admission.path = target.path
-    const match = state.table.match(target.path, req.method ?? 'GET', facts.host)
-    const runtime = match && state.pools.get(match.route.pool)
+    const match = state.table.match(target.path, req.method ?? 'GET', facts.host, (name) => firstValue(req.headers[name]))
+    const plan = match && state.plans?.get(match.route)
+    const runtime = match && state.pools.get(plan === undefined ? match.route.pool : choosePool(plan, req, admission, state))
     if (match === undefined || runtime === undefined) {
       admission.refusal = 'no_route'
       return admission
     }
     admission.route = match.route
     admission.runtime = runtime
+    admission.plan = plan
     admission.upstreamPath = match.upstreamPath + target.query
     // preserveHost: false sends the target's host instead, added per attempt once the target is known
     if (runtime.config.preserveHost && facts.host !== undefined) headers.push('host', facts.host)
     headers.push('x-request-id', requestId)
     return admission
   }
+}
+
+/**
+ * Which pool a request of a planned route goes to. Reads of a split route go to the replicas unless the client
+ * wrote through this route moments ago (its signed cookie or header) or no replica is available; on a canary
+ * route a sticky key, a force header or a random draw decides the version.
+ */
+function choosePool (plan: RoutePlan, req: IncomingMessage, admission: Admission, state: GatewayState): string {
+  const reads = plan.reads
+  if (reads !== undefined) {
+    if (!reads.methods.has(req.method ?? 'GET')) {
+      admission.write = true
+    } else if (reads.sticky.pinnedToPrimary(firstValue(req.headers.cookie), firstValue(req.headers['x-read-after-write']))) {
+      plan.readToPrimary('sticky')
+    } else {
+      const replicas = state.pools.get(reads.pool)
+      const available = replicas !== undefined && replicas.breaker.allows() && replicas.pool.available().length > 0
+      plan.replicasAvailable(available)
+      if (available) return reads.pool
+      plan.readToPrimary('fallback')
+    }
+  }
+  const canary = plan.canary
+  if (canary !== undefined) {
+    const key = canary.key && extractHashKey(canary.key, req, admission.clientIp)
+    const force = canary.forceHeader === undefined ? undefined : firstValue(req.headers[canary.forceHeader])
+    admission.version = canary.decider.decide({ key, force })
+    if (admission.version === 'canary') return canary.pool
+  }
+  return plan.route.pool
+}
+
+function firstValue (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
 }

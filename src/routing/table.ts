@@ -10,8 +10,12 @@ export interface RouteSpec {
   readonly pool: string
   readonly methods?: readonly string[] | undefined
   readonly host?: string | undefined
+  readonly headers?: Readonly<Record<string, string>> | undefined
   readonly stripPrefix: boolean
 }
+
+/** Reads a request header (name in lower case); only routes narrowed by headers ask. */
+export type HeaderLookup = (name: string) => string | undefined
 
 export interface Route {
   readonly id: string
@@ -22,7 +26,11 @@ export interface Route {
   readonly pool: string
   readonly host: string | undefined
   readonly methods: ReadonlySet<string> | undefined
+  /** [lower-case name, exact value] pairs the request must carry. */
+  readonly headers: readonly (readonly [string, string])[] | undefined
   readonly stripPrefix: boolean
+  /** Position in the config's route list. */
+  readonly index: number
 }
 
 export interface RouteMatch {
@@ -38,9 +46,10 @@ export class RoutingTable {
   readonly routes: readonly Route[]
 
   constructor (routes: readonly RouteSpec[]) {
-    for (const r of routes) {
+    for (const [index, r] of routes.entries()) {
       const prefix = normaliseRoutePath(r.path)
-      const id = `${r.host ?? '*'}${prefix}${r.methods ? ` [${r.methods.join(',')}]` : ''}`
+      const headers = r.headers === undefined ? undefined : Object.entries(r.headers).map(([name, value]) => [name.toLowerCase(), value] as const)
+      const id = `${r.host ?? '*'}${prefix}${r.methods ? ` [${r.methods.join(',')}]` : ''}${headers ? ` {${headers.map(([n, v]) => `${n}=${v}`).join(',')}}` : ''}`
       const route: Route = {
         id,
         label: r.name ?? id,
@@ -48,7 +57,9 @@ export class RoutingTable {
         pool: r.pool,
         host: r.host === undefined ? undefined : stripPort(r.host).toLowerCase(),
         methods: r.methods ? new Set(r.methods) : undefined,
+        headers,
         stripPrefix: r.stripPrefix,
+        index,
       }
       const list = this.#byPrefix.get(prefix) ?? []
       list.push(route)
@@ -61,7 +72,7 @@ export class RoutingTable {
   }
 
   /** path must already be normalised (see normaliseRequestTarget). host may carry a port. */
-  match (path: string, method: string, host: string | undefined): RouteMatch | undefined {
+  match (path: string, method: string, host: string | undefined, header?: HeaderLookup): RouteMatch | undefined {
     const hostname = host === undefined ? undefined : stripPort(host).toLowerCase()
     let end = path.length
     // '/a/b/' is looked up as '/a/b'
@@ -73,6 +84,7 @@ export class RoutingTable {
         for (const route of candidates) {
           if (route.host !== undefined && route.host !== hostname) continue
           if (route.methods !== undefined && !route.methods.has(method)) continue
+          if (route.headers !== undefined && !route.headers.every(([name, value]) => header?.(name) === value)) continue
           return { route, upstreamPath: route.stripPrefix ? stripPrefix(path, route.prefix) : path }
         }
       }
@@ -83,7 +95,7 @@ export class RoutingTable {
 }
 
 function specificity (r: Route): number {
-  return (r.host !== undefined ? 2 : 0) + (r.methods !== undefined ? 1 : 0)
+  return (r.headers !== undefined ? 4 : 0) + (r.host !== undefined ? 2 : 0) + (r.methods !== undefined ? 1 : 0)
 }
 
 function stripPort (host: string): string {

@@ -91,7 +91,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     const previous = this.status(target)
     const next = { ...previous, ...change }
     if (next.healthy === previous.healthy && next.ejectedUntil === previous.ejectedUntil &&
-      next.draining === previous.draining && next.disabled === previous.disabled) return
+      next.draining === previous.draining && next.disabled === previous.disabled && next.lagging === previous.lagging) return
     const frozen = Object.freeze(next)
     this.#status.set(target, frozen)
     this.#recompute()

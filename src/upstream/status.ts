@@ -9,21 +9,24 @@ export interface TargetStatus {
   readonly draining: boolean
   /** Taken out by an operator, at once. */
   readonly disabled: boolean
+  /** A replica whose health check reports more replication lag than its read routes allow. */
+  readonly lagging: boolean
 }
 
-export const INITIAL_STATUS: TargetStatus = Object.freeze({ healthy: true, ejectedUntil: 0, draining: false, disabled: false })
+export const INITIAL_STATUS: TargetStatus = Object.freeze({ healthy: true, ejectedUntil: 0, draining: false, disabled: false, lagging: false })
 
 /** One word for operators (/status, metrics, dashboard); the most decisive reason wins. */
-export type TargetState = 'healthy' | 'unhealthy' | 'ejected' | 'draining' | 'drained' | 'disabled'
+export type TargetState = 'healthy' | 'unhealthy' | 'ejected' | 'lagging' | 'draining' | 'drained' | 'disabled'
 
 export function targetState (status: TargetStatus, inFlight: number, now: number): TargetState {
   if (status.disabled) return 'disabled'
   if (status.draining) return inFlight === 0 ? 'drained' : 'draining'
   if (!status.healthy) return 'unhealthy'
   if (status.ejectedUntil > now) return 'ejected'
+  if (status.lagging) return 'lagging'
   return 'healthy'
 }
 
 export function isAvailable (status: TargetStatus, now: number): boolean {
-  return status.healthy && !status.draining && !status.disabled && status.ejectedUntil <= now
+  return status.healthy && !status.draining && !status.disabled && !status.lagging && status.ejectedUntil <= now
 }

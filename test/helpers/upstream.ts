@@ -43,6 +43,10 @@ export class TestUpstream {
   failCount = 0
   failStatus = 503
   failHeaders: Record<string, string> = {}
+  /** Extra headers on /health answers (e.g. x-replication-lag-ms). */
+  healthHeaders: Record<string, string> = {}
+  /** When set, /health answers JSON { status, replicationLagMs } (a replica reporting its lag in the body). */
+  replicationLagMs: number | undefined = undefined
   /** /health answers 503 while true. */
   unhealthy = false
   /** Delay before answering, in ms. */
@@ -114,7 +118,13 @@ export class TestUpstream {
     if (url.pathname === '/health') {
       this.healthChecks++
       req.resume()
-      res.writeHead(this.unhealthy ? 503 : 200, { 'content-type': 'text/plain' }).end(this.unhealthy ? 'unhealthy' : 'ok')
+      const status = this.unhealthy ? 503 : 200
+      if (this.replicationLagMs !== undefined) {
+        const body = JSON.stringify({ status: this.unhealthy ? 'unhealthy' : 'ok', replicationLagMs: this.replicationLagMs })
+        res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...this.healthHeaders }).end(body)
+        return
+      }
+      res.writeHead(status, { 'content-type': 'text/plain', ...this.healthHeaders }).end(this.unhealthy ? 'unhealthy' : 'ok')
       return
     }
     let bodyBytes = 0

@@ -33,6 +33,7 @@ t.test('defaults are fully applied', async (t) => {
     pools: {
       payment: {
         targets: [{ url: 'http://127.0.0.1:3001', weight: 1, backup: false }],
+        discover: [],
         balancer: 'round-robin',
         timeouts: { connectMs: 1000, requestMs: 30000, idleMs: 60000, clientIdleMs: 60000 },
         preserveHost: true,

@@ -1,0 +1,69 @@
+// Shadow traffic: a copy of a request sent to a mirror pool, fire and forget. The answer is read and dropped;
+// the client's response never waits for it, and a mirror that hangs or fails changes nothing the client sees.
+import type { Dispatcher } from 'undici'
+import type { MirrorOutcome } from '../metrics/catalogue.ts'
+import type { RoutePlan } from '../release/plans.ts'
+import type { Timer } from '../runtime.ts'
+import type { PoolRuntime } from '../upstream/registry.ts'
+import type { Target } from '../upstream/target.ts'
+import type { Exchange } from './exchange.ts'
+
+export const MIRROR_HEADER = 'x-switchyard-mirror'
+
+/** Sends the copy if the plan's share, its concurrency limit and the body allow; reports what happened. */
+export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | undefined, report: (outcome: MirrorOutcome) => void): void {
+  // a body is copied only when it was buffered anyway; a streamed one can be read once
+  if (ex.body !== null && !Buffer.isBuffer(ex.body)) return report('skipped_body')
+  if (!plan.tryMirror()) return report('skipped_concurrency')
+  const target = runtime?.pool.pick({ hashKey: undefined })
+  if (runtime === undefined || target === undefined) {
+    plan.mirrorEnded()
+    return report('failed')
+  }
+  const headers: string[] = []
+  for (let i = 0; i < ex.headers.length; i += 2) if (ex.headers[i] !== 'host') headers.push(ex.headers[i]!, ex.headers[i + 1]!)
+  headers.push('host', runtime.config.preserveHost && ex.req.headers.host !== undefined ? ex.req.headers.host : target.host, MIRROR_HEADER, '1')
+  runtime.pool.acquire(target)
+  target.client.dispatch({
+    path: ex.upstreamPath,
+    method: ex.method as Dispatcher.HttpMethod,
+    headers,
+    body: ex.body,
+    ...(target.servername !== undefined ? { servername: target.servername } : {}),
+  } as Dispatcher.DispatchOptions, new MirrorAttempt(runtime, target, plan, report))
+}
+
+class MirrorAttempt implements Dispatcher.DispatchHandler {
+  readonly #runtime: PoolRuntime
+  readonly #target: Target
+  readonly #plan: RoutePlan
+  readonly #report: (outcome: MirrorOutcome) => void
+  readonly #timer: Timer
+  #controller: Dispatcher.DispatchController | undefined
+  #done = false
+
+  constructor (runtime: PoolRuntime, target: Target, plan: RoutePlan, report: (outcome: MirrorOutcome) => void) {
+    this.#runtime = runtime
+    this.#target = target
+    this.#plan = plan
+    this.#report = report
+    // a mirror that hangs is abandoned after the mirror pool's own deadline
+    this.#timer = runtime.clock.setTimeout(() => this.#controller?.abort(new Error('mirror timed out')), runtime.config.timeouts.requestMs)
+    this.#timer.unref()
+  }
+
+  onRequestStart (controller: Dispatcher.DispatchController): void { this.#controller = controller }
+  onResponseStart (): void {}
+  onResponseData (): void {}
+  onResponseEnd (): void { this.#end(true) }
+  onResponseError (): void { this.#end(false) }
+
+  #end (ok: boolean): void {
+    if (this.#done) return
+    this.#done = true
+    this.#runtime.clock.clearTimeout(this.#timer)
+    this.#runtime.pool.release(this.#target, !ok)
+    this.#plan.mirrorEnded()
+    this.#report(ok ? 'sent' : 'failed')
+  }
+}

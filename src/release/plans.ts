@@ -1,0 +1,131 @@
+// Per-route release plans: a read/write split, a canary and a mirror, each deciding which pool a request of the
+// route goes to (or is copied to). Built with the routing table on every config load; stateless across gateway
+// replicas (signed cookies, key hashes), so any number of replicas decide the same.
+import { parseHashKey, type HashKeySpec } from '../balancer/hash.ts'
+import type { ResolvedConfig, RouteConfig } from '../config/schema.ts'
+import type { MirrorOutcome, ReadToPrimaryReason } from '../metrics/catalogue.ts'
+import type { Route } from '../routing/table.ts'
+import type { Clock, RandomSource } from '../runtime.ts'
+import { CanaryDecider, type CanaryConfig, type RollbackEvent, type WeightSource } from './canary.ts'
+import { ReadAfterWrite } from './read-after-write.ts'
+
+export interface ReadSplit {
+  readonly pool: string
+  readonly methods: ReadonlySet<string>
+  readonly maxLagMs: number | undefined
+  readonly sticky: ReadAfterWrite
+}
+
+export interface CanaryPlan {
+  readonly pool: string
+  readonly decider: CanaryDecider
+  /** Where the sticky key comes from (undefined: every request is drawn at random). */
+  readonly key: HashKeySpec | undefined
+  /** Lower-case name of the force header, if any. */
+  readonly forceHeader: string | undefined
+}
+
+export interface MirrorPlan {
+  readonly pool: string
+  readonly percent: number
+  readonly maxConcurrent: number
+}
+
+export interface PlanEvents {
+  /** Reads of a split route started or stopped going to the primary because no replica is available. */
+  fallback (route: Route, active: boolean): void
+  readToPrimary (route: Route, reason: ReadToPrimaryReason): void
+  rollback (route: Route, event: RollbackEvent): void
+  weight (route: Route, weight: number, source: WeightSource): void
+  mirror (route: Route, outcome: MirrorOutcome): void
+}
+
+export class RoutePlan {
+  readonly route: Route
+  readonly reads: ReadSplit | undefined
+  readonly canary: CanaryPlan | undefined
+  readonly mirror: MirrorPlan | undefined
+  readonly #events: PlanEvents
+  readonly #random: RandomSource
+  #fallback = false
+  #mirrorsInFlight = 0
+
+  constructor (route: Route, config: RouteConfig, options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }) {
+    this.route = route
+    this.#events = options.events
+    this.#random = options.random
+    const { reads, canary, mirror } = config
+    this.reads = reads && {
+      pool: reads.pool,
+      methods: new Set(reads.methods),
+      maxLagMs: reads.maxLagMs,
+      // a wall clock: cookies must mean the same time on every replica
+      sticky: new ReadAfterWrite({ secret: options.secret, stickyAfterWriteMs: reads.stickyAfterWriteMs, routePath: route.prefix, now: Date.now }),
+    }
+    this.canary = canary && {
+      pool: canary.pool,
+      decider: new CanaryDecider({ ...canary, stickyBy: canary.stickyBy as CanaryConfig['stickyBy'] }, { now: () => options.clock.now(), random: options.random }),
+      key: canary.stickyBy === 'none' ? undefined : parseHashKey(canary.stickyBy),
+      forceHeader: canary.force?.header.toLowerCase(),
+    }
+    this.mirror = mirror
+  }
+
+  get name (): string { return this.route.label }
+
+  /** Whether reads are on the primary because no replica is available. */
+  get fallback (): boolean { return this.#fallback }
+
+  /** Records whether the replicas could take this read; reports a change once. */
+  replicasAvailable (available: boolean): void {
+    if (this.#fallback === !available) return
+    this.#fallback = !available
+    this.#events.fallback(this.route, this.#fallback)
+  }
+
+  readToPrimary (reason: ReadToPrimaryReason): void {
+    this.#events.readToPrimary(this.route, reason)
+  }
+
+  /** A finished request of the canary split: errors are 5xx answers and failures to reach the pool. */
+  recordVersion (version: 'canary' | 'stable', ok: boolean): void {
+    const rollback = this.canary?.decider.record(version, ok)
+    if (rollback !== undefined) this.#events.rollback(this.route, rollback)
+  }
+
+  /** Operator: a new canary weight, at once (0-100). */
+  setCanaryWeight (weight: number): void {
+    if (this.canary === undefined) return
+    this.canary.decider.setWeight(weight, 'operator')
+    this.#events.weight(this.route, weight, 'operator')
+  }
+
+  /** Whether this request is one of the mirror's share (percent of requests). */
+  mirrorThis (): boolean {
+    return this.mirror !== undefined && this.mirror.percent > 0 && (this.mirror.percent >= 100 || this.#random() * 100 < this.mirror.percent)
+  }
+
+  reportMirror (outcome: MirrorOutcome): void { this.#events.mirror(this.route, outcome) }
+
+  /** Takes a mirror slot (false: at maxConcurrent already); every true is matched by mirrorEnded(). */
+  tryMirror (): boolean {
+    if (this.mirror === undefined || this.#mirrorsInFlight >= this.mirror.maxConcurrent) return false
+    this.#mirrorsInFlight++
+    return true
+  }
+
+  mirrorEnded (): void { this.#mirrorsInFlight-- }
+
+  get mirrorsInFlight (): number { return this.#mirrorsInFlight }
+}
+
+/** A plan for every route that has a split, a canary or a mirror. */
+export function buildPlans (config: ResolvedConfig, routes: readonly Route[], options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }): Map<Route, RoutePlan> {
+  const plans = new Map<Route, RoutePlan>()
+  for (const route of routes) {
+    const rc = config.routes[route.index]!
+    if (rc.reads === undefined && rc.canary === undefined && rc.mirror === undefined) continue
+    plans.set(route, new RoutePlan(route, rc, options))
+  }
+  return plans
+}
