@@ -1,36 +1,41 @@
-// `npm run demo`: two payment instances and a payment standby, a member primary and two member replicas,
-// and the gateway in front of them, all on loopback. Ctrl-C stops everything.
+// `npm run demo`: payment v1 (two instances and a standby) with a v2 canary and a shadow, a member primary with
+// two read replicas (one of them lagging on purpose), and the gateway in front of them, all on loopback.
+// Ctrl-C stops everything.
 import { buildGateway } from '../src/app.ts'
 import { validateConfig } from '../src/config/validate.ts'
 import type { GatewayConfig } from '../src/index.ts'
-import { startService } from './services.ts'
+import { startService, type DemoService } from './services.ts'
 
 const port = Number(process.env.PORT ?? 8080)
-const names = ['payment-1', 'payment-2', 'payment-standby', 'member-primary', 'member-replica-1', 'member-replica-2']
-const services = await Promise.all(names.map(startService))
+const services: DemoService[] = await Promise.all([
+  startService('payment-1'), startService('payment-2'), startService('payment-standby'),
+  startService('payment-v2'), startService('payment-shadow'),
+  startService('member-primary'), startService('member-replica-1'), startService('member-replica-2', { lagMs: 5000 }),
+])
 const url = (name: string): string => services.find((s) => s.name === name)!.url
+const check = { path: '/health', intervalMs: 1000, timeoutMs: 500, healthyThreshold: 2, unhealthyThreshold: 2 }
 
 const config = {
   server: { host: '127.0.0.1', port },
   log: { level: 'info', pretty: process.stdout.isTTY },
+  // the same on every gateway replica, so read-your-writes holds across them (SWITCHYARD_SECRET in Kubernetes)
+  secret: 'demo-secret-not-for-production!!',
   pools: {
-    payment: {
-      targets: [url('payment-1'), url('payment-2'), { url: url('payment-standby'), backup: true }],
-      balancer: 'round-robin',
-      healthCheck: { path: '/health', intervalMs: 1000, timeoutMs: 500, healthyThreshold: 2, unhealthyThreshold: 2 },
-    },
+    payment: { targets: [url('payment-1'), url('payment-2'), { url: url('payment-standby'), backup: true }], healthCheck: check },
+    'payment-v2': { targets: [url('payment-v2')], retry: { attempts: 1 } },
+    'payment-shadow': { targets: [url('payment-shadow')], timeouts: { requestMs: 2000 } },
     'member-primary': { targets: [url('member-primary')] },
-    'member-replicas': {
-      targets: [url('member-replica-1'), url('member-replica-2')],
-      balancer: 'least-connections',
-      healthCheck: { path: '/health', intervalMs: 1000, timeoutMs: 500 },
-    },
+    'member-replicas': { targets: [url('member-replica-1'), url('member-replica-2')], balancer: 'least-connections', healthCheck: check },
   },
   routes: [
-    { path: '/payment', pool: 'payment' },
-    // reads go to the replicas, everything else to the primary
-    { path: '/member', pool: 'member-replicas', methods: ['GET', 'HEAD'] },
-    { path: '/member', pool: 'member-primary' },
+    {
+      name: 'payment', path: '/payment', pool: 'payment',
+      canary: { pool: 'payment-v2', weight: 10, stickyBy: 'header:x-user-id', force: { header: 'x-canary', values: ['always'] }, rollback: { maxErrorRatePercent: 5, minRequests: 20, windowMs: 30000 } },
+      mirror: { pool: 'payment-shadow', percent: 5, maxConcurrent: 16 },
+    },
+    // reads go to the replicas (member-replica-2 reports 5 s of lag, over maxLagMs: it takes no reads);
+    // a client's own writes pin its reads to the primary for 3 s
+    { name: 'member', path: '/member', pool: 'member-primary', reads: { pool: 'member-replicas', methods: ['GET', 'HEAD'], stickyAfterWriteMs: 3000, maxLagMs: 1000 } },
   ],
 } satisfies GatewayConfig
 
@@ -47,21 +52,37 @@ try {
 }
 
 process.stdout.write(`
-Switchyard demo is running on ${base}
+Switchyard demo is running on ${base} (admin ${admin})
 
-  payment: ${url('payment-1')}, ${url('payment-2')} (round-robin), standby ${url('payment-standby')}
-  member:  writes -> ${url('member-primary')}, reads -> ${url('member-replica-1')}, ${url('member-replica-2')}
+  payment: ${url('payment-1')}, ${url('payment-2')}, standby ${url('payment-standby')}
+           canary payment-v2 ${url('payment-v2')} at 10%, 5% mirrored to payment-shadow ${url('payment-shadow')}
+  member:  writes -> ${url('member-primary')}, reads -> ${url('member-replica-1')} (member-replica-2 lags on purpose)
 
-Try:
-  curl -s ${base}/payment/charge          # alternates payment-1 / payment-2
-  curl -s ${base}/member/42               # a replica answers (GET)
-  curl -s -X POST ${base}/member/42       # the primary answers (write)
-  curl -s -H 'x-request-id: demo-1' -i ${base}/payment/x   # request id passed through
-  curl -s -i ${base}/nowhere              # 404 no_route
-  curl -s -i '${base}/payment/%2e%2e/admin' --path-as-is   # 400 bad_path
-  curl -s ${admin}/pools                   # admin: tiers, breakers, targets
-  curl -s -X POST ${admin}/pools/payment/switchover   # send payment traffic to its standby
-  curl -s -X POST ${admin}/pools/payment/failback     # and back to the primaries
+Routing and errors:
+  curl -s ${base}/payment/charge                               # payment-1 / payment-2 (or payment-v2 for ~10%)
+  curl -s -i ${base}/nowhere                                   # 404 no_route
+  curl -s -i '${base}/payment/%2e%2e/admin' --path-as-is       # 400 bad_path
+
+Read/write split with read-your-writes:
+  curl -s ${base}/member/42                                    # a replica answers
+  curl -s -c /tmp/sy.jar -X POST ${base}/member/42             # the primary answers the write, sets sy_rw
+  curl -s -b /tmp/sy.jar ${base}/member/42                     # your read goes to the primary for 3 s...
+  sleep 3; curl -s -b /tmp/sy.jar ${base}/member/42            # ...then to a replica again
+  curl -s ${admin}/status | grep -o '"state":"lagging"'        # member-replica-2 takes no reads
+
+A release with a canary:
+  curl -s -H 'x-user-id: alice' ${base}/payment/x               # alice always gets the same version
+  curl -s -H 'x-canary: always' ${base}/payment/x               # forced onto payment-v2
+  curl -s -X POST -H 'content-type: application/json' -d '{"weight":50}' ${admin}/routes/payment/canary
+  curl -s -X POST ${url('payment-v2')}/__break                 # v2 starts answering 500...
+  for i in $(seq 30); do curl -s -o /dev/null -H 'x-canary: always' ${base}/payment/x; done
+  curl -s ${admin}/status | grep -o '"weightSource":"[a-z]*"'  # ...and is rolled back by itself: rollback
+
+Operations:
+  curl -s ${admin}/status                                      # routes, pools, targets, canary, split
+  curl -s ${admin}/metrics | grep switchyard_requests_total    # Prometheus metrics
+  curl -s -X POST ${admin}/pools/payment/targets/$(echo ${url('payment-1')} | sed 's|http://||; s|:|%3A|')/drain
+  curl -s -X POST -H 'content-type: application/json' -d '{"to":"backup"}' ${admin}/pools/payment/switchover
 
 Ctrl-C stops everything.
 `)
