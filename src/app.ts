@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { METHODS } from 'node:http'
 import type { Duplex } from 'node:stream'
+import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
 import { isLoopback } from './admin/auth.ts'
@@ -138,7 +139,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
 
   const initialPools = buildPools(config, runtimeOptions).pools
-  const proxy = new ProxyHandler(stateFor(config, initialPools), { logger, trustedProxies: config.server.trustedProxies })
+  const proxy = new ProxyHandler(stateFor(config, initialPools), { logger, trustedProxies: config.server.trustedProxies, maxUrlBytes: config.server.maxUrlBytes })
   for (const runtime of initialPools.values()) adopt(runtime)
   metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock) })
   metrics?.setConfigInfo(hash)
@@ -185,7 +186,14 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     return503OnClosing: false,
     // Only WebSocket upgrades are tunnelled; any other Upgrade (e.g. h2c) is an ordinary request, proxied
     // without its hop-by-hop Upgrade header. (Node ≥ 22.21 / 24.9; older Node sends every upgrade to the tunnel.)
-    http: { shouldUpgradeCallback: (req) => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket' },
+    http: {
+      shouldUpgradeCallback: (req) => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket',
+      // Node's parser answers 431 past this (request line and headers together)
+      maxHeaderSize: config.server.maxHeaderBytes,
+    },
+    // slow clients: all headers within headersTimeoutMs (slowloris), the whole request within requestTimeoutMs
+    connectionTimeout: 0,
+    requestTimeout: config.server.requestTimeoutMs,
     forceCloseConnections: 'idle',
     // the proxy answers malformed URLs itself (400 bad_path) with the same JSON and log line as any error
     frameworkErrors: (_err, request, reply) => {
@@ -193,9 +201,25 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       proxy.handle(request.raw, reply.raw)
     },
   })
+  app.server.headersTimeout = config.server.headersTimeoutMs
   for (const method of PROXIED_METHODS) {
     if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true })
   }
+  // overload: a fast 503 overloaded with Retry-After instead of requests that time out
+  const { maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } = config.server
+  const overloadWatched = maxEventLoopDelayMs > 0 || maxHeapUsedBytes > 0 || maxRssBytes > 0
+  if (overloadWatched) {
+    void app.register(underPressure, {
+      maxEventLoopDelay: maxEventLoopDelayMs,
+      maxHeapUsedBytes,
+      maxRssBytes,
+      pressureHandler: (request, reply) => {
+        reply.hijack()
+        proxy.refuse(request.raw, reply.raw, 'overloaded', 1)
+      },
+    })
+  }
+  const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
   // One catch-all route; the proxy takes over in onRequest, before Fastify would parse a body,
   // so bodies stream untouched and routing happens in Switchyard's own swappable table.
   app.route({
@@ -257,6 +281,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         events: (): readonly GatewayEvent[] => events.list(),
         pools: () => proxy.state.pools,
         readiness: () => readiness,
+        overloaded,
         metrics,
         reload: (trigger) => reloader.reload(trigger),
         canaryRoutes: () => new Map([...(proxy.state.plans?.values() ?? [])].filter((p) => p.canary !== undefined).map((p) => [p.name, p])),

@@ -14,6 +14,9 @@ export const ERRORS = {
   no_available_target: { status: 503, message: 'No target of this pool is available' },
   circuit_open: { status: 503, message: 'The circuit breaker of this pool is open' },
   shutting_down: { status: 503, message: 'The gateway is shutting down' },
+  overloaded: { status: 503, message: 'The gateway is overloaded; try again shortly' },
+  uri_too_long: { status: 414, message: 'The request target is too long' },
+  body_too_large: { status: 413, message: 'The request body is larger than this route allows' },
   internal_error: { status: 500, message: 'Unexpected gateway error' },
   // the admin listener's answers
   unauthorized: { status: 401, message: 'This admin call needs Authorization: Bearer <admin token>' },
@@ -76,6 +79,7 @@ export const ABORT_REASONS = {
   client_stalled: 'client_stalled',
   upload_stalled: 'request_timeout',
   attempt_timeout: 'upstream_timeout',
+  body_too_large: 'body_too_large',
 } as const satisfies Record<string, ErrorCode | undefined>
 
 export type AbortReason = keyof typeof ABORT_REASONS

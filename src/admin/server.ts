@@ -19,6 +19,8 @@ export interface AdminContext {
   events (): readonly GatewayEvent[]
   pools (): ReadonlyMap<string, PoolRuntime>
   readiness (): StatusDocument['readiness']
+  /** Overload protection is refusing requests now (event loop lag, heap or RSS over their limits). */
+  overloaded (): boolean
   metrics: GatewayMetrics | undefined
   reload (trigger: ReloadTrigger): Promise<ReloadResult>
   /** Routes with a canary, by name (or id when unnamed). */
@@ -56,7 +58,9 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   admin.get('/healthz', async () => ({ status: 'ok' }))
   admin.get('/readyz', async (_request, reply) => {
     const readiness = ctx.readiness()
-    return reply.code(readiness === 'ready' ? 200 : 503).send({ ready: readiness === 'ready', readiness })
+    const overloaded = ctx.overloaded()
+    const ready = readiness === 'ready' && !overloaded
+    return reply.code(ready ? 200 : 503).send({ ready, readiness, overloaded })
   })
   admin.get('/metrics', async (_request, reply) => {
     if (ctx.metrics === undefined) return fail(reply, 'metrics_disabled')

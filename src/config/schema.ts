@@ -198,6 +198,8 @@ const route = z.strictObject({
   /** Narrows the route to requests carrying these headers with exactly these values (names case-insensitive). */
   headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be a header name' }), z.string()).optional(),
   stripPrefix: z.boolean().default(false),
+  /** Request bodies above this size are refused with 413 (counted as they stream, never buffered for it). */
+  maxBodyBytes: z.number().int().min(0).optional(),
   /** Read/write split: these methods go to a replica pool; the rest to `pool` (the primary). */
   reads: readSplit.optional(),
   /** Weighted canary (or blue-green at 100) between `pool` and another pool. */
@@ -213,6 +215,19 @@ const server = z.strictObject({
   trustedProxies: z.array(z.string()).default([]),
   /** SO_REUSEPORT: a new gateway process can bind the same port while the old one drains (Linux). */
   reusePort: z.boolean().default(false),
+  /** Request line and headers together; more is answered 431 by Node's parser. */
+  maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+  /** Longest request target (path and query); more is answered 414. */
+  maxUrlBytes: z.number().int().min(256).default(8 * 1024),
+  /** A client must have sent all its headers within this time (slowloris), else the connection is closed. */
+  headersTimeoutMs: positiveMs.default(60000),
+  /** A client must have sent its whole request (headers and body) within this time; 0 turns the limit off. */
+  requestTimeoutMs: z.number().int().min(0).default(300000),
+  /** Overload: new requests get 503 overloaded while the event loop lags more than this (0 = off). */
+  maxEventLoopDelayMs: z.number().int().min(0).default(0),
+  /** Overload: the same while the heap or RSS is above these (0 = off). */
+  maxHeapUsedBytes: z.number().int().min(0).default(0),
+  maxRssBytes: z.number().int().min(0).default(0),
 })
 
 const shutdown = z.strictObject({

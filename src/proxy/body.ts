@@ -1,5 +1,6 @@
 // Request bodies small enough to keep for a replay are read whole before the first attempt.
 import type { IncomingMessage } from 'node:http'
+import { Transform, type Readable } from 'node:stream'
 import { GatewayError } from '../errors.ts'
 import type { Clock } from '../runtime.ts'
 
@@ -27,4 +28,24 @@ export function readBody (req: IncomingMessage, expected: number, timeoutMs: num
     req.once('error', (err) => { clock.clearTimeout(timer); reject(err) })
     req.once('close', () => { clock.clearTimeout(timer); if (!req.complete) reject(new GatewayError('bad_request')) })
   })
+}
+
+/**
+ * A streamed (chunked) body counted as it passes: past `max` bytes `onExceed` ends the request (413), before
+ * the byte that crossed the limit is sent. Only routes with maxBodyBytes pay for the extra stream.
+ */
+export function limitBody (req: IncomingMessage, max: number, onExceed: () => void): Readable {
+  let seen = 0
+  const limited = new Transform({
+    transform (chunk: Buffer, _encoding, callback) {
+      seen += chunk.length
+      if (seen > max) {
+        onExceed()
+        return callback()
+      }
+      callback(null, chunk)
+    },
+  })
+  req.once('error', (err) => limited.destroy(err))
+  return req.pipe(limited)
 }

@@ -56,7 +56,7 @@ export class Exchange {
   /** The proxy itself ended the response early (upstream failed mid-body, or the client stopped reading). */
   cutShortBy: ErrorCode | undefined = undefined
   /** The attempt in flight, aborted if the client leaves. */
-  attempt: { abort (): void } | undefined = undefined
+  attempt: { abort (reason?: Error): void } | undefined = undefined
 
   constructor (req: IncomingMessage, res: ServerResponse) {
     this.req = req

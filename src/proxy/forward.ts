@@ -1,13 +1,13 @@
 // The hot path: admit (route) → pool's breaker → attempts → stream back, then one access-log line.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
-import { GatewayError, renderError, type ErrorCode } from '../errors.ts'
+import { AttemptAborted, GatewayError, renderError, type ErrorCode } from '../errors.ts'
 import { isBreakerRejection, UpstreamFailure } from '../resilience/breaker.ts'
 import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { logExchange } from './access-log.ts'
 import type { AttemptResult } from './attempt.ts'
-import { readBody } from './body.ts'
+import { limitBody, readBody } from './body.ts'
 import { Exchange } from './exchange.ts'
 import { createAdmit, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
@@ -16,6 +16,8 @@ import { tryTargets } from './retry-loop.ts'
 
 export interface ProxyOptions extends FrontOptions {
   logger: Logger
+  /** Longest request target; longer ones are answered 414. */
+  maxUrlBytes?: number
 }
 
 /** serving → draining (answers carry Connection: close) → closed (new requests get 503 shutting_down). */
@@ -25,6 +27,7 @@ export class ProxyHandler {
   #state: GatewayState
   readonly #logger: Logger
   readonly #admit: Admit
+  readonly #maxUrlBytes: number
   #phase: ProxyPhase = 'serving'
   #active = 0
   #onIdle: (() => void) | undefined
@@ -33,6 +36,7 @@ export class ProxyHandler {
     this.#state = state
     this.#logger = options.logger
     this.#admit = createAdmit(options)
+    this.#maxUrlBytes = options.maxUrlBytes ?? Infinity
   }
 
   get state (): GatewayState { return this.#state }
@@ -48,6 +52,15 @@ export class ProxyHandler {
 
   /** Shutdown: from 'draining' on, answers ask clients to reconnect (elsewhere); from 'closed' on, new requests are refused. */
   setPhase (phase: ProxyPhase): void { this.#phase = phase }
+
+  /** Answers a request the gateway will not take now (overload), with the JSON error and an access-log line. */
+  readonly refuse = (req: IncomingMessage, res: ServerResponse, code: ErrorCode, retryAfterSeconds?: number): void => {
+    const ex = new Exchange(req, res)
+    this.#active++
+    res.once('close', () => this.#finish(ex))
+    ex.requestId = this.#admit(req, this.#state).requestId
+    this.#sendError(ex, code, undefined, retryAfterSeconds)
+  }
 
   /** Resolves once no request is in flight. */
   idle (): Promise<void> {
@@ -69,6 +82,10 @@ export class ProxyHandler {
           ex.requestId = this.#admit(req, this.#state).requestId
           return this.#sendError(ex, 'shutting_down', undefined, 1)
         }
+      }
+      if ((req.url?.length ?? 0) > this.#maxUrlBytes) {
+        ex.requestId = this.#admit(req, this.#state).requestId
+        return this.#sendError(ex, 'uri_too_long')
       }
       this.#start(ex)
     } catch (err) {
@@ -107,6 +124,11 @@ export class ProxyHandler {
     }
     const length = facts.chunked ? Infinity : Number(facts.contentLength)
     if (!facts.chunked) ex.contentLength = length
+    const maxBody = admission.route?.maxBodyBytes
+    if (maxBody !== undefined && !facts.chunked && length > maxBody) {
+      runtime.budget.requestFinished()
+      return this.#sendError(ex, 'body_too_large')
+    }
     if (runtime.retry.mayRetry(ex.method, ex.idempotencyKey) && length <= runtime.config.retry.maxBufferBytes) {
       // small enough to keep for a replay
       readBody(req, length, Math.max(1, ex.deadline - clock.now()), clock).then((buf) => {
@@ -118,7 +140,8 @@ export class ProxyHandler {
       })
       return
     }
-    ex.body = req
+    // a chunked body on a route with a size limit is counted as it streams
+    ex.body = maxBody !== undefined && facts.chunked ? limitBody(req, maxBody, () => ex.attempt?.abort(new AttemptAborted('body_too_large'))) : req
     ex.replayable = false
     void this.#forward(ex, runtime)
   }
@@ -189,7 +212,7 @@ export class ProxyHandler {
   #sendAttemptError (ex: Exchange, result: AttemptResult): void {
     if (result.responded || ex.clientGone) return
     // the client's own fault (a request undici cannot send, a stalled upload)
-    if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout') return this.#sendError(ex, ex.errorCode, result.error)
+    if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout' || ex.errorCode === 'body_too_large') return this.#sendError(ex, ex.errorCode, result.error)
     const kind = result.failure ?? 'reset'
     const code: ErrorCode = kind === 'timeout' ? 'upstream_timeout' : kind === 'bad-response' ? 'upstream_bad_response'
       : kind === 'status' ? 'upstream_error' : 'upstream_unreachable'

@@ -12,6 +12,7 @@ export interface RouteSpec {
   readonly host?: string | undefined
   readonly headers?: Readonly<Record<string, string>> | undefined
   readonly stripPrefix: boolean
+  readonly maxBodyBytes?: number | undefined
 }
 
 /** Reads a request header (name in lower case); only routes narrowed by headers ask. */
@@ -29,6 +30,8 @@ export interface Route {
   /** [lower-case name, exact value] pairs the request must carry. */
   readonly headers: readonly (readonly [string, string])[] | undefined
   readonly stripPrefix: boolean
+  /** Larger request bodies are refused with 413. */
+  readonly maxBodyBytes: number | undefined
   /** Position in the config's route list. */
   readonly index: number
 }
@@ -59,6 +62,7 @@ export class RoutingTable {
         methods: r.methods ? new Set(r.methods) : undefined,
         headers,
         stripPrefix: r.stripPrefix,
+        maxBodyBytes: r.maxBodyBytes,
         index,
       }
       const list = this.#byPrefix.get(prefix) ?? []
