@@ -49,8 +49,8 @@ export function fnv1a (s: string): number {
   return h >>> 0
 }
 
-/** murmur3's finaliser: spreads every input bit over the output. */
-function mix32 (x: number): number {
+/** murmur3's finaliser: spreads every input bit over the output (FNV-1a alone leaves similar keys close). */
+export function mix32 (x: number): number {
   x ^= x >>> 16
   x = Math.imul(x, 0x85ebca6b)
   x ^= x >>> 13

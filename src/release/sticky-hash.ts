@@ -1,6 +1,6 @@
 // Maps an affinity key (user id, session cookie, client IP) to a fixed bucket in [0, STICKY_BUCKETS).
 // Pure function of the key: no per-process seed, so every gateway replica and every restart agree.
-import { fnv1a } from '../balancer/hash.ts'
+import { fnv1a, mix32 } from '../balancer/hash.ts'
 
 export const STICKY_BUCKETS = 10_000
 
@@ -9,14 +9,4 @@ export function stickyBucket (key: string, salt = ''): number {
   const h = mix32(fnv1a(salt === '' ? key : `${salt}\u0000${key}`))
   // multiply-shift instead of modulo: uses the high bits, no bias worth measuring at 10,000 buckets
   return Math.floor((h * STICKY_BUCKETS) / 4294967296)
-}
-
-/** murmur3's finaliser: FNV-1a alone leaves similar keys ("user-1", "user-2") in nearby buckets. */
-function mix32 (x: number): number {
-  x ^= x >>> 16
-  x = Math.imul(x, 0x85ebca6b)
-  x ^= x >>> 13
-  x = Math.imul(x, 0xc2b2ae35)
-  x ^= x >>> 16
-  return x >>> 0
 }
