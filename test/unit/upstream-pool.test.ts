@@ -134,7 +134,7 @@ t.test("setStatus emits 'status' only on change", async (t) => {
   t.equal(f.statuses.length, 1)
   const [name, status, previous] = f.statuses[0]!
   t.equal(name, 'p1')
-  t.strictSame(status, { healthy: true, ejectedUntil: 0, draining: true, disabled: false })
+  t.strictSame(status, { healthy: true, ejectedUntil: 0, draining: true, disabled: false, lagging: false })
   t.equal(previous, before)
   t.equal(f.pool.status(p1!), status, 'the target carries the new status')
   t.ok(Object.isFrozen(f.pool.status(p1!)), 'statuses are frozen')
