@@ -117,8 +117,8 @@ writeFileSync(configFile, configMap.data[CONFIG_KEY] ?? '')
 const checkRun = runCheck(configFile)
 // an invalid config ends this file here, with its problems listed; the temp dir goes with it
 const config = await loadConfigFile(configFile).catch((err: unknown) => { rmSync(configDir, { recursive: true, force: true }); throw err })
-// Not in the schema on this branch yet: the lead replaces this fallback with the schema's shutdown defaults.
-const shutdown = (config as { shutdown?: { delayMs: number; timeoutMs: number } }).shutdown ?? { delayMs: 5000, timeoutMs: 25000 }
+// the ConfigMap's config as validated: its shutdown plan, defaults included
+const shutdown = config.shutdown
 
 function runCheck (file: string): Promise<{ code: number | null; stderr: string }> {
   const env = { ...process.env }
