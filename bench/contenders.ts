@@ -47,9 +47,17 @@ export const CONTENDERS: readonly ContenderSpec[] = [
   },
   {
     name: 'switchyard-full',
-    description: 'Switchyard, 2 targets (two origin ports), active health checks every 1 s, breaker, 3 attempts within a 20% retry budget, outlier detection, access log at info to stdout redirected to a file',
+    description: 'Switchyard, 2 targets (two origin ports), active health checks every 1 s, breaker, 3 attempts within a 20% retry budget, outlier detection, access log at info to stdout redirected to a file, Prometheus metrics',
     script: 'gateway-server.ts',
     args: (o) => ['full', ...o.urls],
+    nodeFlags: NODE_FLAGS,
+    logsToStdout: true,
+  },
+  {
+    name: 'switchyard-nometrics',
+    description: 'switchyard-full with metrics off (the pair measures what metrics cost)',
+    script: 'gateway-server.ts',
+    args: (o) => ['full-nometrics', ...o.urls],
     nodeFlags: NODE_FLAGS,
     logsToStdout: true,
   },

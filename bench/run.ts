@@ -15,7 +15,6 @@ import { clockTicksPerSecond, cpuModel, cpuTicks, loadAverage, peakRssKiB, reset
 import { getTable, headline, postTable, summarise, type Case, type Measurement } from './report.ts'
 import { appendRun } from './results-file.ts'
 import { prepareLoadSide } from './setup.ts'
-import { metricsSection } from './switchyard-config.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const PROXY_CPU = 0
@@ -125,7 +124,7 @@ try {
       `${plan.postWarmup > 0 ? `${plan.postWarmup} s warm-up, ` : 'no warm-up of its own, '}${plan.postSeconds} s at ${plan.postConnections} connections.`,
     '- Figures: median over rounds of each figure on its own. CPU µs/req = the proxy process\'s utime+stime (/proc/<pid>/stat) over the measured run ÷ responses completed. ' +
       `Peak RSS = VmHWM (/proc/<pid>/status)${peakIsPerRun ? ', reset before each run' : ' over the process\'s life (the kernel refused the per-run reset)'}. non-2xx and socket errors are summed over rounds.`,
-    `- Metrics: ${metricsSection === undefined ? 'NOT measured: the config schema has no metrics section (or none that turns metrics on)' : `on in switchyard-full (metrics: ${JSON.stringify(metricsSection)})`}.`,
+    '- Metrics: on in switchyard-full, off in switchyard-nometrics (otherwise the same config).',
     ...contenders.map((c) => `- ${c.spec.name}: ${c.spec.description}.`),
     '',
     ...headline(rows).map((l) => `**${l}.**  `),

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { validateConfig } from '../../src/config/validate.ts'
-import { benchConfig, metricsSection } from '../../bench/switchyard-config.ts'
+import { benchConfig } from '../../bench/switchyard-config.ts'
 
 const origins = ['http://127.0.0.1:8001', 'http://127.0.0.1:8002']
 
@@ -19,7 +19,14 @@ t.test('full: both origin addresses, health checks, breaker, budgeted retries, o
   t.equal(pool.healthCheck?.path, '/health')
   t.same([pool.circuitBreaker.enabled, pool.outlier.enabled, pool.retry.attempts > 1, pool.retry.budget.percent], [true, true, true, 20])
   t.same([config.log.level, config.log.destination], ['info', 'stdout'])
-  t.equal('metrics' in config, metricsSection !== undefined, 'metrics on exactly when the schema has them')
+  t.equal(config.metrics.enabled, true, 'metrics on')
+})
+
+t.test('full-nometrics: the same as full with metrics off', async (t) => {
+  const on = validateConfig(benchConfig('full', origins))
+  const off = validateConfig(benchConfig('full-nometrics', origins))
+  t.equal(off.metrics.enabled, false)
+  t.strictSame({ ...off, metrics: on.metrics }, on)
 })
 
 t.test('full needs two origin addresses', async (t) => {
