@@ -73,6 +73,7 @@ export class LiveStream {
     })
     this.#clients.add(res)
     res.once('close', () => this.#detach(res))
+    res.on('error', () => this.#detach(res)) // a reset watcher; 'close' follows
     const snapshot = this.#frameOfSnapshot()
     this.#write(res, `retry: ${RECONNECT_MS}\n\n${frame('backlog', this.#backlog())}${snapshot ?? ''}`)
     if (this.#clients.size === 1) this.#watch()
@@ -153,6 +154,7 @@ export class LiveStream {
   }
 
   #write (res: ServerResponse, text: string): void {
+    if (res.writableEnded || res.destroyed) return // gone; its 'close' is on the way
     if (res.writableLength > this.#maxBufferedBytes) {
       res.destroy() // a watcher that stopped reading; its 'close' detaches it
       return

@@ -116,6 +116,7 @@ function recordSecond (history: TrafficHistory, status: DashboardStatus, random:
 export function simulateTraffic (history: TrafficHistory, status: DashboardStatus, seconds: number, failover: boolean): () => void {
   const random = mulberry32(7)
   const now = Date.now()
+  for (const [name, pool] of Object.entries(status.pools)) history.track(name, pool.targets.map((target) => target.id))
   for (let s = seconds; s > 0; s--) {
     recordSecond(history, status, random, failover, s)
     history.sample(now - s * 1000)

@@ -7,6 +7,8 @@ import { formatClock } from '../format.ts'
 import type { GatewayEvent } from '../wire.ts'
 
 const KEEP = 200
+/** A gateway event this close to a local one is taken to be the same rejection. */
+const RECENT_MS = 30_000
 
 const KIND_LOOK: Record<GatewayEvent['kind'], { icon: string; label: string }> = {
   breaker: { icon: '⚡', label: 'breaker' },
@@ -45,8 +47,10 @@ export class EventFeed {
     this.#render()
   }
 
-  /** An event only this page knows of (a reload it requested was refused). */
+  /** An event only this page knows of (a reload it requested was refused), unless the gateway's came first. */
   addLocal (event: GatewayEvent): void {
+    const recent = (e: Entry): boolean => Math.abs(Date.parse(e.event.at) - Date.parse(event.at)) < RECENT_MS
+    if (this.#entries.some((e) => !e.local && recent(e) && sameRejection(e.event, event))) return
     this.#insert(event, true)
     this.#render()
   }
