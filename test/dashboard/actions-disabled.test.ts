@@ -5,7 +5,7 @@ import { openDashboard } from './dashboard-page.ts'
 const REASON = 'no admin token is configured and the admin listener is not on loopback'
 
 t.test('actions are disabled, and the page says why', async (t) => {
-  const { admin, page, errors } = await openDashboard(t, { actionsDisabledReason: REASON })
+  const { admin, page, errors } = await openDashboard(t, { admin: { actionsDisabledReason: REASON } })
   t.equal(await page.locator('#notice').innerText(), `Actions disabled: ${REASON}`)
   const controls = page.locator('main button:visible, #reload, tr[data-route] input:visible')
   const states = await controls.evaluateAll((nodes) => nodes.map((n) => [n.getAttribute('aria-label') ?? n.textContent, (n as HTMLButtonElement).disabled, n.getAttribute('title')]))

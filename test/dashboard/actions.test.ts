@@ -1,13 +1,15 @@
 // The operator's actions: the page asks for the admin token, sends each action with it as a bearer token, and
 // draws the state the next snapshot brings.
 import t from 'tap'
+import { launch } from './browser.ts'
 import { openDashboard, tile } from './dashboard-page.ts'
 import { waitUntil } from './wait.ts'
 
 const TOKEN = 'kN4s-7d!token'
+const browser = await launch(t)
 
 t.test('with a token configured: enter it, drain, switch over, set a canary weight', async (t) => {
-  const { admin, page } = await openDashboard(t, { token: TOKEN }, undefined, false)
+  const { admin, page } = await openDashboard(t, { admin: { token: TOKEN }, waitLive: false, browser })
 
   // the stream itself wants the token: the page says so and offers the field
   await page.locator('[data-connection="unauthorized"]').waitFor({ timeout: 5000 })
@@ -46,7 +48,7 @@ t.test('with a token configured: enter it, drain, switch over, set a canary weig
 })
 
 t.test('a token the admin listener rejects is forgotten and asked for again', async (t) => {
-  const { admin, page } = await openDashboard(t, { token: TOKEN }, undefined, false)
+  const { admin, page } = await openDashboard(t, { admin: { token: TOKEN }, waitLive: false, browser })
   await page.locator('#token').fill('wrong')
   await page.locator('#token-form button[type="submit"]').click()
   await page.locator('[data-connection="unauthorized"]').waitFor({ timeout: 5000 })

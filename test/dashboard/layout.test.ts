@@ -1,7 +1,9 @@
 // The page works on a laptop and on a phone: nothing sticks out sideways, every state keeps its words.
 import t from 'tap'
+import { launch } from './browser.ts'
 import { openDashboard } from './dashboard-page.ts'
 
+const browser = await launch(t)
 const viewports: [label: string, width: number, height: number][] = [
   ['1280×800', 1280, 800],
   ['375×800 (phone)', 375, 800],
@@ -9,7 +11,7 @@ const viewports: [label: string, width: number, height: number][] = [
 
 for (const [label, width, height] of viewports) {
   t.test(label, async (t) => {
-    const { page, errors } = await openDashboard(t, { failover: true }, { width, height })
+    const { page, errors } = await openDashboard(t, { admin: { failover: true }, viewport: { width, height }, browser })
     await page.locator('section.pool .chart canvas').first().waitFor()
     const layout = await page.evaluate(() => {
       const outside: string[] = []

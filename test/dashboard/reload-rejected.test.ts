@@ -1,10 +1,12 @@
 // A rejected reload: its problems appear in the event feed at once, and only once, whichever of the 422 answer
 // and the gateway's own event reaches the page first.
 import t from 'tap'
+import { launch } from './browser.ts'
 import { openDashboard } from './dashboard-page.ts'
 import { REJECTED_PROBLEMS } from './fixture.ts'
 import { waitUntil } from './wait.ts'
 
+const browser = await launch(t)
 const cases: [label: string, reloadEventDelayMs: number | undefined][] = [
   ['the gateway event comes before the answer', undefined],
   ['the answer comes first, the gateway event later', 800],
@@ -12,7 +14,7 @@ const cases: [label: string, reloadEventDelayMs: number | undefined][] = [
 
 for (const [label, reloadEventDelayMs] of cases) {
   t.test(label, async (t) => {
-    const { admin, page, errors } = await openDashboard(t, reloadEventDelayMs === undefined ? {} : { reloadEventDelayMs })
+    const { admin, page, errors } = await openDashboard(t, { admin: reloadEventDelayMs === undefined ? {} : { reloadEventDelayMs }, browser })
     await page.locator('#reload').click()
     await waitUntil(() => admin.calls.length === 1)
     t.equal(admin.calls[0]!.url, '/reload')

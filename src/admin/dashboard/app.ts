@@ -98,10 +98,11 @@ export class DashboardApp {
       this.#renderChrome()
       this.#render()
     })
+    this.#live.start() // needs nothing from the config: the stream answers 401 if it wants a token
     const config = await this.#api.get<DashboardConfig>('/dashboard/config.json')
     if (config.ok) this.#config = config.value
     this.#renderChrome()
-    this.#live.start()
+    this.#render()
     // countdowns and "for 2 min" move on between snapshots
     setInterval(() => { if (document.visibilityState === 'visible') this.#render() }, 1000)
   }
@@ -167,6 +168,8 @@ export class DashboardApp {
     setText(connection, CONNECTION_TEXT[this.#connection])
     setAttr(connection, 'class', `badge tone-${this.#connection === 'live' ? 'ok' : this.#connection === 'unauthorized' ? 'bad' : 'warn'}`)
     setAttr(connection, 'data-connection', this.#connection)
+    // what is on screen may be old while the stream is down: say so by more than the badge
+    document.body.classList.toggle('stale', this.#connection !== 'live' && this.#snapshot !== undefined)
 
     const form = byId('token-form')
     const needsToken = this.#config.tokenRequired || this.#connection === 'unauthorized'
