@@ -1,0 +1,139 @@
+// The live status dashboard on the admin listener: the page at `/`, its script and styles (bundled by esbuild in
+// memory on first request, then served from memory), GET /history (five minutes of per-pool traffic) and
+// GET /live (the Server-Sent Events stream). Everything comes from the gateway itself: no CDN, works offline.
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Clock } from '../runtime.ts'
+import type { DashboardConfig, DashboardStatus, LiveSnapshot } from './dashboard/wire.ts'
+import type { TrafficHistory } from './history.ts'
+import { LiveStream, type LiveStreamOptions } from './live.ts'
+import type { GatewayEvent } from './status-types.ts'
+
+export interface DashboardOptions {
+  /** The current status document (GET /status's); StatusDocument fits, the optional extensions are drawn when present. */
+  status: () => DashboardStatus
+  /** Recent events, oldest first; a watcher gets them when it connects. */
+  events: () => readonly GatewayEvent[]
+  history: TrafficHistory
+  auth: DashboardConfig
+  clock?: Clock
+  /** Throttle and heartbeat of the live stream (defaults: 500 ms, 5 s refresh, 15 s heartbeat). */
+  live?: Pick<LiveStreamOptions, 'minIntervalMs' | 'refreshMs' | 'heartbeatMs' | 'maxBufferedBytes' | 'onError'>
+}
+
+/** Points of each pool carried by every snapshot: enough to bridge a throttled or delayed update. */
+const SNAPSHOT_POINTS = 5
+
+const SOURCE = new URL('./dashboard/', import.meta.url)
+
+/** Security headers for every dashboard asset: nothing from elsewhere, no framing. */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "img-src 'self' data:",
+  "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+].join('; ')
+
+interface Asset { body: string; type: string; etag: string }
+
+/**
+ * Adds the dashboard's routes to the admin listener. Returns its live stream: call publishEvent() for every
+ * GatewayEvent and markDirty() whenever pool or target state changes (the traffic history's samples mark it already).
+ * The routes `/`, `/dashboard/*` carry no state and must stay reachable without a token; `/history` and `/live`
+ * carry what GET /status does and are guarded like it (the page sends the bearer token it has).
+ */
+export function registerDashboard (admin: FastifyInstance, options: DashboardOptions): LiveStream {
+  const clock = options.clock
+  const live = new LiveStream({
+    ...options.live,
+    clock,
+    backlog: options.events,
+    snapshot: (): LiveSnapshot => ({
+      now: (clock ?? Date).now(),
+      status: options.status(),
+      traffic: options.history.summary(SNAPSHOT_POINTS),
+    }),
+  })
+  const unsubscribe = options.history.onSample(() => live.markDirty())
+  admin.addHook('preClose', async () => {
+    unsubscribe()
+    live.close()
+  })
+
+  let assets: Promise<Map<string, Asset>> | undefined
+  const asset = (name: string) => async (request: FastifyRequest, reply: FastifyReply) => {
+    assets ??= bundle().catch((error: unknown) => {
+      assets = undefined // the next request tries again
+      throw error
+    })
+    let found: Asset | undefined
+    try {
+      found = (await assets).get(name)
+    } catch (error) {
+      request.log.error({ err: error }, 'dashboard bundle failed')
+      reply.code(500)
+      return { error: 'dashboard_unavailable', message: 'the dashboard could not be built; see the gateway log' }
+    }
+    if (found === undefined) throw new Error(`no dashboard asset ${name}`)
+    reply
+      .header('content-type', found.type)
+      .header('cache-control', 'no-cache')
+      .header('etag', found.etag)
+      .header('content-security-policy', CONTENT_SECURITY_POLICY)
+      .header('x-content-type-options', 'nosniff')
+      .header('referrer-policy', 'no-referrer')
+    if (request.headers['if-none-match'] === found.etag) return reply.code(304).send()
+    return found.body
+  }
+
+  admin.get('/', asset('index.html'))
+  admin.get('/dashboard/app.js', asset('app.js'))
+  admin.get('/dashboard/app.css', asset('app.css'))
+  admin.get('/dashboard/config.json', async (_request, reply) => {
+    reply.header('cache-control', 'no-store')
+    const config: DashboardConfig = { tokenRequired: options.auth.tokenRequired }
+    if (options.auth.actionsDisabledReason !== undefined) config.actionsDisabledReason = options.auth.actionsDisabledReason
+    return config
+  })
+  admin.get('/history', async (_request, reply) => {
+    reply.header('cache-control', 'no-store')
+    return options.history.summary()
+  })
+  admin.get('/live', (request, reply) => {
+    reply.hijack()
+    request.raw.socket.setTimeout(0) // a quiet stream is not an idle connection
+    live.attach(reply.raw)
+  })
+  return live
+}
+
+/** Builds the page's script and styles with esbuild, in memory. */
+async function bundle (): Promise<Map<string, Asset>> {
+  const { build } = await import('esbuild') // loaded only when someone opens the dashboard
+  const result = await build({
+    entryPoints: [
+      { in: fileURLToPath(new URL('main.ts', SOURCE)), out: 'app' },
+      { in: fileURLToPath(new URL('styles.css', SOURCE)), out: 'app' },
+    ],
+    outdir: '/dashboard', // virtual: nothing is written
+    write: false,
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: 'es2022',
+    platform: 'browser',
+    legalComments: 'none',
+    logLevel: 'silent',
+  })
+  const html = await readFile(new URL('index.html', SOURCE), 'utf8')
+  const out = new Map<string, Asset>([['index.html', toAsset(html, 'text/html; charset=utf-8')]])
+  for (const file of result.outputFiles) {
+    if (file.path.endsWith('/app.js')) out.set('app.js', toAsset(file.text, 'text/javascript; charset=utf-8'))
+    if (file.path.endsWith('/app.css')) out.set('app.css', toAsset(file.text, 'text/css; charset=utf-8'))
+  }
+  return out
+}
+
+function toAsset (body: string, type: string): Asset {
+  return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` }
+}

@@ -1,0 +1,218 @@
+/// <reference lib="dom" />
+// The page: holds the latest snapshot, draws it, runs the operator's actions, and keeps the live stream open.
+import type { AdminApi, ApiResult, TargetAction } from './api.ts'
+import { setAttr, setHidden, setText, syncList } from './dom.ts'
+import { formatClock } from './format.ts'
+import { LiveClient, type Connection } from './live-client.ts'
+import { SinceTracker } from './since.ts'
+import { AttentionList } from './views/attention.ts'
+import type { Actions, ViewContext } from './views/context.ts'
+import { EventFeed } from './views/event-feed.ts'
+import { PoolCard, type PoolItem } from './views/pool-card.ts'
+import { RoutesTable } from './views/routes.ts'
+import type { DashboardConfig, LiveSnapshot, TrafficSummary } from './wire.ts'
+
+const CONNECTION_TEXT: Record<Connection, string> = {
+  connecting: '… connecting',
+  live: '● live',
+  reconnecting: '↻ reconnecting…',
+  unauthorized: '✗ token required',
+}
+
+function byId<T extends HTMLElement> (id: string): T {
+  const node = document.getElementById(id)
+  if (node === null) throw new Error(`the page has no #${id}`)
+  return node as T
+}
+
+export class DashboardApp {
+  readonly #api: AdminApi
+  readonly #live: LiveClient
+  readonly #since = new SinceTracker()
+  readonly #ctx: ViewContext
+  readonly #attention: AttentionList
+  readonly #routes: RoutesTable
+  readonly #feed = new EventFeed()
+  readonly #cards = new Map<string, PoolCard>()
+  #config: DashboardConfig = { tokenRequired: false }
+  #snapshot: LiveSnapshot | undefined
+  #receivedAt = 0
+  #history: TrafficSummary | undefined
+  #busy: string | undefined
+  #connection: Connection = 'connecting'
+
+  constructor (api: AdminApi) {
+    this.#api = api
+    const actions: Actions = {
+      disabledReason: () => this.#disabledReason(),
+      busy: () => this.#busy,
+      targetAction: (pool, target, action) => this.#targetAction(pool, target, action),
+      switchover: (pool, to) => {
+        void this.#run(`switchover:${pool}`, `Switch pool ${pool} to its ${to === 'backup' ? 'backups' : 'primaries'}`, () => api.switchover(pool, to))
+      },
+      setCanaryWeight: (route, weight) => {
+        void this.#run(`canary:${route}`, `Set the canary weight of route ${route} to ${weight}%`, () => api.setCanaryWeight(route, weight))
+      },
+    }
+    this.#ctx = { actions, now: () => this.#now(), since: (key) => this.#since.since(key) }
+    this.#attention = new AttentionList(this.#ctx)
+    this.#routes = new RoutesTable(this.#ctx)
+    this.#live = new LiveClient(api, {
+      backlog: (events) => {
+        this.#feed.replace(events)
+        void this.#loadHistory()
+      },
+      snapshot: (snapshot) => {
+        this.#snapshot = snapshot
+        this.#receivedAt = performance.now()
+        this.#since.update(snapshot.status, snapshot.now)
+        this.#render()
+      },
+      event: (event) => this.#feed.add(event),
+      connection: (state) => {
+        this.#connection = state
+        this.#renderChrome()
+      },
+    })
+    api.onUnauthorized = () => this.#renderChrome()
+  }
+
+  async boot (): Promise<void> {
+    byId('attention').append(this.#attention.root)
+    byId('routes').append(this.#routes.root)
+    byId('events').append(this.#feed.root)
+    byId('reload').addEventListener('click', () => {
+      void this.#run('reload', 'Reload the config', () => this.#api.reload())
+    })
+    byId<HTMLFormElement>('token-form').addEventListener('submit', (event) => {
+      event.preventDefault()
+      const input = byId<HTMLInputElement>('token')
+      this.#api.setToken(input.value)
+      input.value = ''
+      this.#renderChrome()
+      this.#render()
+      this.#live.start()
+    })
+    byId('forget-token').addEventListener('click', () => {
+      this.#api.setToken(undefined)
+      this.#renderChrome()
+      this.#render()
+    })
+    this.#live.start() // needs nothing from the config: the stream answers 401 if it wants a token
+    const config = await this.#api.get<DashboardConfig>('/dashboard/config.json')
+    if (config.ok) this.#config = config.value
+    this.#renderChrome()
+    this.#render()
+    // countdowns and "for 2 min" move on between snapshots
+    setInterval(() => { if (document.visibilityState === 'visible') this.#render() }, 1000)
+  }
+
+  #now (): number {
+    return this.#snapshot === undefined ? Date.now() : this.#snapshot.now + (performance.now() - this.#receivedAt)
+  }
+
+  #disabledReason (): string | undefined {
+    if (this.#config.actionsDisabledReason !== undefined) return this.#config.actionsDisabledReason
+    if (this.#config.tokenRequired && this.#api.token === undefined) return 'enter the admin token above.'
+    return undefined
+  }
+
+  async #loadHistory (): Promise<void> {
+    const history = await this.#api.get<TrafficSummary>('/history')
+    if (!history.ok) return
+    this.#history = history.value
+    for (const [name, card] of this.#cards) {
+      const series = history.value.pools[name]
+      if (series !== undefined) card.chart.replace(series)
+    }
+  }
+
+  #targetAction (pool: string, target: string, action: TargetAction): void {
+    const verb = { drain: 'Drain', enable: 'Enable', disable: 'Disable' }[action]
+    void this.#run(`${action}:${pool}:${target}`, `${verb} ${target} in pool ${pool}`, () => this.#api.targetAction(pool, target, action))
+  }
+
+  /** One action at a time: its buttons show busy, and the outcome is announced in the status line. */
+  async #run (key: string, description: string, call: () => Promise<ApiResult<unknown>>): Promise<void> {
+    if (this.#busy !== undefined || this.#disabledReason() !== undefined) return
+    this.#busy = key
+    this.#announce(`${description}…`, 'pending')
+    this.#render()
+    let result: ApiResult<unknown>
+    try {
+      result = await call()
+    } finally {
+      this.#busy = undefined
+    }
+    if (result.ok) {
+      this.#announce(`${description}: done.`, 'ok')
+    } else {
+      this.#announce(`${description}: failed (${result.status === 0 ? result.error : result.status}) — ${result.message}`, 'bad')
+      if (result.problems !== undefined) {
+        this.#feed.addLocal({ at: new Date(this.#now()).toISOString(), kind: 'reload-rejected', message: 'config reload rejected', problems: result.problems })
+      }
+    }
+    this.#renderChrome()
+    this.#render()
+  }
+
+  #announce (text: string, tone: 'pending' | 'ok' | 'bad'): void {
+    const line = byId('action-status')
+    setText(line, text)
+    setAttr(line, 'class', `action-status tone-${tone === 'pending' ? 'warn' : tone}`)
+  }
+
+  /** Header, token form, notices: what depends on the connection and the token rather than on the snapshot. */
+  #renderChrome (): void {
+    const connection = byId('connection')
+    setText(connection, CONNECTION_TEXT[this.#connection])
+    setAttr(connection, 'class', `badge tone-${this.#connection === 'live' ? 'ok' : this.#connection === 'unauthorized' ? 'bad' : 'warn'}`)
+    setAttr(connection, 'data-connection', this.#connection)
+    // what is on screen may be old while the stream is down: say so by more than the badge
+    document.body.classList.toggle('stale', this.#connection !== 'live' && this.#snapshot !== undefined)
+
+    const form = byId('token-form')
+    const needsToken = this.#config.tokenRequired || this.#connection === 'unauthorized'
+    setHidden(form, !needsToken)
+    const hasToken = this.#api.token !== undefined
+    setAttr(byId('token'), 'placeholder', hasToken ? 'token set: type to replace' : 'admin token')
+    setHidden(byId('forget-token'), !hasToken)
+
+    const reason = this.#disabledReason() ?? (this.#connection === 'unauthorized' ? 'the admin listener wants a token even to show its state: enter it above.' : undefined)
+    const notice = byId('notice')
+    setHidden(notice, reason === undefined)
+    setText(notice, reason === undefined ? '' : `Actions disabled: ${reason}`)
+    const reload = byId<HTMLButtonElement>('reload')
+    reload.disabled = this.#disabledReason() !== undefined || this.#busy !== undefined
+    setAttr(reload, 'title', this.#disabledReason())
+  }
+
+  #render (): void {
+    const snapshot = this.#snapshot
+    if (snapshot === undefined) return
+    const { status, traffic } = snapshot
+    setText(byId('readiness'), status.readiness)
+    setAttr(byId('readiness'), 'class', `badge tone-${status.readiness === 'ready' ? 'ok' : 'warn'}`)
+    setText(byId('config'), `v${status.version} · config ${status.configHash.slice(0, 8)} loaded ${formatClock(status.configLoadedAt)}`)
+    setAttr(byId('config'), 'title', status.configFile)
+    this.#attention.update(status)
+
+    const items: PoolItem[] = Object.entries(status.pools).map(([name, pool]) => ({
+      name,
+      pool,
+      routes: status.routes.filter((r) => r.pool === name || r.canary?.pool === name || r.split?.readPool === name),
+      traffic: traffic.targets[name],
+      recent: traffic.pools[name],
+      at: snapshot.now,
+    }))
+    syncList(byId('pools'), this.#cards, items, (i) => i.name, (i) => {
+      const card = new PoolCard(i, this.#ctx)
+      const series = this.#history?.pools[i.name]
+      if (series !== undefined) card.chart.replace(series)
+      return card
+    })
+    this.#routes.update(status.routes.map((route) => ({ route, pool: status.pools[route.pool] })))
+    this.#renderChrome()
+  }
+}
+

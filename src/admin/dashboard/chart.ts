@@ -1,0 +1,115 @@
+/// <reference lib="dom" />
+// One pool's last five minutes: req/s and errors/s on the left axis, p99 on the right. Lines differ by dash
+// as well as colour, and the legend names each one, so the chart reads without colour too.
+import uPlot from 'uplot'
+import { formatClock, formatHourMinute, formatMs, formatRate } from './format.ts'
+import type { PoolSeries } from './wire.ts'
+
+const HEIGHT = 150
+/** Five minutes at one point a second. */
+const KEEP_POINTS = 300
+
+export class TrafficChart {
+  readonly root: HTMLElement
+  #series: PoolSeries = { t: [], rps: [], errors: [], p99: [] }
+  #plot: uPlot | undefined
+  readonly #resize: ResizeObserver
+
+  constructor (label: string) {
+    this.root = document.createElement('div')
+    this.root.className = 'chart'
+    this.root.setAttribute('role', 'img')
+    this.root.setAttribute('aria-label', label)
+    this.#resize = new ResizeObserver(() => this.#fit())
+    this.#resize.observe(this.root)
+  }
+
+  /** Replaces everything (GET /history). */
+  replace (series: PoolSeries): void {
+    this.#series = { t: [...series.t], rps: [...series.rps], errors: [...series.errors], p99: [...series.p99] }
+    this.#trim()
+    this.#draw()
+  }
+
+  /** Adds the points newer than the last one held (a snapshot carries the last few). */
+  merge (recent: PoolSeries): void {
+    const last = this.#series.t.at(-1) ?? Number.NEGATIVE_INFINITY
+    let added = false
+    for (let i = 0; i < recent.t.length; i++) {
+      if (recent.t[i]! <= last) continue
+      this.#series.t.push(recent.t[i]!)
+      this.#series.rps.push(recent.rps[i]!)
+      this.#series.errors.push(recent.errors[i]!)
+      this.#series.p99.push(recent.p99[i] ?? null)
+      added = true
+    }
+    if (!added) return
+    this.#trim()
+    this.#draw()
+  }
+
+  destroy (): void {
+    this.#resize.disconnect()
+    this.#plot?.destroy()
+  }
+
+  #trim (): void {
+    const extra = this.#series.t.length - KEEP_POINTS
+    if (extra <= 0) return
+    for (const column of [this.#series.t, this.#series.rps, this.#series.errors, this.#series.p99]) column.splice(0, extra)
+  }
+
+  #data (): uPlot.AlignedData {
+    return [this.#series.t.map((t) => t / 1000), this.#series.rps, this.#series.errors, this.#series.p99]
+  }
+
+  #draw (): void {
+    if (this.#plot === undefined) this.#fit()
+    else this.#plot.setData(this.#data())
+  }
+
+  /** Created once the container has a width; follows it afterwards. */
+  #fit (): void {
+    const width = Math.floor(this.root.clientWidth)
+    if (width <= 0) return
+    if (this.#plot === undefined) this.#plot = new uPlot(options(width), this.#data(), this.root)
+    else if (this.#plot.width !== width) this.#plot.setSize({ width, height: HEIGHT })
+  }
+}
+
+function options (width: number): uPlot.Options {
+  const css = getComputedStyle(document.documentElement)
+  const color = (name: string, fallback: string): string => css.getPropertyValue(name).trim() || fallback
+  const text = color('--text-muted', '#555')
+  const grid = color('--grid', '#e5e5e5')
+  const axis = (scale: string, side: 1 | 3, format: (v: number) => string): uPlot.Axis => ({
+    scale,
+    side,
+    stroke: text,
+    grid: { show: side === 3, stroke: grid, width: 1 },
+    ticks: { show: false },
+    size: 56,
+    values: (_u, splits) => splits.map(format),
+  })
+  return {
+    width,
+    height: HEIGHT,
+    cursor: { drag: { x: false, y: false } },
+    scales: {
+      x: { time: true },
+      n: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+      ms: { range: (_u, _min, max) => [0, Math.max(1, max ?? 1)] },
+    },
+    axes: [
+      { stroke: text, grid: { show: false }, ticks: { show: false }, values: (_u, splits) => splits.map((s) => formatHourMinute(s * 1000)) },
+      axis('n', 3, (v) => formatRate(v)),
+      axis('ms', 1, (v) => formatMs(v)),
+    ],
+    series: [
+      { value: (_u, v) => v === null ? '–' : formatClock(v * 1000) },
+      { label: 'req/s', scale: 'n', stroke: color('--chart-rps', '#1f6fd1'), width: 2, value: (_u, v) => v === null ? '–' : formatRate(v) },
+      { label: 'errors/s', scale: 'n', stroke: color('--chart-errors', '#c62828'), width: 2, dash: [6, 4], value: (_u, v) => v === null ? '–' : formatRate(v) },
+      { label: 'p99', scale: 'ms', stroke: color('--chart-p99', '#6a3fb5'), width: 1.5, dash: [2, 3], spanGaps: false, value: (_u, v) => formatMs(v) },
+    ],
+  }
+}

@@ -1,0 +1,26 @@
+// What every view may ask of the page: the time (the gateway's), when things changed, and the operator's actions.
+import type { TargetAction } from '../api.ts'
+
+export interface Actions {
+  /** Why actions cannot be used right now, or undefined when they can. */
+  disabledReason (): string | undefined
+  /** The operation in flight, if any, as a key (e.g. 'drain:pay:10.0.0.1:3000'): its button shows busy. */
+  busy (): string | undefined
+  targetAction (pool: string, target: string, action: TargetAction): void
+  switchover (pool: string, to: 'primary' | 'backup'): void
+  setCanaryWeight (route: string, weight: number): void
+}
+
+export interface ViewContext {
+  actions: Actions
+  /** The gateway's clock now (epoch ms), estimated from the last snapshot. */
+  now (): number
+  /** When the thing named by key entered its current state (epoch ms), if known. */
+  since (key: string): number | undefined
+}
+
+export const targetKey = (pool: string, target: string): string => `target:${pool}:${target}`
+export const circuitKey = (pool: string): string => `circuit:${pool}`
+export const tierKey = (pool: string): string => `tier:${pool}`
+export const routeKey = (route: { name?: string; path: string; host?: string; methods?: string[] }): string =>
+  route.name ?? `${route.host ?? '*'}${route.path}${route.methods === undefined ? '' : ` [${route.methods.join(',')}]`}`

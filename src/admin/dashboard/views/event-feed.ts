@@ -1,0 +1,89 @@
+/// <reference lib="dom" />
+// The event feed, newest first: what changed, where, when. A rejected reload lists its problems.
+// A reload this page asked for and saw rejected shows at once (from the 422), and gives way to the gateway's own
+// event for it when that arrives, so the feed never shows the same rejection twice.
+import { el } from '../dom.ts'
+import { formatClock } from '../format.ts'
+import type { GatewayEvent } from '../wire.ts'
+
+const KEEP = 200
+/** A gateway event this close to a local one is taken to be the same rejection. */
+const RECENT_MS = 30_000
+
+const KIND_LOOK: Record<GatewayEvent['kind'], { icon: string; label: string }> = {
+  breaker: { icon: '⚡', label: 'breaker' },
+  target: { icon: '●', label: 'target' },
+  tier: { icon: '⇅', label: 'failover' },
+  drain: { icon: '↘', label: 'drain' },
+  reload: { icon: '⟳', label: 'reload' },
+  'reload-rejected': { icon: '⚠', label: 'reload rejected' },
+  switchover: { icon: '⇄', label: 'switchover' },
+  canary: { icon: '◆', label: 'canary' },
+  split: { icon: '⑂', label: 'split' },
+}
+
+interface Entry { event: GatewayEvent; local: boolean; node: HTMLElement }
+
+export class EventFeed {
+  readonly root: HTMLElement
+  readonly #list = el('ol', { class: 'feed', role: 'log', 'aria-label': 'events, newest first' })
+  readonly #empty = el('p', { class: 'muted', text: 'No events yet.' })
+  #entries: Entry[] = []
+
+  constructor () {
+    this.root = el('div', {}, this.#empty, this.#list)
+  }
+
+  /** The backlog of a (re)connection: replaces what the gateway sent before; local entries stay. */
+  replace (events: readonly GatewayEvent[]): void {
+    const local = this.#entries.filter((e) => e.local)
+    this.#entries = [...local]
+    for (const event of events) this.#insert(event, false)
+    this.#render()
+  }
+
+  add (event: GatewayEvent): void {
+    this.#insert(event, false)
+    this.#render()
+  }
+
+  /** An event only this page knows of (a reload it requested was refused), unless the gateway's came first. */
+  addLocal (event: GatewayEvent): void {
+    const recent = (e: Entry): boolean => Math.abs(Date.parse(e.event.at) - Date.parse(event.at)) < RECENT_MS
+    if (this.#entries.some((e) => !e.local && recent(e) && sameRejection(e.event, event))) return
+    this.#insert(event, true)
+    this.#render()
+  }
+
+  #insert (event: GatewayEvent, local: boolean): void {
+    if (!local) this.#entries = this.#entries.filter((e) => !(e.local && sameRejection(e.event, event)))
+    const entry: Entry = { event, local, node: renderEvent(event, local) }
+    // newest first; events arrive in order, so this is nearly always the front
+    let i = 0
+    while (i < this.#entries.length && this.#entries[i]!.event.at > event.at) i++
+    this.#entries.splice(i, 0, entry)
+    if (this.#entries.length > KEEP) this.#entries.length = KEEP
+  }
+
+  #render (): void {
+    this.#empty.hidden = this.#entries.length > 0
+    this.#list.replaceChildren(...this.#entries.map((e) => e.node))
+  }
+}
+
+function sameRejection (a: GatewayEvent, b: GatewayEvent): boolean {
+  return a.kind === 'reload-rejected' && b.kind === 'reload-rejected' && (a.problems ?? []).join('\n') === (b.problems ?? []).join('\n')
+}
+
+function renderEvent (event: GatewayEvent, local: boolean): HTMLElement {
+  const look = KIND_LOOK[event.kind] ?? { icon: '•', label: event.kind }
+  const scope = [event.pool && `pool ${event.pool}`, event.target, event.route && `route ${event.route}`].filter(Boolean).join(' · ')
+  return el('li', { class: `event kind-${event.kind}`, 'data-kind': event.kind },
+    el('time', { datetime: event.at, text: formatClock(event.at) }),
+    el('span', { class: 'event-kind' }, el('span', { 'aria-hidden': 'true', text: `${look.icon} ` }), look.label),
+    scope === '' ? null : el('span', { class: 'event-scope', text: scope }),
+    el('span', { class: 'event-message', text: event.message + (local ? ' (reported to this page)' : '') }),
+    event.problems !== undefined && event.problems.length > 0
+      ? el('ul', { class: 'problems' }, ...event.problems.map((p) => el('li', { text: p })))
+      : null)
+}

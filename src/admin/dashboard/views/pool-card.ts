@@ -1,0 +1,112 @@
+/// <reference lib="dom" />
+// One pool: breaker and tier at the top (the two things that decide where its traffic goes), the switchover
+// button, the routes that use it, its five-minute chart, and a tile per target (primaries first).
+import { TrafficChart } from '../chart.ts'
+import { el, setAttr, setHidden, setText, syncList } from '../dom.ts'
+import { formatClock, formatMs, formatRate, formatSpan } from '../format.ts'
+import { CIRCUIT_LOOK, TIER_LOOK } from '../labels.ts'
+import type { DashboardPool, DashboardRoute, PoolSeries, TargetTraffic } from '../wire.ts'
+import { circuitKey, routeKey, tierKey, type ViewContext } from './context.ts'
+import { TargetTile, type TargetItem } from './target-tile.ts'
+
+export interface PoolItem {
+  name: string
+  pool: DashboardPool
+  routes: DashboardRoute[]
+  traffic: Record<string, TargetTraffic> | undefined
+  recent: PoolSeries | undefined
+  /** The gateway time the status was taken (its countdowns count from there). */
+  at: number
+}
+
+export class PoolCard {
+  readonly root: HTMLElement
+  readonly chart: TrafficChart
+  readonly #ctx: ViewContext
+  readonly #title = el('h3')
+  readonly #circuit = el('span', { class: 'badge' })
+  readonly #tier = el('span', { class: 'badge' })
+  readonly #switchover = el('button', { type: 'button', class: 'small' })
+  readonly #routes = el('p', { class: 'pool-routes' })
+  readonly #now = el('p', { class: 'pool-now' })
+  readonly #targets = el('ul', { class: 'tiles' })
+  readonly #tiles = new Map<string, TargetTile>()
+  #name = ''
+  #switchTo: 'primary' | 'backup' = 'backup'
+
+  constructor (item: PoolItem, ctx: ViewContext) {
+    this.#ctx = ctx
+    this.chart = new TrafficChart(`traffic of pool ${item.name} over the last 5 minutes`)
+    this.#switchover.addEventListener('click', () => ctx.actions.switchover(this.#name, this.#switchTo))
+    this.root = el('section', { class: 'card pool' },
+      el('header', { class: 'card-head' }, this.#title, el('div', { class: 'badges' }, this.#circuit, this.#tier), this.#switchover),
+      this.#routes,
+      this.chart.root,
+      this.#now,
+      this.#targets)
+    this.update(item)
+  }
+
+  update (item: PoolItem): void {
+    const { name, pool } = item
+    this.#name = name
+    setAttr(this.root, 'data-pool', name)
+    setAttr(this.root, 'aria-label', `pool ${name}`)
+    setText(this.#title, name)
+    this.#renderCircuit(pool, item.at)
+    this.#renderTier(pool)
+    setText(this.#routes, item.routes.length === 0 ? 'no route uses this pool' : `routes: ${item.routes.map(routeKey).join(', ')}`)
+    this.#renderNow(item.recent)
+    if (item.recent !== undefined) this.chart.merge(item.recent)
+    const targets = [...pool.targets].sort((a, b) => Number(a.backup) - Number(b.backup))
+    const items: TargetItem[] = targets.map((target) => ({ pool: name, target, traffic: item.traffic?.[target.id] }))
+    syncList(this.#targets, this.#tiles, items, (i) => i.target.id, (i) => new TargetTile(i, this.#ctx))
+  }
+
+  destroy (): void {
+    this.chart.destroy()
+  }
+
+  #renderCircuit (pool: DashboardPool, at: number): void {
+    const look = CIRCUIT_LOOK[pool.circuit]
+    let text = `${look.icon} ${look.label}`
+    if (pool.circuit === 'open' && pool.circuitRetryAfterSeconds !== undefined) {
+      const since = this.#ctx.since(circuitKey(this.#name))
+      const remaining = pool.circuitRetryAfterSeconds * 1000 - (this.#ctx.now() - at)
+      text += remaining > 0 ? ` · half-open in ${formatSpan(remaining)}` : ' · half-open due'
+      if (since !== undefined) text += ` · since ${formatClock(since)}`
+    }
+    setText(this.#circuit, text)
+    setAttr(this.#circuit, 'class', `badge tone-${look.tone}`)
+    setAttr(this.#circuit, 'data-circuit', pool.circuit)
+  }
+
+  #renderTier (pool: DashboardPool): void {
+    const look = TIER_LOOK[pool.activeTier]
+    const since = this.#ctx.since(tierKey(this.#name))
+    let text = `${look.icon} ${look.label}`
+    if (pool.switchover === 'manual') text += ' (manual)'
+    if (pool.activeTier !== 'primary' && since !== undefined) text += ` · since ${formatClock(since)}`
+    setText(this.#tier, text)
+    setAttr(this.#tier, 'class', `badge tone-${look.tone}`)
+    setAttr(this.#tier, 'data-tier', pool.activeTier)
+
+    const hasBackups = pool.targets.some((t) => t.backup)
+    this.#switchTo = pool.activeTier === 'backup' ? 'primary' : 'backup'
+    setHidden(this.#switchover, !hasBackups)
+    setText(this.#switchover, this.#switchTo === 'backup' ? 'Switch to backups' : 'Switch to primaries')
+    const reason = this.#ctx.actions.disabledReason()
+    this.#switchover.disabled = reason !== undefined || this.#ctx.actions.busy() !== undefined
+    setAttr(this.#switchover, 'title', reason)
+    setAttr(this.#switchover, 'aria-label', `switch pool ${this.#name} to its ${this.#switchTo === 'backup' ? 'backups' : 'primaries'}`)
+  }
+
+  #renderNow (recent: PoolSeries | undefined): void {
+    const i = (recent?.t.length ?? 0) - 1
+    if (recent === undefined || i < 0) {
+      setText(this.#now, 'no traffic recorded yet')
+      return
+    }
+    setText(this.#now, `last second: ${formatRate(recent.rps[i]!)} · errors ${formatRate(recent.errors[i]!)} · p99 ${formatMs(recent.p99[i])}`)
+  }
+}

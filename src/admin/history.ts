@@ -1,0 +1,282 @@
+// Recent traffic for the dashboard, in memory: per pool, one point a second for the last 5 minutes (req/s,
+// errors/s, p99); per target, the last minute (req/s, error rate, p99). Not a database: fixed rings, nothing grows.
+//
+// record() is on the hot path: two Map lookups and a few counter increments, no allocation once a target has been
+// seen. sample() runs once a second (start() schedules it on the injected clock) and does the rolling.
+// Percentiles come from a fixed log-scale histogram, never from sorting durations.
+import { systemClock, type Clock, type Timer } from '../runtime.ts'
+
+/** A pool's recent seconds, oldest first, as columns (what a chart wants). t is epoch ms; p99 is null without requests. */
+export interface PoolSeries {
+  t: number[]
+  rps: number[]
+  errors: number[]
+  p99: (number | null)[]
+}
+
+/** A target over the last minute (or since it was first seen, if that is shorter). */
+export interface TargetTraffic {
+  rps: number
+  /** Failed share of attempts, 0..1 (0 without attempts). */
+  errorRate: number
+  /** ms, null without attempts. */
+  p99: number | null
+}
+
+export interface TrafficSummary {
+  pools: Record<string, PoolSeries>
+  /** pool → target id (host:port) → last minute */
+  targets: Record<string, Record<string, TargetTraffic>>
+}
+
+export interface TrafficHistoryOptions {
+  clock?: Clock
+  /** Points kept per pool (default 300: five minutes at one a second). */
+  points?: number
+  /** Seconds a target's stats cover (default 60). */
+  windowSeconds?: number
+  /** Sampling period of start() (default 1000 ms). */
+  intervalMs?: number
+}
+
+// ---- latency histogram layout: four buckets per doubling from 1/16 ms to 65 s, so a value is within ±9% ----
+const PER_DOUBLING = 4
+const MIN_EXPONENT = -4
+const MAX_EXPONENT = 16
+/** Bucket i holds durations in (bound(i-1), bound(i)]; the last one holds everything above the top bound. */
+export const LATENCY_BUCKETS = (MAX_EXPONENT - MIN_EXPONENT) * PER_DOUBLING + 2
+const LAST_BUCKET = LATENCY_BUCKETS - 1
+
+const FIRST_BOUND = 2 ** MIN_EXPONENT
+
+function upperBound (index: number): number {
+  return 2 ** (MIN_EXPONENT + Math.min(index, LAST_BUCKET - 1) / PER_DOUBLING)
+}
+
+/** The bucket a duration (ms) falls in: O(1), no allocation. */
+export function latencyBucket (durationMs: number): number {
+  if (!(durationMs > FIRST_BOUND)) return 0 // NaN and negatives count as instant rather than poison the stats
+  const index = Math.ceil((Math.log2(durationMs) - MIN_EXPONENT) * PER_DOUBLING - 1e-9)
+  return index > LAST_BUCKET ? LAST_BUCKET : index
+}
+
+/** What a bucket reports: the geometric middle of its range (the bound itself for the first and last buckets). */
+export function bucketValue (index: number): number {
+  if (index <= 0 || index >= LAST_BUCKET) return upperBound(index)
+  return upperBound(index) * 2 ** (-0.5 / PER_DOUBLING)
+}
+
+/** The q-quantile (0 < q ≤ 1) of `total` observations counted in `counts`, or null when there are none. */
+export function quantile (counts: ArrayLike<number>, total: number, q: number): number | null {
+  if (total <= 0) return null
+  const rank = Math.ceil(q * total)
+  let seen = 0
+  for (let i = 0; i < counts.length; i++) {
+    seen += counts[i]!
+    if (seen >= rank) return bucketValue(i)
+  }
+  return bucketValue(counts.length - 1)
+}
+
+// ---- per-target counters: the second being counted, plus a ring of the last windowSeconds seconds ----
+class TargetCounters {
+  count = 0
+  errors = 0
+  readonly histogram = new Uint32Array(LATENCY_BUCKETS)
+  readonly #counts: Uint32Array
+  readonly #errors: Uint32Array
+  readonly #elapsed: Float64Array
+  /** windowSeconds histograms back to back */
+  readonly #histograms: Uint32Array
+  readonly #window = new Uint32Array(LATENCY_BUCKETS)
+  #windowCount = 0
+  #windowErrors = 0
+  #windowElapsed = 0
+  #head = 0
+
+  constructor (windowSeconds: number) {
+    this.#counts = new Uint32Array(windowSeconds)
+    this.#errors = new Uint32Array(windowSeconds)
+    this.#elapsed = new Float64Array(windowSeconds)
+    this.#histograms = new Uint32Array(windowSeconds * LATENCY_BUCKETS)
+  }
+
+  /** Closes the current second: it replaces the oldest one in the window. */
+  roll (elapsedMs: number): void {
+    const slot = this.#head
+    const base = slot * LATENCY_BUCKETS
+    this.#windowCount += this.count - this.#counts[slot]!
+    this.#windowErrors += this.errors - this.#errors[slot]!
+    this.#windowElapsed += elapsedMs - this.#elapsed[slot]!
+    for (let i = 0; i < LATENCY_BUCKETS; i++) {
+      this.#window[i]! += this.histogram[i]! - this.#histograms[base + i]!
+      this.#histograms[base + i] = this.histogram[i]!
+    }
+    this.#counts[slot] = this.count
+    this.#errors[slot] = this.errors
+    this.#elapsed[slot] = elapsedMs
+    this.#head = (slot + 1) % this.#counts.length
+    this.count = 0
+    this.errors = 0
+    this.histogram.fill(0)
+  }
+
+  stats (): TargetTraffic {
+    const seconds = this.#windowElapsed / 1000
+    return {
+      rps: seconds > 0 ? this.#windowCount / seconds : 0,
+      errorRate: this.#windowCount > 0 ? this.#windowErrors / this.#windowCount : 0,
+      p99: quantile(this.#window, this.#windowCount, 0.99),
+    }
+  }
+}
+
+// ---- per-pool ring of points ----
+class PoolRing {
+  readonly targets = new Map<string, TargetCounters>()
+  readonly #t: Float64Array
+  readonly #rps: Float64Array
+  readonly #errors: Float64Array
+  /** NaN: no requests that second */
+  readonly #p99: Float64Array
+  #head = 0
+  #size = 0
+
+  constructor (points: number) {
+    this.#t = new Float64Array(points)
+    this.#rps = new Float64Array(points)
+    this.#errors = new Float64Array(points)
+    this.#p99 = new Float64Array(points)
+  }
+
+  push (t: number, rps: number, errors: number, p99: number | null): void {
+    const i = this.#head
+    this.#t[i] = t
+    this.#rps[i] = rps
+    this.#errors[i] = errors
+    this.#p99[i] = p99 ?? Number.NaN
+    this.#head = (i + 1) % this.#t.length
+    if (this.#size < this.#t.length) this.#size++
+  }
+
+  series (last: number): PoolSeries {
+    const n = Math.min(last, this.#size)
+    const out: PoolSeries = { t: [], rps: [], errors: [], p99: [] }
+    const capacity = this.#t.length
+    for (let k = n; k > 0; k--) {
+      const i = (this.#head - k + capacity) % capacity
+      out.t.push(this.#t[i]!)
+      out.rps.push(this.#rps[i]!)
+      out.errors.push(this.#errors[i]!)
+      const p99 = this.#p99[i]!
+      out.p99.push(Number.isNaN(p99) ? null : p99)
+    }
+    return out
+  }
+}
+
+export class TrafficHistory {
+  readonly #clock: Clock
+  readonly #points: number
+  readonly #windowSeconds: number
+  readonly #intervalMs: number
+  readonly #pools = new Map<string, PoolRing>()
+  readonly #scratch = new Uint32Array(LATENCY_BUCKETS)
+  readonly #listeners = new Set<() => void>()
+  #lastSampleAt: number | undefined
+  #timer: Timer | undefined
+
+  constructor (options: TrafficHistoryOptions = {}) {
+    this.#clock = options.clock ?? systemClock
+    this.#points = options.points ?? 300
+    this.#windowSeconds = options.windowSeconds ?? 60
+    this.#intervalMs = options.intervalMs ?? 1000
+  }
+
+  /** One finished attempt to a target. Hot path: O(1), allocation-free once the target is known. */
+  record (pool: string, targetId: string, durationMs: number, ok: boolean): void {
+    let ring = this.#pools.get(pool)
+    if (ring === undefined) this.#pools.set(pool, ring = new PoolRing(this.#points))
+    let target = ring.targets.get(targetId)
+    if (target === undefined) ring.targets.set(targetId, target = new TargetCounters(this.#windowSeconds))
+    target.count++
+    if (!ok) target.errors++
+    target.histogram[latencyBucket(durationMs)]!++
+  }
+
+  /** Makes a pool known (so it gets points while idle) without recording anything. */
+  track (pool: string, targetIds: readonly string[] = []): void {
+    let ring = this.#pools.get(pool)
+    if (ring === undefined) this.#pools.set(pool, ring = new PoolRing(this.#points))
+    for (const id of targetIds) if (!ring.targets.has(id)) ring.targets.set(id, new TargetCounters(this.#windowSeconds))
+  }
+
+  /** Drops a pool (or one of its targets) that the running config no longer has. */
+  forget (pool: string, targetId?: string): void {
+    if (targetId === undefined) this.#pools.delete(pool)
+    else this.#pools.get(pool)?.targets.delete(targetId)
+  }
+
+  /** Closes the second ending at `now`: one point per pool, and every target's window moves on. */
+  sample (now: number = this.#clock.now()): void {
+    const elapsed = this.#lastSampleAt === undefined ? this.#intervalMs : Math.max(1, now - this.#lastSampleAt)
+    this.#lastSampleAt = now
+    const scratch = this.#scratch
+    for (const ring of this.#pools.values()) {
+      scratch.fill(0)
+      let count = 0
+      let errors = 0
+      for (const target of ring.targets.values()) {
+        count += target.count
+        errors += target.errors
+        for (let i = 0; i < LATENCY_BUCKETS; i++) scratch[i]! += target.histogram[i]!
+        target.roll(elapsed)
+      }
+      ring.push(now, (count * 1000) / elapsed, (errors * 1000) / elapsed, quantile(scratch, count, 0.99))
+    }
+    for (const listener of this.#listeners) listener()
+  }
+
+  /** Called after every sample (the dashboard marks its live stream dirty). Returns the unsubscribe function. */
+  onSample (listener: () => void): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
+
+  /** A pool's last `last` points (all by default), oldest first; undefined for a pool never seen. */
+  series (pool: string, last = this.#points): PoolSeries | undefined {
+    return this.#pools.get(pool)?.series(last)
+  }
+
+  target (pool: string, targetId: string): TargetTraffic | undefined {
+    return this.#pools.get(pool)?.targets.get(targetId)?.stats()
+  }
+
+  /** Every pool's last `points` points and every target's last minute. */
+  summary (points = this.#points): TrafficSummary {
+    const out: TrafficSummary = { pools: {}, targets: {} }
+    for (const [name, ring] of this.#pools) {
+      out.pools[name] = ring.series(points)
+      const targets: Record<string, TargetTraffic> = {}
+      for (const [id, counters] of ring.targets) targets[id] = counters.stats()
+      out.targets[name] = targets
+    }
+    return out
+  }
+
+  /** Samples every intervalMs on the clock until stop(); the timer never keeps the process alive. */
+  start (): void {
+    if (this.#timer !== undefined) return
+    const timer = this.#clock.setTimeout(() => {
+      this.sample(this.#clock.now())
+      timer.refresh()
+    }, this.#intervalMs)
+    timer.unref()
+    this.#timer = timer
+  }
+
+  stop (): void {
+    this.#clock.clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+}

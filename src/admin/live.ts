@@ -1,0 +1,169 @@
+// The dashboard's live stream: one Server-Sent Events response per watcher.
+//   event: snapshot  the whole picture, at most once per minIntervalMs, sent when marked dirty or every refreshMs
+//   event: event     a GatewayEvent, as it happens
+//   event: backlog   recent events, once, when a watcher connects
+//   ": heartbeat"    a comment every heartbeatMs, so idle proxies and the page both see the stream is alive
+// Nothing is built or scheduled while nobody watches: markDirty() and publishEvent() are then a single check.
+import type { ServerResponse } from 'node:http'
+import { systemClock, type Clock, type Timer } from '../runtime.ts'
+import type { GatewayEvent } from './status-types.ts'
+
+export interface LiveStreamOptions {
+  /** What a snapshot carries; called only when one is about to be sent. */
+  snapshot: () => unknown
+  /** Recent events, sent to a watcher when it connects. */
+  backlog?: () => readonly GatewayEvent[]
+  clock?: Clock
+  /** Snapshots are at least this far apart (default 500 ms: two a second at most). */
+  minIntervalMs?: number
+  /** A snapshot goes out at least this often even if nothing was marked dirty (default 5 s). */
+  refreshMs?: number
+  /** Default 15 s. */
+  heartbeatMs?: number
+  /** A watcher that lets this much pile up unread is disconnected (default 1 MiB). */
+  maxBufferedBytes?: number
+  /** A snapshot that could not be built (the stream carries on). */
+  onError?: (error: unknown) => void
+}
+
+/** The page reconnects this long after losing the stream. */
+const RECONNECT_MS = 2000
+
+export class LiveStream {
+  readonly #clients = new Set<ServerResponse>()
+  readonly #snapshot: () => unknown
+  readonly #backlog: () => readonly GatewayEvent[]
+  readonly #clock: Clock
+  readonly #minIntervalMs: number
+  readonly #refreshMs: number
+  readonly #heartbeatMs: number
+  readonly #maxBufferedBytes: number
+  readonly #onError: (error: unknown) => void
+  #lastSnapshotAt = Number.NEGATIVE_INFINITY
+  #flushTimer: Timer | undefined
+  #refreshTimer: Timer | undefined
+  #heartbeatTimer: Timer | undefined
+  #closed = false
+
+  constructor (options: LiveStreamOptions) {
+    this.#snapshot = options.snapshot
+    this.#backlog = options.backlog ?? (() => [])
+    this.#clock = options.clock ?? systemClock
+    this.#minIntervalMs = options.minIntervalMs ?? 500
+    this.#refreshMs = options.refreshMs ?? 5000
+    this.#heartbeatMs = options.heartbeatMs ?? 15_000
+    this.#maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024
+    this.#onError = options.onError ?? (() => {})
+  }
+
+  /** Watchers connected now. */
+  get clients (): number { return this.#clients.size }
+
+  /** Takes over a response (a hijacked Fastify reply's raw one) until the watcher goes away. */
+  attach (res: ServerResponse): void {
+    if (this.#closed) {
+      res.writeHead(503, { 'content-type': 'application/json' })
+      res.end(JSON.stringify({ error: 'closing', message: 'the admin listener is closing' }))
+      return
+    }
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no', // nginx in front would otherwise hold frames back
+    })
+    this.#clients.add(res)
+    res.once('close', () => this.#detach(res))
+    res.on('error', () => this.#detach(res)) // a reset watcher; 'close' follows
+    const snapshot = this.#frameOfSnapshot()
+    this.#write(res, `retry: ${RECONNECT_MS}\n\n${frame('backlog', this.#backlog())}${snapshot ?? ''}`)
+    if (this.#clients.size === 1) this.#watch()
+  }
+
+  /** Something in the snapshot changed: it goes out within minIntervalMs. */
+  markDirty (): void {
+    if (this.#clients.size === 0 || this.#flushTimer !== undefined) return
+    const wait = Math.max(0, this.#lastSnapshotAt + this.#minIntervalMs - this.#clock.now())
+    this.#flushTimer = this.#clock.setTimeout(() => {
+      this.#flushTimer = undefined
+      this.#broadcastSnapshot()
+    }, wait)
+  }
+
+  /** Sends the event to every watcher now, and marks the snapshot dirty (an event means the picture changed). */
+  publishEvent (event: GatewayEvent): void {
+    if (this.#clients.size === 0) return
+    this.#broadcast(frame('event', event))
+    this.markDirty()
+  }
+
+  /** Ends every stream and refuses new watchers (the admin listener is closing). */
+  close (): void {
+    this.#closed = true
+    for (const res of [...this.#clients]) res.end()
+    this.#clients.clear()
+    this.#idle()
+  }
+
+  #watch (): void {
+    const refresh = (): void => {
+      const due = this.#lastSnapshotAt + this.#refreshMs
+      const now = this.#clock.now()
+      if (now >= due) this.#broadcastSnapshot()
+      this.#refreshTimer = this.#clock.setTimeout(refresh, now >= due ? this.#refreshMs : due - now)
+      this.#refreshTimer.unref()
+    }
+    this.#refreshTimer = this.#clock.setTimeout(refresh, this.#refreshMs)
+    this.#refreshTimer.unref()
+    const heartbeat = this.#clock.setTimeout(() => {
+      this.#broadcast(': heartbeat\n\n')
+      heartbeat.refresh()
+    }, this.#heartbeatMs)
+    heartbeat.unref()
+    this.#heartbeatTimer = heartbeat
+  }
+
+  #idle (): void {
+    this.#clock.clearTimeout(this.#flushTimer)
+    this.#clock.clearTimeout(this.#refreshTimer)
+    this.#clock.clearTimeout(this.#heartbeatTimer)
+    this.#flushTimer = this.#refreshTimer = this.#heartbeatTimer = undefined
+  }
+
+  #detach (res: ServerResponse): void {
+    if (!this.#clients.delete(res)) return
+    if (this.#clients.size === 0) this.#idle()
+  }
+
+  #broadcastSnapshot (): void {
+    this.#lastSnapshotAt = this.#clock.now()
+    const snapshot = this.#frameOfSnapshot()
+    if (snapshot !== undefined) this.#broadcast(snapshot)
+  }
+
+  #frameOfSnapshot (): string | undefined {
+    try {
+      return frame('snapshot', this.#snapshot())
+    } catch (error) {
+      this.#onError(error)
+      return undefined
+    }
+  }
+
+  #broadcast (text: string): void {
+    for (const res of this.#clients) this.#write(res, text)
+  }
+
+  #write (res: ServerResponse, text: string): void {
+    if (res.writableEnded || res.destroyed) return // gone; its 'close' is on the way
+    if (res.writableLength > this.#maxBufferedBytes) {
+      res.destroy() // a watcher that stopped reading; its 'close' detaches it
+      return
+    }
+    res.write(text)
+  }
+}
+
+function frame (name: string, data: unknown): string {
+  // JSON.stringify never emits a raw newline, so the data fits on one `data:` line
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`
+}
