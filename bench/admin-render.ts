@@ -14,7 +14,7 @@ for (let p = 0; p < POOLS; p++) {
 const gateway = buildGateway(validateConfig({ log: { level: 'silent' }, pools, routes }), { defaultMetrics: true })
 // give every target and route some series, as traffic would
 for (const runtime of gateway.pools().values()) {
-  for (const target of runtime.pool.targets) for (const outcome of ['success', 'status', 'reset'] as const) runtime.observer.attempt(target, outcome)
+  for (const target of runtime.pool.targets) for (const outcome of ['success', 'status', 'reset'] as const) runtime.observer.attempt(target, outcome, 5)
   runtime.observer.retry('status')
 }
 for (const observer of gateway.proxy.state.observers?.values() ?? []) {

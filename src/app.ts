@@ -8,6 +8,8 @@ import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastif
 import type { DestinationStream, Logger } from 'pino'
 import { isLoopback } from './admin/auth.ts'
 import { EventFeed } from './admin/event-feed.ts'
+import { registerDashboard, toDashboardStatus } from './admin/dashboard.ts'
+import { TrafficHistory } from './admin/history.ts'
 import { buildAdmin } from './admin/server.ts'
 import { buildStatus } from './admin/status.ts'
 import type { GatewayEvent, StatusDocument } from './admin/status-types.ts'
@@ -82,11 +84,13 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const adminToken = env.SWITCHYARD_ADMIN_TOKEN !== undefined && env.SWITCHYARD_ADMIN_TOKEN !== '' ? env.SWITCHYARD_ADMIN_TOKEN : config.admin.token
   const metrics = config.metrics.enabled ? new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true }) : undefined
   const events = new EventFeed(logger, clock)
+  // the dashboard's per-second traffic rings (req/s, errors, p99 per pool and target)
+  const history = new TrafficHistory({ clock })
   const runtimeOptions: RuntimeOptions = {
     clock,
     ...(options.random ? { random: options.random } : {}),
     ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
-    ...(metrics ? { observe: (pool: string) => poolObserver(metrics, pool) } : {}),
+    observe: (pool: string) => poolObserver(metrics, history, pool),
   }
   const watching = new Map<PoolRuntime, () => void>()
   let started = false
@@ -130,12 +134,16 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const adopt = (runtime: PoolRuntime): void => {
     if (watching.has(runtime)) return
     watching.set(runtime, events.watchPool(runtime))
+    const track = (): void => history.track(runtime.name, runtime.pool.targets.map((t) => t.id))
+    track()
+    runtime.pool.on('targets', track)
     if (started) void runtime.start()
   }
   const retire = (runtime: PoolRuntime): void => {
     watching.get(runtime)?.()
     watching.delete(runtime)
     runtime.retire()
+    if (!proxy.state.pools.has(runtime.name)) history.forget(runtime.name)
   }
 
   const initialPools = buildPools(config, runtimeOptions).pools
@@ -245,6 +253,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: hash, readiness, state: proxy.state,
   })
   let admin: FastifyInstance | undefined
+  let dashboardRegistered = false
   let closed = false
   const gcPacer = new GcPacer()
   return {
@@ -264,6 +273,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       if (!started) {
         started = true
         gcPacer.start()
+        history.start()
         // ready once every pool's first DNS lookups and first round of health checks are done (others at once)
         void Promise.all([...proxy.state.pools.values()].map((r) => r.start())).then(() => {
           if (readiness === 'starting') readiness = 'ready'
@@ -288,6 +298,20 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         token: adminToken,
         logger,
       })
+      if (!dashboardRegistered) {
+        dashboardRegistered = true
+        const live = registerDashboard(admin, {
+          status: () => toDashboardStatus(status()),
+          events: () => events.list(),
+          history,
+          clock,
+          auth: {
+            tokenRequired: adminToken !== undefined,
+            ...(adminToken === undefined && !isLoopback(host) ? { actionsDisabledReason: 'no admin token is set and the admin listener is not on loopback: set admin.token or SWITCHYARD_ADMIN_TOKEN to act from here' } : {}),
+          },
+        })
+        events.on('event', (e) => live.publishEvent(e))
+      }
       return admin.listen({ host, port: address.port ?? config.admin.port })
     },
     reload: (trigger = 'admin') => reloader.reload(trigger),
@@ -300,6 +324,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       closed = true
       readiness = 'draining'
       gcPacer.stop()
+      history.stop()
       await admin?.close()
       await app.close()
       for (const stop of watching.values()) stop()
@@ -309,17 +334,20 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
 }
 
-function poolObserver (metrics: GatewayMetrics, pool: string): PoolObserver {
-  const bound = metrics.pool(pool)
+/** What a pool's requests feed: Prometheus series (bound once per pool and target) and the dashboard's history. */
+function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHistory, pool: string): PoolObserver {
+  const bound = metrics?.pool(pool)
   const targets = new Map<string, ReturnType<GatewayMetrics['target']>>()
   return {
-    attempt (target, outcome) {
+    attempt (target, outcome, durationMs) {
+      history.record(pool, target.id, durationMs, outcome === 'success' || outcome === 'client-abort' || outcome === 'bad-request')
+      if (metrics === undefined) return
       let binding = targets.get(target.id)
       if (binding === undefined) targets.set(target.id, binding = metrics.target(pool, target.id))
       binding.attempt(outcome)
     },
-    retry: (reason) => bound.retry(reason),
-    budgetExhausted: () => bound.budgetExhausted(),
+    retry: (reason) => bound?.retry(reason),
+    budgetExhausted: () => bound?.budgetExhausted(),
   }
 }
 

@@ -9,7 +9,7 @@ import type { Clock } from '../runtime.ts'
 import type { DashboardConfig, DashboardStatus, LiveSnapshot } from './dashboard/wire.ts'
 import type { TrafficHistory } from './history.ts'
 import { LiveStream, type LiveStreamOptions } from './live.ts'
-import type { GatewayEvent } from './status-types.ts'
+import type { GatewayEvent, StatusDocument } from './status-types.ts'
 
 export interface DashboardOptions {
   /** The current status document (GET /status's); StatusDocument fits, the optional extensions are drawn when present. */
@@ -136,4 +136,17 @@ async function bundle (): Promise<Map<string, Asset>> {
 
 function toAsset (body: string, type: string): Asset {
   return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` }
+}
+
+/** The admin API's status document as the page draws it: a read/write split becomes the page's split view. */
+export function toDashboardStatus (doc: StatusDocument): DashboardStatus {
+  return {
+    ...doc,
+    routes: doc.routes.map(({ reads, ...route }) => ({
+      ...route,
+      ...(reads !== undefined
+        ? { split: { readPool: reads.pool, fallbackActive: reads.fallback, stickyAfterWriteMs: reads.stickyAfterWriteMs, ...(reads.fallback ? { fallbackReason: 'no replica available (down, lagging or breaker open)' } : {}) } }
+        : {}),
+    })),
+  }
 }

@@ -46,6 +46,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** Runs while the client is not reading: a client that never drains must not hold the upstream connection. */
   #stallTimer: Timer | undefined
   #uploadTimer: Timer | undefined
+  readonly #startedAt = performance.now()
 
   constructor (ex: Exchange, runtime: PoolRuntime, target: Target, resolve: (result: AttemptResult) => void) {
     this.#ex = ex
@@ -186,7 +187,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const result = this.result
     const runtime = this.#runtime
     runtime.pool.release(this.#target, result.failure !== undefined)
-    runtime.observer.attempt(this.#target, result.failure ?? (this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success'))
+    runtime.observer.attempt(this.#target, result.failure ?? (this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success'), performance.now() - this.#startedAt)
     if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
     else if (!this.#ex.clientGone) this.#runtime.outlier.success(this.#target)
     this.#resolve(result)

@@ -31,7 +31,8 @@ export interface RuntimeOptions {
 
 /** What a pool reports as its requests happen; implemented by the metrics layer. */
 export interface PoolObserver {
-  attempt (target: Target, outcome: AttemptOutcome): void
+  /** One attempt ended: how, and how long it took (ms). */
+  attempt (target: Target, outcome: AttemptOutcome, durationMs: number): void
   retry (reason: RetryReason): void
   budgetExhausted (): void
 }

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The admin API as the page uses it: every call carries the bearer token when the operator gave one, and a
 // failure comes back as data ({ status, error, message, problems }) for the page to show, never as a throw.
 

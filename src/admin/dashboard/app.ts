@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The page: holds the latest snapshot, draws it, runs the operator's actions, and keeps the live stream open.
 import type { AdminApi, ApiResult, TargetAction } from './api.ts'
 import { setAttr, setHidden, setText, syncList } from './dom.ts'

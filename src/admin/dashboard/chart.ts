@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // One pool's last five minutes: req/s and errors/s on the left axis, p99 on the right. Lines differ by dash
 // as well as colour, and the legend names each one, so the chart reads without colour too.
 import uPlot from 'uplot'

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // A few DOM helpers: build elements, change text only when it differs (so nothing flickers or loses focus),
 // and keep a keyed list of views in step with data.
 

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // Reads GET /live. Server-Sent Events over fetch rather than EventSource, because EventSource cannot send the
 // bearer token. Reconnects with backoff, and treats a stream that says nothing (not even a heartbeat) as dead.
 import { relative, type AdminApi } from './api.ts'

@@ -37,7 +37,7 @@ export interface SplitView {
   stickyAfterWriteMs?: number
 }
 
-export type DashboardRoute = RouteStatus & { canary?: CanaryView; split?: SplitView }
+export type DashboardRoute = Omit<RouteStatus, 'canary' | 'reads'> & { canary?: CanaryView; split?: SplitView }
 
 /** ISO time the target entered its current state. */
 export type DashboardTarget = TargetStatusView & { since?: string }

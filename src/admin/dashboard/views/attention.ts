@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // "What is sick, since when": one line per open breaker, pool off its primaries, target out of rotation and
 // fallen-back split, most severe first. Empty means nothing needs an operator.
 import { el } from '../dom.ts'

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // The event feed, newest first: what changed, where, when. A rejected reload lists its problems.
 // A reload this page asked for and saw rejected shows at once (from the 422), and gives way to the gateway's own
 // event for it when that arrives, so the feed never shows the same rejection twice.

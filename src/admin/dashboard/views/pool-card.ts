@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // One pool: breaker and tier at the top (the two things that decide where its traffic goes), the switchover
 // button, the routes that use it, its five-minute chart, and a tile per target (primaries first).
 import { TrafficChart } from '../chart.ts'

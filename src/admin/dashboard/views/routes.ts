@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // Every route with its pool, and what a release does to it: a canary's weight (with the control to change it)
 // and its rollbacks, or a read/write split's fallback state.
 import { el, setAttr, setHidden, setText, syncList } from '../dom.ts'

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 // One target: its state as icon + word + colour, traffic over the last minute, the last health check, and the
 // drain / enable / disable buttons.
 import type { TargetAction } from '../api.ts'
