@@ -4,6 +4,7 @@
 // connects to. (Not a test file: tap only runs *.test.ts.)
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { Attempt, type AttemptResult } from '../../src/proxy/attempt.ts'
@@ -81,6 +82,17 @@ export class FakeController implements Dispatcher.DispatchController {
   }
 }
 
+/** URLs of `count` ports on 127.0.0.1 that were just bound and released: connecting to them is refused. */
+export async function refusingUrls (count: number): Promise<string[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<Server>((resolve) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => resolve(server))
+  })))
+  const urls = servers.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+  return urls
+}
+
 /** An error as undici or the socket layer reports it: only its code matters to the proxy. */
 export function codedError (code: string): Error {
   return Object.assign(new Error(code), { code })
@@ -131,6 +143,7 @@ export function exchange (fx: RuntimeFixture, init: ExchangeInit = {}): { ex: Ex
   const res = new FakeResponse()
   const ex = new Exchange(req as unknown as IncomingMessage, res as unknown as ServerResponse)
   ex.requestId = 'req-1'
+  ex.upstreamPath = '/x'
   ex.pool = fx.runtime
   ex.body = init.body ?? null
   ex.replayable = init.replayable ?? true
