@@ -63,9 +63,10 @@ t.test('record() only changes health: a disabled target stays disabled either wa
   const target = targets[0]!
   pool.setStatus(target, { disabled: true })
   health.record(target, failed(clock.now()))
-  t.same({ ...pool.status(target) }, { healthy: false, ejectedUntil: 0, draining: false, disabled: true })
+  t.same([pool.status(target).healthy, pool.status(target).disabled], [false, true], 'unhealthy, still disabled')
   health.record(target, ok(clock.now()))
-  t.same({ ...pool.status(target) }, { healthy: true, ejectedUntil: 0, draining: false, disabled: true })
+  t.same([pool.status(target).healthy, pool.status(target).disabled], [true, true], 'healthy, still disabled')
+  t.equal(pool.state(target), 'disabled')
 })
 
 t.test('firstRound() resolves once every target has a result, whatever it was', async (t) => {
