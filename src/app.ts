@@ -84,8 +84,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const adminToken = env.SWITCHYARD_ADMIN_TOKEN !== undefined && env.SWITCHYARD_ADMIN_TOKEN !== '' ? env.SWITCHYARD_ADMIN_TOKEN : config.admin.token
   const metrics = config.metrics.enabled ? new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true }) : undefined
   const events = new EventFeed(logger, clock)
-  // the dashboard's per-second traffic rings (req/s, errors, p99 per pool and target)
-  const history = new TrafficHistory({ clock })
+  // the dashboard's per-second traffic rings (req/s, errors, p99 per pool and target); on the wall clock, as
+  // they only describe traffic to people and never decide anything
+  const history = new TrafficHistory()
   const runtimeOptions: RuntimeOptions = {
     clock,
     ...(options.random ? { random: options.random } : {}),
@@ -304,7 +305,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
           status: () => toDashboardStatus(status()),
           events: () => events.list(),
           history,
-          clock,
           auth: {
             tokenRequired: adminToken !== undefined,
             ...(adminToken === undefined && !isLoopback(host) ? { actionsDisabledReason: 'no admin token is set and the admin listener is not on loopback: set admin.token or SWITCHYARD_ADMIN_TOKEN to act from here' } : {}),

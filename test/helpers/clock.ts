@@ -38,6 +38,11 @@ export class ManualClock implements Clock {
   /** Timers still waiting to fire. */
   get pendingTimers (): number { return this.#pending.size }
 
+  /** Milliseconds until each pending timer fires, soonest first (what a test expects to be armed, and for how long). */
+  dueIn (): number[] {
+    return [...this.#pending].sort((a, b) => a.at - b.at || a.seq - b.seq).map((p) => p.at - this.#now)
+  }
+
   /** Moves time forward by `ms`, firing every timer that falls due, in order (timers set meanwhile included). */
   advance (ms: number): void {
     const until = this.#now + ms

@@ -1,6 +1,7 @@
 // Small shared helpers for the resilience suite (not a test file: tap only runs *.test.ts).
 import { request, type IncomingMessage } from 'node:http'
 import type { Test } from 'tap'
+import type { GatewayOptions } from '../../src/app.ts'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import type { PoolRuntime } from '../../src/upstream/registry.ts'
 import { startGateway, type LogRecord, type TestGateway } from '../helpers/gateway.ts'
@@ -55,9 +56,10 @@ export async function upstreams (t: Test, count: number, prefix = 'u'): Promise<
 /**
  * Starts a gateway and registers its close. tap runs teardowns last-in first-out, so the upstreams
  * given here are closed first: requests hanging on them end before the gateway waits for them.
+ * `options` reach buildGateway (e.g. a ManualClock and a fixed random source).
  */
-export async function gateway (t: Test, config: GatewayConfig, closeFirst: readonly { close (): Promise<unknown> }[] = []): Promise<TestGateway> {
-  const gw = await startGateway(config)
+export async function gateway (t: Test, config: GatewayConfig, closeFirst: readonly { close (): Promise<unknown> }[] = [], options: GatewayOptions = {}): Promise<TestGateway> {
+  const gw = await startGateway(config, options)
   t.teardown(async () => {
     await Promise.all(closeFirst.map((u) => u.close()))
     await gw.close()

@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import t from 'tap'
 import type { Test } from 'tap'
+import type { RetryBudget } from '../../src/resilience/budget.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import type { TestUpstream } from '../helpers/upstream.ts'
 import { call, gateway, runtime, upstreams } from './_util.ts'
@@ -31,6 +32,25 @@ function watchRetries (ups: readonly TestUpstream[]) {
   return stats
 }
 
+/**
+ * The most retry slots and active requests the budget ever held, and the least: the instance's own methods are
+ * wrapped to read its counters at every change, so no peak falls between two samples.
+ */
+function watchBudget (budget: RetryBudget) {
+  const seen = { maxRetriesInFlight: 0, maxActive: 0, min: 0 }
+  const note = (): void => {
+    seen.maxRetriesInFlight = Math.max(seen.maxRetriesInFlight, budget.retriesInFlight)
+    seen.maxActive = Math.max(seen.maxActive, budget.active)
+    seen.min = Math.min(seen.min, budget.retriesInFlight, budget.active)
+  }
+  const { tryAcquire, release, requestStarted, requestFinished } = budget
+  budget.tryAcquire = () => { const taken = tryAcquire.call(budget); note(); return taken }
+  budget.release = () => { release.call(budget); note() }
+  budget.requestStarted = () => { requestStarted.call(budget); note() }
+  budget.requestFinished = () => { requestFinished.call(budget); note() }
+  return seen
+}
+
 async function burst (t: T, budget: { percent: number; minConcurrent: number }, fail: (u: TestUpstream) => void) {
   const ups = await upstreams(t, 2)
   const gw = await gateway(t, {
@@ -51,16 +71,11 @@ async function burst (t: T, budget: { percent: number; minConcurrent: number }, 
     fail(u)
   }
   const atUpstream = watchRetries(ups)
-  let maxBudgetInFlight = 0
-  let maxActive = 0
-  const sampler = setInterval(() => {
-    maxBudgetInFlight = Math.max(maxBudgetInFlight, rt.budget.retriesInFlight)
-    maxActive = Math.max(maxActive, rt.budget.active)
-  }, 1)
-  t.teardown(() => clearInterval(sampler))
+  const seen = watchBudget(rt.budget)
   const replies = await Promise.all(Array.from({ length: N }, (_, i) => call(gw.url, `/burst?i=${i}`)))
-  clearInterval(sampler)
   await waitFor(() => gw.accessLogs().length === N)
+  const { maxRetriesInFlight: maxBudgetInFlight, maxActive } = seen
+  t.equal(seen.min, 0, 'no counter ever went below zero (every slot and request released once)')
   const attempts = gw.accessLogs().map((l) => l.attempts as number)
   const total = ups.reduce((n, u) => n + u.hits, 0)
   t.comment(`N=${N} (at most ${maxActive} active at once): ${total} upstream requests, ${atUpstream.retries} retries, at most ${atUpstream.maxInFlight} at once ` +
@@ -100,6 +115,7 @@ t.test('a budget of 0% with minConcurrent 0 allows no retry at all, and counts e
   const run = await burst(t, { percent: 0, minConcurrent: 0 }, (u) => { u.failCount = 1_000_000 })
   t.equal(run.total, N, 'one upstream request per client request')
   t.equal(run.atUpstream.retries, 0)
+  t.equal(run.maxBudgetInFlight, 0, 'no retry slot was ever taken')
   t.same(run.attempts, run.attempts.map(() => 1))
   t.equal(run.rt.budget.rejected, N, 'each of the N refused retries is counted')
 })

@@ -1,28 +1,37 @@
 // The retry policy: which failures and methods are retried, on which target, with which body,
 // how Retry-After and the timeouts bound it, and what the client gets when every attempt fails.
-import type { IncomingMessage } from 'node:http'
+// The gateway runs on a manual clock with a random source of 0 (no jittered backoff): a retry that must wait
+// waits on that clock, and the timing tests move it, checking nothing happens before the due time.
 import t from 'tap'
 import type { Test } from 'tap'
+import { ManualClock } from '../helpers/clock.ts'
 import type { LogRecord } from '../helpers/gateway.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import type { TestUpstream } from '../helpers/upstream.ts'
-import { call, gateway, upstreams } from './_util.ts'
+import { call, gateway, runtime, upstreams } from './_util.ts'
 
 type T = Test
 
 async function setup (t: T, count = 2, extra: Record<string, unknown> = {}) {
   const ups = await upstreams(t, count)
+  const clock = new ManualClock()
   const gw = await gateway(t, {
     pools: { api: { targets: ups.map((u) => u.url), ...extra } },
     routes: [{ path: '/', pool: 'api' }],
-  }, ups)
+  }, ups, { clock, random: () => 0 })
   /** The access-log line of the n-th request (waits for it: it is written when the response closes). */
   const access = async (n: number): Promise<LogRecord> => {
     await waitFor(() => gw.accessLogs().length > n, 2000)
     return gw.accessLogs()[n]!
   }
-  return { ups, gw, access }
+  const pool = runtime(gw, 'api').pool
+  /** Attempts in flight at an upstream, as the gateway counts them (an attempt starts and ends synchronously there). */
+  const inFlight = (u: TestUpstream): number => pool.targets.find((x) => x.url === u.url)!.inFlight
+  return { ups, gw, access, clock, inFlight }
 }
+
+/** Lets pending callbacks and I/O run once. */
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 const hits = (ups: readonly TestUpstream[]): number => ups.reduce((n, u) => n + u.hits, 0)
 
@@ -151,47 +160,43 @@ t.test('POST with Idempotency-Key', async (t) => {
   })
 })
 
-/** Arrival times (ms, performance.now) of non-health requests at an upstream. */
-function arrivals (u: TestUpstream): number[] {
-  const at: number[] = []
-  u.server.on('request', (req: IncomingMessage) => { if (req.url !== '/health') at.push(performance.now()) })
-  return at
+for (const [name, maxMs, retryAfter, waitMs] of [
+  ["an upstream 503's Retry-After is honoured", 2000, '1', 1000],
+  ['Retry-After is capped at backoff.maxMs', 300, '60', 300],
+] as const) {
+  t.test(name, async (t) => {
+    const { ups: [a, b], gw, access, clock, inFlight } = await setup(t, 2, { retry: { backoff: { baseMs: 25, maxMs } } })
+    a!.failCount = 1
+    a!.failHeaders = { 'retry-after': retryAfter }
+    const reply = call(gw.url, '/x')
+    // the 503 was read and dropped (A's attempt is over); the one timer left is the wait before the retry
+    await waitFor(() => a!.hits === 1 && inFlight(a!) === 0 && clock.pendingTimers === 1)
+    t.same(clock.dueIn(), [waitMs], `Retry-After: ${retryAfter} with maxMs ${maxMs}: the retry waits ${waitMs} ms`)
+    clock.advance(waitMs - 1)
+    await tick()
+    t.equal(inFlight(b!), 0, 'no retry 1 ms before')
+    t.equal(b!.hits, 0)
+    clock.advance(1)
+    await waitFor(() => b!.hits === 1)
+    const r = await reply
+    t.equal(r.status, 200)
+    t.equal(r.upstream, 'u2')
+    t.equal((await access(0)).attempts, 2)
+  })
 }
 
-t.test("an upstream 503's Retry-After is honoured", async (t) => {
-  const { ups: [a, b], gw, access } = await setup(t, 2, { retry: { backoff: { baseMs: 25, maxMs: 2000 } } })
-  const atA = arrivals(a!)
-  const atB = arrivals(b!)
-  a!.failCount = 1
-  a!.failHeaders = { 'retry-after': '1' }
-  const r = await call(gw.url, '/x')
-  t.equal(r.status, 200)
-  const waited = atB[0]! - atA[0]!
-  t.comment(`retry sent ${waited.toFixed(0)} ms after the 503 with Retry-After: 1`)
-  t.ok(waited >= 950, 'waited the Retry-After second before retrying')
-  t.equal((await access(0)).attempts, 2)
-})
-
-t.test('Retry-After is capped at backoff.maxMs', async (t) => {
-  const { ups: [a, b], gw, access } = await setup(t, 2, { retry: { backoff: { baseMs: 25, maxMs: 300 } } })
-  const atA = arrivals(a!)
-  const atB = arrivals(b!)
-  a!.failCount = 1
-  a!.failHeaders = { 'retry-after': '60' }
-  const r = await call(gw.url, '/x')
-  t.equal(r.status, 200)
-  const waited = atB[0]! - atA[0]!
-  t.comment(`retry sent ${waited.toFixed(0)} ms after the 503 with Retry-After: 60 (maxMs 300)`)
-  t.ok(waited >= 280, 'waited maxMs')
-  t.ok(waited < 5000, 'not the 60 s asked for')
-  t.equal((await access(0)).attempts, 2)
-})
-
 t.test('perTryTimeoutMs: a hanging target is abandoned and the retry on another target succeeds', async (t) => {
-  const { ups: [a, b], gw, access } = await setup(t, 2, { retry: { perTryTimeoutMs: 200 } })
+  const { ups: [a, b], gw, access, clock, inFlight } = await setup(t, 2, { retry: { perTryTimeoutMs: 200 } })
   a!.mode = 'hang'
-  const r = await call(gw.url, '/x')
-  t.comment(`answered in ${r.ms.toFixed(0)} ms`)
+  const reply = call(gw.url, '/x')
+  await waitFor(() => a!.hits === 1)
+  t.same(clock.dueIn(), [200], 'the first attempt may take perTryTimeoutMs (a retry could follow)')
+  clock.advance(199)
+  await tick()
+  t.equal(inFlight(a!), 1, 'A still has its attempt 1 ms before perTryTimeoutMs')
+  t.equal(b!.hits, 0)
+  clock.advance(1)
+  const r = await reply
   t.equal(r.status, 200)
   t.equal(r.upstream, 'u2')
   t.equal(a!.hits, 1)
@@ -202,15 +207,32 @@ t.test('perTryTimeoutMs: a hanging target is abandoned and the retry on another 
 })
 
 t.test('timeouts.requestMs bounds all attempts together', async (t) => {
-  for (const perTryTimeoutMs of [2000, 200]) {
+  // per attempt, the timer it got: perTryTimeoutMs within the deadline, the last attempt the rest of it
+  for (const [perTryTimeoutMs, timers] of [[2000, [500]], [200, [200, 200, 100]]] as const) {
     t.test(`perTryTimeoutMs ${perTryTimeoutMs}`, async (t) => {
-      const { ups, gw, access } = await setup(t, 2, { timeouts: { requestMs: 500 }, retry: { perTryTimeoutMs } })
+      const { ups, gw, access, clock } = await setup(t, 2, { timeouts: { requestMs: 500 }, retry: { perTryTimeoutMs } })
       for (const u of ups) u.mode = 'hang'
-      const r = await call(gw.url, '/x')
-      t.comment(`504 after ${r.ms.toFixed(0)} ms (requestMs 500), ${(await access(0)).attempts} attempts`)
+      const start = clock.now()
+      const reply = call(gw.url, '/x')
+      const inFlightAll = (): number => runtime(gw, 'api').pool.targets.reduce((n, x) => n + x.inFlight, 0)
+      for (const [i, ms] of timers.entries()) {
+        await waitFor(() => hits(ups) === i + 1 && inFlightAll() === 1)
+        t.same(clock.dueIn(), [ms], `attempt ${i + 1} times out after ${ms} ms`)
+        if (i < timers.length - 1) {
+          clock.advance(ms)
+          continue
+        }
+        clock.advance(ms - 1)
+        await tick()
+        t.equal(inFlightAll(), 1, 'the last attempt still runs 1 ms before requestMs')
+        clock.advance(1)
+      }
+      const r = await reply
       t.equal(r.status, 504)
       t.equal(r.error, 'upstream_timeout')
-      t.ok(r.ms < 1500, 'within requestMs and a little slack')
+      t.equal(clock.now() - start, 500, 'answered when the clock reached requestMs')
+      t.equal((await access(0)).attempts, timers.length)
+      t.equal(hits(ups), timers.length, 'no attempt past the deadline')
     })
   }
 })
@@ -233,8 +255,9 @@ t.test('after every attempt fails on upstream 503s the client gets the last upst
   t.equal(line.status, 503)
 })
 
-// Last in the file: with the current src, a streamed (unbuffered) request body makes the access-log
-// writer throw from a 'close' listener (an uncaught exception), which tap reports against whatever runs.
+// A body over maxBufferBytes streams to the upstream and cannot be replayed: its one attempt's answer goes to
+// the client as is, and its access-log line counts the bytes streamed; a body within the limit is buffered
+// and replayed on the retry.
 t.test('a body larger than retry.maxBufferBytes is sent once and not retried', async (t) => {
   const { ups: [a, b], gw, access } = await setup(t, 2, { retry: { maxBufferBytes: 100 * 1024 } })
   a!.failCount = 1
@@ -244,7 +267,9 @@ t.test('a body larger than retry.maxBufferBytes is sent once and not retried', a
   t.equal(a!.hits, 1)
   t.equal(a!.requests[0]!.bodyBytes, big.length, 'the body was streamed whole')
   t.equal(b!.hits, 0)
-  t.equal((await access(0)).attempts, 1, 'access-log line written, one attempt')
+  const line = await access(0)
+  t.equal(line.attempts, 1, 'access-log line written, one attempt')
+  t.equal(line.bytesIn, big.length, 'counting the streamed body')
 
   // a body within the limit is buffered and replayed
   const small = Buffer.alloc(50 * 1024, 's')
@@ -253,5 +278,7 @@ t.test('a body larger than retry.maxBufferBytes is sent once and not retried', a
   t.equal(r2.status, 200)
   t.equal(r2.upstream, 'u1')
   t.equal(a!.requests[1]!.bodyBytes, small.length)
-  t.equal((await access(1)).attempts, 2)
+  const line2 = await access(1)
+  t.equal(line2.attempts, 2)
+  t.equal(line2.bytesIn, small.length)
 })
