@@ -135,14 +135,19 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   }
 
   #started = false
+  #starting: Promise<void> | undefined
 
   /** Starts discovery and health checks; resolves once the first lookups and the first round of checks are done. */
-  async start (): Promise<void> {
-    if (this.#started) return
-    await Promise.all(this.#discoveries.map((d) => d.start()))
-    this.#started = true
-    this.health?.start()
-    await this.health?.firstRound()
+  start (): Promise<void> {
+    if (this.#starting !== undefined) return this.#starting
+    // checks start at once (in this call) when there is nothing to look up first
+    const begin = (): Promise<void> => {
+      this.#started = true
+      this.health?.start()
+      return this.health?.firstRound() ?? Promise.resolve()
+    }
+    this.#starting = this.#discoveries.length === 0 ? begin() : Promise.all(this.#discoveries.map((d) => d.start())).then(begin)
+    return this.#starting
   }
 
   /**
