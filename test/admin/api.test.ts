@@ -106,13 +106,6 @@ t.test('GET /healthz, /status, /pools, /events and /metrics describe the running
     'config_info carries the hash /status shows')
 })
 
-t.test('GET /metrics answers 404 metrics_disabled when metrics are off', async (t) => {
-  const { admin } = await setup(t, { metrics: { enabled: false } })
-  const res = await call(admin, 'GET', '/metrics')
-  t.equal(res.status, 404)
-  t.equal(res.body.error, 'metrics_disabled')
-})
-
 t.test('/readyz is 503 starting until every pool has answered its first health-check round, then 200', async (t) => {
   // a target whose /health answers only when the test says so
   const held: ServerResponse[] = []
