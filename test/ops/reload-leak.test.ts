@@ -5,11 +5,43 @@
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
+import type { Clock, Timer } from '../../src/runtime.ts'
 import { ManualClock } from '../helpers/clock.ts'
-import { startGateway } from '../helpers/gateway.ts'
+import { startGateway, waitFor } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest } from '../proxy/http.ts'
 import { seriesOf } from '../unit/metrics-exposition.ts'
+
+/**
+ * A ManualClock that also knows which of its timers have a given delay: with the probe timeout's delay, those
+ * are the health probes in flight. Time may only move on when none is, or a probe would time out for no reason.
+ */
+class ProbeAwareClock implements Clock {
+  readonly manual: ManualClock
+  readonly #live = new Map<Timer, number>()
+
+  constructor (start: number) { this.manual = new ManualClock(start) }
+
+  now (): number { return this.manual.now() }
+
+  setTimeout (callback: () => void, ms: number): Timer {
+    const timer: Timer = this.manual.setTimeout(() => { this.#live.delete(timer); callback() }, ms)
+    this.#live.set(timer, ms)
+    return timer
+  }
+
+  clearTimeout (timer: Timer | undefined): void {
+    if (timer !== undefined) this.#live.delete(timer)
+    this.manual.clearTimeout(timer)
+  }
+
+  /** Pending timers set with this delay. */
+  pendingWithDelay (ms: number): number {
+    let n = 0
+    for (const delay of this.#live.values()) if (delay === ms) n++
+    return n
+  }
+}
 
 /** Intervals alive now (opossum keeps two per breaker until it is shut down). */
 function trackIntervals (t: { teardown (fn: () => void): void }): () => number {
@@ -65,7 +97,7 @@ t.test('100 reloads alternating two configs with health checks: no growth in tim
   const [u1, u2, u3, u4] = upstreams as [TestUpstream, TestUpstream, TestUpstream, TestUpstream]
   const sockets = openSockets(upstreams)
 
-  const healthCheck = { path: '/health', intervalMs: 1000, timeoutMs: 500, jitter: 0 }
+  const healthCheck = { path: '/health', intervalMs: 1000, timeoutMs: 600, jitter: 0 }
   const timeouts = { requestMs: 1000 } // a retired pool's breaker stops 2 × requestMs + 1 s later
   // A: pool a (u1, u2) and pool b (u3). B: pool a (u1, u4): same settings, so kept with a new target list;
   // pool b removed; pool c (u2) added with other settings.
@@ -77,9 +109,9 @@ t.test('100 reloads alternating two configs with health checks: no growth in tim
     pools: { a: { targets: [u1.url, u4.url], healthCheck, timeouts }, c: { targets: [u2.url], healthCheck: { ...healthCheck, intervalMs: 1500 }, timeouts } },
     routes: [{ path: '/a', pool: 'a' }, { path: '/c', pool: 'c' }],
   }
-  const clock = new ManualClock(Date.now())
+  const clock = new ProbeAwareClock(Date.now())
   let next = A
-  const gw = await startGateway(A, { clock, random: () => 0.5, defaultMetrics: false, load: async () => validateConfig(next) })
+  const gw = await startGateway(A, { clock, random: () => 0.25, defaultMetrics: false, load: async () => validateConfig(next) })
   t.teardown(() => gw.close())
 
   /** Two requests to pool a (round robin: one per target) and one to the other pool, each on its own connection. */
@@ -89,16 +121,19 @@ t.test('100 reloads alternating two configs with health checks: no growth in tim
       if (res.status !== 200) throw new Error(`${path} answered ${res.status}`)
     }
   }
-  /** Lets time pass: health rounds run, and retired breakers' grace ends. */
+  /** Lets time pass: health rounds run (each probe answered before time moves on), and retired breakers' grace ends. */
   const pass = async (ms: number): Promise<void> => {
-    for (let done = 0; done < ms; done += 500) {
-      clock.advance(500)
-      await new Promise((resolve) => setTimeout(resolve, 5))
+    for (let done = 0; done < ms; done += 250) {
+      clock.manual.advance(250)
+      await waitFor(() => clock.pendingWithDelay(healthCheck.timeoutMs) === 0)
     }
   }
   const snapshot = async (): Promise<{ timers: number; intervals: number; pools: number; sockets: Record<string, number>; handles: Record<string, number> }> => {
+    const from = clock.now()
     await pass(4000)
-    return settled(() => ({ timers: clock.pendingTimers, intervals: intervals(), pools: gw.gateway.pools().size, sockets: sockets(), handles: countByType() }))
+    t.ok(Object.values(gw.gateway.status().pools).every((p) => p.targets.every((x) => x.lastCheck?.ok === true && Date.parse(x.lastCheck.at) >= from + 3000)),
+      'every target was probed, successfully, in that time')
+    return settled(() => ({ timers: clock.manual.pendingTimers, intervals: intervals(), pools: gw.gateway.pools().size, sockets: sockets(), handles: countByType() }))
   }
   const seriesCount = async (): Promise<number> => Object.keys(seriesOf(await gw.gateway.metrics!.render())).length
 
