@@ -150,7 +150,7 @@ t.test('/readyz turns 503 the moment shutdown begins, while requests are still s
 
 t.test('POST /reload: success with the diff and hash, unchanged, and 422 invalid_config keeping the running config', async (t) => {
   let next: unknown
-  const { admin, p1, b1, status } = await setup(t, {}, {}, () => next)
+  const { admin, p1, b1, gw, status } = await setup(t, {}, {}, () => next)
   const before = await status()
 
   next = { pools: { pay: { targets: [p1.url] } }, routes: [{ path: '/', pool: 'pay' }, { name: 'extra', path: '/extra', pool: 'pay' }] }
@@ -176,6 +176,8 @@ t.test('POST /reload: success with the diff and hash, unchanged, and 422 invalid
   t.ok(Array.isArray(bad.body.problems) && (bad.body.problems as unknown[]).length >= 2, 'every problem listed')
   t.ok((bad.body.problems as string[]).every((p) => typeof p === 'string' && p.includes(':')), "each problem is 'path: sentence'")
   t.strictSame(await status(), after, 'the running config stays in force')
+  t.ok(gw.logs.some((l) => l.level === 50 && l.event === 'reload-rejected' && Array.isArray(l.problems) && l.problems.length === (bad.body.problems as unknown[]).length),
+    'an error record lists the problems')
 })
 
 t.test('drain, enable and disable answer with the target as /status shows it; /events records them', async (t) => {
