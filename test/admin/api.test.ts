@@ -1,0 +1,290 @@
+// The admin API from outside, over real sockets: every endpoint, the bearer token on every mutating route,
+// readiness through start-up and shutdown, and every 4xx answer leaving the gateway's state as it was.
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import type { GatewayOptions } from '../../src/app.ts'
+import type { StatusDocument } from '../../src/admin/status-types.ts'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+import { parseExposition } from '../unit/metrics-exposition.ts'
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+const CONFIG_TOKEN = 'config-token-0123456789'
+const ENV_TOKEN = 'env-token-9876543210abc'
+
+interface Answer { status: number; contentType: string; body: Record<string, unknown> }
+
+interface CallOptions { token?: string; authorization?: string; json?: unknown; raw?: string; contentType?: string }
+
+async function call (base: string, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+  const headers: Record<string, string> = {}
+  const authorization = options.authorization ?? (options.token !== undefined ? `Bearer ${options.token}` : undefined)
+  if (authorization !== undefined) headers.authorization = authorization
+  let body: string | undefined
+  if (options.json !== undefined) { body = JSON.stringify(options.json); headers['content-type'] = 'application/json' }
+  if (options.raw !== undefined) { body = options.raw; headers['content-type'] = options.contentType ?? 'application/json' }
+  const res = await fetch(base + path, { method, headers, ...(body !== undefined ? { body } : {}) })
+  const text = await res.text()
+  const contentType = res.headers.get('content-type') ?? ''
+  return { status: res.status, contentType, body: contentType.startsWith('application/json') ? JSON.parse(text) as Record<string, unknown> : { text } }
+}
+
+interface Setup { gw: TestGateway; admin: string; p1: TestUpstream; b1: TestUpstream; p1Id: string; status (): Promise<StatusDocument> }
+
+/** A gateway with one Active-Standby pool, its admin listener on loopback, and a reload that reads `next`. */
+async function setup (t: Tap, extra: Partial<GatewayConfig> = {}, options: GatewayOptions = {}, next?: () => unknown): Promise<Setup> {
+  const [p1, b1] = await Promise.all([TestUpstream.start({ name: 'p1' }), TestUpstream.start({ name: 'b1' })])
+  const config: GatewayConfig = {
+    pools: { pay: { targets: [p1.url, { url: b1.url, backup: true }] } },
+    routes: [{ path: '/', pool: 'pay' }],
+    ...extra,
+  }
+  const gw = await startGateway(config, {
+    defaultMetrics: false,
+    load: async () => validateConfig(next?.() ?? config),
+    ...options,
+  })
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await gw.close(); await p1.close(); await b1.close() })
+  const status = async (): Promise<StatusDocument> => (await call(admin, 'GET', '/status')).body as unknown as StatusDocument
+  return { gw, admin, p1, b1, p1Id: `127.0.0.1:${p1.port}`, status }
+}
+
+/** Every mutating route, with a body that would succeed. */
+function mutatingRoutes (p1Id: string): Array<{ path: string; json?: unknown }> {
+  const target = `/pools/pay/targets/${encodeURIComponent(p1Id)}`
+  return [
+    { path: '/reload' },
+    { path: `${target}/drain` },
+    { path: `${target}/enable` },
+    { path: `${target}/disable` },
+    { path: '/pools/pay/switchover', json: { to: 'backup' } },
+    { path: '/pools/pay/switchover', json: { to: 'primary' } },
+    { path: '/pools/pay/switchover' },
+    { path: '/pools/pay/failback' },
+  ]
+}
+
+const READ_ROUTES = ['/healthz', '/readyz', '/metrics', '/status', '/pools', '/events']
+
+t.test('GET /healthz, /status, /pools, /events and /metrics describe the running gateway', async (t) => {
+  const { admin, p1, b1, gw } = await setup(t)
+  const health = await call(admin, 'GET', '/healthz')
+  t.equal(health.status, 200)
+  t.same(health.body, { status: 'ok' })
+
+  const status = await call(admin, 'GET', '/status')
+  t.equal(status.status, 200)
+  const doc = status.body as unknown as StatusDocument
+  t.equal(doc.version, '0.1.0')
+  t.equal(doc.readiness, 'ready')
+  t.match(doc.configHash, /^[0-9a-f]{8,}$/)
+  t.equal(doc.configHash, gw.gateway.status().configHash)
+  t.ok(Number.isFinite(Date.parse(doc.configLoadedAt)), 'configLoadedAt is an ISO time')
+  t.strictSame(doc.routes, [{ path: '/', pool: 'pay' }])
+  t.strictSame(doc.pools.pay!.targets.map((x) => [x.id, x.url, x.backup, x.state, x.inFlight]),
+    [[`127.0.0.1:${p1.port}`, p1.url, false, 'healthy', 0], [`127.0.0.1:${b1.port}`, b1.url, true, 'healthy', 0]])
+  t.equal(doc.pools.pay!.activeTier, 'primary')
+
+  const pools = await call(admin, 'GET', '/pools')
+  t.equal(pools.status, 200)
+  t.strictSame(pools.body, doc.pools, '/pools is the pools part of /status')
+
+  const events = await call(admin, 'GET', '/events')
+  t.equal(events.status, 200)
+  t.ok(Array.isArray(events.body.events), '{ events: [...] }')
+
+  const metrics = await fetch(`${admin}/metrics`)
+  t.equal(metrics.status, 200)
+  t.match(metrics.headers.get('content-type'), /^text\/plain; version=0\.0\.4/)
+  const exposition = parseExposition(await metrics.text())
+  t.ok(exposition.samples.some((s) => s.name === 'switchyard_config_info' && s.labels.hash === doc.configHash && s.value === 1),
+    'config_info carries the hash /status shows')
+})
+
+t.test('/readyz is 503 starting until every pool has answered its first health-check round, then 200', async (t) => {
+  // a target whose /health answers only when the test says so
+  const held: ServerResponse[] = []
+  const probe = createServer((req, res) => {
+    if (req.url === '/health') held.push(res)
+    else res.end('ok')
+  })
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { probe.closeAllConnections(); probe.close(() => resolve()) }))
+  const probeUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`
+  const { admin } = await setup(t, {
+    pools: {
+      pay: { targets: ['http://127.0.0.1:9'] },
+      checked: { targets: [probeUrl], healthCheck: { path: '/health', intervalMs: 5000, timeoutMs: 4000 } },
+    },
+    routes: [{ path: '/', pool: 'pay' }, { path: '/checked', pool: 'checked' }],
+  }, { random: () => 0 })
+
+  await waitFor(() => held.length === 1)
+  const starting = await call(admin, 'GET', '/readyz')
+  t.equal(starting.status, 503)
+  t.same(starting.body, { ready: false, readiness: 'starting' })
+  t.equal((await call(admin, 'GET', '/healthz')).status, 200, 'alive while not ready')
+
+  held[0]!.end('ok')
+  await waitFor(async () => (await call(admin, 'GET', '/readyz')).status === 200)
+  t.same((await call(admin, 'GET', '/readyz')).body, { ready: true, readiness: 'ready' })
+})
+
+t.test('/readyz turns 503 the moment shutdown begins, while requests are still served', async (t) => {
+  const { admin, gw } = await setup(t, { shutdown: { delayMs: 400, timeoutMs: 1000 } })
+  t.equal((await call(admin, 'GET', '/readyz')).status, 200)
+  const done = gw.gateway.shutdown()
+  const draining = await call(admin, 'GET', '/readyz')
+  t.equal(draining.status, 503)
+  t.same(draining.body, { ready: false, readiness: 'draining' })
+  const served = await fetch(`${gw.url}/during-delay`)
+  t.equal(served.status, 200, 'still serving during delayMs')
+  await served.text()
+  await done
+})
+
+t.test('POST /reload: success with the diff and hash, unchanged, and 422 invalid_config keeping the running config', async (t) => {
+  let next: unknown
+  const { admin, p1, b1, gw, status } = await setup(t, {}, {}, () => next)
+  const before = await status()
+
+  next = { pools: { pay: { targets: [p1.url] } }, routes: [{ path: '/', pool: 'pay' }, { name: 'extra', path: '/extra', pool: 'pay' }] }
+  const ok = await call(admin, 'POST', '/reload')
+  t.equal(ok.status, 200)
+  t.equal(ok.body.result, 'success')
+  t.type(ok.body.changes, 'string')
+  t.match(ok.body.diff, { routes: { added: ['extra'], removed: [], changed: [] }, targets: { removed: [`pay/${b1.url}`] } })
+  const after = await status()
+  t.equal(ok.body.hash, after.configHash, 'the hash answered is the one now in force')
+  t.not(after.configHash, before.configHash)
+
+  const same = await call(admin, 'POST', '/reload')
+  t.equal(same.status, 200)
+  t.equal(same.body.result, 'unchanged')
+  t.equal(same.body.hash, after.configHash)
+  t.notOk('diff' in same.body, 'no diff for an unchanged config')
+
+  next = { pools: { pay: { targets: [] } }, routes: [{ path: '/', pool: 'nowhere' }] }
+  const bad = await call(admin, 'POST', '/reload')
+  t.equal(bad.status, 422)
+  t.equal(bad.body.error, 'invalid_config')
+  t.ok(Array.isArray(bad.body.problems) && (bad.body.problems as unknown[]).length >= 2, 'every problem listed')
+  t.ok((bad.body.problems as string[]).every((p) => typeof p === 'string' && p.includes(':')), "each problem is 'path: sentence'")
+  t.strictSame(await status(), after, 'the running config stays in force')
+  t.ok(gw.logs.some((l) => l.level === 50 && l.event === 'reload-rejected' && Array.isArray(l.problems) && l.problems.length === (bad.body.problems as unknown[]).length),
+    'an error record lists the problems')
+})
+
+t.test('drain, enable and disable answer with the target as /status shows it; /events records them', async (t) => {
+  const { admin, p1Id } = await setup(t)
+  const target = `/pools/pay/targets/${encodeURIComponent(p1Id)}`
+  const drained = await call(admin, 'POST', `${target}/drain`)
+  t.equal(drained.status, 200)
+  t.match(drained.body, { pool: 'pay', target: { id: p1Id, state: 'drained' } }, 'nothing in flight: drained at once')
+  const enabled = await call(admin, 'POST', `${target}/enable`)
+  t.match(enabled.body, { pool: 'pay', target: { id: p1Id, state: 'healthy' } })
+  const disabled = await call(admin, 'POST', `${target}/disable`)
+  t.match(disabled.body, { pool: 'pay', target: { id: p1Id, state: 'disabled' } })
+
+  const { events } = (await call(admin, 'GET', '/events')).body as { events: Array<{ kind: string; pool?: string; target?: string; at: string }> }
+  const mine = events.filter((e) => e.target === p1Id)
+  t.strictSame(mine.map((e) => e.kind), ['drain', 'drain', 'drain', 'target'], 'drain started, target drained, enabled, disabled')
+  t.ok(mine.every((e) => e.pool === 'pay' && Number.isFinite(Date.parse(e.at))))
+})
+
+t.test('with a token, every mutating route is 401 without it or with a wrong one, 200 with it; reads need none', async (t) => {
+  const { admin, p1Id, status } = await setup(t, { admin: { token: CONFIG_TOKEN } })
+  const before = await status()
+  for (const route of mutatingRoutes(p1Id)) {
+    for (const auth of [{}, { token: 'wrong-token-0123456789' }, { authorization: CONFIG_TOKEN }, { authorization: `Basic ${CONFIG_TOKEN}` }]) {
+      const res = await call(admin, 'POST', route.path, { ...auth, ...(route.json !== undefined ? { json: route.json } : {}) })
+      t.equal(res.status, 401, `${route.path} ${JSON.stringify(route.json ?? '')} with ${JSON.stringify(auth)}`)
+      t.equal(res.body.error, 'unauthorized')
+    }
+  }
+  t.strictSame(await status(), before, 'no refused call changed anything')
+  for (const path of READ_ROUTES) t.equal((await call(admin, 'GET', path)).status, 200, `GET ${path} needs no token`)
+  for (const route of mutatingRoutes(p1Id)) {
+    const res = await call(admin, 'POST', route.path, { token: CONFIG_TOKEN, ...(route.json !== undefined ? { json: route.json } : {}) })
+    t.equal(res.status, 200, `${route.path} ${JSON.stringify(route.json ?? '')} with the token`)
+  }
+})
+
+t.test('SWITCHYARD_ADMIN_TOKEN wins over admin.token', async (t) => {
+  const { admin, p1Id } = await setup(t, { admin: { token: CONFIG_TOKEN } }, { env: { SWITCHYARD_ADMIN_TOKEN: ENV_TOKEN } })
+  for (const route of mutatingRoutes(p1Id)) {
+    const json = route.json !== undefined ? { json: route.json } : {}
+    t.equal((await call(admin, 'POST', route.path, { token: CONFIG_TOKEN, ...json })).status, 401, `${route.path}: the config's token no longer works`)
+    t.equal((await call(admin, 'POST', route.path, { token: ENV_TOKEN, ...json })).status, 200, `${route.path}: the environment's token does`)
+  }
+})
+
+t.test('unknown paths and methods, bad bodies, oversized bodies, unknown pools and targets: a 4xx JSON error, nothing changed', async (t) => {
+  const { admin, p1Id, status } = await setup(t, { admin: { token: CONFIG_TOKEN } })
+  const target = `/pools/pay/targets/${encodeURIComponent(p1Id)}`
+  const big = JSON.stringify({ to: 'backup', pad: 'x'.repeat(17 * 1024) })
+  const cases: Array<{ method: string; path: string; options?: CallOptions; status: number; error: string }> = [
+    { method: 'GET', path: '/nope', status: 404, error: 'not_found' },
+    { method: 'GET', path: '/pools/pay/targets', status: 404, error: 'not_found' },
+    { method: 'DELETE', path: '/status', status: 404, error: 'not_found' },
+    { method: 'PUT', path: '/reload', status: 404, error: 'not_found' },
+    { method: 'GET', path: '/reload', status: 404, error: 'not_found' },
+    { method: 'POST', path: '/nope', status: 404, error: 'not_found' },
+    { method: 'POST', path: `${target}/explode`, status: 404, error: 'not_found' },
+    { method: 'POST', path: '/pools/pay/switchover', options: { raw: '{to:' }, status: 400, error: 'bad_request' },
+    { method: 'POST', path: '/pools/pay/switchover', options: { json: { to: 'sideways' } }, status: 400, error: 'bad_request' },
+    { method: 'POST', path: '/pools/pay/switchover', options: { json: ['backup'] }, status: 400, error: 'bad_request' },
+    { method: 'POST', path: '/pools/pay/switchover', options: { raw: '<to>backup</to>', contentType: 'application/xml' }, status: 400, error: 'bad_request' },
+    { method: 'POST', path: `${target}/drain`, options: { raw: '{"a":' }, status: 400, error: 'bad_request' },
+    { method: 'POST', path: '/reload', options: { raw: '{"a":' }, status: 400, error: 'bad_request' },
+    { method: 'POST', path: '/pools/pay/switchover', options: { raw: big }, status: 413, error: 'payload_too_large' },
+    { method: 'POST', path: '/reload', options: { raw: big }, status: 413, error: 'payload_too_large' },
+    { method: 'POST', path: `${target}/drain`, options: { raw: big }, status: 413, error: 'payload_too_large' },
+    { method: 'POST', path: '/pools/nope/targets/127.0.0.1%3A1/drain', status: 404, error: 'unknown_pool' },
+    { method: 'POST', path: '/pools/nope/switchover', options: { json: { to: 'backup' } }, status: 404, error: 'unknown_pool' },
+    { method: 'POST', path: '/pools/nope/failback', status: 404, error: 'unknown_pool' },
+    { method: 'POST', path: '/pools/pay/targets/127.0.0.1%3A1/drain', status: 404, error: 'unknown_target' },
+    { method: 'POST', path: '/pools/pay/targets/127.0.0.1%3A1/disable', status: 404, error: 'unknown_target' },
+  ]
+  const before = await status()
+  for (const c of cases) {
+    const res = await call(admin, c.method, c.path, { token: CONFIG_TOKEN, ...c.options })
+    const label = `${c.method} ${c.path}${c.options?.raw !== undefined ? ` (${c.options.raw.length} bytes)` : ''}`
+    t.equal(res.status, c.status, label)
+    t.match(res.contentType, /^application\/json/, `${label}: JSON`)
+    t.equal(res.body.error, c.error, `${label}: ${c.error}`)
+  }
+  t.strictSame(await status(), before, 'no error changed any state')
+})
+
+t.test('an admin listener off loopback without a token logs a warning; with a token it does not', async (t) => {
+  const warnings = (gw: TestGateway): unknown[] => gw.logs.filter((l) => l.level === 40 && l.host === '0.0.0.0')
+  const u = await TestUpstream.start({ name: 'u' })
+  t.teardown(() => u.close())
+  const config = (extra: Partial<GatewayConfig> = {}): GatewayConfig => ({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }], ...extra })
+  const bare = await startGateway(config(), { defaultMetrics: false })
+  t.teardown(() => bare.close())
+  t.equal(warnings(bare).length, 0, 'no warning before an admin listener exists')
+  await bare.gateway.listenAdmin({ host: '0.0.0.0', port: 0 })
+  t.equal(warnings(bare).length, 1, 'one warn record naming the host')
+
+  const withToken = await startGateway(config({ admin: { token: CONFIG_TOKEN } }), { defaultMetrics: false })
+  t.teardown(() => withToken.close())
+  await withToken.gateway.listenAdmin({ host: '0.0.0.0', port: 0 })
+  t.equal(warnings(withToken).length, 0, 'a config token: no warning')
+
+  const withEnv = await startGateway(config(), { defaultMetrics: false, env: { SWITCHYARD_ADMIN_TOKEN: ENV_TOKEN } })
+  t.teardown(() => withEnv.close())
+  await withEnv.gateway.listenAdmin({ host: '0.0.0.0', port: 0 })
+  t.equal(warnings(withEnv).length, 0, 'an environment token: no warning')
+
+  const loopback = await startGateway(config(), { defaultMetrics: false })
+  t.teardown(() => loopback.close())
+  await loopback.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  t.equal(loopback.logs.filter((l) => l.level === 40).length, 0, 'loopback without a token: no warning')
+})

@@ -1,0 +1,95 @@
+// Zero-downtime handover on one machine: with server.reusePort two gateway processes bind the same port
+// (SO_REUSEPORT); the new one starts, then the old one gets SIGTERM and drains. Ten handovers in a row under
+// continuous keep-alive load must fail no request and every process must exit 0.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+import t from 'tap'
+import { startCli, writeConfig, type CliProcess } from '../helpers/cli-process.ts'
+import { failures, Load, rate, tally } from '../helpers/load.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+
+const MIGRATE_REQ = '/proc/sys/net/ipv4/tcp_migrate_req'
+const HANDOVERS = 10
+
+/** A port that was free a moment ago (bound on port 0, then released). */
+function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function readMigrateReq (): string | undefined {
+  try {
+    return readFileSync(MIGRATE_REQ, 'utf8').trim()
+  } catch {
+    return undefined
+  }
+}
+
+t.test(`${HANDOVERS} handovers on one port under load: no failed request, every old process exits 0`, async (t) => {
+  // Without tcp_migrate_req, connections still in the old listener's accept queue when it closes are reset by
+  // the kernel. As root the test turns it on (SWITCHYARD_TEST_MIGRATE_REQ=0 keeps it off) and restores it after.
+  const found = readMigrateReq()
+  const wanted = process.env.SWITCHYARD_TEST_MIGRATE_REQ ?? '1'
+  t.comment(`net.ipv4.tcp_migrate_req was ${found ?? 'unreadable (not Linux?)'}`)
+  if (found !== undefined && found !== wanted && process.getuid?.() === 0) {
+    try {
+      writeFileSync(MIGRATE_REQ, wanted)
+      t.teardown(() => writeFileSync(MIGRATE_REQ, found))
+      t.comment(`set to ${wanted} for this test (running as root), restored afterwards`)
+    } catch (err) {
+      t.comment(`could not set it: ${(err as Error).message}`)
+    }
+  }
+
+  const upstream = await TestUpstream.start({ name: 'u' })
+  t.teardown(() => upstream.close())
+  const port = await freePort()
+  const file = join(t.testdir(), 'routes.config.json')
+  writeConfig(file, {
+    server: { host: '127.0.0.1', port, reusePort: true },
+    admin: { host: '127.0.0.1', port: 0 },
+    shutdown: { delayMs: 200, timeoutMs: 2000 },
+    pools: { u: { targets: [upstream.url] } },
+    routes: [{ path: '/', pool: 'u' }],
+  })
+
+  const processes: CliProcess[] = [await startCli(t, file, { startTimeoutMs: 20_000 })]
+  t.equal(processes[0]!.url, `http://127.0.0.1:${port}`)
+  const load = Load.start({ url: `http://127.0.0.1:${port}`, concurrency: 4, durationMs: 120_000, pauseMs: 10 })
+  t.teardown(() => load.stop())
+  await new Promise((resolve) => setTimeout(resolve, 300))
+
+  // Each handover: the new process is listening → SIGTERM the old one → it exits. The process for the next
+  // handover is started while the old one drains (start-up is the slow part on a busy machine).
+  const exits = []
+  let next = startCli(t, file, { startTimeoutMs: 20_000 })
+  for (let i = 0; i < HANDOVERS; i++) {
+    const old = processes[processes.length - 1]!
+    const fresh = await next
+    processes.push(fresh)
+    old.kill('SIGTERM')
+    if (i < HANDOVERS - 1) next = startCli(t, file, { startTimeoutMs: 20_000 })
+    exits.push(await old.exited)
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const records = await load.stop()
+  const last = processes[processes.length - 1]!
+  last.kill('SIGTERM')
+  exits.push(await last.exited)
+
+  const failed = failures(records)
+  t.comment(`${records.length} requests at ${rate(records).toFixed(0)} req/s over ${HANDOVERS} handovers: ${JSON.stringify(tally(records))}; failed: ${failed.length}`)
+  for (const r of failed.slice(0, 10)) t.comment(`failed: ${r.id} ${r.status ?? ''} ${r.error ?? ''} ${r.errorCode ?? ''} reusedSocket=${r.reusedSocket}`)
+  t.strictSame(exits, exits.map(() => ({ code: 0, signal: null })), 'every process exited 0')
+  t.equal(failed.length, 0, 'no failed request')
+  t.ok(processes.slice(1).every((p) => p.records.some((r) => r.msg === 'request')), 'every new process served traffic')
+  const logged = new Set(processes.flatMap((p) => p.records.filter((r) => r.msg === 'request').map((r) => r.requestId)))
+  t.strictSame(records.filter((r) => r.status !== undefined && !logged.has(r.id)).map((r) => r.id), [], 'every answered request is in some process\'s access log')
+})

@@ -1,0 +1,198 @@
+// Graceful shutdown from outside: the real CLI under load with slow requests in flight gets SIGTERM; readiness
+// fails at once, serving goes on for delayMs with Connection: close, the listener closes, the slow requests finish,
+// the process exits 0 and every answer is in the access log. Also: a kept-alive connection after the close, a
+// second signal, and a signal that comes right after the listening line.
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import t from 'tap'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { startCli, writeConfig, type CliProcess } from '../helpers/cli-process.ts'
+import { startGateway, waitFor, type LogRecord } from '../helpers/gateway.ts'
+import { Load, rate, tally, type LoadRecord } from '../helpers/load.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+import { httpRequest } from '../proxy/http.ts'
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+/** A known bug: the test stays as a todo with its reason (SWITCHYARD_SHOW_BUGS=1 runs it as an ordinary test). */
+const knownBug = (reason: string): string | false => (process.env.SWITCHYARD_SHOW_BUGS === '1' ? false : reason)
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+async function upstream (t: Tap, name: string, delayMs = 0): Promise<TestUpstream> {
+  const u = await TestUpstream.start({ name })
+  u.delayMs = delayMs
+  t.teardown(() => u.close())
+  return u
+}
+
+/** A CLI whose '/' goes to `fast` and '/slow' to `slow`, with the given shutdown plan. */
+async function cliWith (t: Tap, fast: TestUpstream, slow: TestUpstream, shutdown: { delayMs: number; timeoutMs: number }): Promise<CliProcess> {
+  const config: GatewayConfig = {
+    server: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    shutdown,
+    pools: {
+      fast: { targets: [fast.url] },
+      // the per-try timeout (2 s by default) must not cut a 2 s answer
+      slow: { targets: [slow.url], retry: { perTryTimeoutMs: 10_000 } },
+    },
+    routes: [{ path: '/', pool: 'fast' }, { path: '/slow', pool: 'slow' }],
+  }
+  const file = join(t.testdir(), 'routes.config.json')
+  writeConfig(file, config)
+  const cli = await startCli(t, file)
+  // main.ts installs its signal handlers a moment after the listening line (see the last test)
+  await sleep(300)
+  return cli
+}
+
+/** Polls GET /readyz every 10 ms until stopped: when each poll started, and its status (0: no answer). */
+function pollReadiness (adminUrl: string): { polls: Array<{ at: number; status: number }>; stop: () => Promise<void> } {
+  const polls: Array<{ at: number; status: number }> = []
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      const at = Date.now()
+      try {
+        const res = await fetch(`${adminUrl}/readyz`)
+        await res.arrayBuffer()
+        polls.push({ at, status: res.status })
+      } catch {
+        polls.push({ at, status: 0 })
+      }
+      await sleep(10)
+    }
+  })()
+  return { polls, stop: async () => { running = false; await loop } }
+}
+
+const timeOf = (r: LogRecord | undefined): number => (r?.time as number | undefined) ?? NaN
+
+t.test('SIGTERM under load with slow requests in flight: not ready at once, served through delayMs, slow requests finish, exit 0, every answer logged', async (t) => {
+  const fast = await upstream(t, 'fast')
+  const slow = await upstream(t, 'slow', 2000)
+  const cli = await cliWith(t, fast, slow, { delayMs: 500, timeoutMs: 5000 })
+  const load = Load.start({ url: cli.url, concurrency: 4, durationMs: 3500, pauseMs: 2 })
+  t.teardown(() => load.stop())
+  await sleep(300)
+  const slowOnes = [0, 1, 2].map((i) => httpRequest(`${cli.url}/slow/${i}`).then(
+    (res) => ({ status: res.status, at: Date.now() }),
+    (err: NodeJS.ErrnoException) => ({ status: 0, error: err.code, at: Date.now() })))
+  await waitFor(() => slow.hits === 3)
+  const readiness = pollReadiness(cli.adminUrl)
+  await sleep(50)
+
+  const signalledAt = Date.now()
+  cli.kill('SIGTERM')
+  const exit = await cli.exited
+  await readiness.stop()
+  const records = await load.stop()
+  const slowResults = await Promise.all(slowOnes)
+
+  t.same(exit, { code: 0, signal: null }, 'exit code 0')
+  // the gateway's own records say when draining began and when the listener closed
+  const drainAt = timeOf(cli.records.find((r) => typeof r.delayMs === 'number'))
+  const closeAt = timeOf(cli.records.find((r) => r.level === 30 && typeof r.inFlight === 'number' && r.delayMs === undefined))
+  t.ok(drainAt - signalledAt < 200 && closeAt - drainAt >= 500, `draining began ${drainAt - signalledAt} ms after the signal, the listener closed ${closeAt - drainAt} ms later`)
+
+  const afterDrain = readiness.polls.filter((p) => p.at > drainAt)
+  t.ok(afterDrain.some((p) => p.status === 503 && p.at < drainAt + 100), '/readyz answered 503 at once')
+  t.strictSame(afterDrain.filter((p) => p.status === 200), [], 'and never 200 again')
+  t.ok(readiness.polls.some((p) => p.at < signalledAt && p.status === 200), 'it was 200 before')
+
+  t.strictSame(slowResults.map((r) => r.status), [200, 200, 200], 'the slow requests in flight completed')
+  t.ok(slowResults.every((r) => r.at > closeAt), 'after the listener had closed')
+
+  const during = records.filter((r) => r.startedAt > drainAt && r.endedAt < closeAt)
+  t.ok(during.length >= 10, `${during.length} requests served during delayMs`)
+  t.strictSame(during.filter((r) => r.status !== 200 || r.connectionClose !== true).map(brief), [], 'each 200 with Connection: close')
+  // well before the close nothing may fail; at the close and after it a refused or reset connection is expected
+  const early = records.filter((r) => r.startedAt < closeAt - 100)
+  t.strictSame(early.filter((r) => r.status !== 200).map(brief), [], 'no request sent before the close failed')
+  const late = records.filter((r) => r.startedAt >= closeAt - 100)
+  t.strictSame(late.filter((r) => !(r.status === 200 || r.error === 'ECONNREFUSED' || r.error === 'ECONNRESET' || r.errorCode === 'shutting_down')).map(brief), [],
+    'around and after the close: answered, refused, reset or shutting_down, nothing else')
+  t.ok(late.some((r) => r.error === 'ECONNREFUSED'), 'the listener was closed')
+  t.comment(`${records.length} requests at ${rate(records).toFixed(0)} req/s: ${JSON.stringify(tally(records))}`)
+  t.comment(`started in the last 100 ms before the close or later: ${JSON.stringify(tally(late))}`)
+  const resetBeforeClose = records.filter((r) => r.startedAt < closeAt && r.error !== undefined && r.error !== 'ECONNREFUSED')
+  t.strictSame(resetBeforeClose.map(brief), [], 'no request sent before the listener closed was reset',
+    { todo: knownBug('lifecycle/shutdown.ts: closeIdleConnections() right after server.close() resets connections accepted in the same moment whose request was not parsed yet') })
+
+  const logged = new Map(cli.records.filter((r) => r.msg === 'request').map((r) => [r.requestId, r.status]))
+  const answered = records.filter((r) => r.status !== undefined)
+  t.strictSame(answered.filter((r) => logged.get(r.id) !== r.status).map(brief), [], `all ${answered.length} answered requests have an access-log line with their status`)
+})
+
+function brief (r: LoadRecord): string {
+  return `${r.id} ${r.path} +${r.startedAt % 100000} ${r.status ?? ''} ${r.error ?? ''} ${r.errorCode ?? ''} close=${r.connectionClose}`
+}
+
+t.test('a request on a kept-alive connection after the listener closed gets 503 shutting_down with Connection: close, and is logged', async (t) => {
+  const fast = await upstream(t, 'fast')
+  const slow = await upstream(t, 'slow', 600)
+  const slower = await upstream(t, 'slower', 1500)
+  const gw = await startGateway({
+    shutdown: { delayMs: 150, timeoutMs: 5000 },
+    pools: { fast: { targets: [fast.url] }, slow: { targets: [slow.url] }, slower: { targets: [slower.url] } },
+    routes: [{ path: '/', pool: 'fast' }, { path: '/slow', pool: 'slow' }, { path: '/slower', pool: 'slower' }],
+  }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+
+  // a raw keep-alive connection with a slow request in flight, and another request that keeps the gateway busy longer
+  const socket = connect(Number(new URL(gw.url).port), '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  let received = ''
+  socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  socket.write('GET /slow/first HTTP/1.1\r\nHost: gw\r\nX-Request-Id: ka-first\r\n\r\n')
+  const busy = httpRequest(`${gw.url}/slower`)
+  await waitFor(() => slow.hits === 1 && slower.hits === 1)
+
+  const shutdown = gw.gateway.shutdown()
+  await waitFor(() => gw.logs.some((l) => typeof l.inFlight === 'number' && l.delayMs === undefined), 2000) // listener closed
+  await waitFor(() => received.includes('"slow"'), 2000)
+  const first = received
+  received = ''
+  socket.write('GET /second HTTP/1.1\r\nHost: gw\r\nX-Request-Id: ka-second\r\n\r\n')
+  await closed
+  t.match(received, /^HTTP\/1\.1 503 /, '503')
+  t.match(received.toLowerCase(), /\r\nconnection: close\r\n/, 'with Connection: close')
+  t.equal((JSON.parse(received.slice(received.indexOf('\r\n\r\n') + 4)) as { error: string }).error, 'shutting_down')
+  t.equal((await busy).status, 200, 'the other request in flight completed')
+  await shutdown
+  t.match(gw.accessLogs().find((l) => l.requestId === 'ka-second'), { status: 503, error: 'shutting_down' }, 'an access-log line for the refusal')
+  t.match(gw.accessLogs().find((l) => l.requestId === 'ka-first'), { status: 200 })
+  t.match(first.toLowerCase(), /\r\nconnection: close\r\n/, 'an answer finished after shutdown began asks the client to close too',
+    { todo: knownBug('forward.ts sets Connection: close only for requests that start after draining began; a response still in flight then goes out keep-alive, so the client reuses the connection and gets 503 shutting_down') })
+})
+
+t.test('a second SIGTERM during the drain exits 1 at once', async (t) => {
+  const fast = await upstream(t, 'fast')
+  const slow = await upstream(t, 'slow', 2000)
+  const cli = await cliWith(t, fast, slow, { delayMs: 3000, timeoutMs: 5000 })
+  cli.kill('SIGTERM')
+  await cli.waitForRecord((r) => typeof r.delayMs === 'number')
+  t.equal((await fetch(`${cli.adminUrl}/readyz`)).status, 503, 'draining')
+  const second = Date.now()
+  cli.kill('SIGTERM')
+  const exit = await cli.exited
+  const took = Date.now() - second
+  t.same(exit, { code: 1, signal: null }, 'exit code 1')
+  t.ok(took < 1000, `exited ${took} ms after the second signal (the delay had 3 s left)`)
+})
+
+t.test('SIGTERM sent right after the listening line still shuts down gracefully', { todo: knownBug('main.ts logs the listening line before it installs its signal handlers (after await watcher.start()): a signal in between kills the process') }, async (t) => {
+  const fast = await upstream(t, 'fast')
+  const file = join(t.testdir(), 'routes.config.json')
+  writeConfig(file, { server: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, shutdown: { delayMs: 0, timeoutMs: 1000 }, pools: { fast: { targets: [fast.url] } }, routes: [{ path: '/', pool: 'fast' }] })
+  const exits = []
+  // the window is a few milliseconds wide: about two in five runs hit it
+  for (let i = 0; i < 2; i++) {
+    const cli = await startCli(t, file)
+    cli.kill('SIGTERM')
+    exits.push(await cli.exited)
+  }
+  t.strictSame(exits, Array.from({ length: 2 }, () => ({ code: 0, signal: null })), 'each exit is the graceful one (code 0), never death by the signal')
+})
