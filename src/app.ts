@@ -156,14 +156,24 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
 
   const apply = (next: ResolvedConfig, diff: ConfigDiff): void => {
     const previous = proxy.state
+    // a kept pool's runtime takes its new targets in place: remember which it had
+    const targetIdsBefore = new Map([...previous.pools].map(([name, r]) => [name, r.pool.targets.map((t) => t.id)]))
     const { pools, retired } = buildPools(next, runtimeOptions, previous.pools)
     // one assignment: requests already in flight keep the state (routes, pools) they started with
     proxy.setState(stateFor(next, pools))
     for (const runtime of pools.values()) adopt(runtime)
     for (const runtime of retired) retire(runtime)
     if (metrics !== undefined) {
-      for (const id of diff.routes.removed) metrics.forgetRoute(id)
+      // series are labelled as the routing table names routes (name, else id) and targets (host:port)
+      const labels = new Set(proxy.state.table.routes.map((r) => r.label))
+      for (const route of previous.table.routes) if (!labels.has(route.label)) metrics.forgetRoute(route.label)
       for (const runtime of retired) if (!pools.has(runtime.name)) metrics.forgetPool(runtime.name)
+      for (const [name, ids] of targetIdsBefore) {
+        const after = pools.get(name)
+        if (after === undefined) continue
+        const kept = new Set(after.pool.targets.map((t) => t.id))
+        for (const id of ids) if (!kept.has(id)) metrics.forgetTarget(name, id)
+      }
     }
     config = next
     loadedAt = clock.now()

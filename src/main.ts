@@ -15,20 +15,15 @@ async function main (): Promise<number> {
     return 0
   }
   const gateway = buildGateway(config, { configFile: args.configFile })
-  const url = await gateway.listen()
-  const adminUrl = await gateway.listenAdmin()
-  gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length }, `switchyard listening on ${url} (admin ${adminUrl})`)
-
   // hot reload: the file changing on disk (a ConfigMap update included), SIGHUP, or POST /reload on the admin port
   const watcher = new ConfigWatcher(args.configFile, () => { void gateway.reload('file') }, {
     onError: (err) => gateway.logger.warn({ err }, 'config file watch error'),
   })
-  await watcher.start()
   process.on('SIGHUP', () => { void gateway.reload('signal') })
-
-  // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1)
+  // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
+  // listens, so a signal is never the process's death; SIGHUP is left to the reload above.
   const { delayMs, timeoutMs } = gateway.config.shutdown
-  closeWithGrace({ delay: delayMs + timeoutMs + 5000 }, async ({ signal, err }) => {
+  closeWithGrace({ delay: delayMs + timeoutMs + 5000, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     watcher.close()
     if (err) {
       gateway.logger.error({ err }, 'fatal error, shutting down')
@@ -38,6 +33,11 @@ async function main (): Promise<number> {
     gateway.logger.info({ signal }, 'shutting down')
     await gateway.shutdown()
   })
+
+  const url = await gateway.listen()
+  const adminUrl = await gateway.listenAdmin()
+  await watcher.start()
+  gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length }, `switchyard listening on ${url} (admin ${adminUrl})`)
   return -1
 }
 

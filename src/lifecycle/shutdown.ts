@@ -1,9 +1,13 @@
 // Graceful shutdown for a Kubernetes pod (or a handover on one machine): readiness fails at once, serving goes on
 // for delayMs so endpoints stop sending traffic, then the listener closes and in-flight requests get timeoutMs.
 import type { Server } from 'node:http'
+import { Server as NetServer } from 'node:net'
 import type { Logger } from 'pino'
 import type { ProxyHandler } from '../proxy/forward.ts'
 import type { Clock } from '../runtime.ts'
+
+/** How long a connection accepted just before the listener closed may take to send its request. */
+const IDLE_GRACE_MS = 1000
 
 export interface ShutdownPlan {
   delayMs: number
@@ -29,13 +33,16 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
   await sleep(clock, plan.delayMs)
   // 2. no new connections; requests that still arrive on open ones are refused with shutting_down
   proxy.setPhase('closed')
-  server.close()
-  server.closeIdleConnections()
+  // net's close stops accepting without http's immediate closeIdleConnections(), which would reset connections
+  // accepted a moment ago whose request is not read yet: they get a grace to send it (and be answered 503)
+  NetServer.prototype.close.call(server)
+  const idleGrace = clock.setTimeout(() => server.closeIdleConnections(), Math.min(IDLE_GRACE_MS, plan.timeoutMs))
   logger.info({ inFlight: proxy.active }, 'listener closed, finishing requests in flight')
   // 3. in-flight requests get timeoutMs
   const finished = await Promise.race([proxy.idle().then(() => true), sleep(clock, plan.timeoutMs).then(() => false)])
   const cut = finished ? 0 : proxy.active
   if (!finished) logger.warn({ inFlight: cut }, 'shutdown timeout: cutting the requests still in flight')
+  clock.clearTimeout(idleGrace)
   server.closeAllConnections()
   return { cut }
 }

@@ -122,6 +122,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     result.responded = true
     const out = stripResponseHopByHop(headers)
     out['x-request-id'] = ex.requestId
+    // shutting down: this connection closes after this answer (the header is hop-by-hop: it was just stripped)
+    if (ex.gate.closing) out.connection = 'close'
     // read-your-writes: a successful write through a split route pins this client's reads to the primary for a while
     const sticky = ex.write && statusCode < 400 ? ex.plan?.reads?.sticky : undefined
     if (sticky !== undefined) {

@@ -58,9 +58,13 @@ export class Exchange {
   /** The attempt in flight, aborted if the client leaves. */
   attempt: { abort (reason?: Error): void } | undefined = undefined
 
-  constructor (req: IncomingMessage, res: ServerResponse) {
+  /** Shared by every request of a proxy: set once shutdown begins, so answers still to start ask to close. */
+  readonly gate: { closing: boolean }
+
+  constructor (req: IncomingMessage, res: ServerResponse, gate: { closing: boolean } = OPEN) {
     this.req = req
     this.res = res
+    this.gate = gate
     this.socket = req.socket
     this.method = req.method ?? 'GET'
     this.startedAt = performance.now()
@@ -79,3 +83,4 @@ export class Exchange {
 }
 
 const NO_KEY: PickContext = Object.freeze({ hashKey: undefined })
+const OPEN = Object.freeze({ closing: false })

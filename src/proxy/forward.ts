@@ -29,6 +29,7 @@ export class ProxyHandler {
   readonly #admit: Admit
   readonly #maxUrlBytes: number
   #phase: ProxyPhase = 'serving'
+  readonly #gate = { closing: false }
   #active = 0
   #onIdle: (() => void) | undefined
 
@@ -51,7 +52,10 @@ export class ProxyHandler {
   get active (): number { return this.#active }
 
   /** Shutdown: from 'draining' on, answers ask clients to reconnect (elsewhere); from 'closed' on, new requests are refused. */
-  setPhase (phase: ProxyPhase): void { this.#phase = phase }
+  setPhase (phase: ProxyPhase): void {
+    this.#phase = phase
+    this.#gate.closing = phase !== 'serving'
+  }
 
   /** Answers a request the gateway will not take now (overload), with the JSON error and an access-log line. */
   readonly refuse = (req: IncomingMessage, res: ServerResponse, code: ErrorCode, retryAfterSeconds?: number): void => {
@@ -72,7 +76,7 @@ export class ProxyHandler {
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const ex = new Exchange(req, res)
+    const ex = new Exchange(req, res, this.#gate)
     this.#active++
     res.once('close', () => this.#finish(ex))
     try {

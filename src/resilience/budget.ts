@@ -6,6 +6,7 @@ export class RetryBudget {
   #active = 0
   #retriesInFlight = 0
   #rejected = 0
+  readonly #onIdle: (() => void)[] = []
   readonly #onRejected: () => void
 
   constructor (budget: { percent: number; minConcurrent: number }, onRejected: () => void = () => {}) {
@@ -21,7 +22,15 @@ export class RetryBudget {
   get rejected (): number { return this.#rejected }
 
   requestStarted (): void { this.#active++ }
-  requestFinished (): void { this.#active-- }
+  requestFinished (): void {
+    if (--this.#active === 0 && this.#onIdle.length > 0) for (const resolve of this.#onIdle.splice(0)) resolve()
+  }
+
+  /** Resolves once no request of this pool is in flight. */
+  whenIdle (): Promise<void> {
+    if (this.#active === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#onIdle.push(resolve))
+  }
 
   /** Whether a retry would be allowed now (without taking a slot). */
   wouldAllow (): boolean {

@@ -151,15 +151,24 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   }
 
   /**
-   * A reload no longer uses this pool: checks stop and every target drains, closing once its requests end.
-   * The breaker outlives the requests still in flight (they may yet consult it), then stops its timers.
+   * A reload no longer uses this pool: checks and lookups stop at once, but requests admitted before the reload
+   * (a body still arriving, a retry still to come) keep its targets until they end; then the targets close and
+   * the breaker stops its timers. A request that never ends cannot hold them past twice the request deadline.
    */
   retire (): void {
     for (const d of this.#discoveries) d.stop()
     this.health?.stop()
-    this.pool.setTargets([])
-    const grace = this.config.timeouts.requestMs * 2 + 1000
-    this.clock.setTimeout(() => this.breaker.shutdown(), grace).unref()
+    let done = false
+    const finish = (): void => {
+      if (done) return
+      done = true
+      this.clock.clearTimeout(deadline)
+      this.pool.setTargets([])
+      this.breaker.shutdown()
+    }
+    const deadline = this.clock.setTimeout(finish, this.config.timeouts.requestMs * 2 + 1000)
+    deadline.unref()
+    void this.budget.whenIdle().then(finish)
   }
 
   async close (): Promise<void> {

@@ -62,9 +62,28 @@ t.test('a pool whose settings changed is rebuilt; its targets keep their status 
   t.same({ healthy: payment.pool.status(kept!).healthy, draining: payment.pool.status(kept!).draining }, { healthy: false, draining: true }, 'same pool, same URL: status kept')
   t.equal(payment.pool.status(added!).healthy, true)
   t.same(payment.pool.available().map((x) => x.url), ['http://127.0.0.1:9'], 'the kept status counts for availability')
+  // a request admitted before the reload is still on the old payment runtime
+  const old2 = after.retired.find((r) => r.name === 'payment')!
+  old2.budget.requestStarted()
   for (const r of after.retired) r.retire()
-  t.strictSame(after.retired.map((r) => r.pool.targets.length), [0, 0], 'retired pools take no requests')
-  t.equal(clock.pendingTimers, 2, "each retired breaker stops once its requests' deadline has passed")
-  clock.advance(61_000)
-  t.equal(clock.pendingTimers, 0)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.strictSame(after.retired.map((r) => [r.name, r.pool.targets.length]), [['payment', 2], ['member', 0]], 'an idle retired pool closes at once; a busy one keeps its targets for what it admitted')
+  t.equal(clock.pendingTimers, 1, 'the busy one has a deadline')
+  old2.budget.requestFinished()
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(old2.pool.targets.length, 0, 'closed once its last request ended')
+  t.equal(clock.pendingTimers, 0, 'and its deadline is gone')
+})
+
+t.test('a retired pool whose request never ends closes at twice the request deadline', async (t) => {
+  const clock = new ManualClock()
+  const { pools } = buildPools(config(['http://127.0.0.1:1'], ['http://127.0.0.1:2']), { clock })
+  t.teardown(closeAll(pools))
+  const payment = pools.get('payment')!
+  payment.budget.requestStarted()
+  payment.retire()
+  clock.advance(60_999)
+  t.equal(payment.pool.targets.length, 1)
+  clock.advance(2)
+  t.equal(payment.pool.targets.length, 0)
 })
