@@ -127,12 +127,12 @@ t.test('/readyz is 503 starting until every pool has answered its first health-c
   await waitFor(() => held.length === 1)
   const starting = await call(admin, 'GET', '/readyz')
   t.equal(starting.status, 503)
-  t.same(starting.body, { ready: false, readiness: 'starting' })
+  t.same(starting.body, { ready: false, readiness: 'starting', overloaded: false })
   t.equal((await call(admin, 'GET', '/healthz')).status, 200, 'alive while not ready')
 
   held[0]!.end('ok')
   await waitFor(async () => (await call(admin, 'GET', '/readyz')).status === 200)
-  t.same((await call(admin, 'GET', '/readyz')).body, { ready: true, readiness: 'ready' })
+  t.same((await call(admin, 'GET', '/readyz')).body, { ready: true, readiness: 'ready', overloaded: false })
 })
 
 t.test('/readyz turns 503 the moment shutdown begins, while requests are still served', async (t) => {
@@ -141,7 +141,7 @@ t.test('/readyz turns 503 the moment shutdown begins, while requests are still s
   const done = gw.gateway.shutdown()
   const draining = await call(admin, 'GET', '/readyz')
   t.equal(draining.status, 503)
-  t.same(draining.body, { ready: false, readiness: 'draining' })
+  t.same(draining.body, { ready: false, readiness: 'draining', overloaded: false })
   const served = await fetch(`${gw.url}/during-delay`)
   t.equal(served.status, 200, 'still serving during delayMs')
   await served.text()
