@@ -25,6 +25,8 @@ export class CountingUpstream {
   delayMs = 0
   /** Requests whose client went away before the answer was written. */
   aborted = 0
+  /** When each of them went away (performance.now()). */
+  readonly abortedAt: number[] = []
   readonly #sockets = new Set<Socket>()
   port = 0
 
@@ -44,6 +46,7 @@ export class CountingUpstream {
           res.once('close', () => {
             if (!res.writableFinished) {
               this.aborted++
+              this.abortedAt.push(performance.now())
               clearTimeout(timer)
             }
           })
@@ -80,6 +83,7 @@ export class CountingUpstream {
     this.parseErrors = 0
     this.errorCodes.length = 0
     this.aborted = 0
+    this.abortedAt.length = 0
   }
 
   async close (): Promise<void> {
