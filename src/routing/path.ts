@@ -69,7 +69,8 @@ export function absoluteFormAuthority (rawUrl: string): string | undefined {
 
 /**
  * Whether a Host value (or an absolute-form authority) is `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986
- * §3.2.2): no path, no userinfo, no spaces or lists. Empty is valid (a target without an authority, RFC 9112 §3.2).
+ * §3.2.2): no path, no userinfo, no spaces or lists. Not empty either: an http URI has a host, and a recipient
+ * must reject one without (RFC 9110 §4.2.1). HTTP/1.0 may leave Host out altogether; that is not this.
  */
 export function isValidAuthority (value: string): boolean {
   return AUTHORITY.test(value)
@@ -93,7 +94,7 @@ const NEEDS_WORK = /\/\.|%|\/\/|\\|;/
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]+)/i
 const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f)/i
 // IP-literal, or reg-name (unreserved, sub-delims, pct-encoded), then an optional port
-const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})*)(?::[0-9]*)?$/
+const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?$/
 const ENCODED_SEPARATOR = /%2f|%5c/i
 
 function isValidPercentEncoding (segment: string): boolean {

@@ -117,7 +117,9 @@ const host: HostileCase[] = [
   { group: 'host', name: "Host as a list ('a.example, b.example')", rfc: 'RFC 9110 §7.2', bytes: `GET /payment HTTP/1.1\r\nHost: a.example, b.example\r\n\r\n`, expect: refused('bad_request') },
   { group: 'host', name: "Host with a port that is not a number ('a.example:8x')", rfc: 'RFC 9110 §7.2, RFC 3986 §3.2.3', bytes: `GET /payment HTTP/1.1\r\nHost: a.example:8x\r\n\r\n`, expect: refused('bad_request') },
   { group: 'host', name: 'HTTP/1.0 without Host is served', rfc: 'RFC 9112 §3.2 (Host is required of HTTP/1.1)', bytes: 'GET /payment HTTP/1.0\r\n\r\n', expect: { status: 200, closes: true, reaches: to('payment', '/payment') } },
-  { group: 'host', name: 'an empty Host is served', rfc: 'RFC 9112 §3.2 (empty when the target has no authority)', bytes: 'GET /payment HTTP/1.1\r\nHost:\r\n\r\n', expect: { status: 200, reaches: to('payment', '/payment') } },
+  { group: 'host', name: 'an empty Host', rfc: 'RFC 9110 §4.2.1 (an http URI has a host), §7.2', bytes: 'GET /payment HTTP/1.1\r\nHost:\r\n\r\n', expect: refused('bad_request') },
+  { group: 'host', name: "Host with a port and no host (':8080')", rfc: 'RFC 9110 §4.2.1, §7.2', bytes: 'GET /payment HTTP/1.1\r\nHost: :8080\r\n\r\n', expect: refused('bad_request') },
+  { group: 'host', name: "an IPv6 literal Host ('[::1]:8080') is served", rfc: 'RFC 9110 §7.2, RFC 3986 §3.2.2', bytes: 'GET /payment HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n', expect: { status: 200, reaches: to('payment', '/payment') } },
 ]
 
 const target: HostileCase[] = [
