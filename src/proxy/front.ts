@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import proxyAddr from '@fastify/proxy-addr'
 import type { ErrorCode } from '../errors.ts'
-import { normaliseRequestTarget } from '../routing/path.ts'
+import { absoluteFormAuthority, isValidAuthority, normaliseRequestTarget } from '../routing/path.ts'
 import type { RoutePlan } from '../release/plans.ts'
 import type { Route } from '../routing/table.ts'
 import type { GatewayState } from '../state.ts'
@@ -16,6 +16,8 @@ export interface FrontOptions {
   /** Peers (IPs or CIDR ranges) whose X-Forwarded-* are kept and extended. */
   trustedProxies: readonly string[]
   proto?: 'http' | 'https'
+  /** Drop request headers with '_' in their names (default true; server.dropUnderscoreHeaders). */
+  dropUnderscoreHeaders?: boolean
 }
 
 /** What the front half learnt; `refusal` is set when the request cannot be routed. */
@@ -45,16 +47,24 @@ export type Admit = (req: IncomingMessage, state: GatewayState) => Admission
 export function createAdmit (options: FrontOptions): Admit {
   const trust = proxyAddr.compile([...options.trustedProxies])
   const proto = options.proto ?? 'http'
+  const dropUnderscoreHeaders = options.dropUnderscoreHeaders ?? true
   return (req, state) => {
     const clientIp = clientAddress(req.socket.remoteAddress)
     const facts: IncomingFacts = { host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false }
+    const url = req.url ?? ''
+    const authority = absoluteFormAuthority(url)
     // one pass over the headers yields the request id, which even a routing error reports
-    const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: trust(clientIp, 0), proto }, facts)
+    const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: trust(clientIp, 0), proto, dropUnderscoreHeaders, authority }, facts)
     const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : randomUUID()
     const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, write: false }
-    const target = normaliseRequestTarget(req.url ?? '')
+    const target = normaliseRequestTarget(url)
     if (target === undefined) {
       admission.refusal = 'bad_path'
+      return admission
+    }
+    const malformed = malformedRequest(req, facts)
+    if (malformed !== undefined) {
+      admission.refusal = malformed
       return admission
     }
     admission.path = target.path
@@ -74,6 +84,28 @@ export function createAdmit (options: FrontOptions): Admit {
     headers.push('x-request-id', requestId)
     return admission
   }
+}
+
+/**
+ * What Node's parser lets through but a proxy must refuse, because the upstream (or a cache between) could
+ * read the request differently from the gateway.
+ */
+function malformedRequest (req: IncomingMessage, facts: IncomingFacts): ErrorCode | undefined {
+  // HTTP/1.x framing with another major version in the request line (RFC 9112 §2.3)
+  if (req.httpVersionMajor !== 1) return 'bad_request'
+  // two Host lines, or one that is not an authority (a path, userinfo, a list): RFC 9112 §3.2, RFC 9110 §7.2
+  if (facts.hostRepeated === true) return 'bad_request'
+  if (facts.host !== undefined && !isValidAuthority(facts.host)) return 'bad_request'
+  const codings = facts.transferEncoding
+  if (codings !== undefined) {
+    // an HTTP/1.0 message with Transfer-Encoding has faulty framing (RFC 9112 §6.1)
+    if (req.httpVersionMinor === 0) return 'bad_request'
+    // Node's parser has checked that chunked comes last, once; the gateway re-chunks the body and would
+    // hand the upstream, say, gzip bytes it was never told about: a coding it does not implement
+    // (RFC 9112 §6.1 says 501; until the catalogue has a 501 code, a 400)
+    if (codings.trim().toLowerCase() !== 'chunked') return 'bad_request'
+  }
+  return undefined
 }
 
 /**

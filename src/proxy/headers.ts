@@ -9,6 +9,13 @@ export interface UpstreamHeaderOptions {
   /** The client's peer is in trustedProxies: its X-Forwarded-* are kept and extended. */
   trusted: boolean
   proto: 'http' | 'https'
+  /**
+   * Drop headers whose names contain '_': some servers (CGI, WSGI, nginx, Rack) read `X_Auth_User` and
+   * `X-Auth-User` as one name, so a client could smuggle a value past a check made on the dashed one.
+   */
+  dropUnderscoreHeaders?: boolean
+  /** An absolute-form target's authority, which replaces the Host header (RFC 9112 §3.2.2). */
+  authority?: string | undefined
 }
 
 export interface IncomingFacts {
@@ -17,6 +24,10 @@ export interface IncomingFacts {
   contentLength: string | undefined
   chunked: boolean
   idempotencyKey: boolean
+  /** More than one Host line arrived: a 400 (RFC 9112 §3.2). Set only when true. */
+  hostRepeated?: boolean
+  /** The Transfer-Encoding value as sent (codings other than a lone 'chunked' are refused). */
+  transferEncoding?: string
 }
 
 /**
@@ -39,11 +50,13 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
   let forwardedFor: string | undefined
   let forwardedProto: string | undefined
   let forwardedHost: string | undefined
+  const dropUnderscore = opts.dropUnderscoreHeaders === true
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase()
     const value = raw[i + 1]!
     switch (name) {
       case 'host':
+        if (facts.host !== undefined) facts.hostRepeated = true
         facts.host = value // sent as the client's or the target's, per pool (the caller appends it)
         continue
       case 'x-request-id':
@@ -55,6 +68,7 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
         continue
       case 'transfer-encoding':
         facts.chunked = true
+        facts.transferEncoding = facts.transferEncoding === undefined ? value : `${facts.transferEncoding}, ${value}`
         continue
       case 'idempotency-key':
         facts.idempotencyKey = true
@@ -78,8 +92,11 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
         continue
     }
     if (HOP_BY_HOP.has(name) || connectionTokens?.has(name) === true) continue
+    if (dropUnderscore && name.includes('_')) continue
     out.push(name, value)
   }
+  // the target's authority, not the Host header, names the host of an absolute-form request
+  if (opts.authority !== undefined) facts.host = opts.authority
   out.push('x-forwarded-for', forwardedFor === undefined ? opts.clientIp : `${forwardedFor}, ${opts.clientIp}`)
   out.push('x-forwarded-proto', forwardedProto ?? opts.proto)
   if (forwardedHost !== undefined || facts.host !== undefined) out.push('x-forwarded-host', (forwardedHost ?? facts.host)!)

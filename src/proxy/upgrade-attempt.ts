@@ -96,7 +96,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   onResponseEnd (): void {
     this.#socket.off('close', this.#onEarlyClose)
     this.#release()
-    this.#socket.end()
+    endAndLinger(this.#socket)
     this.#done({ status: this.#answered, declined: true })
   }
 
@@ -119,6 +119,22 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#released = true
     this.#runtime.pool.release(this.#target)
   }
+}
+
+/** How long a refused client may keep its half of the connection open after the answer went out. */
+export const LINGER_MS = 1000
+
+/**
+ * Ends a connection that will carry no tunnel: the answer goes out, anything the client sends is read and
+ * dropped, and a client that never closes its half is cut off after LINGER_MS instead of holding the socket.
+ */
+export function endAndLinger (socket: Duplex, answer?: string): void {
+  socket.resume()
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+  timer.unref()
+  socket.once('close', () => clearTimeout(timer))
+  if (answer === undefined) socket.end()
+  else socket.end(answer)
 }
 
 export function statusLine (status: number, message: string): string {

@@ -7,7 +7,7 @@ import { renderError, type ErrorCode } from '../errors.ts'
 import type { GatewayState } from '../state.ts'
 import type { Admit } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
-import { headerLines, statusLine, UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
+import { endAndLinger, headerLines, statusLine, UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
 
 export interface UpgradeOptions {
   state: () => GatewayState
@@ -26,13 +26,17 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const log = (status: number, extra: Record<string, unknown>): void => {
       opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
     }
-    const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}): void => {
+    const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void => {
       const answer = renderError(code, requestId)
-      answer.headers.connection = 'close'
-      socket.end(statusLine(answer.status, '') + headerLines(answer.headers) + '\r\n' + answer.body)
+      Object.assign(answer.headers, headers, { connection: 'close' })
+      endAndLinger(socket, statusLine(answer.status, '') + headerLines(answer.headers) + '\r\n' + answer.body)
       log(answer.status, { error: code, ...extra })
     }
     if (admission.refusal !== undefined || runtime === undefined) return refuse(admission.refusal ?? 'no_route')
+    // a handshake no WebSocket server could accept never costs an upstream connection (RFC 6455 §4.2.1);
+    // a version other than 13 is told the one spoken (§4.4)
+    const handshake = handshakeProblem(req)
+    if (handshake !== undefined) return refuse('bad_request', { handshake }, handshake === 'version' ? { 'sec-websocket-version': '13' } : {})
     if (!runtime.breaker.allows()) return refuse('circuit_open')
     const hashKey = runtime.hashKey && extractHashKey(runtime.hashKey, req, admission.clientIp)
     const target = runtime.pool.pick({ hashKey })
@@ -54,3 +58,14 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, opts.tunnels, done))
   }
 }
+
+/** What makes a WebSocket opening handshake invalid (RFC 6455 §4.1, §4.2.1), or undefined. */
+function handshakeProblem (req: IncomingMessage): 'key' | 'version' | 'method' | undefined {
+  if (req.method !== 'GET' || req.httpVersion !== '1.1') return 'method'
+  // a base64-encoded 16-byte nonce; repeated headers arrive joined with ', ' and fail the pattern
+  if (!WEBSOCKET_KEY.test(String(req.headers['sec-websocket-key'] ?? ''))) return 'key'
+  if (req.headers['sec-websocket-version'] !== '13') return 'version'
+  return undefined
+}
+
+const WEBSOCKET_KEY = /^[A-Za-z0-9+/]{22}==$/

@@ -15,7 +15,7 @@ export function normaliseRequestTarget (rawUrl: string): NormalisedTarget | unde
     // absolute-form (RFC 9112 §3.2.2) is allowed; '*' and anything else is not routable
     // absolute-form: keep the raw path (URL parsing would resolve encoded dots before the checks below)
     const m = ABSOLUTE_FORM.exec(url)
-    if (m === null) return undefined
+    if (m === null || !isValidAuthority(m[1]!)) return undefined
     url = url.slice(m[0].length) || '/'
     if (url.charCodeAt(0) !== 47) url = '/' + url
   }
@@ -35,6 +35,9 @@ export function normaliseRequestTarget (rawUrl: string): NormalisedTarget | unde
     const last = i === segments.length - 1
     if (seg.includes('%') || seg.includes(';')) {
       if (!isValidPercentEncoding(seg)) return undefined
+      // an encoded control byte (%00 ends a C string, %0d%0a splits a header line) means something else to
+      // whichever upstream decodes it: refuse (RFC 9110 §4.2.3 leaves such bytes to each application to read)
+      if (ENCODED_CONTROL.test(seg)) return undefined
       // '%2e'-spelled dot segments, and '..;x' (a dot segment to servlet containers), would be dot segments
       // to some upstream: refuse rather than guess
       const semicolon = seg.indexOf(';')
@@ -55,6 +58,24 @@ export function normaliseRequestTarget (rawUrl: string): NormalisedTarget | unde
   return { path: '/' + out.join('/'), query }
 }
 
+/**
+ * The authority of an absolute-form target ('http://shop.example:8080/a' → 'shop.example:8080'), which a
+ * server must use instead of the Host header (RFC 9112 §3.2.2); undefined for any other form.
+ */
+export function absoluteFormAuthority (rawUrl: string): string | undefined {
+  if (rawUrl.charCodeAt(0) === 47 /* / */) return undefined
+  return ABSOLUTE_FORM.exec(rawUrl)?.[1]
+}
+
+/**
+ * Whether a Host value (or an absolute-form authority) is `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986
+ * §3.2.2): no path, no userinfo, no spaces or lists. Not empty either: an http URI has a host, and a recipient
+ * must reject one without (RFC 9110 §4.2.1). HTTP/1.0 may leave Host out altogether; that is not this.
+ */
+export function isValidAuthority (value: string): boolean {
+  return AUTHORITY.test(value)
+}
+
 /** '/a/b/' and '/a/b' are the same route prefix. */
 export function normaliseRoutePath (path: string): string {
   return path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') || '/' : path
@@ -70,7 +91,10 @@ export function routePathProblem (path: string): string | undefined {
 }
 
 const NEEDS_WORK = /\/\.|%|\/\/|\\|;/
-const ABSOLUTE_FORM = /^https?:\/\/[^/?#]+/i
+const ABSOLUTE_FORM = /^https?:\/\/([^/?#]+)/i
+const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f)/i
+// IP-literal, or reg-name (unreserved, sub-delims, pct-encoded), then an optional port
+const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?$/
 const ENCODED_SEPARATOR = /%2f|%5c/i
 
 function isValidPercentEncoding (segment: string): boolean {

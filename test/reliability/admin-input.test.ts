@@ -1,0 +1,85 @@
+// Bad input on the operator's side: every malformed, unknown or unauthorised admin call gets a clear 4xx JSON
+// error with a catalogue code, and none of them changes anything (GET /status is the same before and after).
+import { request } from 'node:http'
+import t from 'tap'
+import { ERRORS } from '../../src/errors.ts'
+import { gateway, upstream } from '../proxy/setup.ts'
+
+const TOKEN = 'admin-token-0123456789'
+
+interface Answer { status: number; contentType: string; body: Record<string, unknown> }
+
+function call (base: string, method: string, path: string, options: { token?: string; authorization?: string; type?: string; body?: string | Buffer } = {}): Promise<Answer> {
+  const url = new URL(path, base)
+  const headers: Record<string, string> = {}
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+  if (options.authorization !== undefined) headers.authorization = options.authorization
+  if (options.type !== undefined) headers['content-type'] = options.type
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.once('end', () => {
+        const text = Buffer.concat(chunks).toString()
+        let body: Record<string, unknown>
+        try { body = JSON.parse(text) as Record<string, unknown> } catch { body = { unparsed: text } }
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body })
+      })
+    })
+    req.once('error', reject)
+    req.end(options.body)
+  })
+}
+
+t.test('hostile admin calls: a 4xx JSON error each, and no state changes', async (t) => {
+  const stable = await upstream(t, 'stable')
+  const next = await upstream(t, 'next')
+  let loads = 0
+  const gw = await gateway(t, {
+    admin: { token: TOKEN },
+    pools: { stable: { targets: [stable.url] }, next: { targets: [next.url] } },
+    routes: [{ name: 'shop', path: '/', pool: 'stable', canary: { pool: 'next', weight: 10 } }],
+  }, { defaultMetrics: false, load: async () => { loads++; throw new Error('no reload expected') } })
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  const target = gw.gateway.pools().get('stable')!.pool.targets[0]!.id
+  const before = await call(admin, 'GET', '/status')
+  t.equal(before.status, 200)
+
+  const json = 'application/json'
+  const cases: { name: string; method: string; path: string; token?: string; authorization?: string; type?: string; body?: string | Buffer; status: number; error: string }[] = [
+    { name: 'unknown path', method: 'GET', path: '/nope', status: 404, error: 'not_found' },
+    { name: 'unknown path with dots', method: 'GET', path: '/status/../../etc/passwd', status: 404, error: 'not_found' },
+    { name: 'wrong method on a read endpoint', method: 'DELETE', path: '/status', status: 404, error: 'not_found' },
+    { name: 'GET on an action', method: 'GET', path: '/reload', status: 404, error: 'not_found' },
+    { name: 'no token', method: 'POST', path: '/reload', status: 401, error: 'unauthorized' },
+    { name: 'wrong token', method: 'POST', path: '/reload', token: 'admin-token-9876543210', status: 401, error: 'unauthorized' },
+    { name: 'token as Basic credentials', method: 'POST', path: `/pools/stable/targets/${target}/drain`, authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`, status: 401, error: 'unauthorized' },
+    { name: 'the token without the Bearer scheme', method: 'POST', path: '/pools/stable/failback', authorization: TOKEN, status: 401, error: 'unauthorized' },
+    { name: 'empty bearer', method: 'POST', path: `/pools/stable/targets/${target}/disable`, token: '', status: 401, error: 'unauthorized' },
+    { name: 'unknown pool', method: 'POST', path: `/pools/nope/targets/${target}/drain`, token: TOKEN, status: 404, error: 'unknown_pool' },
+    { name: 'unknown target', method: 'POST', path: '/pools/stable/targets/10.9.9.9:1/drain', token: TOKEN, status: 404, error: 'unknown_target' },
+    { name: 'unknown action', method: 'POST', path: `/pools/stable/targets/${target}/explode`, token: TOKEN, status: 404, error: 'not_found' },
+    { name: 'action named like an Object property', method: 'POST', path: `/pools/stable/targets/${target}/constructor`, token: TOKEN, status: 404, error: 'not_found' },
+    { name: 'pool named like an Object property', method: 'POST', path: '/pools/__proto__/failback', token: TOKEN, status: 404, error: 'unknown_pool' },
+    { name: 'body that is not JSON', method: 'POST', path: '/pools/stable/switchover', token: TOKEN, type: json, body: '{"to": backup', status: 400, error: 'bad_request' },
+    { name: 'JSON of the wrong shape', method: 'POST', path: '/pools/stable/switchover', token: TOKEN, type: json, body: '{"to":"sideways"}', status: 400, error: 'bad_request' },
+    { name: 'JSON array body', method: 'POST', path: '/pools/stable/switchover', token: TOKEN, type: json, body: '["backup"]', status: 400, error: 'bad_request' },
+    { name: 'a media type the API does not read', method: 'POST', path: '/pools/stable/switchover', token: TOKEN, type: 'application/x-www-form-urlencoded', body: 'to=backup', status: 400, error: 'bad_request' },
+    { name: 'oversized body', method: 'POST', path: '/pools/stable/switchover', token: TOKEN, type: json, body: JSON.stringify({ to: 'backup', pad: 'x'.repeat(64 * 1024) }), status: 413, error: 'payload_too_large' },
+    { name: 'unknown route for a canary weight', method: 'POST', path: '/routes/nope/canary', token: TOKEN, type: json, body: '{"weight":50}', status: 404, error: 'unknown_route' },
+    { name: 'canary weight out of range', method: 'POST', path: '/routes/shop/canary', token: TOKEN, type: json, body: '{"weight":150}', status: 400, error: 'bad_request' },
+    { name: 'canary weight as a string', method: 'POST', path: '/routes/shop/canary', token: TOKEN, type: json, body: '{"weight":"50"}', status: 400, error: 'bad_request' },
+    { name: 'canary weight NaN-ish', method: 'POST', path: '/routes/shop/canary', token: TOKEN, type: json, body: '{"weight":1e999}', status: 400, error: 'bad_request' },
+  ]
+  for (const c of cases) {
+    const res = await call(admin, c.method, c.path, c)
+    t.equal(res.status, c.status, `${c.name}: status`)
+    t.equal(res.body.error, c.error, `${c.name}: error code`)
+    t.equal(ERRORS[c.error as keyof typeof ERRORS]?.status, c.status, `${c.name}: the code's catalogue status`)
+    t.match(res.contentType, /^application\/json/, `${c.name}: JSON`)
+    t.equal(typeof res.body.message, 'string', `${c.name}: a sentence`)
+  }
+  t.equal(loads, 0, 'no reload ran')
+  const after = await call(admin, 'GET', '/status')
+  t.strictSame(after.body, before.body, '/status is unchanged')
+})

@@ -1,0 +1,88 @@
+// Hostile WebSocket handshakes: invalid ones are refused before any upstream connection, an upstream that
+// answers 200 instead of 101 gets no tunnel, and refused upgrades give their sockets back.
+import type { Socket } from 'node:net'
+import { connect } from 'node:net'
+import t from 'tap'
+import { waitFor } from '../helpers/gateway.ts'
+import { gateway, upstream, type Tap } from '../proxy/setup.ts'
+import { converse } from './wire.ts'
+
+const KEY = 'dGhlIHNhbXBsZSBub25jZQ=='
+
+function handshake (lines: readonly string[], method = 'GET', version = '1.1'): string {
+  return [`${method} /ws HTTP/${version}`, 'Host: chat.example', 'Connection: Upgrade', 'Upgrade: websocket', ...lines, '', ''].join('\r\n')
+}
+
+async function setup (t: Tap) {
+  const ws = await upstream(t, 'ws')
+  const gw = await gateway(t, { pools: { ws: { targets: [ws.url] } }, routes: [{ path: '/ws', pool: 'ws' }] }, { defaultMetrics: false })
+  const port = Number(new URL(gw.url).port)
+  const connections = (): Promise<number> => new Promise((resolve, reject) => gw.gateway.app.server.getConnections((err, n) => err ? reject(err) : resolve(n)))
+  const inFlight = (): number => gw.gateway.pools().get('ws')!.pool.targets.reduce((n, target) => n + target.inFlight, 0)
+  return { ws, gw, port, connections, inFlight }
+}
+
+const INVALID: readonly { name: string; rfc: string; bytes: string; versionHeader?: boolean }[] = [
+  { name: 'no Sec-WebSocket-Key', rfc: 'RFC 6455 §4.2.1 (4)', bytes: handshake(['Sec-WebSocket-Version: 13']) },
+  { name: 'a Sec-WebSocket-Key that is not a 16-byte nonce', rfc: 'RFC 6455 §4.2.1 (4)', bytes: handshake(['Sec-WebSocket-Key: short', 'Sec-WebSocket-Version: 13']) },
+  { name: 'two Sec-WebSocket-Key lines', rfc: 'RFC 6455 §4.2.1 (4)', bytes: handshake([`Sec-WebSocket-Key: ${KEY}`, `Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13']) },
+  { name: 'no Sec-WebSocket-Version', rfc: 'RFC 6455 §4.2.1 (6)', bytes: handshake([`Sec-WebSocket-Key: ${KEY}`]), versionHeader: true },
+  { name: 'Sec-WebSocket-Version 8', rfc: 'RFC 6455 §4.2.1 (6), §4.4', bytes: handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 8']), versionHeader: true },
+  { name: 'an upgrade on POST', rfc: 'RFC 6455 §4.2.1 (1)', bytes: handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13'], 'POST') },
+]
+
+t.test('invalid WebSocket handshakes are 400 and never reach the upstream', async (t) => {
+  const { ws, port, inFlight } = await setup(t)
+  for (const c of INVALID) {
+    const res = await converse(port, c.bytes, { waitForClose: true })
+    const first = res.responses[0]
+    t.equal(first?.status, 400, `${c.name} (${c.rfc})`)
+    t.equal(first && JSON.parse(first.body.toString()).error, 'bad_request', `${c.name}: error code`)
+    t.ok(res.closed, `${c.name}: the connection is closed`)
+    if (c.versionHeader === true) t.equal(first?.headers['sec-websocket-version'], '13', `${c.name}: the version spoken is named (RFC 6455 §4.4)`)
+  }
+  t.equal(ws.hits, 0, 'nothing reached the upstream')
+  t.equal(inFlight(), 0)
+})
+
+t.test('refused upgrades release their sockets even when the client never closes its side', async (t) => {
+  const { port, connections } = await setup(t)
+  const sockets: Socket[] = []
+  t.teardown(() => { for (const s of sockets) s.destroy() })
+  const bytes = handshake(['Sec-WebSocket-Version: 13'])
+  // 50 clients that get their 400 and then just sit there: allowHalfOpen, so they never send their FIN
+  await Promise.all(Array.from({ length: 50 }, () => new Promise<void>((resolve) => {
+    const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => s.write(bytes))
+    sockets.push(s)
+    s.once('data', () => resolve())
+    s.on('error', () => resolve())
+  })))
+  await waitFor(async () => (await connections()) === 0, 5000)
+  t.equal(await connections(), 0, 'the gateway holds none of them')
+})
+
+t.test('an upstream that answers 200 instead of 101 gets no tunnel (RFC 6455 §4.1, RFC 9110 §7.8)', async (t) => {
+  const { ws, port, connections, inFlight } = await setup(t)
+  const after: Buffer[] = []
+  ws.server.removeAllListeners('upgrade')
+  ws.server.on('upgrade', (_req, socket: Socket) => {
+    socket.on('data', (d: Buffer) => after.push(d))
+    socket.write('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 5\r\n\r\nplain')
+  })
+  const client = connect(port, '127.0.0.1')
+  t.teardown(() => client.destroy())
+  let received = ''
+  client.on('data', (d: Buffer) => { received += d.toString('latin1') })
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+  client.on('error', () => {})
+  client.write(handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13']))
+  await waitFor(() => received.includes('plain'))
+  t.match(received, /^HTTP\/1\.1 200 /, "the upstream's answer is passed on")
+  t.match(received, /connection: close/i, 'and the connection is to close')
+  // what the client sends now would be tunnel data if a tunnel had been opened
+  if (!client.destroyed) client.write('tunnel bytes that must go nowhere')
+  await closed
+  t.equal(Buffer.concat(after).toString().includes('tunnel bytes'), false, 'nothing the client sent afterwards reached the upstream')
+  await waitFor(async () => inFlight() === 0 && (await connections()) === 0)
+  t.equal(inFlight(), 0)
+})
