@@ -148,7 +148,12 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
 
   const initialPools = buildPools(config, runtimeOptions).pools
-  const proxy = new ProxyHandler(stateFor(config, initialPools), { logger, trustedProxies: config.server.trustedProxies, maxUrlBytes: config.server.maxUrlBytes })
+  const proxy = new ProxyHandler(stateFor(config, initialPools), {
+    logger,
+    trustedProxies: config.server.trustedProxies,
+    maxUrlBytes: config.server.maxUrlBytes,
+    dropUnderscoreHeaders: config.server.dropUnderscoreHeaders,
+  })
   for (const runtime of initialPools.values()) adopt(runtime)
   metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock) })
   metrics?.setConfigInfo(hash)
@@ -209,6 +214,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       shouldUpgradeCallback: (req) => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket',
       // Node's parser answers 431 past this (request line and headers together)
       maxHeaderSize: config.server.maxHeaderBytes,
+      // Node checks headersTimeout/requestTimeout only this often (30 s by default): often enough to hold them
+      connectionsCheckingInterval: Math.max(50, Math.min(30000, Math.floor(Math.min(config.server.headersTimeoutMs, config.server.requestTimeoutMs || Infinity) / 4))),
     },
     // slow clients: all headers within headersTimeoutMs (slowloris), the whole request within requestTimeoutMs
     connectionTimeout: 0,

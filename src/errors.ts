@@ -17,6 +17,8 @@ export const ERRORS = {
   overloaded: { status: 503, message: 'The gateway is overloaded; try again shortly' },
   uri_too_long: { status: 414, message: 'The request target is too long' },
   body_too_large: { status: 413, message: 'The request body is larger than this route allows' },
+  unsupported_transfer_coding: { status: 501, message: 'The request uses a transfer coding the gateway does not implement' },
+  http_version_not_supported: { status: 505, message: 'Only HTTP/1.x is served here' },
   internal_error: { status: 500, message: 'Unexpected gateway error' },
   // the admin listener's answers
   unauthorized: { status: 401, message: 'This admin call needs Authorization: Bearer <admin token>' },

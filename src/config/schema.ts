@@ -217,6 +217,8 @@ const server = z.strictObject({
   reusePort: z.boolean().default(false),
   /** Request line and headers together; more is answered 431 by Node's parser. */
   maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+  /** Header names with '_' are dropped, so they cannot alias dashed ones upstream (X_Auth_User vs X-Auth-User). */
+  dropUnderscoreHeaders: z.boolean().default(true),
   /** Longest request target (path and query); more is answered 414. */
   maxUrlBytes: z.number().int().min(256).default(8 * 1024),
   /** A client must have sent all its headers within this time (slowloris), else the connection is closed. */

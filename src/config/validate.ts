@@ -9,6 +9,10 @@ export function validateConfig (input: unknown, source?: string): ResolvedConfig
   const parsed = gatewayConfigSchema.safeParse(input)
   // relations between fields are checked on the raw input too, so one run reports every problem
   const problems = [...(parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i).split('\n'))), ...semanticProblems(parsed.success ? parsed.data : input)]
+  // keys the schema parser passes over without a word (e.g. an own '__proto__'): unknown all the same
+  if (parsed.success && isObject(input)) {
+    for (const key of Object.keys(input)) if (!Object.hasOwn(gatewayConfigSchema.shape, key)) problems.push(`${key}: unknown field`)
+  }
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems, source)
   return deepFreeze(parsed.data) as ResolvedConfig
 }
@@ -99,6 +103,8 @@ function describeIssue (issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     const moved = issue.keys.filter((k) => Object.hasOwn(MOVED, k))
     if (moved.length > 0) return moved.map((k) => `${path ? `${path}.` : ''}${k}: ${MOVED[k]}`).join('\n')
+    // at the top level the field itself is the path: one problem per field
+    if (path === '') return issue.keys.map((k) => `${k}: unknown field`).join('\n')
     message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`
   }
   else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) message = 'is required'

@@ -92,7 +92,7 @@ export function createAdmit (options: FrontOptions): Admit {
  */
 function malformedRequest (req: IncomingMessage, facts: IncomingFacts): ErrorCode | undefined {
   // HTTP/1.x framing with another major version in the request line (RFC 9112 §2.3)
-  if (req.httpVersionMajor !== 1) return 'bad_request'
+  if (req.httpVersionMajor !== 1) return 'http_version_not_supported'
   // two Host lines, or one that is not an authority (a path, userinfo, a list): RFC 9112 §3.2, RFC 9110 §7.2
   if (facts.hostRepeated === true) return 'bad_request'
   if (facts.host !== undefined && !isValidAuthority(facts.host)) return 'bad_request'
@@ -102,8 +102,10 @@ function malformedRequest (req: IncomingMessage, facts: IncomingFacts): ErrorCod
     if (req.httpVersionMinor === 0) return 'bad_request'
     // Node's parser has checked that chunked comes last, once; the gateway re-chunks the body and would
     // hand the upstream, say, gzip bytes it was never told about: a coding it does not implement
-    // (RFC 9112 §6.1 says 501; until the catalogue has a 501 code, a 400)
-    if (codings.trim().toLowerCase() !== 'chunked') return 'bad_request'
+    // (RFC 9112 §6.1: 501); without chunked last the framing itself is unknown (§6.3 (4): 400)
+    const list = codings.toLowerCase().split(',').map((c) => c.trim())
+    if (list.at(-1) !== 'chunked') return 'bad_request'
+    if (list.length > 1) return 'unsupported_transfer_coding'
   }
   return undefined
 }
