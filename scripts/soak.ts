@@ -65,6 +65,8 @@ const agent = new Agent({ keepAlive: true, maxSockets: 512 })
 
 /** Requests in flight, with the target they were sent to not known: a kill marks every one in flight. */
 const inFlight = new Set<{ killed: boolean }>()
+/** Unexpected statuses by status and path, printed at the end. */
+const statuses = new Map<string, number>()
 
 function send (method: 'GET' | 'POST', path: string, options: { abortAfterMs?: number; body?: Readable } = {}): Promise<{ kind: Kind; ms: number }> {
   const started = performance.now()
@@ -81,7 +83,10 @@ function send (method: 'GET' | 'POST', path: string, options: { abortAfterMs?: n
     }
     const req = request({ host: '127.0.0.1', port, method, path, agent }, (res) => {
       res.resume()
-      res.once('end', () => done(res.statusCode === 200 ? 'ok' : 'status'))
+      res.once('end', () => {
+        if (res.statusCode !== 200) statuses.set(`${res.statusCode} ${path}`, (statuses.get(`${res.statusCode} ${path}`) ?? 0) + 1)
+        done(res.statusCode === 200 ? 'ok' : 'status')
+      })
       res.once('error', () => done(options.abortAfterMs !== undefined ? 'aborted' : 'network'))
     })
     req.once('error', () => done(options.abortAfterMs !== undefined ? 'aborted' : 'network'))
@@ -168,6 +173,8 @@ timers.push(setInterval(() => track(send('POST', '/upload/file', { body: uploadB
 
 const report = (index: number): void => {
   const seconds = (performance.now() - minute.started) / 1000
+  // the test upstreams record every request they see; that log is the test's memory, not the gateway's
+  for (const u of upstreams) u.requests.length = 0
   const mem = process.memoryUsage()
   rssAtMinute.push(mem.rss)
   const k = minute.kinds
@@ -201,6 +208,7 @@ const unexpected = totals.status + totals.network
 const afterFirst = rssAtMinute[0]
 const last = rssAtMinute.at(-1)!
 const growth = afterFirst === undefined || rssAtMinute.length < 2 ? undefined : (last - afterFirst) / afterFirst
+if (statuses.size > 0) process.stdout.write(`unexpected statuses: ${JSON.stringify(Object.fromEntries(statuses))}\n`)
 process.stdout.write(`\ntotal: ${totals.ok} ok, ${unexpected} unexpected failures (${totals.status} status, ${totals.network} network), ${totals.aborted} client aborts, ${totals.killed} failed while their target was killed; reloads ${reloads.ok} ok / ${reloads.error} rejected\n`)
 process.stdout.write(growth === undefined ? 'RSS growth after the first minute: not measured (needs at least 2 minutes)\n' : `RSS growth after the first minute: ${(growth * 100).toFixed(1)}%\n`)
 
