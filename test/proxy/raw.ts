@@ -14,14 +14,11 @@ interface Parsed { response: RawResponse; consumed: number }
 
 const HEADER_END = Buffer.from('\r\n\r\n')
 
-/** Parses a status line and headers from the start of `buf`; undefined until the blank line arrived. */
-function parseHead (buf: Buffer): { status: number; headers: Record<string, string>; bodyStart: number } | undefined {
-  const end = buf.indexOf(HEADER_END)
-  if (end === -1) return undefined
-  const lines = buf.subarray(0, end).toString('latin1').split('\r\n')
-  const statusLine = lines.shift() ?? ''
-  const match = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine)
-  if (match === null) throw new Error(`not an HTTP response: ${JSON.stringify(statusLine)}`)
+/** A status line and header lines (the text before the blank line); undefined when it is not an HTTP/1.x response. */
+export function parseHeadText (text: string): { status: number; headers: Record<string, string> } | undefined {
+  const lines = text.split('\r\n')
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(lines.shift() ?? '')
+  if (match === null) return undefined
   const headers: Record<string, string> = {}
   for (const line of lines) {
     const colon = line.indexOf(':')
@@ -30,7 +27,17 @@ function parseHead (buf: Buffer): { status: number; headers: Record<string, stri
     const value = line.slice(colon + 1).trim()
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`
   }
-  return { status: Number(match[1]), headers, bodyStart: end + HEADER_END.length }
+  return { status: Number(match[1]), headers }
+}
+
+/** Parses a status line and headers from the start of `buf`; undefined until the blank line arrived. */
+function parseHead (buf: Buffer): { status: number; headers: Record<string, string>; bodyStart: number } | undefined {
+  const end = buf.indexOf(HEADER_END)
+  if (end === -1) return undefined
+  const text = buf.subarray(0, end).toString('latin1')
+  const head = parseHeadText(text)
+  if (head === undefined) throw new Error(`not an HTTP response: ${JSON.stringify(text.split('\r\n')[0])}`)
+  return { ...head, bodyStart: end + HEADER_END.length }
 }
 
 function makeResponse (status: number, headers: Record<string, string>, body: Buffer): RawResponse {

@@ -1,6 +1,7 @@
 // Raw bytes in, every response out, and whether the peer closed the connection: the view a smuggling test
 // needs (node:http and fetch would fix the bytes, and stop at the first response).
 import { connect } from 'node:net'
+import { parseHeadText } from '../proxy/raw.ts'
 
 export interface WireResponse {
   status: number
@@ -79,18 +80,9 @@ export function parseAll (buf: Buffer, closed: boolean): { responses: WireRespon
 function parseOne (buf: Buffer, closed: boolean): { response: WireResponse; consumed: number } | undefined {
   const end = buf.indexOf(CRLF2)
   if (end === -1) return undefined
-  const lines = buf.subarray(0, end).toString('latin1').split('\r\n')
-  const match = /^HTTP\/1\.[01] (\d{3})/.exec(lines.shift() ?? '')
-  if (match === null) return undefined
-  const headers: Record<string, string> = {}
-  for (const line of lines) {
-    const colon = line.indexOf(':')
-    if (colon === -1) continue
-    const name = line.slice(0, colon).trim().toLowerCase()
-    const value = line.slice(colon + 1).trim()
-    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`
-  }
-  const status = Number(match[1])
+  const head = parseHeadText(buf.subarray(0, end).toString('latin1'))
+  if (head === undefined) return undefined
+  const { status, headers } = head
   const start = end + 4
   if (status === 101 || status === 204 || status === 304) return { response: { status, headers, body: Buffer.alloc(0) }, consumed: start }
   if (headers['transfer-encoding']?.toLowerCase().includes('chunked')) {
