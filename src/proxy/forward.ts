@@ -1,4 +1,5 @@
 // The hot path: admit (route) → pool's breaker → attempts → stream back, then one access-log line.
+import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { AttemptAborted, GatewayError, renderError, type ErrorCode } from '../errors.ts'
@@ -11,6 +12,7 @@ import { limitBody, readBody } from './body.ts'
 import { Exchange } from './exchange.ts'
 import { createAdmit, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
+import { isSaneRequestId } from './headers.ts'
 import { mirror } from './mirror.ts'
 import { tryTargets } from './retry-loop.ts'
 
@@ -62,7 +64,7 @@ export class ProxyHandler {
     const ex = new Exchange(req, res)
     this.#active++
     res.once('close', () => this.#finish(ex))
-    ex.requestId = this.#admit(req, this.#state).requestId
+    ex.requestId = requestIdOf(req)
     this.#sendError(ex, code, undefined, retryAfterSeconds)
   }
 
@@ -83,12 +85,12 @@ export class ProxyHandler {
       if (this.#phase !== 'serving') {
         res.setHeader('connection', 'close')
         if (this.#phase === 'closed') {
-          ex.requestId = this.#admit(req, this.#state).requestId
+          ex.requestId = requestIdOf(req)
           return this.#sendError(ex, 'shutting_down', undefined, 1)
         }
       }
       if ((req.url?.length ?? 0) > this.#maxUrlBytes) {
-        ex.requestId = this.#admit(req, this.#state).requestId
+        ex.requestId = requestIdOf(req)
         return this.#sendError(ex, 'uri_too_long')
       }
       this.#start(ex)
@@ -253,4 +255,10 @@ export class ProxyHandler {
       onIdle()
     }
   }
+}
+
+/** The request id of a request refused before admission (shutdown, overload, a target too long to route). */
+function requestIdOf (req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && isSaneRequestId(given) ? given : randomUUID()
 }

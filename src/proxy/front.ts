@@ -68,7 +68,8 @@ export function createAdmit (options: FrontOptions): Admit {
       return admission
     }
     admission.path = target.path
-    const match = state.table.match(target.path, req.method ?? 'GET', facts.host, (name) => firstValue(req.headers[name]))
+    const table = state.table
+    const match = table.match(target.path, req.method ?? 'GET', facts.host, table.narrowsByHeaders ? (name) => firstValue(req.headers[name]) : undefined)
     const plan = match && state.plans?.get(match.route)
     const runtime = match && state.pools.get(plan === undefined ? match.route.pool : choosePool(plan, req, admission, state))
     if (match === undefined || runtime === undefined) {

@@ -45,8 +45,10 @@ export interface RouteMatch {
 export class RoutingTable {
   readonly #byPrefix = new Map<string, Route[]>()
   readonly size: number
-  /** Every route, in config order. */
+  /** Every route. */
   readonly routes: readonly Route[]
+  /** Whether any route is narrowed by headers (only then does a match read them). */
+  readonly narrowsByHeaders: boolean
 
   constructor (routes: readonly RouteSpec[]) {
     for (const [index, r] of routes.entries()) {
@@ -73,6 +75,7 @@ export class RoutingTable {
     for (const list of this.#byPrefix.values()) list.sort((a, b) => specificity(b) - specificity(a))
     this.size = routes.length
     this.routes = [...this.#byPrefix.values()].flat()
+    this.narrowsByHeaders = this.routes.some((r) => r.headers !== undefined)
   }
 
   /** path must already be normalised (see normaliseRequestTarget). host may carry a port. */

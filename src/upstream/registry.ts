@@ -62,6 +62,9 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   readonly #failureStatuses: ReadonlySet<number>
   /** One per DNS name among the pool's targets; their addresses join the fixed targets. */
   readonly #discoveries: DnsDiscovery[]
+  /** Set once checks run: a target that joins after that waits for a passing check. */
+  #started = false
+  #starting: Promise<void> | undefined
 
   constructor (name: string, config: PoolConfig, options: RuntimeOptions = {}) {
     super()
@@ -134,8 +137,6 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.pool.setTargets(next, config, (t) => (checked && joining.has(t) ? { ...INITIAL_STATUS, healthy: false } : undefined))
   }
 
-  #started = false
-  #starting: Promise<void> | undefined
 
   /** Starts discovery and health checks; resolves once the first lookups and the first round of checks are done. */
   start (): Promise<void> {
