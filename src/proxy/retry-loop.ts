@@ -13,18 +13,22 @@ export async function tryTargets (ex: Exchange, runtime: PoolRuntime): Promise<A
       if (ex.clientGone) return last
       const target = runtime.pool.pick(ex.pick, ex.tried)
       if (target === undefined) return last
-      if (ex.attempts > 0 && !slot) {
+      // A connect failure never reached an upstream, so sending it elsewhere adds no load to any: it takes no
+      // budget slot (HAProxy's retry-on conn-failure with redispatch). A target that dies refuses every request
+      // sent to it until health checks notice, far more at once than the budget allows; attempts still bound it.
+      if (ex.attempts > 0 && !slot && last?.failure !== 'connect-failure') {
         if (!runtime.budget.tryAcquire()) return last
         slot = true
       }
-      const isRetry = slot
+      const isRetry = ex.attempts > 0
+      const budgeted = slot
       // the failure that made this a retry (a retryable status that is not a failure status counts as 'status')
       const why = last?.failure
       if (isRetry) runtime.observer.retry(why === undefined || why === 'client-abort' || why === 'bad-request' ? 'status' : why)
       try {
         last = await sendAttempt(ex, runtime, target)
       } finally {
-        if (isRetry) runtime.budget.release()
+        if (budgeted) runtime.budget.release()
         slot = false
       }
       slot = last.slotTaken

@@ -14,6 +14,8 @@ export interface Conversation {
   responses: WireResponse[]
   /** The peer closed (or reset) the connection within the wait. */
   closed: boolean
+  /** The peer reset the connection (ECONNRESET) rather than closing it. */
+  reset: boolean
   /** Bytes after the last complete response (a response cut short, or garbage). */
   trailing: Buffer
 }
@@ -35,6 +37,7 @@ export function converse (port: number, bytes: string | Buffer, options: Convers
     const socket = connect(port, '127.0.0.1')
     let buf = Buffer.alloc(0)
     let closed = false
+    let reset = false
     let done = false
     const timers: NodeJS.Timeout[] = []
     const finish = (): void => {
@@ -43,7 +46,7 @@ export function converse (port: number, bytes: string | Buffer, options: Convers
       for (const timer of timers) clearTimeout(timer)
       socket.destroy()
       const { responses, rest } = parseAll(buf, closed)
-      resolve({ responses, closed, trailing: rest })
+      resolve({ responses, closed, reset, trailing: rest })
     }
     timers.push(setTimeout(finish, options.timeoutMs ?? 3000))
     socket.on('data', (chunk: Buffer) => {
@@ -52,7 +55,10 @@ export function converse (port: number, bytes: string | Buffer, options: Convers
     })
     socket.on('end', () => { closed = true; finish() })
     socket.on('close', () => { closed = true; finish() })
-    socket.on('error', () => { closed = true })
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      closed = true
+      if (err.code === 'ECONNRESET') reset = true
+    })
     socket.write(bytes)
     let at = 0
     for (const piece of options.pieces ?? []) {

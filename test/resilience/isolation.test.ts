@@ -33,7 +33,7 @@ function checkMember (t: T, gw: Awaited<ReturnType<typeof setup>>['gw'], replies
   const med = median(sequential)
   t.comment(`member median ${med.toFixed(1)} ms (sequential), slowest of all ${Math.max(...replies.map((r) => r.ms)).toFixed(0)} ms`)
   // fast-ish: one process runs clients, gateway and upstreams, so only gross slowdowns are caught
-  t.ok(med < 200, 'member stays fast (sequential median)')
+  t.ok(med < 500, 'member stays fast (sequential median)')
   t.ok(Math.max(...replies.map((r) => r.ms)) < 1000, 'no member request waits anywhere near payment\'s 3 s deadline')
   const member = runtime(gw, 'member')
   t.equal(member.breaker.state, 'closed')

@@ -93,6 +93,19 @@ export async function refusingUrls (count: number): Promise<string[]> {
   return urls
 }
 
+/**
+ * Ports whose server accepts a connection and resets it once the request arrives: the request left, so the
+ * failure is a 'reset' (retried within the budget), unlike a refused connection. Closed in teardown.
+ */
+export async function resettingUrls (t: { teardown (fn: () => unknown): void }, count: number): Promise<string[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<Server>((resolve) => {
+    const server = createServer((socket) => socket.once('data', () => socket.resetAndDestroy()))
+    server.listen(0, '127.0.0.1', () => resolve(server))
+  })))
+  t.teardown(() => Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve)))))
+  return servers.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+}
+
 /** An error as undici or the socket layer reports it: only its code matters to the proxy. */
 export function codedError (code: string): Error {
   return Object.assign(new Error(code), { code })

@@ -1,15 +1,21 @@
 // The attempts of one request within its pool (proxy/retry-loop.ts): a different target each time while policy,
 // budget and deadline allow, a backoff that waits on the gateway's clock, every retry slot given back.
-// The targets are real ports that refuse connections (a connect failure, retryable for any method); no server runs.
+// The targets are real ports that refuse connections (a connect failure, retryable for any method, outside the
+// budget); where the budget is the point, they are servers that reset each request (a 'reset', within the budget).
 import t, { type Test } from 'tap'
 import { tryTargets } from '../../src/proxy/retry-loop.ts'
 import type { Target } from '../../src/upstream/target.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { exchange, refusingUrls, runtimeFixture, type ExchangeInit, type RuntimeFixture } from './proxy-fakes.ts'
+import { exchange, refusingUrls, resettingUrls, runtimeFixture, type ExchangeInit, type RuntimeFixture } from './proxy-fakes.ts'
 
 async function refusingPool (t: Test, pool: Record<string, unknown> = {}, random?: () => number): Promise<RuntimeFixture> {
   const targets = await refusingUrls(3)
   return runtimeFixture(t, { targets, ...pool }, random)
+}
+
+async function resettingPool (t: Test, pool: Record<string, unknown> = {}): Promise<RuntimeFixture> {
+  const targets = await resettingUrls(t, 3)
+  return runtimeFixture(t, { targets, ...pool })
 }
 
 const names = (fx: RuntimeFixture, tried: readonly Target[]): string[] => tried.map((x) => `t${fx.targets.indexOf(x) + 1}`)
@@ -25,7 +31,7 @@ t.test('attempts go to a different target each time until policy, budget or dead
     { name: 'attempts 5 over three targets: never the one that just failed', pool: { retry: { attempts: 5 } }, tried: 5, retryable: false },
     { name: 'a POST: refused connections never reached the upstream', init: { method: 'POST' }, tried: ['t1', 't2', 't3'], retryable: false },
     { name: 'connect-failure not in retryOn', pool: { retry: { retryOn: [503] } }, tried: ['t1'], retryable: false },
-    { name: 'a budget of nothing: the first retry is refused', pool: { retry: { budget: { percent: 0, minConcurrent: 0 } } }, tried: ['t1'], rejected: 1, retryable: true },
+    { name: 'a budget of nothing: connect failures still go elsewhere, taking no slot', pool: { retry: { budget: { percent: 0, minConcurrent: 0 } } }, tried: ['t1', 't2', 't3'], retryable: false },
   ]
   for (const c of cases) {
     t.test(c.name, async (t) => {
@@ -51,8 +57,39 @@ t.test('attempts go to a different target each time until policy, budget or dead
   }
 })
 
+t.test('a reset is retried only within the budget: a budget of nothing refuses the first retry', async (t) => {
+  const fx = await resettingPool(t, { retry: { budget: { percent: 0, minConcurrent: 0 } } })
+  const { ex } = exchange(fx)
+  const last = await tryTargets(ex, fx.runtime)
+  t.same(names(fx, ex.tried), ['t1'])
+  t.equal(last?.failure, 'reset')
+  t.equal(last?.retryable, true, 'policy allowed another attempt; the budget did not')
+  t.equal(fx.runtime.budget.rejected, 1)
+  t.equal(fx.runtime.budget.retriesInFlight, 0)
+  t.equal(inFlight(fx), 0)
+})
+
+t.test('a retry after a connect failure takes no budget slot; one after a reset does', async (t) => {
+  for (const [kind, make, slots] of [['connect-failure', refusingPool, []], ['reset', resettingPool, [1, 1]]] as const) {
+    const fx = await make(t)
+    const seen: number[] = []
+    const { tryAcquire } = fx.runtime.budget
+    fx.runtime.budget.tryAcquire = () => {
+      const taken = tryAcquire.call(fx.runtime.budget)
+      seen.push(fx.runtime.budget.retriesInFlight)
+      return taken
+    }
+    const { ex } = exchange(fx)
+    const last = await tryTargets(ex, fx.runtime)
+    t.equal(last?.failure, kind)
+    t.equal(ex.attempts, 3, `${kind}: three attempts`)
+    t.same(seen, slots, `${kind}: slots held while each retry ran`)
+    t.equal(fx.runtime.budget.retriesInFlight, 0)
+  }
+})
+
 t.test('a retry holds a budget slot while it runs, and gives it back', async (t) => {
-  const fx = await refusingPool(t)
+  const fx = await resettingPool(t)
   const seen: number[] = []
   const { tryAcquire } = fx.runtime.budget
   fx.runtime.budget.tryAcquire = () => {
@@ -67,7 +104,7 @@ t.test('a retry holds a budget slot while it runs, and gives it back', async (t)
 })
 
 t.test('the budget spent by other requests stops the loop after the first attempt', async (t) => {
-  const fx = await refusingPool(t, { retry: { budget: { percent: 0, minConcurrent: 1 } } })
+  const fx = await resettingPool(t, { retry: { budget: { percent: 0, minConcurrent: 1 } } })
   t.ok(fx.runtime.budget.tryAcquire(), 'another request holds the only slot')
   const { ex } = exchange(fx)
   await tryTargets(ex, fx.runtime)
