@@ -1,19 +1,23 @@
 // npm run soak [-- --minutes N] (default 10; not in CI): steady load at ~50% of the measured capacity for N
 // minutes, with a config reload every 15 s, one target killed (connections reset, port refused) and restarted
 // every 30 s, client aborts and streamed 1 MiB uploads. Prints a table every minute; exits 1 if a request that
-// should have succeeded failed, or RSS grew more than 10% after the first minute.
+// should have succeeded failed, or the gateway's RSS grew more than 10% after the first minute.
 //
-// One process runs the gateway, its three upstreams and the load, so the capacity measured is that of the
-// whole; RSS, heap and fds are the process's. A failure counts as expected only when it cannot be the gateway's
-// fault: the client aborted, or the request was in flight at the moment a target was killed.
+// The gateway is the real CLI (`node src/main.ts --config FILE`, as it ships: no GC flags) in a process of its
+// own, with its access log to a file; its RSS and fds come from /proc/<pid>, its heap and event-loop delay from
+// its own /metrics. Reloads rewrite the config file and ask the admin API. The three upstreams and the load run
+// in this process. A failure counts as expected only when it cannot be the gateway's fault: the client aborted,
+// or the request was in flight at the moment a target was killed.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
-import { readdirSync } from 'node:fs'
-import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { Readable, Writable } from 'node:stream'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { buildGateway } from '../src/app.ts'
 import type { GatewayConfig } from '../src/config/schema.ts'
-import { validateConfig } from '../src/config/validate.ts'
 import { TestUpstream } from '../test/helpers/upstream.ts'
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string' } } })
@@ -40,8 +44,9 @@ const newMinute = (): Minute => ({ started: performance.now(), requests: 0, kind
 
 function config (variant: number): GatewayConfig {
   return {
-    log: { level: 'warn' },
-    server: { host: '127.0.0.1', port: 0 },
+    log: { level: 'info', destination: accessLog },
+    server: { host: '127.0.0.1', port: gatewayPort },
+    admin: { host: '127.0.0.1', port: adminPort },
     pools: {
       app: {
         targets: upstreams.map((u) => u.url),
@@ -55,12 +60,54 @@ function config (variant: number): GatewayConfig {
   }
 }
 
+function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().once('error', reject).listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo
+      probe.close(() => resolve(port))
+    })
+  })
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-soak-'))
+const configFile = join(dir, 'soak.config.json')
+const accessLog = join(dir, 'access.log')
+const gatewayPort = await freePort()
+const adminPort = await freePort()
+const adminUrl = `http://127.0.0.1:${adminPort}`
+const port = String(gatewayPort)
 const upstreams = await Promise.all([0, 1, 2].map((i) => TestUpstream.start({ name: `t${i}` })))
 let variant = 0
-const silent = new Writable({ write (_chunk, _encoding, callback) { callback() } })
-const gateway = buildGateway(validateConfig(config(variant)), { logStream: silent, defaultMetrics: false, load: async () => validateConfig(config(++variant)) })
-const base = await gateway.listen({ host: '127.0.0.1', port: 0 })
-const { port } = new URL(base)
+writeFileSync(configFile, JSON.stringify(config(variant)))
+const child = spawn(join(ROOT, 'node_modules/.bin/node'), ['src/main.ts', '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
+const childExited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+process.on('exit', () => { child.kill('SIGKILL') })
+for (let tries = 0; ; tries++) {
+  const ready = await fetch(`${adminUrl}/readyz`).then((r) => r.ok, () => false)
+  if (ready) break
+  if (tries > 200 || child.exitCode !== null) throw new Error('the gateway did not become ready within 20 s')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+}
+
+/** Reload: the next variant of the config file, applied through the admin API. */
+async function reload (): Promise<boolean> {
+  writeFileSync(configFile, JSON.stringify(config(++variant)))
+  const res = await fetch(`${adminUrl}/reload`, { method: 'POST' })
+  const body = await res.json() as { result?: string }
+  return res.ok && body.result !== 'error'
+}
+
+/** The gateway process's RSS, open fds, and (from its /metrics) heap used and event-loop delay p99. */
+async function gatewayFigures (): Promise<{ rss: number; fds: number; heapUsed: number; loopP99Ms: number }> {
+  const pid = child.pid!
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024
+  const fds = readdirSync(`/proc/${pid}/fd`).length
+  const metrics = await (await fetch(`${adminUrl}/metrics`)).text()
+  const metric = (name: string): number => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(metrics)?.[1] ?? NaN)
+  return { rss, fds, heapUsed: metric('nodejs_heap_size_used_bytes'), loopP99Ms: metric('nodejs_eventloop_lag_p99_seconds') * 1000 }
+}
+
 const agent = new Agent({ keepAlive: true, maxSockets: 512 })
 
 /** Requests in flight, with the target they were sent to not known: a kill marks every one in flight. */
@@ -82,9 +129,16 @@ function send (method: 'GET' | 'POST', path: string, options: { abortAfterMs?: n
       resolve({ kind: kind !== 'ok' && kind !== 'aborted' && mark.killed ? 'killed' : kind, ms: performance.now() - started })
     }
     const req = request({ host: '127.0.0.1', port, method, path, agent }, (res) => {
-      res.resume()
+      // an error answer is kept to name its code; a 200's body is dropped
+      let body = ''
+      if (res.statusCode === 200) res.resume()
+      else res.setEncoding('utf8').on('data', (chunk: string) => { body += chunk })
       res.once('end', () => {
-        if (res.statusCode !== 200) statuses.set(`${res.statusCode} ${path}`, (statuses.get(`${res.statusCode} ${path}`) ?? 0) + 1)
+        if (res.statusCode !== 200) {
+          const code = /"error":"([a-z_]+)"/.exec(body)?.[1] ?? 'no code'
+          const key = `${res.statusCode} ${code} ${path.startsWith('/upload') ? 'upload' : 'GET'}`
+          statuses.set(key, (statuses.get(key) ?? 0) + 1)
+        }
         done(res.statusCode === 200 ? 'ok' : 'status')
       })
       res.once('error', () => done(options.abortAfterMs !== undefined ? 'aborted' : 'network'))
@@ -121,10 +175,6 @@ async function measureCapacity (): Promise<number> {
   return done / 3
 }
 
-function openFds (): number {
-  try { return readdirSync('/proc/self/fd').length } catch { return -1 }
-}
-
 function p99 (values: number[]): number {
   if (values.length === 0) return 0
   const sorted = [...values].sort((a, b) => a - b)
@@ -137,8 +187,6 @@ process.stdout.write(`capacity ≈ ${capacity.toFixed(0)} req/s (GET, 32 concurr
 process.stdout.write('| min | req/s | ok | 5xx/4xx | network | aborted (expected) | killed (expected) | p99 ms | RSS MiB | heap MiB | fds | loop p99 ms | reloads ok/err |\n')
 process.stdout.write('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n')
 
-const loop = monitorEventLoopDelay({ resolution: 10 })
-loop.enable()
 let minute = newMinute()
 const totals: Record<Kind, number> = { ok: 0, status: 0, network: 0, aborted: 0, killed: 0 }
 const reloads = { ok: 0, error: 0 }
@@ -167,20 +215,20 @@ timers.push(setInterval(() => {
   void target.refuse().then(() => setTimeout(() => { void target.restore() }, DOWN_FOR_MS))
 }, KILL_EVERY_MS))
 timers.push(setInterval(() => {
-  void gateway.reload('admin').then((r) => { if (r.result === 'error') reloads.error++; else reloads.ok++ })
+  void reload().then((ok) => { if (ok) reloads.ok++; else reloads.error++ }, () => { reloads.error++ })
 }, RELOAD_EVERY_MS))
 timers.push(setInterval(() => track(send('POST', '/upload/file', { body: uploadBody() }), false), UPLOAD_EVERY_MS))
 
-const report = (index: number): void => {
+const report = async (index: number): Promise<void> => {
   const seconds = (performance.now() - minute.started) / 1000
-  // the test upstreams record every request they see; that log is the test's memory, not the gateway's
-  for (const u of upstreams) u.requests.length = 0
-  const mem = process.memoryUsage()
-  rssAtMinute.push(mem.rss)
-  const k = minute.kinds
-  process.stdout.write(`| ${index} | ${(minute.requests / seconds).toFixed(0)} | ${k.ok} | ${k.status} | ${k.network} | ${k.aborted} | ${k.killed} | ${p99(minute.latencies).toFixed(1)} | ${(mem.rss / 2 ** 20).toFixed(0)} | ${(mem.heapUsed / 2 ** 20).toFixed(0)} | ${openFds()} | ${(loop.percentile(99) / 1e6).toFixed(1)} | ${reloads.ok}/${reloads.error} |\n`)
-  loop.reset()
+  const done = minute
   minute = newMinute()
+  // the test upstreams record every request they see; that log is this process's memory, not the gateway's
+  for (const u of upstreams) u.requests.length = 0
+  const g = await gatewayFigures()
+  rssAtMinute.push(g.rss)
+  const k = done.kinds
+  process.stdout.write(`| ${index} | ${(done.requests / seconds).toFixed(0)} | ${k.ok} | ${k.status} | ${k.network} | ${k.aborted} | ${k.killed} | ${p99(done.latencies).toFixed(1)} | ${(g.rss / 2 ** 20).toFixed(0)} | ${(g.heapUsed / 2 ** 20).toFixed(0)} | ${g.fds} | ${g.loopP99Ms.toFixed(1)} | ${reloads.ok}/${reloads.error} |\n`)
 }
 
 let minuteIndex = 1
@@ -192,7 +240,7 @@ await new Promise<void>((resolve) => {
       const abort = Math.random() < ABORT_SHARE
       track(send('GET', abort ? '/slow?abort=1' : `/item/${launched % 1000}`, abort ? { abortAfterMs: 1 } : {}), !abort)
     }
-    if (now - soakStart >= minuteIndex * 60_000) report(minuteIndex++)
+    if (now - soakStart >= minuteIndex * 60_000) void report(minuteIndex++)
     if (now >= soakEnd) {
       clearInterval(tick)
       resolve()
@@ -201,7 +249,7 @@ await new Promise<void>((resolve) => {
 })
 for (const timer of timers) clearInterval(timer)
 await Promise.all(pending)
-if (minute.requests > 0 && minuteIndex <= Math.ceil(minutes)) report(minuteIndex)
+if (minute.requests > 0 && minuteIndex <= Math.ceil(minutes)) await report(minuteIndex)
 await Promise.all(upstreams.map((u) => (u.server.listening ? undefined : u.restore().catch(() => undefined))))
 
 const unexpected = totals.status + totals.network
@@ -213,8 +261,10 @@ process.stdout.write(`\ntotal: ${totals.ok} ok, ${unexpected} unexpected failure
 process.stdout.write(growth === undefined ? 'RSS growth after the first minute: not measured (needs at least 2 minutes)\n' : `RSS growth after the first minute: ${(growth * 100).toFixed(1)}%\n`)
 
 agent.destroy()
-await gateway.close()
+child.kill('SIGTERM')
+await childExited
 await Promise.all(upstreams.map((u) => u.close()))
+rmSync(dir, { recursive: true, force: true })
 const failed = unexpected > 0 || reloads.error > 0 || (growth !== undefined && growth > 0.1)
 process.stdout.write(failed ? 'SOAK FAILED\n' : 'soak passed\n')
 process.exit(failed ? 1 : 0)

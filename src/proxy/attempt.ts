@@ -2,6 +2,7 @@
 // straight to the client with backpressure (pause the upstream while the client's socket is full), or drained
 // and dropped when another attempt will answer instead. No intermediate streams, no AbortController.
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted } from '../errors.ts'
 import { classifyError, type FailureKind } from '../resilience/classify.ts'
@@ -32,7 +33,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   readonly #runtime: PoolRuntime
   readonly #target: Target
   /** Whether policy lets another attempt follow this one. */
-  readonly #moreAllowed: boolean
+  #moreAllowed: boolean
   readonly #resolve: (result: AttemptResult) => void
   #controller: Dispatcher.DispatchController | undefined
   #pendingAbort: Error | undefined
@@ -174,7 +175,14 @@ export class Attempt implements Dispatcher.DispatchHandler {
       else result.failure = kind
       // headers are out: all that is left is to cut the response short (and say why in the access log)
       if (result.responded) ex.cutShort(kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable')
-      else if (!result.retryable) result.retryable = this.#runtime.retry.retryableFailure(kind, ex) && this.#mayRetryAfter()
+      else if (!result.retryable) {
+        // A refused connection never read the streamed body (undici reads it once connected), so it can
+        // still go, whole, to another target.
+        const unsent = kind === 'connect-failure' && !ex.replayable && isStream(ex.body) && !(ex.body as Readable).readableDidRead
+        if (unsent) this.#moreAllowed = ex.attempts < this.#runtime.config.retry.attempts
+        const facts = unsent ? { method: ex.method, idempotencyKey: ex.idempotencyKey, replayable: true } : ex
+        result.retryable = this.#runtime.retry.retryableFailure(kind, facts) && this.#mayRetryAfter()
+      }
     }
     this.#settle()
   }

@@ -258,6 +258,29 @@ t.test('after every attempt fails on upstream 503s the client gets the last upst
 // A body over maxBufferBytes streams to the upstream and cannot be replayed: its one attempt's answer goes to
 // the client as is, and its access-log line counts the bytes streamed; a body within the limit is buffered
 // and replayed on the retry.
+// ...unless the first target refused the connection: undici reads a streamed body only once connected, so the
+// whole body is still there for the next target.
+t.test('a streamed body whose first target refused the connection goes whole to the next target', async (t) => {
+  const { ups: [a, b], gw, access } = await setup(t, 2, { retry: { maxBufferBytes: 100 * 1024 } })
+  await a!.refuse()
+  const big = Buffer.alloc(150 * 1024, 'b')
+  const r = await call(gw.url, '/x', { method: 'POST', body: big })
+  t.equal(r.status, 200)
+  t.equal(r.upstream, 'u2')
+  t.equal(b!.requests[0]!.bodyBytes, big.length, 'the body arrived whole')
+  const line = await access(0)
+  t.equal(line.attempts, 2)
+  t.equal(line.bytesIn, big.length)
+
+  // a reset after the body started to flow is not retried: the upstream may have acted on it
+  await a!.restore()
+  a!.mode = 'reset-before-response'
+  b!.mode = 'reset-before-response'
+  const r2 = await call(gw.url, '/x', { method: 'PUT', body: big })
+  t.equal(r2.status, 502)
+  t.equal((await access(1)).attempts, 1)
+})
+
 t.test('a body larger than retry.maxBufferBytes is sent once and not retried', async (t) => {
   const { ups: [a, b], gw, access } = await setup(t, 2, { retry: { maxBufferBytes: 100 * 1024 } })
   a!.failCount = 1
