@@ -7,7 +7,7 @@ import type { GatewayConfig } from '../src/config/schema.ts'
 import { validateConfig } from '../src/config/validate.ts'
 import { benchConfig } from './switchyard-config.ts'
 
-export const MIRROR = { pool: 'shadow', percent: 5, maxConcurrent: 64 } as const
+import { MIRROR } from './mirror-config.ts'
 
 const [mode, mirrorUrl, ...origins] = process.argv.slice(2)
 if ((mode !== 'on' && mode !== 'off') || mirrorUrl === undefined) throw new Error('usage: mirror-gateway.ts <on|off> <mirror-url> <origin-url>...')

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { endChildrenOnExit, startProcess, stopAll, stopProcess, waitForReady } from './children.ts'
-import { MIRROR } from './mirror-gateway.ts'
+import { MIRROR } from './mirror-config.ts'
 import { median } from './report.ts'
 import { prepareLoadSide } from './setup.ts'
 import type { LoadResult } from './load.ts'
@@ -60,7 +60,7 @@ let failed = false
 const lines = [
   `Mirror to a target that answers after ${HANG_MS / 1000} s: ${MIRROR.percent}% of requests, maxConcurrent ${MIRROR.maxConcurrent}; ${rounds} interleaved rounds of ${seconds} s per mode and concurrency, medians.`,
   '',
-  '| conns | p99 ms, mirror off | p99 ms, mirror on | on / off | req/s off | req/s on | non-2xx + socket errors off / on | mirror requests sent (on) | mirror max in flight (on) |',
+  '| conns | p99 ms, mirror off | p99 ms, mirror on | on / off | req/s off | req/s on | non-2xx + socket errors off / on | mirror requests started during the run (on) | mirror max in flight (on) |',
   '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
 ]
 for (const conns of connections) {
