@@ -1,0 +1,215 @@
+// npm run stress:aborts [-- --requests N --concurrency C] (not in CI; ~1 min): N client requests (default
+// 10,000, C = 200 at a time) each aborted 100 ms after it was sent, against an upstream that answers after 2 s.
+// Bars, each failing the run (exit 1): every request the upstream saw is closed by the gateway within 200 ms of
+// its client's abort, none is answered; the pool's breaker counts no failure; the gateway's fds and heap come
+// back to their baseline (+5 fds, +10% heap) after the run, without anyone forcing a collection.
+//
+// The gateway runs in a child process (scripts/stress/gateway-child.ts): its fds and RSS come from /proc/<pid>,
+// its heap from its /metrics. The upstream and the clients share this process, so an abort and the upstream's
+// view of it are timed on one clock.
+import { request } from 'node:http'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { startGatewayChild, sumSamples, type GatewayChild } from './stress/gateway-process.ts'
+import { ms, percentile, sleep, table } from './stress/stats.ts'
+import { StressUpstream } from './stress/upstream.ts'
+import { loadAverage } from '../bench/proc.ts'
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '10000' },
+    concurrency: { type: 'string', default: '200' },
+    'abort-ms': { type: 'string', default: '100' },
+    'upstream-ms': { type: 'string', default: '2000' },
+    'bar-ms': { type: 'string', default: '200' },
+    'settle-max-ms': { type: 'string', default: '30000' },
+  },
+})
+const REQUESTS = Number(values.requests)
+const CONCURRENCY = Number(values.concurrency)
+const ABORT_MS = Number(values['abort-ms'])
+const BAR_MS = Number(values['bar-ms'])
+const SETTLE_MAX_MS = Number(values['settle-max-ms'])
+const FD_SLACK = 5
+const HEAP_SLACK = 0.1
+
+const upstream = await StressUpstream.start()
+upstream.slowMs = Number(values['upstream-ms'])
+const gw = await startGatewayChild({
+  log: { level: 'warn' },
+  server: { host: '127.0.0.1', port: 0 },
+  admin: { host: '127.0.0.1', port: 0 },
+  pools: {
+    app: {
+      targets: [upstream.url],
+      // room for every concurrent request, so each one reaches the upstream and has something to abort
+      connections: { maxPerTarget: 256 },
+      circuitBreaker: { volumeThreshold: 20, errorThresholdPercentage: 50, rollingWindowMs: 10_000 },
+    },
+  },
+  routes: [{ path: '/', pool: 'app' }],
+})
+
+interface Sent { id: string; abortedAt: number; answered: boolean }
+
+/** One GET /slow/<id> on its own connection, destroyed abortMs after it was sent. */
+function abortedRequest (id: string): Promise<Sent> {
+  return new Promise((resolve) => {
+    const sent: Sent = { id, abortedAt: 0, answered: false }
+    const req = request({ host: '127.0.0.1', port: gw.port, path: `/slow/${id}`, agent: false }, (res) => {
+      sent.answered = true
+      res.resume()
+    })
+    req.on('error', () => { /* our own abort */ })
+    req.end()
+    setTimeout(() => {
+      sent.abortedAt = performance.now()
+      req.destroy()
+      resolve(sent)
+    }, ABORT_MS)
+  })
+}
+
+async function run (prefix: string, count: number): Promise<Sent[]> {
+  const results: Sent[] = []
+  let next = 0
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (next < count) results.push(await abortedRequest(`${prefix}${next++}`))
+  }))
+  return results
+}
+
+/** A few normal requests, so the baseline is taken from a gateway that has served (lazy state allocated). */
+async function served (n: number): Promise<number> {
+  let ok = 0
+  for (let i = 0; i < n; i++) {
+    ok += await new Promise<number>((resolve) => {
+      request({ host: '127.0.0.1', port: gw.port, path: '/ok', agent: false }, (res) => {
+        res.resume()
+        res.once('end', () => resolve(res.statusCode === 200 ? 1 : 0))
+      }).once('error', () => resolve(0)).end()
+    })
+  }
+  return ok
+}
+
+interface Resources { fds: number; heapMiB: number; oldMiB: number; rssMiB: number; majorGcs: number; heapAfterMajorMiB: number }
+// heap over IPC, not /metrics: polling a scrape every second would itself fill the heap being watched
+const resources = async (g: GatewayChild): Promise<Resources> => {
+  const m = await g.memory()
+  return { fds: g.fds(), heapMiB: m.heapUsed / 2 ** 20, oldMiB: m.oldUsed / 2 ** 20, rssMiB: g.rssMiB(), majorGcs: m.gcs.major, heapAfterMajorMiB: m.gcs.heapAfterMajor / 2 ** 20 }
+}
+const attempts = async (g: GatewayChild): Promise<Record<string, number>> => {
+  const text = await g.metrics()
+  const out: Record<string, number> = {}
+  for (const outcome of ['success', 'client-abort', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response']) {
+    out[outcome] = sumSamples(text, 'switchyard_upstream_attempts_total', `outcome="${outcome}"`)
+  }
+  return out
+}
+
+// warm-up: the same work on a small scale, then the baseline after the same settle the run gets
+await served(50)
+await run('w', 2 * CONCURRENCY)
+await sleep(3000)
+const base = await resources(gw)
+const breakerBefore = await gw.breakerEvents()
+const attemptsBefore = await attempts(gw)
+upstream.arrived.clear()
+upstream.closed.clear()
+const answeredBefore = upstream.slowAnswered
+
+await gw.loopDelay()
+const ownLoop = monitorEventLoopDelay({ resolution: 10 })
+ownLoop.enable()
+const loadBefore = loadAverage()
+const started = performance.now()
+const sent = await run('r', REQUESTS)
+const runSeconds = (performance.now() - started) / 1000
+const gwLoop = await gw.loopDelay()
+ownLoop.disable()
+const peak = await resources(gw)
+// anything not closed by now would be answered at 2 s: wait that long so a miss shows up as an answer
+await sleep(upstream.slowMs + 500)
+
+const lags: number[] = []
+const arrivalLags: number[] = []
+const heldMs: number[] = []
+let notReached = 0
+let neverClosed = 0
+let forwardedAfterAbort = 0
+for (const s of sent) {
+  const arrived = upstream.arrived.get(s.id)
+  if (arrived === undefined) { notReached++; continue }
+  if (arrived > s.abortedAt) forwardedAfterAbort++
+  arrivalLags.push(arrived - s.abortedAt)
+  const closed = upstream.closed.get(s.id)
+  if (closed === undefined) { neverClosed++; continue }
+  lags.push(closed - s.abortedAt)
+  heldMs.push(closed - arrived)
+}
+const late = lags.filter((l) => l > BAR_MS).length
+const answeredByUpstream = upstream.slowAnswered - answeredBefore
+const answeredToClient = sent.filter((s) => s.answered).length
+
+const breakerAfter = await gw.breakerEvents()
+const attemptsAfter = await attempts(gw)
+const delta = (a: Record<string, number>, b: Record<string, number>, k: string): number => (b[k] ?? 0) - (a[k] ?? 0)
+
+// settle: light normal traffic (a gateway is never idle; an idle V8 heap is never collected), no forced
+// collection. The heap is back when heapUsed is, or when a full collection V8 ran by itself after the run left
+// it there (heapUsed alone counts garbage no collection has looked at yet).
+const majorAtRunEnd = peak.majorGcs
+const heapNow = (r: Resources): number => r.majorGcs > majorAtRunEnd ? Math.min(r.heapMiB, r.heapAfterMajorMiB) : r.heapMiB
+const settleStarted = performance.now()
+let after = await resources(gw)
+let trickled = 0
+while ((after.fds > base.fds + FD_SLACK || heapNow(after) > base.heapMiB * (1 + HEAP_SLACK)) && performance.now() - settleStarted < SETTLE_MAX_MS) {
+  const until = performance.now() + 1000
+  while (performance.now() < until) {
+    trickled += await served(1)
+    await sleep(50)
+  }
+  after = await resources(gw)
+  if (process.env.STRESS_DEBUG) process.stderr.write(`settle ${JSON.stringify(after)}\n`)
+}
+const settleSeconds = (performance.now() - settleStarted) / 1000
+const stillInFlight = sumSamples(await gw.metrics(), 'switchyard_target_in_flight')
+
+const bars = {
+  aborted: late === 0 && neverClosed === 0 && answeredByUpstream === 0,
+  breaker: delta(breakerBefore, breakerAfter, 'failure') === 0 && delta(breakerBefore, breakerAfter, 'open') === 0 && delta(breakerBefore, breakerAfter, 'reject') === 0,
+  fds: after.fds <= base.fds + FD_SLACK,
+  heap: heapNow(after) <= base.heapMiB * (1 + HEAP_SLACK),
+}
+const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
+
+process.stdout.write(`\n### Client aborts: ${REQUESTS} requests aborted at ${ABORT_MS} ms, ${CONCURRENCY} at a time, upstream answers after ${upstream.slowMs} ms\n\n`)
+process.stdout.write(`Machine load average before the run: ${loadBefore}. Event-loop delay p99 / max during the run: gateway ${ms(gwLoop.p99Ms)} / ${ms(gwLoop.maxMs)} ms, load driver and upstream ${ms(ownLoop.percentile(99) / 1e6)} / ${ms(ownLoop.max / 1e6)} ms.\n`)
+process.stdout.write(`Run took ${runSeconds.toFixed(1)} s (${(REQUESTS / runSeconds).toFixed(0)} aborted req/s); gateway pid ${gw.pid}, no --expose-gc.\n\n`)
+process.stdout.write(table(['measure', 'value', 'bar', 'verdict'], [
+  ['requests that reached the upstream', `${REQUESTS - notReached} / ${REQUESTS}`, '', ''],
+  ['reached the upstream after their client had aborted', forwardedAfterAbort, '', ''],
+  ['upstream arrival minus client abort: p50 / p99 / max ms', `${ms(percentile(arrivalLags, 50))} / ${ms(percentile(arrivalLags, 99))} / ${ms(percentile(arrivalLags, 100))}`, '', ''],
+  ['upstream close minus upstream arrival: p50 / p99 / max ms', `${ms(percentile(heldMs, 50))} / ${ms(percentile(heldMs, 99))} / ${ms(percentile(heldMs, 100))}`, '', ''],
+  ['upstream close after client abort: p50 / p99 / max ms', `${ms(percentile(lags, 50))} / ${ms(percentile(lags, 99))} / ${ms(percentile(lags, 100))}`, `every one ≤ ${BAR_MS}`, verdict(late === 0)],
+  [`closed later than ${BAR_MS} ms`, late, '0', verdict(late === 0)],
+  ['reached the upstream and never closed / answered by it', `${neverClosed} / ${answeredByUpstream}`, '0 / 0', verdict(neverClosed === 0 && answeredByUpstream === 0)],
+  ['answered to a client before its abort', answeredToClient, '', ''],
+  ['breaker events during the run: failure / open / reject / success', `${delta(breakerBefore, breakerAfter, 'failure')} / ${delta(breakerBefore, breakerAfter, 'open')} / ${delta(breakerBefore, breakerAfter, 'reject')} / ${delta(breakerBefore, breakerAfter, 'success')}`, 'failure, open, reject 0', verdict(bars.breaker)],
+  ['attempts by outcome (metrics): client-abort / success / any failure', `${delta(attemptsBefore, attemptsAfter, 'client-abort')} / ${delta(attemptsBefore, attemptsAfter, 'success')} / ${['status', 'connect-failure', 'reset', 'timeout', 'bad-response'].reduce((n, k) => n + delta(attemptsBefore, attemptsAfter, k), 0)}`, '', ''],
+  ['fds: baseline / end of run / after settle', `${base.fds} / ${peak.fds} / ${after.fds}`, `≤ baseline + ${FD_SLACK}`, verdict(bars.fds)],
+  ['heap used MiB: baseline / end of run / after settle', `${base.heapMiB.toFixed(1)} / ${peak.heapMiB.toFixed(1)} / ${after.heapMiB.toFixed(1)}`, '', ''],
+  ['old-generation heap MiB: baseline / end of run / after settle', `${base.oldMiB.toFixed(1)} / ${peak.oldMiB.toFixed(1)} / ${after.oldMiB.toFixed(1)}`, '', ''],
+  ['full GCs V8 ran after the run; heap right after the latest MiB', after.majorGcs > majorAtRunEnd ? `${after.majorGcs - majorAtRunEnd}; ${after.heapAfterMajorMiB.toFixed(1)}` : '0; –', '', ''],
+  ['heap after settle (the lower of the two when a full GC ran) MiB', heapNow(after).toFixed(1), `≤ baseline + ${HEAP_SLACK * 100}%`, verdict(bars.heap)],
+  ['RSS MiB: baseline / end of run / after settle', `${base.rssMiB.toFixed(1)} / ${peak.rssMiB.toFixed(1)} / ${after.rssMiB.toFixed(1)}`, '(reported only)', ''],
+  ['settle (after the 2.5 s wait for late answers), normal requests served meanwhile', `${settleSeconds.toFixed(1)} s, ${trickled}`, `≤ ${SETTLE_MAX_MS / 1000} s`, ''],
+  ['requests still in flight to the target after settle', stillInFlight, '0', verdict(stillInFlight === 0)],
+]))
+
+await gw.stop()
+await upstream.close()
+const failed = !Object.values(bars).every(Boolean) || stillInFlight !== 0
+process.stdout.write(failed ? '\nABORTS FAILED\n' : '\naborts passed\n')
+process.exit(failed ? 1 : 0)

@@ -1,0 +1,227 @@
+// npm run stress:slow [-- --attackers N --rounds R --phase-s S] (not in CI; ~2 min): a normal client's latency
+// with and without N (default 2,000) slow and abusive connections: slowloris (headers trickled), idle, slow
+// body and stalled readers, in the shares below. Rounds are interleaved (baseline, attack, baseline, attack, …)
+// so the machine's own noise falls on both sides. Bars, each failing the run (exit 1): the normal client's p99
+// under attack ≤ 2× its p99 without, no error for it, and every attacking connection closed by the gateway at
+// its configured timeout (not before it, not later than one check interval plus slack after it).
+//
+// Processes: the gateway (scripts/stress/gateway-child.ts; fds and RSS from /proc/<pid>), the attackers
+// (scripts/stress/attackers.ts), and this one: the normal client and the upstream.
+import { execSync, fork } from 'node:child_process'
+import { Agent, request } from 'node:http'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { loadAverage } from '../bench/proc.ts'
+import { KINDS, type Kind, type KindReport, type StartMessage } from './stress/attackers.ts'
+import { startGatewayChild, sumSamples } from './stress/gateway-process.ts'
+import { ms, percentile, sleep, table } from './stress/stats.ts'
+import { StressUpstream } from './stress/upstream.ts'
+
+const { values } = parseArgs({
+  options: {
+    attackers: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '2' },
+    'phase-s': { type: 'string', default: '20' },
+    connections: { type: 'string', default: '32' },
+    rate: { type: 'string', default: '400' },
+    /** e.g. slowloris=0.9,idle=0.1 (kinds left out get none) */
+    shares: { type: 'string', default: 'slowloris=0.7,idle=0.1,slowBody=0.1,slowReader=0.1' },
+  },
+})
+const ATTACKERS = Number(values.attackers)
+const ROUNDS = Number(values.rounds)
+const PHASE_MS = Number(values['phase-s']) * 1000
+const CONNECTIONS = Number(values.connections)
+const RATE = Number(values.rate)
+
+const HEADERS_TIMEOUT_MS = 5000
+const REQUEST_TIMEOUT_MS = 10_000
+const CLIENT_IDLE_MS = 5000
+// as the gateway sets it (src/app.ts): Node checks headersTimeout/requestTimeout only this often
+const CHECK_INTERVAL_MS = Math.max(50, Math.min(30000, Math.floor(Math.min(HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS) / 4)))
+// a shared, loaded machine: a close may come this much after its deadline and still count as on time
+const SLACK_MS = 1000
+const TRICKLE_MS = 2000
+const READER_BYTES = 256 * 2 ** 20
+const SHARES: Record<Kind, number> = { slowloris: 0, idle: 0, slowBody: 0, slowReader: 0 }
+for (const part of values.shares.split(',')) {
+  const [kind, share] = part.split('=')
+  if (!(KINDS as readonly string[]).includes(kind!)) throw new Error(`--shares: unknown kind ${kind}`)
+  SHARES[kind as Kind] = Number(share)
+}
+/** When each kind must be closed: [earliest, latest] ms after it connected. */
+const WINDOWS: Record<Kind, [number, number]> = {
+  slowloris: [HEADERS_TIMEOUT_MS, HEADERS_TIMEOUT_MS + CHECK_INTERVAL_MS + SLACK_MS],
+  idle: [HEADERS_TIMEOUT_MS, HEADERS_TIMEOUT_MS + CHECK_INTERVAL_MS + SLACK_MS],
+  slowBody: [REQUEST_TIMEOUT_MS, REQUEST_TIMEOUT_MS + CHECK_INTERVAL_MS + SLACK_MS],
+  // the stall timer starts once the gateway's writes back up, after the socket buffers between have filled
+  slowReader: [CLIENT_IDLE_MS, CLIENT_IDLE_MS + 2 * SLACK_MS],
+}
+const TIMEOUT_NAMES: Record<Kind, string> = { slowloris: 'headersTimeoutMs', idle: 'headersTimeoutMs', slowBody: 'requestTimeoutMs', slowReader: 'timeouts.clientIdleMs' }
+
+// each side of every attacking connection is an fd: here (attackers' process) and in the gateway
+const fdLimit = Number(execSync('ulimit -n', { shell: '/bin/sh', encoding: 'utf8' }).trim())
+if (Number.isFinite(fdLimit) && fdLimit < ATTACKERS + 1000) {
+  process.stderr.write(`ulimit -n is ${fdLimit}: ${ATTACKERS} attackers need ~${ATTACKERS + 1000} fds per process; raise it (ulimit -n 65536) and run again\n`)
+  process.exit(2)
+}
+
+const upstream = await StressUpstream.start()
+const gw = await startGatewayChild({
+  log: { level: 'warn' },
+  server: { host: '127.0.0.1', port: 0, headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
+  admin: { host: '127.0.0.1', port: 0 },
+  pools: { app: { targets: [upstream.url], timeouts: { clientIdleMs: CLIENT_IDLE_MS } } },
+  routes: [{ path: '/', pool: 'app' }],
+})
+const attackers = fork(new URL('./stress/attackers.ts', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+process.once('exit', () => attackers.kill('SIGKILL'))
+
+interface Phase { kind: 'baseline' | 'attack'; latencies: number[]; errors: number; statuses: Record<string, number>; gatewayFdsMax: number; gatewayRssMaxMiB: number; clientLoopP99Ms: number }
+
+/** The normal client: CONNECTIONS keep-alive connections sending GETs at RATE req/s in all, for durationMs. */
+async function normalClient (phase: Phase, durationMs: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS })
+  const gapMs = (CONNECTIONS * 1000) / RATE
+  const until = performance.now() + durationMs
+  const loop = monitorEventLoopDelay({ resolution: 10 })
+  loop.enable()
+  const sampler = setInterval(() => {
+    phase.gatewayFdsMax = Math.max(phase.gatewayFdsMax, gw.fds())
+    phase.gatewayRssMaxMiB = Math.max(phase.gatewayRssMaxMiB, gw.rssMiB())
+  }, 500)
+  await Promise.all(Array.from({ length: CONNECTIONS }, async (_, c) => {
+    // spread the connections over one gap so the requests are evenly paced
+    await sleep((gapMs * c) / CONNECTIONS)
+    let next = performance.now()
+    while (performance.now() < until) {
+      const started = performance.now()
+      const status = await new Promise<string>((resolve) => {
+        request({ host: '127.0.0.1', port: gw.port, path: `/n/${c}`, agent }, (res) => {
+          res.resume()
+          res.once('end', () => resolve(String(res.statusCode)))
+          res.once('error', () => resolve('network'))
+        }).once('error', () => resolve('network')).end()
+      })
+      if (status === '200') phase.latencies.push(performance.now() - started)
+      else phase.errors++
+      phase.statuses[status] = (phase.statuses[status] ?? 0) + 1
+      next += gapMs
+      await sleep(Math.max(0, next - performance.now()))
+    }
+  }))
+  clearInterval(sampler)
+  loop.disable()
+  phase.clientLoopP99Ms = loop.percentile(99) / 1e6
+  agent.destroy()
+}
+
+function ask<T> (message: object): Promise<T> {
+  return new Promise((resolve) => {
+    attackers.once('message', (m: T) => resolve(m))
+    attackers.send(message)
+  })
+}
+
+const counts = Object.fromEntries(KINDS.map((k) => [k, Math.round(ATTACKERS * SHARES[k])])) as Record<Kind, number>
+const reports: Record<Kind, KindReport>[] = []
+const attackStops: number[] = []
+const phases: Phase[] = []
+const newPhase = (kind: Phase['kind']): Phase => ({ kind, latencies: [], errors: 0, statuses: {}, gatewayFdsMax: 0, gatewayRssMaxMiB: 0, clientLoopP99Ms: 0 })
+
+// warm-up: the gateway's first requests compile its hot path; not measured
+await normalClient(newPhase('baseline'), 2000)
+const baseFds = gw.fds()
+process.stderr.write(`gateway pid ${gw.pid}, ${baseFds} fds at rest; load average ${loadAverage()}\n`)
+
+for (let round = 0; round < ROUNDS; round++) {
+  const baseline = newPhase('baseline')
+  await normalClient(baseline, PHASE_MS)
+  phases.push(baseline)
+  process.stderr.write(`round ${round + 1} baseline: p99 ${ms(percentile(baseline.latencies, 99))} ms, ${baseline.errors} errors\n`)
+
+  const attack = newPhase('attack')
+  const start: StartMessage = { type: 'start', port: gw.port, counts, trickleMs: TRICKLE_MS, readerBytes: READER_BYTES, readerCheckMs: CLIENT_IDLE_MS + SLACK_MS + 2000 }
+  const ready = await ask<{ open: number }>(start)
+  process.stderr.write(`round ${round + 1}: ${ready.open} attacking connections open, gateway holds ${gw.fds()} fds\n`)
+  await normalClient(attack, PHASE_MS)
+  phases.push(attack)
+  attackStops.push(performance.timeOrigin + performance.now())
+  reports.push((await ask<{ report: Record<Kind, KindReport> }>({ type: 'stop' })).report)
+  process.stderr.write(`round ${round + 1} attack: p99 ${ms(percentile(attack.latencies, 99))} ms, ${attack.errors} errors\n`)
+  // let the gateway see the attackers go before the next baseline
+  const until = performance.now() + 10_000
+  while (gw.fds() > baseFds + 10 && performance.now() < until) await sleep(200)
+}
+attackers.disconnect()
+
+// -- the normal client
+const pooled = (kind: Phase['kind']): number[] => phases.filter((p) => p.kind === kind).flatMap((p) => p.latencies)
+const p99Base = percentile(pooled('baseline'), 99)
+const p99Attack = percentile(pooled('attack'), 99)
+const ratio = p99Attack / p99Base
+const errors = phases.reduce((n, p) => n + p.errors, 0)
+
+// -- the attackers: lifetimes by kind; slow readers' from the upstream's record of when the gateway cut them
+const closes = {} as Record<Kind, { opened: number; closed: number; lifetimes: number[]; early: number; late: number; overdue: number; statuses: Record<string, number>; notCut: number; connectErrors: number }>
+for (const k of KINDS) {
+  const [earliest, latest] = WINDOWS[k]
+  const c = { opened: 0, closed: 0, lifetimes: [] as number[], early: 0, late: 0, overdue: 0, statuses: {} as Record<string, number>, notCut: 0, connectErrors: 0 }
+  reports.forEach((r, i) => {
+    const kr = r[k]
+    c.opened += kr.opened
+    c.notCut += kr.notCut
+    c.connectErrors += kr.connectErrors
+    for (const [s, n] of Object.entries(kr.statuses)) c.statuses[s] = (c.statuses[s] ?? 0) + n
+    if (k === 'slowReader') {
+      for (const [id, connectedAt] of Object.entries(kr.readerConnectedAt)) {
+        const cut = upstream.closed.get(id)
+        if (cut !== undefined) c.lifetimes.push(performance.timeOrigin + cut - connectedAt)
+        else if (attackStops[i]! - connectedAt > latest) c.overdue++
+      }
+    } else {
+      c.lifetimes.push(...kr.lifetimesMs)
+      c.overdue += kr.agesAtStopMs.filter((age) => age > latest).length
+    }
+  })
+  c.closed = c.lifetimes.length
+  // the attackers' own event loop may see 'connect' late, which shortens a lifetime: the same slack both ways
+  c.early = c.lifetimes.filter((l) => l < earliest - SLACK_MS).length
+  c.late = c.lifetimes.filter((l) => l > latest).length
+  closes[k] = c
+}
+const used = KINDS.filter((k) => counts[k] > 0)
+const closesOk = used.every((k) => closes[k].closed > 0 && closes[k].early === 0 && closes[k].late === 0 && closes[k].overdue === 0 && closes[k].notCut === 0)
+
+const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
+process.stdout.write(`\n### Slow clients: ${ATTACKERS} attacking connections (${used.map((k) => `${counts[k]} ${k}`).join(', ')}), ${ROUNDS} interleaved rounds of ${PHASE_MS / 1000} s\n\n`)
+process.stdout.write(`Gateway: headersTimeoutMs ${HEADERS_TIMEOUT_MS}, requestTimeoutMs ${REQUEST_TIMEOUT_MS} (checked every ${CHECK_INTERVAL_MS} ms), timeouts.clientIdleMs ${CLIENT_IDLE_MS}; default pool (maxPerTarget 128). Normal client: ${CONNECTIONS} keep-alive connections, ${RATE} GET/s in all. Attackers trickle one byte every ${TRICKLE_MS} ms and reconnect when closed; slow readers ask for ${READER_BYTES / 2 ** 20} MiB and read nothing. Load average at the end: ${loadAverage()}.\n\n`)
+process.stdout.write(table(['phase', 'requests', 'errors (by status)', 'p50 ms', 'p99 ms', 'max ms', 'gateway fds max', 'gateway RSS max MiB', 'client loop p99 ms'], phases.map((p, i) => [
+  `${Math.floor(i / 2) + 1} ${p.kind}`, p.latencies.length + p.errors, p.errors === 0 ? '0' : `${p.errors} (${Object.entries(p.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ')})`, ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), ms(percentile(p.latencies, 100)), p.gatewayFdsMax, p.gatewayRssMaxMiB.toFixed(0), ms(p.clientLoopP99Ms),
+])))
+process.stdout.write('\n')
+process.stdout.write(table(['normal client', 'value', 'bar', 'verdict'], [
+  ['p99 without attackers (rounds pooled) ms', ms(p99Base), '', ''],
+  ['p99 with attackers (rounds pooled) ms', ms(p99Attack), '', ''],
+  ['ratio', `${ratio.toFixed(2)}×`, '≤ 2×', verdict(ratio <= 2)],
+  ['errors (non-200 or network)', errors, '0', verdict(errors === 0)],
+]))
+process.stdout.write('\n')
+process.stdout.write(table(['attackers', 'opened', 'closed by the gateway', 'closed after connect p50 / p99 / max ms', 'window ms (timeout)', 'early / late / overdue', 'gateway answered', 'verdict'], used.map((k) => {
+  const c = closes[k]
+  const [earliest, latest] = WINDOWS[k]
+  return [k, c.opened, c.closed, `${ms(percentile(c.lifetimes, 50))} / ${ms(percentile(c.lifetimes, 99))} / ${ms(percentile(c.lifetimes, 100))}`, `${earliest}–${latest} (${TIMEOUT_NAMES[k]})`, `${c.early} / ${c.late} / ${c.overdue}${c.notCut > 0 ? `, ${c.notCut} not cut` : ''}`, Object.entries(c.statuses).map(([s, n]) => `${s}: ${n}`).join(', '), verdict(c.closed > 0 && c.early === 0 && c.late === 0 && c.overdue === 0 && c.notCut === 0)]
+})))
+process.stdout.write('\n"overdue": still open at the end of a phase although older than its window\'s end. Slow readers\' close times are when the upstream saw the gateway cut their response (a paused socket cannot see its own close).\n')
+
+// why the normal client failed, when it did: the breaker's own counts and the attempts' outcomes
+const breaker = await gw.breakerEvents()
+const metricsText = await gw.metrics()
+const outcomes = ['success', 'client-abort', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response'].map((o) => `${o} ${sumSamples(metricsText, 'switchyard_upstream_attempts_total', `outcome="${o}"`)}`)
+process.stdout.write(`\nGateway breaker events over the whole run: ${Object.entries(breaker).map(([e, n]) => `${e} ${n}`).join(', ')}. Upstream attempts by outcome: ${outcomes.join(', ')}.\n`)
+
+await gw.stop()
+await upstream.close()
+const failed = ratio > 2 || errors > 0 || !closesOk
+process.stdout.write(failed ? '\nSLOW CLIENTS FAILED\n' : '\nslow clients passed\n')
+process.exit(failed ? 1 : 0)

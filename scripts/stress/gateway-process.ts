@@ -1,0 +1,84 @@
+// The load driver's handle on the gateway child: start it, read its fds and RSS from /proc/<pid>, its heap
+// from its own /metrics (nodejs_heap_size_used_bytes), its breaker counts over IPC; stop it.
+import { fork, type ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+
+export interface GatewayChild {
+  readonly pid: number
+  readonly url: string
+  readonly port: number
+  readonly adminUrl: string
+  /** Open file descriptors, from /proc/<pid>/fd. */
+  fds (): number
+  /** Resident set size in MiB, from /proc/<pid>/status. */
+  rssMiB (): number
+  /** The gateway's own /metrics text. */
+  metrics (): Promise<string>
+  /** nodejs_heap_size_used_bytes from /metrics, in MiB. */
+  heapUsedMiB (): Promise<number>
+  /** Counts of the breakers' own events since the gateway started. */
+  breakerEvents (): Promise<Record<string, number>>
+  /** Heap used now (garbage included), its old generation, and the GCs V8 ran by itself, with the heap right after the latest full one. */
+  memory (): Promise<{ heapUsed: number; oldUsed: number; gcs: { major: number; minor: number; heapAfterMajor: number } }>
+  /** The gateway's event-loop delay (p99, max) since the last call. */
+  loopDelay (): Promise<{ p99Ms: number; maxMs: number }>
+  stop (): Promise<void>
+}
+
+const children = new Set<ChildProcess>()
+process.once('exit', () => { for (const c of children) c.kill('SIGKILL') })
+
+export async function startGatewayChild (config: GatewayConfig): Promise<GatewayChild> {
+  // no --expose-gc (nor any inherited flag): the gateway collects garbage on its own
+  const child = fork(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  const ready = await new Promise<{ url: string; adminUrl: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('gateway child not ready after 15 s')), 15_000)
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway child exited (${code}) before it was ready`)) })
+    child.once('message', (m: { type: string; url: string; adminUrl: string }) => { clearTimeout(timer); resolve(m) })
+  })
+  const pid = child.pid!
+  // one question at a time: each answer is the next message
+  const ask = <T>(type: string): Promise<T> => new Promise((resolve) => {
+    child.once('message', (m: T) => resolve(m))
+    child.send({ type })
+  })
+  const metrics = async (): Promise<string> => (await fetch(`${ready.adminUrl}/metrics`)).text()
+  return {
+    pid,
+    url: ready.url,
+    port: Number(new URL(ready.url).port),
+    adminUrl: ready.adminUrl,
+    fds: () => readdirSync(`/proc/${pid}/fd`).length,
+    rssMiB: () => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024,
+    metrics,
+    heapUsedMiB: async () => {
+      const m = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(await metrics())
+      if (!m) throw new Error('the gateway exposes no nodejs_heap_size_used_bytes')
+      return Number(m[1]) / 2 ** 20
+    },
+    breakerEvents: async () => (await ask<{ events: Record<string, number> }>('breaker')).events,
+    memory: () => ask('memory'),
+    loopDelay: () => ask('loop'),
+    stop: async () => {
+      if (child.exitCode !== null) return
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+      child.disconnect()
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}
+
+/** Value of one metric sample line (`name{labels} value`) whose name and labels contain every given part. */
+export function sumSamples (text: string, name: string, ...parts: string[]): number {
+  let total = 0
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || parts.some((p) => !line.includes(p))) continue
+    total += Number(line.slice(line.lastIndexOf(' ') + 1))
+  }
+  return total
+}
