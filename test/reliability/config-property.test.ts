@@ -72,7 +72,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.oneof(fc.array(notEnum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT']), { minLength: 1, maxLength: 3 }), fc.constantFrom<unknown>([], 'GET', null)).map((v) => setAt(['routes', 0, 'methods'], v)),
   fc.string({ maxLength: 15 }).map((v) => setAt(['admin', 'token'], v)),
   fc.string({ maxLength: 15 }).map((v) => setAt(['secret'], v)),
-  // unknown fields anywhere below the top level (top-level ones: see the todo below)
+  // unknown fields anywhere below the top level (top-level ones: their own test below)
   fc.tuple(fc.constantFrom(...objectPaths), unknownKey, fc.jsonValue()).map(([p, k, v]) => setAt([...p, k], v)),
   // missing, empty or unknown pools; missing routes and targets
   fc.constantFrom<Mutation>(
