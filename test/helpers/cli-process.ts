@@ -33,7 +33,7 @@ export interface CliProcess {
 export interface CliOptions {
   /** Added to the (cleaned) environment. */
   env?: Record<string, string>
-  /** How long to wait for the listening line (default 15 s: the machine is shared). */
+  /** How long to wait for the listening line (default 30 s: the machine is shared). */
   startTimeoutMs?: number
 }
 
@@ -95,7 +95,7 @@ export async function startCli (t: { teardown (fn: () => unknown): void }, confi
     })
   }
 
-  const listening = await waitForRecord((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening on'), options.startTimeoutMs ?? 15_000)
+  const listening = await waitForRecord((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening on'), options.startTimeoutMs ?? 30_000)
   return {
     proc,
     url: listening.url as string,

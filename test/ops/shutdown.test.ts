@@ -179,7 +179,7 @@ function rawConnection (t: { teardown (fn: () => void): void }, port: number) {
 t.test('a second SIGTERM during the drain exits 1 at once', async (t) => {
   const fast = await upstream(t, 'fast')
   const slow = await upstream(t, 'slow', 2000)
-  const cli = await cliWith(t, fast, slow, { delayMs: 3000, timeoutMs: 5000 })
+  const cli = await cliWith(t, fast, slow, { delayMs: 6000, timeoutMs: 8000 })
   cli.kill('SIGTERM')
   await cli.waitForRecord((r) => typeof r.delayMs === 'number')
   t.equal((await fetch(`${cli.adminUrl}/readyz`)).status, 503, 'draining')
@@ -188,7 +188,8 @@ t.test('a second SIGTERM during the drain exits 1 at once', async (t) => {
   const exit = await cli.exited
   const took = Date.now() - second
   t.same(exit, { code: 1, signal: null }, 'exit code 1')
-  t.ok(took < 1000, `exited ${took} ms after the second signal (the delay had 3 s left)`)
+  // far below the 6 s the delay had left; generous, since a loaded machine slows a process's exit
+  t.ok(took < 3000, `exited ${took} ms after the second signal (the delay had 6 s left)`)
 })
 
 t.test('SIGTERM sent right after the listening line still shuts down gracefully', async (t) => {
