@@ -15,12 +15,16 @@ export class P2CBalancer implements Balancer {
   pick<T extends Candidate> (candidates: readonly T[], _ctx?: PickContext, avoid?: readonly T[]): T | undefined {
     if (candidates.length <= 1) return candidates[0]
     const table = tableFor(this.#tables, candidates)
+    if (avoid === undefined || avoid.length === 0) {
+      const [a, b] = table.drawTwo(this.#random)
+      return (b !== undefined && b.inFlight / b.weight < a.inFlight / a.weight ? b : a) as T
+    }
     const a = table.draw(this.#random, avoid)
     if (a === undefined) return undefined
     const second = this.#second
     second.length = 0
     second.push(a)
-    if (avoid !== undefined) for (const c of avoid) second.push(c)
+    for (const c of avoid) second.push(c)
     const b = table.draw(this.#random, second)
     second.length = 0
     if (b === undefined) return a as T

@@ -48,6 +48,25 @@ export class WeightTable<T extends Candidate> {
     return list[found]
   }
 
+  /** Two different candidates drawn by weight, the second without the first (p2c), with no allocation. */
+  drawTwo (random: RandomSource): [T, T | undefined] {
+    const list = this.list
+    const first = this.#find(random() * this.#total)
+    const a = list[first]!
+    if (list.length <= 1) return [a, undefined]
+    const w = a.weight
+    let r = random() * (this.#total - w)
+    if (r >= this.#ends[first]! - w) r += w
+    let second = this.#find(r)
+    // rounding at the span's edge
+    if (second === first) second = first + 1 < list.length ? first + 1 : first - 1
+    this.#pair[0] = a
+    this.#pair[1] = list[second]
+    return this.#pair
+  }
+
+  readonly #pair: [T, T | undefined] = [undefined as unknown as T, undefined]
+
   /** The first position whose span ends after r (the last one if rounding takes r past the total). */
   #find (r: number): number {
     const ends = this.#ends
