@@ -1,6 +1,6 @@
 // The routing table: longest prefix on a segment boundary, narrowed by host and method.
-// Built once per config and swapped whole on reload; lookups cost one map probe per path segment,
-// however many routes there are.
+// Built once per config and swapped whole on reload; a lookup costs one map probe per path segment (no deeper
+// than the deepest route prefix), however many routes there are, and host-bound routes are indexed by host.
 import { normaliseRoutePath } from './path.ts'
 
 /** What the table needs of a configured route (the config's route objects fit it). */
@@ -42,8 +42,19 @@ export interface RouteMatch {
   upstreamPath: string
 }
 
+/** The routes of one prefix, most specific first, and the same per request host when some are host-bound. */
+interface Bucket {
+  /** Every route of the prefix: for requests whose host no route of it names. */
+  readonly all: readonly Route[]
+  /** Per host named by a route here: that host's routes and the any-host ones, in the order of `all`. */
+  readonly byHost: ReadonlyMap<string, readonly Route[]> | undefined
+}
+
 export class RoutingTable {
-  readonly #byPrefix = new Map<string, Route[]>()
+  readonly #byPrefix = new Map<string, Bucket>()
+  /** Segments in the longest prefix: deeper parts of a request path are never looked up. */
+  readonly #maxDepth: number
+  readonly #hostBound: boolean
   readonly size: number
   /** Every route. */
   readonly routes: readonly Route[]
@@ -51,6 +62,7 @@ export class RoutingTable {
   readonly narrowsByHeaders: boolean
 
   constructor (routes: readonly RouteSpec[]) {
+    const byPrefix = new Map<string, Route[]>()
     for (const [index, r] of routes.entries()) {
       const prefix = normaliseRoutePath(r.path)
       const headers = r.headers === undefined ? undefined : Object.entries(r.headers).map(([name, value]) => [name.toLowerCase(), value] as const)
@@ -67,27 +79,42 @@ export class RoutingTable {
         maxBodyBytes: r.maxBodyBytes,
         index,
       }
-      const list = this.#byPrefix.get(prefix) ?? []
-      list.push(route)
-      this.#byPrefix.set(prefix, list)
+      const list = byPrefix.get(prefix)
+      if (list === undefined) byPrefix.set(prefix, [route])
+      else list.push(route)
     }
-    // Most specific first within a prefix: host-bound before any-host, method-bound before any-method.
-    for (const list of this.#byPrefix.values()) list.sort((a, b) => specificity(b) - specificity(a))
+    let maxDepth = 0
+    for (const [prefix, list] of byPrefix) {
+      // Most specific first within a prefix: host-bound before any-host, method-bound before any-method.
+      list.sort((a, b) => specificity(b) - specificity(a))
+      this.#byPrefix.set(prefix, { all: list, byHost: hostIndex(list) })
+      maxDepth = Math.max(maxDepth, prefix === '/' ? 0 : countSlashes(prefix))
+    }
+    this.#maxDepth = maxDepth
     this.size = routes.length
-    this.routes = [...this.#byPrefix.values()].flat()
+    this.routes = [...byPrefix.values()].flat()
+    this.#hostBound = this.routes.some((r) => r.host !== undefined)
     this.narrowsByHeaders = this.routes.some((r) => r.headers !== undefined)
   }
 
   /** path must already be normalised (see normaliseRequestTarget). host may carry a port. */
   match (path: string, method: string, host: string | undefined, header?: HeaderLookup): RouteMatch | undefined {
-    const hostname = host === undefined ? undefined : stripPort(host).toLowerCase()
-    let end = path.length
-    // '/a/b/' is looked up as '/a/b'
-    if (end > 1 && path.charCodeAt(end - 1) === 47) end--
+    const hostname = host === undefined || !this.#hostBound ? undefined : stripPort(host).toLowerCase()
+    // start at the deepest prefix a route can have: '/a/b/c/d' with routes two segments deep starts at '/a/b'
+    let end = 0
+    for (let depth = 0; depth < this.#maxDepth; depth++) {
+      end = path.indexOf('/', end + 1)
+      if (end === -1) break
+    }
+    if (end === -1) {
+      end = path.length
+      // '/a/b/' is looked up as '/a/b'
+      if (end > 1 && path.charCodeAt(end - 1) === 47) end--
+    }
     for (;;) {
-      const prefix = end === 0 ? '/' : path.slice(0, end)
-      const candidates = this.#byPrefix.get(prefix)
-      if (candidates !== undefined) {
+      const bucket = this.#byPrefix.get(end === 0 ? '/' : path.slice(0, end))
+      if (bucket !== undefined) {
+        const candidates = hostname === undefined || bucket.byHost === undefined ? bucket.all : bucket.byHost.get(hostname) ?? bucket.all
         for (const route of candidates) {
           if (route.host !== undefined && route.host !== hostname) continue
           if (route.methods !== undefined && !route.methods.has(method)) continue
@@ -99,6 +126,20 @@ export class RoutingTable {
       end = path.lastIndexOf('/', end - 1)
     }
   }
+}
+
+/** Per host named by the bucket's routes, the routes a request for that host may take, in the bucket's order. */
+function hostIndex (list: readonly Route[]): ReadonlyMap<string, readonly Route[]> | undefined {
+  const hosts = new Set<string>()
+  for (const r of list) if (r.host !== undefined) hosts.add(r.host)
+  if (hosts.size === 0) return undefined
+  return new Map([...hosts].map((h) => [h, list.filter((r) => r.host === undefined || r.host === h)]))
+}
+
+function countSlashes (s: string): number {
+  let n = 0
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 47) n++
+  return n
 }
 
 function specificity (r: Route): number {

@@ -30,9 +30,12 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   readonly #balancer: Balancer
   readonly #clock: Clock
   readonly #status = new Map<Target, TargetStatus>()
+  /** Rebuilt only when a status, the targets or the tier change; the balancers key their precomputed state on it. */
   #available: readonly Target[] = []
+  #availableSet: ReadonlySet<Target> = new Set()
   /** Available backups while traffic is on the primaries (for retries of requests every primary failed). */
   #standby: readonly Target[] = []
+  #standbySet: ReadonlySet<Target> = new Set()
   #tier: Tier = 'none'
   /** Epoch ms at which the next ejection ends. */
   #nextExpiry = Infinity
@@ -102,11 +105,14 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   /** A request starts on `target`. */
   acquire (target: Target): void {
     target.acquire()
+    this.#balancer.loadChanged?.(target)
   }
 
   /** A request on `target` ended (failed: the target's fault); a draining target that has none left is drained. */
   release (target: Target, failed = false): void {
-    if (target.release(failed) !== 0 || !this.status(target).draining) return
+    const left = target.release(failed)
+    this.#balancer.loadChanged?.(target)
+    if (left !== 0 || !this.status(target).draining) return
     this.emit('drained', target)
     this.#closeIfIdle(target)
   }
@@ -137,20 +143,13 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
    * an untried target is preferred, and the one that failed last is never picked again if there is a choice.
    */
   pick (ctx: PickContext, tried?: readonly Target[]): Target | undefined {
-    let candidates = this.available()
-    if (tried !== undefined && tried.length > 0) {
-      const untried = candidates.filter((t) => !tried.includes(t))
-      if (untried.length > 0) candidates = untried
-      else {
-        // every primary failed this request: its retries may use the standby before health checks notice
-        const standby = this.#tier === 'primary' ? this.#standby.filter((t) => !tried.includes(t)) : []
-        if (standby.length > 0) candidates = standby
-        else if (candidates.length > 1) {
-          const last = tried[tried.length - 1]
-          candidates = candidates.filter((t) => t !== last)
-        }
-      }
-    }
+    const candidates = this.available()
+    if (tried === undefined || tried.length === 0) return this.#balancer.pick(candidates, ctx)
+    // a retry: `tried` is a handful, so these are counts over it, never passes over the candidates
+    if (distinctIn(this.#availableSet, tried) < candidates.length) return this.#balancer.pick(candidates, ctx, tried)
+    // every primary failed this request: its retries may use the standby before health checks notice
+    if (this.#tier === 'primary' && distinctIn(this.#standbySet, tried) < this.#standby.length) return this.#balancer.pick(this.#standby, ctx, tried)
+    if (candidates.length > 1) return this.#balancer.pick(candidates, ctx, tried.slice(-1))
     return this.#balancer.pick(candidates, ctx)
   }
 
@@ -191,8 +190,17 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     else tier = primaries.length > 0 ? 'primary' : 'none'
     // failback 'manual': once on standby, stay there until an operator says otherwise
     if (tier === 'backup' && this.config.failback === 'manual') this.#holdStandby = true
-    this.#available = tier === 'primary' ? primaries : tier === 'backup' ? backups : []
-    this.#standby = tier === 'primary' ? backups : []
+    // an unchanged set keeps its array, so the balancer keeps what it precomputed (and its place in a schedule)
+    const available = tier === 'primary' ? primaries : tier === 'backup' ? backups : []
+    const standby = tier === 'primary' ? backups : []
+    if (!sameTargets(available, this.#available)) {
+      this.#available = Object.freeze(available)
+      this.#availableSet = new Set(available)
+    }
+    if (!sameTargets(standby, this.#standby)) {
+      this.#standby = Object.freeze(standby)
+      this.#standbySet = new Set(standby)
+    }
     this.#scheduleExpiry(nextExpiry)
     const previous = this.#tier
     this.#tier = tier
@@ -221,4 +229,20 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.#nextExpiry = Infinity
     await Promise.all([...this.#targets, ...this.#retiring].map((t) => t.close()))
   }
+}
+
+/** How many different targets of `targets` (a handful, maybe repeated) are in `set`. */
+function distinctIn (set: ReadonlySet<Target>, targets: readonly Target[]): number {
+  let n = 0
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i]!
+    if (set.has(t) && targets.indexOf(t) === i) n++
+  }
+  return n
+}
+
+function sameTargets (a: readonly Target[], b: readonly Target[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }

@@ -17,18 +17,21 @@ t.test('picks the minimum (inFlight + 1) / weight', async (t) => {
   }
 })
 
-t.test('ties are broken by the random source (reservoir sampling)', async (t) => {
+t.test('ties are broken by one draw from the random source over the tied candidates, in list order', async (t) => {
   const cs = [candidate('a', 1, 1), candidate('b', 1, 1), candidate('c', 1, 1), candidate('d', 1, 5)]
-  // b is the 2nd tie: replaces a when random*2 < 1; c the 3rd: replaces when random*3 < 1
-  const cases: { draws: [number, number]; want: string }[] = [
-    { draws: [0.9, 0.9], want: 'a' },
-    { draws: [0.1, 0.9], want: 'b' },
-    { draws: [0.9, 0.1], want: 'c' },
-    { draws: [0.1, 0.1], want: 'c' },
-    { draws: [0.5, 0.34], want: 'a' },
+  // a, b and c tie (score 2): the draw r takes the tie at floor(3r); d (score 6) never
+  const cases: { draw: number; want: string }[] = [
+    { draw: 0, want: 'a' },
+    { draw: 0.33, want: 'a' },
+    { draw: 0.34, want: 'b' },
+    { draw: 0.66, want: 'b' },
+    { draw: 0.67, want: 'c' },
+    { draw: 0.999999, want: 'c' },
   ]
-  for (const c of cases) t.equal(new LeastConnectionsBalancer(sequence(...c.draws)).pick(cs, {})!.url, c.want, JSON.stringify(c.draws))
-  t.equal(new LeastConnectionsBalancer(sequence(0.9)).pick([candidate('a', 2, 1), candidate('b', 1, 0)], {})!.url, 'a', 'equal scores across weights tie too (2/2 = 1/1)')
+  for (const c of cases) t.equal(new LeastConnectionsBalancer(sequence(c.draw)).pick(cs, {})!.url, c.want, `draw ${c.draw}`)
+  const acrossWeights = [candidate('a', 2, 1), candidate('b', 1, 0)]
+  t.equal(new LeastConnectionsBalancer(sequence(0.4)).pick(acrossWeights, {})!.url, 'a', 'equal scores across weights tie too (2/2 = 1/1)')
+  t.equal(new LeastConnectionsBalancer(sequence(0.6)).pick(acrossWeights, {})!.url, 'b')
 })
 
 t.test('tied candidates share evenly within ±2% over 10,000 picks', async (t) => {
@@ -46,6 +49,7 @@ t.test('under accumulating load the share follows weight within ±2%', async (t)
     for (let n = 0; n < 10_000; n++) {
       const c = b.pick(cs, {})!
       c.inFlight++
+      b.loadChanged(c) // as the pool reports every acquire
       picks.push(c.url)
     }
     const counts = tally(picks)
