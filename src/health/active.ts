@@ -37,6 +37,8 @@ export interface HealthCheckOptions {
   clock?: Clock
 }
 
+const FIRST_PROBE_SPREAD_MS = 100
+
 export class ActiveHealthChecker {
   readonly #pool: UpstreamPool
   readonly #config: HealthCheckConfig
@@ -78,8 +80,9 @@ export class ActiveHealthChecker {
   #watch (target: Target): void {
     const state: ProbeState = { successes: 0, failures: 0, timer: undefined, controller: undefined, last: undefined }
     this.#states.set(target, state)
-    // first probe somewhere in the first interval, so targets are not probed in lockstep
-    this.#schedule(target, state, this.#random() * this.#config.intervalMs)
+    // First probe soon, as Envoy's initial_jitter of 0 does: readiness waits for the first round. It is spread
+    // over a short window, so a thousand targets are not probed in one tick; later probes are jittered in full.
+    this.#schedule(target, state, this.#random() * Math.min(this.#config.intervalMs, FIRST_PROBE_SPREAD_MS))
   }
 
   #unwatch (target: Target): void {
