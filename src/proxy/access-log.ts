@@ -1,26 +1,41 @@
 // One access-log line per request, written when the client's response closes.
-import type { Logger } from 'pino'
+import pino, { type Logger } from 'pino'
+import { writesPlainJson } from '../logger.ts'
 import type { Exchange } from './exchange.ts'
 
+const INFO = 30
+const { streamSym, chindingsSym } = pino.symbols
+
 export function logExchange (logger: Logger, ex: Exchange): void {
-  const { res, req } = ex
-  const last = ex.tried.length > 0 ? ex.tried[ex.tried.length - 1] : undefined
-  logger.info({
-    requestId: ex.requestId,
-    method: ex.method,
-    path: ex.path || req.url,
-    route: ex.route?.id,
-    pool: ex.pool?.name,
-    target: last?.url,
-    status: res.headersSent ? res.statusCode : 499,
-    durationMs: Math.round((performance.now() - ex.startedAt) * 100) / 100,
-    bytesIn: requestBodyBytes(ex),
-    bytesOut: ex.socket.bytesWritten - ex.bytesWrittenAtStart,
-    attempts: ex.attempts,
-    targets: ex.tried.length > 1 ? ex.tried.map((t) => t.url) : undefined,
-    error: ex.errorCode,
-    aborted: ex.clientGone || undefined,
-  }, 'request')
+  if (logger.levelVal > INFO) return
+  const { res } = ex
+  const tried = ex.tried
+  const last = tried.length > 0 ? tried[tried.length - 1] : undefined
+  const path = ex.path || ex.req.url || ''
+  const status = res.headersSent ? res.statusCode : 499
+  const durationMs = Math.round((performance.now() - ex.startedAt) * 100) / 100
+  const bytesIn = requestBodyBytes(ex)
+  const bytesOut = ex.socket.bytesWritten - ex.bytesWrittenAtStart
+  const aborted = ex.clientGone || undefined
+  if (!writesPlainJson(logger)) {
+    logger.info({
+      requestId: ex.requestId, method: ex.method, path, route: ex.route?.id, pool: ex.pool?.name, target: last?.url,
+      status, durationMs, bytesIn, bytesOut, attempts: tried.length, targets: tried.length > 1 ? tried.map((t) => t.url) : undefined,
+      error: ex.errorCode, aborted,
+    }, 'request')
+    return
+  }
+  // The line pino would write for logger.info({ requestId, … }, 'request'), fields in the same order and
+  // undefined ones left out, built as one string: pino's generic serialiser walks the object key by key.
+  let line = `{"level":30,"time":${Date.now()}${(logger as unknown as Record<symbol, string>)[chindingsSym]},"requestId":${JSON.stringify(ex.requestId)},"method":${JSON.stringify(ex.method)},"path":${JSON.stringify(path)}`
+  if (ex.route !== undefined) line += `,"route":${JSON.stringify(ex.route.id)}`
+  if (ex.pool !== undefined) line += `,"pool":${JSON.stringify(ex.pool.name)}`
+  if (last !== undefined) line += `,"target":${JSON.stringify(last.url)}`
+  line += `,"status":${status},"durationMs":${durationMs},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"attempts":${tried.length}`
+  if (tried.length > 1) line += `,"targets":${JSON.stringify(tried.map((t) => t.url))}`
+  if (ex.errorCode !== undefined) line += `,"error":${JSON.stringify(ex.errorCode)}`
+  if (aborted) line += ',"aborted":true'
+  ;(logger as unknown as Record<symbol, { write (s: string): unknown }>)[streamSym]!.write(`${line},"msg":"request"}\n`)
 }
 
 /** Body bytes received: exact when buffered or length-delimited, wire bytes (with chunk framing) when chunked. */
