@@ -18,7 +18,6 @@ import { configHash } from './config/hash.ts'
 import { loadConfigFile } from './config/load.ts'
 import { Reloader, type ReloadResult, type ReloadTrigger } from './config/reloader.ts'
 import type { ResolvedConfig } from './config/schema.ts'
-import { GcPacer } from './lifecycle/gc-pacer.ts'
 import { drainAndClose } from './lifecycle/shutdown.ts'
 import { createLogger } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
@@ -255,7 +254,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   let admin: FastifyInstance | undefined
   let dashboardRegistered = false
   let closed = false
-  const gcPacer = new GcPacer()
   return {
     app,
     logger,
@@ -272,7 +270,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       const url = await app.listen(listenOptions as FastifyListenOptions)
       if (!started) {
         started = true
-        gcPacer.start()
         history.start()
         // ready once every pool's first DNS lookups and first round of health checks are done (others at once)
         void Promise.all([...proxy.state.pools.values()].map((r) => r.start())).then(() => {
@@ -322,7 +319,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       if (closed) return
       closed = true
       readiness = 'draining'
-      gcPacer.stop()
       history.stop()
       await admin?.close()
       await app.close()

@@ -11,6 +11,7 @@ import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
 import { stripResponseHopByHop } from './headers.ts'
+import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
 
 export interface AttemptResult {
   /** Response headers went to the client: this request is answered, nothing more may be tried. */
@@ -25,6 +26,9 @@ export interface AttemptResult {
   delayMs: number
   error: unknown
 }
+
+/** Bytes queued for a client before the upstream is paused (a slow client holds at most this, plus one read). */
+const PAUSE_BYTES = 256 * 1024
 
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly result: AttemptResult = { responded: false, failure: undefined, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
@@ -47,6 +51,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #stallTimer: Timer | undefined
   #uploadTimer: Timer | undefined
   readonly #startedAt = performance.now()
+  /** Large response chunks being written to the client, by the upstream read buffer they are views of. */
+  #writing: Map<ArrayBufferLike, number> | undefined
+  /** Read buffers undici kept a part of when the response was paused (it reads them again on resume). */
+  #kept: WeakSet<ArrayBufferLike> | undefined
+  #watchingUpload = false
 
   constructor (ex: Exchange, runtime: PoolRuntime, target: Target, resolve: (result: AttemptResult) => void) {
     this.#ex = ex
@@ -61,12 +70,17 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // A streamed upload may take longer than any response deadline: as Envoy does, the clock for the
     // response starts once the request has been sent (onRequestSent). Other requests start it now.
     if (!isStream(ex.body)) this.#startTimer()
-    // ...but a streamed upload that goes silent for clientIdleMs is the client's stall, not an upstream failure
-    else this.#uploadTimer = runtime.clock.setTimeout(() => this.abort(new AttemptAborted('upload_stalled')), runtime.config.timeouts.clientIdleMs)
+    else {
+      // ...but a streamed upload that goes silent for clientIdleMs is the client's stall, not an upstream failure
+      this.#uploadTimer = runtime.clock.setTimeout(() => this.abort(new AttemptAborted('upload_stalled')), runtime.config.timeouts.clientIdleMs)
+      this.#watchingUpload = true
+      watchUpload()
+    }
   }
 
-  onBodySent (): void {
+  onBodySent (chunk?: Buffer): void {
     this.#uploadTimer?.refresh()
+    if (this.#watchingUpload && chunk !== undefined) reclaimSent(this.#ex.body!, chunk)
   }
 
   #startTimer (): void {
@@ -137,8 +151,15 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#dropping || this.#settled) return
     const res = this.#ex.res
+    const written = chunk.length >= RECLAIM_MIN_BYTES ? res.write(chunk, this.#reclaimAfterWrite(chunk.buffer)) : res.write(chunk)
+    // A 64 KiB read is as large as the socket's high-water mark, so write() says "full" for nearly every
+    // chunk of a large body; pausing the upstream only past PAUSE_BYTES queued spares a pause, a re-read of
+    // the rest of the buffer and a resume per chunk while the client keeps up.
+    const full = !written && res.writableLength > PAUSE_BYTES
+    // paused, undici keeps the rest of this read buffer to parse on resume: it must never be freed
+    if (full || controller.paused) (this.#kept ??= new WeakSet()).add(chunk.buffer)
     // undici may hand over the rest of a parsed buffer after pause(): arm the drain wait only once
-    if (!res.write(chunk) && !controller.paused) {
+    if (full && !controller.paused) {
       controller.pause()
       this.#onDrain ??= () => {
         this.#runtime.clock.clearTimeout(this.#stallTimer)
@@ -146,6 +167,22 @@ export class Attempt implements Dispatcher.DispatchHandler {
       }
       res.once('drain', this.#onDrain)
       this.#stallTimer = this.#runtime.clock.setTimeout(() => this.abort(new AttemptAborted('client_stalled')), this.#runtime.config.timeouts.clientIdleMs)
+    }
+  }
+
+  /**
+   * The callback of a large chunk's write to the client: once the last write from an upstream read buffer has
+   * completed, undici is done with it too (it parses a read whole before the next one, except what it keeps
+   * while paused), so its memory goes back at once instead of waiting for a collection.
+   */
+  #reclaimAfterWrite (buffer: ArrayBufferLike): (err?: Error | null) => void {
+    const writing = this.#writing ??= new Map()
+    writing.set(buffer, (writing.get(buffer) ?? 0) + 1)
+    return (err) => {
+      const left = writing.get(buffer)! - 1
+      if (left > 0) return void writing.set(buffer, left)
+      writing.delete(buffer)
+      if (err == null && this.#kept?.has(buffer) !== true) release(buffer)
     }
   }
 
@@ -181,6 +218,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   #settle (): void {
     this.#settled = true
+    if (this.#watchingUpload) {
+      this.#watchingUpload = false
+      unwatchUpload()
+    }
     const clock = this.#runtime.clock
     clock.clearTimeout(this.#timer)
     clock.clearTimeout(this.#stallTimer)

@@ -22,8 +22,12 @@ export class FakeResponse extends EventEmitter {
   readonly chunks: Buffer[] = []
   ended = false
   destroyed = false
-  /** What write() returns: false pretends the client's socket buffer is full. */
+  /** What write() returns: false pretends the client's socket buffer is full (far past any pause threshold). */
   accepting = true
+  /** Callbacks of writes not yet completed (a test completes them with completeWrites()). */
+  readonly pendingCallbacks: ((err?: Error | null) => void)[] = []
+
+  get writableLength (): number { return this.accepting ? 0 : Number.MAX_SAFE_INTEGER }
 
   get headersSent (): boolean { return this.headers !== undefined }
   get body (): string { return Buffer.concat(this.chunks).toString() }
@@ -34,9 +38,16 @@ export class FakeResponse extends EventEmitter {
     return this
   }
 
-  write (chunk: Buffer): boolean {
-    this.chunks.push(chunk)
+  write (chunk: Buffer, callback?: (err?: Error | null) => void): boolean {
+    // kept as written: a chunk whose memory the proxy gives back later must not change what was sent
+    this.chunks.push(Buffer.from(chunk))
+    if (callback !== undefined) this.pendingCallbacks.push(callback)
     return this.accepting
+  }
+
+  /** The client's socket has taken every write so far. */
+  completeWrites (err?: Error): void {
+    for (const callback of this.pendingCallbacks.splice(0)) callback(err)
   }
 
   end (): this {
