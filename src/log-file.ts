@@ -36,7 +36,7 @@ export class LogFile {
     }
     this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH
     // room for a full batch plus the line that crosses it
-    this.#buf = Buffer.allocUnsafe(this.#batchBytes * 2)
+    this.#buf = Buffer.allocUnsafe(Math.max(this.#batchBytes * 2, 64 * 1024))
     const flushMs = options.flushMs ?? 100
     if (flushMs > 0) {
       this.#timer = setInterval(() => this.flushSync(), flushMs)

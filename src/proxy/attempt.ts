@@ -10,7 +10,7 @@ import type { Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
-import { stripResponseHopByHop } from './headers.ts'
+import { responseHeaderList } from './headers.ts'
 import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
 
 export interface AttemptResult {
@@ -134,17 +134,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     this.#runtime.clock.clearTimeout(this.#timer)
     result.responded = true
-    const out = stripResponseHopByHop(headers)
-    out['x-request-id'] = ex.requestId
-    // shutting down: this connection closes after this answer (the header is hop-by-hop: it was just stripped)
-    if (ex.gate.closing) out.connection = 'close'
     // read-your-writes: a successful write through a split route pins this client's reads to the primary for a while
     const sticky = ex.write && statusCode < 400 ? ex.plan?.reads?.sticky : undefined
-    if (sticky !== undefined) {
-      const existing = out['set-cookie']
-      out['set-cookie'] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), sticky.setCookieHeader()]
-      out['x-read-after-write'] = sticky.writeTimeHeaderValue()
-    }
+    const out = responseHeaderList(headers, 'x-request-id', sticky === undefined ? undefined : 'x-read-after-write')
+    out.push('x-request-id', ex.requestId)
+    // shutting down: this connection closes after this answer (the header is hop-by-hop: it was just stripped)
+    if (ex.gate.closing) out.push('connection', 'close')
+    if (sticky !== undefined) out.push('set-cookie', sticky.setCookieHeader(), 'x-read-after-write', sticky.writeTimeHeaderValue())
     ex.res.writeHead(statusCode, out)
   }
 
