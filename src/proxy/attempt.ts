@@ -244,7 +244,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target): Promise<AttemptResult> {
   ex.tried.push(target)
   runtime.pool.acquire(target)
-  const headers = runtime.config.preserveHost ? ex.headers : [...ex.headers, 'host', target.host]
+  const headers = withTargetHost(ex, runtime.config.preserveHost ? undefined : target.host)
   return new Promise((resolve) => {
     const attempt = new Attempt(ex, runtime, target, resolve)
     ex.attempt = attempt
@@ -259,6 +259,26 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target)
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
     } as Dispatcher.DispatchOptions, attempt)
   })
+}
+
+/**
+ * The request's headers for this attempt: with the target's Host as their last pair when the pool does not
+ * preserve the client's, set in place (undici reads the list while dispatch() runs and keeps none of it), so no
+ * attempt copies the list.
+ */
+function withTargetHost (ex: Exchange, host: string | undefined): string[] {
+  const headers = ex.headers
+  if (host === undefined) {
+    // a fallback to a pool that preserves the Host: drop the previous pool's target host
+    if (ex.targetHostAt >= 0) headers.length = ex.targetHostAt
+    ex.targetHostAt = -1
+  } else if (ex.targetHostAt < 0) {
+    ex.targetHostAt = headers.length
+    headers.push('host', host)
+  } else {
+    headers[ex.targetHostAt + 1] = host
+  }
+  return headers
 }
 
 function isStream (body: Exchange['body']): boolean {

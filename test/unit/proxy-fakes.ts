@@ -32,9 +32,21 @@ export class FakeResponse extends EventEmitter {
   get headersSent (): boolean { return this.headers !== undefined }
   get body (): string { return Buffer.concat(this.chunks).toString() }
 
-  writeHead (status: number, headers: OutgoingHttpHeaders): this {
+  /** Headers as an object, whichever form writeHead() got (a flat list's repeated names become arrays). */
+  writeHead (status: number, headers: OutgoingHttpHeaders | (string | string[])[]): this {
     this.statusCode = status
-    this.headers = headers
+    if (!Array.isArray(headers)) {
+      this.headers = headers
+      return this
+    }
+    const out: Record<string, string | string[]> = {}
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as string
+      const value = headers[i + 1]!
+      const existing = out[name]
+      out[name] = existing === undefined ? value : [...[existing].flat(), ...[value].flat()]
+    }
+    this.headers = out
     return this
   }
 
