@@ -27,15 +27,27 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   }
   // The line pino would write for logger.info({ requestId, … }, 'request'), fields in the same order and
   // undefined ones left out, built as one string: pino's generic serialiser walks the object key by key.
-  let line = `{"level":30,"time":${Date.now()}${(logger as unknown as Record<symbol, string>)[chindingsSym]},"requestId":${JSON.stringify(ex.requestId)},"method":${JSON.stringify(ex.method)},"path":${JSON.stringify(path)}`
-  if (ex.route !== undefined) line += `,"route":${JSON.stringify(ex.route.id)}`
-  if (ex.pool !== undefined) line += `,"pool":${JSON.stringify(ex.pool.name)}`
-  if (last !== undefined) line += `,"target":${JSON.stringify(last.url)}`
+  // request ids are [A-Za-z0-9._-] (checked, or generated), methods are tokens from Node's parser and error codes
+  // are the gateway's own identifiers: none needs escaping. Route, pool and target names come from the config
+  // and are escaped once per object; only the path is escaped per request.
+  let line = `{"level":30,"time":${Date.now()}${(logger as unknown as Record<symbol, string>)[chindingsSym]},"requestId":"${ex.requestId}","method":"${ex.method}","path":${JSON.stringify(path)}`
+  if (ex.route !== undefined) line += escapedOnce(ex.route, 'route', ex.route.id)
+  if (ex.pool !== undefined) line += escapedOnce(ex.pool, 'pool', ex.pool.name)
+  if (last !== undefined) line += escapedOnce(last, 'target', last.url)
   line += `,"status":${status},"durationMs":${durationMs},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"attempts":${tried.length}`
   if (tried.length > 1) line += `,"targets":${JSON.stringify(tried.map((t) => t.url))}`
-  if (ex.errorCode !== undefined) line += `,"error":${JSON.stringify(ex.errorCode)}`
+  if (ex.errorCode !== undefined) line += `,"error":"${ex.errorCode}"`
   if (aborted) line += ',"aborted":true'
   ;(logger as unknown as Record<symbol, { write (s: string): unknown }>)[streamSym]!.write(`${line},"msg":"request"}\n`)
+}
+
+const fragments = new WeakMap<object, string>()
+
+/** `,"<key>":<value as JSON>` for a config object (a route, pool or target), built on its first request. */
+function escapedOnce (owner: object, key: string, value: string): string {
+  let fragment = fragments.get(owner)
+  if (fragment === undefined) fragments.set(owner, fragment = `,"${key}":${JSON.stringify(value)}`)
+  return fragment
 }
 
 /** Body bytes received: exact when buffered or length-delimited, wire bytes (with chunk framing) when chunked. */

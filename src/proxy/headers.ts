@@ -126,7 +126,8 @@ export function stripResponseHopByHop (headers: ResponseHeaders): ResponseHeader
 export function responseHeaderList (headers: ResponseHeaders, skip: string, skipAlso?: string): (string | string[])[] {
   const connection = headers.connection
   let tokens: Set<string> | undefined
-  if (connection !== undefined) {
+  // 'Connection: keep-alive' (most upstreams, on every response) names nothing more to drop
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
     tokens = new Set()
     for (const t of String(connection).split(',')) tokens.add(t.trim().toLowerCase())
   }
