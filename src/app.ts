@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
 import { isLoopback } from './admin/auth.ts'
@@ -235,7 +234,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   if (overloadWatched) {
     // the plugin samples on its own timer; its onRequest hook never runs (Fastify does not see requests), so
     // the gateway asks isUnderPressure() itself, a few comparisons per request
-    void app.register(underPressure, { maxEventLoopDelay: maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes })
+    // loaded only when asked for: a gateway without overload limits does not hold the plugin
+    void app.register(import('@fastify/under-pressure'), { maxEventLoopDelay: maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes })
     admitRequest = (req, res) => {
       if (overloaded()) proxy.refuse(req, res, 'overloaded', 1)
       else proxy.handle(req, res)
