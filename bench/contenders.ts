@@ -61,6 +61,14 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     nodeFlags: NODE_FLAGS,
     logsToStdout: true,
   },
+  {
+    name: 'switchyard-nolog',
+    description: 'switchyard-full with the access log off (log level warn; the pair measures what access logging costs)',
+    script: 'gateway-server.ts',
+    args: (o) => ['full-nolog', ...o.urls],
+    nodeFlags: NODE_FLAGS,
+    logsToStdout: true,
+  },
 ]
 
 export interface Contender {

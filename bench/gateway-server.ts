@@ -1,4 +1,4 @@
-// Switchyard under benchmark: `node bench/gateway-server.ts <min|full|full-nometrics> <origin-url>...`, configured by
+// Switchyard under benchmark: `node bench/gateway-server.ts <min|full|full-nometrics|full-nolog> <origin-url>...`, configured by
 // switchyard-config.ts. Says `READY <url>` on stderr (stdout is the access log, which the harness sends to a
 // file); exits on SIGTERM or when its stdin closes (the harness is gone).
 import { buildGateway } from '../src/app.ts'
@@ -6,7 +6,7 @@ import { validateConfig } from '../src/config/validate.ts'
 import { benchConfig, type SwitchyardMode } from './switchyard-config.ts'
 
 const mode = process.argv[2]
-if (mode !== 'min' && mode !== 'full' && mode !== 'full-nometrics') throw new Error('usage: gateway-server.ts <min|full|full-nometrics> <origin-url>...')
+if (mode !== 'min' && mode !== 'full' && mode !== 'full-nometrics' && mode !== 'full-nolog') throw new Error('usage: gateway-server.ts <min|full|full-nometrics|full-nolog> <origin-url>...')
 const gateway = buildGateway(validateConfig(benchConfig(mode satisfies SwitchyardMode, process.argv.slice(3))))
 const url = await gateway.listen({ host: '127.0.0.1', port: 0 })
 process.stderr.write(`READY ${url}\n`)

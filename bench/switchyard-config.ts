@@ -4,8 +4,11 @@
 // outlier detection, an access-log line per request (to stdout, redirected to a file), and Prometheus metrics.
 import type { GatewayConfig } from '../src/config/schema.ts'
 
-/** full-nometrics is full with Prometheus metrics off: the pair measures what metrics cost on the hot path. */
-export type SwitchyardMode = 'min' | 'full' | 'full-nometrics'
+/**
+ * full-nometrics is full with Prometheus metrics off, full-nolog full with the access log off (level warn): each
+ * pair measures what one feature costs on the hot path.
+ */
+export type SwitchyardMode = 'min' | 'full' | 'full-nometrics' | 'full-nolog'
 
 export function benchConfig (mode: SwitchyardMode, origins: readonly string[]): GatewayConfig {
   const server = { host: '127.0.0.1', port: 0 }
@@ -28,7 +31,7 @@ export function benchConfig (mode: SwitchyardMode, origins: readonly string[]): 
   if (origins.length < 2) throw new Error('the full configuration balances over two origin addresses')
   const config: GatewayConfig = {
     server,
-    log: { level: 'info', destination: 'stdout' },
+    log: { level: mode === 'full-nolog' ? 'warn' : 'info', destination: 'stdout' },
     pools: {
       origin: {
         targets: [origins[0]!, origins[1]!],
@@ -41,5 +44,5 @@ export function benchConfig (mode: SwitchyardMode, origins: readonly string[]): 
     },
     routes,
   }
-  return { ...config, metrics: { enabled: mode === 'full' } }
+  return { ...config, metrics: { enabled: mode !== 'full-nometrics' } }
 }

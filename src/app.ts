@@ -1,9 +1,8 @@
 // Builds a gateway from a resolved config without listening: tests and main.ts both start here.
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { METHODS } from 'node:http'
+import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import underPressure from '@fastify/under-pressure'
 import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
 import { isLoopback } from './admin/auth.ts'
@@ -18,7 +17,6 @@ import { configHash } from './config/hash.ts'
 import { loadConfigFile } from './config/load.ts'
 import { Reloader, type ReloadResult, type ReloadTrigger } from './config/reloader.ts'
 import type { ResolvedConfig } from './config/schema.ts'
-import { GcPacer } from './lifecycle/gc-pacer.ts'
 import { drainAndClose } from './lifecycle/shutdown.ts'
 import { createLogger } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
@@ -72,8 +70,8 @@ export interface Gateway {
   close (): Promise<void>
 }
 
-// Every method Node's parser knows, except CONNECT (a tunnel, not a request to route).
-const PROXIED_METHODS = METHODS.filter((m) => m !== 'CONNECT')
+// Fastify's default: longer than the usual load balancer's idle timeout, so the gateway is not the side that closes
+const KEEP_ALIVE_TIMEOUT_MS = 72_000
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOptions = {}): Gateway {
@@ -204,63 +202,46 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     },
   })
 
+  // The gateway owns the server's 'request' event: every request goes straight to the proxy, with no Fastify
+  // request/reply objects, routing or hooks in front of it (Fastify still owns listen, close and its hooks).
+  let admitRequest: (req: IncomingMessage, res: ServerResponse) => void = (req, res) => proxy.handle(req, res)
   const app = Fastify({
     logger: false, // one access-log line per request is written by the proxy itself
     // the proxy answers while closing (503 shutting_down with its JSON body and an access-log line)
     return503OnClosing: false,
-    // Only WebSocket upgrades are tunnelled; any other Upgrade (e.g. h2c) is an ordinary request, proxied
-    // without its hop-by-hop Upgrade header. (Node ≥ 22.21 / 24.9; older Node sends every upgrade to the tunnel.)
-    http: {
-      shouldUpgradeCallback: (req) => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket',
-      // Node's parser answers 431 past this (request line and headers together)
-      maxHeaderSize: config.server.maxHeaderBytes,
-      // Node checks headersTimeout/requestTimeout only this often (30 s by default): often enough to hold them
-      connectionsCheckingInterval: Math.max(50, Math.min(30000, Math.floor(Math.min(config.server.headersTimeoutMs, config.server.requestTimeoutMs || Infinity) / 4))),
-    },
-    // slow clients: all headers within headersTimeoutMs (slowloris), the whole request within requestTimeoutMs
-    connectionTimeout: 0,
-    requestTimeout: config.server.requestTimeoutMs,
     forceCloseConnections: 'idle',
-    // the proxy answers malformed URLs itself (400 bad_path) with the same JSON and log line as any error
-    frameworkErrors: (_err, request, reply) => {
-      reply.hijack()
-      proxy.handle(request.raw, reply.raw)
+    serverFactory: () => {
+      const server = createServer({
+        // Only WebSocket upgrades are tunnelled; any other Upgrade (e.g. h2c) is an ordinary request, proxied
+        // without its hop-by-hop Upgrade header. (Node ≥ 22.21 / 24.9; older Node sends every upgrade to the tunnel.)
+        shouldUpgradeCallback: (req) => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket',
+        // Node's parser answers 431 past this (request line and headers together)
+        maxHeaderSize: config.server.maxHeaderBytes,
+        // Node checks headersTimeout/requestTimeout only this often (30 s by default): often enough to hold them
+        connectionsCheckingInterval: Math.max(50, Math.min(30000, Math.floor(Math.min(config.server.headersTimeoutMs, config.server.requestTimeoutMs || Infinity) / 4))),
+      } as ServerOptions, (req, res) => admitRequest(req, res))
+      // slow clients: all headers within headersTimeoutMs (slowloris), the whole request within requestTimeoutMs
+      server.headersTimeout = config.server.headersTimeoutMs
+      server.requestTimeout = config.server.requestTimeoutMs
+      server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
+      server.setTimeout(0)
+      return server
     },
   })
-  app.server.headersTimeout = config.server.headersTimeoutMs
-  for (const method of PROXIED_METHODS) {
-    if (!app.supportedMethods.includes(method)) app.addHttpMethod(method, { hasBody: true })
-  }
   // overload: a fast 503 overloaded with Retry-After instead of requests that time out
   const { maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes } = config.server
   const overloadWatched = maxEventLoopDelayMs > 0 || maxHeapUsedBytes > 0 || maxRssBytes > 0
   if (overloadWatched) {
-    void app.register(underPressure, {
-      maxEventLoopDelay: maxEventLoopDelayMs,
-      maxHeapUsedBytes,
-      maxRssBytes,
-      pressureHandler: (request, reply) => {
-        reply.hijack()
-        proxy.refuse(request.raw, reply.raw, 'overloaded', 1)
-      },
-    })
+    // the plugin samples on its own timer; its onRequest hook never runs (Fastify does not see requests), so
+    // the gateway asks isUnderPressure() itself, a few comparisons per request
+    // loaded only when asked for: a gateway without overload limits does not hold the plugin
+    void app.register(import('@fastify/under-pressure'), { maxEventLoopDelay: maxEventLoopDelayMs, maxHeapUsedBytes, maxRssBytes })
+    admitRequest = (req, res) => {
+      if (overloaded()) proxy.refuse(req, res, 'overloaded', 1)
+      else proxy.handle(req, res)
+    }
   }
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
-  // One catch-all route; the proxy takes over in onRequest, before Fastify would parse a body,
-  // so bodies stream untouched and routing happens in Switchyard's own swappable table.
-  app.route({
-    method: PROXIED_METHODS,
-    url: '/*',
-    onRequest: (request, reply) => {
-      reply.hijack()
-      proxy.handle(request.raw, reply.raw)
-    },
-    handler: async () => { /* never reached: onRequest hijacks every request */ },
-  })
-  app.setNotFoundHandler((request, reply) => {
-    reply.hijack()
-    proxy.handle(request.raw, reply.raw)
-  })
   app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: proxy.admit, logger, tunnels }))
   app.addHook('preClose', (done) => {
     for (const socket of tunnels) socket.destroy()
@@ -273,7 +254,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   let admin: FastifyInstance | undefined
   let dashboardRegistered = false
   let closed = false
-  const gcPacer = new GcPacer()
   return {
     app,
     logger,
@@ -290,7 +270,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       const url = await app.listen(listenOptions as FastifyListenOptions)
       if (!started) {
         started = true
-        gcPacer.start()
         history.start()
         // ready once every pool's first DNS lookups and first round of health checks are done (others at once)
         void Promise.all([...proxy.state.pools.values()].map((r) => r.start())).then(() => {
@@ -340,7 +319,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       if (closed) return
       closed = true
       readiness = 'draining'
-      gcPacer.stop()
       history.stop()
       await admin?.close()
       await app.close()

@@ -1,8 +1,23 @@
 // The gateway's pino logger: JSON lines to stdout, stderr or a file; pretty only when asked (development).
 import pino, { type DestinationStream, type Logger } from 'pino'
 import type { ResolvedConfig } from './config/schema.ts'
+import { LogFile } from './log-file.ts'
+
+/** Loggers made here: pino's defaults for time, level and message key, no formatters, mixin or hooks. */
+const plainJson = new WeakSet<Logger>()
+
+/** Whether a line may be written to this logger's stream pre-formatted, exactly as pino would format it. */
+export function writesPlainJson (logger: Logger): boolean {
+  return plainJson.has(logger)
+}
 
 export function createLogger (config: ResolvedConfig['log'], stream?: DestinationStream): Logger {
+  const logger = buildLogger(config, stream)
+  plainJson.add(logger)
+  return logger
+}
+
+function buildLogger (config: ResolvedConfig['log'], stream?: DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level: config.level,
     base: { service: 'switchyard' },
@@ -13,12 +28,8 @@ export function createLogger (config: ResolvedConfig['log'], stream?: Destinatio
   if (stream !== undefined) return pino(options, stream)
   if (config.pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: destinationFd(config.destination) ?? config.destination } } })
   const fd = destinationFd(config.destination)
-  // Asynchronous, batched writes keep logging off the request's critical path: lines gather up to 4 KiB per
-  // write() instead of one syscall per access-log line, and a timer flushes a partial batch within 100 ms so a
-  // quiet gateway's lines still show at once. pino flushes what is left on exit.
-  const destination = pino.destination({ dest: fd ?? config.destination, sync: false, minLength: 4096, mkdir: fd === undefined })
-  setInterval(() => destination.flush(), 100).unref()
-  return pino(options, destination)
+  // batched synchronous writes (log-file.ts): a line costs a copy, a batch one write(), nothing is lost at exit
+  return pino(options, new LogFile(fd ?? config.destination))
 }
 
 function destinationFd (destination: string): number | undefined {

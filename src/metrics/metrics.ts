@@ -1,7 +1,6 @@
 // A gateway's metrics: its own series (never shared with another gateway in the process), the bindings the
 // hot path records through (cached, one per route, pool and target), forgetting what a reload removed,
 // and the /metrics text.
-import { Registry } from 'prom-client'
 import { CONFIG_RELOAD_RESULTS, type ConfigReloadResult } from './catalogue.ts'
 import type { CounterSeries } from './counter.ts'
 import { TextWriter } from './exposition.ts'
@@ -17,6 +16,9 @@ export interface GatewayMetricsOptions {
   source?: MetricsSnapshotSource
 }
 
+/** prom-client's Registry.PROMETHEUS_CONTENT_TYPE, without loading prom-client for it. */
+const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
 interface RouteEntry {
   readonly series: RouteSeries
   readonly byPool: Map<string, RouteBinding>
@@ -24,7 +26,7 @@ interface RouteEntry {
 
 export class GatewayMetrics {
   /** Prometheus text format 0.0.4, what render() produces. */
-  readonly contentType: string = Registry.PROMETHEUS_CONTENT_TYPE
+  readonly contentType: string = PROMETHEUS_CONTENT_TYPE
   readonly #families: Families = createFamilies()
   readonly #out = new TextWriter()
   readonly #defaultMetrics: boolean
@@ -129,6 +131,6 @@ export class GatewayMetrics {
     fillStateGauges(this.#families, this.#source)
     renderFamilies(this.#families, this.#out)
     const own = this.#out.take() // before any await: a concurrent render() gets the writer empty
-    return this.#defaultMetrics ? own + await processRegistry().metrics() : own
+    return this.#defaultMetrics ? own + await (await processRegistry()).metrics() : own
   }
 }

@@ -1,26 +1,53 @@
 // One access-log line per request, written when the client's response closes.
-import type { Logger } from 'pino'
+import pino, { type Logger } from 'pino'
+import { writesPlainJson } from '../logger.ts'
 import type { Exchange } from './exchange.ts'
 
+const INFO = 30
+const { streamSym, chindingsSym } = pino.symbols
+
 export function logExchange (logger: Logger, ex: Exchange): void {
-  const { res, req } = ex
-  const last = ex.tried.length > 0 ? ex.tried[ex.tried.length - 1] : undefined
-  logger.info({
-    requestId: ex.requestId,
-    method: ex.method,
-    path: ex.path || req.url,
-    route: ex.route?.id,
-    pool: ex.pool?.name,
-    target: last?.url,
-    status: res.headersSent ? res.statusCode : 499,
-    durationMs: Math.round((performance.now() - ex.startedAt) * 100) / 100,
-    bytesIn: requestBodyBytes(ex),
-    bytesOut: ex.socket.bytesWritten - ex.bytesWrittenAtStart,
-    attempts: ex.attempts,
-    targets: ex.tried.length > 1 ? ex.tried.map((t) => t.url) : undefined,
-    error: ex.errorCode,
-    aborted: ex.clientGone || undefined,
-  }, 'request')
+  if (logger.levelVal > INFO) return
+  const { res } = ex
+  const tried = ex.tried
+  const last = tried.length > 0 ? tried[tried.length - 1] : undefined
+  const path = ex.path || ex.req.url || ''
+  const status = res.headersSent ? res.statusCode : 499
+  const durationMs = Math.round((performance.now() - ex.startedAt) * 100) / 100
+  const bytesIn = requestBodyBytes(ex)
+  const bytesOut = ex.socket.bytesWritten - ex.bytesWrittenAtStart
+  const aborted = ex.clientGone || undefined
+  if (!writesPlainJson(logger)) {
+    logger.info({
+      requestId: ex.requestId, method: ex.method, path, route: ex.route?.id, pool: ex.pool?.name, target: last?.url,
+      status, durationMs, bytesIn, bytesOut, attempts: tried.length, targets: tried.length > 1 ? tried.map((t) => t.url) : undefined,
+      error: ex.errorCode, aborted,
+    }, 'request')
+    return
+  }
+  // The line pino would write for logger.info({ requestId, … }, 'request'), fields in the same order and
+  // undefined ones left out, built as one string: pino's generic serialiser walks the object key by key.
+  // request ids are [A-Za-z0-9._-] (checked, or generated), methods are tokens from Node's parser and error codes
+  // are the gateway's own identifiers: none needs escaping. Route, pool and target names come from the config
+  // and are escaped once per object; only the path is escaped per request.
+  let line = `{"level":30,"time":${Date.now()}${(logger as unknown as Record<symbol, string>)[chindingsSym]},"requestId":"${ex.requestId}","method":"${ex.method}","path":${JSON.stringify(path)}`
+  if (ex.route !== undefined) line += escapedOnce(ex.route, 'route', ex.route.id)
+  if (ex.pool !== undefined) line += escapedOnce(ex.pool, 'pool', ex.pool.name)
+  if (last !== undefined) line += escapedOnce(last, 'target', last.url)
+  line += `,"status":${status},"durationMs":${durationMs},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"attempts":${tried.length}`
+  if (tried.length > 1) line += `,"targets":${JSON.stringify(tried.map((t) => t.url))}`
+  if (ex.errorCode !== undefined) line += `,"error":"${ex.errorCode}"`
+  if (aborted) line += ',"aborted":true'
+  ;(logger as unknown as Record<symbol, { write (s: string): unknown }>)[streamSym]!.write(`${line},"msg":"request"}\n`)
+}
+
+const fragments = new WeakMap<object, string>()
+
+/** `,"<key>":<value as JSON>` for a config object (a route, pool or target), built on its first request. */
+function escapedOnce (owner: object, key: string, value: string): string {
+  let fragment = fragments.get(owner)
+  if (fragment === undefined) fragments.set(owner, fragment = `,"${key}":${JSON.stringify(value)}`)
+  return fragment
 }
 
 /** Body bytes received: exact when buffered or length-delimited, wire bytes (with chunk framing) when chunked. */

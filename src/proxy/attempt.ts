@@ -11,7 +11,8 @@ import type { Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
-import { stripResponseHopByHop } from './headers.ts'
+import { responseHeaderList } from './headers.ts'
+import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
 
 export interface AttemptResult {
   /** Response headers went to the client: this request is answered, nothing more may be tried. */
@@ -26,6 +27,9 @@ export interface AttemptResult {
   delayMs: number
   error: unknown
 }
+
+/** Bytes queued for a client before the upstream is paused (a slow client holds at most this, plus one read). */
+const PAUSE_BYTES = 256 * 1024
 
 export class Attempt implements Dispatcher.DispatchHandler {
   readonly result: AttemptResult = { responded: false, failure: undefined, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
@@ -48,6 +52,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #stallTimer: Timer | undefined
   #uploadTimer: Timer | undefined
   readonly #startedAt = performance.now()
+  /** Large response chunks being written to the client, by the upstream read buffer they are views of. */
+  #writing: Map<ArrayBufferLike, number> | undefined
+  /** Read buffers undici kept a part of when the response was paused (it reads them again on resume). */
+  #kept: WeakSet<ArrayBufferLike> | undefined
+  #watchingUpload = false
 
   constructor (ex: Exchange, runtime: PoolRuntime, target: Target, resolve: (result: AttemptResult) => void) {
     this.#ex = ex
@@ -62,12 +71,17 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // A streamed upload may take longer than any response deadline: as Envoy does, the clock for the
     // response starts once the request has been sent (onRequestSent). Other requests start it now.
     if (!isStream(ex.body)) this.#startTimer()
-    // ...but a streamed upload that goes silent for clientIdleMs is the client's stall, not an upstream failure
-    else this.#uploadTimer = runtime.clock.setTimeout(() => this.abort(new AttemptAborted('upload_stalled')), runtime.config.timeouts.clientIdleMs)
+    else {
+      // ...but a streamed upload that goes silent for clientIdleMs is the client's stall, not an upstream failure
+      this.#uploadTimer = runtime.clock.setTimeout(() => this.abort(new AttemptAborted('upload_stalled')), runtime.config.timeouts.clientIdleMs)
+      this.#watchingUpload = true
+      watchUpload()
+    }
   }
 
-  onBodySent (): void {
+  onBodySent (chunk?: Buffer): void {
     this.#uploadTimer?.refresh()
+    if (this.#watchingUpload && chunk !== undefined) reclaimSent(this.#ex.body!, chunk)
   }
 
   #startTimer (): void {
@@ -121,25 +135,28 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     this.#runtime.clock.clearTimeout(this.#timer)
     result.responded = true
-    const out = stripResponseHopByHop(headers)
-    out['x-request-id'] = ex.requestId
-    // shutting down: this connection closes after this answer (the header is hop-by-hop: it was just stripped)
-    if (ex.gate.closing) out.connection = 'close'
     // read-your-writes: a successful write through a split route pins this client's reads to the primary for a while
     const sticky = ex.write && statusCode < 400 ? ex.plan?.reads?.sticky : undefined
-    if (sticky !== undefined) {
-      const existing = out['set-cookie']
-      out['set-cookie'] = [...(existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]), sticky.setCookieHeader()]
-      out['x-read-after-write'] = sticky.writeTimeHeaderValue()
-    }
+    const out = responseHeaderList(headers, 'x-request-id', sticky === undefined ? undefined : 'x-read-after-write')
+    out.push('x-request-id', ex.requestId)
+    // shutting down: this connection closes after this answer (the header is hop-by-hop: it was just stripped)
+    if (ex.gate.closing) out.push('connection', 'close')
+    if (sticky !== undefined) out.push('set-cookie', sticky.setCookieHeader(), 'x-read-after-write', sticky.writeTimeHeaderValue())
     ex.res.writeHead(statusCode, out)
   }
 
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#dropping || this.#settled) return
     const res = this.#ex.res
+    const written = chunk.length >= RECLAIM_MIN_BYTES ? res.write(chunk, this.#reclaimAfterWrite(chunk.buffer)) : res.write(chunk)
+    // A 64 KiB read is as large as the socket's high-water mark, so write() says "full" for nearly every
+    // chunk of a large body; pausing the upstream only past PAUSE_BYTES queued spares a pause, a re-read of
+    // the rest of the buffer and a resume per chunk while the client keeps up.
+    const full = !written && res.writableLength > PAUSE_BYTES
+    // paused, undici keeps the rest of this read buffer to parse on resume: it must never be freed
+    if (full || controller.paused) (this.#kept ??= new WeakSet()).add(chunk.buffer)
     // undici may hand over the rest of a parsed buffer after pause(): arm the drain wait only once
-    if (!res.write(chunk) && !controller.paused) {
+    if (full && !controller.paused) {
       controller.pause()
       this.#onDrain ??= () => {
         this.#runtime.clock.clearTimeout(this.#stallTimer)
@@ -147,6 +164,22 @@ export class Attempt implements Dispatcher.DispatchHandler {
       }
       res.once('drain', this.#onDrain)
       this.#stallTimer = this.#runtime.clock.setTimeout(() => this.abort(new AttemptAborted('client_stalled')), this.#runtime.config.timeouts.clientIdleMs)
+    }
+  }
+
+  /**
+   * The callback of a large chunk's write to the client: once the last write from an upstream read buffer has
+   * completed, undici is done with it too (it parses a read whole before the next one, except what it keeps
+   * while paused), so its memory goes back at once instead of waiting for a collection.
+   */
+  #reclaimAfterWrite (buffer: ArrayBufferLike): (err?: Error | null) => void {
+    const writing = this.#writing ??= new Map()
+    writing.set(buffer, (writing.get(buffer) ?? 0) + 1)
+    return (err) => {
+      const left = writing.get(buffer)! - 1
+      if (left > 0) return void writing.set(buffer, left)
+      writing.delete(buffer)
+      if (err == null && this.#kept?.has(buffer) !== true) release(buffer)
     }
   }
 
@@ -189,6 +222,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   #settle (): void {
     this.#settled = true
+    if (this.#watchingUpload) {
+      this.#watchingUpload = false
+      unwatchUpload()
+    }
     const clock = this.#runtime.clock
     clock.clearTimeout(this.#timer)
     clock.clearTimeout(this.#stallTimer)
@@ -215,7 +252,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
 export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target): Promise<AttemptResult> {
   ex.tried.push(target)
   runtime.pool.acquire(target)
-  const headers = runtime.config.preserveHost ? ex.headers : [...ex.headers, 'host', target.host]
+  const headers = withTargetHost(ex, runtime.config.preserveHost ? undefined : target.host)
   return new Promise((resolve) => {
     const attempt = new Attempt(ex, runtime, target, resolve)
     ex.attempt = attempt
@@ -230,6 +267,26 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target)
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
     } as Dispatcher.DispatchOptions, attempt)
   })
+}
+
+/**
+ * The request's headers for this attempt: with the target's Host as their last pair when the pool does not
+ * preserve the client's, set in place (undici reads the list while dispatch() runs and keeps none of it), so no
+ * attempt copies the list.
+ */
+function withTargetHost (ex: Exchange, host: string | undefined): string[] {
+  const headers = ex.headers
+  if (host === undefined) {
+    // a fallback to a pool that preserves the Host: drop the previous pool's target host
+    if (ex.targetHostAt >= 0) headers.length = ex.targetHostAt
+    ex.targetHostAt = -1
+  } else if (ex.targetHostAt < 0) {
+    ex.targetHostAt = headers.length
+    headers.push('host', host)
+  } else {
+    headers[ex.targetHostAt + 1] = host
+  }
+  return headers
 }
 
 function isStream (body: Exchange['body']): boolean {

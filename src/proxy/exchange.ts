@@ -37,6 +37,8 @@ export class Exchange {
   /** A read sent to replicas: the primary pool that serves it if no replica answers. */
   readFallback: PoolRuntime | undefined = undefined
   headers: string[] = []
+  /** Where the target's Host pair sits in `headers` (-1: none; see sendAttempt). */
+  targetHostAt = -1
   body: Buffer | Readable | null = null
   /** Whether the body can be sent again (none, or buffered). */
   replayable = true

@@ -16,6 +16,8 @@ import { isSaneRequestId } from './headers.ts'
 import { mirror } from './mirror.ts'
 import { tryTargets } from './retry-loop.ts'
 
+const EXCHANGE = Symbol('switchyard.exchange')
+
 export interface ProxyOptions extends FrontOptions {
   logger: Logger
   /** Longest request target; longer ones are answered 414. */
@@ -62,11 +64,24 @@ export class ProxyHandler {
   /** Answers a request the gateway will not take now (overload), with the JSON error and an access-log line. */
   readonly refuse = (req: IncomingMessage, res: ServerResponse, code: ErrorCode, retryAfterSeconds?: number): void => {
     const ex = new Exchange(req, res)
-    this.#active++
-    res.once('close', () => this.#finish(ex))
+    this.#track(ex)
     ex.requestId = requestIdOf(req)
     this.#sendError(ex, code, undefined, retryAfterSeconds)
   }
+
+  /** Counts the request in flight until its response closes, then logs and counts it (#finish). */
+  #track (ex: Exchange): void {
+    this.#active++
+    // one listener shared by every response (the exchange rides on the response): no closure per request
+    ;(ex.res as ServerResponse & { [EXCHANGE]?: Exchange })[EXCHANGE] = ex
+    ex.res.on('close', this.#onClose)
+  }
+
+  readonly #onClose: (this: ServerResponse) => void = (() => {
+    const finish = (ex: Exchange): void => this.#finish(ex)
+    // 'close' passes no arguments: the response is `this`
+    return function (this: ServerResponse) { finish((this as ServerResponse & { [EXCHANGE]: Exchange })[EXCHANGE]) }
+  })()
 
   /** Resolves once no request is in flight. */
   idle (): Promise<void> {
@@ -79,8 +94,7 @@ export class ProxyHandler {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const ex = new Exchange(req, res, this.#gate)
-    this.#active++
-    res.once('close', () => this.#finish(ex))
+    this.#track(ex)
     try {
       if (this.#phase !== 'serving') {
         res.setHeader('connection', 'close')
@@ -156,12 +170,12 @@ export class ProxyHandler {
    * One request through the pool's breaker. The breaker judges whole requests: a request that failed on a
    * primary but succeeded on a retry (another target, or the standby) was served, and must not trip it.
    */
-  async #forward (ex: Exchange, runtime: PoolRuntime): Promise<void> {
+  #forward (ex: Exchange, runtime: PoolRuntime): Promise<void> {
     const plan = ex.plan
     if (plan?.mirror !== undefined && plan.mirrorThis()) {
       mirror(ex, plan, this.#state.pools.get(plan.mirror.pool), (outcome) => plan.reportMirror(outcome))
     }
-    await this.#throughPool(ex, runtime)
+    return this.#throughPool(ex, runtime)
   }
 
   /**

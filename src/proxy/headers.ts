@@ -118,6 +118,28 @@ export function stripResponseHopByHop (headers: ResponseHeaders): ResponseHeader
   return headers
 }
 
+/**
+ * An upstream response's headers as the flat [name, value, …] list writeHead() takes, without hop-by-hop headers
+ * and without `skip` (headers the proxy sets itself). The upstream's object is read, never changed: deleting
+ * keys would turn it into a slow dictionary for the one walk Node makes over it.
+ */
+export function responseHeaderList (headers: ResponseHeaders, skip: string, skipAlso?: string): (string | string[])[] {
+  const connection = headers.connection
+  let tokens: Set<string> | undefined
+  // 'Connection: keep-alive' (most upstreams, on every response) names nothing more to drop
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
+    tokens = new Set()
+    for (const t of String(connection).split(',')) tokens.add(t.trim().toLowerCase())
+  }
+  const out: (string | string[])[] = []
+  for (const name in headers) {
+    const value = headers[name]
+    if (value === undefined || name === skip || name === skipAlso || HOP_BY_HOP.has(name) || tokens?.has(name) === true) continue
+    out.push(name, value)
+  }
+  return out
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
 
 export function isSaneRequestId (value: string | undefined): value is string {

@@ -29,6 +29,13 @@ t.test('full-nometrics: the same as full with metrics off', async (t) => {
   t.strictSame({ ...off, metrics: on.metrics }, on)
 })
 
+t.test('full-nolog: the same as full with the access log off (warnings still logged)', async (t) => {
+  const on = validateConfig(benchConfig('full', origins))
+  const off = validateConfig(benchConfig('full-nolog', origins))
+  t.equal(off.log.level, 'warn')
+  t.strictSame({ ...off, log: on.log }, on)
+})
+
 t.test('full needs two origin addresses', async (t) => {
   t.throws(() => benchConfig('full', origins.slice(0, 1)))
 })

@@ -370,3 +370,52 @@ t.test('outlier detection hears of every outcome the upstream is responsible for
     t.equal(results.length, outcomes.length)
   }
 })
+
+t.test('large response chunks: an upstream read buffer is freed once its last write to the client completes', async (t) => {
+  const fx = runtimeFixture(t, pool)
+  const { ex, res } = exchange(fx)
+  const { attempt, controller } = startAttempt(fx, ex)
+  attempt.onRequestStart(controller)
+  attempt.onResponseStart(controller, 200, {})
+  // one read holding two body chunks (as a chunked body may arrive), then a read of its own
+  const read = Buffer.alloc(64 * 1024, 'a')
+  attempt.onResponseData(controller, read.subarray(0, 32 * 1024))
+  attempt.onResponseData(controller, read.subarray(32 * 1024))
+  const second = Buffer.alloc(20 * 1024, 'b')
+  attempt.onResponseData(controller, second)
+  t.equal(res.pendingCallbacks.length, 3, 'a callback per large write')
+  t.equal(read.buffer.byteLength, 64 * 1024, 'nothing freed while its writes are in flight')
+  res.pendingCallbacks.shift()!()
+  t.equal(read.buffer.byteLength, 64 * 1024, 'still held by its other write')
+  res.completeWrites()
+  t.equal(read.buffer.detached, true, 'freed after its last write')
+  t.equal(second.buffer.detached, true)
+  attempt.onResponseData(controller, Buffer.alloc(100, 'c'))
+  t.equal(res.pendingCallbacks.length, 0, 'small chunks are left to the GC')
+  attempt.onResponseEnd()
+  t.equal(res.body.length, 84 * 1024 + 100, 'every byte was written before anything was freed')
+})
+
+t.test('large response chunks: never freed when the upstream was paused on them, or when the write failed', async (t) => {
+  const fx = runtimeFixture(t, pool)
+  const { ex, res } = exchange(fx)
+  const { attempt, controller } = startAttempt(fx, ex)
+  attempt.onRequestStart(controller)
+  attempt.onResponseStart(controller, 200, {})
+  res.accepting = false
+  const paused = Buffer.alloc(32 * 1024, 'a')
+  attempt.onResponseData(controller, paused)
+  t.equal(controller.paused, true)
+  // undici keeps the rest of a read it was paused on, and hands over more of it later
+  const rest = Buffer.alloc(32 * 1024, 'b')
+  attempt.onResponseData(controller, rest)
+  res.accepting = true
+  res.completeWrites()
+  t.equal(paused.buffer.detached, false, 'the read the upstream was paused on is kept')
+  t.equal(rest.buffer.detached, false, 'and one handed over while paused')
+  res.emit('drain')
+  const failed = Buffer.alloc(32 * 1024, 'c')
+  attempt.onResponseData(controller, failed)
+  res.completeWrites(new Error('socket closed'))
+  t.equal(failed.buffer.detached, false, 'a write that failed frees nothing')
+})

@@ -22,21 +22,44 @@ export class FakeResponse extends EventEmitter {
   readonly chunks: Buffer[] = []
   ended = false
   destroyed = false
-  /** What write() returns: false pretends the client's socket buffer is full. */
+  /** What write() returns: false pretends the client's socket buffer is full (far past any pause threshold). */
   accepting = true
+  /** Callbacks of writes not yet completed (a test completes them with completeWrites()). */
+  readonly pendingCallbacks: ((err?: Error | null) => void)[] = []
+
+  get writableLength (): number { return this.accepting ? 0 : Number.MAX_SAFE_INTEGER }
 
   get headersSent (): boolean { return this.headers !== undefined }
   get body (): string { return Buffer.concat(this.chunks).toString() }
 
-  writeHead (status: number, headers: OutgoingHttpHeaders): this {
+  /** Headers as an object, whichever form writeHead() got (a flat list's repeated names become arrays). */
+  writeHead (status: number, headers: OutgoingHttpHeaders | (string | string[])[]): this {
     this.statusCode = status
-    this.headers = headers
+    if (!Array.isArray(headers)) {
+      this.headers = headers
+      return this
+    }
+    const out: Record<string, string | string[]> = {}
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i] as string
+      const value = headers[i + 1]!
+      const existing = out[name]
+      out[name] = existing === undefined ? value : [...[existing].flat(), ...[value].flat()]
+    }
+    this.headers = out
     return this
   }
 
-  write (chunk: Buffer): boolean {
-    this.chunks.push(chunk)
+  write (chunk: Buffer, callback?: (err?: Error | null) => void): boolean {
+    // kept as written: a chunk whose memory the proxy gives back later must not change what was sent
+    this.chunks.push(Buffer.from(chunk))
+    if (callback !== undefined) this.pendingCallbacks.push(callback)
     return this.accepting
+  }
+
+  /** The client's socket has taken every write so far. */
+  completeWrites (err?: Error): void {
+    for (const callback of this.pendingCallbacks.splice(0)) callback(err)
   }
 
   end (): this {

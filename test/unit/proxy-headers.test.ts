@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildUpstreamHeaders, clientAddress, isSaneRequestId, stripResponseHopByHop, type IncomingFacts, type ResponseHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.ts'
+import { buildUpstreamHeaders, clientAddress, isSaneRequestId, responseHeaderList, stripResponseHopByHop, type IncomingFacts, type ResponseHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.ts'
 
 const freshFacts = (): IncomingFacts => ({ host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false })
 const untrusted: UpstreamHeaderOptions = { clientIp: '203.0.113.9', trusted: false, proto: 'http' }
@@ -161,4 +161,13 @@ t.test('clientAddress', async (t) => {
     ['2001:db8::1', '2001:db8::1'],
   ]
   for (const [remote, want] of cases) t.equal(clientAddress(remote), want, String(remote))
+})
+
+t.test('responseHeaderList: a flat list without hop-by-hop headers, the ones the proxy sets, or undefined values', async (t) => {
+  const headers: ResponseHeaders = { 'content-type': 'text/plain', connection: 'keep-alive, X-Secret', 'keep-alive': 'timeout=5', 'x-secret': 's', 'transfer-encoding': 'chunked', 'set-cookie': ['a=1', 'b=2'], 'x-request-id': 'upstream', 'x-read-after-write': '1', 'x-gone': undefined }
+  const before = { ...headers }
+  t.strictSame(responseHeaderList(headers, 'x-request-id'), ['content-type', 'text/plain', 'set-cookie', ['a=1', 'b=2'], 'x-read-after-write', '1'])
+  t.strictSame(responseHeaderList(headers, 'x-request-id', 'x-read-after-write'), ['content-type', 'text/plain', 'set-cookie', ['a=1', 'b=2']])
+  t.strictSame(headers, before, "the upstream's object is left as it was")
+  t.strictSame(responseHeaderList({ connection: ['close', 'X-A'], 'x-a': '1', 'x-b': '2' }, 'x-request-id'), ['x-b', '2'], 'connection as an array')
 })

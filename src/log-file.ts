@@ -1,0 +1,101 @@
+// Where the gateway's JSON lines go when they go to a file descriptor (stdout, stderr or a file): a batch buffer
+// written with one write() per `batchBytes`. A line costs a copy into the buffer, never an allocation or a
+// syscall of its own (sonic-boom, pino's default, re-measures its whole pending string on every line).
+// Writes are synchronous, as pino's default destination's are: a write of a 16 KiB batch to a file or pipe
+// costs a few µs, and what has been logged is on its way to the kernel before exit, whatever ends the process.
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+
+const DEFAULT_BATCH = 16 * 1024
+const EAGAIN_WAIT_MS = 1
+
+export interface LogFileOptions {
+  /** A batch is written once it holds this many bytes (default 16 KiB). */
+  batchBytes?: number
+  /** A partial batch is written this long after its first line at the latest (default 100 ms; 0: no timer). */
+  flushMs?: number
+}
+
+export class LogFile {
+  readonly #fd: number
+  readonly #ownsFd: boolean
+  readonly #batchBytes: number
+  #buf: Buffer
+  #len = 0
+  #timer: NodeJS.Timeout | undefined
+  readonly #onExit = (): void => this.flushSync()
+
+  constructor (dest: number | string, options: LogFileOptions = {}) {
+    if (typeof dest === 'number') {
+      this.#fd = dest
+      this.#ownsFd = false
+    } else {
+      mkdirSync(dirname(dest), { recursive: true })
+      this.#fd = openSync(dest, 'a')
+      this.#ownsFd = true
+    }
+    this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH
+    // room for a full batch plus the line that crosses it
+    this.#buf = Buffer.allocUnsafe(Math.max(this.#batchBytes * 2, 64 * 1024))
+    const flushMs = options.flushMs ?? 100
+    if (flushMs > 0) {
+      this.#timer = setInterval(() => this.flushSync(), flushMs)
+      this.#timer.unref()
+    }
+    process.once('exit', this.#onExit)
+  }
+
+  /** pino's DestinationStream: one formatted line (or several) at a time. */
+  write (line: string): boolean {
+    // utf-8 takes at most 3 bytes per UTF-16 unit: check room before copying so a line is never split
+    if (this.#len + line.length * 3 > this.#buf.length) {
+      this.flushSync()
+      if (line.length * 3 > this.#buf.length) {
+        this.#writeAll(Buffer.from(line))
+        return true
+      }
+    }
+    this.#len += this.#buf.write(line, this.#len)
+    if (this.#len >= this.#batchBytes) this.flushSync()
+    return true
+  }
+
+  /** Writes out what is buffered now (pino's logger.flush() calls it). */
+  flush (callback?: (err?: Error) => void): void {
+    try {
+      this.flushSync()
+    } catch (err) {
+      if (callback === undefined) throw err
+      return callback(err as Error)
+    }
+    callback?.()
+  }
+
+  flushSync (): void {
+    if (this.#len === 0) return
+    const len = this.#len
+    this.#len = 0
+    this.#writeAll(this.#buf.subarray(0, len))
+  }
+
+  /** Writes what is buffered and stops the timer; the descriptor is closed if this opened it. */
+  end (): void {
+    this.flushSync()
+    clearInterval(this.#timer)
+    process.off('exit', this.#onExit)
+    if (this.#ownsFd) closeSync(this.#fd)
+  }
+
+  #writeAll (bytes: Buffer): void {
+    let offset = 0
+    while (offset < bytes.length) {
+      try {
+        offset += writeSync(this.#fd, bytes, offset, bytes.length - offset)
+      } catch (err) {
+        // a non-blocking pipe whose reader is behind: wait for it rather than lose lines
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, EAGAIN_WAIT_MS)
+      }
+    }
+  }
+}

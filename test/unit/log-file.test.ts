@@ -1,0 +1,40 @@
+// The log file's batches: lines are written whole and in order, a batch once it is full, the rest on flush.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t from 'tap'
+import { LogFile } from '../../src/log-file.ts'
+
+t.test('lines wait for a full batch, then go out in one write; flush writes the rest', async (t) => {
+  const file = join(t.testdir(), 'nested', 'a.log')
+  const log = new LogFile(file, { batchBytes: 64, flushMs: 0 })
+  t.teardown(() => log.end())
+  const line = (i: number): string => `{"n":${i},"pad":"${'x'.repeat(10)}"}\n`
+  log.write(line(1))
+  t.equal(readFileSync(file, 'utf8'), '', 'a line alone waits for its batch')
+  log.write(line(2))
+  log.write(line(3))
+  t.equal(readFileSync(file, 'utf8'), line(1) + line(2) + line(3), 'the batch went out once it passed 64 bytes')
+  log.write(line(4))
+  log.flush()
+  t.equal(readFileSync(file, 'utf8'), [1, 2, 3, 4].map(line).join(''))
+})
+
+t.test('a line longer than the buffer and multi-byte text are written whole', async (t) => {
+  const file = join(t.testdir(), 'b.log')
+  const log = new LogFile(file, { batchBytes: 32, flushMs: 0 })
+  const long = `${'é'.repeat(100)}\n`
+  log.write('short\n')
+  log.write(long)
+  log.write('ü\n')
+  log.end()
+  t.equal(readFileSync(file, 'utf8'), `short\n${long}ü\n`)
+})
+
+t.test('a partial batch is written by the timer', async (t) => {
+  const file = join(t.testdir(), 'c.log')
+  const log = new LogFile(file, { batchBytes: 1024, flushMs: 10 })
+  t.teardown(() => log.end())
+  log.write('one\n')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  t.equal(readFileSync(file, 'utf8'), 'one\n')
+})
