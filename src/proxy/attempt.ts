@@ -2,7 +2,6 @@
 // straight to the client with backpressure (pause the upstream while the client's socket is full), or drained
 // and dropped when another attempt will answer instead. No intermediate streams, no AbortController.
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted } from '../errors.ts'
 import { classifyError, type FailureKind } from '../resilience/classify.ts'
@@ -18,6 +17,11 @@ export interface AttemptResult {
   responded: boolean
   /** What the upstream did wrong, if anything (counts for outlier detection and the breaker). */
   failure: FailureKind | 'status' | undefined
+  /**
+   * A timer ran out while the request waited inside undici for one of the target's connections, all open and
+   * all busy: never written to the upstream, so not the upstream's failure (503 upstream_busy).
+   */
+  busy: boolean
   /** Another attempt follows (policy, deadline and, for dropped responses, budget agreed). */
   retryable: boolean
   /** A retry slot was taken from the budget for the next attempt. */
@@ -28,7 +32,7 @@ export interface AttemptResult {
 }
 
 export class Attempt implements Dispatcher.DispatchHandler {
-  readonly result: AttemptResult = { responded: false, failure: undefined, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
+  readonly result: AttemptResult = { responded: false, failure: undefined, busy: false, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
   readonly #ex: Exchange
   readonly #runtime: PoolRuntime
   readonly #target: Target
@@ -162,11 +166,21 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const ex = this.#ex
     const result = this.result
     result.error = err
-    const clientSide = err instanceof AttemptAborted && err.reason !== 'attempt_timeout'
+    const reason = err instanceof AttemptAborted ? err.reason : undefined
+    if (!ex.clientGone && this.#controller === undefined && (reason === 'attempt_timeout' || reason === 'upload_stalled') && this.#poolFull()) {
+      // Queued behind the target's busy connections until a timer ran out: the upstream never saw this request
+      // (nor a byte of its body), so neither the breaker nor outlier detection hears of it. Another target may
+      // have a free connection: the retry policy treats it as a timeout.
+      result.busy = true
+      ex.errorCode = 'upstream_busy'
+      result.retryable = this.#runtime.retry.retryableFailure('timeout', ex) && this.#mayRetryAfter()
+      return this.#settle()
+    }
+    const clientSide = reason !== undefined && reason !== 'attempt_timeout'
     if (ex.clientGone || clientSide) {
       // the client left, stopped reading or stopped sending; the upstream did nothing wrong
       result.failure = undefined
-      const code = clientSide ? ABORT_REASONS[err.reason] : undefined
+      const code = reason !== undefined && clientSide ? ABORT_REASONS[reason] : undefined
       if (code === 'client_stalled') ex.cutShort(code)
       else if (code !== undefined) ex.errorCode = code
     } else {
@@ -178,7 +192,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
       else if (!result.retryable) {
         // A refused connection never read the streamed body (undici reads it once connected), so it can
         // still go, whole, to another target.
-        const unsent = kind === 'connect-failure' && !ex.replayable && isStream(ex.body) && !(ex.body as Readable).readableDidRead
+        // (Undici reads a body only after onRequestStart; the proxy may have read a prefix of it itself.)
+        const unsent = kind === 'connect-failure' && !ex.replayable && isStream(ex.body) && this.#controller === undefined
         if (unsent) this.#moreAllowed = ex.attempts < this.#runtime.config.retry.attempts
         const facts = unsent ? { method: ex.method, idempotencyKey: ex.idempotencyKey, replayable: true } : ex
         result.retryable = this.#runtime.retry.retryableFailure(kind, facts) && this.#mayRetryAfter()
@@ -197,10 +212,19 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const result = this.result
     const runtime = this.#runtime
     runtime.pool.release(this.#target, result.failure !== undefined)
-    runtime.observer.attempt(this.#target, result.failure ?? (this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success'), performance.now() - this.#startedAt)
+    runtime.observer.attempt(this.#target, result.failure ?? (result.busy ? 'busy' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success'), performance.now() - this.#startedAt)
     if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
-    else if (!this.#ex.clientGone) this.#runtime.outlier.success(this.#target)
+    else if (!this.#ex.clientGone && !result.busy) this.#runtime.outlier.success(this.#target)
     this.#resolve(result)
+  }
+
+  /**
+   * Whether every connection the target may have is open (so a queued request waits for one to come free).
+   * Fewer means undici is still connecting: a timeout then is the target's slowness to accept, a failure.
+   */
+  #poolFull (): boolean {
+    const connected = (this.#target.client as { stats?: { connected: number } }).stats?.connected
+    return connected !== undefined && connected >= this.#runtime.config.connections.maxPerTarget
   }
 
   /** Whether another attempt may follow this one (policy, deadline), with its backoff. */
