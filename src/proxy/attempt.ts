@@ -52,6 +52,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #stallTimer: Timer | undefined
   #uploadTimer: Timer | undefined
   readonly #startedAt = performance.now()
+  /** undici's pool had no connection left when this attempt was dispatched (it queued, or took the last one). */
+  saturated = false
 
   constructor (ex: Exchange, runtime: PoolRuntime, target: Target, resolve: (result: AttemptResult) => void) {
     this.#ex = ex
@@ -219,10 +221,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   /**
-   * Whether every connection the target may have is open (so a queued request waits for one to come free).
-   * Fewer means undici is still connecting: a timeout then is the target's slowness to accept, a failure.
+   * Whether this attempt waited for one of the target's connections to come free: the pool was saturated when
+   * it was dispatched, or every connection the target may have is open now. Otherwise undici is connecting
+   * for it: a timeout then is the target's slowness to accept, a failure.
    */
   #poolFull (): boolean {
+    if (this.saturated) return true
     const connected = (this.#target.client as { stats?: { connected: number } }).stats?.connected
     return connected !== undefined && connected >= this.#runtime.config.connections.maxPerTarget
   }
@@ -243,7 +247,7 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target)
   return new Promise((resolve) => {
     const attempt = new Attempt(ex, runtime, target, resolve)
     ex.attempt = attempt
-    target.client.dispatch({
+    const free = target.client.dispatch({
       path: ex.upstreamPath,
       method: ex.method as Dispatcher.HttpMethod,
       headers,
@@ -253,6 +257,7 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target)
       // which undici would otherwise use for SNI when the Host is preserved
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
     } as Dispatcher.DispatchOptions, attempt)
+    if (!free) attempt.saturated = true
   })
 }
 
