@@ -80,7 +80,7 @@ export class ProxyHandler {
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const ex = new Exchange(req, res, this.#gate)
     this.#active++
-    if (res.closed || ex.socket.destroyed) ex.requestId = requestIdOf(req) // for its access-log line
+    if (res.closed || !ex.socket.writable) ex.requestId = requestIdOf(req) // for its access-log line
     if (this.#track(ex)) return
     try {
       if (this.#phase !== 'serving') {
@@ -113,7 +113,8 @@ export class ProxyHandler {
       return true
     }
     res.once('close', () => this.#finish(ex))
-    if (!ex.socket.destroyed) return false
+    // not writable: destroyed, or the client's FIN arrived (Node's server then ends the socket: no answer can reach it)
+    if (ex.socket.writable) return false
     ex.clientGone = true
     return true
   }
@@ -183,7 +184,7 @@ export class ProxyHandler {
    */
   async #forward (ex: Exchange, runtime: PoolRuntime): Promise<void> {
     // gone while its body was read, its 'close' perhaps not yet heard: nobody waits for an answer
-    if (ex.socket.destroyed) ex.clientGone = true
+    if (!ex.socket.writable) ex.clientGone = true
     const plan = ex.plan
     if (!ex.clientGone && plan?.mirror !== undefined && plan.mirrorThis()) {
       mirror(ex, plan, this.#state.pools.get(plan.mirror.pool), (outcome) => plan.reportMirror(outcome))
