@@ -25,6 +25,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     rate: { type: 'string', default: '400' },
     /** e.g. slowloris=0.9,idle=0.1 (kinds left out get none) */
+    // the pool's connections.maxPerTarget (the sizing rule for stalled readers: bench/hardening-results.md)
+    'max-per-target': { type: 'string', default: '128' },
     shares: { type: 'string', default: 'slowloris=0.7,idle=0.1,slowBody=0.1,slowReader=0.1' },
   },
 })
@@ -34,11 +36,12 @@ const PHASE_MS = Number(values['phase-s']) * 1000
 const CONNECTIONS = Number(values.connections)
 const RATE = Number(values.rate)
 
+const MAX_PER_TARGET = Number(values['max-per-target'])
 const HEADERS_TIMEOUT_MS = 5000
 const REQUEST_TIMEOUT_MS = 10_000
 const CLIENT_IDLE_MS = 5000
 // as the gateway sets it (src/app.ts): Node checks headersTimeout/requestTimeout only this often
-const CHECK_INTERVAL_MS = Math.max(50, Math.min(30000, Math.floor(Math.min(HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS) / 4)))
+const CHECK_INTERVAL_MS = Math.max(50, Math.min(30000, Math.floor(Math.min(HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS) / 20)))
 // a shared, loaded machine: a close may come this much after its deadline and still count as on time
 const SLACK_MS = 1000
 const TRICKLE_MS = 2000
@@ -71,7 +74,7 @@ const gw = await startGatewayChild({
   log: { level: 'warn' },
   server: { host: '127.0.0.1', port: 0, headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
   admin: { host: '127.0.0.1', port: 0 },
-  pools: { app: { targets: [upstream.url], timeouts: { clientIdleMs: CLIENT_IDLE_MS } } },
+  pools: { app: { targets: [upstream.url], timeouts: { clientIdleMs: CLIENT_IDLE_MS }, connections: { maxPerTarget: MAX_PER_TARGET } } },
   routes: [{ path: '/', pool: 'app' }],
 })
 const attackers = fork(new URL('./stress/attackers.ts', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
@@ -195,7 +198,7 @@ const closesOk = used.every((k) => closes[k].closed > 0 && closes[k].early === 0
 
 const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
 process.stdout.write(`\n### Slow clients: ${ATTACKERS} attacking connections (${used.map((k) => `${counts[k]} ${k}`).join(', ')}), ${ROUNDS} interleaved rounds of ${PHASE_MS / 1000} s\n\n`)
-process.stdout.write(`Gateway: headersTimeoutMs ${HEADERS_TIMEOUT_MS}, requestTimeoutMs ${REQUEST_TIMEOUT_MS} (checked every ${CHECK_INTERVAL_MS} ms), timeouts.clientIdleMs ${CLIENT_IDLE_MS}; default pool (maxPerTarget 128). Normal client: ${CONNECTIONS} keep-alive connections, ${RATE} GET/s in all. Attackers trickle one byte every ${TRICKLE_MS} ms and reconnect when closed; slow readers ask for ${READER_BYTES / 2 ** 20} MiB and read nothing. Load average at the end: ${loadAverage()}.\n\n`)
+process.stdout.write(`Gateway: headersTimeoutMs ${HEADERS_TIMEOUT_MS}, requestTimeoutMs ${REQUEST_TIMEOUT_MS} (checked every ${CHECK_INTERVAL_MS} ms), timeouts.clientIdleMs ${CLIENT_IDLE_MS}; pool connections.maxPerTarget ${MAX_PER_TARGET}. Normal client: ${CONNECTIONS} keep-alive connections, ${RATE} GET/s in all. Attackers trickle one byte every ${TRICKLE_MS} ms and reconnect when closed; slow readers ask for ${READER_BYTES / 2 ** 20} MiB and read nothing. Load average at the end: ${loadAverage()}.\n\n`)
 process.stdout.write(table(['phase', 'requests', 'errors (by status)', 'p50 ms', 'p99 ms', 'max ms', 'gateway fds max', 'gateway RSS max MiB', 'client loop p99 ms'], phases.map((p, i) => [
   `${Math.floor(i / 2) + 1} ${p.kind}`, p.latencies.length + p.errors, p.errors === 0 ? '0' : `${p.errors} (${Object.entries(p.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ')})`, ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), ms(percentile(p.latencies, 100)), p.gatewayFdsMax, p.gatewayRssMaxMiB.toFixed(0), ms(p.clientLoopP99Ms),
 ])))
@@ -217,7 +220,7 @@ process.stdout.write('\n"overdue": still open at the end of a phase although old
 // why the normal client failed, when it did: the breaker's own counts and the attempts' outcomes
 const breaker = await gw.breakerEvents()
 const metricsText = await gw.metrics()
-const outcomes = ['success', 'client-abort', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response'].map((o) => `${o} ${sumSamples(metricsText, 'switchyard_upstream_attempts_total', `outcome="${o}"`)}`)
+const outcomes = ['success', 'client-abort', 'busy', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response'].map((o) => `${o} ${sumSamples(metricsText, 'switchyard_upstream_attempts_total', `outcome="${o}"`)}`)
 process.stdout.write(`\nGateway breaker events over the whole run: ${Object.entries(breaker).map(([e, n]) => `${e} ${n}`).join(', ')}. Upstream attempts by outcome: ${outcomes.join(', ')}.\n`)
 
 await gw.stop()

@@ -9,6 +9,7 @@ export const ERRORS = {
   upstream_bad_response: { status: 502, message: 'The upstream sent an invalid response' },
   upstream_error: { status: 502, message: 'The upstream answered with an error and the request could not be retried' },
   upstream_timeout: { status: 504, message: 'The upstream did not answer in time' },
+  upstream_busy: { status: 503, message: 'No connection to the upstream came free in time' },
   client_stalled: { status: 408, message: 'The client stopped reading the response' },
   request_timeout: { status: 408, message: 'The request body did not arrive in time' },
   no_available_target: { status: 503, message: 'No target of this pool is available' },

@@ -1,8 +1,10 @@
 // The gateway under stress, in its own process so its fds, heap and RSS are its own: `node gateway-child.ts
 // '<config JSON>'`, forked with an IPC channel. Says { type: 'ready', url, adminUrl } once listening; answers
 // { type: 'breaker' } with its breakers' own event counts, { type: 'memory' } with its heap and GCs,
-// { type: 'loop' } with its event-loop delay since the last ask; exits when the channel closes.
-// Started without --expose-gc: nothing here may force a collection.
+// { type: 'loop' } with its event-loop delay since the last ask, { type: 'retained' } with the heap left after a
+// full collection forced here; exits when the channel closes.
+// Started with --expose-gc for that one measurement only (the harness, never the product, forces it: the
+// gateway itself runs no gc()). The other answers force nothing.
 import { PerformanceObserver, constants, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks'
 import { Writable } from 'node:stream'
 import { getHeapSpaceStatistics } from 'node:v8'
@@ -51,6 +53,13 @@ process.on('message', (message: { type: string }) => {
   if (message.type === 'loop') {
     process.send!({ type: 'loop', p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 })
     loop.reset()
+  }
+  if (message.type === 'retained') {
+    // measurement, not a memory fix: what is still reachable once V8 has collected everything it can
+    const gc = (globalThis as { gc?: (options?: { type: 'major'; execution: 'sync' }) => void }).gc
+    if (gc === undefined) return void process.send!({ type: 'retained', heapUsed: -1 })
+    gc({ type: 'major', execution: 'sync' })
+    process.send!({ type: 'retained', heapUsed: process.memoryUsage().heapUsed })
   }
   if (message.type === 'memory') {
     // the old generation alone: the young one swings by its whole size between scavenges

@@ -23,6 +23,8 @@ export interface GatewayChild {
   memory (): Promise<{ heapUsed: number; oldUsed: number; gcs: { major: number; minor: number; heapAfterMajor: number } }>
   /** The gateway's event-loop delay (p99, max) since the last call. */
   loopDelay (): Promise<{ p99Ms: number; maxMs: number }>
+  /** Heap used (bytes) right after a full collection the harness forces in the child (measurement only). */
+  retainedHeap (): Promise<number>
   stop (): Promise<void>
 }
 
@@ -30,8 +32,8 @@ const children = new Set<ChildProcess>()
 process.once('exit', () => { for (const c of children) c.kill('SIGKILL') })
 
 export async function startGatewayChild (config: GatewayConfig): Promise<GatewayChild> {
-  // no --expose-gc (nor any inherited flag): the gateway collects garbage on its own
-  const child = fork(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // --expose-gc only so the harness can measure retained heap on request ('retained'); the gateway never calls gc()
+  const child = fork(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   children.add(child)
   child.once('exit', () => children.delete(child))
   const ready = await new Promise<{ url: string; adminUrl: string }>((resolve, reject) => {
@@ -62,6 +64,7 @@ export async function startGatewayChild (config: GatewayConfig): Promise<Gateway
     breakerEvents: async () => (await ask<{ events: Record<string, number> }>('breaker')).events,
     memory: () => ask('memory'),
     loopDelay: () => ask('loop'),
+    retainedHeap: async () => (await ask<{ heapUsed: number }>('retained')).heapUsed,
     stop: async () => {
       if (child.exitCode !== null) return
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))

@@ -2,7 +2,6 @@
 // straight to the client with backpressure (pause the upstream while the client's socket is full), or drained
 // and dropped when another attempt will answer instead. No intermediate streams, no AbortController.
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted } from '../errors.ts'
 import { classifyError, type FailureKind } from '../resilience/classify.ts'
@@ -19,6 +18,11 @@ export interface AttemptResult {
   responded: boolean
   /** What the upstream did wrong, if anything (counts for outlier detection and the breaker). */
   failure: FailureKind | 'status' | undefined
+  /**
+   * A timer ran out while the request waited inside undici for one of the target's connections, all open and
+   * all busy: never written to the upstream, so not the upstream's failure (503 upstream_busy).
+   */
+  busy: boolean
   /** Another attempt follows (policy, deadline and, for dropped responses, budget agreed). */
   retryable: boolean
   /** A retry slot was taken from the budget for the next attempt. */
@@ -32,7 +36,7 @@ export interface AttemptResult {
 const PAUSE_BYTES = 256 * 1024
 
 export class Attempt implements Dispatcher.DispatchHandler {
-  readonly result: AttemptResult = { responded: false, failure: undefined, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
+  readonly result: AttemptResult = { responded: false, failure: undefined, busy: false, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
   readonly #ex: Exchange
   readonly #runtime: PoolRuntime
   readonly #target: Target
@@ -57,6 +61,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** Read buffers undici kept a part of when the response was paused (it reads them again on resume). */
   #kept: WeakSet<ArrayBufferLike> | undefined
   #watchingUpload = false
+  /** undici's pool had no connection left when this attempt was dispatched (it queued, or took the last one). */
+  saturated = false
 
   constructor (ex: Exchange, runtime: PoolRuntime, target: Target, resolve: (result: AttemptResult) => void) {
     this.#ex = ex
@@ -195,11 +201,21 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const ex = this.#ex
     const result = this.result
     result.error = err
-    const clientSide = err instanceof AttemptAborted && err.reason !== 'attempt_timeout'
+    const reason = err instanceof AttemptAborted ? err.reason : undefined
+    if (!ex.clientGone && this.#controller === undefined && (reason === 'attempt_timeout' || reason === 'upload_stalled') && this.#poolFull()) {
+      // Queued behind the target's busy connections until a timer ran out: the upstream never saw this request
+      // (nor a byte of its body), so neither the breaker nor outlier detection hears of it. Another target may
+      // have a free connection: the retry policy treats it as a timeout.
+      result.busy = true
+      ex.errorCode = 'upstream_busy'
+      result.retryable = this.#runtime.retry.retryableFailure('timeout', ex) && this.#mayRetryAfter()
+      return this.#settle()
+    }
+    const clientSide = reason !== undefined && reason !== 'attempt_timeout'
     if (ex.clientGone || clientSide) {
       // the client left, stopped reading or stopped sending; the upstream did nothing wrong
       result.failure = undefined
-      const code = clientSide ? ABORT_REASONS[err.reason] : undefined
+      const code = reason !== undefined && clientSide ? ABORT_REASONS[reason] : undefined
       if (code === 'client_stalled') ex.cutShort(code)
       else if (code !== undefined) ex.errorCode = code
     } else {
@@ -211,7 +227,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
       else if (!result.retryable) {
         // A refused connection never read the streamed body (undici reads it once connected), so it can
         // still go, whole, to another target.
-        const unsent = kind === 'connect-failure' && !ex.replayable && isStream(ex.body) && !(ex.body as Readable).readableDidRead
+        // (Undici reads a body only after onRequestStart; the proxy may have read a prefix of it itself.)
+        const unsent = kind === 'connect-failure' && !ex.replayable && isStream(ex.body) && this.#controller === undefined
         if (unsent) this.#moreAllowed = ex.attempts < this.#runtime.config.retry.attempts
         const facts = unsent ? { method: ex.method, idempotencyKey: ex.idempotencyKey, replayable: true } : ex
         result.retryable = this.#runtime.retry.retryableFailure(kind, facts) && this.#mayRetryAfter()
@@ -234,10 +251,21 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const result = this.result
     const runtime = this.#runtime
     runtime.pool.release(this.#target, result.failure !== undefined)
-    runtime.observer.attempt(this.#target, result.failure ?? (this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success'), performance.now() - this.#startedAt)
+    runtime.observer.attempt(this.#target, result.failure ?? (result.busy ? 'busy' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success'), performance.now() - this.#startedAt)
     if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
-    else if (!this.#ex.clientGone) this.#runtime.outlier.success(this.#target)
+    else if (!this.#ex.clientGone && !result.busy) this.#runtime.outlier.success(this.#target)
     this.#resolve(result)
+  }
+
+  /**
+   * Whether this attempt waited for one of the target's connections to come free: the pool was saturated when
+   * it was dispatched, or every connection the target may have is open now. Otherwise undici is connecting
+   * for it: a timeout then is the target's slowness to accept, a failure.
+   */
+  #poolFull (): boolean {
+    if (this.saturated) return true
+    const connected = (this.#target.client as { stats?: { connected: number } }).stats?.connected
+    return connected !== undefined && connected >= this.#runtime.config.connections.maxPerTarget
   }
 
   /** Whether another attempt may follow this one (policy, deadline), with its backoff. */
@@ -256,7 +284,7 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target)
   return new Promise((resolve) => {
     const attempt = new Attempt(ex, runtime, target, resolve)
     ex.attempt = attempt
-    target.client.dispatch({
+    const free = target.client.dispatch({
       path: ex.upstreamPath,
       method: ex.method as Dispatcher.HttpMethod,
       headers,
@@ -266,6 +294,7 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target)
       // which undici would otherwise use for SNI when the Host is preserved
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
     } as Dispatcher.DispatchOptions, attempt)
+    if (!free) attempt.saturated = true
   })
 }
 

@@ -1,32 +1,64 @@
-// Request bodies small enough to keep for a replay are read whole before the first attempt.
+// Request buffering (HAProxy's option http-buffer-request): up to retry.maxBufferBytes of a body are read before
+// an upstream connection is taken, so a client that trickles its body holds only its own socket.
 import type { IncomingMessage } from 'node:http'
 import { Transform, type Readable } from 'node:stream'
 import { GatewayError } from '../errors.ts'
 import type { Clock } from '../runtime.ts'
 
+export interface BodyStart {
+  /** The whole body (complete) or its first bytes (at least `limit`), which must go out before the rest. */
+  bytes: Buffer
+  /** The client has sent all of it. */
+  complete: boolean
+}
+
+const EMPTY = Buffer.alloc(0)
+
 /**
- * Reads a body whose length is known to be small; rejects if the client sends more, goes away, or has not
- * sent it all within `timeoutMs` (408 request_timeout: a slow client must not hold the request forever).
+ * Reads a body (`expected` bytes, Infinity when chunked) until it ends or `limit` bytes have arrived; a
+ * prefix is given back to `req` (unshift) paused, so `req` streams the whole body from its first byte.
+ * Rejects if the client sends more than announced, goes away, or has not sent that much within `timeoutMs`
+ * (408 request_timeout: a slow client must not hold the request forever).
  */
-export function readBody (req: IncomingMessage, expected: number, timeoutMs: number, clock: Clock): Promise<Buffer> {
+export function readBody (req: IncomingMessage, expected: number, limit: number, timeoutMs: number, clock: Clock): Promise<BodyStart> {
   return new Promise((resolve, reject) => {
+    if (limit <= 0 && expected > 0) return resolve({ bytes: EMPTY, complete: false })
     const chunks: Buffer[] = []
     let size = 0
     const timer = clock.setTimeout(() => {
       reject(new GatewayError('request_timeout'))
       req.pause()
     }, timeoutMs)
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > expected) req.destroy(new GatewayError('bad_request'))
-      else chunks.push(chunk)
-    })
-    req.once('end', () => {
+    const stop = (): void => {
       clock.clearTimeout(timer)
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size))
-    })
-    req.once('error', (err) => { clock.clearTimeout(timer); reject(err) })
-    req.once('close', () => { clock.clearTimeout(timer); if (!req.complete) reject(new GatewayError('bad_request')) })
+      req.off('data', onData)
+      req.off('end', onEnd)
+      req.off('error', onError)
+      req.off('close', onClose)
+    }
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length
+      if (size > expected) return void req.destroy(new GatewayError('bad_request'))
+      chunks.push(chunk)
+      if (size >= limit && size < expected) {
+        // enough to be worth a connection: the rest streams behind these bytes
+        req.pause()
+        stop()
+        const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)
+        req.unshift(bytes)
+        resolve({ bytes, complete: false })
+      }
+    }
+    const onEnd = (): void => {
+      stop()
+      resolve({ bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), complete: true })
+    }
+    const onError = (err: Error): void => { stop(); reject(err) }
+    const onClose = (): void => { stop(); if (!req.complete) reject(new GatewayError('bad_request')) }
+    req.on('data', onData)
+    req.once('end', onEnd)
+    req.once('error', onError)
+    req.once('close', onClose)
   })
 }
 

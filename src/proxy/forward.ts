@@ -64,17 +64,32 @@ export class ProxyHandler {
   /** Answers a request the gateway will not take now (overload), with the JSON error and an access-log line. */
   readonly refuse = (req: IncomingMessage, res: ServerResponse, code: ErrorCode, retryAfterSeconds?: number): void => {
     const ex = new Exchange(req, res)
-    this.#track(ex)
     ex.requestId = requestIdOf(req)
+    if (this.#track(ex)) return
     this.#sendError(ex, code, undefined, retryAfterSeconds)
   }
 
   /** Counts the request in flight until its response closes, then logs and counts it (#finish). */
-  #track (ex: Exchange): void {
+  /**
+   * Counts the exchange in and ends it when its response closes. True when the client has already gone (its
+   * socket destroyed before the request got here, e.g. a gateway running behind): nothing is sent upstream for
+   * it. A response whose 'close' has already fired is finished now, as no listener will hear it again.
+   */
+  #track (ex: Exchange): boolean {
     this.#active++
+    const { res } = ex
+    if (res.closed) {
+      ex.clientGone = true
+      this.#finish(ex)
+      return true
+    }
     // one listener shared by every response (the exchange rides on the response): no closure per request
-    ;(ex.res as ServerResponse & { [EXCHANGE]?: Exchange })[EXCHANGE] = ex
-    ex.res.on('close', this.#onClose)
+    ;(res as ServerResponse & { [EXCHANGE]?: Exchange })[EXCHANGE] = ex
+    res.on('close', this.#onClose)
+    // not writable: destroyed, or the client's FIN arrived (Node's server then ends the socket: no answer can reach it)
+    if (ex.socket.writable) return false
+    ex.clientGone = true
+    return true
   }
 
   readonly #onClose: (this: ServerResponse) => void = (() => {
@@ -94,7 +109,8 @@ export class ProxyHandler {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const ex = new Exchange(req, res, this.#gate)
-    this.#track(ex)
+    if (res.closed || !ex.socket.writable) ex.requestId = requestIdOf(req) // for its access-log line
+    if (this.#track(ex)) return
     try {
       if (this.#phase !== 'serving') {
         res.setHeader('connection', 'close')
@@ -149,21 +165,27 @@ export class ProxyHandler {
       runtime.budget.requestFinished()
       return this.#sendError(ex, 'body_too_large')
     }
-    if (runtime.retry.mayRetry(ex.method, ex.idempotencyKey) && length <= runtime.config.retry.maxBufferBytes) {
-      // small enough to keep for a replay
-      readBody(req, length, Math.max(1, ex.deadline - clock.now()), clock).then((buf) => {
-        ex.body = buf
-        return this.#forward(ex, runtime)
-      }, (err: unknown) => {
+    const maxBuffer = runtime.config.retry.maxBufferBytes
+    // replayable exactly as before buffering was general: a known length within maxBufferBytes that policy may retry
+    const replayable = !facts.chunked && length <= maxBuffer && runtime.retry.mayRetry(ex.method, ex.idempotencyKey)
+    // no upstream connection until the body (or its first maxBufferBytes) is here; a chunked body over the
+    // route's limit is refused as soon as it shows
+    const limit = maxBody !== undefined && facts.chunked ? Math.min(maxBuffer, maxBody + 1) : maxBuffer
+    readBody(req, length, limit, Math.max(1, ex.deadline - clock.now()), clock).then((start) => {
+      if (maxBody !== undefined && start.bytes.length > maxBody) {
         runtime.budget.requestFinished()
-        if (!ex.clientGone) this.#sendError(ex, err instanceof GatewayError ? err.code : 'bad_request')
-      })
-      return
-    }
-    // a chunked body on a route with a size limit is counted as it streams
-    ex.body = maxBody !== undefined && facts.chunked ? limitBody(req, maxBody, () => ex.attempt?.abort(new AttemptAborted('body_too_large'))) : req
-    ex.replayable = false
-    void this.#forward(ex, runtime)
+        return this.#sendError(ex, 'body_too_large')
+      }
+      ex.replayable = replayable
+      if (start.complete) ex.body = start.bytes
+      // the prefix went back into req: it streams from the first byte; a chunked body on a route with a size
+      // limit is counted as it streams
+      else ex.body = maxBody !== undefined && facts.chunked ? limitBody(req, maxBody, () => ex.attempt?.abort(new AttemptAborted('body_too_large'))) : req
+      return this.#forward(ex, runtime)
+    }, (err: unknown) => {
+      runtime.budget.requestFinished()
+      if (!ex.clientGone) this.#sendError(ex, err instanceof GatewayError ? err.code : 'bad_request')
+    })
   }
 
   /**
@@ -171,8 +193,10 @@ export class ProxyHandler {
    * primary but succeeded on a retry (another target, or the standby) was served, and must not trip it.
    */
   #forward (ex: Exchange, runtime: PoolRuntime): Promise<void> {
+    // gone while its body was read, its 'close' perhaps not yet heard: nobody waits for an answer
+    if (!ex.socket.writable) ex.clientGone = true
     const plan = ex.plan
-    if (plan?.mirror !== undefined && plan.mirrorThis()) {
+    if (!ex.clientGone && plan?.mirror !== undefined && plan.mirrorThis()) {
       mirror(ex, plan, this.#state.pools.get(plan.mirror.pool), (outcome) => plan.reportMirror(outcome))
     }
     return this.#throughPool(ex, runtime)
@@ -196,6 +220,7 @@ export class ProxyHandler {
 
   async #throughPool (ex: Exchange, runtime: PoolRuntime): Promise<void> {
     try {
+      if (ex.clientGone) return // no attempt, so nothing for the breaker to judge
       if (!runtime.breaker.allows()) {
         if (this.#fallBack(ex, undefined)) return
         return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
@@ -231,6 +256,7 @@ export class ProxyHandler {
 
   #sendAttemptError (ex: Exchange, result: AttemptResult): void {
     if (result.responded || ex.clientGone) return
+    if (result.busy) return this.#sendError(ex, 'upstream_busy', result.error)
     // the client's own fault (a request undici cannot send, a stalled upload)
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout' || ex.errorCode === 'body_too_large') return this.#sendError(ex, ex.errorCode, result.error)
     const kind = result.failure ?? 'reset'

@@ -10,7 +10,8 @@ export async function tryTargets (ex: Exchange, runtime: PoolRuntime): Promise<A
   let slot = false
   try {
     for (;;) {
-      if (ex.clientGone) return last
+      // the socket's state, not only its 'close' event (which may still be queued): nobody to send it for
+      if (ex.clientGone || ex.socket.writable === false) { ex.clientGone = true; return last }
       const target = runtime.pool.pick(ex.pick, ex.tried)
       if (target === undefined) return last
       // A connect failure never reached an upstream, so sending it elsewhere adds no load to any: it takes no
@@ -23,7 +24,7 @@ export async function tryTargets (ex: Exchange, runtime: PoolRuntime): Promise<A
       const isRetry = ex.attempts > 0
       const budgeted = slot
       // the failure that made this a retry (a retryable status that is not a failure status counts as 'status')
-      const why = last?.failure
+      const why = last?.busy === true ? 'busy' : last?.failure
       if (isRetry) runtime.observer.retry(why === undefined || why === 'client-abort' || why === 'bad-request' ? 'status' : why)
       try {
         last = await sendAttempt(ex, runtime, target)

@@ -1,6 +1,7 @@
 // A request queued inside undici for a connection (the target's only connection is busy) is bound by its
-// own deadline, not by the request ahead of it: it gets 504 on time, and a client that leaves while queued
-// is logged as aborted. Either way the target's in-flight count returns to 0.
+// own deadline, not by the request ahead of it: it gets 503 upstream_busy on time (never written to the
+// upstream, so not the upstream's failure: no breaker, no outlier count), and a client that leaves while
+// queued is logged as aborted. Either way the target's in-flight count returns to 0.
 import { request, type ClientRequest, type IncomingMessage } from 'node:http'
 import t from 'tap'
 import { waitFor, type LogRecord, type TestGateway } from '../helpers/gateway.ts'
@@ -28,8 +29,11 @@ function countRequests (u: TestUpstream): { count: number } {
   return seen
 }
 
+/** Bodies over this many bytes stream once their first bytes are in (request buffering). */
+const MAX_BUFFER = 16
+
 /**
- * Request A: a streamed upload that never ends. It occupies the target's only connection for as long as the
+ * Request A: a streamed upload that never ends (more than MAX_BUFFER bytes sent, so it goes upstream). It occupies the target's only connection for as long as the
  * client keeps it open (its response deadline only starts once the body has been sent), so nothing that
  * happens to the queued request can be explained by A finishing first.
  */
@@ -74,7 +78,7 @@ t.test('a request queued behind a busy connection times out on its own deadline'
   u.mode = 'hang'
   const seen = countRequests(u)
   const gw = await gateway(t, {
-    pools: { p: { targets: [u.url], connections: { maxPerTarget: 1 }, retry: { attempts: 1 }, timeouts: { requestMs: 400 } } },
+    pools: { p: { targets: [u.url], connections: { maxPerTarget: 1 }, retry: { attempts: 1, maxBufferBytes: MAX_BUFFER }, timeouts: { requestMs: 400 } } },
     routes,
   })
   const holder = await occupyOnlyConnection(t, gw, seen)
@@ -82,14 +86,17 @@ t.test('a request queued behind a busy connection times out on its own deadline'
   const started = Date.now()
   const res = await getWithin(gw.url + '/queued', 'queued', 5000)
   const elapsed = Date.now() - started
-  t.equal(res.status, 504)
-  t.equal(res.body.error, 'upstream_timeout')
+  t.equal(res.status, 503)
+  t.equal(res.body.error, 'upstream_busy')
   t.ok(elapsed < 1500, `answered around its own deadline (${elapsed} ms), not after the request ahead of it`)
   t.equal(seen.count, 1, 'the queued request never reached the upstream')
 
   const line = await accessLog(gw, 'queued')
-  t.equal(line.status, 504)
-  t.equal(line.error, 'upstream_timeout')
+  t.equal(line.status, 503)
+  t.equal(line.error, 'upstream_busy')
+  const runtime = gw.gateway.pools().get('p')!
+  t.equal(runtime.pool.targets[0]!.failures, 0, 'not counted as a failure of the target (outlier detection)')
+  t.equal(runtime.breaker.state, 'closed')
 
   t.equal(inFlight(gw), 1, 'only the request holding the connection is still in flight')
   holder.destroy()
@@ -105,7 +112,7 @@ t.test('a client leaving while its request is queued is logged as aborted', asyn
   const seen = countRequests(u)
   // a long deadline: only the client leaving can end the queued request
   const gw = await gateway(t, {
-    pools: { p: { targets: [u.url], connections: { maxPerTarget: 1 }, retry: { attempts: 1 }, timeouts: { requestMs: 10_000 } } },
+    pools: { p: { targets: [u.url], connections: { maxPerTarget: 1 }, retry: { attempts: 1, maxBufferBytes: MAX_BUFFER }, timeouts: { requestMs: 10_000 } } },
     routes,
   })
   const holder = await occupyOnlyConnection(t, gw, seen)
