@@ -4,7 +4,9 @@
 // when V8 collects its small on-heap wrapper. Streaming allocates almost nothing on V8's heap, so collections
 // come late: V8 lets ~64 MiB of dead buffers pile up (its external-memory limit) before it collects. Detaching a
 // buffer (ArrayBuffer.prototype.transfer(0)) frees its memory at once. It is done only where nothing can read
-// the buffer again: the proxy owns it whole, and the write that used it has completed.
+// the buffer again: the proxy owns it whole, and the write that used it has completed. This holds for HTTP/1.1
+// upstreams, where every socket read is its own buffer (undici runs with allowH2: false, src/upstream/target.ts);
+// over HTTP/2, Node hands out views into a session buffer that several streams share, which must never be freed.
 import type { Socket } from 'node:net'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 
