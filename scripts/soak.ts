@@ -3,7 +3,7 @@
 // every 30 s, client aborts and streamed 1 MiB uploads. Prints a table every minute; exits 1 if a request that
 // should have succeeded failed, or the gateway's RSS grew more than 10% after the first minute.
 //
-// The gateway is the real CLI (`node src/main.ts --config FILE`, as it ships: no GC flags) in a process of its
+// The gateway is the real CLI (`node <NODE_FLAGS> src/main.ts --config FILE`, as npm start and the image run it) in a process of its
 // own, with its access log to a file; its RSS and fds come from /proc/<pid>, its heap and event-loop delay from
 // its own /metrics. Reloads rewrite the config file and ask the admin API. The three upstreams and the load run
 // in this process. A failure counts as expected only when it cannot be the gateway's fault: the client aborted,
@@ -18,6 +18,7 @@ import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { GatewayConfig } from '../src/config/schema.ts'
+import { NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
 import { TestUpstream } from '../test/helpers/upstream.ts'
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string' } } })
@@ -80,7 +81,7 @@ const port = String(gatewayPort)
 const upstreams = await Promise.all([0, 1, 2].map((i) => TestUpstream.start({ name: `t${i}` })))
 let variant = 0
 writeFileSync(configFile, JSON.stringify(config(variant)))
-const child = spawn(join(ROOT, 'node_modules/.bin/node'), ['src/main.ts', '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
+const child = spawn(join(ROOT, 'node_modules/.bin/node'), [...NODE_FLAGS, 'src/main.ts', '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
 const childExited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
 process.on('exit', () => { child.kill('SIGKILL') })
 for (let tries = 0; ; tries++) {
