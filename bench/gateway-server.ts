@@ -4,18 +4,9 @@
 import { buildGateway } from '../src/app.ts'
 import { validateConfig } from '../src/config/validate.ts'
 import { benchConfig, type SwitchyardMode } from './switchyard-config.ts'
+import { serveUntilTold } from './serve-until-told.ts'
 
 const mode = process.argv[2]
 if (mode !== 'min' && mode !== 'full' && mode !== 'full-nometrics' && mode !== 'full-nolog') throw new Error('usage: gateway-server.ts <min|full|full-nometrics|full-nolog> <origin-url>...')
 const gateway = buildGateway(validateConfig(benchConfig(mode satisfies SwitchyardMode, process.argv.slice(3))))
-const url = await gateway.listen({ host: '127.0.0.1', port: 0 })
-process.stderr.write(`READY ${url}\n`)
-
-let closing = false
-const close = (): void => {
-  if (closing) return
-  closing = true
-  void gateway.close().then(() => process.exit(0))
-}
-process.on('SIGTERM', close)
-process.stdin.on('end', close).resume()
+await serveUntilTold(gateway)

@@ -8,6 +8,7 @@ import { validateConfig } from '../src/config/validate.ts'
 import { benchConfig } from './switchyard-config.ts'
 
 import { MIRROR } from './mirror-config.ts'
+import { serveUntilTold } from './serve-until-told.ts'
 
 const [mode, mirrorUrl, ...origins] = process.argv.slice(2)
 if ((mode !== 'on' && mode !== 'off') || mirrorUrl === undefined) throw new Error('usage: mirror-gateway.ts <on|off> <mirror-url> <origin-url>...')
@@ -20,14 +21,4 @@ const config: GatewayConfig = {
   routes: [{ path: '/', pool: 'origin', ...(mode === 'on' ? { mirror: MIRROR } : {}) }],
 }
 const gateway = buildGateway(validateConfig(config))
-const url = await gateway.listen({ host: '127.0.0.1', port: 0 })
-process.stderr.write(`READY ${url}\n`)
-
-let closing = false
-const close = (): void => {
-  if (closing) return
-  closing = true
-  void gateway.close().then(() => process.exit(0))
-}
-process.on('SIGTERM', close)
-process.stdin.on('end', close).resume()
+await serveUntilTold(gateway)
