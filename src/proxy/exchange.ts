@@ -74,6 +74,15 @@ export class Exchange {
     this.bytesWrittenAtStart = req.socket.bytesWritten
   }
 
+  /**
+   * Whether the client has left: marked so, or its socket no longer writable (destroyed, or its FIN arrived:
+   * Node's server then ends it, so no answer can reach it) while its 'close' may still be queued.
+   */
+  clientLeft (): boolean {
+    if (!this.clientGone && this.socket.writable === false) this.clientGone = true
+    return this.clientGone
+  }
+
   get attempts (): number { return this.tried.length }
 
   /** Ends a response whose headers are already out: the only way left to signal a failure. */

@@ -69,7 +69,6 @@ export class ProxyHandler {
     this.#sendError(ex, code, undefined, retryAfterSeconds)
   }
 
-  /** Counts the request in flight until its response closes, then logs and counts it (#finish). */
   /**
    * Counts the exchange in and ends it when its response closes. True when the client has already gone (its
    * socket destroyed before the request got here, e.g. a gateway running behind): nothing is sent upstream for
@@ -86,10 +85,7 @@ export class ProxyHandler {
     // one listener shared by every response (the exchange rides on the response): no closure per request
     ;(res as ServerResponse & { [EXCHANGE]?: Exchange })[EXCHANGE] = ex
     res.on('close', this.#onClose)
-    // not writable: destroyed, or the client's FIN arrived (Node's server then ends the socket: no answer can reach it)
-    if (ex.socket.writable) return false
-    ex.clientGone = true
-    return true
+    return ex.clientLeft()
   }
 
   readonly #onClose: (this: ServerResponse) => void = (() => {
@@ -109,7 +105,7 @@ export class ProxyHandler {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     const ex = new Exchange(req, res, this.#gate)
-    if (res.closed || !ex.socket.writable) ex.requestId = requestIdOf(req) // for its access-log line
+    if (res.closed || ex.clientLeft()) ex.requestId = requestIdOf(req) // for its access-log line
     if (this.#track(ex)) return
     try {
       if (this.#phase !== 'serving') {
@@ -193,10 +189,9 @@ export class ProxyHandler {
    * primary but succeeded on a retry (another target, or the standby) was served, and must not trip it.
    */
   #forward (ex: Exchange, runtime: PoolRuntime): Promise<void> {
-    // gone while its body was read, its 'close' perhaps not yet heard: nobody waits for an answer
-    if (!ex.socket.writable) ex.clientGone = true
     const plan = ex.plan
-    if (!ex.clientGone && plan?.mirror !== undefined && plan.mirrorThis()) {
+    // gone while its body was read, its 'close' perhaps not yet heard: nobody waits for an answer, nothing to mirror
+    if (!ex.clientLeft() && plan?.mirror !== undefined && plan.mirrorThis()) {
       mirror(ex, plan, this.#state.pools.get(plan.mirror.pool), (outcome) => plan.reportMirror(outcome))
     }
     return this.#throughPool(ex, runtime)

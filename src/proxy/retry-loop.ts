@@ -10,8 +10,7 @@ export async function tryTargets (ex: Exchange, runtime: PoolRuntime): Promise<A
   let slot = false
   try {
     for (;;) {
-      // the socket's state, not only its 'close' event (which may still be queued): nobody to send it for
-      if (ex.clientGone || ex.socket.writable === false) { ex.clientGone = true; return last }
+      if (ex.clientLeft()) return last
       const target = runtime.pool.pick(ex.pick, ex.tried)
       if (target === undefined) return last
       // A connect failure never reached an upstream, so sending it elsewhere adds no load to any: it takes no
