@@ -12,8 +12,9 @@
 import { request } from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import { DRIVER_CPU, pin } from './stress/pin.ts'
 import { startGatewayChild, sumSamples, type GatewayChild } from './stress/gateway-process.ts'
-import { ms, percentile, sleep, table } from './stress/stats.ts'
+import { listenDrops, ms, percentile, sleep, table } from './stress/stats.ts'
 import { StressUpstream } from './stress/upstream.ts'
 import { loadAverage } from '../bench/proc.ts'
 
@@ -51,6 +52,9 @@ const gw = await startGatewayChild({
   },
   routes: [{ path: '/', pool: 'app' }],
 })
+
+// the gateway has CPU 0 to itself (see ./stress/pin.ts); clients and upstream share CPU 1
+pin(process.pid, DRIVER_CPU)
 
 interface Sent { id: string; abortedAt: number; answered: boolean }
 
@@ -126,9 +130,11 @@ await gw.loopDelay()
 const ownLoop = monitorEventLoopDelay({ resolution: 10 })
 ownLoop.enable()
 const loadBefore = loadAverage()
+const dropsBefore = listenDrops()
 const started = performance.now()
 const sent = await run('r', REQUESTS)
 const runSeconds = (performance.now() - started) / 1000
+const drops = listenDrops() - dropsBefore
 const gwLoop = await gw.loopDelay()
 ownLoop.disable()
 const peak = await resources(gw)
@@ -188,11 +194,12 @@ const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
 
 process.stdout.write(`\n### Client aborts: ${REQUESTS} requests aborted at ${ABORT_MS} ms, ${CONCURRENCY} at a time, upstream answers after ${upstream.slowMs} ms\n\n`)
 process.stdout.write(`Machine load average before the run: ${loadBefore}. Event-loop delay p99 / max during the run: gateway ${ms(gwLoop.p99Ms)} / ${ms(gwLoop.maxMs)} ms, load driver and upstream ${ms(ownLoop.percentile(99) / 1e6)} / ${ms(ownLoop.max / 1e6)} ms.\n`)
-process.stdout.write(`Run took ${runSeconds.toFixed(1)} s (${(REQUESTS / runSeconds).toFixed(0)} aborted req/s); gateway pid ${gw.pid}, started with --expose-gc for the harness's retained-heap reads only.\n\n`)
+process.stdout.write(`Run took ${runSeconds.toFixed(1)} s (${(REQUESTS / runSeconds).toFixed(0)} aborted req/s); gateway pid ${gw.pid}, started with --expose-gc for the harness's retained-heap reads only; ${gw.pinned ? 'the gateway had CPU 0 to itself, clients and upstream shared CPU 1' : 'nothing pinned (no taskset or one CPU)'}.\n\n`)
 process.stdout.write(table(['measure', 'value', 'bar', 'verdict'], [
   ['requests that reached the upstream', `${REQUESTS - notReached} / ${REQUESTS}`, '', ''],
   ['reached the upstream after their client had aborted', forwardedAfterAbort, '', ''],
   ['upstream arrival minus client abort: p50 / p99 / max ms', `${ms(percentile(arrivalLags, 50))} / ${ms(percentile(arrivalLags, 99))} / ${ms(percentile(arrivalLags, 100))}`, '', ''],
+  ['TCP listen-queue overflows and drops during the run (whole machine)', drops, '', ''],
   ['upstream close minus upstream arrival: p50 / p99 / max ms', `${ms(percentile(heldMs, 50))} / ${ms(percentile(heldMs, 99))} / ${ms(percentile(heldMs, 100))}`, '', ''],
   ['upstream close after client abort: p50 / p99 / max ms', `${ms(percentile(lags, 50))} / ${ms(percentile(lags, 99))} / ${ms(percentile(lags, 100))}`, `every one ≤ ${BAR_MS}`, verdict(late === 0)],
   [`closed later than ${BAR_MS} ms`, late, '0', verdict(late === 0)],

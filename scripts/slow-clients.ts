@@ -14,6 +14,7 @@ import { parseArgs } from 'node:util'
 import { loadAverage } from '../bench/proc.ts'
 import { KINDS, type Kind, type KindReport, type StartMessage } from './stress/attackers.ts'
 import { startGatewayChild, sumSamples } from './stress/gateway-process.ts'
+import { DRIVER_CPU, pin } from './stress/pin.ts'
 import { ms, percentile, sleep, table } from './stress/stats.ts'
 import { StressUpstream } from './stress/upstream.ts'
 
@@ -79,6 +80,8 @@ const gw = await startGatewayChild({
 })
 const attackers = fork(new URL('./stress/attackers.ts', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
 process.once('exit', () => attackers.kill('SIGKILL'))
+pin(process.pid, DRIVER_CPU)
+pin(attackers.pid!, DRIVER_CPU)
 
 interface Phase { kind: 'baseline' | 'attack'; latencies: number[]; errors: number; statuses: Record<string, number>; gatewayFdsMax: number; gatewayRssMaxMiB: number; clientLoopP99Ms: number }
 
@@ -198,7 +201,7 @@ const closesOk = used.every((k) => closes[k].closed > 0 && closes[k].early === 0
 
 const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
 process.stdout.write(`\n### Slow clients: ${ATTACKERS} attacking connections (${used.map((k) => `${counts[k]} ${k}`).join(', ')}), ${ROUNDS} interleaved rounds of ${PHASE_MS / 1000} s\n\n`)
-process.stdout.write(`Gateway: headersTimeoutMs ${HEADERS_TIMEOUT_MS}, requestTimeoutMs ${REQUEST_TIMEOUT_MS} (checked every ${CHECK_INTERVAL_MS} ms), timeouts.clientIdleMs ${CLIENT_IDLE_MS}; pool connections.maxPerTarget ${MAX_PER_TARGET}. Normal client: ${CONNECTIONS} keep-alive connections, ${RATE} GET/s in all. Attackers trickle one byte every ${TRICKLE_MS} ms and reconnect when closed; slow readers ask for ${READER_BYTES / 2 ** 20} MiB and read nothing. Load average at the end: ${loadAverage()}.\n\n`)
+process.stdout.write(`Gateway: headersTimeoutMs ${HEADERS_TIMEOUT_MS}, requestTimeoutMs ${REQUEST_TIMEOUT_MS} (checked every ${CHECK_INTERVAL_MS} ms), timeouts.clientIdleMs ${CLIENT_IDLE_MS}; pool connections.maxPerTarget ${MAX_PER_TARGET}. Normal client: ${CONNECTIONS} keep-alive connections, ${RATE} GET/s in all. Attackers trickle one byte every ${TRICKLE_MS} ms and reconnect when closed; slow readers ask for ${READER_BYTES / 2 ** 20} MiB and read nothing. ${gw.pinned ? 'The gateway had CPU 0 to itself; attackers, normal client and upstream shared CPU 1' : 'Nothing pinned (no taskset or one CPU)'}. Load average at the end: ${loadAverage()}.\n\n`)
 process.stdout.write(table(['phase', 'requests', 'errors (by status)', 'p50 ms', 'p99 ms', 'max ms', 'gateway fds max', 'gateway RSS max MiB', 'client loop p99 ms'], phases.map((p, i) => [
   `${Math.floor(i / 2) + 1} ${p.kind}`, p.latencies.length + p.errors, p.errors === 0 ? '0' : `${p.errors} (${Object.entries(p.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ')})`, ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), ms(percentile(p.latencies, 100)), p.gatewayFdsMax, p.gatewayRssMaxMiB.toFixed(0), ms(p.clientLoopP99Ms),
 ])))

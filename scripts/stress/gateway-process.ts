@@ -3,9 +3,13 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import type { GatewayConfig } from '../../src/config/schema.ts'
+import { NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
+import { GATEWAY_CPU, pin } from './pin.ts'
 
 export interface GatewayChild {
   readonly pid: number
+  /** Whether the gateway has CPU 0 to itself (the drivers pin themselves to CPU 1). */
+  readonly pinned: boolean
   readonly url: string
   readonly port: number
   readonly adminUrl: string
@@ -32,8 +36,9 @@ const children = new Set<ChildProcess>()
 process.once('exit', () => { for (const c of children) c.kill('SIGKILL') })
 
 export async function startGatewayChild (config: GatewayConfig): Promise<GatewayChild> {
-  // --expose-gc only so the harness can measure retained heap on request ('retained'); the gateway never calls gc()
-  const child = fork(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  // the V8 flags the gateway ships with; --expose-gc only so the harness can measure retained heap on request
+  // ('retained'): the gateway never calls gc()
+  const child = fork(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { execArgv: [...NODE_FLAGS, '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   children.add(child)
   child.once('exit', () => children.delete(child))
   const ready = await new Promise<{ url: string; adminUrl: string }>((resolve, reject) => {
@@ -42,6 +47,7 @@ export async function startGatewayChild (config: GatewayConfig): Promise<Gateway
     child.once('message', (m: { type: string; url: string; adminUrl: string }) => { clearTimeout(timer); resolve(m) })
   })
   const pid = child.pid!
+  const pinned = pin(pid, GATEWAY_CPU)
   // one question at a time: each answer is the next message
   const ask = <T>(type: string): Promise<T> => new Promise((resolve) => {
     child.once('message', (m: T) => resolve(m))
@@ -50,6 +56,7 @@ export async function startGatewayChild (config: GatewayConfig): Promise<Gateway
   const metrics = async (): Promise<string> => (await fetch(`${ready.adminUrl}/metrics`)).text()
   return {
     pid,
+    pinned,
     url: ready.url,
     port: Number(new URL(ready.url).port),
     adminUrl: ready.adminUrl,

@@ -39,6 +39,11 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
       rollingCountTimeout: config.rollingWindowMs,
       resetTimeout: config.resetTimeoutMs,
       errorFilter: (err: unknown) => !(err instanceof UpstreamFailure),
+      // Off: with them on, every request's latency is pushed into the rolling window, and every second (the
+      // snapshot) and on every failure opossum concatenates and sorts the whole window's latencies, ~100,000
+      // numbers at 10k req/s: a stall of milliseconds each second. Nothing here reads its percentiles.
+      rollingPercentilesEnabled: false,
+      enableSnapshots: false,
     })
     this.#breaker.on('open', () => { this.#openedAt = this.#clock.now(); this.#set('open') })
     this.#breaker.on('halfOpen', () => this.#set('half-open'))

@@ -21,8 +21,12 @@ import { Target } from './target.ts'
 export interface RuntimeOptions {
   random?: RandomSource
   clock?: Clock
-  /** Status by target URL to start from (a target that survives a reload keeps its health, ejection, drain). */
-  statusOf?: (url: string) => TargetStatus | undefined
+  /**
+   * Status by target URL to start from (a target that survives a reload keeps its health, ejection, drain).
+   * Plain data, never a view of the replaced pool: a closure over it would keep every pool a reload ever
+   * replaced alive, each holding the one before.
+   */
+  carriedStatus?: ReadonlyMap<string, TargetStatus>
   /** Name servers for DNS-discovered targets (default: the system's; tests point at their own). */
   dnsServers?: readonly string[]
   /** Who hears about attempts, retries and refused retries (metrics); built once per pool runtime. */
@@ -74,8 +78,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.clock = clock
     this.settingsKey = settingsKey(config)
     const targets = config.targets.map((t) => new Target(t, config))
-    const statusOf = options.statusOf
-    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusOf && ((t) => statusOf(t.url)))
+    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus))
     this.breaker = new PoolBreaker(config.circuitBreaker, clock)
     this.retry = new RetryDecider(config.retry, random)
     const observer = options.observe?.(name) ?? NO_OBSERVER
@@ -202,15 +205,23 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       continue
     }
     if (before !== undefined) retired.push(before)
-    const old = before?.pool
-    const statusOf = old === undefined ? undefined : (url: string) => {
-      const target = old.targets.find((t) => t.url === url)
-      return target && old.status(target)
-    }
-    pools.set(name, new PoolRuntime(name, poolConfig, { ...options, ...(statusOf ? { statusOf } : {}) }))
+    const carriedStatus = before === undefined ? undefined : statusByUrl(before.pool)
+    pools.set(name, new PoolRuntime(name, poolConfig, { ...options, ...(carriedStatus ? { carriedStatus } : {}) }))
   }
   for (const [name, runtime] of previous ?? []) if (!Object.hasOwn(config.pools, name)) retired.push(runtime)
   return { pools, retired }
+}
+
+/** Each target's status by URL (the first target with a URL wins, as a lookup by URL would find it). */
+function statusByUrl (pool: UpstreamPool): Map<string, TargetStatus> {
+  const statuses = new Map<string, TargetStatus>()
+  for (const t of pool.targets) if (!statuses.has(t.url)) statuses.set(t.url, pool.status(t))
+  return statuses
+}
+
+// a function of its own, so the lookup's scope holds the map alone
+function statusLookup (carried: ReadonlyMap<string, TargetStatus> | undefined): ((t: Target) => TargetStatus | undefined) | undefined {
+  return carried && ((t) => carried.get(t.url))
 }
 
 function settingsKey (config: PoolConfig): string {

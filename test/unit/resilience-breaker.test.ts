@@ -1,4 +1,5 @@
 import { once } from 'node:events'
+import CircuitBreaker from 'opossum'
 import t from 'tap'
 import { clockAt } from '../helpers/clock.ts'
 import type { CircuitBreakerConfig } from '../../src/config/schema.ts'
@@ -169,4 +170,29 @@ t.test('isBreakerRejection', async (t) => {
   for (const e of [new Error('x'), Object.assign(new Error('x'), { code: 'ECONNRESET' }), null, undefined, 'EOPENBREAKER']) {
     t.equal(isBreakerRejection(e), false, String(e))
   }
+})
+
+t.test('keeps no latency per request: no rolling percentiles, no snapshots', async (t) => {
+  // the opossum instance is private to PoolBreaker: catch it as it subscribes to its own events
+  const made: CircuitBreaker[] = []
+  const on = CircuitBreaker.prototype.on
+  CircuitBreaker.prototype.on = function (this: CircuitBreaker, ...args: unknown[]) {
+    if (!made.includes(this)) made.push(this)
+    return (on as (...a: unknown[]) => CircuitBreaker).apply(this, args)
+  } as typeof on
+  let b: PoolBreaker
+  try {
+    ({ b } = breaker(t))
+  } finally {
+    CircuitBreaker.prototype.on = on
+  }
+  const inner = made[0]!
+  let snapshots = 0
+  inner.status.on('snapshot', () => snapshots++)
+  for (let i = 0; i < 100; i++) await succeed(b, i)
+  t.equal(inner.stats.fires, 100, 'the window still counts every request')
+  t.equal(inner.stats.latencyTimes.length, 0, 'but holds no latency for any')
+  // a snapshot would come every rollingWindowMs / 10 = 1 s
+  await new Promise((resolve) => setTimeout(resolve, 1200))
+  t.equal(snapshots, 0)
 })
