@@ -194,7 +194,7 @@ const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
 
 process.stdout.write(`\n### Client aborts: ${REQUESTS} requests aborted at ${ABORT_MS} ms, ${CONCURRENCY} at a time, upstream answers after ${upstream.slowMs} ms\n\n`)
 process.stdout.write(`Machine load average before the run: ${loadBefore}. Event-loop delay p99 / max during the run: gateway ${ms(gwLoop.p99Ms)} / ${ms(gwLoop.maxMs)} ms, load driver and upstream ${ms(ownLoop.percentile(99) / 1e6)} / ${ms(ownLoop.max / 1e6)} ms.\n`)
-process.stdout.write(`Run took ${runSeconds.toFixed(1)} s (${(REQUESTS / runSeconds).toFixed(0)} aborted req/s); gateway pid ${gw.pid}, started with --expose-gc for the harness's retained-heap reads only; ${gw.pinned ? 'the gateway had CPU 0 to itself, clients and upstream shared CPU 1' : 'nothing pinned (no taskset or one CPU)'}.\n\n`)
+process.stdout.write(`Run took ${runSeconds.toFixed(1)} s (${(REQUESTS / runSeconds).toFixed(0)} aborted req/s); gateway pid ${gw.pid} on port ${gw.port}, upstream on port ${new URL(upstream.url).port}, started with --expose-gc for the harness's retained-heap reads only; ${gw.pinned ? 'the gateway had CPU 0 to itself, clients and upstream shared CPU 1' : 'nothing pinned (no taskset or one CPU)'}.\n\n`)
 process.stdout.write(table(['measure', 'value', 'bar', 'verdict'], [
   ['requests that reached the upstream', `${REQUESTS - notReached} / ${REQUESTS}`, '', ''],
   ['reached the upstream after their client had aborted', forwardedAfterAbort, '', ''],

@@ -267,7 +267,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     status,
     async listen (address = {}) {
       // reusePort (Node's listen option, passed through by Fastify): a new gateway can bind while this one drains
-      const listenOptions = { host: address.host ?? config.server.host, port: address.port ?? config.server.port, reusePort: config.server.reusePort }
+      const listenOptions = { host: address.host ?? config.server.host, port: address.port ?? config.server.port, reusePort: config.server.reusePort, backlog: config.server.backlog }
       const url = await app.listen(listenOptions as FastifyListenOptions)
       if (!started) {
         started = true

@@ -38,7 +38,7 @@ process.once('exit', () => { for (const c of children) c.kill('SIGKILL') })
 export async function startGatewayChild (config: GatewayConfig): Promise<GatewayChild> {
   // the V8 flags the gateway ships with; --expose-gc only so the harness can measure retained heap on request
   // ('retained'): the gateway never calls gc()
-  const child = fork(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { execArgv: [...NODE_FLAGS, '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const child = fork(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { execArgv: [...NODE_FLAGS, '--expose-gc', ...(process.env.STRESS_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   children.add(child)
   child.once('exit', () => children.delete(child))
   const ready = await new Promise<{ url: string; adminUrl: string }>((resolve, reject) => {

@@ -29,7 +29,9 @@ export class StressUpstream {
 
   static async start (): Promise<StressUpstream> {
     const u = new StressUpstream()
-    await new Promise<void>((resolve) => u.server.listen(0, '127.0.0.1', resolve))
+    // as deep an accept queue as the gateway's (server.backlog): a full one would delay the gateway's connections
+    // by SYN-ACK retransmissions, and this process also runs the load
+    await new Promise<void>((resolve) => u.server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve))
     u.port = (u.server.address() as AddressInfo).port
     return u
   }

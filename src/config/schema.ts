@@ -215,6 +215,12 @@ const server = z.strictObject({
   trustedProxies: z.array(z.string()).default([]),
   /** SO_REUSEPORT: a new gateway process can bind the same port while the old one drains (Linux). */
   reusePort: z.boolean().default(false),
+  /**
+   * Connections the kernel holds for the gateway to accept (listen backlog; Linux caps it at net.core.somaxconn).
+   * When it is full, a new connection's handshake ACK is dropped and its client waits a SYN-ACK retransmission
+   * (1 s, then 2 s): a burst waits in this queue instead.
+   */
+  backlog: z.number().int().min(1).default(4096),
   /** Request line and headers together; more is answered 431 by Node's parser. */
   maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
   /** Header names with '_' are dropped, so they cannot alias dashed ones upstream (X_Auth_User vs X-Auth-User). */
