@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
 import { startProcess, waitForReady } from './children.ts'
 import type { Origin } from './origin-answer.ts'
+import { SCALE_ROUTE_PATH } from './switchyard-config.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 
@@ -18,6 +19,10 @@ export interface ContenderSpec {
   nodeFlags: readonly string[]
   /** stdout is the access log, sent to a file. */
   logsToStdout: boolean
+  /** Where the load goes on this contender (a route's prefix); '' for the root. */
+  pathPrefix?: string
+  /** A scale variant of switchyard-full, run only when named (npm run bench:scale). */
+  scale?: true
 }
 
 export const CONTENDERS: readonly ContenderSpec[] = [
@@ -69,6 +74,28 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     nodeFlags: NODE_FLAGS,
     logsToStdout: true,
   },
+  {
+    name: 'switchyard-10k-routes',
+    description: `switchyard-full with 10,000 routes (each strips its prefix); the load goes through ${SCALE_ROUTE_PATH} (bar: at most 5% more CPU per request than switchyard-full)`,
+    script: 'gateway-server.ts',
+    args: (o) => ['full-10k-routes', ...o.urls],
+    nodeFlags: NODE_FLAGS,
+    logsToStdout: true,
+    pathPrefix: SCALE_ROUTE_PATH,
+    scale: true,
+  },
+  {
+    name: 'switchyard-1k-targets',
+    description: 'switchyard-full with its pool over 1,000 target addresses (nginx listening on 127.1.x.y), round robin, probed 2 times a second in all as full is (bar: at most 5% more CPU per request than switchyard-full)',
+    script: 'gateway-server.ts',
+    args: (o) => {
+      if (o.scaleUrls === undefined) throw new Error('switchyard-1k-targets needs the nginx origin (its 1,000 scale addresses)')
+      return ['full-1k-targets', ...o.scaleUrls]
+    },
+    nodeFlags: NODE_FLAGS,
+    logsToStdout: true,
+    scale: true,
+  },
 ]
 
 export interface Contender {
@@ -85,7 +112,7 @@ export async function startContender (spec: ContenderSpec, origin: Origin, dir: 
   const stdout = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
   try {
     const child = startProcess(process.execPath, [...spec.nodeFlags, ...extraNodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, stdout })
-    const url = await waitForReady(child, spec.name)
+    const url = await waitForReady(child, spec.name) + (spec.pathPrefix ?? '')
     return { spec, child, pid: child.pid!, url, logFile }
   } finally {
     if (typeof stdout === 'number') closeSync(stdout) // the child holds its own copy

@@ -6,7 +6,7 @@ import { connect } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startProcess } from './children.ts'
-import { HEALTH_PATH, SMALL_JSON, UPLOAD_ANSWER, UPLOAD_PATH, freePort, type Origin } from './origin-answer.ts'
+import { HEALTH_PATH, SCALE_TARGETS, SMALL_JSON, UPLOAD_ANSWER, UPLOAD_PATH, freePort, scaleAddress, type Origin } from './origin-answer.ts'
 import { versionOf } from './tools.ts'
 
 export function nginxConfig (dir: string, ports: readonly [number, number]): string {
@@ -37,6 +37,8 @@ http {
   server {
     listen 127.0.0.1:${a};
     listen 127.0.0.1:${b};
+    # the scale contender's pool: ${SCALE_TARGETS} more loopback addresses on the first port
+${Array.from({ length: SCALE_TARGETS }, (_, i) => `    listen ${scaleAddress(i)}:${a};`).join('\n')}
     location / { return 200 '${SMALL_JSON}'; }
     location = ${HEALTH_PATH} { return 200 '{"status":"ok"}'; }
     # proxy_pass reads the whole request body into memory (request buffering) before it goes upstream;
@@ -73,7 +75,8 @@ export async function startNginx (binary: string, dir: string, cpu: number): Pro
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nginx exited: ${stderr.trim()}`)
     if (await accepts(ports[0]) && await accepts(ports[1])) {
-      return { description: `${versionOf(binary, ['-v']).replace(/^nginx version: /, '')}, one process, access_log off`, urls }
+      const scaleUrls = Array.from({ length: SCALE_TARGETS }, (_, i) => `http://${scaleAddress(i)}:${ports[0]}`)
+      return { description: `${versionOf(binary, ['-v']).replace(/^nginx version: /, '')}, one process, access_log off`, urls, scaleUrls }
     }
     await sleep(50)
   }

@@ -15,6 +15,16 @@ export interface Origin {
   /** e.g. "nginx/1.22.1, one process". */
   description: string
   urls: [string, string]
+  /** SCALE_TARGETS more addresses of the same origin (127.1.x.y on the first port), for a pool of that many targets; nginx only. */
+  scaleUrls?: readonly string[]
+}
+
+/** How many distinct target addresses the scale contender's pool balances over. */
+export const SCALE_TARGETS = 1000
+
+/** The i-th extra loopback address (127.1.0.1, …, 127.1.3.250): all of 127/8 is loopback on Linux. */
+export function scaleAddress (i: number): string {
+  return `127.1.${Math.floor(i / 250)}.${(i % 250) + 1}`
 }
 
 /** A port nothing listens on right now (taken from the kernel, then released). */

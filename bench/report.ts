@@ -118,6 +118,10 @@ export function headline (rows: readonly Row[]): string[] {
     const raw = find(rows, 'raw', 'get', r.connections)
     out.push(`c=${r.connections}: switchyard-full costs ${ratio(r.cpuUsPerRequest, floor?.cpuUsPerRequest)} the floor's CPU per request; ` +
       `its req/s is ${ratio(r.requestsPerSecond, raw?.requestsPerSecond)} raw @fastify/http-proxy's`)
+    for (const scale of ['switchyard-10k-routes', 'switchyard-1k-targets']) {
+      const s = find(rows, scale, 'get', r.connections)
+      if (s !== undefined) out.push(`c=${r.connections}: ${scale} costs ${ratio(s.cpuUsPerRequest, r.cpuUsPerRequest)} switchyard-full's CPU per request (bar: at most 1.05×)`)
+    }
   }
   return out
 }
