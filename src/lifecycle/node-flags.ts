@@ -7,3 +7,44 @@
 // --heap-growing-percent=50: the old generation collects when it reaches 1.5× what the last full GC kept alive;
 //   by default V8 let it grow to ~100 MiB of promoted garbage before its first full GC (20 MiB live).
 export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=50']
+
+/** Set on the process a re-execution starts, so it never re-executes again. */
+const REEXEC_MARK = 'SWITCHYARD_NODE_FLAGS_APPLIED'
+
+/**
+ * The shipped flags that `execArgv` and NODE_OPTIONS do not set yet. A flag is judged by its name: an operator's
+ * own `--max-semi-space-size=32` stands, and is not overridden.
+ */
+export function missingNodeFlags (execArgv: readonly string[], nodeOptions = ''): string[] {
+  const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((arg) => arg.split('=')[0]!.replaceAll('_', '-'))
+  return NODE_FLAGS.filter((flag) => !given.includes(flag.split('=')[0]!))
+}
+
+export interface ReexecEnvironment {
+  execArgv: readonly string[]
+  argv: readonly string[]
+  env: NodeJS.ProcessEnv
+  execPath: string
+  /** process.execve (Node ≥ 23.11, not on Windows): replaces the running program, keeping the pid. */
+  execve: ((file: string, args: string[], env: NodeJS.ProcessEnv) => never) | undefined
+}
+
+/**
+ * `node src/main.ts` without the shipped V8 flags would run the gateway with V8's default heap sizing (young
+ * generation up to 2 × 64 MiB on Node 24): twice the memory `npm start` and the image use. Those flags can only
+ * be given at start, so the process starts itself again with them, in place: process.execve keeps the pid, the
+ * open stdio and the parent, so signals, supervisors and log pipes see one process. Nothing happens when the
+ * flags are there (npm start, the Docker entrypoint), when SWITCHYARD_NODE_FLAGS=off says to run as started, or
+ * where execve is missing. Returns only when it does not re-execute.
+ */
+export function applyNodeFlags (runtime: ReexecEnvironment = currentProcess()): void {
+  if (runtime.execve === undefined || runtime.env.SWITCHYARD_NODE_FLAGS === 'off' || runtime.env[REEXEC_MARK] !== undefined) return
+  const missing = missingNodeFlags(runtime.execArgv, runtime.env.NODE_OPTIONS)
+  if (missing.length === 0) return
+  runtime.execve(runtime.execPath, [runtime.execPath, ...missing, ...runtime.execArgv, ...runtime.argv.slice(1)], { ...runtime.env, [REEXEC_MARK]: '1' })
+}
+
+function currentProcess (): ReexecEnvironment {
+  const execve = (process as { execve?: ReexecEnvironment['execve'] }).execve
+  return { execArgv: process.execArgv, argv: process.argv, env: process.env, execPath: process.execPath, execve: execve?.bind(process) }
+}
