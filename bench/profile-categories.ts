@@ -1,12 +1,27 @@
-// `node bench/profile-categories.ts <file.cpuprofile> [µs per request]`: the profile's busy CPU (idle left out) by
-// where its self time was spent, as shares and, given the process's CPU µs per request (from run.ts), as µs.
-// Each sample goes to the category of the function it was in (self time), so a category is that code's own cost.
+// `node bench/profile-categories.ts <file.cpuprofile> [µs per request] [--last-seconds N]`: the profile's busy CPU
+// (idle left out) by where its self time was spent, as shares and, given the process's CPU µs per request (from
+// run.ts), as µs. Each sample goes to the category of the function it was in (self time), so a category is that
+// code's own cost. --last-seconds keeps only the samples of the profile's last N seconds: the measured load,
+// without start-up (module loading, first health round) and warm-up.
 import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
 
 interface Node { id: number; callFrame: { functionName: string; url: string }; hitCount: number }
-const [file, perRequest] = process.argv.slice(2)
-if (file === undefined) throw new Error('usage: profile-categories.ts <file.cpuprofile> [cpu µs per request]')
-const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[] }
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { 'last-seconds': { type: 'string' } } })
+const [file, perRequest] = positionals
+if (file === undefined) throw new Error('usage: profile-categories.ts <file.cpuprofile> [cpu µs per request] [--last-seconds N]')
+const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[]; endTime: number }
+if (values['last-seconds'] !== undefined) {
+  // sample i was taken at startTime + the sum of timeDeltas up to i (µs); count again from the kept ones
+  const from = profile.endTime - Number(values['last-seconds']) * 1e6
+  const hits = new Map<number, number>()
+  let at = profile.endTime - profile.timeDeltas.reduce((a, b) => a + b, 0)
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i]!
+    if (at >= from) hits.set(profile.samples[i]!, (hits.get(profile.samples[i]!) ?? 0) + 1)
+  }
+  for (const n of profile.nodes) n.hitCount = hits.get(n.id) ?? 0
+}
 
 const SYSCALLS = new Set(['writev', 'writeBuffer', 'writeLatin1String', 'writeUtf8String', 'writeString', 'readStart', 'readStop', 'close', 'onStreamRead'])
 const RULES: [string, (name: string, url: string) => boolean][] = [

@@ -6,6 +6,9 @@ import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
 import { statusMatcher } from './expect-status.ts'
 
+
+/** How much later than timeoutMs undici's own header and body timers end a probe that nothing else has. */
+const UNDICI_BACKSTOP_MS = 1000
 export const HEALTH_USER_AGENT = 'switchyard-health-check/0.1'
 
 /** What one probe found; kept per target for /status. */
@@ -160,15 +163,19 @@ export class ActiveHealthChecker {
   async #probe (target: Target, state: ProbeState): Promise<ProbeResult> {
     const controller = new AbortController()
     state.controller = controller
-    const timer = this.#clock.setTimeout(() => controller.abort(), this.#config.timeoutMs)
+    // A timer that fires late because this process stalled (a long collection, a burst of work) runs before the
+    // poll phase that would read an answer already waiting in the socket: the verdict waits that one turn, so a
+    // stall of the gateway's own never marks a healthy target down (a soak saw all three at once, after one).
+    const timer = this.#clock.setTimeout(() => setImmediate(() => controller.abort()), this.#config.timeoutMs)
     try {
       const res = await target.probeClient.request({
         method: 'GET',
         path: this.#config.path,
         headers: { 'user-agent': HEALTH_USER_AGENT, host: target.host },
         signal: controller.signal,
-        headersTimeout: this.#config.timeoutMs,
-        bodyTimeout: this.#config.timeoutMs,
+        // undici's own timers only as a backstop: the one above decides
+        headersTimeout: this.#config.timeoutMs + UNDICI_BACKSTOP_MS,
+        bodyTimeout: this.#config.timeoutMs + UNDICI_BACKSTOP_MS,
       })
       const lagMs = await readLag(res.headers, res.body)
       return { ok: this.#accepts(res.statusCode), status: res.statusCode, at: this.#clock.now(), ...(lagMs !== undefined ? { lagMs } : {}) }

@@ -91,10 +91,15 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   #startTimer (): void {
-    this.#timer = this.#runtime.clock.setTimeout(() => {
-      this.#timedOut = true
-      this.abort(new AttemptAborted('attempt_timeout'))
-    }, this.#timeoutMs)
+    // the verdict waits one turn of the loop: a timer that fires late because this process stalled runs before
+    // the poll phase that would read response headers already waiting in the socket (see health/active.ts)
+    this.#timer = this.#runtime.clock.setTimeout(() => setImmediate(this.#timeUp), this.#timeoutMs)
+  }
+
+  readonly #timeUp = (): void => {
+    if (this.#settled || this.#headersReceived) return
+    this.#timedOut = true
+    this.abort(new AttemptAborted('attempt_timeout'))
   }
 
   onRequestSent (): void {

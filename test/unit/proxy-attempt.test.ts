@@ -22,6 +22,9 @@ function abortReason (err: Error | null): string | undefined {
   return err instanceof AttemptAborted ? err.reason : undefined
 }
 
+/** One turn of the event loop: a timer's verdict waits for it (Attempt's #timeUp). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
 t.test('the response timer: perTryTimeoutMs only when another attempt may follow, else the rest of the deadline', async (t) => {
   const cases: { name: string; earlier: number; attempts?: number; remainingMs?: number; init?: ExchangeInit; timer: number }[] = [
     { name: 'first of 3', earlier: 0, timer: PER_TRY },
@@ -81,8 +84,11 @@ t.test('a timeout aborts the request with attempt_timeout and fails the attempt 
       const { attempt, controller, results } = startAttempt(fx, ex, target, fx.targets.slice(0, earlier))
       attempt.onRequestStart(controller)
       fx.clock.advance(timer - 1)
+      await nextTurn()
       t.equal(controller.aborted, false, 'not 1 ms before')
       fx.clock.advance(1)
+      t.equal(controller.aborted, false, 'not before the loop has read what may be waiting (one turn)')
+      await nextTurn()
       t.equal(abortReason(controller.reason), 'attempt_timeout')
       t.equal(results.length, 1)
       t.same(outcome(results[0]), { responded: false, failure: 'timeout', retryable, slotTaken: false })
@@ -306,6 +312,7 @@ t.test('aborted while queued for a connection: settles at once, and aborts undic
       attempt.abort()
     } else {
       fx.clock.advance(PER_TRY)
+      await nextTurn()
     }
     t.equal(results.length, 1, `${how}: settled without waiting for undici`)
     t.same(outcome(results[0]), { responded: false, failure, retryable, slotTaken: false }, how)
@@ -336,6 +343,7 @@ t.test('the target is released exactly once, however the attempt ends and whatev
     started.attempt.onRequestStart(started.controller)
     end(started, ex)
     fx.clock.advance(PER_TRY)
+    await nextTurn()
     // whatever arrives late is ignored
     started.attempt.onResponseEnd()
     started.attempt.onResponseError(started.controller, codedError('ECONNRESET'))
