@@ -5,10 +5,11 @@
 //
 // The gateway is the real CLI (`node <NODE_FLAGS> src/main.ts --config FILE`, as npm start and the image run it) in a process of its
 // own, with its access log to a file; its RSS and fds come from /proc/<pid>, its heap and event-loop delay from
-// its own /metrics. Reloads rewrite the config file and ask the admin API. The three upstreams and the load run
-// in this process. A failure counts as expected only when it cannot be the gateway's fault: the client aborted,
+// its own /metrics. Reloads rewrite the config file and ask the admin API. The three upstreams run in a process
+// of their own (scripts/soak/upstreams.ts), so a stall of this one, which generates the load, never looks like a
+// dead target to the gateway's health checks. A failure counts as expected only when it cannot be the gateway's fault: the client aborted,
 // or the request was in flight at the moment a target was killed.
-import { spawn } from 'node:child_process'
+import { fork, spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
@@ -19,7 +20,6 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { GatewayConfig } from '../src/config/schema.ts'
 import { NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
-import { TestUpstream } from '../test/helpers/upstream.ts'
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string' } } })
 const minutes = Number(values.minutes)
@@ -50,7 +50,7 @@ function config (variant: number): GatewayConfig {
     admin: { host: '127.0.0.1', port: adminPort },
     pools: {
       app: {
-        targets: upstreams.map((u) => u.url),
+        targets: upstreams.urls,
         healthCheck: { path: '/health', intervalMs: 500, timeoutMs: 400, unhealthyThreshold: 1, healthyThreshold: 1, jitter: 0 },
         connections: { maxPerTarget: 64 },
         // the reload alternates a real change, so each one is applied (not 'unchanged')
@@ -78,7 +78,7 @@ const gatewayPort = await freePort()
 const adminPort = await freePort()
 const adminUrl = `http://127.0.0.1:${adminPort}`
 const port = String(gatewayPort)
-const upstreams = await Promise.all([0, 1, 2].map((i) => TestUpstream.start({ name: `t${i}` })))
+const upstreams = await startUpstreams(3)
 let variant = 0
 writeFileSync(configFile, JSON.stringify(config(variant)))
 const child = spawn(join(ROOT, 'node_modules/.bin/node'), [...NODE_FLAGS, 'src/main.ts', '--config', configFile], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] })
@@ -89,6 +89,42 @@ for (let tries = 0; ; tries++) {
   if (ready) break
   if (tries > 200 || child.exitCode !== null) throw new Error('the gateway did not become ready within 20 s')
   await new Promise((resolve) => setTimeout(resolve, 100))
+}
+
+interface Upstreams {
+  readonly urls: string[]
+  /** Stops upstream i: its connections reset, its port refuses. */
+  refuse (index: number): Promise<void>
+  /** Upstream i listens again on its port (nothing when it already does). */
+  restore (index: number): Promise<void>
+  close (): Promise<void>
+}
+
+async function startUpstreams (count: number): Promise<Upstreams> {
+  const proc = fork(new URL('./soak/upstreams.ts', import.meta.url), [String(count)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  process.on('exit', () => { proc.kill('SIGKILL') })
+  const { urls } = await new Promise<{ urls: string[] }>((resolve, reject) => {
+    proc.once('message', resolve)
+    proc.once('exit', (code) => reject(new Error(`the upstreams' process exited (${code}) before it was ready`)))
+  })
+  // one command at a time: each answer is the next 'done'
+  let queue = Promise.resolve()
+  const ask = (type: 'refuse' | 'restore', index: number): Promise<void> => {
+    queue = queue.then(() => new Promise<void>((resolve) => {
+      proc.once('message', () => resolve())
+      proc.send({ type, index })
+    }))
+    return queue
+  }
+  return {
+    urls,
+    refuse: (index) => ask('refuse', index),
+    restore: (index) => ask('restore', index),
+    close: () => new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve())
+      proc.disconnect()
+    }),
+  }
 }
 
 /** Reload: the next variant of the config file, applied through the admin API. */
@@ -211,9 +247,9 @@ let launched = 0
 let killIndex = 0
 const timers: NodeJS.Timeout[] = []
 timers.push(setInterval(() => {
-  const target = upstreams[killIndex++ % upstreams.length]!
+  const index = killIndex++ % upstreams.urls.length
   for (const mark of inFlight) mark.killed = true
-  void target.refuse().then(() => setTimeout(() => { void target.restore() }, DOWN_FOR_MS))
+  void upstreams.refuse(index).then(() => setTimeout(() => { void upstreams.restore(index) }, DOWN_FOR_MS))
 }, KILL_EVERY_MS))
 timers.push(setInterval(() => {
   void reload().then((ok) => { if (ok) reloads.ok++; else reloads.error++ }, () => { reloads.error++ })
@@ -224,8 +260,6 @@ const report = async (index: number): Promise<void> => {
   const seconds = (performance.now() - minute.started) / 1000
   const done = minute
   minute = newMinute()
-  // the test upstreams record every request they see; that log is this process's memory, not the gateway's
-  for (const u of upstreams) u.requests.length = 0
   const g = await gatewayFigures()
   rssAtMinute.push(g.rss)
   const k = done.kinds
@@ -251,7 +285,7 @@ await new Promise<void>((resolve) => {
 for (const timer of timers) clearInterval(timer)
 await Promise.all(pending)
 if (minute.requests > 0 && minuteIndex <= Math.ceil(minutes)) await report(minuteIndex)
-await Promise.all(upstreams.map((u) => (u.server.listening ? undefined : u.restore().catch(() => undefined))))
+await Promise.all(upstreams.urls.map((_, i) => upstreams.restore(i)))
 
 const unexpected = totals.status + totals.network
 const afterFirst = rssAtMinute[0]
@@ -264,7 +298,7 @@ process.stdout.write(growth === undefined ? 'RSS growth after the first minute: 
 agent.destroy()
 child.kill('SIGTERM')
 await childExited
-await Promise.all(upstreams.map((u) => u.close()))
+await upstreams.close()
 rmSync(dir, { recursive: true, force: true })
 const failed = unexpected > 0 || reloads.error > 0 || (growth !== undefined && growth > 0.1)
 process.stdout.write(failed ? 'SOAK FAILED\n' : 'soak passed\n')
