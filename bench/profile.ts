@@ -35,7 +35,7 @@ try {
   const contender = await startContender(spec, origin, dir, 0, ['--cpu-prof', `--cpu-prof-dir=${profiles}`, `--cpu-prof-name=${spec.name}-${Date.now()}.cpuprofile`])
   await generator({ url: `${contender.url}/`, connections, seconds: 2, cpu: 1 }) // warm-up, in the profile too
   const load = await generator({ url: `${contender.url}/`, connections, seconds, cpu: 1 })
-  log(`${spec.name}: ${load.requestsPerSecond.toFixed(0)} req/s, p99 ${load.p99Ms.toFixed(2)} ms under the profiler`)
+  log(`${spec.name}: ${load.requestsPerSecond.toFixed(0)} req/s, p99 ${load.p99Ms.toFixed(2)} ms under the profiler; ${Math.round(load.requestsPerSecond * seconds)} requests in the last ${seconds} s (for bench/profile-compare.ts --last-seconds ${seconds})`)
   // the profile is written as the process exits: give it time
   await stopProcess(contender.child, 30_000)
 } finally {

@@ -1,0 +1,55 @@
+// `node bench/profile-compare.ts <a.cpuprofile> <a requests> <b.cpuprofile> <b requests> [--last-seconds N]`:
+// where b spends more CPU per request than a, part by part (each of Switchyard's files; each package; Node's
+// modules; native frames by name), from two `bench/profile.ts` runs (which print the requests they served).
+// Self time only, so each part is that code's own cost; --last-seconds keeps the measured load's samples.
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string } }
+interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; endTime: number }
+
+const { positionals, values } = parseArgs({ allowPositionals: true, options: { 'last-seconds': { type: 'string' } } })
+const [fileA, requestsA, fileB, requestsB] = positionals
+if (requestsB === undefined) throw new Error('usage: profile-compare.ts <a.cpuprofile> <a requests> <b.cpuprofile> <b requests> [--last-seconds N]')
+
+/** The part of the code a frame belongs to. */
+function part (frame: ProfileNode['callFrame']): string {
+  const url = frame.url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*?\/(src|bench)\//, '$1/')
+  if (url === '') return frame.functionName // native: (garbage collector), (program), writev, …
+  if (url.startsWith('node:')) return url
+  if (url.startsWith('src/') || url.startsWith('bench/')) return url
+  return url.split('/')[0]! // a package
+}
+
+/** µs of busy CPU per request, by part. */
+function perRequest (file: string, requests: number, lastSeconds: number | undefined): Map<string, number> {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const from = lastSeconds === undefined ? -Infinity : profile.endTime - lastSeconds * 1e6
+  let at = profile.endTime - profile.timeDeltas.reduce((a, b) => a + b, 0)
+  const out = new Map<string, number>()
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i]!
+    const node = byId.get(profile.samples[i]!)!
+    if (at < from || node.callFrame.functionName === '(idle)') continue
+    // a sample stands for the time until the next one
+    const us = profile.timeDeltas[i + 1] ?? profile.timeDeltas[i]!
+    const key = part(node.callFrame)
+    out.set(key, (out.get(key) ?? 0) + us / requests)
+  }
+  return out
+}
+
+const lastSeconds = values['last-seconds'] === undefined ? undefined : Number(values['last-seconds'])
+const a = perRequest(fileA!, Number(requestsA), lastSeconds)
+const b = perRequest(fileB!, Number(requestsB), lastSeconds)
+const sum = (m: Map<string, number>): number => [...m.values()].reduce((x, y) => x + y, 0)
+const rows = [...new Set([...a.keys(), ...b.keys()])]
+  .map((key) => ({ key, a: a.get(key) ?? 0, b: b.get(key) ?? 0 }))
+  .sort((x, y) => (y.b - y.a) - (x.b - x.a))
+process.stdout.write(`| part | a µs/req | b µs/req | b − a |\n| --- | ---: | ---: | ---: |\n`)
+process.stdout.write(`| **all busy CPU** | ${sum(a).toFixed(1)} | ${sum(b).toFixed(1)} | ${(sum(b) - sum(a)).toFixed(1)} |\n`)
+for (const r of rows) {
+  if (Math.abs(r.b - r.a) < 0.05) continue
+  process.stdout.write(`| ${r.key} | ${r.a.toFixed(2)} | ${r.b.toFixed(2)} | ${(r.b - r.a).toFixed(2)} |\n`)
+}
