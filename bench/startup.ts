@@ -182,13 +182,13 @@ try {
     [`${label}, health-checked, compile cache off (a first start; ${how})`, big, cold],
   ]
   const show = (xs: number[]): string => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`
-  const rows: string[] = []
   const load = [loadavg()[0]!]
-  for (const [name, file, env] of cases) {
-    const runs = []
-    for (let i = 0; i < RUNS; i++) runs.push(await timeProcess(file, env))
-    rows.push(`| ${name} | ${show(runs.map((r) => r.listening))} | ${show(runs.map((r) => r.ready))} |`)
+  // the cases take turns in every round, so a change in the shared machine's load falls on all of them
+  const runs = cases.map((): { listening: number; ready: number }[] => [])
+  for (let i = 0; i < RUNS; i++) {
+    for (const [c, [, file, env]] of cases.entries()) runs[c]!.push(await timeProcess(file, env))
   }
+  const rows = cases.map(([name], c) => `| ${name} | ${show(runs[c]!.map((r) => r.listening))} | ${show(runs[c]!.map((r) => r.ready))} |`)
   load.push(loadavg()[0]!)
   const samples: Record<string, number>[] = []
   for (let i = 0; i < RUNS; i++) {
