@@ -1,7 +1,7 @@
 // Builds a gateway from a resolved config without listening: tests and main.ts both start here.
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
@@ -28,6 +28,10 @@ import { systemClock, type Clock, type RandomSource } from './runtime.ts'
 import type { GatewayState, RouteObserver } from './state.ts'
 import { buildPools, type PoolObserver, type PoolRuntime, type RuntimeOptions } from './upstream/registry.ts'
 import { isAvailable } from './upstream/status.ts'
+
+// not `import … from 'node:http'`: Node 24 builds that ESM view by reading every export, and its lazy
+// WebSocket getter loads Node's own copy of undici (~55 ms of start-up)
+const { createServer } = process.getBuiltinModule('node:http')
 
 export interface GatewayOptions {
   /** Log to this stream instead of the configured destination (tests collect lines this way). */

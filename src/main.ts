@@ -1,19 +1,55 @@
 // CLI entry: `node src/main.ts [check] [--config FILE]`.
-import closeWithGrace from 'close-with-grace'
-import { buildGateway } from './app.ts'
-import { parseArgs, USAGE } from './cli/args.ts'
-import { describeConfig } from './cli/summary.ts'
-import { loadConfigFile } from './config/load.ts'
-import { ConfigWatcher } from './config/watch.ts'
-import { ConfigError, UsageError } from './errors.ts'
+// Start-up (bench/startup.ts) is mostly module loading, so this file loads almost nothing itself:
+// - Node's on-disk compile cache goes on first: every module after it is type-stripped and compiled once per
+//   file version instead of on every start. It lives in $NODE_COMPILE_CACHE or the OS temp directory;
+//   NODE_DISABLE_COMPILE_CACHE=1 turns it off, and a directory that cannot be written just means no cache.
+// - then the prebuilt bundle of this file and all it imports (src/cli/prebuilt.ts) runs instead of the sources
+//   when it is up to date; otherwise the sources are imported below, after the cache is on. SWITCHYARD_SOURCES=1
+//   runs the sources anyway (stack traces then name src/ files).
+import { enableCompileCache, flushCompileCache } from 'node:module'
+import type { CliArgs } from './cli/args.ts'
+import type { ResolvedConfig } from './config/schema.ts'
 
-async function main (): Promise<number> {
-  const args = parseArgs(process.argv.slice(2))
-  const config = await loadConfigFile(args.configFile)
-  if (args.command === 'check') {
-    process.stdout.write(describeConfig(config, args.configFile) + '\n')
-    return 0
+enableCompileCache()
+const { freshBundle, isBundle } = await import('./cli/prebuilt.ts')
+const bundle = isBundle(import.meta.url) || process.env.SWITCHYARD_SOURCES === '1' ? undefined : freshBundle()
+if (bundle !== undefined) await import(bundle.href)
+else await cli()
+
+async function cli (): Promise<void> {
+  const [{ parseArgs, USAGE }, { loadConfigFile }, { ConfigError, UsageError }] = await Promise.all([
+    import('./cli/args.ts'), import('./config/load.ts'), import('./errors.ts'),
+  ])
+
+  async function main (): Promise<number> {
+    const args = parseArgs(process.argv.slice(2))
+    const config = await loadConfigFile(args.configFile)
+    if (args.command === 'check') {
+      const { describeConfig } = await import('./cli/summary.ts')
+      process.stdout.write(describeConfig(config, args.configFile) + '\n')
+      return 0
+    }
+    await serve(config, args)
+    return -1
   }
+
+  await main().then((code) => { if (code >= 0) process.exitCode = code }, (err: unknown) => {
+    // expected failures get one clear sentence and exit 1, never a stack trace
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      process.stderr.write(`switchyard: ${err.message}\n${err instanceof UsageError ? USAGE + '\n' : ''}`)
+    } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
+      process.stderr.write(`switchyard: cannot listen: ${(err as Error).message}\n`)
+    } else {
+      process.stderr.write(`switchyard: ${(err as Error).stack ?? String(err)}\n`)
+    }
+    process.exitCode = 1
+  })
+}
+
+async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
+  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }] = await Promise.all([
+    import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'),
+  ])
   const gateway = buildGateway(config, { configFile: args.configFile })
   // hot reload: the file changing on disk (a ConfigMap update included), SIGHUP, or POST /reload on the admin port
   const watcher = new ConfigWatcher(args.configFile, () => { void gateway.reload('file') }, {
@@ -38,17 +74,6 @@ async function main (): Promise<number> {
   const adminUrl = await gateway.listenAdmin()
   await watcher.start()
   gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length }, `switchyard listening on ${url} (admin ${adminUrl})`)
-  return -1
+  // Node writes the compile cache at exit, which a killed process never reaches: written once started instead
+  flushCompileCache()
 }
-
-main().then((code) => { if (code >= 0) process.exitCode = code }, (err: unknown) => {
-  // expected failures get one clear sentence and exit 1, never a stack trace
-  if (err instanceof ConfigError || err instanceof UsageError) {
-    process.stderr.write(`switchyard: ${err.message}\n${err instanceof UsageError ? USAGE + '\n' : ''}`)
-  } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
-    process.stderr.write(`switchyard: cannot listen: ${(err as Error).message}\n`)
-  } else {
-    process.stderr.write(`switchyard: ${(err as Error).stack ?? String(err)}\n`)
-  }
-  process.exitCode = 1
-})

@@ -1,0 +1,78 @@
+// `npm run build` (and after `npm install`): bundles src/main.ts and its imports with esbuild into
+// dist/switchyard.mjs, and records what it was built from (src/cli/prebuilt.ts says when main.ts runs it).
+// `--optional`: a failed build is reported, never the install's failure: the sources run without it.
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { build, type Plugin } from 'esbuild'
+import { BUNDLE_NAME, DIST, MANIFEST_NAME, ROOT, type Manifest } from './prebuilt.ts'
+
+/** Loaded only when needed (or never) by the code, or with files of their own (pino's transports run in a worker). */
+const EXTERNAL = ['esbuild', 'prom-client', '@fastify/under-pressure', 'pino', 'pino-pretty']
+
+// Each bundled module keeps its source file's import.meta.url (app.ts reads ../package.json, the dashboard the
+// sources beside it, prebuilt.ts finds dist/ from src/cli/). main.ts keeps the bundle's: so it knows it is the bundle.
+const sourceMetaUrl: Plugin = {
+  name: 'source-import-meta-url',
+  setup (b) {
+    b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      const url = pathToFileURL(args.path).href
+      if (url === new URL('src/main.ts', ROOT).href) return { contents: source, loader: 'ts' }
+      return { contents: source.replace(/\bimport\.meta\.url\b/g, JSON.stringify(url)), loader: 'ts' }
+    })
+  },
+}
+
+/** Writes the bundle and its manifest into `dist`; returns how many files went in. */
+export async function buildBundle (dist: URL = DIST): Promise<number> {
+  const started = Date.now()
+  const bundle = fileURLToPath(new URL(BUNDLE_NAME, dist))
+  const manifest = fileURLToPath(new URL(MANIFEST_NAME, dist))
+  mkdirSync(dist, { recursive: true })
+  // until the new manifest is written, main.ts finds none and runs the sources
+  rmSync(manifest, { force: true })
+  const result = await build({
+    absWorkingDir: fileURLToPath(ROOT),
+    entryPoints: ['src/main.ts'],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    outfile: bundle + '.tmp',
+    external: EXTERNAL,
+    metafile: true,
+    logLevel: 'error',
+    // the bundled CommonJS packages require() Node's modules and the external packages
+    banner: { js: "import { createRequire as __switchyardRequire } from 'node:module'; const require = __switchyardRequire(import.meta.filename);" },
+    plugins: [sourceMetaUrl],
+  })
+  // a dependency is judged by its package.json, which npm writes anew with every install or update (a file edited
+  // by hand inside node_modules is not seen: run the build again); ~40 stats at every start instead of ~470
+  const files = new Set(['src/cli/build.ts'])
+  for (const file of Object.keys(result.metafile.inputs)) {
+    const pkg = /^(.*\bnode_modules\/(?:@[^/]+\/)?[^/]+\/)/.exec(file)
+    files.add(pkg === null ? file : `${pkg[1]}package.json`)
+  }
+  const inputs: Manifest['inputs'] = {}
+  for (const file of files) {
+    const info = statSync(new URL(file, ROOT))
+    // changed while esbuild read it: the bundle may hold either content, so it is not recorded as up to date
+    if (info.mtimeMs >= started) throw new Error(`${file} changed during the build`)
+    inputs[file] = [info.size, info.mtimeMs]
+  }
+  renameSync(bundle + '.tmp', bundle)
+  writeFileSync(manifest + '.tmp', JSON.stringify({ root: ROOT.href, inputs } satisfies Manifest))
+  renameSync(manifest + '.tmp', manifest)
+  return Object.keys(inputs).length
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  try {
+    const started = performance.now()
+    const files = await buildBundle()
+    process.stdout.write(`switchyard: bundled ${files} files into dist/${BUNDLE_NAME} in ${Math.round(performance.now() - started)} ms\n`)
+  } catch (err) {
+    process.stderr.write(`switchyard: no bundle built (${(err as Error).message}); src/main.ts runs from the sources\n`)
+    if (!process.argv.includes('--optional')) process.exitCode = 1
+  }
+}

@@ -1,0 +1,80 @@
+// The prebuilt bundle (`npm run build`, src/cli/build.ts) is the same gateway: built into a directory of its
+// own, it is recorded as up to date, checks a config, serves traffic, answers /readyz and exits 0 on SIGTERM.
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import t from 'tap'
+import { buildBundle } from '../../src/cli/build.ts'
+import { BUNDLE_NAME, freshBundle } from '../../src/cli/prebuilt.ts'
+import { httpRequest } from './http.ts'
+import { upstream } from './setup.ts'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const NODE = join(ROOT, 'node_modules/.bin/node')
+
+function cleanEnv (): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  delete env.NODE_OPTIONS // the test runner's hooks are not part of the CLI
+  delete env.SWITCHYARD_CONFIG
+  return env
+}
+
+t.test('the bundle serves like the sources', async (t) => {
+  const u = await upstream(t, 'bundled')
+  const dir = t.testdir({
+    'run.config.json': JSON.stringify({
+      server: { host: '127.0.0.1', port: 0 },
+      shutdown: { delayMs: 0, timeoutMs: 2000 },
+      admin: { host: '127.0.0.1', port: 0 },
+      pools: { bundled: { targets: [u.url], healthCheck: { path: '/health', intervalMs: 1000 } } },
+      routes: [{ path: '/', pool: 'bundled' }],
+    }),
+  })
+  const dist = pathToFileURL(join(dir, 'dist') + '/')
+  t.ok(await buildBundle(dist) > 10, 'inputs recorded')
+  const bundle = freshBundle(dist)
+  t.equal(bundle?.href, new URL(BUNDLE_NAME, dist).href, 'recorded as up to date')
+
+  const check = spawn(NODE, [fileURLToPath(bundle!), 'check', '--config', 'test/fixtures/cli-valid.config.ts'], { cwd: ROOT, env: cleanEnv() })
+  let checked = ''
+  check.stdout.on('data', (chunk: Buffer) => { checked += chunk.toString() })
+  const [checkCode] = await new Promise<[number | null]>((resolve) => check.once('close', (code) => resolve([code])))
+  t.equal(checkCode, 0)
+  t.match(checked, /\/payment -> payment/)
+
+  const proc = spawn(NODE, [fileURLToPath(bundle!), '--config', join(dir, 'run.config.json')], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })))
+  t.teardown(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+    await exited
+  })
+  let stderr = ''
+  proc.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const listening = new Promise<{ url: string; admin: string }>((resolve, reject) => {
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      const record = JSON.parse(line) as Record<string, unknown>
+      if (typeof record.msg === 'string' && record.msg.startsWith('switchyard listening on')) resolve({ url: record.url as string, admin: record.admin as string })
+    })
+    void exited.then(({ code }) => reject(new Error(`exited with ${code} before listening: ${stderr}`)))
+  })
+  const { url, admin } = await listening
+
+  const res = await httpRequest(`${url}/hello`)
+  t.equal(res.status, 200)
+  t.equal(res.echo().name, 'bundled')
+  // ready once the first health round is done
+  let ready = 0
+  for (let i = 0; i < 200 && ready !== 200; i++) {
+    ready = (await httpRequest(`${admin}/readyz`)).status
+    if (ready !== 200) await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  t.equal(ready, 200, '/readyz')
+  t.equal((await httpRequest(`${admin}/`)).status, 200, 'the dashboard page (read from the sources beside app.ts)')
+
+  proc.kill('SIGTERM')
+  const { code, signal } = await exited
+  t.equal(signal, null, 'not killed by the signal')
+  t.equal(code, 0, 'exits 0')
+  t.notMatch(stderr, /\n\s+at /)
+})
