@@ -6,10 +6,15 @@
 // - then the prebuilt bundle of this file and all it imports (src/cli/prebuilt.ts) runs instead of the sources
 //   when it is up to date; otherwise the sources are imported below, after the cache is on. SWITCHYARD_SOURCES=1
 //   runs the sources anyway (stack traces then name src/ files).
+// - before both, a process started without the shipped V8 flags starts itself again with them
+//   (src/lifecycle/node-flags.ts), so `node src/main.ts` runs with the memory of `npm start`.
 import { enableCompileCache, flushCompileCache } from 'node:module'
+import { applyNodeFlags } from './lifecycle/node-flags.ts'
 import type { CliArgs } from './cli/args.ts'
 import type { ResolvedConfig } from './config/schema.ts'
 
+// `node src/main.ts` without the shipped V8 flags starts itself again with them, in place (same pid)
+applyNodeFlags()
 enableCompileCache()
 const { freshBundle, isBundle } = await import('./cli/prebuilt.ts')
 const bundle = isBundle(import.meta.url) || process.env.SWITCHYARD_SOURCES === '1' ? undefined : freshBundle()
@@ -73,7 +78,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   const url = await gateway.listen()
   const adminUrl = await gateway.listenAdmin()
   await watcher.start()
-  gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length }, `switchyard listening on ${url} (admin ${adminUrl})`)
+  gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length, nodeFlags: process.execArgv }, `switchyard listening on ${url} (admin ${adminUrl})`)
   // Node writes the compile cache at exit, which a killed process never reaches: written once started instead
   flushCompileCache()
 }
