@@ -143,3 +143,11 @@ t.test('HEALTHCHECK script: exit 0 on 200; 1 on 503, refused, or hung (before Do
   const gaveUpAfter = hungRun!.exitedAt - hungAskedAt
   t.ok(gaveUpAfter < seconds(healthOptions.timeout) * 1000, `a hung probe gives up (${Math.round(gaveUpAfter)} ms) within Docker's --timeout`)
 })
+
+t.test('the image carries the prebuilt bundle, built from the sources it copies', async (t) => {
+  const copySrc = instructions.findIndex((l) => /^COPY src \.\/src/.test(l))
+  const build = instructions.findIndex((l) => /^RUN node src\/cli\/build\.ts/.test(l))
+  const user = instructions.findIndex((l) => l.startsWith('USER '))
+  t.ok(copySrc >= 0 && build > copySrc, 'built after the sources are in')
+  t.ok(build < user, 'as root, before the unprivileged user takes over (dist/ is written beside src/)')
+})
