@@ -22,6 +22,7 @@ import { createLogger } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
 import { ProxyHandler } from './proxy/forward.ts'
 import { createUpgradeHandler } from './proxy/upgrade.ts'
+import { LAZY_SCHEMA_COMPILERS } from './fastify-compilers.ts'
 import { buildPlans, type PlanEvents } from './release/plans.ts'
 import { RoutingTable, type Route } from './routing/table.ts'
 import { systemClock, type Clock, type RandomSource } from './runtime.ts'
@@ -210,6 +211,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   // request/reply objects, routing or hooks in front of it (Fastify still owns listen, close and its hooks).
   let admitRequest: (req: IncomingMessage, res: ServerResponse) => void = (req, res) => proxy.handle(req, res)
   const app = Fastify({
+    schemaController: LAZY_SCHEMA_COMPILERS,
     logger: false, // one access-log line per request is written by the proxy itself
     // the proxy answers while closing (503 shutting_down with its JSON body and an access-log line)
     return503OnClosing: false,
