@@ -22,6 +22,7 @@ import { createLogger } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
 import { ProxyHandler } from './proxy/forward.ts'
 import { createUpgradeHandler } from './proxy/upgrade.ts'
+import { LAZY_SCHEMA_COMPILERS } from './fastify-compilers.ts'
 import { buildPlans, type PlanEvents } from './release/plans.ts'
 import { RoutingTable, type Route } from './routing/table.ts'
 import { systemClock, type Clock, type RandomSource } from './runtime.ts'
@@ -127,11 +128,13 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const stateFor = (next: ResolvedConfig, pools: ReadonlyMap<string, PoolRuntime>): GatewayState => {
     const table = new RoutingTable(next.routes)
     const plans = buildPlans(next, table.routes, { secret: secretFor(next), clock, random: options.random ?? Math.random, events: planEvents })
-    // a replica pool's lag limit: the strictest maxLagMs of the routes that read from it
-    for (const [name, runtime] of pools) {
-      const limits = next.routes.flatMap((r) => (r.reads?.pool === name && r.reads.maxLagMs !== undefined ? [r.reads.maxLagMs] : []))
-      runtime.health?.setMaxLagMs(limits.length > 0 ? Math.min(...limits) : undefined)
+    // a replica pool's lag limit: the strictest maxLagMs of the routes that read from it (one pass over the
+    // routes, not one per pool: 100 pools × 1,000 routes was ~10 ms of start-up)
+    const lagLimits = new Map<string, number>()
+    for (const r of next.routes) {
+      if (r.reads?.maxLagMs !== undefined) lagLimits.set(r.reads.pool, Math.min(r.reads.maxLagMs, lagLimits.get(r.reads.pool) ?? Infinity))
     }
+    for (const [name, runtime] of pools) runtime.health?.setMaxLagMs(lagLimits.get(name))
     return { table, pools, plans, ...(metrics ? { observers: routeObservers(metrics, table.routes) } : {}) }
   }
   const adopt = (runtime: PoolRuntime): void => {
@@ -210,6 +213,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   // request/reply objects, routing or hooks in front of it (Fastify still owns listen, close and its hooks).
   let admitRequest: (req: IncomingMessage, res: ServerResponse) => void = (req, res) => proxy.handle(req, res)
   const app = Fastify({
+    schemaController: LAZY_SCHEMA_COMPILERS,
     logger: false, // one access-log line per request is written by the proxy itself
     // the proxy answers while closing (503 shutting_down with its JSON body and an access-log line)
     return503OnClosing: false,

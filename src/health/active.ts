@@ -41,6 +41,7 @@ export interface HealthCheckOptions {
 }
 
 const FIRST_PROBE_SPREAD_MS = 100
+const FIRST_PROBE_SPREAD_PER_TARGET_MS = 1
 
 export class ActiveHealthChecker {
   readonly #pool: UpstreamPool
@@ -84,8 +85,10 @@ export class ActiveHealthChecker {
     const state: ProbeState = { successes: 0, failures: 0, timer: undefined, controller: undefined, last: undefined }
     this.#states.set(target, state)
     // First probe soon, as Envoy's initial_jitter of 0 does: readiness waits for the first round. It is spread
-    // over a short window, so a thousand targets are not probed in one tick; later probes are jittered in full.
-    this.#schedule(target, state, this.#random() * Math.min(this.#config.intervalMs, FIRST_PROBE_SPREAD_MS))
+    // over 1 ms per target of the pool, up to FIRST_PROBE_SPREAD_MS, so a thousand targets are not probed in one
+    // tick while a pool of two is ready in ~2 ms, not ~70 ms; later probes are jittered in full.
+    const spread = Math.min(this.#config.intervalMs, FIRST_PROBE_SPREAD_MS, this.#pool.targets.length * FIRST_PROBE_SPREAD_PER_TARGET_MS)
+    this.#schedule(target, state, this.#random() * spread)
   }
 
   #unwatch (target: Target): void {
