@@ -7,15 +7,19 @@
 //   when it is up to date; otherwise the sources are imported below, after the cache is on. SWITCHYARD_SOURCES=1
 //   runs the sources anyway (stack traces then name src/ files).
 // - before both, a process started without the shipped V8 flags starts itself again with them
-//   (src/lifecycle/node-flags.ts), so `node src/main.ts` runs with the memory of `npm start`.
+//   (src/lifecycle/node-flags.ts), so `node src/main.ts` runs with the memory of `npm start`; the cache is on
+//   and in NODE_COMPILE_CACHE by then, so the second start reads this file from it (no TypeScript stripper).
 import { enableCompileCache, flushCompileCache } from 'node:module'
 import { applyNodeFlags } from './lifecycle/node-flags.ts'
 import type { CliArgs } from './cli/args.ts'
 import type { ResolvedConfig } from './config/schema.ts'
 
+// The compile cache first, and named in the environment: a re-execution below (to add the shipped V8 flags) then
+// reads this file from the cache at its start instead of loading Node's TypeScript stripper a second time.
+const cache = enableCompileCache()
+if (cache.directory !== undefined) process.env.NODE_COMPILE_CACHE ??= cache.directory
 // `node src/main.ts` without the shipped V8 flags starts itself again with them, in place (same pid)
 applyNodeFlags()
-enableCompileCache()
 const { freshBundle, isBundle } = await import('./cli/prebuilt.ts')
 const bundle = isBundle(import.meta.url) || process.env.SWITCHYARD_SOURCES === '1' ? undefined : freshBundle()
 if (bundle !== undefined) await import(bundle.href)
