@@ -92,7 +92,9 @@ t.test('SIGTERM under load with slow requests in flight: not ready at once, serv
   // the gateway's own records say when draining began and when the listener closed
   const drainAt = timeOf(cli.records.find((r) => typeof r.delayMs === 'number'))
   const closeAt = timeOf(cli.records.find((r) => r.level === 30 && typeof r.inFlight === 'number' && r.delayMs === undefined))
-  t.ok(drainAt - signalledAt < 450 && closeAt - drainAt >= 500, `draining began ${drainAt - signalledAt} ms after the signal, the listener closed ${closeAt - drainAt} ms later`)
+  // delayMs is 500; a timer counts from the loop's cached time and these are whole-ms wall-clock stamps, so the
+  // close can read a few ms early (499 was seen)
+  t.ok(drainAt - signalledAt < 450 && closeAt - drainAt >= 495, `draining began ${drainAt - signalledAt} ms after the signal, the listener closed ${closeAt - drainAt} ms later`)
 
   const afterDrain = readiness.polls.filter((p) => p.at > drainAt)
   t.ok(afterDrain.some((p) => p.status === 503 && p.at < drainAt + 300), '/readyz answered 503 at once')
