@@ -43,7 +43,7 @@ const HEADERS_TIMEOUT_MS = 5000
 const REQUEST_TIMEOUT_MS = 10_000
 const CLIENT_IDLE_MS = 5000
 // as the gateway sets it (src/app.ts): Node checks headersTimeout/requestTimeout only this often
-const CHECK_INTERVAL_MS = Math.max(50, Math.min(30000, Math.floor(Math.min(HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS) / 20)))
+const CHECK_INTERVAL_MS = Math.max(50, Math.min(30000, Math.floor(Math.min(HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS) / 100)))
 // a shared, loaded machine: a close may come this much after its deadline and still count as on time
 const SLACK_MS = 1000
 const TRICKLE_MS = 2000
