@@ -1,14 +1,14 @@
 // Heartbeat health checks: each target is probed on its own jittered timer; unhealthyThreshold
 // consecutive failures take it out, healthyThreshold consecutive successes put it back.
 import type { HealthCheckConfig } from '../config/schema.ts'
-import { systemClock, type Clock, type RandomSource, type Timer } from '../runtime.ts'
+import { setVerdictTimeout, systemClock, type Clock, type RandomSource, type Timer } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
 import { statusMatcher } from './expect-status.ts'
 
-
 /** How much later than timeoutMs undici's own header and body timers end a probe that nothing else has. */
 const UNDICI_BACKSTOP_MS = 1000
+
 export const HEALTH_USER_AGENT = 'switchyard-health-check/0.1'
 
 /** What one probe found; kept per target for /status. */
@@ -166,10 +166,8 @@ export class ActiveHealthChecker {
   async #probe (target: Target, state: ProbeState): Promise<ProbeResult> {
     const controller = new AbortController()
     state.controller = controller
-    // A timer that fires late because this process stalled (a long collection, a burst of work) runs before the
-    // poll phase that would read an answer already waiting in the socket: the verdict waits that one turn, so a
-    // stall of the gateway's own never marks a healthy target down (a soak saw all three at once, after one).
-    const timer = this.#clock.setTimeout(() => setImmediate(() => controller.abort()), this.#config.timeoutMs)
+    // a stall of the gateway's own never marks a healthy target down (see setVerdictTimeout)
+    const timer = setVerdictTimeout(this.#clock, () => controller.abort(), this.#config.timeoutMs)
     try {
       const res = await target.probeClient.request({
         method: 'GET',

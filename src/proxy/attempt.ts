@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted } from '../errors.ts'
 import { classifyError, type FailureKind } from '../resilience/classify.ts'
 import { parseRetryAfter } from '../resilience/retry.ts'
-import type { Timer } from '../runtime.ts'
+import { setVerdictTimeout, type Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
@@ -91,12 +91,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   #startTimer (): void {
-    // the verdict waits one turn of the loop: a timer that fires late because this process stalled runs before
-    // the poll phase that would read response headers already waiting in the socket (see health/active.ts)
-    this.#timer = this.#runtime.clock.setTimeout(() => setImmediate(this.#timeUp), this.#timeoutMs)
+    // response headers already waiting in the socket when a stalled loop fires the timer still count
+    this.#timer = setVerdictTimeout(this.#runtime.clock, () => this.#timeUp(), this.#timeoutMs)
   }
 
-  readonly #timeUp = (): void => {
+  #timeUp (): void {
     if (this.#settled || this.#headersReceived) return
     this.#timedOut = true
     this.abort(new AttemptAborted('attempt_timeout'))
