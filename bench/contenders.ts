@@ -1,10 +1,11 @@
 // The proxies under benchmark, each a separate Node process pinned to the proxy's CPU.
 import { closeSync, openSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import type { ChildProcess } from 'node:child_process'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
-import { startProcess, waitForReady } from './children.ts'
+import { startProcess, stopProcess, waitForReady } from './children.ts'
 import type { Origin } from './origin-answer.ts'
 import { SCALE_ROUTE_PATH } from './switchyard-config.ts'
 
@@ -96,6 +97,16 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     logsToStdout: true,
     scale: true,
   },
+  // BENCH_BASELINE=<another checkout of this repository, e.g. a git worktree of main>: its switchyard-full, to
+  // measure a change against the tree before it in one interleaved run
+  ...(process.env.BENCH_BASELINE === undefined ? [] : [{
+    name: 'baseline-full',
+    description: `switchyard-full from ${process.env.BENCH_BASELINE}`,
+    script: relative(here, join(process.env.BENCH_BASELINE, 'bench', 'gateway-server.ts')),
+    args: (o: Origin) => ['full', ...o.urls],
+    nodeFlags: NODE_FLAGS,
+    logsToStdout: true,
+  }]),
 ]
 
 export interface Contender {
@@ -107,11 +118,27 @@ export interface Contender {
   logFile: string | undefined
 }
 
+/**
+ * Every contender runs with Node's compile cache named in NODE_COMPILE_CACHE, warmed by one start of its own
+ * first, as a production start runs (src/main.ts keeps the cache; the image's entry point finds it warm): Node
+ * then reads the type-stripped sources from the cache and never loads its TypeScript stripper, a wasm module
+ * that would hold ~18 MiB of every contender's resident memory.
+ */
+const COMPILE_CACHE = join(tmpdir(), 'switchyard-bench-compile-cache')
+const warmed = new Set<string>()
+
 export async function startContender (spec: ContenderSpec, origin: Origin, dir: string, cpu: number, extraNodeFlags: readonly string[] = []): Promise<Contender> {
+  const env = { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE }
+  if (!warmed.has(spec.script)) {
+    const warm = startProcess(process.execPath, [...spec.nodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, env })
+    await waitForReady(warm, `${spec.name} (compile cache warm-up)`)
+    await stopProcess(warm)
+    warmed.add(spec.script)
+  }
   const logFile = spec.logsToStdout ? join(dir, `${spec.name}-access.log`) : undefined
   const stdout = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
   try {
-    const child = startProcess(process.execPath, [...spec.nodeFlags, ...extraNodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, stdout })
+    const child = startProcess(process.execPath, [...spec.nodeFlags, ...extraNodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, stdout, env })
     const url = await waitForReady(child, spec.name) + (spec.pathPrefix ?? '')
     return { spec, child, pid: child.pid!, url, logFile }
   } finally {

@@ -42,7 +42,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   readonly #target: Target
   /** Whether policy lets another attempt follow this one. */
   #moreAllowed: boolean
-  readonly #resolve: (result: AttemptResult) => void
+  readonly #done: (result: AttemptResult) => void
   #controller: Dispatcher.DispatchController | undefined
   #pendingAbort: Error | undefined
   #timer: Timer | undefined
@@ -64,11 +64,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** undici's pool had no connection left when this attempt was dispatched (it queued, or took the last one). */
   saturated = false
 
-  constructor (ex: Exchange, runtime: PoolRuntime, target: Target, resolve: (result: AttemptResult) => void) {
+  constructor (ex: Exchange, runtime: PoolRuntime, target: Target, done: (result: AttemptResult) => void) {
     this.#ex = ex
     this.#runtime = runtime
     this.#target = target
-    this.#resolve = resolve
+    this.#done = done
     const policy = runtime.config.retry
     this.#moreAllowed = ex.replayable && ex.attempts < policy.attempts
     const remaining = Math.max(1, ex.deadline - runtime.clock.now())
@@ -258,7 +258,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     runtime.observer.attempt(this.#target, result.failure ?? (result.busy ? 'busy' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success'), performance.now() - this.#startedAt)
     if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
     else if (!this.#ex.clientGone && !result.busy) this.#runtime.outlier.success(this.#target)
-    this.#resolve(result)
+    this.#done(result)
   }
 
   /**
@@ -280,26 +280,24 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Sends one attempt to `target`; resolves when it has ended (answered, dropped for a retry, or failed). */
-export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target): Promise<AttemptResult> {
+/** Sends one attempt to `target`; calls `done` once it has ended (answered, dropped for a retry, or failed). */
+export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target, done: (result: AttemptResult) => void): void {
   ex.tried.push(target)
   runtime.pool.acquire(target)
   const headers = withTargetHost(ex, runtime.config.preserveHost ? undefined : target.host)
-  return new Promise((resolve) => {
-    const attempt = new Attempt(ex, runtime, target, resolve)
-    ex.attempt = attempt
-    const free = target.client.dispatch({
-      path: ex.upstreamPath,
-      method: ex.method as Dispatcher.HttpMethod,
-      headers,
-      body: ex.body,
-      bodyTimeout: runtime.config.timeouts.idleMs,
-      // TLS: verify the target's name (or the pool's tls.servername), never the client's Host header,
-      // which undici would otherwise use for SNI when the Host is preserved
-      ...(target.servername !== undefined ? { servername: target.servername } : {}),
-    } as Dispatcher.DispatchOptions, attempt)
-    if (!free) attempt.saturated = true
-  })
+  const attempt = new Attempt(ex, runtime, target, done)
+  ex.attempt = attempt
+  const options: Dispatcher.DispatchOptions = {
+    path: ex.upstreamPath,
+    method: ex.method as Dispatcher.HttpMethod,
+    headers,
+    body: ex.body,
+    bodyTimeout: runtime.config.timeouts.idleMs,
+  }
+  // TLS: verify the target's name (or the pool's tls.servername), never the client's Host header, which undici
+  // would otherwise use for SNI when the Host is preserved
+  if (target.servername !== undefined) (options as { servername?: string }).servername = target.servername
+  if (!target.client.dispatch(options, attempt)) attempt.saturated = true
 }
 
 /**

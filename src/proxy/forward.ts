@@ -1,5 +1,4 @@
 // The hot path: admit (route) → pool's breaker → attempts → stream back, then one access-log line.
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { AttemptAborted, GatewayError, renderError, type ErrorCode } from '../errors.ts'
@@ -14,6 +13,7 @@ import { createAdmit, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { isSaneRequestId } from './headers.ts'
 import { mirror } from './mirror.ts'
+import { newRequestId } from './request-id.ts'
 import { tryTargets } from './retry-loop.ts'
 
 const EXCHANGE = Symbol('switchyard.exchange')
@@ -151,8 +151,7 @@ export class ProxyHandler {
 
     runtime.budget.requestStarted()
     if (!ex.hasBody) {
-      void this.#forward(ex, runtime)
-      return
+      return this.#forward(ex, runtime)
     }
     const length = facts.chunked ? Infinity : Number(facts.contentLength)
     if (!facts.chunked) ex.contentLength = length
@@ -188,7 +187,7 @@ export class ProxyHandler {
    * One request through the pool's breaker. The breaker judges whole requests: a request that failed on a
    * primary but succeeded on a retry (another target, or the standby) was served, and must not trip it.
    */
-  #forward (ex: Exchange, runtime: PoolRuntime): Promise<void> {
+  #forward (ex: Exchange, runtime: PoolRuntime): void {
     const plan = ex.plan
     // gone while its body was read, its 'close' perhaps not yet heard: nobody waits for an answer, nothing to mirror
     if (!ex.clientLeft() && plan?.mirror !== undefined && plan.mirrorThis()) {
@@ -209,33 +208,40 @@ export class ProxyHandler {
     ex.pool = primary
     ex.plan?.readToPrimary('fallback')
     primary.budget.requestStarted()
-    void this.#throughPool(ex, primary)
+    this.#throughPool(ex, primary)
     return true
   }
 
-  async #throughPool (ex: Exchange, runtime: PoolRuntime): Promise<void> {
+  /** Sends the request through `runtime` (its ex.pool): the breaker, then attempts at its targets. */
+  #throughPool (ex: Exchange, runtime: PoolRuntime): void {
     try {
-      if (ex.clientGone) return // no attempt, so nothing for the breaker to judge
-      if (!runtime.breaker.allows()) {
-        if (this.#fallBack(ex, undefined)) return
-        return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
-      }
-      let last: AttemptResult | undefined
-      try {
-        last = await runtime.breaker.run(async () => {
-          const result = await tryTargets(ex, runtime)
-          if (result?.failure !== undefined) throw new UpstreamFailure(result)
-          // a half-open probe that never got an answer (no target, client gone, bad request) proves nothing:
-          // the breaker stays open rather than closing on it
-          if (runtime.breaker.state === 'half-open' && (result === undefined || !result.responded)) throw new UpstreamFailure(result)
-          return result
-        })
-      } catch (err) {
-        if (!isBreakerRejection(err)) throw err
+      if (ex.clientGone) return runtime.budget.requestFinished() // no attempt, so nothing for the breaker to judge
+      if (!runtime.breaker.allows()) return this.#circuitOpen(ex, runtime)
+      runtime.breaker.run(judgedAttempts, ex).then((last) => this.#afterPool(ex, runtime, last), (err: unknown) => {
         // opened, or its half-open probe slot taken, since the check above
-        if (this.#fallBack(ex, undefined)) return
-        return this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
-      }
+        if (isBreakerRejection(err)) this.#circuitOpen(ex, runtime)
+        else this.#afterPool(ex, runtime, undefined, err)
+      })
+    } catch (err) {
+      this.#sendError(ex, 'internal_error', err)
+      runtime.budget.requestFinished()
+    }
+  }
+
+  #circuitOpen (ex: Exchange, runtime: PoolRuntime): void {
+    try {
+      if (!this.#fallBack(ex, undefined)) this.#sendError(ex, 'circuit_open', undefined, runtime.breaker.retryAfterSeconds())
+    } catch (err) {
+      this.#sendError(ex, 'internal_error', err)
+    } finally {
+      runtime.budget.requestFinished()
+    }
+  }
+
+  /** The pool is done with the request: answered, or an error to send (or the primary to fall back to). */
+  #afterPool (ex: Exchange, runtime: PoolRuntime, last: AttemptResult | undefined, error?: unknown): void {
+    try {
+      if (error !== undefined) return this.#sendError(ex, 'internal_error', error)
       if (this.#fallBack(ex, last)) return
       if (last === undefined) {
         if (!ex.clientGone) this.#sendError(ex, 'no_available_target', undefined, 1)
@@ -292,8 +298,25 @@ export class ProxyHandler {
   }
 }
 
+/**
+ * A request's attempts within its pool (ex.pool), as its breaker judges them: the upstream's failure rejects with
+ * UpstreamFailure (counted; the breaker hands the result back). A half-open probe that never got an answer (no
+ * target, client gone, bad request) proves nothing: the breaker stays open rather than closing on it.
+ */
+function judgedAttempts (ex: Exchange): Promise<AttemptResult | undefined> {
+  const runtime = ex.pool!
+  return new Promise((resolve, reject) => {
+    tryTargets(ex, runtime, (result, error) => {
+      if (error !== undefined) reject(error)
+      else if (result?.failure !== undefined) reject(new UpstreamFailure(result))
+      else if (runtime.breaker.state === 'half-open' && (result === undefined || !result.responded)) reject(new UpstreamFailure(result))
+      else resolve(result)
+    })
+  })
+}
+
 /** The request id of a request refused before admission (shutdown, overload, a target too long to route). */
 function requestIdOf (req: IncomingMessage): string {
   const given = req.headers['x-request-id']
-  return typeof given === 'string' && isSaneRequestId(given) ? given : randomUUID()
+  return typeof given === 'string' && isSaneRequestId(given) ? given : newRequestId()
 }

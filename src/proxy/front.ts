@@ -1,6 +1,5 @@
 // The front half of every request, proxied or upgraded alike: who the client is, the headers to send upstream,
 // the request id, the normalised path, the route and its pool. Decided once, in one place.
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import proxyAddr from '@fastify/proxy-addr'
 import type { ErrorCode } from '../errors.ts'
@@ -11,6 +10,7 @@ import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { extractHashKey } from './hash-key.ts'
 import { buildUpstreamHeaders, clientAddress, isSaneRequestId, type IncomingFacts } from './headers.ts'
+import { newRequestId } from './request-id.ts'
 
 export interface FrontOptions {
   /** Peers (IPs or CIDR ranges) whose X-Forwarded-* are kept and extended. */
@@ -55,7 +55,7 @@ export function createAdmit (options: FrontOptions): Admit {
     const authority = absoluteFormAuthority(url)
     // one pass over the headers yields the request id, which even a routing error reports
     const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: trust(clientIp, 0), proto, dropUnderscoreHeaders, authority }, facts)
-    const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : randomUUID()
+    const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : newRequestId()
     const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, write: false }
     const target = normaliseRequestTarget(url)
     if (target === undefined) {

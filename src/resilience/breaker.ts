@@ -18,10 +18,10 @@ export class UpstreamFailure<T> extends Error {
 
 export interface BreakerEvents { state: [state: BreakerState, previous: BreakerState] }
 
-type Action = () => Promise<unknown>
+type Action = (arg: unknown) => Promise<unknown>
 
 export class PoolBreaker extends EventEmitter<BreakerEvents> {
-  readonly #breaker: CircuitBreaker<[Action], unknown> | undefined
+  readonly #breaker: CircuitBreaker<[Action, unknown], unknown> | undefined
   readonly #resetTimeoutMs: number
   readonly #clock: Clock
   #state: BreakerState = 'closed'
@@ -32,7 +32,7 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
     this.#resetTimeoutMs = config.resetTimeoutMs
     this.#clock = clock
     if (!config.enabled) return
-    this.#breaker = new CircuitBreaker((fn: Action) => fn(), {
+    this.#breaker = new CircuitBreaker((action: Action, arg: unknown) => action(arg), {
       timeout: false, // the proxy owns timeouts; a breaker timer would not abort the upstream request
       errorThresholdPercentage: config.errorThresholdPercentage,
       volumeThreshold: config.volumeThreshold,
@@ -65,14 +65,19 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
     return b === undefined || b.closed || b.pendingClose
   }
 
-  /** Runs one attempt through the breaker. Rejects with code EOPENBREAKER when it is open. */
-  async run<T> (attempt: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `action(arg)` through the breaker (a module-level action and its argument: no closure per call). Resolves
+   * with its result, or with the result an UpstreamFailure carries; rejects with code EOPENBREAKER when open, or
+   * with any other error the action throws.
+   */
+  run<T, A = undefined> (action: (arg: A) => Promise<T>, arg?: A): Promise<T> {
+    let run: Promise<T>
     try {
-      return this.#breaker === undefined ? await attempt() : await this.#breaker.fire(attempt) as T
+      run = this.#breaker === undefined ? action(arg as A) : this.#breaker.fire(action as Action, arg) as Promise<T>
     } catch (err) {
-      if (err instanceof UpstreamFailure) return err.result as T
-      throw err
+      run = Promise.reject(err)
     }
+    return run.then(undefined, resultOfFailure) as Promise<T>
   }
 
   /** Operator: open or close the breaker by hand. */
@@ -89,6 +94,11 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
     this.#state = state
     this.emit('state', state, previous)
   }
+}
+
+function resultOfFailure (err: unknown): unknown {
+  if (err instanceof UpstreamFailure) return err.result
+  throw err
 }
 
 export function isBreakerRejection (err: unknown): boolean {

@@ -42,8 +42,10 @@ export class Target {
       keepAliveTimeout: pool.connections.keepAliveMs,
       // HTTP/1.1 semantics end to end (undici 8 would negotiate h2 over TLS, which cannot carry WebSocket upgrades)
       allowH2: false,
-      // Bounded per attempt by the proxy; these are the outer limits.
-      headersTimeout: pool.timeouts.requestMs,
+      // Bounded per attempt by the proxy; these are the outer limits. The headers limit is never below the
+      // request deadline; at the body's (the default: idle 60 s ≥ request 30 s) undici refreshes one timer per
+      // response instead of replacing it twice (a timer allocated and cleared per request).
+      headersTimeout: Math.max(pool.timeouts.requestMs, pool.timeouts.idleMs),
       bodyTimeout: pool.timeouts.idleMs,
       connect,
     })

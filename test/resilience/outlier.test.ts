@@ -86,7 +86,8 @@ const kinds: { name: string; status: number; error: string; mode?: Mode; refuse?
 
 for (const kind of kinds) {
   t.test(`${kind.name} count towards ejection`, async (t) => {
-    const { ups: [u1], gw, rt, targetOf } = await setup(t, 2, kind.extra)
+    // ejected for long enough that a loaded machine cannot end the ejection before the checks below
+    const { ups: [u1], gw, rt, targetOf } = await setup(t, 2, { ...kind.extra, outlier: { ...outlier, baseEjectionMs: 10_000 } })
     const target = targetOf(u1!)
     if (kind.refuse) await u1!.refuse()
     if (kind.mode) u1!.mode = kind.mode

@@ -3,7 +3,10 @@
 // The targets are real ports that refuse connections (a connect failure, retryable for any method, outside the
 // budget); where the budget is the point, they are servers that reset each request (a 'reset', within the budget).
 import t, { type Test } from 'tap'
+import type { AttemptResult } from '../../src/proxy/attempt.ts'
+import type { Exchange } from '../../src/proxy/exchange.ts'
 import { tryTargets } from '../../src/proxy/retry-loop.ts'
+import type { PoolRuntime } from '../../src/upstream/registry.ts'
 import type { Target } from '../../src/upstream/target.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { exchange, refusingUrls, resettingUrls, runtimeFixture, type ExchangeInit, type RuntimeFixture } from './proxy-fakes.ts'
@@ -16,6 +19,11 @@ async function refusingPool (t: Test, pool: Record<string, unknown> = {}, random
 async function resettingPool (t: Test, pool: Record<string, unknown> = {}): Promise<RuntimeFixture> {
   const targets = await resettingUrls(t, 3)
   return runtimeFixture(t, { targets, ...pool })
+}
+
+/** The loop's outcome as a promise: its last attempt, or the error it ended with. */
+function attempts (ex: Exchange, runtime: PoolRuntime): Promise<AttemptResult | undefined> {
+  return new Promise((resolve, reject) => tryTargets(ex, runtime, (last, error) => error === undefined ? resolve(last) : reject(error)))
 }
 
 const names = (fx: RuntimeFixture, tried: readonly Target[]): string[] => tried.map((x) => `t${fx.targets.indexOf(x) + 1}`)
@@ -37,7 +45,7 @@ t.test('attempts go to a different target each time until policy, budget or dead
     t.test(c.name, async (t) => {
       const fx = await refusingPool(t, c.pool)
       const { ex } = exchange(fx, c.init)
-      const last = await tryTargets(ex, fx.runtime)
+      const last = await attempts(ex, fx.runtime)
       const tried = names(fx, ex.tried)
       if (typeof c.tried === 'number') {
         t.equal(tried.length, c.tried)
@@ -60,7 +68,7 @@ t.test('attempts go to a different target each time until policy, budget or dead
 t.test('a reset is retried only within the budget: a budget of nothing refuses the first retry', async (t) => {
   const fx = await resettingPool(t, { retry: { budget: { percent: 0, minConcurrent: 0 } } })
   const { ex } = exchange(fx)
-  const last = await tryTargets(ex, fx.runtime)
+  const last = await attempts(ex, fx.runtime)
   t.same(names(fx, ex.tried), ['t1'])
   t.equal(last?.failure, 'reset')
   t.equal(last?.retryable, true, 'policy allowed another attempt; the budget did not')
@@ -80,7 +88,7 @@ t.test('a retry after a connect failure takes no budget slot; one after a reset 
       return taken
     }
     const { ex } = exchange(fx)
-    const last = await tryTargets(ex, fx.runtime)
+    const last = await attempts(ex, fx.runtime)
     t.equal(last?.failure, kind)
     t.equal(ex.attempts, 3, `${kind}: three attempts`)
     // reset: one slot per retry, the first given back before the second is taken
@@ -93,12 +101,12 @@ t.test('the budget spent by other requests stops the loop after the first attemp
   const fx = await resettingPool(t, { retry: { budget: { percent: 0, minConcurrent: 1 } } })
   t.ok(fx.runtime.budget.tryAcquire(), 'another request holds the only slot')
   const { ex } = exchange(fx)
-  await tryTargets(ex, fx.runtime)
+  await attempts(ex, fx.runtime)
   t.same(names(fx, ex.tried), ['t1'])
   t.equal(fx.runtime.budget.rejected, 1)
   fx.runtime.budget.release()
   const { ex: next } = exchange(fx)
-  await tryTargets(next, fx.runtime)
+  await attempts(next, fx.runtime)
   t.equal(next.attempts, 3, 'once it is free, retries go ahead')
 })
 
@@ -107,7 +115,7 @@ t.test('the backoff between attempts waits on the clock', async (t) => {
   const fx = await refusingPool(t, {}, () => 0.5)
   const { ex } = exchange(fx)
   let done = false
-  const loop = tryTargets(ex, fx.runtime).finally(() => { done = true })
+  const loop = attempts(ex, fx.runtime).finally(() => { done = true })
   for (const [n, wait] of [[1, 12], [2, 25]] as const) {
     await waitFor(() => ex.attempts === n && inFlight(fx) === 0 && fx.clock.pendingTimers === 1 && fx.clock.dueIn()[0] === wait)
     fx.clock.advance(wait - 1)
@@ -126,7 +134,7 @@ t.test('the backoff between attempts waits on the clock', async (t) => {
 t.test('no retry whose backoff would end past the deadline', async (t) => {
   const fx = await refusingPool(t, {}, () => 0.5)
   const { ex } = exchange(fx, { remainingMs: 12 })
-  const last = await tryTargets(ex, fx.runtime)
+  const last = await attempts(ex, fx.runtime)
   t.same(names(fx, ex.tried), ['t1'])
   t.equal(last?.retryable, false)
   t.same(fx.clock.dueIn(), [], 'no backoff timer was set')
@@ -135,7 +143,7 @@ t.test('no retry whose backoff would end past the deadline', async (t) => {
 t.test('a client that leaves during the backoff gets no further attempt', async (t) => {
   const fx = await refusingPool(t, {}, () => 0.5)
   const { ex } = exchange(fx)
-  const loop = tryTargets(ex, fx.runtime)
+  const loop = attempts(ex, fx.runtime)
   await waitFor(() => ex.attempts === 1 && fx.clock.dueIn()[0] === 12)
   ex.clientGone = true
   fx.clock.advance(12)
@@ -151,7 +159,7 @@ t.test('nothing to try: no target available, or the client already gone', async 
     const { ex } = exchange(fx)
     if (name === 'client gone') ex.clientGone = true
     else for (const target of fx.targets) fx.runtime.pool.setStatus(target, { healthy: false })
-    t.equal(await tryTargets(ex, fx.runtime), undefined, name)
+    t.equal(await attempts(ex, fx.runtime), undefined, name)
     t.equal(ex.attempts, 0)
     t.equal(fx.runtime.budget.retriesInFlight, 0)
   }
@@ -160,7 +168,7 @@ t.test('nothing to try: no target available, or the client already gone', async 
 t.test('targets that become unavailable between attempts end the loop with the last result', async (t) => {
   const fx = await refusingPool(t, {}, () => 0.5)
   const { ex } = exchange(fx)
-  const loop = tryTargets(ex, fx.runtime)
+  const loop = attempts(ex, fx.runtime)
   await waitFor(() => ex.attempts === 1 && fx.clock.dueIn()[0] === 12)
   for (const target of fx.targets) fx.runtime.pool.setStatus(target, { disabled: true })
   fx.clock.advance(12)
