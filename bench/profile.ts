@@ -1,7 +1,7 @@
 // `node bench/profile.ts [--seconds 10] [--connections 50] [--contender switchyard-full]`: CPU-profiles one
 // contender (--cpu-prof) under wrk against the nginx origin, pinned as in run.ts, writes the .cpuprofile to
 // bench/profiles/ (open it in Chrome DevTools or speedscope) and prints the hottest functions by self time.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,10 +32,15 @@ const dir = mkdtempSync(join(tmpdir(), 'switchyard-prof-'))
 process.once('exit', () => rmSync(dir, { recursive: true, force: true })) // also after Ctrl-C
 try {
   const { generator, origin } = await prepareLoadSide(dir, 1, log)
-  const contender = await startContender(spec, origin, dir, 0, ['--cpu-prof', `--cpu-prof-dir=${profiles}`, `--cpu-prof-name=${spec.name}-${Date.now()}.cpuprofile`])
+  const name = `${spec.name}-${Date.now()}.cpuprofile`
+  const contender = await startContender(spec, origin, dir, 0, ['--cpu-prof', `--cpu-prof-dir=${profiles}`, `--cpu-prof-name=${name}`])
   await generator({ url: `${contender.url}/`, connections, seconds: 2, cpu: 1 }) // warm-up, in the profile too
+  // a profile's timestamps are CLOCK_MONOTONIC µs, as process.hrtime is: the sidecar says which samples are the load
+  const fromUs = Number(process.hrtime.bigint() / 1000n)
   const load = await generator({ url: `${contender.url}/`, connections, seconds, cpu: 1 })
-  log(`${spec.name}: ${load.requestsPerSecond.toFixed(0)} req/s, p99 ${load.p99Ms.toFixed(2)} ms under the profiler; ${Math.round(load.requestsPerSecond * seconds)} requests in the last ${seconds} s (for bench/profile-compare.ts --last-seconds ${seconds})`)
+  const toUs = Number(process.hrtime.bigint() / 1000n)
+  writeFileSync(join(profiles, `${name}.window.json`), JSON.stringify({ fromUs, toUs, requests: load.requests }))
+  log(`${spec.name}: ${load.requestsPerSecond.toFixed(0)} req/s, p99 ${load.p99Ms.toFixed(2)} ms under the profiler; ${Math.round(load.requestsPerSecond * seconds)} requests in the measured window (${name}.window.json: bench/profile-compare.ts reads it)`)
   // the profile is written as the process exits: give it time
   await stopProcess(contender.child, 30_000)
 } finally {
