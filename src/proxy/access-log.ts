@@ -15,7 +15,7 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   const status = res.headersSent ? res.statusCode : 499
   const durationMs = Math.round((performance.now() - ex.startedAt) * 100) / 100
   const bytesIn = requestBodyBytes(ex)
-  const bytesOut = ex.socket.bytesWritten - ex.bytesWrittenAtStart
+  const bytesOut = bytesWrittenSinceLastLine(ex.socket)
   const aborted = ex.clientGone || undefined
   if (!writesPlainJson(logger)) {
     logger.info({
@@ -30,15 +30,39 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   // request ids are [A-Za-z0-9._-] (checked, or generated), methods are tokens from Node's parser and error codes
   // are the gateway's own identifiers: none needs escaping. Route, pool and target names come from the config
   // and are escaped once per object; only the path is escaped per request.
-  let line = `{"level":30,"time":${Date.now()}${(logger as unknown as Record<symbol, string>)[chindingsSym]},"requestId":"${ex.requestId}","method":"${ex.method}","path":${JSON.stringify(path)}`
+  let line = `{"level":30,"time":${epochMsText()}${(logger as unknown as Record<symbol, string>)[chindingsSym]},"requestId":"${ex.requestId}","method":"${ex.method}","path":${JSON.stringify(path)}`
   if (ex.route !== undefined) line += escapedOnce(ex.route, 'route', ex.route.id)
   if (ex.pool !== undefined) line += escapedOnce(ex.pool, 'pool', ex.pool.name)
   if (last !== undefined) line += escapedOnce(last, 'target', last.url)
-  line += `,"status":${status},"durationMs":${durationMs},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"attempts":${tried.length}`
+  line += `,"status":${status},"durationMs":${hundredthsText(durationMs)},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"attempts":${tried.length}`
   if (tried.length > 1) line += `,"targets":${JSON.stringify(tried.map((t) => t.url))}`
   if (ex.errorCode !== undefined) line += `,"error":"${ex.errorCode}"`
   if (aborted) line += ',"aborted":true'
   ;(logger as unknown as Record<symbol, { write (s: string): unknown }>)[streamSym]!.write(`${line},"msg":"request"}\n`)
+}
+
+// Number to text is most of a line's cost: a 13-digit epoch and a fractional duration go through V8's double
+// formatting. Requests within one millisecond share the epoch's text; the duration is printed from integers.
+let lastEpochMs = 0
+let lastEpochText = '0'
+
+function epochMsText (): string {
+  const now = Date.now()
+  if (now !== lastEpochMs) {
+    lastEpochMs = now
+    lastEpochText = String(now)
+  }
+  return lastEpochText
+}
+
+/** A non-negative number with at most two decimals, as JSON.stringify would print it (0.5, 12.25, 3). */
+export function hundredthsText (value: number): string {
+  const hundredths = Math.round(value * 100)
+  if (!Number.isSafeInteger(hundredths) || hundredths < 0) return String(value)
+  const whole = Math.floor(hundredths / 100)
+  const fraction = hundredths - whole * 100
+  if (fraction === 0) return `${whole}`
+  return fraction % 10 === 0 ? `${whole}.${fraction / 10}` : `${whole}.${fraction < 10 ? '0' : ''}${fraction}`
 }
 
 const fragments = new WeakMap<object, string>()
@@ -48,6 +72,22 @@ function escapedOnce (owner: object, key: string, value: string): string {
   let fragment = fragments.get(owner)
   if (fragment === undefined) fragments.set(owner, fragment = `,"${key}":${JSON.stringify(value)}`)
   return fragment
+}
+
+const LOGGED_UNTIL = Symbol('switchyard.bytesWrittenLogged')
+type MarkedSocket = Exchange['socket'] & { [LOGGED_UNTIL]?: number }
+
+/**
+ * Bytes written to the client's connection since the previous access-log line of that connection: this
+ * response's head and body (and a 100 Continue before it). Responses on a connection are written one after another,
+ * each logged once it has ended. Node's bytesWritten getter copies the socket's write queue, so it is read once
+ * per request rather than at its start and at its end.
+ */
+function bytesWrittenSinceLastLine (socket: MarkedSocket): number {
+  const total = socket.bytesWritten
+  const before = socket[LOGGED_UNTIL] ?? 0
+  socket[LOGGED_UNTIL] = total
+  return total - before
 }
 
 /** Body bytes received: exact when buffered or length-delimited, wire bytes (with chunk framing) when chunked. */

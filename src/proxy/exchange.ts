@@ -17,7 +17,6 @@ export class Exchange {
   readonly socket: Socket
   readonly startedAt: number
   readonly bytesReadAtStart: number
-  readonly bytesWrittenAtStart: number
   requestId = ''
   method: string
   /** Normalised path (what was routed). */
@@ -71,7 +70,6 @@ export class Exchange {
     this.method = req.method ?? 'GET'
     this.startedAt = performance.now()
     this.bytesReadAtStart = req.socket.bytesRead
-    this.bytesWrittenAtStart = req.socket.bytesWritten
   }
 
   /**
