@@ -1,11 +1,13 @@
-// `node bench/startup.ts [--routes 1000] [--pools 100] [--runs 5]`: start-up to ready of `node src/main.ts` with a
-// generated config (N routes over M pools of 2 targets each, every pool health-checked against a local origin):
-// from spawn to the listening log line, and to the admin /readyz answering 200 (first DNS lookups and first
-// health round done). A bare `node -e ''` and a one-line .ts file are timed the same way for reference: the
-// second is Node's floor for any .ts entry point (its TypeScript loader is loaded for the entry itself).
-// main.ts keeps Node's compile cache in the OS temp directory: here a directory of this run (TMPDIR; not
-// NODE_COMPILE_CACHE, which would also cache main.ts itself, as no real start does), warmed by one start first;
-// "compile cache off" (NODE_DISABLE_COMPILE_CACHE=1) is what the very first start on a machine costs.
+// `node bench/startup.ts [--routes 1000] [--pools 100] [--runs 5]`: start-up to ready of the gateway with a
+// generated routes.config.ts (N routes over M pools of 2 targets each, every pool health-checked against a local
+// origin): from spawn to the listening log line, and to the admin /readyz answering 200 (first DNS lookups and first
+// health round done). The production start is timed first: `node <shipped V8 flags> src/start.mjs --config FILE`,
+// as `npm start` and the image's entrypoint run it; then `node src/main.ts --config FILE`, which loads Node's
+// TypeScript stripper for main.ts and starts itself again with the flags (src/lifecycle/node-flags.ts).
+// A bare `node -e ''` and a one-line .ts file are timed the same way for reference: the second is Node's floor
+// for any .ts entry point (its TypeScript loader is loaded for the entry itself).
+// Node's compile cache lives in the OS temp directory: here a directory of this run (TMPDIR), warmed by one start
+// first; "compile cache off" (NODE_DISABLE_COMPILE_CACHE=1) is what the very first start on a machine costs.
 // main.ts runs the prebuilt bundle when `npm run build` made one that is up to date (src/cli/prebuilt.ts); the
 // sources are then timed too (SWITCHYARD_SOURCES=1).
 // Then where the time goes: main.ts's steps on the sources, each timed, in fresh processes (`--phases FILE`,
@@ -22,6 +24,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { freshBundle } from '../src/cli/prebuilt.ts'
+import { NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
 import { canPin } from './children.ts'
 import { median } from './report.ts'
 
@@ -101,8 +104,8 @@ async function get (url: string): Promise<number> {
 const pinned = (argv: string[]): [string, string[]] => canPin ? ['taskset', ['-c', '0', ...argv]] : [argv[0]!, argv.slice(1)]
 
 /** ms from spawn to the listening line and to /readyz 200. */
-async function timeProcess (file: string, env: NodeJS.ProcessEnv): Promise<{ listening: number; ready: number }> {
-  const [cmd, args] = pinned([process.execPath, join(root, 'src/main.ts'), '--config', file])
+async function timeProcess (entry: readonly string[], file: string, env: NodeJS.ProcessEnv): Promise<{ listening: number; ready: number }> {
+  const [cmd, args] = pinned([process.execPath, ...entry, '--config', file])
   const start = performance.now()
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env })
   try {
@@ -150,13 +153,18 @@ const origins: Server[] = await Promise.all([0, 1].map(async () => {
 const ports = origins.map((s) => (s.address() as AddressInfo).port)
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-startup-'))
 try {
-  const big = join(dir, `routes-${ROUTES}.config.json`)
-  const bigUnchecked = join(dir, `routes-${ROUTES}-unchecked.config.json`)
-  const small = join(dir, 'routes-1.config.json')
+  // the production config is TypeScript (routes.config.ts): so is this one, type import and all
+  const tsConfig = (value: unknown): string =>
+    `import type { GatewayConfig } from ${JSON.stringify(join(root, 'src/index.ts'))}\n\nexport default ${JSON.stringify(value, null, 2)} satisfies GatewayConfig\n`
+  const big = join(dir, `routes-${ROUTES}.config.ts`)
+  const bigUnchecked = join(dir, `routes-${ROUTES}-unchecked.config.ts`)
+  const bigJson = join(dir, `routes-${ROUTES}.config.json`)
+  const small = join(dir, 'routes-1.config.ts')
   const tiny = join(dir, 'one-line.ts')
-  writeFileSync(big, JSON.stringify(config(ROUTES, POOLS, ports)))
-  writeFileSync(bigUnchecked, JSON.stringify(config(ROUTES, POOLS, ports, false)))
-  writeFileSync(small, JSON.stringify(config(1, 1, ports)))
+  writeFileSync(big, tsConfig(config(ROUTES, POOLS, ports)))
+  writeFileSync(bigUnchecked, tsConfig(config(ROUTES, POOLS, ports, false)))
+  writeFileSync(bigJson, JSON.stringify(config(ROUTES, POOLS, ports)))
+  writeFileSync(small, tsConfig(config(1, 1, ports)))
   writeFileSync(tiny, 'const x: number = 1\n')
   const bare: number[] = []
   const oneLineTs: number[] = []
@@ -167,32 +175,40 @@ try {
   const warm: NodeJS.ProcessEnv = { ...process.env, TMPDIR: dir }
   delete warm.NODE_COMPILE_CACHE
   delete warm.NODE_DISABLE_COMPILE_CACHE
+  delete warm.SWITCHYARD_NODE_FLAGS
   const cold: NodeJS.ProcessEnv = { ...warm, NODE_DISABLE_COMPILE_CACHE: '1' }
   const sources = { ...warm, SWITCHYARD_SOURCES: '1' }
   const bundled = freshBundle() !== undefined
-  await timeProcess(big, warm) // fills the compile cache
-  await timeProcess(big, sources)
+  // npm start and the image's entrypoint; and the plain `node src/main.ts`
+  const production = [...NODE_FLAGS, join(root, 'src/start.mjs')]
+  const plain = [join(root, 'src/main.ts')]
+  await timeProcess(production, big, warm) // fills the compile cache
+  await timeProcess(production, big, sources)
+  await timeProcess(plain, big, warm)
   const label = `${ROUTES.toLocaleString('en-US')} routes, ${POOLS} pools`
   const how = bundled ? 'prebuilt bundle' : 'sources, no bundle built'
-  const cases: [string, string, NodeJS.ProcessEnv][] = [
-    [`1 route, 1 pool, health-checked (${how})`, small, warm],
-    [`${label}, health-checked (intervalMs 2000; ${how})`, big, warm],
-    ...(bundled ? [[`${label}, health-checked, sources (SWITCHYARD_SOURCES=1)`, big, sources] as [string, string, NodeJS.ProcessEnv]] : []),
-    [`${label}, no health checks (${how})`, bigUnchecked, warm],
-    [`${label}, health-checked, compile cache off (a first start; ${how})`, big, cold],
+  type Case = [string, readonly string[], string, NodeJS.ProcessEnv]
+  const cases: Case[] = [
+    [`1 route, 1 pool, health-checked (${how})`, production, small, warm],
+    [`${label}, health-checked (intervalMs 2000; ${how})`, production, big, warm],
+    [`${label}, health-checked, config as JSON (${how})`, production, bigJson, warm],
+    [`${label}, health-checked, \`node src/main.ts\` (no flags: starts again with them; ${how})`, plain, big, warm],
+    ...(bundled ? [[`${label}, health-checked, sources (SWITCHYARD_SOURCES=1)`, production, big, sources] as Case] : []),
+    [`${label}, no health checks (${how})`, production, bigUnchecked, warm],
+    [`${label}, health-checked, compile cache off (a first start; ${how})`, production, big, cold],
   ]
   const show = (xs: number[]): string => `${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)})`
   const load = [loadavg()[0]!]
   // the cases take turns in every round, so a change in the shared machine's load falls on all of them
   const runs = cases.map((): { listening: number; ready: number }[] => [])
   for (let i = 0; i < RUNS; i++) {
-    for (const [c, [, file, env]] of cases.entries()) runs[c]!.push(await timeProcess(file, env))
+    for (const [c, [, entry, file, env]] of cases.entries()) runs[c]!.push(await timeProcess(entry, file, env))
   }
   const rows = cases.map(([name], c) => `| ${name} | ${show(runs[c]!.map((r) => r.listening))} | ${show(runs[c]!.map((r) => r.ready))} |`)
   load.push(loadavg()[0]!)
   const samples: Record<string, number>[] = []
   for (let i = 0; i < RUNS; i++) {
-    const [cmd, args] = pinned([process.execPath, fileURLToPath(import.meta.url), '--routes', String(ROUTES), '--phases', big])
+    const [cmd, args] = pinned([process.execPath, fileURLToPath(import.meta.url), '--routes', String(ROUTES), '--phases', bigJson])
     // not spawnSync: the origins answering the health checks live in this process
     const child = spawn(cmd, args, { env: warm, stdio: ['ignore', 'pipe', 'inherit'] })
     let stdout = ''
@@ -201,7 +217,7 @@ try {
     samples.push(JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, number>)
   }
   process.stdout.write([
-    `Start-up of \`node src/main.ts\`, ms: median (min–max) of ${RUNS} runs; Node ${process.version}${canPin ? ', gateway pinned to CPU 0' : ''}; ` +
+    `Start-up of \`node ${NODE_FLAGS.join(' ')} src/start.mjs --config FILE.ts\` (npm start, the image) unless the row says otherwise, ms: median (min–max) of ${RUNS} runs; Node ${process.version}${canPin ? ', gateway pinned to CPU 0' : ''}; ` +
       `pools of 2 targets; 1-minute load average ${load.map((l) => l.toFixed(2)).join(' → ')}. ` +
       `A bare \`node -e ''\` takes ${show(bare)}; a one-line .ts file ${show(oneLineTs)}.`,
     '',

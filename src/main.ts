@@ -1,4 +1,5 @@
-// CLI entry: `node src/main.ts [check] [--config FILE]`.
+// CLI entry: `node src/main.ts [check] [--config FILE]`; npm start and the image run it through src/start.mjs,
+// which turns the compile cache on before this file is read (so Node never loads its TypeScript stripper).
 // Start-up (bench/startup.ts) is mostly module loading, so this file loads almost nothing itself:
 // - Node's on-disk compile cache goes on first: every module after it is type-stripped and compiled once per
 //   file version instead of on every start. It lives in $NODE_COMPILE_CACHE or the OS temp directory;
