@@ -27,6 +27,7 @@ EXPOSE 8080 9901
 # It assumes admin.port 9901; loopback reaches the admin listener whatever its host.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9901/healthz', { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-# exec form: node itself is PID 1, so SIGTERM reaches it and shutdown is graceful; flags: src/lifecycle/node-flags.ts
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "src/main.ts"]
+# exec form: node itself is PID 1, so SIGTERM reaches it and shutdown is graceful; flags: src/lifecycle/node-flags.ts;
+# src/start.mjs runs src/main.ts without loading Node's TypeScript stripper (see that file)
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "--min-semi-space-size=8", "src/start.mjs"]
 CMD ["--config", "/etc/switchyard/routes.config.ts"]

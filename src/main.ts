@@ -1,4 +1,5 @@
-// CLI entry: `node src/main.ts [check] [--config FILE]`.
+// CLI entry: `node src/main.ts [check] [--config FILE]`; npm start and the image run it through src/start.mjs,
+// which turns the compile cache on before this file is read (so Node never loads its TypeScript stripper).
 // Start-up (bench/startup.ts) is mostly module loading, so this file loads almost nothing itself:
 // - Node's on-disk compile cache goes on first: every module after it is type-stripped and compiled once per
 //   file version instead of on every start. It lives in $NODE_COMPILE_CACHE or the OS temp directory;
@@ -13,6 +14,16 @@ import { enableCompileCache, flushCompileCache } from 'node:module'
 import { applyNodeFlags } from './lifecycle/node-flags.ts'
 import type { CliArgs } from './cli/args.ts'
 import type { ResolvedConfig } from './config/schema.ts'
+
+// Where start-up goes, in the listening log line (bench/startup.ts reads it): ms since the process started, per
+// step. The first is everything before this line ran: Node's own start, src/start.mjs, and in the bundle its loading.
+const startup: Record<string, number> = { node: Math.round(performance.now()) }
+let stepEnd = performance.now()
+function startupStep (name: string): void {
+  const now = performance.now()
+  startup[name] = Math.round(now - stepEnd)
+  stepEnd = now
+}
 
 // The compile cache first, and named in the environment: a re-execution below (to add the shipped V8 flags) then
 // reads this file from the cache at its start instead of loading Node's TypeScript stripper a second time.
@@ -29,10 +40,12 @@ async function cli (): Promise<void> {
   const [{ parseArgs, USAGE }, { loadConfigFile }, { ConfigError, UsageError }] = await Promise.all([
     import('./cli/args.ts'), import('./config/load.ts'), import('./errors.ts'),
   ])
+  startupStep('cliModules')
 
   async function main (): Promise<number> {
     const args = parseArgs(process.argv.slice(2))
     const config = await loadConfigFile(args.configFile)
+    startupStep('config')
     if (args.command === 'check') {
       const { describeConfig } = await import('./cli/summary.ts')
       process.stdout.write(describeConfig(config, args.configFile) + '\n')
@@ -59,7 +72,9 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }] = await Promise.all([
     import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'),
   ])
+  startupStep('gatewayModules')
   const gateway = buildGateway(config, { configFile: args.configFile })
+  startupStep('build')
   // hot reload: the file changing on disk (a ConfigMap update included), SIGHUP, or POST /reload on the admin port
   const watcher = new ConfigWatcher(args.configFile, () => { void gateway.reload('file') }, {
     onError: (err) => gateway.logger.warn({ err }, 'config file watch error'),
@@ -82,7 +97,11 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   const url = await gateway.listen()
   const adminUrl = await gateway.listenAdmin()
   await watcher.start()
-  gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length, nodeFlags: process.execArgv }, `switchyard listening on ${url} (admin ${adminUrl})`)
+  startupStep('listen')
+  startup.total = Math.round(performance.now())
+  gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length, nodeFlags: process.execArgv, startupMs: startup }, `switchyard listening on ${url} (admin ${adminUrl})`)
+  // log lines go out in batches (src/log-file.ts, up to 100 ms later): this one is awaited by people and supervisors
+  gateway.logger.flush()
   // Node writes the compile cache at exit, which a killed process never reaches: written once started instead
   flushCompileCache()
 }

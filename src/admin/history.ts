@@ -86,8 +86,9 @@ class TargetCounters {
   readonly #counts: Uint32Array
   readonly #errors: Uint32Array
   readonly #elapsed: Float64Array
-  /** windowSeconds histograms back to back */
-  readonly #histograms: Uint32Array
+  /** windowSeconds histograms back to back; allocated with the first second that had requests (~20 KB a target, so
+   * a config with many targets does not allocate megabytes at start-up for targets nothing has been sent to yet) */
+  #histograms: Uint32Array | undefined
   readonly #window = new Uint32Array(LATENCY_BUCKETS)
   #windowCount = 0
   #windowErrors = 0
@@ -98,7 +99,6 @@ class TargetCounters {
     this.#counts = new Uint32Array(windowSeconds)
     this.#errors = new Uint32Array(windowSeconds)
     this.#elapsed = new Float64Array(windowSeconds)
-    this.#histograms = new Uint32Array(windowSeconds * LATENCY_BUCKETS)
   }
 
   /** Closes the current second: it replaces the oldest one in the window. */
@@ -108,9 +108,14 @@ class TargetCounters {
     this.#windowCount += this.count - this.#counts[slot]!
     this.#windowErrors += this.errors - this.#errors[slot]!
     this.#windowElapsed += elapsedMs - this.#elapsed[slot]!
-    for (let i = 0; i < LATENCY_BUCKETS; i++) {
-      this.#window[i]! += this.histogram[i]! - this.#histograms[base + i]!
-      this.#histograms[base + i] = this.histogram[i]!
+    // while never allocated, every second so far had no requests: all histograms are zero and this one adds nothing
+    if (this.#histograms === undefined && this.count > 0) this.#histograms = new Uint32Array(this.#counts.length * LATENCY_BUCKETS)
+    const histograms = this.#histograms
+    if (histograms !== undefined) {
+      for (let i = 0; i < LATENCY_BUCKETS; i++) {
+        this.#window[i]! += this.histogram[i]! - histograms[base + i]!
+        histograms[base + i] = this.histogram[i]!
+      }
     }
     this.#counts[slot] = this.count
     this.#errors[slot] = this.errors

@@ -40,8 +40,8 @@ export interface HealthCheckOptions {
   clock?: Clock
 }
 
-const FIRST_PROBE_SPREAD_MS = 100
-const FIRST_PROBE_SPREAD_PER_TARGET_MS = 1
+const FIRST_PROBE_SPREAD_MS = 20
+const FIRST_PROBE_SPREAD_PER_TARGET_MS = 0.1
 
 export class ActiveHealthChecker {
   readonly #pool: UpstreamPool
@@ -84,9 +84,10 @@ export class ActiveHealthChecker {
   #watch (target: Target): void {
     const state: ProbeState = { successes: 0, failures: 0, timer: undefined, controller: undefined, last: undefined }
     this.#states.set(target, state)
-    // First probe soon, as Envoy's initial_jitter of 0 does: readiness waits for the first round. It is spread
-    // over 1 ms per target of the pool, up to FIRST_PROBE_SPREAD_MS, so a thousand targets are not probed in one
-    // tick while a pool of two is ready in ~2 ms, not ~70 ms; later probes are jittered in full.
+    // First probe at once, as Envoy's initial_jitter of 0 does: readiness waits for the first round. It is spread
+    // over 0.1 ms per target of the pool, up to FIRST_PROBE_SPREAD_MS, so a thousand targets are not probed in one
+    // tick while a pool of 200 is ready after 20 ms of spread, not 100 (the cost that is left is the probes'
+    // own); later probes are jittered over the whole interval.
     const spread = Math.min(this.#config.intervalMs, FIRST_PROBE_SPREAD_MS, this.#pool.targets.length * FIRST_PROBE_SPREAD_PER_TARGET_MS)
     this.#schedule(target, state, this.#random() * spread)
   }

@@ -46,12 +46,12 @@ t.test('exec-form entrypoint so SIGTERM reaches node', async (t) => {
   const argv = JSON.parse(entry!.slice('ENTRYPOINT '.length)) as string[]
   t.equal(argv[0], 'node')
   t.same(argv.slice(1, -1), NODE_FLAGS, 'the V8 flags the gateway ships with')
-  t.equal(argv.at(-1), 'src/main.ts')
+  t.equal(argv.at(-1), 'src/start.mjs')
 })
 
 t.test('npm start runs with the same V8 flags', async (t) => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  t.equal(pkg.scripts.start, `node ${NODE_FLAGS.join(' ')} src/main.ts --config routes.config.ts`)
+  t.equal(pkg.scripts.start, `node ${NODE_FLAGS.join(' ')} src/start.mjs --config routes.config.ts`)
 })
 
 t.test('config read from /etc/switchyard/routes.config.ts by default', async (t) => {

@@ -175,8 +175,8 @@ t.test('the container starts with --config pointing at the ConfigMap key, mounte
   // Kubernetes: `command` replaces ENTRYPOINT, `args` replaces CMD (and a `command` alone drops CMD)
   const argv = [...(container.command ?? dockerArgv('ENTRYPOINT')), ...(container.args ?? (container.command ? [] : dockerArgv('CMD')))]
   t.equal(argv[0], 'node')
-  const main = argv.indexOf('src/main.ts')
-  t.ok(main > 0, 'runs src/main.ts')
+  const main = argv.indexOf('src/start.mjs')
+  t.ok(main > 0, 'runs src/start.mjs (the entry that runs src/main.ts)')
   const env: NodeJS.ProcessEnv = { SWITCHYARD_CONFIG: dockerConfigEnv }
   for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value
   const cli = parseArgs(argv.slice(main + 1), env)

@@ -1,17 +1,18 @@
-// When the first health probes are due (health/active.ts): within 1 ms per target of the pool, at most 100 ms and
-// never past intervalMs, so a small pool is ready at once and a big one is still not probed in a single tick.
+// When the first health probes are due (health/active.ts): within 0.1 ms per target of the pool, at most 20 ms and
+// never past intervalMs, so a pool is ready soon and a big one is still not probed in a single tick.
 import t from 'tap'
 import { PoolRuntime } from '../../src/upstream/registry.ts'
 import { ManualClock } from '../helpers/clock.ts'
 import { poolConfig } from './config-fixtures.ts'
 
-t.test('the first probes are spread over 1 ms per target, up to 100 ms and intervalMs', async (t) => {
+t.test('the first probes are spread over 0.1 ms per target, up to 20 ms and intervalMs', async (t) => {
   const cases: [targets: number, intervalMs: number, latestMs: number][] = [
-    [1, 10_000, 1],
-    [2, 10_000, 2],
-    [50, 10_000, 50],
-    [500, 10_000, 100],
-    [50, 20, 20],
+    [1, 10_000, 0.1],
+    [2, 10_000, 0.2],
+    [50, 10_000, 5],
+    [200, 10_000, 20],
+    [500, 10_000, 20],
+    [100, 5, 5],
   ]
   for (const [count, intervalMs, latestMs] of cases) {
     const clock = new ManualClock()
