@@ -46,7 +46,7 @@ interface Deployment extends Manifest {
         securityContext?: SecurityContext
         topologySpreadConstraints?: { labelSelector: { matchLabels: Labels } }[]
         containers: Container[]
-        volumes?: { name: string; configMap?: { name: string; items?: { key: string; path: string }[] } }[]
+        volumes?: { name: string; configMap?: { name: string; items?: { key: string; path: string }[] }; emptyDir?: Record<string, unknown> }[]
       }
     }
   }
@@ -76,7 +76,7 @@ const API_VERSIONS: Record<string, string> = {
   Secret: 'v1',
   Service: 'v1',
 }
-const CONFIG_KEY = 'routes.config.ts'
+const CONFIG_KEY = 'routes.config.mjs'
 
 // every YAML file, each parsed into all of its documents
 const files = readdirSync(MANIFEST_DIR).filter((f) => /\.ya?ml$/.test(f)).sort().map((name) => {
@@ -228,6 +228,14 @@ t.test('non-root, read-only root filesystem, no privilege escalation, no capabil
   t.not(sc.privileged, true)
   t.ok(sc.capabilities?.drop?.includes('ALL'), 'drops ALL capabilities')
   t.same(sc.capabilities?.add ?? [], [])
+})
+
+t.test('beside the read-only root: a writable /tmp for the compile cache, and a config that needs no TypeScript stripper', async (t) => {
+  const tmp = container.volumeMounts?.find((m) => m.mountPath === '/tmp')
+  t.ok(tmp, 'a volume at /tmp (src/start.mjs keeps the compile cache in the OS temp directory)')
+  t.not(tmp?.readOnly, true)
+  t.ok(pod.volumes?.find((v) => v.name === tmp?.name)?.emptyDir, 'an emptyDir')
+  t.match(CONFIG_KEY, /\.(mjs|js|json)$/, 'plain JavaScript or JSON: loading and reloading it never loads the stripper')
 })
 
 t.test('one CPU per pod, memory bounded', async (t) => {
