@@ -42,11 +42,20 @@ export function writeConfig (file: string, config: GatewayConfig): void {
   writeFileSync(file, JSON.stringify(config, null, 2))
 }
 
+/**
+ * The environment a CLI process under test gets: this one's, without the test runner's loader hooks and without
+ * the Switchyard settings a developer's shell may carry, plus `extra`.
+ */
+export function cliEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
+  delete env.NODE_OPTIONS
+  if (extra.SWITCHYARD_CONFIG === undefined) delete env.SWITCHYARD_CONFIG
+  if (extra.SWITCHYARD_ADMIN_TOKEN === undefined) delete env.SWITCHYARD_ADMIN_TOKEN
+  return env
+}
+
 export async function startCli (t: { teardown (fn: () => unknown): void }, configFile: string, options: CliOptions = {}): Promise<CliProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env }
-  delete env.NODE_OPTIONS // the test runner's loader hooks are not part of the CLI
-  if (options.env?.SWITCHYARD_CONFIG === undefined) delete env.SWITCHYARD_CONFIG
-  if (options.env?.SWITCHYARD_ADMIN_TOKEN === undefined) delete env.SWITCHYARD_ADMIN_TOKEN
+  const env = cliEnv(options.env)
   const proc = spawn(NODE, ['src/main.ts', '--config', configFile], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<Exit>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })))
   let exitedYet = false

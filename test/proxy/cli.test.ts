@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { cliEnv } from '../helpers/cli-process.ts'
 import { httpRequest } from './http.ts'
 import { upstream } from './setup.ts'
 
@@ -15,16 +16,9 @@ const VALID = 'test/fixtures/cli-valid.config.ts'
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-function cleanEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra }
-  delete env.NODE_OPTIONS // the test runner's hooks are not part of the CLI
-  if (extra.SWITCHYARD_CONFIG === undefined) delete env.SWITCHYARD_CONFIG
-  return env
-}
-
 function run (args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(NODE, [MAIN, ...args], { cwd: ROOT, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+    const proc = spawn(NODE, [MAIN, ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
     let stderr = ''
     proc.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
@@ -143,7 +137,7 @@ t.test('run: serves traffic, then exits 0 on SIGTERM', async (t) => {
       routes: [{ path: '/', pool: 'cli' }],
     }),
   })
-  const proc = spawn(NODE, [MAIN, '--config', join(dir, 'run.config.json')], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(NODE, [MAIN, '--config', join(dir, 'run.config.json')], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })))
   t.teardown(async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')

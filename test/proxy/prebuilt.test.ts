@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import t from 'tap'
+import { cliEnv } from '../helpers/cli-process.ts'
 import { buildBundle } from '../../src/cli/build.ts'
 import { BUNDLE_NAME, freshBundle } from '../../src/cli/prebuilt.ts'
 import { httpRequest } from './http.ts'
@@ -12,13 +13,6 @@ import { upstream } from './setup.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NODE = join(ROOT, 'node_modules/.bin/node')
-
-function cleanEnv (): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  delete env.NODE_OPTIONS // the test runner's hooks are not part of the CLI
-  delete env.SWITCHYARD_CONFIG
-  return env
-}
 
 t.test('the bundle serves like the sources', async (t) => {
   const u = await upstream(t, 'bundled')
@@ -36,14 +30,14 @@ t.test('the bundle serves like the sources', async (t) => {
   const bundle = freshBundle(dist)
   t.equal(bundle?.href, new URL(BUNDLE_NAME, dist).href, 'recorded as up to date')
 
-  const check = spawn(NODE, [fileURLToPath(bundle!), 'check', '--config', 'test/fixtures/cli-valid.config.ts'], { cwd: ROOT, env: cleanEnv() })
+  const check = spawn(NODE, [fileURLToPath(bundle!), 'check', '--config', 'test/fixtures/cli-valid.config.ts'], { cwd: ROOT, env: cliEnv() })
   let checked = ''
   check.stdout.on('data', (chunk: Buffer) => { checked += chunk.toString() })
   const [checkCode] = await new Promise<[number | null]>((resolve) => check.once('close', (code) => resolve([code])))
   t.equal(checkCode, 0)
   t.match(checked, /\/payment -> payment/)
 
-  const proc = spawn(NODE, [fileURLToPath(bundle!), '--config', join(dir, 'run.config.json')], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(NODE, [fileURLToPath(bundle!), '--config', join(dir, 'run.config.json')], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })))
   t.teardown(async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
