@@ -13,14 +13,14 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   const last = tried.length > 0 ? tried[tried.length - 1] : undefined
   const path = ex.path || ex.req.url || ''
   const status = res.headersSent ? res.statusCode : 499
-  const durationMs = Math.round((performance.now() - ex.startedAt) * 100) / 100
+  const elapsedMs = performance.now() - ex.startedAt
   const bytesIn = requestBodyBytes(ex)
   const bytesOut = bytesWrittenSinceLastLine(ex.socket)
   const aborted = ex.clientGone || undefined
   if (!writesPlainJson(logger)) {
     logger.info({
       requestId: ex.requestId, method: ex.method, path, route: ex.route?.id, pool: ex.pool?.name, target: last?.url,
-      status, durationMs, bytesIn, bytesOut, attempts: tried.length, targets: tried.length > 1 ? tried.map((t) => t.url) : undefined,
+      status, durationMs: Math.round(elapsedMs * 100) / 100, bytesIn, bytesOut, attempts: tried.length, targets: tried.length > 1 ? tried.map((t) => t.url) : undefined,
       error: ex.errorCode, aborted,
     }, 'request')
     return
@@ -34,7 +34,7 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   if (ex.route !== undefined) line += escapedOnce(ex.route, 'route', ex.route.id)
   if (ex.pool !== undefined) line += escapedOnce(ex.pool, 'pool', ex.pool.name)
   if (last !== undefined) line += escapedOnce(last, 'target', last.url)
-  line += `,"status":${status},"durationMs":${hundredthsText(durationMs)},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"attempts":${tried.length}`
+  line += `,"status":${status},"durationMs":${hundredthsText(elapsedMs)},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"attempts":${tried.length}`
   if (tried.length > 1) line += `,"targets":${JSON.stringify(tried.map((t) => t.url))}`
   if (ex.errorCode !== undefined) line += `,"error":"${ex.errorCode}"`
   if (aborted) line += ',"aborted":true'
@@ -55,7 +55,7 @@ function epochMsText (): string {
   return lastEpochText
 }
 
-/** A non-negative number with at most two decimals, as JSON.stringify would print it (0.5, 12.25, 3). */
+/** A non-negative number rounded to two decimals, as JSON.stringify prints that rounding (0.5, 12.25, 3). */
 export function hundredthsText (value: number): string {
   const hundredths = Math.round(value * 100)
   if (!Number.isSafeInteger(hundredths) || hundredths < 0) return String(value)

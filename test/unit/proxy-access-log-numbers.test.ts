@@ -14,3 +14,13 @@ t.test('durations print as JSON.stringify prints them', async (t) => {
   }
   t.equal(mismatches, 0)
 })
+
+t.test('an elapsed time prints as JSON.stringify prints it rounded to hundredths', async (t) => {
+  const random = mulberry32(11)
+  let mismatches = 0
+  for (let i = 0; i < 100_000; i++) {
+    const v = random() * 10 ** (1 + Math.floor(random() * 7))
+    if (hundredthsText(v) !== JSON.stringify(Math.round(v * 100) / 100)) mismatches++
+  }
+  t.equal(mismatches, 0)
+})
