@@ -97,6 +97,18 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     logsToStdout: true,
     scale: true,
   },
+  {
+    name: 'floor-1k-targets',
+    description: 'bench/floor.ts over the same 1,000 target addresses as switchyard-1k-targets, round robin: what spreading requests over 1,000 upstream connections costs a bare node:http + undici proxy',
+    script: 'floor.ts',
+    args: (o) => {
+      if (o.scaleUrls === undefined) throw new Error('floor-1k-targets needs the nginx origin (its 1,000 scale addresses)')
+      return [...o.scaleUrls]
+    },
+    nodeFlags: [],
+    logsToStdout: false,
+    scale: true,
+  },
   // BENCH_BASELINE=<another checkout of this repository, e.g. a git worktree of main>: its switchyard-full, to
   // measure a change against the tree before it in one interleaved run
   ...(process.env.BENCH_BASELINE === undefined ? [] : [{

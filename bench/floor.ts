@@ -1,14 +1,17 @@
 // The floor: the least a correct Node proxy does. node:http in, undici Pool.dispatch out, and a handler that
 // writes the origin's raw headers and body straight to the ServerResponse. No routing, logging or resilience:
 // no gateway built on node:http and undici can cost less per request than this.
-// `node bench/floor.ts <origin-url>`; says `READY <url>` on stderr, exits on SIGTERM or when stdin closes.
+// `node bench/floor.ts <origin-url>...`; says `READY <url>` on stderr, exits on SIGTERM or when stdin closes.
+// More than one origin URL: a Pool per URL, taken in turn (round robin), the floor for a pool of many targets.
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Pool, type Dispatcher } from 'undici'
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection'])
 // the same pool size as @fastify/reply-from's and Switchyard's defaults
-const pool = new Pool(process.argv[2]!, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 })
+const pools = process.argv.slice(2).map((url) => new Pool(url, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 }))
+let turn = 0
+const nextPool = pools.length === 1 ? (): Pool => pools[0]! : (): Pool => pools[turn = (turn + 1) % pools.length]!
 
 function withoutHopByHop (raw: readonly (string | Buffer)[]): string[] {
   const out: string[] = []
@@ -53,11 +56,11 @@ class PassThrough implements Dispatcher.DispatchHandler {
 
 const server = createServer((req, res) => {
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
-  pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.url!, headers: withoutHopByHop(req.rawHeaders), body: hasBody ? req : null }, new PassThrough(res))
+  nextPool().dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.url!, headers: withoutHopByHop(req.rawHeaders), body: hasBody ? req : null }, new PassThrough(res))
 })
 server.keepAliveTimeout = 60_000
 server.listen(0, '127.0.0.1', () => process.stderr.write(`READY http://127.0.0.1:${(server.address() as AddressInfo).port}\n`))
 
-const close = (): void => { server.close(); void pool.close().then(() => process.exit(0)) }
+const close = (): void => { server.close(); void Promise.all(pools.map((p) => p.close())).then(() => process.exit(0)) }
 process.once('SIGTERM', close)
 process.stdin.once('end', close).resume()

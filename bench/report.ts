@@ -122,6 +122,9 @@ export function headline (rows: readonly Row[]): string[] {
       const s = find(rows, scale, 'get', r.connections)
       if (s !== undefined) out.push(`c=${r.connections}: ${scale} costs ${ratio(s.cpuUsPerRequest, r.cpuUsPerRequest)} switchyard-full's CPU per request (bar: at most 1.05×)`)
     }
+    // the same spread over 1,000 upstream connections without any gateway: what of the 1k-targets cost is Node's and undici's
+    const floor1k = find(rows, 'floor-1k-targets', 'get', r.connections)
+    if (floor1k !== undefined && floor !== undefined) out.push(`c=${r.connections}: floor-1k-targets costs ${ratio(floor1k.cpuUsPerRequest, floor.cpuUsPerRequest)} the floor's CPU per request`)
   }
   return out
 }

@@ -23,6 +23,7 @@ import { GatewayMetrics } from './metrics/metrics.ts'
 import { ProxyHandler } from './proxy/forward.ts'
 import { createUpgradeHandler } from './proxy/upgrade.ts'
 import { LAZY_SCHEMA_COMPILERS } from './fastify-compilers.ts'
+import { onClientError } from './proxy/client-error.ts'
 import { buildPlans, type PlanEvents } from './release/plans.ts'
 import { RoutingTable, type Route } from './routing/table.ts'
 import { systemClock, type Clock, type RandomSource } from './runtime.ts'
@@ -217,6 +218,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     logger: false, // one access-log line per request is written by the proxy itself
     // the proxy answers while closing (503 shutting_down with its JSON body and an access-log line)
     return503OnClosing: false,
+    // malformed requests, oversized headers and slowloris: the catalogue's answers (src/proxy/client-error.ts)
+    clientErrorHandler: onClientError,
     forceCloseConnections: 'idle',
     serverFactory: () => {
       const server = createServer({

@@ -11,6 +11,7 @@ import type { PoolRuntime } from '../upstream/registry.ts'
 import type { TargetStatus } from '../upstream/status.ts'
 import type { Target } from '../upstream/target.ts'
 import { LAZY_SCHEMA_COMPILERS } from '../fastify-compilers.ts'
+import { onClientError } from '../proxy/client-error.ts'
 import { bearerCheck } from './auth.ts'
 import { poolStatus } from './status.ts'
 import type { GatewayEvent, StatusDocument } from './status-types.ts'
@@ -37,7 +38,7 @@ const TARGET_ACTIONS: Record<string, Partial<TargetStatus>> = {
 }
 
 export function buildAdmin (ctx: AdminContext): FastifyInstance {
-  const admin = Fastify({ schemaController: LAZY_SCHEMA_COMPILERS, logger: false, forceCloseConnections: true, bodyLimit: 16 * 1024 })
+  const admin = Fastify({ schemaController: LAZY_SCHEMA_COMPILERS, logger: false, forceCloseConnections: true, bodyLimit: 16 * 1024, clientErrorHandler: onClientError })
   const authorised = bearerCheck(ctx.token)
   const fail = (reply: FastifyReply, code: ErrorCode, extra: Record<string, unknown> = {}): FastifyReply => {
     const { status, body } = adminError(code, extra)

@@ -1,0 +1,38 @@
+// What a connection gets when Node's parser refuses it before there is a request: malformed bytes, headers over
+// server.maxHeaderBytes, or headersTimeoutMs / requestTimeoutMs run out (slowloris). Replaces Fastify's
+// default handler for two reasons: the answer is the catalogue's JSON error like every other refusal, and the
+// socket is destroyed without the error: a stream destroyed with an error formats its stack trace, which was a
+// third of the CPU spent per timed-out connection when 2,000 slowloris connections expire in waves
+// (bench/hardening-results.md).
+import type { Socket } from 'node:net'
+import { ERRORS, type ErrorCode } from '../errors.ts'
+
+/** The whole answer per code, encoded once: these arrive in bursts, one per expiring connection. */
+const ANSWERS = new Map<ErrorCode, Buffer>()
+
+function answer (code: ErrorCode): Buffer {
+  let bytes = ANSWERS.get(code)
+  if (bytes === undefined) {
+    const { status, message } = ERRORS[code]
+    const body = JSON.stringify({ error: code, message })
+    const reason = status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'
+    bytes = Buffer.from(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`)
+    ANSWERS.set(code, bytes)
+  }
+  return bytes
+}
+
+/** The catalogue code for an error Node's HTTP server reports on a connection (its 'clientError' event). */
+export function clientErrorCode (err: { code?: string }): ErrorCode {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'client_timeout'
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 'headers_too_large'
+  return 'bad_request'
+}
+
+/** Fastify's clientErrorHandler: answer if the socket can still take it, then close it. */
+export function onClientError (err: Error & { code?: string }, socket: Socket): void {
+  // a reset connection is already gone, with nothing to answer
+  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  if (socket.writable) socket.write(answer(clientErrorCode(err)))
+  socket.destroy()
+}
