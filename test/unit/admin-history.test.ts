@@ -151,7 +151,11 @@ t.test('forget drops a pool or one target', async (t) => {
   clock.advance(1000)
   t.same(Object.keys(history.summary().pools), ['pay'])
   t.same(Object.keys(history.summary().targets.pay!), ['a:1'])
-  t.same(history.series('pay')!.rps, [1], 'a forgotten target no longer counts in its pool')
+  t.same(history.series('pay')!.rps, [2], 'what a target served before it was forgotten counts in that second')
+  history.record('pay', 'a:1', 1, true)
+  clock.advance(1000)
+  t.same(history.series('pay')!.rps, [2, 1], 'and nothing after')
+  t.same(Object.keys(history.summary().targets.pay!), ['a:1'])
 })
 
 t.test('sampling runs once per interval until stop(), and tells its listeners', async (t) => {
