@@ -7,6 +7,9 @@
 import type { Socket } from 'node:net'
 import { ERRORS, type ErrorCode } from '../errors.ts'
 
+// not `import … from 'node:http'` (see src/app.ts: its ESM view loads Node's own undici)
+const { STATUS_CODES } = process.getBuiltinModule('node:http')
+
 /** The whole answer per code, encoded once: these arrive in bursts, one per expiring connection. */
 const ANSWERS = new Map<ErrorCode, Buffer>()
 
@@ -15,8 +18,7 @@ function answer (code: ErrorCode): Buffer {
   if (bytes === undefined) {
     const { status, message } = ERRORS[code]
     const body = JSON.stringify({ error: code, message })
-    const reason = status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'
-    bytes = Buffer.from(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`)
+    bytes = Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`)
     ANSWERS.set(code, bytes)
   }
   return bytes
