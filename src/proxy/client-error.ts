@@ -31,10 +31,17 @@ export function clientErrorCode (err: { code?: string }): ErrorCode {
   return 'bad_request'
 }
 
-/** Fastify's clientErrorHandler: answer if the socket can still take it, then close it. */
-export function onClientError (err: Error & { code?: string }, socket: Socket): void {
+/** What Node's HTTP server keeps on a connection while a response on it is under way (as its own handler reads it). */
+type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean } | null }
+
+/**
+ * Fastify's clientErrorHandler: answer if the socket can still take it, then close it. Bytes a client pipelined
+ * behind a request can fail to parse while that request's response is being sent: an answer written then would
+ * land in the middle of its body, so the connection is only cut (Node's own handler makes the same check).
+ */
+export function onClientError (err: Error & { code?: string }, socket: ServerSocket): void {
   // a reset connection is already gone, with nothing to answer
   if (err.code === 'ECONNRESET' || socket.destroyed) return
-  if (socket.writable) socket.write(answer(clientErrorCode(err)))
+  if (socket.writable && socket._httpMessage?._headerSent !== true) socket.write(answer(clientErrorCode(err)))
   socket.destroy()
 }

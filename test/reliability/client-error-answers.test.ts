@@ -1,10 +1,12 @@
 // What Node's parser refuses before there is a request (malformed bytes, oversized headers, slowloris) is
 // answered with the catalogue's JSON error and the connection closed, on the proxy and the admin listener alike.
+import { createServer, type ServerResponse } from 'node:http'
+import { connect, type AddressInfo } from 'node:net'
 import t from 'tap'
 import { ERRORS } from '../../src/errors.ts'
 import { clientErrorCode } from '../../src/proxy/client-error.ts'
 import { CountingUpstream } from '../helpers/counting-upstream.ts'
-import { startGateway } from '../helpers/gateway.ts'
+import { startGateway, waitFor } from '../helpers/gateway.ts'
 import type { Tap } from '../proxy/setup.ts'
 import { converse, type Conversation } from './wire.ts'
 
@@ -67,3 +69,31 @@ for (const listener of ['proxy'] as const) {
     t.equal(u.requests.length, 0, 'nothing reached the upstream')
   })
 }
+
+t.test('garbage pipelined behind a response already under way is never answered into that response (RFC 9112 §9.3.2)', async (t) => {
+  // an upstream that sends its head and part of a body, then holds the rest
+  const held: ServerResponse[] = []
+  const upstream = createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': '100' })
+    res.write('x'.repeat(10))
+    held.push(res)
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const res of held) res.destroy(); upstream.close() })
+  const gw = await startGateway({ pools: { p: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const socket = connect(Number(new URL(gw.url).port), '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  let received = ''
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  socket.on('error', () => {})
+  socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
+  socket.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n')
+  await waitFor(() => received.includes('xxxxxxxxxx'))
+  // not a request: Node's parser fails on it while the first response is being sent
+  socket.write('NOT A REQUEST\r\n\r\n')
+  await closed
+  t.match(received, /^HTTP\/1\.1 200 /, 'the response under way')
+  t.notMatch(received, /HTTP\/1\.1 400/, 'no 400 written into the middle of its body')
+  t.ok(received.endsWith('xxxxxxxxxx'), 'the body cut where it was (the connection closed)')
+})
