@@ -74,7 +74,6 @@ class TargetLoop {
   #end (error?: unknown): void {
     if (this.#slot) this.#runtime.budget.release()
     this.#slot = false
-    if (error === undefined) this.#done(this.#last)
-    else this.#done(this.#last, error)
+    this.#done(this.#last, error)
   }
 }
