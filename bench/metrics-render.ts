@@ -61,7 +61,7 @@ for (let p = 0; p < POOLS; p++) {
   poolMetrics.retry('timeout')
   poolMetrics.budgetExhausted()
 }
-metrics.setConfigInfo('3f2a9c1d')
+metrics.setConfigInfo(() => '3f2a9c1d')
 metrics.configReload('success')
 
 const text = await metrics.render()

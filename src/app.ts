@@ -101,7 +101,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   let started = false
   let readiness: StatusDocument['readiness'] = 'starting'
   let loadedAt = clock.now()
-  let hash = configHash(config)
 
   // signs read-your-writes cookies: the same on every replica, or stickiness breaks across them
   const secretFor = (c: ResolvedConfig): string => {
@@ -162,7 +161,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   })
   for (const runtime of initialPools.values()) adopt(runtime)
   metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock) })
-  metrics?.setConfigInfo(hash)
+  metrics?.setConfigInfo(() => configHash(config))
   const tunnels = new Set<Duplex>()
 
   const apply = (next: ResolvedConfig, diff: ConfigDiff): void => {
@@ -188,7 +187,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     }
     config = next
     loadedAt = clock.now()
-    hash = configHash(next)
   }
   const reloader = new Reloader({
     load: options.load ?? (() => {
@@ -199,7 +197,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     current: () => config,
     onResult: (result) => {
       metrics?.configReload(result.result)
-      if (result.result === 'success' && result.hash !== undefined) metrics?.setConfigInfo(result.hash)
       if (result.result === 'error') {
         events.record('error', { kind: 'reload-rejected', message: 'config rejected; the running config stays', problems: result.problems ?? [] }, { trigger: result.trigger })
       } else if (result.result === 'success' && result.diff !== undefined) {
@@ -262,7 +259,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   })
 
   const status = (): StatusDocument => buildStatus({
-    version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: hash, readiness, state: proxy.state,
+    version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: configHash(config), readiness, state: proxy.state,
   })
   let admin: FastifyInstance | undefined
   let dashboardRegistered = false

@@ -3,6 +3,7 @@
 // `--optional`: a failed build is reported, never the install's failure: the sources run without it.
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { constants as http2Constants } from 'node:http2'
 import { build, type Plugin } from 'esbuild'
 import { BUNDLE_NAME, DIST, MANIFEST_NAME, ROOT, type Manifest } from './prebuilt.ts'
 
@@ -48,6 +49,37 @@ const undiciCore: Plugin = {
   },
 }
 
+// Fastify's server.js and undici's HTTP/2 client require node:https and node:http2 when they load, and those two
+// bring node:tls: ~35 ms of every start (bench/startup.ts) for what the gateway never runs (it makes its own
+// HTTP/1.1 servers through serverFactory, and undici runs with allowH2: false). In the bundle those two files get
+// them on first use instead. undici reads http2.constants when it loads: protocol values, copied here at build time.
+export const LAZY_BUILTINS: Readonly<Record<string, readonly string[]>> = {
+  'node:https': ['fastify/lib/server.js'],
+  'node:http2': ['fastify/lib/server.js', 'undici/lib/dispatcher/client-h2.js'],
+}
+const lazyBuiltins: Plugin = {
+  name: 'lazy-builtins',
+  setup (b) {
+    b.onResolve({ filter: /^node:(https|http2)$/ }, (args) => {
+      const importer = args.importer.replaceAll('\\', '/')
+      return LAZY_BUILTINS[args.path]!.some((file) => importer.endsWith(`/node_modules/${file}`)) ? { path: args.path, namespace: 'lazy-builtin' } : undefined
+    })
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      loader: 'js',
+      contents: lazyBuiltinSource(args.path),
+    }))
+  },
+}
+
+/** A module standing for a Node builtin that is required on first property access. */
+export function lazyBuiltinSource (name: string): string {
+  const eager = name === 'node:http2' ? `constants: ${JSON.stringify(http2Constants)}` : ''
+  return [
+    'let loaded',
+    `module.exports = new Proxy({ ${eager} }, { get: (early, key) => Object.hasOwn(early, key) ? early[key] : (loaded ??= require(${JSON.stringify(name)}))[key] })`,
+  ].join('\n')
+}
+
 /** Writes the bundle and its manifest into `dist`; returns how many files went in. */
 export async function buildBundle (dist: URL = DIST): Promise<number> {
   const started = Date.now()
@@ -73,14 +105,14 @@ export async function buildBundle (dist: URL = DIST): Promise<number> {
     minifySyntax: true,
     // the bundled CommonJS packages require() Node's modules and the external packages
     banner: { js: "import { createRequire as __switchyardRequire } from 'node:module'; const require = __switchyardRequire(import.meta.filename);" },
-    plugins: [sourceMetaUrl, undiciCore],
+    plugins: [sourceMetaUrl, undiciCore, lazyBuiltins],
   })
   // a dependency is judged by its package.json, which npm writes anew with every install or update (a file edited
   // by hand inside node_modules is not seen: run the build again); ~40 stats at every start instead of ~470
   const files = new Set(['src/cli/build.ts'])
   for (const file of Object.keys(result.metafile.inputs)) {
-    // the undici shim is made by this file (in the manifest already)
-    if (file.startsWith('undici-core:')) continue
+    // the undici shim and the lazy builtins are made by this file (in the manifest already)
+    if (file.startsWith('undici-core:') || file.startsWith('lazy-builtin:')) continue
     const pkg = /^(.*\bnode_modules\/(?:@[^/]+\/)?[^/]+\/)/.exec(file)
     files.add(pkg === null ? file : `${pkg[1]}package.json`)
   }

@@ -12,7 +12,13 @@ export function canonicalJson (value: unknown): string {
   }) ?? 'undefined'
 }
 
+// A resolved config is frozen, so its hash is worked out once, when first asked for (a reload compares with the
+// running config's; the status document shows it), never at start-up.
+const hashes = new WeakMap<ResolvedConfig, string>()
+
 /** First 16 hex digits of the sha256 of the canonical JSON: enough to tell configs apart, short enough to log. */
 export function configHash (config: ResolvedConfig): string {
-  return createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 16)
+  let hash = hashes.get(config)
+  if (hash === undefined) hashes.set(config, hash = createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 16))
+  return hash
 }

@@ -5,6 +5,7 @@ import { setVerdictTimeout, systemClock, type Clock, type RandomSource, type Tim
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
 import { statusMatcher } from './expect-status.ts'
+import { ProbeExchange } from './probe.ts'
 
 /** How much later than timeoutMs undici's own header and body timers end a probe that nothing else has. */
 const UNDICI_BACKSTOP_MS = 1000
@@ -23,15 +24,14 @@ export interface ProbeResult {
   readonly lagMs?: number
 }
 
-/** A replica's lag, as its health check may report it. */
-export const LAG_HEADER = 'x-replication-lag-ms'
-const MAX_LAG_BODY = 64 * 1024
+// ends a probe that outlived timeoutMs (or whose checker stopped); reported as 'timeout'
+const PROBE_TIMED_OUT = new Error('health probe timed out')
 
 interface ProbeState {
   successes: number
   failures: number
   timer: Timer | undefined
-  controller: AbortController | undefined
+  exchange: ProbeExchange | undefined
   last: ProbeResult | undefined
 }
 
@@ -82,7 +82,7 @@ export class ActiveHealthChecker {
   }
 
   #watch (target: Target): void {
-    const state: ProbeState = { successes: 0, failures: 0, timer: undefined, controller: undefined, last: undefined }
+    const state: ProbeState = { successes: 0, failures: 0, timer: undefined, exchange: undefined, last: undefined }
     this.#states.set(target, state)
     // First probe at once, as Envoy's initial_jitter of 0 does: readiness waits for the first round. It is spread
     // over 0.1 ms per target of the pool, up to FIRST_PROBE_SPREAD_MS, so a thousand targets are not probed in one
@@ -96,7 +96,7 @@ export class ActiveHealthChecker {
     const state = this.#states.get(target)
     if (state === undefined) return
     this.#clock.clearTimeout(state.timer)
-    state.controller?.abort()
+    state.exchange?.abort(PROBE_TIMED_OUT)
     this.#states.delete(target)
     this.#probed(target)
   }
@@ -106,7 +106,7 @@ export class ActiveHealthChecker {
     this.#pool.off('targets', this.#onTargets)
     for (const state of this.#states.values()) {
       this.#clock.clearTimeout(state.timer)
-      state.controller?.abort()
+      state.exchange?.abort(PROBE_TIMED_OUT)
     }
     this.#states.clear()
     this.#firstRoundDone()
@@ -165,52 +165,27 @@ export class ActiveHealthChecker {
   }
 
   async #probe (target: Target, state: ProbeState): Promise<ProbeResult> {
-    const controller = new AbortController()
-    state.controller = controller
+    const exchange = new ProbeExchange()
+    state.exchange = exchange
     // a stall of the gateway's own never marks a healthy target down (see setVerdictTimeout)
-    const timer = setVerdictTimeout(this.#clock, () => controller.abort(), this.#config.timeoutMs)
+    const timer = setVerdictTimeout(this.#clock, () => exchange.abort(PROBE_TIMED_OUT), this.#config.timeoutMs)
     try {
-      const res = await target.probeClient.request({
+      target.probeClient.dispatch({
         method: 'GET',
         path: this.#config.path,
         headers: { 'user-agent': HEALTH_USER_AGENT, host: target.host },
-        signal: controller.signal,
         // undici's own timers only as a backstop: the one above decides
         headersTimeout: this.#config.timeoutMs + UNDICI_BACKSTOP_MS,
         bodyTimeout: this.#config.timeoutMs + UNDICI_BACKSTOP_MS,
-      })
-      const lagMs = await readLag(res.headers, res.body)
-      return { ok: this.#accepts(res.statusCode), status: res.statusCode, at: this.#clock.now(), ...(lagMs !== undefined ? { lagMs } : {}) }
+      }, exchange)
+      const { status, lagMs } = await exchange.answer
+      return { ok: this.#accepts(status), status, at: this.#clock.now(), ...(lagMs !== undefined ? { lagMs } : {}) }
     } catch (err) {
-      const code = controller.signal.aborted ? 'timeout' : (err as { code?: string }).code ?? 'error'
+      const code = exchange.aborted ? 'timeout' : (err as { code?: string }).code ?? 'error'
       return { ok: false, error: code, at: this.#clock.now() }
     } finally {
       this.#clock.clearTimeout(timer)
-      state.controller = undefined
+      state.exchange = undefined
     }
   }
-}
-
-/** The lag a probe answer reports: the header wins; a small JSON body's replicationLagMs otherwise. The body is always consumed. */
-async function readLag (headers: Record<string, string | string[] | undefined>, body: { text (): Promise<string>; dump (): Promise<void> }): Promise<number | undefined> {
-  const header = headers[LAG_HEADER]
-  const fromHeader = parseLag(Array.isArray(header) ? header[0] : header)
-  const type = String(headers['content-type'] ?? '')
-  const length = Number(headers['content-length'] ?? Infinity)
-  if (fromHeader !== undefined || !type.includes('json') || !(length <= MAX_LAG_BODY)) {
-    await body.dump()
-    return fromHeader
-  }
-  try {
-    const parsed: unknown = JSON.parse(await body.text())
-    const value = typeof parsed === 'object' && parsed !== null ? (parsed as { replicationLagMs?: unknown }).replicationLagMs : undefined
-    return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined
-  } catch {
-    return undefined
-  }
-}
-
-function parseLag (value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value.trim())) return undefined
-  return Number(value.trim())
 }

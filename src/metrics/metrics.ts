@@ -31,6 +31,7 @@ export class GatewayMetrics {
   readonly #out = new TextWriter()
   readonly #defaultMetrics: boolean
   #source: MetricsSnapshotSource | undefined
+  #configHash: (() => string) | undefined
   readonly #reloads = new Map<ConfigReloadResult, CounterSeries>()
   readonly #routes = new Map<string, RouteEntry>()
   readonly #pools = new Map<string, PoolBinding>()
@@ -120,15 +121,14 @@ export class GatewayMetrics {
     this.#reloads.get(result)?.inc()
   }
 
-  /** Marks the configuration in force; only the latest hash is exported. */
-  setConfigInfo (hash: string): void {
-    this.#families.configInfo.clear()
-    this.#families.configInfo.set([hash], 1)
-  }
+  /** Names the configuration in force: its hash, read at every render (only the latest is exported). */
+  setConfigInfo (hash: () => string): void { this.#configHash = hash }
 
   /** The Prometheus text exposition (serve it with `contentType`). */
   async render (): Promise<string> {
     fillStateGauges(this.#families, this.#source)
+    this.#families.configInfo.clear()
+    if (this.#configHash !== undefined) this.#families.configInfo.set([this.#configHash()], 1)
     renderFamilies(this.#families, this.#out)
     const own = this.#out.take() // before any await: a concurrent render() gets the writer empty
     return this.#defaultMetrics ? own + await (await processRegistry()).metrics() : own

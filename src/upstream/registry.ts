@@ -60,8 +60,6 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   readonly clock: Clock
   /** Where the request's affinity key comes from, for hash balancing (undefined for other balancers). */
   readonly hashKey: HashKeySpec | undefined
-  /** Everything but the targets, as canonical JSON: a reload keeps this runtime while it is unchanged. */
-  readonly settingsKey: string
   readonly observer: PoolObserver
   readonly #failureStatuses: ReadonlySet<number>
   /** One per DNS name among the pool's targets; their addresses join the fixed targets. */
@@ -76,7 +74,6 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const clock = options.clock ?? systemClock
     this.name = name
     this.clock = clock
-    this.settingsKey = settingsKey(config)
     const targets = config.targets.map((t) => new Target(t, config))
     this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus))
     this.breaker = new PoolBreaker(config.circuitBreaker, clock)
@@ -199,7 +196,7 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
   const retired: PoolRuntime[] = []
   for (const [name, poolConfig] of Object.entries(config.pools)) {
     const before = previous?.get(name)
-    if (before !== undefined && before.settingsKey === settingsKey(poolConfig)) {
+    if (before !== undefined && settingsKey(before.config) === settingsKey(poolConfig)) {
       before.updateTargets(poolConfig)
       pools.set(name, before)
       continue
@@ -224,9 +221,16 @@ function statusLookup (carried: ReadonlyMap<string, TargetStatus> | undefined): 
   return carried && ((t) => carried.get(t.url))
 }
 
+// Everything but the targets, as canonical JSON: a reload keeps a pool's runtime while it is unchanged. Worked
+// out when a reload first compares it (a config is frozen), never at start-up.
+const settingsKeys = new WeakMap<PoolConfig, string>()
 function settingsKey (config: PoolConfig): string {
-  const { targets: _targets, ...settings } = config
-  return canonicalJson(settings)
+  let key = settingsKeys.get(config)
+  if (key === undefined) {
+    const { targets: _targets, ...settings } = config
+    settingsKeys.set(config, key = canonicalJson(settings))
+  }
+  return key
 }
 
 function targetKey (t: Pick<Target, 'weight' | 'backup'> & ({ url: string } | TargetConfig)): string {

@@ -11,11 +11,13 @@ export class Target {
   readonly host: string
   readonly weight: number
   readonly backup: boolean
-  readonly client: UndiciPool
   /** Health probes get their own connection, so a target busy with traffic is not judged by queueing. */
   readonly probeClient: UndiciClient
   /** TLS name to verify for https targets (the pool's tls.servername, else the target's host name). */
   readonly servername: string | undefined
+  #client: UndiciPool | undefined
+  #ended: 'close' | 'destroy' | undefined
+  readonly #clientOptions: UndiciPool.Options
   #inFlight = 0
   #requests = 0
   #failures = 0
@@ -37,7 +39,9 @@ export class Target {
       ...(pool.tls.ca ? { ca: pool.tls.ca } : {}),
       ...(this.servername ? { servername: this.servername } : {}),
     }
-    this.client = new UndiciPool(url.origin, {
+    // the traffic pool is made on the first request: a target that never gets one (a backup, a pool of a thousand at
+    // start-up) costs no 16 KiB queue and no pool object; health probes have their own client below
+    this.#clientOptions = {
       connections: pool.connections.maxPerTarget,
       keepAliveTimeout: pool.connections.keepAliveMs,
       // HTTP/1.1 semantics end to end (undici 8 would negotiate h2 over TLS, which cannot carry WebSocket upgrades)
@@ -48,8 +52,21 @@ export class Target {
       headersTimeout: Math.max(pool.timeouts.requestMs, pool.timeouts.idleMs),
       bodyTimeout: pool.timeouts.idleMs,
       connect,
-    })
+    }
     this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, connect })
+  }
+
+  /** The kept-alive connections that carry this target's traffic. */
+  get client (): UndiciPool {
+    return this.#client ??= this.#newClient()
+  }
+
+  #newClient (): UndiciPool {
+    const client = new UndiciPool(this.url, this.#clientOptions)
+    // first asked for after close() or destroy(): it refuses requests as the closed one would have
+    if (this.#ended === 'close') void client.close()
+    else if (this.#ended === 'destroy') void client.destroy()
+    return client
   }
 
   /** Requests currently in flight to this target (the balancers read it). */
@@ -71,10 +88,12 @@ export class Target {
   }
 
   async close (): Promise<void> {
-    await Promise.all([this.client.close(), this.probeClient.close()])
+    this.#ended ??= 'close'
+    await Promise.all([this.#client?.close(), this.probeClient.close()])
   }
 
   async destroy (): Promise<void> {
-    await Promise.all([this.client.destroy(), this.probeClient.destroy()])
+    this.#ended = 'destroy'
+    await Promise.all([this.#client?.destroy(), this.probeClient.destroy()])
   }
 }

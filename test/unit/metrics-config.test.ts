@@ -13,12 +13,12 @@ t.test('config_info holds only the latest hash; reloads count by result from 0',
     'switchyard_config_reloads_total{result="unchanged"}': 0,
   }, 'no config_info before a config is set')
 
-  m.setConfigInfo('h1')
+  m.setConfigInfo(() => 'h1')
   m.configReload('unchanged')
   m.configReload('error')
-  m.setConfigInfo('h2')
+  m.setConfigInfo(() => 'h2')
   m.configReload('success')
-  m.setConfigInfo('h3')
+  m.setConfigInfo(() => 'h3')
   m.configReload('success')
   t.same(await configSeries(m), {
     'switchyard_config_reloads_total{result="success"}': 2,
@@ -27,6 +27,6 @@ t.test('config_info holds only the latest hash; reloads count by result from 0',
     'switchyard_config_info{hash="h3"}': 1,
   })
 
-  m.setConfigInfo('h3')
+  m.setConfigInfo(() => 'h3')
   t.same(Object.keys(await configSeries(m)).filter((k) => k.startsWith('switchyard_config_info')), ['switchyard_config_info{hash="h3"}'], 'setting the same hash again keeps one series')
 })

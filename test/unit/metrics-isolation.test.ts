@@ -9,9 +9,9 @@ t.test('two GatewayMetrics instances share no series', async (t) => {
   a.pool('p').retry('reset')
   a.target('p', 't').attempt('success')
   a.configReload('error')
-  a.setConfigInfo('aaa')
+  a.setConfigInfo(() => 'aaa')
   b.route('api', 'p').request('GET', 500, 0.1)
-  b.setConfigInfo('bbb')
+  b.setConfigInfo(() => 'bbb')
 
   const sa = seriesOf(await a.render())
   const sb = seriesOf(await b.render())

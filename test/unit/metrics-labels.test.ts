@@ -27,7 +27,7 @@ t.test('label values are escaped in the exposition and read back unchanged', asy
     m.route(value, value).request('GET', 200, 0.01)
     m.target(value, value).attempt('success')
   }
-  m.setConfigInfo(awkward[0]!)
+  m.setConfigInfo(() => awkward[0]!)
   const samples = parseExposition(await m.render()).samples
   for (const value of awkward) {
     t.ok(samples.some((s) => s.name === 'switchyard_requests_total' && s.labels.route === value && s.labels.pool === value), `request: ${JSON.stringify(value)}`)

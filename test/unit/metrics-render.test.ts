@@ -46,7 +46,7 @@ t.test('a scripted sequence of calls renders exactly the expected series and val
   m.target('users', 'http://b:2').attempt('connect-failure')
   m.configReload('success')
   m.configReload('error')
-  m.setConfigInfo('abc123')
+  m.setConfigInfo(() => 'abc123')
 
   const text = await m.render()
   t.same(seriesOf(text), {
