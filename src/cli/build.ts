@@ -60,9 +60,19 @@ export const LAZY_BUILTINS: Readonly<Record<string, readonly string[]>> = {
 const lazyBuiltins: Plugin = {
   name: 'lazy-builtins',
   setup (b) {
+    const replaced = new Set<string>()
     b.onResolve({ filter: /^node:(https|http2)$/ }, (args) => {
       const importer = args.importer.replaceAll('\\', '/')
-      return LAZY_BUILTINS[args.path]!.some((file) => importer.endsWith(`/node_modules/${file}`)) ? { path: args.path, namespace: 'lazy-builtin' } : undefined
+      const file = LAZY_BUILTINS[args.path]!.find((f) => importer.endsWith(`/node_modules/${f}`))
+      if (file === undefined) return undefined
+      replaced.add(`${args.path} ${file}`)
+      return { path: args.path, namespace: 'lazy-builtin' }
+    })
+    // a dependency that moved its require is not an error (the module is then loaded at start, as before): said
+    b.onEnd(() => {
+      for (const [name, files] of Object.entries(LAZY_BUILTINS)) {
+        for (const file of files) if (!replaced.has(`${name} ${file}`)) process.stderr.write(`switchyard: build: ${file} no longer requires ${name}; its lazy stand-in is unused\n`)
+      }
     })
     b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
       loader: 'js',

@@ -24,8 +24,9 @@ export interface ProbeResult {
   readonly lagMs?: number
 }
 
-// ends a probe that outlived timeoutMs (or whose checker stopped); reported as 'timeout'
+// end a probe that outlived timeoutMs (reported as 'timeout'), or whose target or checker went away
 const PROBE_TIMED_OUT = new Error('health probe timed out')
+const CHECKS_STOPPED = new Error('health checks stopped')
 
 interface ProbeState {
   successes: number
@@ -96,7 +97,7 @@ export class ActiveHealthChecker {
     const state = this.#states.get(target)
     if (state === undefined) return
     this.#clock.clearTimeout(state.timer)
-    state.exchange?.abort(PROBE_TIMED_OUT)
+    state.exchange?.abort(CHECKS_STOPPED, true)
     this.#states.delete(target)
     this.#probed(target)
   }
@@ -106,7 +107,7 @@ export class ActiveHealthChecker {
     this.#pool.off('targets', this.#onTargets)
     for (const state of this.#states.values()) {
       this.#clock.clearTimeout(state.timer)
-      state.exchange?.abort(PROBE_TIMED_OUT)
+      state.exchange?.abort(CHECKS_STOPPED, true)
     }
     this.#states.clear()
     this.#firstRoundDone()

@@ -2,11 +2,16 @@
 // (its header, else replicationLagMs in a small JSON body); every other body is read and dropped as it arrives.
 // Probes of every target run every few seconds and all at once at start-up, so there is no body stream, no
 // AbortSignal and no promise per chunk, as undici's request() would make.
+// Once the status has arrived in time it is the verdict: a body that then fails, stalls past the deadline or runs
+// past MAX_DROPPED_BODY ends the exchange (the connection is given up) but not the answer.
 import type { Dispatcher } from 'undici'
 
 /** A replica's lag, as its health check may report it. */
 export const LAG_HEADER = 'x-replication-lag-ms'
 const MAX_LAG_BODY = 64 * 1024
+/** A body read only to be dropped is cut after this much (as undici's body.dump() does). */
+const MAX_DROPPED_BODY = 128 * 1024
+const BODY_TOO_LONG = new Error('health probe body dropped past its limit')
 
 export interface ProbeAnswer {
   readonly status: number
@@ -20,7 +25,10 @@ export class ProbeExchange implements Dispatcher.DispatchHandler {
   #reject!: (err: Error) => void
   #settled = false
   #aborted = false
+  /** Set when the request is to be aborted once it starts (the checker stopped while it waited for a connection). */
+  #abortQueued: Error | undefined
   #controller: Dispatcher.DispatchController | undefined
+  /** 0 until the status line and headers arrived. */
   #status = 0
   #lagMs: number | undefined
   /** A small JSON body's chunks, kept to read the lag from; undefined when the body is only dropped. */
@@ -37,17 +45,22 @@ export class ProbeExchange implements Dispatcher.DispatchHandler {
   /** True once abort() was called: the probe ended on the gateway's side. */
   get aborted (): boolean { return this.#aborted }
 
-  /** Ends the probe now, with `reason`; a request still waiting for its connection is aborted once it gets one. */
-  abort (reason: Error): void {
+  /**
+   * Ends the probe now: with `reason`, or with the status if it has arrived. A request still waiting for its
+   * connection is sent when it gets one and its answer dropped, so a late connection stays for the next probe
+   * (undici's queued-request abort is not public); `andQueued` (the checker stopped) aborts it then instead.
+   */
+  abort (reason: Error, andQueued = false): void {
     if (this.#settled) return
     this.#aborted = true
+    if (andQueued) this.#abortQueued = reason
     this.#controller?.abort(reason)
     this.#settle(reason)
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
     this.#controller = controller
-    if (this.#aborted) controller.abort(new Error('probe aborted'))
+    if (this.#abortQueued !== undefined) controller.abort(this.#abortQueued)
   }
 
   onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
@@ -56,11 +69,15 @@ export class ProbeExchange implements Dispatcher.DispatchHandler {
     this.#lagMs = parseLag(Array.isArray(header) ? header[0] : header)
     const length = Number(headers['content-length'] ?? Infinity)
     if (this.#lagMs === undefined && String(headers['content-type'] ?? '').includes('json') && length <= MAX_LAG_BODY) this.#body = []
+    else if (length > MAX_DROPPED_BODY && Number.isFinite(length)) this.#cut()
   }
 
   onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#body === undefined) return
     this.#bodyBytes += chunk.length
+    if (this.#body === undefined) {
+      if (this.#bodyBytes > MAX_DROPPED_BODY) this.#cut()
+      return
+    }
     // more than its content-length said (a broken answer): dropped
     if (this.#bodyBytes > MAX_LAG_BODY) this.#body = undefined
     else this.#body.push(chunk)
@@ -75,11 +92,18 @@ export class ProbeExchange implements Dispatcher.DispatchHandler {
     this.#settle(err)
   }
 
+  /** Stops reading a body too long to drop: the answer stands, the connection is given up. */
+  #cut (): void {
+    this.#settle(undefined)
+    this.#controller?.abort(BODY_TOO_LONG)
+  }
+
   #settle (err: Error | undefined): void {
     if (this.#settled) return
     this.#settled = true
     this.#body = undefined
-    if (err !== undefined) this.#reject(err)
+    // an error before the status is the probe's failure; after it, only the end of a body nobody needed
+    if (err !== undefined && this.#status === 0) this.#reject(err)
     else this.#resolve(this.#lagMs !== undefined ? { status: this.#status, lagMs: this.#lagMs } : { status: this.#status })
   }
 }

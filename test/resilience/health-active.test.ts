@@ -183,14 +183,22 @@ t.test('without healthCheck, targets stay available and only passive detection t
   t.ok(rt.pool.status(target).healthy, 'health status untouched')
 })
 
-/** A real server whose /health can hang or answer any status (the shared helper's /health only does 200/503). */
+/**
+ * A real server whose /health can hang, answer any status, or send its status and then break its body: reset the
+ * connection halfway, or stall (the shared helper's /health only does 200/503).
+ */
 async function healthServer () {
-  const state = { hang: false, status: 200, probes: 0 }
+  const state: { hang: boolean; status: number; probes: number; body?: 'reset-mid-body' | 'stall' } = { hang: false, status: 200, probes: 0 }
   const sockets = new Set<Socket>()
   const server: Server = createServer((req, res) => {
     if (req.url === '/health') {
       state.probes++
       if (state.hang) return // never answers
+      if (state.body !== undefined) {
+        res.writeHead(state.status, { 'content-length': '100' }).write('x'.repeat(40))
+        if (state.body === 'reset-mid-body') setTimeout(() => res.socket?.destroy(), 5)
+        return
+      }
       res.writeHead(state.status).end()
       return
     }
@@ -271,4 +279,40 @@ t.test("expectStatus ['200-399'] is a range: a 302 is healthy, a 404 is not", as
   t.ok(pool.status(target).healthy, 'still in after 2 failed probes')
   await probeRound(c)
   t.notOk(pool.status(target).healthy, 'taken out on the 3rd 404')
+})
+
+t.test('once the status is in, it is the verdict: a body reset or stalled after it fails nothing', async (t) => {
+  const custom = await healthServer()
+  const [v1] = await upstreams(t, 1, 'v')
+  const c = await checkedGateway(t, {
+    pools: { api: { targets: [custom.url, v1!.url], healthCheck: { ...healthCheck, unhealthyThreshold: 1 } } },
+    routes: [{ path: '/', pool: 'api' }],
+  }, [v1!, custom])
+  const { pool } = c.rt
+  const target = c.target(custom.url)
+  await probeRound(c, 0)
+
+  custom.state.body = 'reset-mid-body'
+  await probeRound(c)
+  t.same(c.health.lastResult(target), { ok: true, status: 200, at: c.clock.now() }, 'reset mid-body: the 200 stands')
+  t.ok(pool.status(target).healthy)
+
+  custom.state.body = 'stall'
+  const before = c.health.lastResult(target)
+  c.clock.advance(INTERVAL)
+  await waitFor(() => custom.state.probes === 3)
+  // the status has arrived; the body never ends: the probe's deadline ends it with the status
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  c.clock.advance(healthCheck.timeoutMs)
+  await waitFor(() => c.health.lastResult(target) !== before)
+  t.same(c.health.lastResult(target), { ok: true, status: 200, at: c.clock.now() }, 'a stalled body at timeoutMs: the 200 stands')
+  t.ok(pool.status(target).healthy)
+
+  custom.state.body = 'reset-mid-body'
+  custom.state.status = 503
+  // the next probe is due one interval after the last result
+  c.clock.advance(INTERVAL)
+  await waitFor(() => c.health.lastResult(target)?.status === 503)
+  t.same(c.health.lastResult(target), { ok: false, status: 503, at: c.clock.now() }, 'a 503 is a failure whatever its body does')
+  t.notOk(pool.status(target).healthy)
 })

@@ -1,5 +1,6 @@
 // One probe's exchange (src/health/probe.ts), driven through undici's handler calls: the status and the lag a
-// replica reports, bodies kept only to read it from, and an abort that settles the probe at once.
+// replica reports, bodies kept only to read it from (a dropped one cut past 128 KiB), the status as the verdict once
+// it has arrived, and an abort that settles the probe at once.
 import type { Dispatcher } from 'undici'
 import t from 'tap'
 import { LAG_HEADER, ProbeExchange } from '../../src/health/probe.ts'
@@ -44,7 +45,7 @@ t.test('status and lag', async (t) => {
   }
 })
 
-t.test('an error ends the probe with it', async (t) => {
+t.test('an error before the status ends the probe with it', async (t) => {
   const exchange = new ProbeExchange()
   const c = asController(new FakeController())
   exchange.onRequestStart(c)
@@ -54,7 +55,40 @@ t.test('an error ends the probe with it', async (t) => {
   t.equal(exchange.aborted, false)
 })
 
-t.test('abort while the request waits for its connection: settled at once, aborted once it starts', async (t) => {
+t.test('after the status, an error or an abort ends only the body: the status stands', async (t) => {
+  for (const end of ['error', 'abort'] as const) {
+    const exchange = new ProbeExchange()
+    const controller = new FakeController()
+    const c = asController(controller)
+    exchange.onRequestStart(c)
+    exchange.onResponseStart(c, 200, { [LAG_HEADER]: '4', 'content-type': 'application/json', 'content-length': '24' })
+    exchange.onResponseData(c, Buffer.from('{"replicat'))
+    const reason = new Error('cut')
+    if (end === 'error') exchange.onResponseError(c, reason)
+    else exchange.abort(reason)
+    t.same(await exchange.answer, { status: 200, lagMs: 4 }, end)
+    if (end === 'abort') t.equal(controller.aborted, reason, 'the request is aborted')
+  }
+})
+
+t.test('a body only read to be dropped is cut past 128 KiB, the status standing', async (t) => {
+  const byLength = new ProbeExchange()
+  const first = new FakeController()
+  byLength.onRequestStart(asController(first))
+  byLength.onResponseStart(asController(first), 200, { 'content-length': String(200 * 1024) })
+  t.ok(first.aborted, 'a content-length over the limit: cut at once')
+  t.same(await byLength.answer, { status: 200 })
+
+  const byBytes = new ProbeExchange()
+  const second = new FakeController()
+  byBytes.onRequestStart(asController(second))
+  byBytes.onResponseStart(asController(second), 503, {})
+  for (let i = 0; i < 4 && second.aborted === undefined; i++) byBytes.onResponseData(asController(second), Buffer.alloc(64 * 1024))
+  t.ok(second.aborted, 'a body without a length: cut once past the limit')
+  t.same(await byBytes.answer, { status: 503 })
+})
+
+t.test('abort while the request waits for its connection: settled at once; sent when it starts, its answer dropped', async (t) => {
   const exchange = new ProbeExchange()
   const reason = new Error('timed out')
   exchange.abort(reason)
@@ -62,18 +96,31 @@ t.test('abort while the request waits for its connection: settled at once, abort
   t.equal(exchange.aborted, true)
   const controller = new FakeController()
   exchange.onRequestStart(asController(controller))
-  t.ok(controller.aborted, 'the request is aborted when it gets its connection')
+  t.equal(controller.aborted, undefined, 'not aborted: the connection stays for the next probe')
+  exchange.onResponseStart(asController(controller), 200, {})
+  exchange.onResponseEnd()
+  await t.rejects(exchange.answer, reason, 'the late answer changes nothing')
 })
 
-t.test('abort mid-answer aborts the request; later calls change nothing', async (t) => {
+t.test('abort with its queued request (the checker stopped): aborted once it starts', async (t) => {
+  const exchange = new ProbeExchange()
+  const reason = new Error('stopped')
+  exchange.abort(reason, true)
+  await t.rejects(exchange.answer, reason)
+  const controller = new FakeController()
+  exchange.onRequestStart(asController(controller))
+  t.equal(controller.aborted, reason)
+})
+
+t.test('abort mid-request (before the status) aborts it; later calls change nothing', async (t) => {
   const exchange = new ProbeExchange()
   const controller = new FakeController()
   const c = asController(controller)
   exchange.onRequestStart(c)
-  exchange.onResponseStart(c, 200, {})
   const reason = new Error('timed out')
   exchange.abort(reason)
   t.equal(controller.aborted, reason)
+  exchange.onResponseStart(c, 200, {})
   exchange.onResponseEnd()
   exchange.onResponseError(c, new Error('late'))
   await t.rejects(exchange.answer, reason)
