@@ -248,8 +248,13 @@ let killIndex = 0
 const timers: NodeJS.Timeout[] = []
 timers.push(setInterval(() => {
   const index = killIndex++ % upstreams.urls.length
+  // in flight when the kill was asked for, or sent while it was carried out (the upstreams' process closes the
+  // port and resets the connections a few ms later): either may meet the reset
   for (const mark of inFlight) mark.killed = true
-  void upstreams.refuse(index).then(() => setTimeout(() => { void upstreams.restore(index) }, DOWN_FOR_MS))
+  void upstreams.refuse(index).then(() => {
+    for (const mark of inFlight) mark.killed = true
+    setTimeout(() => { void upstreams.restore(index) }, DOWN_FOR_MS)
+  })
 }, KILL_EVERY_MS))
 timers.push(setInterval(() => {
   void reload().then((ok) => { if (ok) reloads.ok++; else reloads.error++ }, () => { reloads.error++ })
