@@ -149,7 +149,7 @@ const agent = new Agent({ keepAlive: true, maxSockets: 512 })
 
 /** Requests in flight, with the target they were sent to not known: a kill marks every one in flight. */
 const inFlight = new Set<{ killed: boolean }>()
-/** Unexpected statuses by status and path, printed at the end. */
+/** Failed requests' statuses by status and path (those at a kill said so), printed at the end. */
 const statuses = new Map<string, number>()
 
 function send (method: 'GET' | 'POST', path: string, options: { abortAfterMs?: number; body?: Readable } = {}): Promise<{ kind: Kind; ms: number }> {
@@ -173,7 +173,7 @@ function send (method: 'GET' | 'POST', path: string, options: { abortAfterMs?: n
       res.once('end', () => {
         if (res.statusCode !== 200) {
           const code = /"error":"([a-z_]+)"/.exec(body)?.[1] ?? 'no code'
-          const key = `${res.statusCode} ${code} ${path.startsWith('/upload') ? 'upload' : 'GET'}`
+          const key = `${res.statusCode} ${code} ${path.startsWith('/upload') ? 'upload' : 'GET'}${mark.killed ? ' (at a kill: expected)' : ''}`
           statuses.set(key, (statuses.get(key) ?? 0) + 1)
         }
         done(res.statusCode === 200 ? 'ok' : 'status')
@@ -296,7 +296,7 @@ const unexpected = totals.status + totals.network
 const afterFirst = rssAtMinute[0]
 const last = rssAtMinute.at(-1)!
 const growth = afterFirst === undefined || rssAtMinute.length < 2 ? undefined : (last - afterFirst) / afterFirst
-if (statuses.size > 0) process.stdout.write(`unexpected statuses: ${JSON.stringify(Object.fromEntries(statuses))}\n`)
+if (statuses.size > 0) process.stdout.write(`failed statuses: ${JSON.stringify(Object.fromEntries(statuses))}\n`)
 process.stdout.write(`\ntotal: ${totals.ok} ok, ${unexpected} unexpected failures (${totals.status} status, ${totals.network} network), ${totals.aborted} client aborts, ${totals.killed} failed while their target was killed; reloads ${reloads.ok} ok / ${reloads.error} rejected\n`)
 process.stdout.write(growth === undefined ? 'RSS growth after the first minute: not measured (needs at least 2 minutes)\n' : `RSS growth after the first minute: ${(growth * 100).toFixed(1)}%\n`)
 
