@@ -63,15 +63,18 @@ export interface RenderedError {
   body: string
 }
 
-/** The one JSON error answer every refusal uses, proxied request or WebSocket upgrade alike. */
-export function renderError (code: ErrorCode, requestId: string, retryAfterSeconds?: number): RenderedError {
+/**
+ * The one JSON error answer every refusal uses, proxied request or WebSocket upgrade alike. Without a request id
+ * only when Node's parser refused the bytes before there was a request (src/proxy/client-error.ts).
+ */
+export function renderError (code: ErrorCode, requestId: string | undefined, retryAfterSeconds?: number): RenderedError {
   const body = JSON.stringify({ error: code, message: ERRORS[code].message, requestId })
   const headers: Record<string, string | number> = {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
-    'x-request-id': requestId,
     'cache-control': 'no-store',
   }
+  if (requestId !== undefined) headers['x-request-id'] = requestId
   if (retryAfterSeconds !== undefined) headers['retry-after'] = retryAfterSeconds
   return { status: ERRORS[code].status, headers, body }
 }

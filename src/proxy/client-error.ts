@@ -5,10 +5,8 @@
 // third of the CPU spent per timed-out connection when 2,000 slowloris connections expire in waves
 // (bench/hardening-results.md).
 import type { Socket } from 'node:net'
-import { ERRORS, type ErrorCode } from '../errors.ts'
-
-// not `import … from 'node:http'` (see src/app.ts: its ESM view loads Node's own undici)
-const { STATUS_CODES } = process.getBuiltinModule('node:http')
+import { renderError, type ErrorCode } from '../errors.ts'
+import { headerLines, statusLine } from './upgrade-attempt.ts'
 
 /** The whole answer per code, encoded once: these arrive in bursts, one per expiring connection. */
 const ANSWERS = new Map<ErrorCode, Buffer>()
@@ -16,9 +14,8 @@ const ANSWERS = new Map<ErrorCode, Buffer>()
 function answer (code: ErrorCode): Buffer {
   let bytes = ANSWERS.get(code)
   if (bytes === undefined) {
-    const { status, message } = ERRORS[code]
-    const body = JSON.stringify({ error: code, message })
-    bytes = Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${body}`)
+    const { status, headers, body } = renderError(code, undefined)
+    bytes = Buffer.from(statusLine(status, '') + headerLines({ ...headers, connection: 'close' }) + '\r\n' + body)
     ANSWERS.set(code, bytes)
   }
   return bytes
