@@ -4,7 +4,7 @@ import type { Server } from 'node:http'
 import { Server as NetServer } from 'node:net'
 import type { Logger } from 'pino'
 import type { ProxyHandler } from '../proxy/forward.ts'
-import type { Clock } from '../runtime.ts'
+import type { Clock, Timer } from '../runtime.ts'
 
 /** How long a connection accepted just before the listener closed may take to send its request. */
 const IDLE_GRACE_MS = 1000
@@ -31,18 +31,23 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
   proxy.setPhase('draining')
   logger.info({ delayMs: plan.delayMs, timeoutMs: plan.timeoutMs, inFlight: proxy.active }, 'shutting down: not ready, still serving')
   await sleep(clock, plan.delayMs)
-  // 2. no new connections; requests that still arrive on open ones are refused with shutting_down
+  // 2. no new connections; a request that arrives on a connection kept alive since before is refused with
+  // shutting_down. net's close stops accepting without http's immediate closeIdleConnections(), which would reset
+  // connections accepted a moment ago whose first request is not read yet: they get a grace to send it.
   proxy.setPhase('closed')
-  // net's close stops accepting without http's immediate closeIdleConnections(), which would reset connections
-  // accepted a moment ago whose request is not read yet: they get a grace to send it (and be answered 503)
-  NetServer.prototype.close.call(server)
-  const idleGrace = clock.setTimeout(() => server.closeIdleConnections(), Math.min(IDLE_GRACE_MS, plan.timeoutMs))
+  const allClosed = new Promise<void>((resolve) => { NetServer.prototype.close.call(server, () => resolve()) })
   logger.info({ inFlight: proxy.active }, 'listener closed, finishing requests in flight')
-  // 3. in-flight requests get timeoutMs
-  const finished = await Promise.race([proxy.idle().then(() => true), sleep(clock, plan.timeoutMs).then(() => false)])
+  // 3. in-flight requests, and those first requests, get timeoutMs. Done when no request is in flight and either
+  // every connection has closed or the grace is over (then the connections left are idle, and are closed).
+  let graceTimer: Timer | undefined
+  const graceOver = new Promise<void>((resolve) => {
+    graceTimer = clock.setTimeout(() => { server.closeIdleConnections(); resolve() }, Math.min(IDLE_GRACE_MS, plan.timeoutMs))
+  })
+  const drained = Promise.race([allClosed, graceOver]).then(() => proxy.idle())
+  const finished = await Promise.race([drained.then(() => true), sleep(clock, plan.timeoutMs).then(() => false)])
   const cut = finished ? 0 : proxy.active
   if (!finished) logger.warn({ inFlight: cut }, 'shutdown timeout: cutting the requests still in flight')
-  clock.clearTimeout(idleGrace)
+  clock.clearTimeout(graceTimer)
   server.closeAllConnections()
   return { cut }
 }

@@ -24,7 +24,10 @@ export interface ProxyOptions extends FrontOptions {
   maxUrlBytes?: number
 }
 
-/** serving → draining (answers carry Connection: close) → closed (new requests get 503 shutting_down). */
+/**
+ * serving → draining (answers carry Connection: close) → closed (a request on a connection kept alive since before
+ * gets 503 shutting_down; a connection's first request is still served).
+ */
 export type ProxyPhase = 'serving' | 'draining' | 'closed'
 
 export class ProxyHandler {
@@ -55,7 +58,7 @@ export class ProxyHandler {
   /** Requests being proxied now. */
   get active (): number { return this.#active }
 
-  /** Shutdown: from 'draining' on, answers ask clients to reconnect (elsewhere); from 'closed' on, new requests are refused. */
+  /** Shutdown: from 'draining' on, answers ask clients to reconnect (elsewhere); from 'closed' on, kept-alive connections' requests are refused. */
   setPhase (phase: ProxyPhase): void {
     this.#phase = phase
     this.#gate.closing = phase !== 'serving'
@@ -110,7 +113,10 @@ export class ProxyHandler {
     try {
       if (this.#phase !== 'serving') {
         res.setHeader('connection', 'close')
-        if (this.#phase === 'closed') {
+        // A connection's first request is served even now: it was accepted just before the listener closed and
+        // its client could not know (in a handover it would otherwise fail). Only a connection that has had an
+        // answer, kept alive past the close, is refused.
+        if (this.#phase === 'closed' && req.socket.bytesWritten > 0) {
           ex.requestId = requestIdOf(req)
           return this.#sendError(ex, 'shutting_down', undefined, 1)
         }
