@@ -1,11 +1,13 @@
-// Heartbeat health checks: each target is probed on its own jittered timer; unhealthyThreshold
-// consecutive failures take it out, healthyThreshold consecutive successes put it back.
+// Heartbeat health checks: each target is probed at its own jittered times (after the first, on the grid of slots
+// every checker shares: slot-timers.ts); unhealthyThreshold consecutive failures take it out, healthyThreshold
+// consecutive successes put it back.
 import type { HealthCheckConfig } from '../config/schema.ts'
-import { setVerdictTimeout, systemClock, type Clock, type RandomSource, type Timer } from '../runtime.ts'
+import { setVerdictTimeout, systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
 import { statusMatcher } from './expect-status.ts'
 import { ProbeExchange } from './probe.ts'
+import { slotTimersFor, type SlotTimers } from './slot-timers.ts'
 
 /** How much later than timeoutMs undici's own header and body timers end a probe that nothing else has. */
 const UNDICI_BACKSTOP_MS = 1000
@@ -31,7 +33,8 @@ const CHECKS_STOPPED = new Error('health checks stopped')
 interface ProbeState {
   successes: number
   failures: number
-  timer: Timer | undefined
+  /** Cancels the next probe's timer. */
+  cancel: (() => void) | undefined
   exchange: ProbeExchange | undefined
   last: ProbeResult | undefined
 }
@@ -49,6 +52,7 @@ export class ActiveHealthChecker {
   readonly #config: HealthCheckConfig
   readonly #random: RandomSource
   readonly #clock: Clock
+  readonly #slots: SlotTimers
   readonly #states = new Map<Target, ProbeState>()
   readonly #accepts: (status: number) => boolean
   #running = false
@@ -64,6 +68,7 @@ export class ActiveHealthChecker {
     this.#config = config
     this.#random = options.random ?? Math.random
     this.#clock = options.clock ?? systemClock
+    this.#slots = slotTimersFor(this.#clock)
     this.#accepts = statusMatcher(config.expectStatus)
   }
 
@@ -83,20 +88,22 @@ export class ActiveHealthChecker {
   }
 
   #watch (target: Target): void {
-    const state: ProbeState = { successes: 0, failures: 0, timer: undefined, exchange: undefined, last: undefined }
+    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined }
     this.#states.set(target, state)
     // First probe at once, as Envoy's initial_jitter of 0 does: readiness waits for the first round. It is spread
     // over 0.1 ms per target of the pool, up to FIRST_PROBE_SPREAD_MS, so a thousand targets are not probed in one
     // tick while a pool of 200 is ready after 20 ms of spread, not 100 (the cost that is left is the probes'
-    // own); later probes are jittered over the whole interval.
+    // own); later probes are jittered over the whole interval, on the shared grid of slots.
     const spread = Math.min(this.#config.intervalMs, FIRST_PROBE_SPREAD_MS, this.#pool.targets.length * FIRST_PROBE_SPREAD_PER_TARGET_MS)
-    this.#schedule(target, state, this.#random() * spread)
+    const timer = this.#clock.setTimeout(() => this.#probeThenSchedule(target, state), this.#random() * spread)
+    timer.unref()
+    state.cancel = () => this.#clock.clearTimeout(timer)
   }
 
   #unwatch (target: Target): void {
     const state = this.#states.get(target)
     if (state === undefined) return
-    this.#clock.clearTimeout(state.timer)
+    state.cancel?.()
     state.exchange?.abort(CHECKS_STOPPED, true)
     this.#states.delete(target)
     this.#probed(target)
@@ -106,7 +113,7 @@ export class ActiveHealthChecker {
     this.#running = false
     this.#pool.off('targets', this.#onTargets)
     for (const state of this.#states.values()) {
-      this.#clock.clearTimeout(state.timer)
+      state.cancel?.()
       state.exchange?.abort(CHECKS_STOPPED, true)
     }
     this.#states.clear()
@@ -152,17 +159,14 @@ export class ActiveHealthChecker {
     if (this.#awaiting.delete(target) && this.#awaiting.size === 0) this.#firstRoundDone()
   }
 
-  #schedule (target: Target, state: ProbeState, delay: number): void {
-    state.timer = this.#clock.setTimeout(() => {
-      state.timer = undefined
-      void this.#probe(target, state).then((result) => {
-        if (!this.#running || this.#states.get(target) !== state) return
-        this.record(target, result)
-        const { intervalMs, jitter } = this.#config
-        this.#schedule(target, state, intervalMs * (1 - jitter / 2 + this.#random() * jitter))
-      })
-    }, delay)
-    state.timer.unref()
+  #probeThenSchedule (target: Target, state: ProbeState): void {
+    state.cancel = undefined
+    void this.#probe(target, state).then((result) => {
+      if (!this.#running || this.#states.get(target) !== state) return
+      this.record(target, result)
+      const { intervalMs, jitter } = this.#config
+      state.cancel = this.#slots.after(intervalMs * (1 - jitter / 2 + this.#random() * jitter), () => this.#probeThenSchedule(target, state))
+    })
   }
 
   async #probe (target: Target, state: ProbeState): Promise<ProbeResult> {
