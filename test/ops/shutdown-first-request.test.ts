@@ -1,25 +1,12 @@
 // Graceful shutdown and connections accepted just before the listener closed (in a handover, the last ones the old
 // process took): their first request, sent after the close, is served with Connection: close even when nothing
 // else is in flight; a connection that never sends one is closed after the grace, and the shutdown then completes.
-import { connect } from 'node:net'
 import t from 'tap'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { rawConnection } from '../helpers/raw-connection.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-/** A raw connection: what it received, and when it closed. */
-function rawConnection (t: { teardown (fn: () => void): void }, port: number) {
-  const socket = connect(port, '127.0.0.1')
-  t.teardown(() => socket.destroy())
-  let data = ''
-  let error: string | undefined
-  socket.on('data', (chunk: Buffer) => { data += chunk.toString('latin1') })
-  socket.on('error', (err: NodeJS.ErrnoException) => { error = err.code })
-  const connected = new Promise<void>((resolve) => socket.once('connect', () => resolve()))
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
-  return { socket, connected, closed, received: () => data, error: () => error }
-}
 
 t.test('a connection accepted before the close sends its first request after it: served, not reset', async (t) => {
   const u = await TestUpstream.start({ name: 'u' })

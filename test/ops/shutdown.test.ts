@@ -2,12 +2,12 @@
 // fails at once, serving goes on for delayMs with Connection: close, the listener closes, the slow requests finish,
 // the process exits 0 and every answer is in the access log. Also: a kept-alive connection after the close, a
 // second signal, and a signal that comes right after the listening line.
-import { connect } from 'node:net'
 import { join } from 'node:path'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { startCli, writeConfig, type CliProcess } from '../helpers/cli-process.ts'
 import { startGateway, waitFor, type LogRecord } from '../helpers/gateway.ts'
+import { rawConnection } from '../helpers/raw-connection.ts'
 import { Load, rate, tally, type LoadRecord } from '../helpers/load.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest } from '../proxy/http.ts'
@@ -167,16 +167,6 @@ t.test('answers finished after shutdown began ask to close; a request on a conne
   t.match(gw.accessLogs().find((l) => l.requestId === 'idle-second'), { status: 503, error: 'shutting_down' }, 'an access-log line for the refusal')
   t.match(gw.accessLogs().find((l) => l.requestId === 'slow-first'), { status: 200 })
 })
-
-/** A raw keep-alive connection: what it received, and when it closed. */
-function rawConnection (t: { teardown (fn: () => void): void }, port: number) {
-  const socket = connect(port, '127.0.0.1')
-  t.teardown(() => socket.destroy())
-  let data = ''
-  socket.on('data', (chunk: Buffer) => { data += chunk.toString('latin1') })
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
-  return { socket, closed, received: () => data, reset: () => { data = '' } }
-}
 
 t.test('a second SIGTERM during the drain exits 1 at once', async (t) => {
   const fast = await upstream(t, 'fast')
