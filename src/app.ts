@@ -252,7 +252,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     }
   }
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
-  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: proxy.admit, logger, tunnels }))
+  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: proxy.admit, logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req) }))
   app.addHook('preClose', (done) => {
     for (const socket of tunnels) socket.destroy()
     done()
@@ -264,6 +264,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   let admin: FastifyInstance | undefined
   let dashboardRegistered = false
   let closed = false
+  let shuttingDown: Promise<void> | undefined
   return {
     app,
     logger,
@@ -321,9 +322,11 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       return admin.listen({ host, port: address.port ?? config.admin.port })
     },
     reload: (trigger = 'admin') => reloader.reload(trigger),
-    async shutdown () {
-      await drainAndClose({ server: app.server, proxy, clock, logger, beginDrain: () => { readiness = 'draining' } }, config.shutdown)
-      await this.close()
+    shutdown () {
+      // a second call (another signal, an operator) waits for the first drain rather than starting its own
+      shuttingDown ??= drainAndClose({ server: app.server, proxy, clock, logger, beginDrain: () => { readiness = 'draining' } }, config.shutdown)
+        .then(() => this.close())
+      return shuttingDown
     },
     async close () {
       if (closed) return

@@ -17,6 +17,21 @@ import { newRequestId } from './request-id.ts'
 import { tryTargets } from './retry-loop.ts'
 
 const EXCHANGE = Symbol('switchyard.exchange')
+const USED = Symbol('switchyard.connectionUsed')
+
+type MarkedSocket = IncomingMessage['socket'] & { [USED]?: true }
+
+/** Marks the request's connection as having carried a request; true when it had carried one before. */
+function markConnectionUsed (req: IncomingMessage): boolean {
+  const socket = req.socket as MarkedSocket
+  if (socket[USED] === true) return true
+  socket[USED] = true
+  return false
+}
+
+function hadRequest (req: IncomingMessage): boolean {
+  return (req.socket as MarkedSocket)[USED] === true
+}
 
 export interface ProxyOptions extends FrontOptions {
   logger: Logger
@@ -26,7 +41,8 @@ export interface ProxyOptions extends FrontOptions {
 
 /**
  * serving → draining (answers carry Connection: close) → closed (a request on a connection kept alive since before
- * gets 503 shutting_down; a connection's first request is still served).
+ * gets 503 shutting_down; a connection's first request is still served). From draining on, a request pipelined
+ * behind another is refused: the answer before it closes the connection.
  */
 export type ProxyPhase = 'serving' | 'draining' | 'closed'
 
@@ -64,8 +80,14 @@ export class ProxyHandler {
     this.#gate.closing = phase !== 'serving'
   }
 
+  /** Shutdown: whether an upgrade must be refused (closed, and its connection was kept alive since before). */
+  refusesUpgrade (req: IncomingMessage): boolean {
+    return this.#phase === 'closed' && hadRequest(req)
+  }
+
   /** Answers a request the gateway will not take now (overload), with the JSON error and an access-log line. */
   readonly refuse = (req: IncomingMessage, res: ServerResponse, code: ErrorCode, retryAfterSeconds?: number): void => {
+    markConnectionUsed(req)
     const ex = new Exchange(req, res)
     ex.requestId = requestIdOf(req)
     if (this.#track(ex)) return
@@ -107,16 +129,18 @@ export class ProxyHandler {
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const keptAlive = markConnectionUsed(req)
     const ex = new Exchange(req, res, this.#gate)
     if (res.closed || ex.clientLeft()) ex.requestId = requestIdOf(req) // for its access-log line
     if (this.#track(ex)) return
     try {
       if (this.#phase !== 'serving') {
         res.setHeader('connection', 'close')
-        // A connection's first request is served even now: it was accepted just before the listener closed and
-        // its client could not know (in a handover it would otherwise fail). Only a connection that has had an
-        // answer, kept alive past the close, is refused.
-        if (this.#phase === 'closed' && req.socket.bytesWritten > 0) {
+        // Refused: a request pipelined behind another, whose answer closes the connection before this one could
+        // be written (it must not reach an upstream); and once closed, a request on a connection kept alive
+        // since before. A connection's first request is served even then: it was accepted just before the
+        // listener closed and its client could not know (in a handover it would otherwise fail).
+        if (res.socket === null || (this.#phase === 'closed' && keptAlive)) {
           ex.requestId = requestIdOf(req)
           return this.#sendError(ex, 'shutting_down', undefined, 1)
         }

@@ -13,14 +13,19 @@ export interface UpgradeOptions {
   state: () => GatewayState
   admit: Admit
   logger: Logger
-  /** Sockets being tunnelled, so shutdown can close them (the HTTP server does not track them). */
+  /** Sockets the upgrade path has taken over, handshake or tunnel, so shutdown can close them (the HTTP server does not track them). */
   tunnels: Set<Duplex>
+  /** Shutdown: whether this upgrade is refused with shutting_down (see ProxyHandler.refusesUpgrade). */
+  refuses: (req: IncomingMessage) => boolean
 }
 
 export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     const startedAt = performance.now()
     socket.on('error', () => socket.destroy())
+    // tracked from here, not only once tunnelled: a handshake still waiting for its 101 must not hold shutdown open
+    opts.tunnels.add(socket)
+    socket.once('close', () => opts.tunnels.delete(socket))
     const admission = opts.admit(req, opts.state())
     const { requestId, runtime } = admission
     const log = (status: number, extra: Record<string, unknown>): void => {
@@ -32,6 +37,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       endAndLinger(socket, statusLine(answer.status, '') + headerLines(answer.headers) + '\r\n' + answer.body)
       log(answer.status, { error: code, ...extra })
     }
+    if (opts.refuses(req)) return refuse('shutting_down', {}, { 'retry-after': '1' })
     if (admission.refusal !== undefined || runtime === undefined) return refuse(admission.refusal ?? 'no_route')
     // a handshake no WebSocket server could accept never costs an upstream connection (RFC 6455 §4.2.1);
     // a version other than 13 is told the one spoken (§4.4)

@@ -1,47 +1,189 @@
-// Graceful shutdown and connections accepted just before the listener closed (in a handover, the last ones the old
-// process took): their first request, sent after the close, is served with Connection: close even when nothing
-// else is in flight; a connection that never sends one is closed after the grace, and the shutdown then completes.
+// Graceful shutdown and the connections still open when the listener closes (in a handover, the last ones the old
+// process took). A connection's first request is served with Connection: close even when nothing else is in flight
+// (with Expect: 100-continue too); a request pipelined behind another never reaches an upstream, since the answer
+// before it closes the connection; a kept-alive connection's next request or WebSocket upgrade is refused; a
+// connection that sends nothing is closed when the grace ends, and a handshake still waiting for its 101 does not
+// hold the shutdown open. The gateway runs on a manual clock: the grace and the timeout end when the test says.
+import { createServer, type IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import t from 'tap'
-import { startGateway, waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { ManualClock } from '../helpers/clock.ts'
+import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
+import { rawConnection, type RawConnection } from '../helpers/raw-connection.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
-t.test('a connection accepted before the close sends its first request after it: served, not reset', async (t) => {
+const CLOSED = 'listener closed, finishing requests in flight'
+const GRACE_MS = 1000
+const WEBSOCKET = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+
+interface Setup { gw: TestGateway; clock: ManualClock; port: number; u: TestUpstream }
+
+async function setup (t: Tap, delayMs = 0, upstreamUrl?: string): Promise<Setup> {
   const u = await TestUpstream.start({ name: 'u' })
   t.teardown(() => u.close())
-  const gw = await startGateway({
-    shutdown: { delayMs: 50, timeoutMs: 5000 },
-    pools: { u: { targets: [u.url] } },
+  const clock = new ManualClock()
+  const config: GatewayConfig = {
+    shutdown: { delayMs, timeoutMs: 5000 },
+    pools: { u: { targets: [upstreamUrl ?? u.url] } },
     routes: [{ path: '/', pool: 'u' }],
-  }, { defaultMetrics: false })
+  }
+  const gw = await startGateway(config, { clock, defaultMetrics: false })
   t.teardown(() => gw.close())
-  const port = Number(new URL(gw.url).port)
+  return { gw, clock, u, port: Number(new URL(gw.url).port) }
+}
 
-  const late = rawConnection(t, port)
-  const silent = rawConnection(t, port)
-  await Promise.all([late.connected, silent.connected])
-  // accepted by the gateway's process, not only by the kernel, before shutdown begins
-  await sleep(100)
+/**
+ * Raw connections the gateway's process has accepted (not only the kernel): a request on one more connection is
+ * answered only after the listener was read, and libuv accepts every connection waiting there in one go.
+ */
+async function accepted (t: Tap, port: number, count: number): Promise<RawConnection[]> {
+  const connections = Array.from({ length: count }, () => rawConnection(t, port))
+  await Promise.all(connections.map((c) => c.connected))
+  const probe = rawConnection(t, port)
+  probe.socket.write('GET /accepted HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n')
+  await probe.closed
+  return connections
+}
 
-  const began = Date.now()
-  const shutdown = gw.gateway.shutdown()
-  await waitFor(() => gw.logs.some((l) => l.msg === 'listener closed, finishing requests in flight'), 2000)
-  // nothing is in flight now: the drain must still wait for the connections accepted a moment ago
-  await sleep(100)
-  late.socket.write('GET /first HTTP/1.1\r\nHost: gw\r\nX-Request-Id: late-first\r\n\r\n')
-  await late.closed
-  t.equal(late.error(), undefined, 'not reset')
-  t.match(late.received(), /^HTTP\/1\.1 200 /, 'its first request is served')
-  t.match(late.received().toLowerCase(), /\r\nconnection: close\r\n/, 'and asks the client to close')
-  t.equal(u.hits, 1, 'the upstream saw it')
+async function beginShutdown (s: Setup): Promise<{ done: Promise<void>; isDone: () => boolean }> {
+  let finished = false
+  const done = s.gw.gateway.shutdown().then(() => { finished = true })
+  s.clock.advance(0) // shutdown.delayMs 0
+  await waitFor(() => s.gw.logs.some((l) => l.msg === CLOSED), 2000)
+  return { done, isDone: () => finished }
+}
 
-  await shutdown
-  const took = Date.now() - began
-  await silent.closed
-  t.equal(silent.received(), '', 'the connection that never sent a request got nothing')
-  // the grace is 1 s from the close; a loaded machine may add to it
-  t.ok(took >= 1000 && took < 4000, `the drain waited for the grace, then completed (${took} ms)`)
-  t.match(gw.accessLogs().find((l) => l.requestId === 'late-first'), { status: 200 }, 'logged')
+const answers = (c: RawConnection): string[] => c.received().match(/HTTP\/1\.1 \d{3}/g) ?? []
+
+t.test('a first request sent after the close is served; a silent connection is closed when the grace ends', async (t) => {
+  const s = await setup(t)
+  const [late, silent] = await accepted(t, s.port, 2)
+  const hitsBefore = s.u.hits
+  const shutdown = await beginShutdown(s)
+  late!.socket.write('GET /first HTTP/1.1\r\nHost: gw\r\nX-Request-Id: late-first\r\n\r\n')
+  await late!.closed
+  t.equal(late!.error(), undefined, 'not reset')
+  t.match(late!.received(), /^HTTP\/1\.1 200 /, 'its first request is served')
+  t.match(late!.received().toLowerCase(), /\r\nconnection: close\r\n/, 'and asks the client to close')
+  t.equal(s.u.hits, hitsBefore + 1, 'the upstream saw it')
+  t.notOk(shutdown.isDone(), 'nothing is in flight, yet the drain waits: the grace is not over')
+  t.notOk(silent!.socket.destroyed, 'the silent connection is still open')
+
+  s.clock.advance(GRACE_MS)
+  await silent!.closed
+  await shutdown.done
+  t.equal(silent!.received(), '', 'the connection that never sent a request got nothing')
+  t.match(s.gw.accessLogs().find((l) => l.requestId === 'late-first'), { status: 200 }, 'logged')
+  t.notOk(s.gw.logs.some((l) => String(l.msg).startsWith('shutdown timeout')), 'no timeout reported')
+})
+
+t.test('a first request with Expect: 100-continue is served too (the 100 Continue is not an answer)', async (t) => {
+  const s = await setup(t)
+  const [c] = await accepted(t, s.port, 1)
+  const hitsBefore = s.u.hits
+  const shutdown = await beginShutdown(s)
+  c!.socket.write('POST /up HTTP/1.1\r\nHost: gw\r\nContent-Length: 5\r\nExpect: 100-continue\r\nX-Request-Id: continue-first\r\n\r\n')
+  await waitFor(() => c!.received().includes('100 Continue') || c!.socket.destroyed)
+  c!.socket.write('hello')
+  await c!.closed
+  t.same(answers(c!), ['HTTP/1.1 100', 'HTTP/1.1 200'], '100 Continue, then 200')
+  t.equal(s.u.hits, hitsBefore + 1, 'the upstream saw it')
+  s.clock.advance(GRACE_MS)
+  await shutdown.done
+})
+
+t.test('requests pipelined behind another never reach an upstream once shutdown has begun', async (t) => {
+  const pipelined = 'POST /a HTTP/1.1\r\nHost: gw\r\nContent-Length: 1\r\nX-Request-Id: p-1\r\n\r\nA' +
+    'POST /b HTTP/1.1\r\nHost: gw\r\nContent-Length: 1\r\nX-Request-Id: p-2\r\n\r\nB'
+
+  t.test('after the close, as the first bytes of a connection', async (t) => {
+    const s = await setup(t)
+    const [c] = await accepted(t, s.port, 1)
+    const before = s.u.requests.length
+    const shutdown = await beginShutdown(s)
+    c!.socket.write(pipelined)
+    await c!.closed
+    t.same(answers(c!), ['HTTP/1.1 200'], 'one answer, then the connection closes')
+    t.same(s.u.requests.slice(before).map((r) => r.url), ['/a'], 'only the answered request reached the upstream')
+    s.clock.advance(GRACE_MS)
+    await shutdown.done
+  })
+
+  t.test('while draining (delayMs), on a connection kept alive since before', async (t) => {
+    const s = await setup(t, 60_000)
+    const c = rawConnection(t, s.port)
+    c.socket.write('GET /before HTTP/1.1\r\nHost: gw\r\n\r\n')
+    await waitFor(() => c.received().includes('"bodyBytes"'))
+    c.reset()
+    const before = s.u.requests.length
+    const done = s.gw.gateway.shutdown()
+    await waitFor(() => s.gw.logs.some((l) => l.msg === 'shutting down: not ready, still serving'), 2000)
+    c.socket.write(pipelined)
+    await c.closed
+    t.same(answers(c), ['HTTP/1.1 200'], 'one answer, with Connection: close')
+    t.same(s.u.requests.slice(before).map((r) => r.url), ['/a'], 'only the answered request reached the upstream')
+    s.clock.advance(60_000 + GRACE_MS)
+    await done
+  })
+})
+
+t.test('after the close, a kept-alive connection\'s WebSocket upgrade is refused with shutting_down', async (t) => {
+  const s = await setup(t)
+  const c = rawConnection(t, s.port)
+  c.socket.write('GET /before HTTP/1.1\r\nHost: gw\r\n\r\n')
+  await waitFor(() => c.received().includes('"bodyBytes"'))
+  c.reset()
+  const shutdown = await beginShutdown(s)
+  c.socket.write(`GET /ws HTTP/1.1\r\nHost: gw\r\n${WEBSOCKET}\r\n`)
+  await c.closed
+  t.match(c.received(), /^HTTP\/1\.1 503 /, '503')
+  t.match(c.received(), /"error":"shutting_down"/)
+  s.clock.advance(GRACE_MS)
+  await shutdown.done
+})
+
+t.test('a WebSocket handshake still waiting for its 101 does not hold the shutdown open', async (t) => {
+  const held = new Set<Socket>()
+  const upstream = createServer()
+  upstream.on('upgrade', (_req: IncomingMessage, socket: Socket) => { held.add(socket) }) // never answers
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const socket of held) socket.destroy(); upstream.close() })
+  const s = await setup(t, 0, `http://127.0.0.1:${(upstream.address() as { port: number }).port}`)
+  const c = rawConnection(t, s.port)
+  c.socket.write(`GET /ws HTTP/1.1\r\nHost: gw\r\n${WEBSOCKET}\r\n`)
+  await waitFor(() => held.size === 1)
+  const shutdown = await beginShutdown(s)
+  s.clock.advance(GRACE_MS)
+  await shutdown.done
+  await c.closed
+  t.equal(c.received(), '', 'the client got no 101, and its connection was closed')
+})
+
+t.test('a second shutdown() waits for the first; a kept-alive request after the close is still refused', async (t) => {
+  const s = await setup(t)
+  const c = rawConnection(t, s.port)
+  c.socket.write('GET /before HTTP/1.1\r\nHost: gw\r\n\r\n')
+  await waitFor(() => c.received().includes('"bodyBytes"'))
+  c.reset()
+  const first = await beginShutdown(s)
+  const second = s.gw.gateway.shutdown()
+  c.socket.write('GET /after HTTP/1.1\r\nHost: gw\r\n\r\n')
+  await c.closed
+  t.match(c.received(), /^HTTP\/1\.1 503 /, 'refused as shutting_down')
+  s.clock.advance(GRACE_MS)
+  await Promise.all([first.done, second])
+  t.equal(s.gw.logs.filter((l) => l.msg === CLOSED).length, 1, 'one drain')
+})
+
+t.test('with nothing in flight, the grace and the timeout falling due in one turn report no timeout', async (t) => {
+  const s = await setup(t)
+  await accepted(t, s.port, 1) // an idle connection: only the grace ends the drain
+  const shutdown = await beginShutdown(s)
+  s.clock.advance(5000) // the grace and shutdown.timeoutMs, in one advance: both timers run before any promise job
+  await shutdown.done
+  t.notOk(s.gw.logs.some((l) => String(l.msg).startsWith('shutdown timeout')), 'no timeout reported')
+  t.equal(s.clock.pendingTimers, 0, 'and no shutdown timer is left behind')
 })
