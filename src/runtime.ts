@@ -13,12 +13,15 @@ export interface Timer {
 export interface Clock {
   /** Epoch milliseconds. */
   now (): number
+  /** Milliseconds on a clock that never steps, as timers run (when missing, now() is taken to be one). */
+  monotonicNow? (): number
   setTimeout (callback: () => void, ms: number): Timer
   clearTimeout (timer: Timer | undefined): void
 }
 
 export const systemClock: Clock = {
   now: Date.now,
+  monotonicNow: () => performance.now(),
   setTimeout: (callback, ms) => setTimeout(callback, ms),
   clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
 }

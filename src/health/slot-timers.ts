@@ -10,17 +10,21 @@ interface Slot { readonly timer: Timer; readonly callbacks: Set<() => void> }
 
 export class SlotTimers {
   readonly #clock: Clock
+  readonly #now: () => number
   readonly #slotMs: number
   readonly #slots = new Map<number, Slot>()
 
   constructor (clock: Clock, slotMs: number = PROBE_SLOT_MS) {
     this.#clock = clock
+    // slots are keyed on a clock that never steps: after a wall-clock step, a slot armed before it is still due
+    // when its timer says, and a probe joining it would run early or late by the step
+    this.#now = clock.monotonicNow?.bind(clock) ?? clock.now.bind(clock)
     this.#slotMs = slotMs
   }
 
   /** Runs `callback` at the first slot boundary at least `delayMs` from now; returns what cancels it. */
   after (delayMs: number, callback: () => void): () => void {
-    const now = this.#clock.now()
+    const now = this.#now()
     const index = Math.ceil((now + delayMs) / this.#slotMs)
     let slot = this.#slots.get(index)
     if (slot === undefined) {

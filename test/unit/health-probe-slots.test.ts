@@ -3,6 +3,7 @@
 // slot clears its timer. And two pools' checkers on one clock share the grid.
 import t from 'tap'
 import { SlotTimers, slotTimersFor } from '../../src/health/slot-timers.ts'
+import type { Clock } from '../../src/runtime.ts'
 import { PoolRuntime } from '../../src/upstream/registry.ts'
 import { ManualClock } from '../helpers/clock.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
@@ -85,6 +86,28 @@ t.test('cancelling: the slot keeps its timer while a callback is left, and clear
   })
   clock.advance(20)
   t.same(ran, ['c', 'd', 'e', 'f'])
+})
+
+t.test('a step of the wall clock moves no due time: slots are keyed on the monotonic clock', async (t) => {
+  const timers = new ManualClock(1_000_000)
+  let step = 0
+  // the wall clock (now) can be stepped; timers and monotonicNow run on the manual clock, as Node's timers do
+  const clock: Clock = {
+    now: () => timers.now() + step,
+    monotonicNow: () => timers.now(),
+    setTimeout: (callback, ms) => timers.setTimeout(callback, ms),
+    clearTimeout: (timer) => timers.clearTimeout(timer),
+  }
+  const slots = new SlotTimers(clock, 20)
+  const ran: [string, number][] = []
+  slots.after(1000, () => ran.push(['a', timers.now()]))
+  step = -4000 // the wall clock steps back 4 s
+  slots.after(5000, () => ran.push(['b', timers.now()]))
+  step = 2000 // and forward
+  slots.after(3000, () => ran.push(['c', timers.now()]))
+  t.same(timers.dueIn(), [1000, 3000, 5000], 'each due when asked, not in the slot the stepped wall clock names')
+  timers.advance(5000)
+  t.same(ran, [['a', 1_001_000], ['c', 1_003_000], ['b', 1_005_000]])
 })
 
 t.test('one grid per clock', async (t) => {
