@@ -48,6 +48,15 @@ async function accepted (t: Tap, port: number, count: number): Promise<RawConnec
   return connections
 }
 
+/** A raw connection that has had one request answered and is kept alive (what it received so far is cleared). */
+async function keptAlive (t: Tap, port: number): Promise<RawConnection> {
+  const c = rawConnection(t, port)
+  c.socket.write('GET /before HTTP/1.1\r\nHost: gw\r\n\r\n')
+  await waitFor(() => c.received().includes('"bodyBytes"'))
+  c.reset()
+  return c
+}
+
 async function beginShutdown (s: Setup): Promise<{ done: Promise<void>; isDone: () => boolean }> {
   let finished = false
   const done = s.gw.gateway.shutdown().then(() => { finished = true })
@@ -114,10 +123,7 @@ t.test('requests pipelined behind another never reach an upstream once shutdown 
 
   t.test('while draining (delayMs), on a connection kept alive since before', async (t) => {
     const s = await setup(t, 60_000)
-    const c = rawConnection(t, s.port)
-    c.socket.write('GET /before HTTP/1.1\r\nHost: gw\r\n\r\n')
-    await waitFor(() => c.received().includes('"bodyBytes"'))
-    c.reset()
+    const c = await keptAlive(t, s.port)
     const before = s.u.requests.length
     const done = s.gw.gateway.shutdown()
     await waitFor(() => s.gw.logs.some((l) => l.msg === 'shutting down: not ready, still serving'), 2000)
@@ -132,10 +138,7 @@ t.test('requests pipelined behind another never reach an upstream once shutdown 
 
 t.test('after the close, a kept-alive connection\'s WebSocket upgrade is refused with shutting_down', async (t) => {
   const s = await setup(t)
-  const c = rawConnection(t, s.port)
-  c.socket.write('GET /before HTTP/1.1\r\nHost: gw\r\n\r\n')
-  await waitFor(() => c.received().includes('"bodyBytes"'))
-  c.reset()
+  const c = await keptAlive(t, s.port)
   const shutdown = await beginShutdown(s)
   c.socket.write(`GET /ws HTTP/1.1\r\nHost: gw\r\n${WEBSOCKET}\r\n`)
   await c.closed
@@ -164,10 +167,7 @@ t.test('a WebSocket handshake still waiting for its 101 does not hold the shutdo
 
 t.test('a second shutdown() waits for the first; a kept-alive request after the close is still refused', async (t) => {
   const s = await setup(t)
-  const c = rawConnection(t, s.port)
-  c.socket.write('GET /before HTTP/1.1\r\nHost: gw\r\n\r\n')
-  await waitFor(() => c.received().includes('"bodyBytes"'))
-  c.reset()
+  const c = await keptAlive(t, s.port)
   const first = await beginShutdown(s)
   const second = s.gw.gateway.shutdown()
   c.socket.write('GET /after HTTP/1.1\r\nHost: gw\r\n\r\n')
