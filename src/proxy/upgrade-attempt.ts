@@ -31,20 +31,18 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   readonly #runtime: PoolRuntime
   readonly #target: Target
   readonly #requestId: string
-  readonly #tunnels: Set<Duplex>
   readonly #done: (outcome: UpgradeOutcome) => void
   #controller: Dispatcher.DispatchController | undefined
   #answered = 0
   #released = false
   readonly #onEarlyClose = (): void => { this.#controller?.abort(new Error('client went away')) }
 
-  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, tunnels: Set<Duplex>, done: (outcome: UpgradeOutcome) => void) {
+  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, done: (outcome: UpgradeOutcome) => void) {
     this.#socket = socket
     this.#head = head
     this.#runtime = runtime
     this.#target = target
     this.#requestId = requestId
-    this.#tunnels = tunnels
     this.#done = done
     runtime.pool.acquire(target)
     socket.once('close', this.#onEarlyClose)
@@ -65,13 +63,11 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     }
     socket.write(statusLine(101, 'Switching Protocols') + headerLines(headers) + '\r\n')
     if (this.#head.length > 0) upSocket.write(this.#head)
-    this.#tunnels.add(socket)
     let closed = false
     const close = (): void => {
       if (closed) return
       closed = true
       this.#release()
-      this.#tunnels.delete(socket)
       socket.destroy()
       upSocket.destroy()
       this.#done({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten })
