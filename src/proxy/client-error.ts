@@ -6,7 +6,7 @@
 // (bench/hardening-results.md).
 import type { Socket } from 'node:net'
 import { renderError, type ErrorCode } from '../errors.ts'
-import { headerLines, statusLine } from './upgrade-attempt.ts'
+import { headerLines, statusLine } from './raw-response.ts'
 
 /** The whole answer per code, encoded once: these arrive in bursts, one per expiring connection. */
 const ANSWERS = new Map<ErrorCode, Buffer>()

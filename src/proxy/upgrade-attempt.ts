@@ -8,11 +8,8 @@ import { classifyError } from '../resilience/classify.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
-import { stripResponseHopByHop, type ResponseHeaders } from './headers.ts'
-
-// not `import … from 'node:http'`: Node 24 builds that ESM view by reading every export, and its lazy
-// WebSocket getter loads Node's own copy of undici (~55 ms of start-up)
-const { STATUS_CODES } = process.getBuiltinModule('node:http')
+import { stripResponseHopByHop } from './headers.ts'
+import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
 
 export interface UpgradeOutcome {
   /** The status the client saw (101 for a tunnel that ran). */
@@ -119,32 +116,4 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#released = true
     this.#runtime.pool.release(this.#target)
   }
-}
-
-/** How long a refused client may keep its half of the connection open after the answer went out. */
-export const LINGER_MS = 1000
-
-/**
- * Ends a connection that will carry no tunnel: the answer goes out, anything the client sends is read and
- * dropped, and a client that never closes its half is cut off after LINGER_MS instead of holding the socket.
- */
-export function endAndLinger (socket: Duplex, answer?: string): void {
-  socket.resume()
-  const timer = setTimeout(() => socket.destroy(), LINGER_MS)
-  timer.unref()
-  socket.once('close', () => clearTimeout(timer))
-  if (answer === undefined) socket.end()
-  else socket.end(answer)
-}
-
-export function statusLine (status: number, message: string): string {
-  return `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}\r\n`
-}
-
-export function headerLines (headers: IncomingHttpHeaders | ResponseHeaders | Record<string, string | number>): string {
-  let out = ''
-  for (const [name, value] of Object.entries(headers)) {
-    for (const v of Array.isArray(value) ? value : [value]) if (v !== undefined) out += `${name}: ${v}\r\n`
-  }
-  return out
 }

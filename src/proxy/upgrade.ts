@@ -7,7 +7,8 @@ import { renderError, type ErrorCode } from '../errors.ts'
 import type { GatewayState } from '../state.ts'
 import type { Admit } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
-import { endAndLinger, headerLines, statusLine, UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
+import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
+import { UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
 
 export interface UpgradeOptions {
   state: () => GatewayState
