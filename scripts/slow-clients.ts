@@ -88,7 +88,7 @@ pin(attackers.pid!, DRIVER_CPU)
 // measured request by holding the CPU it needs. What the gateway pays for them is unchanged.
 setPriority(attackers.pid!, 19)
 
-interface Phase { kind: 'baseline' | 'attack'; latencies: number[]; errors: number; statuses: Record<string, number>; gatewayFdsMax: number; gatewayRssMaxMiB: number; clientLoopP99Ms: number }
+interface Phase { kind: 'baseline' | 'attack'; latencies: number[]; errors: number; statuses: Record<string, number>; gatewayFdsMax: number; gatewayRssMaxMiB: number; clientLoopP99Ms: number; clientLoopMaxMs: number; gatewayLoop: { p99Ms: number; maxMs: number } }
 
 /** The normal client: CONNECTIONS keep-alive connections sending GETs at RATE req/s in all, for durationMs. */
 async function normalClient (phase: Phase, durationMs: number): Promise<void> {
@@ -97,6 +97,7 @@ async function normalClient (phase: Phase, durationMs: number): Promise<void> {
   const until = performance.now() + durationMs
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
+  await gw.loopDelay() // from here on
   const sampler = setInterval(() => {
     phase.gatewayFdsMax = Math.max(phase.gatewayFdsMax, gw.fds())
     phase.gatewayRssMaxMiB = Math.max(phase.gatewayRssMaxMiB, gw.rssMiB())
@@ -124,6 +125,8 @@ async function normalClient (phase: Phase, durationMs: number): Promise<void> {
   clearInterval(sampler)
   loop.disable()
   phase.clientLoopP99Ms = loop.percentile(99) / 1e6
+  phase.clientLoopMaxMs = loop.max / 1e6
+  phase.gatewayLoop = await gw.loopDelay()
   agent.destroy()
 }
 
@@ -138,7 +141,7 @@ const counts = Object.fromEntries(KINDS.map((k) => [k, Math.round(ATTACKERS * SH
 const reports: Record<Kind, KindReport>[] = []
 const attackStops: number[] = []
 const phases: Phase[] = []
-const newPhase = (kind: Phase['kind']): Phase => ({ kind, latencies: [], errors: 0, statuses: {}, gatewayFdsMax: 0, gatewayRssMaxMiB: 0, clientLoopP99Ms: 0 })
+const newPhase = (kind: Phase['kind']): Phase => ({ kind, latencies: [], errors: 0, statuses: {}, gatewayFdsMax: 0, gatewayRssMaxMiB: 0, clientLoopP99Ms: 0, clientLoopMaxMs: 0, gatewayLoop: { p99Ms: 0, maxMs: 0 } })
 
 // warm-up: the gateway's first requests compile its hot path; not measured
 await normalClient(newPhase('baseline'), 2000)
@@ -207,8 +210,8 @@ const closesOk = used.every((k) => closes[k].closed > 0 && closes[k].early === 0
 const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
 process.stdout.write(`\n### Slow clients: ${ATTACKERS} attacking connections (${used.map((k) => `${counts[k]} ${k}`).join(', ')}), ${ROUNDS} interleaved rounds of ${PHASE_MS / 1000} s\n\n`)
 process.stdout.write(`Gateway: headersTimeoutMs ${HEADERS_TIMEOUT_MS}, requestTimeoutMs ${REQUEST_TIMEOUT_MS} (checked every ${CHECK_INTERVAL_MS} ms), timeouts.clientIdleMs ${CLIENT_IDLE_MS}; pool connections.maxPerTarget ${MAX_PER_TARGET}. Normal client: ${CONNECTIONS} keep-alive connections, ${RATE} GET/s in all. Attackers trickle one byte every ${TRICKLE_MS} ms and reconnect when closed; slow readers ask for ${READER_BYTES / 2 ** 20} MiB and read nothing. ${gw.pinned ? 'The gateway had CPU 0 to itself; the normal client and upstream shared CPU 1 with the attackers, who ran at the lowest priority (nice 19)' : 'Nothing pinned (no taskset or one CPU)'}. Load average at the end: ${loadAverage()}.\n\n`)
-process.stdout.write(table(['phase', 'requests', 'errors (by status)', 'p50 ms', 'p99 ms', 'max ms', 'gateway fds max', 'gateway RSS max MiB', 'client loop p99 ms'], phases.map((p, i) => [
-  `${Math.floor(i / 2) + 1} ${p.kind}`, p.latencies.length + p.errors, p.errors === 0 ? '0' : `${p.errors} (${Object.entries(p.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ')})`, ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), ms(percentile(p.latencies, 100)), p.gatewayFdsMax, p.gatewayRssMaxMiB.toFixed(0), ms(p.clientLoopP99Ms),
+process.stdout.write(table(['phase', 'requests', 'errors (by status)', 'p50 ms', 'p99 ms', 'max ms', 'gateway fds max', 'gateway RSS max MiB', 'event-loop delay p99 / max ms (sampled every 10 ms: 10 is on time): gateway; normal client and upstream'], phases.map((p, i) => [
+  `${Math.floor(i / 2) + 1} ${p.kind}`, p.latencies.length + p.errors, p.errors === 0 ? '0' : `${p.errors} (${Object.entries(p.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ')})`, ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), ms(percentile(p.latencies, 100)), p.gatewayFdsMax, p.gatewayRssMaxMiB.toFixed(0), `${ms(p.gatewayLoop.p99Ms)} / ${ms(p.gatewayLoop.maxMs)}; ${ms(p.clientLoopP99Ms)} / ${ms(p.clientLoopMaxMs)}`,
 ])))
 process.stdout.write('\n')
 process.stdout.write(table(['normal client', 'value', 'bar', 'verdict'], [

@@ -1,9 +1,9 @@
 // The load driver's handle on the gateway child: start it, read its fds and RSS from /proc/<pid>, its heap
 // from its own /metrics (nodejs_heap_size_used_bytes), its breaker counts over IPC; stop it.
-import { fork, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
+import { forkChild } from './forked.ts'
 import { GATEWAY_CPU, pin } from './pin.ts'
 
 export interface GatewayChild {
@@ -32,27 +32,12 @@ export interface GatewayChild {
   stop (): Promise<void>
 }
 
-const children = new Set<ChildProcess>()
-process.once('exit', () => { for (const c of children) c.kill('SIGKILL') })
-
 export async function startGatewayChild (config: GatewayConfig): Promise<GatewayChild> {
   // the V8 flags the gateway ships with; --expose-gc only so the harness can measure retained heap on request
   // ('retained'): the gateway never calls gc()
-  const child = fork(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { execArgv: [...NODE_FLAGS, '--expose-gc', ...(process.env.STRESS_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  const ready = await new Promise<{ url: string; adminUrl: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('gateway child not ready after 15 s')), 15_000)
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway child exited (${code}) before it was ready`)) })
-    child.once('message', (m: { type: string; url: string; adminUrl: string }) => { clearTimeout(timer); resolve(m) })
-  })
-  const pid = child.pid!
+  const child = await forkChild<{ url: string; adminUrl: string }>(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { execArgv: [...NODE_FLAGS, '--expose-gc', ...(process.env.STRESS_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? [])] })
+  const { pid, ready, ask } = child
   const pinned = pin(pid, GATEWAY_CPU)
-  // one question at a time: each answer is the next message
-  const ask = <T>(type: string): Promise<T> => new Promise((resolve) => {
-    child.once('message', (m: T) => resolve(m))
-    child.send({ type })
-  })
   const metrics = async (): Promise<string> => (await fetch(`${ready.adminUrl}/metrics`)).text()
   return {
     pid,
@@ -72,14 +57,7 @@ export async function startGatewayChild (config: GatewayConfig): Promise<Gateway
     memory: () => ask('memory'),
     loopDelay: () => ask('loop'),
     retainedHeap: async () => (await ask<{ heapUsed: number }>('retained')).heapUsed,
-    stop: async () => {
-      if (child.exitCode !== null) return
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-      child.disconnect()
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      await exited
-      clearTimeout(timer)
-    },
+    stop: child.stop,
   }
 }
 

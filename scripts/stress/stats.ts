@@ -32,3 +32,6 @@ export function listenDrops (): number {
     return 0
   }
 }
+
+/** Milliseconds since the epoch at sub-millisecond resolution: one clock that two processes can compare. */
+export const epochNow = (): number => performance.timeOrigin + performance.now()

@@ -1,4 +1,5 @@
-// The upstream the stress scripts run in the load driver's process, so its timestamps share the driver's clock.
+// The upstream the stress scripts run, in the load driver's process (scripts/slow-clients.ts) or in its own
+// (scripts/stress/upstream-child.ts, for scripts/aborts.ts); `now` is the clock its timestamps are read from.
 // GET /slow/<id> answers after slowMs and records, per id, when the request arrived and when the gateway closed
 // it (an abort); GET /bytes/<n>?id=<id> streams n bytes with backpressure and records when the gateway closed it
 // early; anything else reads the body and answers a small 200.
@@ -10,15 +11,17 @@ export class StressUpstream {
   port = 0
   /** How long /slow/<id> waits before answering. */
   slowMs = 2000
-  /** performance.now() when each /slow request arrived, by id. */
+  /** now() when each /slow request arrived, by id. */
   readonly arrived = new Map<string, number>()
-  /** performance.now() when the gateway closed a /slow or /bytes request before it was answered, by id. */
+  /** now() when the gateway closed a /slow or /bytes request before it was answered, by id. */
   readonly closed = new Map<string, number>()
   /** /slow requests answered in full (the gateway did not abort them). */
   slowAnswered = 0
   readonly #sockets = new Set<Socket>()
+  readonly #now: () => number
 
-  private constructor () {
+  private constructor (now: () => number) {
+    this.#now = now
     this.server = createServer((req, res) => this.#handle(req, res))
     this.server.keepAliveTimeout = 30_000
     this.server.on('connection', (socket: Socket) => {
@@ -27,8 +30,8 @@ export class StressUpstream {
     })
   }
 
-  static async start (): Promise<StressUpstream> {
-    const u = new StressUpstream()
+  static async start (now: () => number = () => performance.now()): Promise<StressUpstream> {
+    const u = new StressUpstream(now)
     // as deep an accept queue as the gateway's (server.backlog): a full one would delay the gateway's connections
     // by SYN-ACK retransmissions, and this process also runs the load
     await new Promise<void>((resolve) => u.server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve))
@@ -60,7 +63,7 @@ export class StressUpstream {
   }
 
   #slow (id: string, req: IncomingMessage, res: ServerResponse): void {
-    this.arrived.set(id, performance.now())
+    this.arrived.set(id, this.#now())
     req.resume()
     const timer = setTimeout(() => {
       this.slowAnswered++
@@ -69,7 +72,7 @@ export class StressUpstream {
     res.once('close', () => {
       if (res.writableFinished) return
       clearTimeout(timer)
-      this.closed.set(id, performance.now())
+      this.closed.set(id, this.#now())
     })
   }
 
@@ -78,7 +81,7 @@ export class StressUpstream {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(total) })
     const chunk = Buffer.alloc(64 * 1024, 'z')
     let sent = 0
-    res.once('close', () => { if (!res.writableFinished && id !== '') this.closed.set(id, performance.now()) })
+    res.once('close', () => { if (!res.writableFinished && id !== '') this.closed.set(id, this.#now()) })
     const pump = (): void => {
       while (sent < total && !res.destroyed) {
         const n = Math.min(chunk.length, total - sent)
