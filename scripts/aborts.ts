@@ -9,15 +9,16 @@
 // The gateway runs in a child process (scripts/stress/gateway-child.ts): its fds and RSS come from /proc/<pid>,
 // its heap from its /metrics. The upstream runs in a process of its own (scripts/stress/upstream-child.ts) on
 // the clients' CPU: in this process, the 200 clients' work delayed its timestamps by up to 85 ms. An abort and
-// the upstream's view of it are compared on one clock that both processes read (epochNow).
+// the upstream's view of it are compared on one clock that both processes read (machineNow).
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
-import { DRIVER_CPU, pin } from './stress/pin.ts'
+import { DRIVER_CPU, GATEWAY_CPU, pin } from './stress/pin.ts'
 import { startGatewayChild, sumSamples, type GatewayChild } from './stress/gateway-process.ts'
-import { epochNow, listenDrops, ms, percentile, sleep, table } from './stress/stats.ts'
+import { busyPercent, cpuJiffies, listenDrops, machineNow, ms, percentile, sleep, table } from './stress/stats.ts'
 import { startUpstreamChild } from './stress/upstream-process.ts'
-import { loadAverage } from '../bench/proc.ts'
+import { clockTicksPerSecond, cpuTicks, loadAverage } from '../bench/proc.ts'
 
 const { values } = parseArgs({
   options: {
@@ -59,19 +60,22 @@ pin(process.pid, DRIVER_CPU)
 
 interface Sent { id: string; abortedAt: number; answered: boolean }
 
-/** One GET /slow/<id> on its own connection, destroyed abortMs after it was sent. */
+/**
+ * One GET /slow/<id> on its own connection, destroyed abortMs after it was sent. Written on a raw socket: an
+ * HTTP client's parser and request objects for 1,900 requests a second took CPU the upstream, on the same core,
+ * needed to keep up with accepting the gateway's connections (its accept queue grew, and requests reached it
+ * seconds after their clients had left). Any byte back before the abort counts as an answer.
+ */
 function abortedRequest (id: string): Promise<Sent> {
   return new Promise((resolve) => {
     const sent: Sent = { id, abortedAt: 0, answered: false }
-    const req = request({ host: '127.0.0.1', port: gw.port, path: `/slow/${id}`, agent: false }, (res) => {
-      sent.answered = true
-      res.resume()
-    })
-    req.on('error', () => { /* our own abort */ })
-    req.end()
+    const socket = connect(gw.port, '127.0.0.1')
+    socket.on('error', () => { /* our own abort */ })
+    socket.once('data', () => { sent.answered = true })
+    socket.write(`GET /slow/${id} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`)
     setTimeout(() => {
-      sent.abortedAt = epochNow()
-      req.destroy()
+      sent.abortedAt = machineNow()
+      socket.destroy()
       resolve(sent)
     }, ABORT_MS)
   })
@@ -131,10 +135,15 @@ const ownLoop = monitorEventLoopDelay({ resolution: 10 })
 ownLoop.enable()
 const loadBefore = loadAverage()
 const dropsBefore = listenDrops()
+const cpusBefore = [cpuJiffies(GATEWAY_CPU), cpuJiffies(DRIVER_CPU)]
+const gatewayTicksBefore = cpuTicks(gw.pid)
 const started = performance.now()
 const sent = await run('r', REQUESTS)
 const runSeconds = (performance.now() - started) / 1000
 const drops = listenDrops() - dropsBefore
+const [gatewayBusy, driversBusy] = [busyPercent(cpusBefore[0], cpuJiffies(GATEWAY_CPU)), busyPercent(cpusBefore[1], cpuJiffies(DRIVER_CPU))]
+// the gateway process's own CPU (utime + stime), which other tenants of the machine do not inflate
+const gatewayUsPerAbort = ((cpuTicks(gw.pid) - gatewayTicksBefore) * 1e6) / clockTicksPerSecond() / REQUESTS
 const gwLoop = await gw.loopDelay()
 ownLoop.disable()
 const peak = await resources(gw)
@@ -195,7 +204,7 @@ const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
 
 process.stdout.write(`\n### Client aborts: ${REQUESTS} requests aborted at ${ABORT_MS} ms, ${CONCURRENCY} at a time, upstream answers after ${UPSTREAM_MS} ms\n\n`)
 process.stdout.write(`Machine load average before the run: ${loadBefore}. Event-loop delay p99 / max during the run: gateway ${ms(gwLoop.p99Ms)} / ${ms(gwLoop.maxMs)} ms, load driver ${ms(ownLoop.percentile(99) / 1e6)} / ${ms(ownLoop.max / 1e6)} ms, upstream (its own process; until the report after the 2.5 s wait) ${ms(seen.loop.p99Ms)} / ${ms(seen.loop.maxMs)} ms.\n`)
-process.stdout.write(`Run took ${runSeconds.toFixed(1)} s (${(REQUESTS / runSeconds).toFixed(0)} aborted req/s); gateway pid ${gw.pid} on port ${gw.port}, upstream pid ${upstream.pid} on port ${new URL(upstream.url).port}, started with --expose-gc for the harness's retained-heap reads only; ${gw.pinned ? 'the gateway had CPU 0 to itself, the clients and the upstream (two processes) shared CPU 1' : 'nothing pinned (no taskset or one CPU)'}.\n\n`)
+process.stdout.write(`Run took ${runSeconds.toFixed(1)} s (${(REQUESTS / runSeconds).toFixed(0)} aborted req/s); gateway pid ${gw.pid} on port ${gw.port}, upstream pid ${upstream.pid} on port ${new URL(upstream.url).port}, started with --expose-gc for the harness's retained-heap reads only; ${gw.pinned ? `the gateway had CPU 0 to itself (busy ${gatewayBusy.toFixed(0)}% of the run; the gateway's own CPU ${gatewayUsPerAbort.toFixed(0)} µs per aborted request), the clients and the upstream (two processes) shared CPU 1 (busy ${driversBusy.toFixed(0)}%)` : 'nothing pinned (no taskset or one CPU)'}.\n\n`)
 process.stdout.write(table(['measure', 'value', 'bar', 'verdict'], [
   ['requests that reached the upstream', `${REQUESTS - notReached} / ${REQUESTS}`, '', ''],
   ['reached the upstream after their client had aborted', forwardedAfterAbort, '', ''],

@@ -16,7 +16,7 @@ import { loadAverage } from '../bench/proc.ts'
 import { KINDS, type Kind, type KindReport, type StartMessage } from './stress/attackers.ts'
 import { startGatewayChild, sumSamples } from './stress/gateway-process.ts'
 import { DRIVER_CPU, pin } from './stress/pin.ts'
-import { ms, percentile, sleep, table } from './stress/stats.ts'
+import { machineNow, ms, percentile, sleep, table } from './stress/stats.ts'
 import { StressUpstream } from './stress/upstream.ts'
 
 const { values } = parseArgs({
@@ -71,7 +71,7 @@ if (Number.isFinite(fdLimit) && fdLimit < ATTACKERS + 1000) {
   process.exit(2)
 }
 
-const upstream = await StressUpstream.start()
+const upstream = await StressUpstream.start(machineNow)
 const gw = await startGatewayChild({
   log: { level: 'warn' },
   server: { host: '127.0.0.1', port: 0, headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
@@ -160,7 +160,7 @@ for (let round = 0; round < ROUNDS; round++) {
   process.stderr.write(`round ${round + 1}: ${ready.open} attacking connections open, gateway holds ${gw.fds()} fds\n`)
   await normalClient(attack, PHASE_MS)
   phases.push(attack)
-  attackStops.push(performance.timeOrigin + performance.now())
+  attackStops.push(machineNow())
   reports.push((await ask<{ report: Record<Kind, KindReport> }>({ type: 'stop' })).report)
   process.stderr.write(`round ${round + 1} attack: p99 ${ms(percentile(attack.latencies, 99))} ms, ${attack.errors} errors\n`)
   // let the gateway see the attackers go before the next baseline
@@ -190,7 +190,7 @@ for (const k of KINDS) {
     if (k === 'slowReader') {
       for (const [id, connectedAt] of Object.entries(kr.readerConnectedAt)) {
         const cut = upstream.closed.get(id)
-        if (cut !== undefined) c.lifetimes.push(performance.timeOrigin + cut - connectedAt)
+        if (cut !== undefined) c.lifetimes.push(cut - connectedAt)
         else if (attackStops[i]! - connectedAt > latest) c.overdue++
       }
     } else {

@@ -8,6 +8,7 @@
 //   slowBody    POST headers with Content-Length 1,000,000 (streamed to the upstream), then one byte every trickleMs
 //   slowReader  GET of a large body, never read (the socket is paused); see readerCheckMs
 import { connect, type Socket } from 'node:net'
+import { machineNow } from './stats.ts'
 
 export const KINDS = ['slowloris', 'idle', 'slowBody', 'slowReader'] as const
 export type Kind = (typeof KINDS)[number]
@@ -38,7 +39,7 @@ export interface KindReport {
   notCut: number
   /** Ages of those still open at stop, in ms. */
   agesAtStopMs: number[]
-  /** Slow readers: id → epoch ms of connect (performance.timeOrigin + now), to match the upstream's record. */
+  /** Slow readers: id → machineNow() at connect, to match the upstream's record. */
   readerConnectedAt: Record<string, number>
   /** Errors while connecting (refused, reset before open). */
   connectErrors: number
@@ -81,7 +82,7 @@ function openOne (kind: Kind): Promise<void> {
         trickle(conn, 'b')
       } else if (kind === 'slowReader') {
         const id = `s${readerSeq++}`
-        r.readerConnectedAt[id] = performance.timeOrigin + performance.now()
+        r.readerConnectedAt[id] = machineNow()
         socket.write(`GET /bytes/${start.readerBytes}?id=${id} HTTP/1.1\r\nHost: a.example\r\n\r\n`)
         socket.pause()
         conn.timer = setTimeout(() => checkReader(conn), start.readerCheckMs)

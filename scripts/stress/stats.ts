@@ -33,5 +33,29 @@ export function listenDrops (): number {
   }
 }
 
-/** Milliseconds since the epoch at sub-millisecond resolution: one clock that two processes can compare. */
-export const epochNow = (): number => performance.timeOrigin + performance.now()
+/**
+ * The machine's monotonic clock in ms (CLOCK_MONOTONIC, which every process reads alike): what two processes'
+ * timestamps are compared on. Not the wall clock: a process's performance.timeOrigin is the wall clock at its
+ * start, so two processes started apart disagree by however much the wall clock was adjusted in between.
+ */
+export const machineNow = (): number => Number(process.hrtime.bigint()) / 1e6
+
+/** One CPU's busy and total jiffies so far (/proc/stat), for its busy share over a run; undefined where unreadable. */
+export function cpuJiffies (cpu: number): { busy: number; total: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `))
+    if (line === undefined) return undefined
+    // user nice system idle iowait irq softirq steal …
+    const v = line.trim().split(/\s+/).slice(1).map(Number)
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0)
+    return { busy: total - v[3]! - v[4]!, total }
+  } catch {
+    return undefined
+  }
+}
+
+/** Busy share (0–100) of a CPU between two cpuJiffies() readings; NaN when either is missing. */
+export function busyPercent (before: ReturnType<typeof cpuJiffies>, after: ReturnType<typeof cpuJiffies>): number {
+  if (before === undefined || after === undefined || after.total === before.total) return NaN
+  return (100 * (after.busy - before.busy)) / (after.total - before.total)
+}

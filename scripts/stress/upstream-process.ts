@@ -4,9 +4,9 @@ import { forkChild } from './forked.ts'
 import { DRIVER_CPU, pin } from './pin.ts'
 
 export interface UpstreamReport {
-  /** epochNow() when each /slow request arrived, by id. */
+  /** machineNow() when each /slow request arrived, by id. */
   arrived: Map<string, number>
-  /** epochNow() when the gateway closed a /slow request before it was answered, by id. */
+  /** machineNow() when the gateway closed a /slow request before it was answered, by id. */
   closed: Map<string, number>
   /** /slow requests answered in full since the upstream started. */
   slowAnswered: number

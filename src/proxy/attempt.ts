@@ -79,7 +79,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (!isStream(ex.body)) this.#startTimer()
     else {
       // ...but a streamed upload that goes silent for clientIdleMs is the client's stall, not an upstream failure
-      this.#uploadTimer = runtime.clock.setTimeout(() => this.abort(new AttemptAborted('upload_stalled')), runtime.config.timeouts.clientIdleMs)
+      this.#uploadTimer = runtime.clock.setTimeout(() => this.abort(AttemptAborted.signal('upload_stalled')), runtime.config.timeouts.clientIdleMs)
       this.#watchingUpload = true
       watchUpload()
     }
@@ -98,7 +98,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #timeUp (): void {
     if (this.#settled || this.#headersReceived) return
     this.#timedOut = true
-    this.abort(new AttemptAborted('attempt_timeout'))
+    this.abort(AttemptAborted.signal('attempt_timeout'))
   }
 
   onRequestSent (): void {
@@ -111,7 +111,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
    * Ends the attempt (client gone, timeout). Before undici has started the request (it may be queued for a
    * connection) the attempt ends here and now; undici's request is aborted the moment it starts.
    */
-  abort (reason: Error = new AttemptAborted('client_gone')): void {
+  abort (reason: Error = AttemptAborted.signal('client_gone')): void {
     if (this.#settled) return
     if (this.#controller !== undefined) {
       this.#controller.abort(reason)
@@ -173,7 +173,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
         this.#controller?.resume()
       }
       res.once('drain', this.#onDrain)
-      this.#stallTimer = this.#runtime.clock.setTimeout(() => this.abort(new AttemptAborted('client_stalled')), this.#runtime.config.timeouts.clientIdleMs)
+      this.#stallTimer = this.#runtime.clock.setTimeout(() => this.abort(AttemptAborted.signal('client_stalled')), this.#runtime.config.timeouts.clientIdleMs)
     }
   }
 

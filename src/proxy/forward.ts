@@ -205,7 +205,7 @@ export class ProxyHandler {
       if (start.complete) ex.body = start.bytes
       // the prefix went back into req: it streams from the first byte; a chunked body on a route with a size
       // limit is counted as it streams
-      else ex.body = maxBody !== undefined && facts.chunked ? limitBody(req, maxBody, () => ex.attempt?.abort(new AttemptAborted('body_too_large'))) : req
+      else ex.body = maxBody !== undefined && facts.chunked ? limitBody(req, maxBody, () => ex.attempt?.abort(AttemptAborted.signal('body_too_large'))) : req
       return this.#forward(ex, runtime)
     }, (err: unknown) => {
       runtime.budget.requestFinished()

@@ -427,3 +427,17 @@ t.test('large response chunks: never freed when the upstream was paused on them,
   res.completeWrites(new Error('socket closed'))
   t.equal(failed.buffer.detached, false, 'a write that failed frees nothing')
 })
+
+t.test('an abort signal carries its reason and code but no captured stack, and leaves the stack limit as it was', async (t) => {
+  const limit = Error.stackTraceLimit
+  for (const reason of ['client_gone', 'client_stalled', 'upload_stalled', 'attempt_timeout', 'body_too_large'] as const) {
+    const err = AttemptAborted.signal(reason)
+    t.ok(err instanceof AttemptAborted, reason)
+    t.equal(err.reason, reason)
+    t.equal(err.code, 'SWITCHYARD_ATTEMPT_ABORTED')
+    t.notMatch(err.stack ?? '', /\n\s+at /, `${reason}: no stack frames`)
+    t.equal(Error.stackTraceLimit, limit, `${reason}: Error.stackTraceLimit restored`)
+  }
+  // an ordinary error made afterwards still has its frames
+  t.match(new Error('x').stack ?? '', /\n\s+at /)
+})
