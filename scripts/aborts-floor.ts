@@ -17,7 +17,7 @@ const REQUESTS = Number(values.requests)
 const ABORT_MS = 100
 
 const upstream = await startUpstreamChild(2000)
-const proxy = spawn(process.execPath, [new URL('./stress/abort-floor-proxy.ts', import.meta.url).pathname, upstream.url], { stdio: ['ignore', 'pipe', 'inherit'] })
+const proxy = spawn(process.execPath, [...(process.env.FLOOR_ARGS?.split(' ').filter(Boolean) ?? []), new URL('./stress/abort-floor-proxy.ts', import.meta.url).pathname, upstream.url], { stdio: ['ignore', 'pipe', 'inherit'] })
 process.once('exit', () => proxy.kill('SIGKILL'))
 const port = Number(await new Promise<string>((resolve) => proxy.stdout!.once('data', (d) => resolve(String(d).trim()))))
 pin(proxy.pid!, GATEWAY_CPU)
@@ -67,6 +67,7 @@ for (const [id, at] of abortedAt) {
 process.stdout.write(`Node floor for client aborts: ${REQUESTS} at ${CONCURRENCY} at a time, ${(REQUESTS / seconds).toFixed(0)} aborted req/s (load average before: ${load}). ` +
   `The proxy's own CPU: ${usPerAbort.toFixed(0)} µs per aborted request. Upstream close after client abort p50 / p99 / max: ` +
   `${ms(percentile(lags, 50))} / ${ms(percentile(lags, 99))} / ${ms(percentile(lags, 100))} ms (${lags.length} closed, ${seen.slowAnswered} answered).\n`)
-proxy.kill('SIGTERM')
+proxy.kill('SIGINT')
+await new Promise((resolve) => proxy.once('exit', resolve))
 await upstream.stop()
 process.exit(0)

@@ -37,3 +37,4 @@ const server = createServer((req, res) => {
 })
 server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, () => process.stdout.write(`${(server.address() as AddressInfo).port}\n`))
 process.once('SIGTERM', () => process.exit(0))
+process.once('SIGINT', () => process.exit(0))
