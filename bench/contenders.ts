@@ -110,13 +110,14 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     scale: true,
   },
   // BENCH_BASELINE=<another checkout of this repository, e.g. a git worktree of main>: its switchyard-full, to
-  // measure a change against the tree before it in one interleaved run
+  // measure a change against the tree before it in one interleaved run. BENCH_BASELINE_FLAGS adds V8 flags to it
+  // alone (BENCH_BASELINE=. measures a flag against the same tree).
   ...(process.env.BENCH_BASELINE === undefined ? [] : [{
     name: 'baseline-full',
-    description: `switchyard-full from ${process.env.BENCH_BASELINE}`,
+    description: `switchyard-full from ${process.env.BENCH_BASELINE}${process.env.BENCH_BASELINE_FLAGS ? ` with ${process.env.BENCH_BASELINE_FLAGS}` : ''}`,
     script: relative(here, join(process.env.BENCH_BASELINE, 'bench', 'gateway-server.ts')),
     args: (o: Origin) => ['full', ...o.urls],
-    nodeFlags: NODE_FLAGS,
+    nodeFlags: [...NODE_FLAGS, ...(process.env.BENCH_BASELINE_FLAGS?.split(' ').filter(Boolean) ?? [])],
     logsToStdout: true,
   }]),
 ]
