@@ -39,6 +39,10 @@ type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean } | null }
 export function onClientError (err: Error & { code?: string }, socket: ServerSocket): void {
   // a reset connection is already gone, with nothing to answer
   if (err.code === 'ECONNRESET' || socket.destroyed) return
+  // Bytes after a request that closes the connection (it asked to, or was HTTP/1.0): they are never processed
+  // (RFC 9112 §9.6), but the request before them is still answered, and that answer closes the connection.
+  // Answering 400 here instead would cut the request in flight.
+  if (err.code === 'HPE_CLOSED_CONNECTION' && socket._httpMessage != null) return void socket.pause()
   if (socket.writable && socket._httpMessage?._headerSent !== true) socket.write(answer(clientErrorCode(err)))
   socket.destroy()
 }

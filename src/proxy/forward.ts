@@ -149,7 +149,21 @@ export class ProxyHandler {
         ex.requestId = requestIdOf(req)
         return this.#sendError(ex, 'uri_too_long')
       }
+      // Pipelined behind a request still being answered (Node gives a response its socket only once those before
+      // it are done): it waits its turn, as HAProxy and nginx have it. Sent upstream now, it would run out of order
+      // with the one before (RFC 9112 §9.3.2 allows that only for safe methods), and with no one to hear it if
+      // that one's answer closes the connection (§9.6). If the connection closes first, its response's 'close'
+      // finishes the exchange as a client that left.
+      if (res.socket === null) return void res.once('socket', () => this.#startInTurn(ex))
       this.#start(ex)
+    } catch (err) {
+      this.#sendError(ex, 'internal_error', err)
+    }
+  }
+
+  #startInTurn (ex: Exchange): void {
+    try {
+      if (!ex.clientLeft()) this.#start(ex)
     } catch (err) {
       this.#sendError(ex, 'internal_error', err)
     }
