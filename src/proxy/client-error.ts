@@ -29,7 +29,7 @@ export function clientErrorCode (err: { code?: string }): ErrorCode {
 }
 
 /** What Node's HTTP server keeps on a connection while a response on it is under way (as its own handler reads it). */
-type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean } | null }
+type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean; shouldKeepAlive: boolean; req?: { complete: boolean } } | null }
 
 /**
  * Fastify's clientErrorHandler: answer if the socket can still take it, then close it. Bytes a client pipelined
@@ -39,10 +39,17 @@ type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean } | null }
 export function onClientError (err: Error & { code?: string }, socket: ServerSocket): void {
   // a reset connection is already gone, with nothing to answer
   if (err.code === 'ECONNRESET' || socket.destroyed) return
-  // Bytes after a request that closes the connection (it asked to, or was HTTP/1.0): they are never processed
-  // (RFC 9112 §9.6), but the request before them is still answered, and that answer closes the connection.
-  // Answering 400 here instead would cut the request in flight.
-  if (err.code === 'HPE_CLOSED_CONNECTION' && socket._httpMessage != null) return void socket.pause()
-  if (socket.writable && socket._httpMessage?._headerSent !== true) socket.write(answer(clientErrorCode(err)))
+  const pending = socket._httpMessage
+  // Bytes pipelined behind a request received whole and still waiting for its answer failed to parse (garbage, or
+  // anything after a request that closes the connection: RFC 9112 §9.6). They are never processed, but the request
+  // before them keeps its answer, which then closes the connection. Answering 400 here would cut that request in
+  // flight; requests pipelined between the two are never sent upstream (src/proxy/forward.ts sends one at a time).
+  // A request whose own body failed to parse is refused below.
+  if (pending != null && pending._headerSent !== true && pending.req?.complete === true) {
+    pending.shouldKeepAlive = false
+    socket.pause()
+    return
+  }
+  if (socket.writable && pending?._headerSent !== true) socket.write(answer(clientErrorCode(err)))
   socket.destroy()
 }

@@ -91,3 +91,23 @@ t.test('pipelined requests answered one by one all go, in order', async (t) => {
   const text = c.received()
   t.ok(text.indexOf('answered /a') < text.indexOf('answered /b') && text.indexOf('answered /b') < text.indexOf('answered /c'), 'answers in request order')
 })
+
+for (const [name, behind] of [
+  ['bytes that are not a request', 'NOT A REQUEST\r\n\r\n'],
+  ['a request, then bytes that are not a request', 'GET /second HTTP/1.1\r\nHost: gw\r\n\r\nNOT A REQUEST\r\n\r\n'],
+] as const) {
+  t.test(`${name} pipelined behind a request still waiting for its answer: that request is answered, then the connection closes`, async (t) => {
+    const u = await holdingUpstream(t)
+    const port = await gatewayBefore(t, u.url)
+    const c = rawConnection(t, port)
+    c.socket.write('GET /hold/first HTTP/1.1\r\nHost: gw\r\n\r\n' + behind)
+    await waitFor(() => u.seen.length >= 1)
+    u.release()
+    await c.closed
+    t.same(statusLines(c.received()), ['HTTP/1.1 200'], 'its answer and nothing else (no 400 in its place)')
+    t.match(c.received(), /connection: close/i, 'the answer says the connection closes')
+    t.match(c.received(), /released$/)
+    t.equal(await barrier(port), 200)
+    t.same(u.seen, ['GET /hold/first', 'GET /barrier'], 'nothing behind it was sent')
+  })
+}
