@@ -147,6 +147,8 @@ export class ProxyHandler {
       }
       if ((req.url?.length ?? 0) > this.#maxUrlBytes) {
         ex.requestId = requestIdOf(req)
+        // refused before the front half has checked its framing: nothing after it on the connection is trusted
+        res.setHeader('connection', 'close')
         return this.#sendError(ex, 'uri_too_long')
       }
       // Pipelined behind a request still being answered (Node gives a response its socket only once those before
@@ -178,7 +180,10 @@ export class ProxyHandler {
     ex.path = admission.path
     ex.hasBody = facts.chunked || (facts.contentLength !== undefined && facts.contentLength !== '0')
     const runtime = admission.runtime
-    if (admission.refusal !== undefined || runtime === undefined) return this.#sendError(ex, admission.refusal ?? 'no_route')
+    if (admission.refusal !== undefined || runtime === undefined) {
+      if (admission.malformed) ex.res.setHeader('connection', 'close')
+      return this.#sendError(ex, admission.refusal ?? 'no_route')
+    }
     ex.route = admission.route
     ex.pool = runtime
     ex.observer = admission.route && this.#state.observers?.get(admission.route)

@@ -40,6 +40,11 @@ export interface Admission {
   version: 'canary' | 'stable' | undefined
   /** A write through a read/write split route (a success pins the client's reads to the primary). */
   write: boolean
+  /**
+   * Refused as malformed (malformedRequest): the answer closes the connection. The gateway refused because a peer
+   * could read this request differently, so where the next one starts is in doubt too.
+   */
+  malformed: boolean
 }
 
 export type Admit = (req: IncomingMessage, state: GatewayState) => Admission
@@ -56,7 +61,7 @@ export function createAdmit (options: FrontOptions): Admit {
     // one pass over the headers yields the request id, which even a routing error reports
     const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: trust(clientIp, 0), proto, dropUnderscoreHeaders, authority }, facts)
     const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : newRequestId()
-    const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, write: false }
+    const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, write: false, malformed: false }
     const target = normaliseRequestTarget(url)
     if (target === undefined) {
       admission.refusal = 'bad_path'
@@ -65,6 +70,7 @@ export function createAdmit (options: FrontOptions): Admit {
     const malformed = malformedRequest(req, facts)
     if (malformed !== undefined) {
       admission.refusal = malformed
+      admission.malformed = true
       return admission
     }
     admission.path = target.path
