@@ -22,6 +22,7 @@ export const ERRORS = {
   uri_too_long: { status: 414, message: 'The request target is too long' },
   body_too_large: { status: 413, message: 'The request body is larger than this route allows' },
   unsupported_transfer_coding: { status: 501, message: 'The request uses a transfer coding the gateway does not implement' },
+  method_not_implemented: { status: 501, message: 'The request method is not an HTTP method the gateway implements' },
   http_version_not_supported: { status: 505, message: 'Only HTTP/1.x is served here' },
   internal_error: { status: 500, message: 'Unexpected gateway error' },
   // the admin listener's answers

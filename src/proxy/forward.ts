@@ -180,6 +180,8 @@ export class ProxyHandler {
     ex.path = admission.path
     ex.hasBody = facts.chunked || (facts.contentLength !== undefined && facts.contentLength !== '0')
     const runtime = admission.runtime
+    // Connection: close wins over keep-alive, on HTTP/1.0 too (RFC 9112 §9.6; Node's parser lets keep-alive win there)
+    if (facts.connectionClose === true) ex.res.shouldKeepAlive = false
     if (admission.refusal !== undefined || runtime === undefined) {
       if (admission.malformed) ex.res.setHeader('connection', 'close')
       return this.#sendError(ex, admission.refusal ?? 'no_route')

@@ -1,6 +1,6 @@
 // The front half of every request, proxied or upgraded alike: who the client is, the headers to send upstream,
 // the request id, the normalised path, the route and its pool. Decided once, in one place.
-import type { IncomingMessage } from 'node:http'
+import { METHODS, type IncomingMessage } from 'node:http'
 import proxyAddr from '@fastify/proxy-addr'
 import type { ErrorCode } from '../errors.ts'
 import { absoluteFormAuthority, isValidAuthority, normaliseRequestTarget } from '../routing/path.ts'
@@ -93,6 +93,9 @@ export function createAdmit (options: FrontOptions): Admit {
   }
 }
 
+/** The HTTP methods Node's parser knows (it also reads RTSP and ICE methods, with their own request lines). */
+const HTTP_METHODS: ReadonlySet<string> = new Set(METHODS)
+
 /**
  * What Node's parser lets through but a proxy must refuse, because the upstream (or a cache between) could
  * read the request differently from the gateway.
@@ -100,9 +103,14 @@ export function createAdmit (options: FrontOptions): Admit {
 function malformedRequest (req: IncomingMessage, facts: IncomingFacts): ErrorCode | undefined {
   // HTTP/1.x framing with another major version in the request line (RFC 9112 §2.3)
   if (req.httpVersionMajor !== 1) return 'http_version_not_supported'
+  // Node's parser also reads RTSP and ICE request lines; their own methods (DESCRIBE, SETUP, …) are no HTTP
+  // method, and an upstream would refuse them: a 502 counted against its pool (RFC 9110 §9.1: 501)
+  if (!HTTP_METHODS.has(req.method ?? '')) return 'method_not_implemented'
   // two Host lines, or one that is not an authority (a path, userinfo, a list): RFC 9112 §3.2, RFC 9110 §7.2
   if (facts.hostRepeated === true) return 'bad_request'
   if (facts.host !== undefined && !isValidAuthority(facts.host)) return 'bad_request'
+  // a Host line beside an absolute-form target is ignored for routing, but an invalid one is still a 400
+  if (facts.hostField !== undefined && !isValidAuthority(facts.hostField)) return 'bad_request'
   const codings = facts.transferEncoding
   if (codings !== undefined) {
     // an HTTP/1.0 message with Transfer-Encoding has faulty framing (RFC 9112 §6.1)

@@ -28,6 +28,13 @@ export interface IncomingFacts {
   hostRepeated?: boolean
   /** The Transfer-Encoding value as sent (codings other than a lone 'chunked' are refused). */
   transferEncoding?: string
+  /** The Host header's value where an absolute-form target's authority replaced it: still checked (RFC 9112 §3.2). */
+  hostField?: string
+  /**
+   * 'close' is among the Connection tokens: the answer closes the connection (RFC 9112 §9.6), also on HTTP/1.0,
+   * where Node's parser lets a keep-alive token win. Set only when true.
+   */
+  connectionClose?: boolean
 }
 
 /**
@@ -46,6 +53,7 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
       }
     }
   }
+  if (connectionTokens?.has('close') === true) facts.connectionClose = true
   const out: string[] = []
   let forwardedFor: string | undefined
   let forwardedProto: string | undefined
@@ -96,7 +104,10 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
     out.push(name, value)
   }
   // the target's authority, not the Host header, names the host of an absolute-form request
-  if (opts.authority !== undefined) facts.host = opts.authority
+  if (opts.authority !== undefined) {
+    if (facts.host !== undefined) facts.hostField = facts.host
+    facts.host = opts.authority
+  }
   out.push('x-forwarded-for', forwardedFor === undefined ? opts.clientIp : `${forwardedFor}, ${opts.clientIp}`)
   out.push('x-forwarded-proto', forwardedProto ?? opts.proto)
   if (forwardedHost !== undefined || facts.host !== undefined) out.push('x-forwarded-host', (forwardedHost ?? facts.host)!)

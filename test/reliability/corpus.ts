@@ -105,6 +105,8 @@ const requestLine: HostileCase[] = [
   { group: 'request-line', name: "lower-case 'http/1.1'", rfc: 'RFC 9112 §2.3 (HTTP-name is case-sensitive)', bytes: get('/', '', '1.1').replace('HTTP/1.1', 'http/1.1'), expect: bad(400) },
   { group: 'request-line', name: "'HTTP/2.0' in an HTTP/1 request line", rfc: 'RFC 9112 §2.3 (505 preferred)', bytes: get('/', '', '2.0'), expect: { status: 505, error: 'http_version_not_supported', closes: true, reaches: none } },
   { group: 'request-line', name: 'a method that is not a token', rfc: 'RFC 9112 §3.1, RFC 9110 §9.1', bytes: `G@T / HTTP/1.1\r\n${h}\r\n`, expect: bad(400) },
+  { group: 'request-line', name: "an RTSP request line ('DESCRIBE … RTSP/1.0'), which Node's parser reads", rfc: 'RFC 9110 §9.1 (501 for a method not implemented), RFC 9112 §2.3', bytes: `DESCRIBE /payment RTSP/1.0\r\n${h}\r\n`, expect: { status: 501, error: 'method_not_implemented', closes: true, reaches: none } },
+  { group: 'request-line', name: "HTTP/1.0 with 'Connection: keep-alive, close': close wins, nothing behind it is served", rfc: 'RFC 9112 §9.6', bytes: get('/payment/first', 'Connection: keep-alive, close\r\n', '1.0') + get('/payment/second'), expect: { status: 200, closes: true, reaches: to('payment', '/payment/first') } },
   { group: 'request-line', name: 'CONNECT (authority-form): no tunnels through the gateway', rfc: 'RFC 9112 §3.2.3, RFC 9110 §9.3.6', bytes: `CONNECT 10.0.0.1:443 HTTP/1.1\r\nHost: 10.0.0.1:443\r\n\r\n`, expect: { status: 0, closes: true, reaches: none }, note: 'Node closes the connection (no CONNECT listener); 405 or 501 would be kinder' },
 ]
 
@@ -146,6 +148,7 @@ const target: HostileCase[] = [
   { group: 'target', name: "absolute-form 'http://other.example/payment' is routed by its path", rfc: 'RFC 9112 §3.2.2', bytes: get('http://other.example/payment'), expect: { status: 200, reaches: to('payment', '/payment') } },
   { group: 'target', name: 'absolute-form with dot segments', rfc: 'RFC 9112 §3.2.2, RFC 3986 §5.2.4', bytes: get('http://other.example/payment/../admin'), expect: { status: 200, reaches: to('other', '/admin') } },
   { group: 'target', name: 'absolute-form with userinfo', rfc: 'RFC 9110 §4.2.4', bytes: get('http://user@evil.example/payment'), expect: refused('bad_path') },
+  { group: 'target', name: 'absolute-form beside an invalid Host line', rfc: 'RFC 9112 §3.2 (a Host with an invalid value: 400, whatever the target)', bytes: 'GET http://gw.example/payment HTTP/1.1\r\nHost: a b\r\n\r\n', expect: malformed('bad_request') },
   { group: 'target', name: 'absolute-form to an internal address goes to the pool, not the address', rfc: 'RFC 9112 §3.2.2', bytes: get('http://10.0.0.1:22/'), expect: { status: 200, reaches: to('other', '/') } },
   { group: 'target', name: "'//10.0.0.1/' is a path, never a host", rfc: 'RFC 9112 §3.2.1, RFC 3986 §3.3', bytes: get('//10.0.0.1/'), expect: { status: 200, reaches: to('other', '/10.0.0.1/') } },
   { group: 'target', name: "absolute-form with a non-HTTP scheme ('ftp://')", rfc: 'RFC 9112 §3.2.2', bytes: get('ftp://other.example/payment'), expect: refused('bad_path') },
