@@ -41,8 +41,7 @@ export interface ProxyOptions extends FrontOptions {
 
 /**
  * serving → draining (answers carry Connection: close) → closed (a request on a connection kept alive since before
- * gets 503 shutting_down; a connection's first request is still served). From draining on, a request pipelined
- * behind another is refused: the answer before it closes the connection.
+ * gets 503 shutting_down; a connection's first request is still served).
  */
 export type ProxyPhase = 'serving' | 'draining' | 'closed'
 
@@ -136,11 +135,11 @@ export class ProxyHandler {
     try {
       if (this.#phase !== 'serving') {
         res.setHeader('connection', 'close')
-        // Refused: a request pipelined behind another, whose answer closes the connection before this one could
-        // be written (it must not reach an upstream); and once closed, a request on a connection kept alive
-        // since before. A connection's first request is served even then: it was accepted just before the
-        // listener closed and its client could not know (in a handover it would otherwise fail).
-        if (res.socket === null || (this.#phase === 'closed' && keptAlive)) {
+        // Once closed, a request on a connection kept alive since before is refused. A connection's first request
+        // is served even then: it was accepted just before the listener closed and its client could not know (in a
+        // handover it would otherwise fail). A request pipelined behind another waits its turn (below), and the
+        // answer before it closes the connection, so it never goes upstream.
+        if (this.#phase === 'closed' && keptAlive) {
           ex.requestId = requestIdOf(req)
           return this.#sendError(ex, 'shutting_down', undefined, 1)
         }
@@ -148,8 +147,7 @@ export class ProxyHandler {
       if ((req.url?.length ?? 0) > this.#maxUrlBytes) {
         ex.requestId = requestIdOf(req)
         // refused before the front half has checked its framing: nothing after it on the connection is trusted
-        res.setHeader('connection', 'close')
-        return this.#sendError(ex, 'uri_too_long')
+        return this.#sendError(ex, 'uri_too_long', undefined, undefined, true)
       }
       // Pipelined behind a request still being answered (Node gives a response its socket only once those before
       // it are done): it waits its turn, as HAProxy and nginx have it. Sent upstream now, it would run out of order
@@ -182,10 +180,7 @@ export class ProxyHandler {
     const runtime = admission.runtime
     // Connection: close wins over keep-alive, on HTTP/1.0 too (RFC 9112 §9.6; Node's parser lets keep-alive win there)
     if (facts.connectionClose === true) ex.res.shouldKeepAlive = false
-    if (admission.refusal !== undefined || runtime === undefined) {
-      if (admission.malformed) ex.res.setHeader('connection', 'close')
-      return this.#sendError(ex, admission.refusal ?? 'no_route')
-    }
+    if (admission.refusal !== undefined || runtime === undefined) return this.#sendError(ex, admission.refusal ?? 'no_route', undefined, undefined, admission.malformed)
     ex.route = admission.route
     ex.pool = runtime
     ex.observer = admission.route && this.#state.observers?.get(admission.route)
@@ -317,7 +312,8 @@ export class ProxyHandler {
     this.#sendError(ex, code, result.error)
   }
 
-  #sendError (ex: Exchange, code: ErrorCode, cause?: unknown, retryAfterSeconds?: number): void {
+  /** `closes`: the request cannot be trusted to end where Node's parser says, so neither can the connection. */
+  #sendError (ex: Exchange, code: ErrorCode, cause?: unknown, retryAfterSeconds?: number, closes = false): void {
     ex.errorCode = code
     const { res } = ex
     if (code === 'internal_error') this.#logger.error({ err: cause, requestId: ex.requestId }, 'unexpected error while proxying')
@@ -326,8 +322,8 @@ export class ProxyHandler {
       return
     }
     const answer = renderError(code, ex.requestId, retryAfterSeconds)
-    // a request body we never read would poison the keep-alive connection
-    if (ex.hasBody && !ex.req.complete) answer.headers.connection = 'close'
+    // so would a request body we never read
+    if (closes || (ex.hasBody && !ex.req.complete)) answer.headers.connection = 'close'
     res.writeHead(answer.status, answer.headers)
     res.end(answer.body)
   }
