@@ -4,7 +4,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted } from '../errors.ts'
-import { classifyError, type FailureKind } from '../resilience/classify.ts'
+import { classifyError, UnforwardableResponse, type FailureKind } from '../resilience/classify.ts'
 import { parseRetryAfter } from '../resilience/retry.ts'
 import { setVerdictTimeout, type Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
@@ -126,8 +126,15 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.#pendingAbort !== undefined) controller.abort(this.#pendingAbort)
   }
 
-  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (this.#settled || statusCode < 200) return // informational answers are not passed on; undici waits for the final one
+    // A status past 599 is invalid (RFC 9110 §15), and a transfer coding other than chunked cannot be undone here: its
+    // bytes would reach the client without its name (RFC 9112 §6.1; nginx answers 502 too). Aborting ends the attempt
+    // as a bad response (502) and closes the connection, which may hold more of it.
+    const te = headers['transfer-encoding']
+    if (statusCode > 599 || (te !== undefined && (typeof te !== 'string' || te.trim().toLowerCase() !== 'chunked'))) {
+      return controller.abort(new UnforwardableResponse(statusCode > 599 ? `status ${statusCode}` : `transfer coding ${String(te)}`))
+    }
     this.#headersReceived = true
     const ex = this.#ex
     const runtime = this.#runtime

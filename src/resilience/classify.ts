@@ -9,7 +9,12 @@ const BAD_REQUEST_CODES = ['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_
 const RESET_CODES = ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']
 // Headers over undici's limit, and undici's assertions on answers its state machine cannot take (a 101 to a request
 // that did not ask to upgrade, a status below 100): the upstream's bytes, not the connection, were at fault.
-const BAD_RESPONSE_CODES = ['UND_ERR_INFO', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_HEADERS_OVERFLOW', 'ERR_ASSERTION']
+const BAD_RESPONSE_CODES = ['UND_ERR_INFO', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_HEADERS_OVERFLOW', 'ERR_ASSERTION', 'ERR_UPSTREAM_RESPONSE']
+
+/** A response undici read but the proxy will not pass on (an invalid status, a transfer coding it cannot undo). */
+export class UnforwardableResponse extends Error {
+  readonly code = 'ERR_UPSTREAM_RESPONSE'
+}
 
 export function classifyError (err: unknown): FailureKind {
   // undici's HTTPParserError carries no code (it looks llhttp's error number up in a table keyed by name): its name

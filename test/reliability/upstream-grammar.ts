@@ -186,7 +186,7 @@ function mutateHead (head: string, mutation: HeadMutation | undefined): string {
     case 'no-status-line': return head.replace(/^[^\r\n]*\r\n/, '')
     case 'version-1.2': return head.replace(/^HTTP\/1\.[01]/, 'HTTP/1.2')
     case 'length-abc': return head.replace('\r\n', '\r\nContent-Length: abc\r\n')
-    case 'length-plus': return head.replace(/Content-Length: (\d+)/i, 'Content-Length: +$1')
+    case 'length-plus': return /Content-Length: \d/i.test(head) ? head.replace(/Content-Length: (\d+)/i, 'Content-Length: +$1') : head.replace('\r\n', '\r\nContent-Length: +5\r\n')
     case 'header-overflow': return head.replace('\r\n', `\r\nX-Overflow: ${'o'.repeat(17_000)}\r\n`)
   }
 }
