@@ -96,7 +96,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   #timeUp (): void {
-    if (this.#settled || this.#headersReceived) return
+    // a response read only to be dropped for a retry stays under the timer: a stalled error body must not hold it
+    if (this.#settled || (this.#headersReceived && !this.#dropping)) return
     this.#timedOut = true
     this.abort(AttemptAborted.signal('attempt_timeout'))
   }
