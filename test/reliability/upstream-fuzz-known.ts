@@ -37,6 +37,12 @@ export const KNOWN_204_LENGTH = 'a 204 reaches the client with a Content-Length'
 export const KNOWN_DROP_UNTIMED = 'a retryable error body being dropped is not bounded by the per-try timeout'
 
 /**
+ * A response cut short (the upstream's body broke after the head went out) ended with a FIN: an HTTP/1.0 client, whose
+ * body runs to the close (no length, no chunks), took the cut for the end of a complete response.
+ */
+export const KNOWN_CUT_LOOKS_COMPLETE = 'a response cut short ends like a complete one for an HTTP/1.0 client'
+
+/**
  * undici refuses a 100 Continue the request did not expect ('bad response', a reset): 502 and a retry, though a
  * client must read 1xx answers it did not expect (RFC 9110 §15.2). The gateway never sees the bytes.
  */

@@ -17,7 +17,7 @@ import { startGateway, type TestGateway } from '../helpers/gateway.ts'
 import { FuzzUpstream, TAG_HEADER } from './fuzz-upstream.ts'
 import { ScriptedUpstream } from './scripted-upstream.ts'
 import { expectOutcome, INSANE_REQUEST_ID, ownRequestId, parseClient, tagOf, violations, type Observed } from './upstream-fuzz-check.ts'
-import { FIXED, KNOWN_100_CONTINUE, KNOWN_204_LENGTH, KNOWN_ASSERTION_RESET, KNOWN_CLOSE_RESET_COMPLETE, KNOWN_DROP_UNTIMED, KNOWN_OVERFLOW_RESET, KNOWN_PARSER_RESET, KNOWN_STATUS_INVALID, KNOWN_TE_HTTP10_REUSED, KNOWN_TE_OTHER } from './upstream-fuzz-known.ts'
+import { FIXED, KNOWN_100_CONTINUE, KNOWN_204_LENGTH, KNOWN_ASSERTION_RESET, KNOWN_CLOSE_RESET_COMPLETE, KNOWN_CUT_LOOKS_COMPLETE, KNOWN_DROP_UNTIMED, KNOWN_OVERFLOW_RESET, KNOWN_PARSER_RESET, KNOWN_STATUS_INVALID, KNOWN_TE_HTTP10_REUSED, KNOWN_TE_OTHER } from './upstream-fuzz-known.ts'
 import { converse } from './wire.ts'
 import { bodyOf, CLEAN, fuzzCase, type FuzzCase, type FuzzRequest, type ResponseSpec } from './upstream-grammar.ts'
 
@@ -55,26 +55,30 @@ async function fuzzGateway (upstream: FuzzUpstream, retries: boolean): Promise<{
 
 function requestBytes (r: FuzzRequest, tag: string): string {
   const id = r.requestId === 'own' ? `X-Request-Id: ${ownRequestId(tag)}\r\n` : r.requestId === 'insane' ? `X-Request-Id: ${INSANE_REQUEST_ID}\r\n` : ''
-  const head = `${r.method} /f/${tag} HTTP/1.1\r\nHost: fuzz.example\r\n${TAG_HEADER}: ${tag}\r\n${id}`
+  const head = `${r.method} /f/${tag} HTTP/${r.version}\r\nHost: fuzz.example\r\n${TAG_HEADER}: ${tag}\r\n${id}`
   if (r.method !== 'POST') return `${head}\r\n`
   const body = `posted-${tag}`
   return `${head}Content-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`
 }
 
 /** Writes the case's requests (all at once, or each after the answer before it); what came back, and whether it closed. */
-async function drive (port: number, c: FuzzCase, tags: readonly string[], idle: () => Promise<void>): Promise<{ raw: Buffer; closed: boolean; sent: number }> {
+async function drive (port: number, c: FuzzCase, tags: readonly string[], idle: () => Promise<void>): Promise<{ raw: Buffer; closed: boolean; reset: boolean; sent: number }> {
   const socket = connect(port, '127.0.0.1')
   let raw = Buffer.alloc(0)
   let closed = false
+  let reset = false
   let wake: (() => void) | undefined
   socket.on('data', (chunk: Buffer) => { raw = Buffer.concat([raw, chunk]); wake?.() })
   socket.on('end', () => { closed = true; wake?.() })
   socket.on('close', () => { closed = true; wake?.() })
-  socket.on('error', () => { closed = true })
+  socket.on('error', (err: NodeJS.ErrnoException) => {
+    closed = true
+    if (err.code === 'ECONNRESET') reset = true
+  })
   await new Promise<void>((resolve) => socket.once('connect', resolve).once('error', resolve))
   const methods = c.requests.map((r) => r.method)
   const answered = (n: number): boolean => {
-    const p = parseClient(raw, methods.slice(0, n), closed)
+    const p = parseClient(raw, methods.slice(0, n), closed, reset)
     return closed || p.error !== undefined || p.responses.filter((r) => r.complete).length >= n
   }
   const until = async (done: () => boolean, ms: number): Promise<void> => {
@@ -101,7 +105,7 @@ async function drive (port: number, c: FuzzCase, tags: readonly string[], idle: 
   // every exchange ended (its outcome counted), and a moment for bytes the gateway must not send
   await idle()
   await new Promise((resolve) => setTimeout(resolve, 5))
-  const result = { raw, closed, sent }
+  const result = { raw, closed, reset, sent }
   socket.destroy()
   return result
 }
@@ -146,7 +150,7 @@ async function rig (t: Test) {
     const { gw, port, breaker } = gateways[`${c.retries}`]
     const target = () => gw.gateway.status().pools.p!.targets[0]!
     const before = { ...target(), judged: breaker.judged, failed: breaker.failed, faults: faults.length, logs: gw.logs.length }
-    const { raw, closed, sent } = await drive(port, c, tags, () => gw.gateway.proxy.idle())
+    const { raw, closed, reset, sent } = await drive(port, c, tags, () => gw.gateway.proxy.idle())
     const after = target()
     const judged = breaker.judged - before.judged
     const judgedFailed = breaker.failed - before.failed
@@ -156,7 +160,7 @@ async function rig (t: Test) {
     return {
       id,
       observed: {
-        raw, closed, sent, upstream: log, liveness, faults: [...faults.slice(before.faults), ...errors],
+        raw, closed, reset, sent, upstream: log, liveness, faults: [...faults.slice(before.faults), ...errors],
         targetRequests: after.requests - before.requests, targetFailures: after.failures - before.failures, judged, judgedFailed,
       },
     }
@@ -171,11 +175,11 @@ t.test('each property fails on an observation that breaks it', async (t) => {
     const body = bodyOf(tag, 0, CLEAN.pad)
     return `HTTP/1.1 200 OK\r\nx-fuzz-echo: ${tag}\r\ncontent-length: ${body.length}\r\nx-request-id: ${ownRequestId(tag)}\r\nconnection: keep-alive\r\n\r\n${body}`
   }
-  const request = (answers: ResponseSpec[] = [CLEAN], method: FuzzRequest['method'] = 'GET'): FuzzRequest => ({ method, requestId: 'own', answers })
+  const request = (answers: ResponseSpec[] = [CLEAN], method: FuzzRequest['method'] = 'GET', version: FuzzRequest['version'] = '1.1'): FuzzRequest => ({ method, version, requestId: 'own', answers })
   const one: FuzzCase = { retries: false, pipelined: false, requests: [request()] }
   const tag = tagOf(1, 0)
   const base: Observed = {
-    raw: Buffer.from(ok(tag)), closed: false, sent: 1, liveness: [200, 200], faults: [],
+    raw: Buffer.from(ok(tag)), closed: false, reset: false, sent: 1, liveness: [200, 200], faults: [],
     upstream: { attempts: new Map([[tag, 1]]), requestIds: new Map([[tag, [ownRequestId(tag)]]]), reused: [] },
     targetRequests: 1, targetFailures: 0, judged: 1, judgedFailed: 0,
   }
@@ -197,6 +201,11 @@ t.test('each property fails on an observation that breaks it', async (t) => {
   fails('another request\'s body (desync)', one, { text: ok(tagOf(1, 1)).replace(tagOf(1, 1), tag) }, 'P3')
   fails('a body cut short and the connection closed', one, { text: ok(tag).slice(0, -2), closed: true }, 'P3')
   fails('no answer at all', one, { text: '', closed: true }, 'P3')
+  const close10 = `HTTP/1.1 200 OK\r\nx-fuzz-echo: ${tag}\r\nx-request-id: ${ownRequestId(tag)}\r\nconnection: close\r\n\r\n${bodyOf(tag, 0, CLEAN.pad)}`
+  const ten: FuzzCase = { ...one, requests: [request([CLEAN], 'GET', '1.0')] }
+  t.strictSame(check(ten, { text: close10, closed: true }), [], 'a body to the close, for an HTTP/1.0 client, ends at a FIN')
+  fails('a body to the close cut by a FIN (HTTP/1.0: no way to see the cut)', { ...one, requests: [request([{ ...CLEAN, framing: 'chunked-no-last' }], 'GET', '1.0')] }, { text: close10.slice(0, -2), closed: true }, 'P2')
+  fails('a body to the close ended by a reset', ten, { text: close10, closed: true, reset: true }, 'P3')
   fails('a 502 for a clean response', one, { text: ok(tag).replace('200 OK', '502 Bad Gateway') }, 'P3')
   const cut: FuzzCase = { ...one, requests: [request([{ ...CLEAN, framing: 'length-long' }]), request()] }
   fails('a broken body and the connection kept', cut, { text: ok(tag).slice(0, -2) }, 'P2')
@@ -276,7 +285,7 @@ t.test('the gateway bugs the fuzzing found, as exact cases', async (t) => {
     const found = violations(c, id, observed).map((v) => v.text)
     t.strictSame(found, [], known === undefined ? name : `${known}: ${name}`, known === undefined ? {} : todoOf(known))
   }
-  const get = (answers: ResponseSpec[]): FuzzCase => ({ retries: true, pipelined: false, requests: [{ method: 'GET', requestId: 'own', answers }] })
+  const get = (answers: ResponseSpec[], version: FuzzRequest['version'] = '1.1'): FuzzCase => ({ retries: true, pipelined: false, requests: [{ method: 'GET', version, requestId: 'own', answers }] })
 
   // one attempt and 502 upstream_bad_response (not a retried upstream_unreachable) for what undici's parser refuses
   await exact(KNOWN_PARSER_RESET, 'obs-fold (RFC 9112 §5.2)', get([answer({ head: 'obs-fold' })]))
@@ -288,11 +297,12 @@ t.test('the gateway bugs the fuzzing found, as exact cases', async (t) => {
   await exact(KNOWN_TE_OTHER, 'Transfer-Encoding: gzip, chunked (RFC 9112 §6.1)', get([answer({ framing: 'te-gzip-chunked' })]))
   await exact(KNOWN_TE_OTHER, 'Transfer-Encoding: gzip, to the close', get([answer({ framing: 'te-gzip' })]))
   await exact(KNOWN_204_LENGTH, 'RFC 9110 §8.6', get([answer({ status: 204, bodyOnBodyless: true })]))
+  await exact(KNOWN_CUT_LOOKS_COMPLETE, 'HTTP/1.0, a chunked body without its last chunk (RFC 9112 §8)', get([answer({ framing: 'chunked-no-last', pad: 20 })], '1.0'))
   await exact(undefined, 'a GET that gets a 503, then a clean answer: one clean response, the breaker told of no failure', get([answer({ status: 503 }), CLEAN]))
   await exact(KNOWN_100_CONTINUE, 'RFC 9110 §15.2', get([answer({ interim: ['100'] })]))
   await exact(KNOWN_TE_HTTP10_REUSED, 'RFC 9112 §6.1', { retries: true, pipelined: false, requests: [
-    { method: 'GET', requestId: 'own', answers: [answer({ version: '1.0', connectionToken: true, framing: 'chunked' })] },
-    { method: 'GET', requestId: 'own', answers: [CLEAN] },
+    { method: 'GET', version: '1.1', requestId: 'own', answers: [answer({ version: '1.0', connectionToken: true, framing: 'chunked' })] },
+    { method: 'GET', version: '1.1', requestId: 'own', answers: [CLEAN] },
   ] })
   await exact(KNOWN_CLOSE_RESET_COMPLETE, 'RFC 9112 §8', get([answer({ framing: 'close', ending: 'reset', pad: 100 })]))
 })

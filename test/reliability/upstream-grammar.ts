@@ -409,6 +409,8 @@ export const responseSpec: fc.Arbitrary<ResponseSpec> = fc.record({
 
 export interface FuzzRequest {
   method: Method
+  /** HTTP/1.0 only for a case's last request (the gateway closes after it): its body may run to the close. */
+  version: '1.1' | '1.0'
   /** 'own': a sane X-Request-Id the gateway keeps; 'none'; 'insane': one it must replace. */
   requestId: 'own' | 'none' | 'insane'
   /** The upstream's answers to its attempts in order; attempts past the list get CLEAN. */
@@ -424,6 +426,7 @@ export interface FuzzCase {
 }
 
 const request: fc.Arbitrary<FuzzRequest> = fc.record({
+  version: fc.constant<'1.1'>('1.1'),
   method: fc.constantFrom<Method>('GET', 'GET', 'HEAD', 'POST', 'OPTIONS'),
   requestId: fc.constantFrom<FuzzRequest['requestId']>('own', 'none', 'insane'),
   answers: fc.oneof(
@@ -435,5 +438,6 @@ const request: fc.Arbitrary<FuzzRequest> = fc.record({
 export const fuzzCase: fc.Arbitrary<FuzzCase> = fc.record({
   retries: fc.boolean(),
   pipelined: fc.boolean(),
-  requests: fc.array(request, { minLength: 1, maxLength: 3 }),
+  requests: fc.tuple(fc.array(request, { minLength: 1, maxLength: 3 }), fc.constantFrom<'1.1' | '1.0'>('1.1', '1.1', '1.1', '1.0'))
+    .map(([rs, last]) => rs.map((r, i) => i === rs.length - 1 ? { ...r, version: last } : r)),
 })
