@@ -18,6 +18,8 @@ export class FuzzUpstream {
   readonly #requestIds = new Map<string, string[]>()
   readonly #reused: { tag: string; after: string; why: string; known: string | undefined }[] = []
   readonly #sockets = new Set<Socket>()
+  /** Resolves once the client has the head of `tag`'s answer (or gave up waiting): then a reset loses nothing. */
+  gate: (tag: string) => Promise<void> = () => Promise.resolve()
 
   private constructor () {
     this.server = createServer((socket) => {
@@ -82,7 +84,7 @@ export class FuzzUpstream {
     const spec = this.#scripts.get(tag)?.[attempt] ?? CLEAN
     const v = verdict(spec, method, tag, attempt)
     conn.last = v.reusable ? undefined : { what: `${tag} attempt ${attempt + 1} (${method}, ${v.kind})`, why: `${v.notes.join(', ')}: ${JSON.stringify(spec)}`, known: v.known }
-    void play(conn.socket, render(spec, method, tag, attempt))
+    void play(conn.socket, render(spec, method, tag, attempt), () => this.gate(tag))
   }
 
   async close (): Promise<void> {
@@ -92,7 +94,7 @@ export class FuzzUpstream {
   }
 }
 
-async function play (socket: Socket, plan: ReturnType<typeof render>): Promise<void> {
+async function play (socket: Socket, plan: ReturnType<typeof render>, gate: () => Promise<void>): Promise<void> {
   for (const segment of plan.segments) {
     if (segment.delayMs > 0) await sleep(segment.delayMs)
     if (socket.destroyed) return
@@ -100,9 +102,10 @@ async function play (socket: Socket, plan: ReturnType<typeof render>): Promise<v
   }
   if (plan.ending === 'fin') socket.end()
   else if (plan.ending === 'reset' && !socket.destroyed) {
-    // after what was written has left: an RST can discard data still in flight
+    // after what was written has been read: an RST can discard data still unread
     await new Promise<void>((resolve) => socket.write('', () => resolve()))
     await sleep(15)
+    if (plan.resetAfterHead) await gate()
     if (!socket.destroyed) socket.resetAndDestroy()
   }
 }

@@ -62,13 +62,17 @@ function requestBytes (r: FuzzRequest, tag: string): string {
 }
 
 /** Writes the case's requests (all at once, or each after the answer before it); what came back, and whether it closed. */
-async function drive (port: number, c: FuzzCase, tags: readonly string[], idle: () => Promise<void>): Promise<{ raw: Buffer; closed: boolean; reset: boolean; sent: number }> {
+async function drive (port: number, c: FuzzCase, tags: readonly string[], idle: () => Promise<void>, seen: (raw: Buffer) => void): Promise<{ raw: Buffer; closed: boolean; reset: boolean; sent: number }> {
   const socket = connect(port, '127.0.0.1')
   let raw = Buffer.alloc(0)
   let closed = false
   let reset = false
   let wake: (() => void) | undefined
-  socket.on('data', (chunk: Buffer) => { raw = Buffer.concat([raw, chunk]); wake?.() })
+  socket.on('data', (chunk: Buffer) => {
+    raw = Buffer.concat([raw, chunk])
+    seen(raw)
+    wake?.()
+  })
   socket.on('end', () => { closed = true; wake?.() })
   socket.on('close', () => { closed = true; wake?.() })
   socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -140,6 +144,16 @@ async function rig (t: Test) {
     process.off('uncaughtException', onException)
     process.off('unhandledRejection', onRejection)
   })
+  // an upstream reset waits until the client has the head it follows (at most 300 ms: the answer may be dropped)
+  const heads = new Map<string, () => void>()
+  upstream.gate = (tag) => new Promise<void>((resolve) => {
+    const timer = setTimeout(done, 300)
+    function done (): void { clearTimeout(timer); heads.delete(tag); resolve() }
+    heads.set(tag, done)
+  })
+  const seen = (raw: Buffer): void => {
+    for (const [tag, done] of heads) if (raw.includes(`x-fuzz-echo: ${tag}\r\n`)) done()
+  }
   let caseId = 0
   let live = 0
   /** Runs one case: its observation, and the case number its tags carry. */
@@ -150,7 +164,7 @@ async function rig (t: Test) {
     const { gw, port, breaker } = gateways[`${c.retries}`]
     const target = () => gw.gateway.status().pools.p!.targets[0]!
     const before = { ...target(), judged: breaker.judged, failed: breaker.failed, faults: faults.length, logs: gw.logs.length }
-    const { raw, closed, reset, sent } = await drive(port, c, tags, () => gw.gateway.proxy.idle())
+    const { raw, closed, reset, sent } = await drive(port, c, tags, () => gw.gateway.proxy.idle(), seen)
     const after = target()
     const judged = breaker.judged - before.judged
     const judgedFailed = breaker.failed - before.failed

@@ -90,6 +90,11 @@ export interface Verdict {
 export interface Rendered {
   segments: { bytes: Buffer; delayMs: number }[]
   ending: 'keep' | 'fin' | 'reset'
+  /**
+   * The reset follows a head the gateway passes on: it waits until the client has that head, since a reset that
+   * overtakes bytes still unread makes them lost, and the cut a failure before any response.
+   */
+  resetAfterHead: boolean
 }
 
 export function bodyless (method: Method, status: number): boolean {
@@ -115,8 +120,11 @@ function completes (spec: ResponseSpec, method: Method): boolean {
 export function normalise (spec: ResponseSpec, method: Method): ResponseSpec {
   const out = { ...spec }
   const complete = completes(spec, method)
-  if (out.ending === 'keep' && !complete && !['chunked-bad-size', 'chunked-overrun'].includes(spec.framing)) out.ending = 'fin'
+  const breaks = ['chunked-bad-size', 'chunked-overrun'].includes(spec.framing) && !bodyless(method, spec.status)
+  if (out.ending === 'keep' && !complete && !breaks) out.ending = 'fin'
   if (out.ending === 'reset' && complete) out.ending = 'fin'
+  // a body that breaks by itself needs no close (and a reset could overtake the bytes that break it)
+  if (breaks) out.ending = 'keep'
   if (!complete) out.extra = 'none'
   out.big = Math.min(spec.big, BIG_LIMIT)
   if (spec.early !== undefined) {
@@ -216,7 +224,7 @@ export function render (raw: ResponseSpec, method: Method, tag: string, attempt:
   if (spec.early !== undefined) {
     // the head is cut at a fraction of its bytes (possibly before the first one, possibly after an interim answer)
     const cut = Math.floor(spec.early.at * (interim.length + head.length - 1))
-    return { segments: cut === 0 ? [] : [{ bytes: Buffer.from(message.slice(0, cut), 'latin1'), delayMs: 0 }], ending: spec.early.how }
+    return { segments: cut === 0 ? [] : [{ bytes: Buffer.from(message.slice(0, cut), 'latin1'), delayMs: 0 }], ending: spec.early.how, resetAfterHead: false }
   }
   // writes split only within what the request asked for: bytes past the response's own end go with its last write
   const solicited = none ? interim.length + head.length : spec.framing === 'length-short' ? message.length - 3 : message.length
@@ -232,7 +240,7 @@ export function render (raw: ResponseSpec, method: Method, tag: string, attempt:
   }
   // unsolicited bytes go in the same write as the response's end: later, they would race the next request
   segments.push({ bytes: Buffer.from(message.slice(from) + extra, 'latin1'), delayMs })
-  return { segments, ending: spec.ending }
+  return { segments, ending: spec.ending, resetAfterHead: spec.ending === 'reset' }
 }
 
 /** What a correct gateway does with this response to a `method` request, by RFC 9110/9112 and the README. */
