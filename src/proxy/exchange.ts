@@ -87,6 +87,11 @@ export class Exchange {
   cutShort (code: ErrorCode): void {
     this.cutShortBy = code
     this.errorCode = code
+    // A reset, not a FIN: a client reading a body to the close (HTTP/1.0, no length) takes a FIN for its end, so only
+    // a reset shows the cut (RFC 9112 §8). A socket that cannot reset (not TCP) is closed.
+    try {
+      this.socket.resetAndDestroy()
+    } catch {}
     this.res.destroy()
   }
 }

@@ -63,4 +63,4 @@ export const KNOWN_CLOSE_RESET_COMPLETE = 'a close-delimited body ended by a res
 
 /** Fixed in src/ since the fuzzing found them (src/resilience/classify.ts, src/proxy/attempt.ts). */
 export const FIXED: ReadonlySet<string> = new Set<string>([KNOWN_PARSER_RESET, KNOWN_OVERFLOW_RESET, KNOWN_ASSERTION_RESET, KNOWN_STATUS_INVALID, KNOWN_TE_OTHER,
-  KNOWN_204_LENGTH, KNOWN_DROP_UNTIMED])
+  KNOWN_204_LENGTH, KNOWN_DROP_UNTIMED, KNOWN_CUT_LOOKS_COMPLETE])
