@@ -94,16 +94,24 @@ async function drive (port: number, c: FuzzCase, tags: readonly string[], idle: 
     })
   }
   let sent = 0
+  const write = async (bytes: string): Promise<void> => {
+    socket.write(bytes)
+    if (!c.slowClient) return
+    // not reading: what the gateway writes piles up in the kernel, then in its own buffers (it pauses the upstream)
+    socket.pause()
+    await new Promise((resolve) => setTimeout(resolve, 40))
+    socket.resume()
+  }
   if (c.pipelined) {
-    socket.write(c.requests.map((r, i) => requestBytes(r, tags[i]!)).join(''))
     sent = c.requests.length
-    await until(() => answered(sent), 3000)
+    await write(c.requests.map((r, i) => requestBytes(r, tags[i]!)).join(''))
+    await until(() => answered(sent), 5000)
   } else {
     for (const [i, r] of c.requests.entries()) {
       if (closed) break
-      socket.write(requestBytes(r, tags[i]!))
       sent++
-      await until(() => answered(sent), 3000)
+      await write(requestBytes(r, tags[i]!))
+      await until(() => answered(sent), 5000)
     }
   }
   // every exchange ended (its outcome counted), and a moment for bytes the gateway must not send
@@ -190,7 +198,7 @@ t.test('each property fails on an observation that breaks it', async (t) => {
     return `HTTP/1.1 200 OK\r\nx-fuzz-echo: ${tag}\r\ncontent-length: ${body.length}\r\nx-request-id: ${ownRequestId(tag)}\r\nconnection: keep-alive\r\n\r\n${body}`
   }
   const request = (answers: ResponseSpec[] = [CLEAN], method: FuzzRequest['method'] = 'GET', version: FuzzRequest['version'] = '1.1'): FuzzRequest => ({ method, version, requestId: 'own', answers })
-  const one: FuzzCase = { retries: false, pipelined: false, requests: [request()] }
+  const one: FuzzCase = { retries: false, pipelined: false, slowClient: false, requests: [request()] }
   const tag = tagOf(1, 0)
   const base: Observed = {
     raw: Buffer.from(ok(tag)), closed: false, reset: false, sent: 1, liveness: [200, 200], faults: [],
@@ -299,7 +307,7 @@ t.test('the gateway bugs the fuzzing found, as exact cases', async (t) => {
     const found = violations(c, id, observed).map((v) => v.text)
     t.strictSame(found, [], known === undefined ? name : `${known}: ${name}`, known === undefined ? {} : todoOf(known))
   }
-  const get = (answers: ResponseSpec[], version: FuzzRequest['version'] = '1.1'): FuzzCase => ({ retries: true, pipelined: false, requests: [{ method: 'GET', version, requestId: 'own', answers }] })
+  const get = (answers: ResponseSpec[], version: FuzzRequest['version'] = '1.1'): FuzzCase => ({ retries: true, pipelined: false, slowClient: false, requests: [{ method: 'GET', version, requestId: 'own', answers }] })
 
   // one attempt and 502 upstream_bad_response (not a retried upstream_unreachable) for what undici's parser refuses
   await exact(KNOWN_PARSER_RESET, 'obs-fold (RFC 9112 §5.2)', get([answer({ head: 'obs-fold' })]))
@@ -312,9 +320,15 @@ t.test('the gateway bugs the fuzzing found, as exact cases', async (t) => {
   await exact(KNOWN_TE_OTHER, 'Transfer-Encoding: gzip, to the close', get([answer({ framing: 'te-gzip' })]))
   await exact(KNOWN_204_LENGTH, 'RFC 9110 §8.6', get([answer({ status: 204, bodyOnBodyless: true })]))
   await exact(KNOWN_CUT_LOOKS_COMPLETE, 'HTTP/1.0, a chunked body without its last chunk (RFC 9112 §8)', get([answer({ framing: 'chunked-no-last', pad: 20 })], '1.0'))
+  await exact(undefined, 'a cut never takes the answers pipelined before it from a client that has not read them yet (no reset for HTTP/1.1)', {
+    retries: false, pipelined: true, slowClient: true, requests: [
+      { method: 'GET', version: '1.1', requestId: 'own', answers: [CLEAN] },
+      { method: 'GET', version: '1.1', requestId: 'own', answers: [answer({ framing: 'chunked-overrun' })] },
+    ],
+  })
   await exact(undefined, 'a GET that gets a 503, then a clean answer: one clean response, the breaker told of no failure', get([answer({ status: 503 }), CLEAN]))
   await exact(KNOWN_100_CONTINUE, 'RFC 9110 §15.2', get([answer({ interim: ['100'] })]))
-  await exact(KNOWN_TE_HTTP10_REUSED, 'RFC 9112 §6.1', { retries: true, pipelined: false, requests: [
+  await exact(KNOWN_TE_HTTP10_REUSED, 'RFC 9112 §6.1', { retries: true, pipelined: false, slowClient: false, requests: [
     { method: 'GET', version: '1.1', requestId: 'own', answers: [answer({ version: '1.0', connectionToken: true, framing: 'chunked' })] },
     { method: 'GET', version: '1.1', requestId: 'own', answers: [CLEAN] },
   ] })

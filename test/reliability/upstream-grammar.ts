@@ -58,6 +58,9 @@ export interface ResponseSpec {
 export const SPOOF = 'SPOOFED-RESPONSE'
 const SECOND_RESPONSE = `HTTP/1.1 200 OK\r\nContent-Length: ${SPOOF.length}\r\n\r\n${SPOOF}`
 
+/** 'length-short' declares this many bytes fewer than it sends (none of an empty body). */
+const SHORT_BY = (length: number): number => Math.min(3, length)
+
 export const RETRY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504])
 const BIG_LIMIT = 15_000
 
@@ -103,7 +106,8 @@ export function bodyless (method: Method, status: number): boolean {
 
 /** The body of the answer to `tag`'s attempt `attempt`: unique, so a response that reaches the wrong client shows. */
 export function bodyOf (tag: string, attempt: number, pad: number): string {
-  return `${tag}/a${attempt}|${'b'.repeat(pad)}`
+  // a negative pad: an empty body (the X-Fuzz-Echo field still names the request)
+  return pad < 0 ? '' : `${tag}/a${attempt}|${'b'.repeat(pad)}`
 }
 
 /** Whether the response is complete once its bytes are written (no cut possible, whatever the ending). */
@@ -151,7 +155,7 @@ const HOP_LINES: Record<HopField, (tag: string) => { lines: string[]; dropped: s
 function framingLines (framing: Framing, length: number): string[] {
   switch (framing) {
     case 'length': return [`Content-Length: ${length}`]
-    case 'length-short': return [`Content-Length: ${Math.max(0, length - 3)}`]
+    case 'length-short': return [`Content-Length: ${length - SHORT_BY(length)}`]
     case 'length-long': return [`Content-Length: ${length + 7}`]
     case 'length-twice-same': return [`Content-Length: ${length}`, `content-length: ${length}`]
     case 'length-twice-differ': return [`Content-Length: ${length}`, `Content-Length: ${length + 1}`]
@@ -177,6 +181,12 @@ function chunkedBody (body: string, framing: Framing): string {
     case 'chunked-overrun': return `${(1).toString(16)}\r\n${body}\r\n0\r\n\r\n`
     default: return `${chunks}0${ext}\r\n\r\n`
   }
+}
+
+/** The bytes after the head that carry `body` in the spec's framing. */
+function payloadOf (spec: ResponseSpec, body: string): string {
+  const chunked = !spec.framing.startsWith('length') && spec.framing !== 'close' && spec.framing !== 'te-gzip'
+  return chunked ? chunkedBody(body, spec.framing) : body
 }
 
 function mutateHead (head: string, mutation: HeadMutation | undefined): string {
@@ -214,8 +224,7 @@ export function render (raw: ResponseSpec, method: Method, tag: string, attempt:
   if (spec.connectionToken) lines.push(spec.version === '1.0' ? 'Connection: keep-alive' : 'Connection: close')
   // a 204 normally carries no framing at all; the mutation sends its body's length (and the body) anyway
   const framed = !(spec.status === 204 && !spec.bodyOnBodyless && ['length', 'length-short', 'length-long'].includes(spec.framing))
-  const chunkedish = !spec.framing.startsWith('length') && spec.framing !== 'close' && spec.framing !== 'te-gzip'
-  const payload = chunkedish ? chunkedBody(body, spec.framing) : body
+  const payload = payloadOf(spec, body)
   if (framed) lines.push(...framingLines(spec.framing, body.length))
   const head = mutateHead(`${lines.join('\r\n')}\r\n\r\n`, spec.head)
   const withBody = !none || spec.bodyOnBodyless
@@ -227,7 +236,7 @@ export function render (raw: ResponseSpec, method: Method, tag: string, attempt:
     return { segments: cut === 0 ? [] : [{ bytes: Buffer.from(message.slice(0, cut), 'latin1'), delayMs: 0 }], ending: spec.early.how, resetAfterHead: false }
   }
   // writes split only within what the request asked for: bytes past the response's own end go with its last write
-  const solicited = none ? interim.length + head.length : spec.framing === 'length-short' ? message.length - 3 : message.length
+  const solicited = none ? interim.length + head.length : spec.framing === 'length-short' ? message.length - SHORT_BY(body.length) : message.length
   const offsets = [...new Set(spec.splits.map((s) => Math.floor(s.at * solicited)).filter((o) => o > 0 && o < solicited))].sort((a, b) => a - b)
   const delays = new Map(spec.splits.map((s) => [Math.floor(s.at * solicited), s.delayMs]))
   const segments: Rendered['segments'] = []
@@ -321,7 +330,7 @@ export function verdict (raw: ResponseSpec, method: Method, tag: string, attempt
     if (spec.framing.startsWith('length') && spec.bodyOnBodyless) known ??= KNOWN_204_LENGTH
   }
   if (none) {
-    if (spec.bodyOnBodyless) {
+    if (spec.bodyOnBodyless && payloadOf(spec, bodyOf(tag, attempt, spec.pad)).length > 0) {
       notes.push('a body where there is none')
       reusable = false
     }
@@ -330,8 +339,9 @@ export function verdict (raw: ResponseSpec, method: Method, tag: string, attempt
   const body = bodyOf(tag, attempt, spec.pad)
   switch (spec.framing) {
     case 'length-short':
+      if (body.length === 0) break
       notes.push('bytes after the Content-Length')
-      return result('valid', false, body.slice(0, Math.max(0, body.length - 3)))
+      return result('valid', false, body.slice(0, body.length - SHORT_BY(body.length)))
     case 'length-long': case 'chunked-bad-size': case 'chunked-no-last': case 'chunked-overrun':
       notes.push(`framing ${spec.framing}`)
       return result('cut-body', false)
@@ -406,7 +416,13 @@ export const responseSpec: fc.Arbitrary<ResponseSpec> = fc.record({
   hop: fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.uniqueArray(hop, { minLength: 1, maxLength: 3 }) }),
   big: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 4000, max: BIG_LIMIT }) }),
   framing,
-  pad: fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 0, max: 40 }) }, { weight: 1, arbitrary: fc.integer({ min: 1000, max: 70_000 }) }),
+  pad: fc.oneof(
+    { weight: 10, arbitrary: fc.integer({ min: 0, max: 40 }) },
+    { weight: 1, arbitrary: fc.constant(-1) },
+    { weight: 2, arbitrary: fc.integer({ min: 1000, max: 70_000 }) },
+    // past the gateway's 256 KiB pause threshold: with a client that stops reading, the upstream is paused and resumed
+    { weight: 1, arbitrary: fc.integer({ min: 300_000, max: 2_000_000 }) },
+  ),
   head: fc.oneof({ weight: 14, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: headMutation }),
   bodyOnBodyless: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
   extra: fc.oneof({ weight: 10, arbitrary: fc.constant<'none'>('none') }, { weight: 1, arbitrary: fc.constantFrom<'garbage' | 'response'>('garbage', 'response') }),
@@ -430,6 +446,8 @@ export interface FuzzCase {
   retries: boolean
   /** All requests in one write (pipelined), or each after the answer to the one before. */
   pipelined: boolean
+  /** The client stops reading for a while after each request (backpressure on the gateway). */
+  slowClient: boolean
   requests: FuzzRequest[]
 }
 
@@ -446,6 +464,7 @@ const request: fc.Arbitrary<FuzzRequest> = fc.record({
 export const fuzzCase: fc.Arbitrary<FuzzCase> = fc.record({
   retries: fc.boolean(),
   pipelined: fc.boolean(),
+  slowClient: fc.constantFrom(false, false, false, true),
   requests: fc.tuple(fc.array(request, { minLength: 1, maxLength: 3 }), fc.constantFrom<'1.1' | '1.0'>('1.1', '1.1', '1.1', '1.0'))
     .map(([rs, last]) => rs.map((r, i) => i === rs.length - 1 ? { ...r, version: last } : r)),
 })
