@@ -18,8 +18,8 @@ export class FuzzUpstream {
   readonly #requestIds = new Map<string, string[]>()
   readonly #reused: { tag: string; after: string; why: string; known: string | undefined }[] = []
   readonly #sockets = new Set<Socket>()
-  /** Resolves once the client has the head of `tag`'s answer (or gave up waiting): then a reset loses nothing. */
-  gate: (tag: string) => Promise<void> = () => Promise.resolve()
+  /** Resolves once the gateway has read the head of `tag`'s answer to `attempt` (0-based): a reset then loses no head. */
+  gate: (tag: string, attempt: number) => Promise<void> = () => Promise.resolve()
 
   private constructor () {
     this.server = createServer((socket) => {
@@ -84,7 +84,7 @@ export class FuzzUpstream {
     const spec = this.#scripts.get(tag)?.[attempt] ?? CLEAN
     const v = verdict(spec, method, tag, attempt)
     conn.last = v.reusable ? undefined : { what: `${tag} attempt ${attempt + 1} (${method}, ${v.kind})`, why: `${v.notes.join(', ')}: ${JSON.stringify(spec)}`, known: v.known }
-    void play(conn.socket, render(spec, method, tag, attempt), () => this.gate(tag))
+    void play(conn.socket, render(spec, method, tag, attempt), () => this.gate(tag, attempt))
   }
 
   async close (): Promise<void> {

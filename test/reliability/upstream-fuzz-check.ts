@@ -187,7 +187,7 @@ export interface Observed {
   /** The breaker's verdicts over the case: requests judged, and judged failed. */
   judged: number
   judgedFailed: number
-  /** Statuses of a clean GET through each gateway after the case. */
+  /** Statuses of a clean GET through the case's gateway after it (-1: a 200 with another request's body). */
   liveness: readonly number[]
   faults: readonly string[]
 }
