@@ -61,6 +61,6 @@ export const KNOWN_TE_HTTP10_REUSED = 'an HTTP/1.0 connection that carried Trans
  */
 export const KNOWN_CLOSE_RESET_COMPLETE = 'a close-delimited body ended by a reset is taken for complete'
 
-/** Fixed in src/ since the fuzzing found them (src/resilience/classify.ts, src/proxy/attempt.ts). */
+/** Fixed in src/ since the fuzzing found them (src/resilience/classify.ts, src/proxy/attempt.ts, src/proxy/exchange.ts). */
 export const FIXED: ReadonlySet<string> = new Set<string>([KNOWN_PARSER_RESET, KNOWN_OVERFLOW_RESET, KNOWN_ASSERTION_RESET, KNOWN_STATUS_INVALID, KNOWN_TE_OTHER,
   KNOWN_204_LENGTH, KNOWN_DROP_UNTIMED, KNOWN_CUT_LOOKS_COMPLETE])
