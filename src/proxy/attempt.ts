@@ -4,13 +4,13 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted } from '../errors.ts'
-import { classifyError, type FailureKind } from '../resilience/classify.ts'
+import { classifyError, UnforwardableResponse, type FailureKind } from '../resilience/classify.ts'
 import { parseRetryAfter } from '../resilience/retry.ts'
 import { setVerdictTimeout, type Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
-import { responseHeaderList } from './headers.ts'
+import { dropField, responseHeaderList } from './headers.ts'
 import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
 
 export interface AttemptResult {
@@ -96,7 +96,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   #timeUp (): void {
-    if (this.#settled || this.#headersReceived) return
+    // a response read only to be dropped for a retry stays under the timer: a stalled error body must not hold it
+    if (this.#settled || (this.#headersReceived && !this.#dropping)) return
     this.#timedOut = true
     this.abort(AttemptAborted.signal('attempt_timeout'))
   }
@@ -126,8 +127,15 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.#pendingAbort !== undefined) controller.abort(this.#pendingAbort)
   }
 
-  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (this.#settled || statusCode < 200) return // informational answers are not passed on; undici waits for the final one
+    // A status past 599 is invalid (RFC 9110 §15), and a transfer coding other than chunked cannot be undone here: its
+    // bytes would reach the client without its name (RFC 9112 §6.1; nginx answers 502 too). Aborting ends the attempt
+    // as a bad response (502) and closes the connection, which may hold more of it.
+    const te = headers['transfer-encoding']
+    if (statusCode > 599 || (te !== undefined && (typeof te !== 'string' || te.trim().toLowerCase() !== 'chunked'))) {
+      return controller.abort(new UnforwardableResponse(statusCode > 599 ? `status ${statusCode}` : `transfer coding ${String(te)}`))
+    }
     this.#headersReceived = true
     const ex = this.#ex
     const runtime = this.#runtime
@@ -148,6 +156,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // read-your-writes: a successful write through a split route pins this client's reads to the primary for a while
     const sticky = ex.write && statusCode < 400 ? ex.plan?.reads?.sticky : undefined
     const out = responseHeaderList(headers, 'x-request-id', sticky === undefined ? undefined : 'x-read-after-write')
+    // a 204 carries no Content-Length (RFC 9110 §8.6; nginx drops it too), nor the body some upstreams send with one
+    if (statusCode === 204) dropField(out, 'content-length')
     out.push('x-request-id', ex.requestId)
     // shutting down: this connection closes after this answer (the header is hop-by-hop: it was just stripped)
     if (ex.gate.closing) out.push('connection', 'close')

@@ -87,6 +87,14 @@ export class Exchange {
   cutShort (code: ErrorCode): void {
     this.cutShortBy = code
     this.errorCode = code
+    // An HTTP/1.0 client reads a body without a length to the close (Node chunks only for HTTP/1.1) and takes a FIN
+    // for its end: only a reset shows it the cut (RFC 9112 §8). Never for HTTP/1.1, whose framing shows a cut: a
+    // reset makes the client's kernel drop what it has not read yet, answers pipelined before this one too.
+    if (this.req.httpVersionMinor === 0) {
+      try {
+        this.socket.resetAndDestroy()
+      } catch {} // not a TCP socket: closed below
+    }
     this.res.destroy()
   }
 }

@@ -151,6 +151,11 @@ export function responseHeaderList (headers: ResponseHeaders, skip: string, skip
   return out
 }
 
+/** Removes every `name` pair from a flat [name, value, …] list made by responseHeaderList (lower-case names). */
+export function dropField (list: (string | string[])[], name: string): void {
+  for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === name) list.splice(i, 2)
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
 
 export function isSaneRequestId (value: string | undefined): value is string {

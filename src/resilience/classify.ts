@@ -7,14 +7,25 @@ const TIMEOUT_CODES = ['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']
 // The request itself could not be sent as given: the client's fault, never the upstream's.
 const BAD_REQUEST_CODES = ['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']
 const RESET_CODES = ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']
+// Headers over undici's limit, and undici's assertions on answers its state machine cannot take (a 101 to a request
+// that did not ask to upgrade, a status below 100): the upstream's bytes, not the connection, were at fault.
+const BAD_RESPONSE_CODES = ['UND_ERR_INFO', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_HEADERS_OVERFLOW', 'ERR_ASSERTION', 'ERR_UPSTREAM_RESPONSE']
+
+/** A response undici read but the proxy will not pass on (an invalid status, a transfer coding it cannot undo). */
+export class UnforwardableResponse extends Error {
+  readonly code = 'ERR_UPSTREAM_RESPONSE'
+}
 
 export function classifyError (err: unknown): FailureKind {
+  // undici's HTTPParserError carries no code (it looks llhttp's error number up in a table keyed by name): its name
+  // is all that tells a response its parser refused from a dropped connection
+  if ((err as { name?: unknown } | null)?.name === 'HTTPParserError') return 'bad-response'
   const code = (err as { code?: string } | null)?.code
   if (code === undefined) return 'reset'
   if (CONNECT_FAILURE_CODES.includes(code)) return 'connect-failure'
   if (TIMEOUT_CODES.includes(code)) return 'timeout'
   if (BAD_REQUEST_CODES.includes(code)) return 'bad-request'
   if (RESET_CODES.includes(code)) return 'reset'
-  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH') return 'bad-response'
+  if (code.startsWith('HPE_') || BAD_RESPONSE_CODES.includes(code)) return 'bad-response'
   return 'reset'
 }

@@ -28,6 +28,10 @@ t.test('classifyError', async (t) => {
     [err('HPE_INVALID_HEADER_TOKEN'), 'bad-response'],
     [err('UND_ERR_INFO'), 'bad-response'],
     [err('UND_ERR_RES_CONTENT_LENGTH_MISMATCH'), 'bad-response'],
+    [err('UND_ERR_HEADERS_OVERFLOW'), 'bad-response'],
+    [err('ERR_ASSERTION'), 'bad-response'],
+    // undici's HTTPParserError has no code (upstream-fuzz.test.ts found every parser refusal taken for a reset)
+    [Object.assign(new Error('Response does not match the HTTP/1.1 protocol'), { name: 'HTTPParserError' }), 'bad-response'],
     [err('ESOMETHINGNEW'), 'reset'],
     [err(), 'reset'],
     [null, 'reset'],
