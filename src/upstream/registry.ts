@@ -203,7 +203,10 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
     }
     if (before !== undefined) retired.push(before)
     const carriedStatus = before === undefined ? undefined : statusByUrl(before.pool)
-    pools.set(name, new PoolRuntime(name, poolConfig, { ...options, ...(carriedStatus ? { carriedStatus } : {}) }))
+    const runtime = new PoolRuntime(name, poolConfig, { ...options, ...(carriedStatus ? { carriedStatus } : {}) })
+    // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
+    runtime.pool.keepHold(before?.pool.hold)
+    pools.set(name, runtime)
   }
   for (const [name, runtime] of previous ?? []) if (!Object.hasOwn(config.pools, name)) retired.push(runtime)
   return { pools, retired }
