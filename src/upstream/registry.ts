@@ -134,7 +134,10 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       }
     }
     const checked = this.health !== undefined && this.#started
-    this.pool.setTargets(next, config, (t) => (checked && joining.has(t) ? { ...INITIAL_STATUS, healthy: false } : undefined))
+    // a target whose weight or backup flag changed is a new object, but the same upstream: it keeps its status
+    // (an operator's drain or disable, its health, its ejection), as it would in a pool rebuilt by the reload
+    const carried = statusByUrl(this.pool)
+    this.pool.setTargets(next, config, (t) => (checked && joining.has(t) ? { ...INITIAL_STATUS, healthy: false } : carried.get(t.url)))
   }
 
 
