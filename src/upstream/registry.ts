@@ -75,7 +75,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.name = name
     this.clock = clock
     const targets = config.targets.map((t) => new Target(t, config))
-    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus))
+    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
     this.breaker = new PoolBreaker(config.circuitBreaker, clock)
     this.retry = new RetryDecider(config.retry, random)
     const observer = options.observe?.(name) ?? NO_OBSERVER
@@ -223,8 +223,13 @@ function statusByUrl (pool: UpstreamPool): Map<string, TargetStatus> {
 }
 
 // a function of its own, so the lookup's scope holds the map alone
-function statusLookup (carried: ReadonlyMap<string, TargetStatus> | undefined): ((t: Target) => TargetStatus | undefined) | undefined {
-  return carried && ((t) => carried.get(t.url))
+function statusLookup (carried: ReadonlyMap<string, TargetStatus> | undefined, checked: boolean): ((t: Target) => TargetStatus | undefined) | undefined {
+  return carried && ((t) => {
+    const status = carried.get(t.url)
+    // only health checks mark a target unhealthy or lagging, and only they bring it back: a pool that no longer
+    // has them must not keep their verdict, or the target would stay out for good
+    return status !== undefined && !checked && (!status.healthy || status.lagging) ? { ...status, healthy: true, lagging: false } : status
+  })
 }
 
 // Everything but the targets, as canonical JSON: a reload keeps a pool's runtime while it is unchanged. Worked
