@@ -30,6 +30,7 @@ import { systemClock, type Clock, type RandomSource } from './runtime.ts'
 import type { GatewayState, RouteObserver } from './state.ts'
 import { buildPools, type PoolObserver, type PoolRuntime, type RuntimeOptions } from './upstream/registry.ts'
 import { isAvailable } from './upstream/status.ts'
+import type { Target } from './upstream/target.ts'
 
 // not `import … from 'node:http'`: Node 24 builds that ESM view by reading every export, and its lazy
 // WebSocket getter loads Node's own copy of undici (~55 ms of start-up)
@@ -345,13 +346,15 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
 /** What a pool's requests feed: Prometheus series (bound once per pool and target) and the dashboard's history. */
 function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHistory, pool: string): PoolObserver {
   const bound = metrics?.pool(pool)
-  const targets = new Map<string, ReturnType<GatewayMetrics['target']>>()
+  // by Target, not by id: a target removed by a reload has its series forgotten, and when a later reload adds it
+  // again it is a new Target that must bind a new series (a binding cached by id would count nowhere)
+  const targets = new WeakMap<Target, ReturnType<GatewayMetrics['target']>>()
   return {
     attempt (target, outcome, durationMs) {
       history.record(pool, target.id, durationMs, outcome === 'success' || outcome === 'client-abort' || outcome === 'bad-request')
       if (metrics === undefined) return
-      let binding = targets.get(target.id)
-      if (binding === undefined) targets.set(target.id, binding = metrics.target(pool, target.id))
+      let binding = targets.get(target)
+      if (binding === undefined) targets.set(target, binding = metrics.target(pool, target.id))
       binding.attempt(outcome)
     },
     retry: (reason) => bound?.retry(reason),

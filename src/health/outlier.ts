@@ -18,6 +18,15 @@ export class OutlierDetector {
     this.#config = config
     this.#pool = pool
     this.#clock = clock
+    // a target that leaves the pool (reload, DNS) is forgotten: kept here, each one that ever failed would stay
+    // in memory, with its closed connection pools, for as long as the pool runs
+    pool.on('targets', (_added, removed) => {
+      for (const t of removed) {
+        this.#failures.delete(t)
+        this.#timesEjected.delete(t)
+        this.#lastEjectionEnd.delete(t)
+      }
+    })
   }
 
   /** Ejections refused because the tier was already at maxEjectionPercent. */

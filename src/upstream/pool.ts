@@ -167,6 +167,23 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.#recompute()
   }
 
+  /** Why traffic is held on the backups: an operator's switchover, a failover under failback 'manual', or not held. */
+  get hold (): 'operator' | 'failover' | undefined {
+    return !this.#holdStandby ? undefined : this.#tierSetByOperator ? 'operator' : 'failover'
+  }
+
+  /**
+   * Takes over the hold of the pool this one replaces (a reload changed its settings): an operator's switchover
+   * stays until an operator fails back, and a failover stays while failback is still 'manual'.
+   */
+  keepHold (hold: 'operator' | 'failover' | undefined): void {
+    if (hold === 'operator') this.switchover()
+    else if (hold === 'failover' && this.config.failback === 'manual') {
+      this.#holdStandby = true
+      this.#recompute()
+    }
+  }
+
   /** Ejections that have run out end through setStatus, so their end is an event like any other change. */
   #expireEjections (): void {
     const now = this.#clock.now()

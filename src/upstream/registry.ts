@@ -75,7 +75,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.name = name
     this.clock = clock
     const targets = config.targets.map((t) => new Target(t, config))
-    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus))
+    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
     this.breaker = new PoolBreaker(config.circuitBreaker, clock)
     this.retry = new RetryDecider(config.retry, random)
     const observer = options.observe?.(name) ?? NO_OBSERVER
@@ -134,7 +134,10 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       }
     }
     const checked = this.health !== undefined && this.#started
-    this.pool.setTargets(next, config, (t) => (checked && joining.has(t) ? { ...INITIAL_STATUS, healthy: false } : undefined))
+    // a target whose weight or backup flag changed is a new object, but the same upstream: it keeps its status
+    // (an operator's drain or disable, its health, its ejection), as it would in a pool rebuilt by the reload
+    const carried = statusByUrl(this.pool)
+    this.pool.setTargets(next, config, (t) => (checked && joining.has(t) ? { ...INITIAL_STATUS, healthy: false } : carried.get(t.url)))
   }
 
 
@@ -203,7 +206,10 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
     }
     if (before !== undefined) retired.push(before)
     const carriedStatus = before === undefined ? undefined : statusByUrl(before.pool)
-    pools.set(name, new PoolRuntime(name, poolConfig, { ...options, ...(carriedStatus ? { carriedStatus } : {}) }))
+    const runtime = new PoolRuntime(name, poolConfig, { ...options, ...(carriedStatus ? { carriedStatus } : {}) })
+    // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
+    runtime.pool.keepHold(before?.pool.hold)
+    pools.set(name, runtime)
   }
   for (const [name, runtime] of previous ?? []) if (!Object.hasOwn(config.pools, name)) retired.push(runtime)
   return { pools, retired }
@@ -217,8 +223,13 @@ function statusByUrl (pool: UpstreamPool): Map<string, TargetStatus> {
 }
 
 // a function of its own, so the lookup's scope holds the map alone
-function statusLookup (carried: ReadonlyMap<string, TargetStatus> | undefined): ((t: Target) => TargetStatus | undefined) | undefined {
-  return carried && ((t) => carried.get(t.url))
+function statusLookup (carried: ReadonlyMap<string, TargetStatus> | undefined, checked: boolean): ((t: Target) => TargetStatus | undefined) | undefined {
+  return carried && ((t) => {
+    const status = carried.get(t.url)
+    // only health checks mark a target unhealthy or lagging, and only they bring it back: a pool that no longer
+    // has them must not keep their verdict, or the target would stay out for good
+    return status !== undefined && !checked && (!status.healthy || status.lagging) ? { ...status, healthy: true, lagging: false } : status
+  })
 }
 
 // Everything but the targets, as canonical JSON: a reload keeps a pool's runtime while it is unchanged. Worked

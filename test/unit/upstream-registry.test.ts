@@ -49,8 +49,9 @@ t.test('a pool whose settings changed is rebuilt; its targets keep their status 
   const before = buildPools(config(['http://127.0.0.1:1', 'http://127.0.0.1:2'], ['http://127.0.0.1:1']), { clock }).pools
   const old = before.get('payment')!
   old.pool.setStatus(old.pool.targets[0]!, { healthy: false, draining: true })
+  // with health checks, so that their verdict (unhealthy) still has something to bring the target back
   const next = validateConfig({
-    pools: { payment: { targets: ['http://127.0.0.1:1', 'http://127.0.0.1:9'], balancer: 'p2c' } },
+    pools: { payment: { targets: ['http://127.0.0.1:1', 'http://127.0.0.1:9'], balancer: 'p2c', healthCheck: { path: '/health' } } },
     routes: [{ path: '/payment', pool: 'payment' }],
   })
   const after = buildPools(next, { clock }, before)
@@ -73,6 +74,19 @@ t.test('a pool whose settings changed is rebuilt; its targets keep their status 
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(old2.pool.targets.length, 0, 'closed once its last request ended')
   t.equal(clock.pendingTimers, 0, 'and its deadline is gone')
+})
+
+t.test('a pool rebuilt without health checks drops their verdicts (nothing would bring the target back) and keeps the rest', async (t) => {
+  const withChecks = { healthCheck: { path: '/health' } }
+  const before = buildPools(config(['http://127.0.0.1:1', 'http://127.0.0.1:2'], ['http://127.0.0.1:3'], withChecks)).pools
+  const old = before.get('payment')!
+  old.pool.setStatus(old.pool.targets[0]!, { healthy: false, lagging: true })
+  old.pool.setStatus(old.pool.targets[1]!, { healthy: false, disabled: true })
+  const after = buildPools(config(['http://127.0.0.1:1', 'http://127.0.0.1:2'], ['http://127.0.0.1:3']), {}, before)
+  t.teardown(closeAll(before, after.pools))
+  const [t1, t2] = after.pools.get('payment')!.pool.targets
+  t.equal(after.pools.get('payment')!.pool.state(t1!), 'healthy')
+  t.equal(after.pools.get('payment')!.pool.state(t2!), 'disabled', "an operator's disable stays")
 })
 
 t.test('a retired pool whose request never ends closes at twice the request deadline', async (t) => {
