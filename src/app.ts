@@ -126,9 +126,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     mirror: (route, outcome) => metrics?.route(route.label, route.pool).mirror(outcome),
     weight: (route, weight, source) => events.record('info', { kind: 'canary', route: route.label, message: `canary weight ${weight} (${source})` }),
   }
-  const stateFor = (next: ResolvedConfig, pools: ReadonlyMap<string, PoolRuntime>): GatewayState => {
+  const stateFor = (next: ResolvedConfig, pools: ReadonlyMap<string, PoolRuntime>, previous?: GatewayState): GatewayState => {
     const table = new RoutingTable(next.routes)
-    const plans = buildPlans(next, table.routes, { secret: secretFor(next), clock, random: options.random ?? Math.random, events: planEvents })
+    const plans = buildPlans(next, table.routes, { secret: secretFor(next), clock, random: options.random ?? Math.random, events: planEvents }, previous?.plans)
     // a replica pool's lag limit: the strictest maxLagMs of the routes that read from it (one pass over the
     // routes, not one per pool: 100 pools × 1,000 routes was ~10 ms of start-up)
     const lagLimits = new Map<string, number>()
@@ -171,7 +171,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     const targetIdsBefore = new Map([...previous.pools].map(([name, r]) => [name, r.pool.targets.map((t) => t.id)]))
     const { pools, retired } = buildPools(next, runtimeOptions, previous.pools)
     // one assignment: requests already in flight keep the state (routes, pools) they started with
-    proxy.setState(stateFor(next, pools))
+    proxy.setState(stateFor(next, pools, previous))
     for (const runtime of pools.values()) adopt(runtime)
     for (const runtime of retired) retire(runtime)
     if (metrics !== undefined) {

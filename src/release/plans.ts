@@ -23,6 +23,8 @@ export interface CanaryPlan {
   readonly key: HashKeySpec | undefined
   /** Lower-case name of the force header, if any. */
   readonly forceHeader: string | undefined
+  /** The route's canary settings as written (JSON): a reload that leaves them alone keeps this plan. */
+  readonly settings: string
 }
 
 export interface MirrorPlan {
@@ -50,7 +52,7 @@ export class RoutePlan {
   #fallback = false
   #mirrorsInFlight = 0
 
-  constructor (route: Route, config: RouteConfig, options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }) {
+  constructor (route: Route, config: RouteConfig, options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }, previous?: CanaryPlan) {
     this.route = route
     this.#events = options.events
     this.#random = options.random
@@ -62,12 +64,17 @@ export class RoutePlan {
       // a wall clock: cookies must mean the same time on every replica
       sticky: new ReadAfterWrite({ secret: options.secret, stickyAfterWriteMs: reads.stickyAfterWriteMs, routePath: route.prefix, now: Date.now }),
     }
-    this.canary = canary && {
+    const settings = canary && JSON.stringify(canary)
+    // A reload that leaves the route's canary settings as they were keeps its weight, where the weight came from and
+    // its error window: an automatic rollback (or an operator's weight) must not be undone by a reload that changed
+    // something else. A reload that changes them (a new weight in the file, another pool) starts from the file.
+    this.canary = canary && (previous?.settings === settings ? previous : {
+      settings: settings!,
       pool: canary.pool,
       decider: new CanaryDecider({ ...canary, stickyBy: canary.stickyBy as CanaryConfig['stickyBy'] }, { now: () => options.clock.now(), random: options.random }),
       key: canary.stickyBy === 'none' ? undefined : parseHashKey(canary.stickyBy),
       forceHeader: canary.force?.header.toLowerCase(),
-    }
+    })
     this.mirror = mirror
   }
 
@@ -119,13 +126,18 @@ export class RoutePlan {
   get mirrorsInFlight (): number { return this.#mirrorsInFlight }
 }
 
-/** A plan for every route that has a split, a canary or a mirror. */
-export function buildPlans (config: ResolvedConfig, routes: readonly Route[], options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }): Map<Route, RoutePlan> {
+/**
+ * A plan for every route that has a split, a canary or a mirror. `previous`: the plans a reload replaces, whose
+ * canaries carry over to the route of the same name whose canary settings are unchanged.
+ */
+export function buildPlans (config: ResolvedConfig, routes: readonly Route[], options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }, previous?: ReadonlyMap<Route, RoutePlan>): Map<Route, RoutePlan> {
+  const canaries = new Map<string, CanaryPlan>()
+  for (const [route, plan] of previous ?? []) if (plan.canary !== undefined) canaries.set(route.label, plan.canary)
   const plans = new Map<Route, RoutePlan>()
   for (const route of routes) {
     const rc = config.routes[route.index]!
     if (rc.reads === undefined && rc.canary === undefined && rc.mirror === undefined) continue
-    plans.set(route, new RoutePlan(route, rc, options))
+    plans.set(route, new RoutePlan(route, rc, options, canaries.get(route.label)))
   }
   return plans
 }

@@ -16,9 +16,9 @@
 // - after (opchaos/aftermath.ts): nothing in flight, no connection to removed targets, every attempt in the
 //   metrics, every target in rotation healthy and serving once its upstream is back, one probe schedule per
 //   checked target, one breaker interval per pool, no removed target left in memory.
-// Choices this test documents rather than changes: a pool rebuilt by a reload starts with a closed breaker; an
-// applied reload sets the canary weight from the file again (an operator's weight and a rollback included), an
-// unchanged one does not; a drain reaches the running pool, not a copy of the target a reload retired with
+// Choices this test documents rather than changes: a pool rebuilt by a reload starts with a closed breaker; a
+// reload sets the canary weight from the file again only when it changes the route's canary settings (an
+// operator's weight and a rollback outlive other changes); a drain reaches the running pool, not a copy of the target a reload retired with
 // requests still in flight (their retries may use it: allowed, bounded by those requests); targets a reload adds
 // take traffic at once, before a first check; balancers keep what they precomputed for their last list or two of
 // targets, so a removed target may stay in memory that long (bounded). The breaker is not on the admin API: the

@@ -159,11 +159,13 @@ export function transition (m: Model, a: SingleAction, sameConfig: (a: ConfigMod
 export function applyFile (next: Model, file: FileModel, sameConfig: (a: ConfigModel, b: ConfigModel) => boolean): { model: Model; expect: Expect } {
   if (!acceptable(file)) return { model: next, expect: { status: 422 } }
   if (sameConfig(next.config, file.config)) return { model: next, expect: { status: 200, result: 'unchanged' } }
+  const canaryWeightBefore = next.config.canaryWeight
   next.config = file.config
   // a target that leaves the config forgets its operator state (it comes back as a new target)
   for (const name of [...next.ops.keys()]) if (inConfig(next.config, name) === undefined) next.ops.delete(name)
   for (const p of [...next.hold]) if (next.config.pools[p] === undefined) next.hold.delete(p)
-  // every applied reload builds the route plans again: the canary weight comes from the file
-  next.canary = { weight: file.config.canaryWeight, source: 'file' }
+  // a reload that changes the route's canary settings (here, its weight in the file) starts it from the file; one
+  // that leaves them keeps the weight, where it came from (an operator, a rollback) and its error window
+  if (file.config.canaryWeight !== canaryWeightBefore) next.canary = { weight: file.config.canaryWeight, source: 'file' }
   return { model: next, expect: { status: 200, result: 'success' } }
 }

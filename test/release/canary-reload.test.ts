@@ -1,0 +1,45 @@
+// A canary's weight across reloads: a reload that leaves the route's canary settings as they were keeps the weight a
+// rollback or an operator left (a change elsewhere must not send traffic back to a version that failed); a reload
+// that changes them starts the canary from the file.
+import t from 'tap'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+import { startGateway } from '../helpers/gateway.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+import { mulberry32 } from '../unit/prng.ts'
+import { httpRequest } from '../proxy/http.ts'
+
+t.test('a rollback and an operator weight outlive reloads that change something else; a new canary weight in the file wins', async (t) => {
+  const [v1, v2, extra] = await Promise.all([TestUpstream.start({ name: 'v1' }), TestUpstream.start({ name: 'v2' }), TestUpstream.start({ name: 'extra' })])
+  t.teardown(() => Promise.all([v1.close(), v2.close(), extra.close()]))
+  const config = (weight: number, v1Targets: string[]): GatewayConfig => ({
+    pools: { 'payment-v1': { targets: v1Targets }, 'payment-v2': { targets: [v2.url], retry: { attempts: 1 } } },
+    routes: [{ name: 'payment', path: '/payment', pool: 'payment-v1', canary: { pool: 'payment-v2', weight, rollback: { maxErrorRatePercent: 5, minRequests: 20, windowMs: 60_000 } } }],
+  })
+  let next = config(50, [v1.url])
+  const gw = await startGateway(next, { defaultMetrics: false, random: mulberry32(7), load: async () => validateConfig(next) })
+  t.teardown(() => gw.close())
+  const canary = (): { weight: number; source: string } => {
+    const c = gw.gateway.status().routes.find((r) => r.name === 'payment')!.canary!
+    return { weight: c.weight, source: c.weightSource }
+  }
+
+  v2.failCount = 1_000_000
+  v2.failStatus = 500
+  for (let i = 0; i < 200 && canary().source !== 'rollback'; i++) await httpRequest(`${gw.url}/payment/x`)
+  t.strictSame(canary(), { weight: 0, source: 'rollback' }, 'the failing canary is rolled back')
+
+  // another target for the stable pool: the route's canary settings are as they were
+  next = config(50, [v1.url, extra.url])
+  t.equal((await gw.gateway.reload()).result, 'success')
+  t.strictSame(canary(), { weight: 0, source: 'rollback' }, 'the rollback stands after a reload that changed something else')
+  const hits = v2.hits
+  for (let i = 0; i < 30; i++) t.equal((await httpRequest(`${gw.url}/payment/x`)).status, 200)
+  t.equal(v2.hits, hits, 'no request reaches the rolled-back canary')
+
+  // the release is redone in the file: a new weight starts the canary from it
+  v2.failCount = 0
+  next = config(20, [v1.url, extra.url])
+  t.equal((await gw.gateway.reload()).result, 'success')
+  t.strictSame(canary(), { weight: 20, source: 'file' }, 'a changed canary weight in the file wins')
+})
