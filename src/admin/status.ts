@@ -54,9 +54,19 @@ export function poolStatus (runtime: PoolRuntime): PoolStatus {
   const tier = pool.tier
   const retryAfter = breaker.state === 'open' ? breaker.retryAfterSeconds() : undefined
   const targets: TargetStatusView[] = []
+  const listed = new Map<string, TargetStatusView>()
   for (const t of [...pool.targets, ...pool.retiring]) {
+    const same = listed.get(t.id)
+    if (same !== undefined) {
+      // A target a reload replaced (a new weight or backup flag) is the same upstream: the old copy's requests are
+      // its own, and a drain is not done until they are. One entry per id, so "wait until drained" cannot read the
+      // new copy's state while the old one still has requests in flight.
+      same.inFlight += t.inFlight
+      if (same.state === 'drained' && t.inFlight > 0) same.state = 'draining'
+      continue
+    }
     const last = runtime.health?.lastResult(t)
-    targets.push({
+    const view: TargetStatusView = {
       id: t.id,
       url: t.url,
       backup: t.backup,
@@ -68,7 +78,9 @@ export function poolStatus (runtime: PoolRuntime): PoolStatus {
       ...(last !== undefined
         ? { lastCheck: { ok: last.ok, at: new Date(last.at).toISOString(), ...(last.status !== undefined ? { status: last.status } : {}), ...(last.error !== undefined ? { error: last.error } : {}) } }
         : {}),
-    })
+    }
+    targets.push(view)
+    listed.set(t.id, view)
   }
   return {
     circuit: breaker.state,
