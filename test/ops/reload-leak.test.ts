@@ -11,6 +11,7 @@ import { slotTimersFor } from '../../src/health/slot-timers.ts'
 import type { Clock, Timer } from '../../src/runtime.ts'
 import { ManualClock } from '../helpers/clock.ts'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { watchIntervals } from '../helpers/intervals.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest } from '../proxy/http.ts'
 import { seriesOf } from '../unit/metrics-exposition.ts'
@@ -48,19 +49,9 @@ class ProbeAwareClock implements Clock {
 
 /** Intervals alive now (opossum keeps one per breaker, its rolling window, until it is shut down). */
 function trackIntervals (t: { teardown (fn: () => void): void }): () => number {
-  const live = new Set<unknown>()
-  const original = { set: globalThis.setInterval, clear: globalThis.clearInterval }
-  globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
-    const handle = original.set(...args)
-    live.add(handle)
-    return handle
-  }) as typeof setInterval
-  globalThis.clearInterval = ((handle?: Parameters<typeof clearInterval>[0]) => {
-    live.delete(handle)
-    original.clear(handle)
-  }) as typeof clearInterval
-  t.teardown(() => { globalThis.setInterval = original.set; globalThis.clearInterval = original.clear })
-  return () => live.size
+  const watch = watchIntervals()
+  t.teardown(() => watch.restore())
+  return () => watch.live.size
 }
 
 /** Open TCP connections per upstream, as the upstream sees them. */

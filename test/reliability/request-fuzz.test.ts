@@ -11,6 +11,7 @@ import fc from 'fast-check'
 import t from 'tap'
 import { CountingUpstream } from '../helpers/counting-upstream.ts'
 import { startGateway } from '../helpers/gateway.ts'
+import { collectProcessFaults } from '../helpers/process-faults.ts'
 import type { HasTeardown } from '../proxy/setup.ts'
 import { finalResponses, violations, type Observed, type Seen, type UpstreamName } from './request-fuzz-check.ts'
 import { KNOWN_AFTER_CLOSE, KNOWN_CLOSE_IGNORED, KNOWN_HOST_ABSOLUTE, KNOWN_NOT_HTTP, KNOWN_REFUSAL_IN_PLACE, KNOWN_REORDER, KNOWN_TE10_KEPT, KNOWN_505_KEPT, FIXED } from './request-fuzz-known.ts'
@@ -187,16 +188,7 @@ t.test('each property fails on an observation that breaks it', async (t) => {
 
 t.test('requests generated from a grammar with mutations, against a real gateway', async (t) => {
   const gw = await fuzzGateway(t)
-  const faults: string[] = []
-  const onFault = (kind: string) => (err: unknown): void => { faults.push(`${kind}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`) }
-  const onException = onFault('uncaughtException')
-  const onRejection = onFault('unhandledRejection')
-  process.on('uncaughtException', onException)
-  process.on('unhandledRejection', onRejection)
-  t.teardown(() => {
-    process.off('uncaughtException', onException)
-    process.off('unhandledRejection', onRejection)
-  })
+  const faults = collectProcessFaults(t)
 
   let cases = 0
   /** What the runs exercised (a comment: a grammar that stopped reaching the upstreams would show here). */

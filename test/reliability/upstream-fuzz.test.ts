@@ -15,6 +15,7 @@ import fc from 'fast-check'
 import t, { type Test } from 'tap'
 import type { AttemptResult } from '../../src/proxy/attempt.ts'
 import { startGateway, type TestGateway } from '../helpers/gateway.ts'
+import { collectProcessFaults } from '../helpers/process-faults.ts'
 import { FuzzUpstream, TAG_HEADER } from './fuzz-upstream.ts'
 import { ScriptedUpstream } from './scripted-upstream.ts'
 import { expectOutcome, INSANE_REQUEST_ID, ownRequestId, parseClient, tagOf, violations, type Observed } from './upstream-fuzz-check.ts'
@@ -142,16 +143,7 @@ async function rig (t: Test) {
   t.teardown(() => upstream.close())
   const gateways = { true: await fuzzGateway(upstream, true), false: await fuzzGateway(upstream, false) }
   t.teardown(() => Promise.all([gateways.true.gw.close(), gateways.false.gw.close()]).then(() => {}))
-  const faults: string[] = []
-  const onFault = (kind: string) => (err: unknown): void => { faults.push(`${kind}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`) }
-  const onException = onFault('uncaughtException')
-  const onRejection = onFault('unhandledRejection')
-  process.on('uncaughtException', onException)
-  process.on('unhandledRejection', onRejection)
-  t.teardown(() => {
-    process.off('uncaughtException', onException)
-    process.off('unhandledRejection', onRejection)
-  })
+  const faults = collectProcessFaults(t)
   // an upstream reset after a head waits until the gateway's undici has read that head (its diagnostics channel)
   const heads = new Map<string, number>()
   const waiting = new Set<{ tag: string; attempt: number; done: () => void }>()

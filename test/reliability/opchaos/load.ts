@@ -1,6 +1,7 @@
 // Steady client load while operators act: a few loops, each on its own kept-alive connection, sending idempotent
 // GETs to every route and some POSTs, each with its own x-request-id. Nothing is retried: every failure shows.
 import { Agent, request } from 'node:http'
+import { mulberry32 } from '../../unit/prng.ts'
 
 export type RouteName = 'shop' | 'api' | 'extra'
 
@@ -20,17 +21,6 @@ export interface ClientRecord {
   error?: string
 }
 
-/** A small deterministic PRNG (mulberry32): a case's load is the same for the same seed. */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export class ClientLoad {
   readonly records: ClientRecord[] = []
@@ -42,7 +32,7 @@ export class ClientLoad {
     for (let loop = 0; loop < options.loops; loop++) {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 })
       this.#agents.push(agent)
-      this.#loops.push(this.#run(url, agent, prng(options.seed + loop), `${options.tag}-${loop}`))
+      this.#loops.push(this.#run(url, agent, mulberry32(options.seed + loop), `${options.tag}-${loop}`))
     }
   }
 
