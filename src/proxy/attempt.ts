@@ -10,7 +10,7 @@ import { setVerdictTimeout, type Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
-import { dropField, responseHeaderList } from './headers.ts'
+import { responseHeaderList } from './headers.ts'
 import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
 
 export interface AttemptResult {
@@ -155,9 +155,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     result.responded = true
     // read-your-writes: a successful write through a split route pins this client's reads to the primary for a while
     const sticky = ex.write && statusCode < 400 ? ex.plan?.reads?.sticky : undefined
-    const out = responseHeaderList(headers, 'x-request-id', sticky === undefined ? undefined : 'x-read-after-write')
     // a 204 carries no Content-Length (RFC 9110 §8.6; nginx drops it too), nor the body some upstreams send with one
-    if (statusCode === 204) dropField(out, 'content-length')
+    const out = responseHeaderList(headers, 'x-request-id', sticky === undefined ? undefined : 'x-read-after-write', statusCode === 204)
     out.push('x-request-id', ex.requestId)
     // shutting down: this connection closes after this answer (the header is hop-by-hop: it was just stripped)
     if (ex.gate.closing) out.push('connection', 'close')

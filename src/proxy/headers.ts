@@ -131,10 +131,11 @@ export function stripResponseHopByHop (headers: ResponseHeaders): ResponseHeader
 
 /**
  * An upstream response's headers as the flat [name, value, …] list writeHead() takes, without hop-by-hop headers
- * and without `skip` (headers the proxy sets itself). The upstream's object is read, never changed: deleting
- * keys would turn it into a slow dictionary for the one walk Node makes over it.
+ * and without `skip` (headers the proxy sets itself); `noLength` (a 204: RFC 9110 §8.6, as nginx) without
+ * Content-Length. The upstream's object is read, never changed: deleting keys would turn it into a slow
+ * dictionary for the one walk Node makes over it.
  */
-export function responseHeaderList (headers: ResponseHeaders, skip: string, skipAlso?: string): (string | string[])[] {
+export function responseHeaderList (headers: ResponseHeaders, skip: string, skipAlso?: string, noLength = false): (string | string[])[] {
   const connection = headers.connection
   let tokens: Set<string> | undefined
   // 'Connection: keep-alive' (most upstreams, on every response) names nothing more to drop
@@ -146,14 +147,10 @@ export function responseHeaderList (headers: ResponseHeaders, skip: string, skip
   for (const name in headers) {
     const value = headers[name]
     if (value === undefined || name === skip || name === skipAlso || HOP_BY_HOP.has(name) || tokens?.has(name) === true) continue
+    if (noLength && name === 'content-length') continue
     out.push(name, value)
   }
   return out
-}
-
-/** Removes every `name` pair from a flat [name, value, …] list made by responseHeaderList (lower-case names). */
-export function dropField (list: (string | string[])[], name: string): void {
-  for (let i = list.length - 2; i >= 0; i -= 2) if (list[i] === name) list.splice(i, 2)
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
