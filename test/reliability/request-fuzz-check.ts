@@ -3,7 +3,7 @@
 // can be shown to fail on a made-up observation (request-fuzz.test.ts does).
 import { KNOWN_AFTER_CLOSE, KNOWN_CLOSE_IGNORED, KNOWN_NOT_HTTP, KNOWN_REFUSAL_IN_PLACE, KNOWN_REORDER } from './request-fuzz-known.ts'
 import { SMUGGLED, type FuzzRequest } from './request-grammar.ts'
-import { parseAll } from './wire.ts'
+import { jsonErrorBody, parseAll } from './wire.ts'
 
 export type UpstreamName = 'payment' | 'other' | 'strip'
 
@@ -192,22 +192,14 @@ function under (path: string, prefix: string): boolean {
   return prefix === '/' ? path.startsWith('/') : path === prefix || path.startsWith(`${prefix}/`)
 }
 
-function errorBody (body: Buffer): { error?: unknown; requestId?: unknown } | undefined {
-  try {
-    const parsed = JSON.parse(body.toString('utf8')) as unknown
-    return typeof parsed === 'object' && parsed !== null ? parsed : undefined
-  } catch {
-    return undefined
-  }
-}
 
 function errorCode (body: Buffer): string | undefined {
-  const error = errorBody(body)?.error
+  const error = jsonErrorBody(body)?.error
   return typeof error === 'string' ? error : undefined
 }
 
 /** The catalogue's answer without a request id: Node's parser refused the bytes (src/proxy/client-error.ts). */
 function isParserRefusal (r: { body: Buffer }): boolean {
-  const parsed = errorBody(r.body)
+  const parsed = jsonErrorBody(r.body)
   return parsed !== undefined && typeof parsed.error === 'string' && parsed.requestId === undefined
 }

@@ -2,6 +2,7 @@
 // for what the client got, the outcome a correct gateway gives each request (model), and the violations.
 import { CLEAN, RETRY_STATUSES, SPOOF, verdict, type FuzzCase, type Method, type Verdict } from './upstream-grammar.ts'
 import { FIXED, KNOWN_CUT_LOOKS_COMPLETE } from './upstream-fuzz-known.ts'
+import { jsonErrorBody } from './wire.ts'
 
 export interface ClientResponse {
   status: number
@@ -278,7 +279,7 @@ export function violations (c: FuzzCase, caseId: number, o: Observed): Violation
     const rid = got.headers.get('x-request-id') ?? []
     if (rid.length !== 1 || (id !== undefined && rid[0] !== id)) push(`P4 ${what}: the client saw X-Request-Id ${JSON.stringify(rid)}, not ${id}`, known)
     if (e.answer.kind === 'error') {
-      const body = jsonOf(got.body)
+      const body = jsonErrorBody(got.body)
       // the answer to HEAD has no body to name the error in
       if (r.method === 'HEAD') {
         if (got.status !== 502) push(`P3 ${what} expected 502 ${e.answer.code}, got ${got.status}`, known)
@@ -310,11 +311,3 @@ export function violations (c: FuzzCase, caseId: number, o: Observed): Violation
   return found
 }
 
-function jsonOf (body: Buffer): { error?: unknown; requestId?: unknown } | undefined {
-  try {
-    const v = JSON.parse(body.toString('utf8')) as unknown
-    return typeof v === 'object' && v !== null ? v : undefined
-  } catch {
-    return undefined
-  }
-}

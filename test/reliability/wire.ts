@@ -118,3 +118,13 @@ function parseOne (buf: Buffer, closed: boolean): { response: WireResponse; cons
   if (!closed) return undefined
   return { response: { status, headers, body: buf.subarray(start) }, consumed: buf.length }
 }
+
+/** A response body read as the gateway's JSON error ({ error, requestId }), if it is a JSON object. */
+export function jsonErrorBody (body: Buffer): { error?: unknown; requestId?: unknown } | undefined {
+  try {
+    const parsed = JSON.parse(body.toString('utf8')) as unknown
+    return typeof parsed === 'object' && parsed !== null ? parsed : undefined
+  } catch {
+    return undefined
+  }
+}
