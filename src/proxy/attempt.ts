@@ -3,7 +3,7 @@
 // and dropped when another attempt will answer instead. No intermediate streams, no AbortController.
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
-import { ABORT_REASONS, AttemptAborted } from '../errors.ts'
+import { ABORT_REASONS, AttemptAborted, type ErrorCode } from '../errors.ts'
 import { classifyError, UnforwardableResponse, type FailureKind } from '../resilience/classify.ts'
 import { parseRetryAfter } from '../resilience/retry.ts'
 import { setVerdictTimeout, type Timer } from '../runtime.ts'
@@ -12,6 +12,12 @@ import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
 import { responseHeaderList } from './headers.ts'
 import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
+
+/** The catalogue code for an upstream's failure: the client's error answer, or why its response was cut short. */
+export function failureCode (kind: FailureKind | 'status'): ErrorCode {
+  return kind === 'timeout' ? 'upstream_timeout' : kind === 'bad-response' ? 'upstream_bad_response'
+    : kind === 'status' ? 'upstream_error' : 'upstream_unreachable'
+}
 
 export interface AttemptResult {
   /** Response headers went to the client: this request is answered, nothing more may be tried. */
@@ -236,7 +242,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
       if (kind === 'bad-request') ex.errorCode = 'bad_request'
       else result.failure = kind
       // headers are out: all that is left is to cut the response short (and say why in the access log)
-      if (result.responded) ex.cutShort(kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable')
+      if (result.responded) ex.cutShort(failureCode(kind))
       else if (!result.retryable) {
         // A refused connection never read the streamed body (undici reads it once connected), so it can
         // still go, whole, to another target.

@@ -6,7 +6,7 @@ import { isBreakerRejection, UpstreamFailure } from '../resilience/breaker.ts'
 import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { logExchange } from './access-log.ts'
-import type { AttemptResult } from './attempt.ts'
+import { failureCode, type AttemptResult } from './attempt.ts'
 import { limitBody, readBody } from './body.ts'
 import { Exchange } from './exchange.ts'
 import { createAdmit, type Admit, type FrontOptions } from './front.ts'
@@ -306,10 +306,7 @@ export class ProxyHandler {
     if (result.busy) return this.#sendError(ex, 'upstream_busy', result.error)
     // the client's own fault (a request undici cannot send, a stalled upload)
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout' || ex.errorCode === 'body_too_large') return this.#sendError(ex, ex.errorCode, result.error)
-    const kind = result.failure ?? 'reset'
-    const code: ErrorCode = kind === 'timeout' ? 'upstream_timeout' : kind === 'bad-response' ? 'upstream_bad_response'
-      : kind === 'status' ? 'upstream_error' : 'upstream_unreachable'
-    this.#sendError(ex, code, result.error)
+    this.#sendError(ex, failureCode(result.failure ?? 'reset'), result.error)
   }
 
   /** `closes`: the request cannot be trusted to end where Node's parser says, so neither can the connection. */

@@ -199,6 +199,7 @@ t.test('upstream errors: classified, retried by policy, or the response cut shor
     { name: 'a request undici cannot send: the client is at fault', code: 'UND_ERR_INVALID_ARG', failure: undefined, retryable: false, errorCode: 'bad_request' },
     { name: 'reset mid-body', code: 'ECONNRESET', afterHeaders: true, failure: 'reset', retryable: false, errorCode: 'upstream_unreachable' },
     { name: 'silent mid-body past idleMs', code: 'UND_ERR_BODY_TIMEOUT', afterHeaders: true, failure: 'timeout', retryable: false, errorCode: 'upstream_timeout' },
+    { name: 'a bad chunk size mid-body: the upstream\'s bytes, not the connection', code: 'HPE_INVALID_CHUNK_SIZE', afterHeaders: true, failure: 'bad-response', retryable: false, errorCode: 'upstream_bad_response' },
   ]
   for (const c of cases) {
     const fx = runtimeFixture(t, pool)
