@@ -64,11 +64,13 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     const close = (): void => {
       if (closed) return
       closed = true
+      this.#target.tunnelClosed(close)
       this.#release()
       socket.destroy()
       upSocket.destroy()
       this.#done({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten })
     }
+    this.#target.tunnelOpened(close)
     upSocket.on('error', close).on('close', close)
     socket.on('error', close).on('close', close)
     upSocket.pipe(socket)
