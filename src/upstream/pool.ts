@@ -100,6 +100,14 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.#recompute()
     this.emit('status', target, frozen, previous)
     if (frozen.draining && !previous.draining && target.inFlight === 0) this.emit('drained', target)
+    // Disable is "out at once", drain is "let what is open finish": a WebSocket tunnel has no deadline, so only
+    // disable closes the tunnels open to the target (HAProxy's `shutdown sessions`), those of a copy a reload
+    // replaced included. In-flight requests still finish, bounded by their deadlines. Health, ejection, drain and
+    // a reload that removes the target leave open tunnels alone until they close (Envoy's default).
+    if (frozen.disabled && !previous.disabled) {
+      target.closeTunnels()
+      for (const old of this.#retiring) if (old.id === target.id) old.closeTunnels()
+    }
   }
 
   /** A request starts on `target`. */
