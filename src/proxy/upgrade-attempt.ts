@@ -9,6 +9,7 @@ import type { ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import { stripResponseHopByHop } from './headers.ts'
+import type { TunnelSet } from './tunnels.ts'
 import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
 
 export interface UpgradeOutcome {
@@ -29,18 +30,20 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   readonly #target: Target
   readonly #requestId: string
   readonly #done: (outcome: UpgradeOutcome) => void
+  readonly #tunnels: TunnelSet
   #controller: Dispatcher.DispatchController | undefined
   #answered = 0
   #released = false
   readonly #onEarlyClose = (): void => { this.#controller?.abort(new Error('client went away')) }
 
-  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, done: (outcome: UpgradeOutcome) => void) {
+  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, done: (outcome: UpgradeOutcome) => void, tunnels: TunnelSet) {
     this.#socket = socket
     this.#head = head
     this.#runtime = runtime
     this.#target = target
     this.#requestId = requestId
     this.#done = done
+    this.#tunnels = tunnels
     runtime.pool.acquire(target)
     socket.once('close', this.#onEarlyClose)
   }
@@ -71,6 +74,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
       this.#done({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten })
     }
     this.#target.tunnelOpened(close)
+    this.#tunnels.opened(socket)
     upSocket.on('error', close).on('close', close)
     socket.on('error', close).on('close', close)
     upSocket.pipe(socket)

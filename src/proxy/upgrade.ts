@@ -8,14 +8,15 @@ import type { GatewayState } from '../state.ts'
 import type { Admit } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
+import type { TunnelSet } from './tunnels.ts'
 import { UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
 
 export interface UpgradeOptions {
   state: () => GatewayState
   admit: Admit
   logger: Logger
-  /** Sockets the upgrade path has taken over, handshake or tunnel, so shutdown can close them (the HTTP server does not track them). */
-  tunnels: Set<Duplex>
+  /** Sockets the upgrade path has taken over, handshake or tunnel, so shutdown can wait for and close them (the HTTP server does not track them). */
+  tunnels: TunnelSet
   /** Shutdown: whether this upgrade is refused with shutting_down (see ProxyHandler.refusesUpgrade). */
   refuses: (req: IncomingMessage) => boolean
 }
@@ -25,8 +26,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const startedAt = performance.now()
     socket.on('error', () => socket.destroy())
     // tracked from here, not only once tunnelled: a handshake still waiting for its 101 must not hold shutdown open
-    opts.tunnels.add(socket)
-    socket.once('close', () => opts.tunnels.delete(socket))
+    opts.tunnels.take(socket)
     const admission = opts.admit(req, opts.state())
     const { requestId, runtime } = admission
     const log = (status: number, extra: Record<string, unknown>): void => {
@@ -62,7 +62,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       headers,
       upgrade: String(req.headers.upgrade ?? 'websocket'),
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
-    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, done))
+    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, done, opts.tunnels))
   }
 }
 
