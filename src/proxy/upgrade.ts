@@ -27,10 +27,15 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     socket.on('error', () => socket.destroy())
     // tracked from here, not only once tunnelled: a handshake still waiting for its 101 must not hold shutdown open
     opts.tunnels.take(socket)
-    const admission = opts.admit(req, opts.state())
+    const state = opts.state()
+    const admission = opts.admit(req, state)
     const { requestId, runtime } = admission
-    const log = (status: number, extra: Record<string, unknown>): void => {
+    const observer = admission.route && state.observers?.get(admission.route)
+    // one access-log line and one requests_total count per upgrade, once it is over. The duration series gets the
+    // time to the answer (the 101 for a tunnel), not the tunnel's lifetime, which would swamp the route's latencies.
+    const log = (status: number, extra: Record<string, unknown>, handshakeMs?: number): void => {
       opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
+      observer?.request(req.method ?? 'GET', status, (handshakeMs ?? performance.now() - startedAt) / 1000)
     }
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void => {
       const answer = renderError(code, requestId)
@@ -53,8 +58,8 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const where = { route: admission.route?.id, pool: runtime.name, target: target.url }
     const done = (outcome: UpgradeOutcome): void => {
       if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
-      if (outcome.declined === true) return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true })
-      log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut })
+      if (outcome.declined === true) return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true }, outcome.handshakeMs)
+      log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut }, outcome.handshakeMs)
     }
     target.client.dispatch({
       path: admission.upstreamPath,
