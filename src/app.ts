@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http'
-import type { Duplex } from 'node:stream'
 import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
 import { isLoopback } from './admin/auth.ts'
@@ -21,6 +20,7 @@ import { drainAndClose } from './lifecycle/shutdown.ts'
 import { createLogger } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
 import { ProxyHandler } from './proxy/forward.ts'
+import { TunnelSet } from './proxy/tunnels.ts'
 import { createUpgradeHandler } from './proxy/upgrade.ts'
 import { LAZY_SCHEMA_COMPILERS } from './fastify-compilers.ts'
 import { onClientError } from './proxy/client-error.ts'
@@ -163,7 +163,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   for (const runtime of initialPools.values()) adopt(runtime)
   metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock) })
   metrics?.setConfigInfo(() => configHash(config))
-  const tunnels = new Set<Duplex>()
+  const tunnels = new TunnelSet()
 
   const apply = (next: ResolvedConfig, diff: ConfigDiff): void => {
     const previous = proxy.state
@@ -255,7 +255,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
   app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: proxy.admit, logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req) }))
   app.addHook('preClose', (done) => {
-    for (const socket of tunnels) socket.destroy()
+    tunnels.destroyAll()
     done()
   })
 
@@ -325,7 +325,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     reload: (trigger = 'admin') => reloader.reload(trigger),
     shutdown () {
       // a second call (another signal, an operator) waits for the first drain rather than starting its own
-      shuttingDown ??= drainAndClose({ server: app.server, proxy, clock, logger, beginDrain: () => { readiness = 'draining' } }, config.shutdown)
+      shuttingDown ??= drainAndClose({ server: app.server, proxy, tunnels, clock, logger, beginDrain: () => { readiness = 'draining' } }, config.shutdown)
         .then(() => this.close())
       return shuttingDown
     },

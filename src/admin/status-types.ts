@@ -32,6 +32,8 @@ export interface TargetStatusView {
   weight: number
   state: TargetState
   inFlight: number
+  /** Of those, open WebSocket tunnels: they keep a drain `draining` until they close (disable closes them). */
+  tunnels: number
   /** Attempts sent to this target since start. */
   requests: number
   /** Attempts the target failed (5xx in failureStatuses, connect failures, resets, timeouts). */

@@ -62,6 +62,7 @@ export function poolStatus (runtime: PoolRuntime): PoolStatus {
       // its own, and a drain is not done until they are. One entry per id, so "wait until drained" cannot read the
       // new copy's state while the old one still has requests in flight.
       same.inFlight += t.inFlight
+      same.tunnels += t.tunnels
       if (same.state === 'drained' && t.inFlight > 0) same.state = 'draining'
       continue
     }
@@ -73,6 +74,7 @@ export function poolStatus (runtime: PoolRuntime): PoolStatus {
       weight: t.weight,
       state: pool.state(t),
       inFlight: t.inFlight,
+      tunnels: t.tunnels,
       requests: t.requests,
       failures: t.failures,
       ...(last !== undefined

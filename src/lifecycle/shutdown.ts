@@ -4,6 +4,7 @@ import type { Server } from 'node:http'
 import { Server as NetServer } from 'node:net'
 import type { Logger } from 'pino'
 import type { ProxyHandler } from '../proxy/forward.ts'
+import type { TunnelSet } from '../proxy/tunnels.ts'
 import type { Clock, Timer } from '../runtime.ts'
 
 /** How long a connection accepted just before the listener closed may take to send its request. */
@@ -17,27 +18,31 @@ export interface ShutdownPlan {
 export interface ShutdownParts {
   server: Server
   proxy: ProxyHandler
+  /** WebSocket sockets: an open tunnel is waited for like a request in flight; all are closed at the end. */
+  tunnels: TunnelSet
   clock: Clock
   logger: Logger
   /** Called first: /readyz turns 503. */
   beginDrain: () => void
 }
 
-/** Resolves once every in-flight request has finished or timeoutMs has passed (then connections are cut). */
+/** Resolves once every in-flight request and open tunnel has finished or timeoutMs has passed (then connections are cut). */
 export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): Promise<{ cut: number }> {
-  const { server, proxy, clock, logger } = parts
+  const { server, proxy, tunnels, clock, logger } = parts
+  const inFlight = (): number => proxy.active + tunnels.open
   parts.beginDrain()
   // 1. still serving, every answer with Connection: close, while load balancers take this pod out
   proxy.setPhase('draining')
-  logger.info({ delayMs: plan.delayMs, timeoutMs: plan.timeoutMs, inFlight: proxy.active }, 'shutting down: not ready, still serving')
+  logger.info({ delayMs: plan.delayMs, timeoutMs: plan.timeoutMs, inFlight: inFlight() }, 'shutting down: not ready, still serving')
   await sleep(clock, plan.delayMs)
   // 2. no new connections; a request that arrives on a connection kept alive since before is refused with
   // shutting_down. net's close stops accepting without http's immediate closeIdleConnections(), which would reset
   // connections accepted a moment ago whose first request is not read yet: they get a grace to send it.
   proxy.setPhase('closed')
   const allClosed = new Promise<void>((resolve) => { NetServer.prototype.close.call(server, () => resolve()) })
-  logger.info({ inFlight: proxy.active }, 'listener closed, finishing requests in flight')
-  // 3. in-flight requests, and those first requests, get timeoutMs. Done when no request is in flight and either
+  logger.info({ inFlight: inFlight() }, 'listener closed, finishing requests in flight')
+  // 3. in-flight requests and open WebSocket tunnels (the server counts neither among its connections once
+  // upgraded), and those first requests, get timeoutMs. Done when nothing is in flight and either
   // every connection has closed or the grace is over (then the connections left are idle, and are closed).
   let graceTimer: Timer | undefined
   const graceOver = new Promise<void>((resolve) => {
@@ -45,13 +50,15 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
   })
   let deadline: Timer | undefined
   const timedOut = new Promise<void>((resolve) => { deadline = clock.setTimeout(resolve, plan.timeoutMs) })
-  await Promise.race([Promise.race([allClosed, graceOver]).then(() => proxy.idle()), timedOut])
+  await Promise.race([Promise.race([allClosed, graceOver]).then(() => Promise.all([proxy.idle(), tunnels.idle()])), timedOut])
   clock.clearTimeout(graceTimer)
   clock.clearTimeout(deadline)
   // judged by what is left, not by which timer won: both may fall due in one turn
-  const cut = proxy.active
-  if (cut > 0) logger.warn({ inFlight: cut }, 'shutdown timeout: cutting the requests still in flight')
+  const cut = inFlight()
+  if (cut > 0) logger.warn({ inFlight: cut, tunnels: tunnels.open }, 'shutdown timeout: cutting the requests still in flight')
   server.closeAllConnections()
+  // tunnels (both sides: a tunnel closes its upstream end with its client's) and handshakes still waiting for a 101
+  tunnels.destroyAll()
   return { cut }
 }
 

@@ -9,6 +9,7 @@ import type { ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import { stripResponseHopByHop } from './headers.ts'
+import type { TunnelSet } from './tunnels.ts'
 import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
 
 export interface UpgradeOutcome {
@@ -20,6 +21,8 @@ export interface UpgradeOutcome {
   declined?: boolean
   bytesIn?: number
   bytesOut?: number
+  /** Milliseconds from dispatch to the target's answer (the 101 for a tunnel), or to the failure. */
+  handshakeMs: number
 }
 
 export class UpgradeAttempt implements Dispatcher.DispatchHandler {
@@ -29,18 +32,21 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   readonly #target: Target
   readonly #requestId: string
   readonly #done: (outcome: UpgradeOutcome) => void
+  readonly #tunnels: TunnelSet
   #controller: Dispatcher.DispatchController | undefined
   #answered = 0
   #released = false
+  readonly #startedAt = performance.now()
   readonly #onEarlyClose = (): void => { this.#controller?.abort(new Error('client went away')) }
 
-  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, done: (outcome: UpgradeOutcome) => void) {
+  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, done: (outcome: UpgradeOutcome) => void, tunnels: TunnelSet) {
     this.#socket = socket
     this.#head = head
     this.#runtime = runtime
     this.#target = target
     this.#requestId = requestId
     this.#done = done
+    this.#tunnels = tunnels
     runtime.pool.acquire(target)
     socket.once('close', this.#onEarlyClose)
   }
@@ -56,19 +62,28 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     if (socket.destroyed) {
       upSocket.destroy()
       this.#release()
+      this.#runtime.observer.attempt(this.#target, 'client-abort', performance.now() - this.#startedAt)
       return
     }
     socket.write(statusLine(101, 'Switching Protocols') + headerLines(headers) + '\r\n')
     if (this.#head.length > 0) upSocket.write(this.#head)
+    // the target answered: one successful attempt. How the tunnel ends later (either side closing, a reset) is
+    // no verdict on the target: a tunnel has no end that counts as a failure
+    const handshakeMs = performance.now() - this.#startedAt
+    this.#runtime.observer.attempt(this.#target, 'success', handshakeMs)
+    this.#runtime.outlier.success(this.#target)
     let closed = false
     const close = (): void => {
       if (closed) return
       closed = true
+      this.#target.tunnelClosed(close)
       this.#release()
       socket.destroy()
       upSocket.destroy()
-      this.#done({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten })
+      this.#done({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten, handshakeMs })
     }
+    this.#target.tunnelOpened(close)
+    this.#tunnels.opened(socket)
     upSocket.on('error', close).on('close', close)
     socket.on('error', close).on('close', close)
     upSocket.pipe(socket)
@@ -78,6 +93,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   // The target declined the upgrade (401, 403, 426…): its answer is the client's, then the connection closes.
   onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     this.#answered = statusCode
+    this.#runtime.observer.attempt(this.#target, this.#runtime.isFailureStatus(statusCode) ? 'status' : 'success', performance.now() - this.#startedAt)
     const out = stripResponseHopByHop({ ...headers })
     out.connection = 'close'
     out['x-request-id'] = this.#requestId
@@ -94,26 +110,34 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#socket.off('close', this.#onEarlyClose)
     this.#release()
     endAndLinger(this.#socket)
-    this.#done({ status: this.#answered, declined: true })
+    this.#done({ status: this.#answered, declined: true, handshakeMs: performance.now() - this.#startedAt })
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
     const socket = this.#socket
     socket.off('close', this.#onEarlyClose)
-    this.#release()
-    if (socket.destroyed) return
+    if (socket.destroyed) {
+      this.#release()
+      if (this.#answered === 0) this.#runtime.observer.attempt(this.#target, 'client-abort', performance.now() - this.#startedAt)
+      return
+    }
     if (this.#answered !== 0) {
+      this.#release()
       socket.destroy()
       return
     }
+    // the target could not be reached for the handshake: a failed attempt, as for any request
+    const kind = classifyError(err)
+    this.#release(true)
+    this.#runtime.observer.attempt(this.#target, kind, performance.now() - this.#startedAt)
     this.#runtime.outlier.failure(this.#target)
-    const refusal: ErrorCode = classifyError(err) === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable'
-    this.#done({ status: 0, refusal })
+    const refusal: ErrorCode = kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable'
+    this.#done({ status: 0, refusal, handshakeMs: performance.now() - this.#startedAt })
   }
 
-  #release (): void {
+  #release (failed = false): void {
     if (this.#released) return
     this.#released = true
-    this.#runtime.pool.release(this.#target)
+    this.#runtime.pool.release(this.#target, failed)
   }
 }

@@ -8,14 +8,15 @@ import type { GatewayState } from '../state.ts'
 import type { Admit } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
+import type { TunnelSet } from './tunnels.ts'
 import { UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
 
 export interface UpgradeOptions {
   state: () => GatewayState
   admit: Admit
   logger: Logger
-  /** Sockets the upgrade path has taken over, handshake or tunnel, so shutdown can close them (the HTTP server does not track them). */
-  tunnels: Set<Duplex>
+  /** Sockets the upgrade path has taken over, handshake or tunnel, so shutdown can wait for and close them (the HTTP server does not track them). */
+  tunnels: TunnelSet
   /** Shutdown: whether this upgrade is refused with shutting_down (see ProxyHandler.refusesUpgrade). */
   refuses: (req: IncomingMessage) => boolean
 }
@@ -25,12 +26,16 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const startedAt = performance.now()
     socket.on('error', () => socket.destroy())
     // tracked from here, not only once tunnelled: a handshake still waiting for its 101 must not hold shutdown open
-    opts.tunnels.add(socket)
-    socket.once('close', () => opts.tunnels.delete(socket))
-    const admission = opts.admit(req, opts.state())
+    opts.tunnels.take(socket)
+    const state = opts.state()
+    const admission = opts.admit(req, state)
     const { requestId, runtime } = admission
-    const log = (status: number, extra: Record<string, unknown>): void => {
+    const observer = admission.route && state.observers?.get(admission.route)
+    // one access-log line and one requests_total count per upgrade, once it is over. The duration series gets the
+    // time to the answer (the 101 for a tunnel), not the tunnel's lifetime, which would swamp the route's latencies.
+    const log = (status: number, extra: Record<string, unknown>, handshakeMs?: number): void => {
       opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
+      observer?.request(req.method ?? 'GET', status, (handshakeMs ?? performance.now() - startedAt) / 1000)
     }
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void => {
       const answer = renderError(code, requestId)
@@ -53,8 +58,8 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const where = { route: admission.route?.id, pool: runtime.name, target: target.url }
     const done = (outcome: UpgradeOutcome): void => {
       if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
-      if (outcome.declined === true) return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true })
-      log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut })
+      if (outcome.declined === true) return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true }, outcome.handshakeMs)
+      log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut }, outcome.handshakeMs)
     }
     target.client.dispatch({
       path: admission.upstreamPath,
@@ -62,7 +67,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       headers,
       upgrade: String(req.headers.upgrade ?? 'websocket'),
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
-    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, done))
+    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, done, opts.tunnels))
   }
 }
 

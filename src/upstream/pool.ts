@@ -27,6 +27,13 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   #targets: readonly Target[]
   /** Targets removed from the pool that still finish requests in flight. */
   readonly #retiring = new Set<Target>()
+  /**
+   * Busy targets of the pool this one replaced (a reload changed the pool's settings): their requests and
+   * WebSocket tunnels run on there, and are listed (and disabled) with this pool's target of the same id, or a
+   * drain here would read `drained` with a tunnel still open to the upstream. Dropped once idle; their own pool
+   * closes them.
+   */
+  readonly #inherited = new Set<Target>()
   readonly #balancer: Balancer
   readonly #clock: Clock
   readonly #status = new Map<Target, TargetStatus>()
@@ -58,7 +65,23 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   get config (): PoolConfig { return this.#config }
   get targets (): readonly Target[] { return this.#targets }
   /** Removed targets still finishing their requests (shown as draining until they close). */
-  get retiring (): readonly Target[] { return [...this.#retiring] }
+  get retiring (): readonly Target[] {
+    for (const t of this.#inherited) {
+      if (t.inFlight > 0) continue
+      this.#inherited.delete(t)
+      this.#status.delete(t)
+    }
+    return [...this.#retiring, ...this.#inherited]
+  }
+
+  /** Takes over the busy targets of the pool this one replaces (see #inherited), as draining. */
+  inherit (previous: UpstreamPool): void {
+    for (const t of [...previous.targets, ...previous.retiring]) {
+      if (t.inFlight === 0 || this.#status.has(t)) continue
+      this.#inherited.add(t)
+      this.#status.set(t, Object.freeze({ ...previous.status(t), draining: true }))
+    }
+  }
 
   /**
    * Replaces the target set (a reload, a DNS answer). Targets kept by identity keep their state and connections;
@@ -100,6 +123,14 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.#recompute()
     this.emit('status', target, frozen, previous)
     if (frozen.draining && !previous.draining && target.inFlight === 0) this.emit('drained', target)
+    // Disable is "out at once", drain is "let what is open finish": a WebSocket tunnel has no deadline, so only
+    // disable closes the tunnels open to the target (HAProxy's `shutdown sessions`), those of a copy a reload
+    // replaced included. In-flight requests still finish, bounded by their deadlines. Health, ejection, drain and
+    // a reload that removes the target leave open tunnels alone until they close (Envoy's default).
+    if (frozen.disabled && !previous.disabled) {
+      target.closeTunnels()
+      for (const old of this.retiring) if (old.id === target.id) old.closeTunnels()
+    }
   }
 
   /** A request starts on `target`. */

@@ -209,6 +209,8 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...(carriedStatus ? { carriedStatus } : {}) })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
     runtime.pool.keepHold(before?.pool.hold)
+    // requests and tunnels still running on the replaced pool's targets stay visible (and disable-able) here
+    if (before !== undefined) runtime.pool.inherit(before.pool)
     pools.set(name, runtime)
   }
   for (const [name, runtime] of previous ?? []) if (!Object.hasOwn(config.pools, name)) retired.push(runtime)

@@ -19,6 +19,8 @@ export class Target {
   #ended: 'close' | 'destroy' | undefined
   readonly #clientOptions: UndiciPool.Options
   #inFlight = 0
+  /** How to close each WebSocket tunnel open to this target (each is also in flight). */
+  readonly #tunnels = new Set<() => void>()
   #requests = 0
   #failures = 0
 
@@ -74,6 +76,20 @@ export class Target {
 
   /** A request starts on this target; every acquire() is matched by one release() (through the pool). */
   acquire (): void { this.#inFlight++ }
+
+  /** Open WebSocket tunnels (counted in inFlight too: a drain is not done while one is open). */
+  get tunnels (): number { return this.#tunnels.size }
+
+  /** A tunnel to this target opened; `close` ends it, both sides, and must call tunnelClosed(close). */
+  tunnelOpened (close: () => void): void { this.#tunnels.add(close) }
+  tunnelClosed (close: () => void): void { this.#tunnels.delete(close) }
+
+  /** Closes every tunnel open to this target (an operator disabled it); returns how many there were. */
+  closeTunnels (): number {
+    const open = [...this.#tunnels]
+    for (const close of open) close()
+    return open.length
+  }
 
   /** Attempts sent to this target since start. */
   get requests (): number { return this.#requests }

@@ -45,7 +45,7 @@ export const REJECTED_PROBLEMS = ['pools.payments.targets[1]: must be a URL', 'r
 
 export function healthyStatus (): DashboardStatus {
   const target = (id: string, backup = false, weight = 1): DashboardTarget => ({
-    id, url: `http://${id}`, backup, weight, state: 'healthy', inFlight: 0, requests: 0, failures: 0,
+    id, url: `http://${id}`, backup, weight, state: 'healthy', inFlight: 0, tunnels: 0, requests: 0, failures: 0,
     lastCheck: { ok: true, at: new Date().toISOString(), status: 200 },
   })
   const pool = (targets: DashboardTarget[]): DashboardPool => ({ circuit: 'closed', activeTier: 'primary', switchover: 'auto', targets })

@@ -36,6 +36,8 @@ export class TestUpstream {
   readonly name: string
   readonly server: Server
   readonly requests: RecordedRequest[] = []
+  /** The upstream ends of WebSocket tunnels still open (each echoes what it receives). */
+  readonly tunnels = new Set<Socket>()
   readonly #sockets = new Set<Socket>()
   port = 0
   mode: Mode = 'answer'
@@ -188,6 +190,8 @@ export class TestUpstream {
     const accept = key ? createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC11B5B').digest('base64') : ''
     socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-accept: ${accept}\r\nx-upstream: ${this.name}\r\n\r\n`)
     if (head.length > 0) socket.write(head)
+    this.tunnels.add(socket)
+    socket.once('close', () => this.tunnels.delete(socket))
     // echo every byte back: the gateway only tunnels, so raw bytes are enough to prove the path
     socket.pipe(socket)
   }

@@ -247,3 +247,24 @@ t.test('the balancer receives only available targets and the request context', a
   f.pool.pick({ hashKey: 'k1' })
   t.strictSame(seen, [{ urls: [f.byName.p1!.url], key: 'k1' }])
 })
+
+t.test("a pool built anew by a reload lists the replaced pool's busy targets as draining until they are idle; disable closes their tunnels", async (t) => {
+  const before = fixture(t, ['p1', 'p2'])
+  const after = fixture(t, ['p1'])
+  const old1 = before.byName.p1!
+  const old2 = before.byName.p2!
+  before.pool.acquire(old1)
+  before.pool.acquire(old2)
+  let closed = 0
+  const close = (): void => { closed++; old1.tunnelClosed(close); before.pool.release(old1) }
+  old1.tunnelOpened(close)
+  after.pool.inherit(before.pool)
+  t.strictSame(after.pool.retiring, [old1, old2], 'both busy targets are listed')
+  t.equal(after.pool.state(old2), 'draining')
+  t.strictSame(after.pool.available(), [after.byName.p1], 'and never picked')
+  after.pool.setStatus(after.byName.p1!, { disabled: true })
+  t.equal(closed, 1, "disabling the new copy closed the old copy's tunnel")
+  t.strictSame(after.pool.retiring, [old2], 'an idle one is dropped')
+  before.pool.release(old2)
+  t.strictSame(after.pool.retiring, [])
+})
