@@ -1,0 +1,62 @@
+// Two records over time, read by the traffic checks after a case:
+// - what the gateway's discovered pool had available, from its own events (the targets, status and tier events
+//   fire at the change itself): a request may only be answered by an address available at some moment of its life;
+// - windows of steps: during a step (from the action until the gateway has caught up) the pool may be in the state
+//   before, after, or between them; a window is "safe" when every one of those states has an address that is in the
+//   answer, up, passing its checks and not taken out by an operator. A request may fail only in an unsafe window.
+import type { PoolRuntime } from '../../../src/upstream/registry.ts'
+
+export interface Snapshot {
+  at: number
+  available: ReadonlySet<string>
+}
+
+export interface Window {
+  from: number
+  to: number
+  safe: boolean
+  /** The step index (or -1 before the first) and what it was, for messages. */
+  step: number
+  what: string
+}
+
+export class Timeline {
+  readonly snapshots: Snapshot[] = []
+  readonly windows: Window[] = []
+  readonly #hooked = new WeakSet<PoolRuntime>()
+  /** Only the pool requests are routed to counts; a retired runtime's late events are not the gateway's state. */
+  #current: PoolRuntime | undefined
+
+  /** Follows this runtime's availability from now on (called at start and right after every reload). */
+  follow (runtime: PoolRuntime): void {
+    this.#current = runtime
+    this.#snap(runtime)
+    if (this.#hooked.has(runtime)) return
+    this.#hooked.add(runtime)
+    const snap = (): void => { if (this.#current === runtime) this.#snap(runtime) }
+    runtime.pool.on('targets', snap)
+    runtime.pool.on('status', snap)
+    runtime.pool.on('tier', snap)
+  }
+
+  #snap (runtime: PoolRuntime): void {
+    this.snapshots.push({ at: Date.now(), available: new Set(runtime.pool.available().map((t) => new URL(t.url).hostname)) })
+  }
+
+  /** Whether `address` was available at some moment in [from, to]. */
+  wasAvailable (address: string, from: number, to: number): boolean {
+    for (let i = 0; i < this.snapshots.length; i++) {
+      const s = this.snapshots[i]!
+      const until = this.snapshots[i + 1]?.at ?? Infinity
+      if (s.at <= to && until >= from && s.available.has(address)) return true
+    }
+    return false
+  }
+
+  window (w: Window): void { this.windows.push(w) }
+
+  /** The windows a request that lived over [from, to] overlapped. */
+  overlapping (from: number, to: number): Window[] {
+    return this.windows.filter((w) => w.from <= to && w.to >= from)
+  }
+}
