@@ -92,11 +92,14 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   // the dashboard's per-second traffic rings (req/s, errors, p99 per pool and target); on the wall clock, as
   // they only describe traffic to people and never decide anything
   const history = new TrafficHistory()
+  // targets a pool no longer has (a reload, a DNS answer): their series and history are forgotten, and the requests
+  // they still finish are counted nowhere, or each address a rolling deploy ever used would stay exported
+  const removedTargets = new WeakSet<Target>()
   const runtimeOptions: RuntimeOptions = {
     clock,
     ...(options.random ? { random: options.random } : {}),
     ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
-    observe: (pool: string) => poolObserver(metrics, history, pool),
+    observe: (pool: string) => poolObserver(metrics, history, pool, removedTargets),
   }
   const watching = new Map<PoolRuntime, () => void>()
   let started = false
@@ -144,6 +147,17 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     const track = (): void => history.track(runtime.name, runtime.pool.targets.map((t) => t.id))
     track()
     runtime.pool.on('targets', track)
+    runtime.pool.on('targets', (_added, removed) => {
+      for (const t of removed) removedTargets.add(t)
+      // a retired pool's targets are the running pool's business (apply() forgets what a rebuild dropped)
+      if (proxy.state.pools.get(runtime.name) !== runtime) return
+      const kept = new Set(runtime.pool.targets.map((t) => t.id))
+      for (const t of removed) {
+        if (kept.has(t.id)) continue
+        metrics?.forgetTarget(runtime.name, t.id)
+        history.forget(runtime.name, t.id)
+      }
+    })
     if (started) void runtime.start()
   }
   const retire = (runtime: PoolRuntime): void => {
@@ -168,7 +182,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const apply = (next: ResolvedConfig, diff: ConfigDiff): void => {
     const previous = proxy.state
     // a kept pool's runtime takes its new targets in place: remember which it had
-    const targetIdsBefore = new Map([...previous.pools].map(([name, r]) => [name, r.pool.targets.map((t) => t.id)]))
+    const targetsBefore = new Map([...previous.pools].map(([name, r]) => [name, r.pool.targets]))
     const { pools, retired } = buildPools(next, runtimeOptions, previous.pools)
     // one assignment: requests already in flight keep the state (routes, pools) they started with
     proxy.setState(stateFor(next, pools, previous))
@@ -179,11 +193,16 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       const labels = new Set(proxy.state.table.routes.map((r) => r.label))
       for (const route of previous.table.routes) if (!labels.has(route.label)) metrics.forgetRoute(route.label)
       for (const runtime of retired) if (!pools.has(runtime.name)) metrics.forgetPool(runtime.name)
-      for (const [name, ids] of targetIdsBefore) {
-        const after = pools.get(name)
-        if (after === undefined) continue
-        const kept = new Set(after.pool.targets.map((t) => t.id))
-        for (const id of ids) if (!kept.has(id)) metrics.forgetTarget(name, id)
+    }
+    for (const [name, before] of targetsBefore) {
+      const after = pools.get(name)
+      if (after === undefined) continue
+      const kept = new Set(after.pool.targets.map((t) => t.id))
+      for (const t of before) {
+        if (kept.has(t.id)) continue
+        removedTargets.add(t)
+        metrics?.forgetTarget(name, t.id)
+        history.forget(name, t.id)
       }
     }
     config = next
@@ -344,13 +363,15 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
 }
 
 /** What a pool's requests feed: Prometheus series (bound once per pool and target) and the dashboard's history. */
-function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHistory, pool: string): PoolObserver {
+function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHistory, pool: string, removed: WeakSet<Target>): PoolObserver {
   const bound = metrics?.pool(pool)
   // by Target, not by id: a target removed by a reload has its series forgotten, and when a later reload adds it
   // again it is a new Target that must bind a new series (a binding cached by id would count nowhere)
   const targets = new WeakMap<Target, ReturnType<GatewayMetrics['target']>>()
   return {
     attempt (target, outcome, durationMs) {
+      // a removed target finishing its last requests would bring its forgotten series back
+      if (removed.has(target)) return
       history.record(pool, target.id, durationMs, outcome === 'success' || outcome === 'client-abort' || outcome === 'bad-request')
       if (metrics === undefined) return
       let binding = targets.get(target)

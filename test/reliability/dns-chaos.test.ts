@@ -87,6 +87,13 @@ t.test(`DNS chaos under load: ${runs} sequences from seed ${seed}`, async (t) =>
 // Sequences that once broke an invariant, each as found (shrunk by hand to the steps that matter), each failing
 // before its fix in src/.
 const regressions: Array<{ name: string; init: { settings: PoolSettings; records: Address[] }; steps: Step[] }> = [
+  {
+    // src/app.ts: metrics series and dashboard history were forgotten only for targets a reload removed, so every
+    // address DNS ever answered stayed exported (with a rolling deploy, every pod IP ever used)
+    name: 'an address that leaves the answer leaves the metrics and the dashboard history',
+    init: { settings: { name: 'a', refreshMs: 40, health: false }, records: ['127.0.0.2', '127.0.0.3'] },
+    steps: [{ kind: 'wait', ms: 50 }, { kind: 'remove', address: '127.0.0.3' }, { kind: 'wait', ms: 50 }],
+  },
 ]
 
 t.test('regressions', async (t) => {
