@@ -10,6 +10,7 @@ import { ActiveHealthChecker } from '../health/active.ts'
 import { OutlierDetector } from '../health/outlier.ts'
 import { PoolBreaker } from '../resilience/breaker.ts'
 import { RetryBudget } from '../resilience/budget.ts'
+import type { AddressState } from '../discovery/answer.ts'
 import { DnsDiscovery } from '../discovery/dns.ts'
 import { RetryDecider } from '../resilience/retry.ts'
 import type { AttemptOutcome, RetryReason } from '../metrics/catalogue.ts'
@@ -27,6 +28,11 @@ export interface RuntimeOptions {
    * replaced alive, each holding the one before.
    */
   carriedStatus?: ReadonlyMap<string, TargetStatus>
+  /**
+   * Last known addresses by discovered name (discoveryKey), from the pool a reload replaces: its DNS targets stay
+   * while the new pool's first lookups run, as they would through a failed lookup. Plain data, as carriedStatus.
+   */
+  carriedAddresses?: ReadonlyMap<string, AddressState>
   /** Name servers for DNS-discovered targets (default: the system's; tests point at their own). */
   dnsServers?: readonly string[]
   /** Who hears about attempts, retries and refused retries (metrics); built once per pool runtime. */
@@ -74,19 +80,12 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const clock = options.clock ?? systemClock
     this.name = name
     this.clock = clock
-    const targets = config.targets.map((t) => new Target(t, config))
-    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
-    this.breaker = new PoolBreaker(config.circuitBreaker, clock)
-    this.retry = new RetryDecider(config.retry, random)
-    const observer = options.observe?.(name) ?? NO_OBSERVER
-    this.observer = observer
-    this.budget = new RetryBudget(config.retry.budget, () => observer.budgetExhausted())
-    this.outlier = new OutlierDetector(config.outlier, this.pool, clock)
-    this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock }) : undefined
-    this.#failureStatuses = new Set(config.failureStatuses)
-    this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
     this.#discoveries = config.discover.map((spec) => {
-      const discovery = new DnsDiscovery({ dns: spec.dns, port: spec.port, refreshMs: spec.refreshMs, protocol: spec.protocol }, options.dnsServers ? { servers: options.dnsServers } : {})
+      const initial = options.carriedAddresses?.get(discoveryKey(spec))
+      const discovery = new DnsDiscovery({ dns: spec.dns, port: spec.port, refreshMs: spec.refreshMs, protocol: spec.protocol }, {
+        ...(options.dnsServers ? { servers: options.dnsServers } : {}),
+        ...(initial ? { initial } : {}),
+      })
       let failing = false
       discovery.on('change', () => this.#setTargets(this.config))
       // a failing name is reported when it starts failing and when it works again, not at every refresh
@@ -100,9 +99,30 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       })
       return discovery
     })
+    // the fixed targets, and the addresses a replaced pool's discovery of the same name knew (with their status)
+    const targets = config.targets.map((t) => new Target(t, config))
+    for (const [i, discovery] of this.#discoveries.entries()) {
+      const spec = config.discover[i]!
+      for (const url of discovery.urls) targets.push(new Target({ url, weight: spec.weight, backup: spec.backup }, config, spec.dns))
+    }
+    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
+    this.breaker = new PoolBreaker(config.circuitBreaker, clock)
+    this.retry = new RetryDecider(config.retry, random)
+    const observer = options.observe?.(name) ?? NO_OBSERVER
+    this.observer = observer
+    this.budget = new RetryBudget(config.retry.budget, () => observer.budgetExhausted())
+    this.outlier = new OutlierDetector(config.outlier, this.pool, clock)
+    this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock }) : undefined
+    this.#failureStatuses = new Set(config.failureStatuses)
+    this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
   }
 
   get config (): PoolConfig { return this.pool.config }
+
+  /** The addresses each discovered name has now, by discoveryKey (plain data for the pool a reload builds next). */
+  discoveredAddresses (): Map<string, AddressState> {
+    return new Map(this.#discoveries.map((d) => [discoveryKey(d.spec), d.state]))
+  }
 
   isFailureStatus (status: number): boolean {
     return this.#failureStatuses.has(status)
@@ -205,8 +225,8 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       continue
     }
     if (before !== undefined) retired.push(before)
-    const carriedStatus = before === undefined ? undefined : statusByUrl(before.pool)
-    const runtime = new PoolRuntime(name, poolConfig, { ...options, ...(carriedStatus ? { carriedStatus } : {}) })
+    const carried = before === undefined ? {} : { carriedStatus: statusByUrl(before.pool), carriedAddresses: before.discoveredAddresses() }
+    const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
     runtime.pool.keepHold(before?.pool.hold)
     pools.set(name, runtime)
@@ -242,6 +262,11 @@ function settingsKey (config: PoolConfig): string {
     settingsKeys.set(config, key = canonicalJson(settings))
   }
   return key
+}
+
+/** A discovered name is the same one when its name, port and protocol are: then its last answer still applies. */
+function discoveryKey (spec: { dns: string; port: number; protocol?: string }): string {
+  return `${spec.dns.toLowerCase().replace(/\.$/, '')} ${spec.port} ${spec.protocol ?? 'http'}`
 }
 
 function targetKey (t: Pick<Target, 'weight' | 'backup'> & ({ url: string } | TargetConfig)): string {

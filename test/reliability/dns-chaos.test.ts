@@ -94,6 +94,13 @@ const regressions: Array<{ name: string; init: { settings: PoolSettings; records
     init: { settings: { name: 'a', refreshMs: 40, health: false }, records: ['127.0.0.2', '127.0.0.3'] },
     steps: [{ kind: 'wait', ms: 50 }, { kind: 'remove', address: '127.0.0.3' }, { kind: 'wait', ms: 50 }],
   },
+  {
+    // src/upstream/registry.ts: a reload that changed the pool's settings built it anew with no discovered target
+    // until its first lookup answered: 503 no_available_target meanwhile, and for as long as the resolver failed
+    name: 'a reload that rebuilds the pool keeps its last good answer, even while lookups fail',
+    init: { settings: { name: 'a', refreshMs: 40, health: false }, records: ['127.0.0.2', '127.0.0.4'] },
+    steps: [{ kind: 'reload', name: 'a', refreshMs: 20, health: true }, { kind: 'mode', mode: 'servfail' }, { kind: 'reload', name: 'a', refreshMs: 40, health: false }, { kind: 'mode', mode: 'answer' }],
+  },
 ]
 
 t.test('regressions', async (t) => {
