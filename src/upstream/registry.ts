@@ -33,6 +33,11 @@ export interface RuntimeOptions {
    * while the new pool's first lookups run, as they would through a failed lookup. Plain data, as carriedStatus.
    */
   carriedAddresses?: ReadonlyMap<string, AddressState>
+  /**
+   * Targets of names the replaced pool discovered and this one does not (a renamed Service): they keep serving
+   * until this pool's first lookups are done, as Envoy warms a cluster before it replaces the old one.
+   */
+  warmupTargets?: readonly DiscoveredTarget[]
   /** Name servers for DNS-discovered targets (default: the system's; tests point at their own). */
   dnsServers?: readonly string[]
   /** Who hears about attempts, retries and refused retries (metrics); built once per pool runtime. */
@@ -48,6 +53,15 @@ export interface PoolObserver {
 }
 
 const NO_OBSERVER: PoolObserver = { attempt () {}, retry () {}, budgetExhausted () {} }
+
+/** A discovered target as plain data: its URL, the spec's weight and backup flag, and the name it came from. */
+export interface DiscoveredTarget {
+  key: string
+  url: string
+  weight: number
+  backup: boolean
+  dns: string
+}
 
 export interface PoolRuntimeEvents {
   /** A DNS name's lookups started failing (error set; the last known addresses stay) or work again (undefined). */
@@ -72,6 +86,10 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   readonly #discoveries: DnsDiscovery[]
   /** Set once checks run: a target that joins after that waits for a passing check. */
   #started = false
+  /** The replaced pool's targets of names this one no longer discovers, kept until the first lookups are done. */
+  #warmup: ReadonlyMap<Target, DiscoveredTarget> = new Map()
+  /** Retired by a reload, or closed: its first lookups may still end, but nothing starts after that. */
+  #retired = false
   #starting: Promise<void> | undefined
 
   constructor (name: string, config: PoolConfig, options: RuntimeOptions = {}) {
@@ -105,6 +123,8 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       const spec = config.discover[i]!
       for (const url of discovery.urls) targets.push(new Target({ url, weight: spec.weight, backup: spec.backup }, config, spec.dns))
     }
+    this.#warmup = new Map((options.warmupTargets ?? []).map((d) => [new Target(d, config, d.dns), d]))
+    targets.push(...this.#warmup.keys())
     this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
     this.breaker = new PoolBreaker(config.circuitBreaker, clock)
     this.retry = new RetryDecider(config.retry, random)
@@ -118,6 +138,14 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   }
 
   get config (): PoolConfig { return this.pool.config }
+
+  /** Every discovered target now, as plain data (those a warming pool keeps from the one it replaced included). */
+  discoveredTargets (): DiscoveredTarget[] {
+    return [...this.#discoveries.flatMap((d, i) => {
+      const spec = this.config.discover[i]!
+      return d.urls.map((url) => ({ key: discoveryKey(d.spec), url, weight: spec.weight, backup: spec.backup, dns: spec.dns }))
+    }), ...this.#warmup.values()]
+  }
 
   /** The addresses each discovered name has now, by discoveryKey (plain data for the pool a reload builds next). */
   discoveredAddresses (): Map<string, AddressState> {
@@ -153,6 +181,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
         next.push(target)
       }
     }
+    for (const t of this.#warmup.keys()) if (!next.includes(t)) next.push(t)
     const checked = this.health !== undefined && this.#started
     // a target whose weight or backup flag changed is a new object, but the same upstream: it keeps its status
     // (an operator's drain or disable, its health, its ejection), as it would in a pool rebuilt by the reload
@@ -166,6 +195,13 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     if (this.#starting !== undefined) return this.#starting
     // checks start at once (in this call) when there is nothing to look up first
     const begin = (): Promise<void> => {
+      // retired while its first lookups ran (a reload right after another): nothing may start on a retired pool
+      if (this.#retired) return Promise.resolve()
+      // the names are looked up: what they answered replaces the replaced pool's targets kept meanwhile
+      if (this.#warmup.size > 0) {
+        this.#warmup = new Map()
+        this.#setTargets(this.config)
+      }
       this.#started = true
       this.health?.start()
       return this.health?.firstRound() ?? Promise.resolve()
@@ -180,6 +216,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
    * the breaker stops its timers. A request that never ends cannot hold them past twice the request deadline.
    */
   retire (): void {
+    this.#retired = true
     for (const d of this.#discoveries) d.stop()
     this.health?.stop()
     let done = false
@@ -196,6 +233,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   }
 
   async close (): Promise<void> {
+    this.#retired = true
     for (const d of this.#discoveries) d.stop()
     this.health?.stop()
     this.breaker.shutdown()
@@ -225,7 +263,15 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       continue
     }
     if (before !== undefined) retired.push(before)
-    const carried = before === undefined ? {} : { carriedStatus: statusByUrl(before.pool), carriedAddresses: before.discoveredAddresses() }
+    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedAddresses' | 'warmupTargets'> = {}
+    if (before !== undefined) {
+      // a name both pools discover starts from its last addresses; every other discovered target (a renamed name's,
+      // or those the replaced pool itself still kept from its own predecessor) serves until the first lookups end
+      const keys = new Set(poolConfig.discover.map(discoveryKey))
+      const carriedAddresses = new Map([...before.discoveredAddresses()].filter(([key]) => keys.has(key)))
+      const warmupTargets = before.discoveredTargets().filter((d) => !carriedAddresses.has(d.key))
+      carried = { carriedStatus: statusByUrl(before.pool), carriedAddresses, warmupTargets }
+    }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
     runtime.pool.keepHold(before?.pool.hold)

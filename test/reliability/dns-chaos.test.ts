@@ -101,6 +101,16 @@ const regressions: Array<{ name: string; init: { settings: PoolSettings; records
     init: { settings: { name: 'a', refreshMs: 40, health: false }, records: ['127.0.0.2', '127.0.0.4'] },
     steps: [{ kind: 'reload', name: 'a', refreshMs: 20, health: true }, { kind: 'mode', mode: 'servfail' }, { kind: 'reload', name: 'a', refreshMs: 40, health: false }, { kind: 'mode', mode: 'answer' }],
   },
+  {
+    // src/upstream/registry.ts: a renamed name's pool served nothing until the new name's first answer; the old
+    // addresses now serve until then (Envoy's cluster warming), also through a second reload that comes first
+    name: 'a reload that renames the name keeps the old addresses serving until the new name answers',
+    init: { settings: { name: 'a', refreshMs: 20, health: false }, records: ['127.0.0.3', '127.0.0.4'] },
+    steps: [
+      { kind: 'replace', name: 'b', addresses: ['127.0.0.3', '127.0.0.5'] }, { kind: 'reload', name: 'b', refreshMs: 20, health: false },
+      { kind: 'reload', name: 'a', refreshMs: 40, health: true, then: { name: 'b', refreshMs: 20, health: true } }, { kind: 'wait', ms: 50 },
+    ],
+  },
 ]
 
 t.test('regressions', async (t) => {
