@@ -92,14 +92,17 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   // the dashboard's per-second traffic rings (req/s, errors, p99 per pool and target); on the wall clock, as
   // they only describe traffic to people and never decide anything
   const history = new TrafficHistory()
-  // targets a pool no longer has (a reload, a DNS answer): their series and history are forgotten, and the requests
-  // they still finish are counted nowhere, or each address a rolling deploy ever used would stay exported
-  const removedTargets = new WeakSet<Target>()
+  // targets no running pool has (removed by a reload or a DNS answer, or of a pool a reload replaced): once their id
+  // has left the running pool too, its series and history are forgotten, and the requests they still finish are
+  // counted nowhere, or each address a rolling deploy ever used would stay exported
+  const leftTargets = new WeakSet<Target>()
+  const stillRunning = (pool: string, target: Target): boolean => !leftTargets.has(target) ||
+    proxy.state.pools.get(pool)?.pool.targets.some((t) => t.id === target.id) === true
   const runtimeOptions: RuntimeOptions = {
     clock,
     ...(options.random ? { random: options.random } : {}),
     ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
-    observe: (pool: string) => poolObserver(metrics, history, pool, removedTargets),
+    observe: (pool: string) => poolObserver(metrics, history, pool, stillRunning),
   }
   const watching = new Map<PoolRuntime, () => void>()
   let started = false
@@ -148,7 +151,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     track()
     runtime.pool.on('targets', track)
     runtime.pool.on('targets', (_added, removed) => {
-      for (const t of removed) removedTargets.add(t)
+      for (const t of removed) leftTargets.add(t)
       // a retired pool's targets are the running pool's business (apply() forgets what a rebuild dropped)
       if (proxy.state.pools.get(runtime.name) !== runtime) return
       const kept = new Set(runtime.pool.targets.map((t) => t.id))
@@ -163,6 +166,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const retire = (runtime: PoolRuntime): void => {
     watching.get(runtime)?.()
     watching.delete(runtime)
+    for (const t of runtime.pool.targets) leftTargets.add(t)
     runtime.retire()
     if (!proxy.state.pools.has(runtime.name)) history.forget(runtime.name)
   }
@@ -200,7 +204,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       const kept = new Set(after.pool.targets.map((t) => t.id))
       for (const t of before) {
         if (kept.has(t.id)) continue
-        removedTargets.add(t)
         metrics?.forgetTarget(name, t.id)
         history.forget(name, t.id)
       }
@@ -363,15 +366,16 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
 }
 
 /** What a pool's requests feed: Prometheus series (bound once per pool and target) and the dashboard's history. */
-function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHistory, pool: string, removed: WeakSet<Target>): PoolObserver {
+function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHistory, pool: string, stillRunning: (pool: string, target: Target) => boolean): PoolObserver {
   const bound = metrics?.pool(pool)
   // by Target, not by id: a target removed by a reload has its series forgotten, and when a later reload adds it
   // again it is a new Target that must bind a new series (a binding cached by id would count nowhere)
   const targets = new WeakMap<Target, ReturnType<GatewayMetrics['target']>>()
   return {
     attempt (target, outcome, durationMs) {
-      // a removed target finishing its last requests would bring its forgotten series back
-      if (removed.has(target)) return
+      // a removed target finishing its last requests would bring its forgotten series back (the check scans the
+      // running pool's targets only for attempts of targets that left it: a reload's or a DNS change's stragglers)
+      if (!stillRunning(pool, target)) return
       history.record(pool, target.id, durationMs, outcome === 'success' || outcome === 'client-abort' || outcome === 'bad-request')
       if (metrics === undefined) return
       let binding = targets.get(target)
