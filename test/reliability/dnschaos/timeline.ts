@@ -5,6 +5,7 @@
 //   before, after, or between them; a window is "safe" when every one of those states has an address that is in the
 //   answer, up, passing its checks and not taken out by an operator. A request may fail only in an unsafe window.
 import type { PoolRuntime } from '../../../src/upstream/registry.ts'
+import type { Target } from '../../../src/upstream/target.ts'
 
 export interface Snapshot {
   at: number
@@ -26,6 +27,12 @@ export class Timeline {
   readonly #hooked = new WeakSet<PoolRuntime>()
   /** Only the pool requests are routed to counts; a retired runtime's late events are not the gateway's state. */
   #current: PoolRuntime | undefined
+  /** Every target the pools ever had (weakly), for the check that removed ones are garbage. */
+  readonly targets: WeakRef<Target>[] = []
+  readonly #seen = new WeakSet<Target>()
+  /** The last few candidate lists of more than one target (weakly): what a balancer may still hold on to. */
+  readonly lists: Array<WeakRef<Target>[]> = []
+  #lastList: WeakRef<readonly Target[]> | undefined
 
   /** Follows this runtime's availability from now on (called at start and right after every reload). */
   follow (runtime: PoolRuntime): void {
@@ -40,7 +47,26 @@ export class Timeline {
   }
 
   #snap (runtime: PoolRuntime): void {
-    this.snapshots.push({ at: Date.now(), available: new Set(runtime.pool.available().map((t) => new URL(t.url).hostname)) })
+    const available = runtime.pool.available()
+    this.snapshots.push({ at: Date.now(), available: new Set(available.map((t) => new URL(t.url).hostname)) })
+    for (const t of runtime.pool.targets) {
+      if (this.#seen.has(t)) continue
+      this.#seen.add(t)
+      this.targets.push(new WeakRef(t))
+    }
+    // the pool keeps an unchanged set's array (balancers key on it): a new array is a new list
+    if (available.length > 1 && this.#lastList?.deref() !== available) {
+      this.#lastList = new WeakRef(available)
+      this.lists.push(available.map((t) => new WeakRef(t)))
+      if (this.lists.length > 3) this.lists.shift()
+    }
+  }
+
+  /** Targets of the recent candidate lists (a balancer may keep what it precomputed for them: bounded). */
+  recentCandidates (): Set<Target> {
+    const out = new Set<Target>()
+    for (const list of this.lists) for (const ref of list) { const t = ref.deref(); if (t !== undefined) out.add(t) }
+    return out
   }
 
   /** Whether `address` was available at some moment in [from, to]. */

@@ -5,7 +5,10 @@
 import type { GatewayConfig } from '../../../src/config/schema.ts'
 import { validateConfig } from '../../../src/config/validate.ts'
 import { slotTimersFor } from '../../../src/health/slot-timers.ts'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { systemClock } from '../../../src/runtime.ts'
+import type { Target } from '../../../src/upstream/target.ts'
 import type { PoolRuntime } from '../../../src/upstream/registry.ts'
 import { TestDnsServer } from '../../helpers/dns-server.ts'
 import { startGateway, waitFor, type TestGateway } from '../../helpers/gateway.ts'
@@ -17,11 +20,15 @@ import { Timeline } from './timeline.ts'
 
 /** Client loops: this many on the discovered pool, one on the static pool. */
 const DNS_LOOPS = 3
-const HEALTH = { path: '/health', intervalMs: 50, timeoutMs: 50, healthyThreshold: 2, unhealthyThreshold: 2, jitter: 0.2 }
+const HEALTH = { path: '/health', intervalMs: 80, timeoutMs: 80, healthyThreshold: 2, unhealthyThreshold: 2, jitter: 0.2 }
 /** Longest wait for the gateway to catch up with one step (a hung query is tried again after the resolver's 1 s). */
 const SETTLE_MS = 6000
 
 export class Violation extends Error {}
+
+// a full collection on demand, for the garbage check only (the gateway itself never calls gc())
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -290,6 +297,7 @@ export class World {
     for (const [name, asked] of this.#dropped) {
       if (this.#asked(name) > asked) this.fail(`${name} is no longer configured but was looked up ${this.#asked(name) - asked} more times`)
     }
+    await this.#checkCollected()
     // the static pool's runtime was never rebuilt and took no failure
     if (g.pools().get('static') !== this.#static) this.fail('the static pool was rebuilt')
     // the event feed logs a pool left with no target at error level: expected once some state had none up
@@ -304,6 +312,29 @@ export class World {
     if (result.result !== 'success' && result.result !== 'unchanged') this.fail(`reload answered ${result.result}: ${JSON.stringify(result.problems)}`)
     if (this.gw.gateway.pools().get('static') !== this.#static) this.fail('a reload of the discovered pool rebuilt the static pool')
     this.timeline.follow(this.gw.gateway.pools().get('dns')!)
+  }
+
+  /**
+   * A target whose address left the pool is garbage once its requests ended: nothing (outlier counters, probe state,
+   * discovery, a retired pool) keeps it. Balancers keep what they precomputed for the last list or two (bounded).
+   */
+  async #checkCollected (): Promise<void> {
+    const kept = (): string[] => {
+      const current = new Set<Target>(this.timeline.recentCandidates())
+      for (const runtime of this.gw.gateway.pools().values()) for (const t of runtime.pool.targets) current.add(t)
+      const out: string[] = []
+      for (const ref of this.timeline.targets) {
+        const t = ref.deref()
+        if (t !== undefined && !current.has(t)) out.push(t.id)
+      }
+      return out
+    }
+    for (const until = Date.now() + 1500; ;) {
+      await sleep(20)
+      gc() // first in its job: reading a WeakRef keeps its target alive until the job ends
+      if (kept().length === 0) return
+      if (Date.now() > until) this.fail(`targets no longer in the pool are still held: ${kept().join(' ')}`)
+    }
   }
 
   #asked (name: string): number {
