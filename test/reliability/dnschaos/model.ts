@@ -34,6 +34,8 @@ export type Step =
   | { kind: 'reload'; name: NameKey; refreshMs: number; health: boolean; then?: PoolSettings }
   | { kind: 'drain' | 'disable' | 'enable'; address: Address }
   | { kind: 'health'; address: Address; unhealthy: boolean }
+  /** The pod dies (refuses connections) or comes back; DNS still answers its address either way. */
+  | { kind: 'kill' | 'restart'; address: Address }
   | { kind: 'wait'; ms: number }
 
 export interface PoolSettings {
@@ -42,7 +44,7 @@ export interface PoolSettings {
   health: boolean
 }
 
-export type ExpectedState = 'healthy' | 'unhealthy' | 'drained' | 'disabled'
+export type ExpectedState = 'healthy' | 'unhealthy' | 'ejected' | 'drained' | 'disabled'
 
 export class Model {
   readonly records = new Map<NameKey, Address[] | 'nxdomain'>()
@@ -56,6 +58,8 @@ export class Model {
   readonly ops = new Map<Address, { draining: boolean; disabled: boolean }>()
   /** Pods whose /health answers 503. */
   readonly unhealthy = new Set<Address>()
+  /** Pods that refuse connections. */
+  readonly down = new Set<Address>()
 
   constructor (settings: PoolSettings, records: Address[]) {
     this.settings = settings
@@ -114,30 +118,47 @@ export class Model {
         if (step.unhealthy) this.unhealthy.add(step.address)
         else this.unhealthy.delete(step.address)
         break
+      case 'kill': this.down.add(step.address); break
+      case 'restart': this.down.delete(step.address); break
       case 'wait': break
     }
     this.#lookup()
     return undefined
   }
 
-  /** What /status must show for each target once the gateway has caught up. */
-  expected (): Map<string, ExpectedState> {
-    const out = new Map<string, ExpectedState>()
-    for (const a of this.applied) out.set(a, this.stateOf(a))
+  /** What /status may show for each target once the gateway has caught up (one state, or a dead pod's two). */
+  expected (): Map<string, readonly ExpectedState[]> {
+    const out = new Map<string, readonly ExpectedState[]>()
+    for (const a of this.applied) out.set(a, this.statesOf(a))
     return out
   }
 
-  stateOf (a: Address): ExpectedState {
+  statesOf (a: Address): readonly ExpectedState[] {
     const op = this.ops.get(a)
-    if (op?.disabled === true) return 'disabled'
-    if (op?.draining === true) return 'drained'
-    if (this.settings.health && this.unhealthy.has(a)) return 'unhealthy'
-    return 'healthy'
+    if (op?.disabled === true) return ['disabled']
+    if (op?.draining === true) return ['drained']
+    if (this.settings.health && (this.unhealthy.has(a) || this.down.has(a))) return ['unhealthy']
+    // unchecked, a dead pod is ejected by outlier detection once enough requests failed on it, if they did
+    if (this.down.has(a)) return ['healthy', 'ejected']
+    return ['healthy']
   }
 
-  /** Addresses the pool may send new requests to once the gateway has caught up. */
+  /** Addresses the pool may send new requests to, and that answer them, once the gateway has caught up. */
   eligible (): Address[] {
-    return this.applied.filter((a) => this.stateOf(a) === 'healthy')
+    return this.applied.filter((a) => !this.down.has(a) && this.statesOf(a)[0] === 'healthy')
+  }
+
+  /** Addresses the pool may send new requests to once caught up, dead or alive (what the model allows to answer). */
+  servable (): Address[] {
+    return this.applied.filter((a) => { const states = this.statesOf(a); return states.includes('healthy') || states.includes('ejected') })
+  }
+
+  /**
+   * Dead pods the pool may still pick (not taken out by an operator; checks may not have noticed yet): each may cost
+   * a request one try, so as many as the retry policy has attempts may fail it.
+   */
+  deadCandidates (): Address[] {
+    return this.applied.filter((a) => this.down.has(a) && this.ops.get(a)?.disabled !== true && this.ops.get(a)?.draining !== true)
   }
 
   /** A working resolver's answer replaces the set; a failing one leaves it (a renamed name then has nothing). */

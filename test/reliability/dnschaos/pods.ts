@@ -29,21 +29,39 @@ export class Pod {
   }
 
   get openSockets (): number { return this.#sockets.size }
+  /** Listening (a killed pod refuses connections until restarted on its address and port). */
+  alive = false
 
   listen (port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject)
       this.server.listen(port, this.address, () => {
         this.server.off('error', reject)
+        this.alive = true
         resolve((this.server.address() as AddressInfo).port)
       })
     })
   }
 
+  /** Stops listening and drops every connection (the pod died; its address stays in DNS until the answer changes). */
   close (): Promise<void> {
+    this.alive = false
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
     for (const s of this.#sockets) s.destroy()
     return closed
+  }
+
+  /** Listens again on its address and port (retried: the port was just released). */
+  async restart (port: number): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        await this.listen(port)
+        return
+      } catch (err) {
+        if (i >= 20) throw err
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    }
   }
 
   #handle (req: IncomingMessage, res: ServerResponse): void {

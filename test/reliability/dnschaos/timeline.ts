@@ -16,6 +16,10 @@ export interface Window {
   from: number
   to: number
   safe: boolean
+  /** Some state of the window has as many dead pods the pool may pick as a request has attempts. */
+  risky: boolean
+  /** Addresses the model lets the pool send new requests to in some state of the window. */
+  servable: ReadonlySet<string>
   /** The step index (or -1 before the first) and what it was, for messages. */
   step: number
   what: string
