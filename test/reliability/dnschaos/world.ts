@@ -144,7 +144,7 @@ export class World {
     const { model } = this
     const from = Date.now()
     this.timeline.window({ from: this.#steadyFrom, to: from, safe: model.eligible().length > 0, risky: model.deadCandidates().length >= ATTEMPTS, servable: new Set(model.servable()), step: i - 1, what: 'steady' })
-    const pre = { applied: [...model.applied], eligible: model.eligible(), dead: model.deadCandidates().length, servable: model.servable() }
+    const pre = { applied: [...model.applied], eligible: model.eligible(), dead: model.deadCandidates().length, servable: model.servable(), ops: new Map(model.ops) }
     const dnsName = NAMES[model.settings.name]
     const want = model.apply(step)
     const queriesBefore = this.dns.count(NAMES[model.settings.name], 'A')
@@ -189,7 +189,12 @@ export class World {
     const mid = model.settings.health ? post.filter((a) => !joined.has(a)) : post
     const safe = pre.eligible.length > 0 && post.length > 0 && mid.length > 0
     const risky = pre.dead >= ATTEMPTS || model.deadCandidates().length >= ATTEMPTS
-    this.timeline.window({ from, to, safe, risky, servable: new Set([...pre.servable, ...model.servable()]), step: i, what: describe(step) })
+    // a rebuilt pool serves the old addresses until its first lookups end, with their drain and disable, under the
+    // new settings (a pool that no longer has checks drops their verdicts)
+    const warming = step.kind === 'reload'
+      ? pre.applied.filter((a) => !(pre.ops.get(a)?.disabled ?? false) && !(pre.ops.get(a)?.draining ?? false) && !(model.settings.health && model.unhealthy.has(a)))
+      : []
+    this.timeline.window({ from, to, safe, risky, servable: new Set([...pre.servable, ...warming, ...model.servable()]), step: i, what: describe(step) })
     this.#steadyFrom = to
   }
 
