@@ -189,10 +189,11 @@ export class World {
     const mid = model.settings.health ? post.filter((a) => !joined.has(a)) : post
     const safe = pre.eligible.length > 0 && post.length > 0 && mid.length > 0
     const risky = pre.dead >= ATTEMPTS || model.deadCandidates().length >= ATTEMPTS
-    // a rebuilt pool serves the old addresses until its first lookups end, with their drain and disable, under the
-    // new settings (a pool that no longer has checks drops their verdicts)
+    // a rebuilt pool serves the old addresses until its first lookups end, with their drain and disable; a pool
+    // rebuilt without checks drops their verdicts, and one that has them again starts from there until probes fail
+    const unchecked = step.kind === 'reload' && (!step.health || (step.then !== undefined && !step.then.health))
     const warming = step.kind === 'reload'
-      ? pre.applied.filter((a) => !(pre.ops.get(a)?.disabled ?? false) && !(pre.ops.get(a)?.draining ?? false) && !(model.settings.health && model.unhealthy.has(a)))
+      ? pre.applied.filter((a) => !(pre.ops.get(a)?.disabled ?? false) && !(pre.ops.get(a)?.draining ?? false) && (unchecked || !model.unhealthy.has(a)))
       : []
     this.timeline.window({ from, to, safe, risky, servable: new Set([...pre.servable, ...warming, ...model.servable()]), step: i, what: describe(step) })
     this.#steadyFrom = to
