@@ -92,11 +92,17 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   // the dashboard's per-second traffic rings (req/s, errors, p99 per pool and target); on the wall clock, as
   // they only describe traffic to people and never decide anything
   const history = new TrafficHistory()
+  // targets no running pool has (removed by a reload or a DNS answer, or of a pool a reload replaced): once their id
+  // has left the running pool too, its series and history are forgotten, and the requests they still finish are
+  // counted nowhere, or each address a rolling deploy ever used would stay exported
+  const leftTargets = new WeakSet<Target>()
+  const stillRunning = (pool: string, target: Target): boolean => !leftTargets.has(target) ||
+    proxy.state.pools.get(pool)?.pool.targets.some((t) => t.id === target.id) === true
   const runtimeOptions: RuntimeOptions = {
     clock,
     ...(options.random ? { random: options.random } : {}),
     ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
-    observe: (pool: string) => poolObserver(metrics, history, pool),
+    observe: (pool: string) => poolObserver(metrics, history, pool, stillRunning),
   }
   const watching = new Map<PoolRuntime, () => void>()
   let started = false
@@ -144,11 +150,23 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     const track = (): void => history.track(runtime.name, runtime.pool.targets.map((t) => t.id))
     track()
     runtime.pool.on('targets', track)
+    runtime.pool.on('targets', (_added, removed) => {
+      for (const t of removed) leftTargets.add(t)
+      // a retired pool's targets are the running pool's business (apply() forgets what a rebuild dropped)
+      if (proxy.state.pools.get(runtime.name) !== runtime) return
+      const kept = new Set(runtime.pool.targets.map((t) => t.id))
+      for (const t of removed) {
+        if (kept.has(t.id)) continue
+        metrics?.forgetTarget(runtime.name, t.id)
+        history.forget(runtime.name, t.id)
+      }
+    })
     if (started) void runtime.start()
   }
   const retire = (runtime: PoolRuntime): void => {
     watching.get(runtime)?.()
     watching.delete(runtime)
+    for (const t of runtime.pool.targets) leftTargets.add(t)
     runtime.retire()
     if (!proxy.state.pools.has(runtime.name)) history.forget(runtime.name)
   }
@@ -168,7 +186,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const apply = (next: ResolvedConfig, diff: ConfigDiff): void => {
     const previous = proxy.state
     // a kept pool's runtime takes its new targets in place: remember which it had
-    const targetIdsBefore = new Map([...previous.pools].map(([name, r]) => [name, r.pool.targets.map((t) => t.id)]))
+    const targetsBefore = new Map([...previous.pools].map(([name, r]) => [name, r.pool.targets]))
     const { pools, retired } = buildPools(next, runtimeOptions, previous.pools)
     // one assignment: requests already in flight keep the state (routes, pools) they started with
     proxy.setState(stateFor(next, pools, previous))
@@ -179,11 +197,15 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       const labels = new Set(proxy.state.table.routes.map((r) => r.label))
       for (const route of previous.table.routes) if (!labels.has(route.label)) metrics.forgetRoute(route.label)
       for (const runtime of retired) if (!pools.has(runtime.name)) metrics.forgetPool(runtime.name)
-      for (const [name, ids] of targetIdsBefore) {
-        const after = pools.get(name)
-        if (after === undefined) continue
-        const kept = new Set(after.pool.targets.map((t) => t.id))
-        for (const id of ids) if (!kept.has(id)) metrics.forgetTarget(name, id)
+    }
+    for (const [name, before] of targetsBefore) {
+      const after = pools.get(name)
+      if (after === undefined) continue
+      const kept = new Set(after.pool.targets.map((t) => t.id))
+      for (const t of before) {
+        if (kept.has(t.id)) continue
+        metrics?.forgetTarget(name, t.id)
+        history.forget(name, t.id)
       }
     }
     config = next
@@ -344,13 +366,16 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
 }
 
 /** What a pool's requests feed: Prometheus series (bound once per pool and target) and the dashboard's history. */
-function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHistory, pool: string): PoolObserver {
+function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHistory, pool: string, stillRunning: (pool: string, target: Target) => boolean): PoolObserver {
   const bound = metrics?.pool(pool)
   // by Target, not by id: a target removed by a reload has its series forgotten, and when a later reload adds it
   // again it is a new Target that must bind a new series (a binding cached by id would count nowhere)
   const targets = new WeakMap<Target, ReturnType<GatewayMetrics['target']>>()
   return {
     attempt (target, outcome, durationMs) {
+      // a removed target finishing its last requests would bring its forgotten series back (the check scans the
+      // running pool's targets only for attempts of targets that left it: a reload's or a DNS change's stragglers)
+      if (!stillRunning(pool, target)) return
       history.record(pool, target.id, durationMs, outcome === 'success' || outcome === 'client-abort' || outcome === 'bad-request')
       if (metrics === undefined) return
       let binding = targets.get(target)

@@ -23,6 +23,11 @@ export interface DnsDiscoveryOptions {
   emptyConfirmations?: number
   /** Injectable for tests; the default timers are unref'd so discovery never holds the process open. */
   timers?: DiscoveryTimers
+  /**
+   * The last known addresses of the same name, port and protocol, from the discovery this one replaces (a pool
+   * rebuilt by a reload): they are the set until this one's own lookups change it, as a failed lookup keeps them.
+   */
+  initial?: AddressState
 }
 
 export interface DnsDiscoveryEvents {
@@ -60,7 +65,14 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
     if (options.servers !== undefined) this.#resolver.setServers(options.servers)
     this.#timers = options.timers ?? nodeTimers
     this.#emptyConfirmations = Math.max(1, options.emptyConfirmations ?? 2)
+    if (options.initial !== undefined) {
+      this.#state = options.initial
+      this.#urls = Object.freeze(targetUrls([...options.initial.v4, ...options.initial.v6], spec))
+    }
   }
+
+  /** The addresses known now (plain data: what a replacing discovery starts from). */
+  get state (): AddressState { return this.#state }
 
   /** The current target URLs, sorted. */
   get urls (): readonly string[] { return this.#urls }

@@ -10,6 +10,7 @@ import { ActiveHealthChecker } from '../health/active.ts'
 import { OutlierDetector } from '../health/outlier.ts'
 import { PoolBreaker } from '../resilience/breaker.ts'
 import { RetryBudget } from '../resilience/budget.ts'
+import type { AddressState } from '../discovery/answer.ts'
 import { DnsDiscovery } from '../discovery/dns.ts'
 import { RetryDecider } from '../resilience/retry.ts'
 import type { AttemptOutcome, RetryReason } from '../metrics/catalogue.ts'
@@ -27,6 +28,16 @@ export interface RuntimeOptions {
    * replaced alive, each holding the one before.
    */
   carriedStatus?: ReadonlyMap<string, TargetStatus>
+  /**
+   * Last known addresses by discovered name (discoveryKey), from the pool a reload replaces: its DNS targets stay
+   * while the new pool's first lookups run, as they would through a failed lookup. Plain data, as carriedStatus.
+   */
+  carriedAddresses?: ReadonlyMap<string, AddressState>
+  /**
+   * Targets of names the replaced pool discovered and this one does not (a renamed Service): they keep serving
+   * until this pool's first lookups are done, as Envoy warms a cluster before it replaces the old one.
+   */
+  warmupTargets?: readonly DiscoveredTarget[]
   /** Name servers for DNS-discovered targets (default: the system's; tests point at their own). */
   dnsServers?: readonly string[]
   /** Who hears about attempts, retries and refused retries (metrics); built once per pool runtime. */
@@ -42,6 +53,15 @@ export interface PoolObserver {
 }
 
 const NO_OBSERVER: PoolObserver = { attempt () {}, retry () {}, budgetExhausted () {} }
+
+/** A discovered target as plain data: its URL, the spec's weight and backup flag, and the name it came from. */
+export interface DiscoveredTarget {
+  key: string
+  url: string
+  weight: number
+  backup: boolean
+  dns: string
+}
 
 export interface PoolRuntimeEvents {
   /** A DNS name's lookups started failing (error set; the last known addresses stay) or work again (undefined). */
@@ -66,6 +86,10 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   readonly #discoveries: DnsDiscovery[]
   /** Set once checks run: a target that joins after that waits for a passing check. */
   #started = false
+  /** The replaced pool's targets of names this one no longer discovers, kept until the first lookups are done. */
+  #warmup: ReadonlyMap<Target, DiscoveredTarget> = new Map()
+  /** Retired by a reload, or closed: its first lookups may still end, but nothing starts after that. */
+  #retired = false
   #starting: Promise<void> | undefined
 
   constructor (name: string, config: PoolConfig, options: RuntimeOptions = {}) {
@@ -74,19 +98,12 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const clock = options.clock ?? systemClock
     this.name = name
     this.clock = clock
-    const targets = config.targets.map((t) => new Target(t, config))
-    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
-    this.breaker = new PoolBreaker(config.circuitBreaker, clock)
-    this.retry = new RetryDecider(config.retry, random)
-    const observer = options.observe?.(name) ?? NO_OBSERVER
-    this.observer = observer
-    this.budget = new RetryBudget(config.retry.budget, () => observer.budgetExhausted())
-    this.outlier = new OutlierDetector(config.outlier, this.pool, clock)
-    this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock }) : undefined
-    this.#failureStatuses = new Set(config.failureStatuses)
-    this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
     this.#discoveries = config.discover.map((spec) => {
-      const discovery = new DnsDiscovery({ dns: spec.dns, port: spec.port, refreshMs: spec.refreshMs, protocol: spec.protocol }, options.dnsServers ? { servers: options.dnsServers } : {})
+      const initial = options.carriedAddresses?.get(discoveryKey(spec))
+      const discovery = new DnsDiscovery({ dns: spec.dns, port: spec.port, refreshMs: spec.refreshMs, protocol: spec.protocol }, {
+        ...(options.dnsServers ? { servers: options.dnsServers } : {}),
+        ...(initial ? { initial } : {}),
+      })
       let failing = false
       discovery.on('change', () => this.#setTargets(this.config))
       // a failing name is reported when it starts failing and when it works again, not at every refresh
@@ -100,9 +117,40 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       })
       return discovery
     })
+    // the fixed targets, and the addresses a replaced pool's discovery of the same name knew (with their status)
+    const targets = config.targets.map((t) => new Target(t, config))
+    for (const [i, discovery] of this.#discoveries.entries()) {
+      const spec = config.discover[i]!
+      for (const url of discovery.urls) targets.push(new Target({ url, weight: spec.weight, backup: spec.backup }, config, spec.dns))
+    }
+    this.#warmup = new Map((options.warmupTargets ?? []).map((d) => [new Target(d, config, d.dns), d]))
+    targets.push(...this.#warmup.keys())
+    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
+    this.breaker = new PoolBreaker(config.circuitBreaker, clock)
+    this.retry = new RetryDecider(config.retry, random)
+    const observer = options.observe?.(name) ?? NO_OBSERVER
+    this.observer = observer
+    this.budget = new RetryBudget(config.retry.budget, () => observer.budgetExhausted())
+    this.outlier = new OutlierDetector(config.outlier, this.pool, clock)
+    this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock }) : undefined
+    this.#failureStatuses = new Set(config.failureStatuses)
+    this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
   }
 
   get config (): PoolConfig { return this.pool.config }
+
+  /** Every discovered target now, as plain data (those a warming pool keeps from the one it replaced included). */
+  discoveredTargets (): DiscoveredTarget[] {
+    return [...this.#discoveries.flatMap((d, i) => {
+      const spec = this.config.discover[i]!
+      return d.urls.map((url) => ({ key: discoveryKey(d.spec), url, weight: spec.weight, backup: spec.backup, dns: spec.dns }))
+    }), ...this.#warmup.values()]
+  }
+
+  /** The addresses each discovered name has now, by discoveryKey (plain data for the pool a reload builds next). */
+  discoveredAddresses (): Map<string, AddressState> {
+    return new Map(this.#discoveries.map((d) => [discoveryKey(d.spec), d.state]))
+  }
 
   isFailureStatus (status: number): boolean {
     return this.#failureStatuses.has(status)
@@ -133,6 +181,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
         next.push(target)
       }
     }
+    for (const t of this.#warmup.keys()) if (!next.includes(t)) next.push(t)
     const checked = this.health !== undefined && this.#started
     // a target whose weight or backup flag changed is a new object, but the same upstream: it keeps its status
     // (an operator's drain or disable, its health, its ejection), as it would in a pool rebuilt by the reload
@@ -146,6 +195,13 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     if (this.#starting !== undefined) return this.#starting
     // checks start at once (in this call) when there is nothing to look up first
     const begin = (): Promise<void> => {
+      // retired while its first lookups ran (a reload right after another): nothing may start on a retired pool
+      if (this.#retired) return Promise.resolve()
+      // the names are looked up: what they answered replaces the replaced pool's targets kept meanwhile
+      if (this.#warmup.size > 0) {
+        this.#warmup = new Map()
+        this.#setTargets(this.config)
+      }
       this.#started = true
       this.health?.start()
       return this.health?.firstRound() ?? Promise.resolve()
@@ -160,6 +216,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
    * the breaker stops its timers. A request that never ends cannot hold them past twice the request deadline.
    */
   retire (): void {
+    this.#retired = true
     for (const d of this.#discoveries) d.stop()
     this.health?.stop()
     let done = false
@@ -176,6 +233,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   }
 
   async close (): Promise<void> {
+    this.#retired = true
     for (const d of this.#discoveries) d.stop()
     this.health?.stop()
     this.breaker.shutdown()
@@ -205,8 +263,16 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       continue
     }
     if (before !== undefined) retired.push(before)
-    const carriedStatus = before === undefined ? undefined : statusByUrl(before.pool)
-    const runtime = new PoolRuntime(name, poolConfig, { ...options, ...(carriedStatus ? { carriedStatus } : {}) })
+    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedAddresses' | 'warmupTargets'> = {}
+    if (before !== undefined) {
+      // a name both pools discover starts from its last addresses; every other discovered target (a renamed name's,
+      // or those the replaced pool itself still kept from its own predecessor) serves until the first lookups end
+      const keys = new Set(poolConfig.discover.map(discoveryKey))
+      const carriedAddresses = new Map([...before.discoveredAddresses()].filter(([key]) => keys.has(key)))
+      const warmupTargets = before.discoveredTargets().filter((d) => !carriedAddresses.has(d.key))
+      carried = { carriedStatus: statusByUrl(before.pool), carriedAddresses, warmupTargets }
+    }
+    const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
     runtime.pool.keepHold(before?.pool.hold)
     // requests and tunnels still running on the replaced pool's targets stay visible (and disable-able) here
@@ -244,6 +310,11 @@ function settingsKey (config: PoolConfig): string {
     settingsKeys.set(config, key = canonicalJson(settings))
   }
   return key
+}
+
+/** A discovered name is the same one when its name, port and protocol are: then its last answer still applies. */
+function discoveryKey (spec: { dns: string; port: number; protocol?: string }): string {
+  return `${spec.dns.toLowerCase().replace(/\.$/, '')} ${spec.port} ${spec.protocol ?? 'http'}`
 }
 
 function targetKey (t: Pick<Target, 'weight' | 'backup'> & ({ url: string } | TargetConfig)): string {

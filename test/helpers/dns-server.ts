@@ -29,6 +29,8 @@ export class TestDnsServer {
   modeFor: { A?: DnsMode; AAAA?: DnsMode } = {}
   /** TTL (seconds) of every record served. */
   ttl = 5
+  /** Delay before each answer (a slow resolver), in ms. */
+  delayMs = 0
   port = 0
   readonly #records = new Map<string, DnsRecords>()
   #socket: InstanceType<typeof UDPServer> | undefined
@@ -106,7 +108,8 @@ export class TestDnsServer {
       }
     }
     // a closed socket (stop() racing an answer) just drops it, as a dead server would
-    send(response).catch(() => {})
+    if (this.delayMs > 0) setTimeout(() => { send(response).catch(() => {}) }, this.delayMs)
+    else send(response).catch(() => {})
   }
 }
 

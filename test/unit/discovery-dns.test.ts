@@ -161,3 +161,18 @@ t.test('emptyConfirmations 1: an empty answer empties the set at once', async (t
   t.same(d.urls, [])
   t.same(changes[1], { urls: [], added: [], removed: KNOWN_URLS })
 })
+
+t.test('a discovery started from the state of the one it replaces has its set before any lookup, and keeps it through failures', async (t) => {
+  const { server, d: first } = await discovery(t, KNOWN)
+  await first.refresh()
+  const { d, changes } = await discovery(t, undefined, {}, { servers: [server.address], initial: first.state })
+  t.same(d.urls, KNOWN_URLS, 'known at once, not after the first lookup')
+  server.mode = 'servfail'
+  await d.refresh()
+  t.same(d.urls, KNOWN_URLS, 'a failed lookup keeps it')
+  t.same(changes, [], 'and nothing changed')
+  server.mode = 'answer'
+  server.set(NAME, { a: ['10.0.0.1'] })
+  await d.refresh()
+  t.same(d.urls, ['http://10.0.0.1:8080'], 'its own answers take over')
+})
