@@ -72,8 +72,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const policy = runtime.config.retry
     this.#moreAllowed = ex.replayable && ex.attempts < policy.attempts
     const remaining = Math.max(1, ex.deadline - runtime.clock.now())
-    // per-try timeout only where a retry could follow; the last (or only) attempt gets the whole remaining deadline
-    this.#timeoutMs = this.#moreAllowed ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
+    // per-try timeout only where a retry could follow; the last (or only) attempt gets the whole remaining deadline.
+    // A read of a split route has the primary after its replicas (forward.ts, readFallback): a hung replica must
+    // leave it the rest of the deadline, so no replica attempt is the last one.
+    const fallbackFollows = ex.readFallback !== undefined && ex.replayable
+    this.#timeoutMs = this.#moreAllowed || fallbackFollows ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
     // A streamed upload may take longer than any response deadline: as Envoy does, the clock for the
     // response starts once the request has been sent (onRequestSent). Other requests start it now.
     if (!isStream(ex.body)) this.#startTimer()

@@ -176,3 +176,25 @@ t.test('all replicas down: reads are served by the primary with zero failed requ
   const metrics = await gw.gateway.metrics!.render()
   t.match(metrics, /switchyard_reads_to_primary_total\{route="\*\/member",reason="fallback"\} [1-9]/)
 })
+
+t.test('a replica that hangs leaves the primary the rest of the deadline: the read is served, not timed out', async (t) => {
+  const [primary, r1] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'r1' })])
+  t.teardown(() => Promise.all([primary.close(), r1.close()]))
+  const gw = await startGateway({
+    secret: SECRET,
+    pools: {
+      'member-primary': { targets: [primary.url] },
+      // the replica's only attempt is its last: it used to get the whole deadline, leaving the primary 1 ms
+      'member-replicas': { targets: [r1.url], retry: { attempts: 1, perTryTimeoutMs: 100 }, timeouts: { requestMs: 1500 } },
+    },
+    routes: [{ path: '/member', pool: 'member-primary', reads: { pool: 'member-replicas' } }],
+  }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  r1.mode = 'hang'
+  for (const method of ['GET', 'HEAD']) {
+    const res = await httpRequest(`${gw.url}/member/1`, { method })
+    t.equal(res.status, 200, method)
+    t.equal(res.headers['x-upstream'], 'primary', `${method}: the primary served it`)
+  }
+  t.equal(r1.hits, 2, 'each read tried the replica first')
+})
