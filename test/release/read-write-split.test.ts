@@ -198,3 +198,18 @@ t.test('a replica that hangs leaves the primary the rest of the deadline: the re
   }
   t.equal(r1.hits, 2, 'each read tried the replica first')
 })
+
+t.test('replicas answering a failure status (503) leave the read to the primary instead of passing the error on', async (t) => {
+  const { start, r1, r2 } = await setup(t, { replicaCheck: false })
+  const gw = await start()
+  for (const r of [r1, r2]) { r.failCount = 1000; r.failStatus = 503 }
+  const c = client(gw.url)
+  for (const method of ['GET', 'HEAD']) {
+    const res = await c(method, '/member/1')
+    t.equal(res.status, 200, method)
+    t.equal(res.headers['x-upstream'], 'primary', `${method}: the primary served it`)
+  }
+  t.equal(r1.hits + r2.hits, 2, 'each read tried one replica (retry.attempts 1)')
+  r1.failStatus = 404
+  t.equal((await c('GET', '/member/1')).status, 404, "an answer that is no failure status is the replica's to give")
+})
