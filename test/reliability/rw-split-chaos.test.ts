@@ -109,6 +109,21 @@ const regressions: Array<{ name: string; s: Scenario }> = [
       steps: [{ kind: 'outage', pool: 'replicas', fault: '5xx' }, { kind: 'traffic', ops: [[{ method: 'GET', tamper: undefined }], [{ method: 'HEAD', tamper: undefined }]], reloadMidway: undefined }],
     },
   },
+  {
+    // src/proxy/forward.ts: a read with a body (POST in reads.methods) was not kept for the fallback when the replica
+    // pool's retry policy would not resend it (one attempt), so a failing replica failed it
+    name: 'a POST read of a one-attempt replica pool whose replica fails is served by the primary',
+    s: {
+      clients: ['browser'],
+      initial: { ...split, methods: ['GET', 'HEAD', 'POST'], pool: 'replicasB' },
+      steps: [
+        { kind: 'fail', replica: 'r3', fault: '5xx' },
+        { kind: 'traffic', ops: [[{ method: 'POST', tamper: undefined }]], reloadMidway: undefined },
+        { kind: 'fail', replica: 'r3', fault: 'reset' },
+        { kind: 'traffic', ops: [[{ method: 'POST', tamper: undefined }]], reloadMidway: undefined },
+      ],
+    },
+  },
 ]
 
 t.test('regressions', async (t) => {

@@ -90,7 +90,8 @@ export class World {
       pools: {
         primary: { targets: [this.#url('primary')], circuitBreaker: { volumeThreshold: 1_000_000 }, timeouts: { requestMs: 2000 } },
         replicas: { targets: [this.#url('r1'), this.#url('r2')], ...REPLICA_POOL },
-        replicasB: { targets: [this.#url('r3')], ...REPLICA_POOL },
+        // one replica, one attempt: nothing to retry within the pool, the fallback alone saves a read
+        replicasB: { targets: [this.#url('r3')], ...REPLICA_POOL, retry: { ...REPLICA_POOL.retry, attempts: 1 } },
       },
       routes: [route],
     } as GatewayConfig
