@@ -70,7 +70,7 @@ t.test(`read/write split chaos: ${runs} cases from seed ${seed}`, async (t) => {
     if (example !== null) t.comment(`the case, for the regressions below: ${JSON.stringify(example[0])}`)
   } else {
     t.pass(`${details.numRuns} cases kept every promise`)
-    t.comment(`requests ${seen.requests}: writes ${seen.writes}, reads pinned ${seen.pinnedReads}, unpinned reads served by the primary ${seen.readsToPrimary}, with a forged token ${seen.forged}, overlapping a reload ${seen.overlapped}; batches with a replica taken out by a late probe: ${seen.hiccups}`)
+    t.comment(`requests ${seen.requests}: writes ${seen.writes}, reads pinned ${seen.pinnedReads}, unpinned reads served by the primary ${seen.readsToPrimary}, with a forged token ${seen.forged}, overlapping a reload ${seen.overlapped}; batches that may have fallen back for a stall of this machine: ${seen.hiccups}`)
   }
   t.strictSame(faults, [], 'no uncaught exception or unhandled rejection')
 })

@@ -25,7 +25,7 @@ export class Model {
 
   constructor (reads: ReadsModel) { this.reads = reads }
 
-  /** Health checks took out a replica that was up (a stalled machine): every read may have fallen back. */
+  /** The machine stalled (a late probe, an attempt past its per-try timeout): every read may have fallen back. */
   hiccup = false
 
   /** This model, but reads may have gone to the primary as if no replica answered. */

@@ -48,7 +48,7 @@ export class World {
   readonly #tag: string
   readonly trail: string[] = []
   readonly observed: Observed[] = []
-  /** Batches during which health checks took out a replica that was up (see #traffic). */
+  /** Batches judged knowing that reads may have fallen back for a stall of this machine (see #traffic). */
   hiccups = 0
   #gw!: TestGateway
   #admin = ''
@@ -227,8 +227,10 @@ export class World {
   async #traffic (ops: Op[][], reloadMidway: ReadsModel | null | undefined): Promise<void> {
     const before = this.#model.reads
     const batch: Array<{ o: Observed; reads: ReadsModel | null }> = []
-    // A replica that health checks took out although it is up (two probes late: this machine stalled) sends reads
-    // to the primary rightly: such a batch may fall back, and the count says how often it happened.
+    // A replica that health checks took out although it is up (two probes late), or an attempt at a replica that is
+    // not hanging that still outlived the 150 ms per-try timeout (this busy machine stalled), sends reads to the
+    // primary rightly: such a batch may fall back, and the count says how often it happened.
+    const timeoutsBefore = await this.#replicaTimeouts()
     let hiccup = false
     const onStatus = (target: Target, status: TargetStatus): void => {
       const name = this.#nameOf(target.url)
@@ -245,6 +247,8 @@ export class World {
       await this.#reload(reloadMidway)
     }
     await Promise.all(runs)
+    const timeoutsAfter = await this.#replicaTimeouts()
+    if (REPLICAS.some((r) => this.#model.replicas.get(r)!.fault !== 'hang' && timeoutsAfter.get(r)! > timeoutsBefore.get(r)!)) hiccup = true
     for (const p of pools) p.off('status', onStatus)
     if (hiccup || unhealthyBefore) this.hiccups++
     this.observed.push(...batch.map((b) => b.o))
@@ -289,6 +293,16 @@ export class World {
     }
     if (answer.status < 400 && answer.status > 0) c.remember(answer.setCookie, answer.writeHeader)
     return { o, reads }
+  }
+
+  /** Attempts at each replica that timed out, from the gateway's metrics. */
+  async #replicaTimeouts (): Promise<Map<Replica, number>> {
+    const text = await this.#gw.gateway.metrics!.render()
+    return new Map(REPLICAS.map((r) => {
+      const series = `switchyard_upstream_attempts_total{pool="${POOL_OF[r]}",target="${new URL(this.#url(r)).host}",outcome="timeout"} `
+      const at = text.indexOf(series)
+      return [r, at < 0 ? 0 : Number.parseInt(text.slice(at + series.length), 10)]
+    }))
   }
 
   /** The access log names the pool and target that served each request (lines are written in batches). */
