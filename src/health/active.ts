@@ -37,6 +37,8 @@ interface ProbeState {
   cancel: (() => void) | undefined
   exchange: ProbeExchange | undefined
   last: ProbeResult | undefined
+  /** What the last passing probe reported (a new maxLagMs judges it); undefined until a probe has passed. */
+  passed: { lagMs: number | undefined } | undefined
 }
 
 export interface HealthCheckOptions {
@@ -88,7 +90,7 @@ export class ActiveHealthChecker {
   }
 
   #watch (target: Target): void {
-    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined }
+    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, passed: undefined }
     this.#states.set(target, state)
     // First probe at once, as Envoy's initial_jitter of 0 does: readiness waits for the first round. It is spread
     // over 0.1 ms per target of the pool, up to FIRST_PROBE_SPREAD_MS, so a thousand targets are not probed in one
@@ -120,8 +122,25 @@ export class ActiveHealthChecker {
     this.#firstRoundDone()
   }
 
-  /** The lag above which a replica takes no reads; undefined: lag is not judged. */
-  setMaxLagMs (maxLagMs: number | undefined): void { this.#maxLagMs = maxLagMs }
+  /**
+   * The lag above which a replica takes no reads; undefined: lag is not judged. A new limit (a reload) judges the
+   * lag each target last reported at once: waiting for the next probe would let a replica that already reported
+   * more lag than it take reads for up to intervalMs (and keep one that is within it out as long).
+   */
+  setMaxLagMs (maxLagMs: number | undefined): void {
+    if (maxLagMs === this.#maxLagMs) return
+    this.#maxLagMs = maxLagMs
+    for (const [target, state] of this.#states) {
+      // not probed yet (a rebuilt pool's checker): the status it carried over stands until its first probe
+      if (state.passed === undefined) continue
+      const lagging = this.#lagging(state.passed.lagMs)
+      if (lagging !== this.#pool.status(target).lagging) this.#pool.setStatus(target, { lagging })
+    }
+  }
+
+  #lagging (lagMs: number | undefined): boolean {
+    return this.#maxLagMs !== undefined && lagMs !== undefined && lagMs > this.#maxLagMs
+  }
 
   /** Resolves once every target has been probed once since start() (readiness waits for it). */
   firstRound (): Promise<void> { return this.#firstRound }
@@ -138,9 +157,12 @@ export class ActiveHealthChecker {
     const first = state.last === undefined
     state.last = result
     const status = this.#pool.status(target)
-    const lagging = this.#maxLagMs !== undefined && result.ok && result.lagMs !== undefined && result.lagMs > this.#maxLagMs
     // a failed probe says nothing of lag: a lagging target stays lagging until a probe reports it caught up
-    if (result.ok && lagging !== status.lagging) this.#pool.setStatus(target, { lagging })
+    if (result.ok) {
+      state.passed = { lagMs: result.lagMs }
+      const lagging = this.#lagging(result.lagMs)
+      if (lagging !== status.lagging) this.#pool.setStatus(target, { lagging })
+    }
     const healthy = status.healthy
     if (result.ok) {
       state.failures = 0

@@ -48,6 +48,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   readonly #target: Target
   /** Whether policy lets another attempt follow this one. */
   #moreAllowed: boolean
+  /** A read of a split route at a replica: the primary serves it if no replica does (forward.ts, readFallback). */
+  readonly #fallbackFollows: boolean
   readonly #done: (result: AttemptResult) => void
   #controller: Dispatcher.DispatchController | undefined
   #pendingAbort: Error | undefined
@@ -78,8 +80,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const policy = runtime.config.retry
     this.#moreAllowed = ex.replayable && ex.attempts < policy.attempts
     const remaining = Math.max(1, ex.deadline - runtime.clock.now())
-    // per-try timeout only where a retry could follow; the last (or only) attempt gets the whole remaining deadline
-    this.#timeoutMs = this.#moreAllowed ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
+    // per-try timeout only where a retry could follow; the last (or only) attempt gets the whole remaining deadline.
+    // A read of a split route has the primary after its replicas: a hung replica must leave it the rest of the
+    // deadline, so no replica attempt is the last one.
+    this.#fallbackFollows = ex.readFallback !== undefined && ex.replayable
+    this.#timeoutMs = this.#moreAllowed || this.#fallbackFollows ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
     // A streamed upload may take longer than any response deadline: as Envoy does, the clock for the
     // response starts once the request has been sent (onRequestSent). Other requests start it now.
     if (!isStream(ex.body)) this.#startTimer()
@@ -154,6 +159,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
       // still under the per-try timer, so a slow error body cannot hold the retry back
       result.retryable = true
       result.slotTaken = true
+      this.#dropping = true
+      return
+    }
+    if (result.failure === 'status' && this.#fallbackFollows) {
+      // the replica failed (failureStatuses) and no other replica is tried: the primary answers instead of this
+      // error (the attempt ends unanswered, so forward.ts falls back); read to its end and dropped like a retried one
       this.#dropping = true
       return
     }

@@ -207,8 +207,10 @@ export class ProxyHandler {
       return this.#sendError(ex, 'body_too_large')
     }
     const maxBuffer = runtime.config.retry.maxBufferBytes
-    // replayable exactly as before buffering was general: a known length within maxBufferBytes that policy may retry
-    const replayable = !facts.chunked && length <= maxBuffer && runtime.retry.mayRetry(ex.method, ex.idempotencyKey)
+    // replayable exactly as before buffering was general: a known length within maxBufferBytes that policy may retry,
+    // or a read of a split route, which the primary serves when no replica does (#fallBack) whatever the replica
+    // pool's retry policy (a POST in reads.methods, a replica pool with retry.attempts 1)
+    const replayable = !facts.chunked && length <= maxBuffer && (runtime.retry.mayRetry(ex.method, ex.idempotencyKey) || ex.readFallback !== undefined)
     // no upstream connection until the body (or its first maxBufferBytes) is here; a chunked body over the
     // route's limit is refused as soon as it shows
     const limit = maxBody !== undefined && facts.chunked ? Math.min(maxBuffer, maxBody + 1) : maxBuffer

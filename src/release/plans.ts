@@ -61,8 +61,9 @@ export class RoutePlan {
       pool: reads.pool,
       methods: new Set(reads.methods),
       maxLagMs: reads.maxLagMs,
-      // a wall clock: cookies must mean the same time on every replica
-      sticky: new ReadAfterWrite({ secret: options.secret, stickyAfterWriteMs: reads.stickyAfterWriteMs, routePath: route.prefix, now: Date.now }),
+      // the gateway's wall clock (systemClock.now is Date.now): cookies must mean the same time on every replica;
+      // injected, so a test can step time past the window instead of sleeping through it
+      sticky: new ReadAfterWrite({ secret: options.secret, stickyAfterWriteMs: reads.stickyAfterWriteMs, routePath: route.prefix, now: () => options.clock.now() }),
     }
     const settings = canary && JSON.stringify(canary)
     // A reload that leaves the route's canary settings as they were keeps its weight, where the weight came from and

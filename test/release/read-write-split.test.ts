@@ -176,3 +176,70 @@ t.test('all replicas down: reads are served by the primary with zero failed requ
   const metrics = await gw.gateway.metrics!.render()
   t.match(metrics, /switchyard_reads_to_primary_total\{route="\*\/member",reason="fallback"\} [1-9]/)
 })
+
+t.test('a replica that hangs leaves the primary the rest of the deadline: the read is served, not timed out', async (t) => {
+  const [primary, r1] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'r1' })])
+  t.teardown(() => Promise.all([primary.close(), r1.close()]))
+  const gw = await startGateway({
+    secret: SECRET,
+    pools: {
+      'member-primary': { targets: [primary.url] },
+      // the replica's only attempt is its last: it used to get the whole deadline, leaving the primary 1 ms
+      'member-replicas': { targets: [r1.url], retry: { attempts: 1, perTryTimeoutMs: 100 }, timeouts: { requestMs: 1500 } },
+    },
+    routes: [{ path: '/member', pool: 'member-primary', reads: { pool: 'member-replicas' } }],
+  }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  r1.mode = 'hang'
+  for (const method of ['GET', 'HEAD']) {
+    const res = await httpRequest(`${gw.url}/member/1`, { method })
+    t.equal(res.status, 200, method)
+    t.equal(res.headers['x-upstream'], 'primary', `${method}: the primary served it`)
+  }
+  t.equal(r1.hits, 2, 'each read tried the replica first')
+})
+
+t.test('replicas answering a failure status (503) leave the read to the primary instead of passing the error on', async (t) => {
+  const { start, r1, r2 } = await setup(t, { replicaCheck: false })
+  const gw = await start()
+  for (const r of [r1, r2]) { r.failCount = 1000; r.failStatus = 503 }
+  const c = client(gw.url)
+  for (const method of ['GET', 'HEAD']) {
+    const res = await c(method, '/member/1')
+    t.equal(res.status, 200, method)
+    t.equal(res.headers['x-upstream'], 'primary', `${method}: the primary served it`)
+  }
+  t.equal(r1.hits + r2.hits, 2, 'each read tried one replica (retry.attempts 1)')
+  r1.failStatus = 404
+  t.equal((await c('GET', '/member/1')).status, 404, "an answer that is no failure status is the replica's to give")
+})
+
+t.test('a method added to reads.methods (POST /search) is a read: no replica answering, the primary serves it', async (t) => {
+  const [primary, r1, r2] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'r1' }), TestUpstream.start({ name: 'r2' })])
+  t.teardown(() => Promise.all([primary.close(), r1.close(), r2.close()]))
+  const gw = await startGateway({
+    secret: SECRET,
+    pools: {
+      'member-primary': { targets: [primary.url] },
+      // no health checks: only the attempts find out that the replicas are gone; one attempt each, so the body is
+      // not buffered for a retry within the pool (retry.mayRetry), only for the fallback
+      'member-replicas': { targets: [r1.url, r2.url], retry: { attempts: 1 } },
+    },
+    routes: [{ path: '/member', pool: 'member-primary', reads: { pool: 'member-replicas', methods: ['GET', 'HEAD', 'POST'] } }],
+  }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const search = () => httpRequest(`${gw.url}/member/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"q":"x"}' })
+  const healthy = await search()
+  t.match(healthy.headers['x-upstream'], /^r[12]$/, 'a replica answers it while one can')
+  t.equal(healthy.headers['set-cookie'], undefined, 'a read pins nothing')
+  await Promise.all([r1.refuse(), r2.refuse()])
+  const refused = await search()
+  t.equal(refused.status, 200, 'replicas refusing')
+  t.equal(refused.headers['x-upstream'], 'primary')
+  t.equal(refused.echo().bodyBytes, 9, 'with its whole body')
+  await Promise.all([r1.restore(), r2.restore()])
+  for (const r of [r1, r2]) { r.failCount = 1000; r.failStatus = 503 }
+  const failing = await search()
+  t.equal(failing.status, 200, 'replicas answering 503')
+  t.equal(failing.headers['x-upstream'], 'primary')
+})
