@@ -5,11 +5,10 @@
 import type { GatewayConfig } from '../../../src/config/schema.ts'
 import { validateConfig } from '../../../src/config/validate.ts'
 import { slotTimersFor } from '../../../src/health/slot-timers.ts'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { systemClock } from '../../../src/runtime.ts'
 import type { Target } from '../../../src/upstream/target.ts'
 import type { PoolRuntime } from '../../../src/upstream/registry.ts'
+import { waitUntilCollected } from '../../helpers/collected.ts'
 import { TestDnsServer } from '../../helpers/dns-server.ts'
 import { startGateway, waitFor, type TestGateway } from '../../helpers/gateway.ts'
 import { Load } from '../../helpers/load.ts'
@@ -29,10 +28,6 @@ const ATTEMPTS = 3
 const SETTLE_MS = 6000
 
 export class Violation extends Error {}
-
-// a full collection on demand, for the garbage check only (the gateway itself never calls gc())
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -356,12 +351,7 @@ export class World {
       }
       return out
     }
-    for (const until = Date.now() + 1500; ;) {
-      await sleep(20)
-      gc() // first in its job: reading a WeakRef keeps its target alive until the job ends
-      if (kept().length === 0) return
-      if (Date.now() > until) this.fail(`targets no longer in the pool are still held: ${kept().join(' ')}`)
-    }
+    await waitUntilCollected(kept, (held) => this.fail(`targets no longer in the pool are still held: ${held.join(' ')}`))
   }
 
   #asked (name: string): number {

@@ -1,21 +1,14 @@
 // After the load stops: nothing left in flight or connected to removed targets, metrics that count every attempt,
 // every target in rotation healthy again and serving, no probe schedule or breaker interval left over, and no
 // removed target kept in memory.
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
 import { slotTimersFor } from '../../../src/health/slot-timers.ts'
 import { systemClock } from '../../../src/runtime.ts'
 import type { Target } from '../../../src/upstream/target.ts'
+import { waitUntilCollected } from '../../helpers/collected.ts'
 import { waitFor } from '../../helpers/gateway.ts'
 import type { CaseContext } from './context.ts'
 import { send, type RouteName } from './load.ts'
 import { inConfig, POOLS, type PoolName } from './model.ts'
-
-// a full collection on demand, for the garbage check only (the gateway itself never calls gc())
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function eventually (ctx: CaseContext, what: string, problems: () => string[], timeoutMs: number): Promise<void> {
   try {
@@ -138,12 +131,7 @@ export async function checkCollected (ctx: CaseContext): Promise<void> {
     }
     return out
   }
-  for (const until = Date.now() + 1500; ;) {
-    await sleep(20)
-    gc() // first in its job: reading a WeakRef keeps its target alive until the job ends
-    if (kept().length === 0) return
-    if (Date.now() > until) ctx.fail(`targets no longer in the config are still held: ${kept().join(' ')}`)
-  }
+  await waitUntilCollected(kept, (held) => ctx.fail(`targets no longer in the config are still held: ${held.join(' ')}`))
 }
 
 /** Closed (as a graceful shutdown ends), the gateway leaves no probe schedule, breaker interval or upstream connection. */
