@@ -8,6 +8,7 @@ import { classifyError } from '../resilience/classify.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
+import { failureCode } from './attempt.ts'
 import { stripResponseHopByHop } from './headers.ts'
 import type { TunnelSet } from './tunnels.ts'
 import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
@@ -131,8 +132,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#release(true)
     this.#runtime.observer.attempt(this.#target, kind, performance.now() - this.#startedAt)
     this.#runtime.outlier.failure(this.#target)
-    const refusal: ErrorCode = kind === 'timeout' ? 'upstream_timeout' : 'upstream_unreachable'
-    this.#done({ status: 0, refusal, handshakeMs: performance.now() - this.#startedAt })
+    this.#done({ status: 0, refusal: failureCode(kind), handshakeMs: performance.now() - this.#startedAt })
   }
 
   #release (failed = false): void {

@@ -86,3 +86,20 @@ t.test('an upstream that answers 200 instead of 101 gets no tunnel (RFC 6455 §4
   await waitFor(async () => inFlight() === 0 && (await connections()) === 0)
   t.equal(inFlight(), 0)
 })
+
+t.test('an upstream that answers a handshake with bytes that are not HTTP: 502 upstream_bad_response, no tunnel (RFC 9112 §4)', async (t) => {
+  const { ws, port, connections, inFlight } = await setup(t)
+  ws.server.removeAllListeners('upgrade')
+  ws.server.on('upgrade', (_req, socket: Socket) => { socket.end('SSH-2.0-OpenSSH_9.2\r\n\r\n') })
+  const client = connect(port, '127.0.0.1')
+  t.teardown(() => client.destroy())
+  let received = ''
+  client.on('data', (d: Buffer) => { received += d.toString('latin1') })
+  client.on('error', () => {})
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+  client.write(handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13']))
+  await closed
+  t.match(received, /^HTTP\/1\.1 502 /)
+  t.match(received, /"error":"upstream_bad_response"/, 'the upstream\'s bytes were at fault, not its connection')
+  await waitFor(async () => inFlight() === 0 && (await connections()) === 0)
+})
