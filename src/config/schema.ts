@@ -63,6 +63,8 @@ const timeouts = z.strictObject({
   idleMs: positiveMs.default(60000),
   /** Longest silence from the client: a streamed upload that stops arriving (408), or a client that stops reading the response (cut). */
   clientIdleMs: positiveMs.default(60000),
+  /** An open WebSocket tunnel with no bytes either way for this long is closed (HAProxy's `timeout tunnel`); 0 = never. */
+  tunnelIdleMs: z.number().int().min(0).default(3_600_000),
 })
 
 const tls = z.strictObject({

@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici'
 import { classifyError } from '../resilience/classify.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
+import type { Timer } from '../runtime.ts'
 import type { Target } from '../upstream/target.ts'
 import { failureCode } from './attempt.ts'
 import { stripResponseHopByHop } from './headers.ts'
@@ -22,6 +23,8 @@ export interface UpgradeOutcome {
   declined?: boolean
   bytesIn?: number
   bytesOut?: number
+  /** The tunnel was closed by the gateway after timeouts.tunnelIdleMs without a byte either way. */
+  idleTimeout?: boolean
   /** Milliseconds from dispatch to the target's answer (the 101 for a tunnel), or to the failure. */
   handshakeMs: number
 }
@@ -74,19 +77,40 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#runtime.observer.attempt(this.#target, 'success', handshakeMs)
     this.#runtime.outlier.success(this.#target)
     let closed = false
+    let idleTimer: Timer | undefined
+    let idleTimeout = false
+    const clock = this.#runtime.clock
     const close = (): void => {
       if (closed) return
       closed = true
+      clock.clearTimeout(idleTimer)
       this.#target.tunnelClosed(close)
       this.#release()
       socket.destroy()
       upSocket.destroy()
-      this.#done({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten, handshakeMs })
+      this.#done({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten, handshakeMs, ...(idleTimeout ? { idleTimeout } : {}) })
     }
     this.#target.tunnelOpened(close)
     this.#tunnels.opened(socket)
     upSocket.on('error', close).on('close', close)
     socket.on('error', close).on('close', close)
+    const idleMs = this.#runtime.config.timeouts.tunnelIdleMs
+    if (idleMs > 0) {
+      // a byte either way marks the tunnel alive; the timer only looks at the last mark when it fires, so traffic
+      // costs one clock read per chunk, not a timer reset
+      const now = (): number => clock.monotonicNow?.() ?? clock.now()
+      let lastActive = now()
+      const touch = (): void => { lastActive = now() }
+      socket.on('data', touch)
+      upSocket.on('data', touch)
+      const check = (): void => {
+        const silentMs = now() - lastActive
+        if (silentMs < idleMs) { idleTimer = clock.setTimeout(check, idleMs - silentMs); return }
+        idleTimeout = true
+        close()
+      }
+      idleTimer = clock.setTimeout(check, idleMs)
+    }
     upSocket.pipe(socket)
     socket.pipe(upSocket)
   }

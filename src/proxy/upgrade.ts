@@ -59,7 +59,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const done = (outcome: UpgradeOutcome): void => {
       if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
       if (outcome.declined === true) return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true }, outcome.handshakeMs)
-      log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut }, outcome.handshakeMs)
+      log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, ...(outcome.idleTimeout === true ? { tunnelIdleTimeout: true } : {}) }, outcome.handshakeMs)
     }
     target.client.dispatch({
       path: admission.upstreamPath,

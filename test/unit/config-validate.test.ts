@@ -35,7 +35,7 @@ t.test('defaults are fully applied', async (t) => {
         targets: [{ url: 'http://127.0.0.1:3001', weight: 1, backup: false }],
         discover: [],
         balancer: 'round-robin',
-        timeouts: { connectMs: 1000, requestMs: 30000, idleMs: 60000, clientIdleMs: 60000 },
+        timeouts: { connectMs: 1000, requestMs: 30000, idleMs: 60000, clientIdleMs: 60000, tunnelIdleMs: 3600000 },
         preserveHost: true,
         tls: { rejectUnauthorized: true },
         connections: { maxPerTarget: 128, keepAliveMs: 30000 },
