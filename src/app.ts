@@ -179,9 +179,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     dropUnderscoreHeaders: config.server.dropUnderscoreHeaders,
   })
   for (const runtime of initialPools.values()) adopt(runtime)
-  metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock) })
-  metrics?.setConfigInfo(() => configHash(config))
   const tunnels = new TunnelSet()
+  metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock), tunnels: () => tunnels.open })
+  metrics?.setConfigInfo(() => configHash(config))
 
   const apply = (next: ResolvedConfig, diff: ConfigDiff): void => {
     const previous = proxy.state
@@ -282,7 +282,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   })
 
   const status = (): StatusDocument => buildStatus({
-    version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: configHash(config), readiness, state: proxy.state,
+    version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: configHash(config), readiness, state: proxy.state, tunnels: tunnels.open,
   })
   let admin: FastifyInstance | undefined
   let dashboardRegistered = false
