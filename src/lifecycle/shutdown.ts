@@ -7,7 +7,10 @@ import type { ProxyHandler } from '../proxy/forward.ts'
 import type { TunnelSet } from '../proxy/tunnels.ts'
 import type { Clock, Timer } from '../runtime.ts'
 
-/** How long a connection accepted just before the listener closed may take to send its request. */
+/**
+ * How long after the listener closed an idle connection is kept open: one accepted just before the close may take
+ * this long to send its first request, a kept-alive one its next (both are served, with Connection: close).
+ */
 const IDLE_GRACE_MS = 1000
 
 export interface ShutdownPlan {
@@ -35,9 +38,10 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
   proxy.setPhase('draining')
   logger.info({ delayMs: plan.delayMs, timeoutMs: plan.timeoutMs, inFlight: inFlight() }, 'shutting down: not ready, still serving')
   await sleep(clock, plan.delayMs)
-  // 2. no new connections; a request that arrives on a connection kept alive since before is refused with
-  // shutting_down. net's close stops accepting without http's immediate closeIdleConnections(), which would reset
-  // connections accepted a moment ago whose first request is not read yet: they get a grace to send it.
+  // 2. no new connections; a request that still arrives on an open connection is served, with Connection: close
+  // (its client could not know). net's close stops accepting without http's immediate closeIdleConnections(),
+  // which would reset connections accepted a moment ago whose first request is not read yet, and kept-alive ones
+  // whose client, slow or stalled, had no answer since the drain began: they get a grace to send it.
   proxy.setPhase('closed')
   const allClosed = new Promise<void>((resolve) => { NetServer.prototype.close.call(server, () => resolve()) })
   logger.info({ inFlight: inFlight() }, 'listener closed, finishing requests in flight')
