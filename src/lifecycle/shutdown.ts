@@ -5,7 +5,7 @@ import { Server as NetServer } from 'node:net'
 import type { Logger } from 'pino'
 import type { ProxyHandler } from '../proxy/forward.ts'
 import type { TunnelSet } from '../proxy/tunnels.ts'
-import type { Clock, Timer } from '../runtime.ts'
+import { setVerdictTimeout, type Clock, type Timer } from '../runtime.ts'
 
 /**
  * How long after the listener closed an idle connection is kept open: one accepted just before the close may take
@@ -48,9 +48,12 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
   // 3. in-flight requests and open WebSocket tunnels (the server counts neither among its connections once
   // upgraded), and those first requests, get timeoutMs. Done when nothing is in flight and either
   // every connection has closed or the grace is over (then the connections left are idle, and are closed).
+  // The idle connections are closed one turn after the grace's timer: a timer late because this process stalled
+  // runs before the poll phase that reads a request already waiting in a socket, and closing that connection now
+  // would reset a request that came in time (see setVerdictTimeout). Read, it makes its connection busy, not idle.
   let graceTimer: Timer | undefined
   const graceOver = new Promise<void>((resolve) => {
-    graceTimer = clock.setTimeout(() => { server.closeIdleConnections(); resolve() }, Math.min(IDLE_GRACE_MS, plan.timeoutMs))
+    graceTimer = setVerdictTimeout(clock, () => { server.closeIdleConnections(); resolve() }, Math.min(IDLE_GRACE_MS, plan.timeoutMs))
   })
   let deadline: Timer | undefined
   const timedOut = new Promise<void>((resolve) => { deadline = clock.setTimeout(resolve, plan.timeoutMs) })
