@@ -236,7 +236,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const app = Fastify({
     schemaController: LAZY_SCHEMA_COMPILERS,
     logger: false, // one access-log line per request is written by the proxy itself
-    // the proxy answers while closing (503 shutting_down with its JSON body and an access-log line)
+    // the proxy answers while closing (requests served with Connection: close, a late upgrade its 503 shutting_down)
     return503OnClosing: false,
     // malformed requests, oversized headers and slowloris: the catalogue's answers (src/proxy/client-error.ts)
     clientErrorHandler: onClientError,
