@@ -25,10 +25,10 @@ const sourceMetaUrl: Plugin = {
 }
 
 // undici's index requires all of undici (fetch, WebSocket, caches, mocks, proxy agents: ~110 modules, half the
-// bundle) and the gateway uses two of its classes. In the bundle, `import { Client, Pool } from 'undici'` gets what
+// bundle) and the gateway uses two of its classes and its connector. In the bundle, `import { Client, Pool } from 'undici'` gets what
 // the index does for those: the classes, their request API on Dispatcher.prototype, and the global dispatcher it
 // installs. Another name imported from 'undici' fails the build (then the sources run, whole undici and all).
-const UNDICI_USED = ['Client', 'Pool']
+const UNDICI_USED = ['Client', 'Pool', 'buildConnector']
 const undiciCore: Plugin = {
   name: 'undici-core',
   setup (b) {
@@ -40,6 +40,7 @@ const undiciCore: Plugin = {
         "import Client from 'undici/lib/dispatcher/client.js'",
         "import Pool from 'undici/lib/dispatcher/pool.js'",
         "import Dispatcher from 'undici/lib/dispatcher/dispatcher.js'",
+        "import buildConnector from 'undici/lib/core/connect.js'",
         "import api from 'undici/lib/api/index.js'",
         "import 'undici/lib/global.js'",
         'Object.assign(Dispatcher.prototype, api)',

@@ -8,6 +8,7 @@ import { classifyError, UnforwardableResponse, type FailureKind } from '../resil
 import { parseRetryAfter } from '../resilience/retry.ts'
 import { setVerdictTimeout, type Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
+import { upstreamReset } from '../upstream/connector.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
 import { responseHeaderList } from './headers.ts'
@@ -57,6 +58,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   readonly #timeoutMs: number
   #timedOut = false
   #headersReceived = false
+  /** The response's body runs to the connection's close (no Content-Length, not chunked): only a FIN ends it. */
+  #toTheClose = false
   #dropping = false
   #settled = false
   #onDrain: (() => void) | undefined
@@ -149,6 +152,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     this.#headersReceived = true
     const ex = this.#ex
+    this.#toTheClose = te === undefined && headers['content-length'] === undefined && statusCode !== 204 && statusCode !== 304 && ex.method !== 'HEAD'
     const runtime = this.#runtime
     const result = this.result
     if (runtime.isFailureStatus(statusCode)) result.failure = 'status'
@@ -221,6 +225,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseEnd (): void {
     if (this.#settled) return
+    // undici ends a body that runs to the close normally on a reset too: a reset is no clean end (connector.ts)
+    const reset = this.#toTheClose && !this.#dropping ? upstreamReset() : undefined
+    if (reset !== undefined) return this.onResponseError(undefined, reset)
     if (!this.#dropping) this.#ex.res.end()
     this.#settle()
   }

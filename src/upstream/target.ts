@@ -2,6 +2,7 @@
 // in flight. Its availability (health, ejection, drain, operator) is kept by its pool, the one owner of target state.
 import { Client as UndiciClient, Pool as UndiciPool } from 'undici'
 import type { PoolConfig, TargetConfig } from '../config/schema.ts'
+import { resetAwareConnector } from './connector.ts'
 
 export class Target {
   readonly url: string
@@ -48,12 +49,13 @@ export class Target {
       keepAliveTimeout: pool.connections.keepAliveMs,
       // HTTP/1.1 semantics end to end (undici 8 would negotiate h2 over TLS, which cannot carry WebSocket upgrades)
       allowH2: false,
+      // undici's connector for these options (allowH2 as above), telling attempts when an end is a reset
+      connect: resetAwareConnector({ ...connect, allowH2: false }),
       // Bounded per attempt by the proxy; these are the outer limits. The headers limit is never below the
       // request deadline; at the body's (the default: idle 60 s ≥ request 30 s) undici refreshes one timer per
       // response instead of replacing it twice (a timer allocated and cleared per request).
       headersTimeout: Math.max(pool.timeouts.requestMs, pool.timeouts.idleMs),
       bodyTimeout: pool.timeouts.idleMs,
-      connect,
     }
     this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, connect })
   }

@@ -57,10 +57,11 @@ export const KNOWN_TE_HTTP10_REUSED = 'an HTTP/1.0 connection that carried Trans
 /**
  * undici takes a reset (ECONNRESET) that ends a close-delimited body for its clean end (client-h1's onSocketError), so
  * a body cut by a reset reaches the client as complete: RFC 9112 §8 has it recorded as incomplete (nginx cuts the
- * client's response short). The gateway is told of a normal end.
+ * client's response short). undici tells the gateway of a normal end, inside the reset's 'error' event: the gateway's
+ * connector marks the reset first (src/upstream/connector.ts), and the attempt cuts the client's response.
  */
 export const KNOWN_CLOSE_RESET_COMPLETE = 'a close-delimited body ended by a reset is taken for complete'
 
-/** Fixed in src/ since the fuzzing found them (src/resilience/classify.ts, src/proxy/attempt.ts, src/proxy/exchange.ts). */
+/** Fixed in src/ since the fuzzing found them (src/resilience/classify.ts, src/proxy/attempt.ts, src/proxy/exchange.ts, src/upstream/connector.ts). */
 export const FIXED: ReadonlySet<string> = new Set<string>([KNOWN_PARSER_RESET, KNOWN_OVERFLOW_RESET, KNOWN_ASSERTION_RESET, KNOWN_STATUS_INVALID, KNOWN_TE_OTHER,
-  KNOWN_204_LENGTH, KNOWN_DROP_UNTIMED, KNOWN_CUT_LOOKS_COMPLETE])
+  KNOWN_204_LENGTH, KNOWN_DROP_UNTIMED, KNOWN_CUT_LOOKS_COMPLETE, KNOWN_CLOSE_RESET_COMPLETE])

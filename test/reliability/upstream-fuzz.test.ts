@@ -296,7 +296,6 @@ t.test('upstream responses generated from a grammar with mutations, through gate
 const UNDICI: ReadonlyMap<string, string> = new Map([
   [KNOWN_100_CONTINUE, 'undici refuses the 100 before the gateway sees it'],
   [KNOWN_TE_HTTP10_REUSED, 'the gateway is not told the response\'s HTTP version (undici keeps the connection)'],
-  [KNOWN_CLOSE_RESET_COMPLETE, 'undici reports a normal end (client-h1 onSocketError)'],
 ])
 const todoOf = (known: string): { todo?: string } => FIXED.has(known) ? {} : { todo: UNDICI.get(known) ?? 'not fixed yet' }
 
