@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import type { ChildProcess } from 'node:child_process'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
+import { NODE_ENV_SETTINGS, NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
 import { startProcess, stopProcess, waitForReady } from './children.ts'
 import type { Origin } from './origin-answer.ts'
 import { SCALE_ROUTE_PATH } from './switchyard-config.ts'
@@ -18,6 +18,8 @@ export interface ContenderSpec {
   args: (origin: Origin) => string[]
   /** Switchyard runs as it ships (its V8 flags); the others with Node's defaults. */
   nodeFlags: readonly string[]
+  /** Added to the environment: Switchyard's shipped C library settings (NODE_ENV_SETTINGS); none for the others. */
+  env?: Readonly<Record<string, string>>
   /** stdout is the access log, sent to a file. */
   logsToStdout: boolean
   /** Where the load goes on this contender (a route's prefix); '' for the root. */
@@ -49,6 +51,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: 'gateway-server.ts',
     args: (o) => ['min', o.urls[0]],
     nodeFlags: NODE_FLAGS,
+    env: NODE_ENV_SETTINGS,
     logsToStdout: false,
   },
   {
@@ -57,6 +60,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: 'gateway-server.ts',
     args: (o) => ['full', ...o.urls],
     nodeFlags: NODE_FLAGS,
+    env: NODE_ENV_SETTINGS,
     logsToStdout: true,
   },
   {
@@ -65,6 +69,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: 'gateway-server.ts',
     args: (o) => ['full-nometrics', ...o.urls],
     nodeFlags: NODE_FLAGS,
+    env: NODE_ENV_SETTINGS,
     logsToStdout: true,
   },
   {
@@ -73,6 +78,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: 'gateway-server.ts',
     args: (o) => ['full-nolog', ...o.urls],
     nodeFlags: NODE_FLAGS,
+    env: NODE_ENV_SETTINGS,
     logsToStdout: true,
   },
   {
@@ -81,6 +87,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: 'gateway-server.ts',
     args: (o) => ['full-10k-routes', ...o.urls],
     nodeFlags: NODE_FLAGS,
+    env: NODE_ENV_SETTINGS,
     logsToStdout: true,
     pathPrefix: SCALE_ROUTE_PATH,
     scale: true,
@@ -94,6 +101,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
       return ['full-1k-targets', ...o.scaleUrls]
     },
     nodeFlags: NODE_FLAGS,
+    env: NODE_ENV_SETTINGS,
     logsToStdout: true,
     scale: true,
   },
@@ -111,16 +119,32 @@ export const CONTENDERS: readonly ContenderSpec[] = [
   },
   // BENCH_BASELINE=<another checkout of this repository, e.g. a git worktree of main>: its switchyard-full, to
   // measure a change against the tree before it in one interleaved run. BENCH_BASELINE_FLAGS adds V8 flags to it
-  // alone (BENCH_BASELINE=. measures a flag against the same tree).
+  // alone (BENCH_BASELINE=. measures a flag against the same tree); BENCH_BASELINE_ENV='NAME=value ...' sets its
+  // environment in place of the shipped settings ('NAME=' leaves NAME unset).
   ...(process.env.BENCH_BASELINE === undefined ? [] : [{
     name: 'baseline-full',
     description: `switchyard-full from ${process.env.BENCH_BASELINE}${process.env.BENCH_BASELINE_FLAGS ? ` with ${process.env.BENCH_BASELINE_FLAGS}` : ''}`,
     script: relative(here, join(process.env.BENCH_BASELINE, 'bench', 'gateway-server.ts')),
     args: (o: Origin) => ['full', ...o.urls],
     nodeFlags: [...NODE_FLAGS, ...(process.env.BENCH_BASELINE_FLAGS?.split(' ').filter(Boolean) ?? [])],
+    env: process.env.BENCH_BASELINE_ENV === undefined ? NODE_ENV_SETTINGS : baselineEnv(process.env.BENCH_BASELINE_ENV),
     logsToStdout: true,
   }]),
 ]
+
+function baselineEnv (pairs: string): Record<string, string> {
+  return Object.fromEntries(pairs.split(' ').filter(Boolean).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]))
+}
+
+/** The contender's environment: the harness's, its own settings on top; an empty value unsets a name. */
+function contenderEnv (spec: ContenderSpec): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE }
+  for (const [name, value] of Object.entries(spec.env ?? {})) {
+    if (value === '') delete env[name]
+    else env[name] = value
+  }
+  return env
+}
 
 export interface Contender {
   spec: ContenderSpec
@@ -141,7 +165,7 @@ const COMPILE_CACHE = join(tmpdir(), 'switchyard-bench-compile-cache')
 const warmed = new Set<string>()
 
 export async function startContender (spec: ContenderSpec, origin: Origin, dir: string, cpu: number, extraNodeFlags: readonly string[] = []): Promise<Contender> {
-  const env = { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE }
+  const env = contenderEnv(spec)
   if (!warmed.has(spec.script)) {
     const warm = startProcess(process.execPath, [...spec.nodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, env })
     await waitForReady(warm, `${spec.name} (compile cache warm-up)`)

@@ -15,7 +15,7 @@ export interface Forked<Ready> {
   stop (): Promise<void>
 }
 
-export async function forkChild<Ready> (module: URL, args: string[], options: Pick<ForkOptions, 'execArgv'> = {}): Promise<Forked<Ready>> {
+export async function forkChild<Ready> (module: URL, args: string[], options: Pick<ForkOptions, 'execArgv' | 'env'> = {}): Promise<Forked<Ready>> {
   const child = fork(module, args, { ...options, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   children.add(child)
   child.once('exit', () => children.delete(child))

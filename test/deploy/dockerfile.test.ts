@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { loadConfigFile } from '../../src/config/load.ts'
-import { NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
+import { NODE_ENV_SETTINGS, NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NODE = join(ROOT, 'node_modules/.bin/node')
@@ -49,9 +49,16 @@ t.test('exec-form entrypoint so SIGTERM reaches node', async (t) => {
   t.equal(argv.at(-1), 'src/start.mjs')
 })
 
-t.test('npm start runs with the same V8 flags', async (t) => {
+const shippedEnv = Object.entries(NODE_ENV_SETTINGS).map(([name, value]) => `${name}=${value}`)
+
+t.test('the image sets the C library settings the gateway ships with', async (t) => {
+  const env = finalStage.filter((l) => l.startsWith('ENV ')).join(' ')
+  for (const pair of shippedEnv) t.ok(env.split(/\s+/).includes(pair), pair)
+})
+
+t.test('npm start runs with the same V8 flags and C library settings', async (t) => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  t.equal(pkg.scripts.start, `node ${NODE_FLAGS.join(' ')} src/start.mjs --config routes.config.ts`)
+  t.equal(pkg.scripts.start, `${shippedEnv.join(' ')} node ${NODE_FLAGS.join(' ')} src/start.mjs --config routes.config.ts`)
 })
 
 t.test('config read from /etc/switchyard/routes.config.ts by default', async (t) => {
