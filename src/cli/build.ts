@@ -25,9 +25,10 @@ const sourceMetaUrl: Plugin = {
 }
 
 // undici's index requires all of undici (fetch, WebSocket, caches, mocks, proxy agents: ~110 modules, half the
-// bundle) and the gateway uses two of its classes and its connector. In the bundle, `import { Client, Pool } from 'undici'` gets what
-// the index does for those: the classes, their request API on Dispatcher.prototype, and the global dispatcher it
-// installs. Another name imported from 'undici' fails the build (then the sources run, whole undici and all).
+// bundle) and the gateway uses two of its classes and its connector. In the bundle, `import { Client, Pool } from
+// 'undici'` gets what the index does for those: the classes, their request API on Dispatcher.prototype, and the
+// global dispatcher it installs. Another name imported from 'undici' fails the build (then the sources run, whole
+// undici and all).
 const UNDICI_USED = ['Client', 'Pool', 'buildConnector']
 const undiciCore: Plugin = {
   name: 'undici-core',
