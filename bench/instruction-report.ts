@@ -1,0 +1,191 @@
+// bench/instructions.ts's tables, from its measurements: instructions per request by contender and measurement,
+// the main thread's share, and where the instructions go (by part of the stack, and the functions that differ
+// most). A measurement is a series of counted windows; its figure is instructions per request over its quiet
+// windows, the lowest third. A full (mark-compact) collection makes its window cost up to twice the others, and
+// the next few windows 10-50% more while V8 recompiles what it deoptimized; so do the first ~12,000 requests on
+// new connections. Between those the windows agree within ~1%, and that steady state is what a code change moves.
+// Every window is shown, and "all windows" keeps the transients in.
+import type { FunctionCost } from './callgrind-format.ts'
+import { byCategory, categoryOf, shortName } from './instruction-categories.ts'
+
+export interface CountWindow {
+  requests: number
+  /** Wall time of the window (valgrind's pace, not the proxy's). */
+  seconds: number
+  /** Instructions counted in the window, all threads. */
+  total: number
+  /** Of which the main thread's (JavaScript and the event loop). */
+  mainThread: number
+  fullGcs: number
+  scavenges: number
+  functions: FunctionCost[]
+}
+
+export interface InstructionRun {
+  contender: string
+  connections: number
+  round: number
+  windows: CountWindow[]
+}
+
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US')
+const kilo = (n: number): string => `${(n / 1000).toFixed(1)}k`
+const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / xs.length
+const signed = (n: number): string => `${n >= 0 ? '+' : '−'}${fmt(Math.abs(n))}`
+const perRequest = (w: CountWindow): number => w.total / w.requests
+
+/** The lowest third of the run's windows by instructions per request (at least one). */
+export function quietWindows (run: InstructionRun): CountWindow[] {
+  return [...run.windows].sort((a, b) => perRequest(a) - perRequest(b)).slice(0, Math.max(1, Math.ceil(run.windows.length / 3)))
+}
+
+/** The run's figure: instructions per request over its quiet windows. */
+export function quietPerRequest (run: InstructionRun): number {
+  const ws = quietWindows(run)
+  return ws.reduce((s, w) => s + w.total, 0) / ws.reduce((s, w) => s + w.requests, 0)
+}
+
+/** Every window of the run together: instructions over requests, full collections and their aftermath included. */
+export function allWindowsPerRequest (run: InstructionRun): number {
+  return run.windows.reduce((s, w) => s + w.total, 0) / run.windows.reduce((s, w) => s + w.requests, 0)
+}
+
+function runsOf (runs: readonly InstructionRun[], contender: string, connections: number): InstructionRun[] {
+  return runs.filter((r) => r.contender === contender && r.connections === connections)
+}
+
+function quietOf (runs: readonly InstructionRun[], contender: string, connections: number): CountWindow[] {
+  return runsOf(runs, contender, connections).flatMap(quietWindows)
+}
+
+/** Seconds per request over the quiet windows: how long a counted request took under valgrind. */
+export function secondsPerRequest (runs: readonly InstructionRun[], contender: string, connections: number): number {
+  const ws = quietOf(runs, contender, connections)
+  return ws.reduce((s, w) => s + w.seconds, 0) / ws.reduce((s, w) => s + w.requests, 0)
+}
+
+function meanQuiet (runs: readonly InstructionRun[], contender: string, connections: number): number | undefined {
+  const rs = runsOf(runs, contender, connections)
+  return rs.length === 0 ? undefined : mean(rs.map(quietPerRequest))
+}
+
+/** contender | conns | quiet windows per measurement | mean | spread | vs floor | all windows | full GCs. */
+export function countTable (runs: readonly InstructionRun[], contenders: readonly string[], connections: readonly number[], floor = 'floor'): string {
+  const lines = [
+    '| contender | conns | windows × requests | quiet windows: instructions per request, each measurement | mean | spread (max−min)/mean | vs floor | all windows, each measurement | full GCs in the windows |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |',
+  ]
+  for (const c of connections) {
+    const base = meanQuiet(runs, floor, c)
+    for (const name of contenders) {
+      const rs = runsOf(runs, name, c)
+      if (rs.length === 0) continue
+      const each = rs.map(quietPerRequest)
+      const m = mean(each)
+      const spread = (Math.max(...each) - Math.min(...each)) / m
+      const shape = `${rs[0]!.windows.length} × ${fmt(rs[0]!.windows[0]!.requests)}`
+      const gcs = rs.map((r) => r.windows.reduce((n, w) => n + w.fullGcs, 0)).join(' / ')
+      lines.push(`| ${name} | ${c} | ${shape} | ${each.map(fmt).join(' / ')} | ${fmt(m)} | ${(spread * 100).toFixed(1)}% | ${base === undefined ? '' : `${(m / base).toFixed(3)}×`} | ${rs.map((r) => fmt(allWindowsPerRequest(r))).join(' / ')} | ${gcs} |`)
+    }
+  }
+  return lines.join('\n')
+}
+
+/** One line per measurement: each window's instructions per request in thousands, in order; "GC": a full collection in it, "*": a quiet window. */
+export function windowLines (runs: readonly InstructionRun[]): string[] {
+  return runs.map((r) => {
+    const quiet = new Set(quietWindows(r))
+    return `- ${r.contender} c=${r.connections} round ${r.round}: ${r.windows.map((w) => `${kilo(perRequest(w))}${quiet.has(w) ? '*' : ''}${w.fullGcs > 0 ? ' (GC)' : ''}`).join(', ')}`
+  })
+}
+
+/** contender | conns | main thread | other threads, per request over the quiet windows. */
+export function threadTable (runs: readonly InstructionRun[], contenders: readonly string[], connections: readonly number[]): string {
+  const lines = [
+    '| contender | conns | main thread per request | other threads per request | other threads\' share | scavenges per 1,000 requests |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const c of connections) {
+    for (const name of contenders) {
+      const ws = quietOf(runs, name, c)
+      if (ws.length === 0) continue
+      const requests = ws.reduce((s, w) => s + w.requests, 0)
+      const total = ws.reduce((s, w) => s + w.total, 0) / requests
+      const main = ws.reduce((s, w) => s + w.mainThread, 0) / requests
+      const scavenges = ws.reduce((s, w) => s + w.scavenges, 0) / requests * 1000
+      lines.push(`| ${name} | ${c} | ${fmt(main)} | ${fmt(total - main)} | ${((total - main) / total * 100).toFixed(1)}% | ${scavenges.toFixed(2)} |`)
+    }
+  }
+  return lines.join('\n')
+}
+
+/** Self cost per request of each function over a contender's quiet windows at one concurrency. */
+export function functionCosts (runs: readonly InstructionRun[], contender: string, connections: number): Map<string, { f: FunctionCost, perRequest: number }> {
+  const ws = quietOf(runs, contender, connections)
+  const requests = ws.reduce((s, w) => s + w.requests, 0)
+  const out = new Map<string, { f: FunctionCost, perRequest: number }>()
+  for (const w of ws) {
+    for (const f of w.functions) {
+      const id = `${f.object}\0${f.name}`
+      const seen = out.get(id)
+      if (seen === undefined) out.set(id, { f, perRequest: f.self / requests })
+      else seen.perRequest += f.self / requests
+    }
+  }
+  return out
+}
+
+function categories (runs: readonly InstructionRun[], contender: string, connections: number): Map<string, number> {
+  return byCategory([...functionCosts(runs, contender, connections).values()].map((c) => ({ ...c.f, self: c.perRequest })), 1)
+}
+
+/** part | each contender's instructions per request | last − first; sorted by that difference. */
+export function categoryTable (runs: readonly InstructionRun[], contenders: readonly string[], connections: number): string {
+  const per = contenders.map((c) => categories(runs, c, connections))
+  const names = [...new Set(per.flatMap((m) => [...m.keys()]))]
+  const first = per[0]!
+  const last = per[per.length - 1]!
+  const diff = (k: string): number => (last.get(k) ?? 0) - (first.get(k) ?? 0)
+  names.sort((a, b) => diff(b) - diff(a) || (last.get(b) ?? 0) - (last.get(a) ?? 0))
+  const lines = [
+    `| part (self cost per request) | ${contenders.join(' | ')} | ${contenders[contenders.length - 1]} − ${contenders[0]} |`,
+    `| --- | ${contenders.map(() => '---:').join(' | ')} | ---: |`,
+  ]
+  for (const k of names) lines.push(`| ${k} | ${per.map((m) => fmt(m.get(k) ?? 0)).join(' | ')} | ${signed(diff(k))} |`)
+  const sums = per.map((m) => [...m.values()].reduce((s, v) => s + v, 0))
+  lines.push(`| **total** | ${sums.map((s) => `**${fmt(s)}**`).join(' | ')} | **${signed(sums[sums.length - 1]! - sums[0]!)}** |`)
+  return lines.join('\n')
+}
+
+const cell = (f: FunctionCost): string => `\`${shortName(f).replaceAll('|', '\\|').replaceAll('`', "'")}\``
+
+/** The `top` functions by how much more (self cost per request) `b` spends in them than `a`. */
+export function differenceTable (runs: readonly InstructionRun[], a: string, b: string, connections: number, top: number): string {
+  const ca = functionCosts(runs, a, connections)
+  const cb = functionCosts(runs, b, connections)
+  const rows = [...new Set([...ca.keys(), ...cb.keys()])].map((id) => {
+    const f = (cb.get(id) ?? ca.get(id))!.f
+    const va = ca.get(id)?.perRequest ?? 0
+    const vb = cb.get(id)?.perRequest ?? 0
+    return { f, va, vb, d: vb - va }
+  }).sort((x, y) => y.d - x.d).slice(0, top)
+  const lines = [`| function (self cost per request) | part | ${a} | ${b} | difference |`, '| --- | --- | ---: | ---: | ---: |']
+  for (const r of rows) lines.push(`| ${cell(r.f)} | ${categoryOf(r.f)} | ${fmt(r.va)} | ${fmt(r.vb)} | ${signed(r.d)} |`)
+  return lines.join('\n')
+}
+
+/** The `top` functions of one contender by self cost per request, with their share. */
+export function topTable (runs: readonly InstructionRun[], contender: string, connections: number, top: number): string {
+  const costs = [...functionCosts(runs, contender, connections).values()].sort((x, y) => y.perRequest - x.perRequest)
+  const total = costs.reduce((s, c) => s + c.perRequest, 0)
+  const lines = ['| function (self cost per request) | part | per request | share |', '| --- | --- | ---: | ---: |']
+  for (const c of costs.slice(0, top)) lines.push(`| ${cell(c.f)} | ${categoryOf(c.f)} | ${fmt(c.perRequest)} | ${(c.perRequest / total * 100).toFixed(1)}% |`)
+  return lines.join('\n')
+}
+
+/** The share of a contender's quiet-window instructions in JIT code that no symbol and no perf-map line names. */
+export function unnamedShare (runs: readonly InstructionRun[], contender: string, connections: number): number {
+  const cats = categories(runs, contender, connections)
+  const total = [...cats.values()].reduce((s, v) => s + v, 0)
+  return (cats.get('JIT code, unnamed') ?? 0) / total
+}
