@@ -179,9 +179,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     dropUnderscoreHeaders: config.server.dropUnderscoreHeaders,
   })
   for (const runtime of initialPools.values()) adopt(runtime)
-  metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock) })
-  metrics?.setConfigInfo(() => configHash(config))
   const tunnels = new TunnelSet()
+  metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock), tunnels: () => tunnels.open })
+  metrics?.setConfigInfo(() => configHash(config))
 
   const apply = (next: ResolvedConfig, diff: ConfigDiff): void => {
     const previous = proxy.state
@@ -236,7 +236,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const app = Fastify({
     schemaController: LAZY_SCHEMA_COMPILERS,
     logger: false, // one access-log line per request is written by the proxy itself
-    // the proxy answers while closing (503 shutting_down with its JSON body and an access-log line)
+    // the proxy answers while closing (requests served with Connection: close, a late upgrade its 503 shutting_down)
     return503OnClosing: false,
     // malformed requests, oversized headers and slowloris: the catalogue's answers (src/proxy/client-error.ts)
     clientErrorHandler: onClientError,
@@ -282,7 +282,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   })
 
   const status = (): StatusDocument => buildStatus({
-    version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: configHash(config), readiness, state: proxy.state,
+    version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: configHash(config), readiness, state: proxy.state, tunnels: tunnels.open,
   })
   let admin: FastifyInstance | undefined
   let dashboardRegistered = false

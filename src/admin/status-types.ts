@@ -10,6 +10,8 @@ export interface StatusDocument {
   configHash: string
   /** 'starting' until the first health-check round is done, 'ready', or 'draining' once shutdown began. */
   readiness: 'starting' | 'ready' | 'draining'
+  /** WebSocket tunnels open now, gateway-wide: with those of pools a reload removed, which no pool lists any more. */
+  tunnels: number
   pools: Record<string, PoolStatus>
   routes: RouteStatus[]
 }

@@ -12,6 +12,7 @@ export interface StatusContext {
   configHash: string
   readiness: StatusDocument['readiness']
   state: GatewayState
+  tunnels: number
 }
 
 export function buildStatus (ctx: StatusContext): StatusDocument {
@@ -44,6 +45,7 @@ export function buildStatus (ctx: StatusContext): StatusDocument {
     configLoadedAt: new Date(ctx.configLoadedAt).toISOString(),
     configHash: ctx.configHash,
     readiness: ctx.readiness,
+    tunnels: ctx.tunnels,
     pools,
     routes,
   }

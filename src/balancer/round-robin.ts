@@ -87,7 +87,14 @@ export class RoundRobinBalancer implements Balancer {
   #schedule: Schedule | undefined
 
   pick<T extends Candidate> (candidates: readonly T[], _ctx?: PickContext, avoid?: readonly T[]): T | undefined {
-    if (candidates.length <= 1) return candidates[0]
+    if (candidates.length <= 1) {
+      // the last schedule is left for good: keep its current values, not its list (targets that may have left)
+      if (this.#schedule !== undefined) {
+        this.#schedule.save(this.#current)
+        this.#schedule = undefined
+      }
+      return candidates[0]
+    }
     const schedule = this.#scheduleFor(candidates)
     if (avoid === undefined || avoid.length === 0) return schedule.step() as T
     // a retry: skip the avoided targets' turns (they lose them); if they hold most of the weight, fall back to

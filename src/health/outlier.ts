@@ -38,6 +38,9 @@ export class OutlierDetector {
 
   failure (target: Target): void {
     if (!this.#config.enabled) return
+    // a request that was in flight when its target left the pool ends after the 'targets' event above: counted, the
+    // target would stay in #failures for good (or be ejected in a pool that no longer has it)
+    if (!this.#pool.has(target)) return
     const now = this.#clock.now()
     // an ejected target's late failures (requests already in flight) say nothing new
     if (this.#pool.status(target).ejectedUntil > now) return

@@ -5,9 +5,12 @@ import { Server as NetServer } from 'node:net'
 import type { Logger } from 'pino'
 import type { ProxyHandler } from '../proxy/forward.ts'
 import type { TunnelSet } from '../proxy/tunnels.ts'
-import type { Clock, Timer } from '../runtime.ts'
+import { setVerdictTimeout, type Clock, type Timer } from '../runtime.ts'
 
-/** How long a connection accepted just before the listener closed may take to send its request. */
+/**
+ * How long after the listener closed an idle connection is kept open: one accepted just before the close may take
+ * this long to send its first request, a kept-alive one its next (both are served, with Connection: close).
+ */
 const IDLE_GRACE_MS = 1000
 
 export interface ShutdownPlan {
@@ -35,18 +38,22 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
   proxy.setPhase('draining')
   logger.info({ delayMs: plan.delayMs, timeoutMs: plan.timeoutMs, inFlight: inFlight() }, 'shutting down: not ready, still serving')
   await sleep(clock, plan.delayMs)
-  // 2. no new connections; a request that arrives on a connection kept alive since before is refused with
-  // shutting_down. net's close stops accepting without http's immediate closeIdleConnections(), which would reset
-  // connections accepted a moment ago whose first request is not read yet: they get a grace to send it.
+  // 2. no new connections; a request that still arrives on an open connection is served, with Connection: close
+  // (its client could not know). net's close stops accepting without http's immediate closeIdleConnections(),
+  // which would reset connections accepted a moment ago whose first request is not read yet, and kept-alive ones
+  // whose client, slow or stalled, had no answer since the drain began: they get a grace to send it.
   proxy.setPhase('closed')
   const allClosed = new Promise<void>((resolve) => { NetServer.prototype.close.call(server, () => resolve()) })
   logger.info({ inFlight: inFlight() }, 'listener closed, finishing requests in flight')
   // 3. in-flight requests and open WebSocket tunnels (the server counts neither among its connections once
   // upgraded), and those first requests, get timeoutMs. Done when nothing is in flight and either
   // every connection has closed or the grace is over (then the connections left are idle, and are closed).
+  // The idle connections are closed one turn after the grace's timer: a timer late because this process stalled
+  // runs before the poll phase that reads a request already waiting in a socket, and closing that connection now
+  // would reset a request that came in time (see setVerdictTimeout). Read, it makes its connection busy, not idle.
   let graceTimer: Timer | undefined
   const graceOver = new Promise<void>((resolve) => {
-    graceTimer = clock.setTimeout(() => { server.closeIdleConnections(); resolve() }, Math.min(IDLE_GRACE_MS, plan.timeoutMs))
+    graceTimer = setVerdictTimeout(clock, () => { server.closeIdleConnections(); resolve() }, Math.min(IDLE_GRACE_MS, plan.timeoutMs))
   })
   let deadline: Timer | undefined
   const timedOut = new Promise<void>((resolve) => { deadline = clock.setTimeout(resolve, plan.timeoutMs) })

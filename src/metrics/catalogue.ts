@@ -91,6 +91,12 @@ export const CATALOGUE = {
     type: 'gauge',
     labelNames: ['pool', 'target'],
   },
+  tunnelsOpen: {
+    name: 'switchyard_websocket_tunnels_open',
+    help: 'WebSocket tunnels open now, gateway-wide (pools removed by a reload included)',
+    type: 'gauge',
+    labelNames: [],
+  },
   configReloads: {
     name: 'switchyard_config_reloads_total',
     help: 'Configuration reloads, by result',

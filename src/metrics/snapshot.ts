@@ -19,14 +19,18 @@ export interface PoolSnapshot {
 /** The gateway's live state, read once per render. */
 export interface MetricsSnapshotSource {
   pools (): Iterable<PoolSnapshot>
+  /** Open WebSocket tunnels, gateway-wide. */
+  tunnels? (): number
 }
 
 export function fillStateGauges (families: Families, source: MetricsSnapshotSource | undefined): void {
-  const { circuitState, targetUp, targetInFlight } = families
+  const { circuitState, targetUp, targetInFlight, tunnelsOpen } = families
   circuitState.clear()
   targetUp.clear()
   targetInFlight.clear()
+  tunnelsOpen.clear()
   if (source === undefined) return
+  if (source.tunnels !== undefined) tunnelsOpen.set([], source.tunnels())
   for (const pool of source.pools()) {
     circuitState.set([pool.name], CIRCUIT_STATE_VALUE[pool.circuit])
     for (const target of pool.targets) {

@@ -21,12 +21,9 @@ const USED = Symbol('switchyard.connectionUsed')
 
 type MarkedSocket = IncomingMessage['socket'] & { [USED]?: true }
 
-/** Marks the request's connection as having carried a request; true when it had carried one before. */
-function markConnectionUsed (req: IncomingMessage): boolean {
-  const socket = req.socket as MarkedSocket
-  if (socket[USED] === true) return true
-  socket[USED] = true
-  return false
+/** Marks the request's connection as having carried a request (an upgrade on it after the close is refused). */
+function markConnectionUsed (req: IncomingMessage): void {
+  (req.socket as MarkedSocket)[USED] = true
 }
 
 function hadRequest (req: IncomingMessage): boolean {
@@ -40,8 +37,8 @@ export interface ProxyOptions extends FrontOptions {
 }
 
 /**
- * serving → draining (answers carry Connection: close) → closed (a request on a connection kept alive since before
- * gets 503 shutting_down; a connection's first request is still served).
+ * serving → draining (answers carry Connection: close) → closed (the listener is closed: requests are still served,
+ * with Connection: close; a WebSocket upgrade on a connection kept alive since before gets 503 shutting_down).
  */
 export type ProxyPhase = 'serving' | 'draining' | 'closed'
 
@@ -73,7 +70,7 @@ export class ProxyHandler {
   /** Requests being proxied now. */
   get active (): number { return this.#active }
 
-  /** Shutdown: from 'draining' on, answers ask clients to reconnect (elsewhere); from 'closed' on, kept-alive connections' requests are refused. */
+  /** Shutdown: from 'draining' on, answers ask clients to reconnect (elsewhere); from 'closed' on, kept-alive connections' upgrades are refused. */
   setPhase (phase: ProxyPhase): void {
     this.#phase = phase
     this.#gate.closing = phase !== 'serving'
@@ -128,22 +125,17 @@ export class ProxyHandler {
   }
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
-    const keptAlive = markConnectionUsed(req)
+    markConnectionUsed(req)
     const ex = new Exchange(req, res, this.#gate)
     if (res.closed || ex.clientLeft()) ex.requestId = requestIdOf(req) // for its access-log line
     if (this.#track(ex)) return
     try {
-      if (this.#phase !== 'serving') {
-        res.setHeader('connection', 'close')
-        // Once closed, a request on a connection kept alive since before is refused. A connection's first request
-        // is served even then: it was accepted just before the listener closed and its client could not know (in a
-        // handover it would otherwise fail). A request pipelined behind another waits its turn (below), and the
-        // answer before it closes the connection, so it never goes upstream.
-        if (this.#phase === 'closed' && keptAlive) {
-          ex.requestId = requestIdOf(req)
-          return this.#sendError(ex, 'shutting_down', undefined, 1)
-        }
-      }
+      // Shutting down, the listener closed or not, a request that arrives is served and its answer closes the
+      // connection (as Envoy and HAProxy drain): its client could not know. The last answer it had came before the
+      // drain, without Connection: close (it, or this process, may have stalled through delayMs), and a refusal
+      // would fail a request it was entitled to send. A request pipelined behind another waits its turn (below),
+      // and the answer before it closes the connection, so it never goes upstream.
+      if (this.#phase !== 'serving') res.setHeader('connection', 'close')
       if ((req.url?.length ?? 0) > this.#maxUrlBytes) {
         ex.requestId = requestIdOf(req)
         // refused before the front half has checked its framing: nothing after it on the connection is trusted

@@ -25,6 +25,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   readonly name: string
   #config: PoolConfig
   #targets: readonly Target[]
+  #targetSet: ReadonlySet<Target>
   /** Targets removed from the pool that still finish requests in flight. */
   readonly #retiring = new Set<Target>()
   /**
@@ -56,6 +57,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.name = name
     this.#config = config
     this.#targets = targets
+    this.#targetSet = new Set(targets)
     this.#balancer = balancer
     this.#clock = clock
     for (const t of targets) this.#status.set(t, statusOf?.(t) ?? INITIAL_STATUS)
@@ -64,6 +66,8 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
 
   get config (): PoolConfig { return this.#config }
   get targets (): readonly Target[] { return this.#targets }
+  /** Whether `target` is one of the pool's targets now (not one removed that still finishes its requests). */
+  has (target: Target): boolean { return this.#targetSet.has(target) }
   /** Removed targets still finishing their requests (shown as draining until they close). */
   get retiring (): readonly Target[] {
     for (const t of this.#inherited) {
@@ -94,6 +98,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     const removed = this.#targets.filter((t) => !after.has(t))
     this.#config = config
     this.#targets = targets
+    this.#targetSet = after
     for (const t of added) this.#status.set(t, statusOf?.(t) ?? INITIAL_STATUS)
     for (const t of removed) {
       this.#status.set(t, Object.freeze({ ...this.status(t), draining: true }))

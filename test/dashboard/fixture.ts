@@ -55,6 +55,7 @@ export function healthyStatus (): DashboardStatus {
     configLoadedAt: new Date(Date.now() - 3_600_000).toISOString(),
     configHash: '9f2c41d7a0b3e6f18c5d',
     readiness: 'ready',
+    tunnels: 0,
     pools: {
       payments: pool([target('10.0.1.11:8080'), target('10.0.1.12:8080'), target('10.0.9.11:8080', true)]),
       users: pool([target('10.0.2.21:8080', false, 2), target('10.0.2.22:8080')]),

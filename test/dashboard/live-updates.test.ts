@@ -13,6 +13,7 @@ t.test('state changes reach the page within 3 s over the live stream', async (t)
     lastCheck: { ok: false, at: new Date().toISOString(), error: 'connect ECONNREFUSED' },
   })
   Object.assign(admin.pool('users'), { circuit: 'open', circuitRetryAfterSeconds: 30 })
+  Object.assign(admin.target('users', '10.0.2.22:8080'), { state: 'draining', inFlight: 3, tunnels: 2 })
   admin.publish({ kind: 'breaker', pool: 'users', message: 'circuit breaker open' })
 
   const started = Date.now()
@@ -20,6 +21,8 @@ t.test('state changes reach the page within 3 s over the live stream', async (t)
   t.ok(Date.now() - started < 3000, 'unhealthy within 3 s')
   t.match(await target.innerText(), /✗\s*unhealthy/, 'a word and an icon, not only a colour')
   t.match(await target.getAttribute('class'), /tone-bad/)
+  await page.locator('[data-pool="users"] li.tile[data-target="10.0.2.22:8080"][data-state="draining"]').waitFor({ timeout: 3000 })
+  t.match(await tile(page, 'users', '10.0.2.22:8080').innerText(), /in flight\s*3 \(2 WebSocket\)/, 'open tunnels are named among the in-flight')
 
   const circuit = page.locator('[data-pool="users"] [data-circuit]')
   t.equal(await circuit.getAttribute('data-circuit'), 'open')

@@ -1,9 +1,12 @@
 // Graceful shutdown and the connections still open when the listener closes (in a handover, the last ones the old
 // process took). A connection's first request is served with Connection: close even when nothing else is in flight
-// (with Expect: 100-continue too); a request pipelined behind another never reaches an upstream, since the answer
-// before it closes the connection; a kept-alive connection's next request or WebSocket upgrade is refused; a
-// connection that sends nothing is closed when the grace ends, and a handshake still waiting for its 101 does not
-// hold the shutdown open. The gateway runs on a manual clock: the grace and the timeout end when the test says.
+// (with Expect: 100-continue too), and so is a kept-alive connection's next request (its client, stalled through
+// delayMs, never had an answer asking it to close); a request pipelined behind another never reaches an upstream,
+// since the answer before it closes the connection; a kept-alive connection's WebSocket upgrade is refused; a
+// connection that sends nothing is closed when the grace ends, but not one whose request already waits unread (the
+// gateway stalled past the grace), and a handshake still waiting for its 101 does not hold the shutdown open. The
+// gateway runs on a manual clock: the grace and the timeout end when the test says.
+import { existsSync, readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import t from 'tap'
@@ -67,6 +70,21 @@ async function beginShutdown (s: Setup): Promise<{ done: Promise<void>; isDone: 
 
 const answers = (c: RawConnection): string[] => c.received().match(/HTTP\/1\.1 \d{3}/g) ?? []
 
+/**
+ * Blocks (the gateway runs in this process, so it stalls too) until the kernel holds bytes the gateway has not read
+ * on its end of the connection (Linux: /proc/net/tcp's rx_queue), so its next turn finds them waiting there.
+ */
+function stallUntilUnread (gatewayPort: number, clientPort: number): void {
+  const hex = (port: number): string => `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`
+  const deadline = Date.now() + 5000
+  for (;;) {
+    const row = readFileSync('/proc/net/tcp', 'latin1').split('\n').map((l) => l.trim().split(/\s+/))
+      .find((f) => f[1] === hex(gatewayPort) && f[2] === hex(clientPort))
+    if (row !== undefined && parseInt(row[4]!.split(':')[1]!, 16) > 0) return
+    if (Date.now() > deadline) throw new Error('the request never showed up unread in the gateway\'s socket')
+  }
+}
+
 t.test('a first request sent after the close is served; a silent connection is closed when the grace ends', async (t) => {
   const s = await setup(t)
   const [late, silent] = await accepted(t, s.port, 2)
@@ -87,6 +105,41 @@ t.test('a first request sent after the close is served; a silent connection is c
   t.equal(silent!.received(), '', 'the connection that never sent a request got nothing')
   t.match(s.gw.accessLogs().find((l) => l.requestId === 'late-first'), { status: 200 }, 'logged')
   t.notOk(s.gw.logs.some((l) => String(l.msg).startsWith('shutdown timeout')), 'no timeout reported')
+})
+
+t.test('a kept-alive connection\'s next request, sent after the close (its last answer was from before the drain), is served with Connection: close', async (t) => {
+  const s = await setup(t)
+  const c = await keptAlive(t, s.port)
+  const hitsBefore = s.u.hits
+  const shutdown = await beginShutdown(s)
+  c.socket.write('GET /next HTTP/1.1\r\nHost: gw\r\nX-Request-Id: kept-next\r\n\r\n')
+  await c.closed
+  t.equal(c.error(), undefined, 'not reset')
+  t.same(answers(c), ['HTTP/1.1 200'], 'served')
+  t.match(c.received().toLowerCase(), /\r\nconnection: close\r\n/, 'and asks the client to close')
+  t.equal(s.u.hits, hitsBefore + 1, 'the upstream saw it')
+  t.match(s.gw.accessLogs().find((l) => l.requestId === 'kept-next'), { status: 200 }, 'logged')
+  s.clock.advance(GRACE_MS)
+  await shutdown.done
+  t.notOk(s.gw.logs.some((l) => String(l.msg).startsWith('shutdown timeout')), 'no timeout reported')
+})
+
+t.test('a request in the socket before the grace ended, unread as the gateway stalled past it, is served, not reset', { skip: !existsSync('/proc/net/tcp') && 'reads /proc/net/tcp (Linux)' }, async (t) => {
+  const s = await setup(t)
+  const c = await keptAlive(t, s.port)
+  const hitsBefore = s.u.hits
+  const shutdown = await beginShutdown(s)
+  c.socket.write('GET /in-time HTTP/1.1\r\nHost: gw\r\nX-Request-Id: in-time\r\n\r\n')
+  stallUntilUnread(s.port, c.socket.localPort!)
+  // the grace's timer falls due before the gateway gets its next turn, as it does after a stall
+  s.clock.advance(GRACE_MS)
+  await c.closed
+  t.equal(c.error(), undefined, 'not reset')
+  t.same(answers(c), ['HTTP/1.1 200'], 'served')
+  t.match(c.received().toLowerCase(), /\r\nconnection: close\r\n/, 'and asks the client to close')
+  t.equal(s.u.hits, hitsBefore + 1, 'the upstream saw it')
+  await shutdown.done
+  t.match(s.gw.accessLogs().find((l) => l.requestId === 'in-time'), { status: 200 }, 'logged')
 })
 
 t.test('a first request with Expect: 100-continue is served too (the 100 Continue is not an answer)', async (t) => {
@@ -165,14 +218,14 @@ t.test('a WebSocket handshake still waiting for its 101 does not hold the shutdo
   t.equal(c.received(), '', 'the client got no 101, and its connection was closed')
 })
 
-t.test('a second shutdown() waits for the first; a kept-alive request after the close is still refused', async (t) => {
+t.test('a second shutdown() waits for the first; a kept-alive request after the close is still served', async (t) => {
   const s = await setup(t)
   const c = await keptAlive(t, s.port)
   const first = await beginShutdown(s)
   const second = s.gw.gateway.shutdown()
   c.socket.write('GET /after HTTP/1.1\r\nHost: gw\r\n\r\n')
   await c.closed
-  t.match(c.received(), /^HTTP\/1\.1 503 /, 'refused as shutting_down')
+  t.match(c.received(), /^HTTP\/1\.1 200 /, 'served')
   s.clock.advance(GRACE_MS)
   await Promise.all([first.done, second])
   t.equal(s.gw.logs.filter((l) => l.msg === CLOSED).length, 1, 'one drain')

@@ -14,7 +14,7 @@ export interface Conversation {
   responses: WireResponse[]
   /** The peer closed (or reset) the connection within the wait. */
   closed: boolean
-  /** The peer reset the connection (ECONNRESET) rather than closing it. */
+  /** The peer reset the connection (ECONNRESET, or EPIPE: see the error handler) rather than closing it. */
   reset: boolean
   /** Bytes after the last complete response (a response cut short, or garbage). */
   trailing: Buffer
@@ -57,7 +57,9 @@ export function converse (port: number, bytes: string | Buffer, options: Convers
     socket.on('close', () => { closed = true; finish() })
     socket.on('error', (err: NodeJS.ErrnoException) => {
       closed = true
-      if (err.code === 'ECONNRESET') reset = true
+      // a reset that arrives after the peer's FIN (CLOSE_WAIT) is reported by Linux as EPIPE, not ECONNRESET
+      // (tcp_reset), and a write after any reset fails with EPIPE: both are the peer resetting the connection
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') reset = true
     })
     socket.write(bytes)
     let at = 0

@@ -94,3 +94,16 @@ t.test('changing candidate sets', async (t) => {
     t.strictSame(run(new RoundRobinBalancer(), cs, 4).join(''), 'aaba')
   })
 })
+
+t.test('a list that shrinks to one candidate lets the others go (no schedule keeps a removed target)', async (t) => {
+  const { waitUntilCollected } = await import('../helpers/collected.ts')
+  const b = new RoundRobinBalancer()
+  const kept = candidate('a', 1)
+  let gone: TestCandidate | undefined = candidate('b', 1)
+  const goneRef = new WeakRef(gone)
+  t.strictSame(run(b, [kept, gone], 4), ['a', 'b', 'a', 'b'])
+  gone = undefined
+  t.equal(b.pick([kept], {})?.url, 'a')
+  await waitUntilCollected(() => goneRef.deref() === undefined ? [] : ['b'], (held) => { throw new Error(`still held: ${held.join(', ')}`) })
+  t.pass('the removed candidate was collected')
+})

@@ -119,3 +119,18 @@ t.test('disabled does nothing', async (t) => {
   t.equal(f.detector.skipped, 0)
   t.equal(f.detector.timesEjected(f.byName.p1!), 0)
 })
+
+t.test('a target the pool dropped: the late failures of its requests in flight neither count nor eject it', async (t) => {
+  const f = setup(t, ['p1', 'p2', 'p3', 'p4'])
+  const { p1, p2, p3, p4 } = f.byName
+  for (let i = 0; i < 3; i++) f.pool.acquire(p1!)
+  f.pool.setTargets([p2!, p3!, p4!])
+  // each ends after the pool's 'targets' event, as a request answered (or reset) after the DNS change does
+  for (let i = 0; i < 3; i++) {
+    f.pool.release(p1!, true)
+    f.detector.failure(p1!)
+  }
+  t.equal(ejected(f, p1!), false, 'not ejected')
+  t.equal(f.detector.timesEjected(p1!), 0)
+  t.strictSame(f.statuses.filter(([name]) => name === 'p1').map(([, s]) => s.ejectedUntil), [], 'no status change for it')
+})

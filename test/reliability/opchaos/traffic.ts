@@ -19,8 +19,8 @@ const ROUTE_POOLS: Record<string, readonly string[]> = { shop: ['web', 'next'], 
 
 /**
  * `shutdownAt`: when a graceful shutdown began. A request sent from then on may find the listener closed (refused,
- * or reset with the idle connection) or be answered 503 shutting_down on a connection kept alive since before;
- * one sent before it is served as usual: shutting down cuts no request in flight.
+ * or reset with the idle connection once the grace is over); a request the gateway reads is served (with
+ * Connection: close), never refused; one sent before it is served as usual: shutting down cuts no request in flight.
  */
 export function checkTraffic (ctx: CaseContext, records: readonly ClientRecord[], shutdownAt = Infinity): void {
   const logs = new Map<string, LogRecord>()
@@ -29,7 +29,7 @@ export function checkTraffic (ctx: CaseContext, records: readonly ClientRecord[]
   for (const r of records) {
     const log = logs.get(r.id)
     const what = `${r.method} /${r.route} ${r.id} (+${r.startedAt - t0}..${r.endedAt - t0}ms)`
-    if (r.startedAt >= shutdownAt && (r.error === 'ECONNREFUSED' || r.error === 'ECONNRESET' || r.errorCode === 'shutting_down')) continue
+    if (r.startedAt >= shutdownAt && (r.error === 'ECONNREFUSED' || r.error === 'ECONNRESET')) continue
     if (r.error !== undefined) ctx.fail(`${what}: no answer (${r.error})`)
     if (log === undefined) ctx.fail(`${what}: no access-log line`)
     if (r.status! >= 200 && r.status! < 300 && r.upstream !== undefined) {

@@ -62,7 +62,8 @@ export class TargetTile {
     setText(this.#id, target.id)
     setAttr(this.#id, 'title', target.url)
     setText(this.#role, `${target.backup ? 'backup' : 'primary'} · w${target.weight}`)
-    setText(this.#inFlight, String(target.inFlight))
+    // open WebSocket tunnels count in flight: named, so a drain that does not finish says why
+    setText(this.#inFlight, target.tunnels > 0 ? `${target.inFlight} (${target.tunnels} WebSocket)` : String(target.inFlight))
     setText(this.#rps, traffic === undefined ? '–' : formatRate(traffic.rps))
     setText(this.#errors, traffic === undefined ? '–' : formatPercent(traffic.errorRate))
     setAttr(this.#errors, 'class', traffic !== undefined && traffic.errorRate >= 0.05 ? 'alarm' : undefined)
