@@ -146,17 +146,19 @@ export interface Launcher {
   prefix: readonly string[]
   /** How long the contender may take to say READY (a tool may slow its start-up many times over). */
   readyTimeoutMs: number
-  /** Added to the contender's environment (the measured run only, not the compile cache's warm-up start). */
+  /** Added to the contender's environment (BENCH_TREE, which names the sources, also to the compile cache's warm-up start). */
   env?: NodeJS.ProcessEnv
 }
 
 export async function startContender (spec: ContenderSpec, origin: Origin, dir: string, cpu: number, extraNodeFlags: readonly string[] = [], launcher?: Launcher): Promise<Contender> {
   const env = { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE }
-  if (!warmed.has(spec.script)) {
-    const warm = startProcess(process.execPath, [...spec.nodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, env })
+  const tree = launcher?.env?.BENCH_TREE
+  const sources = `${spec.script}\0${tree ?? ''}`
+  if (!warmed.has(sources)) {
+    const warm = startProcess(process.execPath, [...spec.nodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, env: tree === undefined ? env : { ...env, BENCH_TREE: tree } })
     await waitForReady(warm, `${spec.name} (compile cache warm-up)`)
     await stopProcess(warm)
-    warmed.add(spec.script)
+    warmed.add(sources)
   }
   const logFile = spec.logsToStdout ? join(dir, `${spec.name}-access.log`) : undefined
   const stdout = logFile === undefined ? 'ignore' : openSync(logFile, 'a')

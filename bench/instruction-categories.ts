@@ -1,6 +1,6 @@
 // Where a function's instructions belong, for bench/instructions.ts's "where they go" tables: the part of the
 // stack (V8's GC, its compilers, its builtins, Node's C++, libc…) or, for JIT code named from V8's perf map, the
-// package or source tree the JavaScript comes from.
+// package, or for Switchyard's own code the source file, the JavaScript comes from.
 import type { FunctionCost } from './callgrind-format.ts'
 
 /** The object callgrind-run.ts gives a function it named from the perf map (JIT code). */
@@ -36,7 +36,8 @@ function jitCategory (name: string): string {
   const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(name)
   if (pkg) return `JS ${pkg[1]}`
   if (/ node:/.test(name)) return 'JS Node internals (node:*)'
-  if (/\/src\/[^ ]*\.ts:/.test(name)) return 'JS Switchyard (src/)'
+  const src = /\/(src\/[^ :]*\.ts):/.exec(name)
+  if (src) return `JS ${src[1]}`
   if (/\/bench\/[^ ]*\.ts:/.test(name)) return 'JS bench/ (the floor\'s handler)'
   return 'JS other'
 }

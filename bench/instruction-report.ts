@@ -1,10 +1,9 @@
 // bench/instructions.ts's tables, from its measurements: instructions per request by contender and measurement,
 // the main thread's share, and where the instructions go (by part of the stack, and the functions that differ
-// most). A measurement is a series of counted windows; its figure is instructions per request over its quiet
-// windows, the lowest third. A full (mark-compact) collection makes its window cost up to twice the others, and
-// the next few windows 10-50% more while V8 recompiles what it deoptimized; so do the first ~12,000 requests on
-// new connections. Between those the windows agree within ~1%, and that steady state is what a code change moves.
-// Every window is shown, and "all windows" keeps the transients in.
+// most). A measurement is a series of counted windows; its figure is the median window's instructions per
+// request. A full (mark-compact) collection makes its window cost up to 1.5× the others, and the next one or two
+// more while V8 recompiles what it deoptimized: the median leaves that transient out (as long as it touches
+// fewer than half the windows), the mean over all windows keeps it in, and both are shown.
 import type { FunctionCost } from './callgrind-format.ts'
 import { byCategory, categoryOf, shortName } from './instruction-categories.ts'
 
@@ -34,15 +33,21 @@ const mean = (xs: readonly number[]): number => xs.reduce((s, x) => s + x, 0) / 
 const signed = (n: number): string => `${n >= 0 ? '+' : '−'}${fmt(Math.abs(n))}`
 const perRequest = (w: CountWindow): number => w.total / w.requests
 
-/** The lowest third of the run's windows by instructions per request (at least one). */
-export function quietWindows (run: InstructionRun): CountWindow[] {
-  return [...run.windows].sort((a, b) => perRequest(a) - perRequest(b)).slice(0, Math.max(1, Math.ceil(run.windows.length / 3)))
+/** How a measurement's figure is made, for the report. */
+export const FIGURE = 'each measurement\'s median window (instructions per request). A full (mark-compact) collection makes its window and the next one or two ' +
+  'cost more (V8 deoptimizes code at the collection and recompiles it); the median leaves that out, and "all windows\' mean" keeps it in. ' +
+  'How often full collections come under valgrind is not how often they come natively (V8 sizes the old generation partly by the clock). ' +
+  'The tables of threads, parts and functions are over each contender\'s median windows.'
+
+/** The median window (the lower of the middle two for an even count, so the figure is always a window's own). */
+export function medianWindow (run: InstructionRun): CountWindow {
+  const sorted = [...run.windows].sort((a, b) => perRequest(a) - perRequest(b))
+  return sorted[Math.floor((sorted.length - 1) / 2)]!
 }
 
-/** The run's figure: instructions per request over its quiet windows. */
-export function quietPerRequest (run: InstructionRun): number {
-  const ws = quietWindows(run)
-  return ws.reduce((s, w) => s + w.total, 0) / ws.reduce((s, w) => s + w.requests, 0)
+/** The run's figure: the median window's instructions per request. */
+export function figure (run: InstructionRun): number {
+  return perRequest(medianWindow(run))
 }
 
 /** Every window of the run together: instructions over requests, full collections and their aftermath included. */
@@ -54,33 +59,28 @@ function runsOf (runs: readonly InstructionRun[], contender: string, connections
   return runs.filter((r) => r.contender === contender && r.connections === connections)
 }
 
-function quietOf (runs: readonly InstructionRun[], contender: string, connections: number): CountWindow[] {
-  return runsOf(runs, contender, connections).flatMap(quietWindows)
+/** Each measurement's median window: what the tables of threads and functions are made of. */
+function mediansOf (runs: readonly InstructionRun[], contender: string, connections: number): CountWindow[] {
+  return runsOf(runs, contender, connections).map(medianWindow)
 }
 
-/** Seconds per request over the quiet windows: how long a counted request took under valgrind. */
-export function secondsPerRequest (runs: readonly InstructionRun[], contender: string, connections: number): number {
-  const ws = quietOf(runs, contender, connections)
-  return ws.reduce((s, w) => s + w.seconds, 0) / ws.reduce((s, w) => s + w.requests, 0)
-}
-
-function meanQuiet (runs: readonly InstructionRun[], contender: string, connections: number): number | undefined {
+function meanFigure (runs: readonly InstructionRun[], contender: string, connections: number): number | undefined {
   const rs = runsOf(runs, contender, connections)
-  return rs.length === 0 ? undefined : mean(rs.map(quietPerRequest))
+  return rs.length === 0 ? undefined : mean(rs.map(figure))
 }
 
-/** contender | conns | quiet windows per measurement | mean | spread | vs floor | all windows | full GCs. */
+/** contender | conns | median window per measurement | mean | spread | vs floor | all windows | full GCs. */
 export function countTable (runs: readonly InstructionRun[], contenders: readonly string[], connections: readonly number[], floor = 'floor'): string {
   const lines = [
-    '| contender | conns | windows × requests | quiet windows: instructions per request, each measurement | mean | spread (max−min)/mean | vs floor | all windows, each measurement | full GCs in the windows |',
+    '| contender | conns | windows × requests | median window, instructions per request, each repeat | mean | spread (max−min)/mean | vs floor | all windows\' mean, each repeat | full GCs in the windows |',
     '| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: |',
   ]
   for (const c of connections) {
-    const base = meanQuiet(runs, floor, c)
+    const base = meanFigure(runs, floor, c)
     for (const name of contenders) {
       const rs = runsOf(runs, name, c)
       if (rs.length === 0) continue
-      const each = rs.map(quietPerRequest)
+      const each = rs.map(figure)
       const m = mean(each)
       const spread = (Math.max(...each) - Math.min(...each)) / m
       const shape = `${rs[0]!.windows.length} × ${fmt(rs[0]!.windows[0]!.requests)}`
@@ -91,15 +91,12 @@ export function countTable (runs: readonly InstructionRun[], contenders: readonl
   return lines.join('\n')
 }
 
-/** One line per measurement: each window's instructions per request in thousands, in order; "GC": a full collection in it, "*": a quiet window. */
+/** One line per measurement: each window's instructions per request in thousands, in order; "GC": a full collection in it. */
 export function windowLines (runs: readonly InstructionRun[]): string[] {
-  return runs.map((r) => {
-    const quiet = new Set(quietWindows(r))
-    return `- ${r.contender} c=${r.connections} round ${r.round}: ${r.windows.map((w) => `${kilo(perRequest(w))}${quiet.has(w) ? '*' : ''}${w.fullGcs > 0 ? ' (GC)' : ''}`).join(', ')}`
-  })
+  return runs.map((r) => `- ${r.contender} c=${r.connections} round ${r.round}: ${r.windows.map((w) => `${kilo(perRequest(w))}${w.fullGcs > 0 ? ' (GC)' : ''}`).join(', ')}`)
 }
 
-/** contender | conns | main thread | other threads, per request over the quiet windows. */
+/** contender | conns | main thread | other threads, per request over the median windows. */
 export function threadTable (runs: readonly InstructionRun[], contenders: readonly string[], connections: readonly number[]): string {
   const lines = [
     '| contender | conns | main thread per request | other threads per request | other threads\' share | scavenges per 1,000 requests |',
@@ -107,7 +104,7 @@ export function threadTable (runs: readonly InstructionRun[], contenders: readon
   ]
   for (const c of connections) {
     for (const name of contenders) {
-      const ws = quietOf(runs, name, c)
+      const ws = mediansOf(runs, name, c)
       if (ws.length === 0) continue
       const requests = ws.reduce((s, w) => s + w.requests, 0)
       const total = ws.reduce((s, w) => s + w.total, 0) / requests
@@ -119,9 +116,9 @@ export function threadTable (runs: readonly InstructionRun[], contenders: readon
   return lines.join('\n')
 }
 
-/** Self cost per request of each function over a contender's quiet windows at one concurrency. */
+/** Self cost per request of each function over a contender's median windows at one concurrency. */
 export function functionCosts (runs: readonly InstructionRun[], contender: string, connections: number): Map<string, { f: FunctionCost, perRequest: number }> {
-  const ws = quietOf(runs, contender, connections)
+  const ws = mediansOf(runs, contender, connections)
   const requests = ws.reduce((s, w) => s + w.requests, 0)
   const out = new Map<string, { f: FunctionCost, perRequest: number }>()
   for (const w of ws) {
@@ -174,16 +171,7 @@ export function differenceTable (runs: readonly InstructionRun[], a: string, b: 
   return lines.join('\n')
 }
 
-/** The `top` functions of one contender by self cost per request, with their share. */
-export function topTable (runs: readonly InstructionRun[], contender: string, connections: number, top: number): string {
-  const costs = [...functionCosts(runs, contender, connections).values()].sort((x, y) => y.perRequest - x.perRequest)
-  const total = costs.reduce((s, c) => s + c.perRequest, 0)
-  const lines = ['| function (self cost per request) | part | per request | share |', '| --- | --- | ---: | ---: |']
-  for (const c of costs.slice(0, top)) lines.push(`| ${cell(c.f)} | ${categoryOf(c.f)} | ${fmt(c.perRequest)} | ${(c.perRequest / total * 100).toFixed(1)}% |`)
-  return lines.join('\n')
-}
-
-/** The share of a contender's quiet-window instructions in JIT code that no symbol and no perf-map line names. */
+/** The share of a contender's median-window instructions in JIT code that no symbol and no perf-map line names. */
 export function unnamedShare (runs: readonly InstructionRun[], contender: string, connections: number): number {
   const cats = categories(runs, contender, connections)
   const total = [...cats.values()].reduce((s, v) => s + v, 0)

@@ -17,12 +17,12 @@ t.test('native functions go to the part of the stack they belong to', async (t) 
   t.equal(categoryOf(fn('0x00000000280e1300', '???')), 'JIT code, unnamed')
 })
 
-t.test('JIT code named from the perf map goes to its package or source tree', async (t) => {
+t.test('JIT code named from the perf map goes to its package, or its file under src/', async (t) => {
   const jit = (name: string) => categoryOf(fn(name, JIT_OBJECT))
   t.equal(jit('JS:*parseHeaders /work/main/node_modules/undici/lib/core/util.js:449:23'), 'JS undici')
   t.equal(jit('JS:*fire /x/node_modules/@fastify/proxy-addr/index.js:1:1'), 'JS @fastify/proxy-addr')
   t.equal(jit('JS:*nextTick node:internal/process/task_queues:113:18'), 'JS Node internals (node:*)')
-  t.equal(jit('JS:+forward /work/wt/instr/src/proxy/forward.ts:40:3'), 'JS Switchyard (src/)')
+  t.equal(jit('JS:+forward /work/wt/instr/src/proxy/forward.ts:40:3'), 'JS src/proxy/forward.ts', 'Switchyard\'s own code by file')
   t.equal(jit('JS:*onResponseStart /work/wt/instr/bench/floor.ts:30:18'), 'JS bench/ (the floor\'s handler)')
   t.equal(jit('JS:wasm-function[20]-20-turbofan'), 'wasm (undici\'s llhttp)')
   t.equal(jit('Builtin:RecordWriteSaveFP'), 'V8 builtins')
