@@ -16,6 +16,7 @@ import { CallgrindControl, PERF_MAP_FLAG, valgrindPrefix } from './callgrind-run
 import { endChildrenOnExit, stopAll, stopProcess } from './children.ts'
 import { CONTENDERS, startContender, type Contender } from './contenders.ts'
 import { CountingClient } from './counting-client.ts'
+import { byCategory, COMPILER_PART } from './instruction-categories.ts'
 import {
   categoryTable, countTable, differenceTable, figure, FIGURE, threadTable, unnamedShare, windowLines, type CountWindow, type InstructionRun,
 } from './instruction-report.ts'
@@ -123,9 +124,13 @@ try {
     for (const spec of order) {
       const t0 = Date.now()
       const r = await start(spec)
-      const client = new CountingClient(`${r.contender.url}/`, plan.connections[0]!)
-      await uncounted(r, client, plan.warmup, 'warm-up')
-      client.close()
+      // the warm-up is shared out over the measured concurrencies: at c=256 the floor's pool (128 connections)
+      // queues requests, and code that only then gets hot was still being compiled in counted windows
+      for (const connections of plan.connections) {
+        const client = new CountingClient(`${r.contender.url}/`, connections)
+        await uncounted(r, client, Math.ceil(plan.warmup / plan.connections.length), `warm-up at c=${connections}`)
+        client.close()
+      }
       for (const connections of plan.connections) {
         const run = await measure(r, connections, round)
         runs.push(run)
@@ -178,7 +183,8 @@ async function countWindows (r: Running, client: CountingClient, windows: number
       if (i === windows - 1) r.callgrind.instrument(false)
       const counted = r.callgrind.dump()
       const { threads, ...rest } = counted
-      out.push({ ...rest, requests, seconds: run.seconds, mainThread: threads.find((t) => t.thread === 1)?.ir ?? 0 })
+      const compiling = byCategory(rest.functions, 1).get(COMPILER_PART) ?? 0
+      out.push({ ...rest, requests, seconds: run.seconds, mainThread: threads.find((t) => t.thread === 1)?.ir ?? 0, compiling })
     }
   } finally {
     r.callgrind.instrument(false)
@@ -228,7 +234,7 @@ function renderReport (): string {
     '',
     countTable(runs, names, plan.connections),
     '',
-    'Each window in order, in thousands of instructions per request ("GC": a full collection in the window):',
+    'Each window in order, in thousands of instructions per request, compiling left out (and shown when there was any; "GC": a full collection in the window):',
     '',
     ...windowLines(runs),
     '',
