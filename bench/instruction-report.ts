@@ -1,9 +1,7 @@
 // bench/instructions.ts's tables, from its measurements: instructions per request by contender and measurement,
 // the main thread's share, and where the instructions go (by part of the stack, and the functions that differ
-// most). A measurement is a series of counted windows; its figure is the median window's instructions per
-// request. A full (mark-compact) collection makes its window cost up to 1.5× the others, and the next one or two
-// more while V8 recompiles what it deoptimized: the median leaves that transient out (as long as it touches
-// fewer than half the windows), the mean over all windows keeps it in, and both are shown.
+// most). A measurement is a series of counted windows; its figure is the median of its quiet windows, those in
+// which V8 neither compiled nor ran a full collection (FIGURE says why).
 import type { FunctionCost } from './callgrind-format.ts'
 import { byCategory, categoryOf, shortName } from './instruction-categories.ts'
 
@@ -37,22 +35,28 @@ const signed = (n: number): string => `${n >= 0 ? '+' : '−'}${fmt(Math.abs(n))
 const perRequest = (w: CountWindow): number => (w.total - w.compiling) / w.requests
 
 /** How a measurement's figure is made, for the report. */
-export const FIGURE = 'each measurement\'s median window, in instructions per request leaving out V8\'s optimizing compilers (TurboFan, Maglev: a warm-up transient that still ' +
-  'came in bursts of 5,000-45,000 per request in some windows after 100,000 requests under valgrind, which natively is over within seconds; it is in the "compiling" column and the parts table). ' +
-  'A full (mark-compact) collection makes its window and the next one or two ' +
-  'cost more (V8 deoptimizes code at the collection and recompiles it); the median leaves that out, and "all windows\' mean" keeps it in. ' +
-  'How often full collections come under valgrind is not how often they come natively (V8 sizes the old generation partly by the clock). ' +
-  'The tables of threads, parts and functions are over each contender\'s median windows.'
+export const FIGURE = 'the median of each measurement\'s quiet windows, in instructions per request. A quiet window is one in which V8 changed no code ' +
+  '(its optimizing compilers, TurboFan and Maglev, ran less than 0.3% of the instructions) and ran no full (mark-compact) collection; scavenges are in every window and counted. ' +
+  'Under valgrind V8 kept compiling in bursts long after the warm-up (0 in one window, 5,000-117,000 instructions per request in the next, deoptimized code running until ' +
+  'its replacement was ready, so the window\'s other instructions rose too), and a full collection deoptimizes code, which makes the next windows cost more until it is recompiled. ' +
+  'Natively both are over within seconds or rare. A measurement with no quiet window takes the median of all its windows, compiling left out, and is marked "unsettled". ' +
+  '"All windows\' mean" keeps everything in. The tables of threads, parts and functions are over the quiet windows.'
 
-/** The median window (the lower of the middle two for an even count, so the figure is always a window's own). */
-export function medianWindow (run: InstructionRun): CountWindow {
-  const sorted = [...run.windows].sort((a, b) => perRequest(a) - perRequest(b))
-  return sorted[Math.floor((sorted.length - 1) / 2)]!
+/** V8 changed no code in the window and ran no full collection: the steady state. */
+export function isQuiet (w: CountWindow): boolean {
+  return w.fullGcs === 0 && w.compiling < 0.003 * w.total
 }
 
-/** The run's figure: the median window's instructions per request. */
+/** The windows a measurement's figure is made of: its quiet ones, or all of them when none is. */
+export function figureWindows (run: InstructionRun): CountWindow[] {
+  const quiet = run.windows.filter(isQuiet)
+  return quiet.length > 0 ? quiet : run.windows
+}
+
+/** The run's figure: the median of its figure windows (the lower of the middle two for an even count). */
 export function figure (run: InstructionRun): number {
-  return perRequest(medianWindow(run))
+  const sorted = figureWindows(run).map(perRequest).sort((a, b) => a - b)
+  return sorted[Math.floor((sorted.length - 1) / 2)]!
 }
 
 /** Every window of the run together: all instructions (compiling, full collections and their aftermath included) over requests. */
@@ -69,9 +73,9 @@ function runsOf (runs: readonly InstructionRun[], contender: string, connections
   return runs.filter((r) => r.contender === contender && r.connections === connections)
 }
 
-/** Each measurement's median window: what the tables of threads and functions are made of. */
-function mediansOf (runs: readonly InstructionRun[], contender: string, connections: number): CountWindow[] {
-  return runsOf(runs, contender, connections).map(medianWindow)
+/** Each measurement's figure windows: what the tables of threads and functions are made of. */
+function figureWindowsOf (runs: readonly InstructionRun[], contender: string, connections: number): CountWindow[] {
+  return runsOf(runs, contender, connections).flatMap(figureWindows)
 }
 
 function meanFigure (runs: readonly InstructionRun[], contender: string, connections: number): number | undefined {
@@ -79,11 +83,11 @@ function meanFigure (runs: readonly InstructionRun[], contender: string, connect
   return rs.length === 0 ? undefined : mean(rs.map(figure))
 }
 
-/** contender | conns | median window per measurement | mean | spread | vs floor | all windows | full GCs. */
+/** contender | conns | quiet windows | figure per measurement | mean | spread | vs floor | all windows | compiling | full GCs. */
 export function countTable (runs: readonly InstructionRun[], contenders: readonly string[], connections: readonly number[], floor = 'floor'): string {
   const lines = [
-    '| contender | conns | windows × requests | median window, instructions per request, each repeat | mean | spread (max−min)/mean | vs floor | all windows\' mean, compiling included, each repeat | compiling per request, all windows | full GCs in the windows |',
-    '| --- | ---: | ---: | --- | ---: | ---: | ---: | --- | --- | ---: |',
+    '| contender | conns | windows × requests | quiet windows, each repeat | median of the quiet windows, instructions per request, each repeat | mean | spread (max−min)/mean | vs floor | all windows\' mean, compiling included, each repeat | compiling per request, all windows | full GCs in the windows |',
+    '| --- | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | --- | ---: |',
   ]
   for (const c of connections) {
     const base = meanFigure(runs, floor, c)
@@ -91,19 +95,21 @@ export function countTable (runs: readonly InstructionRun[], contenders: readonl
       const rs = runsOf(runs, name, c)
       if (rs.length === 0) continue
       const each = rs.map(figure)
+      const quiet = rs.map((r) => `${r.windows.filter(isQuiet).length === 0 ? 'unsettled' : r.windows.filter(isQuiet).length}`).join(' / ')
       const m = mean(each)
       const spread = (Math.max(...each) - Math.min(...each)) / m
       const shape = `${rs[0]!.windows.length} × ${fmt(rs[0]!.windows[0]!.requests)}`
       const gcs = rs.map((r) => r.windows.reduce((n, w) => n + w.fullGcs, 0)).join(' / ')
-      lines.push(`| ${name} | ${c} | ${shape} | ${each.map(fmt).join(' / ')} | ${fmt(m)} | ${(spread * 100).toFixed(1)}% | ${base === undefined ? '' : `${(m / base).toFixed(3)}×`} | ${rs.map((r) => fmt(allWindowsPerRequest(r))).join(' / ')} | ${rs.map((r) => fmt(compilingPerRequest(r))).join(' / ')} | ${gcs} |`)
+      lines.push(`| ${name} | ${c} | ${shape} | ${quiet} | ${each.map(fmt).join(' / ')} | ${fmt(m)} | ${(spread * 100).toFixed(1)}% | ${base === undefined ? '' : `${(m / base).toFixed(3)}×`} | ${rs.map((r) => fmt(allWindowsPerRequest(r))).join(' / ')} | ${rs.map((r) => fmt(compilingPerRequest(r))).join(' / ')} | ${gcs} |`)
     }
   }
   return lines.join('\n')
 }
 
-/** One line per measurement: each window's figure in thousands, in order, with its compiling when any and "GC" for a full collection. */
+/** One line per measurement: each window's figure in thousands, in order; "*" a quiet window, else its compiling and "GC" for a full collection. */
 export function windowLines (runs: readonly InstructionRun[]): string[] {
   const notes = (w: CountWindow): string => {
+    if (isQuiet(w)) return '*'
     const c = w.compiling / w.requests
     const n = [...(c >= 50 ? [`+${kilo(c)} compiling`] : []), ...(w.fullGcs > 0 ? ['GC'] : [])]
     return n.length === 0 ? '' : ` (${n.join(', ')})`
@@ -111,7 +117,7 @@ export function windowLines (runs: readonly InstructionRun[]): string[] {
   return runs.map((r) => `- ${r.contender} c=${r.connections} round ${r.round}: ${r.windows.map((w) => `${kilo(perRequest(w))}${notes(w)}`).join(', ')}`)
 }
 
-/** contender | conns | main thread | other threads, per request over the median windows. */
+/** contender | conns | main thread | other threads, per request over the figure windows. */
 export function threadTable (runs: readonly InstructionRun[], contenders: readonly string[], connections: readonly number[]): string {
   const lines = [
     '| contender | conns | main thread per request | other threads per request | other threads\' share | scavenges per 1,000 requests |',
@@ -119,7 +125,7 @@ export function threadTable (runs: readonly InstructionRun[], contenders: readon
   ]
   for (const c of connections) {
     for (const name of contenders) {
-      const ws = mediansOf(runs, name, c)
+      const ws = figureWindowsOf(runs, name, c)
       if (ws.length === 0) continue
       const requests = ws.reduce((s, w) => s + w.requests, 0)
       const total = ws.reduce((s, w) => s + w.total, 0) / requests
@@ -131,9 +137,9 @@ export function threadTable (runs: readonly InstructionRun[], contenders: readon
   return lines.join('\n')
 }
 
-/** Self cost per request of each function over a contender's median windows at one concurrency. */
+/** Self cost per request of each function over a contender's figure windows at one concurrency. */
 export function functionCosts (runs: readonly InstructionRun[], contender: string, connections: number): Map<string, { f: FunctionCost, perRequest: number }> {
-  const ws = mediansOf(runs, contender, connections)
+  const ws = figureWindowsOf(runs, contender, connections)
   const requests = ws.reduce((s, w) => s + w.requests, 0)
   const out = new Map<string, { f: FunctionCost, perRequest: number }>()
   for (const w of ws) {
@@ -186,7 +192,7 @@ export function differenceTable (runs: readonly InstructionRun[], a: string, b: 
   return lines.join('\n')
 }
 
-/** The share of a contender's median-window instructions in JIT code that no symbol and no perf-map line names. */
+/** The share of a contender's figure-window instructions in JIT code that no symbol and no perf-map line names. */
 export function unnamedShare (runs: readonly InstructionRun[], contender: string, connections: number): number {
   const cats = categories(runs, contender, connections)
   const total = [...cats.values()].reduce((s, v) => s + v, 0)

@@ -32,11 +32,11 @@ const LOAD_CPU = 1
 const { values: flags } = parseArgs({
   options: {
     contenders: { type: 'string', default: 'floor,switchyard-min,switchyard-full' },
-    requests: { type: 'string', default: '3000' },
-    windows: { type: 'string', default: '12' },
+    requests: { type: 'string', default: '1500' },
+    windows: { type: 'string', default: '8' },
     connections: { type: 'string', default: '50,256' },
     warmup: { type: 'string', default: '100000' },
-    settle: { type: 'string', default: '30000' },
+    settle: { type: 'string', default: '10000' },
     repeats: { type: 'string', default: '2' },
     top: { type: 'string', default: '15' },
     keep: { type: 'string' },
@@ -124,13 +124,9 @@ try {
     for (const spec of order) {
       const t0 = Date.now()
       const r = await start(spec)
-      // the warm-up is shared out over the measured concurrencies: at c=256 the floor's pool (128 connections)
-      // queues requests, and code that only then gets hot was still being compiled in counted windows
-      for (const connections of plan.connections) {
-        const client = new CountingClient(`${r.contender.url}/`, connections)
-        await uncounted(r, client, Math.ceil(plan.warmup / plan.connections.length), `warm-up at c=${connections}`)
-        client.close()
-      }
+      const client = new CountingClient(`${r.contender.url}/`, plan.connections[0]!)
+      await uncounted(r, client, plan.warmup, 'warm-up')
+      client.close()
       for (const connections of plan.connections) {
         const run = await measure(r, connections, round)
         runs.push(run)
@@ -234,7 +230,7 @@ function renderReport (): string {
     '',
     countTable(runs, names, plan.connections),
     '',
-    'Each window in order, in thousands of instructions per request, compiling left out (and shown when there was any; "GC": a full collection in the window):',
+    'Each window in order, in thousands of instructions per request, compiling left out ("*": a quiet window; else the compiling and "GC" for a full collection):',
     '',
     ...windowLines(runs),
     '',
