@@ -17,7 +17,7 @@ export function valgrindPrefix (outFile: string): string[] {
   return ['valgrind', '--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', '--smc-check=all-non-file', `--callgrind-out-file=${outFile}`]
 }
 
-/** The flag that makes Node write its JIT code's names to /tmp/perf-<pid>.map (--name-jit). */
+/** The flag that makes Node write its JIT code's names to /tmp/perf-<pid>.map (bench/jit-names.ts reads it). */
 export const PERF_MAP_FLAG = '--perf-basic-prof'
 
 export interface ThreadCount {
