@@ -164,19 +164,34 @@ export interface Contender {
 const COMPILE_CACHE = join(tmpdir(), 'switchyard-bench-compile-cache')
 const warmed = new Set<string>()
 
-export async function startContender (spec: ContenderSpec, origin: Origin, dir: string, cpu: number, extraNodeFlags: readonly string[] = []): Promise<Contender> {
+/** How the measured process is started when not by Node directly: under a tool (bench/instructions.ts: valgrind). */
+export interface Launcher {
+  /** The tool and its arguments; Node's path and the contender's arguments follow. */
+  prefix: readonly string[]
+  /** How long the contender may take to say READY (a tool may slow its start-up many times over). */
+  readyTimeoutMs: number
+  /** Added to the contender's environment (BENCH_TREE, which names the sources, also to the compile cache's warm-up start). */
+  env?: NodeJS.ProcessEnv
+}
+
+export async function startContender (spec: ContenderSpec, origin: Origin, dir: string, cpu: number, extraNodeFlags: readonly string[] = [], launcher?: Launcher): Promise<Contender> {
   const env = contenderEnv(spec)
-  if (!warmed.has(spec.script)) {
-    const warm = startProcess(process.execPath, [...spec.nodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, env })
+  const tree = launcher?.env?.BENCH_TREE
+  const sources = `${spec.script}\0${tree ?? ''}`
+  if (!warmed.has(sources)) {
+    const warm = startProcess(process.execPath, [...spec.nodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, env: tree === undefined ? env : { ...env, BENCH_TREE: tree } })
     await waitForReady(warm, `${spec.name} (compile cache warm-up)`)
     await stopProcess(warm)
-    warmed.add(spec.script)
+    warmed.add(sources)
   }
   const logFile = spec.logsToStdout ? join(dir, `${spec.name}-access.log`) : undefined
   const stdout = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
   try {
-    const child = startProcess(process.execPath, [...spec.nodeFlags, ...extraNodeFlags, join(here, spec.script), ...spec.args(origin)], { cpu, stdout, env })
-    const url = await waitForReady(child, spec.name) + (spec.pathPrefix ?? '')
+    const nodeArgs = [...spec.nodeFlags, ...extraNodeFlags, join(here, spec.script), ...spec.args(origin)]
+    const child = launcher === undefined
+      ? startProcess(process.execPath, nodeArgs, { cpu, stdout, env })
+      : startProcess(launcher.prefix[0]!, [...launcher.prefix.slice(1), process.execPath, ...nodeArgs], { cpu, stdout, env: { ...env, ...launcher.env } })
+    const url = await waitForReady(child, spec.name, launcher?.readyTimeoutMs) + (spec.pathPrefix ?? '')
     return { spec, child, pid: child.pid!, url, logFile }
   } finally {
     if (typeof stdout === 'number') closeSync(stdout) // the child holds its own copy
