@@ -6,7 +6,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 
 FROM node:24-slim
-# MALLOC_ARENA_MAX: the C library settings the gateway ships with (src/lifecycle/node-flags.ts, NODE_ENV_SETTINGS)
+# MALLOC_ARENA_MAX: the C library settings the gateway ships with (src/lifecycle/node-flags.ts, C_LIBRARY_ENV)
 ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=1 \
     SWITCHYARD_CONFIG=/etc/switchyard/routes.config.ts

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import type { ChildProcess } from 'node:child_process'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { NODE_ENV_SETTINGS, NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
+import { C_LIBRARY_ENV, NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
 import { startProcess, stopProcess, waitForReady } from './children.ts'
 import type { Origin } from './origin-answer.ts'
 import { SCALE_ROUTE_PATH } from './switchyard-config.ts'
@@ -18,7 +18,7 @@ export interface ContenderSpec {
   args: (origin: Origin) => string[]
   /** Switchyard runs as it ships (its V8 flags); the others with Node's defaults. */
   nodeFlags: readonly string[]
-  /** Added to the environment: Switchyard's shipped C library settings (NODE_ENV_SETTINGS); none for the others. */
+  /** Added to the environment: Switchyard's shipped C library settings (C_LIBRARY_ENV); none for the others. */
   env?: Readonly<Record<string, string>>
   /** stdout is the access log, sent to a file. */
   logsToStdout: boolean
@@ -51,7 +51,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: 'gateway-server.ts',
     args: (o) => ['min', o.urls[0]],
     nodeFlags: NODE_FLAGS,
-    env: NODE_ENV_SETTINGS,
+    env: C_LIBRARY_ENV,
     logsToStdout: false,
   },
   {
@@ -60,7 +60,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: 'gateway-server.ts',
     args: (o) => ['full', ...o.urls],
     nodeFlags: NODE_FLAGS,
-    env: NODE_ENV_SETTINGS,
+    env: C_LIBRARY_ENV,
     logsToStdout: true,
   },
   {
@@ -69,7 +69,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: 'gateway-server.ts',
     args: (o) => ['full-nometrics', ...o.urls],
     nodeFlags: NODE_FLAGS,
-    env: NODE_ENV_SETTINGS,
+    env: C_LIBRARY_ENV,
     logsToStdout: true,
   },
   {
@@ -78,7 +78,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: 'gateway-server.ts',
     args: (o) => ['full-nolog', ...o.urls],
     nodeFlags: NODE_FLAGS,
-    env: NODE_ENV_SETTINGS,
+    env: C_LIBRARY_ENV,
     logsToStdout: true,
   },
   {
@@ -87,7 +87,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: 'gateway-server.ts',
     args: (o) => ['full-10k-routes', ...o.urls],
     nodeFlags: NODE_FLAGS,
-    env: NODE_ENV_SETTINGS,
+    env: C_LIBRARY_ENV,
     logsToStdout: true,
     pathPrefix: SCALE_ROUTE_PATH,
     scale: true,
@@ -101,7 +101,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
       return ['full-1k-targets', ...o.scaleUrls]
     },
     nodeFlags: NODE_FLAGS,
-    env: NODE_ENV_SETTINGS,
+    env: C_LIBRARY_ENV,
     logsToStdout: true,
     scale: true,
   },
@@ -127,7 +127,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     script: relative(here, join(process.env.BENCH_BASELINE, 'bench', 'gateway-server.ts')),
     args: (o: Origin) => ['full', ...o.urls],
     nodeFlags: [...NODE_FLAGS, ...(process.env.BENCH_BASELINE_FLAGS?.split(' ').filter(Boolean) ?? [])],
-    env: process.env.BENCH_BASELINE_ENV === undefined ? NODE_ENV_SETTINGS : baselineEnv(process.env.BENCH_BASELINE_ENV),
+    env: process.env.BENCH_BASELINE_ENV === undefined ? C_LIBRARY_ENV : baselineEnv(process.env.BENCH_BASELINE_ENV),
     logsToStdout: true,
   }]),
 ]

@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { freshBundle } from '../src/cli/prebuilt.ts'
-import { NODE_ENV_SETTINGS, NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
+import { C_LIBRARY_ENV, NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
 import { canPin } from './children.ts'
 import { median } from './report.ts'
 
@@ -205,7 +205,7 @@ try {
     bare.push(timeExit([process.execPath, '-e', '']))
     oneLineTs.push(timeExit([process.execPath, tiny]))
   }
-  const warm: NodeJS.ProcessEnv = { ...process.env, ...NODE_ENV_SETTINGS, TMPDIR: dir }
+  const warm: NodeJS.ProcessEnv = { ...process.env, ...C_LIBRARY_ENV, TMPDIR: dir }
   delete warm.NODE_COMPILE_CACHE
   delete warm.NODE_DISABLE_COMPILE_CACHE
   delete warm.SWITCHYARD_NODE_FLAGS

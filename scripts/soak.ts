@@ -19,7 +19,7 @@ import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { GatewayConfig } from '../src/config/schema.ts'
-import { NODE_ENV_SETTINGS, NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
+import { C_LIBRARY_ENV, NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string' } } })
 const minutes = Number(values.minutes)
@@ -81,7 +81,7 @@ const port = String(gatewayPort)
 const upstreams = await startUpstreams(3)
 let variant = 0
 writeFileSync(configFile, JSON.stringify(config(variant)))
-const child = spawn(join(ROOT, 'node_modules/.bin/node'), [...NODE_FLAGS, 'src/main.ts', '--config', configFile], { cwd: ROOT, env: { ...process.env, ...NODE_ENV_SETTINGS }, stdio: ['ignore', 'inherit', 'inherit'] })
+const child = spawn(join(ROOT, 'node_modules/.bin/node'), [...NODE_FLAGS, 'src/main.ts', '--config', configFile], { cwd: ROOT, env: { ...process.env, ...C_LIBRARY_ENV }, stdio: ['ignore', 'inherit', 'inherit'] })
 const childExited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
 process.on('exit', () => { child.kill('SIGKILL') })
 for (let tries = 0; ; tries++) {

@@ -2,7 +2,7 @@
 // from its own /metrics (nodejs_heap_size_used_bytes), its breaker counts over IPC; stop it.
 import { readdirSync, readFileSync } from 'node:fs'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { NODE_ENV_SETTINGS, NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
+import { C_LIBRARY_ENV, NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
 import { forkChild } from './forked.ts'
 import { GATEWAY_CPU, pin } from './pin.ts'
 
@@ -35,7 +35,7 @@ export interface GatewayChild {
 export async function startGatewayChild (config: GatewayConfig): Promise<GatewayChild> {
   // the V8 flags the gateway ships with; --expose-gc only so the harness can measure retained heap on request
   // ('retained'): the gateway never calls gc()
-  const child = await forkChild<{ url: string; adminUrl: string }>(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { env: { ...process.env, ...NODE_ENV_SETTINGS }, execArgv: [...NODE_FLAGS, '--expose-gc', ...(process.env.STRESS_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? [])] })
+  const child = await forkChild<{ url: string; adminUrl: string }>(new URL('./gateway-child.ts', import.meta.url), [JSON.stringify(config)], { env: { ...process.env, ...C_LIBRARY_ENV }, execArgv: [...NODE_FLAGS, '--expose-gc', ...(process.env.STRESS_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? [])] })
   const { pid, ready, ask } = child
   const pinned = pin(pid, GATEWAY_CPU)
   const metrics = async (): Promise<string> => (await fetch(`${ready.adminUrl}/metrics`)).text()

@@ -18,7 +18,7 @@ export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap
 // (the main thread, V8's compiler and GC helpers, libuv's pool) an arena of its own, and memory freed in one is
 // never reused by another; under wrk at c=256 one arena held the gateway's peak RSS ~11 MiB lower (147 → 136 MiB,
 // bench/RESULTS.md). Other C libraries ignore it. An operator's own value stands.
-export const NODE_ENV_SETTINGS: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' }
+export const C_LIBRARY_ENV: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '1' }
 
 /** Set on the process a re-execution starts, so it never re-executes again. */
 const REEXEC_MARK = 'SWITCHYARD_NODE_FLAGS_APPLIED'
@@ -53,7 +53,7 @@ export function applyNodeFlags (runtime: ReexecEnvironment = currentProcess()): 
   if (runtime.execve === undefined || runtime.env.SWITCHYARD_NODE_FLAGS === 'off' || runtime.env[REEXEC_MARK] !== undefined) return
   const missing = missingNodeFlags(runtime.execArgv, runtime.env.NODE_OPTIONS)
   if (missing.length === 0) return
-  runtime.execve(runtime.execPath, [runtime.execPath, ...missing, ...runtime.execArgv, ...runtime.argv.slice(1)], { ...NODE_ENV_SETTINGS, ...runtime.env, [REEXEC_MARK]: '1' })
+  runtime.execve(runtime.execPath, [runtime.execPath, ...missing, ...runtime.execArgv, ...runtime.argv.slice(1)], { ...C_LIBRARY_ENV, ...runtime.env, [REEXEC_MARK]: '1' })
 }
 
 function currentProcess (): ReexecEnvironment {

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { loadConfigFile } from '../../src/config/load.ts'
-import { NODE_ENV_SETTINGS, NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
+import { C_LIBRARY_ENV, NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NODE = join(ROOT, 'node_modules/.bin/node')
@@ -49,7 +49,7 @@ t.test('exec-form entrypoint so SIGTERM reaches node', async (t) => {
   t.equal(argv.at(-1), 'src/start.mjs')
 })
 
-const shippedEnv = Object.entries(NODE_ENV_SETTINGS).map(([name, value]) => `${name}=${value}`)
+const shippedEnv = Object.entries(C_LIBRARY_ENV).map(([name, value]) => `${name}=${value}`)
 
 t.test('the image sets the C library settings the gateway ships with', async (t) => {
   const env = finalStage.filter((l) => l.startsWith('ENV ')).join(' ')

@@ -1,7 +1,7 @@
 // `node src/main.ts` re-executes itself with the shipped V8 flags it lacks (process.execve, same pid), unless told
 // not to, already done, or the flags are there.
 import t from 'tap'
-import { applyNodeFlags, missingNodeFlags, NODE_ENV_SETTINGS, NODE_FLAGS, type ReexecEnvironment } from '../../src/lifecycle/node-flags.ts'
+import { applyNodeFlags, missingNodeFlags, C_LIBRARY_ENV, NODE_FLAGS, type ReexecEnvironment } from '../../src/lifecycle/node-flags.ts'
 
 function runtime (over: Partial<ReexecEnvironment> = {}): { env: ReexecEnvironment; calls: [string, string[], NodeJS.ProcessEnv][] } {
   const calls: [string, string[], NodeJS.ProcessEnv][] = []
@@ -31,7 +31,7 @@ t.test('re-executes the same program and arguments with the missing flags first,
   t.equal(file, '/usr/bin/node')
   t.strictSame(args, ['/usr/bin/node', ...NODE_FLAGS, '--enable-source-maps', '/app/src/main.ts', '--config', 'routes.config.ts'])
   t.equal(childEnv.PATH, '/bin', 'the environment is kept')
-  t.equal(childEnv.MALLOC_ARENA_MAX, NODE_ENV_SETTINGS.MALLOC_ARENA_MAX, 'with the shipped C library settings')
+  t.equal(childEnv.MALLOC_ARENA_MAX, C_LIBRARY_ENV.MALLOC_ARENA_MAX, 'with the shipped C library settings')
   const again = runtime({ execArgv: ['--enable-source-maps'], env: childEnv })
   applyNodeFlags(again.env)
   t.equal(again.calls.length, 0, 'the re-executed process does not do it again')
