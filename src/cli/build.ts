@@ -83,6 +83,19 @@ const lazyBuiltins: Plugin = {
   },
 }
 
+// An ESM import of a Node builtin makes Node build the module's ESM facade, which reads every export, getters
+// included: node:http's WebSocket, CloseEvent and MessageEvent getters then load Node's own copy of undici (and
+// node:tls, node:http2, node:zlib and ~70 more internal modules: ~50 ms of every start), and node:fs's and
+// node:util's load ~30 more each. require() reads no export until it is used, so in the bundle the sources'
+// `import … from 'node:…'` become require() calls (esbuild gives named imports the CommonJS interop).
+const builtinsRequired: Plugin = {
+  name: 'builtins-required',
+  setup (b) {
+    b.onResolve({ filter: /^node:/ }, (args) => args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin-required' } : undefined)
+    b.onLoad({ filter: /.*/, namespace: 'builtin-required' }, (args) => ({ loader: 'js', contents: `module.exports = require(${JSON.stringify(args.path)})` }))
+  },
+}
+
 /** A module standing for a Node builtin that is required on first property access. */
 export function lazyBuiltinSource (name: string): string {
   const eager = name === 'node:http2' ? `constants: ${JSON.stringify(http2Constants)}` : ''
@@ -115,16 +128,20 @@ export async function buildBundle (dist: URL = DIST): Promise<number> {
     // reads, decodes and compiles all of it
     minifyWhitespace: true,
     minifySyntax: true,
+    // License comments go to their own file (dist/switchyard.mjs.LEGAL.txt): at the end of the bundle they put
+    // the one non-ASCII character in it (undici's notice for formdata-polyfill), and Node then decodes all 2 MB as
+    // a two-byte string and V8 scans and hashes that at every start.
+    legalComments: 'external',
     // the bundled CommonJS packages require() Node's modules and the external packages
     banner: { js: "import { createRequire as __switchyardRequire } from 'node:module'; const require = __switchyardRequire(import.meta.filename);" },
-    plugins: [sourceMetaUrl, undiciCore, lazyBuiltins],
+    plugins: [sourceMetaUrl, undiciCore, lazyBuiltins, builtinsRequired],
   })
   // a dependency is judged by its package.json, which npm writes anew with every install or update (a file edited
   // by hand inside node_modules is not seen: run the build again); ~40 stats at every start instead of ~470
   const files = new Set(['src/cli/build.ts'])
   for (const file of Object.keys(result.metafile.inputs)) {
     // the undici shim and the lazy builtins are made by this file (in the manifest already)
-    if (file.startsWith('undici-core:') || file.startsWith('lazy-builtin:')) continue
+    if (file.startsWith('undici-core:') || file.startsWith('lazy-builtin:') || file.startsWith('builtin-required:')) continue
     const pkg = /^(.*\bnode_modules\/(?:@[^/]+\/)?[^/]+\/)/.exec(file)
     files.add(pkg === null ? file : `${pkg[1]}package.json`)
   }
@@ -135,6 +152,7 @@ export async function buildBundle (dist: URL = DIST): Promise<number> {
     if (info.mtimeMs >= started) throw new Error(`${file} changed during the build`)
     inputs[file] = [info.size, info.mtimeMs]
   }
+  renameSync(bundle + '.tmp.LEGAL.txt', bundle + '.LEGAL.txt')
   renameSync(bundle + '.tmp', bundle)
   writeFileSync(manifest + '.tmp', JSON.stringify({ root: ROOT.href, inputs } satisfies Manifest))
   renameSync(manifest + '.tmp', manifest)

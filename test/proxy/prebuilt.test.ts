@@ -1,6 +1,7 @@
 // The prebuilt bundle (`npm run build`, src/cli/build.ts) is the same gateway: built into a directory of its
 // own, it is recorded as up to date, checks a config, serves traffic, answers /readyz and exits 0 on SIGTERM.
 import { spawn } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -29,6 +30,15 @@ t.test('the bundle serves like the sources', async (t) => {
   t.ok(await buildBundle(dist) > 10, 'inputs recorded')
   const bundle = freshBundle(dist)
   t.equal(bundle?.href, new URL(BUNDLE_NAME, dist).href, 'recorded as up to date')
+
+  // what makes a start slower without changing what runs (src/cli/build.ts): one non-ASCII character makes Node
+  // decode the whole bundle as two-byte text, and an ESM import of a builtin builds its facade, which for node:http
+  // loads Node's own undici
+  const text = readFileSync(bundle!, 'latin1')
+  t.notOk(/[^\x00-\x7f]/.test(text), 'ASCII only (license comments in their own file)')
+  t.ok(existsSync(new URL(`${BUNDLE_NAME}.LEGAL.txt`, dist)), 'license comments kept')
+  t.same([...text.matchAll(/\bimport\s*(?:\{[^}]*\}|[\w$*]+(?:\s+as\s+[\w$]+)?)\s*from\s*['"](node:[\w/]+)['"]/g)].map((m) => m[1]), ['node:module'],
+    'builtins are required, not imported (only the banner imports node:module)')
 
   const check = spawn(NODE, [fileURLToPath(bundle!), 'check', '--config', 'test/fixtures/cli-valid.config.ts'], { cwd: ROOT, env: cliEnv() })
   let checked = ''
