@@ -24,8 +24,8 @@ export interface ContenderSpec {
   logsToStdout: boolean
   /** Where the load goes on this contender (a route's prefix); '' for the root. */
   pathPrefix?: string
-  /** A scale variant of switchyard-full, run only when named (npm run bench:scale). */
-  scale?: true
+  /** Run only when named: the scale variants (npm run bench:scale) and the floor with Switchyard's runtime settings. */
+  onlyWhenNamed?: true
 }
 
 export const CONTENDERS: readonly ContenderSpec[] = [
@@ -36,6 +36,19 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     args: (o) => [o.urls[0]],
     nodeFlags: [],
     logsToStdout: false,
+  },
+  {
+    // The floor's CPU moves with the heap settings too: Switchyard's smaller young generation (bar 3's memory)
+    // means more scavenges for the same garbage. This is the floor under the same settings, so the two can be told
+    // apart: what the settings cost and what Switchyard's code costs.
+    name: 'floor-shipped',
+    description: 'bench/floor.ts with the V8 flags and C library settings Switchyard ships (src/lifecycle/node-flags.ts)',
+    script: 'floor.ts',
+    args: (o) => [o.urls[0]],
+    nodeFlags: NODE_FLAGS,
+    env: C_LIBRARY_ENV,
+    logsToStdout: false,
+    onlyWhenNamed: true,
   },
   {
     name: 'raw',
@@ -90,7 +103,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     env: C_LIBRARY_ENV,
     logsToStdout: true,
     pathPrefix: SCALE_ROUTE_PATH,
-    scale: true,
+    onlyWhenNamed: true,
   },
   {
     name: 'switchyard-1k-targets',
@@ -103,7 +116,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     nodeFlags: NODE_FLAGS,
     env: C_LIBRARY_ENV,
     logsToStdout: true,
-    scale: true,
+    onlyWhenNamed: true,
   },
   {
     name: 'floor-1k-targets',
@@ -115,7 +128,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     },
     nodeFlags: [],
     logsToStdout: false,
-    scale: true,
+    onlyWhenNamed: true,
   },
   // BENCH_BASELINE=<another checkout of this repository, e.g. a git worktree of main>: its switchyard-full, to
   // measure a change against the tree before it in one interleaved run. BENCH_BASELINE_FLAGS adds V8 flags to it

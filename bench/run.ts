@@ -53,7 +53,7 @@ const plan = {
   postConnections: num(flags['post-connections'], 8),
 }
 // the scale contenders run when named (npm run bench:scale), keeping the default run under 10 minutes
-const specs = flags.contenders === undefined ? CONTENDERS.filter((c) => c.scale !== true) : flags.contenders.split(',').map((name) => {
+const specs = flags.contenders === undefined ? CONTENDERS.filter((c) => c.onlyWhenNamed !== true) : flags.contenders.split(',').map((name) => {
   const spec = CONTENDERS.find((c) => c.name === name)
   if (spec === undefined) throw new Error(`unknown contender ${name}; known: ${CONTENDERS.map((c) => c.name).join(', ')}`)
   return spec
