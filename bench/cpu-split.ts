@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { endChildrenOnExit, stopAll, stopProcess } from './children.ts'
 import { CONTENDERS, startContender } from './contenders.ts'
-import { clockTicksPerSecond } from './proc.ts'
+import { clockTicksPerSecond, parseStatTimes } from './proc.ts'
 import { median } from './report.ts'
 import { prepareLoadSide } from './setup.ts'
 
@@ -30,16 +30,16 @@ const specs = values.contenders.split(',').map((name) => {
 const log = (line: string): void => { process.stderr.write(`${line}\n`) }
 
 interface Ticks { user: number; system: number }
-/** utime and stime per thread name class: 'main' (the process's first thread) and 'helpers' (all others). */
+/** utime and stime of the main thread (the process's first) and of all other threads together. */
 function threadTicks (pid: number): { main: Ticks; helpers: Ticks } {
   const out = { main: { user: 0, system: 0 }, helpers: { user: 0, system: 0 } }
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat: string
     try { stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8') } catch { continue } // a thread that ended
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).trim().split(/\s+/)
+    const { user, system } = parseStatTimes(stat)
     const into = Number(tid) === pid ? out.main : out.helpers
-    into.user += Number(fields[14 - 3])
-    into.system += Number(fields[15 - 3])
+    into.user += user
+    into.system += system
   }
   return out
 }

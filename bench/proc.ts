@@ -5,18 +5,24 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
 
 /**
- * utime + stime, in clock ticks, from the text of /proc/<pid>/stat. The command name (field 2) is in
- * parentheses and may itself hold spaces or ')', so fields are counted from the last ')'.
+ * utime and stime, in clock ticks, from the text of /proc/<pid>/stat (or /proc/<pid>/task/<tid>/stat). The command
+ * name (field 2) is in parentheses and may itself hold spaces or ')', so fields are counted from the last ')'.
  */
-export function parseStatCpuTicks (stat: string): number {
+export function parseStatTimes (stat: string): { user: number; system: number } {
   const close = stat.lastIndexOf(')')
   if (close < 0) throw new Error('not a /proc/<pid>/stat line')
   // after "pid (comm) " come state (field 3), ppid, … ; utime and stime are fields 14 and 15
   const fields = stat.slice(close + 2).trim().split(/\s+/)
-  const utime = Number(fields[14 - 3])
-  const stime = Number(fields[15 - 3])
-  if (!Number.isInteger(utime) || !Number.isInteger(stime)) throw new Error('no utime/stime in /proc/<pid>/stat')
-  return utime + stime
+  const user = Number(fields[14 - 3])
+  const system = Number(fields[15 - 3])
+  if (!Number.isInteger(user) || !Number.isInteger(system)) throw new Error('no utime/stime in /proc/<pid>/stat')
+  return { user, system }
+}
+
+/** utime + stime, in clock ticks, from the text of /proc/<pid>/stat. */
+export function parseStatCpuTicks (stat: string): number {
+  const { user, system } = parseStatTimes(stat)
+  return user + system
 }
 
 /** A "<Field>: <n> kB" value from the text of /proc/<pid>/status, in KiB. */

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseStatCpuTicks, parseStatusKiB } from '../../bench/proc.ts'
+import { parseStatCpuTicks, parseStatTimes, parseStatusKiB } from '../../bench/proc.ts'
 
 // a real /proc/<pid>/stat line with utime 1234 and stime 567 (fields 14 and 15)
 const stat = (comm: string): string =>
@@ -13,6 +13,10 @@ t.test('utime + stime, counted from the last ")" whatever the command name holds
     ['x) R 9 9 9 (y', 1801],
   ]
   for (const [comm, ticks] of cases) t.equal(parseStatCpuTicks(stat(comm)), ticks, comm)
+})
+
+t.test('utime and stime apart (bench/cpu-split.ts splits user from kernel time)', async (t) => {
+  t.same(parseStatTimes(stat('x) R 9 9 9 (y')), { user: 1234, system: 567 })
 })
 
 t.test('a line that is not a stat line is an error, not zero', async (t) => {
