@@ -1,7 +1,7 @@
 // `npm run build` (and after `npm install`): bundles src/main.ts and its imports with esbuild into
 // dist/switchyard.mjs, and records what it was built from (src/cli/prebuilt.ts says when main.ts runs it).
 // `--optional`: a failed build is reported, never the install's failure: the sources run without it.
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { constants as http2Constants } from 'node:http2'
 import { build, type Plugin } from 'esbuild'
@@ -152,7 +152,9 @@ export async function buildBundle (dist: URL = DIST): Promise<number> {
     if (info.mtimeMs >= started) throw new Error(`${file} changed during the build`)
     inputs[file] = [info.size, info.mtimeMs]
   }
-  renameSync(bundle + '.tmp.LEGAL.txt', bundle + '.LEGAL.txt')
+  // esbuild writes the license file only when there are license comments
+  if (existsSync(bundle + '.tmp.LEGAL.txt')) renameSync(bundle + '.tmp.LEGAL.txt', bundle + '.LEGAL.txt')
+  else rmSync(bundle + '.LEGAL.txt', { force: true })
   renameSync(bundle + '.tmp', bundle)
   writeFileSync(manifest + '.tmp', JSON.stringify({ root: ROOT.href, inputs } satisfies Manifest))
   renameSync(manifest + '.tmp', manifest)
