@@ -19,6 +19,7 @@ import type { ResolvedConfig } from './config/schema.ts'
 import { drainAndClose } from './lifecycle/shutdown.ts'
 import { createLogger } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
+import { createServer } from './node-http.ts'
 import { ProxyHandler } from './proxy/forward.ts'
 import { TunnelSet } from './proxy/tunnels.ts'
 import { createUpgradeHandler } from './proxy/upgrade.ts'
@@ -31,10 +32,6 @@ import type { GatewayState, RouteObserver } from './state.ts'
 import { buildPools, type PoolObserver, type PoolRuntime, type RuntimeOptions } from './upstream/registry.ts'
 import { isAvailable } from './upstream/status.ts'
 import type { Target } from './upstream/target.ts'
-
-// not `import … from 'node:http'`: Node 24 builds that ESM view by reading every export, and its lazy
-// WebSocket getter loads Node's own copy of undici (~55 ms of start-up)
-const { createServer } = process.getBuiltinModule('node:http')
 
 export interface GatewayOptions {
   /** Log to this stream instead of the configured destination (tests collect lines this way). */

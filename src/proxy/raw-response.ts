@@ -2,11 +2,8 @@
 // (refusals, a declined upgrade, the 101) and Node's parser refusing bytes before there was a request.
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Duplex } from 'node:stream'
+import { STATUS_CODES } from '../node-http.ts'
 import type { ResponseHeaders } from './headers.ts'
-
-// not `import … from 'node:http'`: Node 24 builds that ESM view by reading every export, and its lazy
-// WebSocket getter loads Node's own copy of undici (~55 ms of start-up)
-const { STATUS_CODES } = process.getBuiltinModule('node:http')
 
 /** How long a refused client may keep its half of the connection open after the answer went out. */
 export const LINGER_MS = 1000
