@@ -17,8 +17,9 @@ for (const runtime of gateway.pools().values()) {
   for (const target of runtime.pool.targets) for (const outcome of ['success', 'status', 'reset'] as const) runtime.observer.attempt(target, outcome, 5)
   runtime.observer.retry('status')
 }
-for (const observer of gateway.proxy.state.observers?.values() ?? []) {
-  for (const code of [200, 404, 503]) observer.request('GET', code, 0.012)
+const { state } = gateway.proxy
+for (const route of state.table.routes) {
+  for (const code of [200, 404, 503]) state.observers?.get(route).request('GET', code, 0.012)
 }
 
 async function time (label: string, fn: () => unknown): Promise<void> {

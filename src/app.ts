@@ -28,7 +28,7 @@ import { onClientError } from './proxy/client-error.ts'
 import { buildPlans, type PlanEvents } from './release/plans.ts'
 import { RoutingTable, type Route } from './routing/table.ts'
 import { systemClock, type Clock, type RandomSource } from './runtime.ts'
-import type { GatewayState, RouteObserver } from './state.ts'
+import type { GatewayState, RouteObserver, RouteObservers } from './state.ts'
 import { buildPools, type PoolObserver, type PoolRuntime, type RuntimeOptions } from './upstream/registry.ts'
 import { isAvailable } from './upstream/status.ts'
 import type { Target } from './upstream/target.ts'
@@ -139,7 +139,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       if (r.reads?.maxLagMs !== undefined) lagLimits.set(r.reads.pool, Math.min(r.reads.maxLagMs, lagLimits.get(r.reads.pool) ?? Infinity))
     }
     for (const [name, runtime] of pools) runtime.health?.setMaxLagMs(lagLimits.get(name))
-    return { table, pools, plans, ...(metrics ? { observers: routeObservers(metrics, table.routes) } : {}) }
+    return { table, pools, plans, ...(metrics ? { observers: new RouteObserverCache(metrics) } : {}) }
   }
   const adopt = (runtime: PoolRuntime): void => {
     if (watching.has(runtime)) return
@@ -384,8 +384,20 @@ function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHist
   }
 }
 
-function routeObservers (metrics: GatewayMetrics, routes: readonly Route[]): Map<Route, RouteObserver> {
-  return new Map(routes.map((route) => [route, metrics.route(route.label, route.pool)]))
+/**
+ * A state's route counters, each bound at its route's first request (in the request's turn of the event loop, from
+ * the state in force then): 10,000 routes that see no traffic hold no bindings (~1 KiB each) and cost start-up nothing.
+ */
+class RouteObserverCache implements RouteObservers {
+  readonly #metrics: GatewayMetrics
+  readonly #bound = new Map<Route, RouteObserver>()
+  constructor (metrics: GatewayMetrics) { this.#metrics = metrics }
+
+  get (route: Route): RouteObserver {
+    let observer = this.#bound.get(route)
+    if (observer === undefined) this.#bound.set(route, observer = this.#metrics.route(route.label, route.pool))
+    return observer
+  }
 }
 
 function * snapshot (pools: ReadonlyMap<string, PoolRuntime>, clock: Clock): Generator<{ name: string; circuit: 'closed' | 'half-open' | 'open'; targets: Iterable<{ id: string; up: boolean; inFlight: number }> }> {

@@ -7,12 +7,16 @@ import type { PoolRuntime } from './upstream/registry.ts'
 export interface GatewayState {
   readonly table: RoutingTable
   readonly pools: ReadonlyMap<string, PoolRuntime>
-  /** Per-route request counters (metrics), bound once per route when the state is built. */
-  readonly observers?: ReadonlyMap<Route, RouteObserver>
+  /** Per-route request counters (metrics), bound at each route's first request. */
+  readonly observers?: RouteObservers
   /** Read/write splits, canaries and mirrors of the routes that have them. */
   readonly plans?: ReadonlyMap<Route, RoutePlan>
 }
 
 export interface RouteObserver {
   request (method: string, status: number, seconds: number): void
+}
+
+export interface RouteObservers {
+  get (route: Route): RouteObserver
 }

@@ -6,7 +6,8 @@ export class CounterChildren<V extends string> {
   readonly #family: CounterFamily
   /** The values of every label before the last one, fixed for this binding. */
   readonly #fixed: readonly string[]
-  readonly #children = new Map<V, CounterSeries>()
+  /** Made at the first count: most bindings (a route's reads to primary, its mirrors) never count anything. */
+  #children: Map<V, CounterSeries> | undefined
   #detached = false
 
   constructor (family: CounterFamily, fixed: readonly string[]) {
@@ -15,10 +16,11 @@ export class CounterChildren<V extends string> {
   }
 
   inc (value: V): void {
-    let child = this.#children.get(value)
+    const children = this.#children ??= new Map()
+    let child = children.get(value)
     if (child === undefined) {
       child = bindOrOrphan(this.#family, [...this.#fixed, value], this.#detached)
-      this.#children.set(value, child)
+      children.set(value, child)
     }
     child.inc()
   }
@@ -26,7 +28,7 @@ export class CounterChildren<V extends string> {
   /** Stops exporting every series this binding created; later counts go nowhere, so they cannot come back. */
   detach (): void {
     this.#detached = true
-    for (const value of this.#children.keys()) this.#family.remove([...this.#fixed, value])
+    for (const value of this.#children?.keys() ?? []) this.#family.remove([...this.#fixed, value])
   }
 }
 

@@ -63,6 +63,9 @@ export class HistogramFamily {
     this.#series.delete(labelPairs(this.spec.labelNames, values))
   }
 
+  /** A series that is never exported (for a detached binding). */
+  orphan (): HistogramSeries { return new HistogramSeries(this.spec.name, '', this.#bounds) }
+
   render (out: TextWriter): void {
     writeHeader(out, this.spec)
     const le = this.#le

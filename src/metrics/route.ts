@@ -56,7 +56,8 @@ export class RouteBinding implements RouteMetrics {
   readonly #series: RouteSeries
   readonly #requests: CounterFamily
   readonly #durations: HistogramFamily
-  readonly #duration: HistogramSeries
+  /** Bound at the first request: 10,000 routes that see no traffic hold no histograms (~2 KiB each). */
+  #duration: HistogramSeries | undefined
   /** Keyed by the request's method as received; only known methods become keys, so the map stays small. */
   readonly #byMethod = new Map<string, MethodCodes>()
   readonly #byLabel = new Map<string, MethodCodes>()
@@ -68,7 +69,6 @@ export class RouteBinding implements RouteMetrics {
     this.#series = series
     this.#requests = families.requests
     this.#durations = families.requestDuration
-    this.#duration = families.requestDuration.series([route, pool])
   }
 
   request (method: string, status: number, seconds: number): void {
@@ -79,7 +79,7 @@ export class RouteBinding implements RouteMetrics {
       codes.byStatus.set(status, series)
     }
     series.inc()
-    this.#duration.observe(seconds)
+    ;(this.#duration ??= this.#detached ? this.#durations.orphan() : this.#durations.series([this.route, this.pool])).observe(seconds)
   }
 
   readToPrimary (reason: ReadToPrimaryReason): void { this.#series.readToPrimary(reason) }
