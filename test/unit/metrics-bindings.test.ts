@@ -1,4 +1,6 @@
 import t, { type Test } from 'tap'
+import { buildGateway } from '../../src/app.ts'
+import { validateConfig } from '../../src/config/validate.ts'
 import { CounterFamily } from '../../src/metrics/counter.ts'
 import { HistogramFamily } from '../../src/metrics/histogram.ts'
 import { GatewayMetrics } from '../../src/metrics/metrics.ts'
@@ -77,4 +79,24 @@ t.test('route() on an existing pair binds nothing new', async (t) => {
   const before = binds.counter.length + binds.histogram.length
   for (let i = 0; i < 100; i++) m.route('api', 'users').request('GET', 200, 0.01)
   t.equal(binds.counter.length + binds.histogram.length, before)
+})
+
+t.test('a gateway binds no series of a route before its first request', async (t) => {
+  const binds = countBinds(t)
+  const gateway = buildGateway(validateConfig({
+    log: { level: 'silent' },
+    pools: { api: { targets: ['http://127.0.0.1:9'] } },
+    routes: Array.from({ length: 100 }, (_, i) => ({ path: `/r${i}`, pool: 'api' })),
+  }))
+  t.teardown(() => gateway.close())
+  const { state } = gateway.proxy
+  const labels = new Set(state.table.routes.map((r) => r.label))
+  t.same(binds.histogram, [], 'no duration series for 100 routes')
+  t.same(binds.counter.filter((values) => values.some((v) => labels.has(v))), [], 'no counter labelled by a route')
+
+  const route = state.table.routes[7]!
+  const observer = state.observers!.get(route)
+  t.equal(state.observers!.get(route), observer, 'bound once')
+  observer.request('GET', 200, 0.01)
+  t.same(binds.histogram, [[route.label, 'api']], 'its duration series bound at its first request')
 })
