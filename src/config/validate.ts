@@ -1,6 +1,6 @@
 // Turns an untrusted config value into a ResolvedConfig, or a ConfigError listing every problem with its path.
 import proxyAddr from '@fastify/proxy-addr'
-import type { z } from 'zod'
+import type * as z from 'zod'
 import { ConfigError } from '../errors.ts'
 import { normaliseRoutePath } from '../routing/path.ts'
 import { gatewayConfigSchema, type ResolvedConfig } from './schema.ts'
