@@ -190,7 +190,8 @@ for (const k of KINDS) {
     if (k === 'slowReader') {
       for (const [id, connectedAt] of Object.entries(kr.readerConnectedAt)) {
         const cut = upstream.closed.get(id)
-        if (cut !== undefined) c.lifetimes.push(cut - connectedAt)
+        // a close after the phase's stop is the attackers leaving (they destroy every open reader), not a cut
+        if (cut !== undefined && cut <= attackStops[i]!) c.lifetimes.push(cut - connectedAt)
         else if (attackStops[i]! - connectedAt > latest) c.overdue++
       }
     } else {
