@@ -28,7 +28,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '400' },
     /** e.g. slowloris=0.9,idle=0.1 (kinds left out get none) */
     // the pool's connections.maxPerTarget (the sizing rule for stalled readers: bench/hardening-results.md)
-    'max-per-target': { type: 'string', default: '128' },
+    'max-per-target': { type: 'string', default: '1024' },
     shares: { type: 'string', default: 'slowloris=0.7,idle=0.1,slowBody=0.1,slowReader=0.1' },
   },
 })

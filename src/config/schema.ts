@@ -77,8 +77,12 @@ const tls = z.strictObject({
 })
 
 const connections = z.strictObject({
-  /** Most connections open to one target at once (kept-alive and busy together); requests beyond it queue. */
-  maxPerTarget: z.number().int().positive().default(128),
+  /**
+   * Most connections open to one target at once (kept-alive and busy together); requests beyond it queue. Envoy's
+   * default: a client that stops reading holds one for `timeouts.clientIdleMs`, and 128 let a few hundred such
+   * clients starve everyone else of the pool (bench/hardening-results.md, ninth pass).
+   */
+  maxPerTarget: z.number().int().positive().default(1024),
   keepAliveMs: positiveMs.default(30000),
 })
 
