@@ -27,7 +27,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     rate: { type: 'string', default: '400' },
     /** e.g. slowloris=0.9,idle=0.1 (kinds left out get none) */
-    // the pool's connections.maxPerTarget (the sizing rule for stalled readers: bench/hardening-results.md)
+    // the pool's connections.maxPerTarget, by default the gateway's (stalled readers each hold one: bench/hardening-results.md)
     'max-per-target': { type: 'string', default: '1024' },
     shares: { type: 'string', default: 'slowloris=0.7,idle=0.1,slowBody=0.1,slowReader=0.1' },
   },
