@@ -7,7 +7,12 @@
 //
 // Processes: the gateway (scripts/stress/gateway-child.ts; fds and RSS from /proc/<pid>), the attackers
 // (scripts/stress/attackers.ts), and this one: the normal client and the upstream.
+// Each phase also reports the kernel's TCP memory and its retransmissions (--trace FILE writes when each request
+// started and how long it took). Every process here shares one kernel: a stalled reader's bytes sit in the
+// upstream's send buffer, the gateway's two sockets and the attacker's receive buffer at once, and past tcp_mem's
+// pressure threshold the kernel drops segments on every connection (bench/hardening-results.md, tenth pass).
 import { execSync, fork } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { setPriority } from 'node:os'
 import { Agent, request } from 'node:http'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -16,7 +21,7 @@ import { loadAverage } from '../bench/proc.ts'
 import { KINDS, type Kind, type KindReport, type StartMessage } from './stress/attackers.ts'
 import { startGatewayChild, sumSamples } from './stress/gateway-process.ts'
 import { DRIVER_CPU, pin } from './stress/pin.ts'
-import { machineNow, ms, percentile, sleep, table } from './stress/stats.ts'
+import { machineNow, ms, percentile, sleep, table, tcpCounters, tcpMemory } from './stress/stats.ts'
 import { StressUpstream } from './stress/upstream.ts'
 
 const { values } = parseArgs({
@@ -30,6 +35,8 @@ const { values } = parseArgs({
     // the pool's connections.maxPerTarget, by default the gateway's (stalled readers each hold one: bench/hardening-results.md)
     'max-per-target': { type: 'string', default: '1024' },
     shares: { type: 'string', default: 'slowloris=0.7,idle=0.1,slowBody=0.1,slowReader=0.1' },
+    /** writes every normal request's [start ms, latency ms] by phase to this JSON file (when the slow ones came) */
+    trace: { type: 'string' },
   },
 })
 const ATTACKERS = Number(values.attackers)
@@ -88,7 +95,10 @@ pin(attackers.pid!, DRIVER_CPU)
 // measured request by holding the CPU it needs. What the gateway pays for them is unchanged.
 setPriority(attackers.pid!, 19)
 
-interface Phase { kind: 'baseline' | 'attack'; latencies: number[]; errors: number; statuses: Record<string, number>; gatewayFdsMax: number; gatewayRssMaxMiB: number; clientLoopP99Ms: number; clientLoopMaxMs: number; gatewayLoop: { p99Ms: number; maxMs: number } }
+/** The kernel's TCP counters a phase reports: retransmission timeouts, segments dropped on a full receive queue, all retransmitted segments. */
+const KERNEL_COUNTERS = ['TCPTimeouts', 'TCPRcvQDrop', 'RetransSegs'] as const
+
+interface Phase { kind: 'baseline' | 'attack'; latencies: number[]; trace: [startedMs: number, latencyMs: number][]; tcpMemMaxBytes: number; kernel: Record<string, number>; errors: number; statuses: Record<string, number>; gatewayFdsMax: number; gatewayRssMaxMiB: number; clientLoopP99Ms: number; clientLoopMaxMs: number; gatewayLoop: { p99Ms: number; maxMs: number } }
 
 /** The normal client: CONNECTIONS keep-alive connections sending GETs at RATE req/s in all, for durationMs. */
 async function normalClient (phase: Phase, durationMs: number): Promise<void> {
@@ -98,10 +108,12 @@ async function normalClient (phase: Phase, durationMs: number): Promise<void> {
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
   await gw.loopDelay() // from here on
+  const kernelBefore = tcpCounters(KERNEL_COUNTERS)
   const sampler = setInterval(() => {
     phase.gatewayFdsMax = Math.max(phase.gatewayFdsMax, gw.fds())
     phase.gatewayRssMaxMiB = Math.max(phase.gatewayRssMaxMiB, gw.rssMiB())
-  }, 500)
+    phase.tcpMemMaxBytes = Math.max(phase.tcpMemMaxBytes, tcpMemory().bytes)
+  }, 250)
   await Promise.all(Array.from({ length: CONNECTIONS }, async (_, c) => {
     // spread the connections over one gap so the requests are evenly paced
     await sleep((gapMs * c) / CONNECTIONS)
@@ -115,7 +127,9 @@ async function normalClient (phase: Phase, durationMs: number): Promise<void> {
           res.once('error', () => resolve('network'))
         }).once('error', () => resolve('network')).end()
       })
-      if (status === '200') phase.latencies.push(performance.now() - started)
+      const latency = performance.now() - started
+      phase.trace.push([Math.round(started), Math.round(latency * 10) / 10])
+      if (status === '200') phase.latencies.push(latency)
       else phase.errors++
       phase.statuses[status] = (phase.statuses[status] ?? 0) + 1
       next += gapMs
@@ -123,6 +137,8 @@ async function normalClient (phase: Phase, durationMs: number): Promise<void> {
     }
   }))
   clearInterval(sampler)
+  const kernelAfter = tcpCounters(KERNEL_COUNTERS)
+  for (const name of KERNEL_COUNTERS) phase.kernel[name] = kernelAfter[name]! - kernelBefore[name]!
   loop.disable()
   phase.clientLoopP99Ms = loop.percentile(99) / 1e6
   phase.clientLoopMaxMs = loop.max / 1e6
@@ -141,7 +157,7 @@ const counts = Object.fromEntries(KINDS.map((k) => [k, Math.round(ATTACKERS * SH
 const reports: Record<Kind, KindReport>[] = []
 const attackStops: number[] = []
 const phases: Phase[] = []
-const newPhase = (kind: Phase['kind']): Phase => ({ kind, latencies: [], errors: 0, statuses: {}, gatewayFdsMax: 0, gatewayRssMaxMiB: 0, clientLoopP99Ms: 0, clientLoopMaxMs: 0, gatewayLoop: { p99Ms: 0, maxMs: 0 } })
+const newPhase = (kind: Phase['kind']): Phase => ({ kind, latencies: [], trace: [], tcpMemMaxBytes: 0, kernel: {}, errors: 0, statuses: {}, gatewayFdsMax: 0, gatewayRssMaxMiB: 0, clientLoopP99Ms: 0, clientLoopMaxMs: 0, gatewayLoop: { p99Ms: 0, maxMs: 0 } })
 
 // warm-up: the gateway's first requests compile its hot path; not measured
 await normalClient(newPhase('baseline'), 2000)
@@ -168,6 +184,7 @@ for (let round = 0; round < ROUNDS; round++) {
   while (gw.fds() > baseFds + 10 && performance.now() < until) await sleep(200)
 }
 attackers.disconnect()
+if (values.trace !== undefined) writeFileSync(values.trace, JSON.stringify(phases.map((p) => ({ kind: p.kind, trace: p.trace }))))
 
 // -- the normal client
 const pooled = (kind: Phase['kind']): number[] => phases.filter((p) => p.kind === kind).flatMap((p) => p.latencies)
@@ -211,10 +228,11 @@ const closesOk = used.every((k) => closes[k].closed > 0 && closes[k].early === 0
 const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
 process.stdout.write(`\n### Slow clients: ${ATTACKERS} attacking connections (${used.map((k) => `${counts[k]} ${k}`).join(', ')}), ${ROUNDS} interleaved rounds of ${PHASE_MS / 1000} s\n\n`)
 process.stdout.write(`Gateway: headersTimeoutMs ${HEADERS_TIMEOUT_MS}, requestTimeoutMs ${REQUEST_TIMEOUT_MS} (checked every ${CHECK_INTERVAL_MS} ms), timeouts.clientIdleMs ${CLIENT_IDLE_MS}; pool connections.maxPerTarget ${MAX_PER_TARGET}. Normal client: ${CONNECTIONS} keep-alive connections, ${RATE} GET/s in all. Attackers trickle one byte every ${TRICKLE_MS} ms and reconnect when closed; slow readers ask for ${READER_BYTES / 2 ** 20} MiB and read nothing. ${gw.pinned ? 'The gateway had CPU 0 to itself; the normal client and upstream shared CPU 1 with the attackers, who ran at the lowest priority (nice 19)' : 'Nothing pinned (no taskset or one CPU)'}. Load average at the end: ${loadAverage()}.\n\n`)
-process.stdout.write(table(['phase', 'requests', 'errors (by status)', 'p50 ms', 'p99 ms', 'max ms', 'gateway fds max', 'gateway RSS max MiB', 'event-loop delay p99 / max ms (sampled every 10 ms: 10 is on time): gateway; normal client and upstream'], phases.map((p, i) => [
+process.stdout.write(table(['phase', 'requests', 'errors (by status)', 'p50 ms', 'p99 ms', 'max ms', 'gateway fds max', 'gateway RSS max MiB', 'event-loop delay p99 / max ms (sampled every 10 ms: 10 is on time): gateway; normal client and upstream', `kernel TCP memory max MiB, all processes (tcp_mem pressure at ${tcpMemory().pressureBytes > 0 ? (tcpMemory().pressureBytes / 2 ** 20).toFixed(0) : 'unknown'})`, 'kernel: RTO timeouts / receive-queue drops / segments retransmitted'], phases.map((p, i) => [
   `${Math.floor(i / 2) + 1} ${p.kind}`, p.latencies.length + p.errors, p.errors === 0 ? '0' : `${p.errors} (${Object.entries(p.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ')})`, ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), ms(percentile(p.latencies, 100)), p.gatewayFdsMax, p.gatewayRssMaxMiB.toFixed(0), `${ms(p.gatewayLoop.p99Ms)} / ${ms(p.gatewayLoop.maxMs)}; ${ms(p.clientLoopP99Ms)} / ${ms(p.clientLoopMaxMs)}`,
+  (p.tcpMemMaxBytes / 2 ** 20).toFixed(0), KERNEL_COUNTERS.map((name) => p.kernel[name]).join(' / '),
 ])))
-process.stdout.write('\n')
+process.stdout.write('\nThe kernel columns are the whole machine\'s: the upstream\'s send buffers and the attackers\' receive buffers count in them beside the gateway\'s own, which on separate machines they would not. Past tcp_mem\'s pressure threshold Linux drops arriving segments on every connection, the normal client\'s included, and each drop waits for a retransmission (≥ 200 ms).\n\n')
 process.stdout.write(table(['normal client', 'value', 'bar', 'verdict'], [
   ['p99 without attackers (rounds pooled) ms', ms(p99Base), '', ''],
   ['p99 with attackers (rounds pooled) ms', ms(p99Attack), '', ''],

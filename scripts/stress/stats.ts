@@ -17,20 +17,48 @@ export const ms = (n: number): string => n.toFixed(1)
 
 export const sleep = (delayMs: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, delayMs))
 
+/** Counters of the machine's TCP stack so far, by name (TcpExt and Tcp lines of /proc/net/netstat and snmp); 0 where unread. */
+export function tcpCounters (names: readonly string[]): Record<string, number> {
+  const found: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]))
+  for (const file of ['/proc/net/netstat', '/proc/net/snmp']) {
+    let text: string
+    try { text = readFileSync(file, 'utf8') } catch { continue }
+    const lines = text.split('\n')
+    // each section is a line of names then a line of values, both starting with the section's prefix
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const [prefix, ...keys] = lines[i]!.split(/\s+/)
+      const values = lines[i + 1]!.split(/\s+/).slice(1)
+      if (prefix !== 'TcpExt:' && prefix !== 'Tcp:') continue
+      keys.forEach((key, k) => { if (Object.hasOwn(found, key)) found[key] = Number(values[k] ?? 0) })
+    }
+  }
+  return found
+}
+
 /**
- * The machine's TCP listen-queue overflows and drops so far (TcpExt ListenOverflows + ListenDrops in
- * /proc/net/netstat; 0 where it cannot be read). A connection whose final ACK was dropped on a full accept queue
- * waits for the SYN-ACK to be retransmitted (1 s, then 2 s), so its request arrives that much later.
+ * The machine's TCP listen-queue overflows and drops so far (TcpExt ListenOverflows + ListenDrops). A connection
+ * whose final ACK was dropped on a full accept queue waits for the SYN-ACK to be retransmitted (1 s, then 2 s), so
+ * its request arrives that much later.
  */
 export function listenDrops (): number {
-  try {
-    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'))
-    const names = lines[0]!.split(/\s+/)
-    const values = lines[1]!.split(/\s+/)
-    return ['ListenOverflows', 'ListenDrops'].reduce((n, name) => n + Number(values[names.indexOf(name)] ?? 0), 0)
-  } catch {
-    return 0
-  }
+  const c = tcpCounters(['ListenOverflows', 'ListenDrops'])
+  return c.ListenOverflows! + c.ListenDrops!
+}
+
+const PAGE_BYTES = 4096
+
+/**
+ * Memory all TCP sockets of the machine hold in their kernel buffers now, and net.ipv4.tcp_mem's pressure
+ * threshold, in bytes (0 where unread). The count is the kernel's, for every process at once: past the threshold
+ * Linux shrinks buffers and drops arriving segments on every connection, which then wait for a retransmission
+ * (≥ 200 ms on loopback).
+ */
+export function tcpMemory (): { bytes: number; pressureBytes: number } {
+  const read = (file: string): string => { try { return readFileSync(file, 'utf8') } catch { return '' } }
+  const mem = /^TCP:.*\bmem (\d+)/m.exec(read('/proc/net/sockstat'))
+  // the limits are the machine's: a network namespace of its own has no tcp_mem file (then 0)
+  const [, pressure] = read('/proc/sys/net/ipv4/tcp_mem').trim().split(/\s+/).map(Number)
+  return { bytes: Number(mem?.[1] ?? 0) * PAGE_BYTES, pressureBytes: (pressure ?? 0) * PAGE_BYTES }
 }
 
 /**
