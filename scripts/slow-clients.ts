@@ -35,7 +35,7 @@ const { values } = parseArgs({
     // the pool's connections.maxPerTarget, by default the gateway's (stalled readers each hold one: bench/hardening-results.md)
     'max-per-target': { type: 'string', default: '1024' },
     shares: { type: 'string', default: 'slowloris=0.7,idle=0.1,slowBody=0.1,slowReader=0.1' },
-    /** writes every normal request's [start ms, latency ms] by phase to this JSON file (when the slow ones came) */
+    /** writes every normal request's [start, latency] in ms by phase to this JSON file; starts on the machine's monotonic clock, as a --cpu-prof profile's timestamps are */
     trace: { type: 'string' },
   },
 })
@@ -128,7 +128,7 @@ async function normalClient (phase: Phase, durationMs: number): Promise<void> {
         }).once('error', () => resolve('network')).end()
       })
       const latency = performance.now() - started
-      phase.trace.push([Math.round(started), Math.round(latency * 10) / 10])
+      phase.trace.push([Math.round(machineNow() - latency), Math.round(latency * 10) / 10])
       if (status === '200') phase.latencies.push(latency)
       else phase.errors++
       phase.statuses[status] = (phase.statuses[status] ?? 0) + 1

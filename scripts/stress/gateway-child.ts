@@ -7,7 +7,7 @@
 // gateway itself runs no gc()). The other answers force nothing.
 import { PerformanceObserver, constants, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks'
 import { Writable } from 'node:stream'
-import { getHeapSpaceStatistics } from 'node:v8'
+import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
 import CircuitBreaker from 'opossum'
 import { buildGateway } from '../../src/app.ts'
 import { validateConfig } from '../../src/config/validate.ts'
@@ -30,7 +30,8 @@ new PerformanceObserver((list) => {
     const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind
     if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
       gcs.major++
-      gcs.heapAfterMajor = process.memoryUsage().heapUsed
+      // not process.memoryUsage(): it reads the RSS from /proc as well, in the measured process, after every full GC
+      gcs.heapAfterMajor = getHeapStatistics().used_heap_size
     } else {
       gcs.minor++
     }
