@@ -10,16 +10,18 @@
 // dead target to the gateway's health checks. A failure counts as expected only when it cannot be the gateway's fault: the client aborted,
 // or the request was in flight at the moment a target was killed.
 import { fork, spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
 import { Readable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { GatewayConfig } from '../src/config/schema.ts'
 import { C_LIBRARY_ENV, NODE_FLAGS } from '../src/lifecycle/node-flags.ts'
+import { sumSamples } from './stress/gateway-process.ts'
 
 const { values } = parseArgs({ options: { minutes: { type: 'string', default: '10' }, rate: { type: 'string' } } })
 const minutes = Number(values.minutes)
@@ -298,6 +300,18 @@ const last = rssAtMinute.at(-1)!
 const growth = afterFirst === undefined || rssAtMinute.length < 2 ? undefined : (last - afterFirst) / afterFirst
 if (statuses.size > 0) process.stdout.write(`failed statuses: ${JSON.stringify(Object.fromEntries(statuses))}\n`)
 process.stdout.write(`\ntotal: ${totals.ok} ok, ${unexpected} unexpected failures (${totals.status} status, ${totals.network} network), ${totals.aborted} client aborts, ${totals.killed} failed while their target was killed; reloads ${reloads.ok} ok / ${reloads.error} rejected\n`)
+// why requests in flight at a kill failed: the gateway's access-log lines of its 5xx answers (attempts, targets,
+// error code), their retries, and how many the pool's retry budget refused
+if (totals.killed + totals.status > 0) {
+  let shown = 0
+  for await (const line of createInterface({ input: createReadStream(accessLog), crlfDelay: Infinity })) {
+    if (!/"status":5\d\d/.test(line)) continue
+    if (shown++ < 10) process.stdout.write(`access log: ${line}\n`)
+  }
+  if (shown > 10) process.stdout.write(`access log: ${shown - 10} more 5xx lines\n`)
+}
+const metricsText = await (await fetch(`${adminUrl}/metrics`)).text()
+process.stdout.write(`gateway: ${sumSamples(metricsText, 'switchyard_retries_total')} retries, ${sumSamples(metricsText, 'switchyard_retry_budget_exhausted_total')} refused by the retry budget\n`)
 process.stdout.write(growth === undefined ? 'RSS growth after the first minute: not measured (needs at least 2 minutes)\n' : `RSS growth after the first minute: ${(growth * 100).toFixed(1)}%\n`)
 
 agent.destroy()
