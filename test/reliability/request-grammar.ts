@@ -246,6 +246,9 @@ const request: fc.Arbitrary<FuzzRequest> = fc.record({
   if (framing.big === true && target.upload === true) add(refused, 'body over the route limit')
   const tokens = connection.flatMap((l) => l.slice(l.indexOf(':') + 1).split(',').map((t) => t.trim().toLowerCase()))
   if (tokens.includes('close')) add(['closes'], 'Connection: close')
+  // an upgrade the gateway declines (any but WebSocket): Node's parser drops what is pipelined behind it, so the
+  // answer closes the connection (src/app.ts)
+  if (tokens.includes('upgrade') && extras.some((e) => e.lines.some((l) => /^upgrade:/i.test(l)))) add(['closes'], 'an upgrade declined')
   // Node's parser also honours the legacy Proxy-Connection: keep-alive on HTTP/1.0, and the answer then says
   // Connection: keep-alive (the client is told): no promise that such a connection closes
   const proxyKeepAlive = extras.some((e) => e.lines.some((l) => /^proxy-connection:\s*keep-alive/i.test(l)))
