@@ -76,8 +76,6 @@ export interface Gateway {
 
 // Fastify's default: longer than the usual load balancer's idle timeout, so the gateway is not the side that closes
 const KEEP_ALIVE_TIMEOUT_MS = 72_000
-/** Connection's upgrade token: with an Upgrade field, Node's parser reads the request as an upgrade (RFC 9110 §7.8). */
-const UPGRADE_TOKEN = /(?:^|,)\s*upgrade\s*(?:,|$)/i
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
 export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOptions = {}): Gateway {
@@ -243,7 +241,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     serverFactory: () => {
       const server = createServer({
         // Only WebSocket upgrades are tunnelled; any other Upgrade (e.g. h2c) is an ordinary request, proxied
-        // without its hop-by-hop Upgrade header. (Node ≥ 22.21 / 24.9; older Node sends every upgrade to the tunnel.)
+        // without its hop-by-hop Upgrade header, whose answer closes the connection (src/proxy/headers.ts).
+        // (Node ≥ 22.21 / 24.9; older Node sends every upgrade to the tunnel.)
         shouldUpgradeCallback: (req) => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket',
         // Node's parser answers 431 past this (request line and headers together)
         maxHeaderSize: config.server.maxHeaderBytes,
@@ -251,13 +250,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         // connection in one synchronous sweep: often enough to hold the timeouts, and small sweeps (/100 against
         // /20 cut a normal client's p99 beside 2,000 slowloris from 19.8 to 10.1 ms: bench/hardening-results.md)
         connectionsCheckingInterval: Math.max(50, Math.min(30000, Math.floor(Math.min(config.server.headersTimeoutMs, config.server.requestTimeoutMs || Infinity) / 100))),
-      } as ServerOptions, (req, res) => {
-        // An upgrade declined above ends Node's parsing of that read at the request: requests pipelined behind it
-        // in the same read are dropped, never answered. Its answer closes the connection, so the client knows to
-        // send them again (on a new one) instead of waiting for answers that will not come.
-        if (req.headers.upgrade !== undefined && UPGRADE_TOKEN.test(req.headers.connection ?? '')) res.shouldKeepAlive = false
-        admitRequest(req, res)
-      })
+      } as ServerOptions, (req, res) => admitRequest(req, res))
       // slow clients: all headers within headersTimeoutMs (slowloris), the whole request within requestTimeoutMs
       server.headersTimeout = config.server.headersTimeoutMs
       server.requestTimeout = config.server.requestTimeoutMs

@@ -31,8 +31,10 @@ export interface IncomingFacts {
   /** The Host header's value where an absolute-form target's authority replaced it: still checked (RFC 9112 §3.2). */
   hostField?: string
   /**
-   * 'close' is among the Connection tokens: the answer closes the connection (RFC 9112 §9.6), also on HTTP/1.0,
-   * where Node's parser lets a keep-alive token win. Set only when true.
+   * The answer closes the connection. 'close' is among the Connection tokens (RFC 9112 §9.6), also on HTTP/1.0,
+   * where Node's parser lets a keep-alive token win. Or the request asked to upgrade (Connection: upgrade and an
+   * Upgrade field) and came here, declined. Node's parser stops at such a request and drops the rest of its read,
+   * so requests pipelined behind it would wait for answers that never come. Set only when true.
    */
   connectionClose?: boolean
 }
@@ -97,6 +99,9 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
         if (opts.trusted) out.push(name, value)
         continue
       case 'expect': // Node has already answered 100-continue; the upstream gets the body directly
+        continue
+      case 'upgrade': // hop-by-hop
+        if (connectionTokens?.has('upgrade') === true) facts.connectionClose = true
         continue
     }
     if (HOP_BY_HOP.has(name) || connectionTokens?.has(name) === true) continue
