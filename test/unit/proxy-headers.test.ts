@@ -98,6 +98,16 @@ t.test('facts are collected', async (t) => {
   t.strictSame(none.facts, freshFacts(), 'nothing found, nothing set')
 })
 
+t.test('the answer closes the connection: Connection: close, or an upgrade that reached the request path', async (t) => {
+  t.equal(build(['Connection', 'keep-alive, Close']).facts.connectionClose, true)
+  // Node's parser reads Connection: upgrade with an Upgrade field as an upgrade, and drops what is pipelined behind it
+  t.equal(build(['Upgrade', 'h2c', 'Connection', 'Upgrade, HTTP2-Settings']).facts.connectionClose, true)
+  t.equal(build(['Connection', 'upgrade', 'Upgrade', 'h2c']).facts.connectionClose, true, 'in either order')
+  t.equal(build(['Upgrade', 'h2c']).facts.connectionClose, undefined, 'an Upgrade field Connection does not name is no upgrade')
+  t.equal(build(['Connection', 'upgrade']).facts.connectionClose, undefined, 'nor is the token without the field')
+  t.notOk(names(build(['Upgrade', 'h2c', 'Connection', 'upgrade']).pairs).includes('upgrade'), 'Upgrade stays hop-by-hop')
+})
+
 t.test('Expect is dropped', async (t) => {
   const { pairs } = build(['Expect', '100-continue', 'Content-Length', '5'])
   t.notOk(names(pairs).includes('expect'))
