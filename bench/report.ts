@@ -1,4 +1,5 @@
-// From measured runs to the tables: medians over rounds per contender and concurrency, then ratios.
+// From measured runs to the tables: medians over rounds per contender and concurrency, then ratios; and the
+// bars' ratios paired per round.
 import type { LoadResult } from './load.ts'
 
 export type Case = 'get' | 'post'
@@ -125,6 +126,65 @@ export function headline (rows: readonly Row[]): string[] {
     // the same spread over 1,000 upstream connections without any gateway: what of the 1k-targets cost is Node's and undici's
     const floor1k = find(rows, 'floor-1k-targets', 'get', r.connections)
     if (floor1k !== undefined && floor !== undefined) out.push(`c=${r.connections}: floor-1k-targets costs ${ratio(floor1k.cpuUsPerRequest, floor.cpuUsPerRequest)} the floor's CPU per request`)
+  }
+  return out
+}
+
+export interface PairedRatio {
+  /** The median over rounds of a's figure ÷ b's in the same round. */
+  median: number
+  min: number
+  max: number
+  rounds: number
+}
+
+/**
+ * `a`'s figure ÷ `b`'s in each round both ran, and the median of those ratios. In a round the contenders run back
+ * to back (bench/run.ts), so a change in the shared machine's speed between rounds falls on both sides of each
+ * ratio; the ratio of two medians taken on their own can pair a quiet round of one with a busy round of the other.
+ */
+export function pairedRatio (measurements: readonly Measurement[], a: string, b: string, kind: Case, connections: number, figure: (m: Measurement) => number): PairedRatio | undefined {
+  const of = (contender: string): Map<number, Measurement> =>
+    new Map(measurements.filter((m) => m.contender === contender && m.case === kind && m.connections === connections).map((m) => [m.round, m]))
+  const mine = of(a)
+  const theirs = of(b)
+  const ratios: number[] = []
+  for (const [round, m] of mine) {
+    const other = theirs.get(round)
+    if (other !== undefined && figure(other) > 0) ratios.push(figure(m) / figure(other))
+  }
+  if (ratios.length === 0) return undefined
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), rounds: ratios.length }
+}
+
+const cpu = (m: Measurement): number => m.cpuUsPerRequest
+const throughput = (m: Measurement): number => m.load.requestsPerSecond
+const range = (r: PairedRatio, digits = 2): string => `${r.median.toFixed(digits)}× (${r.min.toFixed(digits)}–${r.max.toFixed(digits)}× over ${r.rounds} round${r.rounds === 1 ? '' : 's'})`
+const share = (r: PairedRatio): string =>
+  `${((1 - r.median) * 100).toFixed(1)}% (${((1 - r.max) * 100).toFixed(1)}% to ${((1 - r.min) * 100).toFixed(1)}% over ${r.rounds} round${r.rounds === 1 ? '' : 's'})`
+
+/** Issue #12's bars as ratios paired per round, one line each, for the contenders that ran. */
+export function pairedBars (measurements: readonly Measurement[]): string[] {
+  const out: string[] = []
+  const concurrencies = (kind: Case): number[] =>
+    [...new Set(measurements.filter((m) => m.case === kind && m.contender === 'switchyard-full').map((m) => m.connections))].sort((x, y) => x - y)
+  for (const c of concurrencies('get')) {
+    const floor = pairedRatio(measurements, 'switchyard-full', 'floor', 'get', c, cpu)
+    if (floor !== undefined) out.push(`c=${c}: switchyard-full's CPU per request ÷ the floor's: ${range(floor)} (bar 1: at most 1.15×)`)
+    const raw = pairedRatio(measurements, 'switchyard-full', 'raw', 'get', c, throughput)
+    if (raw !== undefined) out.push(`c=${c}: switchyard-full's req/s ÷ raw @fastify/http-proxy's: ${range(raw)}`)
+    const log = pairedRatio(measurements, 'switchyard-full', 'switchyard-nolog', 'get', c, throughput)
+    if (log !== undefined) out.push(`c=${c}: the access log costs ${share(log)} of switchyard-nolog's req/s (bar 4: at most 10%)`)
+    const metrics = pairedRatio(measurements, 'switchyard-full', 'switchyard-nometrics', 'get', c, throughput)
+    if (metrics !== undefined) out.push(`c=${c}: Prometheus metrics cost ${share(metrics)} of switchyard-nometrics' req/s`)
+    for (const scale of ['switchyard-10k-routes', 'switchyard-1k-targets']) {
+      const s = pairedRatio(measurements, scale, 'switchyard-full', 'get', c, cpu)
+      if (s !== undefined) out.push(`c=${c}: ${scale}'s CPU per request ÷ switchyard-full's: ${range(s)} (bar 6: at most 1.05×)`)
+    }
+  }
+  for (const c of concurrencies('post')) {
+    const raw = pairedRatio(measurements, 'switchyard-full', 'raw', 'post', c, throughput)
+    if (raw !== undefined) out.push(`uploads, c=${c}: switchyard-full's MiB/s ÷ raw @fastify/http-proxy's: ${range(raw)} (bar 5: at least 1.2×)`)
   }
   return out
 }

@@ -12,7 +12,7 @@ import { CONTENDERS, startContender, type Contender } from './contenders.ts'
 import type { LoadRequest } from './load.ts'
 import { SMALL_JSON, UPLOAD_ANSWER, UPLOAD_BYTES, UPLOAD_PATH } from './origin-answer.ts'
 import { clockTicksPerSecond, cpuModel, cpuTicks, loadAverage, peakRssKiB, resetPeakRss } from './proc.ts'
-import { getTable, headline, postTable, summarise, type Case, type Measurement } from './report.ts'
+import { getTable, headline, pairedBars, postTable, summarise, type Case, type Measurement } from './report.ts'
 import { appendRun } from './results-file.ts'
 import { prepareLoadSide } from './setup.ts'
 
@@ -130,6 +130,12 @@ try {
     '',
     ...headline(rows).map((l) => `**${l}.**  `),
     '',
+    ...(pairedBars(measurements).length === 0 ? [] : [
+      'The bars, paired per round (each round\'s ratio between two contenders that ran back to back, then the median over rounds):',
+      '',
+      ...pairedBars(measurements).map((l) => `- ${l}.`),
+      '',
+    ]),
     getTable(rows),
     '',
     postTable(rows, UPLOAD_BYTES),

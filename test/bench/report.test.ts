@@ -1,6 +1,6 @@
 import t from 'tap'
 import type { LoadResult } from '../../bench/load.ts'
-import { getTable, headline, median, postTable, summarise, type Case, type Measurement } from '../../bench/report.ts'
+import { getTable, headline, median, pairedBars, pairedRatio, postTable, summarise, type Case, type Measurement } from '../../bench/report.ts'
 
 t.test('median of odd and even counts; NaN for none', async (t) => {
   const cases: [values: number[], expected: number][] = [
@@ -61,4 +61,30 @@ t.test('ratios: req/s against raw, CPU per request against the floor, at the sam
   t.equal(post.length, 2 + 2)
   t.match(post[2]!, /^\| floor \| 8 \| 400 \| 400 \| .* \| 2\.00× \| 1\.00× \|$/, '1 MiB per request: MiB/s equals req/s')
   t.match(post[3]!, /^\| raw \| 8 \| 200 \| 200 \| .* \| 1\.00× \| 2\.00× \|$/)
+})
+
+t.test('paired ratios: a ÷ b within each round both ran, then the median; rounds one side missed are left out', async (t) => {
+  const cpu = (x: Measurement): number => x.cpuUsPerRequest
+  // round 2 was slow for both: the ratio of medians (125 / 50 = 2.5) pairs rounds, the paired median does not
+  t.same(pairedRatio(runs, 'switchyard-full', 'floor', 'get', 50, cpu), { median: 2.5, min: 2.4, max: 3.125, rounds: 3 })
+  t.same(pairedRatio(runs, 'raw', 'floor', 'get', 256, cpu), undefined, 'no floor at c=256')
+  const logged: Measurement[] = [
+    m('switchyard-full', 'get', 50, 1, 9700, 70), m('switchyard-nolog', 'get', 50, 1, 10_000, 68),
+    // a busy round for the second: a ratio of medians would call logging free
+    m('switchyard-full', 'get', 50, 2, 9600, 71), m('switchyard-nolog', 'get', 50, 2, 8000, 90),
+    m('switchyard-full', 'get', 50, 3, 9500, 72), m('switchyard-nolog', 'get', 50, 3, 10_000, 69),
+    m('switchyard-nolog', 'get', 50, 4, 12_000, 60),
+    m('switchyard-full', 'post', 8, 1, 300, 3000), m('raw', 'post', 8, 1, 200, 6000),
+  ]
+  const paired = pairedRatio(logged, 'switchyard-full', 'switchyard-nolog', 'get', 50, (x) => x.load.requestsPerSecond)
+  t.equal(paired?.rounds, 3, 'round 4 had no switchyard-full')
+  t.equal(paired?.median, 0.97)
+  t.same(pairedBars(logged), [
+    'c=50: the access log costs 3.0% (-20.0% to 5.0% over 3 rounds) of switchyard-nolog\'s req/s (bar 4: at most 10%)',
+    'uploads, c=8: switchyard-full\'s MiB/s ÷ raw @fastify/http-proxy\'s: 1.50× (1.50–1.50× over 1 round) (bar 5: at least 1.2×)',
+  ])
+  t.same(pairedBars(runs).slice(0, 2), [
+    'c=50: switchyard-full\'s CPU per request ÷ the floor\'s: 2.50× (2.40–3.13× over 3 rounds) (bar 1: at most 1.15×)',
+    'c=50: switchyard-full\'s req/s ÷ raw @fastify/http-proxy\'s: 1.17× (0.96–1.29× over 3 rounds)',
+  ])
 })
