@@ -75,3 +75,13 @@ try {
 process.stdout.write(`\nCPU µs per request at c=${values.connections}, median of ${values.rounds} rounds (each figure on its own):\n\n`)
 process.stdout.write('| contender | main thread, user | main thread, kernel | helper threads (V8, libuv) | total |\n| --- | ---: | ---: | ---: | ---: |\n')
 for (const [name, r] of rows) process.stdout.write(`| ${name} | ${median(r.mainUser).toFixed(1)} | ${median(r.mainSystem).toFixed(1)} | ${median(r.helpers).toFixed(1)} | ${median(r.total).toFixed(1)} |\n`)
+// each round's ratio to the first contender named (the contenders of a round ran back to back), then the median
+const [reference, ...others] = specs.map((s) => s.name)
+const base = rows.get(reference!)
+if (base !== undefined && others.length > 0) {
+  process.stdout.write(`\nTotal CPU per request ÷ ${reference}'s, paired per round (median, then the range):\n\n`)
+  for (const name of others) {
+    const ratios = (rows.get(name)?.total ?? []).map((t, i) => t / base.total[i]!).filter(Number.isFinite)
+    if (ratios.length > 0) process.stdout.write(`- ${name}: ${median(ratios).toFixed(3)}× (${Math.min(...ratios).toFixed(3)}–${Math.max(...ratios).toFixed(3)}×)\n`)
+  }
+}
