@@ -1,4 +1,4 @@
-// npm run stress:slow [-- --attackers N --rounds R --phase-s S] (not in CI; ~2 min): a normal client's latency
+// npm run stress:slow [-- --attackers N --rounds R --phase-s S --peer haproxy|nginx] (not in CI; ~2 min): a normal client's latency
 // with and without N (default 2,000) slow and abusive connections: slowloris (headers trickled), idle, slow
 // body and stalled readers, in the shares below. Rounds are interleaved (baseline, attack, baseline, attack, …)
 // so the machine's own noise falls on both sides. Bars, each failing the run (exit 1): the normal client's p99
@@ -11,6 +11,8 @@
 // started and how long it took). Every process here shares one kernel: a stalled reader's bytes sit in the
 // upstream's send buffer, the gateway's two sockets and the attacker's receive buffer at once, and past tcp_mem's
 // pressure threshold the kernel drops segments on every connection (bench/hardening-results.md, tenth pass).
+// --peer runs HAProxy or nginx from Debian in the gateway's place, set up alike (scripts/stress/peer-process.ts): the
+// same mix against a trusted proxy tells the gateway's share of a failure from the machine's.
 import { execSync, fork } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { setPriority } from 'node:os'
@@ -20,6 +22,7 @@ import { parseArgs } from 'node:util'
 import { loadAverage } from '../bench/proc.ts'
 import { KINDS, type Kind, type KindReport, type StartMessage } from './stress/attackers.ts'
 import { startGatewayChild, sumSamples } from './stress/gateway-process.ts'
+import { PEERS, startPeer, type Peer, type StressProxy } from './stress/peer-process.ts'
 import { DRIVER_CPU, pin } from './stress/pin.ts'
 import { machineNow, ms, percentile, sleep, table, tcpCounters, tcpMemory } from './stress/stats.ts'
 import { StressUpstream } from './stress/upstream.ts'
@@ -37,8 +40,12 @@ const { values } = parseArgs({
     shares: { type: 'string', default: 'slowloris=0.7,idle=0.1,slowBody=0.1,slowReader=0.1' },
     /** writes every normal request's [start, latency] in ms by phase to this JSON file; starts on the machine's monotonic clock, as a --cpu-prof profile's timestamps are */
     trace: { type: 'string' },
+    /** haproxy or nginx in the gateway's place */
+    peer: { type: 'string' },
   },
 })
+if (values.peer !== undefined && !(PEERS as readonly string[]).includes(values.peer)) throw new Error(`--peer: one of ${PEERS.join(', ')}`)
+const PEER = values.peer as Peer | undefined
 const ATTACKERS = Number(values.attackers)
 const ROUNDS = Number(values.rounds)
 const PHASE_MS = Number(values['phase-s']) * 1000
@@ -79,13 +86,16 @@ if (Number.isFinite(fdLimit) && fdLimit < ATTACKERS + 1000) {
 }
 
 const upstream = await StressUpstream.start(machineNow)
-const gw = await startGatewayChild({
+const gateway = PEER !== undefined ? undefined : await startGatewayChild({
   log: { level: 'warn' },
   server: { host: '127.0.0.1', port: 0, headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
   admin: { host: '127.0.0.1', port: 0 },
   pools: { app: { targets: [upstream.url], timeouts: { clientIdleMs: CLIENT_IDLE_MS }, connections: { maxPerTarget: MAX_PER_TARGET } } },
   routes: [{ path: '/', pool: 'app' }],
 })
+const peer = PEER === undefined ? undefined : await startPeer(PEER, upstream.url, { headersMs: HEADERS_TIMEOUT_MS, requestMs: REQUEST_TIMEOUT_MS, idleMs: CLIENT_IDLE_MS }, (line) => process.stderr.write(`${line}\n`))
+/** The proxy under test: the gateway, or the peer in its place. */
+const gw: StressProxy = gateway ?? peer!
 const attackers = fork(new URL('./stress/attackers.ts', import.meta.url), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
 process.once('exit', () => attackers.kill('SIGKILL'))
 pin(process.pid, DRIVER_CPU)
@@ -162,7 +172,7 @@ const newPhase = (kind: Phase['kind']): Phase => ({ kind, latencies: [], trace: 
 // warm-up: the gateway's first requests compile its hot path; not measured
 await normalClient(newPhase('baseline'), 2000)
 const baseFds = gw.fds()
-process.stderr.write(`gateway pid ${gw.pid}, ${baseFds} fds at rest; load average ${loadAverage()}\n`)
+process.stderr.write(`${PEER ?? 'gateway'} pid ${gw.pid}, ${baseFds} fds at rest; load average ${loadAverage()}\n`)
 
 for (let round = 0; round < ROUNDS; round++) {
   const baseline = newPhase('baseline')
@@ -226,12 +236,14 @@ const used = KINDS.filter((k) => counts[k] > 0)
 const closesOk = used.every((k) => closes[k].closed > 0 && closes[k].early === 0 && closes[k].late === 0 && closes[k].overdue === 0 && closes[k].notCut === 0)
 
 const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
-process.stdout.write(`\n### Slow clients: ${ATTACKERS} attacking connections (${used.map((k) => `${counts[k]} ${k}`).join(', ')}), ${ROUNDS} interleaved rounds of ${PHASE_MS / 1000} s\n\n`)
-process.stdout.write(`Gateway: headersTimeoutMs ${HEADERS_TIMEOUT_MS}, requestTimeoutMs ${REQUEST_TIMEOUT_MS} (checked every ${CHECK_INTERVAL_MS} ms), timeouts.clientIdleMs ${CLIENT_IDLE_MS}; pool connections.maxPerTarget ${MAX_PER_TARGET}. Normal client: ${CONNECTIONS} keep-alive connections, ${RATE} GET/s in all. Attackers trickle one byte every ${TRICKLE_MS} ms and reconnect when closed; slow readers ask for ${READER_BYTES / 2 ** 20} MiB and read nothing. ${gw.pinned ? 'The gateway had CPU 0 to itself; the normal client and upstream shared CPU 1 with the attackers, who ran at the lowest priority (nice 19)' : 'Nothing pinned (no taskset or one CPU)'}. Load average at the end: ${loadAverage()}.\n\n`)
+// a peer has no event loop to report
+const loopMs = (n: number): string => Number.isNaN(n) ? '–' : ms(n)
+process.stdout.write(`\n### Slow clients${PEER !== undefined ? ` against ${PEER}` : ''}: ${ATTACKERS} attacking connections (${used.map((k) => `${counts[k]} ${k}`).join(', ')}), ${ROUNDS} interleaved rounds of ${PHASE_MS / 1000} s\n\n`)
+process.stdout.write(`${peer !== undefined ? `In the gateway's place: ${peer.describe}. The gateway's settings, for comparison: ` : 'Gateway: '}headersTimeoutMs ${HEADERS_TIMEOUT_MS}, requestTimeoutMs ${REQUEST_TIMEOUT_MS} (checked every ${CHECK_INTERVAL_MS} ms), timeouts.clientIdleMs ${CLIENT_IDLE_MS}; pool connections.maxPerTarget ${MAX_PER_TARGET}. Normal client: ${CONNECTIONS} keep-alive connections, ${RATE} GET/s in all. Attackers trickle one byte every ${TRICKLE_MS} ms and reconnect when closed; slow readers ask for ${READER_BYTES / 2 ** 20} MiB and read nothing. ${gw.pinned ? `${PEER ?? 'The gateway'} had CPU 0 to itself; the normal client and upstream shared CPU 1 with the attackers, who ran at the lowest priority (nice 19)` : 'Nothing pinned (no taskset or one CPU)'}. Load average at the end: ${loadAverage()}.\n\n`)
 const { pressureBytes } = tcpMemory()
 const pressureMiB = pressureBytes > 0 ? (pressureBytes / 2 ** 20).toFixed(0) : 'unknown'
 process.stdout.write(table(['phase', 'requests', 'errors (by status)', 'p50 ms', 'p99 ms', 'max ms', 'gateway fds max', 'gateway RSS max MiB', 'event-loop delay p99 / max ms (sampled every 10 ms: 10 is on time): gateway; normal client and upstream', `kernel TCP memory max MiB, all processes (tcp_mem pressure at ${pressureMiB})`, 'kernel: RTO timeouts / receive-queue drops / segments retransmitted'], phases.map((p, i) => [
-  `${Math.floor(i / 2) + 1} ${p.kind}`, p.latencies.length + p.errors, p.errors === 0 ? '0' : `${p.errors} (${Object.entries(p.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ')})`, ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), ms(percentile(p.latencies, 100)), p.gatewayFdsMax, p.gatewayRssMaxMiB.toFixed(0), `${ms(p.gatewayLoop.p99Ms)} / ${ms(p.gatewayLoop.maxMs)}; ${ms(p.clientLoopP99Ms)} / ${ms(p.clientLoopMaxMs)}`,
+  `${Math.floor(i / 2) + 1} ${p.kind}`, p.latencies.length + p.errors, p.errors === 0 ? '0' : `${p.errors} (${Object.entries(p.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ')})`, ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), ms(percentile(p.latencies, 100)), p.gatewayFdsMax, p.gatewayRssMaxMiB.toFixed(0), `${loopMs(p.gatewayLoop.p99Ms)} / ${loopMs(p.gatewayLoop.maxMs)}; ${ms(p.clientLoopP99Ms)} / ${ms(p.clientLoopMaxMs)}`,
   (p.tcpMemMaxBytes / 2 ** 20).toFixed(0), KERNEL_COUNTERS.map((name) => p.kernel[name]).join(' / '),
 ])))
 process.stdout.write('\nThe kernel columns are the whole machine\'s: the upstream\'s send buffers and the attackers\' receive buffers count in them beside the gateway\'s own, which on separate machines they would not. Past tcp_mem\'s pressure threshold Linux drops arriving segments on every connection, the normal client\'s included, and each drop waits for a retransmission (≥ 200 ms).\n\n')
@@ -250,10 +262,12 @@ process.stdout.write(table(['attackers', 'opened', 'closed by the gateway', 'clo
 process.stdout.write('\n"overdue": still open at the end of a phase although older than its window\'s end. Slow readers\' close times are when the upstream saw the gateway cut their response (a paused socket cannot see its own close).\n')
 
 // why the normal client failed, when it did: the breaker's own counts and the attempts' outcomes
-const breaker = await gw.breakerEvents()
-const metricsText = await gw.metrics()
-const outcomes = ['success', 'client-abort', 'busy', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response'].map((o) => `${o} ${sumSamples(metricsText, 'switchyard_upstream_attempts_total', `outcome="${o}"`)}`)
-process.stdout.write(`\nGateway breaker events over the whole run: ${Object.entries(breaker).map(([e, n]) => `${e} ${n}`).join(', ')}. Upstream attempts by outcome: ${outcomes.join(', ')}.\n`)
+if (gateway !== undefined) {
+  const breaker = await gateway.breakerEvents()
+  const metricsText = await gateway.metrics()
+  const outcomes = ['success', 'client-abort', 'busy', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response'].map((o) => `${o} ${sumSamples(metricsText, 'switchyard_upstream_attempts_total', `outcome="${o}"`)}`)
+  process.stdout.write(`\nGateway breaker events over the whole run: ${Object.entries(breaker).map(([e, n]) => `${e} ${n}`).join(', ')}. Upstream attempts by outcome: ${outcomes.join(', ')}.\n`)
+}
 
 await gw.stop()
 await upstream.close()
