@@ -1,6 +1,7 @@
 // Every process the benchmark starts goes through here, so all of them are ended on success, on error and on
 // Ctrl-C. Pinning uses `taskset -c N`, which execs the command: the child's pid is the measured process itself.
 import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process'
+import { connect } from 'node:net'
 import { cpus } from 'node:os'
 
 const running = new Set<ChildProcess>()
@@ -56,6 +57,20 @@ export function waitForReady (child: ChildProcess, name: string, timeoutMs = 15_
       if (!ready) reject(new Error(`${name} exited (${signal ?? code}) before it was ready`))
     })
   })
+}
+
+/** Resolves once something accepts connections on 127.0.0.1:port (a child that says nothing when ready: nginx, HAProxy); rejects if the child exits or 5 s pass. */
+export async function waitForListening (port: number, child: ChildProcess, name: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`)
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
+      s.on('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`${name} did not listen on ${port}`)
 }
 
 /**

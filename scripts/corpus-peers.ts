@@ -3,11 +3,10 @@
 // upstreams with the same routes and limits; writes the side-by-side table into docs/reliability.md.
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startProcess } from '../bench/children.ts'
+import { startProcess, waitForListening } from '../bench/children.ts'
 import { freePort } from '../bench/origin-answer.ts'
 import { ensureDebianBinary, versionOf } from '../bench/tools.ts'
 import { CountingUpstream } from '../test/helpers/counting-upstream.ts'
@@ -87,19 +86,6 @@ backend other
 `
 }
 
-async function listening (port: number, child: ChildProcess, name: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
-      s.on('error', () => resolve(false))
-    })
-    if (ok) return
-    await sleep(50)
-  }
-  throw new Error(`${name} did not listen on ${port}`)
-}
-
 function stopChild (child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
@@ -113,7 +99,7 @@ async function startNginx (binary: string, payment: number, other: number): Prom
   const port = await freePort()
   writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, payment, other))
   const child = startProcess(binary, ['-e', join(dir, 'error.log'), '-p', dir, '-c', join(dir, 'nginx.conf')])
-  await listening(port, child, 'nginx')
+  await waitForListening(port, child, 'nginx')
   return { name: 'nginx', version: versionOf(binary, ['-v']).replace(/^nginx version: nginx\//, ''), port, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }) } }
 }
 
@@ -122,7 +108,7 @@ async function startHaproxy (binary: string, payment: number, other: number): Pr
   const port = await freePort()
   writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(port, payment, other))
   const child = startProcess(binary, ['-db', '-f', join(dir, 'haproxy.cfg')])
-  await listening(port, child, 'haproxy')
+  await waitForListening(port, child, 'haproxy')
   const version = /version (\S+)/.exec(versionOf(binary, ['-v']))?.[1] ?? 'unknown'
   return { name: 'HAProxy', version, port, stop: async () => { await stopChild(child); rmSync(dir, { recursive: true, force: true }) } }
 }

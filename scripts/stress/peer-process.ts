@@ -3,14 +3,12 @@
 // the same timeouts), so a failing run shows whether it is the gateway's doing or the machine's.
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startProcess } from '../../bench/children.ts'
+import { startProcess, waitForListening } from '../../bench/children.ts'
 import { freePort } from '../../bench/origin-answer.ts'
 import { ensureDebianBinary, versionOf } from '../../bench/tools.ts'
 import { GATEWAY_CPU } from './pin.ts'
-import { sleep } from './stats.ts'
 
 export const PEERS = ['haproxy', 'nginx'] as const
 export type Peer = typeof PEERS[number]
@@ -95,19 +93,6 @@ ${temp}
 `
 }
 
-async function listening (port: number, child: ChildProcess, name: string): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`)
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
-      s.on('error', () => resolve(false))
-    })
-    if (ok) return
-    await sleep(50)
-  }
-  throw new Error(`${name} did not listen on ${port}`)
-}
-
 /** Starts the peer on CPU 0 in front of `upstreamUrl`; its version goes into `describe`. */
 export async function startPeer (peer: Peer, upstreamUrl: string, timeouts: PeerTimeouts, log: (line: string) => void): Promise<StressProxy & { describe: string }> {
   const binary = peer === 'nginx' ? ensureDebianBinary('nginx', 'nginx-light', log) ?? ensureDebianBinary('nginx', 'nginx', log) : ensureDebianBinary('haproxy', 'haproxy', log)
@@ -126,7 +111,7 @@ export async function startPeer (peer: Peer, upstreamUrl: string, timeouts: Peer
     child = startProcess(binary, ['-db', '-f', join(dir, 'haproxy.cfg')], { cpu: GATEWAY_CPU })
     describe = `HAProxy ${/version (\S+)/.exec(versionOf(binary, ['-v']))?.[1] ?? 'unknown'} (one thread; timeout http-request ${timeouts.headersMs} ms, timeout client ${timeouts.idleMs} ms of inactivity)`
   }
-  await listening(port, child, peer)
+  await waitForListening(port, child, peer)
   const pid = child.pid!
   return {
     pid,
