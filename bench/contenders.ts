@@ -1,5 +1,5 @@
 // The proxies under benchmark, each a separate Node process pinned to the proxy's CPU.
-import { closeSync, openSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import type { ChildProcess } from 'node:child_process'
 import { dirname, join, relative } from 'node:path'
@@ -69,7 +69,7 @@ export const CONTENDERS: readonly ContenderSpec[] = [
   },
   {
     name: 'switchyard-full',
-    description: 'Switchyard, 2 targets (two origin ports), active health checks every 1 s, breaker, 3 attempts within a 20% retry budget, outlier detection, access log at info to stdout redirected to a file, Prometheus metrics',
+    description: 'Switchyard, 2 targets (two origin ports), active health checks every 1 s, breaker, 3 attempts within a 20% retry budget, outlier detection, access log at info to stdout redirected to a file (in RAM, on /dev/shm, where there is one), Prometheus metrics',
     script: 'gateway-server.ts',
     args: (o) => ['full', ...o.urls],
     nodeFlags: NODE_FLAGS,
@@ -187,6 +187,26 @@ export interface Launcher {
   env?: NodeJS.ProcessEnv
 }
 
+// The access logs are files in RAM (tmpfs) where the machine has /dev/shm. On this project's machines (VMs), a
+// proxy logging to a growing file on the virtual disk had spells of +30-60 µs per request, user and system time
+// alike, for 10-40 s at a time; to /dev/null or to tmpfs it had none (bench/RESULTS.md, round 16). That measures
+// the machine's disk and memory, not the proxy; a gateway in a pod writes its stdout to a pipe the container
+// runtime drains.
+let accessLogDir: string | null | undefined
+
+function accessLogFile (name: string, fallbackDir: string): string {
+  if (accessLogDir === undefined) {
+    try {
+      const made = mkdtempSync('/dev/shm/switchyard-bench-')
+      accessLogDir = made
+      process.once('exit', () => rmSync(made, { recursive: true, force: true }))
+    } catch {
+      accessLogDir = null
+    }
+  }
+  return join(accessLogDir ?? fallbackDir, `${name}-access.log`)
+}
+
 export async function startContender (spec: ContenderSpec, origin: Origin, dir: string, cpu: number, extraNodeFlags: readonly string[] = [], launcher?: Launcher): Promise<Contender> {
   const env = contenderEnv(spec)
   const tree = launcher?.env?.BENCH_TREE
@@ -197,7 +217,7 @@ export async function startContender (spec: ContenderSpec, origin: Origin, dir: 
     await stopProcess(warm)
     warmed.add(sources)
   }
-  const logFile = spec.logsToStdout ? join(dir, `${spec.name}-access.log`) : undefined
+  const logFile = spec.logsToStdout ? accessLogFile(spec.name, dir) : undefined
   const stdout = logFile === undefined ? 'ignore' : openSync(logFile, 'a')
   try {
     const nodeArgs = [...spec.nodeFlags, ...extraNodeFlags, join(here, spec.script), ...spec.args(origin)]
