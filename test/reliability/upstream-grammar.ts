@@ -353,7 +353,8 @@ export function verdict (raw: ResponseSpec, method: Method, tag: string, attempt
       if (spec.ending === 'fin') return result('valid', false, body)
       // RFC 9112 §8: a reset is no clean close; what came before it may be cut short
       notes.push('a close-delimited body reset')
-      known = KNOWN_CLOSE_RESET_COMPLETE
+      // an unexpected 100 before it decides first: undici refuses the answer before it reads this body
+      known ??= KNOWN_CLOSE_RESET_COMPLETE
       return result('cut-body', false)
   }
   return result('valid', reusable, body)
