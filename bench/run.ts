@@ -113,6 +113,7 @@ try {
   }
 
   const rows = summarise(measurements, contenders.map((c) => c.spec.name))
+  const paired = pairedBars(measurements)
   const args = process.argv.slice(2).join(' ')
   const report = [
     `### ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${usesWrk ? 'wrk' : 'autocannon (FALLBACK: measures autocannon, not the proxies)'}, ${origin.description}${quick ? ' (quick run)' : ''}`,
@@ -130,10 +131,10 @@ try {
     '',
     ...headline(rows).map((l) => `**${l}.**  `),
     '',
-    ...(pairedBars(measurements).length === 0 ? [] : [
+    ...(paired.length === 0 ? [] : [
       'The bars, paired per round (each round\'s ratio between two contenders that ran back to back, then the median over rounds):',
       '',
-      ...pairedBars(measurements).map((l) => `- ${l}.`),
+      ...paired.map((l) => `- ${l}.`),
       '',
     ]),
     getTable(rows),

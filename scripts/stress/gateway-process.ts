@@ -1,10 +1,10 @@
 // The load driver's handle on the gateway child: start it, read its fds and RSS from /proc/<pid>, its heap
 // from its own /metrics (nodejs_heap_size_used_bytes), its breaker counts over IPC; stop it.
-import { readdirSync, readFileSync } from 'node:fs'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { C_LIBRARY_ENV, NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
 import { forkChild } from './forked.ts'
 import { GATEWAY_CPU, pin } from './pin.ts'
+import { processFds, processRssMiB } from './stats.ts'
 
 export interface GatewayChild {
   readonly pid: number
@@ -45,8 +45,8 @@ export async function startGatewayChild (config: GatewayConfig): Promise<Gateway
     url: ready.url,
     port: Number(new URL(ready.url).port),
     adminUrl: ready.adminUrl,
-    fds: () => readdirSync(`/proc/${pid}/fd`).length,
-    rssMiB: () => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024,
+    fds: () => processFds(pid),
+    rssMiB: () => processRssMiB(pid),
     metrics,
     heapUsedMiB: async () => {
       const m = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(await metrics())

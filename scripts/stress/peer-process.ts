@@ -2,13 +2,14 @@
 // slow-client mix against a trusted proxy, set up as the gateway is (one process on CPU 0, streaming both ways,
 // the same timeouts), so a failing run shows whether it is the gateway's doing or the machine's.
 import type { ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startProcess, waitForListening } from '../../bench/children.ts'
+import { startProcess, stopProcess, waitForListening } from '../../bench/children.ts'
 import { freePort } from '../../bench/origin-answer.ts'
 import { ensureDebianBinary, versionOf } from '../../bench/tools.ts'
-import { GATEWAY_CPU } from './pin.ts'
+import { GATEWAY_CPU, pin } from './pin.ts'
+import { processFds, processRssMiB } from './stats.ts'
 
 export const PEERS = ['haproxy', 'nginx'] as const
 export type Peer = typeof PEERS[number]
@@ -104,29 +105,26 @@ export async function startPeer (peer: Peer, upstreamUrl: string, timeouts: Peer
   let describe: string
   if (peer === 'nginx') {
     writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir, port, upstream, timeouts))
-    child = startProcess(binary, ['-e', join(dir, 'error.log'), '-p', dir, '-c', join(dir, 'nginx.conf')], { cpu: GATEWAY_CPU })
+    child = startProcess(binary, ['-e', join(dir, 'error.log'), '-p', dir, '-c', join(dir, 'nginx.conf')])
     describe = `nginx ${versionOf(binary, ['-v']).replace(/^nginx version: nginx\//, '')} (one process, proxy_buffering and proxy_request_buffering off; client_header_timeout ${timeouts.headersMs} ms, client_body_timeout ${timeouts.requestMs} ms between reads, send_timeout ${timeouts.idleMs} ms)`
   } else {
     writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig(port, upstream, timeouts))
-    child = startProcess(binary, ['-db', '-f', join(dir, 'haproxy.cfg')], { cpu: GATEWAY_CPU })
+    child = startProcess(binary, ['-db', '-f', join(dir, 'haproxy.cfg')])
     describe = `HAProxy ${/version (\S+)/.exec(versionOf(binary, ['-v']))?.[1] ?? 'unknown'} (one thread; timeout http-request ${timeouts.headersMs} ms, timeout client ${timeouts.idleMs} ms of inactivity)`
   }
   await waitForListening(port, child, peer)
   const pid = child.pid!
   return {
     pid,
-    pinned: process.platform === 'linux' && readFileSync(`/proc/${pid}/status`, 'utf8').includes(`Cpus_allowed_list:\t${GATEWAY_CPU}\n`),
+    // as the gateway's child is: every thread of the running process moved to CPU 0
+    pinned: pin(pid, GATEWAY_CPU),
     port,
     describe,
-    fds: () => readdirSync(`/proc/${pid}/fd`).length,
-    rssMiB: () => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024,
+    fds: () => processFds(pid),
+    rssMiB: () => processRssMiB(pid),
     loopDelay: () => Promise.resolve({ p99Ms: Number.NaN, maxMs: Number.NaN }),
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve))
-        child.kill('SIGTERM')
-        await exited
-      }
+      await stopProcess(child)
       rmSync(dir, { recursive: true, force: true })
     },
   }

@@ -1,5 +1,5 @@
 // Small helpers shared by the stress scripts: percentiles and markdown table rows.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** The p-th percentile (0–100) of the values, nearest rank; 0 for none. */
 export function percentile (values: readonly number[], p: number): number {
@@ -87,3 +87,9 @@ export function busyPercent (before: ReturnType<typeof cpuJiffies>, after: Retur
   if (before === undefined || after === undefined || after.total === before.total) return NaN
   return (100 * (after.busy - before.busy)) / (after.total - before.total)
 }
+
+/** Open file descriptors of a process, from /proc/<pid>/fd. */
+export const processFds = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length
+
+/** Resident set size of a process in MiB, from /proc/<pid>/status. */
+export const processRssMiB = (pid: number): number => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024
