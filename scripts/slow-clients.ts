@@ -108,7 +108,7 @@ setPriority(attackers.pid!, 19)
 /** The kernel's TCP counters a phase reports: retransmission timeouts, segments dropped on a full receive queue, all retransmitted segments. */
 const KERNEL_COUNTERS = ['TCPTimeouts', 'TCPRcvQDrop', 'RetransSegs'] as const
 
-interface Phase { kind: 'baseline' | 'attack'; latencies: number[]; trace: [startedMs: number, latencyMs: number][]; tcpMemMaxBytes: number; kernel: Record<string, number>; errors: number; statuses: Record<string, number>; gatewayFdsMax: number; gatewayRssMaxMiB: number; clientLoopP99Ms: number; clientLoopMaxMs: number; gatewayLoop: { p99Ms: number; maxMs: number } }
+interface Phase { kind: 'baseline' | 'attack'; latencies: number[]; /** the normal client's new connections: established (machine clock) → accepted by the gateway, ms */ acceptWaits: number[]; trace: [startedMs: number, latencyMs: number][]; tcpMemMaxBytes: number; kernel: Record<string, number>; errors: number; statuses: Record<string, number>; gatewayFdsMax: number; gatewayRssMaxMiB: number; clientLoopP99Ms: number; clientLoopMaxMs: number; gatewayLoop: { p99Ms: number; maxMs: number } }
 
 /** The normal client: CONNECTIONS keep-alive connections sending GETs at RATE req/s in all, for durationMs. */
 async function normalClient (phase: Phase, durationMs: number): Promise<void> {
@@ -118,6 +118,9 @@ async function normalClient (phase: Phase, durationMs: number): Promise<void> {
   const loop = monitorEventLoopDelay({ resolution: 10 })
   loop.enable()
   await gw.loopDelay() // from here on
+  await gw.acceptedAt?.()
+  // [client port, machine clock ms] of each new connection once established: queued for the gateway to accept
+  const established: [number, number][] = []
   const kernelBefore = tcpCounters(KERNEL_COUNTERS)
   const sampler = setInterval(() => {
     phase.gatewayFdsMax = Math.max(phase.gatewayFdsMax, gw.fds())
@@ -135,7 +138,9 @@ async function normalClient (phase: Phase, durationMs: number): Promise<void> {
           res.resume()
           res.once('end', () => resolve(String(res.statusCode)))
           res.once('error', () => resolve('network'))
-        }).once('error', () => resolve('network')).end()
+        }).once('error', () => resolve('network')).once('socket', (socket) => {
+          if (socket.connecting) socket.once('connect', () => established.push([socket.localPort ?? 0, machineNow()]))
+        }).end()
       })
       const latency = performance.now() - started
       phase.trace.push([Math.round(machineNow() - latency), Math.round(latency * 10) / 10])
@@ -153,6 +158,13 @@ async function normalClient (phase: Phase, durationMs: number): Promise<void> {
   phase.clientLoopP99Ms = loop.percentile(99) / 1e6
   phase.clientLoopMaxMs = loop.max / 1e6
   phase.gatewayLoop = await gw.loopDelay()
+  const accepted = await gw.acceptedAt?.()
+  if (accepted !== undefined) {
+    for (const [port, at] of established) {
+      const acceptedAt = accepted.get(port)
+      if (acceptedAt !== undefined) phase.acceptWaits.push(acceptedAt - at)
+    }
+  }
   agent.destroy()
 }
 
@@ -167,7 +179,7 @@ const counts = Object.fromEntries(KINDS.map((k) => [k, Math.round(ATTACKERS * SH
 const reports: Record<Kind, KindReport>[] = []
 const attackStops: number[] = []
 const phases: Phase[] = []
-const newPhase = (kind: Phase['kind']): Phase => ({ kind, latencies: [], trace: [], tcpMemMaxBytes: 0, kernel: {}, errors: 0, statuses: {}, gatewayFdsMax: 0, gatewayRssMaxMiB: 0, clientLoopP99Ms: 0, clientLoopMaxMs: 0, gatewayLoop: { p99Ms: 0, maxMs: 0 } })
+const newPhase = (kind: Phase['kind']): Phase => ({ kind, latencies: [], acceptWaits: [], trace: [], tcpMemMaxBytes: 0, kernel: {}, errors: 0, statuses: {}, gatewayFdsMax: 0, gatewayRssMaxMiB: 0, clientLoopP99Ms: 0, clientLoopMaxMs: 0, gatewayLoop: { p99Ms: 0, maxMs: 0 } })
 
 // warm-up: the gateway's first requests compile its hot path; not measured
 await normalClient(newPhase('baseline'), 2000)
@@ -236,17 +248,19 @@ const used = KINDS.filter((k) => counts[k] > 0)
 const closesOk = used.every((k) => closes[k].closed > 0 && closes[k].early === 0 && closes[k].late === 0 && closes[k].overdue === 0 && closes[k].notCut === 0)
 
 const verdict = (ok: boolean): string => ok ? 'pass' : '**FAIL**'
+// only the gateway reports when it accepted a connection
+const accepts = (p: Phase): string => gw.acceptedAt === undefined ? '–' : `${p.acceptWaits.length}; ${ms(percentile(p.acceptWaits, 50))} / ${ms(percentile(p.acceptWaits, 100))}`
 // a peer has no event loop to report
 const loopMs = (n: number): string => Number.isNaN(n) ? '–' : ms(n)
 process.stdout.write(`\n### Slow clients${PEER !== undefined ? ` against ${PEER}` : ''}: ${ATTACKERS} attacking connections (${used.map((k) => `${counts[k]} ${k}`).join(', ')}), ${ROUNDS} interleaved rounds of ${PHASE_MS / 1000} s\n\n`)
 process.stdout.write(`${peer !== undefined ? `In the gateway's place: ${peer.describe}. The gateway's settings, for comparison: ` : 'Gateway: '}headersTimeoutMs ${HEADERS_TIMEOUT_MS}, requestTimeoutMs ${REQUEST_TIMEOUT_MS} (checked every ${CHECK_INTERVAL_MS} ms), timeouts.clientIdleMs ${CLIENT_IDLE_MS}; pool connections.maxPerTarget ${MAX_PER_TARGET}. Normal client: ${CONNECTIONS} keep-alive connections, ${RATE} GET/s in all. Attackers trickle one byte every ${TRICKLE_MS} ms and reconnect when closed; slow readers ask for ${READER_BYTES / 2 ** 20} MiB and read nothing. ${gw.pinned ? `${PEER ?? 'The gateway'} had CPU 0 to itself; the normal client and upstream shared CPU 1 with the attackers, who ran at the lowest priority (nice 19)` : 'Nothing pinned (no taskset or one CPU)'}. Load average at the end: ${loadAverage()}.\n\n`)
 const { pressureBytes } = tcpMemory()
 const pressureMiB = pressureBytes > 0 ? (pressureBytes / 2 ** 20).toFixed(0) : 'unknown'
-process.stdout.write(table(['phase', 'requests', 'errors (by status)', 'p50 ms', 'p99 ms', 'max ms', 'gateway fds max', 'gateway RSS max MiB', 'event-loop delay p99 / max ms (sampled every 10 ms: 10 is on time): gateway; normal client and upstream', `kernel TCP memory max MiB, all processes (tcp_mem pressure at ${pressureMiB})`, 'kernel: RTO timeouts / receive-queue drops / segments retransmitted'], phases.map((p, i) => [
-  `${Math.floor(i / 2) + 1} ${p.kind}`, p.latencies.length + p.errors, p.errors === 0 ? '0' : `${p.errors} (${Object.entries(p.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ')})`, ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), ms(percentile(p.latencies, 100)), p.gatewayFdsMax, p.gatewayRssMaxMiB.toFixed(0), `${loopMs(p.gatewayLoop.p99Ms)} / ${loopMs(p.gatewayLoop.maxMs)}; ${ms(p.clientLoopP99Ms)} / ${ms(p.clientLoopMaxMs)}`,
+process.stdout.write(table(['phase', 'requests', 'errors (by status)', 'p50 ms', 'p99 ms', 'max ms', 'normal client\'s new connections: how many; wait to be accepted p50 / max ms', 'gateway fds max', 'gateway RSS max MiB', 'event-loop delay p99 / max ms (sampled every 10 ms: 10 is on time): gateway; normal client and upstream', `kernel TCP memory max MiB, all processes (tcp_mem pressure at ${pressureMiB})`, 'kernel: RTO timeouts / receive-queue drops / segments retransmitted'], phases.map((p, i) => [
+  `${Math.floor(i / 2) + 1} ${p.kind}`, p.latencies.length + p.errors, p.errors === 0 ? '0' : `${p.errors} (${Object.entries(p.statuses).filter(([s]) => s !== '200').map(([s, n]) => `${s}: ${n}`).join(', ')})`, ms(percentile(p.latencies, 50)), ms(percentile(p.latencies, 99)), ms(percentile(p.latencies, 100)), accepts(p), p.gatewayFdsMax, p.gatewayRssMaxMiB.toFixed(0), `${loopMs(p.gatewayLoop.p99Ms)} / ${loopMs(p.gatewayLoop.maxMs)}; ${ms(p.clientLoopP99Ms)} / ${ms(p.clientLoopMaxMs)}`,
   (p.tcpMemMaxBytes / 2 ** 20).toFixed(0), KERNEL_COUNTERS.map((name) => p.kernel[name]).join(' / '),
 ])))
-process.stdout.write('\nThe kernel columns are the whole machine\'s: the upstream\'s send buffers and the attackers\' receive buffers count in them beside the gateway\'s own, which on separate machines they would not. Past tcp_mem\'s pressure threshold Linux drops arriving segments on every connection, the normal client\'s included, and each drop waits for a retransmission (≥ 200 ms).\n\n')
+process.stdout.write('\nThe kernel columns are the whole machine\'s: the upstream\'s send buffers and the attackers\' receive buffers count in them beside the gateway\'s own, which on separate machines they would not. Past tcp_mem\'s pressure threshold Linux drops arriving segments on every connection, the normal client\'s included, and each drop waits for a retransmission (≥ 200 ms). The normal client opens its connections afresh in every phase: the wait to be accepted runs from when the client saw a connection established (queued in the kernel) to when the gateway accepted it; Node accepts one connection per listener per event-loop iteration (libuv since 2022, libuv/libuv#3696), so a queue that formed while each iteration is long drains slowly.\n\n')
 process.stdout.write(table(['normal client', 'value', 'bar', 'verdict'], [
   ['p99 without attackers (rounds pooled) ms', ms(p99Base), '', ''],
   ['p99 with attackers (rounds pooled) ms', ms(p99Attack), '', ''],

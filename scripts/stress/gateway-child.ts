@@ -1,16 +1,19 @@
 // The gateway under stress, in its own process so its fds, heap and RSS are its own: `node gateway-child.ts
 // '<config JSON>'`, forked with an IPC channel. Says { type: 'ready', url, adminUrl } once listening; answers
 // { type: 'breaker' } with its breakers' own event counts, { type: 'memory' } with its heap and GCs,
-// { type: 'loop' } with its event-loop delay since the last ask, { type: 'retained' } with the heap left after a
-// full collection forced here; exits when the channel closes.
+// { type: 'loop' } with its event-loop delay since the last ask, { type: 'accepts' } with when each connection
+// since the last ask was accepted, { type: 'retained' } with the heap left after a full collection forced here;
+// exits when the channel closes.
 // Started with --expose-gc for that one measurement only (the harness, never the product, forces it: the
 // gateway itself runs no gc()). The other answers force nothing.
+import type { Socket } from 'node:net'
 import { PerformanceObserver, constants, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks'
 import { Writable } from 'node:stream'
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8'
 import CircuitBreaker from 'opossum'
 import { buildGateway } from '../../src/app.ts'
 import { validateConfig } from '../../src/config/validate.ts'
+import { machineNow } from './stats.ts'
 
 // Every breaker's 'failure' (counted against the pool), 'success', 'reject' (refused while open) and 'open'
 // events since start: the breaker's own count, not a guess from the metrics. The pool breakers are private, so
@@ -49,8 +52,17 @@ const url = await gateway.listen({ host: '127.0.0.1', port: 0 })
 const adminUrl = await gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
 process.send!({ type: 'ready', url, adminUrl })
 
+// When the gateway accepted each connection ([client port, machine clock ms]): the harness compares it with when
+// the client saw its connection established, i.e. queued in the kernel for the gateway to accept.
+let accepted: [port: number, at: number][] = []
+gateway.app.server.on('connection', (socket: Socket) => { accepted.push([socket.remotePort ?? 0, machineNow()]) })
+
 process.on('message', (message: { type: string }) => {
   if (message.type === 'breaker') process.send!({ type: 'breaker', events: { ...breakerEvents } })
+  if (message.type === 'accepts') {
+    process.send!({ type: 'accepts', accepted })
+    accepted = []
+  }
   if (message.type === 'loop') {
     process.send!({ type: 'loop', p99Ms: loop.percentile(99) / 1e6, maxMs: loop.max / 1e6 })
     loop.reset()

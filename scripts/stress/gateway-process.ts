@@ -27,6 +27,8 @@ export interface GatewayChild {
   memory (): Promise<{ heapUsed: number; oldUsed: number; gcs: { major: number; minor: number; heapAfterMajor: number } }>
   /** The gateway's event-loop delay (p99, max) since the last call. */
   loopDelay (): Promise<{ p99Ms: number; maxMs: number }>
+  /** When each connection since the last call was accepted (machine clock, ms), by the client's port. */
+  acceptedAt (): Promise<Map<number, number>>
   /** Heap used (bytes) right after a full collection the harness forces in the child (measurement only). */
   retainedHeap (): Promise<number>
   stop (): Promise<void>
@@ -56,6 +58,7 @@ export async function startGatewayChild (config: GatewayConfig): Promise<Gateway
     breakerEvents: async () => (await ask<{ events: Record<string, number> }>('breaker')).events,
     memory: () => ask('memory'),
     loopDelay: () => ask('loop'),
+    acceptedAt: async () => new Map((await ask<{ accepted: [number, number][] }>('accepts')).accepted),
     retainedHeap: async () => (await ask<{ heapUsed: number }>('retained')).heapUsed,
     stop: child.stop,
   }

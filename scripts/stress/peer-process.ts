@@ -23,6 +23,11 @@ export interface StressProxy {
   rssMiB (): number
   /** The proxy's event-loop delay since the last call; NaN for a peer (no event loop to ask). */
   loopDelay (): Promise<{ p99Ms: number; maxMs: number }>
+  /**
+   * When each connection since the last call was accepted (machine clock, ms), by the client's port; only the
+   * gateway can say (a peer has no such hook).
+   */
+  acceptedAt?: () => Promise<Map<number, number>>
   stop (): Promise<void>
 }
 
