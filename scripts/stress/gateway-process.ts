@@ -27,8 +27,8 @@ export interface GatewayChild {
   memory (): Promise<{ heapUsed: number; oldUsed: number; gcs: { major: number; minor: number; heapAfterMajor: number } }>
   /** The gateway's event-loop delay (p99, max) since the last call. */
   loopDelay (): Promise<{ p99Ms: number; maxMs: number }>
-  /** When each connection since the last call was accepted (machine clock, ms), by the client's port. */
-  acceptedAt (): Promise<Map<number, number>>
+  /** When the connections since the last call were accepted (machine clock, ms, ascending), by the client's port. */
+  acceptedAt (): Promise<Map<number, number[]>>
   /** Heap used (bytes) right after a full collection the harness forces in the child (measurement only). */
   retainedHeap (): Promise<number>
   stop (): Promise<void>
@@ -58,7 +58,15 @@ export async function startGatewayChild (config: GatewayConfig): Promise<Gateway
     breakerEvents: async () => (await ask<{ events: Record<string, number> }>('breaker')).events,
     memory: () => ask('memory'),
     loopDelay: () => ask('loop'),
-    acceptedAt: async () => new Map((await ask<{ accepted: [number, number][] }>('accepts')).accepted),
+    acceptedAt: async () => {
+      const byPort = new Map<number, number[]>()
+      for (const [port, at] of (await ask<{ accepted: [number, number][] }>('accepts')).accepted) {
+        const times = byPort.get(port)
+        if (times === undefined) byPort.set(port, [at])
+        else times.push(at)
+      }
+      return byPort
+    },
     retainedHeap: async () => (await ask<{ heapUsed: number }>('retained')).heapUsed,
     stop: child.stop,
   }

@@ -24,10 +24,10 @@ export interface StressProxy {
   /** The proxy's event-loop delay since the last call; NaN for a peer (no event loop to ask). */
   loopDelay (): Promise<{ p99Ms: number; maxMs: number }>
   /**
-   * When each connection since the last call was accepted (machine clock, ms), by the client's port; only the
-   * gateway can say (a peer has no such hook).
+   * When the connections since the last call were accepted (machine clock, ms, ascending), by the client's port;
+   * only the gateway can say (a peer has no such hook).
    */
-  acceptedAt?: () => Promise<Map<number, number>>
+  acceptedAt?: () => Promise<Map<number, number[]>>
   stop (): Promise<void>
 }
 
