@@ -24,7 +24,7 @@ import { KINDS, type Kind, type KindReport, type StartMessage } from './stress/a
 import { startGatewayChild, sumSamples } from './stress/gateway-process.ts'
 import { PEERS, startPeer, type Peer, type StressProxy } from './stress/peer-process.ts'
 import { DRIVER_CPU, pin } from './stress/pin.ts'
-import { machineNow, ms, percentile, sleep, table, tcpCounters, tcpMemory } from './stress/stats.ts'
+import { acceptWaits, machineNow, ms, percentile, sleep, table, tcpCounters, tcpMemory } from './stress/stats.ts'
 import { StressUpstream } from './stress/upstream.ts'
 
 const { values } = parseArgs({
@@ -159,14 +159,7 @@ async function normalClient (phase: Phase, durationMs: number): Promise<void> {
   phase.clientLoopMaxMs = loop.max / 1e6
   phase.gatewayLoop = await gw.loopDelay()
   const accepted = await gw.acceptedAt?.()
-  if (accepted !== undefined) {
-    for (const [port, at] of established) {
-      // a port is used again by later connections (the attackers' too): the first accept near this connection's
-      // time; the client may see its connection late, after the gateway accepted it (a wait just below 0)
-      const acceptedAt = accepted.get(port)?.find((t) => t >= at - 1000)
-      if (acceptedAt !== undefined) phase.acceptWaits.push(acceptedAt - at)
-    }
-  }
+  if (accepted !== undefined) phase.acceptWaits = acceptWaits(established, accepted)
   agent.destroy()
 }
 

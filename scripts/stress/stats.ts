@@ -8,6 +8,21 @@ export function percentile (values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 }
 
+/**
+ * How long each connection waited to be accepted, ms: from when its client saw it established (queued in the
+ * kernel) to the first accept on its port from a second before that on. A port is used again by later connections,
+ * another process's too; and a busy client can see its connection after the server accepted it (a wait just
+ * below 0). A connection with no such accept is left out.
+ */
+export function acceptWaits (established: readonly (readonly [port: number, at: number])[], acceptedByPort: ReadonlyMap<number, readonly number[]>): number[] {
+  const waits: number[] = []
+  for (const [port, at] of established) {
+    const acceptedAt = acceptedByPort.get(port)?.find((t) => t >= at - 1000)
+    if (acceptedAt !== undefined) waits.push(acceptedAt - at)
+  }
+  return waits
+}
+
 export function table (header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const line = (cells: readonly (string | number)[]): string => `| ${cells.join(' | ')} |`
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n') + '\n'
