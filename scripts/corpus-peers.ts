@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startProcess, waitForListening } from '../bench/children.ts'
+import { nginxHead } from '../bench/nginx.ts'
 import { freePort } from '../bench/origin-answer.ts'
 import { ensureDebianBinary, versionOf } from '../bench/tools.ts'
 import { CountingUpstream } from '../test/helpers/counting-upstream.ts'
@@ -28,18 +29,8 @@ interface Outcome {
 }
 
 function nginxConfig (dir: string, port: number, payment: number, other: number): string {
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((d) => `  ${d}_temp_path ${join(dir, d)};`).join('\n')
   const pass = (pool: string): string => `proxy_pass http://${pool}; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $http_host;`
-  return `daemon off;
-master_process off;
-worker_processes 1;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-${temp}
-  # request line and each header line within 1 KiB (the corpus's maxUrlBytes); more is 414 / 400
+  return `${nginxHead(dir, { connections: 1024, errorLog: 'warn' })}  # request line and each header line within 1 KiB (the corpus's maxUrlBytes); more is 414 / 400
   client_header_buffer_size 1k;
   large_client_header_buffers 4 1k;
   upstream payment { server 127.0.0.1:${payment}; keepalive 1; }

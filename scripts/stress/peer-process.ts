@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startProcess, stopProcess, waitForListening } from '../../bench/children.ts'
+import { nginxHead } from '../../bench/nginx.ts'
 import { freePort } from '../../bench/origin-answer.ts'
 import { ensureDebianBinary, versionOf } from '../../bench/tools.ts'
 import { GATEWAY_CPU, pin } from './pin.ts'
@@ -65,18 +66,7 @@ backend upstream
 }
 
 function nginxConfig (dir: string, port: number, upstream: URL, t: PeerTimeouts): string {
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((d) => `  ${d}_temp_path ${join(dir, d)};`).join('\n')
-  return `daemon off;
-master_process off;
-worker_processes 1;
-worker_rlimit_nofile 19000;
-pid ${join(dir, 'nginx.pid')};
-error_log ${join(dir, 'error.log')} crit;
-events { worker_connections 9000; }
-http {
-  access_log off;
-${temp}
-  client_header_timeout ${t.headersMs}ms;
+  return `${nginxHead(dir, { connections: 9000, errorLog: 'crit', fileLimit: 19000 })}  client_header_timeout ${t.headersMs}ms;
   # between two reads of the body (nginx has no whole-request limit)
   client_body_timeout ${t.requestMs}ms;
   # between two writes that made progress: a reader that takes nothing is cut after it
