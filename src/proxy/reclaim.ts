@@ -13,9 +13,17 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 /** Smaller chunks are left to the GC: they are the small bodies of ordinary requests. */
 export const RECLAIM_MIN_BYTES = 16 * 1024
 
-/** Frees a buffer's memory now; every view of it reads as empty afterwards. */
+/**
+ * Frees a buffer's memory now; every view of it reads as empty afterwards. Node's shared Buffer pool is the one
+ * buffer that must stay: Buffer.concat and allocUnsafe carve chunks under half of Buffer.poolSize out of it (a
+ * socket read of several pieces buffered while the upstream was paused is one), and it holds other buffers'
+ * bytes. Node marks it untransferable, so V8 refuses to detach it: it is left to the GC.
+ */
 export function release (buffer: ArrayBufferLike): void {
-  if (buffer instanceof ArrayBuffer && !buffer.detached) buffer.transfer(0)
+  if (!(buffer instanceof ArrayBuffer) || buffer.detached) return
+  try {
+    buffer.transfer(0)
+  } catch { /* not detachable: Node's Buffer pool */ }
 }
 
 /**

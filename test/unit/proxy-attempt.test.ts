@@ -429,6 +429,26 @@ t.test('large response chunks: never freed when the upstream was paused on them,
   t.equal(failed.buffer.detached, false, 'a write that failed frees nothing')
 })
 
+t.test("large response chunks in Node's shared Buffer pool are never freed, and their writes' callbacks do not throw", async (t) => {
+  const fx = runtimeFixture(t, pool)
+  const { ex, res } = exchange(fx)
+  const { attempt, controller } = startAttempt(fx, ex)
+  attempt.onRequestStart(controller)
+  attempt.onResponseStart(controller, 200, {})
+  // a socket read of several buffered pieces is concatenated by Buffer.concat, which takes anything under half
+  // of Buffer.poolSize from the pool: its memory holds other buffers' bytes, and Node marks it untransferable
+  const neighbour = Buffer.allocUnsafe(64)
+  neighbour.fill('n')
+  const pooled = Buffer.concat([Buffer.alloc(12 * 1024, 'a'), Buffer.alloc(8 * 1024, 'b')])
+  t.ok(pooled.length >= 16 * 1024 && pooled.buffer === neighbour.buffer, 'the chunk is a view into the same pool as another buffer')
+  attempt.onResponseData(controller, pooled)
+  t.doesNotThrow(() => res.completeWrites())
+  t.equal(pooled.buffer.detached, false, 'the pool is left alone')
+  t.equal(neighbour.toString(), 'n'.repeat(64), "and so are the other buffers' bytes")
+  attempt.onResponseEnd()
+  t.equal(res.body.length, 20 * 1024)
+})
+
 t.test('an abort signal carries its reason and code but no captured stack, and leaves the stack limit as it was', async (t) => {
   const limit = Error.stackTraceLimit
   for (const reason of ['client_gone', 'client_stalled', 'upload_stalled', 'attempt_timeout', 'body_too_large'] as const) {
