@@ -79,5 +79,11 @@ export function limitBody (req: IncomingMessage, max: number, onExceed: () => vo
     },
   })
   req.once('error', (err) => limited.destroy(err))
+  // undici listens for the body's errors only while it owns the body: not while the request waits in its pool's
+  // queue, nor during a retry's backoff. A client's reset then would reach pipe()'s handler alone, which
+  // rethrows it (uncaught). The client's leaving is seen by the exchange (its close); the error itself is no news.
+  limited.on('error', ignoreError)
   return req.pipe(limited)
 }
+
+function ignoreError (): void {}
