@@ -253,7 +253,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
       // the client left, stopped reading or stopped sending; the upstream did nothing wrong
       result.failure = undefined
       const code = reason !== undefined && clientSide ? ABORT_REASONS[reason] : undefined
-      if (code === 'client_stalled') ex.cutShort(code)
+      // An answer already begun cannot be finished (a stalled reader; an upload that stalled or grew too large
+      // after the upstream began answering): cut it short. Otherwise the error answer says why.
+      if (code !== undefined && (code === 'client_stalled' || result.responded)) ex.cutShort(code)
       else if (code !== undefined) ex.errorCode = code
     } else {
       const kind = this.#timedOut ? 'timeout' : classifyError(err)
