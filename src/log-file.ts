@@ -15,6 +15,8 @@ export interface LogFileOptions {
   batchBytes?: number
   /** A partial batch is written this long after its first line at the latest (default 100 ms; 0: no timer). */
   flushMs?: number
+  /** Called when writes start failing (not again until one has succeeded since). */
+  onFailure?: (err: NodeJS.ErrnoException) => void
 }
 
 export class LogFile {
@@ -24,6 +26,10 @@ export class LogFile {
   #buf: Buffer
   #len = 0
   #timer: NodeJS.Timeout | undefined
+  readonly #onFailure: ((err: NodeJS.ErrnoException) => void) | undefined
+  #failing = false
+  /** Bytes dropped because the destination refused them (a full disk, a closed pipe). */
+  droppedBytes = 0
   readonly #onExit = (): void => this.flushSync()
 
   constructor (dest: number | string, options: LogFileOptions = {}) {
@@ -36,6 +42,7 @@ export class LogFile {
       this.#ownsFd = true
     }
     this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH
+    this.#onFailure = options.onFailure
     // room for a full batch plus the line that crosses it
     this.#buf = Buffer.allocUnsafe(Math.max(this.#batchBytes * 2, 64 * 1024))
     const flushMs = options.flushMs ?? 100
@@ -63,12 +70,7 @@ export class LogFile {
 
   /** Writes out what is buffered now (pino's logger.flush() calls it). */
   flush (callback?: (err?: Error) => void): void {
-    try {
-      this.flushSync()
-    } catch (err) {
-      if (callback === undefined) throw err
-      return callback(err as Error)
-    }
+    this.flushSync()
     callback?.()
   }
 
@@ -93,10 +95,22 @@ export class LogFile {
       try {
         offset += writeSync(this.#fd, bytes, offset, bytes.length - offset)
       } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code
         // a non-blocking pipe whose reader is behind: wait for it rather than lose lines
-        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, EAGAIN_WAIT_MS)
+        if (code === 'EAGAIN') {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, EAGAIN_WAIT_MS)
+          continue
+        }
+        // A full disk or a closed pipe must not take the traffic down with it (this runs in a timer, or inside
+        // a request's log call): the batch is dropped and counted, and the next one tries again.
+        this.droppedBytes += bytes.length - offset
+        if (!this.#failing) {
+          this.#failing = true
+          this.#onFailure?.(err as NodeJS.ErrnoException)
+        }
+        return
       }
     }
+    this.#failing = false
   }
 }

@@ -1,4 +1,5 @@
 // The gateway's pino logger: JSON lines to stdout, stderr or a file; pretty only when asked (development).
+import { writeSync } from 'node:fs'
 import pino, { type DestinationStream, type Logger } from 'pino'
 import type { ResolvedConfig } from './config/schema.ts'
 import { LogFile } from './log-file.ts'
@@ -29,7 +30,14 @@ function buildLogger (config: ResolvedConfig['log'], stream?: DestinationStream)
   if (config.pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { destination: destinationFd(config.destination) ?? config.destination } } })
   const fd = destinationFd(config.destination)
   // batched synchronous writes (log-file.ts): a line costs a copy, a batch one write(), nothing is lost at exit
-  return pino(options, new LogFile(fd ?? config.destination))
+  return pino(options, new LogFile(fd ?? config.destination, { onFailure: fd === 2 ? undefined : reportLogFailure }))
+}
+
+/** Once per run of failed writes, on stderr (best effort): the lines themselves cannot say it. */
+function reportLogFailure (err: NodeJS.ErrnoException): void {
+  try {
+    writeSync(2, `switchyard: log lines dropped: writing them failed (${err.code ?? err.message}); retrying with the next batch\n`)
+  } catch {}
 }
 
 function destinationFd (destination: string): number | undefined {

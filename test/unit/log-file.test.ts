@@ -38,3 +38,25 @@ t.test('a partial batch is written by the timer', async (t) => {
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.equal(readFileSync(file, 'utf8'), 'one\n')
 })
+
+t.test('a destination that refuses writes (a full disk) drops and counts batches, reports once, never throws', async (t) => {
+  const failures: string[] = []
+  // /dev/full answers every write with ENOSPC
+  const log = new LogFile('/dev/full', { batchBytes: 64, flushMs: 0, onFailure: (err) => failures.push(err.code ?? '') })
+  t.teardown(() => log.end())
+  const line = `{"pad":"${'x'.repeat(80)}"}\n`
+  t.doesNotThrow(() => log.write(line), 'a line that fills a batch')
+  t.doesNotThrow(() => log.write(line))
+  t.doesNotThrow(() => log.flush())
+  t.equal(log.droppedBytes, 2 * Buffer.byteLength(line), 'every byte refused is counted')
+  t.same(failures, ['ENOSPC'], 'reported once for a run of failures')
+})
+
+t.test('the flush timer survives a destination that refuses writes', async (t) => {
+  const log = new LogFile('/dev/full', { flushMs: 5 })
+  t.teardown(() => log.end())
+  log.write('{"a":1}\n')
+  // a throw in the timer would be uncaught and end this test's process
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  t.equal(log.droppedBytes, 8)
+})
