@@ -4,7 +4,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { classifyError } from '../resilience/classify.ts'
+import { classifyError, UnforwardableResponse } from '../resilience/classify.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Timer } from '../runtime.ts'
@@ -116,7 +116,9 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   }
 
   // The target declined the upgrade (401, 403, 426…): its answer is the client's, then the connection closes.
-  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+  onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    // a status past 599 is invalid (RFC 9110 §15): a bad response (502), as on the request path
+    if (statusCode > 599) return controller.abort(new UnforwardableResponse(`status ${statusCode}`))
     this.#answered = statusCode
     this.#runtime.observer.attempt(this.#target, this.#runtime.isFailureStatus(statusCode) ? 'status' : 'success', performance.now() - this.#startedAt)
     const out = stripResponseHopByHop({ ...headers })

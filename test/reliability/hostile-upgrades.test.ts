@@ -103,3 +103,21 @@ t.test('an upstream that answers a handshake with bytes that are not HTTP: 502 u
   t.match(received, /"error":"upstream_bad_response"/, 'the upstream\'s bytes were at fault, not its connection')
   await waitFor(async () => inFlight() === 0 && (await connections()) === 0)
 })
+
+t.test('an upstream that declines a handshake with a status past 599: 502 upstream_bad_response, never passed on or counted (RFC 9110 §15)', async (t) => {
+  const { ws, gw, port, connections, inFlight } = await setup(t)
+  ws.server.removeAllListeners('upgrade')
+  ws.server.on('upgrade', (_req, socket: Socket) => { socket.end('HTTP/1.1 777 Odd\r\ncontent-length: 0\r\n\r\n') })
+  const client = connect(port, '127.0.0.1')
+  t.teardown(() => client.destroy())
+  let received = ''
+  client.on('data', (d: Buffer) => { received += d.toString('latin1') })
+  client.on('error', () => {})
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+  client.write(handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13']))
+  await closed
+  t.match(received, /^HTTP\/1\.1 502 /)
+  t.match(received, /"error":"upstream_bad_response"/)
+  await waitFor(async () => inFlight() === 0 && (await connections()) === 0)
+  t.equal(gw.accessLogs().at(-1)?.status, 502, 'logged as the 502 the client got')
+})
