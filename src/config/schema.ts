@@ -83,6 +83,13 @@ const connections = z.strictObject({
    * clients starve everyone else of the pool (bench/hardening-results.md, ninth pass).
    */
   maxPerTarget: z.number().int().positive().default(1024),
+  /**
+   * Most requests waiting for one of a target's connections (all maxPerTarget busy, or one opening); past it a
+   * request is answered 503 upstream_busy at once, or retried on another target (Envoy's max_pending_requests,
+   * HAProxy's maxqueue). It also bounds what waits for a connection after its client has had its answer: undici
+   * keeps such a request queued until a connection comes free.
+   */
+  maxQueuedPerTarget: z.number().int().positive().default(1024),
   keepAliveMs: positiveMs.default(30000),
 })
 

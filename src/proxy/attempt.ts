@@ -74,6 +74,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #watchingUpload = false
   /** undici's pool had no connection left when this attempt was dispatched (it queued, or took the last one). */
   saturated = false
+  /** Handed to undici, not started yet: counted in the target's queue until undici starts or ends it. */
+  #queued = false
+  #options: Dispatcher.DispatchOptions | undefined
 
   constructor (ex: Exchange, runtime: PoolRuntime, target: Target, done: (result: AttemptResult) => void) {
     this.#ex = ex
@@ -133,10 +136,29 @@ export class Attempt implements Dispatcher.DispatchHandler {
       return
     }
     this.#pendingAbort = reason
-    this.onResponseError(undefined, reason)
+    this.#fail(reason)
+  }
+
+  /** sendAttempt hands the request to the target's connection pool. */
+  dispatched (options: Dispatcher.DispatchOptions): void {
+    this.#options = options
+    this.#queued = true
+    this.#target.enqueue()
+  }
+
+  /** The target's queue for a connection is full: answered as a busy target, never handed to undici. */
+  queueFull (): void {
+    this.#busy()
+  }
+
+  #leaveQueue (): void {
+    if (!this.#queued) return
+    this.#queued = false
+    this.#target.dequeue()
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.#leaveQueue()
     this.#controller = controller
     if (this.#pendingAbort !== undefined) controller.abort(this.#pendingAbort)
   }
@@ -233,21 +255,19 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseError (_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    this.#leaveQueue()
+    this.#fail(err)
+  }
+
+  #fail (err: Error): void {
     if (this.#settled) return
     this.#runtime.clock.clearTimeout(this.#timer)
     const ex = this.#ex
     const result = this.result
     result.error = err
     const reason = err instanceof AttemptAborted ? err.reason : undefined
-    if (!ex.clientGone && this.#controller === undefined && (reason === 'attempt_timeout' || reason === 'upload_stalled') && this.#poolFull()) {
-      // Queued behind the target's busy connections until a timer ran out: the upstream never saw this request
-      // (nor a byte of its body), so neither the breaker nor outlier detection hears of it. Another target may
-      // have a free connection: the retry policy treats it as a timeout.
-      result.busy = true
-      ex.errorCode = 'upstream_busy'
-      result.retryable = this.#runtime.retry.retryableFailure('timeout', ex) && this.#mayRetryAfter()
-      return this.#settle()
-    }
+    // Queued behind the target's busy connections until a timer ran out: the upstream never saw this request
+    if (!ex.clientGone && this.#controller === undefined && (reason === 'attempt_timeout' || reason === 'upload_stalled') && this.#poolFull()) return this.#busy()
     const clientSide = reason !== undefined && reason !== 'attempt_timeout'
     if (ex.clientGone || clientSide) {
       // the client left, stopped reading or stopped sending; the upstream did nothing wrong
@@ -276,8 +296,23 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#settle()
   }
 
+  /**
+   * The target had no connection for this request: the upstream never saw it (nor a byte of its body), so neither
+   * the breaker nor outlier detection hears of it. Another target may have a free connection: the retry policy
+   * treats it as a timeout.
+   */
+  #busy (): void {
+    const result = this.result
+    result.busy = true
+    this.#ex.errorCode = 'upstream_busy'
+    result.retryable = this.#runtime.retry.retryableFailure('timeout', this.#ex) && this.#mayRetryAfter()
+    this.#settle()
+  }
+
   #settle (): void {
     this.#settled = true
+    // ended while undici still holds it queued (until a connection comes free): let go of its body meanwhile
+    if (this.#queued && this.#options !== undefined) this.#options.body = null
     if (this.#watchingUpload) {
       this.#watchingUpload = false
       unwatchUpload()
@@ -332,6 +367,8 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target,
   // TLS: verify the target's name (or the pool's tls.servername), never the client's Host header, which undici
   // would otherwise use for SNI when the Host is preserved
   if (target.servername !== undefined) (options as { servername?: string }).servername = target.servername
+  if (target.queued >= runtime.config.connections.maxQueuedPerTarget) return attempt.queueFull()
+  attempt.dispatched(options)
   if (!target.client.dispatch(options, attempt)) attempt.saturated = true
 }
 

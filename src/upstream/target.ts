@@ -20,6 +20,7 @@ export class Target {
   #ended: 'close' | 'destroy' | undefined
   readonly #clientOptions: UndiciPool.Options
   #inFlight = 0
+  #queued = 0
   /** How to close each WebSocket tunnel open to this target (each is also in flight). */
   readonly #tunnels = new Set<() => void>()
   #requests = 0
@@ -72,6 +73,13 @@ export class Target {
     else if (this.#ended === 'destroy') void client.destroy()
     return client
   }
+
+  /** Attempts handed to the connection pool that undici has not started yet (queued, or a connection opening). */
+  get queued (): number { return this.#queued }
+
+  /** An attempt waits for a connection, until undici starts it or ends it; each enqueue() is matched by a dequeue(). */
+  enqueue (): void { this.#queued++ }
+  dequeue (): void { this.#queued-- }
 
   /** Requests currently in flight to this target (the balancers read it). */
   get inFlight (): number { return this.#inFlight }
