@@ -250,7 +250,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // undici ends a body that runs to the close normally on a reset too: a reset is no clean end (connector.ts)
     const reset = this.#toTheClose && !this.#dropping ? upstreamReset() : undefined
     if (reset !== undefined) return this.onResponseError(undefined, reset)
-    if (!this.#dropping) this.#ex.res.end()
+    if (!this.#dropping) {
+      const res = this.#ex.res
+      res.end()
+      // the stall timer stops with this attempt: a tail the client is not taking gets a watch of its own
+      if (res.writableLength > 0) this.#ex.watchUnsentTail(this.#runtime.clock, this.#runtime.config.timeouts.clientIdleMs)
+    }
     this.#settle()
   }
 

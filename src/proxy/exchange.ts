@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { PickContext } from '../balancer/types.ts'
 import type { ErrorCode } from '../errors.ts'
+import type { Clock } from '../runtime.ts'
 import type { RoutePlan } from '../release/plans.ts'
 import type { Route } from '../routing/table.ts'
 import type { RouteObserver } from '../state.ts'
@@ -84,6 +85,24 @@ export class Exchange {
   get attempts (): number { return this.tried.length }
 
   /** Ends a response whose headers are already out: the only way left to signal a failure. */
+  /**
+   * The upstream is done, but the end of the answer still waits in the client's socket queue. As while streaming, a
+   * client that takes none of it for `idleMs` is cut (client_stalled) rather than holding its connection and this
+   * request open for good; one that is still reading is given another `idleMs` each time.
+   */
+  watchUnsentTail (clock: Clock, idleMs: number): void {
+    const res = this.res
+    let left = res.writableLength
+    const check = (): void => {
+      if (res.writableFinished || res.destroyed) return
+      if (res.writableLength >= left) return this.cutShort('client_stalled')
+      left = res.writableLength
+      timer = clock.setTimeout(check, idleMs)
+    }
+    let timer = clock.setTimeout(check, idleMs)
+    res.once('close', () => clock.clearTimeout(timer))
+  }
+
   cutShort (code: ErrorCode): void {
     this.cutShortBy = code
     this.errorCode = code
