@@ -215,7 +215,7 @@ export class ProxyHandler {
       if (start.complete) ex.body = start.bytes
       // the prefix went back into req: it streams from the first byte; a chunked body on a route with a size
       // limit is counted as it streams
-      else ex.body = maxBody !== undefined && facts.chunked ? limitBody(req, maxBody, () => ex.attempt?.abort(AttemptAborted.signal('body_too_large'))) : req
+      else ex.body = maxBody !== undefined && facts.chunked ? limitBody(req, maxBody, () => refuseBody(ex)) : req
       return this.#forward(ex, runtime)
     }, (err: unknown) => {
       runtime.budget.requestFinished()
@@ -357,4 +357,13 @@ function judgedAttempts (ex: Exchange): Promise<AttemptResult | undefined> {
 function requestIdOf (req: IncomingMessage): string {
   const given = req.headers['x-request-id']
   return typeof given === 'string' && isSaneRequestId(given) ? given : newRequestId()
+}
+
+/**
+ * A streamed body crossed the route's maxBodyBytes: the attempt in flight ends (413, or its begun answer is cut),
+ * and none follows: one waiting out a retry's backoff would otherwise send the part under the limit as the whole.
+ */
+function refuseBody (ex: Exchange): void {
+  ex.errorCode = 'body_too_large'
+  ex.attempt?.abort(AttemptAborted.signal('body_too_large'))
 }

@@ -33,7 +33,8 @@ class TargetLoop {
     const ex = this.#ex
     const runtime = this.#runtime
     try {
-      if (ex.clientLeft()) return this.#end()
+      // the client left, or its body grew past the route's limit while this loop waited (forward.ts, refuseBody)
+      if (ex.clientLeft() || ex.errorCode === 'body_too_large') return this.#end()
       const target = runtime.pool.pick(ex.pick, ex.tried)
       if (target === undefined) return this.#end()
       const last = this.#last
