@@ -10,6 +10,8 @@ import type { Exchange } from './exchange.ts'
 
 export const MIRROR_HEADER = 'x-switchyard-mirror'
 
+const MIRROR_TIMED_OUT = new Error('mirror timed out')
+
 /** Sends the copy if the plan's share, its concurrency limit and the body allow; reports what happened. */
 export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | undefined, report: (outcome: MirrorOutcome) => void): void {
   // a body is copied only when it was buffered anyway; a streamed one can be read once
@@ -20,10 +22,16 @@ export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | un
     plan.mirrorEnded()
     return report('failed')
   }
+  // a saturated mirror pool: undici would queue the copy, and keep it queued past its deadline
+  if (target.queued >= runtime.config.connections.maxQueuedPerTarget) {
+    plan.mirrorEnded()
+    return report('failed')
+  }
   const headers: string[] = []
   for (let i = 0; i < ex.headers.length; i += 2) if (ex.headers[i] !== 'host') headers.push(ex.headers[i]!, ex.headers[i + 1]!)
   headers.push('host', runtime.config.preserveHost && ex.req.headers.host !== undefined ? ex.req.headers.host : target.host, MIRROR_HEADER, '1')
   runtime.pool.acquire(target)
+  target.enqueue()
   target.client.dispatch({
     path: ex.upstreamPath,
     method: ex.method as Dispatcher.HttpMethod,
@@ -41,28 +49,48 @@ class MirrorAttempt implements Dispatcher.DispatchHandler {
   readonly #timer: Timer
   #controller: Dispatcher.DispatchController | undefined
   #done = false
+  /** Counted in the target's queue until undici starts or ends it. */
+  #queued = true
 
   constructor (runtime: PoolRuntime, target: Target, plan: RoutePlan, report: (outcome: MirrorOutcome) => void) {
     this.#runtime = runtime
     this.#target = target
     this.#plan = plan
     this.#report = report
-    // a mirror that hangs is abandoned after the mirror pool's own deadline
-    this.#timer = runtime.clock.setTimeout(() => this.#controller?.abort(new Error('mirror timed out')), runtime.config.timeouts.requestMs)
+    // A mirror that hangs is abandoned after the mirror pool's own deadline. One still queued for a connection
+    // ends now (the target never saw it: no failure of its) and is aborted the moment undici starts it.
+    this.#timer = runtime.clock.setTimeout(() => {
+      if (this.#controller !== undefined) this.#controller.abort(MIRROR_TIMED_OUT)
+      else this.#end(false, false)
+    }, runtime.config.timeouts.requestMs)
     this.#timer.unref()
   }
 
-  onRequestStart (controller: Dispatcher.DispatchController): void { this.#controller = controller }
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.#leaveQueue()
+    this.#controller = controller
+    if (this.#done) controller.abort(MIRROR_TIMED_OUT)
+  }
+
   onResponseStart (): void {}
   onResponseData (): void {}
   onResponseEnd (): void { this.#end(true) }
-  onResponseError (): void { this.#end(false) }
+  onResponseError (): void {
+    this.#leaveQueue()
+    this.#end(false)
+  }
 
-  #end (ok: boolean): void {
+  #leaveQueue (): void {
+    if (!this.#queued) return
+    this.#queued = false
+    this.#target.dequeue()
+  }
+
+  #end (ok: boolean, targetFailed = !ok): void {
     if (this.#done) return
     this.#done = true
     this.#runtime.clock.clearTimeout(this.#timer)
-    this.#runtime.pool.release(this.#target, !ok)
+    this.#runtime.pool.release(this.#target, targetFailed)
     this.#plan.mirrorEnded()
     this.#report(ok ? 'sent' : 'failed')
   }
