@@ -40,6 +40,12 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined
   #answered = 0
   #released = false
+  /** Counted in the target's queue until undici starts or ends it. */
+  #queued = true
+  /** Runs until undici starts the handshake (then undici's headers timeout takes over). */
+  #queueTimer: Timer | undefined
+  /** The handshake waited for a connection past timeouts.requestMs: answered 503, aborted when undici starts it. */
+  #expired = false
   readonly #startedAt = performance.now()
   readonly #onEarlyClose = (): void => { this.#controller?.abort(new Error('client went away')) }
 
@@ -52,12 +58,33 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#done = done
     this.#tunnels = tunnels
     runtime.pool.acquire(target)
+    target.enqueue()
     socket.once('close', this.#onEarlyClose)
+    this.#queueTimer = runtime.clock.setTimeout(() => this.#waitedTooLong(), runtime.config.timeouts.requestMs)
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.#leaveQueue()
     this.#controller = controller
-    if (this.#socket.destroyed) controller.abort(new Error('client went away'))
+    if (this.#expired || this.#socket.destroyed) controller.abort(new Error('client went away'))
+  }
+
+  #leaveQueue (): void {
+    this.#runtime.clock.clearTimeout(this.#queueTimer)
+    if (!this.#queued) return
+    this.#queued = false
+    this.#target.dequeue()
+  }
+
+  /** Still queued for a connection (all the target's busy) at the deadline: 503 upstream_busy, as for a request. */
+  #waitedTooLong (): void {
+    if (!this.#queued) return
+    this.#expired = true
+    this.#socket.off('close', this.#onEarlyClose)
+    this.#release()
+    const handshakeMs = performance.now() - this.#startedAt
+    this.#runtime.observer.attempt(this.#target, 'busy', handshakeMs)
+    this.#done({ status: 0, refusal: 'upstream_busy', handshakeMs })
   }
 
   onRequestUpgrade (_controller: Dispatcher.DispatchController, _status: number, headers: IncomingHttpHeaders, upSocket: Duplex): void {
@@ -141,6 +168,8 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#leaveQueue()
+    if (this.#expired) return
     const socket = this.#socket
     socket.off('close', this.#onEarlyClose)
     if (socket.destroyed) {
