@@ -144,6 +144,8 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
 
   // The target declined the upgrade (401, 403, 426…): its answer is the client's, then the connection closes.
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
+    // informational answers (103 Early Hints) are not the answer: undici waits for the final one (RFC 9110 §15.2)
+    if (statusCode < 200) return
     // a status past 599 is invalid (RFC 9110 §15): a bad response (502), as on the request path
     if (statusCode > 599) return controller.abort(new UnforwardableResponse(`status ${statusCode}`))
     this.#answered = statusCode

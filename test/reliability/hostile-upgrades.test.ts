@@ -121,3 +121,23 @@ t.test('an upstream that declines a handshake with a status past 599: 502 upstre
   await waitFor(async () => inFlight() === 0 && (await connections()) === 0)
   t.equal(gw.accessLogs().at(-1)?.status, 502, 'logged as the 502 the client got')
 })
+
+t.test('an upstream that sends 103 Early Hints before declining a handshake: the client gets the final answer only (RFC 9110 §15.2)', async (t) => {
+  const { ws, port, connections, inFlight } = await setup(t)
+  ws.server.removeAllListeners('upgrade')
+  ws.server.on('upgrade', (_req, socket: Socket) => {
+    socket.end('HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\n\r\nno')
+  })
+  const client = connect(port, '127.0.0.1')
+  t.teardown(() => client.destroy())
+  let received = ''
+  client.on('data', (d: Buffer) => { received += d.toString('latin1') })
+  client.on('error', () => {})
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+  client.write(handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13']))
+  await closed
+  t.match(received, /^HTTP\/1\.1 403 /, 'the final answer is the first status line the client sees')
+  t.equal(received.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, 'and the only one')
+  t.match(received, /\r\n\r\nno$/)
+  await waitFor(async () => inFlight() === 0 && (await connections()) === 0)
+})
