@@ -22,6 +22,21 @@ async function setup (t: Tap) {
   return { ws, gw, port, connections, inFlight }
 }
 
+/** What a client that sends a valid handshake receives, until its connection closes, when the upstream answers the upgrade with `answer`. */
+async function handshakeAnsweredWith (t: Tap, ws: { server: import('node:http').Server }, port: number, answer: string): Promise<string> {
+  ws.server.removeAllListeners('upgrade')
+  ws.server.on('upgrade', (_req, socket: Socket) => { socket.end(answer) })
+  const client = connect(port, '127.0.0.1')
+  t.teardown(() => client.destroy())
+  let received = ''
+  client.on('data', (d: Buffer) => { received += d.toString('latin1') })
+  client.on('error', () => {})
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+  client.write(handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13']))
+  await closed
+  return received
+}
+
 const INVALID: readonly { name: string; rfc: string; bytes: string; versionHeader?: boolean }[] = [
   { name: 'no Sec-WebSocket-Key', rfc: 'RFC 6455 §4.2.1 (4)', bytes: handshake(['Sec-WebSocket-Version: 13']) },
   { name: 'a Sec-WebSocket-Key that is not a 16-byte nonce', rfc: 'RFC 6455 §4.2.1 (4)', bytes: handshake(['Sec-WebSocket-Key: short', 'Sec-WebSocket-Version: 13']) },
@@ -89,16 +104,7 @@ t.test('an upstream that answers 200 instead of 101 gets no tunnel (RFC 6455 §4
 
 t.test('an upstream that answers a handshake with bytes that are not HTTP: 502 upstream_bad_response, no tunnel (RFC 9112 §4)', async (t) => {
   const { ws, port, connections, inFlight } = await setup(t)
-  ws.server.removeAllListeners('upgrade')
-  ws.server.on('upgrade', (_req, socket: Socket) => { socket.end('SSH-2.0-OpenSSH_9.2\r\n\r\n') })
-  const client = connect(port, '127.0.0.1')
-  t.teardown(() => client.destroy())
-  let received = ''
-  client.on('data', (d: Buffer) => { received += d.toString('latin1') })
-  client.on('error', () => {})
-  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
-  client.write(handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13']))
-  await closed
+  const received = await handshakeAnsweredWith(t, ws, port, 'SSH-2.0-OpenSSH_9.2\r\n\r\n')
   t.match(received, /^HTTP\/1\.1 502 /)
   t.match(received, /"error":"upstream_bad_response"/, 'the upstream\'s bytes were at fault, not its connection')
   await waitFor(async () => inFlight() === 0 && (await connections()) === 0)
@@ -106,16 +112,7 @@ t.test('an upstream that answers a handshake with bytes that are not HTTP: 502 u
 
 t.test('an upstream that declines a handshake with a status past 599: 502 upstream_bad_response, never passed on or counted (RFC 9110 §15)', async (t) => {
   const { ws, gw, port, connections, inFlight } = await setup(t)
-  ws.server.removeAllListeners('upgrade')
-  ws.server.on('upgrade', (_req, socket: Socket) => { socket.end('HTTP/1.1 777 Odd\r\ncontent-length: 0\r\n\r\n') })
-  const client = connect(port, '127.0.0.1')
-  t.teardown(() => client.destroy())
-  let received = ''
-  client.on('data', (d: Buffer) => { received += d.toString('latin1') })
-  client.on('error', () => {})
-  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
-  client.write(handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13']))
-  await closed
+  const received = await handshakeAnsweredWith(t, ws, port, 'HTTP/1.1 777 Odd\r\ncontent-length: 0\r\n\r\n')
   t.match(received, /^HTTP\/1\.1 502 /)
   t.match(received, /"error":"upstream_bad_response"/)
   await waitFor(async () => inFlight() === 0 && (await connections()) === 0)
@@ -124,18 +121,7 @@ t.test('an upstream that declines a handshake with a status past 599: 502 upstre
 
 t.test('an upstream that sends 103 Early Hints before declining a handshake: the client gets the final answer only (RFC 9110 §15.2)', async (t) => {
   const { ws, port, connections, inFlight } = await setup(t)
-  ws.server.removeAllListeners('upgrade')
-  ws.server.on('upgrade', (_req, socket: Socket) => {
-    socket.end('HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\n\r\nno')
-  })
-  const client = connect(port, '127.0.0.1')
-  t.teardown(() => client.destroy())
-  let received = ''
-  client.on('data', (d: Buffer) => { received += d.toString('latin1') })
-  client.on('error', () => {})
-  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
-  client.write(handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13']))
-  await closed
+  const received = await handshakeAnsweredWith(t, ws, port, 'HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\nHTTP/1.1 403 Forbidden\r\ncontent-length: 2\r\n\r\nno')
   t.match(received, /^HTTP\/1\.1 403 /, 'the final answer is the first status line the client sees')
   t.equal(received.match(/HTTP\/1\.1 \d{3}/g)?.length, 1, 'and the only one')
   t.match(received, /\r\n\r\nno$/)
