@@ -205,6 +205,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (ex.gate.closing) out.push('connection', 'close')
     if (sticky !== undefined) out.push('set-cookie', sticky.setCookieHeader(), 'x-read-after-write', sticky.writeTimeHeaderValue())
     ex.res.writeHead(statusCode, out)
+    ex.answerStarted?.(result)
   }
 
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { PickContext } from '../balancer/types.ts'
 import type { ErrorCode } from '../errors.ts'
+import type { AttemptResult } from './attempt.ts'
 import type { Clock } from '../runtime.ts'
 import type { RoutePlan } from '../release/plans.ts'
 import type { Route } from '../routing/table.ts'
@@ -57,6 +58,8 @@ export class Exchange {
   errorCode: ErrorCode | undefined = undefined
   /** The proxy itself ended the response early (upstream failed mid-body, or the client stopped reading). */
   cutShortBy: ErrorCode | undefined = undefined
+  /** Called once an attempt's answer has begun to go to the client: set for a half-open breaker's probe (forward.ts). */
+  answerStarted: ((result: AttemptResult) => void) | undefined = undefined
   /** The attempt in flight, aborted if the client leaves. */
   attempt: { abort (reason?: Error): void } | undefined = undefined
 

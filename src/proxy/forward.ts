@@ -344,6 +344,12 @@ export class ProxyHandler {
 function judgedAttempts (ex: Exchange): Promise<AttemptResult | undefined> {
   const runtime = ex.pool!
   return new Promise((resolve, reject) => {
+    // A half-open breaker refuses every other request until its probe is judged. The verdict is in once the
+    // probe's answer begins: a streamed answer (SSE, a long download) must not keep the pool refusing while it
+    // streams. (A failure later in its body still counts for outlier detection, not for this breaker.)
+    if (runtime.breaker.state === 'half-open') {
+      ex.answerStarted = (result) => { if (result.failure === undefined) resolve(result); else reject(new UpstreamFailure(result)) }
+    }
     tryTargets(ex, runtime, (result, error) => {
       if (error !== undefined) reject(error)
       else if (result?.failure !== undefined) reject(new UpstreamFailure(result))
