@@ -2,11 +2,10 @@
 // max_pending_requests): past the cap a request is 503 upstream_busy at once. The cap also bounds what a saturated
 // target keeps after answering: undici holds a request that timed out in its queue (with its body) until a
 // connection comes free, and before the cap every client that got its 503 left one more behind.
-import { request } from 'node:http'
 import t from 'tap'
 import { waitFor } from '../helpers/gateway.ts'
 import { httpRequest, type ErrorBody } from './http.ts'
-import { gateway, upstream } from './setup.ts'
+import { gateway, holdOnlyConnection, upstream } from './setup.ts'
 
 t.test('a saturated target queues at most maxQueuedPerTarget requests; the rest are 503 upstream_busy at once', async (t) => {
   const busy = await upstream(t, 'busy')
@@ -17,14 +16,9 @@ t.test('a saturated target queues at most maxQueuedPerTarget requests; the rest 
   const target = gw.gateway.pools().get('p')!.pool.targets[0]!
   const undiciQueued = (): number => target.client.stats.queued
 
-  // the target's only connection is held by a streamed upload that never ends (its deadline starts once it is sent)
   let seen = 0 // every request the upstream starts to receive
   busy.server.on('request', () => { seen++ })
-  const held = request(`${gw.url}/held`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } })
-  held.on('error', () => { /* destroyed below */ })
-  t.teardown(() => { held.destroy() })
-  held.write('more than sixteen bytes of a body that never ends')
-  await waitFor(() => seen === 1 && target.inFlight === 1)
+  const held = await holdOnlyConnection(t, gw.url, target, () => seen === 1)
 
   const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => httpRequest(`${gw.url}/waiting/${i}`)))
   t.same(answers.map((a) => a.status), Array(10).fill(503))
@@ -34,7 +28,7 @@ t.test('a saturated target queues at most maxQueuedPerTarget requests; the rest 
   t.equal(seen, 1, 'none reached the upstream')
 
   // once the connection comes free, undici starts each queued one, which ends at once
-  held.destroy()
+  held.release()
   await waitFor(() => target.queued === 0 && undiciQueued() === 0)
   t.equal(seen, 1, 'the requests whose clients had their answer never reach the upstream')
   t.equal((await httpRequest(`${gw.url}/after`)).status, 200, 'the target serves again')

@@ -2,7 +2,9 @@
 import type tap from 'tap'
 import type { GatewayOptions } from '../../src/app.ts'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { startGateway, type TestGateway } from '../helpers/gateway.ts'
+import { request } from 'node:http'
+import type { Target } from '../../src/upstream/target.ts'
+import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { TestUpstream, type UpstreamOptions } from '../helpers/upstream.ts'
 
 /** The part of a tap Test these helpers use. */
@@ -33,3 +35,17 @@ export async function refusedUrl (t: HasTeardown): Promise<string> {
 
 /** The tap Test a subtest callback receives (its last overload is `test(cb)`). */
 export type Tap = Parameters<Parameters<typeof tap.test>[0]>[0]
+
+/**
+ * Takes a target's only connection (connections.maxPerTarget 1, retry.maxBufferBytes under 48) with a streamed
+ * upload that never ends: its deadline starts only once it has been sent. Resolves once the upstream has it;
+ * `release()` frees the connection.
+ */
+export async function holdOnlyConnection (t: HasTeardown, gatewayUrl: string, target: Target, upstreamHasIt: () => boolean): Promise<{ release (): void }> {
+  const holder = request(`${gatewayUrl}/hold`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } })
+  holder.on('error', () => { /* released */ })
+  t.teardown(() => { holder.destroy() })
+  holder.write('more than sixteen bytes of a body that never ends')
+  await waitFor(() => upstreamHasIt() && target.inFlight === 1)
+  return { release: () => holder.destroy() }
+}

@@ -4,7 +4,7 @@
 import { request } from 'node:http'
 import t from 'tap'
 import { waitFor } from '../helpers/gateway.ts'
-import { gateway, upstream } from './setup.ts'
+import { gateway, holdOnlyConnection, upstream } from './setup.ts'
 
 function get (url: string, requestId: string): Promise<{ status: number; error: string | undefined }> {
   return new Promise((resolve, reject) => {
@@ -43,11 +43,7 @@ t.test('timeouts while queued for a busy connection are 503 upstream_busy and co
   u.server.on('request', () => { seen++ })
   // hold the only connection: a streamed upload past the buffer size whose upstream waits for its end
   u.mode = 'hang'
-  const holder = request(`${gw.url}/hold`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } })
-  holder.on('error', () => { /* destroyed below */ })
-  t.teardown(() => { holder.destroy() })
-  holder.write('more than sixteen bytes of a body that never ends')
-  await waitFor(() => seen === 1 && target.inFlight === 1)
+  const holder = await holdOnlyConnection(t, gw.url, target, () => seen === 1)
 
   const answers = []
   for (let i = 0; i < 3; i++) answers.push(await get(`${gw.url}/q${i}`, `busy-${i}`))
@@ -57,7 +53,7 @@ t.test('timeouts while queued for a busy connection are 503 upstream_busy and co
   t.equal(runtime.pool.status(target).ejectedUntil, 0, 'not ejected')
   t.equal(runtime.breaker.state, 'closed', 'the breaker stayed closed')
 
-  holder.destroy()
+  holder.release()
   u.mode = 'answer'
   await waitFor(() => target.inFlight === 0)
   const after = await get(`${gw.url}/after`, 'after')

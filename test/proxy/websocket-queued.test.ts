@@ -1,12 +1,11 @@
 // A WebSocket handshake that waits for a connection of a saturated target (all maxPerTarget busy) is answered
 // 503 upstream_busy at the pool's requestMs, as a plain request is, instead of waiting as long as the
 // connections stay busy; undici aborts it when a connection comes free, so it never reaches the upstream.
-import { request } from 'node:http'
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { gateway, upstream } from './setup.ts'
+import { gateway, holdOnlyConnection, upstream } from './setup.ts'
 
 const HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: chat.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
 
@@ -22,12 +21,7 @@ t.test('a handshake queued for a connection past requestMs is 503 upstream_busy 
   u.server.on('request', () => { seen++ })
   u.server.on('upgrade', () => { seen++ })
 
-  // the target's only connection is held by a streamed upload that never ends (its deadline starts once sent)
-  const holder = request(`${gw.url}/hold`, { method: 'POST', agent: false, headers: { 'transfer-encoding': 'chunked' } })
-  holder.on('error', () => { /* destroyed below */ })
-  t.teardown(() => { holder.destroy() })
-  holder.write('more than sixteen bytes of a body that never ends')
-  await waitFor(() => seen === 1 && target.inFlight === 1)
+  const holder = await holdOnlyConnection(t, gw.url, target, () => seen === 1)
 
   const client = rawConnection(t, Number(new URL(gw.url).port))
   await client.connected
@@ -41,7 +35,7 @@ t.test('a handshake queued for a connection past requestMs is 503 upstream_busy 
   t.match(client.received(), /"error":"upstream_busy"/)
   t.equal(gw.accessLogs().at(-1)?.error, 'upstream_busy')
 
-  holder.destroy()
+  holder.release()
   await waitFor(() => target.queued === 0 && target.inFlight === 0)
   t.equal(seen, 1, 'the handshake never reached the upstream')
   t.equal(target.failures, 0, 'nor counted against it')
