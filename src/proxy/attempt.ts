@@ -20,24 +20,9 @@ export function failureCode (kind: FailureKind | 'status'): ErrorCode {
     : kind === 'status' ? 'upstream_error' : 'upstream_unreachable'
 }
 
-export interface AttemptResult {
-  /** Response headers went to the client: this request is answered, nothing more may be tried. */
-  responded: boolean
-  /** What the upstream did wrong, if anything (counts for outlier detection and the breaker). */
-  failure: FailureKind | 'status' | undefined
-  /**
-   * A timer ran out while the request waited inside undici for one of the target's connections, all open and
-   * all busy: never written to the upstream, so not the upstream's failure (503 upstream_busy).
-   */
-  busy: boolean
-  /** Another attempt follows (policy, deadline and, for dropped responses, budget agreed). */
-  retryable: boolean
-  /** A retry slot was taken from the budget for the next attempt. */
-  slotTaken: boolean
-  /** Backoff before the next attempt. */
-  delayMs: number
-  error: unknown
-}
+import type { AttemptResult } from './attempt-result.ts'
+
+export type { AttemptResult }
 
 /** Bytes queued for a client before the upstream is paused (a slow client holds at most this, plus one read). */
 const PAUSE_BYTES = 256 * 1024

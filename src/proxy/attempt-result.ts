@@ -1,0 +1,21 @@
+// What one attempt came to: kept apart from attempt.ts so the exchange can name it without importing the attempt.
+import type { FailureKind } from '../resilience/classify.ts'
+
+export interface AttemptResult {
+  /** Response headers went to the client: this request is answered, nothing more may be tried. */
+  responded: boolean
+  /** What the upstream did wrong, if anything (counts for outlier detection and the breaker). */
+  failure: FailureKind | 'status' | undefined
+  /**
+   * A timer ran out while the request waited inside undici for one of the target's connections, all open and
+   * all busy: never written to the upstream, so not the upstream's failure (503 upstream_busy).
+   */
+  busy: boolean
+  /** Another attempt follows (policy, deadline and, for dropped responses, budget agreed). */
+  retryable: boolean
+  /** A retry slot was taken from the budget for the next attempt. */
+  slotTaken: boolean
+  /** Backoff before the next attempt. */
+  delayMs: number
+  error: unknown
+}
