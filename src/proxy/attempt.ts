@@ -358,7 +358,7 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target,
   // TLS: verify the target's name (or the pool's tls.servername), never the client's Host header, which undici
   // would otherwise use for SNI when the Host is preserved
   if (target.servername !== undefined) (options as { servername?: string }).servername = target.servername
-  if (target.queued >= runtime.config.connections.maxQueuedPerTarget) return attempt.queueFull()
+  if (target.queueFull) return attempt.queueFull()
   attempt.dispatched(options)
   if (!target.client.dispatch(options, attempt)) attempt.saturated = true
 }

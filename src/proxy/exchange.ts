@@ -4,13 +4,13 @@ import type { Socket } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { PickContext } from '../balancer/types.ts'
 import type { ErrorCode } from '../errors.ts'
-import type { AttemptResult } from './attempt-result.ts'
-import type { Clock } from '../runtime.ts'
 import type { RoutePlan } from '../release/plans.ts'
 import type { Route } from '../routing/table.ts'
+import type { Clock } from '../runtime.ts'
 import type { RouteObserver } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
+import type { AttemptResult } from './attempt-result.ts'
 
 export class Exchange {
   readonly req: IncomingMessage
@@ -87,7 +87,6 @@ export class Exchange {
 
   get attempts (): number { return this.tried.length }
 
-  /** Ends a response whose headers are already out: the only way left to signal a failure. */
   /**
    * The upstream is done, but the end of the answer still waits in the client's socket queue. As while streaming, a
    * client that takes none of it for `idleMs` is cut (client_stalled) rather than holding its connection and this
@@ -106,6 +105,7 @@ export class Exchange {
     res.once('close', () => clock.clearTimeout(timer))
   }
 
+  /** Ends a response whose headers are already out: the only way left to signal a failure. */
   cutShort (code: ErrorCode): void {
     this.cutShortBy = code
     this.errorCode = code

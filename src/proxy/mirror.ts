@@ -23,7 +23,7 @@ export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | un
     return report('failed')
   }
   // a saturated mirror pool: undici would queue the copy, and keep it queued past its deadline
-  if (target.queued >= runtime.config.connections.maxQueuedPerTarget) {
+  if (target.queueFull) {
     plan.mirrorEnded()
     return report('failed')
   }

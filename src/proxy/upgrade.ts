@@ -53,7 +53,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const hashKey = runtime.hashKey && extractHashKey(runtime.hashKey, req, admission.clientIp)
     const target = runtime.pool.pick({ hashKey })
     if (target === undefined) return refuse('no_available_target', { pool: runtime.name })
-    if (target.queued >= runtime.config.connections.maxQueuedPerTarget) return refuse('upstream_busy', { pool: runtime.name })
+    if (target.queueFull) return refuse('upstream_busy', { pool: runtime.name })
     const headers = admission.headers
     if (!runtime.config.preserveHost || admission.facts.host === undefined) headers.push('host', target.host)
     const where = { route: admission.route?.id, pool: runtime.name, target: target.url }

@@ -21,6 +21,7 @@ export class Target {
   readonly #clientOptions: UndiciPool.Options
   #inFlight = 0
   #queued = 0
+  readonly #maxQueued: number
   /** How to close each WebSocket tunnel open to this target (each is also in flight). */
   readonly #tunnels = new Set<() => void>()
   #requests = 0
@@ -34,6 +35,7 @@ export class Target {
     this.id = url.port === '' ? `${url.hostname}:${url.protocol === 'https:' ? 443 : 80}` : url.host
     this.weight = config.weight
     this.backup = config.backup
+    this.#maxQueued = pool.connections.maxQueuedPerTarget
     const isIp = /^[\d.]+$|^\[/.test(url.hostname)
     this.servername = url.protocol === 'https:' ? (pool.tls.servername ?? servername ?? (isIp ? undefined : url.hostname)) : undefined
     const connect = {
@@ -76,6 +78,9 @@ export class Target {
 
   /** Attempts handed to the connection pool that undici has not started yet (queued, or a connection opening). */
   get queued (): number { return this.#queued }
+
+  /** connections.maxQueuedPerTarget attempts wait already: another is refused (503 upstream_busy) or not sent. */
+  get queueFull (): boolean { return this.#queued >= this.#maxQueued }
 
   /** An attempt waits for a connection, until undici starts it or ends it; each enqueue() is matched by a dequeue(). */
   enqueue (): void { this.#queued++ }
