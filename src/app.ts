@@ -17,7 +17,7 @@ import { loadConfigFile } from './config/load.ts'
 import { Reloader, type ReloadResult, type ReloadTrigger } from './config/reloader.ts'
 import type { ResolvedConfig } from './config/schema.ts'
 import { drainAndClose } from './lifecycle/shutdown.ts'
-import { createLogger } from './logger.ts'
+import { createLogger, droppedLogBytes } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
 import { createServer } from './node-http.ts'
 import { ProxyHandler } from './proxy/forward.ts'
@@ -177,7 +177,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   })
   for (const runtime of initialPools.values()) adopt(runtime)
   const tunnels = new TunnelSet()
-  metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock), tunnels: () => tunnels.open })
+  metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock), tunnels: () => tunnels.open, logDroppedBytes: () => droppedLogBytes(logger) })
   metrics?.setConfigInfo(() => configHash(config))
 
   const apply = (next: ResolvedConfig, diff: ConfigDiff): void => {

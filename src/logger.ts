@@ -33,6 +33,12 @@ function buildLogger (config: ResolvedConfig['log'], stream?: DestinationStream)
   return pino(options, new LogFile(fd ?? config.destination, { onFailure: fd === 2 ? undefined : reportLogFailure }))
 }
 
+/** Bytes of log lines the logger's writer has dropped because its destination refused them (0 for other streams). */
+export function droppedLogBytes (logger: Logger): number {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym]
+  return stream instanceof LogFile ? stream.droppedBytes : 0
+}
+
 /** Once per run of failed writes, on stderr (best effort): the lines themselves cannot say it. */
 function reportLogFailure (err: NodeJS.ErrnoException): void {
   try {

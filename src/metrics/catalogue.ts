@@ -127,6 +127,12 @@ export const CATALOGUE = {
     type: 'counter',
     labelNames: ['route', 'outcome'],
   },
+  logDroppedBytes: {
+    name: 'switchyard_log_dropped_bytes_total',
+    help: 'Bytes of log lines dropped because their destination refused the write (a full disk, a closed pipe)',
+    type: 'counter',
+    labelNames: [],
+  },
 } as const satisfies Record<string, MetricSpec>
 
 export type MetricKey = keyof typeof CATALOGUE

@@ -1,4 +1,4 @@
-// State gauges (circuit state, target up, in flight) cost nothing per request: they are read from the
+// State gauges (circuit state, target up, in flight) and counts kept elsewhere (log bytes dropped) cost nothing per request: they are read from the
 // gateway at scrape time, after clearing, so a pool or target removed by a reload disappears with it.
 import { CIRCUIT_STATE_VALUE, type CircuitState } from './catalogue.ts'
 import type { Families } from './families.ts'
@@ -21,6 +21,8 @@ export interface MetricsSnapshotSource {
   pools (): Iterable<PoolSnapshot>
   /** Open WebSocket tunnels, gateway-wide. */
   tunnels? (): number
+  /** Bytes of log lines dropped so far, because their destination refused the write. */
+  logDroppedBytes? (): number
 }
 
 export function fillStateGauges (families: Families, source: MetricsSnapshotSource | undefined): void {
@@ -31,6 +33,8 @@ export function fillStateGauges (families: Families, source: MetricsSnapshotSour
   tunnelsOpen.clear()
   if (source === undefined) return
   if (source.tunnels !== undefined) tunnelsOpen.set([], source.tunnels())
+  // a counter kept by the log's writer, read like the gauges (a family with no labels has its one series)
+  if (source.logDroppedBytes !== undefined) families.logDroppedBytes.series([]).value = source.logDroppedBytes()
   for (const pool of source.pools()) {
     circuitState.set([pool.name], CIRCUIT_STATE_VALUE[pool.circuit])
     for (const target of pool.targets) {

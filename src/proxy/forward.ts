@@ -11,9 +11,8 @@ import { limitBody, readBody } from './body.ts'
 import { Exchange } from './exchange.ts'
 import { createAdmit, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
-import { isSaneRequestId } from './headers.ts'
 import { mirror } from './mirror.ts'
-import { newRequestId } from './request-id.ts'
+import { requestIdOf } from './request-id.ts'
 import { tryTargets } from './retry-loop.ts'
 
 const EXCHANGE = Symbol('switchyard.exchange')
@@ -357,12 +356,6 @@ function judgedAttempts (ex: Exchange): Promise<AttemptResult | undefined> {
       else resolve(result)
     })
   })
-}
-
-/** The request id of a request refused before admission (shutdown, overload, a target too long to route). */
-function requestIdOf (req: IncomingMessage): string {
-  const given = req.headers['x-request-id']
-  return typeof given === 'string' && isSaneRequestId(given) ? given : newRequestId()
 }
 
 /**

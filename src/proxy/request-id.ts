@@ -3,6 +3,8 @@
 // string from 20 pieces); one slice of a pre-filled random buffer is a single native call. A counter would be
 // cheaper still but would tell every client how many requests this process has served.
 import { randomFillSync } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { isSaneRequestId } from './headers.ts'
 
 const ID_BYTES = 16
 const POOL_BYTES = ID_BYTES * 512
@@ -17,4 +19,10 @@ export function newRequestId (): string {
   const id = pool.toString('base64url', offset, offset + ID_BYTES)
   offset += ID_BYTES
   return id
+}
+
+/** The request id of a request refused or ended before admission (shutdown, overload, a client that left first). */
+export function requestIdOf (req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && isSaneRequestId(given) ? given : newRequestId()
 }

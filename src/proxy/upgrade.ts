@@ -1,5 +1,5 @@
 // WebSocket upgrades: admitted and routed like any request, then tunnelled byte for byte to one target of the pool.
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
@@ -8,6 +8,7 @@ import type { GatewayState } from '../state.ts'
 import type { Admit } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
+import { requestIdOf } from './request-id.ts'
 import type { TunnelSet } from './tunnels.ts'
 import { UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
 
@@ -22,11 +23,7 @@ export interface UpgradeOptions {
 }
 
 export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  return (req, socket, head) => {
-    const startedAt = performance.now()
-    socket.on('error', () => socket.destroy())
-    // tracked from here, not only once tunnelled: a handshake still waiting for its 101 must not hold shutdown open
-    opts.tunnels.take(socket)
+  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number): void => {
     const state = opts.state()
     const admission = opts.admit(req, state)
     const { requestId, runtime } = admission
@@ -70,6 +67,53 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
     } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, done, opts.tunnels))
   }
+  return (req, socket, head) => {
+    const startedAt = performance.now()
+    socket.on('error', () => socket.destroy())
+    // tracked from here, not only once tunnelled: a handshake still waiting for its 101 must not hold shutdown open
+    opts.tunnels.take(socket)
+    // Pipelined behind requests still being answered: it waits its turn, as a request does (src/proxy/forward.ts),
+    // so its 101 or refusal is not written into the middle of their answers, and it is never acted on if one of
+    // them closes the connection (RFC 9112 §9.3.2, §9.6). A client that leaves first gets one 499 line.
+    afterAnswersOwed(socket as ServerSocket, head, (early) => handle(req, socket, early, startedAt), () => {
+      opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: 499, upgrade: true, durationMs: Math.round(performance.now() - startedAt), aborted: true }, 'request')
+    })
+  }
+}
+
+/** A client connection as Node's HTTP server leaves it: the response it is writing, until that one is done. */
+type ServerSocket = Duplex & { _httpMessage?: ServerResponse | null }
+
+/** Bytes a client may send after its handshake while the handshake waits its turn (it should send none before the 101). */
+const MAX_EARLY_BYTES = 64 * 1024
+
+/**
+ * Runs `go` once no answer to an earlier request on this connection is still owed (Node gives the connection to
+ * the next queued response in the one before's 'finish', and clears it after the last), or `gone` if the
+ * connection closes first. Node stopped reading the connection at the upgrade; while it waits it reads on, so
+ * that a client that leaves is seen, and keeps what arrives for the tunnel.
+ */
+function afterAnswersOwed (socket: ServerSocket, head: Buffer, go: (head: Buffer) => void, gone: () => void): void {
+  if (socket.destroyed) return gone()
+  if (socket._httpMessage == null) return go(head)
+  let early = head
+  const keep = (chunk: Buffer): void => {
+    early = Buffer.concat([early, chunk])
+    if (early.length > MAX_EARLY_BYTES) socket.destroy()
+  }
+  const leave = (): void => { socket.destroy() }
+  socket.on('data', keep)
+  socket.once('end', leave)
+  const check = (): void => {
+    if (socket.destroyed) return gone()
+    const owed = socket._httpMessage
+    if (owed != null) return void owed.once('close', check)
+    socket.off('data', keep)
+    socket.off('end', leave)
+    socket.pause()
+    go(early)
+  }
+  check()
 }
 
 /** What makes a WebSocket opening handshake invalid (RFC 6455 §4.1, §4.2.1), or undefined. */

@@ -1,0 +1,110 @@
+// A WebSocket upgrade pipelined behind a request still being answered waits its turn, as a pipelined request does
+// (test/proxy/pipelining.test.ts): its 101 comes after the earlier answer, never in the middle of it, and the
+// handshake does not reach the target before then. If the earlier answer closes the connection, the upgrade is
+// never acted on (RFC 9112 §9.3.2, §9.6). The upstream holds /hold/* until the test releases it.
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import t from 'tap'
+import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { rawConnection } from '../helpers/raw-connection.ts'
+import { wsHandshake } from './ws-tunnel.ts'
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+interface Upstream { url: string; seen: string[]; release: () => void }
+
+/** Records what arrives, holds /hold/* until released, and answers upgrades with a 101 and an echo. */
+async function upstream (t: Tap): Promise<Upstream> {
+  const seen: string[] = []
+  const held: ServerResponse[] = []
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`)
+    req.resume()
+    if (req.url?.startsWith('/hold/') === true) held.push(res)
+    else res.end('plain')
+  })
+  server.on('upgrade', (req, socket: Socket) => {
+    seen.push(`UPGRADE ${req.url}`)
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+    socket.pipe(socket)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  const release = (): void => { for (const res of held.splice(0)) res.end('released') }
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release }
+}
+
+async function gatewayBefore (t: Tap, u: Upstream): Promise<{ port: number; logs: () => Array<Record<string, unknown>> }> {
+  const gw = await startGateway({ pools: { u: { targets: [u.url] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  return { port: Number(new URL(gw.url).port), logs: () => gw.accessLogs() as Array<Record<string, unknown>> }
+}
+
+const statusLines = (text: string): string[] => text.match(/HTTP\/1\.1 \d{3}/g) ?? []
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100))
+
+t.test('an upgrade pipelined behind an unanswered request is answered after it, then tunnels', async (t) => {
+  const u = await upstream(t)
+  const { port } = await gatewayBefore(t, u)
+  const c = rawConnection(t, port)
+  c.socket.write('GET /hold/1 HTTP/1.1\r\nHost: gw\r\n\r\n' + wsHandshake('/ws', 'ws-piped'))
+  await waitFor(() => u.seen.length >= 1)
+  await settle()
+  t.same(u.seen, ['GET /hold/1'], 'the handshake waits: not sent to the target while the request before it is unanswered')
+  t.equal(c.received(), '', 'nothing written to the client yet')
+  u.release()
+  await waitFor(() => statusLines(c.received()).length === 2)
+  const text = c.received()
+  t.same(statusLines(text), ['HTTP/1.1 200', 'HTTP/1.1 101'], 'the answer first, then the 101')
+  t.ok(text.indexOf('released') < text.indexOf('HTTP/1.1 101'), 'the whole earlier answer comes before the 101')
+  t.same(u.seen, ['GET /hold/1', 'UPGRADE /ws'])
+  c.reset()
+  c.socket.write('echo me')
+  await waitFor(() => c.received() === 'echo me')
+  t.equal(c.received(), 'echo me', 'the tunnel carries bytes both ways')
+})
+
+t.test('an upgrade pipelined behind a request that closes the connection is never acted on', async (t) => {
+  const u = await upstream(t)
+  const { port, logs } = await gatewayBefore(t, u)
+  const c = rawConnection(t, port)
+  c.socket.write('GET /hold/1 HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n' + wsHandshake('/ws', 'ws-after-close'))
+  await waitFor(() => u.seen.length >= 1)
+  u.release()
+  await c.closed
+  t.same(statusLines(c.received()), ['HTTP/1.1 200'], 'the earlier answer only, then the connection closed')
+  t.same(u.seen, ['GET /hold/1'], 'the handshake never reached the target')
+  t.notOk(logs().some((l) => l.requestId === 'ws-after-close'), 'Node never hands the gateway anything after a request that closes')
+})
+
+t.test('bytes the client sends while its handshake waits its turn reach the target once the tunnel opens', async (t) => {
+  const u = await upstream(t)
+  const { port } = await gatewayBefore(t, u)
+  const c = rawConnection(t, port)
+  c.socket.write('GET /hold/1 HTTP/1.1\r\nHost: gw\r\n\r\n' + wsHandshake('/ws', 'ws-eager'))
+  await waitFor(() => u.seen.length >= 1)
+  await settle()
+  c.socket.write('sent early')
+  await settle()
+  u.release()
+  await waitFor(() => c.received().endsWith('sent early'))
+  t.same(statusLines(c.received()), ['HTTP/1.1 200', 'HTTP/1.1 101'])
+  t.match(c.received(), /\r\n\r\nsent early$/, 'echoed through the tunnel, after the 101')
+})
+
+t.test('an upgrade pipelined behind a request whose client leaves is dropped with the connection', async (t) => {
+  const u = await upstream(t)
+  const { port, logs } = await gatewayBefore(t, u)
+  const c = rawConnection(t, port)
+  c.socket.write('GET /hold/1 HTTP/1.1\r\nHost: gw\r\n\r\n' + wsHandshake('/ws', 'ws-left'))
+  await waitFor(() => u.seen.length >= 1)
+  await settle()
+  c.socket.destroy()
+  await waitFor(() => logs().some((l) => l.requestId === 'ws-left'))
+  const line = logs().find((l) => l.requestId === 'ws-left')!
+  t.equal(line.status, 499, 'logged once, as a client that was gone before its turn')
+  t.equal(line.upgrade, true)
+  u.release()
+  await settle()
+  t.same(u.seen, ['GET /hold/1'], 'the handshake never reached the target')
+})
