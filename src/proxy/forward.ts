@@ -12,6 +12,7 @@ import { Exchange } from './exchange.ts'
 import { createAdmit, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { mirror } from './mirror.ts'
+import { holdReading, releaseReading } from './pipelining.ts'
 import { requestIdOf } from './request-id.ts'
 import { tryTargets } from './retry-loop.ts'
 
@@ -145,11 +146,21 @@ export class ProxyHandler {
       // with the one before (RFC 9112 §9.3.2 allows that only for safe methods), and with no one to hear it if
       // that one's answer closes the connection (§9.6). If the connection closes first, its response's 'close'
       // finishes the exchange as a client that left.
-      if (res.socket === null) return void res.once('socket', () => this.#startInTurn(ex))
+      // While it waits, its connection is not read on (src/proxy/pipelining.ts).
+      if (res.socket === null) return this.#waitTurn(ex)
       this.#start(ex)
     } catch (err) {
       this.#sendError(ex, 'internal_error', err)
     }
+  }
+
+  #waitTurn (ex: Exchange): void {
+    const socket = ex.socket
+    holdReading(socket)
+    ex.res.once('socket', () => {
+      releaseReading(socket)
+      this.#startInTurn(ex)
+    })
   }
 
   #startInTurn (ex: Exchange): void {

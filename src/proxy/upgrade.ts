@@ -82,7 +82,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
 }
 
 /** A client connection as Node's HTTP server leaves it: the response it is writing, until that one is done. */
-type ServerSocket = Duplex & { _httpMessage?: ServerResponse | null }
+type ServerSocket = Duplex & { _httpMessage?: ServerResponse | null; _paused?: boolean }
 
 /** Bytes a client may send after its handshake while the handshake waits its turn (it should send none before the 101). */
 const MAX_EARLY_BYTES = 64 * 1024
@@ -110,6 +110,9 @@ function afterAnswersOwed (socket: ServerSocket, head: Buffer, go: (head: Buffer
     if (owed != null) return void owed.once('close', check)
     socket.off('data', keep)
     socket.off('end', leave)
+    // Node's backpressure flag (src/proxy/pipelining.ts) would keep a tunnel from reading: the server that clears
+    // it let go of this connection at the upgrade
+    socket._paused = false
     socket.pause()
     go(early)
   }

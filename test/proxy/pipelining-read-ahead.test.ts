@@ -1,0 +1,76 @@
+// A client that pipelines requests behind one still being answered is not read without bound: while requests wait
+// their turn the connection is not read on, so what the gateway holds is about one read (64 KiB) of requests, not
+// all the client sent. Every request is still answered, in order, once the first answer goes out.
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { rawConnection } from '../helpers/raw-connection.ts'
+
+const PIPELINED = 2000
+// ~240 bytes a request: one 64 KiB read holds ~270 of them
+const PADDING = 'x'.repeat(200)
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+/** An upstream that holds /hold until released and answers anything else with its path and body length. */
+async function upstream (t: Tap): Promise<{ url: string; seen: () => number; held: () => ServerResponse | undefined }> {
+  let held: ServerResponse | undefined
+  let seen = 0
+  const server = createServer((req, res) => {
+    seen++
+    let length = 0
+    req.on('data', (chunk: Buffer) => { length += chunk.length })
+    req.on('end', () => {
+      if (req.url === '/hold') held = res
+      else res.end(req.method === 'POST' ? `${req.url}:${length}` : req.url)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen: () => seen, held: () => held }
+}
+
+t.test(`${PIPELINED} requests pipelined behind an unanswered one: read about one chunk ahead, then all answered in order`, async (t) => {
+  const u = await upstream(t)
+  const gw = await startGateway({ pools: { u: { targets: [u.url] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+
+  const c = rawConnection(t, Number(new URL(gw.url).port))
+  let bytes = 'GET /hold HTTP/1.1\r\nHost: gw\r\n\r\n'
+  for (let i = 1; i <= PIPELINED; i++) bytes += `GET /r${i} HTTP/1.1\r\nHost: gw\r\nX-Padding: ${PADDING}\r\n\r\n`
+  c.socket.write(bytes)
+  await waitFor(() => u.held() !== undefined)
+  // time for a gateway that reads on to take in everything the client sent
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const parsed = gw.gateway.proxy.active
+  t.ok(parsed < PIPELINED / 2, `requests taken in while the first waits: ${parsed}, about one read's worth, not all ${PIPELINED + 1}`)
+  t.equal(u.seen(), 1, 'none of them sent upstream yet')
+
+  u.held()!.end('/hold')
+  const answers = (): number => (c.received().match(/HTTP\/1\.1 200/g) ?? []).length
+  await waitFor(() => answers() === PIPELINED + 1, 30_000)
+  const bodies = c.received().match(/\r\n\r\n\/(hold|r\d+)/g)!.map((b) => b.slice(4))
+  t.equal(bodies.length, PIPELINED + 1)
+  t.ok(bodies.every((b, i) => b === (i === 0 ? '/hold' : `/r${i}`)), 'every request answered, in order')
+  t.equal(u.seen(), PIPELINED + 1)
+})
+
+t.test('pipelined POSTs whose bodies span many reads: each body arrives whole when its request gets its turn', async (t) => {
+  const u = await upstream(t)
+  const gw = await startGateway({ pools: { u: { targets: [u.url] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const c = rawConnection(t, Number(new URL(gw.url).port))
+  const size = 300 * 1024
+  c.socket.write('GET /hold HTTP/1.1\r\nHost: gw\r\n\r\n')
+  for (let i = 1; i <= 4; i++) {
+    c.socket.write(`POST /p${i} HTTP/1.1\r\nHost: gw\r\nContent-Length: ${size}\r\n\r\n`)
+    c.socket.write(Buffer.alloc(size, 97))
+  }
+  await waitFor(() => u.held() !== undefined)
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  u.held()!.end('/hold')
+  await waitFor(() => (c.received().match(/HTTP\/1\.1 200/g) ?? []).length === 5, 10_000)
+  const bodies = c.received().match(/\r\n\r\n\/[^H]*/g)!.map((b) => b.slice(4))
+  t.same(bodies, ['/hold', `/p1:${size}`, `/p2:${size}`, `/p3:${size}`, `/p4:${size}`], 'each body whole, in order')
+})
