@@ -8,7 +8,11 @@
 import type { Socket } from 'node:net'
 
 /** A client connection as Node's HTTP server keeps it (lib/_http_server.js reads and sets these). */
-type ServerSocket = Socket & { _paused?: boolean; parser?: { pause (): void; resume (): void } | null }
+type ServerSocket = Socket & {
+  _paused?: boolean
+  parser?: { pause (): void; resume (): void } | null
+  _handle?: { reading?: boolean; readStart? (): number } | null
+}
 
 /** Requests of each connection that wait their turn now (connections that pipeline only). */
 const waiting = new WeakMap<Socket, number>()
@@ -28,8 +32,19 @@ export function releaseReading (socket: Socket): void {
   if (left > 0) return void waiting.set(socket, left)
   waiting.delete(socket)
   const s = socket as ServerSocket
-  if (s._paused !== true || s.destroyed) return
-  s._paused = false
-  s.parser?.resume()
-  s.resume()
+  if (s.destroyed) return
+  if (s._paused === true) {
+    s._paused = false
+    s.parser?.resume()
+    s.resume()
+  }
+  // A connection that upgraded meanwhile (a WebSocket handshake pipelined behind this request) is no longer the
+  // server's: its parser is gone, and with it the 'resume' listener that restarts the read (onSocketResume), so
+  // neither this resume nor Node's own (socketOnDrain, as the answer before was written) reads it again, and a
+  // stream its parser was reading does not restart by itself. Restarted here as that listener does it.
+  const handle = s._handle
+  if (s.parser == null && handle != null && handle.reading === false && handle.readStart !== undefined) {
+    handle.reading = true
+    handle.readStart()
+  }
 }
