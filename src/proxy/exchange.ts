@@ -55,6 +55,8 @@ export class Exchange {
   readonly tried: Target[] = []
   /** Set once the client went away before the response finished. */
   clientGone = false
+  /** Counted out and logged (once: a request that waited its turn can be ended by its connection's close too). */
+  finished = false
   errorCode: ErrorCode | undefined = undefined
   /** The proxy itself ended the response early (upstream failed mid-body, or the client stopped reading). */
   cutShortBy: ErrorCode | undefined = undefined

@@ -12,7 +12,7 @@ import { Exchange } from './exchange.ts'
 import { createAdmit, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { mirror } from './mirror.ts'
-import { holdReading, releaseReading } from './pipelining.ts'
+import { requestTakesTurn, requestWaits } from './pipelining.ts'
 import { requestIdOf } from './request-id.ts'
 import { tryTargets } from './retry-loop.ts'
 
@@ -156,9 +156,12 @@ export class ProxyHandler {
 
   #waitTurn (ex: Exchange): void {
     const socket = ex.socket
-    holdReading(socket)
+    // for its access-log line if it ends before its turn (its admission sets it again, the same if the client sent one)
+    ex.requestId = requestIdOf(ex.req)
+    const ended = (): void => this.#finish(ex)
+    requestWaits(socket, ended)
     ex.res.once('socket', () => {
-      releaseReading(socket)
+      requestTakesTurn(socket, ended)
       this.#startInTurn(ex)
     })
   }
@@ -330,6 +333,8 @@ export class ProxyHandler {
   }
 
   #finish (ex: Exchange): void {
+    if (ex.finished) return
+    ex.finished = true
     if (!ex.res.writableFinished && ex.cutShortBy === undefined) {
       ex.clientGone = true
       ex.attempt?.abort()

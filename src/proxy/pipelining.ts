@@ -1,11 +1,17 @@
 // Requests a client pipelines behind one still being answered wait their turn (src/proxy/forward.ts). Node's HTTP
 // server would read and parse on behind them without bound: it stops reading a connection only when answers back
 // up (`state.outgoingData` over the socket's highWaterMark), and answers that have not started have no data. So
-// while any request of a connection waits its turn, the connection is not read, by the same means Node pauses it:
-// its `_paused` flag (its parser is then paused after the chunk in hand, and a request body read cannot resume the
-// socket), and resumed, as Node's socketOnDrain does, once the last waiting request has had its turn. What is read
-// ahead is then at most the rest of one read (64 KiB) of requests, instead of all the client sends.
+// once more than MAX_WAITING requests of a connection wait, the connection is not read on, by the same means Node
+// pauses it: its `_paused` flag (its parser is then paused after the read in hand, and a request body read cannot
+// resume the socket); it is resumed, as Node's socketOnDrain does, once RESUME_AT or fewer still wait. What is read
+// ahead is then MAX_WAITING requests and the rest of one read (64 KiB), instead of all the client sends.
+// Below the limit nothing changes: the connection is read, so a client that closes it is seen at once, and Node's
+// headers timeout never runs on a request the gateway itself left half read.
 import type { Socket } from 'node:net'
+
+/** Requests of one connection that may wait their turn before the gateway stops reading it (HAProxy reads ~16 KiB ahead). */
+export const MAX_WAITING = 32
+const RESUME_AT = MAX_WAITING / 2
 
 /** A client connection as Node's HTTP server keeps it (lib/_http_server.js reads and sets these). */
 type ServerSocket = Socket & {
@@ -14,23 +20,46 @@ type ServerSocket = Socket & {
   _handle?: { reading?: boolean; readStart? (): number } | null
 }
 
-/** Requests of each connection that wait their turn now (connections that pipeline only). */
-const waiting = new WeakMap<Socket, number>()
+interface Queue {
+  /** How each waiting request is ended if the connection closes before its turn. */
+  readonly waiting: Set<() => void>
+  held: boolean
+}
 
-/** A request of this connection waits its turn: stop reading the connection until it has had it. */
-export function holdReading (socket: Socket): void {
-  waiting.set(socket, (waiting.get(socket) ?? 0) + 1)
+/** The waiting requests of each connection that has pipelined (kept for the connection's life: one close listener). */
+const queues = new WeakMap<Socket, Queue>()
+
+/**
+ * A request of this connection waits its turn; past MAX_WAITING the connection is no longer read. `ended` runs if
+ * the connection closes first: Node ends a waiting response itself then, unless a WebSocket upgrade pipelined
+ * behind it took the connection over (the server then drops its close handler).
+ */
+export function requestWaits (socket: Socket, ended: () => void): void {
+  let queue = queues.get(socket)
+  if (queue === undefined) {
+    const created: Queue = queue = { waiting: new Set(), held: false }
+    queues.set(socket, created)
+    socket.once('close', () => {
+      for (const end of created.waiting) end()
+      created.waiting.clear()
+    })
+  }
+  queue.waiting.add(ended)
   const s = socket as ServerSocket
-  if (s._paused === true || s.destroyed) return
+  if (queue.waiting.size <= MAX_WAITING || queue.held || s.destroyed) return
+  queue.held = true
+  if (s._paused === true) return
   s._paused = true
   s.pause()
 }
 
-/** A waiting request got its turn (or its connection closed); the last one lets the connection be read again. */
-export function releaseReading (socket: Socket): void {
-  const left = (waiting.get(socket) ?? 1) - 1
-  if (left > 0) return void waiting.set(socket, left)
-  waiting.delete(socket)
+/** A waiting request got its turn; once few enough wait, a connection the gateway stopped reading is read again. */
+export function requestTakesTurn (socket: Socket, ended: () => void): void {
+  const queue = queues.get(socket)
+  if (queue === undefined) return
+  queue.waiting.delete(ended)
+  if (!queue.held || queue.waiting.size > RESUME_AT) return
+  queue.held = false
   const s = socket as ServerSocket
   if (s.destroyed) return
   if (s._paused === true) {
@@ -38,7 +67,7 @@ export function releaseReading (socket: Socket): void {
     s.parser?.resume()
     s.resume()
   }
-  // A connection that upgraded meanwhile (a WebSocket handshake pipelined behind this request) is no longer the
+  // A connection that upgraded meanwhile (a WebSocket handshake pipelined behind these requests) is no longer the
   // server's: its parser is gone, and with it the 'resume' listener that restarts the read (onSocketResume), so
   // neither this resume nor Node's own (socketOnDrain, as the answer before was written) reads it again, and a
   // stream its parser was reading does not restart by itself. Restarted here as that listener does it.

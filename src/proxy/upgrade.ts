@@ -105,7 +105,8 @@ function afterAnswersOwed (socket: ServerSocket, head: Buffer, go: (head: Buffer
   socket.on('data', keep)
   socket.once('end', leave)
   const check = (): void => {
-    if (socket.destroyed) return gone()
+    // an answer before it closed the connection (Connection: close, or shutdown's drain): ending, not yet destroyed
+    if (socket.destroyed || !socket.writable) return gone()
     const owed = socket._httpMessage
     if (owed != null) return void owed.once('close', check)
     socket.off('data', keep)

@@ -5,8 +5,9 @@
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import t from 'tap'
-import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
+import { MAX_WAITING } from '../../src/proxy/pipelining.ts'
 import { wsHandshake } from './ws-tunnel.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -21,7 +22,11 @@ async function upstream (t: Tap): Promise<Upstream> {
     seen.push(`${req.method} ${req.url}`)
     req.resume()
     if (req.url?.startsWith('/hold/') === true) held.push(res)
-    else res.end('plain')
+    else if (req.url?.startsWith('/die/') === true) {
+      res.writeHead(200, { 'content-length': '100' })
+      res.write('part of it')
+      setTimeout(() => res.socket?.destroy(), 50)
+    } else res.end('plain')
   })
   server.on('upgrade', (req, socket: Socket) => {
     seen.push(`UPGRADE ${req.url}`)
@@ -34,10 +39,11 @@ async function upstream (t: Tap): Promise<Upstream> {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release }
 }
 
-async function gatewayBefore (t: Tap, u: Upstream): Promise<{ port: number; logs: () => Array<Record<string, unknown>> }> {
-  const gw = await startGateway({ pools: { u: { targets: [u.url] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+async function gatewayBefore (t: Tap, u: Upstream): Promise<{ port: number; logs: () => Array<Record<string, unknown>>; gw: TestGateway }> {
+  // no retries: an upstream that dies mid-answer is the point of one case
+  const gw = await startGateway({ pools: { u: { targets: [u.url], retry: { attempts: 1 } } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
   t.teardown(() => gw.close())
-  return { port: Number(new URL(gw.url).port), logs: () => gw.accessLogs() as Array<Record<string, unknown>> }
+  return { port: Number(new URL(gw.url).port), logs: () => gw.accessLogs() as Array<Record<string, unknown>>, gw }
 }
 
 const statusLines = (text: string): string[] => text.match(/HTTP\/1\.1 \d{3}/g) ?? []
@@ -124,4 +130,54 @@ t.test('an upgrade behind two pipelined requests, one of them waiting its turn: 
   c.socket.write('through')
   await waitFor(() => c.received() === 'through')
   t.equal(c.received(), 'through', 'the connection paused while /second waited is read again as a tunnel')
+})
+
+t.test('an upgrade pipelined behind a request answered while the gateway drains (Connection: close) is never sent', async (t) => {
+  const u = await upstream(t)
+  const { port, logs, gw } = await gatewayBefore(t, u)
+  gw.gateway.proxy.setPhase('draining')
+  const c = rawConnection(t, port)
+  c.socket.write('GET /hold/1 HTTP/1.1\r\nHost: gw\r\n\r\n' + wsHandshake('/ws', 'ws-draining'))
+  await waitFor(() => u.seen.length >= 1)
+  await settle()
+  u.release()
+  await c.closed
+  t.same(statusLines(c.received()), ['HTTP/1.1 200'], 'the answer, which closes the connection, and nothing else')
+  await waitFor(() => logs().some((l) => l.requestId === 'ws-draining'))
+  t.equal(logs().find((l) => l.requestId === 'ws-draining')!.status, 499)
+  await settle()
+  t.same(u.seen, ['GET /hold/1'], 'the handshake never reached the target')
+})
+
+t.test('a request waiting between a dying answer and a pipelined upgrade is ended with its connection', async (t) => {
+  const u = await upstream(t)
+  const { port, logs, gw } = await gatewayBefore(t, u)
+  const c = rawConnection(t, port)
+  c.socket.write('GET /die/1 HTTP/1.1\r\nHost: gw\r\n\r\nGET /second HTTP/1.1\r\nHost: gw\r\nX-Request-Id: the-second\r\n\r\n' + wsHandshake('/ws', 'ws-behind'))
+  await c.closed
+  t.notMatch(c.received(), /HTTP\/1\.1 101/, 'no 101')
+  await waitFor(() => gw.gateway.proxy.active === 0)
+  t.equal(gw.gateway.proxy.active, 0, 'nothing left in flight (a shutdown would otherwise wait for it)')
+  const second = logs().find((l) => l.requestId === 'the-second')
+  t.equal(second?.status, 499, 'the waiting request is logged once, as its client gone')
+  t.equal(logs().filter((l) => l.requestId === 'the-second').length, 1)
+  t.same(u.seen, ['GET /die/1'])
+})
+
+t.test(`an upgrade behind more pipelined requests than are read ahead (${MAX_WAITING + 8}): all answered, then the tunnel reads`, async (t) => {
+  const u = await upstream(t)
+  const { port } = await gatewayBefore(t, u)
+  const c = rawConnection(t, port)
+  let bytes = 'GET /hold/1 HTTP/1.1\r\nHost: gw\r\n\r\n'
+  for (let i = 0; i < MAX_WAITING + 8; i++) bytes += `GET /r${i} HTTP/1.1\r\nHost: gw\r\n\r\n`
+  c.socket.write(bytes + wsHandshake('/ws', 'ws-many'))
+  await waitFor(() => u.seen.length >= 1)
+  await settle()
+  u.release()
+  await waitFor(() => statusLines(c.received()).length === MAX_WAITING + 10)
+  t.equal(statusLines(c.received()).at(-1), 'HTTP/1.1 101')
+  c.reset()
+  c.socket.write('through')
+  await waitFor(() => c.received() === 'through')
+  t.equal(c.received(), 'through', 'the connection the gateway stopped reading is read again as a tunnel')
 })

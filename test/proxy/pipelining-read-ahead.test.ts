@@ -74,3 +74,19 @@ t.test('pipelined POSTs whose bodies span many reads: each body arrives whole wh
   const bodies = c.received().match(/\r\n\r\n\/[^H]*/g)!.map((b) => b.slice(4))
   t.same(bodies, ['/hold', `/p1:${size}`, `/p2:${size}`, `/p3:${size}`, `/p4:${size}`], 'each body whole, in order')
 })
+
+t.test('a client that closes its connection while a pipelined request waits is seen at once: the request in flight is aborted', async (t) => {
+  const u = await upstream(t)
+  const gw = await startGateway({ pools: { u: { targets: [u.url] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const c = rawConnection(t, Number(new URL(gw.url).port))
+  c.socket.write('GET /hold HTTP/1.1\r\nHost: gw\r\n\r\nGET /b HTTP/1.1\r\nHost: gw\r\n\r\n')
+  await waitFor(() => u.held() !== undefined)
+  await waitFor(() => gw.gateway.proxy.active === 2)
+  c.socket.end()
+  await waitFor(() => gw.gateway.proxy.active === 0, 2000)
+  t.equal(gw.gateway.proxy.active, 0, 'both requests ended, long before the held one would time out')
+  const held = u.held()!
+  await waitFor(() => held.destroyed || held.socket?.destroyed !== false, 2000)
+  t.pass('the upstream request was aborted')
+})
