@@ -8,6 +8,7 @@
 // Below the limit nothing changes: the connection is read, so a client that closes it is seen at once, and Node's
 // headers timeout never runs on a request the gateway itself left half read.
 import type { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 
 /** Requests of one connection that may wait their turn before the gateway stops reading it (HAProxy reads ~16 KiB ahead). */
 export const MAX_WAITING = 32
@@ -43,11 +44,19 @@ export function requestWaits (socket: Socket, ended: () => void): void {
       for (const end of created.waiting) end()
       created.waiting.clear()
     })
+    // Node resumes a paused connection whenever an answer's bytes are handed to it (socketOnDrain, from every
+    // response's first write), clearing `_paused` first: each answer would let in one more read of requests. Set
+    // again before Node's own 'resume' listener runs, the flag makes that listener pause the connection at once.
+    socket.prependListener('resume', () => {
+      if (created.held && created.waiting.size > RESUME_AT) (socket as ServerSocket)._paused = true
+    })
   }
   queue.waiting.add(ended)
   const s = socket as ServerSocket
-  if (queue.waiting.size <= MAX_WAITING || queue.held || s.destroyed) return
+  if (queue.waiting.size <= MAX_WAITING || s.destroyed) return
   queue.held = true
+  // checked for every request past the limit: Node itself clears the flag and resumes whenever an answer's bytes
+  // leave (socketOnDrain, from each write), whatever the gateway set it for
   if (s._paused === true) return
   s._paused = true
   s.pause()
@@ -67,13 +76,19 @@ export function requestTakesTurn (socket: Socket, ended: () => void): void {
     s.parser?.resume()
     s.resume()
   }
-  // A connection that upgraded meanwhile (a WebSocket handshake pipelined behind these requests) is no longer the
-  // server's: its parser is gone, and with it the 'resume' listener that restarts the read (onSocketResume), so
-  // neither this resume nor Node's own (socketOnDrain, as the answer before was written) reads it again, and a
-  // stream its parser was reading does not restart by itself. Restarted here as that listener does it.
+  restartRead(s)
+}
+
+/**
+ * Restarts the read of a connection that upgraded (a WebSocket handshake pipelined behind requests) while it was
+ * paused, by the gateway or by Node's backpressure. Node's server let go of it at the upgrade, and with its parser
+ * went the 'resume' listener that restarts the read (onSocketResume): a resume() then only flips the stream, and a
+ * stream its parser was reading does not restart by itself. Restarted as that listener does it.
+ */
+export function restartRead (socket: Duplex): void {
+  const s = socket as ServerSocket
   const handle = s._handle
-  if (s.parser == null && handle != null && handle.reading === false && handle.readStart !== undefined) {
-    handle.reading = true
-    handle.readStart()
-  }
+  if (s.destroyed || s.parser != null || handle == null || handle.reading !== false || handle.readStart === undefined) return
+  handle.reading = true
+  handle.readStart()
 }

@@ -8,6 +8,7 @@ import type { GatewayState } from '../state.ts'
 import type { Admit } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
+import { restartRead } from './pipelining.ts'
 import { requestIdOf } from './request-id.ts'
 import type { TunnelSet } from './tunnels.ts'
 import { UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
@@ -102,18 +103,33 @@ function afterAnswersOwed (socket: ServerSocket, head: Buffer, go: (head: Buffer
     if (early.length > MAX_EARLY_BYTES) socket.destroy()
   }
   const leave = (): void => { socket.destroy() }
+  // Node's server passed the connection's 'drain' on to the response it is writing (socketOnDrain), which a
+  // response paused for a slow reader waits for (src/proxy/attempt.ts); it stopped listening at the upgrade
+  const drain = (): void => {
+    const owed = socket._httpMessage
+    if (owed != null && owed.writableNeedDrain) owed.emit('drain')
+  }
   socket.on('data', keep)
   socket.once('end', leave)
-  const check = (): void => {
-    // an answer before it closed the connection (Connection: close, or shutdown's drain): ending, not yet destroyed
-    if (socket.destroyed || !socket.writable) return gone()
-    const owed = socket._httpMessage
-    if (owed != null) return void owed.once('close', check)
+  socket.on('drain', drain)
+  const stopWaiting = (): void => {
     socket.off('data', keep)
     socket.off('end', leave)
+    socket.off('drain', drain)
+  }
+  const check = (): void => {
+    // an answer before it closed the connection (Connection: close, or shutdown's drain): ending, not yet destroyed
+    if (socket.destroyed || !socket.writable) {
+      stopWaiting()
+      return gone()
+    }
+    const owed = socket._httpMessage
+    if (owed != null) return void owed.once('close', check)
+    stopWaiting()
     // Node's backpressure flag (src/proxy/pipelining.ts) would keep a tunnel from reading: the server that clears
     // it let go of this connection at the upgrade
     socket._paused = false
+    restartRead(socket)
     socket.pause()
     go(early)
   }

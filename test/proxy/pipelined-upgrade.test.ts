@@ -22,6 +22,7 @@ async function upstream (t: Tap): Promise<Upstream> {
     seen.push(`${req.method} ${req.url}`)
     req.resume()
     if (req.url?.startsWith('/hold/') === true) held.push(res)
+    else if (req.url?.startsWith('/big/') === true) res.end(Buffer.alloc(BIG, 98))
     else if (req.url?.startsWith('/die/') === true) {
       res.writeHead(200, { 'content-length': '100' })
       res.write('part of it')
@@ -40,13 +41,16 @@ async function upstream (t: Tap): Promise<Upstream> {
 }
 
 async function gatewayBefore (t: Tap, u: Upstream): Promise<{ port: number; logs: () => Array<Record<string, unknown>>; gw: TestGateway }> {
-  // no retries: an upstream that dies mid-answer is the point of one case
-  const gw = await startGateway({ pools: { u: { targets: [u.url], retry: { attempts: 1 } } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  // no retries: an upstream that dies mid-answer is the point of one case; a client that stops reading is cut after
+  // 3 s (not 60): a stalled answer shows within a test's time
+  const gw = await startGateway({ pools: { u: { targets: [u.url], retry: { attempts: 1 }, timeouts: { clientIdleMs: 3000 } } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
   t.teardown(() => gw.close())
   return { port: Number(new URL(gw.url).port), logs: () => gw.accessLogs() as Array<Record<string, unknown>>, gw }
 }
 
 const statusLines = (text: string): string[] => text.match(/HTTP\/1\.1 \d{3}/g) ?? []
+/** An answer large enough to fill the socket buffers of a client that stops reading for a moment. */
+const BIG = 8 * 1024 * 1024
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100))
 
 t.test('an upgrade pipelined behind an unanswered request is answered after it, then tunnels', async (t) => {
@@ -180,4 +184,38 @@ t.test(`an upgrade behind more pipelined requests than are read ahead (${MAX_WAI
   c.socket.write('through')
   await waitFor(() => c.received() === 'through')
   t.equal(c.received(), 'through', 'the connection the gateway stopped reading is read again as a tunnel')
+})
+
+t.test('a large answer pipelined ahead of an upgrade, to a client that pauses reading: sent whole, then the 101', async (t) => {
+  const u = await upstream(t)
+  const { port, logs } = await gatewayBefore(t, u)
+  const c = rawConnection(t, port)
+  c.socket.write('GET /big/1 HTTP/1.1\r\nHost: gw\r\nX-Request-Id: the-big\r\n\r\n' + wsHandshake('/ws', 'ws-after-big'))
+  c.socket.pause()
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  c.socket.resume()
+  await waitFor(() => statusLines(c.received()).length === 2, 10_000)
+  const text = c.received()
+  t.same(statusLines(text), ['HTTP/1.1 200', 'HTTP/1.1 101'])
+  t.equal(text.indexOf('HTTP/1.1 101') - text.indexOf('\r\n\r\n') - 4, BIG, 'the whole answer came before the 101')
+  t.notOk(logs().some((l) => l.requestId === 'the-big' && l.error !== undefined), 'not cut as a stalled client')
+})
+
+t.test('an upgrade parsed while Node holds the connection for an answer the client has not taken: the tunnel reads', async (t) => {
+  const u = await upstream(t)
+  const { port } = await gatewayBefore(t, u)
+  const c = rawConnection(t, port)
+  c.socket.write('GET /big/1 HTTP/1.1\r\nHost: gw\r\n\r\n')
+  c.socket.pause()
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  // parsed while the answer to /big waits for the client: Node stops reading the connection for backpressure
+  c.socket.write('GET /second HTTP/1.1\r\nHost: gw\r\n\r\n' + wsHandshake('/ws', 'ws-backpressure'))
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  c.socket.resume()
+  await waitFor(() => statusLines(c.received()).length === 3, 10_000)
+  t.same(statusLines(c.received()), ['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 101'])
+  c.reset()
+  c.socket.write('through')
+  await waitFor(() => c.received() === 'through')
+  t.equal(c.received(), 'through', 'the tunnel reads')
 })

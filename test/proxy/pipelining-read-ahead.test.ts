@@ -23,6 +23,7 @@ async function upstream (t: Tap): Promise<{ url: string; seen: () => number; hel
     req.on('data', (chunk: Buffer) => { length += chunk.length })
     req.on('end', () => {
       if (req.url === '/hold') held = res
+      else if (req.url === '/slow') setTimeout(() => res.end('/slow'), 200)
       else res.end(req.method === 'POST' ? `${req.url}:${length}` : req.url)
     })
   })
@@ -89,4 +90,39 @@ t.test('a client that closes its connection while a pipelined request waits is s
   const held = u.held()!
   await waitFor(() => held.destroyed || held.socket?.destroyed !== false, 2000)
   t.pass('the upstream request was aborted')
+})
+
+t.test('an answer written while many pipelined requests wait does not let the connection be read on without bound', async (t) => {
+  const u = await upstream(t)
+  const gw = await startGateway({ pools: { u: { targets: [u.url] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const c = rawConnection(t, Number(new URL(gw.url).port))
+  // /slow is answered after 200 ms, while /hold and the rest wait; its answer's bytes leaving made Node resume the connection
+  let bytes = 'GET /slow HTTP/1.1\r\nHost: gw\r\n\r\nGET /hold HTTP/1.1\r\nHost: gw\r\n\r\n'
+  for (let i = 1; i <= PIPELINED; i++) bytes += `GET /r${i} HTTP/1.1\r\nHost: gw\r\nX-Padding: ${PADDING}\r\n\r\n`
+  c.socket.write(bytes)
+  await waitFor(() => u.held() !== undefined)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const parsed = gw.gateway.proxy.active
+  t.ok(parsed < PIPELINED / 2, `requests taken in while /hold is answered: ${parsed}, not all ${PIPELINED + 1}`)
+  u.held()!.end('/hold')
+  await waitFor(() => (c.received().match(/HTTP\/1\.1 200/g) ?? []).length === PIPELINED + 2, 30_000)
+  t.equal(u.seen(), PIPELINED + 2, 'every request answered')
+})
+
+t.test('requests pipelined faster than they are answered: what waits stays about one read, however many answers go out', async (t) => {
+  const u = await upstream(t)
+  const gw = await startGateway({ pools: { u: { targets: [u.url] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const c = rawConnection(t, Number(new URL(gw.url).port))
+  let bytes = 'GET /slow HTTP/1.1\r\nHost: gw\r\n\r\n'
+  for (let i = 1; i <= PIPELINED; i++) bytes += `GET /r${i} HTTP/1.1\r\nHost: gw\r\nX-Padding: ${PADDING}\r\n\r\n`
+  c.socket.write(bytes)
+  let most = 0
+  const sampler = setInterval(() => { most = Math.max(most, gw.gateway.proxy.active) }, 2)
+  t.teardown(() => clearInterval(sampler))
+  await waitFor(() => (c.received().match(/HTTP\/1\.1 200/g) ?? []).length === PIPELINED + 1, 30_000)
+  clearInterval(sampler)
+  t.ok(most < PIPELINED / 2, `most requests taken in at once: ${most}, not all ${PIPELINED + 1}`)
+  t.equal(u.seen(), PIPELINED + 1, 'every request answered')
 })
