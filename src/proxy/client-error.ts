@@ -40,10 +40,19 @@ export function onClientError (err: Error & { code?: string }, socket: ServerSoc
   // a reset connection is already gone, with nothing to answer
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   const pending = socket._httpMessage
-  // Bytes pipelined behind a request received whole and still waiting for its answer failed to parse (garbage, or
-  // anything after a request that closes the connection: RFC 9112 §9.6). They are never processed, but the request
-  // before them keeps its answer, which then closes the connection. Answering 400 here would cut that request in
-  // flight; requests pipelined between the two are never sent upstream (src/proxy/forward.ts sends one at a time).
+  // Bytes after a request that closes the connection (RFC 9112 §9.6) are never processed, and need no answer:
+  // every request before them, the closing one included, keeps its answer, and the closing one's answer closes the
+  // connection (whether it is being written now or still waits its turn). Without an answer under way, the
+  // closing request has been answered and the connection is closing.
+  if (err.code === 'HPE_CLOSED_CONNECTION') {
+    if (pending != null) socket.pause()
+    else socket.destroy()
+    return
+  }
+  // Bytes pipelined behind a request received whole and still waiting for its answer failed to parse (garbage).
+  // They are never processed, but the request before them keeps its answer, which then closes the connection.
+  // Answering 400 here would cut that request in flight; requests pipelined between the two are never sent
+  // upstream (src/proxy/forward.ts sends one at a time).
   // A request whose own body failed to parse is refused below.
   if (pending != null && pending._headerSent !== true && pending.req?.complete === true) {
     pending.shouldKeepAlive = false

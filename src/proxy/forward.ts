@@ -12,7 +12,7 @@ import { Exchange } from './exchange.ts'
 import { createAdmit, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { mirror } from './mirror.ts'
-import { requestTakesTurn, requestWaits } from './pipelining.ts'
+import { endsWithConnection, requestTakesTurn, requestWaits } from './pipelining.ts'
 import { requestIdOf } from './request-id.ts'
 import { tryTargets } from './retry-loop.ts'
 
@@ -106,6 +106,8 @@ export class ProxyHandler {
     // one listener shared by every response (the exchange rides on the response): no closure per request
     ;(res as ServerResponse & { [EXCHANGE]?: Exchange })[EXCHANGE] = ex
     res.on('close', this.#onClose)
+    // queued behind answers still owed on its connection (pipelined): its connection's close ends it too
+    if (res.socket === null) endsWithConnection(ex.socket, res, () => this.#finish(ex))
     return ex.clientLeft()
   }
 
@@ -158,10 +160,9 @@ export class ProxyHandler {
     const socket = ex.socket
     // for its access-log line if it ends before its turn (its admission sets it again, the same if the client sent one)
     ex.requestId = requestIdOf(ex.req)
-    const ended = (): void => this.#finish(ex)
-    requestWaits(socket, ended)
+    requestWaits(socket)
     ex.res.once('socket', () => {
-      requestTakesTurn(socket, ended)
+      requestTakesTurn(socket)
       this.#startInTurn(ex)
     })
   }

@@ -6,7 +6,9 @@
 // resume the socket); it is resumed, as Node's socketOnDrain does, once RESUME_AT or fewer still wait. What is read
 // ahead is then MAX_WAITING requests and the rest of one read (64 KiB), instead of all the client sends.
 // Below the limit nothing changes: the connection is read, so a client that closes it is seen at once, and Node's
-// headers timeout never runs on a request the gateway itself left half read.
+// headers timeout never runs on a request the gateway itself left half read. (Node itself stops reading behind a
+// waiting request's body once 64 KiB of it wait unread, until that request's turn: docs/reliability.md.)
+import type { ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 
@@ -22,38 +24,52 @@ type ServerSocket = Socket & {
 }
 
 interface Queue {
-  /** How each waiting request is ended if the connection closes before its turn. */
-  readonly waiting: Set<() => void>
+  /** Requests waiting their turn now. */
+  waiting: number
   held: boolean
+  /** How to end each request whose response has no connection yet, if the connection closes first. */
+  readonly unanswered: Set<() => void>
 }
 
-/** The waiting requests of each connection that has pipelined (kept for the connection's life: one close listener). */
+/** The queue of each connection that has pipelined (kept for the connection's life: one listener of each kind). */
 const queues = new WeakMap<Socket, Queue>()
 
-/**
- * A request of this connection waits its turn; past MAX_WAITING the connection is no longer read. `ended` runs if
- * the connection closes first: Node ends a waiting response itself then, unless a WebSocket upgrade pipelined
- * behind it took the connection over (the server then drops its close handler).
- */
-export function requestWaits (socket: Socket, ended: () => void): void {
+function queueOf (socket: Socket): Queue {
   let queue = queues.get(socket)
-  if (queue === undefined) {
-    const created: Queue = queue = { waiting: new Set(), held: false }
-    queues.set(socket, created)
-    socket.once('close', () => {
-      for (const end of created.waiting) end()
-      created.waiting.clear()
-    })
-    // Node resumes a paused connection whenever an answer's bytes are handed to it (socketOnDrain, from every
-    // response's first write), clearing `_paused` first: each answer would let in one more read of requests. Set
-    // again before Node's own 'resume' listener runs, the flag makes that listener pause the connection at once.
-    socket.prependListener('resume', () => {
-      if (created.held && created.waiting.size > RESUME_AT) (socket as ServerSocket)._paused = true
-    })
-  }
-  queue.waiting.add(ended)
+  if (queue !== undefined) return queue
+  const created: Queue = queue = { waiting: 0, held: false, unanswered: new Set() }
+  queues.set(socket, created)
+  socket.once('close', () => {
+    for (const end of created.unanswered) end()
+    created.unanswered.clear()
+  })
+  // Node resumes a paused connection whenever an answer's bytes are handed to it (socketOnDrain, from every
+  // response's first write), clearing `_paused` first: each answer would let in one more read of requests. Set
+  // again before Node's own 'resume' listener runs, the flag makes that listener pause the connection at once.
+  socket.prependListener('resume', () => {
+    if (created.held && created.waiting > RESUME_AT) (socket as ServerSocket)._paused = true
+  })
+  return queue
+}
+
+/**
+ * A response queued behind answers still owed on its connection (waiting its turn, or a refusal written ahead of
+ * its turn): `ended` runs if the connection closes before the response has it. Node ends such a response itself
+ * then, unless a WebSocket upgrade pipelined behind it took the connection over (the server then drops its close
+ * handler, and the responses it queued never close).
+ */
+export function endsWithConnection (socket: Socket, res: ServerResponse, ended: () => void): void {
+  const queue = queueOf(socket)
+  queue.unanswered.add(ended)
+  res.once('socket', () => queue.unanswered.delete(ended))
+}
+
+/** A request of this connection waits its turn; past MAX_WAITING the connection is no longer read. */
+export function requestWaits (socket: Socket): void {
+  const queue = queueOf(socket)
+  queue.waiting++
   const s = socket as ServerSocket
-  if (queue.waiting.size <= MAX_WAITING || s.destroyed) return
+  if (queue.waiting <= MAX_WAITING || s.destroyed) return
   queue.held = true
   // checked for every request past the limit: Node itself clears the flag and resumes whenever an answer's bytes
   // leave (socketOnDrain, from each write), whatever the gateway set it for
@@ -63,11 +79,11 @@ export function requestWaits (socket: Socket, ended: () => void): void {
 }
 
 /** A waiting request got its turn; once few enough wait, a connection the gateway stopped reading is read again. */
-export function requestTakesTurn (socket: Socket, ended: () => void): void {
+export function requestTakesTurn (socket: Socket): void {
   const queue = queues.get(socket)
   if (queue === undefined) return
-  queue.waiting.delete(ended)
-  if (!queue.held || queue.waiting.size > RESUME_AT) return
+  queue.waiting--
+  if (!queue.held || queue.waiting > RESUME_AT) return
   queue.held = false
   const s = socket as ServerSocket
   if (s.destroyed) return

@@ -219,3 +219,19 @@ t.test('an upgrade parsed while Node holds the connection for an answer the clie
   await waitFor(() => c.received() === 'through')
   t.equal(c.received(), 'through', 'the tunnel reads')
 })
+
+t.test('a refusal queued between an answer owed and a pipelined upgrade is ended with the connection', async (t) => {
+  const u = await upstream(t)
+  const { port, logs, gw } = await gatewayBefore(t, u)
+  const c = rawConnection(t, port)
+  // answered 414 at once, but queued behind /hold/1's answer
+  const long = `/${'x'.repeat(9000)}`
+  c.socket.write(`GET /hold/1 HTTP/1.1\r\nHost: gw\r\n\r\nGET ${long} HTTP/1.1\r\nHost: gw\r\nX-Request-Id: the-long\r\n\r\n` + wsHandshake('/ws', 'ws-after-refusal'))
+  await waitFor(() => u.seen.length >= 1)
+  await waitFor(() => gw.gateway.proxy.active === 2)
+  c.socket.destroy()
+  await waitFor(() => gw.gateway.proxy.active === 0, 3000)
+  t.equal(gw.gateway.proxy.active, 0, 'nothing left counted in flight')
+  await waitFor(() => logs().some((l) => l.requestId === 'the-long'))
+  t.equal(logs().filter((l) => l.requestId === 'the-long').length, 1, 'the refused request is logged once')
+})

@@ -1,0 +1,39 @@
+// Bytes pipelined after a request that closes the connection (RFC 9112 §9.6) are never processed, and every request
+// before them keeps its answer: the one being streamed, and the closing one that waits its turn behind it, whose
+// answer then closes the connection. Node's parser reports the bytes after it as HPE_CLOSED_CONNECTION.
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import t from 'tap'
+import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { rawConnection } from '../helpers/raw-connection.ts'
+
+t.test('a closing request pipelined behind an answer being streamed, then more bytes: both answered in full, nothing after', async (t) => {
+  const seen: string[] = []
+  let streaming: ServerResponse | undefined
+  const upstream = createServer((req, res) => {
+    seen.push(req.url ?? '')
+    req.resume()
+    if (req.url === '/stream') {
+      res.writeHead(200, { 'content-length': '10' })
+      res.write('hello')
+      streaming = res
+    } else res.end(`answer ${req.url}`)
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
+  const gw = await startGateway({ pools: { u: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const c = rawConnection(t, Number(new URL(gw.url).port))
+  c.socket.write('GET /stream HTTP/1.1\r\nHost: gw\r\n\r\n')
+  await waitFor(() => c.received().endsWith('hello'))
+  // the answer's head and first bytes are out; then a closing request and bytes after it
+  c.socket.write('GET /b HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\nGET /c HTTP/1.1\r\nHost: gw\r\n\r\n')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  streaming!.end('world')
+  await c.closed
+  const text = c.received()
+  t.match(text, /\r\n\r\nhelloworldHTTP\/1\.1 200/, 'the streamed answer whole, then the next')
+  t.match(text, /answer \/b$/, "the closing request's answer, last")
+  t.match(text.slice(text.lastIndexOf('HTTP/1.1 200')), /\r\nconnection: close\r\n/i, 'which closes the connection')
+  t.same(seen, ['/stream', '/b'], 'the bytes after the closing request never reach an upstream')
+})
