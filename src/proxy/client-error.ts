@@ -6,7 +6,7 @@
 // (bench/hardening-results.md).
 import type { Socket } from 'node:net'
 import { renderError, type ErrorCode } from '../errors.ts'
-import { headerLines, statusLine } from './raw-response.ts'
+import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
 
 /** The whole answer per code, encoded once: these arrive in bursts, one per expiring connection. */
 const ANSWERS = new Map<ErrorCode, Buffer>()
@@ -37,16 +37,17 @@ type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean; shouldKee
  * land in the middle of its body, so the connection is only cut (Node's own handler makes the same check).
  */
 export function onClientError (err: Error & { code?: string }, socket: ServerSocket): void {
-  // a reset connection is already gone, with nothing to answer
-  if (err.code === 'ECONNRESET' || socket.destroyed) return
+  // a reset connection is already gone, with nothing to answer; one closing after its last answer reads on (below)
+  if (err.code === 'ECONNRESET' || socket.destroyed || lingering.has(socket)) return
   const pending = socket._httpMessage
   // Bytes after a request that closes the connection (RFC 9112 §9.6) are never processed, and need no answer:
   // every request before them, the closing one included, keeps its answer, and the closing one's answer closes the
   // connection (whether it is being written now or still waits its turn). Without an answer under way, the
   // closing request has been answered and the connection is closing.
   if (err.code === 'HPE_CLOSED_CONNECTION') {
-    if (pending != null) socket.pause()
-    else socket.destroy()
+    if (pending == null) return void socket.destroy()
+    lingerAtClose(socket)
+    socket.pause()
     return
   }
   // Bytes pipelined behind a request received whole and still waiting for its answer failed to parse (garbage).
@@ -56,9 +57,26 @@ export function onClientError (err: Error & { code?: string }, socket: ServerSoc
   // A request whose own body failed to parse is refused below.
   if (pending != null && pending._headerSent !== true && pending.req?.complete === true) {
     pending.shouldKeepAlive = false
+    lingerAtClose(socket)
     socket.pause()
     return
   }
   if (socket.writable && pending?._headerSent !== true) socket.write(answer(clientErrorCode(err)))
   socket.destroy()
+}
+
+/** Connections whose last answer is under way, after bytes that will never be processed: they linger as they close. */
+const lingering = new WeakSet<Socket>()
+
+/**
+ * The bytes the connection was paused on, and any the client sends after them, stay unread; closed with unread
+ * bytes, Linux resets the connection, and the client's kernel drops the part of the last answer it had not read
+ * yet. Node closes the connection after that answer with destroySoon(): on this connection that becomes a
+ * lingering close instead, which ends it, reads and drops what the client still sends, and cuts it after
+ * LINGER_MS if the client keeps its half open.
+ */
+function lingerAtClose (socket: Socket): void {
+  if (lingering.has(socket)) return
+  lingering.add(socket)
+  socket.destroySoon = () => endAndLinger(socket)
 }

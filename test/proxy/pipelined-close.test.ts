@@ -37,3 +37,35 @@ t.test('a closing request pipelined behind an answer being streamed, then more b
   t.match(text.slice(text.lastIndexOf('HTTP/1.1 200')), /\r\nconnection: close\r\n/i, 'which closes the connection')
   t.same(seen, ['/stream', '/b'], 'the bytes after the closing request never reach an upstream')
 })
+
+t.test('a closing request with a large answer, then more bytes in several writes: the answer arrives whole, no reset', async (t) => {
+  const size = 4 * 1024 * 1024
+  const upstream = createServer((req, res) => {
+    req.resume()
+    res.end(Buffer.alloc(size, 97))
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
+  const gw = await startGateway({ pools: { u: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const c = rawConnection(t, Number(new URL(gw.url).port))
+  c.socket.write('GET /big HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n')
+  c.socket.pause()
+  const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100))
+  await pause()
+  // bytes after the closing request, in two writes: the gateway stops reading at the first
+  c.socket.write('GET /x HTTP/1.1\r\n')
+  await pause()
+  c.socket.write('Host: gw\r\n\r\n')
+  // a client that reads slowly: the answer's tail is still in its kernel's buffer when the gateway closes
+  const slow = setInterval(() => {
+    c.socket.resume()
+    setTimeout(() => c.socket.pause(), 2)
+  }, 40)
+  t.teardown(() => clearInterval(slow))
+  await c.closed
+  clearInterval(slow)
+  const text = c.received()
+  t.equal(text.length - text.indexOf('\r\n\r\n') - 4, size, 'the whole answer')
+  t.equal(c.error(), undefined, 'closed without a reset')
+})
