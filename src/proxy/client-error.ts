@@ -29,7 +29,7 @@ export function clientErrorCode (err: { code?: string }): ErrorCode {
 }
 
 /** What Node's HTTP server keeps on a connection while a response on it is under way (as its own handler reads it). */
-type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean; shouldKeepAlive: boolean; req?: { complete: boolean } } | null }
+type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean; shouldKeepAlive: boolean; _last?: boolean; req?: { complete: boolean } } | null }
 
 /**
  * Fastify's clientErrorHandler: answer if the socket can still take it, then close it. Bytes a client pipelined
@@ -57,6 +57,9 @@ export function onClientError (err: Error & { code?: string }, socket: ServerSoc
   // A request whose own body failed to parse is refused below.
   if (pending != null && pending._headerSent !== true && pending.req?.complete === true) {
     pending.shouldKeepAlive = false
+    // its head may be stored already (writeHead, not yet sent), keep-alive decided: Node closes the connection
+    // after this answer only if it is the last
+    pending._last = true
     lingerAtClose(socket)
     socket.pause()
     return

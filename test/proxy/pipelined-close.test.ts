@@ -69,3 +69,23 @@ t.test('a closing request with a large answer, then more bytes in several writes
   t.equal(text.length - text.indexOf('\r\n\r\n') - 4, size, 'the whole answer')
   t.equal(c.error(), undefined, 'closed without a reset')
 })
+
+t.test('garbage after a request whose answer head is stored but not yet sent: the connection closes after that answer', async (t) => {
+  const upstream = createServer((req, res) => {
+    req.resume()
+    res.writeHead(200, { 'content-length': '5' })
+    res.flushHeaders()
+    setTimeout(() => res.end('hello'), 300)
+  })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
+  const gw = await startGateway({ pools: { u: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const c = rawConnection(t, Number(new URL(gw.url).port))
+  c.socket.write('GET /a HTTP/1.1\r\nHost: gw\r\n\r\n')
+  await new Promise((resolve) => setTimeout(resolve, 150))
+  c.socket.write('\x01\x02garbage\r\n\r\n')
+  const closedInTime = await Promise.race([c.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000))])
+  t.ok(closedInTime, 'closed after the answer, not left open for the keep-alive timeout')
+  t.match(c.received(), /\r\n\r\nhello$/, 'the answer whole')
+})
