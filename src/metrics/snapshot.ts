@@ -1,5 +1,6 @@
-// State gauges (circuit state, target up, in flight) and counts kept elsewhere (log bytes dropped) cost nothing per request: they are read from the
-// gateway at scrape time, after clearing, so a pool or target removed by a reload disappears with it.
+// State gauges (circuit state, target up, in flight) and counts kept elsewhere (log bytes dropped) cost nothing per
+// request: they are read from the gateway at scrape time, after clearing, so a pool or target removed by a reload
+// disappears with it.
 import { CIRCUIT_STATE_VALUE, type CircuitState } from './catalogue.ts'
 import type { Families } from './families.ts'
 
