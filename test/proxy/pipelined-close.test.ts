@@ -1,16 +1,28 @@
 // Bytes pipelined after a request that closes the connection (RFC 9112 §9.6) are never processed, and every request
 // before them keeps its answer: the one being streamed, and the closing one that waits its turn behind it, whose
 // answer then closes the connection. Node's parser reports the bytes after it as HPE_CLOSED_CONNECTION.
-import { createServer, type ServerResponse } from 'node:http'
+import { createServer, type RequestListener, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
+import { rawConnection, type RawConnection } from '../helpers/raw-connection.ts'
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+/** A raw client connection to a gateway in front of an upstream that answers with `handler`; all closed in teardown. */
+async function clientOfGatewayBefore (t: Tap, handler: RequestListener): Promise<RawConnection> {
+  const upstream = createServer(handler)
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
+  const gw = await startGateway({ pools: { u: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  return rawConnection(t, Number(new URL(gw.url).port))
+}
 
 t.test('a closing request pipelined behind an answer being streamed, then more bytes: both answered in full, nothing after', async (t) => {
   const seen: string[] = []
   let streaming: ServerResponse | undefined
-  const upstream = createServer((req, res) => {
+  const c = await clientOfGatewayBefore(t, (req, res) => {
     seen.push(req.url ?? '')
     req.resume()
     if (req.url === '/stream') {
@@ -19,11 +31,6 @@ t.test('a closing request pipelined behind an answer being streamed, then more b
       streaming = res
     } else res.end(`answer ${req.url}`)
   })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
-  const gw = await startGateway({ pools: { u: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
-  t.teardown(() => gw.close())
-  const c = rawConnection(t, Number(new URL(gw.url).port))
   c.socket.write('GET /stream HTTP/1.1\r\nHost: gw\r\n\r\n')
   await waitFor(() => c.received().endsWith('hello'))
   // the answer's head and first bytes are out; then a closing request and bytes after it
@@ -40,15 +47,10 @@ t.test('a closing request pipelined behind an answer being streamed, then more b
 
 t.test('a closing request with a large answer, then more bytes in several writes: the answer arrives whole, no reset', async (t) => {
   const size = 4 * 1024 * 1024
-  const upstream = createServer((req, res) => {
+  const c = await clientOfGatewayBefore(t, (req, res) => {
     req.resume()
     res.end(Buffer.alloc(size, 97))
   })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
-  const gw = await startGateway({ pools: { u: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
-  t.teardown(() => gw.close())
-  const c = rawConnection(t, Number(new URL(gw.url).port))
   c.socket.write('GET /big HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n')
   c.socket.pause()
   const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100))
@@ -71,17 +73,12 @@ t.test('a closing request with a large answer, then more bytes in several writes
 })
 
 t.test('garbage after a request whose answer head is stored but not yet sent: the connection closes after that answer', async (t) => {
-  const upstream = createServer((req, res) => {
+  const c = await clientOfGatewayBefore(t, (req, res) => {
     req.resume()
     res.writeHead(200, { 'content-length': '5' })
     res.flushHeaders()
     setTimeout(() => res.end('hello'), 300)
   })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
-  const gw = await startGateway({ pools: { u: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
-  t.teardown(() => gw.close())
-  const c = rawConnection(t, Number(new URL(gw.url).port))
   c.socket.write('GET /a HTTP/1.1\r\nHost: gw\r\n\r\n')
   await new Promise((resolve) => setTimeout(resolve, 150))
   c.socket.write('\x01\x02garbage\r\n\r\n')
