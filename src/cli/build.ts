@@ -25,11 +25,11 @@ const sourceMetaUrl: Plugin = {
 }
 
 // undici's index requires all of undici (fetch, WebSocket, caches, mocks, proxy agents: ~110 modules, half the
-// bundle) and the gateway uses two of its classes and its connector. In the bundle, `import { Client, Pool } from
-// 'undici'` gets what the index does for those: the classes, their request API on Dispatcher.prototype, and the
-// global dispatcher it installs. Another name imported from 'undici' fails the build (then the sources run, whole
+// bundle) and the gateway uses its Client class, its connector and its error classes. In the bundle,
+// `import { Client } from 'undici'` gets what the index does for it: the class, its request API on
+// Dispatcher.prototype, and the global dispatcher it installs. Another name imported from 'undici' fails the build (then the sources run, whole
 // undici and all).
-const UNDICI_USED = ['Client', 'Pool', 'buildConnector']
+const UNDICI_USED = ['Client', 'buildConnector', 'errors']
 const undiciCore: Plugin = {
   name: 'undici-core',
   setup (b) {
@@ -39,7 +39,7 @@ const undiciCore: Plugin = {
       loader: 'js',
       contents: [
         "import Client from 'undici/lib/dispatcher/client.js'",
-        "import Pool from 'undici/lib/dispatcher/pool.js'",
+        "import errors from 'undici/lib/core/errors.js'",
         "import Dispatcher from 'undici/lib/dispatcher/dispatcher.js'",
         "import buildConnector from 'undici/lib/core/connect.js'",
         "import api from 'undici/lib/api/index.js'",

@@ -57,7 +57,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** Read buffers undici kept a part of when the response was paused (it reads them again on resume). */
   #kept: WeakSet<ArrayBufferLike> | undefined
   #watchingUpload = false
-  /** undici's pool had no connection left when this attempt was dispatched (it queued, or took the last one). */
+  /** The target had no connection left when this attempt was dispatched (it queued, or took the last one). */
   saturated = false
   /** Handed to undici, not started yet: counted in the target's queue until undici starts or ends it. */
   #queued = false
@@ -329,8 +329,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
    */
   #poolFull (): boolean {
     if (this.saturated) return true
-    const connected = (this.#target.client as { stats?: { connected: number } }).stats?.connected
-    return connected !== undefined && connected >= this.#runtime.config.connections.maxPerTarget
+    return this.#target.client.connected >= this.#runtime.config.connections.maxPerTarget
   }
 
   /** Whether another attempt may follow this one (policy, deadline), with its backoff. */

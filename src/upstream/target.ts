@@ -1,7 +1,8 @@
 // One upstream target: where it is, how much it should carry, its kept-alive connection pool and its requests
 // in flight. Its availability (health, ejection, drain, operator) is kept by its pool, the one owner of target state.
-import { Client as UndiciClient, Pool as UndiciPool } from 'undici'
+import { Client as UndiciClient } from 'undici'
 import type { PoolConfig, TargetConfig } from '../config/schema.ts'
+import { TargetConnections } from './connections.ts'
 import { resetAwareConnector } from './connector.ts'
 
 export class Target {
@@ -16,9 +17,9 @@ export class Target {
   readonly probeClient: UndiciClient
   /** TLS name to verify for https targets (the pool's tls.servername, else the target's host name). */
   readonly servername: string | undefined
-  #client: UndiciPool | undefined
+  #client: TargetConnections | undefined
   #ended: 'close' | 'destroy' | undefined
-  readonly #clientOptions: UndiciPool.Options
+  readonly #clientOptions: ConstructorParameters<typeof TargetConnections>[1]
   #inFlight = 0
   #queued = 0
   readonly #maxQueued: number
@@ -45,8 +46,8 @@ export class Target {
       ...(pool.tls.ca ? { ca: pool.tls.ca } : {}),
       ...(this.servername ? { servername: this.servername } : {}),
     }
-    // the traffic pool is made on the first request: a target that never gets one (a backup, a pool of a thousand at
-    // start-up) costs no 16 KiB queue and no pool object; health probes have their own client below
+    // the traffic connections are set up on the first request: a target that never gets one (a backup, a pool of a
+    // thousand at start-up) costs nothing for them; health probes have their own client below
     this.#clientOptions = {
       connections: pool.connections.maxPerTarget,
       keepAliveTimeout: pool.connections.keepAliveMs,
@@ -64,12 +65,12 @@ export class Target {
   }
 
   /** The kept-alive connections that carry this target's traffic. */
-  get client (): UndiciPool {
+  get client (): TargetConnections {
     return this.#client ??= this.#newClient()
   }
 
-  #newClient (): UndiciPool {
-    const client = new UndiciPool(this.url, this.#clientOptions)
+  #newClient (): TargetConnections {
+    const client = new TargetConnections(this.url, this.#clientOptions)
     // first asked for after close() or destroy(): it refuses requests as the closed one would have
     if (this.#ended === 'close') void client.close()
     else if (this.#ended === 'destroy') void client.destroy()

@@ -14,7 +14,7 @@ t.test('a saturated target queues at most maxQueuedPerTarget requests; the rest 
     routes: [{ path: '/', pool: 'p' }],
   }, { defaultMetrics: false })
   const target = gw.gateway.pools().get('p')!.pool.targets[0]!
-  const undiciQueued = (): number => target.client.stats.queued
+  const undiciQueued = (): number => target.client.queued
 
   let seen = 0 // every request the upstream starts to receive
   busy.server.on('request', () => { seen++ })
