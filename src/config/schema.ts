@@ -86,8 +86,8 @@ const connections = z.strictObject({
   /**
    * Most requests waiting for one of a target's connections (all maxPerTarget busy, or one opening); past it a
    * request is answered 503 upstream_busy at once, or retried on another target (Envoy's max_pending_requests,
-   * HAProxy's maxqueue). It also bounds what waits for a connection after its client has had its answer: undici
-   * keeps such a request queued until a connection comes free.
+   * HAProxy's maxqueue). A request that ends while it waits (a deadline, its client gone) leaves the queue; one
+   * whose connection is being opened for it stays counted until that connection takes it and it is aborted.
    */
   maxQueuedPerTarget: z.number().int().positive().default(1024),
   keepAliveMs: positiveMs.default(30000),

@@ -302,8 +302,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   #settle (): void {
     this.#settled = true
-    // ended while undici still holds it queued (until a connection comes free): let go of its body meanwhile
-    if (this.#queued && this.#options !== undefined) this.#options.body = null
+    // ended while still queued for a connection: out of the target's queue, or, where a connection being opened
+    // for it holds it, let go of its body meanwhile (undici aborts it once it starts)
+    if (this.#queued) {
+      if (this.#target.client.withdraw(this)) this.#leaveQueue()
+      else if (this.#options !== undefined) this.#options.body = null
+    }
     if (this.#watchingUpload) {
       this.#watchingUpload = false
       unwatchUpload()

@@ -58,10 +58,14 @@ class MirrorAttempt implements Dispatcher.DispatchHandler {
     this.#plan = plan
     this.#report = report
     // A mirror that hangs is abandoned after the mirror pool's own deadline. One still queued for a connection
-    // ends now (the target never saw it: no failure of its) and is aborted the moment undici starts it.
+    // ends now (the target never saw it: no failure of its) and leaves the queue (or, if a connection being opened
+    // holds it, is aborted the moment undici starts it).
     this.#timer = runtime.clock.setTimeout(() => {
       if (this.#controller !== undefined) this.#controller.abort(MIRROR_TIMED_OUT)
-      else this.#end(false, false)
+      else {
+        if (this.#target.client.withdraw(this)) this.#leaveQueue()
+        this.#end(false, false)
+      }
     }, runtime.config.timeouts.requestMs)
     this.#timer.unref()
   }

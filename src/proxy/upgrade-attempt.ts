@@ -44,7 +44,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   #queued = true
   /** Runs until undici starts the handshake (then undici's headers timeout takes over). */
   #queueTimer: Timer | undefined
-  /** The handshake waited for a connection past timeouts.requestMs: answered 503, aborted when undici starts it. */
+  /** The handshake waited for a connection past timeouts.requestMs: answered 503, out of the queue (or aborted when undici starts it). */
   #expired = false
   readonly #startedAt = performance.now()
   readonly #onEarlyClose = (): void => { this.#controller?.abort(new Error('client went away')) }
@@ -80,6 +80,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   #waitedTooLong (): void {
     if (!this.#queued) return
     this.#expired = true
+    if (this.#target.client.withdraw(this)) this.#leaveQueue()
     this.#socket.off('close', this.#onEarlyClose)
     this.#release()
     const handshakeMs = performance.now() - this.#startedAt

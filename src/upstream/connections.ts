@@ -26,9 +26,10 @@ export class TargetConnections {
   readonly #max: number
   readonly #slots: Slot[] = []
   readonly #free: Slot[] = []
-  /** Requests waiting for a connection, first in first out: #queue[#head] is the next. */
+  /** Requests waiting for a connection, first in first out from #head; withdrawn ones leave a hole. */
   #queue: (Queued | undefined)[] = []
   #head = 0
+  #waiting = 0
   /** Clients closing after a connection error (close() and destroy() wait for them too). */
   readonly #retiring = new Map<Client, Promise<void>>()
   #ended: 'close' | 'destroy' | undefined
@@ -48,7 +49,7 @@ export class TargetConnections {
   get destroyed (): boolean { return this.#ended === 'destroy' }
 
   /** Requests waiting for a connection. */
-  get queued (): number { return this.#queue.length - this.#head }
+  get queued (): number { return this.#waiting }
 
   /** Connections open now. */
   get connected (): number {
@@ -69,6 +70,7 @@ export class TargetConnections {
     const slot = this.#free.pop() ?? this.#open()
     if (slot === undefined) {
       this.#queue.push({ options, handler })
+      this.#waiting++
       return false
     }
     slot.free = false
@@ -95,7 +97,7 @@ export class TargetConnections {
   /** A connection can take a request again: the queue's next, else it waits on the free stack. */
   #drained (slot: Slot): void {
     if (slot.free || slot.retired) return
-    while (this.#head < this.#queue.length) {
+    while (this.#waiting > 0) {
       const next = this.#shift()
       if (!slot.client.dispatch(next.options, next.handler)) return
     }
@@ -103,11 +105,16 @@ export class TargetConnections {
     if (this.#ended === 'close') this.#maybeClosed()
   }
 
+  /** The next request waiting (call only while #waiting > 0). */
   #shift (): Queued {
-    const next = this.#queue[this.#head]!
-    this.#queue[this.#head++] = undefined
+    let next: Queued | undefined
+    while (next === undefined) {
+      next = this.#queue[this.#head]
+      this.#queue[this.#head++] = undefined
+    }
+    this.#waiting--
     // compact once the dead front is at least half of the array
-    if (this.#head === this.#queue.length) {
+    if (this.#waiting === 0) {
       this.#queue = []
       this.#head = 0
     } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
@@ -115,6 +122,26 @@ export class TargetConnections {
       this.#head = 0
     }
     return next
+  }
+
+  /**
+   * Takes a request that still waits for a connection out of the queue (its attempt ended: a deadline, the client
+   * gone), so that no connection is later spent starting it only to abort it. True if it was waiting here: its
+   * handler hears nothing more. False if a connection has it (undici's, opening or busy) or it never queued.
+   */
+  withdraw (handler: Dispatcher.DispatchHandler): boolean {
+    const queue = this.#queue
+    for (let i = this.#head; i < queue.length; i++) {
+      if (queue[i]?.handler !== handler) continue
+      queue[i] = undefined
+      if (--this.#waiting === 0) {
+        this.#queue = []
+        this.#head = 0
+        if (this.#ended === 'close') this.#maybeClosed()
+      }
+      return true
+    }
+    return false
   }
 
   /**
@@ -135,7 +162,7 @@ export class TargetConnections {
 
   /** Hands waiting requests to free or new connections (after one was retired). */
   #moveQueue (): void {
-    while (this.#head < this.#queue.length) {
+    while (this.#waiting > 0) {
       const slot = this.#free.pop() ?? this.#open()
       if (slot === undefined) return
       slot.free = false
@@ -170,7 +197,7 @@ export class TargetConnections {
   async destroy (): Promise<void> {
     this.#ended = 'destroy'
     const err = new errors.ClientDestroyedError()
-    while (this.#head < this.#queue.length) this.#shift().handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, err)
+    while (this.#waiting > 0) this.#shift().handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, err)
     this.#queueEmptied?.()
     await Promise.all([...this.#slots.map((s) => s.client.destroy(err)), ...[...this.#retiring.keys()].map((c) => c.destroy(err))])
   }

@@ -1,6 +1,6 @@
 // A WebSocket handshake that waits for a connection of a saturated target (all maxPerTarget busy) is answered
 // 503 upstream_busy at the pool's requestMs, as a plain request is, instead of waiting as long as the
-// connections stay busy; undici aborts it when a connection comes free, so it never reaches the upstream.
+// connections stay busy; it leaves the target's queue then, so it never reaches the upstream.
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
@@ -34,6 +34,8 @@ t.test('a handshake queued for a connection past requestMs is 503 upstream_busy 
   t.match(client.received(), /^HTTP\/1\.1 503 /)
   t.match(client.received(), /"error":"upstream_busy"/)
   t.equal(gw.accessLogs().at(-1)?.error, 'upstream_busy')
+  t.equal(target.queued, 0, 'out of the queue at its deadline')
+  t.equal(target.client.queued, 0)
 
   holder.release()
   await waitFor(() => target.queued === 0 && target.inFlight === 0)

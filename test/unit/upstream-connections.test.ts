@@ -84,6 +84,60 @@ t.test('one request at a time reuses one connection: the most recently freed is 
   t.equal(sockets.size, 2)
 })
 
+t.test('withdraw(): a request still queued leaves the queue and never reaches the upstream; one on a connection stays', async (t) => {
+  const { up, sockets } = await upstream(t)
+  up.delayMs = 30
+  const pool = connections(t, up.url, 1)
+  const handlers: Dispatcher.DispatchHandler[] = []
+  const outcomes: Promise<Outcome>[] = []
+  const settled: string[] = []
+  for (const path of ['/first', '/second', '/third', '/fourth']) {
+    outcomes.push(new Promise((resolve) => {
+      const outcome: Outcome = { body: '' }
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart () {},
+        onResponseStart (_c, status) { outcome.status = status },
+        onResponseData () {},
+        onResponseEnd () { settled.push(path); resolve(outcome) },
+        onResponseError (_c, err) { settled.push(path); outcome.error = err.message; resolve(outcome) },
+      }
+      handlers.push(handler)
+      pool.dispatch({ path, method: 'GET' }, handler)
+    }))
+  }
+  t.equal(pool.queued, 3)
+  t.equal(pool.withdraw(handlers[0]!), false, 'the first has the connection')
+  t.equal(pool.withdraw(handlers[2]!), true)
+  t.equal(pool.withdraw(handlers[2]!), false, 'only once')
+  t.equal(pool.queued, 2)
+  t.equal(pool.withdraw(handlers[1]!), true)
+  t.equal(pool.queued, 1)
+  await Promise.all([outcomes[0], outcomes[3]])
+  t.same(up.requests.map((r) => r.url), ['/first', '/fourth'], 'the withdrawn never reached the upstream')
+  t.same(settled, ['/first', '/fourth'], 'and their handlers heard nothing more')
+  t.equal(sockets.size, 1, 'no connection was spent on them')
+  t.equal(pool.queued, 0)
+})
+
+t.test('close() waits for the queue; withdrawing the last one waiting lets it finish', async (t) => {
+  const { up } = await upstream(t)
+  up.mode = 'hang'
+  const pool = connections(t, up.url, 1)
+  const handler: Dispatcher.DispatchHandler = { onRequestStart () {}, onResponseStart () {}, onResponseData () {}, onResponseEnd () {}, onResponseError () {} }
+  void get(pool, '/hangs')
+  pool.dispatch({ path: '/queued', method: 'GET' }, handler)
+  let closed = false
+  const closing = pool.close().then(() => { closed = true })
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(closed, false, 'a request still waits')
+  t.equal(pool.withdraw(handler), true)
+  // the one in flight holds the connection until it is cut: close() then ends
+  up.mode = 'answer'
+  await up.refuse()
+  await closing
+  t.equal(closed, true)
+})
+
 t.test('a connection that cannot be made fails its request and is replaced: nothing leaks, queued requests move on', async (t) => {
   const { up } = await upstream(t)
   const port = up.port
