@@ -10,8 +10,9 @@ import { Pool, type Dispatcher } from 'undici'
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection'])
 // 128 connections per origin: @fastify/reply-from's default, and Switchyard's until its default became Envoy's 1,024.
 // At c=256 the floor so keeps 128 requests in undici's queue, where switchyard-full opens 256 (two targets × 128);
-// kept as it was, so the floor's figures compare across rounds.
-const pools = process.argv.slice(2).map((url) => new Pool(url, { connections: 128, pipelining: 1, keepAliveTimeout: 60_000 }))
+// kept as it was, so the floor's figures compare across rounds; BENCH_FLOOR_CONNECTIONS sets another size.
+const CONNECTIONS = Number(process.env.BENCH_FLOOR_CONNECTIONS ?? 128)
+const pools = process.argv.slice(2).map((url) => new Pool(url, { connections: CONNECTIONS, pipelining: 1, keepAliveTimeout: 60_000 }))
 let turn = 0
 const nextPool = pools.length === 1 ? (): Pool => pools[0]! : (): Pool => pools[turn = (turn + 1) % pools.length]!
 
