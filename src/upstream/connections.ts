@@ -5,6 +5,7 @@
 // freed client is reused first (LIFO), so a lightly loaded target keeps a few warm connections and lets the rest
 // reach their keep-alive timeout, as Envoy's and HAProxy's connection reuse does.
 import { Client, errors, type Dispatcher } from 'undici'
+import { WaitQueue } from './wait-queue.ts'
 
 interface Queued {
   readonly options: Dispatcher.DispatchOptions
@@ -26,10 +27,8 @@ export class TargetConnections {
   readonly #max: number
   readonly #slots: Slot[] = []
   readonly #free: Slot[] = []
-  /** Requests waiting for a connection, first in first out from #head; withdrawn ones leave a hole. */
-  #queue: (Queued | undefined)[] = []
-  #head = 0
-  #waiting = 0
+  /** Requests waiting for a connection, first in first out, by handler (withdraw() takes one out). */
+  readonly #queue = new WaitQueue<Dispatcher.DispatchHandler, Queued>()
   /** Clients closing after a connection error (close() and destroy() wait for them too). */
   readonly #retiring = new Map<Client, Promise<void>>()
   #ended: 'close' | 'destroy' | undefined
@@ -49,7 +48,10 @@ export class TargetConnections {
   get destroyed (): boolean { return this.#ended === 'destroy' }
 
   /** Requests waiting for a connection. */
-  get queued (): number { return this.#waiting }
+  get queued (): number { return this.#queue.size }
+
+  /** Slots the queue's array holds, waiting or withdrawn (stays within about twice `queued`). */
+  get queueFootprint (): number { return this.#queue.footprint }
 
   /** Connections open now. */
   get connected (): number {
@@ -69,13 +71,24 @@ export class TargetConnections {
     }
     const slot = this.#free.pop() ?? this.#open()
     if (slot === undefined) {
-      this.#queue.push({ options, handler })
-      this.#waiting++
+      this.#queue.push(handler, { options, handler })
       return false
     }
     slot.free = false
-    if (slot.client.dispatch(options, handler)) this.#makeFree(slot)
+    if (this.#send(slot, options, handler)) this.#makeFree(slot)
     return this.#free.length > 0 || this.#slots.length < this.#max
+  }
+
+  /** Hands one request to a slot's client: true when the client can take another at once. */
+  #send (slot: Slot, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    try {
+      return slot.client.dispatch(options, handler)
+    } catch (err) {
+      // A handler threw from inside dispatch(), e.g. from onResponseError when undici refused the request on the
+      // spot. If the client holds nothing, no 'drain' will come to free this slot: it is free now.
+      if (slot.client.stats.size === 0) this.#makeFree(slot)
+      throw err
+    }
   }
 
   #open (): Slot | undefined {
@@ -97,31 +110,11 @@ export class TargetConnections {
   /** A connection can take a request again: the queue's next, else it waits on the free stack. */
   #drained (slot: Slot): void {
     if (slot.free || slot.retired) return
-    while (this.#waiting > 0) {
-      const next = this.#shift()
-      if (!slot.client.dispatch(next.options, next.handler)) return
+    for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
+      if (!this.#send(slot, next.options, next.handler)) return
     }
     this.#makeFree(slot)
     if (this.#ended === 'close') this.#maybeClosed()
-  }
-
-  /** The next request waiting (call only while #waiting > 0). */
-  #shift (): Queued {
-    let next: Queued | undefined
-    while (next === undefined) {
-      next = this.#queue[this.#head]
-      this.#queue[this.#head++] = undefined
-    }
-    this.#waiting--
-    // compact once the dead front is at least half of the array
-    if (this.#waiting === 0) {
-      this.#queue = []
-      this.#head = 0
-    } else if (this.#head >= 1024 && this.#head * 2 >= this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head)
-      this.#head = 0
-    }
-    return next
   }
 
   /**
@@ -130,18 +123,9 @@ export class TargetConnections {
    * handler hears nothing more. False if a connection has it (undici's, opening or busy) or it never queued.
    */
   withdraw (handler: Dispatcher.DispatchHandler): boolean {
-    const queue = this.#queue
-    for (let i = this.#head; i < queue.length; i++) {
-      if (queue[i]?.handler !== handler) continue
-      queue[i] = undefined
-      if (--this.#waiting === 0) {
-        this.#queue = []
-        this.#head = 0
-        if (this.#ended === 'close') this.#maybeClosed()
-      }
-      return true
-    }
-    return false
+    if (!this.#queue.remove(handler)) return false
+    if (this.#ended === 'close') this.#maybeClosed()
+    return true
   }
 
   /**
@@ -162,12 +146,12 @@ export class TargetConnections {
 
   /** Hands waiting requests to free or new connections (after one was retired). */
   #moveQueue (): void {
-    while (this.#waiting > 0) {
+    while (this.#queue.size > 0) {
       const slot = this.#free.pop() ?? this.#open()
       if (slot === undefined) return
       slot.free = false
-      const next = this.#shift()
-      if (slot.client.dispatch(next.options, next.handler)) this.#makeFree(slot)
+      const next = this.#queue.shift()!
+      if (this.#send(slot, next.options, next.handler)) this.#makeFree(slot)
     }
     if (this.#ended === 'close') this.#maybeClosed()
   }
@@ -197,7 +181,7 @@ export class TargetConnections {
   async destroy (): Promise<void> {
     this.#ended = 'destroy'
     const err = new errors.ClientDestroyedError()
-    while (this.#waiting > 0) this.#shift().handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, err)
+    for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) next.handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, err)
     this.#queueEmptied?.()
     await Promise.all([...this.#slots.map((s) => s.client.destroy(err)), ...[...this.#retiring.keys()].map((c) => c.destroy(err))])
   }

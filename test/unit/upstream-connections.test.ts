@@ -138,6 +138,42 @@ t.test('close() waits for the queue; withdrawing the last one waiting lets it fi
   t.equal(closed, true)
 })
 
+t.test('requests that keep timing out behind a held connection leave the queue without growing it', async (t) => {
+  const { up } = await upstream(t)
+  up.mode = 'hang'
+  const pool = connections(t, up.url, 1)
+  void get(pool, '/holds-the-connection')
+  const waits: Dispatcher.DispatchHandler = { onRequestStart () {}, onResponseStart () {}, onResponseData () {}, onResponseEnd () {}, onResponseError () {} }
+  pool.dispatch({ path: '/waits', method: 'GET' }, waits) // stays at the front of the queue throughout
+  let largest = 0
+  let withdrawn = 0
+  for (let i = 0; i < 20_000; i++) {
+    const handler: Dispatcher.DispatchHandler = { onRequestStart () {}, onResponseStart () {}, onResponseData () {}, onResponseEnd () {}, onResponseError () {} }
+    pool.dispatch({ path: `/times-out/${i}`, method: 'GET' }, handler)
+    if (pool.withdraw(handler)) withdrawn++
+    largest = Math.max(largest, pool.queueFootprint)
+  }
+  t.equal(withdrawn, 20_000)
+  t.equal(pool.queued, 1)
+  t.ok(largest <= 40, `the queue held at most ${largest} slots for one waiting`)
+})
+
+t.test('a handler that throws while undici refuses its request on the spot does not take the connection with it', async (t) => {
+  const { up } = await upstream(t)
+  const pool = connections(t, up.url, 1)
+  const throws: Dispatcher.DispatchHandler = {
+    onRequestStart () {}, onResponseStart () {}, onResponseData () {}, onResponseEnd () {},
+    onResponseError () { throw new Error('a handler bug') },
+  }
+  // undici refuses a Transfer-Encoding request header (invalid options) before it takes the request
+  t.throws(() => pool.dispatch({ path: '/bad', method: 'GET', headers: ['transfer-encoding', 'chunked'] }, throws))
+  let timer: NodeJS.Timeout | undefined
+  const never = new Promise<Outcome>((resolve) => { timer = setTimeout(() => resolve({ error: 'never answered', body: '' }), 2000) })
+  const next = await Promise.race([get(pool, '/next'), never])
+  clearTimeout(timer)
+  t.same({ status: next.status, error: next.error }, { status: 200, error: undefined }, 'the only connection still serves')
+})
+
 t.test('a connection that cannot be made fails its request and is replaced: nothing leaks, queued requests move on', async (t) => {
   const { up } = await upstream(t)
   const port = up.port
