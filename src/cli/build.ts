@@ -27,8 +27,8 @@ const sourceMetaUrl: Plugin = {
 // undici's index requires all of undici (fetch, WebSocket, caches, mocks, proxy agents: ~110 modules, half the
 // bundle) and the gateway uses its Client class, its connector and its error classes. In the bundle,
 // `import { Client } from 'undici'` gets what the index does for it: the class, its request API on
-// Dispatcher.prototype, and the global dispatcher it installs. Another name imported from 'undici' fails the build (then the sources run, whole
-// undici and all).
+// Dispatcher.prototype, and the global dispatcher it installs. Another name imported from 'undici' fails the
+// build (then the sources run, whole undici and all).
 const UNDICI_USED = ['Client', 'buildConnector', 'errors']
 const undiciCore: Plugin = {
   name: 'undici-core',

@@ -114,7 +114,7 @@ export class TargetConnections {
       if (!this.#send(slot, next.options, next.handler)) return
     }
     this.#makeFree(slot)
-    if (this.#ended === 'close') this.#maybeClosed()
+    this.#maybeClosed()
   }
 
   /**
@@ -124,7 +124,7 @@ export class TargetConnections {
    */
   withdraw (handler: Dispatcher.DispatchHandler): boolean {
     if (!this.#queue.remove(handler)) return false
-    if (this.#ended === 'close') this.#maybeClosed()
+    this.#maybeClosed()
     return true
   }
 
@@ -153,11 +153,12 @@ export class TargetConnections {
       const next = this.#queue.shift()!
       if (this.#send(slot, next.options, next.handler)) this.#makeFree(slot)
     }
-    if (this.#ended === 'close') this.#maybeClosed()
+    this.#maybeClosed()
   }
 
+  /** A close() waiting for the queue to empty goes on once it has. */
   #maybeClosed (): void {
-    if (this.queued === 0) this.#queueEmptied?.()
+    if (this.#queueEmptied !== undefined && this.queued === 0) this.#queueEmptied()
   }
 
   /** Takes no more requests; those queued are still sent; resolves once every connection has closed. */
