@@ -272,8 +272,10 @@ export class ProxyHandler {
       if (ex.clientGone) return runtime.budget.requestFinished() // no attempt, so nothing for the breaker to judge
       if (!runtime.breaker.allows()) return this.#circuitOpen(ex, runtime)
       runtime.breaker.run(judgedAttempts, ex).then((last) => this.#afterPool(ex, runtime, last), (err: unknown) => {
+        // the upstream failed the request: counted by the breaker, answered from the attempt's result
+        if (err instanceof UpstreamFailure) this.#afterPool(ex, runtime, err.result as AttemptResult)
         // opened, or its half-open probe slot taken, since the check above
-        if (isBreakerRejection(err)) this.#circuitOpen(ex, runtime)
+        else if (isBreakerRejection(err)) this.#circuitOpen(ex, runtime)
         else this.#afterPool(ex, runtime, undefined, err)
       })
     } catch (err) {

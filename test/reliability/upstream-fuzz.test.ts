@@ -14,6 +14,7 @@ import { connect } from 'node:net'
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
 import type { AttemptResult } from '../../src/proxy/attempt.ts'
+import { UpstreamFailure } from '../../src/resilience/breaker.ts'
 import { startGateway, type TestGateway } from '../helpers/gateway.ts'
 import { collectProcessFaults } from '../helpers/process-faults.ts'
 import { FuzzUpstream, TAG_HEADER } from './fuzz-upstream.ts'
@@ -47,10 +48,17 @@ async function fuzzGateway (upstream: FuzzUpstream, retries: boolean): Promise<{
   const breaker = gw.gateway.pools().get('p')!.breaker
   const run = breaker.run.bind(breaker)
   const counted: Counted = { judged: 0, failed: 0 }
-  breaker.run = ((action: (arg: unknown) => Promise<unknown>, arg?: unknown) => run(action, arg).then((last) => {
+  const judge = (last: unknown): void => {
     counted.judged++
     if ((last as AttemptResult | undefined)?.failure !== undefined) counted.failed++
+  }
+  // a request the upstream failed rejects with an UpstreamFailure carrying its result
+  breaker.run = ((action: (arg: unknown) => Promise<unknown>, arg?: unknown) => run(action, arg).then((last) => {
+    judge(last)
     return last
+  }, (err: unknown) => {
+    if (err instanceof UpstreamFailure) judge(err.result)
+    throw err
   })) as typeof breaker.run
   return { gw, port: Number(new URL(gw.url).port), breaker: counted }
 }

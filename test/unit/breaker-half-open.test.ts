@@ -16,7 +16,13 @@ function breaker (t: { teardown: (fn: () => void) => void }, now?: () => number)
   return { b, events }
 }
 
-const fail = (b: PoolBreaker): Promise<unknown> => b.run(() => Promise.reject(new UpstreamFailure('failed')))
+/** A run's outcome as a value, as forward.ts reads it: an UpstreamFailure's result; any other rejection thrown again. */
+function resultOfFailure<T> (err: unknown): T {
+  if (err instanceof UpstreamFailure) return err.result as T
+  throw err
+}
+
+const fail = (b: PoolBreaker): Promise<unknown> => b.run(() => Promise.reject(new UpstreamFailure('failed'))).then(undefined, resultOfFailure)
 
 /**
  * Resolves with the breaker's next state change. opossum's reset timer is real (50 ms) and unref'd,
