@@ -21,6 +21,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     contender: { type: 'string', default: 'switchyard-full' },
     top: { type: 'string', default: '25' },
+    // Also print who calls the allocating functions whose name contains this (e.g. nextTick), 4 frames up.
+    callers: { type: 'string' },
   },
 })
 const spec = CONTENDERS.find((c) => c.name === values.contender)
@@ -55,16 +57,24 @@ const where = (f: HeapNode['callFrame']): string =>
 const self = new Map<string, number>()
 const ours = new Map<string, number>()
 let total = 0
+const callers = new Map<string, number>()
+const stack: string[] = []
 const walk = (node: HeapNode, innermostOurs: string | undefined): void => {
   const key = where(node.callFrame)
+  stack.push(key)
   const inner = key.includes(' src/') ? key : innermostOurs
   if (node.selfSize > 0) {
     total += node.selfSize
     self.set(key, (self.get(key) ?? 0) + node.selfSize)
     const blame = inner ?? '(no Switchyard frame)'
     ours.set(blame, (ours.get(blame) ?? 0) + node.selfSize)
+    if (values.callers !== undefined && node.callFrame.functionName.includes(values.callers)) {
+      const chain = stack.slice(-5, -1).reverse().join('  <  ')
+      callers.set(chain, (callers.get(chain) ?? 0) + node.selfSize)
+    }
   }
   for (const child of node.children) walk(child, inner)
+  stack.pop()
 }
 walk((JSON.parse(readFileSync(out, 'utf8')) as { head: HeapNode }).head, undefined)
 const top = Number(values.top)
@@ -75,3 +85,4 @@ const table = (title: string, m: Map<string, number>): void => {
 process.stdout.write(`${spec.name}: ${(total / requests).toFixed(0)} bytes allocated per request (sampled every 512 B)\n`)
 table('allocated by (self):', self)
 table('innermost Switchyard frame on the stack:', ours)
+if (values.callers !== undefined) table(`callers of ${values.callers} (innermost first):`, callers)
