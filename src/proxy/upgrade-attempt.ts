@@ -25,17 +25,24 @@ export interface UpgradeOutcome {
   bytesOut?: number
   /** The tunnel was closed by the gateway after timeouts.tunnelIdleMs without a byte either way. */
   idleTimeout?: boolean
+  /** The client left (reset, closed or half-closed) before the target's answer reached it: nothing was sent. */
+  clientGone?: boolean
   /** Milliseconds from dispatch to the target's answer (the 101 for a tunnel), or to the failure. */
   handshakeMs: number
 }
 
+/** Bytes a client may send after its handshake before the answer (it should send none before the 101). */
+export const MAX_EARLY_BYTES = 64 * 1024
+
 export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   readonly #socket: Duplex
-  readonly #head: Buffer
+  /** What the client sent after its handshake, read while the handshake waits: the tunnel's first bytes. */
+  #early: Buffer
   readonly #runtime: PoolRuntime
   readonly #target: Target
   readonly #requestId: string
   readonly #done: (outcome: UpgradeOutcome) => void
+  #ended = false
   readonly #tunnels: TunnelSet
   #controller: Dispatcher.DispatchController | undefined
   #answered = 0
@@ -47,11 +54,29 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   /** The handshake waited for a connection past timeouts.requestMs: answered 503, out of the queue (or aborted when undici starts it). */
   #expired = false
   readonly #startedAt = performance.now()
-  readonly #onEarlyClose = (): void => { this.#controller?.abort(new Error('client went away')) }
+  /**
+   * The client left before the answer: a handshake still queued for a connection leaves the queue at once (as a
+   * request does, src/proxy/attempt.ts); one undici has started is aborted.
+   */
+  readonly #onEarlyClose = (): void => {
+    this.#stopReading()
+    if (this.#controller !== undefined) return this.#controller.abort(new Error('client went away'))
+    if (!this.#queued || !this.#target.client.withdraw(this)) return // a connection is being opened for it: onRequestStart aborts
+    this.#leaveQueue()
+    this.#clientGone()
+  }
+
+  readonly #keepEarly = (chunk: Buffer): void => {
+    this.#early = this.#early.length === 0 ? chunk : Buffer.concat([this.#early, chunk])
+    if (this.#early.length > MAX_EARLY_BYTES) this.#socket.destroy()
+  }
+
+  /** A client that half-closes before its answer has left: no WebSocket runs over a connection it has ended. */
+  readonly #onClientEnd = (): void => { this.#socket.destroy() }
 
   constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, done: (outcome: UpgradeOutcome) => void, tunnels: TunnelSet) {
     this.#socket = socket
-    this.#head = head
+    this.#early = head
     this.#runtime = runtime
     this.#target = target
     this.#requestId = requestId
@@ -60,6 +85,11 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     runtime.pool.acquire(target)
     target.enqueue()
     socket.once('close', this.#onEarlyClose)
+    // Read on while the handshake waits for a connection and its answer: without reading, a client that leaves
+    // (FIN or reset) is not seen until a connection comes free, and its place in the queue is held for nothing.
+    socket.on('data', this.#keepEarly)
+    socket.once('end', this.#onClientEnd)
+    socket.resume()
     this.#queueTimer = runtime.clock.setTimeout(() => this.#waitedTooLong(), runtime.config.timeouts.requestMs)
   }
 
@@ -82,23 +112,25 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#expired = true
     if (this.#target.client.withdraw(this)) this.#leaveQueue()
     this.#socket.off('close', this.#onEarlyClose)
+    this.#stopReading()
     this.#release()
     const handshakeMs = performance.now() - this.#startedAt
     this.#runtime.observer.attempt(this.#target, 'busy', handshakeMs)
-    this.#done({ status: 0, refusal: 'upstream_busy', handshakeMs })
+    this.#end({ status: 0, refusal: 'upstream_busy', handshakeMs })
   }
 
   onRequestUpgrade (_controller: Dispatcher.DispatchController, _status: number, headers: IncomingHttpHeaders, upSocket: Duplex): void {
     const socket = this.#socket
     socket.off('close', this.#onEarlyClose)
+    this.#stopReading()
     if (socket.destroyed) {
       upSocket.destroy()
-      this.#release()
-      this.#runtime.observer.attempt(this.#target, 'client-abort', performance.now() - this.#startedAt)
-      return
+      return this.#clientGone()
     }
+    // paused above: what arrives from here on stays in the socket's buffer and follows these bytes through the pipe
+    socket.pause()
     socket.write(statusLine(101, 'Switching Protocols') + headerLines(headers) + '\r\n')
-    if (this.#head.length > 0) upSocket.write(this.#head)
+    if (this.#early.length > 0) upSocket.write(this.#early)
     // the target answered: one successful attempt. How the tunnel ends later (either side closing, a reset) is
     // no verdict on the target: a tunnel has no end that counts as a failure
     const handshakeMs = performance.now() - this.#startedAt
@@ -116,7 +148,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
       this.#release()
       socket.destroy()
       upSocket.destroy()
-      this.#done({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten, handshakeMs, ...(idleTimeout ? { idleTimeout } : {}) })
+      this.#end({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten, handshakeMs, ...(idleTimeout ? { idleTimeout } : {}) })
     }
     this.#target.tunnelOpened(close)
     this.#tunnels.opened(socket)
@@ -150,6 +182,8 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     // a status past 599 is invalid (RFC 9110 §15): a bad response (502), as on the request path
     if (statusCode > 599) return controller.abort(new UnforwardableResponse(`status ${statusCode}`))
     this.#answered = statusCode
+    // the answer is the client's now; what it sends from here is read and dropped (endAndLinger at the end)
+    this.#stopReading()
     this.#runtime.observer.attempt(this.#target, this.#runtime.isFailureStatus(statusCode) ? 'status' : 'success', performance.now() - this.#startedAt)
     const out = stripResponseHopByHop({ ...headers })
     out.connection = 'close'
@@ -167,7 +201,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#socket.off('close', this.#onEarlyClose)
     this.#release()
     endAndLinger(this.#socket)
-    this.#done({ status: this.#answered, declined: true, handshakeMs: performance.now() - this.#startedAt })
+    this.#end({ status: this.#answered, declined: true, handshakeMs: performance.now() - this.#startedAt })
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
@@ -175,22 +209,43 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     if (this.#expired) return
     const socket = this.#socket
     socket.off('close', this.#onEarlyClose)
+    this.#stopReading()
     if (socket.destroyed) {
+      if (this.#answered === 0) return this.#clientGone()
       this.#release()
-      if (this.#answered === 0) this.#runtime.observer.attempt(this.#target, 'client-abort', performance.now() - this.#startedAt)
-      return
+      return this.#end({ status: this.#answered, declined: true, clientGone: true, handshakeMs: performance.now() - this.#startedAt })
     }
     if (this.#answered !== 0) {
       this.#release()
       socket.destroy()
-      return
+      return this.#end({ status: this.#answered, declined: true, handshakeMs: performance.now() - this.#startedAt })
     }
     // the target could not be reached for the handshake: a failed attempt, as for any request
     const kind = classifyError(err)
     this.#release(true)
     this.#runtime.observer.attempt(this.#target, kind, performance.now() - this.#startedAt)
     this.#runtime.outlier.failure(this.#target)
-    this.#done({ status: 0, refusal: failureCode(kind), handshakeMs: performance.now() - this.#startedAt })
+    this.#end({ status: 0, refusal: failureCode(kind), handshakeMs: performance.now() - this.#startedAt })
+  }
+
+  /** The client left before any answer reached it: no verdict on the target, one 499 for the log. */
+  #clientGone (): void {
+    this.#release()
+    const handshakeMs = performance.now() - this.#startedAt
+    this.#runtime.observer.attempt(this.#target, 'client-abort', handshakeMs)
+    this.#end({ status: 499, clientGone: true, handshakeMs })
+  }
+
+  #stopReading (): void {
+    this.#socket.off('data', this.#keepEarly)
+    this.#socket.off('end', this.#onClientEnd)
+  }
+
+  /** Reports the outcome once: the client's leaving and undici's error for the same abort must not log twice. */
+  #end (outcome: UpgradeOutcome): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#done(outcome)
   }
 
   #release (failed = false): void {

@@ -11,7 +11,7 @@ import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
 import { restartRead } from './pipelining.ts'
 import { requestIdOf } from './request-id.ts'
 import type { TunnelSet } from './tunnels.ts'
-import { UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
+import { MAX_EARLY_BYTES, UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
 
 export interface UpgradeOptions {
   state: () => GatewayState
@@ -56,6 +56,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     if (!runtime.config.preserveHost || admission.facts.host === undefined) headers.push('host', target.host)
     const where = { route: admission.route?.id, pool: runtime.name, target: target.url }
     const done = (outcome: UpgradeOutcome): void => {
+      if (outcome.clientGone === true) return log(outcome.declined === true ? outcome.status : 499, { ...where, aborted: true }, outcome.handshakeMs)
       if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
       if (outcome.declined === true) return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true }, outcome.handshakeMs)
       log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, ...(outcome.idleTimeout === true ? { tunnelIdleTimeout: true } : {}) }, outcome.handshakeMs)
@@ -84,9 +85,6 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
 
 /** A client connection as Node's HTTP server leaves it: the response it is writing, until that one is done. */
 type ServerSocket = Duplex & { _httpMessage?: ServerResponse | null; _paused?: boolean }
-
-/** Bytes a client may send after its handshake while the handshake waits its turn (it should send none before the 101). */
-const MAX_EARLY_BYTES = 64 * 1024
 
 /**
  * Runs `go` once no answer to an earlier request on this connection is still owed (Node gives the connection to

@@ -1,0 +1,73 @@
+// A WebSocket handshake waiting for a connection of a saturated target is watched while it waits: a client that
+// resets or half-closes leaves the target's queue at once (one 499 line, nothing sent upstream), as a plain request
+// does, instead of holding its place until a connection comes free. Bytes a client sends behind its handshake are
+// kept and reach the target first through the tunnel.
+import t from 'tap'
+import { ManualClock } from '../helpers/clock.ts'
+import { rawConnection } from '../helpers/raw-connection.ts'
+import { waitFor } from '../helpers/gateway.ts'
+import { gateway, holdOnlyConnection, upstream, type Tap } from './setup.ts'
+
+const HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: chat.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
+
+async function saturated (t: Tap) {
+  const u = await upstream(t, 'u')
+  // the manual clock never reaches requestMs: only the client's leaving can take the handshake out of the queue
+  const clock = new ManualClock()
+  const gw = await gateway(t, {
+    pools: { p: { targets: [u.url], connections: { maxPerTarget: 1 }, retry: { attempts: 1, maxBufferBytes: 16 }, timeouts: { requestMs: 500 } } },
+    routes: [{ path: '/', pool: 'p' }],
+  }, { clock, defaultMetrics: false })
+  const target = gw.gateway.pools().get('p')!.pool.targets[0]!
+  let seen = 0 // requests and upgrades the upstream starts to receive
+  u.server.on('request', () => { seen++ })
+  u.server.on('upgrade', () => { seen++ })
+  const holder = await holdOnlyConnection(t, gw.url, target, () => seen === 1)
+  const client = rawConnection(t, Number(new URL(gw.url).port))
+  await client.connected
+  return { gw, target, holder, client, seen: () => seen }
+}
+
+const leaving: [string, (socket: ReturnType<typeof rawConnection>['socket']) => void][] = [
+  ['resets', (socket) => socket.resetAndDestroy()],
+  ['half-closes', (socket) => socket.end()],
+]
+
+for (const [how, leave] of leaving) {
+  t.test(`a queued handshake whose client ${how} leaves the queue at once and never reaches the upstream`, async (t) => {
+    const { gw, target, holder, client, seen } = await saturated(t)
+    client.socket.write(HANDSHAKE)
+    await waitFor(() => target.queued === 1)
+    leave(client.socket)
+    await waitFor(() => target.queued === 0)
+    t.equal(target.client.queued, 0, 'out of the connection queue')
+    await waitFor(() => gw.accessLogs().some((l) => l.upgrade === true))
+    const line = gw.accessLogs().find((l) => l.upgrade === true)!
+    t.equal(line.status, 499)
+    t.equal(line.aborted, true)
+    t.equal(gw.accessLogs().filter((l) => l.upgrade === true).length, 1, 'one line')
+
+    holder.release()
+    await waitFor(() => target.inFlight === 0)
+    t.equal(seen(), 1, 'the handshake never reached the upstream')
+    t.equal(target.failures, 0, 'nor counted against it')
+  })
+}
+
+t.test('bytes sent behind a queued handshake reach the target first, through the tunnel', async (t) => {
+  const { target, holder, client } = await saturated(t)
+  client.socket.write(HANDSHAKE + 'early-')
+  await waitFor(() => target.queued === 1)
+  client.socket.write('bytes')
+  // read by the gateway while queued (not left in the kernel): still queued, the client still there
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  t.equal(target.queued, 1)
+  holder.release()
+  await waitFor(() => client.received().includes('early-bytes'))
+  const [head, echoed] = client.received().split('\r\n\r\n')
+  t.match(head, /^HTTP\/1\.1 101 /)
+  t.equal(echoed, 'early-bytes', 'the upstream echoed them, in order, before anything else')
+  client.socket.write('|later')
+  await waitFor(() => client.received().endsWith('|later'))
+  t.pass('the tunnel carries what follows')
+})
