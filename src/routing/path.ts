@@ -2,7 +2,10 @@
 // so a path can never be routed as one prefix and then be read as another by the upstream.
 
 export interface NormalisedTarget {
-  /** Path with dot segments removed and repeated slashes merged, still percent-encoded. */
+  /**
+   * Path with dot segments removed, repeated slashes merged and percent-encoded unreserved characters decoded
+   * (`/%70ayment` is `/payment`, RFC 3986 §6.2.2.2); every other percent-encoding is kept as it came.
+   */
   path: string
   /** '' or '?…' exactly as received. */
   query: string
@@ -43,6 +46,12 @@ export function normaliseRequestTarget (rawUrl: string): NormalisedTarget | unde
       const semicolon = seg.indexOf(';')
       const base = (semicolon === -1 ? seg : seg.slice(0, semicolon)).replace(/%2e/gi, '.')
       if (base !== seg && (base === '.' || base === '..')) return undefined
+      // An encoded letter, digit or -._~ means the same as the character itself (RFC 3986 §2.3, §6.2.2.2), so
+      // it is routed as one, and sent as one: otherwise '/%70ayment' would pass the '/' route's checks while an
+      // upstream that decodes reads '/payment' (HAProxy's `normalize-uri percent-decode-unreserved`).
+      // (never to a dot segment: '%2e'-spelled ones were refused above)
+      out.push(seg.replace(ENCODED_UNRESERVED, decodeByte))
+      continue
     }
     if (seg === '.' || seg === '') {
       if (last) out.push('')
@@ -96,6 +105,12 @@ const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f)/i
 // IP-literal, or reg-name (unreserved, sub-delims, pct-encoded), then an optional port
 const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?$/
 const ENCODED_SEPARATOR = /%2f|%5c/i
+// A-Z (41-5A), a-z (61-7A), 0-9 (30-39), '-' and '.' (2D, 2E), '_' (5F), '~' (7E)
+const ENCODED_UNRESERVED = /%(?:[46][1-9a-f]|[57][0-9a]|3[0-9]|2[de]|5f|7e)/gi
+
+function decodeByte (escape: string): string {
+  return String.fromCharCode(Number.parseInt(escape.slice(1), 16))
+}
 
 function isValidPercentEncoding (segment: string): boolean {
   return !/%(?![0-9a-fA-F]{2})/.test(segment)

@@ -173,6 +173,7 @@ t.test('each property fails on an observation that breaks it', async (t) => {
   fails('an empty segment sent', [clean], { seen: one('/other//a', 0, 'other') }, 'P4')
   fails('a raw control byte sent', [clean], { seen: one('/payment/a\x01') }, 'P4')
   fails('an encoded slash sent', [clean], { seen: one('/payment/a%2Fb') }, 'P4')
+  fails('an encoded unreserved character sent', [clean], { seen: one('/payment/%7Euser') }, 'P4')
   fails('no Host sent', [clean], { seen: one('/payment/a', 0, 'payment', []) }, 'P4')
   fails('two Hosts sent', [clean], { seen: one('/payment/a', 0, 'payment', ['host', 'a', 'host', 'b']) }, 'P4')
   fails('a Host that is not an authority sent', [clean], { seen: one('/payment/a', 0, 'payment', ['host', 'a b']) }, 'P4')

@@ -83,9 +83,10 @@ const segment: fc.Arbitrary<Segment> = fc.oneof(
 
 interface Prefix { text: string; routed: boolean; upload: boolean }
 const prefix: fc.Arbitrary<Prefix> = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom('/payment', '/other', '/upload', '/api', '//payment').map((text) => ({ text, routed: true, upload: text === '/upload' })) },
-  // not under any route prefix: another segment, case, an encoded letter, a parameter
-  { weight: 1, arbitrary: fc.constantFrom('/nope', '/paymentX', '/PAYMENT', '/%70ayment', '/pay', '/payment;x', '/api2', '/').map((text) => ({ text, routed: false, upload: false })) },
+  // an encoded letter is the letter (RFC 3986 §6.2.2.2): routed as /payment and /api, and sent decoded
+  { weight: 3, arbitrary: fc.constantFrom('/payment', '/other', '/upload', '/api', '//payment', '/%70ayment', '/%61%70%69').map((text) => ({ text, routed: true, upload: text === '/upload' })) },
+  // not under any route prefix: another segment, case, an encoded letter of another name, a parameter
+  { weight: 1, arbitrary: fc.constantFrom('/nope', '/paymentX', '/PAYMENT', '/%70aymentX', '/%50AYMENT', '/pay', '/payment;x', '/api2', '/').map((text) => ({ text, routed: false, upload: false })) },
 )
 
 const suffix = fc.constantFrom('', '', '', '/', '?x=1', '?a=/../..&b=%2f', '?', '??', '?q=%00', '#frag', '#/../x', '?a=b#c')

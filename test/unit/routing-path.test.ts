@@ -84,15 +84,29 @@ t.test('encoded separators and backslashes refused', async (t) => {
   ])
 })
 
+t.test('encoded unreserved characters are decoded: routed and sent as the characters (RFC 3986 §6.2.2.2)', async (t) => {
+  check(t, [
+    ['/%70ayment', ['/payment', ''], 'an encoded letter cannot slip past a prefix'],
+    ['/%70ayment/x?q=%70', ['/payment/x', '?q=%70'], 'the query is left as it came'],
+    ['/file%2etxt', ['/file.txt', ''], 'encoded dot inside a name'],
+    ['/a/%2e%2e%2e', ['/a/...', ''], 'three encoded dots is a name'],
+    ['/a/%2efoo', ['/a/.foo', '']],
+    ['/%41%42', ['/AB', '']],
+    ['/%61%7A%5A%30%39', ['/azZ09', ''], 'both hex cases, the ends of each range'],
+    ['/%2D%2e%5f%7E', ['/-._~', '']],
+    ['/a/%41/../b', ['/a/b', ''], 'decoded, then the dot segment after it applied'],
+    ['/a;%70', ['/a;p', '']],
+  ])
+})
+
 t.test('other percent-encoding is kept as sent', async (t) => {
   check(t, [
-    ['/file%2etxt', ['/file%2etxt', ''], 'encoded dot inside a name'],
-    ['/a/%2e%2e%2e', ['/a/%2e%2e%2e', ''], 'three encoded dots is a name'],
-    ['/a/%2efoo', ['/a/%2efoo', '']],
-    ['/%41%42', ['/%41%42', '']],
     ['/caf%C3%A9', ['/caf%C3%A9', '']],
     ['/a%20b/../c', ['/c', '']],
     ['/x/%25', ['/x/%25', '']],
+    ['/x/%2541', ['/x/%2541', ''], 'decoded once: an encoded % stays encoded'],
+    ['/%40%3A%21%2B%60%7B%7C%7D%5B%5D%2C', ['/%40%3A%21%2B%60%7B%7C%7D%5B%5D%2C', ''], 'the bytes around each unreserved range'],
+    ['/%80%FF', ['/%80%FF', '']],
   ])
 })
 
