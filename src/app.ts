@@ -22,7 +22,7 @@ import { GatewayMetrics } from './metrics/metrics.ts'
 import { createServer } from './node-http.ts'
 import { ProxyHandler } from './proxy/forward.ts'
 import { TunnelSet } from './proxy/tunnels.ts'
-import { createUpgradeHandler } from './proxy/upgrade.ts'
+import { createConnectHandler, createUpgradeHandler } from './proxy/upgrade.ts'
 import { LAZY_SCHEMA_COMPILERS } from './fastify-compilers.ts'
 import { onClientError } from './proxy/client-error.ts'
 import { buildPlans, type PlanEvents } from './release/plans.ts'
@@ -274,6 +274,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
   app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: proxy.admit, logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req) }))
+  app.server.on('connect', createConnectHandler({ logger, tunnels }))
   app.addHook('preClose', (done) => {
     tunnels.destroyAll()
     done()

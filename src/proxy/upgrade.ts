@@ -83,6 +83,30 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
   }
 }
 
+/**
+ * CONNECT (authority-form, RFC 9110 §9.3.6) asks for a tunnel to an address the client names: the gateway opens
+ * none. Without a listener Node closed the connection with no answer; it is now a 501 method_not_implemented that
+ * closes the connection, as for other methods the gateway does not implement (HAProxy answers 502, nginx 400),
+ * written once the answers owed before it on the connection are.
+ */
+export function createConnectHandler (opts: Pick<UpgradeOptions, 'logger' | 'tunnels'>): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (req, socket, head) => {
+    const startedAt = performance.now()
+    const requestId = requestIdOf(req)
+    const log = (status: number, extra: Record<string, unknown>): void => {
+      opts.logger.info({ requestId, method: req.method, path: req.url, status, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
+    }
+    socket.on('error', () => socket.destroy())
+    opts.tunnels.take(socket)
+    afterAnswersOwed(socket as ServerSocket, head, () => {
+      const answer = renderError('method_not_implemented', requestId)
+      answer.headers.connection = 'close'
+      endAndLinger(socket, statusLine(answer.status, '') + headerLines(answer.headers) + '\r\n' + answer.body)
+      log(answer.status, { error: 'method_not_implemented' })
+    }, () => log(499, { aborted: true }))
+  }
+}
+
 /** A client connection as Node's HTTP server leaves it: the response it is writing, until that one is done. */
 type ServerSocket = Duplex & { _httpMessage?: ServerResponse | null; _paused?: boolean }
 

@@ -107,7 +107,7 @@ const requestLine: HostileCase[] = [
   { group: 'request-line', name: 'a method that is not a token', rfc: 'RFC 9112 §3.1, RFC 9110 §9.1', bytes: `G@T / HTTP/1.1\r\n${h}\r\n`, expect: bad(400) },
   { group: 'request-line', name: "an RTSP request line ('DESCRIBE … RTSP/1.0'), which Node's parser reads", rfc: 'RFC 9110 §9.1 (501 for a method not implemented), RFC 9112 §2.3', bytes: `DESCRIBE /payment RTSP/1.0\r\n${h}\r\n`, expect: { status: 501, error: 'method_not_implemented', closes: true, reaches: none } },
   { group: 'request-line', name: "HTTP/1.0 with 'Connection: keep-alive, close': close wins, nothing behind it is served", rfc: 'RFC 9112 §9.6', bytes: get('/payment/first', 'Connection: keep-alive, close\r\n', '1.0') + get('/payment/second'), expect: { status: 200, closes: true, reaches: to('payment', '/payment/first') } },
-  { group: 'request-line', name: 'CONNECT (authority-form): no tunnels through the gateway', rfc: 'RFC 9112 §3.2.3, RFC 9110 §9.3.6', bytes: `CONNECT 10.0.0.1:443 HTTP/1.1\r\nHost: 10.0.0.1:443\r\n\r\n`, expect: { status: 0, closes: true, reaches: none }, note: 'Node closes the connection (no CONNECT listener); 405 or 501 would be kinder' },
+  { group: 'request-line', name: 'CONNECT (authority-form): no tunnels through the gateway', rfc: 'RFC 9112 §3.2.3, RFC 9110 §9.3.6', bytes: `CONNECT 10.0.0.1:443 HTTP/1.1\r\nHost: 10.0.0.1:443\r\n\r\n`, expect: { status: 501, error: 'method_not_implemented', closes: true, reaches: none }, note: 'the gateway opens no tunnels: 501, as for other methods it does not implement (HAProxy 502, nginx 400)' },
 ]
 
 const host: HostileCase[] = [

@@ -38,8 +38,8 @@ const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
 /** uri-host [ ":" port ] (RFC 3986 §3.2.2): an IP literal or a reg-name. */
 const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::[0-9]*)?$/
 
-/** The 5xx answers the gateway documents for a client's input itself (src/errors.ts). */
-const DOCUMENTED_5XX = new Set(['unsupported_transfer_coding', 'http_version_not_supported'])
+/** The 5xx answers the gateway documents for a client's input itself (src/errors.ts): 501 for a method it does not implement (RTSP's, CONNECT) among them. */
+const DOCUMENTED_5XX = new Set(['unsupported_transfer_coding', 'http_version_not_supported', 'method_not_implemented'])
 
 /**
  * Why request `seq` of the case may not reach an upstream, judged from how the case was built, and the request
