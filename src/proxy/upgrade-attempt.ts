@@ -27,6 +27,10 @@ export interface UpgradeOutcome {
   idleTimeout?: boolean
   /** The client left (reset, closed or half-closed) before the target's answer reached it: nothing was sent. */
   clientGone?: boolean
+  /** The client sent more than MAX_EARLY_BYTES before its 101 and was cut (a WebSocket client sends none). */
+  earlyBytesOverLimit?: boolean
+  /** A declined answer the upstream cut short (reset, timeout): the client's connection was cut too. */
+  cutShortBy?: ErrorCode
   /** Milliseconds from dispatch to the target's answer (the 101 for a tunnel), or to the failure. */
   handshakeMs: number
 }
@@ -37,7 +41,10 @@ export const MAX_EARLY_BYTES = 64 * 1024
 export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   readonly #socket: Duplex
   /** What the client sent after its handshake, read while the handshake waits: the tunnel's first bytes. */
-  #early: Buffer
+  #early: Buffer[]
+  #earlyBytes: number
+  /** The client's connection closed before the answer (seen by #onEarlyClose). */
+  #clientLeft = false
   readonly #runtime: PoolRuntime
   readonly #target: Target
   readonly #requestId: string
@@ -59,6 +66,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
    * request does, src/proxy/attempt.ts); one undici has started is aborted.
    */
   readonly #onEarlyClose = (): void => {
+    this.#clientLeft = true
     this.#stopReading()
     if (this.#controller !== undefined) return this.#controller.abort(new Error('client went away'))
     if (!this.#queued || !this.#target.client.withdraw(this)) return // a connection is being opened for it: onRequestStart aborts
@@ -66,9 +74,11 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#clientGone()
   }
 
+  // kept as the chunks came: joining on each would copy what is kept again for every chunk a client trickles
   readonly #keepEarly = (chunk: Buffer): void => {
-    this.#early = this.#early.length === 0 ? chunk : Buffer.concat([this.#early, chunk])
-    if (this.#early.length > MAX_EARLY_BYTES) this.#socket.destroy()
+    this.#early.push(chunk)
+    this.#earlyBytes += chunk.length
+    if (this.#earlyBytes > MAX_EARLY_BYTES) this.#socket.destroy()
   }
 
   /** A client that half-closes before its answer has left: no WebSocket runs over a connection it has ended. */
@@ -76,7 +86,8 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
 
   constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, done: (outcome: UpgradeOutcome) => void, tunnels: TunnelSet) {
     this.#socket = socket
-    this.#early = head
+    this.#early = head.length > 0 ? [head] : []
+    this.#earlyBytes = head.length
     this.#runtime = runtime
     this.#target = target
     this.#requestId = requestId
@@ -111,6 +122,8 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     if (!this.#queued) return
     this.#expired = true
     if (this.#target.client.withdraw(this)) this.#leaveQueue()
+    // gone while a connection was being opened for it (not withdrawable then): the client's leaving, not the target's
+    if (this.#clientLeft || this.#socket.destroyed) return this.#clientGone()
     this.#socket.off('close', this.#onEarlyClose)
     this.#stopReading()
     this.#release()
@@ -130,7 +143,8 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     // paused above: what arrives from here on stays in the socket's buffer and follows these bytes through the pipe
     socket.pause()
     socket.write(statusLine(101, 'Switching Protocols') + headerLines(headers) + '\r\n')
-    if (this.#early.length > 0) upSocket.write(this.#early)
+    for (const chunk of this.#early) upSocket.write(chunk)
+    this.#early = [] // the tunnel may live for hours: it keeps none of them
     // the target answered: one successful attempt. How the tunnel ends later (either side closing, a reset) is
     // no verdict on the target: a tunnel has no end that counts as a failure
     const handshakeMs = performance.now() - this.#startedAt
@@ -218,7 +232,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     if (this.#answered !== 0) {
       this.#release()
       socket.destroy()
-      return this.#end({ status: this.#answered, declined: true, handshakeMs: performance.now() - this.#startedAt })
+      return this.#end({ status: this.#answered, declined: true, cutShortBy: failureCode(classifyError(err)), handshakeMs: performance.now() - this.#startedAt })
     }
     // the target could not be reached for the handshake: a failed attempt, as for any request
     const kind = classifyError(err)
@@ -233,7 +247,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#release()
     const handshakeMs = performance.now() - this.#startedAt
     this.#runtime.observer.attempt(this.#target, 'client-abort', handshakeMs)
-    this.#end({ status: 499, clientGone: true, handshakeMs })
+    this.#end({ status: 499, clientGone: true, handshakeMs, ...(this.#earlyBytes > MAX_EARLY_BYTES ? { earlyBytesOverLimit: true } : {}) })
   }
 
   #stopReading (): void {

@@ -56,9 +56,12 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     if (!runtime.config.preserveHost || admission.facts.host === undefined) headers.push('host', target.host)
     const where = { route: admission.route?.id, pool: runtime.name, target: target.url }
     const done = (outcome: UpgradeOutcome): void => {
-      if (outcome.clientGone === true) return log(outcome.declined === true ? outcome.status : 499, { ...where, aborted: true }, outcome.handshakeMs)
       if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
-      if (outcome.declined === true) return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true }, outcome.handshakeMs)
+      if (outcome.declined === true) {
+        const cut = outcome.clientGone === true ? { aborted: true } : outcome.cutShortBy !== undefined ? { error: outcome.cutShortBy } : {}
+        return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true, ...cut }, outcome.handshakeMs)
+      }
+      if (outcome.clientGone === true) return log(499, { ...where, aborted: true, ...(outcome.earlyBytesOverLimit === true ? { earlyBytesOverLimit: true } : {}) }, outcome.handshakeMs)
       log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, ...(outcome.idleTimeout === true ? { tunnelIdleTimeout: true } : {}) }, outcome.handshakeMs)
     }
     target.client.dispatch({
@@ -119,10 +122,13 @@ type ServerSocket = Duplex & { _httpMessage?: ServerResponse | null; _paused?: b
 function afterAnswersOwed (socket: ServerSocket, head: Buffer, go: (head: Buffer) => void, gone: () => void): void {
   if (socket.destroyed) return gone()
   if (socket._httpMessage == null) return go(head)
-  let early = head
+  // kept as the chunks came, joined once: joining on each would copy what is kept again for every chunk
+  const early = [head]
+  let earlyBytes = head.length
   const keep = (chunk: Buffer): void => {
-    early = Buffer.concat([early, chunk])
-    if (early.length > MAX_EARLY_BYTES) socket.destroy()
+    early.push(chunk)
+    earlyBytes += chunk.length
+    if (earlyBytes > MAX_EARLY_BYTES) socket.destroy()
   }
   const leave = (): void => { socket.destroy() }
   // Node's server passed the connection's 'drain' on to the response it is writing (socketOnDrain), which a
@@ -153,7 +159,7 @@ function afterAnswersOwed (socket: ServerSocket, head: Buffer, go: (head: Buffer
     socket._paused = false
     restartRead(socket)
     socket.pause()
-    go(early)
+    go(early.length === 1 ? head : Buffer.concat(early, earlyBytes))
   }
   check()
 }

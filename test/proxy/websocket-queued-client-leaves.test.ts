@@ -2,6 +2,9 @@
 // resets or half-closes leaves the target's queue at once (one 499 line, nothing sent upstream), as a plain request
 // does, instead of holding its place until a connection comes free. Bytes a client sends behind its handshake are
 // kept and reach the target first through the tunnel.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
@@ -9,6 +12,27 @@ import { waitFor } from '../helpers/gateway.ts'
 import { gateway, holdOnlyConnection, upstream, type Tap } from './setup.ts'
 
 const HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: chat.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
+
+/**
+ * A listener whose process sleeps without accepting (its thread blocked in Atomics.wait, no CPU spent), its accept
+ * queue filled: a connection to it hangs in SYN_SENT, as to a host that drops packets.
+ */
+async function blackhole (t: Tap): Promise<string> {
+  const child = spawn(process.execPath, ['-e', `
+    const server = require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+      process.stdout.write(server.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000))
+    })`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  t.teardown(() => { child.kill('SIGKILL') })
+  const port = Number(String((await once(child.stdout, 'data'))[0]).trim())
+  // (a backlog of 0 would be read as Node's default, 511)
+  for (let i = 0; i < 8; i++) {
+    const filler = connect(port, '127.0.0.1')
+    filler.on('error', () => {})
+    t.teardown(() => { filler.destroy() })
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  return `http://127.0.0.1:${port}`
+}
 
 async function saturated (t: Tap) {
   const u = await upstream(t, 'u')
@@ -70,4 +94,45 @@ t.test('bytes sent behind a queued handshake reach the target first, through the
   client.socket.write('|later')
   await waitFor(() => client.received().endsWith('|later'))
   t.pass('the tunnel carries what follows')
+})
+
+t.test('a client that floods bytes behind its queued handshake is cut at 64 KiB and logged so', async (t) => {
+  const { gw, target, holder, client, seen } = await saturated(t)
+  client.socket.on('error', () => {}) // reset by the gateway's cut
+  client.socket.write(HANDSHAKE)
+  await waitFor(() => target.queued === 1)
+  client.socket.write(Buffer.alloc(64 * 1024 + 1, 'x'))
+  await waitFor(() => target.queued === 0)
+  await client.closed
+  await waitFor(() => gw.accessLogs().some((l) => l.upgrade === true))
+  const line = gw.accessLogs().find((l) => l.upgrade === true)!
+  t.equal(line.status, 499)
+  t.equal(line.earlyBytesOverLimit, true)
+  holder.release()
+  await waitFor(() => target.inFlight === 0)
+  t.equal(seen(), 1, 'the handshake never reached the upstream')
+})
+
+t.test('a client that leaves while its connection is still being opened is 499, not 503, at requestMs', async (t) => {
+  const url = await blackhole(t)
+  const clock = new ManualClock()
+  const gw = await gateway(t, {
+    pools: { p: { targets: [url], connections: { maxPerTarget: 1 }, retry: { attempts: 1 }, timeouts: { requestMs: 300, connectMs: 1_500 } } },
+    routes: [{ path: '/', pool: 'p' }],
+  }, { clock, defaultMetrics: false })
+  const target = gw.gateway.pools().get('p')!.pool.targets[0]!
+  const client = rawConnection(t, Number(new URL(gw.url).port))
+  await client.connected
+  client.socket.write(HANDSHAKE)
+  await waitFor(() => target.queued === 1)
+  t.equal(target.client.queued, 0, 'not waiting in the queue: its connection is being opened')
+  client.socket.resetAndDestroy()
+  await new Promise((resolve) => setTimeout(resolve, 50)) // the gateway sees the reset
+  clock.advance(300)
+  await waitFor(() => gw.accessLogs().some((l) => l.upgrade === true))
+  const lines = gw.accessLogs().filter((l) => l.upgrade === true)
+  t.equal(lines.length, 1)
+  t.equal(lines[0]!.status, 499)
+  t.equal(lines[0]!.aborted, true)
+  t.equal(lines[0]!.error, undefined, 'not upstream_busy: the target was not the one at fault')
 })
