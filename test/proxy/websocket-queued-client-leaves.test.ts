@@ -9,9 +9,8 @@ import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { gateway, holdOnlyConnection, upstream, type Tap } from './setup.ts'
-
-const HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: chat.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
+import { HANDSHAKE, saturatedTarget as saturated } from './queued-handshake.ts'
+import { gateway, type Tap } from './setup.ts'
 
 /**
  * A listener whose process sleeps without accepting (its thread blocked in Atomics.wait, no CPU spent), its accept
@@ -34,24 +33,6 @@ async function blackhole (t: Tap): Promise<string> {
   return `http://127.0.0.1:${port}`
 }
 
-async function saturated (t: Tap) {
-  const u = await upstream(t, 'u')
-  // the manual clock never reaches requestMs: only the client's leaving can take the handshake out of the queue
-  const clock = new ManualClock()
-  const gw = await gateway(t, {
-    pools: { p: { targets: [u.url], connections: { maxPerTarget: 1 }, retry: { attempts: 1, maxBufferBytes: 16 }, timeouts: { requestMs: 500 } } },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { clock, defaultMetrics: false })
-  const target = gw.gateway.pools().get('p')!.pool.targets[0]!
-  let seen = 0 // requests and upgrades the upstream starts to receive
-  u.server.on('request', () => { seen++ })
-  u.server.on('upgrade', () => { seen++ })
-  const holder = await holdOnlyConnection(t, gw.url, target, () => seen === 1)
-  const client = rawConnection(t, Number(new URL(gw.url).port))
-  await client.connected
-  return { gw, target, holder, client, seen: () => seen }
-}
-
 const leaving: [string, (socket: ReturnType<typeof rawConnection>['socket']) => void][] = [
   ['resets', (socket) => socket.resetAndDestroy()],
   ['half-closes', (socket) => socket.end()],
@@ -59,6 +40,7 @@ const leaving: [string, (socket: ReturnType<typeof rawConnection>['socket']) => 
 
 for (const [how, leave] of leaving) {
   t.test(`a queued handshake whose client ${how} leaves the queue at once and never reaches the upstream`, async (t) => {
+    // the manual clock is never moved: only the client's leaving can take the handshake out of the queue
     const { gw, target, holder, client, seen } = await saturated(t)
     client.socket.write(HANDSHAKE)
     await waitFor(() => target.queued === 1)
