@@ -273,7 +273,7 @@ export class ProxyHandler {
       if (!runtime.breaker.allows()) return this.#circuitOpen(ex, runtime)
       runtime.breaker.run(judgedAttempts, ex).then((last) => this.#afterPool(ex, runtime, last), (err: unknown) => {
         // the upstream failed the request: counted by the breaker, answered from the attempt's result
-        if (err instanceof UpstreamFailure) this.#afterPool(ex, runtime, err.result as AttemptResult)
+        if (err instanceof UpstreamFailure) this.#afterPool(ex, runtime, err.result as AttemptResult | undefined)
         // opened, or its half-open probe slot taken, since the check above
         else if (isBreakerRejection(err)) this.#circuitOpen(ex, runtime)
         else this.#afterPool(ex, runtime, undefined, err)
