@@ -47,9 +47,14 @@ t.test('a closing request pipelined behind an answer being streamed, then more b
 
 t.test('a closing request with a large answer, then more bytes in several writes: the answer arrives whole, no reset', async (t) => {
   const size = 4 * 1024 * 1024
+  let sent!: () => void
+  const moreBytesSent = new Promise<void>((resolve) => { sent = resolve })
   const c = await clientOfGatewayBefore(t, (req, res) => {
     req.resume()
-    res.end(Buffer.alloc(size, 97))
+    // answered once the bytes after the request are on their way: they must arrive while the answer is under way.
+    // Answered at once, 4 MiB can fit in the two kernels' buffers and be done before they arrive; they then meet a
+    // closed socket, which resets (as after nginx's default lingering_close, which lingers only on data already there).
+    void moreBytesSent.then(() => setTimeout(() => res.end(Buffer.alloc(size, 97)), 20))
   })
   c.socket.write('GET /big HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n')
   c.socket.pause()
@@ -58,7 +63,7 @@ t.test('a closing request with a large answer, then more bytes in several writes
   // bytes after the closing request, in two writes: the gateway stops reading at the first
   c.socket.write('GET /x HTTP/1.1\r\n')
   await pause()
-  c.socket.write('Host: gw\r\n\r\n')
+  c.socket.write('Host: gw\r\n\r\n', () => sent())
   // a client that reads slowly: the answer's tail is still in its kernel's buffer when the gateway closes
   const slow = setInterval(() => {
     c.socket.resume()
