@@ -35,19 +35,13 @@ export class WaitQueue<K, V> {
   /** Takes the first live entry out; undefined when none waits. */
   shift (): V | undefined {
     const entries = this.#entries
-    while (this.#head < entries.length) {
-      const entry = entries[this.#head]!
-      entries[this.#head++] = undefined
-      if (!entry.live) {
-        this.#holes--
-        continue
-      }
-      this.#byKey.delete(entry.key)
-      this.#tidy()
-      return entry.value
-    }
+    if (this.#head === entries.length) return undefined
+    // the front entry is live: #tidy drops dead ones from the front after every change
+    const entry = entries[this.#head]!
+    entries[this.#head++] = undefined
+    this.#byKey.delete(entry.key)
     this.#tidy()
-    return undefined
+    return entry.value
   }
 
   /** Takes `key`'s entry out wherever it waits; false when it is not waiting here. */
