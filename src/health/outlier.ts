@@ -1,8 +1,9 @@
-// Passive health: consecutive upstream failures eject a target for baseEjectionMs × (times ejected),
-// never more than maxEjectionPercent of its tier, so a pool-wide outage is left to the circuit breaker.
+// Passive health: consecutive upstream failures eject a target for baseEjectionMs × (times ejected), never
+// leaving more than maxEjectionPercent of its tier out of service, so a pool-wide outage is left to the breaker.
 import type { OutlierConfig } from '../config/schema.ts'
 import { systemClock, type Clock } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
+import { isAvailable } from '../upstream/status.ts'
 import type { Target } from '../upstream/target.ts'
 
 export class OutlierDetector {
@@ -68,14 +69,20 @@ export class OutlierDetector {
     return this.#timesEjected.get(target) ?? 0
   }
 
+  /**
+   * The cap counts every target of the tier already out of service, not only the ejected ones: with one of two
+   * primaries down by health checks (or drained, or disabled), ejecting the other would leave the tier empty, a
+   * pool-wide outage, which is the breaker's to judge. (Envoy counts ejections alone, but past its panic threshold
+   * it balances over every host again; there is no such mode here.)
+   */
   #mayEject (target: Target, now: number): boolean {
     let tierSize = 0
-    let ejected = 0
+    let out = 0
     for (const t of this.#pool.targets) {
       if (t.backup !== target.backup) continue
       tierSize++
-      if (this.#pool.status(t).ejectedUntil > now) ejected++
+      if (t !== target && !isAvailable(this.#pool.status(t), now)) out++
     }
-    return ((ejected + 1) / tierSize) * 100 <= this.#config.maxEjectionPercent
+    return ((out + 1) / tierSize) * 100 <= this.#config.maxEjectionPercent
   }
 }

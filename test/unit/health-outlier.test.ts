@@ -101,6 +101,26 @@ t.test('maxEjectionPercent is never exceeded per tier', async (t) => {
   }
 })
 
+t.test('targets out of service for other reasons count against maxEjectionPercent', async (t) => {
+  // the tier's last available target is never ejected at 50%: that would leave the pool with nothing to serve
+  const cases: { name: string; names: string[]; out: Record<string, Record<string, unknown>>; percent: number; failing: string[]; ejected: string[] }[] = [
+    { name: 'the other primary unhealthy', names: ['p1', 'p2'], out: { p1: { healthy: false } }, percent: 50, failing: ['p2'], ejected: [] },
+    { name: 'the other primary draining', names: ['p1', 'p2'], out: { p1: { draining: true } }, percent: 50, failing: ['p2'], ejected: [] },
+    { name: 'the other primary disabled', names: ['p1', 'p2'], out: { p1: { disabled: true } }, percent: 50, failing: ['p2'], ejected: [] },
+    { name: '1 of 4 unhealthy: one more ejection (2 of 4 out), not two', names: ['p1', 'p2', 'p3', 'p4'], out: { p1: { healthy: false } }, percent: 50, failing: ['p2', 'p3'], ejected: ['p2'] },
+    { name: 'a backup out does not count for the primaries', names: ['p1', 'p2', 'b1'], out: { b1: { healthy: false } }, percent: 50, failing: ['p1'], ejected: ['p1'] },
+    { name: '100% still allows it', names: ['p1', 'p2'], out: { p1: { healthy: false } }, percent: 100, failing: ['p2'], ejected: ['p2'] },
+  ]
+  for (const c of cases) {
+    const f = setup(t, c.names, { maxEjectionPercent: c.percent })
+    for (const [n, status] of Object.entries(c.out)) f.pool.setStatus(f.byName[n]!, status)
+    for (const n of c.failing) failTimes(f.detector, f.byName[n]!, 3)
+    const out = c.names.filter((n) => ejected(f, f.byName[n]!))
+    t.strictSame(out, c.ejected, c.name)
+    t.equal(f.detector.skipped, c.failing.length - c.ejected.length, `${c.name}: refusals counted`)
+  }
+})
+
 t.test('an expired ejection frees its slot in the tier', async (t) => {
   const f = setup(t, ['p1', 'p2'])
   const { p1, p2 } = f.byName
