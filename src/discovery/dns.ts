@@ -56,6 +56,9 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
   #timer: unknown
   #started = false
   #stopped = false
+  /** A lookup has decided the set: it found addresses, or emptyConfirmations lookups in a row found none. */
+  #decided = false
+  #emptyAnswers = 0
 
   constructor (spec: DnsTargetSpec, options: DnsDiscoveryOptions = {}) {
     super()
@@ -68,6 +71,7 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
     if (options.initial !== undefined) {
       this.#state = options.initial
       this.#urls = Object.freeze(targetUrls([...options.initial.v4, ...options.initial.v6], spec))
+      this.#decided = this.#urls.length > 0
     }
   }
 
@@ -76,6 +80,12 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
 
   /** The current target URLs, sorted. */
   get urls (): readonly string[] { return this.#urls }
+
+  /**
+   * Whether the name's set is known: a lookup found addresses, or as many lookups in a row as it takes to empty a
+   * set (emptyConfirmations) answered that there are none. Failed lookups never decide it.
+   */
+  get decided (): boolean { return this.#decided }
 
   /** The last failed query's error; cleared by a lookup in which both queries were answered. */
   get lastError (): DnsLookupError | undefined { return this.#lastError }
@@ -125,6 +135,9 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
     const errors = failures(a, aaaa)
     this.#lastError = errors.at(-1)
     const urls = targetUrls([...this.#state.v4, ...this.#state.v6], this.spec)
+    if (urls.length > 0) this.#decided = true
+    else if (errors.length > 0) this.#emptyAnswers = 0
+    else if (++this.#emptyAnswers >= this.#emptyConfirmations) this.#decided = true
     const { added, removed } = diffUrls(this.#urls, urls)
     if (added.length > 0 || removed.length > 0) {
       this.#urls = Object.freeze(urls)

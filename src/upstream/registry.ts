@@ -114,6 +114,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       discovery.on('lookup', (ok) => {
         if (ok && failing) this.emit('discovery', spec.dns, undefined)
         if (ok) failing = false
+        if (this.#started) this.#endWarmupOnceDecided()
       })
       return discovery
     })
@@ -190,6 +191,18 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   }
 
 
+  /**
+   * The replaced pool's discovered targets, kept while this one's names are looked up (a reload renamed one), give
+   * way once every name has answered. A failing resolver keeps them, as a failed lookup keeps a name's last known
+   * set: a rename during a DNS outage must not empty a serving pool. An empty answer decides only once it is
+   * confirmed, as it would to empty any set.
+   */
+  #endWarmupOnceDecided (): void {
+    if (this.#warmup.size === 0 || this.#retired || !this.#discoveries.every((d) => d.decided)) return
+    this.#warmup = new Map()
+    this.#setTargets(this.config)
+  }
+
   /** Starts discovery and health checks; resolves once the first lookups and the first round of checks are done. */
   start (): Promise<void> {
     if (this.#starting !== undefined) return this.#starting
@@ -197,11 +210,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const begin = (): Promise<void> => {
       // retired while its first lookups ran (a reload right after another): nothing may start on a retired pool
       if (this.#retired) return Promise.resolve()
-      // the names are looked up: what they answered replaces the replaced pool's targets kept meanwhile
-      if (this.#warmup.size > 0) {
-        this.#warmup = new Map()
-        this.#setTargets(this.config)
-      }
+      this.#endWarmupOnceDecided()
       this.#started = true
       this.health?.start()
       return this.health?.firstRound() ?? Promise.resolve()

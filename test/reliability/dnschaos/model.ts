@@ -10,9 +10,10 @@
 // - a pool rebuilt by a reload keeps its targets' drain, disable and health by URL (README, hot reload), and, as
 //   Envoy keeps a cluster's hosts through a cluster update, its last good answer for a name it still discovers;
 // - unspecified: an address that leaves the answer is forgotten (drain, disable, health) and comes back as a new
-//   target, as a host removed from and re-added to an Envoy cluster does; a renamed name's first lookup decides its
-//   set, and until it is done the old name's addresses keep serving (Envoy warms a changed cluster before it
-//   replaces the old one); an address in both keeps its state by URL, as the README promises for a rebuilt pool.
+//   target, as a host removed from and re-added to an Envoy cluster does; a renamed name's first answer decides its
+//   set, and until one comes the old name's addresses keep serving (Envoy warms a changed cluster before it
+//   replaces the old one; a failing resolver keeps them, as a failed lookup keeps any set); an address in both
+//   keeps its state by URL, as the README promises for a rebuilt pool.
 
 export const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'] as const
 export type Address = typeof ADDRESSES[number]
@@ -94,11 +95,9 @@ export class Model {
       case 'ttl': this.ttl = step.ttl; break
       case 'reload': {
         for (const next of [{ name: step.name, refreshMs: step.refreshMs, health: step.health }, ...(step.then ? [step.then] : [])]) {
-          const renamed = next.name !== this.settings.name
+          // the same name keeps its last good answer through the rebuild; a renamed one's first answer decides, and
+          // until one comes (a failing resolver) the old addresses keep serving, as a failed lookup keeps a set
           this.settings = next
-          // the same name keeps its last good answer through the rebuild; a renamed one's first lookup decides (the
-          // old addresses serve meanwhile), and a failed one leaves nothing known
-          if (renamed && !this.answering) this.#set([])
         }
         break
       }
@@ -161,7 +160,7 @@ export class Model {
     return this.applied.filter((a) => this.down.has(a) && this.ops.get(a)?.disabled !== true && this.ops.get(a)?.draining !== true)
   }
 
-  /** A working resolver's answer replaces the set; a failing one leaves it (a renamed name then has nothing). */
+  /** A working resolver's answer replaces the set; a failing one leaves it (a renamed name's old addresses too). */
   #lookup (): void {
     if (this.answering) this.#set(this.answerOf(this.settings.name))
   }
