@@ -68,6 +68,9 @@ async function cli (): Promise<void> {
   })
 }
 
+/** How much longer than its own plan (delayMs + timeoutMs) a shutdown may run before the process exits with 1. */
+const SHUTDOWN_BACKSTOP_MS = 5000
+
 async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }] = await Promise.all([
     import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'),
@@ -82,8 +85,16 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   process.on('SIGHUP', () => { void gateway.reload('signal') })
   // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
   // listens, so a signal is never the process's death; SIGHUP is left to the reload above.
-  const { delayMs, timeoutMs } = gateway.config.shutdown
-  closeWithGrace({ delay: delayMs + timeoutMs + 5000, skip: ['SIGHUP'] }, async ({ signal, err }) => {
+  closeWithGrace({ delay: false, skip: ['SIGHUP'] }, async ({ signal, err }) => {
+    // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
+    // lengthened it since start, and close-with-grace's own timer is fixed when installed.
+    const { delayMs, timeoutMs } = gateway.config.shutdown
+    const backstopMs = delayMs + timeoutMs + SHUTDOWN_BACKSTOP_MS
+    setTimeout(() => {
+      gateway.logger.error({ backstopMs }, 'shutdown did not finish in time, exiting')
+      gateway.logger.flush()
+      process.exit(1)
+    }, backstopMs)
     watcher.close()
     if (err) {
       gateway.logger.error({ err }, 'fatal error, shutting down')

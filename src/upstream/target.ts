@@ -19,6 +19,7 @@ export class Target {
   readonly servername: string | undefined
   #client: TargetConnections | undefined
   #ended: 'close' | 'destroy' | undefined
+  #ending: Promise<void> | undefined
   readonly #clientOptions: ConstructorParameters<typeof TargetConnections>[1]
   #inFlight = 0
   #queued = 0
@@ -119,13 +120,21 @@ export class Target {
     return --this.#inFlight
   }
 
-  async close (): Promise<void> {
+  /**
+   * Closes once, however often it is called: a retiring target is closed by its pool's close() and again when its
+   * last request ends, and undici's close() of a client already closed (or destroyed) rejects.
+   */
+  close (): Promise<void> {
     this.#ended ??= 'close'
-    await Promise.all([this.#client?.close(), this.probeClient.close()])
+    return this.#ending ??= Promise.all([this.#client?.close(), this.probeClient.close()]).then(done)
   }
 
-  async destroy (): Promise<void> {
+  /** Cuts what is in flight (a close() still waiting included); once, as close() is. */
+  destroy (): Promise<void> {
+    if (this.#ended === 'destroy') return this.#ending!
     this.#ended = 'destroy'
-    await Promise.all([this.#client?.destroy(), this.probeClient.destroy()])
+    return this.#ending = Promise.all([this.#client?.destroy(), this.probeClient.destroy()]).then(done)
   }
 }
+
+function done (): void {}
