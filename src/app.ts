@@ -83,7 +83,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const logger = options.logger ?? createLogger(config.log, options.logStream)
   const clock = options.clock ?? systemClock
   const env = options.env ?? process.env
-  const adminToken = env.SWITCHYARD_ADMIN_TOKEN !== undefined && env.SWITCHYARD_ADMIN_TOKEN !== '' ? env.SWITCHYARD_ADMIN_TOKEN : config.admin.token
+  // the environment's token wins over the config's; the config's follows reloads
+  const adminToken = (): string | undefined => env.SWITCHYARD_ADMIN_TOKEN !== undefined && env.SWITCHYARD_ADMIN_TOKEN !== '' ? env.SWITCHYARD_ADMIN_TOKEN : config.admin.token
   const metrics = config.metrics.enabled ? new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true }) : undefined
   const events = new EventFeed(logger, clock)
   // the dashboard's per-second traffic rings (req/s, errors, p99 per pool and target); on the wall clock, as
@@ -129,9 +130,13 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     mirror: (route, outcome) => metrics?.route(route.label, route.pool).mirror(outcome),
     weight: (route, weight, source) => events.record('info', { kind: 'canary', route: route.label, message: `canary weight ${weight} (${source})` }),
   }
-  const stateFor = (next: ResolvedConfig, pools: ReadonlyMap<string, PoolRuntime>, previous?: GatewayState): GatewayState => {
+  // The routing table and route plans are built before any running pool is touched: what refuses a config must
+  // refuse it while the config in force is still whole.
+  const routingFor = (next: ResolvedConfig, previous?: GatewayState): Pick<GatewayState, 'table' | 'plans'> => {
     const table = new RoutingTable(next.routes)
-    const plans = buildPlans(next, table.routes, { secret: secretFor(next), clock, random: options.random ?? Math.random, events: planEvents }, previous?.plans)
+    return { table, plans: buildPlans(next, table.routes, { secret: secretFor(next), clock, random: options.random ?? Math.random, events: planEvents }, previous?.plans) }
+  }
+  const stateFor = (next: ResolvedConfig, { table, plans }: Pick<GatewayState, 'table' | 'plans'>, pools: ReadonlyMap<string, PoolRuntime>): GatewayState => {
     // a replica pool's lag limit: the strictest maxLagMs of the routes that read from it (one pass over the
     // routes, not one per pool: 100 pools × 1,000 routes was ~10 ms of start-up)
     const lagLimits = new Map<string, number>()
@@ -144,7 +149,10 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const adopt = (runtime: PoolRuntime): void => {
     if (watching.has(runtime)) return
     watching.set(runtime, events.watchPool(runtime))
-    const track = (): void => history.track(runtime.name, runtime.pool.targets.map((t) => t.id))
+    // a retired pool emptying itself must not bring its forgotten history back
+    const track = (): void => {
+      if (proxy.state.pools.get(runtime.name) === runtime) history.track(runtime.name, runtime.pool.targets.map((t) => t.id))
+    }
     track()
     runtime.pool.on('targets', track)
     runtime.pool.on('targets', (_added, removed) => {
@@ -169,7 +177,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
 
   const initialPools = buildPools(config, runtimeOptions).pools
-  const proxy = new ProxyHandler(stateFor(config, initialPools), {
+  const proxy = new ProxyHandler(stateFor(config, routingFor(config), initialPools), {
     logger,
     trustedProxies: config.server.trustedProxies,
     maxUrlBytes: config.server.maxUrlBytes,
@@ -180,13 +188,16 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock), tunnels: () => tunnels.open, logDroppedBytes: () => droppedLogBytes(logger) })
   metrics?.setConfigInfo(() => configHash(config))
 
-  const apply = (next: ResolvedConfig, diff: ConfigDiff): void => {
+  const apply = (next: ResolvedConfig, _diff: ConfigDiff): void => {
+    // a reload whose load was still running when the gateway closed: nothing may start on a closed gateway
+    if (closed) throw new Error('the gateway is closed')
     const previous = proxy.state
+    const routing = routingFor(next, previous)
     // a kept pool's runtime takes its new targets in place: remember which it had
     const targetsBefore = new Map([...previous.pools].map(([name, r]) => [name, r.pool.targets]))
     const { pools, retired } = buildPools(next, runtimeOptions, previous.pools)
     // one assignment: requests already in flight keep the state (routes, pools) they started with
-    proxy.setState(stateFor(next, pools, previous))
+    proxy.setState(stateFor(next, routing, pools))
     for (const runtime of pools.values()) adopt(runtime)
     for (const runtime of retired) retire(runtime)
     if (metrics !== undefined) {
@@ -205,8 +216,17 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         history.forget(name, t.id)
       }
     }
+    applySettings(next)
     config = next
     loadedAt = clock.now()
+  }
+  // The settings a running gateway applies in place (the rest wait for a restart: RESTART_REQUIRED_SETTINGS); the
+  // admin token, the secret and the shutdown plan are read where they are used.
+  const applySettings = (next: ResolvedConfig): void => {
+    if (options.logger === undefined) logger.level = next.log.level
+    proxy.configureFront({ trustedProxies: next.server.trustedProxies, dropUnderscoreHeaders: next.server.dropUnderscoreHeaders, maxUrlBytes: next.server.maxUrlBytes })
+    app.server.headersTimeout = next.server.headersTimeoutMs
+    app.server.requestTimeout = next.server.requestTimeoutMs
   }
   const reloader = new Reloader({
     load: options.load ?? (() => {
@@ -273,7 +293,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     }
   }
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
-  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: proxy.admit, logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req) }))
+  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state) => proxy.admit(req, state), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req) }))
   app.server.on('connect', createConnectHandler({ logger, tunnels }))
   app.addHook('preClose', (done) => {
     tunnels.destroyAll()
@@ -313,7 +333,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     },
     async listenAdmin (address = {}) {
       const host = address.host ?? config.admin.host
-      if (adminToken === undefined && !isLoopback(host)) {
+      if (adminToken() === undefined && !isLoopback(host)) {
         logger.warn({ host }, 'the admin listener is not on loopback and no admin token is set: anyone who reaches it can drain targets and reload config (set admin.token or SWITCHYARD_ADMIN_TOKEN)')
       }
       admin ??= buildAdmin({
@@ -335,8 +355,10 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
           events: () => events.list(),
           history,
           auth: {
-            tokenRequired: adminToken !== undefined,
-            ...(adminToken === undefined && !isLoopback(host) ? { actionsDisabledReason: 'no admin token is set and the admin listener is not on loopback: set admin.token or SWITCHYARD_ADMIN_TOKEN to act from here' } : {}),
+            get tokenRequired () { return adminToken() !== undefined },
+            get actionsDisabledReason () {
+              return adminToken() === undefined && !isLoopback(host) ? 'no admin token is set and the admin listener is not on loopback: set admin.token or SWITCHYARD_ADMIN_TOKEN to act from here' : undefined
+            },
           },
         })
         events.on('event', (e) => live.publishEvent(e))

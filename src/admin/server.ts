@@ -27,7 +27,8 @@ export interface AdminContext {
   reload (trigger: ReloadTrigger): Promise<ReloadResult>
   /** Routes with a canary, by name (or id when unnamed). */
   canaryRoutes (): ReadonlyMap<string, RoutePlan>
-  token: string | undefined
+  /** The admin token in force now (a reload may change the config's). */
+  token: () => string | undefined
   logger: Logger
 }
 

@@ -18,6 +18,8 @@ export interface ConfigDiff {
   targets: Changes
   /** Changed leaf paths outside pools and routes, e.g. 'log.level', 'server.trustedProxies'. */
   settings: string[]
+  /** The changed settings that take effect only when the gateway restarts (RESTART_REQUIRED_SETTINGS). */
+  restartRequired: string[]
   /**
    * No change in any list above. A config can differ from the running one (a different hash) and still be
    * identical here: routes or targets only reordered, route methods reordered, a route path with a trailing
@@ -27,11 +29,16 @@ export interface ConfigDiff {
 }
 
 /**
- * Settings a running gateway cannot apply live: the listeners are bound, so a new host or port needs a restart
- * (or a new listener). Every other setting can be applied in place; whether log.destination and log.pretty
- * rebuild the logger or also wait for a restart is the caller's choice.
+ * Settings a running gateway does not apply on reload: the listeners are bound (address, port, SO_REUSEPORT,
+ * backlog), Node's parser takes maxHeaderBytes when the server is made, the overload watch, the metrics registry and
+ * the log destination are set up at start. A reload that changes one says so (restartRequired); every other
+ * setting is applied in place.
  */
-export const RESTART_REQUIRED_SETTINGS: readonly string[] = ['server.host', 'server.port', 'admin.host', 'admin.port']
+export const RESTART_REQUIRED_SETTINGS: readonly string[] = [
+  'server.host', 'server.port', 'server.reusePort', 'server.backlog', 'server.maxHeaderBytes',
+  'server.maxEventLoopDelayMs', 'server.maxHeapUsedBytes', 'server.maxRssBytes',
+  'admin.host', 'admin.port', 'metrics.enabled', 'log.destination', 'log.pretty',
+]
 
 export function diffConfigs (previous: ResolvedConfig, next: ResolvedConfig): ConfigDiff {
   const routes = compare(routesById(previous.routes), routesById(next.routes))
@@ -39,7 +46,8 @@ export function diffConfigs (previous: ResolvedConfig, next: ResolvedConfig): Co
   const targets = compare(targetsById(previous.pools), targetsById(next.pools))
   const settings = settingPaths(previous, next)
   const identical = [routes, pools, targets].every((c) => c.added.length + c.removed.length + c.changed.length === 0) && settings.length === 0
-  return { routes, pools, targets, settings, identical }
+  const restartRequired = settings.filter((path) => RESTART_REQUIRED_SETTINGS.includes(path))
+  return { routes, pools, targets, settings, restartRequired, identical }
 }
 
 /** One line, e.g. 'routes +1 -0 ~2, pools +0 -1 ~0, targets +3 -1 ~0, settings ~1 (log.level)'. */
@@ -47,6 +55,7 @@ export function describeDiff (diff: ConfigDiff): string {
   const counts = (label: string, c: Changes): string => `${label} +${c.added.length} -${c.removed.length} ~${c.changed.length}`
   const parts = [counts('routes', diff.routes), counts('pools', diff.pools), counts('targets', diff.targets)]
   if (diff.settings.length > 0) parts.push(`settings ~${diff.settings.length} (${diff.settings.join(', ')})`)
+  if (diff.restartRequired.length > 0) parts.push(`restart needed for ${diff.restartRequired.join(', ')}`)
   return parts.join(', ')
 }
 

@@ -74,6 +74,8 @@ function semanticProblems (input: unknown): string[] {
     }
     if (typeof r.path !== 'string') return
     if (typeof r.pool === 'string' && !Object.hasOwn(pools, r.pool)) problems.push(`routes[${i}].pool: names unknown pool '${r.pool}'`)
+    // a split route's path is its read-your-writes cookie's Path attribute, where ';' would end the attribute
+    if (isObject(r.reads) && r.path.includes(';')) problems.push(`routes[${i}].path: a route with reads must not have ';' in its path (it is the read-your-writes cookie's Path)`)
     // the pools a split, a canary or a mirror sends to: known, and not the route's own pool
     for (const part of ['reads', 'canary', 'mirror'] as const) {
       const other = r[part]

@@ -45,8 +45,8 @@ export type ProxyPhase = 'serving' | 'draining' | 'closed'
 export class ProxyHandler {
   #state: GatewayState
   readonly #logger: Logger
-  readonly #admit: Admit
-  readonly #maxUrlBytes: number
+  #admit: Admit
+  #maxUrlBytes: number
   #phase: ProxyPhase = 'serving'
   readonly #gate = { closing: false }
   #active = 0
@@ -65,6 +65,12 @@ export class ProxyHandler {
 
   /** The shared front half, for the WebSocket path. */
   get admit (): Admit { return this.#admit }
+
+  /** A reload's new front-door settings, for the requests that arrive from now on. */
+  configureFront (options: FrontOptions & Pick<ProxyOptions, 'maxUrlBytes'>): void {
+    this.#admit = createAdmit(options)
+    this.#maxUrlBytes = options.maxUrlBytes ?? Infinity
+  }
 
   get phase (): ProxyPhase { return this.#phase }
   /** Requests being proxied now. */

@@ -93,6 +93,8 @@ export function normaliseRoutePath (path: string): string {
 /** Why a configured route path could never match a normalised request path, or undefined when it can. */
 export function routePathProblem (path: string): string | undefined {
   if (!path.startsWith('/')) return "must start with '/'"
+  // request targets arrive as printable ASCII (anything else percent-encoded): a route spelled otherwise never matches
+  if (!/^[\x21-\x7e]*$/.test(path)) return 'must be printable ASCII without spaces (percent-encode other characters, as requests carry them)'
   if (/[?#]/.test(path)) return 'must not contain ? or #'
   // requests are normalised before matching, so a route that is not normalised could never match
   if (/\/\/|\/\.\.?(\/|$)|\\/.test(path)) return "must be a normalised path (no '//', '.' or '..' segments, no backslash)"

@@ -70,7 +70,17 @@ const cases: Case[] = [
     c.log = { level: 'debug' }
     c.server = { port: 8081, trustedProxies: ['10.0.0.9'] }
     c.admin = { host: '0.0.0.0' }
-  }, { settings: ['admin.host', 'log.level', 'server.port', 'server.trustedProxies'] }],
+  }, { settings: ['admin.host', 'log.level', 'server.port', 'server.trustedProxies'], restartRequired: ['admin.host', 'server.port'] }],
+  ['settings a reload applies in place need no restart', (c) => {
+    c.server = { maxUrlBytes: 4096, headersTimeoutMs: 5000, dropUnderscoreHeaders: false }
+    c.admin = { token: 'a-token-of-sixteen-chars' }
+    c.shutdown = { timeoutMs: 1000 }
+  }, { settings: ['admin.token', 'server.dropUnderscoreHeaders', 'server.headersTimeoutMs', 'server.maxUrlBytes', 'shutdown.timeoutMs'] }],
+  ['settings set up at start need a restart', (c) => {
+    c.server = { maxHeaderBytes: 8192, backlog: 16, maxEventLoopDelayMs: 100 }
+    c.metrics = { enabled: false }
+    c.log = { destination: 'stderr' }
+  }, { settings: ['log.destination', 'metrics.enabled', 'server.backlog', 'server.maxEventLoopDelayMs', 'server.maxHeaderBytes'], restartRequired: ['log.destination', 'metrics.enabled', 'server.backlog', 'server.maxEventLoopDelayMs', 'server.maxHeaderBytes'] }],
 ]
 
 t.test('diffConfigs', async (t) => {
@@ -81,6 +91,7 @@ t.test('diffConfigs', async (t) => {
       pools: expected.pools ?? none(),
       targets: expected.targets ?? none(),
       settings: expected.settings ?? [],
+      restartRequired: expected.restartRequired ?? [],
       identical: Object.keys(expected).length === 0,
     }
     t.strictSame(diff, want, label)

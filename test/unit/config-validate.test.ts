@@ -158,6 +158,14 @@ t.test('each problem is reported at its path', async (t) => {
     { name: 'unknown pool in route', input: { ...minimal(), routes: [{ path: '/', pool: 'payment' }, { path: '/x', pool: 'nope' }] }, problem: /^routes\[1\]\.pool: / },
     { name: 'route path without /', input: { ...minimal(), routes: [{ path: 'x', pool: 'payment' }] }, problem: /^routes\[0\]\.path: / },
     { name: 'route path with ?', input: { ...minimal(), routes: [{ path: '/x?y', pool: 'payment' }] }, problem: /^routes\[0\]\.path: / },
+    // requests spell these percent-encoded: such a route would never match (and a split route's cookie Path refused it at start)
+    { name: 'route path with a non-ASCII character', input: { ...minimal(), routes: [{ path: '/café', pool: 'payment' }] }, problem: /^routes\[0\]\.path: / },
+    { name: 'route path with a space', input: { ...minimal(), routes: [{ path: '/a b', pool: 'payment' }] }, problem: /^routes\[0\]\.path: / },
+    {
+      name: "split route path with ';' (its read-your-writes cookie's Path)",
+      input: { pools: { payment: { targets: ['http://a:1'] }, replicas: { targets: ['http://b:1'] } }, routes: [{ path: '/api;v=1', pool: 'payment', reads: { pool: 'replicas' } }] },
+      problem: /^routes\[0\]\.path: /,
+    },
     { name: 'bad route method', input: { ...minimal(), routes: [{ path: '/', pool: 'payment', methods: ['FETCH'] }] }, problem: /^routes\[0\]\.methods\[0\]: / },
     { name: 'port out of range', input: { ...minimal(), server: { port: 70000 } }, problem: /^server\.port: / },
     { name: 'retry attempts 0', input: withPool({ retry: { attempts: 0 } }), problem: /^pools\.payment\.retry\.attempts: / },
@@ -251,6 +259,7 @@ t.test('valid edge values are accepted', async (t) => {
     ['backoff max equal to base', withPool({ retry: { backoff: { baseMs: 100, maxMs: 100 } } })],
     ['port 0', { ...minimal(), server: { port: 0 } }],
     ['retry on a status', withPool({ retry: { retryOn: [429, 'reset'] } })],
+    ["a route path with ';' and percent-encoding", { ...minimal(), routes: [{ path: '/api;v=1/caf%C3%A9', pool: 'payment' }] }],
   ]
   for (const [name, input] of cases) t.strictSame(problemsOf(input), [], name)
 })
