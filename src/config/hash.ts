@@ -22,3 +22,8 @@ export function configHash (config: ResolvedConfig): string {
   if (hash === undefined) hashes.set(config, hash = createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 16))
   return hash
 }
+
+/** sha256 of a file's bytes, in hex: tells whether a file changed without keeping its content. */
+export function bytesHash (bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}

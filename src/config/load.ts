@@ -5,10 +5,16 @@ import { stripTypeScriptTypes } from 'node:module'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.ts'
+import { bytesHash } from './hash.ts'
 import type { ResolvedConfig } from './schema.ts'
 import { validateConfig } from './validate.ts'
 
 let loadCount = 0
+// Node never unloads an ES module, so every import of a config stays in memory for good. Imports are keyed by
+// the file's URL and a hash of its bytes: reloading an unchanged file (SIGHUP, POST /reload), or going back to
+// an earlier version, reuses what that content gave (its default export, or its failure) and imports nothing.
+// The cache holds no more than the module map already does: one entry per distinct content ever loaded.
+const imports = new Map<string, Promise<unknown>>()
 
 export async function loadConfigFile (file: string): Promise<ResolvedConfig> {
   const path = resolve(file)
@@ -20,15 +26,35 @@ export async function loadConfigFile (file: string): Promise<ResolvedConfig> {
     if (path.endsWith('.json')) {
       exported = JSON.parse(await readFile(path, 'utf8'))
     } else {
-      // A fresh query string per load: ESM caches modules by URL, and a reload must see the new file.
-      const mod = await import(`${pathToFileURL(path).href}?load=${++loadCount}`) as { default?: unknown }
-      exported = mod.default
+      exported = await importConfig(path)
     }
   } catch (err) {
     throw new ConfigError([describeLoadError(err, path)], path)
   }
   if (exported === undefined) throw new ConfigError(['has no default export'], path)
   return validateConfig(exported, path)
+}
+
+async function importConfig (path: string): Promise<unknown> {
+  const url = pathToFileURL(path).href
+  const hash = bytesHash(await readFile(path))
+  const key = `${url}#${hash}`
+  const cached = imports.get(key)
+  if (cached !== undefined) return cached
+  // a fresh query string for new content: ESM caches modules by URL, and a reload must see the new file
+  const imported = import(`${url}?load=${++loadCount}`).then((mod: { default?: unknown }) => mod.default)
+  imports.set(key, imported)
+  const forget = (): void => { if (imports.get(key) === imported) imports.delete(key) }
+  try {
+    return await imported
+  } catch (err) {
+    // a missing import can be put in place without touching the config: try again next time
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') forget()
+    throw err
+  } finally {
+    // the file changed while it was imported: what came back may be either version, so keep it for neither
+    if (await readFile(path).then(bytesHash, () => undefined) !== hash) forget()
+  }
 }
 
 /** One sentence for why a config file could not be loaded, with the line and column of a syntax error. */

@@ -5,8 +5,8 @@
 // compares a sha256 of the bytes (symlinks followed), and fires only when that hash really changed.
 import { createHash } from 'node:crypto'
 import { watch, type FSWatcher } from 'node:fs'
-import { readFile, realpath } from 'node:fs/promises'
-import { dirname, resolve, sep } from 'node:path'
+import { readFile, realpath, stat } from 'node:fs/promises'
+import { basename, dirname, resolve, sep } from 'node:path'
 
 export interface ConfigWatcherOptions {
   /** Quiet time after the last file-system event before the file is read; editors and kubelet write in bursts. */
@@ -20,8 +20,11 @@ export class ConfigWatcher {
   readonly #onChange: () => void
   readonly #debounceMs: number
   readonly #onError: (err: unknown) => void
-  /** Watched directories: the file's own, plus the directory it really lives in when a symlink leads elsewhere. */
-  readonly #watchers = new Map<string, FSWatcher>()
+  /**
+   * Watched directories: the file's own (or, while it is gone, the nearest ancestor that is there), plus the
+   * directory the file really lives in when a symlink leads elsewhere; each with the identity it had when watched.
+   */
+  readonly #watchers = new Map<string, { watcher: FSWatcher; id: string }>()
   #timer: NodeJS.Timeout | undefined
   /** Hash of the last content seen; a missing file leaves it as it was, so a file that comes back unchanged is silent. */
   #lastHash: string | undefined
@@ -39,16 +42,15 @@ export class ConfigWatcher {
   /** Starts watching; resolves once the current content is known, so later changes compare against it. */
   async start (): Promise<void> {
     // watch before reading: a change that lands in between is then either in the baseline or seen as an event
-    this.#watchDirectory(dirname(this.#file))
+    await this.#updateWatchers()
     this.#lastHash = await this.#hashFile()
-    await this.#followSymlink()
   }
 
   close (): void {
     this.#closed = true
     clearTimeout(this.#timer)
     this.#timer = undefined
-    for (const w of this.#watchers.values()) w.close()
+    for (const w of this.#watchers.values()) w.watcher.close()
     this.#watchers.clear()
   }
 
@@ -68,10 +70,8 @@ export class ConfigWatcher {
     }
     this.#checking = true
     try {
+      await this.#updateWatchers()
       const hash = await this.#hashFile()
-      // the own directory can vanish and return (a volume remount): watch it again once it is back
-      this.#watchDirectory(dirname(this.#file))
-      await this.#followSymlink()
       if (this.#closed || hash === undefined || hash === this.#lastHash) return
       this.#lastHash = hash
       try {
@@ -98,31 +98,62 @@ export class ConfigWatcher {
     }
   }
 
-  // A symlink to a file elsewhere (not the ConfigMap layout, whose real directory sits inside the watched one)
-  // is written in place there: watch that directory too, and drop it once the link leads somewhere else.
-  async #followSymlink (): Promise<void> {
+  // Watches what should be watched now, closes the rest. The own directory can vanish and return (a volume
+  // remount, a directory removed and made again): on Linux the old watcher then reports one event and no error
+  // and stays open on the dead inode, so a directory is watched again whenever its identity changed, and while it
+  // is gone its nearest existing ancestor is watched, to see it come back.
+  async #updateWatchers (): Promise<void> {
     const own = dirname(this.#file)
-    let real: string | undefined
+    const wanted = new Map<string, string>()
+    try {
+      let dir = own
+      let id = await directoryId(dir)
+      while (id === undefined && dirname(dir) !== dir) id = await directoryId(dir = dirname(dir))
+      if (id !== undefined) wanted.set(dir, id)
+      const elsewhere = await this.#symlinkDirectory(own)
+      if (elsewhere !== undefined) {
+        const elsewhereId = await directoryId(elsewhere)
+        if (elsewhereId !== undefined) wanted.set(elsewhere, elsewhereId)
+      }
+    } catch (err) {
+      this.#onError(err)
+      return
+    }
+    // no await in these loops: concurrent updates cannot both open a watcher for one directory
+    for (const [dir, w] of this.#watchers) {
+      if (wanted.get(dir) !== w.id) {
+        w.watcher.close()
+        this.#watchers.delete(dir)
+      }
+    }
+    for (const [dir, id] of wanted) if (!this.#watchers.has(dir)) this.#watchDirectory(dir, id)
+    // the own directory may have come back before its ancestor's watcher was there to see it
+    if (!wanted.has(own) && await directoryId(own).catch(() => undefined) !== undefined) this.#schedule()
+  }
+
+  // A symlink to a file elsewhere (not the ConfigMap layout, whose real directory sits inside the watched one)
+  // is written in place there: that directory is watched too, until the link leads somewhere else.
+  async #symlinkDirectory (own: string): Promise<string | undefined> {
+    let real: string
     try {
       real = dirname(await realpath(this.#file))
     } catch (err) {
       if (!isMissing(err)) this.#onError(err)
+      return undefined
     }
-    const elsewhere = real !== undefined && real !== own && !real.startsWith(own + sep) ? real : undefined
-    for (const [dir, w] of this.#watchers) {
-      if (dir !== own && dir !== elsewhere) {
-        w.close()
-        this.#watchers.delete(dir)
-      }
-    }
-    if (elsewhere !== undefined) this.#watchDirectory(elsewhere)
+    return real !== own && !real.startsWith(own + sep) ? real : undefined
   }
 
-  #watchDirectory (dir: string): void {
-    if (this.#closed || this.#watchers.has(dir)) return
+  #watchDirectory (dir: string, id: string): void {
+    if (this.#closed) return
     let watcher: FSWatcher
     try {
-      watcher = watch(dir, { persistent: false }, () => this.#schedule())
+      watcher = watch(dir, { persistent: false }, (_event, name) => {
+        // Linux names the directory itself when it is removed: the next check watches it (or its ancestor) anew
+        const entry = this.#watchers.get(dir)
+        if (name === basename(dir) && entry?.watcher === watcher) entry.id = 'gone'
+        this.#schedule()
+      })
     } catch (err) {
       if (!isMissing(err)) this.#onError(err)
       return
@@ -130,11 +161,23 @@ export class ConfigWatcher {
     watcher.on('error', (err) => {
       // typically the directory itself went away: forget this watcher, and the next check may watch it again
       watcher.close()
-      if (this.#watchers.get(dir) === watcher) this.#watchers.delete(dir)
+      if (this.#watchers.get(dir)?.watcher === watcher) this.#watchers.delete(dir)
       if (!isMissing(err)) this.#onError(err)
       this.#schedule()
     })
-    this.#watchers.set(dir, watcher)
+    this.#watchers.set(dir, { watcher, id })
+  }
+}
+
+/** What tells a directory from another made at the same path, or undefined while there is none. */
+async function directoryId (dir: string): Promise<string | undefined> {
+  try {
+    // a new directory often gets the inode number of the one just removed (ext4): its birth time tells them apart
+    const info = await stat(dir, { bigint: true })
+    return info.isDirectory() ? `${info.dev}:${info.ino}:${info.birthtimeNs}` : undefined
+  } catch (err) {
+    if (isMissing(err)) return undefined
+    throw err
   }
 }
 

@@ -1,0 +1,108 @@
+// Node never unloads an ES module, so a config file is imported only when its bytes are new: a reload of an
+// unchanged file, or of content loaded before, reuses that import. Each config counts its own evaluations in a
+// global, which is how many imports were made (a heap size would be neither exact nor stable).
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { loadConfigFile } from '../../src/config/load.ts'
+import { ConfigError } from '../../src/errors.ts'
+import { startGateway } from '../helpers/gateway.ts'
+
+const counts = globalThis as { evaluations?: Record<string, number> }
+counts.evaluations = {}
+const evaluations = (name: string): number => counts.evaluations![name] ?? 0
+
+/** A config that counts its evaluations under `name`; `target` tells versions apart. */
+const source = (name: string, target: string, extra = ''): string => `${extra}
+globalThis.evaluations[${JSON.stringify(name)}] = (globalThis.evaluations[${JSON.stringify(name)}] ?? 0) + 1
+export default { pools: { a: { targets: [${JSON.stringify(target)}] } }, routes: [{ path: '/', pool: 'a' }] }
+`
+
+async function tempDir (t: Test): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+async function loadProblems (file: string): Promise<string[]> {
+  try {
+    await loadConfigFile(file)
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems]
+    throw err
+  }
+  throw new Error(`${file} loaded without error`)
+}
+
+const firstTarget = async (file: string): Promise<string> => (await loadConfigFile(file)).pools.a!.targets[0]!.url
+
+t.test('an unchanged .mjs or .ts config is imported once however often it is loaded', async (t) => {
+  const dir = await tempDir(t)
+  for (const ext of ['mjs', 'ts']) {
+    const file = join(dir, `routes.config.${ext}`)
+    await writeFile(file, source(ext, 'http://a:1', ext === 'ts' ? 'const typed: number = 1\n' : ''))
+    for (let i = 0; i < 5; i++) t.equal(await firstTarget(file), 'http://a:1', `.${ext} load ${i + 1}`)
+    t.equal(evaluations(ext), 1, `.${ext}: one import`)
+  }
+})
+
+t.test('new content is imported and seen; content loaded before is reused', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.mjs')
+  await writeFile(file, source('versions', 'http://a:1'))
+  t.equal(await firstTarget(file), 'http://a:1')
+  await writeFile(file, source('versions', 'http://b:1'))
+  t.equal(await firstTarget(file), 'http://b:1', 'the reload sees the new file')
+  t.equal(evaluations('versions'), 2)
+  await writeFile(file, source('versions', 'http://a:1'))
+  t.equal(await firstTarget(file), 'http://a:1', 'back to the first version')
+  t.equal(evaluations('versions'), 2, 'which was not imported again')
+})
+
+t.test('concurrent loads of new content share one import', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.mjs')
+  await writeFile(file, source('concurrent', 'http://a:1'))
+  const loaded = await Promise.all([loadConfigFile(file), loadConfigFile(file), loadConfigFile(file)])
+  t.strictSame(loaded.map((c) => c.pools.a!.targets[0]!.url), ['http://a:1', 'http://a:1', 'http://a:1'])
+  t.equal(evaluations('concurrent'), 1)
+})
+
+t.test('a config that throws keeps failing without being imported again, until it changes', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.mjs')
+  await writeFile(file, source('throws', 'http://a:1', "if (globalThis.evaluations.throws === undefined) { globalThis.evaluations.throws = 1; throw new Error('boom') }\n"))
+  for (let i = 0; i < 3; i++) t.match(await loadProblems(file), [/^cannot load: /], `load ${i + 1} fails`)
+  t.equal(evaluations('throws'), 1, 'one import')
+  await writeFile(file, source('throws', 'http://b:1'))
+  t.equal(await firstTarget(file), 'http://b:1', 'the fixed file loads')
+})
+
+t.test('an invalid config is reported on every load, imported once', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.mjs')
+  await writeFile(file, source('invalid', 'ftp://a:1'))
+  for (let i = 0; i < 3; i++) t.match(await loadProblems(file), [/^pools\.a\.targets\[0\]/], `load ${i + 1} fails`)
+  t.equal(evaluations('invalid'), 1)
+})
+
+t.test('a config importing a module that is missing loads once the module is there, the config untouched', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.mjs')
+  await writeFile(file, "import { target } from './targets.mjs'\nexport default { pools: { a: { targets: [target] } }, routes: [{ path: '/', pool: 'a' }] }\n")
+  t.match(await loadProblems(file), [/^cannot load: /])
+  await writeFile(join(dir, 'targets.mjs'), "export const target = 'http://t:1'\n")
+  t.equal(await firstTarget(file), 'http://t:1')
+})
+
+t.test("a gateway's unchanged reloads import nothing", async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.mjs')
+  await writeFile(file, source('gateway', 'http://127.0.0.1:1'))
+  const gw = await startGateway({ pools: { a: { targets: ['http://127.0.0.1:1'] } }, routes: [{ path: '/', pool: 'a' }] }, { configFile: file, defaultMetrics: false, env: {} })
+  t.teardown(() => gw.close())
+  t.not((await gw.gateway.reload('signal')).result, 'error', 'the first reload loads the file')
+  for (let i = 0; i < 5; i++) t.equal((await gw.gateway.reload('signal')).result, 'unchanged', `reload ${i + 2}`)
+  t.equal(evaluations('gateway'), 1)
+})
