@@ -25,7 +25,7 @@ import { TunnelSet } from './proxy/tunnels.ts'
 import { createConnectHandler, createUpgradeHandler } from './proxy/upgrade.ts'
 import { LAZY_SCHEMA_COMPILERS } from './fastify-compilers.ts'
 import { onClientError } from './proxy/client-error.ts'
-import { buildPlans, type PlanEvents } from './release/plans.ts'
+import { abortMirrors, buildPlans, type PlanEvents } from './release/plans.ts'
 import { RoutingTable, type Route } from './routing/table.ts'
 import { systemClock, type Clock, type RandomSource } from './runtime.ts'
 import type { GatewayState, RouteObserver, RouteObservers } from './state.ts'
@@ -376,6 +376,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       if (closed) return
       closed = true
       readiness = 'draining'
+      // shadow traffic is best-effort: closing the pools would wait for copies held by a hanging mirror
+      abortMirrors(proxy.state.plans)
       history.stop()
       await admin?.close()
       await app.close()

@@ -349,8 +349,9 @@ export class ProxyHandler {
       ex.attempt?.abort()
     }
     logExchange(this.#logger, ex)
-    // canary errors: 5xx answers and failures to reach the pool (a client that left says nothing of the version)
-    if (ex.version !== undefined && !ex.clientGone) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500)
+    // canary errors: 5xx answers, failures to reach the pool, and answers the upstream cut short (their status went
+    // out first); a client that left, or stopped reading (client_stalled), says nothing of the version
+    if (ex.version !== undefined && !ex.clientGone) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true)
     ex.observer?.request(ex.method, ex.res.headersSent ? ex.res.statusCode : 499, (performance.now() - ex.startedAt) / 1000)
     if (--this.#active === 0 && this.#onIdle !== undefined) {
       const onIdle = this.#onIdle

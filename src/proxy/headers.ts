@@ -72,6 +72,8 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
       case 'x-request-id':
         facts.requestId = value
         continue
+      case 'x-switchyard-mirror': // the gateway's own (MIRROR_HEADER): only its shadow copies carry it, with its value
+        continue
       case 'content-length':
         facts.contentLength = value
         out.push(name, value)

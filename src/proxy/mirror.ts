@@ -2,7 +2,7 @@
 // the client's response never waits for it, and a mirror that hangs or fails changes nothing the client sees.
 import type { Dispatcher } from 'undici'
 import type { MirrorOutcome } from '../metrics/catalogue.ts'
-import type { RoutePlan } from '../release/plans.ts'
+import type { MirrorCopy, RoutePlan } from '../release/plans.ts'
 import type { Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
@@ -16,6 +16,8 @@ const MIRROR_TIMED_OUT = new Error('mirror timed out')
 export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | undefined, report: (outcome: MirrorOutcome) => void): void {
   // a body is copied only when it was buffered anyway; a streamed one can be read once
   if (ex.body !== null && !Buffer.isBuffer(ex.body)) return report('skipped_body')
+  // the gateway is closing: its pools' close would wait for a copy started now
+  if (plan.mirrorCopies.closed) return report('failed')
   if (!plan.tryMirror()) return report('skipped_concurrency')
   const target = runtime?.pool.pick({ hashKey: undefined })
   if (runtime === undefined || target === undefined) {
@@ -41,7 +43,7 @@ export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | un
   } as Dispatcher.DispatchOptions, new MirrorAttempt(runtime, target, plan, report))
 }
 
-class MirrorAttempt implements Dispatcher.DispatchHandler {
+class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
   readonly #runtime: PoolRuntime
   readonly #target: Target
   readonly #plan: RoutePlan
@@ -51,23 +53,33 @@ class MirrorAttempt implements Dispatcher.DispatchHandler {
   #done = false
   /** Counted in the target's queue until undici starts or ends it. */
   #queued = true
+  /** Whether the error that ends the copy is its target's failure: not once the gateway closing aborted it. */
+  #abortFailsTarget = true
 
   constructor (runtime: PoolRuntime, target: Target, plan: RoutePlan, report: (outcome: MirrorOutcome) => void) {
     this.#runtime = runtime
     this.#target = target
     this.#plan = plan
     this.#report = report
-    // A mirror that hangs is abandoned after the mirror pool's own deadline. One still queued for a connection
-    // ends now (the target never saw it: no failure of its) and leaves the queue (or, if a connection being opened
-    // holds it, is aborted the moment undici starts it).
-    this.#timer = runtime.clock.setTimeout(() => {
-      if (this.#controller !== undefined) this.#controller.abort(MIRROR_TIMED_OUT)
-      else {
-        if (this.#target.client.withdraw(this)) this.#leaveQueue()
-        this.#end(false, false)
-      }
-    }, runtime.config.timeouts.requestMs)
+    // a mirror that hangs is abandoned after the mirror pool's own deadline
+    this.#timer = runtime.clock.setTimeout(() => this.abort(MIRROR_TIMED_OUT, true), runtime.config.timeouts.requestMs)
     this.#timer.unref()
+    plan.mirrorCopies.add(this)
+  }
+
+  /**
+   * Ends the copy. One still queued for a connection ends now (the target never saw it: no failure of its) and
+   * leaves the queue (or, if a connection being opened holds it, is aborted the moment undici starts it).
+   */
+  abort (reason: Error, targetFailed: boolean): void {
+    if (this.#done) return
+    if (this.#controller !== undefined) {
+      this.#abortFailsTarget = targetFailed
+      this.#controller.abort(reason)
+    } else {
+      if (this.#target.client.withdraw(this)) this.#leaveQueue()
+      this.#end(false, false)
+    }
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
@@ -81,7 +93,7 @@ class MirrorAttempt implements Dispatcher.DispatchHandler {
   onResponseEnd (): void { this.#end(true) }
   onResponseError (): void {
     this.#leaveQueue()
-    this.#end(false)
+    this.#end(false, this.#abortFailsTarget)
   }
 
   #leaveQueue (): void {
@@ -96,6 +108,7 @@ class MirrorAttempt implements Dispatcher.DispatchHandler {
     this.#runtime.clock.clearTimeout(this.#timer)
     this.#runtime.pool.release(this.#target, targetFailed)
     this.#plan.mirrorEnded()
+    this.#plan.mirrorCopies.delete(this)
     this.#report(ok ? 'sent' : 'failed')
   }
 }

@@ -20,7 +20,10 @@ export interface CanaryConfig {
 }
 
 export interface CanaryDeciderOptions {
+  /** Epoch milliseconds: the time a rollback event reports. */
   now?: () => number
+  /** Milliseconds on a clock that never steps, for the error window (when missing, now is taken to be one). */
+  monotonicNow?: (() => number) | undefined
   /** Uniform in [0, 1), like Math.random; drawn only for requests without a sticky key. */
   random?: () => number
   /** Passed to stickyBucket: canaries with different salts choose different keys. */
@@ -63,7 +66,9 @@ export class CanaryDecider {
     this.#now = options.now ?? Date.now
     this.#random = options.random ?? Math.random
     this.#salt = options.salt ?? ''
-    const counter = (): SlidingWindowCounter => new SlidingWindowCounter({ windowMs: config.rollback.windowMs, now: this.#now })
+    // a wall clock stepped back would stop the window forgetting until it caught up (sliding-window.ts)
+    const windowNow = options.monotonicNow ?? this.#now
+    const counter = (): SlidingWindowCounter => new SlidingWindowCounter({ windowMs: config.rollback.windowMs, now: windowNow })
     this.#window = {
       canary: { requests: counter(), errors: counter() },
       stable: { requests: counter(), errors: counter() },

@@ -33,6 +33,36 @@ export interface MirrorPlan {
   readonly maxConcurrent: number
 }
 
+/** A mirror copy in flight (src/proxy/mirror.ts), as closing the gateway sees it. */
+export interface MirrorCopy {
+  /** Ends the copy now; `targetFailed`: whether that counts against its target. */
+  abort (reason: Error, targetFailed: boolean): void
+}
+
+const MIRRORS_CLOSED = new Error('gateway closing: mirror copies aborted')
+
+/**
+ * A gateway's mirror copies in flight, across reloads: closing aborts them rather than wait. Shadow traffic is
+ * best-effort, and a copy held by a hanging mirror would otherwise keep its pool's connections, and so close(),
+ * open until its deadline (the mirror pool's requestMs).
+ */
+export class MirrorCopies {
+  readonly #inFlight = new Set<MirrorCopy>()
+  #closed = false
+
+  /** abortAll() was called: no copy starts any more. */
+  get closed (): boolean { return this.#closed }
+
+  add (copy: MirrorCopy): void { this.#inFlight.add(copy) }
+  delete (copy: MirrorCopy): void { this.#inFlight.delete(copy) }
+
+  /** Ends every copy in flight now (none counts against its target) and refuses new ones. */
+  abortAll (reason: Error = MIRRORS_CLOSED): void {
+    this.#closed = true
+    for (const copy of this.#inFlight) copy.abort(reason, false)
+  }
+}
+
 export interface PlanEvents {
   /** Reads of a split route started or stopped going to the primary because no replica is available. */
   fallback (route: Route, active: boolean): void
@@ -49,11 +79,20 @@ export class RoutePlan {
   readonly mirror: MirrorPlan | undefined
   readonly #events: PlanEvents
   readonly #random: RandomSource
+  /** The gateway's mirror copies in flight (one set for every plan, across reloads): closing aborts them. */
+  readonly mirrorCopies: MirrorCopies
   #fallback = false
-  #mirrorsInFlight = 0
+  /**
+   * The route's mirror copies in flight, shared with the plans it replaced and will be replaced by: a copy started
+   * before a reload counts against maxConcurrent (and in /status) until it ends, as it ends on the plan it began on.
+   */
+  readonly #mirrorSlots: { inFlight: number }
 
-  constructor (route: Route, config: RouteConfig, options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }, previous?: CanaryPlan) {
+  /** `previous`: the plan of the route of the same name that a reload replaces. */
+  constructor (route: Route, config: RouteConfig, options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }, previous?: RoutePlan, copies = previous?.mirrorCopies ?? new MirrorCopies()) {
     this.route = route
+    this.mirrorCopies = copies
+    this.#mirrorSlots = previous !== undefined ? previous.#mirrorSlots : { inFlight: 0 }
     this.#events = options.events
     this.#random = options.random
     const { reads, canary, mirror } = config
@@ -69,10 +108,18 @@ export class RoutePlan {
     // A reload that leaves the route's canary settings as they were keeps its weight, where the weight came from and
     // its error window: an automatic rollback (or an operator's weight) must not be undone by a reload that changed
     // something else. A reload that changes them (a new weight in the file, another pool) starts from the file.
-    this.canary = canary && (previous?.settings === settings ? previous : {
+    const kept = previous?.canary
+    const clock = options.clock
+    this.canary = canary && (kept !== undefined && kept.settings === settings ? kept : {
       settings: settings!,
       pool: canary.pool,
-      decider: new CanaryDecider({ ...canary, stickyBy: canary.stickyBy as CanaryConfig['stickyBy'] }, { now: () => options.clock.now(), random: options.random }),
+      // the error window on the clock that never steps (one stepped back would stop it forgetting); a rollback's
+      // time, shown to operators, stays epoch time
+      decider: new CanaryDecider({ ...canary, stickyBy: canary.stickyBy as CanaryConfig['stickyBy'] }, {
+        now: () => clock.now(),
+        monotonicNow: clock.monotonicNow && (() => clock.monotonicNow!()),
+        random: options.random,
+      }),
       key: canary.stickyBy === 'none' ? undefined : parseHashKey(canary.stickyBy),
       forceHeader: canary.force?.header.toLowerCase(),
     })
@@ -117,28 +164,43 @@ export class RoutePlan {
 
   /** Takes a mirror slot (false: at maxConcurrent already); every true is matched by mirrorEnded(). */
   tryMirror (): boolean {
-    if (this.mirror === undefined || this.#mirrorsInFlight >= this.mirror.maxConcurrent) return false
-    this.#mirrorsInFlight++
+    const slots = this.#mirrorSlots
+    if (this.mirror === undefined || slots.inFlight >= this.mirror.maxConcurrent) return false
+    slots.inFlight++
     return true
   }
 
-  mirrorEnded (): void { this.#mirrorsInFlight-- }
+  mirrorEnded (): void { this.#mirrorSlots.inFlight-- }
 
-  get mirrorsInFlight (): number { return this.#mirrorsInFlight }
+  get mirrorsInFlight (): number { return this.#mirrorSlots.inFlight }
 }
+
+/** Each build's mirror copies (one set per gateway: a reload's plans take over the set of those they replace). */
+const mirrorCopiesOf = new WeakMap<ReadonlyMap<Route, RoutePlan>, MirrorCopies>()
 
 /**
  * A plan for every route that has a split, a canary or a mirror. `previous`: the plans a reload replaces, whose
- * canaries carry over to the route of the same name whose canary settings are unchanged.
+ * canaries carry over to the route of the same name whose canary settings are unchanged, and whose mirror copies
+ * in flight to the route of the same name.
  */
 export function buildPlans (config: ResolvedConfig, routes: readonly Route[], options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }, previous?: ReadonlyMap<Route, RoutePlan>): Map<Route, RoutePlan> {
-  const canaries = new Map<string, CanaryPlan>()
-  for (const [route, plan] of previous ?? []) if (plan.canary !== undefined) canaries.set(route.label, plan.canary)
+  const before = new Map<string, RoutePlan>()
+  for (const [route, plan] of previous ?? []) before.set(route.label, plan)
+  const copies = (previous !== undefined ? mirrorCopiesOf.get(previous) : undefined) ?? new MirrorCopies()
   const plans = new Map<Route, RoutePlan>()
   for (const route of routes) {
     const rc = config.routes[route.index]!
     if (rc.reads === undefined && rc.canary === undefined && rc.mirror === undefined) continue
-    plans.set(route, new RoutePlan(route, rc, options, canaries.get(route.label)))
+    plans.set(route, new RoutePlan(route, rc, options, before.get(route.label), copies))
   }
+  mirrorCopiesOf.set(plans, copies)
   return plans
+}
+
+/**
+ * Closing: aborts every mirror copy in flight of the gateway whose plans these are (those of the plans they replaced
+ * too) and starts no more, so that closing its pools never waits for shadow traffic.
+ */
+export function abortMirrors (plans: ReadonlyMap<Route, RoutePlan> | undefined, reason?: Error): void {
+  if (plans !== undefined) mirrorCopiesOf.get(plans)?.abortAll(reason)
 }
