@@ -90,7 +90,8 @@ export function poolStatus (runtime: PoolRuntime): PoolStatus {
     circuit: breaker.state,
     ...(retryAfter !== undefined ? { circuitRetryAfterSeconds: retryAfter } : {}),
     activeTier: tier,
-    switchover: pool.tierSetByOperator || (tier === 'backup' && runtime.config.failback === 'manual') ? 'manual' : 'auto',
+    // held on the backups (an operator's switchover, or a failover under failback 'manual'), not merely on them
+    switchover: pool.hold !== undefined ? 'manual' : 'auto',
     targets,
   }
 }

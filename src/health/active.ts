@@ -24,6 +24,8 @@ export interface ProbeResult {
   readonly error?: string
   /** Replication lag the target reported (x-replication-lag-ms header, or replicationLagMs in a JSON body). */
   readonly lagMs?: number
+  /** The answer passed on its status, but its JSON lag body did not arrive whole: the lag is unknown. */
+  readonly lagUnknown?: true
 }
 
 // end a probe that outlived timeoutMs (reported as 'timeout'), or whose target or checker went away
@@ -39,6 +41,8 @@ interface ProbeState {
   last: ProbeResult | undefined
   /** What the last passing probe reported (a new maxLagMs judges it); undefined until a probe has passed. */
   passed: { lagMs: number | undefined } | undefined
+  /** Joined unchecked (a new DNS address): its first probe passing puts it in, not healthyThreshold of them. */
+  joinedUnchecked: boolean
 }
 
 export interface HealthCheckOptions {
@@ -60,6 +64,8 @@ export class ActiveHealthChecker {
   #running = false
   /** Targets reporting more lag than this are 'lagging' (set by the routes that read from this pool). */
   #maxLagMs: number | undefined
+  /** Targets about to join unchecked (see joinsUnchecked), until the checker watches them. */
+  readonly #joining = new WeakSet<Target>()
   /** Targets of the first round not probed yet (readiness waits for them). */
   readonly #awaiting = new Set<Target>()
   #firstRound: Promise<void> = Promise.resolve()
@@ -90,7 +96,7 @@ export class ActiveHealthChecker {
   }
 
   #watch (target: Target): void {
-    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, passed: undefined }
+    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, passed: undefined, joinedUnchecked: this.#joining.delete(target) }
     this.#states.set(target, state)
     // First probe at once, as Envoy's initial_jitter of 0 does: readiness waits for the first round. It is spread
     // over 0.1 ms per target of the pool, up to FIRST_PROBE_SPREAD_MS, so a thousand targets are not probed in one
@@ -142,6 +148,14 @@ export class ActiveHealthChecker {
     return this.#maxLagMs !== undefined && lagMs !== undefined && lagMs > this.#maxLagMs
   }
 
+  /**
+   * `target` joins the pool next, out until a probe passes (a new DNS address): one passing probe puts it in. Any
+   * other target out of health (one a reload carried over unhealthy) needs healthyThreshold passes, as it would have.
+   */
+  joinsUnchecked (target: Target): void {
+    this.#joining.add(target)
+  }
+
   /** Resolves once every target has been probed once since start() (readiness waits for it). */
   firstRound (): Promise<void> { return this.#firstRound }
 
@@ -157,8 +171,9 @@ export class ActiveHealthChecker {
     const first = state.last === undefined
     state.last = result
     const status = this.#pool.status(target)
-    // a failed probe says nothing of lag: a lagging target stays lagging until a probe reports it caught up
-    if (result.ok) {
+    // a failed probe, or one whose lag body was cut short, says nothing of lag: a lagging target stays lagging until
+    // a probe reports it caught up
+    if (result.ok && result.lagUnknown !== true) {
       state.passed = { lagMs: result.lagMs }
       const lagging = this.#lagging(result.lagMs)
       if (lagging !== status.lagging) this.#pool.setStatus(target, { lagging })
@@ -168,7 +183,7 @@ export class ActiveHealthChecker {
       state.failures = 0
       state.successes++
       // a target that joined unchecked (a new DNS address) is in as soon as its first probe passes
-      if (!healthy && (first || state.successes >= this.#config.healthyThreshold)) this.#pool.setStatus(target, { healthy: true })
+      if (!healthy && ((first && state.joinedUnchecked) || state.successes >= this.#config.healthyThreshold)) this.#pool.setStatus(target, { healthy: true })
     } else {
       state.successes = 0
       state.failures++
@@ -205,8 +220,8 @@ export class ActiveHealthChecker {
         headersTimeout: this.#config.timeoutMs + UNDICI_BACKSTOP_MS,
         bodyTimeout: this.#config.timeoutMs + UNDICI_BACKSTOP_MS,
       }, exchange)
-      const { status, lagMs } = await exchange.answer
-      return { ok: this.#accepts(status), status, at: this.#clock.now(), ...(lagMs !== undefined ? { lagMs } : {}) }
+      const { status, lagMs, lagUnknown } = await exchange.answer
+      return { ok: this.#accepts(status), status, at: this.#clock.now(), ...(lagMs !== undefined ? { lagMs } : {}), ...(lagUnknown ? { lagUnknown } : {}) }
     } catch (err) {
       const code = exchange.aborted ? 'timeout' : (err as { code?: string }).code ?? 'error'
       return { ok: false, error: code, at: this.#clock.now() }

@@ -3,7 +3,8 @@
 // Probes of every target run every few seconds and all at once at start-up, so there is no body stream, no
 // AbortSignal and no promise per chunk, as undici's request() would make.
 // Once the status has arrived in time it is the verdict: a body that then fails, stalls past the deadline or runs
-// past MAX_DROPPED_BODY ends the exchange (the connection is given up) but not the answer.
+// past MAX_DROPPED_BODY ends the exchange (the connection is given up) but not the answer. A lag body cut short that
+// way leaves the lag unknown (lagUnknown), which is not the same as a complete answer that reports none.
 import type { Dispatcher } from 'undici'
 
 /** A replica's lag, as its health check may report it. */
@@ -16,6 +17,8 @@ const BODY_TOO_LONG = new Error('health probe body dropped past its limit')
 export interface ProbeAnswer {
   readonly status: number
   readonly lagMs?: number
+  /** The JSON body the lag was to be read from did not arrive whole: nothing is known of the lag. */
+  readonly lagUnknown?: true
 }
 
 export class ProbeExchange implements Dispatcher.DispatchHandler {
@@ -67,9 +70,11 @@ export class ProbeExchange implements Dispatcher.DispatchHandler {
     this.#status = statusCode
     const header = headers[LAG_HEADER]
     this.#lagMs = parseLag(Array.isArray(header) ? header[0] : header)
-    const length = Number(headers['content-length'] ?? Infinity)
-    if (this.#lagMs === undefined && String(headers['content-type'] ?? '').includes('json') && length <= MAX_LAG_BODY) this.#body = []
-    else if (length > MAX_DROPPED_BODY && Number.isFinite(length)) this.#cut()
+    const declared = headers['content-length']
+    const length = declared === undefined ? undefined : Number(declared)
+    // a body without a length (chunked) is read too, and dropped once it runs past MAX_LAG_BODY
+    if (this.#lagMs === undefined && String(headers['content-type'] ?? '').includes('json') && (length === undefined || length <= MAX_LAG_BODY)) this.#body = []
+    else if (length !== undefined && length > MAX_DROPPED_BODY) this.#cut()
   }
 
   onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -78,7 +83,7 @@ export class ProbeExchange implements Dispatcher.DispatchHandler {
       if (this.#bodyBytes > MAX_DROPPED_BODY) this.#cut()
       return
     }
-    // more than its content-length said (a broken answer): dropped
+    // too long to be a lag report (a chunked body, or more than its content-length said): dropped
     if (this.#bodyBytes > MAX_LAG_BODY) this.#body = undefined
     else this.#body.push(chunk)
   }
@@ -101,10 +106,13 @@ export class ProbeExchange implements Dispatcher.DispatchHandler {
   #settle (err: Error | undefined): void {
     if (this.#settled) return
     this.#settled = true
+    // a lag body still being read when the exchange ended (an error, the deadline): its lag is unknown
+    const lagUnknown = err !== undefined && this.#body !== undefined
     this.#body = undefined
     // an error before the status is the probe's failure; after it, only the end of a body nobody needed
     if (err !== undefined && this.#status === 0) this.#reject(err)
-    else this.#resolve(this.#lagMs !== undefined ? { status: this.#status, lagMs: this.#lagMs } : { status: this.#status })
+    else if (this.#lagMs !== undefined) this.#resolve({ status: this.#status, lagMs: this.#lagMs })
+    else this.#resolve(lagUnknown ? { status: this.#status, lagUnknown } : { status: this.#status })
   }
 }
 

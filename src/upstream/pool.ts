@@ -48,9 +48,13 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   /** Epoch ms at which the next ejection ends. */
   #nextExpiry = Infinity
   #expiryTimer: Timer | undefined
-  /** Set by an operator (switchover) or by a failover under failback 'manual': stay on backups. */
-  #holdStandby = false
+  /** Set by an operator (switchover): stay on backups until failback(). */
   #tierSetByOperator = false
+  /**
+   * Traffic left the primaries that were serving (to the backups, or to nothing) and has not come back to them:
+   * failback 'manual' holds it on the backups. Starting on the backups (DNS primaries not looked up yet) is none.
+   */
+  #failedOver = false
 
   constructor (name: string, config: PoolConfig, targets: readonly Target[], balancer: Balancer, clock: Clock = systemClock, statusOf?: (target: Target) => TargetStatus | undefined) {
     super()
@@ -191,33 +195,34 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
 
   /** Operator: move traffic to the backups (while any is available) until failback(). */
   switchover (): void {
-    this.#holdStandby = true
     this.#tierSetByOperator = true
     this.#recompute()
   }
 
   /** Operator: return traffic to the primaries (needed after a failover when failback is 'manual'). */
   failback (): void {
-    this.#holdStandby = false
     this.#tierSetByOperator = false
+    this.#failedOver = false
     this.#recompute()
   }
 
   /** Why traffic is held on the backups: an operator's switchover, a failover under failback 'manual', or not held. */
   get hold (): 'operator' | 'failover' | undefined {
-    return !this.#holdStandby ? undefined : this.#tierSetByOperator ? 'operator' : 'failover'
+    return this.#tierSetByOperator ? 'operator' : this.#failedOver && this.config.failback === 'manual' ? 'failover' : undefined
   }
+
+  /** Whether traffic failed over from the primaries and has not come back to them (whatever the failback mode). */
+  get failedOver (): boolean { return this.#failedOver }
 
   /**
    * Takes over the hold of the pool this one replaces (a reload changed its settings): an operator's switchover
-   * stays until an operator fails back, and a failover stays while failback is still 'manual'.
+   * stays until an operator fails back, and a failover (one under failback 'auto' included, the primaries still
+   * out) holds while failback is 'manual'.
    */
-  keepHold (hold: 'operator' | 'failover' | undefined): void {
-    if (hold === 'operator') this.switchover()
-    else if (hold === 'failover' && this.config.failback === 'manual') {
-      this.#holdStandby = true
-      this.#recompute()
-    }
+  keepHold (hold: 'operator' | 'failover' | undefined, failedOver = hold === 'failover'): void {
+    if (hold === 'operator') this.#tierSetByOperator = true
+    if (failedOver) this.#failedOver = true
+    this.#recompute()
   }
 
   /** Ejections that have run out end through setStatus, so their end is an event like any other change. */
@@ -239,10 +244,12 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
       if (status.ejectedUntil > now && status.ejectedUntil < nextExpiry) nextExpiry = status.ejectedUntil
     }
     let tier: Tier
-    if (backups.length > 0 && (primaries.length === 0 || this.#holdStandby)) tier = 'backup'
+    if (backups.length > 0 && (primaries.length === 0 || this.hold !== undefined)) tier = 'backup'
     else tier = primaries.length > 0 ? 'primary' : 'none'
-    // failback 'manual': once on standby, stay there until an operator says otherwise
-    if (tier === 'backup' && this.config.failback === 'manual') this.#holdStandby = true
+    // a failover is traffic leaving primaries that served it (not an operator's switchover); it ends once traffic
+    // is back on the primaries, by an operator's failback or by itself (the standby went away too)
+    if (tier === 'primary') this.#failedOver = false
+    else if (this.#tier === 'primary' && !this.#tierSetByOperator) this.#failedOver = true
     // an unchanged set keeps its array, so the balancer keeps what it precomputed (and its place in a schedule)
     const available = tier === 'primary' ? primaries : tier === 'backup' ? backups : []
     const standby = tier === 'primary' ? backups : []

@@ -118,13 +118,24 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       })
       return discovery
     })
-    // the fixed targets, and the addresses a replaced pool's discovery of the same name knew (with their status)
-    const targets = config.targets.map((t) => new Target(t, config))
+    // the fixed targets, and the addresses a replaced pool's discovery of the same name knew (with their status);
+    // an address two names (or a name and a fixed target) share is one target, as in #setTargets
+    const keys = new Set<string>()
+    const fresh = (tc: TargetConfig): boolean => {
+      const key = targetKey(tc)
+      if (keys.has(key)) return false
+      keys.add(key)
+      return true
+    }
+    const targets = config.targets.filter(fresh).map((t) => new Target(t, config))
     for (const [i, discovery] of this.#discoveries.entries()) {
       const spec = config.discover[i]!
-      for (const url of discovery.urls) targets.push(new Target({ url, weight: spec.weight, backup: spec.backup }, config, spec.dns))
+      for (const url of discovery.urls) {
+        const tc = { url, weight: spec.weight, backup: spec.backup }
+        if (fresh(tc)) targets.push(new Target(tc, config, spec.dns))
+      }
     }
-    this.#warmup = new Map((options.warmupTargets ?? []).map((d) => [new Target(d, config, d.dns), d]))
+    this.#warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns), d]))
     targets.push(...this.#warmup.keys())
     this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
     this.breaker = new PoolBreaker(config.circuitBreaker, clock)
@@ -168,26 +179,35 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   /** Fixed targets plus every discovered address; an address that joins later waits for a passing check. */
   #setTargets (config: PoolConfig): void {
     const current = new Map(this.pool.targets.map((t) => [targetKey(t), t]))
-    const next = config.targets.map((tc) => current.get(targetKey(tc)) ?? new Target(tc, config))
+    // each target once: two names answering the same address (or a name and a fixed target) share one target, or
+    // balancers would give it a double share and a retry could not tell it was already tried
+    const next = new Map<string, Target>()
+    for (const tc of config.targets) {
+      const key = targetKey(tc)
+      if (!next.has(key)) next.set(key, current.get(key) ?? new Target(tc, config))
+    }
     const joining = new Set<Target>()
     for (const [i, discovery] of this.#discoveries.entries()) {
       const spec = config.discover[i]!
       for (const url of discovery.urls) {
         const tc = { url, weight: spec.weight, backup: spec.backup }
-        let target = current.get(targetKey(tc))
+        const key = targetKey(tc)
+        if (next.has(key)) continue
+        let target = current.get(key)
         if (target === undefined) {
           target = new Target(tc, config, spec.dns)
           joining.add(target)
         }
-        next.push(target)
+        next.set(key, target)
       }
     }
-    for (const t of this.#warmup.keys()) if (!next.includes(t)) next.push(t)
+    for (const t of this.#warmup.keys()) if (!next.has(targetKey(t))) next.set(targetKey(t), t)
     const checked = this.health !== undefined && this.#started
+    if (checked) for (const t of joining) this.health.joinsUnchecked(t)
     // a target whose weight or backup flag changed is a new object, but the same upstream: it keeps its status
     // (an operator's drain or disable, its health, its ejection), as it would in a pool rebuilt by the reload
     const carried = statusByUrl(this.pool)
-    this.pool.setTargets(next, config, (t) => (checked && joining.has(t) ? { ...INITIAL_STATUS, healthy: false } : carried.get(t.url)))
+    this.pool.setTargets([...next.values()], config, (t) => (checked && joining.has(t) ? { ...INITIAL_STATUS, healthy: false } : carried.get(t.url)))
   }
 
 
@@ -283,7 +303,7 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
-    runtime.pool.keepHold(before?.pool.hold)
+    runtime.pool.keepHold(before?.pool.hold, before?.pool.failedOver)
     // requests and tunnels still running on the replaced pool's targets stay visible (and disable-able) here
     if (before !== undefined) runtime.pool.inherit(before.pool)
     pools.set(name, runtime)

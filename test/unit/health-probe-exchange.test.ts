@@ -29,7 +29,8 @@ const cases: { name: string; status: number; headers: Record<string, string | st
   { name: 'lag header that is not a number', status: 200, headers: { [LAG_HEADER]: '-1' }, chunks: [], lagMs: undefined },
   { name: 'the header wins over the body', status: 200, headers: { [LAG_HEADER]: '3', 'content-type': 'application/json', 'content-length': '24' }, chunks: ['{"replicationLagMs":900}'], lagMs: 3 },
   { name: 'JSON body in two chunks', status: 200, headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': '24' }, chunks: ['{"replicationL', 'agMs":250}'], lagMs: 250 },
-  { name: 'JSON body without content-length: dropped', status: 200, headers: { 'content-type': 'application/json' }, chunks: ['{"replicationLagMs":250}'], lagMs: undefined },
+  { name: 'JSON body without content-length (chunked)', status: 200, headers: { 'content-type': 'application/json' }, chunks: ['{"replicationL', 'agMs":250}'], lagMs: 250 },
+  { name: 'JSON body without content-length over 64 KiB: dropped', status: 200, headers: { 'content-type': 'application/json' }, chunks: [big], lagMs: undefined },
   { name: 'JSON body over 64 KiB by its length: dropped', status: 200, headers: { 'content-type': 'application/json', 'content-length': String(big.length) }, chunks: [big], lagMs: undefined },
   { name: 'JSON body longer than its length said: dropped', status: 200, headers: { 'content-type': 'application/json', 'content-length': '24' }, chunks: [big], lagMs: undefined },
   { name: 'body that is not JSON', status: 200, headers: { 'content-type': 'text/plain', 'content-length': '24' }, chunks: ['{"replicationLagMs":250}'], lagMs: undefined },
@@ -69,6 +70,23 @@ t.test('after the status, an error or an abort ends only the body: the status st
     t.same(await exchange.answer, { status: 200, lagMs: 4 }, end)
     if (end === 'abort') t.equal(controller.aborted, reason, 'the request is aborted')
   }
+})
+
+t.test('a lag body cut short after the status (an error, an abort): the status stands, the lag is unknown', async (t) => {
+  for (const end of ['error', 'abort'] as const) {
+    for (const headers of [{ 'content-length': '24' }, {}]) {
+      const exchange = new ProbeExchange()
+      const c = asController(new FakeController())
+      exchange.onRequestStart(c)
+      exchange.onResponseStart(c, 200, { 'content-type': 'application/json', ...headers })
+      exchange.onResponseData(c, Buffer.from('{"replicat'))
+      if (end === 'error') exchange.onResponseError(c, new Error('cut'))
+      else exchange.abort(new Error('cut'))
+      t.strictSame(await exchange.answer, { status: 200, lagUnknown: true }, `${end}, ${'content-length' in headers ? 'with' : 'without'} a length`)
+    }
+  }
+  const complete = answer(200, { 'content-type': 'application/json' }, ['{"status":"ok"}'])
+  t.strictSame(await complete.answer, { status: 200 }, 'a whole body without a lag reports none: not unknown')
 })
 
 t.test('a body only read to be dropped is cut past 128 KiB, the status standing', async (t) => {

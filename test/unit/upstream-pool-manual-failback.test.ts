@@ -1,0 +1,96 @@
+// failback 'manual': what starts a failover hold and what ends it. Traffic that comes back to the primaries by
+// itself (the standby failed too) ends a failover's hold; an operator's switchover is the operator's to end.
+import t from 'tap'
+import { validateConfig } from '../../src/config/validate.ts'
+import { buildPools } from '../../src/upstream/registry.ts'
+import { ManualClock } from '../helpers/clock.ts'
+import { buildPool } from './config-fixtures.ts'
+
+t.test('a failover hold ends once traffic is back on the primaries by itself', async (t) => {
+  const f = buildPool(['p1', 'b1'], { failback: 'manual' })
+  t.teardown(() => f.pool.close())
+  const { p1, b1 } = f.byName
+  f.pool.setStatus(p1!, { healthy: false })
+  t.equal(f.pool.hold, 'failover')
+  f.pool.setStatus(b1!, { healthy: false })
+  t.equal(f.pool.tier, 'none')
+  f.pool.setStatus(p1!, { healthy: true })
+  t.equal(f.pool.tier, 'primary')
+  t.equal(f.pool.hold, undefined, 'the primaries serve again: nothing is held')
+  f.pool.setStatus(b1!, { healthy: true })
+  t.equal(f.pool.tier, 'primary', 'the standby coming back does not take traffic off a healthy primary')
+  t.strictSame(f.tiers, [['backup', 'primary'], ['none', 'backup'], ['primary', 'none']])
+})
+
+t.test('the primaries failing after the standby did is still a failover once the standby returns', async (t) => {
+  const f = buildPool(['p1', 'b1'], { failback: 'manual' })
+  t.teardown(() => f.pool.close())
+  const { p1, b1 } = f.byName
+  f.pool.setStatus(b1!, { healthy: false })
+  f.pool.setStatus(p1!, { healthy: false })
+  t.equal(f.pool.tier, 'none')
+  f.pool.setStatus(b1!, { healthy: true })
+  t.equal(f.pool.tier, 'backup')
+  t.equal(f.pool.hold, 'failover')
+  f.pool.setStatus(p1!, { healthy: true })
+  t.equal(f.pool.tier, 'backup')
+})
+
+t.test("an operator's switchover outlives the standby going away", async (t) => {
+  const f = buildPool(['p1', 'b1'], { failback: 'manual' })
+  t.teardown(() => f.pool.close())
+  const { b1 } = f.byName
+  f.pool.switchover()
+  t.equal(f.pool.hold, 'operator')
+  f.pool.setStatus(b1!, { healthy: false })
+  t.equal(f.pool.tier, 'primary', 'never stranded')
+  t.equal(f.pool.hold, 'operator')
+  f.pool.setStatus(b1!, { healthy: true })
+  t.equal(f.pool.tier, 'backup')
+})
+
+t.test('a failover hold survives a reload that rebuilds the pool', async (t) => {
+  const config = (requestMs: number) => validateConfig({
+    pools: { p: { targets: ['http://127.0.0.1:1', { url: 'http://127.0.0.1:2', backup: true }], failback: 'manual', timeouts: { requestMs } } },
+    routes: [{ path: '/', pool: 'p' }],
+  })
+  const options = { clock: new ManualClock() }
+  const before = buildPools(config(30_000), options).pools
+  const old = before.get('p')!
+  const primary = old.pool.targets.find((x) => !x.backup)!
+  old.pool.setStatus(primary, { healthy: false })
+  old.pool.setStatus(primary, { healthy: true })
+  t.equal(old.pool.hold, 'failover')
+  const { pools, retired } = buildPools(config(20_000), options, before)
+  const rt = pools.get('p')!
+  t.teardown(async () => {
+    await rt.close()
+    for (const r of retired) await r.close()
+  })
+  t.not(rt, old, 'rebuilt')
+  t.equal(rt.pool.tier, 'backup')
+  t.equal(rt.pool.hold, 'failover')
+})
+
+t.test("a reload to failback 'manual' while failed over (under 'auto') holds the backups", async (t) => {
+  const config = (failback: string) => validateConfig({
+    pools: { p: { targets: ['http://127.0.0.1:1', { url: 'http://127.0.0.1:2', backup: true }], failback } },
+    routes: [{ path: '/', pool: 'p' }],
+  })
+  const options = { clock: new ManualClock() }
+  const before = buildPools(config('auto'), options).pools
+  const old = before.get('p')!
+  const primary = old.pool.targets.find((x) => !x.backup)!
+  old.pool.setStatus(primary, { disabled: true })
+  t.equal(old.pool.tier, 'backup')
+  t.equal(old.pool.hold, undefined, "'auto' holds nothing")
+  const { pools, retired } = buildPools(config('manual'), options, before)
+  const rt = pools.get('p')!
+  t.teardown(async () => {
+    await rt.close()
+    for (const r of retired) await r.close()
+  })
+  t.equal(rt.pool.hold, 'failover')
+  rt.pool.setStatus(rt.pool.targets.find((x) => !x.backup)!, { disabled: false })
+  t.equal(rt.pool.tier, 'backup', 'the primary back: still held')
+})
