@@ -19,6 +19,11 @@ export interface Clock {
   clearTimeout (timer: Timer | undefined): void
 }
 
+/** The clock's monotonic milliseconds (now() where it has none): deadlines, which a wall-clock step must not move. */
+export function monotonicMs (clock: Clock): number {
+  return clock.monotonicNow !== undefined ? clock.monotonicNow() : clock.now()
+}
+
 export const systemClock: Clock = {
   now: Date.now,
   monotonicNow: () => performance.now(),

@@ -6,7 +6,7 @@ import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted, type ErrorCode } from '../errors.ts'
 import { classifyError, UnforwardableResponse, type FailureKind } from '../resilience/classify.ts'
 import { parseRetryAfter } from '../resilience/retry.ts'
-import { setVerdictTimeout, type Timer } from '../runtime.ts'
+import { monotonicMs, setVerdictTimeout, type Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { upstreamReset } from '../upstream/connector.ts'
 import type { Target } from '../upstream/target.ts'
@@ -70,12 +70,15 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#done = done
     const policy = runtime.config.retry
     this.#moreAllowed = ex.replayable && ex.attempts < policy.attempts
-    const remaining = Math.max(1, ex.deadline - runtime.clock.now())
-    // per-try timeout only where a retry could follow; the last (or only) attempt gets the whole remaining deadline.
+    const remaining = Math.max(1, ex.deadline - monotonicMs(runtime.clock))
+    // per-try timeout only where a retry could follow a timeout; the last (or only) attempt, and one a timeout could
+    // not be retried after (a POST without an Idempotency-Key, 'timeout' not in retryOn), gets the whole remaining
+    // deadline: cutting it at perTryTimeoutMs would answer 504 for a request the upstream may still complete.
     // A read of a split route has the primary after its replicas: a hung replica must leave it the rest of the
     // deadline, so no replica attempt is the last one.
     this.#fallbackFollows = ex.readFallback !== undefined && ex.replayable
-    this.#timeoutMs = this.#moreAllowed || this.#fallbackFollows ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
+    const retriedAfterTimeout = this.#moreAllowed && runtime.retry.retryableFailure('timeout', ex)
+    this.#timeoutMs = retriedAfterTimeout || this.#fallbackFollows ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
     // A streamed upload may take longer than any response deadline: as Envoy does, the clock for the
     // response starts once the request has been sent (onRequestSent). Other requests start it now.
     if (!isStream(ex.body)) this.#startTimer()
@@ -340,7 +343,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #mayRetryAfter (retryAfterSeconds?: number): boolean {
     if (!this.#moreAllowed) return false
     this.result.delayMs = this.#runtime.retry.backoffMs(this.#ex.attempts, retryAfterSeconds)
-    return this.#runtime.clock.now() + this.result.delayMs < this.#ex.deadline
+    return monotonicMs(this.#runtime.clock) + this.result.delayMs < this.#ex.deadline
   }
 }
 

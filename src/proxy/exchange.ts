@@ -50,9 +50,12 @@ export class Exchange {
   contentLength: number | undefined = undefined
   /** What the balancer may read of this request. */
   pick: PickContext = NO_KEY
-  /** Absolute time (ms, the pool's clock) by which response headers must have arrived. */
+  /** Time on the pool's monotonic clock (runtime.ts monotonicMs) by which response headers must have arrived. */
   deadline = 0
+  /** Every target tried, in order (the access log lists them); of the current pool, those after triedBefore. */
   readonly tried: Target[] = []
+  /** Attempts made in the pool before this one: a split read's replicas, when the primary serves it (#fallBack). */
+  triedBefore = 0
   /** Set once the client went away before the response finished. */
   clientGone = false
   /** Counted out and logged (once: a request that waited its turn can be ended by its connection's close too). */
@@ -87,7 +90,8 @@ export class Exchange {
     return this.clientGone
   }
 
-  get attempts (): number { return this.tried.length }
+  /** Attempts in the current pool. */
+  get attempts (): number { return this.tried.length - this.triedBefore }
 
   /**
    * The upstream is done, but the end of the answer still waits in the client's socket queue. As while streaming, a

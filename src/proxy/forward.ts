@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { AttemptAborted, GatewayError, renderError, type ErrorCode } from '../errors.ts'
 import { isBreakerRejection, UpstreamFailure } from '../resilience/breaker.ts'
+import { monotonicMs } from '../runtime.ts'
 import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { logExchange } from './access-log.ts'
@@ -205,7 +206,7 @@ export class ProxyHandler {
     ex.idempotencyKey = facts.idempotencyKey && runtime.config.retry.idempotencyKey
     if (runtime.hashKey !== undefined) ex.pick = { hashKey: extractHashKey(runtime.hashKey, req, admission.clientIp) }
     const clock = runtime.clock
-    ex.deadline = clock.now() + runtime.config.timeouts.requestMs
+    ex.deadline = monotonicMs(clock) + runtime.config.timeouts.requestMs
 
     runtime.budget.requestStarted()
     if (!ex.hasBody) {
@@ -226,7 +227,7 @@ export class ProxyHandler {
     // no upstream connection until the body (or its first maxBufferBytes) is here; a chunked body over the
     // route's limit is refused as soon as it shows
     const limit = maxBody !== undefined && facts.chunked ? Math.min(maxBuffer, maxBody + 1) : maxBuffer
-    readBody(req, length, limit, Math.max(1, ex.deadline - clock.now()), clock).then((start) => {
+    readBody(req, length, limit, Math.max(1, ex.deadline - monotonicMs(clock)), clock).then((start) => {
       if (maxBody !== undefined && start.bytes.length > maxBody) {
         runtime.budget.requestFinished()
         return this.#sendError(ex, 'body_too_large')
@@ -266,6 +267,8 @@ export class ProxyHandler {
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout') return false
     ex.readFallback = undefined
     ex.pool = primary
+    // the primary's first attempt: not a retry of the replicas' (no budget slot, no retry counted, its own attempts)
+    ex.triedBefore = ex.tried.length
     ex.plan?.readToPrimary('fallback')
     primary.budget.requestStarted()
     this.#throughPool(ex, primary)
