@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream'
 import type { PickContext } from '../balancer/types.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { RoutePlan } from '../release/plans.ts'
+import type { Admission } from '../resilience/breaker.ts'
 import type { Route } from '../routing/table.ts'
 import type { Clock } from '../runtime.ts'
 import type { RouteObserver } from '../state.ts'
@@ -65,6 +66,8 @@ export class Exchange {
   cutShortBy: ErrorCode | undefined = undefined
   /** Called once an attempt's answer has begun to go to the client: set for a half-open breaker's probe (forward.ts). */
   answerStarted: ((result: AttemptResult) => void) | undefined = undefined
+  /** Admitted by its pool's breaker and not judged yet (resilience/breaker.ts); undefined once judged. */
+  breakerAdmission: Admission | undefined = undefined
   /** The attempt in flight, aborted if the client leaves. */
   attempt: { abort (reason?: Error): void } | undefined = undefined
 

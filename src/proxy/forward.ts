@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
 import { AttemptAborted, GatewayError, renderError, type ErrorCode } from '../errors.ts'
-import { isBreakerRejection, UpstreamFailure } from '../resilience/breaker.ts'
+import { NOT_A_PROBE, type Verdict } from '../resilience/breaker.ts'
 import { monotonicMs } from '../runtime.ts'
 import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
@@ -275,22 +275,30 @@ export class ProxyHandler {
     return true
   }
 
-  /** Sends the request through `runtime` (its ex.pool): the breaker, then attempts at its targets. */
+  /**
+   * Sends the request through `runtime` (its ex.pool): admitted by the breaker, then attempts at its targets. The
+   * breaker judges the whole request (every attempt) once it is over, or a half-open probe once its answer begins:
+   * a streamed answer (SSE, a long download) must not keep the pool refusing while it streams. (A failure later in
+   * its body still counts for outlier detection, not for this breaker.)
+   */
   #throughPool (ex: Exchange, runtime: PoolRuntime): void {
     try {
       if (ex.clientGone) return runtime.budget.requestFinished() // no attempt, so nothing for the breaker to judge
-      if (!runtime.breaker.allows()) return this.#circuitOpen(ex, runtime)
-      runtime.breaker.run(judgedAttempts, ex).then((last) => this.#afterPool(ex, runtime, last), (err: unknown) => {
-        // the upstream failed the request: counted by the breaker, answered from the attempt's result
-        if (err instanceof UpstreamFailure) this.#afterPool(ex, runtime, err.result as AttemptResult | undefined)
-        // opened, or its half-open probe slot taken, since the check above
-        else if (isBreakerRejection(err)) this.#circuitOpen(ex, runtime)
-        else this.#afterPool(ex, runtime, undefined, err)
-      })
+      const admission = runtime.breaker.admit()
+      if (admission === undefined) return this.#circuitOpen(ex, runtime)
+      ex.breakerAdmission = admission
+      if (admission !== NOT_A_PROBE) ex.answerStarted = (result) => judge(ex, runtime, result.failure === undefined ? 'success' : 'failure')
+      tryTargets(ex, runtime, this.#poolDone)
     } catch (err) {
       this.#sendError(ex, 'internal_error', err)
       runtime.budget.requestFinished()
     }
+  }
+
+  readonly #poolDone = (ex: Exchange, runtime: PoolRuntime, last: AttemptResult | undefined, error?: unknown): void => {
+    // the upstream's failure counts, an answer is a success; no answer that was not its fault says nothing
+    judge(ex, runtime, error !== undefined || last === undefined ? undefined : last.failure !== undefined ? 'failure' : last.responded ? 'success' : undefined)
+    this.#afterPool(ex, runtime, last, error)
   }
 
   #circuitOpen (ex: Exchange, runtime: PoolRuntime): void {
@@ -364,27 +372,12 @@ export class ProxyHandler {
   }
 }
 
-/**
- * A request's attempts within its pool (ex.pool), as its breaker judges them: the upstream's failure rejects with
- * UpstreamFailure (counted; the breaker hands the result back). A half-open probe that never got an answer (no
- * target, client gone, bad request) proves nothing: the breaker stays open rather than closing on it.
- */
-function judgedAttempts (ex: Exchange): Promise<AttemptResult | undefined> {
-  const runtime = ex.pool!
-  return new Promise((resolve, reject) => {
-    // A half-open breaker refuses every other request until its probe is judged. The verdict is in once the
-    // probe's answer begins: a streamed answer (SSE, a long download) must not keep the pool refusing while it
-    // streams. (A failure later in its body still counts for outlier detection, not for this breaker.)
-    if (runtime.breaker.state === 'half-open') {
-      ex.answerStarted = (result) => { if (result.failure === undefined) resolve(result); else reject(new UpstreamFailure(result)) }
-    }
-    tryTargets(ex, runtime, (result, error) => {
-      if (error !== undefined) reject(error)
-      else if (result?.failure !== undefined) reject(new UpstreamFailure(result))
-      else if (runtime.breaker.state === 'half-open' && (result === undefined || !result.responded)) reject(new UpstreamFailure(result))
-      else resolve(result)
-    })
-  })
+/** The breaker's verdict on a request admitted through it, given once (a probe's may come at its answer's start). */
+function judge (ex: Exchange, runtime: PoolRuntime, verdict: Verdict): void {
+  const admission = ex.breakerAdmission
+  if (admission === undefined) return
+  ex.breakerAdmission = undefined
+  runtime.breaker.judge(verdict, admission)
 }
 
 /**

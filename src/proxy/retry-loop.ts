@@ -6,7 +6,7 @@ import { sendAttempt, type AttemptResult } from './attempt.ts'
 import type { Exchange } from './exchange.ts'
 
 /** Called once: with the last attempt (undefined when none was made), or with an error the loop itself hit. */
-export type AttemptsDone = (last: AttemptResult | undefined, error?: unknown) => void
+export type AttemptsDone = (ex: Exchange, runtime: PoolRuntime, last: AttemptResult | undefined, error?: unknown) => void
 
 /** Attempts until one answers the client or the policy, budget or deadline says stop; then calls `done`. */
 export function tryTargets (ex: Exchange, runtime: PoolRuntime, done: AttemptsDone): void {
@@ -75,6 +75,6 @@ class TargetLoop {
   #end (error?: unknown): void {
     if (this.#slot) this.#runtime.budget.release()
     this.#slot = false
-    this.#done(this.#last, error)
+    this.#done(this.#ex, this.#runtime, this.#last, error)
   }
 }

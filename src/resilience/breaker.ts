@@ -1,44 +1,60 @@
-// One opossum circuit breaker per pool. Only what the upstream did wrong opens it:
-// an attempt counts as a failure by throwing UpstreamFailure; anything else (4xx, client aborts) does not.
+// One opossum circuit breaker per pool. It judges whole requests (all their attempts together), and only what the
+// upstream did wrong counts against it: a request answered counts as a success, one the upstream failed as a
+// failure, and one with no verdict (its client left, no target to try) not at all.
+// A request is admitted when it starts and judged when its verdict is known; only the verdict goes through opossum,
+// which keeps the state, the rolling window and the reset timer. Half-open, one request at a time is admitted as
+// the probe, by this class: admission and verdict being apart, opossum's own one-call gate cannot tell the probe
+// from a request that started while the breaker was closed and ends while it is half-open.
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
 import type { CircuitBreakerConfig } from '../config/schema.ts'
-import { systemClock, type Clock } from '../runtime.ts'
+import { systemClock, type Clock, type Timer } from '../runtime.ts'
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
 
-/** Thrown inside a breaker run for an attempt the upstream failed; carries the attempt's result out. */
-export class UpstreamFailure<T> extends Error {
-  readonly result: T
-  constructor (result: T) {
-    super('upstream failure')
-    this.result = result
-  }
-}
+/** What a judged request tells the breaker; undefined: nothing (no answer, and not the upstream's fault). */
+export type Verdict = 'success' | 'failure' | undefined
+
+/** An admitted request: NOT_A_PROBE, or the ticket of the half-open probe (a number above 0). */
+export type Admission = number
+export const NOT_A_PROBE: Admission = 0
 
 export interface BreakerEvents { state: [state: BreakerState, previous: BreakerState] }
 
-type Action = (arg: unknown) => Promise<unknown>
+/** How long a half-open probe holds its slot when no option says (a request with no verdict by then gives it up). */
+const DEFAULT_PROBE_LEASE_MS = 2000
+
+// opossum's action: the verdict, as a settled promise
+const SUCCEEDED = Promise.resolve()
+const UPSTREAM_FAILED = new Error('upstream failure')
+const settle = (verdict: Promise<void>): Promise<void> => verdict
+const ignore = (): void => {}
 
 export class PoolBreaker extends EventEmitter<BreakerEvents> {
-  readonly #breaker: CircuitBreaker<[Action, unknown], unknown> | undefined
+  readonly #breaker: CircuitBreaker<[Promise<void>], void> | undefined
   readonly #resetTimeoutMs: number
   readonly #clock: Clock
+  readonly #probeLeaseMs: number
   #state: BreakerState = 'closed'
   #openedAt = 0
+  /** The half-open probe in flight: its ticket (0: none), and the timer that ends its hold on the slot. */
+  #probe: Admission = NOT_A_PROBE
+  #probeLease: Timer | undefined
+  #tickets = 0
 
-  constructor (config: CircuitBreakerConfig, clock: Clock = systemClock) {
+  /** `probeLeaseMs`: the longest a half-open probe holds its slot without a verdict (the pool's per-try timeout). */
+  constructor (config: CircuitBreakerConfig, clock: Clock = systemClock, probeLeaseMs = DEFAULT_PROBE_LEASE_MS) {
     super()
     this.#resetTimeoutMs = config.resetTimeoutMs
     this.#clock = clock
+    this.#probeLeaseMs = probeLeaseMs
     if (!config.enabled) return
-    this.#breaker = new CircuitBreaker((action: Action, arg: unknown) => action(arg), {
+    this.#breaker = new CircuitBreaker(settle, {
       timeout: false, // the proxy owns timeouts; a breaker timer would not abort the upstream request
       errorThresholdPercentage: config.errorThresholdPercentage,
       volumeThreshold: config.volumeThreshold,
       rollingCountTimeout: config.rollingWindowMs,
       resetTimeout: config.resetTimeoutMs,
-      errorFilter: (err: unknown) => !(err instanceof UpstreamFailure),
       // Off: with them on, every request's latency is pushed into the rolling window, and every second (the
       // snapshot) and on every failure opossum concatenates and sorts the whole window's latencies, ~100,000
       // numbers at 10k req/s: a stall of milliseconds each second. Nothing here reads its percentiles.
@@ -59,26 +75,38 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
     return Math.max(1, Math.ceil((this.#openedAt + this.#resetTimeoutMs - this.#clock.now()) / 1000))
   }
 
-  /** True when a request may be tried now (closed, or half-open with the probe slot free). */
+  /** True when a request would be admitted now (closed, or half-open with the probe slot free); takes nothing. */
   allows (): boolean {
     const b = this.#breaker
-    return b === undefined || b.closed || b.pendingClose
+    return b === undefined || b.closed || (b.halfOpen && this.#probe === NOT_A_PROBE)
   }
 
   /**
-   * Runs `action(arg)` through the breaker (a module-level action and its argument: no closure per call). Resolves
-   * with its result; rejects with the UpstreamFailure the action rejected with (counted against the pool), with
-   * code EOPENBREAKER when open, or with any other error the action throws. It hands back opossum's own promise, with
-   * none chained on: this runs for every request, and each promise more is an allocation and a microtask.
+   * Admits a request, or refuses it (undefined: open, or half-open with its probe in flight). Half-open, the request
+   * admitted is the probe: it holds the slot until it is judged, or for probeLeaseMs at most (a slow upload, an
+   * answer that never starts), after which the next request may probe.
    */
-  run<T, A = undefined> (action: (arg: A) => Promise<T>, arg?: A): Promise<T> {
-    const breaker = this.#breaker
-    try {
-      // call(), not fire(): fire() only spreads its arguments into call() again, one array more per request
-      return breaker === undefined ? action(arg as A) : breaker.call(undefined, action as Action, arg) as Promise<T>
-    } catch (err) {
-      return Promise.reject(err)
-    }
+  admit (): Admission | undefined {
+    const b = this.#breaker
+    if (b === undefined || b.closed) return NOT_A_PROBE
+    if (!b.halfOpen || this.#probe !== NOT_A_PROBE) return undefined
+    const ticket = this.#probe = ++this.#tickets
+    this.#probeLease = this.#clock.setTimeout(() => this.#endProbe(ticket), this.#probeLeaseMs)
+    this.#probeLease.unref()
+    return ticket
+  }
+
+  /**
+   * An admitted request's verdict, once: a success closes a half-open breaker, a failure counts toward opening it
+   * (and reopens a half-open one), no verdict counts nothing and frees the probe slot. A verdict that comes while
+   * the breaker is open (the request started before it opened) is not counted: opossum refuses calls while open.
+   */
+  judge (verdict: Verdict, admission: Admission): void {
+    if (admission !== NOT_A_PROBE) this.#endProbe(admission)
+    const b = this.#breaker
+    if (verdict === undefined || b === undefined || b.isShutdown || !(b.closed || b.pendingClose)) return
+    if (verdict === 'success') void b.call(undefined, SUCCEEDED)
+    else b.call(undefined, Promise.reject(UPSTREAM_FAILED)).catch(ignore)
   }
 
   /** Operator: open or close the breaker by hand. */
@@ -87,16 +115,24 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
     else this.#breaker?.close()
   }
 
-  shutdown (): void { this.#breaker?.shutdown() }
+  shutdown (): void {
+    this.#endProbe(this.#probe)
+    this.#breaker?.shutdown()
+  }
+
+  #endProbe (ticket: Admission): void {
+    if (ticket === NOT_A_PROBE || ticket !== this.#probe) return
+    this.#probe = NOT_A_PROBE
+    this.#clock.clearTimeout(this.#probeLease)
+    this.#probeLease = undefined
+  }
 
   #set (state: BreakerState): void {
     const previous = this.#state
     if (previous === state) return
     this.#state = state
+    // a new state starts without a probe: half-open admits a fresh one, closed and open none
+    this.#endProbe(this.#probe)
     this.emit('state', state, previous)
   }
-}
-
-export function isBreakerRejection (err: unknown): boolean {
-  return (err as { code?: string } | null)?.code === 'EOPENBREAKER'
 }

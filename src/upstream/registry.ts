@@ -138,7 +138,8 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.#warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns), d]))
     targets.push(...this.#warmup.keys())
     this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
-    this.breaker = new PoolBreaker(config.circuitBreaker, clock)
+    // a half-open probe holds its slot at most what one try may take
+    this.breaker = new PoolBreaker(config.circuitBreaker, clock, config.retry.perTryTimeoutMs)
     this.retry = new RetryDecider(config.retry, random)
     const observer = options.observe?.(name) ?? NO_OBSERVER
     this.observer = observer

@@ -13,8 +13,6 @@ import { request } from 'node:http'
 import { connect } from 'node:net'
 import fc from 'fast-check'
 import t, { type Test } from 'tap'
-import type { AttemptResult } from '../../src/proxy/attempt.ts'
-import { UpstreamFailure } from '../../src/resilience/breaker.ts'
 import { startGateway, type TestGateway } from '../helpers/gateway.ts'
 import { collectProcessFaults } from '../helpers/process-faults.ts'
 import { FuzzUpstream, TAG_HEADER } from './fuzz-upstream.ts'
@@ -46,20 +44,14 @@ async function fuzzGateway (upstream: FuzzUpstream, retries: boolean): Promise<{
   }, { defaultMetrics: false })
   // GET /status shows the breaker's state, not its counts: what each request tells it is read where it is told
   const breaker = gw.gateway.pools().get('p')!.breaker
-  const run = breaker.run.bind(breaker)
+  const judgeVerdict = breaker.judge.bind(breaker)
   const counted: Counted = { judged: 0, failed: 0 }
-  const judge = (last: unknown): void => {
+  // every request the breaker judges (forward.ts judges each once; no verdict counts nothing, but is a judgement)
+  breaker.judge = ((verdict, admission) => {
     counted.judged++
-    if ((last as AttemptResult | undefined)?.failure !== undefined) counted.failed++
-  }
-  // a request the upstream failed rejects with an UpstreamFailure carrying its result
-  breaker.run = ((action: (arg: unknown) => Promise<unknown>, arg?: unknown) => run(action, arg).then((last) => {
-    judge(last)
-    return last
-  }, (err: unknown) => {
-    if (err instanceof UpstreamFailure) judge(err.result)
-    throw err
-  })) as typeof breaker.run
+    if (verdict === 'failure') counted.failed++
+    judgeVerdict(verdict, admission)
+  }) as typeof breaker.judge
   return { gw, port: Number(new URL(gw.url).port), breaker: counted }
 }
 

@@ -1,4 +1,5 @@
-// A half-open breaker closes only on an answer from the upstream: a probe that never reached one keeps it open.
+// A half-open breaker closes only on an answer from the upstream: a probe that never reached one proves nothing and
+// counts nothing (it used to reopen the breaker): the breaker stays half-open and the next request probes.
 import t from 'tap'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
@@ -21,12 +22,14 @@ t.test('a probe that finds no available target leaves the breaker open', async (
   const probe = await fetch(`${gw.url}/a`)
   t.equal(probe.status, 503)
   t.equal(((await probe.json()) as { error: string }).error, 'no_available_target')
-  t.equal(runtime.breaker.state, 'open', 'no answer from the upstream: still open')
+  t.equal(runtime.breaker.state, 'half-open', 'no answer from the upstream: neither closed nor reopened')
+  t.equal(runtime.breaker.allows(), true, 'the probe slot is free again')
+  t.equal(((await (await fetch(`${gw.url}/a`)).json()) as { error: string }).error, 'no_available_target', 'the next request probes')
+  t.equal(runtime.breaker.state, 'half-open')
 
   // with the target back and healthy, the next probe closes it
   up.failCount = 0
   runtime.pool.setStatus(runtime.pool.targets[0]!, { disabled: false })
-  await waitFor(() => runtime.breaker.state === 'half-open')
   t.equal((await fetch(`${gw.url}/a`)).status, 200)
   t.equal(runtime.breaker.state, 'closed')
 })

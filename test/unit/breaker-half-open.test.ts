@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import t from 'tap'
 import { clockAt } from '../helpers/clock.ts'
 import type { CircuitBreakerConfig } from '../../src/config/schema.ts'
-import { isBreakerRejection, PoolBreaker, UpstreamFailure, type BreakerState } from '../../src/resilience/breaker.ts'
+import { NOT_A_PROBE, PoolBreaker, type BreakerState } from '../../src/resilience/breaker.ts'
 
 const config: CircuitBreakerConfig = { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 1, rollingWindowMs: 10_000, resetTimeoutMs: 50 }
 
@@ -16,13 +16,13 @@ function breaker (t: { teardown: (fn: () => void) => void }, now?: () => number)
   return { b, events }
 }
 
-/** A run's outcome as a value, as forward.ts reads it: an UpstreamFailure's result; any other rejection thrown again. */
-function resultOfFailure<T> (err: unknown): T {
-  if (err instanceof UpstreamFailure) return err.result as T
-  throw err
+/** One request the upstream failed, admitted and judged at once (opossum's state moves a turn later). */
+async function fail (b: PoolBreaker): Promise<void> {
+  const admission = b.admit()
+  if (admission === undefined) throw new Error('refused')
+  b.judge('failure', admission)
+  await new Promise((resolve) => setImmediate(resolve))
 }
-
-const fail = (b: PoolBreaker): Promise<unknown> => b.run(() => Promise.reject(new UpstreamFailure('failed'))).then(undefined, resultOfFailure)
 
 /**
  * Resolves with the breaker's next state change. opossum's reset timer is real (50 ms) and unref'd,
@@ -39,14 +39,6 @@ async function nextState (b: PoolBreaker): Promise<BreakerState> {
   } finally {
     clearTimeout(guard)
   }
-}
-
-/** A deferred attempt: the probe stays in flight until the test settles it. */
-function deferred (): { promise: Promise<string>; resolve: (v: string) => void; reject: (e: unknown) => void } {
-  let resolve!: (v: string) => void
-  let reject!: (e: unknown) => void
-  const promise = new Promise<string>((res, rej) => { resolve = res; reject = rej })
-  return { promise, resolve, reject }
 }
 
 t.test('open: Retry-After is at least one second', async (t) => {
@@ -84,17 +76,14 @@ t.test('half-open: Retry-After is 1 and exactly one probe is allowed', async (t)
   t.equal(b.retryAfterSeconds(), 1)
   t.equal(b.allows(), true, 'the probe slot is free')
 
-  const probe = deferred()
-  const probeRun = b.run(() => probe.promise)
+  const probe = b.admit()
+  t.ok(probe !== undefined && probe !== NOT_A_PROBE, 'admitted as the probe')
   t.equal(b.allows(), false, 'the probe slot is taken while the probe is in flight')
   t.equal(b.retryAfterSeconds(), 1, 'still 1 while the probe decides')
-  let ran = false
-  const second = await b.run(async () => { ran = true }).then(() => undefined, (e: unknown) => e)
-  t.equal(ran, false, 'a second request is not let through')
-  t.equal(isBreakerRejection(second), true, 'it is refused as EOPENBREAKER')
+  t.equal(b.admit(), undefined, 'a second request is not let through')
 
-  probe.resolve('ok')
-  t.equal(await probeRun, 'ok')
+  b.judge('success', probe!)
+  await new Promise((resolve) => setImmediate(resolve))
   t.equal(b.state, 'closed', 'a successful probe closes the breaker')
   t.equal(b.allows(), true)
   t.equal(b.retryAfterSeconds(), undefined, 'no Retry-After once closed')

@@ -23,7 +23,7 @@ async function resettingPool (t: Test, pool: Record<string, unknown> = {}): Prom
 
 /** The loop's outcome as a promise: its last attempt, or the error it ended with. */
 function attempts (ex: Exchange, runtime: PoolRuntime): Promise<AttemptResult | undefined> {
-  return new Promise((resolve, reject) => tryTargets(ex, runtime, (last, error) => error === undefined ? resolve(last) : reject(error)))
+  return new Promise((resolve, reject) => tryTargets(ex, runtime, (_ex, _runtime, last, error) => error === undefined ? resolve(last) : reject(error)))
 }
 
 const names = (fx: RuntimeFixture, tried: readonly Target[]): string[] => tried.map((x) => `t${fx.targets.indexOf(x) + 1}`)

@@ -3,7 +3,8 @@ import CircuitBreaker from 'opossum'
 import t from 'tap'
 import { clockAt } from '../helpers/clock.ts'
 import type { CircuitBreakerConfig } from '../../src/config/schema.ts'
-import { isBreakerRejection, PoolBreaker, UpstreamFailure, type BreakerState } from '../../src/resilience/breaker.ts'
+import { NOT_A_PROBE, PoolBreaker, type BreakerState, type Verdict } from '../../src/resilience/breaker.ts'
+import { ManualClock } from '../helpers/clock.ts'
 
 const tiny: CircuitBreakerConfig = { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 2, rollingWindowMs: 10_000, resetTimeoutMs: 50 }
 
@@ -15,15 +16,19 @@ function breaker (t: { teardown: (fn: () => void) => void }, config: Partial<Cir
   return { b, events }
 }
 
-/** A run's outcome as a value, as forward.ts reads it: an UpstreamFailure's result; any other rejection thrown again. */
-function resultOfFailure<T> (err: unknown): T {
-  if (err instanceof UpstreamFailure) return err.result as T
-  throw err
-}
+/** opossum hears a verdict through a promise: its state moves a turn later. */
+const settled = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-// a failure rejects with the UpstreamFailure itself; forward.ts answers from the result it carries
-const fail = <T>(b: PoolBreaker, result: T): Promise<T> => b.run(() => Promise.reject(new UpstreamFailure(result))).then(undefined, resultOfFailure<T>)
-const succeed = <T>(b: PoolBreaker, result: T): Promise<T> => b.run(() => Promise.resolve(result))
+/** One request through the breaker, admitted and judged at once; false when it was refused. */
+async function request (b: PoolBreaker, verdict: Verdict): Promise<boolean> {
+  const admission = b.admit()
+  if (admission === undefined) return false
+  b.judge(verdict, admission)
+  await settled()
+  return true
+}
+const fail = (b: PoolBreaker): Promise<boolean> => request(b, 'failure')
+const succeed = (b: PoolBreaker): Promise<boolean> => request(b, 'success')
 
 /**
  * Resolves when the breaker next changes state (opossum's reset timer is real: 50 ms here).
@@ -41,73 +46,78 @@ async function nextState (b: PoolBreaker): Promise<unknown[]> {
   }
 }
 
-t.test('closed: attempts run and their results come back', async (t) => {
+t.test('closed: requests are admitted, not as probes', async (t) => {
   const { b, events } = breaker(t)
   t.equal(b.state, 'closed')
   t.equal(b.allows(), true)
-  t.equal(await succeed(b, 'ok'), 'ok')
+  t.equal(b.admit(), NOT_A_PROBE)
+  t.equal(await succeed(b), true)
   t.equal(b.retryAfterSeconds(), undefined, 'no Retry-After while closed')
   t.strictSame(events, [])
 })
 
-t.test('an UpstreamFailure resolves with its result and counts as a failure', async (t) => {
+t.test('failures open it at volumeThreshold', async (t) => {
   const { b, events } = breaker(t)
-  t.equal(await fail(b, { status: 502 }).then((r) => r.status), 502, 'first failure: the attempt result comes back')
+  await fail(b)
   t.equal(b.state, 'closed', 'below volumeThreshold')
-  t.strictSame(await fail(b, { status: 503 }), { status: 503 })
+  await fail(b)
   t.equal(b.state, 'open', 'volumeThreshold reached at 100% errors')
   t.equal(b.allows(), false)
   t.strictSame(events, [['open', 'closed']])
 })
 
-t.test('open: attempts are refused with EOPENBREAKER, and no further events', async (t) => {
-  const { b, events } = breaker(t)
-  await fail(b, 1)
-  await fail(b, 2)
-  let ran = false
-  const err = await b.run(async () => { ran = true }).then(() => undefined, (e: unknown) => e)
-  t.equal(ran, false, 'the attempt never ran')
-  t.equal(isBreakerRejection(err), true)
-  t.equal((err as { code?: string }).code, 'EOPENBREAKER')
-  await b.run(async () => 1).catch(() => undefined)
+t.test('open: requests are refused, and no further events', async (t) => {
+  const { b, events } = breaker(t, { resetTimeoutMs: 10_000 })
+  await fail(b)
+  await fail(b)
+  t.equal(b.admit(), undefined, 'refused')
+  t.equal(await succeed(b), false)
   t.strictSame(events, [['open', 'closed']], 'one event per change')
 })
 
 t.test('the error threshold is a strict percentage', async (t) => {
   const { b } = breaker(t)
-  await succeed(b, 1)
-  await fail(b, 2)
+  await succeed(b)
+  await fail(b)
   t.equal(b.state, 'closed', '1 of 2 = 50% is not above 50%')
-  await fail(b, 3)
+  await fail(b)
   t.equal(b.state, 'open', '2 of 3 is')
 })
 
-t.test('errors that are not UpstreamFailure do not count', async (t) => {
+t.test('no verdict (a client that left, no target) counts nothing', async (t) => {
   const { b, events } = breaker(t)
-  for (let i = 0; i < 10; i++) {
-    const abort = Object.assign(new Error('client went away'), { code: 'ECLIENTABORT' })
-    const err = await b.run(() => Promise.reject(abort)).then(() => undefined, (e: unknown) => e)
-    t.equal(err, abort, 'the error itself is rethrown')
-  }
-  t.equal(b.state, 'closed')
+  for (let i = 0; i < 10; i++) await request(b, undefined)
+  await fail(b)
+  t.equal(b.state, 'closed', 'one failure, below volumeThreshold: the ten without a verdict were not counted')
+  await succeed(b)
+  t.equal(b.state, 'closed', '1 failure in 2 verdicts')
   t.strictSame(events, [])
 })
 
-t.test('half-open after resetTimeoutMs; a good probe closes it', async (t) => {
+t.test('a verdict that comes while open is not counted', async (t) => {
+  const { b } = breaker(t, { resetTimeoutMs: 10_000 })
+  const late = b.admit()!
+  await fail(b)
+  await fail(b)
+  t.equal(b.state, 'open')
+  b.judge('success', late)
+  await settled()
+  t.equal(b.state, 'open', 'a success of a request admitted before it opened does not close it')
+})
+
+t.test('half-open after resetTimeoutMs: one probe at a time, and a good one closes it', async (t) => {
   const { b, events } = breaker(t)
-  await fail(b, 1)
-  await fail(b, 2)
+  await fail(b)
+  await fail(b)
   const [state] = await nextState(b)
   t.equal(state, 'half-open')
-  t.equal(b.state, 'half-open')
   t.equal(b.allows(), true, 'the probe slot is free')
-  let release!: () => void
-  const probe = b.run(() => new Promise<string>((resolve) => { release = () => resolve('probe ok') }))
+  const probe = b.admit()
+  t.ok(probe !== undefined && probe !== NOT_A_PROBE, 'admitted as the probe')
   t.equal(b.allows(), false, 'only one probe at a time')
-  const second = await b.run(async () => 'x').then(() => undefined, (e: unknown) => e)
-  t.equal(isBreakerRejection(second), true, 'a second request during the probe is refused')
-  release()
-  t.equal(await probe, 'probe ok')
+  t.equal(b.admit(), undefined, 'a second request during the probe is refused')
+  b.judge('success', probe!)
+  await settled()
   t.equal(b.state, 'closed')
   t.equal(b.allows(), true)
   t.strictSame(events, [['open', 'closed'], ['half-open', 'open'], ['closed', 'half-open']])
@@ -115,12 +125,65 @@ t.test('half-open after resetTimeoutMs; a good probe closes it', async (t) => {
 
 t.test('half-open: a failed probe opens it again', async (t) => {
   const { b, events } = breaker(t)
-  await fail(b, 1)
-  await fail(b, 2)
+  await fail(b)
+  await fail(b)
   await nextState(b)
-  t.equal(await fail(b, 'probe failed'), 'probe failed')
+  t.equal(await fail(b), true, 'admitted as the probe')
   t.equal(b.state, 'open')
   t.strictSame(events, [['open', 'closed'], ['half-open', 'open'], ['open', 'half-open']])
+})
+
+t.test('half-open: a probe with no verdict frees the slot and changes nothing', async (t) => {
+  const { b, events } = breaker(t)
+  await fail(b)
+  await fail(b)
+  await nextState(b)
+  await request(b, undefined)
+  t.equal(b.state, 'half-open', 'neither closed nor reopened')
+  t.equal(b.allows(), true, 'the next request may probe')
+  t.equal(await succeed(b), true)
+  t.equal(b.state, 'closed')
+  t.strictSame(events, [['open', 'closed'], ['half-open', 'open'], ['closed', 'half-open']])
+})
+
+t.test('half-open: a request admitted while closed that ends with no verdict neither reopens it nor takes the probe slot', async (t) => {
+  const { b, events } = breaker(t)
+  const old = b.admit()!
+  t.equal(old, NOT_A_PROBE)
+  await fail(b)
+  await fail(b)
+  await nextState(b)
+  const probe = b.admit()!
+  b.judge(undefined, old) // its client left while the breaker was half-open
+  await settled()
+  t.equal(b.state, 'half-open', 'not reopened')
+  t.equal(b.admit(), undefined, 'the probe still holds the slot')
+  b.judge('success', probe)
+  await settled()
+  t.equal(b.state, 'closed', "the probe's success closes it")
+  t.strictSame(events, [['open', 'closed'], ['half-open', 'open'], ['closed', 'half-open']])
+})
+
+t.test('half-open: a probe without a verdict gives its slot up after probeLeaseMs', async (t) => {
+  const clock = new ManualClock()
+  const b = new PoolBreaker(tiny, clock, 300)
+  t.teardown(() => b.shutdown())
+  await fail(b)
+  await fail(b)
+  await nextState(b)
+  const slow = b.admit()! // an upload trickling in: no answer for a long while
+  t.equal(b.admit(), undefined, 'the slot is held')
+  clock.advance(299)
+  t.equal(b.allows(), false)
+  clock.advance(1)
+  t.equal(b.allows(), true, 'free after the lease')
+  const next = b.admit()!
+  t.ok(next !== NOT_A_PROBE && next !== slow, 'the next request probes')
+  b.judge(undefined, slow) // the slow one ends late: it does not free the new probe's slot
+  t.equal(b.allows(), false, "the new probe's slot is still held")
+  b.judge('success', next)
+  await settled()
+  t.equal(b.state, 'closed')
 })
 
 t.test('retryAfterSeconds counts down from the opening with the injected clock', async (t) => {
@@ -147,37 +210,18 @@ t.test('force opens and closes by hand, one event per change', async (t) => {
   t.equal(b.state, 'closed')
   t.equal(b.allows(), true)
   t.strictSame(events, [['open', 'closed'], ['closed', 'open']])
-  t.equal(await succeed(b, 'after'), 'after')
+  t.equal(await succeed(b), true, 'admitted again')
 })
 
-t.test('a disabled breaker passes everything through', async (t) => {
+t.test('a disabled breaker admits everything and counts nothing', async (t) => {
   const { b, events } = breaker(t, { enabled: false })
-  t.equal(await succeed(b, 'ok'), 'ok')
-  const boom = new Error('boom')
-  t.equal(await b.run(() => Promise.reject(boom)).then(() => undefined, (e: unknown) => e), boom, 'other errors rethrown')
+  for (let i = 0; i < 10; i++) t.equal(await fail(b), true)
+  t.equal(b.admit(), NOT_A_PROBE)
   b.force('open')
   t.equal(b.state, 'closed')
   t.equal(b.allows(), true)
   t.equal(b.retryAfterSeconds(), undefined)
   t.strictSame(events, [])
-})
-
-t.test('a disabled breaker rejects with the UpstreamFailure like an enabled one', async (t) => {
-  // forward.ts answers from the result an UpstreamFailure carries, whether the pool's breaker is on or off
-  for (const enabled of [false, true]) {
-    const { b } = breaker(t, { enabled, volumeThreshold: 100 })
-    const failure = new UpstreamFailure({ status: 502 })
-    const err = await b.run(() => Promise.reject(failure)).then(() => undefined, (e: unknown) => e)
-    t.equal(err, failure, `enabled: ${enabled}`)
-    t.equal(b.state, 'closed')
-  }
-})
-
-t.test('isBreakerRejection', async (t) => {
-  t.equal(isBreakerRejection(Object.assign(new Error('x'), { code: 'EOPENBREAKER' })), true)
-  for (const e of [new Error('x'), Object.assign(new Error('x'), { code: 'ECONNRESET' }), null, undefined, 'EOPENBREAKER']) {
-    t.equal(isBreakerRejection(e), false, String(e))
-  }
 })
 
 t.test('keeps no latency per request: no rolling percentiles, no snapshots', async (t) => {
@@ -197,7 +241,7 @@ t.test('keeps no latency per request: no rolling percentiles, no snapshots', asy
   const inner = made[0]!
   let snapshots = 0
   inner.status.on('snapshot', () => snapshots++)
-  for (let i = 0; i < 100; i++) await succeed(b, i)
+  for (let i = 0; i < 100; i++) await succeed(b)
   t.equal(inner.stats.fires, 100, 'the window still counts every request')
   t.equal(inner.stats.latencyTimes.length, 0, 'but holds no latency for any')
   // a snapshot would come every rollingWindowMs / 10 = 1 s
