@@ -19,7 +19,7 @@ for (const runtime of gateway.pools().values()) {
 }
 const { state } = gateway.proxy
 for (const route of state.table.routes) {
-  for (const code of [200, 404, 503]) state.observers?.get(route).request('GET', code, 0.012)
+  for (const code of [200, 404, 503]) state.observers?.get(route, route.pool).request('GET', code, 0.012)
 }
 
 async function time (label: string, fn: () => unknown): Promise<void> {

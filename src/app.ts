@@ -416,12 +416,21 @@ function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHist
  */
 class RouteObserverCache implements RouteObservers {
   readonly #metrics: GatewayMetrics
+  /** By route, for its own pool (most requests); by route and pool for its canary's and replicas'. */
   readonly #bound = new Map<Route, RouteObserver>()
+  readonly #otherPools = new Map<Route, Map<string, RouteObserver>>()
   constructor (metrics: GatewayMetrics) { this.#metrics = metrics }
 
-  get (route: Route): RouteObserver {
-    let observer = this.#bound.get(route)
-    if (observer === undefined) this.#bound.set(route, observer = this.#metrics.route(route.label, route.pool))
+  get (route: Route, pool: string): RouteObserver {
+    if (pool === route.pool) {
+      let observer = this.#bound.get(route)
+      if (observer === undefined) this.#bound.set(route, observer = this.#metrics.route(route.label, pool))
+      return observer
+    }
+    let byPool = this.#otherPools.get(route)
+    if (byPool === undefined) this.#otherPools.set(route, byPool = new Map())
+    let observer = byPool.get(pool)
+    if (observer === undefined) byPool.set(pool, observer = this.#metrics.route(route.label, pool))
     return observer
   }
 }

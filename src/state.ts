@@ -18,5 +18,6 @@ export interface RouteObserver {
 }
 
 export interface RouteObservers {
-  get (route: Route): RouteObserver
+  /** The route's counters for requests `pool` served (the route's own, its canary's, its replicas'). */
+  get (route: Route, pool: string): RouteObserver
 }

@@ -196,7 +196,8 @@ export class ProxyHandler {
     if (admission.refusal !== undefined || runtime === undefined) return this.#sendError(ex, admission.refusal ?? 'no_route', undefined, undefined, admission.malformed)
     ex.route = admission.route
     ex.pool = runtime
-    ex.observer = admission.route && this.#state.observers?.get(admission.route)
+    // the route's series of the pool that serves it (a canary's, a replica's: not always the route's own)
+    ex.observer = admission.route && this.#state.observers?.get(admission.route, runtime.name)
     ex.plan = admission.plan
     ex.version = admission.version
     ex.write = admission.write
@@ -267,6 +268,7 @@ export class ProxyHandler {
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout') return false
     ex.readFallback = undefined
     ex.pool = primary
+    if (ex.route !== undefined) ex.observer = this.#state.observers?.get(ex.route, primary.name)
     // the primary's first attempt: not a retry of the replicas' (no budget slot, no retry counted, its own attempts)
     ex.triedBefore = ex.tried.length
     ex.plan?.readToPrimary('fallback')

@@ -28,7 +28,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const state = opts.state()
     const admission = opts.admit(req, state)
     const { requestId, runtime } = admission
-    const observer = admission.route && state.observers?.get(admission.route)
+    const observer = admission.route && runtime !== undefined ? state.observers?.get(admission.route, runtime.name) : undefined
     // one access-log line and one requests_total count per upgrade, once it is over. The duration series gets the
     // time to the answer (the 101 for a tunnel), not the tunnel's lifetime, which would swamp the route's latencies.
     const log = (status: number, extra: Record<string, unknown>, handshakeMs?: number): void => {

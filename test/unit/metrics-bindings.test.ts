@@ -95,8 +95,8 @@ t.test('a gateway binds no series of a route before its first request', async (t
   t.same(binds.counter.filter((values) => values.some((v) => labels.has(v))), [], 'no counter labelled by a route')
 
   const route = state.table.routes[7]!
-  const observer = state.observers!.get(route)
-  t.equal(state.observers!.get(route), observer, 'bound once')
+  const observer = state.observers!.get(route, route.pool)
+  t.equal(state.observers!.get(route, route.pool), observer, 'bound once')
   observer.request('GET', 200, 0.01)
   t.same(binds.histogram, [[route.label, 'api']], 'its duration series bound at its first request')
 })
