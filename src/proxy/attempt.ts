@@ -2,6 +2,7 @@
 // straight to the client with backpressure (pause the upstream while the client's socket is full), or drained
 // and dropped when another attempt will answer instead. No intermediate streams, no AbortController.
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted, type ErrorCode } from '../errors.ts'
 import { classifyError, UnforwardableResponse, type FailureKind } from '../resilience/classify.ts'
@@ -83,8 +84,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // response starts once the request has been sent (onRequestSent). Other requests start it now.
     if (!isStream(ex.body)) this.#startTimer()
     else {
-      // ...but a streamed upload that goes silent for clientIdleMs is the client's stall, not an upstream failure
-      this.#uploadTimer = runtime.clock.setTimeout(() => this.abort(AttemptAborted.signal('upload_stalled')), runtime.config.timeouts.clientIdleMs)
+      // ...but a streamed upload that goes silent for clientIdleMs has stalled: the client's, or the upstream's
+      this.#uploadTimer = runtime.clock.setTimeout(() => this.#uploadStalled(), runtime.config.timeouts.clientIdleMs)
       this.#watchingUpload = true
       watchUpload()
     }
@@ -93,6 +94,21 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onBodySent (chunk?: Buffer): void {
     this.#uploadTimer?.refresh()
     if (this.#watchingUpload && chunk !== undefined) reclaimSent(this.#ex.body!, chunk)
+  }
+
+  /**
+   * No body byte went upstream for clientIdleMs. undici stops reading the client's body while the upstream's
+   * connection takes no more, so bytes the client sent then wait unread in the request stream: the upstream stopped
+   * reading, a timeout of its own (504, counted against it). Nothing waiting: the client stopped sending (408).
+   */
+  #uploadStalled (): void {
+    const body = this.#ex.body as Readable
+    if (body.readableLength > 0 || body.readableFlowing === false) {
+      this.#timedOut = true
+      this.abort(AttemptAborted.signal('attempt_timeout'))
+    } else {
+      this.abort(AttemptAborted.signal('upload_stalled'))
+    }
   }
 
   #startTimer (): void {
