@@ -205,6 +205,12 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       const labels = new Set(proxy.state.table.routes.map((r) => r.label))
       for (const route of previous.table.routes) if (!labels.has(route.label)) metrics.forgetRoute(route.label)
       for (const runtime of retired) if (!pools.has(runtime.name)) metrics.forgetPool(runtime.name)
+      // a kept route no longer sending to a pool that stays (moved, canary or replicas taken away) drops that pair
+      for (const route of proxy.state.table.routes) {
+        const rc = next.routes[route.index]
+        const sendsTo = new Set([route.pool, rc?.canary?.pool, rc?.reads?.pool])
+        for (const pool of metrics.routePools(route.label)) if (!sendsTo.has(pool)) metrics.forgetRoutePool(route.label, pool)
+      }
     }
     for (const [name, before] of targetsBefore) {
       const after = pools.get(name)
@@ -439,6 +445,18 @@ function * snapshot (pools: ReadonlyMap<string, PoolRuntime>, clock: Clock): Gen
   const now = clock.now()
   for (const [name, runtime] of pools) {
     const pool = runtime.pool
-    yield { name, circuit: runtime.breaker.state, targets: pool.targets.map((t) => ({ id: t.id, up: isAvailable(pool.status(t), now), inFlight: t.inFlight })) }
+    const targets = new Map<string, { id: string; up: boolean; inFlight: number }>()
+    for (const t of pool.targets) {
+      const same = targets.get(t.id)
+      if (same !== undefined) same.inFlight += t.inFlight
+      else targets.set(t.id, { id: t.id, up: isAvailable(pool.status(t), now), inFlight: t.inFlight })
+    }
+    // a copy a reload replaced (new weight or backup flag) still finishing requests is the same upstream, as /status
+    // counts it; a target the reload removed has had its series forgotten
+    for (const t of pool.retiring) {
+      const same = targets.get(t.id)
+      if (same !== undefined) same.inFlight += t.inFlight
+    }
+    yield { name, circuit: runtime.breaker.state, targets: targets.values() }
   }
 }

@@ -62,7 +62,7 @@ export function poolStatus (runtime: PoolRuntime): PoolStatus {
     if (same !== undefined) {
       // A target a reload replaced (a new weight or backup flag) is the same upstream: the old copy's requests are
       // its own, and a drain is not done until they are. One entry per id, so "wait until drained" cannot read the
-      // new copy's state while the old one still has requests in flight.
+      // new copy's state while the old one still has requests in flight. (Both count attempts in one Target.counts.)
       same.inFlight += t.inFlight
       same.tunnels += t.tunnels
       if (same.state === 'drained' && t.inFlight > 0) same.state = 'draining'

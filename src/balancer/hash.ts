@@ -1,5 +1,5 @@
-// Consistent hashing: each key goes to its owner on a hash ring of weighted points (see hash-ring.ts), so
-// removing one of N targets remaps only the ~1/N keys that target owned, and a pick is a binary search.
+// Consistent hashing: each key goes to the winner of a weighted race on a hash ring (see hash-ring.ts), so
+// removing one of N targets remaps only the ~1/N keys that target owned, and a pick costs O(1).
 // Requests without a key are balanced round-robin.
 import { fnv1a, HashRing, mix32 } from './hash-ring.ts'
 import { PerList } from './per-list.ts'

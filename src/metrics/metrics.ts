@@ -99,6 +99,21 @@ export class GatewayMetrics {
     this.#routes.delete(routeId)
   }
 
+  /** The pools a route's requests are counted under now (bound and not forgotten). */
+  routePools (routeId: string): string[] {
+    return [...this.#routes.get(routeId)?.byPool.keys() ?? []]
+  }
+
+  /**
+   * Drops a route's requests and durations to one pool (a reload moved the route, or took its canary or replicas
+   * away, and the pool itself stays); its other pools and route-only series stay. Held bindings count nowhere.
+   */
+  forgetRoutePool (routeId: string, pool: string): void {
+    const byPool = this.#routes.get(routeId)?.byPool
+    byPool?.get(pool)?.detach()
+    byPool?.delete(pool)
+  }
+
   /** Drops every series labelled with this pool: its routes' requests and durations, retries, budget, attempts. */
   forgetPool (pool: string): void {
     for (const entry of this.#routes.values()) {

@@ -17,7 +17,7 @@ import type { AttemptOutcome, RetryReason } from '../metrics/catalogue.ts'
 import { systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import { UpstreamPool } from './pool.ts'
 import { INITIAL_STATUS, type TargetStatus } from './status.ts'
-import { Target } from './target.ts'
+import { Target, type TargetCounts } from './target.ts'
 
 export interface RuntimeOptions {
   random?: RandomSource
@@ -28,6 +28,8 @@ export interface RuntimeOptions {
    * replaced alive, each holding the one before.
    */
   carriedStatus?: ReadonlyMap<string, TargetStatus>
+  /** Attempt counts by target URL, which the same upstream's new copy goes on counting in (plain data too). */
+  carriedCounts?: ReadonlyMap<string, TargetCounts>
   /**
    * Last known addresses by discovered name (discoveryKey), from the pool a reload replaces: its DNS targets stay
    * while the new pool's first lookups run, as they would through a failed lookup. Plain data, as carriedStatus.
@@ -127,15 +129,16 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       keys.add(key)
       return true
     }
-    const targets = config.targets.filter(fresh).map((t) => new Target(t, config))
+    const counts = options.carriedCounts
+    const targets = config.targets.filter(fresh).map((t) => new Target(t, config, undefined, counts?.get(new URL(t.url).origin)))
     for (const [i, discovery] of this.#discoveries.entries()) {
       const spec = config.discover[i]!
       for (const url of discovery.urls) {
         const tc = { url, weight: spec.weight, backup: spec.backup }
-        if (fresh(tc)) targets.push(new Target(tc, config, spec.dns))
+        if (fresh(tc)) targets.push(new Target(tc, config, spec.dns, counts?.get(new URL(url).origin)))
       }
     }
-    this.#warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns), d]))
+    this.#warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns, counts?.get(new URL(d.url).origin)), d]))
     targets.push(...this.#warmup.keys())
     this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
     // a half-open probe holds its slot at most what one try may take
@@ -180,12 +183,14 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   /** Fixed targets plus every discovered address; an address that joins later waits for a passing check. */
   #setTargets (config: PoolConfig): void {
     const current = new Map(this.pool.targets.map((t) => [targetKey(t), t]))
+    // a target whose weight or backup flag changed is a new object for the same upstream: it counts on in the same counts
+    const counts = new Map(this.pool.targets.map((t) => [t.url, t.counts]))
     // each target once: two names answering the same address (or a name and a fixed target) share one target, or
     // balancers would give it a double share and a retry could not tell it was already tried
     const next = new Map<string, Target>()
     for (const tc of config.targets) {
       const key = targetKey(tc)
-      if (!next.has(key)) next.set(key, current.get(key) ?? new Target(tc, config))
+      if (!next.has(key)) next.set(key, current.get(key) ?? new Target(tc, config, undefined, counts.get(new URL(tc.url).origin)))
     }
     const joining = new Set<Target>()
     for (const [i, discovery] of this.#discoveries.entries()) {
@@ -196,7 +201,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
         if (next.has(key)) continue
         let target = current.get(key)
         if (target === undefined) {
-          target = new Target(tc, config, spec.dns)
+          target = new Target(tc, config, spec.dns, counts.get(new URL(url).origin))
           joining.add(target)
         }
         next.set(key, target)
@@ -293,14 +298,14 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       continue
     }
     if (before !== undefined) retired.push(before)
-    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedAddresses' | 'warmupTargets'> = {}
+    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedCounts' | 'carriedAddresses' | 'warmupTargets'> = {}
     if (before !== undefined) {
       // a name both pools discover starts from its last addresses; every other discovered target (a renamed name's,
       // or those the replaced pool itself still kept from its own predecessor) serves until the first lookups end
       const keys = new Set(poolConfig.discover.map(discoveryKey))
       const carriedAddresses = new Map([...before.discoveredAddresses()].filter(([key]) => keys.has(key)))
       const warmupTargets = before.discoveredTargets().filter((d) => !carriedAddresses.has(d.key))
-      carried = { carriedStatus: statusByUrl(before.pool), carriedAddresses, warmupTargets }
+      carried = { carriedStatus: statusByUrl(before.pool), carriedCounts: new Map(before.pool.targets.map((t) => [t.url, t.counts])), carriedAddresses, warmupTargets }
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it

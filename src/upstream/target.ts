@@ -5,6 +5,9 @@ import type { PoolConfig, TargetConfig } from '../config/schema.ts'
 import { TargetConnections } from './connections.ts'
 import { resetAwareConnector } from './connector.ts'
 
+/** A target's attempts and failures since start: plain data, which a copy of the same upstream goes on counting in. */
+export interface TargetCounts { requests: number; failures: number }
+
 export class Target {
   readonly url: string
   /** host:port, as the admin API and metrics name a target. */
@@ -26,11 +29,14 @@ export class Target {
   readonly #maxQueued: number
   /** How to close each WebSocket tunnel open to this target (each is also in flight). */
   readonly #tunnels = new Set<() => void>()
-  #requests = 0
-  #failures = 0
+  readonly #counts: TargetCounts
 
-  /** `servername`: the TLS name to verify when the URL holds an address (a DNS-discovered target: the DNS name). */
-  constructor (config: TargetConfig, pool: PoolConfig, servername?: string) {
+  /**
+   * `servername`: the TLS name to verify when the URL holds an address (a DNS-discovered target: the DNS name).
+   * `counts`: those of the copy this one replaces (a reload changed its weight, backup flag or pool settings).
+   */
+  constructor (config: TargetConfig, pool: PoolConfig, servername?: string, counts: TargetCounts = { requests: 0, failures: 0 }) {
+    this.#counts = counts
     const url = new URL(config.url)
     this.url = url.origin
     this.host = url.host
@@ -109,14 +115,17 @@ export class Target {
   }
 
   /** Attempts sent to this target since start. */
-  get requests (): number { return this.#requests }
+  get requests (): number { return this.#counts.requests }
   /** Attempts the target failed (a failure status, connect failure, reset, timeout, bad response). */
-  get failures (): number { return this.#failures }
+  get failures (): number { return this.#counts.failures }
+  /** Both, shared with the copy a reload makes of this target. */
+  get counts (): TargetCounts { return this.#counts }
 
   /** A request ended (failed: the target's fault); returns how many are still in flight. */
   release (failed = false): number {
-    this.#requests++
-    if (failed) this.#failures++
+    const counts = this.#counts
+    counts.requests++
+    if (failed) counts.failures++
     return --this.#inFlight
   }
 

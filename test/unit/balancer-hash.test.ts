@@ -18,13 +18,33 @@ t.test('the same key always goes to the same target', async (t) => {
 })
 
 t.test('weighted distribution within ±2% over 10,000 keys', async (t) => {
-  for (const weights of [{ a: 1, b: 1, c: 1, d: 1, e: 1 }, { a: 1, b: 2, c: 3, d: 4 }, { a: 3, b: 1 }] as Record<string, number>[]) {
+  const table: Record<string, number>[] = [
+    { a: 1, b: 1, c: 1, d: 1, e: 1 }, { a: 1, b: 2, c: 3, d: 4 }, { a: 3, b: 1 },
+    // weights far apart (separate weight classes inside the ring)
+    { a: 1, b: 0.001 }, { a: 1000, b: 1, c: 30 },
+  ]
+  for (const weights of table) {
     const cs = candidates(weights)
     const h = new HashBalancer()
     const counts = tally(keys(10_000).map((k) => h.pick(cs, { hashKey: k })!.url))
     for (const [url, share] of Object.entries(weightShares(cs))) {
       const got = (counts[url] ?? 0) / 10_000
       t.ok(Math.abs(got - share) <= 0.02, `${JSON.stringify(weights)} ${url}: ${got} vs ${share}`)
+    }
+  }
+})
+
+t.test('fractional weights: shares within ±2% over 100,000 keys, in each of 4 pools', async (t) => {
+  // a share comes from the weight itself, not from a point count rounded from it (0.3 → 300 points was ~3% off)
+  for (const weights of [[0.3, 0.3, 0.3, 0.1], [0.1, 0.2, 0.7]]) {
+    for (let p = 0; p < 4; p++) {
+      const cs = weights.map((w, i) => candidate(`http://pool${p}-t${i}:80`, w))
+      const h = new HashBalancer()
+      const counts = tally(keys(100_000, 'k').map((k) => h.pick(cs, { hashKey: k })!.url))
+      for (const [url, share] of Object.entries(weightShares(cs))) {
+        const got = (counts[url] ?? 0) / 100_000
+        t.ok(Math.abs(got - share) <= 0.02, `${JSON.stringify(weights)} ${url}: ${got} vs ${share}`)
+      }
     }
   }
 })

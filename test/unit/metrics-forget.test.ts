@@ -96,3 +96,19 @@ t.test('forgetTarget removes that target\'s attempts only', async (t) => {
   held.attempt('reset')
   t.same(seriesOf(await m.render()), Object.fromEntries(Object.entries(before).filter(([k]) => !k.includes('target="http://users:2"'))))
 })
+
+t.test('forgetRoutePool removes one route × pool pair only', async (t) => {
+  const m = busyGateway()
+  const before = seriesOf(await m.render())
+  const held = m.route('shared', 'users')
+  t.same(m.routePools('shared').sort(), ['orders', 'users'])
+  m.forgetRoutePool('shared', 'users')
+  m.forgetRoutePool('shared', 'no-such-pool')
+  m.forgetRoutePool('no-such-route', 'users')
+  held.request('GET', 200, 0.01)
+  t.same(m.routePools('shared'), ['orders'])
+  const after = seriesOf(await m.render())
+  // the route's other pool, the pool's other routes and the pool's own series all stay, values included
+  t.same(after, Object.fromEntries(Object.entries(before).filter(([k]) => !(k.includes('route="shared"') && k.includes('pool="users"')))))
+  t.not(m.route('shared', 'users'), held, 'a new binding once the route sends there again')
+})
