@@ -119,6 +119,18 @@ export const CONTENDERS: readonly ContenderSpec[] = [
     onlyWhenNamed: true,
   },
   {
+    // switchyard-full spreads its load over two targets (two origin ports), each with its own connections: at c=256
+    // ~256 upstream connections, where the floor's one pool of 128 queues half its requests. This is the floor
+    // spread the same way, so what two targets cost Node and undici can be told apart from what the gateway costs.
+    name: 'floor-2-targets',
+    description: 'bench/floor.ts over the same two origin ports as switchyard-full, round robin, a pool of 128 connections each',
+    script: 'floor.ts',
+    args: (o) => [...o.urls],
+    nodeFlags: [],
+    logsToStdout: false,
+    onlyWhenNamed: true,
+  },
+  {
     name: 'floor-1k-targets',
     description: 'bench/floor.ts over the same 1,000 target addresses as switchyard-1k-targets, round robin: what spreading requests over 1,000 upstream connections costs a bare node:http + undici proxy',
     script: 'floor.ts',
