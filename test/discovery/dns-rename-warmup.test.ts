@@ -7,6 +7,8 @@ import { validateConfig } from '../../src/config/validate.ts'
 import { buildPools, type PoolRuntime } from '../../src/upstream/registry.ts'
 import { TestDnsServer } from '../helpers/dns-server.ts'
 
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
 const OLD = 'old.rename.test'
 const NEW = 'new.rename.test'
 const config = (name: string, refreshMs: number) => validateConfig({
@@ -15,11 +17,13 @@ const config = (name: string, refreshMs: number) => validateConfig({
 })
 const ids = (rt: PoolRuntime): string[] => rt.pool.targets.map((target) => target.id)
 
-async function renamed (t: { teardown: (fn: () => Promise<void>) => void; strictSame: (a: unknown, b: unknown, m: string) => void }, dns: TestDnsServer, refreshMs: number): Promise<PoolRuntime> {
+/** A pool discovering OLD, reloaded to discover NEW (`beforeReload` runs in between); started, its first lookups done. */
+async function renamed (t: Tap, dns: TestDnsServer, refreshMs: number, beforeReload = (): void => {}): Promise<PoolRuntime> {
   const options = { dnsServers: [dns.address] }
   const first = buildPools(config(OLD, 60_000), options).pools.get('p')!
   await first.start()
   t.strictSame(ids(first), ['127.0.0.2:9', '127.0.0.3:9'], 'the old name serves')
+  beforeReload()
   const { pools, retired } = buildPools(config(NEW, refreshMs), options, new Map([['p', first]]))
   for (const r of retired) r.retire()
   const rt = pools.get('p')!
@@ -36,21 +40,7 @@ t.test('a failing resolver keeps the old addresses until the new name answers', 
   t.teardown(() => dns.close())
   dns.set(OLD, { a: ['127.0.0.2', '127.0.0.3'] })
   dns.set(NEW, { a: ['127.0.0.4'] })
-  const rt = await (async () => {
-    const options = { dnsServers: [dns.address] }
-    const first = buildPools(config(OLD, 60_000), options).pools.get('p')!
-    await first.start()
-    dns.mode = 'servfail'
-    const { pools, retired } = buildPools(config(NEW, 30), options, new Map([['p', first]]))
-    for (const r of retired) r.retire()
-    const next = pools.get('p')!
-    t.teardown(async () => {
-      await next.close()
-      for (const r of retired) await r.close()
-    })
-    await next.start()
-    return next
-  })()
+  const rt = await renamed(t, dns, 30, () => { dns.mode = 'servfail' })
   t.strictSame(ids(rt), ['127.0.0.2:9', '127.0.0.3:9'], 'the first lookup failed: the old addresses still serve')
   t.equal(rt.pool.tier, 'primary')
   dns.mode = 'answer'
