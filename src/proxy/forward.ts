@@ -289,7 +289,8 @@ export class ProxyHandler {
       const admission = runtime.breaker.admit()
       if (admission === undefined) return this.#circuitOpen(ex, runtime)
       ex.breakerAdmission = admission
-      if (admission !== NOT_A_PROBE) ex.answerStarted = (result) => judge(ex, runtime, result.failure === undefined ? 'success' : 'failure')
+      // (set or cleared per pool: a split read that fell back must not judge the primary's answer on the replicas')
+      ex.answerStarted = admission === NOT_A_PROBE ? undefined : (result) => judge(ex, runtime, result.failure === undefined ? 'success' : 'failure')
       tryTargets(ex, runtime, this.#poolDone)
     } catch (err) {
       this.#sendError(ex, 'internal_error', err)

@@ -97,14 +97,17 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
   }
 
   /**
-   * An admitted request's verdict, once: a success closes a half-open breaker, a failure counts toward opening it
-   * (and reopens a half-open one), no verdict counts nothing and frees the probe slot. A verdict that comes while
-   * the breaker is open (the request started before it opened) is not counted: opossum refuses calls while open.
+   * An admitted request's verdict, once: while closed, a failure counts toward opening it; half-open, only the probe
+   * in flight decides (a success closes it, a failure reopens it). A verdict of any other request that ends while
+   * the breaker is half-open (one admitted before it opened, a probe whose lease ran out) or open is not counted.
+   * No verdict counts nothing, and frees the probe slot.
    */
   judge (verdict: Verdict, admission: Admission): void {
+    const probing = admission !== NOT_A_PROBE && admission === this.#probe
     if (admission !== NOT_A_PROBE) this.#endProbe(admission)
     const b = this.#breaker
-    if (verdict === undefined || b === undefined || b.isShutdown || !(b.closed || b.pendingClose)) return
+    if (verdict === undefined || b === undefined || b.isShutdown) return
+    if (!b.closed && !(probing && b.pendingClose)) return
     if (verdict === 'success') void b.call(undefined, SUCCEEDED)
     else b.call(undefined, Promise.reject(UPSTREAM_FAILED)).catch(ignore)
   }

@@ -164,6 +164,22 @@ t.test('half-open: a request admitted while closed that ends with no verdict nei
   t.strictSame(events, [['open', 'closed'], ['half-open', 'open'], ['closed', 'half-open']])
 })
 
+t.test('half-open: only the probe decides; a request admitted while closed that fails meanwhile does not', async (t) => {
+  const { b, events } = breaker(t)
+  const old = b.admit()!
+  await fail(b)
+  await fail(b)
+  await nextState(b)
+  const probe = b.admit()!
+  b.judge('failure', old) // e.g. its deadline passed while the probe was in flight
+  await settled()
+  t.equal(b.state, 'half-open', 'not reopened by the straggler')
+  b.judge('success', probe)
+  await settled()
+  t.equal(b.state, 'closed', "the probe's success closes it")
+  t.strictSame(events, [['open', 'closed'], ['half-open', 'open'], ['closed', 'half-open']])
+})
+
 t.test('half-open: a probe without a verdict gives its slot up after probeLeaseMs', async (t) => {
   const clock = new ManualClock()
   const b = new PoolBreaker(tiny, clock, 300)
@@ -179,7 +195,9 @@ t.test('half-open: a probe without a verdict gives its slot up after probeLeaseM
   t.equal(b.allows(), true, 'free after the lease')
   const next = b.admit()!
   t.ok(next !== NOT_A_PROBE && next !== slow, 'the next request probes')
-  b.judge(undefined, slow) // the slow one ends late: it does not free the new probe's slot
+  b.judge('failure', slow) // the slow one ends late, failed: neither its verdict nor its end touch the new probe
+  await settled()
+  t.equal(b.state, 'half-open', 'a probe whose lease ran out does not decide')
   t.equal(b.allows(), false, "the new probe's slot is still held")
   b.judge('success', next)
   await settled()
