@@ -1,6 +1,6 @@
 // Loads a routes.config.ts (or .js/.mjs/.json) file from anywhere on disk and validates it.
 import { readFileSync } from 'node:fs'
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, realpath, stat } from 'node:fs/promises'
 import { stripTypeScriptTypes } from 'node:module'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -10,10 +10,11 @@ import type { ResolvedConfig } from './schema.ts'
 import { validateConfig } from './validate.ts'
 
 let loadCount = 0
-// Node never unloads an ES module, so every import of a config stays in memory for good. Imports are keyed by
-// the file's URL and a hash of its bytes: reloading an unchanged file (SIGHUP, POST /reload), or going back to
-// an earlier version, reuses what that content gave (its default export, or its failure) and imports nothing.
-// The cache holds no more than the module map already does: one entry per distinct content ever loaded.
+// Node never unloads an ES module, so every import of a config stays in memory for good. Imports that succeeded are
+// keyed by the file's real URL and a hash of its bytes: reloading an unchanged file (SIGHUP, POST /reload), or going
+// back to an earlier version, reuses what that content gave and imports nothing. The cache holds no more than the
+// module map already does: one entry per distinct content ever loaded. (So a config that reads other files when it
+// runs sees their changes once its own bytes change.) A failure is never kept: what it lacked may be there next time.
 const imports = new Map<string, Promise<unknown>>()
 
 export async function loadConfigFile (file: string): Promise<ResolvedConfig> {
@@ -36,8 +37,12 @@ export async function loadConfigFile (file: string): Promise<ResolvedConfig> {
 }
 
 async function importConfig (path: string): Promise<unknown> {
-  const url = pathToFileURL(path).href
-  const hash = bytesHash(await readFile(path))
+  // The real path, resolved at every load: Node's resolver keeps what a symlink led to for the life of the process,
+  // so once a Kubernetes ConfigMap swapped its ..data link the config's path would still lead to the old (deleted)
+  // directory. Relative imports resolve from the real directory, where a ConfigMap's other files are too.
+  const real = await realpath(path)
+  const url = pathToFileURL(real).href
+  const hash = bytesHash(await readFile(real))
   const key = `${url}#${hash}`
   const cached = imports.get(key)
   if (cached !== undefined) return cached
@@ -48,12 +53,11 @@ async function importConfig (path: string): Promise<unknown> {
   try {
     return await imported
   } catch (err) {
-    // a missing import can be put in place without touching the config: try again next time
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') forget()
+    forget()
     throw err
   } finally {
     // the file changed while it was imported: what came back may be either version, so keep it for neither
-    if (await readFile(path).then(bytesHash, () => undefined) !== hash) forget()
+    if (await readFile(real).then(bytesHash, () => undefined) !== hash) forget()
   }
 }
 
