@@ -1,23 +1,15 @@
 // A split read that was the replicas' half-open probe and fell back to the primary is judged by the primary's breaker,
 // as the primary's request. The probe's hook over the replicas' breaker was left on the exchange: the primary's answer
 // closed the replicas' breaker although no replica had answered, and the primary's breaker never heard of it.
-import { createServer, type RequestListener, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { RequestListener } from 'node:http'
 import t from 'tap'
 import type { BreakerState } from '../../src/resilience/breaker.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
+import { serveOnLoopback } from '../helpers/loopback-server.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
-async function serve (t: Tap, handler: RequestListener): Promise<string> {
-  const s: Server = createServer(handler)
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => {
-    s.closeAllConnections()
-    s.close()
-  })
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`
-}
+const serve = async (t: Tap, handler: RequestListener): Promise<string> => (await serveOnLoopback(t, handler)).url
 
 const BREAKER = { volumeThreshold: 1, errorThresholdPercentage: 50, rollingWindowMs: 10_000, resetTimeoutMs: 300 }
 

@@ -5,11 +5,11 @@
 // - a client trickling an upload became the probe and held the slot until the upload ended (up to
 //   server.requestTimeoutMs, 300 s by default): every other request was refused circuit_open meanwhile. The probe
 //   now holds its slot for the pool's perTryTimeoutMs at most.
-import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { request } from 'node:http'
 import t from 'tap'
 import type { BreakerState } from '../../src/resilience/breaker.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
+import { serveOnLoopback } from '../helpers/loopback-server.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -17,17 +17,16 @@ interface Setup { gw: TestGateway; states: BreakerState[]; failing (on: boolean)
 
 async function setup (t: Tap, perTryTimeoutMs: number): Promise<Setup> {
   let fail = true
-  const up: Server = createServer((req, res) => {
+  const { url: upstream } = await serveOnLoopback(t, (req, res) => {
     if (req.url === '/hang') return // never answers
     if (req.url === '/upload') return void req.resume().on('end', () => res.end('stored'))
     if (req.url === '/probe') return void setTimeout(() => res.end('ok'), 200)
     res.writeHead(fail ? 503 : 200, { 'content-length': '2' }).end('ok')
   })
-  await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve))
   const gw = await startGateway({
     pools: {
       api: {
-        targets: [`http://127.0.0.1:${(up.address() as AddressInfo).port}`],
+        targets: [upstream],
         // a body is buffered up to maxBufferBytes before it is sent: past it, it streams (and can trickle)
         retry: { attempts: 1, perTryTimeoutMs, maxBufferBytes: 1024 },
         outlier: { enabled: false },
@@ -36,11 +35,7 @@ async function setup (t: Tap, perTryTimeoutMs: number): Promise<Setup> {
     },
     routes: [{ path: '/', pool: 'api' }],
   }, { defaultMetrics: false })
-  t.teardown(async () => {
-    await gw.close()
-    up.closeAllConnections()
-    up.close()
-  })
+  t.teardown(() => gw.close())
   const breaker = gw.gateway.pools().get('api')!.breaker
   const states: BreakerState[] = []
   breaker.on('state', (state) => states.push(state))

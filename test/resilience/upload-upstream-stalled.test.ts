@@ -2,29 +2,24 @@
 // never reads the body (nor answers) stops undici reading the client's body, and the client's bytes wait unread:
 // that is the upstream's timeout (504 upstream_timeout, counted by outlier detection and the breaker). It was
 // answered 408 request_timeout, as if the client had gone silent. A client that stops sending is still a 408.
-import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { request } from 'node:http'
 import t from 'tap'
 import { startGateway, type TestGateway } from '../helpers/gateway.ts'
+import { serveOnLoopback } from '../helpers/loopback-server.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
 async function setup (t: Tap): Promise<{ gw: TestGateway; hits: () => number }> {
   let hits = 0
-  const up: Server = createServer((req) => {
+  const { url: upstream } = await serveOnLoopback(t, (req) => {
     hits++
     req.pause() // never reads, never answers
   })
-  await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve))
   const gw = await startGateway({
-    pools: { api: { targets: [`http://127.0.0.1:${(up.address() as AddressInfo).port}`], retry: { attempts: 1 }, timeouts: { clientIdleMs: 500 } } },
+    pools: { api: { targets: [upstream], retry: { attempts: 1 }, timeouts: { clientIdleMs: 500 } } },
     routes: [{ path: '/', pool: 'api' }],
   }, { defaultMetrics: false })
-  t.teardown(async () => {
-    await gw.close()
-    up.closeAllConnections()
-    up.close()
-  })
+  t.teardown(() => gw.close())
   return { gw, hits: () => hits }
 }
 

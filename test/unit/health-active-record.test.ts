@@ -1,13 +1,12 @@
 // The health-check result path (health/active.ts): record() applies thresholds both ways, firstRound() resolves
 // once every target has a result, lastResult() keeps the last one; and what a probe reports, on a manual clock:
 // a probe that outlasts timeoutMs is error 'timeout', a status outside expectStatus is ok: false with its status.
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import type { ProbeResult } from '../../src/health/active.ts'
 import { PoolRuntime } from '../../src/upstream/registry.ts'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
+import { serveOnLoopback } from '../helpers/loopback-server.ts'
 import { poolConfig } from './config-fixtures.ts'
 import { refusingUrls } from './proxy-fakes.ts'
 
@@ -125,19 +124,11 @@ t.test('lastResult(): the last recorded result per target, nothing for a target 
 /** A real server whose /health hangs or answers the status it is told; closed in teardown. */
 async function healthServer (t: Test) {
   const state = { hang: false, status: 200, probes: 0 }
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((req, res) => {
+  const { url } = await serveOnLoopback(t, (_req, res) => {
     state.probes++
     if (!state.hang) res.writeHead(state.status).end()
   })
-  server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)) })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    for (const s of sockets) s.destroy()
-    return closed
-  })
-  return { state, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+  return { state, url }
 }
 
 t.test('a probe that outlasts timeoutMs on the clock reports error timeout', async (t) => {

@@ -1,12 +1,11 @@
 // A lag body cut short (the answer's status and headers came, then the body stalled past timeoutMs or the
 // connection broke) says nothing about lag: the probe passes on its status, and a lagging replica stays lagging
 // until a probe whose body arrives whole reports it caught up.
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
 import t from 'tap'
 import { PoolRuntime } from '../../src/upstream/registry.ts'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
+import { serveOnLoopback } from '../helpers/loopback-server.ts'
 import { poolConfig } from './config-fixtures.ts'
 
 const INTERVAL = 10_000
@@ -14,8 +13,7 @@ const TIMEOUT = 5_000
 
 t.test('a lagging replica stays lagging through probes whose lag body stalls or breaks', async (t) => {
   const state = { mode: 'whole' as 'whole' | 'stall' | 'reset', lagMs: 5000, probes: 0 }
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((_req, res) => {
+  const { url } = await serveOnLoopback(t, (_req, res) => {
     state.probes++
     const body = JSON.stringify({ replicationLagMs: state.lagMs })
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
@@ -23,16 +21,9 @@ t.test('a lagging replica stays lagging through probes whose lag body stalls or 
     res.write(body.slice(0, 5))
     if (state.mode === 'reset') setTimeout(() => res.destroy(), 20)
   })
-  server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)) })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    for (const s of sockets) s.destroy()
-    return closed
-  })
   const clock = new ManualClock()
   const rt = new PoolRuntime('p', poolConfig({
-    targets: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`],
+    targets: [url],
     healthCheck: { intervalMs: INTERVAL, timeoutMs: TIMEOUT, jitter: 0, unhealthyThreshold: 1 },
   }), { clock, random: () => 0 })
   t.teardown(() => rt.close())

@@ -1,29 +1,20 @@
 // A replica's lag in a JSON body is read whether the body comes with a content-length or chunked (no length, as a
 // streaming JSON writer sends it), up to 64 KiB; past that the body is dropped and reports no lag.
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { PoolRuntime } from '../../src/upstream/registry.ts'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
+import { serveOnLoopback } from '../helpers/loopback-server.ts'
 import { poolConfig } from './config-fixtures.ts'
 
 async function lagServer (t: Test, body: string): Promise<string> {
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((_req, res) => {
+  const { url } = await serveOnLoopback(t, (_req, res) => {
     res.setHeader('content-type', 'application/json')
     // two writes and no content-length: Transfer-Encoding chunked
     res.write(body.slice(0, 10))
     res.end(body.slice(10))
   })
-  server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)) })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => {
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-    for (const s of sockets) s.destroy()
-    return closed
-  })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return url
 }
 
 async function probedOnce (t: Test, url: string): Promise<PoolRuntime> {
