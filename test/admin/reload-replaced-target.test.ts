@@ -1,6 +1,6 @@
 // A reload that changes a target's weight or backup flag replaces its Target object while a request to the old
 // copy is still in flight: /status and /metrics must both count that request, and /status keeps the attempts the
-// old copy made (summed over the copies while the old one finishes).
+// old copy made (both copies count in one Target.counts).
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
@@ -48,7 +48,8 @@ for (const c of changes) {
     t.equal(entry().requests, 5)
     hold = true
     const pending = fetch(`${gw.url}/slow`).then((r) => r.text())
-    await waitFor(() => entry().inFlight === 1)
+    // counted in flight once dispatched; held once the upstream has the request (the test ends it below)
+    await waitFor(() => entry().inFlight === 1 && held.length === 1)
     t.equal(await gauge(), 1, 'gauge before the reload')
 
     next = config(c.target(u1.url))
