@@ -12,6 +12,7 @@
 //   and in NODE_COMPILE_CACHE by then, so the second start reads this file from it (no TypeScript stripper).
 import { enableCompileCache, flushCompileCache } from 'node:module'
 import { applyNodeFlags } from './lifecycle/node-flags.ts'
+import { MAX_TIMER_MS } from './runtime.ts'
 import type { CliArgs } from './cli/args.ts'
 import type { ResolvedConfig } from './config/schema.ts'
 
@@ -25,6 +26,12 @@ function startupStep (name: string): void {
   stepEnd = now
 }
 
+// Declared before the top-level await below: serve() runs (and a signal may arrive) while it waits.
+/** How much longer than its own plan (delayMs + timeoutMs) a shutdown may run before the process exits with 1. */
+const SHUTDOWN_BACKSTOP_MS = 5000
+/** How long a gateway that failed to start gets to close what it opened before the process exits anyway. */
+const FAILED_START_CLOSE_MS = 2000
+
 // The compile cache first, and named in the environment: a re-execution below (to add the shipped V8 flags) then
 // reads this file from the cache at its start instead of loading Node's TypeScript stripper a second time.
 const cache = enableCompileCache()
@@ -37,8 +44,8 @@ if (bundle !== undefined) await import(bundle.href)
 else await cli()
 
 async function cli (): Promise<void> {
-  const [{ parseArgs, USAGE }, { loadConfigFile }, { ConfigError, UsageError }] = await Promise.all([
-    import('./cli/args.ts'), import('./config/load.ts'), import('./errors.ts'),
+  const [{ parseArgs, USAGE }, { loadConfigFile }, { ConfigError, UsageError }, { StartupError }] = await Promise.all([
+    import('./cli/args.ts'), import('./config/load.ts'), import('./errors.ts'), import('./cli/start-errors.ts'),
   ])
   startupStep('cliModules')
 
@@ -57,26 +64,30 @@ async function cli (): Promise<void> {
 
   await main().then((code) => { if (code >= 0) process.exitCode = code }, (err: unknown) => {
     // expected failures get one clear sentence and exit 1, never a stack trace
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof StartupError) {
       process.stderr.write(`switchyard: ${err.message}\n${err instanceof UsageError ? USAGE + '\n' : ''}`)
-    } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES') {
-      process.stderr.write(`switchyard: cannot listen: ${(err as Error).message}\n`)
     } else {
       process.stderr.write(`switchyard: ${(err as Error).stack ?? String(err)}\n`)
     }
     process.exitCode = 1
+    // a gateway that failed to start has closed what it opened; anything still pending (a DNS lookup, a health
+    // probe under way) must not keep a process that will never serve alive
+    if (err instanceof StartupError) process.exit(1)
   })
 }
 
-/** How much longer than its own plan (delayMs + timeoutMs) a shutdown may run before the process exits with 1. */
-const SHUTDOWN_BACKSTOP_MS = 5000
-
 async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
-  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }] = await Promise.all([
-    import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'),
+  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }, { StartupError, describeListenError, describeLogDestinationError }] = await Promise.all([
+    import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'), import('./cli/start-errors.ts'),
   ])
   startupStep('gatewayModules')
-  const gateway = buildGateway(config, { configFile: args.configFile })
+  let gateway: ReturnType<typeof buildGateway>
+  try {
+    gateway = buildGateway(config, { configFile: args.configFile })
+  } catch (err) {
+    const problem = describeLogDestinationError(err, config.log.destination)
+    throw problem === undefined ? err : new StartupError(problem)
+  }
   startupStep('build')
   // hot reload: the file changing on disk (a ConfigMap update included), SIGHUP, or POST /reload on the admin port
   const watcher = new ConfigWatcher(args.configFile, () => { void gateway.reload('file') }, {
@@ -85,11 +96,11 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   process.on('SIGHUP', () => { void gateway.reload('signal') })
   // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
   // listens, so a signal is never the process's death; SIGHUP is left to the reload above.
-  closeWithGrace({ delay: false, skip: ['SIGHUP'] }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP'] }, async ({ signal, err }) => {
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.
     const { delayMs, timeoutMs } = gateway.config.shutdown
-    const backstopMs = delayMs + timeoutMs + SHUTDOWN_BACKSTOP_MS
+    const backstopMs = Math.min(delayMs + timeoutMs + SHUTDOWN_BACKSTOP_MS, MAX_TIMER_MS)
     setTimeout(() => {
       gateway.logger.error({ backstopMs }, 'shutdown did not finish in time, exiting')
       gateway.logger.flush()
@@ -105,9 +116,20 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     await gateway.shutdown()
   })
 
-  const url = await gateway.listen()
-  const adminUrl = await gateway.listenAdmin()
-  await watcher.start()
+  let url: string
+  let adminUrl: string
+  try {
+    url = await gateway.listen().catch((err: unknown) => { throw new StartupError(describeListenError(err, 'server', config.server)) })
+    adminUrl = await gateway.listenAdmin().catch((err: unknown) => { throw new StartupError(describeListenError(err, 'admin', config.admin)) })
+    await watcher.start()
+  } catch (err) {
+    // Not a shutdown: nothing was served. Without this, close-with-grace would run the graceful shutdown when the
+    // event loop empties (delayMs of "draining" a gateway that never listened) and exit 0.
+    grace.uninstall()
+    watcher.close()
+    await Promise.race([gateway.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, FAILED_START_CLOSE_MS).unref())])
+    throw err
+  }
   startupStep('listen')
   startup.total = Math.round(performance.now())
   gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length, nodeFlags: process.execArgv, startupMs: startup }, `switchyard listening on ${url} (admin ${adminUrl})`)

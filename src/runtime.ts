@@ -24,10 +24,15 @@ export function monotonicMs (clock: Clock): number {
   return clock.monotonicNow !== undefined ? clock.monotonicNow() : clock.now()
 }
 
+/** The longest delay a Node timer waits: a longer one fires at once (with a TimeoutOverflowWarning). */
+export const MAX_TIMER_MS = 2_147_483_647
+
 export const systemClock: Clock = {
   now: Date.now,
   monotonicNow: () => performance.now(),
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  // capped: a delay derived from settings at their maximum (requestMs × 2 + 1 s, an interval plus jitter) must not
+  // wrap round to an immediate firing
+  setTimeout: (callback, ms) => setTimeout(callback, Math.min(ms, MAX_TIMER_MS)),
   clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
 }
 

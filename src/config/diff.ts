@@ -1,7 +1,7 @@
 // What a reload changes: routes, pools and targets by identity, plus the changed paths of every other setting.
 import { canonicalJson } from './hash.ts'
 import type { PoolConfig, ResolvedConfig, RouteConfig } from './schema.ts'
-import { normaliseRoutePath } from '../routing/path.ts'
+import { routeIdOf } from '../routing/table.ts'
 
 export interface Changes {
   added: string[]
@@ -74,24 +74,21 @@ function compare (before: Fingerprints, after: Fingerprints): Changes {
   return changes
 }
 
+/** A route's name, else its id in the routing table (unique in a valid config). */
 export function routeId (route: RouteConfig): string {
-  // `name` is not in the schema yet: read it without trusting its type
-  const name: unknown = (route as { name?: unknown }).name
-  if (typeof name === 'string' && name !== '') return name
-  // the same key validateConfig uses to reject duplicates, so unnamed identities are unique in a valid config
-  const methods = route.methods ? ` [${[...new Set(route.methods)].sort().join(',')}]` : ''
-  return `${route.host?.toLowerCase() ?? '*'}${normaliseRoutePath(route.path)}${methods}`
+  return route.name ?? routeIdOf(route)
 }
 
 function routesById (routes: ResolvedConfig['routes']): Fingerprints {
   const out: Fingerprints = new Map()
   for (const route of routes) {
     let id = routeId(route)
-    // two routes with one name (nothing validates names yet) stay two entries, told apart by their order
+    // (validation refuses two routes with one name or one id; the count keeps them apart should one slip through)
     for (let n = 2; out.has(id); n++) id = `${routeId(route)}#${n}`
-    // compared the way the routing table reads them: '/a/' is '/a', and method order means nothing
-    const methods = route.methods ? [...new Set(route.methods)].sort() : undefined
-    out.set(id, canonicalJson({ ...route, path: normaliseRoutePath(route.path), methods }))
+    // what a request is matched on, compared as the routing table reads it (its id: '/a/' is '/a', method and
+    // header order, the host's case and trailing dot mean nothing); the rest as written
+    const { path: _path, host: _host, methods: _methods, headers: _headers, ...rest } = route
+    out.set(id, canonicalJson({ ...rest, match: routeIdOf(route) }))
   }
   return out
 }

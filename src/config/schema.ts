@@ -2,13 +2,29 @@
 // Every field has a default here, so the parsed config is complete and nothing downstream guesses.
 // a namespace import, not zod's `z` object: the bundle (src/cli/build.ts) then keeps only the parts of zod used here
 // instead of all of it (locales, JSON Schema, codecs: 580 KB of 2.2 MB read and evaluated at every start)
+import { X509Certificate } from 'node:crypto'
 import * as z from 'zod'
 import { routePathProblem } from '../routing/path.ts'
+import { MAX_TIMER_MS } from '../runtime.ts'
 
 const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT'] as const
 
 const port = z.number().int().min(0, { error: 'must be a port number from 0 to 65535' }).max(65535, { error: 'must be a port number from 0 to 65535' })
-const positiveMs = z.number().int({ error: 'must be a whole number of milliseconds' }).positive({ error: 'must be greater than 0' })
+/**
+ * The longest delay a Node timer takes (2^31-1 ms, about 24.8 days): a longer one fires after 1 ms instead, so a
+ * "practically never" timeout would fire at once. Every millisecond field is capped here.
+ */
+const maxMs = { error: `must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a Node timer waits)` }
+const positiveMs = z.number().int({ error: 'must be a whole number of milliseconds' }).positive({ error: 'must be greater than 0' }).max(MAX_TIMER_MS, maxMs)
+/** A millisecond field where 0 means "off" (or "none"). */
+const nonNegativeMs = z.number().int({ error: 'must be a whole number of milliseconds' }).min(0, { error: 'must be 0 or more' }).max(MAX_TIMER_MS, maxMs)
+/**
+ * Target weights: ample for any ratio, and small enough that the balancers' sums stay finite and exact
+ * (two weights of 1e308 summed to Infinity and every pick failed).
+ */
+export const MAX_TARGET_WEIGHT = 10_000
+const targetWeight = z.number({ error: 'must be a number' }).positive({ error: 'must be greater than 0' })
+  .max(MAX_TARGET_WEIGHT, { error: `must be at most ${MAX_TARGET_WEIGHT} (weights are ratios: 1 and 3 mean one in four)` })
 const percent = z.number().min(0, { error: 'must be a percentage from 0 to 100' }).max(100, { error: 'must be a percentage from 0 to 100' })
 const status = z.number().int().min(100, { error: 'must be an HTTP status from 100 to 599' }).max(599, { error: 'must be an HTTP status from 100 to 599' })
 
@@ -19,7 +35,7 @@ const targetUrl = z.string({ error: 'must be an http:// or https:// URL' }).supe
 
 const targetObject = z.strictObject({
   url: targetUrl,
-  weight: z.number({ error: 'must be a number' }).positive({ error: 'must be greater than 0' }).finite().default(1),
+  weight: targetWeight.default(1),
   /** Standby target: takes traffic only while no primary target is available. */
   backup: z.boolean().default(false),
 })
@@ -29,7 +45,7 @@ const dnsTarget = z.strictObject({
   port: z.number().int().min(1, { error: 'must be a port number from 1 to 65535' }).max(65535, { error: 'must be a port number from 1 to 65535' }),
   refreshMs: positiveMs.default(5000),
   protocol: z.enum(['http', 'https']).default('http'),
-  weight: z.number({ error: 'must be a number' }).positive({ error: 'must be greater than 0' }).finite().default(1),
+  weight: targetWeight.default(1),
   backup: z.boolean().default(false),
 })
 const target = z.union([targetUrl, targetObject, dnsTarget], { error: 'must be a URL string, { url, weight?, backup? } or { dns, port, refreshMs? }' })
@@ -66,13 +82,16 @@ const timeouts = z.strictObject({
   /** Longest silence from the client: a streamed upload that stops arriving (408), or a client that stops reading the response (cut). */
   clientIdleMs: positiveMs.default(60000),
   /** An open WebSocket tunnel with no bytes either way for this long is closed (HAProxy's `timeout tunnel`); 0 = never. */
-  tunnelIdleMs: z.number().int().min(0).default(3_600_000),
+  tunnelIdleMs: nonNegativeMs.default(3_600_000),
 })
 
 const tls = z.strictObject({
   rejectUnauthorized: z.boolean().default(true),
   /** PEM CA bundle to trust for this pool's upstreams. It replaces the system's CAs for this pool: list every CA needed. */
-  ca: z.string().optional(),
+  ca: z.string().superRefine((ca, ctx) => {
+    const problem = caBundleProblem(ca)
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+  }).optional(),
   servername: z.string().optional(),
 })
 
@@ -99,7 +118,7 @@ const healthCheck = z.strictObject({
   timeoutMs: positiveMs.default(1000),
   healthyThreshold: z.number().int().positive().default(2),
   unhealthyThreshold: z.number().int().positive().default(3),
-  /** Statuses that count as healthy: numbers and 'low-high' ranges, e.g. ['200-399'] or [200, 204]. */
+  /** Statuses that count as healthy: numbers and 'low-high' ranges, e.g. ['200-399'], [204] or ['200', '204'] (two ascending numbers are refused as ambiguous). */
   expectStatus: expectStatus.default(['200-399']),
   /** Fraction of the interval used as random spread, so targets are not probed in lockstep. */
   jitter: z.number().min(0).max(1).default(0.2),
@@ -138,7 +157,7 @@ const retry = z.strictObject({
   methods: z.array(retryMethod).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
   /** Retry POST and PATCH too when the request carries an Idempotency-Key header. */
   idempotencyKey: z.boolean().default(false),
-  backoff: z.strictObject({ baseMs: z.number().int().min(0).default(25), maxMs: z.number().int().min(0).default(250) }).prefault({}),
+  backoff: z.strictObject({ baseMs: nonNegativeMs.default(25), maxMs: nonNegativeMs.default(250) }).prefault({}),
   perTryTimeoutMs: positiveMs.default(2000),
   /** Request bodies up to this size are buffered so they can be replayed; larger ones stream and are sent once. */
   maxBufferBytes: z.number().int().min(0).default(64 * 1024),
@@ -208,8 +227,11 @@ const route = z.strictObject({
   }),
   pool: z.string(),
   methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
-  /** Exact host (port ignored, case-insensitive). */
-  host: z.string().min(1).optional(),
+  /** Exact host name, case-insensitive; requests match it on any port. */
+  host: z.string().superRefine((host, ctx) => {
+    const problem = routeHostProblem(host)
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+  }).optional(),
   /** Narrows the route to requests carrying these headers with exactly these values (names case-insensitive). */
   headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be a header name' }), z.string()).optional(),
   stripPrefix: z.boolean().default(false),
@@ -245,9 +267,9 @@ const server = z.strictObject({
   /** A client must have sent all its headers within this time (slowloris), else the connection is closed. */
   headersTimeoutMs: positiveMs.default(60000),
   /** A client must have sent its whole request (headers and body) within this time; 0 turns the limit off. */
-  requestTimeoutMs: z.number().int().min(0).default(300000),
+  requestTimeoutMs: nonNegativeMs.default(300000),
   /** Overload: new requests get 503 overloaded while the event loop lags more than this (0 = off). */
-  maxEventLoopDelayMs: z.number().int().min(0).default(0),
+  maxEventLoopDelayMs: nonNegativeMs.default(0),
   /** Overload: the same while the heap or RSS is above these (0 = off). */
   maxHeapUsedBytes: z.number().int().min(0).default(0),
   maxRssBytes: z.number().int().min(0).default(0),
@@ -255,7 +277,7 @@ const server = z.strictObject({
 
 const shutdown = z.strictObject({
   /** After SIGTERM, keep serving this long while /readyz says 503, so load balancers stop sending traffic. */
-  delayMs: z.number().int().min(0).default(5000),
+  delayMs: nonNegativeMs.default(5000),
   /** Then the longest time in-flight requests get to finish before connections are cut. */
   timeoutMs: positiveMs.default(25000),
 })
@@ -275,7 +297,7 @@ const metrics = z.strictObject({
 const log = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** 'stdout', 'stderr' or a file path. */
-  destination: z.string().default('stdout'),
+  destination: z.string().min(1, { error: "must be 'stdout', 'stderr' or a file path" }).default('stdout'),
   /** Human-readable output for development (needs the dev dependency pino-pretty). */
   pretty: z.boolean().default(false),
 })
@@ -286,7 +308,8 @@ export const gatewayConfigSchema = z.strictObject({
   shutdown: shutdown.prefault({}),
   metrics: metrics.prefault({}),
   log: log.prefault({}),
-  pools: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'pool names use letters, digits, _ and -' }), pool),
+  pools: z.record(z.string().regex(/^[A-Za-z0-9_-]+$/, { error: 'pool names use letters, digits, _ and -' })
+    .refine((name) => !RESERVED_POOL_NAMES.has(name), { error: (issue) => reservedPoolNameProblem(String(issue.input)) }), pool),
   routes: z.array(route).min(1, { error: 'must list at least one route' }),
   /** Signs read-your-writes cookies; the same on every replica of the gateway (or env SWITCHYARD_SECRET). */
   secret: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
@@ -309,6 +332,71 @@ export type HttpMethod = (typeof HTTP_METHODS)[number]
 
 export type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[]
   : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T
+
+/**
+ * Names a plain object treats as its own machinery rather than a key like any other: a pool named '__proto__' is
+ * dropped by the parser without a word (validate.ts reports it), the others resolve to Object's own properties.
+ */
+export const RESERVED_POOL_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype'])
+
+export function reservedPoolNameProblem (name: string): string {
+  return `'${name}' cannot name a pool: JavaScript objects reserve it; choose another name`
+}
+
+/**
+ * What is wrong with a route's host, or undefined. The routing table compares it, lower-cased and without one
+ * trailing dot, with the request's host name without its port: anything else here could never match a request.
+ */
+function routeHostProblem (host: string): string | undefined {
+  if (host.trim() !== host) return `must not start or end with spaces (write '${host.trim()}')`
+  if (host === '') return 'must be a host name (leave host out to match any host)'
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(host)
+  if (scheme !== null) return `must be a host name, not a URL (write '${URL.canParse(host) ? new URL(host).hostname : host.slice(scheme[0].length)}')`
+  if (host.includes('*')) return 'wildcards are not supported: list one route per host name, or leave host out to match any host'
+  if (host.includes('/')) return 'must be a host name, without a path'
+  if (/\s/.test(host)) return 'must be a host name (no spaces)'
+  if (host.startsWith('[')) {
+    const close = host.indexOf(']')
+    if (close === -1 || !isBracketedIpv6(host.slice(0, close + 1))) return "must be a host name, an IPv4 address or an IPv6 address in brackets ('[::1]')"
+    if (close !== host.length - 1) return `must not carry a port: a route matches its host on any port (write '${host.slice(0, close + 1)}')`
+    return undefined
+  }
+  const colons = host.split(':').length - 1
+  if (colons > 1) return `an IPv6 address is written in brackets ('[${host}]')`
+  if (colons === 1) return `must not carry a port: a route matches its host on any port (write '${host.slice(0, host.indexOf(':'))}')`
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(host)) return "must be a host name: letters, digits, '-' and '_' in labels separated by single dots"
+  return undefined
+}
+
+function isBracketedIpv6 (text: string): boolean {
+  return /^\[[0-9A-Fa-f:.]+\]$/.test(text) && URL.canParse(`http://${text}/`)
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
+
+/**
+ * What is wrong with a tls.ca value, or undefined. Node accepts any text as a CA bundle and silently trusts nothing
+ * from it, so every request to the pool would fail verification: the text must hold PEM certificates, each one
+ * readable. Text between them (a bundle's comments) is ignored, as OpenSSL does.
+ */
+function caBundleProblem (ca: string): string | undefined {
+  const blocks = ca.match(PEM_CERTIFICATE) ?? []
+  if (blocks.length === 0) {
+    const trimmed = ca.trim()
+    if (trimmed !== '' && !trimmed.includes('\n') && /^(\.{0,2}\/|~\/|[A-Za-z]:\\)|\.(pem|crt|cer|ca-bundle)$/i.test(trimmed)) {
+      return `must be the PEM text of the CA certificates, not a file path (in a .ts or .mjs config: readFileSync('${trimmed}', 'utf8'))`
+    }
+    return "must be PEM text holding at least one '-----BEGIN CERTIFICATE-----' block"
+  }
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block)
+    } catch (err) {
+      return `certificate ${i + 1} of ${blocks.length} is not a readable PEM certificate (${(err as Error).message})`
+    }
+  }
+  return undefined
+}
 
 /** What is wrong with a target URL, or undefined. A target is an origin: routes choose paths. */
 function targetUrlProblem (value: string): string | undefined {

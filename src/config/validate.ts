@@ -1,14 +1,19 @@
 // Turns an untrusted config value into a ResolvedConfig, or a ConfigError listing every problem with its path.
+import { isIP } from 'node:net'
 import proxyAddr from '@fastify/proxy-addr'
 import type * as z from 'zod'
 import { ConfigError } from '../errors.ts'
-import { normaliseRoutePath } from '../routing/path.ts'
-import { gatewayConfigSchema, type ResolvedConfig } from './schema.ts'
+import { routeIdOf } from '../routing/table.ts'
+import { gatewayConfigSchema, reservedPoolNameProblem, type ResolvedConfig } from './schema.ts'
 
 export function validateConfig (input: unknown, source?: string): ResolvedConfig {
   const parsed = gatewayConfigSchema.safeParse(input)
   // relations between fields are checked on the raw input too, so one run reports every problem
-  const problems = [...(parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i).split('\n'))), ...semanticProblems(parsed.success ? parsed.data : input)]
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i).split('\n'))),
+    ...protoPoolProblems(input),
+    ...semanticProblems(parsed.success ? parsed.data : input),
+  ]
   // keys the schema parser passes over without a word (e.g. an own '__proto__'): unknown all the same
   if (parsed.success && isObject(input)) {
     for (const key of Object.keys(input)) if (!Object.hasOwn(gatewayConfigSchema.shape, key)) problems.push(`${key}: unknown field`)
@@ -19,6 +24,11 @@ export function validateConfig (input: unknown, source?: string): ResolvedConfig
 
 type Loose = Record<string, unknown>
 const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** The schema parser drops an own '__proto__' key (JSON.parse makes one) without a word: a pool named so vanishes. */
+function protoPoolProblems (input: unknown): string[] {
+  return isObject(input) && isObject(input.pools) && Object.hasOwn(input.pools, '__proto__') ? [`pools.__proto__: ${reservedPoolNameProblem('__proto__')}`] : []
+}
 
 /** Problems a schema cannot see: relations between fields. Tolerates malformed input (the schema reports that). */
 function semanticProblems (input: unknown): string[] {
@@ -62,6 +72,9 @@ function semanticProblems (input: unknown): string[] {
       }
     })
   }
+  const admin = isObject(input.admin) ? input.admin : {}
+  const sharedPort = listenersOverlap(server, admin)
+  if (sharedPort !== undefined) problems.push(`admin.port: ${sharedPort} is server.port too, on an overlapping address (server.host '${String(server.host)}', admin.host '${String(admin.host)}'): the admin listener needs a port of its own`)
   const routes = Array.isArray(input.routes) ? input.routes : []
   const names = new Map<string, number>()
   const routeKeys = new Map<string, number>()
@@ -83,14 +96,70 @@ function semanticProblems (input: unknown): string[] {
       if (!Object.hasOwn(pools, other.pool)) problems.push(`routes[${i}].${part}.pool: names unknown pool '${other.pool}'`)
       else if (other.pool === r.pool) problems.push(`routes[${i}].${part}.pool: must be another pool than the route's own ('${r.pool}')`)
     }
-    const methods = Array.isArray(r.methods) ? [...new Set(r.methods.map(String))].sort().join(',') : '*'
-    const headers = isObject(r.headers) ? Object.entries(r.headers).map(([n, v]) => `${n.toLowerCase()}=${String(v)}`).sort().join(',') : ''
-    const key = [normaliseRoutePath(r.path), typeof r.host === 'string' ? r.host.toLowerCase() : '*', methods, headers].join(' ')
+    // a mirror of a pool that already answers the request would send it there twice, writes included
+    const mirrorPool = isObject(r.mirror) ? r.mirror.pool : undefined
+    for (const part of ['canary', 'reads'] as const) {
+      const other = r[part]
+      if (typeof mirrorPool === 'string' && isObject(other) && other.pool === mirrorPool) {
+        problems.push(`routes[${i}].mirror.pool: '${mirrorPool}' is the route's ${part} pool too: every request it answers would be sent to it twice`)
+      }
+    }
+    // the routing table's own identity (its host lower-cased, without the root dot; methods and headers sorted)
+    const key = routeKeyOf(r)
+    if (key === undefined) return
     const first = routeKeys.get(key)
     if (first !== undefined) problems.push(`routes[${i}]: same path, host, methods and headers as routes[${first}]`)
     else routeKeys.set(key, i)
   })
+  // a replica that lags is out of its whole pool (the flag is the target's): a pool read from with maxLagMs serves
+  // nothing else, or its lag would also refuse the route's, canary's or mirror's requests that never asked for it
+  const lagLimited = new Set<string>()
+  for (const r of routes) {
+    if (isObject(r) && isObject(r.reads) && typeof r.reads.pool === 'string' && r.reads.maxLagMs !== undefined) lagLimited.add(r.reads.pool)
+  }
+  routes.forEach((r: unknown, i) => {
+    if (!isObject(r) || lagLimited.size === 0) return
+    if (typeof r.pool === 'string' && lagLimited.has(r.pool)) problems.push(`routes[${i}].pool: '${r.pool}' is read from with reads.maxLagMs, which takes lagging replicas out of the whole pool: it can only be a reads pool`)
+    for (const part of ['canary', 'mirror'] as const) {
+      const other = r[part]
+      if (isObject(other) && typeof other.pool === 'string' && lagLimited.has(other.pool)) {
+        problems.push(`routes[${i}].${part}.pool: '${other.pool}' is read from with reads.maxLagMs, which takes lagging replicas out of the whole pool: it can only be a reads pool`)
+      }
+    }
+  })
   return problems
+}
+
+/** Wildcards that take the port on IPv6 and, dual-stack, on IPv4 too ('' is Node's default: '::'). */
+const ANY_FAMILY_WILDCARDS: ReadonlySet<string> = new Set(['', '::', '[::]', '::0', '0:0:0:0:0:0:0:0'])
+
+/** The port the admin and public listeners would both bind (so the second one fails), or undefined. Port 0 never clashes. */
+function listenersOverlap (server: Loose, admin: Loose): number | undefined {
+  // the schema's defaults, for raw input whose parse failed elsewhere
+  const serverHost = typeof server.host === 'string' ? server.host.toLowerCase() : '0.0.0.0'
+  const adminHost = typeof admin.host === 'string' ? admin.host.toLowerCase() : '127.0.0.1'
+  const serverPort = server.port ?? 8080
+  const adminPort = admin.port ?? 9901
+  if (typeof serverPort !== 'number' || serverPort === 0 || serverPort !== adminPort) return undefined
+  return addressesOverlap(serverHost, adminHost) ? serverPort : undefined
+}
+
+/** Whether two listen hosts share an address: '0.0.0.0' takes every IPv4 address (not an IPv6 one like '::1'). */
+function addressesOverlap (a: string, b: string): boolean {
+  if (a === b || ANY_FAMILY_WILDCARDS.has(a) || ANY_FAMILY_WILDCARDS.has(b)) return true
+  const unbracketed = (h: string): string => h.replace(/^\[(.*)\]$/, '$1')
+  if (a === '0.0.0.0') return isIP(unbracketed(b)) !== 6
+  if (b === '0.0.0.0') return isIP(unbracketed(a)) !== 6
+  return false
+}
+
+/** The id the routing table gives a route (without its name), when the raw route is well-formed enough to have one. */
+function routeKeyOf (r: Loose): string | undefined {
+  const { path, host, methods, headers } = r
+  if (typeof path !== 'string' || (host !== undefined && typeof host !== 'string')) return undefined
+  if (methods !== undefined && !(Array.isArray(methods) && methods.every((m) => typeof m === 'string'))) return undefined
+  if (headers !== undefined && !(isObject(headers) && Object.values(headers).every((v) => typeof v === 'string'))) return undefined
+  return routeIdOf({ path, host, methods, headers: headers as Record<string, string> | undefined })
 }
 
 // Fields that moved: the old name gets a sentence saying where it went, not just "unknown field".
@@ -109,6 +178,8 @@ function describeIssue (issue: z.core.$ZodIssue): string {
     if (path === '') return issue.keys.map((k) => `${k}: unknown field`).join('\n')
     message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`
   }
+  // a refused record key (a pool name): what the key's own check said, not zod's generic "Invalid key in record"
+  else if (issue.code === 'invalid_key' && issue.issues.length > 0) message = issue.issues.map((i) => i.message).join('; ')
   else if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) message = 'is required'
   return path ? `${path}: ${message}` : message
 }

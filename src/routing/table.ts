@@ -66,13 +66,13 @@ export class RoutingTable {
     for (const [index, r] of routes.entries()) {
       const prefix = normaliseRoutePath(r.path)
       const headers = r.headers === undefined ? undefined : Object.entries(r.headers).map(([name, value]) => [name.toLowerCase(), value] as const)
-      const id = `${r.host ?? '*'}${prefix}${r.methods ? ` [${r.methods.join(',')}]` : ''}${headers ? ` {${headers.map(([n, v]) => `${n}=${v}`).join(',')}}` : ''}`
+      const id = routeIdOf(r)
       const route: Route = {
         id,
         label: r.name ?? id,
         prefix,
         pool: r.pool,
-        host: r.host === undefined ? undefined : stripPort(r.host).toLowerCase(),
+        host: r.host === undefined ? undefined : hostnameOf(r.host),
         methods: r.methods ? new Set(r.methods) : undefined,
         headers,
         stripPrefix: r.stripPrefix,
@@ -97,9 +97,9 @@ export class RoutingTable {
     this.narrowsByHeaders = this.routes.some((r) => r.headers !== undefined)
   }
 
-  /** path must already be normalised (see normaliseRequestTarget). host may carry a port. */
+  /** path must already be normalised (see normaliseRequestTarget). host may carry a port and a trailing root dot. */
   match (path: string, method: string, host: string | undefined, header?: HeaderLookup): RouteMatch | undefined {
-    const hostname = host === undefined || !this.#hostBound ? undefined : stripPort(host).toLowerCase()
+    const hostname = host === undefined || !this.#hostBound ? undefined : hostnameOf(host)
     // start at the deepest prefix a route can have: '/a/b/c/d' with routes two segments deep starts at '/a/b'
     let end = 0
     for (let depth = 0; depth < this.#maxDepth; depth++) {
@@ -126,6 +126,27 @@ export class RoutingTable {
       end = path.lastIndexOf('/', end - 1)
     }
   }
+}
+
+/**
+ * A route's identity, stable across reloads that only respell it: methods sorted and deduplicated, host lower-cased
+ * without a trailing dot, headers sorted by name (as diff.ts's routeId reads a route). A canary's state is carried
+ * by it (its label) to the reloaded route, and it names an unnamed route in metrics and the admin API.
+ */
+export function routeIdOf (r: Pick<RouteSpec, 'path' | 'host' | 'methods' | 'headers'>): string {
+  const methods = r.methods === undefined ? '' : ` [${[...new Set(r.methods.map((m) => m.toUpperCase()))].sort().join(',')}]`
+  const headers = r.headers === undefined ? '' : ` {${Object.entries(r.headers).map(([n, v]) => `${n.toLowerCase()}=${v}`).sort().join(',')}}`
+  return `${r.host === undefined ? '*' : hostnameOf(r.host)}${normaliseRoutePath(r.path)}${methods}${headers}`
+}
+
+/**
+ * The host name a Host header (or a route's host) names: no port, lower case, and no trailing root dot
+ * ('api.example.com.' is the same name, as Envoy's strip_trailing_host_dot has it).
+ */
+function hostnameOf (host: string): string {
+  const name = stripPort(host)
+  const bare = name.length > 1 && name.charCodeAt(name.length - 1) === 46 /* . */ ? name.slice(0, -1) : name
+  return bare.toLowerCase()
 }
 
 /** Per host named by the bucket's routes, the routes a request for that host may take, in the bucket's order. */

@@ -177,13 +177,13 @@ const removedRoutes: Array<{ name: string; route: GatewayConfig['routes'][number
   {
     name: 'an unnamed route with methods in non-alphabetical order',
     route: { path: '/gone', pool: 'p', methods: ['POST', 'GET'] },
-    label: '*/gone [POST,GET]',
+    label: '*/gone [GET,POST]',
     request: { path: '/gone', method: 'GET' },
   },
   {
     name: 'an unnamed route with an upper-case host',
     route: { path: '/gone', pool: 'p', host: 'API.example.com' },
-    label: 'API.example.com/gone',
+    label: 'api.example.com/gone',
     request: { path: '/gone', method: 'GET', host: 'api.example.com' },
   },
 ]

@@ -45,6 +45,7 @@ const cases: Case[] = [
     c.routes[1].methods = ['POST', 'GET']
     c.routes[2].path = '/payment/'
   }, {}],
+  ["a host's case and trailing dot mean nothing", (c) => { c.routes[2].host = 'Admin.Example.com.' }, {}],
   ['a pool is added with its targets', (c) => {
     c.pools.orders = { targets: ['http://10.0.2.1:3000', 'http://10.0.2.2:3000'] }
   }, { pools: { added: ['orders'], removed: [], changed: [] }, targets: { added: ['orders/http://10.0.2.1:3000', 'orders/http://10.0.2.2:3000'], removed: [], changed: [] } }],

@@ -1,22 +1,13 @@
 import t from 'tap'
 import { ConfigError } from '../../src/errors.ts'
 import { validateConfig } from '../../src/config/validate.ts'
+import { problemsOf } from '../config/problems.ts'
 
 const minimal = (): Record<string, unknown> => ({
   pools: { payment: { targets: ['http://127.0.0.1:3001'] } },
   routes: [{ path: '/', pool: 'payment' }],
 })
 
-/** Problems a config has, or [] when it is valid. */
-function problemsOf (input: unknown): readonly string[] {
-  try {
-    validateConfig(input)
-    return []
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    return err.problems
-  }
-}
 
 function withPool (pool: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { pools: { payment: { targets: ['http://127.0.0.1:3001'], ...pool } }, routes: [{ path: '/', pool: 'payment' }], ...extra }

@@ -1,0 +1,56 @@
+// Why the gateway could not start, in one sentence that names the config field to change: a listener that cannot
+// bind, a log destination that cannot be opened. The operator gets that sentence and exit code 1, never a stack.
+import { dirname, resolve } from 'node:path'
+
+/** A start-up failure already described for the operator (message: `field: what is wrong`). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError'
+}
+
+type ListenerField = 'server' | 'admin'
+
+/** What a listen() failure means for `server` or `admin` (their host and port as configured). */
+export function describeListenError (err: unknown, field: ListenerField, address: { host: string; port: number }): string {
+  const { code, message } = err as NodeJS.ErrnoException
+  const where = `${address.host}:${address.port}`
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+    case 'EAI_NONAME':
+      return `${field}.host: cannot resolve '${address.host}'`
+    case 'EADDRINUSE':
+      return `${field}.port: ${address.port} is in use (${where})`
+    case 'EADDRNOTAVAIL':
+      return `${field}.host: '${address.host}' is not an address of this machine`
+    case 'EACCES':
+    case 'EPERM':
+      return `${field}.port: not allowed to listen on ${where} (${code}; ports below 1024 need privileges)`
+    default:
+      return `${field}: cannot listen on ${where}: ${firstLine(message ?? String(err))}`
+  }
+}
+
+/**
+ * What a failure to open the log file means, or undefined when `err` is not about it. The logger opens the file
+ * (and makes its directory) while the gateway is built; its error names the path it failed on.
+ */
+export function describeLogDestinationError (err: unknown, destination: string): string | undefined {
+  if (destination === 'stdout' || destination === 'stderr') return undefined
+  const { code, path, syscall } = err as NodeJS.ErrnoException
+  if (typeof code !== 'string' || typeof path !== 'string' || (syscall !== 'open' && syscall !== 'mkdir')) return undefined
+  const file = resolve(destination)
+  // the file itself, or a directory on the way to it (mkdir of a path under a file, say)
+  if (resolve(path) !== file && !isAncestor(resolve(path), dirname(file))) return undefined
+  // making the file's directory failed because something on the way is a file
+  if (syscall === 'mkdir' && (code === 'EEXIST' || code === 'ENOTDIR')) return `log.destination: cannot open '${destination}': '${path}' is not a directory`
+  return `log.destination: cannot open '${destination}' (${code}${resolve(path) === file ? '' : ` at '${path}'`})`
+}
+
+function isAncestor (dir: string, of: string): boolean {
+  return of === dir || of.startsWith(dir.endsWith('/') ? dir : `${dir}/`)
+}
+
+function firstLine (text: string): string {
+  return text.split('\n')[0]!
+}

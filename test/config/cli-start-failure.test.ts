@@ -1,0 +1,82 @@
+// A gateway that cannot start (a port in use, a host that does not resolve, a log file that cannot be opened)
+// closes what it opened and exits 1 with one sentence naming the field: it neither keeps running without a
+// listener nor exits 0 after a "graceful shutdown" of a gateway that never served.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:net'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import t, { type Test } from 'tap'
+import { cliEnv, writeConfig } from '../helpers/cli-process.ts'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const NODE = join(ROOT, 'node_modules/.bin/node')
+/** Longer than any start on a busy machine; a CLI still running then is killed and fails the test. */
+const GIVE_UP_MS = 20_000
+
+interface Outcome { code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }
+
+async function runCli (t: { teardown (fn: () => unknown): void }, configFile: string): Promise<Outcome> {
+  const proc = spawn(NODE, ['src/main.ts', '--config', configFile], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+  let stderr = ''
+  let stdout = ''
+  proc.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  proc.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  const giveUp = setTimeout(() => proc.kill('SIGKILL'), GIVE_UP_MS)
+  t.teardown(() => { clearTimeout(giveUp); if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
+  const [code, signal] = await once(proc, 'close') as [number | null, NodeJS.Signals | null]
+  clearTimeout(giveUp)
+  return { code, signal, stderr, stdout }
+}
+
+async function holdPort (t: { teardown (fn: () => unknown): void }): Promise<number> {
+  const server: Server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  return (server.address() as { port: number }).port
+}
+
+const dir = t.testdir({})
+const config = (name: string, extra: Partial<GatewayConfig>): string => {
+  const file = join(dir, `${name}.json`)
+  writeConfig(file, {
+    server: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    shutdown: { delayMs: 5000, timeoutMs: 5000 },
+    pools: { p: { targets: ['http://127.0.0.1:1'] } },
+    routes: [{ path: '/', pool: 'p' }],
+    ...extra,
+  })
+  return file
+}
+
+/** Exit 1, not by a signal, and one line on stderr that starts with the field. */
+function assertFailedStart (t: Test, outcome: Outcome, field: string): void {
+  t.equal(outcome.signal, null, 'exited by itself')
+  t.equal(outcome.code, 1, 'exit code 1')
+  const lines = outcome.stderr.trim().split('\n')
+  t.equal(lines.length, 1, `one line on stderr: ${outcome.stderr}`)
+  t.ok(lines[0]!.startsWith(`switchyard: ${field}: `), `it names ${field}`)
+  t.notMatch(outcome.stderr, /\n\s+at /, 'no stack trace')
+  t.notMatch(outcome.stdout, /shutting down/, 'no graceful shutdown of a gateway that never served')
+}
+
+t.test('server.port in use', async (t) => {
+  const port = await holdPort(t)
+  assertFailedStart(t, await runCli(t, config('server-port', { server: { host: '127.0.0.1', port } })), 'server.port')
+})
+
+t.test('admin.port in use', async (t) => {
+  const port = await holdPort(t)
+  assertFailedStart(t, await runCli(t, config('admin-port', { admin: { host: '127.0.0.1', port }, pools: { p: { targets: ['http://127.0.0.1:1'], healthCheck: {} } } })), 'admin.port')
+})
+
+t.test('a server.host that does not resolve', async (t) => {
+  assertFailedStart(t, await runCli(t, config('server-host', { server: { host: 'not a host', port: 0 } })), 'server.host')
+})
+
+t.test('a log.destination that cannot be opened', async (t) => {
+  assertFailedStart(t, await runCli(t, config('log-dir', { log: { destination: dir } })), 'log.destination')
+  assertFailedStart(t, await runCli(t, config('log-under-file', { log: { destination: '/dev/null/switchyard.log' } })), 'log.destination')
+})
