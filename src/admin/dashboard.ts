@@ -19,8 +19,8 @@ export interface DashboardOptions {
   history: TrafficHistory
   auth: DashboardConfig
   clock?: Clock
-  /** Throttle and heartbeat of the live stream (defaults: 500 ms, 5 s refresh, 15 s heartbeat). */
-  live?: Pick<LiveStreamOptions, 'minIntervalMs' | 'refreshMs' | 'heartbeatMs' | 'maxBufferedBytes' | 'onError'>
+  /** Throttle, heartbeat and limits of the live stream (defaults: 500 ms, 5 s refresh, 15 s heartbeat, 32 watchers). */
+  live?: Pick<LiveStreamOptions, 'minIntervalMs' | 'refreshMs' | 'heartbeatMs' | 'maxBufferedBytes' | 'maxWatchers' | 'onError'>
 }
 
 /** Points of each pool carried by every snapshot: enough to bridge a throttled or delayed update. */
@@ -40,7 +40,8 @@ interface Asset { body: string; type: string; etag: string }
  * Adds the dashboard's routes to the admin listener. Returns its live stream: call publishEvent() for every
  * GatewayEvent and markDirty() whenever pool or target state changes (the traffic history's samples mark it already).
  * The routes `/`, `/dashboard/*` carry no state and must stay reachable without a token; `/history` and `/live`
- * carry what GET /status does and are guarded like it (the page sends the bearer token it has).
+ * carry what GET /status does and are guarded like it by the admin listener's onRequest hook (server.ts: the token
+ * when one is set, no page of another origin); the page sends the bearer token it has, on /live too.
  */
 export function registerDashboard (admin: FastifyInstance, options: DashboardOptions): LiveStream {
   const clock = options.clock

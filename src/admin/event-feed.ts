@@ -46,6 +46,11 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
       this.record('info', { kind: 'drain', pool, target: target.id, message: 'target drained' })
     }
     const onTier = (tier: string, previous: string): void => {
+      // an operator's switchover is a choice, not a failure: said as such, at info
+      if (tier === 'backup' && upstream.tierSetByOperator) {
+        this.record('info', { kind: 'switchover', pool, message: 'switchover to backup targets by an operator' }, { tier, previous })
+        return
+      }
       const level: Level = tier === 'primary' ? 'info' : tier === 'backup' ? 'warn' : 'error'
       const message = tier === 'backup' ? 'failover to backup targets' : tier === 'primary' ? (previous === 'backup' ? 'failback to primary targets' : 'traffic on primary targets') : 'no target available'
       this.record(level, { kind: 'tier', pool, message }, { tier, previous })

@@ -4,7 +4,11 @@
 //   event: backlog   recent events, once, when a watcher connects
 //   ": heartbeat"    a comment every heartbeatMs, so idle proxies and the page both see the stream is alive
 // Nothing is built or scheduled while nobody watches: markDirty() and publishEvent() are then a single check.
+// A watcher that reads slowly gets no new snapshot while what it was sent is still waiting to drain (Node's
+// backpressure signal): it gets the newest one once that has drained, so a stalled watcher holds about one snapshot
+// rather than one per tick, and one stalled for maxStallMs is disconnected (its place is free for another).
 import type { ServerResponse } from 'node:http'
+import { adminError } from '../errors.ts'
 import { systemClock, type Clock, type Timer } from '../runtime.ts'
 import type { GatewayEvent } from './status-types.ts'
 
@@ -22,6 +26,10 @@ export interface LiveStreamOptions {
   heartbeatMs?: number
   /** A watcher that lets this much pile up unread is disconnected (default 1 MiB). */
   maxBufferedBytes?: number
+  /** Watchers at once; one more is answered 503 too_many_watchers (default 32). */
+  maxWatchers?: number
+  /** A watcher that has not drained what it was sent for this long when a snapshot is due is disconnected (default 60 s). */
+  maxStallMs?: number
   /** A snapshot that could not be built (the stream carries on). */
   onError?: (error: unknown) => void
 }
@@ -29,8 +37,13 @@ export interface LiveStreamOptions {
 /** The page reconnects this long after losing the stream. */
 const RECONNECT_MS = 2000
 
+interface Watcher {
+  /** When a snapshot was first skipped because the watcher had not drained; undefined while it keeps up. */
+  behindSince: number | undefined
+}
+
 export class LiveStream {
-  readonly #clients = new Set<ServerResponse>()
+  readonly #clients = new Map<ServerResponse, Watcher>()
   readonly #snapshot: () => unknown
   readonly #backlog: () => readonly GatewayEvent[]
   readonly #clock: Clock
@@ -38,8 +51,12 @@ export class LiveStream {
   readonly #refreshMs: number
   readonly #heartbeatMs: number
   readonly #maxBufferedBytes: number
+  readonly #maxWatchers: number
+  readonly #maxStallMs: number
   readonly #onError: (error: unknown) => void
   #lastSnapshotAt = Number.NEGATIVE_INFINITY
+  /** The frame of the last snapshot broadcast: what a watcher that fell behind gets once it has caught up. */
+  #latestSnapshot: string | undefined
   #flushTimer: Timer | undefined
   #refreshTimer: Timer | undefined
   #heartbeatTimer: Timer | undefined
@@ -53,6 +70,8 @@ export class LiveStream {
     this.#refreshMs = options.refreshMs ?? 5000
     this.#heartbeatMs = options.heartbeatMs ?? 15_000
     this.#maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024
+    this.#maxWatchers = options.maxWatchers ?? 32
+    this.#maxStallMs = options.maxStallMs ?? 60_000
     this.#onError = options.onError ?? (() => {})
   }
 
@@ -66,14 +85,22 @@ export class LiveStream {
       res.end(JSON.stringify({ error: 'closing', message: 'the admin listener is closing' }))
       return
     }
+    if (this.#clients.size >= this.#maxWatchers) {
+      const { status, body } = adminError('too_many_watchers')
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(RECONNECT_MS / 1000) })
+      res.end(JSON.stringify(body))
+      return
+    }
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no', // nginx in front would otherwise hold frames back
     })
-    this.#clients.add(res)
+    const watcher: Watcher = { behindSince: undefined }
+    this.#clients.set(res, watcher)
     res.once('close', () => this.#detach(res))
     res.on('error', () => this.#detach(res)) // a reset watcher; 'close' follows
+    res.on('drain', () => this.#caughtUp(res, watcher))
     const snapshot = this.#frameOfSnapshot()
     this.#write(res, `retry: ${RECONNECT_MS}\n\n${frame('backlog', this.#backlog())}${snapshot ?? ''}`)
     if (this.#clients.size === 1) this.#watch()
@@ -99,7 +126,7 @@ export class LiveStream {
   /** Ends every stream and refuses new watchers (the admin listener is closing). */
   close (): void {
     this.#closed = true
-    for (const res of [...this.#clients]) res.end()
+    for (const res of [...this.#clients.keys()]) res.end()
     this.#clients.clear()
     this.#idle()
   }
@@ -127,6 +154,7 @@ export class LiveStream {
     this.#clock.clearTimeout(this.#refreshTimer)
     this.#clock.clearTimeout(this.#heartbeatTimer)
     this.#flushTimer = this.#refreshTimer = this.#heartbeatTimer = undefined
+    this.#latestSnapshot = undefined
   }
 
   #detach (res: ServerResponse): void {
@@ -137,7 +165,29 @@ export class LiveStream {
   #broadcastSnapshot (): void {
     this.#lastSnapshotAt = this.#clock.now()
     const snapshot = this.#frameOfSnapshot()
-    if (snapshot !== undefined) this.#broadcast(snapshot)
+    if (snapshot === undefined) return
+    this.#latestSnapshot = snapshot
+    for (const [res, watcher] of this.#clients) this.#writeSnapshot(res, watcher, snapshot)
+  }
+
+  /** Writes the snapshot unless the watcher has not drained what it was sent (then it gets the newest on 'drain'). */
+  #writeSnapshot (res: ServerResponse, watcher: Watcher, snapshot: string): void {
+    if (!res.writableNeedDrain) {
+      this.#write(res, snapshot)
+      return
+    }
+    const now = this.#clock.now()
+    watcher.behindSince ??= now
+    // stalled: its place (one of maxWatchers) goes to someone who reads; a snapshot too big to hold goes too
+    if (now - watcher.behindSince >= this.#maxStallMs || res.writableLength > this.#maxBufferedBytes) res.destroy()
+  }
+
+  /** What the watcher was sent has drained: if it missed a snapshot meanwhile, the newest goes now. */
+  #caughtUp (res: ServerResponse, watcher: Watcher): void {
+    if (watcher.behindSince === undefined) return
+    watcher.behindSince = undefined
+    const newest = this.#latestSnapshot
+    if (newest !== undefined && this.#clients.has(res)) this.#write(res, newest)
   }
 
   #frameOfSnapshot (): string | undefined {
@@ -150,7 +200,7 @@ export class LiveStream {
   }
 
   #broadcast (text: string): void {
-    for (const res of this.#clients) this.#write(res, text)
+    for (const res of this.#clients.keys()) this.#write(res, text)
   }
 
   #write (res: ServerResponse, text: string): void {

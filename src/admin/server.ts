@@ -9,12 +9,13 @@ import type { GatewayMetrics } from '../metrics/metrics.ts'
 import type { RoutePlan } from '../release/plans.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { TargetStatus } from '../upstream/status.ts'
+import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
 import { LAZY_SCHEMA_COMPILERS } from '../fastify-compilers.ts'
 import { onClientError } from '../proxy/client-error.ts'
-import { bearerCheck } from './auth.ts'
+import { bearerCheck, fromAnotherOrigin, servedHost } from './auth.ts'
 import { poolStatus } from './status.ts'
-import type { GatewayEvent, StatusDocument } from './status-types.ts'
+import type { GatewayEvent, StatusDocument, TargetStatusView } from './status-types.ts'
 
 export interface AdminContext {
   status (): StatusDocument
@@ -29,7 +30,41 @@ export interface AdminContext {
   canaryRoutes (): ReadonlyMap<string, RoutePlan>
   /** The admin token in force now (a reload may change the config's). */
   token: () => string | undefined
+  /** The host the listener binds: on loopback with no token set, Host names other than `localhost` and IPs are refused. */
+  host?: string
   logger: Logger
+}
+
+/**
+ * What each GET route gives away, which decides who may call it:
+ *   probe  anyone, whatever the Host (kubelet, load balancers)
+ *   open   no token; with no token set, only under a Host the listener serves (see servedHost)
+ *   data   the gateway's state: the token when one is set, and never for a page of another origin
+ * A GET route not listed here is `data`. Every POST is an action: guarded like `data`, and logged.
+ */
+type Access = 'probe' | 'open' | 'data'
+const GET_ACCESS: Record<string, Access> = {
+  '/healthz': 'probe',
+  '/readyz': 'probe',
+  '/metrics': 'open',
+  // the dashboard page and its assets carry no state: the page asks for the token and sends it
+  '/': 'open',
+  '/dashboard/app.js': 'open',
+  '/dashboard/app.css': 'open',
+  '/dashboard/config.json': 'open',
+  '/status': 'data',
+  '/pools': 'data',
+  '/events': 'data',
+  '/history': 'data',
+  '/live': 'data',
+}
+
+/** How a request is guarded: POSTs (found or not: the token comes before anything is looked at) are actions. */
+function accessOf (request: FastifyRequest): Access | 'action' {
+  if (request.method === 'POST') return 'action'
+  const route = request.routeOptions.url
+  if (route === undefined || (request.method !== 'GET' && request.method !== 'HEAD')) return 'open' // answered 404
+  return Object.hasOwn(GET_ACCESS, route) ? GET_ACCESS[route]! : 'data'
 }
 
 const TARGET_ACTIONS: Record<string, Partial<TargetStatus>> = {
@@ -39,12 +74,30 @@ const TARGET_ACTIONS: Record<string, Partial<TargetStatus>> = {
 }
 
 export function buildAdmin (ctx: AdminContext): FastifyInstance {
-  const admin = Fastify({ schemaController: LAZY_SCHEMA_COMPILERS, logger: false, forceCloseConnections: true, bodyLimit: 16 * 1024, clientErrorHandler: onClientError })
-  const authorised = bearerCheck(ctx.token)
   const fail = (reply: FastifyReply, code: ErrorCode, extra: Record<string, unknown> = {}): FastifyReply => {
     const { status, body } = adminError(code, extra)
     return reply.code(status).send(body)
   }
+  const logCall = (request: FastifyRequest, status: number): void => {
+    ctx.logger.info({ method: request.method, path: request.url, peer: request.socket.remoteAddress, status }, 'admin call')
+  }
+  const admin = Fastify({
+    schemaController: LAZY_SCHEMA_COMPILERS,
+    logger: false,
+    forceCloseConnections: true,
+    bodyLimit: 16 * 1024,
+    clientErrorHandler: onClientError,
+    // a route's id (host, path, methods, headers) in POST /routes/:route/canary can pass find-my-way's default 100
+    routerOptions: { maxParamLength: 2048 },
+    // what the router refuses before any hook runs (a parameter too long, bad percent-encoding): from the catalogue,
+    // and logged like every other POST
+    frameworkErrors: (err, request, reply) => {
+      const code: ErrorCode = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'uri_too_long' : 'bad_request'
+      if (request.method === 'POST') logCall(request, adminError(code).status)
+      return fail(reply, code)
+    },
+  })
+  const authorised = bearerCheck(ctx.token)
 
   admin.setNotFoundHandler((_request, reply) => fail(reply, 'not_found'))
   admin.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _request, reply) => {
@@ -53,9 +106,19 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     ctx.logger.error({ err }, 'admin API error')
     return fail(reply, 'internal_error')
   })
-  // mutating calls: the bearer token first, before anything is looked at
+  // where the call came from, then the bearer token, before anything is looked at
   admin.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'POST' && !authorised(request.headers.authorization)) return fail(reply, 'unauthorized')
+    const access = accessOf(request)
+    if (access === 'probe') return
+    // with a token set, the token is the defence (a rebinding page cannot have it), so any Host may be used
+    if (ctx.token() === undefined && !servedHost(request.headers.host, ctx.host)) return fail(reply, 'forbidden_origin')
+    if (access === 'open') return
+    if (fromAnotherOrigin(request.headers)) return fail(reply, 'forbidden_origin')
+    if (!authorised(request.headers.authorization)) return fail(reply, 'unauthorized')
+  })
+  // every operator action, refused ones included, with who asked
+  admin.addHook('onResponse', async (request, reply) => {
+    if (request.method === 'POST') logCall(request, reply.statusCode)
   })
 
   admin.get('/healthz', async () => ({ status: 'ok' }))
@@ -92,10 +155,13 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     if (change === undefined) return fail(reply, 'not_found')
     const runtime = findPool(request, reply)
     if (runtime === undefined) return reply
-    const target = findTarget(runtime.pool.targets, id)
+    const target = findTarget(runtime.pool, id)
     if (target === undefined) return fail(reply, 'unknown_target')
-    runtime.pool.setStatus(target, change)
-    return { pool: runtime.name, target: poolStatus(runtime).targets.find((t) => t.id === target.id) }
+    // a target a reload removed stays draining, whatever the action: it goes once idle (disable closes its tunnels)
+    runtime.pool.setStatus(target, runtime.pool.has(target) ? change : { ...change, draining: true })
+    const view = poolStatus(runtime).targets.find((t) => t.id === target.id)
+    // a removed target that the action left idle (disable closed its last tunnel) is gone: drained, no longer listed
+    return view !== undefined ? { pool: runtime.name, target: view } : { pool: runtime.name, target: goneView(target), removed: true }
   })
 
   // Active-Standby by hand: { "to": "backup" } moves new traffic to the backups while the primaries are healthy,
@@ -106,6 +172,8 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     if (to !== 'backup' && to !== 'primary') return fail(reply, 'bad_request', { detail: 'body must be {"to":"backup"} or {"to":"primary"}' })
     const runtime = findPool(request, reply)
     if (runtime === undefined) return reply
+    // with no standby, a switchover would only arm a hold that moves traffic the moment a reload adds one
+    if (to === 'backup' && !runtime.pool.targets.some((t) => t.backup)) return fail(reply, 'no_backup_targets')
     if (to === 'backup') runtime.pool.switchover()
     else runtime.pool.failback()
     return { pool: runtime.name, ...poolStatus(runtime) }
@@ -131,7 +199,16 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   return admin
 }
 
-/** A target named as host:port (as /status lists it), or by its URL. */
-function findTarget (targets: readonly Target[], id: string): Target | undefined {
-  return targets.find((t) => t.id === id || t.url === id || t.host === id)
+/** A removed target that has just closed, as /status listed it last (minus its health check). */
+function goneView (target: Target): TargetStatusView {
+  return { id: target.id, url: target.url, backup: target.backup, weight: target.weight, state: 'drained', inFlight: target.inFlight, tunnels: target.tunnels, requests: target.requests, failures: target.failures }
+}
+
+/**
+ * A target named as host:port (as /status lists it), or by its URL: one of the pool's, else one a reload removed
+ * that /status still lists (finishing requests, or holding a WebSocket tunnel open).
+ */
+function findTarget (pool: UpstreamPool, id: string): Target | undefined {
+  const named = (t: Target): boolean => t.id === id || t.url === id || t.host === id
+  return pool.targets.find(named) ?? pool.retiring.find(named)
 }

@@ -45,6 +45,12 @@ export interface TargetStatusView {
 }
 
 export interface RouteStatus {
+  /**
+   * The routing table's id: host (or '*') and path, then methods in brackets and headers in braces when the route
+   * has them, e.g. '*' + '/api [GET]'. Unique per route in a valid config.
+   */
+  id: string
+  /** When set, the route's name in the admin API (POST /routes/:route/canary) and metrics; else its id is. */
   name?: string
   path: string
   pool: string

@@ -19,9 +19,12 @@ export function buildStatus (ctx: StatusContext): StatusDocument {
   const pools: Record<string, PoolStatus> = {}
   for (const [name, runtime] of ctx.state.pools) pools[name] = poolStatus(runtime)
   const plans = new Map([...(ctx.state.plans?.values() ?? [])].map((p) => [p.route.index, p]))
+  const ids = new Map(ctx.state.table.routes.map((route) => [route.index, route.id]))
   const routes: RouteStatus[] = ctx.config.routes.map((r, i) => {
     const plan = plans.get(i)
     const status: RouteStatus = {
+      // the routing table's id: unique in a valid config, and (with no name) what POST /routes/:route/canary takes
+      id: ids.get(i) ?? r.path,
       ...(r.name !== undefined ? { name: r.name } : {}),
       path: r.path,
       pool: r.pool,

@@ -50,7 +50,9 @@ async function setup (t: Tap, extra: Partial<GatewayConfig> = {}, options: Gatew
   })
   const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => { await gw.close(); await p1.close(); await b1.close() })
-  const status = async (): Promise<StatusDocument> => (await call(admin, 'GET', '/status')).body as unknown as StatusDocument
+  // with a token set, /status wants it too
+  const token = extra.admin?.token
+  const status = async (): Promise<StatusDocument> => (await call(admin, 'GET', '/status', token !== undefined ? { token } : {})).body as unknown as StatusDocument
   return { gw, admin, p1, b1, p1Id: `127.0.0.1:${p1.port}`, status }
 }
 
@@ -69,7 +71,10 @@ function mutatingRoutes (p1Id: string): Array<{ path: string; json?: unknown }> 
   ]
 }
 
-const READ_ROUTES = ['/healthz', '/readyz', '/metrics', '/status', '/pools', '/events']
+/** Probes and scrapes: open whatever the token. */
+const OPEN_READ_ROUTES = ['/healthz', '/readyz', '/metrics']
+/** The gateway's state: the token when one is set. */
+const DATA_READ_ROUTES = ['/status', '/pools', '/events', '/history']
 
 t.test('GET /healthz, /status, /pools, /events and /metrics describe the running gateway', async (t) => {
   const { admin, p1, b1, gw } = await setup(t)
@@ -85,7 +90,7 @@ t.test('GET /healthz, /status, /pools, /events and /metrics describe the running
   t.match(doc.configHash, /^[0-9a-f]{8,}$/)
   t.equal(doc.configHash, gw.gateway.status().configHash)
   t.ok(Number.isFinite(Date.parse(doc.configLoadedAt)), 'configLoadedAt is an ISO time')
-  t.strictSame(doc.routes, [{ path: '/', pool: 'pay' }])
+  t.strictSame(doc.routes, [{ id: '*/', path: '/', pool: 'pay' }])
   t.strictSame(doc.pools.pay!.targets.map((x) => [x.id, x.url, x.backup, x.state, x.inFlight]),
     [[`127.0.0.1:${p1.port}`, p1.url, false, 'healthy', 0], [`127.0.0.1:${b1.port}`, b1.url, true, 'healthy', 0]])
   t.equal(doc.pools.pay!.activeTier, 'primary')
@@ -197,7 +202,7 @@ t.test('drain, enable and disable answer with the target as /status shows it; /e
   t.ok(mine.every((e) => e.pool === 'pay' && Number.isFinite(Date.parse(e.at))))
 })
 
-t.test('with a token, every mutating route is 401 without it or with a wrong one, 200 with it; reads need none', async (t) => {
+t.test('with a token, every mutating route and every read of state is 401 without it or with a wrong one, 200 with it; probes need none', async (t) => {
   const { admin, p1Id, status } = await setup(t, { admin: { token: CONFIG_TOKEN } })
   const before = await status()
   for (const route of mutatingRoutes(p1Id)) {
@@ -208,7 +213,15 @@ t.test('with a token, every mutating route is 401 without it or with a wrong one
     }
   }
   t.strictSame(await status(), before, 'no refused call changed anything')
-  for (const path of READ_ROUTES) t.equal((await call(admin, 'GET', path)).status, 200, `GET ${path} needs no token`)
+  for (const path of OPEN_READ_ROUTES) t.equal((await call(admin, 'GET', path)).status, 200, `GET ${path} needs no token`)
+  for (const path of DATA_READ_ROUTES) {
+    for (const auth of [{}, { token: 'wrong-token-0123456789' }]) {
+      const res = await call(admin, 'GET', path, auth)
+      t.equal(res.status, 401, `GET ${path} with ${JSON.stringify(auth)}`)
+      t.equal(res.body.error, 'unauthorized')
+    }
+    t.equal((await call(admin, 'GET', path, { token: CONFIG_TOKEN })).status, 200, `GET ${path} with the token`)
+  }
   for (const route of mutatingRoutes(p1Id)) {
     const res = await call(admin, 'POST', route.path, { token: CONFIG_TOKEN, ...(route.json !== undefined ? { json: route.json } : {}) })
     t.equal(res.status, 200, `${route.path} ${JSON.stringify(route.json ?? '')} with the token`)

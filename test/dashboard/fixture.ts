@@ -65,11 +65,11 @@ export function healthyStatus (): DashboardStatus {
       'orders-replicas': pool([target('10.0.4.51:5432'), target('10.0.4.52:5432')]),
     },
     routes: [
-      { name: 'payments', path: '/api/payments', pool: 'payments', methods: ['GET', 'POST'] },
-      { name: 'users', path: '/api/users', pool: 'users' },
-      { name: 'catalog', path: '/api/catalog', pool: 'catalog', canary: { pool: 'catalog-canary', weight: 10, weightSource: 'file', rollbacks: [] } },
-      { name: 'orders', path: '/api/orders', pool: 'orders', split: { readPool: 'orders-replicas', fallbackActive: false, stickyAfterWriteMs: 5000 } },
-      { path: '/static', pool: 'catalog', host: 'cdn.example.com' },
+      { id: '*/api/payments [GET,POST]', name: 'payments', path: '/api/payments', pool: 'payments', methods: ['GET', 'POST'] },
+      { id: '*/api/users', name: 'users', path: '/api/users', pool: 'users' },
+      { id: '*/api/catalog', name: 'catalog', path: '/api/catalog', pool: 'catalog', canary: { pool: 'catalog-canary', weight: 10, weightSource: 'file', rollbacks: [] } },
+      { id: '*/api/orders', name: 'orders', path: '/api/orders', pool: 'orders', split: { readPool: 'orders-replicas', fallbackActive: false, stickyAfterWriteMs: 5000 } },
+      { id: 'cdn.example.com/static', path: '/static', pool: 'catalog', host: 'cdn.example.com' },
     ],
   }
 }
@@ -216,7 +216,8 @@ export async function startFakeAdmin (options: FakeAdminOptions = {}): Promise<F
     return pool
   })
   admin.post<{ Params: { route: string }; Body: { weight?: number } }>('/routes/:route/canary', async (request, reply) => {
-    const route = status.routes.find((r) => r.name === request.params.route)
+    // as the gateway looks a route up: by its name, or by its id when it has none
+    const route = status.routes.find((r) => (r.name ?? r.id) === request.params.route)
     if (route?.canary === undefined) return reply.code(404).send({ error: 'unknown_route', message: request.params.route })
     const weight = request.body?.weight
     if (typeof weight !== 'number' || weight < 0 || weight > 100) return reply.code(400).send({ error: 'invalid_request', message: 'weight: 0-100' })

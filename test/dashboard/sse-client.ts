@@ -19,6 +19,8 @@ export interface SseClient {
   ended: Promise<void>
   /** Stops reading the socket (a watcher that stopped consuming). */
   pause (): void
+  /** Reads again after pause(). */
+  resume (): void
   close (): void
 }
 
@@ -56,6 +58,7 @@ export function connectSse (url: string, headers: Record<string, string> = {}): 
           return client.of(kind)
         },
         pause: () => { res.pause(); res.socket.pause() },
+        resume: () => { res.socket.resume(); res.resume() },
         close: () => { req.destroy() },
       }
       resolve(client)

@@ -42,7 +42,7 @@ t.test('hostile admin calls: a 4xx JSON error each, and no state changes', async
   }, { defaultMetrics: false, load: async () => { loads++; throw new Error('no reload expected') } })
   const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
   const target = gw.gateway.pools().get('stable')!.pool.targets[0]!.id
-  const before = await call(admin, 'GET', '/status')
+  const before = await call(admin, 'GET', '/status', { token: TOKEN })
   t.equal(before.status, 200)
 
   const json = 'application/json'
@@ -52,6 +52,7 @@ t.test('hostile admin calls: a 4xx JSON error each, and no state changes', async
     { name: 'wrong method on a read endpoint', method: 'DELETE', path: '/status', status: 404, error: 'not_found' },
     { name: 'GET on an action', method: 'GET', path: '/reload', status: 404, error: 'not_found' },
     { name: 'no token', method: 'POST', path: '/reload', status: 401, error: 'unauthorized' },
+    { name: 'no token to read the state', method: 'GET', path: '/status', status: 401, error: 'unauthorized' },
     { name: 'wrong token', method: 'POST', path: '/reload', token: 'admin-token-9876543210', status: 401, error: 'unauthorized' },
     { name: 'token as Basic credentials', method: 'POST', path: `/pools/stable/targets/${target}/drain`, authorization: `Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`, status: 401, error: 'unauthorized' },
     { name: 'the token without the Bearer scheme', method: 'POST', path: '/pools/stable/failback', authorization: TOKEN, status: 401, error: 'unauthorized' },
@@ -80,6 +81,6 @@ t.test('hostile admin calls: a 4xx JSON error each, and no state changes', async
     t.equal(typeof res.body.message, 'string', `${c.name}: a sentence`)
   }
   t.equal(loads, 0, 'no reload ran')
-  const after = await call(admin, 'GET', '/status')
+  const after = await call(admin, 'GET', '/status', { token: TOKEN })
   t.strictSame(after.body, before.body, '/status is unchanged')
 })

@@ -141,6 +141,8 @@ export function transition (m: Model, a: SingleAction, sameConfig: (a: ConfigMod
     }
     case 'switchover': case 'failback':
       if (next.config.pools[a.pool] === undefined) return { model: next, expect: { status: 404 } }
+      // a switchover with no standby to switch to is refused, and arms nothing
+      if (a.kind === 'switchover' && !next.config.pools[a.pool]!.targets.some((x) => x.backup)) return { model: next, expect: { status: 409 } }
       if (a.kind === 'switchover') next.hold.add(a.pool)
       else next.hold.delete(a.pool)
       return { model: next, expect: { status: 200 } }

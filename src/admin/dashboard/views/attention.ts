@@ -4,7 +4,7 @@ import { el } from '../dom.ts'
 import { formatClock, formatSpan } from '../format.ts'
 import { lookOf } from '../labels.ts'
 import type { DashboardStatus } from '../wire.ts'
-import { circuitKey, routeKey, targetKey, tierKey, type ViewContext } from './context.ts'
+import { circuitKey, routeLabel, targetKey, tierKey, type ViewContext } from './context.ts'
 
 interface Problem { severity: 0 | 1 | 2; text: string; since: number | undefined }
 
@@ -48,8 +48,8 @@ function findProblems (status: DashboardStatus, ctx: ViewContext): Problem[] {
     }
   }
   for (const route of status.routes) {
-    if (route.split?.fallbackActive === true) out.push({ severity: 1, text: `route ${routeKey(route)}: reads fell back to ${route.pool}`, since: undefined })
-    if (route.canary?.weightSource === 'rollback') out.push({ severity: 1, text: `route ${routeKey(route)}: canary ${route.canary.pool} rolled back`, since: undefined })
+    if (route.split?.fallbackActive === true) out.push({ severity: 1, text: `route ${routeLabel(route)}: reads fell back to ${route.pool}`, since: undefined })
+    if (route.canary?.weightSource === 'rollback') out.push({ severity: 1, text: `route ${routeLabel(route)}: canary ${route.canary.pool} rolled back`, since: undefined })
   }
   return out
 }

@@ -22,5 +22,7 @@ export interface ViewContext {
 export const targetKey = (pool: string, target: string): string => `target:${pool}:${target}`
 export const circuitKey = (pool: string): string => `circuit:${pool}`
 export const tierKey = (pool: string): string => `tier:${pool}`
-export const routeKey = (route: { name?: string; path: string; host?: string; methods?: string[] }): string =>
-  route.name ?? `${route.host ?? '*'}${route.path}${route.methods === undefined ? '' : ` [${route.methods.join(',')}]`}`
+/** The route's id: unique, where path, host and methods are not (two routes may differ only by headers). */
+export const routeKey = (route: { id: string }): string => route.id
+/** How the admin API names a route (POST /routes/:route/canary) and how the page shows it: its name, else its id. */
+export const routeLabel = (route: { id: string; name?: string }): string => route.name ?? route.id

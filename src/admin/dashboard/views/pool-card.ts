@@ -5,7 +5,7 @@ import { el, setAttr, setHidden, setText, syncList } from '../dom.ts'
 import { formatClock, formatMs, formatRate, formatSpan } from '../format.ts'
 import { CIRCUIT_LOOK, TIER_LOOK } from '../labels.ts'
 import type { DashboardPool, DashboardRoute, PoolSeries, TargetTraffic } from '../wire.ts'
-import { circuitKey, routeKey, tierKey, type ViewContext } from './context.ts'
+import { circuitKey, routeLabel, tierKey, type ViewContext } from './context.ts'
 import { TargetTile, type TargetItem } from './target-tile.ts'
 
 export interface PoolItem {
@@ -54,7 +54,7 @@ export class PoolCard {
     setText(this.#title, name)
     this.#renderCircuit(pool, item.at)
     this.#renderTier(pool)
-    setText(this.#routes, item.routes.length === 0 ? 'no route uses this pool' : `routes: ${item.routes.map(routeKey).join(', ')}`)
+    setText(this.#routes, item.routes.length === 0 ? 'no route uses this pool' : `routes: ${item.routes.map(routeLabel).join(', ')}`)
     this.#renderNow(item.recent)
     if (item.recent !== undefined) this.chart.merge(item.recent)
     const targets = [...pool.targets].sort((a, b) => Number(a.backup) - Number(b.backup))

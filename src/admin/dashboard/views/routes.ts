@@ -4,7 +4,7 @@ import { el, setAttr, setHidden, setText, syncList } from '../dom.ts'
 import { formatClock } from '../format.ts'
 import { CIRCUIT_LOOK, TIER_LOOK } from '../labels.ts'
 import type { DashboardPool, DashboardRoute } from '../wire.ts'
-import { routeKey, type ViewContext } from './context.ts'
+import { routeKey, routeLabel, type ViewContext } from './context.ts'
 
 export interface RouteItem { route: DashboardRoute; pool: DashboardPool | undefined }
 
@@ -49,18 +49,19 @@ class RouteRow {
   }
 
   update ({ route, pool }: RouteItem): void {
-    const key = routeKey(route)
-    setAttr(this.root, 'data-route', key)
+    const label = routeLabel(route)
+    setAttr(this.root, 'data-route', label)
     setText(this.#name, route.name ?? '')
     setHidden(this.#name, route.name === undefined)
-    setText(this.#match, `${route.host ?? '*'}${route.path}${route.methods === undefined ? '' : ` ${route.methods.join(' ')}`}`)
+    setText(this.#match, `${route.host ?? '*'}${route.path}${route.methods === undefined ? '' : ` ${route.methods.join(' ')}`}${describeHeaders(route.headers)}`)
     setText(this.#pool, route.pool)
     setText(this.#poolState, pool === undefined ? ' · unknown pool' : ` · ${describePool(pool)}`)
 
     const canary = route.canary
     setHidden(this.#none, canary !== undefined || route.split !== undefined)
     setHidden(this.#canary.root, canary === undefined)
-    if (canary !== undefined) this.#canary.update(route.name ?? route.path, canary)
+    // the name the admin API looks the route up by: its name, else its id (the path alone names no route)
+    if (canary !== undefined) this.#canary.update(label, canary)
     const rollbacks = canary?.rollbacks ?? []
     setHidden(this.#rollbacks, rollbacks.length === 0)
     this.#rollbacks.replaceChildren(...rollbacks.slice(-3).reverse().map((r) =>
@@ -75,6 +76,11 @@ class RouteRow {
       setAttr(this.#split, 'class', split.fallbackActive ? 'split tone-warn' : 'split')
     }
   }
+}
+
+/** Routes that differ only by the headers they match must not look the same. */
+function describeHeaders (headers: Record<string, string> | undefined): string {
+  return headers === undefined ? '' : ` ${Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join(', ')}`
 }
 
 function describePool (pool: DashboardPool): string {

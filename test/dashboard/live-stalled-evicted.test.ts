@@ -1,0 +1,49 @@
+// A watcher that has drained nothing of what it was sent for maxStallMs is disconnected when the next snapshot is
+// due, so stalled watchers do not keep the places (maxWatchers) of those who read.
+import type { ServerResponse } from 'node:http'
+import t from 'tap'
+import { LiveStream } from '../../src/admin/live.ts'
+import { ManualClock } from '../helpers/clock.ts'
+import { serveOnLoopback } from '../helpers/loopback-server.ts'
+import { waitFor } from '../helpers/gateway.ts'
+import { connectSse } from './sse-client.ts'
+
+const MAX_STALL_MS = 10_000
+
+t.test('a stalled watcher is disconnected after maxStallMs; one that reads stays', async (t) => {
+  const clock = new ManualClock()
+  const padding = 'x'.repeat(1024 * 1024)
+  const live = new LiveStream({ clock, snapshot: () => ({ padding }), minIntervalMs: 0, refreshMs: 600_000, heartbeatMs: 600_000, maxStallMs: MAX_STALL_MS, maxBufferedBytes: 1024 * 1024 * 1024 })
+  t.teardown(() => live.close())
+  const responses: ServerResponse[] = []
+  const { url } = await serveOnLoopback(t, (_req, res) => {
+    responses.push(res)
+    live.attach(res)
+  })
+  const stalled = await connectSse(url)
+  await stalled.waitFor('snapshot', 1)
+  const reading = await connectSse(url)
+  t.teardown(() => { stalled.close(); reading.close() })
+  await reading.waitFor('snapshot', 1)
+  stalled.pause()
+  const snapshot = (): void => {
+    live.markDirty()
+    clock.advance(0)
+  }
+
+  // snapshots until the kernel's buffers are full and one waits in the gateway: the stalled watcher needs a drain
+  await waitFor(async () => {
+    snapshot()
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    return responses[0]!.writableNeedDrain
+  }, 10_000, 0)
+  snapshot() // skipped: the stall starts now
+  clock.advance(MAX_STALL_MS - 1)
+  snapshot()
+  t.equal(live.clients, 2, 'not yet: stalled for less than maxStallMs')
+  clock.advance(1)
+  snapshot()
+  await waitFor(() => live.clients === 1, 3000)
+  t.ok(responses[0]!.destroyed, 'the stalled watcher is gone')
+  t.notOk(responses[1]!.destroyed, 'the reading watcher stays')
+})
