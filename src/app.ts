@@ -299,7 +299,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     }
   }
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
-  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state) => proxy.admit(req, state), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req) }))
+  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state) => proxy.admit(req, state), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), maxUrlBytes: () => proxy.maxUrlBytes }))
   app.server.on('connect', createConnectHandler({ logger, tunnels }))
   app.addHook('preClose', (done) => {
     tunnels.destroyAll()
@@ -352,6 +352,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         reload: (trigger) => reloader.reload(trigger),
         canaryRoutes: () => new Map([...(proxy.state.plans?.values() ?? [])].filter((p) => p.canary !== undefined).map((p) => [p.name, p])),
         token: adminToken,
+        host,
         logger,
       })
       if (!dashboardRegistered) {

@@ -16,7 +16,7 @@ export type ConfigReloadResult = (typeof CONFIG_RELOAD_RESULTS)[number]
 export const READ_TO_PRIMARY_REASONS = ['sticky', 'fallback'] as const
 export type ReadToPrimaryReason = (typeof READ_TO_PRIMARY_REASONS)[number]
 
-export const MIRROR_OUTCOMES = ['sent', 'skipped_concurrency', 'skipped_body', 'failed'] as const
+export const MIRROR_OUTCOMES = ['sent', 'skipped_concurrency', 'skipped_body', 'skipped_circuit', 'failed'] as const
 export type MirrorOutcome = (typeof MIRROR_OUTCOMES)[number]
 
 /** switchyard_circuit_state's values. */

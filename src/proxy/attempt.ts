@@ -13,6 +13,7 @@ import { upstreamReset } from '../upstream/connector.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
 import { responseHeaderList } from './headers.ts'
+import { dropBodyAtClose } from './raw-response.ts'
 import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
 
 /** The catalogue code for an upstream's failure: the client's error answer, or why its response was cut short. */
@@ -200,6 +201,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     this.#runtime.clock.clearTimeout(this.#timer)
     result.responded = true
+    // answered before the client's body is all here (an auth check, a size limit): nothing will read the rest for
+    // this request, so the connection closes after the answer, the rest read and dropped meanwhile (RFC 9112 §9.3)
+    if (ex.hasBody && !ex.req.complete) closeAfterAnswer(ex)
     // read-your-writes: a successful write through a split route pins this client's reads to the primary for a while
     const sticky = ex.write && statusCode < 400 ? ex.plan?.reads?.sticky : undefined
     // a 204 carries no Content-Length (RFC 9110 §8.6; nginx drops it too), nor the body some upstreams send with one
@@ -294,10 +298,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
       // headers are out: all that is left is to cut the response short (and say why in the access log)
       if (result.responded) ex.cutShort(failureCode(kind))
       else if (!result.retryable) {
-        // A refused connection never read the streamed body (undici reads it once connected), so it can
-        // still go, whole, to another target.
+        // A refused connection never read the body (undici reads a stream once connected), so it can still go,
+        // whole, to another target, held whole or streamed alike, whatever the policy says of replaying it.
         // (Undici reads a body only after onRequestStart; the proxy may have read a prefix of it itself.)
-        const unsent = kind === 'connect-failure' && !ex.replayable && isStream(ex.body) && this.#controller === undefined
+        const unsent = kind === 'connect-failure' && !ex.replayable && ex.body !== null && this.#controller === undefined
         if (unsent) this.#moreAllowed = ex.attempts < this.#runtime.config.retry.attempts
         const facts = unsent ? { method: ex.method, idempotencyKey: ex.idempotencyKey, replayable: true } : ex
         result.retryable = this.#runtime.retry.retryableFailure(kind, facts) && this.#mayRetryAfter()
@@ -376,6 +380,9 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target,
     headers,
     body: ex.body,
     bodyTimeout: runtime.config.timeouts.idleMs,
+    // (undici closes the connection after every HEAD: kept. An upstream that wrongly sends a body with its HEAD
+    // answer a moment later would otherwise have those bytes read as the answer to the next request on it, another
+    // client's: a 502 at best, a forged answer at worst.)
   }
   // TLS: verify the target's name (or the pool's tls.servername), never the client's Host header, which undici
   // would otherwise use for SNI when the Host is preserved
@@ -403,6 +410,11 @@ function withTargetHost (ex: Exchange, host: string | undefined): string[] {
     headers[ex.targetHostAt + 1] = host
   }
   return headers
+}
+
+function closeAfterAnswer (ex: Exchange): void {
+  ex.res.shouldKeepAlive = false
+  dropBodyAtClose(ex.socket, ex.req)
 }
 
 function isStream (body: Exchange['body']): boolean {

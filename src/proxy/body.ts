@@ -15,8 +15,9 @@ export interface BodyStart {
 const EMPTY = Buffer.alloc(0)
 
 /**
- * Reads a body (`expected` bytes, Infinity when chunked) until it ends or `limit` bytes have arrived; a
- * prefix is given back to `req` (unshift) paused, so `req` streams the whole body from its first byte.
+ * Reads a body (`expected` bytes, Infinity when chunked) until it ends or `limit` bytes have arrived: it is given
+ * whole (complete) only within `limit` bytes. Otherwise a prefix is given back to `req` (unshift) paused, so `req`
+ * streams the whole body from its first byte.
  * Rejects if the client sends more than announced, goes away, or has not sent that much within `timeoutMs`
  * (408 request_timeout: a slow client must not hold the request forever).
  */
@@ -40,8 +41,9 @@ export function readBody (req: IncomingMessage, expected: number, limit: number,
       size += chunk.length
       if (size > expected) return void req.destroy(new GatewayError('bad_request'))
       chunks.push(chunk)
-      if (size >= limit && size < expected) {
-        // enough to be worth a connection: the rest streams behind these bytes
+      // enough to be worth a connection: the rest streams behind these bytes. A body over `limit` that arrived
+      // whole (one read) streams too: held whole, it would be kept for retries past retry.maxBufferBytes.
+      if (size > limit || (size === limit && size < expected)) {
         req.pause()
         stop()
         const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)

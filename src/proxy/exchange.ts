@@ -36,8 +36,8 @@ export class Exchange {
   version: 'canary' | 'stable' | undefined = undefined
   /** A write through a split route: a successful answer pins the client's reads to the primary. */
   write = false
-  /** A read sent to replicas: the primary pool that serves it if no replica answers. */
-  readFallback: PoolRuntime | undefined = undefined
+  /** A read sent to replicas: what serves it if no replica answers (forward.ts #fallBack). */
+  readFallback: ReadFallback | undefined = undefined
   headers: string[] = []
   /** Where the target's Host pair sits in `headers` (-1: none; see sendAttempt). */
   targetHostAt = -1
@@ -130,5 +130,19 @@ export class Exchange {
   }
 }
 
-const NO_KEY: PickContext = Object.freeze({ hashKey: undefined })
+export const NO_KEY: PickContext = Object.freeze({ hashKey: undefined })
+
+/**
+ * The pool a split route's read falls back to, and what that pool needs of the request that the replicas' did not:
+ * the canary decision, the client's Host (its preserveHost may differ), address (its hash key may differ) and
+ * Idempotency-Key (its retry policy may differ).
+ */
+export interface ReadFallback {
+  runtime: PoolRuntime
+  version: 'canary' | 'stable' | undefined
+  host: string | undefined
+  clientIp: string
+  /** The client sent an Idempotency-Key. */
+  idempotencyKey: boolean
+}
 const OPEN = Object.freeze({ closing: false })

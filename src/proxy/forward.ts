@@ -9,7 +9,7 @@ import type { PoolRuntime } from '../upstream/registry.ts'
 import { logExchange } from './access-log.ts'
 import { failureCode, type AttemptResult } from './attempt.ts'
 import { limitBody, readBody } from './body.ts'
-import { Exchange } from './exchange.ts'
+import { Exchange, NO_KEY } from './exchange.ts'
 import { createAdmit, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { mirror } from './mirror.ts'
@@ -66,6 +66,8 @@ export class ProxyHandler {
 
   /** The shared front half, for the WebSocket path. */
   get admit (): Admit { return this.#admit }
+  /** server.maxUrlBytes in force (Infinity: none), for the WebSocket path. */
+  get maxUrlBytes (): number { return this.#maxUrlBytes }
 
   /** A reload's new front-door settings, for the requests that arrive from now on. */
   configureFront (options: FrontOptions & Pick<ProxyOptions, 'maxUrlBytes'>): void {
@@ -201,8 +203,8 @@ export class ProxyHandler {
     ex.plan = admission.plan
     ex.version = admission.version
     ex.write = admission.write
-    const split = admission.plan?.reads
-    if (split !== undefined && runtime.name === split.pool) ex.readFallback = this.#state.pools.get(admission.plan!.route.pool)
+    const fallback = admission.fallback && this.#state.pools.get(admission.fallback.pool)
+    if (fallback !== undefined) ex.readFallback = { runtime: fallback, version: admission.fallback!.version, host: facts.host, clientIp: admission.clientIp, idempotencyKey: facts.idempotencyKey }
     ex.upstreamPath = admission.upstreamPath
     ex.idempotencyKey = facts.idempotencyKey && runtime.config.retry.idempotencyKey
     if (runtime.hashKey !== undefined) ex.pick = { hashKey: extractHashKey(runtime.hashKey, req, admission.clientIp) }
@@ -221,10 +223,6 @@ export class ProxyHandler {
       return this.#sendError(ex, 'body_too_large')
     }
     const maxBuffer = runtime.config.retry.maxBufferBytes
-    // replayable exactly as before buffering was general: a known length within maxBufferBytes that policy may retry,
-    // or a read of a split route, which the primary serves when no replica does (#fallBack) whatever the replica
-    // pool's retry policy (a POST in reads.methods, a replica pool with retry.attempts 1)
-    const replayable = !facts.chunked && length <= maxBuffer && (runtime.retry.mayRetry(ex.method, ex.idempotencyKey) || ex.readFallback !== undefined)
     // no upstream connection until the body (or its first maxBufferBytes) is here; a chunked body over the
     // route's limit is refused as soon as it shows
     const limit = maxBody !== undefined && facts.chunked ? Math.min(maxBuffer, maxBody + 1) : maxBuffer
@@ -233,11 +231,17 @@ export class ProxyHandler {
         runtime.budget.requestFinished()
         return this.#sendError(ex, 'body_too_large')
       }
-      ex.replayable = replayable
+      // replayable: a body held whole (within maxBufferBytes, whatever its framing) that policy may retry, or a read
+      // of a split route, which the primary serves when no replica does (#fallBack) whatever the replica pool's retry
+      // policy (a POST in reads.methods, a replica pool with retry.attempts 1)
+      ex.replayable = start.complete && (runtime.retry.mayRetry(ex.method, ex.idempotencyKey) || ex.readFallback !== undefined)
       if (start.complete) ex.body = start.bytes
       // the prefix went back into req: it streams from the first byte; a chunked body on a route with a size
       // limit is counted as it streams
       else ex.body = maxBody !== undefined && facts.chunked ? limitBody(req, maxBody, () => refuseBody(ex)) : req
+      // the time the client took to send the body is not the upstream's: its deadline starts now (a streamed
+      // upload's restarts once it has been sent, attempt.ts)
+      ex.deadline = monotonicMs(clock) + runtime.config.timeouts.requestMs
       return this.#forward(ex, runtime)
     }, (err: unknown) => {
       runtime.budget.requestFinished()
@@ -263,11 +267,20 @@ export class ProxyHandler {
    * served by the primary instead of failing: replicas are copies, the primary has the data too.
    */
   #fallBack (ex: Exchange, last: AttemptResult | undefined): boolean {
-    const primary = ex.readFallback
-    if (primary === undefined || ex.clientGone || (last?.responded ?? false) || !ex.replayable) return false
+    const fallback = ex.readFallback
+    if (fallback === undefined || ex.clientGone || (last?.responded ?? false) || !ex.replayable) return false
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout') return false
     ex.readFallback = undefined
+    const primary = fallback.runtime
+    // the request as the primary would have had it: its own Host, idempotency and hash key, and its own requestMs
+    // from now (the replicas' attempts are bounded by their perTryTimeoutMs; what they took may exceed the primary's
+    // whole requestMs, which must not send it an attempt already out of time)
+    ex.deadline = monotonicMs(primary.clock) + primary.config.timeouts.requestMs
+    ex.version = fallback.version
     ex.pool = primary
+    rehost(ex, primary.config.preserveHost ? fallback.host : undefined)
+    ex.idempotencyKey = fallback.idempotencyKey && primary.config.retry.idempotencyKey
+    ex.pick = primary.hashKey === undefined ? NO_KEY : { hashKey: extractHashKey(primary.hashKey, ex.req, fallback.clientIp) }
     if (ex.route !== undefined) ex.observer = this.#state.observers?.get(ex.route, primary.name)
     // the primary's first attempt: not a retry of the replicas' (no budget slot, no retry counted, its own attempts)
     ex.triedBefore = ex.tried.length
@@ -390,4 +403,15 @@ function judge (ex: Exchange, runtime: PoolRuntime, verdict: Verdict): void {
 function refuseBody (ex: Exchange): void {
   ex.errorCode = 'body_too_large'
   ex.attempt?.abort(AttemptAborted.signal('body_too_large'))
+}
+
+/** Drops every Host pair (the client's, the last target's) and adds `host` if given: the next pool's own choice. */
+function rehost (ex: Exchange, host: string | undefined): void {
+  const headers = ex.headers
+  if (ex.targetHostAt >= 0) headers.length = ex.targetHostAt
+  ex.targetHostAt = -1
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (headers[i] === 'host') headers.splice(i, 2)
+  }
+  if (host !== undefined) headers.push('host', host)
 }

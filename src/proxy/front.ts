@@ -39,6 +39,11 @@ export interface Admission {
   plan: RoutePlan | undefined
   /** The canary decision, on a canary route. */
   version: 'canary' | 'stable' | undefined
+  /**
+   * A read sent to a split route's replicas: the pool (and canary decision) a request of this route that is not a
+   * replica read goes to, which serves the read if no replica does. Set only for such reads.
+   */
+  fallback?: { pool: string; version: 'canary' | 'stable' | undefined }
   /** A write through a read/write split route (a success pins the client's reads to the primary). */
   write: boolean
   /**
@@ -133,6 +138,7 @@ function malformedRequest (req: IncomingMessage, facts: IncomingFacts): ErrorCod
  */
 function choosePool (plan: RoutePlan, req: IncomingMessage, admission: Admission, state: GatewayState): string {
   const reads = plan.reads
+  let toReplicas = false
   if (reads !== undefined) {
     if (!reads.methods.has(req.method ?? 'GET')) {
       admission.write = true
@@ -140,12 +146,22 @@ function choosePool (plan: RoutePlan, req: IncomingMessage, admission: Admission
       plan.readToPrimary('sticky')
     } else {
       const replicas = state.pools.get(reads.pool)
-      const available = replicas !== undefined && replicas.breaker.allows() && replicas.pool.available().length > 0
-      plan.replicasAvailable(available)
-      if (available) return reads.pool
-      plan.readToPrimary('fallback')
+      toReplicas = replicas !== undefined && replicas.breaker.allows() && replicas.pool.available().length > 0
+      plan.replicasAvailable(toReplicas)
+      if (!toReplicas) plan.readToPrimary('fallback')
     }
   }
+  const primary = primaryPool(plan, req, admission)
+  if (!toReplicas) return primary
+  // the replicas' read falls back to what the route's other requests get: after a blue-green cut-over (canary
+  // weight 100) that is the new version, whether the replicas were found out now or only once tried
+  admission.fallback = { pool: primary, version: admission.version }
+  admission.version = undefined
+  return reads!.pool
+}
+
+/** The route's own pool, or its canary's by the canary decision (sticky key, force header or a random draw). */
+function primaryPool (plan: RoutePlan, req: IncomingMessage, admission: Admission): string {
   const canary = plan.canary
   if (canary !== undefined) {
     const key = canary.key && extractHashKey(canary.key, req, admission.clientIp)

@@ -18,6 +18,9 @@ export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | un
   if (ex.body !== null && !Buffer.isBuffer(ex.body)) return report('skipped_body')
   // the gateway is closing: its pools' close would wait for a copy started now
   if (plan.mirrorCopies.closed) return report('failed')
+  // the mirror pool's breaker open: its copies would load an upstream its own traffic is kept off. Half-open, they go
+  // again (copies never judge the breaker, so a mirror pool with no traffic of its own would stay half-open for good)
+  if (runtime !== undefined && runtime.breaker.state === 'open') return report('skipped_circuit')
   if (!plan.tryMirror()) return report('skipped_concurrency')
   const target = runtime?.pool.pick({ hashKey: undefined })
   if (runtime === undefined || target === undefined) {

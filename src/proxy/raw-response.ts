@@ -1,6 +1,8 @@
 // An HTTP/1.1 answer written straight to a socket, where no ServerResponse exists: the WebSocket upgrade path
-// (refusals, a declined upgrade, the 101) and Node's parser refusing bytes before there was a request.
-import type { IncomingHttpHeaders } from 'node:http'
+// (refusals, a declined upgrade, the 101) and Node's parser refusing bytes before there was a request. And how such
+// connections end: a lingering close, also for a connection whose last answer left its request's body unread.
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { STATUS_CODES } from '../node-http.ts'
 import type { ResponseHeaders } from './headers.ts'
@@ -21,8 +23,41 @@ export function endAndLinger (socket: Duplex, answer?: string): void {
   else socket.end(answer)
 }
 
+/** What Node's HTTP server reads and sets on a request and its connection (lib/_http_incoming.js, _http_server.js). */
+type ServerRequest = IncomingMessage & { _dump (): void }
+type ServerSocket = Socket & { _paused?: boolean }
+
+/**
+ * A connection whose answer went out while its request body was still arriving (the upstream answered before it had
+ * read it all): the answer said Connection: close, and Node closes the connection after it with destroySoon(). Closed
+ * with the rest of the body unread, Linux would reset it and the client's kernel drop the answer unread; left as it
+ * was, the connection would sit paused on the body nobody reads. Instead the rest of the body is read and dropped
+ * (as Node drops a body nobody read, req._dump), and the connection ends with a lingering close (RFC 9112 §9.6).
+ */
+export function dropBodyAtClose (socket: Socket, req: IncomingMessage): void {
+  socket.destroySoon = () => {
+    ;(req as ServerRequest)._dump()
+    // Node's backpressure flag would pause the connection again at once (onSocketResume)
+    ;(socket as ServerSocket)._paused = false
+    endAndLinger(socket)
+  }
+}
+
 export function statusLine (status: number, message: string): string {
   return `HTTP/1.1 ${status} ${message || STATUS_CODES[status] || ''}\r\n`
+}
+
+/**
+ * An upstream's answer head, as the bytes to write: its header values byte for byte (undici read them as latin1,
+ * as Node writes a plain request's), its reason phrase as undici read it (UTF-8).
+ */
+export function upstreamHead (status: number, message: string, headers: IncomingHttpHeaders): Buffer {
+  const line = statusLine(status, message)
+  const fields = headerLines(headers) + '\r\n'
+  const head = Buffer.allocUnsafe(Buffer.byteLength(line) + fields.length)
+  const at = head.write(line, 'utf8')
+  head.write(fields, at, 'latin1')
+  return head
 }
 
 export function headerLines (headers: IncomingHttpHeaders | ResponseHeaders | Record<string, string | number>): string {

@@ -12,7 +12,7 @@ import type { Target } from '../upstream/target.ts'
 import { failureCode } from './attempt.ts'
 import { stripResponseHopByHop } from './headers.ts'
 import type { TunnelSet } from './tunnels.ts'
-import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
+import { endAndLinger, upstreamHead } from './raw-response.ts'
 
 export interface UpgradeOutcome {
   /** The status the client saw (101 for a tunnel that ran). */
@@ -142,7 +142,9 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     }
     // paused above: what arrives from here on stays in the socket's buffer and follows these bytes through the pipe
     socket.pause()
-    socket.write(statusLine(101, 'Switching Protocols') + headerLines(headers) + '\r\n')
+    // the request id is returned on every answer (README), the 101 too: the target's own is replaced, as on any answer
+    headers['x-request-id'] = this.#requestId
+    socket.write(upstreamHead(101, 'Switching Protocols', headers))
     for (const chunk of this.#early) upSocket.write(chunk)
     this.#early = [] // the tunnel may live for hours: it keeps none of them
     // the target answered: one successful attempt. How the tunnel ends later (either side closing, a reset) is
@@ -204,7 +206,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     out['x-request-id'] = this.#requestId
     // without a length the body runs to the close of the connection
     if (out['content-length'] === undefined) delete out['transfer-encoding']
-    this.#socket.write(statusLine(statusCode, statusMessage ?? '') + headerLines(out) + '\r\n')
+    this.#socket.write(upstreamHead(statusCode, statusMessage ?? '', out))
   }
 
   onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -21,10 +21,17 @@ export interface UpgradeOptions {
   tunnels: TunnelSet
   /** Shutdown: whether this upgrade is refused with shutting_down (see ProxyHandler.refusesUpgrade). */
   refuses: (req: IncomingMessage) => boolean
+  /**
+   * server.maxUrlBytes, read for each upgrade (a reload changes it): a longer request target is refused 414 and the
+   * connection closed, as for a request (src/proxy/forward.ts). Unset: no limit.
+   */
+  maxUrlBytes?: () => number
 }
 
 export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const handle = (req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number): void => {
+    // before the front half, as for a request: nothing of it is routed or sent on
+    if (opts.maxUrlBytes !== undefined && (req.url?.length ?? 0) > opts.maxUrlBytes()) return refuseUnadmitted(opts, req, socket, 'uri_too_long', startedAt)
     const state = opts.state()
     const admission = opts.admit(req, state)
     const { requestId, runtime } = admission
@@ -84,6 +91,15 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: 499, upgrade: true, durationMs: Math.round(performance.now() - startedAt), aborted: true }, 'request')
     })
   }
+}
+
+/** Refuses an upgrade before its admission (the connection closes), with its access-log line. */
+function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number): void {
+  const requestId = requestIdOf(req)
+  const answer = renderError(code, requestId)
+  answer.headers.connection = 'close'
+  endAndLinger(socket, statusLine(answer.status, '') + headerLines(answer.headers) + '\r\n' + answer.body)
+  opts.logger.info({ requestId, method: req.method, path: req.url, status: answer.status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), error: code }, 'request')
 }
 
 /**

@@ -25,6 +25,11 @@ export interface CanaryPlan {
   readonly forceHeader: string | undefined
   /** The route's canary settings as written (JSON): a reload that leaves them alone keeps this plan. */
   readonly settings: string
+  /**
+   * A reload replaced (or removed) this canary: requests that began on it, on any plan that shared it, no longer
+   * judge a canary in force.
+   */
+  retired: boolean
 }
 
 export interface MirrorPlan {
@@ -122,6 +127,7 @@ export class RoutePlan {
       }),
       key: canary.stickyBy === 'none' ? undefined : parseHashKey(canary.stickyBy),
       forceHeader: canary.force?.header.toLowerCase(),
+      retired: false,
     })
     this.mirror = mirror
   }
@@ -144,7 +150,9 @@ export class RoutePlan {
 
   /** A finished request of the canary split: errors are 5xx answers and failures to reach the pool. */
   recordVersion (version: 'canary' | 'stable', ok: boolean): void {
-    const rollback = this.canary?.decider.record(version, ok)
+    const canary = this.canary
+    if (canary === undefined || canary.retired) return
+    const rollback = canary.decider.record(version, ok)
     if (rollback !== undefined) this.#events.rollback(this.route, rollback)
   }
 
@@ -194,6 +202,12 @@ export function buildPlans (config: ResolvedConfig, routes: readonly Route[], op
     plans.set(route, new RoutePlan(route, rc, options, before.get(route.label), copies))
   }
   mirrorCopiesOf.set(plans, copies)
+  // a canary whose settings a reload changed (or removed) starts afresh: the answers of requests sent to it before
+  // must not roll back, or be counted against, the new one, nor report a rollback of one no longer in force
+  const inForce = new Set<CanaryPlan>()
+  for (const plan of plans.values()) if (plan.canary !== undefined) inForce.add(plan.canary)
+  // (the flag is the canary's: a request may have begun on a plan older than `previous` that shared it)
+  for (const plan of previous?.values() ?? []) if (plan.canary !== undefined && !inForce.has(plan.canary)) plan.canary.retired = true
   return plans
 }
 
