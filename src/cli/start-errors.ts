@@ -1,6 +1,7 @@
 // Why the gateway could not start, in one sentence that names the config field to change: a listener that cannot
 // bind, a log destination that cannot be opened. The operator gets that sentence and exit code 1, never a stack.
 import { dirname, resolve } from 'node:path'
+import { MIN_ADMIN_TOKEN_LENGTH } from '../config/schema.ts'
 
 /** A start-up failure already described for the operator (message: `field: what is wrong`). */
 export class StartupError extends Error {
@@ -53,4 +54,10 @@ function isAncestor (dir: string, of: string): boolean {
 
 function firstLine (text: string): string {
   return text.split('\n')[0]!
+}
+
+/** An admin token from the environment held to admin.token's rule (it replaces the file's), or undefined. */
+export function envTokenProblem (token: string | undefined): string | undefined {
+  if (token === undefined || token === '' || token.length >= MIN_ADMIN_TOKEN_LENGTH) return undefined
+  return `SWITCHYARD_ADMIN_TOKEN: must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters, as admin.token must`
 }

@@ -3,6 +3,7 @@
 // a namespace import, not zod's `z` object: the bundle (src/cli/build.ts) then keeps only the parts of zod used here
 // instead of all of it (locales, JSON Schema, codecs: 580 KB of 2.2 MB read and evaluated at every start)
 import { X509Certificate } from 'node:crypto'
+import { isIP } from 'node:net'
 import * as z from 'zod'
 import { routePathProblem } from '../routing/path.ts'
 import { MAX_TIMER_MS } from '../runtime.ts'
@@ -245,8 +246,17 @@ const route = z.strictObject({
   mirror: mirror.optional(),
 })
 
+/** The shortest admin token accepted, in the file or in SWITCHYARD_ADMIN_TOKEN (src/cli/start-errors.ts). */
+export const MIN_ADMIN_TOKEN_LENGTH = 16
+
+/** A listener's address: an IP (IPv6 without brackets, as listen() takes it) or a host name ('localhost'). */
+const listenHost = z.string().superRefine((host, ctx) => {
+  const problem = listenHostProblem(host)
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+})
+
 const server = z.strictObject({
-  host: z.string().default('0.0.0.0'),
+  host: listenHost.default('0.0.0.0'),
   port: port.default(8080),
   /** Peers (IPs or CIDR ranges, e.g. a pod CIDR) whose X-Forwarded-* are kept and appended to; from anyone else replaced. */
   trustedProxies: z.array(z.string()).default([]),
@@ -283,10 +293,10 @@ const shutdown = z.strictObject({
 })
 
 const admin = z.strictObject({
-  host: z.string().default('127.0.0.1'),
+  host: listenHost.default('127.0.0.1'),
   port: port.default(9901),
-  /** Bearer token for mutating admin calls (or env SWITCHYARD_ADMIN_TOKEN). */
-  token: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  /** Bearer token for the admin calls that read state or act (or env SWITCHYARD_ADMIN_TOKEN). */
+  token: z.string().min(MIN_ADMIN_TOKEN_LENGTH, { error: `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters` }).optional(),
 })
 
 const metrics = z.strictObject({
@@ -365,6 +375,13 @@ function routeHostProblem (host: string): string | undefined {
   if (colons > 1) return `an IPv6 address is written in brackets ('[${host}]')`
   if (colons === 1) return `must not carry a port: a route matches its host on any port (write '${host.slice(0, host.indexOf(':'))}')`
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(host)) return "must be a host name: letters, digits, '-' and '_' in labels separated by single dots"
+  return undefined
+}
+
+function listenHostProblem (host: string): string | undefined {
+  if (host === '' || isIP(host) !== 0) return undefined
+  if (host.startsWith('[') && host.endsWith(']') && isIP(host.slice(1, -1)) === 6) return `an IPv6 address is written without brackets here ('${host.slice(1, -1)}')`
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(host)) return 'must be an IP address or a host name'
   return undefined
 }
 

@@ -5,20 +5,20 @@
 // third of the CPU spent per timed-out connection when 2,000 slowloris connections expire in waves
 // (bench/hardening-results.md).
 import type { Socket } from 'node:net'
-import { renderError, type ErrorCode } from '../errors.ts'
-import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
+import type { ErrorCode } from '../errors.ts'
+import { endAndLinger, httpDate, rawErrorAnswer } from './raw-response.ts'
 
-/** The whole answer per code, encoded once: these arrive in bursts, one per expiring connection. */
-const ANSWERS = new Map<ErrorCode, Buffer>()
+/** The whole answer per code, encoded once a second (its Date): these arrive in bursts, one per expiring connection. */
+const ANSWERS = new Map<ErrorCode, { date: string; bytes: Buffer }>()
 
 function answer (code: ErrorCode): Buffer {
-  let bytes = ANSWERS.get(code)
-  if (bytes === undefined) {
-    const { status, headers, body } = renderError(code, undefined)
-    bytes = Buffer.from(statusLine(status, '') + headerLines({ ...headers, connection: 'close' }) + '\r\n' + body)
-    ANSWERS.set(code, bytes)
+  const date = httpDate()
+  let cached = ANSWERS.get(code)
+  if (cached === undefined || cached.date !== date) {
+    cached = { date, bytes: Buffer.from(rawErrorAnswer(code, undefined)) }
+    ANSWERS.set(code, cached)
   }
-  return bytes
+  return cached.bytes
 }
 
 /** The catalogue code for an error Node's HTTP server reports on a connection (its 'clientError' event). */

@@ -4,6 +4,7 @@
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { renderError, type ErrorCode } from '../errors.ts'
 import { STATUS_CODES } from '../node-http.ts'
 import type { ResponseHeaders } from './headers.ts'
 
@@ -41,6 +42,29 @@ export function dropBodyAtClose (socket: Socket, req: IncomingMessage): void {
     ;(socket as ServerSocket)._paused = false
     endAndLinger(socket)
   }
+}
+
+/**
+ * The whole answer for a catalogue error written straight to a socket, with Connection: close and a Date (RFC 9110
+ * §6.6.1: the gateway is the origin of its own refusals; Node adds one to every ServerResponse, nobody to these).
+ */
+export function rawErrorAnswer (code: ErrorCode, requestId: string | undefined, headers: Record<string, string> = {}): string {
+  const answer = renderError(code, requestId)
+  Object.assign(answer.headers, headers, { connection: 'close', date: httpDate() })
+  return statusLine(answer.status, '') + headerLines(answer.headers) + '\r\n' + answer.body
+}
+
+let dateSecond = -1
+let dateText = ''
+
+/** The current time as an HTTP date (IMF-fixdate), formatted once a second as Node does for its responses. */
+export function httpDate (): string {
+  const second = Math.floor(Date.now() / 1000)
+  if (second !== dateSecond) {
+    dateSecond = second
+    dateText = new Date(second * 1000).toUTCString()
+  }
+  return dateText
 }
 
 export function statusLine (status: number, message: string): string {

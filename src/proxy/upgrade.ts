@@ -3,11 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
-import { renderError, type ErrorCode } from '../errors.ts'
+import { ERRORS, type ErrorCode } from '../errors.ts'
 import type { GatewayState } from '../state.ts'
 import type { Admit } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
-import { endAndLinger, headerLines, statusLine } from './raw-response.ts'
+import { endAndLinger, rawErrorAnswer } from './raw-response.ts'
 import { restartRead } from './pipelining.ts'
 import { requestIdOf } from './request-id.ts'
 import type { TunnelSet } from './tunnels.ts'
@@ -43,10 +43,8 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       observer?.request(req.method ?? 'GET', status, (handshakeMs ?? performance.now() - startedAt) / 1000)
     }
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void => {
-      const answer = renderError(code, requestId)
-      Object.assign(answer.headers, headers, { connection: 'close' })
-      endAndLinger(socket, statusLine(answer.status, '') + headerLines(answer.headers) + '\r\n' + answer.body)
-      log(answer.status, { error: code, ...extra })
+      endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
+      log(ERRORS[code].status, { error: code, ...extra })
     }
     if (opts.refuses(req)) return refuse('shutting_down', {}, { 'retry-after': '1' })
     if (admission.refusal !== undefined || runtime === undefined) return refuse(admission.refusal ?? 'no_route')
@@ -96,10 +94,8 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
 /** Refuses an upgrade before its admission (the connection closes), with its access-log line. */
 function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number): void {
   const requestId = requestIdOf(req)
-  const answer = renderError(code, requestId)
-  answer.headers.connection = 'close'
-  endAndLinger(socket, statusLine(answer.status, '') + headerLines(answer.headers) + '\r\n' + answer.body)
-  opts.logger.info({ requestId, method: req.method, path: req.url, status: answer.status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), error: code }, 'request')
+  endAndLinger(socket, rawErrorAnswer(code, requestId))
+  opts.logger.info({ requestId, method: req.method, path: req.url, status: ERRORS[code].status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), error: code }, 'request')
 }
 
 /**
@@ -118,10 +114,8 @@ export function createConnectHandler (opts: Pick<UpgradeOptions, 'logger' | 'tun
     socket.on('error', () => socket.destroy())
     opts.tunnels.take(socket)
     afterAnswersOwed(socket as ServerSocket, head, () => {
-      const answer = renderError('method_not_implemented', requestId)
-      answer.headers.connection = 'close'
-      endAndLinger(socket, statusLine(answer.status, '') + headerLines(answer.headers) + '\r\n' + answer.body)
-      log(answer.status, { error: 'method_not_implemented' })
+      endAndLinger(socket, rawErrorAnswer('method_not_implemented', requestId))
+      log(ERRORS.method_not_implemented.status, { error: 'method_not_implemented' })
     }, () => log(499, { aborted: true }))
   }
 }

@@ -22,5 +22,5 @@ t.test('different ports, different specific hosts, or port 0 are fine', async (t
   t.strictSame(problemPaths(listeners({ host: '127.0.0.1', port: 0 }, { host: '127.0.0.1', port: 0 })), [])
   // 0.0.0.0 takes the port on IPv4 only: IPv6 loopback binds it too
   t.strictSame(problemPaths(listeners({ host: '0.0.0.0', port: 9000 }, { host: '::1', port: 9000 })), [])
-  t.strictSame(problemPaths(listeners({ host: '[::1]', port: 9000 }, { host: '0.0.0.0', port: 9000 })), [])
+  t.strictSame(problemPaths(listeners({ host: '::1', port: 9000 }, { host: '0.0.0.0', port: 9000 })), [])
 })

@@ -17,8 +17,8 @@ const GIVE_UP_MS = 20_000
 
 interface Outcome { code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }
 
-async function runCli (t: { teardown (fn: () => unknown): void }, configFile: string): Promise<Outcome> {
-  const proc = spawn(NODE, ['src/main.ts', '--config', configFile], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+async function runCli (t: { teardown (fn: () => unknown): void }, configFile: string, env: Record<string, string> = {}): Promise<Outcome> {
+  const proc = spawn(NODE, ['src/main.ts', '--config', configFile], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   let stdout = ''
   proc.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
@@ -72,8 +72,13 @@ t.test('admin.port in use', async (t) => {
   assertFailedStart(t, await runCli(t, config('admin-port', { admin: { host: '127.0.0.1', port }, pools: { p: { targets: ['http://127.0.0.1:1'], healthCheck: {} } } })), 'admin.port')
 })
 
-t.test('a server.host that does not resolve', async (t) => {
-  assertFailedStart(t, await runCli(t, config('server-host', { server: { host: 'not a host', port: 0 } })), 'server.host')
+t.test('a server.host that is not an address of this machine', async (t) => {
+  // (192.0.2.0/24 is TEST-NET-1: no machine has it, and no DNS lookup is needed to find that out)
+  assertFailedStart(t, await runCli(t, config('server-host', { server: { host: '192.0.2.1', port: 0 } })), 'server.host')
+})
+
+t.test('an admin token from the environment shorter than 16 characters', async (t) => {
+  assertFailedStart(t, await runCli(t, config('env-token', {}), { SWITCHYARD_ADMIN_TOKEN: 'short' }), 'SWITCHYARD_ADMIN_TOKEN')
 })
 
 t.test('a log.destination that cannot be opened', async (t) => {
