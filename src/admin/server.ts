@@ -206,9 +206,13 @@ function goneView (target: Target): TargetStatusView {
 
 /**
  * A target named as host:port (as /status lists it), or by its URL: one of the pool's, else one a reload removed
- * that /status still lists (finishing requests, or holding a WebSocket tunnel open).
+ * that /status still lists (finishing requests, or holding a WebSocket tunnel open). A bare host (the URL's host
+ * without its default port) names a target only when no other target is written so (`http://h` and `https://h`).
  */
 function findTarget (pool: UpstreamPool, id: string): Target | undefined {
-  const named = (t: Target): boolean => t.id === id || t.url === id || t.host === id
-  return pool.targets.find(named) ?? pool.retiring.find(named)
+  const exact = (t: Target): boolean => t.id === id || t.url === id
+  const found = pool.targets.find(exact) ?? pool.retiring.find(exact)
+  if (found !== undefined) return found
+  const byHost = [...pool.targets, ...pool.retiring].filter((t) => t.host === id)
+  return byHost.length === 1 ? byHost[0] : undefined
 }

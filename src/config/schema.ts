@@ -416,6 +416,14 @@ function caBundleProblem (ca: string): string | undefined {
 }
 
 /** What is wrong with a target URL, or undefined. A target is an origin: routes choose paths. */
+/**
+ * A target's id, `host:port` with the scheme's default port written out: what metrics, /status and the admin API
+ * call it. One pool cannot hold two targets with one id (`http://h:443` and `https://h` are the same host and port).
+ */
+export function targetIdOf (url: URL): string {
+  return url.port === '' ? `${url.hostname}:${url.protocol === 'https:' ? 443 : 80}` : url.host
+}
+
 function targetUrlProblem (value: string): string | undefined {
   if (!URL.canParse(value)) return 'must be an http:// or https:// URL'
   const u = new URL(value)

@@ -4,7 +4,7 @@ import proxyAddr from '@fastify/proxy-addr'
 import type * as z from 'zod'
 import { ConfigError } from '../errors.ts'
 import { routeIdOf } from '../routing/table.ts'
-import { gatewayConfigSchema, reservedPoolNameProblem, type ResolvedConfig } from './schema.ts'
+import { gatewayConfigSchema, reservedPoolNameProblem, targetIdOf, type ResolvedConfig } from './schema.ts'
 
 export function validateConfig (input: unknown, source?: string): ResolvedConfig {
   const parsed = gatewayConfigSchema.safeParse(input)
@@ -42,7 +42,8 @@ function semanticProblems (input: unknown): string[] {
     targets.forEach((t: unknown, i) => {
       const url = typeof t === 'string' ? t : isObject(t) && typeof t.url === 'string' ? t.url : undefined
       if (url === undefined || !URL.canParse(url)) return
-      const key = new URL(url).origin
+      // by id (host:port): a port speaks http or https, not both, and metrics and the admin API name targets by it
+      const key = targetIdOf(new URL(url))
       const first = seen.get(key)
       if (first !== undefined) problems.push(`pools.${name}.targets[${i}].url: duplicates targets[${first}] (${key})`)
       else seen.set(key, i)

@@ -1,7 +1,7 @@
 // One upstream target: where it is, how much it should carry, its kept-alive connection pool and its requests
 // in flight. Its availability (health, ejection, drain, operator) is kept by its pool, the one owner of target state.
 import { Client as UndiciClient } from 'undici'
-import type { PoolConfig, TargetConfig } from '../config/schema.ts'
+import { targetIdOf, type PoolConfig, type TargetConfig } from '../config/schema.ts'
 import { TargetConnections } from './connections.ts'
 import { resetAwareConnector } from './connector.ts'
 
@@ -40,7 +40,7 @@ export class Target {
     const url = new URL(config.url)
     this.url = url.origin
     this.host = url.host
-    this.id = url.port === '' ? `${url.hostname}:${url.protocol === 'https:' ? 443 : 80}` : url.host
+    this.id = targetIdOf(url)
     this.weight = config.weight
     this.backup = config.backup
     this.#maxQueued = pool.connections.maxQueuedPerTarget
