@@ -3,7 +3,7 @@
 // syscall of its own (sonic-boom, pino's default, re-measures its whole pending string on every line).
 // Writes are synchronous, as pino's default destination's are: what has been logged is on its way to the kernel
 // before exit, whatever ends the process.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 // a write to a file costs ~50 µs whatever its size up to here (measured under load: ~1 µs per request at 16 KiB)
@@ -37,7 +37,7 @@ export class LogFile {
       this.#fd = dest
       this.#ownsFd = false
     } else {
-      mkdirSync(dirname(dest), { recursive: true })
+      makeParents(dirname(dest))
       this.#fd = openSync(dest, 'a')
       this.#ownsFd = true
     }
@@ -112,5 +112,20 @@ export class LogFile {
       }
     }
     this.#failing = false
+  }
+}
+
+/**
+ * `mkdir -p`, one level at a time: Node's recursive mkdirSync never returns for a path under /proc (each level it
+ * creates reports ENOENT, and it tries again), so a log destination there would hang the start instead of failing.
+ */
+function makeParents (dir: string): void {
+  if (existsSync(dir)) return
+  const parent = dirname(dir)
+  if (parent !== dir) makeParents(parent)
+  try {
+    mkdirSync(dir)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err // made meanwhile: what was asked for
   }
 }

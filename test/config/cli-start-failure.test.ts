@@ -84,4 +84,6 @@ t.test('an admin token from the environment shorter than 16 characters', async (
 t.test('a log.destination that cannot be opened', async (t) => {
   assertFailedStart(t, await runCli(t, config('log-dir', { log: { destination: dir } })), 'log.destination')
   assertFailedStart(t, await runCli(t, config('log-under-file', { log: { destination: '/dev/null/switchyard.log' } })), 'log.destination')
+  // Node's recursive mkdir never returns under /proc: the directories are made one at a time
+  assertFailedStart(t, await runCli(t, config('log-under-proc', { log: { destination: '/proc/no-such-dir/switchyard.log' } })), 'log.destination')
 })
