@@ -41,6 +41,9 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const log = (status: number, extra: Record<string, unknown>, handshakeMs?: number): void => {
       opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
       observer?.request(req.method ?? 'GET', status, (handshakeMs ?? performance.now() - startedAt) / 1000)
+      // a canary's upgrades judge it as its requests do (a client that left says nothing): a new version that
+      // refuses every WebSocket is rolled back like one that fails every request
+      if (admission.version !== undefined && status !== 499) admission.plan?.recordVersion(admission.version, status < 500)
     }
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void => {
       endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
