@@ -1,8 +1,12 @@
 // `npm run demo`: payment v1 (two instances and a standby) with a v2 canary and a shadow, a member primary with
 // two read replicas (one of them lagging on purpose), and the gateway in front of them, all on loopback.
 // Ctrl-C stops everything.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { buildGateway } from '../src/app.ts'
-import { validateConfig } from '../src/config/validate.ts'
+import { loadConfigFile } from '../src/config/load.ts'
+import { ConfigWatcher } from '../src/config/watch.ts'
 import type { GatewayConfig } from '../src/index.ts'
 import { startService, type DemoService } from './services.ts'
 
@@ -39,7 +43,15 @@ const config = {
   ],
 } satisfies GatewayConfig
 
-const gateway = buildGateway(validateConfig(config))
+// written to a file, as a real deployment's config is: edit it (or POST /reload) to see a hot reload
+const configDir = mkdtempSync(join(tmpdir(), 'switchyard-demo-'))
+const configFile = join(configDir, 'routes.config.json')
+writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n')
+const gateway = buildGateway(await loadConfigFile(configFile), { configFile })
+const watcher = new ConfigWatcher(configFile, () => { void gateway.reload('file') }, {
+  onError: (err) => gateway.logger.warn({ err }, 'config file watch error'),
+})
+await watcher.start()
 let base: string
 let admin = '(admin port busy)'
 try {
@@ -48,6 +60,8 @@ try {
 } catch (err) {
   process.stderr.write(`demo: cannot listen on 127.0.0.1:${port} (${(err as Error).message}); try PORT=8081 npm run demo\n`)
   for (const s of services) s.server.close()
+  watcher.close()
+  rmSync(configDir, { recursive: true, force: true })
   process.exit(1)
 }
 
@@ -84,6 +98,9 @@ Operations:
   curl -s -X POST ${admin}/pools/payment/targets/$(echo ${url('payment-1')} | sed 's|http://||; s|:|%3A|')/drain
   curl -s -X POST -H 'content-type: application/json' -d '{"to":"backup"}' ${admin}/pools/payment/switchover
 
+Hot reload: the config is ${configFile}
+  edit it (a canary weight, a pool's targets) and save: it is reloaded at once; or curl -s -X POST ${admin}/reload
+
 Ctrl-C stops everything.
 `)
 
@@ -91,7 +108,9 @@ let stopping = false
 const stop = async (): Promise<void> => {
   if (stopping) return
   stopping = true
+  watcher.close()
   await gateway.close()
+  rmSync(configDir, { recursive: true, force: true })
   await Promise.all(services.map((s) => new Promise((resolve) => s.server.close(resolve))))
   process.exit(0)
 }

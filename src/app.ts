@@ -351,6 +351,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         metrics,
         reload: (trigger) => reloader.reload(trigger),
         canaryRoutes: () => new Map([...(proxy.state.plans?.values() ?? [])].filter((p) => p.canary !== undefined).map((p) => [p.name, p])),
+        hasRoute: (label) => proxy.state.table.routes.some((r) => r.label === label),
         token: adminToken,
         host,
         logger,
@@ -402,11 +403,11 @@ function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHist
   // again it is a new Target that must bind a new series (a binding cached by id would count nowhere)
   const targets = new WeakMap<Target, ReturnType<GatewayMetrics['target']>>()
   return {
-    attempt (target, outcome, durationMs) {
+    attempt (target, outcome, durationMs, serverError = false) {
       // a removed target finishing its last requests would bring its forgotten series back (the check scans the
       // running pool's targets only for attempts of targets that left it: a reload's or a DNS change's stragglers)
       if (!stillRunning(pool, target)) return
-      history.record(pool, target.id, durationMs, outcome === 'success' || outcome === 'client-abort' || outcome === 'bad-request')
+      history.record(pool, target.id, durationMs, !serverError && (outcome === 'success' || outcome === 'client-abort' || outcome === 'bad-request'))
       if (metrics === undefined) return
       let binding = targets.get(target)
       if (binding === undefined) targets.set(target, binding = metrics.target(pool, target.id))

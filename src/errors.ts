@@ -36,6 +36,7 @@ export const ERRORS = {
   invalid_config: { status: 422, message: 'The config file is invalid; the running config stays in force' },
   forbidden_origin: { status: 403, message: 'This admin call came from a web page of another origin or for a host name the admin listener does not serve' },
   no_backup_targets: { status: 409, message: 'This pool has no backup targets to switch over to' },
+  no_canary: { status: 409, message: 'This route has no canary' },
   too_many_watchers: { status: 503, message: 'Too many live dashboard connections are open' },
 } as const satisfies Record<string, { status: number; message: string }>
 

@@ -28,6 +28,8 @@ export interface AdminContext {
   reload (trigger: ReloadTrigger): Promise<ReloadResult>
   /** Routes with a canary, by name (or id when unnamed). */
   canaryRoutes (): ReadonlyMap<string, RoutePlan>
+  /** Whether a route of this name (or, unnamed, this id) is in force: one without a canary is 409, not 404. */
+  hasRoute?: (label: string) => boolean
   /** The admin token in force now (a reload may change the config's). */
   token: () => string | undefined
   /** The host the listener binds: on loopback with no token set, Host names other than `localhost` and IPs are refused. */
@@ -184,8 +186,9 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100) {
       return fail(reply, 'bad_request', { detail: 'body must be {"weight": N} with N from 0 to 100' })
     }
-    const plan = ctx.canaryRoutes().get((request.params as { route: string }).route)
-    if (plan?.canary === undefined) return fail(reply, 'unknown_route')
+    const route = (request.params as { route: string }).route
+    const plan = ctx.canaryRoutes().get(route)
+    if (plan?.canary === undefined) return fail(reply, ctx.hasRoute?.(route) === true ? 'no_canary' : 'unknown_route')
     plan.setCanaryWeight(weight)
     return { route: plan.name, weight: plan.canary.decider.weight, weightSource: plan.canary.decider.weightSource }
   })

@@ -19,7 +19,7 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   const aborted = ex.clientGone || undefined
   if (!writesPlainJson(logger)) {
     logger.info({
-      requestId: ex.requestId, method: ex.method, path, route: ex.route?.id, pool: ex.pool?.name, target: last?.url,
+      requestId: ex.requestId, method: ex.method, path, route: ex.route?.label, pool: ex.pool?.name, target: last?.url,
       status, durationMs: Math.round(elapsedMs * 100) / 100, bytesIn, bytesOut, attempts: tried.length, targets: tried.length > 1 ? tried.map((t) => t.url) : undefined,
       error: ex.errorCode, aborted,
     }, 'request')
@@ -31,7 +31,7 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   // are the gateway's own identifiers: none needs escaping. Route, pool and target names come from the config
   // and are escaped once per object; only the path is escaped per request.
   let line = `{"level":30,"time":${epochMsText()}${(logger as unknown as Record<symbol, string>)[chindingsSym]},"requestId":"${ex.requestId}","method":"${ex.method}","path":${JSON.stringify(path)}`
-  if (ex.route !== undefined) line += escapedOnce(ex.route, 'route', ex.route.id)
+  if (ex.route !== undefined) line += escapedOnce(ex.route, 'route', ex.route.label)
   if (ex.pool !== undefined) line += escapedOnce(ex.pool, 'pool', ex.pool.name)
   if (last !== undefined) line += escapedOnce(last, 'target', last.url)
   line += `,"status":${status},"durationMs":${hundredthsText(elapsedMs)},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"attempts":${tried.length}`

@@ -343,7 +343,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const result = this.result
     const runtime = this.#runtime
     runtime.pool.release(this.#target, result.failure !== undefined)
-    runtime.observer.attempt(this.#target, result.failure ?? (result.busy ? 'busy' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success'), performance.now() - this.#startedAt)
+    const outcome = result.failure ?? (result.busy ? 'busy' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success')
+    runtime.observer.attempt(this.#target, outcome, performance.now() - this.#startedAt, result.responded && this.#ex.res.statusCode >= 500)
     if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
     else if (!this.#ex.clientGone && !result.busy) this.#runtime.outlier.success(this.#target)
     this.#done(result)

@@ -62,7 +62,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     if (target.queueFull) return refuse('upstream_busy', { pool: runtime.name })
     const headers = admission.headers
     if (!runtime.config.preserveHost || admission.facts.host === undefined) headers.push('host', target.host)
-    const where = { route: admission.route?.id, pool: runtime.name, target: target.url }
+    const where = { route: admission.route?.label, pool: runtime.name, target: target.url }
     const done = (outcome: UpgradeOutcome): void => {
       if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
       if (outcome.declined === true) {

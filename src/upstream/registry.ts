@@ -48,8 +48,11 @@ export interface RuntimeOptions {
 
 /** What a pool reports as its requests happen; implemented by the metrics layer. */
 export interface PoolObserver {
-  /** One attempt ended: how, and how long it took (ms). */
-  attempt (target: Target, outcome: AttemptOutcome, durationMs: number): void
+  /**
+   * One attempt ended: how, and how long it took (ms). `serverError`: it was answered with a 5xx that is no failure of
+   * the target's (not in failureStatuses): an error for the people watching the dashboard all the same.
+   */
+  attempt (target: Target, outcome: AttemptOutcome, durationMs: number, serverError?: boolean): void
   retry (reason: RetryReason): void
   budgetExhausted (): void
 }

@@ -199,7 +199,7 @@ export class DashboardApp {
     const items: PoolItem[] = Object.entries(status.pools).map(([name, pool]) => ({
       name,
       pool,
-      routes: status.routes.filter((r) => r.pool === name || r.canary?.pool === name || r.split?.readPool === name),
+      routes: status.routes.filter((r) => r.pool === name || r.canary?.pool === name || r.split?.readPool === name || r.mirror?.pool === name),
       traffic: traffic.targets[name],
       recent: traffic.pools[name],
       at: snapshot.now,

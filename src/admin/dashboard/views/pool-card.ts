@@ -54,7 +54,7 @@ export class PoolCard {
     setText(this.#title, name)
     this.#renderCircuit(pool, item.at)
     this.#renderTier(pool)
-    setText(this.#routes, item.routes.length === 0 ? 'no route uses this pool' : `routes: ${item.routes.map(routeLabel).join(', ')}`)
+    setText(this.#routes, item.routes.length === 0 ? 'no route uses this pool' : `routes: ${item.routes.map((r) => r.mirror?.pool === item.name ? `${routeLabel(r)} (mirror)` : routeLabel(r)).join(', ')}`)
     this.#renderNow(item.recent)
     if (item.recent !== undefined) this.chart.merge(item.recent)
     const targets = [...pool.targets].sort((a, b) => Number(a.backup) - Number(b.backup))
