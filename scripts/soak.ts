@@ -3,7 +3,7 @@
 // every 30 s, client aborts and streamed 1 MiB uploads. Prints a table every minute; exits 1 if a request that
 // should have succeeded failed, or the gateway's RSS grew more than 10% after the first minute.
 //
-// The gateway is the real CLI (`node <NODE_FLAGS> src/main.ts --config FILE`, as npm start and the image run it) in a process of its
+// The gateway is the real CLI (`node <NODE_FLAGS> src/start.mjs --config FILE`, as npm start and the image run it) in a process of its
 // own, with its access log to a file; its RSS and fds come from /proc/<pid>, its heap and event-loop delay from
 // its own /metrics. Reloads rewrite the config file and ask the admin API. The three upstreams run in a process
 // of their own (scripts/soak/upstreams.ts), so a stall of this one, which generates the load, never looks like a
@@ -83,7 +83,7 @@ const port = String(gatewayPort)
 const upstreams = await startUpstreams(3)
 let variant = 0
 writeFileSync(configFile, JSON.stringify(config(variant)))
-const child = spawn(join(ROOT, 'node_modules/.bin/node'), [...NODE_FLAGS, 'src/main.ts', '--config', configFile], { cwd: ROOT, env: { ...process.env, ...C_LIBRARY_ENV }, stdio: ['ignore', 'inherit', 'inherit'] })
+const child = spawn(join(ROOT, 'node_modules/.bin/node'), [...NODE_FLAGS, 'src/start.mjs', '--config', configFile], { cwd: ROOT, env: { ...process.env, ...C_LIBRARY_ENV }, stdio: ['ignore', 'inherit', 'inherit'] })
 const childExited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
 process.on('exit', () => { child.kill('SIGKILL') })
 for (let tries = 0; ; tries++) {

@@ -77,12 +77,12 @@ async function cli (): Promise<void> {
 }
 
 async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
-  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }, { StartupError, describeListenError, describeLogDestinationError, envTokenProblem }] = await Promise.all([
+  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }, { StartupError, describeListenError, describeLogDestinationError, envSecretsProblem }] = await Promise.all([
     import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'), import('./cli/start-errors.ts'),
   ])
   startupStep('gatewayModules')
-  const tokenProblem = envTokenProblem(process.env.SWITCHYARD_ADMIN_TOKEN)
-  if (tokenProblem !== undefined) throw new StartupError(tokenProblem)
+  const secretsProblem = envSecretsProblem(process.env)
+  if (secretsProblem !== undefined) throw new StartupError(secretsProblem)
   let gateway: ReturnType<typeof buildGateway>
   try {
     gateway = buildGateway(config, { configFile: args.configFile })

@@ -56,8 +56,18 @@ function firstLine (text: string): string {
   return text.split('\n')[0]!
 }
 
-/** An admin token from the environment held to admin.token's rule (it replaces the file's), or undefined. */
-export function envTokenProblem (token: string | undefined): string | undefined {
+/** The example values deploy/kubernetes/secret.yaml ships with: a pod started with one has a public token or key. */
+const PLACEHOLDER = /^REPLACE-ME/
+
+/**
+ * What is wrong with the admin token and cookie secret the environment gives (they replace the file's), or
+ * undefined: a token under admin.token's minimum length, or either still the example Secret's placeholder.
+ */
+export function envSecretsProblem (env: NodeJS.ProcessEnv): string | undefined {
+  const token = env.SWITCHYARD_ADMIN_TOKEN
+  for (const name of ['SWITCHYARD_ADMIN_TOKEN', 'SWITCHYARD_SECRET'] as const) {
+    if (PLACEHOLDER.test(env[name] ?? '')) return `${name}: still the example value of deploy/kubernetes/secret.yaml: set a random one (openssl rand -hex 32)`
+  }
   if (token === undefined || token === '' || token.length >= MIN_ADMIN_TOKEN_LENGTH) return undefined
   return `SWITCHYARD_ADMIN_TOKEN: must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters, as admin.token must`
 }

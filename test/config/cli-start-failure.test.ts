@@ -2,6 +2,7 @@
 // closes what it opened and exits 1 with one sentence naming the field: it neither keeps running without a
 // listener nor exits 0 after a "graceful shutdown" of a gateway that never served.
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
@@ -79,6 +80,13 @@ t.test('a server.host that is not an address of this machine', async (t) => {
 
 t.test('an admin token from the environment shorter than 16 characters', async (t) => {
   assertFailedStart(t, await runCli(t, config('env-token', {}), { SWITCHYARD_ADMIN_TOKEN: 'short' }), 'SWITCHYARD_ADMIN_TOKEN')
+})
+
+t.test("the example Secret's placeholders (deploy/kubernetes/secret.yaml) in the environment", async (t) => {
+  const placeholders = /stringData:\s+admin-token: (\S+)\s+secret: (\S+)/.exec(readFileSync(join(ROOT, 'deploy/kubernetes/secret.yaml'), 'utf8'))
+  t.ok(placeholders, 'the example values, read from the file')
+  assertFailedStart(t, await runCli(t, config('env-token-placeholder', {}), { SWITCHYARD_ADMIN_TOKEN: placeholders![1]! }), 'SWITCHYARD_ADMIN_TOKEN')
+  assertFailedStart(t, await runCli(t, config('env-secret-placeholder', {}), { SWITCHYARD_SECRET: placeholders![2]! }), 'SWITCHYARD_SECRET')
 })
 
 t.test('a log.destination that cannot be opened', async (t) => {

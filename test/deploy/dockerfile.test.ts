@@ -158,3 +158,14 @@ t.test('the image carries the prebuilt bundle, built from the sources it copies'
   t.ok(copySrc >= 0 && build > copySrc, 'built after the sources are in')
   t.ok(build < user, 'as root, before the unprivileged user takes over (dist/ is written beside src/)')
 })
+
+t.test('the compile cache is filled at build time by a start as the entrypoint runs it', async (t) => {
+  const env = finalStage.filter((l) => l.startsWith('ENV ')).join(' ')
+  const dir = /NODE_COMPILE_CACHE=(\S+)/.exec(env)?.[1]
+  t.ok(dir !== undefined && dir.startsWith('/app/'), `NODE_COMPILE_CACHE in the image, not in a pod's /tmp: ${dir}`)
+  const warm = finalStage.find((l) => l.startsWith('RUN ') && l.includes('src/start.mjs'))
+  t.ok(warm, 'a RUN starts the gateway')
+  t.ok(warm!.includes(`${NODE_FLAGS.join(' ')} src/start.mjs`), 'with the entrypoint\'s flags (one process, no re-execution)')
+  t.ok(finalStage.indexOf(warm!) < finalStage.findIndex((l) => l.startsWith('USER ')), 'as root, before the image drops to its user (the cache is read-only at run time)')
+  t.ok(finalStage.findIndex((l) => l.startsWith('ENV ') && l.includes('NODE_COMPILE_CACHE')) < finalStage.indexOf(warm!), 'with the cache named first')
+})

@@ -35,6 +35,8 @@ export interface CliOptions {
   env?: Record<string, string>
   /** How long to wait for the listening line (default 30 s: the machine is shared). */
   startTimeoutMs?: number
+  /** Node's arguments before `--config FILE` (default ['src/main.ts']): flags, preloads, another entry. */
+  nodeArgs?: string[]
 }
 
 /** Writes a config as JSON (the CLI loads .json files too, and a test can rewrite one in place). */
@@ -56,7 +58,7 @@ export function cliEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 export async function startCli (t: { teardown (fn: () => unknown): void }, configFile: string, options: CliOptions = {}): Promise<CliProcess> {
   const env = cliEnv(options.env)
-  const proc = spawn(NODE, ['src/main.ts', '--config', configFile], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(NODE, [...(options.nodeArgs ?? ['src/main.ts']), '--config', configFile], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<Exit>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })))
   let exitedYet = false
   void exited.then(() => { exitedYet = true })
