@@ -3,7 +3,7 @@
 // syscall of its own (sonic-boom, pino's default, re-measures its whole pending string on every line).
 // Writes are synchronous, as pino's default destination's are: what has been logged is on its way to the kernel
 // before exit, whatever ends the process.
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 // a write to a file costs ~50 µs whatever its size up to here (measured under load: ~1 µs per request at 16 KiB)
@@ -120,7 +120,11 @@ export class LogFile {
  * creates reports ENOENT, and it tries again), so a log destination there would hang the start instead of failing.
  */
 function makeParents (dir: string): void {
-  if (existsSync(dir)) return
+  if (existsSync(dir)) {
+    // a file where a directory should be: named as the path at fault, as mkdir -p does, not as the log file's open
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR', syscall: 'mkdir', path: dir })
+    return
+  }
   const parent = dirname(dir)
   if (parent !== dir) makeParents(parent)
   try {

@@ -44,7 +44,7 @@ if (bundle !== undefined) await import(bundle.href)
 else await cli()
 
 async function cli (): Promise<void> {
-  const [{ parseArgs, USAGE }, { loadConfigFile }, { ConfigError, UsageError }, { StartupError }] = await Promise.all([
+  const [{ parseArgs, USAGE }, { loadConfigFile }, { ConfigError, UsageError }, { StartupError, envSecretsProblem }] = await Promise.all([
     import('./cli/args.ts'), import('./config/load.ts'), import('./errors.ts'), import('./cli/start-errors.ts'),
   ])
   startupStep('cliModules')
@@ -54,6 +54,9 @@ async function cli (): Promise<void> {
     const config = await loadConfigFile(args.configFile)
     startupStep('config')
     if (args.command === 'check') {
+      // the environment's secrets replace the file's: a check passes only what the start would
+      const secretsProblem = envSecretsProblem(process.env)
+      if (secretsProblem !== undefined) throw new StartupError(secretsProblem)
       const { describeConfig } = await import('./cli/summary.ts')
       process.stdout.write(describeConfig(config, args.configFile) + '\n')
       return 0

@@ -216,6 +216,11 @@ function findTarget (pool: UpstreamPool, id: string): Target | undefined {
   const exact = (t: Target): boolean => t.id === id || t.url === id
   const found = pool.targets.find(exact) ?? pool.retiring.find(exact)
   if (found !== undefined) return found
-  const byHost = [...pool.targets, ...pool.retiring].filter((t) => t.host === id)
-  return byHost.length === 1 ? byHost[0] : undefined
+  // a running target first: a reload that changed its weight left its old copy retiring under the same host
+  return onlyOne(pool.targets.filter((t) => t.host === id)) ?? onlyOne(pool.retiring.filter((t) => t.host === id))
+}
+
+/** The one target of a list; none when it is empty or ambiguous (two schemes on one host name both). */
+function onlyOne (targets: readonly Target[]): Target | undefined {
+  return targets.length === 1 ? targets[0] : undefined
 }

@@ -12,7 +12,7 @@ import type { Target } from '../upstream/target.ts'
 import { failureCode } from './attempt.ts'
 import { stripResponseHopByHop } from './headers.ts'
 import type { TunnelSet } from './tunnels.ts'
-import { endAndLinger, upstreamHead } from './raw-response.ts'
+import { endAndLinger, httpDate, upstreamHead } from './raw-response.ts'
 
 export interface UpgradeOutcome {
   /** The status the client saw (101 for a tunnel that ran). */
@@ -38,6 +38,14 @@ export interface UpgradeOutcome {
 /** Bytes a client may send after its handshake before the answer (it should send none before the 101). */
 export const MAX_EARLY_BYTES = 64 * 1024
 
+/** What an attempt tells its caller: the target's answer once written to the client, the outcome once over. */
+export interface UpgradeReport {
+  /** The target's answer (101, or the status it declined with) has been written to the client. */
+  answered: (status: number) => void
+  /** Once, when the upgrade is over: the tunnel has closed, the declining answer ended, or it was refused. */
+  done: (outcome: UpgradeOutcome) => void
+}
+
 export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   readonly #socket: Duplex
   /** What the client sent after its handshake, read while the handshake waits: the tunnel's first bytes. */
@@ -48,7 +56,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   readonly #runtime: PoolRuntime
   readonly #target: Target
   readonly #requestId: string
-  readonly #done: (outcome: UpgradeOutcome) => void
+  readonly #report: UpgradeReport
   #ended = false
   readonly #tunnels: TunnelSet
   #controller: Dispatcher.DispatchController | undefined
@@ -84,14 +92,14 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   /** A client that half-closes before its answer has left: no WebSocket runs over a connection it has ended. */
   readonly #onClientEnd = (): void => { this.#socket.destroy() }
 
-  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, done: (outcome: UpgradeOutcome) => void, tunnels: TunnelSet) {
+  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, report: UpgradeReport, tunnels: TunnelSet) {
     this.#socket = socket
     this.#early = head.length > 0 ? [head] : []
     this.#earlyBytes = head.length
     this.#runtime = runtime
     this.#target = target
     this.#requestId = requestId
-    this.#done = done
+    this.#report = report
     this.#tunnels = tunnels
     runtime.pool.acquire(target)
     target.enqueue()
@@ -145,6 +153,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     // the request id is returned on every answer (README), the 101 too: the target's own is replaced, as on any answer
     headers['x-request-id'] = this.#requestId
     socket.write(upstreamHead(101, 'Switching Protocols', headers))
+    this.#report.answered(101)
     for (const chunk of this.#early) upSocket.write(chunk)
     this.#early = [] // the tunnel may live for hours: it keeps none of them
     // the target answered: one successful attempt. How the tunnel ends later (either side closing, a reset) is
@@ -200,13 +209,16 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#answered = statusCode
     // the answer is the client's now; what it sends from here is read and dropped (endAndLinger at the end)
     this.#stopReading()
-    this.#runtime.observer.attempt(this.#target, this.#runtime.isFailureStatus(statusCode) ? 'status' : 'success', performance.now() - this.#startedAt)
+    this.#runtime.observer.attempt(this.#target, this.#runtime.isFailureStatus(statusCode) ? 'status' : 'success', performance.now() - this.#startedAt, statusCode >= 500)
     const out = stripResponseHopByHop({ ...headers })
     out.connection = 'close'
     out['x-request-id'] = this.#requestId
+    // a target that sent none gets one, as Node gives every answer the gateway forwards (RFC 9110 §6.6.1)
+    out.date ??= httpDate()
     // without a length the body runs to the close of the connection
     if (out['content-length'] === undefined) delete out['transfer-encoding']
     this.#socket.write(upstreamHead(statusCode, statusMessage ?? '', out))
+    this.#report.answered(statusCode)
   }
 
   onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -261,7 +273,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   #end (outcome: UpgradeOutcome): void {
     if (this.#ended) return
     this.#ended = true
-    this.#done(outcome)
+    this.#report.done(outcome)
   }
 
   #release (failed = false): void {

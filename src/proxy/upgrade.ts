@@ -41,15 +41,22 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const log = (status: number, extra: Record<string, unknown>, handshakeMs?: number): void => {
       opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
       observer?.request(req.method ?? 'GET', status, (handshakeMs ?? performance.now() - startedAt) / 1000)
-      // a canary's upgrades judge it as its requests do (a client that left says nothing): a new version that
-      // refuses every WebSocket is rolled back like one that fails every request
-      if (admission.version !== undefined && status !== 499) admission.plan?.recordVersion(admission.version, status < 500)
+    }
+    // A canary's upgrades judge it as its requests do, when the answer is written: a tunnel may stay open for hours,
+    // and counting it only when it ends left the window with its failures but none of its successes (a false rollback)
+    const judge = (status: number): void => {
+      if (admission.version !== undefined) admission.plan?.recordVersion(admission.version, status < 500)
     }
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void => {
       endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
+      judge(ERRORS[code].status)
       log(ERRORS[code].status, { error: code, ...extra })
     }
-    if (opts.refuses(req)) return refuse('shutting_down', {}, { 'retry-after': '1' })
+    // the gateway's own leaving says nothing of the version
+    if (opts.refuses(req)) {
+      endAndLinger(socket, rawErrorAnswer('shutting_down', requestId, { 'retry-after': '1' }))
+      return log(ERRORS.shutting_down.status, { error: 'shutting_down' })
+    }
     if (admission.refusal !== undefined || runtime === undefined) return refuse(admission.refusal ?? 'no_route')
     // a handshake no WebSocket server could accept never costs an upstream connection (RFC 6455 §4.2.1);
     // a version other than 13 is told the one spoken (§4.4)
@@ -78,7 +85,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       headers,
       upgrade: String(req.headers.upgrade ?? 'websocket'),
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
-    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, done, opts.tunnels))
+    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, { answered: judge, done }, opts.tunnels))
   }
   return (req, socket, head) => {
     const startedAt = performance.now()

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import { createBalancer } from '../balancer/index.ts'
 import { parseHashKey, type HashKeySpec } from '../balancer/hash.ts'
 import { canonicalJson } from '../config/hash.ts'
-import type { PoolConfig, ResolvedConfig, TargetConfig } from '../config/schema.ts'
+import { targetIdOf, type PoolConfig, type ResolvedConfig, type TargetConfig } from '../config/schema.ts'
 import { ActiveHealthChecker } from '../health/active.ts'
 import { OutlierDetector } from '../health/outlier.ts'
 import { PoolBreaker } from '../resilience/breaker.ts'
@@ -125,11 +125,11 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     })
     // the fixed targets, and the addresses a replaced pool's discovery of the same name knew (with their status);
     // an address two names (or a name and a fixed target) share is one target, as in #setTargets
-    const keys = new Set<string>()
+    const ids = new Set<string>()
     const fresh = (tc: TargetConfig): boolean => {
-      const key = targetKey(tc)
-      if (keys.has(key)) return false
-      keys.add(key)
+      const id = idOf(tc)
+      if (ids.has(id)) return false
+      ids.add(id)
       return true
     }
     const counts = options.carriedCounts
@@ -188,29 +188,30 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const current = new Map(this.pool.targets.map((t) => [targetKey(t), t]))
     // a target whose weight or backup flag changed is a new object for the same upstream: it counts on in the same counts
     const counts = new Map(this.pool.targets.map((t) => [t.url, t.counts]))
-    // each target once: two names answering the same address (or a name and a fixed target) share one target, or
-    // balancers would give it a double share and a retry could not tell it was already tried
+    // each target once, by id (host:port), the first one written winning: two names answering the same address (or
+    // a name and a fixed target, whatever their weights) share one target, or balancers would give it a double share,
+    // a retry could not tell it was already tried, and /status and metrics would list one id twice
     const next = new Map<string, Target>()
     for (const tc of config.targets) {
-      const key = targetKey(tc)
-      if (!next.has(key)) next.set(key, current.get(key) ?? new Target(tc, config, undefined, counts.get(new URL(tc.url).origin)))
+      const id = idOf(tc)
+      if (!next.has(id)) next.set(id, current.get(targetKey(tc)) ?? new Target(tc, config, undefined, counts.get(new URL(tc.url).origin)))
     }
     const joining = new Set<Target>()
     for (const [i, discovery] of this.#discoveries.entries()) {
       const spec = config.discover[i]!
       for (const url of discovery.urls) {
         const tc = { url, weight: spec.weight, backup: spec.backup }
-        const key = targetKey(tc)
-        if (next.has(key)) continue
-        let target = current.get(key)
+        const id = idOf(tc)
+        if (next.has(id)) continue
+        let target = current.get(targetKey(tc))
         if (target === undefined) {
           target = new Target(tc, config, spec.dns, counts.get(new URL(url).origin))
           joining.add(target)
         }
-        next.set(key, target)
+        next.set(id, target)
       }
     }
-    for (const t of this.#warmup.keys()) if (!next.has(targetKey(t))) next.set(targetKey(t), t)
+    for (const t of this.#warmup.keys()) if (!next.has(t.id)) next.set(t.id, t)
     const checked = this.health !== undefined && this.#started
     if (checked) for (const t of joining) this.health.joinsUnchecked(t)
     // a target whose weight or backup flag changed is a new object, but the same upstream: it keeps its status
@@ -353,6 +354,11 @@ function settingsKey (config: PoolConfig): string {
 /** A discovered name is the same one when its name, port and protocol are: then its last answer still applies. */
 function discoveryKey (spec: { dns: string; port: number; protocol?: string }): string {
   return `${spec.dns.toLowerCase().replace(/\.$/, '')} ${spec.port} ${spec.protocol ?? 'http'}`
+}
+
+/** A target's id (host:port), as metrics, /status and the admin API name it: one target per id in a pool. */
+function idOf (t: { url: string }): string {
+  return targetIdOf(new URL(t.url))
 }
 
 function targetKey (t: Pick<Target, 'weight' | 'backup'> & ({ url: string } | TargetConfig)): string {

@@ -18,8 +18,8 @@ const GIVE_UP_MS = 20_000
 
 interface Outcome { code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string }
 
-async function runCli (t: { teardown (fn: () => unknown): void }, configFile: string, env: Record<string, string> = {}): Promise<Outcome> {
-  const proc = spawn(NODE, ['src/main.ts', '--config', configFile], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+async function runCli (t: { teardown (fn: () => unknown): void }, configFile: string, env: Record<string, string> = {}, command: string[] = []): Promise<Outcome> {
+  const proc = spawn(NODE, ['src/main.ts', ...command, '--config', configFile], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
   let stderr = ''
   let stdout = ''
   proc.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
@@ -87,6 +87,14 @@ t.test("the example Secret's placeholders (deploy/kubernetes/secret.yaml) in the
   t.ok(placeholders, 'the example values, read from the file')
   assertFailedStart(t, await runCli(t, config('env-token-placeholder', {}), { SWITCHYARD_ADMIN_TOKEN: placeholders![1]! }), 'SWITCHYARD_ADMIN_TOKEN')
   assertFailedStart(t, await runCli(t, config('env-secret-placeholder', {}), { SWITCHYARD_SECRET: placeholders![2]! }), 'SWITCHYARD_SECRET')
+})
+
+t.test('check refuses what the start would: secrets from the environment included', async (t) => {
+  const file = config('check-env', {})
+  assertFailedStart(t, await runCli(t, file, { SWITCHYARD_ADMIN_TOKEN: 'REPLACE-ME-with-a-random-token' }, ['check']), 'SWITCHYARD_ADMIN_TOKEN')
+  assertFailedStart(t, await runCli(t, file, { SWITCHYARD_ADMIN_TOKEN: 'short' }, ['check']), 'SWITCHYARD_ADMIN_TOKEN')
+  const fine = await runCli(t, file, { SWITCHYARD_ADMIN_TOKEN: 'a-random-token-long-enough' }, ['check'])
+  t.equal(fine.code, 0, `a good token passes: ${fine.stderr}`)
 })
 
 t.test('a log.destination that cannot be opened', async (t) => {

@@ -1,5 +1,5 @@
 // The log file's batches: lines are written whole and in order, a batch once it is full, the rest on flush.
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { LogFile } from '../../src/log-file.ts'
@@ -59,4 +59,11 @@ t.test('the flush timer survives a destination that refuses writes', async (t) =
   // a throw in the timer would be uncaught and end this test's process
   await new Promise((resolve) => setTimeout(resolve, 30))
   t.equal(log.droppedBytes, 8)
+})
+
+t.test('a file where a directory of the path should be: ENOTDIR naming that file', async (t) => {
+  const dir = t.testdir()
+  writeFileSync(join(dir, 'plain'), 'not a directory')
+  t.throws(() => new LogFile(join(dir, 'plain', 'sub', 'a.log'), { flushMs: 0 }), { code: 'ENOTDIR', syscall: 'mkdir', path: join(dir, 'plain') })
+  t.throws(() => new LogFile(join(dir, 'plain', 'a.log'), { flushMs: 0 }), { code: 'ENOTDIR', syscall: 'mkdir', path: join(dir, 'plain') })
 })
