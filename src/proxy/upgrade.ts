@@ -42,14 +42,16 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
       observer?.request(req.method ?? 'GET', status, (handshakeMs ?? performance.now() - startedAt) / 1000)
     }
-    // A canary's upgrades judge it as its requests do, when the answer is written: a tunnel may stay open for hours,
-    // and counting it only when it ends left the window with its failures but none of its successes (a false rollback)
-    const judge = (status: number): void => {
-      if (admission.version !== undefined) admission.plan?.recordVersion(admission.version, status < 500)
+    // A canary's upgrades judge it as its requests do. A tunnel is judged when its 101 is written: it may stay open
+    // for hours, and counting it only when it ended left a window with the failures of requests but none of the
+    // open tunnels' successes (a false rollback). A declined upgrade is judged once its answer has ended, as a
+    // request is: cut short by the upstream, it is a failure whatever its status.
+    const judge = (ok: boolean): void => {
+      if (admission.version !== undefined) admission.plan?.recordVersion(admission.version, ok)
     }
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void => {
       endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
-      judge(ERRORS[code].status)
+      judge(ERRORS[code].status < 500)
       log(ERRORS[code].status, { error: code, ...extra })
     }
     // the gateway's own leaving says nothing of the version
@@ -74,6 +76,8 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
       if (outcome.declined === true) {
         const cut = outcome.clientGone === true ? { aborted: true } : outcome.cutShortBy !== undefined ? { error: outcome.cutShortBy } : {}
+        // a client that left says nothing of the version
+        if (outcome.clientGone !== true) judge(outcome.status < 500 && outcome.cutShortBy === undefined)
         return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true, ...cut }, outcome.handshakeMs)
       }
       if (outcome.clientGone === true) return log(499, { ...where, aborted: true, ...(outcome.earlyBytesOverLimit === true ? { earlyBytesOverLimit: true } : {}) }, outcome.handshakeMs)
@@ -85,7 +89,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       headers,
       upgrade: String(req.headers.upgrade ?? 'websocket'),
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
-    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, { answered: judge, done }, opts.tunnels))
+    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, { answered: (status) => { if (status === 101) judge(true) }, done }, opts.tunnels))
   }
   return (req, socket, head) => {
     const startedAt = performance.now()
