@@ -22,12 +22,14 @@ RUN node src/cli/build.ts
 COPY routes.config.ts /etc/switchyard/routes.config.ts
 # Node's compile cache, filled here by one start of the gateway as the entrypoint runs it: every container then reads
 # main.ts and the bundle already stripped and never loads Node's TypeScript stripper (~27 MiB), where a cache in the
-# pod's empty /tmp would be cold at every new pod. Read-only at run time, which is all a warm cache needs.
+# pod's empty /tmp would be cold at every new pod. Read-only at run time, which is all a warm cache needs. Node keeps
+# one cache per uid, so it is filled as the uid the container runs as (a container run as another uid starts cold).
 ENV NODE_COMPILE_CACHE=/app/.compile-cache
-RUN node --max-semi-space-size=8 --heap-growing-percent=50 --min-semi-space-size=8 src/start.mjs --config /etc/switchyard/routes.config.ts & \
-    pid=$!; sleep 3; kill -TERM $pid; wait $pid; test -n "$(ls -A /app/.compile-cache)"
+RUN mkdir /app/.compile-cache && chown 1000:1000 /app/.compile-cache
 # Numeric (uid 1000 is the image's `node` user) so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 1000:1000
+RUN node --max-semi-space-size=8 --heap-growing-percent=50 --min-semi-space-size=8 src/start.mjs --config /etc/switchyard/routes.config.ts & \
+    pid=$!; sleep 3; kill -TERM $pid; wait $pid; test -n "$(ls -A /app/.compile-cache)"
 # 8080: the public listener (server.port); 9901: the admin listener (admin.port: /healthz, /readyz, /metrics).
 EXPOSE 8080 9901
 # The slim image has no curl: node's own fetch. Its 2 s timeout leaves Docker's 5 s room for node's own start-up,

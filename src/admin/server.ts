@@ -216,8 +216,10 @@ function findTarget (pool: UpstreamPool, id: string): Target | undefined {
   const exact = (t: Target): boolean => t.id === id || t.url === id
   const found = pool.targets.find(exact) ?? pool.retiring.find(exact)
   if (found !== undefined) return found
-  // a running target first: a reload that changed its weight left its old copy retiring under the same host
-  return onlyOne(pool.targets.filter((t) => t.host === id)) ?? onlyOne(pool.retiring.filter((t) => t.host === id))
+  // a running target first: a reload that changed its weight left its old copy retiring under the same host. Two
+  // running targets written so are ambiguous whatever retires (the answer would show the other's state).
+  const running = pool.targets.filter((t) => t.host === id)
+  return running.length > 0 ? onlyOne(running) : onlyOne(pool.retiring.filter((t) => t.host === id))
 }
 
 /** The one target of a list; none when it is empty or ambiguous (two schemes on one host name both). */

@@ -1,7 +1,7 @@
 // Why the gateway could not start, in one sentence that names the config field to change: a listener that cannot
 // bind, a log destination that cannot be opened. The operator gets that sentence and exit code 1, never a stack.
 import { dirname, resolve } from 'node:path'
-import { MIN_ADMIN_TOKEN_LENGTH } from '../config/schema.ts'
+import { MIN_ADMIN_TOKEN_LENGTH, MIN_SECRET_LENGTH } from '../config/schema.ts'
 
 /** A start-up failure already described for the operator (message: `field: what is wrong`). */
 export class StartupError extends Error {
@@ -61,13 +61,19 @@ const PLACEHOLDER = /^REPLACE-ME/
 
 /**
  * What is wrong with the admin token and cookie secret the environment gives (they replace the file's), or
- * undefined: a token under admin.token's minimum length, or either still the example Secret's placeholder.
+ * undefined: either shorter than its file setting's minimum, or still the example Secret's placeholder.
  */
 export function envSecretsProblem (env: NodeJS.ProcessEnv): string | undefined {
   const token = env.SWITCHYARD_ADMIN_TOKEN
   for (const name of ['SWITCHYARD_ADMIN_TOKEN', 'SWITCHYARD_SECRET'] as const) {
     if (PLACEHOLDER.test(env[name] ?? '')) return `${name}: still the example value of deploy/kubernetes/secret.yaml: set a random one (openssl rand -hex 32)`
   }
-  if (token === undefined || token === '' || token.length >= MIN_ADMIN_TOKEN_LENGTH) return undefined
-  return `SWITCHYARD_ADMIN_TOKEN: must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters, as admin.token must`
+  if (token !== undefined && token !== '' && token.length < MIN_ADMIN_TOKEN_LENGTH) {
+    return `SWITCHYARD_ADMIN_TOKEN: must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters, as admin.token must`
+  }
+  const secret = env.SWITCHYARD_SECRET
+  if (secret !== undefined && secret !== '' && secret.length < MIN_SECRET_LENGTH) {
+    return `SWITCHYARD_SECRET: must be at least ${MIN_SECRET_LENGTH} characters, as secret must`
+  }
+  return undefined
 }

@@ -248,6 +248,8 @@ const route = z.strictObject({
 
 /** The shortest admin token accepted, in the file or in SWITCHYARD_ADMIN_TOKEN (src/cli/start-errors.ts). */
 export const MIN_ADMIN_TOKEN_LENGTH = 16
+/** The read-your-writes cookie key's shortest length (secret, or SWITCHYARD_SECRET). */
+export const MIN_SECRET_LENGTH = 16
 
 /** A listener's address: an IP (IPv6 without brackets, as listen() takes it) or a host name ('localhost'). */
 const listenHost = z.string().superRefine((host, ctx) => {
@@ -322,7 +324,7 @@ export const gatewayConfigSchema = z.strictObject({
     .refine((name) => !RESERVED_POOL_NAMES.has(name), { error: (issue) => reservedPoolNameProblem(String(issue.input)) }), pool),
   routes: z.array(route).min(1, { error: 'must list at least one route' }),
   /** Signs read-your-writes cookies; the same on every replica of the gateway (or env SWITCHYARD_SECRET). */
-  secret: z.string().min(16, { error: 'must be at least 16 characters' }).optional(),
+  secret: z.string().min(MIN_SECRET_LENGTH, { error: `must be at least ${MIN_SECRET_LENGTH} characters` }).optional(),
 })
 
 /** What a routes.config.ts file exports: every field with a default may be left out. */

@@ -196,6 +196,9 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       const id = idOf(tc)
       if (!next.has(id)) next.set(id, current.get(targetKey(tc)) ?? new Target(tc, config, undefined, counts.get(new URL(tc.url).origin)))
     }
+    // an address joins when its id is new to the pool: one that a removed fixed target (or another name) served
+    // until now is no newcomer, and keeps its status (health, an operator's disable) under its new settings
+    const servedIds = new Set(this.pool.targets.map((t) => t.id))
     const joining = new Set<Target>()
     for (const [i, discovery] of this.#discoveries.entries()) {
       const spec = config.discover[i]!
@@ -206,7 +209,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
         let target = current.get(targetKey(tc))
         if (target === undefined) {
           target = new Target(tc, config, spec.dns, counts.get(new URL(url).origin))
-          joining.add(target)
+          if (!servedIds.has(id)) joining.add(target)
         }
         next.set(id, target)
       }

@@ -78,8 +78,9 @@ t.test('a server.host that is not an address of this machine', async (t) => {
   assertFailedStart(t, await runCli(t, config('server-host', { server: { host: '192.0.2.1', port: 0 } })), 'server.host')
 })
 
-t.test('an admin token from the environment shorter than 16 characters', async (t) => {
+t.test('an admin token or a cookie secret from the environment shorter than 16 characters', async (t) => {
   assertFailedStart(t, await runCli(t, config('env-token', {}), { SWITCHYARD_ADMIN_TOKEN: 'short' }), 'SWITCHYARD_ADMIN_TOKEN')
+  assertFailedStart(t, await runCli(t, config('env-secret', {}), { SWITCHYARD_SECRET: 'short' }), 'SWITCHYARD_SECRET')
 })
 
 t.test("the example Secret's placeholders (deploy/kubernetes/secret.yaml) in the environment", async (t) => {
@@ -93,6 +94,7 @@ t.test('check refuses what the start would: secrets from the environment include
   const file = config('check-env', {})
   assertFailedStart(t, await runCli(t, file, { SWITCHYARD_ADMIN_TOKEN: 'REPLACE-ME-with-a-random-token' }, ['check']), 'SWITCHYARD_ADMIN_TOKEN')
   assertFailedStart(t, await runCli(t, file, { SWITCHYARD_ADMIN_TOKEN: 'short' }, ['check']), 'SWITCHYARD_ADMIN_TOKEN')
+  assertFailedStart(t, await runCli(t, file, { SWITCHYARD_SECRET: 'x' }, ['check']), 'SWITCHYARD_SECRET')
   const fine = await runCli(t, file, { SWITCHYARD_ADMIN_TOKEN: 'a-random-token-long-enough' }, ['check'])
   t.equal(fine.code, 0, `a good token passes: ${fine.stderr}`)
 })

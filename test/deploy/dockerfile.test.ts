@@ -166,6 +166,10 @@ t.test('the compile cache is filled at build time by a start as the entrypoint r
   const warm = finalStage.find((l) => l.startsWith('RUN ') && l.includes('src/start.mjs'))
   t.ok(warm, 'a RUN starts the gateway')
   t.ok(warm!.includes(`${NODE_FLAGS.join(' ')} src/start.mjs`), 'with the entrypoint\'s flags (one process, no re-execution)')
-  t.ok(finalStage.indexOf(warm!) < finalStage.findIndex((l) => l.startsWith('USER ')), 'as root, before the image drops to its user (the cache is read-only at run time)')
+  // Node keeps one cache per uid (a directory named …-<uid>): one filled as root is never read by uid 1000
+  const user = finalStage.findLast((l) => l.startsWith('USER '))!
+  t.ok(finalStage.indexOf(user) < finalStage.indexOf(warm!), 'as the user the container runs as')
+  const uid = user.slice('USER '.length).split(':')[0]!
+  t.ok(finalStage.some((l, i) => i < finalStage.indexOf(user) && l.startsWith('RUN ') && l.includes(`chown ${uid}`) && l.includes(dir ?? '-')), 'in a directory that user owns')
   t.ok(finalStage.findIndex((l) => l.startsWith('ENV ') && l.includes('NODE_COMPILE_CACHE')) < finalStage.indexOf(warm!), 'with the cache named first')
 })
