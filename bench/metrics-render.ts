@@ -41,7 +41,7 @@ const bindings: RouteMetrics[] = []
 for (let p = 0; p < POOLS; p++) {
   const pool = `pool-${p}`
   const targets = Array.from({ length: TARGETS }, (_, i) => ({ id: `http://10.0.${p}.${i + 1}:8080`, up: random() > 0.05, inFlight: Math.floor(random() * 30) }))
-  pools.push({ name: pool, circuit: random() > 0.95 ? 'open' : 'closed', targets })
+  pools.push({ name: pool, circuit: random() > 0.95 ? 'open' : 'closed', tier: 'primary', hold: 'none', targets })
   for (let r = 0; r < ROUTES_PER_POOL; r++) {
     const route = metrics.route(`route-${p}-${r}`, pool)
     bindings.push(route)

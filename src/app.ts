@@ -19,6 +19,7 @@ import type { ResolvedConfig } from './config/schema.ts'
 import { drainAndClose } from './lifecycle/shutdown.ts'
 import { createLogger, droppedLogBytes } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
+import type { PoolSnapshot } from './metrics/snapshot.ts'
 import { createServer } from './node-http.ts'
 import { ProxyHandler } from './proxy/forward.ts'
 import { TunnelSet } from './proxy/tunnels.ts'
@@ -443,7 +444,7 @@ class RouteObserverCache implements RouteObservers {
   }
 }
 
-function * snapshot (pools: ReadonlyMap<string, PoolRuntime>, clock: Clock): Generator<{ name: string; circuit: 'closed' | 'half-open' | 'open'; targets: Iterable<{ id: string; up: boolean; inFlight: number }> }> {
+function * snapshot (pools: ReadonlyMap<string, PoolRuntime>, clock: Clock): Generator<PoolSnapshot> {
   const now = clock.now()
   for (const [name, runtime] of pools) {
     const pool = runtime.pool
@@ -459,6 +460,6 @@ function * snapshot (pools: ReadonlyMap<string, PoolRuntime>, clock: Clock): Gen
       const same = targets.get(t.id)
       if (same !== undefined) same.inFlight += t.inFlight
     }
-    yield { name, circuit: runtime.breaker.state, targets: targets.values() }
+    yield { name, circuit: runtime.breaker.state, tier: pool.tier, hold: pool.hold ?? 'none', targets: targets.values() }
   }
 }

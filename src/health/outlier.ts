@@ -73,16 +73,21 @@ export class OutlierDetector {
    * The cap counts every target of the tier already out of service, not only the ejected ones: with one of two
    * primaries down by health checks (or drained, or disabled), ejecting the other would leave the tier empty, a
    * pool-wide outage, which is the breaker's to judge. (Envoy counts ejections alone, but past its panic threshold
-   * it balances over every host again; there is no such mode here.)
+   * it balances over every host again; there is no such mode here.) A primary is ejected whatever the cap while a
+   * backup is available: the backups taking over is the failover Active-Standby is for (HAProxy's `observe layer7`
+   * marks a failing server down and its backups serve), and without health checks nothing else would start it
+   * (a cap of 0 still ejects nothing).
    */
   #mayEject (target: Target, now: number): boolean {
+    const cap = this.#config.maxEjectionPercent
     let tierSize = 0
     let out = 0
     for (const t of this.#pool.targets) {
+      if (cap > 0 && !target.backup && t.backup && isAvailable(this.#pool.status(t), now)) return true
       if (t.backup !== target.backup) continue
       tierSize++
       if (t !== target && !isAvailable(this.#pool.status(t), now)) out++
     }
-    return ((out + 1) / tierSize) * 100 <= this.#config.maxEjectionPercent
+    return ((out + 1) / tierSize) * 100 <= cap
   }
 }

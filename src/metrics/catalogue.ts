@@ -23,6 +23,14 @@ export type MirrorOutcome = (typeof MIRROR_OUTCOMES)[number]
 export const CIRCUIT_STATE_VALUE = { 'closed': 0, 'half-open': 1, 'open': 2 } as const
 export type CircuitState = keyof typeof CIRCUIT_STATE_VALUE
 
+/** switchyard_pool_active_tier's values: which targets of a pool take its traffic (Active-Standby). */
+export const POOL_TIER_VALUE = { primary: 0, backup: 1, none: 2 } as const
+export type PoolTier = keyof typeof POOL_TIER_VALUE
+
+/** switchyard_pool_hold's values: why traffic is held on a pool's backups (an alert on a failover stays up). */
+export const POOL_HOLD_VALUE = { none: 0, failover: 1, operator: 2 } as const
+export type PoolHold = keyof typeof POOL_HOLD_VALUE
+
 /**
  * Request methods that get their own label value; any other method is counted as '_OTHER'
  * (as OpenTelemetry's http.request.method does), so a client cannot mint series.
@@ -76,6 +84,18 @@ export const CATALOGUE = {
   circuitState: {
     name: 'switchyard_circuit_state',
     help: 'Circuit breaker state of a pool: 0 closed, 1 half-open, 2 open',
+    type: 'gauge',
+    labelNames: ['pool'],
+  },
+  poolActiveTier: {
+    name: 'switchyard_pool_active_tier',
+    help: 'Which targets of a pool take its traffic: 0 the primaries, 1 the backups, 2 none is available',
+    type: 'gauge',
+    labelNames: ['pool'],
+  },
+  poolHold: {
+    name: 'switchyard_pool_hold',
+    help: 'Why traffic is held on a pool\'s backups: 0 not held, 1 a failover under failback manual, 2 an operator\'s switchover',
     type: 'gauge',
     labelNames: ['pool'],
   },

@@ -1,7 +1,7 @@
-// State gauges (circuit state, target up, in flight) and counts kept elsewhere (log bytes dropped) cost nothing per
+// State gauges (circuit state, active tier and hold, target up, in flight) and counts kept elsewhere (log bytes dropped) cost nothing per
 // request: they are read from the gateway at scrape time, after clearing, so a pool or target removed by a reload
 // disappears with it.
-import { CIRCUIT_STATE_VALUE, type CircuitState } from './catalogue.ts'
+import { CIRCUIT_STATE_VALUE, POOL_HOLD_VALUE, POOL_TIER_VALUE, type CircuitState, type PoolHold, type PoolTier } from './catalogue.ts'
 import type { Families } from './families.ts'
 
 export interface TargetSnapshot {
@@ -14,6 +14,8 @@ export interface TargetSnapshot {
 export interface PoolSnapshot {
   readonly name: string
   readonly circuit: CircuitState
+  readonly tier: PoolTier
+  readonly hold: PoolHold
   readonly targets: Iterable<TargetSnapshot>
 }
 
@@ -27,8 +29,10 @@ export interface MetricsSnapshotSource {
 }
 
 export function fillStateGauges (families: Families, source: MetricsSnapshotSource | undefined): void {
-  const { circuitState, targetUp, targetInFlight, tunnelsOpen } = families
+  const { circuitState, poolActiveTier, poolHold, targetUp, targetInFlight, tunnelsOpen } = families
   circuitState.clear()
+  poolActiveTier.clear()
+  poolHold.clear()
   targetUp.clear()
   targetInFlight.clear()
   tunnelsOpen.clear()
@@ -38,6 +42,8 @@ export function fillStateGauges (families: Families, source: MetricsSnapshotSour
   if (source.logDroppedBytes !== undefined) families.logDroppedBytes.series([]).value = source.logDroppedBytes()
   for (const pool of source.pools()) {
     circuitState.set([pool.name], CIRCUIT_STATE_VALUE[pool.circuit])
+    poolActiveTier.set([pool.name], POOL_TIER_VALUE[pool.tier])
+    poolHold.set([pool.name], POOL_HOLD_VALUE[pool.hold])
     for (const target of pool.targets) {
       const labels = [pool.name, target.id]
       targetUp.set(labels, target.up ? 1 : 0)

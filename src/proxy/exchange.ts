@@ -41,6 +41,8 @@ export class Exchange {
   headers: string[] = []
   /** Where the target's Host pair sits in `headers` (-1: none; see sendAttempt). */
   targetHostAt = -1
+  /** The client's Host, what a pool with preserveHost sends (#rehost when the pool changes). */
+  clientHost: string | undefined = undefined
   body: Buffer | Readable | null = null
   /** Whether the body can be sent again (none, or buffered). */
   replayable = true
@@ -112,6 +114,17 @@ export class Exchange {
     }
     let timer = clock.setTimeout(check, idleMs)
     res.once('close', () => clock.clearTimeout(timer))
+  }
+
+  /** Drops every Host pair (the client's, the last target's) and adds `host` if given: the next pool's own choice. */
+  rehost (host: string | undefined): void {
+    const headers = this.headers
+    if (this.targetHostAt >= 0) headers.length = this.targetHostAt
+    this.targetHostAt = -1
+    for (let i = headers.length - 2; i >= 0; i -= 2) {
+      if (headers[i] === 'host') headers.splice(i, 2)
+    }
+    if (host !== undefined) headers.push('host', host)
   }
 
   /** Ends a response whose headers are already out: the only way left to signal a failure. */

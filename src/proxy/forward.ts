@@ -198,6 +198,7 @@ export class ProxyHandler {
     if (admission.refusal !== undefined || runtime === undefined) return this.#sendError(ex, admission.refusal ?? 'no_route', undefined, undefined, admission.malformed)
     ex.route = admission.route
     ex.pool = runtime
+    ex.clientHost = facts.host
     // the route's series of the pool that serves it (a canary's, a replica's: not always the route's own)
     ex.observer = admission.route && this.#state.observers?.get(admission.route, runtime.name)
     ex.plan = admission.plan
@@ -278,7 +279,7 @@ export class ProxyHandler {
     ex.deadline = monotonicMs(primary.clock) + primary.config.timeouts.requestMs
     ex.version = fallback.version
     ex.pool = primary
-    rehost(ex, primary.config.preserveHost ? fallback.host : undefined)
+    ex.rehost(primary.config.preserveHost ? fallback.host : undefined)
     ex.idempotencyKey = fallback.idempotencyKey && primary.config.retry.idempotencyKey
     ex.pick = primary.hashKey === undefined ? NO_KEY : { hashKey: extractHashKey(primary.hashKey, ex.req, fallback.clientIp) }
     if (ex.route !== undefined) ex.observer = this.#state.observers?.get(ex.route, primary.name)
@@ -304,12 +305,15 @@ export class ProxyHandler {
       ex.breakerAdmission = admission
       // (set or cleared per pool: a split read that fell back must not judge the primary's answer on the replicas')
       ex.answerStarted = admission === NOT_A_PROBE ? undefined : (result) => judge(ex, runtime, result.failure === undefined ? 'success' : 'failure')
-      tryTargets(ex, runtime, this.#poolDone)
+      tryTargets(ex, runtime, this.#poolDone, this.#runningPool)
     } catch (err) {
       this.#sendError(ex, 'internal_error', err)
       runtime.budget.requestFinished()
     }
   }
+
+  /** The runtime a pool's name has now: a retry is picked there (retry-loop.ts). */
+  readonly #runningPool = (name: string): PoolRuntime | undefined => this.#state.pools.get(name)
 
   readonly #poolDone = (ex: Exchange, runtime: PoolRuntime, last: AttemptResult | undefined, error?: unknown): void => {
     // the upstream's failure counts, an answer is a success; no answer that was not its fault says nothing
@@ -403,15 +407,4 @@ function judge (ex: Exchange, runtime: PoolRuntime, verdict: Verdict): void {
 function refuseBody (ex: Exchange): void {
   ex.errorCode = 'body_too_large'
   ex.attempt?.abort(AttemptAborted.signal('body_too_large'))
-}
-
-/** Drops every Host pair (the client's, the last target's) and adds `host` if given: the next pool's own choice. */
-function rehost (ex: Exchange, host: string | undefined): void {
-  const headers = ex.headers
-  if (ex.targetHostAt >= 0) headers.length = ex.targetHostAt
-  ex.targetHostAt = -1
-  for (let i = headers.length - 2; i >= 0; i -= 2) {
-    if (headers[i] === 'host') headers.splice(i, 2)
-  }
-  if (host !== undefined) headers.push('host', host)
 }

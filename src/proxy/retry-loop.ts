@@ -1,49 +1,64 @@
 // Attempts of one request within its pool: a different target each time, while policy, budget and deadline allow.
 // Callbacks, not promises: this runs for every request, and each awaited attempt cost two promises, an async
 // frame and their microtasks.
+import type { RetryBudget } from '../resilience/budget.ts'
+import type { UpstreamPool } from '../upstream/pool.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
+import type { Target } from '../upstream/target.ts'
 import { sendAttempt, type AttemptResult } from './attempt.ts'
 import type { Exchange } from './exchange.ts'
 
 /** Called once: with the last attempt (undefined when none was made), or with an error the loop itself hit. */
 export type AttemptsDone = (ex: Exchange, runtime: PoolRuntime, last: AttemptResult | undefined, error?: unknown) => void
 
-/** Attempts until one answers the client or the policy, budget or deadline says stop; then calls `done`. */
-export function tryTargets (ex: Exchange, runtime: PoolRuntime, done: AttemptsDone): void {
-  new TargetLoop(ex, runtime, done).next()
+/** The runtime a pool's name has now (undefined: a reload removed the pool). */
+export type RunningPool = (name: string) => PoolRuntime | undefined
+
+/**
+ * Attempts until one answers the client or the policy, budget or deadline says stop; then calls `done` with
+ * `runtime`. With `running`, each pick is made in the runtime the pool's name has at that moment.
+ */
+export function tryTargets (ex: Exchange, runtime: PoolRuntime, done: AttemptsDone, running?: RunningPool): void {
+  new TargetLoop(ex, runtime, done, running).next()
 }
 
 class TargetLoop {
   readonly #ex: Exchange
-  readonly #runtime: PoolRuntime
+  /** The runtime the request was admitted to: its breaker and budget count the request until `done`. */
+  readonly #admitted: PoolRuntime
+  /** Where attempts go: the admitted runtime, or the one a reload replaced it with (#follow). */
+  #runtime: PoolRuntime
+  readonly #running: RunningPool | undefined
   readonly #done: AttemptsDone
   #last: AttemptResult | undefined
-  /** A retry slot taken from the budget for the next attempt. */
-  #slot = false
-  /** The slot the attempt in flight holds, given back when it ends. */
-  #budgeted = false
+  /** A retry slot taken for the next attempt, and the budget it came from. */
+  #slot: RetryBudget | undefined
+  /** The budget whose slot the attempt in flight holds, given back when it ends. */
+  #budgeted: RetryBudget | undefined
 
-  constructor (ex: Exchange, runtime: PoolRuntime, done: AttemptsDone) {
+  constructor (ex: Exchange, runtime: PoolRuntime, done: AttemptsDone, running: RunningPool | undefined) {
     this.#ex = ex
+    this.#admitted = runtime
     this.#runtime = runtime
+    this.#running = running
     this.#done = done
   }
 
   next (): void {
     const ex = this.#ex
-    const runtime = this.#runtime
     try {
       // the client left, or its body grew past the route's limit while this loop waited (forward.ts, refuseBody)
       if (ex.clientLeft() || ex.errorCode === 'body_too_large') return this.#end()
-      const target = runtime.pool.pick(ex.pick, ex.tried)
+      const runtime = this.#follow()
+      const target = runtime.pool.pick(ex.pick, runtime === this.#admitted ? ex.tried : sameTargetsIn(runtime.pool, ex.tried))
       if (target === undefined) return this.#end()
       const last = this.#last
       // A connect failure never reached an upstream, so sending it elsewhere adds no load to any: it takes no
       // budget slot (HAProxy's retry-on conn-failure with redispatch). A target that dies refuses every request
       // sent to it until health checks notice, far more at once than the budget allows; attempts still bound it.
-      if (ex.attempts > 0 && !this.#slot && last?.failure !== 'connect-failure') {
+      if (ex.attempts > 0 && this.#slot === undefined && last?.failure !== 'connect-failure') {
         if (!runtime.budget.tryAcquire()) return this.#end()
-        this.#slot = true
+        this.#slot = runtime.budget
       }
       if (ex.attempts > 0) {
         // the failure that made this a retry (a retryable status that is not a failure status counts as 'status')
@@ -51,20 +66,38 @@ class TargetLoop {
         runtime.observer.retry(why === undefined || why === 'client-abort' || why === 'bad-request' ? 'status' : why)
       }
       this.#budgeted = this.#slot
-      this.#slot = false
+      this.#slot = undefined
       sendAttempt(ex, runtime, target, this.#onResult)
     } catch (err) {
-      if (this.#budgeted) this.#runtime.budget.release()
-      this.#budgeted = false
+      this.#budgeted?.release()
+      this.#budgeted = undefined
       this.#end(err)
     }
   }
 
+  /**
+   * A reload that rebuilt the pool retired the request's runtime, whose targets are copies: the admin API disables
+   * and drains the running pool's, and a target the reload removed is still in it. A pick is a new choice, so it
+   * is made in the runtime serving the pool's name now, with its settings. A pool the reload removed has no
+   * successor, so its requests finish on what they started with (test/ops/reload.test.ts). The breaker admission
+   * and the request's count stay with the admitted runtime (`done`); a slot goes back to the budget it came from.
+   */
+  #follow (): PoolRuntime {
+    const current = this.#runtime
+    const running = this.#running?.(current.name) ?? current
+    if (running === current) return current
+    this.#runtime = running
+    // its preserveHost may differ from the replaced one's
+    this.#ex.rehost(running.config.preserveHost ? this.#ex.clientHost : undefined)
+    return running
+  }
+
   readonly #onResult = (result: AttemptResult): void => {
-    if (this.#budgeted) this.#runtime.budget.release()
-    this.#budgeted = false
+    this.#budgeted?.release()
+    this.#budgeted = undefined
     this.#last = result
-    this.#slot = result.slotTaken
+    // a slot the attempt took came from its own runtime's budget (#runtime changes only in next())
+    this.#slot = result.slotTaken ? this.#runtime.budget : undefined
     if (result.responded || this.#ex.clientGone || !result.retryable) return this.#end()
     // Never the next dispatch from inside undici's callback for the last one (it is still unwinding that
     // request): after a backoff on the pool's clock, or on the next microtask.
@@ -73,8 +106,13 @@ class TargetLoop {
   }
 
   #end (error?: unknown): void {
-    if (this.#slot) this.#runtime.budget.release()
-    this.#slot = false
-    this.#done(this.#ex, this.#runtime, this.#last, error)
+    this.#slot?.release()
+    this.#slot = undefined
+    this.#done(this.#ex, this.#admitted, this.#last, error)
   }
+}
+
+/** `tried` as `pool` knows it: a rebuilt pool has new copies of the same upstreams, one per id. */
+function sameTargetsIn (pool: UpstreamPool, tried: readonly Target[]): Target[] {
+  return tried.map((t) => pool.targets.find((x) => x.id === t.id) ?? t)
 }

@@ -64,10 +64,14 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     // a version other than 13 is told the one spoken (§4.4)
     const handshake = handshakeProblem(req)
     if (handshake !== undefined) return refuse('bad_request', { handshake }, handshake === 'version' ? { 'sec-websocket-version': '13' } : {})
-    if (!runtime.breaker.allows()) return refuse('circuit_open')
+    // the same Retry-After as a refused request's (src/proxy/forward.ts): when the breaker tries again, or in a second
+    if (!runtime.breaker.allows()) {
+      const retryAfter = runtime.breaker.retryAfterSeconds()
+      return refuse('circuit_open', {}, retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {})
+    }
     const hashKey = runtime.hashKey && extractHashKey(runtime.hashKey, req, admission.clientIp)
     const target = runtime.pool.pick({ hashKey })
-    if (target === undefined) return refuse('no_available_target', { pool: runtime.name })
+    if (target === undefined) return refuse('no_available_target', { pool: runtime.name }, { 'retry-after': '1' })
     if (target.queueFull) return refuse('upstream_busy', { pool: runtime.name })
     const headers = admission.headers
     if (!runtime.config.preserveHost || admission.facts.host === undefined) headers.push('host', target.host)

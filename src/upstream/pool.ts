@@ -109,6 +109,9 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
       this.#retiring.add(t)
       this.#closeIfIdle(t)
     }
+    // an operator's switchover ends with the last backup: left armed, it would move traffic the moment a later
+    // change added one, with no operator asking (the admin API refuses a switchover without backups for the same reason)
+    if (this.#tierSetByOperator && !targets.some((t) => t.backup)) this.#tierSetByOperator = false
     this.#recompute()
     if (added.length > 0 || removed.length > 0) this.emit('targets', added, removed)
   }
@@ -220,7 +223,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
    * out) holds while failback is 'manual'.
    */
   keepHold (hold: 'operator' | 'failover' | undefined, failedOver = hold === 'failover'): void {
-    if (hold === 'operator') this.#tierSetByOperator = true
+    if (hold === 'operator' && this.#targets.some((t) => t.backup)) this.#tierSetByOperator = true
     if (failedOver) this.#failedOver = true
     this.#recompute()
   }
@@ -238,18 +241,23 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     const primaries: Target[] = []
     const backups: Target[] = []
     let nextExpiry = Infinity
+    // a primary out by a verdict (health, ejection, lag), not by an operator's drain or disable
+    let primaryFailed = false
     for (const t of this.targets) {
       const status = this.status(t)
       if (isAvailable(status, now)) (t.backup ? backups : primaries).push(t)
+      else if (!t.backup && !status.draining && !status.disabled) primaryFailed = true
       if (status.ejectedUntil > now && status.ejectedUntil < nextExpiry) nextExpiry = status.ejectedUntil
     }
     let tier: Tier
     if (backups.length > 0 && (primaries.length === 0 || this.hold !== undefined)) tier = 'backup'
     else tier = primaries.length > 0 ? 'primary' : 'none'
-    // a failover is traffic leaving primaries that served it (not an operator's switchover); it ends once traffic
-    // is back on the primaries, by an operator's failback or by itself (the standby went away too)
+    // a failover is traffic leaving primaries that served it because one of them failed (not an operator's
+    // switchover, nor the drain or disable of the last primaries in a rolling deploy: their enable brings traffic
+    // back); it ends once traffic is back on the primaries, by an operator's failback or by itself (the standby went
+    // away too)
     if (tier === 'primary') this.#failedOver = false
-    else if (this.#tier === 'primary' && !this.#tierSetByOperator) this.#failedOver = true
+    else if (this.#tier === 'primary' && !this.#tierSetByOperator && primaryFailed) this.#failedOver = true
     // an unchanged set keeps its array, so the balancer keeps what it precomputed (and its place in a schedule)
     const available = tier === 'primary' ? primaries : tier === 'backup' ? backups : []
     const standby = tier === 'primary' ? backups : []

@@ -81,14 +81,20 @@ t.test('failures while ejected do not extend the ejection', async (t) => {
   t.equal(f.pool.status(p1!).ejectedUntil, until + 2000, 'the next run of failures ejects again, for longer')
 })
 
-t.test('maxEjectionPercent is never exceeded per tier', async (t) => {
+t.test('maxEjectionPercent is never exceeded per tier, but for primaries while a backup is available', async (t) => {
   const cases: { name: string; names: string[]; percent: number; failing: string[]; ejected: string[] }[] = [
     { name: '1 of 2 at 50%', names: ['p1', 'p2'], percent: 50, failing: ['p1', 'p2'], ejected: ['p1'] },
-    { name: 'a single-target tier is never ejected at 50%', names: ['p1', 'b1', 'b2'], percent: 50, failing: ['p1'], ejected: [] },
+    { name: 'a single-target tier is never ejected at 50%', names: ['p1', 'p2'], percent: 50, failing: ['p1', 'p2'], ejected: ['p1'] },
+    { name: 'a single backup is never ejected at 50%', names: ['p1', 'b1'], percent: 50, failing: ['b1'], ejected: [] },
+    // the failover Active-Standby is for: without health checks nothing else would move traffic to the backups
+    { name: 'the last primary is ejected while a backup is available', names: ['p1', 'b1', 'b2'], percent: 50, failing: ['p1'], ejected: ['p1'] },
+    { name: 'every primary is ejected while a backup is available', names: ['p1', 'p2', 'p3', 'b1'], percent: 50, failing: ['p1', 'p2', 'p3'], ejected: ['p1', 'p2', 'p3'] },
+    { name: 'a cap of 0 ejects no primary, backups or not', names: ['p1', 'b1'], percent: 0, failing: ['p1'], ejected: [] },
     { name: '2 of 4 at 50%', names: ['p1', 'p2', 'p3', 'p4'], percent: 50, failing: ['p1', 'p2', 'p3', 'p4'], ejected: ['p1', 'p2'] },
     { name: '1 of 4 at 25%', names: ['p1', 'p2', 'p3', 'p4'], percent: 25, failing: ['p4', 'p3'], ejected: ['p4'] },
     { name: '1 of 3 at 50% (2 of 3 would be 67%)', names: ['p1', 'p2', 'p3'], percent: 50, failing: ['p1', 'p2', 'p3'], ejected: ['p1'] },
-    { name: 'tiers are counted apart', names: ['p1', 'p2', 'b1', 'b2'], percent: 50, failing: ['p1', 'b1', 'p2', 'b2'], ejected: ['p1', 'b1'] },
+    // p2 goes while b2 is available; b2, the backups' last, does not
+    { name: 'tiers are counted apart', names: ['p1', 'p2', 'b1', 'b2'], percent: 50, failing: ['p1', 'b1', 'p2', 'b2'], ejected: ['p1', 'p2', 'b1'] },
     { name: '100% allows all', names: ['p1', 'p2'], percent: 100, failing: ['p1', 'p2'], ejected: ['p1', 'p2'] },
     { name: '0% allows none', names: ['p1', 'p2'], percent: 0, failing: ['p1', 'p2'], ejected: [] },
   ]
@@ -109,6 +115,7 @@ t.test('targets out of service for other reasons count against maxEjectionPercen
     { name: 'the other primary disabled', names: ['p1', 'p2'], out: { p1: { disabled: true } }, percent: 50, failing: ['p2'], ejected: [] },
     { name: '1 of 4 unhealthy: one more ejection (2 of 4 out), not two', names: ['p1', 'p2', 'p3', 'p4'], out: { p1: { healthy: false } }, percent: 50, failing: ['p2', 'p3'], ejected: ['p2'] },
     { name: 'a backup out does not count for the primaries', names: ['p1', 'p2', 'b1'], out: { b1: { healthy: false } }, percent: 50, failing: ['p1'], ejected: ['p1'] },
+    { name: 'no backup available: the primaries keep their cap', names: ['p1', 'p2', 'b1'], out: { b1: { disabled: true } }, percent: 50, failing: ['p1', 'p2'], ejected: ['p1'] },
     { name: '100% still allows it', names: ['p1', 'p2'], out: { p1: { healthy: false } }, percent: 100, failing: ['p2'], ejected: ['p2'] },
   ]
   for (const c of cases) {

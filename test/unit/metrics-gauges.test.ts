@@ -12,8 +12,8 @@ async function stateSeries (m: GatewayMetrics): Promise<Record<string, number>> 
 
 t.test('state gauges are read from the source at each render; removed pools and targets vanish', async (t) => {
   let pools: PoolSnapshot[] = [
-    { name: 'users', circuit: 'closed', targets: [{ id: 'a', up: true, inFlight: 2 }, { id: 'b', up: true, inFlight: 0 }] },
-    { name: 'orders', circuit: 'open', targets: [{ id: 'c', up: false, inFlight: 1 }] },
+    { name: 'users', circuit: 'closed', tier: 'primary', hold: 'none', targets: [{ id: 'a', up: true, inFlight: 2 }, { id: 'b', up: true, inFlight: 0 }] },
+    { name: 'orders', circuit: 'open', tier: 'primary', hold: 'none', targets: [{ id: 'c', up: false, inFlight: 1 }] },
   ]
   let reads = 0
   const m = new GatewayMetrics({ defaultMetrics: false, source: { pools: () => { reads++; return pools } } })
@@ -31,7 +31,7 @@ t.test('state gauges are read from the source at each render; removed pools and 
   t.equal(reads, 1, 'one read of the source per render')
 
   // a reload removed target b and the orders pool; users' breaker is probing
-  pools = [{ name: 'users', circuit: 'half-open', targets: [{ id: 'a', up: false, inFlight: 7 }] }]
+  pools = [{ name: 'users', circuit: 'half-open', tier: 'primary', hold: 'none', targets: [{ id: 'a', up: false, inFlight: 7 }] }]
   t.same(await stateSeries(m), {
     'switchyard_circuit_state{pool="users"}': 1,
     'switchyard_target_up{pool="users",target="a"}': 0,
@@ -45,9 +45,9 @@ t.test('state gauges are read from the source at each render; removed pools and 
 t.test('setSource replaces the source; without one no state gauge is exported', async (t) => {
   const m = new GatewayMetrics({ defaultMetrics: false })
   t.same(await stateSeries(m), {})
-  m.setSource({ pools: () => [{ name: 'p', circuit: 'closed', targets: [] }] })
+  m.setSource({ pools: () => [{ name: 'p', circuit: 'closed', tier: 'primary', hold: 'none', targets: [] }] })
   t.same(await stateSeries(m), { 'switchyard_circuit_state{pool="p"}': 0 })
-  m.setSource({ pools: () => [{ name: 'q', circuit: 'open', targets: [{ id: 't', up: true, inFlight: 0 }] }] })
+  m.setSource({ pools: () => [{ name: 'q', circuit: 'open', tier: 'primary', hold: 'none', targets: [{ id: 't', up: true, inFlight: 0 }] }] })
   t.same(await stateSeries(m), {
     'switchyard_circuit_state{pool="q"}': 2,
     'switchyard_target_up{pool="q",target="t"}': 1,
@@ -61,7 +61,7 @@ t.test('targets may be any iterable, read once per render (e.g. a generator)', a
   const m = new GatewayMetrics({ defaultMetrics: false })
   m.setSource({
     * pools () {
-      yield { name: 'p', circuit: 'closed' as const, targets: (function * () { yield { id: 'x', up: true, inFlight: 4 } })() }
+      yield { name: 'p', circuit: 'closed' as const, tier: 'primary', hold: 'none', targets: (function * () { yield { id: 'x', up: true, inFlight: 4 } })() }
     },
   })
   t.same(await stateSeries(m), {

@@ -3,7 +3,7 @@ import { GatewayMetrics } from '../../src/metrics/metrics.ts'
 import { parseExposition, seriesOf } from './metrics-exposition.ts'
 
 t.test('two GatewayMetrics instances share no series', async (t) => {
-  const a = new GatewayMetrics({ defaultMetrics: false, source: { pools: () => [{ name: 'p', circuit: 'open', targets: [] }] } })
+  const a = new GatewayMetrics({ defaultMetrics: false, source: { pools: () => [{ name: 'p', circuit: 'open', tier: 'primary', hold: 'none', targets: [] }] } })
   const b = new GatewayMetrics({ defaultMetrics: false })
   a.route('api', 'p').request('GET', 200, 0.1)
   a.pool('p').retry('reset')

@@ -22,7 +22,7 @@ t.test('methods outside the known list count as _OTHER; code is the numeric stat
 
 t.test('label values are escaped in the exposition and read back unchanged', async (t) => {
   const awkward = ['say "hi"', 'back\\slash', 'two\nlines', 'tail\\', 'ünïcode/ok', '{a="b"},x']
-  const m = new GatewayMetrics({ defaultMetrics: false, source: { pools: () => awkward.map((name) => ({ name, circuit: 'closed' as const, targets: [{ id: name, up: true, inFlight: 1 }] })) } })
+  const m = new GatewayMetrics({ defaultMetrics: false, source: { pools: () => awkward.map((name) => ({ name, circuit: 'closed' as const, tier: 'primary', hold: 'none', targets: [{ id: name, up: true, inFlight: 1 }] })) } })
   for (const value of awkward) {
     m.route(value, value).request('GET', 200, 0.01)
     m.target(value, value).attempt('success')

@@ -15,7 +15,7 @@ t.test('a scripted sequence of calls renders exactly the expected series and val
     source: {
       pools: () => [{
         name: 'users',
-        circuit: 'half-open',
+        circuit: 'half-open', tier: 'primary', hold: 'none',
         targets: [{ id: 'http://a:1', up: true, inFlight: 3 }, { id: 'http://b:2', up: false, inFlight: 0 }],
       }],
     },
@@ -68,6 +68,8 @@ t.test('a scripted sequence of calls renders exactly the expected series and val
     [key('switchyard_retry_budget_exhausted_total', { pool: 'users' })]: 1,
     [key('switchyard_retry_budget_exhausted_total', { pool: 'users-canary' })]: 0,
     [key('switchyard_circuit_state', { pool: 'users' })]: 1,
+    [key('switchyard_pool_active_tier', { pool: 'users' })]: 0,
+    [key('switchyard_pool_hold', { pool: 'users' })]: 0,
     [key('switchyard_target_up', { pool: 'users', target: 'http://a:1' })]: 1,
     [key('switchyard_target_up', { pool: 'users', target: 'http://b:2' })]: 0,
     [key('switchyard_target_in_flight', { pool: 'users', target: 'http://a:1' })]: 3,
@@ -98,7 +100,7 @@ t.test('every catalogue metric is declared with its type and help, each once, ev
 })
 
 t.test('samples of one family are listed together, after its TYPE line', async (t) => {
-  const m = new GatewayMetrics({ defaultMetrics: false, source: { pools: () => [{ name: 'p', circuit: 'closed', targets: [{ id: 't', up: true, inFlight: 0 }] }] } })
+  const m = new GatewayMetrics({ defaultMetrics: false, source: { pools: () => [{ name: 'p', circuit: 'closed', tier: 'primary', hold: 'none', targets: [{ id: 't', up: true, inFlight: 0 }] }] } })
   m.route('r', 'p').request('GET', 200, 0.1)
   m.target('p', 't').attempt('success')
   m.pool('p').retry('timeout')

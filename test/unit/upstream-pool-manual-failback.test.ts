@@ -81,7 +81,7 @@ t.test("a reload to failback 'manual' while failed over (under 'auto') holds the
   const before = buildPools(config('auto'), options).pools
   const old = before.get('p')!
   const primary = old.pool.targets.find((x) => !x.backup)!
-  old.pool.setStatus(primary, { disabled: true })
+  old.pool.setStatus(primary, { healthy: false })
   t.equal(old.pool.tier, 'backup')
   t.equal(old.pool.hold, undefined, "'auto' holds nothing")
   const { pools, retired } = buildPools(config('manual'), options, before)
@@ -91,6 +91,63 @@ t.test("a reload to failback 'manual' while failed over (under 'auto') holds the
     for (const r of retired) await r.close()
   })
   t.equal(rt.pool.hold, 'failover')
-  rt.pool.setStatus(rt.pool.targets.find((x) => !x.backup)!, { disabled: false })
+  rt.pool.setStatus(rt.pool.targets.find((x) => !x.backup)!, { healthy: true })
   t.equal(rt.pool.tier, 'backup', 'the primary back: still held')
+})
+
+t.test("an operator's drain or disable of the last primary is no failover: its enable brings traffic back", async (t) => {
+  for (const out of [{ draining: true }, { disabled: true }]) {
+    const f = buildPool(['p1', 'b1'], { failback: 'manual' })
+    t.teardown(() => f.pool.close())
+    const { p1 } = f.byName
+    f.pool.setStatus(p1!, out)
+    t.equal(f.pool.tier, 'backup', `${Object.keys(out)[0]}: the backup serves`)
+    // a redeployed target fails its health checks while it is out: still the operator's doing
+    f.pool.setStatus(p1!, { healthy: false })
+    t.equal(f.pool.hold, undefined, `${Object.keys(out)[0]}: nothing held`)
+    f.pool.setStatus(p1!, { healthy: true, draining: false, disabled: false })
+    t.equal(f.pool.tier, 'primary', `${Object.keys(out)[0]}: enabled, the primary serves again`)
+  }
+})
+
+t.test('a primary failing while the other is drained is a failover', async (t) => {
+  const f = buildPool(['p1', 'p2', 'b1'], { failback: 'manual' })
+  t.teardown(() => f.pool.close())
+  const { p1, p2 } = f.byName
+  f.pool.setStatus(p1!, { draining: true })
+  f.pool.setStatus(p2!, { healthy: false })
+  t.equal(f.pool.tier, 'backup')
+  t.equal(f.pool.hold, 'failover')
+  f.pool.setStatus(p1!, { draining: false })
+  t.equal(f.pool.tier, 'backup', 'held until an operator fails back')
+})
+
+t.test("an operator's switchover ends with the last backup: a later one added takes no traffic by itself", async (t) => {
+  const f = buildPool(['p1', 'b1'])
+  t.teardown(() => f.pool.close())
+  const { p1, b1 } = f.byName
+  f.pool.switchover()
+  t.equal(f.pool.tier, 'backup')
+  f.pool.setTargets([p1!])
+  t.equal(f.pool.tier, 'primary')
+  t.equal(f.pool.hold, undefined, 'no hold left armed')
+  f.pool.setTargets([p1!, b1!])
+  t.equal(f.pool.tier, 'primary', 'the backup added again stands by')
+})
+
+t.test("a reload that rebuilds the pool without backups does not carry an operator's switchover", async (t) => {
+  const config = (targets: unknown[]) => validateConfig({ pools: { p: { targets, failback: 'manual' } }, routes: [{ path: '/', pool: 'p' }] })
+  const withBackup = ['http://127.0.0.1:1', { url: 'http://127.0.0.1:2', backup: true }]
+  const options = { clock: new ManualClock() }
+  const before = buildPools(config(withBackup), options).pools
+  before.get('p')!.pool.switchover()
+  // a new balancer rebuilds the pool
+  const middle = buildPools(validateConfig({ pools: { p: { targets: ['http://127.0.0.1:1'], failback: 'manual', balancer: 'random' } }, routes: [{ path: '/', pool: 'p' }] }), options, before)
+  const rt = middle.pools.get('p')!
+  t.equal(rt.pool.hold, undefined, 'no backups: nothing held')
+  const after = buildPools(config(withBackup), options, middle.pools)
+  t.teardown(async () => {
+    for (const r of [...after.pools.values(), ...after.retired, ...middle.retired]) await r.close()
+  })
+  t.equal(after.pools.get('p')!.pool.tier, 'primary', 'the backup back: it stands by')
 })
