@@ -22,8 +22,9 @@ RUN node src/cli/build.ts
 COPY routes.config.ts /etc/switchyard/routes.config.ts
 # Node's compile cache, filled here by one start of the gateway as the entrypoint runs it: every container then reads
 # main.ts and the bundle already stripped and never loads Node's TypeScript stripper (~27 MiB), where a cache in the
-# pod's empty /tmp would be cold at every new pod. Read-only at run time, which is all a warm cache needs. Node keeps
-# one cache per uid, so it is filled as the uid the container runs as (a container run as another uid starts cold).
+# pod's empty /tmp would be cold at every new pod. A warm cache needs no writes (the Kubernetes Deployment mounts the
+# root filesystem read-only). Node keeps one cache per uid, so it is filled as the uid the container runs as (a
+# container run as another uid starts cold).
 ENV NODE_COMPILE_CACHE=/app/.compile-cache
 RUN mkdir /app/.compile-cache && chown 1000:1000 /app/.compile-cache
 # Numeric (uid 1000 is the image's `node` user) so Kubernetes' runAsNonRoot can verify it without /etc/passwd.

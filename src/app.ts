@@ -25,7 +25,8 @@ import { ProxyHandler } from './proxy/forward.ts'
 import { TunnelSet } from './proxy/tunnels.ts'
 import { createConnectHandler, createUpgradeHandler } from './proxy/upgrade.ts'
 import { LAZY_SCHEMA_COMPILERS } from './fastify-compilers.ts'
-import { onClientError } from './proxy/client-error.ts'
+import { createClientErrorHandler } from './proxy/client-error.ts'
+import { ERRORS } from './errors.ts'
 import { abortMirrors, buildPlans, type PlanEvents } from './release/plans.ts'
 import { RoutingTable, type Route } from './routing/table.ts'
 import { systemClock, type Clock, type RandomSource } from './runtime.ts'
@@ -183,6 +184,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     trustedProxies: config.server.trustedProxies,
     maxUrlBytes: config.server.maxUrlBytes,
     dropUnderscoreHeaders: config.server.dropUnderscoreHeaders,
+    ...(metrics !== undefined ? { refusals: metrics } : {}),
   })
   for (const runtime of initialPools.values()) adopt(runtime)
   const tunnels = new TunnelSet()
@@ -200,7 +202,11 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     // one assignment: requests already in flight keep the state (routes, pools) they started with
     proxy.setState(stateFor(next, routing, pools))
     for (const runtime of pools.values()) adopt(runtime)
-    for (const runtime of retired) retire(runtime)
+    for (const runtime of retired) {
+      const successor = pools.get(runtime.name)
+      if (successor !== undefined && successor !== runtime) events.poolReplaced(runtime, successor)
+      retire(runtime)
+    }
     if (metrics !== undefined) {
       // series are labelled as the routing table names routes (name, else id) and targets (host:port)
       const labels = new Set(proxy.state.table.routes.map((r) => r.label))
@@ -263,7 +269,12 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     // the proxy answers while closing (requests served with Connection: close, a late upgrade its 503 shutting_down)
     return503OnClosing: false,
     // malformed requests, oversized headers and slowloris: the catalogue's answers (src/proxy/client-error.ts)
-    clientErrorHandler: onClientError,
+    // one access-log line (no request id: there was no request) and one refusal counted for each answer, as nginx
+    // logs its 400s and 408s: an attack of malformed or slow requests is seen
+    clientErrorHandler: createClientErrorHandler((code, socket) => {
+      logger.info({ status: ERRORS[code].status, error: code, remoteAddress: socket.remoteAddress }, 'request')
+      metrics?.refused(code)
+    }),
     forceCloseConnections: 'idle',
     serverFactory: () => {
       const server = createServer({
@@ -300,8 +311,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     }
   }
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
-  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state) => proxy.admit(req, state), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), maxUrlBytes: () => proxy.maxUrlBytes }))
-  app.server.on('connect', createConnectHandler({ logger, tunnels }))
+  const refusals = metrics !== undefined ? { refusals: metrics } : {}
+  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state) => proxy.admit(req, state), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), maxUrlBytes: () => proxy.maxUrlBytes, ...refusals }))
+  app.server.on('connect', createConnectHandler({ logger, tunnels, ...refusals }))
   app.addHook('preClose', (done) => {
     tunnels.destroyAll()
     done()

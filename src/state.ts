@@ -1,5 +1,6 @@
 // What the proxy routes with: the routing table and the pools it names. Swapped whole on reload; a request
 // keeps the state it started with.
+import type { ErrorCode } from './errors.ts'
 import type { RoutePlan } from './release/plans.ts'
 import type { Route, RoutingTable } from './routing/table.ts'
 import type { PoolRuntime } from './upstream/registry.ts'
@@ -11,6 +12,11 @@ export interface GatewayState {
   readonly observers?: RouteObservers
   /** Read/write splits, canaries and mirrors of the routes that have them. */
   readonly plans?: ReadonlyMap<Route, RoutePlan>
+}
+
+/** Counts the answers the gateway gives before any route takes a request (implemented by the metrics). */
+export interface RefusalObserver {
+  refused (error: ErrorCode): void
 }
 
 export interface RouteObserver {

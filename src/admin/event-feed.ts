@@ -34,6 +34,24 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
     this.emit('event', full)
   }
 
+  /**
+   * A reload rebuilt a pool: the new runtime's breaker starts closed and its tier is computed afresh, with no event
+   * of their own. Said here when they differ from the replaced runtime's, so the feed's last word on the pool is
+   * not an open breaker or a failover that no longer holds.
+   */
+  poolReplaced (before: PoolRuntime, after: PoolRuntime): void {
+    const pool = after.name
+    if (after.breaker.state !== before.breaker.state) {
+      this.record('info', { kind: 'breaker', pool, message: `circuit breaker ${after.breaker.state} (the reload rebuilt the pool)` }, { breaker: after.breaker.state, previous: before.breaker.state })
+    }
+    const tier = after.pool.tier
+    const previous = before.pool.tier
+    if (tier !== previous) {
+      const where = tier === 'primary' ? 'traffic on primary targets' : tier === 'backup' ? 'traffic on backup targets' : 'no target available'
+      this.record(tier === 'none' ? 'error' : 'info', { kind: 'tier', pool, message: `${where} (the reload rebuilt the pool)` }, { tier, previous })
+    }
+  }
+
   /** Records one pool's state changes until the returned function is called (the pool is retired). */
   watchPool (runtime: PoolRuntime): () => void {
     const pool = runtime.name

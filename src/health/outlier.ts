@@ -73,21 +73,27 @@ export class OutlierDetector {
    * The cap counts every target of the tier already out of service, not only the ejected ones: with one of two
    * primaries down by health checks (or drained, or disabled), ejecting the other would leave the tier empty, a
    * pool-wide outage, which is the breaker's to judge. (Envoy counts ejections alone, but past its panic threshold
-   * it balances over every host again; there is no such mode here.) A primary is ejected whatever the cap while a
-   * backup is available: the backups taking over is the failover Active-Standby is for (HAProxy's `observe layer7`
-   * marks a failing server down and its backups serve), and without health checks nothing else would start it
-   * (a cap of 0 still ejects nothing).
+   * it balances over every host again; there is no such mode here.) A primary whose tier would refuse may still go
+   * while a backup is available if the whole pool, backups included, stays within the cap, as Envoy counts
+   * max_ejection_percent over a cluster's priorities: one failing primary before one backup fails over, where
+   * the tier alone (one target, 100%) kept it in and the standby never served. Two failing primaries before one
+   * unchecked backup do not both go: that backup has nothing behind it to say it works.
    */
   #mayEject (target: Target, now: number): boolean {
     const cap = this.#config.maxEjectionPercent
     let tierSize = 0
     let out = 0
+    let poolOut = 0
+    let backupAvailable = false
     for (const t of this.#pool.targets) {
-      if (cap > 0 && !target.backup && t.backup && isAvailable(this.#pool.status(t), now)) return true
+      const available = isAvailable(this.#pool.status(t), now)
+      if (t !== target && !available) poolOut++
+      if (t.backup && available) backupAvailable = true
       if (t.backup !== target.backup) continue
       tierSize++
-      if (t !== target && !isAvailable(this.#pool.status(t), now)) out++
+      if (t !== target && !available) out++
     }
-    return ((out + 1) / tierSize) * 100 <= cap
+    if (((out + 1) / tierSize) * 100 <= cap) return true
+    return !target.backup && backupAvailable && ((poolOut + 1) / this.#pool.targets.length) * 100 <= cap
   }
 }

@@ -16,7 +16,7 @@ export type ConfigReloadResult = (typeof CONFIG_RELOAD_RESULTS)[number]
 export const READ_TO_PRIMARY_REASONS = ['sticky', 'fallback'] as const
 export type ReadToPrimaryReason = (typeof READ_TO_PRIMARY_REASONS)[number]
 
-export const MIRROR_OUTCOMES = ['sent', 'skipped_concurrency', 'skipped_body', 'skipped_circuit', 'failed'] as const
+export const MIRROR_OUTCOMES = ['sent', 'skipped_concurrency', 'skipped_body', 'skipped_circuit', 'failed', 'error_status'] as const
 export type MirrorOutcome = (typeof MIRROR_OUTCOMES)[number]
 
 /** switchyard_circuit_state's values. */
@@ -116,6 +116,12 @@ export const CATALOGUE = {
     help: 'WebSocket tunnels open now, gateway-wide (pools removed by a reload included)',
     type: 'gauge',
     labelNames: [],
+  },
+  refusedRequests: {
+    name: 'switchyard_refused_requests_total',
+    help: 'Requests the gateway answered itself before any route took them (no route, malformed, overloaded, shutting down, too long, or refused by Node\'s parser), by status code and error code',
+    type: 'counter',
+    labelNames: ['code', 'error'],
   },
   configReloads: {
     name: 'switchyard_config_reloads_total',

@@ -1,6 +1,7 @@
 // A gateway's metrics: its own series (never shared with another gateway in the process), the bindings the
 // hot path records through (cached, one per route, pool and target), forgetting what a reload removed,
 // and the /metrics text.
+import { ERRORS, type ErrorCode } from '../errors.ts'
 import { CONFIG_RELOAD_RESULTS, type ConfigReloadResult } from './catalogue.ts'
 import type { CounterSeries } from './counter.ts'
 import { TextWriter } from './exposition.ts'
@@ -33,6 +34,8 @@ export class GatewayMetrics {
   #source: MetricsSnapshotSource | undefined
   #configHash: (() => string) | undefined
   readonly #reloads = new Map<ConfigReloadResult, CounterSeries>()
+  /** By error code, bound at its first refusal (a bounded set: the catalogue's codes). */
+  readonly #refusals = new Map<ErrorCode, CounterSeries>()
   readonly #routes = new Map<string, RouteEntry>()
   readonly #pools = new Map<string, PoolBinding>()
   /** pool → target id → binding */
@@ -130,6 +133,13 @@ export class GatewayMetrics {
     const targets = this.#targets.get(pool)
     targets?.get(targetId)?.detach()
     targets?.delete(targetId)
+  }
+
+  /** A request the gateway answered itself before any route took it (its route's series never see it). */
+  refused (error: ErrorCode): void {
+    let series = this.#refusals.get(error)
+    if (series === undefined) this.#refusals.set(error, series = this.#families.refusedRequests.series([String(ERRORS[error].status), error]))
+    series.inc()
   }
 
   configReload (result: ConfigReloadResult): void {

@@ -10,7 +10,9 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   if (logger.levelVal > INFO) return
   const { res } = ex
   const tried = ex.tried
-  const last = tried.length > 0 ? tried[tried.length - 1] : undefined
+  // the target is ex.pool's only if that pool made the last attempt: a split read that fell back to a primary that
+  // could not serve it tried only replicas, and the line must not pair the primary with a replica's target
+  const last = tried.length > ex.triedBefore ? tried[tried.length - 1] : undefined
   const path = ex.path || ex.req.url || ''
   const status = res.headersSent ? res.statusCode : 499
   const elapsedMs = performance.now() - ex.startedAt

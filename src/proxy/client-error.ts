@@ -31,12 +31,20 @@ export function clientErrorCode (err: { code?: string }): ErrorCode {
 /** What Node's HTTP server keeps on a connection while a response on it is under way (as its own handler reads it). */
 type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean; shouldKeepAlive: boolean; _last?: boolean; req?: { complete: boolean } } | null }
 
+/** Told of each answer the handler writes: the access log and the refusals metric (the admin listener has neither). */
+export type ClientErrorReport = (code: ErrorCode, socket: Socket) => void
+
+/** onClientError, telling `report` of each answer it writes. */
+export function createClientErrorHandler (report: ClientErrorReport): (err: Error & { code?: string }, socket: Socket) => void {
+  return (err, socket) => onClientError(err, socket, report)
+}
+
 /**
  * Fastify's clientErrorHandler: answer if the socket can still take it, then close it. Bytes a client pipelined
  * behind a request can fail to parse while that request's response is being sent: an answer written then would
  * land in the middle of its body, so the connection is only cut (Node's own handler makes the same check).
  */
-export function onClientError (err: Error & { code?: string }, socket: ServerSocket): void {
+export function onClientError (err: Error & { code?: string }, socket: ServerSocket, report?: ClientErrorReport): void {
   // a reset connection is already gone, with nothing to answer; one closing after its last answer reads on (below)
   if (err.code === 'ECONNRESET' || socket.destroyed || lingering.has(socket)) return
   const pending = socket._httpMessage
@@ -64,7 +72,11 @@ export function onClientError (err: Error & { code?: string }, socket: ServerSoc
     socket.pause()
     return
   }
-  if (socket.writable && pending?._headerSent !== true) socket.write(answer(clientErrorCode(err)))
+  if (socket.writable && pending?._headerSent !== true) {
+    const code = clientErrorCode(err)
+    socket.write(answer(code))
+    report?.(code, socket)
+  }
   socket.destroy()
 }
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino'
 import { AttemptAborted, GatewayError, renderError, type ErrorCode } from '../errors.ts'
 import { NOT_A_PROBE, type Verdict } from '../resilience/breaker.ts'
 import { monotonicMs } from '../runtime.ts'
-import type { GatewayState } from '../state.ts'
+import type { GatewayState, RefusalObserver } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { logExchange } from './access-log.ts'
 import { failureCode, type AttemptResult } from './attempt.ts'
@@ -35,6 +35,8 @@ export interface ProxyOptions extends FrontOptions {
   logger: Logger
   /** Longest request target; longer ones are answered 414. */
   maxUrlBytes?: number
+  /** Counts the answers given before any route took the request (a route's series count the rest). */
+  refusals?: RefusalObserver
 }
 
 /**
@@ -46,6 +48,7 @@ export type ProxyPhase = 'serving' | 'draining' | 'closed'
 export class ProxyHandler {
   #state: GatewayState
   readonly #logger: Logger
+  readonly #refusals: RefusalObserver | undefined
   #admit: Admit
   #maxUrlBytes: number
   #phase: ProxyPhase = 'serving'
@@ -56,6 +59,7 @@ export class ProxyHandler {
   constructor (state: GatewayState, options: ProxyOptions) {
     this.#state = state
     this.#logger = options.logger
+    this.#refusals = options.refusals
     this.#admit = createAdmit(options)
     this.#maxUrlBytes = options.maxUrlBytes ?? Infinity
   }
@@ -271,8 +275,11 @@ export class ProxyHandler {
     const fallback = ex.readFallback
     if (fallback === undefined || ex.clientGone || (last?.responded ?? false) || !ex.replayable) return false
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout') return false
+    // the primary pool running now, as a retry picks (retry-loop.ts): one a reload rebuilt since the read was
+    // admitted has retired, its targets closed. A primary pool the reload removed has none to give.
+    const primary = this.#state.pools.get(fallback.runtime.name)
+    if (primary === undefined) return false
     ex.readFallback = undefined
-    const primary = fallback.runtime
     // the request as the primary would have had it: its own Host, idempotency and hash key, and its own requestMs
     // from now (the replicas' attempts are bounded by their perTryTimeoutMs; what they took may exceed the primary's
     // whole requestMs, which must not send it an attempt already out of time)
@@ -383,7 +390,8 @@ export class ProxyHandler {
     // canary errors: 5xx answers, failures to reach the pool, and answers the upstream cut short (their status went
     // out first); a client that left, or stopped reading (client_stalled), says nothing of the version
     if (ex.version !== undefined && !ex.clientGone) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true)
-    ex.observer?.request(ex.method, ex.res.headersSent ? ex.res.statusCode : 499, (performance.now() - ex.startedAt) / 1000)
+    if (ex.observer !== undefined) ex.observer.request(ex.method, ex.res.headersSent ? ex.res.statusCode : 499, (performance.now() - ex.startedAt) / 1000)
+    else if (ex.route === undefined && ex.errorCode !== undefined) this.#refusals?.refused(ex.errorCode)
     if (--this.#active === 0 && this.#onIdle !== undefined) {
       const onIdle = this.#onIdle
       this.#onIdle = undefined

@@ -1,9 +1,10 @@
 // Shadow traffic: a copy of a request sent to a mirror pool, fire and forget. The answer is read and dropped;
 // the client's response never waits for it, and a mirror that hangs or fails changes nothing the client sees.
 import type { Dispatcher } from 'undici'
-import type { MirrorOutcome } from '../metrics/catalogue.ts'
+import type { AttemptOutcome, MirrorOutcome } from '../metrics/catalogue.ts'
 import type { MirrorCopy, RoutePlan } from '../release/plans.ts'
 import type { Timer } from '../runtime.ts'
+import { classifyError } from '../resilience/classify.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
@@ -27,9 +28,13 @@ export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | un
     plan.mirrorEnded()
     return report('failed')
   }
-  // a saturated mirror pool: undici would queue the copy, and keep it queued past its deadline
+  // a saturated mirror pool: undici would queue the copy, and keep it queued past its deadline. A busy attempt of
+  // the target's, as a request's would be
   if (target.queueFull) {
     plan.mirrorEnded()
+    runtime.pool.acquire(target)
+    runtime.pool.release(target, false)
+    runtime.observer.attempt(target, 'busy', 0)
     return report('failed')
   }
   const headers: string[] = []
@@ -52,12 +57,16 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
   readonly #plan: RoutePlan
   readonly #report: (outcome: MirrorOutcome) => void
   readonly #timer: Timer
+  readonly #startedAt = performance.now()
   #controller: Dispatcher.DispatchController | undefined
   #done = false
   /** Counted in the target's queue until undici starts or ends it. */
   #queued = true
   /** Whether the error that ends the copy is its target's failure: not once the gateway closing aborted it. */
   #abortFailsTarget = true
+  #timedOut = false
+  /** The final answer's status, 0 until it starts. */
+  #status = 0
 
   constructor (runtime: PoolRuntime, target: Target, plan: RoutePlan, report: (outcome: MirrorOutcome) => void) {
     this.#runtime = runtime
@@ -71,17 +80,19 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
   }
 
   /**
-   * Ends the copy. One still queued for a connection ends now (the target never saw it: no failure of its) and
-   * leaves the queue (or, if a connection being opened holds it, is aborted the moment undici starts it).
+   * Ends the copy. One still queued for a connection ends now (the target never saw it: no failure of its, busy as
+   * a request's would be) and leaves the queue (or, if a connection being opened holds it, is aborted the moment
+   * undici starts it).
    */
   abort (reason: Error, targetFailed: boolean): void {
     if (this.#done) return
     if (this.#controller !== undefined) {
       this.#abortFailsTarget = targetFailed
+      this.#timedOut = reason === MIRROR_TIMED_OUT
       this.#controller.abort(reason)
     } else {
       if (this.#target.client.withdraw(this)) this.#leaveQueue()
-      this.#end(false, false)
+      this.#end(targetFailed ? 'busy' : 'client-abort')
     }
   }
 
@@ -91,12 +102,19 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
     if (this.#done) controller.abort(MIRROR_TIMED_OUT)
   }
 
-  onResponseStart (): void {}
+  // informational answers (103 Early Hints) are not the answer
+  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number): void {
+    if (statusCode >= 200) this.#status = statusCode
+  }
+
   onResponseData (): void {}
-  onResponseEnd (): void { this.#end(true) }
-  onResponseError (): void {
+  onResponseEnd (): void {
+    this.#end(this.#runtime.isFailureStatus(this.#status) ? 'status' : 'success')
+  }
+
+  onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
     this.#leaveQueue()
-    this.#end(false, this.#abortFailsTarget)
+    this.#end(!this.#abortFailsTarget ? 'client-abort' : this.#timedOut ? 'timeout' : classifyError(err))
   }
 
   #leaveQueue (): void {
@@ -105,13 +123,18 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
     this.#target.dequeue()
   }
 
-  #end (ok: boolean, targetFailed = !ok): void {
+  /** Counted as the mirror pool's own attempts are (metrics, /history, /status), so its dashboards see the copies. */
+  #end (outcome: AttemptOutcome): void {
     if (this.#done) return
     this.#done = true
     this.#runtime.clock.clearTimeout(this.#timer)
+    const targetFailed = outcome !== 'success' && outcome !== 'client-abort' && outcome !== 'bad-request' && outcome !== 'busy'
+    const serverError = this.#status >= 500
     this.#runtime.pool.release(this.#target, targetFailed)
+    this.#runtime.observer.attempt(this.#target, outcome, performance.now() - this.#startedAt, serverError)
     this.#plan.mirrorEnded()
     this.#plan.mirrorCopies.delete(this)
-    this.#report(ok ? 'sent' : 'failed')
+    // an answered error is the shadow service's verdict on the copy, not a copy that could not be delivered
+    this.#report(outcome === 'status' || (outcome === 'success' && serverError) ? 'error_status' : outcome === 'success' ? 'sent' : 'failed')
   }
 }

@@ -50,7 +50,7 @@ class TargetLoop {
       // the client left, or its body grew past the route's limit while this loop waited (forward.ts, refuseBody)
       if (ex.clientLeft() || ex.errorCode === 'body_too_large') return this.#end()
       const runtime = this.#follow()
-      const target = runtime.pool.pick(ex.pick, runtime === this.#admitted ? ex.tried : sameTargetsIn(runtime.pool, ex.tried))
+      const target = runtime.pool.pick(ex.pick, ex.tried.length === 0 ? ex.tried : sameTargetsIn(runtime.pool, ex.tried))
       if (target === undefined) return this.#end()
       const last = this.#last
       // A connect failure never reached an upstream, so sending it elsewhere adds no load to any: it takes no
@@ -112,7 +112,12 @@ class TargetLoop {
   }
 }
 
-/** `tried` as `pool` knows it: a rebuilt pool has new copies of the same upstreams, one per id. */
-function sameTargetsIn (pool: UpstreamPool, tried: readonly Target[]): Target[] {
-  return tried.map((t) => pool.targets.find((x) => x.id === t.id) ?? t)
+/**
+ * `tried` as `pool` knows it now: a rebuilt pool has new copies of the same upstreams, and so has a kept one whose
+ * reload changed a target's weight or backup flag (one per id either way). Without the mapping the new copy of the
+ * target that just failed counted as untried.
+ */
+function sameTargetsIn (pool: UpstreamPool, tried: readonly Target[]): readonly Target[] {
+  if (tried.every((t) => pool.has(t))) return tried
+  return tried.map((t) => pool.has(t) ? t : pool.targets.find((x) => x.id === t.id) ?? t)
 }

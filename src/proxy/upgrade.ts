@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import { ERRORS, type ErrorCode } from '../errors.ts'
-import type { GatewayState } from '../state.ts'
+import type { GatewayState, RefusalObserver } from '../state.ts'
 import type { Admit } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { endAndLinger, rawErrorAnswer } from './raw-response.ts'
@@ -26,6 +26,8 @@ export interface UpgradeOptions {
    * connection closed, as for a request (src/proxy/forward.ts). Unset: no limit.
    */
   maxUrlBytes?: () => number
+  /** Counts the refusals given before any route took the upgrade (a route's series count the rest). */
+  refusals?: RefusalObserver
 }
 
 export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
@@ -36,11 +38,16 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const admission = opts.admit(req, state)
     const { requestId, runtime } = admission
     const observer = admission.route && runtime !== undefined ? state.observers?.get(admission.route, runtime.name) : undefined
-    // one access-log line and one requests_total count per upgrade, once it is over. The duration series gets the
-    // time to the answer (the 101 for a tunnel), not the tunnel's lifetime, which would swamp the route's latencies.
+    // One access-log line per upgrade, once it is over, and one requests_total count: a tunnel's when its 101 is
+    // written (as Envoy counts a 1xx at its response headers: a tunnel open for hours is counted while it runs),
+    // any other answer's with its line. The duration series gets the time to the answer, never a tunnel's lifetime,
+    // which would swamp the route's latencies.
+    const count = (status: number, handshakeMs?: number): void => {
+      observer?.request(req.method ?? 'GET', status, (handshakeMs ?? performance.now() - startedAt) / 1000)
+    }
     const log = (status: number, extra: Record<string, unknown>, handshakeMs?: number): void => {
       opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
-      observer?.request(req.method ?? 'GET', status, (handshakeMs ?? performance.now() - startedAt) / 1000)
+      if (status !== 101) count(status, handshakeMs)
     }
     // A canary's upgrades judge it as its requests do. A tunnel is judged when its 101 is written: it may stay open
     // for hours, and counting it only when it ended left a window with the failures of requests but none of the
@@ -52,11 +59,13 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void => {
       endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
       judge(ERRORS[code].status < 500)
+      if (admission.route === undefined) opts.refusals?.refused(code)
       log(ERRORS[code].status, { error: code, ...extra })
     }
     // the gateway's own leaving says nothing of the version
     if (opts.refuses(req)) {
       endAndLinger(socket, rawErrorAnswer('shutting_down', requestId, { 'retry-after': '1' }))
+      if (admission.route === undefined) opts.refusals?.refused('shutting_down')
       return log(ERRORS.shutting_down.status, { error: 'shutting_down' })
     }
     if (admission.refusal !== undefined || runtime === undefined) return refuse(admission.refusal ?? 'no_route')
@@ -93,7 +102,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       headers,
       upgrade: String(req.headers.upgrade ?? 'websocket'),
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
-    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, { answered: (status) => { if (status === 101) judge(true) }, done }, opts.tunnels))
+    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, { answered: (status) => { if (status === 101) { count(101); judge(true) } }, done }, opts.tunnels))
   }
   return (req, socket, head) => {
     const startedAt = performance.now()
@@ -110,9 +119,10 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
 }
 
 /** Refuses an upgrade before its admission (the connection closes), with its access-log line. */
-function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number): void {
+function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number): void {
   const requestId = requestIdOf(req)
   endAndLinger(socket, rawErrorAnswer(code, requestId))
+  opts.refusals?.refused(code)
   opts.logger.info({ requestId, method: req.method, path: req.url, status: ERRORS[code].status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), error: code }, 'request')
 }
 
@@ -122,7 +132,7 @@ function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger'>, req: IncomingMe
  * closes the connection, as for other methods the gateway does not implement (HAProxy answers 502, nginx 400),
  * written once the answers owed before it on the connection are.
  */
-export function createConnectHandler (opts: Pick<UpgradeOptions, 'logger' | 'tunnels'>): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+export function createConnectHandler (opts: Pick<UpgradeOptions, 'logger' | 'tunnels' | 'refusals'>): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     const startedAt = performance.now()
     const requestId = requestIdOf(req)
@@ -133,6 +143,7 @@ export function createConnectHandler (opts: Pick<UpgradeOptions, 'logger' | 'tun
     opts.tunnels.take(socket)
     afterAnswersOwed(socket as ServerSocket, head, () => {
       endAndLinger(socket, rawErrorAnswer('method_not_implemented', requestId))
+      opts.refusals?.refused('method_not_implemented')
       log(ERRORS.method_not_implemented.status, { error: 'method_not_implemented' })
     }, () => log(499, { aborted: true }))
   }

@@ -109,9 +109,10 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
       this.#retiring.add(t)
       this.#closeIfIdle(t)
     }
-    // an operator's switchover ends with the last backup: left armed, it would move traffic the moment a later
-    // change added one, with no operator asking (the admin API refuses a switchover without backups for the same reason)
-    if (this.#tierSetByOperator && !targets.some((t) => t.backup)) this.#tierSetByOperator = false
+    // an operator's switchover ends with a config that has no backups left: left armed, it would move traffic the
+    // moment a later reload added one, with no operator asking (the admin API refuses a switchover without backups
+    // for the same reason). A backup name that answers nothing for a while (its Deployment restarting) keeps it.
+    if (this.#tierSetByOperator && !hasBackups(config)) this.#tierSetByOperator = false
     this.#recompute()
     if (added.length > 0 || removed.length > 0) this.emit('targets', added, removed)
   }
@@ -132,8 +133,10 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
       next.draining === previous.draining && next.disabled === previous.disabled && next.lagging === previous.lagging) return
     const frozen = Object.freeze(next)
     this.#status.set(target, frozen)
-    this.#recompute()
+    // the tier event after the status change that caused it: the event feed and the log tell it in that order
+    const tierChange = this.#update()
     this.emit('status', target, frozen, previous)
+    if (tierChange !== undefined) this.emit('tier', ...tierChange)
     if (frozen.draining && !previous.draining && target.inFlight === 0) this.emit('drained', target)
     // Disable is "out at once", drain is "let what is open finish": a WebSocket tunnel has no deadline, so only
     // disable closes the tunnels open to the target (HAProxy's `shutdown sessions`), those of a copy a reload
@@ -223,7 +226,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
    * out) holds while failback is 'manual'.
    */
   keepHold (hold: 'operator' | 'failover' | undefined, failedOver = hold === 'failover'): void {
-    if (hold === 'operator' && this.#targets.some((t) => t.backup)) this.#tierSetByOperator = true
+    if (hold === 'operator' && hasBackups(this.#config)) this.#tierSetByOperator = true
     if (failedOver) this.#failedOver = true
     this.#recompute()
   }
@@ -237,16 +240,23 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   }
 
   #recompute (): void {
+    const tierChange = this.#update()
+    if (tierChange !== undefined) this.emit('tier', ...tierChange)
+  }
+
+  /** Recomputes the available targets and the tier; the tier change, if any, for the caller to announce. */
+  #update (): [tier: Tier, previous: Tier] | undefined {
     const now = this.#clock.now()
     const primaries: Target[] = []
     const backups: Target[] = []
     let nextExpiry = Infinity
-    // a primary out by a verdict (health, ejection, lag), not by an operator's drain or disable
+    // a serving primary that left by a verdict (health, ejection, lag), not by an operator's drain or disable; one
+    // that failed before and never took traffic back moves none now
     let primaryFailed = false
     for (const t of this.targets) {
       const status = this.status(t)
       if (isAvailable(status, now)) (t.backup ? backups : primaries).push(t)
-      else if (!t.backup && !status.draining && !status.disabled) primaryFailed = true
+      else if (!t.backup && !status.draining && !status.disabled && this.#availableSet.has(t)) primaryFailed = true
       if (status.ejectedUntil > now && status.ejectedUntil < nextExpiry) nextExpiry = status.ejectedUntil
     }
     let tier: Tier
@@ -272,7 +282,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.#scheduleExpiry(nextExpiry)
     const previous = this.#tier
     this.#tier = tier
-    if (tier !== previous) this.emit('tier', tier, previous)
+    return tier !== previous ? [tier, previous] : undefined
   }
 
   /** A timer at the next ejection's end, so a target's return is an event even when no request comes. */
@@ -313,4 +323,9 @@ function sameTargets (a: readonly Target[], b: readonly Target[]): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
+}
+
+/** Whether a pool's config names backups, fixed or discovered (whatever their names answer now). */
+function hasBackups (config: PoolConfig): boolean {
+  return config.targets.some((t) => t.backup) || config.discover.some((d) => d.backup)
 }

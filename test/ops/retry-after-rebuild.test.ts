@@ -84,3 +84,11 @@ t.test('a retry waiting in a pool a reload removed finishes on the targets it st
   t.equal(b.requests.length, 1)
   t.equal(q.requests.length, 0, 'never sent to another pool')
 })
+
+t.test('a retry avoids the target that failed when a reload gave it a new weight (a new copy, the pool kept)', async (t) => {
+  const { a, b, gw, next, pending } = await setup(t)
+  next({ pools: { p: pool([{ url: a.url, weight: 2 }, { url: b.url, weight: 0.001 }], 'round-robin') }, routes: [{ path: '/', pool: 'p' }] })
+  t.equal((await gw.gateway.reload('admin')).result, 'success')
+  t.same(await pending, { status: 200, name: 'B' }, 'the retry went to B')
+  t.equal(a.requests.length, 1, 'A, which had failed it, got no second try')
+})

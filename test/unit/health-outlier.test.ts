@@ -81,20 +81,22 @@ t.test('failures while ejected do not extend the ejection', async (t) => {
   t.equal(f.pool.status(p1!).ejectedUntil, until + 2000, 'the next run of failures ejects again, for longer')
 })
 
-t.test('maxEjectionPercent is never exceeded per tier, but for primaries while a backup is available', async (t) => {
+t.test('maxEjectionPercent is never exceeded per tier, nor over the pool for a primary before a backup', async (t) => {
   const cases: { name: string; names: string[]; percent: number; failing: string[]; ejected: string[] }[] = [
     { name: '1 of 2 at 50%', names: ['p1', 'p2'], percent: 50, failing: ['p1', 'p2'], ejected: ['p1'] },
     { name: 'a single-target tier is never ejected at 50%', names: ['p1', 'p2'], percent: 50, failing: ['p1', 'p2'], ejected: ['p1'] },
     { name: 'a single backup is never ejected at 50%', names: ['p1', 'b1'], percent: 50, failing: ['b1'], ejected: [] },
-    // the failover Active-Standby is for: without health checks nothing else would move traffic to the backups
-    { name: 'the last primary is ejected while a backup is available', names: ['p1', 'b1', 'b2'], percent: 50, failing: ['p1'], ejected: ['p1'] },
-    { name: 'every primary is ejected while a backup is available', names: ['p1', 'p2', 'p3', 'b1'], percent: 50, failing: ['p1', 'p2', 'p3'], ejected: ['p1', 'p2', 'p3'] },
+    // the failover Active-Standby is for: without health checks nothing else would move traffic to the backups.
+    // Past its tier's cap a primary goes if the whole pool stays within it (Envoy counts the cluster)
+    { name: 'the last primary before a backup is ejected (1 of 2 in the pool)', names: ['p1', 'b1'], percent: 50, failing: ['p1'], ejected: ['p1'] },
+    { name: 'the last primary before two backups is ejected (1 of 3)', names: ['p1', 'b1', 'b2'], percent: 50, failing: ['p1'], ejected: ['p1'] },
+    { name: 'two of three primaries before a backup (2 of 4), not the third', names: ['p1', 'p2', 'p3', 'b1'], percent: 50, failing: ['p1', 'p2', 'p3'], ejected: ['p1', 'p2'] },
+    { name: 'two primaries before one unchecked backup: not both (2 of 3)', names: ['p1', 'p2', 'b1'], percent: 50, failing: ['p1', 'p2'], ejected: ['p1'] },
     { name: 'a cap of 0 ejects no primary, backups or not', names: ['p1', 'b1'], percent: 0, failing: ['p1'], ejected: [] },
     { name: '2 of 4 at 50%', names: ['p1', 'p2', 'p3', 'p4'], percent: 50, failing: ['p1', 'p2', 'p3', 'p4'], ejected: ['p1', 'p2'] },
     { name: '1 of 4 at 25%', names: ['p1', 'p2', 'p3', 'p4'], percent: 25, failing: ['p4', 'p3'], ejected: ['p4'] },
     { name: '1 of 3 at 50% (2 of 3 would be 67%)', names: ['p1', 'p2', 'p3'], percent: 50, failing: ['p1', 'p2', 'p3'], ejected: ['p1'] },
-    // p2 goes while b2 is available; b2, the backups' last, does not
-    { name: 'tiers are counted apart', names: ['p1', 'p2', 'b1', 'b2'], percent: 50, failing: ['p1', 'b1', 'p2', 'b2'], ejected: ['p1', 'p2', 'b1'] },
+    { name: 'tiers are counted apart', names: ['p1', 'p2', 'b1', 'b2'], percent: 50, failing: ['p1', 'b1', 'p2', 'b2'], ejected: ['p1', 'b1'] },
     { name: '100% allows all', names: ['p1', 'p2'], percent: 100, failing: ['p1', 'p2'], ejected: ['p1', 'p2'] },
     { name: '0% allows none', names: ['p1', 'p2'], percent: 0, failing: ['p1', 'p2'], ejected: [] },
   ]

@@ -4,7 +4,7 @@ import t from 'tap'
 import { validateConfig } from '../../src/config/validate.ts'
 import { buildPools } from '../../src/upstream/registry.ts'
 import { ManualClock } from '../helpers/clock.ts'
-import { buildPool } from './config-fixtures.ts'
+import { buildPool, poolConfig } from './config-fixtures.ts'
 
 t.test('a failover hold ends once traffic is back on the primaries by itself', async (t) => {
   const f = buildPool(['p1', 'b1'], { failback: 'manual' })
@@ -122,17 +122,47 @@ t.test('a primary failing while the other is drained is a failover', async (t) =
   t.equal(f.pool.tier, 'backup', 'held until an operator fails back')
 })
 
-t.test("an operator's switchover ends with the last backup: a later one added takes no traffic by itself", async (t) => {
+t.test("an operator's switchover ends with a config without backups: a later one added takes no traffic by itself", async (t) => {
   const f = buildPool(['p1', 'b1'])
   t.teardown(() => f.pool.close())
   const { p1, b1 } = f.byName
+  const withBackup = f.pool.config
   f.pool.switchover()
   t.equal(f.pool.tier, 'backup')
-  f.pool.setTargets([p1!])
+  f.pool.setTargets([p1!], poolConfig({ targets: [p1!.url] }))
   t.equal(f.pool.tier, 'primary')
   t.equal(f.pool.hold, undefined, 'no hold left armed')
-  f.pool.setTargets([p1!, b1!])
+  f.pool.setTargets([p1!, b1!], withBackup)
   t.equal(f.pool.tier, 'primary', 'the backup added again stands by')
+})
+
+t.test("an operator's switchover outlives a backup name answering nothing for a while", async (t) => {
+  const f = buildPool(['p1', 'b1'])
+  t.teardown(() => f.pool.close())
+  const { p1, b1 } = f.byName
+  // the config names its backups by DNS: their addresses come and go with the name's answers
+  const byName = poolConfig({ targets: [p1!.url, { dns: 'standby.example', port: 2, backup: true }] })
+  f.pool.setTargets([p1!, b1!], byName)
+  f.pool.switchover()
+  t.equal(f.pool.tier, 'backup')
+  f.pool.setTargets([p1!], byName)
+  t.equal(f.pool.tier, 'primary', 'never stranded')
+  t.equal(f.pool.hold, 'operator')
+  f.pool.setTargets([p1!, b1!], byName)
+  t.equal(f.pool.tier, 'backup', 'the standby back: the switchover still holds')
+})
+
+t.test('draining the last serving primary is no failover, though another failed before', async (t) => {
+  const f = buildPool(['p1', 'p2', 'b1'], { failback: 'manual' })
+  t.teardown(() => f.pool.close())
+  const { p1, p2 } = f.byName
+  f.pool.setStatus(p2!, { healthy: false })
+  t.equal(f.pool.tier, 'primary', 'p1 serves')
+  f.pool.setStatus(p1!, { draining: true })
+  t.equal(f.pool.tier, 'backup')
+  t.equal(f.pool.hold, undefined, "the operator's drain moved the traffic")
+  f.pool.setStatus(p1!, { draining: false })
+  t.equal(f.pool.tier, 'primary', 'its enable brings it back')
 })
 
 t.test("a reload that rebuilds the pool without backups does not carry an operator's switchover", async (t) => {
