@@ -312,8 +312,10 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
   const refusals = metrics !== undefined ? { refusals: metrics } : {}
-  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state) => proxy.admit(req, state), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), maxUrlBytes: () => proxy.maxUrlBytes, ...refusals }))
+  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state) => proxy.admit(req, state), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), maxUrlBytes: () => proxy.maxUrlBytes, overloaded, ...refusals }))
   app.server.on('connect', createConnectHandler({ logger, tunnels, ...refusals }))
+  // an Expect other than 100-continue: the catalogue's 417, logged and counted (Node's own is a bare 417 nobody sees)
+  app.server.on('checkExpectation', (req, res) => proxy.refuse(req, res, 'expectation_failed'))
   app.addHook('preClose', (done) => {
     tunnels.destroyAll()
     done()

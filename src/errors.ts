@@ -20,6 +20,7 @@ export const ERRORS = {
   shutting_down: { status: 503, message: 'The gateway is shutting down' },
   overloaded: { status: 503, message: 'The gateway is overloaded; try again shortly' },
   uri_too_long: { status: 414, message: 'The request target is too long' },
+  expectation_failed: { status: 417, message: 'The request expects something other than 100-continue, which the gateway does not do' },
   body_too_large: { status: 413, message: 'The request body is larger than this route allows' },
   unsupported_transfer_coding: { status: 501, message: 'The request uses a transfer coding the gateway does not implement' },
   method_not_implemented: { status: 501, message: 'The request method is not an HTTP method the gateway implements' },

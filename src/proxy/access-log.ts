@@ -14,11 +14,11 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   // could not serve it tried only replicas, and the line must not pair the primary with a replica's target
   const last = tried.length > ex.triedBefore ? tried[tried.length - 1] : undefined
   const path = ex.path || ex.req.url || ''
-  const status = res.headersSent ? res.statusCode : 499
+  const status = ex.parserStatus ?? (res.headersSent ? res.statusCode : 499)
   const elapsedMs = performance.now() - ex.startedAt
   const bytesIn = requestBodyBytes(ex)
   const bytesOut = bytesWrittenSinceLastLine(ex.socket)
-  const aborted = ex.clientGone || undefined
+  const aborted = (ex.clientGone && ex.parserStatus === undefined) || undefined
   if (!writesPlainJson(logger)) {
     logger.info({
       requestId: ex.requestId, method: ex.method, path, route: ex.route?.label, pool: ex.pool?.name, target: last?.url,

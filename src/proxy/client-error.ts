@@ -34,6 +34,12 @@ type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean; shouldKee
 /** Told of each answer the handler writes: the access log and the refusals metric (the admin listener has neither). */
 export type ClientErrorReport = (code: ErrorCode, socket: Socket) => void
 
+/**
+ * The parser's answer to a request the proxy already has (its body failed to parse, or outlasted
+ * requestTimeoutMs), by that request's response: the exchange reports it once, as its own status (not a 499).
+ */
+export const PARSER_ANSWERS = new WeakMap<object, ErrorCode>()
+
 /** onClientError, telling `report` of each answer it writes. */
 export function createClientErrorHandler (report: ClientErrorReport): (err: Error & { code?: string }, socket: Socket) => void {
   return (err, socket) => onClientError(err, socket, report)
@@ -75,7 +81,13 @@ export function onClientError (err: Error & { code?: string }, socket: ServerSoc
   if (socket.writable && pending?._headerSent !== true) {
     const code = clientErrorCode(err)
     socket.write(answer(code))
-    report?.(code, socket)
+    // a request being proxied is logged and counted by its exchange; a connection that never sent a byte (a
+    // preconnect, a TCP check) timing out is no request at all (nginx logs nothing, HAProxy's dontlognull)
+    if (pending != null) {
+      // a client that closed its side in the middle of its body left (a 499), whatever Node wrote to it
+      if (err.code !== 'HPE_INVALID_EOF_STATE') PARSER_ANSWERS.set(pending, code)
+    }
+    else if (socket.bytesRead > 0) report?.(code, socket)
   }
   socket.destroy()
 }

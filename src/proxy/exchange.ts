@@ -59,6 +59,8 @@ export class Exchange {
   readonly tried: Target[] = []
   /** Attempts made in the pool before this one: a split read's replicas, when the primary serves it (#fallBack). */
   triedBefore = 0
+  /** The status Node's parser answered this request with (its body failed to parse or came too slowly), if it did. */
+  parserStatus: number | undefined = undefined
   /** Set once the client went away before the response finished. */
   clientGone = false
   /** Counted out and logged (once: a request that waited its turn can be ended by its connection's close too). */

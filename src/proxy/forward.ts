@@ -1,7 +1,8 @@
 // The hot path: admit (route) → pool's breaker → attempts → stream back, then one access-log line.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from 'pino'
-import { AttemptAborted, GatewayError, renderError, type ErrorCode } from '../errors.ts'
+import { AttemptAborted, ERRORS, GatewayError, renderError, type ErrorCode } from '../errors.ts'
+import { PARSER_ANSWERS } from './client-error.ts'
 import { NOT_A_PROBE, type Verdict } from '../resilience/breaker.ts'
 import { monotonicMs } from '../runtime.ts'
 import type { GatewayState, RefusalObserver } from '../state.ts'
@@ -385,13 +386,20 @@ export class ProxyHandler {
     if (!ex.res.writableFinished && ex.cutShortBy === undefined) {
       ex.clientGone = true
       ex.attempt?.abort()
+      // the parser answered it (client-error.ts): its status and code, not a client that left
+      const parserCode = PARSER_ANSWERS.get(ex.res)
+      if (parserCode !== undefined) {
+        ex.errorCode = parserCode
+        ex.parserStatus = ERRORS[parserCode].status
+      }
     }
     logExchange(this.#logger, ex)
     // canary errors: 5xx answers, failures to reach the pool, and answers the upstream cut short (their status went
     // out first); a client that left, or stopped reading (client_stalled), says nothing of the version
     if (ex.version !== undefined && !ex.clientGone) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true)
-    if (ex.observer !== undefined) ex.observer.request(ex.method, ex.res.headersSent ? ex.res.statusCode : 499, (performance.now() - ex.startedAt) / 1000)
-    else if (ex.route === undefined && ex.errorCode !== undefined) this.#refusals?.refused(ex.errorCode)
+    if (ex.observer !== undefined) ex.observer.request(ex.method, ex.parserStatus ?? (ex.res.headersSent ? ex.res.statusCode : 499), (performance.now() - ex.startedAt) / 1000)
+    // a refusal counts once written: one queued behind pipelined answers whose connection closed first was never given
+    else if (ex.route === undefined && ex.errorCode !== undefined && (ex.res.writableFinished || ex.parserStatus !== undefined)) this.#refusals?.refused(ex.errorCode)
     if (--this.#active === 0 && this.#onIdle !== undefined) {
       const onIdle = this.#onIdle
       this.#onIdle = undefined

@@ -28,12 +28,16 @@ export interface UpgradeOptions {
   maxUrlBytes?: () => number
   /** Counts the refusals given before any route took the upgrade (a route's series count the rest). */
   refusals?: RefusalObserver
+  /** Whether the gateway is over its overload limits: an upgrade is refused 503 overloaded, as a request is. */
+  overloaded?: () => boolean
 }
 
 export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const handle = (req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number): void => {
     // before the front half, as for a request: nothing of it is routed or sent on
     if (opts.maxUrlBytes !== undefined && (req.url?.length ?? 0) > opts.maxUrlBytes()) return refuseUnadmitted(opts, req, socket, 'uri_too_long', startedAt)
+    // an overloaded gateway opens no tunnel that may last hours, as it takes no request
+    if (opts.overloaded?.() === true) return refuseUnadmitted(opts, req, socket, 'overloaded', startedAt, { 'retry-after': '1' })
     const state = opts.state()
     const admission = opts.admit(req, state)
     const { requestId, runtime } = admission
@@ -119,9 +123,9 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
 }
 
 /** Refuses an upgrade before its admission (the connection closes), with its access-log line. */
-function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number): void {
+function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number, headers: Record<string, string> = {}): void {
   const requestId = requestIdOf(req)
-  endAndLinger(socket, rawErrorAnswer(code, requestId))
+  endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
   opts.refusals?.refused(code)
   opts.logger.info({ requestId, method: req.method, path: req.url, status: ERRORS[code].status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), error: code }, 'request')
 }
