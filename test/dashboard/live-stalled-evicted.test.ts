@@ -37,6 +37,17 @@ t.test('a stalled watcher is disconnected after maxStallMs; one that reads stays
     await new Promise((resolve) => setTimeout(resolve, 5))
     return responses[0]!.writableNeedDrain
   }, 10_000, 0)
+  // The kernel may still take more (its receive window grows while the client is paused), and each 'drain' ends
+  // the stall: on a loaded machine one came after the stall had started, and the watcher was rightly kept. Until a
+  // quiet 300 ms passes with no drain, the stall is not settled.
+  let drains = 0
+  responses[0]!.on('drain', () => { drains++ })
+  await waitFor(async () => {
+    const before = drains
+    snapshot()
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    return drains === before && responses[0]!.writableNeedDrain
+  }, 20_000, 0)
   snapshot() // skipped: the stall starts now
   clock.advance(MAX_STALL_MS - 1)
   snapshot()
