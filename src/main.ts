@@ -53,10 +53,10 @@ async function cli (): Promise<void> {
     const args = parseArgs(process.argv.slice(2))
     const config = await loadConfigFile(args.configFile)
     startupStep('config')
+    // the environment's secrets replace the file's, held to the same rules: a check passes only what the start would
+    const secretsProblem = envSecretsProblem(process.env)
+    if (secretsProblem !== undefined) throw new StartupError(secretsProblem)
     if (args.command === 'check') {
-      // the environment's secrets replace the file's: a check passes only what the start would
-      const secretsProblem = envSecretsProblem(process.env)
-      if (secretsProblem !== undefined) throw new StartupError(secretsProblem)
       const { describeConfig } = await import('./cli/summary.ts')
       process.stdout.write(describeConfig(config, args.configFile) + '\n')
       return 0
@@ -80,12 +80,10 @@ async function cli (): Promise<void> {
 }
 
 async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
-  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }, { StartupError, describeListenError, describeLogDestinationError, envSecretsProblem }] = await Promise.all([
+  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }, { StartupError, describeListenError, describeLogDestinationError }] = await Promise.all([
     import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'), import('./cli/start-errors.ts'),
   ])
   startupStep('gatewayModules')
-  const secretsProblem = envSecretsProblem(process.env)
-  if (secretsProblem !== undefined) throw new StartupError(secretsProblem)
   let gateway: ReturnType<typeof buildGateway>
   try {
     gateway = buildGateway(config, { configFile: args.configFile })

@@ -64,16 +64,16 @@ const PLACEHOLDER = /^REPLACE-ME/
  * undefined: either shorter than its file setting's minimum, or still the example Secret's placeholder.
  */
 export function envSecretsProblem (env: NodeJS.ProcessEnv): string | undefined {
-  const token = env.SWITCHYARD_ADMIN_TOKEN
-  for (const name of ['SWITCHYARD_ADMIN_TOKEN', 'SWITCHYARD_SECRET'] as const) {
-    if (PLACEHOLDER.test(env[name] ?? '')) return `${name}: still the example value of deploy/kubernetes/secret.yaml: set a random one (openssl rand -hex 32)`
-  }
-  if (token !== undefined && token !== '' && token.length < MIN_ADMIN_TOKEN_LENGTH) {
-    return `SWITCHYARD_ADMIN_TOKEN: must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters, as admin.token must`
-  }
-  const secret = env.SWITCHYARD_SECRET
-  if (secret !== undefined && secret !== '' && secret.length < MIN_SECRET_LENGTH) {
-    return `SWITCHYARD_SECRET: must be at least ${MIN_SECRET_LENGTH} characters, as secret must`
+  for (const [name, { field, minLength }] of Object.entries(ENV_SECRETS)) {
+    const value = env[name] ?? ''
+    if (PLACEHOLDER.test(value)) return `${name}: still the example value of deploy/kubernetes/secret.yaml: set a random one (openssl rand -hex 32)`
+    if (value !== '' && value.length < minLength) return `${name}: must be at least ${minLength} characters, as ${field} must`
   }
   return undefined
 }
+
+/** The secrets the environment may give, each with the config field it replaces and that field's minimum length. */
+const ENV_SECRETS = {
+  SWITCHYARD_ADMIN_TOKEN: { field: 'admin.token', minLength: MIN_ADMIN_TOKEN_LENGTH },
+  SWITCHYARD_SECRET: { field: 'secret', minLength: MIN_SECRET_LENGTH },
+} as const

@@ -36,7 +36,9 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
   const handle = (req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number): void => {
     // before the front half, as for a request: nothing of it is routed or sent on
     if (opts.maxUrlBytes !== undefined && (req.url?.length ?? 0) > opts.maxUrlBytes()) return refuseUnadmitted(opts, req, socket, 'uri_too_long', startedAt)
-    // an overloaded gateway opens no tunnel that may last hours, as it takes no request
+    // the gateway's own state, before any route: shutting down, or overloaded (it opens no tunnel that may last
+    // hours, as it takes no request). Neither says anything of a canary's version.
+    if (opts.refuses(req)) return refuseUnadmitted(opts, req, socket, 'shutting_down', startedAt, { 'retry-after': '1' })
     if (opts.overloaded?.() === true) return refuseUnadmitted(opts, req, socket, 'overloaded', startedAt, { 'retry-after': '1' })
     const state = opts.state()
     const admission = opts.admit(req, state)
@@ -65,12 +67,6 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       judge(ERRORS[code].status < 500)
       if (admission.route === undefined) opts.refusals?.refused(code)
       log(ERRORS[code].status, { error: code, ...extra })
-    }
-    // the gateway's own leaving says nothing of the version
-    if (opts.refuses(req)) {
-      endAndLinger(socket, rawErrorAnswer('shutting_down', requestId, { 'retry-after': '1' }))
-      if (admission.route === undefined) opts.refusals?.refused('shutting_down')
-      return log(ERRORS.shutting_down.status, { error: 'shutting_down' })
     }
     if (admission.refusal !== undefined || runtime === undefined) return refuse(admission.refusal ?? 'no_route')
     // a handshake no WebSocket server could accept never costs an upstream connection (RFC 6455 §4.2.1);
