@@ -316,6 +316,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   app.server.on('connect', createConnectHandler({ logger, tunnels, ...refusals }))
   // an Expect other than 100-continue: the catalogue's 417, logged and counted (Node's own is a bare 417 nobody sees)
   app.server.on('checkExpectation', (req, res) => proxy.refuse(req, res, 'expectation_failed'))
+  // Expect: 100-continue comes to the gateway, not to Node's automatic 100 Continue: a request the gateway refuses
+  // (no route, 413, overload) is answered without first being told to send its body
+  app.server.on('checkContinue', (req, res) => admitRequest(req, res))
   app.addHook('preClose', (done) => {
     tunnels.destroyAll()
     done()

@@ -212,6 +212,7 @@ export class ProxyHandler {
     const fallback = admission.fallback && this.#state.pools.get(admission.fallback.pool)
     if (fallback !== undefined) ex.readFallback = { runtime: fallback, version: admission.fallback!.version, host: facts.host, clientIp: admission.clientIp, idempotencyKey: facts.idempotencyKey }
     ex.upstreamPath = admission.upstreamPath
+    if (admission.answerHere) return answerAsRecipient(ex)
     ex.idempotencyKey = facts.idempotencyKey && runtime.config.retry.idempotencyKey
     if (runtime.hashKey !== undefined) ex.pick = { hashKey: extractHashKey(runtime.hashKey, req, admission.clientIp) }
     const clock = runtime.clock
@@ -232,6 +233,10 @@ export class ProxyHandler {
     // no upstream connection until the body (or its first maxBufferBytes) is here; a chunked body over the
     // route's limit is refused as soon as it shows
     const limit = maxBody !== undefined && facts.chunked ? Math.min(maxBuffer, maxBody + 1) : maxBuffer
+    // routed, admitted and within its route's limit: now the client may send the body (RFC 9110 §10.1.1). A request
+    // refused before this never hears 100 Continue, and Node closes its connection after the refusal. HTTP/1.0
+    // clients' expectations are ignored (§10.1.1).
+    if (facts.expectsContinue === true && req.httpVersionMinor !== 0) ex.res.writeContinue()
     readBody(req, length, limit, Math.max(1, ex.deadline - monotonicMs(clock)), clock).then((start) => {
       if (maxBody !== undefined && start.bytes.length > maxBody) {
         runtime.budget.requestFinished()
@@ -407,6 +412,34 @@ export class ProxyHandler {
     }
   }
 }
+
+/** Fields a TRACE echo leaves out (RFC 9110 §9.3.8: credentials the answer could disclose to a script). */
+const NOT_ECHOED: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie'])
+
+/**
+ * TRACE or OPTIONS whose Max-Forwards reached 0 here: the gateway answers as the final recipient (RFC 9110 §7.6.2).
+ * TRACE echoes the request as received (§9.3.8), OPTIONS lists the route's methods (§9.3.7).
+ */
+function answerAsRecipient (ex: Exchange): void {
+  const { req, res } = ex
+  const headers: Record<string, string> = { 'x-request-id': ex.requestId }
+  if (ex.hasBody && !req.complete) headers.connection = 'close'
+  if (req.method === 'OPTIONS') {
+    const methods = ex.route?.methods
+    res.writeHead(200, { ...headers, allow: methods === undefined ? ALL_METHODS : [...methods].join(', '), 'content-length': '0' })
+    res.end()
+    return
+  }
+  let echo = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`
+  const raw = req.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) if (!NOT_ECHOED.has(raw[i]!.toLowerCase())) echo += `${raw[i]}: ${raw[i + 1]}\r\n`
+  const body = Buffer.from(`${echo}\r\n`, 'latin1')
+  res.writeHead(200, { ...headers, 'content-type': 'message/http', 'content-length': String(body.length) })
+  res.end(body)
+}
+
+/** The methods a route without a method list takes, for OPTIONS. */
+const ALL_METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE'
 
 /** The breaker's verdict on a request admitted through it, given once (a probe's may come at its answer's start). */
 function judge (ex: Exchange, runtime: PoolRuntime, verdict: Verdict): void {

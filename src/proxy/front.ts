@@ -51,6 +51,8 @@ export interface Admission {
    * could read this request differently, so where the next one starts is in doubt too.
    */
   malformed: boolean
+  /** TRACE or OPTIONS with Max-Forwards: 0: the gateway answers as the final recipient (RFC 9110 §7.6.2). */
+  answerHere: boolean
 }
 
 export type Admit = (req: IncomingMessage, state: GatewayState) => Admission
@@ -67,7 +69,7 @@ export function createAdmit (options: FrontOptions): Admit {
     // one pass over the headers yields the request id, which even a routing error reports
     const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: trust(clientIp, 0), proto, dropUnderscoreHeaders, authority }, facts)
     const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : newRequestId()
-    const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, write: false, malformed: false }
+    const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, write: false, malformed: false, answerHere: false }
     const target = normaliseRequestTarget(url)
     if (target === undefined) {
       admission.refusal = 'bad_path'
@@ -88,6 +90,7 @@ export function createAdmit (options: FrontOptions): Admit {
       admission.refusal = 'no_route'
       return admission
     }
+    if (facts.maxForwards !== undefined && !forwardsLeft(req.method, facts.maxForwards, headers, admission)) return admission
     admission.route = match.route
     admission.runtime = runtime
     admission.plan = plan
@@ -97,6 +100,29 @@ export function createAdmit (options: FrontOptions): Admit {
     headers.push('x-request-id', requestId)
     return admission
   }
+}
+
+/** The largest Max-Forwards the gateway passes on (RFC 9110 §7.6.2 (b): the lesser of this and the value less one). */
+const MAX_FORWARDS_CAP = 255
+
+/**
+ * Max-Forwards (RFC 9110 §7.6.2): passed on unchanged for most methods; for TRACE and OPTIONS decremented, or, at 0,
+ * the request goes no further and the gateway answers it (answerHere). False when the request is refused (a value
+ * that is not one number: 400).
+ */
+function forwardsLeft (method: string | undefined, value: string, headers: string[], admission: Admission): boolean {
+  if (method !== 'TRACE' && method !== 'OPTIONS') {
+    headers.push('max-forwards', value)
+    return true
+  }
+  if (!/^[0-9]+$/.test(value)) {
+    admission.refusal = 'bad_request'
+    return false
+  }
+  const left = Math.min(Number(value), MAX_FORWARDS_CAP + 1)
+  if (left === 0) admission.answerHere = true
+  else headers.push('max-forwards', String(left - 1))
+  return true
 }
 
 /** The HTTP methods Node's parser knows (it also reads RTSP and ICE methods, with their own request lines). */

@@ -37,6 +37,10 @@ export interface IncomingFacts {
    * so requests pipelined behind it would wait for answers that never come. Set only when true.
    */
   connectionClose?: boolean
+  /** Expect: 100-continue arrived: the gateway says 100 Continue once it has decided to read the body. Set only when true. */
+  expectsContinue?: boolean
+  /** The Max-Forwards value (repeated lines joined), held back: front.ts passes it on, or decrements it for TRACE and OPTIONS. */
+  maxForwards?: string
 }
 
 /**
@@ -100,7 +104,11 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
         // only a trusted proxy may say who the client is
         if (opts.trusted) out.push(name, value)
         continue
-      case 'expect': // Node has already answered 100-continue; the upstream gets the body directly
+      case 'expect': // answered by the gateway (forward.ts): the upstream gets the body directly
+        if (value.trim().toLowerCase() === '100-continue') facts.expectsContinue = true
+        continue
+      case 'max-forwards':
+        facts.maxForwards = facts.maxForwards === undefined ? value : `${facts.maxForwards}, ${value}`
         continue
       case 'upgrade': // hop-by-hop
         if (connectionTokens?.has('upgrade') === true) facts.connectionClose = true

@@ -1,0 +1,63 @@
+// Max-Forwards (RFC 9110 §7.6.2): for TRACE and OPTIONS the gateway decrements it, and at 0 answers as the final
+// recipient instead of forwarding (TRACE echoes the request without credentials, §9.3.8; OPTIONS lists the route's
+// methods, §9.3.7). Other methods pass it on unchanged; a TRACE or OPTIONS value that is not a number is a 400.
+import t, { type Test } from 'tap'
+import { request } from 'undici'
+import { startGateway } from '../helpers/gateway.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+
+async function setup (t: Test): Promise<{ url: string; u: TestUpstream }> {
+  const u = await TestUpstream.start({ name: 'u' })
+  const gw = await startGateway({ pools: { p: { targets: [u.url] } }, routes: [{ path: '/rw', pool: 'p', methods: ['POST', 'GET', 'OPTIONS'] }, { path: '/api', pool: 'p' }] })
+  t.teardown(async () => { await gw.close(); await u.close() })
+  return { url: gw.url, u }
+}
+
+t.test('TRACE with Max-Forwards: 0 is answered here, echoing the request without its credentials', async (t) => {
+  const { url, u } = await setup(t)
+  const res = await request(`${url}/api/x`, { method: 'TRACE', headers: { 'max-forwards': '0', 'x-probe': 'yes', cookie: 'session=secret', authorization: 'Bearer secret' } })
+  const body = await res.body.text()
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-type'], 'message/http')
+  t.match(body, /^TRACE \/api\/x HTTP\/1\.1\r\n/)
+  t.match(body, /\r\nx-probe: yes\r\n/i)
+  t.notMatch(body, /secret/)
+  t.equal(u.requests.length, 0, 'not forwarded')
+})
+
+t.test('OPTIONS with Max-Forwards: 0 is answered here with the route\'s methods', async (t) => {
+  const { url, u } = await setup(t)
+  const res = await request(`${url}/rw`, { method: 'OPTIONS', headers: { 'max-forwards': '0' } })
+  await res.body.dump()
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['content-length'], '0')
+  t.strictSame(String(res.headers.allow).split(', ').sort(), ['GET', 'OPTIONS', 'POST'])
+  t.equal(u.requests.length, 0, 'not forwarded')
+})
+
+t.test('TRACE and OPTIONS above 0 are forwarded with the value less one', async (t) => {
+  const { url, u } = await setup(t)
+  for (const method of ['TRACE', 'OPTIONS']) {
+    const res = await request(`${url}/api`, { method, headers: { 'max-forwards': '3' } })
+    await res.body.dump()
+    t.equal(res.statusCode, 200)
+  }
+  t.strictSame(u.requests.map((r) => [r.method, r.headers['max-forwards']]), [['TRACE', '2'], ['OPTIONS', '2']])
+})
+
+t.test('other methods pass Max-Forwards on unchanged, 0 included', async (t) => {
+  const { url, u } = await setup(t)
+  const res = await request(`${url}/api`, { headers: { 'max-forwards': '0' } })
+  await res.body.dump()
+  t.equal(res.statusCode, 200)
+  t.equal(u.requests[0]?.headers['max-forwards'], '0')
+})
+
+t.test('a TRACE whose Max-Forwards is not a number is a 400, not forwarded', async (t) => {
+  const { url, u } = await setup(t)
+  const res = await request(`${url}/api`, { method: 'TRACE', headers: { 'max-forwards': 'ten' } })
+  const body = await res.body.json() as { error: string }
+  t.equal(res.statusCode, 400)
+  t.equal(body.error, 'bad_request')
+  t.equal(u.requests.length, 0)
+})
