@@ -389,7 +389,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         })
         events.on('event', (e) => live.publishEvent(e))
       }
-      return admin.listen({ host, port: address.port ?? config.admin.port })
+      // a handover's new process binds the admin port beside the old one's, as it does the public port (server.reusePort)
+      return admin.listen({ host, port: address.port ?? config.admin.port, reusePort: config.server.reusePort } as FastifyListenOptions)
     },
     reload: (trigger = 'admin') => reloader.reload(trigger),
     shutdown () {
