@@ -29,8 +29,23 @@ ENV NODE_COMPILE_CACHE=/app/.compile-cache
 RUN mkdir /app/.compile-cache && chown 1000:1000 /app/.compile-cache
 # Numeric (uid 1000 is the image's `node` user) so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 1000:1000
-RUN node --max-semi-space-size=8 --heap-growing-percent=50 --min-semi-space-size=8 src/start.mjs --config /etc/switchyard/routes.config.ts & \
-    pid=$!; sleep 3; kill -TERM $pid; wait $pid; test -n "$(ls -A /app/.compile-cache)"
+# The start is stopped once its listening line is out (the cache is written right after it), not after a fixed
+# sleep a slow builder may not finish start-up in; the build fails if the gateway never listens (within
+# COMPILE_CACHE_FILL_TIMEOUT_S), does not exit 0 on SIGTERM, or leaves no cache file (Node makes the cache's
+# per-version directory at once, so an empty directory tree proves nothing).
+ARG COMPILE_CACHE_FILL_TIMEOUT_S=120
+RUN log=$(mktemp); \
+    node --max-semi-space-size=8 --heap-growing-percent=50 --min-semi-space-size=8 src/start.mjs --config /etc/switchyard/routes.config.ts > $log 2>&1 & \
+    pid=$!; waited=0; \
+    until grep -q 'switchyard listening on' $log; do \
+      if ! kill -0 $pid 2>/dev/null; then wait $pid; echo "compile cache: the gateway exited ($?) before listening:"; cat $log; exit 1; fi; \
+      if [ $waited -ge $((COMPILE_CACHE_FILL_TIMEOUT_S * 10)) ]; then echo "compile cache: the gateway did not listen within ${COMPILE_CACHE_FILL_TIMEOUT_S} s:"; cat $log; kill -KILL $pid; exit 1; fi; \
+      sleep 0.1; waited=$((waited + 1)); \
+    done; \
+    kill -TERM $pid; wait $pid; exited=$?; \
+    if [ $exited -ne 0 ]; then echo "compile cache: the gateway exited $exited on SIGTERM:"; cat $log; exit 1; fi; \
+    rm $log; \
+    if [ -z "$(find "$NODE_COMPILE_CACHE" -type f)" ]; then echo "compile cache: no file in $NODE_COMPILE_CACHE"; exit 1; fi
 # 8080: the public listener (server.port); 9901: the admin listener (admin.port: /healthz, /readyz, /metrics).
 EXPOSE 8080 9901
 # The slim image has no curl: node's own fetch. Its 2 s timeout leaves Docker's 5 s room for node's own start-up,

@@ -14,7 +14,7 @@ const port = Number(process.env.PORT ?? 8080)
 const services: DemoService[] = await Promise.all([
   startService('payment-1'), startService('payment-2'), startService('payment-standby'),
   startService('payment-v2'), startService('payment-shadow'),
-  startService('member-primary'), startService('member-replica-1'), startService('member-replica-2', { lagMs: 5000 }),
+  startService('member-primary'), startService('member-replica-1', { lagMs: 0 }), startService('member-replica-2', { lagMs: 5000 }),
 ])
 const url = (name: string): string => services.find((s) => s.name === name)!.url
 const check = { path: '/health', intervalMs: 1000, timeoutMs: 500, healthyThreshold: 2, unhealthyThreshold: 2 }

@@ -11,7 +11,7 @@ import { TrafficHistory } from './admin/history.ts'
 import { buildAdmin } from './admin/server.ts'
 import { buildStatus } from './admin/status.ts'
 import type { GatewayEvent, StatusDocument } from './admin/status-types.ts'
-import { describeDiff, type ConfigDiff } from './config/diff.ts'
+import { describeDiff, restartRequiredChanges, type ConfigDiff } from './config/diff.ts'
 import { configHash } from './config/hash.ts'
 import { loadConfigFile } from './config/load.ts'
 import { Reloader, type ReloadResult, type ReloadTrigger } from './config/reloader.ts'
@@ -43,8 +43,10 @@ export interface GatewayOptions {
   clock?: Clock
   /** Where the config came from: reloads read it again (shown in /status). */
   configFile?: string
-  /** How a reload reads the config (default: loadConfigFile(configFile)). */
-  load?: () => Promise<ResolvedConfig>
+  /** How a reload reads the config (default: loadConfigFile(configFile)); told what triggered it. */
+  load?: (trigger: ReloadTrigger) => Promise<ResolvedConfig>
+  /** How long a reload waits for a .ts, .mjs or .js config to import (default DEFAULT_LOAD_TIMEOUT_MS, 30 s). */
+  configLoadTimeoutMs?: number
   /** Node's process metrics beside the gateway's own (default true; tests turn them off). */
   defaultMetrics?: boolean
   /** Name servers for DNS-discovered targets (default: the system's). */
@@ -86,7 +88,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const clock = options.clock ?? systemClock
   const env = options.env ?? process.env
   // the environment's token wins over the config's; the config's follows reloads
-  const adminToken = (): string | undefined => env.SWITCHYARD_ADMIN_TOKEN !== undefined && env.SWITCHYARD_ADMIN_TOKEN !== '' ? env.SWITCHYARD_ADMIN_TOKEN : config.admin.token
+  // trimmed: a Kubernetes Secret made with --from-file ends in a newline no Authorization header can carry (the
+  // start refuses a value that is only whitespace: src/cli/start-errors.ts)
+  const adminToken = (): string | undefined => env.SWITCHYARD_ADMIN_TOKEN?.trim() || config.admin.token
   const metrics = config.metrics.enabled ? new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true }) : undefined
   const events = new EventFeed(logger, clock)
   // the dashboard's per-second traffic rings (req/s, errors, p99 per pool and target); on the wall clock, as
@@ -108,22 +112,27 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   let started = false
   let readiness: StatusDocument['readiness'] = 'starting'
   let loadedAt = clock.now()
+  // The settings of the running config that wait for a restart (they differ from the config at start, which the
+  // listeners, the parser, the metrics and the log destination were set up with): shown in /status and repeated by
+  // every reload until one puts them back.
+  let restartPending: readonly string[] = []
 
   // signs read-your-writes cookies: the same on every replica, or stickiness breaks across them
   const secretFor = (c: ResolvedConfig): string => {
-    const configured = env.SWITCHYARD_SECRET !== undefined && env.SWITCHYARD_SECRET !== '' ? env.SWITCHYARD_SECRET : c.secret
+    const configured = env.SWITCHYARD_SECRET?.trim() || c.secret
     if (configured !== undefined) return configured
-    if (generatedSecret === undefined) {
-      generatedSecret = randomBytes(32).toString('base64url')
-      if (c.routes.some((r) => r.reads !== undefined)) {
-        logger.warn('no secret set (config secret or SWITCHYARD_SECRET): read-your-writes cookies are signed with a key of this process only, so stickiness breaks across gateway replicas and restarts')
-      }
+    generatedSecret ??= randomBytes(32).toString('base64url')
+    // said once, when the first split route runs on the generated key: at start, or on the reload that adds it
+    if (!warnedNoSecret && c.routes.some((r) => r.reads !== undefined)) {
+      warnedNoSecret = true
+      logger.warn('no secret set (config secret or SWITCHYARD_SECRET): read-your-writes cookies are signed with a key of this process only, so stickiness breaks across gateway replicas and restarts')
     }
     return generatedSecret
   }
   let generatedSecret: string | undefined
+  let warnedNoSecret = false
   const planEvents: PlanEvents = {
-    fallback: (route, active) => events.record(active ? 'warn' : 'info', { kind: 'split', route: route.label, message: active ? 'no replica available: reads go to the primary' : 'replicas available again: reads go to the replicas' }),
+    fallback: (route, active) => events.record(active ? 'warn' : 'info', { kind: 'split', route: route.label, message: active ? 'no replica available or none answered: reads go to the primary' : 'a replica answered: reads go to the replicas' }),
     readToPrimary: (route, reason) => metrics?.route(route.label, route.pool).readToPrimary(reason),
     rollback: (route, e) => {
       metrics?.route(route.label, route.pool).canaryRollback()
@@ -232,6 +241,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     applySettings(next)
     config = next
     loadedAt = clock.now()
+    restartPending = restartRequiredChanges(initialConfig, next)
   }
   // The settings a running gateway applies in place (the rest wait for a restart: RESTART_REQUIRED_SETTINGS); the
   // admin token, the secret and the shutdown plan are read where they are used.
@@ -242,20 +252,24 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     app.server.requestTimeout = next.server.requestTimeoutMs
   }
   const reloader = new Reloader({
-    load: options.load ?? (() => {
+    load: options.load ?? ((trigger) => {
       if (options.configFile === undefined) throw new Error('this gateway was not started from a config file')
-      return loadConfigFile(options.configFile)
+      // a file event for the bytes that gave the running config changed nothing: it runs nothing (an explicit
+      // reload runs the config again, which reads the files and modules it uses afresh)
+      return loadConfigFile(options.configFile, { timeoutMs: options.configLoadTimeoutMs, reuse: trigger === 'file' ? config : undefined })
     }),
     apply,
     current: () => config,
+    started: initialConfig,
     onResult: (result) => {
       metrics?.configReload(result.result)
+      const pending = result.restartRequired !== undefined && result.restartRequired.length > 0 ? { restartRequired: result.restartRequired } : {}
       if (result.result === 'error') {
-        events.record('error', { kind: 'reload-rejected', message: 'config rejected; the running config stays', problems: result.problems ?? [] }, { trigger: result.trigger })
+        events.record('error', { kind: 'reload-rejected', message: 'config rejected; the running config stays', problems: result.problems ?? [] }, { trigger: result.trigger, ...pending })
       } else if (result.result === 'success' && result.diff !== undefined) {
         events.record('info', { kind: 'reload', message: `config reloaded: ${describeDiff(result.diff)}` }, { trigger: result.trigger, hash: result.hash, diff: result.diff })
       } else {
-        logger.info({ trigger: result.trigger, hash: result.hash }, 'config unchanged')
+        logger.info({ trigger: result.trigger, hash: result.hash, ...pending }, pending.restartRequired !== undefined ? `config unchanged, restart needed for ${pending.restartRequired.join(', ')}` : 'config unchanged')
       }
     },
   })
@@ -312,7 +326,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
   const refusals = metrics !== undefined ? { refusals: metrics } : {}
-  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state) => proxy.admit(req, state), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), maxUrlBytes: () => proxy.maxUrlBytes, overloaded, ...refusals }))
+  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state, upgrade) => proxy.admit(req, state, upgrade), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), maxUrlBytes: () => proxy.maxUrlBytes, overloaded, ...refusals }))
   app.server.on('connect', createConnectHandler({ logger, tunnels, ...refusals }))
   // an Expect other than 100-continue: the catalogue's 417, logged and counted (Node's own is a bare 417 nobody sees)
   app.server.on('checkExpectation', (req, res) => proxy.refuse(req, res, 'expectation_failed'))
@@ -325,7 +339,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   })
 
   const status = (): StatusDocument => buildStatus({
-    version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: configHash(config), readiness, state: proxy.state, tunnels: tunnels.open,
+    version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: configHash(config), restartRequired: restartPending, readiness, state: proxy.state, tunnels: tunnels.open,
   })
   let admin: FastifyInstance | undefined
   let dashboardRegistered = false

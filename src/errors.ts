@@ -18,6 +18,8 @@ export const ERRORS = {
   no_available_target: { status: 503, message: 'No target of this pool is available' },
   circuit_open: { status: 503, message: 'The circuit breaker of this pool is open' },
   shutting_down: { status: 503, message: 'The gateway is shutting down' },
+  // log only: the connection is closed, no answer goes out
+  shutdown_cut: { status: 503, message: 'The gateway shut down before the request was answered (shutdown.timeoutMs ran out)' },
   overloaded: { status: 503, message: 'The gateway is overloaded; try again shortly' },
   uri_too_long: { status: 414, message: 'The request target is too long' },
   expectation_failed: { status: 417, message: 'The request expects something other than 100-continue, which the gateway does not do' },

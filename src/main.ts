@@ -15,6 +15,7 @@ import { applyNodeFlags } from './lifecycle/node-flags.ts'
 import { MAX_TIMER_MS } from './runtime.ts'
 import type { CliArgs } from './cli/args.ts'
 import type { ResolvedConfig } from './config/schema.ts'
+import type { Gateway } from './app.ts'
 
 // Where start-up goes, in the listening log line (bench/startup.ts reads it): ms since the process started, per
 // step. The first is everything before this line ran: Node's own start, src/start.mjs, and in the bundle its loading.
@@ -84,7 +85,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'), import('./cli/start-errors.ts'),
   ])
   startupStep('gatewayModules')
-  let gateway: ReturnType<typeof buildGateway>
+  let gateway: Gateway
   try {
     gateway = buildGateway(config, { configFile: args.configFile })
   } catch (err) {
@@ -99,7 +100,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   process.on('SIGHUP', () => { void gateway.reload('signal') })
   // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
   // listens, so a signal is never the process's death; SIGHUP is left to the reload above.
-  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP'] }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP'], onSecondSignal: (signal) => logSecondSignal(gateway, signal) }, async ({ signal, err }) => {
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.
     const { delayMs, timeoutMs } = gateway.config.shutdown
@@ -122,8 +123,11 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   let url: string
   let adminUrl: string
   try {
-    url = await gateway.listen().catch((err: unknown) => { throw new StartupError(describeListenError(err, 'server', config.server)) })
+    // The admin listener first: a start that cannot bind it (its port held by another program, or by a gateway
+    // without server.reusePort) fails before the public port is taken. A public listener bound beside another
+    // gateway's (server.reusePort) is handed a share of the new connections at once, and closing it resets them.
     adminUrl = await gateway.listenAdmin().catch((err: unknown) => { throw new StartupError(describeListenError(err, 'admin', config.admin)) })
+    url = await gateway.listen().catch((err: unknown) => { throw new StartupError(describeListenError(err, 'server', config.server)) })
     await watcher.start()
   } catch (err) {
     // Not a shutdown: nothing was served. Without this, close-with-grace would run the graceful shutdown when the
@@ -140,4 +144,13 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   gateway.logger.flush()
   // Node writes the compile cache at exit, which a killed process never reaches: written once started instead
   flushCompileCache()
+}
+
+/**
+ * A second SIGTERM/SIGINT cuts the drain short (close-with-grace exits 1 right after this): said in the log, with
+ * the requests it cuts, and written out before the exit (log lines otherwise wait up to 100 ms for their batch).
+ */
+function logSecondSignal (gateway: Gateway, signal: string): void {
+  gateway.logger.warn({ signal, inFlight: gateway.proxy.active }, `second ${signal} during shutdown: exiting now with code 1, cutting the requests in flight`)
+  gateway.logger.flush()
 }

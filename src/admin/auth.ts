@@ -10,6 +10,8 @@ const BEARER = 'bearer '
 /**
  * Returns a check for Authorization headers against the token in force at each call (a reload may change it);
  * with no token every call passes. The scheme is case-insensitive (RFC 9110 §11.1): `bearer x` is `Bearer x`.
+ * Both tokens are compared without surrounding whitespace: a header cannot carry the newline a token read from a
+ * file (a Kubernetes Secret's, `readFileSync` in routes.config.ts) ends with. A token of whitespace only matches none.
  */
 export function bearerCheck (token: () => string | undefined): (authorization: string | undefined) => boolean {
   let digestOf: string | undefined
@@ -19,12 +21,14 @@ export function bearerCheck (token: () => string | undefined): (authorization: s
     if (current === undefined) return true
     if (current !== digestOf) {
       digestOf = current
+      const trimmed = current.trim()
       // compare digests: equal lengths, so the comparison time says nothing about the token's length either
-      expected = createHash('sha256').update(current).digest()
+      expected = trimmed === '' ? undefined : createHash('sha256').update(trimmed).digest()
     }
+    if (expected === undefined) return false
     if (authorization === undefined || authorization.slice(0, BEARER.length).toLowerCase() !== BEARER) return false
     const given = createHash('sha256').update(authorization.slice(BEARER.length).trim()).digest()
-    return timingSafeEqual(given, expected!)
+    return timingSafeEqual(given, expected)
   }
 }
 

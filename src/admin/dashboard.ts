@@ -146,7 +146,7 @@ export function toDashboardStatus (doc: StatusDocument): DashboardStatus {
     routes: doc.routes.map(({ reads, ...route }) => ({
       ...route,
       ...(reads !== undefined
-        ? { split: { readPool: reads.pool, fallbackActive: reads.fallback, stickyAfterWriteMs: reads.stickyAfterWriteMs, ...(reads.fallback ? { fallbackReason: 'no replica available (down, lagging or breaker open)' } : {}) } }
+        ? { split: { readPool: reads.pool, fallbackActive: reads.fallback, stickyAfterWriteMs: reads.stickyAfterWriteMs, ...(reads.fallback ? { fallbackReason: 'no replica available (down, lagging or breaker open) or none answered' } : {}) } }
         : {}),
     })),
   }

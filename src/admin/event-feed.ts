@@ -80,6 +80,11 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
       if (error !== undefined) this.record('warn', { kind: 'target', pool, message: `DNS lookups of ${name} fail (${error.code}); keeping the ${upstream.targets.length} known targets` }, { dns: name, code: error.code })
       else this.record('info', { kind: 'target', pool, message: `DNS lookups of ${name} work again` }, { dns: name })
     }
+    // a lag-limited replica whose health check stopped (or started again) reporting a valid lag: its last one decides
+    const onLagReport = (target: { url: string; id: string }, reported: boolean): void => {
+      this.record(reported ? 'info' : 'warn', { kind: 'target', pool, target: target.id, message: reported ? 'replica reports its lag again' : 'replica reports no valid lag: its last reported lag decides (lagging if none)' }, { url: target.url })
+    }
+    runtime.health?.on('lagReport', onLagReport)
     runtime.on('discovery', onDiscovery)
     upstream.on('status', onStatus)
     upstream.on('drained', onDrained)
@@ -91,6 +96,7 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
       upstream.off('tier', onTier)
       breaker.off('state', onBreaker)
       runtime.off('discovery', onDiscovery)
+      runtime.health?.off('lagReport', onLagReport)
     }
   }
 }

@@ -142,7 +142,7 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   admin.post('/reload', async (_request, reply) => {
     const result = await ctx.reload('admin')
     if (result.result === 'error') return fail(reply, 'invalid_config', { problems: result.problems ?? [] })
-    return reply.send({ result: result.result, hash: result.hash, ...(result.diff ? { changes: describeDiff(result.diff), diff: result.diff } : {}) })
+    return reply.send({ result: result.result, hash: result.hash, ...(result.diff ? { changes: describeDiff(result.diff), diff: result.diff } : {}), ...(result.restartRequired !== undefined ? { restartRequired: result.restartRequired } : {}) })
   })
 
   const findPool = (request: FastifyRequest, reply: FastifyReply): PoolRuntime | undefined => {

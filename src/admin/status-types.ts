@@ -7,7 +7,17 @@ export interface StatusDocument {
   configFile: string | undefined
   /** ISO time the running config was loaded. */
   configLoadedAt: string
+  /**
+   * Hash of the config last applied (at start or by a reload), as switchyard_config_info{hash} and POST /reload
+   * give it. Its routes, pools and other settings are in force, except those in `restartRequired`.
+   */
   configHash: string
+  /**
+   * Settings of that config that wait for a restart (e.g. 'server.port'): they differ from what the process started
+   * with, which stays in force. Empty when the config last applied runs whole; a reload that puts them back clears them.
+   * (Always set by the gateway.)
+   */
+  restartRequired: string[]
   /** 'starting' until the first health-check round is done, 'ready', or 'draining' once shutdown began. */
   readiness: 'starting' | 'ready' | 'draining'
   /** WebSocket tunnels open now, gateway-wide: with those of pools a reload removed, which no pool lists any more. */

@@ -10,6 +10,7 @@ export interface StatusContext {
   config: ResolvedConfig
   configLoadedAt: number
   configHash: string
+  restartRequired: readonly string[]
   readiness: StatusDocument['readiness']
   state: GatewayState
   tunnels: number
@@ -47,6 +48,7 @@ export function buildStatus (ctx: StatusContext): StatusDocument {
     configFile: ctx.configFile,
     configLoadedAt: new Date(ctx.configLoadedAt).toISOString(),
     configHash: ctx.configHash,
+    restartRequired: [...ctx.restartRequired],
     readiness: ctx.readiness,
     tunnels: ctx.tunnels,
     pools,

@@ -59,21 +59,35 @@ function firstLine (text: string): string {
 /** The example values deploy/kubernetes/secret.yaml ships with: a pod started with one has a public token or key. */
 const PLACEHOLDER = /^REPLACE-ME/
 
-/**
- * What is wrong with the admin token and cookie secret the environment gives (they replace the file's), or
- * undefined: either shorter than its file setting's minimum, or still the example Secret's placeholder.
- */
-export function envSecretsProblem (env: NodeJS.ProcessEnv): string | undefined {
-  for (const [name, { field, minLength }] of Object.entries(ENV_SECRETS)) {
-    const value = env[name] ?? ''
-    if (PLACEHOLDER.test(value)) return `${name}: still the example value of deploy/kubernetes/secret.yaml: set a random one (openssl rand -hex 32)`
-    if (value !== '' && value.length < minLength) return `${name}: must be at least ${minLength} characters, as ${field} must`
-  }
-  return undefined
-}
-
 /** The secrets the environment may give, each with the config field it replaces and that field's minimum length. */
 const ENV_SECRETS = {
   SWITCHYARD_ADMIN_TOKEN: { field: 'admin.token', minLength: MIN_ADMIN_TOKEN_LENGTH },
   SWITCHYARD_SECRET: { field: 'secret', minLength: MIN_SECRET_LENGTH },
 } as const
+
+export type EnvSecretName = keyof typeof ENV_SECRETS
+
+/**
+ * A secret as the environment gives it and the gateway uses it: without surrounding whitespace ('' for whitespace
+ * only, which envSecretsProblem refuses), or undefined when unset or empty. A Kubernetes Secret made with
+ * `--from-file` of `openssl rand -hex 32 > f` ends in a newline that no Authorization header can carry.
+ */
+export function envSecret (env: NodeJS.ProcessEnv, name: EnvSecretName): string | undefined {
+  const value = env[name]
+  return value === undefined || value === '' ? undefined : value.trim()
+}
+
+/**
+ * What is wrong with the admin token and cookie secret the environment gives (they replace the file's), or
+ * undefined: either shorter than its file setting's minimum once trimmed (a value of whitespace only included), or
+ * still the example Secret's placeholder.
+ */
+export function envSecretsProblem (env: NodeJS.ProcessEnv): string | undefined {
+  for (const [name, { field, minLength }] of Object.entries(ENV_SECRETS)) {
+    const value = envSecret(env, name as EnvSecretName)
+    if (value === undefined) continue
+    if (PLACEHOLDER.test(value)) return `${name}: still the example value of deploy/kubernetes/secret.yaml: set a random one (openssl rand -hex 32)`
+    if (value.length < minLength) return `${name}: must be at least ${minLength} characters (without surrounding whitespace), as ${field} must`
+  }
+  return undefined
+}

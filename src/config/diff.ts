@@ -18,7 +18,11 @@ export interface ConfigDiff {
   targets: Changes
   /** Changed leaf paths outside pools and routes, e.g. 'log.level', 'server.trustedProxies'. */
   settings: string[]
-  /** The changed settings that take effect only when the gateway restarts (RESTART_REQUIRED_SETTINGS). */
+  /**
+   * The settings of `next` that take effect only when the gateway restarts (RESTART_REQUIRED_SETTINGS) and differ
+   * from those it runs with: the config it started with, when diffConfigs is given it, else `previous`. Listed by
+   * every reload until one puts them back or the gateway restarts.
+   */
   restartRequired: string[]
   /**
    * No change in any list above. A config can differ from the running one (a different hash) and still be
@@ -40,13 +44,14 @@ export const RESTART_REQUIRED_SETTINGS: readonly string[] = [
   'admin.host', 'admin.port', 'metrics.enabled', 'log.destination', 'log.pretty',
 ]
 
-export function diffConfigs (previous: ResolvedConfig, next: ResolvedConfig): ConfigDiff {
+/** `running`: the config whose restart-required settings are in force (the one the process started with). */
+export function diffConfigs (previous: ResolvedConfig, next: ResolvedConfig, running: ResolvedConfig = previous): ConfigDiff {
   const routes = compare(routesById(previous.routes), routesById(next.routes))
   const pools = compare(poolsById(previous.pools), poolsById(next.pools))
   const targets = compare(targetsById(previous.pools), targetsById(next.pools))
   const settings = settingPaths(previous, next)
   const identical = [routes, pools, targets].every((c) => c.added.length + c.removed.length + c.changed.length === 0) && settings.length === 0
-  const restartRequired = settings.filter((path) => RESTART_REQUIRED_SETTINGS.includes(path))
+  const restartRequired = running === previous ? restartRequiredOf(settings) : restartRequiredChanges(running, next)
   return { routes, pools, targets, settings, restartRequired, identical }
 }
 
@@ -57,6 +62,16 @@ export function describeDiff (diff: ConfigDiff): string {
   if (diff.settings.length > 0) parts.push(`settings ~${diff.settings.length} (${diff.settings.join(', ')})`)
   if (diff.restartRequired.length > 0) parts.push(`restart needed for ${diff.restartRequired.join(', ')}`)
   return parts.join(', ')
+}
+
+/** The restart-required settings of `next` that differ from those of `running` (the config in force at start). */
+export function restartRequiredChanges (running: ResolvedConfig, next: ResolvedConfig): string[] {
+  return restartRequiredOf(settingPaths(running, next))
+}
+
+// a restart-required setting that is an object or array changes at its leaves: it is named once, by its own path
+function restartRequiredOf (paths: readonly string[]): string[] {
+  return RESTART_REQUIRED_SETTINGS.filter((setting) => paths.some((p) => p === setting || p.startsWith(`${setting}.`))).sort()
 }
 
 /** Each entry's identity mapped to the canonical JSON of what counts as its settings. */

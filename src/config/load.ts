@@ -1,66 +1,140 @@
 // Loads a routes.config.ts (or .js/.mjs/.json) file from anywhere on disk and validates it.
 import { readFileSync } from 'node:fs'
 import { readFile, realpath, stat } from 'node:fs/promises'
-import { stripTypeScriptTypes } from 'node:module'
+import { registerHooks, stripTypeScriptTypes } from 'node:module'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.ts'
-import { bytesHash } from './hash.ts'
+import { bytesHash, configHash } from './hash.ts'
 import type { ResolvedConfig } from './schema.ts'
 import { validateConfig } from './validate.ts'
 
-let loadCount = 0
-// Node never unloads an ES module, so every import of a config stays in memory for good. Imports that succeeded are
-// keyed by the file's real URL and a hash of its bytes: reloading an unchanged file (SIGHUP, POST /reload), or going
-// back to an earlier version, reuses what that content gave and imports nothing. The cache holds no more than the
-// module map already does: one entry per distinct content ever loaded. (So a config that reads other files when it
-// runs sees their changes once its own bytes change.) A failure is never kept: what it lacked may be there next time.
-const imports = new Map<string, Promise<unknown>>()
+/** How long a .ts, .mjs or .js config may take to import, its top-level awaits included, before a load gives up. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 30_000
 
-export async function loadConfigFile (file: string): Promise<ResolvedConfig> {
+export interface LoadOptions {
+  /** Default DEFAULT_LOAD_TIMEOUT_MS. A config past it is refused; its import, which nothing can cancel, is left behind. */
+  timeoutMs?: number
+  /**
+   * The config running now: if the file holds the bytes its last load ran and that load gave a config equal to this
+   * one, this one is returned and the module is not run (a file event that changed nothing costs nothing). Without
+   * it every load runs the config again, so what it reads (other files, modules it imports, the environment) is
+   * read afresh.
+   */
+  reuse?: ResolvedConfig
+}
+
+// The last config each file gave, with where it came from: the file's real URL and a hash of the bytes that ran.
+// One entry per config path (there is one in a gateway).
+const lastLoads = new Map<string, { origin: string; config: ResolvedConfig }>()
+let loadCount = 0
+
+export async function loadConfigFile (file: string, options: LoadOptions = {}): Promise<ResolvedConfig> {
   const path = resolve(file)
   const info = await stat(path).catch(() => undefined)
   if (info === undefined) throw new ConfigError(['no such file'], path)
   if (!info.isFile()) throw new ConfigError(['is not a file'], path)
   let exported: unknown
   let text: string | undefined
+  let origin: string | undefined
   try {
+    // The real path, resolved at every load: Node's resolver keeps what a symlink led to for the life of the
+    // process, so once a Kubernetes ConfigMap swapped its ..data link the config's path would still lead to the old
+    // (deleted) directory. Relative imports resolve from the real directory, where a ConfigMap's other files are too.
+    const real = await realpath(path)
+    const bytes = await readFile(real)
+    origin = `${pathToFileURL(real).href}#${bytesHash(bytes)}`
+    const last = lastLoads.get(path)
+    if (options.reuse !== undefined && last?.origin === origin && configHash(last.config) === configHash(options.reuse)) return options.reuse
     if (path.endsWith('.json')) {
-      text = await readFile(path, 'utf8')
+      text = bytes.toString('utf8')
       exported = JSON.parse(text)
     } else {
-      exported = await importConfig(path)
+      exported = await importConfig(real, options.timeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS)
+      // the file changed while it was imported: what ran may be either version, so it stands for neither
+      if (`${pathToFileURL(real).href}#${await readFile(real).then(bytesHash, () => '')}` !== origin) origin = undefined
     }
   } catch (err) {
     const problem = text !== undefined && (err as Error).name === 'SyntaxError' ? jsonSyntaxError(text) : undefined
     throw new ConfigError([problem ?? describeLoadError(err, path)], path)
   }
   if (exported === undefined) throw new ConfigError(['has no default export'], path)
-  return validateConfig(exported, path)
+  const config = validateConfig(exported, path)
+  if (origin !== undefined) lastLoads.set(path, { origin, config })
+  else lastLoads.delete(path)
+  return config
 }
 
-async function importConfig (path: string): Promise<unknown> {
-  // The real path, resolved at every load: Node's resolver keeps what a symlink led to for the life of the process,
-  // so once a Kubernetes ConfigMap swapped its ..data link the config's path would still lead to the old (deleted)
-  // directory. Relative imports resolve from the real directory, where a ConfigMap's other files are too.
-  const real = await realpath(path)
-  const url = pathToFileURL(real).href
-  const hash = bytesHash(await readFile(real))
-  const key = `${url}#${hash}`
-  const cached = imports.get(key)
-  if (cached !== undefined) return cached
-  // a fresh query string for new content: ESM caches modules by URL, and a reload must see the new file
-  const imported = import(`${url}?load=${++loadCount}`).then((mod: { default?: unknown }) => mod.default)
-  imports.set(key, imported)
-  const forget = (): void => { if (imports.get(key) === imported) imports.delete(key) }
+// The query every load gives the config's URL: ESM caches modules by URL, and a reload must run the file again.
+const LOAD_PARAM = 'load'
+
+async function importConfig (real: string, timeoutMs: number): Promise<unknown> {
+  carryLoadQueryToImports()
+  const releaseExit = refuseExitFromConfig()
+  let timer: NodeJS.Timeout | undefined
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${describeMs(timeoutMs)} (a top-level await that never settles?)`)), timeoutMs)
+  })
   try {
-    return await imported
-  } catch (err) {
-    forget()
-    throw err
+    const mod = await Promise.race([import(`${pathToFileURL(real).href}?${LOAD_PARAM}=${++loadCount}`) as Promise<{ default?: unknown }>, timedOut])
+    return mod.default
   } finally {
-    // the file changed while it was imported: what came back may be either version, so keep it for neither
-    if (await readFile(real).then(bytesHash, () => undefined) !== hash) forget()
+    clearTimeout(timer)
+    releaseExit()
+  }
+}
+
+function describeMs (ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
+}
+
+let queryHookRegistered = false
+
+/**
+ * Node keeps every module it imported for the life of the process, so a config's fresh query alone would leave the
+ * modules it imports (`import { targets } from './pools.ts'`) as they were first read. A resolve hook gives a
+ * relative import made from a module loaded with a load's query that same query: every file of the config's own
+ * (transitively) is read again with it. Packages (node_modules) and require() are left alone.
+ */
+function carryLoadQueryToImports (): void {
+  if (queryHookRegistered) return
+  queryHookRegistered = true
+  registerHooks({
+    resolve (specifier, context, nextResolve) {
+      const resolved = nextResolve(specifier, context)
+      const parent = context.parentURL
+      if (parent === undefined || !parent.includes(`?${LOAD_PARAM}=`) || !/^\.\.?(\/|$)/.test(specifier) ||
+        !resolved.url.startsWith('file:') || context.conditions.includes('require')) return resolved
+      const url = new URL(resolved.url)
+      const load = new URL(parent).searchParams.get(LOAD_PARAM)
+      if (url.search !== '' || load === null || url.pathname.includes('/node_modules/')) return resolved
+      url.searchParams.set(LOAD_PARAM, load)
+      return { ...resolved, url: url.href }
+    },
+  })
+}
+
+let exitGuards = 0
+let realExit: typeof process.exit | undefined
+
+/**
+ * While a config is imported, process.exit() called from it (from a module loaded with a load's query) throws, so
+ * the load fails with a problem that says why instead of the gateway exiting 0 with nothing logged. Anyone else's
+ * call (a shutdown that ends meanwhile) exits as ever. Returns what puts process.exit back once no load runs.
+ */
+function refuseExitFromConfig (): () => void {
+  if (exitGuards++ === 0) {
+    const exit = realExit = process.exit
+    process.exit = ((code?: number | string | null) => {
+      if (new Error().stack?.includes(`?${LOAD_PARAM}=`) === true) throw new Error(`the config called process.exit(${code ?? ''}): a config may not end the gateway`)
+      return exit.call(process, code)
+    }) as typeof process.exit
+  }
+  let released = false
+  return () => {
+    if (released) return
+    released = true
+    if (--exitGuards === 0 && realExit !== undefined) process.exit = realExit
   }
 }
 

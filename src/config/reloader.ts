@@ -1,7 +1,7 @@
 // Runs config reloads from any trigger one at a time: load, compare, apply, report.
 // A trigger that arrives during a run is folded into one follow-up run, which loads again, so the newest file wins.
 import { ConfigError } from '../errors.ts'
-import { diffConfigs, type ConfigDiff } from './diff.ts'
+import { diffConfigs, restartRequiredChanges, type ConfigDiff } from './diff.ts'
 import { configHash } from './hash.ts'
 import type { ResolvedConfig } from './schema.ts'
 
@@ -9,7 +9,10 @@ export type ReloadTrigger = 'file' | 'signal' | 'admin'
 
 export interface ReloadResult {
   result: 'success' | 'unchanged' | 'error'
-  /** The trigger that started the run; later triggers folded into it get the same result. */
+  /**
+   * The trigger that started the run. A follow-up run (triggers folded while another ran) carries the first folded
+   * trigger, or the first explicit one (signal, admin) if a file event came first: every folded caller gets its result.
+   */
   trigger: ReloadTrigger
   /** Whenever apply was called: the diff it was given. */
   diff?: ConfigDiff
@@ -17,15 +20,29 @@ export interface ReloadResult {
   problems?: string[]
   /** Hash of the loaded config, whenever loading succeeded. */
   hash?: string
+  /**
+   * Whatever the result: the settings of the config in force after the run that wait for a restart, as they differ
+   * from those the process started with (only when the reloader knows them: ReloaderOptions.started).
+   */
+  restartRequired?: string[]
 }
 
 export interface ReloaderOptions {
-  /** Reads and validates the config; throws ConfigError for an invalid one. */
-  load: () => Promise<ResolvedConfig>
+  /**
+   * Reads and validates the config; throws ConfigError for an invalid one. Told the run's trigger: a file event may
+   * reuse what the unchanged file gave, an explicit reload (signal, admin) reads everything again.
+   */
+  load: (trigger: ReloadTrigger) => Promise<ResolvedConfig>
   /** Switches the gateway to `next`; may be async (awaited, still inside the run). Throwing or rejecting is an error result. */
   apply: (next: ResolvedConfig, diff: ConfigDiff) => void | Promise<void>
   /** The config the gateway runs now: what `next` is compared with. */
   current: () => ResolvedConfig
+  /**
+   * The config the process started with: its restart-required settings (RESTART_REQUIRED_SETTINGS) are the ones in
+   * force, so a diff's restartRequired and every result's say what differs from them. Without it a diff compares
+   * them with the previous config and results carry no restartRequired.
+   */
+  started?: ResolvedConfig
   /** Called once per run (not per caller), e.g. for logs and metrics. */
   onResult?: (result: ReloadResult) => void
 }
@@ -51,6 +68,9 @@ export class Reloader {
     if (this.#followUp === undefined) {
       const { promise, resolve } = Promise.withResolvers<ReloadResult>()
       this.#followUp = { trigger, promise, resolve }
+    } else if (this.#followUp.trigger === 'file') {
+      // an explicit reload folded after a file event: the follow-up must read everything again (and says who asked)
+      this.#followUp.trigger = trigger
     }
     return this.#followUp.promise
   }
@@ -74,9 +94,20 @@ export class Reloader {
   }
 
   async #attempt (trigger: ReloadTrigger): Promise<ReloadResult> {
+    const result = await this.#loadAndApply(trigger)
+    const started = this.#options.started
+    if (started === undefined) return result
+    try {
+      return { ...result, restartRequired: result.result === 'success' && result.diff !== undefined ? result.diff.restartRequired : restartRequiredChanges(started, this.#options.current()) }
+    } catch {
+      return result // only a broken current() gets here, and the result already says what went wrong
+    }
+  }
+
+  async #loadAndApply (trigger: ReloadTrigger): Promise<ReloadResult> {
     let next: ResolvedConfig
     try {
-      next = await this.#options.load()
+      next = await this.#options.load(trigger)
     } catch (err) {
       return { result: 'error', trigger, problems: err instanceof ConfigError ? [...err.problems] : [`load: ${oneLine(err)}`] }
     }
@@ -84,7 +115,7 @@ export class Reloader {
       const hash = configHash(next)
       const current = this.#options.current()
       if (hash === configHash(current)) return { result: 'unchanged', trigger, hash }
-      const diff = diffConfigs(current, next)
+      const diff = diffConfigs(current, next, this.#options.started)
       try {
         await this.#options.apply(next, diff)
       } catch (err) {

@@ -90,6 +90,11 @@ function semanticProblems (input: unknown): string[] {
     if (typeof r.pool === 'string' && !Object.hasOwn(pools, r.pool)) problems.push(`routes[${i}].pool: names unknown pool '${r.pool}'`)
     // a split route's path is its read-your-writes cookie's Path attribute, where ';' would end the attribute
     if (isObject(r.reads) && r.path.includes(';')) problems.push(`routes[${i}].path: a route with reads must not have ';' in its path (it is the read-your-writes cookie's Path)`)
+    // lag is only ever learnt from a health check: without one, maxLagMs would be accepted and judge nothing
+    if (isObject(r.reads) && r.reads.maxLagMs !== undefined && typeof r.reads.pool === 'string') {
+      const readPool = Object.hasOwn(pools, r.reads.pool) ? pools[r.reads.pool] : undefined
+      if (isObject(readPool) && readPool.healthCheck === undefined) problems.push(`routes[${i}].reads.maxLagMs: pool '${r.reads.pool}' has no healthCheck, the only way a replica reports its lag`)
+    }
     // the pools a split, a canary or a mirror sends to: known, and not the route's own pool
     for (const part of ['reads', 'canary', 'mirror'] as const) {
       const other = r[part]
@@ -131,8 +136,11 @@ function semanticProblems (input: unknown): string[] {
   return problems
 }
 
-/** Wildcards that take the port on IPv6 and, dual-stack, on IPv4 too ('' is Node's default: '::'). */
-const ANY_FAMILY_WILDCARDS: ReadonlySet<string> = new Set(['', '::', '[::]', '::0', '0:0:0:0:0:0:0:0'])
+/** An IPv6 address in its one canonical spelling ('0::0', '[::]' and '0:0:0:0:0:0:0:0' are all '::'); others as given. */
+function canonicalHost (host: string): string {
+  const bare = host.replace(/^\[(.*)\]$/, '$1')
+  return isIP(bare) === 6 ? new URL(`http://[${bare}]`).hostname.slice(1, -1) : host
+}
 
 /** The port the admin and public listeners would both bind (so the second one fails), or undefined. Port 0 never clashes. */
 function listenersOverlap (server: Loose, admin: Loose): number | undefined {
@@ -145,12 +153,16 @@ function listenersOverlap (server: Loose, admin: Loose): number | undefined {
   return addressesOverlap(serverHost, adminHost) ? serverPort : undefined
 }
 
-/** Whether two listen hosts share an address: '0.0.0.0' takes every IPv4 address (not an IPv6 one like '::1'). */
-function addressesOverlap (a: string, b: string): boolean {
-  if (a === b || ANY_FAMILY_WILDCARDS.has(a) || ANY_FAMILY_WILDCARDS.has(b)) return true
-  const unbracketed = (h: string): string => h.replace(/^\[(.*)\]$/, '$1')
-  if (a === '0.0.0.0') return isIP(unbracketed(b)) !== 6
-  if (b === '0.0.0.0') return isIP(unbracketed(a)) !== 6
+/**
+ * Whether two listen hosts share an address: '::' (and '', Node's default) takes the port on IPv6 and, dual-stack, on
+ * IPv4 too; '0.0.0.0' takes every IPv4 address (not an IPv6 one like '::1').
+ */
+function addressesOverlap (first: string, second: string): boolean {
+  const a = canonicalHost(first)
+  const b = canonicalHost(second)
+  if (a === b || a === '' || b === '' || a === '::' || b === '::') return true
+  if (a === '0.0.0.0') return isIP(b) !== 6
+  if (b === '0.0.0.0') return isIP(a) !== 6
   return false
 }
 

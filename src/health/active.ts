@@ -1,6 +1,12 @@
 // Heartbeat health checks: each target is probed at its own jittered times (after the first, on the grid of slots
 // every checker shares: slot-timers.ts); unhealthyThreshold consecutive failures take it out, healthyThreshold
 // consecutive successes put it back.
+//
+// Lag (a replica pool read with maxLagMs): a target takes reads only while the last lag it reported, as a valid
+// number, is within the limit. A target whose lag is not known yet (just started, added by a reload or a DNS answer)
+// is lagging; a passing probe that reports no valid lag (no header, 'unknown', a JSON null, a body cut short) changes
+// nothing: the last known lag still decides, so a lagging replica stays out until it reports it caught up.
+import { EventEmitter } from 'node:events'
 import type { HealthCheckConfig } from '../config/schema.ts'
 import { setVerdictTimeout, systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
@@ -39,8 +45,10 @@ interface ProbeState {
   cancel: (() => void) | undefined
   exchange: ProbeExchange | undefined
   last: ProbeResult | undefined
-  /** What the last passing probe reported (a new maxLagMs judges it); undefined until a probe has passed. */
-  passed: { lagMs: number | undefined } | undefined
+  /** The last valid lag a passing probe reported (a new maxLagMs judges it); undefined: not known yet. */
+  lagMs: number | undefined
+  /** Whether the last passing probe reported a valid lag; undefined until a probe has passed. */
+  lagReported: boolean | undefined
   /** Joined unchecked (a new DNS address): its first probe passing puts it in, not healthyThreshold of them. */
   joinedUnchecked: boolean
 }
@@ -48,12 +56,25 @@ interface ProbeState {
 export interface HealthCheckOptions {
   random?: RandomSource
   clock?: Clock
+  /**
+   * The lag each target (by URL) last reported to the checker of the pool this one replaces (lagReports()): a
+   * rebuilt pool judges it at once instead of holding every replica out until its first probe.
+   */
+  carriedLag?: ReadonlyMap<string, number>
+}
+
+export interface HealthCheckEvents {
+  /**
+   * Passing probes of a target in a lag-limited pool stopped (false) or started again (true) reporting a valid lag;
+   * once per change (the first passing probe reports only a missing lag).
+   */
+  lagReport: [target: Target, reported: boolean]
 }
 
 const FIRST_PROBE_SPREAD_MS = 20
 const FIRST_PROBE_SPREAD_PER_TARGET_MS = 0.1
 
-export class ActiveHealthChecker {
+export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   readonly #pool: UpstreamPool
   readonly #config: HealthCheckConfig
   readonly #random: RandomSource
@@ -70,9 +91,12 @@ export class ActiveHealthChecker {
   readonly #awaiting = new Set<Target>()
   #firstRound: Promise<void> = Promise.resolve()
   #firstRoundDone: () => void = () => {}
+  readonly #carriedLag: ReadonlyMap<string, number> | undefined
 
   constructor (pool: UpstreamPool, config: HealthCheckConfig, options: HealthCheckOptions = {}) {
+    super()
     this.#pool = pool
+    this.#carriedLag = options.carriedLag
     this.#config = config
     this.#random = options.random ?? Math.random
     this.#clock = options.clock ?? systemClock
@@ -96,8 +120,10 @@ export class ActiveHealthChecker {
   }
 
   #watch (target: Target): void {
-    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, passed: undefined, joinedUnchecked: this.#joining.delete(target) }
+    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, lagMs: this.#carriedLag?.get(target.url), lagReported: undefined, joinedUnchecked: this.#joining.delete(target) }
     this.#states.set(target, state)
+    // before any request can pick it: a replica whose lag is not known yet takes no reads of a lag-limited pool
+    this.#judgeLag(target, state)
     // First probe at once, as Envoy's initial_jitter of 0 does: readiness waits for the first round. It is spread
     // over 0.1 ms per target of the pool, up to FIRST_PROBE_SPREAD_MS, so a thousand targets are not probed in one
     // tick while a pool of 200 is ready after 20 ms of spread, not 100 (the cost that is left is the probes'
@@ -136,16 +162,21 @@ export class ActiveHealthChecker {
   setMaxLagMs (maxLagMs: number | undefined): void {
     if (maxLagMs === this.#maxLagMs) return
     this.#maxLagMs = maxLagMs
-    for (const [target, state] of this.#states) {
-      // not probed yet (a rebuilt pool's checker): the status it carried over stands until its first probe
-      if (state.passed === undefined) continue
-      const lagging = this.#lagging(state.passed.lagMs)
-      if (lagging !== this.#pool.status(target).lagging) this.#pool.setStatus(target, { lagging })
-    }
+    for (const [target, state] of this.#states) this.#judgeLag(target, state)
   }
 
-  #lagging (lagMs: number | undefined): boolean {
-    return this.#maxLagMs !== undefined && lagMs !== undefined && lagMs > this.#maxLagMs
+  /** Sets the target lagging or not by the last lag it reported: an unknown lag is lagging while lag is judged. */
+  #judgeLag (target: Target, state: ProbeState): void {
+    const max = this.#maxLagMs
+    const lagging = max !== undefined && (state.lagMs === undefined || state.lagMs > max)
+    if (lagging !== this.#pool.status(target).lagging) this.#pool.setStatus(target, { lagging })
+  }
+
+  /** The lag each target last reported (by URL), for the checker of a pool that replaces this one (carriedLag). */
+  lagReports (): Map<string, number> {
+    const reports = new Map<string, number>()
+    for (const [target, state] of this.#states) if (state.lagMs !== undefined && !reports.has(target.url)) reports.set(target.url, state.lagMs)
+    return reports
   }
 
   /**
@@ -170,15 +201,11 @@ export class ActiveHealthChecker {
     if (state === undefined) return
     const first = state.last === undefined
     state.last = result
-    const status = this.#pool.status(target)
-    // a failed probe, or one whose lag body was cut short, says nothing of lag: a lagging target stays lagging until
-    // a probe reports it caught up
-    if (result.ok && result.lagUnknown !== true) {
-      state.passed = { lagMs: result.lagMs }
-      const lagging = this.#lagging(result.lagMs)
-      if (lagging !== status.lagging) this.#pool.setStatus(target, { lagging })
-    }
-    const healthy = status.healthy
+    // a failed probe says nothing of lag, nor does a passing one without a valid lag (none, 'unknown', a JSON null,
+    // a body cut short): the last known lag still decides, so a lagging target stays lagging until a probe reports
+    // it caught up
+    if (result.ok) this.#lagReported(target, state, result.lagMs)
+    const healthy = this.#pool.status(target).healthy
     if (result.ok) {
       state.failures = 0
       state.successes++
@@ -190,6 +217,15 @@ export class ActiveHealthChecker {
       if (healthy && state.failures >= this.#config.unhealthyThreshold) this.#pool.setStatus(target, { healthy: false })
     }
     this.#probed(target)
+  }
+
+  #lagReported (target: Target, state: ProbeState, lagMs: number | undefined): void {
+    const reported = lagMs !== undefined
+    if (reported) state.lagMs = lagMs
+    // said once per change, and only where lag is judged (elsewhere a health check need not report it)
+    if (this.#maxLagMs !== undefined && reported !== (state.lagReported ?? true)) this.emit('lagReport', target, reported)
+    state.lagReported = reported
+    this.#judgeLag(target, state)
   }
 
   #probed (target: Target): void {

@@ -63,6 +63,9 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
   // judged by what is left, not by which timer won: both may fall due in one turn
   const cut = inFlight()
   if (cut > 0) logger.warn({ inFlight: cut, tunnels: tunnels.open }, 'shutdown timeout: cutting the requests still in flight')
+  // said before the cut: the requests it ends are logged and counted as the gateway's (503 shutdown_cut), not as
+  // clients that left (499)
+  proxy.setPhase('cutting')
   server.closeAllConnections()
   // tunnels (both sides: a tunnel closes its upstream end with its client's) and handshakes still waiting for a 101
   tunnels.destroyAll()

@@ -1,5 +1,6 @@
 // One access-log line per request, written when the client's response closes.
 import pino, { type Logger } from 'pino'
+import { ERRORS } from '../errors.ts'
 import { writesPlainJson } from '../logger.ts'
 import type { Exchange } from './exchange.ts'
 
@@ -8,17 +9,16 @@ const { streamSym, chindingsSym } = pino.symbols
 
 export function logExchange (logger: Logger, ex: Exchange): void {
   if (logger.levelVal > INFO) return
-  const { res } = ex
   const tried = ex.tried
   // the target is ex.pool's only if that pool made the last attempt: a split read that fell back to a primary that
   // could not serve it tried only replicas, and the line must not pair the primary with a replica's target
   const last = tried.length > ex.triedBefore ? tried[tried.length - 1] : undefined
   const path = ex.path || ex.req.url || ''
-  const status = ex.parserStatus ?? (res.headersSent ? res.statusCode : 499)
+  const status = loggedStatus(ex)
   const elapsedMs = performance.now() - ex.startedAt
   const bytesIn = requestBodyBytes(ex)
   const bytesOut = bytesWrittenSinceLastLine(ex.socket)
-  const aborted = (ex.clientGone && ex.parserStatus === undefined) || undefined
+  const aborted = (ex.clientGone && ex.parserStatus === undefined && !ex.cutByShutdown) || undefined
   if (!writesPlainJson(logger)) {
     logger.info({
       requestId: ex.requestId, method: ex.method, path, route: ex.route?.label, pool: ex.pool?.name, target: last?.url,
@@ -42,6 +42,19 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   if (aborted) line += ',"aborted":true'
   ;(logger as unknown as Record<symbol, { write (s: string): unknown }>)[streamSym]!.write(`${line},"msg":"request"}\n`)
 }
+
+/**
+ * The status a request is logged and counted with: the answer's, the one Node's parser wrote itself, 503 for one the
+ * shutdown cut before its answer began (shutdown_cut), or 499 (nginx's) for a client that left before it.
+ */
+export function loggedStatus (ex: Exchange): number {
+  if (ex.parserStatus !== undefined) return ex.parserStatus
+  if (ex.res.headersSent) return ex.res.statusCode
+  return ex.cutByShutdown ? ERRORS.shutdown_cut.status : CLIENT_CLOSED_REQUEST
+}
+
+/** nginx's status for a request whose client closed the connection before the answer. */
+const CLIENT_CLOSED_REQUEST = 499
 
 // Number to text is most of a line's cost: a 13-digit epoch and a fractional duration go through V8's double
 // formatting. Requests within one millisecond share the epoch's text; the duration is printed from integers.

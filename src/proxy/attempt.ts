@@ -12,6 +12,7 @@ import type { PoolRuntime } from '../upstream/registry.ts'
 import { upstreamReset } from '../upstream/connector.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
+import { forwardedOverHttps } from './front.ts'
 import { responseHeaderList } from './headers.ts'
 import { dropBodyAtClose } from './raw-response.ts'
 import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
@@ -38,6 +39,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #moreAllowed: boolean
   /** A read of a split route at a replica: the primary serves it if no replica does (forward.ts, readFallback). */
   readonly #fallbackFollows: boolean
+  /** A read of a split route at a replica (the primary has not taken it over). */
+  readonly #atReplica: boolean
   readonly #done: (result: AttemptResult) => void
   #controller: Dispatcher.DispatchController | undefined
   #pendingAbort: Error | undefined
@@ -78,7 +81,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     // deadline: cutting it at perTryTimeoutMs would answer 504 for a request the upstream may still complete.
     // A read of a split route has the primary after its replicas: a hung replica must leave it the rest of the
     // deadline, so no replica attempt is the last one.
-    this.#fallbackFollows = ex.readFallback !== undefined && ex.replayable
+    this.#atReplica = ex.readFallback !== undefined
+    this.#fallbackFollows = this.#atReplica && ex.replayable
     const retriedAfterTimeout = this.#moreAllowed && runtime.retry.retryableFailure('timeout', ex)
     this.#timeoutMs = retriedAfterTimeout || this.#fallbackFollows ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
     // A streamed upload may take longer than any response deadline: as Envoy does, the clock for the
@@ -201,6 +205,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
     this.#runtime.clock.clearTimeout(this.#timer)
     result.responded = true
+    // a replica answered a read of a split route: reads are on the replicas (again), said once per change
+    if (this.#atReplica && result.failure === undefined) ex.plan?.replicaAnswered()
     // answered before the client's body is all here (an auth check, a size limit): nothing will read the rest for
     // this request, so the connection closes after the answer, the rest read and dropped meanwhile (RFC 9112 §9.3)
     if (ex.hasBody && !ex.req.complete) closeAfterAnswer(ex)
@@ -211,7 +217,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
     out.push('x-request-id', ex.requestId)
     // shutting down: this connection closes after this answer (the header is hop-by-hop: it was just stripped)
     if (ex.gate.closing) out.push('connection', 'close')
-    if (sticky !== undefined) out.push('set-cookie', sticky.setCookieHeader(), 'x-read-after-write', sticky.writeTimeHeaderValue())
+    if (sticky !== undefined) {
+      // one token, as a cookie for browsers and as a header for other clients to send back; Secure when the write
+      // came in over HTTPS (a trusted TLS-terminating proxy's X-Forwarded-Proto)
+      const token = sticky.token()
+      out.push('set-cookie', sticky.setCookieHeader(token, forwardedOverHttps(ex.headers)), 'x-read-after-write', token)
+    }
     ex.res.writeHead(statusCode, out)
     ex.answerStarted?.(result)
   }

@@ -42,8 +42,10 @@ export function readBody (req: IncomingMessage, expected: number, limit: number,
       if (size > expected) return void req.destroy(new GatewayError('bad_request'))
       chunks.push(chunk)
       // enough to be worth a connection: the rest streams behind these bytes. A body over `limit` that arrived
-      // whole (one read) streams too: held whole, it would be kept for retries past retry.maxBufferBytes.
-      if (size > limit || (size === limit && size < expected)) {
+      // whole (one read) streams too: held whole, it would be kept for retries past retry.maxBufferBytes. At
+      // exactly `limit`, a Content-Length says whether more follows; a chunked body (expected Infinity) may be
+      // whole, so its next read or its end decides (held whole within `limit` either way, README).
+      if (size > limit || (size === limit && expected !== Infinity && size < expected)) {
         req.pause()
         stop()
         const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)

@@ -63,6 +63,8 @@ export class Exchange {
   parserStatus: number | undefined = undefined
   /** Set once the client went away before the response finished. */
   clientGone = false
+  /** The shutdown's timeout closed its connection before the response finished (shutdown_cut, not a client that left). */
+  cutByShutdown = false
   /** Counted out and logged (once: a request that waited its turn can be ended by its connection's close too). */
   finished = false
   errorCode: ErrorCode | undefined = undefined
@@ -72,7 +74,7 @@ export class Exchange {
   answerStarted: ((result: AttemptResult) => void) | undefined = undefined
   /** Admitted by its pool's breaker and not judged yet (resilience/breaker.ts); undefined once judged. */
   breakerAdmission: Admission | undefined = undefined
-  /** The attempt in flight, aborted if the client leaves. */
+  /** The attempt in flight, or the retry loop while it waits out a backoff (retry-loop.ts): aborted if the client leaves. */
   attempt: { abort (reason?: Error): void } | undefined = undefined
 
   /** Shared by every request of a proxy: set once shutdown begins, so answers still to start ask to close. */

@@ -7,7 +7,7 @@ import { NOT_A_PROBE, type Verdict } from '../resilience/breaker.ts'
 import { monotonicMs } from '../runtime.ts'
 import type { GatewayState, RefusalObserver } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
-import { logExchange } from './access-log.ts'
+import { logExchange, loggedStatus } from './access-log.ts'
 import { failureCode, type AttemptResult } from './attempt.ts'
 import { limitBody, readBody } from './body.ts'
 import { Exchange, NO_KEY } from './exchange.ts'
@@ -42,9 +42,11 @@ export interface ProxyOptions extends FrontOptions {
 
 /**
  * serving → draining (answers carry Connection: close) → closed (the listener is closed: requests are still served,
- * with Connection: close; a WebSocket upgrade on a connection kept alive since before gets 503 shutting_down).
+ * with Connection: close; a WebSocket upgrade on a connection kept alive since before gets 503 shutting_down) →
+ * cutting (shutdown.timeoutMs ran out: the connections left are being closed, and the requests they carried are
+ * the gateway's cut, shutdown_cut, not clients that left).
  */
-export type ProxyPhase = 'serving' | 'draining' | 'closed'
+export type ProxyPhase = 'serving' | 'draining' | 'closed' | 'cutting'
 
 export class ProxyHandler {
   #state: GatewayState
@@ -92,7 +94,7 @@ export class ProxyHandler {
 
   /** Shutdown: whether an upgrade must be refused (closed, and its connection was kept alive since before). */
   refusesUpgrade (req: IncomingMessage): boolean {
-    return this.#phase === 'closed' && hadRequest(req)
+    return (this.#phase === 'closed' || this.#phase === 'cutting') && hadRequest(req)
   }
 
   /** Answers a request the gateway will not take now (overload), with the JSON error and an access-log line. */
@@ -231,8 +233,9 @@ export class ProxyHandler {
     }
     const maxBuffer = runtime.config.retry.maxBufferBytes
     // no upstream connection until the body (or its first maxBufferBytes) is here; a chunked body over the
-    // route's limit is refused as soon as it shows
-    const limit = maxBody !== undefined && facts.chunked ? Math.min(maxBuffer, maxBody + 1) : maxBuffer
+    // route's limit is refused as soon as it shows (readBody gives a chunked body up once a byte past `limit`
+    // arrives; at least 1, so a route that takes no body still reads the first byte before refusing it)
+    const limit = maxBody !== undefined && facts.chunked ? Math.min(maxBuffer, Math.max(maxBody, 1)) : maxBuffer
     // routed, admitted and within its route's limit: now the client may send the body (RFC 9110 §10.1.1). A request
     // refused before this never hears 100 Continue, and Node closes its connection after the refusal. HTTP/1.0
     // clients' expectations are ignored (§10.1.1).
@@ -329,8 +332,7 @@ export class ProxyHandler {
   readonly #runningPool = (name: string): PoolRuntime | undefined => this.#state.pools.get(name)
 
   readonly #poolDone = (ex: Exchange, runtime: PoolRuntime, last: AttemptResult | undefined, error?: unknown): void => {
-    // the upstream's failure counts, an answer is a success; no answer that was not its fault says nothing
-    judge(ex, runtime, error !== undefined || last === undefined ? undefined : last.failure !== undefined ? 'failure' : last.responded ? 'success' : undefined)
+    judge(ex, runtime, error === undefined ? verdictOf(ex, last) : undefined)
     this.#afterPool(ex, runtime, last, error)
   }
 
@@ -390,19 +392,23 @@ export class ProxyHandler {
     ex.finished = true
     if (!ex.res.writableFinished && ex.cutShortBy === undefined) {
       ex.clientGone = true
-      ex.attempt?.abort()
       // the parser answered it (client-error.ts): its status and code, not a client that left
       const parserCode = PARSER_ANSWERS.get(ex.res)
       if (parserCode !== undefined) {
         ex.errorCode = parserCode
         ex.parserStatus = ERRORS[parserCode].status
+      } else if (this.#phase === 'cutting') {
+        // the shutdown closed its connection (drainAndClose): the gateway's doing, not a client that left
+        ex.cutByShutdown = true
+        ex.errorCode = 'shutdown_cut'
       }
+      ex.attempt?.abort()
     }
     logExchange(this.#logger, ex)
     // canary errors: 5xx answers, failures to reach the pool, and answers the upstream cut short (their status went
     // out first); a client that left, or stopped reading (client_stalled), says nothing of the version
     if (ex.version !== undefined && !ex.clientGone) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true)
-    if (ex.observer !== undefined) ex.observer.request(ex.method, ex.parserStatus ?? (ex.res.headersSent ? ex.res.statusCode : 499), (performance.now() - ex.startedAt) / 1000)
+    if (ex.observer !== undefined) ex.observer.request(ex.method, loggedStatus(ex), (performance.now() - ex.startedAt) / 1000)
     // a refusal counts once written: one queued behind pipelined answers whose connection closed first was never given
     else if (ex.route === undefined && ex.errorCode !== undefined && (ex.res.writableFinished || ex.parserStatus !== undefined)) this.#refusals?.refused(ex.errorCode)
     if (--this.#active === 0 && this.#onIdle !== undefined) {
@@ -440,6 +446,18 @@ function answerAsRecipient (ex: Exchange): void {
 
 /** The methods a route without a method list takes, for OPTIONS. */
 const ALL_METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE'
+
+/**
+ * What a request its pool is done with tells the breaker: the upstream's failure counts, an answer is a success; no
+ * answer that was not its fault says nothing. Nor does a failure whose retry was due when the client left, or its
+ * body outgrew the route, during the backoff: the request as a whole was never decided (README: clients that went
+ * away never count), and the retry might have been served.
+ */
+function verdictOf (ex: Exchange, last: AttemptResult | undefined): Verdict {
+  if (last === undefined) return undefined
+  if (last.failure === undefined) return last.responded ? 'success' : undefined
+  return last.retryable && (ex.clientGone || ex.errorCode === 'body_too_large') ? undefined : 'failure'
+}
 
 /** The breaker's verdict on a request admitted through it, given once (a probe's may come at its answer's start). */
 function judge (ex: Exchange, runtime: PoolRuntime, verdict: Verdict): void {

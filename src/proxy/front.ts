@@ -6,6 +6,7 @@ import type { ErrorCode } from '../errors.ts'
 import { METHODS } from '../node-http.ts'
 import { absoluteFormAuthority, isValidAuthority, normaliseRequestTarget } from '../routing/path.ts'
 import type { RoutePlan } from '../release/plans.ts'
+import { SAFE_METHODS } from '../release/read-after-write.ts'
 import type { Route } from '../routing/table.ts'
 import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
@@ -55,13 +56,14 @@ export interface Admission {
   answerHere: boolean
 }
 
-export type Admit = (req: IncomingMessage, state: GatewayState) => Admission
+/** `upgrade`: a WebSocket upgrade (src/proxy/upgrade.ts), which a split route sends to its primary. */
+export type Admit = (req: IncomingMessage, state: GatewayState, upgrade?: boolean) => Admission
 
 export function createAdmit (options: FrontOptions): Admit {
   const trust = proxyAddr.compile([...options.trustedProxies])
   const proto = options.proto ?? 'http'
   const dropUnderscoreHeaders = options.dropUnderscoreHeaders ?? true
-  return (req, state) => {
+  return (req, state, upgrade = false) => {
     const clientIp = clientAddress(req.socket.remoteAddress)
     const facts: IncomingFacts = { host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false }
     const url = req.url ?? ''
@@ -85,7 +87,7 @@ export function createAdmit (options: FrontOptions): Admit {
     const table = state.table
     const match = table.match(target.path, req.method ?? 'GET', facts.host, table.narrowsByHeaders ? (name) => firstValue(req.headers[name]) : undefined)
     const plan = match && state.plans?.get(match.route)
-    const runtime = match && state.pools.get(plan === undefined ? match.route.pool : choosePool(plan, req, admission, state))
+    const runtime = match && state.pools.get(plan === undefined ? match.route.pool : choosePool(plan, req, admission, state, upgrade))
     if (match === undefined || runtime === undefined) {
       admission.refusal = 'no_route'
       return admission
@@ -159,21 +161,27 @@ function malformedRequest (req: IncomingMessage, facts: IncomingFacts): ErrorCod
 
 /**
  * Which pool a request of a planned route goes to. Reads of a split route go to the replicas unless the client
- * wrote through this route moments ago (its signed cookie or header) or no replica is available; on a canary
- * route a sticky key, a force header or a random draw decides the version.
+ * wrote through this route moments ago (its signed cookie or header) or no replica is available; upgrades and
+ * other methods go to the primary, and only those that are not safe pin the client's reads (admission.write). On
+ * a canary route a sticky key, a force header or a random draw decides the version.
  */
-function choosePool (plan: RoutePlan, req: IncomingMessage, admission: Admission, state: GatewayState): string {
+function choosePool (plan: RoutePlan, req: IncomingMessage, admission: Admission, state: GatewayState, upgrade: boolean): string {
   const reads = plan.reads
   let toReplicas = false
-  if (reads !== undefined) {
-    if (!reads.methods.has(req.method ?? 'GET')) {
-      admission.write = true
+  // A WebSocket upgrade is a session, not a read: what it carries may write, a read-only replica would refuse
+  // that, and a tunnel open for hours on a replica would escape maxLagMs (lag judges new picks only). It goes
+  // where the route's writes go, pins nothing and counts as no read.
+  if (reads !== undefined && !upgrade) {
+    const method = req.method ?? 'GET'
+    if (!reads.methods.has(method)) {
+      // to the primary; but a safe method (OPTIONS, TRACE, PROPFIND, …) changes nothing there: it pins no reads
+      admission.write = !SAFE_METHODS.has(method)
     } else if (reads.sticky.pinnedToPrimary(firstValue(req.headers.cookie), firstValue(req.headers['x-read-after-write']))) {
       plan.readToPrimary('sticky')
     } else {
       const replicas = state.pools.get(reads.pool)
       toReplicas = replicas !== undefined && replicas.breaker.allows() && replicas.pool.available().length > 0
-      plan.replicasAvailable(toReplicas)
+      // (only a replica's answer says the replicas serve again: replicaAnswered, src/proxy/attempt.ts)
       if (!toReplicas) plan.readToPrimary('fallback')
     }
   }
@@ -196,6 +204,18 @@ function primaryPool (plan: RoutePlan, req: IncomingMessage, admission: Admissio
     if (admission.version === 'canary') return canary.pool
   }
   return plan.route.pool
+}
+
+/**
+ * Whether the request came in over HTTPS, as the upstream header list says it (buildUpstreamHeaders sets
+ * x-forwarded-proto once: a trusted proxy's first value, else the gateway's own proto). Read only for a write that
+ * pins, so it is not worked out for every request.
+ */
+export function forwardedOverHttps (headers: readonly string[]): boolean {
+  for (let i = headers.length - 2; i >= 0; i -= 2) {
+    if (headers[i] === 'x-forwarded-proto') return /^\s*https\s*(?:,|$)/i.test(headers[i + 1]!)
+  }
+  return false
 }
 
 function firstValue (value: string | string[] | undefined): string | undefined {

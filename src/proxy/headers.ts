@@ -23,6 +23,7 @@ export interface IncomingFacts {
   requestId: string | undefined
   contentLength: string | undefined
   chunked: boolean
+  /** An Idempotency-Key with a value: an empty one names no request an upstream could deduplicate. */
   idempotencyKey: boolean
   /** More than one Host line arrived: a 400 (RFC 9112 §3.2). Set only when true. */
   hostRepeated?: boolean
@@ -87,7 +88,8 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
         facts.transferEncoding = facts.transferEncoding === undefined ? value : `${facts.transferEncoding}, ${value}`
         continue
       case 'idempotency-key':
-        facts.idempotencyKey = true
+        // an empty key (Node trims the value) makes nothing safe to send twice: the upstream has nothing to dedupe by
+        if (value.trim() !== '') facts.idempotencyKey = true
         out.push(name, value)
         continue
       case 'x-forwarded-for':

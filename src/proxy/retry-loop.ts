@@ -2,6 +2,7 @@
 // Callbacks, not promises: this runs for every request, and each awaited attempt cost two promises, an async
 // frame and their microtasks.
 import type { RetryBudget } from '../resilience/budget.ts'
+import type { Timer } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
@@ -35,6 +36,8 @@ class TargetLoop {
   #slot: RetryBudget | undefined
   /** The budget whose slot the attempt in flight holds, given back when it ends. */
   #budgeted: RetryBudget | undefined
+  /** The retry's backoff timer while it runs (the loop is then the exchange's `attempt`, so a leaving client ends it). */
+  #backoff: Timer | undefined
 
   constructor (ex: Exchange, runtime: PoolRuntime, done: AttemptsDone, running: RunningPool | undefined) {
     this.#ex = ex
@@ -46,6 +49,7 @@ class TargetLoop {
 
   next (): void {
     const ex = this.#ex
+    this.#backoff = undefined
     try {
       // the client left, or its body grew past the route's limit while this loop waited (forward.ts, refuseBody)
       if (ex.clientLeft() || ex.errorCode === 'body_too_large') return this.#end()
@@ -101,8 +105,28 @@ class TargetLoop {
     if (result.responded || this.#ex.clientGone || !result.retryable) return this.#end()
     // Never the next dispatch from inside undici's callback for the last one (it is still unwinding that
     // request): after a backoff on the pool's clock, or on the next microtask.
-    if (result.delayMs > 0) this.#runtime.clock.setTimeout(() => this.next(), result.delayMs)
+    if (result.delayMs > 0) this.#waitBackoff(result.delayMs)
     else queueMicrotask(() => this.next())
+  }
+
+  /**
+   * Until the retry goes out, the loop stands in for the attempt in flight: a client that leaves (forward.ts #finish)
+   * or a body that grows past the route's limit (refuseBody) aborts it, and the request ends then, its retry slot
+   * and its place among the pool's active requests given back at once, not when the timer would have fired (Envoy
+   * cancels its retry timer on a downstream reset).
+   */
+  #waitBackoff (delayMs: number): void {
+    this.#backoff = this.#runtime.clock.setTimeout(() => this.next(), delayMs)
+    this.#ex.attempt = this
+  }
+
+  /** The request ends during the backoff: no retry follows (a no-op at any other time). */
+  abort (): void {
+    const timer = this.#backoff
+    if (timer === undefined) return
+    this.#backoff = undefined
+    this.#runtime.clock.clearTimeout(timer)
+    this.#end()
   }
 
   #end (error?: unknown): void {

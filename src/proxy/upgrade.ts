@@ -41,7 +41,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     if (opts.refuses(req)) return refuseUnadmitted(opts, req, socket, 'shutting_down', startedAt, { 'retry-after': '1' })
     if (opts.overloaded?.() === true) return refuseUnadmitted(opts, req, socket, 'overloaded', startedAt, { 'retry-after': '1' })
     const state = opts.state()
-    const admission = opts.admit(req, state)
+    const admission = opts.admit(req, state, true)
     const { requestId, runtime } = admission
     const observer = admission.route && runtime !== undefined ? state.observers?.get(admission.route, runtime.name) : undefined
     // One access-log line per upgrade, once it is over, and one requests_total count: a tunnel's when its 101 is

@@ -107,7 +107,8 @@ export class RoutePlan {
       maxLagMs: reads.maxLagMs,
       // the gateway's wall clock (systemClock.now is Date.now): cookies must mean the same time on every replica;
       // injected, so a test can step time past the window instead of sleeping through it
-      sticky: new ReadAfterWrite({ secret: options.secret, stickyAfterWriteMs: reads.stickyAfterWriteMs, routePath: route.prefix, now: () => options.clock.now() }),
+      // a reload that changed the secret: the previous one's tokens stay valid for as long as they could be
+      sticky: new ReadAfterWrite({ secret: options.secret, stickyAfterWriteMs: reads.stickyAfterWriteMs, routePath: route.prefix, now: () => options.clock.now(), previous: previous?.reads?.sticky }),
     }
     const settings = canary && JSON.stringify(canary)
     // A reload that leaves the route's canary settings as they were keeps its weight, where the weight came from and
@@ -134,18 +135,27 @@ export class RoutePlan {
 
   get name (): string { return this.route.label }
 
-  /** Whether reads are on the primary because no replica is available. */
+  /** Whether reads are on the primary because no replica was available or none answered (until one answers). */
   get fallback (): boolean { return this.#fallback }
 
-  /** Records whether the replicas could take this read; reports a change once. */
-  replicasAvailable (available: boolean): void {
-    if (this.#fallback === !available) return
-    this.#fallback = !available
-    this.#events.fallback(this.route, this.#fallback)
+  /**
+   * A read goes to the primary: pinned by the client's write ('sticky'), or because no replica could take it or
+   * none answered it ('fallback': reads are falling back, reported once per change).
+   */
+  readToPrimary (reason: ReadToPrimaryReason): void {
+    if (reason === 'fallback') this.#setFallback(true)
+    this.#events.readToPrimary(this.route, reason)
   }
 
-  readToPrimary (reason: ReadToPrimaryReason): void {
-    this.#events.readToPrimary(this.route, reason)
+  /** A replica answered a read: reads are on the replicas again (reported once per change). */
+  replicaAnswered (): void {
+    if (this.#fallback) this.#setFallback(false)
+  }
+
+  #setFallback (active: boolean): void {
+    if (this.#fallback === active) return
+    this.#fallback = active
+    this.#events.fallback(this.route, active)
   }
 
   /** A finished request of the canary split: errors are 5xx answers and failures to reach the pool. */

@@ -6,10 +6,12 @@
 // It pins only while now < expiry ≤ now + stickyAfterWriteMs + maxClockSkewMs, so neither a stale cookie
 // nor one minted under a longer stickyAfterWriteMs outlives the current setting.
 //
-// Other clients send `x-read-after-write: <epoch ms of their write>` (unsigned; writeTimeHeaderValue() gives
-// the gateway's own clock to echo). It pins while value ≤ now + maxClockSkewMs and now < value + stickyAfterWriteMs:
-// one value pins for stickyAfterWriteMs at most, never forever. A client can still pin every read by sending a
-// fresh time each time — the same as claiming a write every time; callers that must prevent it ignore the header.
+// Other clients send back the same token in `x-read-after-write`, which the write's answer carries beside the
+// cookie: signed like it, so no client can pin its reads without a write, nor stretch a pin past its window.
+//
+// A reload that changes the secret keeps accepting tokens signed with the previous one for as long as they can be
+// valid (the previous stickyAfterWriteMs and the skew): a key change must not send every pinned client to a
+// replica at once.
 //
 // Bad input of any kind (malformed, truncated, oversized, non-ASCII, negative, far future) means "not pinned";
 // nothing here throws on request data.
@@ -23,10 +25,10 @@ export const READ_AFTER_WRITE_HEADER = 'x-read-after-write'
 const MAX_COOKIE_HEADER = 8192
 /** Signatures checked per request at most, so a header full of look-alike cookies costs little. */
 const MAX_SIGNATURE_CHECKS = 4
-const MAX_HEADER_VALUE = 32
+/** A token is at most 15 + 1 + 43 characters; a little room for spaces around it. */
+const MAX_HEADER_VALUE = 64
 /** Expiry (up to 15 digits, no leading zero: one spelling per expiry) and a base64url SHA-256 signature. */
 const TOKEN = /^([1-9]\d{0,14})\.([A-Za-z0-9_-]{43})$/
-const EPOCH_MS = /^\d{1,15}$/
 /** What a cookie's Path attribute can carry (RFC 6265 path-value), starting with '/'. */
 const COOKIE_PATH = /^\/[\x20-\x3A\x3C-\x7E]*$/
 
@@ -37,11 +39,19 @@ export interface ReadAfterWriteOptions {
   routePath: string
   /** Tolerated clock difference between replicas (cookie) or between client and gateway (header). */
   maxClockSkewMs?: number
-  /** Adds Secure to the cookie (when clients reach the gateway over HTTPS). */
+  /** Adds Secure to every cookie (when clients reach the gateway over HTTPS); else per write (setCookieHeader). */
   secure?: boolean
   /** Epoch milliseconds; must agree across replicas, so a wall clock. */
   now?: () => number
+  /**
+   * The route's read-your-writes before a reload: if it signed with another secret, its tokens stay valid here for
+   * as long as they could be (its stickyAfterWriteMs and the skew from now), under this route's own checks.
+   */
+  previous?: ReadAfterWrite
 }
+
+/** What makes request methods safe (RFC 9110 §9.2.1, and the IANA method registry's safe ones): never a write. */
+export const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PROPFIND', 'REPORT', 'SEARCH', 'QUERY'])
 
 export class ReadAfterWrite {
   readonly #secret: Buffer
@@ -51,6 +61,9 @@ export class ReadAfterWrite {
   readonly #secure: boolean
   readonly #maxAgeSeconds: number
   readonly #now: () => number
+  /** The secret before a reload changed it, accepted until #previousUntil (epoch ms). */
+  readonly #previousSecret: Buffer | undefined
+  readonly #previousUntil: number
 
   constructor (options: ReadAfterWriteOptions) {
     this.#secret = Buffer.from(options.secret)
@@ -66,25 +79,41 @@ export class ReadAfterWrite {
     this.#secure = options.secure ?? false
     this.#maxAgeSeconds = Math.ceil(options.stickyAfterWriteMs / 1000)
     this.#now = options.now ?? Date.now
+    const previous = options.previous
+    const now = this.#now()
+    if (previous !== undefined && !previous.#secret.equals(this.#secret)) {
+      this.#previousSecret = previous.#secret
+      this.#previousUntil = now + previous.#stickyMs + previous.#skewMs
+    } else if (previous !== undefined && previous.#previousSecret !== undefined && now < previous.#previousUntil && !previous.#previousSecret.equals(this.#secret)) {
+      // a reload that left the secret alone, within the window of an earlier change: the grace goes on
+      this.#previousSecret = previous.#previousSecret
+      this.#previousUntil = previous.#previousUntil
+    } else {
+      this.#previousSecret = undefined
+      this.#previousUntil = 0
+    }
   }
 
-  /** The Set-Cookie value for a successful write (status < 400) through the route. */
-  setCookieHeader (): string {
+  /**
+   * A new token for a successful write (status < 400) through the route: `<expiry epoch ms>.<signature>`, the value
+   * of both the cookie (setCookieHeader) and the x-read-after-write header of the answer.
+   */
+  token (): string {
     const expires = Math.floor(this.#now()) + this.#stickyMs
+    return `${expires}.${this.#sign(this.#secret, expires)}`
+  }
+
+  /** The Set-Cookie value carrying `token`; `secure`: the write came in over HTTPS (Secure is added). */
+  setCookieHeader (token: string = this.token(), secure = false): string {
     return stringifySetCookie({
       name: READ_AFTER_WRITE_COOKIE,
-      value: `${expires}.${this.#sign(expires)}`,
+      value: token,
       path: this.#routePath,
       maxAge: this.#maxAgeSeconds,
       httpOnly: true,
       sameSite: 'lax',
-      secure: this.#secure,
+      secure: this.#secure || secure,
     })
-  }
-
-  /** The gateway's time of a successful write, for non-browser clients to send back as x-read-after-write. */
-  writeTimeHeaderValue (): string {
-    return String(Math.floor(this.#now()))
   }
 
   /** Whether this read must go to the primary pool. Either a valid cookie or a valid header is enough. */
@@ -115,20 +144,22 @@ export class ReadAfterWrite {
     const expires = Number(expiresText)
     if (!(now < expires && expires <= now + this.#stickyMs + this.#skewMs)) return false
     // both sides are 43 ASCII characters (the pattern guarantees it), as timingSafeEqual requires
-    return timingSafeEqual(Buffer.from(signature, 'latin1'), Buffer.from(this.#sign(expires), 'latin1'))
+    const given = Buffer.from(signature, 'latin1')
+    if (timingSafeEqual(given, Buffer.from(this.#sign(this.#secret, expires), 'latin1'))) return true
+    return this.#previousSecret !== undefined && now < this.#previousUntil &&
+      timingSafeEqual(given, Buffer.from(this.#sign(this.#previousSecret, expires), 'latin1'))
   }
 
+  /** The header carries the token the write's answer gave (never a bare time: that anyone could send). */
   #headerPins (value: string | undefined, now: number): boolean {
     if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE) return false
-    const text = value.trim()
-    if (!EPOCH_MS.test(text)) return false
-    const wroteAt = Number(text)
-    return wroteAt <= now + this.#skewMs && now < wroteAt + this.#stickyMs
+    const token = TOKEN.exec(value.trim())
+    return token !== null && this.#validToken(token[1]!, token[2]!, now)
   }
 
-  #sign (expires: number): string {
+  #sign (secret: Buffer, expires: number): string {
     // the route and the expiry, separated by a byte a cookie path cannot contain
-    return createHmac('sha256', this.#secret).update(`sy_rw v1\n${this.#routePath}\n${expires}`).digest('base64url')
+    return createHmac('sha256', secret).update(`sy_rw v1\n${this.#routePath}\n${expires}`).digest('base64url')
   }
 }
 

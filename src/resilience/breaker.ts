@@ -21,6 +21,9 @@ export const NOT_A_PROBE: Admission = 0
 
 export interface BreakerEvents { state: [state: BreakerState, previous: BreakerState] }
 
+/** Buckets of opossum's rolling window (its default, set here so #forgetCounts empties every one). */
+const ROLLING_BUCKETS = 10
+
 /** How long a half-open probe holds its slot when no option says (a request with no verdict by then gives it up). */
 const DEFAULT_PROBE_LEASE_MS = 2000
 
@@ -54,6 +57,7 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
       errorThresholdPercentage: config.errorThresholdPercentage,
       volumeThreshold: config.volumeThreshold,
       rollingCountTimeout: config.rollingWindowMs,
+      rollingCountBuckets: ROLLING_BUCKETS,
       resetTimeout: config.resetTimeoutMs,
       // Off: with them on, every request's latency is pushed into the rolling window, and every second (the
       // snapshot) and on every failure opossum concatenates and sorts the whole window's latencies, ~100,000
@@ -63,7 +67,7 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
     })
     this.#breaker.on('open', () => { this.#openedAt = this.#clock.now(); this.#set('open') })
     this.#breaker.on('halfOpen', () => this.#set('half-open'))
-    this.#breaker.on('close', () => this.#set('closed'))
+    this.#breaker.on('close', () => { this.#forgetCounts(); this.#set('closed') })
   }
 
   get state (): BreakerState { return this.#state }
@@ -114,13 +118,27 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
 
   /** Operator: open or close the breaker by hand. */
   force (state: 'open' | 'closed'): void {
-    if (state === 'open') this.#breaker?.open()
+    if (state === 'open') return this.#breaker?.open()
+    // closing one already closed still clears its counts: the operator says the pool is fine now
+    if (this.#breaker?.closed === true) this.#forgetCounts()
     else this.#breaker?.close()
   }
 
   shutdown (): void {
     this.#endProbe(this.#probe)
     this.#breaker?.shutdown()
+  }
+
+  /**
+   * A breaker that closes starts from empty counts, as Hystrix's and resilience4j's do: opossum's close() keeps its
+   * rolling window, so the failures that opened it would still be there, and with resetTimeoutMs shorter than
+   * rollingWindowMs the first failure after a recovery would reopen it. opossum has no reset for the window; its
+   * Status rotates a fresh bucket in with rotateBucket() (what its own timer calls), and ROLLING_BUCKETS of them
+   * replace the whole window.
+   */
+  #forgetCounts (): void {
+    const status = this.#breaker?.status as { rotateBucket?: () => void } | undefined
+    for (let i = 0; i < ROLLING_BUCKETS; i++) status?.rotateBucket?.()
   }
 
   #endProbe (ticket: Admission): void {

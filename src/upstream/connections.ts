@@ -4,8 +4,13 @@
 // busy connections it was ~1.5% of the gateway's instructions per request. Here both are O(1). The most recently
 // freed client is reused first (LIFO), so a lightly loaded target keeps a few warm connections and lets the rest
 // reach their keep-alive timeout, as Envoy's and HAProxy's connection reuse does.
+// Every copy of a target (a reload that changed its weight or its pool's settings makes one) shares these, so the
+// limit is the upstream's: configure() takes a newer copy's settings without opening a connection more than it allows.
 import { Client, errors, type Dispatcher } from 'undici'
 import { WaitQueue } from './wait-queue.ts'
+
+/** undici's Client options for each connection, and the most connections open at once. */
+export type ConnectionsOptions = Client.Options & { connections: number }
 
 interface Queued {
   readonly options: Dispatcher.DispatchOptions
@@ -17,14 +22,18 @@ interface Slot {
   readonly client: Client
   /** On the free stack. */
   free: boolean
-  /** Taken out after a connection error: its events no longer count. */
+  /** Taken out after a connection error, or once it came free under settings configure() replaced: its events no longer count. */
   retired: boolean
+  /** The configure() round it was made in: one made under replaced settings closes once it comes free. */
+  readonly round: number
 }
 
 export class TargetConnections {
   readonly #origin: string
-  readonly #options: Client.Options
-  readonly #max: number
+  #options: Client.Options
+  #max: number
+  /** Bumped by configure(): slots of earlier rounds close as they come free. */
+  #round = 0
   readonly #slots: Slot[] = []
   readonly #free: Slot[] = []
   /** Requests waiting for a connection, first in first out, by handler (withdraw() takes one out). */
@@ -36,11 +45,26 @@ export class TargetConnections {
   /** close() waits for the queue to empty; this resolves it. */
   #queueEmptied: (() => void) | undefined
 
-  constructor (origin: string, options: Client.Options & { connections: number }) {
+  constructor (origin: string, options: ConnectionsOptions) {
     const { connections, ...clientOptions } = options
     this.#origin = origin
     this.#options = clientOptions
     this.#max = Math.max(1, connections)
+  }
+
+  /**
+   * New settings (a reload changed the pool's): connections made from now on use them and the new limit counts
+   * every connection open. Idle ones made under the old settings close now; busy ones finish what they carry, then
+   * close, and count against the limit until they do (a connection more than the limit is never opened).
+   */
+  configure (options: ConnectionsOptions): void {
+    const { connections, ...clientOptions } = options
+    this.#options = clientOptions
+    this.#max = Math.max(1, connections)
+    this.#round++
+    for (const slot of [...this.#free]) this.#retire(slot)
+    // a higher limit lets what waits start now
+    this.#moveQueue()
   }
 
   /** close() was called: requests are refused (those queued before are still sent). */
@@ -94,7 +118,7 @@ export class TargetConnections {
   #open (): Slot | undefined {
     if (this.#slots.length >= this.#max) return undefined
     const client = new Client(this.#origin, this.#options)
-    const slot: Slot = { client, free: false, retired: false }
+    const slot: Slot = { client, free: false, retired: false, round: this.#round }
     client.on('drain', () => this.#drained(slot))
     client.on('connectionError', () => this.#retire(slot))
     this.#slots.push(slot)
@@ -110,6 +134,8 @@ export class TargetConnections {
   /** A connection can take a request again: the queue's next, else it waits on the free stack. */
   #drained (slot: Slot): void {
     if (slot.free || slot.retired) return
+    // made under settings a reload replaced: it closes, and what waits goes to one made under the new ones
+    if (slot.round !== this.#round) return this.#retire(slot)
     for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
       if (!this.#send(slot, next.options, next.handler)) return
     }
@@ -129,9 +155,9 @@ export class TargetConnections {
   }
 
   /**
-   * A connection could not be made. The client has failed the requests it held; as undici's Pool does
-   * (nodejs/undici#3895), it is closed and a new one is made for the next request, and what waits in the queue
-   * moves on to the connections left (or new ones).
+   * A connection could not be made (or came free under replaced settings). The client has failed the requests it
+   * held; as undici's Pool does (nodejs/undici#3895), it is closed and a new one is made for the next request, and
+   * what waits in the queue moves on to the connections left (or new ones).
    */
   #retire (slot: Slot): void {
     if (slot.retired) return

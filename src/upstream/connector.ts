@@ -1,22 +1,42 @@
-// Upstream connections that say when a reset is being handled. undici ends a close-delimited response (no
-// Content-Length, not chunked: its body runs to the connection's end) normally when the connection is reset rather
-// than closed (client-h1's onSocketError, a workaround for macOS). A reset is no clean close: what came before it may
-// be cut short, and Linux drops what the gateway had not read yet (RFC 9112 §8: record it as incomplete; nginx cuts
-// the client's response). undici hands the gateway the end inside the socket's 'error' event, synchronously, so a
-// listener that runs before undici's can tell the attempt that this end is a reset.
+// Upstream connections that say when a reset is being handled, and give up connecting on time. undici ends a
+// close-delimited response (no Content-Length, not chunked: its body runs to the connection's end) normally when the
+// connection is reset rather than closed (client-h1's onSocketError, a workaround for macOS). A reset is no clean
+// close: what came before it may be cut short, and Linux drops what the gateway had not read yet (RFC 9112 §8:
+// record it as incomplete; nginx cuts the client's response). undici hands the gateway the end inside the socket's
+// 'error' event, synchronously, so a listener that runs before undici's can tell the attempt that this end is a reset.
 import type { Socket } from 'node:net'
-import { buildConnector } from 'undici'
+import { buildConnector, errors } from 'undici'
 
 let resetting: Error | undefined
 
-/** undici's own connector for these options, with each connection's resets made visible to upstreamReset(). */
+/**
+ * undici's own connector for these options, with each connection's resets made visible to upstreamReset(), and
+ * its connect timeout (TCP and TLS together) kept by a timer of its own: undici's runs on its coarse timers, which
+ * fire up to a second late (connectMs 100 gave up after ~1.05 s, 1000 after ~1.5 s). One timer per new connection,
+ * never per request.
+ */
 export function resetAwareConnector (options: buildConnector.BuildOptions): buildConnector.connector {
-  const connect = buildConnector(options)
-  return (opts, callback) => connect(opts, (err, socket) => {
-    // added before undici adds its own listener, so it runs first
-    socket?.on('error', noteReset)
-    ;(callback as (err: Error | null, socket: Socket | null) => void)(err, socket)
-  })
+  const timeoutMs = options.timeout ?? 10_000
+  // undici's connector returns the socket it is connecting (its type says void)
+  const connect = buildConnector({ ...options, timeout: 0 }) as unknown as (opts: buildConnector.Options, callback: buildConnector.Callback) => Socket
+  return (opts, callback) => {
+    let timer: NodeJS.Timeout | undefined
+    let settled = false
+    const socket = connect(opts, (err, socket) => {
+      settled = true
+      clearTimeout(timer)
+      // added before undici adds its own listener, so it runs first
+      socket?.on('error', noteReset)
+      ;(callback as (err: Error | null, socket: Socket | null) => void)(err, socket)
+    })
+    if (timeoutMs > 0 && !settled) timer = setTimeout(giveUp, timeoutMs, socket, `${opts.hostname}:${opts.port}`, timeoutMs)
+    return socket
+  }
+}
+
+/** The connect took too long: undici's own connector reports the socket's error as the connect's failure. */
+function giveUp (socket: Socket, address: string, timeoutMs: number): void {
+  socket.destroy(new errors.ConnectTimeoutError(`Connect Timeout Error (attempted address: ${address}, timeout: ${timeoutMs}ms)`))
 }
 
 function noteReset (err: NodeJS.ErrnoException): void {

@@ -64,7 +64,10 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.#targetSet = new Set(targets)
     this.#balancer = balancer
     this.#clock = clock
-    for (const t of targets) this.#status.set(t, statusOf?.(t) ?? INITIAL_STATUS)
+    for (const t of targets) {
+      this.#status.set(t, statusOf?.(t) ?? INITIAL_STATUS)
+      this.#hearLoad(t)
+    }
     this.#recompute()
   }
 
@@ -72,10 +75,22 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   get targets (): readonly Target[] { return this.#targets }
   /** Whether `target` is one of the pool's targets now (not one removed that still finishes its requests). */
   has (target: Target): boolean { return this.#targetSet.has(target) }
-  /** Removed targets still finishing their requests (shown as draining until they close). */
+  /**
+   * Removed targets still finishing their requests (shown as draining until they close). An older copy of one of
+   * the pool's targets (a reload changed its weight or the pool's settings) is not listed: the target's counts,
+   * load and tunnels are its copies' together already.
+   */
   get retiring (): readonly Target[] {
+    const all = this.#allRetiring()
+    if (all.length === 0) return all
+    const current = new Set(this.#targets.map((t) => t.shared))
+    return all.filter((t) => !current.has(t.shared))
+  }
+
+  /** Removed targets and the replaced pool's busy ones, older copies of the pool's targets included. */
+  #allRetiring (): Target[] {
     for (const t of this.#inherited) {
-      if (t.inFlight > 0) continue
+      if (t.ownInFlight > 0) continue
       this.#inherited.delete(t)
       this.#status.delete(t)
     }
@@ -84,8 +99,8 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
 
   /** Takes over the busy targets of the pool this one replaces (see #inherited), as draining. */
   inherit (previous: UpstreamPool): void {
-    for (const t of [...previous.targets, ...previous.retiring]) {
-      if (t.inFlight === 0 || this.#status.has(t)) continue
+    for (const t of [...previous.targets, ...previous.#allRetiring()]) {
+      if (t.ownInFlight === 0 || this.#status.has(t)) continue
       this.#inherited.add(t)
       this.#status.set(t, Object.freeze({ ...previous.status(t), draining: true }))
     }
@@ -103,7 +118,10 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.#config = config
     this.#targets = targets
     this.#targetSet = after
-    for (const t of added) this.#status.set(t, statusOf?.(t) ?? INITIAL_STATUS)
+    for (const t of added) {
+      this.#status.set(t, statusOf?.(t) ?? INITIAL_STATUS)
+      this.#hearLoad(t)
+    }
     for (const t of removed) {
       this.#status.set(t, Object.freeze({ ...this.status(t), draining: true }))
       this.#retiring.add(t)
@@ -154,17 +172,33 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.#balancer.loadChanged?.(target)
   }
 
-  /** A request on `target` ended (failed: the target's fault); a draining target that has none left is drained. */
+  /**
+   * A request on `target` ended (failed: the target's fault); a draining target whose upstream has none left (through
+   * any copy) is drained, and a removed copy with none of its own left closes.
+   */
   release (target: Target, failed = false): void {
-    const left = target.release(failed)
+    const ownLeft = target.release(failed)
     this.#balancer.loadChanged?.(target)
-    if (left !== 0 || !this.status(target).draining) return
-    this.emit('drained', target)
-    this.#closeIfIdle(target)
+    if (target.inFlight === 0) {
+      // an older copy's last request: the upstream is drained if its current copy is draining
+      const shown = this.#targetSet.has(target) ? target : this.#targets.find((t) => t.shared === target.shared) ?? target
+      if (this.status(shown).draining) this.emit('drained', shown)
+    }
+    if (ownLeft === 0) this.#closeIfIdle(target)
+  }
+
+  /**
+   * The balancer hears of `target`'s load changing when an older copy of it (a straggler of the pool a reload
+   * replaced, or one this pool removed) starts or ends a request: its scores are per target object.
+   */
+  #hearLoad (target: Target): void {
+    const balancer = this.#balancer
+    // (a balancer that keeps no scores needs none, and must not keep an earlier pool's balancer alive)
+    target.shared.loadListener = balancer.loadChanged === undefined ? undefined : () => balancer.loadChanged!(target)
   }
 
   #closeIfIdle (target: Target): void {
-    if (!this.#retiring.has(target) || target.inFlight !== 0) return
+    if (!this.#retiring.has(target) || target.ownInFlight !== 0) return
     this.#retiring.delete(target)
     this.#status.delete(target)
     void target.close()

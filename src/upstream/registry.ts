@@ -17,7 +17,7 @@ import type { AttemptOutcome, RetryReason } from '../metrics/catalogue.ts'
 import { systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import { UpstreamPool } from './pool.ts'
 import { INITIAL_STATUS, type TargetStatus } from './status.ts'
-import { Target, type TargetCounts } from './target.ts'
+import { Target, type SharedTarget } from './target.ts'
 
 export interface RuntimeOptions {
   random?: RandomSource
@@ -28,13 +28,18 @@ export interface RuntimeOptions {
    * replaced alive, each holding the one before.
    */
   carriedStatus?: ReadonlyMap<string, TargetStatus>
-  /** Attempt counts by target URL, which the same upstream's new copy goes on counting in (plain data too). */
-  carriedCounts?: ReadonlyMap<string, TargetCounts>
+  /**
+   * What each target's copies share, by target URL (counts, load, tunnels, connections): the same upstream's new
+   * copy takes it over. It refers to no pool (only to the newest copy's, to tell it of load changes).
+   */
+  carriedShared?: ReadonlyMap<string, SharedTarget>
   /**
    * Last known addresses by discovered name (discoveryKey), from the pool a reload replaces: its DNS targets stay
    * while the new pool's first lookups run, as they would through a failed lookup. Plain data, as carriedStatus.
    */
   carriedAddresses?: ReadonlyMap<string, AddressState>
+  /** The lag each target (by URL) last reported to the replaced pool's health checks: judged at once, not after a probe. */
+  carriedLag?: ReadonlyMap<string, number> | undefined
   /**
    * Targets of names the replaced pool discovered and this one does not (a renamed Service): they keep serving
    * until this pool's first lookups are done, as Envoy warms a cluster before it replaces the old one.
@@ -132,16 +137,16 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       ids.add(id)
       return true
     }
-    const counts = options.carriedCounts
-    const targets = config.targets.filter(fresh).map((t) => new Target(t, config, undefined, counts?.get(new URL(t.url).origin)))
+    const shared = options.carriedShared
+    const targets = config.targets.filter(fresh).map((t) => new Target(t, config, undefined, shared?.get(new URL(t.url).origin)))
     for (const [i, discovery] of this.#discoveries.entries()) {
       const spec = config.discover[i]!
       for (const url of discovery.urls) {
         const tc = { url, weight: spec.weight, backup: spec.backup }
-        if (fresh(tc)) targets.push(new Target(tc, config, spec.dns, counts?.get(new URL(url).origin)))
+        if (fresh(tc)) targets.push(new Target(tc, config, spec.dns, shared?.get(new URL(url).origin)))
       }
     }
-    this.#warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns, counts?.get(new URL(d.url).origin)), d]))
+    this.#warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns, shared?.get(new URL(d.url).origin)), d]))
     targets.push(...this.#warmup.keys())
     this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
     // a half-open probe holds its slot at most what one try may take
@@ -151,7 +156,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.observer = observer
     this.budget = new RetryBudget(config.retry.budget, () => observer.budgetExhausted())
     this.outlier = new OutlierDetector(config.outlier, this.pool, clock)
-    this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock }) : undefined
+    this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock, ...(options.carriedLag ? { carriedLag: options.carriedLag } : {}) }) : undefined
     this.#failureStatuses = new Set(config.failureStatuses)
     this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
   }
@@ -186,15 +191,16 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   /** Fixed targets plus every discovered address; an address that joins later waits for a passing check. */
   #setTargets (config: PoolConfig): void {
     const current = new Map(this.pool.targets.map((t) => [targetKey(t), t]))
-    // a target whose weight or backup flag changed is a new object for the same upstream: it counts on in the same counts
-    const counts = new Map(this.pool.targets.map((t) => [t.url, t.counts]))
+    // a target whose weight or backup flag changed is a new object for the same upstream: it shares the old copy's
+    // counts, load and connections
+    const shared = new Map(this.pool.targets.map((t) => [t.url, t.shared]))
     // each target once, by id (host:port), the first one written winning: two names answering the same address (or
     // a name and a fixed target, whatever their weights) share one target, or balancers would give it a double share,
     // a retry could not tell it was already tried, and /status and metrics would list one id twice
     const next = new Map<string, Target>()
     for (const tc of config.targets) {
       const id = idOf(tc)
-      if (!next.has(id)) next.set(id, current.get(targetKey(tc)) ?? new Target(tc, config, undefined, counts.get(new URL(tc.url).origin)))
+      if (!next.has(id)) next.set(id, current.get(targetKey(tc)) ?? new Target(tc, config, undefined, shared.get(new URL(tc.url).origin)))
     }
     // an address joins when its id is new to the pool: one that a removed fixed target (or another name) served
     // until now is no newcomer, and keeps its status (health, an operator's disable) under its new settings
@@ -208,7 +214,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
         if (next.has(id)) continue
         let target = current.get(targetKey(tc))
         if (target === undefined) {
-          target = new Target(tc, config, spec.dns, counts.get(new URL(url).origin))
+          target = new Target(tc, config, spec.dns, shared.get(new URL(url).origin))
           if (!servedIds.has(id)) joining.add(target)
         }
         next.set(id, target)
@@ -305,14 +311,14 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       continue
     }
     if (before !== undefined) retired.push(before)
-    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedCounts' | 'carriedAddresses' | 'warmupTargets'> = {}
+    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedShared' | 'carriedAddresses' | 'warmupTargets' | 'carriedLag'> = {}
     if (before !== undefined) {
       // a name both pools discover starts from its last addresses; every other discovered target (a renamed name's,
       // or those the replaced pool itself still kept from its own predecessor) serves until the first lookups end
       const keys = new Set(poolConfig.discover.map(discoveryKey))
       const carriedAddresses = new Map([...before.discoveredAddresses()].filter(([key]) => keys.has(key)))
       const warmupTargets = before.discoveredTargets().filter((d) => !carriedAddresses.has(d.key))
-      carried = { carriedStatus: statusByUrl(before.pool), carriedCounts: new Map(before.pool.targets.map((t) => [t.url, t.counts])), carriedAddresses, warmupTargets }
+      carried = { carriedLag: before.health?.lagReports(), carriedStatus: statusByUrl(before.pool), carriedShared: new Map(before.pool.targets.map((t) => [t.url, t.shared])), carriedAddresses, warmupTargets }
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it

@@ -1,12 +1,56 @@
 // One upstream target: where it is, how much it should carry, its kept-alive connection pool and its requests
 // in flight. Its availability (health, ejection, drain, operator) is kept by its pool, the one owner of target state.
+// A reload that changes a target's weight, backup flag or pool settings makes a new Target for the same upstream;
+// every copy shares one SharedTarget, so what the upstream carries (and may carry) is counted once, whichever copy
+// started it.
 import { Client as UndiciClient } from 'undici'
 import { targetIdOf, type PoolConfig, type TargetConfig } from '../config/schema.ts'
-import { TargetConnections } from './connections.ts'
+import { TargetConnections, type ConnectionsOptions } from './connections.ts'
 import { resetAwareConnector } from './connector.ts'
 
-/** A target's attempts and failures since start: plain data, which a copy of the same upstream goes on counting in. */
-export interface TargetCounts { requests: number; failures: number }
+/**
+ * What every copy of one target shares (Envoy keeps a host's active requests and HAProxy a server's sessions across
+ * a weight change the same way): attempt counts, requests in flight and waiting for a connection, open WebSocket
+ * tunnels, and the kept-alive connections, so balancers and limits see the upstream's real load and
+ * connections.maxPerTarget holds across a reload. It refers to no Target and no pool, only to the newest copy's
+ * pool through `loadListener`: a reload carries it to the new copy as plain state.
+ */
+export class SharedTarget {
+  /** Attempts sent to the upstream since start, through any copy. */
+  requests = 0
+  /** Of those, the ones the target failed. */
+  failures = 0
+  /** Requests in flight through any copy. */
+  inFlight = 0
+  /** Attempts handed to the connections that undici has not started yet, through any copy. */
+  queued = 0
+  /** How to close each WebSocket tunnel open to the upstream (each is also in flight). */
+  readonly tunnels = new Set<() => void>()
+  /** The copies' connections, made on the first request through any of them, with the newest copy's settings. */
+  connections: TargetConnections | undefined
+  /** Bumped by each copy made: the copy holding the latest is the newest, which owns the connections. */
+  generation = 0
+  /** The newest copy's pool hears when an older copy's requests change the load (a balancer keeps scores). */
+  loadListener: (() => void) | undefined
+  #options: ConnectionsOptions | undefined
+  #optionsKey = ''
+
+  /** The settings connections are made with: the newest copy's. */
+  get options (): ConnectionsOptions { return this.#options! }
+
+  /**
+   * A new copy of the target takes over: its settings apply to connections made from now on (those open under
+   * other settings finish what they carry, then close, still counted against the limit); returns its generation.
+   */
+  adopt (options: ConnectionsOptions, optionsKey: string): number {
+    if (optionsKey !== this.#optionsKey) {
+      this.#options = options
+      this.#optionsKey = optionsKey
+      this.connections?.configure(options)
+    }
+    return ++this.generation
+  }
+}
 
 export class Target {
   readonly url: string
@@ -20,23 +64,23 @@ export class Target {
   readonly probeClient: UndiciClient
   /** TLS name to verify for https targets (the pool's tls.servername, else the target's host name). */
   readonly servername: string | undefined
-  #client: TargetConnections | undefined
+  readonly #shared: SharedTarget
+  /** This copy's place among the copies: the newest one owns the shared connections. */
+  readonly #generation: number
+  /** A pool first asked for by this copy after it ended, while no copy had made one: refuses requests. */
+  #endedClient: TargetConnections | undefined
   #ended: 'close' | 'destroy' | undefined
   #ending: Promise<void> | undefined
-  readonly #clientOptions: ConstructorParameters<typeof TargetConnections>[1]
-  #inFlight = 0
-  #queued = 0
+  /** Requests started through this copy (its pool closes it once a removed copy has none left). */
+  #ownInFlight = 0
   readonly #maxQueued: number
-  /** How to close each WebSocket tunnel open to this target (each is also in flight). */
-  readonly #tunnels = new Set<() => void>()
-  readonly #counts: TargetCounts
 
   /**
    * `servername`: the TLS name to verify when the URL holds an address (a DNS-discovered target: the DNS name).
-   * `counts`: those of the copy this one replaces (a reload changed its weight, backup flag or pool settings).
+   * `shared`: that of the copy this one replaces (a reload changed its weight, backup flag or pool settings).
    */
-  constructor (config: TargetConfig, pool: PoolConfig, servername?: string, counts: TargetCounts = { requests: 0, failures: 0 }) {
-    this.#counts = counts
+  constructor (config: TargetConfig, pool: PoolConfig, servername?: string, shared: SharedTarget = new SharedTarget()) {
+    this.#shared = shared
     const url = new URL(config.url)
     this.url = url.origin
     this.host = url.host
@@ -53,96 +97,118 @@ export class Target {
       ...(pool.tls.ca ? { ca: pool.tls.ca } : {}),
       ...(this.servername ? { servername: this.servername } : {}),
     }
+    // Bounded per attempt by the proxy; these are the outer limits. The headers limit is never below the request
+    // deadline; at the body's (the default: idle 60 s ≥ request 30 s) undici refreshes one timer per response
+    // instead of replacing it twice (a timer allocated and cleared per request).
+    const headersTimeout = Math.max(pool.timeouts.requestMs, pool.timeouts.idleMs)
     // the traffic connections are set up on the first request: a target that never gets one (a backup, a pool of a
     // thousand at start-up) costs nothing for them; health probes have their own client below
-    this.#clientOptions = {
+    const options: ConnectionsOptions = {
       connections: pool.connections.maxPerTarget,
       keepAliveTimeout: pool.connections.keepAliveMs,
       // HTTP/1.1 semantics end to end (undici 8 would negotiate h2 over TLS, which cannot carry WebSocket upgrades)
       allowH2: false,
-      // undici's connector for these options (allowH2 as above), telling attempts when an end is a reset
+      // undici's connector for these options (allowH2 as above), with a precise connect timeout, telling attempts
+      // when an end is a reset
       connect: resetAwareConnector({ ...connect, allowH2: false }),
-      // Bounded per attempt by the proxy; these are the outer limits. The headers limit is never below the
-      // request deadline; at the body's (the default: idle 60 s ≥ request 30 s) undici refreshes one timer per
-      // response instead of replacing it twice (a timer allocated and cleared per request).
-      headersTimeout: Math.max(pool.timeouts.requestMs, pool.timeouts.idleMs),
+      headersTimeout,
       bodyTimeout: pool.timeouts.idleMs,
     }
+    // a copy made with the same settings keeps the connections as they are (a weight or backup change)
+    const optionsKey = JSON.stringify([connect, options.connections, options.keepAliveTimeout, headersTimeout, options.bodyTimeout])
+    this.#generation = shared.adopt(options, optionsKey)
     this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, connect })
   }
 
-  /** The kept-alive connections that carry this target's traffic. */
+  /** What every copy of this target shares (the copy a reload makes next takes it over). */
+  get shared (): SharedTarget { return this.#shared }
+
+  /** The kept-alive connections that carry this target's traffic (every copy's: one limit for the upstream). */
   get client (): TargetConnections {
-    return this.#client ??= this.#newClient()
+    return this.#shared.connections ?? this.#endedClient ?? this.#newClient()
   }
 
   #newClient (): TargetConnections {
-    const client = new TargetConnections(this.url, this.#clientOptions)
-    // first asked for after close() or destroy(): it refuses requests as the closed one would have
+    const client = new TargetConnections(this.url, this.#shared.options)
+    if (this.#ended === undefined) return this.#shared.connections = client
+    // first asked for after close() or destroy(): it refuses requests as the closed one would have; an older
+    // copy's is its own, so that the newest copy's requests never meet it
     if (this.#ended === 'close') void client.close()
-    else if (this.#ended === 'destroy') void client.destroy()
-    return client
+    else void client.destroy()
+    if (this.#isNewest) return this.#shared.connections = client
+    return this.#endedClient = client
   }
 
-  /** Attempts handed to the connection pool that undici has not started yet (queued, or a connection opening). */
-  get queued (): number { return this.#queued }
+  /** Whether no copy was made after this one: it owns the shared connections (its close closes them). */
+  get #isNewest (): boolean { return this.#generation === this.#shared.generation }
 
-  /** connections.maxQueuedPerTarget attempts wait already: another is refused (503 upstream_busy) or not sent. */
-  get queueFull (): boolean { return this.#queued >= this.#maxQueued }
+  /** Attempts handed to the connection pool that undici has not started yet (queued, or a connection opening). */
+  get queued (): number { return this.#shared.queued }
+
+  /** connections.maxQueuedPerTarget attempts wait already (through any copy): another is refused or not sent. */
+  get queueFull (): boolean { return this.#shared.queued >= this.#maxQueued }
 
   /** An attempt waits for a connection, until undici starts it or ends it; each enqueue() is matched by a dequeue(). */
-  enqueue (): void { this.#queued++ }
-  dequeue (): void { this.#queued-- }
+  enqueue (): void { this.#shared.queued++ }
+  dequeue (): void { this.#shared.queued-- }
 
-  /** Requests currently in flight to this target (the balancers read it). */
-  get inFlight (): number { return this.#inFlight }
+  /** Requests in flight to this upstream, through any copy of the target (the balancers read it). */
+  get inFlight (): number { return this.#shared.inFlight }
+
+  /** Requests started through this copy and not yet ended (a removed copy closes once it has none). */
+  get ownInFlight (): number { return this.#ownInFlight }
 
   /** A request starts on this target; every acquire() is matched by one release() (through the pool). */
-  acquire (): void { this.#inFlight++ }
+  acquire (): void {
+    this.#ownInFlight++
+    this.#shared.inFlight++
+    if (!this.#isNewest) this.#shared.loadListener?.()
+  }
 
-  /** Open WebSocket tunnels (counted in inFlight too: a drain is not done while one is open). */
-  get tunnels (): number { return this.#tunnels.size }
+  /** A request ended (failed: the target's fault); returns how many this copy still has in flight. */
+  release (failed = false): number {
+    const shared = this.#shared
+    shared.requests++
+    if (failed) shared.failures++
+    shared.inFlight--
+    if (!this.#isNewest) shared.loadListener?.()
+    return --this.#ownInFlight
+  }
+
+  /** Open WebSocket tunnels to the upstream, through any copy (counted in inFlight too: a drain waits for them). */
+  get tunnels (): number { return this.#shared.tunnels.size }
 
   /** A tunnel to this target opened; `close` ends it, both sides, and must call tunnelClosed(close). */
-  tunnelOpened (close: () => void): void { this.#tunnels.add(close) }
-  tunnelClosed (close: () => void): void { this.#tunnels.delete(close) }
+  tunnelOpened (close: () => void): void { this.#shared.tunnels.add(close) }
+  tunnelClosed (close: () => void): void { this.#shared.tunnels.delete(close) }
 
-  /** Closes every tunnel open to this target (an operator disabled it); returns how many there were. */
+  /** Closes every tunnel open to the upstream, through any copy (an operator disabled it); returns how many. */
   closeTunnels (): number {
-    const open = [...this.#tunnels]
+    const open = [...this.#shared.tunnels]
     for (const close of open) close()
     return open.length
   }
 
-  /** Attempts sent to this target since start. */
-  get requests (): number { return this.#counts.requests }
+  /** Attempts sent to this upstream since start (through any copy). */
+  get requests (): number { return this.#shared.requests }
   /** Attempts the target failed (a failure status, connect failure, reset, timeout, bad response). */
-  get failures (): number { return this.#counts.failures }
-  /** Both, shared with the copy a reload makes of this target. */
-  get counts (): TargetCounts { return this.#counts }
-
-  /** A request ended (failed: the target's fault); returns how many are still in flight. */
-  release (failed = false): number {
-    const counts = this.#counts
-    counts.requests++
-    if (failed) counts.failures++
-    return --this.#inFlight
-  }
+  get failures (): number { return this.#shared.failures }
 
   /**
    * Closes once, however often it is called: a retiring target is closed by its pool's close() and again when its
-   * last request ends, and undici's close() of a client already closed (or destroyed) rejects.
+   * last request ends, and undici's close() of a client already closed (or destroyed) rejects. Only the newest copy
+   * closes the shared connections (gracefully: what older copies still carry on them finishes).
    */
   close (): Promise<void> {
     this.#ended ??= 'close'
-    return this.#ending ??= Promise.all([this.#client?.close(), this.probeClient.close()]).then(done)
+    return this.#ending ??= Promise.all([this.#isNewest ? this.#shared.connections?.close() : undefined, this.#endedClient?.close(), this.probeClient.close()]).then(done)
   }
 
-  /** Cuts what is in flight (a close() still waiting included); once, as close() is. */
+  /** Cuts what is in flight (a close() still waiting included); once, as close() is. The newest copy's cuts every copy's. */
   destroy (): Promise<void> {
     if (this.#ended === 'destroy') return this.#ending!
     this.#ended = 'destroy'
-    return this.#ending = Promise.all([this.#client?.destroy(), this.probeClient.destroy()]).then(done)
+    return this.#ending = Promise.all([this.#isNewest ? this.#shared.connections?.destroy() : undefined, this.#endedClient?.destroy(), this.probeClient.destroy()]).then(done)
   }
 }
 

@@ -3,7 +3,12 @@
 import t from 'tap'
 import { baseConfig, problemPaths } from './problems.ts'
 
-const withRoutes = (...routes: Array<Record<string, unknown>>): Record<string, unknown> => baseConfig({ routes })
+// pool b is health-checked, as a pool read with maxLagMs must be (the only way a replica reports its lag)
+const withRoutes = (...routes: Array<Record<string, unknown>>): Record<string, unknown> => {
+  const config = baseConfig({ routes })
+  ;(config.pools as Record<string, Record<string, unknown>>).b!.healthCheck = { path: '/health' }
+  return config
+}
 const reading = { path: '/r', pool: 'a', reads: { pool: 'b', maxLagMs: 1000 } }
 
 t.test('a lag-limited reads pool as another route\'s pool', async (t) => {

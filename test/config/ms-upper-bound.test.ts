@@ -25,7 +25,8 @@ const fields: Array<[string, (value: number) => Record<string, unknown>]> = [
   ['pools.p.retry.backoff.maxMs', (v) => pool({ retry: { backoff: { maxMs: v } } })],
   ['pools.p.targets[1].refreshMs', (v) => pool({ targets: ['http://127.0.0.1:1', { dns: 'x.example', port: 80, refreshMs: v }] })],
   ['routes[0].reads.stickyAfterWriteMs', (v) => route({ reads: { pool: 'q', stickyAfterWriteMs: v } })],
-  ['routes[0].reads.maxLagMs', (v) => route({ reads: { pool: 'q', maxLagMs: v } })],
+  // (maxLagMs needs the reads pool's health checks: the only way a replica reports its lag)
+  ['routes[0].reads.maxLagMs', (v) => withCheckedQ(route({ reads: { pool: 'q', maxLagMs: v } }))],
   ['routes[0].canary.rollback.windowMs', (v) => route({ canary: { pool: 'q', weight: 10, rollback: { windowMs: v } } })],
   ['server.headersTimeoutMs', (v) => top({ server: { headersTimeoutMs: v } })],
   ['server.requestTimeoutMs', (v) => top({ server: { requestTimeoutMs: v } })],
@@ -45,6 +46,10 @@ function top (extra: Record<string, unknown>): Record<string, unknown> {
 function pool (settings: Record<string, unknown>): Record<string, unknown> {
   const config = top({})
   ;(config.pools as Record<string, unknown>).p = { targets: ['http://127.0.0.1:1'], ...settings }
+  return config
+}
+function withCheckedQ (config: Record<string, unknown>): Record<string, unknown> {
+  ;(config.pools as Record<string, unknown>).q = { targets: ['http://127.0.0.1:2'], healthCheck: { path: '/health' } }
   return config
 }
 function route (settings: Record<string, unknown>): Record<string, unknown> {

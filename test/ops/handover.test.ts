@@ -2,8 +2,8 @@
 // (SO_REUSEPORT); the new one starts, then the old one gets SIGTERM and drains. Five handovers in a row (or
 // SWITCHYARD_TEST_HANDOVERS) under continuous keep-alive load must fail no request and every process must exit 0.
 import { readFileSync, writeFileSync } from 'node:fs'
-import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { freePort } from '../helpers/free-port.ts'
 import t from 'tap'
 import { startCli, writeConfig, type CliProcess } from '../helpers/cli-process.ts'
 import { failures, Load, rate, tally } from '../helpers/load.ts'
@@ -17,17 +17,6 @@ const START_TIMEOUT_MS = 60_000
 const BUDGET_MS = 30_000 + HANDOVERS * 20_000
 t.setTimeout(Math.max(120_000, BUDGET_MS))
 
-/** A port that was free a moment ago (bound on port 0, then released). */
-function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function readMigrateReq (): string | undefined {
   try {

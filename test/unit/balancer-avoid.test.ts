@@ -55,8 +55,8 @@ t.test('round-robin: many distinct weights still give every candidate exactly it
   t.strictSame(counts, Object.fromEntries(cs.map((c) => [c.url, c.weight])))
 })
 
-/** The least score (inFlight + 1) / weight of a list: what least-connections must always pick. */
-const leastScore = (cs: readonly Candidate[]): number => Math.min(...cs.map((c) => (c.inFlight + 1) / c.weight))
+/** The least score inFlight / weight of a list: what least-connections must always pick. */
+const leastScore = (cs: readonly Candidate[]): number => Math.min(...cs.map((c) => c.inFlight / c.weight))
 
 t.test('least-connections: always a least-loaded candidate while loads change (reported through loadChanged)', async (t) => {
   const rng = mulberry32(3)
@@ -72,7 +72,7 @@ t.test('least-connections: always a least-loaded candidate while loads change (r
       continue
     }
     const c = bal.pick(cs, {})!
-    if ((c.inFlight + 1) / c.weight !== leastScore(cs)) wrong++
+    if (c.inFlight / c.weight !== leastScore(cs)) wrong++
     c.inFlight++
     bal.loadChanged(c)
     inFlight.push(c)

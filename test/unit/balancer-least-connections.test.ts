@@ -2,13 +2,12 @@ import t from 'tap'
 import { LeastConnectionsBalancer } from '../../src/balancer/least-connections.ts'
 import { candidate, candidates, mulberry32, noRandom, sequence, tally, weightShares } from './prng.ts'
 
-t.test('picks the minimum (inFlight + 1) / weight', async (t) => {
+t.test('picks the minimum inFlight / weight', async (t) => {
   const cases: { name: string; cs: [string, number, number][]; want: string }[] = [
     { name: 'fewest in flight', cs: [['a', 1, 3], ['b', 1, 1], ['c', 1, 2]], want: 'b' },
-    { name: 'weight divides the load', cs: [['a', 3, 4], ['b', 1, 1]], want: 'a' }, // 5/3 < 2
-    { name: '+1: idle heavy beats idle light', cs: [['a', 1, 0], ['b', 3, 0]], want: 'b' }, // 1/3 < 1
-    { name: '+1: weight 3 with 1 in flight beats weight 1 idle', cs: [['a', 1, 0], ['b', 3, 1]], want: 'b' }, // 2/3 < 1
-    { name: 'light target with nothing in flight beats a loaded heavy one', cs: [['a', 1, 0], ['b', 10, 20]], want: 'a' }, // 1 < 2.1
+    { name: 'weight divides the load', cs: [['a', 3, 4], ['b', 1, 2]], want: 'a' }, // 4/3 < 2
+    { name: 'a light target with nothing in flight beats a heavy one with one', cs: [['a', 1, 0], ['b', 3, 1]], want: 'a' }, // 0 < 1/3
+    { name: 'light target with nothing in flight beats a loaded heavy one', cs: [['a', 1, 0], ['b', 10, 20]], want: 'a' }, // 0 < 2
     { name: 'last candidate is the minimum', cs: [['a', 1, 9], ['b', 1, 8], ['c', 1, 0]], want: 'c' },
   ]
   for (const c of cases) {
@@ -29,9 +28,10 @@ t.test('ties are broken by one draw from the random source over the tied candida
     { draw: 0.999999, want: 'c' },
   ]
   for (const c of cases) t.equal(new LeastConnectionsBalancer(sequence(c.draw)).pick(cs, {})!.url, c.want, `draw ${c.draw}`)
-  const acrossWeights = [candidate('a', 2, 1), candidate('b', 1, 0)]
-  t.equal(new LeastConnectionsBalancer(sequence(0.4)).pick(acrossWeights, {})!.url, 'a', 'equal scores across weights tie too (2/2 = 1/1)')
-  t.equal(new LeastConnectionsBalancer(sequence(0.6)).pick(acrossWeights, {})!.url, 'b')
+  // a tie across weights is drawn by weight: a holds 2 of the tie's 3 (test/unit/balancer-least-connections-ties.test.ts)
+  const acrossWeights = [candidate('a', 2, 2), candidate('b', 1, 1)]
+  t.equal(new LeastConnectionsBalancer(sequence(0.6)).pick(acrossWeights, {})!.url, 'a', 'equal scores across weights tie too (2/2 = 1/1)')
+  t.equal(new LeastConnectionsBalancer(sequence(0.7)).pick(acrossWeights, {})!.url, 'b')
 })
 
 t.test('tied candidates share evenly within ±2% over 10,000 picks', async (t) => {

@@ -134,35 +134,28 @@ t.test('the work per request is bounded', async (t) => {
   t.equal(r.pinnedToPrimary(`${padding}; ${mine}`, undefined), false, 'a cookie beyond the first 8 KiB is not read')
 })
 
-t.test('x-read-after-write carries the time of the write', async (t) => {
+t.test('x-read-after-write carries the signed token of the write, and only that pins', async (t) => {
   const r = raw()
-  const at = (ms: number): string => String(T0 + ms)
+  const token = r.token() // expires T0 + 5000
+  const [expiry, signature] = token.split('.') as [string, string]
   // [header value, pinned?] with now = T0, stickyAfterWriteMs 5 s, skew 1 s
   const cases: [value: string | undefined, pinned: boolean][] = [
     [undefined, false],
-    [at(0), true],
-    [at(-4999), true], // wrote 4.999 s ago
-    [at(-5000), false], // expired
-    [at(-86_400_000), false],
-    [at(1000), true], // client clock 1 s ahead
-    [at(1001), false], // further ahead than the skew: cannot pin ahead of time
-    [at(5000), false], // an expiry time is not a write time
-    [at(1e9), false], // far future: would pin for ages
-    [` ${at(0)} `, true],
-    [`+${at(0)}`, false],
-    [`-${at(0)}`, false],
-    [`${at(0)}.0`, false],
-    [`${at(0)}, ${at(0)}`, false], // two headers joined
-    [T0.toExponential(), false],
-    ['0x' + (T0).toString(16), false],
-    ['NaN', false],
-    ['Infinity', false],
+    [token, true],
+    [` ${token} `, true],
+    [String(T0), false], // a bare write time, as any client could send: no longer a pin
+    [expiry, false],
+    [`${Number(expiry) + 1}.${signature}`, false], // expiry moved
+    [`${expiry}.${signature.slice(0, 42)}`, false],
+    [`sy_rw=${token}`, false],
+    [`${token}, ${token}`, false], // two headers joined
+    [raw({ routePath: '/other' }).token(), false],
+    [raw({ secret: 'another secret of some length' }).token(), false],
+    [raw({ stickyAfterWriteMs: 60_000 }).token(), false], // further away than the window
+    [raw({}, { now: T0 - 5000 }).token(), false], // expired
     ['', false],
-    ['0', false],
-    ['-1', false],
-    ['١٧٥٠٠٠٠٠٠٠٠٠٠', false], // Arabic-Indic digits
-    ['9'.repeat(16), false],
-    [`${' '.repeat(20)}${at(0)}`, false], // longer than anything a client needs to send
+    ['١٧٥٠٠٠٠٠٠٠٠٠٠.' + signature, false], // Arabic-Indic digits
+    [`${' '.repeat(10)}${token}`, false], // longer than anything a client needs to send
   ]
   for (const [value, pinned] of cases) t.equal(r.pinnedToPrimary(undefined, value), pinned, JSON.stringify(value))
 })
@@ -170,15 +163,21 @@ t.test('x-read-after-write carries the time of the write', async (t) => {
 t.test('the header and the cookie are each enough', async (t) => {
   const clock = { now: T0 }
   const r = raw({}, clock)
-  const cookie = cookieFrom(r.setCookieHeader())
-  const echoed = r.writeTimeHeaderValue()
-  t.equal(echoed, String(T0), "the gateway's write time, for clients to send back")
+  const token = r.token()
+  const cookie = cookieFrom(r.setCookieHeader(token))
+  t.equal(cookie, `sy_rw=${token}`, 'one token, in the cookie and in the header')
   clock.now = T0 + 2000
-  t.equal(r.pinnedToPrimary(cookie, echoed), true)
-  t.equal(r.pinnedToPrimary('sy_rw=bad', echoed), true, 'a bad cookie does not spoil a good header')
+  t.equal(r.pinnedToPrimary(cookie, token), true)
+  t.equal(r.pinnedToPrimary('sy_rw=bad', token), true, 'a bad cookie does not spoil a good header')
   t.equal(r.pinnedToPrimary(cookie, 'bad'), true, 'nor the reverse')
   t.equal(r.pinnedToPrimary(undefined, undefined), false)
   t.equal(r.pinnedToPrimary('', ''), false)
+})
+
+t.test('Secure per write: setCookieHeader(token, true)', async (t) => {
+  const r = raw()
+  t.ok(parseSetCookie(r.setCookieHeader(r.token(), true)).secure)
+  t.notOk(parseSetCookie(r.setCookieHeader(r.token(), false)).secure)
 })
 
 t.test('invalid options are refused at build time', async (t) => {

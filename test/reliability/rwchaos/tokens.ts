@@ -17,8 +17,9 @@ export class Client {
   /** The value of the last sy_rw cookie the gateway set (browsers), and its expiry. */
   cookie: string | undefined
   cookieExpiry: number | undefined
-  /** The last x-read-after-write value the gateway answered a write with (API clients echo it). */
-  writeTime: number | undefined
+  /** The last x-read-after-write token the gateway answered a write with (API clients echo it), and its expiry. */
+  token: string | undefined
+  tokenExpiry: number | undefined
 
   constructor (kind: ClientKind, index: number) {
     this.kind = kind
@@ -32,7 +33,10 @@ export class Client {
       this.cookie = line.slice('sy_rw='.length, line.indexOf(';'))
       this.cookieExpiry = Number(this.cookie.split('.')[0])
     }
-    if (this.kind === 'api' && typeof header === 'string') this.writeTime = Number(header)
+    if (this.kind === 'api' && typeof header === 'string') {
+      this.token = header
+      this.tokenExpiry = Number(header.split('.')[0])
+    }
   }
 
   /** The request headers for one request; `ownSent`: whether the client's own token went out with it. */
@@ -40,7 +44,7 @@ export class Client {
     const cookies: string[] = []
     let header: string | undefined
     if (this.kind === 'browser' && this.cookie !== undefined) cookies.push(`sy_rw=${this.cookie}`)
-    if (this.kind === 'api' && this.writeTime !== undefined) header = String(this.writeTime)
+    if (this.kind === 'api' && this.token !== undefined) header = this.token
     let ownSent = cookies.length > 0 || header !== undefined
     if (tamper !== undefined) {
       const forged = forgedToken(tamper, now, stickyMs, this.cookie)
@@ -90,10 +94,9 @@ function forgedToken (tamper: Tamper, now: number, stickyMs: number, own: string
 export function pinned (c: Client, ownSent: boolean, from: number, to: number, stickyMs: number): boolean | undefined {
   if (!ownSent) return false
   const at = (now: number): boolean => {
-    // a cookie pins while now < expiry ≤ now + stickyMs + skew; a header while wrote ≤ now + skew and now < wrote + stickyMs
-    if (c.kind === 'browser' && c.cookieExpiry !== undefined) return now < c.cookieExpiry && c.cookieExpiry <= now + stickyMs + SKEW_MS
-    if (c.kind === 'api' && c.writeTime !== undefined) return c.writeTime <= now + SKEW_MS && now < c.writeTime + stickyMs
-    return false
+    // a token (cookie or header: the same) pins while now < expiry ≤ now + stickyMs + skew
+    const expiry = c.kind === 'browser' ? c.cookieExpiry : c.tokenExpiry
+    return expiry !== undefined && now < expiry && expiry <= now + stickyMs + SKEW_MS
   }
   const first = at(from)
   return first === at(to) ? first : undefined

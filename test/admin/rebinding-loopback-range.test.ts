@@ -1,0 +1,65 @@
+// Loopback is the whole of 127.0.0.0/8 (RFC 1122 §3.2.1.3), not only 127.0.0.1: an admin listener on 127.0.0.2 (a
+// second gateway on one host, a per-tenant loopback address) is just as reachable from a browser on that host, so
+// with no token set it gets the same DNS-rebinding guard: a domain name in Host is refused 403 forbidden_origin, IP
+// literals and localhost are served, and no "not on loopback" warning is logged at start. Real listeners on each
+// address (Linux routes all of 127/8 to lo; elsewhere that part is skipped).
+import { createServer } from 'node:net'
+import t from 'tap'
+import { isLoopback, servedHost } from '../../src/admin/auth.ts'
+import { startGateway } from '../helpers/gateway.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+import { adminRequest } from './admin-request.ts'
+
+const LOOPBACK = ['127.0.0.1', '127.0.0.2', '127.1.2.3', '127.255.255.254']
+
+t.test('every 127/8 address is loopback; other addresses are not', async (t) => {
+  const cases: [host: string, loopback: boolean][] = [
+    ...LOOPBACK.map((h): [string, boolean] => [h, true]),
+    ['localhost', true],
+    ['::1', true],
+    ['128.0.0.1', false],
+    ['10.127.0.1', false],
+    ['0.0.0.0', false],
+    ['::', false],
+    ['admin.internal', false],
+  ]
+  for (const [host, loopback] of cases) t.equal(isLoopback(host), loopback, host)
+  for (const listener of LOOPBACK) {
+    t.equal(servedHost('rebind.evil.example:9901', listener), false, `listener ${listener}: a domain name in Host`)
+    t.equal(servedHost(`${listener}:9901`, listener), true, `listener ${listener}: its own address in Host`)
+  }
+})
+
+/** Whether this host lets a listener bind every 127/8 address (Linux routes all of it to lo; macOS only 127.0.0.1). */
+async function bindsWholeRange (): Promise<boolean> {
+  for (const host of LOOPBACK) {
+    const probe = createServer()
+    const bound = await new Promise<boolean>((resolve) => { probe.once('error', () => resolve(false)); probe.listen(0, host, () => resolve(true)) })
+    probe.close()
+    if (!bound) return false
+  }
+  return true
+}
+const wholeRange = await bindsWholeRange()
+
+t.test('no token, an admin listener on any 127/8 address: a domain name in Host is refused, IP literals served', { skip: wholeRange ? false : 'this host binds only 127.0.0.1' }, async (t) => {
+  const u = await TestUpstream.start({ name: 'u' })
+  t.teardown(() => u.close())
+  for (const listener of LOOPBACK) {
+    const gw = await startGateway({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }] }, { defaultMetrics: false, env: {} })
+    t.teardown(() => gw.close())
+    const admin = await gw.gateway.listenAdmin({ host: listener, port: 0 })
+    const port = new URL(admin).port
+    t.equal(new URL(admin).hostname, listener, 'listening where asked')
+    t.equal(gw.logs.filter((l) => l.level >= 40 && l.host === listener).length, 0, `${listener}: no warning that the admin listener is exposed`)
+    for (const [method, path] of [['GET', '/status'], ['GET', '/pools'], ['POST', '/reload']] as const) {
+      const res = await adminRequest(admin, method, path, { host: `rebind.evil.example:${port}`, 'sec-fetch-site': 'same-origin' })
+      t.equal(res.status, 403, `${listener}: ${method} ${path} with a domain name in Host`)
+      t.equal(res.body.error, 'forbidden_origin', `${listener}: ${method} ${path}`)
+    }
+    for (const host of [`${listener}:${port}`, `localhost:${port}`]) {
+      t.equal((await adminRequest(admin, 'GET', '/status', { host })).status, 200, `${listener}: Host ${host}`)
+    }
+    t.equal((await adminRequest(admin, 'GET', '/healthz', { host: `rebind.evil.example:${port}` })).status, 200, `${listener}: probes answer any Host`)
+  }
+})

@@ -1,0 +1,34 @@
+// A reload that changes the secret keeps the pins of recent writes: a client that wrote just before the change still
+// reads from the primary (its cookie, or the header it was given), until its window ends. Before, the reload dropped
+// every pin at once, sending those clients to replicas that may not have their write yet.
+import t from 'tap'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+import { startGateway } from '../helpers/gateway.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+import { httpRequest } from '../proxy/http.ts'
+
+t.test('a pin from before a secret change still holds after it; new writes are signed with the new secret', async (t) => {
+  const [primary, replica] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'replica' })])
+  t.teardown(() => Promise.all([primary.close(), replica.close()]))
+  const config = (secret: string): GatewayConfig => ({
+    secret,
+    pools: { primary: { targets: [primary.url] }, replicas: { targets: [replica.url] } },
+    routes: [{ path: '/m', pool: 'primary', reads: { pool: 'replicas', stickyAfterWriteMs: 30_000 } }],
+  })
+  let next = config('the-first-secret-of-32-characters')
+  const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
+  t.teardown(() => gw.close())
+  const write = await httpRequest(`${gw.url}/m/1`, { method: 'POST', body: '{}' })
+  const cookie = write.headers['set-cookie']!.find((c) => c.startsWith('sy_rw='))!.split(';')[0]!
+  const token = write.headers['x-read-after-write'] as string
+  const servedBy = async (headers: Record<string, string>): Promise<string> => (await httpRequest(`${gw.url}/m/1`, { headers })).echo().name
+  t.equal(await servedBy({ cookie }), 'primary')
+  next = config('the-second-secret-of-32-characters')
+  t.equal((await gw.gateway.reload()).result, 'success')
+  t.equal(await servedBy({ cookie }), 'primary', 'the cookie still pins')
+  t.equal(await servedBy({ 'x-read-after-write': token }), 'primary', 'and so does the header')
+  t.equal(await servedBy({}), 'replica', 'other reads go to the replica')
+  const after = await httpRequest(`${gw.url}/m/1`, { method: 'POST', body: '{}' })
+  t.equal(await servedBy({ 'x-read-after-write': after.headers['x-read-after-write'] as string }), 'primary', 'a new write pins too')
+})

@@ -1,0 +1,78 @@
+// Copies of one target (a reload changed its weight or its pool's settings) share one SharedTarget: the load is the
+// upstream's, so an older copy's request counts on the newest copy while it runs and is counted down once when it
+// ends; only the newest copy's close closes the shared connections; the pool lists the target once (an older copy's
+// requests are the current one's) and closes the older copy when its own requests are done.
+import t from 'tap'
+import { LeastConnectionsBalancer } from '../../src/balancer/least-connections.ts'
+import { UpstreamPool } from '../../src/upstream/pool.ts'
+import { Target } from '../../src/upstream/target.ts'
+import { poolConfig } from './config-fixtures.ts'
+
+const config = poolConfig({ targets: [{ url: 'http://127.0.0.1:1' }, { url: 'http://127.0.0.1:2' }] })
+const reweighted = poolConfig({ targets: [{ url: 'http://127.0.0.1:1', weight: 3 }, { url: 'http://127.0.0.1:2' }] })
+
+t.test('an older copy\'s requests count on the newest, once each', async (t) => {
+  const old = new Target(config.targets[0]!, config)
+  old.acquire()
+  old.acquire()
+  const copy = new Target(reweighted.targets[0]!, reweighted, undefined, old.shared)
+  t.teardown(() => Promise.all([old.destroy(), copy.destroy()]))
+  t.equal(copy.inFlight, 2, 'the new copy sees the upstream\'s load')
+  copy.acquire()
+  t.strictSame([old.inFlight, old.ownInFlight, copy.inFlight, copy.ownInFlight], [3, 2, 3, 1])
+  t.equal(old.release(), 1)
+  t.equal(old.release(true), 0, 'the old copy\'s own count')
+  t.strictSame([copy.inFlight, copy.requests, copy.failures], [1, 2, 1], 'counted down once each, attempts counted')
+  copy.release()
+  t.equal(copy.inFlight, 0)
+})
+
+t.test('the copies share connections; only the newest copy\'s close closes them', async (t) => {
+  const old = new Target(config.targets[0]!, config)
+  const connections = old.client
+  const copy = new Target(reweighted.targets[0]!, reweighted, undefined, old.shared)
+  t.equal(copy.client, connections, 'a weight change keeps the connections')
+  await old.close()
+  t.equal(connections.closed, false, 'an older copy closing leaves them open')
+  t.equal(copy.client, connections)
+  await copy.close()
+  t.equal(connections.closed, true)
+})
+
+t.test('the pool lists the target once, tells the balancer of an older copy\'s load, and closes the copy when done', async (t) => {
+  const balancer = new LeastConnectionsBalancer(() => 0)
+  const [a, b] = config.targets.map((tc) => new Target(tc, config))
+  const pool = new UpstreamPool('p', config, [a!, b!], balancer)
+  t.teardown(() => pool.close())
+  for (let i = 0; i < 4; i++) pool.acquire(a!)
+  pool.acquire(b!)
+  const a2 = new Target(reweighted.targets[0]!, reweighted, undefined, a!.shared)
+  pool.setTargets([a2, b!], reweighted)
+  t.strictSame(pool.retiring, [], 'the older copy is not listed apart')
+  t.equal(pool.pick({})!.id, b!.id, 'b (1 in flight) before a (4 of weight 3)')
+  for (let i = 0; i < 4; i++) pool.release(a!)
+  t.equal(a2.inFlight, 0)
+  // a2 is now idle: only a balancer that heard of the older copy's releases picks it
+  t.equal(pool.pick({})!.id, a2.id, 'the balancer heard the older copy\'s requests end')
+  pool.acquire(a2)
+  pool.release(a2)
+  pool.release(b!)
+  t.equal(a2.client.closed, false, 'the older copy closed without closing the shared connections')
+})
+
+t.test('a drain of the current copy is done when the older copy\'s last request ends', async (t) => {
+  const [a, b] = config.targets.map((tc) => new Target(tc, config))
+  const pool = new UpstreamPool('p', config, [a!, b!], new LeastConnectionsBalancer(() => 0))
+  t.teardown(() => pool.close())
+  pool.acquire(a!)
+  const a2 = new Target(reweighted.targets[0]!, reweighted, undefined, a!.shared)
+  pool.setTargets([a2, b!], reweighted)
+  const drained: string[] = []
+  pool.on('drained', (target) => drained.push(target === a2 ? 'a2' : target === a ? 'a' : 'b'))
+  pool.setStatus(a2, { draining: true })
+  t.equal(pool.state(a2), 'draining', 'the older copy still has a request')
+  t.strictSame(drained, [])
+  pool.release(a!)
+  t.equal(pool.state(a2), 'drained')
+  t.strictSame(drained, ['a2'], 'one event, for the copy the pool lists')
+})
