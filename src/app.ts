@@ -21,7 +21,7 @@ import { createLogger, droppedLogBytes } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
 import type { PoolSnapshot } from './metrics/snapshot.ts'
 import { createServer } from './node-http.ts'
-import { ProxyHandler } from './proxy/forward.ts'
+import { markExpectsContinue, ProxyHandler } from './proxy/forward.ts'
 import { TunnelSet } from './proxy/tunnels.ts'
 import { createConnectHandler, createUpgradeHandler } from './proxy/upgrade.ts'
 import { LAZY_SCHEMA_COMPILERS } from './fastify-compilers.ts'
@@ -326,13 +326,17 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
   const refusals = metrics !== undefined ? { refusals: metrics } : {}
-  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state, upgrade) => proxy.admit(req, state, upgrade), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), maxUrlBytes: () => proxy.maxUrlBytes, overloaded, ...refusals }))
+  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state, upgrade) => proxy.admit(req, state, upgrade), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), cutting: () => proxy.phase === 'cutting', maxUrlBytes: () => proxy.maxUrlBytes, overloaded, ...refusals }))
   app.server.on('connect', createConnectHandler({ logger, tunnels, ...refusals }))
   // an Expect other than 100-continue: the catalogue's 417, logged and counted (Node's own is a bare 417 nobody sees)
   app.server.on('checkExpectation', (req, res) => proxy.refuse(req, res, 'expectation_failed'))
   // Expect: 100-continue comes to the gateway, not to Node's automatic 100 Continue: a request the gateway refuses
-  // (no route, 413, overload) is answered without first being told to send its body
-  app.server.on('checkContinue', (req, res) => admitRequest(req, res))
+  // (no route, 413, an open breaker, overload) is answered without first being told to send its body. Node's
+  // reading of the Expect decides (marked here), not one made again by the gateway.
+  app.server.on('checkContinue', (req, res) => {
+    markExpectsContinue(res)
+    admitRequest(req, res)
+  })
   app.addHook('preClose', (done) => {
     tunnels.destroyAll()
     done()

@@ -30,6 +30,10 @@ function startupStep (name: string): void {
 // Declared before the top-level await below: serve() runs (and a signal may arrive) while it waits.
 /** How much longer than its own plan (delayMs + timeoutMs) a shutdown may run before the process exits with 1. */
 const SHUTDOWN_BACKSTOP_MS = 5000
+/** Says that a config module left a rejected promise unhandled: on stderr until the gateway's log exists. */
+let warnConfigRejection = (config: string, reason: unknown): void => {
+  process.stderr.write(`switchyard: warning: ${config} left a promise rejection unhandled (ignored): ${(reason as Error).message}\n`)
+}
 /** How long a gateway that failed to start gets to close what it opened before the process exits anyway. */
 const FAILED_START_CLOSE_MS = 2000
 
@@ -45,10 +49,19 @@ if (bundle !== undefined) await import(bundle.href)
 else await cli()
 
 async function cli (): Promise<void> {
-  const [{ parseArgs, USAGE }, { loadConfigFile }, { ConfigError, UsageError }, { StartupError, envSecretsProblem }] = await Promise.all([
+  const [{ parseArgs, USAGE }, { loadConfigFile, configModuleOf }, { ConfigError, UsageError }, { StartupError, envSecretsProblem }] = await Promise.all([
     import('./cli/args.ts'), import('./config/load.ts'), import('./errors.ts'), import('./cli/start-errors.ts'),
   ])
   startupStep('cliModules')
+  // A config's own stray promise (`const vault = fetchVault(); const consul = await fetchConsul()`, both failing)
+  // rejects unhandled after its load, refused or not, is over: it is the config's, not the gateway's, so it is
+  // logged and the gateway goes on. Any other unhandled rejection is fatal as ever: thrown on, it reaches
+  // close-with-grace (told to leave unhandledRejection to this listener) as an uncaught exception.
+  process.on('unhandledRejection', (reason) => {
+    const config = configModuleOf(reason)
+    if (config === undefined) throw reason
+    warnConfigRejection(config, reason)
+  })
 
   async function main (): Promise<number> {
     const args = parseArgs(process.argv.slice(2))
@@ -93,14 +106,16 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     throw problem === undefined ? err : new StartupError(problem)
   }
   startupStep('build')
+  warnConfigRejection = (config, err) => gateway.logger.warn({ config, err }, 'the config left a promise rejection unhandled (ignored)')
   // hot reload: the file changing on disk (a ConfigMap update included), SIGHUP, or POST /reload on the admin port
   const watcher = new ConfigWatcher(args.configFile, () => { void gateway.reload('file') }, {
     onError: (err) => gateway.logger.warn({ err }, 'config file watch error'),
   })
   process.on('SIGHUP', () => { void gateway.reload('signal') })
   // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
-  // listens, so a signal is never the process's death; SIGHUP is left to the reload above.
-  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP'], onSecondSignal: (signal) => logSecondSignal(gateway, signal) }, async ({ signal, err }) => {
+  // listens, so a signal is never the process's death; SIGHUP is left to the reload above, and unhandled
+  // rejections to the listener in cli() (a gateway's own arrives here as an uncaught exception).
+  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'unhandledRejection'], onSecondSignal: (signal) => logSecondSignal(gateway, signal) }, async ({ signal, err }) => {
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.
     const { delayMs, timeoutMs } = gateway.config.shutdown

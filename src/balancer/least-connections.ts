@@ -1,9 +1,11 @@
 // Fewest in-flight requests per unit of weight (inFlight / weight, as nginx's least_conn compares them); a tie is
 // broken by one weighted draw, so targets with nothing in flight share a light load by weight (3:1 weights at one
 // request at a time give 75% / 25%, where an unweighted tie, or a +1 in the score, gave the heavier one all of it).
-// Exact, in O(1) a pick (O(k) for a tie across k distinct weights) and O(log n) a load change: per candidate list,
-// candidates sit in buckets by score, split by weight inside a bucket, and a heap keeps the lowest score on top;
-// the pool reports every acquire and release (loadChanged).
+// Exact, in O(1) a pick (O(log k) for a tie across k distinct weights) and O(log n) a load change: per candidate
+// list, candidates sit in buckets by score, split by weight inside a bucket (running sums over the weights' shares
+// once a bucket holds more than one), and a heap keeps the lowest score on top; the pool reports every acquire and
+// release (loadChanged).
+import { ShareTree } from './fenwick.ts'
 import { Heap } from './heap.ts'
 import { PerList } from './per-list.ts'
 import type { Balancer, Candidate, PickContext, RandomSource } from './types.ts'
@@ -12,6 +14,8 @@ import type { Balancer, Candidate, PickContext, RandomSource } from './types.ts'
 interface WeightClass {
   readonly weight: number
   readonly members: Slot[]
+  /** Its place in the bucket's classes (and share tree). */
+  readonly index: number
 }
 
 interface Bucket {
@@ -21,6 +25,11 @@ interface Bucket {
    * alike). An emptied class stays, as an emptied bucket does, so a load moving back and forth allocates nothing.
    */
   readonly classes: WeightClass[]
+  /**
+   * Made when a second weight arrives: the class by weight, and each class's share (weight × members) summed, so a
+   * tie across a thousand weights is found and drawn in O(log k), not by a scan.
+   */
+  mixed: { readonly byWeight: Map<number, WeightClass>; readonly shares: ShareTree } | undefined
   /** Slots in the bucket, all classes together. */
   size: number
 }
@@ -84,7 +93,7 @@ class Board {
     const score = scoreOf(candidate)
     let bucket = this.#buckets.get(score)
     if (bucket === undefined) {
-      bucket = { score, classes: [], size: 0 }
+      bucket = { score, classes: [], mixed: undefined, size: 0 }
       this.#buckets.set(score, bucket)
       this.#heap.push(bucket)
     }
@@ -94,6 +103,7 @@ class Board {
     slot.weightClass = weightClass
     slot.position = weightClass.members.length
     weightClass.members.push(slot)
+    bucket.mixed?.shares.add(weightClass.index, weightClass.weight)
   }
 
   #remove (slot: Slot): void {
@@ -104,27 +114,43 @@ class Board {
       members[slot.position] = last
       last.position = slot.position
     }
-    slot.bucket!.size--
+    const bucket = slot.bucket!
+    bucket.size--
+    bucket.mixed?.shares.add(weightClass.index, -weightClass.weight)
     slot.bucket = undefined
     slot.weightClass = undefined
   }
 }
 
-/** The bucket's class for `weight`, added if it has none (a bucket holds a handful: a scan, no allocation). */
+/** The bucket's class for `weight`, added if it has none (allocating only for a weight new to the bucket). */
 function classOf (bucket: Bucket, weight: number): WeightClass {
   const classes = bucket.classes
-  for (let i = 0; i < classes.length; i++) if (classes[i]!.weight === weight) return classes[i]!
-  const added: WeightClass = { weight, members: [] }
+  const first = classes[0]
+  if (first?.weight === weight) return first
+  let mixed = bucket.mixed
+  const found = mixed?.byWeight.get(weight)
+  if (found !== undefined) return found
+  const added: WeightClass = { weight, members: [], index: classes.length }
   classes.push(added)
+  if (mixed === undefined && classes.length > 1) {
+    // a second weight: from now on the classes are found by weight and drawn by their summed shares
+    mixed = bucket.mixed = { byWeight: new Map(), shares: new ShareTree() }
+    mixed.byWeight.set(first!.weight, first!)
+    mixed.shares.push(first!.weight * first!.members.length)
+  }
+  if (mixed !== undefined) {
+    mixed.byWeight.set(weight, added)
+    mixed.shares.push(0)
+  }
   return added
 }
 
 /** A tie's winner: no draw for a lone slot, one draw otherwise. */
 function drawFrom (bucket: Bucket, random: RandomSource): Candidate {
-  const classes = bucket.classes
-  if (classes.length === 1) return uniformDraw(classes[0]!.members, random)
-  if (bucket.size === 1) for (const c of classes) if (c.members.length === 1) return c.members[0]!.candidate
-  return weightedDraw(classes, random)
+  const mixed = bucket.mixed
+  if (mixed === undefined) return uniformDraw(bucket.classes[0]!.members, random)
+  // a lone slot: the point 0 lands in its class, past the emptied ones
+  return weightedDraw(bucket.classes, mixed.shares, bucket.size === 1 ? 0 : random() * mixed.shares.total)
 }
 
 /** One of equally weighted tied slots, uniformly: one draw (none for a single slot). */
@@ -135,24 +161,19 @@ function uniformDraw (members: readonly Slot[], random: RandomSource): Candidate
 }
 
 /**
- * One of the tied slots by weight (a bucket that is not empty): one draw over the classes' shares (weight × members,
- * an emptied class none), then the slot within the class the draw fell in.
+ * The tied slot at point `r` of the line of the classes' shares (weight × members, an emptied class none), in the
+ * order the classes arrived, each class's members in turn: the class by a search of the running sums, O(log k).
  */
-function weightedDraw (classes: readonly WeightClass[], random: RandomSource): Candidate {
-  let total = 0
-  for (let i = 0; i < classes.length; i++) total += classes[i]!.weight * classes[i]!.members.length
-  let r = random() * total
-  let last: WeightClass | undefined
-  for (let i = 0; i < classes.length; i++) {
-    const c = classes[i]!
-    const n = c.members.length
-    if (n === 0) continue
-    if (r < c.weight * n) return c.members[Math.min(n - 1, Math.floor(r / c.weight))]!.candidate
-    r -= c.weight * n
-    last = c
+function weightedDraw (classes: readonly WeightClass[], shares: ShareTree, r: number): Candidate {
+  const index = shares.find(r)
+  const c = classes[index]
+  const n = c?.members.length ?? 0
+  if (n > 0) return c!.members[Math.min(n - 1, Math.floor(shares.remainder / c!.weight))]!.candidate
+  // rounding took r past the last share (or onto an emptied class's leftover): the last member of a class before it
+  for (let i = Math.min(index, classes.length - 1); ; i = i > 0 ? i - 1 : classes.length - 1) {
+    const members = classes[i]!.members
+    if (members.length > 0) return members[members.length - 1]!.candidate
   }
-  // rounding took r past the last share
-  return last!.members[last!.members.length - 1]!.candidate
 }
 
 export class LeastConnectionsBalancer implements Balancer {

@@ -1,9 +1,9 @@
 // Loads a routes.config.ts (or .js/.mjs/.json) file from anywhere on disk and validates it.
 import { readFileSync } from 'node:fs'
 import { readFile, realpath, stat } from 'node:fs/promises'
-import { registerHooks, stripTypeScriptTypes } from 'node:module'
+import { createRequire, registerHooks, stripTypeScriptTypes } from 'node:module'
 import { resolve } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ConfigError } from '../errors.ts'
 import { bytesHash, configHash } from './hash.ts'
 import type { ResolvedConfig } from './schema.ts'
@@ -67,20 +67,39 @@ export async function loadConfigFile (file: string, options: LoadOptions = {}): 
 
 // The query every load gives the config's URL: ESM caches modules by URL, and a reload must run the file again.
 const LOAD_PARAM = 'load'
+/** A `file:` URL that carries a load's query, as it appears in a stack trace: the module is (part of) a config. */
+const CONFIG_FRAME = new RegExp(`(file://[^\\s()]+?)\\?${LOAD_PARAM}=(\\d+)`, 'g')
+
+/**
+ * The gateway's own sources: a config that imports them by relative path (`import { defineConfig } from
+ * '../src/index.ts'`) shares the gateway's modules instead of loading a fresh copy of all of them at every load.
+ * Here while the sources run (src/config/), beside dist/ while the bundle (dist/switchyard.mjs) does.
+ */
+const GATEWAY_SOURCES = new URL(import.meta.url.endsWith('.mjs') ? '../src/' : '../', import.meta.url).href
 
 async function importConfig (real: string, timeoutMs: number): Promise<unknown> {
-  carryLoadQueryToImports()
-  const releaseExit = refuseExitFromConfig()
+  registerConfigHooks()
+  forgetCommonJsHelpers()
+  const load = ++loadCount
+  const url = `${pathToFileURL(real).href}?${LOAD_PARAM}=${load}`
+  const guard = refuseExitFromConfig(load)
+  configUrls.add(url)
+  const importing = import(url) as Promise<{ default?: unknown }>
+  // The guard stays until the import settles, past the time limit too: an import left behind still runs, and its
+  // process.exit() must not end the gateway that refused it.
+  const settled = (): void => { configUrls.delete(url); guard.release() }
+  importing.then(settled, settled)
   let timer: NodeJS.Timeout | undefined
   const timedOut = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out after ${describeMs(timeoutMs)} (a top-level await that never settles?)`)), timeoutMs)
   })
   try {
-    const mod = await Promise.race([import(`${pathToFileURL(real).href}?${LOAD_PARAM}=${++loadCount}`) as Promise<{ default?: unknown }>, timedOut])
+    const mod = await Promise.race([importing, timedOut])
+    // a config that caught the error its process.exit() threw still asked to end the gateway: refused all the same
+    if (guard.exitCalled !== undefined) throw exitRefusal(guard.exitCalled)
     return mod.default
   } finally {
     clearTimeout(timer)
-    releaseExit()
   }
 }
 
@@ -88,54 +107,140 @@ function describeMs (ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
 }
 
-let queryHookRegistered = false
+/**
+ * The file of the config module (the config, or a module it imported by relative path) that made `reason`, from
+ * the load query its stack trace shows; undefined when no config module is on it. main.ts uses it to tell a config's stray rejected promise (logged, not
+ * fatal: the gateway has nothing to do with it) from the gateway's own.
+ */
+export function configModuleOf (reason: unknown): string | undefined {
+  const stack = (reason as { stack?: unknown } | null | undefined)?.stack
+  if (typeof stack !== 'string') return undefined
+  CONFIG_FRAME.lastIndex = 0
+  const frame = CONFIG_FRAME.exec(stack)
+  return frame === null ? undefined : fileURLToPath(frame[1]!)
+}
+
+let configHooksRegistered = false
+/** The URLs (with their load's query) of the config files being imported now. */
+const configUrls = new Set<string>()
+/**
+ * The files a config imported by relative path that Node ran as CommonJS (a helper with no import or export, in a
+ * directory without "type": "module", is one): Node's CommonJS loader keeps them by file name whatever the query,
+ * so they are taken out of its cache before every load to be run again, like the config's ES modules.
+ */
+const commonJsHelpers = new Set<string>()
+const requireCache = createRequire(import.meta.url).cache
+
+function forgetCommonJsHelpers (): void {
+  const forget = (file: string): void => {
+    const entry = requireCache[file]
+    if (entry === undefined || !isConfigOwn(pathToFileURL(file).href)) return
+    delete requireCache[file]
+    for (const child of entry.children) forget(child.filename)
+  }
+  for (const file of commonJsHelpers) forget(file)
+}
+
+/** Whether a module is the config's own, to be read again at each load: not a package, nor the gateway's sources. */
+function isConfigOwn (url: string): boolean {
+  return url.startsWith('file:') && !url.startsWith(GATEWAY_SOURCES) && !url.includes('/node_modules/')
+}
 
 /**
  * Node keeps every module it imported for the life of the process, so a config's fresh query alone would leave the
  * modules it imports (`import { targets } from './pools.ts'`) as they were first read. A resolve hook gives a
  * relative import made from a module loaded with a load's query that same query: every file of the config's own
- * (transitively) is read again with it. Packages (node_modules) and require() are left alone.
+ * (transitively) is read again with it. Packages (node_modules), the gateway's own sources and require() are left
+ * alone. A load hook refuses a config file that Node runs as CommonJS (module.exports): Node's CommonJS loader keeps
+ * a module by its file name whatever the query, so a reload would run the first version again; a CommonJS helper
+ * the config imports is noted, to be run again (forgetCommonJsHelpers).
  */
-function carryLoadQueryToImports (): void {
-  if (queryHookRegistered) return
-  queryHookRegistered = true
+function registerConfigHooks (): void {
+  if (configHooksRegistered) return
+  configHooksRegistered = true
   registerHooks({
     resolve (specifier, context, nextResolve) {
       const resolved = nextResolve(specifier, context)
       const parent = context.parentURL
       if (parent === undefined || !parent.includes(`?${LOAD_PARAM}=`) || !/^\.\.?(\/|$)/.test(specifier) ||
-        !resolved.url.startsWith('file:') || context.conditions.includes('require')) return resolved
+        !isConfigOwn(resolved.url) || context.conditions.includes('require')) return resolved
       const url = new URL(resolved.url)
       const load = new URL(parent).searchParams.get(LOAD_PARAM)
-      if (url.search !== '' || load === null || url.pathname.includes('/node_modules/')) return resolved
+      if (url.search !== '' || load === null) return resolved
       url.searchParams.set(LOAD_PARAM, load)
       return { ...resolved, url: url.href }
+    },
+    load (url, context, nextLoad) {
+      const loaded = nextLoad(url, context)
+      if ((loaded.format !== 'commonjs' && loaded.format !== 'commonjs-typescript') || !url.includes(`?${LOAD_PARAM}=`)) return loaded
+      const file = fileURLToPath(url.slice(0, url.indexOf('?')))
+      if (configUrls.has(url)) throw new Error(`${file} is CommonJS (module.exports), which Node runs only once, so a reload would not see it change: use ESM (export default; a .mjs file, or "type": "module" in its package.json)`)
+      commonJsHelpers.add(file)
+      return loaded
     },
   })
 }
 
-let exitGuards = 0
+interface ExitGuard {
+  /** What the config passed to a process.exit() it called during this load (as text), if it called one. */
+  readonly exitCalled: string | undefined
+  /** Ends this load's guard; process.exit is put back once no load's guard is left. Idempotent. */
+  release (): void
+}
+
+/** The loads whose imports run (or were left behind by a time limit and still run), by load number. */
+const guardedLoads = new Map<number, { exitCalled: string | undefined }>()
 let realExit: typeof process.exit | undefined
 
 /**
  * While a config is imported, process.exit() called from it (from a module loaded with a load's query) throws, so
- * the load fails with a problem that says why instead of the gateway exiting 0 with nothing logged. Anyone else's
- * call (a shutdown that ends meanwhile) exits as ever. Returns what puts process.exit back once no load runs.
+ * the load fails with a problem that says why instead of the gateway exiting 0 with nothing logged; the call is
+ * recorded against its load, so a config that catches the error is refused too. Anyone else's call (a shutdown that
+ * ends meanwhile) exits as ever.
  */
-function refuseExitFromConfig (): () => void {
-  if (exitGuards++ === 0) {
+function refuseExitFromConfig (load: number): ExitGuard {
+  const state = { exitCalled: undefined as string | undefined }
+  if (guardedLoads.size === 0) {
     const exit = realExit = process.exit
     process.exit = ((code?: number | string | null) => {
-      if (new Error().stack?.includes(`?${LOAD_PARAM}=`) === true) throw new Error(`the config called process.exit(${code ?? ''}): a config may not end the gateway`)
-      return exit.call(process, code)
+      const stack = fullStack()
+      const loads = configLoadsOn(stack)
+      // a CommonJS helper's frames name its file without the query: its load is one of those running
+      if (loads.length === 0 && [...commonJsHelpers].some((file) => stack.includes(`${file}:`))) loads.push(...guardedLoads.keys())
+      if (loads.length === 0) return exit.call(process, code)
+      for (const n of loads) {
+        const guarded = guardedLoads.get(n)
+        if (guarded !== undefined) guarded.exitCalled ??= String(code ?? '')
+      }
+      throw exitRefusal(String(code ?? ''))
     }) as typeof process.exit
   }
-  let released = false
-  return () => {
-    if (released) return
-    released = true
-    if (--exitGuards === 0 && realExit !== undefined) process.exit = realExit
+  guardedLoads.set(load, state)
+  return {
+    get exitCalled () { return state.exitCalled },
+    release: () => {
+      if (!guardedLoads.delete(load)) return
+      if (guardedLoads.size === 0 && realExit !== undefined) process.exit = realExit
+    },
   }
+}
+
+/** The current stack, however deep the call to process.exit is below the config's own code. */
+function fullStack (): string {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = Infinity
+  const stack = new Error().stack ?? ''
+  Error.stackTraceLimit = limit
+  return stack
+}
+
+/** The load numbers of the config modules on a stack. */
+function configLoadsOn (stack: string): number[] {
+  return [...stack.matchAll(CONFIG_FRAME)].map((m) => Number(m[2]))
+}
+
+function exitRefusal (code: string): Error {
+  return new Error(`the config called process.exit(${code}): a config may not end the gateway`)
 }
 
 /** One sentence for why a config file could not be loaded, with the line and column of a syntax error. */

@@ -32,6 +32,19 @@ function hadRequest (req: IncomingMessage): boolean {
   return (req.socket as MarkedSocket)[USED] === true
 }
 
+const EXPECTS_CONTINUE = Symbol('switchyard.expectsContinue')
+
+type ContinueMarked = ServerResponse & { [EXPECTS_CONTINUE]?: true }
+
+/**
+ * Node's 'checkContinue' (src/app.ts): Node read this request's Expect as 100-continue and left the 100 to the
+ * gateway. Its own reading, not one made again here: whatever Node so marks, it closes the connection after an
+ * answer that went out without a 100, and a client that waits for one must hear it.
+ */
+export function markExpectsContinue (res: ServerResponse): void {
+  (res as ContinueMarked)[EXPECTS_CONTINUE] = true
+}
+
 export interface ProxyOptions extends FrontOptions {
   logger: Logger
   /** Longest request target; longer ones are answered 414. */
@@ -199,6 +212,10 @@ export class ProxyHandler {
     ex.requestId = admission.requestId
     ex.path = admission.path
     ex.hasBody = facts.chunked || (facts.contentLength !== undefined && facts.contentLength !== '0')
+    const expectsContinue = (ex.res as ContinueMarked)[EXPECTS_CONTINUE] === true
+    // No body to be told to send: 100 Continue at once, whatever the answer (Node would close the connection after
+    // an answer without it, and drop the requests pipelined behind).
+    if (expectsContinue && !ex.hasBody) ex.res.writeContinue()
     const runtime = admission.runtime
     // Connection: close wins over keep-alive, on HTTP/1.0 too (RFC 9112 §9.6; Node's parser lets keep-alive win there)
     if (facts.connectionClose === true) ex.res.shouldKeepAlive = false
@@ -236,10 +253,10 @@ export class ProxyHandler {
     // route's limit is refused as soon as it shows (readBody gives a chunked body up once a byte past `limit`
     // arrives; at least 1, so a route that takes no body still reads the first byte before refusing it)
     const limit = maxBody !== undefined && facts.chunked ? Math.min(maxBuffer, Math.max(maxBody, 1)) : maxBuffer
-    // routed, admitted and within its route's limit: now the client may send the body (RFC 9110 §10.1.1). A request
-    // refused before this never hears 100 Continue, and Node closes its connection after the refusal. HTTP/1.0
-    // clients' expectations are ignored (§10.1.1).
-    if (facts.expectsContinue === true && req.httpVersionMinor !== 0) ex.res.writeContinue()
+    // routed, admitted, within its route's limit and with its pool taking requests: now the client may send the body
+    // (RFC 9110 §10.1.1). A request refused before this never hears 100 Continue, and Node closes its connection
+    // after the refusal. (Node asks only for HTTP/1.1: an HTTP/1.0 client's expectation is ignored, §10.1.1.)
+    if (expectsContinue && !this.#continues(ex, runtime)) return
     readBody(req, length, limit, Math.max(1, ex.deadline - monotonicMs(clock)), clock).then((start) => {
       if (maxBody !== undefined && start.bytes.length > maxBody) {
         runtime.budget.requestFinished()
@@ -261,6 +278,25 @@ export class ProxyHandler {
       runtime.budget.requestFinished()
       if (!ex.clientGone) this.#sendError(ex, err instanceof GatewayError ? err.code : 'bad_request')
     })
+  }
+
+  /**
+   * Says 100 Continue, or, when the pool's breaker is open or it has no target available, refuses the request now,
+   * its body unread (the connection closes after the refusal, as after a 413): the request would be refused once
+   * its body arrived. (A cheap look, not the breaker's admission: that is #throughPool's, once the body is here.)
+   */
+  #continues (ex: Exchange, runtime: PoolRuntime): boolean {
+    if (!runtime.breaker.allows()) {
+      this.#circuitOpen(ex, runtime)
+      return false
+    }
+    if (runtime.pool.available().length === 0) {
+      runtime.budget.requestFinished()
+      this.#sendError(ex, 'no_available_target', undefined, 1)
+      return false
+    }
+    ex.res.writeContinue()
+    return true
   }
 
   /**
@@ -410,7 +446,8 @@ export class ProxyHandler {
     if (ex.version !== undefined && !ex.clientGone) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true)
     if (ex.observer !== undefined) ex.observer.request(ex.method, loggedStatus(ex), (performance.now() - ex.startedAt) / 1000)
     // a refusal counts once written: one queued behind pipelined answers whose connection closed first was never given
-    else if (ex.route === undefined && ex.errorCode !== undefined && (ex.res.writableFinished || ex.parserStatus !== undefined)) this.#refusals?.refused(ex.errorCode)
+    // (and one the shutdown cut while it waited its turn: 503 shutdown_cut, before any route took it)
+    else if (ex.route === undefined && ex.errorCode !== undefined && (ex.res.writableFinished || ex.parserStatus !== undefined || ex.cutByShutdown)) this.#refusals?.refused(ex.errorCode)
     if (--this.#active === 0 && this.#onIdle !== undefined) {
       const onIdle = this.#onIdle
       this.#onIdle = undefined

@@ -86,13 +86,20 @@ export function createAdmit (options: FrontOptions): Admit {
     admission.path = target.path
     const table = state.table
     const match = table.match(target.path, req.method ?? 'GET', facts.host, table.narrowsByHeaders ? (name) => firstValue(req.headers[name]) : undefined)
-    const plan = match && state.plans?.get(match.route)
-    const runtime = match && state.pools.get(plan === undefined ? match.route.pool : choosePool(plan, req, admission, state, upgrade))
-    if (match === undefined || runtime === undefined) {
+    if (match === undefined) {
       admission.refusal = 'no_route'
       return admission
     }
-    if (facts.maxForwards !== undefined && !forwardsLeft(req.method, facts.maxForwards, headers, admission)) return admission
+    if (facts.maxForwards !== undefined && !forwardsLeft(req.method, facts, headers, admission)) return admission
+    // A request the gateway answers itself (answerHere) is the route's, not its canary's or replicas': no version
+    // is drawn (its answer says nothing of one, and must not keep a failing canary from rolling back), no read
+    // pinned or sent to the primary.
+    const plan = admission.answerHere ? undefined : state.plans?.get(match.route)
+    const runtime = state.pools.get(plan === undefined ? match.route.pool : choosePool(plan, req, admission, state, upgrade))
+    if (runtime === undefined) {
+      admission.refusal = 'no_route'
+      return admission
+    }
     admission.route = match.route
     admission.runtime = runtime
     admission.plan = plan
@@ -108,16 +115,17 @@ export function createAdmit (options: FrontOptions): Admit {
 const MAX_FORWARDS_CAP = 255
 
 /**
- * Max-Forwards (RFC 9110 §7.6.2): passed on unchanged for most methods; for TRACE and OPTIONS decremented, or, at 0,
- * the request goes no further and the gateway answers it (answerHere). False when the request is refused (a value
- * that is not one number: 400).
+ * Max-Forwards (RFC 9110 §7.6.2): its first value passed on unchanged for most methods; for TRACE and OPTIONS
+ * decremented, or, at 0, the request goes no further and the gateway answers it (answerHere). False when the request
+ * is refused (400: a value that is not one number, or lines that disagree).
  */
-function forwardsLeft (method: string | undefined, value: string, headers: string[], admission: Admission): boolean {
+function forwardsLeft (method: string | undefined, facts: IncomingFacts, headers: string[], admission: Admission): boolean {
+  const value = facts.maxForwards!
   if (method !== 'TRACE' && method !== 'OPTIONS') {
     headers.push('max-forwards', value)
     return true
   }
-  if (!/^[0-9]+$/.test(value)) {
+  if (facts.maxForwardsConflict === true || !/^[0-9]+$/.test(value)) {
     admission.refusal = 'bad_request'
     return false
   }
@@ -182,7 +190,7 @@ function choosePool (plan: RoutePlan, req: IncomingMessage, admission: Admission
       const replicas = state.pools.get(reads.pool)
       toReplicas = replicas !== undefined && replicas.breaker.allows() && replicas.pool.available().length > 0
       // (only a replica's answer says the replicas serve again: replicaAnswered, src/proxy/attempt.ts)
-      if (!toReplicas) plan.readToPrimary('fallback')
+      if (!toReplicas) plan.noReplicaAvailable()
     }
   }
   const primary = primaryPool(plan, req, admission)

@@ -4,6 +4,22 @@
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade',
   'proxy-authenticate', 'proxy-authorization', 'trailer'])
 
+/**
+ * Request fields that never go upstream as sent: the hop-by-hop ones; Expect, which the gateway answers itself
+ * (100 Continue: Node decides it, src/app.ts 'checkContinue'; the upstream gets the body directly); Max-Forwards,
+ * which front.ts passes on, or decrements for TRACE and OPTIONS.
+ */
+const HELD_BACK: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'expect', 'max-forwards'])
+
+/**
+ * Max-Forwards: the first value, as Node's req.headers keeps it (one hop count; joined lines would send the upstream
+ * a list no recipient reads as a number). A later line that differs is noted: TRACE and OPTIONS refuse it.
+ */
+function holdMaxForwards (facts: IncomingFacts, value: string): void {
+  if (facts.maxForwards === undefined) facts.maxForwards = value
+  else if (value !== facts.maxForwards) facts.maxForwardsConflict = true
+}
+
 export interface UpstreamHeaderOptions {
   clientIp: string
   /** The client's peer is in trustedProxies: its X-Forwarded-* are kept and extended. */
@@ -38,10 +54,10 @@ export interface IncomingFacts {
    * so requests pipelined behind it would wait for answers that never come. Set only when true.
    */
   connectionClose?: boolean
-  /** Expect: 100-continue arrived: the gateway says 100 Continue once it has decided to read the body. Set only when true. */
-  expectsContinue?: boolean
-  /** The Max-Forwards value (repeated lines joined), held back: front.ts passes it on, or decrements it for TRACE and OPTIONS. */
+  /** The first Max-Forwards value, held back: front.ts passes it on, or decrements it for TRACE and OPTIONS. */
   maxForwards?: string
+  /** Another Max-Forwards line with a different value arrived (a 400 for TRACE and OPTIONS). Set only when true. */
+  maxForwardsConflict?: boolean
 }
 
 /**
@@ -106,17 +122,17 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
         // only a trusted proxy may say who the client is
         if (opts.trusted) out.push(name, value)
         continue
-      case 'expect': // answered by the gateway (forward.ts): the upstream gets the body directly
-        if (value.trim().toLowerCase() === '100-continue') facts.expectsContinue = true
-        continue
-      case 'max-forwards':
-        facts.maxForwards = facts.maxForwards === undefined ? value : `${facts.maxForwards}, ${value}`
-        continue
       case 'upgrade': // hop-by-hop
         if (connectionTokens?.has('upgrade') === true) facts.connectionClose = true
         continue
     }
-    if (HOP_BY_HOP.has(name) || connectionTokens?.has(name) === true) continue
+    // (the rare fields held back are found by the set lookup every other field makes anyway, not by more cases of
+    // the switch above, which every field of every request would compare against)
+    if (HELD_BACK.has(name)) {
+      if (name === 'max-forwards') holdMaxForwards(facts, value)
+      continue
+    }
+    if (connectionTokens?.has(name) === true) continue
     if (dropUnderscore && name.includes('_')) continue
     out.push(name, value)
   }

@@ -30,6 +30,11 @@ export interface UpgradeOptions {
   refusals?: RefusalObserver
   /** Whether the gateway is over its overload limits: an upgrade is refused 503 overloaded, as a request is. */
   overloaded?: () => boolean
+  /**
+   * Shutdown: whether shutdown.timeoutMs ran out and the connections left are being cut (ProxyHandler's 'cutting'
+   * phase). A handshake or tunnel that ends now is the gateway's cut, shutdown_cut, not a client that left.
+   */
+  cutting?: () => boolean
 }
 
 export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
@@ -87,14 +92,20 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const where = { route: admission.route?.label, pool: runtime.name, target: target.url }
     const done = (outcome: UpgradeOutcome): void => {
       if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
+      // ended by the shutdown's cut (its connection closed by drainAndClose), not by its client
+      const shutdownCut = opts.cutting?.() === true
       if (outcome.declined === true) {
-        const cut = outcome.clientGone === true ? { aborted: true } : outcome.cutShortBy !== undefined ? { error: outcome.cutShortBy } : {}
-        // a client that left says nothing of the version
+        const cut = outcome.clientGone === true ? (shutdownCut ? SHUTDOWN_CUT : { aborted: true }) : outcome.cutShortBy !== undefined ? { error: outcome.cutShortBy } : {}
+        // a client that left, or the shutdown's cut, says nothing of the version
         if (outcome.clientGone !== true) judge(outcome.status < 500 && outcome.cutShortBy === undefined)
         return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true, ...cut }, outcome.handshakeMs)
       }
-      if (outcome.clientGone === true) return log(499, { ...where, aborted: true, ...(outcome.earlyBytesOverLimit === true ? { earlyBytesOverLimit: true } : {}) }, outcome.handshakeMs)
-      log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, ...(outcome.idleTimeout === true ? { tunnelIdleTimeout: true } : {}) }, outcome.handshakeMs)
+      if (outcome.clientGone === true) {
+        // waiting for its 101: 503 shutdown_cut, as a request the cut ends before its answer began (forward.ts)
+        if (shutdownCut) return log(ERRORS.shutdown_cut.status, { ...where, ...SHUTDOWN_CUT }, outcome.handshakeMs)
+        return log(499, { ...where, aborted: true, ...(outcome.earlyBytesOverLimit === true ? { earlyBytesOverLimit: true } : {}) }, outcome.handshakeMs)
+      }
+      log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, ...(outcome.idleTimeout === true ? { tunnelIdleTimeout: true } : {}), ...(shutdownCut ? SHUTDOWN_CUT : {}) }, outcome.handshakeMs)
     }
     target.client.dispatch({
       path: admission.upstreamPath,
@@ -113,10 +124,18 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     // so its 101 or refusal is not written into the middle of their answers, and it is never acted on if one of
     // them closes the connection (RFC 9112 §9.3.2, §9.6). A client that leaves first gets one 499 line.
     afterAnswersOwed(socket as ServerSocket, head, (early) => handle(req, socket, early, startedAt), () => {
+      // cut by the shutdown before its turn: 503 shutdown_cut, counted as a refusal (no route took it yet)
+      if (opts.cutting?.() === true) {
+        opts.refusals?.refused('shutdown_cut')
+        return opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: ERRORS.shutdown_cut.status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...SHUTDOWN_CUT }, 'request')
+      }
       opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: 499, upgrade: true, durationMs: Math.round(performance.now() - startedAt), aborted: true }, 'request')
     })
   }
 }
+
+/** The access-log field of an upgrade the shutdown's timeout cut. */
+const SHUTDOWN_CUT = { error: 'shutdown_cut' } as const
 
 /** Refuses an upgrade before its admission (the connection closes), with its access-log line. */
 function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number, headers: Record<string, string> = {}): void {

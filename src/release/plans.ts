@@ -77,6 +77,30 @@ export interface PlanEvents {
   mirror (route: Route, outcome: MirrorOutcome): void
 }
 
+/**
+ * How many reads in a row must fall back before a split route's reads count as falling back (logged, in the event
+ * feed and /status), and how many replica answers in a row end it: a replica failing one read in two or three is
+ * not a change of state to report each time (one log line and feed event per read, pushing the rest out of the
+ * feed). No replica available at admission at all turns it on at once (noReplicaAvailable).
+ */
+export const DEFAULT_FALLBACK_STREAK = 5
+
+export interface PlanOptions {
+  secret: string
+  clock: Clock
+  random: RandomSource
+  events: PlanEvents
+  /** Default DEFAULT_FALLBACK_STREAK. */
+  fallbackStreak?: number
+}
+
+/** A split route's fallback state, carried across the plans a reload rebuilds while it keeps the same read pool. */
+interface FallbackState {
+  active: boolean
+  /** Reads in a row that fell back, or replica answers in a row: whichever came last. */
+  streak: number
+}
+
 export class RoutePlan {
   readonly route: Route
   readonly reads: ReadSplit | undefined
@@ -86,7 +110,8 @@ export class RoutePlan {
   readonly #random: RandomSource
   /** The gateway's mirror copies in flight (one set for every plan, across reloads): closing aborts them. */
   readonly mirrorCopies: MirrorCopies
-  #fallback = false
+  readonly #fallback: FallbackState
+  readonly #fallbackStreak: number
   /**
    * The route's mirror copies in flight, shared with the plans it replaced and will be replaced by: a copy started
    * before a reload counts against maxConcurrent (and in /status) until it ends, as it ends on the plan it began on.
@@ -94,7 +119,7 @@ export class RoutePlan {
   readonly #mirrorSlots: { inFlight: number }
 
   /** `previous`: the plan of the route of the same name that a reload replaces. */
-  constructor (route: Route, config: RouteConfig, options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }, previous?: RoutePlan, copies = previous?.mirrorCopies ?? new MirrorCopies()) {
+  constructor (route: Route, config: RouteConfig, options: PlanOptions, previous?: RoutePlan, copies = previous?.mirrorCopies ?? new MirrorCopies()) {
     this.route = route
     this.mirrorCopies = copies
     this.#mirrorSlots = previous !== undefined ? previous.#mirrorSlots : { inFlight: 0 }
@@ -108,8 +133,13 @@ export class RoutePlan {
       // the gateway's wall clock (systemClock.now is Date.now): cookies must mean the same time on every replica;
       // injected, so a test can step time past the window instead of sleeping through it
       // a reload that changed the secret: the previous one's tokens stay valid for as long as they could be
-      sticky: new ReadAfterWrite({ secret: options.secret, stickyAfterWriteMs: reads.stickyAfterWriteMs, routePath: route.prefix, now: () => options.clock.now(), previous: previous?.reads?.sticky }),
+      // signed for the route's id (host, path, methods, headers): a token of a.example/m pins nothing on b.example/m
+      sticky: new ReadAfterWrite({ secret: options.secret, stickyAfterWriteMs: reads.stickyAfterWriteMs, routePath: route.prefix, routeId: route.id, now: () => options.clock.now(), previous: previous?.reads?.sticky }),
     }
+    // a reload that keeps the route's read pool keeps its fallback state: replicas down before it are down after it,
+    // and a state reset to "not falling back" would say so in /status and log a second "on" with no "off" between
+    this.#fallback = reads !== undefined && previous?.reads?.pool === reads.pool ? previous.#fallback : { active: false, streak: 0 }
+    this.#fallbackStreak = options.fallbackStreak ?? DEFAULT_FALLBACK_STREAK
     const settings = canary && JSON.stringify(canary)
     // A reload that leaves the route's canary settings as they were keeps its weight, where the weight came from and
     // its error window: an automatic rollback (or an operator's weight) must not be undone by a reload that changed
@@ -135,27 +165,42 @@ export class RoutePlan {
 
   get name (): string { return this.route.label }
 
-  /** Whether reads are on the primary because no replica was available or none answered (until one answers). */
-  get fallback (): boolean { return this.#fallback }
+  /**
+   * Whether reads are on the primary: no replica was available, or fallbackStreak reads in a row found none that
+   * answered (until fallbackStreak replica answers in a row).
+   */
+  get fallback (): boolean { return this.#fallback.active }
 
   /**
    * A read goes to the primary: pinned by the client's write ('sticky'), or because no replica could take it or
-   * none answered it ('fallback': reads are falling back, reported once per change).
+   * none answered it ('fallback': counted toward the fallback state, reported once per change).
    */
   readToPrimary (reason: ReadToPrimaryReason): void {
-    if (reason === 'fallback') this.#setFallback(true)
+    if (reason === 'fallback') this.#streak(true, this.#fallbackStreak)
     this.#events.readToPrimary(this.route, reason)
   }
 
-  /** A replica answered a read: reads are on the replicas again (reported once per change). */
-  replicaAnswered (): void {
-    if (this.#fallback) this.#setFallback(false)
+  /** A read goes to the primary because no replica is available at all: reads are falling back at once. */
+  noReplicaAvailable (): void {
+    this.#streak(true, 1)
+    this.#events.readToPrimary(this.route, 'fallback')
   }
 
-  #setFallback (active: boolean): void {
-    if (this.#fallback === active) return
-    this.#fallback = active
-    this.#events.fallback(this.route, active)
+  /** A replica answered a read: counted toward reads being on the replicas again (reported once per change). */
+  replicaAnswered (): void {
+    this.#streak(false, this.#fallbackStreak)
+  }
+
+  /** One more read that fell back (`fellBack`) or that a replica answered; the state turns after `needed` in a row. */
+  #streak (fellBack: boolean, needed: number): void {
+    const state = this.#fallback
+    // the streak counts toward the other state: reads that agree with the state in force start none
+    if (state.active !== fellBack) state.streak++
+    else state.streak = 0
+    if (state.active === fellBack || state.streak < needed) return
+    state.active = fellBack
+    state.streak = 0
+    this.#events.fallback(this.route, fellBack)
   }
 
   /** A finished request of the canary split: errors are 5xx answers and failures to reach the pool. */
@@ -201,7 +246,7 @@ const mirrorCopiesOf = new WeakMap<ReadonlyMap<Route, RoutePlan>, MirrorCopies>(
  * canaries carry over to the route of the same name whose canary settings are unchanged, and whose mirror copies
  * in flight to the route of the same name.
  */
-export function buildPlans (config: ResolvedConfig, routes: readonly Route[], options: { secret: string; clock: Clock; random: RandomSource; events: PlanEvents }, previous?: ReadonlyMap<Route, RoutePlan>): Map<Route, RoutePlan> {
+export function buildPlans (config: ResolvedConfig, routes: readonly Route[], options: PlanOptions, previous?: ReadonlyMap<Route, RoutePlan>): Map<Route, RoutePlan> {
   const before = new Map<string, RoutePlan>()
   for (const [route, plan] of previous ?? []) before.set(route.label, plan)
   const copies = (previous !== undefined ? mirrorCopiesOf.get(previous) : undefined) ?? new MirrorCopies()

@@ -1,8 +1,9 @@
 // Read-your-writes for read/write split routes: after a client's successful write, its reads on the same
 // route go to the primary pool for stickyAfterWriteMs, so it never reads a replica that lags behind its write.
 //
-// Browsers carry this in cookie sy_rw = "<expiry epoch ms>.<HMAC-SHA256(secret, route path + expiry)>".
-// Stateless: any replica with the same secret accepts it; the route is signed in, so /a's cookie never pins /b.
+// Browsers carry this in cookie sy_rw = "<expiry epoch ms>.<HMAC-SHA256(secret, route id + expiry)>".
+// Stateless: any replica with the same secret accepts it; the route is signed in (its id: host, path, methods,
+// headers), so /a's cookie never pins /b, nor a.example/m's b.example/m.
 // It pins only while now < expiry ≤ now + stickyAfterWriteMs + maxClockSkewMs, so neither a stale cookie
 // nor one minted under a longer stickyAfterWriteMs outlives the current setting.
 //
@@ -11,7 +12,8 @@
 //
 // A reload that changes the secret keeps accepting tokens signed with the previous one for as long as they can be
 // valid (the previous stickyAfterWriteMs and the skew): a key change must not send every pinned client to a
-// replica at once.
+// replica at once. Every earlier secret still in its grace is kept (a second change within the window too), up to
+// MAX_PREVIOUS_SECRETS.
 //
 // Bad input of any kind (malformed, truncated, oversized, non-ASCII, negative, far future) means "not pinned";
 // nothing here throws on request data.
@@ -29,14 +31,21 @@ const MAX_SIGNATURE_CHECKS = 4
 const MAX_HEADER_VALUE = 64
 /** Expiry (up to 15 digits, no leading zero: one spelling per expiry) and a base64url SHA-256 signature. */
 const TOKEN = /^([1-9]\d{0,14})\.([A-Za-z0-9_-]{43})$/
+/** Earlier secrets whose tokens are still accepted after changes, at most (newest first; older ones dropped). */
+export const MAX_PREVIOUS_SECRETS = 4
 /** What a cookie's Path attribute can carry (RFC 6265 path-value), starting with '/'. */
 const COOKIE_PATH = /^\/[\x20-\x3A\x3C-\x7E]*$/
 
 export interface ReadAfterWriteOptions {
   secret: string | Buffer
   stickyAfterWriteMs: number
-  /** The split route's path prefix: the cookie's Path and part of what is signed. */
+  /** The split route's path prefix: the cookie's Path. */
   routePath: string
+  /**
+   * The route's id (src/routing/table.ts routeIdOf: host, path, methods, headers), signed into every token so that
+   * one route's token pins no other. Default: that of a route matched by its path alone (`*` + routePath).
+   */
+  routeId?: string
   /** Tolerated clock difference between replicas (cookie) or between client and gateway (header). */
   maxClockSkewMs?: number
   /** Adds Secure to every cookie (when clients reach the gateway over HTTPS); else per write (setCookieHeader). */
@@ -61,9 +70,10 @@ export class ReadAfterWrite {
   readonly #secure: boolean
   readonly #maxAgeSeconds: number
   readonly #now: () => number
-  /** The secret before a reload changed it, accepted until #previousUntil (epoch ms). */
-  readonly #previousSecret: Buffer | undefined
-  readonly #previousUntil: number
+  /** What is signed before the expiry: the version and the route. */
+  readonly #scope: string
+  /** The secrets before reloads changed it, newest first, each accepted until its `until` (epoch ms). */
+  readonly #previousSecrets: readonly PreviousSecret[]
 
   constructor (options: ReadAfterWriteOptions) {
     this.#secret = Buffer.from(options.secret)
@@ -79,19 +89,26 @@ export class ReadAfterWrite {
     this.#secure = options.secure ?? false
     this.#maxAgeSeconds = Math.ceil(options.stickyAfterWriteMs / 1000)
     this.#now = options.now ?? Date.now
-    const previous = options.previous
-    const now = this.#now()
-    if (previous !== undefined && !previous.#secret.equals(this.#secret)) {
-      this.#previousSecret = previous.#secret
-      this.#previousUntil = now + previous.#stickyMs + previous.#skewMs
-    } else if (previous !== undefined && previous.#previousSecret !== undefined && now < previous.#previousUntil && !previous.#previousSecret.equals(this.#secret)) {
-      // a reload that left the secret alone, within the window of an earlier change: the grace goes on
-      this.#previousSecret = previous.#previousSecret
-      this.#previousUntil = previous.#previousUntil
-    } else {
-      this.#previousSecret = undefined
-      this.#previousUntil = 0
+    // A route matched by its path alone signs just the path, as every token was signed before routes were signed by
+    // id: in a rolling upgrade, replicas of either version accept each other's tokens for such routes. Other ids
+    // never start with '/' (they start with a host or '*'), so the two kinds cannot be mistaken for each other.
+    const routeId = options.routeId ?? `*${options.routePath}`
+    this.#scope = `sy_rw v1\n${routeId === `*${options.routePath}` ? options.routePath : routeId}\n`
+    this.#previousSecrets = options.previous === undefined ? [] : options.previous.#gracesAfter(this.#secret, this.#now())
+  }
+
+  /**
+   * The previous secrets a successor signing with `secret` accepts at `now`: this one's own (if it differs), for
+   * as long as its tokens can be valid, then those of earlier changes still within their grace; newest first.
+   */
+  #gracesAfter (secret: Buffer, now: number): PreviousSecret[] {
+    const graces: PreviousSecret[] = []
+    const add = (grace: PreviousSecret): void => {
+      if (now < grace.until && !grace.secret.equals(secret) && !graces.some((g) => g.secret.equals(grace.secret))) graces.push(grace)
     }
+    add({ secret: this.#secret, until: now + this.#stickyMs + this.#skewMs })
+    for (const grace of this.#previousSecrets) add(grace)
+    return graces.slice(0, MAX_PREVIOUS_SECRETS)
   }
 
   /**
@@ -146,8 +163,10 @@ export class ReadAfterWrite {
     // both sides are 43 ASCII characters (the pattern guarantees it), as timingSafeEqual requires
     const given = Buffer.from(signature, 'latin1')
     if (timingSafeEqual(given, Buffer.from(this.#sign(this.#secret, expires), 'latin1'))) return true
-    return this.#previousSecret !== undefined && now < this.#previousUntil &&
-      timingSafeEqual(given, Buffer.from(this.#sign(this.#previousSecret, expires), 'latin1'))
+    for (const previous of this.#previousSecrets) {
+      if (now < previous.until && timingSafeEqual(given, Buffer.from(this.#sign(previous.secret, expires), 'latin1'))) return true
+    }
+    return false
   }
 
   /** The header carries the token the write's answer gave (never a bare time: that anyone could send). */
@@ -158,10 +177,12 @@ export class ReadAfterWrite {
   }
 
   #sign (secret: Buffer, expires: number): string {
-    // the route and the expiry, separated by a byte a cookie path cannot contain
-    return createHmac('sha256', secret).update(`sy_rw v1\n${this.#routePath}\n${expires}`).digest('base64url')
+    // the route and the expiry, separated by a newline (the expiry is digits only: the split is unambiguous)
+    return createHmac('sha256', secret).update(`${this.#scope}${expires}`).digest('base64url')
   }
 }
+
+interface PreviousSecret { readonly secret: Buffer; readonly until: number }
 
 /** RFC 6265 allows a cookie value in double quotes. */
 function unquote (value: string): string {

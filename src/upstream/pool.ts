@@ -6,7 +6,7 @@ import type { Balancer, PickContext } from '../balancer/index.ts'
 import type { PoolConfig } from '../config/schema.ts'
 import { systemClock, type Clock, type Timer } from '../runtime.ts'
 import { INITIAL_STATUS, isAvailable, targetState, type TargetState, type TargetStatus } from './status.ts'
-import type { Target } from './target.ts'
+import type { SharedTarget, Target } from './target.ts'
 
 export type Tier = 'primary' | 'backup' | 'none'
 
@@ -97,6 +97,18 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     return [...this.#retiring, ...this.#inherited]
   }
 
+  /**
+   * What each upstream's copies share, by URL: the pool's targets', then those of removed and inherited copies still
+   * finishing requests. A target added back (a reload, a DNS answer) takes over its upstream's load and connections
+   * from a copy still busy, or maxPerTarget and the balancer would see half of what the upstream carries.
+   */
+  sharedByUrl (): Map<string, SharedTarget> {
+    const shared = new Map<string, SharedTarget>()
+    for (const t of this.#targets) if (!shared.has(t.url)) shared.set(t.url, t.shared)
+    for (const t of this.#allRetiring()) if (!shared.has(t.url)) shared.set(t.url, t.shared)
+    return shared
+  }
+
   /** Takes over the busy targets of the pool this one replaces (see #inherited), as draining. */
   inherit (previous: UpstreamPool): void {
     for (const t of [...previous.targets, ...previous.#allRetiring()]) {
@@ -174,27 +186,36 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
 
   /**
    * A request on `target` ended (failed: the target's fault); a draining target whose upstream has none left (through
-   * any copy) is drained, and a removed copy with none of its own left closes.
+   * any copy) is drained, and a removed copy with none of its own left closes. An older copy's last request is told
+   * to the newest copy's pool (#hearLoad), in this pool or in the one a reload built.
    */
   release (target: Target, failed = false): void {
     const ownLeft = target.release(failed)
     this.#balancer.loadChanged?.(target)
     if (target.inFlight === 0) {
-      // an older copy's last request: the upstream is drained if its current copy is draining
-      const shown = this.#targetSet.has(target) ? target : this.#targets.find((t) => t.shared === target.shared) ?? target
-      if (this.status(shown).draining) this.emit('drained', shown)
+      // an older copy's last request is the newest copy's pool's to tell (#hearLoad), unless that copy has left this
+      // pool (removed and closed): then this removed copy is what drained, as before it had a newer one
+      const newest = target.shared.newest!
+      if (newest === target || !this.#status.has(newest)) this.#drainedIfDraining(target)
     }
     if (ownLeft === 0) this.#closeIfIdle(target)
   }
 
+  #drainedIfDraining (target: Target): void {
+    if (this.status(target).draining) this.emit('drained', target)
+  }
+
   /**
-   * The balancer hears of `target`'s load changing when an older copy of it (a straggler of the pool a reload
-   * replaced, or one this pool removed) starts or ends a request: its scores are per target object.
+   * The pool of an upstream's newest copy hears when an older copy of it (a straggler of the pool a reload replaced,
+   * or one removed that is still busy) starts or ends a request: the balancer's scores are per target object, and
+   * the newest copy's drain is done once the upstream's last request ends. The shared state refers to this pool
+   * only until a newer copy is made.
    */
   #hearLoad (target: Target): void {
-    const balancer = this.#balancer
-    // (a balancer that keeps no scores needs none, and must not keep an earlier pool's balancer alive)
-    target.shared.loadListener = balancer.loadChanged === undefined ? undefined : () => balancer.loadChanged!(target)
+    target.shared.loadListener = () => {
+      this.#balancer.loadChanged?.(target)
+      if (target.inFlight === 0) this.#drainedIfDraining(target)
+    }
   }
 
   #closeIfIdle (target: Target): void {

@@ -30,7 +30,8 @@ export interface RuntimeOptions {
   carriedStatus?: ReadonlyMap<string, TargetStatus>
   /**
    * What each target's copies share, by target URL (counts, load, tunnels, connections): the same upstream's new
-   * copy takes it over. It refers to no pool (only to the newest copy's, to tell it of load changes).
+   * copy takes it over, whether the replaced pool lists it or only a busy copy of it (removed, or inherited from the
+   * pool before) is left. It refers to no pool (only to the newest copy's, to tell it of load changes).
    */
   carriedShared?: ReadonlyMap<string, SharedTarget>
   /**
@@ -192,8 +193,8 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   #setTargets (config: PoolConfig): void {
     const current = new Map(this.pool.targets.map((t) => [targetKey(t), t]))
     // a target whose weight or backup flag changed is a new object for the same upstream: it shares the old copy's
-    // counts, load and connections
-    const shared = new Map(this.pool.targets.map((t) => [t.url, t.shared]))
+    // counts, load and connections; so does one added back while a removed (or inherited) copy still has requests
+    const shared = this.pool.sharedByUrl()
     // each target once, by id (host:port), the first one written winning: two names answering the same address (or
     // a name and a fixed target, whatever their weights) share one target, or balancers would give it a double share,
     // a retry could not tell it was already tried, and /status and metrics would list one id twice
@@ -318,7 +319,7 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       const keys = new Set(poolConfig.discover.map(discoveryKey))
       const carriedAddresses = new Map([...before.discoveredAddresses()].filter(([key]) => keys.has(key)))
       const warmupTargets = before.discoveredTargets().filter((d) => !carriedAddresses.has(d.key))
-      carried = { carriedLag: before.health?.lagReports(), carriedStatus: statusByUrl(before.pool), carriedShared: new Map(before.pool.targets.map((t) => [t.url, t.shared])), carriedAddresses, warmupTargets }
+      carried = { carriedLag: before.health?.lagReports(), carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedAddresses, warmupTargets }
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it

@@ -12,8 +12,9 @@ import { resetAwareConnector } from './connector.ts'
  * What every copy of one target shares (Envoy keeps a host's active requests and HAProxy a server's sessions across
  * a weight change the same way): attempt counts, requests in flight and waiting for a connection, open WebSocket
  * tunnels, and the kept-alive connections, so balancers and limits see the upstream's real load and
- * connections.maxPerTarget holds across a reload. It refers to no Target and no pool, only to the newest copy's
- * pool through `loadListener`: a reload carries it to the new copy as plain state.
+ * connections.maxPerTarget holds across a reload. A copy that comes back while an older one still carries requests
+ * (removed, then added again) takes it over too. It refers to no pool but the newest copy's, through `loadListener`:
+ * a reload carries it to the new copy as plain state.
  */
 export class SharedTarget {
   /** Attempts sent to the upstream since start, through any copy. */
@@ -28,9 +29,14 @@ export class SharedTarget {
   readonly tunnels = new Set<() => void>()
   /** The copies' connections, made on the first request through any of them, with the newest copy's settings. */
   connections: TargetConnections | undefined
-  /** Bumped by each copy made: the copy holding the latest is the newest, which owns the connections. */
-  generation = 0
-  /** The newest copy's pool hears when an older copy's requests change the load (a balancer keeps scores). */
+  /** The copy made last: an older copy's requests are told to its pool (a plain field: acquire() compares it). */
+  newest: Target | undefined
+  /** Copies not closed yet: the last one to close closes the connections (what the others carry finishes first). */
+  open = 0
+  /**
+   * The newest copy's pool hears when an older copy starts or ends a request: its balancer keeps scores per target
+   * object, and a drain of the newest copy is done when the upstream's last request ends, whichever copy ran it.
+   */
   loadListener: (() => void) | undefined
   #options: ConnectionsOptions | undefined
   #optionsKey = ''
@@ -40,15 +46,18 @@ export class SharedTarget {
 
   /**
    * A new copy of the target takes over: its settings apply to connections made from now on (those open under
-   * other settings finish what they carry, then close, still counted against the limit); returns its generation.
+   * other settings finish what they carry, then close, still counted against the limit).
    */
-  adopt (options: ConnectionsOptions, optionsKey: string): number {
+  adopt (copy: Target, options: ConnectionsOptions, optionsKey: string): void {
+    // every copy closed (or the newest destroyed) before this one came: those connections take nothing more
+    if (this.connections?.closed === true) this.connections = undefined
     if (optionsKey !== this.#optionsKey) {
       this.#options = options
       this.#optionsKey = optionsKey
       this.connections?.configure(options)
     }
-    return ++this.generation
+    this.newest = copy
+    this.open++
   }
 }
 
@@ -65,11 +74,16 @@ export class Target {
   /** TLS name to verify for https targets (the pool's tls.servername, else the target's host name). */
   readonly servername: string | undefined
   readonly #shared: SharedTarget
-  /** This copy's place among the copies: the newest one owns the shared connections. */
-  readonly #generation: number
+  /**
+   * The connections this copy sends on, once asked for: the shared ones, which are replaced only once they are closed
+   * (every copy closed, or the newest destroyed), so a copy never needs to look again.
+   */
+  #client: TargetConnections | undefined
   /** A pool first asked for by this copy after it ended, while no copy had made one: refuses requests. */
   #endedClient: TargetConnections | undefined
   #ended: 'close' | 'destroy' | undefined
+  /** No other copy was open when this one ended: the shared connections ended with it. */
+  #lastOpen = false
   #ending: Promise<void> | undefined
   /** Requests started through this copy (its pool closes it once a removed copy has none left). */
   #ownInFlight = 0
@@ -116,31 +130,32 @@ export class Target {
     }
     // a copy made with the same settings keeps the connections as they are (a weight or backup change)
     const optionsKey = JSON.stringify([connect, options.connections, options.keepAliveTimeout, headersTimeout, options.bodyTimeout])
-    this.#generation = shared.adopt(options, optionsKey)
+    shared.adopt(this, options, optionsKey)
     this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, connect })
   }
 
   /** What every copy of this target shares (the copy a reload makes next takes it over). */
   get shared (): SharedTarget { return this.#shared }
 
-  /** The kept-alive connections that carry this target's traffic (every copy's: one limit for the upstream). */
+  /**
+   * The kept-alive connections that carry this target's traffic (every copy's: one limit for the upstream): one field
+   * load per request once made.
+   */
   get client (): TargetConnections {
-    return this.#shared.connections ?? this.#endedClient ?? this.#newClient()
+    return this.#client ?? this.#newClient()
   }
 
   #newClient (): TargetConnections {
-    const client = new TargetConnections(this.url, this.#shared.options)
-    if (this.#ended === undefined) return this.#shared.connections = client
-    // first asked for after close() or destroy(): it refuses requests as the closed one would have; an older
-    // copy's is its own, so that the newest copy's requests never meet it
+    const shared = this.#shared
+    if (shared.connections !== undefined) return this.#client = shared.connections
+    const client = new TargetConnections(this.url, shared.options)
+    if (this.#ended === undefined) return this.#client = shared.connections = client
+    // first asked for after close() or destroy(): it refuses requests as the closed one would have; it is this copy's
+    // own, so that another copy's requests never meet it
     if (this.#ended === 'close') void client.close()
     else void client.destroy()
-    if (this.#isNewest) return this.#shared.connections = client
-    return this.#endedClient = client
+    return this.#client = this.#endedClient = client
   }
-
-  /** Whether no copy was made after this one: it owns the shared connections (its close closes them). */
-  get #isNewest (): boolean { return this.#generation === this.#shared.generation }
 
   /** Attempts handed to the connection pool that undici has not started yet (queued, or a connection opening). */
   get queued (): number { return this.#shared.queued }
@@ -161,8 +176,9 @@ export class Target {
   /** A request starts on this target; every acquire() is matched by one release() (through the pool). */
   acquire (): void {
     this.#ownInFlight++
-    this.#shared.inFlight++
-    if (!this.#isNewest) this.#shared.loadListener?.()
+    const shared = this.#shared
+    shared.inFlight++
+    if (shared.newest !== this) shared.loadListener?.()
   }
 
   /** A request ended (failed: the target's fault); returns how many this copy still has in flight. */
@@ -171,7 +187,7 @@ export class Target {
     shared.requests++
     if (failed) shared.failures++
     shared.inFlight--
-    if (!this.#isNewest) shared.loadListener?.()
+    if (shared.newest !== this) shared.loadListener?.()
     return --this.#ownInFlight
   }
 
@@ -196,19 +212,32 @@ export class Target {
 
   /**
    * Closes once, however often it is called: a retiring target is closed by its pool's close() and again when its
-   * last request ends, and undici's close() of a client already closed (or destroyed) rejects. Only the newest copy
-   * closes the shared connections (gracefully: what older copies still carry on them finishes).
+   * last request ends, and undici's close() of a client already closed (or destroyed) rejects. The last copy open
+   * closes the shared connections (gracefully: what older copies still carry on them finishes); one closing while a
+   * copy is still open (a removed copy whose upstream came back) leaves them to it.
    */
   close (): Promise<void> {
-    this.#ended ??= 'close'
-    return this.#ending ??= Promise.all([this.#isNewest ? this.#shared.connections?.close() : undefined, this.#endedClient?.close(), this.probeClient.close()]).then(done)
+    if (this.#ending !== undefined) return this.#ending
+    this.#end('close')
+    return this.#ending = Promise.all([this.#lastOpen ? this.#shared.connections?.close() : undefined, this.#endedClient?.close(), this.probeClient.close()]).then(done)
   }
 
-  /** Cuts what is in flight (a close() still waiting included); once, as close() is. The newest copy's cuts every copy's. */
+  /**
+   * Cuts what is in flight (a close() still waiting included); once, as close() is. The newest copy's (or the last
+   * open one's) cuts every copy's.
+   */
   destroy (): Promise<void> {
     if (this.#ended === 'destroy') return this.#ending!
-    this.#ended = 'destroy'
-    return this.#ending = Promise.all([this.#isNewest ? this.#shared.connections?.destroy() : undefined, this.#endedClient?.destroy(), this.probeClient.destroy()]).then(done)
+    this.#end('destroy')
+    const shared = this.#shared
+    const cutShared = this.#lastOpen || shared.newest === this
+    return this.#ending = Promise.all([cutShared ? shared.connections?.destroy() : undefined, this.#endedClient?.destroy(), this.probeClient.destroy()]).then(done)
+  }
+
+  /** This copy ends: counted out of the open copies once, whether it is closed, destroyed or both. */
+  #end (how: 'close' | 'destroy'): void {
+    if (this.#ended === undefined) this.#lastOpen = --this.#shared.open === 0
+    this.#ended = how
   }
 }
 

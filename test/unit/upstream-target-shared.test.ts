@@ -1,6 +1,6 @@
 // Copies of one target (a reload changed its weight or its pool's settings) share one SharedTarget: the load is the
 // upstream's, so an older copy's request counts on the newest copy while it runs and is counted down once when it
-// ends; only the newest copy's close closes the shared connections; the pool lists the target once (an older copy's
+// ends; the last open copy's close closes the shared connections; the pool lists the target once (an older copy's
 // requests are the current one's) and closes the older copy when its own requests are done.
 import t from 'tap'
 import { LeastConnectionsBalancer } from '../../src/balancer/least-connections.ts'
