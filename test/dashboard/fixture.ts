@@ -54,6 +54,7 @@ export function healthyStatus (): DashboardStatus {
     configFile: '/etc/switchyard/routes.config.ts',
     configLoadedAt: new Date(Date.now() - 3_600_000).toISOString(),
     configHash: '9f2c41d7a0b3e6f18c5d',
+    restartRequired: [],
     readiness: 'ready',
     tunnels: 0,
     pools: {
