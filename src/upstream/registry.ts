@@ -34,6 +34,8 @@ export interface RuntimeOptions {
    * pool before) is left. It refers to no pool (only to the newest copy's, to tell it of load changes).
    */
   carriedShared?: ReadonlyMap<string, SharedTarget>
+  /** The URLs the replaced pool served (their counts carry over; a removed copy's do not: adoptShared). */
+  carriedCurrent?: ReadonlySet<string>
   /**
    * Last known addresses by discovered name (discoveryKey), from the pool a reload replaces: its DNS targets stay
    * while the new pool's first lookups run, as they would through a failed lookup. Plain data, as carriedStatus.
@@ -138,16 +140,17 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       ids.add(id)
       return true
     }
-    const shared = options.carriedShared
-    const targets = config.targets.filter(fresh).map((t) => new Target(t, config, undefined, shared?.get(new URL(t.url).origin)))
+    const carried = options.carriedShared
+    const shared = carried && ((url: string) => adoptShared(carried, options.carriedCurrent, url))
+    const targets = config.targets.filter(fresh).map((t) => new Target(t, config, undefined, shared?.(t.url)))
     for (const [i, discovery] of this.#discoveries.entries()) {
       const spec = config.discover[i]!
       for (const url of discovery.urls) {
         const tc = { url, weight: spec.weight, backup: spec.backup }
-        if (fresh(tc)) targets.push(new Target(tc, config, spec.dns, shared?.get(new URL(url).origin)))
+        if (fresh(tc)) targets.push(new Target(tc, config, spec.dns, shared?.(url)))
       }
     }
-    this.#warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns, shared?.get(new URL(d.url).origin)), d]))
+    this.#warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns, shared?.(d.url)), d]))
     targets.push(...this.#warmup.keys())
     this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
     // a half-open probe holds its slot at most what one try may take
@@ -194,14 +197,16 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const current = new Map(this.pool.targets.map((t) => [targetKey(t), t]))
     // a target whose weight or backup flag changed is a new object for the same upstream: it shares the old copy's
     // counts, load and connections; so does one added back while a removed (or inherited) copy still has requests
-    const shared = this.pool.sharedByUrl()
+    const sharedByUrl = this.pool.sharedByUrl()
+    const currentUrls = new Set(this.pool.targets.map((t) => t.url))
+    const shared = (url: string): SharedTarget | undefined => adoptShared(sharedByUrl, currentUrls, url)
     // each target once, by id (host:port), the first one written winning: two names answering the same address (or
     // a name and a fixed target, whatever their weights) share one target, or balancers would give it a double share,
     // a retry could not tell it was already tried, and /status and metrics would list one id twice
     const next = new Map<string, Target>()
     for (const tc of config.targets) {
       const id = idOf(tc)
-      if (!next.has(id)) next.set(id, current.get(targetKey(tc)) ?? new Target(tc, config, undefined, shared.get(new URL(tc.url).origin)))
+      if (!next.has(id)) next.set(id, current.get(targetKey(tc)) ?? new Target(tc, config, undefined, shared(tc.url)))
     }
     // an address joins when its id is new to the pool: one that a removed fixed target (or another name) served
     // until now is no newcomer, and keeps its status (health, an operator's disable) under its new settings
@@ -215,7 +220,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
         if (next.has(id)) continue
         let target = current.get(targetKey(tc))
         if (target === undefined) {
-          target = new Target(tc, config, spec.dns, shared.get(new URL(url).origin))
+          target = new Target(tc, config, spec.dns, shared(url))
           if (!servedIds.has(id)) joining.add(target)
         }
         next.set(id, target)
@@ -312,14 +317,14 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       continue
     }
     if (before !== undefined) retired.push(before)
-    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedShared' | 'carriedAddresses' | 'warmupTargets' | 'carriedLag'> = {}
+    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedShared' | 'carriedCurrent' | 'carriedAddresses' | 'warmupTargets' | 'carriedLag'> = {}
     if (before !== undefined) {
       // a name both pools discover starts from its last addresses; every other discovered target (a renamed name's,
       // or those the replaced pool itself still kept from its own predecessor) serves until the first lookups end
       const keys = new Set(poolConfig.discover.map(discoveryKey))
       const carriedAddresses = new Map([...before.discoveredAddresses()].filter(([key]) => keys.has(key)))
       const warmupTargets = before.discoveredTargets().filter((d) => !carriedAddresses.has(d.key))
-      carried = { carriedLag: before.health?.lagReports(), carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedAddresses, warmupTargets }
+      carried = { carriedLag: before.health?.lagReports(), carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, warmupTargets }
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
@@ -373,4 +378,16 @@ function idOf (t: { url: string }): string {
 
 function targetKey (t: Pick<Target, 'weight' | 'backup'> & ({ url: string } | TargetConfig)): string {
   return `${new URL(t.url).origin} ${t.weight} ${t.backup}`
+}
+
+/**
+ * The shared state a new copy of `url` takes: the running copy's (counts, load and connections carry over), or a
+ * removed copy's that still carries requests (load and connections carry over; counts start again, as the target's
+ * metric series did when it was removed).
+ */
+function adoptShared (shared: ReadonlyMap<string, SharedTarget>, current: ReadonlySet<string> | undefined, url: string): SharedTarget | undefined {
+  const origin = new URL(url).origin
+  const found = shared.get(origin)
+  if (found !== undefined && current?.has(origin) !== true) found.restartCounts()
+  return found
 }

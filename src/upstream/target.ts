@@ -45,6 +45,15 @@ export class SharedTarget {
   get options (): ConnectionsOptions { return this.#options! }
 
   /**
+   * The target was removed from its pool and is added back while a removed copy still carries requests: its load and
+   * connections are still the upstream's, but its counts start again, as its metric series did when it was removed.
+   */
+  restartCounts (): void {
+    this.requests = 0
+    this.failures = 0
+  }
+
+  /**
    * A new copy of the target takes over: its settings apply to connections made from now on (those open under
    * other settings finish what they carry, then close, still counted against the limit).
    */

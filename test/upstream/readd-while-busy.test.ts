@@ -61,6 +61,12 @@ for (const rebuild of [false, true]) {
     const target = () => pool().targets.find((x) => x.url === a.url)
     pool().setStatus(pool().targets.find((x) => x.url === b.url)!, { disabled: true })
 
+    // one attempt completed before the removal: counted in A's series, which the removal drops
+    send()
+    await waitFor(() => a.held.length === 1)
+    a.held.shift()!.end('ok')
+    await responses[0]
+    t.equal(target()!.requests, 1)
     send()
     await waitFor(() => a.held.length === 1)
     for (const targets of [[{ url: a.url, weight: 2 }], []]) {
@@ -71,6 +77,7 @@ for (const rebuild of [false, true]) {
     t.equal((await gw.gateway.reload()).result, 'success', 'reload to add A back')
     t.equal(b.held.length, 0, 'b stayed out')
     t.equal(target()!.inFlight, 1, 'the returning copy reads the request its removed copy still carries')
+    t.equal(target()!.requests, 0, 'but its counts start again, as its metric series did when it was removed')
 
     send()
     await waitFor(() => target()!.queued === 1)
@@ -78,7 +85,7 @@ for (const rebuild of [false, true]) {
     a.held.shift()!.end('ok')
     await waitFor(() => a.held.length === 1)
     a.held.shift()!.end('ok')
-    t.strictSame(await Promise.all(responses), [200, 200])
+    t.strictSame(await Promise.all(responses), [200, 200, 200])
     t.equal(a.state.peak, 1, 'never two at the upstream at once')
   })
 }
