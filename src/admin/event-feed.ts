@@ -105,7 +105,17 @@ function describeStatusChange (status: TargetStatus, previous: TargetStatus): { 
   if (status.disabled !== previous.disabled) return { level: 'warn', kind: 'target', message: status.disabled ? 'target disabled' : 'target enabled' }
   if (status.draining !== previous.draining) return { level: 'info', kind: 'drain', message: status.draining ? 'drain started' : 'target enabled' }
   if (status.healthy !== previous.healthy) return { level: status.healthy ? 'info' : 'warn', kind: 'target', message: status.healthy ? 'target healthy' : 'target unhealthy' }
-  if (status.lagging !== previous.lagging) return { level: status.lagging ? 'warn' : 'info', kind: 'target', message: status.lagging ? 'replica lagging: no reads until it catches up' : 'replica caught up' }
+  if (status.lagging !== previous.lagging || status.lagUnknown !== previous.lagUnknown) return describeLagChange(status, previous)
   if ((status.ejectedUntil > 0) !== (previous.ejectedUntil > 0)) return { level: status.ejectedUntil > 0 ? 'warn' : 'info', kind: 'target', message: status.ejectedUntil > 0 ? 'target ejected' : 'target returned from ejection' }
   return undefined
+}
+
+/**
+ * A replica whose lag is not known yet (just started or added) takes no reads, but is no news: said at info, and its
+ * first report at info too unless it reports it is behind. A replica reported behind is a warning, as before.
+ */
+function describeLagChange (status: TargetStatus, previous: TargetStatus): { level: Level; kind: GatewayEvent['kind']; message: string } {
+  if (!status.lagging) return { level: 'info', kind: 'target', message: previous.lagUnknown === true ? 'replica reported its lag: takes reads' : 'replica caught up' }
+  if (status.lagUnknown === true) return { level: 'info', kind: 'target', message: 'replica lag not reported yet: no reads until it reports' }
+  return { level: 'warn', kind: 'target', message: 'replica lagging: no reads until it catches up' }
 }

@@ -169,7 +169,10 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   #judgeLag (target: Target, state: ProbeState): void {
     const max = this.#maxLagMs
     const lagging = max !== undefined && (state.lagMs === undefined || state.lagMs > max)
-    if (lagging !== this.#pool.status(target).lagging) this.#pool.setStatus(target, { lagging })
+    // told apart for the event feed: a replica not heard from yet is no news; one reported behind is
+    const lagUnknown = lagging && state.lagMs === undefined ? true : undefined
+    const status = this.#pool.status(target)
+    if (lagging !== status.lagging || lagUnknown !== status.lagUnknown) this.#pool.setStatus(target, { lagging, lagUnknown })
   }
 
   /** The lag each target last reported (by URL), for the checker of a pool that replaces this one (carriedLag). */

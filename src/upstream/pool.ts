@@ -160,7 +160,8 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     const previous = this.status(target)
     const next = { ...previous, ...change }
     if (next.healthy === previous.healthy && next.ejectedUntil === previous.ejectedUntil &&
-      next.draining === previous.draining && next.disabled === previous.disabled && next.lagging === previous.lagging) return
+      next.draining === previous.draining && next.disabled === previous.disabled && next.lagging === previous.lagging &&
+      next.lagUnknown === previous.lagUnknown) return
     const frozen = Object.freeze(next)
     this.#status.set(target, frozen)
     // the tier event after the status change that caused it: the event feed and the log tell it in that order

@@ -11,6 +11,8 @@ export interface TargetStatus {
   readonly disabled: boolean
   /** A replica whose health check reports more replication lag than its read routes allow. */
   readonly lagging: boolean
+  /** Lagging because its lag was never reported yet (a replica just started or added), not because it is behind. */
+  readonly lagUnknown?: boolean
 }
 
 export const INITIAL_STATUS: TargetStatus = Object.freeze({ healthy: true, ejectedUntil: 0, draining: false, disabled: false, lagging: false })
