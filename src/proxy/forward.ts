@@ -34,6 +34,12 @@ function hadRequest (req: IncomingMessage): boolean {
 
 const EXPECTS_CONTINUE = Symbol('switchyard.expectsContinue')
 
+/** A body follows the head (Node's parser has already checked the framing, so its headers are enough here). */
+function announcesBody (req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0)
+}
+
 type ContinueMarked = ServerResponse & { [EXPECTS_CONTINUE]?: true }
 
 /**
@@ -116,6 +122,9 @@ export class ProxyHandler {
     const ex = new Exchange(req, res)
     ex.requestId = requestIdOf(req)
     if (this.#track(ex)) return
+    // no body to be told to send: 100 Continue as #start says it, so Node keeps the connection (an overloaded
+    // gateway that closed it would make the client reconnect, more work, not less)
+    if ((res as ContinueMarked)[EXPECTS_CONTINUE] === true && !announcesBody(req)) res.writeContinue()
     this.#sendError(ex, code, undefined, retryAfterSeconds)
   }
 
