@@ -171,6 +171,13 @@ const pool = z.strictObject({
   timeouts: timeouts.prefault({}),
   /** true: forward the client's Host header; false: send the target's host. */
   preserveHost: z.boolean().default(true),
+  /**
+   * Most bytes of an upstream response's header names and values together (undici's maxHeaderSize); more is a bad
+   * response, 502 upstream_bad_response. 16 KiB as nginx's and HAProxy's default buffers; Envoy allows 60 KiB.
+   */
+  maxResponseHeaderBytes: z.number().int({ error: 'must be a whole number of bytes' })
+    .min(1024, { error: 'must be from 1024 to 1048576 bytes (1 KiB to 1 MiB)' }).max(1024 * 1024, { error: 'must be from 1024 to 1048576 bytes (1 KiB to 1 MiB)' })
+    .default(16 * 1024),
   tls: tls.prefault({}),
   connections: connections.prefault({}),
   healthCheck: healthCheck.optional(),

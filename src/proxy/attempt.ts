@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted, type ErrorCode } from '../errors.ts'
+import { STATUS_CODES } from '../node-http.ts'
 import { classifyError, UnforwardableResponse, type FailureKind } from '../resilience/classify.ts'
 import { parseRetryAfter } from '../resilience/retry.ts'
 import { monotonicMs, setVerdictTimeout, type Timer } from '../runtime.ts'
@@ -172,17 +173,20 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (this.#pendingAbort !== undefined) controller.abort(this.#pendingAbort)
   }
 
-  onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+  onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (this.#settled || statusCode < 200) return // informational answers are not passed on; undici waits for the final one
     // A status past 599 is invalid (RFC 9110 §15), and a transfer coding other than chunked cannot be undone here: its
     // bytes would reach the client without its name (RFC 9112 §6.1; nginx answers 502 too). Aborting ends the attempt
-    // as a bad response (502) and closes the connection, which may hold more of it.
+    // as a bad response (502) and closes the connection, which may hold more of it. An answer without a body (to HEAD,
+    // a 204 or a 304) may name the codings its GET would have had (RFC 9112 §6.1): no coded bytes follow, and the
+    // field is dropped as hop-by-hop.
     const te = headers['transfer-encoding']
-    if (statusCode > 599 || (te !== undefined && (typeof te !== 'string' || te.trim().toLowerCase() !== 'chunked'))) {
+    const ex = this.#ex
+    if (statusCode > 599 || (te !== undefined && (typeof te !== 'string' || te.trim().toLowerCase() !== 'chunked') &&
+      ex.method !== 'HEAD' && statusCode !== 204 && statusCode !== 304)) {
       return controller.abort(new UnforwardableResponse(statusCode > 599 ? `status ${statusCode}` : `transfer coding ${String(te)}`))
     }
     this.#headersReceived = true
-    const ex = this.#ex
     this.#toTheClose = te === undefined && headers['content-length'] === undefined && statusCode !== 204 && statusCode !== 304 && ex.method !== 'HEAD'
     const runtime = this.#runtime
     const result = this.result
@@ -223,7 +227,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
       const token = sticky.token()
       out.push('set-cookie', sticky.setCookieHeader(token, forwardedOverHttps(ex.headers)), 'x-read-after-write', token)
     }
-    ex.res.writeHead(statusCode, out)
+    // the upstream's reason phrase where it is not the one Node writes anyway (nginx and HAProxy pass it on too): one
+    // comparison for the usual answer. Only visible ASCII and tabs: Node refuses some other bytes, and undici decoded
+    // the phrase as UTF-8, which latin1 on the wire would not write back as it came.
+    if (statusMessage !== undefined && statusMessage !== STATUS_CODES[statusCode] && REASON_PHRASE.test(statusMessage)) ex.res.writeHead(statusCode, statusMessage, out)
+    else ex.res.writeHead(statusCode, out)
     ex.answerStarted?.(result)
   }
 
@@ -265,13 +273,16 @@ export class Attempt implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd (): void {
+  onResponseEnd (controller?: Dispatcher.DispatchController, trailers?: IncomingHttpHeaders): void {
     if (this.#settled) return
     // undici ends a body that runs to the close normally on a reset too: a reset is no clean end (connector.ts)
     const reset = this.#toTheClose && !this.#dropping ? upstreamReset() : undefined
     if (reset !== undefined) return this.onResponseError(undefined, reset)
     if (!this.#dropping) {
       const res = this.#ex.res
+      // a chunked answer's trailer fields go on where the client's answer is chunked too (only chunks carry them: an
+      // HTTP/1.0 client's answer runs to the close, and they are dropped); looked at only for a chunked answer
+      if (res.chunkedEncoding && trailers !== undefined) passTrailers(res, trailers, controller?.rawHeaders)
       res.end()
       // the stall timer stops with this attempt: a tail the client is not taking gets a watch of its own
       if (res.writableLength > 0) this.#ex.watchUnsentTail(this.#runtime.clock, this.#runtime.config.timeouts.clientIdleMs)
@@ -422,6 +433,44 @@ function withTargetHost (ex: Exchange, host: string | undefined): string[] {
     headers[ex.targetHostAt + 1] = host
   }
   return headers
+}
+
+/** A reason phrase the gateway writes as it came: visible ASCII, spaces and tabs (RFC 9112 §4, without obs-text). */
+const REASON_PHRASE = /^[\t\x20-\x7e]*$/
+
+/**
+ * Trailer fields that never go on: hop-by-hop ones (RFC 9110 §7.6.1), and those a recipient must not take from a
+ * trailer section (§6.5.1): framing, routing, authentication; and the gateway's own request id.
+ */
+const NOT_TRAILERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer',
+  'content-length', 'host', 'authorization', 'proxy-authorization', 'www-authenticate', 'proxy-authenticate', 'x-request-id'])
+
+/**
+ * Adds the upstream's trailer fields to the client's answer, without those that must not go on and those its head's
+ * Connection named (hop-by-hop for the whole message). Allocates only when there are trailer fields.
+ */
+function passTrailers (res: Exchange['res'], trailers: IncomingHttpHeaders, rawHeaders: Dispatcher.DispatchController['rawHeaders']): void {
+  let out: Record<string, string | string[]> | undefined
+  let named: Set<string> | undefined
+  for (const name in trailers) {
+    const value = trailers[name]
+    if (value === undefined || NOT_TRAILERS.has(name)) continue
+    named ??= connectionTokens(rawHeaders)
+    if (named.has(name)) continue
+    ;(out ??= {})[name] = value
+  }
+  if (out !== undefined) res.addTrailers(out)
+}
+
+/** The field names the response head's Connection fields list (undici's raw head: names and values as buffers). */
+function connectionTokens (rawHeaders: Dispatcher.DispatchController['rawHeaders']): Set<string> {
+  const tokens = new Set<string>()
+  if (!Array.isArray(rawHeaders)) return tokens
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (String(rawHeaders[i]).toLowerCase() !== 'connection') continue
+    for (const t of String(rawHeaders[i + 1]).split(',')) tokens.add(t.trim().toLowerCase())
+  }
+  return tokens
 }
 
 function closeAfterAnswer (ex: Exchange): void {

@@ -32,6 +32,15 @@ function hadRequest (req: IncomingMessage): boolean {
   return (req.socket as MarkedSocket)[USED] === true
 }
 
+/**
+ * No Transfer-Encoding in an answer to a request that does not indicate HTTP/1.1 (RFC 9112 §6.1): Node would chunk
+ * one to an HTTP/1.0 request whose TE field lists chunked, and that client would read the chunk sizes as body bytes.
+ * A body of unknown length runs to the connection's close instead.
+ */
+function noChunkedToHttp10 (req: IncomingMessage, res: ServerResponse): void {
+  if (req.httpVersionMinor === 0) res.useChunkedEncodingByDefault = false
+}
+
 const EXPECTS_CONTINUE = Symbol('switchyard.expectsContinue')
 
 /** A body follows the head (Node's parser has already checked the framing, so its headers are enough here). */
@@ -119,6 +128,7 @@ export class ProxyHandler {
   /** Answers a request the gateway will not take now (overload), with the JSON error and an access-log line. */
   readonly refuse = (req: IncomingMessage, res: ServerResponse, code: ErrorCode, retryAfterSeconds?: number): void => {
     markConnectionUsed(req)
+    noChunkedToHttp10(req, res)
     const ex = new Exchange(req, res)
     ex.requestId = requestIdOf(req)
     if (this.#track(ex)) return
@@ -166,6 +176,7 @@ export class ProxyHandler {
 
   readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
     markConnectionUsed(req)
+    noChunkedToHttp10(req, res)
     const ex = new Exchange(req, res, this.#gate)
     if (res.closed || ex.clientLeft()) ex.requestId = requestIdOf(req) // for its access-log line
     if (this.#track(ex)) return

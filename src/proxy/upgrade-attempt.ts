@@ -150,6 +150,13 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     }
     // paused above: what arrives from here on stays in the socket's buffer and follows these bytes through the pipe
     socket.pause()
+    // Hop-by-hop fields are removed both ways (README), the 101's too: those its Connection names, Keep-Alive,
+    // Proxy-Connection. Upgrade names the protocol switched to, for this hop as for the client's: kept, with the
+    // Connection that must name it (RFC 9110 §7.8).
+    const upgrade = headers.upgrade
+    stripResponseHopByHop(headers)
+    if (upgrade !== undefined) headers.upgrade = upgrade
+    headers.connection = 'Upgrade'
     // the request id is returned on every answer (README), the 101 too: the target's own is replaced, as on any answer
     headers['x-request-id'] = this.#requestId
     socket.write(upstreamHead(101, 'Switching Protocols', headers))

@@ -25,6 +25,10 @@ export function classifyError (err: unknown): FailureKind {
   if (CONNECT_FAILURE_CODES.includes(code)) return 'connect-failure'
   if (TIMEOUT_CODES.includes(code)) return 'timeout'
   if (BAD_REQUEST_CODES.includes(code)) return 'bad-request'
+  // A 101 with Upgrade and Connection: upgrade to a request that did not ask to upgrade: undici has no code of its
+  // own for it, only a SocketError (UND_ERR_SOCKET, as for a dropped connection) whose message says so. The answer,
+  // not the connection, is at fault (RFC 9110 §15.2.2): a bad response, not retried, as a bare 101 is.
+  if (code === 'UND_ERR_SOCKET' && (err as Error).message === 'bad upgrade') return 'bad-response'
   if (RESET_CODES.includes(code)) return 'reset'
   if (code.startsWith('HPE_') || BAD_RESPONSE_CODES.includes(code)) return 'bad-response'
   return 'reset'

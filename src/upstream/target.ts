@@ -136,11 +136,14 @@ export class Target {
       connect: resetAwareConnector({ ...connect, allowH2: false }),
       headersTimeout,
       bodyTimeout: pool.timeouts.idleMs,
+      // response heads larger than this are refused (a bad response); undici's default is Node's 16 KiB
+      maxHeaderSize: pool.maxResponseHeaderBytes,
     }
     // a copy made with the same settings keeps the connections as they are (a weight or backup change)
-    const optionsKey = JSON.stringify([connect, options.connections, options.keepAliveTimeout, headersTimeout, options.bodyTimeout])
+    const optionsKey = JSON.stringify([connect, options.connections, options.keepAliveTimeout, headersTimeout, options.bodyTimeout, options.maxHeaderSize])
     shared.adopt(this, options, optionsKey)
-    this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, connect })
+    // probes read the same heads as traffic: a target is not unhealthy for headers its requests are served with
+    this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, connect, maxHeaderSize: pool.maxResponseHeaderBytes })
   }
 
   /** What every copy of this target shares (the copy a reload makes next takes it over). */

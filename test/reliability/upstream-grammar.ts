@@ -6,8 +6,8 @@ import { KNOWN_100_CONTINUE, KNOWN_204_LENGTH, KNOWN_ASSERTION_RESET, KNOWN_CLOS
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'OPTIONS'
 
-/** An interim (1xx) answer before the final one. */
-export type Interim = '100' | '101' | '102' | '103' | '103-length'
+/** An interim (1xx) answer before the final one; '101-upgrade' carries Upgrade and Connection: upgrade. */
+export type Interim = '100' | '101' | '101-upgrade' | '102' | '103' | '103-length'
 
 export type Framing =
   | 'length' | 'length-short' | 'length-long'
@@ -136,14 +136,19 @@ export function normalise (spec: ResponseSpec, method: Method): ResponseSpec {
     // makes undici refuse the head at once (upstream_bad_response, not retried), and whether the cut falls before
     // or after that point depends on the fraction drawn: one case would expect either answer.
     out.head = undefined
-    out.interim = spec.interim.filter((i) => i !== '100' && i !== '101')
+    out.interim = spec.interim.filter((i) => i !== '100' && i !== '101' && i !== '101-upgrade')
     if (HEAD_DEFECTS.has(spec.framing)) out.framing = 'length'
   }
   return out
 }
 
-/** Framings whose head fields alone make the response invalid (verdict: bad-head). */
+/** Framings whose head fields alone make the response invalid (verdict: bad-head), but see TE_CODINGS. */
 const HEAD_DEFECTS: ReadonlySet<Framing> = new Set(['te-gzip', 'te-gzip-chunked', 'te-chunked-twice', 'length-and-chunked', 'length-twice-same', 'length-twice-differ'])
+/**
+ * Transfer codings other than a lone chunked: a defect only where a body follows. An answer without one (to HEAD, a
+ * 204 or a 304) may name the codings its GET would have had (RFC 9112 §6.1): no coded bytes to forward.
+ */
+const TE_CODINGS: ReadonlySet<Framing> = new Set(['te-gzip', 'te-gzip-chunked', 'te-chunked-twice'])
 
 const HOP_LINES: Record<HopField, (tag: string) => { lines: string[]; dropped: string[]; leaked?: { name: string; value: string } }> = {
   'keep-alive': () => ({ lines: ['Keep-Alive: timeout=5, max=9'], dropped: [], leaked: { name: 'keep-alive', value: 'timeout=5, max=9' } }),
@@ -222,7 +227,9 @@ export function render (raw: ResponseSpec, method: Method, tag: string, attempt:
   const body = bodyOf(tag, attempt, spec.pad)
   const none = bodyless(method, spec.status)
   const interim = spec.interim.map((i) => i === '103-length' ? 'HTTP/1.1 103 Early Hints\r\nContent-Length: 5\r\nLink: </a>; rel=preload\r\n\r\n'
-    : i === '103' ? 'HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n' : `HTTP/1.1 ${i} ${i === '100' ? 'Continue' : i === '101' ? 'Switching Protocols' : 'Processing'}\r\n\r\n`).join('')
+    : i === '103' ? 'HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n'
+      : i === '101-upgrade' ? 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n'
+        : `HTTP/1.1 ${i} ${i === '100' ? 'Continue' : i === '101' ? 'Switching Protocols' : 'Processing'}\r\n\r\n`).join('')
   const lines = [`HTTP/${spec.version} ${spec.status}${spec.reason === undefined ? '' : ` ${spec.reason}`}`]
   lines.push(`X-Fuzz-Echo: ${tag}`)
   for (const f of spec.fields) lines.push(`${f.name}: ${f.value}`)
@@ -283,9 +290,10 @@ export function verdict (raw: ResponseSpec, method: Method, tag: string, attempt
     return result('before-head', false)
   }
   // the interim answers come first: the first 100 or 101 decides, whatever follows it
-  const odd = spec.interim.find((i) => i === '100' || i === '101')
-  // RFC 9110 §15.2.2: 101 only answers a request that asked to upgrade
-  if (odd === '101') {
+  const odd = spec.interim.find((i) => i === '100' || i === '101' || i === '101-upgrade')
+  // RFC 9110 §15.2.2: 101 only answers a request that asked to upgrade, with its Upgrade fields (undici's 'bad
+  // upgrade') or without them (an assertion in undici) alike
+  if (odd === '101' || odd === '101-upgrade') {
     notes.push('101 to a request without Upgrade')
     known = KNOWN_ASSERTION_RESET
     return result('bad-head', false)
@@ -306,7 +314,7 @@ export function verdict (raw: ResponseSpec, method: Method, tag: string, attempt
     known ??= KNOWN_STATUS_INVALID
     return result('bad-head', false)
   }
-  if (HEAD_DEFECTS.has(spec.framing)) {
+  if (HEAD_DEFECTS.has(spec.framing) && !(none && TE_CODINGS.has(spec.framing))) {
     notes.push(`framing ${spec.framing}`)
     // RFC 9112 §6.1, §7: a coding the gateway cannot undo must not be forwarded without its name (nginx: 502).
     // The others (RFC 9112 §6.3 (3), RFC 9110 §8.6) are refused, as undici does (either is allowed), never reused.
@@ -406,7 +414,7 @@ const headMutation = fc.constantFrom<HeadMutation>('obs-fold', 'space-before-col
 const interim = fc.oneof(
   { weight: 12, arbitrary: fc.constant<Interim[]>([]) },
   { weight: 3, arbitrary: fc.array(fc.constantFrom<Interim>('102', '103', '103-length'), { minLength: 1, maxLength: 2 }) },
-  { weight: 1, arbitrary: fc.constantFrom<Interim[]>(['100'], ['101'], ['103', '100']) },
+  { weight: 1, arbitrary: fc.constantFrom<Interim[]>(['100'], ['101'], ['101-upgrade'], ['103', '100']) },
 )
 const split = fc.record({ at: fc.double({ min: 0, max: 1, noNaN: true }), delayMs: fc.constantFrom(0, 0, 1, 3, 12) })
 

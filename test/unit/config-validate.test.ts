@@ -28,6 +28,7 @@ t.test('defaults are fully applied', async (t) => {
         balancer: 'round-robin',
         timeouts: { connectMs: 1000, requestMs: 30000, idleMs: 60000, clientIdleMs: 60000, tunnelIdleMs: 3600000 },
         preserveHost: true,
+        maxResponseHeaderBytes: 16384,
         tls: { rejectUnauthorized: true },
         connections: { maxPerTarget: 1024, maxQueuedPerTarget: 1024, keepAliveMs: 30000 },
         outlier: { enabled: true, consecutiveFailures: 5, baseEjectionMs: 30000, maxEjectionMs: 300000, maxEjectionPercent: 50 },
