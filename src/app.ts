@@ -131,14 +131,24 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
   let generatedSecret: string | undefined
   let warnedNoSecret = false
+  // A plan's route's series, for its events: none for a route a reload removed or moved to another pool, whose plan
+  // outlives it while its requests and mirror copies finish. Its series were dropped then, and must not come back
+  // (for good: no later reload would drop them again).
+  let liveRoutes: { table: RoutingTable; pools: Map<string, string> } | undefined
+  const seriesOf = (route: Route) => {
+    if (metrics === undefined) return undefined
+    const table = proxy.state.table
+    if (liveRoutes?.table !== table) liveRoutes = { table, pools: new Map(table.routes.map((r) => [r.label, r.pool])) }
+    return liveRoutes.pools.get(route.label) === route.pool ? metrics.route(route.label, route.pool) : undefined
+  }
   const planEvents: PlanEvents = {
     fallback: (route, active) => events.record(active ? 'warn' : 'info', { kind: 'split', route: route.label, message: active ? 'no replica available or none answered: reads go to the primary' : 'a replica answered: reads go to the replicas' }),
-    readToPrimary: (route, reason) => metrics?.route(route.label, route.pool).readToPrimary(reason),
+    readToPrimary: (route, reason) => seriesOf(route)?.readToPrimary(reason),
     rollback: (route, e) => {
-      metrics?.route(route.label, route.pool).canaryRollback()
+      seriesOf(route)?.canaryRollback()
       events.record('error', { kind: 'canary', route: route.label, message: `canary rolled back: ${e.errors} errors in ${e.requests} requests (${e.errorRatePercent.toFixed(1)}%), weight ${e.previousWeight} → 0` }, { rollback: e })
     },
-    mirror: (route, outcome) => metrics?.route(route.label, route.pool).mirror(outcome),
+    mirror: (route, outcome) => seriesOf(route)?.mirror(outcome),
     weight: (route, weight, source) => events.record('info', { kind: 'canary', route: route.label, message: `canary weight ${weight} (${source})` }),
   }
   // The routing table and route plans are built before any running pool is touched: what refuses a config must
@@ -491,10 +501,12 @@ function * snapshot (pools: ReadonlyMap<string, PoolRuntime>, clock: Clock): Gen
       else targets.set(t.id, { id: t.id, up: isAvailable(pool.status(t), now), inFlight: t.inFlight })
     }
     // a copy a reload replaced (new weight or backup flag) still finishing requests is the same upstream, as /status
-    // counts it; a target the reload removed has had its series forgotten
+    // counts it; a target the reload removed is listed, as /status lists it (draining), down and with what it still
+    // carries (requests, tunnels) until it closes. Its counters were forgotten; these gauges are rebuilt per scrape.
     for (const t of pool.retiring) {
       const same = targets.get(t.id)
       if (same !== undefined) same.inFlight += t.inFlight
+      else targets.set(t.id, { id: t.id, up: false, inFlight: t.inFlight })
     }
     yield { name, circuit: runtime.breaker.state, tier: pool.tier, hold: pool.hold ?? 'none', targets: targets.values() }
   }

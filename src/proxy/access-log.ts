@@ -1,4 +1,5 @@
 // One access-log line per request, written when the client's response closes.
+import type { Socket } from 'node:net'
 import pino, { type Logger } from 'pino'
 import { ERRORS } from '../errors.ts'
 import { writesPlainJson } from '../logger.ts'
@@ -16,8 +17,8 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   const path = ex.path || ex.req.url || ''
   const status = loggedStatus(ex)
   const elapsedMs = performance.now() - ex.startedAt
-  const bytesIn = requestBodyBytes(ex)
-  const bytesOut = bytesWrittenSinceLastLine(ex.socket)
+  const bytesIn = ex.bytesIn
+  const bytesOut = bytesWrittenSinceLastLine(ex)
   const aborted = (ex.clientGone && ex.parserStatus === undefined && !ex.cutByShutdown) || undefined
   if (!writesPlainJson(logger)) {
     logger.info({
@@ -90,24 +91,19 @@ function escapedOnce (owner: object, key: string, value: string): string {
 }
 
 const LOGGED_UNTIL = Symbol('switchyard.bytesWrittenLogged')
-type MarkedSocket = Exchange['socket'] & { [LOGGED_UNTIL]?: number }
+type MarkedSocket = Socket & { [LOGGED_UNTIL]?: number }
 
 /**
  * Bytes written to the client's connection since the previous access-log line of that connection: this
  * response's head and body (and a 100 Continue before it). Responses on a connection are written one after another,
- * each logged once it has ended. Node's bytesWritten getter copies the socket's write queue, so it is read once
- * per request rather than at its start and at its end.
+ * each logged once it has closed (a pipelined one's end is read at its 'finish': Exchange.bytesWrittenAtFinish).
+ * Node's bytesWritten getter copies the socket's write queue, so it is read once per request rather than at its
+ * start and at its end.
  */
-function bytesWrittenSinceLastLine (socket: MarkedSocket): number {
-  const total = socket.bytesWritten
+function bytesWrittenSinceLastLine (ex: Exchange): number {
+  const socket: MarkedSocket = ex.socket
+  const total = ex.bytesWrittenAtFinish ?? socket.bytesWritten
   const before = socket[LOGGED_UNTIL] ?? 0
   socket[LOGGED_UNTIL] = total
   return total - before
-}
-
-/** Body bytes received: exact when buffered or length-delimited, wire bytes (with chunk framing) when chunked. */
-function requestBodyBytes (ex: Exchange): number {
-  if (Buffer.isBuffer(ex.body)) return ex.body.length
-  if (ex.contentLength !== undefined && ex.req.complete) return ex.contentLength
-  return ex.socket.bytesRead - ex.bytesReadAtStart
 }

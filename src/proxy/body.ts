@@ -1,7 +1,7 @@
 // Request buffering (HAProxy's option http-buffer-request): up to retry.maxBufferBytes of a body are read before
 // an upstream connection is taken, so a client that trickles its body holds only its own socket.
 import type { IncomingMessage } from 'node:http'
-import { Transform, type Readable } from 'node:stream'
+import { Readable, Transform } from 'node:stream'
 import { GatewayError } from '../errors.ts'
 import type { Clock } from '../runtime.ts'
 
@@ -13,6 +13,32 @@ export interface BodyStart {
 }
 
 const EMPTY = Buffer.alloc(0)
+
+const BODY_BYTES = Symbol('switchyard.bodyBytes')
+type CountedRequest = IncomingMessage & { [BODY_BYTES]?: number }
+/** IncomingMessage's own push (it keeps Readable's). */
+const push = Readable.prototype.push
+
+/**
+ * Node's parser hands each piece of a body to `req.push` as it parses it (chunked framing removed), whether or not
+ * anyone reads it yet: counting there sees what arrived with the head, a body cut short, and a body streamed on.
+ * A prefix readBody gives back (unshift) does not pass here again. One function for every request (`this`).
+ */
+function pushCounted (this: CountedRequest, chunk: Buffer | null, encoding?: BufferEncoding): boolean {
+  if (chunk !== null) this[BODY_BYTES]! += chunk.length
+  return push.call(this, chunk, encoding)
+}
+
+/** Counts the body of `req` from now on: called at its request event, before the parser has handed any over. */
+export function countBodyBytes (req: IncomingMessage): void {
+  (req as CountedRequest)[BODY_BYTES] = 0
+  req.push = pushCounted
+}
+
+/** Body bytes received so far, of a request countBodyBytes was called for (0 for any other). */
+export function receivedBodyBytes (req: IncomingMessage): number {
+  return (req as CountedRequest)[BODY_BYTES] ?? 0
+}
 
 /**
  * Reads a body (`expected` bytes, Infinity when chunked) until it ends or `limit` bytes have arrived: it is given

@@ -12,6 +12,7 @@ import type { RouteObserver } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { AttemptResult } from './attempt-result.ts'
+import { countBodyBytes, receivedBodyBytes } from './body.ts'
 
 export class Exchange {
   readonly req: IncomingMessage
@@ -19,7 +20,6 @@ export class Exchange {
   /** Kept: undici detaches req.socket once it has sent a streamed body. */
   readonly socket: Socket
   readonly startedAt: number
-  readonly bytesReadAtStart: number
   requestId = ''
   method: string
   /** Normalised path (what was routed). */
@@ -87,7 +87,25 @@ export class Exchange {
     this.socket = req.socket
     this.method = req.method ?? 'GET'
     this.startedAt = performance.now()
-    this.bytesReadAtStart = req.socket.bytesRead
+    // Made at the request event, before Node's parser hands over any of the body (even bytes read with the head):
+    // only a request that announces a body pays for counting it. Node's parser has built req.headers by now.
+    const headers = req.headers
+    const length = headers['content-length']
+    if (headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')) countBodyBytes(req)
+    // queued behind the answer holding its connection (pipelined): see markPipelinedAnswers
+    if (res.socket === null) markPipelinedAnswers(res, this.socket)
+  }
+
+  /** Body bytes received from the client so far (decoded: chunked framing is not counted). */
+  get bytesIn (): number { return receivedBodyBytes(this.req) }
+
+  /**
+   * The connection's bytesWritten once this response had all been written, if it was read then (a pipelined
+   * connection's responses: markPipelinedAnswers); undefined otherwise, when the socket's count now is the same.
+   */
+  get bytesWrittenAtFinish (): number | undefined {
+    const at = (this.res as MarkedResponse)[WRITTEN_AT_FINISH]
+    return at !== undefined && at >= 0 ? at : undefined
   }
 
   /**
@@ -161,5 +179,41 @@ export interface ReadFallback {
   clientIp: string
   /** The client sent an Idempotency-Key. */
   idempotencyKey: boolean
+  /**
+   * The route's series of the primary pool, bound at admission as every binding is: a reload that removes the route
+   * before the read falls back detaches it (counted nowhere), where a binding made then would export the removed
+   * route's series again, for good.
+   */
+  observer: RouteObserver | undefined
 }
 const OPEN = Object.freeze({ closing: false })
+
+const WRITTEN_AT_FINISH = Symbol('switchyard.bytesWrittenAtFinish')
+/** -1: marked, not finished yet; otherwise the connection's bytesWritten once this response had all been written. */
+type MarkedResponse = ServerResponse & { [WRITTEN_AT_FINISH]?: number }
+/** A client connection as Node's HTTP server keeps it: the response writing to it now. */
+type ServerSocket = Socket & { _httpMessage?: ServerResponse | null }
+
+/**
+ * Pipelined requests: `res` waits behind the response holding its connection. Node hands the connection to the
+ * next queued response in the holder's 'finish' (resOnFinish), and the gateway may write that one's answer there
+ * and then, before the holder's 'close' writes its line: the holder's end is read at its 'finish', ahead of Node's
+ * own listener. The queued response is marked too, as others may queue behind it. Only pipelined connections pay.
+ */
+function markPipelinedAnswers (res: ServerResponse, socket: Socket): void {
+  markEndAtFinish(res)
+  const holder = (socket as ServerSocket)._httpMessage
+  if (holder != null) markEndAtFinish(holder)
+}
+
+function markEndAtFinish (res: MarkedResponse): void {
+  if (res[WRITTEN_AT_FINISH] !== undefined) return
+  res[WRITTEN_AT_FINISH] = -1
+  res.prependListener('finish', recordEndAtFinish)
+}
+
+/** One listener for every response ('finish' passes no arguments: the response is `this`). */
+function recordEndAtFinish (this: MarkedResponse): void {
+  const socket = this.socket
+  if (socket !== null) this[WRITTEN_AT_FINISH] = socket.bytesWritten
+}

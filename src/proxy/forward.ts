@@ -249,7 +249,12 @@ export class ProxyHandler {
     ex.version = admission.version
     ex.write = admission.write
     const fallback = admission.fallback && this.#state.pools.get(admission.fallback.pool)
-    if (fallback !== undefined) ex.readFallback = { runtime: fallback, version: admission.fallback!.version, host: facts.host, clientIp: admission.clientIp, idempotencyKey: facts.idempotencyKey }
+    if (fallback !== undefined) {
+      ex.readFallback = {
+        runtime: fallback, version: admission.fallback!.version, host: facts.host, clientIp: admission.clientIp, idempotencyKey: facts.idempotencyKey,
+        observer: admission.route && this.#state.observers?.get(admission.route, fallback.name),
+      }
+    }
     ex.upstreamPath = admission.upstreamPath
     if (admission.answerHere) return answerAsRecipient(ex)
     ex.idempotencyKey = facts.idempotencyKey && runtime.config.retry.idempotencyKey
@@ -354,7 +359,7 @@ export class ProxyHandler {
     ex.rehost(primary.config.preserveHost ? fallback.host : undefined)
     ex.idempotencyKey = fallback.idempotencyKey && primary.config.retry.idempotencyKey
     ex.pick = primary.hashKey === undefined ? NO_KEY : { hashKey: extractHashKey(primary.hashKey, ex.req, fallback.clientIp) }
-    if (ex.route !== undefined) ex.observer = this.#state.observers?.get(ex.route, primary.name)
+    ex.observer = fallback.observer
     // the primary's first attempt: not a retry of the replicas' (no budget slot, no retry counted, its own attempts)
     ex.triedBefore = ex.tried.length
     ex.plan?.readToPrimary('fallback')

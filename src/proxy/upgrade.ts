@@ -1,5 +1,6 @@
 // WebSocket upgrades: admitted and routed like any request, then tunnelled byte for byte to one target of the pool.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
@@ -56,8 +57,10 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const count = (status: number, handshakeMs?: number): void => {
       observer?.request(req.method ?? 'GET', status, (handshakeMs ?? performance.now() - startedAt) / 1000)
     }
+    // the fields of a request's line (src/proxy/access-log.ts): its route and pool as soon as it has them, no
+    // attempt until one is made, and the bytes its connection carried (a tunnel's are given when it closes)
     const log = (status: number, extra: Record<string, unknown>, handshakeMs?: number): void => {
-      opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
+      opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, route: admission.route?.label, pool: runtime?.name, target: undefined, status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket), attempts: 0, ...extra }, 'request')
       if (status !== 101) count(status, handshakeMs)
     }
     // A canary's upgrades judge it as its requests do. A tunnel is judged when its 101 is written: it may stay open
@@ -91,19 +94,19 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     if (!runtime.config.preserveHost || admission.facts.host === undefined) headers.push('host', target.host)
     const where = { route: admission.route?.label, pool: runtime.name, target: target.url }
     const done = (outcome: UpgradeOutcome): void => {
-      if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
+      if (outcome.refusal !== undefined) return refuse(outcome.refusal, { ...where, attempts: 1 })
       // ended by the shutdown's cut (its connection closed by drainAndClose), not by its client
       const shutdownCut = opts.cutting?.() === true
       if (outcome.declined === true) {
         const cut = outcome.clientGone === true ? (shutdownCut ? SHUTDOWN_CUT : { aborted: true }) : outcome.cutShortBy !== undefined ? { error: outcome.cutShortBy } : {}
         // a client that left, or the shutdown's cut, says nothing of the version
         if (outcome.clientGone !== true) judge(outcome.status < 500 && outcome.cutShortBy === undefined)
-        return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true, ...cut }, outcome.handshakeMs)
+        return log(outcome.status, { ...where, attempts: 1, upstreamDeclinedUpgrade: true, ...cut }, outcome.handshakeMs)
       }
       if (outcome.clientGone === true) {
         // waiting for its 101: 503 shutdown_cut, as a request the cut ends before its answer began (forward.ts)
-        if (shutdownCut) return log(ERRORS.shutdown_cut.status, { ...where, ...SHUTDOWN_CUT }, outcome.handshakeMs)
-        return log(499, { ...where, aborted: true, ...(outcome.earlyBytesOverLimit === true ? { earlyBytesOverLimit: true } : {}) }, outcome.handshakeMs)
+        if (shutdownCut) return log(ERRORS.shutdown_cut.status, { ...where, attempts: 1, ...SHUTDOWN_CUT }, outcome.handshakeMs)
+        return log(499, { ...where, attempts: 1, aborted: true, ...(outcome.earlyBytesOverLimit === true ? { earlyBytesOverLimit: true } : {}) }, outcome.handshakeMs)
       }
       log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, ...(outcome.idleTimeout === true ? { tunnelIdleTimeout: true } : {}), ...(shutdownCut ? SHUTDOWN_CUT : {}) }, outcome.handshakeMs)
     }
@@ -127,9 +130,9 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       // cut by the shutdown before its turn: 503 shutdown_cut, counted as a refusal (no route took it yet)
       if (opts.cutting?.() === true) {
         opts.refusals?.refused('shutdown_cut')
-        return opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: ERRORS.shutdown_cut.status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), ...SHUTDOWN_CUT }, 'request')
+        return opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: ERRORS.shutdown_cut.status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), attempts: 0, ...SHUTDOWN_CUT }, 'request')
       }
-      opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: 499, upgrade: true, durationMs: Math.round(performance.now() - startedAt), aborted: true }, 'request')
+      opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: 499, upgrade: true, durationMs: hundredths(performance.now() - startedAt), attempts: 0, aborted: true }, 'request')
     })
   }
 }
@@ -142,7 +145,20 @@ function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals'>, re
   const requestId = requestIdOf(req)
   endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
   opts.refusals?.refused(code)
-  opts.logger.info({ requestId, method: req.method, path: req.url, status: ERRORS[code].status, upgrade: true, durationMs: Math.round(performance.now() - startedAt), error: code }, 'request')
+  opts.logger.info({ requestId, method: req.method, path: req.url, status: ERRORS[code].status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket), attempts: 0, error: code }, 'request')
+}
+
+/**
+ * What crossed the client's connection so far, handshake and answer included, as a tunnel's line gives it
+ * (src/proxy/upgrade-attempt.ts): an answer just ended is counted, still queued or not.
+ */
+function connectionBytes (socket: Duplex): { bytesIn: number; bytesOut: number } {
+  return { bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten }
+}
+
+/** Milliseconds to two decimals, as a request's line has them (src/proxy/access-log.ts). */
+function hundredths (ms: number): number {
+  return Math.round(ms * 100) / 100
 }
 
 /**
@@ -156,7 +172,7 @@ export function createConnectHandler (opts: Pick<UpgradeOptions, 'logger' | 'tun
     const startedAt = performance.now()
     const requestId = requestIdOf(req)
     const log = (status: number, extra: Record<string, unknown>): void => {
-      opts.logger.info({ requestId, method: req.method, path: req.url, status, durationMs: Math.round(performance.now() - startedAt), ...extra }, 'request')
+      opts.logger.info({ requestId, method: req.method, path: req.url, status, durationMs: hundredths(performance.now() - startedAt), ...extra }, 'request')
     }
     socket.on('error', () => socket.destroy())
     opts.tunnels.take(socket)

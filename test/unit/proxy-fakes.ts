@@ -173,6 +173,7 @@ export function exchange (fx: RuntimeFixture, init: ExchangeInit = {}): { ex: Ex
     socket: { bytesRead: 0, bytesWritten: 0 },
     method: init.method ?? 'GET',
     url: '/x',
+    headers: {},
     rawHeaders: [],
     complete: true,
   })
