@@ -20,14 +20,17 @@ export interface LogFileOptions {
 }
 
 export class LogFile {
-  readonly #fd: number
-  readonly #ownsFd: boolean
+  #fd: number
+  /** The file this opened (and reopen() opens again); undefined for a descriptor it was given. */
+  readonly #path: string | undefined
   readonly #batchBytes: number
   #buf: Buffer
   #len = 0
   #timer: NodeJS.Timeout | undefined
   readonly #onFailure: ((err: NodeJS.ErrnoException) => void) | undefined
   #failing = false
+  /** end() was called: nothing is opened again. */
+  #ended = false
   /** Bytes dropped because the destination refused them (a full disk, a closed pipe). */
   droppedBytes = 0
   readonly #onExit = (): void => this.flushSync()
@@ -35,11 +38,10 @@ export class LogFile {
   constructor (dest: number | string, options: LogFileOptions = {}) {
     if (typeof dest === 'number') {
       this.#fd = dest
-      this.#ownsFd = false
+      this.#path = undefined
     } else {
-      makeParents(dirname(dest))
-      this.#fd = openSync(dest, 'a')
-      this.#ownsFd = true
+      this.#fd = openFile(dest)
+      this.#path = dest
     }
     this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH
     this.#onFailure = options.onFailure
@@ -81,12 +83,28 @@ export class LogFile {
     this.#writeAll(this.#buf.subarray(0, len))
   }
 
+  /**
+   * Opens the file again by its path (logrotate moved it away and created a new one, or removed it): what is
+   * buffered goes to the old file first, every later line to the new one. Lines are written synchronously, so none is
+   * lost or written twice across the swap. A descriptor it was given (stdout, stderr) is left as it is. Throws if the
+   * path cannot be opened; the old file is then kept.
+   */
+  reopen (): void {
+    if (this.#path === undefined || this.#ended) return
+    this.flushSync()
+    const fd = openFile(this.#path)
+    const old = this.#fd
+    this.#fd = fd
+    closeSync(old)
+  }
+
   /** Writes what is buffered and stops the timer; the descriptor is closed if this opened it. */
   end (): void {
+    this.#ended = true
     this.flushSync()
     clearInterval(this.#timer)
     process.off('exit', this.#onExit)
-    if (this.#ownsFd) closeSync(this.#fd)
+    if (this.#path !== undefined) closeSync(this.#fd)
   }
 
   #writeAll (bytes: Buffer): void {
@@ -113,6 +131,12 @@ export class LogFile {
     }
     this.#failing = false
   }
+}
+
+/** Opens a log file for appending, making its directories first (as at start, so after a rotation too). */
+function openFile (path: string): number {
+  makeParents(dirname(path))
+  return openSync(path, 'a')
 }
 
 /**

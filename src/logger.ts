@@ -35,8 +35,22 @@ function buildLogger (config: ResolvedConfig['log'], stream?: DestinationStream)
 
 /** Bytes of log lines the logger's writer has dropped because its destination refused them (0 for other streams). */
 export function droppedLogBytes (logger: Logger): number {
+  const stream = logFileOf(logger)
+  return stream === undefined ? 0 : stream.droppedBytes
+}
+
+/**
+ * Opens the logger's file again by its path, for logrotate's rename-and-create (SIGHUP): lines written from now on go
+ * to the new file. Nothing to do for stdout, stderr, a pretty transport or a stream a caller gave. Throws if the file
+ * cannot be opened (lines keep going to the old one).
+ */
+export function reopenLogFile (logger: Logger): void {
+  logFileOf(logger)?.reopen()
+}
+
+function logFileOf (logger: Logger): LogFile | undefined {
   const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym]
-  return stream instanceof LogFile ? stream.droppedBytes : 0
+  return stream instanceof LogFile ? stream : undefined
 }
 
 /** Once per run of failed writes, on stderr (best effort): the lines themselves cannot say it. */

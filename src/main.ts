@@ -94,8 +94,8 @@ async function cli (): Promise<void> {
 }
 
 async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
-  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }, { StartupError, describeListenError, describeLogDestinationError }] = await Promise.all([
-    import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'), import('./cli/start-errors.ts'),
+  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }, { StartupError, describeListenError, describeLogDestinationError }, { reopenLogFile }] = await Promise.all([
+    import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'), import('./cli/start-errors.ts'), import('./logger.ts'),
   ])
   startupStep('gatewayModules')
   let gateway: Gateway
@@ -111,7 +111,15 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   const watcher = new ConfigWatcher(args.configFile, () => { void gateway.reload('file') }, {
     onError: (err) => gateway.logger.warn({ err }, 'config file watch error'),
   })
-  process.on('SIGHUP', () => { void gateway.reload('signal') })
+  // SIGHUP also opens log.destination's file again (logrotate's postrotate), before the reload logs into it
+  process.on('SIGHUP', () => {
+    try {
+      reopenLogFile(gateway.logger)
+    } catch (err) {
+      gateway.logger.error({ err, destination: config.log.destination }, 'log file could not be reopened; writing to the old one')
+    }
+    void gateway.reload('signal')
+  })
   // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
   // listens, so a signal is never the process's death; SIGHUP is left to the reload above, and unhandled
   // rejections to the listener in cli() (a gateway's own arrives here as an uncaught exception).

@@ -108,9 +108,18 @@ export function registerDashboard (admin: FastifyInstance, options: DashboardOpt
   return live
 }
 
-/** Builds the page's script and styles with esbuild, in memory. */
+/** Dashboard builds under way in this process (gateways built side by side share esbuild's one service). */
+let building = 0
+
+/**
+ * Builds the page's script and styles with esbuild, in memory (the caller keeps what it built). esbuild runs its
+ * service as a child process and keeps it for the life of the parent: it is stopped once the last build under way
+ * is over, or the gateway would keep an idle ~20 MiB process from the first time the dashboard was opened (a build
+ * that fails and is tried again starts a new one).
+ */
 async function bundle (): Promise<Map<string, Asset>> {
-  const { build } = await import('esbuild') // loaded only when someone opens the dashboard
+  const { build, stop } = await import('esbuild') // loaded only when someone opens the dashboard
+  building++
   const result = await build({
     entryPoints: [
       { in: fileURLToPath(new URL('main.ts', SOURCE)), out: 'app' },
@@ -125,7 +134,7 @@ async function bundle (): Promise<Map<string, Asset>> {
     platform: 'browser',
     legalComments: 'none',
     logLevel: 'silent',
-  })
+  }).finally(() => --building === 0 ? stop() : undefined)
   const html = await readFile(new URL('index.html', SOURCE), 'utf8')
   const out = new Map<string, Asset>([['index.html', toAsset(html, 'text/html; charset=utf-8')]])
   for (const file of result.outputFiles) {

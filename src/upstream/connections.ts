@@ -22,7 +22,10 @@ interface Slot {
   readonly client: Client
   /** On the free stack. */
   free: boolean
-  /** Taken out after a connection error, or once it came free under settings configure() replaced: its events no longer count. */
+  /**
+   * Taken out after a connection error, once it came free under settings configure() replaced, or once it is free
+   * without a connection (keep-alive, the upstream or an upgrade ended it): its events no longer count.
+   */
   retired: boolean
   /** The configure() round it was made in: one made under replaced settings closes once it comes free. */
   readonly round: number
@@ -77,6 +80,9 @@ export class TargetConnections {
   /** Slots the queue's array holds, waiting or withdrawn (stays within about twice `queued`). */
   get queueFootprint (): number { return this.#queue.footprint }
 
+  /** Clients held: one per connection open, opening or busy (one free whose connection closed is let go). */
+  get clients (): number { return this.#slots.length }
+
   /** Connections open now. */
   get connected (): number {
     let n = 0
@@ -121,6 +127,7 @@ export class TargetConnections {
     const slot: Slot = { client, free: false, retired: false, round: this.#round }
     client.on('drain', () => this.#drained(slot))
     client.on('connectionError', () => this.#retire(slot))
+    client.on('disconnect', () => this.#disconnected(slot))
     this.#slots.push(slot)
     return slot
   }
@@ -144,6 +151,23 @@ export class TargetConnections {
   }
 
   /**
+   * A connection closed. A free slot without one holds nothing but its Client (~3 KB): kept, every connection a
+   * burst ever opened would stay held until a reload, since the most recently freed is reused first and the rest
+   * are never reached. It is let go; the next request that needs one more connection makes a new one. A busy slot's
+   * client fails its request first, then (synchronously, undici's resume) frees the slot or takes the next queued
+   * request: that is over once this turn's microtasks run, so the slot is looked at then; one that took a request
+   * (reconnecting for it) stays.
+   */
+  #disconnected (slot: Slot): void {
+    // closing or destroyed: every client is being closed already
+    if (this.#ended !== undefined) return
+    if (slot.free) return this.#retire(slot)
+    queueMicrotask(() => {
+      if (slot.free && !slot.client.stats.connected) this.#retire(slot)
+    })
+  }
+
+  /**
    * Takes a request that still waits for a connection out of the queue (its attempt ended: a deadline, the client
    * gone), so that no connection is later spent starting it only to abort it. True if it was waiting here: its
    * handler hears nothing more. False if a connection has it (undici's, opening or busy) or it never queued.
@@ -155,9 +179,9 @@ export class TargetConnections {
   }
 
   /**
-   * A connection could not be made (or came free under replaced settings). The client has failed the requests it
-   * held; as undici's Pool does (nodejs/undici#3895), it is closed and a new one is made for the next request, and
-   * what waits in the queue moves on to the connections left (or new ones).
+   * A connection could not be made (or came free under replaced settings, or is free without a connection). The
+   * client has failed the requests it held; as undici's Pool does (nodejs/undici#3895), it is closed and a new one is
+   * made for the next request, and what waits in the queue moves on to the connections left (or new ones).
    */
   #retire (slot: Slot): void {
     if (slot.retired) return

@@ -129,6 +129,9 @@ export class Target {
     const options: ConnectionsOptions = {
       connections: pool.connections.maxPerTarget,
       keepAliveTimeout: pool.connections.keepAliveMs,
+      // an upstream's `Keep-Alive: timeout=N` hint may shorten the idle time, never lengthen it (undici would take
+      // it up to 10 min): the proxy's own idle timeout decides, as nginx's, Envoy's and HAProxy's does
+      keepAliveMaxTimeout: pool.connections.keepAliveMs,
       // HTTP/1.1 semantics end to end (undici 8 would negotiate h2 over TLS, which cannot carry WebSocket upgrades)
       allowH2: false,
       // undici's connector for these options (allowH2 as above), with a precise connect timeout, telling attempts
@@ -143,7 +146,7 @@ export class Target {
     const optionsKey = JSON.stringify([connect, options.connections, options.keepAliveTimeout, headersTimeout, options.bodyTimeout, options.maxHeaderSize])
     shared.adopt(this, options, optionsKey)
     // probes read the same heads as traffic: a target is not unhealthy for headers its requests are served with
-    this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, connect, maxHeaderSize: pool.maxResponseHeaderBytes })
+    this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, keepAliveMaxTimeout: pool.connections.keepAliveMs, connect, maxHeaderSize: pool.maxResponseHeaderBytes })
   }
 
   /** What every copy of this target shares (the copy a reload makes next takes it over). */
