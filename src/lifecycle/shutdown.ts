@@ -37,6 +37,8 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
   // 1. still serving, every answer with Connection: close, while load balancers take this pod out
   proxy.setPhase('draining')
   logger.info({ delayMs: plan.delayMs, timeoutMs: plan.timeoutMs, inFlight: inFlight() }, 'shutting down: not ready, still serving')
+  // one turn after the timer (setVerdictTimeout): a timer late because this process stalled runs before the poll
+  // phase that accepts the connections the kernel queued meanwhile, and closing the listener then resets them
   await sleep(clock, plan.delayMs)
   // 2. no new connections; a request that still arrives on an open connection is served, with Connection: close
   // (its client could not know). net's close stops accepting without http's immediate closeIdleConnections(),
@@ -72,7 +74,8 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
   return { cut }
 }
 
+/** Resolves one turn of the event loop after `ms`: connections and requests already waiting are taken in first. */
 function sleep (clock: Clock, ms: number): Promise<void> {
   if (ms <= 0) return Promise.resolve()
-  return new Promise((resolve) => { clock.setTimeout(resolve, ms) })
+  return new Promise((resolve) => { setVerdictTimeout(clock, resolve, ms) })
 }

@@ -10,10 +10,10 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server } from 'node:net'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { freePort } from '../helpers/free-port.ts'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { cliEnv, startCli, writeConfig } from '../helpers/cli-process.ts'
+import { cliEnv, startCli, writeConfig, type CliProcess } from '../helpers/cli-process.ts'
+import { waitFor } from '../helpers/gateway.ts'
 import { failures, Load, tally } from '../helpers/load.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 
@@ -26,7 +26,8 @@ const MIGRATE_REQ = '/proc/sys/net/ipv4/tcp_migrate_req'
 const START_TIMEOUT_MS = 60_000
 t.setTimeout(240_000)
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+/** Access-log lines a CLI has written so far. */
+const served = (cli: CliProcess): number => cli.records.filter((r) => r.msg === 'request').length
 
 
 /** Another program on a port: a plain listener, without SO_REUSEPORT, so no gateway can bind beside it. */
@@ -52,6 +53,10 @@ async function failedStart (t: Tap, file: string): Promise<{ code: number | null
   return { code, field: /^switchyard: ([\w.]+): /.exec(stderr)?.[1] }
 }
 
+/**
+ * The first process binds port 0 and the ones after it the ports it got: a port found free beforehand (bound and
+ * released) can be taken by anything else on the machine before the CLI binds it, seconds later on a loaded host.
+ */
 function config (upstream: TestUpstream, port: number, adminPort: number): GatewayConfig {
   return {
     server: { host: '127.0.0.1', port, reusePort: true },
@@ -91,19 +96,25 @@ function migrateRequests (t: Tap): void {
 t.test('a handover with a fixed admin port: the new process binds beside the old one, no request fails', async (t) => {
   migrateRequests(t)
   const u = await upstream(t)
-  const [port, adminPort] = [await freePort(), await freePort()]
-  const file = join(t.testdir(), 'routes.config.json')
+  const dir = t.testdir()
+  const first = join(dir, 'first.json')
+  writeConfig(first, config(u, 0, 0))
+  const old = await startCli(t, first, { startTimeoutMs: START_TIMEOUT_MS })
+  // the same config, with the ports the running process holds (fixed, as in a real one)
+  const [port, adminPort] = [Number(new URL(old.url).port), Number(new URL(old.adminUrl).port)]
+  const file = join(dir, 'routes.config.json')
   writeConfig(file, config(u, port, adminPort))
 
-  const old = await startCli(t, file, { startTimeoutMs: START_TIMEOUT_MS })
-  const load = Load.start({ url: `http://127.0.0.1:${port}`, concurrency: 4, durationMs: 120_000, pauseMs: 10 })
+  const load = Load.start({ url: old.url, concurrency: 4, durationMs: 120_000, pauseMs: 10 })
   t.teardown(() => load.stop())
-  await sleep(300)
+  await waitFor(() => served(old) >= 4, 10_000) // the load is being served
   const fresh = await startCli(t, file, { startTimeoutMs: START_TIMEOUT_MS })
   t.equal(fresh.adminUrl, `http://127.0.0.1:${adminPort}`, 'the new process listens on the same admin port')
   old.kill('SIGTERM')
   const oldExit = await old.exited
-  await sleep(300)
+  // load on the new process alone before it stops
+  const servedAtExit = served(fresh)
+  await waitFor(() => served(fresh) >= servedAtExit + 4, 10_000).catch(() => {}) // judged below
   const records = await load.stop()
 
   const failed = failures(records)
@@ -121,23 +132,26 @@ t.test('a handover with a fixed admin port: the new process binds beside the old
 
 t.test('a start whose admin port another program holds takes no public connection', async (t) => {
   const u = await upstream(t)
-  const port = await freePort()
   const dir = t.testdir()
   const running = join(dir, 'running.json')
-  writeConfig(running, config(u, port, 0))
+  writeConfig(running, config(u, 0, 0))
   const old = await startCli(t, running, { startTimeoutMs: START_TIMEOUT_MS })
+  const port = Number(new URL(old.url).port)
 
   const taken = await holdPort(t)
   const clashing = join(dir, 'clashing.json')
   writeConfig(clashing, config(u, port, taken))
   // a new connection per request: every one the new process could take in its start would be a failure
-  const load = Load.start({ url: `http://127.0.0.1:${port}`, concurrency: 8, durationMs: 120_000, headers: () => ({ connection: 'close' }) })
+  const load = Load.start({ url: old.url, concurrency: 8, durationMs: 120_000, headers: () => ({ connection: 'close' }) })
   t.teardown(() => load.stop())
-  await sleep(300)
+  await waitFor(() => served(old) >= 8, 10_000) // the load is being served
   t.strictSame(await failedStart(t, clashing), { code: 1, field: 'admin.port' }, 'the new process exits 1 on its admin port')
-  await sleep(300)
+  // a round of new connections from every client after the failed start's exit, as before it
+  const servedAtExit = served(old)
+  await waitFor(() => served(old) >= servedAtExit + 8, 10_000).catch(() => {}) // judged below
   const records = await load.stop()
-  await sleep(300) // the access log goes out in batches up to 100 ms apart
+  // the access log goes out in batches up to 100 ms apart, through a pipe from a process that may be starved
+  await waitFor(() => served(old) >= records.length, 5000).catch(() => {}) // judged below
 
   const failed = failures(records)
   t.comment(`${records.length} requests: ${JSON.stringify(tally(records))}`)

@@ -3,9 +3,10 @@
 // SWITCHYARD_TEST_HANDOVERS) under continuous keep-alive load must fail no request and every process must exit 0.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { freePort } from '../helpers/free-port.ts'
 import t from 'tap'
+import type { GatewayConfig } from '../../src/config/schema.ts'
 import { startCli, writeConfig, type CliProcess } from '../helpers/cli-process.ts'
+import { waitFor } from '../helpers/gateway.ts'
 import { failures, Load, rate, tally } from '../helpers/load.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 
@@ -17,6 +18,9 @@ const START_TIMEOUT_MS = 60_000
 const BUDGET_MS = 30_000 + HANDOVERS * 20_000
 t.setTimeout(Math.max(120_000, BUDGET_MS))
 
+
+/** Access-log lines a CLI has written so far. */
+const served = (cli: CliProcess): number => cli.records.filter((r) => r.msg === 'request').length
 
 function readMigrateReq (): string | undefined {
   try {
@@ -44,9 +48,7 @@ t.test(`${HANDOVERS} handovers on one port under load: no failed request, every 
 
   const upstream = await TestUpstream.start({ name: 'u' })
   t.teardown(() => upstream.close())
-  const port = await freePort()
-  const file = join(t.testdir(), 'routes.config.json')
-  writeConfig(file, {
+  const config = (port: number): GatewayConfig => ({
     server: { host: '127.0.0.1', port, reusePort: true },
     admin: { host: '127.0.0.1', port: 0 },
     // This process (load and upstream) stalled for up to 2.6 s at a load of 12 on 2 cores. A kept-alive connection
@@ -58,12 +60,18 @@ t.test(`${HANDOVERS} handovers on one port under load: no failed request, every 
     pools: { u: { targets: [upstream.url] } },
     routes: [{ path: '/', pool: 'u' }],
   })
-
-  const processes: CliProcess[] = [await startCli(t, file, { startTimeoutMs: START_TIMEOUT_MS })]
-  t.equal(processes[0]!.url, `http://127.0.0.1:${port}`)
-  const load = Load.start({ url: `http://127.0.0.1:${port}`, concurrency: 4, durationMs: BUDGET_MS, pauseMs: 10 })
+  // The first process binds port 0 and every later one the port it got: a port found free beforehand (bound and
+  // released) can be taken by anything else on the machine before the CLI binds it, seconds later on a loaded host.
+  const dir = t.testdir()
+  const first = join(dir, 'first.json')
+  writeConfig(first, config(0))
+  const processes: CliProcess[] = [await startCli(t, first, { startTimeoutMs: START_TIMEOUT_MS })]
+  const url = processes[0]!.url
+  const file = join(dir, 'routes.config.json')
+  writeConfig(file, config(Number(new URL(url).port)))
+  const load = Load.start({ url, concurrency: 4, durationMs: BUDGET_MS, pauseMs: 10 })
   t.teardown(() => load.stop())
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await waitFor(() => served(processes[0]!) >= 4, 10_000) // the load is being served
 
   // Each handover: the new process is listening → SIGTERM the old one → it exits. The process for the next
   // handover is started while the old one drains (start-up is the slow part on a busy machine).
@@ -72,14 +80,17 @@ t.test(`${HANDOVERS} handovers on one port under load: no failed request, every 
   for (let i = 0; i < HANDOVERS; i++) {
     const old = processes[processes.length - 1]!
     const fresh = await next
+    t.equal(fresh.url, url, `process ${i + 2} listens on the same port`)
     processes.push(fresh)
     old.kill('SIGTERM')
     if (i < HANDOVERS - 1) next = startCli(t, file, { startTimeoutMs: START_TIMEOUT_MS })
     exits.push(await old.exited)
   }
-  await new Promise((resolve) => setTimeout(resolve, 200))
-  const records = await load.stop()
+  // load on the last process alone before it stops
   const last = processes[processes.length - 1]!
+  const servedAlone = served(last)
+  await waitFor(() => served(last) >= servedAlone + 4, 10_000).catch(() => {}) // judged below
+  const records = await load.stop()
   last.kill('SIGTERM')
   exits.push(await last.exited)
 

@@ -5,9 +5,8 @@ import { join } from 'node:path'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { startCli, writeConfig } from '../helpers/cli-process.ts'
+import { waitFor } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 t.test('a reload that lengthens shutdown.timeoutMs lengthens the backstop too', async (t) => {
   const slow = await TestUpstream.start({ name: 'slow' })
@@ -23,14 +22,16 @@ t.test('a reload that lengthens shutdown.timeoutMs lengthens the backstop too', 
   const file = join(t.testdir(), 'routes.config.json')
   writeConfig(file, config(100))
   const cli = await startCli(t, file)
-  await sleep(300) // main.ts installs its signal handlers a moment after the listening line
   writeConfig(file, config(15_000))
+  // the CLI watches its file: whichever reload runs first (this one, or the watcher's after its debounce) loads the
+  // new plan, and the other finds it 'unchanged'
   const reload = await fetch(`${cli.adminUrl}/reload`, { method: 'POST' })
   t.equal(reload.status, 200, 'reloaded')
-  t.equal(((await reload.json()) as { result: string }).result, 'success')
+  t.match(((await reload.json()) as { result: string }).result, /^(success|unchanged)$/, 'loaded by this reload or by the watcher\'s')
+  t.match(await cli.waitForRecord((r) => r.event === 'reload'), { diff: { settings: ['shutdown.timeoutMs'] } }, 'the new plan is in force')
 
   const answer = fetch(`${cli.url}/`).then(async (res) => ({ status: res.status, body: await res.text() }), (err: Error) => ({ status: 0, body: String(err) }))
-  await sleep(300)
+  await waitFor(() => slow.hits === 1) // in flight at the upstream: a signal before it would close the listener on it
   cli.kill('SIGTERM')
   const served = await answer
   t.equal(served.status, 200, 'the slow request is answered inside the reloaded plan')

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
-import { startGateway } from '../helpers/gateway.ts'
+import { startGateway, waitFor } from '../helpers/gateway.ts'
 
 async function server (delayMs: number): Promise<Server> {
   const s = createServer((_req, res) => { setTimeout(() => res.end('ok'), delayMs) })
@@ -32,7 +32,7 @@ t.test('shutdown cuts a request on a retiring target: no unhandled rejection', a
   let next = config(urlOf(fast))
   const gw = await startGateway(config(urlOf(slow)), { load: async () => validateConfig(next) })
   const cut = fetch(`${gw.url}/slow`).then((res) => res.status, () => 0)
-  await new Promise((resolve) => setTimeout(resolve, 200))
+  await waitFor(() => gw.gateway.pools().get('p')!.pool.targets[0]!.inFlight === 1) // on the slow target
   next = config(urlOf(fast))
   t.equal((await gw.gateway.reload('admin')).result, 'success')
   t.equal(gw.gateway.pools().get('p')!.pool.retiring.length, 1, 'the slow target is retiring, its request in flight')

@@ -39,10 +39,8 @@ async function cliWith (t: Tap, fast: TestUpstream, slow: TestUpstream, shutdown
   }
   const file = join(t.testdir(), 'routes.config.json')
   writeConfig(file, config)
-  const cli = await startCli(t, file)
-  // main.ts installs its signal handlers a moment after the listening line (see the last test)
-  await sleep(300)
-  return cli
+  // main.ts installs its signal handlers before it listens (see the last test): a signal may follow at once
+  return startCli(t, file)
 }
 
 /** Polls GET /readyz every 10 ms until stopped: when each poll started, and its status (0: no answer). */
@@ -71,15 +69,16 @@ t.test('SIGTERM under load with slow requests in flight: not ready at once, serv
   const fast = await upstream(t, 'fast')
   const slow = await upstream(t, 'slow', 2000)
   const cli = await cliWith(t, fast, slow, { delayMs: 500, timeoutMs: 5000 })
-  const load = Load.start({ url: cli.url, concurrency: 4, durationMs: 3500, pauseMs: 2 })
+  // runs until stopped after the exit (the duration is only a bound), however long a loaded host takes to get there
+  const load = Load.start({ url: cli.url, concurrency: 4, durationMs: 30_000, pauseMs: 2 })
   t.teardown(() => load.stop())
-  await sleep(300)
+  await waitFor(() => load.records.filter((r) => r.status === 200).length >= 4) // the load is being served
   const slowOnes = [0, 1, 2].map((i) => httpRequest(`${cli.url}/slow/${i}`).then(
     (res) => ({ status: res.status, at: Date.now() }),
     (err: NodeJS.ErrnoException) => ({ status: 0, error: err.code, at: Date.now() })))
   await waitFor(() => slow.hits === 3)
   const readiness = pollReadiness(cli.adminUrl)
-  await sleep(50)
+  await waitFor(() => readiness.polls.some((p) => p.status === 200)) // one answer before the signal, however slow the host
 
   const signalledAt = Date.now()
   cli.kill('SIGTERM')
@@ -95,33 +94,39 @@ t.test('SIGTERM under load with slow requests in flight: not ready at once, serv
   // delayMs is 500; a timer counts from the loop's cached time and these are whole-ms wall-clock stamps, so the
   // close can read a few ms early (499 was seen)
   t.ok(drainAt - signalledAt < 450 && closeAt - drainAt >= 495, `draining began ${drainAt - signalledAt} ms after the signal, the listener closed ${closeAt - drainAt} ms later`)
+  // how much later than delayMs the gateway closed: its loop, or the whole host, was stalled that long near the end
+  // of the delay, and a request sent in that stall reached it no sooner than the close
+  const lateMs = Math.max(0, closeAt - drainAt - 500)
+  const beforeClose = closeAt - 100 - lateMs
 
   const afterDrain = readiness.polls.filter((p) => p.at > drainAt)
-  t.ok(afterDrain.some((p) => p.status === 503 && p.at < drainAt + 300), '/readyz answered 503 at once')
+  // readiness turns before the drain's first record: any poll sent after it is refused, however slow the host
+  t.equal(afterDrain[0]?.status, 503, '/readyz answered 503 at once')
   t.strictSame(afterDrain.filter((p) => p.status === 200), [], 'and never 200 again')
   t.ok(readiness.polls.some((p) => p.at < signalledAt && p.status === 200), 'it was 200 before')
 
   t.strictSame(slowResults.map((r) => r.status), [200, 200, 200], 'the slow requests in flight completed')
   t.ok(slowResults.every((r) => r.at > closeAt), 'after the listener had closed')
 
-  // sent during delayMs, not in the last 100 ms before the close (the close's log line lags the close itself)
-  const during = records.filter((r) => r.startedAt > drainAt && r.startedAt < closeAt - 100)
-  // one per client at least: on a loaded machine (load 9 on 2 cores) the 4 clients got 8 in, not the ~50 of a quiet one
-  t.ok(during.length >= 4, `${during.length} requests served during delayMs`)
+  // sent during delayMs, not in the last 100 ms before the close (the close's log line lags the close itself), nor
+  // in a stall of the gateway's that made the close late
+  const during = records.filter((r) => r.startedAt > drainAt && r.startedAt < beforeClose)
+  // on a quiet machine the 4 clients get ~50 in; on a loaded one (load 9 on 2 cores) one was seen to get 1
+  t.ok(during.length >= 1, `${during.length} requests served during delayMs`)
   t.strictSame(during.filter((r) => r.status !== 200 || r.connectionClose !== true).map(brief), [], 'each 200 with Connection: close')
   // well before the close nothing may fail; at the close and after it a refused or reset connection is expected
-  const early = records.filter((r) => r.startedAt < closeAt - 100)
+  const early = records.filter((r) => r.startedAt < beforeClose)
   t.strictSame(early.filter((r) => r.status !== 200).map(brief), [], 'no request sent before the close failed')
-  const late = records.filter((r) => r.startedAt >= closeAt - 100)
+  const late = records.filter((r) => r.startedAt >= beforeClose)
   t.strictSame(late.filter((r) => !(r.status === 200 || r.error === 'ECONNREFUSED' || r.error === 'ECONNRESET')).map(brief), [],
     'around and after the close: answered, refused or reset, nothing else (no 503 shutting_down for a plain request)')
   t.ok(late.some((r) => r.error === 'ECONNREFUSED'), 'the listener was closed')
   t.comment(`${records.length} requests at ${rate(records).toFixed(0)} req/s: ${JSON.stringify(tally(records))}`)
-  t.comment(`started in the last 100 ms before the close or later: ${JSON.stringify(tally(late))}`)
+  t.comment(`started in the last ${closeAt - beforeClose} ms before the close or later: ${JSON.stringify(tally(late))}`)
   const resetBeforeClose = records.filter((r) => r.startedAt < closeAt && r.error !== undefined && r.error !== 'ECONNREFUSED')
   // A connection still in the kernel's accept queue when the listener closes is reset by the kernel: one process
-  // cannot save it (a handover with SO_REUSEPORT and tcp_migrate_req can). Requests older than 100 ms are held to
-  // zero failures above; these last ones are reported.
+  // cannot save it (a handover with SO_REUSEPORT and tcp_migrate_req can). Requests older than 100 ms (plus the
+  // close's lateness) are held to zero failures above; these last ones are reported.
   t.comment(`sent in the last moment before the close and reset: ${resetBeforeClose.length}`)
 
   const logged = new Map(cli.records.filter((r) => r.msg === 'request').map((r) => [r.requestId, r.status]))

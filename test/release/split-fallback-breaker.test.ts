@@ -33,7 +33,8 @@ async function gateway (t: Tap, replica: string, primary: string): Promise<TestG
 }
 
 t.test("a probe read no replica answered: the primary's answer does not close the replicas' breaker", async (t) => {
-  const replica = await serve(t, (req, res) => { if (req.url !== '/hang') res.writeHead(503).end() })
+  let hanging = 0
+  const replica = await serve(t, (req, res) => { if (req.url !== '/hang') res.writeHead(503).end(); else hanging++ })
   const primary = await serve(t, (_req, res) => res.end('primary'))
   const gw = await gateway(t, replica, primary)
   const replicas = gw.gateway.pools().get('replicas')!.breaker
@@ -42,10 +43,11 @@ t.test("a probe read no replica answered: the primary's answer does not close th
   // the replica's only connection and its only queue slot taken (sent while closed): the probe finds it busy
   const holding = new AbortController()
   t.teardown(() => holding.abort())
-  for (let i = 0; i < 2; i++) {
-    fetch(`${gw.url}/hang`, { signal: holding.signal }).catch(() => {})
-    await new Promise((resolve) => setTimeout(resolve, 150))
-  }
+  const target = gw.gateway.pools().get('replicas')!.pool.targets[0]!
+  fetch(`${gw.url}/hang`, { signal: holding.signal }).catch(() => {})
+  await waitFor(() => hanging === 1, 5000) // the connection is busy at the replica
+  fetch(`${gw.url}/hang`, { signal: holding.signal }).catch(() => {})
+  await waitFor(() => target.queued === 1, 5000) // and the queue slot taken
   replicas.force('open')
   await waitFor(() => replicas.state === 'half-open', 3000)
   const res = await fetch(`${gw.url}/x`)

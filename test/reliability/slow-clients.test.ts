@@ -14,11 +14,11 @@ const REQUEST_TIMEOUT_MS = 800
 // Node checks these timeouts on server.connectionsCheckingInterval (30 s by default): until the gateway sets
 // it from the configured timeouts, a slowloris lives for up to 30 s whatever headersTimeoutMs says
 
-async function setup (t: Tap, pool: Record<string, unknown> = {}) {
+async function setup (t: Tap, pool: Record<string, unknown> = {}, server = { headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS }) {
   const u = await CountingUpstream.start()
   t.teardown(() => u.close())
   const gw = await startGateway({
-    server: { headersTimeoutMs: HEADERS_TIMEOUT_MS, requestTimeoutMs: REQUEST_TIMEOUT_MS },
+    server,
     pools: { p: { targets: [u.url], retry: { attempts: 1 }, ...pool } },
     routes: [{ path: '/', pool: 'p' }],
   }, { defaultMetrics: false })
@@ -52,10 +52,11 @@ function timedGet (port: number, path = '/'): Promise<{ status: number; ms: numb
 t.test('slowloris (headers trickled) is answered 408 and closed at headersTimeoutMs (RFC 9110 §15.5.9)', async (t) => {
   const { u, port } = await setup(t)
   const started = performance.now()
-  const pieces = Array.from({ length: 40 }, (_, i) => `X-Trickle-${i}: x\r\n`)
-  const res = await converse(port, 'GET / HTTP/1.1\r\nHost: a.example\r\n', { pieces, pauseMs: 50, waitForClose: true, timeoutMs: 3000 })
+  // a 5 s trickle: the bound below tells a close at headersTimeoutMs from one at its end on a starved host too
+  const pieces = Array.from({ length: 100 }, (_, i) => `X-Trickle-${i}: x\r\n`)
+  const res = await converse(port, 'GET / HTTP/1.1\r\nHost: a.example\r\n', { pieces, pauseMs: 50, waitForClose: true, timeoutMs: 6000 })
   t.ok(res.closed, 'closed')
-  t.ok(performance.now() - started < HEADERS_TIMEOUT_MS + 700, 'soon after headersTimeoutMs, not at the end of the trickle')
+  t.ok(performance.now() - started < HEADERS_TIMEOUT_MS + 2700, 'soon after headersTimeoutMs, not at the end of the trickle')
   timedOut408(t, res)
   t.equal(u.requests.length, 0, 'nothing reached the upstream')
 })
@@ -63,16 +64,20 @@ t.test('slowloris (headers trickled) is answered 408 and closed at headersTimeou
 t.test('a slow body is answered 408 and closed at requestTimeoutMs, and its upstream request aborted', async (t) => {
   const { u, port } = await setup(t)
   const started = performance.now()
-  const pieces = Array.from({ length: 60 }, () => 'x')
-  const res = await converse(port, 'POST / HTTP/1.1\r\nHost: a.example\r\nContent-Length: 100000\r\n\r\n', { pieces, pauseMs: 50, waitForClose: true, timeoutMs: 4000 })
+  // a 6 s trickle, for the same reason
+  const pieces = Array.from({ length: 120 }, () => 'x')
+  const res = await converse(port, 'POST / HTTP/1.1\r\nHost: a.example\r\nContent-Length: 100000\r\n\r\n', { pieces, pauseMs: 50, waitForClose: true, timeoutMs: 7000 })
   t.ok(res.closed, 'closed')
-  t.ok(performance.now() - started < REQUEST_TIMEOUT_MS + 700, 'soon after requestTimeoutMs')
+  t.ok(performance.now() - started < REQUEST_TIMEOUT_MS + 2700, 'soon after requestTimeoutMs, not at the end of the trickle')
   timedOut408(t, res)
   t.equal(u.requests.length, 0, 'no complete request reached the upstream')
 })
 
 t.test('200 slowloris connections do not stop a normal client from being served', async (t) => {
-  const { port } = await setup(t)
+  // the crowd lives through the measurement (with 300 ms, all 200 were cut in the middle of it, and that burst of
+  // work was what was measured); a client they blocked would wait for headersTimeoutMs, far above the bound below
+  const SLOWLORIS_HEADERS_TIMEOUT_MS = 10_000
+  const { port } = await setup(t, {}, { headersTimeoutMs: SLOWLORIS_HEADERS_TIMEOUT_MS, requestTimeoutMs: 2 * SLOWLORIS_HEADERS_TIMEOUT_MS })
   const baseline: number[] = []
   for (let i = 0; i < 20; i++) baseline.push((await timedGet(port)).ms)
   const crowd: Socket[] = []
@@ -86,26 +91,36 @@ t.test('200 slowloris connections do not stop a normal client from being served'
   for (let i = 0; i < 20; i++) during.push(await timedGet(port))
   t.strictSame(during.map((r) => r.status), Array(20).fill(200), 'every normal request answered 200')
   const worst = Math.max(...during.map((r) => r.ms))
-  // generous bound on a shared machine; the soak measures p99 against the 2× target properly
-  t.ok(worst < Math.max(250, 10 * Math.max(...baseline)), `worst latency ${worst.toFixed(1)} ms (baseline worst ${Math.max(...baseline).toFixed(1)} ms)`)
+  // absolute and generous (a multiple of a quiet baseline fails on a host that stalls once); the soak measures p99
+  // against the 2× target properly
+  t.ok(worst < 2000, `worst latency ${worst.toFixed(1)} ms (baseline worst ${Math.max(...baseline).toFixed(1)} ms)`)
 })
 
 t.test('clients that give up abort their upstream request at once, and the breaker does not count them', async (t) => {
-  const { u, gw, port, connections } = await setup(t, { circuitBreaker: { volumeThreshold: 5, errorThresholdPercentage: 10, rollingWindowMs: 10000 }, timeouts: { requestMs: 5000 } })
-  u.delayMs = 2000
+  // the upstream answers (and the gateway times out) long after the last request can have reached it: on a loaded
+  // host the 50 arrive seconds apart, and one answered or timed out before its client left would not be an abort
+  const { u, gw, port, connections } = await setup(t, {
+    circuitBreaker: { volumeThreshold: 5, errorThresholdPercentage: 10, rollingWindowMs: 60_000 },
+    timeouts: { requestMs: 60_000 },
+    retry: { attempts: 1, perTryTimeoutMs: 60_000 },
+  })
+  u.delayMs = 30_000
   const clients = 50
   const abortedAt: number[] = []
-  await Promise.all(Array.from({ length: clients }, () => new Promise<void>((resolve) => {
+  const sent = Array.from({ length: clients }, () => {
     const req = request({ port, host: '127.0.0.1', path: '/slow', agent: false })
-    req.on('error', () => resolve())
+    req.on('error', () => {})
     req.end()
-    setTimeout(() => { abortedAt.push(performance.now()); req.destroy(); resolve() }, 100)
-  })))
-  await waitFor(() => u.aborted === clients, 2000)
+    return req
+  })
+  // every request at the upstream first: a client that leaves before its request got there aborts nothing upstream
+  await waitFor(() => u.requests.length === clients, 10_000)
+  for (const req of sent) { abortedAt.push(performance.now()); req.destroy() }
+  await waitFor(() => u.aborted === clients, 5000).catch(() => {}) // judged below, with the numbers
   t.equal(u.aborted, clients, 'every upstream request was aborted')
   // gateway, upstream and clients share one process on a shared (CI) machine, so only the behaviour is asserted
-  // here: every abort long before the upstream would have answered (2 s) on its own. The 200 ms goal is measured
-  // at full scale, in a process of its own, by `npm run stress:aborts`.
+  // here: every abort within 1.5 s, long before the upstream would have answered (30 s) on its own. The 200 ms
+  // goal is measured at full scale, in a process of its own, by `npm run stress:aborts`.
   const lastClient = Math.max(...abortedAt)
   const lags = u.abortedAt.map((at) => at - lastClient).sort((a, b) => a - b)
   t.comment(`median upstream abort ${lags[Math.floor(lags.length / 2)]!.toFixed(1)} ms after the clients', slowest ${lags.at(-1)!.toFixed(1)} ms`)
