@@ -131,15 +131,17 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
   let generatedSecret: string | undefined
   let warnedNoSecret = false
-  // A plan's route's series, for its events: none for a route a reload removed or moved to another pool, whose plan
-  // outlives it while its requests and mirror copies finish. Its series were dropped then, and must not come back
-  // (for good: no later reload would drop them again).
+  // A plan's route's series, for its events: none for a route a reload removed, whose plan outlives it while its
+  // requests and mirror copies finish (its series were dropped then, and must not come back: for good, as no later
+  // reload would drop them again). A route a reload moved to another pool counts on: these series are the route's
+  // (shared by every pool's binding), reached through the pool it has now, never the (route, old pool) pair dropped.
   let liveRoutes: { table: RoutingTable; pools: Map<string, string> } | undefined
   const seriesOf = (route: Route) => {
     if (metrics === undefined) return undefined
     const table = proxy.state.table
     if (liveRoutes?.table !== table) liveRoutes = { table, pools: new Map(table.routes.map((r) => [r.label, r.pool])) }
-    return liveRoutes.pools.get(route.label) === route.pool ? metrics.route(route.label, route.pool) : undefined
+    const pool = liveRoutes.pools.get(route.label)
+    return pool === undefined ? undefined : metrics.route(route.label, pool)
   }
   const planEvents: PlanEvents = {
     fallback: (route, active) => events.record(active ? 'warn' : 'info', { kind: 'split', route: route.label, message: active ? 'no replica available or none answered: reads go to the primary' : 'a replica answered: reads go to the replicas' }),

@@ -36,6 +36,14 @@ let warnConfigRejection = (config: string, reason: unknown): void => {
 }
 /** How long a gateway that failed to start gets to close what it opened before the process exits anyway. */
 const FAILED_START_CLOSE_MS = 2000
+/**
+ * SIGHUP (reload) and SIGUSR2 (reopen the log file) that arrive while the gateway starts (a config may take up to
+ * its load timeout) must not end the process, as both signals would by default: a SIGHUP is kept for once it
+ * listens, and a SIGUSR2 has nothing to do (the log file is opened fresh at start).
+ */
+let hupWhileStarting = false
+const onStartingHup = (): void => { hupWhileStarting = true }
+const onStartingUsr2 = (): void => {}
 
 // The compile cache first, and named in the environment: a re-execution below (to add the shipped V8 flags) then
 // reads this file from the cache at its start instead of loading Node's TypeScript stripper a second time.
@@ -49,6 +57,8 @@ if (bundle !== undefined) await import(bundle.href)
 else await cli()
 
 async function cli (): Promise<void> {
+  process.on('SIGHUP', onStartingHup)
+  process.on('SIGUSR2', onStartingUsr2)
   const [{ parseArgs, USAGE }, { loadConfigFile, configModuleOf }, { ConfigError, UsageError }, { StartupError, envSecretsProblem }] = await Promise.all([
     import('./cli/args.ts'), import('./config/load.ts'), import('./errors.ts'), import('./cli/start-errors.ts'),
   ])
@@ -111,19 +121,26 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   const watcher = new ConfigWatcher(args.configFile, () => { void gateway.reload('file') }, {
     onError: (err) => gateway.logger.warn({ err }, 'config file watch error'),
   })
-  // SIGHUP also opens log.destination's file again (logrotate's postrotate), before the reload logs into it
-  process.on('SIGHUP', () => {
+  // SIGUSR2 opens log.destination's file again (logrotate's postrotate; nginx's USR1, which Node keeps for its
+  // inspector), and so does SIGHUP, before the reload logs into it
+  const reopenLog = (): void => {
     try {
       reopenLogFile(gateway.logger)
     } catch (err) {
       gateway.logger.error({ err, destination: config.log.destination }, 'log file could not be reopened; writing to the old one')
+      // the old file is the rotated one, which nobody reads any more: said where someone will see it
+      process.stderr.write(`switchyard: log file ${config.log.destination} could not be reopened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); writing to the old one\n`)
     }
+  }
+  const onHup = (): void => {
+    reopenLog()
     void gateway.reload('signal')
-  })
+  }
+  process.on('SIGUSR2', reopenLog).off('SIGUSR2', onStartingUsr2)
   // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
-  // listens, so a signal is never the process's death; SIGHUP is left to the reload above, and unhandled
+  // listens, so a signal is never the process's death; SIGHUP and SIGUSR2 are left to the reload and the log's reopen above, and unhandled
   // rejections to the listener in cli() (a gateway's own arrives here as an uncaught exception).
-  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'unhandledRejection'], onSecondSignal: (signal) => logSecondSignal(gateway, signal) }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'SIGUSR2', 'unhandledRejection'], onSecondSignal: (signal) => logSecondSignal(gateway, signal) }, async ({ signal, err }) => {
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.
     const { delayMs, timeoutMs } = gateway.config.shutdown
@@ -160,6 +177,9 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     await Promise.race([gateway.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, FAILED_START_CLOSE_MS).unref())])
     throw err
   }
+  // a SIGHUP that came while starting reloads now (the config may have changed since it was read)
+  process.on('SIGHUP', onHup).off('SIGHUP', onStartingHup)
+  if (hupWhileStarting) onHup()
   startupStep('listen')
   startup.total = Math.round(performance.now())
   gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length, nodeFlags: process.execArgv, startupMs: startup }, `switchyard listening on ${url} (admin ${adminUrl})`)

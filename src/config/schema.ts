@@ -173,7 +173,7 @@ const pool = z.strictObject({
   preserveHost: z.boolean().default(true),
   /**
    * Most bytes of an upstream response's header names and values together (undici's maxHeaderSize); more is a bad
-   * response, 502 upstream_bad_response. 16 KiB as nginx's and HAProxy's default buffers; Envoy allows 60 KiB.
+   * response, 502 upstream_bad_response. 16 KiB as HAProxy's default buffer (nginx's is 4-8 KiB); Envoy allows 60 KiB.
    */
   maxResponseHeaderBytes: z.number().int({ error: 'must be a whole number of bytes' })
     .min(1024, { error: 'must be from 1024 to 1048576 bytes (1 KiB to 1 MiB)' }).max(1024 * 1024, { error: 'must be from 1024 to 1048576 bytes (1 KiB to 1 MiB)' })

@@ -76,6 +76,7 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
 
 /** Resolves one turn of the event loop after `ms`: connections and requests already waiting are taken in first. */
 function sleep (clock: Clock, ms: number): Promise<void> {
-  if (ms <= 0) return Promise.resolve()
+  // delayMs 0 too: what the kernel queued before the signal is accepted before the listener closes
+  if (ms <= 0) return new Promise((resolve) => { setImmediate(resolve) })
   return new Promise((resolve) => { setVerdictTimeout(clock, resolve, ms) })
 }

@@ -18,7 +18,7 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   const status = loggedStatus(ex)
   const elapsedMs = performance.now() - ex.startedAt
   const bytesIn = ex.bytesIn
-  const bytesOut = bytesWrittenSinceLastLine(ex)
+  const bytesOut = bytesWrittenSinceLastLine(ex.socket, ex.bytesWrittenAtFinish)
   const aborted = (ex.clientGone && ex.parserStatus === undefined && !ex.cutByShutdown) || undefined
   if (!writesPlainJson(logger)) {
     logger.info({
@@ -100,9 +100,7 @@ type MarkedSocket = Socket & { [LOGGED_UNTIL]?: number }
  * Node's bytesWritten getter copies the socket's write queue, so it is read once per request rather than at its
  * start and at its end.
  */
-function bytesWrittenSinceLastLine (ex: Exchange): number {
-  const socket: MarkedSocket = ex.socket
-  const total = ex.bytesWrittenAtFinish ?? socket.bytesWritten
+export function bytesWrittenSinceLastLine (socket: MarkedSocket, total = socket.bytesWritten): number {
   const before = socket[LOGGED_UNTIL] ?? 0
   socket[LOGGED_UNTIL] = total
   return total - before

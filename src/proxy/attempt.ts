@@ -5,8 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted, type ErrorCode } from '../errors.ts'
-import { STATUS_CODES } from '../node-http.ts'
-import { classifyError, UnforwardableResponse, type FailureKind } from '../resilience/classify.ts'
+import { classifyError, type FailureKind } from '../resilience/classify.ts'
 import { parseRetryAfter } from '../resilience/retry.ts'
 import { monotonicMs, setVerdictTimeout, type Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
@@ -17,6 +16,7 @@ import { forwardedOverHttps } from './front.ts'
 import { responseHeaderList } from './headers.ts'
 import { dropBodyAtClose } from './raw-response.ts'
 import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
+import { forwardedReason, unforwardable } from './response-rules.ts'
 
 /** The catalogue code for an upstream's failure: the client's error answer, or why its response was cut short. */
 export function failureCode (kind: FailureKind | 'status'): ErrorCode {
@@ -175,17 +175,11 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     if (this.#settled || statusCode < 200) return // informational answers are not passed on; undici waits for the final one
-    // A status past 599 is invalid (RFC 9110 §15), and a transfer coding other than chunked cannot be undone here: its
-    // bytes would reach the client without its name (RFC 9112 §6.1; nginx answers 502 too). Aborting ends the attempt
-    // as a bad response (502) and closes the connection, which may hold more of it. An answer without a body (to HEAD,
-    // a 204 or a 304) may name the codings its GET would have had (RFC 9112 §6.1): no coded bytes follow, and the
-    // field is dropped as hop-by-hop.
-    const te = headers['transfer-encoding']
+    // aborting ends the attempt as a bad response (502) and closes the connection, which may hold more of it
     const ex = this.#ex
-    if (statusCode > 599 || (te !== undefined && (typeof te !== 'string' || te.trim().toLowerCase() !== 'chunked') &&
-      ex.method !== 'HEAD' && statusCode !== 204 && statusCode !== 304)) {
-      return controller.abort(new UnforwardableResponse(statusCode > 599 ? `status ${statusCode}` : `transfer coding ${String(te)}`))
-    }
+    const refused = unforwardable(statusCode, headers, ex.method)
+    if (refused !== undefined) return controller.abort(refused)
+    const te = headers['transfer-encoding']
     this.#headersReceived = true
     this.#toTheClose = te === undefined && headers['content-length'] === undefined && statusCode !== 204 && statusCode !== 304 && ex.method !== 'HEAD'
     const runtime = this.#runtime
@@ -227,10 +221,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
       const token = sticky.token()
       out.push('set-cookie', sticky.setCookieHeader(token, forwardedOverHttps(ex.headers)), 'x-read-after-write', token)
     }
-    // the upstream's reason phrase where it is not the one Node writes anyway (nginx and HAProxy pass it on too): one
-    // comparison for the usual answer. Only visible ASCII and tabs: Node refuses some other bytes, and undici decoded
-    // the phrase as UTF-8, which latin1 on the wire would not write back as it came.
-    if (statusMessage !== undefined && statusMessage !== STATUS_CODES[statusCode] && REASON_PHRASE.test(statusMessage)) ex.res.writeHead(statusCode, statusMessage, out)
+    const reason = forwardedReason(statusCode, statusMessage)
+    if (reason !== undefined) ex.res.writeHead(statusCode, reason, out)
     else ex.res.writeHead(statusCode, out)
     ex.answerStarted?.(result)
   }
@@ -434,9 +426,6 @@ function withTargetHost (ex: Exchange, host: string | undefined): string[] {
   }
   return headers
 }
-
-/** A reason phrase the gateway writes as it came: visible ASCII, spaces and tabs (RFC 9112 §4, without obs-text). */
-const REASON_PHRASE = /^[\t\x20-\x7e]*$/
 
 /**
  * Trailer fields that never go on: hop-by-hop ones (RFC 9110 §7.6.1), and those a recipient must not take from a

@@ -1,10 +1,9 @@
 // One WebSocket upgrade at one target, as an undici dispatch handler (like Attempt for plain requests): a 101
 // becomes a byte-for-byte tunnel; a target that declines the upgrade has its answer passed to the client.
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { classifyError, UnforwardableResponse } from '../resilience/classify.ts'
+import { classifyError } from '../resilience/classify.ts'
 import type { ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Timer } from '../runtime.ts'
@@ -13,6 +12,7 @@ import { failureCode } from './attempt.ts'
 import { stripResponseHopByHop } from './headers.ts'
 import type { TunnelSet } from './tunnels.ts'
 import { endAndLinger, httpDate, upstreamHead } from './raw-response.ts'
+import { forwardedReason, unforwardable } from './response-rules.ts'
 
 export interface UpgradeOutcome {
   /** The status the client saw (101 for a tunnel that ran). */
@@ -21,8 +21,6 @@ export interface UpgradeOutcome {
   refusal?: ErrorCode
   /** The target answered without switching protocols. */
   declined?: boolean
-  bytesIn?: number
-  bytesOut?: number
   /** The tunnel was closed by the gateway after timeouts.tunnelIdleMs without a byte either way. */
   idleTimeout?: boolean
   /** The client left (reset, closed or half-closed) before the target's answer reached it: nothing was sent. */
@@ -180,7 +178,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
       this.#release()
       socket.destroy()
       upSocket.destroy()
-      this.#end({ status: 101, bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten, handshakeMs, ...(idleTimeout ? { idleTimeout } : {}) })
+      this.#end({ status: 101, handshakeMs, ...(idleTimeout ? { idleTimeout } : {}) })
     }
     this.#target.tunnelOpened(close)
     this.#tunnels.opened(socket)
@@ -211,8 +209,9 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     // informational answers (103 Early Hints) are not the answer: undici waits for the final one (RFC 9110 §15.2)
     if (statusCode < 200) return
-    // a status past 599 is invalid (RFC 9110 §15): a bad response (502), as on the request path
-    if (statusCode > 599) return controller.abort(new UnforwardableResponse(`status ${statusCode}`))
+    // the request path's rules (a status past 599, a transfer coding that cannot be undone): a bad response (502)
+    const refused = unforwardable(statusCode, headers, 'GET')
+    if (refused !== undefined) return controller.abort(refused)
     this.#answered = statusCode
     // the answer is the client's now; what it sends from here is read and dropped (endAndLinger at the end)
     this.#stopReading()
@@ -224,7 +223,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     out.date ??= httpDate()
     // without a length the body runs to the close of the connection
     if (out['content-length'] === undefined) delete out['transfer-encoding']
-    this.#socket.write(upstreamHead(statusCode, statusMessage ?? '', out))
+    this.#socket.write(upstreamHead(statusCode, forwardedReason(statusCode, statusMessage) ?? '', out))
     this.#report.answered(statusCode)
   }
 

@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici'
 import { ERRORS, type ErrorCode } from '../errors.ts'
 import type { GatewayState, RefusalObserver } from '../state.ts'
 import type { Admit } from './front.ts'
+import { bytesWrittenSinceLastLine } from './access-log.ts'
 import { extractHashKey } from './hash-key.ts'
 import { endAndLinger, rawErrorAnswer } from './raw-response.ts'
 import { restartRead } from './pipelining.ts'
@@ -39,13 +40,13 @@ export interface UpgradeOptions {
 }
 
 export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
-  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number): void => {
+  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number, readAtStart: number): void => {
     // before the front half, as for a request: nothing of it is routed or sent on
-    if (opts.maxUrlBytes !== undefined && (req.url?.length ?? 0) > opts.maxUrlBytes()) return refuseUnadmitted(opts, req, socket, 'uri_too_long', startedAt)
+    if (opts.maxUrlBytes !== undefined && (req.url?.length ?? 0) > opts.maxUrlBytes()) return refuseUnadmitted(opts, req, socket, 'uri_too_long', startedAt, readAtStart)
     // the gateway's own state, before any route: shutting down, or overloaded (it opens no tunnel that may last
     // hours, as it takes no request). Neither says anything of a canary's version.
-    if (opts.refuses(req)) return refuseUnadmitted(opts, req, socket, 'shutting_down', startedAt, { 'retry-after': '1' })
-    if (opts.overloaded?.() === true) return refuseUnadmitted(opts, req, socket, 'overloaded', startedAt, { 'retry-after': '1' })
+    if (opts.refuses(req)) return refuseUnadmitted(opts, req, socket, 'shutting_down', startedAt, readAtStart, { 'retry-after': '1' })
+    if (opts.overloaded?.() === true) return refuseUnadmitted(opts, req, socket, 'overloaded', startedAt, readAtStart, { 'retry-after': '1' })
     const state = opts.state()
     const admission = opts.admit(req, state, true)
     const { requestId, runtime } = admission
@@ -60,7 +61,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     // the fields of a request's line (src/proxy/access-log.ts): its route and pool as soon as it has them, no
     // attempt until one is made, and the bytes its connection carried (a tunnel's are given when it closes)
     const log = (status: number, extra: Record<string, unknown>, handshakeMs?: number): void => {
-      opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, route: admission.route?.label, pool: runtime?.name, target: undefined, status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket), attempts: 0, ...extra }, 'request')
+      opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, route: admission.route?.label, pool: runtime?.name, target: undefined, status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...extra }, 'request')
       if (status !== 101) count(status, handshakeMs)
     }
     // A canary's upgrades judge it as its requests do. A tunnel is judged when its 101 is written: it may stay open
@@ -108,7 +109,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
         if (shutdownCut) return log(ERRORS.shutdown_cut.status, { ...where, attempts: 1, ...SHUTDOWN_CUT }, outcome.handshakeMs)
         return log(499, { ...where, attempts: 1, aborted: true, ...(outcome.earlyBytesOverLimit === true ? { earlyBytesOverLimit: true } : {}) }, outcome.handshakeMs)
       }
-      log(101, { ...where, attempts: 1, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, ...(outcome.idleTimeout === true ? { tunnelIdleTimeout: true } : {}), ...(shutdownCut ? SHUTDOWN_CUT : {}) }, outcome.handshakeMs)
+      log(101, { ...where, attempts: 1, ...(outcome.idleTimeout === true ? { tunnelIdleTimeout: true } : {}), ...(shutdownCut ? SHUTDOWN_CUT : {}) }, outcome.handshakeMs)
     }
     target.client.dispatch({
       path: admission.upstreamPath,
@@ -120,19 +121,21 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
   }
   return (req, socket, head) => {
     const startedAt = performance.now()
+    // what the connection had read up to the end of this handshake's head (`head` is what came after it)
+    const readAtStart = (socket as Socket).bytesRead - head.length
     socket.on('error', () => socket.destroy())
     // tracked from here, not only once tunnelled: a handshake still waiting for its 101 must not hold shutdown open
     opts.tunnels.take(socket)
     // Pipelined behind requests still being answered: it waits its turn, as a request does (src/proxy/forward.ts),
     // so its 101 or refusal is not written into the middle of their answers, and it is never acted on if one of
     // them closes the connection (RFC 9112 §9.3.2, §9.6). A client that leaves first gets one 499 line.
-    afterAnswersOwed(socket as ServerSocket, head, (early) => handle(req, socket, early, startedAt), () => {
+    afterAnswersOwed(socket as ServerSocket, head, (early) => handle(req, socket, early, startedAt, readAtStart), () => {
       // cut by the shutdown before its turn: 503 shutdown_cut, counted as a refusal (no route took it yet)
       if (opts.cutting?.() === true) {
         opts.refusals?.refused('shutdown_cut')
-        return opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: ERRORS.shutdown_cut.status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), attempts: 0, ...SHUTDOWN_CUT }, 'request')
+        return opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: ERRORS.shutdown_cut.status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...SHUTDOWN_CUT }, 'request')
       }
-      opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: 499, upgrade: true, durationMs: hundredths(performance.now() - startedAt), attempts: 0, aborted: true }, 'request')
+      opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: 499, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, aborted: true }, 'request')
     })
   }
 }
@@ -141,19 +144,21 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
 const SHUTDOWN_CUT = { error: 'shutdown_cut' } as const
 
 /** Refuses an upgrade before its admission (the connection closes), with its access-log line. */
-function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number, headers: Record<string, string> = {}): void {
+function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number, readAtStart: number, headers: Record<string, string> = {}): void {
   const requestId = requestIdOf(req)
   endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
   opts.refusals?.refused(code)
-  opts.logger.info({ requestId, method: req.method, path: req.url, status: ERRORS[code].status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket), attempts: 0, error: code }, 'request')
+  opts.logger.info({ requestId, method: req.method, path: req.url, status: ERRORS[code].status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, error: code }, 'request')
 }
 
 /**
- * What crossed the client's connection so far, handshake and answer included, as a tunnel's line gives it
- * (src/proxy/upgrade-attempt.ts): an answer just ended is counted, still queued or not.
+ * An upgrade's bytes, as a request's line counts its own: in, what the client sent after the handshake's head (a
+ * tunnel's data; a request's body); out, what was written to it since the connection's previous line (the 101 or
+ * refusal and the tunnel's data; an answer just ended counts, still queued or not). Earlier requests on the same
+ * connection are their own lines'.
  */
-function connectionBytes (socket: Duplex): { bytesIn: number; bytesOut: number } {
-  return { bytesIn: (socket as Socket).bytesRead, bytesOut: (socket as Socket).bytesWritten }
+function connectionBytes (socket: Duplex, readAtStart: number): { bytesIn: number; bytesOut: number } {
+  return { bytesIn: (socket as Socket).bytesRead - readAtStart, bytesOut: bytesWrittenSinceLastLine(socket as Socket) }
 }
 
 /** Milliseconds to two decimals, as a request's line has them (src/proxy/access-log.ts). */

@@ -139,14 +139,15 @@ export class Target {
       connect: resetAwareConnector({ ...connect, allowH2: false }),
       headersTimeout,
       bodyTimeout: pool.timeouts.idleMs,
-      // response heads larger than this are refused (a bad response); undici's default is Node's 16 KiB
-      maxHeaderSize: pool.maxResponseHeaderBytes,
+      // response heads larger than this are refused (a bad response); undici's default is Node's 16 KiB. undici
+      // refuses a head that reaches its limit, and the setting is the most bytes taken: one more
+      maxHeaderSize: pool.maxResponseHeaderBytes + 1,
     }
     // a copy made with the same settings keeps the connections as they are (a weight or backup change)
     const optionsKey = JSON.stringify([connect, options.connections, options.keepAliveTimeout, headersTimeout, options.bodyTimeout, options.maxHeaderSize])
     shared.adopt(this, options, optionsKey)
     // probes read the same heads as traffic: a target is not unhealthy for headers its requests are served with
-    this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, keepAliveMaxTimeout: pool.connections.keepAliveMs, connect, maxHeaderSize: pool.maxResponseHeaderBytes })
+    this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, keepAliveMaxTimeout: pool.connections.keepAliveMs, connect, maxHeaderSize: pool.maxResponseHeaderBytes + 1 })
   }
 
   /** What every copy of this target shares (the copy a reload makes next takes it over). */

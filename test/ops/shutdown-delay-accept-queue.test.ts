@@ -70,3 +70,42 @@ t.test('a connection queued during shutdown.delayMs, while the loop is busy past
   t.strictSame(result, { status: 200 }, 'served, not reset')
   await shutdown
 })
+
+// shutdown.delayMs 0 waits the same turn: a connection the kernel queued before the shutdown began (the signal came
+// while the loop was busy) is accepted and served before the listener closes, not reset by its close.
+t.test('with delayMs 0, a connection queued before the shutdown began is served', { skip: !existsSync(TCP_TABLE) && `needs ${TCP_TABLE} to see the accept queue` }, async (t) => {
+  const u = await TestUpstream.start({ name: 'u' })
+  t.teardown(() => u.close())
+  const gw = await startGateway({
+    shutdown: { delayMs: 0, timeoutMs: 5000 },
+    pools: { p: { targets: [u.url] } },
+    routes: [{ path: '/', pool: 'p' }],
+  }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const port = Number(new URL(gw.url).port)
+
+  let shutdown!: Promise<void>
+  let answer!: Promise<Answer>
+  let queued = 0
+  // one synchronous stretch from a check-phase callback: nothing is accepted until it ends
+  await new Promise<void>((resolve) => setImmediate(() => {
+    answer = new Promise<Answer>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/x', agent: false }, (res) => {
+        res.resume()
+        res.on('end', () => resolve({ status: res.statusCode ?? 0 }))
+      })
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, error: err.code }))
+      req.end()
+    })
+    process.nextTick(() => {
+      const giveUp = performance.now() + 10_000
+      while ((queued = acceptQueueLength(port)) < 1 && performance.now() < giveUp);
+      // the connection waits in the kernel's accept queue: the shutdown begins now (a SIGTERM handled at this point)
+      shutdown = gw.gateway.shutdown()
+      resolve()
+    })
+  }))
+  t.equal(queued, 1, 'the connection was in the accept queue before the shutdown began')
+  t.strictSame(await answer, { status: 200 }, 'served, not reset')
+  await shutdown
+})
