@@ -24,7 +24,7 @@ export function logExchange (logger: Logger, ex: Exchange): void {
     logger.info({
       requestId: ex.requestId, method: ex.method, path, route: ex.route?.label, pool: ex.pool?.name, target: last?.url,
       status, durationMs: Math.round(elapsedMs * 100) / 100, bytesIn, bytesOut, attempts: tried.length, targets: tried.length > 1 ? tried.map((t) => t.url) : undefined,
-      error: ex.errorCode, aborted,
+      error: ex.errorCode, upstreamError: ex.upstreamErrorCode, aborted,
     }, 'request')
     return
   }
@@ -40,6 +40,7 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   line += `,"status":${status},"durationMs":${hundredthsText(elapsedMs)},"bytesIn":${bytesIn},"bytesOut":${bytesOut},"attempts":${tried.length}`
   if (tried.length > 1) line += `,"targets":${JSON.stringify(tried.map((t) => t.url))}`
   if (ex.errorCode !== undefined) line += `,"error":"${ex.errorCode}"`
+  if (ex.upstreamErrorCode !== undefined) line += `,"upstreamError":"${ex.upstreamErrorCode}"`
   if (aborted) line += ',"aborted":true'
   ;(logger as unknown as Record<symbol, { write (s: string): unknown }>)[streamSym]!.write(`${line},"msg":"request"}\n`)
 }

@@ -68,6 +68,8 @@ export class Exchange {
   /** Counted out and logged (once: a request that waited its turn can be ended by its connection's close too). */
   finished = false
   errorCode: ErrorCode | undefined = undefined
+  /** The code of the error the last attempt failed with (ECONNREFUSED, a TLS verification code…), for the access log. */
+  upstreamErrorCode: string | undefined = undefined
   /** The proxy itself ended the response early (upstream failed mid-body, or the client stopped reading). */
   cutShortBy: ErrorCode | undefined = undefined
   /** Called once an attempt's answer has begun to go to the client: set for a half-open breaker's probe (forward.ts). */

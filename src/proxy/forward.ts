@@ -41,6 +41,17 @@ function noChunkedToHttp10 (req: IncomingMessage, res: ServerResponse): void {
   if (req.httpVersionMinor === 0) res.useChunkedEncodingByDefault = false
 }
 
+/**
+ * Why an upstream attempt failed, as its error names it (Envoy's UPSTREAM_TRANSPORT_FAILURE_REASON): a wrong CA, an
+ * expired certificate and a refused connection are otherwise one upstream_unreachable. Identifiers only (the line
+ * is built by hand, unescaped).
+ */
+function errorCodeOf (err: unknown): string | undefined {
+  const e = err as { code?: unknown; name?: unknown } | null | undefined
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : undefined
+  return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined
+}
+
 const EXPECTS_CONTINUE = Symbol('switchyard.expectsContinue')
 
 /** A body follows the head (Node's parser has already checked the framing, so its headers are enough here). */
@@ -429,6 +440,7 @@ export class ProxyHandler {
     if (result.busy) return this.#sendError(ex, 'upstream_busy', result.error)
     // the client's own fault (a request undici cannot send, a stalled upload)
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout' || ex.errorCode === 'body_too_large') return this.#sendError(ex, ex.errorCode, result.error)
+    ex.upstreamErrorCode = errorCodeOf(result.error)
     this.#sendError(ex, failureCode(result.failure ?? 'reset'), result.error)
   }
 

@@ -16,10 +16,19 @@ export class UnforwardableResponse extends Error {
   readonly code = 'ERR_UPSTREAM_RESPONSE'
 }
 
+/**
+ * Marks an error the connection's setup failed with (TCP or TLS, src/upstream/connector.ts): no request was written
+ * on it, whatever its code. A TLS handshake refused for an untrusted issuer, a wrong protocol version or an alert has
+ * codes no list keeps up with (UNABLE_TO_GET_ISSUER_CERT_LOCALLY, ERR_SSL_WRONG_VERSION_NUMBER…), and as resets they
+ * would not send a POST on to the next target (HAProxy's conn-failure and Envoy's connect-failure cover them).
+ */
+export const CONNECT_PHASE = Symbol('switchyard.connectPhase')
+
 export function classifyError (err: unknown): FailureKind {
   // undici's HTTPParserError carries no code (it looks llhttp's error number up in a table keyed by name): its name
   // is all that tells a response its parser refused from a dropped connection
   if ((err as { name?: unknown } | null)?.name === 'HTTPParserError') return 'bad-response'
+  if ((err as { [CONNECT_PHASE]?: true } | null)?.[CONNECT_PHASE] === true) return 'connect-failure'
   const code = (err as { code?: string } | null)?.code
   if (code === undefined) return 'reset'
   if (CONNECT_FAILURE_CODES.includes(code)) return 'connect-failure'

@@ -6,6 +6,7 @@
 // 'error' event, synchronously, so a listener that runs before undici's can tell the attempt that this end is a reset.
 import type { Socket } from 'node:net'
 import { buildConnector, errors } from 'undici'
+import { CONNECT_PHASE } from '../resilience/classify.ts'
 
 let resetting: Error | undefined
 
@@ -17,14 +18,20 @@ let resetting: Error | undefined
  */
 export function resetAwareConnector (options: buildConnector.BuildOptions): buildConnector.connector {
   const timeoutMs = options.timeout ?? 10_000
+  const servername = (options as { servername?: string }).servername
   // undici's connector returns the socket it is connecting (its type says void)
   const connect = buildConnector({ ...options, timeout: 0 }) as unknown as (opts: buildConnector.Options, callback: buildConnector.Callback) => Socket
   return (opts, callback) => {
     let timer: NodeJS.Timeout | undefined
     let settled = false
-    const socket = connect(opts, (err, socket) => {
+    // The TLS name is the target's (options.servername; none for an IP address, which is then what the certificate
+    // is checked against), never one a request carries: undici names a request by its Host header when it has no
+    // name of its own, and a client would pick the name the upstream's certificate is checked against.
+    const socket = connect({ ...opts, servername }, (err, socket) => {
       settled = true
       clearTimeout(timer)
+      // no request was written on a connection that failed to set up: a connect failure whatever its code
+      if (err !== null && typeof err === 'object') (err as Error & { [CONNECT_PHASE]?: true })[CONNECT_PHASE] = true
       // added before undici adds its own listener, so it runs first
       socket?.on('error', noteReset)
       ;(callback as (err: Error | null, socket: Socket | null) => void)(err, socket)

@@ -80,7 +80,11 @@ export class Target {
   readonly backup: boolean
   /** Health probes get their own connection, so a target busy with traffic is not judged by queueing. */
   readonly probeClient: UndiciClient
-  /** TLS name to verify for https targets (the pool's tls.servername, else the target's host name). */
+  /**
+   * What undici keys an https target's connections by, given with every request so that it is the same on each (by
+   * default undici takes the request's Host, and drops the connection whenever it changes): the name the connection
+   * verifies, else the target's address. The connector verifies the connection's own name, never this one.
+   */
   readonly servername: string | undefined
   readonly #shared: SharedTarget
   /**
@@ -112,13 +116,17 @@ export class Target {
     this.backup = config.backup
     this.#maxQueued = pool.connections.maxQueuedPerTarget
     const isIp = /^[\d.]+$|^\[/.test(url.hostname)
-    this.servername = url.protocol === 'https:' ? (pool.tls.servername ?? servername ?? (isIp ? undefined : url.hostname)) : undefined
+    const https = url.protocol === 'https:'
+    // the TLS name to send and verify: the pool's tls.servername, the DNS name an address was discovered by, else the
+    // target's host name; none for an IP address (RFC 6066 §3), whose certificate is checked against the address
+    const verified = https ? (pool.tls.servername ?? servername ?? (isIp ? undefined : url.hostname)) : undefined
+    this.servername = https ? (verified ?? url.hostname) : undefined
     const connect = {
       timeout: pool.timeouts.connectMs,
       // undici verifies certificates by default; a pool opts out explicitly.
       rejectUnauthorized: pool.tls.rejectUnauthorized,
       ...(pool.tls.ca ? { ca: pool.tls.ca } : {}),
-      ...(this.servername ? { servername: this.servername } : {}),
+      ...(verified ? { servername: verified } : {}),
     }
     // Bounded per attempt by the proxy; these are the outer limits. The headers limit is never below the request
     // deadline; at the body's (the default: idle 60 s ≥ request 30 s) undici refreshes one timer per response
