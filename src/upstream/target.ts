@@ -51,7 +51,11 @@ export class SharedTarget {
   restartCounts (): void {
     this.requests = 0
     this.failures = 0
+    this.generation++
   }
+
+  /** Counts restarted this many times: a removed copy's requests that end afterwards count in none (countsIn). */
+  generation = 0
 
   /**
    * A new copy of the target takes over: its settings apply to connections made from now on (those open under
@@ -87,6 +91,8 @@ export class Target {
    */
   readonly servername: string | undefined
   readonly #shared: SharedTarget
+  /** The shared counts' generation this copy counts in (a copy of a removed target's stops counting at its return). */
+  readonly #countsIn: number
   /**
    * The connections this copy sends on, once asked for: the shared ones, which are replaced only once they are closed
    * (every copy closed, or the newest destroyed), so a copy never needs to look again.
@@ -154,6 +160,7 @@ export class Target {
     // a copy made with the same settings keeps the connections as they are (a weight or backup change)
     const optionsKey = JSON.stringify([connect, options.connections, options.keepAliveTimeout, headersTimeout, options.bodyTimeout, options.maxHeaderSize])
     shared.adopt(this, options, optionsKey)
+    this.#countsIn = shared.generation
     // probes read the same heads as traffic: a target is not unhealthy for headers its requests are served with
     this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, keepAliveMaxTimeout: pool.connections.keepAliveMs, connect, maxHeaderSize: pool.maxResponseHeaderBytes + 1 })
   }
@@ -208,8 +215,11 @@ export class Target {
   /** A request ended (failed: the target's fault); returns how many this copy still has in flight. */
   release (failed = false): number {
     const shared = this.#shared
-    shared.requests++
-    if (failed) shared.failures++
+    // a removed copy's request that ends after the target came back is counted nowhere, as its metric series
+    if (this.#countsIn === shared.generation) {
+      shared.requests++
+      if (failed) shared.failures++
+    }
     shared.inFlight--
     if (shared.newest !== this) shared.loadListener?.()
     return --this.#ownInFlight
