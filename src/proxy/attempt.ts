@@ -67,7 +67,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
   saturated = false
   /** Handed to undici, not started yet: counted in the target's queue until undici starts or ends it. */
   #queued = false
-  #options: Dispatcher.DispatchOptions | undefined
 
   constructor (ex: Exchange, runtime: PoolRuntime, target: Target, done: (result: AttemptResult) => void) {
     this.#ex = ex
@@ -150,8 +149,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   /** sendAttempt hands the request to the target's connection pool. */
-  dispatched (options: Dispatcher.DispatchOptions): void {
-    this.#options = options
+  dispatched (): void {
     this.#queued = true
     this.#target.enqueue()
   }
@@ -339,12 +337,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   #settle (): void {
     this.#settled = true
-    // ended while still queued for a connection: out of the target's queue, or, where a connection being opened
-    // for it holds it, let go of its body meanwhile (undici aborts it once it starts)
-    if (this.#queued) {
-      if (this.#target.client.withdraw(this)) this.#leaveQueue()
-      else if (this.#options !== undefined) this.#options.body = null
-    }
+    // ended while still queued for a connection: out of the target's queue (one a connection being opened already
+    // holds, undici starts and aborts when that connection is up)
+    if (this.#queued && this.#target.client.withdraw(this)) this.#leaveQueue()
     if (this.#watchingUpload) {
       this.#watchingUpload = false
       unwatchUpload()
@@ -403,7 +398,7 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target,
   // would otherwise use for SNI when the Host is preserved
   if (target.servername !== undefined) (options as { servername?: string }).servername = target.servername
   if (target.queueFull) return attempt.queueFull()
-  attempt.dispatched(options)
+  attempt.dispatched()
   if (!target.client.dispatch(options, attempt)) attempt.saturated = true
 }
 
