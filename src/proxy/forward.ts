@@ -162,6 +162,12 @@ export class ProxyHandler {
       this.#finish(ex)
       return true
     }
+    // Shutting down, the listener closed or not, a request that arrives is served and its answer closes the
+    // connection (as Envoy and HAProxy drain), the gateway's own refusals too: its client could not know. The last
+    // answer it had came before the drain, without Connection: close (it, or this process, may have stalled through
+    // delayMs), and a refusal would fail a request it was entitled to send. A request pipelined behind another waits
+    // its turn, and the answer before it closes the connection, so it never goes upstream.
+    if (this.#phase !== 'serving') res.setHeader('connection', 'close')
     // one listener shared by every response (the exchange rides on the response): no closure per request
     ;(res as ServerResponse & { [EXCHANGE]?: Exchange })[EXCHANGE] = ex
     res.on('close', this.#onClose)
@@ -192,12 +198,6 @@ export class ProxyHandler {
     if (res.closed || ex.clientLeft()) ex.requestId = requestIdOf(req) // for its access-log line
     if (this.#track(ex)) return
     try {
-      // Shutting down, the listener closed or not, a request that arrives is served and its answer closes the
-      // connection (as Envoy and HAProxy drain): its client could not know. The last answer it had came before the
-      // drain, without Connection: close (it, or this process, may have stalled through delayMs), and a refusal
-      // would fail a request it was entitled to send. A request pipelined behind another waits its turn (below),
-      // and the answer before it closes the connection, so it never goes upstream.
-      if (this.#phase !== 'serving') res.setHeader('connection', 'close')
       if ((req.url?.length ?? 0) > this.#maxUrlBytes) {
         ex.requestId = requestIdOf(req)
         // refused before the front half has checked its framing: nothing after it on the connection is trusted

@@ -48,3 +48,42 @@ t.test('a gateway-made answer (404 no_route) during the drain says Connection: c
   t.same(u.requests.length, 0, 'nothing reached the upstream')
   t.match(gw.accessLogs().find((l) => l.requestId === 'kept'), { status: 404 })
 })
+
+// The refusals answered before routing (ProxyHandler.refuse: 417 for an Expect the gateway cannot meet, 503
+// overloaded) close the connection while draining too: an overloaded pod being taken out must not keep clients that
+// retry after Retry-After on the same connection.
+const refusals: Array<[string, Record<string, unknown>, string, RegExp]> = [
+  ['417 expectation_failed', {}, 'GET /api HTTP/1.1\r\nHost: gw\r\nExpect: something-else\r\n\r\n', /^HTTP\/1\.1 417 /],
+  ['503 overloaded', { server: { maxHeapUsedBytes: 1 } }, 'GET /api HTTP/1.1\r\nHost: gw\r\n\r\n', /^HTTP\/1\.1 503 /],
+]
+for (const [name, settings, request, status] of refusals) {
+  t.test(`a refusal before routing (${name}) during the drain says Connection: close and the connection closes`, async (t) => {
+    const u = await TestUpstream.start({ name: 'u' })
+    t.teardown(() => u.close())
+    const gw = await startGateway({
+      shutdown: { delayMs: 60_000, timeoutMs: 5000 },
+      pools: { u: { targets: [u.url] } },
+      routes: [{ path: '/api', pool: 'u' }],
+      ...settings,
+    }, { clock: new ManualClock(), defaultMetrics: false })
+    t.teardown(() => gw.close())
+    const port = Number(new URL(gw.url).port)
+    // overload is sampled, not immediate: wait until it refuses
+    if (name.startsWith('503')) await waitFor(async () => (await fetch(`${gw.url}/nowhere`)).status === 503, 5000, 50)
+    const c = rawConnection(t, port)
+    c.socket.write(request)
+    await waitFor(() => status.test(c.received()) && c.received().includes('\r\n\r\n'))
+    t.notMatch(c.received().toLowerCase(), /\r\nconnection: close\r\n/, 'serving: kept alive')
+    c.reset()
+
+    void gw.gateway.shutdown()
+    await waitFor(() => gw.gateway.proxy.phase === 'draining')
+    c.socket.write(request)
+    await waitFor(() => status.test(c.received()) && c.received().includes('\r\n\r\n'), 2000)
+    t.match(c.received().toLowerCase(), /\r\nconnection: close\r\n/, 'asks the client to close')
+    let closed = false
+    void c.closed.then(() => { closed = true })
+    await waitFor(() => closed, 2000).catch(() => {})
+    t.ok(closed, 'the gateway closes the connection after the answer')
+  })
+}
