@@ -455,7 +455,7 @@ function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHist
     attempt (target, outcome, durationMs, serverError = false) {
       // a removed target finishing its last requests would bring its forgotten series back (the check scans the
       // running pool's targets only for attempts of targets that left it: a reload's or a DNS change's stragglers)
-      if (!stillRunning(pool, target)) return
+      if (!target.counting || !stillRunning(pool, target)) return
       history.record(pool, target.id, durationMs, !serverError && (outcome === 'success' || outcome === 'client-abort' || outcome === 'bad-request'))
       if (metrics === undefined) return
       let binding = targets.get(target)
@@ -497,18 +497,22 @@ function * snapshot (pools: ReadonlyMap<string, PoolRuntime>, clock: Clock): Gen
   for (const [name, runtime] of pools) {
     const pool = runtime.pool
     const targets = new Map<string, { id: string; up: boolean; inFlight: number }>()
+    // a target's in-flight count is its copies' together already: each upstream's counted once
+    const counted = new Set<Target['shared']>()
     for (const t of pool.targets) {
       const same = targets.get(t.id)
-      if (same !== undefined) same.inFlight += t.inFlight
+      if (same !== undefined) { if (!counted.has(t.shared)) same.inFlight += t.inFlight }
       else targets.set(t.id, { id: t.id, up: isAvailable(pool.status(t), now), inFlight: t.inFlight })
+      counted.add(t.shared)
     }
     // a copy a reload replaced (new weight or backup flag) still finishing requests is the same upstream, as /status
     // counts it; a target the reload removed is listed, as /status lists it (draining), down and with what it still
     // carries (requests, tunnels) until it closes. Its counters were forgotten; these gauges are rebuilt per scrape.
     for (const t of pool.retiring) {
       const same = targets.get(t.id)
-      if (same !== undefined) same.inFlight += t.inFlight
+      if (same !== undefined) { if (!counted.has(t.shared)) same.inFlight += t.inFlight }
       else targets.set(t.id, { id: t.id, up: false, inFlight: t.inFlight })
+      counted.add(t.shared)
     }
     yield { name, circuit: runtime.breaker.state, tier: pool.tier, hold: pool.hold ?? 'none', targets: targets.values() }
   }

@@ -2,6 +2,7 @@
 import type { ResolvedConfig } from '../config/schema.ts'
 import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
+import type { Target } from '../upstream/target.ts'
 import type { PoolStatus, RouteStatus, StatusDocument, TargetStatusView } from './status-types.ts'
 
 export interface StatusContext {
@@ -62,17 +63,23 @@ export function poolStatus (runtime: PoolRuntime): PoolStatus {
   const retryAfter = breaker.state === 'open' ? breaker.retryAfterSeconds() : undefined
   const targets: TargetStatusView[] = []
   const listed = new Map<string, TargetStatusView>()
+  // copies sharing one upstream's counts (in flight, tunnels: theirs together already) are counted once
+  const counted = new Set<Target['shared']>()
   for (const t of [...pool.targets, ...pool.retiring]) {
     const same = listed.get(t.id)
     if (same !== undefined) {
       // A target a reload replaced (a new weight or backup flag) is the same upstream: the old copy's requests are
       // its own, and a drain is not done until they are. One entry per id, so "wait until drained" cannot read the
-      // new copy's state while the old one still has requests in flight. (Both count attempts in one Target.counts.)
-      same.inFlight += t.inFlight
-      same.tunnels += t.tunnels
+      // new copy's state while the old one still has requests in flight.
+      if (!counted.has(t.shared)) {
+        same.inFlight += t.inFlight
+        same.tunnels += t.tunnels
+        counted.add(t.shared)
+      }
       if (same.state === 'drained' && t.inFlight > 0) same.state = 'draining'
       continue
     }
+    counted.add(t.shared)
     const last = runtime.health?.lastResult(t)
     const view: TargetStatusView = {
       id: t.id,

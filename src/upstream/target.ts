@@ -212,11 +212,16 @@ export class Target {
     if (shared.newest !== this) shared.loadListener?.()
   }
 
+  /**
+   * Whether this copy's requests still count (in the target's counts and its metric series): not once it was removed
+   * and the target came back while it still carried requests (their counts had been forgotten, and started again).
+   */
+  get counting (): boolean { return this.#countsIn === this.#shared.generation }
+
   /** A request ended (failed: the target's fault); returns how many this copy still has in flight. */
   release (failed = false): number {
     const shared = this.#shared
-    // a removed copy's request that ends after the target came back is counted nowhere, as its metric series
-    if (this.#countsIn === shared.generation) {
+    if (this.counting) {
       shared.requests++
       if (failed) shared.failures++
     }
