@@ -161,8 +161,16 @@ export class Target {
     const optionsKey = JSON.stringify([connect, options.connections, options.keepAliveTimeout, headersTimeout, options.bodyTimeout, options.maxHeaderSize])
     shared.adopt(this, options, optionsKey)
     this.#countsIn = shared.generation
-    // probes read the same heads as traffic: a target is not unhealthy for headers its requests are served with
-    this.probeClient = new UndiciClient(url.origin, { allowH2: false, keepAliveTimeout: pool.connections.keepAliveMs, keepAliveMaxTimeout: pool.connections.keepAliveMs, connect, maxHeaderSize: pool.maxResponseHeaderBytes + 1 })
+    // probes read the same heads as traffic (a target is not unhealthy for headers its requests are served with),
+    // over connections named as traffic's are: a probe's Host (the target's) must not become its TLS name in place of
+    // tls.servername (undici names a request by its Host when its connector does not name it)
+    this.probeClient = new UndiciClient(url.origin, {
+      allowH2: false,
+      keepAliveTimeout: pool.connections.keepAliveMs,
+      keepAliveMaxTimeout: pool.connections.keepAliveMs,
+      connect: resetAwareConnector({ ...connect, allowH2: false }),
+      maxHeaderSize: pool.maxResponseHeaderBytes + 1,
+    })
   }
 
   /** What every copy of this target shares (the copy a reload makes next takes it over). */
