@@ -78,7 +78,7 @@ export class Target {
   readonly url: string
   /** host:port, as the admin API and metrics name a target. */
   readonly id: string
-  /** host[:port] as a Host header would carry it. */
+  /** host[:port] as a Host header carries it to this target (a discovered address: its DNS name and port). */
   readonly host: string
   readonly weight: number
   readonly backup: boolean
@@ -116,7 +116,9 @@ export class Target {
     this.#shared = shared
     const url = new URL(config.url)
     this.url = url.origin
-    this.host = url.host
+    // the Host preserveHost: false sends: a discovered address's is its DNS name's (as its TLS name is, and as nginx's
+    // proxy_pass to a name sends), so a virtual-hosting upstream sees the name it serves, never a pod address
+    this.host = servername !== undefined ? (url.port === '' ? servername : `${servername}:${url.port}`) : url.host
     this.id = targetIdOf(url)
     this.weight = config.weight
     this.backup = config.backup
