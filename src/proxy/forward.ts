@@ -47,6 +47,8 @@ function noChunkedToHttp10 (req: IncomingMessage, res: ServerResponse): void {
  * is built by hand, unescaped).
  */
 function errorCodeOf (err: unknown): string | undefined {
+  // the gateway's own abort (an attempt's timeout: error upstream_timeout says so), no upstream's failure
+  if (err instanceof AttemptAborted) return undefined
   const e = err as { code?: unknown; name?: unknown } | null | undefined
   const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : undefined
   return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined
@@ -436,7 +438,12 @@ export class ProxyHandler {
   }
 
   #sendAttemptError (ex: Exchange, result: AttemptResult): void {
-    if (result.responded || ex.clientGone) return
+    if (ex.clientGone) return
+    // an answer the upstream's failure cut short (attempt.ts) failed too: the line says why, as an error answer's does
+    if (result.responded) {
+      if (result.failure !== undefined) ex.upstreamErrorCode = errorCodeOf(result.error)
+      return
+    }
     if (result.busy) return this.#sendError(ex, 'upstream_busy', result.error)
     // the client's own fault (a request undici cannot send, a stalled upload)
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout' || ex.errorCode === 'body_too_large') return this.#sendError(ex, ex.errorCode, result.error)

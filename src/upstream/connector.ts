@@ -33,7 +33,7 @@ export function resetAwareConnector (options: buildConnector.BuildOptions): buil
       // no request was written on a connection that failed to set up: a connect failure whatever its code
       if (err !== null && typeof err === 'object') (err as Error & { [CONNECT_PHASE]?: true })[CONNECT_PHASE] = true
       // added before undici adds its own listener, so it runs first
-      socket?.on('error', noteReset)
+      socket?.on('error', onSocketError)
       ;(callback as (err: Error | null, socket: Socket | null) => void)(err, socket)
     })
     if (timeoutMs > 0 && !settled) timer = setTimeout(giveUp, timeoutMs, socket, `${opts.hostname}:${opts.port}`, timeoutMs)
@@ -45,6 +45,20 @@ export function resetAwareConnector (options: buildConnector.BuildOptions): buil
 function giveUp (socket: Socket, address: string, timeoutMs: number): void {
   socket.destroy(new errors.ConnectTimeoutError(`Connect Timeout Error (attempted address: ${address}, timeout: ${timeoutMs}ms)`))
 }
+
+/**
+ * Marks a reset for undici's listener (noteReset), then ends the connection once every listener has run. Node emits
+ * a TLS socket's failures on an open connection (a record it cannot decrypt, an alert: ERR_SSL_…) without
+ * destroying it, and undici fails the request on a connection only at its 'close': that request would wait for a
+ * timer, and an idle connection would stay in the pool for the next request to fail on. undici has recorded the
+ * error by then, so the request fails with it. A socket already destroyed (a reset) is left as it is.
+ */
+function onSocketError (this: Socket, err: NodeJS.ErrnoException): void {
+  noteReset(err)
+  process.nextTick(destroySocket, this)
+}
+
+function destroySocket (socket: Socket): void { socket.destroy() }
 
 function noteReset (err: NodeJS.ErrnoException): void {
   if (err.code !== 'ECONNRESET') return
