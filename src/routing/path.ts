@@ -98,6 +98,11 @@ export function routePathProblem (path: string): string | undefined {
   if (/[?#]/.test(path)) return 'must not contain ? or #'
   // requests are normalised before matching, so a route that is not normalised could never match
   if (/\/\/|\/\.\.?(\/|$)|\\/.test(path)) return "must be a normalised path (no '//', '.' or '..' segments, no backslash)"
+  // escapes as requests are routed: an encoded letter, digit or -._~ is decoded ('/%70ayment' never matches: the
+  // request is routed as '/payment'), and an encoded '/', '\\', control byte or dot segment is refused (400 bad_path)
+  const routed = normaliseRequestTarget(path)
+  if (routed === undefined) return "must not hold an escape requests are refused for (%2F, %5C, control bytes, '%2e' dot segments)"
+  if (routed.path !== path) return `must be spelled as requests are routed: ${routed.path}`
   return undefined
 }
 
