@@ -448,7 +448,9 @@ export class ProxyHandler {
     // the client's own fault (a request undici cannot send, a stalled upload)
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout' || ex.errorCode === 'body_too_large') return this.#sendError(ex, ex.errorCode, result.error)
     ex.upstreamErrorCode = errorCodeOf(result.error)
-    this.#sendError(ex, failureCode(result.failure ?? 'reset'), result.error)
+    // a retryable answer dropped for a retry that then found no target (e.g. a 429 in retryOn, the target disabled
+    // meanwhile): the upstream answered, as with a failure status, and was not unreachable
+    this.#sendError(ex, failureCode(result.failure ?? (result.retryable ? 'status' : 'reset')), result.error)
   }
 
   /** `closes`: the request cannot be trusted to end where Node's parser says, so neither can the connection. */
