@@ -218,8 +218,14 @@ function findTarget (pool: UpstreamPool, id: string): Target | undefined {
   if (found !== undefined) return found
   // a running target first: a reload that changed its weight left its old copy retiring under the same host. Two
   // running targets written so are ambiguous whatever retires (the answer would show the other's state).
-  const running = pool.targets.filter((t) => t.host === id)
-  return running.length > 0 ? onlyOne(running) : onlyOne(pool.retiring.filter((t) => t.host === id))
+  const bare = (t: Target): boolean => authorityOf(t) === id
+  const running = pool.targets.filter(bare)
+  return running.length > 0 ? onlyOne(running) : onlyOne(pool.retiring.filter(bare))
+}
+
+/** The host[:port] of the target's URL (not the Host it is sent: a discovered address's is its DNS name). */
+function authorityOf (target: Target): string {
+  return target.url.slice(target.url.indexOf('//') + 2)
 }
 
 /** The one target of a list; none when it is empty or ambiguous (two schemes on one host name both). */

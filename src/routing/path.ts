@@ -101,8 +101,11 @@ export function routePathProblem (path: string): string | undefined {
   // escapes as requests are routed: an encoded letter, digit or -._~ is decoded ('/%70ayment' never matches: the
   // request is routed as '/payment'), and an encoded '/', '\\', control byte or dot segment is refused (400 bad_path)
   const routed = normaliseRequestTarget(path)
-  if (routed === undefined) return "must not hold an escape requests are refused for (%2F, %5C, control bytes, '%2e' dot segments)"
+  if (routed === undefined) return "must not hold a bad escape or one requests are refused for (%2F, %5C, control bytes, '%2e' dot segments)"
   if (routed.path !== path) return `must be spelled as requests are routed: ${routed.path}`
+  // other escapes are matched as they came, and clients write them in upper case (RFC 3986 §2.1): '/caf%c3%a9'
+  // would miss every browser's '/caf%C3%A9'
+  if (/%[0-9A-Fa-f]?[a-f]/.test(path)) return `must write escapes in upper case, as clients send them: ${path.replace(/%[0-9a-f]{2}/gi, (e) => e.toUpperCase())}`
   return undefined
 }
 

@@ -35,6 +35,8 @@ t.test('route paths that could never match a normalised request are refused', as
     ['/x/%2e%2e', true],
     ['/x/%00', true],
     ['/caf%C3%A9', false], // kept as it came: matched by requests spelled so
+    ['/caf%c3%a9', true], // clients write escapes in upper case: this would miss them
+    ['/100%', true], // a bad escape
     ['/a;b', false],
   ]
   for (const [path, refused] of cases) {
