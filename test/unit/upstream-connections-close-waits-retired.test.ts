@@ -1,0 +1,43 @@
+// src/upstream/connections.ts close(): resolves once every connection has closed, including one configure() retired
+// (idle under replaced settings) whose Client is still closing when close() is called.
+import t from 'tap'
+import type { Socket } from 'node:net'
+import { buildConnector, type Dispatcher } from 'undici'
+import { TargetConnections } from '../../src/upstream/connections.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+
+function get (pool: TargetConnections, path: string): Promise<number | string> {
+  return new Promise((resolve) => {
+    let status = 0
+    const handler: Dispatcher.DispatchHandler = {
+      onRequestStart () {},
+      onResponseStart (_c, s) { status = s },
+      onResponseData () {},
+      onResponseEnd () { resolve(status) },
+      onResponseError (_c, err) { resolve((err as { code?: string }).code ?? 'error') },
+    }
+    pool.dispatch({ path, method: 'GET' }, handler)
+  })
+}
+
+t.test('close() right after configure() retired an idle connection waits for that connection to close', async (t) => {
+  const up = await TestUpstream.start()
+  t.teardown(() => up.close())
+  // the gateway side of each connection, to see when it has closed
+  const open = new Set<Socket>()
+  const base = buildConnector({})
+  const connect: buildConnector.connector = (opts, cb) => base(opts, (err, socket) => {
+    if (socket !== null) { open.add(socket as Socket); socket.once('close', () => open.delete(socket as Socket)) }
+    const done = cb as (err: Error | null, socket: unknown) => void
+    done(err, socket)
+  })
+  const pool = new TargetConnections(up.url, { connections: 2, keepAliveTimeout: 10_000, connect })
+  t.teardown(() => pool.destroy())
+  t.equal(await get(pool, '/a'), 200)
+  await new Promise((resolve) => setImmediate(resolve)) // undici frees the connection a turn after the answer
+  t.equal(open.size, 1)
+  pool.configure({ connections: 2, keepAliveTimeout: 5_000, connect })
+  t.equal(pool.clients, 0, 'the idle connection was retired')
+  await pool.close()
+  t.equal(open.size, 0, 'close() resolved only once the retired connection had closed')
+})
