@@ -2,23 +2,9 @@
 // then closes; what waits in the queue goes to a new connection made under the new settings, not to the old one.
 import t from 'tap'
 import type { Socket } from 'node:net'
-import type { Dispatcher } from 'undici'
 import { TargetConnections } from '../../src/upstream/connections.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
-
-function get (pool: TargetConnections, path: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    let status = 0
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart () {},
-      onResponseStart (_c, s) { status = s },
-      onResponseData () {},
-      onResponseEnd () { resolve(status) },
-      onResponseError (_c, err) { resolve((err as { code?: string }).code ?? 'error') },
-    }
-    pool.dispatch({ path, method: 'GET' }, handler)
-  })
-}
+import { get } from './connections-get.ts'
 
 t.test('after configure(), the busy old connection closes once free and the queued request opens a new one', async (t) => {
   const up = await TestUpstream.start()

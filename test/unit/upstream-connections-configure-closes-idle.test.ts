@@ -2,23 +2,9 @@
 // at once; the next request goes over a new connection made with the new settings, never an old idle one.
 import t from 'tap'
 import type { Socket } from 'node:net'
-import type { Dispatcher } from 'undici'
 import { TargetConnections } from '../../src/upstream/connections.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
-
-function get (pool: TargetConnections, path: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    let status = 0
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart () {},
-      onResponseStart (_c, s) { status = s },
-      onResponseData () {},
-      onResponseEnd () { resolve(status) },
-      onResponseError (_c, err) { resolve((err as { code?: string }).code ?? 'error') },
-    }
-    pool.dispatch({ path, method: 'GET' }, handler)
-  })
-}
+import { get } from './connections-get.ts'
 
 t.test('configure() closes an idle connection of the old settings; the next request opens a new one', async (t) => {
   const up = await TestUpstream.start()

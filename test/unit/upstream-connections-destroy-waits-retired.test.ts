@@ -2,23 +2,10 @@
 // (idle under replaced settings) whose Client is still closing when destroy() is called.
 import t from 'tap'
 import type { Socket } from 'node:net'
-import { buildConnector, type Dispatcher } from 'undici'
+import { buildConnector } from 'undici'
 import { TargetConnections } from '../../src/upstream/connections.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
-
-function get (pool: TargetConnections, path: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    let status = 0
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart () {},
-      onResponseStart (_c, s) { status = s },
-      onResponseData () {},
-      onResponseEnd () { resolve(status) },
-      onResponseError (_c, err) { resolve((err as { code?: string }).code ?? 'error') },
-    }
-    pool.dispatch({ path, method: 'GET' }, handler)
-  })
-}
+import { get } from './connections-get.ts'
 
 t.test('destroy() right after configure() retired an idle connection waits for that connection to close', async (t) => {
   const up = await TestUpstream.start()

@@ -1,23 +1,9 @@
 // src/upstream/connections.ts: a client whose connection could not be made is closed and let go (as undici's Pool does,
 // nodejs/undici#3895), not kept as a free client without a connection; the next request makes a new one.
 import t from 'tap'
-import type { Dispatcher } from 'undici'
 import { TargetConnections } from '../../src/upstream/connections.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
-
-function get (pool: TargetConnections, path: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    let status = 0
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart () {},
-      onResponseStart (_c, s) { status = s },
-      onResponseData () {},
-      onResponseEnd () { resolve(status) },
-      onResponseError (_c, err) { resolve((err as { code?: string }).code ?? 'error') },
-    }
-    pool.dispatch({ path, method: 'GET' }, handler)
-  })
-}
+import { get } from './connections-get.ts'
 
 t.test('refused connections leave no client held; the target serves again once it listens', async (t) => {
   const up = await TestUpstream.start()
