@@ -164,13 +164,13 @@ export class Target {
     shared.adopt(this, options, optionsKey)
     this.#countsIn = shared.generation
     // probes read the same heads as traffic (a target is not unhealthy for headers its requests are served with),
-    // over connections named as traffic's are: a probe's Host (the target's) must not become its TLS name in place of
-    // tls.servername (undici names a request by its Host when its connector does not name it)
+    // over traffic's connector, so named as traffic's connections are: a probe's Host (the target's) must not become
+    // its TLS name in place of tls.servername (undici names a request by its Host when its connector does not name it)
     this.probeClient = new UndiciClient(url.origin, {
       allowH2: false,
       keepAliveTimeout: pool.connections.keepAliveMs,
       keepAliveMaxTimeout: pool.connections.keepAliveMs,
-      connect: resetAwareConnector({ ...connect, allowH2: false }),
+      connect: options.connect,
       maxHeaderSize: pool.maxResponseHeaderBytes + 1,
     })
   }
