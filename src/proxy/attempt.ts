@@ -63,8 +63,6 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** Read buffers undici kept a part of when the response was paused (it reads them again on resume). */
   #kept: WeakSet<ArrayBufferLike> | undefined
   #watchingUpload = false
-  /** The target had no connection left when this attempt was dispatched (it queued, or took the last one). */
-  saturated = false
   /** Handed to undici, not started yet: counted in the target's queue until undici starts or ends it. */
   #queued = false
 
@@ -360,13 +358,13 @@ export class Attempt implements Dispatcher.DispatchHandler {
   }
 
   /**
-   * Whether this attempt waited for one of the target's connections to come free: the pool was saturated when
-   * it was dispatched, or every connection the target may have is open now. Otherwise undici is connecting
-   * for it: a timeout then is the target's slowness to accept, a failure.
+   * Whether this attempt still waits for one of the target's connections to come free (queued behind busy ones, or
+   * behind the connections being opened). Otherwise a connection is being opened for it (it took the last one, or a
+   * reload's higher limit or a retired connection's place opened one for it): a timeout then is the target's
+   * slowness to accept, a failure.
    */
   #poolFull (): boolean {
-    if (this.saturated) return true
-    return this.#target.client.connected >= this.#runtime.config.connections.maxPerTarget
+    return this.#target.client.waiting(this)
   }
 
   /** Whether another attempt may follow this one (policy, deadline), with its backoff. */
@@ -399,7 +397,7 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target,
   if (target.servername !== undefined) (options as { servername?: string }).servername = target.servername
   if (target.queueFull) return attempt.queueFull()
   attempt.dispatched()
-  if (!target.client.dispatch(options, attempt)) attempt.saturated = true
+  target.client.dispatch(options, attempt)
 }
 
 /**

@@ -167,6 +167,9 @@ export class TargetConnections {
     })
   }
 
+  /** Whether the request still waits for a connection (queued, not yet handed to one, opening or open). */
+  waiting (handler: Dispatcher.DispatchHandler): boolean { return this.#queue.has(handler) }
+
   /**
    * Takes a request that still waits for a connection out of the queue (its attempt ended: a deadline, the client
    * gone), so that no connection is later spent starting it only to abort it. True if it was waiting here: its

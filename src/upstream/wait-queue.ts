@@ -44,6 +44,9 @@ export class WaitQueue<K, V> {
     return entry.value
   }
 
+  /** Whether `key` waits here. */
+  has (key: K): boolean { return this.#byKey.has(key) }
+
   /** Takes `key`'s entry out wherever it waits; false when it is not waiting here. */
   remove (key: K): boolean {
     const entry = this.#byKey.get(key)

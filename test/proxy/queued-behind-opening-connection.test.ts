@@ -1,7 +1,7 @@
 // A request that waits in a target's queue for a connection still being opened (connections.maxPerTarget reached
 // by a connection whose TLS handshake has not finished) never reached the upstream: when its deadline runs out it is
 // 503 upstream_busy, counted against nobody, like a request queued behind busy connections, whatever the number of
-// connections open at that moment. (src/proxy/attempt.ts, sendAttempt: `attempt.saturated = true`.)
+// connections open at that moment. (src/proxy/attempt.ts, #poolFull: the request still waits in the target's queue.)
 import { createServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
