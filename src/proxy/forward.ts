@@ -463,8 +463,9 @@ export class ProxyHandler {
       return
     }
     const answer = renderError(code, ex.requestId, retryAfterSeconds)
-    // so would a request body we never read
-    if (closes || (ex.hasBody && !ex.req.complete)) answer.headers.connection = 'close'
+    // so would a request body we never read; and once the gateway drains, every answer closes its connection,
+    // whenever its request came (decided here, as attempt.ts decides for an upstream's answer)
+    if (closes || (ex.hasBody && !ex.req.complete) || ex.gate.closing) answer.headers.connection = 'close'
     res.writeHead(answer.status, answer.headers)
     res.end(answer.body)
   }
