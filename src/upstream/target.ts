@@ -114,6 +114,9 @@ export class Target {
    */
   constructor (config: TargetConfig, pool: PoolConfig, servername?: string, shared: SharedTarget = new SharedTarget()) {
     this.#shared = shared
+    // a name written fully qualified ('svc.example.'; discovery treats it as the same name) goes without its root
+    // dot in Host and in SNI (RFC 6066 §3), as the upstream's virtual hosts and certificates name it
+    servername = withoutRootDot(servername)
     const url = new URL(config.url)
     this.url = url.origin
     // the Host preserveHost: false sends: a discovered address's is its DNS name's (as its TLS name is, and as nginx's
@@ -127,7 +130,7 @@ export class Target {
     const https = url.protocol === 'https:'
     // the TLS name to send and verify: the pool's tls.servername, the DNS name an address was discovered by, else the
     // target's host name; none for an IP address (RFC 6066 §3), whose certificate is checked against the address
-    const verified = https ? (pool.tls.servername ?? servername ?? (isIp ? undefined : url.hostname)) : undefined
+    const verified = https ? withoutRootDot(pool.tls.servername ?? servername ?? (isIp ? undefined : url.hostname)) : undefined
     this.servername = https ? (verified ?? url.hostname) : undefined
     const connect = {
       timeout: pool.timeouts.connectMs,
@@ -291,3 +294,8 @@ export class Target {
 }
 
 function done (): void {}
+
+/** A TLS name goes without the root dot of a fully qualified name (RFC 6066 §3: "without a trailing dot"). */
+function withoutRootDot (name: string | undefined): string | undefined {
+  return name?.endsWith('.') ? name.slice(0, -1) : name
+}
