@@ -4,7 +4,7 @@
 export interface NormalisedTarget {
   /**
    * Path with dot segments removed, repeated slashes merged and percent-encoded unreserved characters decoded
-   * (`/%70ayment` is `/payment`, RFC 3986 §6.2.2.2); every other percent-encoding is kept as it came.
+   * (`/%70ayment` is `/payment`, RFC 3986 §6.2.2.2); every other percent-encoding is kept, in upper case (§6.2.2.1).
    */
   path: string
   /** '' or '?…' exactly as received. */
@@ -48,9 +48,11 @@ export function normaliseRequestTarget (rawUrl: string): NormalisedTarget | unde
       if (base !== seg && (base === '.' || base === '..')) return undefined
       // An encoded letter, digit or -._~ means the same as the character itself (RFC 3986 §2.3, §6.2.2.2), so
       // it is routed as one, and sent as one: otherwise '/%70ayment' would pass the '/' route's checks while an
-      // upstream that decodes reads '/payment' (HAProxy's `normalize-uri percent-decode-unreserved`).
+      // upstream that decodes reads '/payment' (HAProxy's `normalize-uri percent-decode-unreserved`). Any other
+      // escape's hex digits are case-insensitive (§6.2.2.1): written in upper case, so '/caf%c3%a9' is routed, and
+      // sent, as the '/caf%C3%A9' it means (HAProxy's `percent-to-uppercase`).
       // (never to a dot segment: '%2e'-spelled ones were refused above)
-      out.push(seg.replace(ENCODED_UNRESERVED, decodeByte))
+      out.push(seg.replace(ENCODED_UNRESERVED, decodeByte).replace(LOWER_CASE_ESCAPE, upperCase))
       continue
     }
     if (seg === '.' || seg === '') {
@@ -100,12 +102,13 @@ export function routePathProblem (path: string): string | undefined {
   if (/\/\/|\/\.\.?(\/|$)|\\/.test(path)) return "must be a normalised path (no '//', '.' or '..' segments, no backslash)"
   // escapes as requests are routed: an encoded letter, digit or -._~ is decoded ('/%70ayment' never matches: the
   // request is routed as '/payment'), and an encoded '/', '\\', control byte or dot segment is refused (400 bad_path)
+  // (and other escapes are written in upper case: '/caf%c3%a9' is routed as '/caf%C3%A9')
   const routed = normaliseRequestTarget(path)
-  if (routed === undefined) return "must not hold a bad escape or one requests are refused for (%2F, %5C, control bytes, '%2e' dot segments)"
+  if (routed === undefined) {
+    if (/(^|\/)\.\.?;/.test(path)) return "must not hold a '..;' or '.;' segment (a dot segment to servlet containers; requests with one are refused)"
+    return "must not hold a bad escape or one requests are refused for (%2F, %5C, control bytes, '%2e' dot segments)"
+  }
   if (routed.path !== path) return `must be spelled as requests are routed: ${routed.path}`
-  // other escapes are matched as they came, and clients write them in upper case (RFC 3986 §2.1): '/caf%c3%a9'
-  // would miss every browser's '/caf%C3%A9'
-  if (/%[0-9A-Fa-f]?[a-f]/.test(path)) return `must write escapes in upper case, as clients send them: ${path.replace(/%[0-9a-f]{2}/gi, (e) => e.toUpperCase())}`
   return undefined
 }
 
@@ -117,6 +120,12 @@ const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-
 const ENCODED_SEPARATOR = /%2f|%5c/i
 // A-Z (41-5A), a-z (61-7A), 0-9 (30-39), '-' and '.' (2D, 2E), '_' (5F), '~' (7E)
 const ENCODED_UNRESERVED = /%(?:[46][1-9a-f]|[57][0-9a]|3[0-9]|2[de]|5f|7e)/gi
+
+const LOWER_CASE_ESCAPE = /%(?:[a-f][0-9A-Fa-f]|[0-9A-F][a-f])/g
+
+function upperCase (escape: string): string {
+  return escape.toUpperCase()
+}
 
 function decodeByte (escape: string): string {
   return String.fromCharCode(Number.parseInt(escape.slice(1), 16))

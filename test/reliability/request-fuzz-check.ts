@@ -155,6 +155,7 @@ export function violations (requests: readonly FuzzRequest[], o: Observed): Viol
       if (base === '.' || base === '..') out.push(`P4 a dot segment (${JSON.stringify(seg)}) in the path sent: ${JSON.stringify(s.url)}`)
     }
     if (/%2f|%5c|\\|%(?:[01][0-9a-f]|7f)/i.test(path)) out.push(`P4 an encoded separator or control byte in the path sent: ${JSON.stringify(s.url)}`)
+    if (/%(?:[a-f][0-9a-f]|[0-9a-f][a-f])/.test(path)) out.push(`P4 an escape in lower case in the path sent (routed in upper case, RFC 3986 §6.2.2.1, so sent so): ${JSON.stringify(s.url)}`)
     if (/%(?:[46][1-9a-f]|[57][0-9a]|3[0-9]|2[de]|5f|7e)/i.test(path)) out.push(`P4 an encoded unreserved character in the path sent (routed decoded, so sent decoded): ${JSON.stringify(s.url)}`)
     // one Host, an authority (RFC 9110 §7.2); none of the fields the gateway must drop
     const names = s.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase())

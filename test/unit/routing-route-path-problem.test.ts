@@ -35,7 +35,7 @@ t.test('route paths that could never match a normalised request are refused', as
     ['/x/%2e%2e', true],
     ['/x/%00', true],
     ['/caf%C3%A9', false], // kept as it came: matched by requests spelled so
-    ['/caf%c3%a9', true], // clients write escapes in upper case: this would miss them
+    ['/caf%c3%a9', true], // requests for it are routed as /caf%C3%A9 (escapes in upper case)
     ['/100%', true], // a bad escape
     ['/a;b', false],
   ]
@@ -48,4 +48,11 @@ t.test('route paths that could never match a normalised request are refused', as
       t.not(normaliseRequestTarget(path)?.path, path, `a request for ${JSON.stringify(path)} is not routed as ${JSON.stringify(path)}`)
     }
   }
+})
+
+// The reason names what is wrong: a '..;' segment holds no escape at all, and is refused because servlet containers
+// read it as a dot segment.
+t.test("a '..;' or '.;' segment is refused as such, not as a bad escape", async (t) => {
+  for (const path of ['/api/..;/admin', '/api/.;x/admin']) t.match(routePathProblem(path), /'\.\.;' or '\.;' segment/, path)
+  t.match(routePathProblem('/a/%2e%2e/b'), /escape/, 'an encoded dot segment is an escape requests are refused for')
 })
