@@ -7,6 +7,7 @@ import type { DestinationStream, Logger } from 'pino'
 import { isLoopback } from './admin/auth.ts'
 import { EventFeed } from './admin/event-feed.ts'
 import { registerDashboard, toDashboardStatus } from './admin/dashboard.ts'
+import type { LiveStream } from './admin/live.ts'
 import { TrafficHistory } from './admin/history.ts'
 import { buildAdmin } from './admin/server.ts'
 import { buildStatus } from './admin/status.ts'
@@ -250,8 +251,11 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         history.forget(name, t.id)
       }
     }
+    const tokenBefore = adminToken()
     applySettings(next)
     config = next
+    // "the old token stops working at once": streams it opened too
+    if (adminToken() !== tokenBefore) live?.disconnectAll()
     loadedAt = clock.now()
     restartPending = restartRequiredChanges(initialConfig, next)
   }
@@ -359,6 +363,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   })
   let admin: FastifyInstance | undefined
   let dashboardRegistered = false
+  /** The dashboard's event stream, once the admin listener has registered it. */
+  let live: LiveStream | undefined
   let closed = false
   let shuttingDown: Promise<void> | undefined
   return {
@@ -406,7 +412,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       })
       if (!dashboardRegistered) {
         dashboardRegistered = true
-        const live = registerDashboard(admin, {
+        live = registerDashboard(admin, {
           status: () => toDashboardStatus(status()),
           events: () => events.list(),
           history,
@@ -417,7 +423,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
             },
           },
         })
-        events.on('event', (e) => live.publishEvent(e))
+        const stream = live
+        events.on('event', (e) => stream.publishEvent(e))
       }
       // a handover's new process binds the admin port beside the old one's, as it does the public port (server.reusePort)
       return admin.listen({ host, port: address.port ?? config.admin.port, reusePort: config.server.reusePort } as FastifyListenOptions)

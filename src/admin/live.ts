@@ -126,6 +126,14 @@ export class LiveStream {
   /** Ends every stream and refuses new watchers (the admin listener is closing). */
   close (): void {
     this.#closed = true
+    this.disconnectAll()
+  }
+
+  /**
+   * Ends every stream (new watchers are still taken): the admin token changed, and a stream is authorised once, when
+   * it connects. Each watcher reconnects and is asked for the token in force.
+   */
+  disconnectAll (): void {
     for (const res of [...this.#clients.keys()]) res.end()
     this.#clients.clear()
     this.#idle()
