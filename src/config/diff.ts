@@ -1,6 +1,6 @@
 // What a reload changes: routes, pools and targets by identity, plus the changed paths of every other setting.
-import { canonicalJson } from './hash.ts'
-import type { PoolConfig, ResolvedConfig, RouteConfig } from './schema.ts'
+import { canonicalJson, poolSettingsJson } from './hash.ts'
+import { canonicalDnsName, type PoolConfig, type ResolvedConfig, type RouteConfig } from './schema.ts'
 import { routeIdOf } from '../routing/table.ts'
 
 export interface Changes {
@@ -14,7 +14,10 @@ export interface ConfigDiff {
   routes: Changes
   /** By name; "changed" means a field other than targets changed. */
   pools: Changes
-  /** By 'pool/origin'; "changed" means weight or backup changed. Targets of added or removed pools are listed too. */
+  /**
+   * By 'pool/origin', and a DNS-discovered name by 'pool/dns:protocol://name:port'; "changed" means weight or backup
+   * changed. Targets of added or removed pools are listed too.
+   */
   targets: Changes
   /** Changed leaf paths outside pools and routes, e.g. 'log.level', 'server.trustedProxies'. */
   settings: string[]
@@ -110,10 +113,7 @@ function routesById (routes: ResolvedConfig['routes']): Fingerprints {
 
 function poolsById (pools: ResolvedConfig['pools']): Fingerprints {
   const out: Fingerprints = new Map()
-  for (const [name, pool] of Object.entries(pools)) {
-    const { targets: _targets, ...settings } = pool as PoolConfig
-    out.set(name, canonicalJson(settings))
-  }
+  for (const [name, pool] of Object.entries(pools)) out.set(name, poolSettingsJson(pool as PoolConfig))
   return out
 }
 
@@ -123,6 +123,13 @@ function targetsById (pools: ResolvedConfig['pools']): Fingerprints {
     for (const target of pool.targets) {
       // validateConfig rejects two targets with one origin in a pool, so the origin identifies a target
       out.set(`${name}/${new URL(target.url).origin}`, canonicalJson({ weight: target.weight, backup: target.backup }))
+    }
+    for (const spec of pool.discover) {
+      // the name as its lookups compare it (case and a trailing dot mean nothing); a name listed twice is counted apart
+      const key = `${name}/dns:${spec.protocol}://${canonicalDnsName(spec.dns)}:${spec.port}`
+      let id = key
+      for (let n = 2; out.has(id); n++) id = `${key}#${n}`
+      out.set(id, canonicalJson({ weight: spec.weight, backup: spec.backup }))
     }
   }
   return out

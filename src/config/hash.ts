@@ -1,6 +1,6 @@
 // A config's fingerprint: equal for deep-equal configs whatever the key order, so a reload can skip a no-op.
 import { createHash } from 'node:crypto'
-import type { ResolvedConfig } from './schema.ts'
+import type { PoolConfig, ResolvedConfig } from './schema.ts'
 
 /** JSON with object keys sorted at every depth; arrays keep their order (route and target order is data). */
 export function canonicalJson (value: unknown): string {
@@ -26,4 +26,23 @@ export function configHash (config: ResolvedConfig): string {
 /** sha256 of a file's bytes, in hex: tells whether a file changed without keeping its content. */
 export function bytesHash (bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex')
+}
+
+const poolSettings = new WeakMap<PoolConfig, string>()
+
+/**
+ * A pool's settings, everything but its targets, as canonical JSON: a reload keeps a pool's runtime while they are
+ * equal, and the reload's diff reports the pool changed when they are not. A discovered name's weight and backup flag
+ * are its targets' settings, as a fixed target's are (the kept pool applies them); what is looked up (name, port,
+ * protocol, refreshMs) is the pool's, its discoveries being built with it. Worked out when a reload first compares it
+ * (a config is frozen), never at start-up.
+ */
+export function poolSettingsJson (pool: PoolConfig): string {
+  let json = poolSettings.get(pool)
+  if (json === undefined) {
+    const { targets: _targets, discover, ...settings } = pool
+    const lookups = discover.map(({ weight: _weight, backup: _backup, ...lookup }) => lookup)
+    poolSettings.set(pool, json = canonicalJson({ ...settings, discover: lookups }))
+  }
+  return json
 }

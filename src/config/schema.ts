@@ -49,8 +49,32 @@ const dnsTarget = z.strictObject({
   weight: targetWeight.default(1),
   backup: z.boolean().default(false),
 })
-const target = z.union([targetUrl, targetObject, dnsTarget], { error: 'must be a URL string, { url, weight?, backup? } or { dns, port, refreshMs? }' })
-  .transform((t) => (typeof t === 'string' ? { url: t, weight: 1, backup: false } : t))
+const TARGET_SHAPES = 'must be a URL string, { url, weight?, backup? } or { dns, port, refreshMs?, protocol?, weight?, backup? }'
+/**
+ * The branch is chosen by the value's shape (a string, an object with `dns`, one with `url`), then only that
+ * branch checks it: its problems keep their own paths (`targets[0].weight: must be a number`). A plain union
+ * reports a wrong-typed field as the whole target not matching any branch.
+ */
+const target = z.custom<z.input<typeof targetUrl> | z.input<typeof targetObject> | z.input<typeof dnsTarget>>()
+  .transform((value, ctx) => {
+    const shape = typeof value === 'string' ? targetUrl
+      : typeof value !== 'object' || value === null || Array.isArray(value) ? undefined
+        : Object.hasOwn(value, 'dns') ? dnsTarget
+          : Object.hasOwn(value, 'url') ? targetObject
+            : undefined
+    if (shape === undefined) {
+      ctx.addIssue({ code: 'custom', message: TARGET_SHAPES })
+      return z.NEVER
+    }
+    const parsed = shape.safeParse(value)
+    if (!parsed.success) {
+      // as the branch raised them (code and keys too: validate.ts words some by code), under the target's path; their
+      // messages are final already, so the input a raw issue carries for its message is not needed
+      ctx.issues.push(...parsed.error.issues.map((issue) => ({ ...issue, input: undefined })))
+      return z.NEVER
+    }
+    return typeof parsed.data === 'string' ? { url: parsed.data, weight: 1, backup: false } : parsed.data
+  })
 
 const hashKey = z.string().refine((k) => k === 'ip' || /^(header|cookie):[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k), {
   error: "must be 'ip', 'header:<name>' or 'cookie:<name>'",
@@ -431,6 +455,11 @@ function caBundleProblem (ca: string): string | undefined {
  */
 export function targetIdOf (url: URL): string {
   return url.port === '' ? `${url.hostname}:${url.protocol === 'https:' ? 443 : 80}` : url.host
+}
+
+/** A DNS name as lookups compare it: case and a root dot mean nothing ('Svc.Example.' is 'svc.example'). */
+export function canonicalDnsName (name: string): string {
+  return name.toLowerCase().replace(/\.$/, '')
 }
 
 function targetUrlProblem (value: string): string | undefined {

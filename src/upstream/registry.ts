@@ -4,8 +4,8 @@
 import { EventEmitter } from 'node:events'
 import { createBalancer } from '../balancer/index.ts'
 import { parseHashKey, type HashKeySpec } from '../balancer/hash.ts'
-import { canonicalJson } from '../config/hash.ts'
-import { targetIdOf, type PoolConfig, type ResolvedConfig, type TargetConfig } from '../config/schema.ts'
+import { poolSettingsJson } from '../config/hash.ts'
+import { canonicalDnsName, targetIdOf, type PoolConfig, type ResolvedConfig, type TargetConfig } from '../config/schema.ts'
 import { ActiveHealthChecker } from '../health/active.ts'
 import { OutlierDetector } from '../health/outlier.ts'
 import { PoolBreaker } from '../resilience/breaker.ts'
@@ -311,7 +311,7 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
   const retired: PoolRuntime[] = []
   for (const [name, poolConfig] of Object.entries(config.pools)) {
     const before = previous?.get(name)
-    if (before !== undefined && settingsKey(before.config) === settingsKey(poolConfig)) {
+    if (before !== undefined && poolSettingsJson(before.config) === poolSettingsJson(poolConfig)) {
       before.updateTargets(poolConfig)
       pools.set(name, before)
       continue
@@ -354,21 +354,10 @@ function statusLookup (carried: ReadonlyMap<string, TargetStatus> | undefined, c
   })
 }
 
-// Everything but the targets, as canonical JSON: a reload keeps a pool's runtime while it is unchanged. Worked
-// out when a reload first compares it (a config is frozen), never at start-up.
-const settingsKeys = new WeakMap<PoolConfig, string>()
-function settingsKey (config: PoolConfig): string {
-  let key = settingsKeys.get(config)
-  if (key === undefined) {
-    const { targets: _targets, ...settings } = config
-    settingsKeys.set(config, key = canonicalJson(settings))
-  }
-  return key
-}
 
 /** A discovered name is the same one when its name, port and protocol are: then its last answer still applies. */
 function discoveryKey (spec: { dns: string; port: number; protocol?: string }): string {
-  return `${spec.dns.toLowerCase().replace(/\.$/, '')} ${spec.port} ${spec.protocol ?? 'http'}`
+  return `${canonicalDnsName(spec.dns)} ${spec.port} ${spec.protocol ?? 'http'}`
 }
 
 /** A target's id (host:port), as metrics, /status and the admin API name it: one target per id in a pool. */
