@@ -1,12 +1,15 @@
-// One WebSocket upgrade at one target, as an undici dispatch handler (like Attempt for plain requests): a 101
-// becomes a byte-for-byte tunnel; a target that declines the upgrade has its answer passed to the client.
+// One WebSocket upgrade, as an undici dispatch handler (like Attempt for plain requests): a 101 becomes a
+// byte-for-byte tunnel; a target that declines the upgrade has its answer passed to the client. A target that
+// cannot be connected to is followed by another, as the pool's retry policy allows (the handshake never left).
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
-import { classifyError } from '../resilience/classify.ts'
-import type { ErrorCode } from '../errors.ts'
+import type { PickContext } from '../balancer/types.ts'
+import { classifyError, type FailureKind } from '../resilience/classify.ts'
+import type { RetryRequestFacts } from '../resilience/retry.ts'
+import { AttemptAborted, type ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
-import type { Timer } from '../runtime.ts'
+import { monotonicMs, setVerdictTimeout, type Timer } from '../runtime.ts'
 import type { Target } from '../upstream/target.ts'
 import { failureCode } from './attempt.ts'
 import { stripResponseHopByHop } from './headers.ts'
@@ -29,9 +32,34 @@ export interface UpgradeOutcome {
   earlyBytesOverLimit?: boolean
   /** A declined answer the upstream cut short (reset, timeout): the client's connection was cut too. */
   cutShortBy?: ErrorCode
-  /** Milliseconds from dispatch to the target's answer (the 101 for a tunnel), or to the failure. */
+  /**
+   * The upstream failed it (unreachable, no answer within timeouts.requestMs, a bad or cut-short answer, a status in
+   * failureStatuses): the breaker counts it, as a request's failure. Outlier detection has heard already.
+   */
+  failed?: boolean
+  /** Handshakes sent (more than one after connect failures the retry policy let go to another target). */
+  attempts: number
+  /** The target of the last attempt. */
+  target: Target
+  /** Milliseconds from the first dispatch to the target's answer (the 101 for a tunnel), or to the failure. */
   handshakeMs: number
 }
+
+/** The handshake as undici sends it to each target tried. */
+export interface UpgradeRequest {
+  path: string
+  method: Dispatcher.HttpMethod
+  /** Name, value pairs; with the target's Host at `hostAt` when the pool does not preserve the client's. */
+  headers: string[]
+  /** Where the target's Host name is in `headers` (-1: none, the client's Host is kept). */
+  hostAt: number
+  upgrade: string
+  /** The balancer's key, for a retry's pick. */
+  pick: PickContext
+}
+
+/** A handshake has no body (GET, checked in upgrade.ts): it can always be sent again whole. */
+const HANDSHAKE_FACTS: RetryRequestFacts = { method: 'GET', idempotencyKey: false, replayable: true }
 
 /** Bytes a client may send after its handshake before the answer (it should send none before the 101). */
 export const MAX_EARLY_BYTES = 64 * 1024
@@ -52,21 +80,42 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   /** The client's connection closed before the answer (seen by #onEarlyClose). */
   #clientLeft = false
   readonly #runtime: PoolRuntime
-  readonly #target: Target
+  readonly #request: UpgradeRequest
+  /** The target of the attempt in flight (the last one tried once it is over). */
+  #target: Target
+  /** Targets an earlier attempt could not connect to (allocated by the first retry). */
+  #tried: Target[] | undefined
+  #attempts = 0
+  /** The deadline for the upstream's answer head, all attempts together (the pool's timeouts.requestMs). */
+  readonly #deadline: number
   readonly #requestId: string
   readonly #report: UpgradeReport
   #ended = false
   readonly #tunnels: TunnelSet
   #controller: Dispatcher.DispatchController | undefined
+  /** The status of a declined answer, once its head is here. */
   #answered = 0
+  /** The answer's head (a 101, or a final status) is here: the deadline no longer applies. */
+  #headReceived = false
+  /** A declined answer whose status is in failureStatuses: the target's failure once it has ended. */
+  #failureStatus = false
   #released = false
   /** Counted in the target's queue until undici starts or ends it. */
-  #queued = true
-  /** Runs until undici starts the handshake (then undici's headers timeout takes over). */
-  #queueTimer: Timer | undefined
+  #queued = false
+  /**
+   * Runs until the answer's head: the wait for a connection and for the upstream's answer alike, as a request's
+   * deadline does (undici's own headers timeout, max(requestMs, idleMs), is longer).
+   */
+  #deadlineTimer: Timer | undefined
+  /** The deadline ran out while the upstream had the handshake: its abort is the target's timeout. */
+  #timedOut = false
   /** The handshake waited for a connection past timeouts.requestMs: answered 503, out of the queue (or aborted when undici starts it). */
   #expired = false
+  /** Between a connect failure and the retry's dispatch (its backoff timer, if any, in #backoff). */
+  #waitingToRetry = false
+  #backoff: Timer | undefined
   readonly #startedAt = performance.now()
+  #attemptStartedAt = this.#startedAt
   /**
    * The client left before the answer: a handshake still queued for a connection leaves the queue at once (as a
    * request does, src/proxy/attempt.ts); one undici has started is aborted.
@@ -74,6 +123,11 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   readonly #onEarlyClose = (): void => {
     this.#clientLeft = true
     this.#stopReading()
+    // between attempts nothing is in flight: the retry is cancelled, and no target hears of it
+    if (this.#waitingToRetry) {
+      this.#cancelRetry()
+      return this.#end({ status: 499, clientGone: true, attempts: this.#attempts, target: this.#target, handshakeMs: performance.now() - this.#startedAt })
+    }
     if (this.#controller !== undefined) return this.#controller.abort(new Error('client went away'))
     if (!this.#queued || !this.#target.client.withdraw(this)) return // a connection is being opened for it: onRequestStart aborts
     this.#leaveQueue()
@@ -90,24 +144,48 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   /** A client that half-closes before its answer has left: no WebSocket runs over a connection it has ended. */
   readonly #onClientEnd = (): void => { this.#socket.destroy() }
 
-  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, requestId: string, report: UpgradeReport, tunnels: TunnelSet) {
+  /** Sends the handshake to `target` at once (upgrade.ts picked it, and checked its queue has room). */
+  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, request: UpgradeRequest, requestId: string, report: UpgradeReport, tunnels: TunnelSet) {
     this.#socket = socket
     this.#early = head.length > 0 ? [head] : []
     this.#earlyBytes = head.length
     this.#runtime = runtime
+    this.#request = request
     this.#target = target
     this.#requestId = requestId
     this.#report = report
     this.#tunnels = tunnels
-    runtime.pool.acquire(target)
-    target.enqueue()
     socket.once('close', this.#onEarlyClose)
     // Read on while the handshake waits for a connection and its answer: without reading, a client that leaves
     // (FIN or reset) is not seen until a connection comes free, and its place in the queue is held for nothing.
     socket.on('data', this.#keepEarly)
     socket.once('end', this.#onClientEnd)
     socket.resume()
-    this.#queueTimer = runtime.clock.setTimeout(() => this.#waitedTooLong(), runtime.config.timeouts.requestMs)
+    const requestMs = runtime.config.timeouts.requestMs
+    this.#deadline = monotonicMs(runtime.clock) + requestMs
+    // an answer head already waiting in the socket when a stalled loop fires the timer still counts (attempt.ts)
+    this.#deadlineTimer = setVerdictTimeout(runtime.clock, () => this.#deadlineReached(), requestMs)
+    this.#dispatch(target)
+  }
+
+  #dispatch (target: Target): void {
+    this.#target = target
+    this.#attempts++
+    this.#attemptStartedAt = performance.now()
+    this.#controller = undefined
+    this.#released = false
+    this.#queued = true
+    this.#runtime.pool.acquire(target)
+    target.enqueue()
+    const request = this.#request
+    if (request.hostAt >= 0) request.headers[request.hostAt + 1] = target.host
+    target.client.dispatch({
+      path: request.path,
+      method: request.method,
+      headers: request.headers,
+      upgrade: request.upgrade,
+      ...(target.servername !== undefined ? { servername: target.servername } : {}),
+    } as Dispatcher.DispatchOptions, this)
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
@@ -117,28 +195,50 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   }
 
   #leaveQueue (): void {
-    this.#runtime.clock.clearTimeout(this.#queueTimer)
     if (!this.#queued) return
     this.#queued = false
     this.#target.dequeue()
   }
 
-  /** Still queued for a connection (all the target's busy) at the deadline: 503 upstream_busy, as for a request. */
-  #waitedTooLong (): void {
+  /** The answer's head is here in time: the deadline is met. */
+  #answerArrived (): void {
+    this.#headReceived = true
+    this.#runtime.clock.clearTimeout(this.#deadlineTimer)
+  }
+
+  /**
+   * timeouts.requestMs ran out before the answer's head. Still queued for a connection (all the target's busy): 503
+   * upstream_busy, as for a request, and no failure of the target's. Sent, or a connection being opened for it: the
+   * target is slow to accept or to answer, 504 upstream_timeout, its failure (src/proxy/attempt.ts).
+   */
+  #deadlineReached (): void {
+    if (this.#ended || this.#headReceived) return
+    if (this.#waitingToRetry) {
+      this.#cancelRetry()
+      this.#stopWatchingClient()
+      return this.#end({ status: 0, refusal: failureCode('connect-failure'), failed: true, attempts: this.#attempts, target: this.#target, handshakeMs: performance.now() - this.#startedAt })
+    }
+    if (this.#controller !== undefined) {
+      // onResponseError ends it, as the target's timeout
+      this.#timedOut = true
+      return this.#controller.abort(AttemptAborted.signal('attempt_timeout'))
+    }
     if (!this.#queued) return
     this.#expired = true
-    if (this.#target.client.withdraw(this)) this.#leaveQueue()
+    const waiting = this.#target.client.withdraw(this)
+    if (waiting) this.#leaveQueue()
     // gone while a connection was being opened for it (not withdrawable then): the client's leaving, not the target's
     if (this.#clientLeft || this.#socket.destroyed) return this.#clientGone()
-    this.#socket.off('close', this.#onEarlyClose)
-    this.#stopReading()
-    this.#release()
+    this.#stopWatchingClient()
     const handshakeMs = performance.now() - this.#startedAt
-    this.#runtime.observer.attempt(this.#target, 'busy', handshakeMs)
-    this.#end({ status: 0, refusal: 'upstream_busy', handshakeMs })
+    if (!waiting) return this.#targetFailed('timeout', handshakeMs)
+    this.#release()
+    this.#runtime.observer.attempt(this.#target, 'busy', performance.now() - this.#attemptStartedAt)
+    this.#end({ status: 0, refusal: 'upstream_busy', attempts: this.#attempts, target: this.#target, handshakeMs })
   }
 
   onRequestUpgrade (_controller: Dispatcher.DispatchController, _status: number, headers: IncomingHttpHeaders, upSocket: Duplex): void {
+    this.#answerArrived()
     const socket = this.#socket
     socket.off('close', this.#onEarlyClose)
     this.#stopReading()
@@ -164,7 +264,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     // the target answered: one successful attempt. How the tunnel ends later (either side closing, a reset) is
     // no verdict on the target: a tunnel has no end that counts as a failure
     const handshakeMs = performance.now() - this.#startedAt
-    this.#runtime.observer.attempt(this.#target, 'success', handshakeMs)
+    this.#runtime.observer.attempt(this.#target, 'success', performance.now() - this.#attemptStartedAt)
     this.#runtime.outlier.success(this.#target)
     let closed = false
     let idleTimer: Timer | undefined
@@ -178,7 +278,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
       this.#release()
       socket.destroy()
       upSocket.destroy()
-      this.#end({ status: 101, handshakeMs, ...(idleTimeout ? { idleTimeout } : {}) })
+      this.#end({ status: 101, attempts: this.#attempts, target: this.#target, handshakeMs, ...(idleTimeout ? { idleTimeout } : {}) })
     }
     this.#target.tunnelOpened(close)
     this.#tunnels.opened(socket)
@@ -209,13 +309,17 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   onResponseStart (controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders, statusMessage?: string): void {
     // informational answers (103 Early Hints) are not the answer: undici waits for the final one (RFC 9110 §15.2)
     if (statusCode < 200) return
+    this.#answerArrived()
     // the request path's rules (a status past 599, a transfer coding that cannot be undone): a bad response (502)
     const refused = unforwardable(statusCode, headers, 'GET')
     if (refused !== undefined) return controller.abort(refused)
     this.#answered = statusCode
     // the answer is the client's now; what it sends from here is read and dropped (endAndLinger at the end)
     this.#stopReading()
-    this.#runtime.observer.attempt(this.#target, this.#runtime.isFailureStatus(statusCode) ? 'status' : 'success', performance.now() - this.#startedAt, statusCode >= 500)
+    // a failure status is the target's failure (outlier detection, the breaker) once the answer has ended, as a
+    // request's is (src/proxy/attempt.ts #settle)
+    this.#failureStatus = this.#runtime.isFailureStatus(statusCode)
+    this.#runtime.observer.attempt(this.#target, this.#failureStatus ? 'status' : 'success', performance.now() - this.#attemptStartedAt, statusCode >= 500)
     const out = stripResponseHopByHop({ ...headers })
     out.connection = 'close'
     out['x-request-id'] = this.#requestId
@@ -233,41 +337,111 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
 
   onResponseEnd (): void {
     this.#socket.off('close', this.#onEarlyClose)
-    this.#release()
+    const failed = this.#failureStatus
+    this.#release(failed)
+    if (failed) this.#runtime.outlier.failure(this.#target)
+    else this.#runtime.outlier.success(this.#target)
     endAndLinger(this.#socket)
-    this.#end({ status: this.#answered, declined: true, handshakeMs: performance.now() - this.#startedAt })
+    this.#end({ status: this.#answered, declined: true, ...(failed ? { failed } : {}), attempts: this.#attempts, target: this.#target, handshakeMs: performance.now() - this.#startedAt })
   }
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
     this.#leaveQueue()
-    if (this.#expired) return
+    if (this.#expired || this.#ended) return
     const socket = this.#socket
-    socket.off('close', this.#onEarlyClose)
-    this.#stopReading()
+    const handshakeMs = performance.now() - this.#startedAt
     if (socket.destroyed) {
+      this.#stopWatchingClient()
       if (this.#answered === 0) return this.#clientGone()
       this.#release()
-      return this.#end({ status: this.#answered, declined: true, clientGone: true, handshakeMs: performance.now() - this.#startedAt })
+      return this.#end({ status: this.#answered, declined: true, clientGone: true, attempts: this.#attempts, target: this.#target, handshakeMs })
     }
+    const kind = this.#timedOut ? 'timeout' : classifyError(err)
     if (this.#answered !== 0) {
-      this.#release()
+      // the upstream cut its answer short: its failure, as a request's answer cut short is
+      this.#stopWatchingClient()
+      this.#release(true)
+      this.#runtime.outlier.failure(this.#target)
       socket.destroy()
-      return this.#end({ status: this.#answered, declined: true, cutShortBy: failureCode(classifyError(err)), handshakeMs: performance.now() - this.#startedAt })
+      return this.#end({ status: this.#answered, declined: true, failed: true, cutShortBy: failureCode(kind), attempts: this.#attempts, target: this.#target, handshakeMs })
     }
-    // the target could not be reached for the handshake: a failed attempt, as for any request
-    const kind = classifyError(err)
+    // the target could not be reached for the handshake, or did not answer it: a failed attempt, as for any request;
+    // a connection never made sent nothing, so another target may be tried (the client is still watched meanwhile)
+    if (kind === 'connect-failure') {
+      this.#countFailure(kind)
+      if (this.#retryAfterConnectFailure()) return
+      this.#stopWatchingClient()
+      return this.#end({ status: 0, refusal: failureCode(kind), failed: true, attempts: this.#attempts, target: this.#target, handshakeMs })
+    }
+    this.#stopWatchingClient()
+    this.#targetFailed(kind, handshakeMs)
+  }
+
+  /** The attempt in flight failed by the target's fault: counted, and the handshake refused with its code. */
+  #targetFailed (kind: FailureKind, handshakeMs: number): void {
+    this.#countFailure(kind)
+    this.#end({ status: 0, refusal: failureCode(kind), failed: true, attempts: this.#attempts, target: this.#target, handshakeMs })
+  }
+
+  #countFailure (kind: FailureKind): void {
     this.#release(true)
-    this.#runtime.observer.attempt(this.#target, kind, performance.now() - this.#startedAt)
+    this.#runtime.observer.attempt(this.#target, kind, performance.now() - this.#attemptStartedAt)
     this.#runtime.outlier.failure(this.#target)
-    this.#end({ status: 0, refusal: failureCode(kind), handshakeMs: performance.now() - this.#startedAt })
+  }
+
+  /**
+   * After a connect failure: another attempt if the pool's retry policy takes connect failures and has attempts
+   * left, and its backoff ends before the deadline (the checks and order of src/proxy/attempt.ts #mayRetryAfter and
+   * src/proxy/retry-loop.ts). A connect failure's retry takes no budget slot (retry-loop.ts): nothing reached an
+   * upstream. The pick is made when the retry goes out, as retry-loop.ts makes it.
+   */
+  #retryAfterConnectFailure (): boolean {
+    const runtime = this.#runtime
+    if (this.#attempts >= runtime.config.retry.attempts || !runtime.retry.retryableFailure('connect-failure', HANDSHAKE_FACTS)) return false
+    const delayMs = runtime.retry.backoffMs(this.#attempts)
+    if (monotonicMs(runtime.clock) + delayMs >= this.#deadline) return false
+    ;(this.#tried ??= []).push(this.#target)
+    this.#waitingToRetry = true
+    // never the next dispatch from inside undici's callback for the last one (it is still unwinding that request)
+    if (delayMs > 0) this.#backoff = runtime.clock.setTimeout(() => this.#retry(), delayMs)
+    else queueMicrotask(() => this.#retry())
+    return true
+  }
+
+  #retry (): void {
+    if (!this.#waitingToRetry) return // cancelled: the client left, or the deadline came
+    this.#waitingToRetry = false
+    this.#backoff = undefined
+    const runtime = this.#runtime
+    const target = runtime.pool.pick(this.#request.pick, this.#tried)
+    // none left to try: refused as the last attempt failed; one whose queue is full, as the first pick's would be
+    if (target === undefined || target.queueFull) {
+      this.#stopWatchingClient()
+      const handshakeMs = performance.now() - this.#startedAt
+      if (target === undefined) return this.#end({ status: 0, refusal: failureCode('connect-failure'), failed: true, attempts: this.#attempts, target: this.#target, handshakeMs })
+      return this.#end({ status: 0, refusal: 'upstream_busy', attempts: this.#attempts, target, handshakeMs })
+    }
+    runtime.observer.retry('connect-failure')
+    this.#dispatch(target)
+  }
+
+  #cancelRetry (): void {
+    this.#waitingToRetry = false
+    this.#runtime.clock.clearTimeout(this.#backoff)
+    this.#backoff = undefined
   }
 
   /** The client left before any answer reached it: no verdict on the target, one 499 for the log. */
   #clientGone (): void {
     this.#release()
-    const handshakeMs = performance.now() - this.#startedAt
-    this.#runtime.observer.attempt(this.#target, 'client-abort', handshakeMs)
-    this.#end({ status: 499, clientGone: true, handshakeMs, ...(this.#earlyBytes > MAX_EARLY_BYTES ? { earlyBytesOverLimit: true } : {}) })
+    this.#runtime.observer.attempt(this.#target, 'client-abort', performance.now() - this.#attemptStartedAt)
+    this.#end({ status: 499, clientGone: true, attempts: this.#attempts, target: this.#target, handshakeMs: performance.now() - this.#startedAt, ...(this.#earlyBytes > MAX_EARLY_BYTES ? { earlyBytesOverLimit: true } : {}) })
+  }
+
+  /** The handshake is over before a tunnel: its client is no longer watched for leaving, nor read. */
+  #stopWatchingClient (): void {
+    this.#socket.off('close', this.#onEarlyClose)
+    this.#stopReading()
   }
 
   #stopReading (): void {
@@ -279,6 +453,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   #end (outcome: UpgradeOutcome): void {
     if (this.#ended) return
     this.#ended = true
+    this.#runtime.clock.clearTimeout(this.#deadlineTimer)
     this.#report.done(outcome)
   }
 

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream'
 import type { Logger } from 'pino'
 import type { Dispatcher } from 'undici'
 import { ERRORS, type ErrorCode } from '../errors.ts'
+import type { Admission, Verdict } from '../resilience/breaker.ts'
 import type { GatewayState, RefusalObserver } from '../state.ts'
 import type { Admit } from './front.ts'
 import { bytesWrittenSinceLastLine } from './access-log.ts'
@@ -82,42 +83,69 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     // a version other than 13 is told the one spoken (§4.4)
     const handshake = handshakeProblem(req)
     if (handshake !== undefined) return refuse('bad_request', { handshake }, handshake === 'version' ? { 'sec-websocket-version': '13' } : {})
-    // the same Retry-After as a refused request's (src/proxy/forward.ts): when the breaker tries again, or in a second
-    if (!runtime.breaker.allows()) {
+    // Admitted by the pool's breaker as a request is (forward.ts #throughPool): half-open, the handshake may be its
+    // probe. The same Retry-After as a refused request's: when the breaker tries again, or in a second.
+    let breakerAdmission: Admission | undefined = runtime.breaker.admit()
+    if (breakerAdmission === undefined) {
       const retryAfter = runtime.breaker.retryAfterSeconds()
       return refuse('circuit_open', {}, retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {})
     }
-    const hashKey = runtime.hashKey && extractHashKey(runtime.hashKey, req, admission.clientIp)
-    const target = runtime.pool.pick({ hashKey })
-    if (target === undefined) return refuse('no_available_target', { pool: runtime.name }, { 'retry-after': '1' })
-    if (target.queueFull) return refuse('upstream_busy', { pool: runtime.name })
+    // The breaker's verdict, once, as a request's (forward.ts verdictOf): the upstream's failure counts, its answer is
+    // a success, and no answer that was not its fault (no target, a busy one, a client that left) says nothing.
+    // A tunnel is judged at its 101: it may stay open for hours.
+    const judgeBreaker = (verdict: Verdict): void => {
+      if (breakerAdmission === undefined) return
+      runtime.breaker.judge(verdict, breakerAdmission)
+      breakerAdmission = undefined
+    }
+    const pick = { hashKey: runtime.hashKey && extractHashKey(runtime.hashKey, req, admission.clientIp) }
+    const target = runtime.pool.pick(pick)
+    if (target === undefined) {
+      judgeBreaker(undefined)
+      return refuse('no_available_target', { pool: runtime.name }, { 'retry-after': '1' })
+    }
+    if (target.queueFull) {
+      judgeBreaker(undefined)
+      return refuse('upstream_busy', { pool: runtime.name })
+    }
     const headers = admission.headers
-    if (!runtime.config.preserveHost || admission.facts.host === undefined) headers.push('host', target.host)
-    const where = { route: admission.route?.label, pool: runtime.name, target: target.url }
+    // the attempt writes each target's name there
+    const hostAt = !runtime.config.preserveHost || admission.facts.host === undefined ? headers.push('host', target.host) - 2 : -1
     const done = (outcome: UpgradeOutcome): void => {
-      if (outcome.refusal !== undefined) return refuse(outcome.refusal, { ...where, attempts: 1 })
+      judgeBreaker(outcome.clientGone === true ? undefined : outcome.failed === true ? 'failure' : outcome.declined === true ? 'success' : undefined)
+      const where = { route: admission.route?.label, pool: runtime.name, target: outcome.target.url, attempts: outcome.attempts }
+      if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
       // ended by the shutdown's cut (its connection closed by drainAndClose), not by its client
       const shutdownCut = opts.cutting?.() === true
       if (outcome.declined === true) {
         const cut = outcome.clientGone === true ? (shutdownCut ? SHUTDOWN_CUT : { aborted: true }) : outcome.cutShortBy !== undefined ? { error: outcome.cutShortBy } : {}
         // a client that left, or the shutdown's cut, says nothing of the version
         if (outcome.clientGone !== true) judge(outcome.status < 500 && outcome.cutShortBy === undefined)
-        return log(outcome.status, { ...where, attempts: 1, upstreamDeclinedUpgrade: true, ...cut }, outcome.handshakeMs)
+        return log(outcome.status, { ...where, upstreamDeclinedUpgrade: true, ...cut }, outcome.handshakeMs)
       }
       if (outcome.clientGone === true) {
         // waiting for its 101: 503 shutdown_cut, as a request the cut ends before its answer began (forward.ts)
-        if (shutdownCut) return log(ERRORS.shutdown_cut.status, { ...where, attempts: 1, ...SHUTDOWN_CUT }, outcome.handshakeMs)
-        return log(499, { ...where, attempts: 1, aborted: true, ...(outcome.earlyBytesOverLimit === true ? { earlyBytesOverLimit: true } : {}) }, outcome.handshakeMs)
+        if (shutdownCut) return log(ERRORS.shutdown_cut.status, { ...where, ...SHUTDOWN_CUT }, outcome.handshakeMs)
+        return log(499, { ...where, aborted: true, ...(outcome.earlyBytesOverLimit === true ? { earlyBytesOverLimit: true } : {}) }, outcome.handshakeMs)
       }
-      log(101, { ...where, attempts: 1, ...(outcome.idleTimeout === true ? { tunnelIdleTimeout: true } : {}), ...(shutdownCut ? SHUTDOWN_CUT : {}) }, outcome.handshakeMs)
+      log(101, { ...where, ...(outcome.idleTimeout === true ? { tunnelIdleTimeout: true } : {}), ...(shutdownCut ? SHUTDOWN_CUT : {}) }, outcome.handshakeMs)
     }
-    target.client.dispatch({
+    const answered = (status: number): void => {
+      if (status !== 101) return
+      count(101)
+      judge(true)
+      judgeBreaker('success')
+    }
+    const request = {
       path: admission.upstreamPath,
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       headers,
+      hostAt,
       upgrade: String(req.headers.upgrade ?? 'websocket'),
-      ...(target.servername !== undefined ? { servername: target.servername } : {}),
-    } as Dispatcher.DispatchOptions, new UpgradeAttempt(socket, head, runtime, target, requestId, { answered: (status) => { if (status === 101) { count(101); judge(true) } }, done }, opts.tunnels))
+      pick,
+    }
+    // it dispatches itself; undici holds it until the handshake is over
+    new UpgradeAttempt(socket, head, runtime, target, request, requestId, { answered, done }, opts.tunnels)
   }
   return (req, socket, head) => {
     const startedAt = performance.now()

@@ -1,0 +1,82 @@
+// A WebSocket handshake whose target refuses the connection never left the gateway: the pool's retry policy sends it
+// to another target, as it does a request (retryOn 'connect-failure', within attempts and the deadline, no budget
+// slot), as nginx's proxy_next_upstream error and HAProxy's retry-on conn-failure with redispatch do. Only when the
+// policy stops it is the handshake refused 502. The access-log line counts the attempts made.
+import t from 'tap'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { ManualClock } from '../helpers/clock.ts'
+import { waitFor } from '../helpers/gateway.ts'
+import { rawConnection } from '../helpers/raw-connection.ts'
+import { portOf, rawRequest } from './raw.ts'
+import { HANDSHAKE } from './queued-handshake.ts'
+import { gateway, refusedUrl, upstream, type Tap } from './setup.ts'
+
+type Retry = GatewayConfig['pools'][string]['retry']
+import { openTunnel, wsHandshake } from './ws-tunnel.ts'
+
+/** A pool whose only primary refuses connections and whose backup is live: every first attempt fails to connect. */
+async function deadPrimary (t: Tap, retry: Retry, options: { clock?: ManualClock; random?: () => number } = {}) {
+  const dead = await refusedUrl(t)
+  const live = await upstream(t, 'live')
+  const gw = await gateway(t, {
+    pools: { p: { targets: [dead, { url: live.url, backup: true }], retry, outlier: { enabled: false } } },
+    routes: [{ path: '/', pool: 'p' }],
+  }, { defaultMetrics: false, ...options })
+  const deadTarget = gw.gateway.pools().get('p')!.pool.targets.find((x) => x.url === dead)!
+  return { gw, dead, live, deadTarget }
+}
+
+t.test('a refused connect is retried on another target: 101, two attempts logged', async (t) => {
+  const { gw, live, deadTarget } = await deadPrimary(t, { attempts: 3, retryOn: ['connect-failure'] })
+  const tunnel = await openTunnel(t, portOf(gw.url))
+  t.equal(live.tunnels.size, 1, 'tunnelled to the live target')
+  t.equal(deadTarget.failures, 1, 'the refused connect is the dead target\'s failure')
+  tunnel.socket.destroy()
+  await waitFor(() => gw.accessLogs().some((l) => l.upgrade === true))
+  t.match(gw.accessLogs().find((l) => l.upgrade === true), { status: 101, attempts: 2, target: live.url })
+})
+
+t.test('every target refusing: 502 upstream_unreachable after the policy\'s attempts', async (t) => {
+  const dead = [await refusedUrl(t), await refusedUrl(t)]
+  const gw = await gateway(t, {
+    pools: { p: { targets: dead, retry: { attempts: 3, retryOn: ['connect-failure'] }, outlier: { enabled: false } } },
+    routes: [{ path: '/', pool: 'p' }],
+  }, { defaultMetrics: false })
+  const res = await rawRequest(portOf(gw.url), wsHandshake('/ws', 'all-dead'))
+  t.equal(res.status, 502)
+  t.equal(res.json().error, 'upstream_unreachable')
+  t.match(gw.accessLogs().find((l) => l.upgrade === true), { status: 502, error: 'upstream_unreachable', attempts: 3 })
+  const targets = gw.gateway.pools().get('p')!.pool.targets
+  t.equal(targets[0]!.failures + targets[1]!.failures, 3, 'each attempt a failure of its target')
+})
+
+for (const [name, retry] of [
+  ['connect-failure not in retryOn', { attempts: 3, retryOn: [502] }],
+  ['one attempt', { attempts: 1 }],
+] as [string, Retry][]) {
+  t.test(`no retry when the policy says none (${name}): 502 at once`, async (t) => {
+    const { gw, live } = await deadPrimary(t, retry)
+    const res = await rawRequest(portOf(gw.url), wsHandshake('/ws', 'no-retry'))
+    t.equal(res.status, 502)
+    t.match(gw.accessLogs().find((l) => l.upgrade === true), { status: 502, error: 'upstream_unreachable', attempts: 1 })
+    t.equal(live.requests.length, 0, 'the live target never got it')
+  })
+}
+
+t.test('a client that leaves during the retry\'s backoff: 499, the retry never sent', async (t) => {
+  const clock = new ManualClock()
+  // backoff: half of baseMs for the first retry, on the manual clock
+  const { gw, live, deadTarget } = await deadPrimary(t, { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 1000, maxMs: 1000 } }, { clock, random: () => 0.5 })
+  const client = rawConnection(t, portOf(gw.url))
+  await client.connected
+  client.socket.write(HANDSHAKE)
+  await waitFor(() => deadTarget.failures === 1)
+  t.ok(clock.dueIn().includes(500), 'the retry waits out its backoff')
+  client.socket.resetAndDestroy()
+  await waitFor(() => gw.accessLogs().some((l) => l.upgrade === true))
+  t.match(gw.accessLogs().find((l) => l.upgrade === true), { status: 499, aborted: true, attempts: 1 })
+  clock.advance(1000)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(live.requests.length, 0, 'the live target never got it')
+  t.equal(gw.accessLogs().filter((l) => l.upgrade === true).length, 1, 'one line')
+})
