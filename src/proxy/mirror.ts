@@ -80,9 +80,9 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
   }
 
   /**
-   * Ends the copy. One still queued for a connection ends now (the target never saw it: no failure of its, busy as
-   * a request's would be) and leaves the queue (or, if a connection being opened holds it, is aborted the moment
-   * undici starts it).
+   * Ends the copy. One not started yet ends now: still queued for a connection (the target never saw it: no failure
+   * of its, busy as a request's would be), it leaves the queue; held by a connection being opened, it is aborted the
+   * moment undici starts it.
    */
   abort (reason: Error, targetFailed: boolean): void {
     if (this.#done) return
@@ -91,8 +91,11 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
       this.#timedOut = reason === MIRROR_TIMED_OUT
       this.#controller.abort(reason)
     } else {
-      if (this.#target.client.withdraw(this)) this.#leaveQueue()
-      this.#end(targetFailed ? 'busy' : 'client-abort')
+      // still waiting for a connection: busy; one being opened for it: the target is slow to accept, its timeout
+      // (as a request's, src/proxy/attempt.ts #poolFull)
+      const waiting = this.#target.client.withdraw(this)
+      if (waiting) this.#leaveQueue()
+      this.#end(!targetFailed ? 'client-abort' : waiting ? 'busy' : 'timeout')
     }
   }
 
