@@ -114,14 +114,17 @@ export class Target {
    */
   constructor (config: TargetConfig, pool: PoolConfig, servername?: string, shared: SharedTarget = new SharedTarget()) {
     this.#shared = shared
-    // a name written fully qualified ('svc.example.'; discovery treats it as the same name) goes without its root
-    // dot in Host and in SNI (RFC 6066 §3), as the upstream's virtual hosts and certificates name it
+    // a name written fully qualified ('svc.example.': discovery treats it as the same name, and Kubernetes users
+    // write it to skip the resolver's search list) goes without its root dot in Host and in SNI (RFC 6066 §3), as
+    // the upstream's virtual hosts and certificates name it
     servername = withoutRootDot(servername)
     const url = new URL(config.url)
     this.url = url.origin
     // the Host preserveHost: false sends: a discovered address's is its DNS name's (as its TLS name is, and as nginx's
-    // proxy_pass to a name sends), so a virtual-hosting upstream sees the name it serves, never a pod address
-    this.host = servername !== undefined ? (url.port === '' ? servername : `${servername}:${url.port}`) : url.host
+    // proxy_pass to a name sends), so a virtual-hosting upstream sees the name it serves, never a pod address; a
+    // name written fully qualified goes without its root dot, as in SNI
+    const hostName = servername ?? withoutRootDot(url.hostname)!
+    this.host = url.port === '' ? hostName : `${hostName}:${url.port}`
     this.id = targetIdOf(url)
     this.weight = config.weight
     this.backup = config.backup
