@@ -3,11 +3,10 @@
 // frame and their microtasks.
 import type { RetryBudget } from '../resilience/budget.ts'
 import type { Timer } from '../runtime.ts'
-import type { UpstreamPool } from '../upstream/pool.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
-import type { Target } from '../upstream/target.ts'
 import { sendAttempt, type AttemptResult } from './attempt.ts'
 import type { Exchange } from './exchange.ts'
+import { sameTargetsIn } from './same-targets.ts'
 
 /** Called once: with the last attempt (undefined when none was made), or with an error the loop itself hit. */
 export type AttemptsDone = (ex: Exchange, runtime: PoolRuntime, last: AttemptResult | undefined, error?: unknown) => void
@@ -134,14 +133,4 @@ class TargetLoop {
     this.#slot = undefined
     this.#done(this.#ex, this.#admitted, this.#last, error)
   }
-}
-
-/**
- * `tried` as `pool` knows it now: a rebuilt pool has new copies of the same upstreams, and so has a kept one whose
- * reload changed a target's weight or backup flag (one per id either way). Without the mapping the new copy of the
- * target that just failed counted as untried.
- */
-function sameTargetsIn (pool: UpstreamPool, tried: readonly Target[]): readonly Target[] {
-  if (tried.every((t) => pool.has(t))) return tried
-  return tried.map((t) => pool.has(t) ? t : pool.targets.find((x) => x.id === t.id) ?? t)
 }

@@ -1,6 +1,7 @@
 // One WebSocket upgrade, as an undici dispatch handler (like Attempt for plain requests): a 101 becomes a
 // byte-for-byte tunnel; a target that declines the upgrade has its answer passed to the client. A target that
-// cannot be connected to is followed by another, as the pool's retry policy allows (the handshake never left).
+// cannot be connected to is followed by another, as the pool's retry policy allows (the handshake never left), picked
+// in the pool running under its name then (a reload may have replaced it), as a request's retry is (retry-loop.ts).
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
@@ -9,13 +10,15 @@ import { classifyError, type FailureKind } from '../resilience/classify.ts'
 import type { RetryRequestFacts } from '../resilience/retry.ts'
 import { AttemptAborted, type ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
-import { monotonicMs, setVerdictTimeout, type Timer } from '../runtime.ts'
+import { monotonicMs, setVerdictTimeout, type Clock, type Timer } from '../runtime.ts'
 import type { Target } from '../upstream/target.ts'
 import { failureCode } from './attempt.ts'
 import { stripResponseHopByHop } from './headers.ts'
 import type { TunnelSet } from './tunnels.ts'
 import { endAndLinger, httpDate, upstreamHead } from './raw-response.ts'
 import { forwardedReason, unforwardable } from './response-rules.ts'
+import type { RunningPool } from './retry-loop.ts'
+import { sameTargetIn, sameTargetsIn } from './same-targets.ts'
 
 export interface UpgradeOutcome {
   /** The status the client saw (101 for a tunnel that ran). */
@@ -53,6 +56,8 @@ export interface UpgradeRequest {
   headers: string[]
   /** Where the target's Host name is in `headers` (-1: none, the client's Host is kept). */
   hostAt: number
+  /** The client's Host, sent instead when a retry goes to a replacing pool that preserves it. */
+  clientHost: string | undefined
   upgrade: string
   /** The balancer's key, for a retry's pick. */
   pick: PickContext
@@ -79,7 +84,15 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   #earlyBytes: number
   /** The client's connection closed before the answer (seen by #onEarlyClose). */
   #clientLeft = false
-  readonly #runtime: PoolRuntime
+  /**
+   * Where attempts go: the runtime the handshake was admitted to, or the one a reload replaced it with (#retry).
+   * Changed only between attempts, so each attempt's acquire and release are in one pool.
+   */
+  #runtime: PoolRuntime
+  /** The runtime a pool's name has now. */
+  readonly #running: RunningPool
+  /** The gateway's clock (every runtime's): the deadline and backoff timers run on it. */
+  readonly #clock: Clock
   readonly #request: UpgradeRequest
   /** The target of the attempt in flight (the last one tried once it is over). */
   #target: Target
@@ -126,7 +139,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     // between attempts nothing is in flight: the retry is cancelled, and no target hears of it
     if (this.#waitingToRetry) {
       this.#cancelRetry()
-      return this.#end({ status: 499, clientGone: true, attempts: this.#attempts, target: this.#target, handshakeMs: performance.now() - this.#startedAt })
+      return this.#end(this.#clientGoneOutcome())
     }
     if (this.#controller !== undefined) return this.#controller.abort(new Error('client went away'))
     if (!this.#queued || !this.#target.client.withdraw(this)) return // a connection is being opened for it: onRequestStart aborts
@@ -145,11 +158,13 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   readonly #onClientEnd = (): void => { this.#socket.destroy() }
 
   /** Sends the handshake to `target` at once (upgrade.ts picked it, and checked its queue has room). */
-  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, target: Target, request: UpgradeRequest, requestId: string, report: UpgradeReport, tunnels: TunnelSet) {
+  constructor (socket: Duplex, head: Buffer, runtime: PoolRuntime, running: RunningPool, target: Target, request: UpgradeRequest, requestId: string, report: UpgradeReport, tunnels: TunnelSet) {
     this.#socket = socket
     this.#early = head.length > 0 ? [head] : []
     this.#earlyBytes = head.length
     this.#runtime = runtime
+    this.#running = running
+    this.#clock = runtime.clock
     this.#request = request
     this.#target = target
     this.#requestId = requestId
@@ -203,7 +218,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   /** The answer's head is here in time: the deadline is met. */
   #answerArrived (): void {
     this.#headReceived = true
-    this.#runtime.clock.clearTimeout(this.#deadlineTimer)
+    this.#clock.clearTimeout(this.#deadlineTimer)
   }
 
   /**
@@ -246,6 +261,15 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
       upSocket.destroy()
       return this.#clientGone()
     }
+    // Disabled while its handshake was out: disable closes the tunnels open to the target (UpstreamPool.setStatus),
+    // and this one was not open yet. Refused as an upgrade with no target is; the target answered (a successful
+    // attempt, no failure of its). A target a reload removed meanwhile drains, which leaves tunnels open.
+    if (this.#targetDisabled()) {
+      upSocket.destroy()
+      this.#release()
+      this.#runtime.observer.attempt(this.#target, 'success', performance.now() - this.#attemptStartedAt)
+      return this.#end({ status: 0, refusal: 'no_available_target', attempts: this.#attempts, target: this.#target, handshakeMs: performance.now() - this.#startedAt })
+    }
     // paused above: what arrives from here on stays in the socket's buffer and follows these bytes through the pipe
     socket.pause()
     // Hop-by-hop fields are removed both ways (README), the 101's too: those its Connection names, Keep-Alive,
@@ -269,7 +293,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     let closed = false
     let idleTimer: Timer | undefined
     let idleTimeout = false
-    const clock = this.#runtime.clock
+    const clock = this.#clock
     const close = (): void => {
       if (closed) return
       closed = true
@@ -377,6 +401,16 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#targetFailed(kind, handshakeMs)
   }
 
+  /**
+   * Whether the target is disabled now, as the admin API sees it: its copy in the pool running under the name (a
+   * reload may have made a new copy, or a new pool, since the handshake was sent).
+   */
+  #targetDisabled (): boolean {
+    const pool = (this.#running(this.#runtime.name) ?? this.#runtime).pool
+    const current = sameTargetIn(pool, this.#target)
+    return current !== undefined && pool.status(current).disabled
+  }
+
   /** The attempt in flight failed by the target's fault: counted, and the handshake refused with its code. */
   #targetFailed (kind: FailureKind, handshakeMs: number): void {
     this.#countFailure(kind)
@@ -403,7 +437,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     ;(this.#tried ??= []).push(this.#target)
     this.#waitingToRetry = true
     // never the next dispatch from inside undici's callback for the last one (it is still unwinding that request)
-    if (delayMs > 0) this.#backoff = runtime.clock.setTimeout(() => this.#retry(), delayMs)
+    if (delayMs > 0) this.#backoff = this.#clock.setTimeout(() => this.#retry(), delayMs)
     else queueMicrotask(() => this.#retry())
     return true
   }
@@ -412,10 +446,11 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     if (!this.#waitingToRetry) return // cancelled: the client left, or the deadline came
     this.#waitingToRetry = false
     this.#backoff = undefined
-    const runtime = this.#runtime
-    const target = runtime.pool.pick(this.#request.pick, this.#tried)
+    const runtime = this.#follow()
+    // a pool the reload removed has no targets left to try (its own close once idle: a handshake holds none open)
+    const target = runtime === undefined ? undefined : runtime.pool.pick(this.#request.pick, sameTargetsIn(runtime.pool, this.#tried!))
     // none left to try: refused as the last attempt failed; one whose queue is full, as the first pick's would be
-    if (target === undefined || target.queueFull) {
+    if (runtime === undefined || target === undefined || target.queueFull) {
       this.#stopWatchingClient()
       const handshakeMs = performance.now() - this.#startedAt
       if (target === undefined) return this.#end({ status: 0, refusal: failureCode('connect-failure'), failed: true, attempts: this.#attempts, target: this.#target, handshakeMs })
@@ -425,9 +460,32 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#dispatch(target)
   }
 
+  /**
+   * The runtime serving the pool's name now, as retry-loop.ts #follow: a reload that rebuilt the pool retired the
+   * one the handshake was admitted to, whose targets close (a handshake keeps none of them open). Its settings come
+   * with it (preserveHost, the retry policy of later retries); the breaker admission stays where upgrade.ts holds
+   * it. Undefined: the reload removed the pool.
+   */
+  #follow (): PoolRuntime | undefined {
+    const current = this.#runtime
+    const running = this.#running(current.name)
+    if (running === undefined || running === current) return running
+    this.#runtime = running
+    // its preserveHost may differ from the replaced one's (Exchange.rehost)
+    const request = this.#request
+    const headers = request.headers
+    for (let i = headers.length - 2; i >= 0; i -= 2) {
+      if (headers[i] === 'host') headers.splice(i, 2)
+    }
+    const clientHost = running.config.preserveHost ? request.clientHost : undefined
+    request.hostAt = clientHost === undefined ? headers.length : -1
+    headers.push('host', clientHost ?? '') // the target's name is written there by #dispatch
+    return running
+  }
+
   #cancelRetry (): void {
     this.#waitingToRetry = false
-    this.#runtime.clock.clearTimeout(this.#backoff)
+    this.#clock.clearTimeout(this.#backoff)
     this.#backoff = undefined
   }
 
@@ -435,7 +493,12 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   #clientGone (): void {
     this.#release()
     this.#runtime.observer.attempt(this.#target, 'client-abort', performance.now() - this.#attemptStartedAt)
-    this.#end({ status: 499, clientGone: true, attempts: this.#attempts, target: this.#target, handshakeMs: performance.now() - this.#startedAt, ...(this.#earlyBytes > MAX_EARLY_BYTES ? { earlyBytesOverLimit: true } : {}) })
+    this.#end(this.#clientGoneOutcome())
+  }
+
+  /** How a client that left is logged, in flight or between attempts: cut for sending too much early, it says so. */
+  #clientGoneOutcome (): UpgradeOutcome {
+    return { status: 499, clientGone: true, attempts: this.#attempts, target: this.#target, handshakeMs: performance.now() - this.#startedAt, ...(this.#earlyBytes > MAX_EARLY_BYTES ? { earlyBytesOverLimit: true } : {}) }
   }
 
   /** The handshake is over before a tunnel: its client is no longer watched for leaving, nor read. */
@@ -453,7 +516,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   #end (outcome: UpgradeOutcome): void {
     if (this.#ended) return
     this.#ended = true
-    this.#runtime.clock.clearTimeout(this.#deadlineTimer)
+    this.#clock.clearTimeout(this.#deadlineTimer)
     this.#report.done(outcome)
   }
 

@@ -13,6 +13,7 @@ import { extractHashKey } from './hash-key.ts'
 import { endAndLinger, rawErrorAnswer } from './raw-response.ts'
 import { restartRead } from './pipelining.ts'
 import { requestIdOf } from './request-id.ts'
+import type { RunningPool } from './retry-loop.ts'
 import type { TunnelSet } from './tunnels.ts'
 import { MAX_EARLY_BYTES, UpgradeAttempt, type UpgradeOutcome } from './upgrade-attempt.ts'
 
@@ -41,6 +42,8 @@ export interface UpgradeOptions {
 }
 
 export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  // where a handshake's retry is picked: the pool running under its name then (src/proxy/retry-loop.ts)
+  const running: RunningPool = (name) => opts.state().pools.get(name)
   const handle = (req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number, readAtStart: number): void => {
     // before the front half, as for a request: nothing of it is routed or sent on
     if (opts.maxUrlBytes !== undefined && (req.url?.length ?? 0) > opts.maxUrlBytes()) return refuseUnadmitted(opts, req, socket, 'uri_too_long', startedAt, readAtStart)
@@ -102,7 +105,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const target = runtime.pool.pick(pick)
     if (target === undefined) {
       judgeBreaker(undefined)
-      return refuse('no_available_target', { pool: runtime.name }, { 'retry-after': '1' })
+      return refuse('no_available_target', { pool: runtime.name }, RETRY_SOON)
     }
     if (target.queueFull) {
       judgeBreaker(undefined)
@@ -114,7 +117,8 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const done = (outcome: UpgradeOutcome): void => {
       judgeBreaker(outcome.clientGone === true ? undefined : outcome.failed === true ? 'failure' : outcome.declined === true ? 'success' : undefined)
       const where = { route: admission.route?.label, pool: runtime.name, target: outcome.target.url, attempts: outcome.attempts }
-      if (outcome.refusal !== undefined) return refuse(outcome.refusal, where)
+      // no target (the one that answered was disabled meanwhile): with the Retry-After of the first pick's refusal
+      if (outcome.refusal !== undefined) return refuse(outcome.refusal, where, outcome.refusal === 'no_available_target' ? RETRY_SOON : {})
       // ended by the shutdown's cut (its connection closed by drainAndClose), not by its client
       const shutdownCut = opts.cutting?.() === true
       if (outcome.declined === true) {
@@ -141,11 +145,12 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
       headers,
       hostAt,
+      clientHost: admission.facts.host,
       upgrade: String(req.headers.upgrade ?? 'websocket'),
       pick,
     }
     // it dispatches itself; undici holds it until the handshake is over
-    new UpgradeAttempt(socket, head, runtime, target, request, requestId, { answered, done }, opts.tunnels)
+    new UpgradeAttempt(socket, head, runtime, running, target, request, requestId, { answered, done }, opts.tunnels)
   }
   return (req, socket, head) => {
     const startedAt = performance.now()
@@ -167,6 +172,9 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     })
   }
 }
+
+/** A refusal's Retry-After when no target could take the upgrade. */
+const RETRY_SOON: Record<string, string> = { 'retry-after': '1' }
 
 /** The access-log field of an upgrade the shutdown's timeout cut. */
 const SHUTDOWN_CUT = { error: 'shutdown_cut' } as const

@@ -2,7 +2,7 @@
 // new copy of the same upstream) and left the other as it was: the retry still avoids both, and goes to the one target
 // not tried yet. The request's tried list then holds a copy the pool no longer has beside one it still has; every
 // stale copy must be mapped to the pool's current one, not only when all of them are stale.
-// (src/proxy/retry-loop.ts, sameTargetsIn: `tried.every((t) => pool.has(t))`.)
+// (src/proxy/same-targets.ts, sameTargetsIn: `tried.every((t) => pool.has(t))`.)
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
