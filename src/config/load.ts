@@ -150,8 +150,8 @@ function isConfigOwn (url: string): boolean {
  * Node keeps every module it imported for the life of the process, so a config's fresh query alone would leave the
  * modules it imports (`import { targets } from './pools.ts'`) as they were first read. A resolve hook gives a
  * relative import made from a module loaded with a load's query that same query: every file of the config's own
- * (transitively) is read again with it. Packages (node_modules), the gateway's own sources and require() are left
- * alone. A load hook refuses a config file that Node runs as CommonJS (module.exports): Node's CommonJS loader keeps
+ * (transitively) is read again with it; a file the config require()s is forgotten by Node's CommonJS cache before
+ * the next load. Packages (node_modules) and the gateway's own sources are left alone. A load hook refuses a config file that Node runs as CommonJS (module.exports): Node's CommonJS loader keeps
  * a module by its file name whatever the query, so a reload would run the first version again; a CommonJS helper
  * the config imports is noted, to be run again (forgetCommonJsHelpers).
  */
@@ -163,10 +163,17 @@ function registerConfigHooks (): void {
       const resolved = nextResolve(specifier, context)
       const parent = context.parentURL
       if (parent === undefined || !parent.includes(`?${LOAD_PARAM}=`) || !/^\.\.?(\/|$)/.test(specifier) ||
-        !isConfigOwn(resolved.url) || context.conditions.includes('require')) return resolved
+        !isConfigOwn(resolved.url)) return resolved
+      // require() (createRequire(import.meta.url)('./data.json')): Node's CommonJS cache keys a module by its file
+      // name whatever the query, so it is noted and forgotten before the next load instead
+      if (context.conditions.includes('require')) {
+        if (resolved.url.startsWith('file:')) commonJsHelpers.add(fileURLToPath(resolved.url))
+        return resolved
+      }
       const url = new URL(resolved.url)
       const load = new URL(parent).searchParams.get(LOAD_PARAM)
-      if (url.search !== '' || load === null) return resolved
+      if (load === null) return resolved
+      // a query of the import's own ('./pools.mjs?v=1') is kept, the load's added beside it
       url.searchParams.set(LOAD_PARAM, load)
       return { ...resolved, url: url.href }
     },
