@@ -349,8 +349,8 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     out['x-request-id'] = this.#requestId
     // a target that sent none gets one, as Node gives every answer the gateway forwards (RFC 9110 §6.6.1)
     out.date ??= httpDate()
-    // without a length the body runs to the close of the connection
-    if (out['content-length'] === undefined) delete out['transfer-encoding']
+    // without a length (a chunked answer's coding is undone, its Transfer-Encoding stripped as hop-by-hop above) the
+    // body runs to the close of the connection
     this.#socket.write(upstreamHead(statusCode, forwardedReason(statusCode, statusMessage) ?? '', out))
     this.#report.answered(statusCode)
   }

@@ -2,36 +2,13 @@
 // resets or half-closes leaves the target's queue at once (one 499 line, nothing sent upstream), as a plain request
 // does, instead of holding its place until a connection comes free. Bytes a client sends behind its handshake are
 // kept and reach the target first through the tunnel.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { connect } from 'node:net'
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { HANDSHAKE, saturatedTarget as saturated } from './queued-handshake.ts'
-import { gateway, type Tap } from './setup.ts'
-
-/**
- * A listener whose process sleeps without accepting (its thread blocked in Atomics.wait, no CPU spent), its accept
- * queue filled: a connection to it hangs in SYN_SENT, as to a host that drops packets.
- */
-async function blackhole (t: Tap): Promise<string> {
-  const child = spawn(process.execPath, ['-e', `
-    const server = require('node:net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
-      process.stdout.write(server.address().port + '\\n', () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000))
-    })`], { stdio: ['ignore', 'pipe', 'inherit'] })
-  t.teardown(() => { child.kill('SIGKILL') })
-  const port = Number(String((await once(child.stdout, 'data'))[0]).trim())
-  // (a backlog of 0 would be read as Node's default, 511)
-  for (let i = 0; i < 8; i++) {
-    const filler = connect(port, '127.0.0.1')
-    filler.on('error', () => {})
-    t.teardown(() => { filler.destroy() })
-  }
-  await new Promise((resolve) => setTimeout(resolve, 200))
-  return `http://127.0.0.1:${port}`
-}
+import { gateway } from './setup.ts'
+import { blackhole } from './blackhole.ts'
 
 const leaving: [string, (socket: ReturnType<typeof rawConnection>['socket']) => void][] = [
   ['resets', (socket) => socket.resetAndDestroy()],
