@@ -3,12 +3,12 @@
 // breaker were still counted after the recovery: with resetTimeoutMs shorter than rollingWindowMs the first failure
 // after it reopened the breaker at once (flapping on one error). The breaker's own clock is manual; opossum's reset
 // timer is real (resetTimeoutMs 50 here).
-import { once } from 'node:events'
 import t from 'tap'
 import type { Test } from 'tap'
 import type { CircuitBreakerConfig } from '../../src/config/schema.ts'
 import { PoolBreaker, type Verdict } from '../../src/resilience/breaker.ts'
 import { ManualClock } from '../helpers/clock.ts'
+import { nextState } from '../helpers/breaker-state.ts'
 
 const config: CircuitBreakerConfig = { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 3, rollingWindowMs: 10_000, resetTimeoutMs: 50 }
 
@@ -27,22 +27,6 @@ async function judged (b: PoolBreaker, verdict: Verdict): Promise<void> {
   if (admission === undefined) return
   b.judge(verdict, admission)
   await settled()
-}
-
-/**
- * The breaker's next state change. The guard timer stays ref'd: opossum unrefs its reset timer, and the process must
- * not exit while the test waits for it.
- */
-async function nextState (b: PoolBreaker): Promise<void> {
-  let guard: NodeJS.Timeout | undefined
-  try {
-    await Promise.race([
-      once(b, 'state'),
-      new Promise<never>((_, reject) => { guard = setTimeout(() => reject(new Error('no state change within 2 s')), 2000) }),
-    ])
-  } finally {
-    clearTimeout(guard)
-  }
 }
 
 async function openIt (t: Test, b: PoolBreaker): Promise<void> {

@@ -1,10 +1,10 @@
 // Retry-After and admission around the breaker's half-open state: while open, clients are told to come back
 // in at least a second; once half-open, Retry-After is 1 and exactly one probe is let through.
-import { once } from 'node:events'
 import t from 'tap'
 import { clockAt } from '../helpers/clock.ts'
 import type { CircuitBreakerConfig } from '../../src/config/schema.ts'
 import { NOT_A_PROBE, PoolBreaker, type BreakerState } from '../../src/resilience/breaker.ts'
+import { nextState } from '../helpers/breaker-state.ts'
 
 const config: CircuitBreakerConfig = { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 1, rollingWindowMs: 10_000, resetTimeoutMs: 50 }
 
@@ -22,23 +22,6 @@ async function fail (b: PoolBreaker): Promise<void> {
   if (admission === undefined) throw new Error('refused')
   b.judge('failure', admission)
   await new Promise((resolve) => setImmediate(resolve))
-}
-
-/**
- * Resolves with the breaker's next state change. opossum's reset timer is real (50 ms) and unref'd,
- * so a ref'd guard keeps the process alive while waiting and bounds the wait.
- */
-async function nextState (b: PoolBreaker): Promise<BreakerState> {
-  let guard: NodeJS.Timeout | undefined
-  try {
-    const [state] = await Promise.race([
-      once(b, 'state') as Promise<[BreakerState, BreakerState]>,
-      new Promise<never>((_, reject) => { guard = setTimeout(() => reject(new Error('no state change within 2 s')), 2000) }),
-    ])
-    return state
-  } finally {
-    clearTimeout(guard)
-  }
 }
 
 t.test('open: Retry-After is at least one second', async (t) => {

@@ -3,26 +3,11 @@
 // probes. With the breaker's own default (2 s) instead, a pool with a shorter per-try timeout would refuse every
 // request (503) for longer than any try can last, and one with a longer one would let a second probe through while
 // the first is still legitimately running.
-import { once } from 'node:events'
 import t from 'tap'
 import { validateConfig } from '../../src/config/validate.ts'
-import type { BreakerState } from '../../src/resilience/breaker.ts'
 import { buildPools } from '../../src/upstream/registry.ts'
 import { ManualClock } from '../helpers/clock.ts'
-
-/** The breaker's next state change. opossum's reset timer is real (50 ms) and unref'd: a ref'd guard bounds the wait. */
-async function nextState (b: NodeJS.EventEmitter): Promise<BreakerState> {
-  let guard: NodeJS.Timeout | undefined
-  try {
-    const [state] = await Promise.race([
-      once(b, 'state') as Promise<[BreakerState, BreakerState]>,
-      new Promise<never>((_, reject) => { guard = setTimeout(() => reject(new Error('no state change within 2 s')), 2000) }),
-    ])
-    return state
-  } finally {
-    clearTimeout(guard)
-  }
-}
+import { nextState } from '../helpers/breaker-state.ts'
 
 t.test("the half-open probe's hold on the slot ends at the pool's per-try timeout", async (t) => {
   const clock = new ManualClock()

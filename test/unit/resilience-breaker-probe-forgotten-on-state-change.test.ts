@@ -2,26 +2,12 @@
 // probe is in flight), that probe no longer speaks for the pool: when the breaker next goes half-open, a fresh probe
 // must be admitted at once (not after the old one's lease, up to the per-try timeout), and the old request's late
 // verdict must not close the breaker. Pins src/resilience/breaker.ts #set's `this.#endProbe(this.#probe)` (line 156).
-import { once } from 'node:events'
 import t from 'tap'
 import type { CircuitBreakerConfig } from '../../src/config/schema.ts'
-import { NOT_A_PROBE, PoolBreaker, type BreakerState } from '../../src/resilience/breaker.ts'
+import { NOT_A_PROBE, PoolBreaker } from '../../src/resilience/breaker.ts'
+import { nextState } from '../helpers/breaker-state.ts'
 
 const config: CircuitBreakerConfig = { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 1, rollingWindowMs: 10_000, resetTimeoutMs: 50 }
-
-/** The next state change (opossum's reset timer is real, 50 ms); a ref'd guard bounds the wait. */
-async function nextState (b: PoolBreaker): Promise<BreakerState> {
-  let guard: NodeJS.Timeout | undefined
-  try {
-    const [state] = await Promise.race([
-      once(b, 'state') as Promise<[BreakerState, BreakerState]>,
-      new Promise<never>((_, reject) => { guard = setTimeout(() => reject(new Error('no state change within 2 s')), 2000) }),
-    ])
-    return state
-  } finally {
-    clearTimeout(guard)
-  }
-}
 
 t.test('a probe overtaken by a forced open neither blocks the next probe nor decides for it', async (t) => {
   const b = new PoolBreaker(config, undefined, 60_000) // a long lease: only the state change can free the slot

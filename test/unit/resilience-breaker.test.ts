@@ -1,10 +1,10 @@
-import { once } from 'node:events'
 import CircuitBreaker from 'opossum'
 import t from 'tap'
 import { clockAt } from '../helpers/clock.ts'
 import type { CircuitBreakerConfig } from '../../src/config/schema.ts'
 import { NOT_A_PROBE, PoolBreaker, type BreakerState, type Verdict } from '../../src/resilience/breaker.ts'
 import { ManualClock } from '../helpers/clock.ts'
+import { nextState } from '../helpers/breaker-state.ts'
 
 const tiny: CircuitBreakerConfig = { enabled: true, errorThresholdPercentage: 50, volumeThreshold: 2, rollingWindowMs: 10_000, resetTimeoutMs: 50 }
 
@@ -29,22 +29,6 @@ async function request (b: PoolBreaker, verdict: Verdict): Promise<boolean> {
 }
 const fail = (b: PoolBreaker): Promise<boolean> => request(b, 'failure')
 const succeed = (b: PoolBreaker): Promise<boolean> => request(b, 'success')
-
-/**
- * Resolves when the breaker next changes state (opossum's reset timer is real: 50 ms here).
- * The guard timer stays ref'd: opossum unrefs its own, and the process must not exit while we wait.
- */
-async function nextState (b: PoolBreaker): Promise<unknown[]> {
-  let guard: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      once(b, 'state'),
-      new Promise<never>((_, reject) => { guard = setTimeout(() => reject(new Error('no state change within 2 s')), 2000) }),
-    ])
-  } finally {
-    clearTimeout(guard)
-  }
-}
 
 t.test('closed: requests are admitted, not as probes', async (t) => {
   const { b, events } = breaker(t)
@@ -109,7 +93,7 @@ t.test('half-open after resetTimeoutMs: one probe at a time, and a good one clos
   const { b, events } = breaker(t)
   await fail(b)
   await fail(b)
-  const [state] = await nextState(b)
+  const state = await nextState(b)
   t.equal(state, 'half-open')
   t.equal(b.allows(), true, 'the probe slot is free')
   const probe = b.admit()
