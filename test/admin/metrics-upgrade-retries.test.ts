@@ -2,22 +2,13 @@
 // (reason connect-failure) as a request's retry is: an operator watching retries sees the dead target behind the
 // upgrades too, not only behind plain requests.
 import t from 'tap'
-import { startGateway } from '../helpers/gateway.ts'
-import { TestUpstream } from '../helpers/upstream.ts'
+import { deadPrimary } from '../proxy/dead-primary.ts'
 import { portOf } from '../proxy/raw.ts'
-import { refusedUrl } from '../proxy/setup.ts'
 import { openTunnel } from '../proxy/ws-tunnel.ts'
 import { key, seriesOf } from '../unit/metrics-exposition.ts'
 
 t.test('a handshake retried after a connect failure counts one connect-failure retry', async (t) => {
-  const dead = await refusedUrl(t)
-  const live = await TestUpstream.start({ name: 'live' })
-  t.teardown(() => live.close())
-  const gw = await startGateway({
-    pools: { p: { targets: [dead, { url: live.url, backup: true }], retry: { attempts: 3, retryOn: ['connect-failure'] }, outlier: { enabled: false } } },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { defaultMetrics: false })
-  t.teardown(() => gw.close())
+  const { gw, live } = await deadPrimary(t, { attempts: 3, retryOn: ['connect-failure'] })
   const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
   const tunnel = await openTunnel(t, portOf(gw.url))
   t.equal(live.tunnels.size, 1, 'tunnelled to the live target on the retry')

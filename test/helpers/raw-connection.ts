@@ -6,6 +6,8 @@ export interface RawConnection {
   readonly socket: ReturnType<typeof connect>
   readonly connected: Promise<void>
   readonly closed: Promise<void>
+  /** Whether the connection has closed (for waitFor, which polls). */
+  isClosed (): boolean
   /** Everything received so far (since the last reset()), as latin1. */
   received (): string
   reset (): void
@@ -18,9 +20,10 @@ export function rawConnection (t: { teardown (fn: () => void): void }, port: num
   t.teardown(() => socket.destroy())
   let data = ''
   let error: string | undefined
+  let isClosed = false
   socket.on('data', (chunk: Buffer) => { data += chunk.toString('latin1') })
   socket.on('error', (err: NodeJS.ErrnoException) => { error = err.code })
   const connected = new Promise<void>((resolve) => socket.once('connect', () => resolve()))
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
-  return { socket, connected, closed, received: () => data, reset: () => { data = '' }, error: () => error }
+  const closed = new Promise<void>((resolve) => socket.once('close', () => { isClosed = true; resolve() }))
+  return { socket, connected, closed, isClosed: () => isClosed, received: () => data, reset: () => { data = '' }, error: () => error }
 }

@@ -40,10 +40,8 @@ t.test('a gateway-made answer (404 no_route) during the drain says Connection: c
     await waitFor(() => c.received().includes('no_route'), 2000)
     t.match(c.received(), /^HTTP\/1\.1 404 /, `${id}: still answered while draining`)
     t.match(c.received().toLowerCase(), /\r\nconnection: close\r\n/, `${id}: asks the client to close`)
-    let closed = false
-    void c.closed.then(() => { closed = true })
-    await waitFor(() => closed, 2000).catch(() => {})
-    t.ok(closed, `${id}: the gateway closes the connection after the answer`)
+    await waitFor(() => c.isClosed(), 2000).catch(() => {})
+    t.ok(c.isClosed(), `${id}: the gateway closes the connection after the answer`)
   }
   t.same(u.requests.length, 0, 'nothing reached the upstream')
   t.match(gw.accessLogs().find((l) => l.requestId === 'kept'), { status: 404 })
@@ -81,9 +79,7 @@ for (const [name, settings, request, status] of refusals) {
     c.socket.write(request)
     await waitFor(() => status.test(c.received()) && c.received().includes('\r\n\r\n'), 2000)
     t.match(c.received().toLowerCase(), /\r\nconnection: close\r\n/, 'asks the client to close')
-    let closed = false
-    void c.closed.then(() => { closed = true })
-    await waitFor(() => closed, 2000).catch(() => {})
-    t.ok(closed, 'the gateway closes the connection after the answer')
+    await waitFor(() => c.isClosed(), 2000).catch(() => {})
+    t.ok(c.isClosed(), 'the gateway closes the connection after the answer')
   })
 }

@@ -6,11 +6,9 @@ import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
+import { sendHandshake } from '../proxy/queued-handshake.ts'
 
 const TIMEOUT_MS = 1000
-
-const HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
 
 t.test('a 403 still being passed on when the shutdown timeout cuts it: 403 with error shutdown_cut, not aborted', async (t) => {
   // declines with a 403 promising 100 bytes, sends 10, and holds the rest
@@ -29,9 +27,7 @@ t.test('a 403 still being passed on when the shutdown timeout cuts it: 403 with 
     routes: [{ path: '/', pool: 'u' }],
   }, { clock, defaultMetrics: false })
   t.teardown(() => gw.close())
-  const client = rawConnection(t, Number(new URL(gw.url).port))
-  await client.connected
-  client.socket.write(HANDSHAKE)
+  const client = await sendHandshake(t, gw.url)
   await waitFor(() => client.received().includes('0123456789'))
 
   const done = gw.gateway.shutdown()

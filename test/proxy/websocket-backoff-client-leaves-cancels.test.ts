@@ -4,26 +4,14 @@
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
-import { portOf } from './raw.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
-import { gateway, refusedUrl, upstream } from './setup.ts'
+import { sendHandshake } from './queued-handshake.ts'
+import { deadPrimary } from './dead-primary.ts'
 
 t.test('the client resets during the backoff: the retry\'s timer is cleared, nothing dispatched when it was due', async (t) => {
   const clock = new ManualClock()
-  const dead = await refusedUrl(t)
-  const live = await upstream(t, 'live')
-  const gw = await gateway(t, {
-    // with random 0.5, the first retry waits 500 ms on the manual clock
-    pools: { p: { targets: [dead, { url: live.url, backup: true }], retry: { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 1000, maxMs: 1000 } }, outlier: { enabled: false } } },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { clock, random: () => 0.5, defaultMetrics: false })
-  const targets = gw.gateway.pools().get('p')!.pool.targets
-  const deadTarget = targets.find((x) => x.url === dead)!
-  const liveTarget = targets.find((x) => x.url === live.url)!
-  const client = rawConnection(t, portOf(gw.url))
-  await client.connected
-  client.socket.write(HANDSHAKE)
+  // with random 0.5, the first retry waits 500 ms on the manual clock
+  const { gw, live, deadTarget, liveTarget } = await deadPrimary(t, { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 1000, maxMs: 1000 } }, { clock, random: () => 0.5 })
+  const client = await sendHandshake(t, gw.url)
   await waitFor(() => deadTarget.failures === 1)
   t.ok(clock.dueIn().includes(500), 'the retry waits out its backoff')
   client.socket.resetAndDestroy()
@@ -32,5 +20,7 @@ t.test('the client resets during the backoff: the retry\'s timer is cleared, not
   t.notOk(clock.dueIn().includes(500), 'the retry\'s timer was cleared')
   clock.advance(1000)
   t.equal(liveTarget.inFlight, 0, 'no retry dispatched when the backoff would have ended')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(live.requests.length, 0, 'the live target never got it')
   t.equal(gw.accessLogs().filter((l) => l.upgrade === true).length, 1, 'one line')
 })

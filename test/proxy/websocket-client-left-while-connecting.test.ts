@@ -8,8 +8,7 @@ import t from 'tap'
 import { CertificateMaker } from '../helpers/certificates.ts'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
+import { sendHandshake } from './queued-handshake.ts'
 import { gateway } from './setup.ts'
 
 const certs = new CertificateMaker()
@@ -54,9 +53,7 @@ t.test('the client leaves while its connection opens: aborted at the start, neve
   const connections = (): Promise<number> => new Promise((resolve, reject) => {
     gw.gateway.app.server.getConnections((err, n) => err ? reject(err) : resolve(n))
   })
-  const client = rawConnection(t, Number(new URL(gw.url).port))
-  await client.connected
-  client.socket.write(HANDSHAKE)
+  const client = await sendHandshake(t, gw.url)
   await waitFor(() => held.length === 1 && target.queued === 1)
   t.equal(target.client.queued, 0, 'not waiting in the queue: its connection is being opened')
   client.socket.resetAndDestroy()

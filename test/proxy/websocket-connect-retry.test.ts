@@ -4,27 +4,13 @@
 // policy stops it is the handshake refused 502. The access-log line counts the attempts made.
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
 import { portOf, rawRequest } from './raw.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
-import { gateway, refusedUrl, upstream, type Tap } from './setup.ts'
-
-type Retry = GatewayConfig['pools'][string]['retry']
+import { deadPrimary } from './dead-primary.ts'
+import { gateway, refusedUrl } from './setup.ts'
 import { openTunnel, wsHandshake } from './ws-tunnel.ts'
 
-/** A pool whose only primary refuses connections and whose backup is live: every first attempt fails to connect. */
-async function deadPrimary (t: Tap, retry: Retry, options: { clock?: ManualClock; random?: () => number } = {}) {
-  const dead = await refusedUrl(t)
-  const live = await upstream(t, 'live')
-  const gw = await gateway(t, {
-    pools: { p: { targets: [dead, { url: live.url, backup: true }], retry, outlier: { enabled: false } } },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { defaultMetrics: false, ...options })
-  const deadTarget = gw.gateway.pools().get('p')!.pool.targets.find((x) => x.url === dead)!
-  return { gw, dead, live, deadTarget }
-}
+type Retry = GatewayConfig['pools'][string]['retry']
 
 t.test('a refused connect is retried on another target: 101, two attempts logged', async (t) => {
   const { gw, live, deadTarget } = await deadPrimary(t, { attempts: 3, retryOn: ['connect-failure'] })
@@ -62,21 +48,3 @@ for (const [name, retry] of [
     t.equal(live.requests.length, 0, 'the live target never got it')
   })
 }
-
-t.test('a client that leaves during the retry\'s backoff: 499, the retry never sent', async (t) => {
-  const clock = new ManualClock()
-  // backoff: half of baseMs for the first retry, on the manual clock
-  const { gw, live, deadTarget } = await deadPrimary(t, { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 1000, maxMs: 1000 } }, { clock, random: () => 0.5 })
-  const client = rawConnection(t, portOf(gw.url))
-  await client.connected
-  client.socket.write(HANDSHAKE)
-  await waitFor(() => deadTarget.failures === 1)
-  t.ok(clock.dueIn().includes(500), 'the retry waits out its backoff')
-  client.socket.resetAndDestroy()
-  await waitFor(() => gw.accessLogs().some((l) => l.upgrade === true))
-  t.match(gw.accessLogs().find((l) => l.upgrade === true), { status: 499, aborted: true, attempts: 1 })
-  clock.advance(1000)
-  await new Promise((resolve) => setImmediate(resolve))
-  t.equal(live.requests.length, 0, 'the live target never got it')
-  t.equal(gw.accessLogs().filter((l) => l.upgrade === true).length, 1, 'one line')
-})

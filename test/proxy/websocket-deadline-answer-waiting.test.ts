@@ -6,8 +6,7 @@ import { createServer, type Socket } from 'node:net'
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
+import { sendHandshake } from './queued-handshake.ts'
 import { gateway } from './setup.ts'
 
 t.test('a 403 head in the socket as the deadline fires: passed on whole, not cut as a timeout', async (t) => {
@@ -33,9 +32,7 @@ t.test('a 403 head in the socket as the deadline fires: passed on whole, not cut
     routes: [{ path: '/', pool: 'p' }],
   }, { clock, defaultMetrics: false })
   const target = gw.gateway.pools().get('p')!.pool.targets[0]!
-  const client = rawConnection(t, Number(new URL(gw.url).port))
-  await client.connected
-  client.socket.write(HANDSHAKE)
+  const client = await sendHandshake(t, gw.url)
   await waitFor(() => handshakeIn)
   // in one turn: the head and half the body reach the gateway's socket, and the deadline's timer fires (its verdict
   // waits for the next turn's check phase, after the poll phase has read them)

@@ -5,8 +5,7 @@
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
+import { sendHandshake } from './queued-handshake.ts'
 import { gateway } from './setup.ts'
 import { blackhole } from './blackhole.ts'
 
@@ -18,20 +17,14 @@ t.test('timed out while its connection opens: still counted in the queue, the ne
     routes: [{ path: '/', pool: 'p' }],
   }, { clock, defaultMetrics: false })
   const target = gw.gateway.pools().get('p')!.pool.targets[0]!
-  const first = rawConnection(t, Number(new URL(gw.url).port))
-  await first.connected
-  first.socket.write(HANDSHAKE)
+  const first = await sendHandshake(t, gw.url)
   await waitFor(() => target.queued === 1)
   clock.advance(300)
   await first.closed
   t.match(first.received(), /^HTTP\/1\.1 504 /)
   t.equal(target.queued, 1, 'still counted: its connection is still being opened')
-  const second = rawConnection(t, Number(new URL(gw.url).port))
-  let closed = false
-  void second.closed.then(() => { closed = true })
-  await second.connected
-  second.socket.write(HANDSHAKE)
-  await waitFor(() => closed, 3000)
+  const second = await sendHandshake(t, gw.url)
+  await waitFor(() => second.isClosed(), 3000)
   t.match(second.received(), /^HTTP\/1\.1 503 /)
   t.match(second.received(), /"error":"upstream_busy"/)
 })

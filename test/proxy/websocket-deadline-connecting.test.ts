@@ -9,8 +9,7 @@
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
+import { sendHandshake } from './queued-handshake.ts'
 import { gateway, type Tap } from './setup.ts'
 import { blackhole } from './blackhole.ts'
 
@@ -23,9 +22,7 @@ async function handshakeConnecting (t: Tap) {
     routes: [{ path: '/', pool: 'p' }],
   }, { clock, defaultMetrics: false })
   const target = gw.gateway.pools().get('p')!.pool.targets[0]!
-  const client = rawConnection(t, Number(new URL(gw.url).port))
-  await client.connected
-  client.socket.write(HANDSHAKE)
+  const client = await sendHandshake(t, gw.url)
   await waitFor(() => target.queued === 1)
   t.equal(target.client.queued, 0, 'not waiting in the queue: its connection is being opened')
   return { gw, clock, target, client }

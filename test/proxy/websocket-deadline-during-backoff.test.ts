@@ -9,7 +9,7 @@ import { waitFor } from '../helpers/gateway.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 import { portOf } from './raw.ts'
 import { HANDSHAKE } from './queued-handshake.ts'
-import { gateway, refusedUrl, upstream } from './setup.ts'
+import { deadPrimary } from './dead-primary.ts'
 
 /** A manual clock whose next monotonic reading is `lag` ms ahead of the time its timers count from (a stale loop time). */
 class StaleLoopClock extends ManualClock {
@@ -23,27 +23,10 @@ class StaleLoopClock extends ManualClock {
 
 t.test('the deadline reached during the backoff: 502 upstream_unreachable, no retry sent, a breaker failure', async (t) => {
   const clock = new StaleLoopClock()
-  const dead = await refusedUrl(t)
-  const live = await upstream(t, 'live')
-  const gw = await gateway(t, {
-    pools: {
-      p: {
-        targets: [dead, { url: live.url, backup: true }],
-        // first retry's backoff: floor(0.5 * 2400) = 1200 ms
-        retry: { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 2400, maxMs: 2400 } },
-        timeouts: { requestMs: 1000 },
-        outlier: { enabled: false },
-        circuitBreaker: { volumeThreshold: 1, errorThresholdPercentage: 50 },
-      },
-    },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { clock, random: () => 0.5, defaultMetrics: false })
-  const targets = gw.gateway.pools().get('p')!.pool.targets
-  const deadTarget = targets.find((x) => x.url === dead)!
-  const liveTarget = targets.find((x) => x.url === live.url)!
+  // first retry's backoff: floor(0.5 * 2400) = 1200 ms
+  const { gw, live, deadTarget, liveTarget } = await deadPrimary(t, { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 2400, maxMs: 2400 } },
+    { clock, random: () => 0.5 }, { timeouts: { requestMs: 1000 }, circuitBreaker: { volumeThreshold: 1, errorThresholdPercentage: 50 } })
   const client = rawConnection(t, portOf(gw.url))
-  let closed = false
-  void client.closed.then(() => { closed = true })
   await client.connected
   // the handshake's deadline is read 300 ms ahead of its timer: 1300 ms on the monotonic clock, the timer at 1000
   clock.lag = 300
@@ -51,7 +34,7 @@ t.test('the deadline reached during the backoff: 502 upstream_unreachable, no re
   await waitFor(() => deadTarget.failures === 1)
   t.same(clock.dueIn(), [1000, 1200], 'the deadline\'s timer first, then the backoff judged to end before the deadline')
   clock.advance(1000)
-  await waitFor(() => closed, 3000)
+  await waitFor(() => client.isClosed(), 3000)
   t.match(client.received(), /^HTTP\/1\.1 502 /)
   t.match(client.received(), /"error":"upstream_unreachable"/)
   t.match(gw.accessLogs().find((l) => l.upgrade === true), { status: 502, error: 'upstream_unreachable', attempts: 1 })

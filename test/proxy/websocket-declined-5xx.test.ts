@@ -4,11 +4,10 @@
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
 import type { TrafficSummary } from '../../src/admin/history.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { gateway } from './setup.ts'
+import { sendHandshake } from './queued-handshake.ts'
 
-const HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: chat.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
 const DATE = /\r\ndate: [A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT\r\n/i
 
 t.test('a declined upgrade: Date added, 5xx counted as an error', async (t) => {
@@ -26,9 +25,7 @@ t.test('a declined upgrade: Date added, 5xx counted as an error', async (t) => {
     routes: [{ path: '/', pool: 'p' }],
   }, { defaultMetrics: false, env: {} })
   const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
-  const c = rawConnection(t, Number(new URL(gw.url).port))
-  await c.connected
-  c.socket.write(HANDSHAKE)
+  const c = await sendHandshake(t, gw.url)
   await c.closed
   t.match(c.received(), /^HTTP\/1\.1 500 /, 'the target\'s answer')
   t.match(c.received(), DATE, 'with a Date')

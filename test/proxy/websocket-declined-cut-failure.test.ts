@@ -4,9 +4,8 @@
 // mid-answer would look healthy to every one of them.
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
-import { rawConnection } from '../helpers/raw-connection.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
+import { sendHandshake } from './queued-handshake.ts'
 import { gateway } from './setup.ts'
 
 t.test('the upstream resets in the middle of its 403: the target\'s failure, ejected, the breaker open', async (t) => {
@@ -31,9 +30,7 @@ t.test('the upstream resets in the middle of its 403: the target\'s failure, eje
     routes: [{ path: '/', pool: 'p' }],
   }, { defaultMetrics: false })
   const target = gw.gateway.pools().get('p')!.pool.targets[0]!
-  const client = rawConnection(t, Number(new URL(gw.url).port))
-  await client.connected
-  client.socket.write(HANDSHAKE)
+  const client = await sendHandshake(t, gw.url)
   await waitFor(() => client.received().includes('0123456789'))
   for (const s of sockets) s.resetAndDestroy()
   await client.closed

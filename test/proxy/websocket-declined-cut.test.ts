@@ -3,11 +3,9 @@
 // declined by the upstream.
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
-import { rawConnection } from '../helpers/raw-connection.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { gateway, type Tap } from './setup.ts'
-
-const HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: chat.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
+import { sendHandshake } from './queued-handshake.ts'
 
 /** An upstream that declines every upgrade with a 403 promising 100 bytes, sends 10, then does what `then` says. */
 async function decliner (t: Tap, then: (socket: Socket) => void): Promise<string> {
@@ -29,9 +27,7 @@ async function decliner (t: Tap, then: (socket: Socket) => void): Promise<string
 async function declinedLine (t: Tap, then: (socket: Socket) => void, client: (socket: Socket) => void): Promise<Record<string, unknown>> {
   const url = await decliner(t, then)
   const gw = await gateway(t, { pools: { p: { targets: [url], retry: { attempts: 1 } } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
-  const c = rawConnection(t, Number(new URL(gw.url).port))
-  await c.connected
-  c.socket.write(HANDSHAKE)
+  const c = await sendHandshake(t, gw.url)
   await waitFor(() => c.received().includes('0123456789'))
   client(c.socket)
   await waitFor(() => gw.accessLogs().some((l) => l.upgrade === true))

@@ -7,8 +7,7 @@
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
+import { sendHandshake } from './queued-handshake.ts'
 import { portOf, rawRequest } from './raw.ts'
 import { gateway, type Tap } from './setup.ts'
 import { wsHandshake } from './ws-tunnel.ts'
@@ -43,9 +42,7 @@ t.test('a half-open breaker\'s probe declined 403: the breaker closes', async (t
 
 t.test('the probe\'s client resets in the middle of a 403: the breaker stays half-open, the slot free', async (t) => {
   const { gw, runtime } = await halfOpenBehind(t, 'HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\n0123456789')
-  const client = rawConnection(t, Number(new URL(gw.url).port))
-  await client.connected
-  client.socket.write(HANDSHAKE)
+  const client = await sendHandshake(t, gw.url)
   await waitFor(() => client.received().includes('0123456789'))
   client.socket.resetAndDestroy()
   await waitFor(() => gw.accessLogs().some((l) => l.upgrade === true))

@@ -4,9 +4,8 @@
 // and upgrade 503 circuit_open until the probe's lease ran out, though nothing had failed.
 import t from 'tap'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
 import { portOf, rawRequest } from './raw.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
+import { sendHandshake } from './queued-handshake.ts'
 import { gateway, upstream } from './setup.ts'
 import { wsHandshake } from './ws-tunnel.ts'
 import { blackhole } from './blackhole.ts'
@@ -46,9 +45,7 @@ t.test('the picked target\'s queue full: 503 upstream_busy, the probe slot free 
   const runtime = gw.gateway.pools().get('p')!
   const target = runtime.pool.targets[0]!
   // a first handshake fills the target's queue: its connection never opens
-  const first = rawConnection(t, portOf(gw.url))
-  await first.connected
-  first.socket.write(HANDSHAKE)
+  await sendHandshake(t, gw.url)
   await waitFor(() => target.queueFull)
   runtime.breaker.force('open')
   await waitFor(() => runtime.breaker.state === 'half-open')

@@ -5,8 +5,7 @@ import { createServer, type Socket } from 'node:net'
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
+import { sendHandshake } from './queued-handshake.ts'
 import { gateway, type Tap } from './setup.ts'
 
 /** A target that accepts connections, reads what comes and never answers. */
@@ -38,18 +37,14 @@ t.test('a handshake the target never answers is 504 upstream_timeout at requestM
     routes: [{ path: '/', pool: 'p' }],
   }, { clock, defaultMetrics: false })
   const target = gw.gateway.pools().get('p')!.pool.targets[0]!
-  const client = rawConnection(t, Number(new URL(gw.url).port))
-  let closed = false
-  void client.closed.then(() => { closed = true })
-  await client.connected
-  client.socket.write(HANDSHAKE)
+  const client = await sendHandshake(t, gw.url)
   await waitFor(() => silent.received().includes('\r\n\r\n'))
   clock.advance(499)
   await new Promise((resolve) => setImmediate(resolve)) // the deadline's verdict runs on the next turn
   t.equal(client.received(), '', 'nothing before requestMs')
   clock.advance(1)
   // (bounded: without the gateway's deadline only undici's 60 s headers timeout would end it)
-  await waitFor(() => closed, 3000)
+  await waitFor(() => client.isClosed(), 3000)
   t.match(client.received(), /^HTTP\/1\.1 504 /)
   t.match(client.received(), /"error":"upstream_timeout"/)
   t.match(gw.accessLogs().find((l) => l.upgrade === true), { status: 504, error: 'upstream_timeout', attempts: 1, target: silent.url })

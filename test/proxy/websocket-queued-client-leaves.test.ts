@@ -6,7 +6,7 @@ import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { HANDSHAKE, saturatedTarget as saturated } from './queued-handshake.ts'
+import { HANDSHAKE, saturatedTarget as saturated, sendHandshake } from './queued-handshake.ts'
 import { gateway } from './setup.ts'
 import { blackhole } from './blackhole.ts'
 
@@ -80,9 +80,7 @@ t.test('a client that leaves while its connection is still being opened is 499, 
     routes: [{ path: '/', pool: 'p' }],
   }, { clock, defaultMetrics: false })
   const target = gw.gateway.pools().get('p')!.pool.targets[0]!
-  const client = rawConnection(t, Number(new URL(gw.url).port))
-  await client.connected
-  client.socket.write(HANDSHAKE)
+  const client = await sendHandshake(t, gw.url)
   await waitFor(() => target.queued === 1)
   t.equal(target.client.queued, 0, 'not waiting in the queue: its connection is being opened')
   client.socket.resetAndDestroy()

@@ -5,33 +5,16 @@
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
-import { portOf } from './raw.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
-import { gateway, refusedUrl, upstream } from './setup.ts'
+import { sendHandshake } from './queued-handshake.ts'
+import { deadPrimary } from './dead-primary.ts'
 
 t.test('a backoff ending exactly at the deadline: no retry, 502 at once', async (t) => {
   const clock = new ManualClock() // never moved: the deadline and the backoff are both 1000 ms away
-  const dead = await refusedUrl(t)
-  const live = await upstream(t, 'live')
-  const gw = await gateway(t, {
-    pools: {
-      p: {
-        targets: [dead, { url: live.url, backup: true }],
-        // first retry's backoff: floor(0.5 * 2000) = 1000 ms, the whole of requestMs
-        retry: { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 2000, maxMs: 2000 } },
-        timeouts: { requestMs: 1000 },
-        outlier: { enabled: false },
-      },
-    },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { clock, random: () => 0.5, defaultMetrics: false })
-  const client = rawConnection(t, portOf(gw.url))
-  let closed = false
-  void client.closed.then(() => { closed = true })
-  await client.connected
-  client.socket.write(HANDSHAKE)
-  await waitFor(() => closed, 3000)
+  // first retry's backoff: floor(0.5 * 2000) = 1000 ms, the whole of requestMs
+  const { gw, live } = await deadPrimary(t, { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 2000, maxMs: 2000 } },
+    { clock, random: () => 0.5 }, { timeouts: { requestMs: 1000 } })
+  const client = await sendHandshake(t, gw.url)
+  await waitFor(() => client.isClosed(), 3000)
   t.match(client.received(), /^HTTP\/1\.1 502 /)
   t.match(gw.accessLogs().find((l) => l.upgrade === true), { status: 502, error: 'upstream_unreachable', attempts: 1 })
   t.equal(live.requests.length, 0, 'no retry went out')

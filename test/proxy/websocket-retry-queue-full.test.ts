@@ -4,8 +4,7 @@
 import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { rawConnection } from '../helpers/raw-connection.ts'
-import { HANDSHAKE } from './queued-handshake.ts'
+import { sendHandshake } from './queued-handshake.ts'
 import { gateway, refusedUrl } from './setup.ts'
 import { blackhole } from './blackhole.ts'
 
@@ -26,17 +25,11 @@ t.test('the retry\'s target has a full queue: 503 upstream_busy at once, nothing
   }, { clock: new ManualClock(), defaultMetrics: false })
   const backup = gw.gateway.pools().get('p')!.pool.targets.find((x) => x.url === stuck)!
   // the first handshake's retry fills the backup's queue: its connection never opens
-  const first = rawConnection(t, Number(new URL(gw.url).port))
-  await first.connected
-  first.socket.write(HANDSHAKE)
+  await sendHandshake(t, gw.url)
   await waitFor(() => backup.queued === 1)
   t.ok(backup.queueFull)
-  const second = rawConnection(t, Number(new URL(gw.url).port))
-  let closed = false
-  void second.closed.then(() => { closed = true })
-  await second.connected
-  second.socket.write(HANDSHAKE)
-  await waitFor(() => closed, 3000)
+  const second = await sendHandshake(t, gw.url)
+  await waitFor(() => second.isClosed(), 3000)
   t.match(second.received(), /^HTTP\/1\.1 503 /)
   t.match(second.received(), /"error":"upstream_busy"/)
   t.match(gw.accessLogs().find((l) => l.upgrade === true), { status: 503, error: 'upstream_busy', attempts: 1, target: stuck })

@@ -5,21 +5,13 @@ import t from 'tap'
 import { ManualClock } from '../helpers/clock.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { portOf, rawRequest } from './raw.ts'
-import { gateway, refusedUrl, upstream } from './setup.ts'
+import { deadPrimary } from './dead-primary.ts'
 import { wsHandshake } from './ws-tunnel.ts'
 
 t.test('a 1 ms backoff: the retry waits for the clock, then goes out', async (t) => {
   const clock = new ManualClock()
-  const dead = await refusedUrl(t)
-  const live = await upstream(t, 'live')
-  const gw = await gateway(t, {
-    // the first retry's backoff: floor(0.5 * 2) = 1 ms
-    pools: { p: { targets: [dead, { url: live.url, backup: true }], retry: { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 2, maxMs: 2 } }, outlier: { enabled: false } } },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { clock, random: () => 0.5, defaultMetrics: false })
-  const targets = gw.gateway.pools().get('p')!.pool.targets
-  const deadTarget = targets.find((x) => x.url === dead)!
-  const liveTarget = targets.find((x) => x.url === live.url)!
+  // the first retry's backoff: floor(0.5 * 2) = 1 ms
+  const { gw, live, deadTarget, liveTarget } = await deadPrimary(t, { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 2, maxMs: 2 } }, { clock, random: () => 0.5 })
   const answer = rawRequest(portOf(gw.url), wsHandshake('/ws', 'short-backoff'))
   await waitFor(() => deadTarget.failures === 1)
   await new Promise((resolve) => setImmediate(resolve)) // a retry sent at once would be out by now

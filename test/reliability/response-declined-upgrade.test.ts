@@ -5,19 +5,15 @@
 // as the three bytes of U+FFFD.
 import { gzipSync } from 'node:zlib'
 import t, { type Test } from 'tap'
-import { rawConnection } from '../helpers/raw-connection.ts'
 import { gateway } from '../proxy/setup.ts'
 import { ScriptedUpstream } from './scripted-upstream.ts'
-
-const HANDSHAKE = 'GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
+import { sendHandshake } from '../proxy/queued-handshake.ts'
 
 async function declined (t: Test, answer: Buffer): Promise<string> {
   const u = await ScriptedUpstream.start((socket) => { socket.end(answer) })
   t.teardown(() => u.close())
   const gw = await gateway(t, { pools: { p: { targets: [u.url], retry: { attempts: 1 } } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
-  const conn = rawConnection(t, Number(new URL(gw.url).port))
-  await conn.connected
-  conn.socket.write(HANDSHAKE)
+  const conn = await sendHandshake(t, gw.url)
   await conn.closed
   return conn.received()
 }
