@@ -100,6 +100,13 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     },
   })
   const authorised = bearerCheck(ctx.token)
+  // A POST whose calls take no body may still say it is JSON (curl -X POST -H 'content-type: application/json'):
+  // an empty JSON body is no body, as the README's bodiless calls say; any other is parsed as Fastify would.
+  const parseJson = admin.getDefaultJsonParser('error', 'error')
+  admin.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined)
+    else parseJson(request, body as string, done)
+  })
 
   admin.setNotFoundHandler((_request, reply) => fail(reply, 'not_found'))
   admin.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _request, reply) => {
@@ -170,7 +177,8 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   // { "to": "primary" } moves it back (also the way back after a failover under failback: 'manual').
   admin.post('/pools/:pool/switchover', async (request, reply) => {
     const body: unknown = request.body
-    const to = body === undefined || body === null || body === '' ? 'backup' : (body as { to?: unknown }).to
+    // a JSON null is a body that says nothing, not a bodiless call: refused, as {} is
+    const to = body === undefined || body === '' ? 'backup' : (body as { to?: unknown } | null)?.to
     if (to !== 'backup' && to !== 'primary') return fail(reply, 'bad_request', { detail: 'body must be {"to":"backup"} or {"to":"primary"}' })
     const runtime = findPool(request, reply)
     if (runtime === undefined) return reply

@@ -1,0 +1,35 @@
+// POST /pools/:pool/switchover with no body means "to the backups" (README), also when the caller labels its empty
+// body JSON (curl -X POST -H 'content-type: application/json', a client library's default); Fastify's JSON parser
+// refused that 400. A body of JSON null says nothing and is refused 400 bad_request like {}, never taken for no body:
+// a script whose variable came out null must not move a pool's traffic.
+import t from 'tap'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+import { startGateway } from '../helpers/gateway.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+
+const JSON_TYPE = { 'content-type': 'application/json' }
+
+t.test('an empty JSON body is bodiless; null and {} are refused and move nothing', async (t) => {
+  const [p1, b1] = await Promise.all([TestUpstream.start({ name: 'p1' }), TestUpstream.start({ name: 'b1' })])
+  const config: GatewayConfig = { pools: { pay: { targets: [p1.url, { url: b1.url, backup: true }] } }, routes: [{ path: '/', pool: 'pay' }] }
+  const gw = await startGateway(config, { defaultMetrics: false, env: {}, load: async () => validateConfig(config) })
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await gw.close(); await p1.close(); await b1.close() })
+
+  for (const body of ['null', '{}', '"backup"']) {
+    const res = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body, headers: JSON_TYPE })
+    t.equal(res.status, 400, `body ${body}`)
+    t.equal((await res.json() as { error: string }).error, 'bad_request')
+    t.match(gw.gateway.status().pools.pay, { activeTier: 'primary', switchover: 'auto' }, `body ${body} moved nothing`)
+  }
+
+  const res = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', headers: JSON_TYPE })
+  t.equal(res.status, 200, 'empty body labelled JSON')
+  t.match(gw.gateway.status().pools.pay, { activeTier: 'backup', switchover: 'manual' })
+
+  const bad = await fetch(`${admin}/pools/pay/failback`, { method: 'POST', body: '{"to":', headers: JSON_TYPE })
+  t.equal(bad.status, 400, 'a body that is not JSON is still refused')
+  t.equal((await bad.json() as { error: string }).error, 'bad_request')
+  t.match(gw.gateway.status().pools.pay, { activeTier: 'backup' }, 'and moved nothing')
+})
