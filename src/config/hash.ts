@@ -1,6 +1,6 @@
 // A config's fingerprint: equal for deep-equal configs whatever the key order, so a reload can skip a no-op.
 import { createHash } from 'node:crypto'
-import type { PoolConfig, ResolvedConfig } from './schema.ts'
+import { canonicalDnsName, type PoolConfig, type ResolvedConfig } from './schema.ts'
 
 /** JSON with object keys sorted at every depth; arrays keep their order (route and target order is data). */
 export function canonicalJson (value: unknown): string {
@@ -41,7 +41,8 @@ export function poolSettingsJson (pool: PoolConfig): string {
   let json = poolSettings.get(pool)
   if (json === undefined) {
     const { targets: _targets, discover, ...settings } = pool
-    const lookups = discover.map(({ weight: _weight, backup: _backup, ...lookup }) => lookup)
+    // a name respelled (case, root dot: RFC 4343) looks up the same addresses: no change
+    const lookups = discover.map(({ weight: _weight, backup: _backup, ...lookup }) => ({ ...lookup, dns: canonicalDnsName(lookup.dns) }))
     poolSettings.set(pool, json = canonicalJson({ ...settings, discover: lookups }))
   }
   return json

@@ -41,3 +41,10 @@ t.test('a name listed twice is two targets', async (t) => {
   const diff = diffTo(base, { ...base, weight: 2 })
   t.strictSame(diff.targets, { ...none, added: [`${ID}#2`] })
 })
+
+t.test('a name respelled (case, a root dot) is the same lookup: neither the pool nor the target changed', async (t) => {
+  for (const dns of ['SVC.Example', 'svc.example.', 'Svc.EXAMPLE.']) {
+    const diff = diffTo({ ...base, dns })
+    t.strictSame([diff.pools, diff.targets], [none, none], dns)
+  }
+})
