@@ -1,9 +1,10 @@
 // Loads a routes.config.ts (or .js/.mjs/.json) file from anywhere on disk and validates it.
-import { readFileSync } from 'node:fs'
+import { readFileSync, realpathSync, statSync } from 'node:fs'
 import { readFile, realpath, stat } from 'node:fs/promises'
 import { createRequire, registerHooks, stripTypeScriptTypes } from 'node:module'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { types } from 'node:util'
 import { ConfigError } from '../errors.ts'
 import { bytesHash, configHash } from './hash.ts'
 import type { ResolvedConfig } from './schema.ts'
@@ -97,6 +98,7 @@ async function importConfig (real: string, timeoutMs: number): Promise<unknown> 
     const mod = await Promise.race([importing, timedOut])
     // a config that caught the error its process.exit() threw still asked to end the gateway: refused all the same
     if (guard.exitCalled !== undefined) throw exitRefusal(guard.exitCalled)
+    refuseRequiredEsModules()
     return mod.default
   } finally {
     clearTimeout(timer)
@@ -124,9 +126,10 @@ let configHooksRegistered = false
 /** The URLs (with their load's query) of the config files being imported now. */
 const configUrls = new Set<string>()
 /**
- * The files a config imported by relative path that Node ran as CommonJS (a helper with no import or export, in a
- * directory without "type": "module", is one): Node's CommonJS loader keeps them by file name whatever the query,
- * so they are taken out of its cache before every load to be run again, like the config's ES modules.
+ * The files of a config's own that Node ran as CommonJS: those it require()s, and those it imports that are CommonJS
+ * (a helper with no import or export, in a directory without "type": "module"). Node's CommonJS loader keeps them
+ * by file name whatever the query, so they are taken out of its cache before every load to be run again, like the
+ * config's ES modules.
  */
 const commonJsHelpers = new Set<string>()
 const requireCache = createRequire(import.meta.url).cache
@@ -139,6 +142,58 @@ function forgetCommonJsHelpers (): void {
     for (const child of entry.children) forget(child.filename)
   }
   for (const file of commonJsHelpers) forget(file)
+}
+
+/**
+ * Node 24 require()s an ES module too, and keeps it by its URL in the ES module loader, out of reach of the CommonJS
+ * cache forgotten at each load: a reload would run the first version again, so such a config is refused as a
+ * CommonJS config is. (Which syntax a .ts or .js file has is known only once it ran.)
+ */
+function refuseRequiredEsModules (): void {
+  for (const file of commonJsHelpers) {
+    const entry = requireCache[file]
+    if (entry !== undefined && types.isModuleNamespaceObject(entry.exports)) {
+      throw new Error(`${file} is an ES module the config loads with require(), which Node runs only once, so a reload would not see it change: import it instead`)
+    }
+  }
+}
+
+/** Whether a specifier names a file by its path (relative, absolute or a file: URL), not a package. */
+function namesAFile (specifier: string): boolean {
+  return /^\.\.?(\/|$)/.test(specifier) || specifier.startsWith('/') || specifier.startsWith('file:')
+}
+
+/** Whether a module is part of a config being loaded: imported with a load's query, or a file it require()d. */
+function isConfigModule (url: string): boolean {
+  if (url.includes(`?${LOAD_PARAM}=`)) return true
+  return url.startsWith('file:') && commonJsHelpers.has(fileURLToPath(url))
+}
+
+/**
+ * The file a path specifier names with every symlink on its way resolved now, for Node's resolver to take as
+ * written: an ES import's URL (its own query kept), a require()'s path. Node's resolvers remember what a link led to
+ * for the life of the process, and a Secret or ConfigMap mounted beside the config swaps its ..data link at every
+ * update: the config would read the first version for ever, and fail once the kubelet deleted it. Undefined when the
+ * specifier names no file as written (require('./data') finds data.json by trying extensions): Node's resolver then
+ * takes the specifier as it is.
+ */
+function realSpecifier (specifier: string, parentUrl: string, requiring: boolean): string | undefined {
+  try {
+    const parent = new URL(parentUrl)
+    parent.search = ''
+    if (requiring) {
+      if (specifier.startsWith('file:')) return undefined // not a path to CommonJS: Node's own error stands
+      const real = realpathSync.native(resolve(dirname(fileURLToPath(parent)), specifier))
+      return statSync(real).isFile() ? real : undefined
+    }
+    const url = new URL(specifier, parent)
+    const { search, hash } = url
+    url.search = url.hash = ''
+    const real = realpathSync.native(fileURLToPath(url))
+    return statSync(real).isFile() ? `${pathToFileURL(real).href}${search}${hash}` : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** Whether a module is the config's own, to be read again at each load: not a package, nor the gateway's sources. */
@@ -160,19 +215,20 @@ function registerConfigHooks (): void {
   configHooksRegistered = true
   registerHooks({
     resolve (specifier, context, nextResolve) {
-      const resolved = nextResolve(specifier, context)
       const parent = context.parentURL
-      if (parent === undefined || !parent.includes(`?${LOAD_PARAM}=`) || !/^\.\.?(\/|$)/.test(specifier) ||
-        !isConfigOwn(resolved.url)) return resolved
+      if (parent === undefined || !namesAFile(specifier) || !isConfigModule(parent)) return nextResolve(specifier, context)
+      const requiring = context.conditions.includes('require')
+      const resolved = nextResolve(realSpecifier(specifier, parent, requiring) ?? specifier, context)
+      if (!isConfigOwn(resolved.url)) return resolved
       // require() (createRequire(import.meta.url)('./data.json')): Node's CommonJS cache keys a module by its file
       // name whatever the query, so it is noted and forgotten before the next load instead
-      if (context.conditions.includes('require')) {
-        if (resolved.url.startsWith('file:')) commonJsHelpers.add(fileURLToPath(resolved.url))
+      if (requiring) {
+        commonJsHelpers.add(fileURLToPath(resolved.url))
         return resolved
       }
-      const url = new URL(resolved.url)
       const load = new URL(parent).searchParams.get(LOAD_PARAM)
       if (load === null) return resolved
+      const url = new URL(resolved.url)
       // a query of the import's own ('./pools.mjs?v=1') is kept, the load's added beside it
       url.searchParams.set(LOAD_PARAM, load)
       return { ...resolved, url: url.href }
