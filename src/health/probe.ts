@@ -126,7 +126,9 @@ function lagFromJson (text: string): number | undefined {
   }
 }
 
+/** A plain non-negative number of milliseconds, any size the same number in a JSON body may have (an epoch's 13 digits too). */
 function parseLag (value: string | undefined): number | undefined {
-  if (value === undefined || !/^\d{1,12}(\.\d+)?$/.test(value.trim())) return undefined
-  return Number(value.trim())
+  if (value === undefined || !/^\d+(\.\d+)?$/.test(value.trim())) return undefined
+  const lag = Number(value.trim())
+  return Number.isFinite(lag) ? lag : undefined
 }
