@@ -120,12 +120,14 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       let failing = false
       discovery.on('change', () => this.#setTargets(this.config))
       // a failing name is reported when it starts failing and when it works again, not at every refresh
+      // named as lookups compare names: a reload that only respelled it kept this discovery
+      const name = canonicalDnsName(spec.dns)
       discovery.on('lookupError', (err) => {
-        if (!failing) this.emit('discovery', spec.dns, { code: err.code ?? 'error' })
+        if (!failing) this.emit('discovery', name, { code: err.code ?? 'error' })
         failing = true
       })
       discovery.on('lookup', (ok) => {
-        if (ok && failing) this.emit('discovery', spec.dns, undefined)
+        if (ok && failing) this.emit('discovery', name, undefined)
         if (ok) failing = false
         if (this.#started) this.#endWarmupOnceDecided()
       })

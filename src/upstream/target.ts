@@ -4,7 +4,7 @@
 // every copy shares one SharedTarget, so what the upstream carries (and may carry) is counted once, whichever copy
 // started it.
 import { Client as UndiciClient } from 'undici'
-import { targetIdOf, type PoolConfig, type TargetConfig } from '../config/schema.ts'
+import { canonicalDnsName, targetIdOf, type PoolConfig, type TargetConfig } from '../config/schema.ts'
 import { TargetConnections, type ConnectionsOptions } from './connections.ts'
 import { resetAwareConnector } from './connector.ts'
 
@@ -114,10 +114,11 @@ export class Target {
    */
   constructor (config: TargetConfig, pool: PoolConfig, servername?: string, shared: SharedTarget = new SharedTarget()) {
     this.#shared = shared
-    // a name written fully qualified ('svc.example.': discovery treats it as the same name, and Kubernetes users
-    // write it to skip the resolver's search list) goes without its root dot in Host and in SNI (RFC 6066 §3), as
-    // the upstream's virtual hosts and certificates name it
-    servername = withoutRootDot(servername)
+    // a discovered name goes as lookups compare it: lower case (RFC 4343; a reload that only respells it keeps the
+    // pool, and one spelling serves the addresses found before and after) and without the root dot a name written
+    // fully qualified has ('svc.example.': Kubernetes users write it to skip the resolver's search list), in Host and
+    // in SNI (RFC 6066 §3), as the upstream's virtual hosts and certificates name it
+    if (servername !== undefined) servername = canonicalDnsName(servername)
     const url = new URL(config.url)
     this.url = url.origin
     // the Host preserveHost: false sends: a discovered address's is its DNS name's (as its TLS name is, and as nginx's
