@@ -100,12 +100,18 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     },
   })
   const authorised = bearerCheck(ctx.token)
-  // A POST whose calls take no body may still say it is JSON (curl -X POST -H 'content-type: application/json'):
-  // an empty JSON body is no body, as the README's bodiless calls say; any other is parsed as Fastify would.
+  // An empty body is no body, whatever its label: the README's bodiless calls are sent with one by tools (curl -X POST
+  // -H 'content-type: application/json'; curl -d '' labels it a form). A body with content is parsed as Fastify
+  // would (JSON with prototype keys refused, text as text); of any other type it is refused.
   const parseJson = admin.getDefaultJsonParser('error', 'error')
   admin.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') done(null, undefined)
     else parseJson(request, body as string, done)
+  })
+  admin.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => done(null, body === '' ? undefined : body))
+  admin.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') done(null, undefined)
+    else done(Object.assign(new Error('the admin API reads JSON bodies'), { statusCode: 415 }), undefined)
   })
 
   admin.setNotFoundHandler((_request, reply) => fail(reply, 'not_found'))
@@ -177,8 +183,8 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   // { "to": "primary" } moves it back (also the way back after a failover under failback: 'manual').
   admin.post('/pools/:pool/switchover', async (request, reply) => {
     const body: unknown = request.body
-    // a JSON null is a body that says nothing, not a bodiless call: refused, as {} is
-    const to = body === undefined || body === '' ? 'backup' : (body as { to?: unknown } | null)?.to
+    // a JSON null or "" is a body that says nothing, not a bodiless call: refused, as {} is
+    const to = body === undefined ? 'backup' : (body as { to?: unknown } | null)?.to
     if (to !== 'backup' && to !== 'primary') return fail(reply, 'bad_request', { detail: 'body must be {"to":"backup"} or {"to":"primary"}' })
     const runtime = findPool(request, reply)
     if (runtime === undefined) return reply

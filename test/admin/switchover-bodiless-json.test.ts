@@ -1,7 +1,7 @@
 // POST /pools/:pool/switchover with no body means "to the backups" (README), also when the caller labels its empty
-// body JSON (curl -X POST -H 'content-type: application/json', a client library's default); Fastify's JSON parser
-// refused that 400. A body of JSON null says nothing and is refused 400 bad_request like {}, never taken for no body:
-// a script whose variable came out null must not move a pool's traffic.
+// body (curl -X POST -H 'content-type: application/json', a client library's default; curl -d '' labels it a form);
+// Fastify's parsers refused those 400. A body of JSON null or "" says nothing and is refused 400 bad_request like
+// {}, never taken for no body: a script whose variable came out empty must not move a pool's traffic.
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
@@ -17,7 +17,7 @@ t.test('an empty JSON body is bodiless; null and {} are refused and move nothing
   const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => { await gw.close(); await p1.close(); await b1.close() })
 
-  for (const body of ['null', '{}', '"backup"']) {
+  for (const body of ['null', '""', '{}', '"backup"']) {
     const res = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body, headers: JSON_TYPE })
     t.equal(res.status, 400, `body ${body}`)
     t.equal((await res.json() as { error: string }).error, 'bad_request')
@@ -32,4 +32,24 @@ t.test('an empty JSON body is bodiless; null and {} are refused and move nothing
   t.equal(bad.status, 400, 'a body that is not JSON is still refused')
   t.equal((await bad.json() as { error: string }).error, 'bad_request')
   t.match(gw.gateway.status().pools.pay, { activeTier: 'backup' }, 'and moved nothing')
+})
+
+t.test('an empty body under any label is no body; a non-empty one of another type is refused', async (t) => {
+  const [p1, b1] = await Promise.all([TestUpstream.start({ name: 'p1' }), TestUpstream.start({ name: 'b1' })])
+  const config: GatewayConfig = { pools: { pay: { targets: [p1.url, { url: b1.url, backup: true }] } }, routes: [{ path: '/', pool: 'pay' }] }
+  const gw = await startGateway(config, { defaultMetrics: false, env: {}, load: async () => validateConfig(config) })
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await gw.close(); await p1.close(); await b1.close() })
+  for (const type of ['application/x-www-form-urlencoded', 'application/octet-stream', 'text/plain']) {
+    const moved = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body: '', headers: { 'content-type': type } })
+    t.equal(moved.status, 200, `switchover, empty ${type}`)
+    t.match(gw.gateway.status().pools.pay, { activeTier: 'backup' })
+    const back = await fetch(`${admin}/pools/pay/failback`, { method: 'POST', body: '', headers: { 'content-type': type } })
+    t.equal(back.status, 200, `failback, empty ${type}`)
+    t.match(gw.gateway.status().pools.pay, { activeTier: 'primary' })
+  }
+  const other = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body: 'to=backup', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+  t.equal(other.status, 400, 'a form with content')
+  t.equal((await other.json() as { error: string }).error, 'bad_request')
+  t.match(gw.gateway.status().pools.pay, { activeTier: 'primary' }, 'moved nothing')
 })
