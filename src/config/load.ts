@@ -2,7 +2,7 @@
 import { readFileSync, realpathSync, statSync } from 'node:fs'
 import { readFile, realpath, stat } from 'node:fs/promises'
 import { createRequire, registerHooks, stripTypeScriptTypes } from 'node:module'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { types } from 'node:util'
 import { ConfigError } from '../errors.ts'
@@ -133,6 +133,9 @@ const configUrls = new Set<string>()
  */
 const commonJsHelpers = new Set<string>()
 const requireCache = createRequire(import.meta.url).cache
+const requireExtensions = createRequire(import.meta.url).extensions
+/** The format Node's loader gave each file of commonJsHelpers when it last loaded it. */
+const requiredFormats = new Map<string, string | undefined>()
 
 function forgetCommonJsHelpers (): void {
   const forget = (file: string): void => {
@@ -147,12 +150,18 @@ function forgetCommonJsHelpers (): void {
 /**
  * Node 24 require()s an ES module too, and keeps it by its URL in the ES module loader, out of reach of the CommonJS
  * cache forgotten at each load: a reload would run the first version again, so such a config is refused as a
- * CommonJS config is. (Which syntax a .ts or .js file has is known only once it ran.)
+ * CommonJS config is. A file this load required (still in the cache) is one if the loader said so (.mjs, a "type":
+ * "module" package), or if its format was left to its syntax (.ts, .js outside a package that names one) and it
+ * gave a module's namespace; a CommonJS file re-exporting a package's ES module is not.
  */
 function refuseRequiredEsModules (): void {
   for (const file of commonJsHelpers) {
     const entry = requireCache[file]
-    if (entry !== undefined && types.isModuleNamespaceObject(entry.exports)) {
+    if (entry === undefined) continue
+    const format = requiredFormats.get(file)
+    const esm = format === 'module' || format === 'module-typescript' ||
+      (format !== 'commonjs' && format !== 'commonjs-typescript' && format !== 'json' && types.isModuleNamespaceObject(entry.exports))
+    if (esm) {
       throw new Error(`${file} is an ES module the config loads with require(), which Node runs only once, so a reload would not see it change: import it instead`)
     }
   }
@@ -183,14 +192,32 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
     parent.search = ''
     if (requiring) {
       if (specifier.startsWith('file:')) return undefined // not a path to CommonJS: Node's own error stands
-      const real = realpathSync.native(resolve(dirname(fileURLToPath(parent)), specifier))
-      return statSync(real).isFile() ? real : undefined
+      // require('./data') finds data.json, require('./lib') lib/index.js: tried here in the order Node's CommonJS
+      // resolver tries them, as its caches would keep what a link led to (a directory's package.json "main" is left
+      // to it)
+      const base = resolve(dirname(fileURLToPath(parent)), specifier)
+      const extensions = Object.keys(requireExtensions)
+      for (const candidate of [base, ...extensions.map((e) => base + e), ...extensions.map((e) => join(base, `index${e}`))]) {
+        const real = realFile(candidate)
+        if (real !== undefined) return real
+      }
+      return undefined
     }
     const url = new URL(specifier, parent)
     const { search, hash } = url
     url.search = url.hash = ''
-    const real = realpathSync.native(fileURLToPath(url))
-    return statSync(real).isFile() ? `${pathToFileURL(real).href}${search}${hash}` : undefined
+    const real = realFile(fileURLToPath(url))
+    return real === undefined ? undefined : `${pathToFileURL(real).href}${search}${hash}`
+  } catch {
+    return undefined // not a file: URL Node could resolve: its own error stands
+  }
+}
+
+/** The real path of a file (symlinks resolved now, no cache), or undefined if there is no file there. */
+function realFile (path: string): string | undefined {
+  try {
+    const real = realpathSync.native(path)
+    return statSync(real).isFile() ? real : undefined
   } catch {
     return undefined
   }
@@ -235,6 +262,10 @@ function registerConfigHooks (): void {
     },
     load (url, context, nextLoad) {
       const loaded = nextLoad(url, context)
+      if (context.conditions.includes('require') && url.startsWith('file:') && !url.includes('?')) {
+        const file = fileURLToPath(url)
+        if (commonJsHelpers.has(file)) requiredFormats.set(file, loaded.format ?? undefined)
+      }
       if ((loaded.format !== 'commonjs' && loaded.format !== 'commonjs-typescript') || !url.includes(`?${LOAD_PARAM}=`)) return loaded
       const file = fileURLToPath(url.slice(0, url.indexOf('?')))
       if (configUrls.has(url)) throw new Error(`${file} is CommonJS (module.exports), which Node runs only once, so a reload would not see it change: use ESM (export default; a .mjs file, or "type": "module" in its package.json)`)
