@@ -7,6 +7,7 @@ import t from 'tap'
 import { validateConfig } from '../../src/config/validate.ts'
 import { buildPools } from '../../src/upstream/registry.ts'
 import { TestDnsServer } from '../helpers/dns-server.ts'
+import { reloadedPool } from './reloaded-pool.ts'
 
 const OLD = 'old.every.test'
 const config = (names: string[]) => validateConfig({
@@ -22,13 +23,6 @@ t.test('the old addresses stay until every new name has decided', async (t) => {
   const options = { dnsServers: [dns.address] }
   const first = buildPools(config([OLD]), options).pools.get('p')!
   await first.start()
-  const { pools, retired } = buildPools(config(['one.every.test', 'two.every.test']), options, new Map([['p', first]]))
-  for (const r of retired) r.retire()
-  const rt = pools.get('p')!
-  t.teardown(async () => {
-    await rt.close()
-    for (const r of retired) await r.close()
-  })
-  await rt.start()
+  const rt = await reloadedPool(t, first, config(['one.every.test', 'two.every.test']), options)
   t.strictSame(rt.pool.targets.map((x) => x.id).sort(), ['127.0.0.2:9', '127.0.0.3:9', '127.0.0.4:9'], 'the old addresses still serve beside the answered name')
 })

@@ -6,6 +6,7 @@ import t from 'tap'
 import { validateConfig } from '../../src/config/validate.ts'
 import { buildPools, type PoolRuntime } from '../../src/upstream/registry.ts'
 import { TestDnsServer } from '../helpers/dns-server.ts'
+import { reloadedPool } from './reloaded-pool.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -24,15 +25,7 @@ async function renamed (t: Tap, dns: TestDnsServer, refreshMs: number, beforeRel
   await first.start()
   t.strictSame(ids(first), ['127.0.0.2:9', '127.0.0.3:9'], 'the old name serves')
   beforeReload()
-  const { pools, retired } = buildPools(config(NEW, refreshMs), options, new Map([['p', first]]))
-  for (const r of retired) r.retire()
-  const rt = pools.get('p')!
-  t.teardown(async () => {
-    await rt.close()
-    for (const r of retired) await r.close()
-  })
-  await rt.start()
-  return rt
+  return reloadedPool(t, first, config(NEW, refreshMs), options)
 }
 
 t.test('a failing resolver keeps the old addresses until the new name answers', async (t) => {

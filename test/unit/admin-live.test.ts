@@ -44,6 +44,8 @@ t.test('a watcher gets the reconnect delay, the backlog and a snapshot at once',
   t.equal(client.status, 200)
   t.match(client.headers['content-type'], /^text\/event-stream/)
   t.equal(client.headers['cache-control'], 'no-cache, no-transform')
+  // a buffering reverse proxy in front of the admin port (nginx) must not hold the stream back into bursts
+  t.equal(client.headers['x-accel-buffering'], 'no')
   t.same(client.frames.map((f) => f.kind), ['retry', 'backlog', 'snapshot'])
   t.equal(client.of('retry')[0]!.text, '2000')
   t.same(client.of('backlog')[0]!.data, [EVENT])
@@ -204,4 +206,79 @@ t.test('a watcher that stops reading is disconnected once maxBufferedBytes pile 
   }, 5000, 20)
   t.equal(live.clients, 0)
   t.equal(clock.pendingTimers, 0)
+})
+
+t.test('events piling up unread past maxBufferedBytes disconnect the watcher too', async (t) => {
+  // the clock never moves: no snapshot is due, only the events fill the buffer
+  const burst: GatewayEvent = { ...EVENT, message: 'x'.repeat(256 * 1024) }
+  const { live, watch } = await setup(t, { maxBufferedBytes: 1024 * 1024 })
+  const client = await watch()
+  client.pause()
+  let sent = 0
+  await waitUntil(() => {
+    live.publishEvent(burst)
+    sent++
+    return live.clients === 0
+  }, 5000, 5)
+  t.equal(live.clients, 0, `disconnected after ${sent} events`)
+})
+
+t.test('the watcher over maxWatchers gets 503 too_many_watchers with Retry-After (README, GET /live)', async (t) => {
+  const { url, watch } = await setup(t, { maxWatchers: 1 })
+  await watch()
+  const refused = await fetch(url)
+  t.equal(refused.status, 503)
+  t.equal(refused.headers.get('retry-after'), '2', 'the page\'s reconnect delay, in seconds')
+  t.equal((await refused.json() as { error: string }).error, 'too_many_watchers')
+})
+
+// The admin server gives no timing options: the defaults are what operators get (README, Dashboard).
+t.test('by default, a second dirty snapshot waits 500 ms after the first', async (t) => {
+  const { clock, live, watch, built } = await setup(t)
+  await watch()
+  live.markDirty()
+  clock.advance(0)
+  t.equal(built(), 2, 'a dirty mark long after the last broadcast goes out at once')
+  live.markDirty()
+  clock.advance(499)
+  t.equal(built(), 2, 'the next waits')
+  clock.advance(1)
+  t.equal(built(), 3, 'and goes out 500 ms after the last')
+})
+
+t.test('by default, a snapshot goes out 5 s after the last one', async (t) => {
+  const { clock, watch, built } = await setup(t)
+  const client = await watch()
+  clock.advance(4999)
+  t.equal(built(), 1, 'none before 5 s')
+  clock.advance(1)
+  t.equal(built(), 2, 'one at 5 s')
+  await client.waitFor('snapshot', 2)
+})
+
+t.test('by default, a heartbeat goes out 15 s after the watcher connects', async (t) => {
+  const { clock, watch, built } = await setup(t)
+  const client = await watch()
+  clock.advance(14_999)
+  await client.waitFor('snapshot', built())
+  t.equal(client.of('comment').length, 0, 'none before 15 s')
+  clock.advance(1)
+  const beats = await client.waitFor('comment', 1)
+  t.equal(beats[0]!.text, 'heartbeat')
+})
+
+t.test('by default, a watcher with more than 1 MiB unread is disconnected', async (t) => {
+  // far more than the kernel's socket buffers take on loopback, far less than a loosened default would hold
+  const big = 'x'.repeat(16 * 1024 * 1024)
+  const { clock, live, url } = await setup(t, { snapshot: () => big })
+  // paused before the first snapshot is read; the clock never moves, so no more than a second one is written
+  const client = await connectSse(url)
+  t.teardown(() => client.close())
+  client.pause()
+  await waitUntil(() => {
+    live.markDirty()
+    clock.advance(0)
+    return live.clients === 0
+  }, 5000, 20)
+  t.equal(live.clients, 0)
 })
