@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { normaliseRequestTarget } from '../../src/routing/path.ts'
+import { normaliseRequestTarget, routePathProblem } from '../../src/routing/path.ts'
 
 type Want = [path: string, query: string] | undefined
 
@@ -172,4 +172,15 @@ t.test('targets that are not routable are refused', async (t) => {
     ['http://', undefined, 'unparseable'],
     ['http:/a', undefined],
   ])
+})
+
+// Only an encoded letter, digit or one of -._~ is decoded (RFC 3986 §2.3, §6.2.2.2); any other escape means something
+// other than its raw character (RFC 3986 §2.2, §2.4) and is forwarded as sent. '%5E' ('^') sits right after '%5F'
+// ('_', unreserved) and '%5A' ('Z'): were it decoded, '/a%5Eb' would reach the upstream as '/a^b', a byte a client
+// did not send raw (and one RFC 3986 does not allow raw in a path), and a route written '/a%5Eb' could never match.
+// Pins the `5f` alternative of src/routing/path.ts ENCODED_UNRESERVED against widening to its neighbours.
+t.test("'%5E' and '%5E's neighbours outside the unreserved set stay encoded", async (t) => {
+  t.strictSame(normaliseRequestTarget('/a%5Eb/%5e'), { path: '/a%5Eb/%5E', query: '' }, "'%5E' is kept (in upper case)")
+  t.strictSame(normaliseRequestTarget('/a%5Fb'), { path: '/a_b', query: '' }, "'%5F' ('_') is decoded")
+  t.equal(routePathProblem('/a%5Eb'), undefined, "a route written '/a%5Eb' is accepted: requests for it are routed so")
 })

@@ -40,3 +40,13 @@ t.test("the table's routes carry that id, and it labels unnamed routes", async (
   t.strictSame(a.routes.map((r) => r.label), b.routes.map((r) => r.label))
   t.equal(a.routes.find((r) => r.prefix === '/n')!.label, 'named', 'a name still wins')
 })
+
+// A route's id names its methods in upper case (src/routing/table.ts routeIdOf: "methods sorted and deduplicated"),
+// so a route written with `methods: ['get']` and one with `['GET']` at the same path are recognised as one route: the
+// config check computes ids from the raw config (src/config/validate.ts routeKeyOf, before the schema refuses 'get')
+// and reports the duplicate in the same pass as the spelling, and an id never differs by the case a method was typed in.
+// Pins the `.toUpperCase()` of routeIdOf.
+t.test('route ids name methods in upper case, once each', async (t) => {
+  t.equal(routeIdOf({ path: '/a', methods: ['get', 'Post'] }), routeIdOf({ path: '/a', methods: ['POST', 'GET'] }), 'case and order of the methods do not matter')
+  t.equal(routeIdOf({ path: '/a', methods: ['get', 'GET'] }), '*/a [GET]', "'get' and 'GET' are one method")
+})

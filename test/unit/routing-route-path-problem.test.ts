@@ -56,3 +56,44 @@ t.test("a '..;' or '.;' segment is refused as such, not as a bad escape", async 
   for (const path of ['/api/..;/admin', '/api/.;x/admin']) t.match(routePathProblem(path), /'\.\.;' or '\.;' segment/, path)
   t.match(routePathProblem('/a/%2e%2e/b'), /escape/, 'an encoded dot segment is an escape requests are refused for')
 })
+
+// `npm run check` and a reload print why a route path is refused; the operator fixes the config from that reason, so
+// it must name the rule the path breaks (as nginx -t names the directive), not another one: a path without a leading
+// '/' is told so, a '?' or '#' is named, and '//', '.', '..' or a backslash is called un-normalised rather than a
+// "bad escape" (there is no escape in '/a\b') or "spelled as routed" (which reads as a case or escape matter).
+// Pins each early check of src/routing/path.ts routePathProblem: without one, the path is still refused, but by a
+// later check whose reason points the operator at the wrong thing.
+t.test('a refused route path is refused for the rule it breaks', async (t) => {
+  const cases: [path: string, reason: RegExp][] = [
+    ['payment', /start with '\/'/],
+    ['http://h/payment', /start with '\/'/],
+    ['/a?b', /\? or #/],
+    ['/a#b', /\? or #/],
+    ['/a//b', /normalised path/],
+    ['/a/./b', /normalised path/],
+    ['/a/.', /normalised path/],
+    ['/a/../b', /normalised path/],
+    ['/a\\b', /normalised path/],
+  ]
+  for (const [path, reason] of cases) t.match(routePathProblem(path), reason, `${JSON.stringify(path)}: ${String(reason)}`)
+})
+
+// A request-target arrives as printable ASCII, 0x21 '!' to 0x7e '~' (RFC 3986 §2: everything else is percent-encoded),
+// so a configured route path may use exactly that range: '!' and '~' are ordinary path characters an operator writes
+// ('/~alice', '/deals!'), and refusing them would reject valid config; a space (0x20) or DEL (0x7f) can never arrive
+// raw in a request-target, so a route spelled with one is dead config that the check must refuse.
+// Pins both ends of src/routing/path.ts routePathProblem's `[\x21-\x7e]` range (the existing test only tries a space,
+// a tab and a non-ASCII letter).
+t.test('route paths may use every printable ASCII character and nothing outside it', async (t) => {
+  const cases: [path: string, refused: boolean][] = [
+    ['/deals!', false], // 0x21, the lowest printable character
+    ['/~alice', false], // 0x7e, the highest
+    ['/a}b', false], // 0x7d
+    ['/a b', true], // 0x20, just below
+    ['/a\x7fb', true], // 0x7f DEL, just above
+  ]
+  for (const [path, refused] of cases) {
+    const problem = routePathProblem(path)
+    t.equal(problem !== undefined, refused, `${JSON.stringify(path)} ${refused ? 'refused' : `accepted (${problem})`}`)
+  }
+})
