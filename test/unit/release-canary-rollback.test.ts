@@ -153,3 +153,22 @@ t.test('stats count both versions over the window', async (t) => {
   clock.now += 5_000
   t.same(d.stats(), { canary: { requests: 0, errors: 0 }, stable: { requests: 1, errors: 0 } })
 })
+
+t.test('only a finished canary request judges the canary, even once the window slid past its successes', async (t) => {
+  // The verdict is taken on the canary's own evidence as it arrives (record('canary', …)); the stable version's
+  // requests, the bulk of the traffic, neither trigger nor carry the rollback event. Here the canary's window turns
+  // bad only by its early successes expiring: a stable request ending then must not be the one that rolls it back.
+  const { d, clock } = setup({ minRequests: 5 })
+  t.same(canary(d, '......'), [], '6 successes at t0')
+  clock.now += 6_000
+  t.same(canary(d, 'xxxxx'), [], '5 errors 6 s later: 5 of 11, below 50%')
+  clock.now += 4_000 // the bucket of the successes has left the 10 s window: 5 of 5 in the window now
+  t.same(d.stats().canary, { requests: 5, errors: 5 })
+  t.equal(d.record('stable', true), undefined, 'a stable success returns no event')
+  t.equal(d.record('stable', false), undefined, 'nor a stable failure')
+  t.equal(d.weight, 20, 'the canary is still in')
+  t.equal(d.weightSource, 'file')
+  const events = canary(d, '.')
+  t.equal(events.length, 1, 'the next canary request rolls it back: 5 of 6')
+  t.match(events[0], { previousWeight: 20, requests: 6, errors: 5 })
+})

@@ -168,3 +168,13 @@ t.test('setWeight records the weight and its source, and refuses nonsense', asyn
   t.throws(() => decider({ rollback: { ...ROLLBACK, minRequests: -1 } }), RangeError)
   t.throws(() => decider({ rollback: { ...ROLLBACK, windowMs: 0 } }), RangeError)
 })
+
+t.test('the edges of the rollback settings are accepted: minRequests 0, maxErrorRatePercent 0 and 100', async (t) => {
+  // The decider takes any whole minRequests ≥ 0 (the config asks for ≥ 1, an embedder may not): 0 means "judge from
+  // the first canary request on". Refusing it would throw where the documented range says it is fine.
+  const d = decider({ rollback: { ...ROLLBACK, minRequests: 0, maxErrorRatePercent: 0 } })
+  t.equal(d.record('canary', true), undefined, 'a success: 0% is not above 0%')
+  t.not(d.record('canary', false), undefined, 'the first failure rolls it back')
+  t.equal(d.weight, 0)
+  t.doesNotThrow(() => decider({ rollback: { ...ROLLBACK, maxErrorRatePercent: 100 } }), 'maxErrorRatePercent 100: rollback off')
+})

@@ -197,3 +197,19 @@ t.test('invalid options are refused at build time', async (t) => {
   ]
   for (const [name, options] of cases) t.throws(() => raw(options), RangeError, name)
 })
+
+t.test('the limits on what is read are exact: 8 KiB of Cookie header, 64 characters of x-read-after-write', async (t) => {
+  // A browser with many cookies sends a long Cookie header; everything in its first 8192 characters is read, so a
+  // client whose sy_rw ends right at that limit stays pinned (a shorter limit would send it to a lagging replica).
+  // Likewise a header value of up to 64 characters, spaces around the token included, is read.
+  const r = raw()
+  const token = r.token()
+  const mine = `sy_rw=${token}`
+  const fill = (length: number): string => `pad=${'x'.repeat(length - mine.length - '; '.length - 'pad='.length)}; ${mine}`
+  t.equal(fill(8192).length, 8192)
+  t.equal(r.pinnedToPrimary(fill(8192), undefined), true, 'the cookie ends at character 8192: read')
+  t.equal(r.pinnedToPrimary(fill(8193), undefined), false, 'one character further: cut off, not read')
+  const padded = (length: number): string => `${' '.repeat(length - token.length)}${token}`
+  t.equal(r.pinnedToPrimary(undefined, padded(64)), true, '64 characters: read')
+  t.equal(r.pinnedToPrimary(undefined, padded(65)), false, '65 characters: refused unread')
+})
