@@ -101,18 +101,19 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   })
   const authorised = bearerCheck(ctx.token)
   // An empty body is no body, whatever its label: the README's bodiless calls are sent with one by tools (curl -X POST
-  // -H 'content-type: application/json'; curl -d '' labels it a form). A body with content is parsed as Fastify
-  // would (JSON with prototype keys refused, text as text); of any other type it is refused.
+  // -H 'content-type: application/json'; curl -d '' labels it a form). A body with content is read as JSON, as
+  // Fastify would (prototype keys refused); of any other type it is refused, and the call changes nothing.
   const parseJson = admin.getDefaultJsonParser('error', 'error')
   admin.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     if (body === '') done(null, undefined)
     else parseJson(request, body as string, done)
   })
-  admin.addContentTypeParser('text/plain', { parseAs: 'string' }, (_request, body, done) => done(null, body === '' ? undefined : body))
-  admin.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+  const onlyEmpty = (_request: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
     if (body === '') done(null, undefined)
     else done(Object.assign(new Error('the admin API reads JSON bodies'), { statusCode: 415 }), undefined)
-  })
+  }
+  admin.addContentTypeParser('text/plain', { parseAs: 'string' }, onlyEmpty)
+  admin.addContentTypeParser('*', { parseAs: 'string' }, onlyEmpty)
 
   admin.setNotFoundHandler((_request, reply) => fail(reply, 'not_found'))
   admin.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _request, reply) => {

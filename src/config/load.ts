@@ -192,12 +192,20 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
     parent.search = ''
     if (requiring) {
       if (specifier.startsWith('file:')) return undefined // not a path to CommonJS: Node's own error stands
-      // require('./data') finds data.json, require('./lib') lib/index.js: tried here in the order Node's CommonJS
-      // resolver tries them, as its caches would keep what a link led to (a directory's package.json "main" is left
-      // to it)
+      // require('./data') finds data.json, require('./lib') lib.js or the directory's "main" or index.js: tried
+      // here as Node's CommonJS resolver tries them (LOAD_AS_FILE, then LOAD_AS_DIRECTORY), as its caches would keep
+      // what a link led to. 'x/', '.' and '..' name a directory only.
       const base = resolve(dirname(fileURLToPath(parent)), specifier)
       const extensions = Object.keys(requireExtensions)
-      for (const candidate of [base, ...extensions.map((e) => base + e), ...extensions.map((e) => join(base, `index${e}`))]) {
+      const withExtensions = (path: string): string[] => [path, ...extensions.map((e) => path + e)]
+      const directoryOnly = /(^|\/)\.{0,2}$/.test(specifier)
+      const main = packageMain(base)
+      const candidates = [
+        ...(directoryOnly ? [] : withExtensions(base)),
+        ...(main === undefined ? [] : [...withExtensions(join(base, main)), ...extensions.map((e) => join(base, main, `index${e}`))]),
+        ...extensions.map((e) => join(base, `index${e}`)),
+      ]
+      for (const candidate of candidates) {
         const real = realFile(candidate)
         if (real !== undefined) return real
       }
@@ -210,6 +218,16 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
     return real === undefined ? undefined : `${pathToFileURL(real).href}${search}${hash}`
   } catch {
     return undefined // not a file: URL Node could resolve: its own error stands
+  }
+}
+
+/** The "main" of a directory's package.json, if it names one. */
+function packageMain (directory: string): string | undefined {
+  try {
+    const main: unknown = (JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { main?: unknown }).main
+    return typeof main === 'string' && main !== '' ? main : undefined
+  } catch {
+    return undefined
   }
 }
 

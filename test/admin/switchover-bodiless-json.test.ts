@@ -52,4 +52,12 @@ t.test('an empty body under any label is no body; a non-empty one of another typ
   t.equal(other.status, 400, 'a form with content')
   t.equal((await other.json() as { error: string }).error, 'bad_request')
   t.match(gw.gateway.status().pools.pay, { activeTier: 'primary' }, 'moved nothing')
+  // a call that reads no body still refuses one it cannot read, text included: one rule for every type but JSON
+  t.equal((await fetch(`${admin}/pools/pay/switchover`, { method: 'POST' })).status, 200)
+  for (const type of ['text/plain', 'application/octet-stream']) {
+    const res = await fetch(`${admin}/pools/pay/failback`, { method: 'POST', body: 'x', headers: { 'content-type': type } })
+    t.equal(res.status, 400, `failback with a ${type} body`)
+    t.equal((await res.json() as { error: string }).error, 'bad_request')
+    t.match(gw.gateway.status().pools.pay, { activeTier: 'backup' }, 'moved nothing')
+  }
 })

@@ -1,0 +1,38 @@
+// The files a config require()s are found by the gateway itself (to follow symlinks afresh at each load: a swapped
+// ConfigMap ..data link), so it must find the file Node's CommonJS resolver would (Node's docs, "All together"):
+// a directory's package.json "main" before its index.js; 'x/', '.' and '..' naming a directory only, never a file
+// 'x.js' beside it. The first version of that search took lib/index.js over "main", and lib.js for './lib/': a config
+// that had loaded one file loaded another after the change.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { loadConfigFile } from '../../src/config/load.ts'
+
+const answers = (name: string): string => `module.exports = ${JSON.stringify(name)}\n`
+
+t.test('a required directory, a trailing slash and .. load the file Node would', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-require-order-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await mkdir(join(dir, 'withmain'))
+  await writeFile(join(dir, 'withmain', 'package.json'), JSON.stringify({ main: 'main.js' }))
+  await writeFile(join(dir, 'withmain', 'main.js'), answers('main'))
+  await writeFile(join(dir, 'withmain', 'index.js'), answers('index'))
+  await mkdir(join(dir, 'both'))
+  await writeFile(join(dir, 'both.js'), answers('both-file'))
+  await writeFile(join(dir, 'both', 'index.js'), answers('both-directory'))
+  await mkdir(join(dir, 'up', 'inner'), { recursive: true })
+  await writeFile(join(dir, 'up.js'), answers('up-file'))
+  await writeFile(join(dir, 'up', 'index.js'), answers('up-directory'))
+  await writeFile(join(dir, 'up', 'inner', 'parent.cjs'), "module.exports = require('..')\n")
+  const file = join(dir, 'routes.config.mjs')
+  await writeFile(file, [
+    "import { createRequire } from 'node:module'",
+    'const require = createRequire(import.meta.url)',
+    "const names = [require('./withmain'), require('./both'), require('./both/'), require('./up/inner/parent.cjs')]",
+    "export default { pools: { p: { targets: names.map((n, i) => `http://${n}:${i + 1}`) } }, routes: [{ path: '/', pool: 'p' }] }",
+  ].join('\n') + '\n')
+  const expected = ['http://main:1', 'http://both-file:2', 'http://both-directory:3', 'http://up-directory:4']
+  t.strictSame((await loadConfigFile(file)).pools.p!.targets.map((x) => x.url), expected)
+  t.strictSame((await loadConfigFile(file)).pools.p!.targets.map((x) => x.url), expected, 'and at the next load')
+})
