@@ -10,6 +10,7 @@ import { waitFor, type TestGateway } from '../helpers/gateway.ts'
 import type { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest } from '../proxy/http.ts'
 import { gateway, upstream, type Tap } from '../proxy/setup.ts'
+import { key, seriesOf } from '../unit/metrics-exposition.ts'
 
 const MIRROR_DEADLINE_MS = 10_000
 
@@ -59,6 +60,32 @@ t.test('abortMirrors ends every copy in flight at once, those begun before a rel
   await new Promise((resolve) => setTimeout(resolve, 100))
   t.equal(shadow.hits, 2, 'no copy sent once aborted')
   t.equal(plan().mirrorsInFlight, 0)
+})
+
+t.test('a copy still queued for a connection when the copies are aborted is a client-abort, not busy', async (t) => {
+  const v1 = await upstream(t, 'v1')
+  const shadow = await upstream(t, 'shadow')
+  shadow.mode = 'hang'
+  const gw = await gateway(t, {
+    log: { level: 'silent' },
+    pools: { main: { targets: [v1.url] }, shadow: { targets: [shadow.url], connections: { maxPerTarget: 1 }, timeouts: { requestMs: MIRROR_DEADLINE_MS } } },
+    routes: [{ name: 'r', path: '/', pool: 'main', mirror: { pool: 'shadow' } }],
+  }, { defaultMetrics: false, env: {} })
+  const plan = [...gw.gateway.proxy.state.plans!.values()][0]!
+  const target = gw.gateway.pools().get('shadow')!.pool.targets[0]!
+  t.equal((await httpRequest(`${gw.url}/a`)).status, 200)
+  await waitFor(() => shadow.hits === 1)
+  t.equal((await httpRequest(`${gw.url}/b`)).status, 200)
+  t.equal(target.queued, 1, "the second copy waits for the shadow's only connection")
+
+  abortMirrors(gw.gateway.proxy.state.plans)
+  await waitFor(() => plan.mirrorsInFlight === 0, 2000)
+  t.equal(target.queued, 0, 'it left the queue')
+  const series = seriesOf(await gw.gateway.metrics!.render())
+  const attempts = (outcome: string): number | undefined => series[key('switchyard_upstream_attempts_total', { pool: 'shadow', target: target.id, outcome })]
+  t.equal(attempts('client-abort'), 2, 'both copies, the started one and the queued one')
+  t.equal(attempts('busy'), undefined, 'the queued copy was not refused by a busy target')
+  t.equal(target.failures, 0)
 })
 
 for (const how of ['shutdown', 'close'] as const) {
