@@ -27,7 +27,7 @@ async function withRemovedTunnelledTarget (t: Tap) {
   const targets = async (): Promise<TargetView[]> => (await (await fetch(`${admin}/status`)).json() as { pools: { p: { targets: TargetView[] } } }).pools.p.targets
   const id = `127.0.0.1:${tunnelled.port}`
   t.match((await targets()).find((x) => x.id === id), { state: 'draining', tunnels: 1 }, 'listed as draining with its tunnel')
-  return { admin, id, tunnelled, targets, action: (name: string) => fetch(`${admin}/pools/p/targets/${encodeURIComponent(id)}/${name}`, { method: 'POST' }) }
+  return { admin, id, tunnelled, targets, action: (name: string, as = id) => fetch(`${admin}/pools/p/targets/${encodeURIComponent(as)}/${name}`, { method: 'POST' }) }
 }
 
 t.test('disable closes the tunnel of a target a reload removed', async (t) => {
@@ -49,4 +49,20 @@ t.test('drain and enable find it too, and it stays draining (it still goes once 
     t.match(await res.json(), { target: { id, state: 'draining' } }, name)
   }
   t.match((await targets()).find((x) => x.id === id), { state: 'draining', tunnels: 1 })
+})
+
+// Named by its URL (as /status lists it), a removed target is found among the retiring ones by an exact match: its
+// host:port happens to name it by the bare-host rule too, its URL does not. Without the exact lookup among the
+// retiring targets the operator could not drain or disable it by the URL /status shows (404 unknown_target).
+t.test('named by its URL, a target a reload removed is found too', async (t) => {
+  const { id, tunnelled, targets, action } = await withRemovedTunnelledTarget(t)
+  const res = await action('drain', tunnelled.url)
+  t.equal(res.status, 200)
+  t.match(await res.json(), { pool: 'p', target: { id, url: tunnelled.url, state: 'draining' } })
+  const disabled = await action('disable', tunnelled.url)
+  t.equal(disabled.status, 200)
+  await waitFor(() => tunnelled.tunnels.size === 0, 3000)
+  t.pass('disable by URL closed its tunnel')
+  await waitFor(async () => (await targets()).every((x) => x.id !== id), 3000)
+  t.pass('no longer listed once idle')
 })

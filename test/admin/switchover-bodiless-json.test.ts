@@ -61,3 +61,22 @@ t.test('an empty body under any label is no body; a non-empty one of another typ
     t.match(gw.gateway.status().pools.pay, { activeTier: 'backup' }, 'moved nothing')
   }
 })
+
+// A JSON body is read as Fastify reads one, prototype keys refused (`__proto__`, `constructor.prototype`): such a body
+// is refused 400 bad_request and the call changes nothing, even when the rest of it is a valid action. Reading them
+// as plain keys would let a crafted body through to the handlers (and any code that later merges it).
+t.test('a JSON body with a prototype key is refused and moves nothing', async (t) => {
+  const [p1, b1] = await Promise.all([TestUpstream.start({ name: 'p1' }), TestUpstream.start({ name: 'b1' })])
+  const config: GatewayConfig = { pools: { pay: { targets: [p1.url, { url: b1.url, backup: true }] } }, routes: [{ path: '/', pool: 'pay' }] }
+  const gw = await startGateway(config, { defaultMetrics: false, env: {}, load: async () => validateConfig(config) })
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await gw.close(); await p1.close(); await b1.close() })
+  for (const body of ['{"to":"backup","__proto__":{"x":1}}', '{"to":"backup","constructor":{"prototype":{"x":1}}}']) {
+    const res = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body, headers: JSON_TYPE })
+    t.equal(res.status, 400, body)
+    t.equal((await res.json() as { error: string }).error, 'bad_request')
+    t.match(gw.gateway.status().pools.pay, { activeTier: 'primary', switchover: 'auto' }, `${body} moved nothing`)
+  }
+  const ok = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body: '{"to":"backup"}', headers: JSON_TYPE })
+  t.equal(ok.status, 200, 'the same action without them is taken')
+})
