@@ -199,10 +199,10 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
       const extensions = Object.keys(requireExtensions)
       const withExtensions = (path: string): string[] => [path, ...extensions.map((e) => path + e)]
       const directoryOnly = /(^|\/)\.{0,2}$/.test(specifier)
-      const main = packageMain(base)
+      const main = packageMain(base) // resolved as Node does: an absolute "main" replaces the directory, a trailing '/' is dropped
       const candidates = [
         ...(directoryOnly ? [] : withExtensions(base)),
-        ...(main === undefined ? [] : [...withExtensions(join(base, main)), ...extensions.map((e) => join(base, main, `index${e}`))]),
+        ...(main === undefined ? [] : [...withExtensions(main), ...extensions.map((e) => join(main, `index${e}`))]),
         ...extensions.map((e) => join(base, `index${e}`)),
       ]
       for (const candidate of candidates) {
@@ -221,11 +221,12 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
   }
 }
 
-/** The "main" of a directory's package.json, if it names one. */
+/** The path the "main" of a directory's package.json names, if it names one (a byte order mark skipped, as Node does). */
 function packageMain (directory: string): string | undefined {
   try {
-    const main: unknown = (JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { main?: unknown }).main
-    return typeof main === 'string' && main !== '' ? main : undefined
+    const text = readFileSync(join(directory, 'package.json'), 'utf8').replace(/^\uFEFF/, '')
+    const main: unknown = (JSON.parse(text) as { main?: unknown }).main
+    return typeof main === 'string' && main !== '' ? resolve(directory, main) : undefined
   } catch {
     return undefined
   }

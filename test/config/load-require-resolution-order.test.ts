@@ -1,6 +1,7 @@
 // The files a config require()s are found by the gateway itself (to follow symlinks afresh at each load: a swapped
 // ConfigMap ..data link), so it must find the file Node's CommonJS resolver would (Node's docs, "All together"):
-// a directory's package.json "main" before its index.js; 'x/', '.' and '..' naming a directory only, never a file
+// a directory's package.json "main" before its index.js, resolved from the directory (an absolute one replacing it,
+// a trailing '/' dropped, a byte order mark skipped); 'x/', '.' and '..' naming a directory only, never a file
 // 'x.js' beside it. The first version of that search took lib/index.js over "main", and lib.js for './lib/': a config
 // that had loaded one file loaded another after the change.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -25,14 +26,28 @@ t.test('a required directory, a trailing slash and .. load the file Node would',
   await writeFile(join(dir, 'up.js'), answers('up-file'))
   await writeFile(join(dir, 'up', 'index.js'), answers('up-directory'))
   await writeFile(join(dir, 'up', 'inner', 'parent.cjs'), "module.exports = require('..')\n")
+  // "main" resolved as Node resolves it: an absolute one replaces the directory, a trailing '/' goes, a BOM is skipped
+  await mkdir(join(dir, 'absolute', 'elsewhere'), { recursive: true })
+  await writeFile(join(dir, 'absolute', 'elsewhere', 'x.js'), answers('absolute-main'))
+  await mkdir(join(dir, 'absmain'))
+  await writeFile(join(dir, 'absmain', 'package.json'), JSON.stringify({ main: join(dir, 'absolute', 'elsewhere', 'x.js') }))
+  await writeFile(join(dir, 'absmain', 'index.js'), answers('absolute-index'))
+  await mkdir(join(dir, 'slashmain', 'sub'), { recursive: true })
+  await writeFile(join(dir, 'slashmain', 'package.json'), JSON.stringify({ main: 'sub/' }))
+  await writeFile(join(dir, 'slashmain', 'sub.js'), answers('slash-file'))
+  await writeFile(join(dir, 'slashmain', 'sub', 'index.js'), answers('slash-directory'))
+  await mkdir(join(dir, 'bommain'))
+  await writeFile(join(dir, 'bommain', 'package.json'), '\uFEFF' + JSON.stringify({ main: 'm.js' }))
+  await writeFile(join(dir, 'bommain', 'm.js'), answers('bom-main'))
+  await writeFile(join(dir, 'bommain', 'index.js'), answers('bom-index'))
   const file = join(dir, 'routes.config.mjs')
   await writeFile(file, [
     "import { createRequire } from 'node:module'",
     'const require = createRequire(import.meta.url)',
-    "const names = [require('./withmain'), require('./both'), require('./both/'), require('./up/inner/parent.cjs')]",
+    "const names = [require('./withmain'), require('./both'), require('./both/'), require('./up/inner/parent.cjs'), require('./absmain'), require('./slashmain'), require('./bommain')]",
     "export default { pools: { p: { targets: names.map((n, i) => `http://${n}:${i + 1}`) } }, routes: [{ path: '/', pool: 'p' }] }",
   ].join('\n') + '\n')
-  const expected = ['http://main:1', 'http://both-file:2', 'http://both-directory:3', 'http://up-directory:4']
+  const expected = ['http://main:1', 'http://both-file:2', 'http://both-directory:3', 'http://up-directory:4', 'http://absolute-main:5', 'http://slash-file:6', 'http://bom-main:7']
   t.strictSame((await loadConfigFile(file)).pools.p!.targets.map((x) => x.url), expected)
   t.strictSame((await loadConfigFile(file)).pools.p!.targets.map((x) => x.url), expected, 'and at the next load')
 })
