@@ -2,7 +2,7 @@
 // body (curl -X POST -H 'content-type: application/json', a client library's default; curl -d '' labels it a form);
 // Fastify's parsers refused those 400. A body of JSON null or "" says nothing and is refused 400 bad_request like
 // {}, never taken for no body: a script whose variable came out empty must not move a pool's traffic.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { startGateway } from '../helpers/gateway.ts'
@@ -10,12 +10,18 @@ import { TestUpstream } from '../helpers/upstream.ts'
 
 const JSON_TYPE = { 'content-type': 'application/json' }
 
-t.test('an empty JSON body is bodiless; null and {} are refused and move nothing', async (t) => {
+/** A gateway whose pool pay has a primary and a backup, and its admin API's URL. */
+async function primaryAndBackup (t: Test) {
   const [p1, b1] = await Promise.all([TestUpstream.start({ name: 'p1' }), TestUpstream.start({ name: 'b1' })])
   const config: GatewayConfig = { pools: { pay: { targets: [p1.url, { url: b1.url, backup: true }] } }, routes: [{ path: '/', pool: 'pay' }] }
   const gw = await startGateway(config, { defaultMetrics: false, env: {}, load: async () => validateConfig(config) })
   const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => { await gw.close(); await p1.close(); await b1.close() })
+  return { gw, admin }
+}
+
+t.test('an empty JSON body is bodiless; null and {} are refused and move nothing', async (t) => {
+  const { gw, admin } = await primaryAndBackup(t)
 
   for (const body of ['null', '""', '{}', '"backup"']) {
     const res = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body, headers: JSON_TYPE })
@@ -35,11 +41,7 @@ t.test('an empty JSON body is bodiless; null and {} are refused and move nothing
 })
 
 t.test('an empty body under any label is no body; a non-empty one of another type is refused', async (t) => {
-  const [p1, b1] = await Promise.all([TestUpstream.start({ name: 'p1' }), TestUpstream.start({ name: 'b1' })])
-  const config: GatewayConfig = { pools: { pay: { targets: [p1.url, { url: b1.url, backup: true }] } }, routes: [{ path: '/', pool: 'pay' }] }
-  const gw = await startGateway(config, { defaultMetrics: false, env: {}, load: async () => validateConfig(config) })
-  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
-  t.teardown(async () => { await gw.close(); await p1.close(); await b1.close() })
+  const { gw, admin } = await primaryAndBackup(t)
   for (const type of ['application/x-www-form-urlencoded', 'application/octet-stream', 'text/plain']) {
     const moved = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body: '', headers: { 'content-type': type } })
     t.equal(moved.status, 200, `switchover, empty ${type}`)
@@ -66,11 +68,7 @@ t.test('an empty body under any label is no body; a non-empty one of another typ
 // is refused 400 bad_request and the call changes nothing, even when the rest of it is a valid action. Reading them
 // as plain keys would let a crafted body through to the handlers (and any code that later merges it).
 t.test('a JSON body with a prototype key is refused and moves nothing', async (t) => {
-  const [p1, b1] = await Promise.all([TestUpstream.start({ name: 'p1' }), TestUpstream.start({ name: 'b1' })])
-  const config: GatewayConfig = { pools: { pay: { targets: [p1.url, { url: b1.url, backup: true }] } }, routes: [{ path: '/', pool: 'pay' }] }
-  const gw = await startGateway(config, { defaultMetrics: false, env: {}, load: async () => validateConfig(config) })
-  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
-  t.teardown(async () => { await gw.close(); await p1.close(); await b1.close() })
+  const { gw, admin } = await primaryAndBackup(t)
   for (const body of ['{"to":"backup","__proto__":{"x":1}}', '{"to":"backup","constructor":{"prototype":{"x":1}}}']) {
     const res = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body, headers: JSON_TYPE })
     t.equal(res.status, 400, body)
