@@ -182,9 +182,8 @@ function isConfigModule (url: string): boolean {
  * The file a path specifier names with every symlink on its way resolved now, for Node's resolver to take as
  * written: an ES import's URL (its own query kept), a require()'s path. Node's resolvers remember what a link led to
  * for the life of the process, and a Secret or ConfigMap mounted beside the config swaps its ..data link at every
- * update: the config would read the first version for ever, and fail once the kubelet deleted it. Undefined when the
- * specifier names no file as written (require('./data') finds data.json by trying extensions): Node's resolver then
- * takes the specifier as it is.
+ * update: the config would read the first version for ever, and fail once the kubelet deleted it. Undefined when no
+ * file is found: Node's resolver then takes the specifier as it is, and its error stands.
  */
 function realSpecifier (specifier: string, parentUrl: string, requiring: boolean): string | undefined {
   try {
