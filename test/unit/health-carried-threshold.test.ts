@@ -38,6 +38,25 @@ function unhealthyFirst (t: Test, pool: Record<string, unknown>, clock: ManualCl
   return before
 }
 
+/** A checked pool discovering `name`, started, that a second address (127.0.0.3) then joins, unchecked. */
+async function joinedAddress (t: Test, name: string) {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  dns.set(name, { a: ['127.0.0.2'] })
+  const clock = new ManualClock()
+  const rt = buildPools(config({ targets: [{ dns: name, port: 9, refreshMs: 30 }] }), { clock, random: () => 0, dnsServers: [dns.address] }).pools.get('p')!
+  t.teardown(() => rt.close())
+  // the first round of probes (refused: nothing listens) runs once the first lookup is done and the clock moves
+  let started = false
+  void rt.start().then(() => { started = true })
+  await waitFor(() => { clock.advance(0); return started })
+  dns.set(name, { a: ['127.0.0.2', '127.0.0.3'] })
+  await waitFor(() => rt.pool.targets.length === 2)
+  const joined = rt.pool.targets.find((x) => x.url === 'http://127.0.0.3:9')!
+  t.equal(rt.pool.state(joined), 'unhealthy', 'joins unchecked')
+  return { rt, joined, clock }
+}
+
 t.test('a pool rebuilt by a reload: a carried-over unhealthy target needs healthyThreshold passes', async (t) => {
   const clock = new ManualClock()
   const targets = ['http://127.0.0.1:1', 'http://127.0.0.1:2']
@@ -62,20 +81,21 @@ t.test('a target rebuilt for a new weight: a carried-over unhealthy status needs
 })
 
 t.test('a DNS address joining a checked pool is in after its first passing probe', async (t) => {
-  const NAME = 'join.threshold.test'
-  const dns = await TestDnsServer.start()
-  t.teardown(() => dns.close())
-  dns.set(NAME, { a: ['127.0.0.2'] })
-  const clock = new ManualClock()
-  const rt = buildPools(config({ targets: [{ dns: NAME, port: 9, refreshMs: 30 }] }), { clock, random: () => 0, dnsServers: [dns.address] }).pools.get('p')!
-  t.teardown(() => rt.close())
-  // the first round of probes (refused: nothing listens) runs once the first lookup is done and the clock moves
-  let started = false
-  void rt.start().then(() => { started = true })
-  await waitFor(() => { clock.advance(0); return started })
-  dns.set(NAME, { a: ['127.0.0.2', '127.0.0.3'] })
-  await waitFor(() => rt.pool.targets.length === 2)
-  const joined = rt.pool.targets.find((x) => x.url === 'http://127.0.0.3:9')!
-  t.equal(rt.pool.state(joined), 'unhealthy', 'joins unchecked')
+  const { rt, joined, clock } = await joinedAddress(t, 'join.threshold.test')
   t.equal(passesToHealthy(rt, joined.url, clock), 1)
+})
+
+// A DNS address joining a checked pool is in after one passing probe only if that is its first probe
+// (health/active.ts): once a probe of it has failed, it is a target with a failing record like any other and needs
+// healthyThreshold consecutive passes. Letting any later single pass in would put a flapping new address into
+// rotation on its first lucky answer.
+t.test('a joined address whose first probe failed needs healthyThreshold passes', async (t) => {
+  const { rt, joined, clock } = await joinedAddress(t, 'join.first-fails.test')
+  rt.health!.record(joined, failed(clock.now()))
+  const states: string[] = []
+  for (let n = 0; n < 3; n++) {
+    rt.health!.record(joined, ok(clock.now()))
+    states.push(rt.pool.state(joined))
+  }
+  t.same(states, ['unhealthy', 'unhealthy', 'healthy'], 'in at the third consecutive pass after the failure')
 })
