@@ -35,7 +35,13 @@ async function setup (t: Test, options: Partial<LiveStreamOptions> = {}) {
     await client.waitFor('snapshot', 1)
     return client
   }
-  return { clock, live, url, watch, built: () => built }
+  // writes snapshots to watchers that do not read until the stream lets go of them
+  const snapshotUntilDisconnected = (): Promise<void> => waitUntil(() => {
+    live.markDirty()
+    clock.advance(0)
+    return live.clients === 0
+  }, 5000, 20)
+  return { clock, live, url, watch, snapshotUntilDisconnected, built: () => built }
 }
 
 t.test('a watcher gets the reconnect delay, the backlog and a snapshot at once', async (t) => {
@@ -196,14 +202,10 @@ t.test('a snapshot that cannot be built is reported, and the stream carries on',
 
 t.test('a watcher that stops reading is disconnected once maxBufferedBytes pile up', async (t) => {
   const big = 'x'.repeat(1024 * 1024)
-  const { clock, live, watch } = await setup(t, { snapshot: () => big, maxBufferedBytes: 256 * 1024, minIntervalMs: 0 })
+  const { clock, live, watch, snapshotUntilDisconnected } = await setup(t, { snapshot: () => big, maxBufferedBytes: 256 * 1024, minIntervalMs: 0 })
   const client = await watch()
   client.pause()
-  await waitUntil(() => {
-    live.markDirty()
-    clock.advance(0)
-    return live.clients === 0
-  }, 5000, 20)
+  await snapshotUntilDisconnected()
   t.equal(live.clients, 0)
   t.equal(clock.pendingTimers, 0)
 })
@@ -270,15 +272,11 @@ t.test('by default, a heartbeat goes out 15 s after the watcher connects', async
 t.test('by default, a watcher with more than 1 MiB unread is disconnected', async (t) => {
   // far more than the kernel's socket buffers take on loopback, far less than a loosened default would hold
   const big = 'x'.repeat(16 * 1024 * 1024)
-  const { clock, live, url } = await setup(t, { snapshot: () => big })
+  const { live, url, snapshotUntilDisconnected } = await setup(t, { snapshot: () => big })
   // paused before the first snapshot is read; the clock never moves, so no more than a second one is written
   const client = await connectSse(url)
   t.teardown(() => client.close())
   client.pause()
-  await waitUntil(() => {
-    live.markDirty()
-    clock.advance(0)
-    return live.clients === 0
-  }, 5000, 20)
+  await snapshotUntilDisconnected()
   t.equal(live.clients, 0)
 })
