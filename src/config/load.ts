@@ -198,17 +198,14 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
       const extensions = Object.keys(requireExtensions)
       const withExtensions = (path: string): string[] => [path, ...extensions.map((e) => path + e)]
       const directoryOnly = /(^|\/)\.{0,2}$/.test(specifier)
+      const asFile = directoryOnly ? undefined : firstFile(withExtensions(base))
+      if (asFile !== undefined) return asFile
       const main = packageMain(base) // resolved as Node does: an absolute "main" replaces the directory, a trailing '/' is dropped
-      const candidates = [
-        ...(directoryOnly ? [] : withExtensions(base)),
+      if (main === REFUSED_PACKAGE) return undefined // Node's ERR_INVALID_PACKAGE_CONFIG stands
+      return firstFile([
         ...(main === undefined ? [] : [...withExtensions(main), ...extensions.map((e) => join(main, `index${e}`))]),
         ...extensions.map((e) => join(base, `index${e}`)),
-      ]
-      for (const candidate of candidates) {
-        const real = realFile(candidate)
-        if (real !== undefined) return real
-      }
-      return undefined
+      ])
     }
     const url = new URL(specifier, parent)
     const { search, hash } = url
@@ -220,15 +217,39 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
   }
 }
 
-/** The path the "main" of a directory's package.json names, if it names one (a byte order mark skipped, as Node does). */
-function packageMain (directory: string): string | undefined {
+/** A directory's package.json that Node refuses to read (not a JSON object): requiring the directory fails. */
+const REFUSED_PACKAGE = Symbol('refused package.json')
+
+/**
+ * The path the "main" of a directory's package.json names, if it names one (a byte order mark skipped, as Node does),
+ * or REFUSED_PACKAGE when the file is there but is no JSON object: Node then refuses the directory, it does not fall
+ * back to its index file.
+ */
+function packageMain (directory: string): string | undefined | typeof REFUSED_PACKAGE {
+  let text: string
   try {
-    const text = readFileSync(join(directory, 'package.json'), 'utf8').replace(/^\uFEFF/, '')
-    const main: unknown = (JSON.parse(text) as { main?: unknown }).main
-    return typeof main === 'string' && main !== '' ? resolve(directory, main) : undefined
+    text = readFileSync(join(directory, 'package.json'), 'utf8').replace(/^\uFEFF/, '')
   } catch {
-    return undefined
+    return undefined // no package.json (or not a file): Node looks for the index
   }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    return REFUSED_PACKAGE
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return REFUSED_PACKAGE
+  const main: unknown = (parsed as { main?: unknown }).main
+  return typeof main === 'string' && main !== '' ? resolve(directory, main) : undefined
+}
+
+/** The real path of the first of these paths that is a file, tried in order. */
+function firstFile (paths: readonly string[]): string | undefined {
+  for (const path of paths) {
+    const real = realFile(path)
+    if (real !== undefined) return real
+  }
+  return undefined
 }
 
 /** The real path of a file (symlinks resolved now, no cache), or undefined if there is no file there. */

@@ -3,7 +3,8 @@
 // a directory's package.json "main" before its index.js, resolved from the directory (an absolute one replacing it,
 // a trailing '/' dropped, a byte order mark skipped); 'x/', '.' and '..' naming a directory only, never a file
 // 'x.js' beside it. The first version of that search took lib/index.js over "main", and lib.js for './lib/': a config
-// that had loaded one file loaded another after the change.
+// that had loaded one file loaded another after the change. A directory whose package.json is no JSON object is
+// refused, as Node refuses it (ERR_INVALID_PACKAGE_CONFIG), not read as its index.json.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -50,4 +51,22 @@ t.test('a required directory, a trailing slash and .. load the file Node would',
   const expected = ['http://main:1', 'http://both-file:2', 'http://both-directory:3', 'http://up-directory:4', 'http://absolute-main:5', 'http://slash-file:6', 'http://bom-main:7']
   t.strictSame((await loadConfigFile(file)).pools.p!.targets.map((x) => x.url), expected)
   t.strictSame((await loadConfigFile(file)).pools.p!.targets.map((x) => x.url), expected, 'and at the next load')
+})
+
+t.test('a required directory whose package.json is no JSON object is refused, as Node refuses it, not read as its index', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-require-refused-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  for (const [name, text] of [['notjson', 'nope'], ['empty', ''], ['array', '[]']] as const) {
+    await mkdir(join(dir, name))
+    await writeFile(join(dir, name, 'package.json'), text)
+    await writeFile(join(dir, name, 'index.json'), JSON.stringify(`http://${name}-index:1`))
+    const file = join(dir, `${name}.config.mjs`)
+    await writeFile(file, [
+      "import { createRequire } from 'node:module'",
+      'const require = createRequire(import.meta.url)',
+      `export default { pools: { p: { targets: [require('./${name}')] } }, routes: [{ path: '/', pool: 'p' }] }`,
+    ].join('\n') + '\n')
+    const refused = await loadConfigFile(file).then(() => undefined, (err: unknown) => err)
+    t.match(refused, { code: 'invalid_config' }, `${name}: refused, not loaded from index.json`)
+  }
 })
