@@ -34,6 +34,11 @@ export interface LiveStreamOptions {
   onError?: (error: unknown) => void
 }
 
+const STREAM_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache, no-transform',
+  'x-accel-buffering': 'no', // nginx in front would otherwise hold frames back
+} as const
 /** The page reconnects this long after losing the stream. */
 const RECONNECT_MS = 2000
 
@@ -91,11 +96,10 @@ export class LiveStream {
       res.end(JSON.stringify(body))
       return
     }
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      'x-accel-buffering': 'no', // nginx in front would otherwise hold frames back
-    })
+    // HEAD gets the stream's head and ends (RFC 9110 §9.3.2): kept as a watcher, it would hold a slot, its writes
+    // discarded by Node, until the client hung up
+    if (res.req.method === 'HEAD') return void res.writeHead(200, STREAM_HEADERS).end()
+    res.writeHead(200, STREAM_HEADERS)
     const watcher: Watcher = { behindSince: undefined }
     this.#clients.set(res, watcher)
     res.once('close', () => this.#detach(res))

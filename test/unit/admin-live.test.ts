@@ -225,6 +225,18 @@ t.test('events piling up unread past maxBufferedBytes disconnect the watcher too
   t.equal(live.clients, 0, `disconnected after ${sent} events`)
 })
 
+t.test('HEAD gets the stream\'s head at once and takes no watcher slot (RFC 9110 §9.3.2)', async (t) => {
+  const { live, url } = await setup(t, { maxWatchers: 1 })
+  const head = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(2000) })
+  t.equal(head.status, 200)
+  t.match(head.headers.get('content-type'), /^text\/event-stream/)
+  t.equal(live.clients, 0)
+  const client = await connectSse(url)
+  t.teardown(() => client.close())
+  await client.waitFor('snapshot', 1)
+  t.equal(client.status, 200, 'the one slot is still free for a watcher')
+})
+
 t.test('the watcher over maxWatchers gets 503 too_many_watchers with Retry-After (README, GET /live)', async (t) => {
   const { url, watch } = await setup(t, { maxWatchers: 1 })
   await watch()
