@@ -104,10 +104,13 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   // -H 'content-type: application/json'; curl -d '' labels it a form). A body with content is read as JSON, as
   // Fastify would (prototype keys refused); of any other type it is refused, and the call changes nothing.
   const parseJson = admin.getDefaultJsonParser('error', 'error')
-  admin.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  const parseJsonOrEmpty = (request: FastifyRequest, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
     if (body === '') done(null, undefined)
     else parseJson(request, body as string, done)
-  })
+  }
+  admin.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonOrEmpty)
+  // a structured +json type (application/merge-patch+json, RFC 6839 §3.1) is JSON too
+  admin.addContentTypeParser(/^application\/[\w.!#$&^-]+\+json\s*(?:;|$)/i, { parseAs: 'string' }, parseJsonOrEmpty)
   const onlyEmpty = (_request: unknown, body: string | Buffer, done: (err: Error | null, body?: unknown) => void): void => {
     if (body === '') done(null, undefined)
     else done(Object.assign(new Error('the admin API reads JSON bodies'), { statusCode: 415 }), undefined)

@@ -78,3 +78,22 @@ t.test('a JSON body with a prototype key is refused and moves nothing', async (t
   const ok = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body: '{"to":"backup"}', headers: JSON_TYPE })
   t.equal(ok.status, 200, 'the same action without them is taken')
 })
+
+// A structured +json type (RFC 6839 §3.1: application/merge-patch+json, a JSON:API client's application/vnd.api+json)
+// is JSON: read as application/json is, prototype keys refused as there. It was refused 400 as a body the admin API
+// could not read.
+t.test('a body of a +json type is read as JSON', async (t) => {
+  const { gw, admin } = await primaryAndBackup(t)
+  for (const type of ['application/merge-patch+json', 'application/vnd.api+json; charset=utf-8']) {
+    const moved = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body: '{"to":"backup"}', headers: { 'content-type': type } })
+    t.equal(moved.status, 200, type)
+    t.match(gw.gateway.status().pools.pay, { activeTier: 'backup' }, `${type} moved the pool`)
+    t.equal((await fetch(`${admin}/pools/pay/failback`, { method: 'POST' })).status, 200)
+  }
+  const proto = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body: '{"to":"backup","__proto__":{"x":1}}', headers: { 'content-type': 'application/merge-patch+json' } })
+  t.equal(proto.status, 400, 'a prototype key is refused there too')
+  t.equal((await proto.json() as { error: string }).error, 'bad_request')
+  const notJson = await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body: '{"to":"backup"}', headers: { 'content-type': 'application/jsonx' } })
+  t.equal(notJson.status, 400, 'a type that only starts like JSON is not JSON')
+  t.match(gw.gateway.status().pools.pay, { activeTier: 'primary' }, 'and moved nothing')
+})
