@@ -69,3 +69,16 @@ t.test("an untrusted peer's X-Forwarded-Proto says nothing", async (t) => {
   const write = await httpRequest(`${gw.url}/m/1`, { method: 'POST', headers: { 'x-forwarded-proto': 'https' }, body: '{}' })
   t.equal(parseSetCookie(sticky(write.headers['set-cookie'])!).secure, undefined)
 })
+
+// Secure is said for the scheme https only, not for any value that starts with those letters ('httpsx', 'https-ish'):
+// a Secure cookie on a plain-HTTP leg is one the browser never sends back, and the client loses read-your-writes.
+t.test("X-Forwarded-Proto values that only begin with 'https' are not HTTPS", async (t) => {
+  const gw = await setup(t, { server: { trustedProxies: ['127.0.0.1'] } })
+  const secure = async (headers: Record<string, string>): Promise<boolean> => {
+    const write = await httpRequest(`${gw.url}/m/1`, { method: 'POST', headers, body: '{}' })
+    return parseSetCookie(sticky(write.headers['set-cookie'])!).secure === true
+  }
+  t.equal(await secure({ 'x-forwarded-proto': 'httpsx' }), false, 'httpsx')
+  t.equal(await secure({ 'x-forwarded-proto': 'https-ish, https' }), false, 'the first leg decides')
+  t.equal(await secure({ 'x-forwarded-proto': ' https , http' }), true, 'spaces around https are fine')
+})

@@ -61,3 +61,34 @@ t.test('a TRACE whose Max-Forwards is not a number is a 400, not forwarded', asy
   t.equal(body.error, 'bad_request')
   t.equal(u.requests.length, 0)
 })
+
+// RFC 9110 §7.6.2 (b): a recipient forwards the lesser of its own maximum and the received value less one. The
+// gateway's maximum is 255: a huge hop count must not go on unbounded, nor be cut lower than 255.
+t.test('TRACE and OPTIONS with a Max-Forwards above 255 are forwarded with 255', async (t) => {
+  const { url, u } = await setup(t)
+  for (const [method, value] of [['TRACE', '1000'], ['OPTIONS', '256']] as const) {
+    const res = await request(`${url}/api`, { method, headers: { 'max-forwards': value } })
+    await res.body.dump()
+    t.equal(res.statusCode, 200)
+  }
+  t.strictSame(u.requests.map((r) => r.headers['max-forwards']), ['255', '255'])
+})
+
+// 1 is the last hop count that still goes upstream (as 0); only 0 itself is answered here
+t.test('TRACE with Max-Forwards: 1 is forwarded with 0, not answered here', async (t) => {
+  const { url, u } = await setup(t)
+  const res = await request(`${url}/api`, { method: 'TRACE', headers: { 'max-forwards': '1' } })
+  await res.body.dump()
+  t.equal(res.statusCode, 200)
+  t.strictSame(u.requests.map((r) => r.headers['max-forwards']), ['0'])
+})
+
+// a value that starts with digits but is not one number ('10x') is no hop count either: a 400, not forwarded
+t.test('an OPTIONS whose Max-Forwards has trailing garbage is a 400, not forwarded', async (t) => {
+  const { url, u } = await setup(t)
+  const res = await request(`${url}/api`, { method: 'OPTIONS', headers: { 'max-forwards': '10x' } })
+  const body = await res.body.json() as { error: string }
+  t.equal(res.statusCode, 400)
+  t.equal(body.error, 'bad_request')
+  t.equal(u.requests.length, 0)
+})
