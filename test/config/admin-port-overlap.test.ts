@@ -24,3 +24,17 @@ t.test('different ports, different specific hosts, or port 0 are fine', async (t
   t.strictSame(problemPaths(listeners({ host: '0.0.0.0', port: 9000 }, { host: '::1', port: 9000 })), [])
   t.strictSame(problemPaths(listeners({ host: '::1', port: 9000 }, { host: '0.0.0.0', port: 9000 })), [])
 })
+
+// Host names are case-insensitive (RFC 4343): 'LOCALHOST' and 'localhost' are one address, and both listeners on it
+// with one port would fail the second bind at start.
+t.test("a host name in another case is the same host", async (t) => {
+  t.strictSame(problemPaths(listeners({ host: 'LOCALHOST', port: 9000 }, { host: 'localhost', port: 9000 })), ['admin.port'])
+  t.strictSame(problemPaths(listeners({ host: 'localhost', port: 9000 }, { host: 'LocalHost', port: 9000 })), ['admin.port'])
+})
+
+// An empty host is what listen() takes for "every address" (IPv6 and, dual-stack, IPv4): like '::', it overlaps any
+// host on either side.
+t.test("an empty host, listen()'s every address, overlaps any host", async (t) => {
+  t.strictSame(problemPaths(listeners({ host: '', port: 9000 }, { host: '127.0.0.1', port: 9000 })), ['admin.port'])
+  t.strictSame(problemPaths(listeners({ host: '10.0.0.1', port: 9000 }, { host: '', port: 9000 })), ['admin.port'])
+})

@@ -131,3 +131,26 @@ t.test('describeDiff is one line of counts', async (t) => {
   t.equal(describeDiff(diff), 'routes +1 -0 ~1, pools +1 -0 ~0, targets +1 -0 ~1, settings ~1 (log.level)')
   t.equal(describeDiff(diffOf(() => {})), 'routes +0 -0 ~0, pools +0 -0 ~0, targets +0 -0 ~0')
 })
+
+// POST /reload answers with these lists and an operator compares them from one reload to the next: their order is
+// the sorted one, not the order the file happens to list pools, targets and routes in.
+t.test('every list is sorted, whatever the order in the file', async (t) => {
+  const diff = diffOf((c) => {
+    c.pools.orders = { targets: ['http://10.0.2.2:3000', 'http://10.0.2.1:3000'] }
+    c.routes.push({ path: '/z-orders', pool: 'orders' }, { path: '/a-orders', pool: 'orders' })
+  })
+  t.strictSame(diff.targets.added, ['orders/http://10.0.2.1:3000', 'orders/http://10.0.2.2:3000'])
+  t.strictSame(diff.routes.added, ['*/a-orders', '*/z-orders'])
+})
+
+// Header names are case-insensitive (RFC 9110 5.1) and the routing table matches them so: a route's header respelled
+// in another case is the same route, as a host in another case is, and a reload of it changes nothing.
+t.test("a route header name's case means nothing", async (t) => {
+  const before = baseInput()
+  before.routes[0].headers = { 'X-Tenant': 'blue' }
+  const after = baseInput()
+  after.routes[0].headers = { 'x-tenant': 'blue' }
+  const diff = diffConfigs(validateConfig(before), validateConfig(after))
+  t.strictSame(diff.routes, none())
+  t.ok(diff.identical)
+})

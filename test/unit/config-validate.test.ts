@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ConfigError } from '../../src/errors.ts'
 import { validateConfig } from '../../src/config/validate.ts'
-import { problemsOf } from '../config/problems.ts'
+import { problemPaths, problemsOf } from '../config/problems.ts'
 
 const minimal = (): Record<string, unknown> => ({
   pools: { payment: { targets: ['http://127.0.0.1:3001'] } },
@@ -259,4 +259,31 @@ t.test('valid edge values are accepted', async (t) => {
 t.test('the source is named in the message', async (t) => {
   const err = t.throws(() => validateConfig({}, '/etc/switchyard.ts')) as Error
   t.ok(err.message.includes('/etc/switchyard.ts'))
+})
+
+// A DNS-discovered name is a target like a fixed one: a pool needs one primary among all of them, so a discovered
+// primary beside backup-only fixed targets is a valid pool, and a pool whose discovered names are all backups too
+// (nothing would ever take traffic before a failover) is refused at pools.<name>.targets.
+t.test('the one-primary rule counts DNS-discovered targets', async (t) => {
+  const discovered = (backup: boolean): Record<string, unknown> => ({ dns: 'svc.example', port: 80, backup })
+  t.strictSame(problemsOf(withPool({ targets: [{ url: 'http://a:1', backup: true }, discovered(false)] })), [], 'a discovered primary')
+  const problems = problemsOf(withPool({ targets: [{ url: 'http://a:1', backup: true }, discovered(true)] }))
+  t.ok(problems.some((p) => p.startsWith('pools.payment.targets: ')), `all backups: ${JSON.stringify(problems)}`)
+  t.ok(problemsOf(withPool({ targets: [discovered(true)] })).some((p) => p.startsWith('pools.payment.targets: ')), 'only a discovered backup')
+})
+
+// A pool with no targets at all has one problem, that it has none: not also "all are backup: true", which would send
+// the operator looking for backup flags that are not there.
+t.test('an empty pool is reported once, as having no targets', async (t) => {
+  for (const targets of [[], undefined]) {
+    const problems = problemsOf(withPool({ targets }))
+    t.equal(problems.filter((p) => p.startsWith('pools.payment.targets: ')).length, 1, `targets ${JSON.stringify(targets)}: ${JSON.stringify(problems)}`)
+  }
+})
+
+// An unknown top-level field is reported at its own path, one problem per field, as every other problem is: the
+// path is what an editor or a CI check points at, and two misspelt sections are two things to fix.
+t.test('each unknown top-level field is its own problem at its own path', async (t) => {
+  t.strictSame(problemPaths({ ...minimal(), extra: true }), ['extra'])
+  t.strictSame(problemPaths({ ...minimal(), sever: { port: 1 }, logs: {} }).sort(), ['logs', 'sever'])
 })
