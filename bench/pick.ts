@@ -20,18 +20,22 @@ import { median } from './report.ts'
 const SIZES = [2, 100, 1000, 10_000]
 const RUNS = 15
 const RUN_MS = 10
-const BALANCERS: Record<string, BalancerConfig> = {
-  'round-robin': 'round-robin',
-  'least-connections': 'least-connections',
-  random: 'random',
-  p2c: 'p2c',
-  'hash (header key)': { type: 'hash', key: 'header:x-user' },
+interface Contender { config: BalancerConfig; weight: (i: number) => number }
+const WEIGHTS_1_TO_3 = (i: number): number => 1 + (i % 3)
+const BALANCERS: Record<string, Contender> = {
+  'round-robin': { config: 'round-robin', weight: WEIGHTS_1_TO_3 },
+  'least-connections': { config: 'least-connections', weight: WEIGHTS_1_TO_3 },
+  // every target a weight of its own: a tie is drawn by weight class, one class per target (fenwick.ts: O(log k))
+  'least-connections (every weight distinct)': { config: 'least-connections', weight: (i) => 1 + i },
+  random: { config: 'random', weight: WEIGHTS_1_TO_3 },
+  p2c: { config: 'p2c', weight: WEIGHTS_1_TO_3 },
+  'hash (header key)': { config: { type: 'hash', key: 'header:x-user' }, weight: WEIGHTS_1_TO_3 },
 }
 const PATHS = ['request', 'retry'] as const
 
 /** A pool as the gateway builds it: validated config, real Targets (no connection is ever opened). */
-function pool (config: BalancerConfig, n: number): UpstreamPool {
-  const targets = Array.from({ length: n }, (_, i) => ({ url: `http://10.${(i >> 8) & 255}.${i & 255}.1:8080`, weight: 1 + (i % 3) }))
+function pool ({ config, weight }: Contender, n: number): UpstreamPool {
+  const targets = Array.from({ length: n }, (_, i) => ({ url: `http://10.${(i >> 8) & 255}.${i & 255}.1:8080`, weight: weight(i) }))
   const resolved = validateConfig({ pools: { p: { targets, balancer: config } }, routes: [{ path: '/', pool: 'p' }] }).pools.p!
   const built = resolved.targets.map((tc) => new Target(tc, resolved))
   const up = new UpstreamPool('p', resolved, built, createBalancer(resolved.balancer))
@@ -41,7 +45,7 @@ function pool (config: BalancerConfig, n: number): UpstreamPool {
 }
 
 /** ns per pick for one balancer at one size: calibrate a loop to RUN_MS, then time RUNS such loops. */
-function time (config: BalancerConfig, size: number, path: typeof PATHS[number]): { median: number; min: number } {
+function time (config: Contender, size: number, path: typeof PATHS[number]): { median: number; min: number } {
   const up = pool(config, size)
   // 1,024 different affinity keys, so the hash balancer cannot profit from one key's cached result
   const contexts: PickContext[] = Array.from({ length: 1024 }, (_, i) => ({ hashKey: `user-${i}` }))
@@ -77,7 +81,7 @@ if (values.one !== undefined) {
   const self = fileURLToPath(import.meta.url)
   const lines = [
     `Pool pick path (UpstreamPool.pick + acquire + release), ns per request: median (minimum) of ${RUNS} runs of ~${RUN_MS} ms each; ` +
-      `Node ${process.version}${canPin ? ', pinned to CPU 0' : ''}; one process per balancer; weights 1-3, mixed loads.`,
+      `Node ${process.version}${canPin ? ', pinned to CPU 0' : ''}; one process per balancer; weights 1-3 unless the row says otherwise, mixed loads.`,
     '',
     `| balancer | path | ${SIZES.map((s) => `${s.toLocaleString('en-US')} targets`).join(' | ')} |`,
     `| --- | --- | ${SIZES.map(() => '---:').join(' | ')} |`,
