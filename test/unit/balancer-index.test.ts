@@ -33,3 +33,15 @@ t.test('the injected random source is used', async (t) => {
   t.equal(createBalancer('least-connections', () => 0).pick(cs, {})!.url, 'a', 'least-connections: random 0 takes the first tie')
   t.equal(createBalancer('least-connections', () => 0.99).pick(cs, {})!.url, 'c', 'and a draw near 1 the last')
 })
+
+t.test('every random algorithm draws from the injected source, and only from it', async (t) => {
+  // a tie of three idle targets: one draw each pick, counted; a balancer that fell back to Math.random would leave
+  // the count at 0 (and its picks would no longer replay under a seeded source)
+  for (const algorithm of ['least-connections', 'random', 'p2c'] as const) {
+    let draws = 0
+    const bal = createBalancer(algorithm, () => { draws++; return 0 })
+    const cs = candidates({ a: 1, b: 1, c: 1 })
+    for (let i = 0; i < 5; i++) t.equal(bal.pick(cs, {})!.url, 'a', `${algorithm}: draw 0 takes the first`)
+    t.ok(draws >= 5, `${algorithm}: ${draws} draws from the injected source`)
+  }
+})

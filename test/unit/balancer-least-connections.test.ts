@@ -65,3 +65,46 @@ t.test('zero or one candidate', async (t) => {
   const only = candidate('a', 1, 50)
   t.equal(b.pick([only], {}), only)
 })
+
+t.test('a tie across weights gives each weight class its whole share (weight × members)', async (t) => {
+  // a and b (weight 1) were placed before c (weight 2) arrived: the line is a [0, 1), b [1, 2), c [2, 4) of 4
+  const cases: { draw: number; want: string }[] = [
+    { draw: 0.2, want: 'a' },
+    { draw: 0.3, want: 'b' },
+    { draw: 0.49, want: 'b' },
+    { draw: 0.5, want: 'c' },
+    { draw: 0.99, want: 'c' },
+  ]
+  for (const c of cases) {
+    const cs = [candidate('a', 1), candidate('b', 1), candidate('c', 2)]
+    t.equal(new LeastConnectionsBalancer(sequence(c.draw)).pick(cs, {})!.url, c.want, `draw ${c.draw}`)
+  }
+})
+
+t.test('a target avoided by one pick is back for the next', async (t) => {
+  const a = candidate('a', 1, 0)
+  const b = candidate('b', 1, 1)
+  const list = [a, b]
+  const bal = new LeastConnectionsBalancer(noRandom)
+  t.equal(bal.pick(list, {}, [a]), b, 'the retry avoids a')
+  t.equal(bal.pick(list, {}), a, 'the next request sees a again, least loaded')
+  t.equal(bal.pick(list, {}, [b]), a, 'and avoiding b gives a')
+})
+
+t.test('load changes reach both kept lists (the live tier and the standby)', async (t) => {
+  const [a, b, c, d] = [candidate('a'), candidate('b'), candidate('c'), candidate('d')]
+  const live = [a!, b!]
+  const standby = [c!, d!]
+  const bal = new LeastConnectionsBalancer(sequence(0, 0)) // the two first picks are ties; none after
+  t.equal(bal.pick(standby, {}), c)
+  t.equal(bal.pick(live, {}), a) // live is now the first list kept, standby the second
+  c!.inFlight = 2
+  bal.loadChanged(c!)
+  t.equal(bal.pick(standby, {}), d, 'd alone at the least load: no draw')
+  d!.inFlight = 3
+  bal.loadChanged(d!)
+  a!.inFlight = 1
+  bal.loadChanged(a!)
+  t.equal(bal.pick(live, {}), b, 'and the live list saw a change too')
+  t.equal(bal.pick(standby, {}), c, 'c (2) now below d (3)')
+})

@@ -75,3 +75,26 @@ t.test('zero or one candidate', async (t) => {
   const only = candidate('a', 1, 100)
   t.equal(p.pick([only], {}), only)
 })
+
+t.test('the second draw runs over the line without the first candidate', async (t) => {
+  // x (5 in flight), y (0), z (10), weights 1: once x is drawn the second draw's line is y [0, 1), z [1, 2) of 2;
+  // once z is drawn, x [0, 1), y [1, 2)
+  const x = candidate('x', 1, 5)
+  const y = candidate('y', 1, 0)
+  const z = candidate('z', 1, 10)
+  const cs = [x, y, z]
+  const cases: { draws: [number, number]; want: string; why: string }[] = [
+    { draws: [0, 0.4], want: 'y', why: 'x then 0.4 of [y, z] → y, y wins' },
+    { draws: [0, 0.49], want: 'y', why: 'x then 0.49 of [y, z] → y' },
+    { draws: [0, 0.5], want: 'x', why: 'x then 0.5 of [y, z] → z, x wins' },
+    { draws: [0.99, 0.4], want: 'x', why: 'z then 0.4 of [x, y] → x, x wins' },
+    { draws: [0.99, 0.5], want: 'y', why: 'z then 0.5 of [x, y] → y' },
+  ]
+  for (const c of cases) t.equal(new P2CBalancer(sequence(...c.draws)).pick(cs, {})!.url, c.want, c.why)
+  // weighted: a (3) drawn first leaves b (1) and c (4): b [0, 1), c [1, 5) of 5
+  const a3 = candidate('a', 3, 9)
+  const b1 = candidate('b', 1, 0)
+  const c4 = candidate('c', 4, 0)
+  t.equal(new P2CBalancer(sequence(0, 0.19)).pick([a3, b1, c4], {}), b1, 'a then 0.19 of 5 → b')
+  t.equal(new P2CBalancer(sequence(0, 0.21)).pick([a3, b1, c4], {}), c4, 'a then 0.21 of 5 → c')
+})

@@ -107,3 +107,36 @@ t.test('a list that shrinks to one candidate lets the others go (no schedule kee
   await waitUntilCollected(() => goneRef.deref() === undefined ? [] : ['b'], (held) => { throw new Error(`still held: ${held.join(', ')}`) })
   t.pass('the removed candidate was collected')
 })
+
+t.test('retries: an avoided target loses its turn, the rest keep theirs', async (t) => {
+  // each row: weights, then a string of picks, lower case a plain pick, upper case a retry avoiding `a`
+  const cases: { name: string; weights: Record<string, number>; expect: string }[] = [
+    // a plain pick keeps a's turns; the retries take b's and c's in turn (not two b's in a row)
+    { name: '3:1:1, every other pick a retry off a', weights: { a: 3, b: 1, c: 1 }, expect: 'aBaCaBaCaBaCaBaC' },
+    // a holds most of the weight: the schedule's next turns are all a's, so the fallback step over b and c
+    // runs, and it too must alternate b and c (and leave the plain picks to a)
+    { name: '10:1:1, retries only', weights: { a: 10, b: 1, c: 1 }, expect: 'BCBCBCBC' },
+    { name: '10:1:1, a plain pick after the retries', weights: { a: 10, b: 1, c: 1 }, expect: 'BCBCaaab' },
+  ]
+  for (const c of cases) {
+    const cs = candidates(c.weights)
+    const bal = new RoundRobinBalancer()
+    const got = c.expect.split('').map((x) => x === x.toUpperCase()
+      ? bal.pick(cs, {}, [cs[0]!])!.url.toUpperCase()
+      : bal.pick(cs, {})!.url)
+    t.strictSame(got.join(''), c.expect, c.name)
+  }
+})
+
+t.test('the schedule stays exact past its periodic rebase (65,536 picks)', async (t) => {
+  // the schedule rebases its counters every 65,536 picks: weights must keep interleaving the same way after it
+  for (const weights of [{ a: 3, b: 1 }, { a: 5, b: 1, c: 1 }, { a: 4, b: 2, c: 1 }] as Record<string, number>[]) {
+    const cs = candidates(weights)
+    const cycle = Object.values(weights).reduce((s, w) => s + w, 0)
+    const bal = new RoundRobinBalancer()
+    const first = run(bal, cs, cycle).join('')
+    run(bal, cs, 65_536 - cycle - (65_536 % cycle) + cycle) // up to a whole number of cycles, just before the rebase
+    const later = Array.from({ length: 4 }, () => run(bal, cs, cycle).join(''))
+    t.strictSame(later, [first, first, first, first], JSON.stringify(weights))
+  }
+})
