@@ -183,7 +183,8 @@ function isConfigModule (url: string): boolean {
  * written: an ES import's URL (its own query kept), a require()'s path. Node's resolvers remember what a link led to
  * for the life of the process, and a Secret or ConfigMap mounted beside the config swaps its ..data link at every
  * update: the config would read the first version for ever, and fail once the kubelet deleted it. Undefined when no
- * file is found: Node's resolver then takes the specifier as it is, and its error stands.
+ * file is found: Node's resolver then takes the specifier as it is, and its error stands. Throws Node's
+ * ERR_INVALID_PACKAGE_CONFIG for a required directory whose package.json is no JSON object.
  */
 function realSpecifier (specifier: string, parentUrl: string, requiring: boolean): string | undefined {
   try {
@@ -201,7 +202,8 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
       const asFile = directoryOnly ? undefined : firstFile(withExtensions(base))
       if (asFile !== undefined) return asFile
       const main = packageMain(base) // resolved as Node does: an absolute "main" replaces the directory, a trailing '/' is dropped
-      if (main === REFUSED_PACKAGE) return undefined // Node's ERR_INVALID_PACKAGE_CONFIG stands
+      // refused here, not left to Node: its resolver would answer from the package.json it read at an earlier load
+      if (main === REFUSED_PACKAGE) throw invalidPackageConfig(join(base, 'package.json'))
       return firstFile([
         ...(main === undefined ? [] : [...withExtensions(main), ...extensions.map((e) => join(main, `index${e}`))]),
         ...extensions.map((e) => join(base, `index${e}`)),
@@ -212,13 +214,20 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
     url.search = url.hash = ''
     const real = realFile(fileURLToPath(url))
     return real === undefined ? undefined : `${pathToFileURL(real).href}${search}${hash}`
-  } catch {
+  } catch (err) {
+    if ((err as { code?: unknown }).code === INVALID_PACKAGE_CONFIG) throw err
     return undefined // not a file: URL Node could resolve: its own error stands
   }
 }
 
 /** A directory's package.json that Node refuses to read (not a JSON object): requiring the directory fails. */
 const REFUSED_PACKAGE = Symbol('refused package.json')
+const INVALID_PACKAGE_CONFIG = 'ERR_INVALID_PACKAGE_CONFIG'
+
+/** The error Node's resolver gives for such a package.json, with its code. */
+function invalidPackageConfig (path: string): Error {
+  return Object.assign(new Error(`Invalid package config ${path}.`), { code: INVALID_PACKAGE_CONFIG })
+}
 
 /**
  * The path the "main" of a directory's package.json names, if it names one (a byte order mark skipped, as Node does),

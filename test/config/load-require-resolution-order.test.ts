@@ -70,3 +70,28 @@ t.test('a required directory whose package.json is no JSON object is refused, as
     t.match(refused, { code: 'invalid_config' }, `${name}: refused, not loaded from index.json`)
   }
 })
+
+// Node's resolver keeps what it read of a package.json: left to it, a package.json broken after a first load was
+// read as it was then, and the reload succeeded with the old "main" back (a fresh start refused the same file)
+t.test('a package.json broken in place after a load is refused at the next load, and the next good one is read', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-require-broken-later-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await mkdir(join(dir, 'd'))
+  await writeFile(join(dir, 'd', 'm.js'), answers('http://m:1'))
+  await writeFile(join(dir, 'd', 'n.js'), answers('http://n:1'))
+  const file = join(dir, 'routes.config.mjs')
+  await writeFile(file, [
+    "import { createRequire } from 'node:module'",
+    'const require = createRequire(import.meta.url)',
+    "export default { pools: { p: { targets: [require('./d')] } }, routes: [{ path: '/', pool: 'p' }] }",
+  ].join('\n') + '\n')
+  const target = async (): Promise<unknown> => loadConfigFile(file).then((c) => c.pools.p!.targets[0]!.url, (err: unknown) => err)
+  await writeFile(join(dir, 'd', 'package.json'), JSON.stringify({ main: 'm.js' }))
+  t.equal(await target(), 'http://m:1')
+  for (const broken of ['nope', '', '[]']) {
+    await writeFile(join(dir, 'd', 'package.json'), broken)
+    t.match(await target(), { code: 'invalid_config' }, `package.json ${JSON.stringify(broken)} refused`)
+  }
+  await writeFile(join(dir, 'd', 'package.json'), JSON.stringify({ main: 'n.js' }))
+  t.equal(await target(), 'http://n:1', 'the next good one is read')
+})
