@@ -31,6 +31,7 @@ export const ERRORS = {
   // the admin listener's answers
   unauthorized: { status: 401, message: 'This admin call needs Authorization: Bearer <admin token>' },
   not_found: { status: 404, message: 'No such admin endpoint' },
+  method_not_allowed: { status: 405, message: 'This admin endpoint does not take this method (see Allow)' },
   unknown_pool: { status: 404, message: 'No pool of that name' },
   unknown_target: { status: 404, message: 'No target host:port of that name in this pool' },
   unknown_route: { status: 404, message: 'No route of that name' },
@@ -41,6 +42,7 @@ export const ERRORS = {
   no_backup_targets: { status: 409, message: 'This pool has no backup targets to switch over to' },
   no_canary: { status: 409, message: 'This route has no canary' },
   too_many_watchers: { status: 503, message: 'Too many live dashboard connections are open' },
+  dashboard_unavailable: { status: 500, message: 'The dashboard could not be built; see the gateway log' },
 } as const satisfies Record<string, { status: number; message: string }>
 
 export type ErrorCode = keyof typeof ERRORS

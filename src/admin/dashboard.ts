@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { adminError } from '../errors.ts'
 import type { Clock } from '../runtime.ts'
 import type { DashboardConfig, DashboardStatus, LiveSnapshot } from './dashboard/wire.ts'
 import type { TrafficHistory } from './history.ts'
@@ -72,8 +73,8 @@ export function registerDashboard (admin: FastifyInstance, options: DashboardOpt
       found = (await assets).get(name)
     } catch (error) {
       request.log.error({ err: error }, 'dashboard bundle failed')
-      reply.code(500)
-      return { error: 'dashboard_unavailable', message: 'the dashboard could not be built; see the gateway log' }
+      const { status, body } = adminError('dashboard_unavailable')
+      return reply.code(status).send(body)
     }
     if (found === undefined) throw new Error(`no dashboard asset ${name}`)
     reply
@@ -83,7 +84,7 @@ export function registerDashboard (admin: FastifyInstance, options: DashboardOpt
       .header('content-security-policy', CONTENT_SECURITY_POLICY)
       .header('x-content-type-options', 'nosniff')
       .header('referrer-policy', 'no-referrer')
-    if (request.headers['if-none-match'] === found.etag) return reply.code(304).send()
+    if (matchesEtag(request.headers['if-none-match'], found.etag)) return reply.code(304).send()
     return found.body
   }
 
@@ -159,4 +160,16 @@ export function toDashboardStatus (doc: StatusDocument): DashboardStatus {
         : {}),
     })),
   }
+}
+
+/**
+ * If-None-Match compared as RFC 9110 §13.1.2 says: weakly (a W/ prefix ignored: nginx's gzip makes an ETag weak),
+ * any tag of a list, or `*`.
+ */
+export function matchesEtag (header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false
+  return header.split(',').some((tag) => {
+    const trimmed = tag.trim()
+    return trimmed === '*' || (trimmed.startsWith('W/') ? trimmed.slice(2) : trimmed) === etag
+  })
 }

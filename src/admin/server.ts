@@ -13,6 +13,7 @@ import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
 import { LAZY_SCHEMA_COMPILERS } from '../fastify-compilers.ts'
 import { onClientError } from '../proxy/client-error.ts'
+import { answerOtherMethods } from './allow.ts'
 import { bearerCheck, fromAnotherOrigin, servedHost } from './auth.ts'
 import { poolStatus } from './status.ts'
 import type { GatewayEvent, StatusDocument, TargetStatusView } from './status-types.ts'
@@ -119,6 +120,7 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   admin.addContentTypeParser('*', { parseAs: 'string' }, onlyEmpty)
 
   admin.setNotFoundHandler((_request, reply) => fail(reply, 'not_found'))
+  answerOtherMethods(admin, (reply) => fail(reply, 'method_not_allowed'))
   admin.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _request, reply) => {
     if (err.statusCode === 413) return fail(reply, 'payload_too_large')
     if (err.statusCode !== undefined && err.statusCode < 500) return fail(reply, 'bad_request', { detail: err.message })
@@ -134,6 +136,10 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     if (access === 'open') return
     if (fromAnotherOrigin(request.headers)) return fail(reply, 'forbidden_origin')
     if (!authorised(request.headers.authorization)) return fail(reply, 'unauthorized')
+  })
+  // what these answers say is true now only: no cache may keep one (RFC 9111 §4.2.2 would let it guess a lifetime)
+  admin.addHook('onSend', async (_request, reply) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
   })
   // every operator action, refused ones included, with who asked
   admin.addHook('onResponse', async (request, reply) => {

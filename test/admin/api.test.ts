@@ -244,9 +244,9 @@ t.test('unknown paths and methods, bad bodies, oversized bodies, unknown pools a
   const cases: Array<{ method: string; path: string; options?: CallOptions; status: number; error: string }> = [
     { method: 'GET', path: '/nope', status: 404, error: 'not_found' },
     { method: 'GET', path: '/pools/pay/targets', status: 404, error: 'not_found' },
-    { method: 'DELETE', path: '/status', status: 404, error: 'not_found' },
-    { method: 'PUT', path: '/reload', status: 404, error: 'not_found' },
-    { method: 'GET', path: '/reload', status: 404, error: 'not_found' },
+    { method: 'DELETE', path: '/status', status: 405, error: 'method_not_allowed' },
+    { method: 'PUT', path: '/reload', status: 405, error: 'method_not_allowed' },
+    { method: 'GET', path: '/reload', status: 405, error: 'method_not_allowed' },
     { method: 'POST', path: '/nope', status: 404, error: 'not_found' },
     { method: 'POST', path: `${target}/explode`, status: 404, error: 'not_found' },
     { method: 'POST', path: '/pools/pay/switchover', options: { raw: '{to:' }, status: 400, error: 'bad_request' },
@@ -273,6 +273,45 @@ t.test('unknown paths and methods, bad bodies, oversized bodies, unknown pools a
     t.equal(res.body.error, c.error, `${label}: ${c.error}`)
   }
   t.strictSame(await status(), before, 'no error changed any state')
+})
+
+// A path the listener serves, asked with a method it does not take, is 405 with Allow (RFC 9110 §15.5.6), as Envoy's
+// admin answers a GET to a POST-only endpoint; OPTIONS says what each path takes (§9.3.7). Only unknown paths are
+// 404: 'No such admin endpoint' for GET /reload sent operators looking for a path that is there.
+t.test('a known path with another method: 405 method_not_allowed with Allow; OPTIONS 204 with Allow', async (t) => {
+  const { admin, p1Id, status } = await setup(t, { admin: { token: CONFIG_TOKEN } })
+  const auth = { authorization: `Bearer ${CONFIG_TOKEN}` }
+  const before = await status()
+  const cases: Array<[method: string, path: string, allow: string]> = [
+    ['GET', '/reload', 'POST, OPTIONS'],
+    ['HEAD', '/pools/pay/failback', 'POST, OPTIONS'],
+    ['PUT', '/status', 'GET, HEAD, OPTIONS'],
+    ['DELETE', `/pools/pay/targets/${encodeURIComponent(p1Id)}/drain`, 'POST, OPTIONS'],
+    ['POST', '/dashboard/app.js', 'GET, HEAD, OPTIONS'],
+  ]
+  for (const [method, path, allow] of cases) {
+    const res = await fetch(admin + path, { method, headers: auth })
+    t.equal(res.status, 405, `${method} ${path}`)
+    t.equal(res.headers.get('allow'), allow, `${method} ${path}: Allow`)
+    if (method !== 'HEAD') t.equal((await res.json() as { error: string }).error, 'method_not_allowed')
+    const options = await fetch(admin + path, { method: 'OPTIONS', headers: auth })
+    t.equal(options.status, 204, `OPTIONS ${path}`)
+    t.equal(options.headers.get('allow'), allow, `OPTIONS ${path}: Allow`)
+  }
+  t.equal((await fetch(`${admin}/reload`)).status, 401, 'the token is still asked first')
+  t.equal((await fetch(`${admin}/nope`, { method: 'PUT', headers: auth })).status, 404, 'an unknown path stays 404')
+  t.strictSame(await status(), before, 'nothing changed')
+})
+
+// What the admin listener answers is true now only: no cache may keep it (without Cache-Control, RFC 9111 §4.2.2 lets
+// a cache give it a lifetime of its own); the dashboard's assets keep their no-cache and ETag
+t.test('every admin answer but the dashboard assets says Cache-Control: no-store', async (t) => {
+  const { admin } = await setup(t)
+  for (const path of [...OPEN_READ_ROUTES, ...DATA_READ_ROUTES, '/nope', '/dashboard/config.json']) {
+    t.equal((await fetch(admin + path)).headers.get('cache-control'), 'no-store', path)
+  }
+  t.equal((await fetch(`${admin}/reload`, { method: 'POST' })).headers.get('cache-control'), 'no-store', 'POST /reload')
+  t.equal((await fetch(`${admin}/dashboard/app.css`)).headers.get('cache-control'), 'no-cache', 'an asset')
 })
 
 t.test('an admin listener off loopback without a token logs a warning; with a token it does not', async (t) => {

@@ -49,8 +49,8 @@ t.test('hostile admin calls: a 4xx JSON error each, and no state changes', async
   const cases: { name: string; method: string; path: string; token?: string; authorization?: string; type?: string; body?: string | Buffer; status: number; error: string }[] = [
     { name: 'unknown path', method: 'GET', path: '/nope', status: 404, error: 'not_found' },
     { name: 'unknown path with dots', method: 'GET', path: '/status/../../etc/passwd', status: 404, error: 'not_found' },
-    { name: 'wrong method on a read endpoint', method: 'DELETE', path: '/status', status: 404, error: 'not_found' },
-    { name: 'GET on an action', method: 'GET', path: '/reload', status: 404, error: 'not_found' },
+    { name: 'wrong method on a read endpoint', method: 'DELETE', path: '/status', token: TOKEN, status: 405, error: 'method_not_allowed' },
+    { name: 'GET on an action', method: 'GET', path: '/reload', token: TOKEN, status: 405, error: 'method_not_allowed' },
     { name: 'no token', method: 'POST', path: '/reload', status: 401, error: 'unauthorized' },
     { name: 'no token to read the state', method: 'GET', path: '/status', status: 401, error: 'unauthorized' },
     { name: 'wrong token', method: 'POST', path: '/reload', token: 'admin-token-9876543210', status: 401, error: 'unauthorized' },
