@@ -119,3 +119,24 @@ t.test('a streamed request body is logged with its size', async (t) => {
   const line = await lineFor(t, gw, 'log-put')
   t.match(line, { method: 'PUT', status: 200, bytesIn: size, attempts: 1 })
 })
+
+// README: `targets` lists every target tried "when there was more than one attempt". A one-attempt line leaves it
+// out (its `target` says it all), so a query on `targets` finds exactly the retried requests.
+t.test('targets is present only when there was more than one attempt', async (t) => {
+  const u = await upstream(t, 'u')
+  const gone = await refusedUrl(t)
+  const gw = await gateway(t, {
+    pools: { api: { targets: [u.url] }, dead: { targets: [gone], retry: { attempts: 2 } } },
+    routes: [{ path: '/api', pool: 'api' }, { path: '/dead', pool: 'dead' }],
+  })
+
+  await httpRequest(gw.url + '/api/x', { headers: { 'x-request-id': 'log-one' } })
+  const one = await lineFor(t, gw, 'log-one')
+  t.match(one, { status: 200, attempts: 1, target: u.url })
+  t.equal(one.targets, undefined, 'one attempt: no targets')
+
+  await httpRequest(gw.url + '/dead/x', { headers: { 'x-request-id': 'log-two' } })
+  const two = await lineFor(t, gw, 'log-two')
+  t.match(two, { status: 502, attempts: 2 })
+  t.same(two.targets, [gone, gone], 'two attempts: both, in order')
+})

@@ -67,3 +67,45 @@ t.test('a file where a directory of the path should be: ENOTDIR naming that file
   t.throws(() => new LogFile(join(dir, 'plain', 'sub', 'a.log'), { flushMs: 0 }), { code: 'ENOTDIR', syscall: 'mkdir', path: join(dir, 'plain') })
   t.throws(() => new LogFile(join(dir, 'plain', 'a.log'), { flushMs: 0 }), { code: 'ENOTDIR', syscall: 'mkdir', path: join(dir, 'plain') })
 })
+
+// A line longer than the whole buffer (a request with a very long path) bypasses the batch and is written whole:
+// copying it into the buffer would truncate it at the buffer's end and leave broken JSON in the log.
+t.test('a line longer than the whole batch buffer is written whole, in order', async (t) => {
+  const file = join(t.testdir(), 'd.log')
+  const log = new LogFile(file, { batchBytes: 1024, flushMs: 0 })
+  const long = `{"path":"/${'x'.repeat(200_000)}"}\n`
+  log.write('before\n')
+  log.write(long)
+  log.write('after\n')
+  log.end()
+  t.equal(readFileSync(file, 'utf8'), `before\n${long}after\n`)
+})
+
+// Lines still in a partial batch when the process exits without end() (process.exit() from anywhere, a fatal error
+// handler) are written by the exit hook: what was logged reaches the file whatever ends the process.
+t.test('a partial batch is written when the process exits without end()', async (t) => {
+  const file = join(t.testdir(), 'e.log')
+  const { spawnSync } = await import('node:child_process')
+  const src = new URL('../../src/log-file.ts', import.meta.url).href
+  const script = `const { LogFile } = await import(${JSON.stringify(src)})
+const log = new LogFile(${JSON.stringify(file)}, { batchBytes: 1024, flushMs: 0 })
+log.write('last words\\n')
+process.exit(3)`
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+  t.equal(child.status, 3, child.stderr)
+  t.equal(readFileSync(file, 'utf8'), 'last words\n')
+})
+
+// A rotation signal can arrive while the gateway exits, after its log was ended: reopen() then does nothing. Opening
+// the path again would create a file nobody writes or closes (and close a descriptor end() already closed).
+t.test('reopen() after end() opens nothing and does not throw', async (t) => {
+  const { existsSync, rmSync } = await import('node:fs')
+  const file = join(t.testdir(), 'f.log')
+  const log = new LogFile(file, { flushMs: 0 })
+  log.write('one\n')
+  log.end()
+  t.equal(readFileSync(file, 'utf8'), 'one\n')
+  rmSync(file)
+  t.doesNotThrow(() => log.reopen())
+  t.equal(existsSync(file), false, 'the path is not created again')
+})

@@ -112,3 +112,15 @@ t.test('forgetRoutePool removes one route × pool pair only', async (t) => {
   t.same(after, Object.fromEntries(Object.entries(before).filter(([k]) => !(k.includes('route="shared"') && k.includes('pool="users"')))))
   t.not(m.route('shared', 'users'), held, 'a new binding once the route sends there again')
 })
+
+// A route's first request may still be in flight when a reload removes the route: its binding has recorded nothing
+// yet, so its duration histogram is not bound. Finishing that request must not bind it then, or the removed route's
+// latency series comes back (without its requests_total) and is exported until the process restarts.
+t.test('a binding forgotten before its first request binds no duration series when that request finishes', async (t) => {
+  const m = new GatewayMetrics({ defaultMetrics: false })
+  const first = m.route('gone', 'p')
+  m.route('kept', 'p').request('GET', 200, 0.01)
+  m.forgetRoute('gone')
+  first.request('GET', 200, 0.01)
+  t.same(keysWith(seriesOf(await m.render()), 'gone'), [], 'nothing of the removed route is exported')
+})

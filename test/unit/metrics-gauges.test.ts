@@ -71,3 +71,27 @@ t.test('targets may be any iterable, read once per render (e.g. a generator)', a
   })
   t.same(await stateSeries(m), await stateSeries(m), 'a fresh generator each render')
 })
+
+// The gateway-wide tunnels gauge is read from the source like the others: a source without it (or none) exports none,
+// rather than the last count read, which would show tunnels open that nobody reports any more.
+t.test('the tunnels gauge is read at each render and vanishes with the source that reported it', async (t) => {
+  const tunnels = (all: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(all).filter(([k]) => k.startsWith('switchyard_websocket_tunnels_open')))
+  const m = new GatewayMetrics({ defaultMetrics: false, source: { pools: () => [], tunnels: () => 3 } })
+  t.same(tunnels(seriesOf(await m.render())), { switchyard_websocket_tunnels_open: 3 })
+  m.setSource({ pools: () => [] })
+  t.same(tunnels(seriesOf(await m.render())), {}, 'a source without tunnels')
+  m.setSource(undefined)
+  t.same(tunnels(seriesOf(await m.render())), {}, 'no source')
+})
+
+// log_dropped_bytes_total is a counter kept by the log's writer: each scrape exports its running total as it is,
+// so scraping more often must not make it grow (rate() would report drops that never happened).
+t.test('log bytes dropped: each render exports the writer\'s total, not a sum over scrapes', async (t) => {
+  let dropped = 100
+  const m = new GatewayMetrics({ defaultMetrics: false, source: { pools: () => [], logDroppedBytes: () => dropped } })
+  t.equal(seriesOf(await m.render()).switchyard_log_dropped_bytes_total, 100)
+  t.equal(seriesOf(await m.render()).switchyard_log_dropped_bytes_total, 100, 'a second scrape, nothing more dropped')
+  dropped = 130
+  t.equal(seriesOf(await m.render()).switchyard_log_dropped_bytes_total, 130)
+})

@@ -63,3 +63,18 @@ t.test('the label set and le are both present on every bucket line, le last', as
     '',
   ])
 })
+
+// The text format lists exactly NaN, +Inf and -Inf as the non-numeric values: an infinite sum must be written
+// `+Inf` (JavaScript's String() gives `Infinity`, which the format does not name and strict parsers reject).
+t.test('an infinite sum is written +Inf, a NaN gauge NaN: the spellings the text format names', async (t) => {
+  const family = new HistogramFamily(spec)
+  family.series(['r']).observe(Infinity)
+  const out = new TextWriter()
+  family.render(out)
+  const lines = out.take().split('\n')
+  t.ok(lines.includes('h_seconds_sum{route="r"} +Inf'), 'the sum line')
+  const writer = new TextWriter()
+  writer.sample('g ', -Infinity)
+  writer.sample('g ', NaN)
+  t.equal(writer.take(), 'g -Inf\ng NaN\n')
+})

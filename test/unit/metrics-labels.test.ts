@@ -48,3 +48,14 @@ t.test('every failure kind the proxy classifies is an attempt outcome', async (t
   t.same(kinds, ['connect-failure', 'timeout', 'reset', 'bad-response', 'bad-request', 'reset'])
   for (const kind of [...kinds, 'client-abort', 'success', 'status']) t.ok((ATTEMPT_OUTCOMES as readonly string[]).includes(kind), kind)
 })
+
+// The methods that keep their own label are the nine of RFC 9110 and RFC 5789, as OpenTelemetry's
+// http.request.method lists them: dashboards and alerts select method="PATCH" etc., so none may fall into '_OTHER'.
+t.test('each of the nine standard methods (PATCH included) is counted under its own name', async (t) => {
+  const standard = ['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE']
+  const m = new GatewayMetrics({ defaultMetrics: false })
+  for (const method of standard) m.route('api', 'p').request(method, 200, 0.01)
+  const methods = parseExposition(await m.render()).samples
+    .filter((s) => s.name === 'switchyard_requests_total').map((s) => s.labels.method).sort()
+  t.same(methods, standard)
+})

@@ -119,3 +119,19 @@ t.test('samples of one family are listed together, after its TYPE line', async (
   }
   t.same([...seen], families)
 })
+
+// The exposition writer grows its buffer to fit whatever one piece of text needs, not just to twice its size: a
+// label value longer than that (a route id built from a long path, host and headers) must come out whole, and so must
+// every line after it. A buffer grown too little truncates the write silently and the scrape is corrupt.
+t.test('a label value longer than twice the writer\'s buffer is exported whole, and the lines after it too', async (t) => {
+  const m = new GatewayMetrics({ defaultMetrics: false })
+  const route = `/${'a'.repeat(200_000)}`
+  m.route(route, 'p').request('GET', 200, 0.01)
+  m.pool('p').budgetExhausted()
+  const { samples } = parseExposition(await m.render())
+  const requests = samples.filter((s) => s.name === 'switchyard_requests_total')
+  t.equal(requests.length, 1)
+  t.equal(requests[0]!.labels.route, route)
+  t.equal(requests[0]!.value, 1)
+  t.equal(samples.find((s) => s.name === 'switchyard_retry_budget_exhausted_total')?.value, 1, 'a later family is intact')
+})
