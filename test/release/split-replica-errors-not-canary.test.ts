@@ -68,3 +68,26 @@ t.test('replicas answering 200: their reads are not counted as the canary\'s req
   await waitFor(() => gw.gateway.proxy.active === 0)
   t.strictSame(gw.gateway.status().routes[0]!.canary!.window.canary, { requests: 1, errors: 0 }, 'only the write is the canary\'s')
 })
+
+// The other side of the same rule: a read the replicas could not answer falls back to the canary (weight 100) and is
+// then the canary's request, its 5xx the canary's error. Were the fallback's version lost, a canary failing every
+// fallen-back read would never roll back while the replicas are out.
+t.test('reads falling back from the replicas to the canary are the canary\'s: its 5xx roll it back', async (t) => {
+  const [stable, canary, replica] = await Promise.all(['stable', 'canary', 'replica'].map((name) => TestUpstream.start({ name })))
+  const gw = await startGateway(config(stable!.url, canary!.url, replica!.url), { defaultMetrics: false })
+  t.teardown(async () => { await gw.close(); await Promise.all([stable, canary, replica].map((u) => u!.close())) })
+  replica!.failCount = 1_000 // 503: the replicas cannot serve, the read falls back
+  canary!.failStatus = 500
+  canary!.failHeaders = { 'x-upstream': 'canary' }
+  canary!.failCount = 1_000
+  for (let i = 0; i < 3; i++) {
+    const res = await fetch(`${gw.url}/item`)
+    await res.arrayBuffer()
+    t.equal(res.headers.get('x-upstream'), 'canary', `read ${i + 1} fell back to the canary`)
+  }
+  await waitFor(() => gw.gateway.proxy.active === 0)
+  const c = gw.gateway.status().routes[0]!.canary!
+  t.equal(c.weight, 0, 'rolled back')
+  t.equal(c.weightSource, 'rollback')
+  t.equal(stable!.requests.length, 0, 'the old version served none of the reads')
+})
