@@ -183,8 +183,9 @@ function isConfigModule (url: string): boolean {
  * written: an ES import's URL (its own query kept), a require()'s path. Node's resolvers remember what a link led to
  * for the life of the process, and a Secret or ConfigMap mounted beside the config swaps its ..data link at every
  * update: the config would read the first version for ever, and fail once the kubelet deleted it. Undefined when no
- * file is found: Node's resolver then takes the specifier as it is, and its error stands. Throws Node's
- * ERR_INVALID_PACKAGE_CONFIG for a required directory whose package.json is no JSON object.
+ * file is found for an import: Node's resolver then takes the specifier as it is, and its error stands. A require()
+ * that finds nothing throws Node's MODULE_NOT_FOUND, and one of a directory whose package.json is no JSON object
+ * ERR_INVALID_PACKAGE_CONFIG, rather than leave either to Node's resolver and what it read at an earlier load.
  */
 function realSpecifier (specifier: string, parentUrl: string, requiring: boolean): string | undefined {
   try {
@@ -204,10 +205,14 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
       const main = packageMain(base) // resolved as Node does: an absolute "main" replaces the directory, a trailing '/' is dropped
       // refused here, not left to Node: its resolver would answer from the package.json it read at an earlier load
       if (main === REFUSED_PACKAGE) throw invalidPackageConfig(join(base, 'package.json'))
-      return firstFile([
+      const asDirectory = firstFile([
         ...(main === undefined ? [] : [...withExtensions(main), ...extensions.map((e) => join(main, `index${e}`))]),
         ...extensions.map((e) => join(base, `index${e}`)),
       ])
+      // nothing found is said here too: Node's resolver would answer from a package.json "main" it read at an
+      // earlier load, since removed or changed
+      if (asDirectory === undefined) throw moduleNotFound(specifier)
+      return asDirectory
     }
     const url = new URL(specifier, parent)
     const { search, hash } = url
@@ -215,7 +220,8 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
     const real = realFile(fileURLToPath(url))
     return real === undefined ? undefined : `${pathToFileURL(real).href}${search}${hash}`
   } catch (err) {
-    if ((err as { code?: unknown }).code === INVALID_PACKAGE_CONFIG) throw err
+    const code = (err as { code?: unknown }).code
+    if (code === INVALID_PACKAGE_CONFIG || code === MODULE_NOT_FOUND) throw err
     return undefined // not a file: URL Node could resolve: its own error stands
   }
 }
@@ -227,6 +233,13 @@ const INVALID_PACKAGE_CONFIG = 'ERR_INVALID_PACKAGE_CONFIG'
 /** The error Node's resolver gives for such a package.json, with its code. */
 function invalidPackageConfig (path: string): Error {
   return Object.assign(new Error(`Invalid package config ${path}.`), { code: INVALID_PACKAGE_CONFIG })
+}
+
+const MODULE_NOT_FOUND = 'MODULE_NOT_FOUND'
+
+/** The error Node's require() gives for a specifier that names no file, with its code. */
+function moduleNotFound (specifier: string): Error {
+  return Object.assign(new Error(`Cannot find module '${specifier}'`), { code: MODULE_NOT_FOUND })
 }
 
 /**

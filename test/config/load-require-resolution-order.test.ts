@@ -95,3 +95,31 @@ t.test('a package.json broken in place after a load is refused at the next load,
   await writeFile(join(dir, 'd', 'package.json'), JSON.stringify({ main: 'n.js' }))
   t.equal(await target(), 'http://n:1', 'the next good one is read')
 })
+
+// The same cache the other way: a "main" that named a file at an earlier load and names none now (the package.json
+// removed, emptied of "main", or pointing at a missing file, and no index) is refused, as a fresh start refuses it;
+// left to Node's resolver, the old "main" was loaded again
+t.test('a directory that names no file any more is refused at the next load, not loaded by its old "main"', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-require-main-gone-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await mkdir(join(dir, 'd'))
+  await writeFile(join(dir, 'd', 'm.js'), answers('http://m:1'))
+  const file = join(dir, 'routes.config.mjs')
+  await writeFile(file, [
+    "import { createRequire } from 'node:module'",
+    'const require = createRequire(import.meta.url)',
+    "export default { pools: { p: { targets: [require('./d')] } }, routes: [{ path: '/', pool: 'p' }] }",
+  ].join('\n') + '\n')
+  const target = async (): Promise<unknown> => loadConfigFile(file).then((c) => c.pools.p!.targets[0]!.url, (err: unknown) => err)
+  const packageJson = join(dir, 'd', 'package.json')
+  for (const [label, change] of [
+    ['package.json removed', () => rm(packageJson)],
+    ['no "main"', () => writeFile(packageJson, '{}')],
+    ['"main" names a missing file', () => writeFile(packageJson, JSON.stringify({ main: 'gone.js' }))],
+  ] as const) {
+    await writeFile(packageJson, JSON.stringify({ main: 'm.js' }))
+    t.equal(await target(), 'http://m:1', `${label}: loaded first`)
+    await change()
+    t.match(await target(), { code: 'invalid_config' }, `${label}: refused`)
+  }
+})
