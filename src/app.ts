@@ -413,6 +413,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       if (!dashboardRegistered) {
         dashboardRegistered = true
         live = registerDashboard(admin, {
+          logger,
           status: () => toDashboardStatus(status()),
           events: () => events.list(),
           history,

@@ -2,7 +2,8 @@
 // Envoy's admin answers a GET to a POST-only endpoint; OPTIONS is 204 with Allow (§9.3.7). Only unknown paths are 404.
 import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify'
 
-const METHODS: readonly HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']
+// the order Allow lists them in
+const LISTED: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']
 
 /**
  * Notes every route declared on the instance from now on; once the instance boots, adds a route for the other
@@ -22,9 +23,10 @@ export function answerOtherMethods (admin: FastifyInstance, refuse: (reply: Fast
     sealed = true
     for (const [url, methods] of methodsByUrl) {
       if (methods.has('GET')) methods.add('HEAD')
-      const allow = METHODS.filter((m) => methods.has(m) || m === 'OPTIONS').join(', ')
+      const allow = LISTED.filter((m) => methods.has(m) || m === 'OPTIONS').join(', ')
       instance.route({
-        method: METHODS.filter((m) => !methods.has(m)),
+        // every method the router knows (TRACE too), not only the common ones
+        method: instance.supportedMethods.filter((m) => !methods.has(m)) as HTTPMethods[],
         url,
         handler: async (request, reply) => {
           reply.header('allow', allow)

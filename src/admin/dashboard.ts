@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
 import { adminError } from '../errors.ts'
 import type { Clock } from '../runtime.ts'
 import type { DashboardConfig, DashboardStatus, LiveSnapshot } from './dashboard/wire.ts'
@@ -20,6 +21,8 @@ export interface DashboardOptions {
   history: TrafficHistory
   auth: DashboardConfig
   clock?: Clock
+  /** Where a failed bundle is said (the admin's Fastify logs nothing of its own). */
+  logger?: Pick<Logger, 'error'>
   /** Throttle, heartbeat and limits of the live stream (defaults: 500 ms, 5 s refresh, 15 s heartbeat, 32 watchers). */
   live?: Pick<LiveStreamOptions, 'minIntervalMs' | 'refreshMs' | 'heartbeatMs' | 'maxBufferedBytes' | 'maxWatchers' | 'onError'>
 }
@@ -72,7 +75,7 @@ export function registerDashboard (admin: FastifyInstance, options: DashboardOpt
     try {
       found = (await assets).get(name)
     } catch (error) {
-      request.log.error({ err: error }, 'dashboard bundle failed')
+      options.logger?.error({ err: error }, 'dashboard bundle failed')
       const { status, body } = adminError('dashboard_unavailable')
       return reply.code(status).send(body)
     }
@@ -164,12 +167,13 @@ export function toDashboardStatus (doc: StatusDocument): DashboardStatus {
 
 /**
  * If-None-Match compared as RFC 9110 §13.1.2 says: weakly (a W/ prefix ignored: nginx's gzip makes an ETag weak),
- * any tag of a list, or `*`.
+ * any tag of a list, or `*` alone.
  */
 export function matchesEtag (header: string | undefined, etag: string): boolean {
   if (header === undefined) return false
+  if (header.trim() === '*') return true // '*' alone, never as an element of a list (If-None-Match = "*" / #entity-tag)
   return header.split(',').some((tag) => {
     const trimmed = tag.trim()
-    return trimmed === '*' || (trimmed.startsWith('W/') ? trimmed.slice(2) : trimmed) === etag
+    return (trimmed.startsWith('W/') ? trimmed.slice(2) : trimmed) === etag
   })
 }

@@ -86,13 +86,13 @@ export class LiveStream {
   /** Takes over a response (a hijacked Fastify reply's raw one) until the watcher goes away. */
   attach (res: ServerResponse): void {
     if (this.#closed) {
-      res.writeHead(503, { 'content-type': 'application/json' })
+      res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' })
       res.end(JSON.stringify({ error: 'closing', message: 'the admin listener is closing' }))
       return
     }
     if (this.#clients.size >= this.#maxWatchers) {
       const { status, body } = adminError('too_many_watchers')
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(RECONNECT_MS / 1000) })
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'retry-after': String(RECONNECT_MS / 1000) })
       res.end(JSON.stringify(body))
       return
     }

@@ -66,7 +66,8 @@ const GET_ACCESS: Record<string, Access> = {
 function accessOf (request: FastifyRequest): Access | 'action' {
   if (request.method === 'POST') return 'action'
   const route = request.routeOptions.url
-  if (route === undefined || (request.method !== 'GET' && request.method !== 'HEAD')) return 'open' // answered 404
+  if (route === undefined) return 'open' // answered 404
+  // another method on a path that is there is guarded as its GET: the 405's Allow says what the path takes
   return Object.hasOwn(GET_ACCESS, route) ? GET_ACCESS[route]! : 'data'
 }
 
@@ -79,7 +80,8 @@ const TARGET_ACTIONS: Record<string, Partial<TargetStatus>> = {
 export function buildAdmin (ctx: AdminContext): FastifyInstance {
   const fail = (reply: FastifyReply, code: ErrorCode, extra: Record<string, unknown> = {}): FastifyReply => {
     const { status, body } = adminError(code, extra)
-    return reply.code(status).send(body)
+    // set here too: the router's own refusals (frameworkErrors) skip the onSend hook that sets it
+    return reply.code(status).header('cache-control', 'no-store').send(body)
   }
   const logCall = (request: FastifyRequest, status: number): void => {
     ctx.logger.info({ method: request.method, path: request.url, peer: request.socket.remoteAddress, status }, 'admin call')
@@ -174,7 +176,8 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     return runtime
   }
 
-  admin.post('/pools/:pool/targets/:target/:action', async (request, reply) => {
+  // only the actions there are: another name is no resource, 404 whatever the method (not a 405 naming POST)
+  admin.post(`/pools/:pool/targets/:target/:action(^(?:${Object.keys(TARGET_ACTIONS).join('|')})$)`, async (request, reply) => {
     const { target: id, action } = request.params as { target: string; action: string }
     const change = Object.hasOwn(TARGET_ACTIONS, action) ? TARGET_ACTIONS[action] : undefined
     if (change === undefined) return fail(reply, 'not_found')

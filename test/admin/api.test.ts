@@ -9,6 +9,7 @@ import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
+import { httpRequest } from '../proxy/http.ts'
 import { parseExposition } from '../unit/metrics-exposition.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -298,9 +299,29 @@ t.test('a known path with another method: 405 method_not_allowed with Allow; OPT
     t.equal(options.status, 204, `OPTIONS ${path}`)
     t.equal(options.headers.get('allow'), allow, `OPTIONS ${path}: Allow`)
   }
-  t.equal((await fetch(`${admin}/reload`)).status, 401, 'the token is still asked first')
+  // the token and the origin are asked first, whatever the method: without them the paths are not listed
+  for (const [method, path] of [['GET', '/reload'], ['PUT', '/reload'], ['DELETE', '/status'], ['OPTIONS', '/pools/pay/failback']] as const) {
+    t.equal((await fetch(admin + path, { method })).status, 401, `${method} ${path} without the token`)
+  }
+  t.equal((await fetch(`${admin}/status`, { method: 'DELETE', headers: { ...auth, 'sec-fetch-site': 'cross-site' } })).status, 403, 'from another origin')
   t.equal((await fetch(`${admin}/nope`, { method: 'PUT', headers: auth })).status, 404, 'an unknown path stays 404')
+  // an action that is not one names no resource: 404 for every method, not a 405 whose Allow says POST
+  for (const method of ['GET', 'POST', 'OPTIONS']) {
+    const res = await fetch(`${admin}/pools/pay/targets/${encodeURIComponent(p1Id)}/explode`, { method, headers: auth })
+    t.equal(res.status, 404, `${method} of an unknown action`)
+    t.equal(res.headers.get('allow'), null)
+  }
   t.strictSame(await status(), before, 'nothing changed')
+})
+
+// A method beyond the common seven that the router knows (TRACE) is a method a path does not take too: 405, not 404
+t.test('a method the router knows but no path takes is 405 as well', async (t) => {
+  const { admin } = await setup(t)
+  for (const method of ['TRACE']) {
+    const res = await httpRequest(`${admin}/status`, { method })
+    t.equal(res.status, 405, method)
+    t.equal(res.headers.allow, 'GET, HEAD, OPTIONS', `${method}: Allow`)
+  }
 })
 
 // What the admin listener answers is true now only: no cache may keep it (without Cache-Control, RFC 9111 §4.2.2 lets
@@ -312,6 +333,9 @@ t.test('every admin answer but the dashboard assets says Cache-Control: no-store
   }
   t.equal((await fetch(`${admin}/reload`, { method: 'POST' })).headers.get('cache-control'), 'no-store', 'POST /reload')
   t.equal((await fetch(`${admin}/dashboard/app.css`)).headers.get('cache-control'), 'no-cache', 'an asset')
+  // the router's own refusals, answered before any hook: bad percent-encoding, a parameter over maxParamLength
+  t.equal((await fetch(`${admin}/pools/%E0%A4%A/failback`, { method: 'POST' })).headers.get('cache-control'), 'no-store', 'bad percent-encoding')
+  t.equal((await fetch(`${admin}/routes/${'r'.repeat(3000)}/canary`, { method: 'POST' })).headers.get('cache-control'), 'no-store', 'a parameter too long')
 })
 
 t.test('an admin listener off loopback without a token logs a warning; with a token it does not', async (t) => {

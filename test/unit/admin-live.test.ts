@@ -243,6 +243,7 @@ t.test('the watcher over maxWatchers gets 503 too_many_watchers with Retry-After
   const refused = await fetch(url)
   t.equal(refused.status, 503)
   t.equal(refused.headers.get('retry-after'), '2', 'the page\'s reconnect delay, in seconds')
+  t.equal(refused.headers.get('cache-control'), 'no-store')
   t.equal((await refused.json() as { error: string }).error, 'too_many_watchers')
 })
 
