@@ -183,8 +183,8 @@ function isConfigModule (url: string): boolean {
  * written: an ES import's URL (its own query kept), a require()'s path. Node's resolvers remember what a link led to
  * for the life of the process, and a Secret or ConfigMap mounted beside the config swaps its ..data link at every
  * update: the config would read the first version for ever, and fail once the kubelet deleted it. Undefined when no
- * file is found for an import: Node's resolver then takes the specifier as it is, and its error stands. A require()
- * that finds nothing throws Node's MODULE_NOT_FOUND, and one of a directory whose package.json is no JSON object
+ * file is found: Node's resolver then takes the specifier as it is, and its error stands. A require() of a directory
+ * that names no file throws Node's MODULE_NOT_FOUND, and one whose package.json is no JSON object
  * ERR_INVALID_PACKAGE_CONFIG, rather than leave either to Node's resolver and what it read at an earlier load.
  */
 function realSpecifier (specifier: string, parentUrl: string, requiring: boolean): string | undefined {
@@ -209,9 +209,10 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
         ...(main === undefined ? [] : [...withExtensions(main), ...extensions.map((e) => join(main, `index${e}`))]),
         ...extensions.map((e) => join(base, `index${e}`)),
       ])
-      // nothing found is said here too: Node's resolver would answer from a package.json "main" it read at an
-      // earlier load, since removed or changed
-      if (asDirectory === undefined) throw moduleNotFound(specifier)
+      // a directory that names no file is said here too: Node's resolver would answer from a package.json "main" it
+      // read at an earlier load, since removed or changed. Anything else found nothing here, and is Node's to decide
+      // (require.resolve's `paths`, which this search does not see).
+      if (asDirectory === undefined && isDirectory(base)) throw moduleNotFound(specifier)
       return asDirectory
     }
     const url = new URL(specifier, parent)
@@ -262,6 +263,7 @@ function packageMain (directory: string): string | undefined | typeof REFUSED_PA
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return REFUSED_PACKAGE
   const main: unknown = (parsed as { main?: unknown }).main
+  if (typeof main === 'string' && main.includes('\0')) return REFUSED_PACKAGE // Node refuses the path (ERR_INVALID_ARG_VALUE)
   return typeof main === 'string' && main !== '' ? resolve(directory, main) : undefined
 }
 
@@ -274,13 +276,24 @@ function firstFile (paths: readonly string[]): string | undefined {
   return undefined
 }
 
-/** The real path of a file (symlinks resolved now, no cache), or undefined if there is no file there. */
+/**
+ * The real path of a file (symlinks resolved now, no cache), or undefined if there is none there. Anything but a
+ * directory is a file, as Node's resolver takes it: /dev/null mounted over a file blanks it out.
+ */
 function realFile (path: string): string | undefined {
   try {
     const real = realpathSync.native(path)
-    return statSync(real).isFile() ? real : undefined
+    return statSync(real).isDirectory() ? undefined : real
   } catch {
     return undefined
+  }
+}
+
+function isDirectory (path: string): boolean {
+  try {
+    return statSync(path).isDirectory()
+  } catch {
+    return false
   }
 }
 

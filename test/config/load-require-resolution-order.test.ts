@@ -123,3 +123,28 @@ t.test('a directory that names no file any more is refused at the next load, not
     t.match(await target(), { code: 'invalid_config' }, `${label}: refused`)
   }
 })
+
+// What the search does not find and is no directory is Node's to decide: require.resolve with `paths` (which the
+// search does not see) was refused once the search threw for every specifier it found nothing for. A "main" with a
+// NUL is refused, as Node refuses the path. (A file blanked by /dev/null mounted over it, which Node reads as an
+// empty file, loads too: checked by hand with plain node; run under tap, even in a child process, that load fails
+// with Node's 'source from the load hook' error, for a reason not yet traced.)
+t.test('require.resolve with paths and a "main" with a NUL load as Node loads them', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-require-node-decides-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  await mkdir(join(dir, 'shared'))
+  await writeFile(join(dir, 'shared', 'pools.js'), answers('http://shared:1'))
+  await mkdir(join(dir, 'nul'))
+  await writeFile(join(dir, 'nul', 'package.json'), JSON.stringify({ main: 'm\0.js' }))
+  await writeFile(join(dir, 'nul', 'index.js'), answers('http://nul-index:1'))
+  const write = async (name: string, lines: readonly string[]): Promise<string> => {
+    const file = join(dir, `${name}.config.mjs`)
+    await writeFile(file, ["import { createRequire } from 'node:module'", 'const require = createRequire(import.meta.url)', ...lines].join('\n') + '\n')
+    return file
+  }
+  const config = async (name: string, lines: readonly string[]): Promise<unknown> =>
+    loadConfigFile(await write(name, lines)).then((c) => c.pools.p!.targets[0]!.url, (err: unknown) => err)
+  const pool = "export default { pools: { p: { targets: [target] } }, routes: [{ path: '/', pool: 'p' }] }"
+  t.equal(await config('paths', [`const target = require(require.resolve('./pools', { paths: [${JSON.stringify(join(dir, 'shared'))}] }))`, pool]), 'http://shared:1')
+  t.match(await config('nulmain', ["const target = require('./nul')", pool]), { code: 'invalid_config' })
+})
