@@ -62,13 +62,18 @@ const GET_ACCESS: Record<string, Access> = {
   '/live': 'data',
 }
 
-/** How a request is guarded: POSTs (found or not: the token comes before anything is looked at) are actions. */
+/**
+ * How a request is guarded. Any method on a path that is there is guarded as its GET (a 405's Allow says what the
+ * path takes), so a probe or an open path stays open: a POST to /healthz is a 405 like a PUT, not a 401. Other POSTs
+ * (found or not: the token comes before anything is looked at) are actions.
+ */
 function accessOf (request: FastifyRequest): Access | 'action' {
-  if (request.method === 'POST') return 'action'
   const route = request.routeOptions.url
+  const listed = route !== undefined && Object.hasOwn(GET_ACCESS, route) ? GET_ACCESS[route]! : undefined
+  if (listed === 'probe' || listed === 'open') return listed
+  if (request.method === 'POST') return 'action'
   if (route === undefined) return 'open' // answered 404
-  // another method on a path that is there is guarded as its GET: the 405's Allow says what the path takes
-  return Object.hasOwn(GET_ACCESS, route) ? GET_ACCESS[route]! : 'data'
+  return listed ?? 'data'
 }
 
 const TARGET_ACTIONS: Record<string, Partial<TargetStatus>> = {

@@ -304,6 +304,10 @@ t.test('a known path with another method: 405 method_not_allowed with Allow; OPT
     t.equal((await fetch(admin + path, { method })).status, 401, `${method} ${path} without the token`)
   }
   t.equal((await fetch(`${admin}/status`, { method: 'DELETE', headers: { ...auth, 'sec-fetch-site': 'cross-site' } })).status, 403, 'from another origin')
+  // a probe or an open path is guarded as its GET whatever the method: no token, a 405, a POST too
+  for (const path of ['/healthz', '/metrics', '/dashboard/app.js']) {
+    for (const method of ['PUT', 'POST']) t.equal((await fetch(admin + path, { method })).status, 405, `${method} ${path} without the token`)
+  }
   t.equal((await fetch(`${admin}/nope`, { method: 'PUT', headers: auth })).status, 404, 'an unknown path stays 404')
   // an action that is not one names no resource: 404 for every method, not a 405 whose Allow says POST
   for (const method of ['GET', 'POST', 'OPTIONS']) {
