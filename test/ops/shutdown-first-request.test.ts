@@ -240,3 +240,40 @@ t.test('with nothing in flight, the grace and the timeout falling due in one tur
   t.notOk(s.gw.logs.some((l) => String(l.msg).startsWith('shutdown timeout')), 'no timeout reported')
   t.equal(s.clock.pendingTimers, 0, 'and no shutdown timer is left behind')
 })
+
+t.test('a kept-alive connection\'s next request, sent just before the grace ends, is served', async (t) => {
+  // the grace (1 s after the close) is what a client stalled through delayMs has to send its next request: cut
+  // shorter, such a client is reset, its request lost, though it came in time
+  const s = await setup(t)
+  const c = await keptAlive(t, s.port)
+  const shutdown = await beginShutdown(s)
+  s.clock.advance(GRACE_MS - 1)
+  await new Promise((resolve) => setImmediate(resolve)) // a turn for anything the timers set off
+  t.notOk(c.isClosed(), 'still open 999 ms after the close')
+  c.socket.write('GET /next HTTP/1.1\r\nHost: gw\r\nX-Request-Id: kept-late\r\n\r\n')
+  await c.closed
+  t.equal(c.error(), undefined, 'not reset')
+  t.same(answers(c), ['HTTP/1.1 200'], 'served')
+  s.clock.advance(1)
+  await shutdown.done
+})
+
+t.test('a kept-alive connection left idle is closed when the grace ends, though a slow request still runs', async (t) => {
+  // the grace bounds how long an idle kept-alive connection is kept: one left open until the last slow request
+  // ends could still bring a new request in, long after the listener closed
+  const s = await setup(t)
+  const idle = await keptAlive(t, s.port)
+  s.u.mode = 'hang'
+  const slow = rawConnection(t, s.port)
+  const hits = s.u.hits
+  slow.socket.write('GET /slow HTTP/1.1\r\nHost: gw\r\n\r\n')
+  await waitFor(() => s.u.hits === hits + 1)
+  const shutdown = await beginShutdown(s)
+  s.clock.advance(GRACE_MS)
+  await waitFor(() => idle.isClosed(), 2000)
+  t.equal(idle.received(), '', 'closed, with nothing sent')
+  t.notOk(shutdown.isDone(), 'the slow request still holds the shutdown open')
+  t.notOk(slow.isClosed(), 'and its connection')
+  s.clock.advance(5000) // shutdown.timeoutMs
+  await shutdown.done
+})

@@ -1,5 +1,6 @@
 // Request size limits: a target over server.maxUrlBytes → 414, headers over server.maxHeaderBytes → 431 (Node's
 // parser), a body over the route's maxBodyBytes → 413, counted as it streams (chunked) or from Content-Length.
+// The limit is inclusive (README: bodies *over* maxBodyBytes are refused): a streamed body of exactly that size passes.
 import { connect } from 'node:net'
 import t from 'tap'
 import { httpRequest, type ErrorBody } from './http.ts'
@@ -59,4 +60,15 @@ t.test("a body over the route's maxBodyBytes is 413 body_too_large, by Content-L
   const elsewhere = await httpRequest(`${gw.url}/other`, { method: 'POST', body: Buffer.alloc(2000, 'x') })
   t.equal(elsewhere.status, 200, 'other routes have no limit')
   t.equal(gw.gateway.pools().get('p')!.breaker.state, 'closed', 'never counted against the upstream')
+})
+
+t.test("a chunked body of exactly maxBodyBytes, streamed, is not over the limit: it reaches the upstream whole", async (t) => {
+  // README: "request bodies over this are refused 413". A streamed (chunked) upload is counted as it passes
+  // (maxBufferBytes 0 here, so none of it is held): the byte that makes it exactly the limit is not over it.
+  const { gw, u } = await setup(t)
+  const chunks = Readable.from((async function * () { for (let i = 0; i < 4; i++) yield Buffer.alloc(250, 'e') })())
+  const exact = await httpRequest(`${gw.url}/upload/x`, { method: 'POST', headers: { 'transfer-encoding': 'chunked' }, body: chunks })
+  t.equal(exact.status, 200)
+  t.equal(exact.echo().bodyBytes, 1000, 'all 1000 bytes reached the upstream')
+  t.equal(u.hits, 1)
 })

@@ -97,3 +97,82 @@ t.test('garbage pipelined behind a response already under way is never answered 
   t.notMatch(received, /HTTP\/1\.1 400/, 'no 400 written into the middle of its body')
   t.ok(received.endsWith('xxxxxxxxxx'), 'the body cut where it was (the connection closed)')
 })
+
+t.test('a refusal carries the current Date, not the one of the first refusal of its kind (RFC 9110 §6.6.1)', async (t) => {
+  // the refusal is encoded once per second (they come in bursts): the cache must follow the clock. The gateway runs
+  // in this process, so the test moves the wall clock it reads (Date.now) 5 s on instead of waiting.
+  const { ports } = await setup(t)
+  const bad = 'GET / HTTP/1.1 extra\r\nHost: a\r\n\r\n'
+  const first = await converse(ports.proxy, bad, { waitForClose: true })
+  const realNow = Date.now
+  Date.now = () => realNow() + 5000
+  t.teardown(() => { Date.now = realNow })
+  const later = await converse(ports.proxy, bad, { waitForClose: true })
+  Date.now = realNow
+  const dateOf = (c: typeof first): number => Date.parse(c.responses[0]?.headers.date ?? '')
+  t.equal(later.responses[0]?.status, 400)
+  t.ok(dateOf(later) - dateOf(first) >= 4000, `the second refusal's Date is 5 s on (${first.responses[0]?.headers.date} → ${later.responses[0]?.headers.date})`)
+})
+
+t.test('garbage behind a request still waiting for its answer: the answer goes out whole, however long the client keeps sending', async (t) => {
+  // the answer closes the connection with a lingering close that reads and drops what the client sends on; the
+  // garbage read then (the parser fails on it again) must not reset the connection, or the client's kernel drops
+  // the part of the answer it has not read yet
+  const BODY = 1024 * 1024
+  const held: ServerResponse[] = []
+  const upstream = createServer((_req, res) => { held.push(res) })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const res of held) res.destroy(); upstream.close() })
+  const gw = await startGateway({ pools: { p: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const socket = connect(Number(new URL(gw.url).port), '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  let bytes = 0
+  let head = ''
+  let error: string | undefined
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  socket.on('error', (err: NodeJS.ErrnoException) => { error = err.code })
+  socket.on('data', (chunk: Buffer) => { if (head.length < 200) head += chunk.toString('latin1'); bytes += chunk.length })
+  socket.pause() // the client reads its answer only later
+  socket.write('GET / HTTP/1.1\r\nHost: a\r\n\r\nNOT A REQUEST\r\n\r\n')
+  await waitFor(() => held.length === 1)
+  // the client goes on sending while its answer comes
+  const sending = setInterval(() => { if (socket.writable) socket.write('z'.repeat(16 * 1024)) }, 5)
+  t.teardown(() => clearInterval(sending))
+  held[0]!.writeHead(200, { 'content-length': String(BODY) })
+  held[0]!.end(Buffer.alloc(BODY, 'a'))
+  // the gateway has handed the whole answer to its socket (logged), and goes on reading the garbage
+  await waitFor(() => gw.accessLogs().length === 1)
+  await waitFor(() => gw.gateway.proxy.active === 0)
+  socket.resume()
+  await closed
+  clearInterval(sending)
+  t.match(head, /^HTTP\/1\.1 200 /)
+  t.ok(bytes > BODY, `the whole answer was read (${bytes} bytes)`)
+  t.not(error, 'ECONNRESET', 'not reset')
+})
+
+t.test('garbage behind a request still waiting for its answer: that answer says Connection: close (RFC 9112 §9.6)', async (t) => {
+  // the answer is the connection's last (the bytes behind it are never processed): it must say so, or the
+  // client reuses a connection the gateway is closing and loses its next request
+  const held: ServerResponse[] = []
+  const upstream = createServer((_req, res) => { held.push(res) })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const res of held) res.destroy(); upstream.close() })
+  const gw = await startGateway({ pools: { p: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const socket = connect(Number(new URL(gw.url).port), '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  let received = ''
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  socket.on('error', () => {})
+  socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
+  socket.write('GET / HTTP/1.1\r\nHost: a\r\n\r\nNOT A REQUEST\r\n\r\n')
+  await waitFor(() => held.length === 1)
+  held[0]!.end('answered')
+  await closed
+  const head = received.split('\r\n\r\n')[0]!
+  t.match(head, /^HTTP\/1\.1 200 /, 'the request before the garbage is answered')
+  t.match(head, /\r\nconnection: close(\r\n|$)/i, 'its answer says the connection closes')
+  t.ok(received.endsWith('answered'), 'whole')
+})

@@ -60,3 +60,24 @@ t.test('many waiting, all but one taken out: the array shrinks to about that one
   t.ok(q.footprint <= 40, `${q.footprint} slots held for one`)
   t.equal(q.shift(), 9_999)
 })
+
+t.test('the array is rebuilt only once the dead slots outweigh the live ones: a few holes among many waiting stay put', async (t) => {
+  // Rebuilding copies every live entry: done whenever 32 slots are dead, a long queue would be copied every 32
+  // removals (O(n) per step, not the amortised O(1) promised). Only dead > live (and at least 32 dead) pays for it.
+  const middle = new WaitQueue<number, number>()
+  for (let i = 0; i < 64; i++) middle.push(i, i)
+  for (let i = 1; i <= 32; i++) middle.remove(i) // 32 holes behind the front, 32 live: not outweighing
+  t.equal(middle.size, 32)
+  t.equal(middle.footprint, 64, '32 dead among 32 live: left alone')
+  middle.remove(33) // 33 dead, 31 live
+  t.equal(middle.footprint, 31, 'once the dead outweigh the live: rebuilt to the live ones')
+
+  const front = new WaitQueue<number, number>()
+  for (let i = 0; i < 64; i++) front.push(i, i)
+  for (let i = 0; i < 20; i++) front.remove(i) // taken from the front: 20 dead slots, counted once each
+  t.equal(front.size, 44)
+  t.equal(front.footprint, 64, '20 dead at the front among 44 live: left alone')
+  const out: number[] = []
+  for (let v = front.shift(); v !== undefined; v = front.shift()) out.push(v)
+  t.same(out, Array.from({ length: 44 }, (_, i) => 20 + i), 'the rest in the order pushed')
+})
