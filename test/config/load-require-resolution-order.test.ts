@@ -8,10 +8,30 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { loadConfigFile } from '../../src/config/load.ts'
 
 const answers = (name: string): string => `module.exports = ${JSON.stringify(name)}\n`
+
+/** A folder of its own for one case, removed after it. */
+async function caseDir (t: Test, name: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `switchyard-load-require-${name}-`))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** Writes dir/name.config.mjs: a config with require() at hand, `lines` after it; says where. */
+async function requiringConfig (dir: string, name: string, lines: readonly string[]): Promise<string> {
+  const file = join(dir, `${name}.config.mjs`)
+  await writeFile(file, ["import { createRequire } from 'node:module'", 'const require = createRequire(import.meta.url)', ...lines].join('\n') + '\n')
+  return file
+}
+
+/** The URL of the config's first target, or what its load was refused with. */
+const firstTarget = (file: string): Promise<unknown> => loadConfigFile(file).then((c) => c.pools.p!.targets[0]!.url, (err: unknown) => err)
+
+/** A config whose one pool's one target is what `require('./d')` gives. */
+const REQUIRES_D = "export default { pools: { p: { targets: [require('./d')] } }, routes: [{ path: '/', pool: 'p' }] }"
 
 t.test('a required directory, a trailing slash and .. load the file Node would', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-require-order-'))
@@ -54,38 +74,25 @@ t.test('a required directory, a trailing slash and .. load the file Node would',
 })
 
 t.test('a required directory whose package.json is no JSON object is refused, as Node refuses it, not read as its index', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-require-refused-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const dir = await caseDir(t, 'refused')
   for (const [name, text] of [['notjson', 'nope'], ['empty', ''], ['array', '[]']] as const) {
     await mkdir(join(dir, name))
     await writeFile(join(dir, name, 'package.json'), text)
     await writeFile(join(dir, name, 'index.json'), JSON.stringify(`http://${name}-index:1`))
-    const file = join(dir, `${name}.config.mjs`)
-    await writeFile(file, [
-      "import { createRequire } from 'node:module'",
-      'const require = createRequire(import.meta.url)',
-      `export default { pools: { p: { targets: [require('./${name}')] } }, routes: [{ path: '/', pool: 'p' }] }`,
-    ].join('\n') + '\n')
-    const refused = await loadConfigFile(file).then(() => undefined, (err: unknown) => err)
-    t.match(refused, { code: 'invalid_config' }, `${name}: refused, not loaded from index.json`)
+    const file = await requiringConfig(dir, name, [`export default { pools: { p: { targets: [require('./${name}')] } }, routes: [{ path: '/', pool: 'p' }] }`])
+    t.match(await firstTarget(file), { code: 'invalid_config' }, `${name}: refused, not loaded from index.json`)
   }
 })
 
 // Node's resolver keeps what it read of a package.json: left to it, a package.json broken after a first load was
 // read as it was then, and the reload succeeded with the old "main" back (a fresh start refused the same file)
 t.test('a package.json broken in place after a load is refused at the next load, and the next good one is read', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-require-broken-later-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const dir = await caseDir(t, 'broken-later')
   await mkdir(join(dir, 'd'))
   await writeFile(join(dir, 'd', 'm.js'), answers('http://m:1'))
   await writeFile(join(dir, 'd', 'n.js'), answers('http://n:1'))
-  const file = join(dir, 'routes.config.mjs')
-  await writeFile(file, [
-    "import { createRequire } from 'node:module'",
-    'const require = createRequire(import.meta.url)',
-    "export default { pools: { p: { targets: [require('./d')] } }, routes: [{ path: '/', pool: 'p' }] }",
-  ].join('\n') + '\n')
-  const target = async (): Promise<unknown> => loadConfigFile(file).then((c) => c.pools.p!.targets[0]!.url, (err: unknown) => err)
+  const file = await requiringConfig(dir, 'routes', [REQUIRES_D])
+  const target = (): Promise<unknown> => firstTarget(file)
   await writeFile(join(dir, 'd', 'package.json'), JSON.stringify({ main: 'm.js' }))
   t.equal(await target(), 'http://m:1')
   for (const broken of ['nope', '', '[]']) {
@@ -100,17 +107,11 @@ t.test('a package.json broken in place after a load is refused at the next load,
 // removed, emptied of "main", or pointing at a missing file, and no index) is refused, as a fresh start refuses it;
 // left to Node's resolver, the old "main" was loaded again
 t.test('a directory that names no file any more is refused at the next load, not loaded by its old "main"', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-require-main-gone-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const dir = await caseDir(t, 'main-gone')
   await mkdir(join(dir, 'd'))
   await writeFile(join(dir, 'd', 'm.js'), answers('http://m:1'))
-  const file = join(dir, 'routes.config.mjs')
-  await writeFile(file, [
-    "import { createRequire } from 'node:module'",
-    'const require = createRequire(import.meta.url)',
-    "export default { pools: { p: { targets: [require('./d')] } }, routes: [{ path: '/', pool: 'p' }] }",
-  ].join('\n') + '\n')
-  const target = async (): Promise<unknown> => loadConfigFile(file).then((c) => c.pools.p!.targets[0]!.url, (err: unknown) => err)
+  const file = await requiringConfig(dir, 'routes', [REQUIRES_D])
+  const target = (): Promise<unknown> => firstTarget(file)
   const packageJson = join(dir, 'd', 'package.json')
   for (const [label, change] of [
     ['package.json removed', () => rm(packageJson)],
@@ -130,20 +131,13 @@ t.test('a directory that names no file any more is refused at the next load, not
 // empty file, loads too: checked by hand with plain node; run under tap, even in a child process, that load fails
 // with Node's 'source from the load hook' error, for a reason not yet traced.)
 t.test('require.resolve with paths and a "main" with a NUL load as Node loads them', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-require-node-decides-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const dir = await caseDir(t, 'node-decides')
   await mkdir(join(dir, 'shared'))
   await writeFile(join(dir, 'shared', 'pools.js'), answers('http://shared:1'))
   await mkdir(join(dir, 'nul'))
   await writeFile(join(dir, 'nul', 'package.json'), JSON.stringify({ main: 'm\0.js' }))
   await writeFile(join(dir, 'nul', 'index.js'), answers('http://nul-index:1'))
-  const write = async (name: string, lines: readonly string[]): Promise<string> => {
-    const file = join(dir, `${name}.config.mjs`)
-    await writeFile(file, ["import { createRequire } from 'node:module'", 'const require = createRequire(import.meta.url)', ...lines].join('\n') + '\n')
-    return file
-  }
-  const config = async (name: string, lines: readonly string[]): Promise<unknown> =>
-    loadConfigFile(await write(name, lines)).then((c) => c.pools.p!.targets[0]!.url, (err: unknown) => err)
+  const config = async (name: string, lines: readonly string[]): Promise<unknown> => firstTarget(await requiringConfig(dir, name, lines))
   const pool = "export default { pools: { p: { targets: [target] } }, routes: [{ path: '/', pool: 'p' }] }"
   t.equal(await config('paths', [`const target = require(require.resolve('./pools', { paths: [${JSON.stringify(join(dir, 'shared'))}] }))`, pool]), 'http://shared:1')
   t.match(await config('nulmain', ["const target = require('./nul')", pool]), { code: 'invalid_config' })

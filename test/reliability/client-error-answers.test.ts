@@ -33,6 +33,23 @@ function refusedWith (t: Tap, res: Conversation, code: keyof typeof ERRORS): voi
   t.ok(res.closed, 'the connection is closed')
 }
 
+/**
+ * A gateway in front of an upstream that holds every response it gets (`start` may begin one first), and a raw
+ * client connection to the gateway whose bytes are kept.
+ */
+async function heldAnswers (t: Tap, start: (res: ServerResponse) => void = () => {}) {
+  const held: ServerResponse[] = []
+  const upstream = createServer((_req, res) => { start(res); held.push(res) })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const res of held) res.destroy(); upstream.close() })
+  const gw = await startGateway({ pools: { p: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const socket = connect(Number(new URL(gw.url).port), '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+  return { held, gw, socket, closed }
+}
+
 t.test('Node errors map to catalogue codes', async (t) => {
   const cases: [string | undefined, keyof typeof ERRORS][] = [
     ['ERR_HTTP_REQUEST_TIMEOUT', 'client_timeout'],
@@ -72,20 +89,11 @@ for (const listener of ['proxy'] as const) {
 
 t.test('garbage pipelined behind a response already under way is never answered into that response (RFC 9112 §9.3.2)', async (t) => {
   // an upstream that sends its head and part of a body, then holds the rest
-  const held: ServerResponse[] = []
-  const upstream = createServer((_req, res) => {
+  const { socket, closed } = await heldAnswers(t, (res) => {
     res.writeHead(200, { 'content-length': '100' })
     res.write('x'.repeat(10))
-    held.push(res)
   })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { for (const res of held) res.destroy(); upstream.close() })
-  const gw = await startGateway({ pools: { p: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
-  t.teardown(() => gw.close())
-  const socket = connect(Number(new URL(gw.url).port), '127.0.0.1')
-  t.teardown(() => socket.destroy())
   let received = ''
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
   socket.on('error', () => {})
   socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
   socket.write('GET / HTTP/1.1\r\nHost: a\r\n\r\n')
@@ -119,18 +127,10 @@ t.test('garbage behind a request still waiting for its answer: the answer goes o
   // garbage read then (the parser fails on it again) must not reset the connection, or the client's kernel drops
   // the part of the answer it has not read yet
   const BODY = 1024 * 1024
-  const held: ServerResponse[] = []
-  const upstream = createServer((_req, res) => { held.push(res) })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { for (const res of held) res.destroy(); upstream.close() })
-  const gw = await startGateway({ pools: { p: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
-  t.teardown(() => gw.close())
-  const socket = connect(Number(new URL(gw.url).port), '127.0.0.1')
-  t.teardown(() => socket.destroy())
+  const { held, gw, socket, closed } = await heldAnswers(t)
   let bytes = 0
   let head = ''
   let error: string | undefined
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
   socket.on('error', (err: NodeJS.ErrnoException) => { error = err.code })
   socket.on('data', (chunk: Buffer) => { if (head.length < 200) head += chunk.toString('latin1'); bytes += chunk.length })
   socket.pause() // the client reads its answer only later
@@ -155,16 +155,8 @@ t.test('garbage behind a request still waiting for its answer: the answer goes o
 t.test('garbage behind a request still waiting for its answer: that answer says Connection: close (RFC 9112 §9.6)', async (t) => {
   // the answer is the connection's last (the bytes behind it are never processed): it must say so, or the
   // client reuses a connection the gateway is closing and loses its next request
-  const held: ServerResponse[] = []
-  const upstream = createServer((_req, res) => { held.push(res) })
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { for (const res of held) res.destroy(); upstream.close() })
-  const gw = await startGateway({ pools: { p: { targets: [`http://127.0.0.1:${(upstream.address() as AddressInfo).port}`] } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
-  t.teardown(() => gw.close())
-  const socket = connect(Number(new URL(gw.url).port), '127.0.0.1')
-  t.teardown(() => socket.destroy())
+  const { held, socket, closed } = await heldAnswers(t)
   let received = ''
-  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
   socket.on('error', () => {})
   socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
   socket.write('GET / HTTP/1.1\r\nHost: a\r\n\r\nNOT A REQUEST\r\n\r\n')
