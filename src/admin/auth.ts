@@ -3,7 +3,7 @@
 // rebinding, read its answers; the checks here refuse what a browser marks as coming from another site, and (with
 // no token set) Host names a rebinding page would carry.
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { isIP } from 'node:net'
+import { BlockList, isIP } from 'node:net'
 
 const BEARER = 'bearer '
 
@@ -32,8 +32,16 @@ export function bearerCheck (token: () => string | undefined): (authorization: s
   }
 }
 
+// 127.0.0.0/8 and ::1, in every spelling an address may take (0:0:0:0:0:0:0:1, ::ffff:127.0.0.1 as IPv4-mapped)
+const LOOPBACK = new BlockList()
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4')
+LOOPBACK.addAddress('::1', 'ipv6')
+
+/** Whether a listener's host is the loopback interface: an address in it, or the name localhost in any case. */
 export function isLoopback (host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.')
+  const family = isIP(host)
+  if (family === 0) return host.toLowerCase() === 'localhost' // a name like 127.example.com is no address
+  return LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6')
 }
 
 /** What a browser says about where a request came from. */

@@ -1,8 +1,10 @@
 // Loopback is the whole of 127.0.0.0/8 (RFC 1122 §3.2.1.3), not only 127.0.0.1: an admin listener on 127.0.0.2 (a
 // second gateway on one host, a per-tenant loopback address) is just as reachable from a browser on that host, so
 // with no token set it gets the same DNS-rebinding guard: a domain name in Host is refused 403 forbidden_origin, IP
-// literals and localhost are served, and no "not on loopback" warning is logged at start. Real listeners on each
-// address (Linux routes all of 127/8 to lo; elsewhere that part is skipped).
+// literals and localhost are served, and no "not on loopback" warning is logged at start. So is a loopback address
+// spelt otherwise (0:0:0:0:0:0:0:1, ::ffff:127.0.0.1) and LOCALHOST: they were taken for other addresses, their
+// listener open to rebinding with a false warning. Real listeners on each address (Linux routes all of 127/8 to lo;
+// elsewhere that part is skipped).
 import { createServer } from 'node:net'
 import t from 'tap'
 import { isLoopback, servedHost } from '../../src/admin/auth.ts'
@@ -22,11 +24,30 @@ t.test('every 127/8 address is loopback; other addresses are not', async (t) => 
     ['0.0.0.0', false],
     ['::', false],
     ['admin.internal', false],
+    // the other spellings of a loopback address, and the name in any case: each a listener the rebinding guard covers
+    ['0:0:0:0:0:0:0:1', true],
+    ['::ffff:127.0.0.1', true],
+    ['::ffff:7f00:2', true],
+    ['LOCALHOST', true],
+    ['::ffff:10.0.0.1', false],
+    ['127.example.com', false],
   ]
   for (const [host, loopback] of cases) t.equal(isLoopback(host), loopback, host)
+  for (const listener of ['::ffff:127.0.0.1', '0:0:0:0:0:0:0:1', 'LOCALHOST']) {
+    t.equal(servedHost('rebind.evil.example:9901', listener), false, `listener ${listener}: a domain name in Host`)
+  }
   for (const listener of LOOPBACK) {
     t.equal(servedHost('rebind.evil.example:9901', listener), false, `listener ${listener}: a domain name in Host`)
     t.equal(servedHost(`${listener}:9901`, listener), true, `listener ${listener}: its own address in Host`)
+  }
+})
+
+t.test('a listener named by a host name that merely begins with 127 is not on loopback', async (t) => {
+  // only the dotted 127/8 addresses are loopback: '1270.corp.internal' or '127net.example' are names on the network,
+  // whose listener (no token) must get the "not on loopback" warning and serve the service names scrapers use
+  for (const host of ['1270.corp.internal', '127net.example', '127-admin.internal']) {
+    t.equal(isLoopback(host), false, host)
+    t.equal(servedHost('metrics.svc.cluster.local:9901', host), true, `listener ${host}: a service name in Host is served`)
   }
 })
 
