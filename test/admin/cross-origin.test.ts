@@ -68,3 +68,29 @@ t.test("the operator's page through a reverse proxy, and Firefox's Origin: null 
   t.equal((await adminRequest(admin, 'POST', disable, proxied)).status, 200, 'proxied: Origin is not the Host')
   t.equal((await adminRequest(admin, 'POST', '/pools/pay/failback', { 'sec-fetch-site': 'same-origin', origin: 'null' })).status, 200, 'Origin: null, same-origin')
 })
+
+t.test('an Origin of another scheme than http(s), naming the listener\'s own host:port, is refused (no fetch metadata)', async (t) => {
+  // an origin is scheme, host and port: a page served over ftp: or ws: is not the admin page, whatever host it names
+  const { gw, admin, host } = await setup(t)
+  const before = gw.gateway.status()
+  for (const origin of [`ftp://${host}`, `ws://${host}`]) {
+    for (const [method, path] of [['POST', '/pools/pay/switchover'], ['GET', '/status']] as const) {
+      const res = await adminRequest(admin, method, path, { origin })
+      t.equal(res.status, 403, `${method} ${path}: Origin ${origin}`)
+      t.equal(res.body.error, 'forbidden_origin', `${method} ${path}: Origin ${origin}`)
+    }
+  }
+  t.strictSame(gw.gateway.status().pools, before.pools, 'nothing changed')
+})
+
+t.test('a token set: an Origin is not matched against the host a Host with userinfo or a path ends with', async (t) => {
+  // `admin@evil.example` or `127.0.0.1/@evil.example` is no Host (RFC 9110 §7.2); read as a URL it names evil.example,
+  // which must not make a page of http://evil.example the listener's own origin
+  const token = 'admin-token-0123456789'
+  const { admin, port } = await setup(t, { admin: { token } }).then((s) => ({ ...s, port: new URL(s.admin).port }))
+  for (const host of [`admin@evil.example:${port}`, `127.0.0.1:${port}/@evil.example:${port}`]) {
+    const res = await adminRequest(admin, 'POST', '/pools/pay/failback', { host, origin: `http://evil.example:${port}`, authorization: `Bearer ${token}` })
+    t.equal(res.status, 403, `Host ${host}`)
+    t.equal(res.body.error, 'forbidden_origin', `Host ${host}`)
+  }
+})

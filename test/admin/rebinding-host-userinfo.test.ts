@@ -27,6 +27,12 @@ t.test('servedHost: userinfo or a path in Host is never a loopback listener\'s I
   for (const host of ['127.0.0.1:9901', 'localhost', '[::1]:9901']) t.equal(servedHost(host, '127.0.0.1'), true, `${host} (control)`)
 })
 
+t.test('servedHost: a path, query, fragment or backslash after an IP literal (no userinfo) is no Host either', async (t) => {
+  for (const host of ['127.0.0.1:9901/rebind.evil.example', '127.0.0.1:9901?rebind', 'localhost#rebind', '127.0.0.1\\rebind.evil.example']) {
+    t.equal(servedHost(host, '127.0.0.1'), false, host)
+  }
+})
+
 t.test('no token: the admin listener refuses a Host with userinfo or a path, probes still answer', async (t) => {
   const u = await TestUpstream.start({ name: 'u' })
   const gw = await startGateway({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }] }, { defaultMetrics: false, env: {} })

@@ -41,6 +41,17 @@ t.test('no token: IP literals and localhost are served', async (t) => {
   }
 })
 
+t.test('no token: a domain name that only ends in "localhost" is refused like any other', async (t) => {
+  // `evillocalhost` or `rebind.evil-localhost` is a domain an attacker can register and rebind; only `localhost` itself
+  // is the loopback name
+  const { admin, port } = await setup(t)
+  for (const host of [`evillocalhost:${port}`, `rebind.evil-localhost:${port}`]) {
+    const res = await adminRequest(admin, 'GET', '/status', { host })
+    t.equal(res.status, 403, `Host: ${host}`)
+    t.equal(res.body.error, 'forbidden_origin', `Host: ${host}`)
+  }
+})
+
 t.test('a token set: any Host is served with the token', async (t) => {
   const token = 'admin-token-0123456789'
   const { admin, port } = await setup(t, { admin: { token } })
@@ -49,7 +60,7 @@ t.test('a token set: any Host is served with the token', async (t) => {
 })
 
 t.test('no token, a listener beyond loopback: any Host is served (its network reaches it anyway)', async (t) => {
-  const contextOn = (host: string): AdminContext => ({
+  const contextOn = (host: string | undefined): AdminContext => ({
     status: () => ({ version: '0', configFile: undefined, configLoadedAt: '', configHash: '', readiness: 'ready', tunnels: 0, pools: {}, routes: [], restartRequired: [] }) satisfies StatusDocument,
     events: () => [],
     pools: () => new Map(),
@@ -59,7 +70,7 @@ t.test('no token, a listener beyond loopback: any Host is served (its network re
     reload: async () => ({ result: 'unchanged', hash: '' }) as Awaited<ReturnType<AdminContext['reload']>>,
     canaryRoutes: () => new Map(),
     token: () => undefined,
-    host,
+    ...(host !== undefined ? { host } : {}),
     logger: pino({ level: 'silent' }),
   })
   for (const [listenerHost, served] of [['0.0.0.0', true], ['admin.internal', true], ['localhost', false], ['127.0.0.1', false]] as const) {
@@ -69,4 +80,16 @@ t.test('no token, a listener beyond loopback: any Host is served (its network re
     const port = new URL(url).port
     t.equal((await adminRequest(url, 'GET', '/status', { host: `switchyard-admin.monitoring:${port}` })).status, served ? 200 : 403, `admin.host ${listenerHost}`)
   }
+
+  t.test('no token, no listener host given (the admin default, loopback): the guard is on', async (t) => {
+    // buildAdmin without `host` is the loopback default: a domain name in Host is refused, an IP literal served
+    const admin = buildAdmin(contextOn(undefined))
+    t.teardown(() => admin.close())
+    const url = await admin.listen({ host: '127.0.0.1', port: 0 })
+    const port = new URL(url).port
+    const refused = await adminRequest(url, 'GET', '/status', { host: `rebind.evil.example:${port}` })
+    t.equal(refused.status, 403, 'a domain name in Host')
+    t.equal(refused.body.error, 'forbidden_origin')
+    t.equal((await adminRequest(url, 'GET', '/status', { host: `127.0.0.1:${port}` })).status, 200, 'an IP literal')
+  })
 })

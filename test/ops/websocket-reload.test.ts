@@ -100,3 +100,13 @@ t.test('a reload that removes the pool: the tunnel runs on until it closes, then
   await waitFor(() => s.gw.gateway.status().tunnels === 0)
   t.match(await s.gw.gateway.metrics!.render(), /^switchyard_websocket_tunnels_open 0$/m, 'the gauge is back to 0')
 })
+
+t.test("a reload that changes the target's scheme on the same host:port: one entry, the old copy's tunnel counted", async (t) => {
+  // the old http:// copy is another upstream client than the new https:// one, counted apart: /status adds them up
+  const s = await setup(t)
+  await s.reload({ ...base(s.a, s.b), pools: { ws: { targets: [`https://127.0.0.1:${s.a.port}`] }, other: { targets: [s.b.url] } } })
+  const entries = s.gw.gateway.status().pools.ws!.targets.filter((x) => x.id === `127.0.0.1:${s.a.port}`)
+  t.equal(entries.length, 1, 'listed once')
+  t.match(entries[0], { inFlight: 1, tunnels: 1 }, 'with the tunnel the old copy holds')
+  await closeAndSettle(s)
+})

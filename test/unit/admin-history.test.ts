@@ -173,3 +173,79 @@ t.test('sampling runs once per interval until stop(), and tells its listeners', 
   clock.advance(5000)
   t.equal(history.series('pay')!.t.length, 0, 'no sample after stop')
 })
+
+t.test('a duration beyond the top bound reports the top bound itself (65,536 ms), not a value inside a bucket', async (t) => {
+  const { clock, history } = setup()
+  t.teardown(() => history.stop())
+  history.record('pay', 'a:1', 100_000, true)
+  clock.advance(1000)
+  t.same(history.series('pay')!.p99, [65_536])
+  t.equal(history.target('pay', 'a:1')!.p99, 65_536)
+})
+
+t.test('a target seen before the first sample: no rate yet (0, not NaN), its latency already', async (t) => {
+  const { history } = setup()
+  t.teardown(() => history.stop())
+  history.record('pay', 'a:1', 10, true)
+  t.same(history.target('pay', 'a:1'), { rps: 0, errorRate: 0, p99: reported(10) })
+})
+
+t.test('two samples at the same instant: the second divides by 1 ms, never by zero', async (t) => {
+  const history = new TrafficHistory({ clock: new ManualClock(0) })
+  history.sample(1000)
+  history.record('pay', 'a:1', 5, false)
+  history.sample(1000)
+  t.same(history.series('pay', 1), { t: [1000], rps: [1000], errors: [1000], p99: [reported(5)] })
+})
+
+t.test('the first sample covers one interval of the configured length', async (t) => {
+  const clock = new ManualClock(0)
+  const history = new TrafficHistory({ clock, intervalMs: 500 })
+  history.start()
+  t.teardown(() => history.stop())
+  for (let i = 0; i < 10; i++) history.record('pay', 'a:1', 5, true)
+  clock.advance(500)
+  t.same(history.series('pay')!.rps, [20], '10 requests in half a second')
+})
+
+t.test('a pool point\'s p99 is of that second alone: a slow second after a fast one is slow', async (t) => {
+  const { clock, history } = setup()
+  t.teardown(() => history.stop())
+  for (let i = 0; i < 100; i++) history.record('pay', 'a:1', 4, true)
+  clock.advance(1000)
+  for (let i = 0; i < 100; i++) history.record('pay', 'a:1', 700, true)
+  clock.advance(1000)
+  t.same(history.series('pay')!.p99, [reported(4), reported(700)])
+})
+
+t.test('start() twice runs one timer: one sample per interval', async (t) => {
+  const { clock, history } = setup()
+  t.teardown(() => history.stop())
+  history.start()
+  t.equal(clock.pendingTimers, 1)
+  let samples = 0
+  history.onSample(() => samples++)
+  clock.advance(1000)
+  t.equal(samples, 1)
+})
+
+t.test('track() of a target already counted keeps its counts', async (t) => {
+  const { clock, history } = setup()
+  t.teardown(() => history.stop())
+  for (let i = 0; i < 4; i++) history.record('pay', 'a:1', 10, i === 0)
+  clock.advance(1000)
+  history.track('pay', ['a:1', 'b:1'])
+  t.same(history.target('pay', 'a:1'), { rps: 4, errorRate: 0.75, p99: reported(10) })
+  t.same(history.target('pay', 'b:1'), { rps: 0, errorRate: 0, p99: null })
+})
+
+t.test('asked for more points than a full ring keeps: each point once, oldest first', async (t) => {
+  const { clock, history } = setup({ points: 3 })
+  t.teardown(() => history.stop())
+  for (let s = 1; s <= 5; s++) {
+    for (let i = 0; i < s; i++) history.record('pay', 'a:1', 1, true)
+    clock.advance(1000)
+  }
+  t.same(history.series('pay', 10)!.rps, [3, 4, 5])
+  t.same(history.summary(10).pools.pay!.rps, [3, 4, 5])
+})
