@@ -186,6 +186,25 @@ t.test(`an upgrade behind more pipelined requests than are read ahead (${MAX_WAI
   t.equal(c.received(), 'through', 'the connection the gateway stopped reading is read again as a tunnel')
 })
 
+t.test(`an upgrade behind more pipelined requests than are read ahead, one of them held: a client that leaves is seen once few wait`, async (t) => {
+  // the gateway stopped reading the connection past MAX_WAITING; the upgrade already took it from Node's parser, so
+  // only the gateway can restart its read when few enough wait, and a client that leaves is then seen at once
+  const u = await upstream(t)
+  const { port, gw } = await gatewayBefore(t, u)
+  const c = rawConnection(t, port)
+  let bytes = 'GET /hold/1 HTTP/1.1\r\nHost: gw\r\n\r\n'
+  for (let i = 0; i < MAX_WAITING + 8; i++) bytes += `GET /r${i} HTTP/1.1\r\nHost: gw\r\n\r\n`
+  c.socket.write(bytes + 'GET /hold/2 HTTP/1.1\r\nHost: gw\r\n\r\n' + wsHandshake('/ws', 'ws-left-late'))
+  await waitFor(() => u.seen.length >= 1)
+  await settle()
+  u.release()
+  await waitFor(() => u.seen.includes('GET /hold/2'))
+  c.socket.destroy()
+  await waitFor(() => gw.gateway.proxy.active === 0, 3000).catch(() => {})
+  t.equal(gw.gateway.proxy.active, 0, 'the held request and the waiting handshake ended with the connection')
+  t.notOk(u.seen.includes('UPGRADE /ws'), 'the handshake never reached the target')
+})
+
 t.test('a large answer pipelined ahead of an upgrade, to a client that pauses reading: sent whole, then the 101', async (t) => {
   const u = await upstream(t)
   const { port, logs } = await gatewayBefore(t, u)

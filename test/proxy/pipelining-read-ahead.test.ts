@@ -2,8 +2,9 @@
 // their turn the connection is not read on, so what the gateway holds is about one read (64 KiB) of requests, not
 // all the client sent. Every request is still answered, in order, once the first answer goes out.
 import { createServer, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
+import { MAX_WAITING, requestTakesTurn, requestWaits } from '../../src/proxy/pipelining.ts'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 
@@ -23,6 +24,7 @@ async function upstream (t: Tap): Promise<{ url: string; seen: () => number; hel
     req.on('data', (chunk: Buffer) => { length += chunk.length })
     req.on('end', () => {
       if (req.url === '/hold') held = res
+      else if (req.url?.startsWith('/empty') === true) res.writeHead(204).end()
       else if (req.url === '/slow') setTimeout(() => res.end('/slow'), 200)
       else res.end(req.method === 'POST' ? `${req.url}:${length}` : req.url)
     })
@@ -125,4 +127,43 @@ t.test('requests pipelined faster than they are answered: what waits stays about
   clearInterval(sampler)
   t.ok(most < PIPELINED / 2, `most requests taken in at once: ${most}, not all ${PIPELINED + 1}`)
   t.equal(u.seen(), PIPELINED + 1, 'every request answered')
+})
+
+t.test('bodiless answers to requests pipelined past the limit: the connection is read again and every request answered', async (t) => {
+  // An answer with no body is written by Node without the step that resumes a parser paused for backpressure
+  // (socketOnDrain), so the gateway must resume the parser it paused itself, or the rest is never parsed.
+  const u = await upstream(t)
+  const gw = await startGateway({ pools: { u: { targets: [u.url] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const c = rawConnection(t, Number(new URL(gw.url).port))
+  const count = 1000
+  let bytes = 'GET /hold HTTP/1.1\r\nHost: gw\r\n\r\n'
+  for (let i = 1; i <= count; i++) bytes += `GET /empty${i} HTTP/1.1\r\nHost: gw\r\nX-Padding: ${PADDING}\r\n\r\n`
+  c.socket.write(bytes)
+  await waitFor(() => u.held() !== undefined)
+  u.held()!.writeHead(204).end()
+  const answers = (): number => (c.received().match(/HTTP\/1\.1 204/g) ?? []).length
+  await waitFor(() => answers() === count + 1, 10_000).catch(() => {})
+  t.equal(answers(), count + 1, 'every request answered')
+  t.equal(u.seen(), count + 1)
+})
+
+t.test(`a connection held past ${MAX_WAITING} waiting requests is read again only once half of them or fewer wait`, async (t) => {
+  const server = createTcpServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve))
+  const client = connect((server.address() as AddressInfo).port, '127.0.0.1')
+  const socket = await accepted
+  t.teardown(() => { client.destroy(); socket.destroy(); server.close() })
+
+  for (let i = 0; i < MAX_WAITING; i++) requestWaits(socket)
+  t.notOk(socket.isPaused(), `read on while ${MAX_WAITING} wait`)
+  requestWaits(socket)
+  t.ok(socket.isPaused(), `not read once ${MAX_WAITING + 1} wait`)
+  let waiting = MAX_WAITING + 1
+  while (socket.isPaused() && waiting > 0) {
+    requestTakesTurn(socket)
+    waiting--
+  }
+  t.equal(waiting, MAX_WAITING / 2, 'read again at the turn that leaves half of them waiting, not before')
 })
