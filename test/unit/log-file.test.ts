@@ -109,3 +109,68 @@ t.test('reopen() after end() opens nothing and does not throw', async (t) => {
   t.doesNotThrow(() => log.reopen())
   t.equal(existsSync(file), false, 'the path is not created again')
 })
+
+t.test('a file that already holds lines is appended to, at start and at reopen: a restart loses no earlier lines', async (t) => {
+  const { renameSync } = await import('node:fs')
+  const file = join(t.testdir(), 'g.log')
+  writeFileSync(file, 'before the restart\n')
+  const log = new LogFile(file, { flushMs: 0 })
+  t.teardown(() => log.end())
+  log.write('after\n')
+  log.flush()
+  t.equal(readFileSync(file, 'utf8'), 'before the restart\nafter\n')
+  // a rotation that left a file at the path (copytruncate's copy, another writer's lines): reopened, not emptied
+  renameSync(file, `${file}.1`)
+  writeFileSync(file, 'another writer\n')
+  log.reopen()
+  log.write('later\n')
+  log.flush()
+  t.equal(readFileSync(file, 'utf8'), 'another writer\nlater\n')
+})
+
+t.test('reopen() closes the descriptor it replaces: rotations leak none', async (t) => {
+  const { readdirSync } = await import('node:fs')
+  const open = (): number => readdirSync('/proc/self/fd').length
+  const file = join(t.testdir(), 'h.log')
+  const log = new LogFile(file, { flushMs: 0 })
+  t.teardown(() => log.end())
+  const before = open()
+  for (let i = 0; i < 20; i++) log.reopen()
+  t.equal(open(), before, 'as many descriptors open after 20 reopens')
+})
+
+/**
+ * Runs `body` in a child whose files may not grow past 100 bytes (`prlimit --fsize`): a write that crosses the limit
+ * is short, the next fails EFBIG, as a disk that fills mid-batch does. Prints the child's JSON result.
+ */
+async function underFileSizeLimit (file: string, body: string): Promise<{ dropped: number, failures: string[], content: string }> {
+  const { spawnSync } = await import('node:child_process')
+  const src = new URL('../../src/log-file.ts', import.meta.url).href
+  const script = `const { LogFile } = await import(${JSON.stringify(src)})
+const { readFileSync, renameSync } = await import('node:fs')
+const failures = []
+const log = new LogFile(${JSON.stringify(file)}, { batchBytes: 1024, flushMs: 0, onFailure: (err) => failures.push(err.code) })
+${body}
+process.stdout.write(JSON.stringify({ dropped: log.droppedBytes, failures, content: readFileSync(${JSON.stringify(file)}, 'utf8') }))`
+  const child = spawnSync('prlimit', ['--fsize=100', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' })
+  if (child.status !== 0) throw new Error(child.stderr)
+  return JSON.parse(child.stdout)
+}
+
+t.test('a batch the disk takes only part of: the part written is not counted as dropped', async (t) => {
+  const file = join(t.testdir(), 'i.log')
+  const result = await underFileSizeLimit(file, "log.write('x'.repeat(149) + '\\n'); log.flush()")
+  t.equal(result.content.length, 100, 'the disk took 100 bytes')
+  t.equal(result.dropped, 50, 'the 50 it refused are counted, not the whole batch')
+  t.same(result.failures, ['EFBIG'])
+})
+
+t.test('writes that fail, succeed again, then fail again: each run of failures is reported', async (t) => {
+  const file = join(t.testdir(), 'j.log')
+  const result = await underFileSizeLimit(file, `log.write('a'.repeat(149) + '\\n'); log.flush()
+renameSync(${JSON.stringify(file)}, ${JSON.stringify(`${file}.1`)}); log.reopen()
+log.write('fits\\n'); log.flush()
+log.write('b'.repeat(149) + '\\n'); log.flush()`)
+  t.same(result.failures, ['EFBIG', 'EFBIG'], 'reported again after a write succeeded in between')
+  t.ok(result.content.startsWith('fits\n'))
+})
