@@ -362,6 +362,11 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: configHash(config), restartRequired: restartPending, readiness, state: proxy.state, tunnels: tunnels.open,
   })
   let admin: FastifyInstance | undefined
+  /**
+   * The admin listener's host as the loopback checks see it: the configured one until it is bound, then the address
+   * bound (a name or a short form such as 127.1 that resolves to loopback is guarded as loopback).
+   */
+  let adminHost: string | undefined
   let dashboardRegistered = false
   /** The dashboard's event stream, once the admin listener has registered it. */
   let live: LiveStream | undefined
@@ -393,9 +398,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     },
     async listenAdmin (address = {}) {
       const host = address.host ?? config.admin.host
-      if (adminToken() === undefined && !isLoopback(host)) {
-        logger.warn({ host }, 'the admin listener is not on loopback and no admin token is set: anyone who reaches it can drain targets and reload config (set admin.token or SWITCHYARD_ADMIN_TOKEN)')
-      }
+      adminHost = host
       admin ??= buildAdmin({
         status,
         events: (): readonly GatewayEvent[] => events.list(),
@@ -407,7 +410,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         canaryRoutes: () => new Map([...(proxy.state.plans?.values() ?? [])].filter((p) => p.canary !== undefined).map((p) => [p.name, p])),
         hasRoute: (label) => proxy.state.table.routes.some((r) => r.label === label),
         token: adminToken,
-        host,
+        get host () { return adminHost },
         logger,
       })
       if (!dashboardRegistered) {
@@ -420,7 +423,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
           auth: {
             get tokenRequired () { return adminToken() !== undefined },
             get actionsDisabledReason () {
-              return adminToken() === undefined && !isLoopback(host) ? 'no admin token is set and the admin listener is not on loopback: set admin.token or SWITCHYARD_ADMIN_TOKEN to act from here' : undefined
+              return adminToken() === undefined && !isLoopback(adminHost ?? '') ? 'no admin token is set and the admin listener is not on loopback: set admin.token or SWITCHYARD_ADMIN_TOKEN to act from here' : undefined
             },
           },
         })
@@ -428,7 +431,13 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         events.on('event', (e) => stream.publishEvent(e))
       }
       // a handover's new process binds the admin port beside the old one's, as it does the public port (server.reusePort)
-      return admin.listen({ host, port: address.port ?? config.admin.port, reusePort: config.server.reusePort } as FastifyListenOptions)
+      const url = await admin.listen({ host, port: address.port ?? config.admin.port, reusePort: config.server.reusePort } as FastifyListenOptions)
+      const bound = admin.server.address()
+      if (bound !== null && typeof bound === 'object') adminHost = bound.address
+      if (adminToken() === undefined && !isLoopback(adminHost)) {
+        logger.warn({ host }, 'the admin listener is not on loopback and no admin token is set: anyone who reaches it can drain targets and reload config (set admin.token or SWITCHYARD_ADMIN_TOKEN)')
+      }
+      return url
     },
     reload: (trigger = 'admin') => reloader.reload(trigger),
     shutdown () {

@@ -3,7 +3,8 @@
 // with no token set it gets the same DNS-rebinding guard: a domain name in Host is refused 403 forbidden_origin, IP
 // literals and localhost are served, and no "not on loopback" warning is logged at start. So is a loopback address
 // spelt otherwise (0:0:0:0:0:0:0:1, ::ffff:127.0.0.1) and LOCALHOST: they were taken for other addresses, their
-// listener open to rebinding with a false warning. Real listeners on each address (Linux routes all of 127/8 to lo;
+// listener open to rebinding with a false warning; and the short forms the resolver binds to 127.0.0.1 (127.1): the
+// guard follows the address bound. Real listeners on each address (Linux routes all of 127/8 to lo;
 // elsewhere that part is skipped).
 import { createServer } from 'node:net'
 import t from 'tap'
@@ -82,5 +83,22 @@ t.test('no token, an admin listener on any 127/8 address: a domain name in Host 
       t.equal((await adminRequest(admin, 'GET', '/status', { host })).status, 200, `${listener}: Host ${host}`)
     }
     t.equal((await adminRequest(admin, 'GET', '/healthz', { host: `rebind.evil.example:${port}` })).status, 200, `${listener}: probes answer any Host`)
+  }
+})
+
+t.test('no token, an admin listener named by a short form of a loopback address (127.1, 2130706433, 0x7f.1): guarded as loopback', async (t) => {
+  // the resolver binds these to 127.0.0.1; the guard follows the address bound, not the spelling configured
+  const u = await TestUpstream.start({ name: 'u' })
+  t.teardown(() => u.close())
+  for (const listener of ['127.1', '2130706433', '0x7f.1']) {
+    const gw = await startGateway({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }] }, { defaultMetrics: false, env: {} })
+    t.teardown(() => gw.close())
+    const admin = await gw.gateway.listenAdmin({ host: listener, port: 0 })
+    const port = new URL(admin).port
+    t.equal(gw.logs.filter((l) => l.level >= 40 && l.host === listener).length, 0, `${listener}: no warning that the admin listener is exposed`)
+    const res = await adminRequest(admin, 'GET', '/status', { host: `rebind.evil.example:${port}` })
+    t.equal(res.status, 403, `${listener}: a domain name in Host`)
+    t.equal(res.body.error, 'forbidden_origin')
+    t.equal((await adminRequest(admin, 'GET', '/status', { host: `127.0.0.1:${port}` })).status, 200, `${listener}: an IP literal in Host`)
   }
 })
