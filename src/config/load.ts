@@ -222,7 +222,7 @@ function realSpecifier (specifier: string, parentUrl: string, requiring: boolean
     return real === undefined ? undefined : `${pathToFileURL(real).href}${search}${hash}`
   } catch (err) {
     const code = (err as { code?: unknown }).code
-    if (code === INVALID_PACKAGE_CONFIG || code === MODULE_NOT_FOUND) throw err
+    if (code === INVALID_PACKAGE_CONFIG || code === MODULE_NOT_FOUND || code === INVALID_ARG_VALUE) throw err
     return undefined // not a file: URL Node could resolve: its own error stands
   }
 }
@@ -237,6 +237,7 @@ function invalidPackageConfig (path: string): Error {
 }
 
 const MODULE_NOT_FOUND = 'MODULE_NOT_FOUND'
+const INVALID_ARG_VALUE = 'ERR_INVALID_ARG_VALUE'
 
 /** The error Node's require() gives for a specifier that names no file, with its code. */
 function moduleNotFound (specifier: string): Error {
@@ -263,8 +264,14 @@ function packageMain (directory: string): string | undefined | typeof REFUSED_PA
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return REFUSED_PACKAGE
   const main: unknown = (parsed as { main?: unknown }).main
-  if (typeof main === 'string' && main.includes('\0')) return REFUSED_PACKAGE // Node refuses the path (ERR_INVALID_ARG_VALUE)
-  return typeof main === 'string' && main !== '' ? resolve(directory, main) : undefined
+  if (typeof main !== 'string' || main === '') return undefined
+  const path = resolve(directory, main)
+  const nul = path.indexOf('\0')
+  if (nul === -1) return path
+  // Node looks for the "main" as a C string, up to the NUL: a file there it then refuses (its realpath takes no NUL);
+  // anything else names nothing, and the directory's index is tried
+  if (realFile(path.slice(0, nul)) !== undefined) throw Object.assign(new Error(`The "main" of ${join(directory, 'package.json')} contains a null byte`), { code: INVALID_ARG_VALUE })
+  return undefined
 }
 
 /** The real path of the first of these paths that is a file, tried in order. */

@@ -134,11 +134,18 @@ t.test('require.resolve with paths and a "main" with a NUL load as Node loads th
   const dir = await caseDir(t, 'node-decides')
   await mkdir(join(dir, 'shared'))
   await writeFile(join(dir, 'shared', 'pools.js'), answers('http://shared:1'))
-  await mkdir(join(dir, 'nul'))
-  await writeFile(join(dir, 'nul', 'package.json'), JSON.stringify({ main: 'm\0.js' }))
-  await writeFile(join(dir, 'nul', 'index.js'), answers('http://nul-index:1'))
+  // Node reads a "main" with a NUL up to the NUL (a C string): a file there is refused; nothing there (or a
+  // directory) names nothing, and the directory's own index is loaded
+  for (const [name, files] of [['nul-none', {}], ['nul-file', { m: answers('http://nul-m:1') }], ['nul-dir', { 'm/index.js': answers('http://nul-m-index:1') }]] as const) {
+    await mkdir(join(dir, name, 'm'.repeat(name === 'nul-dir' ? 1 : 0)), { recursive: true })
+    await writeFile(join(dir, name, 'package.json'), JSON.stringify({ main: 'm\0.js' }))
+    await writeFile(join(dir, name, 'index.js'), answers(`http://${name}-index:1`))
+    for (const [file, text] of Object.entries(files)) await writeFile(join(dir, name, file), text)
+  }
   const config = async (name: string, lines: readonly string[]): Promise<unknown> => firstTarget(await requiringConfig(dir, name, lines))
   const pool = "export default { pools: { p: { targets: [target] } }, routes: [{ path: '/', pool: 'p' }] }"
   t.equal(await config('paths', [`const target = require(require.resolve('./pools', { paths: [${JSON.stringify(join(dir, 'shared'))}] }))`, pool]), 'http://shared:1')
-  t.match(await config('nulmain', ["const target = require('./nul')", pool]), { code: 'invalid_config' })
+  t.equal(await config('nul-none-main', ["const target = require('./nul-none')", pool]), 'http://nul-none-index:1', 'nothing at the "main" up to its NUL: the index')
+  t.match(await config('nul-file-main', ["const target = require('./nul-file')", pool]), { code: 'invalid_config' }, 'a file there: refused')
+  t.equal(await config('nul-dir-main', ["const target = require('./nul-dir')", pool]), 'http://nul-dir-index:1', 'a directory there: the index beside package.json')
 })
