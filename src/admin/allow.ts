@@ -1,5 +1,6 @@
 // A path the admin listener serves, asked with a method it does not take: 405 with Allow (RFC 9110 §15.5.6), as
 // Envoy's admin answers a GET to a POST-only endpoint; OPTIONS is 204 with Allow (§9.3.7). Only unknown paths are 404.
+import { METHODS } from 'node:http'
 import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify'
 
 // the order Allow lists them in
@@ -12,6 +13,11 @@ const LISTED: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATC
 export function answerOtherMethods (admin: FastifyInstance, refuse: (reply: FastifyReply) => FastifyReply): void {
   const methodsByUrl = new Map<string, Set<string>>()
   let sealed = false
+  // every method Node's parser takes (WebDAV's, PURGE), not only those Fastify routes by default: a known path asked
+  // with one is 405 as well, not 404 (CONNECT names no path)
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !admin.supportedMethods.includes(method)) admin.addHttpMethod(method)
+  }
   admin.addHook('onRoute', (route) => {
     if (sealed) return
     const methods = methodsByUrl.get(route.url) ?? new Set<string>()
@@ -28,10 +34,13 @@ export function answerOtherMethods (admin: FastifyInstance, refuse: (reply: Fast
         // every method the router knows (TRACE too), not only the common ones
         method: instance.supportedMethods.filter((m) => !methods.has(m)) as HTTPMethods[],
         url,
-        handler: async (request, reply) => {
+        // answered before any body is parsed (after the token and origin checks, which are the instance's own
+        // onRequest hooks): a body of a type the path would not read is no reason to say anything but 405
+        onRequest: async (request, reply) => {
           reply.header('allow', allow)
           return request.method === 'OPTIONS' ? reply.code(204).send() : refuse(reply)
         },
+        handler: async () => undefined,
       })
     }
   })
