@@ -3,14 +3,12 @@
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
+import { standbyConfig } from './standby.ts'
 import { startGateway } from '../helpers/gateway.ts'
 
 t.test('a rebuilt pool: its breaker and tier changes are in the feed', async (t) => {
   // never contacted; no health checks, so the rebuilt pool drops the primary's unhealthy verdict
-  const config = (balancer: 'round-robin' | 'least-connections'): GatewayConfig => ({
-    pools: { p: { targets: ['http://127.0.0.1:1', { url: 'http://127.0.0.1:2', backup: true }], balancer } },
-    routes: [{ path: '/', pool: 'p' }],
-  })
+  const config = (balancer: 'round-robin' | 'least-connections'): GatewayConfig => standbyConfig({ balancer })
   let next: unknown = config('round-robin')
   const gw = await startGateway(config('round-robin'), { defaultMetrics: false, load: async () => validateConfig(next) })
   t.teardown(() => gw.close())

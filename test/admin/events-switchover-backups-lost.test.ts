@@ -2,14 +2,12 @@
 // pool goes back to its primaries on its own: the feed says so as a tier change, not as another "switchover to backup
 // targets by an operator", which would tell the operator traffic is where it no longer is.
 import t from 'tap'
+import { standbyConfig } from './standby.ts'
 import { startGateway } from '../helpers/gateway.ts'
 
 t.test('switched over, then the backup goes down: the feed records a tier change to primary', async (t) => {
   // never contacted; no health checks: the test sets the backup's health itself
-  const gw = await startGateway({
-    pools: { p: { targets: ['http://127.0.0.1:1', { url: 'http://127.0.0.1:2', backup: true }] } },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { defaultMetrics: false })
+  const gw = await startGateway(standbyConfig(), { defaultMetrics: false })
   t.teardown(() => gw.close())
   const runtime = gw.gateway.pools().get('p')!
   runtime.pool.switchover()

@@ -1,15 +1,13 @@
 // Active-Standby in /metrics: which tier takes a pool's traffic and why it is held there, so an operator can alert
 // on a failover or a switchover left in place (before, /metrics read the same before and after a switchover).
 import t from 'tap'
+import { standbyConfig } from './standby.ts'
 import { startGateway } from '../helpers/gateway.ts'
 import { key, seriesOf } from '../unit/metrics-exposition.ts'
 
 t.test('switchyard_pool_active_tier and switchyard_pool_hold follow failover, switchover and failback', async (t) => {
   // never contacted: no health checks, no requests
-  const gw = await startGateway({
-    pools: { p: { targets: ['http://127.0.0.1:1', { url: 'http://127.0.0.1:2', backup: true }], failback: 'manual' } },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { defaultMetrics: false })
+  const gw = await startGateway(standbyConfig({ failback: 'manual' }), { defaultMetrics: false })
   t.teardown(() => gw.close())
   const pool = gw.gateway.pools().get('p')!.pool
   const gauges = async (): Promise<[number | undefined, number | undefined]> => {
