@@ -1,6 +1,8 @@
 // An https target given by IP address: no SNI is sent (RFC 6066 §3) and its certificate is checked against the
 // address, never against the Host header a client sends; and a client's Host changing from one request to the next
-// keeps the pooled TLS connection.
+// keeps the pooled TLS connection. An IPv6 address ([::1]) is an address too: no SNI, its certificate names it.
+import { createServer as createHttpsServer } from 'node:https'
+import { createServer as createTcpServer, type AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import t from 'tap'
 import { CertificateMaker } from '../helpers/certificates.ts'
@@ -12,6 +14,7 @@ const certs = new CertificateMaker()
 t.teardown(() => certs.remove())
 const ca = certs.ca('test-ca')
 const forAddress = certs.leaf('ip', ca, 'IP:127.0.0.1')
+const forIpv6 = certs.leaf('ipv6', ca, 'IP:::1')
 const forOtherName = certs.leaf('other', ca, 'DNS:other.example')
 const routes = [{ path: '/', pool: 's' }]
 
@@ -54,4 +57,26 @@ t.test('requests with different client Hosts share one TLS connection to an IP t
   for (let i = 0; i < 10; i++) statuses.push((await httpRequest(gw.url + '/x', { headers: { host: i % 2 === 0 ? 'a.example' : 'b.example' } })).status)
   t.strictSame(statuses, Array(10).fill(200))
   t.equal(sent.length, 1, 'one TLS handshake for ten requests')
+})
+
+/** Whether this host has an IPv6 loopback address to listen on (a container may have none). */
+const ipv6 = await new Promise<boolean>((resolve) => {
+  const probe = createTcpServer()
+  probe.once('error', () => resolve(false))
+  probe.listen(0, '::1', () => probe.close(() => resolve(true)))
+})
+
+t.test('an IPv6 target address: no SNI, and a certificate naming the address verifies', { skip: ipv6 ? false : 'no IPv6 loopback here' }, async (t) => {
+  const sent: (string | false | null)[] = []
+  const server = createHttpsServer({ key: forIpv6.key, cert: forIpv6.cert }, (_req, res) => res.end('v6'))
+  server.on('secureConnection', (socket: TLSSocket) => sent.push(socket.servername))
+  await new Promise<void>((resolve) => server.listen(0, '::1', resolve))
+  t.teardown(() => { server.closeAllConnections(); return new Promise<void>((resolve) => server.close(() => resolve())) })
+  const url = `https://[::1]:${(server.address() as AddressInfo).port}`
+  const gw = await gateway(t, { pools: { s: { targets: [url], tls: { ca: ca.cert } } }, routes })
+  const res = await httpRequest(gw.url + '/x', { headers: { host: 'api.example.com' } })
+  t.equal(res.status, 200)
+  t.equal(res.body.toString(), 'v6')
+  t.equal(sent.length, 1, 'one TLS connection')
+  t.notOk(sent[0], 'no SNI for an IP address')
 })

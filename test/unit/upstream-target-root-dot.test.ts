@@ -2,7 +2,8 @@
 // list under Kubernetes' ndots:5), is sent without the dot: as the Host a pool with preserveHost false sends, and as
 // its TLS name (RFC 6066 §3: SNI "without a trailing dot"), whether the name is a fixed target's or a discovered
 // one's. Upstream virtual hosts and certificates name the host without it (Envoy: strip_trailing_host_dot).
-// (src/upstream/target.ts, the constructor: withoutRootDot.)
+// (src/upstream/target.ts, the constructor: withoutRootDot.) The pool's tls.servername, when set, is the TLS name
+// whatever name an address was discovered by (docs: tls.servername names what the certificates are checked against).
 import t from 'tap'
 import { validateConfig } from '../../src/config/validate.ts'
 import { Target } from '../../src/upstream/target.ts'
@@ -28,3 +29,12 @@ for (const [url, discoveredAs, host, servername] of cases) {
     t.equal(target.servername, servername, 'the TLS name')
   })
 }
+
+t.test('a discovered address: the pool\'s tls.servername comes before the DNS name it was found by', async (t) => {
+  const config = validateConfig({ pools: { p: { targets: ['https://10.0.0.7:8443'], tls: { servername: 'cert.example.com' } } }, routes: [{ path: '/', pool: 'p' }] })
+  const pool = config.pools.p!
+  const target = new Target(pool.targets[0]!, pool, 'api.example.com')
+  t.teardown(() => target.close())
+  t.equal(target.servername, 'cert.example.com', 'the TLS name')
+  t.equal(target.host, 'api.example.com:8443', 'the Host stays the discovered name')
+})

@@ -1,11 +1,18 @@
 // Copies of one target (a reload changed its weight or its pool's settings) share one SharedTarget: the load is the
 // upstream's, so an older copy's request counts on the newest copy while it runs and is counted down once when it
 // ends; the last open copy's close closes the shared connections; the pool lists the target once (an older copy's
-// requests are the current one's) and closes the older copy when its own requests are done.
+// requests are the current one's) and closes the older copy when its own requests are done. A copy made with the
+// same settings keeps the idle kept-alive connections (a weight change reconnects nothing); one made after every copy
+// closed gets new connections, never the closed ones (which would refuse every request). A copy whose TLS settings
+// changed makes its connections with them: verification a reload turned on applies to the next connection.
+import type { Socket } from 'node:net'
 import t from 'tap'
 import { LeastConnectionsBalancer } from '../../src/balancer/least-connections.ts'
 import { UpstreamPool } from '../../src/upstream/pool.ts'
 import { Target } from '../../src/upstream/target.ts'
+import { CertificateMaker } from '../helpers/certificates.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+import { get } from './connections-get.ts'
 import { poolConfig } from './config-fixtures.ts'
 
 const config = poolConfig({ targets: [{ url: 'http://127.0.0.1:1' }, { url: 'http://127.0.0.1:2' }] })
@@ -75,4 +82,47 @@ t.test('a drain of the current copy is done when the older copy\'s last request 
   pool.release(a!)
   t.equal(pool.state(a2), 'drained')
   t.strictSame(drained, ['a2'], 'one event, for the copy the pool lists')
+})
+
+t.test('a copy made after every copy closed gets open connections, not the closed ones', async (t) => {
+  const old = new Target(config.targets[0]!, config)
+  const closed = old.client
+  await old.close()
+  t.equal(closed.closed, true)
+  const back = new Target(reweighted.targets[0]!, reweighted, undefined, old.shared)
+  t.teardown(() => back.destroy())
+  t.not(back.client, closed, 'new connections')
+  t.equal(back.client.closed, false, 'that take requests')
+})
+
+t.test('a weight change keeps the idle connections: the next request reuses one', async (t) => {
+  const up = await TestUpstream.start()
+  t.teardown(() => up.close())
+  const sockets: Socket[] = []
+  up.server.on('connection', (s: Socket) => { sockets.push(s) })
+  // one connection at most: the second request waits for the first's, unless the copy retired it
+  const at = (weight: number) => poolConfig({ targets: [{ url: up.url, weight }], connections: { maxPerTarget: 1 } })
+  const old = new Target(at(1).targets[0]!, at(1))
+  t.equal(await get(old.client, '/a'), 200)
+  const copy = new Target(at(3).targets[0]!, at(3), undefined, old.shared)
+  t.teardown(() => Promise.all([old.destroy(), copy.destroy()]))
+  t.equal(await get(copy.client, '/b'), 200)
+  t.equal(sockets.length, 1, 'one connection for both requests')
+  t.equal(sockets[0]!.destroyed, false, 'still open')
+})
+
+t.test('a reload that turns certificate verification on: the next connection is verified', async (t) => {
+  const certs = new CertificateMaker()
+  t.teardown(() => certs.remove())
+  const up = await TestUpstream.start({ tls: certs.selfSigned('self', 'IP:127.0.0.1') })
+  t.teardown(() => up.close())
+  const unverified = poolConfig({ targets: [up.url], tls: { rejectUnauthorized: false } })
+  const verified = poolConfig({ targets: [up.url] })
+  const old = new Target(unverified.targets[0]!, unverified)
+  t.equal(await get(old.client, '/a'), 200, 'served unverified')
+  const copy = new Target(verified.targets[0]!, verified, undefined, old.shared)
+  t.teardown(() => Promise.all([old.destroy(), copy.destroy()]))
+  const outcome = await get(copy.client, '/b')
+  t.type(outcome, 'string', `an untrusted certificate fails the connection (${outcome})`)
+  t.equal(up.hits, 1, 'nothing sent over an unverified connection after the reload')
 })
