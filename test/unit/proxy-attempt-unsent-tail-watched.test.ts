@@ -44,3 +44,26 @@ t.test('the client took the whole answer: no watch, nothing cut', async (t) => {
   t.equal(res.destroyed, false)
   t.equal(ex.cutShortBy, undefined)
 })
+
+// Exchange.watchUnsentTail itself: a client still taking the tail is given another clientIdleMs each time, measured
+// from what was left at the last look, and is cut once it stops; a slow reader is not a stalled one, nor is a client
+// that stalls after some progress left holding its connection for good.
+t.test('a client still taking the tail gets another clientIdleMs each time, and is cut once it stops', async (t) => {
+  const fx = runtimeFixture(t, pool)
+  const { ex, res } = exchange(fx)
+  let queued = 30_000
+  Object.defineProperty(res, 'writableLength', { get: () => queued })
+  ex.watchUnsentTail(fx.clock, CLIENT_IDLE)
+  queued = 20_000 // the client read some
+  fx.clock.advance(CLIENT_IDLE)
+  t.equal(res.destroyed, false, 'progress in the first clientIdleMs: not cut')
+  queued = 10_000 // and some more
+  fx.clock.advance(CLIENT_IDLE)
+  t.equal(res.destroyed, false, 'progress in the second: not cut either')
+  // from here the client takes nothing
+  fx.clock.advance(CLIENT_IDLE - 1)
+  t.equal(res.destroyed, false, 'not before another clientIdleMs')
+  fx.clock.advance(1)
+  t.equal(res.destroyed, true, 'a client that stopped reading is cut')
+  t.equal(ex.cutShortBy, 'client_stalled')
+})
