@@ -363,10 +363,12 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   })
   let admin: FastifyInstance | undefined
   /**
-   * The admin listener's host as the loopback checks see it: the configured one until it is bound, then the address
-   * bound (a name or a short form such as 127.1 that resolves to loopback is guarded as loopback).
+   * The admin listener as the loopback checks see it, once it listens: the address it bound (a name or a short form
+   * such as 127.1 that resolves to loopback is guarded as loopback), and the host it was configured with (a name the
+   * operator chose, served as a Host). Until then, guarded as loopback.
    */
   let adminHost: string | undefined
+  let adminName: string | undefined
   let dashboardRegistered = false
   /** The dashboard's event stream, once the admin listener has registered it. */
   let live: LiveStream | undefined
@@ -398,7 +400,6 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     },
     async listenAdmin (address = {}) {
       const host = address.host ?? config.admin.host
-      adminHost = host
       admin ??= buildAdmin({
         status,
         events: (): readonly GatewayEvent[] => events.list(),
@@ -411,6 +412,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         hasRoute: (label) => proxy.state.table.routes.some((r) => r.label === label),
         token: adminToken,
         get host () { return adminHost },
+        get name () { return adminName },
         logger,
       })
       if (!dashboardRegistered) {
@@ -423,7 +425,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
           auth: {
             get tokenRequired () { return adminToken() !== undefined },
             get actionsDisabledReason () {
-              return adminToken() === undefined && !isLoopback(adminHost ?? '') ? 'no admin token is set and the admin listener is not on loopback: set admin.token or SWITCHYARD_ADMIN_TOKEN to act from here' : undefined
+              return adminToken() === undefined && adminHost !== undefined && !isLoopback(adminHost) ? 'no admin token is set and the admin listener is not on loopback: set admin.token or SWITCHYARD_ADMIN_TOKEN to act from here' : undefined
             },
           },
         })
@@ -433,7 +435,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       // a handover's new process binds the admin port beside the old one's, as it does the public port (server.reusePort)
       const url = await admin.listen({ host, port: address.port ?? config.admin.port, reusePort: config.server.reusePort } as FastifyListenOptions)
       const bound = admin.server.address()
-      if (bound !== null && typeof bound === 'object') adminHost = bound.address
+      // set only once bound: a refused second listen leaves the running listener as it was judged
+      adminHost = bound !== null && typeof bound === 'object' ? bound.address : host
+      adminName = host
       if (adminToken() === undefined && !isLoopback(adminHost)) {
         logger.warn({ host }, 'the admin listener is not on loopback and no admin token is set: anyone who reaches it can drain targets and reload config (set admin.token or SWITCHYARD_ADMIN_TOKEN)')
       }

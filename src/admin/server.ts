@@ -33,8 +33,10 @@ export interface AdminContext {
   hasRoute?: (label: string) => boolean
   /** The admin token in force now (a reload may change the config's). */
   token: () => string | undefined
-  /** The host the listener binds: on loopback with no token set, Host names other than `localhost` and IPs are refused. */
+  /** The address the listener bound: on loopback with no token set, Host names other than `localhost` and IPs are refused. */
   host?: string
+  /** The host the listener was configured with: a name the operator chose is served as a Host too. */
+  name?: string
   logger: Logger
 }
 
@@ -139,10 +141,13 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     const access = accessOf(request)
     if (access === 'probe') return
     // with a token set, the token is the defence (a rebinding page cannot have it), so any Host may be used
-    if (ctx.token() === undefined && !servedHost(request.headers.host, ctx.host)) return fail(reply, 'forbidden_origin')
-    if (access === 'open') return
+    if (ctx.token() === undefined && !servedHost(request.headers.host, ctx.host, ctx.name)) return fail(reply, 'forbidden_origin')
+    // an unknown path is 404 here, before a body is parsed (a body Fastify cannot read would make it a 400 or 413),
+    // and, on a guarded path, after the token
+    if (access === 'open') return request.is404 ? fail(reply, 'not_found') : undefined
     if (fromAnotherOrigin(request.headers)) return fail(reply, 'forbidden_origin')
     if (!authorised(request.headers.authorization)) return fail(reply, 'unauthorized')
+    if (request.is404) return fail(reply, 'not_found')
   })
   // what these answers say is true now only: no cache may keep one (RFC 9111 §4.2.2 would let it guess a lifetime)
   admin.addHook('onSend', async (_request, reply) => {

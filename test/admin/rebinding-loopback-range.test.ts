@@ -102,3 +102,38 @@ t.test('no token, an admin listener named by a short form of a loopback address 
     t.equal((await adminRequest(admin, 'GET', '/status', { host: `127.0.0.1:${port}` })).status, 200, `${listener}: an IP literal in Host`)
   }
 })
+
+t.test('servedHost: the name a loopback listener was configured with is served, in any case; other names are not', async (t) => {
+  t.equal(servedHost('vm:9901', '127.0.0.1', 'vm'), true)
+  t.equal(servedHost('VM:9901', '127.0.0.1', 'vm'), true)
+  t.equal(servedHost('vm.evil.example:9901', '127.0.0.1', 'vm'), false)
+  t.equal(servedHost('vm:9901', '127.0.0.1'), false, 'a name no one configured')
+})
+
+const { lookup } = await import('node:dns/promises')
+const { hostname } = await import('node:os')
+/** This machine's name, if it resolves to a loopback address (Debian's /etc/hosts: 127.0.1.1). */
+const loopbackName = await lookup(hostname()).then(({ address }) => isLoopback(address) ? hostname() : undefined, () => undefined)
+
+t.test('no token, an admin listener configured by a name that resolves to loopback: guarded, and served by that name', { skip: loopbackName === undefined ? 'this machine\'s name is no loopback address' : false }, async (t) => {
+  const u = await TestUpstream.start({ name: 'u' })
+  t.teardown(() => u.close())
+  const gw = await startGateway({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }] }, { defaultMetrics: false, env: {} })
+  t.teardown(() => gw.close())
+  const admin = await gw.gateway.listenAdmin({ host: loopbackName!, port: 0 })
+  const port = new URL(admin).port
+  t.equal((await adminRequest(admin, 'GET', '/status', { host: `rebind.evil.example:${port}` })).status, 403, 'a domain name in Host')
+  t.equal((await adminRequest(admin, 'GET', '/status', { host: `${loopbackName!}:${port}` })).status, 200, 'the name it was configured with')
+})
+
+t.test('a second listenAdmin that fails leaves the running listener guarded as it was', async (t) => {
+  const u = await TestUpstream.start({ name: 'u' })
+  t.teardown(() => u.close())
+  const gw = await startGateway({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }] }, { defaultMetrics: false, env: {} })
+  t.teardown(() => gw.close())
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  const port = new URL(admin).port
+  await t.rejects(gw.gateway.listenAdmin({ host: '0.0.0.0', port: 0 }), 'already listening')
+  const res = await adminRequest(admin, 'GET', '/status', { host: `rebind.evil.example:${port}` })
+  t.equal(res.status, 403, 'still refused: the listener is the loopback one')
+})

@@ -59,6 +59,12 @@ t.test('hostile admin calls: a 4xx JSON error each, and no state changes', async
     { name: 'POST with a body of no known type on a probe', method: 'POST', path: '/healthz', type: 'text/plain', body: 'x', status: 405, error: 'method_not_allowed' },
     { name: 'a WebDAV method without the token', method: 'PROPFIND', path: '/status', status: 401, error: 'unauthorized' },
     { name: 'a WebDAV method on an unknown path', method: 'MKCOL', path: '/nope', status: 404, error: 'not_found' },
+    // an unknown path is 404 whatever its body: the body is not parsed first
+    { name: 'QUERY with no body on an unknown path', method: 'QUERY', path: '/nope', status: 404, error: 'not_found' },
+    { name: 'OPTIONS with a body of no known type on an unknown path', method: 'OPTIONS', path: '/nope', type: 'application/xml', body: '<x/>', status: 404, error: 'not_found' },
+    { name: 'POST with a body of no known type on an unknown path', method: 'POST', path: '/nope', token: TOKEN, type: 'text/plain', body: 'x', status: 404, error: 'not_found' },
+    { name: 'POST with a body over the limit on an unknown path', method: 'POST', path: '/nope', token: TOKEN, type: json, body: Buffer.alloc(200 * 1024, 32), status: 404, error: 'not_found' },
+    { name: 'POST without the token on an unknown path', method: 'POST', path: '/nope', type: 'text/plain', body: 'x', status: 401, error: 'unauthorized' },
     { name: 'no token', method: 'POST', path: '/reload', status: 401, error: 'unauthorized' },
     { name: 'no token to read the state', method: 'GET', path: '/status', status: 401, error: 'unauthorized' },
     { name: 'wrong token', method: 'POST', path: '/reload', token: 'admin-token-9876543210', status: 401, error: 'unauthorized' },
