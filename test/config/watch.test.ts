@@ -1,8 +1,8 @@
 import t, { type Test } from 'tap'
-import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, renameSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync, type FSWatcher } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { ConfigWatcher } from '../../src/config/watch.ts'
 
 const DEBOUNCE_MS = 30
@@ -232,4 +232,224 @@ t.test('an onChange that throws is reported to onError and watching goes on', as
   writeFileSync(file, 'v3\n')
   await waitForCalls({ calls }, 2)
   t.strictSame(errors, [failure, failure])
+})
+
+// The gateway's CLI builds its watcher with no debounceMs (src/main.ts): the 200 ms default is what stands between
+// an editor's or kubelet's burst of writes and a reload that would read the file half-way through it.
+t.test('without debounceMs a change fires no sooner than 200 ms after its event', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.ts')
+  writeFileSync(file, 'export default { v: 1 }\n')
+  const calls: number[] = []
+  const watcher = new ConfigWatcher(file, () => calls.push(performance.now()), { onError: (err) => t.error(err, 'the watcher reports no error') })
+  t.teardown(() => watcher.close())
+  await watcher.start()
+  writeFileSync(file, 'export default { v: 2 }\n')
+  const written = performance.now()
+  await waitForCalls({ calls }, 1)
+  t.ok(calls[0]! - written >= 200 - 1, 'the default debounce period passed first')
+})
+
+// A writer slower than one event-loop turn (a tool that writes a config in several steps) makes events spread over
+// time: each event restarts the quiet period, so the reload reads the file once, after the last step, instead of
+// once per step with the steps in between.
+t.test('events spread over less than a debounce period apart fire once, a debounce period after the last', async (t) => {
+  const debounceMs = 400
+  const w = await plainFile(t, 'v1\n', debounceMs)
+  const gap = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 150))
+  writeFileSync(w.file, 'v2\n')
+  await gap()
+  writeFileSync(w.file, 'v3\n')
+  await gap()
+  writeFileSync(w.file, 'v4\n')
+  const last = performance.now()
+  await waitForCalls(w, 1)
+  t.ok(w.calls[0]! - last >= debounceMs - 1, 'not before a debounce period after the last write')
+  await quiet()
+  t.equal(w.calls.length, 1, 'one reload for the whole series')
+})
+
+/** A watcher built from src/config/watch.ts with some of its file-system calls replaced (tap's mockImport). */
+async function watchWith (t: Test, file: string, mocks: Record<string, object>): Promise<Watched> {
+  const { ConfigWatcher: Mocked } = await t.mockImport<typeof import('../../src/config/watch.ts')>('../../src/config/watch.ts', mocks)
+  const calls: number[] = []
+  const watcher = new Mocked(file, () => calls.push(performance.now()), { debounceMs: DEBOUNCE_MS, onError: (err) => t.error(err, 'the watcher reports no error') })
+  t.teardown(() => watcher.close())
+  await watcher.start()
+  return { dir: dirname(file), file, calls, watcher }
+}
+
+/** Polls, as waitForCalls does: the watchers do not keep the process alive (persistent: false). */
+async function waitFor (what: string, ready: () => boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (!ready()) {
+    if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs}ms`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/**
+ * A watcher one of whose node:fs/promises calls (`name`, on `path`) can be held once armed: the call runs to its
+ * end (so it sees the file system of that moment) but its outcome is handed over only on release. A test can so
+ * change the file, or close the watcher, in the middle of a check, a few microseconds no test could aim at otherwise.
+ */
+async function heldCall (t: Test, file: string, name: 'readFile' | 'stat', path: string): Promise<Watched & { hold (): void; held (): Promise<void>; release (): void }> {
+  const fsp = await import('node:fs/promises')
+  let armed = false
+  let release: (() => void) | undefined
+  const real = fsp[name] as (...args: unknown[]) => Promise<unknown>
+  const wrapped = async (...args: unknown[]): Promise<unknown> => {
+    if (!armed || args[0] !== path) return real(...args)
+    armed = false
+    const outcome = await real(...args).then((value) => ({ value }), (error: unknown) => ({ error }))
+    await new Promise<void>((resolve) => { release = resolve })
+    if ('error' in outcome) throw outcome.error
+    return outcome.value
+  }
+  const w = await watchWith(t, file, { 'node:fs/promises': { ...fsp, [name]: wrapped } })
+  return {
+    ...w,
+    hold: () => { armed = true },
+    held: () => waitFor(`a held ${name}`, () => release !== undefined),
+    release: () => { release?.(); release = undefined },
+  }
+}
+
+t.test('a change made while a check reads the file is checked after it', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.ts')
+  writeFileSync(file, 'v1\n')
+  const w = await heldCall(t, file, 'readFile', file)
+  w.hold()
+  writeFileSync(w.file, 'v2\n')
+  await w.held()
+  writeFileSync(w.file, 'v3\n')
+  await quiet()
+  t.equal(w.calls.length, 0, 'nothing while the first check reads')
+  w.release()
+  await waitForCalls(w, 2)
+  await quiet()
+  t.equal(w.calls.length, 2, 'the change the first check read, then the one made during it')
+  writeFileSync(w.file, 'v2\n')
+  await waitForCalls(w, 3)
+  t.pass('going back to the content the first check read fires too')
+})
+
+t.test('close() during a check: the check ends without firing', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.ts')
+  writeFileSync(file, 'v1\n')
+  const w = await heldCall(t, file, 'readFile', file)
+  w.hold()
+  writeFileSync(w.file, 'v2\n')
+  await w.held()
+  w.watcher.close()
+  w.release()
+  await quiet()
+  t.equal(w.calls.length, 0)
+})
+
+// The watcher looks for the directory only when a check runs; a directory back between that look and the moment
+// its ancestor is watched (a remount that is quick) sends that ancestor no event: the check itself must see it.
+t.test('a directory back before its ancestor is watched is watched again', async (t) => {
+  const root = await tempDir(t)
+  const dir = join(root, 'conf')
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'routes.config.ts'), 'v1\n')
+  const w = await heldCall(t, join(dir, 'routes.config.ts'), 'stat', dir)
+  w.hold()
+  rmSync(dir, { recursive: true })
+  await w.held()
+  mkdirSync(dir)
+  writeFileSync(w.file, 'v2\n')
+  w.release()
+  await waitForCalls(w, 1)
+  writeFileSync(w.file, 'v3\n')
+  await waitForCalls(w, 2)
+  t.equal(w.calls.length, 2)
+})
+
+// Some file systems give no birth time, and a directory made again at once often gets the inode number of the one
+// removed: its identity is then the same, and only the removal event the old watcher saw tells it is another.
+t.test('a directory made again with the same identity is watched again', async (t) => {
+  const root = await tempDir(t)
+  const dir = join(root, 'conf')
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'routes.config.ts'), 'v1\n')
+  const fsp = await import('node:fs/promises')
+  const stat = (async (path: string, options?: object) => {
+    const info = await fsp.stat(path, options as { bigint: true })
+    return path === dir ? Object.assign(Object.create(Object.getPrototypeOf(info)), info, { dev: 1n, ino: 2n, birthtimeNs: 0n }) : info
+  }) as typeof fsp.stat
+  const w = await watchWith(t, join(dir, 'routes.config.ts'), { 'node:fs/promises': { ...fsp, stat } })
+  rmSync(dir, { recursive: true })
+  mkdirSync(dir)
+  writeFileSync(w.file, 'v2\n')
+  await waitForCalls(w, 1)
+  await quiet()
+  writeFileSync(w.file, 'v3\n')
+  await waitForCalls(w, 2)
+  t.equal(w.calls.length, 2)
+})
+
+// A watcher that fails (on some systems when its directory goes away) is dropped and the directory watched anew.
+t.test('a watcher that reports an error is replaced by a new one', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.ts')
+  writeFileSync(file, 'v1\n')
+  const fs = await import('node:fs')
+  const opened: FSWatcher[] = []
+  const watch = ((...args: Parameters<typeof fs.watch>) => {
+    const watcher = fs.watch(...args)
+    opened.push(watcher)
+    return watcher
+  }) as typeof fs.watch
+  const w = await watchWith(t, file, { 'node:fs': { ...fs, watch } })
+  t.equal(opened.length, 1)
+  opened[0]!.emit('error', Object.assign(new Error('watcher failed'), { code: 'ENOENT' }))
+  await waitFor('a new watcher', () => opened.length === 2)
+  writeFileSync(file, 'v2\n')
+  await waitForCalls(w, 1)
+  t.equal(w.calls.length, 1)
+})
+
+// A volume remounted badly can leave a file where the config's directory was: the file's path is then as missing
+// as when the directory is gone (ENOTDIR, not ENOENT), no error for the log each check, and watched once it is back.
+t.test("a file in place of the config's directory is a missing config, not an error", async (t) => {
+  const root = await tempDir(t)
+  const dir = join(root, 'conf')
+  mkdirSync(dir)
+  writeFileSync(join(dir, 'routes.config.ts'), 'v1\n')
+  const w = await watchFile(t, dir, join(dir, 'routes.config.ts'))
+  rmSync(dir, { recursive: true })
+  writeFileSync(dir, 'not a directory\n')
+  await quiet()
+  t.equal(w.calls.length, 0, 'nothing, and no error, while a file is in the way')
+  unlinkSync(dir)
+  mkdirSync(dir)
+  writeFileSync(w.file, 'v2\n')
+  await waitForCalls(w, 1)
+  t.equal(w.calls.length, 1)
+})
+
+// The CLI closes the watcher when the gateway stops while the watcher still starts: no directory stays watched.
+t.test('close() while start() runs leaves no watcher open', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'routes.config.ts')
+  writeFileSync(file, 'v1\n')
+  const fs = await import('node:fs')
+  const open = new Set<FSWatcher>()
+  const watch = ((...args: Parameters<typeof fs.watch>) => {
+    const watcher = fs.watch(...args)
+    open.add(watcher)
+    watcher.on('close', () => open.delete(watcher))
+    return watcher
+  }) as typeof fs.watch
+  const { ConfigWatcher: Mocked } = await t.mockImport<typeof import('../../src/config/watch.ts')>('../../src/config/watch.ts', { 'node:fs': { ...fs, watch } })
+  const watcher = new Mocked(file, () => t.fail('no change'), { debounceMs: DEBOUNCE_MS, onError: (err) => t.error(err, 'the watcher reports no error') })
+  t.teardown(() => watcher.close())
+  const started = watcher.start()
+  watcher.close()
+  await started
+  t.equal(open.size, 0)
 })

@@ -79,6 +79,16 @@ t.test('force header: x-canary: always reaches the canary even at weight 0; neve
   t.equal(await version(`${gw.url}/payment/x`, { 'x-canary': 'never' }), 'v1')
 })
 
+// Header names are case-insensitive (RFC 9110 5.1) and Node gives them lower-cased: a force header written in the
+// config as it is usually spelled in docs (X-Canary) must force as x-canary does, not be silently never matched.
+t.test('a force header written with capitals in the config forces the canary', async (t) => {
+  const { start } = await setup(t, { weight: 0, force: { header: 'X-Canary', values: ['always'] } })
+  const gw = await start()
+  t.equal(await version(`${gw.url}/payment/x`, { 'x-canary': 'always' }), 'v2')
+  t.equal(await version(`${gw.url}/payment/x`, { 'X-CANARY': 'always' }), 'v2', 'however the client spells it')
+  t.equal(await version(`${gw.url}/payment/x`), 'v1')
+})
+
 t.test('a canary answering 500 is rolled back after minRequests; after that none reach it and stable serves all', async (t) => {
   const { start, v2 } = await setup(t, { weight: 50, rollback: { maxErrorRatePercent: 5, minRequests: 20, windowMs: 60_000 } })
   v2.failCount = 1_000_000
@@ -108,6 +118,19 @@ t.test('operator weight: 0-100 only, the bearer token applies, an unknown route 
   t.equal(res.status, 404)
   t.equal(((await res.json()) as { error: string }).error, 'unknown_route')
   t.equal(gw.gateway.status().routes.find((r) => r.name === 'payment')!.canary!.weight, 10, 'nothing changed')
+})
+
+// An operator's weight is a change of what the route serves: it goes to the event feed (and the log, as every feed
+// event does), so whoever reads /events sees who moved the canary and when, as they see a rollback.
+t.test('an operator weight is recorded in the event feed, once per change', async (t) => {
+  const { start } = await setup(t, { weight: 10 })
+  const gw = await start()
+  const canaryEvents = (): number => gw.gateway.events.list().filter((e) => e.kind === 'canary' && e.route === 'payment').length
+  t.equal(canaryEvents(), 0)
+  t.equal((await setWeight(gw.admin, 30)).status, 200)
+  t.equal(canaryEvents(), 1, 'the operator weight')
+  t.equal((await setWeight(gw.admin, 101)).status, 400)
+  t.equal(canaryEvents(), 1, 'a refused weight records nothing')
 })
 
 t.test('a route narrowed by a header wins over the same prefix without it', async (t) => {

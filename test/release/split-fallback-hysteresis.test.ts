@@ -73,3 +73,42 @@ t.test('a reload keeps the fallback state while the read pool stays; a new read 
   const other = split('others')
   t.equal(planOf(buildPlans(other.config, other.routes, options, reloaded)).fallback, false, 'another read pool: not falling back')
 })
+
+// README (read/write split): reads fall back "after 5 reads in a row that no replica answered, and end after 5 reads in
+// a row" that one did. The tests above count in DEFAULT_FALLBACK_STREAK, whatever it is: this one pins the number an
+// operator reads, and so when the state (in the log, the event feed and /status) turns.
+t.test('the default streak is the 5 reads the README gives, either way', async (t) => {
+  const { config, routes } = split()
+  const { changes, events } = recorder()
+  const plan = planOf(buildPlans(config, routes, { secret: 's', clock: new ManualClock(), random: () => 0.5, events }))
+  for (let i = 0; i < 4; i++) plan.readToPrimary('fallback')
+  t.strictSame(changes, [], '4 reads that fell back: not yet')
+  plan.readToPrimary('fallback')
+  t.strictSame(changes, [true], 'the 5th: falling back')
+  for (let i = 0; i < 4; i++) plan.replicaAnswered()
+  t.strictSame(changes, [true], '4 replica answers: still falling back')
+  plan.replicaAnswered()
+  t.strictSame(changes, [true, false], 'the 5th: back on the replicas')
+})
+
+// The streak that turned the state counts for nothing afterwards: the first answer after reads fell back (or the
+// first failed read after they came back) starts a new streak of one, or one replica answer right after the turn
+// would turn it back, logging "on" and "off" for a replica that answered once.
+t.test('a turn starts the next streak from zero, either way', async (t) => {
+  const { config, routes } = split()
+  const { changes, events } = recorder()
+  const plan = planOf(buildPlans(config, routes, { secret: 's', clock: new ManualClock(), random: () => 0.5, events }))
+  for (let i = 0; i < N; i++) plan.readToPrimary('fallback')
+  t.strictSame(changes, [true])
+  plan.replicaAnswered()
+  t.strictSame(changes, [true], 'one answer right after the turn: still falling back')
+  t.equal(plan.fallback, true)
+  for (let i = 0; i < N - 1; i++) plan.replicaAnswered()
+  t.strictSame(changes, [true, false], `${N} answers: back on the replicas`)
+  plan.readToPrimary('fallback')
+  t.strictSame(changes, [true, false], 'one failed read right after: still on the replicas')
+  plan.noReplicaAvailable()
+  t.strictSame(changes, [true, false, true], 'no replica available at all: at once')
+  plan.replicaAnswered()
+  t.strictSame(changes, [true, false, true], 'one answer right after: still falling back')
+})
