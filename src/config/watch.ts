@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { watch, type FSWatcher } from 'node:fs'
 import { readFile, realpath, stat } from 'node:fs/promises'
-import { basename, dirname, resolve, sep } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 
 export interface ConfigWatcherOptions {
   /** Quiet time after the last file-system event before the file is read; editors and kubelet write in bursts. */
@@ -131,8 +131,10 @@ export class ConfigWatcher {
     if (!wanted.has(own) && await directoryId(own).catch(() => undefined) !== undefined) this.#schedule()
   }
 
-  // A symlink to a file elsewhere (not the ConfigMap layout, whose real directory sits inside the watched one)
-  // is written in place there: that directory is watched too, until the link leads somewhere else.
+  // A symlink to a file in another directory, which may be written in place there: that directory is watched too,
+  // until the link leads somewhere else. A subdirectory of the own one too (the watch of the own directory sees no
+  // change inside it); in the ConfigMap layout that is the current `..data` version, whose files are never edited
+  // but whose swap the own directory's watch sees.
   async #symlinkDirectory (own: string): Promise<string | undefined> {
     let real: string
     try {
@@ -141,7 +143,7 @@ export class ConfigWatcher {
       if (!isMissing(err)) this.#onError(err)
       return undefined
     }
-    return real !== own && !real.startsWith(own + sep) ? real : undefined
+    return real !== own ? real : undefined
   }
 
   #watchDirectory (dir: string, id: string): void {

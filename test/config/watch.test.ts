@@ -202,6 +202,19 @@ t.test('a symlink to a file in another directory fires when that file is written
   t.equal(w.calls.length, 1)
 })
 
+t.test('a symlink to a file in a subdirectory of its own fires when that file is written in place', async (t) => {
+  // the own directory's watch sees nothing inside a subdirectory: routes.config.ts -> live/routes.config.ts, edited
+  // in place, was never noticed
+  const dir = await tempDir(t)
+  mkdirSync(join(dir, 'live'))
+  writeFileSync(join(dir, 'live', 'routes.config.ts'), 'v1\n')
+  symlinkSync(join('live', 'routes.config.ts'), join(dir, 'routes.config.ts'))
+  const w = await watchFile(t, dir, join(dir, 'routes.config.ts'))
+  writeFileSync(join(dir, 'live', 'routes.config.ts'), 'v2\n')
+  await waitForCalls(w, 1)
+  t.equal(w.calls.length, 1)
+})
+
 t.test('close() stops everything, a pending debounce included', async (t) => {
   // a long debounce, so the write's event is surely handled and its timer pending when close() runs
   const debounceMs = 300
