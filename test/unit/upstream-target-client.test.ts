@@ -1,7 +1,13 @@
 // A target's traffic pool (src/upstream/target.ts) is made on first use, once; after close() or destroy() a pool
-// first asked for then refuses requests as the closed one would have.
+// first asked for then refuses requests as the closed one would have. A destroy() while a close() still waits for a
+// request in flight cuts that request (the close waits for nothing more): destroy is how a caller stops waiting.
+// close() after destroy() resolves: a target ends once, however it is asked (undici's close() of a destroyed client
+// rejects, and a pool's close() awaits every target's).
+import { once } from 'node:events'
 import t from 'tap'
 import { Target } from '../../src/upstream/target.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+import { get } from './connections-get.ts'
 import { poolConfig } from './config-fixtures.ts'
 
 const config = poolConfig({ targets: [{ url: 'http://127.0.0.1:1' }] })
@@ -58,4 +64,21 @@ t.test('used, then closed: the same pool is closed', async (t) => {
   await target.close()
   t.equal(used.closed, true)
   t.equal(target.client, used)
+})
+
+t.test('destroy() while close() waits for a request in flight: the request is cut', async (t) => {
+  const up = await TestUpstream.start()
+  up.mode = 'hang'
+  t.teardown(() => up.close())
+  // the request's own limits at 5 s: a destroy() that left the close waiting would see it end by them, not cut
+  const hanging = poolConfig({ targets: [up.url], timeouts: { requestMs: 5000, idleMs: 5000 } })
+  const target = new Target(hanging.targets[0]!, hanging)
+  const received = once(up.server, 'request')
+  const outcome = get(target.client, '/a')
+  await received
+  const closing = target.close()
+  await target.destroy()
+  t.equal(await outcome, 'UND_ERR_DESTROYED', 'cut by the destroy')
+  await closing
+  t.equal(target.client.destroyed, true)
 })

@@ -4,7 +4,11 @@
 // requests are the current one's) and closes the older copy when its own requests are done. A copy made with the
 // same settings keeps the idle kept-alive connections (a weight change reconnects nothing); one made after every copy
 // closed gets new connections, never the closed ones (which would refuse every request). A copy whose TLS settings
-// changed makes its connections with them: verification a reload turned on applies to the next connection.
+// changed makes its connections with them: verification a reload turned on applies to the next connection. The
+// newest copy's destroy() cuts what every copy carries (an older copy still open included); an older copy closed and
+// then destroyed is counted out once, so it leaves the newest copy's connections serving. A request an older copy
+// starts after a reload (a retry of the replaced pool's) counts on the newest copy's balancer at once.
+import { once } from 'node:events'
 import type { Socket } from 'node:net'
 import t from 'tap'
 import { LeastConnectionsBalancer } from '../../src/balancer/least-connections.ts'
@@ -125,4 +129,53 @@ t.test('a reload that turns certificate verification on: the next connection is 
   const outcome = await get(copy.client, '/b')
   t.type(outcome, 'string', `an untrusted certificate fails the connection (${outcome})`)
   t.equal(up.hits, 1, 'nothing sent over an unverified connection after the reload')
+})
+
+t.test('the newest copy\'s destroy() cuts what an older copy still carries', async (t) => {
+  const up = await TestUpstream.start()
+  up.mode = 'hang'
+  t.teardown(() => up.close())
+  // the request's own limits at 5 s: left uncut, it would end by them instead
+  const at = (weight: number) => poolConfig({ targets: [{ url: up.url, weight }], timeouts: { requestMs: 5000, idleMs: 5000 } })
+  const old = new Target(at(1).targets[0]!, at(1))
+  const received = once(up.server, 'request')
+  const outcome = get(old.client, '/a')
+  await received
+  const copy = new Target(at(3).targets[0]!, at(3), undefined, old.shared)
+  t.teardown(() => old.destroy())
+  await copy.destroy()
+  t.equal(await outcome, 'UND_ERR_DESTROYED', 'the older copy\'s request is cut')
+})
+
+t.test('an older copy closed, then destroyed, leaves the newest copy\'s connections serving', async (t) => {
+  const up = await TestUpstream.start()
+  t.teardown(() => up.close())
+  const at = (weight: number) => poolConfig({ targets: [{ url: up.url, weight }] })
+  const old = new Target(at(1).targets[0]!, at(1))
+  t.equal(await get(old.client, '/a'), 200)
+  const copy = new Target(at(3).targets[0]!, at(3), undefined, old.shared)
+  t.teardown(() => copy.destroy())
+  await old.close()
+  await old.destroy()
+  t.equal(await get(copy.client, '/b'), 200, 'the newest copy still serves')
+  await copy.close()
+  t.equal(copy.client.closed, true, 'and its close, the last, closes them')
+})
+
+t.test('a request the replaced pool starts on an older copy counts on the new pool\'s balancer', async (t) => {
+  const balancer = new LeastConnectionsBalancer(() => 0)
+  const [a, b] = config.targets.map((tc) => new Target(tc, config))
+  const old = new UpstreamPool('p', config, [a!, b!], new LeastConnectionsBalancer(() => 0))
+  // a reload: the new pool's copies share the old ones' state
+  const [a2, b2] = reweighted.targets.map((tc, i) => new Target(tc, reweighted, undefined, [a!, b!][i]!.shared))
+  const pool = new UpstreamPool('p', reweighted, [a2!, b2!], balancer)
+  t.teardown(() => Promise.all([old.close(), pool.close()]))
+  t.ok(pool.pick({}), 'the new pool\'s balancer has its scores')
+  pool.acquire(b2!)
+  // retries of requests the old pool took before the reload
+  for (let i = 0; i < 4; i++) old.acquire(a!)
+  t.equal(a2!.inFlight, 4)
+  t.equal(pool.pick({})!.id, b2!.id, 'b (1 in flight) before a (4 of weight 3)')
+  for (let i = 0; i < 4; i++) old.release(a!)
+  pool.release(b2!)
 })
