@@ -7,6 +7,7 @@ import type { GatewayOptions } from '../../src/app.ts'
 import type { StatusDocument } from '../../src/admin/status-types.ts'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
+import { ManualClock } from '../helpers/clock.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest } from '../proxy/http.ts'
@@ -152,6 +153,47 @@ t.test('/readyz turns 503 the moment shutdown begins, while requests are still s
   t.equal(served.status, 200, 'still serving during delayMs')
   await served.text()
   await done
+})
+
+t.test('/readyz stays 503 draining when a shutdown begun during start-up sees the first health-check round finish', async (t) => {
+  // SIGTERM while a pool is still on its first round: the round finishing afterwards must not turn the gateway ready
+  // again, or the load balancer sends traffic to a gateway about to close its listener
+  const held: ServerResponse[] = []
+  const probe = createServer((req, res) => {
+    if (req.url === '/health') held.push(res)
+    else res.end('ok')
+  })
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { probe.closeAllConnections(); probe.close(() => resolve()) }))
+  const probeUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`
+  const { admin, gw } = await setup(t, {
+    shutdown: { delayMs: 1000, timeoutMs: 1000 },
+    pools: { checked: { targets: [probeUrl], healthCheck: { path: '/health', intervalMs: 5000, timeoutMs: 4000 } } },
+    routes: [{ path: '/', pool: 'checked' }],
+  }, { random: () => 0 })
+
+  await waitFor(() => held.length === 1)
+  t.equal(gw.gateway.readiness(), 'starting')
+  const done = gw.gateway.shutdown()
+  t.equal(gw.gateway.readiness(), 'draining')
+  held[0]!.end('ok')
+  // the pool's first round is done (start() hands back the same promise), and what the gateway chained on it has run
+  await gw.gateway.pools().get('checked')!.start()
+  await new Promise((resolve) => setImmediate(resolve))
+  const draining = await call(admin, 'GET', '/readyz')
+  t.equal(draining.status, 503)
+  t.same(draining.body, { ready: false, readiness: 'draining', overloaded: false })
+  await done
+})
+
+t.test('a second shutdown() waits for the first drain instead of starting its own', async (t) => {
+  // another signal or an operator during the drain: one drain (one record with the plan), and both calls end with it
+  const { gw } = await setup(t, { shutdown: { delayMs: 100, timeoutMs: 1000 } })
+  const first = gw.gateway.shutdown()
+  const second = gw.gateway.shutdown()
+  await Promise.all([first, second])
+  t.equal(gw.logs.filter((l) => typeof l.delayMs === 'number').length, 1, 'one drain began')
+  t.equal(gw.gateway.readiness(), 'draining')
 })
 
 t.test('POST /reload: success with the diff and hash, unchanged, and 422 invalid_config keeping the running config', async (t) => {
@@ -367,4 +409,51 @@ t.test('an admin listener off loopback without a token logs a warning; with a to
   t.teardown(() => loopback.close())
   await loopback.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
   t.equal(loopback.logs.filter((l) => l.level === 40).length, 0, 'loopback without a token: no warning')
+})
+
+t.test('the dashboard\'s config.json: actions off only for an admin listener off loopback without a token', async (t) => {
+  // the page disables every action and says why from this document: on loopback without a token, or with a
+  // token anywhere, the operator's buttons must work
+  const u = await TestUpstream.start({ name: 'u' })
+  t.teardown(() => u.close())
+  const config = (extra: Partial<GatewayConfig> = {}): GatewayConfig => ({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }], ...extra })
+  const dashboardConfig = async (host: string, extra: Partial<GatewayConfig> = {}): Promise<Record<string, unknown>> => {
+    const gw = await startGateway(config(extra), { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    const url = new URL(await gw.gateway.listenAdmin({ host, port: 0 }))
+    const res = await call(`http://127.0.0.1:${url.port}`, 'GET', '/dashboard/config.json')
+    t.equal(res.status, 200)
+    return res.body
+  }
+  t.strictSame(await dashboardConfig('127.0.0.1'), { tokenRequired: false }, 'loopback without a token: actions on')
+  t.strictSame(await dashboardConfig('0.0.0.0', { admin: { token: CONFIG_TOKEN } }), { tokenRequired: true }, 'a token: actions on, with the token')
+  const off = await dashboardConfig('0.0.0.0')
+  t.equal(off.tokenRequired, false)
+  t.type(off.actionsDisabledReason, 'string', 'off loopback without a token: actions off, with the reason')
+})
+
+t.test('/status configLoadedAt moves to the time of a reload that switched config, not of one that changed nothing', async (t) => {
+  // the operator reads it to tell whether the config they pushed is the one running
+  const clock = new ManualClock(Date.parse('2030-01-01T00:00:00.000Z'))
+  let next: unknown
+  const { admin, p1, status } = await setup(t, {}, { clock }, () => next)
+  t.equal((await status()).configLoadedAt, '2030-01-01T00:00:00.000Z')
+  clock.advance(60_000)
+  t.equal((await call(admin, 'POST', '/reload')).body.result, 'unchanged')
+  t.equal((await status()).configLoadedAt, '2030-01-01T00:00:00.000Z', 'unchanged: the load time stays')
+  next = { pools: { pay: { targets: [p1.url] } }, routes: [{ path: '/', pool: 'pay' }] }
+  clock.advance(60_000)
+  t.equal((await call(admin, 'POST', '/reload')).body.result, 'success')
+  t.equal((await status()).configLoadedAt, '2030-01-01T00:02:00.000Z', 'switched: the reload\'s time')
+})
+
+t.test('a pool a reload keeps is watched once: its events are not recorded twice', async (t) => {
+  let next: unknown
+  const { admin, p1, b1, p1Id, gw } = await setup(t, {}, {}, () => next)
+  // new routes, the same pool: its runtime is kept
+  next = { pools: { pay: { targets: [p1.url, { url: b1.url, backup: true }] } }, routes: [{ path: '/', pool: 'pay' }, { name: 'extra', path: '/extra', pool: 'pay' }] }
+  t.equal((await call(admin, 'POST', '/reload')).body.result, 'success')
+  t.equal((await call(admin, 'POST', `/pools/pay/targets/${encodeURIComponent(p1Id)}/disable`)).status, 200)
+  const disabled = gw.gateway.events.list().filter((e) => e.kind === 'target' && e.target === p1Id)
+  t.equal(disabled.length, 1, 'one event for one disable')
 })

@@ -49,3 +49,22 @@ t.test('the 33rd watcher is refused with 503 too_many_watchers; a place that fre
   })
   t.pass('a freed place is taken again')
 })
+
+t.test('an event the gateway records reaches a watcher as an event frame', async (t) => {
+  // the page's event feed is fed by these frames: without them an operator's own action, a failover or a rejected
+  // reload shows only on a full page load
+  const u = await TestUpstream.start({ name: 'u' })
+  const gw = await startGateway({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }] }, { defaultMetrics: false, env: {} })
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  const watcher = await connectSse(`${admin}/live`)
+  t.teardown(async () => { watcher.close(); await gw.close(); await u.close() })
+  t.equal(watcher.status, 200)
+  await watcher.waitFor('snapshot', 1)
+  const id = new URL(u.url).host
+  const disabled = await fetch(`${admin}/pools/pay/targets/${encodeURIComponent(id)}/disable`, { method: 'POST' })
+  t.equal(disabled.status, 200)
+  await disabled.arrayBuffer()
+  const [frame] = await watcher.waitFor('event', 1)
+  t.match(frame!.data, { kind: 'target', pool: 'pay', target: id })
+  t.match(frame!.data, gw.gateway.events.list().find((e) => e.kind === 'target'), 'the event recorded')
+})

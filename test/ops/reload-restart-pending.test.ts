@@ -59,4 +59,12 @@ t.test('settings waiting for a restart are shown and repeated until a reload put
   doc = await status()
   t.strictSame(doc.restartRequired, [], 'all resolved')
   t.equal(doc.configHash, fourth.hash)
+
+  // nothing waiting: a later unchanged or refused reload names no setting (an empty list would read as a restart
+  // needed for nothing)
+  t.equal((await reload()).result, 'unchanged')
+  t.ok(gw.logs.filter((l) => l.msg.startsWith('config unchanged')).at(-1)!.restartRequired === undefined, 'an unchanged reload names none')
+  next = { ...base, routes: [{ path: '/', pool: 'missing' }] }
+  t.equal((await adminRequest(admin, 'POST', '/reload')).status, 422)
+  t.ok(gw.logs.filter((l) => l.event === 'reload-rejected').at(-1)!.restartRequired === undefined, 'nor does a refused one')
 })

@@ -1,0 +1,69 @@
+// close() ends what the gateway started, beyond the listeners: readiness says draining from then on (the gateway
+// object outlives its listeners: an embedding process or a handover reads it), the dashboard's traffic history stops
+// sampling (its timer, unref'd, would otherwise run for the life of the process, once per gateway ever built), and
+// the log's buffered lines are written out (the batch writer holds them up to 100 ms or 64 KiB: a process that
+// closes its gateway and then reads or ships its log must find every line there).
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import pino from 'pino'
+import t from 'tap'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { LogFile } from '../../src/log-file.ts'
+import { startGateway } from '../helpers/gateway.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+async function upstream (t: Tap): Promise<TestUpstream> {
+  const u = await TestUpstream.start({ name: 'u' })
+  t.teardown(() => u.close())
+  return u
+}
+
+const config = (u: TestUpstream): GatewayConfig => ({ pools: { p: { targets: [u.url] } }, routes: [{ path: '/', pool: 'p' }] })
+
+t.test('close() without a shutdown first: readiness and /status say draining', async (t) => {
+  const u = await upstream(t)
+  const gw = await startGateway(config(u), { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  t.equal((await fetch(`${gw.url}/x`)).status, 200)
+  await gw.close()
+  t.equal(gw.gateway.readiness(), 'draining')
+  t.equal(gw.gateway.status().readiness, 'draining')
+})
+
+t.test('close() stops the traffic history\'s sampling timer', async (t) => {
+  const u = await upstream(t)
+  // the history samples on the wall clock: its timers are told apart by who set them
+  const original = { set: globalThis.setTimeout, clear: globalThis.clearTimeout }
+  const live = new Set<unknown>()
+  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+    const handle = original.set(...args)
+    if (new Error().stack?.includes('history.ts') === true) live.add(handle)
+    return handle
+  }) as typeof setTimeout
+  globalThis.clearTimeout = ((handle?: Parameters<typeof clearTimeout>[0]) => {
+    live.delete(handle)
+    original.clear(handle)
+  }) as typeof clearTimeout
+  t.teardown(() => { globalThis.setTimeout = original.set; globalThis.clearTimeout = original.clear })
+  const gw = await startGateway(config(u), { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  t.equal(live.size, 1, 'listen() started the sampling')
+  await gw.close()
+  t.equal(live.size, 0, 'close() cleared it')
+})
+
+t.test('close() writes out the log lines still buffered', async (t) => {
+  const u = await upstream(t)
+  const path = join(t.testdir(), 'gateway.log')
+  // no flush timer: only a full batch or a flush writes
+  const file = new LogFile(path, { flushMs: 0 })
+  t.teardown(() => file.end())
+  const gw = await startGateway(config(u), { defaultMetrics: false, logger: pino({ level: 'info' }, file) })
+  t.teardown(() => gw.close())
+  t.equal((await fetch(`${gw.url}/x`)).status, 200)
+  await gw.close()
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { msg: string; status?: number })
+  t.match(lines.filter((l) => l.msg === 'request'), [{ status: 200 }], 'the access-log line is in the file')
+})
