@@ -1,7 +1,12 @@
 // The dashboard's server side over real sockets: the page and its bundled assets, config, history, live stream.
+import { createHash } from 'node:crypto'
 import t from 'tap'
 import type { DashboardConfig, LiveSnapshot, TrafficSummary } from '../../src/admin/dashboard/wire.ts'
-import { startFakeAdmin } from './fixture.ts'
+import Fastify from 'fastify'
+import { registerDashboard, toDashboardStatus } from '../../src/admin/dashboard.ts'
+import { TrafficHistory } from '../../src/admin/history.ts'
+import type { StatusDocument } from '../../src/admin/status-types.ts'
+import { healthyStatus, startFakeAdmin } from './fixture.ts'
 import { connectSse } from './sse-client.ts'
 
 t.test('the page and its assets come from the admin listener, with a same-origin-only policy', async (t) => {
@@ -20,6 +25,8 @@ t.test('the page and its assets come from the admin listener, with a same-origin
     t.equal(res.headers.get('x-content-type-options'), 'nosniff', path)
     const etag = res.headers.get('etag')
     t.ok(etag, path)
+    // a digest of the body (RFC 9110 §8.8.3): an upgraded gateway's new app.js gets a new tag, never a 304 for the old
+    t.equal(etag, `"${createHash('sha256').update(await res.text()).digest('base64url').slice(0, 22)}"`, `${path}: the tag follows the body`)
     const again = await fetch(admin.url + path, { headers: { 'if-none-match': etag! } })
     t.equal(again.status, 304, `${path} unchanged`)
     // compared weakly, any tag of a list, or '*' (RFC 9110 §13.1.2): nginx's gzip in front makes the ETag weak
@@ -52,6 +59,8 @@ t.test('config.json tells the page whether actions need a token, or why they are
     const admin = await startFakeAdmin(options)
     const res = await fetch(`${admin.url}/dashboard/config.json`)
     t.equal(res.status, 200, label)
+    // never kept by a browser or a proxy: a token set or removed since must show at the next load
+    t.equal(res.headers.get('cache-control'), 'no-store', label)
     t.same(await res.json(), expected, label)
     await admin.close()
   }
@@ -60,7 +69,10 @@ t.test('config.json tells the page whether actions need a token, or why they are
 t.test('GET /history: five minutes per pool at most, and every target\'s last minute', async (t) => {
   const admin = await startFakeAdmin({ seedSeconds: 400 })
   t.teardown(() => admin.close())
-  const history = await (await fetch(`${admin.url}/history`)).json() as TrafficSummary
+  const res = await fetch(`${admin.url}/history`)
+  // traffic of the last minutes is stale at once: a cached copy would draw a gap where there was traffic
+  t.equal(res.headers.get('cache-control'), 'no-store')
+  const history = await res.json() as TrafficSummary
   t.same(Object.keys(history.pools).sort(), Object.keys(admin.status.pools).sort())
   const payments = history.pools.payments!
   t.equal(payments.t.length, 300, 'a full ring: 300 points of 400 s')
@@ -107,4 +119,40 @@ t.test('closing the admin listener ends the live streams', async (t) => {
   await admin.close()
   await client.ended
   t.equal(admin.live.clients, 0)
+})
+
+// The traffic graph moves with each one-second sample, not only with the slow refresh: a sample marks the live
+// stream dirty, so a snapshot with the new point goes out within the throttle. Without it a watcher's graph would
+// stand still for a whole refresh period (here an hour) while traffic flows.
+t.test('a traffic sample sends a snapshot with the new point within the throttle', { timeout: 10_000 }, async (t) => {
+  const history = new TrafficHistory()
+  history.track('payments', ['10.0.1.11:8080'])
+  const admin = Fastify()
+  registerDashboard(admin, {
+    status: healthyStatus, events: () => [], history, auth: { tokenRequired: false },
+    live: { minIntervalMs: 0, refreshMs: 3_600_000, heartbeatMs: 3_600_000 },
+  })
+  const url = await admin.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => admin.close())
+  const client = await connectSse(`${url}/live`)
+  t.teardown(() => client.close())
+  await client.waitFor('snapshot', 1)
+  history.record('payments', '10.0.1.11:8080', 5, true)
+  history.sample(Date.now())
+  const snapshots = await client.waitFor('snapshot', 2, 5000)
+  const traffic = (snapshots[1]!.data as LiveSnapshot).traffic
+  t.equal(traffic.pools.payments!.t.length, 1, 'the new point is in the snapshot')
+})
+
+// The page's split view: the reason for a fallback is given only when reads did fall back; a route whose
+// replicas serve must not carry a reason that says they fell back.
+t.test('a read/write split carries a fallback reason only while reads fell back', async (t) => {
+  const route = (fallback: boolean) => ({ id: '*/orders', path: '/orders', pool: 'orders', reads: { pool: 'orders-replicas', fallback, stickyAfterWriteMs: 5000 } })
+  const status = (fallback: boolean) => toDashboardStatus({ pools: {}, routes: [route(fallback)] } as unknown as StatusDocument)
+  const serving = status(false).routes[0]!.split!
+  t.same(serving, { readPool: 'orders-replicas', fallbackActive: false, stickyAfterWriteMs: 5000 })
+  t.notOk('fallbackReason' in serving, 'no reason while the replicas serve')
+  const fellBack = status(true).routes[0]!.split!
+  t.equal(fellBack.fallbackActive, true)
+  t.type(fellBack.fallbackReason, 'string')
 })

@@ -50,6 +50,11 @@ const runs = {
   unknownArg: run(['chekc']),
   env: run(['check'], { SWITCHYARD_CONFIG: VALID }),
   envMissing: run(['check'], { SWITCHYARD_CONFIG: 'test/fixtures/nope.config.ts' }),
+  // --config beats SWITCHYARD_CONFIG; an unknown option or a second positional is a usage error, never ignored
+  flagOverEnv: run(['check', '--config', VALID], { SWITCHYARD_CONFIG: 'test/fixtures/nope.config.ts' }),
+  unknownOption: run(['check', '--verbose'], { SWITCHYARD_CONFIG: VALID }),
+  extraArg: run(['check', 'extra'], { SWITCHYARD_CONFIG: VALID }),
+  short: run(['check', '-c', VALID]),
 }
 
 t.test('check: a valid config exits 0 and lists routes, pools and targets', async (t) => {
@@ -123,6 +128,24 @@ t.test('SWITCHYARD_CONFIG names the config file when --config is absent', async 
   const missing = await runs.envMissing
   t.equal(missing.code, 1, 'a missing file named by the environment fails too')
   t.match(missing.stderr, 'nope.config.ts')
+})
+
+// A flag given on the command line must win over the environment (a pod's SWITCHYARD_CONFIG is no reason to check
+// another file than the one named), and a mistyped option or a stray word must stop the command with the usage
+// rather than run it on a config the operator did not mean.
+t.test('--config wins over SWITCHYARD_CONFIG; an unknown option or an extra argument exits 1 with the usage', async (t) => {
+  const flag = await runs.flagOverEnv
+  t.equal(flag.code, 0, '--config names the file even when SWITCHYARD_CONFIG is set')
+  t.match(flag.stdout, `${VALID}: config is valid`)
+  const short = await runs.short
+  t.equal(short.code, 0, '-c is --config')
+  t.match(short.stdout, `${VALID}: config is valid`)
+  for (const [label, res] of [['unknown option', await runs.unknownOption], ['extra argument', await runs.extraArg]] as const) {
+    t.equal(res.code, 1, label)
+    t.match(res.stderr, /usage:/, label)
+    t.notMatch(res.stderr, /\n\s+at /, label)
+    t.equal(res.stdout, '', label)
+  }
 })
 
 t.test('run: serves traffic, then exits 0 on SIGTERM', async (t) => {
