@@ -35,3 +35,16 @@ t.test('the comparison, case by case', async (t) => {
     t.equal(bearerCheck(() => token)(authorization), passes, `${JSON.stringify(token)} / ${JSON.stringify(authorization)}`)
   }
 })
+
+// The environment's token wins over the file's as read without surrounding whitespace: a value of whitespace only
+// is no token (the start refuses it; an embedding process calling buildGateway is not refused), so the file's token
+// stays the one in force, not a blank one no header can match that would shut every admin call out.
+t.test('an environment token of whitespace only leaves the file\'s token in force', async (t) => {
+  const u = await TestUpstream.start({ name: 'u' })
+  const gw = await startGateway({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }], admin: { token: TOKEN } }, { defaultMetrics: false, env: { SWITCHYARD_ADMIN_TOKEN: '   \n' } })
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  t.teardown(async () => { await gw.close(); await u.close() })
+  const status = (headers: Record<string, string>): Promise<number> => fetch(`${admin}/status`, { headers }).then(async (r) => { await r.arrayBuffer(); return r.status })
+  t.equal(await status({ authorization: `Bearer ${TOKEN}` }), 200, 'the file\'s token opens /status')
+  t.equal(await status({}), 401, 'and a call without it is still refused')
+})

@@ -1,5 +1,7 @@
 // GET /metrics from outside: real traffic through real upstreams, then the exposition parsed and compared
 // series by series; state gauges, reload counters, forgetting what a reload removed, and the cost at scale.
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
@@ -217,6 +219,67 @@ t.test('a reload that removes a target from a kept pool drops its attempt series
   t.strictSame(mentions(await scrape()), [], 'nothing labelled with the removed target')
 })
 
+// The attempts series of a kept target live on when a reload rebuilds its pool (new settings, same targets): the
+// replaced runtime emptying itself once its last request ended used to forget them, so the counters of every
+// target of a re-tuned pool restarted from nothing, as if Prometheus saw a reset.
+t.test('a reload that rebuilds a pool keeps its targets\' attempt series counting', async (t) => {
+  const u1 = await upstream(t, 'u1')
+  const base: GatewayConfig = { pools: { p: { targets: [u1.url] } }, routes: [{ path: '/', pool: 'p' }] }
+  const { gw, scrape, setNext } = await metered(t, base)
+  for (let i = 0; i < 3; i++) t.equal(await get(`${gw.url}/x`), 200)
+  const series = key('switchyard_upstream_attempts_total', { pool: 'p', target: idOf(u1.url), outcome: 'success' })
+  t.equal((await scrape())[series], 3)
+  const before = gw.gateway.pools().get('p')!
+  setNext({ ...base, pools: { p: { targets: [u1.url], timeouts: { requestMs: 20_000 } } } })
+  t.equal((await gw.gateway.reload()).result, 'success')
+  t.not(gw.gateway.pools().get('p'), before, 'the pool was built anew')
+  // the replaced runtime has nothing in flight: it empties itself (its targets "removed")
+  await waitFor(() => before.pool.targets.length === 0)
+  t.equal(await get(`${gw.url}/x`), 200)
+  t.equal((await scrape())[series], 4, 'the same series, one more')
+})
+
+// A request in flight on a target a reload removed, ending after the reload: the target's series were forgotten
+// with it, and its late attempt must not bind them again (an address a rolling deploy removed would stay exported
+// for good, as no later reload forgets it again). Here it is the target's first attempt, so nothing was bound yet.
+t.test('a removed target\'s request ending after the reload does not bring its series back', async (t) => {
+  const held: ServerResponse[] = []
+  const server = createServer((req, res) => { req.resume(); held.push(res) })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => {
+    for (const res of held) if (!res.writableEnded) res.end()
+    server.closeAllConnections()
+    server.close(() => resolve())
+  }))
+  const a = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const u2 = await upstream(t, 'u2')
+  const { gw, scrape, setNext } = await metered(t, { pools: { p: { targets: [a] } }, routes: [{ path: '/', pool: 'p' }] })
+  const pending = fetch(`${gw.url}/slow`).then(async (r) => { await r.arrayBuffer(); return r.status })
+  await waitFor(() => held.length === 1)
+  setNext({ pools: { p: { targets: [u2.url] } }, routes: [{ path: '/', pool: 'p' }] })
+  t.equal((await gw.gateway.reload()).result, 'success')
+  held[0]!.end('late')
+  t.equal(await pending, 200, 'the removed target still answers its request')
+  await waitFor(() => gw.gateway.status().pools.p!.targets.every((x) => x.id !== idOf(a)))
+  const mentions = Object.keys(await scrape()).filter((k) => k.includes(`target=${JSON.stringify(idOf(a))}`))
+  t.strictSame(mentions, [], 'nothing labelled with the removed target')
+})
+
+
+// A retry the policy allows and the retry budget refuses counts in retry_budget_exhausted_total, the pool's series
+// an alert on a pool-wide failure watches (exported at 0 from the start, so its first increase fires).
+t.test('a retry the budget refuses counts in retry_budget_exhausted_total', async (t) => {
+  const u1 = await upstream(t, 'u1')
+  const { gw, scrape } = await metered(t, {
+    pools: { p: { targets: [u1.url], retry: { budget: { percent: 0, minConcurrent: 0 } } } },
+    routes: [{ path: '/', pool: 'p' }],
+  })
+  const series = key('switchyard_retry_budget_exhausted_total', { pool: 'p' })
+  t.equal((await scrape())[series], 0, 'exported at 0')
+  u1.failCount = 1
+  t.equal(await get(`${gw.url}/x`), 503, 'the 503 is not retried: the budget has no room')
+  t.equal((await scrape())[series], 1)
+})
 t.test('GET /metrics and GET /status with 100 pools × 20 targets answer well under a second', async (t) => {
   const pools: GatewayConfig['pools'] = {}
   const routes: GatewayConfig['routes'] = []

@@ -9,8 +9,10 @@ import pino from 'pino'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { LogFile } from '../../src/log-file.ts'
-import { startGateway } from '../helpers/gateway.ts'
+import { startGateway, waitFor } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
+import { portOf } from '../proxy/raw.ts'
+import { openTunnel } from '../proxy/ws-tunnel.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -66,4 +68,18 @@ t.test('close() writes out the log lines still buffered', async (t) => {
   await gw.close()
   const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { msg: string; status?: number })
   t.match(lines.filter((l) => l.msg === 'request'), [{ status: 200 }], 'the access-log line is in the file')
+})
+
+// close() without a shutdown first cuts the WebSocket tunnels still open, both sides: an upgraded connection is no
+// request the server's close can end, and a tunnel left open would hold the listener's close (and its upstream
+// socket) for as long as the client keeps it.
+t.test('close() with a tunnel open cuts it and resolves', async (t) => {
+  const u = await upstream(t)
+  const gw = await startGateway(config(u), { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const tunnel = await openTunnel(t, portOf(gw.url))
+  let closed = false
+  void gw.close().then(() => { closed = true })
+  await waitFor(() => closed && tunnel.isClosed() && u.tunnels.size === 0)
+  t.pass('close() resolved and both sides of the tunnel are closed')
 })

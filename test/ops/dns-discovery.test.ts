@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { TestDnsServer } from '../helpers/dns-server.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
+import { seriesOf } from '../unit/metrics-exposition.ts'
 
 const NAME = 'payment.default.svc.cluster.local'
 
@@ -93,4 +94,21 @@ t.test('with health checks, a new address joins only after a passing check', asy
   const seen = new Set<string>()
   for (let i = 0; i < 6; i++) seen.add(await who())
   t.ok(seen.has('127.0.0.3'), 'in after its first passing check')
+})
+
+// An address that left the DNS answer takes its Prometheus series with it, as a reload's removed target does: a
+// Deployment's rolling restarts give every pod a new address, and series kept for each old one would grow without
+// end.
+t.test('a vanished address drops its attempt series', async (t) => {
+  const { dns, gw, port, who } = await setup(t, ['127.0.0.2', '127.0.0.3'])
+  const seen = new Set<string>()
+  for (let i = 0; i < 6; i++) seen.add(await who())
+  t.ok(seen.has('127.0.0.3'), '127.0.0.3 took requests')
+  const mentions = async (): Promise<string[]> =>
+    Object.keys(seriesOf(await gw.gateway.metrics!.render())).filter((k) => k.includes(`target="127.0.0.3:${port}"`))
+  t.ok((await mentions()).some((k) => k.startsWith('switchyard_upstream_attempts_total{')), 'it has attempt series')
+  dns.set(NAME, { a: ['127.0.0.2'] })
+  const pool = gw.gateway.pools().get('payment')!.pool
+  await waitFor(() => pool.targets.length === 1 && pool.retiring.length === 0)
+  t.strictSame(await mentions(), [], 'nothing labelled with the vanished address')
 })
