@@ -10,6 +10,7 @@ import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { LogFile } from '../../src/log-file.ts'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { watchTimeouts } from '../helpers/intervals.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { portOf } from '../proxy/raw.ts'
 import { openTunnel } from '../proxy/ws-tunnel.ts'
@@ -37,18 +38,9 @@ t.test('close() without a shutdown first: readiness and /status say draining', a
 t.test('close() stops the traffic history\'s sampling timer', async (t) => {
   const u = await upstream(t)
   // the history samples on the wall clock: its timers are told apart by who set them
-  const original = { set: globalThis.setTimeout, clear: globalThis.clearTimeout }
-  const live = new Set<unknown>()
-  globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
-    const handle = original.set(...args)
-    if (new Error().stack?.includes('history.ts') === true) live.add(handle)
-    return handle
-  }) as typeof setTimeout
-  globalThis.clearTimeout = ((handle?: Parameters<typeof clearTimeout>[0]) => {
-    live.delete(handle)
-    original.clear(handle)
-  }) as typeof clearTimeout
-  t.teardown(() => { globalThis.setTimeout = original.set; globalThis.clearTimeout = original.clear })
+  const timers = watchTimeouts(() => new Error().stack?.includes('history.ts') === true)
+  t.teardown(() => timers.restore())
+  const live = timers.live
   const gw = await startGateway(config(u), { defaultMetrics: false })
   t.teardown(() => gw.close())
   t.equal(live.size, 1, 'listen() started the sampling')
