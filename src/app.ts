@@ -90,11 +90,13 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const env = options.env ?? process.env
   // the environment's token wins over the config's; the config's follows reloads
   // trimmed: a Kubernetes Secret made with --from-file ends in a newline no Authorization header can carry (the
-  // start refuses a value that is only whitespace: src/cli/start-errors.ts). Set but blank with no config token (an
-  // embedding process, which nothing refuses): a token no call can match, never an open admin listener.
+  // start refuses a value that is only whitespace: src/cli/start-errors.ts). Empty is unset, as the start takes it
+  // (compose's `${UNSET}`). Whitespace only with no config token (an embedding process, which nothing refuses): a
+  // token no call can match, never an open admin listener.
   const adminToken = (): string | undefined => {
     const fromEnv = env.SWITCHYARD_ADMIN_TOKEN
-    return fromEnv?.trim() || config.admin.token || fromEnv
+    if (fromEnv === undefined || fromEnv === '') return config.admin.token
+    return fromEnv.trim() || config.admin.token || fromEnv
   }
   const metrics = config.metrics.enabled ? new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true }) : undefined
   const events = new EventFeed(logger, clock)

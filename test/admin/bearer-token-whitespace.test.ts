@@ -49,19 +49,20 @@ t.test('an environment token of whitespace only leaves the file\'s token in forc
   t.equal(await status({}), 401, 'and a call without it is still refused')
 })
 
-// Set but blank with no token in the file: the admin listener stays closed (every guarded call 401), never open. The
-// start refuses such a value; an embedding process calling buildGateway is not refused, and must not get an admin
-// listener anyone can drive because its secret came out empty.
-t.test('an environment token of whitespace only and no file token: every guarded call is refused', async (t) => {
+// Whitespace only with no token in the file: the admin listener stays closed (every guarded call 401), never open.
+// The start refuses such a value; an embedding process calling buildGateway is not refused, and must not get an
+// admin listener anyone can drive because its secret came out blank. An empty value is unset, as the start takes it
+// (compose's `SWITCHYARD_ADMIN_TOKEN=${UNSET}`): no token, a loopback listener served as without one.
+t.test('an environment token of whitespace only and no file token: every guarded call is refused; an empty one is unset', async (t) => {
   const u = await TestUpstream.start({ name: 'u' })
-  for (const blank of ['', '   \n']) {
-    const gw = await startGateway({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }] }, { defaultMetrics: false, env: { SWITCHYARD_ADMIN_TOKEN: blank } })
+  t.teardown(() => u.close())
+  for (const [value, guarded] of [['   \n', 401], ['', 200]] as const) {
+    const gw = await startGateway({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }] }, { defaultMetrics: false, env: { SWITCHYARD_ADMIN_TOKEN: value } })
     const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
     t.teardown(() => gw.close())
     const status = (headers: Record<string, string>): Promise<number> => fetch(`${admin}/status`, { headers }).then(async (r) => { await r.arrayBuffer(); return r.status })
-    t.equal(await status({}), 401, `${JSON.stringify(blank)}: no Authorization`)
-    t.equal(await status({ authorization: 'Bearer ' }), 401, `${JSON.stringify(blank)}: an empty bearer`)
+    t.equal(await status({}), guarded, `${JSON.stringify(value)}: no Authorization`)
+    t.equal(await status({ authorization: 'Bearer ' }), guarded, `${JSON.stringify(value)}: an empty bearer`)
     t.equal((await fetch(`${admin}/healthz`)).status, 200, 'the probes stay open')
   }
-  t.teardown(() => u.close())
 })
