@@ -80,7 +80,12 @@ export function servedHost (host: string | undefined, listenerHost: string | und
   if (host === undefined || (listenerHost !== undefined && !isLoopback(listenerHost))) return true
   const name = hostnameOf(host)
   if (name === undefined) return false
-  return isIP(name) !== 0 || name === 'localhost' || name === listenerName?.toLowerCase()
+  // `name.` is `name` made absolute (RFC 1034 §3.1): the same host, on either side
+  return isIP(name) !== 0 || withoutRootDot(name) === 'localhost' || (listenerName !== undefined && withoutRootDot(name) === withoutRootDot(listenerName.toLowerCase()))
+}
+
+function withoutRootDot (name: string): string {
+  return name.endsWith('.') ? name.slice(0, -1) : name
 }
 
 /** Userinfo or a path in a Host header would move what the URL parser reads as the host. */

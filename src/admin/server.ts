@@ -1,5 +1,6 @@
 // The admin listener (its own port; loopback by default): liveness, readiness, metrics, status and the
 // operator's actions. Actions reach a pool only through its public operations (setStatus, switchover, failback).
+import type { IncomingMessage } from 'node:http'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { ReloadResult, ReloadTrigger } from '../config/reloader.ts'
@@ -84,9 +85,22 @@ const TARGET_ACTIONS: Record<string, Partial<TargetStatus>> = {
   disable: { disabled: true },
 }
 
+/** The largest request body the admin listener reads (every action's body is a few bytes of JSON). */
+const BODY_LIMIT = 16 * 1024
+
+/** Whether a request still has a body to come that is over BODY_LIMIT or of no declared length. */
+function bodyLeftUnbounded (req: IncomingMessage): boolean {
+  if (req.complete) return false
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > BODY_LIMIT
+}
+
 export function buildAdmin (ctx: AdminContext): FastifyInstance {
   const fail = (reply: FastifyReply, code: ErrorCode, extra: Record<string, unknown> = {}): FastifyReply => {
     const { status, body } = adminError(code, extra)
+    // a refusal before the body was read (the token, the origin, an unknown path or method): a body over the limit,
+    // or of no declared length, is not read to its end (Node would, for as long as the client sends) but cut with
+    // the connection after the answer, as Fastify's own 413 does
+    if (bodyLeftUnbounded(reply.request.raw)) reply.header('connection', 'close')
     // set here too: the router's own refusals (frameworkErrors) skip the onSend hook that sets it
     return reply.code(status).header('cache-control', 'no-store').send(body)
   }
@@ -97,7 +111,7 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     schemaController: LAZY_SCHEMA_COMPILERS,
     logger: false,
     forceCloseConnections: true,
-    bodyLimit: 16 * 1024,
+    bodyLimit: BODY_LIMIT,
     clientErrorHandler: onClientError,
     // a route's id (host, path, methods, headers) in POST /routes/:route/canary can pass find-my-way's default 100
     routerOptions: { maxParamLength: 2048 },

@@ -108,6 +108,11 @@ t.test('servedHost: the name a loopback listener was configured with is served, 
   t.equal(servedHost('VM:9901', '127.0.0.1', 'vm'), true)
   t.equal(servedHost('vm.evil.example:9901', '127.0.0.1', 'vm'), false)
   t.equal(servedHost('vm:9901', '127.0.0.1'), false, 'a name no one configured')
+  // a name made absolute with its root dot is the same name (RFC 1034 §3.1), on either side
+  t.equal(servedHost('vm.:9901', '127.0.0.1', 'vm'), true)
+  t.equal(servedHost('admin.corp.example:9901', '127.0.0.1', 'admin.corp.example.'), true)
+  t.equal(servedHost('localhost.:9901', '127.0.0.1'), true)
+  t.equal(servedHost('vm..:9901', '127.0.0.1', 'vm'), false)
 })
 
 const { lookup } = await import('node:dns/promises')

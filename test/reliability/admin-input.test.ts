@@ -98,3 +98,35 @@ t.test('hostile admin calls: a 4xx JSON error each, and no state changes', async
   const after = await call(admin, 'GET', '/status', { token: TOKEN })
   t.strictSame(after.body, before.body, '/status is unchanged')
 })
+
+// A refusal given before the body is read (an unknown path, the token, a method the path does not take) to a request
+// announcing a body over the admin's 16 KiB, or of no declared length, closes the connection after the answer: Node
+// would otherwise read and drop that body to its end, a gigabyte if the client says so, to keep the connection.
+t.test('a refusal before a large or unbounded body is read closes the connection', async (t) => {
+  const stable = await upstream(t, 'stable')
+  const gw = await gateway(t, { admin: { token: TOKEN }, pools: { stable: { targets: [stable.url] } }, routes: [{ path: '/', pool: 'stable' }] }, { defaultMetrics: false })
+  const admin = new URL(await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 }))
+  const { connect } = await import('node:net')
+  const cases: [name: string, head: string, status: number, closes: boolean][] = [
+    ['unknown path, 1 GB announced', `POST /nope HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n`, 404, true],
+    ['no token, 1 GB announced', 'POST /reload HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n', 401, true],
+    ['unknown path, chunked', `POST /nope HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`, 404, true],
+    ['wrong method, 1 GB announced', `PUT /status HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 1000000000\r\n\r\n`, 405, true],
+    ['unknown path, a small body: kept', `POST /nope HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 2\r\n\r\n{}`, 404, false],
+  ]
+  for (const [name, head, status, closes] of cases) {
+    const socket = connect(Number(admin.port), '127.0.0.1')
+    t.teardown(() => socket.destroy())
+    let received = ''
+    socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
+    socket.on('error', () => {})
+    const closed = new Promise<boolean>((resolve) => {
+      socket.once('close', () => resolve(true))
+      setTimeout(() => resolve(false), 2000).unref()
+    })
+    socket.write(head)
+    t.equal(await closed, closes, `${name}: ${closes ? 'closed after the answer' : 'kept open'}`)
+    t.match(received, new RegExp(`^HTTP/1\\.1 ${status} `), `${name}: ${status}`)
+    socket.destroy()
+  }
+})
