@@ -5,7 +5,7 @@
 // compares a sha256 of the bytes (symlinks followed), and fires only when that hash really changed.
 import { createHash } from 'node:crypto'
 import { watch, type FSWatcher } from 'node:fs'
-import { readFile, realpath, stat } from 'node:fs/promises'
+import { lstat, readFile, readlink, stat } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 
 export interface ConfigWatcherOptions {
@@ -110,8 +110,7 @@ export class ConfigWatcher {
       let id = await directoryId(dir)
       while (id === undefined && dirname(dir) !== dir) id = await directoryId(dir = dirname(dir))
       if (id !== undefined) wanted.set(dir, id)
-      const elsewhere = await this.#symlinkDirectory(own)
-      if (elsewhere !== undefined) {
+      for (const elsewhere of await this.#linkDirectories(own)) {
         const elsewhereId = await directoryId(elsewhere)
         if (elsewhereId !== undefined) wanted.set(elsewhere, elsewhereId)
       }
@@ -131,19 +130,20 @@ export class ConfigWatcher {
     if (!wanted.has(own) && await directoryId(own).catch(() => undefined) !== undefined) this.#schedule()
   }
 
-  // A symlink to a file in another directory, which may be written in place there: that directory is watched too,
-  // until the link leads somewhere else. A subdirectory of the own one too (the watch of the own directory sees no
-  // change inside it); in the ConfigMap layout that is the current `..data` version, whose files are never edited
-  // but whose swap the own directory's watch sees.
-  async #symlinkDirectory (own: string): Promise<string | undefined> {
-    let real: string
+  // Where the file can change besides the own directory: through a symlink, the file is written in place in its
+  // real directory, and each link on the way (a link in another directory, a ConfigMap's `..data` mounted elsewhere,
+  // any link of a chain) can be pointed elsewhere in the directory that holds it. Each of those is watched too,
+  // until the links lead somewhere else. (In the ConfigMap layout beside the config, that adds the current
+  // `..data` version, whose files are never edited but cost one watch.)
+  async #linkDirectories (own: string): Promise<Set<string>> {
+    const directories = new Set<string>()
     try {
-      real = dirname(await realpath(this.#file))
+      directories.add(dirname(await walkLinks(resolve(this.#file), directories, { left: MAX_LINKS })))
     } catch (err) {
       if (!isMissing(err)) this.#onError(err)
-      return undefined
     }
-    return real !== own ? real : undefined
+    directories.delete(own)
+    return directories
   }
 
   #watchDirectory (dir: string, id: string): void {
@@ -169,6 +169,31 @@ export class ConfigWatcher {
     })
     this.#watchers.set(dir, { watcher, id })
   }
+}
+
+/** Symlinks followed on the way to the file at most, as Linux's own path lookup (ELOOP past 40). */
+const MAX_LINKS = 40
+
+/**
+ * The real path of `path`, resolved one component at a time as the kernel does, adding to `directories` the real
+ * directory that holds each symlink on the way. A missing component ends the walk there (its path is returned).
+ */
+async function walkLinks (path: string, directories: Set<string>, links: { left: number }): Promise<string> {
+  const parent = dirname(path)
+  if (parent === path) return path
+  const realParent = await walkLinks(parent, directories, links)
+  const here = resolve(realParent, basename(path))
+  let info
+  try {
+    info = await lstat(here)
+  } catch (err) {
+    if (isMissing(err)) return here
+    throw err
+  }
+  if (!info.isSymbolicLink()) return here
+  if (--links.left < 0) throw Object.assign(new Error(`ELOOP: too many symbolic links, ${path}`), { code: 'ELOOP' })
+  directories.add(realParent)
+  return walkLinks(resolve(realParent, await readlink(here)), directories, links)
 }
 
 /** What tells a directory from another made at the same path, or undefined while there is none. */

@@ -215,6 +215,39 @@ t.test('a symlink to a file in a subdirectory of its own fires when that file is
   t.equal(w.calls.length, 1)
 })
 
+t.test('a link in the middle of a chain pointed elsewhere fires; so does a ..data swap in another directory', async (t) => {
+  // routes.config.ts -> live/x.ts -> ../elsewhere/y.ts: re-pointing live/x.ts changes only live/, which the own
+  // directory's watch and the final file's directory's do not see
+  const dir = await tempDir(t)
+  mkdirSync(join(dir, 'live'))
+  mkdirSync(join(dir, 'elsewhere'))
+  writeFileSync(join(dir, 'elsewhere', 'y.ts'), 'v1\n')
+  writeFileSync(join(dir, 'elsewhere', 'z.ts'), 'v2\n')
+  symlinkSync(join('..', 'elsewhere', 'y.ts'), join(dir, 'live', 'x.ts'))
+  symlinkSync(join('live', 'x.ts'), join(dir, 'routes.config.ts'))
+  const w = await watchFile(t, dir, join(dir, 'routes.config.ts'))
+  symlinkSync(join('..', 'elsewhere', 'z.ts'), join(dir, 'live', 'x.tmp'))
+  renameSync(join(dir, 'live', 'x.tmp'), join(dir, 'live', 'x.ts'))
+  await waitForCalls(w, 1)
+  t.equal(w.calls.length, 1, 'the re-pointed link')
+
+  // a ConfigMap mounted in another directory, the config a link into its ..data: the swap happens there
+  const mount = await tempDir(t)
+  mkdirSync(join(mount, '..v1'))
+  writeFileSync(join(mount, '..v1', 'routes.config.ts'), 'm1\n')
+  symlinkSync('..v1', join(mount, '..data'))
+  const linkDir = await tempDir(t)
+  symlinkSync(join(mount, '..data', 'routes.config.ts'), join(linkDir, 'routes.config.ts'))
+  const m = await watchFile(t, linkDir, join(linkDir, 'routes.config.ts'))
+  mkdirSync(join(mount, '..v2'))
+  writeFileSync(join(mount, '..v2', 'routes.config.ts'), 'm2\n')
+  symlinkSync('..v2', join(mount, '..data_tmp'))
+  renameSync(join(mount, '..data_tmp'), join(mount, '..data'))
+  rmSync(join(mount, '..v1'), { recursive: true })
+  await waitForCalls(m, 1)
+  t.equal(m.calls.length, 1, 'the swapped ..data')
+})
+
 t.test('close() stops everything, a pending debounce included', async (t) => {
   // a long debounce, so the write's event is surely handled and its timer pending when close() runs
   const debounceMs = 300
