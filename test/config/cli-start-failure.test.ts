@@ -2,7 +2,7 @@
 // closes what it opened and exits 1 with one sentence naming the field: it neither keeps running without a
 // listener nor exits 0 after a "graceful shutdown" of a gateway that never served.
 import { spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
@@ -78,6 +78,12 @@ t.test('a server.host that is not an address of this machine', async (t) => {
   assertFailedStart(t, await runCli(t, config('server-host', { server: { host: '192.0.2.1', port: 0 } })), 'server.host')
 })
 
+t.test('a server.host that does not resolve', async (t) => {
+  // (.invalid never resolves, RFC 6761: the lookup fails with ENOTFOUND, or EAI_AGAIN where no resolver answers;
+  // either way the sentence names the host to fix, not a getaddrinfo message under "cannot listen")
+  assertFailedStart(t, await runCli(t, config('server-host-unresolved', { server: { host: 'no-such-host.invalid', port: 0 } })), 'server.host')
+})
+
 t.test('an admin token or a cookie secret from the environment shorter than 16 characters', async (t) => {
   assertFailedStart(t, await runCli(t, config('env-token', {}), { SWITCHYARD_ADMIN_TOKEN: 'short' }), 'SWITCHYARD_ADMIN_TOKEN')
   assertFailedStart(t, await runCli(t, config('env-secret', {}), { SWITCHYARD_SECRET: 'short' }), 'SWITCHYARD_SECRET')
@@ -104,4 +110,14 @@ t.test('a log.destination that cannot be opened', async (t) => {
   assertFailedStart(t, await runCli(t, config('log-under-file', { log: { destination: '/dev/null/switchyard.log' } })), 'log.destination')
   // Node's recursive mkdir never returns under /proc: the directories are made one at a time
   assertFailedStart(t, await runCli(t, config('log-under-proc', { log: { destination: '/proc/no-such-dir/switchyard.log' } })), 'log.destination')
+})
+
+t.test('a file where the log file\'s directory should be: the sentence names that file as not a directory', async (t) => {
+  // (`logs` left as a file where log.destination wants logs/switchyard/gateway.log): the operator is told which
+  // path to fix, not only the errno of the open
+  const file = join(dir, 'logs')
+  writeFileSync(file, '')
+  const outcome = await runCli(t, config('log-dir-is-file', { log: { destination: join(file, 'switchyard/gateway.log') } }))
+  assertFailedStart(t, outcome, 'log.destination')
+  t.match(outcome.stderr, `'${file}' is not a directory`, 'the file at fault named')
 })

@@ -55,6 +55,14 @@ t.test('check: the value around a trailing newline is what is held to the rules'
   }
 })
 
+t.test('check: a variable set to the empty string counts as unset, as at the start (the file\'s value, or none, is used)', async (t) => {
+  // (a Deployment's `env: [{ name: SWITCHYARD_ADMIN_TOKEN, value: "" }]` or an empty key of an optional Secret)
+  for (const name of ['SWITCHYARD_ADMIN_TOKEN', 'SWITCHYARD_SECRET']) {
+    const run = await check(t, file, { [name]: '' })
+    t.equal(run.code, 0, `${name}="" passes: ${run.stderr}`)
+  }
+})
+
 t.test('start: the token with a trailing newline opens the admin calls; the cookie key is the value without it', async (t) => {
   const cli = await startCli(t, file, { env: { SWITCHYARD_ADMIN_TOKEN: `${TOKEN}\n`, SWITCHYARD_SECRET: `${SECRET}\n` } })
   const status = await fetch(`${cli.adminUrl}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })

@@ -1,7 +1,10 @@
 // The prebuilt bundle (`npm run build`, src/cli/build.ts) is the same gateway: built into a directory of its
 // own, it is recorded as up to date, checks a config, serves traffic, answers /readyz and exits 0 on SIGTERM.
+// A build that fails fails `npm run build` (exit 1), but not `npm install` (its postinstall passes --optional):
+// the sources run without a bundle.
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
+import { once } from 'node:events'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -85,4 +88,29 @@ t.test('the bundle serves like the sources', async (t) => {
   t.equal(signal, null, 'not killed by the signal')
   t.equal(code, 0, 'exits 0')
   t.notMatch(stderr, /\n\s+at /)
+})
+
+t.test('a failed build exits 1, and 0 with --optional (npm install\'s postinstall)', async (t) => {
+  // a checkout of its own whose main.ts imports a file that is not there: esbuild cannot bundle it
+  const dir = t.testdir({
+    'package.json': JSON.stringify({ type: 'module' }),
+    node_modules: t.fixture('symlink', join(ROOT, 'node_modules')),
+    src: {
+      'main.ts': "import './no-such-module.ts'\n",
+      cli: {
+        'build.ts': readFileSync(join(ROOT, 'src/cli/build.ts'), 'utf8'),
+        'prebuilt.ts': readFileSync(join(ROOT, 'src/cli/prebuilt.ts'), 'utf8'),
+      },
+    },
+  })
+  for (const [args, expected] of [[[], 1], [['--optional'], 0]] as const) {
+    const proc = spawn(NODE, [join(dir, 'src/cli/build.ts'), ...args], { cwd: dir, env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] })
+    t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
+    let stderr = ''
+    proc.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+    const [code] = await once(proc, 'close') as [number | null]
+    t.equal(code, expected, `build.ts ${args.join(' ')}: exit ${expected}`)
+    t.match(stderr, /switchyard: no bundle built/, 'the failure said')
+  }
+  t.notOk(existsSync(join(dir, 'dist', BUNDLE_NAME)), 'no bundle')
 })

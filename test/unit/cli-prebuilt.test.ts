@@ -48,6 +48,21 @@ t.test('any change since the build means the sources run', async (t) => {
   t.equal(freshBundle(dist, pathToFileURL(t.testdir() + '/')), undefined, 'built in another checkout')
 })
 
+t.test('a source edited with its modification time kept (cp -p, rsync -t, tar) means the sources run', async (t) => {
+  // the size is then the only sign of the edit: a bundle of the old content must not run in its place
+  const { dir, root, dist } = checkout(t)
+  const file = join(dir, 'src/a.ts')
+  const kept = new Date('2024-01-02T03:04:05Z')
+  utimesSync(file, kept, kept)
+  const recorded = statSync(file)
+  writeFileSync(join(dir, 'dist', MANIFEST_NAME), JSON.stringify({ root: root.href, inputs: { 'src/a.ts': [recorded.size, recorded.mtimeMs] } } satisfies Manifest))
+  t.equal(freshBundle(dist, root)?.href, new URL(BUNDLE_NAME, dist).href, 'used as recorded')
+  writeFileSync(file, 'export const a = 12\n')
+  utimesSync(file, kept, kept)
+  t.equal(statSync(file).mtimeMs, recorded.mtimeMs, 'the same modification time as recorded')
+  t.equal(freshBundle(dist, root), undefined, 'the sources run')
+})
+
 t.test('only the bundle counts as the bundle', async (t) => {
   t.ok(isBundle(new URL(BUNDLE_NAME, DIST).href))
   t.notOk(isBundle(new URL('../../src/main.ts', import.meta.url).href))
