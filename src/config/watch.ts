@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import { watch, type FSWatcher } from 'node:fs'
 import { lstat, readFile, readlink, stat } from 'node:fs/promises'
-import { basename, dirname, resolve } from 'node:path'
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 
 export interface ConfigWatcherOptions {
   /** Quiet time after the last file-system event before the file is read; editors and kubelet write in bursts. */
@@ -110,8 +110,10 @@ export class ConfigWatcher {
       let id = await directoryId(dir)
       while (id === undefined && dirname(dir) !== dir) id = await directoryId(dir = dirname(dir))
       if (id !== undefined) wanted.set(dir, id)
-      for (const elsewhere of await this.#linkDirectories(own)) {
-        const elsewhereId = await directoryId(elsewhere)
+      for (let elsewhere of await this.#linkDirectories(own)) {
+        // gone (a link's target directory removed): its nearest existing ancestor sees it come back
+        let elsewhereId = await directoryId(elsewhere)
+        while (elsewhereId === undefined && dirname(elsewhere) !== elsewhere) elsewhereId = await directoryId(elsewhere = dirname(elsewhere))
         if (elsewhereId !== undefined) wanted.set(elsewhere, elsewhereId)
       }
     } catch (err) {
@@ -138,7 +140,7 @@ export class ConfigWatcher {
   async #linkDirectories (own: string): Promise<Set<string>> {
     const directories = new Set<string>()
     try {
-      directories.add(dirname(await walkLinks(resolve(this.#file), directories, { left: MAX_LINKS })))
+      directories.add(dirname(await walkLinks(this.#file, directories)))
     } catch (err) {
       if (!isMissing(err)) this.#onError(err)
     }
@@ -175,25 +177,39 @@ export class ConfigWatcher {
 const MAX_LINKS = 40
 
 /**
- * The real path of `path`, resolved one component at a time as the kernel does, adding to `directories` the real
- * directory that holds each symlink on the way. A missing component ends the walk there (its path is returned).
+ * The real path of an absolute `path`, resolved one part at a time as the kernel does ('..' after a link goes up from
+ * where the link led), adding to `directories` the real directory that holds each symlink on the way. A missing part
+ * ends the walk there (the path as far as it goes is returned).
  */
-async function walkLinks (path: string, directories: Set<string>, links: { left: number }): Promise<string> {
-  const parent = dirname(path)
-  if (parent === path) return path
-  const realParent = await walkLinks(parent, directories, links)
-  const here = resolve(realParent, basename(path))
-  let info
-  try {
-    info = await lstat(here)
-  } catch (err) {
-    if (isMissing(err)) return here
-    throw err
+async function walkLinks (path: string, directories: Set<string>): Promise<string> {
+  const parts = path.split(sep)
+  let real: string = sep
+  let links = 0
+  for (let part = parts.shift(); part !== undefined; part = parts.shift()) {
+    if (part === '' || part === '.') continue
+    if (part === '..') {
+      real = dirname(real)
+      continue
+    }
+    const here = join(real, part)
+    let info
+    try {
+      info = await lstat(here)
+    } catch (err) {
+      if (isMissing(err)) return here
+      throw err
+    }
+    if (!info.isSymbolicLink()) {
+      real = here
+      continue
+    }
+    if (++links > MAX_LINKS) throw Object.assign(new Error(`ELOOP: too many symbolic links, '${path}'`), { code: 'ELOOP' })
+    directories.add(real)
+    const target = await readlink(here)
+    if (isAbsolute(target)) real = sep
+    parts.unshift(...target.split(sep))
   }
-  if (!info.isSymbolicLink()) return here
-  if (--links.left < 0) throw Object.assign(new Error(`ELOOP: too many symbolic links, ${path}`), { code: 'ELOOP' })
-  directories.add(realParent)
-  return walkLinks(resolve(realParent, await readlink(here)), directories, links)
+  return real
 }
 
 /** What tells a directory from another made at the same path, or undefined while there is none. */

@@ -248,6 +248,39 @@ t.test('a link in the middle of a chain pointed elsewhere fires; so does a ..dat
   t.equal(m.calls.length, 1, 'the swapped ..data')
 })
 
+t.test("a link target's '..' after a directory link goes up from where that link led, as the kernel reads it", async (t) => {
+  // etc/routes.config.ts -> sub/../config.ts, etc/sub -> ../far/deep: the file is far/config.ts; resolved by text,
+  // the '..' undid 'sub' before it was followed, led back to the link itself and ended in a false ELOOP
+  const root = await tempDir(t)
+  mkdirSync(join(root, 'etc'))
+  mkdirSync(join(root, 'far', 'deep'), { recursive: true })
+  writeFileSync(join(root, 'far', 'config.ts'), 'v1\n')
+  symlinkSync(join('..', 'far', 'deep'), join(root, 'etc', 'sub'))
+  symlinkSync('sub/../config.ts', join(root, 'etc', 'routes.config.ts')) // not join(), which would take the '..' out
+  const w = await watchFile(t, join(root, 'etc'), join(root, 'etc', 'routes.config.ts'))
+  writeFileSync(join(root, 'far', 'config.ts'), 'v2\n')
+  await waitForCalls(w, 1)
+  t.equal(w.calls.length, 1)
+})
+
+t.test("a link target's directory removed and made again is watched again", async (t) => {
+  const root = await tempDir(t)
+  mkdirSync(join(root, 'etc'))
+  mkdirSync(join(root, 'srv'))
+  writeFileSync(join(root, 'srv', 'config.ts'), 'v1\n')
+  symlinkSync(join('..', 'srv', 'config.ts'), join(root, 'etc', 'routes.config.ts'))
+  const w = await watchFile(t, join(root, 'etc'), join(root, 'etc', 'routes.config.ts'))
+  rmSync(join(root, 'srv'), { recursive: true })
+  await quiet()
+  mkdirSync(join(root, 'srv'))
+  writeFileSync(join(root, 'srv', 'config.ts'), 'v2\n')
+  await waitForCalls(w, 1)
+  await quiet()
+  writeFileSync(join(root, 'srv', 'config.ts'), 'v3\n')
+  await waitForCalls(w, 2)
+  t.equal(w.calls.length, 2)
+})
+
 t.test('close() stops everything, a pending debounce included', async (t) => {
   // a long debounce, so the write's event is surely handled and its timer pending when close() runs
   const debounceMs = 300
