@@ -9,6 +9,11 @@ const minimal = (): Record<string, unknown> => ({
 })
 
 
+/** Pools payment and other (other's settings given), one route to payment with `route`'s fields. */
+function twoPools (route: Record<string, unknown>, other: Record<string, unknown> = {}): Record<string, unknown> {
+  return { secret: 'a-secret-of-16-chars', pools: { payment: { targets: ['http://127.0.0.1:3001'] }, other: { targets: ['http://127.0.0.1:3002'], ...other } }, routes: [{ path: '/', pool: 'payment', ...route }] }
+}
+
 function withPool (pool: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { pools: { payment: { targets: ['http://127.0.0.1:3001'], ...pool } }, routes: [{ path: '/', pool: 'payment' }], ...extra }
 }
@@ -57,6 +62,26 @@ t.test('health check defaults apply once health checks are on', async (t) => {
   t.strictSame({ ...config.pools.payment!.healthCheck }, {
     path: '/health', intervalMs: 2000, timeoutMs: 1000, healthyThreshold: 2, unhealthyThreshold: 3, expectStatus: ['200-399'], jitter: 0.2,
   })
+})
+
+// The README's config reference gives these defaults for a route's read/write split, canary and mirror: an operator
+// who writes just { pool } (and a canary's weight) gets them, so a changed default would silently change how long
+// reads stick to the primary, when a canary is rolled back, or how much traffic is shadowed.
+t.test('reads, canary and mirror defaults apply once they are on', async (t) => {
+  const config = validateConfig({
+    secret: 'a-secret-of-16-chars',
+    pools: { payment: { targets: ['http://a:1'] }, replicas: { targets: ['http://b:1'] }, next: { targets: ['http://c:1'] }, shadow: { targets: ['http://d:1'] } },
+    routes: [
+      { path: '/r', pool: 'payment', reads: { pool: 'replicas' } },
+      { path: '/c', pool: 'payment', canary: { pool: 'next', weight: 10, force: { header: 'x-canary' } }, mirror: { pool: 'shadow' } },
+    ],
+  })
+  t.strictSame(JSON.parse(JSON.stringify(config.routes[0]!.reads)), { pool: 'replicas', methods: ['GET', 'HEAD'], stickyAfterWriteMs: 3000 })
+  t.strictSame(JSON.parse(JSON.stringify(config.routes[1]!.canary)), {
+    pool: 'next', weight: 10, stickyBy: 'none', force: { header: 'x-canary', values: ['always'] },
+    rollback: { maxErrorRatePercent: 5, minRequests: 100, windowMs: 30000 },
+  })
+  t.strictSame(JSON.parse(JSON.stringify(config.routes[1]!.mirror)), { pool: 'shadow', percent: 100, maxConcurrent: 64 })
 })
 
 t.test('partial sections are completed, given values kept', async (t) => {
@@ -169,6 +194,40 @@ t.test('each problem is reported at its path', async (t) => {
     { name: 'percent > 100', input: withPool({ outlier: { maxEjectionPercent: 101 } }), problem: /^pools\.payment\.outlier\.maxEjectionPercent: / },
     { name: 'non-integer ms', input: withPool({ timeouts: { connectMs: 1.5 } }), problem: /^pools\.payment\.timeouts\.connectMs: / },
     { name: 'missing route pool', input: { ...minimal(), routes: [{ path: '/' }] }, problem: /^routes\[0\]\.pool: / },
+    // each bound one step past its edge (the accepted edges are in 'valid edge values are accepted')
+    { name: 'port 65536', input: { ...minimal(), server: { port: 65536 } }, problem: /^server\.port: / },
+    { name: 'a millisecond field that must be positive at 0', input: withPool({ timeouts: { connectMs: 0 } }), problem: /^pools\.payment\.timeouts\.connectMs: / },
+    { name: 'a millisecond field where 0 is off, at -1', input: withPool({ timeouts: { tunnelIdleMs: -1 } }), problem: /^pools\.payment\.timeouts\.tunnelIdleMs: / },
+    { name: 'failure status 600', input: withPool({ failureStatuses: [502, 600] }), problem: /^pools\.payment\.failureStatuses\[1\]: / },
+    { name: 'DNS name that is not a host name', input: withPool({ targets: ['http://a:1', { dns: 'svc example', port: 80 }] }), problem: /^pools\.payment\.targets\[1\]\.dns: / },
+    { name: 'DNS target port 0', input: withPool({ targets: ['http://a:1', { dns: 'svc.example', port: 0 }] }), problem: /^pools\.payment\.targets\[1\]\.port: / },
+    { name: 'maxPerTarget 0', input: withPool({ connections: { maxPerTarget: 0 } }), problem: /^pools\.payment\.connections\.maxPerTarget: / },
+    { name: 'maxQueuedPerTarget 0', input: withPool({ connections: { maxQueuedPerTarget: 0 } }), problem: /^pools\.payment\.connections\.maxQueuedPerTarget: / },
+    { name: 'healthyThreshold 0', input: withPool({ healthCheck: { healthyThreshold: 0 } }), problem: /^pools\.payment\.healthCheck\.healthyThreshold: / },
+    { name: 'unhealthyThreshold 0', input: withPool({ healthCheck: { unhealthyThreshold: 0 } }), problem: /^pools\.payment\.healthCheck\.unhealthyThreshold: / },
+    { name: 'jitter above 1', input: withPool({ healthCheck: { jitter: 1.5 } }), problem: /^pools\.payment\.healthCheck\.jitter: / },
+    { name: 'consecutiveFailures 0', input: withPool({ outlier: { consecutiveFailures: 0 } }), problem: /^pools\.payment\.outlier\.consecutiveFailures: / },
+    { name: 'volumeThreshold -1', input: withPool({ circuitBreaker: { volumeThreshold: -1 } }), problem: /^pools\.payment\.circuitBreaker\.volumeThreshold: / },
+    { name: 'retry attempts 11', input: withPool({ retry: { attempts: 11 } }), problem: /^pools\.payment\.retry\.attempts: / },
+    { name: 'maxBufferBytes -1', input: withPool({ retry: { maxBufferBytes: -1 } }), problem: /^pools\.payment\.retry\.maxBufferBytes: / },
+    { name: 'budget minConcurrent -1', input: withPool({ retry: { budget: { minConcurrent: -1 } } }), problem: /^pools\.payment\.retry\.budget\.minConcurrent: / },
+    { name: 'maxResponseHeaderBytes 1023', input: withPool({ maxResponseHeaderBytes: 1023 }), problem: /^pools\.payment\.maxResponseHeaderBytes: / },
+    { name: 'maxResponseHeaderBytes 1 MiB + 1', input: withPool({ maxResponseHeaderBytes: 1024 * 1024 + 1 }), problem: /^pools\.payment\.maxResponseHeaderBytes: / },
+    { name: 'backlog 0', input: withPool({}, { server: { backlog: 0 } }), problem: /^server\.backlog: / },
+    { name: 'server maxHeaderBytes 1023', input: withPool({}, { server: { maxHeaderBytes: 1023 } }), problem: /^server\.maxHeaderBytes: / },
+    { name: 'server maxUrlBytes 255', input: withPool({}, { server: { maxUrlBytes: 255 } }), problem: /^server\.maxUrlBytes: / },
+    { name: 'an admin token one character short', input: withPool({}, { admin: { token: 'x'.repeat(15) } }), problem: /^admin\.token: / },
+    { name: 'a secret one character short', input: withPool({}, { secret: 'x'.repeat(15) }), problem: /^secret: / },
+    { name: 'an empty log destination', input: withPool({}, { log: { destination: '' } }), problem: /^log\.destination: / },
+    { name: 'shutdown timeoutMs 0', input: withPool({}, { shutdown: { timeoutMs: 0 } }), problem: /^shutdown\.timeoutMs: / },
+    { name: 'server maxHeapUsedBytes -1', input: withPool({}, { server: { maxHeapUsedBytes: -1 } }), problem: /^server\.maxHeapUsedBytes: / },
+    { name: 'route maxBodyBytes -1', input: { ...minimal(), routes: [{ path: '/', pool: 'payment', maxBodyBytes: -1 }] }, problem: /^routes\[0\]\.maxBodyBytes: / },
+    { name: 'target URL with a query', input: withPool({ targets: ['http://a:1/?x=1'] }), problem: /^pools\.payment\.targets\[0\]: / },
+    { name: 'reads with no methods', input: twoPools({ reads: { pool: 'other', methods: [] } }), problem: /^routes\[0\]\.reads\.methods: / },
+    { name: 'reads maxLagMs 0', input: twoPools({ reads: { pool: 'other', maxLagMs: 0 } }, { healthCheck: {} }), problem: /^routes\[0\]\.reads\.maxLagMs: / },
+    { name: 'canary force value empty', input: twoPools({ canary: { pool: 'other', weight: 1, force: { header: 'x-canary', values: [''] } } }), problem: /^routes\[0\]\.canary\.force\.values\[0\]: / },
+    { name: 'canary rollback minRequests 0', input: twoPools({ canary: { pool: 'other', weight: 1, rollback: { minRequests: 0 } } }), problem: /^routes\[0\]\.canary\.rollback\.minRequests: / },
+    { name: 'mirror maxConcurrent 0', input: twoPools({ mirror: { pool: 'other', maxConcurrent: 0 } }), problem: /^routes\[0\]\.mirror\.maxConcurrent: / },
   ]
   for (const c of cases) {
     const problems = problemsOf(c.input)
@@ -250,6 +309,17 @@ t.test('valid edge values are accepted', async (t) => {
     ['timeout equal to interval', withPool({ healthCheck: { intervalMs: 1000, timeoutMs: 1000 } })],
     ['backoff max equal to base', withPool({ retry: { backoff: { baseMs: 100, maxMs: 100 } } })],
     ['port 0', { ...minimal(), server: { port: 0 } }],
+    ['port 65535', { ...minimal(), server: { port: 65535 } }],
+    ['tunnelIdleMs 0 (never)', withPool({ timeouts: { tunnelIdleMs: 0 } })],
+    ['statuses 100 and 599', withPool({ failureStatuses: [100, 599] })],
+    ['jitter 1', withPool({ healthCheck: { jitter: 1 } })],
+    ['retry attempts 10', withPool({ retry: { attempts: 10 } })],
+    ['maxResponseHeaderBytes 1 KiB', withPool({ maxResponseHeaderBytes: 1024 })],
+    ['maxResponseHeaderBytes 1 MiB', withPool({ maxResponseHeaderBytes: 1024 * 1024 })],
+    ['backlog 1, maxHeaderBytes 1 KiB, maxUrlBytes 256', withPool({}, { server: { backlog: 1, maxHeaderBytes: 1024, maxUrlBytes: 256 } })],
+    ['a 16-character admin token and secret', withPool({}, { admin: { token: 'x'.repeat(16) }, secret: 'y'.repeat(16) })],
+    ["log level 'silent'", withPool({}, { log: { level: 'silent' } })],
+    ['the millisecond fields where 0 is off, at 0', withPool({}, { server: { requestTimeoutMs: 0, maxEventLoopDelayMs: 0 }, shutdown: { delayMs: 0 } })],
     ['retry on a status', withPool({ retry: { retryOn: [429, 'reset'] } })],
     ["a route path with ';' and percent-encoding", { ...minimal(), routes: [{ path: '/api;v=1/caf%C3%A9', pool: 'payment' }] }],
   ]
