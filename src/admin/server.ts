@@ -99,7 +99,8 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     const { status, body } = adminError(code, extra)
     // a refusal before the body was read (the token, the origin, an unknown path or method): a body over the limit,
     // or of no declared length, is not read to its end (Node would, for as long as the client sends) but cut with
-    // the connection after the answer, as Fastify's own 413 does
+    // the connection after the answer, as Fastify's own 413 does. Such a refusal is decided before any of the body
+    // is parsed, so a chunked one closes the connection whatever its size.
     if (bodyLeftUnbounded(reply.request.raw)) reply.header('connection', 'close')
     // set here too: the router's own refusals (frameworkErrors) skip the onSend hook that sets it
     return reply.code(status).header('cache-control', 'no-store').send(body)
@@ -124,6 +125,10 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     },
   })
   const authorised = bearerCheck(ctx.token)
+  // `Expect: 100-continue`: Node would say 100 before any hook ran, asking for a body the listener may then refuse
+  // (RFC 9110 §10.1.1); the request is handled as any other, and 100 said once it passed the checks and its body
+  // is about to be read (preParsing, below)
+  admin.server.on('checkContinue', (req, res) => admin.server.emit('request', req, res))
   // An empty body is no body, whatever its label: the README's bodiless calls are sent with one by tools (curl -X POST
   // -H 'content-type: application/json'; curl -d '' labels it a form). A body with content is read as JSON, as
   // Fastify would (prototype keys refused); of any other type it is refused, and the call changes nothing.
@@ -164,8 +169,15 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     if (request.is404) return fail(reply, 'not_found')
   })
   // what these answers say is true now only: no cache may keep one (RFC 9111 §4.2.2 would let it guess a lifetime)
-  admin.addHook('onSend', async (_request, reply) => {
+  admin.addHook('preParsing', async (request, reply, payload) => {
+    // not for a body announced over the limit: Fastify's 413 comes next, without reading it
+    if (request.headers.expect?.toLowerCase() === '100-continue' && !(Number(request.headers['content-length'] ?? 0) > BODY_LIMIT)) reply.raw.writeContinue()
+    return payload
+  })
+  admin.addHook('onSend', async (request, reply) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+    // an answer that did not read the body (a probe, a GET) to a request still sending a large one: as in fail()
+    if (bodyLeftUnbounded(request.raw)) reply.header('connection', 'close')
   })
   // every operator action, refused ones included, with who asked
   admin.addHook('onResponse', async (request, reply) => {

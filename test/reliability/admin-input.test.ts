@@ -113,6 +113,8 @@ t.test('a refusal before a large or unbounded body is read closes the connection
     ['unknown path, chunked', `POST /nope HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`, 404, true],
     ['wrong method, 1 GB announced', `PUT /status HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 1000000000\r\n\r\n`, 405, true],
     ['unknown path, a small body: kept', `POST /nope HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Length: 2\r\n\r\n{}`, 404, false],
+    // answered without reading the body at all: a probe
+    ['a probe, 1 GB announced', 'GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000\r\n\r\n', 200, true],
   ]
   for (const [name, head, status, closes] of cases) {
     const socket = connect(Number(admin.port), '127.0.0.1')
@@ -127,6 +129,45 @@ t.test('a refusal before a large or unbounded body is read closes the connection
     socket.write(head)
     t.equal(await closed, closes, `${name}: ${closes ? 'closed after the answer' : 'kept open'}`)
     t.match(received, new RegExp(`^HTTP/1\\.1 ${status} `), `${name}: ${status}`)
+    socket.destroy()
+  }
+})
+
+// Expect: 100-continue (RFC 9110 §10.1.1): the client is asked for its body only once the call passed the token, the
+// origin and the route, and its body is within the limit; a refusal before that comes without a 100.
+t.test('Expect: 100-continue is answered 100 only when the body will be read', async (t) => {
+  const stable = await upstream(t, 'stable')
+  const gw = await gateway(t, { admin: { token: TOKEN }, pools: { stable: { targets: [stable.url] } }, routes: [{ path: '/', pool: 'stable' }] }, { defaultMetrics: false })
+  const admin = new URL(await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 }))
+  const { connect } = await import('node:net')
+  const expect = (path: string, token: boolean, length: number): string =>
+    `POST ${path} HTTP/1.1\r\nHost: a\r\n${token ? `Authorization: Bearer ${TOKEN}\r\n` : ''}Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`
+  const body = '{"weight":50}'
+  const cases: [name: string, head: string, statuses: string[]][] = [
+    ['unknown path', expect('/nope', true, body.length), ['404']],
+    ['no token', expect('/routes/nope/canary', false, body.length), ['401']],
+    ['over the limit', expect('/routes/nope/canary', true, 1_000_000), ['413']],
+    ['a call that reads its body', expect('/routes/nope/canary', true, body.length), ['100', '404']],
+  ]
+  for (const [name, head, statuses] of cases) {
+    const socket = connect(Number(admin.port), '127.0.0.1')
+    t.teardown(() => socket.destroy())
+    let received = ''
+    let sent = false
+    socket.on('error', () => {})
+    const seen = (): string[] => [...received.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => m[1]!)
+    const answered = new Promise<void>((resolve) => socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1')
+      // the body goes out on the 100, as a client that waited for it sends it
+      if (seen().at(-1) === '100' && !sent) {
+        sent = true
+        socket.write(body)
+      }
+      if (seen().some((s) => s !== '100')) resolve()
+    }))
+    socket.write(head)
+    await answered
+    t.same(seen(), statuses, name)
     socket.destroy()
   }
 })
