@@ -113,6 +113,9 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     logger: false,
     forceCloseConnections: true,
     bodyLimit: BODY_LIMIT,
+    // a request (head and body) not received in 30 s is cut: a client that announced a body and sends none, or
+    // waits for a 100 it will not get, holds no admin socket for good (the answer, /live's stream, is not limited)
+    requestTimeout: 30_000,
     clientErrorHandler: onClientError,
     // a route's id (host, path, methods, headers) in POST /routes/:route/canary can pass find-my-way's default 100
     routerOptions: { maxParamLength: 2048 },
@@ -128,7 +131,12 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   // `Expect: 100-continue`: Node would say 100 before any hook ran, asking for a body the listener may then refuse
   // (RFC 9110 §10.1.1); the request is handled as any other, and 100 said once it passed the checks and its body
   // is about to be read (preParsing, below)
-  admin.server.on('checkContinue', (req, res) => admin.server.emit('request', req, res))
+  // Node's own test decides which requests expect it (none over HTTP/1.0, whose clients take no 1xx: RFC 9110 §15.2)
+  const expectsContinue = new WeakSet<IncomingMessage>()
+  admin.server.on('checkContinue', (req, res) => {
+    expectsContinue.add(req)
+    admin.server.emit('request', req, res)
+  })
   // An empty body is no body, whatever its label: the README's bodiless calls are sent with one by tools (curl -X POST
   // -H 'content-type: application/json'; curl -d '' labels it a form). A body with content is read as JSON, as
   // Fastify would (prototype keys refused); of any other type it is refused, and the call changes nothing.
@@ -170,8 +178,11 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   })
   // what these answers say is true now only: no cache may keep one (RFC 9111 §4.2.2 would let it guess a lifetime)
   admin.addHook('preParsing', async (request, reply, payload) => {
-    // not for a body announced over the limit: Fastify's 413 comes next, without reading it
-    if (request.headers.expect?.toLowerCase() === '100-continue' && !(Number(request.headers['content-length'] ?? 0) > BODY_LIMIT)) reply.raw.writeContinue()
+    // not for a body announced over the limit (Fastify's 413 comes next, without reading it), nor for a GET or
+    // HEAD, whose body Fastify never reads
+    if (expectsContinue.has(request.raw) && request.method !== 'GET' && request.method !== 'HEAD' && !(Number(request.headers['content-length'] ?? 0) > BODY_LIMIT)) {
+      reply.raw.writeContinue()
+    }
     return payload
   })
   admin.addHook('onSend', async (request, reply) => {

@@ -148,6 +148,10 @@ t.test('Expect: 100-continue is answered 100 only when the body will be read', a
     ['no token', expect('/routes/nope/canary', false, body.length), ['401']],
     ['over the limit', expect('/routes/nope/canary', true, 1_000_000), ['413']],
     ['a call that reads its body', expect('/routes/nope/canary', true, body.length), ['100', '404']],
+    // no 1xx to an HTTP/1.0 client (RFC 9110 §15.2), which sends its body without waiting; none for a GET, whose
+    // body is never read
+    ['HTTP/1.0, the body sent at once', expect('/routes/nope/canary', true, body.length).replace('HTTP/1.1', 'HTTP/1.0') + body, ['404']],
+    ['a GET', 'GET /healthz HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n', ['200']],
   ]
   for (const [name, head, statuses] of cases) {
     const socket = connect(Number(admin.port), '127.0.0.1')
