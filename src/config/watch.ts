@@ -128,8 +128,12 @@ export class ConfigWatcher {
       }
     }
     for (const [dir, id] of wanted) if (!this.#watchers.has(dir)) this.#watchDirectory(dir, id)
-    // the own directory may have come back before its ancestor's watcher was there to see it
-    if (!wanted.has(own) && await directoryId(own).catch(() => undefined) !== undefined) this.#schedule()
+    // the own directory, or a link's target directory, may have come back before its ancestor's watcher was there
+    // to see it
+    if (!wanted.has(own) && await directoryId(own).catch(() => undefined) !== undefined) return this.#schedule()
+    for (const dir of await this.#linkDirectories(own)) {
+      if (!wanted.has(dir) && await directoryId(dir).catch(() => undefined) !== undefined) return this.#schedule()
+    }
   }
 
   // Where the file can change besides the own directory: through a symlink, the file is written in place in its

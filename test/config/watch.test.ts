@@ -448,6 +448,28 @@ t.test('a directory back before its ancestor is watched is watched again', async
   t.equal(w.calls.length, 2)
 })
 
+t.test("a link target's directory back before its ancestor is watched is watched again", async (t) => {
+  // etc/routes.config.ts -> ../srv/a/c.ts: srv/a removed, the check chooses srv to see it come back; it comes back
+  // (with the file) while that check looks at srv, before srv's watch is there to see it
+  const root = await tempDir(t)
+  mkdirSync(join(root, 'etc'))
+  mkdirSync(join(root, 'srv', 'a'), { recursive: true })
+  writeFileSync(join(root, 'srv', 'a', 'c.ts'), 'v1\n')
+  symlinkSync('../srv/a/c.ts', join(root, 'etc', 'routes.config.ts'))
+  const w = await heldCall(t, join(root, 'etc', 'routes.config.ts'), 'stat', join(root, 'srv'))
+  w.hold()
+  rmSync(join(root, 'srv', 'a'), { recursive: true })
+  await w.held()
+  mkdirSync(join(root, 'srv', 'a'))
+  writeFileSync(join(root, 'srv', 'a', 'c.ts'), 'v2\n')
+  w.release()
+  await waitForCalls(w, 1)
+  await quiet()
+  writeFileSync(join(root, 'srv', 'a', 'c.ts'), 'v3\n')
+  await waitForCalls(w, 2)
+  t.equal(w.calls.length, 2, 'the in-place edit after it came back is seen')
+})
+
 // Some file systems give no birth time, and a directory made again at once often gets the inode number of the one
 // removed: its identity is then the same, and only the removal event the old watcher saw tells it is another.
 t.test('a directory made again with the same identity is watched again', async (t) => {
