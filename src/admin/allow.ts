@@ -1,7 +1,7 @@
 // A path the admin listener serves, asked with a method it does not take: 405 with Allow (RFC 9110 §15.5.6), as
 // Envoy's admin answers a GET to a POST-only endpoint; OPTIONS is 204 with Allow (§9.3.7). Only unknown paths are 404.
-import { METHODS } from 'node:http'
 import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify'
+import { METHODS } from '../node-http.ts'
 
 // the order Allow lists them in
 const LISTED: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']

@@ -88,6 +88,9 @@ const TARGET_ACTIONS: Record<string, Partial<TargetStatus>> = {
 /** The largest request body the admin listener reads (every action's body is a few bytes of JSON). */
 const BODY_LIMIT = 16 * 1024
 
+/** How long the admin listener waits for a whole request, head and body. */
+const REQUEST_TIMEOUT_MS = 30_000
+
 /** Whether a request still has a body to come that is over BODY_LIMIT or of no declared length. */
 function bodyLeftUnbounded (req: IncomingMessage): boolean {
   if (req.complete) return false
@@ -114,8 +117,10 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     forceCloseConnections: true,
     bodyLimit: BODY_LIMIT,
     // a request (head and body) not received in 30 s is cut: a client that announced a body and sends none, or
-    // waits for a 100 it will not get, holds no admin socket for good (the answer, /live's stream, is not limited)
-    requestTimeout: 30_000,
+    // waits for a 100 it will not get, holds no admin socket for good (the answer, /live's stream, is not limited).
+    // Node applies it only with a headers timeout no longer than it, and looks every connectionsCheckingInterval.
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: { headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     clientErrorHandler: onClientError,
     // a route's id (host, path, methods, headers) in POST /routes/:route/canary can pass find-my-way's default 100
     routerOptions: { maxParamLength: 2048 },
