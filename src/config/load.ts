@@ -263,8 +263,8 @@ function packageMain (directory: string): string | undefined | typeof REFUSED_PA
     return REFUSED_PACKAGE
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return REFUSED_PACKAGE
-  const main: unknown = (parsed as { main?: unknown }).main
-  if (typeof main !== 'string' || main === '') return undefined
+  const main = mainAsNodeReadsIt(text)
+  if (main === undefined || main === '') return undefined
   const path = resolve(directory, main)
   const nul = path.indexOf('\0')
   if (nul === -1) return path
@@ -272,6 +272,42 @@ function packageMain (directory: string): string | undefined | typeof REFUSED_PA
   // anything else names nothing, and the directory's index is tried
   if (realFile(path.slice(0, nul)) !== undefined) throw Object.assign(new Error(`The "main" of ${join(directory, 'package.json')} contains a null byte`), { code: INVALID_ARG_VALUE })
   return undefined
+}
+
+/**
+ * The "main" of a package.json (valid JSON, an object) as Node's own reader takes it, which is not JSON.parse's:
+ * the last top-level key spelt `"main"` (no escapes: `"m\u0061in"` is another key to it) whose value is a string
+ * (a key with another value is skipped, not taken as the last).
+ */
+function mainAsNodeReadsIt (text: string): string | undefined {
+  let main: string | undefined
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]
+    if (c === '{' || c === '[') depth++
+    else if (c === '}' || c === ']') depth--
+    else if (c === '"') {
+      const end = stringEnd(text, i)
+      if (depth === 1 && text.slice(i, end) === '"main"') {
+        let at = end
+        while (/\s/.test(text[at] ?? '')) at++
+        if (text[at] === ':') {
+          at++
+          while (/\s/.test(text[at] ?? '')) at++
+          if (text[at] === '"') main = JSON.parse(text.slice(at, stringEnd(text, at))) as string
+        }
+      }
+      i = end - 1
+    }
+  }
+  return main
+}
+
+/** The index just past the JSON string that starts at `start` (a '"'). */
+function stringEnd (text: string, start: number): number {
+  let i = start + 1
+  while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1
+  return i + 1
 }
 
 /** The real path of the first of these paths that is a file, tried in order. */

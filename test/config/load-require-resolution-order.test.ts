@@ -149,3 +149,27 @@ t.test('require.resolve with paths and a "main" with a NUL load as Node loads th
   t.match(await config('nul-file-main', ["const target = require('./nul-file')", pool]), { code: 'invalid_config' }, 'a file there: refused')
   t.equal(await config('nul-dir-main', ["const target = require('./nul-dir')", pool]), 'http://nul-dir-index:1', 'a directory there: the index beside package.json')
 })
+
+// Node's package.json reader is not JSON.parse: it takes the last top-level key spelt "main" without escapes whose
+// value is a string ("m\u0061in" is another key to it; a "main" of another value is skipped, not taken as the last).
+// The gateway reads the "main" afresh at each load, so it must read it as Node does (each case checked against plain
+// node by hand).
+t.test('a package.json "main" read as Node reads it: the last string-valued, unescaped top-level key', async (t) => {
+  const dir = await caseDir(t, 'main-as-node')
+  const cases: [name: string, packageJson: string, loads: string][] = [
+    ['escaped', '{"m\\u0061in":"lib.js"}', 'index'],
+    ['last-not-string', '{"main":"lib.js","main":1}', 'lib'],
+    ['last-string', '{"main":"lib.js","main":"other.js"}', 'other'],
+    ['nested', '{"x":{"main":"other.js"},"main":"lib.js","y":["main"]}', 'lib'],
+    ['last-empty', '{"main":"lib.js","main":""}', 'index'],
+  ]
+  for (const [name] of cases) await mkdir(join(dir, name))
+  for (const [name, packageJson] of cases) {
+    await writeFile(join(dir, name, 'package.json'), packageJson)
+    for (const file of ['index', 'lib', 'other']) await writeFile(join(dir, name, `${file}.js`), answers(`http://${name}-${file}:1`))
+  }
+  const pool = "export default { pools: { p: { targets: [target] } }, routes: [{ path: '/', pool: 'p' }] }"
+  for (const [name, , loads] of cases) {
+    t.equal(await firstTarget(await requiringConfig(dir, `${name}-main`, [`const target = require('./${name}')`, pool])), `http://${name}-${loads}:1`, name)
+  }
+})
