@@ -2,9 +2,10 @@
 // request, so the answer must close the connection (RFC 9112 §9.3, RFC 9110 §15.5): it says Connection: close, the
 // connection ends once it is out (not held paused until the keep-alive timeout), and the rest of the body is read
 // and dropped meanwhile, so the client is not reset before it has read its answer.
-import { createServer, type Socket } from 'node:net'
+import { connect, createServer, type Socket } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
+import { waitFor } from '../helpers/gateway.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 import { gateway, type Tap } from './setup.ts'
 
@@ -56,3 +57,51 @@ for (const closes of [false, true]) {
     t.equal(client.error(), undefined, 'closed, not reset')
   })
 }
+
+t.test('an answer before the upload is all here: the rest of a large body is read and dropped, and the connection ends cleanly', async (t) => {
+  // more than the kernels on both sides and the gateway's buffers hold: unless the gateway reads and drops it, the
+  // client's last bytes never leave it, and the lingering close resets the connection
+  const BODY = 32 * 1024 * 1024
+  const FIRST = 16 * 1024
+  const up = await answersAtOnce(t, false)
+  const gw = await gateway(t, {
+    pools: { p: { targets: [up], retry: { attempts: 1, maxBufferBytes: 0 } } },
+    routes: [{ path: '/', pool: 'p' }],
+  }, { defaultMetrics: false })
+  const client = rawConnection(t, Number(new URL(gw.url).port))
+  await client.connected
+  client.socket.write(`PUT /upload HTTP/1.1\r\nHost: a.example\r\nContent-Length: ${BODY}\r\n\r\n${'x'.repeat(FIRST)}`)
+  await new Promise<void>((resolve) => {
+    const check = (): void => { if (client.received().endsWith('unauthorized')) { client.socket.off('data', check); resolve() } }
+    client.socket.on('data', check)
+    check()
+  })
+  // the rest of the body, all of it, then the client's FIN
+  client.socket.end(Buffer.alloc(BODY - FIRST, 'y'))
+  await client.closed
+  t.match(client.received(), /^HTTP\/1\.1 401 /, 'the upstream\'s answer reached the client')
+  t.equal(client.error(), undefined, 'the whole body was taken: closed, not reset')
+})
+
+t.test('an answer before the upload is all here: a client that never closes its half is cut off after the linger', async (t) => {
+  const up = await answersAtOnce(t, false)
+  const gw = await gateway(t, {
+    pools: { p: { targets: [up], retry: { attempts: 1, maxBufferBytes: 0 } } },
+    routes: [{ path: '/', pool: 'p' }],
+  }, { defaultMetrics: false })
+  const connections = (): Promise<number> => new Promise((resolve, reject) => gw.gateway.app.server.getConnections((err, n) => err ? reject(err) : resolve(n)))
+  const socket = connect({ port: Number(new URL(gw.url).port), host: '127.0.0.1', allowHalfOpen: true })
+  t.teardown(() => socket.destroy())
+  socket.on('error', () => {})
+  let received = ''
+  socket.on('data', (d: Buffer) => { received += d.toString('latin1') })
+  await new Promise<void>((resolve) => socket.once('connect', () => resolve()))
+  // a body far larger than will ever be sent: the client goes on sending a little of it, and never sends its FIN
+  socket.write(`PUT /upload HTTP/1.1\r\nHost: a.example\r\nContent-Length: ${1024 * 1024 * 1024}\r\n\r\n${'x'.repeat(1024)}`)
+  const sending = setInterval(() => { if (socket.writable) socket.write('y'.repeat(1024)) }, 20)
+  t.teardown(() => clearInterval(sending))
+  await waitFor(() => received.endsWith('unauthorized'))
+  t.match(received, /^HTTP\/1\.1 401 /, 'the upstream\'s answer reached the client')
+  await waitFor(async () => (await connections()) === 0, 5000)
+  t.equal(await connections(), 0, 'the gateway holds the connection no longer')
+})

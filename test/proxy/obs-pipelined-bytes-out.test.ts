@@ -54,3 +54,21 @@ t.test('a pipelined answer cut mid-body: its line counts the bytes that went out
   t.equal(line.status, 200, 'logged with the status that went out')
   t.equal(line.bytesOut, Buffer.byteLength(c.received(), 'latin1'), 'bytesOut: what the client received of the cut answer')
 })
+
+t.test('a proxied answer holding its connection, a 404 queued behind it: each line counts its own answer', async (t) => {
+  // the first request's response holds the connection when the second's arrives: it is marked only as the holder,
+  // and the queued 404 is written into the connection in its 'finish', before its line is written at its 'close'
+  const u = await upstream(t, 'u')
+  const gw = await gateway(t, { pools: { p: { targets: [u.url] } }, routes: [{ path: '/p', pool: 'p' }] }, { defaultMetrics: false })
+  const ids = ['proxied', 'queued-404']
+  const requests = [
+    'GET /p/ok HTTP/1.1\r\nHost: a\r\nX-Request-Id: proxied\r\n\r\n',
+    'GET /nowhere HTTP/1.1\r\nHost: a\r\nX-Request-Id: queued-404\r\nConnection: close\r\n\r\n',
+  ]
+  const received = await rawExchange(portOf(gw.url), requests.join(''))
+  const sizes = answerSizes(received)
+  t.equal(sizes.length, 2, 'two answers')
+  await waitFor(() => ids.every((id) => gw.accessLogs().some((l) => l.requestId === id)))
+  const logged = ids.map((id) => gw.accessLogs().find((l) => l.requestId === id)!.bytesOut)
+  t.same(logged, sizes, 'bytesOut, line by line, as on the wire')
+})

@@ -127,3 +127,24 @@ t.test('an upstream that sends 103 Early Hints before declining a handshake: the
   t.match(received, /\r\n\r\nno$/)
   await waitFor(async () => inFlight() === 0 && (await connections()) === 0)
 })
+
+t.test('a refused upgrade reads and drops what the client sends after it, and the connection ends cleanly', async (t) => {
+  // more than the kernels on both sides hold: unless the gateway reads and drops it, the client's last bytes never
+  // leave it, and the lingering close resets the connection
+  const { port, connections } = await setup(t)
+  // allowHalfOpen: it goes on sending after the gateway's FIN, as a client with its data on the way does
+  const client = connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+  t.teardown(() => client.destroy())
+  let received = ''
+  let error: string | undefined
+  client.on('data', (d: Buffer) => { received += d.toString('latin1') })
+  client.on('error', (err: NodeJS.ErrnoException) => { error = err.code })
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+  client.write(handshake(['Sec-WebSocket-Version: 13']))
+  await waitFor(() => /"error":"bad_request"/.test(received))
+  t.match(received, /^HTTP\/1\.1 400 /, 'refused')
+  client.end(Buffer.alloc(32 * 1024 * 1024, 'z'))
+  await closed
+  t.equal(error, undefined, 'all of it was taken: closed, not reset')
+  await waitFor(async () => (await connections()) === 0)
+})
