@@ -30,6 +30,15 @@ async function answersAtOnce (t: Tap, closes: boolean): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
+/** A gateway in front of answersAtOnce(closes): one attempt, bodies streamed (none buffered for a retry). */
+async function gatewayBefore (t: Tap, closes: boolean): Promise<Awaited<ReturnType<typeof gateway>>> {
+  const up = await answersAtOnce(t, closes)
+  return gateway(t, {
+    pools: { p: { targets: [up], retry: { attempts: 1, maxBufferBytes: 0 } } },
+    routes: [{ path: '/', pool: 'p' }],
+  }, { defaultMetrics: false })
+}
+
 function closedWithin (closed: Promise<void>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms) })
@@ -38,11 +47,7 @@ function closedWithin (closed: Promise<void>, ms: number): Promise<boolean> {
 
 for (const closes of [false, true]) {
   t.test(`an answer before the upload is all here closes the connection (upstream ${closes ? 'closes' : 'keeps'} its own)`, async (t) => {
-    const up = await answersAtOnce(t, closes)
-    const gw = await gateway(t, {
-      pools: { p: { targets: [up], retry: { attempts: 1, maxBufferBytes: 0 } } },
-      routes: [{ path: '/', pool: 'p' }],
-    }, { defaultMetrics: false })
+    const gw = await gatewayBefore(t, closes)
     const client = rawConnection(t, Number(new URL(gw.url).port))
     await client.connected
     client.socket.write(`PUT /upload HTTP/1.1\r\nHost: a.example\r\nContent-Length: ${1024 * 1024}\r\n\r\n${'x'.repeat(16 * 1024)}`)
@@ -63,11 +68,7 @@ t.test('an answer before the upload is all here: the rest of a large body is rea
   // client's last bytes never leave it, and the lingering close resets the connection
   const BODY = 32 * 1024 * 1024
   const FIRST = 16 * 1024
-  const up = await answersAtOnce(t, false)
-  const gw = await gateway(t, {
-    pools: { p: { targets: [up], retry: { attempts: 1, maxBufferBytes: 0 } } },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { defaultMetrics: false })
+  const gw = await gatewayBefore(t, false)
   const client = rawConnection(t, Number(new URL(gw.url).port))
   await client.connected
   client.socket.write(`PUT /upload HTTP/1.1\r\nHost: a.example\r\nContent-Length: ${BODY}\r\n\r\n${'x'.repeat(FIRST)}`)
@@ -84,11 +85,7 @@ t.test('an answer before the upload is all here: the rest of a large body is rea
 })
 
 t.test('an answer before the upload is all here: a client that never closes its half is cut off after the linger', async (t) => {
-  const up = await answersAtOnce(t, false)
-  const gw = await gateway(t, {
-    pools: { p: { targets: [up], retry: { attempts: 1, maxBufferBytes: 0 } } },
-    routes: [{ path: '/', pool: 'p' }],
-  }, { defaultMetrics: false })
+  const gw = await gatewayBefore(t, false)
   const connections = (): Promise<number> => new Promise((resolve, reject) => gw.gateway.app.server.getConnections((err, n) => err ? reject(err) : resolve(n)))
   const socket = connect({ port: Number(new URL(gw.url).port), host: '127.0.0.1', allowHalfOpen: true })
   t.teardown(() => socket.destroy())
