@@ -105,16 +105,13 @@ export class ConfigWatcher {
   async #updateWatchers (): Promise<void> {
     const own = dirname(this.#file)
     const wanted = new Map<string, string>()
+    // what should be watched but is gone: its nearest existing ancestor is watched instead, to see it come back
+    const gone: string[] = []
     try {
-      let dir = own
-      let id = await directoryId(dir)
-      while (id === undefined && dirname(dir) !== dir) id = await directoryId(dir = dirname(dir))
-      if (id !== undefined) wanted.set(dir, id)
-      for (let elsewhere of await this.#linkDirectories(own)) {
-        // gone (a link's target directory removed): its nearest existing ancestor sees it come back
-        let elsewhereId = await directoryId(elsewhere)
-        while (elsewhereId === undefined && dirname(elsewhere) !== elsewhere) elsewhereId = await directoryId(elsewhere = dirname(elsewhere))
-        if (elsewhereId !== undefined) wanted.set(elsewhere, elsewhereId)
+      for (const dir of [own, ...await this.#linkDirectories(own)]) {
+        const [watched, id] = await nearestDirectory(dir)
+        if (watched !== dir) gone.push(dir)
+        if (id !== undefined) wanted.set(watched, id)
       }
     } catch (err) {
       this.#onError(err)
@@ -128,12 +125,8 @@ export class ConfigWatcher {
       }
     }
     for (const [dir, id] of wanted) if (!this.#watchers.has(dir)) this.#watchDirectory(dir, id)
-    // the own directory, or a link's target directory, may have come back before its ancestor's watcher was there
-    // to see it
-    if (!wanted.has(own) && await directoryId(own).catch(() => undefined) !== undefined) return this.#schedule()
-    for (const dir of await this.#linkDirectories(own)) {
-      if (!wanted.has(dir) && await directoryId(dir).catch(() => undefined) !== undefined) return this.#schedule()
-    }
+    // a directory that was gone may have come back before its ancestor's watcher was there to see it
+    for (const dir of gone) if (await directoryId(dir).catch(() => undefined) !== undefined) return this.#schedule()
   }
 
   // Where the file can change besides the own directory: through a symlink, the file is written in place in its
@@ -183,7 +176,7 @@ const MAX_LINKS = 40
 /**
  * The real path of an absolute `path`, resolved one part at a time as the kernel does ('..' after a link goes up from
  * where the link led), adding to `directories` the real directory that holds each symlink on the way. A missing part
- * ends the walk there (the path as far as it goes is returned).
+ * ends the walk there (the rest of the path is returned as it is written, so its directory is the one to watch for).
  */
 async function walkLinks (path: string, directories: Set<string>): Promise<string> {
   const parts = path.split(sep)
@@ -200,7 +193,7 @@ async function walkLinks (path: string, directories: Set<string>): Promise<strin
     try {
       info = await lstat(here)
     } catch (err) {
-      if (isMissing(err)) return here
+      if (isMissing(err)) return join(here, ...parts)
       throw err
     }
     if (!info.isSymbolicLink()) {
@@ -214,6 +207,13 @@ async function walkLinks (path: string, directories: Set<string>): Promise<strin
     parts.unshift(...target.split(sep))
   }
   return real
+}
+
+/** `dir` and its identity or, while it is gone, its nearest existing ancestor and that one's. */
+async function nearestDirectory (dir: string): Promise<[string, string | undefined]> {
+  let id = await directoryId(dir)
+  while (id === undefined && dirname(dir) !== dir) id = await directoryId(dir = dirname(dir))
+  return [dir, id]
 }
 
 /** What tells a directory from another made at the same path, or undefined while there is none. */
