@@ -72,9 +72,8 @@ export function fromAnotherOrigin (headers: OriginHeaders): boolean {
  * Whether the Host a request names may be served with no token set. A DNS-rebinding page needs a domain name of its
  * own, which it carries in Host: a loopback listener serves only IP literals, `localhost` and the name the operator
  * configured it with (kubelet probes and Prometheus scrapes name an IP; a request without a Host, HTTP/1.0, comes
- * from no browser). A listener on another
- * address with no token is open to its network already (the gateway warns at start), where scrapers may well call
- * it by a service name: any Host is served there.
+ * from no browser). A listener on another address with no token is open to its network already (the gateway warns
+ * at start), where scrapers may well call it by a service name: any Host is served there.
  */
 export function servedHost (host: string | undefined, listenerHost: string | undefined, listenerName?: string): boolean {
   if (host === undefined || (listenerHost !== undefined && !isLoopback(listenerHost))) return true

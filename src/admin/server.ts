@@ -91,22 +91,34 @@ const BODY_LIMIT = 16 * 1024
 /** How long the admin listener waits for a whole request, head and body. */
 const REQUEST_TIMEOUT_MS = 30_000
 
+/** Whether a request announces a body over BODY_LIMIT. */
+function announcedOverLimit (req: IncomingMessage): boolean {
+  return Number(req.headers['content-length'] ?? 0) > BODY_LIMIT
+}
+
 /** Whether a request still has a body to come that is over BODY_LIMIT or of no declared length. */
 function bodyLeftUnbounded (req: IncomingMessage): boolean {
   if (req.complete) return false
-  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > BODY_LIMIT
+  return req.headers['transfer-encoding'] !== undefined || announcedOverLimit(req)
 }
 
 export function buildAdmin (ctx: AdminContext): FastifyInstance {
+  /**
+   * Headers every answer gets: no cache may keep one (what it says is true now only: RFC 9111 §4.2.2 would let a
+   * cache guess a lifetime), and an answer that did not read a body over the limit, or of no declared length (a
+   * refusal before the body, a probe), closes the connection after it, as Fastify's own 413 does: Node would read
+   * that body to its end for as long as the client sends. A refusal is decided before any body is parsed, so a
+   * chunked one closes whatever its size.
+   */
+  const lastHeaders = (reply: FastifyReply): void => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+    if (bodyLeftUnbounded(reply.request.raw)) reply.header('connection', 'close')
+  }
   const fail = (reply: FastifyReply, code: ErrorCode, extra: Record<string, unknown> = {}): FastifyReply => {
     const { status, body } = adminError(code, extra)
-    // a refusal before the body was read (the token, the origin, an unknown path or method): a body over the limit,
-    // or of no declared length, is not read to its end (Node would, for as long as the client sends) but cut with
-    // the connection after the answer, as Fastify's own 413 does. Such a refusal is decided before any of the body
-    // is parsed, so a chunked one closes the connection whatever its size.
-    if (bodyLeftUnbounded(reply.request.raw)) reply.header('connection', 'close')
-    // set here too: the router's own refusals (frameworkErrors) skip the onSend hook that sets it
-    return reply.code(status).header('cache-control', 'no-store').send(body)
+    // here too: the router's own refusals (frameworkErrors) skip the onSend hook
+    lastHeaders(reply)
+    return reply.code(status).send(body)
   }
   const logCall = (request: FastifyRequest, status: number): void => {
     ctx.logger.info({ method: request.method, path: request.url, peer: request.socket.remoteAddress, status }, 'admin call')
@@ -135,8 +147,8 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   const authorised = bearerCheck(ctx.token)
   // `Expect: 100-continue`: Node would say 100 before any hook ran, asking for a body the listener may then refuse
   // (RFC 9110 §10.1.1); the request is handled as any other, and 100 said once it passed the checks and its body
-  // is about to be read (preParsing, below)
-  // Node's own test decides which requests expect it (none over HTTP/1.0, whose clients take no 1xx: RFC 9110 §15.2)
+  // is about to be read (preParsing, below). Node's own test decides which requests expect it (none over HTTP/1.0,
+  // whose clients take no 1xx: RFC 9110 §15.2).
   const expectsContinue = new WeakSet<IncomingMessage>()
   admin.server.on('checkContinue', (req, res) => {
     expectsContinue.add(req)
@@ -181,20 +193,15 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     if (!authorised(request.headers.authorization)) return fail(reply, 'unauthorized')
     if (request.is404) return fail(reply, 'not_found')
   })
-  // what these answers say is true now only: no cache may keep one (RFC 9111 §4.2.2 would let it guess a lifetime)
   admin.addHook('preParsing', async (request, reply, payload) => {
     // not for a body announced over the limit (Fastify's 413 comes next, without reading it), nor for a GET or
     // HEAD, whose body Fastify never reads
-    if (expectsContinue.has(request.raw) && request.method !== 'GET' && request.method !== 'HEAD' && !(Number(request.headers['content-length'] ?? 0) > BODY_LIMIT)) {
+    if (expectsContinue.has(request.raw) && request.method !== 'GET' && request.method !== 'HEAD' && !announcedOverLimit(request.raw)) {
       reply.raw.writeContinue()
     }
     return payload
   })
-  admin.addHook('onSend', async (request, reply) => {
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-    // an answer that did not read the body (a probe, a GET) to a request still sending a large one: as in fail()
-    if (bodyLeftUnbounded(request.raw)) reply.header('connection', 'close')
-  })
+  admin.addHook('onSend', async (_request, reply) => lastHeaders(reply))
   // every operator action, refused ones included, with who asked
   admin.addHook('onResponse', async (request, reply) => {
     if (request.method === 'POST') logCall(request, reply.statusCode)
