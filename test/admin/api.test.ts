@@ -113,8 +113,8 @@ t.test('GET /healthz, /status, /pools, /events and /metrics describe the running
     'config_info carries the hash /status shows')
 })
 
-t.test('/readyz is 503 starting until every pool has answered its first health-check round, then 200', async (t) => {
-  // a target whose /health answers only when the test says so
+/** A target whose /health answers only when the test ends a held answer (anything else answers at once). */
+async function heldHealth (t: Tap): Promise<{ held: ServerResponse[], url: string }> {
   const held: ServerResponse[] = []
   const probe = createServer((req, res) => {
     if (req.url === '/health') held.push(res)
@@ -122,7 +122,11 @@ t.test('/readyz is 503 starting until every pool has answered its first health-c
   })
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => { probe.closeAllConnections(); probe.close(() => resolve()) }))
-  const probeUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`
+  return { held, url: `http://127.0.0.1:${(probe.address() as AddressInfo).port}` }
+}
+
+t.test('/readyz is 503 starting until every pool has answered its first health-check round, then 200', async (t) => {
+  const { held, url: probeUrl } = await heldHealth(t)
   const { admin } = await setup(t, {
     pools: {
       pay: { targets: ['http://127.0.0.1:9'] },
@@ -158,14 +162,7 @@ t.test('/readyz turns 503 the moment shutdown begins, while requests are still s
 t.test('/readyz stays 503 draining when a shutdown begun during start-up sees the first health-check round finish', async (t) => {
   // SIGTERM while a pool is still on its first round: the round finishing afterwards must not turn the gateway ready
   // again, or the load balancer sends traffic to a gateway about to close its listener
-  const held: ServerResponse[] = []
-  const probe = createServer((req, res) => {
-    if (req.url === '/health') held.push(res)
-    else res.end('ok')
-  })
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => { probe.closeAllConnections(); probe.close(() => resolve()) }))
-  const probeUrl = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`
+  const { held, url: probeUrl } = await heldHealth(t)
   const { admin, gw } = await setup(t, {
     shutdown: { delayMs: 1000, timeoutMs: 1000 },
     pools: { checked: { targets: [probeUrl], healthCheck: { path: '/health', intervalMs: 5000, timeoutMs: 4000 } } },
