@@ -193,7 +193,8 @@ async function walkLinks (path: string, directories: Set<string>): Promise<strin
     try {
       info = await lstat(here)
     } catch (err) {
-      if (isMissing(err)) return join(here, ...parts)
+      // not join(): folding '..' by text would skip the missing part, and its parent is the directory to watch
+      if (isMissing(err)) return [here, ...parts.filter((rest) => rest !== '' && rest !== '.')].join(sep)
       throw err
     }
     if (!info.isSymbolicLink()) {

@@ -263,6 +263,27 @@ t.test("a link target's '..' after a directory link goes up from where that link
   t.equal(w.calls.length, 1)
 })
 
+t.test("a link through a missing directory and '..' fires once that directory is made again", async (t) => {
+  // etc/routes.config.ts -> ../other/missing/../real/config.ts: while other/missing is gone the file cannot be read
+  // (the kernel looks 'missing' up before the '..'); folded by text the path led to other/real, which exists, so
+  // nothing watched other/ and the mkdir that made the file readable again, with new bytes, went unseen
+  const root = await tempDir(t)
+  mkdirSync(join(root, 'etc'))
+  mkdirSync(join(root, 'other', 'missing'), { recursive: true })
+  mkdirSync(join(root, 'other', 'real'))
+  writeFileSync(join(root, 'other', 'real', 'config.ts'), 'v1\n')
+  symlinkSync('../other/missing/../real/config.ts', join(root, 'etc', 'routes.config.ts'))
+  const w = await watchFile(t, join(root, 'etc'), join(root, 'etc', 'routes.config.ts'))
+  rmSync(join(root, 'other', 'missing'), { recursive: true })
+  await quiet()
+  writeFileSync(join(root, 'other', 'real', 'config.ts'), 'v2\n')
+  await quiet()
+  t.equal(w.calls.length, 0, 'unreadable meanwhile: nothing to load')
+  mkdirSync(join(root, 'other', 'missing'))
+  await waitForCalls(w, 1)
+  t.equal(w.calls.length, 1)
+})
+
 t.test("a link target's directory removed and made again is watched again", async (t) => {
   const root = await tempDir(t)
   mkdirSync(join(root, 'etc'))
