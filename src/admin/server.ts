@@ -108,11 +108,13 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
    * cache guess a lifetime), and an answer that did not read a body over the limit, or of no declared length (a
    * refusal before the body, a probe), closes the connection after it, as Fastify's own 413 does: Node would read
    * that body to its end for as long as the client sends. A refusal is decided before any body is parsed, so a
-   * chunked one closes whatever its size.
+   * chunked one closes whatever its size. An answer after a body read whole keeps the connection.
    */
   const lastHeaders = (reply: FastifyReply): void => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
     if (bodyLeftUnbounded(reply.request.raw)) reply.header('connection', 'close')
+    // Fastify's body parsers close after any error, for fear of more to come; a body read to its end leaves none
+    else if (reply.request.raw.complete) reply.removeHeader('connection')
   }
   const fail = (reply: FastifyReply, code: ErrorCode, extra: Record<string, unknown> = {}): FastifyReply => {
     const { status, body } = adminError(code, extra)
