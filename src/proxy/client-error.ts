@@ -6,6 +6,7 @@
 // (bench/hardening-results.md).
 import type { Socket } from 'node:net'
 import type { ErrorCode } from '../errors.ts'
+import { exchangeOf } from './exchange.ts'
 import { endAndLinger, httpDate, rawErrorAnswer } from './raw-response.ts'
 
 /** The whole answer per code, encoded once a second (its Date): these arrive in bursts, one per expiring connection. */
@@ -78,16 +79,21 @@ export function onClientError (err: Error & { code?: string }, socket: ServerSoc
     socket.pause()
     return
   }
+  // A client that closed its side in the middle of its body has left: no answer, and its exchange logs a 499. (A
+  // client gone altogether ends the same way, and Node cannot tell the two apart.)
+  if (pending != null && err.code === 'HPE_INVALID_EOF_STATE') return void socket.destroy()
   if (socket.writable && pending?._headerSent !== true) {
     const code = clientErrorCode(err)
-    socket.write(answer(code))
-    // a request being proxied is logged and counted by its exchange; a connection that never sent a byte (a
-    // preconnect, a TCP check) timing out is no request at all (nginx logs nothing, HAProxy's dontlognull)
-    if (pending != null) {
-      // a client that closed its side in the middle of its body left (a 499), whatever Node wrote to it
-      if (err.code !== 'HPE_INVALID_EOF_STATE') PARSER_ANSWERS.set(pending, code)
+    if (pending == null) {
+      socket.write(answer(code))
+      // a connection that never sent a byte (a preconnect, a TCP check) timing out is no request at all (nginx logs
+      // nothing, HAProxy's dontlognull)
+      if (socket.bytesRead > 0) report?.(code, socket)
+    } else {
+      // a request being proxied: its answer names its request id, and its exchange logs and counts it
+      socket.write(rawErrorAnswer(code, exchangeOf(pending)?.requestId || undefined))
+      PARSER_ANSWERS.set(pending, code)
     }
-    else if (socket.bytesRead > 0) report?.(code, socket)
   }
   socket.destroy()
 }

@@ -169,6 +169,20 @@ export class Exchange {
 
 export const NO_KEY: PickContext = Object.freeze({ hashKey: undefined })
 
+/** Where an exchange rides on its response: one 'close' listener serves every response, and a parser's answer finds it. */
+const EXCHANGE = Symbol('switchyard.exchange')
+
+type CarriesExchange = { [EXCHANGE]?: Exchange }
+
+export function carryExchange (res: ServerResponse, ex: Exchange): void {
+  (res as ServerResponse & CarriesExchange)[EXCHANGE] = ex
+}
+
+/** The exchange a response carries, if the proxy has taken its request (the admin listener's never do). */
+export function exchangeOf (res: object): Exchange | undefined {
+  return (res as CarriesExchange)[EXCHANGE]
+}
+
 /**
  * The pool a split route's read falls back to, and what that pool needs of the request that the replicas' did not:
  * the canary decision, the client's Host (its preserveHost may differ), address (its hash key may differ) and

@@ -10,7 +10,7 @@ import type { PoolRuntime } from '../upstream/registry.ts'
 import { logExchange, loggedStatus } from './access-log.ts'
 import { failureCode, type AttemptResult } from './attempt.ts'
 import { limitBody, readBody } from './body.ts'
-import { Exchange, NO_KEY } from './exchange.ts'
+import { carryExchange, Exchange, exchangeOf, NO_KEY } from './exchange.ts'
 import { createAdmit, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { mirror } from './mirror.ts'
@@ -18,7 +18,6 @@ import { endsWithConnection, requestTakesTurn, requestWaits } from './pipelining
 import { requestIdOf } from './request-id.ts'
 import { tryTargets } from './retry-loop.ts'
 
-const EXCHANGE = Symbol('switchyard.exchange')
 const USED = Symbol('switchyard.connectionUsed')
 
 type MarkedSocket = IncomingMessage['socket'] & { [USED]?: true }
@@ -171,7 +170,7 @@ export class ProxyHandler {
     // its turn, and the answer before it closes the connection, so it never goes upstream.
     if (this.#phase !== 'serving') res.setHeader('connection', 'close')
     // one listener shared by every response (the exchange rides on the response): no closure per request
-    ;(res as ServerResponse & { [EXCHANGE]?: Exchange })[EXCHANGE] = ex
+    carryExchange(res, ex)
     res.on('close', this.#onClose)
     // queued behind answers still owed on its connection (pipelined): its connection's close ends it too
     if (res.socket === null) endsWithConnection(ex.socket, res, () => this.#finish(ex))
@@ -181,7 +180,7 @@ export class ProxyHandler {
   readonly #onClose: (this: ServerResponse) => void = (() => {
     const finish = (ex: Exchange): void => this.#finish(ex)
     // 'close' passes no arguments: the response is `this`
-    return function (this: ServerResponse) { finish((this as ServerResponse & { [EXCHANGE]: Exchange })[EXCHANGE]) }
+    return function (this: ServerResponse) { finish(exchangeOf(this)!) }
   })()
 
   /** Resolves once no request is in flight. */
