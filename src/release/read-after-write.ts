@@ -4,8 +4,9 @@
 // Browsers carry this in cookie sy_rw = "<expiry epoch ms>.<HMAC-SHA256(secret, route id + expiry)>".
 // Stateless: any replica with the same secret accepts it; the route is signed in (its id: host, path, methods,
 // headers), so /a's cookie never pins /b, nor a.example/m's b.example/m.
-// It pins only while now < expiry ≤ now + stickyAfterWriteMs + maxClockSkewMs, so neither a stale cookie
-// nor one minted under a longer stickyAfterWriteMs outlives the current setting.
+// It pins only while now < expiry ≤ now + stickyAfterWriteMs + maxClockSkewMs, so no stale cookie pins, and none
+// claims more than the window. A reload that shortens the window keeps the longer one for the tokens minted under it,
+// until the last of them has expired: a write made just before the change stays pinned to its own expiry.
 //
 // Other clients send back the same token in `x-read-after-write`, which the write's answer carries beside the
 // cookie: signed like it, so no client can pin its reads without a write, nor stretch a pin past its window.
@@ -74,6 +75,8 @@ export class ReadAfterWrite {
   readonly #scope: string
   /** The secrets before reloads changed it, newest first, each accepted until its `until` (epoch ms). */
   readonly #previousSecrets: readonly PreviousSecret[]
+  /** A longer window from before reloads that shortened it, accepted until its `until` (epoch ms). */
+  readonly #longerWindow: LongerWindow | undefined
 
   constructor (options: ReadAfterWriteOptions) {
     this.#secret = Buffer.from(options.secret)
@@ -94,7 +97,18 @@ export class ReadAfterWrite {
     // never start with '/' (they start with a host or '*'), so the two kinds cannot be mistaken for each other.
     const routeId = options.routeId ?? `*${options.routePath}`
     this.#scope = `sy_rw v1\n${routeId === `*${options.routePath}` ? options.routePath : routeId}\n`
-    this.#previousSecrets = options.previous === undefined ? [] : options.previous.#gracesAfter(this.#secret, this.#now())
+    const now = this.#now()
+    const previous = options.previous
+    this.#previousSecrets = previous === undefined ? [] : previous.#gracesAfter(this.#secret, now)
+    this.#longerWindow = previous === undefined ? undefined : previous.#windowAfter(this.#stickyMs, now)
+  }
+
+  /** The window a successor whose own is `stickyMs` accepts at `now`, when a longer one's tokens may still be valid. */
+  #windowAfter (stickyMs: number, now: number): LongerWindow | undefined {
+    let window: LongerWindow = { ms: this.#stickyMs, until: now + this.#stickyMs + this.#skewMs }
+    const kept = this.#longerWindow
+    if (kept !== undefined && now < kept.until && kept.ms > window.ms) window = { ms: kept.ms, until: Math.max(kept.until, window.until) }
+    return window.ms > stickyMs ? window : undefined
   }
 
   /**
@@ -159,7 +173,9 @@ export class ReadAfterWrite {
 
   #validToken (expiresText: string, signature: string, now: number): boolean {
     const expires = Number(expiresText)
-    if (!(now < expires && expires <= now + this.#stickyMs + this.#skewMs)) return false
+    const longer = this.#longerWindow
+    const windowMs = longer !== undefined && now < longer.until ? longer.ms : this.#stickyMs
+    if (!(now < expires && expires <= now + windowMs + this.#skewMs)) return false
     // both sides are 43 ASCII characters (the pattern guarantees it), as timingSafeEqual requires
     const given = Buffer.from(signature, 'latin1')
     if (timingSafeEqual(given, Buffer.from(this.#sign(this.#secret, expires), 'latin1'))) return true
@@ -183,6 +199,7 @@ export class ReadAfterWrite {
 }
 
 interface PreviousSecret { readonly secret: Buffer; readonly until: number }
+interface LongerWindow { readonly ms: number; readonly until: number }
 
 /** RFC 6265 allows a cookie value in double quotes. */
 function unquote (value: string): string {
