@@ -118,8 +118,11 @@ export class RoutePlan {
    */
   readonly #mirrorSlots: { inFlight: number }
 
-  /** `previous`: the plan of the route of the same name that a reload replaces. */
-  constructor (route: Route, config: RouteConfig, options: PlanOptions, previous?: RoutePlan, copies = previous?.mirrorCopies ?? new MirrorCopies()) {
+  /**
+   * `previous`: the plan of the route of the same name that a reload replaces. `stickyBefore`: the read-your-writes
+   * of the route of the same id before it (its tokens are signed for the id, which naming a route leaves alone).
+   */
+  constructor (route: Route, config: RouteConfig, options: PlanOptions, previous?: RoutePlan, copies = previous?.mirrorCopies ?? new MirrorCopies(), stickyBefore = previous?.reads?.sticky) {
     this.route = route
     this.mirrorCopies = copies
     this.#mirrorSlots = previous !== undefined ? previous.#mirrorSlots : { inFlight: 0 }
@@ -134,7 +137,7 @@ export class RoutePlan {
       // injected, so a test can step time past the window instead of sleeping through it
       // a reload that changed the secret: the previous one's tokens stay valid for as long as they could be
       // signed for the route's id (host, path, methods, headers): a token of a.example/m pins nothing on b.example/m
-      sticky: new ReadAfterWrite({ secret: options.secret, stickyAfterWriteMs: reads.stickyAfterWriteMs, routePath: route.prefix, routeId: route.id, now: () => options.clock.now(), previous: previous?.reads?.sticky }),
+      sticky: new ReadAfterWrite({ secret: options.secret, stickyAfterWriteMs: reads.stickyAfterWriteMs, routePath: route.prefix, routeId: route.id, now: () => options.clock.now(), previous: stickyBefore }),
     }
     // a reload that keeps the route's read pool keeps its fallback state: replicas down before it are down after it,
     // and a state reset to "not falling back" would say so in /status and log a second "on" with no "off" between
@@ -248,13 +251,17 @@ const mirrorCopiesOf = new WeakMap<ReadonlyMap<Route, RoutePlan>, MirrorCopies>(
  */
 export function buildPlans (config: ResolvedConfig, routes: readonly Route[], options: PlanOptions, previous?: ReadonlyMap<Route, RoutePlan>): Map<Route, RoutePlan> {
   const before = new Map<string, RoutePlan>()
-  for (const [route, plan] of previous ?? []) before.set(route.label, plan)
+  const stickyBefore = new Map<string, ReadAfterWrite>()
+  for (const [route, plan] of previous ?? []) {
+    before.set(route.label, plan)
+    if (plan.reads !== undefined) stickyBefore.set(route.id, plan.reads.sticky)
+  }
   const copies = (previous !== undefined ? mirrorCopiesOf.get(previous) : undefined) ?? new MirrorCopies()
   const plans = new Map<Route, RoutePlan>()
   for (const route of routes) {
     const rc = config.routes[route.index]!
     if (rc.reads === undefined && rc.canary === undefined && rc.mirror === undefined) continue
-    plans.set(route, new RoutePlan(route, rc, options, before.get(route.label), copies))
+    plans.set(route, new RoutePlan(route, rc, options, before.get(route.label), copies, stickyBefore.get(route.id)))
   }
   mirrorCopiesOf.set(plans, copies)
   // a canary whose settings a reload changed (or removed) starts afresh: the answers of requests sent to it before

@@ -1,6 +1,8 @@
 // A reload that changes the secret keeps the pins of recent writes: a client that wrote just before the change still
 // reads from the primary (its cookie, or the header it was given), until its window ends. Before, the reload dropped
-// every pin at once, sending those clients to replicas that may not have their write yet.
+// every pin at once, sending those clients to replicas that may not have their write yet. The same holds when that
+// reload also names the route (or renames it): its tokens are signed for the route's id, which a name leaves alone,
+// and the earlier secret was looked up by the name.
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
@@ -31,4 +33,26 @@ t.test('a pin from before a secret change still holds after it; new writes are s
   t.equal(await servedBy({}), 'replica', 'other reads go to the replica')
   const after = await httpRequest(`${gw.url}/m/1`, { method: 'POST', body: '{}' })
   t.equal(await servedBy({ 'x-read-after-write': after.headers['x-read-after-write'] as string }), 'primary', 'a new write pins too')
+})
+
+t.test('a pin from before a secret change holds when the same reload names the route', async (t) => {
+  const [primary, replica] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'replica' })])
+  t.teardown(() => Promise.all([primary.close(), replica.close()]))
+  const config = (secret: string, name?: string): GatewayConfig => ({
+    secret,
+    pools: { primary: { targets: [primary.url] }, replicas: { targets: [replica.url] } },
+    routes: [{ ...(name === undefined ? {} : { name }), path: '/m', pool: 'primary', reads: { pool: 'replicas', stickyAfterWriteMs: 30_000 } }],
+  })
+  let next = config('the-first-secret-of-32-characters')
+  const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
+  t.teardown(() => gw.close())
+  const servedBy = async (headers: Record<string, string>): Promise<string> => (await httpRequest(`${gw.url}/m/1`, { headers })).echo().name
+  for (const name of ['member', 'members']) {
+    const write = await httpRequest(`${gw.url}/m/1`, { method: 'POST', body: '{}' })
+    const token = write.headers['x-read-after-write'] as string
+    next = config(`a-secret-for-the-route-${name}-of-32-characters`, name)
+    t.equal((await gw.gateway.reload()).result, 'success')
+    t.equal(await servedBy({ 'x-read-after-write': token }), 'primary', `pinned after the route is named ${name}`)
+    t.equal(await servedBy({}), 'replica', 'other reads go to the replica')
+  }
 })
