@@ -11,6 +11,8 @@ const CASES = [
   { upstream: 'HTTP/1.1 520 Origin Error', client: 'HTTP/1.1 520 Origin Error' },
   { upstream: 'HTTP/1.1 200 Okay Dokay', client: 'HTTP/1.1 200 Okay Dokay' },
   { upstream: 'HTTP/1.1 404 Not Found', client: 'HTTP/1.1 404 Not Found' },
+  // RFC 9112 §4 allows HTAB in a phrase beside SP and visible ASCII
+  { upstream: 'HTTP/1.1 299 Custom\tThing', client: 'HTTP/1.1 299 Custom\tThing' },
   { upstream: 'HTTP/1.1 200 caf\xe9', client: 'HTTP/1.1 200 OK' },
 ] as const
 
