@@ -113,8 +113,9 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   const lastHeaders = (reply: FastifyReply): void => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
     if (bodyLeftUnbounded(reply.request.raw)) reply.header('connection', 'close')
-    // Fastify's body parsers close after any error, for fear of more to come; a body read to its end leaves none
-    else if (reply.request.raw.complete) reply.removeHeader('connection')
+    // Fastify's body parsers close after any error, for fear of more to come; a body read to its end leaves none,
+    // and the connection stays as the client asked (said, for HTTP/1.0's keep-alive; a client's own close stays)
+    else if (reply.request.raw.complete && reply.raw.shouldKeepAlive && reply.getHeader('connection') === 'close') reply.header('connection', 'keep-alive')
   }
   const fail = (reply: FastifyReply, code: ErrorCode, extra: Record<string, unknown> = {}): FastifyReply => {
     const { status, body } = adminError(code, extra)

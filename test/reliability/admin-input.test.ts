@@ -137,6 +137,39 @@ t.test('a refusal before a large or unbounded body is read closes the connection
   }
 })
 
+// The connection a client asked for is the one it gets, and the answer says so: its own close (RFC 9112 §9.6, a
+// kubelet probe's), HTTP/1.0's keep-alive (Appendix C.2.2), also after a refused body read whole.
+t.test("an admin answer keeps to the client's own Connection, and says it", async (t) => {
+  const stable = await upstream(t, 'stable')
+  const gw = await gateway(t, { admin: { token: TOKEN }, pools: { stable: { targets: [stable.url] } }, routes: [{ path: '/', pool: 'stable' }] }, { defaultMetrics: false })
+  const admin = new URL(await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 }))
+  const { connect } = await import('node:net')
+  const notJson = (version: string, connection: string): string =>
+    `POST /reload ${version}\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: ${connection}\r\nContent-Type: application/json\r\nContent-Length: 3\r\n\r\n{x}`
+  const cases: [name: string, request: string, status: number, says: string, closes: boolean][] = [
+    ['a probe asking to close', 'GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', 200, 'close', true],
+    ['HTTP/1.0 asking to keep it', 'GET /healthz HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n', 200, 'keep-alive', false],
+    ['not JSON, asking to close', notJson('HTTP/1.1', 'close'), 400, 'close', true],
+    ['not JSON, HTTP/1.0 asking to keep it', notJson('HTTP/1.0', 'keep-alive'), 400, 'keep-alive', false],
+  ]
+  for (const [name, request, status, says, closes] of cases) {
+    const socket = connect(Number(admin.port), '127.0.0.1')
+    t.teardown(() => socket.destroy())
+    let received = ''
+    socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
+    socket.on('error', () => {})
+    const closed = new Promise<boolean>((resolve) => {
+      socket.once('close', () => resolve(true))
+      setTimeout(() => resolve(false), 1500).unref()
+    })
+    socket.write(request)
+    t.equal(await closed, closes, `${name}: ${closes ? 'closed' : 'kept open'}`)
+    t.match(received, new RegExp(`^HTTP/1\\.1 ${status} `), `${name}: ${status}`)
+    t.match(received, new RegExp(`\\r\\nconnection: ${says}\\r\\n`, 'i'), `${name}: says ${says}`)
+    socket.destroy()
+  }
+})
+
 // Expect: 100-continue (RFC 9110 §10.1.1): the client is asked for its body only once the call passed the token, the
 // origin and the route, and its body is within the limit; a refusal before that comes without a 100.
 t.test('Expect: 100-continue is answered 100 only when the body will be read', async (t) => {
