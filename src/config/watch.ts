@@ -189,15 +189,18 @@ async function walkLinks (path: string, directories: Set<string>): Promise<strin
       continue
     }
     const here = join(real, part)
+    // not join(): folding '..' by text would skip the part the kernel stops at, and its parent is the directory to watch
+    const stopped = (): string => [here, ...parts.filter((rest) => rest !== '' && rest !== '.')].join(sep)
     let info
     try {
       info = await lstat(here)
     } catch (err) {
-      // not join(): folding '..' by text would skip the missing part, and its parent is the directory to watch
-      if (isMissing(err)) return [here, ...parts.filter((rest) => rest !== '' && rest !== '.')].join(sep)
+      if (isMissing(err)) return stopped()
       throw err
     }
     if (!info.isSymbolicLink()) {
+      // a file with more parts after it is the kernel's ENOTDIR: as missing, until a directory takes its place
+      if (!info.isDirectory() && parts.some((rest) => rest !== '' && rest !== '.')) return stopped()
       real = here
       continue
     }

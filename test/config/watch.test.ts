@@ -284,6 +284,22 @@ t.test("a link through a missing directory and '..' fires once that directory is
   t.equal(w.calls.length, 1)
 })
 
+t.test("a link through a file in the way and '..' fires once a directory takes that file's place", async (t) => {
+  // etc/routes.config.ts -> ../other/blocker/../real/config.ts with other/blocker a file: the kernel stops there
+  // (ENOTDIR), as at a missing part, so other/ is what must be watched
+  const root = await tempDir(t)
+  mkdirSync(join(root, 'etc'))
+  mkdirSync(join(root, 'other', 'real'), { recursive: true })
+  writeFileSync(join(root, 'other', 'blocker'), 'a file\n')
+  writeFileSync(join(root, 'other', 'real', 'config.ts'), 'v1\n')
+  symlinkSync('../other/blocker/../real/config.ts', join(root, 'etc', 'routes.config.ts'))
+  const w = await watchFile(t, join(root, 'etc'), join(root, 'etc', 'routes.config.ts'))
+  unlinkSync(join(root, 'other', 'blocker'))
+  mkdirSync(join(root, 'other', 'blocker'))
+  await waitForCalls(w, 1)
+  t.equal(w.calls.length, 1)
+})
+
 t.test("a link target's directory removed and made again is watched again", async (t) => {
   const root = await tempDir(t)
   mkdirSync(join(root, 'etc'))
