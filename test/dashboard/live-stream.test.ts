@@ -1,0 +1,99 @@
+// The live stream under Playwright's clock: a drop shown at once, the silence watchdog re-armed by every message
+// and firing after 40 s of silence, and countdowns moving on between snapshots. A clock installed on one page stays
+// installed for the later pages of the browser (Playwright replays it, paused): the stream tests cope with that, as
+// each drives the clock itself; the countdown, which needs real time to pass before its pauseAt, has its own browser.
+import t from 'tap'
+import { launch } from './browser.ts'
+import { startFakeAdmin } from './fixture.ts'
+import { waitUntil } from './wait.ts'
+
+const browser = await launch(t)
+
+// When the live stream drops, the page says so at once ("reconnecting", what it shows marked stale), before it
+// waits out its backoff to reconnect; it must not go on claiming "live" during the wait. Playwright's clock holds
+// the backoff so the wait is visible.
+t.test('a dropped stream reads "reconnecting" during the backoff', async (t) => {
+  const admin = await startFakeAdmin()
+  t.teardown(() => admin.close())
+  const { page } = await browser.open(admin.url)
+  t.teardown(() => page.close())
+  await page.clock.install()
+  await page.goto(admin.url)
+  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.clock.pauseAt(Date.now() + 1000)
+  admin.live.disconnectAll()
+  await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: 3000 })
+  t.ok(await page.evaluate(() => document.body.classList.contains('stale')), 'marked stale')
+  await page.clock.fastForward(2_000) // the retry the stream asked for
+  await page.locator('[data-connection="live"]').waitFor({ timeout: 3000 })
+  t.notOk(await page.evaluate(() => document.body.classList.contains('stale')), 'live again after the backoff')
+})
+
+// Every message on the live stream restarts the 40 s silence watchdog: a stream that keeps talking is never
+// dropped, however long it has been open (a watchdog armed at connect and never re-armed would drop it every 40 s).
+t.test('a stream with a message every 30 s stays live', async (t) => {
+  const admin = await startFakeAdmin()
+  t.teardown(() => admin.close())
+  const { page } = await browser.open(admin.url)
+  t.teardown(() => page.close())
+  await page.clock.install()
+  await page.goto(admin.url)
+  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.clock.pauseAt(Date.now() + 1000)
+  const feed = page.locator('.feed li.event')
+  for (let i = 1; i <= 3; i++) {
+    await page.clock.fastForward(30_000)
+    // a message arrives (an event): the page must still be reading the stream to show it
+    admin.publish({ kind: 'reload', message: `reload ${i}` })
+    await waitUntil(async () => await feed.count() === i, 3000)
+  }
+  t.equal(await page.locator('#connection').getAttribute('data-connection'), 'live')
+})
+
+// A live stream that says nothing for 40 s (not even the 15 s heartbeat) is taken for dead: the page drops it and
+// shows it is reconnecting, rather than showing stale state as live. The browser's clock is Playwright's, so the
+// 40 s pass at once.
+t.test('40 s of silence: reconnecting', async (t) => {
+  const admin = await startFakeAdmin()
+  t.teardown(() => admin.close())
+  const { page } = await browser.open(admin.url)
+  t.teardown(() => page.close())
+  await page.clock.install()
+  await page.goto(admin.url)
+  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  // every state the badge goes through (the reconnect may follow within the same jump of the clock)
+  await page.evaluate(() => {
+    const seen: string[] = []
+    ;(window as unknown as { seen: string[] }).seen = seen
+    const badge = document.getElementById('connection')!
+    new MutationObserver(() => seen.push(`${badge.dataset.connection} ${document.body.classList.contains('stale') ? 'stale' : 'fresh'}`))
+      .observe(badge, { attributes: true, attributeFilter: ['data-connection'] })
+  })
+  // the browser's clock jumps 45 s at once (as a laptop's that slept): nothing arrived in those 45 s
+  await page.clock.fastForward(45_000)
+  const seen = (): Promise<string[]> => page.evaluate(() => (window as unknown as { seen: string[] }).seen)
+  await waitUntil(async () => (await seen()).length > 0, 3000)
+  t.equal((await seen())[0], 'reconnecting stale', 'dropped, and what the page shows is marked stale')
+})
+
+// Countdowns move on between snapshots: "half-open in 30 s" counts down from the gateway's time of the snapshot
+// plus the time elapsed in the page since it came. Playwright's clock moves the page's time by 10 s at once.
+t.test('an open breaker counts down between snapshots', async (t) => {
+  const admin = await startFakeAdmin()
+  t.teardown(() => admin.close())
+  Object.assign(admin.pool('users'), { circuit: 'open', circuitRetryAfterSeconds: 30 })
+  // a browser of its own: Playwright replays a context's earlier clock calls on every new page, so in the shared
+  // browser this page would load with its clock paused and the time before pauseAt would not count
+  const browser = await launch(t)
+  const { page } = await browser.open(admin.url)
+  t.teardown(() => page.close())
+  await page.clock.install()
+  await page.goto(admin.url)
+  const circuit = page.locator('[data-pool="users"] [data-circuit="open"]')
+  await circuit.waitFor({ timeout: 5000 })
+  await page.clock.pauseAt(Date.now() + 1000)
+  t.match(await circuit.innerText(), /half-open in (2[6-9]|30) s/)
+  await page.clock.fastForward(10_000)
+  // 20 when a snapshot (the stand-in's breaker always says 30 s) came in after the pause; a frozen countdown says 26-30
+  t.match(await circuit.innerText(), /half-open in (1[6-9]|20) s/)
+})
