@@ -100,3 +100,14 @@ t.test('removed pools and targets leave the page without a reload', async (t) =>
   await tile(page, 'users', '10.0.2.22:8080').waitFor({ state: 'detached', timeout: 3000 })
   t.equal(await tile(page, 'users', '10.0.2.21:8080').count(), 1, 'the other target stays')
 })
+
+// A pool that a route only mirrors to is that route's too: its card named no route ("no route uses this pool")
+// while it received the route's shadow copies.
+t.test("a mirror pool's card names the route that mirrors to it", async (t) => {
+  const { admin, page } = await openDashboard(t, { browser })
+  admin.status.routes.push({ id: '*/api/orders', name: 'orders', path: '/api/orders', pool: 'catalog', mirror: { pool: 'catalog-canary', percent: 5, maxConcurrent: 16, inFlight: 0 } })
+  admin.changed()
+  const routes = page.locator('[data-pool="catalog-canary"] .pool-routes')
+  await waitUntil(async () => /orders \(mirror\)/.test(await routes.innerText()))
+  t.match(await routes.innerText(), /routes: catalog, orders \(mirror\)/)
+})
