@@ -115,7 +115,10 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     if (bodyLeftUnbounded(reply.request.raw)) reply.header('connection', 'close')
     // Fastify's body parsers close after any error, for fear of more to come; a body read to its end leaves none,
     // and the connection stays as the client asked (said, for HTTP/1.0's keep-alive; a client's own close stays)
-    else if (reply.request.raw.complete && reply.raw.shouldKeepAlive && reply.getHeader('connection') === 'close') reply.header('connection', 'keep-alive')
+    else if (reply.request.raw.complete && reply.raw.shouldKeepAlive && reply.getHeader('connection') === 'close') {
+      // set by hand, the header stops Node adding its own pair: the idle limit's hint goes with it, as on every answer
+      reply.header('connection', 'keep-alive').header('keep-alive', `timeout=${Math.floor(reply.server.server.keepAliveTimeout / 1000)}`)
+    }
   }
   const fail = (reply: FastifyReply, code: ErrorCode, extra: Record<string, unknown> = {}): FastifyReply => {
     const { status, body } = adminError(code, extra)

@@ -151,6 +151,7 @@ t.test("an admin answer keeps to the client's own Connection, and says it", asyn
     ['HTTP/1.0 asking to keep it', 'GET /healthz HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n', 200, 'keep-alive', false],
     ['not JSON, asking to close', notJson('HTTP/1.1', 'close'), 400, 'close', true],
     ['not JSON, HTTP/1.0 asking to keep it', notJson('HTTP/1.0', 'keep-alive'), 400, 'keep-alive', false],
+    ['not JSON, HTTP/1.1', notJson('HTTP/1.1', 'keep-alive').replace('Connection: keep-alive\r\n', ''), 400, 'keep-alive', false],
   ]
   for (const [name, request, status, says, closes] of cases) {
     const socket = connect(Number(admin.port), '127.0.0.1')
@@ -166,6 +167,8 @@ t.test("an admin answer keeps to the client's own Connection, and says it", asyn
     t.equal(await closed, closes, `${name}: ${closes ? 'closed' : 'kept open'}`)
     t.match(received, new RegExp(`^HTTP/1\\.1 ${status} `), `${name}: ${status}`)
     t.match(received, new RegExp(`\\r\\nconnection: ${says}\\r\\n`, 'i'), `${name}: says ${says}`)
+    // the idle limit's hint, as every kept answer of the listener carries it
+    if (!closes) t.match(received, /\r\nkeep-alive: timeout=\d+\r\n/i, `${name}: with its Keep-Alive hint`)
     socket.destroy()
   }
 })
