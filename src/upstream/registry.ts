@@ -99,6 +99,11 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   readonly #discoveries: DnsDiscovery[]
   /** Set once checks run: a target that joins after that waits for a passing check. */
   #started = false
+  /**
+   * Built by a reload to replace a serving pool: it serves at once, before its first lookups end, so an address
+   * they find new waits for a passing check too (a first start is not ready until its first round of checks).
+   */
+  readonly #replacesPool: boolean
   /** The replaced pool's targets of names this one no longer discovers, kept until the first lookups are done. */
   #warmup: ReadonlyMap<Target, DiscoveredTarget> = new Map()
   /** Retired by a reload, or closed: its first lookups may still end, but nothing starts after that. */
@@ -111,6 +116,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const clock = options.clock ?? systemClock
     this.name = name
     this.clock = clock
+    this.#replacesPool = options.carriedStatus !== undefined
     this.#discoveries = config.discover.map((spec) => {
       const initial = options.carriedAddresses?.get(discoveryKey(spec))
       const discovery = new DnsDiscovery({ dns: spec.dns, port: spec.port, refreshMs: spec.refreshMs, protocol: spec.protocol }, {
@@ -229,7 +235,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       }
     }
     for (const t of this.#warmup.keys()) if (!next.has(t.id)) next.set(t.id, t)
-    const checked = this.health !== undefined && this.#started
+    const checked = this.health !== undefined && (this.#started || this.#replacesPool)
     if (checked) for (const t of joining) this.health.joinsUnchecked(t)
     // a target whose weight or backup flag changed is a new object, but the same upstream: it keeps its status
     // (an operator's drain or disable, its health, its ejection), as it would in a pool rebuilt by the reload

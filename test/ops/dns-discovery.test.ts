@@ -7,16 +7,22 @@ import t from 'tap'
 import { TestDnsServer } from '../helpers/dns-server.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { seriesOf } from '../unit/metrics-exposition.ts'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+import type { UpstreamPool } from '../../src/upstream/pool.ts'
 
 const NAME = 'payment.default.svc.cluster.local'
 
 /** One tiny server per loopback address, all on the same port (as pods behind a headless Service are). */
-async function pods (t: Tap, addresses: readonly string[]): Promise<{ port: number; unhealthy: Set<string> }> {
+async function pods (t: Tap, addresses: readonly string[]): Promise<{ port: number; unhealthy: Set<string>; silent: Set<string> }> {
   const unhealthy = new Set<string>()
+  // health probes to these get no answer (their probes time out): a pod whose check is slow to fail
+  const silent = new Set<string>()
   const servers: Server[] = []
   let port = 0
   for (const address of addresses) {
     const server = createServer((req, res) => {
+      if (req.url === '/health' && silent.has(address)) return
       if (req.url === '/health') return void res.writeHead(unhealthy.has(address) ? 503 : 200).end()
       res.writeHead(200, { 'content-type': 'text/plain' }).end(address)
     })
@@ -25,7 +31,7 @@ async function pods (t: Tap, addresses: readonly string[]): Promise<{ port: numb
     servers.push(server)
   }
   t.teardown(() => Promise.all(servers.map((s) => new Promise((resolve) => { s.closeAllConnections(); s.close(resolve) }))))
-  return { port, unhealthy }
+  return { port, unhealthy, silent }
 }
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -94,6 +100,34 @@ t.test('with health checks, a new address joins only after a passing check', asy
   const seen = new Set<string>()
   for (let i = 0; i < 6; i++) seen.add(await who())
   t.ok(seen.has('127.0.0.3'), 'in after its first passing check')
+})
+
+// A reload that rebuilds the pool (here: another refreshMs) serves at once, before the new pool's first lookup ends:
+// an address that lookup finds new to the pool waits for a passing check as one the running pool finds does. It
+// joined healthy, unchecked, and took its share until its first probe failed (for as long as the probe took).
+t.test('with health checks, a new address found by the first lookup of a pool a reload rebuilt waits for a passing check', async (t) => {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  const { port, unhealthy, silent } = await pods(t, ['127.0.0.2', '127.0.0.3'])
+  dns.set(NAME, { a: ['127.0.0.2'] })
+  let refreshMs = 60_000
+  const config = (): GatewayConfig => ({
+    pools: { payment: { targets: [{ dns: NAME, port, refreshMs }], healthCheck: { path: '/health', intervalMs: 60_000, timeoutMs: 5000, healthyThreshold: 1, unhealthyThreshold: 1 } } },
+    routes: [{ path: '/', pool: 'payment' }],
+  })
+  const gw = await startGateway(config(), { dnsServers: [dns.address], defaultMetrics: false, load: async () => validateConfig(config()) })
+  t.teardown(() => gw.close())
+  await waitFor(() => gw.gateway.readiness() === 'ready')
+  unhealthy.add('127.0.0.3')
+  silent.add('127.0.0.3')
+  dns.set(NAME, { a: ['127.0.0.2', '127.0.0.3'] })
+  refreshMs = 50_000
+  t.equal((await gw.gateway.reload()).result, 'success')
+  const pool = (): UpstreamPool => gw.gateway.pools().get('payment')!.pool
+  await waitFor(() => pool().targets.some((x) => x.url === `http://127.0.0.3:${port}`))
+  const joined = pool().targets.find((x) => x.url === `http://127.0.0.3:${port}`)!
+  t.equal(pool().status(joined).healthy, false, 'out of rotation until a probe passes')
+  for (let i = 0; i < 4; i++) t.equal(await (await fetch(`${gw.url}/x`)).text(), '127.0.0.2', 'it gets no request')
 })
 
 // An address that left the DNS answer takes its Prometheus series with it, as a reload's removed target does: a
