@@ -27,12 +27,15 @@ if (!Number.isFinite(options.gapMs) || options.gapMs < 0) throw new Error('--gap
 if (!['ops', 'split', 'both'].includes(values.mode)) throw new Error('--mode must be ops, split or both')
 const modes = values.mode === 'both' ? ['ops', 'split'] : [values.mode]
 
-// a gateway left behind would hold its ports: stop them on any exit, Ctrl-C included
+// a gateway left behind would hold its ports: stop them on any exit, Ctrl-C, `timeout` or a cancelled job included
+// (Node dies of SIGTERM and SIGHUP without an 'exit' event)
 process.on('exit', () => { for (const gateway of running) gateway.killNow() })
-process.once('SIGINT', () => {
-  console.log('interrupted: stopping the gateway')
-  void Promise.all([...running].map((g) => g.stop())).finally(() => process.exit(130))
-})
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]] as const) {
+  process.once(signal, () => {
+    console.log(`${signal}: stopping the gateway`)
+    void Promise.all([...running].map((g) => g.stop())).finally(() => process.exit(code))
+  })
+}
 
 console.log(`seed ${options.seed} steps ${options.steps} gap ${options.gapMs} mode ${values.mode}`)
 const started = performance.now()
@@ -44,6 +47,8 @@ for (const mode of modes) {
   for (const v of summary.violations) kinds.set(v.kind, (kinds.get(v.kind) ?? 0) + 1)
   const failures = kinds.size === 0 ? 'none' : [...kinds].map(([k, n]) => `${k}=${n}`).join(' ')
   console.log(`${mode}: ${summary.requests} requests (${summary.ok} ok, ${summary.allowedFailures} allowed failures), ${summary.reloads} reloads, ${summary.actions} ${mode === 'ops' ? 'admin actions' : 'kills'}, ${summary.extra}; violations: ${failures}`)
+  // a check whose step never came cannot have fired: the steps run tell what this seed exercised
+  console.log(`${mode} steps: ${[...summary.stepKinds].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k}=${n}`).join(' ')}`)
 }
 const violations = summaries.flatMap((s) => s.violations.map((v) => ({ ...s, ...v })))
 // the first few of each kind: one broken rule can fail hundreds of requests

@@ -124,5 +124,8 @@ export class Gateway {
   }
 
   /** For process exit: no waiting. */
-  killNow (): void { this.#child.kill('SIGKILL') }
+  killNow (): void {
+    this.#child.kill('SIGKILL')
+    rmSync(this.#dir, { recursive: true, force: true })
+  }
 }

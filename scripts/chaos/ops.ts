@@ -309,7 +309,7 @@ export async function runOps (options: Options): Promise<Summary> {
     const kept = new Set(Object.values(model.pools).flatMap((p) => p.targets.map((t) => t.u)))
     for (const [i, u] of ups.entries()) if (!kept.has(i) && u.openConnections > 0) run.violate('connections', 'end', `removed target ${u.name} still has ${u.openConnections} connections from the gateway`)
     run.log(`ops end: upstream connections ${ups.map((u, i) => `${u.name}${kept.has(i) ? '' : '(removed)'}=${u.openConnections}`).join(' ')}; fds ${gw.fds()}`)
-    return { mode: 'ops', requests: records.length, ok, allowedFailures: 0, reloads, actions: actions.length, violations: run.violations, extra: `ws opens ${wsOpens} messages ${wsMessages}` }
+    return { mode: 'ops', requests: records.length, ok, allowedFailures: 0, reloads, actions: actions.length, violations: run.violations, stepKinds: run.stepKinds, extra: `ws opens ${wsOpens} messages ${wsMessages}` }
   } finally {
     stop = true
     for (const ws of websockets) ws.close()

@@ -13,7 +13,7 @@ export function seeded (seed: number): () => number {
 
 export interface Options { seed: number; steps: number; gapMs: number; quiet: boolean }
 
-export interface Summary { mode: string; requests: number; ok: number; allowedFailures: number; reloads: number; actions: number; violations: Violation[]; extra: string }
+export interface Summary { mode: string; requests: number; ok: number; allowedFailures: number; reloads: number; actions: number; violations: Violation[]; extra: string; stepKinds: ReadonlyMap<string, number> }
 
 export interface Violation { kind: string; step: string; text: string }
 
@@ -26,6 +26,8 @@ export class Run<M> {
   readonly rnd: () => number
   readonly options: Options
   readonly violations: Violation[] = []
+  /** How many steps of each kind ran. */
+  readonly stepKinds = new Map<string, number>()
   /** Each config the gateway ran, from the moment its file was written to the moment the next reload was answered. */
   readonly history: { m: M; from: number; to: number }[]
   readonly #t0 = performance.now()
@@ -72,7 +74,8 @@ export class Run<M> {
   async runSteps (mode: string, next: () => Step, model: M, reload: () => Promise<ReloadAnswer>, after?: (i: number, desc: string) => Promise<void>): Promise<number> {
     let reloads = 0
     for (let i = 0; i < this.options.steps; i++) {
-      const [, apply, isReload] = next()
+      const [kind, apply, isReload] = next()
+      this.stepKinds.set(kind, (this.stepKinds.get(kind) ?? 0) + 1)
       this.beginStep(i)
       const desc = await apply()
       let line = `${mode} step ${i} @${this.now()}ms ${desc}`

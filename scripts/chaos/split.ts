@@ -35,7 +35,9 @@ const POOL_OF: Partial<Record<string, string>> = { p0: 'prim', p1: 'prim', r0: '
 const LAG_SETTLE_MS = 800
 
 function toConfig (m: Model, ups: Record<Name, Upstream>, port: number, adminPort: number): GatewayConfig {
-  const hc = { path: '/health', intervalMs: 200, timeoutMs: 150, healthyThreshold: 1, unhealthyThreshold: 2 }
+  // a second of failed probes before a target is out: the upstreams share this process's event loop with the
+  // clients and checks, and a busy machine slows a probe or two (the lag reports ride on passing probes alone)
+  const hc = { path: '/health', intervalMs: 200, timeoutMs: 190, healthyThreshold: 1, unhealthyThreshold: 5 }
   return {
     server: { host: '127.0.0.1', port },
     admin: { host: '127.0.0.1', port: adminPort },
@@ -202,7 +204,7 @@ export async function runSplit (options: Options): Promise<Summary> {
     for (const e of gw.logs.filter((l) => l.level >= 50 && !(l.event === 'tier' && l.pool === 'repl')).slice(0, 5)) run.violate('log-error', e.at, JSON.stringify(e).slice(0, 300))
     const mirrorOutcomes = metrics.split('\n').filter((l) => l.startsWith('switchyard_mirror_requests_total')).map((l) => l.replace('switchyard_mirror_requests_total', '')).join(' ')
     run.log(`split end: mirror copies seen ${shared.mirrorSeen.length}; ${mirrorOutcomes}`)
-    return { mode: 'split', requests: records.length, ok, allowedFailures, reloads, actions: kills.length, violations: run.violations, extra: `mirror copies ${shared.mirrorSeen.length}` }
+    return { mode: 'split', requests: records.length, ok, allowedFailures, reloads, actions: kills.length, violations: run.violations, stepKinds: run.stepKinds, extra: `mirror copies ${shared.mirrorSeen.length}` }
   } finally {
     stop = true
     agent.destroy()
