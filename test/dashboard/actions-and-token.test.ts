@@ -277,3 +277,22 @@ t.test('actions are disabled, and the page says why', async (t) => {
   t.same(admin.calls, [])
   t.same(errors, [])
 })
+
+// The header's readiness badge is a warning when the gateway is not ready (draining for shutdown): a load balancer
+// is taking it out of rotation, and a badge left green would hide that from the operator.
+t.test('the readiness badge warns while the gateway drains', async (t) => {
+  const { admin, page } = await openDashboard(t, { browser })
+  t.equal(await page.locator('#readiness').getAttribute('class'), 'badge tone-ok')
+  ;(admin.status as { readiness: string }).readiness = 'draining'
+  admin.changed()
+  await waitUntil(async () => await page.locator('#readiness').innerText() === 'draining')
+  t.equal(await page.locator('#readiness').getAttribute('class'), 'badge tone-warn')
+})
+
+// A live stream refused for want of a token is an alarm in the header (the connection badge in "bad"), not the
+// "connecting" warning a page shows for a moment after every start: nothing will change until a token is entered.
+t.test('the connection badge alarms when the stream is refused for a token', async (t) => {
+  const { page } = await openDashboard(t, { browser, admin: { token: 'tok-b4d' }, waitLive: false })
+  await page.locator('[data-connection="unauthorized"]').waitFor({ timeout: 5000 })
+  t.equal(await page.locator('#connection').getAttribute('class'), 'badge tone-bad')
+})

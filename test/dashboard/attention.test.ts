@@ -45,3 +45,14 @@ t.test('fallen-back reads and a rolled-back canary are listed', async (t) => {
   t.ok(texts.some((x) => /route orders: reads fell back to orders/.test(x)), 'split fallback')
   t.ok(texts.some((x) => /route catalog: canary catalog-canary rolled back/.test(x)), 'canary rollback')
 })
+
+// A half-open breaker is a warning under "Needs attention", not an alarm: it is already letting a probe through,
+// and ranks below an open breaker or a target out of rotation.
+t.test('a half-open breaker is a warning line', async (t) => {
+  const { admin, page } = await openDashboard(t, { browser })
+  admin.pool('users').circuit = 'half-open'
+  admin.changed()
+  const line = page.locator('.attention li', { hasText: 'pool users: circuit half-open' })
+  await line.waitFor({ timeout: 3000 })
+  t.equal(await line.getAttribute('class'), 'tone-warn')
+})

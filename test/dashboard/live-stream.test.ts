@@ -29,6 +29,75 @@ t.test('a dropped stream reads "reconnecting" during the backoff', async (t) => 
   t.notOk(await page.evaluate(() => document.body.classList.contains('stale')), 'live again after the backoff')
 })
 
+// After the stream ends, the page waits as long as the stream's retry field asked (2 s from the admin listener),
+// not its own 1 s default: the listener sets how fast every open dashboard comes back after it dropped them all
+// (a reload, a restart), so a page that ignored it would come back sooner, all pages at once. The page's fetches of
+// /live are counted (a wrapper installed before the page's script) on Playwright's clock.
+t.test("the reconnect waits out the stream's retry hint", async (t) => {
+  const admin = await startFakeAdmin()
+  t.teardown(() => admin.close())
+  const { page } = await browser.open(admin.url)
+  t.teardown(() => page.close())
+  await page.addInitScript(() => {
+    const w = window as unknown as { liveFetches: number }
+    w.liveFetches = 0
+    const original = window.fetch.bind(window)
+    window.fetch = (input, init) => {
+      if (new URL(input instanceof Request ? input.url : String(input), location.href).pathname.endsWith('/live')) w.liveFetches++
+      return original(input, init)
+    }
+  })
+  await page.clock.install()
+  await page.goto(admin.url)
+  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.clock.pauseAt(Date.now() + 1000)
+  const fetches = (): Promise<number> => page.evaluate(() => (window as unknown as { liveFetches: number }).liveFetches)
+  t.equal(await fetches(), 1)
+  admin.live.disconnectAll()
+  await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: 3000 })
+  await page.clock.runFor(1500)
+  t.equal(await fetches(), 1, 'not back after 1.5 s')
+  await page.clock.runFor(600)
+  await page.locator('[data-connection="live"]').waitFor({ timeout: 3000 })
+  t.equal(await fetches(), 2, 'back after 2 s')
+})
+
+// While the admin listener stays unreachable, the page's wait between attempts doubles up to 10 s and stays there:
+// a dashboard left open through an outage must come back within 10 s of the listener's return, not after a wait
+// that grew without bound (16 s, 32 s, ...). Attempts to reach /live are refused in the page (a wrapper installed
+// before its script) and their times read on Playwright's clock, stepped a second at a time.
+t.test('reconnect attempts back off to at most 10 s apart', async (t) => {
+  const admin = await startFakeAdmin()
+  t.teardown(() => admin.close())
+  const { page } = await browser.open(admin.url)
+  t.teardown(() => page.close())
+  await page.addInitScript(() => {
+    const w = window as unknown as { refuseLive: boolean; refused: number[] }
+    w.refuseLive = false
+    w.refused = []
+    const original = window.fetch.bind(window)
+    window.fetch = (input, init) => {
+      const live = new URL(input instanceof Request ? input.url : String(input), location.href).pathname.endsWith('/live')
+      if (live && w.refuseLive) {
+        w.refused.push(Date.now())
+        return Promise.reject(new TypeError('refused'))
+      }
+      return original(input, init)
+    }
+  })
+  await page.clock.install()
+  await page.goto(admin.url)
+  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.clock.pauseAt(Date.now() + 1000)
+  await page.evaluate(() => { (window as unknown as { refuseLive: boolean }).refuseLive = true })
+  admin.live.disconnectAll()
+  await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: 3000 })
+  for (let s = 0; s < 40; s++) await page.clock.runFor(1000)
+  const refused = await page.evaluate(() => (window as unknown as { refused: number[] }).refused)
+  const gaps = refused.slice(1).map((at, i) => at - refused[i]!)
+  t.same(gaps.slice(0, 4), [4000, 8000, 10_000, 10_000], 'doubling, then 10 s')
+})
+
 // Every message on the live stream restarts the 40 s silence watchdog: a stream that keeps talking is never
 // dropped, however long it has been open (a watchdog armed at connect and never re-armed would drop it every 40 s).
 t.test('a stream with a message every 30 s stays live', async (t) => {

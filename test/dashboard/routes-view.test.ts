@@ -116,3 +116,47 @@ t.test('two unnamed routes on one path are two rows, each with its own canary co
   await waitUntil(async () => /canary catalog-canary: 30% \(set by operator\)/.test(await plain.innerText()))
   t.match(await page.locator('tr[data-route="*/beta {x-beta=1}"]').innerText(), /canary catalog-canary: 5%/, 'the other route keeps its weight')
 })
+
+// A canary's rollbacks list shows the newest three, however many the gateway reports: the row stays readable, and
+// the oldest are the ones left out.
+t.test('at most three rollbacks, the oldest left out', async (t) => {
+  const { admin, page } = await openDashboard(t, { browser })
+  const canary = admin.status.routes.find((r) => r.name === 'catalog')!.canary!
+  const at = (minutesAgo: number): string => new Date(Date.now() - minutesAgo * 60_000).toISOString()
+  canary.rollbacks = [50, 40, 30, 20, 10].map((minutesAgo, i) => ({ at: at(minutesAgo), previousWeight: 10 * (i + 1), requests: 100, errors: 10, errorRatePercent: 10 }))
+  canary.weightSource = 'rollback'
+  admin.changed()
+  const items = page.locator('tr[data-route="catalog"] .rollbacks li')
+  await waitUntil(async () => await items.count() > 0)
+  const texts = await items.allInnerTexts()
+  t.equal(texts.length, 3)
+  t.same(texts.map((x) => /from (\d+)%/.exec(x)?.[1]), ['50', '40', '30'], 'the three newest, newest first')
+})
+
+// A split route whose reads fell back to its write pool is marked as a warning in its row (class "split tone-warn"),
+// and the mark goes once reads are back on the replicas: the row must not stay alarming after the recovery.
+t.test('fallen-back reads are marked in the row, and unmarked once they are back', async (t) => {
+  const { admin, page } = await openDashboard(t, { browser })
+  const split = admin.status.routes.find((r) => r.name === 'orders')!.split!
+  const line = page.locator('tr[data-route="orders"] .split')
+  t.equal(await line.getAttribute('class'), 'split')
+  split.fallbackActive = true
+  admin.changed()
+  await waitUntil(async () => /fell back/.test(await line.innerText()))
+  t.equal(await line.getAttribute('class'), 'split tone-warn')
+  split.fallbackActive = false
+  admin.changed()
+  await waitUntil(async () => /reads →/.test(await line.innerText()))
+  t.equal(await line.getAttribute('class'), 'split')
+})
+
+// A route whose pool the status does not list says so in its row (" · unknown pool") rather than showing no pool
+// state at all: the operator sees the route points at nothing the page can describe.
+t.test('a route on a pool the status does not list reads "unknown pool"', async (t) => {
+  const { admin, page } = await openDashboard(t, { browser })
+  admin.status.routes.push({ id: '*/api/ghost', name: 'ghost', path: '/api/ghost', pool: 'ghost' })
+  admin.changed()
+  const state = page.locator('tr[data-route="ghost"] .route-pool-state')
+  await state.waitFor({ timeout: 3000 })
+  t.equal(await state.textContent(), ' · unknown pool')
+})

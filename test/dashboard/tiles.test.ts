@@ -76,3 +76,12 @@ t.test('primaries before backups', async (t) => {
   await waitUntil(async () => await tiles.count() === 3)
   t.same(await tiles.evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-target'))), ['10.0.1.11:8080', '10.0.1.12:8080', '10.0.9.11:8080'])
 })
+
+// A tile names the target's role and weight ("backup · w1", "primary · w2"): during a failover the operator tells at
+// a glance which tiles are the backups now taking the traffic, and which targets weigh more in the balance.
+t.test('a tile names its role and weight', async (t) => {
+  const { page } = await openDashboard(t, { browser })
+  t.equal(await tile(page, 'payments', '10.0.9.11:8080').locator('.tile-name .tag').innerText(), 'backup · w1')
+  t.equal(await tile(page, 'payments', '10.0.1.11:8080').locator('.tile-name .tag').innerText(), 'primary · w1')
+  t.equal(await tile(page, 'users', '10.0.2.21:8080').locator('.tile-name .tag').innerText(), 'primary · w2')
+})

@@ -3,8 +3,9 @@
 import { execFile } from 'node:child_process'
 import { Writable } from 'node:stream'
 import { promisify } from 'node:util'
+import pino from 'pino'
 import t from 'tap'
-import { createLogger } from '../../src/logger.ts'
+import { createLogger, writesPlainJson } from '../../src/logger.ts'
 
 type LogLine = Record<string, unknown> & { level: number; msg: string }
 
@@ -82,4 +83,52 @@ log.info('to stderr')`
   t.equal(stdout, '', 'nothing on stdout')
   const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string })
   t.strictSame(lines.map((l) => l.msg), ['to stderr'], 'the line on stderr')
+})
+
+// The gateway's own logger is marked as one whose access-log lines may be built by hand (writesPlainJson), and a
+// logger an embedder passes in is not. The output is the same either way (test/proxy/access-log-upstream-error
+// compares both); what the mark buys is the hot path's cost: without it every request's line goes through pino's
+// generic serialiser, a throughput loss no functional test would notice. The other half matters for correctness:
+// a foreign logger may carry formatters, a mixin or hooks that a hand-built line would skip.
+t.test('logger-plain-json', async (t) => {
+  t.test("createLogger's loggers take the hand-built access-log line; foreign loggers do not", async (t) => {
+    const sink = new Writable({ write (_chunk, _enc, cb) { cb() } })
+    t.ok(writesPlainJson(createLogger({ level: 'info', destination: 'stdout', pretty: false }, sink)), 'a logger on a given stream')
+    t.ok(writesPlainJson(createLogger({ level: 'warn', destination: 'stdout', pretty: false })), 'a logger on stdout')
+    t.notOk(writesPlainJson(pino({ level: 'info' }, sink)), "an embedder's pino logger")
+  })
+})
+
+// With log.destination 'stderr', a failed log write is not reported on stderr: that is the log stream itself, so
+// the report would be a plain-text line among the JSON lines (a pipeline parsing them chokes on it), written to
+// the very descriptor that just refused a batch. The other destinations report on stderr (a separate stream).
+// A transient failure is injected: the first write to fd 2 fails with EIO and later ones succeed, as a terminal
+// or pipe that hiccups does; the line lost is dropped, and stderr must hold nothing but JSON lines.
+t.test('logger-stderr-no-failure-report', async (t) => {
+  const run = promisify(execFile)
+
+  t.test("destination 'stderr': a failed write is not reported on the log stream", async (t) => {
+    const logger = new URL('../../src/logger.ts', import.meta.url).href
+    const script = `import fs from 'node:fs'
+  import { syncBuiltinESMExports } from 'node:module'
+  const writeSync = fs.writeSync
+  let failed = false
+  fs.writeSync = function (fd, ...rest) {
+    if (fd === 2 && !failed) { failed = true; throw Object.assign(new Error('injected'), { code: 'EIO' }) }
+    return writeSync.call(this, fd, ...rest)
+  }
+  syncBuiltinESMExports()
+  const { createLogger } = await import(${JSON.stringify(logger)})
+  const log = createLogger({ level: 'info', destination: 'stderr', pretty: false })
+  log.info('lost')
+  log.flush()
+  log.info('kept')
+  log.flush()
+  process.stdout.write(String(failed))`
+    const { stdout, stderr } = await run(process.execPath, ['--no-warnings', '--input-type=module', '-e', script], { timeout: 20_000 })
+    t.equal(stdout, 'true', 'the first write to fd 2 failed')
+    const lines = stderr.split('\n').filter((l) => l !== '')
+    t.ok(lines.every((l) => l.startsWith('{')), 'only JSON lines on stderr')
+    t.strictSame(lines.map((l) => (JSON.parse(l) as { msg: string }).msg), ['kept'], 'the line after the failure is written')
+  })
 })
