@@ -1,0 +1,170 @@
+// A read/write split's lag limit: each subtest is one behaviour, named as its file was.
+import t, { type Test } from 'tap'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+import { startGateway, type TestGateway, waitFor } from '../helpers/gateway.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { serveOnLoopback } from '../helpers/loopback-server.ts'
+import { httpRequest } from '../proxy/http.ts'
+
+// A reload that rebuilds a lag-limited replica pool (here: another health-check interval) judges each replica by the
+// lag it last reported to the replaced pool's checks, at once: the replica in sync keeps taking reads and the one
+// behind stays out, with no event. Without it, a replica whose lag is not known yet is lagging (fail closed), so
+// every replica would be out until its first probe, and the reads would fall back to the primary meanwhile.
+t.test('split-lag-rebuilt-pool', async (t) => {
+  t.test('a rebuilt lag-limited pool keeps what its replicas last reported', async (t) => {
+    const [primary, inSync, behind] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'in-sync' }), TestUpstream.start({ name: 'behind' })])
+    t.teardown(() => Promise.all([primary.close(), inSync.close(), behind.close()]))
+    inSync.healthHeaders = { 'x-replication-lag-ms': '10' }
+    behind.healthHeaders = { 'x-replication-lag-ms': '5000' }
+    const config = (intervalMs: number): GatewayConfig => ({
+      secret: 'a-secret-of-16-chars',
+      pools: { primary: { targets: [primary.url] }, replicas: { targets: [inSync.url, behind.url], healthCheck: { path: '/health', intervalMs, timeoutMs: 100 } } },
+      routes: [{ path: '/m', pool: 'primary', reads: { pool: 'replicas', maxLagMs: 1000 } }],
+    })
+    let next = config(1000)
+    const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
+    t.teardown(() => gw.close())
+    const states = (): string => gw.gateway.status().pools.replicas!.targets.map((x) => x.state).join(',')
+    await waitFor(() => states() === 'healthy,lagging')
+    const before = gw.gateway.events.list().length
+    next = config(2000)
+    t.equal((await gw.gateway.reload()).result, 'success')
+    t.equal(states(), 'healthy,lagging', 'judged at once from the lag carried over')
+    t.strictSame(gw.gateway.events.list().slice(before).filter((e) => e.kind !== 'reload').map((e) => e.message), [], 'no lagging and caught-up events, no fallback')
+  })
+})
+
+// A replica of a lag-limited pool whose lag is not known yet (the gateway just started, or a reload added it) takes
+// no reads, but that is no news: the event feed says so at info, and its first report at info too, unless it
+// reports it is behind, which stays a warning. Before, every start of a gateway with maxLagMs logged a warning per
+// replica ("replica lagging") and then "caught up", for replicas that were never behind.
+t.test('split-lag-start-events', async (t) => {
+  const HEALTH = { path: '/health', intervalMs: 100, timeoutMs: 100, healthyThreshold: 1, unhealthyThreshold: 2, jitter: 0 }
+
+  t.test('replicas reporting their lag at start: info lines only, a warning for the one behind', async (t) => {
+    const primary = await TestUpstream.start({ name: 'primary' })
+    const current = await TestUpstream.start({ name: 'current' })
+    const behind = await TestUpstream.start({ name: 'behind' })
+    t.teardown(async () => { await primary.close(); await current.close(); await behind.close() })
+    current.healthHeaders = { 'x-replication-lag-ms': '0' }
+    behind.healthHeaders = { 'x-replication-lag-ms': '5000' }
+    const config: GatewayConfig = {
+      log: { level: 'info' },
+      secret: 'a-shared-secret-of-32-characters!!',
+      pools: { primary: { targets: [primary.url] }, replicas: { targets: [current.url, behind.url], healthCheck: HEALTH } },
+      routes: [{ path: '/m', pool: 'primary', reads: { pool: 'replicas', maxLagMs: 1000 } }],
+    }
+    const gw = await startGateway(config, { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    const lagLines = () => gw.logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('replica')).map((l) => [l.url, l.level, l.msg])
+    await waitFor(() => lagLines().length >= 4)
+    const of = (url: string) => lagLines().filter((l) => l[0] === url).map((l) => l[1])
+    t.strictSame(of(current.url), [30, 30], 'not reported yet, then reported: both info')
+    t.strictSame(of(behind.url), [30, 40], 'not reported yet (info), then reported behind (warn)')
+    t.equal(gw.gateway.pools().get('replicas')!.pool.state(gw.gateway.pools().get('replicas')!.pool.targets.find((x) => x.url === behind.url)!), 'lagging')
+  })
+})
+
+// A lag-limited replica pool fails closed on lag it does not know (README "Read/write split"): a lagging replica
+// whose health check then passes without a valid lag (a header 'unknown', '-1', '5e3', none at all, a JSON null or
+// "5000", a body that does not parse) stays lagging and takes no reads; a replica a reload adds takes none before
+// a probe has reported its lag. Before, both took reads: a replica 10 minutes behind served them.
+t.test('split-lag-unknown', async (t) => {
+  const SECRET = 'a-shared-secret-of-32-characters!!'
+  const HEALTH = { path: '/health', intervalMs: 50, timeoutMs: 50, healthyThreshold: 1, unhealthyThreshold: 2, jitter: 0 }
+
+  interface HealthAnswer { headers: Record<string, string>; body?: string }
+
+  /** A replica whose /health answers what the test says, after `delayMs`; other requests answer its name. */
+  async function scriptedReplica (t: Test, name: string, answer: { health: HealthAnswer; delayMs?: number }) {
+    const served = { reads: 0, probes: 0 }
+    const { url } = await serveOnLoopback(t, (req: IncomingMessage, res: ServerResponse) => {
+      req.resume()
+      req.once('end', () => {
+        if (req.url !== '/health') {
+          served.reads++
+          res.writeHead(200, { 'x-upstream': name }).end(name)
+          return
+        }
+        const reply = (): void => {
+          served.probes++
+          res.writeHead(200, { 'content-type': 'text/plain', ...answer.health.headers }).end(answer.health.body ?? 'ok')
+        }
+        if (answer.delayMs !== undefined) setTimeout(reply, answer.delayMs)
+        else reply()
+      })
+    })
+    return { url, served }
+  }
+
+  const config = (primary: string, replicas: string[], healthCheck = HEALTH): GatewayConfig => ({
+    log: { level: 'warn' },
+    secret: SECRET,
+    pools: { primary: { targets: [primary] }, replicas: { targets: replicas, healthCheck, retry: { attempts: 1 } } },
+    routes: [{ path: '/m', pool: 'primary', reads: { pool: 'replicas', stickyAfterWriteMs: 3000, maxLagMs: 1000 } }],
+  })
+
+  const stateOf = (gw: TestGateway, url: string): string | undefined => gw.gateway.status().pools.replicas!.targets.find((x) => x.url === url)?.state
+
+  t.test('a lagging replica whose health check passes without a valid lag stays lagging, for every such answer', async (t) => {
+    const primary = await TestUpstream.start({ name: 'primary' })
+    const inSync = await TestUpstream.start({ name: 'in-sync' })
+    t.teardown(() => Promise.all([primary.close(), inSync.close()]))
+    inSync.healthHeaders = { 'x-replication-lag-ms': '10' }
+    const answer = { health: { headers: { 'x-replication-lag-ms': '5000' } } as HealthAnswer }
+    const behind = await scriptedReplica(t, 'behind', answer)
+    const gw = await startGateway(config(primary.url, [inSync.url, behind.url]), { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    const cases: [string, HealthAnswer][] = [
+      ['header unknown', { headers: { 'x-replication-lag-ms': 'unknown' } }],
+      ['header -1', { headers: { 'x-replication-lag-ms': '-1' } }],
+      ['header 5e3', { headers: { 'x-replication-lag-ms': '5e3' } }],
+      ['no lag header', { headers: {} }],
+      ['JSON null', { headers: { 'content-type': 'application/json' }, body: '{"replicationLagMs":null}' }],
+      ['JSON string', { headers: { 'content-type': 'application/json' }, body: '{"replicationLagMs":"5000"}' }],
+      ['JSON that does not parse', { headers: { 'content-type': 'application/json' }, body: '{oops' }],
+    ]
+    for (const [name, health] of cases) {
+      answer.health = { headers: { 'x-replication-lag-ms': '5000' } }
+      await waitFor(() => stateOf(gw, behind.url) === 'lagging' && stateOf(gw, inSync.url) === 'healthy')
+      answer.health = health
+      const probes = behind.served.probes
+      await waitFor(() => behind.served.probes >= probes + 3) // three passing probes with the new answer
+      t.equal(stateOf(gw, behind.url), 'lagging', `${name}: still lagging`)
+      const before = behind.served.reads
+      const statuses: number[] = []
+      for (let i = 0; i < 6; i++) statuses.push((await httpRequest(`${gw.url}/m/1`)).status)
+      t.strictSame(statuses, [200, 200, 200, 200, 200, 200], `${name}: reads answered`)
+      t.equal(behind.served.reads, before, `${name}: no read reached it`)
+    }
+    // and a valid report of having caught up lets it back
+    answer.health = { headers: { 'x-replication-lag-ms': '20' } }
+    await waitFor(() => stateOf(gw, behind.url) === 'healthy')
+  })
+
+  t.test('a replica a reload adds takes no read before a probe has reported its lag', async (t) => {
+    const primary = await TestUpstream.start({ name: 'primary' })
+    const inSync = await TestUpstream.start({ name: 'in-sync' })
+    t.teardown(() => Promise.all([primary.close(), inSync.close()]))
+    inSync.healthHeaders = { 'x-replication-lag-ms': '10' }
+    // far behind, and its health check takes a while to say so (it asks its database)
+    const added = await scriptedReplica(t, 'added', { health: { headers: { 'x-replication-lag-ms': '600000' } }, delayMs: 300 })
+    const slowHealth = { ...HEALTH, intervalMs: 2000, timeoutMs: 1000 }
+    let next = config(primary.url, [inSync.url], slowHealth)
+    const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
+    t.teardown(() => gw.close())
+    await waitFor(() => gw.gateway.readiness() === 'ready' && stateOf(gw, inSync.url) === 'healthy')
+    next = config(primary.url, [inSync.url, added.url], slowHealth)
+    t.equal((await gw.gateway.reload()).result, 'success')
+    t.equal(stateOf(gw, added.url), 'lagging', 'lagging (unknown) from the reload on')
+    const statuses = new Set<number>()
+    const until = Date.now() + 400
+    while (Date.now() < until) statuses.add((await httpRequest(`${gw.url}/m/1`)).status)
+    t.strictSame([...statuses], [200])
+    t.equal(added.served.probes, 1, 'its first probe has answered meanwhile')
+    t.equal(added.served.reads, 0, 'no read reached it before, nor after, its probe said it is 10 minutes behind')
+    t.equal(stateOf(gw, added.url), 'lagging')
+  })
+})
