@@ -35,7 +35,7 @@ const setWeight = (admin: string, weight: unknown): Promise<Response> => fetch(`
 t.test('weight 10: about 10% of requests reach the canary; 0 and 100 are exact', async (t) => {
   const { start } = await setup(t, { weight: 10 })
   const gw = await start()
-  const N = 2000 // 10,000 draws are in test/unit/release-canary-split.test.ts; here the same split through real requests
+  const N = 2000 // 10,000 draws are in test/unit/release-canary.test.ts (release-canary-split); here the same split through real requests
   let canary = 0
   for (let i = 0; i < N; i++) if (await version(`${gw.url}/payment/x`) === 'v2') canary++
   t.ok(Math.abs(canary / N - 0.1) <= 0.015, `${canary} of ${N} on the canary`)

@@ -86,8 +86,8 @@ log.info('to stderr')`
 })
 
 // The gateway's own logger is marked as one whose access-log lines may be built by hand (writesPlainJson), and a
-// logger an embedder passes in is not. The output is the same either way (test/proxy/access-log-upstream-error
-// compares both); what the mark buys is the hot path's cost: without it every request's line goes through pino's
+// logger an embedder passes in is not. The output is the same either way (test/proxy/access-log.test.ts compares
+// both, in access-log-upstream-error); what the mark buys is the hot path's cost: without it every request's line goes through pino's
 // generic serialiser, a throughput loss no functional test would notice. The other half matters for correctness:
 // a foreign logger may carry formatters, a mixin or hooks that a hand-built line would skip.
 t.test('logger-plain-json', async (t) => {
