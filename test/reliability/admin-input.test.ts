@@ -1,6 +1,7 @@
 // Bad input on the operator's side: every malformed, unknown or unauthorised admin call gets a clear 4xx JSON
 // error with a catalogue code, and none of them changes anything (GET /status is the same before and after).
 import { request } from 'node:http'
+import { connect } from 'node:net'
 import t from 'tap'
 import { ERRORS } from '../../src/errors.ts'
 import { gateway, upstream } from '../proxy/setup.ts'
@@ -29,6 +30,23 @@ function call (base: string, method: string, path: string, options: { token?: st
     req.once('error', reject)
     req.end(options.body)
   })
+}
+
+/** Writes `bytes` on a new connection: what came back, and whether the listener closed it within 2 s. */
+async function sendRaw (t: { teardown (fn: () => void): void }, admin: URL, bytes: string): Promise<{ closed: boolean; received: string }> {
+  const socket = connect(Number(admin.port), '127.0.0.1')
+  t.teardown(() => socket.destroy())
+  let received = ''
+  socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
+  socket.on('error', () => {})
+  const closed = new Promise<boolean>((resolve) => {
+    socket.once('close', () => resolve(true))
+    setTimeout(() => resolve(false), 2000).unref()
+  })
+  socket.write(bytes)
+  const result = { closed: await closed, received }
+  socket.destroy()
+  return result
 }
 
 t.test('hostile admin calls: a 4xx JSON error each, and no state changes', async (t) => {
@@ -106,7 +124,6 @@ t.test('a refusal before a large or unbounded body is read closes the connection
   const stable = await upstream(t, 'stable')
   const gw = await gateway(t, { admin: { token: TOKEN }, pools: { stable: { targets: [stable.url] } }, routes: [{ path: '/', pool: 'stable' }] }, { defaultMetrics: false })
   const admin = new URL(await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 }))
-  const { connect } = await import('node:net')
   const cases: [name: string, head: string, status: number, closes: boolean][] = [
     ['unknown path, 1 GB announced', `POST /nope HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n`, 404, true],
     ['no token, 1 GB announced', 'POST /reload HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n', 401, true],
@@ -121,19 +138,9 @@ t.test('a refusal before a large or unbounded body is read closes the connection
     ['a probe, 1 GB announced', 'GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000\r\n\r\n', 200, true],
   ]
   for (const [name, head, status, closes] of cases) {
-    const socket = connect(Number(admin.port), '127.0.0.1')
-    t.teardown(() => socket.destroy())
-    let received = ''
-    socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
-    socket.on('error', () => {})
-    const closed = new Promise<boolean>((resolve) => {
-      socket.once('close', () => resolve(true))
-      setTimeout(() => resolve(false), 2000).unref()
-    })
-    socket.write(head)
-    t.equal(await closed, closes, `${name}: ${closes ? 'closed after the answer' : 'kept open'}`)
+    const { closed, received } = await sendRaw(t, admin, head)
+    t.equal(closed, closes, `${name}: ${closes ? 'closed after the answer' : 'kept open'}`)
     t.match(received, new RegExp(`^HTTP/1\\.1 ${status} `), `${name}: ${status}`)
-    socket.destroy()
   }
 })
 
@@ -143,7 +150,6 @@ t.test("an admin answer keeps to the client's own Connection, and says it", asyn
   const stable = await upstream(t, 'stable')
   const gw = await gateway(t, { admin: { token: TOKEN }, pools: { stable: { targets: [stable.url] } }, routes: [{ path: '/', pool: 'stable' }] }, { defaultMetrics: false })
   const admin = new URL(await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 }))
-  const { connect } = await import('node:net')
   const notJson = (version: string, connection: string): string =>
     `POST /reload ${version}\r\nHost: a\r\nAuthorization: Bearer ${TOKEN}\r\nConnection: ${connection}\r\nContent-Type: application/json\r\nContent-Length: 3\r\n\r\n{x}`
   const cases: [name: string, request: string, status: number, says: string, closes: boolean][] = [
@@ -154,22 +160,12 @@ t.test("an admin answer keeps to the client's own Connection, and says it", asyn
     ['not JSON, HTTP/1.1', notJson('HTTP/1.1', 'keep-alive').replace('Connection: keep-alive\r\n', ''), 400, 'keep-alive', false],
   ]
   for (const [name, request, status, says, closes] of cases) {
-    const socket = connect(Number(admin.port), '127.0.0.1')
-    t.teardown(() => socket.destroy())
-    let received = ''
-    socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1') })
-    socket.on('error', () => {})
-    const closed = new Promise<boolean>((resolve) => {
-      socket.once('close', () => resolve(true))
-      setTimeout(() => resolve(false), 1500).unref()
-    })
-    socket.write(request)
-    t.equal(await closed, closes, `${name}: ${closes ? 'closed' : 'kept open'}`)
+    const { closed, received } = await sendRaw(t, admin, request)
+    t.equal(closed, closes, `${name}: ${closes ? 'closed' : 'kept open'}`)
     t.match(received, new RegExp(`^HTTP/1\\.1 ${status} `), `${name}: ${status}`)
     t.match(received, new RegExp(`\\r\\nconnection: ${says}\\r\\n`, 'i'), `${name}: says ${says}`)
     // the idle limit's hint, as every kept answer of the listener carries it
     if (!closes) t.match(received, /\r\nkeep-alive: timeout=\d+\r\n/i, `${name}: with its Keep-Alive hint`)
-    socket.destroy()
   }
 })
 
@@ -179,7 +175,6 @@ t.test('Expect: 100-continue is answered 100 only when the body will be read', a
   const stable = await upstream(t, 'stable')
   const gw = await gateway(t, { admin: { token: TOKEN }, pools: { stable: { targets: [stable.url] } }, routes: [{ path: '/', pool: 'stable' }] }, { defaultMetrics: false })
   const admin = new URL(await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 }))
-  const { connect } = await import('node:net')
   const expect = (path: string, token: boolean, length: number): string =>
     `POST ${path} HTTP/1.1\r\nHost: a\r\n${token ? `Authorization: Bearer ${TOKEN}\r\n` : ''}Content-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${length}\r\n\r\n`
   const body = '{"weight":50}'
