@@ -100,10 +100,15 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   /** Set once checks run: a target that joins after that waits for a passing check. */
   #started = false
   /**
-   * Built by a reload to replace a serving pool: it serves at once, before its first lookups end, so an address
-   * they find new waits for a passing check too (a first start is not ready until its first round of checks).
+   * A pool a reload built serves at once, before its first lookups end: an address they find new to a name the
+   * replaced pool looked up too waits for a passing check, as one a later lookup finds does (a first start is not
+   * ready until its first round of checks). These are those names' discoveries.
    */
-  readonly #replacesPool: boolean
+  readonly #carriedNames = new Set<DnsDiscovery>()
+  /** The ids the replaced pool served: an address among them is no newcomer (a renamed name's, a fixed target's). */
+  readonly #replacedIds: ReadonlySet<string>
+  /** Their status in the replaced pool, by URL, for the first lookups. */
+  readonly #replacedStatus: ((t: Target) => TargetStatus | undefined) | undefined
   /** The replaced pool's targets of names this one no longer discovers, kept until the first lookups are done. */
   #warmup: ReadonlyMap<Target, DiscoveredTarget> = new Map()
   /** Retired by a reload, or closed: its first lookups may still end, but nothing starts after that. */
@@ -116,13 +121,13 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const clock = options.clock ?? systemClock
     this.name = name
     this.clock = clock
-    this.#replacesPool = options.carriedStatus !== undefined
     this.#discoveries = config.discover.map((spec) => {
       const initial = options.carriedAddresses?.get(discoveryKey(spec))
       const discovery = new DnsDiscovery({ dns: spec.dns, port: spec.port, refreshMs: spec.refreshMs, protocol: spec.protocol }, {
         ...(options.dnsServers ? { servers: options.dnsServers } : {}),
         ...(initial ? { initial } : {}),
       })
+      if (initial) this.#carriedNames.add(discovery)
       let failing = false
       discovery.on('change', () => this.#setTargets(this.config))
       // a failing name is reported when it starts failing and when it works again, not at every refresh
@@ -160,7 +165,9 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     }
     this.#warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns, shared?.(d.url)), d]))
     targets.push(...this.#warmup.keys())
-    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, statusLookup(options.carriedStatus, config.healthCheck !== undefined))
+    this.#replacedIds = new Set([...(options.carriedCurrent ?? [])].map((url) => idOf({ url })))
+    this.#replacedStatus = statusLookup(options.carriedStatus, config.healthCheck !== undefined)
+    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, this.#replacedStatus)
     // a half-open probe holds its slot at most what one try may take
     this.breaker = new PoolBreaker(config.circuitBreaker, clock, config.retry.perTryTimeoutMs)
     this.retry = new RetryDecider(config.retry, random)
@@ -229,18 +236,19 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
         let target = current.get(targetKey(tc))
         if (target === undefined) {
           target = new Target(tc, config, spec.dns, shared(url))
-          if (!servedIds.has(id)) joining.add(target)
+          const replaced = !this.#started && this.#replacedIds.has(id)
+          if (!servedIds.has(id) && !replaced && (this.#started || this.#carriedNames.has(discovery))) joining.add(target)
         }
         next.set(id, target)
       }
     }
     for (const t of this.#warmup.keys()) if (!next.has(t.id)) next.set(t.id, t)
-    const checked = this.health !== undefined && (this.#started || this.#replacesPool)
+    const checked = this.health !== undefined
     if (checked) for (const t of joining) this.health.joinsUnchecked(t)
     // a target whose weight or backup flag changed is a new object, but the same upstream: it keeps its status
     // (an operator's drain or disable, its health, its ejection), as it would in a pool rebuilt by the reload
     const carried = statusByUrl(this.pool)
-    this.pool.setTargets([...next.values()], config, (t) => (checked && joining.has(t) ? { ...INITIAL_STATUS, healthy: false } : carried.get(t.url)))
+    this.pool.setTargets([...next.values()], config, (t) => (checked && joining.has(t) ? { ...INITIAL_STATUS, healthy: false } : carried.get(t.url) ?? (this.#started ? undefined : this.#replacedStatus?.(t))))
   }
 
 

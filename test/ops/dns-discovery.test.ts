@@ -130,6 +130,46 @@ t.test('with health checks, a new address found by the first lookup of a pool a 
   for (let i = 0; i < 4; i++) t.equal(await (await fetch(`${gw.url}/x`)).text(), '127.0.0.2', 'it gets no request')
 })
 
+// Holding new addresses out until a check passes applies to a name the replaced pool looked up too, not to the
+// addresses of a name (or port) the reload changed: those serve at once while the old ones make way, as the README
+// says of renames, and an address the replaced pool served (a fixed target now found by a name) keeps its health.
+// Held out, the whole pool went dark until its probes passed (503 no_available_target to every request).
+t.test('a reload that renames the name, changes its port or turns fixed targets into a name leaves nothing dark', async (t) => {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  const { port, silent } = await pods(t, ['127.0.0.2', '127.0.0.3'])
+  const other = await pods(t, ['127.0.0.2', '127.0.0.3', '127.0.0.4'])
+  // probes that never answer: a target held out for its first check would stay out for the whole test
+  for (const address of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) { silent.add(address); other.silent.add(address) }
+  dns.set(NAME, { a: ['127.0.0.2', '127.0.0.3'] })
+  dns.set('payment-v2.default.svc.cluster.local', { a: ['127.0.0.4'] })
+  const healthCheck = { path: '/health', intervalMs: 60_000, timeoutMs: 30_000, healthyThreshold: 1, unhealthyThreshold: 1 }
+  const cases: [name: string, before: unknown[], after: unknown[]][] = [
+    ['another port', [{ dns: NAME, port, refreshMs: 60_000 }], [{ dns: NAME, port: other.port, refreshMs: 60_000 }]],
+    ['another name, new addresses', [{ dns: NAME, port: other.port, refreshMs: 60_000 }], [{ dns: 'payment-v2.default.svc.cluster.local', port: other.port, refreshMs: 60_000 }]],
+    ['fixed targets now a name', [`http://127.0.0.2:${port}`, `http://127.0.0.3:${port}`], [{ dns: NAME, port, refreshMs: 60_000 }]],
+  ]
+  for (const [name, before, after] of cases) {
+    let targets = before
+    const config = (): GatewayConfig => ({ pools: { payment: { targets, healthCheck } }, routes: [{ path: '/', pool: 'payment' }] } as GatewayConfig)
+    // the first round of checks is what readiness waits for: a start with silent probes is never ready, so the
+    // gateway starts with them answering
+    silent.clear(); other.silent.clear()
+    const gw = await startGateway(config(), { dnsServers: [dns.address], defaultMetrics: false, load: async () => validateConfig(config()) })
+    await waitFor(() => gw.gateway.readiness() === 'ready')
+    for (const address of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) { silent.add(address); other.silent.add(address) }
+    targets = after
+    t.equal((await gw.gateway.reload()).result, 'success', `${name}: reloaded`)
+    const statuses: number[] = []
+    for (let i = 0; i < 20; i++) statuses.push((await fetch(`${gw.url}/x`)).status)
+    // the fixed targets' case may meet one 503 before the name's first answer (the replaced fixed targets are not
+    // kept while it is looked up: a known gap)
+    const refused = statuses.filter((status) => status !== 200).length
+    t.ok(refused <= (name === 'fixed targets now a name' ? 1 : 0), `${name}: served throughout (${statuses.join(' ')})`)
+    await gw.close()
+  }
+})
+
 // An address that left the DNS answer takes its Prometheus series with it, as a reload's removed target does: a
 // Deployment's rolling restarts give every pod a new address, and series kept for each old one would grow without
 // end.
