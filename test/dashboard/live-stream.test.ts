@@ -3,23 +3,31 @@
 // installed for the later pages of the browser (Playwright replays it, paused): the stream tests cope with that, as
 // each drives the clock itself; the countdown, which needs real time to pass before its pauseAt, has its own browser.
 import t from 'tap'
-import { launch } from './browser.ts'
-import { startFakeAdmin } from './fixture.ts'
+import type { Page } from 'playwright-core'
+import { launch, type HasTeardown } from './browser.ts'
+import { startFakeAdmin, type FakeAdmin } from './fixture.ts'
 import { waitUntil } from './wait.ts'
 
 const browser = await launch(t)
+
+/** The dashboard of a fresh stand-in admin on Playwright's clock, live; `prepare` runs in the page before its script. */
+async function liveOnClock (t: HasTeardown, prepare?: () => void): Promise<{ admin: FakeAdmin; page: Page }> {
+  const admin = await startFakeAdmin()
+  t.teardown(() => admin.close())
+  const { page } = await browser.open(admin.url)
+  t.teardown(() => page.close())
+  if (prepare !== undefined) await page.addInitScript(prepare)
+  await page.clock.install()
+  await page.goto(admin.url)
+  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  return { admin, page }
+}
 
 // When the live stream drops, the page says so at once ("reconnecting", what it shows marked stale), before it
 // waits out its backoff to reconnect; it must not go on claiming "live" during the wait. Playwright's clock holds
 // the backoff so the wait is visible.
 t.test('a dropped stream reads "reconnecting" during the backoff', async (t) => {
-  const admin = await startFakeAdmin()
-  t.teardown(() => admin.close())
-  const { page } = await browser.open(admin.url)
-  t.teardown(() => page.close())
-  await page.clock.install()
-  await page.goto(admin.url)
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  const { admin, page } = await liveOnClock(t)
   await page.clock.pauseAt(Date.now() + 1000)
   admin.live.disconnectAll()
   await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: 3000 })
@@ -34,11 +42,7 @@ t.test('a dropped stream reads "reconnecting" during the backoff', async (t) => 
 // (a reload, a restart), so a page that ignored it would come back sooner, all pages at once. The page's fetches of
 // /live are counted (a wrapper installed before the page's script) on Playwright's clock.
 t.test("the reconnect waits out the stream's retry hint", async (t) => {
-  const admin = await startFakeAdmin()
-  t.teardown(() => admin.close())
-  const { page } = await browser.open(admin.url)
-  t.teardown(() => page.close())
-  await page.addInitScript(() => {
+  const { admin, page } = await liveOnClock(t, () => {
     const w = window as unknown as { liveFetches: number }
     w.liveFetches = 0
     const original = window.fetch.bind(window)
@@ -47,9 +51,6 @@ t.test("the reconnect waits out the stream's retry hint", async (t) => {
       return original(input, init)
     }
   })
-  await page.clock.install()
-  await page.goto(admin.url)
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
   await page.clock.pauseAt(Date.now() + 1000)
   const fetches = (): Promise<number> => page.evaluate(() => (window as unknown as { liveFetches: number }).liveFetches)
   t.equal(await fetches(), 1)
@@ -67,11 +68,7 @@ t.test("the reconnect waits out the stream's retry hint", async (t) => {
 // that grew without bound (16 s, 32 s, ...). Attempts to reach /live are refused in the page (a wrapper installed
 // before its script) and their times read on Playwright's clock, stepped a second at a time.
 t.test('reconnect attempts back off to at most 10 s apart', async (t) => {
-  const admin = await startFakeAdmin()
-  t.teardown(() => admin.close())
-  const { page } = await browser.open(admin.url)
-  t.teardown(() => page.close())
-  await page.addInitScript(() => {
+  const { admin, page } = await liveOnClock(t, () => {
     const w = window as unknown as { refuseLive: boolean; refused: number[] }
     w.refuseLive = false
     w.refused = []
@@ -85,9 +82,6 @@ t.test('reconnect attempts back off to at most 10 s apart', async (t) => {
       return original(input, init)
     }
   })
-  await page.clock.install()
-  await page.goto(admin.url)
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
   await page.clock.pauseAt(Date.now() + 1000)
   await page.evaluate(() => { (window as unknown as { refuseLive: boolean }).refuseLive = true })
   admin.live.disconnectAll()
@@ -101,13 +95,7 @@ t.test('reconnect attempts back off to at most 10 s apart', async (t) => {
 // Every message on the live stream restarts the 40 s silence watchdog: a stream that keeps talking is never
 // dropped, however long it has been open (a watchdog armed at connect and never re-armed would drop it every 40 s).
 t.test('a stream with a message every 30 s stays live', async (t) => {
-  const admin = await startFakeAdmin()
-  t.teardown(() => admin.close())
-  const { page } = await browser.open(admin.url)
-  t.teardown(() => page.close())
-  await page.clock.install()
-  await page.goto(admin.url)
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  const { admin, page } = await liveOnClock(t)
   await page.clock.pauseAt(Date.now() + 1000)
   const feed = page.locator('.feed li.event')
   for (let i = 1; i <= 3; i++) {
@@ -123,13 +111,7 @@ t.test('a stream with a message every 30 s stays live', async (t) => {
 // shows it is reconnecting, rather than showing stale state as live. The browser's clock is Playwright's, so the
 // 40 s pass at once.
 t.test('40 s of silence: reconnecting', async (t) => {
-  const admin = await startFakeAdmin()
-  t.teardown(() => admin.close())
-  const { page } = await browser.open(admin.url)
-  t.teardown(() => page.close())
-  await page.clock.install()
-  await page.goto(admin.url)
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  const { page } = await liveOnClock(t)
   // every state the badge goes through (the reconnect may follow within the same jump of the clock)
   await page.evaluate(() => {
     const seen: string[] = []
