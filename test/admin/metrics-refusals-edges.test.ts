@@ -7,7 +7,7 @@ import { connect } from 'node:net'
 import t, { type Test } from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
-import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
+import { settlesWithin, startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { key, seriesOf } from '../unit/metrics-exposition.ts'
 
@@ -23,7 +23,7 @@ async function exchange (t: Test, port: number, bytes: string, waitMs = 3000): P
   const c = rawConnection(t, port)
   await c.connected
   if (bytes !== '') c.socket.write(bytes)
-  await Promise.race([c.closed, new Promise((resolve) => setTimeout(resolve, waitMs))])
+  await settlesWithin(c.closed, waitMs)
   c.socket.destroy()
   return c.received()
 }

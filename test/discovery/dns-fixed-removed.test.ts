@@ -12,7 +12,7 @@ const NAME = 'svc.fixed-removed.test'
 async function setup (t: Test): Promise<{ gw: TestGateway; id: string; dropFixed: () => Promise<void> }> {
   // its probes answer slowly: a target waiting for one would still be waiting when the test looks
   const up: Server = createServer((req, res) => {
-    if (req.url === '/health') setTimeout(() => res.end('ok'), 2000)
+    if (req.url === '/health') setTimeout(() => res.end('ok'), 2000).unref()
     else res.end('hello')
   })
   await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve))

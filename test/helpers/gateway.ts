@@ -39,6 +39,17 @@ export async function startGateway (config: GatewayConfig, options: GatewayOptio
   }
 }
 
+/** Whether `promise` settles within `timeoutMs`; its timer is cleared, so it never holds the test's process open. */
+export async function settlesWithin (promise: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs) })
+  try {
+    return await Promise.race([promise.then(() => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** Polls `check` until it returns true or `timeoutMs` passes (for state reached over real sockets). */
 export async function waitFor (check: () => boolean | Promise<boolean>, timeoutMs = 5000, stepMs = 10): Promise<void> {
   const until = Date.now() + timeoutMs

@@ -39,6 +39,7 @@ export class TestUpstream {
   /** The upstream ends of WebSocket tunnels still open (each echoes what it receives). */
   readonly tunnels = new Set<Socket>()
   readonly #sockets = new Set<Socket>()
+  readonly #delayed = new Set<NodeJS.Timeout>()
   port = 0
   mode: Mode = 'answer'
   /** The next N requests (health probes excluded) answer with failStatus. */
@@ -108,6 +109,9 @@ export class TestUpstream {
   restore (): Promise<void> { return this.listen(this.port) }
 
   async close (): Promise<void> {
+    // an answer still delayed would hold the test's process open for the rest of delayMs
+    for (const timer of this.#delayed) clearTimeout(timer)
+    this.#delayed.clear()
     if (!this.server.listening) {
       for (const s of this.#sockets) s.destroy()
       return
@@ -135,8 +139,9 @@ export class TestUpstream {
       const record: RecordedRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, bodyBytes }
       this.requests.push(record)
       const answer = (): void => this.#answer(req, res, url, record)
-      if (this.delayMs > 0) setTimeout(answer, this.delayMs)
-      else answer()
+      if (this.delayMs === 0) return answer()
+      const timer = setTimeout(() => { this.#delayed.delete(timer); answer() }, this.delayMs)
+      this.#delayed.add(timer)
     })
   }
 

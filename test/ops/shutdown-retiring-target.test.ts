@@ -9,7 +9,7 @@ import { validateConfig } from '../../src/config/validate.ts'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
 
 async function server (delayMs: number): Promise<Server> {
-  const s = createServer((_req, res) => { setTimeout(() => res.end('ok'), delayMs) })
+  const s = createServer((_req, res) => { setTimeout(() => res.end('ok'), delayMs).unref() })
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
   return s
 }

@@ -4,7 +4,7 @@
 import { createServer, type RequestListener, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { settlesWithin, startGateway, waitFor } from '../helpers/gateway.ts'
 import { rawConnection, type RawConnection } from '../helpers/raw-connection.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -87,7 +87,7 @@ t.test('garbage after a request whose answer head is stored but not yet sent: th
   c.socket.write('GET /a HTTP/1.1\r\nHost: gw\r\n\r\n')
   await new Promise((resolve) => setTimeout(resolve, 150))
   c.socket.write('\x01\x02garbage\r\n\r\n')
-  const closedInTime = await Promise.race([c.closed.then(() => true), new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 3000))])
+  const closedInTime = await settlesWithin(c.closed, 3000)
   t.ok(closedInTime, 'closed after the answer, not left open for the keep-alive timeout')
   t.match(c.received(), /\r\n\r\nhello$/, 'the answer whole')
 })

@@ -67,7 +67,7 @@ t.test('websocket-deadline-connecting-queued', async (t) => {
     const url = await blackhole(t)
     const clock = new ManualClock()
     const gw = await gateway(t, {
-      pools: { p: { targets: [url], connections: { maxQueuedPerTarget: 1 }, retry: { attempts: 1 }, timeouts: { requestMs: 300, connectMs: 10_000 }, outlier: { enabled: false }, circuitBreaker: { enabled: false } } },
+      pools: { p: { targets: [url], connections: { maxQueuedPerTarget: 1 }, retry: { attempts: 1 }, timeouts: { requestMs: 300, connectMs: 3_000 }, outlier: { enabled: false }, circuitBreaker: { enabled: false } } },
       routes: [{ path: '/', pool: 'p' }],
     }, { clock, defaultMetrics: false })
     const target = gw.gateway.pools().get('p')!.pool.targets[0]!
@@ -98,7 +98,7 @@ t.test('websocket-deadline-connecting', async (t) => {
     const url = await blackhole(t)
     const clock = new ManualClock()
     const gw = await gateway(t, {
-      pools: { p: { targets: [url], connections: { maxPerTarget: 1 }, retry: { attempts: 1 }, timeouts: { requestMs: 300, connectMs: 5_000 }, outlier: { enabled: false } } },
+      pools: { p: { targets: [url], connections: { maxPerTarget: 1 }, retry: { attempts: 1 }, timeouts: { requestMs: 300, connectMs: 3_000 }, outlier: { enabled: false } } },
       routes: [{ path: '/', pool: 'p' }],
     }, { clock, defaultMetrics: false })
     const target = gw.gateway.pools().get('p')!.pool.targets[0]!

@@ -170,7 +170,7 @@ t.test('websocket-retry-queue-full', async (t) => {
           targets: [dead, { url: stuck, backup: true }],
           connections: { maxQueuedPerTarget: 1 },
           retry: { attempts: 3, retryOn: ['connect-failure'], backoff: { baseMs: 0, maxMs: 0 } },
-          timeouts: { requestMs: 10_000, connectMs: 10_000 },
+          timeouts: { requestMs: 10_000, connectMs: 3_000 }, // long enough to stay open through the test; its close waits it out
           outlier: { enabled: false },
         },
       },

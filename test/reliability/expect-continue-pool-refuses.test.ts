@@ -4,7 +4,7 @@
 // so the connection closes after the refusal (as after a 413).
 import t, { type Test } from 'tap'
 import { rawConnection } from '../helpers/raw-connection.ts'
-import { startGateway } from '../helpers/gateway.ts'
+import { settlesWithin, startGateway } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import type { TestGateway } from '../helpers/gateway.ts'
 
@@ -25,7 +25,7 @@ for (const [what, error, stop] of [
     const c = rawConnection(t, Number(new URL(gw.url).port))
     await c.connected
     c.socket.write('POST /api/x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n')
-    await Promise.race([c.closed, new Promise((resolve) => setTimeout(resolve, 3000))])
+    await settlesWithin(c.closed, 3000)
     t.match(c.received(), /^HTTP\/1\.1 503 /, 'the refusal comes first')
     t.notMatch(c.received(), /100 Continue/)
     t.match(c.received(), new RegExp(`"error":"${error}"`))

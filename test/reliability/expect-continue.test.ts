@@ -4,7 +4,7 @@
 // send it). HTTP/1.0 clients' expectations are ignored.
 import t, { type Test } from 'tap'
 import { rawConnection } from '../helpers/raw-connection.ts'
-import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { settlesWithin, startGateway, waitFor } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 
 async function setup (t: Test): Promise<{ port: number; u: TestUpstream }> {
@@ -38,7 +38,7 @@ for (const [what, path, length, status] of [['no route', '/nowhere', 10, 404], [
     const c = rawConnection(t, port)
     await c.connected
     c.socket.write(head(path, length))
-    await Promise.race([c.closed, new Promise((resolve) => setTimeout(resolve, 3000))])
+    await settlesWithin(c.closed, 3000)
     t.match(c.received(), new RegExp(`^HTTP/1\\.1 ${status} `), 'the final answer comes first')
     t.notMatch(c.received(), /100 Continue/)
     t.match(c.received(), /\r\nconnection: close\r\n/i)
@@ -51,7 +51,7 @@ t.test('an HTTP/1.0 client\'s expectation is ignored: no 100 Continue', async (t
   const c = rawConnection(t, port)
   await c.connected
   c.socket.write(head('/api', 3, '1.0') + 'abc')
-  await Promise.race([c.closed, new Promise((resolve) => setTimeout(resolve, 3000))])
+  await settlesWithin(c.closed, 3000)
   t.match(c.received(), /^HTTP\/1\.1 200 /)
   t.notMatch(c.received(), /100 Continue/)
   t.equal(u.requests[0]?.bodyBytes, 3)
