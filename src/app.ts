@@ -397,10 +397,16 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       if (!started) {
         started = true
         history.start()
-        // ready once every pool's first DNS lookups and first round of health checks are done (others at once)
-        void Promise.all([...proxy.state.pools.values()].map((r) => r.start())).then(() => {
+        // ready once every pool's first DNS lookups and first round of health checks are done (others at once); a
+        // reload meanwhile may have put pools in their place, whose own first lookups are waited for in turn
+        void (async () => {
+          for (;;) {
+            const pools = [...proxy.state.pools.values()]
+            await Promise.all(pools.map((r) => r.start()))
+            if ([...proxy.state.pools.values()].every((r) => pools.includes(r))) break
+          }
           if (readiness === 'starting') readiness = 'ready'
-        })
+        })()
       }
       return url
     },

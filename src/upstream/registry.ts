@@ -73,7 +73,8 @@ export interface DiscoveredTarget {
   url: string
   weight: number
   backup: boolean
-  dns: string
+  /** The name it was found by; none for a replaced pool's fixed target kept while the names it gave way to are looked up. */
+  dns: string | undefined
 }
 
 export interface PoolRuntimeEvents {
@@ -127,7 +128,9 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
         ...(options.dnsServers ? { servers: options.dnsServers } : {}),
         ...(initial ? { initial } : {}),
       })
-      if (initial) this.#carriedNames.add(discovery)
+      // a name the replaced pool had not yet found an address for (a reload right after the one that named it) is
+      // as new as a renamed one: what its first lookup finds serves at once
+      if (initial !== undefined && discovery.decided) this.#carriedNames.add(discovery)
       let failing = false
       discovery.on('change', () => this.#setTargets(this.config))
       // a failing name is reported when it starts failing and when it works again, not at every refresh
@@ -340,6 +343,11 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       const keys = new Set(poolConfig.discover.map(discoveryKey))
       const carriedAddresses = new Map([...before.discoveredAddresses()].filter(([key]) => keys.has(key)))
       const warmupTargets = before.discoveredTargets().filter((d) => !carriedAddresses.has(d.key))
+      // fixed targets that gave way to names serve until those names first answer too, as a renamed name's do
+      if (poolConfig.discover.length > 0) {
+        const listed = new Set(poolConfig.targets.map(idOf))
+        for (const t of before.config.targets) if (!listed.has(idOf(t))) warmupTargets.push({ key: '', url: t.url, weight: t.weight, backup: t.backup, dns: undefined })
+      }
       carried = { carriedLag: before.health?.lagReports(), carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, warmupTargets }
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
