@@ -44,6 +44,15 @@ const FAILED_START_CLOSE_MS = 2000
 let hupWhileStarting = false
 const onStartingHup = (): void => { hupWhileStarting = true }
 const onStartingUsr2 = (): void => {}
+/**
+ * SIGTERM and SIGINT while the gateway starts end the process at once, with the status their default action gives:
+ * nothing listens yet. Said by a handler, because in a container node is PID 1, whose signals without one the
+ * kernel drops: a pod deleted while its config loads would otherwise start serving and be killed without a drain.
+ */
+const onStartingStop = (signal: NodeJS.Signals): void => {
+  process.stderr.write(`switchyard: ${signal} while starting; exiting\n`)
+  process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
+}
 
 // The compile cache first, and named in the environment: a re-execution below (to add the shipped V8 flags) then
 // reads this file from the cache at its start instead of loading Node's TypeScript stripper a second time.
@@ -59,6 +68,7 @@ else await cli()
 async function cli (): Promise<void> {
   process.on('SIGHUP', onStartingHup)
   process.on('SIGUSR2', onStartingUsr2)
+  process.on('SIGTERM', onStartingStop).on('SIGINT', onStartingStop)
   const [{ parseArgs, USAGE }, { loadConfigFile, configModuleOf }, { ConfigError, UsageError }, { StartupError, envSecretsProblem }] = await Promise.all([
     import('./cli/args.ts'), import('./config/load.ts'), import('./errors.ts'), import('./cli/start-errors.ts'),
   ])
@@ -140,6 +150,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
   // listens, so a signal is never the process's death; SIGHUP and SIGUSR2 are left to the reload and the log's reopen above, and unhandled
   // rejections to the listener in cli() (a gateway's own arrives here as an uncaught exception).
+  process.off('SIGTERM', onStartingStop).off('SIGINT', onStartingStop)
   const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'SIGUSR2', 'unhandledRejection'], onSecondSignal: (signal) => logSecondSignal(gateway, signal) }, async ({ signal, err }) => {
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.

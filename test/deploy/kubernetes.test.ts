@@ -40,7 +40,7 @@ interface Deployment extends Manifest {
     replicas?: number
     selector: { matchLabels: Labels }
     template: {
-      metadata: { labels: Labels }
+      metadata: { labels: Labels; annotations?: Record<string, string> }
       spec: {
         terminationGracePeriodSeconds?: number
         securityContext?: SecurityContext
@@ -207,6 +207,14 @@ t.test('probes hit /readyz and /healthz on the config\'s admin port', async (t) 
   }
 })
 
+// /metrics is served on the admin port, which the Service leaves out: without these Prometheus finds nothing to scrape
+t.test('the pod template tells Prometheus where /metrics is', async (t) => {
+  const annotations = deployment.spec.template.metadata.annotations ?? {}
+  t.equal(annotations['prometheus.io/scrape'], 'true')
+  t.equal(Number(annotations['prometheus.io/port']), config.admin.port, 'the admin port')
+  t.equal(annotations['prometheus.io/path'], '/metrics')
+})
+
 t.test('the image exposes every port the pod declares', async (t) => {
   for (const p of container.ports ?? []) t.ok(dockerExposed.includes(p.containerPort), `EXPOSE ${p.containerPort}`)
 })
@@ -230,9 +238,9 @@ t.test('non-root, read-only root filesystem, no privilege escalation, no capabil
   t.same(sc.capabilities?.add ?? [], [])
 })
 
-t.test('beside the read-only root: a writable /tmp for the compile cache, and a config that needs no TypeScript stripper', async (t) => {
+t.test('beside the read-only root: a writable /tmp for the process, and a config that needs no TypeScript stripper', async (t) => {
   const tmp = container.volumeMounts?.find((m) => m.mountPath === '/tmp')
-  t.ok(tmp, 'a volume at /tmp (src/start.mjs keeps the compile cache in the OS temp directory)')
+  t.ok(tmp, 'a writable volume at /tmp for the process (the compile cache is in the image)')
   t.not(tmp?.readOnly, true)
   t.ok(pod.volumes?.find((v) => v.name === tmp?.name)?.emptyDir, 'an emptyDir')
   t.match(CONFIG_KEY, /\.(mjs|js|json)$/, 'plain JavaScript or JSON: loading and reloading it never loads the stripper')

@@ -1,6 +1,4 @@
-// A SIGHUP (logrotate's postrotate, an operator's reload) that arrives while the gateway starts, here while a .mjs
-// config awaits (a secret store, say), does not end the process as SIGHUP's default action would: the gateway
-// listens, then reloads once, reading the config again (it may have changed since it was read).
+// Signals that arrive while the gateway starts, here while a .mjs config awaits (a secret store, say).
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -15,13 +13,10 @@ import { httpRequest } from '../proxy/http.ts'
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NODE = join(ROOT, 'node_modules/.bin/node')
 
-t.test('a SIGHUP while the config loads is kept: the gateway listens, then reloads once', async (t) => {
-  const [a, b] = await Promise.all([TestUpstream.start({ name: 'a' }), TestUpstream.start({ name: 'b' })])
-  t.teardown(() => Promise.all([a.close(), b.close()]))
-  const dir = t.testdir()
-  const targetFile = join(dir, 'target.json')
-  const gate = join(dir, 'go')
-  writeFileSync(targetFile, JSON.stringify(a.url))
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+/** Starts the CLI on a config that reads `targetFile` and then waits until `gate` exists. */
+function startGated (t: Tap, dir: string, targetFile: string, gate: string) {
   const configFile = join(dir, 'gw.mjs')
   // reads its target, says so on stderr, then waits for the test's gate (a secret store that answers late)
   writeFileSync(configFile, `import { existsSync, readFileSync } from 'node:fs'
@@ -42,8 +37,20 @@ export default { server: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0
   const records: LogRecord[] = []
   createInterface({ input: proc.stdout! }).on('line', (line) => { records.push(JSON.parse(line) as LogRecord) })
   const running = (): boolean => proc.exitCode === null && proc.signalCode === null
+  return { proc, exited, records, running, stderr: () => stderr }
+}
 
-  await waitFor(() => stderr.includes('config loading'), 30_000)
+// A SIGHUP (logrotate's postrotate, an operator's reload) does not end the process as its default action would:
+// the gateway listens, then reloads once, reading the config again (it may have changed since it was read).
+t.test('a SIGHUP while the config loads is kept: the gateway listens, then reloads once', async (t) => {
+  const [a, b] = await Promise.all([TestUpstream.start({ name: 'a' }), TestUpstream.start({ name: 'b' })])
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  const dir = t.testdir()
+  const targetFile = join(dir, 'target.json')
+  const gate = join(dir, 'go')
+  writeFileSync(targetFile, JSON.stringify(a.url))
+  const { proc, exited, records, running, stderr } = startGated(t, dir, targetFile, gate)
+  await waitFor(() => stderr().includes('config loading'), 30_000)
   // the change the reload must pick up, made after the start read the config
   writeFileSync(targetFile, JSON.stringify(b.url))
   proc.kill('SIGHUP')
@@ -61,4 +68,21 @@ export default { server: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0
   t.equal(res.echo().name, 'b', 'the reload read the config again')
   proc.kill('SIGTERM')
   t.same(await exited, { code: 0, signal: null })
+})
+
+// SIGTERM (a pod deleted while it starts) ends the process at once, by a handler of the gateway's: in a container
+// node is PID 1, and the kernel drops a signal PID 1 has no handler for. Without one the gateway went on to serve
+// and was killed at the end of the grace period, undrained. The exit status is the one the default action gives.
+t.test('a SIGTERM while the config loads ends the process before it listens, exit 143', async (t) => {
+  const a = await TestUpstream.start({ name: 'a' })
+  t.teardown(() => a.close())
+  const dir = t.testdir()
+  const targetFile = join(dir, 'target.json')
+  writeFileSync(targetFile, JSON.stringify(a.url))
+  const { proc, exited, records, stderr } = startGated(t, dir, targetFile, join(dir, 'go'))
+  await waitFor(() => stderr().includes('config loading'), 30_000)
+  proc.kill('SIGTERM')
+  t.same(await exited, { code: 143, signal: null }, 'ended by its own handler')
+  t.match(stderr(), /SIGTERM while starting/)
+  t.notOk(records.some((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening on')), 'it never listened')
 })
