@@ -56,6 +56,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #onDrain: (() => void) | undefined
   /** Runs while the client is not reading: a client that never drains must not hold the upstream connection. */
   #stallTimer: Timer | undefined
+  /** Body bytes handed to the client's response: less what it still queues, what the client has taken. */
+  #given = 0
   #uploadTimer: Timer | undefined
   readonly #startedAt = performance.now()
   /** Large response chunks being written to the client, by the upstream read buffer they are views of. */
@@ -226,6 +228,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#dropping || this.#settled) return
     const res = this.#ex.res
+    this.#given += chunk.length
     const written = chunk.length >= RECLAIM_MIN_BYTES ? res.write(chunk, this.#reclaimAfterWrite(chunk.buffer)) : res.write(chunk)
     // A 64 KiB read is as large as the socket's high-water mark, so write() says "full" for nearly every
     // chunk of a large body; pausing the upstream only past PAUSE_BYTES queued spares a pause, a re-read of
@@ -241,8 +244,26 @@ export class Attempt implements Dispatcher.DispatchHandler {
         this.#controller?.resume()
       }
       res.once('drain', this.#onDrain)
-      this.#stallTimer = this.#runtime.clock.setTimeout(() => this.abort(AttemptAborted.signal('client_stalled')), this.#runtime.config.timeouts.clientIdleMs)
+      this.#watchStall()
     }
+  }
+
+  /**
+   * Paused for a client that takes its answer slower than the upstream sends it: cut (client_stalled) once it has
+   * taken nothing for clientIdleMs. One still reading, however slowly, is given another clientIdleMs each time, as
+   * nginx's send_timeout does: timed to the whole queue's drain, a steady 32 KiB/s reader was cut.
+   */
+  #watchStall (): void {
+    const res = this.#ex.res
+    const { clock, config } = this.#runtime
+    let taken = this.#given - res.writableLength
+    const check = (): void => {
+      const now = this.#given - res.writableLength
+      if (now <= taken) return this.abort(AttemptAborted.signal('client_stalled'))
+      taken = now
+      this.#stallTimer = clock.setTimeout(check, config.timeouts.clientIdleMs)
+    }
+    this.#stallTimer = clock.setTimeout(check, config.timeouts.clientIdleMs)
   }
 
   /**

@@ -80,6 +80,32 @@ t.test('proxy-attempt-pause-threshold', async (t) => {
     t.equal(controller.pauses, 1, 'paused past 256 KiB')
     t.ok(fx.clock.dueIn().includes(CLIENT_IDLE), 'stall watch armed for clientIdleMs')
   })
+
+  // Paused, the watch is for a client that takes nothing for clientIdleMs, not for one slower than the upstream: one
+  // that took some of its queue within the period (without emptying it, which would resume the upstream) is given
+  // another clientIdleMs each time, as nginx's send_timeout; timed to the queue's drain, it was cut client_stalled.
+  t.test('paused: a client that takes some of its queue in each clientIdleMs is not cut; one that takes nothing is', async (t) => {
+    const fx = runtimeFixture(t, { timeouts: { requestMs: 30_000, clientIdleMs: CLIENT_IDLE } })
+    const { ex, res } = exchange(fx)
+    let queued = 0
+    Object.defineProperty(res, 'writableLength', { get: () => queued })
+    res.accepting = false
+    const { attempt, controller, results } = startAttempt(fx, ex)
+    attempt.onRequestStart(controller)
+    attempt.onResponseStart(controller, 200, { 'content-length': String(10 * 1024 * KIB) }, 'OK')
+    queued = 320 * KIB
+    attempt.onResponseData(controller, Buffer.alloc(64 * KIB))
+    t.equal(controller.pauses, 1, 'paused')
+    for (let period = 1; period <= 3; period++) {
+      fx.clock.advance(CLIENT_IDLE - 1)
+      queued -= 16 * KIB // the client took 16 KiB of it
+      fx.clock.advance(1)
+      t.equal(results.length, 0, `not cut after ${period} × clientIdleMs of slow reading`)
+    }
+    fx.clock.advance(CLIENT_IDLE)
+    t.equal(results.length, 1, 'cut once it took nothing for clientIdleMs')
+    t.ok(results[0]!.error instanceof AttemptAborted && results[0]!.error.reason === 'client_stalled')
+  })
 })
 
 // A client that stops reading just as the upstream finishes its answer is still cut after timeouts.clientIdleMs:
