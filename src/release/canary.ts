@@ -55,6 +55,8 @@ export class CanaryDecider {
   /** Buckets below this go to the canary: weight in hundredths of a percent, rounded once here. */
   #threshold = 0
   #weightSource: WeightSource = 'file'
+  /** When the weight last left 0 (performance.now()): answers of requests that came in before it are not counted. */
+  #raisedAt = -Infinity
 
   constructor (config: CanaryConfig, options: CanaryDeciderOptions = {}) {
     const { maxErrorRatePercent, minRequests } = config.rollback
@@ -89,6 +91,7 @@ export class CanaryDecider {
     if (this.#weight === 0 && weight > 0) {
       this.#window.canary.requests.clear()
       this.#window.canary.errors.clear()
+      this.#raisedAt = performance.now()
     }
     this.#weight = weight
     this.#threshold = Math.round(weight * (STICKY_BUCKETS / 100))
@@ -103,7 +106,9 @@ export class CanaryDecider {
   decide (request: { key?: string | undefined; force?: string | undefined }): CanaryVersion {
     if (request.force !== undefined) {
       const force = normaliseForce(request.force)
-      if (this.#forceCanary.has(force)) return 'canary'
+      // not into a canary rolled back for its errors, as Flagger and Argo Rollouts drop header routes when they abort:
+      // the header is the client's to send; forcing works again once an operator or a reload sets a weight
+      if (this.#forceCanary.has(force) && this.#weightSource !== 'rollback') return 'canary'
       if (force === FORCE_STABLE) return 'stable'
     }
     if (this.#weight <= 0) return 'stable'
@@ -115,10 +120,13 @@ export class CanaryDecider {
   }
 
   /**
-   * One finished request: ok = false for a 5xx answer or a failure to reach the pool.
-   * Returns the rollback event on the one call that triggers it.
+   * One finished request: ok = false for a 5xx answer or a failure to reach the pool; `startedAt` (performance.now())
+   * when it came in. Returns the rollback event on the one call that triggers it.
    */
-  record (version: CanaryVersion, ok: boolean): RollbackEvent | undefined {
+  record (version: CanaryVersion, ok: boolean, startedAt = Infinity): RollbackEvent | undefined {
+    // one sent to the canary before it was raised from 0 went to the build that was taken off (slow failures of
+    // old pods finishing late): its answer is not the replacement's, whose window starts empty
+    if (version === 'canary' && startedAt < this.#raisedAt) return undefined
     const w = this.#window[version]
     w.requests.add()
     if (!ok) w.errors.add()

@@ -206,11 +206,14 @@ export class RoutePlan {
     this.#events.fallback(this.route, fellBack)
   }
 
-  /** A finished request of the canary split: errors are 5xx answers and failures to reach the pool. */
-  recordVersion (version: 'canary' | 'stable', ok: boolean): void {
+  /**
+   * A finished request of the canary split: errors are 5xx answers and failures to reach the pool; `startedAt`
+   * (performance.now()) when it came in.
+   */
+  recordVersion (version: 'canary' | 'stable', ok: boolean, startedAt: number): void {
     const canary = this.canary
     if (canary === undefined || canary.retired) return
-    const rollback = canary.decider.record(version, ok)
+    const rollback = canary.decider.record(version, ok, startedAt)
     if (rollback !== undefined) this.#events.rollback(this.route, rollback)
   }
 
@@ -257,11 +260,23 @@ export function buildPlans (config: ResolvedConfig, routes: readonly Route[], op
     if (plan.reads !== undefined) stickyBefore.set(route.id, plan.reads.sticky)
   }
   const copies = (previous !== undefined ? mirrorCopiesOf.get(previous) : undefined) ?? new MirrorCopies()
+  // A route's label is its name, else its id, which its methods, host and headers are part of: a reload that changed
+  // one of those (or named the route) left no plan under its label, and a canary rolled back for its errors came
+  // back at the file's weight. Such a route takes the plan of the one route that left on its path with the same canary
+  // settings, as if its label had stayed.
+  const labels = new Set(routes.map((r) => r.label))
+  const gone = [...before].filter(([label, plan]) => !labels.has(label) && plan.canary !== undefined).map(([, plan]) => plan)
+  const formerOf = (route: Route, canary: RouteConfig['canary']): RoutePlan | undefined => {
+    if (canary === undefined || gone.length === 0) return undefined
+    const settings = JSON.stringify(canary)
+    const same = gone.filter((p) => p.route.prefix === route.prefix && p.route.host === route.host && p.canary!.settings === settings)
+    return same.length === 1 ? same[0] : undefined
+  }
   const plans = new Map<Route, RoutePlan>()
   for (const route of routes) {
     const rc = config.routes[route.index]!
     if (rc.reads === undefined && rc.canary === undefined && rc.mirror === undefined) continue
-    plans.set(route, new RoutePlan(route, rc, options, before.get(route.label), copies, stickyBefore.get(route.id)))
+    plans.set(route, new RoutePlan(route, rc, options, before.get(route.label) ?? formerOf(route, rc.canary), copies, stickyBefore.get(route.id)))
   }
   mirrorCopiesOf.set(plans, copies)
   // a canary whose settings a reload changed (or removed) starts afresh: the answers of requests sent to it before

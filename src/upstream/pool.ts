@@ -171,7 +171,8 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     if (frozen.draining && !previous.draining && target.inFlight === 0) this.emit('drained', target)
     // Disable is "out at once", drain is "let what is open finish": a WebSocket tunnel has no deadline, so only
     // disable closes the tunnels open to the target (HAProxy's `shutdown sessions`), those of a copy a reload
-    // replaced included. In-flight requests still finish, bounded by their deadlines. Health, ejection, drain and
+    // replaced included. In-flight requests still finish: once answering, only idleMs and clientIdleMs bound them (a
+    // stream that keeps sending runs on). Health, ejection, drain and
     // a reload that removes the target leave open tunnels alone until they close (Envoy's default).
     if (frozen.disabled && !previous.disabled) {
       target.closeTunnels()

@@ -43,3 +43,34 @@ t.test('a rollback and an operator weight outlive reloads that change something 
   t.equal((await gw.gateway.reload()).result, 'success')
   t.strictSame(canary(), { weight: 20, source: 'file' }, 'a changed canary weight in the file wins')
 })
+
+// An unnamed route is known by its id, which its methods, host and headers are part of: a reload that changes one of
+// those (or names the route) and leaves the canary settings as they were keeps the rollback too. It came back at the
+// file's weight, and the failing canary was sent requests again.
+t.test('a rollback outlives a reload that changes an unnamed route\'s methods, or names it', async (t) => {
+  const [v1, v2] = await Promise.all([TestUpstream.start({ name: 'v1' }), TestUpstream.start({ name: 'v2' })])
+  t.teardown(() => Promise.all([v1.close(), v2.close()]))
+  const config = (route: Record<string, unknown>): GatewayConfig => ({
+    pools: { 'payment-v1': { targets: [v1.url] }, 'payment-v2': { targets: [v2.url], retry: { attempts: 1 } } },
+    routes: [{ path: '/payment', pool: 'payment-v1', ...route, canary: { pool: 'payment-v2', weight: 50, rollback: { maxErrorRatePercent: 5, minRequests: 20, windowMs: 60_000 } } }],
+  })
+  let next = config({ methods: ['GET'] })
+  const gw = await startGateway(next, { defaultMetrics: false, random: mulberry32(7), load: async () => validateConfig(next) })
+  t.teardown(() => gw.close())
+  const canary = (): { weight: number; source: string } => {
+    const c = gw.gateway.status().routes[0]!.canary!
+    return { weight: c.weight, source: c.weightSource }
+  }
+  v2.failCount = 1_000_000
+  v2.failStatus = 500
+  for (let i = 0; i < 200 && canary().source !== 'rollback'; i++) await httpRequest(`${gw.url}/payment/x`)
+  t.strictSame(canary(), { weight: 0, source: 'rollback' }, 'rolled back')
+  for (const change of [{ methods: ['GET', 'PATCH'] }, { name: 'payment', methods: ['GET', 'PATCH'] }]) {
+    next = config(change)
+    t.equal((await gw.gateway.reload()).result, 'success')
+    t.strictSame(canary(), { weight: 0, source: 'rollback' }, `kept after ${JSON.stringify(change)}`)
+  }
+  const hits = v2.hits
+  for (let i = 0; i < 20; i++) t.equal((await httpRequest(`${gw.url}/payment/x`)).status, 200)
+  t.equal(v2.hits, hits, 'no request reaches the rolled-back canary')
+})

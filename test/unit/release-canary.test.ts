@@ -149,6 +149,35 @@ t.test('release-canary-rollback', async (t) => {
     }
   })
 
+  // requests sent to the old build before a restore and finishing after it (slow failures of pods being taken down)
+  // are that build's: counted against the restored canary, they rolled it back before it served anyone
+  t.test('answers of requests that came in before a restore are not counted against the restored canary', async (t) => {
+    const { d } = setup()
+    t.equal(canary(d, 'xxxxxxxxxx').length, 1)
+    const cameInBefore = performance.now()
+    d.setWeight(50, 'operator')
+    for (let i = 0; i < 20; i++) t.equal(d.record('canary', false, cameInBefore), undefined)
+    t.same(d.stats().canary, { requests: 0, errors: 0 }, 'not counted')
+    t.equal(d.weight, 50, 'not rolled back')
+    const failures = []
+    for (let i = 0; i < 10; i++) failures.push(d.record('canary', false, performance.now()))
+    t.equal(failures.filter((e) => e !== undefined).length, 1, 'the restored build\'s own errors roll it back')
+  })
+
+  // the force header is the client's: once the canary is rolled back for its errors, it no longer reaches it (as
+  // Flagger and Argo Rollouts drop header routes when they abort), until an operator or a reload sets a weight
+  t.test('after an automatic rollback the force header keeps requests off the canary, until a weight is set', async (t) => {
+    const d = new CanaryDecider(
+      { pool: 'orders-canary', weight: 20, stickyBy: 'none', force: { header: 'x-canary', values: ['always'] }, rollback: ROLLBACK },
+      { now: () => 1_000_000, random: noRandom },
+    )
+    t.equal(d.decide({ force: 'always' }), 'canary', 'forced before')
+    t.equal(canary(d, 'xxxxxxxxxx').length, 1)
+    t.equal(d.decide({ force: 'always' }), 'stable', 'not after the rollback')
+    d.setWeight(0, 'operator')
+    t.equal(d.decide({ force: 'always' }), 'canary', 'an operator\'s weight, 0 too, lets it force again')
+  })
+
   t.test('changing a live weight keeps the window', async (t) => {
     const { d } = setup()
     t.same(canary(d, 'xxxxx'), [])
