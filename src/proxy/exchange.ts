@@ -34,6 +34,8 @@ export class Exchange {
   plan: RoutePlan | undefined = undefined
   /** Canary routes: the version this request went to. */
   version: 'canary' | 'stable' | undefined = undefined
+  /** The canary's epoch when `version` was decided: answers of a build taken off since are not held against it. */
+  canaryEpoch = 0
   /** A write through a split route: a successful answer pins the client's reads to the primary. */
   write = false
   /** A read sent to replicas: what serves it if no replica answers (forward.ts #fallBack). */

@@ -259,6 +259,7 @@ export class ProxyHandler {
     ex.observer = admission.route && this.#state.observers?.get(admission.route, runtime.name)
     ex.plan = admission.plan
     ex.version = admission.version
+    ex.canaryEpoch = admission.canaryEpoch
     ex.write = admission.write
     const fallback = admission.fallback && this.#state.pools.get(admission.fallback.pool)
     if (fallback !== undefined) {
@@ -489,7 +490,7 @@ export class ProxyHandler {
     logExchange(this.#logger, ex)
     // canary errors: 5xx answers, failures to reach the pool, and answers the upstream cut short (their status went
     // out first); a client that left, or stopped reading (client_stalled), says nothing of the version
-    if (ex.version !== undefined && !ex.clientGone) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.startedAt)
+    if (ex.version !== undefined && !ex.clientGone) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.canaryEpoch)
     if (ex.observer !== undefined) ex.observer.request(ex.method, loggedStatus(ex), (performance.now() - ex.startedAt) / 1000)
     // a refusal counts once written: one queued behind pipelined answers whose connection closed first was never given
     // (and one the shutdown cut while it waited its turn: 503 shutdown_cut, before any route took it)

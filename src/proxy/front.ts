@@ -40,6 +40,8 @@ export interface Admission {
   plan: RoutePlan | undefined
   /** The canary decision, on a canary route. */
   version: 'canary' | 'stable' | undefined
+  /** The canary decider's epoch when `version` was decided (CanaryDecider.epoch). */
+  canaryEpoch: number
   /**
    * A read sent to a split route's replicas: the pool (and canary decision) a request of this route that is not a
    * replica read goes to, which serves the read if no replica does. Set only for such reads.
@@ -71,7 +73,7 @@ export function createAdmit (options: FrontOptions): Admit {
     // one pass over the headers yields the request id, which even a routing error reports
     const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: trust(clientIp, 0), proto, dropUnderscoreHeaders, authority }, facts)
     const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : newRequestId()
-    const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, write: false, malformed: false, answerHere: false }
+    const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, canaryEpoch: 0, write: false, malformed: false, answerHere: false }
     const target = normaliseRequestTarget(url)
     if (target === undefined) {
       admission.refusal = 'bad_path'
@@ -209,6 +211,7 @@ function primaryPool (plan: RoutePlan, req: IncomingMessage, admission: Admissio
     const key = canary.key && extractHashKey(canary.key, req, admission.clientIp)
     const force = canary.forceHeader === undefined ? undefined : firstValue(req.headers[canary.forceHeader])
     admission.version = canary.decider.decide({ key, force })
+    admission.canaryEpoch = canary.decider.epoch
     if (admission.version === 'canary') return canary.pool
   }
   return plan.route.pool

@@ -73,7 +73,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     // open tunnels' successes (a false rollback). A declined upgrade is judged once its answer has ended, as a
     // request is: cut short by the upstream, it is a failure whatever its status.
     const judge = (ok: boolean): void => {
-      if (admission.version !== undefined) admission.plan?.recordVersion(admission.version, ok, startedAt)
+      if (admission.version !== undefined) admission.plan?.recordVersion(admission.version, ok, admission.canaryEpoch)
     }
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void => {
       endAndLinger(socket, rawErrorAnswer(code, requestId, headers))

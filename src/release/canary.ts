@@ -55,8 +55,8 @@ export class CanaryDecider {
   /** Buckets below this go to the canary: weight in hundredths of a percent, rounded once here. */
   #threshold = 0
   #weightSource: WeightSource = 'file'
-  /** When the weight last left 0 (performance.now()): answers of requests that came in before it are not counted. */
-  #raisedAt = -Infinity
+  /** Counts the times the weight left 0: a canary decision made before the last of them went to the build taken off. */
+  #epoch = 0
 
   constructor (config: CanaryConfig, options: CanaryDeciderOptions = {}) {
     const { maxErrorRatePercent, minRequests } = config.rollback
@@ -80,6 +80,8 @@ export class CanaryDecider {
 
   get weight (): number { return this.#weight }
   get weightSource (): WeightSource { return this.#weightSource }
+  /** The build the canary is now: read with each decision, given back to record(). */
+  get epoch (): number { return this.#epoch }
 
   /**
    * 'file' and 'operator' restore a rolled-back canary. A canary raised from weight 0 starts with an empty
@@ -91,7 +93,7 @@ export class CanaryDecider {
     if (this.#weight === 0 && weight > 0) {
       this.#window.canary.requests.clear()
       this.#window.canary.errors.clear()
-      this.#raisedAt = performance.now()
+      this.#epoch++
     }
     this.#weight = weight
     this.#threshold = Math.round(weight * (STICKY_BUCKETS / 100))
@@ -120,13 +122,13 @@ export class CanaryDecider {
   }
 
   /**
-   * One finished request: ok = false for a 5xx answer or a failure to reach the pool; `startedAt` (performance.now())
-   * when it came in. Returns the rollback event on the one call that triggers it.
+   * One finished request: ok = false for a 5xx answer or a failure to reach the pool; `epoch` the canary's when the
+   * request's version was decided. Returns the rollback event on the one call that triggers it.
    */
-  record (version: CanaryVersion, ok: boolean, startedAt = Infinity): RollbackEvent | undefined {
+  record (version: CanaryVersion, ok: boolean, epoch = this.#epoch): RollbackEvent | undefined {
     // one sent to the canary before it was raised from 0 went to the build that was taken off (slow failures of
     // old pods finishing late): its answer is not the replacement's, whose window starts empty
-    if (version === 'canary' && startedAt < this.#raisedAt) return undefined
+    if (version === 'canary' && epoch !== this.#epoch) return undefined
     const w = this.#window[version]
     w.requests.add()
     if (!ok) w.errors.add()

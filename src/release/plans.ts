@@ -207,13 +207,13 @@ export class RoutePlan {
   }
 
   /**
-   * A finished request of the canary split: errors are 5xx answers and failures to reach the pool; `startedAt`
-   * (performance.now()) when it came in.
+   * A finished request of the canary split: errors are 5xx answers and failures to reach the pool; `epoch` the
+   * decider's when the request's version was decided.
    */
-  recordVersion (version: 'canary' | 'stable', ok: boolean, startedAt: number): void {
+  recordVersion (version: 'canary' | 'stable', ok: boolean, epoch: number): void {
     const canary = this.canary
     if (canary === undefined || canary.retired) return
-    const rollback = canary.decider.record(version, ok, startedAt)
+    const rollback = canary.decider.record(version, ok, epoch)
     if (rollback !== undefined) this.#events.rollback(this.route, rollback)
   }
 
@@ -263,20 +263,34 @@ export function buildPlans (config: ResolvedConfig, routes: readonly Route[], op
   // A route's label is its name, else its id, which its methods, host and headers are part of: a reload that changed
   // one of those (or named the route) left no plan under its label, and a canary rolled back for its errors came
   // back at the file's weight. Such a route takes the plan of the one route that left on its path with the same canary
-  // settings, as if its label had stayed.
+  // settings, as if its label had stayed, when it is the only new route that would: two routes split from one must
+  // not share one canary (an operator's weight set on one would move the other's traffic).
   const labels = new Set(routes.map((r) => r.label))
   const gone = [...before].filter(([label, plan]) => !labels.has(label) && plan.canary !== undefined).map(([, plan]) => plan)
-  const formerOf = (route: Route, canary: RouteConfig['canary']): RoutePlan | undefined => {
-    if (canary === undefined || gone.length === 0) return undefined
+  const formerCandidate = (route: Route): RoutePlan | undefined => {
+    const canary = config.routes[route.index]!.canary
+    if (canary === undefined || before.has(route.label)) return undefined
     const settings = JSON.stringify(canary)
-    const same = gone.filter((p) => p.route.prefix === route.prefix && p.route.host === route.host && p.canary!.settings === settings)
+    const same = gone.filter((p) => p.route.prefix === route.prefix && p.canary!.settings === settings)
     return same.length === 1 ? same[0] : undefined
+  }
+  const claims = new Map<RoutePlan, number>()
+  if (gone.length > 0) {
+    for (const route of routes) {
+      const former = formerCandidate(route)
+      if (former !== undefined) claims.set(former, (claims.get(former) ?? 0) + 1)
+    }
+  }
+  const formerOf = (route: Route): RoutePlan | undefined => {
+    if (claims.size === 0) return undefined
+    const former = formerCandidate(route)
+    return former !== undefined && claims.get(former) === 1 ? former : undefined
   }
   const plans = new Map<Route, RoutePlan>()
   for (const route of routes) {
     const rc = config.routes[route.index]!
     if (rc.reads === undefined && rc.canary === undefined && rc.mirror === undefined) continue
-    plans.set(route, new RoutePlan(route, rc, options, before.get(route.label) ?? formerOf(route, rc.canary), copies, stickyBefore.get(route.id)))
+    plans.set(route, new RoutePlan(route, rc, options, before.get(route.label) ?? formerOf(route), copies, stickyBefore.get(route.id)))
   }
   mirrorCopiesOf.set(plans, copies)
   // a canary whose settings a reload changed (or removed) starts afresh: the answers of requests sent to it before

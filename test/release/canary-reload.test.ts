@@ -47,7 +47,7 @@ t.test('a rollback and an operator weight outlive reloads that change something 
 // An unnamed route is known by its id, which its methods, host and headers are part of: a reload that changes one of
 // those (or names the route) and leaves the canary settings as they were keeps the rollback too. It came back at the
 // file's weight, and the failing canary was sent requests again.
-t.test('a rollback outlives a reload that changes an unnamed route\'s methods, or names it', async (t) => {
+t.test('a rollback outlives a reload that changes an unnamed route\'s methods or host, or names it', async (t) => {
   const [v1, v2] = await Promise.all([TestUpstream.start({ name: 'v1' }), TestUpstream.start({ name: 'v2' })])
   t.teardown(() => Promise.all([v1.close(), v2.close()]))
   const config = (route: Record<string, unknown>): GatewayConfig => ({
@@ -65,12 +65,35 @@ t.test('a rollback outlives a reload that changes an unnamed route\'s methods, o
   v2.failStatus = 500
   for (let i = 0; i < 200 && canary().source !== 'rollback'; i++) await httpRequest(`${gw.url}/payment/x`)
   t.strictSame(canary(), { weight: 0, source: 'rollback' }, 'rolled back')
-  for (const change of [{ methods: ['GET', 'PATCH'] }, { name: 'payment', methods: ['GET', 'PATCH'] }]) {
+  for (const change of [{ methods: ['GET', 'PATCH'] }, { host: 'shop.example', methods: ['GET', 'PATCH'] }, { name: 'payment', host: 'shop.example', methods: ['GET', 'PATCH'] }]) {
     next = config(change)
     t.equal((await gw.gateway.reload()).result, 'success')
     t.strictSame(canary(), { weight: 0, source: 'rollback' }, `kept after ${JSON.stringify(change)}`)
   }
   const hits = v2.hits
-  for (let i = 0; i < 20; i++) t.equal((await httpRequest(`${gw.url}/payment/x`)).status, 200)
+  for (let i = 0; i < 20; i++) t.equal((await httpRequest(`${gw.url}/payment/x`, { headers: { host: 'shop.example' } })).status, 200)
   t.equal(v2.hits, hits, 'no request reaches the rolled-back canary')
+})
+
+// Two routes made of one by a reload (here: by a header each) would both take its canary: one weight, one window
+// and one rollback for two routes, an operator's weight set on one moving the other's traffic. Neither takes it:
+// each starts from the file.
+t.test('a route split in two by a reload: neither takes the old route\'s canary', async (t) => {
+  const [v1, v2] = await Promise.all([TestUpstream.start({ name: 'v1' }), TestUpstream.start({ name: 'v2' })])
+  t.teardown(() => Promise.all([v1.close(), v2.close()]))
+  const canarySettings = { pool: 'payment-v2', weight: 10 }
+  const pools = { 'payment-v1': { targets: [v1.url] }, 'payment-v2': { targets: [v2.url] } }
+  let next: GatewayConfig = { pools, routes: [{ path: '/api', pool: 'payment-v1', methods: ['GET'], canary: canarySettings }] }
+  const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
+  t.teardown(() => gw.close())
+  const [only] = gw.gateway.status().routes
+  gw.gateway.proxy.state.plans!.get(gw.gateway.proxy.state.table.routes[0]!)!.setCanaryWeight(0)
+  t.equal(gw.gateway.status().routes[0]!.canary!.weightSource, 'operator', `set on ${only!.id}`)
+  next = { pools, routes: ['a', 'b'].map((tenant) => ({ path: '/api', pool: 'payment-v1', methods: ['GET'], headers: { 'x-tenant': tenant }, canary: canarySettings })) }
+  t.equal((await gw.gateway.reload()).result, 'success')
+  const [a, b] = gw.gateway.proxy.state.table.routes.map((r) => gw.gateway.proxy.state.plans!.get(r)!)
+  t.not(a!.canary, b!.canary, 'two canaries')
+  t.strictSame([a!.canary!.decider.weight, b!.canary!.decider.weight], [10, 10], 'each from the file')
+  a!.setCanaryWeight(80)
+  t.equal(b!.canary!.decider.weight, 10, 'a weight set on one leaves the other')
 })

@@ -6,6 +6,7 @@ import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { mulberry32 } from '../unit/prng.ts'
 import { httpRequest } from '../proxy/http.ts'
+import { rawConnection } from '../helpers/raw-connection.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -174,4 +175,30 @@ t.test('mirrored requests carry x-switchyard-mirror: 1 and the buffered body', a
   await waitFor(() => shadow.requests.length === 1)
   t.equal(shadow.requests[0]!.headers['x-switchyard-mirror'], '1')
   t.equal(shadow.requests[0]!.bodyBytes, 5)
+})
+
+// A request's answer is judged against the build its version was decided for: one pipelined behind a slow request,
+// decided on its turn after the weight was raised from 0, went to the new build and its failure is the new build's.
+// Judged by its arrival, before the raise, it was dropped as the old build's and the failing canary never rolled back.
+t.test('a request decided after the weight was raised from 0 is judged with the new build, whenever it came in', async (t) => {
+  const [slow, v1, v2] = await Promise.all([TestUpstream.start({ name: 'slow' }), TestUpstream.start({ name: 'v1' }), TestUpstream.start({ name: 'v2' })])
+  t.teardown(() => Promise.all([slow.close(), v1.close(), v2.close()]))
+  slow.delayMs = 300
+  v2.failCount = 1_000_000
+  v2.failStatus = 500
+  const gw = await startGateway({
+    pools: { slow: { targets: [slow.url] }, v1: { targets: [v1.url] }, v2: { targets: [v2.url], retry: { attempts: 1 } } },
+    routes: [{ path: '/slow', pool: 'slow' }, { name: 'pay', path: '/pay', pool: 'v1', canary: { pool: 'v2', weight: 0, rollback: { maxErrorRatePercent: 0, minRequests: 1, windowMs: 60_000 } } }],
+  }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const c = rawConnection(t, Number(new URL(gw.url).port))
+  await c.connected
+  c.socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /pay/x HTTP/1.1\r\nHost: x\r\n\r\n')
+  await waitFor(() => slow.hits === 1) // the second waits its turn, undecided
+  const plan = [...gw.gateway.proxy.state.plans!.values()][0]!
+  plan.setCanaryWeight(100)
+  await waitFor(() => [...c.received().matchAll(/HTTP\/1\.1 \d{3}/g)].length === 2)
+  t.equal(v2.hits, 1, 'sent to the raised canary')
+  t.strictSame(plan.canary!.decider.stats().canary, { requests: 1, errors: 1 }, 'its failure counted')
+  t.equal(plan.canary!.decider.weightSource, 'rollback', 'and the canary rolled back')
 })

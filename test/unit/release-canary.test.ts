@@ -150,17 +150,23 @@ t.test('release-canary-rollback', async (t) => {
   })
 
   // requests sent to the old build before a restore and finishing after it (slow failures of pods being taken down)
-  // are that build's: counted against the restored canary, they rolled it back before it served anyone
-  t.test('answers of requests that came in before a restore are not counted against the restored canary', async (t) => {
+  // are that build's: counted against the restored canary, they rolled it back before it served anyone. What counts
+  // is when a request's version was decided (a request that waited its turn and was sent after the raise is the new
+  // build's), so the decision's epoch goes back to record().
+  t.test('answers of requests decided before a restore are not counted against the restored canary', async (t) => {
     const { d } = setup()
     t.equal(canary(d, 'xxxxxxxxxx').length, 1)
-    const cameInBefore = performance.now()
+    const decidedBefore = d.epoch
     d.setWeight(50, 'operator')
-    for (let i = 0; i < 20; i++) t.equal(d.record('canary', false, cameInBefore), undefined)
+    t.not(d.epoch, decidedBefore, 'raised from 0: another build')
+    for (let i = 0; i < 20; i++) t.equal(d.record('canary', false, decidedBefore), undefined)
     t.same(d.stats().canary, { requests: 0, errors: 0 }, 'not counted')
     t.equal(d.weight, 50, 'not rolled back')
+    const decidedAfter = d.epoch
+    d.setWeight(60, 'operator')
+    t.equal(d.epoch, decidedAfter, 'a change of a live weight is the same build')
     const failures = []
-    for (let i = 0; i < 10; i++) failures.push(d.record('canary', false, performance.now()))
+    for (let i = 0; i < 10; i++) failures.push(d.record('canary', false, decidedAfter))
     t.equal(failures.filter((e) => e !== undefined).length, 1, 'the restored build\'s own errors roll it back')
   })
 
