@@ -45,13 +45,16 @@ let hupWhileStarting = false
 const onStartingHup = (): void => { hupWhileStarting = true }
 const onStartingUsr2 = (): void => {}
 /**
- * SIGTERM and SIGINT while the gateway starts end the process at once, with the status their default action gives:
- * nothing listens yet. Said by a handler, because in a container node is PID 1, whose signals without one the
- * kernel drops: a pod deleted while its config loads would otherwise start serving and be killed without a drain.
+ * SIGTERM and SIGINT while the gateway starts end the process at once: nothing listens yet. Said by a handler,
+ * because in a container node is PID 1, whose signals without one the kernel drops: a pod deleted while its config
+ * loads would otherwise start serving and be killed without a drain. PID 1 exits with the status the default action
+ * gives (128 + the signal); any other process dies by the signal itself, as systemd counts a clean stop.
  */
 const onStartingStop = (signal: NodeJS.Signals): void => {
   process.stderr.write(`switchyard: ${signal} while starting; exiting\n`)
-  process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
+  if (process.pid === 1) process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
+  process.off('SIGTERM', onStartingStop).off('SIGINT', onStartingStop)
+  process.kill(process.pid, signal)
 }
 
 // The compile cache first, and named in the environment: a re-execution below (to add the shipped V8 flags) then
@@ -150,7 +153,6 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
   // listens, so a signal is never the process's death; SIGHUP and SIGUSR2 are left to the reload and the log's reopen above, and unhandled
   // rejections to the listener in cli() (a gateway's own arrives here as an uncaught exception).
-  process.off('SIGTERM', onStartingStop).off('SIGINT', onStartingStop)
   const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'SIGUSR2', 'unhandledRejection'], onSecondSignal: (signal) => logSecondSignal(gateway, signal) }, async ({ signal, err }) => {
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.
@@ -170,6 +172,10 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     gateway.logger.info({ signal }, 'shutting down')
     await gateway.shutdown()
   })
+  // only now: a signal the starting handler's watcher has caught but the loop has not yet dispatched (the gateway's
+  // modules and build run without a turn) reaches close-with-grace's listener; with no listener between, Node would
+  // close the watcher and drop it
+  process.off('SIGTERM', onStartingStop).off('SIGINT', onStartingStop)
 
   let url: string
   let adminUrl: string

@@ -28,6 +28,11 @@ export interface DnsDiscoveryOptions {
    * rebuilt by a reload): they are the set until this one's own lookups change it, as a failed lookup keeps them.
    */
   initial?: AddressState
+  /**
+   * Whether the discovery `initial` came from had decided its set (an empty one too, once confirmed): without it, a
+   * set with addresses is decided and an empty one is not.
+   */
+  decided?: boolean
 }
 
 export interface DnsDiscoveryEvents {
@@ -71,7 +76,7 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
     if (options.initial !== undefined) {
       this.#state = options.initial
       this.#urls = Object.freeze(targetUrls([...options.initial.v4, ...options.initial.v6], spec))
-      this.#decided = this.#urls.length > 0
+      this.#decided = options.decided ?? this.#urls.length > 0
     }
   }
 

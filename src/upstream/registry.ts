@@ -41,6 +41,8 @@ export interface RuntimeOptions {
    * while the new pool's first lookups run, as they would through a failed lookup. Plain data, as carriedStatus.
    */
   carriedAddresses?: ReadonlyMap<string, AddressState>
+  /** The names (discoveryKey) among them whose lookups had decided their set in the replaced pool, empty ones too. */
+  carriedDecided?: ReadonlySet<string>
   /** The lag each target (by URL) last reported to the replaced pool's health checks: judged at once, not after a probe. */
   carriedLag?: ReadonlyMap<string, number> | undefined
   /**
@@ -123,13 +125,15 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.name = name
     this.clock = clock
     this.#discoveries = config.discover.map((spec) => {
-      const initial = options.carriedAddresses?.get(discoveryKey(spec))
+      const key = discoveryKey(spec)
+      const initial = options.carriedAddresses?.get(key)
       const discovery = new DnsDiscovery({ dns: spec.dns, port: spec.port, refreshMs: spec.refreshMs, protocol: spec.protocol }, {
         ...(options.dnsServers ? { servers: options.dnsServers } : {}),
-        ...(initial ? { initial } : {}),
+        ...(initial ? { initial, decided: options.carriedDecided?.has(key) === true } : {}),
       })
-      // a name the replaced pool had not yet found an address for (a reload right after the one that named it) is
-      // as new as a renamed one: what its first lookup finds serves at once
+      // a name whose lookups had not answered yet in the replaced pool (a reload right after the one that named it)
+      // is as new as a renamed one: what its first lookup finds serves at once; one that had answered, even with no
+      // address (a Service scaled to 0), holds an address it finds new out for a check, as the running pool would
       if (initial !== undefined && discovery.decided) this.#carriedNames.add(discovery)
       let failing = false
       discovery.on('change', () => this.#setTargets(this.config))
@@ -198,6 +202,11 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     return new Map(this.#discoveries.map((d) => [discoveryKey(d.spec), d.state]))
   }
 
+  /** The discovered names (discoveryKey) whose lookups have decided their set, an empty one too. */
+  decidedNames (): Set<string> {
+    return new Set(this.#discoveries.filter((d) => d.decided).map((d) => discoveryKey(d.spec)))
+  }
+
   isFailureStatus (status: number): boolean {
     return this.#failureStatuses.has(status)
   }
@@ -237,6 +246,8 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
         const id = idOf(tc)
         if (next.has(id)) continue
         let target = current.get(targetKey(tc))
+        // a warm-up target (a fixed one, or a renamed name's) is not this name's: it would send its Host and TLS name
+        if (target !== undefined && this.#warmup.has(target)) target = undefined
         if (target === undefined) {
           target = new Target(tc, config, spec.dns, shared(url))
           const replaced = !this.#started && this.#replacedIds.has(id)
@@ -336,19 +347,20 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       continue
     }
     if (before !== undefined) retired.push(before)
-    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedShared' | 'carriedCurrent' | 'carriedAddresses' | 'warmupTargets' | 'carriedLag'> = {}
+    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedShared' | 'carriedCurrent' | 'carriedAddresses' | 'carriedDecided' | 'warmupTargets' | 'carriedLag'> = {}
     if (before !== undefined) {
       // a name both pools discover starts from its last addresses; every other discovered target (a renamed name's,
       // or those the replaced pool itself still kept from its own predecessor) serves until the first lookups end
       const keys = new Set(poolConfig.discover.map(discoveryKey))
       const carriedAddresses = new Map([...before.discoveredAddresses()].filter(([key]) => keys.has(key)))
       const warmupTargets = before.discoveredTargets().filter((d) => !carriedAddresses.has(d.key))
-      // fixed targets that gave way to names serve until those names first answer too, as a renamed name's do
-      if (poolConfig.discover.length > 0) {
+      // fixed targets that gave way to a name the reload named serve until the names first answer too, as a renamed
+      // name's do; one removed beside names the pool kept is gone at once, as in a pool the reload did not rebuild
+      if (poolConfig.discover.some((spec) => !carriedAddresses.has(discoveryKey(spec)))) {
         const listed = new Set(poolConfig.targets.map(idOf))
         for (const t of before.config.targets) if (!listed.has(idOf(t))) warmupTargets.push({ key: '', url: t.url, weight: t.weight, backup: t.backup, dns: undefined })
       }
-      carried = { carriedLag: before.health?.lagReports(), carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, warmupTargets }
+      carried = { carriedLag: before.health?.lagReports(), carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, carriedDecided: before.decidedNames(), warmupTargets }
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it

@@ -210,6 +210,80 @@ t.test('a second reload during a renamed name\'s first lookup leaves nothing dar
   t.ok(served.has('127.0.0.4'), 'the new name\'s address took requests once it answered')
 })
 
+// The address a reload's new name answers, which a fixed target served while the name was looked up, is the name's
+// target from then on: it sends the name's Host (and TLS name) as a gateway started with the name does. The fixed
+// warm-up target was kept for it, and kept sending the bare address.
+t.test('fixed targets turned into a name: once it answers, the address sends the name\'s Host', async (t) => {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  const pod: Server = createServer((req, res) => res.end(String(req.headers.host)))
+  await new Promise<void>((resolve) => pod.listen(0, '127.0.0.2', resolve))
+  t.teardown(() => { pod.closeAllConnections(); pod.close() })
+  const port = (pod.address() as AddressInfo).port
+  dns.set(NAME, { a: ['127.0.0.2'] })
+  let targets: GatewayConfig['pools'][string]['targets'] = [`http://127.0.0.2:${port}`]
+  const config = (): GatewayConfig => ({ pools: { payment: { targets, preserveHost: false } }, routes: [{ path: '/', pool: 'payment' }] })
+  const gw = await startGateway(config(), { dnsServers: [dns.address], defaultMetrics: false, load: async () => validateConfig(config()) })
+  t.teardown(() => gw.close())
+  await waitFor(() => gw.gateway.readiness() === 'ready')
+  t.equal(await (await fetch(`${gw.url}/x`)).text(), `127.0.0.2:${port}`, 'a fixed target sends its address')
+  targets = [{ dns: NAME, port, refreshMs: 60_000 }]
+  t.equal((await gw.gateway.reload()).result, 'success')
+  await waitFor(() => gw.gateway.pools().get('payment')!.pool.targets.every((x) => x.host === `${NAME}:${port}`))
+  t.equal(await (await fetch(`${gw.url}/x`)).text(), `${NAME}:${port}`, 'the name\'s Host once it answered')
+})
+
+// A name whose lookups had answered with no address (a Service scaled to 0, confirmed) is a name the pool looked up:
+// after a reload that rebuilds the pool, an address it then finds waits for a passing check as the running pool's
+// would. Carried as undecided, the address served at once, unchecked (its pod not ready: every request reached it).
+t.test('a name confirmed empty before a rebuild: an address its first lookup finds waits for a check', async (t) => {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  const { port, silent } = await pods(t, ['127.0.0.2'])
+  silent.add('127.0.0.2') // its probe never answers: not ready
+  dns.set(NAME, { a: [] })
+  let refreshMs = 300
+  const config = (): GatewayConfig => ({
+    pools: { payment: { targets: [{ dns: NAME, port, refreshMs }], healthCheck: { path: '/health', intervalMs: 60_000, timeoutMs: 5000, healthyThreshold: 1, unhealthyThreshold: 1 } } },
+    routes: [{ path: '/', pool: 'payment' }],
+  })
+  const gw = await startGateway(config(), { dnsServers: [dns.address], defaultMetrics: false, load: async () => validateConfig(config()) })
+  t.teardown(() => gw.close())
+  // two empty answers in a row confirm it; the pool is rebuilt before its third lookup, and the Service is back
+  await waitFor(() => dns.count(NAME, 'A') === 2 && gw.gateway.readiness() === 'ready')
+  dns.set(NAME, { a: ['127.0.0.2'] })
+  refreshMs = 250
+  t.equal((await gw.gateway.reload()).result, 'success')
+  const pool = (): UpstreamPool => gw.gateway.pools().get('payment')!.pool
+  await waitFor(() => pool().targets.length === 1)
+  t.equal(pool().status(pool().targets[0]!).healthy, false, 'held out until a check passes')
+  t.equal((await fetch(`${gw.url}/x`)).status, 503, 'the not-ready pod gets no request')
+})
+
+// A fixed target a reload removes beside names the pool keeps is gone at once, rebuilt pool or not: only fixed
+// targets that give way to a name the reload names are kept until it answers. Kept as warm-up, it served for as long
+// as one of the pool's kept names failed to resolve.
+t.test('a fixed target removed beside a failing name the pool keeps takes no request after the reload', async (t) => {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  const { port } = await pods(t, ['127.0.0.2', '127.0.0.3'])
+  dns.mode = 'servfail'
+  const a = `http://127.0.0.2:${port}`
+  const b = `http://127.0.0.3:${port}`
+  let targets: GatewayConfig['pools'][string]['targets'] = [a, b, { dns: NAME, port, refreshMs: 60_000 }]
+  let connectMs = 1000
+  const config = (): GatewayConfig => ({ pools: { payment: { targets, timeouts: { connectMs } } }, routes: [{ path: '/', pool: 'payment' }] })
+  const gw = await startGateway(config(), { dnsServers: [dns.address], defaultMetrics: false, load: async () => validateConfig(config()) })
+  t.teardown(() => gw.close())
+  await waitFor(() => gw.gateway.readiness() === 'ready', 10_000)
+  targets = [a, { dns: NAME, port, refreshMs: 60_000 }]
+  connectMs = 900 // the pool is rebuilt
+  t.equal((await gw.gateway.reload()).result, 'success')
+  const served = new Set<string>()
+  for (let i = 0; i < 10; i++) served.add(await (await fetch(`${gw.url}/x`)).text())
+  t.strictSame([...served], ['127.0.0.2'], 'only the target the config still lists')
+})
+
 // /readyz waits for the first lookups of the pools that run: a reload while the first ones are still out puts new
 // pools in place, and those are waited for in turn. Only the replaced pools' were (whose lookups a reload cancels),
 // so the gateway said ready while its running pool had no target yet, and answered 503 no_available_target.
