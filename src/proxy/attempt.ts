@@ -64,6 +64,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
   #writing: Map<ArrayBufferLike, number> | undefined
   /** Read buffers undici kept a part of when the response was paused (it reads them again on resume). */
   #kept: WeakSet<ArrayBufferLike> | undefined
+  /** The read buffer undici parses now: it keeps views of its tail (a trailer field cut by the read's end) until the next read. */
+  #reading: ArrayBufferLike | undefined
+  /** That buffer, once its writes completed: released when undici moves on to another read (never at the end). */
+  #written: ArrayBufferLike | undefined
+  /** The head's Connection field (parsed: undici's raw head is views of a read buffer that may have been released). */
+  #connection: string | string[] | undefined
   #watchingUpload = false
   /** Handed to undici, not started yet: counted in the target's queue until undici starts or ends it. */
   #queued = false
@@ -179,6 +185,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
     if (refused !== undefined) return controller.abort(refused)
     const te = headers['transfer-encoding']
     this.#headersReceived = true
+    this.#connection = headers.connection
     this.#toTheClose = te === undefined && headers['content-length'] === undefined && statusCode !== 204 && statusCode !== 304 && ex.method !== 'HEAD'
     const runtime = this.#runtime
     const result = this.result
@@ -228,6 +235,12 @@ export class Attempt implements Dispatcher.DispatchHandler {
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#dropping || this.#settled) return
     const res = this.#ex.res
+    if (chunk.buffer !== this.#reading) {
+      // undici has finished with the previous read: its buffer can go now if its writes have completed
+      if (this.#written !== undefined) release(this.#written)
+      this.#written = undefined
+      this.#reading = chunk.buffer
+    }
     this.#given += chunk.length
     const written = chunk.length >= RECLAIM_MIN_BYTES ? res.write(chunk, this.#reclaimAfterWrite(chunk.buffer)) : res.write(chunk)
     // A 64 KiB read is as large as the socket's high-water mark, so write() says "full" for nearly every
@@ -268,8 +281,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
 
   /**
    * The callback of a large chunk's write to the client: once the last write from an upstream read buffer has
-   * completed, undici is done with it too (it parses a read whole before the next one, except what it keeps
-   * while paused), so its memory goes back at once instead of waiting for a collection.
+   * completed and undici has moved on to its next read, undici is done with it too, so its memory goes back at once
+   * instead of waiting for a collection. Not before: undici keeps views of a read's tail until the next one (a
+   * trailer field cut by the read's end, joined to its rest then), nor while it keeps a part of it paused.
    */
   #reclaimAfterWrite (buffer: ArrayBufferLike): (err?: Error | null) => void {
     const writing = this.#writing ??= new Map()
@@ -278,7 +292,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
       const left = writing.get(buffer)! - 1
       if (left > 0) return void writing.set(buffer, left)
       writing.delete(buffer)
-      if (err == null && this.#kept?.has(buffer) !== true) release(buffer)
+      if (err != null || this.#kept?.has(buffer) === true) return
+      // undici may still hold views of the rest of the read it is parsing (a trailer field cut by its end)
+      if (buffer === this.#reading) this.#written = buffer
+      else release(buffer)
     }
   }
 
@@ -291,7 +308,7 @@ export class Attempt implements Dispatcher.DispatchHandler {
       const res = this.#ex.res
       // a chunked answer's trailer fields go on where the client's answer is chunked too (only chunks carry them: an
       // HTTP/1.0 client's answer runs to the close, and they are dropped); looked at only for a chunked answer
-      if (res.chunkedEncoding && trailers !== undefined) passTrailers(res, trailers, controller?.rawHeaders)
+      if (res.chunkedEncoding && trailers !== undefined) passTrailers(res, trailers, this.#connection)
       res.end()
       // the stall timer stops with this attempt: a tail the client is not taking gets a watch of its own
       if (res.writableLength > 0) this.#ex.watchUnsentTail(this.#runtime.clock, this.#runtime.config.timeouts.clientIdleMs)
@@ -452,26 +469,24 @@ const NOT_TRAILERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', '
  * Adds the upstream's trailer fields to the client's answer, without those that must not go on and those its head's
  * Connection named (hop-by-hop for the whole message). Allocates only when there are trailer fields.
  */
-function passTrailers (res: Exchange['res'], trailers: IncomingHttpHeaders, rawHeaders: Dispatcher.DispatchController['rawHeaders']): void {
+function passTrailers (res: Exchange['res'], trailers: IncomingHttpHeaders, connection: string | string[] | undefined): void {
   let out: Record<string, string | string[]> | undefined
   let named: Set<string> | undefined
   for (const name in trailers) {
     const value = trailers[name]
     if (value === undefined || NOT_TRAILERS.has(name)) continue
-    named ??= connectionTokens(rawHeaders)
+    named ??= connectionTokens(connection)
     if (named.has(name)) continue
     ;(out ??= {})[name] = value
   }
   if (out !== undefined) res.addTrailers(out)
 }
 
-/** The field names the response head's Connection fields list (undici's raw head: names and values as buffers). */
-function connectionTokens (rawHeaders: Dispatcher.DispatchController['rawHeaders']): Set<string> {
+/** The field names the response head's Connection fields list. */
+function connectionTokens (connection: string | string[] | undefined): Set<string> {
   const tokens = new Set<string>()
-  if (!Array.isArray(rawHeaders)) return tokens
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (String(rawHeaders[i]).toLowerCase() !== 'connection') continue
-    for (const t of String(rawHeaders[i + 1]).split(',')) tokens.add(t.trim().toLowerCase())
+  for (const v of connection === undefined ? [] : Array.isArray(connection) ? connection : [connection]) {
+    for (const t of v.split(',')) tokens.add(t.trim().toLowerCase())
   }
   return tokens
 }

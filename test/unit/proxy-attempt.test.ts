@@ -658,9 +658,12 @@ t.test('proxy-attempt', async (t) => {
     res.pendingCallbacks.shift()!()
     t.equal(read.buffer.byteLength, 64 * 1024, 'still held by its other write')
     res.completeWrites()
-    t.equal(read.buffer.detached, true, 'freed after its last write')
-    t.equal(second.buffer.detached, true)
+    t.equal(read.buffer.detached, true, 'freed after its last write, undici on its next read')
+    // undici may still hold views of the tail of the read it parses (a trailer field cut by its end, joined to the
+    // next read's start): kept until undici moves on to another read
+    t.equal(second.buffer.detached, false, 'the read undici parses now is kept')
     attempt.onResponseData(controller, Buffer.alloc(100, 'c'))
+    t.equal(second.buffer.detached, true, 'freed once undici moved on')
     t.equal(res.pendingCallbacks.length, 0, 'small chunks are left to the GC')
     attempt.onResponseEnd()
     t.equal(res.body.length, 84 * 1024 + 100, 'every byte was written before anything was freed')
