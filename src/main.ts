@@ -153,7 +153,15 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
   // listens, so a signal is never the process's death; SIGHUP and SIGUSR2 are left to the reload and the log's reopen above, and unhandled
   // rejections to the listener in cli() (a gateway's own arrives here as an uncaught exception).
+  // A signal that came during the build reaches the handler below at the first turn after it is installed: the
+  // listeners are then never opened (nothing to drain), or, if it came while they were being opened, the handler waits
+  // for them and drains what they may have taken.
+  let stopRequested = false
+  let listened = false
+  let listenersSettled!: () => void
+  const listenersDone = new Promise<void>((resolve) => { listenersSettled = resolve })
   const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'SIGUSR2', 'unhandledRejection'], onSecondSignal: (signal) => logSecondSignal(gateway, signal) }, async ({ signal, err }) => {
+    stopRequested = true
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.
     const { delayMs, timeoutMs } = gateway.config.shutdown
@@ -169,6 +177,12 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
       await gateway.close()
       return
     }
+    await listenersDone
+    if (!listened) {
+      gateway.logger.info({ signal }, 'stopped while starting, before listening')
+      await gateway.close()
+      return
+    }
     gateway.logger.info({ signal }, 'shutting down')
     await gateway.shutdown()
   })
@@ -180,13 +194,21 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   let url: string
   let adminUrl: string
   try {
+    // a poll phase first (between two check phases): a signal pending since the build is handled now, and nothing
+    // is opened
+    for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve))
+    if (stopRequested) return listenersSettled()
     // The admin listener first: a start that cannot bind it (its port held by another program, or by a gateway
     // without server.reusePort) fails before the public port is taken. A public listener bound beside another
     // gateway's (server.reusePort) is handed a share of the new connections at once, and closing it resets them.
     adminUrl = await gateway.listenAdmin().catch((err: unknown) => { throw new StartupError(describeListenError(err, 'admin', config.admin)) })
+    if (stopRequested) return listenersSettled()
     url = await gateway.listen().catch((err: unknown) => { throw new StartupError(describeListenError(err, 'server', config.server)) })
+    listened = true
+    listenersSettled()
     await watcher.start()
   } catch (err) {
+    listenersSettled()
     // Not a shutdown: nothing was served. Without this, close-with-grace would run the graceful shutdown when the
     // event loop empties (delayMs of "draining" a gateway that never listened) and exit 0.
     grace.uninstall()

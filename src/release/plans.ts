@@ -281,10 +281,14 @@ export function buildPlans (config: ResolvedConfig, routes: readonly Route[], op
       if (former !== undefined) claims.set(former, (claims.get(former) ?? 0) + 1)
     }
   }
+  // of several, the one on the former route's host takes it (a route renamed beside a new one for another host)
   const formerOf = (route: Route): RoutePlan | undefined => {
     if (claims.size === 0) return undefined
     const former = formerCandidate(route)
-    return former !== undefined && claims.get(former) === 1 ? former : undefined
+    if (former === undefined) return undefined
+    if (claims.get(former) === 1) return former
+    const sameHost = routes.filter((r) => r.host === former.route.host && formerCandidate(r) === former)
+    return sameHost.length === 1 && sameHost[0] === route ? former : undefined
   }
   const plans = new Map<Route, RoutePlan>()
   for (const route of routes) {

@@ -246,8 +246,13 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
         const id = idOf(tc)
         if (next.has(id)) continue
         let target = current.get(targetKey(tc))
-        // a warm-up target (a fixed one, or a renamed name's) is not this name's: it would send its Host and TLS name
-        if (target !== undefined && this.#warmup.has(target)) target = undefined
+        // a warm-up target (a fixed one, or a renamed name's) is not this name's: it would send its Host and TLS name.
+        // The name's own target takes its place for good: the warm-up copy, closed once idle, must never come back
+        // (a later answer without this address while another name is still undecided would re-add it)
+        if (target !== undefined && this.#warmup.has(target)) {
+          this.#warmup = new Map([...this.#warmup].filter(([kept]) => kept !== target))
+          target = undefined
+        }
         if (target === undefined) {
           target = new Target(tc, config, spec.dns, shared(url))
           const replaced = !this.#started && this.#replacedIds.has(id)

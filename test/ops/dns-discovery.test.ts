@@ -233,6 +233,32 @@ t.test('fixed targets turned into a name: once it answers, the address sends the
   t.equal(await (await fetch(`${gw.url}/x`)).text(), `${NAME}:${port}`, 'the name\'s Host once it answered')
 })
 
+// The warm-up target the name's own target replaced is closed once idle, and gone for good: a later answer without
+// its address, while another name of the pool is still undecided (the warm-up still on), put the closed copy back in
+// rotation, and the requests it was picked for failed (502 upstream_unreachable).
+t.test('a warm-up target the name replaced never comes back, though another name is still undecided', async (t) => {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  const { port } = await pods(t, ['127.0.0.2', '127.0.0.3'])
+  const other = 'other.default.svc.cluster.local' // no record: empty answers, undecided until a second confirms
+  dns.set(NAME, { a: ['127.0.0.2'] })
+  let targets: GatewayConfig['pools'][string]['targets'] = [`http://127.0.0.2:${port}`]
+  const config = (): GatewayConfig => ({ pools: { payment: { targets, retry: { attempts: 1 } } }, routes: [{ path: '/', pool: 'payment' }] })
+  const gw = await startGateway(config(), { dnsServers: [dns.address], defaultMetrics: false, load: async () => validateConfig(config()) })
+  t.teardown(() => gw.close())
+  await waitFor(() => gw.gateway.readiness() === 'ready')
+  t.equal((await fetch(`${gw.url}/x`)).status, 200)
+  targets = [{ dns: NAME, port, refreshMs: 100 }, { dns: other, port, refreshMs: 60_000 }]
+  t.equal((await gw.gateway.reload()).result, 'success')
+  const pool = (): UpstreamPool => gw.gateway.pools().get('payment')!.pool
+  await waitFor(() => pool().targets.some((x) => x.host === `${NAME}:${port}`))
+  dns.set(NAME, { a: ['127.0.0.3'] })
+  await waitFor(() => pool().targets.every((x) => x.id === `127.0.0.3:${port}`))
+  const statuses = new Set<number>()
+  for (let i = 0; i < 10; i++) statuses.add((await fetch(`${gw.url}/x`)).status)
+  t.strictSame([...statuses], [200], 'every request served by the name\'s address')
+})
+
 // A name whose lookups had answered with no address (a Service scaled to 0, confirmed) is a name the pool looked up:
 // after a reload that rebuilds the pool, an address it then finds waits for a passing check as the running pool's
 // would. Carried as undecided, the address served at once, unchecked (its pod not ready: every request reached it).

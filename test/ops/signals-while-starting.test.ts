@@ -16,7 +16,7 @@ const NODE = join(ROOT, 'node_modules/.bin/node')
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
 /** Starts the CLI on a config that reads `targetFile` and then waits until `gate` exists. */
-function startGated (t: Tap, dir: string, targetFile: string, gate: string) {
+function startGated (t: Tap, dir: string, targetFile: string, gate: string, nodeArgs: string[] = []) {
   const configFile = join(dir, 'gw.mjs')
   // reads its target, says so on stderr, then waits for the test's gate (a secret store that answers late)
   writeFileSync(configFile, `import { existsSync, readFileSync } from 'node:fs'
@@ -26,7 +26,7 @@ while (!existsSync(${JSON.stringify(gate)})) await new Promise((resolve) => setT
 export default { server: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 },
   shutdown: { delayMs: 0, timeoutMs: 1000 }, pools: { p: { targets: [target] } }, routes: [{ path: '/', pool: 'p' }] }
 `)
-  const proc = spawn(NODE, ['src/main.ts', '--config', configFile], { cwd: ROOT, env: cliEnv({ SWITCHYARD_SOURCES: '1' }), stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(NODE, [...nodeArgs, 'src/main.ts', '--config', configFile], { cwd: ROOT, env: cliEnv({ SWITCHYARD_SOURCES: '1' }), stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })))
   t.teardown(async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
@@ -84,5 +84,34 @@ t.test('a SIGTERM while the config loads ends the process before it listens, by 
   proc.kill('SIGTERM')
   t.same(await exited, { code: null, signal: 'SIGTERM' }, 'ended by the signal (PID 1 exits 143: the kernel would drop it)')
   t.match(stderr(), /SIGTERM while starting/)
+  t.notOk(records.some((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening on')), 'it never listened')
+})
+
+// A SIGTERM that comes while the gateway's modules load and it is built (no turn of the event loop, so the signal
+// waits) reaches the graceful shutdown, which finds nothing listening and opens nothing: the gateway stops at once.
+// It was dropped (the starting handler removed before it was heard: the gateway served on), and then, once heard,
+// the listeners were opened anyway and held for shutdown.delayMs, taking a share of new connections beside another
+// gateway on the port. The signal is sent here the moment close-with-grace installs its listener, as if it had come
+// during the build.
+t.test('a SIGTERM that comes during the build: nothing is opened, and the process ends', async (t) => {
+  const a = await TestUpstream.start({ name: 'a' })
+  t.teardown(() => a.close())
+  const dir = t.testdir()
+  const targetFile = join(dir, 'target.json')
+  writeFileSync(targetFile, JSON.stringify(a.url))
+  const gate = join(dir, 'go')
+  writeFileSync(gate, '')
+  const preload = join(dir, 'signal-at-install.mjs')
+  writeFileSync(preload, `const once = process.once
+let sent = false
+process.once = function (event, listener) {
+  const result = once.call(this, event, listener)
+  if (event === 'SIGTERM' && !sent) { sent = true; process.kill(process.pid, 'SIGTERM') }
+  return result
+}
+`)
+  const { exited, records } = startGated(t, dir, targetFile, gate, ['--import', preload])
+  t.same(await exited, { code: 0, signal: null }, 'ended, cleanly')
+  t.ok(records.some((r) => r.msg === 'stopped while starting, before listening'), 'said so')
   t.notOk(records.some((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening on')), 'it never listened')
 })

@@ -97,3 +97,28 @@ t.test('a route split in two by a reload: neither takes the old route\'s canary'
   a!.setCanaryWeight(80)
   t.equal(b!.canary!.decider.weight, 10, 'a weight set on one leaves the other')
 })
+
+// A route renamed in the reload that also adds a route for another host with the same canary settings on the same
+// path: the renamed route, on the former route's host, keeps its rollback; the new one starts from the file. Both
+// claimed it, so neither took it, and the rolled-back canary served again.
+t.test('a renamed route keeps its rollback beside a new route for another host with the same canary', async (t) => {
+  const [v1, v2] = await Promise.all([TestUpstream.start({ name: 'v1' }), TestUpstream.start({ name: 'v2' })])
+  t.teardown(() => Promise.all([v1.close(), v2.close()]))
+  const canarySettings = { pool: 'payment-v2', weight: 50, rollback: { maxErrorRatePercent: 5, minRequests: 20, windowMs: 60_000 } }
+  const pools = { 'payment-v1': { targets: [v1.url] }, 'payment-v2': { targets: [v2.url], retry: { attempts: 1 } } }
+  let next: GatewayConfig = { pools, routes: [{ name: 'pay', host: 'a.example', path: '/pay', pool: 'payment-v1', canary: canarySettings }] }
+  const gw = await startGateway(next, { defaultMetrics: false, random: mulberry32(7), load: async () => validateConfig(next) })
+  t.teardown(() => gw.close())
+  const canaryOf = (name: string): { weight: number; source: string } => {
+    const c = gw.gateway.status().routes.find((r) => r.name === name)!.canary!
+    return { weight: c.weight, source: c.weightSource }
+  }
+  v2.failCount = 1_000_000
+  v2.failStatus = 500
+  for (let i = 0; i < 200 && canaryOf('pay').source !== 'rollback'; i++) await httpRequest(`${gw.url}/pay/x`, { headers: { host: 'a.example' } })
+  t.strictSame(canaryOf('pay'), { weight: 0, source: 'rollback' }, 'rolled back')
+  next = { pools, routes: [{ name: 'payments', host: 'a.example', path: '/pay', pool: 'payment-v1', canary: canarySettings }, { name: 'pay-b', host: 'b.example', path: '/pay', pool: 'payment-v1', canary: canarySettings }] }
+  t.equal((await gw.gateway.reload()).result, 'success')
+  t.strictSame(canaryOf('payments'), { weight: 0, source: 'rollback' }, 'the renamed route keeps it')
+  t.strictSame(canaryOf('pay-b'), { weight: 50, source: 'file' }, 'the new one starts from the file')
+})
