@@ -158,6 +158,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   // for them and drains what they may have taken.
   let stopRequested = false
   let listened = false
+  let startFailed = false
   let listenersSettled!: () => void
   const listenersDone = new Promise<void>((resolve) => { listenersSettled = resolve })
   const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'SIGUSR2', 'unhandledRejection'], onSecondSignal: (signal) => logSecondSignal(gateway, signal) }, async ({ signal, err }) => {
@@ -178,6 +179,8 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
       return
     }
     await listenersDone
+    // a start that failed says why and exits 1 (cli()), a stop requested meanwhile or not
+    if (startFailed) return new Promise<void>(() => {})
     if (!listened) {
       gateway.logger.info({ signal }, 'stopped while starting, before listening')
       await gateway.close()
@@ -208,6 +211,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     listenersSettled()
     await watcher.start()
   } catch (err) {
+    startFailed = true
     listenersSettled()
     // Not a shutdown: nothing was served. Without this, close-with-grace would run the graceful shutdown when the
     // event loop empties (delayMs of "draining" a gateway that never listened) and exit 0.
@@ -216,6 +220,8 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     await Promise.race([gateway.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, FAILED_START_CLOSE_MS).unref())])
     throw err
   }
+  // stopped meanwhile: the shutdown has the gateway; no reload, and no "listening" line after "shutting down"
+  if (stopRequested) return
   // a SIGHUP that came while starting reloads now (the config may have changed since it was read)
   process.on('SIGHUP', onHup).off('SIGHUP', onStartingHup)
   if (hupWhileStarting) onHup()

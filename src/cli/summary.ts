@@ -4,8 +4,13 @@ import type { ResolvedConfig, RouteConfig } from '../config/schema.ts'
 export function describeConfig (config: ResolvedConfig, file: string): string {
   const lines = [`${file}: config is valid`, `listen ${config.server.host}:${config.server.port}, admin ${config.admin.host}:${config.admin.port}`, 'routes:']
   for (const r of config.routes) {
-    const narrowing = [r.host ? `host ${r.host}` : '', r.methods ? r.methods.join(',') : '', r.stripPrefix ? 'strip prefix' : ''].filter(Boolean).join(', ')
-    lines.push(`  ${r.path}${narrowing ? ` (${narrowing})` : ''} -> ${r.pool}${releaseParts(r).map((part) => `; ${part}`).join('')}`)
+    // every condition a request must meet: two routes on one path differ by one of them
+    const narrowing = [
+      r.host ? `host ${r.host}` : '', r.methods ? r.methods.join(',') : '',
+      ...Object.entries(r.headers ?? {}).map(([header, value]) => `${header}: ${value}`), r.stripPrefix ? 'strip prefix' : '',
+    ].filter(Boolean).join(', ')
+    const name = r.name === undefined ? '' : ` [${r.name}]`
+    lines.push(`  ${r.path}${narrowing ? ` (${narrowing})` : ''}${name} -> ${r.pool}${releaseParts(r).map((part) => `; ${part}`).join('')}`)
   }
   lines.push('pools:')
   for (const [name, pool] of Object.entries(config.pools)) {

@@ -18,6 +18,11 @@ const port = z.number().int().min(0, { error: 'must be a port number from 0 to 6
 const maxMs = { error: `must be at most ${MAX_TIMER_MS} ms (about 24.8 days, the longest a Node timer waits)` }
 const positiveMs = z.number().int({ error: 'must be a whole number of milliseconds' }).positive({ error: 'must be greater than 0' }).max(MAX_TIMER_MS, maxMs)
 /** A millisecond field where 0 means "off" (or "none"). */
+/** Defaults the cross-field checks of validate.ts read too, for fields a config leaves out. */
+export const DEFAULT_HEALTH_INTERVAL_MS = 2000
+export const DEFAULT_HEALTH_TIMEOUT_MS = 1000
+export const DEFAULT_BACKOFF_BASE_MS = 25
+export const DEFAULT_BACKOFF_MAX_MS = 250
 const nonNegativeMs = z.number().int({ error: 'must be a whole number of milliseconds' }).min(0, { error: 'must be 0 or more' }).max(MAX_TIMER_MS, maxMs)
 /**
  * Target weights: ample for any ratio, and small enough that the balancers' sums stay finite and exact
@@ -76,7 +81,8 @@ const target = z.custom<z.input<typeof targetUrl> | z.input<typeof targetObject>
     return typeof parsed.data === 'string' ? { url: parsed.data, weight: 1, backup: false } : parsed.data
   })
 
-const hashKey = z.string().refine((k) => k === 'ip' || /^(header|cookie):[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k), {
+const isHashKey = (k: string): boolean => k === 'ip' || /^(header|cookie):[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k)
+const hashKey = z.string().refine(isHashKey, {
   error: "must be 'ip', 'header:<name>' or 'cookie:<name>'",
 })
 const balancer = z.union([
@@ -87,7 +93,7 @@ const balancer = z.union([
 const statusList = z.array(status).min(1)
 
 // Accepted health-check statuses: single statuses, and ranges written as '200-399'.
-const statusOrRange = z.union([status, z.string().regex(/^[1-5]\d\d(-[1-5]\d\d)?$/, { error: "must be a status (204 or '204') or a range ('200-399')" })
+const statusOrRange = z.union([status, z.string().regex(/^[1-5]\d\d(-[1-5]\d\d)?$/, { error: "must be a status (204 or '204') or a range ('200-399')", abort: true })
   .refine((r) => { const [low, high = low] = r.split('-').map(Number); return low! <= high! }, { error: 'a range goes from low to high' })],
 { error: "must be a status (204 or '204') or a range ('200-399')" })
 const expectStatus = z.array(statusOrRange).min(1).superRefine((list, ctx) => {
@@ -139,8 +145,8 @@ const connections = z.strictObject({
 
 const healthCheck = z.strictObject({
   path: z.string().startsWith('/', { error: "must start with '/'" }).default('/health'),
-  intervalMs: positiveMs.default(2000),
-  timeoutMs: positiveMs.default(1000),
+  intervalMs: positiveMs.default(DEFAULT_HEALTH_INTERVAL_MS),
+  timeoutMs: positiveMs.default(DEFAULT_HEALTH_TIMEOUT_MS),
   healthyThreshold: z.number().int().positive().default(2),
   unhealthyThreshold: z.number().int().positive().default(3),
   /** Statuses that count as healthy: numbers and 'low-high' ranges, e.g. ['200-399'], [204] or ['200', '204'] (two ascending numbers are refused as ambiguous). */
@@ -182,7 +188,7 @@ const retry = z.strictObject({
   methods: z.array(retryMethod).default(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']),
   /** Retry POST and PATCH too when the request carries an Idempotency-Key header. */
   idempotencyKey: z.boolean().default(false),
-  backoff: z.strictObject({ baseMs: nonNegativeMs.default(25), maxMs: nonNegativeMs.default(250) }).prefault({}),
+  backoff: z.strictObject({ baseMs: nonNegativeMs.default(DEFAULT_BACKOFF_BASE_MS), maxMs: nonNegativeMs.default(DEFAULT_BACKOFF_MAX_MS) }).prefault({}),
   perTryTimeoutMs: positiveMs.default(2000),
   /** Request bodies up to this size are buffered so they can be replayed; larger ones stream and are sent once. */
   maxBufferBytes: z.number().int().min(0).default(64 * 1024),
@@ -233,7 +239,7 @@ const canary = z.strictObject({
   /** Percent of requests sent to the canary pool (100 = blue-green cut-over). */
   weight: percent,
   /** The same key always gets the same version; requests without it are split at random. */
-  stickyBy: z.union([hashKey, z.literal('none')]).default('none'),
+  stickyBy: z.string().refine((k) => k === 'none' || isHashKey(k), { error: "must be 'none', 'ip', 'header:<name>' or 'cookie:<name>'" }).default('none'),
   /** Requests with one of these values go to the canary whatever its weight; the value 'never' keeps them off it. */
   force: z.strictObject({ header: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, { error: 'must be a header name' }), values: z.array(z.string().min(1)).min(1).default(['always']) }).optional(),
   /** Weight to 0 once the canary served minRequests in windowMs with an error rate above maxErrorRatePercent. */
@@ -329,7 +335,9 @@ const admin = z.strictObject({
   host: listenHost.default('127.0.0.1'),
   port: port.default(9901),
   /** Bearer token for the admin calls that read state or act (or env SWITCHYARD_ADMIN_TOKEN). */
-  token: z.string().min(MIN_ADMIN_TOKEN_LENGTH, { error: `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters` }).optional(),
+  // counted as it is used: the admin calls compare the token without its surrounding whitespace (src/admin/auth.ts),
+  // so a short one padded to the length (a token file's trailing newlines) must not pass
+  token: z.string().refine((token) => token.trim().length >= MIN_ADMIN_TOKEN_LENGTH, { error: `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without surrounding whitespace` }).optional(),
 })
 
 const metrics = z.strictObject({

@@ -4,7 +4,7 @@ import proxyAddr from '@fastify/proxy-addr'
 import type * as z from 'zod'
 import { ConfigError } from '../errors.ts'
 import { routeIdOf } from '../routing/table.ts'
-import { gatewayConfigSchema, reservedPoolNameProblem, targetIdOf, type ResolvedConfig } from './schema.ts'
+import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_TIMEOUT_MS, gatewayConfigSchema, reservedPoolNameProblem, targetIdOf, type ResolvedConfig } from './schema.ts'
 
 export function validateConfig (input: unknown, source?: string): ResolvedConfig {
   const parsed = gatewayConfigSchema.safeParse(input)
@@ -53,13 +53,23 @@ function semanticProblems (input: unknown): string[] {
     if (all.length > 0 && all.every((t: unknown) => isObject(t) && t.backup === true)) {
       problems.push(`pools.${name}.targets: needs at least one primary target (all are backup: true)`)
     }
+    // a field left out is read at its default, so one run reports the problem whether the rest of the file parsed
+    // or not (the raw input is all there is when it did not), in the same words
     const hc = pool.healthCheck
-    if (isObject(hc) && typeof hc.timeoutMs === 'number' && typeof hc.intervalMs === 'number' && hc.timeoutMs > hc.intervalMs) {
-      problems.push(`pools.${name}.healthCheck.timeoutMs: must not exceed intervalMs (${hc.intervalMs})`)
+    if (isObject(hc)) {
+      const timeoutMs = hc.timeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS
+      const intervalMs = hc.intervalMs ?? DEFAULT_HEALTH_INTERVAL_MS
+      if (typeof timeoutMs === 'number' && typeof intervalMs === 'number' && timeoutMs > intervalMs) {
+        problems.push(`pools.${name}.healthCheck.timeoutMs: ${timeoutMs} must not exceed intervalMs (${intervalMs}) (defaults: timeoutMs ${DEFAULT_HEALTH_TIMEOUT_MS}, intervalMs ${DEFAULT_HEALTH_INTERVAL_MS})`)
+      }
     }
     const backoff = isObject(pool.retry) && isObject(pool.retry.backoff) ? pool.retry.backoff : undefined
-    if (backoff && typeof backoff.maxMs === 'number' && typeof backoff.baseMs === 'number' && backoff.maxMs < backoff.baseMs) {
-      problems.push(`pools.${name}.retry.backoff.maxMs: must be at least baseMs (${backoff.baseMs})`)
+    if (backoff) {
+      const baseMs = backoff.baseMs ?? DEFAULT_BACKOFF_BASE_MS
+      const maxMs = backoff.maxMs ?? DEFAULT_BACKOFF_MAX_MS
+      if (typeof maxMs === 'number' && typeof baseMs === 'number' && maxMs < baseMs) {
+        problems.push(`pools.${name}.retry.backoff.maxMs: ${maxMs} must be at least baseMs (${baseMs}) (defaults: baseMs ${DEFAULT_BACKOFF_BASE_MS}, maxMs ${DEFAULT_BACKOFF_MAX_MS})`)
+      }
     }
   }
   const server = isObject(input.server) ? input.server : {}

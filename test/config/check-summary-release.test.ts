@@ -30,3 +30,15 @@ t.test("read replicas are on their route's line", async (t) => {
 t.test('a route without them is one pool', async (t) => {
   t.equal(routeLine('/plain'), '  /plain -> plain')
 })
+
+// Two routes on one path that differ by a header were printed as one route with two pools; the name the admin API
+// takes (POST /routes/:name/canary) was left out.
+t.test('a route\'s header conditions and name are on its line', async (t) => {
+  const two = validateConfig({
+    pools: { stable: { targets: ['http://127.0.0.1:1'] }, beta: { targets: ['http://127.0.0.1:2'] } },
+    routes: [{ name: 'api-beta', path: '/api', pool: 'beta', headers: { 'x-beta': 'yes' } }, { path: '/api', pool: 'stable' }],
+  })
+  const out = describeConfig(two, 'routes.config.ts').split('\n')
+  t.ok(out.includes('  /api (x-beta: yes) [api-beta] -> beta'), out.join('\n'))
+  t.ok(out.includes('  /api -> stable'))
+})

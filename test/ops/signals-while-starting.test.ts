@@ -1,5 +1,6 @@
 // Signals that arrive while the gateway starts, here while a .mjs config awaits (a secret store, say).
 import { spawn } from 'node:child_process'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -16,15 +17,15 @@ const NODE = join(ROOT, 'node_modules/.bin/node')
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
 /** Starts the CLI on a config that reads `targetFile` and then waits until `gate` exists. */
-function startGated (t: Tap, dir: string, targetFile: string, gate: string, nodeArgs: string[] = []) {
+function startGated (t: Tap, dir: string, targetFile: string, gate: string, nodeArgs: string[] = [], port = 0, delayMs = 0) {
   const configFile = join(dir, 'gw.mjs')
   // reads its target, says so on stderr, then waits for the test's gate (a secret store that answers late)
   writeFileSync(configFile, `import { existsSync, readFileSync } from 'node:fs'
 const target = JSON.parse(readFileSync(${JSON.stringify(targetFile)}, 'utf8'))
 process.stderr.write('config loading\\n')
 while (!existsSync(${JSON.stringify(gate)})) await new Promise((resolve) => setTimeout(resolve, 20))
-export default { server: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 },
-  shutdown: { delayMs: 0, timeoutMs: 1000 }, pools: { p: { targets: [target] } }, routes: [{ path: '/', pool: 'p' }] }
+export default { server: { host: '127.0.0.1', port: ${port} }, admin: { host: '127.0.0.1', port: 0 },
+  shutdown: { delayMs: ${delayMs}, timeoutMs: 1000 }, pools: { p: { targets: [target] } }, routes: [{ path: '/', pool: 'p' }] }
 `)
   const proc = spawn(NODE, [...nodeArgs, 'src/main.ts', '--config', configFile], { cwd: ROOT, env: cliEnv({ SWITCHYARD_SOURCES: '1' }), stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })))
@@ -114,4 +115,56 @@ process.once = function (event, listener) {
   t.same(await exited, { code: 0, signal: null }, 'ended, cleanly')
   t.ok(records.some((r) => r.msg === 'stopped while starting, before listening'), 'said so')
   t.notOk(records.some((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening on')), 'it never listened')
+})
+
+/** A preload for the CLI: its `nth` listen() is slow (100 ms) and a SIGTERM comes as it begins. */
+function slowListenWithSignal (dir: string, nth: number): string {
+  const preload = join(dir, 'slow-listen.mjs')
+  writeFileSync(preload, `import net from 'node:net'
+const listen = net.Server.prototype.listen
+let n = 0
+net.Server.prototype.listen = function (...args) {
+  if (++n !== ${nth}) return listen.apply(this, args)
+  process.kill(process.pid, 'SIGTERM')
+  setTimeout(() => listen.apply(this, args), 100)
+  return this
+}
+`)
+  return preload
+}
+
+// A SIGTERM while the public listener opens: the shutdown waits for it and drains, and the start goes no further.
+// It went on to log "switchyard listening on" after "shutting down" (supervisors wait for that line), and to run
+// a reload kept from a SIGHUP while starting, in a gateway already draining.
+t.test('a SIGTERM while the listener opens: shut down, and never said to be listening', async (t) => {
+  const a = await TestUpstream.start({ name: 'a' })
+  t.teardown(() => a.close())
+  const dir = t.testdir()
+  const targetFile = join(dir, 'target.json')
+  writeFileSync(targetFile, JSON.stringify(a.url))
+  writeFileSync(join(dir, 'go'), '')
+  // a drain of 500 ms: time for the start to have gone on meanwhile
+  const { exited, records } = startGated(t, dir, targetFile, join(dir, 'go'), ['--import', slowListenWithSignal(dir, 2)], 0, 500)
+  t.same(await exited, { code: 0, signal: null })
+  const messages = records.map((r) => String(r.msg))
+  t.ok(messages.includes('shutting down'), 'the graceful shutdown ran')
+  t.notOk(messages.some((m) => m.startsWith('switchyard listening on')), 'no listening line')
+})
+
+// A start that fails (the port in use) with a stop signal pending says why and exits 1: the shutdown took the
+// process down with exit 0 and the failure was never said.
+t.test('a start that fails while a SIGTERM is pending says why and exits 1', async (t) => {
+  const a = await TestUpstream.start({ name: 'a' })
+  t.teardown(() => a.close())
+  const holder = createNetServer()
+  await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => holder.close())
+  const port = (holder.address() as AddressInfo).port
+  const dir = t.testdir()
+  const targetFile = join(dir, 'target.json')
+  writeFileSync(targetFile, JSON.stringify(a.url))
+  writeFileSync(join(dir, 'go'), '')
+  const { exited, stderr } = startGated(t, dir, targetFile, join(dir, 'go'), ['--import', slowListenWithSignal(dir, 2)], port)
+  t.same(await exited, { code: 1, signal: null })
+  t.match(stderr(), new RegExp(`server\\.port: ${port} is in use`))
 })

@@ -666,6 +666,33 @@ t.test('config-validate', async (t) => {
     routes: [{ path: '/', pool: 'payment' }],
   })
 
+  // The admin calls compare the token without its surrounding whitespace: a short one padded to the length (a token
+  // file's trailing newlines) passed the check and opened the admin API with 10 characters.
+  t.test('admin.token is counted without its surrounding whitespace', async (t) => {
+    t.strictSame(paths({ ...minimal(), admin: { token: 'abcdefghij\n\n\n\n\n\n' } }), ['admin.token'])
+    t.strictSame(paths({ ...minimal(), admin: { token: '  abcdefghijklmnop\n' } }), [], '16 without it: taken')
+  })
+
+  // A relation between a field and another's default is checked whether the rest of the file parsed or not: with a
+  // typo elsewhere the problem was not reported, and the next run found it (a bad config reported in two rounds).
+  t.test('a field set against another\'s default is reported beside any other problem', async (t) => {
+    const pool = { targets: ['http://127.0.0.1:3001'], healthCheck: { intervalMs: 500 }, retry: { backoff: { baseMs: 500 } } }
+    const expected = ['pools.payment.healthCheck.timeoutMs', 'pools.payment.retry.backoff.maxMs']
+    t.strictSame(paths({ ...minimal(), pools: { payment: pool } }).sort(), expected)
+    t.strictSame(paths({ ...minimal(), pools: { payment: { ...pool, balancer: 'least-conn' } } }).sort(), ['pools.payment.balancer', ...expected])
+  })
+
+  // One problem, in words that fit it: a status pattern ('2xx') was also told its range went the wrong way, and a
+  // stickyBy the union refused left out 'none', the default.
+  t.test('one problem each for expectStatus \'2xx\' and a bare stickyBy \'header\', naming what is taken', async (t) => {
+    const status = problemsOf({ ...minimal(), pools: { payment: { targets: ['http://127.0.0.1:3001'], healthCheck: { expectStatus: ['2xx'] } } } })
+    t.equal(status.length, 1, status.join('; '))
+    t.match(status[0], /^pools\.payment\.healthCheck\.expectStatus\[0\]: /)
+    const sticky = problemsOf(twoPools({ canary: { pool: 'other', weight: 10, stickyBy: 'header' } }))
+    t.equal(sticky.length, 1)
+    t.match(sticky[0], /^routes\[0\]\.canary\.stickyBy: .*'none'/)
+  })
+
 
   /** Pools payment and other (other's settings given), one route to payment with `route`'s fields. */
   function twoPools (route: Record<string, unknown>, other: Record<string, unknown> = {}): Record<string, unknown> {
