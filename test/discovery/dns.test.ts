@@ -913,3 +913,24 @@ t.test('dns-working-name-no-events', async (t) => {
     t.equal(events[1], undefined)
   })
 })
+
+// DnsDiscovery's `decided` option (a reload carries whether the replaced discovery had decided its set) is taken as
+// given, whatever the initial addresses; without it, a set with addresses is decided and an empty one is not, as the
+// option's documentation says. An empty initial set taken as decided would let a rebuilt pool give up warm-up
+// targets before the name ever answered; an undecided one taken as decided, the same.
+t.test('the decided option wins over the initial set; without it, addresses decide', async (t) => {
+  const spec = { dns: 'payment.default.svc.cluster.local', port: 8080, refreshMs: 5000 }
+  const some = { v4: ['10.0.0.1'], v6: [], emptyStreak: 0 }
+  const none = { v4: [], v6: [], emptyStreak: 0 }
+  const cases: [why: string, options: { initial: typeof some; decided?: boolean }, decided: boolean][] = [
+    ['addresses, no option', { initial: some }, true],
+    ['no address, no option', { initial: none }, false],
+    ['addresses, not decided', { initial: some, decided: false }, false],
+    ['no address, decided (confirmed empty)', { initial: none, decided: true }, true],
+  ]
+  for (const [why, options, decided] of cases) {
+    const d = new DnsDiscovery(spec, { servers: ['127.0.0.1:9'], ...options })
+    t.teardown(() => d.stop())
+    t.equal(d.decided, decided, why)
+  }
+})

@@ -1,7 +1,7 @@
 // A pool target { dns, port, refreshMs }: every A record of the name is a target, found through a real DNS server
 // on loopback (never a stubbed resolver). Addresses join and drain as the records change; a failing lookup keeps
 // the last known set and says so in the event feed.
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { TestDnsServer } from '../helpers/dns-server.ts'
@@ -329,6 +329,124 @@ t.test('a reload during the first lookups: ready only once the running pool has 
   await waitFor(() => gw.gateway.readiness() === 'ready')
   t.equal(gw.gateway.pools().get('payment')!.pool.targets.length, 1, 'the running pool has its address')
   t.equal((await fetch(`${gw.url}/x`)).status, 200)
+})
+
+// Fixed targets a reload turns into a name serve until the name has decided its set, and they serve as they were
+// configured: a weighted one keeps its weight and a backup stays a backup (it takes no request while a primary is
+// up). Kept with default settings, a standby pod took a primary's share of live traffic for as long as the new
+// name was undecided, and /status showed weights the operator never set.
+t.test('fixed targets kept while a new name is undecided keep their weight and backup flag', async (t) => {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  const { port } = await pods(t, ['127.0.0.2', '127.0.0.3'])
+  dns.set(NAME, { a: [] }) // one empty answer does not decide it: the fixed targets stay for the whole test
+  let targets: GatewayConfig['pools'][string]['targets'] = [
+    { url: `http://127.0.0.2:${port}`, weight: 3 },
+    { url: `http://127.0.0.3:${port}`, backup: true },
+  ]
+  const config = (): GatewayConfig => ({ pools: { payment: { targets } }, routes: [{ path: '/', pool: 'payment' }] })
+  const gw = await startGateway(config(), { dnsServers: [dns.address], defaultMetrics: false, load: async () => validateConfig(config()) })
+  t.teardown(() => gw.close())
+  await waitFor(() => gw.gateway.readiness() === 'ready')
+  targets = [{ dns: NAME, port, refreshMs: 60_000 }]
+  t.equal((await gw.gateway.reload()).result, 'success')
+  await waitFor(() => dns.count(NAME, 'A') >= 1)
+  const listed = gw.gateway.status().pools.payment!.targets
+  t.match(listed.find((x) => x.id === `127.0.0.2:${port}`), { weight: 3, backup: false }, 'the weighted one keeps its weight')
+  t.match(listed.find((x) => x.id === `127.0.0.3:${port}`), { backup: true }, 'the backup stays a backup')
+  const served = new Set<string>()
+  for (let i = 0; i < 8; i++) served.add(await (await fetch(`${gw.url}/x`)).text())
+  t.strictSame([...served], ['127.0.0.2'], 'the backup takes no request while the primary is up')
+})
+
+// A second reload while the first lookup of a name that replaced fixed targets is still out keeps those fixed
+// targets serving: they are warm-up targets of no name, and the name (carried with no address yet) must not be
+// taken for theirs. Dropped as the carried name's, the pool had no target until the lookup ended: 503 to every
+// request for the resolver's round trip.
+t.test('a second reload during the first lookup of a name that replaced fixed targets leaves nothing dark', async (t) => {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  const { port } = await pods(t, ['127.0.0.2', '127.0.0.3'])
+  dns.set(NAME, { a: ['127.0.0.3'] })
+  let targets: GatewayConfig['pools'][string]['targets'] = [`http://127.0.0.2:${port}`]
+  const config = (): GatewayConfig => ({ pools: { payment: { targets } }, routes: [{ path: '/', pool: 'payment' }] })
+  const gw = await startGateway(config(), { dnsServers: [dns.address], defaultMetrics: false, load: async () => validateConfig(config()) })
+  t.teardown(() => gw.close())
+  await waitFor(() => gw.gateway.readiness() === 'ready')
+  dns.delayMs = 200
+  targets = [{ dns: NAME, port, refreshMs: 60_000 }]
+  t.equal((await gw.gateway.reload()).result, 'success', 'fixed target now a name')
+  targets = [{ dns: NAME, port, refreshMs: 50_000 }]
+  t.equal((await gw.gateway.reload()).result, 'success', 'rebuilt again, the name not yet answered')
+  const statuses: number[] = []
+  const served = new Set<string>()
+  const until = Date.now() + 500
+  while (Date.now() < until) {
+    const res = await fetch(`${gw.url}/x`)
+    statuses.push(res.status)
+    served.add(await res.text())
+  }
+  t.strictSame([...new Set(statuses)], [200], `served throughout (${statuses.length} requests)`)
+  t.ok(served.has('127.0.0.3'), 'the name\'s address took requests once it answered')
+})
+
+// /readyz waits for the first lookups of every pool that runs, not of any one of them: a reload during the first
+// lookups that rebuilds one pool and keeps another (unchanged) still waits for the rebuilt pool's own first lookup.
+// Satisfied by the kept pool alone, the gateway said ready while the rebuilt pool had no target yet, and its
+// route answered 503 no_available_target.
+t.test('a reload during the first lookups that rebuilds one pool of two: ready only once it has its addresses', async (t) => {
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  const { port } = await pods(t, ['127.0.0.2', '127.0.0.3'])
+  dns.set(NAME, { a: ['127.0.0.3'] })
+  dns.delayMs = 300
+  let refreshMs = 60_000
+  const config = (): GatewayConfig => ({
+    pools: {
+      fixed: { targets: [`http://127.0.0.2:${port}`] },
+      payment: { targets: [{ dns: NAME, port, refreshMs }] },
+    },
+    routes: [{ path: '/fixed', pool: 'fixed' }, { path: '/', pool: 'payment' }],
+  })
+  const gw = await startGateway(config(), { dnsServers: [dns.address], defaultMetrics: false, load: async () => validateConfig(config()) })
+  t.teardown(() => gw.close())
+  await waitFor(() => dns.count(NAME, 'A') >= 1)
+  t.equal(gw.gateway.readiness(), 'starting')
+  // the rebuilt pool's lookup ends well after the replaced one's (still under the resolver's 1 s timeout)
+  dns.delayMs = 800
+  refreshMs = 50_000
+  t.equal((await gw.gateway.reload()).result, 'success')
+  await waitFor(() => gw.gateway.readiness() === 'ready')
+  t.equal(gw.gateway.pools().get('payment')!.pool.targets.length, 1, 'the rebuilt pool has its address')
+  t.equal((await fetch(`${gw.url}/x`)).status, 200)
+})
+
+// /readyz waits for every pool's first round of health checks, not only for the last pool's: a gateway whose first
+// pool's probe is still out is starting, whatever its other pools do. Ready early, a load balancer sent traffic to
+// a pool whose targets were all still unchecked.
+t.test('ready only once every pool\'s first round of checks is done', async (t) => {
+  // the checked pool's probe is held until the test answers it
+  const held: ServerResponse<IncomingMessage>[] = []
+  const server = createServer((req, res) => {
+    if (req.url === '/health') return void held.push(res)
+    res.end('ok')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve) }))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const gw = await startGateway({
+    pools: {
+      checked: { targets: [url], healthCheck: { path: '/health', intervalMs: 60_000, timeoutMs: 30_000, healthyThreshold: 1, unhealthyThreshold: 1 } },
+      plain: { targets: [url] },
+    },
+    routes: [{ path: '/checked', pool: 'checked' }, { path: '/', pool: 'plain' }],
+  }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  await waitFor(() => held.length === 1)
+  t.equal(gw.gateway.readiness(), 'starting', 'the first pool\'s probe is still out')
+  held[0]!.writeHead(200).end()
+  await waitFor(() => gw.gateway.readiness() === 'ready')
+  t.equal((await fetch(`${gw.url}/checked`)).status, 200)
 })
 
 // An address that left the DNS answer takes its Prometheus series with it, as a reload's removed target does: a

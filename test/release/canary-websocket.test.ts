@@ -5,7 +5,7 @@
 import { createServer, type Socket } from 'node:net'
 import t from 'tap'
 import { rawConnection } from '../helpers/raw-connection.ts'
-import { startGateway } from '../helpers/gateway.ts'
+import { startGateway, waitFor } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { rawHandshake } from '../proxy/raw.ts'
 import { wsHandshake } from '../proxy/ws-tunnel.ts'
@@ -63,4 +63,45 @@ t.test('declined upgrades the canary cuts short roll it back, whatever their sta
   }
   const route = gw.gateway.status().routes.find((r) => r.name === 'chat')!
   t.equal(route.canary!.weight, 0, 'rolled back')
+})
+
+// An upgrade sent to the canary before an operator took it to 0 and raised it again went to the build that was taken
+// off: its decline (a 500), ending after the raise, must not count against the new build nor roll it back. Pins that
+// the upgrade path hands record() the epoch read at the decision, as the request path does.
+t.test('canary-websocket-late-decline-old-build', async (t) => {
+  t.test('a declined upgrade decided before the canary was raised from 0 is not the new build\'s', async (t) => {
+    // the old canary build: holds each handshake until the test lets it go
+    const held: Socket[] = []
+    let arrived: () => void = () => {}
+    const heldOne = new Promise<void>((resolve) => { arrived = resolve })
+    const old = createServer((socket) => {
+      socket.on('error', () => {})
+      socket.once('data', () => { held.push(socket); arrived() })
+    })
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve))
+    const stable = await TestUpstream.start({ name: 'stable' })
+    const gw = await startGateway({
+      pools: { stable: { targets: [stable.url] }, canary: { targets: [`http://127.0.0.1:${(old.address() as { port: number }).port}`] } },
+      routes: [{ name: 'chat', path: '/', pool: 'stable', canary: { pool: 'canary', weight: 100, rollback: { maxErrorRatePercent: 50, minRequests: 1, windowMs: 60_000 } } }],
+    }, { defaultMetrics: false })
+    t.teardown(async () => {
+      await gw.close()
+      for (const s of held) s.destroy()
+      await Promise.all([stable.close(), new Promise((resolve) => old.close(resolve))])
+    })
+    const plan = gw.gateway.proxy.state.plans!.get(gw.gateway.proxy.state.table.routes[0]!)!
+    const canary = () => gw.gateway.status().routes.find((r) => r.name === 'chat')!.canary!
+
+    const handshake = rawHandshake(Number(new URL(gw.url).port), wsHandshake('/ws', 'ws-late'))
+    await heldOne
+    plan.setCanaryWeight(0)
+    plan.setCanaryWeight(100)
+    held[0]!.end('HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n')
+    const { response, socket } = await handshake
+    t.teardown(() => socket.destroy())
+    t.equal(response.status, 500)
+    await waitFor(() => gw.accessLogs().length === 1)
+    t.same(canary().window.canary, { requests: 0, errors: 0 }, 'not counted against the new build')
+    t.strictSame({ weight: canary().weight, source: canary().weightSource }, { weight: 100, source: 'operator' }, 'not rolled back')
+  })
 })

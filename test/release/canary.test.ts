@@ -7,6 +7,8 @@ import { TestUpstream } from '../helpers/upstream.ts'
 import { mulberry32 } from '../unit/prng.ts'
 import { httpRequest } from '../proxy/http.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
@@ -201,4 +203,41 @@ t.test('a request decided after the weight was raised from 0 is judged with the 
   t.equal(v2.hits, 1, 'sent to the raised canary')
   t.strictSame(plan.canary!.decider.stats().canary, { requests: 1, errors: 1 }, 'its failure counted')
   t.equal(plan.canary!.decider.weightSource, 'rollback', 'and the canary rolled back')
+})
+
+// A request sent to the canary before an operator took it to 0 and raised it again went to the build that was taken
+// off; its 5xx, arriving after the raise, must not count against the new build (whose window starts empty) nor roll
+// it back. Pins that the proxy hands record() the epoch read at the decision, not the one current when it ends.
+t.test('canary-late-answer-old-build', async (t) => {
+  t.test('a 5xx of a request decided before the canary was raised from 0 is not the new build\'s', async (t) => {
+    const v1 = await TestUpstream.start({ name: 'v1' })
+    // the old canary build: holds each answer until the test lets it go
+    const held: ServerResponse[] = []
+    let arrived: () => void = () => {}
+    const heldOne = new Promise<void>((resolve) => { arrived = resolve })
+    const old = createServer((_req, res) => { held.push(res); arrived() })
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve))
+    t.teardown(async () => {
+      for (const res of held) res.destroy()
+      await Promise.all([v1.close(), new Promise((resolve) => old.close(resolve))])
+    })
+    const config: GatewayConfig = {
+      pools: { 'payment-v1': { targets: [v1.url] }, 'payment-v2': { targets: [`http://127.0.0.1:${(old.address() as AddressInfo).port}`], retry: { attempts: 1 } } },
+      routes: [{ name: 'payment', path: '/payment', pool: 'payment-v1', canary: { pool: 'payment-v2', weight: 100, rollback: { maxErrorRatePercent: 50, minRequests: 1, windowMs: 60_000 } } }],
+    }
+    const gw = await startGateway(config, { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+    const setWeight = async (weight: number): Promise<number> => (await fetch(`${admin}/routes/payment/canary`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ weight }) })).status
+    const canary = () => gw.gateway.status().routes.find((r) => r.name === 'payment')!.canary!
+
+    const late = httpRequest(`${gw.url}/payment/x`)
+    await heldOne
+    t.equal(await setWeight(0), 200)
+    t.equal(await setWeight(100), 200, 'raised from 0: another build')
+    held[0]!.writeHead(500).end()
+    t.equal((await late).status, 500)
+    t.same(canary().window.canary, { requests: 0, errors: 0 }, 'not counted against the new build')
+    t.strictSame({ weight: canary().weight, source: canary().weightSource }, { weight: 100, source: 'operator' }, 'not rolled back')
+  })
 })

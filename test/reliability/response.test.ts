@@ -395,3 +395,28 @@ t.test('response-websocket-101-hop-by-hop', async (t) => {
     t.match(head.headers['x-request-id'], /^[A-Za-z0-9_-]{22}$/, "the gateway's request id")
   })
 })
+
+// A head may carry its Connection list in more than one field (RFC 9110 §5.3: they combine as one list): a trailer
+// field any of them names is hop-by-hop and is not passed on, and the answer still ends whole. Pins that the
+// parsed Connection value is read as a list of fields when undici gives several, not only as one string.
+t.test('response-trailers-two-connection-fields', async (t) => {
+  t.test('a trailer named by the second of two Connection fields: not passed on, the answer whole', async (t) => {
+    const ANSWER = 'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nConnection: X-Hop\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Hop: named\r\nX-Ok: o\r\n\r\n'
+    const u = await ScriptedUpstream.start((socket) => { socket.write(ANSWER) })
+    t.teardown(() => u.close())
+    const gw = await gateway(t, { pools: { p: { targets: [u.url], retry: { attempts: 1 } } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
+    const { body, rawTrailers } = await new Promise<{ body: string; rawTrailers: string[] }>((resolve, reject) => {
+      request(`${gw.url}/x`, { agent: false, headers: { te: 'trailers' } }, (res) => {
+        let body = ''
+        res.setEncoding('latin1')
+        res.on('data', (chunk: string) => { body += chunk })
+        res.once('end', () => resolve({ body, rawTrailers: res.rawTrailers }))
+        res.once('error', reject)
+      }).once('error', reject).end()
+    })
+    t.equal(body, 'ok')
+    const trailers: string[] = []
+    for (let i = 0; i < rawTrailers.length; i += 2) trailers.push(`${rawTrailers[i]!.toLowerCase()}: ${rawTrailers[i + 1]}`)
+    t.strictSame(trailers, ['x-ok: o'])
+  })
+})

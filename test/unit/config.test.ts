@@ -1043,3 +1043,68 @@ t.test('config-validate', async (t) => {
     t.strictSame(problemPaths({ ...minimal(), sever: { port: 1 }, logs: {} }).sort(), ['logs', 'sever'])
   })
 })
+
+// admin.token is measured as the admin calls use it, without whitespace on either side (src/admin/auth.ts trims
+// both): a 10-character token indented to 16 characters must be refused like one padded with trailing newlines,
+// or the admin API opens with a token shorter than the minimum.
+t.test('config-admin-token-leading-whitespace', async (t) => {
+  t.test('admin.token padded at its start is counted without it', async (t) => {
+    const config = (token: string): Record<string, unknown> => ({ pools: { payment: { targets: ['http://127.0.0.1:3001'] } }, routes: [{ path: '/', pool: 'payment' }], admin: { token } })
+    t.strictSame(problemPaths(config('      abcdefghij')), ['admin.token'])
+    t.strictSame(problemPaths(config('\tabcdefghijklmnop')), [], '16 without it: taken')
+  })
+})
+
+// A retry backoff's maxMs that is not a number (a quoted "10" in YAML) gets one problem, the schema's: the
+// cross-field check against baseMs looks only at numbers. Compared as it was, the string was also said to be under
+// the default baseMs, a second problem for the same field in words that hide the real one.
+t.test('config-backoff-max-not-a-number-one-problem', async (t) => {
+  t.test('backoff maxMs given as a string: one problem', async (t) => {
+    const pool = { targets: ['http://127.0.0.1:3001'], retry: { backoff: { maxMs: '10' } } }
+    t.strictSame(problemPaths({ pools: { payment: pool }, routes: [{ path: '/', pool: 'payment' }] }), ['pools.payment.retry.backoff.maxMs'])
+  })
+})
+
+// A retry backoff's maxMs set below the baseMs the file leaves at its default (25 ms) is reported even when another
+// field of the file is wrong too: the cross-field check reads the raw input then, and a baseMs left out must be read
+// at its default, or the problem surfaces only in a second round once the other one is fixed.
+t.test('config-maxms-under-default-base', async (t) => {
+  t.test('maxMs under the default baseMs is reported beside another problem', async (t) => {
+    const pool = { targets: ['http://127.0.0.1:3001'], retry: { backoff: { maxMs: 10 } }, balancer: 'least-conn' }
+    const paths = problemPaths({ pools: { payment: pool }, routes: [{ path: '/', pool: 'payment' }] }).sort()
+    t.strictSame(paths, ['pools.payment.balancer', 'pools.payment.retry.backoff.maxMs'])
+  })
+})
+
+// A canary's stickyBy written out as 'none' (the default, which the docs' examples spell out) is a valid config:
+// stickyBy's own check must take 'none' as well as 'ip', 'header:<name>' and 'cookie:<name>', not only when left out.
+t.test('config-sticky-by-none', async (t) => {
+  t.test("stickyBy 'none' written out is taken", async (t) => {
+    const config = {
+      pools: { payment: { targets: ['http://127.0.0.1:3001'] }, next: { targets: ['http://127.0.0.1:3002'] } },
+      routes: [{ path: '/', pool: 'payment', canary: { pool: 'next', weight: 10, stickyBy: 'none' } }],
+    }
+    t.strictSame(problemPaths(config), [])
+  })
+})
+
+// A health check's timeoutMs that is not a number (a quoted "3000" in YAML) gets one problem, the schema's: the
+// cross-field check against intervalMs looks only at numbers. Compared as it was, the string was also said to exceed
+// the default interval, a second problem for the same field in words that hide the real one.
+t.test('config-timeout-not-a-number-one-problem', async (t) => {
+  t.test('timeoutMs given as a string: one problem', async (t) => {
+    const pool = { targets: ['http://127.0.0.1:3001'], healthCheck: { timeoutMs: '3000' } }
+    t.strictSame(problemPaths({ pools: { payment: pool }, routes: [{ path: '/', pool: 'payment' }] }), ['pools.payment.healthCheck.timeoutMs'])
+  })
+})
+
+// A health check's timeoutMs set above the intervalMs the file leaves at its default (2000 ms) is reported even when
+// another field of the file is wrong too: the cross-field check reads the raw input then, and an interval left out
+// must be read at its default, or the operator fixes the typo and only learns of the timeout on the next run.
+t.test('config-timeout-over-default-interval', async (t) => {
+  t.test('timeoutMs over the default intervalMs is reported beside another problem', async (t) => {
+    const pool = { targets: ['http://127.0.0.1:3001'], healthCheck: { timeoutMs: 3000 }, balancer: 'least-conn' }
+    const paths = problemPaths({ pools: { payment: pool }, routes: [{ path: '/', pool: 'payment' }] }).sort()
+    t.strictSame(paths, ['pools.payment.balancer', 'pools.payment.healthCheck.timeoutMs'])
+  })
+})

@@ -732,3 +732,55 @@ t.test('proxy-attempt', async (t) => {
     t.match(new Error('x').stack ?? '', /\n\s+at /)
   })
 })
+
+// A large chunk's write to the client that failed (the client's socket errored) frees nothing, even when undici has
+// already moved on to its next read: a failed write is no proof the socket is done with the chunk's memory, and the
+// buffer is left to the garbage collector. Only completed writes hand a read buffer back at once.
+t.test('proxy-attempt-failed-write-frees-nothing', async (t) => {
+  t.test('a read undici has moved on from is not freed when its write failed', async (t) => {
+    const fx = runtimeFixture(t, { timeouts: { requestMs: 30_000 } })
+    const { ex, res } = exchange(fx)
+    const { attempt, controller } = startAttempt(fx, ex)
+    attempt.onRequestStart(controller)
+    attempt.onResponseStart(controller, 200, {})
+    const first = Buffer.alloc(32 * 1024, 'a')
+    attempt.onResponseData(controller, first)
+    const next = Buffer.alloc(32 * 1024, 'b')
+    attempt.onResponseData(controller, next)
+    res.completeWrites(new Error('socket closed'))
+    t.equal(first.buffer.detached, false, 'the failed write of a former read frees nothing')
+    t.equal(next.buffer.detached, false, 'nor that of the read undici parses now')
+  })
+})
+
+// Paused for a slow client, the stall watch measures what the client took, not how its queue changed: undici may hand
+// over more of the read it was paused on (it is written to the client's queue too), so a client that took 16 KiB in a
+// clientIdleMs while 32 KiB more were queued has a longer queue yet is reading, and is not cut client_stalled. One
+// that then takes nothing for clientIdleMs is cut.
+t.test('proxy-attempt-stall-progress-with-more-queued', async (t) => {
+  t.test('paused: a client taking some while more of the paused read is queued is not cut', async (t) => {
+    const CLIENT_IDLE = 5000
+    const KIB = 1024
+    const fx = runtimeFixture(t, { timeouts: { requestMs: 30_000, clientIdleMs: CLIENT_IDLE } })
+    const { ex, res } = exchange(fx)
+    let queued = 0
+    Object.defineProperty(res, 'writableLength', { get: () => queued })
+    res.accepting = false
+    const { attempt, controller, results } = startAttempt(fx, ex)
+    attempt.onRequestStart(controller)
+    attempt.onResponseStart(controller, 200, { 'content-length': String(10 * 1024 * KIB) }, 'OK')
+    queued = 320 * KIB
+    attempt.onResponseData(controller, Buffer.alloc(64 * KIB))
+    t.equal(controller.pauses, 1, 'paused')
+    fx.clock.advance(CLIENT_IDLE - 1)
+    // the rest of the read undici was paused on: queued behind the rest, while the client took 16 KiB
+    queued += 32 * KIB
+    attempt.onResponseData(controller, Buffer.alloc(32 * KIB))
+    queued -= 16 * KIB
+    fx.clock.advance(1)
+    t.equal(results.length, 0, 'not cut: it took 16 KiB')
+    fx.clock.advance(CLIENT_IDLE)
+    t.equal(results.length, 1, 'cut once it took nothing for clientIdleMs')
+    t.ok(results[0]!.error instanceof AttemptAborted && results[0]!.error.reason === 'client_stalled')
+  })
+})

@@ -497,3 +497,23 @@ t.test('release-canary-zero-weight-keeps-stats', async (t) => {
     }
   })
 })
+
+// Only the canary changes build when its weight is raised from 0: the stable pool is the same build before and after,
+// so a stable answer decided before the raise and finished after it still counts in the stable window that
+// /admin/status shows beside the canary's (the operator compares the two error rates). Pins that the epoch check in
+// CanaryDecider.record drops stale *canary* answers only.
+t.test('release-canary-stable-across-epochs', async (t) => {
+  t.test('a stable answer decided before a restore is counted in the stable window', async (t) => {
+    const d = new CanaryDecider(
+      { pool: 'c', weight: 20, stickyBy: 'none', rollback: { maxErrorRatePercent: 50, minRequests: 10, windowMs: 10_000 } },
+      { now: () => 1_000_000, random: () => 0.99 },
+    )
+    t.equal(d.decide({}), 'stable')
+    const decided = d.epoch
+    d.setWeight(0, 'operator')
+    d.setWeight(20, 'operator')
+    t.not(d.epoch, decided, 'raised from 0: the canary is another build')
+    d.record('stable', false, decided)
+    t.same(d.stats().stable, { requests: 1, errors: 1 })
+  })
+})
