@@ -41,20 +41,36 @@ const FAILED_START_CLOSE_MS = 2000
  * its load timeout) must not end the process, as both signals would by default: a SIGHUP is kept for once it
  * listens, and a SIGUSR2 has nothing to do (the log file is opened fresh at start).
  */
-let hupWhileStarting = false
-const onStartingHup = (): void => { hupWhileStarting = true }
-const onStartingUsr2 = (): void => {}
 /**
  * SIGTERM and SIGINT while the gateway starts end the process at once: nothing listens yet. Said by a handler,
  * because in a container node is PID 1, whose signals without one the kernel drops: a pod deleted while its config
  * loads would otherwise start serving and be killed without a drain. PID 1 exits with the status the default action
  * gives (128 + the signal); any other process dies by the signal itself, as systemd counts a clean stop.
+ * Installed as this file starts, and once per process: the sources hand over to the prebuilt bundle (this file
+ * again), which takes the same handlers and the SIGHUP kept meanwhile.
  */
-const onStartingStop = (signal: NodeJS.Signals): void => {
-  process.stderr.write(`switchyard: ${signal} while starting; exiting\n`)
-  if (process.pid === 1) process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
-  process.off('SIGTERM', onStartingStop).off('SIGINT', onStartingStop)
-  process.kill(process.pid, signal)
+interface StartingSignals {
+  hup: boolean
+  readonly onHup: () => void
+  readonly onUsr2: () => void
+  readonly onStop: (signal: NodeJS.Signals) => void
+}
+const STARTING_SIGNALS = Symbol.for('switchyard.startingSignals')
+const starting = ((globalThis as Record<symbol, StartingSignals | undefined>)[STARTING_SIGNALS] ??= installStartingSignals())
+function installStartingSignals (): StartingSignals {
+  const signals: StartingSignals = {
+    hup: false,
+    onHup: () => { signals.hup = true },
+    onUsr2: () => {},
+    onStop: (signal) => {
+      process.stderr.write(`switchyard: ${signal} while starting; exiting\n`)
+      if (process.pid === 1) process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
+      process.off('SIGTERM', signals.onStop).off('SIGINT', signals.onStop)
+      process.kill(process.pid, signal)
+    },
+  }
+  process.on('SIGHUP', signals.onHup).on('SIGUSR2', signals.onUsr2).on('SIGTERM', signals.onStop).on('SIGINT', signals.onStop)
+  return signals
 }
 
 // The compile cache first, and named in the environment: a re-execution below (to add the shipped V8 flags) then
@@ -69,9 +85,6 @@ if (bundle !== undefined) await import(bundle.href)
 else await cli()
 
 async function cli (): Promise<void> {
-  process.on('SIGHUP', onStartingHup)
-  process.on('SIGUSR2', onStartingUsr2)
-  process.on('SIGTERM', onStartingStop).on('SIGINT', onStartingStop)
   const [{ parseArgs, USAGE }, { loadConfigFile, configModuleOf }, { ConfigError, UsageError }, { StartupError, envSecretsProblem }] = await Promise.all([
     import('./cli/args.ts'), import('./config/load.ts'), import('./errors.ts'), import('./cli/start-errors.ts'),
   ])
@@ -145,11 +158,13 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
       process.stderr.write(`switchyard: log file ${config.log.destination} could not be reopened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); writing to the old one\n`)
     }
   }
+  // once stopping, a SIGHUP (logrotate's) only reopens the log: no reload into a draining gateway, as nginx's master
+  // skips reconfiguring once it quits
   const onHup = (): void => {
     reopenLog()
-    void gateway.reload('signal')
+    if (!stopRequested) void gateway.reload('signal')
   }
-  process.on('SIGUSR2', reopenLog).off('SIGUSR2', onStartingUsr2)
+  process.on('SIGUSR2', reopenLog).off('SIGUSR2', starting.onUsr2)
   // SIGTERM/SIGINT: graceful shutdown (a second signal exits at once with code 1). Installed before anything
   // listens, so a signal is never the process's death; SIGHUP and SIGUSR2 are left to the reload and the log's reopen above, and unhandled
   // rejections to the listener in cli() (a gateway's own arrives here as an uncaught exception).
@@ -161,7 +176,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   let startFailed = false
   let listenersSettled!: () => void
   const listenersDone = new Promise<void>((resolve) => { listenersSettled = resolve })
-  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'SIGUSR2', 'unhandledRejection'], onSecondSignal: (signal) => logSecondSignal(gateway, signal) }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'SIGUSR2', 'unhandledRejection'], onSecondSignal: (signal) => secondSignal(gateway, signal, listened) }, async ({ signal, err }) => {
     stopRequested = true
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.
@@ -192,7 +207,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   // only now: a signal the starting handler's watcher has caught but the loop has not yet dispatched (the gateway's
   // modules and build run without a turn) reaches close-with-grace's listener; with no listener between, Node would
   // close the watcher and drop it
-  process.off('SIGTERM', onStartingStop).off('SIGINT', onStartingStop)
+  process.off('SIGTERM', starting.onStop).off('SIGINT', starting.onStop)
 
   let url: string
   let adminUrl: string
@@ -223,8 +238,8 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   // stopped meanwhile: the shutdown has the gateway; no reload, and no "listening" line after "shutting down"
   if (stopRequested) return
   // a SIGHUP that came while starting reloads now (the config may have changed since it was read)
-  process.on('SIGHUP', onHup).off('SIGHUP', onStartingHup)
-  if (hupWhileStarting) onHup()
+  process.on('SIGHUP', onHup).off('SIGHUP', starting.onHup)
+  if (starting.hup) onHup()
   startupStep('listen')
   startup.total = Math.round(performance.now())
   gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length, nodeFlags: process.execArgv, startupMs: startup }, `switchyard listening on ${url} (admin ${adminUrl})`)
@@ -237,8 +252,14 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
 /**
  * A second SIGTERM/SIGINT cuts the drain short (close-with-grace exits 1 right after this): said in the log, with
  * the requests it cuts, and written out before the exit (log lines otherwise wait up to 100 ms for their batch).
+ * Before the gateway listened there is no drain to cut: it stops as the first signal would have stopped it, exit 0.
  */
-function logSecondSignal (gateway: Gateway, signal: string): void {
+function secondSignal (gateway: Gateway, signal: string, listened: boolean): void {
+  if (!listened) {
+    gateway.logger.info({ signal }, 'stopped while starting, before listening')
+    gateway.logger.flush()
+    process.exit(0)
+  }
   gateway.logger.warn({ signal, inFlight: gateway.proxy.active }, `second ${signal} during shutdown: exiting now with code 1, cutting the requests in flight`)
   gateway.logger.flush()
 }

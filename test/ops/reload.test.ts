@@ -250,3 +250,22 @@ t.test('the CLI reloads on SIGHUP and keeps running', async (t) => {
   cli.kill('SIGTERM')
   t.same(await cli.exited, { code: 0, signal: null })
 })
+
+// A reload whose config was still loading when the shutdown began is not applied: its new targets would take the
+// requests a draining gateway still serves. (A file change, POST /reload or a SIGHUP just before the stop.)
+t.test('a reload still loading when the shutdown begins is refused, the running config kept', async (t) => {
+  const [a, b] = await Promise.all([TestUpstream.start({ name: 'a' }), TestUpstream.start({ name: 'b' })])
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  let release!: () => void
+  const loaded = new Promise<void>((resolve) => { release = resolve })
+  const config = (target: string): GatewayConfig => ({ shutdown: { delayMs: 300, timeoutMs: 1000 }, pools: { p: { targets: [target] } }, routes: [{ path: '/', pool: 'p' }] })
+  const gw = await startGateway(config(a.url), { load: async () => { await loaded; return validateConfig(config(b.url)) } })
+  t.teardown(() => gw.close())
+  const reload = gw.gateway.reload('admin')
+  const shutdown = gw.gateway.shutdown()
+  release()
+  const result = await reload
+  t.equal(result.result, 'error', 'refused')
+  t.equal(gw.gateway.pools().get('p')!.pool.targets[0]!.url, a.url, 'the running config kept')
+  await shutdown
+})

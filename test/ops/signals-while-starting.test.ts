@@ -168,3 +168,55 @@ t.test('a start that fails while a SIGTERM is pending says why and exits 1', asy
   t.same(await exited, { code: 1, signal: null })
   t.match(stderr(), new RegExp(`server\\.port: ${port} is in use`))
 })
+
+// A second stop signal before the gateway listened: nothing to drain, so it stops as the first would have (exit 0),
+// without the drain's "cutting the requests in flight" warning and exit 1 (a double Ctrl-C, systemd's stop sequence).
+t.test('a second stop signal while the listeners open: stopped, exit 0, no drain warning', async (t) => {
+  const a = await TestUpstream.start({ name: 'a' })
+  t.teardown(() => a.close())
+  const dir = t.testdir()
+  const targetFile = join(dir, 'target.json')
+  writeFileSync(targetFile, JSON.stringify(a.url))
+  writeFileSync(join(dir, 'go'), '')
+  const preload = join(dir, 'two-signals.mjs')
+  writeFileSync(preload, `import net from 'node:net'
+const listen = net.Server.prototype.listen
+let n = 0
+net.Server.prototype.listen = function (...args) {
+  if (++n !== 1) return listen.apply(this, args)
+  process.kill(process.pid, 'SIGTERM')
+  setTimeout(() => process.kill(process.pid, 'SIGINT'), 50)
+  setTimeout(() => listen.apply(this, args), 150)
+  return this
+}
+`)
+  const { exited, records } = startGated(t, dir, targetFile, join(dir, 'go'), ['--import', preload])
+  t.same(await exited, { code: 0, signal: null })
+  t.notOk(records.some((r) => r.level === 40), 'no drain warning')
+  t.ok(records.some((r) => r.msg === 'stopped while starting, before listening'))
+})
+
+// Once the gateway is stopping, a SIGHUP (logrotate's) reopens the log and reloads nothing: a reload into a draining
+// gateway sent the requests still coming in during the drain to the new config's targets.
+t.test('a SIGHUP during the drain reloads nothing', async (t) => {
+  const [a, b] = await Promise.all([TestUpstream.start({ name: 'a' }), TestUpstream.start({ name: 'b' })])
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  a.delayMs = 1500
+  const dir = t.testdir()
+  const targetFile = join(dir, 'target.json')
+  writeFileSync(targetFile, JSON.stringify(a.url))
+  writeFileSync(join(dir, 'go'), '')
+  const { proc, exited, records } = startGated(t, dir, targetFile, join(dir, 'go'), [], 0, 1000)
+  await waitFor(() => records.some((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening on')), 30_000)
+  const url = String(records.find((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening on'))!.url)
+  const held = httpRequest(`${url}/held`).catch(() => undefined)
+  await waitFor(() => a.requests.length === 1)
+  proc.kill('SIGTERM')
+  await waitFor(() => records.some((r) => r.msg === 'shutting down'))
+  writeFileSync(targetFile, JSON.stringify(b.url))
+  proc.kill('SIGHUP')
+  await held
+  t.same(await exited, { code: 0, signal: null })
+  t.notOk(records.some((r) => r.trigger === 'signal'), 'no reload by the signal')
+  t.equal(b.requests.length, 0)
+})
