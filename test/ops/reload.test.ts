@@ -269,3 +269,22 @@ t.test('a reload still loading when the shutdown begins is refused, the running 
   t.equal(gw.gateway.pools().get('p')!.pool.targets[0]!.url, a.url, 'the running config kept')
   await shutdown
 })
+
+// POST /reload while the gateway drains is 503 shutting_down, not 422 invalid_config: the config is not at fault,
+// and an operator's tooling reading 422 would report a broken config that is fine.
+t.test('POST /reload during the drain: 503 shutting_down, the running config kept', async (t) => {
+  const [a, b] = await Promise.all([TestUpstream.start({ name: 'a' }), TestUpstream.start({ name: 'b' })])
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  let target = a.url
+  const config = (): GatewayConfig => ({ shutdown: { delayMs: 500, timeoutMs: 1000 }, pools: { p: { targets: [target] } }, routes: [{ path: '/', pool: 'p' }] })
+  const gw = await startGateway(config(), { load: async () => validateConfig(config()) })
+  t.teardown(() => gw.close())
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  const shutdown = gw.gateway.shutdown()
+  target = b.url
+  const res = await fetch(`${admin}/reload`, { method: 'POST' })
+  t.equal(res.status, 503)
+  t.equal(((await res.json()) as { error: string }).error, 'shutting_down')
+  t.equal(gw.gateway.pools().get('p')!.pool.targets[0]!.url, a.url, 'the running config kept')
+  await shutdown
+})
