@@ -285,7 +285,11 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     apply,
     current: () => config,
     started: initialConfig,
+    // a draining gateway takes no reload: its new targets would take the requests of a gateway on its way out
+    refuse: () => (closed || shuttingDown !== undefined ? 'shutting_down' : undefined),
     onResult: (result) => {
+      // no fault of the config: not counted, logged or fed as a rejected one (which would page an operator)
+      if (result.refused !== undefined) return logger.info({ trigger: result.trigger }, 'reload skipped: the gateway is shutting down')
       metrics?.configReload(result.result)
       const pending = result.restartRequired !== undefined && result.restartRequired.length > 0 ? { restartRequired: result.restartRequired } : {}
       if (result.result === 'error') {

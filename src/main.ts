@@ -174,9 +174,11 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   let stopRequested = false
   let listened = false
   let startFailed = false
+  /** The first event was a fatal error, not a stop signal: a signal after it must not turn it into a clean exit. */
+  let fatal = false
   let listenersSettled!: () => void
   const listenersDone = new Promise<void>((resolve) => { listenersSettled = resolve })
-  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'SIGUSR2', 'unhandledRejection'], onSecondSignal: (signal) => secondSignal(gateway, signal, listened) }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'SIGUSR2', 'unhandledRejection'], onSecondSignal: (signal) => secondSignal(gateway, signal, listened, fatal) }, async ({ signal, err }) => {
     stopRequested = true
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.
@@ -189,6 +191,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     }, backstopMs)
     watcher.close()
     if (err) {
+      fatal = true
       gateway.logger.error({ err }, 'fatal error, shutting down')
       await gateway.close()
       return
@@ -254,8 +257,8 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
  * the requests it cuts, and written out before the exit (log lines otherwise wait up to 100 ms for their batch).
  * Before the gateway listened there is no drain to cut: it stops as the first signal would have stopped it, exit 0.
  */
-function secondSignal (gateway: Gateway, signal: string, listened: boolean): void {
-  if (!listened) {
+function secondSignal (gateway: Gateway, signal: string, listened: boolean, fatal: boolean): void {
+  if (!listened && !fatal) {
     gateway.logger.info({ signal }, 'stopped while starting, before listening')
     gateway.logger.flush()
     process.exit(0)

@@ -230,10 +230,9 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   admin.get('/pools', async () => ctx.status().pools)
 
   admin.post('/reload', async (_request, reply) => {
-    // a draining gateway takes no reload (src/app.ts): that is no fault of the config
-    if (ctx.readiness() === 'draining') return fail(reply, 'shutting_down')
     const result = await ctx.reload('admin')
-    if (result.result === 'error' && ctx.readiness() === 'draining') return fail(reply, 'shutting_down')
+    // a draining gateway takes no reload (src/app.ts): no fault of the config, which may be invalid all the same
+    if (result.refused === 'shutting_down') return fail(reply, 'shutting_down')
     if (result.result === 'error') return fail(reply, 'invalid_config', { problems: result.problems ?? [] })
     return reply.send({ result: result.result, hash: result.hash, ...(result.diff ? { changes: describeDiff(result.diff), diff: result.diff } : {}), ...(result.restartRequired !== undefined ? { restartRequired: result.restartRequired } : {}) })
   })

@@ -25,6 +25,8 @@ export interface ReloadResult {
    * from those the process started with (only when the reloader knows them: ReloaderOptions.started).
    */
   restartRequired?: string[]
+  /** Not run because the gateway would take no reload (shutting down): no fault of the config. */
+  refused?: 'shutting_down'
 }
 
 export interface ReloaderOptions {
@@ -45,6 +47,11 @@ export interface ReloaderOptions {
   started?: ResolvedConfig
   /** Called once per run (not per caller), e.g. for logs and metrics. */
   onResult?: (result: ReloadResult) => void
+  /**
+   * Why the gateway takes no reload now, if it does not (it is shutting down): asked before the config is loaded (a
+   * config module is not run for nothing) and again before it is applied (the drain may have begun meanwhile).
+   */
+  refuse?: () => 'shutting_down' | undefined
 }
 
 interface FollowUp {
@@ -105,12 +112,17 @@ export class Reloader {
   }
 
   async #loadAndApply (trigger: ReloadTrigger): Promise<ReloadResult> {
+    const refusedBefore = this.#refused(trigger)
+    if (refusedBefore !== undefined) return refusedBefore
     let next: ResolvedConfig
     try {
       next = await this.#options.load(trigger)
     } catch (err) {
+      // an invalid config is said as such, a drain begun meanwhile or not: the next start will read it
       return { result: 'error', trigger, problems: err instanceof ConfigError ? [...err.problems] : [`load: ${oneLine(err)}`] }
     }
+    const refusedAfter = this.#refused(trigger)
+    if (refusedAfter !== undefined) return refusedAfter
     try {
       const hash = configHash(next)
       const current = this.#options.current()
@@ -126,6 +138,11 @@ export class Reloader {
       // hashing or diffing a config that passed load: only a broken load or current() gets here
       return { result: 'error', trigger, problems: [`compare: ${oneLine(err)}`] }
     }
+  }
+
+  #refused (trigger: ReloadTrigger): ReloadResult | undefined {
+    const refused = this.#options.refuse?.()
+    return refused === undefined ? undefined : { result: 'error', trigger, refused, problems: ['the gateway is shutting down'] }
   }
 
   #report (result: ReloadResult): void {

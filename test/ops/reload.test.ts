@@ -265,8 +265,35 @@ t.test('a reload still loading when the shutdown begins is refused, the running 
   const shutdown = gw.gateway.shutdown()
   release()
   const result = await reload
-  t.equal(result.result, 'error', 'refused')
+  t.equal(result.refused, 'shutting_down', 'refused')
   t.equal(gw.gateway.pools().get('p')!.pool.targets[0]!.url, a.url, 'the running config kept')
+  // no fault of the config: not counted, fed or logged as a rejected one (an alert on reload errors would page for a
+  // routine pod stop)
+  t.notOk(gw.gateway.events.list().some((e) => e.kind === 'reload-rejected'), 'no rejected reload in the event feed')
+  t.notMatch(await gw.gateway.metrics!.render(), /switchyard_config_reloads_total\{result="error"\} [1-9]/, 'none counted')
+  t.ok(gw.logs.some((l) => l.msg === 'reload skipped: the gateway is shutting down'), 'said at info level')
+  await shutdown
+})
+
+// An invalid config is said as such though the drain began while it loaded: the operator is told what is wrong with
+// the file the next start will read, not only that the gateway is shutting down.
+t.test('an invalid config loading as the drain begins: 422 invalid_config with its problems', async (t) => {
+  const a = await TestUpstream.start({ name: 'a' })
+  t.teardown(() => a.close())
+  let release!: () => void
+  const loaded = new Promise<void>((resolve) => { release = resolve })
+  const config: GatewayConfig = { shutdown: { delayMs: 300, timeoutMs: 1000 }, pools: { p: { targets: [a.url] } }, routes: [{ path: '/', pool: 'p' }] }
+  let loading = false
+  const gw = await startGateway(config, { load: async () => { loading = true; await loaded; return validateConfig({ ...config, pools: { p: { targets: ['not a url'] } } }) } })
+  t.teardown(() => gw.close())
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  const answer = fetch(`${admin}/reload`, { method: 'POST' })
+  await waitFor(() => loading)
+  const shutdown = gw.gateway.shutdown()
+  release()
+  const res = await answer
+  t.equal(res.status, 422)
+  t.equal(((await res.json()) as { error: string }).error, 'invalid_config')
   await shutdown
 })
 

@@ -220,3 +220,32 @@ t.test('a SIGHUP during the drain reloads nothing', async (t) => {
   t.notOk(records.some((r) => r.trigger === 'signal'), 'no reload by the signal')
   t.equal(b.requests.length, 0)
 })
+
+// A fatal error while starting, then a stop signal while the gateway closes: the process still exits 1, as the
+// error alone does. Taken for a stop before listening, it exited 0, and a crash read as a clean stop to systemd,
+// Kubernetes or a CI job.
+t.test('a fatal error while starting, then a SIGTERM: exit 1', async (t) => {
+  const a = await TestUpstream.start({ name: 'a' })
+  t.teardown(() => a.close())
+  const dir = t.testdir()
+  const targetFile = join(dir, 'target.json')
+  writeFileSync(targetFile, JSON.stringify(a.url))
+  writeFileSync(join(dir, 'go'), '')
+  const preload = join(dir, 'crash.mjs')
+  writeFileSync(preload, `import net from 'node:net'
+import http from 'node:http'
+const listen = net.Server.prototype.listen
+let n = 0
+net.Server.prototype.listen = function (...args) {
+  if (++n !== 1) return listen.apply(this, args)
+  setImmediate(() => { setTimeout(() => process.kill(process.pid, 'SIGTERM'), 20); throw new Error('a bug while starting') })
+  setTimeout(() => listen.apply(this, args), 400)
+  return this
+}
+// closing takes 300 ms: the signal comes while the gateway closes after the error
+const close = http.Server.prototype.close
+http.Server.prototype.close = function (cb) { return close.call(this, (...rest) => setTimeout(() => cb?.(...rest), 300)) }
+`)
+  const { exited } = startGated(t, dir, targetFile, join(dir, 'go'), ['--import', preload])
+  t.same(await exited, { code: 1, signal: null })
+})
