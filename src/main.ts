@@ -263,6 +263,12 @@ function secondSignal (gateway: Gateway, signal: string, listened: boolean, fata
     gateway.logger.flush()
     process.exit(0)
   }
+  if (!listened) {
+    // nothing was served to cut; close-with-grace exits 1 for the fatal error
+    gateway.logger.info({ signal }, 'stopped while closing after a fatal error, before listening')
+    gateway.logger.flush()
+    return
+  }
   gateway.logger.warn({ signal, inFlight: gateway.proxy.active }, `second ${signal} during shutdown: exiting now with code 1, cutting the requests in flight`)
   gateway.logger.flush()
 }

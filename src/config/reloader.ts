@@ -72,6 +72,13 @@ export class Reloader {
   /** Never rejects: every failure is a result with `result: 'error'`. */
   reload (trigger: ReloadTrigger): Promise<ReloadResult> {
     if (!this.#running) return this.#run(trigger)
+    // one the gateway would refuse now is answered now, not after the run it would wait for (up to a load timeout:
+    // an admin caller would meet the listener's close instead of its 503)
+    const refused = this.#refused(trigger)
+    if (refused !== undefined) {
+      this.#report(refused)
+      return Promise.resolve(refused)
+    }
     if (this.#followUp === undefined) {
       const { promise, resolve } = Promise.withResolvers<ReloadResult>()
       this.#followUp = { trigger, promise, resolve }

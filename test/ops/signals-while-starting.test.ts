@@ -246,6 +246,7 @@ net.Server.prototype.listen = function (...args) {
 const close = http.Server.prototype.close
 http.Server.prototype.close = function (cb) { return close.call(this, (...rest) => setTimeout(() => cb?.(...rest), 300)) }
 `)
-  const { exited } = startGated(t, dir, targetFile, join(dir, 'go'), ['--import', preload])
+  const { exited, records } = startGated(t, dir, targetFile, join(dir, 'go'), ['--import', preload])
   t.same(await exited, { code: 1, signal: null })
+  t.notOk(records.some((r) => r.level === 40), 'no drain warning: nothing was served to cut')
 })

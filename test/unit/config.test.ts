@@ -363,6 +363,34 @@ t.test('config-reloader', async (t) => {
     })
   })
 
+  // A reload the gateway would refuse now (it is shutting down) is answered at once, even while another run loads: it
+  // waited for that run (up to the load timeout), and an admin caller met the listener's close instead of its 503.
+  // The run already loading is refused before it applies.
+  t.test('config-reloader-refused-while-another-runs', async (t) => {
+    const config = (port: number): ResolvedConfig => validateConfig({ server: { port }, pools: { p: { targets: ['http://10.0.0.1:3000'] } }, routes: [{ path: '/', pool: 'p' }] })
+    let release!: () => void
+    const loaded = new Promise<void>((resolve) => { release = resolve })
+    let stopping = false
+    let applied = 0
+    const reported: ReloadResult[] = []
+    const running = config(8080)
+    const reloader = new Reloader({
+      load: async () => { await loaded; return config(9090) },
+      apply: () => { applied++ },
+      current: () => running,
+      refuse: () => (stopping ? 'shutting_down' : undefined),
+      onResult: (result) => { reported.push(result) },
+    })
+    const first = reloader.reload('admin')
+    stopping = true
+    const second = await reloader.reload('signal')
+    t.equal(second.refused, 'shutting_down', 'answered at once, the first run still loading')
+    release()
+    t.equal((await first).refused, 'shutting_down', 'the run that was loading is refused before it applies')
+    t.equal(applied, 0)
+    t.strictSame(reported.map((r) => r.refused), ['shutting_down', 'shutting_down'], 'each reported once')
+  })
+
   // A reloader not told the config the process started with (ReloaderOptions.started) cannot say which settings wait
   // for a restart: its results carry no restartRequired at all (config/reloader.ts), while the diff still names the
   // restart-only settings that changed from the previous config. A restartRequired there would claim to describe what
