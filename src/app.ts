@@ -220,10 +220,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   metrics?.setConfigInfo(() => configHash(config))
 
   const apply = (next: ResolvedConfig, _diff: ConfigDiff): void => {
-    // a reload whose load was still running when the gateway closed: nothing may start on a closed gateway
-    // nor on one that is draining: a reload's new targets would take the requests of a gateway on its way out
+    // the reloader asks refuse() (below) right before this: a closed or draining gateway never gets here
     if (closed) throw new Error('the gateway is closed')
-    if (shuttingDown !== undefined) throw new Error('the gateway is shutting down')
     const previous = proxy.state
     const routing = routingFor(next, previous)
     // a kept pool's runtime takes its new targets in place: remember which it had

@@ -37,12 +37,10 @@ let warnConfigRejection = (config: string, reason: unknown): void => {
 /** How long a gateway that failed to start gets to close what it opened before the process exits anyway. */
 const FAILED_START_CLOSE_MS = 2000
 /**
- * SIGHUP (reload) and SIGUSR2 (reopen the log file) that arrive while the gateway starts (a config may take up to
- * its load timeout) must not end the process, as both signals would by default: a SIGHUP is kept for once it
+ * The signals that arrive while the gateway starts (a config may take up to its load timeout). SIGHUP (reload) and
+ * SIGUSR2 (reopen the log file) must not end the process, as both would by default: a SIGHUP is kept for once it
  * listens, and a SIGUSR2 has nothing to do (the log file is opened fresh at start).
- */
-/**
- * SIGTERM and SIGINT while the gateway starts end the process at once: nothing listens yet. Said by a handler,
+ * SIGTERM and SIGINT end the process at once: nothing listens yet. Said by a handler,
  * because in a container node is PID 1, whose signals without one the kernel drops: a pod deleted while its config
  * loads would otherwise start serving and be killed without a drain. PID 1 exits with the status the default action
  * gives (128 + the signal); any other process dies by the signal itself, as systemd counts a clean stop.

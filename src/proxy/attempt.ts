@@ -13,7 +13,7 @@ import { upstreamReset } from '../upstream/connector.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
 import { forwardedOverHttps } from './front.ts'
-import { responseHeaderList } from './headers.ts'
+import { connectionTokens, responseHeaderList } from './headers.ts'
 import { dropBodyAtClose } from './raw-response.ts'
 import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
 import { forwardedReason, unforwardable } from './response-rules.ts'
@@ -480,15 +480,6 @@ function passTrailers (res: Exchange['res'], trailers: IncomingHttpHeaders, conn
     ;(out ??= {})[name] = value
   }
   if (out !== undefined) res.addTrailers(out)
-}
-
-/** The field names the response head's Connection fields list. */
-function connectionTokens (connection: string | string[] | undefined): Set<string> {
-  const tokens = new Set<string>()
-  for (const v of connection === undefined ? [] : Array.isArray(connection) ? connection : [connection]) {
-    for (const t of v.split(',')) tokens.add(t.trim().toLowerCase())
-  }
-  return tokens
 }
 
 function closeAfterAnswer (ex: Exchange): void {

@@ -149,15 +149,17 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
 
 export type ResponseHeaders = Record<string, string | string[] | undefined>
 
+/** The field names a response's Connection field lists (hop-by-hop for the whole message), lower case. */
+export function connectionTokens (connection: string | string[] | undefined): Set<string> {
+  const tokens = new Set<string>()
+  // a repeated field is an array: String() joins its values with commas, as one list
+  if (connection !== undefined) for (const t of String(connection).split(',')) tokens.add(t.trim().toLowerCase())
+  return tokens
+}
+
 /** Removes hop-by-hop headers from an upstream response in place. */
 export function stripResponseHopByHop (headers: ResponseHeaders): ResponseHeaders {
-  const connection = headers.connection
-  if (connection !== undefined) {
-    for (const t of String(connection).split(',')) {
-      const token = t.trim().toLowerCase()
-      if (token !== '') delete headers[token]
-    }
-  }
+  for (const token of connectionTokens(headers.connection)) if (token !== '') delete headers[token]
   for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name]
   return headers
 }
@@ -172,10 +174,7 @@ export function responseHeaderList (headers: ResponseHeaders, skip: string, skip
   const connection = headers.connection
   let tokens: Set<string> | undefined
   // 'Connection: keep-alive' (most upstreams, on every response) names nothing more to drop
-  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
-    tokens = new Set()
-    for (const t of String(connection).split(',')) tokens.add(t.trim().toLowerCase())
-  }
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') tokens = connectionTokens(connection)
   const out: (string | string[])[] = []
   for (const name in headers) {
     const value = headers[name]

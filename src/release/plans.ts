@@ -267,28 +267,28 @@ export function buildPlans (config: ResolvedConfig, routes: readonly Route[], op
   // not share one canary (an operator's weight set on one would move the other's traffic).
   const labels = new Set(routes.map((r) => r.label))
   const gone = [...before].filter(([label, plan]) => !labels.has(label) && plan.canary !== undefined).map(([, plan]) => plan)
-  const formerCandidate = (route: Route): RoutePlan | undefined => {
+  // each new route's claim (the one gone route on its path with its canary settings), and each claimed plan's claimants
+  const claimants = new Map<RoutePlan, Route[]>()
+  const claimOf = new Map<Route, RoutePlan>()
+  for (const route of gone.length > 0 ? routes : []) {
     const canary = config.routes[route.index]!.canary
-    if (canary === undefined || before.has(route.label)) return undefined
+    if (canary === undefined || before.has(route.label)) continue
     const settings = JSON.stringify(canary)
     const same = gone.filter((p) => p.route.prefix === route.prefix && p.canary!.settings === settings)
-    return same.length === 1 ? same[0] : undefined
+    const former = same.length === 1 ? same[0]! : undefined
+    if (former === undefined) continue
+    claimOf.set(route, former)
+    let all = claimants.get(former)
+    if (all === undefined) claimants.set(former, all = [])
+    all.push(route)
   }
-  const claims = new Map<RoutePlan, number>()
-  if (gone.length > 0) {
-    for (const route of routes) {
-      const former = formerCandidate(route)
-      if (former !== undefined) claims.set(former, (claims.get(former) ?? 0) + 1)
-    }
-  }
-  // of several, the one on the former route's host takes it (a route renamed beside a new one for another host)
+  // of several claimants, the one on the former route's host takes it (a route renamed beside a new one for another host)
   const formerOf = (route: Route): RoutePlan | undefined => {
-    if (claims.size === 0) return undefined
-    const former = formerCandidate(route)
+    const former = claimOf.get(route)
     if (former === undefined) return undefined
-    if (claims.get(former) === 1) return former
-    const sameHost = routes.filter((r) => r.host === former.route.host && formerCandidate(r) === former)
-    return sameHost.length === 1 && sameHost[0] === route ? former : undefined
+    const all = claimants.get(former)!
+    const taker = all.length === 1 ? all : all.filter((r) => r.host === former.route.host)
+    return taker.length === 1 && taker[0] === route ? former : undefined
   }
   const plans = new Map<Route, RoutePlan>()
   for (const route of routes) {
