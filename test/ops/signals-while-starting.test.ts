@@ -41,6 +41,18 @@ export default { server: { host: '127.0.0.1', port: ${port} }, admin: { host: '1
   return { proc, exited, records, running, stderr: () => stderr }
 }
 
+/** An upstream, and a test folder with the config's target file and its gate (made at once when `open`). */
+async function gatedSetup (t: Tap, open: boolean): Promise<{ dir: string; targetFile: string; gate: string }> {
+  const a = await TestUpstream.start({ name: 'a' })
+  t.teardown(() => a.close())
+  const dir = t.testdir()
+  const targetFile = join(dir, 'target.json')
+  writeFileSync(targetFile, JSON.stringify(a.url))
+  const gate = join(dir, 'go')
+  if (open) writeFileSync(gate, '')
+  return { dir, targetFile, gate }
+}
+
 // A SIGHUP (logrotate's postrotate, an operator's reload) does not end the process as its default action would:
 // the gateway listens, then reloads once, reading the config again (it may have changed since it was read).
 t.test('a SIGHUP while the config loads is kept: the gateway listens, then reloads once', async (t) => {
@@ -75,12 +87,8 @@ t.test('a SIGHUP while the config loads is kept: the gateway listens, then reloa
 // node is PID 1, and the kernel drops a signal PID 1 has no handler for. Without one the gateway went on to serve
 // and was killed at the end of the grace period, undrained. Outside PID 1 it dies by the signal itself, as by default (systemd counts that a clean stop); PID 1 exits 143.
 t.test('a SIGTERM while the config loads ends the process before it listens, by its own handler', async (t) => {
-  const a = await TestUpstream.start({ name: 'a' })
-  t.teardown(() => a.close())
-  const dir = t.testdir()
-  const targetFile = join(dir, 'target.json')
-  writeFileSync(targetFile, JSON.stringify(a.url))
-  const { proc, exited, records, stderr } = startGated(t, dir, targetFile, join(dir, 'go'))
+  const { dir, targetFile, gate } = await gatedSetup(t, false)
+  const { proc, exited, records, stderr } = startGated(t, dir, targetFile, gate)
   await waitFor(() => stderr().includes('config loading'), 30_000)
   proc.kill('SIGTERM')
   t.same(await exited, { code: null, signal: 'SIGTERM' }, 'ended by the signal (PID 1 exits 143: the kernel would drop it)')
@@ -95,13 +103,7 @@ t.test('a SIGTERM while the config loads ends the process before it listens, by 
 // gateway on the port. The signal is sent here the moment close-with-grace installs its listener, as if it had come
 // during the build.
 t.test('a SIGTERM that comes during the build: nothing is opened, and the process ends', async (t) => {
-  const a = await TestUpstream.start({ name: 'a' })
-  t.teardown(() => a.close())
-  const dir = t.testdir()
-  const targetFile = join(dir, 'target.json')
-  writeFileSync(targetFile, JSON.stringify(a.url))
-  const gate = join(dir, 'go')
-  writeFileSync(gate, '')
+  const { dir, targetFile, gate } = await gatedSetup(t, true)
   const preload = join(dir, 'signal-at-install.mjs')
   writeFileSync(preload, `const once = process.once
 let sent = false
@@ -137,14 +139,9 @@ net.Server.prototype.listen = function (...args) {
 // It went on to log "switchyard listening on" after "shutting down" (supervisors wait for that line), and to run
 // a reload kept from a SIGHUP while starting, in a gateway already draining.
 t.test('a SIGTERM while the listener opens: shut down, and never said to be listening', async (t) => {
-  const a = await TestUpstream.start({ name: 'a' })
-  t.teardown(() => a.close())
-  const dir = t.testdir()
-  const targetFile = join(dir, 'target.json')
-  writeFileSync(targetFile, JSON.stringify(a.url))
-  writeFileSync(join(dir, 'go'), '')
+  const { dir, targetFile, gate } = await gatedSetup(t, true)
   // a drain of 500 ms: time for the start to have gone on meanwhile
-  const { exited, records } = startGated(t, dir, targetFile, join(dir, 'go'), ['--import', slowListenWithSignal(dir, 2)], 0, 500)
+  const { exited, records } = startGated(t, dir, targetFile, gate, ['--import', slowListenWithSignal(dir, 2)], 0, 500)
   t.same(await exited, { code: 0, signal: null })
   const messages = records.map((r) => String(r.msg))
   t.ok(messages.includes('shutting down'), 'the graceful shutdown ran')
@@ -154,17 +151,12 @@ t.test('a SIGTERM while the listener opens: shut down, and never said to be list
 // A start that fails (the port in use) with a stop signal pending says why and exits 1: the shutdown took the
 // process down with exit 0 and the failure was never said.
 t.test('a start that fails while a SIGTERM is pending says why and exits 1', async (t) => {
-  const a = await TestUpstream.start({ name: 'a' })
-  t.teardown(() => a.close())
   const holder = createNetServer()
   await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve))
   t.teardown(() => holder.close())
   const port = (holder.address() as AddressInfo).port
-  const dir = t.testdir()
-  const targetFile = join(dir, 'target.json')
-  writeFileSync(targetFile, JSON.stringify(a.url))
-  writeFileSync(join(dir, 'go'), '')
-  const { exited, stderr } = startGated(t, dir, targetFile, join(dir, 'go'), ['--import', slowListenWithSignal(dir, 2)], port)
+  const { dir, targetFile, gate } = await gatedSetup(t, true)
+  const { exited, stderr } = startGated(t, dir, targetFile, gate, ['--import', slowListenWithSignal(dir, 2)], port)
   t.same(await exited, { code: 1, signal: null })
   t.match(stderr(), new RegExp(`server\\.port: ${port} is in use`))
 })
@@ -172,12 +164,7 @@ t.test('a start that fails while a SIGTERM is pending says why and exits 1', asy
 // A second stop signal before the gateway listened: nothing to drain, so it stops as the first would have (exit 0),
 // without the drain's "cutting the requests in flight" warning and exit 1 (a double Ctrl-C, systemd's stop sequence).
 t.test('a second stop signal while the listeners open: stopped, exit 0, no drain warning', async (t) => {
-  const a = await TestUpstream.start({ name: 'a' })
-  t.teardown(() => a.close())
-  const dir = t.testdir()
-  const targetFile = join(dir, 'target.json')
-  writeFileSync(targetFile, JSON.stringify(a.url))
-  writeFileSync(join(dir, 'go'), '')
+  const { dir, targetFile, gate } = await gatedSetup(t, true)
   const preload = join(dir, 'two-signals.mjs')
   writeFileSync(preload, `import net from 'node:net'
 const listen = net.Server.prototype.listen
@@ -190,7 +177,7 @@ net.Server.prototype.listen = function (...args) {
   return this
 }
 `)
-  const { exited, records } = startGated(t, dir, targetFile, join(dir, 'go'), ['--import', preload])
+  const { exited, records } = startGated(t, dir, targetFile, gate, ['--import', preload])
   t.same(await exited, { code: 0, signal: null })
   t.notOk(records.some((r) => r.level === 40), 'no drain warning')
   t.ok(records.some((r) => r.msg === 'stopped while starting, before listening'))
@@ -205,8 +192,9 @@ t.test('a SIGHUP during the drain reloads nothing', async (t) => {
   const dir = t.testdir()
   const targetFile = join(dir, 'target.json')
   writeFileSync(targetFile, JSON.stringify(a.url))
-  writeFileSync(join(dir, 'go'), '')
-  const { proc, exited, records } = startGated(t, dir, targetFile, join(dir, 'go'), [], 0, 1000)
+  const gate = join(dir, 'go')
+  writeFileSync(gate, '')
+  const { proc, exited, records } = startGated(t, dir, targetFile, gate, [], 0, 1000)
   await waitFor(() => records.some((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening on')), 30_000)
   const url = String(records.find((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening on'))!.url)
   const held = httpRequest(`${url}/held`).catch(() => undefined)
@@ -225,12 +213,7 @@ t.test('a SIGHUP during the drain reloads nothing', async (t) => {
 // error alone does. Taken for a stop before listening, it exited 0, and a crash read as a clean stop to systemd,
 // Kubernetes or a CI job.
 t.test('a fatal error while starting, then a SIGTERM: exit 1', async (t) => {
-  const a = await TestUpstream.start({ name: 'a' })
-  t.teardown(() => a.close())
-  const dir = t.testdir()
-  const targetFile = join(dir, 'target.json')
-  writeFileSync(targetFile, JSON.stringify(a.url))
-  writeFileSync(join(dir, 'go'), '')
+  const { dir, targetFile, gate } = await gatedSetup(t, true)
   const preload = join(dir, 'crash.mjs')
   writeFileSync(preload, `import net from 'node:net'
 import http from 'node:http'
@@ -246,7 +229,7 @@ net.Server.prototype.listen = function (...args) {
 const close = http.Server.prototype.close
 http.Server.prototype.close = function (cb) { return close.call(this, (...rest) => setTimeout(() => cb?.(...rest), 300)) }
 `)
-  const { exited, records } = startGated(t, dir, targetFile, join(dir, 'go'), ['--import', preload])
+  const { exited, records } = startGated(t, dir, targetFile, gate, ['--import', preload])
   t.same(await exited, { code: 1, signal: null })
   t.notOk(records.some((r) => r.level === 40), 'no drain warning: nothing was served to cut')
 })

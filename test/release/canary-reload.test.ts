@@ -126,19 +126,21 @@ t.test('a renamed route keeps its rollback beside a new route for another host w
   t.strictSame(canaryOf('pay-b'), { weight: 50, source: 'file' }, 'the new one starts from the file')
 })
 
+// The plans a reload builds, without a gateway: pools v1 and v2, no timers, no events heard.
+const clock: Clock = { now: () => 0, monotonicNow: () => 0, setTimeout: () => { throw new Error('no timers here') }, clearTimeout: () => {} }
+const events: PlanEvents = { fallback () {}, readToPrimary () {}, weight () {}, mirror () {}, rollback () {} }
+const canary = { pool: 'v2', weight: 50 }
+/** The plans of a build of these routes (pools v1 and v2), a reload of `previous` when given. */
+function build (routes: Record<string, unknown>[], previous?: Map<Route, RoutePlan>): Map<Route, RoutePlan> {
+  const config = validateConfig({ log: { level: 'silent' }, pools: { v1: { targets: ['http://127.0.0.1:1'] }, v2: { targets: ['http://127.0.0.1:2'] } }, routes })
+  return buildPlans(config, new RoutingTable(config.routes).routes, { secret: 's', clock, random: () => 0.5, events }, previous)
+}
+const plan = (plans: Map<Route, RoutePlan>, label: string): RoutePlan => [...plans].find(([r]) => r.label === label)![1]
+
 // A reload that removes a route with a mirror but no canary and adds a canary route on its path builds its plans:
 // only gone routes that had a canary can hand one on. Looked at as a former canary, the mirror-only route's missing
 // canary threw and the reload failed.
 t.test('canary-reload-gone-mirror-route', async (t) => {
-  const clock: Clock = { now: () => 0, monotonicNow: () => 0, setTimeout: () => { throw new Error('no timers here') }, clearTimeout: () => {} }
-  const events: PlanEvents = { fallback () {}, readToPrimary () {}, weight () {}, mirror () {}, rollback () {} }
-  const canary = { pool: 'v2', weight: 50 }
-  /** The plans of a build of these routes (pools v1 and v2), a reload of `previous` when given. */
-  function build (routes: Record<string, unknown>[], previous?: Map<Route, RoutePlan>): Map<Route, RoutePlan> {
-    const config = validateConfig({ log: { level: 'silent' }, pools: { v1: { targets: ['http://127.0.0.1:1'] }, v2: { targets: ['http://127.0.0.1:2'] } }, routes })
-    return buildPlans(config, new RoutingTable(config.routes).routes, { secret: 's', clock, random: () => 0.5, events }, previous)
-  }
-  const plan = (plans: Map<Route, RoutePlan>, label: string): RoutePlan => [...plans].find(([r]) => r.label === label)![1]
 
   t.test('a gone route without a canary on the path of a new canary route: the reload builds', async (t) => {
     const before = build([{ name: 'shadowed', path: '/pay', pool: 'v1', mirror: { pool: 'v2' } }])
@@ -151,15 +153,6 @@ t.test('canary-reload-gone-mirror-route', async (t) => {
 // among claimants only. Another route on that host (here on another path) is no rival; counted as one, the
 // renamed route found two on its host, took nothing, and its rolled-back canary came back at the file's weight.
 t.test('canary-reload-host-tiebreak-claimants-only', async (t) => {
-  const clock: Clock = { now: () => 0, monotonicNow: () => 0, setTimeout: () => { throw new Error('no timers here') }, clearTimeout: () => {} }
-  const events: PlanEvents = { fallback () {}, readToPrimary () {}, weight () {}, mirror () {}, rollback () {} }
-  const canary = { pool: 'v2', weight: 50 }
-  /** The plans of a build of these routes (pools v1 and v2), a reload of `previous` when given. */
-  function build (routes: Record<string, unknown>[], previous?: Map<Route, RoutePlan>): Map<Route, RoutePlan> {
-    const config = validateConfig({ log: { level: 'silent' }, pools: { v1: { targets: ['http://127.0.0.1:1'] }, v2: { targets: ['http://127.0.0.1:2'] } }, routes })
-    return buildPlans(config, new RoutingTable(config.routes).routes, { secret: 's', clock, random: () => 0.5, events }, previous)
-  }
-  const plan = (plans: Map<Route, RoutePlan>, label: string): RoutePlan => [...plans].find(([r]) => r.label === label)![1]
 
   t.test('the host tie-break counts only routes that claim the former canary', async (t) => {
     const before = build([
@@ -181,15 +174,6 @@ t.test('canary-reload-host-tiebreak-claimants-only', async (t) => {
 // Counted as a second claimant, the kept route made the tie-break find two routes on the host, and the renamed
 // route's rolled-back canary came back at the file's weight.
 t.test('canary-reload-kept-route-no-claim', async (t) => {
-  const clock: Clock = { now: () => 0, monotonicNow: () => 0, setTimeout: () => { throw new Error('no timers here') }, clearTimeout: () => {} }
-  const events: PlanEvents = { fallback () {}, readToPrimary () {}, weight () {}, mirror () {}, rollback () {} }
-  const canary = { pool: 'v2', weight: 50 }
-  /** The plans of a build of these routes (pools v1 and v2), a reload of `previous` when given. */
-  function build (routes: Record<string, unknown>[], previous?: Map<Route, RoutePlan>): Map<Route, RoutePlan> {
-    const config = validateConfig({ log: { level: 'silent' }, pools: { v1: { targets: ['http://127.0.0.1:1'] }, v2: { targets: ['http://127.0.0.1:2'] } }, routes })
-    return buildPlans(config, new RoutingTable(config.routes).routes, { secret: 's', clock, random: () => 0.5, events }, previous)
-  }
-  const plan = (plans: Map<Route, RoutePlan>, label: string): RoutePlan => [...plans].find(([r]) => r.label === label)![1]
 
   t.test('a kept route does not contest a renamed route\'s former canary', async (t) => {
     const before = build([
@@ -209,15 +193,6 @@ t.test('canary-reload-kept-route-no-claim', async (t) => {
 // whose canary it continues, so it takes neither and starts from the file. Taking the first, it inherited one
 // route's weight, window and rollback for traffic that was the other's too.
 t.test('canary-reload-merged-routes-fresh', async (t) => {
-  const clock: Clock = { now: () => 0, monotonicNow: () => 0, setTimeout: () => { throw new Error('no timers here') }, clearTimeout: () => {} }
-  const events: PlanEvents = { fallback () {}, readToPrimary () {}, weight () {}, mirror () {}, rollback () {} }
-  const canary = { pool: 'v2', weight: 50 }
-  /** The plans of a build of these routes (pools v1 and v2), a reload of `previous` when given. */
-  function build (routes: Record<string, unknown>[], previous?: Map<Route, RoutePlan>): Map<Route, RoutePlan> {
-    const config = validateConfig({ log: { level: 'silent' }, pools: { v1: { targets: ['http://127.0.0.1:1'] }, v2: { targets: ['http://127.0.0.1:2'] } }, routes })
-    return buildPlans(config, new RoutingTable(config.routes).routes, { secret: 's', clock, random: () => 0.5, events }, previous)
-  }
-  const plan = (plans: Map<Route, RoutePlan>, label: string): RoutePlan => [...plans].find(([r]) => r.label === label)![1]
 
   t.test('a route made of two gone routes takes neither canary', async (t) => {
     const before = build([
@@ -235,15 +210,6 @@ t.test('canary-reload-merged-routes-fresh', async (t) => {
 // settings is no claimant. Counted as one, it made two claimants, neither on a host, and the route renamed on the
 // former path lost its canary's rollback (it came back at the file's weight).
 t.test('canary-reload-other-path-no-claim', async (t) => {
-  const clock: Clock = { now: () => 0, monotonicNow: () => 0, setTimeout: () => { throw new Error('no timers here') }, clearTimeout: () => {} }
-  const events: PlanEvents = { fallback () {}, readToPrimary () {}, weight () {}, mirror () {}, rollback () {} }
-  const canary = { pool: 'v2', weight: 50 }
-  /** The plans of a build of these routes (pools v1 and v2), a reload of `previous` when given. */
-  function build (routes: Record<string, unknown>[], previous?: Map<Route, RoutePlan>): Map<Route, RoutePlan> {
-    const config = validateConfig({ log: { level: 'silent' }, pools: { v1: { targets: ['http://127.0.0.1:1'] }, v2: { targets: ['http://127.0.0.1:2'] } }, routes })
-    return buildPlans(config, new RoutingTable(config.routes).routes, { secret: 's', clock, random: () => 0.5, events }, previous)
-  }
-  const plan = (plans: Map<Route, RoutePlan>, label: string): RoutePlan => [...plans].find(([r]) => r.label === label)![1]
 
   t.test('a new route on another path does not contest a renamed route\'s former canary', async (t) => {
     const before = build([{ name: 'old', path: '/pay', pool: 'v1', canary }])
@@ -260,15 +226,6 @@ t.test('canary-reload-other-path-no-claim', async (t) => {
 // path whose canary differs is no claimant. Counted as one, it made two claimants on the host, and the route renamed
 // with the settings unchanged lost its canary's rollback (it came back at the file's weight).
 t.test('canary-reload-other-settings-no-claim', async (t) => {
-  const clock: Clock = { now: () => 0, monotonicNow: () => 0, setTimeout: () => { throw new Error('no timers here') }, clearTimeout: () => {} }
-  const events: PlanEvents = { fallback () {}, readToPrimary () {}, weight () {}, mirror () {}, rollback () {} }
-  const canary = { pool: 'v2', weight: 50 }
-  /** The plans of a build of these routes (pools v1 and v2), a reload of `previous` when given. */
-  function build (routes: Record<string, unknown>[], previous?: Map<Route, RoutePlan>): Map<Route, RoutePlan> {
-    const config = validateConfig({ log: { level: 'silent' }, pools: { v1: { targets: ['http://127.0.0.1:1'] }, v2: { targets: ['http://127.0.0.1:2'] } }, routes })
-    return buildPlans(config, new RoutingTable(config.routes).routes, { secret: 's', clock, random: () => 0.5, events }, previous)
-  }
-  const plan = (plans: Map<Route, RoutePlan>, label: string): RoutePlan => [...plans].find(([r]) => r.label === label)![1]
 
   t.test('a new route with other canary settings does not contest a renamed route\'s former canary', async (t) => {
     const before = build([{ name: 'old', host: 'a.example', path: '/pay', methods: ['GET'], pool: 'v1', canary }])
