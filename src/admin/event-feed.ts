@@ -8,6 +8,7 @@ import type { TargetStatus } from '../upstream/status.ts'
 import type { GatewayEvent } from './status-types.ts'
 
 const LEVELS = { info: 30, warn: 40, error: 50 } as const
+const NO_TARGET_UNTIL_LAG = 'no target available until a replica reports its lag'
 type Level = keyof typeof LEVELS
 
 export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
@@ -47,9 +48,23 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
     const tier = after.pool.tier
     const previous = before.pool.tier
     if (tier !== previous) {
-      const where = tier === 'primary' ? 'traffic on primary targets' : tier === 'backup' ? 'traffic on backup targets' : 'no target available'
-      this.record(tier === 'none' ? 'error' : 'info', { kind: 'tier', pool, message: `${where} (the reload rebuilt the pool)` }, { tier, previous })
+      const waiting = tier === 'none' && this.#waitingForLag(after.pool)
+      const where = tier === 'primary' ? 'traffic on primary targets' : tier === 'backup' ? 'traffic on backup targets' : waiting ? NO_TARGET_UNTIL_LAG : 'no target available'
+      this.record(tier === 'none' && !waiting ? 'error' : 'info', { kind: 'tier', pool, message: `${where} (the reload rebuilt the pool)` }, { tier, previous })
     }
+  }
+
+  /**
+   * A replica pool with no target only because a replica has not reported its lag yet (every start, and every reload
+   * or DNS answer adding replicas): no news, as that replica's own event says, and over within one health interval.
+   * An error here would page whoever alerts on error logs at every pod start.
+   */
+  #waitingForLag (pool: PoolRuntime['pool']): boolean {
+    const now = this.#clock.now()
+    return pool.targets.some((t) => {
+      const s = pool.status(t)
+      return s.lagUnknown === true && s.healthy && !s.draining && !s.disabled && s.ejectedUntil <= now
+    })
   }
 
   /** Records one pool's state changes until the returned function is called (the pool is retired). */
@@ -69,8 +84,9 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
         this.record('info', { kind: 'switchover', pool, message: 'switchover to backup targets by an operator' }, { tier, previous })
         return
       }
-      const level: Level = tier === 'primary' ? 'info' : tier === 'backup' ? 'warn' : 'error'
-      const message = tier === 'backup' ? 'failover to backup targets' : tier === 'primary' ? (previous === 'backup' ? 'failback to primary targets' : 'traffic on primary targets') : 'no target available'
+      const waiting = tier === 'none' && this.#waitingForLag(upstream)
+      const level: Level = tier === 'primary' || waiting ? 'info' : tier === 'backup' ? 'warn' : 'error'
+      const message = tier === 'backup' ? 'failover to backup targets' : tier === 'primary' ? (previous === 'backup' ? 'failback to primary targets' : 'traffic on primary targets') : waiting ? NO_TARGET_UNTIL_LAG : 'no target available'
       this.record(level, { kind: 'tier', pool, message }, { tier, previous })
     }
     const onBreaker = (state: string, previous: string): void => {

@@ -64,6 +64,28 @@ t.test('split-lag-start-events', async (t) => {
     t.strictSame(of(current.url), [30, 30], 'not reported yet, then reported: both info')
     t.strictSame(of(behind.url), [30, 40], 'not reported yet (info), then reported behind (warn)')
     t.equal(gw.gateway.pools().get('replicas')!.pool.state(gw.gateway.pools().get('replicas')!.pool.targets.find((x) => x.url === behind.url)!), 'lagging')
+    // the pool had no target until the first report: said at info too (an error paged on every start before)
+    const tiers = gw.logs.filter((l) => l.event === 'tier').map((l) => [l.level, l.tier])
+    t.strictSame(tiers, [[30, 'none'], [30, 'primary']], 'no target until a replica reported, then traffic: both info')
+    t.strictSame(gw.logs.filter((l) => l.level >= 50).map((l) => l.msg), [], 'no error line at start')
+  })
+
+  t.test('no target because every replica is reported behind: still an error', async (t) => {
+    // never contacted: the test sets the lag verdicts itself, as the health checks would
+    const gw = await startGateway({ pools: { p: { targets: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    const { pool } = gw.gateway.pools().get('p')!
+    const [a, b] = pool.targets as [typeof pool.targets[0], typeof pool.targets[0]]
+    const tierLevels = (): number[] => gw.logs.filter((l) => l.event === 'tier').map((l) => l.level)
+    pool.setStatus(a, { lagging: true })
+    pool.setStatus(b, { lagging: true, lagUnknown: true })
+    t.strictSame(tierLevels(), [30], 'one replica behind, the other not reported yet: info')
+    pool.setStatus(b, { lagging: false, lagUnknown: false })
+    pool.setStatus(b, { lagging: true })
+    t.strictSame(tierLevels(), [30, 30, 50], 'both reported behind: the error')
+    pool.setStatus(b, { lagging: false })
+    pool.setStatus(b, { healthy: false, lagging: true, lagUnknown: true })
+    t.strictSame(tierLevels(), [30, 30, 50, 30, 50], 'the one not reported yet is also unhealthy: the error')
   })
 })
 
