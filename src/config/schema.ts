@@ -123,7 +123,12 @@ const tls = z.strictObject({
     const problem = caBundleProblem(ca)
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
   }).optional(),
-  servername: z.string().optional(),
+  /** The name the upstream's certificate is checked against, sent as SNI; an IP address is checked against and not sent. */
+  servername: z.string().superRefine((name, ctx) => {
+    // past 253 characters no DNS name (RFC 1035), and OpenSSL refuses it at every handshake
+    const problem = hostNameProblem(name, SERVERNAME_HINTS) ?? (name.replace(/\.$/, '').length > 253 ? 'must be at most 253 characters (a DNS name is no longer)' : undefined)
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+  }).optional(),
 })
 
 const connections = z.strictObject({
@@ -267,7 +272,7 @@ const route = z.strictObject({
   methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
   /** Exact host name, case-insensitive; requests match it on any port. */
   host: z.string().superRefine((host, ctx) => {
-    const problem = routeHostProblem(host)
+    const problem = hostNameProblem(host, ROUTE_HOST_HINTS)
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
   }).optional(),
   /** Narrows the route to requests carrying these headers with exactly these values (names case-insensitive). */
@@ -394,27 +399,51 @@ export function reservedPoolNameProblem (name: string): string {
   return `'${name}' cannot name a pool: JavaScript objects reserve it; choose another name`
 }
 
+/** The field-specific ends of hostNameProblem's messages: what to do instead. */
+interface HostNameHints {
+  /** For an empty value. */
+  readonly empty: string
+  /** For a value with a port: where the port comes from. */
+  readonly port: string
+  /** For a wildcard. */
+  readonly wildcard: string
+}
+
+const ROUTE_HOST_HINTS: HostNameHints = {
+  empty: 'leave host out to match any host',
+  port: 'a route matches its host on any port',
+  wildcard: 'list one route per host name, or leave host out to match any host',
+}
+
+const SERVERNAME_HINTS: HostNameHints = {
+  empty: "leave servername out to use the target's host name",
+  port: "the port is the target URL's",
+  wildcard: "write the name the upstream's certificate is checked against",
+}
+
 /**
- * What is wrong with a route's host, or undefined. The routing table compares it, lower-cased and without one
- * trailing dot, with the request's host name without its port: anything else here could never match a request.
+ * What is wrong with a host name field (routes[].host, pools.*.tls.servername), or undefined: a host name, an IPv4
+ * address or a bracketed IPv6 address, with no port. A route's is compared, lower-cased and without one trailing dot,
+ * with the request's host name without its port, and a TLS name is matched against certificates the same way:
+ * anything else could never match.
  */
-function routeHostProblem (host: string): string | undefined {
+function hostNameProblem (host: string, hints: HostNameHints): string | undefined {
   if (host.trim() !== host) return `must not start or end with spaces (write '${host.trim()}')`
-  if (host === '') return 'must be a host name (leave host out to match any host)'
+  if (host === '') return `must be a host name (${hints.empty})`
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(host)
   if (scheme !== null) return `must be a host name, not a URL (write '${URL.canParse(host) ? new URL(host).hostname : host.slice(scheme[0].length)}')`
-  if (host.includes('*')) return 'wildcards are not supported: list one route per host name, or leave host out to match any host'
+  if (host.includes('*')) return `wildcards are not supported: ${hints.wildcard}`
   if (host.includes('/')) return 'must be a host name, without a path'
   if (/\s/.test(host)) return 'must be a host name (no spaces)'
   if (host.startsWith('[')) {
     const close = host.indexOf(']')
     if (close === -1 || !isBracketedIpv6(host.slice(0, close + 1))) return "must be a host name, an IPv4 address or an IPv6 address in brackets ('[::1]')"
-    if (close !== host.length - 1) return `must not carry a port: a route matches its host on any port (write '${host.slice(0, close + 1)}')`
+    if (close !== host.length - 1) return `must not carry a port: ${hints.port} (write '${host.slice(0, close + 1)}')`
     return undefined
   }
   const colons = host.split(':').length - 1
   if (colons > 1) return `an IPv6 address is written in brackets ('[${host}]')`
-  if (colons === 1) return `must not carry a port: a route matches its host on any port (write '${host.slice(0, host.indexOf(':'))}')`
+  if (colons === 1) return `must not carry a port: ${hints.port} (write '${host.slice(0, host.indexOf(':'))}')`
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.?$/.test(host)) return "must be a host name: letters, digits, '-' and '_' in labels separated by single dots"
   return undefined
 }

@@ -3,7 +3,9 @@
 // A reload that changes a target's weight, backup flag or pool settings makes a new Target for the same upstream;
 // every copy shares one SharedTarget, so what the upstream carries (and may carry) is counted once, whichever copy
 // started it.
-import { Client as UndiciClient } from 'undici'
+import { isIP } from 'node:net'
+import { checkServerIdentity, type PeerCertificate } from 'node:tls'
+import { Client as UndiciClient, type buildConnector } from 'undici'
 import { canonicalDnsName, targetIdOf, type PoolConfig, type TargetConfig } from '../config/schema.ts'
 import { TargetConnections, type ConnectionsOptions } from './connections.ts'
 import { resetAwareConnector } from './connector.ts'
@@ -136,12 +138,17 @@ export class Target {
     // target's host name; none for an IP address (RFC 6066 §3), whose certificate is checked against the address
     const verified = https ? withoutRootDot(pool.tls.servername ?? servername ?? (isIp ? undefined : url.hostname)) : undefined
     this.servername = https ? (verified ?? url.hostname) : undefined
+    // tls.servername may be an address, as nginx's proxy_ssl_name may: the certificate must name it, and no SNI is
+    // sent (RFC 6066 §3), whatever the target's host ('[::1]' is written as in a URL, checked without brackets)
+    const unbracketed = verified?.replace(/^\[(.*)\]$/, '$1')
+    const verifiedIp = unbracketed !== undefined && isIP(unbracketed) !== 0 ? unbracketed : undefined
     const connect = {
       timeout: pool.timeouts.connectMs,
       // undici verifies certificates by default; a pool opts out explicitly.
       rejectUnauthorized: pool.tls.rejectUnauthorized,
       ...(pool.tls.ca ? { ca: pool.tls.ca } : {}),
-      ...(verified ? { servername: verified } : {}),
+      ...(verifiedIp !== undefined ? { checkServerIdentity: (_name: string, cert: PeerCertificate) => checkServerIdentity(verifiedIp, cert) }
+        : verified ? { servername: verified } : {}),
     }
     // Bounded per attempt by the proxy; these are the outer limits. The headers limit is never below the request
     // deadline; at the body's (the default: idle 60 s ≥ request 30 s) undici refreshes one timer per response
@@ -159,7 +166,7 @@ export class Target {
       allowH2: false,
       // undici's connector for these options (allowH2 as above), with a precise connect timeout, telling attempts
       // when an end is a reset
-      connect: resetAwareConnector({ ...connect, allowH2: false }),
+      connect: withoutSni(resetAwareConnector({ ...connect, allowH2: false }), verifiedIp !== undefined),
       headersTimeout,
       bodyTimeout: pool.timeouts.idleMs,
       // response heads larger than this are refused (a bad response); undici's default is Node's 16 KiB. undici
@@ -167,7 +174,8 @@ export class Target {
       maxHeaderSize: pool.maxResponseHeaderBytes + 1,
     }
     // a copy made with the same settings keeps the connections as they are (a weight or backup change)
-    const optionsKey = JSON.stringify([connect, options.connections, options.keepAliveTimeout, headersTimeout, options.bodyTimeout, options.maxHeaderSize])
+    // (verifiedIp: JSON leaves out the function that checks the certificate against it)
+    const optionsKey = JSON.stringify([connect, verifiedIp, options.connections, options.keepAliveTimeout, headersTimeout, options.bodyTimeout, options.maxHeaderSize])
     shared.adopt(this, options, optionsKey)
     this.#countsIn = shared.generation
     // probes read the same heads as traffic (a target is not unhealthy for headers its requests are served with),
@@ -298,6 +306,15 @@ export class Target {
 }
 
 function done (): void {}
+
+/**
+ * The connector, sending no SNI when `noSni`: undici names a TLS connection by the target's host when the connector
+ * gives it no name, so a target given by DNS name would send that name, not none, with an address as tls.servername.
+ */
+function withoutSni (connector: buildConnector.connector, noSni: boolean): buildConnector.connector {
+  if (!noSni) return connector
+  return ({ host: _host, ...options }, callback) => connector(options, callback)
+}
 
 /** A TLS name goes without the root dot of a fully qualified name (RFC 6066 §3: "without a trailing dot"). */
 function withoutRootDot (name: string | undefined): string | undefined {
