@@ -11,7 +11,7 @@ import type { Route } from '../routing/table.ts'
 import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { extractHashKey } from './hash-key.ts'
-import { buildUpstreamHeaders, clientAddress, isSaneRequestId, type IncomingFacts } from './headers.ts'
+import { buildUpstreamHeaders, clientAddress, firstFieldValue, isSaneRequestId, type IncomingFacts } from './headers.ts'
 import { newRequestId } from './request-id.ts'
 
 export interface FrontOptions {
@@ -24,6 +24,11 @@ export interface FrontOptions {
 
 /** What the front half learnt; `refusal` is set when the request cannot be routed. */
 export interface Admission {
+  /**
+   * The client's address for hash keys and canary stickiness (`ip`): the peer's, or when the peer is a trusted proxy,
+   * the nearest address its X-Forwarded-For names that is not one (nginx's real_ip, Envoy's trusted hops): behind
+   * an ingress every client would otherwise share one key.
+   */
   clientIp: string
   requestId: string
   /** Flat [name, value, …] list for the upstream; host and x-request-id included once a pool is known. */
@@ -66,13 +71,15 @@ export function createAdmit (options: FrontOptions): Admit {
   const proto = options.proto ?? 'http'
   const dropUnderscoreHeaders = options.dropUnderscoreHeaders ?? true
   return (req, state, upgrade = false) => {
-    const clientIp = clientAddress(req.socket.remoteAddress)
+    const peerIp = clientAddress(req.socket.remoteAddress)
+    const trusted = trust(peerIp, 0)
     const facts: IncomingFacts = { host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false }
     const url = req.url ?? ''
     const authority = absoluteFormAuthority(url)
     // one pass over the headers yields the request id, which even a routing error reports
-    const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp, trusted: trust(clientIp, 0), proto, dropUnderscoreHeaders, authority }, facts)
+    const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp: peerIp, trusted, proto, dropUnderscoreHeaders, authority }, facts)
     const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : newRequestId()
+    const clientIp = trusted && req.headers['x-forwarded-for'] !== undefined ? clientAddress(proxyAddr(req, trust)) : peerIp
     const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, canaryEpoch: 0, write: false, malformed: false, answerHere: false }
     const target = normaliseRequestTarget(url)
     if (target === undefined) {
@@ -209,7 +216,7 @@ function primaryPool (plan: RoutePlan, req: IncomingMessage, admission: Admissio
   const canary = plan.canary
   if (canary !== undefined) {
     const key = canary.key && extractHashKey(canary.key, req, admission.clientIp)
-    const force = canary.forceHeader === undefined ? undefined : firstValue(req.headers[canary.forceHeader])
+    const force = canary.forceHeader === undefined ? undefined : firstFieldValue(req, canary.forceHeader)
     admission.version = canary.decider.decide({ key, force })
     admission.canaryEpoch = canary.decider.epoch
     if (admission.version === 'canary') return canary.pool

@@ -2,13 +2,12 @@
 import type { IncomingMessage } from 'node:http'
 import { parseCookie } from 'cookie'
 import type { HashKeySpec } from '../balancer/hash.ts'
+import { firstFieldValue } from './headers.ts'
 
+/** `clientIp`: the client's address as the front half read it (Admission.clientIp: behind trusted proxies, theirs). */
 export function extractHashKey (spec: HashKeySpec, req: IncomingMessage, clientIp: string): string | undefined {
   if (spec.source === 'ip') return clientIp
-  if (spec.source === 'header') {
-    const v = req.headers[spec.name]
-    return Array.isArray(v) ? v[0] : v
-  }
+  if (spec.source === 'header') return firstFieldValue(req, spec.name)
   const header = req.headers.cookie
   // the cookie package percent-decodes values (RFC 6265 quoting is kept); the first cookie of a name wins
   return header === undefined ? undefined : parseCookie(header)[spec.name]

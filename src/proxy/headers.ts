@@ -1,5 +1,6 @@
 // Header rewriting both ways. Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy;
 // X-Forwarded-* say who the client was; only trusted proxies may extend an existing chain.
+import type { IncomingMessage } from 'node:http'
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade',
   'proxy-authenticate', 'proxy-authorization', 'trailer'])
@@ -189,6 +190,19 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/
 
 export function isSaneRequestId (value: string | undefined): value is string {
   return value !== undefined && REQUEST_ID.test(value)
+}
+
+/**
+ * A request header's first field line (`name` lower case), as nginx's `$http_…` reads it: Node joins repeated lines
+ * with ', ', so a client or proxy that adds a second line would otherwise change a hash key or hide a force header.
+ * A value with no comma is one line, so the raw headers are read only when there is one.
+ */
+export function firstFieldValue (req: IncomingMessage, name: string): string | undefined {
+  const joined = req.headers[name]
+  if (joined === undefined || typeof joined !== 'string' || !joined.includes(',')) return Array.isArray(joined) ? joined[0] : joined
+  const raw = req.rawHeaders
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1]
+  return joined
 }
 
 /** '::ffff:1.2.3.4' → '1.2.3.4', so trustedProxies and X-Forwarded-For read as people write them. */
