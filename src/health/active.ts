@@ -5,7 +5,9 @@
 // Lag (a replica pool read with maxLagMs): a target takes reads only while the last lag it reported, as a valid
 // number, is within the limit. A target whose lag is not known yet (just started, added by a reload or a DNS answer)
 // is lagging; a passing probe that reports no valid lag (no header, 'unknown', a JSON null, a body cut short) changes
-// nothing: the last known lag still decides, so a lagging replica stays out until it reports it caught up.
+// nothing: the last known lag still decides, so a lagging replica stays out until it reports it caught up. A target
+// the checks mark unhealthy forgets its lag: it missed the writes made while it was out, so it is back lagging (lag
+// unknown) until a probe reports its lag again.
 import { EventEmitter } from 'node:events'
 import type { HealthCheckConfig } from '../config/schema.ts'
 import { setVerdictTimeout, systemClock, type Clock, type RandomSource } from '../runtime.ts'
@@ -45,7 +47,8 @@ interface ProbeState {
   cancel: (() => void) | undefined
   exchange: ProbeExchange | undefined
   last: ProbeResult | undefined
-  /** The last valid lag a passing probe reported (a new maxLagMs judges it); undefined: not known yet. */
+  /** The last valid lag a passing probe reported (a new maxLagMs judges it); undefined: not known yet, or forgotten
+   * when the checks marked the target unhealthy. */
   lagMs: number | undefined
   /** Whether the last passing probe reported a valid lag; undefined until a probe has passed. */
   lagReported: boolean | undefined
@@ -91,7 +94,7 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   readonly #awaiting = new Set<Target>()
   #firstRound: Promise<void> = Promise.resolve()
   #firstRoundDone: () => void = () => {}
-  readonly #carriedLag: ReadonlyMap<string, number> | undefined
+  #carriedLag: ReadonlyMap<string, number> | undefined
 
   constructor (pool: UpstreamPool, config: HealthCheckConfig, options: HealthCheckOptions = {}) {
     super()
@@ -111,6 +114,9 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     this.#firstRound = new Promise((resolve) => { this.#firstRoundDone = resolve })
     if (this.#awaiting.size === 0) this.#firstRoundDone()
     for (const target of this.#pool.targets) this.#watch(target)
+    // the carried lag is what the replaced pool's checks knew when this pool was built: a target added later (a
+    // reload, a DNS answer) with the same URL may have been down and missed writes since, so its lag is not known
+    this.#carriedLag = undefined
     this.#pool.on('targets', this.#onTargets)
   }
 
@@ -204,9 +210,9 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     if (state === undefined) return
     const first = state.last === undefined
     state.last = result
-    // a failed probe says nothing of lag, nor does a passing one without a valid lag (none, 'unknown', a JSON null,
-    // a body cut short): the last known lag still decides, so a lagging target stays lagging until a probe reports
-    // it caught up
+    // a failed probe says nothing of lag (unless it marks the target unhealthy: below), nor does a passing one
+    // without a valid lag (none, 'unknown', a JSON null, a body cut short): the last known lag still decides, so a
+    // lagging target stays lagging until a probe reports it caught up
     if (result.ok) this.#lagReported(target, state, result.lagMs)
     const healthy = this.#pool.status(target).healthy
     if (result.ok) {
@@ -217,7 +223,13 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     } else {
       state.successes = 0
       state.failures++
-      if (healthy && state.failures >= this.#config.unhealthyThreshold) this.#pool.setStatus(target, { healthy: false })
+      if (healthy && state.failures >= this.#config.unhealthyThreshold) {
+        // a replica that was out missed the writes made meanwhile: the lag it reported before says nothing of them,
+        // so it comes back lagging (lag unknown) until a probe reports its lag again, and a reload does not carry it
+        // (lagReports). Judged at its first passing probe, before the one that puts it back in.
+        state.lagMs = undefined
+        this.#pool.setStatus(target, { healthy: false })
+      }
     }
     this.#probed(target)
   }
