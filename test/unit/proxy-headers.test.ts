@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildUpstreamHeaders, clientAddress, isSaneRequestId, responseHeaderList, stripResponseHopByHop, type IncomingFacts, type ResponseHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.ts'
+import { buildUpstreamHeaders, clientAddress, connectionTokens, isSaneRequestId, responseHeaderList, stripResponseHopByHop, type IncomingFacts, type ResponseHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.ts'
 
 const freshFacts = (): IncomingFacts => ({ host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false })
 const untrusted: UpstreamHeaderOptions = { clientIp: '203.0.113.9', trusted: false, proto: 'http' }
@@ -186,4 +186,24 @@ t.test('responseHeaderList for a 204 leaves Content-Length out, and only then', 
   const headers: ResponseHeaders = { 'content-length': '5', 'x-a': '1', 'set-cookie': ['a=1'] }
   t.strictSame(responseHeaderList(headers, 'x-request-id', undefined, true), ['x-a', '1', 'set-cookie', ['a=1']])
   t.strictSame(responseHeaderList(headers, 'x-request-id'), ['content-length', '5', 'x-a', '1', 'set-cookie', ['a=1']])
+})
+
+// A response without a Connection field names no field to drop: connectionTokens(undefined) is empty. Parsed as the
+// string 'undefined', it would take a field of that name off every answer's head (stripResponseHopByHop: an
+// upgrade's 101) and out of every answer's trailer section (passTrailers), though nothing named it hop-by-hop.
+
+t.test('connection-tokens-absent-field', async (t) => {
+  t.test('no Connection field: no tokens', async (t) => {
+    t.strictSame([...connectionTokens(undefined)], [])
+  })
+
+  t.test('a field named "undefined" stays when no Connection field names it', async (t) => {
+    t.strictSame(stripResponseHopByHop({ undefined: 'u', 'x-b': '2' }), { undefined: 'u', 'x-b': '2' }, 'stripResponseHopByHop')
+    t.strictSame(responseHeaderList({ undefined: 'u', 'x-b': '2' }, 'x-request-id'), ['undefined', 'u', 'x-b', '2'], 'responseHeaderList')
+  })
+
+  t.test('the tokens of one field and of repeated fields, trimmed and lower case', async (t) => {
+    t.strictSame([...connectionTokens(' Keep-Alive , X-A,,')].sort(), ['', 'keep-alive', 'x-a'])
+    t.strictSame([...connectionTokens(['close', 'X-B '])].sort(), ['close', 'x-b'])
+  })
 })
