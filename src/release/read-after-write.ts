@@ -28,8 +28,11 @@ export const READ_AFTER_WRITE_HEADER = 'x-read-after-write'
 const MAX_COOKIE_HEADER = 8192
 /** Signatures checked per request at most, so a header full of look-alike cookies costs little. */
 const MAX_SIGNATURE_CHECKS = 4
-/** A token is at most 15 + 1 + 43 characters; a little room for spaces around it. */
-const MAX_HEADER_VALUE = 64
+/**
+ * A token is at most 15 + 1 + 43 characters, with a little room for spaces around it; the header may list up to
+ * MAX_SIGNATURE_CHECKS of them (two field lines, or a client echoing two writes' tokens, arrive as one list).
+ */
+const MAX_HEADER_VALUE = 64 * MAX_SIGNATURE_CHECKS
 /** Expiry (up to 15 digits, no leading zero: one spelling per expiry) and a base64url SHA-256 signature. */
 const TOKEN = /^([1-9]\d{0,14})\.([A-Za-z0-9_-]{43})$/
 /** Earlier secrets whose tokens are still accepted after changes, at most (newest first; older ones dropped). */
@@ -185,11 +188,17 @@ export class ReadAfterWrite {
     return false
   }
 
-  /** The header carries the token the write's answer gave (never a bare time: that anyone could send). */
+  /**
+   * The header carries the token a write's answer gave (never a bare time: that anyone could send), or a list of
+   * them (RFC 9110 §5.3: repeated lines are one list): any valid one counts, as with cookies.
+   */
   #headerPins (value: string | undefined, now: number): boolean {
     if (typeof value !== 'string' || value.length > MAX_HEADER_VALUE) return false
-    const token = TOKEN.exec(value.trim())
-    return token !== null && this.#validToken(token[1]!, token[2]!, now)
+    for (const item of value.split(',', MAX_SIGNATURE_CHECKS)) {
+      const token = TOKEN.exec(item.trim())
+      if (token !== null && this.#validToken(token[1]!, token[2]!, now)) return true
+    }
+    return false
   }
 
   #sign (secret: Buffer, expires: number): string {

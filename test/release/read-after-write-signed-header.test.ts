@@ -51,6 +51,22 @@ t.test("the header carries the cookie's signed token, and only that pins", async
   for (const [name, value] of forged) t.equal(await servedBy(gw, { 'x-read-after-write': value }), 'replica', `${name}: not pinned`)
 })
 
+// A client that wrote twice may send both tokens back, on two lines or as one list (RFC 9110 §5.3: the same
+// thing; any hop may join them): any valid one pins, as with cookies. Before, a list pinned nothing: the client's
+// read of its own write went to a replica. At most 4 are checked, so a long list costs little.
+t.test('a list of tokens pins when one of them is valid', async (t) => {
+  const gw = await setup(t)
+  const token = (await httpRequest(`${gw.url}/m/1`, { method: 'POST', body: '{}' })).headers['x-read-after-write'] as string
+  const other = new ReadAfterWrite({ secret: 'another-secret-of-16', stickyAfterWriteMs: 30_000, routePath: '/m' }).token()
+  const by = async (value: string | string[]): Promise<string> => (await httpRequest(`${gw.url}/m/1`, { headers: { 'x-read-after-write': value } })).echo().name
+  t.equal(await by([other, token]), 'primary', 'two lines, the second valid')
+  t.equal(await by(`${other}, ${token}`), 'primary', 'one list, the second valid')
+  t.equal(await by(`${token},${other}`), 'primary', 'one list, the first valid, no space')
+  t.equal(await by(`${other}, ${other}`), 'replica', 'none valid')
+  t.equal(await by([other, other, other, token]), 'primary', 'the fourth is still read')
+  t.equal(await by([other, other, other, other, token]), 'replica', 'a fifth is not')
+})
+
 t.test('the cookie is Secure when a trusted proxy says the write came in over HTTPS, per request', async (t) => {
   const gw = await setup(t, { server: { trustedProxies: ['127.0.0.1'] } })
   const secure = async (headers: Record<string, string>): Promise<boolean> => {
