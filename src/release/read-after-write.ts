@@ -57,8 +57,9 @@ export interface ReadAfterWriteOptions {
   /** Epoch milliseconds; must agree across replicas, so a wall clock. */
   now?: () => number
   /**
-   * The route's read-your-writes before a reload: if it signed with another secret, its tokens stay valid here for
-   * as long as they could be (its stickyAfterWriteMs and the skew from now), under this route's own checks.
+   * The route's read-your-writes before a reload: if it signed with another secret or for another scope (the same
+   * route, named, with other methods, host or headers), its tokens stay valid here for as long as they could be (its
+   * stickyAfterWriteMs and the skew from now), under this route's own checks.
    */
   previous?: ReadAfterWrite
 }
@@ -76,7 +77,10 @@ export class ReadAfterWrite {
   readonly #now: () => number
   /** What is signed before the expiry: the version and the route. */
   readonly #scope: string
-  /** The secrets before reloads changed it, newest first, each accepted until its `until` (epoch ms). */
+  /**
+   * The secrets and scopes before reloads changed them (a named route's methods, host or headers are in its scope),
+   * newest first, each accepted until its `until` (epoch ms).
+   */
   readonly #previousSecrets: readonly PreviousSecret[]
   /** A longer window from before reloads that shortened it, accepted until its `until` (epoch ms). */
   readonly #longerWindow: LongerWindow | undefined
@@ -102,7 +106,7 @@ export class ReadAfterWrite {
     this.#scope = `sy_rw v1\n${routeId === `*${options.routePath}` ? options.routePath : routeId}\n`
     const now = this.#now()
     const previous = options.previous
-    this.#previousSecrets = previous === undefined ? [] : previous.#gracesAfter(this.#secret, now)
+    this.#previousSecrets = previous === undefined ? [] : previous.#gracesAfter(this.#secret, this.#scope, now)
     this.#longerWindow = previous === undefined ? undefined : previous.#windowAfter(this.#stickyMs, now)
   }
 
@@ -115,15 +119,17 @@ export class ReadAfterWrite {
   }
 
   /**
-   * The previous secrets a successor signing with `secret` accepts at `now`: this one's own (if it differs), for
-   * as long as its tokens can be valid, then those of earlier changes still within their grace; newest first.
+   * The previous secrets and scopes a successor signing with `secret` for `scope` accepts at `now`: this one's own
+   * (if either differs), for as long as its tokens can be valid, then those of earlier changes still within their
+   * grace; newest first.
    */
-  #gracesAfter (secret: Buffer, now: number): PreviousSecret[] {
+  #gracesAfter (secret: Buffer, scope: string, now: number): PreviousSecret[] {
     const graces: PreviousSecret[] = []
+    const same = (a: { secret: Buffer; scope: string }, b: { secret: Buffer; scope: string }): boolean => a.scope === b.scope && a.secret.equals(b.secret)
     const add = (grace: PreviousSecret): void => {
-      if (now < grace.until && !grace.secret.equals(secret) && !graces.some((g) => g.secret.equals(grace.secret))) graces.push(grace)
+      if (now < grace.until && !same(grace, { secret, scope }) && !graces.some((g) => same(g, grace))) graces.push(grace)
     }
-    add({ secret: this.#secret, until: now + this.#stickyMs + this.#skewMs })
+    add({ secret: this.#secret, scope: this.#scope, until: now + this.#stickyMs + this.#skewMs })
     for (const grace of this.#previousSecrets) add(grace)
     return graces.slice(0, MAX_PREVIOUS_SECRETS)
   }
@@ -134,7 +140,7 @@ export class ReadAfterWrite {
    */
   token (): string {
     const expires = Math.floor(this.#now()) + this.#stickyMs
-    return `${expires}.${this.#sign(this.#secret, expires)}`
+    return `${expires}.${this.#sign(this.#secret, this.#scope, expires)}`
   }
 
   /** The Set-Cookie value carrying `token`; `secure`: the write came in over HTTPS (Secure is added). */
@@ -181,9 +187,9 @@ export class ReadAfterWrite {
     if (!(now < expires && expires <= now + windowMs + this.#skewMs)) return false
     // both sides are 43 ASCII characters (the pattern guarantees it), as timingSafeEqual requires
     const given = Buffer.from(signature, 'latin1')
-    if (timingSafeEqual(given, Buffer.from(this.#sign(this.#secret, expires), 'latin1'))) return true
+    if (timingSafeEqual(given, Buffer.from(this.#sign(this.#secret, this.#scope, expires), 'latin1'))) return true
     for (const previous of this.#previousSecrets) {
-      if (now < previous.until && timingSafeEqual(given, Buffer.from(this.#sign(previous.secret, expires), 'latin1'))) return true
+      if (now < previous.until && timingSafeEqual(given, Buffer.from(this.#sign(previous.secret, previous.scope, expires), 'latin1'))) return true
     }
     return false
   }
@@ -201,13 +207,13 @@ export class ReadAfterWrite {
     return false
   }
 
-  #sign (secret: Buffer, expires: number): string {
+  #sign (secret: Buffer, scope: string, expires: number): string {
     // the route and the expiry, separated by a newline (the expiry is digits only: the split is unambiguous)
-    return createHmac('sha256', secret).update(`${this.#scope}${expires}`).digest('base64url')
+    return createHmac('sha256', secret).update(`${scope}${expires}`).digest('base64url')
   }
 }
 
-interface PreviousSecret { readonly secret: Buffer; readonly until: number }
+interface PreviousSecret { readonly secret: Buffer; readonly scope: string; readonly until: number }
 interface LongerWindow { readonly ms: number; readonly until: number }
 
 /** RFC 6265 allows a cookie value in double quotes. */

@@ -56,3 +56,46 @@ t.test('a pin from before a secret change holds when the same reload names the r
     t.equal(await servedBy({}), 'replica', 'other reads go to the replica')
   }
 })
+
+// A named route keeps its pins through a reload that changes its methods, host or headers (which its tokens are
+// signed for): the earlier scope's tokens stay valid until they expire, as an earlier secret's do. Before, an
+// operator adding PATCH to a split route sent every client that had just written to a replica for the window's
+// rest. New writes are signed for the new scope; another route's tokens still pin nothing.
+type Method = NonNullable<GatewayConfig['routes'][number]['methods']>[number]
+
+t.test('a named route keeps its pins when a reload changes its methods, then its headers', async (t) => {
+  const [primary, replica] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'replica' })])
+  t.teardown(() => Promise.all([primary.close(), replica.close()]))
+  const config = (methods: Method[], headers?: Record<string, string>, name: string | null = 'kv'): GatewayConfig => ({
+    secret: 'the-first-secret-of-32-characters',
+    pools: { primary: { targets: [primary.url] }, replicas: { targets: [replica.url] } },
+    routes: [
+      { ...(name === null ? {} : { name }), path: '/m', methods, ...(headers === undefined ? {} : { headers }), pool: 'primary', reads: { pool: 'replicas', stickyAfterWriteMs: 30_000 } },
+      { name: 'other', path: '/o', pool: 'primary', reads: { pool: 'replicas', stickyAfterWriteMs: 30_000 } },
+    ],
+  })
+  let next = config(['GET', 'PUT'])
+  const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
+  t.teardown(() => gw.close())
+  const write = async (path = '/m/1'): Promise<string> => (await httpRequest(`${gw.url}${path}`, { method: 'PUT', body: '{}', headers: { 'x-tenant': 'a' } })).headers['x-read-after-write'] as string
+  const servedBy = async (token: string): Promise<string> => (await httpRequest(`${gw.url}/m/1`, { headers: { 'x-read-after-write': token, 'x-tenant': 'a' } })).echo().name
+  const first = await write()
+  const others = await write('/o/1')
+  next = config(['GET', 'PUT', 'PATCH'])
+  t.equal((await gw.gateway.reload()).result, 'success')
+  t.equal(await servedBy(first), 'primary', 'methods changed: still pinned')
+  t.equal(await servedBy(others), 'replica', "another route's token pins nothing")
+  const second = await write()
+  next = config(['GET', 'PUT', 'PATCH'], { 'x-tenant': 'a' })
+  t.equal((await gw.gateway.reload()).result, 'success')
+  t.equal(await servedBy(first), 'primary', 'headers changed too: the first write still pinned')
+  t.equal(await servedBy(second), 'primary', 'and the second')
+  t.equal(await servedBy(await write()), 'primary', 'a new write pins')
+  // unnamed, the route is its id: a reload that changes that makes another route, whose pins start afresh
+  next = config(['GET', 'PUT'], undefined, null)
+  t.equal((await gw.gateway.reload()).result, 'success')
+  const unnamed = await write()
+  next = config(['GET', 'PUT', 'PATCH'], undefined, null)
+  t.equal((await gw.gateway.reload()).result, 'success')
+  t.equal(await servedBy(unnamed), 'replica', 'an unnamed route with other methods is another route')
+})
