@@ -2,13 +2,16 @@
 // when it happens (never per request) and kept in a small ring for /events and the dashboard's feed.
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
+import type { ProbeResult } from '../health/active.ts'
 import type { Clock } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { TargetStatus } from '../upstream/status.ts'
-import type { GatewayEvent } from './status-types.ts'
+import type { Target } from '../upstream/target.ts'
+import type { FailedCheck, GatewayEvent } from './status-types.ts'
 
 const LEVELS = { info: 30, warn: 40, error: 50 } as const
 const NO_TARGET_UNTIL_LAG = 'no target available until a replica reports its lag'
+const TARGET_UNHEALTHY = 'target unhealthy'
 type Level = keyof typeof LEVELS
 
 export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
@@ -71,9 +74,18 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
   watchPool (runtime: PoolRuntime): () => void {
     const pool = runtime.name
     const { pool: upstream, breaker } = runtime
-    const onStatus = (target: { url: string; id: string }, status: TargetStatus, previous: TargetStatus): void => {
+    const onStatus = (target: Target, status: TargetStatus, previous: TargetStatus): void => {
       const change = describeStatusChange(status, previous)
-      if (change !== undefined) this.record(change.level, { kind: change.kind, pool, target: target.id, message: change.message }, { url: target.url })
+      if (change === undefined) return
+      // Only the health checks mark a target unhealthy, and they keep the failing probe before they do: said here
+      // because /status's lastCheck keeps only the latest probe, which the next one overwrites.
+      const check = change.message === TARGET_UNHEALTHY ? failedCheck(runtime.health?.lastResult(target)) : undefined
+      if (check === undefined) {
+        this.record(change.level, { kind: change.kind, pool, target: target.id, message: change.message }, { url: target.url })
+        return
+      }
+      const message = `${change.message} (${'error' in check ? check.error : check.status})`
+      this.record(change.level, { kind: change.kind, pool, target: target.id, message, check }, { url: target.url, check })
     }
     const onDrained = (target: { url: string; id: string }): void => {
       this.record('info', { kind: 'drain', pool, target: target.id, message: 'target drained' })
@@ -117,10 +129,17 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
   }
 }
 
+/** The reason a failed probe gives: its error code when it got no answer, else the status it got. */
+function failedCheck (result: ProbeResult | undefined): FailedCheck | undefined {
+  if (result === undefined || result.ok) return undefined
+  if (result.error !== undefined) return { error: result.error }
+  return result.status !== undefined ? { status: result.status } : undefined
+}
+
 function describeStatusChange (status: TargetStatus, previous: TargetStatus): { level: Level; kind: GatewayEvent['kind']; message: string } | undefined {
   if (status.disabled !== previous.disabled) return { level: 'warn', kind: 'target', message: status.disabled ? 'target disabled' : 'target enabled' }
   if (status.draining !== previous.draining) return { level: 'info', kind: 'drain', message: status.draining ? 'drain started' : 'target enabled' }
-  if (status.healthy !== previous.healthy) return { level: status.healthy ? 'info' : 'warn', kind: 'target', message: status.healthy ? 'target healthy' : 'target unhealthy' }
+  if (status.healthy !== previous.healthy) return { level: status.healthy ? 'info' : 'warn', kind: 'target', message: status.healthy ? 'target healthy' : TARGET_UNHEALTHY }
   if (status.lagging !== previous.lagging || status.lagUnknown !== previous.lagUnknown) return describeLagChange(status, previous)
   if ((status.ejectedUntil > 0) !== (previous.ejectedUntil > 0)) return { level: status.ejectedUntil > 0 ? 'warn' : 'info', kind: 'target', message: status.ejectedUntil > 0 ? 'target ejected' : 'target returned from ejection' }
   return undefined

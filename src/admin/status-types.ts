@@ -92,4 +92,11 @@ export interface GatewayEvent {
   message: string
   /** Problems of a rejected reload, each 'path: sentence'. */
   problems?: string[]
+  /**
+   * Why the health checks took a target out ('target unhealthy'): the failing probe's unexpected status, or the
+   * error code of a probe that got no answer (e.g. ECONNREFUSED, CERT_HAS_EXPIRED, timeout).
+   */
+  check?: FailedCheck
 }
+
+export type FailedCheck = { status: number } | { error: string }

@@ -209,6 +209,7 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     const state = this.#states.get(target)
     if (state === undefined) return
     const first = state.last === undefined
+    // kept before any status change below: the event feed names the failing probe of 'target unhealthy' from it
     state.last = result
     // a failed probe says nothing of lag (unless it marks the target unhealthy: below), nor does a passing one
     // without a valid lag (none, 'unknown', a JSON null, a body cut short): the last known lag still decides, so a
