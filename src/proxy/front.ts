@@ -11,7 +11,7 @@ import type { Route } from '../routing/table.ts'
 import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { extractHashKey } from './hash-key.ts'
-import { buildUpstreamHeaders, clientAddress, firstFieldValue, isSaneRequestId, type IncomingFacts } from './headers.ts'
+import { buildUpstreamHeaders, clientAddress, firstFieldValue, forwardedClient, isSaneRequestId, type IncomingFacts } from './headers.ts'
 import { newRequestId } from './request-id.ts'
 
 export interface FrontOptions {
@@ -79,7 +79,8 @@ export function createAdmit (options: FrontOptions): Admit {
     // one pass over the headers yields the request id, which even a routing error reports
     const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp: peerIp, trusted, proto, dropUnderscoreHeaders, authority }, facts)
     const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : newRequestId()
-    const clientIp = trusted && req.headers['x-forwarded-for'] !== undefined ? clientAddress(proxyAddr(req, trust)) : peerIp
+    const forwardedFor = trusted ? req.headers['x-forwarded-for'] : undefined
+    const clientIp = typeof forwardedFor === 'string' ? forwardedClient(forwardedFor, peerIp, trust) : peerIp
     const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, canaryEpoch: 0, write: false, malformed: false, answerHere: false }
     const target = normaliseRequestTarget(url)
     if (target === undefined) {

@@ -1,6 +1,7 @@
 // Header rewriting both ways. Hop-by-hop headers (RFC 9110 §7.6.1) never cross the proxy;
 // X-Forwarded-* say who the client was; only trusted proxies may extend an existing chain.
 import type { IncomingMessage } from 'node:http'
+import { canonicalIp } from '../ip.ts'
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade',
   'proxy-authenticate', 'proxy-authorization', 'trailer'])
@@ -203,6 +204,48 @@ export function firstFieldValue (req: IncomingMessage, name: string): string | u
   const raw = req.rawHeaders
   for (let i = 0; i < raw.length; i += 2) if (raw[i]!.length === name.length && raw[i]!.toLowerCase() === name) return raw[i + 1]
   return joined
+}
+
+/**
+ * The client a trusted proxy's X-Forwarded-For names: from the right, the first address that is not a trusted
+ * proxy (all of them trusted: the leftmost), as nginx's real_ip_recursive reads it. An entry may carry a port
+ * ('203.0.113.7:5000', '[2001:db8::1]:443', as some load balancers write them) and any spelling of an address (one
+ * client, one key); an entry that is no address at all makes the list untrustworthy: the peer is the client then.
+ */
+export function forwardedClient (xff: string, peer: string, trusts: (address: string, hop: number) => boolean): string {
+  const entries = xff.split(',')
+  let client = peer
+  let hop = 0
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries[i]!.trim()
+    if (entry === '') continue
+    const address = entryAddress(entry)
+    if (address === undefined) return peer
+    client = address
+    if (!trusts(address, ++hop)) return address
+  }
+  return client
+}
+
+const PORT = /^\d{1,5}$/
+
+/** An X-Forwarded-For entry's address, without brackets or port, in its canonical spelling; undefined if none. */
+function entryAddress (entry: string): string | undefined {
+  let host = entry
+  if (entry.startsWith('[')) {
+    const end = entry.indexOf(']')
+    const rest = end < 0 ? undefined : entry.slice(end + 1)
+    if (rest === undefined || (rest !== '' && !(rest.startsWith(':') && PORT.test(rest.slice(1))))) return undefined
+    host = entry.slice(1, end)
+  } else {
+    const colon = entry.indexOf(':')
+    // one colon: IPv4 and a port (an IPv6 address has two or more)
+    if (colon > 0 && colon === entry.lastIndexOf(':')) {
+      if (!PORT.test(entry.slice(colon + 1))) return undefined
+      host = entry.slice(0, colon)
+    }
+  }
+  return canonicalIp(host)
 }
 
 /** '::ffff:1.2.3.4' → '1.2.3.4', so trustedProxies and X-Forwarded-For read as people write them. */

@@ -42,6 +42,12 @@ t.test('key ip behind a trusted proxy: one client keeps its target whatever the 
   t.equal(new Set(answered.values()).size, 1, 'one client, one target')
 })
 
+t.test('key ip behind a trusted proxy: one client in any spelling or with any port keeps its target', async (t) => {
+  const spellings = ['203.0.113.7', '203.0.113.7:50000', '203.0.113.7:50001', '::ffff:203.0.113.7', '[::FFFF:cb00:7107]:443']
+  const answered = await spread(t, (urls) => hashPool(urls, ['127.0.0.1'], 'ip'), (i) => ({ 'x-forwarded-for': spellings[i % spellings.length]! }), 10)
+  t.equal(new Set(answered.values()).size, 1, 'one client, one target')
+})
+
 t.test('key ip from an untrusted peer: its X-Forwarded-For is not the client', async (t) => {
   const answered = await spread(t, (urls) => hashPool(urls, [], 'ip'), clients, 12)
   t.equal(new Set(answered.values()).size, 1, 'every request is the peer\'s: one target')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { buildUpstreamHeaders, clientAddress, connectionTokens, isSaneRequestId, responseHeaderList, stripResponseHopByHop, type IncomingFacts, type ResponseHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.ts'
+import { buildUpstreamHeaders, clientAddress, connectionTokens, forwardedClient, isSaneRequestId, responseHeaderList, stripResponseHopByHop, type IncomingFacts, type ResponseHeaders, type UpstreamHeaderOptions } from '../../src/proxy/headers.ts'
 
 const freshFacts = (): IncomingFacts => ({ host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false })
 const untrusted: UpstreamHeaderOptions = { clientIp: '203.0.113.9', trusted: false, proto: 'http' }
@@ -206,4 +206,35 @@ t.test('connection-tokens-absent-field', async (t) => {
     t.strictSame([...connectionTokens(' Keep-Alive , X-A,,')].sort(), ['', 'keep-alive', 'x-a'])
     t.strictSame([...connectionTokens(['close', 'X-B '])].sort(), ['close', 'x-b'])
   })
+})
+
+// The client behind trusted proxies, for hash keys and canary stickiness: the rightmost untrusted X-Forwarded-For
+// entry, in one spelling per address (ports, brackets, case, zeros and IPv4-mapped forms dropped), and the peer when
+// an entry is no address. Before, '203.0.113.7:50000' keyed by its port and 'garbage' became a key.
+t.test('forwardedClient', async (t) => {
+  const trusts = (address: string): boolean => address === '10.0.0.1' || address === '10.0.0.2' || address === 'fd00::1'
+  const cases: [xff: string, want: string][] = [
+    ['203.0.113.7', '203.0.113.7'],
+    ['203.0.113.7, 10.0.0.2', '203.0.113.7'],
+    ['198.51.100.1, 203.0.113.7, 10.0.0.2, 10.0.0.1', '203.0.113.7'],
+    ['203.0.113.7:50000', '203.0.113.7'],
+    ['[2001:db8::1]:443', '2001:db8::1'],
+    ['[2001:db8::1]', '2001:db8::1'],
+    ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+    ['::FFFF:203.0.113.9', '203.0.113.9'],
+    ['::ffff:cb00:7109', '203.0.113.9'],
+    ['203.0.113.7, [fd00:0::1]:80', '203.0.113.7'],
+    ['10.0.0.2, 10.0.0.1', '10.0.0.2'],
+    ['203.0.113.7, , 10.0.0.2,', '203.0.113.7'],
+    ['203.0.113.7, garbage', 'peer'],
+    ['garbage, 203.0.113.7', '203.0.113.7'],
+    ['203.0.113.7:http', 'peer'],
+    ['203.0.113.7:123456', 'peer'],
+    ['[2001:db8::1', 'peer'],
+    ['[2001:db8::1]x', 'peer'],
+    ['01.2.3.4', 'peer'],
+    ['', 'peer'],
+    [' , ', 'peer'],
+  ]
+  for (const [xff, want] of cases) t.equal(forwardedClient(xff, 'peer', trusts), want, JSON.stringify(xff))
 })
