@@ -51,22 +51,24 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
     const tier = after.pool.tier
     const previous = before.pool.tier
     if (tier !== previous) {
-      const waiting = tier === 'none' && this.#waitingForLag(after.pool)
+      const waiting = tier === 'none' && this.#waitingForLag(after)
       const where = tier === 'primary' ? 'traffic on primary targets' : tier === 'backup' ? 'traffic on backup targets' : waiting ? NO_TARGET_UNTIL_LAG : 'no target available'
       this.record(tier === 'none' && !waiting ? 'error' : 'info', { kind: 'tier', pool, message: `${where} (the reload rebuilt the pool)` }, { tier, previous })
     }
   }
 
   /**
-   * A replica pool with no target only because a replica has not reported its lag yet (every start, and every reload
-   * or DNS answer adding replicas): no news, as that replica's own event says, and over within one health interval.
-   * An error here would page whoever alerts on error logs at every pod start.
+   * A replica pool with no target only because a replica has not been probed yet, so has not reported its lag (every
+   * start, and every reload or DNS answer adding replicas): no news, as that replica's own event says, and over
+   * within one health interval. An error here would page whoever alerts on error logs at every pod start. A replica
+   * probed that reports no lag is not waiting: with it, the pool is out as much as with none.
    */
-  #waitingForLag (pool: PoolRuntime['pool']): boolean {
+  #waitingForLag (runtime: PoolRuntime): boolean {
+    const { pool, health } = runtime
     const now = this.#clock.now()
     return pool.targets.some((t) => {
       const s = pool.status(t)
-      return s.lagUnknown === true && s.healthy && !s.draining && !s.disabled && s.ejectedUntil <= now
+      return s.lagUnknown === true && s.healthy && !s.draining && !s.disabled && s.ejectedUntil <= now && health?.lastResult(t) === undefined
     })
   }
 
@@ -96,7 +98,7 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
         this.record('info', { kind: 'switchover', pool, message: 'switchover to backup targets by an operator' }, { tier, previous })
         return
       }
-      const waiting = tier === 'none' && this.#waitingForLag(upstream)
+      const waiting = tier === 'none' && this.#waitingForLag(runtime)
       const level: Level = tier === 'primary' || waiting ? 'info' : tier === 'backup' ? 'warn' : 'error'
       const message = tier === 'backup' ? 'failover to backup targets' : tier === 'primary' ? (previous === 'backup' ? 'failback to primary targets' : 'traffic on primary targets') : waiting ? NO_TARGET_UNTIL_LAG : 'no target available'
       this.record(level, { kind: 'tier', pool, message }, { tier, previous })

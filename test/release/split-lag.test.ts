@@ -87,6 +87,24 @@ t.test('split-lag-start-events', async (t) => {
     pool.setStatus(b, { healthy: false, lagging: true, lagUnknown: true })
     t.strictSame(tierLevels(), [30, 30, 50, 30, 50], 'the one not reported yet is also unhealthy: the error')
   })
+
+  t.test('no target while a probed replica reports no lag at all: an error, it is not waiting', async (t) => {
+    const [primary, reporting, silent] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'reporting' }), TestUpstream.start({ name: 'silent' })])
+    t.teardown(() => Promise.all([primary.close(), reporting.close(), silent.close()]))
+    reporting.healthHeaders = { 'x-replication-lag-ms': '0' }
+    const gw = await startGateway({
+      secret: 'a-shared-secret-of-32-characters!!',
+      pools: { primary: { targets: [primary.url] }, replicas: { targets: [reporting.url, silent.url], healthCheck: { ...HEALTH, unhealthyThreshold: 1 } } },
+      routes: [{ path: '/m', pool: 'primary', reads: { pool: 'replicas', maxLagMs: 1000 } }],
+    }, { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    const states = (): string => gw.gateway.status().pools.replicas!.targets.map((x) => x.state).join(',')
+    await waitFor(() => states() === 'healthy,lagging' && gw.gateway.pools().get('replicas')!.health!.lastResult(gw.gateway.pools().get('replicas')!.pool.targets[1]!) !== undefined)
+    const mark = gw.logs.length
+    reporting.unhealthy = true
+    await waitFor(() => gw.logs.slice(mark).some((l) => l.event === 'tier'))
+    t.strictSame(gw.logs.slice(mark).filter((l) => l.event === 'tier').map((l) => [l.level, l.msg]), [[50, 'no target available']], 'the outage is an error')
+  })
 })
 
 // A lag-limited replica pool fails closed on lag it does not know (README "Read/write split"): a lagging replica
