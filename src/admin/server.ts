@@ -1,6 +1,7 @@
 // The admin listener (its own port; loopback by default): liveness, readiness, metrics, status and the
 // operator's actions. Actions reach a pool only through its public operations (setStatus, switchover, failback).
 import type { IncomingMessage } from 'node:http'
+import { isIP } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { ReloadResult, ReloadTrigger } from '../config/reloader.ts'
@@ -12,6 +13,7 @@ import type { PoolRuntime } from '../upstream/registry.ts'
 import type { TargetStatus } from '../upstream/status.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
+import { canonicalIp } from '../ip.ts'
 import { LAZY_SCHEMA_COMPILERS } from '../fastify-compilers.ts'
 import { onClientError } from '../proxy/client-error.ts'
 import { answerOtherMethods } from './allow.ts'
@@ -305,14 +307,16 @@ function goneView (target: Target): TargetStatusView {
  * A target named as host:port (as /status lists it), or by its URL: one of the pool's, else one a reload removed
  * that /status still lists (finishing requests, or holding a WebSocket tunnel open). A bare host (the URL's host
  * without its default port) names a target only when no other target is written so (`http://h` and `https://h`).
+ * Names are compared in one spelling, so the form the config writes (`[0:0::1]:80`, `HOST:80`) names it too.
  */
 function findTarget (pool: UpstreamPool, id: string): Target | undefined {
-  const exact = (t: Target): boolean => t.id === id || t.url === id
+  const name = canonicalTargetName(id)
+  const exact = (t: Target): boolean => t.id === id || t.url === id || (name !== undefined && (canonicalTargetName(t.id) === name || canonicalTargetName(t.url) === name))
   const found = pool.targets.find(exact) ?? pool.retiring.find(exact)
   if (found !== undefined) return found
   // a running target first: a reload that changed its weight left its old copy retiring under the same host. Two
   // running targets written so are ambiguous whatever retires (the answer would show the other's state).
-  const bare = (t: Target): boolean => authorityOf(t) === id
+  const bare = (t: Target): boolean => name !== undefined && canonicalTargetName(authorityOf(t)) === name
   const running = pool.targets.filter(bare)
   return running.length > 0 ? onlyOne(running) : onlyOne(pool.retiring.filter(bare))
 }
@@ -320,6 +324,31 @@ function findTarget (pool: UpstreamPool, id: string): Target | undefined {
 /** The host[:port] of the target's URL (not the Host it is sent: a discovered address's is its DNS name). */
 function authorityOf (target: Target): string {
   return target.url.slice(target.url.indexOf('//') + 2)
+}
+
+/**
+ * A target's name (host[:port], or an http(s) URL as its origin) in one spelling: the host lower-cased, an IP
+ * literal as src/ip.ts writes it (an IPv4-mapped one as its IPv4 address). Undefined for a URL that is no origin.
+ */
+function canonicalTargetName (text: string): string | undefined {
+  if (text.includes('//')) {
+    if (!URL.canParse(text)) return undefined
+    const url = new URL(text)
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') return undefined
+    return `${url.protocol}//${canonicalAuthority(url.host)}`
+  }
+  return canonicalAuthority(text)
+}
+
+/** host[:port] with its host in one spelling; the port as written (the URL parser would drop a default one). */
+function canonicalAuthority (authority: string): string {
+  const colon = authority.indexOf(':', authority.startsWith('[') ? authority.indexOf(']') + 1 : 0)
+  const host = colon === -1 ? authority : authority.slice(0, colon)
+  const port = colon === -1 ? '' : authority.slice(colon)
+  const literal = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : undefined
+  const ip = literal === undefined ? undefined : isIP(literal) === 6 && !literal.includes('%') ? canonicalIp(literal) : undefined
+  if (ip === undefined) return host.toLowerCase() + port
+  return (isIP(ip) === 4 ? ip : `[${ip}]`) + port
 }
 
 /** The one target of a list; none when it is empty or ambiguous (two schemes on one host name both). */

@@ -5,6 +5,7 @@
 import { X509Certificate } from 'node:crypto'
 import { isIP } from 'node:net'
 import * as z from 'zod'
+import { canonicalIp } from '../ip.ts'
 import { routePathProblem } from '../routing/path.ts'
 import { MAX_TIMER_MS } from '../runtime.ts'
 
@@ -500,10 +501,19 @@ export function canonicalDnsName (name: string): string {
 }
 
 function targetUrlProblem (value: string): string | undefined {
-  if (!URL.canParse(value)) return 'must be an http:// or https:// URL'
+  if (!URL.canParse(value)) {
+    // the URL parser refuses RFC 6874's '[fe80::1%25eth0]': say why, not that it is no URL at all
+    const zone = /\[([0-9A-Fa-f:.]+)(%[^\]]*)\]/.exec(value)
+    if (zone !== null && isIP(zone[1]!) === 6) return `IPv6 zone ids ('${zone[2]}') are not supported: write a global or unique-local address, not a link-local one`
+    return 'must be an http:// or https:// URL'
+  }
   const u = new URL(value)
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return `must use http:// or https:// (not ${u.protocol}//)`
   if (u.hostname === '') return 'must name a host'
+  // '[::ffff:127.0.0.1]' is the IPv4 upstream 127.0.0.1: written both ways in one pool it would be two targets
+  // (twice the share, two connection limits) under an id no operator would recognise ('[::ffff:7f00:1]:80')
+  const ipv4 = u.hostname.startsWith('[') ? canonicalIp(u.hostname.slice(1, -1)) : undefined
+  if (ipv4 !== undefined && isIP(ipv4) === 4) return `must not be an IPv4-mapped IPv6 address: write the IPv4 address ('${u.protocol}//${ipv4}${u.port === '' ? '' : `:${u.port}`}')`
   if (u.pathname !== '/' && u.pathname !== '') return `must not have a path ('${u.pathname}'): a target is scheme://host:port; use the route's path and stripPrefix for paths`
   if (u.search !== '' || u.hash !== '') return 'must not have a query or fragment'
   if (u.username !== '' || u.password !== '') return 'must not carry credentials'

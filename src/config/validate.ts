@@ -120,7 +120,8 @@ function semanticProblems (input: unknown): string[] {
         problems.push(`routes[${i}].mirror.pool: '${mirrorPool}' is the route's ${part} pool too: every request it answers would be sent to it twice`)
       }
     }
-    // the routing table's own identity (its host lower-cased, without the root dot; methods and headers sorted)
+    // the routing table's own identity (its host lower-cased, without the root dot, an IP literal in one spelling;
+    // methods and headers sorted)
     const key = routeKeyOf(r)
     if (key === undefined) return
     const first = routeKeys.get(key)

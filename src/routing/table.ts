@@ -1,6 +1,8 @@
 // The routing table: longest prefix on a segment boundary, narrowed by host and method.
 // Built once per config and swapped whole on reload; a lookup costs one map probe per path segment (no deeper
 // than the deepest route prefix), however many routes there are, and host-bound routes are indexed by host.
+import { isIP } from 'node:net'
+import { canonicalIp } from '../ip.ts'
 import { normaliseRoutePath } from './path.ts'
 
 /** What the table needs of a configured route (the config's route objects fit it). */
@@ -130,8 +132,9 @@ export class RoutingTable {
 
 /**
  * A route's identity, stable across reloads that only respell it: methods sorted and deduplicated, host lower-cased
- * without a trailing dot, headers sorted by name (as diff.ts's routeId reads a route). A canary's state is carried
- * by it (its label) to the reloaded route, and it names an unnamed route in metrics and the admin API.
+ * without a trailing dot (an IP literal in its one spelling), headers sorted by name (as diff.ts's routeId reads a
+ * route). A canary's state is carried by it (its label) to the reloaded route, and it names an unnamed route in
+ * metrics and the admin API.
  */
 export function routeIdOf (r: Pick<RouteSpec, 'path' | 'host' | 'methods' | 'headers'>): string {
   const methods = r.methods === undefined ? '' : ` [${[...new Set(r.methods.map((m) => m.toUpperCase()))].sort().join(',')}]`
@@ -141,12 +144,27 @@ export function routeIdOf (r: Pick<RouteSpec, 'path' | 'host' | 'methods' | 'hea
 
 /**
  * The host name a Host header (or a route's host) names: no port, lower case, and no trailing root dot
- * ('api.example.com.' is the same name, as Envoy's strip_trailing_host_dot has it).
+ * ('api.example.com.' is the same name, as Envoy's strip_trailing_host_dot has it). A bracketed IPv6 literal is one
+ * address however it is written ('[0:0::1]' is '[::1]'), so it is put in its one spelling (src/ip.ts).
  */
 function hostnameOf (host: string): string {
   const name = stripPort(host)
+  // only a Host starting with '[' pays for parsing: names and IPv4 (already one spelling) take the path below
+  if (name.charCodeAt(0) === 91 /* [ */) return bracketedHostOf(name)
   const bare = name.length > 1 && name.charCodeAt(name.length - 1) === 46 /* . */ ? name.slice(0, -1) : name
   return bare.toLowerCase()
+}
+
+/**
+ * '[v6]' in its canonical form, an IPv4-mapped one as its IPv4 address (the Host a client of that address sends);
+ * anything else lower-cased as text. A zone id ('[fe80::1%25eth0]') is kept as text: canonicalIp drops it, and a
+ * route cannot name one (a link-local address on another interface is another host).
+ */
+function bracketedHostOf (name: string): string {
+  const inner = name.charCodeAt(name.length - 1) === 93 /* ] */ ? name.slice(1, -1) : ''
+  const ip = isIP(inner) === 6 && !inner.includes('%') ? canonicalIp(inner) : undefined
+  if (ip === undefined) return name.toLowerCase()
+  return isIP(ip) === 4 ? ip : `[${ip}]`
 }
 
 /** Per host named by the bucket's routes, the routes a request for that host may take, in the bucket's order. */
