@@ -30,7 +30,7 @@ import { createClientErrorHandler } from './proxy/client-error.ts'
 import { ERRORS } from './errors.ts'
 import { abortMirrors, buildPlans, type PlanEvents } from './release/plans.ts'
 import { RoutingTable, type Route } from './routing/table.ts'
-import { systemClock, type Clock, type RandomSource } from './runtime.ts'
+import { monotonicMs, systemClock, type Clock, type RandomSource } from './runtime.ts'
 import type { GatewayState, RouteObserver, RouteObservers } from './state.ts'
 import { buildPools, type PoolObserver, type PoolRuntime, type RuntimeOptions } from './upstream/registry.ts'
 import { isAvailable } from './upstream/status.ts'
@@ -530,7 +530,7 @@ class RouteObserverCache implements RouteObservers {
 }
 
 function * snapshot (pools: ReadonlyMap<string, PoolRuntime>, clock: Clock): Generator<PoolSnapshot> {
-  const now = clock.now()
+  const now = monotonicMs(clock) // ejections' deadlines
   for (const [name, runtime] of pools) {
     const pool = runtime.pool
     const targets = new Map<string, { id: string; up: boolean; inFlight: number }>()

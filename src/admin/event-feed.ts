@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { ProbeResult } from '../health/active.ts'
-import type { Clock } from '../runtime.ts'
+import { monotonicMs, type Clock } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { TargetStatus } from '../upstream/status.ts'
 import type { Target } from '../upstream/target.ts'
@@ -65,7 +65,7 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
    */
   #waitingForLag (runtime: PoolRuntime): boolean {
     const { pool, health } = runtime
-    const now = this.#clock.now()
+    const now = monotonicMs(this.#clock)
     return pool.targets.some((t) => {
       const s = pool.status(t)
       return s.lagUnknown === true && s.healthy && !s.draining && !s.disabled && s.ejectedUntil <= now && health?.lastResult(t) === undefined

@@ -1,7 +1,7 @@
 // Passive health: consecutive upstream failures eject a target for baseEjectionMs × (times ejected), never
 // leaving more than maxEjectionPercent of its tier out of service, so a pool-wide outage is left to the breaker.
 import type { OutlierConfig } from '../config/schema.ts'
-import { systemClock, type Clock } from '../runtime.ts'
+import { monotonicMs, systemClock, type Clock } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import { isAvailable } from '../upstream/status.ts'
 import type { Target } from '../upstream/target.ts'
@@ -42,7 +42,8 @@ export class OutlierDetector {
     // a request that was in flight when its target left the pool ends after the 'targets' event above: counted, the
     // target would stay in #failures for good (or be ejected in a pool that no longer has it)
     if (!this.#pool.has(target)) return
-    const now = this.#clock.now()
+    // ejections are deadlines: a wall-clock step must neither end one early nor stretch it by the step
+    const now = monotonicMs(this.#clock)
     // an ejected target's late failures (requests already in flight) say nothing new
     if (this.#pool.status(target).ejectedUntil > now) return
     const count = (this.#failures.get(target) ?? 0) + 1

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
 import type { CircuitBreakerConfig } from '../config/schema.ts'
-import { systemClock, type Clock, type Timer } from '../runtime.ts'
+import { monotonicMs, systemClock, type Clock, type Timer } from '../runtime.ts'
 
 export type BreakerState = 'closed' | 'open' | 'half-open'
 
@@ -65,7 +65,7 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
       rollingPercentilesEnabled: false,
       enableSnapshots: false,
     })
-    this.#breaker.on('open', () => { this.#openedAt = this.#clock.now(); this.#set('open') })
+    this.#breaker.on('open', () => { this.#openedAt = monotonicMs(this.#clock); this.#set('open') })
     this.#breaker.on('halfOpen', () => this.#set('half-open'))
     this.#breaker.on('close', () => { this.#forgetCounts(); this.#set('closed') })
   }
@@ -76,7 +76,8 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
   retryAfterSeconds (): number | undefined {
     if (this.#state === 'half-open') return 1 // a probe is deciding right now
     if (this.#state !== 'open') return undefined
-    return Math.max(1, Math.ceil((this.#openedAt + this.#resetTimeoutMs - this.#clock.now()) / 1000))
+    // opossum's reset is a timer, which a wall-clock step does not move: neither may this
+    return Math.max(1, Math.ceil((this.#openedAt + this.#resetTimeoutMs - monotonicMs(this.#clock)) / 1000))
   }
 
   /** True when a request would be admitted now (closed, or half-open with the probe slot free); takes nothing. */

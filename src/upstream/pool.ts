@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events'
 import type { Balancer, PickContext } from '../balancer/index.ts'
 import type { PoolConfig } from '../config/schema.ts'
-import { systemClock, type Clock, type Timer } from '../runtime.ts'
+import { monotonicMs, systemClock, type Clock, type Timer } from '../runtime.ts'
 import { INITIAL_STATUS, isAvailable, targetState, type TargetState, type TargetStatus } from './status.ts'
 import type { SharedTarget, Target } from './target.ts'
 
@@ -152,7 +152,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   }
 
   state (target: Target): TargetState {
-    return targetState(this.status(target), target.inFlight, this.#clock.now())
+    return targetState(this.status(target), target.inFlight, monotonicMs(this.#clock))
   }
 
   /** The one port through which anything changes a target's availability. */
@@ -229,7 +229,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
 
   /** Targets that may take a new request now: available primaries, else available backups. */
   available (): readonly Target[] {
-    if (this.#clock.now() >= this.#nextExpiry) this.#expireEjections()
+    if (monotonicMs(this.#clock) >= this.#nextExpiry) this.#expireEjections()
     return this.#available
   }
 
@@ -290,7 +290,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
 
   /** Ejections that have run out end through setStatus, so their end is an event like any other change. */
   #expireEjections (): void {
-    const now = this.#clock.now()
+    const now = monotonicMs(this.#clock)
     for (const [target, status] of this.#status) {
       if (status.ejectedUntil !== 0 && status.ejectedUntil <= now) this.setStatus(target, { ejectedUntil: 0 })
     }
@@ -303,7 +303,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
 
   /** Recomputes the available targets and the tier; the tier change, if any, for the caller to announce. */
   #update (): [tier: Tier, previous: Tier] | undefined {
-    const now = this.#clock.now()
+    const now = monotonicMs(this.#clock)
     const primaries: Target[] = []
     const backups: Target[] = []
     let nextExpiry = Infinity
@@ -354,7 +354,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
       this.#expireEjections()
       // a timer that fired before the clock reached the expiry is set again
       if (this.#expiryTimer === undefined) this.#recompute()
-    }, Math.max(0, at - this.#clock.now()))
+    }, Math.max(0, at - monotonicMs(this.#clock)))
     this.#expiryTimer.unref()
   }
 

@@ -3,7 +3,10 @@
 export interface TargetStatus {
   /** Active health checks' verdict (true until checks say otherwise). */
   readonly healthy: boolean
-  /** Outlier ejection: unavailable until this epoch-ms time (0 = not ejected). */
+  /**
+   * Outlier ejection: unavailable until this time on the gateway clock's monotonic milliseconds (monotonicMs in
+   * src/runtime.ts; 0 = not ejected): a deadline no wall-clock step may move.
+   */
   readonly ejectedUntil: number
   /** Taking no new requests, finishing the ones in flight. */
   readonly draining: boolean

@@ -38,7 +38,7 @@ t.test('"target unhealthy" names the failing check: a 503, a refused connection'
 
   // ejection and an operator's disable are no health-check verdicts: their messages are unchanged
   const target = runtime.pool.targets.find((x) => x.url === good.url)!
-  runtime.pool.setStatus(target, { ejectedUntil: Date.now() + 60_000 })
+  runtime.pool.setStatus(target, { ejectedUntil: performance.now() + 60_000 })
   runtime.pool.setStatus(target, { disabled: true })
   t.same(events(good).map((e) => [e.message, e.check]), [['target ejected', undefined], ['target disabled', undefined]])
   t.notOk(logs(good).some((l) => 'check' in l), 'nor do their log lines carry a check')

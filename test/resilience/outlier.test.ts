@@ -36,21 +36,21 @@ t.test('3 consecutive 503s eject a target; it gets no traffic, then returns afte
   const target = targetOf(u1!)
   let ejectedFor = 0
   rt.pool.on('status', (changed, status, previous) => {
-    if (changed === target && status.ejectedUntil > previous.ejectedUntil) ejectedFor = status.ejectedUntil - Date.now()
+    if (changed === target && status.ejectedUntil > previous.ejectedUntil) ejectedFor = status.ejectedUntil - performance.now()
   })
   u1!.failCount = 3
   const statuses: number[] = []
   for (let i = 0; i < 6; i++) statuses.push((await call(gw.url, '/x')).status)
   t.same(statuses.sort(), [200, 200, 200, 503, 503, 503], 'the 503s reach the client (attempts: 1)')
   t.equal(u1!.hits, 3)
-  t.ok(rt.pool.status(target).ejectedUntil > Date.now(), 'ejected')
+  t.ok(rt.pool.status(target).ejectedUntil > performance.now(), 'ejected')
   t.ok(ejectedFor > 900 && ejectedFor <= 1000, `ejected for baseEjectionMs (${ejectedFor} ms left at the event)`)
   t.same(rt.pool.available().map((x) => x.url), [u2!.url])
   t.equal(rt.outlier.timesEjected(target), 1)
 
   // requests sent while the ejection surely lasts (50 ms margin) all go to u2
   const whileEjected: (string | null)[] = []
-  while (whileEjected.length < 20 && rt.pool.status(target).ejectedUntil - 50 > Date.now()) whileEjected.push((await call(gw.url, '/x')).upstream)
+  while (whileEjected.length < 20 && rt.pool.status(target).ejectedUntil - 50 > performance.now()) whileEjected.push((await call(gw.url, '/x')).upstream)
   t.comment(`${whileEjected.length} requests sent while ejected`)
   t.ok(whileEjected.length >= 1)
   t.same(whileEjected, whileEjected.map(() => 'u2'))
@@ -76,7 +76,7 @@ t.test('failures must be consecutive: a success in between resets the count', as
   t.equal(rt.pool.available().length, 2)
   u1!.failCount = 1
   await sendUntil(6)
-  t.ok(rt.pool.status(target).ejectedUntil > Date.now(), 'a third consecutive failure ejects')
+  t.ok(rt.pool.status(target).ejectedUntil > performance.now(), 'a third consecutive failure ejects')
 })
 
 const kinds: { name: string; status: number; error: string; mode?: Mode; refuse?: boolean; extra?: Record<string, unknown> }[] = [
@@ -100,7 +100,7 @@ for (const kind of kinds) {
       t.equal(r.status, kind.status)
       t.equal(r.error, kind.error)
     }
-    t.ok(rt.pool.status(target).ejectedUntil > Date.now(), 'ejected')
+    t.ok(rt.pool.status(target).ejectedUntil > performance.now(), 'ejected')
     t.equal(rt.outlier.timesEjected(target), 1)
     t.equal((await call(gw.url, '/x')).upstream, 'u2')
   })
@@ -125,7 +125,7 @@ t.test('never more than maxEjectionPercent of a tier: 2 failing targets, only on
   u1!.failCount = 1000
   u2!.failCount = 1000
   for (let i = 0; i < 12; i++) t.equal((await call(gw.url, '/x')).status, 503)
-  const ejected = [u1!, u2!].filter((u) => rt.pool.status(targetOf(u)).ejectedUntil > Date.now())
+  const ejected = [u1!, u2!].filter((u) => rt.pool.status(targetOf(u)).ejectedUntil > performance.now())
   t.equal(ejected.length, 1, 'one of two (50%) ejected')
   t.equal(rt.pool.available().length, 1)
   t.ok(rt.outlier.skipped >= 1, 'the second ejection was refused')
@@ -135,6 +135,6 @@ t.test('maxEjectionPercent 50 of 4 failing targets: exactly 2 ejected', async (t
   const { ups, gw, rt, targetOf } = await setup(t, 4, { outlier: { ...outlier, baseEjectionMs: 10_000 } })
   for (const u of ups) u.failCount = 1000
   for (let i = 0; i < 24; i++) t.equal((await call(gw.url, '/x')).status, 503)
-  t.equal(ups.filter((u) => rt.pool.status(targetOf(u)).ejectedUntil > Date.now()).length, 2)
+  t.equal(ups.filter((u) => rt.pool.status(targetOf(u)).ejectedUntil > performance.now()).length, 2)
   t.equal(rt.pool.available().length, 2)
 })
