@@ -4,9 +4,12 @@
 // record() is on the hot path: two Map lookups and a few counter increments, no allocation once a target has been
 // seen. sample() runs once a second (start() schedules it on the injected clock) and does the rolling.
 // Percentiles come from a fixed log-scale histogram, never from sorting durations.
-import { systemClock, type Clock, type Timer } from '../runtime.ts'
+import { monotonicMs, systemClock, type Clock, type Timer } from '../runtime.ts'
 
-/** A pool's recent seconds, oldest first, as columns (what a chart wants). t is epoch ms; p99 is null without requests. */
+/**
+ * A pool's recent seconds, oldest first, as columns (what a chart wants). p99 is null without requests. t is epoch ms
+ * on an axis that never steps: the wall time of the first sample plus the monotonic time since (TrafficHistory.sample).
+ */
 export interface PoolSeries {
   t: number[]
   rps: number[]
@@ -214,7 +217,10 @@ export class TrafficHistory {
   readonly #intervalMs: number
   readonly #pools = new Map<string, PoolRing>()
   readonly #listeners = new Set<() => void>()
+  /** Monotonic ms of the last sample: the next point's rate is over the time since. */
   #lastSampleAt: number | undefined
+  /** Epoch minus monotonic ms at the first sample: a point's t is its monotonic time plus this. */
+  #axisOffset: number | undefined
   #timer: Timer | undefined
 
   constructor (options: TrafficHistoryOptions = {}) {
@@ -254,13 +260,26 @@ export class TrafficHistory {
     else this.#pools.get(pool)?.targets.delete(targetId)
   }
 
-  /** Closes the second ending at `now`: one point per pool, and every target's window moves on. */
-  sample (now: number = this.#clock.now()): void {
-    const elapsed = this.#lastSampleAt === undefined ? this.#intervalMs : Math.max(1, now - this.#lastSampleAt)
-    this.#lastSampleAt = now
+  /**
+   * Closes the interval since the last sample: one point per pool, and every target's window moves on.
+   * Rates are over monotonic time: over wall-clock intervals, a 1 h step back made one point 1 ms long (a 1000×
+   * spike) and a step forward made it an hour (a rate of ~0, every target's minute rolled out at once).
+   * The time axis: a point's t is the wall time of the first sample plus the monotonic time since, so points stay
+   * ordered and spaced as they were really taken, and a published t never changes (the page appends only points
+   * newer than the last it holds: an axis that went back with the clock would freeze its chart). The cost: after a
+   * step, labels differ from the wall clock by the step's size until the gateway restarts.
+   * `now`, when given, is a timeline of the caller's (a test, a backfill of past seconds): both the points' t and
+   * what intervals are measured on.
+   */
+  sample (now?: number): void {
+    const at = now ?? monotonicMs(this.#clock)
+    this.#axisOffset ??= (now ?? this.#clock.now()) - at
+    const t = Math.round(at + this.#axisOffset)
+    const elapsed = this.#lastSampleAt === undefined ? this.#intervalMs : Math.max(1, at - this.#lastSampleAt)
+    this.#lastSampleAt = at
     for (const ring of this.#pools.values()) {
       for (const target of ring.targets.values()) target.roll(elapsed)
-      ring.push(now, (ring.count * 1000) / elapsed, (ring.errors * 1000) / elapsed, quantile(ring.histogram, ring.count, 0.99))
+      ring.push(t, (ring.count * 1000) / elapsed, (ring.errors * 1000) / elapsed, quantile(ring.histogram, ring.count, 0.99))
       ring.count = 0
       ring.errors = 0
       ring.histogram.fill(0)
@@ -299,7 +318,7 @@ export class TrafficHistory {
   start (): void {
     if (this.#timer !== undefined) return
     const timer = this.#clock.setTimeout(() => {
-      this.sample(this.#clock.now())
+      this.sample()
       timer.refresh()
     }, this.#intervalMs)
     timer.unref()

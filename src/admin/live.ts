@@ -9,7 +9,7 @@
 // rather than one per tick, and one stalled for maxStallMs is disconnected (its place is free for another).
 import type { ServerResponse } from 'node:http'
 import { adminError } from '../errors.ts'
-import { systemClock, type Clock, type Timer } from '../runtime.ts'
+import { monotonicMs, systemClock, type Clock, type Timer } from '../runtime.ts'
 import type { GatewayEvent } from './status-types.ts'
 
 export interface LiveStreamOptions {
@@ -43,7 +43,7 @@ const STREAM_HEADERS = {
 const RECONNECT_MS = 2000
 
 interface Watcher {
-  /** When a snapshot was first skipped because the watcher had not drained; undefined while it keeps up. */
+  /** When (monotonic ms) a snapshot was first skipped because the watcher had not drained; undefined while it keeps up. */
   behindSince: number | undefined
 }
 
@@ -59,6 +59,10 @@ export class LiveStream {
   readonly #maxWatchers: number
   readonly #maxStallMs: number
   readonly #onError: (error: unknown) => void
+  /**
+   * Monotonic ms (monotonicMs), as is every time this class compares: pacing and the stall cut are durations, and a
+   * wall-clock step must not move them (a 1 h step back held every snapshot back for an hour).
+   */
   #lastSnapshotAt = Number.NEGATIVE_INFINITY
   /** The frame of the last snapshot broadcast: what a watcher that fell behind gets once it has caught up. */
   #latestSnapshot: string | undefined
@@ -113,7 +117,7 @@ export class LiveStream {
   /** Something in the snapshot changed: it goes out within minIntervalMs. */
   markDirty (): void {
     if (this.#clients.size === 0 || this.#flushTimer !== undefined) return
-    const wait = Math.max(0, this.#lastSnapshotAt + this.#minIntervalMs - this.#clock.now())
+    const wait = Math.max(0, this.#lastSnapshotAt + this.#minIntervalMs - monotonicMs(this.#clock))
     this.#flushTimer = this.#clock.setTimeout(() => {
       this.#flushTimer = undefined
       this.#broadcastSnapshot()
@@ -146,7 +150,7 @@ export class LiveStream {
   #watch (): void {
     const refresh = (): void => {
       const due = this.#lastSnapshotAt + this.#refreshMs
-      const now = this.#clock.now()
+      const now = monotonicMs(this.#clock)
       if (now >= due) this.#broadcastSnapshot()
       this.#refreshTimer = this.#clock.setTimeout(refresh, now >= due ? this.#refreshMs : due - now)
       this.#refreshTimer.unref()
@@ -175,7 +179,7 @@ export class LiveStream {
   }
 
   #broadcastSnapshot (): void {
-    this.#lastSnapshotAt = this.#clock.now()
+    this.#lastSnapshotAt = monotonicMs(this.#clock)
     const snapshot = this.#frameOfSnapshot()
     if (snapshot === undefined) return
     this.#latestSnapshot = snapshot
@@ -188,7 +192,7 @@ export class LiveStream {
       this.#write(res, snapshot)
       return
     }
-    const now = this.#clock.now()
+    const now = monotonicMs(this.#clock)
     watcher.behindSince ??= now
     // stalled: its place (one of maxWatchers) goes to someone who reads; a snapshot too big to hold goes too
     if (now - watcher.behindSince >= this.#maxStallMs || res.writableLength > this.#maxBufferedBytes) res.destroy()
