@@ -10,6 +10,7 @@
 // unknown) until a probe reports its lag again.
 import { EventEmitter } from 'node:events'
 import type { HealthCheckConfig } from '../config/schema.ts'
+import { isLocalResourceError } from '../resilience/classify.ts'
 import { setVerdictTimeout, systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
@@ -34,6 +35,8 @@ export interface ProbeResult {
   readonly lagMs?: number
   /** The answer passed on its status, but its JSON lag body did not arrive whole: the lag is unknown. */
   readonly lagUnknown?: true
+  /** The probe could not be sent for want of the gateway's own resources (no file descriptor or local port): no verdict. */
+  readonly local?: true
 }
 
 // end a probe that outlived timeoutMs (reported as 'timeout'), or whose target or checker went away
@@ -208,6 +211,9 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   record (target: Target, result: ProbeResult): void {
     const state = this.#states.get(target)
     if (state === undefined) return
+    // the gateway out of file descriptors failed it, not the target: taken as no probe at all (its streaks and its
+    // last result stand), or a gateway at its fd limit would take every target of every pool out
+    if (result.local === true) return this.#probed(target)
     const first = state.last === undefined
     // kept before any status change below: the event feed names the failing probe of 'target unhealthy' from it
     state.last = result
@@ -276,7 +282,7 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
       return { ok: this.#accepts(status), status, at: this.#clock.now(), ...(lagMs !== undefined ? { lagMs } : {}), ...(lagUnknown ? { lagUnknown } : {}) }
     } catch (err) {
       const code = exchange.aborted ? 'timeout' : (err as { code?: string }).code ?? 'error'
-      return { ok: false, error: code, at: this.#clock.now() }
+      return { ok: false, error: code, at: this.#clock.now(), ...(!exchange.aborted && isLocalResourceError(err) ? { local: true as const } : {}) }
     } finally {
       this.#clock.clearTimeout(timer)
       state.exchange = undefined

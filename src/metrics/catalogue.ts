@@ -2,7 +2,7 @@
 // Nothing else in the code base spells a metric name; the bounded label values are listed here too.
 
 /** Outcome of one upstream attempt: 'success', an answered error status worth counting ('status'), or how it failed. */
-export const ATTEMPT_OUTCOMES = ['success', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response', 'client-abort', 'bad-request', 'busy'] as const
+export const ATTEMPT_OUTCOMES = ['success', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response', 'client-abort', 'bad-request', 'busy', 'local-error'] as const
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number]
 
 /** Why a retry was sent: the previous attempt's retryable status or failure kind. */

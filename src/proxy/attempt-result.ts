@@ -11,6 +11,11 @@ export interface AttemptResult {
    * all busy: never written to the upstream, so not the upstream's failure (503 upstream_busy).
    */
   busy: boolean
+  /**
+   * The gateway's own resources failed the attempt (no file descriptor or local port for a connection): not the
+   * upstream's failure either (503 overloaded), and not retried (the next attempt would meet the same shortage).
+   */
+  local: boolean
   /** Another attempt follows (policy, deadline and, for dropped responses, budget agreed). */
   retryable: boolean
   /** A retry slot was taken from the budget for the next attempt. */

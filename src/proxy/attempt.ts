@@ -5,7 +5,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { ABORT_REASONS, AttemptAborted, type ErrorCode } from '../errors.ts'
-import { classifyError, type FailureKind } from '../resilience/classify.ts'
+import { classifyError, isLocalResourceError, type FailureKind } from '../resilience/classify.ts'
 import { parseRetryAfter } from '../resilience/retry.ts'
 import { monotonicMs, setVerdictTimeout, type Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
@@ -32,7 +32,7 @@ export type { AttemptResult }
 const PAUSE_BYTES = 256 * 1024
 
 export class Attempt implements Dispatcher.DispatchHandler {
-  readonly result: AttemptResult = { responded: false, failure: undefined, busy: false, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
+  readonly result: AttemptResult = { responded: false, failure: undefined, busy: false, local: false, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
   readonly #ex: Exchange
   readonly #runtime: PoolRuntime
   readonly #target: Target
@@ -339,6 +339,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
       // after the upstream began answering): cut it short. Otherwise the error answer says why.
       if (code !== undefined && (code === 'client_stalled' || result.responded)) ex.cutShort(code)
       else if (code !== undefined) ex.errorCode = code
+    } else if (!this.#timedOut && !result.responded && isLocalResourceError(err)) {
+      result.local = true
+      ex.errorCode = 'overloaded'
     } else {
       const kind = this.#timedOut ? 'timeout' : classifyError(err)
       if (kind === 'bad-request') ex.errorCode = 'bad_request'
@@ -388,10 +391,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     const result = this.result
     const runtime = this.#runtime
     runtime.pool.release(this.#target, result.failure !== undefined)
-    const outcome = result.failure ?? (result.busy ? 'busy' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success')
+    const outcome = result.failure ?? (result.busy ? 'busy' : result.local ? 'local-error' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success')
     runtime.observer.attempt(this.#target, outcome, performance.now() - this.#startedAt, result.responded && this.#ex.res.statusCode >= 500)
     if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
-    else if (!this.#ex.clientGone && !result.busy) this.#runtime.outlier.success(this.#target)
+    else if (!this.#ex.clientGone && !result.busy && !result.local) this.#runtime.outlier.success(this.#target)
     this.#done(result)
   }
 

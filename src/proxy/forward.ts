@@ -445,6 +445,10 @@ export class ProxyHandler {
       return
     }
     if (result.busy) return this.#sendError(ex, 'upstream_busy', result.error)
+    if (result.local) {
+      ex.upstreamErrorCode = errorCodeOf(result.error)
+      return this.#sendError(ex, 'overloaded', result.error, 1)
+    }
     // the client's own fault (a request undici cannot send, a stalled upload)
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout' || ex.errorCode === 'body_too_large') return this.#sendError(ex, ex.errorCode, result.error)
     ex.upstreamErrorCode = errorCodeOf(result.error)

@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici'
 import type { AttemptOutcome, MirrorOutcome } from '../metrics/catalogue.ts'
 import type { MirrorCopy, RoutePlan } from '../release/plans.ts'
 import type { Timer } from '../runtime.ts'
-import { classifyError } from '../resilience/classify.ts'
+import { classifyError, isLocalResourceError } from '../resilience/classify.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
@@ -117,7 +117,7 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
     this.#leaveQueue()
-    this.#end(!this.#abortFailsTarget ? 'client-abort' : this.#timedOut ? 'timeout' : classifyError(err))
+    this.#end(!this.#abortFailsTarget ? 'client-abort' : this.#timedOut ? 'timeout' : isLocalResourceError(err) ? 'local-error' : classifyError(err))
   }
 
   #leaveQueue (): void {
@@ -131,7 +131,7 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
     if (this.#done) return
     this.#done = true
     this.#runtime.clock.clearTimeout(this.#timer)
-    const targetFailed = outcome !== 'success' && outcome !== 'client-abort' && outcome !== 'bad-request' && outcome !== 'busy'
+    const targetFailed = outcome !== 'success' && outcome !== 'client-abort' && outcome !== 'bad-request' && outcome !== 'busy' && outcome !== 'local-error'
     const serverError = this.#status >= 500
     this.#runtime.pool.release(this.#target, targetFailed)
     this.#runtime.observer.attempt(this.#target, outcome, performance.now() - this.#startedAt, serverError)

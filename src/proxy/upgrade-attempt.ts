@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { PickContext } from '../balancer/types.ts'
-import { classifyError, type FailureKind } from '../resilience/classify.ts'
+import { classifyError, isLocalResourceError, type FailureKind } from '../resilience/classify.ts'
 import type { RetryRequestFacts } from '../resilience/retry.ts'
 import { AttemptAborted, type ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
@@ -379,6 +379,13 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
       if (this.#answered === 0) return this.#clientGone()
       this.#release()
       return this.#end({ status: this.#answered, declined: true, clientGone: true, attempts: this.#attempts, target: this.#target, handshakeMs })
+    }
+    if (this.#answered === 0 && !this.#timedOut && isLocalResourceError(err)) {
+      // the gateway had no file descriptor or local port for the connection: no verdict on the target (attempt.ts)
+      this.#stopWatchingClient()
+      this.#release()
+      this.#runtime.observer.attempt(this.#target, 'local-error', performance.now() - this.#attemptStartedAt)
+      return this.#end({ status: 0, refusal: 'overloaded', attempts: this.#attempts, target: this.#target, handshakeMs })
     }
     const kind = this.#timedOut ? 'timeout' : classifyError(err)
     if (this.#answered !== 0) {

@@ -9,6 +9,8 @@ const BAD_REQUEST_CODES = ['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_
 const RESET_CODES = ['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']
 // Headers over undici's limit, and undici's assertions on answers its state machine cannot take (a 101 to a request
 // that did not ask to upgrade, a status below 100): the upstream's bytes, not the connection, were at fault.
+// The gateway's own resources ran out (file descriptors, local ports, socket buffers, memory): no fault of the upstream
+const LOCAL_RESOURCE_CODES = ['EMFILE', 'ENFILE', 'EADDRNOTAVAIL', 'ENOBUFS', 'ENOMEM']
 const BAD_RESPONSE_CODES = ['UND_ERR_INFO', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_HEADERS_OVERFLOW', 'ERR_ASSERTION', 'ERR_UPSTREAM_RESPONSE']
 
 /** A response undici read but the proxy will not pass on (an invalid status, a transfer coding it cannot undo). */
@@ -23,6 +25,16 @@ export class UnforwardableResponse extends Error {
  * would not send a POST on to the next target (HAProxy's conn-failure and Envoy's connect-failure cover them).
  */
 export const CONNECT_PHASE = Symbol('switchyard.connectPhase')
+
+/**
+ * Whether an attempt or a probe failed for want of the gateway's own resources (out of file descriptors or local
+ * ports): it says nothing of the target, so no outlier detection, breaker or health verdict may hear of it, as
+ * Envoy counts such failures as its own overflow and nginx logs them as its own error, not the upstream's.
+ */
+export function isLocalResourceError (err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && LOCAL_RESOURCE_CODES.includes(code)
+}
 
 export function classifyError (err: unknown): FailureKind {
   // undici's HTTPParserError carries no code (it looks llhttp's error number up in a table keyed by name): its name

@@ -37,6 +37,8 @@ export interface CliOptions {
   startTimeoutMs?: number
   /** Node's arguments before `--config FILE` (default ['src/main.ts']): flags, preloads, another entry. */
   nodeArgs?: string[]
+  /** A command that execs node with its limits set, e.g. ['prlimit', '--nofile=128:128']. */
+  wrapper?: string[]
 }
 
 /** Writes a config as JSON (the CLI loads .json files too, and a test can rewrite one in place). */
@@ -58,7 +60,8 @@ export function cliEnv (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 
 export async function startCli (t: { teardown (fn: () => unknown): void }, configFile: string, options: CliOptions = {}): Promise<CliProcess> {
   const env = cliEnv(options.env)
-  const proc = spawn(NODE, [...(options.nodeArgs ?? ['src/main.ts']), '--config', configFile], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const [command = NODE, ...prefix] = [...(options.wrapper ?? []), ...(options.wrapper === undefined ? [] : [NODE])]
+  const proc = spawn(command, [...prefix, ...(options.nodeArgs ?? ['src/main.ts']), '--config', configFile], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<Exit>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })))
   let exitedYet = false
   void exited.then(() => { exitedYet = true })

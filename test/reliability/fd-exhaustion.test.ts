@@ -1,0 +1,80 @@
+// The gateway out of file descriptors (a low `ulimit -n`, a burst of idle clients): its own shortage is not the
+// upstreams' fault. A request whose upstream connect fails with EMFILE is answered 503 `overloaded` (Retry-After),
+// not 502 `upstream_unreachable`; no target is ejected, no breaker opens, and health probes that cannot be sent
+// mark nothing down. Before, the pool was taken out by its own gateway, and stayed refused (breaker open, a target
+// ejected) after the descriptors came back. Runs the real CLI under `prlimit --nofile`.
+import { request, Agent } from 'node:http'
+import { connect, type Socket } from 'node:net'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { startCli, writeConfig } from '../helpers/cli-process.ts'
+import { serveOnLoopback } from '../helpers/loopback-server.ts'
+import { waitFor } from '../helpers/gateway.ts'
+
+const FDS = 128
+
+function get (url: string, agent: Agent): Promise<{ status: number; error?: string }> {
+  return new Promise((resolve) => {
+    const req = request(url, { agent }, (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => { body += c.toString() })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, error: res.statusCode === 200 ? undefined : (JSON.parse(body) as { error: string }).error }))
+    })
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, error: err.code }))
+    req.end()
+  })
+}
+
+/** Opens `count` idle connections to `port`, each settled once connected, reset or refused. */
+async function idleClients (port: number, count: number): Promise<Socket[]> {
+  const sockets: Socket[] = []
+  await Promise.all(Array.from({ length: count }, () => new Promise<void>((resolve) => {
+    const s = connect(port, '127.0.0.1')
+    sockets.push(s)
+    s.once('connect', () => resolve()).once('error', () => resolve()).once('close', () => resolve())
+  })))
+  return sockets
+}
+
+t.test('out of file descriptors: 503 overloaded, no target blamed, and all back once they free up', async (t) => {
+  // each answer closes its connection: every attempt and probe needs a new one
+  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
+    req.resume()
+    res.setHeader('connection', 'close')
+    res.end('ok')
+  }
+  const [a, b] = await Promise.all([serveOnLoopback(t, handler), serveOnLoopback(t, handler)])
+  const file = join(mkdtempSync(join(tmpdir(), 'switchyard-fds-')), 'config.json')
+  writeConfig(file, {
+    server: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    pools: { p: { targets: [a.url, b.url], retry: { backoff: { baseMs: 1, maxMs: 2 } }, healthCheck: { path: '/health', intervalMs: 100, timeoutMs: 100, unhealthyThreshold: 1, healthyThreshold: 1 } } },
+    routes: [{ path: '/', pool: 'p' }],
+  })
+  const gw = await startCli(t, file, { wrapper: ['prlimit', `--nofile=${FDS}:${FDS}`], env: { SWITCHYARD_NODE_FLAGS: 'off' } })
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  t.equal((await get(`${gw.url}/warm`, agent)).status, 200, 'a kept-alive client connection, opened while descriptors were plenty')
+  const port = Number(new URL(gw.url).port)
+  const idle = await idleClients(port, FDS * 2)
+  t.teardown(() => { for (const s of idle) s.destroy() })
+  const during: string[] = []
+  for (let i = 0; i < 25; i++) {
+    const r = await get(`${gw.url}/during`, agent)
+    during.push(`${r.status} ${r.error ?? ''}`.trim())
+  }
+  t.ok(during.includes('503 overloaded'), `the gateway's own shortage answered as such: ${[...new Set(during)].join(', ')}`)
+  t.notOk(during.some((d) => d.startsWith('502')), 'never blamed on the upstream')
+  // some probes go out meanwhile (every 100 ms), and fail for want of a descriptor
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  for (const s of idle) s.destroy()
+  await waitFor(async () => (await get(`${gw.url}/after`, agent)).status === 200)
+  const after = await Promise.all([1, 2, 3, 4].map(async () => (await get(`${gw.url}/after`, agent)).status))
+  t.strictSame(after, [200, 200, 200, 200], 'served once descriptors are free')
+  const blamed = gw.records.filter((r) => typeof r.msg === 'string' && /target ejected|target unhealthy|circuit breaker open|no target available/.test(r.msg)).map((r) => r.msg)
+  t.strictSame(blamed, [], 'no target ejected or marked down, no breaker opened')
+  const lines = gw.records.filter((r) => r.msg === 'request' && r.status === 503)
+  t.ok(lines.length > 0 && lines.every((r) => r.error === 'overloaded' && r.upstreamError === 'EMFILE'), 'the access log says the gateway ran out (EMFILE)')
+})
