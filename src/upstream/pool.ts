@@ -229,7 +229,8 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
 
   /** Targets that may take a new request now: available primaries, else available backups. */
   available (): readonly Target[] {
-    if (monotonicMs(this.#clock) >= this.#nextExpiry) this.#expireEjections()
+    // (no clock read on a request's pick while nothing is ejected)
+    if (this.#nextExpiry !== Infinity && monotonicMs(this.#clock) >= this.#nextExpiry) this.#expireEjections()
     return this.#available
   }
 
