@@ -288,6 +288,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     onResult: (result) => {
       // no fault of the config: not counted, logged or fed as a rejected one (which would page an operator)
       if (result.refused !== undefined) return logger.info({ trigger: result.trigger }, 'reload skipped: the gateway is shutting down')
+      // nor is a file the gateway could not read for its own shortage (EMFILE...): an error of the gateway's, retried
+      if (result.localFailure !== undefined) return logger.error({ trigger: result.trigger, code: result.localFailure, problems: result.problems }, `reload failed: the config could not be read (${result.localFailure}); the running config stays`)
       metrics?.configReload(result.result)
       const pending = result.restartRequired !== undefined && result.restartRequired.length > 0 ? { restartRequired: result.restartRequired } : {}
       if (result.result === 'error') {

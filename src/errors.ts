@@ -38,6 +38,8 @@ export const ERRORS = {
   metrics_disabled: { status: 404, message: 'Metrics are off (metrics.enabled: false)' },
   payload_too_large: { status: 413, message: 'The request body is too large' },
   invalid_config: { status: 422, message: 'The config file is invalid; the running config stays in force' },
+  // out of file descriptors or memory, an I/O error: the gateway's trouble, not the file's; another reload may work
+  reload_failed: { status: 503, message: 'The config could not be read for a reason of the gateway\'s own (see problems); the running config stays in force: try again shortly' },
   forbidden_origin: { status: 403, message: 'This admin call came from a web page of another origin or for a host name the admin listener does not serve' },
   no_backup_targets: { status: 409, message: 'This pool has no backup targets to switch over to' },
   no_canary: { status: 409, message: 'This route has no canary' },

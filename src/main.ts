@@ -36,6 +36,8 @@ let warnConfigRejection = (config: string, reason: unknown): void => {
 }
 /** How long a gateway that failed to start gets to close what it opened before the process exits anyway. */
 const FAILED_START_CLOSE_MS = 2000
+/** How soon a file reload that failed for the gateway's own shortage (EMFILE reading the config) is tried again. */
+const FILE_RELOAD_RETRY_MS = 1000
 /**
  * The signals that arrive while the gateway starts (a config may take up to its load timeout). SIGHUP (reload) and
  * SIGUSR2 (reopen the log file) must not end the process, as both would by default: a SIGHUP is kept for once it
@@ -142,8 +144,18 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   startupStep('build')
   warnConfigRejection = (config, err) => gateway.logger.warn({ config, err }, 'the config left a promise rejection unhandled (ignored)')
   // hot reload: the file changing on disk (a ConfigMap update included), SIGHUP, or POST /reload on the admin port
-  const watcher = new ConfigWatcher(args.configFile, () => { void gateway.reload('file') }, {
+  // an edit whose reload the gateway's own shortage failed (EMFILE reading the file) is read again until it goes
+  // through: the watcher, having read the file, would not report it again
+  let rereadTimer: NodeJS.Timeout | undefined
+  const reloadFromFile = (): void => {
+    clearTimeout(rereadTimer)
+    void gateway.reload('file').then((result) => {
+      if (result.localFailure !== undefined) rereadTimer = setTimeout(reloadFromFile, FILE_RELOAD_RETRY_MS).unref()
+    })
+  }
+  const watcher = new ConfigWatcher(args.configFile, reloadFromFile, {
     onError: (err) => gateway.logger.warn({ err }, 'config file watch error'),
+    onRecover: () => gateway.logger.info('config file readable again'),
   })
   // SIGUSR2 opens log.destination's file again (logrotate's postrotate; nginx's USR1, which Node keeps for its
   // inspector), and so does SIGHUP, before the reload logs into it

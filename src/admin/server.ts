@@ -235,6 +235,12 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     const result = await ctx.reload('admin')
     // a draining gateway takes no reload (src/app.ts): no fault of the config, which may be invalid all the same
     if (result.refused === 'shutting_down') return fail(reply, 'shutting_down')
+    // out of file descriptors or memory, an I/O error: the gateway's own trouble, not an invalid config (a deploy
+    // pipeline would take a 422 for a bad push); retryable
+    if (result.localFailure !== undefined) {
+      reply.header('retry-after', 1)
+      return fail(reply, 'reload_failed', { reason: result.localFailure, problems: result.problems ?? [] })
+    }
     if (result.result === 'error') return fail(reply, 'invalid_config', { problems: result.problems ?? [] })
     return reply.send({ result: result.result, hash: result.hash, ...(result.diff ? { changes: describeDiff(result.diff), diff: result.diff } : {}), ...(result.restartRequired !== undefined ? { restartRequired: result.restartRequired } : {}) })
   })

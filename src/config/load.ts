@@ -32,8 +32,14 @@ let loadCount = 0
 
 export async function loadConfigFile (file: string, options: LoadOptions = {}): Promise<ResolvedConfig> {
   const path = resolve(file)
-  const info = await stat(path).catch(() => undefined)
-  if (info === undefined) throw new ConfigError(['no such file'], path)
+  let info
+  try {
+    info = await stat(path)
+  } catch (err) {
+    // only a path that names nothing is "no such file": out of memory, an I/O error, a denied directory say why
+    const code = (err as NodeJS.ErrnoException).code
+    throw code === 'ENOENT' || code === 'ENOTDIR' ? new ConfigError(['no such file'], path) : loadError(describeLoadError(err, path), path, err)
+  }
   if (!info.isFile()) throw new ConfigError(['is not a file'], path)
   let exported: unknown
   let text: string | undefined
@@ -57,13 +63,23 @@ export async function loadConfigFile (file: string, options: LoadOptions = {}): 
     }
   } catch (err) {
     const problem = text !== undefined && (err as Error).name === 'SyntaxError' ? jsonSyntaxError(text) : undefined
-    throw new ConfigError([problem ?? describeLoadError(err, path)], path)
+    throw loadError(problem ?? describeLoadError(err, path), path, err)
   }
   if (exported === undefined) throw new ConfigError(['has no default export'], path)
   const config = validateConfig(exported, path)
   if (origin !== undefined) lastLoads.set(path, { origin, config })
   else lastLoads.delete(path)
   return config
+}
+
+/**
+ * A config that could not be loaded, with the error behind it as its cause: a reload tells by its code a failure of
+ * the gateway's own (out of file descriptors: src/config/reloader.ts) from one of the file's.
+ */
+function loadError (problem: string, path: string, cause: unknown): ConfigError {
+  const error = new ConfigError([problem], path)
+  error.cause = cause
+  return error
 }
 
 // The query every load gives the config's URL: ESM caches modules by URL, and a reload must run the file again.

@@ -27,6 +27,11 @@ export interface ReloadResult {
   restartRequired?: string[]
   /** Not run because the gateway would take no reload (shutting down): no fault of the config. */
   refused?: 'shutting_down'
+  /**
+   * On error: the load failed for a reason of the gateway's own machine, not of the config (the errno code: out of
+   * file descriptors or memory, an I/O error): no fault of the config, and a later reload may succeed.
+   */
+  localFailure?: string
 }
 
 export interface ReloaderOptions {
@@ -126,7 +131,9 @@ export class Reloader {
       next = await this.#options.load(trigger)
     } catch (err) {
       // an invalid config is said as such, a drain begun meanwhile or not: the next start will read it
-      return { result: 'error', trigger, problems: err instanceof ConfigError ? [...err.problems] : [`load: ${oneLine(err)}`] }
+      const problems = err instanceof ConfigError ? [...err.problems] : [`load: ${oneLine(err)}`]
+      const local = localFailure(err)
+      return local === undefined ? { result: 'error', trigger, problems } : { result: 'error', trigger, problems, localFailure: local }
     }
     const refusedAfter = this.#refused(trigger)
     if (refusedAfter !== undefined) return refusedAfter
@@ -159,6 +166,24 @@ export class Reloader {
       // a failing observer must not turn a finished reload into a failed one, nor stop the follow-up
     }
   }
+}
+
+/**
+ * Error codes of a load that failed for a reason of the gateway's own machine: out of file descriptors (the process's
+ * or the system's) or memory, an I/O error, a read that would block. A file that is missing, unreadable to the
+ * gateway's user, a directory, or not valid is the file's problem: its codes are not here.
+ */
+const LOCAL_FAILURES = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'EIO', 'EAGAIN', 'EBUSY'])
+
+/** The code of a local failure in `err` or its causes (loadConfigFile's ConfigError keeps the error behind it). */
+function localFailure (err: unknown): string | undefined {
+  let cause = err
+  for (let depth = 0; depth < 5 && typeof cause === 'object' && cause !== null; depth++) {
+    const code = (cause as { code?: unknown }).code
+    if (typeof code === 'string' && LOCAL_FAILURES.has(code)) return code
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return undefined
 }
 
 /** The first line of an error's message: problems are shown to operators, stacks are not. */

@@ -11,15 +11,30 @@ import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 export interface ConfigWatcherOptions {
   /** Quiet time after the last file-system event before the file is read; editors and kubelet write in bursts. */
   debounceMs?: number
-  /** Errors from the file-system watchers and from onChange; the watcher keeps going. Default: ignored. */
+  /**
+   * First wait before the file is read again after a read error other than its absence (out of file descriptors,
+   * an I/O error); doubled at each failure in a row, up to MAX_RETRY_MS. Default 500.
+   */
+  retryMs?: number
+  /**
+   * Errors from the file-system watchers and from onChange; the watcher keeps going. Of read errors in a row, only
+   * the first. Default: ignored.
+   */
   onError?: (err: unknown) => void
+  /** Called once the file reads again (or is gone) after read errors. Default: nothing. */
+  onRecover?: () => void
 }
+
+/** The longest wait between two reads of a file that fails to read. */
+const MAX_RETRY_MS = 5000
 
 export class ConfigWatcher {
   readonly #file: string
   readonly #onChange: () => void
   readonly #debounceMs: number
   readonly #onError: (err: unknown) => void
+  readonly #onRecover: () => void
+  readonly #retryMs: number
   /**
    * Watched directories: the file's own (or, while it is gone, the nearest ancestor that is there), plus the
    * directory the file really lives in when a symlink leads elsewhere; each with the identity it had when watched.
@@ -31,12 +46,16 @@ export class ConfigWatcher {
   #checking = false
   #checkAgain = false
   #closed = false
+  /** Read errors in a row (the file's absence is none). */
+  #failures = 0
 
   constructor (file: string, onChange: () => void, options: ConfigWatcherOptions = {}) {
     this.#file = resolve(file)
     this.#onChange = onChange
     this.#debounceMs = options.debounceMs ?? 200
     this.#onError = options.onError ?? (() => {})
+    this.#onRecover = options.onRecover ?? (() => {})
+    this.#retryMs = options.retryMs ?? 500
   }
 
   /** Starts watching; resolves once the current content is known, so later changes compare against it. */
@@ -56,10 +75,10 @@ export class ConfigWatcher {
 
   // Any event in a watched directory may concern the file (under a ConfigMap the events name `..data`,
   // never the file), so every event schedules a check and the hash decides.
-  #schedule (): void {
+  #schedule (delayMs = this.#debounceMs): void {
     if (this.#closed) return
     clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => { void this.#check() }, this.#debounceMs)
+    this.#timer = setTimeout(() => { void this.#check() }, delayMs)
   }
 
   async #check (): Promise<void> {
@@ -88,14 +107,32 @@ export class ConfigWatcher {
     }
   }
 
-  /** sha256 of the bytes behind the path, or undefined while there is no file there. */
+  /** sha256 of the bytes behind the path, or undefined while there is no file there or it could not be read. */
   async #hashFile (): Promise<string | undefined> {
+    let bytes: Buffer
     try {
-      return createHash('sha256').update(await readFile(this.#file)).digest('hex')
+      bytes = await readFile(this.#file)
     } catch (err) {
-      if (!isMissing(err)) this.#onError(err)
+      if (isMissing(err)) this.#recovered()
+      else this.#readFailed(err)
       return undefined
     }
+    this.#recovered()
+    return createHash('sha256').update(bytes).digest('hex')
+  }
+
+  // A read that failed for another reason than the file's absence (out of file descriptors, an I/O error) says
+  // nothing of the content, and no event may come to look again: the file is read again, less and less often, until
+  // a read succeeds. Only the first failure of a run is reported: an outage is one log line, not one per retry.
+  #readFailed (err: unknown): void {
+    if (this.#failures++ === 0) this.#onError(err)
+    this.#schedule(Math.min(this.#retryMs * 2 ** Math.min(this.#failures - 1, 16), MAX_RETRY_MS))
+  }
+
+  #recovered (): void {
+    if (this.#failures === 0) return
+    this.#failures = 0
+    this.#onRecover()
   }
 
   // Watches what should be watched now, closes the rest. The own directory can vanish and return (a volume

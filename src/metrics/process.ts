@@ -7,11 +7,17 @@ import type { Registry } from 'prom-client'
 
 let registry: Promise<Registry> | undefined
 
-export function processRegistry (): Promise<Registry> {
-  registry ??= import('prom-client').then(({ collectDefaultMetrics, Registry }) => {
+/** `load` imports prom-client; a test passes one that fails. */
+export function processRegistry (load: () => Promise<typeof import('prom-client')> = () => import('prom-client')): Promise<Registry> {
+  registry ??= load().then(({ collectDefaultMetrics, Registry }) => {
     const r = new Registry()
     collectDefaultMetrics({ register: r })
     return r
+  }).catch((error: unknown) => {
+    // a load that failed (out of file descriptors at the first scrape) is tried again at the next scrape: kept,
+    // it would answer every scrape 500 until a restart
+    registry = undefined
+    throw error
   })
   return registry
 }
