@@ -43,3 +43,29 @@ t.test('"target unhealthy" names the failing check: a 503, a refused connection'
   t.same(events(good).map((e) => [e.message, e.check]), [['target ejected', undefined], ['target disabled', undefined]])
   t.notOk(logs(good).some((l) => 'check' in l), 'nor do their log lines carry a check')
 })
+
+// only 'target unhealthy' names the failing probe. An operator disabling a target the checks took out is no
+// health-check verdict, though its last probe failed: 'target disabled', with no check, in the feed and the log.
+t.test('events-health-reason-disabled', async (t) => {
+  t.test('disabling a target whose last probe failed: no failed check named', async (t) => {
+    const sick = await TestUpstream.start({ name: 'sick' })
+    sick.unhealthy = true
+    t.teardown(() => sick.close())
+    const gw = await startGateway({
+      pools: { p: { targets: [sick.url], healthCheck: { path: '/health', intervalMs: 60_000, timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 1 } } },
+      routes: [{ path: '/', pool: 'p' }],
+    }, { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    const runtime = gw.gateway.pools().get('p')!
+    const target = runtime.pool.targets[0]!
+    const events = () => gw.gateway.events.list().filter((e) => e.target === target.id)
+    await waitFor(() => events().length > 0)
+    t.match(events(), [{ message: 'target unhealthy (503)', check: { status: 503 } }])
+    t.match(runtime.health!.lastResult(target), { ok: false, status: 503 }, 'the last probe failed')
+    runtime.pool.setStatus(target, { disabled: true })
+    t.same(events().slice(1).map((e) => [e.message, e.check]), [['target disabled', undefined]], 'the operator\'s disable keeps its message')
+    const line = gw.logs.filter((l) => l.event === 'target' && l.target === target.id).at(-1)!
+    t.equal(line.msg, 'target disabled')
+    t.notOk('check' in line, 'its log line carries no check')
+  })
+})

@@ -9,6 +9,8 @@ import type { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest, type ErrorBody } from '../proxy/http.ts'
 import { gateway, upstream } from '../proxy/setup.ts'
 import { baseConfig, problemPaths, problemsOf } from './problems.ts'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
 
 const withServername = (servername: string): Record<string, unknown> =>
   baseConfig({ pools: { a: { targets: ['https://127.0.0.1:1'], tls: { servername } } } })
@@ -88,4 +90,60 @@ t.test('an address as servername: a certificate that does not name it is refused
   t.equal(res.status, 502)
   t.equal(res.json<ErrorBody>().error, 'upstream_unreachable')
   t.equal(secure.hits, 0, 'no request was sent over the unverified connection')
+})
+
+// wildcard in tls.servername is refused with what to do for a TLS name (the port is the target URL's; write the name
+// the certificate is checked against), not a route's advice (a route matches its host on any port); and a route's
+// host keeps its own.
+t.test('tls-servername-hints', async (t) => {
+  const withServername = (servername: string): Record<string, unknown> =>
+    baseConfig({ pools: { a: { targets: ['https://127.0.0.1:1'], tls: { servername } } } })
+
+  t.test('tls.servername: each problem says what to write for a TLS name', async (t) => {
+    const cases: Array<[name: string, message: string]> = [
+      ['api.internal:443', "must not carry a port: the port is the target URL's (write 'api.internal')"],
+      ['[::1]:443', "must not carry a port: the port is the target URL's (write '[::1]')"],
+      ['*.internal', "wildcards are not supported: write the name the upstream's certificate is checked against"],
+      ['', "must be a host name (leave servername out to use the target's host name)"],
+    ]
+    for (const [name, message] of cases) {
+      const problems = problemsOf(withServername(name))
+      t.equal(problems.length, 1, JSON.stringify(name))
+      t.ok(problems[0]!.endsWith(message), `${JSON.stringify(name)}: ${problems[0]}`)
+      t.notMatch(problems[0], /route/, 'no route advice')
+    }
+  })
+})
+
+// (src/upstream/target.ts): a bracketed IPv6 address ('[::1]', written as in a URL) is checked without its brackets,
+// against the certificate's IP entries, and sent as no SNI; and a reload that changes only which address the
+// certificate is checked against rebuilds the connections with the new check (the check is a function, which the
+// key of a target's connection settings must still tell apart).
+t.test('tls-servername-ipv6-reload', async (t) => {
+  const certs = new CertificateMaker()
+  t.teardown(() => certs.remove())
+  const ca = certs.ca('test-ca')
+  const routes = [{ path: '/', pool: 's' }]
+
+  t.test("'[::1]' as servername: the certificate is checked against ::1, and no SNI is sent", async (t) => {
+    // served over IPv4: the name checked is the configured one, not the address connected to
+    const secure = await upstream(t, 'secure', { tls: certs.leaf('ipv6', ca, 'IP:::1') })
+    const sent: (string | false | null)[] = []
+    secure.server.on('secureConnection', (socket: TLSSocket) => sent.push(socket.servername))
+    const gw = await gateway(t, { pools: { s: { targets: [secure.url], tls: { ca: ca.cert, servername: '[::1]' } } }, routes })
+    const res = await httpRequest(gw.url + '/x')
+    t.equal(res.status, 200, 'verified against ::1')
+    t.strictSame(sent.map((name) => name || undefined), [undefined], 'no SNI')
+  })
+
+  t.test('a reload changing only the address checked: the next connections check the new one', async (t) => {
+    const secure = await upstream(t, 'secure', { tls: certs.leaf('ipv4', ca, 'IP:127.0.0.1') })
+    const config = (servername: string): GatewayConfig => ({ pools: { s: { targets: [secure.url], tls: { ca: ca.cert, servername } } }, routes })
+    let next = config('[::1]')
+    const gw = await gateway(t, next, { load: async () => validateConfig(next) })
+    t.equal((await httpRequest(gw.url + '/x')).status, 502, 'the certificate does not name ::1: refused')
+    next = config('127.0.0.1')
+    t.equal((await gw.gateway.reload()).result, 'success')
+    t.equal((await httpRequest(gw.url + '/x')).status, 200, 'it names 127.0.0.1: served')
+  })
 })

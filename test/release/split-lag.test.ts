@@ -208,3 +208,243 @@ t.test('split-lag-unknown', async (t) => {
     t.equal(stateOf(gw, added.url), 'lagging')
   })
 })
+
+// #waitingForLag): a replica pool with no target is said at info only while a replica that could take reads once it
+// reports its lag is waiting for that report. A replica out for another reason (draining, disabled, ejected) is not
+// waiting, whatever its lag: no target is the error. The same holds for the tier a reload's rebuilt pool starts with.
+t.test('events-waiting-for-lag-scope', async (t) => {
+  t.test('a replica waiting for its lag but out for another reason: no target is an error', async (t) => {
+    // never contacted: the test sets the verdicts itself, as the health checks, an operator or ejection would
+    const gw = await startGateway({ pools: { p: { targets: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    const { pool } = gw.gateway.pools().get('p')!
+    const [a, b] = pool.targets as [typeof pool.targets[0], typeof pool.targets[0]]
+    const tiers = (): Array<[number, string]> => gw.logs.filter((l) => l.event === 'tier').map((l) => [l.level, l.msg as string])
+    pool.setStatus(a, { lagging: true })
+    const cases: Array<[string, Parameters<typeof pool.setStatus>[1]]> = [
+      ['draining', { draining: true }],
+      ['disabled', { disabled: true }],
+      // far enough ahead that no test run reaches it
+      ['ejected', { ejectedUntil: Date.now() + 3_600_000 }],
+    ]
+    for (const [why, out] of cases) {
+      const mark = tiers().length
+      pool.setStatus(b, { lagging: true, lagUnknown: true, ...out })
+      t.strictSame(tiers().slice(mark), [[50, 'no target available']], `the one not reported yet is also ${why}: the error`)
+      pool.setStatus(b, { lagging: false, lagUnknown: false, draining: false, disabled: false, ejectedUntil: 0 })
+      t.equal(pool.tier, 'primary')
+    }
+  })
+
+  t.test('a reload rebuilding a replica pool: its tier is said as the start would say it', async (t) => {
+    const HEALTH = { path: '/health', timeoutMs: 500, healthyThreshold: 1, unhealthyThreshold: 3, jitter: 0 }
+    const [primary, inSync, behind] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'in-sync' }), TestUpstream.start({ name: 'behind' })])
+    t.teardown(() => Promise.all([primary.close(), inSync.close(), behind.close()]))
+    inSync.healthHeaders = { 'x-replication-lag-ms': '10' }
+    behind.healthHeaders = { 'x-replication-lag-ms': '5000' }
+    // a refused address: not probed yet when the reload swaps the rebuilt pool in (its checks start after), and its
+    // first probe fails below unhealthyThreshold, so it stays healthy with its lag unknown
+    const refused = await TestUpstream.start({ name: 'refused' })
+    await refused.refuse()
+    const config = (targets: string[], intervalMs: number): GatewayConfig => ({
+      log: { level: 'info' },
+      secret: 'a-shared-secret-of-32-characters!!',
+      pools: { primary: { targets: [primary.url] }, replicas: { targets, healthCheck: { ...HEALTH, intervalMs } } },
+      routes: [{ path: '/m', pool: 'primary', reads: { pool: 'replicas', maxLagMs: 1000 } }],
+    })
+    let next = config([inSync.url, behind.url], 60_000)
+    const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
+    t.teardown(() => gw.close())
+    const states = (): string => gw.gateway.status().pools.replicas!.targets.map((x) => x.state).join(',')
+    await waitFor(() => states() === 'healthy,lagging')
+    const rebuiltTiers = (mark: number): Array<[number, string]> => gw.logs.slice(mark).filter((l) => l.event === 'tier' && l.pool === 'replicas' && String(l.msg).endsWith('(the reload rebuilt the pool)')).map((l) => [l.level, l.msg as string])
+
+    // another interval rebuilds the pool; only the replica reported behind is left: its carried lag keeps it out
+    let mark = gw.logs.length
+    next = config([behind.url], 30_000)
+    t.equal((await gw.gateway.reload()).result, 'success')
+    t.equal(states(), 'lagging')
+    t.strictSame(rebuiltTiers(mark), [[50, 'no target available (the reload rebuilt the pool)']], 'no replica can take reads: the error')
+
+    // back to a pool with traffic, then rebuilt with only a replica whose lag is not known yet: no news
+    next = config([inSync.url], 60_000)
+    t.equal((await gw.gateway.reload()).result, 'success')
+    await waitFor(() => states() === 'healthy')
+    mark = gw.logs.length
+    next = config([refused.url], 30_000)
+    t.equal((await gw.gateway.reload()).result, 'success')
+    t.equal(states(), 'lagging')
+    t.strictSame(rebuiltTiers(mark), [[30, 'no target available until a replica reports its lag (the reload rebuilt the pool)']], 'waiting for a first report: info')
+  })
+})
+
+// A lag-limited replica that was out (its health checks marked it unhealthy) missed the writes made meanwhile: the
+// lag it reported before says nothing of them. It comes back lagging, lag unknown, and takes no read until a probe
+// reports its lag again (README "Read/write split": a replica whose lag is not known yet, as one just started, is
+// lagging). Before, a replica back from an outage whose health check passed without a lag report went straight to
+// healthy on the lag it reported before going down and served reads far staler than maxLagMs; a reload that rebuilt
+// the pool meanwhile carried that old lag over too.
+t.test('split-lag-after-outage', async (t) => {
+  const SECRET = 'a-shared-secret-of-32-characters!!'
+  const HEALTH = { path: '/health', intervalMs: 50, timeoutMs: 50, healthyThreshold: 1, unhealthyThreshold: 1, jitter: 0 }
+
+  const config = (primary: string, replicas: string[], intervalMs = HEALTH.intervalMs): GatewayConfig => ({
+    log: { level: 'info' },
+    secret: SECRET,
+    pools: { primary: { targets: [primary] }, replicas: { targets: replicas, healthCheck: { ...HEALTH, intervalMs }, retry: { attempts: 1 } } },
+    routes: [{ path: '/m', pool: 'primary', reads: { pool: 'replicas', maxLagMs: 1000 } }],
+  })
+
+  const stateOf = (gw: TestGateway, url: string): string | undefined => gw.gateway.status().pools.replicas!.targets.find((x) => x.url === url)?.state
+
+  const lagUnknownOf = (gw: TestGateway, url: string): boolean | undefined => {
+    const { pool } = gw.gateway.pools().get('replicas')!
+    return pool.status(pool.targets.find((x) => x.url === url)!).lagUnknown
+  }
+
+  /** Which upstream answered each of `n` reads. */
+  async function readers (gw: TestGateway, n: number): Promise<string[]> {
+    const served: string[] = []
+    for (let i = 0; i < n; i++) {
+      const res = await httpRequest(`${gw.url}/m/1`)
+      served.push(`${res.status} ${String(res.headers['x-upstream'])}`)
+    }
+    return served
+  }
+
+  /** Waits for `n` more health probes to have reached `upstream`. */
+  async function probes (upstream: TestUpstream, n: number): Promise<void> {
+    const from = upstream.healthChecks
+    await waitFor(() => upstream.healthChecks >= from + n)
+  }
+
+  t.test('a replica back from an outage takes no read until it reports its lag again', async (t) => {
+    const primary = await TestUpstream.start({ name: 'primary' })
+    const replica = await TestUpstream.start({ name: 'replica' })
+    t.teardown(() => Promise.all([primary.close(), replica.close()]))
+    replica.healthHeaders = { 'x-replication-lag-ms': '0' }
+    const gw = await startGateway(config(primary.url, [replica.url]), { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    await waitFor(() => stateOf(gw, replica.url) === 'healthy')
+    t.strictSame(await readers(gw, 2), ['200 replica', '200 replica'], 'in sync: it takes the reads')
+
+    await replica.refuse()
+    await waitFor(() => stateOf(gw, replica.url) === 'unhealthy')
+    // it restarts behind the primary and cannot tell its lag yet
+    replica.healthHeaders = {}
+    const mark = gw.logs.length
+    await replica.restore()
+    await probes(replica, 3)
+    t.equal(stateOf(gw, replica.url), 'lagging', 'passing again, but its lag is not known')
+    t.equal(lagUnknownOf(gw, replica.url), true, 'lagging because its lag is unknown, not reported behind')
+    const hits = replica.hits
+    t.strictSame(await readers(gw, 4), ['200 primary', '200 primary', '200 primary', '200 primary'], 'the reads go to the primary')
+    t.equal(replica.hits, hits, 'no read reached the replica')
+
+    replica.healthHeaders = { 'x-replication-lag-ms': '20' }
+    await waitFor(() => stateOf(gw, replica.url) === 'healthy')
+    t.strictSame(await readers(gw, 2), ['200 replica', '200 replica'], 'reported in sync: it takes the reads again')
+    const lines = gw.logs.slice(mark).filter((l) => l.url === replica.url).map((l) => [l.msg, l.level])
+    t.strictSame(lines, [
+      ['replica reports no valid lag: its last reported lag decides (lagging if none)', 40],
+      ['replica lag not reported yet: no reads until it reports', 30],
+      ['target healthy', 30],
+      ['replica reports its lag again', 30],
+      ['replica reported its lag: takes reads', 30],
+    ], 'back: lag not reported yet (info), healthy, then its report (info)')
+  })
+
+  t.test('a replica back from an outage that reports it is behind stays out, with a warning', async (t) => {
+    const primary = await TestUpstream.start({ name: 'primary' })
+    const replica = await TestUpstream.start({ name: 'replica' })
+    t.teardown(() => Promise.all([primary.close(), replica.close()]))
+    replica.healthHeaders = { 'x-replication-lag-ms': '0' }
+    const gw = await startGateway(config(primary.url, [replica.url]), { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    await waitFor(() => stateOf(gw, replica.url) === 'healthy')
+    await replica.refuse()
+    await waitFor(() => stateOf(gw, replica.url) === 'unhealthy')
+    replica.healthHeaders = {}
+    const mark = gw.logs.length
+    await replica.restore()
+    await waitFor(() => stateOf(gw, replica.url) === 'lagging')
+    replica.healthHeaders = { 'x-replication-lag-ms': '5000' }
+    await waitFor(() => lagUnknownOf(gw, replica.url) !== true)
+    await probes(replica, 2)
+    t.equal(stateOf(gw, replica.url), 'lagging')
+    const hits = replica.hits
+    t.strictSame(await readers(gw, 2), ['200 primary', '200 primary'])
+    t.equal(replica.hits, hits, 'no read reached the replica')
+    const lagLines = gw.logs.slice(mark).filter((l) => l.url === replica.url && l.msg.startsWith('replica lag')).map((l) => [l.msg, l.level])
+    t.strictSame(lagLines, [
+      ['replica lag not reported yet: no reads until it reports', 30],
+      ['replica lagging: no reads until it catches up', 40],
+    ])
+  })
+
+  // Kept as it was: a replica that stayed healthy and whose probes stop reporting a lag keeps the last one it reported.
+  t.test('a replica that stayed healthy keeps its last reported lag when its probes report none', async (t) => {
+    const primary = await TestUpstream.start({ name: 'primary' })
+    const replica = await TestUpstream.start({ name: 'replica' })
+    t.teardown(() => Promise.all([primary.close(), replica.close()]))
+    replica.healthHeaders = { 'x-replication-lag-ms': '0' }
+    const gw = await startGateway(config(primary.url, [replica.url]), { defaultMetrics: false })
+    t.teardown(() => gw.close())
+    await waitFor(() => stateOf(gw, replica.url) === 'healthy')
+    replica.healthHeaders = {}
+    await probes(replica, 3)
+    t.equal(stateOf(gw, replica.url), 'healthy')
+    t.strictSame(await readers(gw, 2), ['200 replica', '200 replica'])
+  })
+
+  t.test('a reload that rebuilds the pool while a replica is out does not carry the lag it reported before', async (t) => {
+    const primary = await TestUpstream.start({ name: 'primary' })
+    const replica = await TestUpstream.start({ name: 'replica' })
+    t.teardown(() => Promise.all([primary.close(), replica.close()]))
+    replica.healthHeaders = { 'x-replication-lag-ms': '0' }
+    let next = config(primary.url, [replica.url])
+    const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
+    t.teardown(() => gw.close())
+    await waitFor(() => stateOf(gw, replica.url) === 'healthy')
+    await replica.refuse()
+    await waitFor(() => stateOf(gw, replica.url) === 'unhealthy')
+    next = config(primary.url, [replica.url], 60) // another interval: the pool is rebuilt
+    t.equal((await gw.gateway.reload()).result, 'success')
+    t.equal(stateOf(gw, replica.url), 'unhealthy', 'still out after the reload')
+    replica.healthHeaders = {}
+    await replica.restore()
+    await probes(replica, 3)
+    t.equal(stateOf(gw, replica.url), 'lagging', 'back with its lag unknown')
+    const hits = replica.hits
+    t.strictSame(await readers(gw, 2), ['200 primary', '200 primary'])
+    t.equal(replica.hits, hits, 'no read reached the replica')
+  })
+
+  // The lag a rebuilt pool carries over is what the replaced pool's checks knew then: a replica a later reload removes
+  // and adds back (it may have been down, and restarted, meanwhile) is one added by a reload, lagging until it reports.
+  t.test('a replica a reload adds back after the pool was rebuilt is lagging until it reports its lag', async (t) => {
+    const primary = await TestUpstream.start({ name: 'primary' })
+    const inSync = await TestUpstream.start({ name: 'in-sync' })
+    const replica = await TestUpstream.start({ name: 'replica' })
+    t.teardown(() => Promise.all([primary.close(), inSync.close(), replica.close()]))
+    inSync.healthHeaders = { 'x-replication-lag-ms': '0' }
+    replica.healthHeaders = { 'x-replication-lag-ms': '0' }
+    let next = config(primary.url, [inSync.url, replica.url])
+    const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
+    t.teardown(() => gw.close())
+    await waitFor(() => stateOf(gw, replica.url) === 'healthy' && stateOf(gw, inSync.url) === 'healthy')
+    next = config(primary.url, [inSync.url, replica.url], 60) // rebuilt, carrying both lags
+    t.equal((await gw.gateway.reload()).result, 'success')
+    t.equal(stateOf(gw, replica.url), 'healthy', 'judged at once by the lag carried over')
+    next = config(primary.url, [inSync.url], 60) // the same settings: the pool is kept
+    t.equal((await gw.gateway.reload()).result, 'success')
+    replica.healthHeaders = {} // restarted behind while out of the config
+    next = config(primary.url, [inSync.url, replica.url], 60)
+    t.equal((await gw.gateway.reload()).result, 'success')
+    t.equal(stateOf(gw, replica.url), 'lagging', 'added back: its lag is not known')
+    await probes(replica, 3)
+    t.equal(stateOf(gw, replica.url), 'lagging', 'still lagging after probes that report no lag')
+    t.strictSame(await readers(gw, 4), ['200 in-sync', '200 in-sync', '200 in-sync', '200 in-sync'], 'the reads go to the replica in sync')
+    t.equal(replica.hits, 0, 'no read reached it')
+  })
+})

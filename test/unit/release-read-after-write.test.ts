@@ -407,7 +407,6 @@ t.test('release-read-after-write-window-shortened', async (t) => {
   })
 })
 
-
 t.test('release-read-after-write', async (t) => {
   const T0 = 1_750_000_000_000
   const SECRET = 'a test secret of reasonable length'
@@ -621,5 +620,22 @@ t.test('release-read-after-write', async (t) => {
     const padded = (length: number): string => `${' '.repeat(length - token.length)}${token}`
     t.equal(r.pinnedToPrimary(undefined, padded(256)), true, '256 characters (room for 4 tokens): read')
     t.equal(r.pinnedToPrimary(undefined, padded(257)), false, '257 characters: refused unread')
+  })
+})
+
+// #headerPins): x-read-after-write may list tokens, and any valid one among its first MAX_SIGNATURE_CHECKS (4) items
+// pins, as with cookies; an item past the fourth is not read, so a client cannot buy more signature checks per
+// request by padding the list with empty or junk items (the 256-character bound alone leaves room for many).
+t.test('read-after-write-header-list-bound', async (t) => {
+  t.test('x-read-after-write: a valid token among its first 4 items pins, one past them does not', async (t) => {
+    const T0 = 1_750_000_000_000
+    const r = new ReadAfterWrite({ secret: 'a-shared-secret-of-32-characters!!', stickyAfterWriteMs: 5000, maxClockSkewMs: 1000, routePath: '/m', now: () => T0 })
+    const token = r.token()
+    const list = (before: number): string => `${'x,'.repeat(before)}${token}`
+    t.equal(r.pinnedToPrimary(undefined, list(3)), true, 'the fourth item: read, pins')
+    t.equal(list(4).length <= 256, true, 'within the header bound')
+    t.equal(r.pinnedToPrimary(undefined, list(4)), false, 'the fifth item: not read')
+    t.equal(r.pinnedToPrimary(undefined, `,,,,${token}`), false, 'empty items count too')
+    t.equal(r.pinnedToPrimary(undefined, `,,,${token}`), true)
   })
 })
