@@ -17,6 +17,7 @@ import { configHash } from './config/hash.ts'
 import { loadConfigFile } from './config/load.ts'
 import { Reloader, type ReloadResult, type ReloadTrigger } from './config/reloader.ts'
 import type { ResolvedConfig } from './config/schema.ts'
+import { watchConnectionDrops } from './lifecycle/connection-drops.ts'
 import { drainAndClose } from './lifecycle/shutdown.ts'
 import { createLogger, droppedLogBytes } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
@@ -272,6 +273,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     proxy.configureFront({ trustedProxies: next.server.trustedProxies, dropUnderscoreHeaders: next.server.dropUnderscoreHeaders, maxUrlBytes: next.server.maxUrlBytes })
     app.server.headersTimeout = next.server.headersTimeoutMs
     app.server.requestTimeout = next.server.requestTimeoutMs
+    app.server.maxConnections = next.server.maxConnections || Infinity
   }
   const reloader = new Reloader({
     load: options.load ?? ((trigger) => {
@@ -336,6 +338,10 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       server.requestTimeout = config.server.requestTimeoutMs
       server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS
       server.setTimeout(0)
+      // the public listener only: the admin listener keeps taking probes and operators when clients fill this one
+      // (Node's check is `_connections >= maxConnections`, so no limit is Infinity, never 0)
+      server.maxConnections = config.server.maxConnections || Infinity
+      watchConnectionDrops(server, logger, metrics, clock)
       return server
     },
   })

@@ -14,6 +14,8 @@ import type { TargetStatus } from '../upstream/status.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
 import { canonicalIp } from '../ip.ts'
+import { watchConnectionDrops } from '../lifecycle/connection-drops.ts'
+import { systemClock } from '../runtime.ts'
 import { LAZY_SCHEMA_COMPILERS } from '../fastify-compilers.ts'
 import { onClientError } from '../proxy/client-error.ts'
 import { answerOtherMethods } from './allow.ts'
@@ -152,6 +154,8 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
       return fail(reply, code)
     },
   })
+  // an accept the kernel refused (out of file descriptors) is said, never thrown as the listener's fatal error
+  watchConnectionDrops(admin.server, ctx.logger, undefined, systemClock, 'admin')
   const authorised = bearerCheck(ctx.token)
   // `Expect: 100-continue`: Node would say 100 before any hook ran, asking for a body the listener may then refuse
   // (RFC 9110 §10.1.1); the request is handled as any other, and 100 said once it passed the checks and its body

@@ -313,6 +313,13 @@ const server = z.strictObject({
    * (1 s, then 2 s): a burst waits in this queue instead.
    */
   backlog: z.number().int().min(1).default(4096),
+  /**
+   * Client connections the public listener holds at once (idle keep-alive and WebSocket tunnels included); one more
+   * is closed as soon as it is accepted, logged and counted (Node's server.maxConnections; nginx's
+   * worker_connections, HAProxy's maxconn). 0 = no limit. Keep it below the fd limit less the upstream connections,
+   * probes and a margin, so the gateway refuses a connection it can name instead of running out of fds.
+   */
+  maxConnections: z.number().int().min(0).default(0),
   /** Request line and headers together; more is answered 431 by Node's parser. */
   maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
   /** Header names with '_' are dropped, so they cannot alias dashed ones upstream (X_Auth_User vs X-Auth-User). */

@@ -19,6 +19,13 @@ export type ReadToPrimaryReason = (typeof READ_TO_PRIMARY_REASONS)[number]
 export const MIRROR_OUTCOMES = ['sent', 'skipped_concurrency', 'skipped_body', 'skipped_circuit', 'failed', 'error_status'] as const
 export type MirrorOutcome = (typeof MIRROR_OUTCOMES)[number]
 
+/**
+ * Why the public listener closed a connection it never served: server.maxConnections reached ('limit'), or the
+ * kernel refused the accept itself ('accept_error': EMFILE, ENFILE, ENOBUFS...).
+ */
+export const CONNECTION_DROP_REASONS = ['limit', 'accept_error'] as const
+export type ConnectionDropReason = (typeof CONNECTION_DROP_REASONS)[number]
+
 /** switchyard_circuit_state's values. */
 export const CIRCUIT_STATE_VALUE = { 'closed': 0, 'half-open': 1, 'open': 2 } as const
 export type CircuitState = keyof typeof CIRCUIT_STATE_VALUE
@@ -122,6 +129,12 @@ export const CATALOGUE = {
     help: 'Requests the gateway answered itself before any route took them (no route, malformed, overloaded, shutting down, too long, or refused by Node\'s parser), by status code and error code',
     type: 'counter',
     labelNames: ['code', 'error'],
+  },
+  connectionsDropped: {
+    name: 'switchyard_connections_dropped_total',
+    help: 'Client connections the public listener closed unserved, by reason: limit (server.maxConnections reached) or accept_error (accept failed, e.g. EMFILE: out of file descriptors)',
+    type: 'counter',
+    labelNames: ['reason'],
   },
   configReloads: {
     name: 'switchyard_config_reloads_total',

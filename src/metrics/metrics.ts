@@ -2,7 +2,7 @@
 // hot path records through (cached, one per route, pool and target), forgetting what a reload removed,
 // and the /metrics text.
 import { ERRORS, type ErrorCode } from '../errors.ts'
-import { CONFIG_RELOAD_RESULTS, type ConfigReloadResult } from './catalogue.ts'
+import { CONFIG_RELOAD_RESULTS, type ConfigReloadResult, type ConnectionDropReason } from './catalogue.ts'
 import type { CounterSeries } from './counter.ts'
 import { TextWriter } from './exposition.ts'
 import { createFamilies, renderFamilies, type Families } from './families.ts'
@@ -36,6 +36,8 @@ export class GatewayMetrics {
   readonly #reloads = new Map<ConfigReloadResult, CounterSeries>()
   /** By error code, bound at its first refusal (a bounded set: the catalogue's codes). */
   readonly #refusals = new Map<ErrorCode, CounterSeries>()
+  /** Bound at the first drop of each reason (none exported before: a fresh gateway's exposition stays as it was). */
+  readonly #drops = new Map<ConnectionDropReason, CounterSeries>()
   readonly #routes = new Map<string, RouteEntry>()
   readonly #pools = new Map<string, PoolBinding>()
   /** pool → target id → binding */
@@ -139,6 +141,13 @@ export class GatewayMetrics {
   refused (error: ErrorCode): void {
     let series = this.#refusals.get(error)
     if (series === undefined) this.#refusals.set(error, series = this.#families.refusedRequests.series([String(ERRORS[error].status), error]))
+    series.inc()
+  }
+
+  /** A client connection the public listener closed without serving it. */
+  connectionDropped (reason: ConnectionDropReason): void {
+    let series = this.#drops.get(reason)
+    if (series === undefined) this.#drops.set(reason, series = this.#families.connectionsDropped.series([reason]))
     series.inc()
   }
 

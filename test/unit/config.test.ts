@@ -734,7 +734,7 @@ t.test('config-validate', async (t) => {
   t.test('defaults are fully applied', async (t) => {
     const config = validateConfig(minimal())
     t.strictSame(JSON.parse(JSON.stringify(config)), {
-      server: { host: '0.0.0.0', port: 8080, trustedProxies: [], reusePort: false, backlog: 4096, dropUnderscoreHeaders: true, maxHeaderBytes: 16384, maxUrlBytes: 8192, headersTimeoutMs: 60000, requestTimeoutMs: 300000, maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0 },
+      server: { host: '0.0.0.0', port: 8080, trustedProxies: [], reusePort: false, backlog: 4096, dropUnderscoreHeaders: true, maxHeaderBytes: 16384, maxUrlBytes: 8192, headersTimeoutMs: 60000, requestTimeoutMs: 300000, maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, maxConnections: 0 },
       admin: { host: '127.0.0.1', port: 9901 },
       shutdown: { delayMs: 5000, timeoutMs: 25000 },
       metrics: { enabled: true },
