@@ -1,14 +1,21 @@
 // Where the gateway's JSON lines go when they go to a file descriptor (stdout, stderr or a file): a batch buffer
 // written with one write() per `batchBytes`. A line costs a copy into the buffer, never an allocation or a
 // syscall of its own (sonic-boom, pino's default, re-measures its whole pending string on every line).
-// Writes are synchronous, as pino's default destination's are: what has been logged is on its way to the kernel
-// before exit, whatever ends the process.
-import { closeSync, existsSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
+// Writes are synchronous, but lines wait in the buffer up to `flushMs` (100 ms) first: an exit the process sees (a
+// graceful one, an uncaught exception, SIGTERM) writes them out from the 'exit' hook, but SIGKILL or the OOM killer
+// loses what is still buffered, at most `flushMs` of lines: the price of one write per batch instead of one per line.
+// A destination must never stop the event loop (a stalled log shipper would take the traffic, /healthz and SIGTERM
+// down with it): pipes are written non-blocking, and what they cannot take within a few ms is dropped and counted.
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
 
 // a write to a file costs ~50 µs whatever its size up to here (measured under load: ~1 µs per request at 16 KiB)
 const DEFAULT_BATCH = 64 * 1024
-const EAGAIN_WAIT_MS = 1
+/** How long one batch may wait for a full pipe, in 1 ms steps, before the rest of it is dropped. */
+const EAGAIN_BUDGET_MS = 5
+const waitCell = new Int32Array(new SharedArrayBuffer(4))
+const LF = 0x0a
+const NEWLINE = Buffer.from('\n')
 
 export interface LogFileOptions {
   /** A batch is written once it holds this many bytes (default 64 KiB). */
@@ -23,24 +30,33 @@ export class LogFile {
   #fd: number
   /** The file this opened (and reopen() opens again); undefined for a descriptor it was given. */
   readonly #path: string | undefined
+  /** #fd is this one's to close: a file it opened, or its own non-blocking description of a pipe it was given. */
+  readonly #ownsFd: boolean
   readonly #batchBytes: number
   #buf: Buffer
   #len = 0
   #timer: NodeJS.Timeout | undefined
   readonly #onFailure: ((err: NodeJS.ErrnoException) => void) | undefined
   #failing = false
+  /** A full pipe made a batch drop: until a batch goes through whole, each one is tried once, without waiting. */
+  #stalled = false
+  /** A failed write left the destination inside a cut line: the next write starts with '\n', so later lines parse. */
+  #midLine = false
   /** end() was called: nothing is opened again. */
   #ended = false
-  /** Bytes dropped because the destination refused them (a full disk, a closed pipe). */
+  /** Bytes dropped because the destination refused them (a full disk, a closed or stalled pipe). */
   droppedBytes = 0
   readonly #onExit = (): void => this.flushSync()
 
   constructor (dest: number | string, options: LogFileOptions = {}) {
     if (typeof dest === 'number') {
-      this.#fd = dest
+      const own = nonBlockingPipe(dest)
+      this.#fd = own ?? dest
+      this.#ownsFd = own !== undefined
       this.#path = undefined
     } else {
       this.#fd = openFile(dest)
+      this.#ownsFd = true
       this.#path = dest
     }
     this.#batchBytes = options.batchBytes ?? DEFAULT_BATCH
@@ -94,6 +110,8 @@ export class LogFile {
     this.flushSync()
     const fd = openFile(this.#path)
     const old = this.#fd
+    // a new file starts on a line of its own; the same one (a reopen without a rotation) may still end mid-line
+    if (!sameFile(old, fd)) this.#midLine = false
     this.#fd = fd
     closeSync(old)
   }
@@ -104,23 +122,32 @@ export class LogFile {
     this.flushSync()
     clearInterval(this.#timer)
     process.off('exit', this.#onExit)
-    if (this.#path !== undefined) closeSync(this.#fd)
+    if (this.#ownsFd) closeSync(this.#fd)
   }
 
   #writeAll (bytes: Buffer): void {
     let offset = 0
+    let waitedMs = 0
     while (offset < bytes.length) {
       try {
-        offset += writeSync(this.#fd, bytes, offset, bytes.length - offset)
+        if (this.#midLine) {
+          writeSync(this.#fd, NEWLINE)
+          this.#midLine = false
+        } else {
+          offset += writeSync(this.#fd, bytes, offset, bytes.length - offset)
+        }
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
-        // a non-blocking pipe whose reader is behind: wait for it rather than lose lines
-        if (code === 'EAGAIN') {
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, EAGAIN_WAIT_MS)
+        // a pipe whose reader is behind: wait a little for it, never long (the loop serves the traffic and /healthz)
+        if (code === 'EAGAIN' && !this.#stalled && waitedMs < EAGAIN_BUDGET_MS) {
+          Atomics.wait(waitCell, 0, 0, 1)
+          waitedMs++
           continue
         }
-        // A full disk or a closed pipe must not take the traffic down with it (this runs in a timer, or inside
-        // a request's log call): the batch is dropped and counted, and the next one tries again.
+        // A full disk, a closed pipe or a stalled reader must not take the traffic down with it (this runs in a timer,
+        // or inside a request's log call): the rest of the batch is dropped and counted, and the next one tries again.
+        if (code === 'EAGAIN') this.#stalled = true
+        if (offset > 0 && bytes[offset - 1] !== LF) this.#midLine = true
         this.droppedBytes += bytes.length - offset
         if (!this.#failing) {
           this.#failing = true
@@ -130,13 +157,43 @@ export class LogFile {
       }
     }
     this.#failing = false
+    this.#stalled = false
   }
 }
 
-/** Opens a log file for appending, making its directories first (as at start, so after a rotation too). */
+/**
+ * A non-blocking open file description of the pipe or FIFO `fd` is (O_NONBLOCK on it alone: whoever else shares fd's
+ * description, such as the shell that made stdout, keeps it as it was), or undefined: not a pipe, no /proc, no reader
+ * left, or a socket (which /proc cannot open: written as given).
+ */
+function nonBlockingPipe (fd: number): number | undefined {
+  try {
+    const stats = fstatSync(fd)
+    if (!stats.isFIFO() && !stats.isSocket()) return undefined
+    return openSync(`/proc/self/fd/${fd}`, constants.O_WRONLY | constants.O_NONBLOCK)
+  } catch {
+    return undefined
+  }
+}
+
+function sameFile (a: number, b: number): boolean {
+  try {
+    const sa = fstatSync(a)
+    const sb = fstatSync(b)
+    return sa.dev === sb.dev && sa.ino === sb.ino
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Opens a log file for appending, making its directories first (as at start, so after a rotation too). Non-blocking:
+ * a FIFO with no reader fails at once with ENXIO instead of hanging the start (or a SIGUSR2 reopen), and a FIFO's
+ * stalled reader is dropped for as a pipe's is; regular files ignore the flag.
+ */
 function openFile (path: string): number {
   makeParents(dirname(path))
-  return openSync(path, 'a')
+  return openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK, 0o666)
 }
 
 /**

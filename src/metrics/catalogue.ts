@@ -168,7 +168,7 @@ export const CATALOGUE = {
   },
   logDroppedBytes: {
     name: 'switchyard_log_dropped_bytes_total',
-    help: 'Bytes of log lines dropped because their destination refused the write (a full disk, a closed pipe)',
+    help: 'Bytes of log lines dropped because their destination refused the write (a full disk, a closed pipe, a pipe whose reader stalled)',
     type: 'counter',
     labelNames: [],
   },
