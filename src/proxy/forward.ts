@@ -493,8 +493,9 @@ export class ProxyHandler {
     }
     logExchange(this.#logger, ex)
     // canary errors: 5xx answers, failures to reach the pool, and answers the upstream cut short (their status went
-    // out first); a client that left, or stopped reading (client_stalled), says nothing of the version
-    if (ex.version !== undefined && !ex.clientGone) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.canaryEpoch)
+    // out first); a client that left, or stopped reading (client_stalled), says nothing of the version, nor does the
+    // gateway's own shortage (503 overloaded: out of file descriptors)
+    if (ex.version !== undefined && !ex.clientGone && ex.errorCode !== 'overloaded') ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.canaryEpoch)
     if (ex.observer !== undefined) ex.observer.request(ex.method, loggedStatus(ex), (performance.now() - ex.startedAt) / 1000)
     // a refusal counts once written: one queued behind pipelined answers whose connection closed first was never given
     // (and one the shutdown cut while it waited its turn: 503 shutdown_cut, before any route took it)

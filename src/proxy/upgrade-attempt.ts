@@ -25,6 +25,8 @@ export interface UpgradeOutcome {
   status: number
   /** A refusal for the caller to render: the target could not be reached. */
   refusal?: ErrorCode
+  /** The error code of a refusal's cause, for the access log (e.g. EMFILE: the gateway out of file descriptors). */
+  upstreamError?: string
   /** The target answered without switching protocols. */
   declined?: boolean
   /** The tunnel was closed by the gateway after timeouts.tunnelIdleMs without a byte either way. */
@@ -385,7 +387,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
       this.#stopWatchingClient()
       this.#release()
       this.#runtime.observer.attempt(this.#target, 'local-error', performance.now() - this.#attemptStartedAt)
-      return this.#end({ status: 0, refusal: 'overloaded', attempts: this.#attempts, target: this.#target, handshakeMs })
+      return this.#end({ status: 0, refusal: 'overloaded', upstreamError: (err as NodeJS.ErrnoException).code, attempts: this.#attempts, target: this.#target, handshakeMs })
     }
     const kind = this.#timedOut ? 'timeout' : classifyError(err)
     if (this.#answered !== 0) {

@@ -77,7 +77,8 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     }
     const refuse = (code: ErrorCode, extra: Record<string, unknown> = {}, headers: Record<string, string> = {}): void => {
       endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
-      judge(ERRORS[code].status < 500)
+      // the gateway's own shortage (out of file descriptors) says nothing of the version either
+      if (code !== 'overloaded') judge(ERRORS[code].status < 500)
       if (admission.route === undefined) opts.refusals?.refused(code)
       log(ERRORS[code].status, { error: code, ...extra })
     }
@@ -118,7 +119,8 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       judgeBreaker(outcome.clientGone === true ? undefined : outcome.failed === true ? 'failure' : outcome.declined === true ? 'success' : undefined)
       const where = { route: admission.route?.label, pool: runtime.name, target: outcome.target.url, attempts: outcome.attempts }
       // no target (the one that answered was disabled meanwhile): with the Retry-After of the first pick's refusal
-      if (outcome.refusal !== undefined) return refuse(outcome.refusal, where, outcome.refusal === 'no_available_target' ? RETRY_SOON : {})
+      // (and the gateway's own shortage, as a request's 503 overloaded says it)
+      if (outcome.refusal !== undefined) return refuse(outcome.refusal, outcome.upstreamError !== undefined ? { ...where, upstreamError: outcome.upstreamError } : where, outcome.refusal === 'no_available_target' || outcome.refusal === 'overloaded' ? RETRY_SOON : {})
       // ended by the shutdown's cut (its connection closed by drainAndClose), not by its client
       const shutdownCut = opts.cutting?.() === true
       if (outcome.declined === true) {

@@ -75,6 +75,72 @@ t.test('out of file descriptors: 503 overloaded, no target blamed, and all back 
   t.strictSame(after, [200, 200, 200, 200], 'served once descriptors are free')
   const blamed = gw.records.filter((r) => typeof r.msg === 'string' && /target ejected|target unhealthy|circuit breaker open|no target available/.test(r.msg)).map((r) => r.msg)
   t.strictSame(blamed, [], 'no target ejected or marked down, no breaker opened')
+  await gw.waitForRecord((r) => r.msg === 'request' && r.status === 503) // lines are written in batches
   const lines = gw.records.filter((r) => r.msg === 'request' && r.status === 503)
   t.ok(lines.length > 0 && lines.every((r) => r.error === 'overloaded' && r.upstreamError === 'EMFILE'), 'the access log says the gateway ran out (EMFILE)')
+})
+
+// The same shortage on a canary route and on a WebSocket upgrade: the forced canary requests' 503 overloaded say
+// nothing of the version (before, they rolled a healthy canary back, kept until an operator acted), and a refused
+// upgrade is told when to come back and logged with the cause, as a request is.
+t.test('out of file descriptors: no canary rollback, and an upgrade refused with Retry-After and its cause', async (t) => {
+  const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
+    req.resume()
+    res.setHeader('connection', 'close')
+    res.end('ok')
+  }
+  const [stable, next] = await Promise.all([serveOnLoopback(t, handler), serveOnLoopback(t, handler)])
+  const file = join(mkdtempSync(join(tmpdir(), 'switchyard-fds-')), 'config.json')
+  writeConfig(file, {
+    server: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    pools: { stable: { targets: [stable.url] }, next: { targets: [next.url] } },
+    routes: [{ name: 'app', path: '/', pool: 'stable', canary: { pool: 'next', weight: 50, force: { header: 'x-canary', values: ['always'] }, rollback: { maxErrorRatePercent: 5, minRequests: 5, windowMs: 30_000 } } }],
+  })
+  const gw = await startCli(t, file, { wrapper: ['prlimit', `--nofile=${FDS}:${FDS}`], env: { SWITCHYARD_NODE_FLAGS: 'off' } })
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  const admin = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => { agent.destroy(); admin.destroy() })
+  t.equal((await get(`${gw.url}/warm`, agent)).status, 200)
+  t.equal((await get(`${gw.adminUrl}/readyz`, admin)).status, 200)
+  const port = Number(new URL(gw.url).port)
+  // a client connection for the upgrade, opened while descriptors were plenty
+  const ws = connect(port, '127.0.0.1')
+  t.teardown(() => ws.destroy())
+  await new Promise((resolve) => ws.once('connect', resolve))
+  const idle = await idleClients(port, FDS * 2)
+  t.teardown(() => { for (const s of idle) s.destroy() })
+  const forced: string[] = []
+  for (let i = 0; i < 10; i++) {
+    const r = await new Promise<{ status: number; error?: string }>((resolve) => {
+      const req = request(`${gw.url}/during`, { agent, headers: { 'x-canary': 'always' } }, (res) => {
+        let body = ''
+        res.on('data', (c: Buffer) => { body += c.toString() })
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, error: res.statusCode === 200 ? undefined : (JSON.parse(body) as { error: string }).error }))
+      })
+      req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, error: err.code }))
+      req.end()
+    })
+    forced.push(`${r.status} ${r.error ?? ''}`.trim())
+  }
+  t.ok(forced.includes('503 overloaded'), `forced onto the canary, out of descriptors: ${[...new Set(forced)].join(', ')}`)
+  let answer = ''
+  ws.on('data', (c: Buffer) => { answer += c.toString('latin1') })
+  ws.write('GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+  await waitFor(() => answer.includes('\r\n\r\n'))
+  t.match(answer, /^HTTP\/1\.1 503 /, 'the upgrade refused, 503')
+  t.match(answer, /\r\nretry-after: 1\r\n/i, 'with Retry-After')
+  for (const s of idle) s.destroy()
+  await waitFor(async () => (await get(`${gw.url}/after`, agent)).status === 200)
+  const status = await new Promise<string>((resolve) => {
+    request(`${gw.adminUrl}/status`, { agent: admin }, (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => { body += c.toString() })
+      res.on('end', () => resolve(body))
+    }).end()
+  })
+  const canary = (JSON.parse(status) as { routes: { name?: string; canary?: { weight: number; weightSource: string } }[] }).routes.find((r) => r.name === 'app')!.canary!
+  t.match(canary, { weight: 50, weightSource: 'file' }, 'no rollback for the gateway\'s own shortage')
+  const line = await gw.waitForRecord((r) => r.msg === 'request' && r.path === '/chat')
+  t.match(line, { status: 503, error: 'overloaded', upstreamError: 'EMFILE' }, 'the upgrade\'s line names the cause')
 })
