@@ -120,9 +120,9 @@ export class RoutePlan {
 
   /**
    * `previous`: the plan of the route of the same name that a reload replaces. `stickyBefore`: the read-your-writes
-   * of the route of the same id before it (its tokens are signed for the id, which naming a route leaves alone).
+   * whose tokens this route's accepts (buildPlans: the same id's, else the same name's), none for a new route.
    */
-  constructor (route: Route, config: RouteConfig, options: PlanOptions, previous?: RoutePlan, copies = previous?.mirrorCopies ?? new MirrorCopies(), stickyBefore = previous?.reads?.sticky) {
+  constructor (route: Route, config: RouteConfig, options: PlanOptions, previous: RoutePlan | undefined, copies: MirrorCopies, stickyBefore: ReadAfterWrite | undefined) {
     this.route = route
     this.mirrorCopies = copies
     this.#mirrorSlots = previous !== undefined ? previous.#mirrorSlots : { inFlight: 0 }
@@ -294,7 +294,11 @@ export function buildPlans (config: ResolvedConfig, routes: readonly Route[], op
   for (const route of routes) {
     const rc = config.routes[route.index]!
     if (rc.reads === undefined && rc.canary === undefined && rc.mirror === undefined) continue
-    plans.set(route, new RoutePlan(route, rc, options, before.get(route.label) ?? formerOf(route), copies, stickyBefore.get(route.id)))
+    // pins carry over to the route of the same id (a rename keeps it), else of the same name (its host, path,
+    // methods or headers changed); never to an unnamed route the canary's claim handed another's plan: a route with
+    // another id is another route, its pins start afresh (README)
+    const sticky = stickyBefore.get(route.id) ?? (route.label !== route.id ? before.get(route.label)?.reads?.sticky : undefined)
+    plans.set(route, new RoutePlan(route, rc, options, before.get(route.label) ?? formerOf(route), copies, sticky))
   }
   mirrorCopiesOf.set(plans, copies)
   // a canary whose settings a reload changed (or removed) starts afresh: the answers of requests sent to it before

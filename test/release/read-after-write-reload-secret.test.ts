@@ -99,3 +99,25 @@ t.test('a named route keeps its pins when a reload changes its methods, then its
   t.equal((await gw.gateway.reload()).result, 'success')
   t.equal(await servedBy(unnamed), 'replica', 'an unnamed route with other methods is another route')
 })
+
+// The same for an unnamed route with a canary: the canary's state follows the route to its new id (one route left on
+// that path with the same canary), but its read-your-writes pins do not: a route with another id is another route.
+// Before, they came along with the canary's plan, so a.example/x's tokens pinned reads on b.example/x.
+t.test('an unnamed route with a canary: a reload changing its methods starts its pins afresh', async (t) => {
+  const [primary, replica, next] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'replica' }), TestUpstream.start({ name: 'next' })])
+  t.teardown(() => Promise.all([primary.close(), replica.close(), next.close()]))
+  const config = (methods: Method[]): GatewayConfig => ({
+    secret: 'the-first-secret-of-32-characters',
+    pools: { primary: { targets: [primary.url] }, replicas: { targets: [replica.url] }, next: { targets: [next.url] } },
+    routes: [{ path: '/m', methods, pool: 'primary', canary: { pool: 'next', weight: 0 }, reads: { pool: 'replicas', stickyAfterWriteMs: 30_000 } }],
+  })
+  let nextConfig = config(['GET', 'PUT'])
+  const gw = await startGateway(nextConfig, { defaultMetrics: false, load: async () => validateConfig(nextConfig) })
+  t.teardown(() => gw.close())
+  const token = (await httpRequest(`${gw.url}/m/1`, { method: 'PUT', body: '{}' })).headers['x-read-after-write'] as string
+  const servedBy = async (): Promise<string> => (await httpRequest(`${gw.url}/m/1`, { headers: { 'x-read-after-write': token } })).echo().name
+  t.equal(await servedBy(), 'primary', 'pinned')
+  nextConfig = config(['GET', 'PUT', 'PATCH'])
+  t.equal((await gw.gateway.reload()).result, 'success')
+  t.equal(await servedBy(), 'replica', 'another route now: its pins start afresh')
+})
