@@ -15,14 +15,17 @@ const DROP_LOG_INTERVAL_MS = 1000
  * the connection itself, unseen here: a limit below the fd limit is what makes the gateway refuse first, knowingly.
  */
 export function watchConnectionDrops (server: Server, logger: Logger, metrics: GatewayMetrics | undefined, clock: Clock, listener: 'public' | 'admin' = 'public'): void {
+  // the limit in force at the drop: the line comes up to a second later, perhaps after a reload changed it
+  let droppedAt = 0
   const limit = new DropLine(clock, (count) => {
-    logger.warn({ listener, reason: 'limit', dropped: count, maxConnections: server.maxConnections }, `${count} connection(s) dropped: server.maxConnections (${server.maxConnections}) reached`)
+    logger.warn({ listener, reason: 'limit', dropped: count, maxConnections: droppedAt }, `${count} connection(s) dropped: server.maxConnections (${droppedAt}) reached`)
   })
   const accept = new DropLine(clock, (count, codes) => {
     logger.error({ listener, reason: 'accept_error', dropped: count, codes }, `accept failed on the ${listener} listener (${Object.keys(codes).join(', ')}): ${count} new connection(s) refused`)
   })
   server.on('drop', () => {
     metrics?.connectionDropped('limit')
+    droppedAt = server.maxConnections
     limit.note()
   })
   server.on('error', (err: NodeJS.ErrnoException) => {

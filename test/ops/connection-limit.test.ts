@@ -189,3 +189,25 @@ t.test('an accept error on the admin listener is said (listener: admin), never t
   t.match(lines, [{ level: 50, listener: 'admin', reason: 'accept_error', dropped: 1, msg: /accept failed on the admin listener \(EMFILE\)/ }])
   t.throws(() => server.emit('error', Object.assign(new Error('listen EADDRINUSE'), { code: 'EADDRINUSE', syscall: 'listen' })), 'any other error is as fatal as it was')
 })
+
+// The line comes up to a second after the drops: it names the limit that dropped them, not one a reload set since
+// (before: `server.maxConnections (Infinity) reached`, `maxConnections: null`, for connections a limit of 1 dropped).
+t.test('the drop line names the limit in force at the drop, whatever a reload set since', async (t) => {
+  const u = await TestUpstream.start({ name: 'u' })
+  t.teardown(() => u.close())
+  const clock = new ManualClock()
+  const base: GatewayConfig = { server: { maxConnections: 1 }, pools: { p: { targets: [u.url] } }, routes: [{ path: '/', pool: 'p' }] }
+  let next = base
+  const gw = await startGateway(base, { clock, defaultMetrics: false, load: async () => validateConfig({ log: { level: 'info' }, ...next }) })
+  t.teardown(() => gw.close())
+  const port = Number(new URL(gw.url).port)
+  const first = rawConnection(t, port)
+  await first.connected
+  const second = rawConnection(t, port)
+  await second.connected
+  await waitFor(() => second.isClosed())
+  next = { ...base, server: { maxConnections: 0 } }
+  t.equal((await gw.gateway.reload()).result, 'success')
+  clock.advance(1000)
+  t.match(dropLines(gw.logs, 'limit'), [{ dropped: 1, maxConnections: 1, msg: /server\.maxConnections \(1\) reached/ }])
+})
