@@ -8,6 +8,8 @@ import t from 'tap'
 import { TrafficHistory } from '../../src/admin/history.ts'
 import { LiveStream, type LiveStreamOptions } from '../../src/admin/live.ts'
 import { ManualClock } from '../helpers/clock.ts'
+import { startGateway } from '../helpers/gateway.ts'
+import { key, seriesOf } from '../unit/metrics-exposition.ts'
 
 const HOUR = 3_600_000
 
@@ -152,4 +154,36 @@ t.test('history: after the wall clock steps forward 1 h, no point drops to 0 and
   t.equal(series.rps.at(-1), 30)
   t.equal(series.t.at(-1)! - series.t.at(-2)!, 1000, 'the axis has no hour-wide gap')
   t.equal(history.target('pay', 'a:1')!.rps, 30, 'the last minute was not rolled out by the step')
+})
+
+// switchyard_target_up reads an ejection's deadline on the monotonic clock, as the pool does: a wall-clock step
+// forward must not show an ejected target as up (the pool still takes it out) in the scrape.
+t.test('metrics-target-up-clock-step', async (t) => {
+  const HOUR = 3_600_000
+
+  /** A manual clock whose wall time (now) can step while its monotonic time (timers) runs on. */
+  class SteppingClock extends ManualClock {
+    offset = 0
+    override now (): number { return super.now() + this.offset }
+    monotonicNow (): number { return super.now() }
+  }
+
+  t.test('an ejected target stays down in /metrics across a wall-clock step forward', async (t) => {
+    const clock = new SteppingClock(1_000_000)
+    // port 1 refuses: one failure ejects the lone target for 60 s
+    const gw = await startGateway({
+      pools: { p: { targets: ['http://127.0.0.1:1'], retry: { attempts: 1 }, outlier: { consecutiveFailures: 1, baseEjectionMs: 60_000, maxEjectionPercent: 100 } } },
+      routes: [{ path: '/', pool: 'p' }],
+    }, { clock, defaultMetrics: false })
+    t.teardown(() => gw.close())
+    const res = await fetch(`${gw.url}/x`)
+    await res.arrayBuffer()
+    t.equal(res.status, 502)
+    const up = async (): Promise<number | undefined> => seriesOf(await gw.gateway.metrics!.render())[key('switchyard_target_up', { pool: 'p', target: '127.0.0.1:1' })]
+    t.equal(gw.gateway.status().pools.p!.targets[0]!.state, 'ejected')
+    t.equal(await up(), 0, 'down while ejected')
+    clock.offset = HOUR
+    t.equal(gw.gateway.status().pools.p!.targets[0]!.state, 'ejected', 'the pool still has it out')
+    t.equal(await up(), 0, 'and so does the scrape, whatever the wall clock says')
+  })
 })

@@ -16,6 +16,8 @@ import { startGateway, waitFor, type LogRecord } from '../helpers/gateway.ts'
 import { rawConnection, type RawConnection } from '../helpers/raw-connection.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { key, seriesOf } from '../unit/metrics-exposition.ts'
+import { Server } from 'node:net'
+import type { Timer } from '../../src/runtime.ts'
 
 const DROPPED = 'switchyard_connections_dropped_total'
 
@@ -210,4 +212,75 @@ t.test('the drop line names the limit in force at the drop, whatever a reload se
   t.equal((await gw.gateway.reload()).result, 'success')
   clock.advance(1000)
   t.match(dropLines(gw.logs, 'limit'), [{ dropped: 1, maxConnections: 1, msg: /server\.maxConnections \(1\) reached/ }])
+})
+
+// watchConnectionDrops on a bare net.Server, with a manual clock: one window per second whatever the drops inside it
+// (a window is opened by its first drop, never re-armed by later ones), nothing said for nothing dropped, the line's
+// timer never holds the process open, and only accept() errors are taken as drops.
+t.test('connection-drops', async (t) => {
+  function setup (): { server: Server; clock: ManualClock; lines: Record<string, unknown>[]; unrefs: () => number } {
+    const lines: Record<string, unknown>[] = []
+    const logger = pino(new Writable({
+      write (chunk: Buffer, _enc, cb) {
+        for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>)
+        cb()
+      },
+    }))
+    const clock = new ManualClock()
+    let unrefs = 0
+    const setTimeout = clock.setTimeout.bind(clock)
+    clock.setTimeout = (callback: () => void, ms: number): Timer => {
+      const timer = setTimeout(callback, ms)
+      const unref = timer.unref.bind(timer)
+      timer.unref = () => { unrefs++; return unref() }
+      return timer
+    }
+    const server = new Server()
+    watchConnectionDrops(server, logger, undefined, clock)
+    return { server, clock, lines, unrefs: () => unrefs }
+  }
+
+  const dropped = (lines: Record<string, unknown>[]): unknown[] => lines.filter((l) => l.reason === 'limit').map((l) => l.dropped)
+
+  t.test('drops within a window do not re-arm it: a drop just after a line waits a whole second for its own', async (t) => {
+    const { server, clock, lines } = setup()
+    server.emit('drop')
+    clock.advance(100)
+    server.emit('drop')
+    clock.advance(100)
+    server.emit('drop')
+    clock.advance(800)
+    t.same(dropped(lines), [3], 'one line at the end of the first drop\'s second')
+    clock.advance(50)
+    server.emit('drop')
+    clock.advance(200)
+    t.same(dropped(lines), [3], 'no second line 250 ms after the first')
+    clock.advance(800)
+    t.same(dropped(lines), [3, 1], 'the next a second after the drop that opened its window')
+    t.equal(clock.pendingTimers, 0, 'no timer left armed')
+  })
+
+  t.test('a listener that closes with nothing dropped says nothing', async (t) => {
+    const { server, clock, lines } = setup()
+    server.emit('drop')
+    clock.advance(1000)
+    t.same(dropped(lines), [1])
+    server.emit('close')
+    t.same(dropped(lines), [1], 'no line for zero drops')
+    t.equal(lines.length, 1)
+  })
+
+  t.test('the pending line\'s timer is unref\'d: it never holds the process open', async (t) => {
+    const { server, unrefs } = setup()
+    server.emit('drop')
+    t.equal(unrefs(), 1)
+  })
+
+  t.test('an error of another syscall than accept() is still thrown (nobody else listening)', async (t) => {
+    const { server, lines } = setup()
+    const err = Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' })
+    t.throws(() => server.emit('error', err), err)
+    t.throws(() => server.emit('error', new Error('no syscall at all')), { message: 'no syscall at all' })
+    t.same(lines, [], 'and not said as a drop')
+  })
 })

@@ -5,7 +5,7 @@
 // ejected) after the descriptors came back. Runs the real CLI under `prlimit --nofile`.
 import { request, Agent } from 'node:http'
 import { connect, type Socket } from 'node:net'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
@@ -38,6 +38,20 @@ async function idleClients (port: number, count: number): Promise<Socket[]> {
   return sockets
 }
 
+/**
+ * Idle clients until the gateway holds every descriptor its limit allows (read from /proc): libuv's accept-and-close
+ * trick resets some of them and frees their descriptors again, so one burst does not always fill the table.
+ */
+async function exhaust (port: number, pid: number): Promise<Socket[]> {
+  const sockets: Socket[] = []
+  for (let round = 0; round < 20; round++) {
+    sockets.push(...await idleClients(port, FDS))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    if (readdirSync(`/proc/${pid}/fd`).length >= FDS) return sockets
+  }
+  throw new Error(`the gateway never held ${FDS} descriptors (${readdirSync(`/proc/${pid}/fd`).length})`)
+}
+
 t.test('out of file descriptors: 503 overloaded, no target blamed, and all back once they free up', async (t) => {
   // each answer closes its connection: every attempt and probe needs a new one
   const handler = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void => {
@@ -58,7 +72,7 @@ t.test('out of file descriptors: 503 overloaded, no target blamed, and all back 
   t.teardown(() => agent.destroy())
   t.equal((await get(`${gw.url}/warm`, agent)).status, 200, 'a kept-alive client connection, opened while descriptors were plenty')
   const port = Number(new URL(gw.url).port)
-  const idle = await idleClients(port, FDS * 2)
+  const idle = await exhaust(port, gw.proc.pid!)
   t.teardown(() => { for (const s of idle) s.destroy() })
   const during: string[] = []
   for (let i = 0; i < 25; i++) {
@@ -108,7 +122,7 @@ t.test('out of file descriptors: no canary rollback, and an upgrade refused with
   const ws = connect(port, '127.0.0.1')
   t.teardown(() => ws.destroy())
   await new Promise((resolve) => ws.once('connect', resolve))
-  const idle = await idleClients(port, FDS * 2)
+  const idle = await exhaust(port, gw.proc.pid!)
   t.teardown(() => { for (const s of idle) s.destroy() })
   const forced: string[] = []
   for (let i = 0; i < 10; i++) {

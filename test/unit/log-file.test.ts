@@ -3,6 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { LogFile } from '../../src/log-file.ts'
+import { closeSync, constants, openSync, readSync, readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
 
 t.test('lines wait for a full batch, then go out in one write; flush writes the rest', async (t) => {
   const file = join(t.testdir(), 'nested', 'a.log')
@@ -173,4 +175,116 @@ log.write('fits\\n'); log.flush()
 log.write('b'.repeat(149) + '\\n'); log.flush()`)
   t.same(result.failures, ['EFBIG', 'EFBIG'], 'reported again after a write succeeded in between')
   t.ok(result.content.startsWith('fits\n'))
+})
+
+// LogFile on a FIFO whose reader is this process (read non-blocking, so nothing is read while a batch is written):
+// where a full pipe cuts a batch decides whether the next write starts a line of its own, a reopen of the same FIFO
+// keeps that, the EAGAIN budget is spent once per stall, and the pipe's own non-blocking descriptor is closed.
+t.test('log-file-pipe-cuts', async (t) => {
+  /** A FIFO with this process as its (idle) reader. */
+  function fifo (t: { testdir (): string; teardown (fn: () => unknown): void }): { path: string; rfd: number } {
+    const path = join(t.testdir(), 'log.fifo')
+    execFileSync('mkfifo', [path])
+    const rfd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+    t.teardown(() => closeSync(rfd))
+    return { path, rfd }
+  }
+
+  function drain (fd: number): string {
+    const buf = Buffer.alloc(1 << 16)
+    let text = ''
+    for (;;) {
+      let n = 0
+      try { n = readSync(fd, buf) } catch (err) { if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break; throw err }
+      if (n === 0) break
+      text += buf.subarray(0, n).toString('latin1')
+    }
+    return text
+  }
+
+  /** A JSON line of exactly `size` bytes, newline included. */
+  function line (i: number, size: number): string {
+    const head = `{"i":${i},"p":"`
+    return head + 'x'.repeat(size - head.length - 3) + '"}\n'
+  }
+
+  t.test('a full pipe that cuts a batch at a line\'s end, then refuses one whole: no blank line, every line parses', async (t) => {
+    const { path, rfd } = fifo(t)
+    // page-sized lines in batches of 3: the pipe's 16 pages take 5 batches whole and the 6th's first line
+    const log = new LogFile(path, { flushMs: 0, batchBytes: 3 * 4096 })
+    t.teardown(() => log.end())
+    for (let i = 0; i < 40; i++) log.write(line(i, 4096))
+    log.flush()
+    t.ok(log.droppedBytes > 0, 'the full pipe took part of the batch')
+    t.equal(log.droppedBytes % 4096, 0, 'and cut it at a line\'s end (precondition)')
+    t.not((40 * 4096 - log.droppedBytes) % (3 * 4096), 0, 'inside a batch, not between two (precondition)')
+    // the pipe still full: this batch is refused from its first byte
+    const before = log.droppedBytes
+    log.write(line(5000, 64))
+    log.flush()
+    t.equal(log.droppedBytes, before + 64, 'a batch refused whole')
+    const held = drain(rfd)
+    log.write(line(6000, 64))
+    log.flush()
+    const text = held + drain(rfd)
+    const lines = text.split('\n')
+    t.equal(lines.pop(), '', 'ends with a newline')
+    t.same(lines.filter((l) => l === '').length, 0, 'no blank line: nothing was cut mid-line, so no newline was owed')
+    t.same(lines.filter((l) => { try { JSON.parse(l); return false } catch { return true } }), [], 'every line parses')
+    t.equal(JSON.parse(lines.at(-1)!).i, 6000)
+  })
+
+  t.test('a batch cut mid-line, then a reopen of the same FIFO: the next line still starts on a line of its own', async (t) => {
+    const { path, rfd } = fifo(t)
+    const log = new LogFile(path, { flushMs: 0 })
+    t.teardown(() => log.end())
+    // 999-byte lines: 64 KiB is no whole number of them
+    for (let i = 0; i < 200; i++) log.write(line(i, 999))
+    log.flush()
+    t.ok(log.droppedBytes > 0, 'the full pipe took part of the batch')
+    t.not(log.droppedBytes % 999, 0, 'and cut a line (precondition)')
+    // a SIGUSR2 reopen with no rotation: the same FIFO, whose reader still holds the cut line
+    log.reopen()
+    const held = drain(rfd)
+    log.write('{"after":1}\n')
+    log.flush()
+    const lines = (held + drain(rfd)).split('\n')
+    t.equal(lines.pop(), '')
+    t.equal(lines.at(-1), '{"after":1}', 'the line after the cut is whole, not fused with the cut one')
+    t.equal(lines.filter((l) => { try { JSON.parse(l); return false } catch { return true } }).length, 1, 'only the cut line does not parse')
+  })
+
+  t.test('a pipe that fills again after a batch went through whole is waited for again', async (t) => {
+    const { path, rfd } = fifo(t)
+    const log = new LogFile(path, { flushMs: 0 })
+    t.teardown(() => log.end())
+    const fill = (): number => {
+      const t0 = performance.now()
+      for (let i = 0; i < 200; i++) log.write(line(i, 999))
+      log.flush()
+      return performance.now() - t0
+    }
+    const first = fill()
+    t.ok(first >= 4, 'a full pipe is waited for, 1 ms at a time, up to its budget (5 ms)')
+    t.ok(first < 150, `and no longer: ${Math.round(first)} ms (the loop serves the traffic meanwhile)`)
+    fill() // stalled: tried once, without waiting (not timed here: an upper bound would be load-sensitive)
+    drain(rfd)
+    log.write('{"through":1}\n')
+    log.flush()
+    drain(rfd)
+    t.ok(fill() >= 4, 'a batch went through whole: the next full pipe is waited for again')
+  })
+
+  t.test('a pipe given by its descriptor: the non-blocking description LogFile opened of it is closed at end()', async (t) => {
+    const { path } = fifo(t)
+    const wfd = openSync(path, constants.O_WRONLY)
+    t.teardown(() => closeSync(wfd))
+    const open = (): number => readdirSync('/proc/self/fd').length
+    const before = open()
+    const log = new LogFile(wfd, { flushMs: 0 })
+    t.equal(open(), before + 1, 'its own description of the pipe')
+    log.end()
+    t.equal(open(), before, 'closed at end(); the descriptor it was given stays open')
+    t.ok(readdirSync('/proc/self/fd').includes(String(wfd)), 'the given descriptor is still open')
+  })
 })

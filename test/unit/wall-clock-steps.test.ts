@@ -10,6 +10,7 @@ import { PoolBreaker } from '../../src/resilience/breaker.ts'
 import { UpstreamPool } from '../../src/upstream/pool.ts'
 import { ManualClock } from '../helpers/clock.ts'
 import { buildPool } from './config-fixtures.ts'
+import type { Target } from '../../src/upstream/target.ts'
 
 const HOUR = 3_600_000
 
@@ -56,4 +57,45 @@ t.test("a breaker's Retry-After counts down to its half-open across a wall-clock
   t.equal(b.retryAfterSeconds(), 8, '8 s left, not an hour more')
   clock.offset = HOUR
   t.equal(b.retryAfterSeconds(), 8, 'nor 1 s after a step forward')
+})
+
+// wall-clock-steps.test.ts steps the wall clock after a target was ejected; these step it before: the ejection's
+// deadline and its timer must be taken on the monotonic clock too. A step back of an hour before the ejecting failure
+// made the ejection end at once (its deadline an hour in the past), or its return event an hour late (no request
+// coming to notice it: /status, the event feed and the tier saw it only then).
+t.test('wall-clock-step-before-ejection', async (t) => {
+  const HOUR = 3_600_000
+
+  /** A manual clock whose wall time (now) can step while its monotonic time (timers) runs on. */
+  class SteppingClock extends ManualClock {
+    offset = 0
+    override now (): number { return super.now() + this.offset }
+    monotonicNow (): number { return super.now() }
+  }
+
+  const OUTLIER = { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 }
+
+  t.test('a wall-clock step back before the ejecting failure: ejected for its 60 s, back as an event when they are up', async (t) => {
+    const f = buildPool(['p1', 'p2'], { outlier: OUTLIER })
+    t.teardown(() => f.pool.close())
+    const clock = new SteppingClock(1_000_000)
+    const pool = new UpstreamPool('p', f.pool.config, f.pool.targets, new RoundRobinBalancer(), clock)
+    t.teardown(() => pool.close())
+    const detector = new OutlierDetector(pool.config.outlier, pool, clock)
+    const p1 = f.byName.p1!
+    const returns: number[] = []
+    pool.on('status', (target: Target, status, previous) => {
+      if (target === p1 && previous.ejectedUntil !== 0 && status.ejectedUntil === 0) returns.push(clock.monotonicNow())
+    })
+    clock.offset = -HOUR
+    for (let i = 0; i < OUTLIER.consecutiveFailures; i++) detector.failure(p1)
+    t.equal(pool.state(p1), 'ejected', 'ejected, not already past a deadline an hour back')
+    clock.advance(59_999)
+    t.equal(pool.state(p1), 'ejected', 'out until its 60 s are up')
+    t.same(returns, [])
+    clock.advance(1)
+    // no request picks a target meanwhile: the pool's own timer brings it back
+    t.same(returns, [1_060_000], 'its return is an event at 60 s of monotonic time, not an hour later')
+    t.equal(pool.state(p1), 'healthy')
+  })
 })
