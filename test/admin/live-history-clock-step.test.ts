@@ -7,20 +7,11 @@ import type { ServerResponse } from 'node:http'
 import t from 'tap'
 import { TrafficHistory } from '../../src/admin/history.ts'
 import { LiveStream, type LiveStreamOptions } from '../../src/admin/live.ts'
-import { ManualClock } from '../helpers/clock.ts'
+import { SteppingClock } from '../helpers/clock.ts'
 import { startGateway } from '../helpers/gateway.ts'
 import { key, seriesOf } from '../unit/metrics-exposition.ts'
 
 const HOUR = 3_600_000
-
-/** A ManualClock whose wall clock can step while its monotonic clock (and its timers) carry on. */
-class SteppingClock extends ManualClock {
-  #offset = 0
-  override now (): number { return super.now() + this.#offset }
-  monotonicNow (): number { return super.now() }
-  /** Moves the wall clock by `ms` (negative: back), firing nothing. */
-  step (ms: number): void { this.#offset += ms }
-}
 
 /** Just enough of a ServerResponse for LiveStream, with its backpressure under the test's control. */
 class FakeResponse extends EventEmitter {
@@ -159,15 +150,6 @@ t.test('history: after the wall clock steps forward 1 h, no point drops to 0 and
 // switchyard_target_up reads an ejection's deadline on the monotonic clock, as the pool does: a wall-clock step
 // forward must not show an ejected target as up (the pool still takes it out) in the scrape.
 t.test('metrics-target-up-clock-step', async (t) => {
-  const HOUR = 3_600_000
-
-  /** A manual clock whose wall time (now) can step while its monotonic time (timers) runs on. */
-  class SteppingClock extends ManualClock {
-    offset = 0
-    override now (): number { return super.now() + this.offset }
-    monotonicNow (): number { return super.now() }
-  }
-
   t.test('an ejected target stays down in /metrics across a wall-clock step forward', async (t) => {
     const clock = new SteppingClock(1_000_000)
     // port 1 refuses: one failure ejects the lone target for 60 s

@@ -70,3 +70,15 @@ export function clockAt (now: () => number): Clock {
     clearTimeout: () => {},
   }
 }
+
+/**
+ * A ManualClock whose wall clock (now) can step, as NTP or an operator's `date -s` steps it, while its monotonic clock
+ * (monotonicNow) and its timers carry on: `offset` is how far the wall clock stands from the monotonic one.
+ */
+export class SteppingClock extends ManualClock {
+  offset = 0
+  override now (): number { return super.now() + this.offset }
+  monotonicNow (): number { return super.now() }
+  /** Steps the wall clock by `ms` (negative: back). */
+  step (ms: number): void { this.offset += ms }
+}

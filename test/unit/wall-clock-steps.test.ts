@@ -8,18 +8,11 @@ import { RoundRobinBalancer } from '../../src/balancer/round-robin.ts'
 import { OutlierDetector } from '../../src/health/outlier.ts'
 import { PoolBreaker } from '../../src/resilience/breaker.ts'
 import { UpstreamPool } from '../../src/upstream/pool.ts'
-import { ManualClock } from '../helpers/clock.ts'
+import { SteppingClock } from '../helpers/clock.ts'
 import { buildPool } from './config-fixtures.ts'
 import type { Target } from '../../src/upstream/target.ts'
 
 const HOUR = 3_600_000
-
-/** A manual clock whose wall time (now) can step while its monotonic time (timers) runs on. */
-class SteppingClock extends ManualClock {
-  offset = 0
-  override now (): number { return super.now() + this.offset }
-  monotonicNow (): number { return super.now() }
-}
 
 const OUTLIER = { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 }
 
@@ -64,17 +57,6 @@ t.test("a breaker's Retry-After counts down to its half-open across a wall-clock
 // made the ejection end at once (its deadline an hour in the past), or its return event an hour late (no request
 // coming to notice it: /status, the event feed and the tier saw it only then).
 t.test('wall-clock-step-before-ejection', async (t) => {
-  const HOUR = 3_600_000
-
-  /** A manual clock whose wall time (now) can step while its monotonic time (timers) runs on. */
-  class SteppingClock extends ManualClock {
-    offset = 0
-    override now (): number { return super.now() + this.offset }
-    monotonicNow (): number { return super.now() }
-  }
-
-  const OUTLIER = { consecutiveFailures: 2, baseEjectionMs: 60_000, maxEjectionMs: 300_000, maxEjectionPercent: 50 }
-
   t.test('a wall-clock step back before the ejecting failure: ejected for its 60 s, back as an event when they are up', async (t) => {
     const f = buildPool(['p1', 'p2'], { outlier: OUTLIER })
     t.teardown(() => f.pool.close())
