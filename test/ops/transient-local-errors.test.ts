@@ -221,7 +221,7 @@ t.test('POST /reload: a loader failing with EMFILE answers 503 with Retry-After'
 // The watcher's retry schedule after read errors (doubling from retryMs, capped at 5 s; a run of failures ends at a
 // read that works or finds no file, and the next run starts over), a path through a file being "no such file", and
 // a reload that failed for the gateway's own shortage logged as such, never counted or recorded as a rejected config.
-// readFile is replaced for one path as transient-local-errors.test.ts does (syncBuiltinESMExports); the watcher's
+// readFile is replaced for one path (scriptReads, above); the watcher's
 // retry timers are recorded from the global setTimeout and run at once (no clock is injectable into it).
 t.test('watcher: reads that keep failing are retried after 1, 2, 4 s, then every 5 s', async (t) => {
   const dir = await tempDir(t)
