@@ -56,3 +56,12 @@ t.test("the 422's problems are in the feed before the gateway's event", async (t
   t.same(await rejected.first().locator('.problems li').allInnerTexts(), REJECTED_PROBLEMS)
   t.match(await rejected.first().innerText(), /reported to this page/)
 })
+
+// A tier event is labelled by its kind, not as a failover: a failback or an outage said "failover" beside its message.
+t.test('a failback is not labelled a failover', async (t) => {
+  const { admin, page } = await openDashboard(t, { browser })
+  admin.publish({ kind: 'tier', pool: 'payments', message: 'failback to primary targets' })
+  const entry = page.locator('.feed li.event[data-kind="tier"]')
+  await entry.waitFor({ timeout: 3000 })
+  t.equal(await entry.locator('.event-kind').innerText(), '⇅ tier')
+})

@@ -12,7 +12,8 @@ const RECENT_MS = 30_000
 const KIND_LOOK: Record<GatewayEvent['kind'], { icon: string; label: string }> = {
   breaker: { icon: '⚡', label: 'breaker' },
   target: { icon: '●', label: 'target' },
-  tier: { icon: '⇅', label: 'failover' },
+  // one kind for failover, failback and "no target available": the message says which
+  tier: { icon: '⇅', label: 'tier' },
   drain: { icon: '↘', label: 'drain' },
   reload: { icon: '⟳', label: 'reload' },
   'reload-rejected': { icon: '⚠', label: 'reload rejected' },
