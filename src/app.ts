@@ -199,7 +199,10 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     })
     if (started) void runtime.start()
   }
+  /** Retired runtimes whose names no running pool had then: /status lists those still finishing requests. */
+  const removedPools = new Set<PoolRuntime>()
   const retire = (runtime: PoolRuntime): void => {
+    if (!proxy.state.pools.has(runtime.name)) removedPools.add(runtime)
     watching.get(runtime)?.()
     watching.delete(runtime)
     for (const t of runtime.pool.targets) leftTargets.add(t)
@@ -378,7 +381,13 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
 
   const status = (): StatusDocument => buildStatus({
     version: VERSION, configFile: options.configFile, config, configLoadedAt: loadedAt, configHash: configHash(config), restartRequired: restartPending, readiness, state: proxy.state, tunnels: tunnels.open,
+    removedPools: prunedRemovedPools(),
   })
+  const prunedRemovedPools = (): Set<PoolRuntime> => {
+    // a retired runtime empties its targets once its last request ends (or its deadline passes): forget it then
+    for (const runtime of removedPools) if (runtime.pool.targets.length === 0 && runtime.pool.retiring.length === 0) removedPools.delete(runtime)
+    return removedPools
+  }
   let admin: FastifyInstance | undefined
   /**
    * The admin listener as the loopback checks see it, once it listens: the address it bound (a name or a short form

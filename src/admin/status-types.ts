@@ -23,6 +23,11 @@ export interface StatusDocument {
   /** WebSocket tunnels open now, gateway-wide: with those of pools a reload removed, which no pool lists any more. */
   tunnels: number
   pools: Record<string, PoolStatus>
+  /**
+   * Pools a reload removed that still finish requests or tunnels admitted before it (no route sends them new ones):
+   * listed until these end, so a reload that removes a pool can be watched to its end as a drain can.
+   */
+  removedPools: Record<string, { inFlight: number; tunnels: number }>
   routes: RouteStatus[]
 }
 

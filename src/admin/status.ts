@@ -15,11 +15,30 @@ export interface StatusContext {
   readiness: StatusDocument['readiness']
   state: GatewayState
   tunnels: number
+  /** Runtimes a reload retired whose names no running pool has. */
+  removedPools: Iterable<PoolRuntime>
 }
 
 export function buildStatus (ctx: StatusContext): StatusDocument {
   const pools: Record<string, PoolStatus> = {}
   for (const [name, runtime] of ctx.state.pools) pools[name] = poolStatus(runtime)
+  const removedPools: StatusDocument['removedPools'] = {}
+  for (const runtime of ctx.removedPools) {
+    if (ctx.state.pools.has(runtime.name)) continue // the name is back: its requests are the running pool's business
+    let inFlight = 0
+    let tunnels = 0
+    // copies sharing one upstream's counts are counted once, as in poolStatus
+    const counted = new Set<Target['shared']>()
+    for (const t of [...runtime.pool.targets, ...runtime.pool.retiring]) {
+      if (counted.has(t.shared)) continue
+      counted.add(t.shared)
+      inFlight += t.inFlight
+      tunnels += t.tunnels
+    }
+    if (inFlight === 0 && tunnels === 0) continue
+    const seen = removedPools[runtime.name] ?? { inFlight: 0, tunnels: 0 }
+    removedPools[runtime.name] = { inFlight: seen.inFlight + inFlight, tunnels: seen.tunnels + tunnels }
+  }
   const plans = new Map([...(ctx.state.plans?.values() ?? [])].map((p) => [p.route.index, p]))
   const ids = new Map(ctx.state.table.routes.map((route) => [route.index, route.id]))
   const routes: RouteStatus[] = ctx.config.routes.map((r, i) => {
@@ -53,6 +72,7 @@ export function buildStatus (ctx: StatusContext): StatusDocument {
     readiness: ctx.readiness,
     tunnels: ctx.tunnels,
     pools,
+    removedPools,
     routes,
   }
 }

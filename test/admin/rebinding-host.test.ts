@@ -61,7 +61,7 @@ t.test('a token set: any Host is served with the token', async (t) => {
 
 t.test('no token, a listener beyond loopback: any Host is served (its network reaches it anyway)', async (t) => {
   const contextOn = (host: string | undefined): AdminContext => ({
-    status: () => ({ version: '0', configFile: undefined, configLoadedAt: '', configHash: '', readiness: 'ready', tunnels: 0, pools: {}, routes: [], restartRequired: [] }) satisfies StatusDocument,
+    status: () => ({ version: '0', configFile: undefined, configLoadedAt: '', configHash: '', readiness: 'ready', tunnels: 0, pools: {}, removedPools: {}, routes: [], restartRequired: [] }) satisfies StatusDocument,
     events: () => [],
     pools: () => new Map(),
     readiness: () => 'ready',

@@ -57,6 +57,7 @@ export function healthyStatus (): DashboardStatus {
     restartRequired: [],
     readiness: 'ready',
     tunnels: 0,
+    removedPools: {},
     pools: {
       payments: pool([target('10.0.1.11:8080'), target('10.0.1.12:8080'), target('10.0.9.11:8080', true)]),
       users: pool([target('10.0.2.21:8080', false, 2), target('10.0.2.22:8080')]),

@@ -93,12 +93,14 @@ t.test('a reload that removes the pool: the tunnel runs on until it closes, then
   await s.tunnel.roundTrip('after its pool was removed')
   t.equal(s.gw.gateway.status().pools.ws, undefined, 'the pool is gone from /status')
   t.equal(s.gw.gateway.status().tunnels, 1, '...but its tunnel is still counted gateway-wide in /status')
+  t.same(s.gw.gateway.status().removedPools, { ws: { inFlight: 1, tunnels: 1 } }, '...and under the removed pool\'s name')
   t.match(await s.gw.gateway.metrics!.render(), /^switchyard_websocket_tunnels_open 1$/m, '...and in the metrics')
   await closeAndSettle(s)
   await waitFor(async () => (await connections()) === 0)
   t.equal(await connections(), 0, 'no connection to the removed pool\'s target is left')
   await waitFor(() => s.gw.gateway.status().tunnels === 0)
   t.match(await s.gw.gateway.metrics!.render(), /^switchyard_websocket_tunnels_open 0$/m, 'the gauge is back to 0')
+  t.same(s.gw.gateway.status().removedPools, {}, 'the removed pool is no longer listed')
 })
 
 t.test("a reload that changes the target's scheme on the same host:port: one entry, the old copy's tunnel counted", async (t) => {

@@ -9,7 +9,7 @@ import type { DashboardStatus, DashboardTarget } from '../../src/admin/dashboard
 function status (state: DashboardTarget['state'], since?: string, circuit: 'closed' | 'open' = 'closed'): DashboardStatus {
   const target: DashboardTarget = { id: 'a:1', url: 'http://a:1', backup: false, weight: 1, state, inFlight: 0, tunnels: 0, requests: 0, failures: 0, ...(since === undefined ? {} : { since }) }
   return {
-    version: '0', configFile: 'x', configLoadedAt: new Date(0).toISOString(), configHash: 'h', restartRequired: [], readiness: 'ready', tunnels: 0,
+    version: '0', configFile: 'x', configLoadedAt: new Date(0).toISOString(), configHash: 'h', restartRequired: [], readiness: 'ready', tunnels: 0, removedPools: {},
     pools: { p: { circuit, activeTier: 'primary', switchover: 'auto', targets: [target] } },
     routes: [],
   } as DashboardStatus
