@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http'
+import { Server as NetServer } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
 import { isLoopback } from './admin/auth.ts'
@@ -396,6 +397,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
    */
   let adminHost: string | undefined
   let adminName: string | undefined
+  /** The admin listener was bound with SO_REUSEPORT (server.reusePort at its start): a handover can share it. */
+  let adminReusesPort = false
+  let handingOver = false
   let dashboardRegistered = false
   /** The dashboard's event stream, once the admin listener has registered it. */
   let live: LiveStream | undefined
@@ -446,6 +450,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         token: adminToken,
         get host () { return adminHost },
         get name () { return adminName },
+        handingOver: () => handingOver,
         logger,
       })
       if (!dashboardRegistered) {
@@ -467,6 +472,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       }
       // a handover's new process binds the admin port beside the old one's, as it does the public port (server.reusePort)
       const url = await admin.listen({ host, port: address.port ?? config.admin.port, reusePort: config.server.reusePort } as FastifyListenOptions)
+      adminReusesPort = config.server.reusePort
       const bound = admin.server.address()
       // set only once bound: a refused second listen leaves the running listener as it was judged
       adminHost = bound !== null && typeof bound === 'object' ? bound.address : host
@@ -479,7 +485,16 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     reload: (trigger = 'admin') => reloader.reload(trigger),
     shutdown () {
       // a second call (another signal, an operator) waits for the first drain rather than starting its own
-      shuttingDown ??= drainAndClose({ server: app.server, proxy, tunnels, clock, logger, beginDrain: () => { readiness = 'draining' } }, config.shutdown)
+      shuttingDown ??= drainAndClose({ server: app.server, proxy, tunnels, clock, logger, beginDrain: () => {
+        readiness = 'draining'
+        // A handover: the new process shares the admin port. New admin connections go to it from now on (an
+        // operator's drain or reload reaching this one would be lost with it); open ones are closed after each
+        // answer. Without reusePort the admin listener stays open to the end: probes and scrapes of this pod.
+        if (adminReusesPort && admin !== undefined) {
+          handingOver = true
+          NetServer.prototype.close.call(admin.server)
+        }
+      } }, config.shutdown)
         .then(() => this.close())
       return shuttingDown
     },

@@ -42,6 +42,11 @@ export interface AdminContext {
   host?: string
   /** The host the listener was configured with: a name the operator chose is served as a Host too. */
   name?: string
+  /**
+   * A handover is under way (a stop signal with server.reusePort): every answer closes its connection, so a
+   * client's next call opens a new one, which reaches the process taking over the port.
+   */
+  handingOver?: () => boolean
   logger: Logger
 }
 
@@ -116,7 +121,7 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
    */
   const lastHeaders = (reply: FastifyReply): void => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-    if (bodyLeftUnbounded(reply.request.raw)) reply.header('connection', 'close')
+    if (bodyLeftUnbounded(reply.request.raw) || ctx.handingOver?.() === true) reply.header('connection', 'close')
     // Fastify's body parsers close after any error, for fear of more to come; a body read to its end leaves none,
     // and the connection stays as the client asked (said, for HTTP/1.0's keep-alive; a client's own close stays)
     else if (reply.request.raw.complete && reply.raw.shouldKeepAlive && reply.getHeader('connection') === 'close') {
