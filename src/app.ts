@@ -56,6 +56,8 @@ export interface GatewayOptions {
   dnsServers?: readonly string[]
   /** The environment read for SWITCHYARD_ADMIN_TOKEN (default process.env). */
   env?: NodeJS.ProcessEnv
+  /** Told every reload's result, whatever triggered it (after the gateway has logged and counted it). */
+  onReload?: (result: ReloadResult) => void
 }
 
 export interface Gateway {
@@ -279,6 +281,22 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     app.server.requestTimeout = next.server.requestTimeoutMs
     app.server.maxConnections = next.server.maxConnections || Infinity
   }
+  /** A reload's result said where operators look: the log, the event feed, the reload counter. */
+  const logReload = (result: ReloadResult): void => {
+    // no fault of the config: not counted, logged or fed as a rejected one (which would page an operator)
+    if (result.refused !== undefined) return logger.info({ trigger: result.trigger }, 'reload skipped: the gateway is shutting down')
+    // nor is a file the gateway could not read for its own shortage (EMFILE...): an error of the gateway's, retried
+    if (result.localFailure !== undefined) return logger.error({ trigger: result.trigger, code: result.localFailure, problems: result.problems }, `reload failed: the config could not be read (${result.localFailure}); the running config stays`)
+    metrics?.configReload(result.result)
+    const pending = result.restartRequired !== undefined && result.restartRequired.length > 0 ? { restartRequired: result.restartRequired } : {}
+    if (result.result === 'error') {
+      events.record('error', { kind: 'reload-rejected', message: 'config rejected; the running config stays', problems: result.problems ?? [] }, { trigger: result.trigger, ...pending })
+    } else if (result.result === 'success' && result.diff !== undefined) {
+      events.record('info', { kind: 'reload', message: `config reloaded: ${describeDiff(result.diff)}` }, { trigger: result.trigger, hash: result.hash, diff: result.diff })
+    } else {
+      logger.info({ trigger: result.trigger, hash: result.hash, ...pending }, pending.restartRequired !== undefined ? `config unchanged, restart needed for ${pending.restartRequired.join(', ')}` : 'config unchanged')
+    }
+  }
   const reloader = new Reloader({
     load: options.load ?? ((trigger) => {
       if (options.configFile === undefined) throw new Error('this gateway was not started from a config file')
@@ -292,19 +310,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     // a draining gateway takes no reload: its new targets would take the requests of a gateway on its way out
     refuse: () => (closed || shuttingDown !== undefined ? 'shutting_down' : undefined),
     onResult: (result) => {
-      // no fault of the config: not counted, logged or fed as a rejected one (which would page an operator)
-      if (result.refused !== undefined) return logger.info({ trigger: result.trigger }, 'reload skipped: the gateway is shutting down')
-      // nor is a file the gateway could not read for its own shortage (EMFILE...): an error of the gateway's, retried
-      if (result.localFailure !== undefined) return logger.error({ trigger: result.trigger, code: result.localFailure, problems: result.problems }, `reload failed: the config could not be read (${result.localFailure}); the running config stays`)
-      metrics?.configReload(result.result)
-      const pending = result.restartRequired !== undefined && result.restartRequired.length > 0 ? { restartRequired: result.restartRequired } : {}
-      if (result.result === 'error') {
-        events.record('error', { kind: 'reload-rejected', message: 'config rejected; the running config stays', problems: result.problems ?? [] }, { trigger: result.trigger, ...pending })
-      } else if (result.result === 'success' && result.diff !== undefined) {
-        events.record('info', { kind: 'reload', message: `config reloaded: ${describeDiff(result.diff)}` }, { trigger: result.trigger, hash: result.hash, diff: result.diff })
-      } else {
-        logger.info({ trigger: result.trigger, hash: result.hash, ...pending }, pending.restartRequired !== undefined ? `config unchanged, restart needed for ${pending.restartRequired.join(', ')}` : 'config unchanged')
-      }
+      logReload(result)
+      options.onReload?.(result)
     },
   })
 

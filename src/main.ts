@@ -130,13 +130,22 @@ async function cli (): Promise<void> {
 }
 
 async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
-  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }, { StartupError, describeListenError, describeLogDestinationError }, { reopenLogFile }] = await Promise.all([
-    import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'), import('./cli/start-errors.ts'), import('./logger.ts'),
+  const [{ buildGateway }, { ConfigWatcher }, { default: closeWithGrace }, { StartupError, describeListenError, describeLogDestinationError }, { reopenLogFile }, { loadedBytesHash }] = await Promise.all([
+    import('./app.ts'), import('./config/watch.ts'), import('close-with-grace'), import('./cli/start-errors.ts'), import('./logger.ts'), import('./config/load.ts'),
   ])
   startupStep('gatewayModules')
   let gateway: Gateway
   try {
-    gateway = buildGateway(config, { configFile: args.configFile })
+    gateway = buildGateway(config, {
+      configFile: args.configFile,
+      // a reload the watcher did not start read the file: the watcher compares with what that reload ran, or the
+      // file put back to the bytes the watcher last read (by an edit after a POST /reload) would never run
+      onReload: (result) => {
+        if (result.trigger === 'file' || (result.result !== 'success' && result.result !== 'unchanged')) return
+        const hash = loadedBytesHash(args.configFile)
+        if (hash !== undefined) watcher.loaded(hash)
+      },
+    })
   } catch (err) {
     const problem = describeLogDestinationError(err, config.log.destination)
     throw problem === undefined ? err : new StartupError(problem)

@@ -30,6 +30,12 @@ export interface LoadOptions {
 const lastLoads = new Map<string, { origin: string; config: ResolvedConfig }>()
 let loadCount = 0
 
+/** sha256 of the bytes that gave the config `file` last loaded into, when known (unchanged while it was imported). */
+export function loadedBytesHash (file: string): string | undefined {
+  const origin = lastLoads.get(resolve(file))?.origin
+  return origin?.slice(origin.lastIndexOf('#') + 1)
+}
+
 export async function loadConfigFile (file: string, options: LoadOptions = {}): Promise<ResolvedConfig> {
   const path = resolve(file)
   let info

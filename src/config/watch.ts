@@ -65,6 +65,16 @@ export class ConfigWatcher {
     this.#lastHash = await this.#hashFile()
   }
 
+  /**
+   * A reload this watcher did not start (POST /reload, SIGHUP) ran the file's bytes of this sha256: later reads
+   * compare with them, and the file is read again, since it may have changed after that reload read it. Compared
+   * with the watcher's own last read, a file put back to those bytes after another reload ran was never reported.
+   */
+  loaded (hash: string): void {
+    this.#lastHash = hash
+    this.#schedule()
+  }
+
   close (): void {
     this.#closed = true
     clearTimeout(this.#timer)

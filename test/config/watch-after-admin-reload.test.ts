@@ -1,0 +1,39 @@
+// A file put back to the bytes the watcher last read, after a POST /reload ran other bytes, runs again: the
+// watcher compared each read with its own last read, so CI writing B and reloading, then someone putting A back
+// within the watcher's debounce, left the gateway on B with A in the file, silently, until the file changed again.
+import { join } from 'node:path'
+import t from 'tap'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { startCli, writeConfig } from '../helpers/cli-process.ts'
+import { waitFor } from '../helpers/gateway.ts'
+import { TestUpstream } from '../helpers/upstream.ts'
+
+t.setTimeout(90_000)
+
+t.test('a file put back after a POST /reload of other bytes is reloaded', async (t) => {
+  const a = await TestUpstream.start({ name: 'a' })
+  const b = await TestUpstream.start({ name: 'b' })
+  t.teardown(async () => { await a.close(); await b.close() })
+  const config = (target: TestUpstream): GatewayConfig => ({
+    server: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    pools: { p: { targets: [target.url] } },
+    routes: [{ path: '/', pool: 'p' }],
+  })
+  const file = join(t.testdir(), 'routes.config.json')
+  writeConfig(file, config(a))
+  const cli = await startCli(t, file, { startTimeoutMs: 60_000 })
+  const target = async (): Promise<string | undefined> => {
+    const status = await (await fetch(`${cli.adminUrl}/status`)).json() as { pools: Record<string, { targets: Array<{ url: string }> }> }
+    return status.pools.p?.targets[0]?.url
+  }
+  t.equal(await target(), a.url)
+
+  writeConfig(file, config(b))
+  const reload = await fetch(`${cli.adminUrl}/reload`, { method: 'POST' })
+  t.match(await reload.json(), { result: 'success' }, 'CI reloads B')
+  writeConfig(file, config(a)) // within the watcher's 200 ms debounce of the first write
+  t.equal(await target(), b.url, 'B runs until the watcher reads the file again')
+  await waitFor(async () => await target() === a.url, 10_000).catch(() => {}) // judged below
+  t.equal(await target(), a.url, 'the file holds A again: A runs')
+})
