@@ -115,17 +115,19 @@ async function cli (): Promise<void> {
     return -1
   }
 
-  await main().then((code) => { if (code >= 0) process.exitCode = code }, (err: unknown) => {
+  // a check's verdict, or a start refused, is final: exit once it is written (stdout and stderr write synchronously to
+  // files, pipes and terminals on Linux), as `nginx -t` does, though the config left a timer or socket open (a
+  // secret's refresh loop, a client it connected): the process must not hang, printed but never done
+  await main().then((code) => { if (code >= 0) process.exit(code) }, (err: unknown) => {
     // expected failures get one clear sentence and exit 1, never a stack trace
     if (err instanceof ConfigError || err instanceof UsageError || err instanceof StartupError) {
       process.stderr.write(`switchyard: ${err.message}\n${err instanceof UsageError ? USAGE + '\n' : ''}`)
     } else {
       process.stderr.write(`switchyard: ${(err as Error).stack ?? String(err)}\n`)
     }
-    process.exitCode = 1
-    // a gateway that failed to start has closed what it opened; anything still pending (a DNS lookup, a health
-    // probe under way) must not keep a process that will never serve alive
-    if (err instanceof StartupError) process.exit(1)
+    // nor may anything still pending (a DNS lookup or health probe of a gateway that failed to start, a handle the
+    // config opened) keep a process that will never serve alive
+    process.exit(1)
   })
 }
 

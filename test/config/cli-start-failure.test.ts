@@ -121,3 +121,19 @@ t.test('a file where the log file\'s directory should be: the sentence names tha
   assertFailedStart(t, outcome, 'log.destination')
   t.match(outcome.stderr, `'${file}' is not a directory`, 'the file at fault named')
 })
+
+// A config that leaves a timer open (a secret's refresh loop, a client it connected) kept `check` and a start
+// refused for an invalid config running after they printed their verdict: CI hung on `npm run check`.
+t.test('a config holding a timer open: check and a refused start still exit', async (t) => {
+  const dir = t.testdir()
+  const body = (extra: string): string => `setInterval(() => {}, 60_000)
+export default { server: { host: '127.0.0.1', port: 0${extra} }, admin: { host: '127.0.0.1', port: 0 }, pools: { a: { targets: ['http://127.0.0.1:1'] } }, routes: [{ path: '/', pool: 'a' }] }
+`
+  writeFileSync(join(dir, 'good.config.ts'), body(''))
+  writeFileSync(join(dir, 'bad.config.ts'), body(', bogus: 1'))
+  const check = await runCli(t, join(dir, 'good.config.ts'), {}, ['check'])
+  t.match(check, { code: 0, signal: null }, 'check exits 0 (it was killed after 20 s)')
+  const start = await runCli(t, join(dir, 'bad.config.ts'))
+  t.match(start, { code: 1, signal: null }, 'a refused start exits 1')
+  t.match(start.stderr, /server: unknown field/)
+})
