@@ -1,4 +1,6 @@
 // What went wrong with one attempt, in the retry policy's words.
+import { closeSync, openSync } from 'node:fs'
+
 export type FailureKind = 'connect-failure' | 'reset' | 'timeout' | 'bad-response' | 'client-abort' | 'bad-request'
 
 // The request provably never reached the upstream: safe to retry even a POST.
@@ -31,9 +33,29 @@ export const CONNECT_PHASE = Symbol('switchyard.connectPhase')
  * ports): it says nothing of the target, so no outlier detection, breaker or health verdict may hear of it, as
  * Envoy counts such failures as its own overflow and nginx logs them as its own error, not the upstream's.
  */
-export function isLocalResourceError (err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  return typeof code === 'string' && LOCAL_RESOURCE_CODES.includes(code)
+export function isLocalResourceError (err: unknown, fdsLeft: () => boolean = canOpenDescriptor): boolean {
+  const failed = err as { code?: unknown; syscall?: unknown } | null
+  const code = failed?.code
+  if (typeof code !== 'string') return false
+  if (LOCAL_RESOURCE_CODES.includes(code)) return true
+  // A name lookup out of fds fails with no EMFILE in sight: getaddrinfo cannot open /etc/hosts or a DNS socket and
+  // says EBUSY, ENOTFOUND or EAI_AGAIN. Whether the gateway can open a descriptor tells its shortage from the name's
+  // (one open and close, on failed lookups only).
+  return (failed?.syscall === 'getaddrinfo' || LOOKUP_CODES.includes(code)) && !fdsLeft()
+}
+
+/** Codes a failed name lookup gives (Node's dns.lookup: getaddrinfo's errors). */
+const LOOKUP_CODES = ['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_SYSTEM', 'EBUSY']
+
+/** Whether this process can open one more file descriptor now. */
+function canOpenDescriptor (): boolean {
+  try {
+    closeSync(openSync('/dev/null', 'r'))
+    return true
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return code !== 'EMFILE' && code !== 'ENFILE'
+  }
 }
 
 export function classifyError (err: unknown): FailureKind {

@@ -67,6 +67,29 @@ t.test('every local resource code is the gateway\'s own; a connect refusal or a 
   for (const err of [Object.assign(new Error('x'), { code: 'ECONNREFUSED' }), new Error('x'), null, undefined, { code: 24 }]) t.equal(isLocalResourceError(err), false, String((err as { code?: unknown } | null)?.code))
 })
 
+// Out of fds, a target named by host name failed its lookup with EBUSY (getaddrinfo could not open /etc/hosts or a
+// DNS socket), so the gateway's shortage was blamed on the target again: marked unhealthy, retried, 502. A failed
+// lookup is the gateway's own when it cannot open a descriptor; a connect's own failure never asks.
+t.test('a failed name lookup is the gateway\'s own when it has no descriptor left', async (t) => {
+  const lookup = (code: string): Error => Object.assign(new Error(`getaddrinfo ${code} localhost`), { code, syscall: 'getaddrinfo', hostname: 'localhost' })
+  const cases: Array<[err: Error, fdsLeft: boolean, local: boolean]> = [
+    [lookup('EBUSY'), false, true],
+    [lookup('EBUSY'), true, false],
+    [lookup('ENOTFOUND'), false, true],
+    [lookup('ENOTFOUND'), true, false],
+    [Object.assign(new Error('x'), { code: 'EAI_AGAIN' }), false, true], // no syscall: known by its code
+    [Object.assign(new Error('x'), { code: 'ECONNREFUSED', syscall: 'connect' }), false, false],
+    [Object.assign(new Error('x'), { code: 'ECONNRESET' }), false, false],
+  ]
+  for (const [err, fdsLeft, local] of cases) {
+    let asked = 0
+    const answer = isLocalResourceError(err, () => { asked++; return fdsLeft })
+    t.equal(answer, local, `${(err as NodeJS.ErrnoException).code} with${fdsLeft ? '' : 'out'} a descriptor left`)
+    if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') t.equal(asked, 0, 'a connect refusal opens no descriptor to ask')
+  }
+  t.equal(isLocalResourceError(lookup('ENOTFOUND')), false, 'with the real check: this process has descriptors left')
+})
+
 t.test('a request whose connect fails locally: 503 overloaded with Retry-After, counted local-error, never a target failure', async (t) => {
   const a = await upstream(t)
   const gw = await startGateway({
