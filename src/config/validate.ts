@@ -7,10 +7,17 @@ import { routeIdOf } from '../routing/table.ts'
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, DEFAULT_HEALTH_INTERVAL_MS, DEFAULT_HEALTH_TIMEOUT_MS, gatewayConfigSchema, reservedPoolNameProblem, targetIdOf, type ResolvedConfig } from './schema.ts'
 
 export function validateConfig (input: unknown, source?: string): ResolvedConfig {
+  // found on the raw input: the schema would read a Map, a Set or a Date as an object without keys, that is as {}
+  const nonPlain = nonPlainObjects(input)
   const parsed = gatewayConfigSchema.safeParse(input)
+  const issues = parsed.success ? [] : parsed.error.issues
+  // a value the schema already refused as a whole (a Set where an array goes), or under an unknown field, keeps the
+  // schema's word; the others replace what the schema said of their empty insides ("pool: is required")
+  const notPlain = nonPlain.filter((n) => !schemaRefused(issues, n.path))
   // relations between fields are checked on the raw input too, so one run reports every problem
   const problems = [
-    ...(parsed.success ? [] : parsed.error.issues.flatMap((i) => describeIssue(i).split('\n'))),
+    ...notPlain.map((n) => `${n.path.length > 0 ? `${formatPath(n.path)}: ` : ''}must be a plain object, got ${n.tag}`),
+    ...issues.filter((i) => !notPlain.some((n) => isWithin(i.path, n.path))).flatMap((i) => describeIssue(i).split('\n')),
     ...protoPoolProblems(input),
     ...semanticProblems(parsed.success ? parsed.data : input),
   ]
@@ -24,6 +31,46 @@ export function validateConfig (input: unknown, source?: string): ResolvedConfig
 
 type Loose = Record<string, unknown>
 const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v)
+
+/** Deeper than any object of the schema: past it the schema has refused the value already (wrong type, unknown field). */
+const MAX_WALK_DEPTH = 16
+
+/**
+ * The objects in an input that are neither plain objects (null-prototype and class instances included) nor arrays:
+ * a Map, Set, Date, typed array, boxed primitive... The schema takes none anywhere, but reads only own enumerable keys.
+ * Cycles and shared objects are walked once.
+ */
+function nonPlainObjects (input: unknown): { path: PropertyKey[], tag: string }[] {
+  const found: { path: PropertyKey[], tag: string }[] = []
+  const seen = new WeakSet<object>()
+  const walk = (value: unknown, path: PropertyKey[]): void => {
+    if (typeof value !== 'object' || value === null) return
+    const tag = Object.prototype.toString.call(value).slice(8, -1)
+    if (tag !== 'Object' && tag !== 'Array') {
+      found.push({ path, tag })
+      return
+    }
+    if (seen.has(value) || path.length >= MAX_WALK_DEPTH) return
+    seen.add(value)
+    if (Array.isArray(value)) value.forEach((v, i) => walk(v, [...path, i]))
+    // the schema parser drops an own '__proto__' key (reported apart as unknown, or by protoPoolProblems)
+    else for (const key of Object.keys(value)) if (key !== '__proto__') walk((value as Loose)[key], [...path, key])
+  }
+  walk(input, [])
+  return found
+}
+
+/** Whether path is base or under it. */
+function isWithin (path: readonly PropertyKey[], base: readonly PropertyKey[]): boolean {
+  return path.length >= base.length && base.every((part, i) => part === path[i])
+}
+
+/** Whether the schema refused the value at path, or one it is part of, already: by its type, or as an unknown field. */
+function schemaRefused (issues: readonly z.core.$ZodIssue[], path: readonly PropertyKey[]): boolean {
+  return issues.some((i) => i.code === 'unrecognized_keys'
+    ? i.keys.some((key) => isWithin(path, [...i.path, key]))
+    : isWithin(path, i.path))
+}
 
 /** The schema parser drops an own '__proto__' key (JSON.parse makes one) without a word: a pool named so vanishes. */
 function protoPoolProblems (input: unknown): string[] {
