@@ -68,11 +68,20 @@ export async function loadConfigFile (file: string, options: LoadOptions = {}): 
       if (`${pathToFileURL(real).href}#${await readFile(real).then(bytesHash, () => '')}` !== origin) origin = undefined
     }
   } catch (err) {
+    if (err instanceof NoDefaultExport) throw new ConfigError(['has no default export'], path)
     const problem = text !== undefined && (err as Error).name === 'SyntaxError' ? jsonSyntaxError(text) : undefined
     throw loadError(problem ?? describeLoadError(err, path), path, err)
   }
   if (exported === undefined) throw new ConfigError(['has no default export'], path)
-  const config = validateConfig(exported, path)
+  let config: ResolvedConfig
+  try {
+    config = validateConfig(exported, path)
+  } catch (err) {
+    if (err instanceof ConfigError) throw err
+    // the export threw as it was read (a getter, a Proxy trap): the config's fault, said with its file and no stack.
+    // No cause kept: a code on it (EMFILE) would pass for a failure of the gateway's own (src/config/reloader.ts).
+    throw new ConfigError([`cannot read the exported config: ${firstLine(err)}`], path)
+  }
   if (origin !== undefined) lastLoads.set(path, { origin, config })
   else lastLoads.delete(path)
   return config
@@ -88,10 +97,26 @@ function loadError (problem: string, path: string, cause: unknown): ConfigError 
   return error
 }
 
+/** The first line of what was thrown (its message, if it has one). */
+function firstLine (err: unknown): string {
+  try {
+    return String((err as { message?: unknown } | null | undefined)?.message ?? err).split('\n')[0]!
+  } catch {
+    return 'an error that cannot be shown' // a thrown Proxy or an object whose toString throws
+  }
+}
+
+/** Thrown by the load hook for a config file with no export at all (empty, only comments), which Node runs as CommonJS. */
+class NoDefaultExport extends Error {}
+
 // The query every load gives the config's URL: ESM caches modules by URL, and a reload must run the file again.
 const LOAD_PARAM = 'load'
-/** A `file:` URL that carries a load's query, as it appears in a stack trace: the module is (part of) a config. */
-const CONFIG_FRAME = new RegExp(`(file://[^\\s()]+?)\\?${LOAD_PARAM}=(\\d+)`, 'g')
+/**
+ * A `file:` URL that carries a load's query, as it appears in a stack trace: the module is (part of) a config. The
+ * URL's path runs to its '?': a module URL encodes whitespace, '?' and '#' in a path, but not parentheses (a
+ * "team (copy)" directory), so none of these may end it. Its own query ('?v=1') may come before the load's.
+ */
+const CONFIG_FRAME = new RegExp(`(file://[^\\s?#]+)\\?(?:[^\\s#]*&)?${LOAD_PARAM}=(\\d+)`, 'g')
 
 /**
  * The gateway's own sources: a config that imports them by relative path (`import { defineConfig } from
@@ -189,7 +214,10 @@ function refuseRequiredEsModules (): void {
   }
 }
 
-/** Whether a specifier names a file by its path (relative, absolute or a file: URL), not a package. */
+/**
+ * Whether a specifier names a file by its path (relative, absolute or a file: URL), not a package. A subpath import
+ * ('#pools', package.json "imports") may name either, and is told by what it resolves to.
+ */
 function namesAFile (specifier: string): boolean {
   return /^\.\.?(\/|$)/.test(specifier) || specifier.startsWith('/') || specifier.startsWith('file:')
 }
@@ -382,9 +410,12 @@ function registerConfigHooks (): void {
   registerHooks({
     resolve (specifier, context, nextResolve) {
       const parent = context.parentURL
-      if (parent === undefined || !namesAFile(specifier) || !isConfigModule(parent)) return nextResolve(specifier, context)
+      const subpath = specifier.startsWith('#')
+      if (parent === undefined || !(subpath || namesAFile(specifier)) || !isConfigModule(parent)) return nextResolve(specifier, context)
       const requiring = context.conditions.includes('require')
-      const resolved = nextResolve(realSpecifier(specifier, parent, requiring) ?? specifier, context)
+      // '#pools' is no path (new URL('#pools', parent) is a fragment): Node maps it through package.json "imports",
+      // and the file it leads to is the config's own (read again, as a relative import) or a package's (left alone)
+      const resolved = subpath ? realResolved(nextResolve(specifier, context), requiring) : nextResolve(realSpecifier(specifier, parent, requiring) ?? specifier, context)
       if (!isConfigOwn(resolved.url)) return resolved
       // require() (createRequire(import.meta.url)('./data.json')): Node's CommonJS cache keys a module by its file
       // name whatever the query, so it is noted and forgotten before the next load instead
@@ -407,11 +438,33 @@ function registerConfigHooks (): void {
       }
       if ((loaded.format !== 'commonjs' && loaded.format !== 'commonjs-typescript') || !url.includes(`?${LOAD_PARAM}=`)) return loaded
       const file = fileURLToPath(url.slice(0, url.indexOf('?')))
+      // Node takes a .ts or .js with no import or export for CommonJS: one with nothing of CommonJS in it either (empty
+      // mid-save, only comments) has no export, and is said so rather than told to change a format it does not have
+      if (configUrls.has(url) && !hasCommonJsMarkers(loaded.source ?? readFileSync(file))) throw new NoDefaultExport()
       if (configUrls.has(url)) throw new Error(`${file} is CommonJS (module.exports), which Node runs only once, so a reload would not see it change: use ESM (export default; a .mjs file, or "type": "module" in its package.json)`)
       commonJsHelpers.add(file)
       return loaded
     },
   })
+}
+
+/** Whether module source uses CommonJS (module.exports, exports.x, require()); comments are not told apart. */
+function hasCommonJsMarkers (source: string | ArrayBuffer | NodeJS.TypedArray): boolean {
+  const text = typeof source === 'string' ? source : Buffer.from(source as ArrayBuffer).toString('utf8')
+  return /\bmodule\.exports\b|\bexports\s*[.[]|\brequire\s*\(/.test(text)
+}
+
+/**
+ * A resolved subpath import with its file's symlinks resolved now (see realSpecifier): Node's resolver would keep
+ * what a link led to at the first load. A require()'s result is Node's to keep: its cache entry is forgotten instead.
+ */
+function realResolved<T extends { url: string }> (resolved: T, requiring: boolean): T {
+  if (requiring || !resolved.url.startsWith('file:')) return resolved
+  const url = new URL(resolved.url)
+  const { search, hash } = url
+  url.search = url.hash = ''
+  const real = realFile(fileURLToPath(url))
+  return real === undefined ? resolved : { ...resolved, url: `${pathToFileURL(real).href}${search}${hash}` }
 }
 
 interface ExitGuard {
@@ -481,18 +534,47 @@ export function describeLoadError (err: unknown, path: string): string {
   const e = err as { name?: string; message?: string; stack?: string }
   const message = (e.message ?? String(err)).split('\n')[0]!
   if (e.name !== 'SyntaxError') return `cannot load: ${message}`
-  const at = syntaxErrorPosition(e.stack ?? '', path) ?? jsonPosition(message) ?? javaScriptPosition(path)
+  const head = syntaxErrorHead(e.stack ?? '')
+  // Node's TypeScript stripping names the file it could not parse: a helper the config imports ('./pools.ts') is
+  // named, or the operator would look for the error in the config
+  if (head !== undefined && !namesConfig(head.file, path)) return `syntax error in ${head.file} at line ${head.line}, column ${head.column}: ${message}`
+  const at = head ?? jsonPosition(message) ?? javaScriptPosition(path)
   return at === undefined ? `syntax error: ${message}` : `syntax error at line ${at.line}, column ${at.column}: ${message.replace(/ in JSON at position \d+.*$/, '')}`
 }
 
-// V8 and Node's TypeScript stripping both start the stack with "file:line", the source line and a caret line.
-function syntaxErrorPosition (stack: string, path: string): { line: number; column: number } | undefined {
+/** Whether the file a stack names (a path, or a file: URL with a load's query) is the config at `path` (or where its link leads). */
+function namesConfig (file: string, path: string): boolean {
+  return file === path || file.endsWith(path) || file === realFile(path)
+}
+
+/**
+ * The file, line and column a syntax error's stack starts with, when it starts with one: V8 and Node's TypeScript
+ * stripping both start the stack with "file:line", the source line and a caret line.
+ */
+function syntaxErrorHead (stack: string): { file: string; line: number; column: number } | undefined {
+  const at = caretPosition(stack)
+  if (at === undefined) return undefined
+  let file = at.file
+  if (file.startsWith('file:')) {
+    try {
+      file = fileURLToPath(file.replace(/[?#].*$/, ''))
+    } catch {
+      return undefined
+    }
+  } else if (!file.startsWith('/') && !/^[A-Za-z]:[\\/]/.test(file)) {
+    return undefined // not a file's path ("SyntaxError: …:12")
+  }
+  return { ...at, file }
+}
+
+/** The "name:line" head of a stack (the name empty for stripTypeScriptTypes' own), the caret line giving the column. */
+function caretPosition (stack: string): { file: string; line: number; column: number } | undefined {
   const lines = stack.split('\n')
   const head = /^(.*):(\d+)$/.exec(lines[0] ?? '')
-  if (head === null || (path !== '' && !head[1]!.endsWith(path) && !head[1]!.includes(pathToFileURL(path).pathname))) return undefined
+  if (head === null) return undefined
   // the source excerpt may span lines; the caret line marks the column
   const caretLine = lines.slice(1, 6).find((l) => /^\s*\^+\s*$/.test(l))
-  return { line: Number(head[2]), column: caretLine === undefined ? 1 : caretLine.indexOf('^') + 1 }
+  return { file: head[1]!, line: Number(head[2]), column: caretLine === undefined ? 1 : caretLine.indexOf('^') + 1 }
 }
 
 // V8 keeps an ES module's syntax error position to itself; Node's TypeScript parser (JavaScript is valid
@@ -505,7 +587,8 @@ function javaScriptPosition (path: string): { line: number; column: number } | u
     stripTypeScriptTypes(readFileSync(path, 'utf8'))
     return undefined
   } catch (err) {
-    return syntaxErrorPosition(':' + ((err as Error).stack ?? '').split('\n').slice(0, 6).join('\n').replace(/^:+/, ''), '')
+    const at = caretPosition(((err as Error).stack ?? '').split('\n').slice(0, 6).join('\n'))
+    return at === undefined ? undefined : { line: at.line, column: at.column }
   } finally {
     process.emitWarning = emitWarning
   }
