@@ -11,7 +11,7 @@ import { registerDashboard, toDashboardStatus } from './admin/dashboard.ts'
 import type { LiveStream } from './admin/live.ts'
 import { TrafficHistory } from './admin/history.ts'
 import { buildAdmin } from './admin/server.ts'
-import { buildStatus } from './admin/status.ts'
+import { buildStatus, tunnelsOf } from './admin/status.ts'
 import type { GatewayEvent, StatusDocument } from './admin/status-types.ts'
 import { describeDiff, restartRequiredChanges, type ConfigDiff } from './config/diff.ts'
 import { configHash } from './config/hash.ts'
@@ -205,11 +205,15 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   /** Retired runtimes whose names no running pool had then: /status lists those still finishing requests. */
   const removedPools = new Set<PoolRuntime>()
   const retire = (runtime: PoolRuntime): void => {
-    if (!proxy.state.pools.has(runtime.name)) removedPools.add(runtime)
+    const removed = !proxy.state.pools.has(runtime.name)
     watching.get(runtime)?.()
     watching.delete(runtime)
     for (const t of runtime.pool.targets) leftTargets.add(t)
-    runtime.retire()
+    const over = runtime.retire()
+    if (!removed) return
+    removedPools.add(runtime)
+    // its last request ended: forgotten, unless tunnels outlive it (then when /status finds none left)
+    void over.then(() => { if (tunnelsOf(runtime) === 0) removedPools.delete(runtime) })
     if (!proxy.state.pools.has(runtime.name)) history.forget(runtime.name)
   }
 
@@ -392,8 +396,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     removedPools: prunedRemovedPools(),
   })
   const prunedRemovedPools = (): Set<PoolRuntime> => {
-    // a retired runtime empties its targets once its last request ends (or its deadline passes): forget it then
-    for (const runtime of removedPools) if (runtime.pool.targets.length === 0 && runtime.pool.retiring.length === 0) removedPools.delete(runtime)
+    for (const runtime of removedPools) if (runtime.budget.active === 0 && tunnelsOf(runtime) === 0) removedPools.delete(runtime)
     return removedPools
   }
   let admin: FastifyInstance | undefined

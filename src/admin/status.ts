@@ -15,7 +15,7 @@ export interface StatusContext {
   readiness: StatusDocument['readiness']
   state: GatewayState
   tunnels: number
-  /** Runtimes a reload retired whose names no running pool has. */
+  /** Runtimes a reload retired whose names no running pool had then (one may have come back since). */
   removedPools: Iterable<PoolRuntime>
 }
 
@@ -24,18 +24,11 @@ export function buildStatus (ctx: StatusContext): StatusDocument {
   for (const [name, runtime] of ctx.state.pools) pools[name] = poolStatus(runtime)
   const removedPools: StatusDocument['removedPools'] = {}
   for (const runtime of ctx.removedPools) {
-    if (ctx.state.pools.has(runtime.name)) continue // the name is back: its requests are the running pool's business
-    let inFlight = 0
-    let tunnels = 0
-    // copies sharing one upstream's counts are counted once, as in poolStatus
-    const counted = new Set<Target['shared']>()
-    for (const t of [...runtime.pool.targets, ...runtime.pool.retiring]) {
-      if (counted.has(t.shared)) continue
-      counted.add(t.shared)
-      inFlight += t.inFlight
-      tunnels += t.tunnels
-    }
-    if (inFlight === 0 && tunnels === 0) continue
+    // requests admitted to the pool (one waiting out a retry's backoff holds no target, and is counted), and tunnels
+    const tunnels = tunnelsOf(runtime)
+    const inFlight = runtime.budget.active + tunnels
+    if (inFlight === 0) continue
+    // a name removed twice (removed, added back, removed again) while the first one's requests run: theirs together
     const seen = removedPools[runtime.name] ?? { inFlight: 0, tunnels: 0 }
     removedPools[runtime.name] = { inFlight: seen.inFlight + inFlight, tunnels: seen.tunnels + tunnels }
   }
@@ -75,6 +68,18 @@ export function buildStatus (ctx: StatusContext): StatusDocument {
     removedPools,
     routes,
   }
+}
+
+/** Open WebSocket tunnels to a pool's targets, each upstream's counted once (copies share their counts). */
+export function tunnelsOf (runtime: PoolRuntime): number {
+  const counted = new Set<Target['shared']>()
+  let tunnels = 0
+  for (const t of [...runtime.pool.targets, ...runtime.pool.retiring]) {
+    if (counted.has(t.shared)) continue
+    counted.add(t.shared)
+    tunnels += t.tunnels
+  }
+  return tunnels
 }
 
 export function poolStatus (runtime: PoolRuntime): PoolStatus {

@@ -303,22 +303,27 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
    * A reload no longer uses this pool: checks and lookups stop at once, but requests admitted before the reload
    * (a body still arriving, a retry still to come) keep its targets until they end; then the targets close and
    * the breaker stops its timers. A request that never ends cannot hold them past twice the request deadline.
+   * Resolves then (open WebSocket tunnels may outlive it: they end with their connections).
    */
-  retire (): void {
+  retire (): Promise<void> {
     this.#retired = true
     for (const d of this.#discoveries) d.stop()
     this.health?.stop()
     let done = false
+    let finished!: () => void
+    const over = new Promise<void>((resolve) => { finished = resolve })
     const finish = (): void => {
       if (done) return
       done = true
       this.clock.clearTimeout(deadline)
       this.pool.setTargets([])
       this.breaker.shutdown()
+      finished()
     }
     const deadline = this.clock.setTimeout(finish, this.config.timeouts.requestMs * 2 + 1000)
     deadline.unref()
     void this.budget.whenIdle().then(finish)
+    return over
   }
 
   async close (): Promise<void> {
