@@ -498,11 +498,17 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       shuttingDown ??= drainAndClose({ server: app.server, proxy, tunnels, clock, logger, beginDrain: () => {
         readiness = 'draining'
         // A handover: the new process shares the admin port. New admin connections go to it from now on (an
-        // operator's drain or reload reaching this one would be lost with it); open ones are closed after each
-        // answer. Without reusePort the admin listener stays open to the end: probes and scrapes of this pod.
+        // operator's drain or reload reaching this one would be lost with it); idle ones are closed now, busy ones
+        // after their answer, and an action still arriving is refused 503 so that its retry reaches the new
+        // process; the dashboard's live streams reconnect there. Without reusePort the admin listener stays open
+        // to the end: probes and scrapes of this pod.
         if (adminReusesPort && admin !== undefined) {
           handingOver = true
           NetServer.prototype.close.call(admin.server)
+          live?.disconnectAll()
+          admin.server.closeIdleConnections()
+          // the streams just ended leave their connections idle a turn later (a browser would reconnect on them)
+          setImmediate(() => admin?.server.closeIdleConnections())
         }
       } }, config.shutdown)
         .then(() => this.close())

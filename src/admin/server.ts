@@ -44,7 +44,7 @@ export interface AdminContext {
   name?: string
   /**
    * A handover is under way (a stop signal with server.reusePort): every answer closes its connection, so a
-   * client's next call opens a new one, which reaches the process taking over the port.
+   * client's next call opens a new one, which reaches the process taking over the port; actions are refused 503.
    */
   handingOver?: () => boolean
   logger: Logger
@@ -209,6 +209,12 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     if (fromAnotherOrigin(request.headers)) return fail(reply, 'forbidden_origin')
     if (!authorised(request.headers.authorization)) return fail(reply, 'unauthorized')
     if (request.is404) return fail(reply, 'not_found')
+    // an action reaching a process that hands over (on a connection opened before its stop signal) would be lost
+    // with it: refused, the connection closed, so the retry reaches the process taking over
+    if (access === 'action' && ctx.handingOver?.() === true) {
+      reply.header('retry-after', '0')
+      return fail(reply, 'shutting_down')
+    }
   })
   admin.addHook('preParsing', async (request, reply, payload) => {
     // not for a body announced over the limit (Fastify's 413 comes next, without reading it), nor for a GET or
