@@ -249,6 +249,12 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     listened = true
     listenersSettled()
     await watcher.start()
+    // the watcher compares with the bytes the running config came from, not those it read just now: an edit saved
+    // since the config was read (before the watcher looked) runs, and one saved while it was imported (no bytes
+    // known to have run) too
+    const ran = loadedBytesHash(args.configFile)
+    if (ran === undefined) reloadFromFile()
+    else watcher.loaded(ran)
   } catch (err) {
     startFailed = true
     listenersSettled()

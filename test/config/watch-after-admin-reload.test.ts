@@ -1,6 +1,8 @@
 // A file put back to the bytes the watcher last read, after a POST /reload ran other bytes, runs again: the
 // watcher compared each read with its own last read, so CI writing B and reloading, then someone putting A back
 // within the watcher's debounce, left the gateway on B with A in the file, silently, until the file changed again.
+// At start, likewise, an edit saved while the config was imported was never run.
+import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
@@ -36,4 +38,31 @@ t.test('a file put back after a POST /reload of other bytes is reloaded', async 
   t.equal(await target(), b.url, 'B runs until the watcher reads the file again')
   await waitFor(async () => await target() === a.url, 10_000).catch(() => {}) // judged below
   t.equal(await target(), a.url, 'the file holds A again: A runs')
+})
+
+// The same at start: the watcher took its baseline from the file when it started, after the config had loaded. An
+// edit saved while the config was imported (a secret fetched at its top level) left the gateway on the old config.
+t.test('an edit saved while the config is imported at start runs once the gateway listens', async (t) => {
+  const a = await TestUpstream.start({ name: 'a' })
+  const b = await TestUpstream.start({ name: 'b' })
+  t.teardown(async () => { await a.close(); await b.close() })
+  const dir = t.testdir()
+  const marker = join(dir, 'importing')
+  const file = join(dir, 'routes.config.ts')
+  const config = (target: TestUpstream): string => `import { writeFileSync } from 'node:fs'
+writeFileSync(${JSON.stringify(marker)}, '')
+await new Promise((resolve) => setTimeout(resolve, 1000))
+export default { server: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, pools: { p: { targets: ['${target.url}'] } }, routes: [{ path: '/', pool: 'p' }] }
+`
+  writeFileSync(file, config(a))
+  const starting = startCli(t, file, { startTimeoutMs: 60_000 })
+  await waitFor(() => existsSync(marker), 30_000)
+  writeFileSync(file, config(b)) // while A's import waits at its top level
+  const cli = await starting
+  const target = async (): Promise<string | undefined> => {
+    const status = await (await fetch(`${cli.adminUrl}/status`)).json() as { pools: Record<string, { targets: Array<{ url: string }> }> }
+    return status.pools.p?.targets[0]?.url
+  }
+  await waitFor(async () => await target() === b.url, 15_000).catch(() => {}) // judged below
+  t.equal(await target(), b.url, 'the file holds B: B runs')
 })
