@@ -16,11 +16,27 @@ export function canonicalJson (value: unknown): string {
 // running config's; the status document shows it), never at start-up.
 const hashes = new WeakMap<ResolvedConfig, string>()
 
-/** First 16 hex digits of the sha256 of the canonical JSON: enough to tell configs apart, short enough to log. */
+/**
+ * First 16 hex digits of the sha256 of the canonical JSON: enough to tell configs apart, short enough to log. The
+ * secrets (admin.token, secret) are left out: the hash is public (switchyard_config_info on /metrics, which needs no
+ * token), and with the rest of a config known it would let anyone try guesses at the token offline, at full speed.
+ * So a change of secrets alone keeps the hash: sameConfig() compares them too.
+ */
 export function configHash (config: ResolvedConfig): string {
   let hash = hashes.get(config)
-  if (hash === undefined) hashes.set(config, hash = createHash('sha256').update(canonicalJson(config)).digest('hex').slice(0, 16))
+  if (hash === undefined) hashes.set(config, hash = createHash('sha256').update(canonicalJson(withoutSecrets(config))).digest('hex').slice(0, 16))
   return hash
+}
+
+function withoutSecrets (config: ResolvedConfig): unknown {
+  const { secret: _secret, ...rest } = config
+  const { token: _token, ...admin } = config.admin
+  return { ...rest, admin }
+}
+
+/** Whether two configs are the same, secrets included: a reload that only changes the admin token is applied. */
+export function sameConfig (a: ResolvedConfig, b: ResolvedConfig): boolean {
+  return a === b || (configHash(a) === configHash(b) && a.admin.token === b.admin.token && a.secret === b.secret)
 }
 
 /** sha256 of a file's bytes, in hex: tells whether a file changed without keeping its content. */

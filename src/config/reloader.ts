@@ -2,7 +2,7 @@
 // A trigger that arrives during a run is folded into one follow-up run, which loads again, so the newest file wins.
 import { ConfigError } from '../errors.ts'
 import { diffConfigs, restartRequiredChanges, type ConfigDiff } from './diff.ts'
-import { configHash } from './hash.ts'
+import { configHash, sameConfig } from './hash.ts'
 import type { ResolvedConfig } from './schema.ts'
 
 export type ReloadTrigger = 'file' | 'signal' | 'admin'
@@ -144,7 +144,7 @@ export class Reloader {
     try {
       const hash = configHash(next)
       const current = this.#options.current()
-      if (hash === configHash(current)) return { result: 'unchanged', trigger, hash }
+      if (sameConfig(next, current)) return { result: 'unchanged', trigger, hash }
       const diff = diffConfigs(current, next, this.#options.started)
       await yieldToLoop()
       const refusedBeforeApply = this.#refused(trigger)
