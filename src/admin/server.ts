@@ -133,10 +133,14 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     const { status, body } = adminError(code, extra)
     // here too: the router's own refusals (frameworkErrors) skip the onSend hook
     lastHeaders(reply)
+    // a 401 names the scheme that would be accepted (RFC 9110 §11.6.1, RFC 6750 §3)
+    if (code === 'unauthorized') reply.header('www-authenticate', 'Bearer realm="switchyard"')
     return reply.code(status).send(body)
   }
   const logCall = (request: FastifyRequest, status: number): void => {
-    ctx.logger.info({ method: request.method, path: request.url, peer: request.socket.remoteAddress, status }, 'admin call')
+    // a refused one at warn: wrong tokens tried one after another (on reads too) are seen
+    const level = status === 401 || status === 403 ? 'warn' : 'info'
+    ctx.logger[level]({ method: request.method, path: request.url.split('?')[0], peer: request.socket.remoteAddress, status }, 'admin call')
   }
   const admin = Fastify({
     schemaController: LAZY_SCHEMA_COMPILERS,
@@ -225,9 +229,9 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     return payload
   })
   admin.addHook('onSend', async (_request, reply) => lastHeaders(reply))
-  // every operator action, refused ones included, with who asked
+  // every operator action, refused ones included, and every call refused for its token or origin, with who asked
   admin.addHook('onResponse', async (request, reply) => {
-    if (request.method === 'POST') logCall(request, reply.statusCode)
+    if (request.method === 'POST' || reply.statusCode === 401 || reply.statusCode === 403) logCall(request, reply.statusCode)
   })
 
   admin.get('/healthz', async () => ({ status: 'ok' }))

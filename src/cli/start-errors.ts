@@ -1,7 +1,7 @@
 // Why the gateway could not start, in one sentence that names the config field to change: a listener that cannot
 // bind, a log destination that cannot be opened. The operator gets that sentence and exit code 1, never a stack.
 import { dirname, resolve } from 'node:path'
-import { MIN_ADMIN_TOKEN_LENGTH, MIN_SECRET_LENGTH } from '../config/schema.ts'
+import { ADMIN_TOKEN_CHARACTERS, ADMIN_TOKEN_CHARACTERS_PROBLEM, MIN_ADMIN_TOKEN_LENGTH, MIN_SECRET_LENGTH } from '../config/schema.ts'
 
 /** A start-up failure already described for the operator (message: `field: what is wrong`). */
 export class StartupError extends Error {
@@ -88,6 +88,7 @@ export function envSecretsProblem (env: NodeJS.ProcessEnv): string | undefined {
     if (value === undefined) continue
     if (PLACEHOLDER.test(value)) return `${name}: still the example value of deploy/kubernetes/secret.yaml: set a random one (openssl rand -hex 32)`
     if (value.length < minLength) return `${name}: must be at least ${minLength} characters (without surrounding whitespace), as ${field} must`
+    if (name === 'SWITCHYARD_ADMIN_TOKEN' && !ADMIN_TOKEN_CHARACTERS.test(value)) return `${name}: ${ADMIN_TOKEN_CHARACTERS_PROBLEM}, as ${field} must`
   }
   return undefined
 }

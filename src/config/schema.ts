@@ -291,6 +291,13 @@ const route = z.strictObject({
 
 /** The shortest admin token accepted, in the file or in SWITCHYARD_ADMIN_TOKEN (src/cli/start-errors.ts). */
 export const MIN_ADMIN_TOKEN_LENGTH = 16
+/**
+ * What an admin token (without surrounding whitespace) may hold: visible ASCII and spaces. Node reads a header's
+ * bytes as Latin-1 and browsers refuse other characters in one, so a token with '€' could never be sent: accepted,
+ * it locked the admin API for good.
+ */
+export const ADMIN_TOKEN_CHARACTERS = /^[\x20-\x7e]*$/
+export const ADMIN_TOKEN_CHARACTERS_PROBLEM = 'must be printable ASCII (letters, digits, punctuation, spaces): an Authorization header carries no other characters'
 /** The read-your-writes cookie key's shortest length (secret, or SWITCHYARD_SECRET). */
 export const MIN_SECRET_LENGTH = 16
 
@@ -350,7 +357,9 @@ const admin = z.strictObject({
   /** Bearer token for the admin calls that read state or act (or env SWITCHYARD_ADMIN_TOKEN). */
   // counted as it is used: the admin calls compare the token without its surrounding whitespace (src/admin/auth.ts),
   // so a short one padded to the length (a token file's trailing newlines) must not pass
-  token: z.string().refine((token) => token.trim().length >= MIN_ADMIN_TOKEN_LENGTH, { error: `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without surrounding whitespace` }).optional(),
+  token: z.string()
+    .refine((token) => token.trim().length >= MIN_ADMIN_TOKEN_LENGTH, { error: `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without surrounding whitespace` })
+    .refine((token) => ADMIN_TOKEN_CHARACTERS.test(token.trim()), { error: ADMIN_TOKEN_CHARACTERS_PROBLEM }).optional(),
 })
 
 const metrics = z.strictObject({
