@@ -1,5 +1,7 @@
 // What went wrong with one attempt, in the retry policy's words.
 import { closeSync, openSync } from 'node:fs'
+import { isIPv6 } from 'node:net'
+import { networkInterfaces } from 'node:os'
 
 export type FailureKind = 'connect-failure' | 'reset' | 'timeout' | 'bad-response' | 'client-abort' | 'bad-request'
 
@@ -33,21 +35,36 @@ export const CONNECT_PHASE = Symbol('switchyard.connectPhase')
  * ports): it says nothing of the target, so no outlier detection, breaker or health verdict may hear of it, as
  * Envoy counts such failures as its own overflow and nginx logs them as its own error, not the upstream's.
  */
-export function isLocalResourceError (err: unknown, fdsLeft: () => boolean = canOpenDescriptor): boolean {
-  const failed = err as { code?: unknown; syscall?: unknown } | null
+export function isLocalResourceError (err: unknown, host: LocalHost = THIS_HOST): boolean {
+  const failed = err as { code?: unknown; syscall?: unknown; address?: unknown } | null
   const code = failed?.code
   if (typeof code !== 'string') return false
+  // EADDRNOTAVAIL is also a connect to an IPv6 target from a host with IPv6 off ('::1' in a config written for
+  // another machine): the target's address, not the gateway's ports, so it is tried elsewhere and said as such
+  if (code === 'EADDRNOTAVAIL') return !(typeof failed?.address === 'string' && isIPv6(failed.address) && !host.hasIpv6())
   if (LOCAL_RESOURCE_CODES.includes(code)) return true
   // A name lookup out of fds fails with no EMFILE in sight: getaddrinfo cannot open /etc/hosts or a DNS socket and
   // says EBUSY, ENOTFOUND or EAI_AGAIN. Whether the gateway can open a descriptor tells its shortage from the name's
   // (one open and close, on failed lookups only).
-  return (failed?.syscall === 'getaddrinfo' || LOOKUP_CODES.includes(code)) && !fdsLeft()
+  return (failed?.syscall === 'getaddrinfo' || LOOKUP_CODES.includes(code)) && !host.fdsLeft()
+}
+
+/** What isLocalResourceError asks of the machine, on the rare errors that need it. */
+export interface LocalHost {
+  /** Whether this process can open one more file descriptor now. */
+  fdsLeft (): boolean
+  /** Whether the machine has an IPv6 address (loopback included). */
+  hasIpv6 (): boolean
+}
+
+const THIS_HOST: LocalHost = {
+  fdsLeft: canOpenDescriptor,
+  hasIpv6: () => Object.values(networkInterfaces()).some((addresses) => addresses?.some((a) => a.family === 'IPv6') === true),
 }
 
 /** Codes a failed name lookup gives (Node's dns.lookup: getaddrinfo's errors). */
 const LOOKUP_CODES = ['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_SYSTEM', 'EBUSY']
 
-/** Whether this process can open one more file descriptor now. */
 function canOpenDescriptor (): boolean {
   try {
     closeSync(openSync('/dev/null', 'r'))

@@ -83,11 +83,22 @@ t.test('a failed name lookup is the gateway\'s own when it has no descriptor lef
   ]
   for (const [err, fdsLeft, local] of cases) {
     let asked = 0
-    const answer = isLocalResourceError(err, () => { asked++; return fdsLeft })
+    const answer = isLocalResourceError(err, { fdsLeft: () => { asked++; return fdsLeft }, hasIpv6: () => true })
     t.equal(answer, local, `${(err as NodeJS.ErrnoException).code} with${fdsLeft ? '' : 'out'} a descriptor left`)
     if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') t.equal(asked, 0, 'a connect refusal opens no descriptor to ask')
   }
   t.equal(isLocalResourceError(lookup('ENOTFOUND')), false, 'with the real check: this process has descriptors left')
+})
+
+// EADDRNOTAVAIL is the gateway's shortage of local ports, but also a connect to an IPv6 target from a host with IPv6
+// off: that target would have been answered 503 overloaded for good, never tried on another target of its pool.
+t.test('EADDRNOTAVAIL to an IPv6 target from a host without IPv6 is the target\'s', async (t) => {
+  const refused = (address: string): Error => Object.assign(new Error(`connect EADDRNOTAVAIL ${address}:80`), { code: 'EADDRNOTAVAIL', syscall: 'connect', address, port: 80 })
+  const host = (hasIpv6: boolean) => ({ fdsLeft: () => true, hasIpv6: () => hasIpv6 })
+  t.equal(isLocalResourceError(refused('::1'), host(false)), false, 'no IPv6 here: the address is the fault')
+  t.equal(isLocalResourceError(refused('::1'), host(true)), true, 'IPv6 here: out of local ports')
+  t.equal(isLocalResourceError(refused('10.0.0.1'), host(false)), true, 'IPv4: out of local ports')
+  t.equal(isLocalResourceError(Object.assign(new Error('x'), { code: 'EADDRNOTAVAIL' }), host(false)), true, 'no address known: the gateway\'s, as before')
 })
 
 t.test('a request whose connect fails locally: 503 overloaded with Retry-After, counted local-error, never a target failure', async (t) => {
