@@ -14,7 +14,8 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   // the target is ex.pool's only if that pool made the last attempt: a split read that fell back to a primary that
   // could not serve it tried only replicas, and the line must not pair the primary with a replica's target
   const last = tried.length > ex.triedBefore ? tried[tried.length - 1] : undefined
-  const path = ex.path || ex.req.url || ''
+  // '' for a request refused before its path was read (uri_too_long, a shutdown cut, a client that left)
+  const path = ex.path || loggedTargetPath(ex.req.url)
   const status = loggedStatus(ex)
   const elapsedMs = performance.now() - ex.startedAt
   const bytesIn = ex.bytesIn
@@ -44,6 +45,29 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   if (aborted) line += ',"aborted":true'
   ;(logger as unknown as Record<symbol, { write (s: string): unknown }>)[streamSym]!.write(`${line},"msg":"request"}\n`)
 }
+
+const ABSOLUTE_FORM_PREFIX = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/
+
+/**
+ * A request target as the access log shows one that was never routed (src/proxy/front.ts, bad_path): as a routed
+ * path is logged, without its query or fragment, nor an absolute-form target's scheme and authority. The query
+ * carries access tokens, API keys and OAuth codes, and the authority may carry `user:password@`; the path is kept, as
+ * sent (it could not be normalised), so the line still says what was refused.
+ */
+export function loggedTargetPath (rawUrl: string | undefined): string {
+  if (rawUrl === undefined) return ''
+  let path = rawUrl
+  const end = path.search(QUERY_OR_FRAGMENT)
+  if (end !== -1) path = path.slice(0, end)
+  // any scheme, any authority (userinfo, an invalid host): the authority ends at the first '/', '?' or '#' (RFC 3986 §3.2)
+  if (path.charCodeAt(0) !== 47 /* / */) {
+    const m = ABSOLUTE_FORM_PREFIX.exec(path)
+    if (m !== null) path = path.slice(m[0].length) || '/'
+  }
+  return path
+}
+
+const QUERY_OR_FRAGMENT = /[?#]/
 
 /**
  * The status a request is logged and counted with: the answer's, the one Node's parser wrote itself, 503 for one the

@@ -4,6 +4,7 @@ import type { IncomingMessage } from 'node:http'
 import proxyAddr from '@fastify/proxy-addr'
 import type { ErrorCode } from '../errors.ts'
 import { METHODS } from '../node-http.ts'
+import { loggedTargetPath } from './access-log.ts'
 import { absoluteFormAuthority, isValidAuthority, normaliseRequestTarget } from '../routing/path.ts'
 import type { RoutePlan } from '../release/plans.ts'
 import { SAFE_METHODS } from '../release/read-after-write.ts'
@@ -34,7 +35,10 @@ export interface Admission {
   /** Flat [name, value, …] list for the upstream; host and x-request-id included once a pool is known. */
   headers: string[]
   facts: IncomingFacts
-  /** The normalised path that was routed ('' when the path was refused). */
+  /**
+   * The normalised path, as routed and logged; for a target refused as bad_path, the raw path without its query or
+   * absolute-form authority (loggedTargetPath), only ever logged.
+   */
   path: string
   route: Route | undefined
   runtime: PoolRuntime | undefined
@@ -85,15 +89,17 @@ export function createAdmit (options: FrontOptions): Admit {
     const target = normaliseRequestTarget(url)
     if (target === undefined) {
       admission.refusal = 'bad_path'
+      // logged without its query or userinfo, as a routed path is (never the raw target: it may carry secrets)
+      admission.path = loggedTargetPath(url)
       return admission
     }
+    admission.path = target.path
     const malformed = malformedRequest(req, facts)
     if (malformed !== undefined) {
       admission.refusal = malformed
       admission.malformed = true
       return admission
     }
-    admission.path = target.path
     const table = state.table
     const match = table.match(target.path, req.method ?? 'GET', facts.host, table.narrowsByHeaders ? (name) => firstValue(req.headers[name]) : undefined)
     if (match === undefined) {

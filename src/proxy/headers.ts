@@ -7,11 +7,21 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
   'proxy-authenticate', 'proxy-authorization', 'trailer'])
 
 /**
+ * Who the client is and how it reached the gateway, besides X-Forwarded-For/-Proto/-Host (which the gateway writes
+ * itself): only a trusted proxy (server.trustedProxies) may say it, so these are passed on from one and dropped from
+ * any other peer. Upstream frameworks build absolute URLs from X-Forwarded-Port/-Prefix (Spring, Django) and take
+ * the client's address from the others (Rails reads Client-IP); a client must not choose them.
+ */
+const FROM_TRUSTED_PROXY_ONLY: ReadonlySet<string> = new Set(['forwarded', 'x-real-ip', 'x-forwarded-port',
+  'x-forwarded-prefix', 'x-forwarded-server', 'true-client-ip', 'x-client-ip', 'client-ip', 'x-cluster-client-ip'])
+
+/**
  * Request fields that never go upstream as sent: the hop-by-hop ones; Expect, which the gateway answers itself
  * (100 Continue: Node decides it, src/app.ts 'checkContinue'; the upstream gets the body directly); Max-Forwards,
- * which front.ts passes on, or decrements for TRACE and OPTIONS.
+ * which front.ts passes on, or decrements for TRACE and OPTIONS; and the client facts only a trusted proxy may give
+ * (FROM_TRUSTED_PROXY_ONLY: the one lookup every field makes finds them).
  */
-const HELD_BACK: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'expect', 'max-forwards'])
+const HELD_BACK: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'expect', 'max-forwards', ...FROM_TRUSTED_PROXY_ONLY])
 
 /**
  * Max-Forwards: the first value, as Node's req.headers keeps it (one hop count; joined lines would send the upstream
@@ -119,11 +129,6 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
       case 'x-forwarded-host':
         if (opts.trusted) forwardedHost ??= value
         continue
-      case 'forwarded':
-      case 'x-real-ip':
-        // only a trusted proxy may say who the client is
-        if (opts.trusted) out.push(name, value)
-        continue
       case 'upgrade': // hop-by-hop
         if (connectionTokens?.has('upgrade') === true) facts.connectionClose = true
         continue
@@ -132,6 +137,8 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
     // the switch above, which every field of every request would compare against)
     if (HELD_BACK.has(name)) {
       if (name === 'max-forwards') holdMaxForwards(facts, value)
+      // only a trusted proxy may say who the client is (and a field named in Connection is hop-by-hop, even its)
+      else if (opts.trusted && FROM_TRUSTED_PROXY_ONLY.has(name) && connectionTokens?.has(name) !== true) out.push(name, value)
       continue
     }
     if (connectionTokens?.has(name) === true) continue
