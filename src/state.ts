@@ -16,7 +16,8 @@ export interface GatewayState {
 
 /** Counts the answers the gateway gives before any route takes a request (implemented by the metrics). */
 export interface RefusalObserver {
-  refused (error: ErrorCode): void
+  /** client_closed: no answer, its client left first (src/metrics/catalogue.ts UNANSWERED_REFUSALS). */
+  refused (error: ErrorCode | 'client_closed'): void
 }
 
 export interface RouteObserver {

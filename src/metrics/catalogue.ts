@@ -12,6 +12,14 @@ export type RetryReason = (typeof RETRY_REASONS)[number]
 export const CONFIG_RELOAD_RESULTS = ['success', 'error', 'unchanged'] as const
 export type ConfigReloadResult = (typeof CONFIG_RELOAD_RESULTS)[number]
 
+/**
+ * switchyard_refused_requests_total's error codes that are not answers of the error catalogue (src/errors.ts), with
+ * the status they are logged and counted with. 'client_closed': a request or upgrade whose client left before any
+ * route took it, e.g. while it waited its pipelined turn (the access log's 499, nginx's "client closed request").
+ */
+export const UNANSWERED_REFUSALS = { client_closed: 499 } as const
+export type UnansweredRefusal = keyof typeof UNANSWERED_REFUSALS
+
 /** Why a read went to the primary: a session that just wrote (sticky), or no healthy replica (fallback). */
 export const READ_TO_PRIMARY_REASONS = ['sticky', 'fallback'] as const
 export type ReadToPrimaryReason = (typeof READ_TO_PRIMARY_REASONS)[number]
@@ -114,7 +122,7 @@ export const CATALOGUE = {
   },
   targetInFlight: {
     name: 'switchyard_target_in_flight',
-    help: 'Requests in flight to a target',
+    help: 'Requests and open WebSocket tunnels in flight to a target',
     type: 'gauge',
     labelNames: ['pool', 'target'],
   },
@@ -126,7 +134,7 @@ export const CATALOGUE = {
   },
   refusedRequests: {
     name: 'switchyard_refused_requests_total',
-    help: 'Requests the gateway answered itself before any route took them (no route, malformed, overloaded, shutting down, too long, or refused by Node\'s parser), by status code and error code',
+    help: 'Requests the gateway answered itself before any route took them (no route, malformed, overloaded, shutting down, too long, or refused by Node\'s parser), or whose client left before any route took them (499 client_closed), by status code and error code',
     type: 'counter',
     labelNames: ['code', 'error'],
   },
@@ -141,6 +149,12 @@ export const CATALOGUE = {
     help: 'Configuration reloads, by result',
     type: 'counter',
     labelNames: ['result'],
+  },
+  configLastReloadSuccessful: {
+    name: 'switchyard_config_last_reload_successful',
+    help: 'Whether the last configuration reload was applied or found the config unchanged (1), or rejected the config on disk (0); 1 at start',
+    type: 'gauge',
+    labelNames: [],
   },
   configInfo: {
     name: 'switchyard_config_info',

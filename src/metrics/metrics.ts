@@ -2,7 +2,7 @@
 // hot path records through (cached, one per route, pool and target), forgetting what a reload removed,
 // and the /metrics text.
 import { ERRORS, type ErrorCode } from '../errors.ts'
-import { CONFIG_RELOAD_RESULTS, type ConfigReloadResult, type ConnectionDropReason } from './catalogue.ts'
+import { CONFIG_RELOAD_RESULTS, UNANSWERED_REFUSALS, type ConfigReloadResult, type ConnectionDropReason, type UnansweredRefusal } from './catalogue.ts'
 import type { CounterSeries } from './counter.ts'
 import { TextWriter } from './exposition.ts'
 import { createFamilies, renderFamilies, type Families } from './families.ts'
@@ -35,7 +35,7 @@ export class GatewayMetrics {
   #configHash: (() => string) | undefined
   readonly #reloads = new Map<ConfigReloadResult, CounterSeries>()
   /** By error code, bound at its first refusal (a bounded set: the catalogue's codes). */
-  readonly #refusals = new Map<ErrorCode, CounterSeries>()
+  readonly #refusals = new Map<ErrorCode | UnansweredRefusal, CounterSeries>()
   /** Bound at the first drop of each reason (none exported before: a fresh gateway's exposition stays as it was). */
   readonly #drops = new Map<ConnectionDropReason, CounterSeries>()
   readonly #routes = new Map<string, RouteEntry>()
@@ -48,6 +48,8 @@ export class GatewayMetrics {
     this.#source = options.source
     // every result exported from the start at 0, so rate() and increase() see the first reload
     for (const result of CONFIG_RELOAD_RESULTS) this.#reloads.set(result, this.#families.configReloads.series([result]))
+    // the config the gateway started with was accepted (a gateway whose config is rejected never starts)
+    this.#families.configLastReloadSuccessful.set([], 1)
   }
 
   /** Where the state gauges are read from at each render (undefined: none exported). */
@@ -137,10 +139,16 @@ export class GatewayMetrics {
     targets?.delete(targetId)
   }
 
-  /** A request the gateway answered itself before any route took it (its route's series never see it). */
-  refused (error: ErrorCode): void {
+  /**
+   * A request the gateway answered itself before any route took it, or whose client left before one did
+   * (client_closed): its route's series never see it.
+   */
+  refused (error: ErrorCode | UnansweredRefusal): void {
     let series = this.#refusals.get(error)
-    if (series === undefined) this.#refusals.set(error, series = this.#families.refusedRequests.series([String(ERRORS[error].status), error]))
+    if (series === undefined) {
+      const status = Object.hasOwn(UNANSWERED_REFUSALS, error) ? UNANSWERED_REFUSALS[error as UnansweredRefusal] : ERRORS[error as ErrorCode].status
+      this.#refusals.set(error, series = this.#families.refusedRequests.series([String(status), error]))
+    }
     series.inc()
   }
 
@@ -151,8 +159,14 @@ export class GatewayMetrics {
     series.inc()
   }
 
+  /**
+   * A reload that judged the config on disk (app.ts counts neither one refused while shutting down nor one the
+   * gateway's own shortage failed): the gauge stays 0 after a rejection until a reload accepts the file, so an alert
+   * on it lasts as long as the bad file does, where one on the counter's increase resolves on its own.
+   */
   configReload (result: ConfigReloadResult): void {
     this.#reloads.get(result)?.inc()
+    this.#families.configLastReloadSuccessful.set([], result === 'error' ? 0 : 1)
   }
 
   /** Names the configuration in force: its hash, read at every render (only the latest is exported). */

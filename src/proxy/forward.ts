@@ -500,6 +500,9 @@ export class ProxyHandler {
     // a refusal counts once written: one queued behind pipelined answers whose connection closed first was never given
     // (and one the shutdown cut while it waited its turn: 503 shutdown_cut, before any route took it)
     else if (ex.route === undefined && ex.errorCode !== undefined && (ex.res.writableFinished || ex.parserStatus !== undefined || ex.cutByShutdown)) this.#refusals?.refused(ex.errorCode)
+    // a client that left before any route took it (waiting its pipelined turn, or gone on arrival): its 499 line is
+    // counted too, so the log's lines and the counters agree
+    else if (ex.route === undefined && ex.errorCode === undefined && ex.clientGone) this.#refusals?.refused('client_closed')
     if (--this.#active === 0 && this.#onIdle !== undefined) {
       const onIdle = this.#onIdle
       this.#onIdle = undefined

@@ -170,6 +170,8 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
         opts.refusals?.refused('shutdown_cut')
         return opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: ERRORS.shutdown_cut.status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...SHUTDOWN_CUT }, 'request')
       }
+      // its client left first: counted as its 499 line is, before any route took it
+      opts.refusals?.refused('client_closed')
       opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: 499, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, aborted: true }, 'request')
     })
   }
@@ -223,7 +225,10 @@ export function createConnectHandler (opts: Pick<UpgradeOptions, 'logger' | 'tun
       endAndLinger(socket, rawErrorAnswer('method_not_implemented', requestId))
       opts.refusals?.refused('method_not_implemented')
       log(ERRORS.method_not_implemented.status, { error: 'method_not_implemented' })
-    }, () => log(499, { aborted: true }))
+    }, () => {
+      opts.refusals?.refused('client_closed')
+      log(499, { aborted: true })
+    })
   }
 }
 

@@ -168,6 +168,7 @@ t.test('metrics-config', async (t) => {
       'switchyard_config_reloads_total{result="success"}': 0,
       'switchyard_config_reloads_total{result="error"}': 0,
       'switchyard_config_reloads_total{result="unchanged"}': 0,
+      'switchyard_config_last_reload_successful': 1,
     }, 'no config_info before a config is set')
 
     m.setConfigInfo(() => 'h1')
@@ -181,6 +182,7 @@ t.test('metrics-config', async (t) => {
       'switchyard_config_reloads_total{result="success"}': 2,
       'switchyard_config_reloads_total{result="error"}': 1,
       'switchyard_config_reloads_total{result="unchanged"}': 1,
+      'switchyard_config_last_reload_successful': 1,
       'switchyard_config_info{hash="h3"}': 1,
     })
 
@@ -681,6 +683,7 @@ t.test('metrics-render', async (t) => {
       [key('switchyard_config_reloads_total', { result: 'success' })]: 1,
       [key('switchyard_config_reloads_total', { result: 'error' })]: 1,
       [key('switchyard_config_reloads_total', { result: 'unchanged' })]: 0,
+      [key('switchyard_config_last_reload_successful', {})]: 0,
       [key('switchyard_config_info', { hash: 'abc123' })]: 1,
       [key('switchyard_reads_to_primary_total', { route: 'api', reason: 'sticky' })]: 2,
       [key('switchyard_reads_to_primary_total', { route: 'api', reason: 'fallback' })]: 1,
@@ -695,11 +698,12 @@ t.test('metrics-render', async (t) => {
     const { types, helps, samples } = parseExposition(await m.render())
     t.same(Object.fromEntries(types), Object.fromEntries(Object.values(CATALOGUE).map((s) => [s.name, s.type])))
     t.same(Object.fromEntries(helps), Object.fromEntries(Object.values(CATALOGUE).map((s) => [s.name, s.help])))
-    // a fresh gateway exports only the reload counters at 0
+    // a fresh gateway exports only the reload counters at 0, and its config as accepted
     t.same(samples.map((s) => [s.name, s.labels, s.value]), [
       ['switchyard_config_reloads_total', { result: 'success' }, 0],
       ['switchyard_config_reloads_total', { result: 'error' }, 0],
       ['switchyard_config_reloads_total', { result: 'unchanged' }, 0],
+      ['switchyard_config_last_reload_successful', {}, 1],
     ])
   })
 
