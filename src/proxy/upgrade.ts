@@ -8,7 +8,7 @@ import { ERRORS, type ErrorCode } from '../errors.ts'
 import type { Admission, Verdict } from '../resilience/breaker.ts'
 import type { GatewayState, RefusalObserver } from '../state.ts'
 import type { Admit } from './front.ts'
-import { bytesWrittenSinceLastLine } from './access-log.ts'
+import { bytesWrittenSinceLastLine, loggedTargetPath } from './access-log.ts'
 import { extractHashKey } from './hash-key.ts'
 import { endAndLinger, rawErrorAnswer } from './raw-response.ts'
 import { restartRead } from './pipelining.ts'
@@ -65,7 +65,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     // the fields of a request's line (src/proxy/access-log.ts): its route and pool as soon as it has them, no
     // attempt until one is made, and the bytes its connection carried (a tunnel's are given when it closes)
     const log = (status: number, extra: Record<string, unknown>, handshakeMs?: number): void => {
-      opts.logger.info({ requestId, method: req.method, path: admission.path || req.url, route: admission.route?.label, pool: runtime?.name, target: undefined, status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...extra }, 'request')
+      opts.logger.info({ requestId, method: req.method, path: admission.path || loggedTargetPath(req.url), route: admission.route?.label, pool: runtime?.name, target: undefined, status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...extra }, 'request')
       if (status !== 101) count(status, handshakeMs)
     }
     // A canary's upgrades judge it as its requests do. A tunnel is judged when its 101 is written: it may stay open
@@ -168,11 +168,11 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       // cut by the shutdown before its turn: 503 shutdown_cut, counted as a refusal (no route took it yet)
       if (opts.cutting?.() === true) {
         opts.refusals?.refused('shutdown_cut')
-        return opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: ERRORS.shutdown_cut.status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...SHUTDOWN_CUT }, 'request')
+        return opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: loggedTargetPath(req.url), status: ERRORS.shutdown_cut.status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...SHUTDOWN_CUT }, 'request')
       }
       // its client left first: counted as its 499 line is, before any route took it
       opts.refusals?.refused('client_closed')
-      opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: req.url, status: 499, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, aborted: true }, 'request')
+      opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: loggedTargetPath(req.url), status: 499, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, aborted: true }, 'request')
     })
   }
 }
@@ -188,7 +188,7 @@ function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals'>, re
   const requestId = requestIdOf(req)
   endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
   opts.refusals?.refused(code)
-  opts.logger.info({ requestId, method: req.method, path: req.url, status: ERRORS[code].status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, error: code }, 'request')
+  opts.logger.info({ requestId, method: req.method, path: loggedTargetPath(req.url), status: ERRORS[code].status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, error: code }, 'request')
 }
 
 /**
@@ -217,7 +217,7 @@ export function createConnectHandler (opts: Pick<UpgradeOptions, 'logger' | 'tun
     const startedAt = performance.now()
     const requestId = requestIdOf(req)
     const log = (status: number, extra: Record<string, unknown>): void => {
-      opts.logger.info({ requestId, method: req.method, path: req.url, status, durationMs: hundredths(performance.now() - startedAt), ...extra }, 'request')
+      opts.logger.info({ requestId, method: req.method, path: loggedTargetPath(req.url), status, durationMs: hundredths(performance.now() - startedAt), ...extra }, 'request')
     }
     socket.on('error', () => socket.destroy())
     opts.tunnels.take(socket)

@@ -118,3 +118,16 @@ t.test('an upgrade refused before routing is logged without its query', async (t
   t.equal(line.path, '/ws/%2e%2e/x', 'the path, no query')
   noSecretLogged(t, gw)
 })
+
+// An upgrade refused before admission (its target over server.maxUrlBytes) wrote its raw target to the log, the
+// query's token included: its line drops the query as every other line does.
+t.test('an upgrade refused before admission is logged without its query', async (t) => {
+  const u = await TestUpstream.start()
+  const gw = await startGateway({ server: { maxUrlBytes: 256 }, pools: { p: { targets: [u.url] } }, routes: [{ path: '/', pool: 'p' }] })
+  t.teardown(async () => { await gw.close(); await u.close() })
+  const secret = 'x'.repeat(300)
+  await rawExchange(portOf(gw.url), wsHandshake(`/ws?access_token=${secret}`, 'long-upgrade'))
+  await waitFor(() => gw.accessLogs().length === 1)
+  t.match(gw.accessLogs()[0], { path: '/ws', status: 414, upgrade: true })
+  t.notMatch(JSON.stringify(gw.logs), secret, 'the token is nowhere in the log')
+})
