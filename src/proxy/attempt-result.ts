@@ -16,6 +16,12 @@ export interface AttemptResult {
    * upstream's failure either (503 overloaded), and not retried (the next attempt would meet the same shortage).
    */
   local: boolean
+  /**
+   * Reset before any byte of an answer on a kept-alive connection: the upstream (or a middlebox) had dropped it while
+   * idle. The race of keep-alive, not a verdict on the target: no outlier failure or breaker verdict, and its retry
+   * (idempotent requests, as for any reset) takes no budget slot, going out on a new connection.
+   */
+  stale: boolean
   /** Another attempt follows (policy, deadline and, for dropped responses, budget agreed). */
   retryable: boolean
   /** A retry slot was taken from the budget for the next attempt. */

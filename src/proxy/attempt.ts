@@ -10,6 +10,7 @@ import { parseRetryAfter } from '../resilience/retry.ts'
 import { monotonicMs, setVerdictTimeout, type Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { upstreamReset } from '../upstream/connector.ts'
+import type { ConnectionAware } from '../upstream/connections.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
 import { forwardedOverHttps } from './front.ts'
@@ -31,8 +32,8 @@ export type { AttemptResult }
 /** Bytes queued for a client before the upstream is paused (a slow client holds at most this, plus one read). */
 const PAUSE_BYTES = 256 * 1024
 
-export class Attempt implements Dispatcher.DispatchHandler {
-  readonly result: AttemptResult = { responded: false, failure: undefined, busy: false, local: false, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
+export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
+  readonly result: AttemptResult = { responded: false, failure: undefined, busy: false, local: false, stale: false, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
   readonly #ex: Exchange
   readonly #runtime: PoolRuntime
   readonly #target: Target
@@ -71,6 +72,8 @@ export class Attempt implements Dispatcher.DispatchHandler {
   /** The head's Connection field (parsed: undici's raw head is views of a read buffer that may have been released). */
   #connection: string | string[] | undefined
   #watchingUpload = false
+  /** The connection it went out on had carried an answer before (TargetConnections tells, as it hands it over). */
+  #reused = false
   /** Handed to undici, not started yet: counted in the target's queue until undici starts or ends it. */
   #queued = false
 
@@ -316,6 +319,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
     this.#settle()
   }
 
+  onConnectionChosen (reused: boolean): void {
+    this.#reused = reused
+  }
+
   onResponseError (_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     this.#leaveQueue()
     this.#fail(err)
@@ -346,6 +353,10 @@ export class Attempt implements Dispatcher.DispatchHandler {
       const kind = this.#timedOut ? 'timeout' : classifyError(err)
       if (kind === 'bad-request') ex.errorCode = 'bad_request'
       else result.failure = kind
+      if (kind === 'reset' && this.#reused && !result.responded && !this.#headersReceived) {
+        result.stale = true
+        this.#target.client.dropIdle()
+      }
       // headers are out: all that is left is to cut the response short (and say why in the access log)
       if (result.responded) ex.cutShort(failureCode(kind))
       else if (!result.retryable) {
@@ -393,8 +404,9 @@ export class Attempt implements Dispatcher.DispatchHandler {
     runtime.pool.release(this.#target, result.failure !== undefined)
     const outcome = result.failure ?? (result.busy ? 'busy' : result.local ? 'local-error' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success')
     runtime.observer.attempt(this.#target, outcome, performance.now() - this.#startedAt, result.responded && this.#ex.res.statusCode >= 500)
-    if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
-    else if (!this.#ex.clientGone && !result.busy && !result.local) this.#runtime.outlier.success(this.#target)
+    if (result.failure !== undefined) {
+      if (!result.stale) this.#runtime.outlier.failure(this.#target)
+    } else if (!this.#ex.clientGone && !result.busy && !result.local) this.#runtime.outlier.success(this.#target)
     this.#done(result)
   }
 

@@ -548,6 +548,8 @@ const ALL_METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE'
 function verdictOf (ex: Exchange, last: AttemptResult | undefined): Verdict {
   if (last === undefined) return undefined
   if (last.failure === undefined) return last.responded ? 'success' : undefined
+  // a kept-alive connection dropped while idle says nothing of the upstream now
+  if (last.stale) return undefined
   return last.retryable && (ex.clientGone || ex.errorCode === 'body_too_large') ? undefined : 'failure'
 }
 

@@ -59,7 +59,8 @@ class TargetLoop {
       // A connect failure never reached an upstream, so sending it elsewhere adds no load to any: it takes no
       // budget slot (HAProxy's retry-on conn-failure with redispatch). A target that dies refuses every request
       // sent to it until health checks notice, far more at once than the budget allows; attempts still bound it.
-      if (ex.attempts > 0 && this.#slot === undefined && last?.failure !== 'connect-failure') {
+      // Nor does a request whose kept-alive connection the upstream had dropped (stale): it goes out on a new one.
+      if (ex.attempts > 0 && this.#slot === undefined && last?.failure !== 'connect-failure' && last?.stale !== true) {
         if (!runtime.budget.tryAcquire()) return this.#end()
         this.#slot = runtime.budget
       }

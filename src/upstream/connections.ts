@@ -17,6 +17,14 @@ interface Queued {
   readonly handler: Dispatcher.DispatchHandler
 }
 
+/**
+ * A request handler told, as its request is handed to a connection, whether that connection carried an answer
+ * before (kept alive) or is new: only a kept-alive one can have been closed by the upstream in the meantime.
+ */
+export interface ConnectionAware {
+  onConnectionChosen? (reused: boolean): void
+}
+
 /** One connection and whether it can take a request now. */
 interface Slot {
   readonly client: Client
@@ -109,8 +117,20 @@ export class TargetConnections {
     return this.#free.length > 0 || this.#slots.length < this.#max
   }
 
+  /**
+   * A request found a kept-alive connection dead (reset before any byte of an answer): the upstream, or a middlebox
+   * between, dropped its idle connections, and those still idle here are likely dead too (the retry would take the
+   * next one: LIFO). They are closed, so the retry and the requests after it open new ones (nginx resends such a
+   * request on another connection likewise).
+   */
+  dropIdle (): void {
+    for (const slot of [...this.#free]) this.#retire(slot)
+  }
+
   /** Hands one request to a slot's client: true when the client can take another at once. */
   #send (slot: Slot, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    // reused: it carried an answer before and is still open (a new client, or one reconnecting, is connecting)
+    ;(handler as ConnectionAware).onConnectionChosen?.(slot.client.stats.connected)
     try {
       return slot.client.dispatch(options, handler)
     } catch (err) {

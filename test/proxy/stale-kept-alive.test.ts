@@ -1,0 +1,86 @@
+// Kept-alive upstream connections that died while idle (a load balancer's or NAT's idle expiry answering the next
+// packet with a reset, an upstream host restarted): the next request on one is reset before any byte of an answer.
+// Before, its retry took the next idle connection (LIFO), as dead, so a GET failed 502 after all its attempts, the
+// retries used up the budget under a burst, and a healthy target was ejected. Now the target's other idle
+// connections are closed at the first such reset, the retry goes out on a new connection without a budget slot, and
+// neither outlier detection nor the breaker hears of it (nginx resends such a request on a new connection likewise).
+import { once } from 'node:events'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
+import t from 'tap'
+import type { GatewayConfig } from '../../src/config/schema.ts'
+import { startGateway, type TestGateway } from '../helpers/gateway.ts'
+import { request } from 'node:http'
+
+function get (url: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    request(url, { agent: false }, (res) => { res.resume(); res.on('end', () => resolve({ status: res.statusCode ?? 0 })) }).on('error', reject).end()
+  })
+}
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+/**
+ * An upstream answering 200 on kept-alive connections, whose connections opened before `expire()` reset on their
+ * next request, as after an idle expiry; a connection opened after it works.
+ */
+async function expiringUpstream (t: Tap): Promise<{ url: string; expire (): void; connections (): number }> {
+  let epoch = 0
+  let opened = 0
+  const sockets = new Set<Socket>()
+  const server = createServer((socket) => {
+    opened++
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+    const born = epoch
+    let buffered = ''
+    socket.on('data', (chunk: Buffer) => {
+      if (born !== epoch) return socket.resetAndDestroy()
+      buffered += chunk.toString('latin1')
+      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
+        buffered = buffered.slice(end + 4)
+        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
+      }
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, expire: () => { epoch++ }, connections: () => opened }
+}
+
+async function gateway (t: Tap, targets: string[]): Promise<TestGateway> {
+  const config: GatewayConfig = {
+    pools: { p: { targets, retry: { attempts: 3, backoff: { baseMs: 1, maxMs: 2 } }, outlier: { consecutiveFailures: 2, maxEjectionPercent: 100 } } },
+    routes: [{ path: '/', pool: 'p' }],
+  }
+  const gw = await startGateway(config, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  return gw
+}
+
+const WARM = 10
+
+t.test('after idle connections died, sequential GETs are all answered and no target is blamed', async (t) => {
+  const [a, b] = [await expiringUpstream(t), await expiringUpstream(t)]
+  const gw = await gateway(t, [a.url, b.url])
+  // WARM connections each: requests at once, so none is free to reuse
+  await Promise.all(Array.from({ length: 2 * WARM }, () => get(`${gw.url}/warm`)))
+  a.expire()
+  b.expire()
+  const statuses: number[] = []
+  for (let i = 0; i < 10; i++) statuses.push((await get(`${gw.url}/after`)).status)
+  t.strictSame(statuses, Array(10).fill(200), 'every GET answered')
+  t.notOk(gw.logs.some((l) => /target ejected|circuit breaker open/.test(l.msg)), 'no target ejected, no breaker opened')
+  const retried = gw.accessLogs().filter((l) => l.path === '/after' && (l.attempts as number) > 1).length
+  t.ok(retried <= 2, `at most one retry per target: the other dead idle connections were closed (${retried})`)
+})
+
+t.test('a burst after idle connections died is answered whole: stale retries take no budget slot', async (t) => {
+  const a = await expiringUpstream(t)
+  const gw = await gateway(t, [a.url])
+  await Promise.all(Array.from({ length: WARM }, () => get(`${gw.url}/warm`)))
+  a.expire()
+  const statuses = await Promise.all(Array.from({ length: 2 * WARM }, (_, i) => get(`${gw.url}/burst${i}`).then((r) => r.status)))
+  t.strictSame(statuses, Array(2 * WARM).fill(200), 'every GET answered')
+  t.notOk(gw.logs.some((l) => /target ejected|circuit breaker open/.test(l.msg)), 'no target ejected, no breaker opened')
+})
