@@ -505,10 +505,10 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         if (adminReusesPort && admin !== undefined) {
           handingOver = true
           NetServer.prototype.close.call(admin.server)
+          // the streams first: ended, their connections are idle, and closed with the others (a browser would
+          // reconnect on a kept one)
           live?.disconnectAll()
           admin.server.closeIdleConnections()
-          // the streams just ended leave their connections idle a turn later (a browser would reconnect on them)
-          setImmediate(() => admin?.server.closeIdleConnections())
         }
       } }, config.shutdown)
         .then(() => this.close())

@@ -38,3 +38,37 @@ t.test('an admin token no header can carry is refused', async (t) => {
   t.same(problemsOf({ admin: { token: 'a token with spaces and !#$%&*' }, pools: { p: { targets: ['http://a:1'] } }, routes: [{ path: '/', pool: 'p' }] }), [], 'printable ASCII with spaces passes')
   t.equal(envSecretsProblem({ SWITCHYARD_ADMIN_TOKEN: 'printable-token-0123\n' }), undefined, 'a trailing newline is trimmed, as before')
 })
+
+// A read refused 403 for its origin is logged at warn, as a 401 is, and carries no WWW-Authenticate (only a 401
+// names a scheme); the logged path of a refused call is the path alone, its query (an access token) left out.
+t.test('admin-refusals-logged-more', async (t) => {
+  t.test('a read refused 403 for its origin is logged at warn, without WWW-Authenticate', async (t) => {
+    const u = await TestUpstream.start()
+    const config: GatewayConfig = { admin: { token: 'the-right-token-0123' }, pools: { p: { targets: [u.url] } }, routes: [{ path: '/', pool: 'p' }] }
+    const gw = await startGateway(config, { defaultMetrics: false })
+    const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+    t.teardown(async () => { await gw.close(); await u.close() })
+    const res = await fetch(`${admin}/status`, { headers: { authorization: 'Bearer the-right-token-0123', 'sec-fetch-site': 'cross-site' } })
+    await res.arrayBuffer()
+    t.equal(res.status, 403)
+    t.equal(res.headers.get('www-authenticate'), null, 'a 403 names no scheme: a token would not help')
+    const calls = gw.logs.filter((l) => l.msg === 'admin call')
+    t.equal(calls.length, 1, 'the refused read is logged')
+    t.match(calls[0], { level: 40, method: 'GET', status: 403 }, 'at warn')
+  })
+
+  t.test("a refused call's logged path leaves its query out", async (t) => {
+    const u = await TestUpstream.start()
+    const config: GatewayConfig = { admin: { token: 'the-right-token-0123' }, pools: { p: { targets: [u.url] } }, routes: [{ path: '/', pool: 'p' }] }
+    const gw = await startGateway(config, { defaultMetrics: false })
+    const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+    t.teardown(async () => { await gw.close(); await u.close() })
+    const res = await fetch(`${admin}/status?access_token=a-leaked-guess-9999`, { headers: { authorization: 'Bearer a-wrong-guess-0000' } })
+    await res.arrayBuffer()
+    t.equal(res.status, 401)
+    const calls = gw.logs.filter((l) => l.msg === 'admin call')
+    t.equal(calls.length, 1)
+    t.equal(calls[0]!.path, '/status', 'the path alone')
+    t.notOk(JSON.stringify(gw.logs).includes('a-leaked-guess-9999'), 'the query is nowhere in the log')
+  })
+})

@@ -8,7 +8,8 @@ import { Agent, request } from 'node:http'
 import { connect, type Socket } from 'node:net'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { startGateway } from '../helpers/gateway.ts'
+import { ManualClock } from '../helpers/clock.ts'
+import { settlesWithin, startGateway } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
@@ -81,4 +82,65 @@ t.test('without reusePort, the admin listener stays open through the drain', asy
   busy.on('data', (chunk: Buffer) => { answer += chunk.toString() })
   await once(busy, 'close')
   t.match(answer, /^HTTP\/1\.1 200 /, 'an action is not refused for a handover')
+})
+
+// A handover's old process refuses only actions 503: a read already under way on a connection opened before the stop
+// signal (GET /status) is answered, its connection closed after the answer so the next call reaches the new process.
+t.test('handover-admin-reads', async (t) => {
+  t.test('with reusePort, a read under way at the stop signal is answered, then its connection closed', async (t) => {
+    const u = await TestUpstream.start({ name: 'u' })
+    const config: GatewayConfig = {
+      server: { reusePort: true },
+      shutdown: { delayMs: 1000, timeoutMs: 5000 },
+      pools: { u: { targets: [u.url] } },
+      routes: [{ path: '/', pool: 'u' }],
+    }
+    const gw = await startGateway(config)
+    const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+    const busy = connect(Number(new URL(admin).port), '127.0.0.1')
+    t.teardown(async () => { busy.destroy(); await gw.close(); await u.close() })
+    await once(busy, 'connect')
+    // a request begun, its head not yet whole: the connection is busy, not idle
+    busy.write('GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\n')
+    const stopped = gw.gateway.shutdown()
+    stopped.catch(() => {}) // the drain goes on past the test: teardown closes the gateway
+    let answer = ''
+    busy.on('data', (chunk: Buffer) => { answer += chunk.toString() })
+    busy.write('\r\n')
+    await once(busy, 'close')
+    t.match(answer, /^HTTP\/1\.1 200 /, 'a read is answered')
+    t.match(answer, /\r\nconnection: close\r\n/i, 'and its connection closed')
+    t.match(answer, /"readiness":"draining"/, 'by the process that stops')
+  })
+})
+
+// A handover's old process (server.reusePort, then a stop signal) ends the dashboard's live streams at once and closes
+// their connections, so the browser reconnects to the process taking over; it did not wait for its drain to end.
+t.test('handover-live-streams', async (t) => {
+  t.test('with reusePort, a stop signal ends a live stream and closes its connection before the drain ends', async (t) => {
+    const u = await TestUpstream.start({ name: 'u' })
+    const config: GatewayConfig = {
+      server: { reusePort: true },
+      shutdown: { delayMs: 1000, timeoutMs: 5000 },
+      pools: { u: { targets: [u.url] } },
+      routes: [{ path: '/', pool: 'u' }],
+    }
+    // the drain's delay runs on a manual clock: it never ends by itself, so only the handover can end the stream
+    const clock = new ManualClock()
+    const gw = await startGateway(config, { clock })
+    const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+    const stream = connect(Number(new URL(admin).port), '127.0.0.1')
+    t.teardown(async () => { stream.destroy(); await gw.close(); await u.close() })
+    await once(stream, 'connect')
+    let received = ''
+    stream.on('data', (chunk: Buffer) => { received += chunk.toString() })
+    stream.write('GET /live HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n')
+    await once(stream, 'data')
+    t.match(received, /^HTTP\/1\.1 200 /, 'the stream is open')
+    const closed = once(stream, 'close')
+    const stopped = gw.gateway.shutdown()
+    stopped.catch(() => {}) // the drain waits for the manual clock: teardown closes the gateway
+    t.ok(await settlesWithin(closed, 3000), 'its connection is closed at the stop signal, the drain still under way')
+    t.match(received, /\r\n0\r\n\r\n$/, 'the stream was ended (its last chunk sent), not cut')
+  })
 })

@@ -8,6 +8,9 @@ import t from 'tap'
 import { isLocalResourceError } from '../../src/resilience/classify.ts'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
 import { key, seriesOf } from '../unit/metrics-exposition.ts'
+import fs from 'node:fs'
+import { syncBuiltinESMExports } from 'node:module'
+import os from 'node:os'
 
 /** Connects to a port in `failing` fail with its code, as a connect() the kernel refused for the gateway's own want. */
 const failing = new Map<number, string>()
@@ -216,4 +219,59 @@ t.test('health probes that cannot be sent for a local shortage are no verdict; a
   failing.set(a.port, 'ECONNREFUSED')
   await waitFor(() => target().state === 'unhealthy')
   t.pass('a probe the target refused marks it down (unhealthyThreshold 1)')
+})
+
+// isLocalResourceError on failed name lookups and EADDRNOTAVAIL, what the injected host tests leave open:
+// - a lookup is known by its syscall (getaddrinfo) whatever its code, or by one of getaddrinfo's codes without one;
+// - the real descriptor check says "none left" for EMFILE and ENFILE only;
+// - the real IPv6 check looks for an IPv6 address, not just any.
+// The real checks are driven by replacing node:fs / node:os functions for one synchronous call
+// (module.syncBuiltinESMExports carries the replacement to the named imports of src/resilience/classify.ts).
+t.test('local-resource-errors-more', async (t) => {
+  const noFds = { fdsLeft: () => false, hasIpv6: () => true }
+  const fdsLeft = { fdsLeft: () => true, hasIpv6: () => true }
+
+  /** Runs `fn` with `obj[key]` replaced, the builtin's ESM named exports synced both ways. */
+  function withReplaced<O extends object, K extends keyof O, R> (obj: O, key: K, value: O[K], fn: () => R): R {
+    const saved = obj[key]
+    obj[key] = value
+    syncBuiltinESMExports()
+    try {
+      return fn()
+    } finally {
+      obj[key] = saved
+      syncBuiltinESMExports()
+    }
+  }
+
+  t.test('a failed lookup is known by its syscall, whatever its code', async (t) => {
+    const err = Object.assign(new Error('getaddrinfo ENODATA example.test'), { code: 'ENODATA', syscall: 'getaddrinfo', hostname: 'example.test' })
+    t.equal(isLocalResourceError(err, noFds), true, 'no descriptor left: the gateway\'s')
+    t.equal(isLocalResourceError(err, fdsLeft), false, 'descriptors left: the name\'s')
+  })
+
+  t.test("each of getaddrinfo's codes is a lookup without a syscall said", async (t) => {
+    for (const code of ['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_SYSTEM', 'EBUSY']) {
+      const err = Object.assign(new Error(code), { code })
+      t.equal(isLocalResourceError(err, noFds), true, `${code}, no descriptor left`)
+      t.equal(isLocalResourceError(err, fdsLeft), false, `${code}, descriptors left`)
+    }
+  })
+
+  t.test('the real descriptor check: EMFILE and ENFILE say none left, another failure does not', async (t) => {
+    const lookup = Object.assign(new Error('getaddrinfo EBUSY localhost'), { code: 'EBUSY', syscall: 'getaddrinfo', hostname: 'localhost' })
+    for (const [code, local] of [['EMFILE', true], ['ENFILE', true], ['EACCES', false]] as const) {
+      const failing = (() => { throw Object.assign(new Error(`${code}: open '/dev/null'`), { code }) }) as unknown as typeof fs.openSync
+      t.equal(withReplaced(fs, 'openSync', failing, () => isLocalResourceError(lookup)), local, `open fails ${code}`)
+    }
+  })
+
+  t.test('the real IPv6 check looks for an IPv6 address', async (t) => {
+    const refused = Object.assign(new Error('connect EADDRNOTAVAIL ::1:80'), { code: 'EADDRNOTAVAIL', syscall: 'connect', address: '::1', port: 80 })
+    const v4 = { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' } as const
+    const v6 = { address: '::1', netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', family: 'IPv6', mac: '00:00:00:00:00:00', internal: true, cidr: '::1/128', scopeid: 0 } as const
+    const only = (...addresses: os.NetworkInterfaceInfo[]) => (() => ({ lo: addresses })) as typeof os.networkInterfaces
+    t.equal(withReplaced(os, 'networkInterfaces', only(v4), () => isLocalResourceError(refused)), false, 'IPv4 only: the IPv6 target\'s address is the fault')
+    t.equal(withReplaced(os, 'networkInterfaces', only(v4, v6), () => isLocalResourceError(refused)), true, 'IPv6 here: out of local ports')
+  })
 })

@@ -10,6 +10,8 @@ import { type Echo, TestUpstream } from '../helpers/upstream.ts'
 import { portOf, rawExchange, rawRequest } from './raw.ts'
 import type { Tap } from './setup.ts'
 import { wsHandshake } from './ws-tunnel.ts'
+import { loggedTargetPath } from '../../src/proxy/access-log.ts'
+import { buildUpstreamHeaders, type IncomingFacts, type UpstreamHeaderOptions } from '../../src/proxy/headers.ts'
 
 const CLIENT_FACTS: Record<string, string> = {
   forwarded: 'for=6.6.6.6;proto=https',
@@ -130,4 +132,32 @@ t.test('an upgrade refused before admission is logged without its query', async 
   await waitFor(() => gw.accessLogs().length === 1)
   t.match(gw.accessLogs()[0], { path: '/ws', status: 414, upgrade: true })
   t.notMatch(JSON.stringify(gw.logs), secret, 'the token is nowhere in the log')
+})
+
+// loggedTargetPath: an absolute-form scheme and authority are taken off the start of a target only, never found
+// further in (a relative target that holds "x://" somewhere is logged as sent, without its query).
+t.test('logged-target-path', async (t) => {
+  t.test('only a target beginning with a scheme loses its authority', async (t) => {
+    t.equal(loggedTargetPath('a/http://host/p?k=SECRET'), 'a/http://host/p', 'a scheme further in is part of the path')
+    t.equal(loggedTargetPath('1http://host/p'), '1http://host/p', 'a scheme begins with a letter')
+    t.equal(loggedTargetPath('http://user:pw@host/p?k=SECRET'), '/p')
+    t.equal(loggedTargetPath(undefined), '')
+  })
+})
+
+// A trusted proxy may pass on the client facts (Forwarded, X-Real-IP, ...), and nothing else the gateway holds back:
+// hop-by-hop fields and Expect from a trusted peer go no further than from any other.
+t.test('trusted-peer-held-back', async (t) => {
+  const trusted: UpstreamHeaderOptions = { clientIp: '10.0.0.2', trusted: true, proto: 'http' }
+
+  t.test('from a trusted proxy, hop-by-hop fields and Expect are still held back', async (t) => {
+    for (const name of ['Keep-Alive', 'Proxy-Connection', 'TE', 'Trailer', 'Proxy-Authorization', 'Proxy-Authenticate', 'Expect']) {
+      const facts: IncomingFacts = { host: undefined, requestId: undefined, contentLength: undefined, chunked: false, idempotencyKey: false }
+      const flat = buildUpstreamHeaders([name, 'x', 'X-Real-IP', '198.51.100.7', 'Accept', '*/*'], trusted, facts)
+      const names = flat.filter((_, i) => i % 2 === 0)
+      t.notOk(names.includes(name.toLowerCase()), `${name} removed`)
+      t.ok(names.includes('x-real-ip'), `${name}: the trusted proxy's client fact passes`)
+      t.ok(names.includes('accept'), `${name}: other fields kept`)
+    }
+  })
 })
