@@ -137,6 +137,14 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     if (code === 'unauthorized') reply.header('www-authenticate', 'Bearer realm="switchyard"')
     return reply.code(status).send(body)
   }
+  /**
+   * An action reaching a process that hands over (on a connection opened before its stop signal) would be lost with
+   * it: refused, the connection closed, so the retry reaches the process taking over.
+   */
+  const refuseHandingOver = (reply: FastifyReply): FastifyReply => {
+    reply.header('retry-after', '0')
+    return fail(reply, 'shutting_down')
+  }
   const logCall = (request: FastifyRequest, status: number): void => {
     // a refused one at warn: wrong tokens tried one after another (on reads too) are seen
     const level = status === 401 || status === 403 ? 'warn' : 'info'
@@ -213,12 +221,11 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     if (fromAnotherOrigin(request.headers)) return fail(reply, 'forbidden_origin')
     if (!authorised(request.headers.authorization)) return fail(reply, 'unauthorized')
     if (request.is404) return fail(reply, 'not_found')
-    // an action reaching a process that hands over (on a connection opened before its stop signal) would be lost
-    // with it: refused, the connection closed, so the retry reaches the process taking over
-    if (access === 'action' && ctx.handingOver?.() === true) {
-      reply.header('retry-after', '0')
-      return fail(reply, 'shutting_down')
-    }
+    if (access === 'action' && ctx.handingOver?.() === true) return refuseHandingOver(reply)
+  })
+  // and again once its body is read: an action whose headers came before the stop signal and its body after
+  admin.addHook('preHandler', async (request, reply) => {
+    if (accessOf(request) === 'action' && ctx.handingOver?.() === true) return refuseHandingOver(reply)
   })
   admin.addHook('preParsing', async (request, reply, payload) => {
     // not for a body announced over the limit (Fastify's 413 comes next, without reading it), nor for a GET or

@@ -144,3 +144,25 @@ t.test('handover-live-streams', async (t) => {
     t.match(received, /\r\n0\r\n\r\n$/, 'the stream was ended (its last chunk sent), not cut')
   })
 })
+
+// The refusal was checked once, as the headers came: an action whose headers came before the stop signal and its
+// body after was carried out by the old process (a canary weight, a switchover), and lost with it.
+t.test('with reusePort, an action whose body arrives after the stop signal is refused', async (t) => {
+  const u = await TestUpstream.start({ name: 'u' })
+  const gw = await startGateway({ server: { reusePort: true }, shutdown: { delayMs: 1000, timeoutMs: 5000 }, pools: { u: { targets: [u.url] } }, routes: [{ path: '/', pool: 'u' }] })
+  const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
+  const busy = connect(Number(new URL(admin).port), '127.0.0.1')
+  t.teardown(async () => { busy.destroy(); await gw.close(); await u.close() })
+  await once(busy, 'connect')
+  let answer = ''
+  busy.on('data', (chunk: Buffer) => { answer += chunk.toString() })
+  const body = '{"to":"backup"}'
+  busy.write(`POST /pools/u/switchover HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`)
+  // the headers are read (a GET on another connection is answered after them, in order of arrival)
+  t.equal((await get(Number(new URL(admin).port), '/healthz', false)).status, 200)
+  gw.gateway.shutdown().catch(() => {})
+  busy.write(body)
+  await once(busy, 'close')
+  t.match(answer, /^HTTP\/1\.1 503 /, 'refused, not carried out (409 no_backup_targets, from the handler, without the check)')
+  t.match(answer, /"error":"shutting_down"/)
+})
