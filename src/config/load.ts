@@ -418,7 +418,8 @@ function registerConfigHooks (): void {
       const requiring = context.conditions.includes('require')
       // '#pools' is no path (new URL('#pools', parent) is a fragment): Node maps it through package.json "imports",
       // and the file it leads to is the config's own (read again, as a relative import) or a package's (left alone)
-      const resolved = subpath ? realResolved(nextResolve(specifier, context), requiring) : nextResolve(realSpecifier(specifier, parent, requiring) ?? specifier, context)
+      // (a symlink on its way is followed as Node's resolver first saw it, for the process's life: README)
+      const resolved = subpath ? nextResolve(specifier, context) : nextResolve(realSpecifier(specifier, parent, requiring) ?? specifier, context)
       if (!isConfigOwn(resolved.url)) return resolved
       // require() (createRequire(import.meta.url)('./data.json')): Node's CommonJS cache keys a module by its file
       // name whatever the query, so it is noted and forgotten before the next load instead
@@ -455,19 +456,6 @@ function registerConfigHooks (): void {
 function hasCommonJsMarkers (source: string | ArrayBuffer | NodeJS.TypedArray): boolean {
   const text = typeof source === 'string' ? source : Buffer.from(source as ArrayBuffer).toString('utf8')
   return /\bmodule\.exports\b|\bexports\s*[.[]|\brequire\s*\(/.test(text)
-}
-
-/**
- * A resolved subpath import with its file's symlinks resolved now (see realSpecifier): Node's resolver would keep
- * what a link led to at the first load. A require()'s result is Node's to keep: its cache entry is forgotten instead.
- */
-function realResolved<T extends { url: string }> (resolved: T, requiring: boolean): T {
-  if (requiring || !resolved.url.startsWith('file:')) return resolved
-  const url = new URL(resolved.url)
-  const { search, hash } = url
-  url.search = url.hash = ''
-  const real = realFile(fileURLToPath(url))
-  return real === undefined ? resolved : { ...resolved, url: `${pathToFileURL(real).href}${search}${hash}` }
 }
 
 interface ExitGuard {

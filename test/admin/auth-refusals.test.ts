@@ -72,3 +72,25 @@ t.test('admin-refusals-logged-more', async (t) => {
     t.notOk(JSON.stringify(gw.logs).includes('a-leaked-guess-9999'), 'the query is nowhere in the log')
   })
 })
+
+// The admin token's character rule at its edges: DEL (0x7f) is a control character no header carries (Node refuses
+// it in a header value); the file's token is judged without its surrounding whitespace (a token file's trailing
+// newline), as SWITCHYARD_ADMIN_TOKEN is; the cookie secret never goes in a header, and keeps any character.
+t.test('admin-token-characters-edges', async (t) => {
+  const withToken = (token: string): Record<string, unknown> => ({ admin: { token }, pools: { p: { targets: ['http://a:1'] } }, routes: [{ path: '/', pool: 'p' }] })
+
+  t.test('DEL is refused, in the file and the environment', async (t) => {
+    t.match(problemsOf(withToken('del\u007finside-the-token-0123')), [/^admin\.token: must be printable ASCII/])
+    t.match(envSecretsProblem({ SWITCHYARD_ADMIN_TOKEN: 'del\u007finside-the-token-0123' }), /^SWITCHYARD_ADMIN_TOKEN: must be printable ASCII/)
+    t.strictSame(problemsOf(withToken('tilde~is-the-last-printable')), [], '~ (0x7e) passes')
+  })
+
+  t.test('the file\'s token is judged without its surrounding whitespace', async (t) => {
+    t.strictSame(problemsOf(withToken('printable-token-0123\n')), [], 'a trailing newline passes')
+    t.strictSame(problemsOf(withToken('\tprintable-token-0123\r\n')), [], 'and a leading tab with a CRLF')
+  })
+
+  t.test('SWITCHYARD_SECRET may hold any character', async (t) => {
+    t.equal(envSecretsProblem({ SWITCHYARD_SECRET: 'geheimes-€-schlüssel-0123456789' }), undefined)
+  })
+})

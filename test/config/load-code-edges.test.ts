@@ -1,6 +1,6 @@
 // A config written as code, at the edges of the loader: a directory whose path has parentheses, helpers imported
 // through package.json "imports", an export that throws when read, an empty .ts file, a syntax error in a helper.
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { configModuleOf, loadConfigFile } from '../../src/config/load.ts'
@@ -134,4 +134,67 @@ t.test('a syntax error in a helper names the helper, its line and its column', a
 
   const own = await refusal(join(dir, 'own.config.ts'))
   t.match(own.problems, [/^syntax error at line 2, column \d+: /], 'one in the config itself is said as before')
+})
+
+// Edges of the code-config loader the existing tests leave open:
+// - a .ts Node runs as CommonJS for its `exports.x =` or require() (no module.exports) is refused as CommonJS, not
+//   said to have no default export (only module.exports was tried);
+// - a syntax error in the config itself, loaded through a symlink, is said as the config's, not as a helper's named
+//   by the link's target;
+// - a helper imported with a query of its own ('./vault.ts?v=1') is still known by its frames.
+t.test('load-code-markers-links', async (t) => {
+  const BODY = "{ pools: { p: { targets: ['http://a:1'] } }, routes: [{ path: '/', pool: 'p' }] }"
+
+  async function refusal (file: string): Promise<ConfigError> {
+    const err = await loadConfigFile(file).then(() => undefined, (e: unknown) => e)
+    if (!(err instanceof ConfigError)) throw new Error(`expected a ConfigError, got ${String(err)}`)
+    return err
+  }
+
+  t.test('a .ts config using exports.x or require() only is refused as CommonJS', async (t) => {
+    const dir = t.testdir({ 'package.json': '{}' })
+    const cases = [
+      ['exports.config.ts', `exports.default = ${BODY}\n`],
+      ['require.config.ts', "const { sep } = require('node:path')\nconsole.log(sep)\n"],
+    ] as const
+    for (const [name, text] of cases) {
+      const file = join(dir, name)
+      writeFileSync(file, text)
+      t.match((await refusal(file)).problems, [/^cannot load: .*CommonJS/], name)
+    }
+  })
+
+  t.test('a syntax error in a config loaded through a symlink is the config\'s own', async (t) => {
+    const dir = t.testdir({ real: { 'own.config.ts': "export default {\n  pools: {,\n}\n" } })
+    mkdirSync(join(dir, 'mounted'))
+    const link = join(dir, 'mounted', 'routes.config.ts')
+    symlinkSync(join(dir, 'real', 'own.config.ts'), link)
+    const err = await refusal(link)
+    t.match(err.problems, [/^syntax error at line 2, column \d+: /], 'said as before, with no other file named')
+  })
+
+  t.test('a helper imported with its own query is known by its frames', async (t) => {
+    const dir = t.testdir({
+      'vault.ts': "(globalThis as { queriedHelperReason?: Error }).queriedHelperReason = new Error('vault down')\nexport const vault = 1\n",
+    })
+    const file = join(dir, 'routes.config.ts')
+    writeFileSync(file, `import './vault.ts?v=1'\nexport default ${BODY}\n`)
+    await loadConfigFile(file)
+    const reason = (globalThis as { queriedHelperReason?: Error }).queriedHelperReason
+    t.match(reason?.stack, /vault\.ts\?v=1&load=\d+/, 'the frame carries both queries')
+    t.equal(configModuleOf(reason), join(dir, 'vault.ts'), 'the helper is named')
+  })
+})
+
+// A SyntaxError a config throws itself (a YAML or secrets parser it runs at its top level) may end its first line
+// with ':<digits>', as a parser's "file:line" does: that is no stack head naming a file, and it is said as the
+// error's own message, not as "syntax error in SyntaxError: … at line 12".
+t.test('load-syntax-error-head', async (t) => {
+  t.test('a thrown SyntaxError whose message ends with ":12" names no file', async (t) => {
+    const file = join(t.testdir(), 'routes.config.ts')
+    writeFileSync(file, "throw new SyntaxError('unexpected tab in secrets.yaml:12')\nexport default {}\n")
+    const err = await loadConfigFile(file).then(() => undefined, (e: unknown) => e)
+    t.ok(err instanceof ConfigError)
+    t.strictSame((err as ConfigError).problems, ['syntax error: unexpected tab in secrets.yaml:12'])
+  })
 })

@@ -68,3 +68,21 @@ t.test('class instances and null-prototype objects are still read by their own f
   class Server { host = '127.0.0.1'; port = 0 }
   t.strictSame(problemsOf(baseConfig({ server: new Server() })), [])
 })
+
+// - a Map at a known field is refused though its object also has an unknown field: the schema's "unknown field"
+//   issue is about that field, not about the whole object;
+// - an object shared at two places is walked once: a Map in it is one problem, at the first place.
+t.test('non-plain-edges', async (t) => {
+  const target = 'http://127.0.0.1:1'
+
+  t.test('a Map beside an unknown field is still refused at its own path', async (t) => {
+    const problems = problemsOf(baseConfig({ pools: { a: { targets: [target], timeouts: new Map([['requestMs', 500]]), bogus: 1 } } }))
+    t.strictSame([...problems].sort(), ['pools.a.timeouts: must be a plain object, got Map', "pools.a: unknown field 'bogus'"])
+  })
+
+  t.test('an object shared by two pools is walked once', async (t) => {
+    const retry = { backoff: new Map() }
+    const problems = problemsOf(baseConfig({ pools: { a: { targets: [target], retry }, b: { targets: ['http://127.0.0.1:2'], retry } } }))
+    t.strictSame(problems, ['pools.a.retry.backoff: must be a plain object, got Map'])
+  })
+})
