@@ -63,6 +63,8 @@ export function loggedTargetPath (rawUrl: string | undefined): string {
   if (path.charCodeAt(0) !== 47 /* / */) {
     const m = ABSOLUTE_FORM_PREFIX.exec(path)
     if (m !== null) path = path.slice(m[0].length) || '/'
+    // CONNECT's authority-form target: its userinfo, if a client sent one
+    else if (path.indexOf('@') !== -1 && path.indexOf('/') === -1) path = path.slice(path.lastIndexOf('@') + 1)
   }
   return path
 }

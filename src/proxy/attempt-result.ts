@@ -1,6 +1,14 @@
 // What one attempt came to: kept apart from attempt.ts so the exchange can name it without importing the attempt.
 import type { FailureKind } from '../resilience/classify.ts'
 
+/**
+ * Retries after a stale kept-alive connection (AttemptResult.stale) that `retry.attempts` does not count, as nginx
+ * gives such a request an extra try: each goes to a target whose idle connections were just closed, or to another
+ * one's, which may be as dead (a middlebox expired them all), so a pool of more targets than attempts needs them.
+ * Bounded, for an upstream that resets every request sent on a connection it answered before.
+ */
+export const UNCOUNTED_STALE_RETRIES = 10
+
 export interface AttemptResult {
   /** Response headers went to the client: this request is answered, nothing more may be tried. */
   responded: boolean

@@ -25,7 +25,7 @@ export function failureCode (kind: FailureKind | 'status'): ErrorCode {
     : kind === 'status' ? 'upstream_error' : 'upstream_unreachable'
 }
 
-import type { AttemptResult } from './attempt-result.ts'
+import { UNCOUNTED_STALE_RETRIES, type AttemptResult } from './attempt-result.ts'
 
 export type { AttemptResult }
 
@@ -83,7 +83,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     this.#target = target
     this.#done = done
     const policy = runtime.config.retry
-    this.#moreAllowed = ex.replayable && ex.attempts < policy.attempts
+    this.#moreAllowed = ex.replayable && ex.countedAttempts < policy.attempts
     const remaining = Math.max(1, ex.deadline - monotonicMs(runtime.clock))
     // per-try timeout only where a retry could follow a timeout; the last (or only) attempt, and one a timeout could
     // not be retried after (a POST without an Idempotency-Key, 'timeout' not in retryOn), gets the whole remaining
@@ -356,6 +356,8 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
       if (kind === 'reset' && this.#reused && !result.responded && !this.#headersReceived) {
         result.stale = true
         this.#target.client.dropIdle()
+        // an extra try (nginx's), at once: the next goes out on a new connection, or another target's
+        if (++ex.staleAttempts <= UNCOUNTED_STALE_RETRIES) this.#moreAllowed = ex.replayable && ex.countedAttempts < this.#runtime.config.retry.attempts
       }
       // headers are out: all that is left is to cut the response short (and say why in the access log)
       if (result.responded) ex.cutShort(failureCode(kind))
@@ -364,7 +366,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
         // whole, to another target, held whole or streamed alike, whatever the policy says of replaying it.
         // (Undici reads a body only after onRequestStart; the proxy may have read a prefix of it itself.)
         const unsent = kind === 'connect-failure' && !ex.replayable && ex.body !== null && this.#controller === undefined
-        if (unsent) this.#moreAllowed = ex.attempts < this.#runtime.config.retry.attempts
+        if (unsent) this.#moreAllowed = ex.countedAttempts < this.#runtime.config.retry.attempts
         const facts = unsent ? { method: ex.method, idempotencyKey: ex.idempotencyKey, replayable: true } : ex
         result.retryable = this.#runtime.retry.retryableFailure(kind, facts) && this.#mayRetryAfter()
       }
@@ -423,7 +425,8 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
   /** Whether another attempt may follow this one (policy, deadline), with its backoff. */
   #mayRetryAfter (retryAfterSeconds?: number): boolean {
     if (!this.#moreAllowed) return false
-    this.result.delayMs = this.#runtime.retry.backoffMs(this.#ex.attempts, retryAfterSeconds)
+    // no backoff after a stale connection: nothing is wrong with the upstream, the retry opens a new connection
+    this.result.delayMs = this.result.stale ? 0 : this.#runtime.retry.backoffMs(this.#ex.countedAttempts, retryAfterSeconds)
     return monotonicMs(this.#runtime.clock) + this.result.delayMs < this.#ex.deadline
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import { AttemptAborted, ERRORS, GatewayError, renderError, type ErrorCode } from '../errors.ts'
 import { PARSER_ANSWERS } from './client-error.ts'
 import { NOT_A_PROBE, type Verdict } from '../resilience/breaker.ts'
+import { errorCodeOf } from '../resilience/classify.ts'
 import { monotonicMs } from '../runtime.ts'
 import type { GatewayState, RefusalObserver } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
@@ -38,19 +39,6 @@ function hadRequest (req: IncomingMessage): boolean {
  */
 function noChunkedToHttp10 (req: IncomingMessage, res: ServerResponse): void {
   if (req.httpVersionMinor === 0) res.useChunkedEncodingByDefault = false
-}
-
-/**
- * Why an upstream attempt failed, as its error names it (Envoy's UPSTREAM_TRANSPORT_FAILURE_REASON): a wrong CA, an
- * expired certificate and a refused connection are otherwise one upstream_unreachable. Identifiers only (the line
- * is built by hand, unescaped).
- */
-function errorCodeOf (err: unknown): string | undefined {
-  // the gateway's own abort (an attempt's timeout: error upstream_timeout says so), no upstream's failure
-  if (err instanceof AttemptAborted) return undefined
-  const e = err as { code?: unknown; name?: unknown } | null | undefined
-  const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : undefined
-  return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined
 }
 
 const EXPECTS_CONTINUE = Symbol('switchyard.expectsContinue')
@@ -375,6 +363,7 @@ export class ProxyHandler {
     ex.observer = fallback.observer
     // the primary's first attempt: not a retry of the replicas' (no budget slot, no retry counted, its own attempts)
     ex.triedBefore = ex.tried.length
+    ex.staleAttempts = 0
     ex.plan?.readToPrimary('fallback')
     primary.budget.requestStarted()
     this.#throughPool(ex, primary)

@@ -12,8 +12,14 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te'
  * any other peer. Upstream frameworks build absolute URLs from X-Forwarded-Port/-Prefix (Spring, Django) and take
  * the client's address from the others (Rails reads Client-IP); a client must not choose them.
  */
-const FROM_TRUSTED_PROXY_ONLY: ReadonlySet<string> = new Set(['forwarded', 'x-real-ip', 'x-forwarded-port',
-  'x-forwarded-prefix', 'x-forwarded-server', 'true-client-ip', 'x-client-ip', 'client-ip', 'x-cluster-client-ip'])
+const FROM_TRUSTED_PROXY_ONLY: ReadonlySet<string> = new Set([
+  // who the client is
+  'forwarded', 'x-forwarded', 'x-real-ip', 'true-client-ip', 'x-client-ip', 'client-ip', 'x-cluster-client-ip',
+  'cf-connecting-ip', 'fastly-client-ip', 'x-original-forwarded-for', 'x-proxyuser-ip',
+  // how it reached the edge: Rack reads X-Forwarded-Ssl and X-Forwarded-Scheme before X-Forwarded-Proto
+  'x-forwarded-port', 'x-forwarded-prefix', 'x-forwarded-server', 'x-forwarded-ssl', 'x-forwarded-scheme',
+  'x-forwarded-protocol', 'x-url-scheme', 'front-end-https',
+])
 
 /**
  * Request fields that never go upstream as sent: the hop-by-hop ones; Expect, which the gateway answers itself

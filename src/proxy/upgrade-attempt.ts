@@ -6,12 +6,14 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { PickContext } from '../balancer/types.ts'
-import { classifyError, isLocalResourceError, type FailureKind } from '../resilience/classify.ts'
+import { classifyError, errorCodeOf, isLocalResourceError, type FailureKind } from '../resilience/classify.ts'
 import type { RetryRequestFacts } from '../resilience/retry.ts'
 import { AttemptAborted, type ErrorCode } from '../errors.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { monotonicMs, setVerdictTimeout, type Clock, type Timer } from '../runtime.ts'
+import type { ConnectionAware } from '../upstream/connections.ts'
 import type { Target } from '../upstream/target.ts'
+import { UNCOUNTED_STALE_RETRIES } from './attempt-result.ts'
 import { failureCode } from './attempt.ts'
 import { stripResponseHopByHop } from './headers.ts'
 import type { TunnelSet } from './tunnels.ts'
@@ -79,7 +81,7 @@ export interface UpgradeReport {
   done: (outcome: UpgradeOutcome) => void
 }
 
-export class UpgradeAttempt implements Dispatcher.DispatchHandler {
+export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAware {
   readonly #socket: Duplex
   /** What the client sent after its handshake, read while the handshake waits: the tunnel's first bytes. */
   #early: Buffer[]
@@ -101,6 +103,12 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   /** Targets an earlier attempt could not connect to (allocated by the first retry). */
   #tried: Target[] | undefined
   #attempts = 0
+  /** Attempts that found a stale kept-alive connection: not counted against retry.attempts (up to a bound). */
+  #staleAttempts = 0
+  /** The attempt in flight went out on a connection that carried an answer before (TargetConnections tells). */
+  #reused = false
+  /** What made the retry waiting now one: a connect failure, or a stale connection (a reset). */
+  #retryReason: 'connect-failure' | 'reset' = 'connect-failure'
   /** The deadline for the upstream's answer head, all attempts together (the pool's timeouts.requestMs). */
   readonly #deadline: number
   readonly #requestId: string
@@ -248,7 +256,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     if (this.#clientLeft || this.#socket.destroyed) return this.#clientGone()
     this.#stopWatchingClient()
     const handshakeMs = performance.now() - this.#startedAt
-    if (!waiting) return this.#targetFailed('timeout', handshakeMs)
+    if (!waiting) return this.#targetFailed('timeout', handshakeMs, undefined)
     this.#release()
     this.#runtime.observer.attempt(this.#target, 'busy', performance.now() - this.#attemptStartedAt)
     this.#end({ status: 0, refusal: 'upstream_busy', attempts: this.#attempts, target: this.#target, handshakeMs })
@@ -371,6 +379,10 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#end({ status: this.#answered, declined: true, ...(failed ? { failed } : {}), attempts: this.#attempts, target: this.#target, handshakeMs: performance.now() - this.#startedAt })
   }
 
+  onConnectionChosen (reused: boolean): void {
+    this.#reused = reused
+  }
+
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
     this.#leaveQueue()
     if (this.#expired || this.#ended) return
@@ -398,16 +410,28 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
       socket.destroy()
       return this.#end({ status: this.#answered, declined: true, failed: true, cutShortBy: failureCode(kind), attempts: this.#attempts, target: this.#target, handshakeMs })
     }
+    const upstreamError = errorCodeOf(err)
+    // A kept-alive connection the upstream (or a middlebox) dropped while idle, reset before any byte of an answer:
+    // the race of keep-alive, no verdict on the target (attempt.ts, AttemptResult.stale); its other idle connections
+    // are closed and the handshake is sent again, as after a connect failure, without counting the attempt.
+    if (kind === 'reset' && this.#reused) {
+      this.#target.client.dropIdle()
+      this.#release()
+      this.#runtime.observer.attempt(this.#target, kind, performance.now() - this.#attemptStartedAt)
+      if (++this.#staleAttempts <= UNCOUNTED_STALE_RETRIES && this.#retryAfterConnectFailure('reset')) return
+      this.#stopWatchingClient()
+      return this.#end({ status: 0, refusal: failureCode(kind), failed: true, upstreamError, attempts: this.#attempts, target: this.#target, handshakeMs })
+    }
     // the target could not be reached for the handshake, or did not answer it: a failed attempt, as for any request;
     // a connection never made sent nothing, so another target may be tried (the client is still watched meanwhile)
     if (kind === 'connect-failure') {
       this.#countFailure(kind)
-      if (this.#retryAfterConnectFailure()) return
+      if (this.#retryAfterConnectFailure('connect-failure')) return
       this.#stopWatchingClient()
-      return this.#end({ status: 0, refusal: failureCode(kind), failed: true, attempts: this.#attempts, target: this.#target, handshakeMs })
+      return this.#end({ status: 0, refusal: failureCode(kind), failed: true, upstreamError, attempts: this.#attempts, target: this.#target, handshakeMs })
     }
     this.#stopWatchingClient()
-    this.#targetFailed(kind, handshakeMs)
+    this.#targetFailed(kind, handshakeMs, upstreamError)
   }
 
   /**
@@ -421,9 +445,9 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
   }
 
   /** The attempt in flight failed by the target's fault: counted, and the handshake refused with its code. */
-  #targetFailed (kind: FailureKind, handshakeMs: number): void {
+  #targetFailed (kind: FailureKind, handshakeMs: number, upstreamError: string | undefined): void {
     this.#countFailure(kind)
-    this.#end({ status: 0, refusal: failureCode(kind), failed: true, attempts: this.#attempts, target: this.#target, handshakeMs })
+    this.#end({ status: 0, refusal: failureCode(kind), failed: true, upstreamError, attempts: this.#attempts, target: this.#target, handshakeMs })
   }
 
   #countFailure (kind: FailureKind): void {
@@ -438,10 +462,13 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
    * src/proxy/retry-loop.ts). A connect failure's retry takes no budget slot (retry-loop.ts): nothing reached an
    * upstream. The pick is made when the retry goes out, as retry-loop.ts makes it.
    */
-  #retryAfterConnectFailure (): boolean {
+  #retryAfterConnectFailure (reason: 'connect-failure' | 'reset'): boolean {
     const runtime = this.#runtime
-    if (this.#attempts >= runtime.config.retry.attempts || !runtime.retry.retryableFailure('connect-failure', HANDSHAKE_FACTS)) return false
-    const delayMs = runtime.retry.backoffMs(this.#attempts)
+    const counted = this.#attempts - Math.min(this.#staleAttempts, UNCOUNTED_STALE_RETRIES)
+    if (counted >= runtime.config.retry.attempts || !runtime.retry.retryableFailure(reason === 'reset' ? 'reset' : 'connect-failure', HANDSHAKE_FACTS)) return false
+    // a stale connection says nothing of the upstream: the handshake goes again at once, on a new connection
+    const delayMs = reason === 'reset' ? 0 : runtime.retry.backoffMs(counted)
+    this.#retryReason = reason
     if (monotonicMs(runtime.clock) + delayMs >= this.#deadline) return false
     ;(this.#tried ??= []).push(this.#target)
     this.#waitingToRetry = true
@@ -465,7 +492,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
       if (target === undefined) return this.#end({ status: 0, refusal: failureCode('connect-failure'), failed: true, attempts: this.#attempts, target: this.#target, handshakeMs })
       return this.#end({ status: 0, refusal: 'upstream_busy', attempts: this.#attempts, target, handshakeMs })
     }
-    runtime.observer.retry('connect-failure')
+    runtime.observer.retry(this.#retryReason)
     this.#dispatch(target)
   }
 
@@ -535,3 +562,4 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler {
     this.#runtime.pool.release(this.#target, failed)
   }
 }
+

@@ -2,6 +2,7 @@
 import { closeSync, openSync } from 'node:fs'
 import { isIPv6 } from 'node:net'
 import { networkInterfaces } from 'node:os'
+import { AttemptAborted } from '../errors.ts'
 
 export type FailureKind = 'connect-failure' | 'reset' | 'timeout' | 'bad-response' | 'client-abort' | 'bad-request'
 
@@ -92,4 +93,17 @@ export function classifyError (err: unknown): FailureKind {
   if (RESET_CODES.includes(code)) return 'reset'
   if (code.startsWith('HPE_') || BAD_RESPONSE_CODES.includes(code)) return 'bad-response'
   return 'reset'
+}
+
+/**
+ * Why an upstream attempt failed, as its error names it (Envoy's UPSTREAM_TRANSPORT_FAILURE_REASON): a wrong CA, an
+ * expired certificate and a refused connection are otherwise one upstream_unreachable. Identifiers only (the line
+ * is built by hand, unescaped).
+ */
+export function errorCodeOf (err: unknown): string | undefined {
+  // the gateway's own abort (an attempt's timeout: error upstream_timeout says so), no upstream's failure
+  if (err instanceof AttemptAborted) return undefined
+  const e = err as { code?: unknown; name?: unknown } | null | undefined
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : undefined
+  return code !== undefined && /^[A-Za-z0-9_.-]{1,64}$/.test(code) ? code : undefined
 }

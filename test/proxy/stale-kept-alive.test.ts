@@ -8,7 +8,9 @@ import { once } from 'node:events'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { startGateway, type TestGateway } from '../helpers/gateway.ts'
+import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
+import { portOf, rawHandshake } from './raw.ts'
+import { wsHandshake } from './ws-tunnel.ts'
 import { request } from 'node:http'
 
 function get (url: string): Promise<{ status: number }> {
@@ -23,7 +25,7 @@ type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
  * An upstream answering 200 on kept-alive connections, whose connections opened before `expire()` reset on their
  * next request, as after an idle expiry; a connection opened after it works.
  */
-async function expiringUpstream (t: Tap): Promise<{ url: string; expire (): void; connections (): number }> {
+async function expiringUpstream (t: Tap): Promise<{ url: string; expire (): void; connections (): number; close (): Promise<void> }> {
   let epoch = 0
   let opened = 0
   const sockets = new Set<Socket>()
@@ -37,7 +39,10 @@ async function expiringUpstream (t: Tap): Promise<{ url: string; expire (): void
       if (born !== epoch) return socket.resetAndDestroy()
       buffered += chunk.toString('latin1')
       for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
+        const head = buffered.slice(0, end)
         buffered = buffered.slice(end + 4)
+        // a WebSocket handshake: switched, then the connection is the tunnel's
+        if (/^upgrade: websocket$/im.test(head)) return socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
         socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
       }
     })
@@ -45,12 +50,14 @@ async function expiringUpstream (t: Tap): Promise<{ url: string; expire (): void
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, expire: () => { epoch++ }, connections: () => opened }
+  const close = (): Promise<void> => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()) })
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, expire: () => { epoch++ }, connections: () => opened, close }
 }
 
 async function gateway (t: Tap, targets: string[]): Promise<TestGateway> {
   const config: GatewayConfig = {
-    pools: { p: { targets, retry: { attempts: 3, backoff: { baseMs: 1, maxMs: 2 } }, outlier: { consecutiveFailures: 2, maxEjectionPercent: 100 } } },
+    // as many attempts as targets or fewer: a retry that took another target's dead connection used one up
+    pools: { p: { targets, retry: { attempts: 2, backoff: { baseMs: 1, maxMs: 2 } }, outlier: { consecutiveFailures: 2, maxEjectionPercent: 100 } } },
     routes: [{ path: '/', pool: 'p' }],
   }
   const gw = await startGateway(config, { defaultMetrics: false })
@@ -83,4 +90,42 @@ t.test('a burst after idle connections died is answered whole: stale retries tak
   const statuses = await Promise.all(Array.from({ length: 2 * WARM }, (_, i) => get(`${gw.url}/burst${i}`).then((r) => r.status)))
   t.strictSame(statuses, Array(2 * WARM).fill(200), 'every GET answered')
   t.notOk(gw.logs.some((l) => /target ejected|circuit breaker open/.test(l.msg)), 'no target ejected, no breaker opened')
+})
+
+// Every target's idle connections dead: each stale retry went to another target's dead one and used up an attempt,
+// so with as many targets as attempts a GET failed 502 though every target was healthy. Stale retries are extra tries.
+t.test('with more targets than attempts, all with dead idle connections, a GET is answered', async (t) => {
+  const upstreams = [await expiringUpstream(t), await expiringUpstream(t), await expiringUpstream(t), await expiringUpstream(t)]
+  const gw = await gateway(t, upstreams.map((u) => u.url))
+  await Promise.all(Array.from({ length: 4 * WARM }, () => get(`${gw.url}/warm`)))
+  for (const u of upstreams) u.expire()
+  t.equal((await get(`${gw.url}/after`)).status, 200)
+  const line = gw.accessLogs().find((l) => l.path === '/after')
+  t.ok((line?.attempts as number) > 2, `it took more tries than retry.attempts (${String(line?.attempts)})`)
+})
+
+// A WebSocket handshake sent on a dead kept-alive connection: it was refused 502 and its healthy target ejected;
+// it is sent again on a new connection, as a request is.
+t.test('a WebSocket handshake on a dead kept-alive connection is sent again on a new one', async (t) => {
+  const a = await expiringUpstream(t)
+  const gw = await gateway(t, [a.url])
+  await Promise.all(Array.from({ length: WARM }, () => get(`${gw.url}/warm`)))
+  a.expire()
+  const { response, socket } = await rawHandshake(portOf(gw.url), wsHandshake('/ws', 'stale-ws'))
+  socket.destroy()
+  t.equal(response.status, 101, 'switched')
+  t.notOk(gw.logs.some((l) => /target ejected/.test(l.msg)), 'no target ejected')
+})
+
+// A handshake that failed upstream said why in the access log as a request does (upstreamError): it did not.
+t.test("a failed handshake's access-log line names the upstream's error", async (t) => {
+  const closed = await expiringUpstream(t)
+  const url = closed.url
+  await closed.close()
+  const gw = await gateway(t, [url])
+  const { response, socket } = await rawHandshake(portOf(gw.url), wsHandshake('/ws', 'refused-ws'))
+  socket.destroy()
+  t.equal(response.status, 502)
+  await waitFor(() => gw.accessLogs().length === 1)
+  t.match(gw.accessLogs()[0], { upgrade: true, status: 502, upstreamError: 'ECONNREFUSED' })
 })

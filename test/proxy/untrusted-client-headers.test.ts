@@ -23,6 +23,17 @@ const CLIENT_FACTS: Record<string, string> = {
   'x-client-ip': '6.6.6.6',
   'client-ip': '6.6.6.6',
   'x-cluster-client-ip': '6.6.6.6',
+  // a review found these passing too: Rack reads X-Forwarded-Ssl/-Scheme before X-Forwarded-Proto
+  'x-forwarded': 'for=6.6.6.6',
+  'cf-connecting-ip': '6.6.6.6',
+  'fastly-client-ip': '6.6.6.6',
+  'x-original-forwarded-for': '6.6.6.6',
+  'x-proxyuser-ip': '6.6.6.6',
+  'x-forwarded-ssl': 'on',
+  'x-forwarded-scheme': 'https',
+  'x-forwarded-protocol': 'https',
+  'x-url-scheme': 'https',
+  'front-end-https': 'on',
 }
 
 async function setUp (t: Tap, server: GatewayConfig['server'] = {}): Promise<{ u: TestUpstream; gw: TestGateway; port: number }> {
@@ -160,4 +171,14 @@ t.test('trusted-peer-held-back', async (t) => {
       t.ok(names.includes('accept'), `${name}: other fields kept`)
     }
   })
+})
+
+// CONNECT's authority-form target may carry userinfo (a client's proxy credentials): the log drops it as it drops an
+// absolute-form target's.
+t.test("a CONNECT target's userinfo is not logged", async (t) => {
+  const { gw, port } = await setUp(t)
+  await rawExchange(port, 'CONNECT user:S3CRET-PASS@db.example:443 HTTP/1.1\r\nHost: db.example:443\r\n\r\n')
+  await waitFor(() => gw.accessLogs().length === 1)
+  t.equal(gw.accessLogs()[0]!.path, 'db.example:443')
+  t.notMatch(JSON.stringify(gw.logs), 'S3CRET-PASS')
 })
