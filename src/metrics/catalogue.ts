@@ -2,11 +2,11 @@
 // Nothing else in the code base spells a metric name; the bounded label values are listed here too.
 
 /** Outcome of one upstream attempt: 'success', an answered error status worth counting ('status'), or how it failed. */
-export const ATTEMPT_OUTCOMES = ['success', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response', 'client-abort', 'bad-request', 'busy', 'local-error'] as const
+export const ATTEMPT_OUTCOMES = ['success', 'status', 'connect-failure', 'reset', 'timeout', 'bad-response', 'client-abort', 'bad-request', 'busy', 'local-error', 'stale'] as const
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number]
 
 /** Why a retry was sent: the previous attempt's retryable status or failure kind. */
-export const RETRY_REASONS = ['status', 'connect-failure', 'reset', 'timeout', 'bad-response', 'busy'] as const
+export const RETRY_REASONS = ['status', 'connect-failure', 'reset', 'timeout', 'bad-response', 'busy', 'stale'] as const
 export type RetryReason = (typeof RETRY_REASONS)[number]
 
 export const CONFIG_RELOAD_RESULTS = ['success', 'error', 'unchanged'] as const

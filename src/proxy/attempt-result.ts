@@ -1,14 +1,6 @@
 // What one attempt came to: kept apart from attempt.ts so the exchange can name it without importing the attempt.
 import type { FailureKind } from '../resilience/classify.ts'
 
-/**
- * Retries after a stale kept-alive connection (AttemptResult.stale) that `retry.attempts` does not count, as nginx
- * gives such a request an extra try: each goes to a target whose idle connections were just closed, or to another
- * one's, which may be as dead (a middlebox expired them all), so a pool of more targets than attempts needs them.
- * Bounded, for an upstream that resets every request sent on a connection it answered before.
- */
-export const UNCOUNTED_STALE_RETRIES = 10
-
 export interface AttemptResult {
   /** Response headers went to the client: this request is answered, nothing more may be tried. */
   responded: boolean
@@ -26,8 +18,10 @@ export interface AttemptResult {
   local: boolean
   /**
    * Reset before any byte of an answer on a kept-alive connection: the upstream (or a middlebox) had dropped it while
-   * idle. The race of keep-alive, not a verdict on the target: no outlier failure or breaker verdict, and its retry
-   * (idempotent requests, as for any reset) takes no budget slot, going out on a new connection.
+   * idle. The race of keep-alive, not the target's failure (`failure` stays undefined: no outlier failure, breaker
+   * verdict or failure count; outcome 'stale'). Its retry (idempotent requests, as for a reset) is an extra try at
+   * once, with no budget slot, and every later try of the request goes out on a new connection (so a request finds
+   * one stale connection at most).
    */
   stale: boolean
   /** Another attempt follows (policy, deadline and, for dropped responses, budget agreed). */

@@ -25,7 +25,7 @@ export function failureCode (kind: FailureKind | 'status'): ErrorCode {
     : kind === 'status' ? 'upstream_error' : 'upstream_unreachable'
 }
 
-import { UNCOUNTED_STALE_RETRIES, type AttemptResult } from './attempt-result.ts'
+import type { AttemptResult } from './attempt-result.ts'
 
 export type { AttemptResult }
 
@@ -352,13 +352,14 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     } else {
       const kind = this.#timedOut ? 'timeout' : classifyError(err)
       if (kind === 'bad-request') ex.errorCode = 'bad_request'
-      else result.failure = kind
-      if (kind === 'reset' && this.#reused && !result.responded && !this.#headersReceived) {
+      else if (kind === 'reset' && this.#reused && !result.responded && !this.#headersReceived && !ex.foundStale) {
+        // a kept-alive connection dropped while idle (AttemptResult.stale): no failure of the target's; its other
+        // idle connections are likely dead too, and closed. An extra try (nginx's) follows at once, on a new one.
         result.stale = true
+        ex.foundStale = true
         this.#target.client.dropIdle()
-        // an extra try (nginx's), at once: the next goes out on a new connection, or another target's
-        if (++ex.staleAttempts <= UNCOUNTED_STALE_RETRIES) this.#moreAllowed = ex.replayable && ex.countedAttempts < this.#runtime.config.retry.attempts
-      }
+        this.#moreAllowed = ex.replayable && ex.countedAttempts < this.#runtime.config.retry.attempts
+      } else result.failure = kind
       // headers are out: all that is left is to cut the response short (and say why in the access log)
       if (result.responded) ex.cutShort(failureCode(kind))
       else if (!result.retryable) {
@@ -404,11 +405,10 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     const result = this.result
     const runtime = this.#runtime
     runtime.pool.release(this.#target, result.failure !== undefined)
-    const outcome = result.failure ?? (result.busy ? 'busy' : result.local ? 'local-error' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success')
+    const outcome = result.failure ?? (result.stale ? 'stale' : result.busy ? 'busy' : result.local ? 'local-error' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success')
     runtime.observer.attempt(this.#target, outcome, performance.now() - this.#startedAt, result.responded && this.#ex.res.statusCode >= 500)
-    if (result.failure !== undefined) {
-      if (!result.stale) this.#runtime.outlier.failure(this.#target)
-    } else if (!this.#ex.clientGone && !result.busy && !result.local) this.#runtime.outlier.success(this.#target)
+    if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
+    else if (!this.#ex.clientGone && !result.busy && !result.local && !result.stale) this.#runtime.outlier.success(this.#target)
     this.#done(result)
   }
 
@@ -453,7 +453,8 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target,
   if (target.servername !== undefined) (options as { servername?: string }).servername = target.servername
   if (target.queueFull) return attempt.queueFull()
   attempt.dispatched()
-  target.client.dispatch(options, attempt)
+  // after a stale kept-alive connection, only a new one (AttemptResult.stale)
+  target.client.dispatch(options, attempt, ex.foundStale)
 }
 
 /**

@@ -9,7 +9,6 @@ import type { Admission } from '../resilience/breaker.ts'
 import type { Route } from '../routing/table.ts'
 import type { Clock } from '../runtime.ts'
 import type { RouteObserver } from '../state.ts'
-import { UNCOUNTED_STALE_RETRIES } from './attempt-result.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { AttemptResult } from './attempt-result.ts'
@@ -62,8 +61,11 @@ export class Exchange {
   readonly tried: Target[] = []
   /** Attempts made in the pool before this one: a split read's replicas, when the primary serves it (#fallBack). */
   triedBefore = 0
-  /** Attempts of the current pool that found a stale kept-alive connection (AttemptResult.stale). */
-  staleAttempts = 0
+  /**
+   * An attempt of the current pool found a stale kept-alive connection (AttemptResult.stale): that one is not counted
+   * by retry.attempts, and every later attempt goes out on a new connection.
+   */
+  foundStale = false
   /** The status Node's parser answered this request with (its body failed to parse or came too slowly), if it did. */
   parserStatus: number | undefined = undefined
   /** Set once the client went away before the response finished. */
@@ -127,8 +129,8 @@ export class Exchange {
   /** Attempts in the current pool. */
   get attempts (): number { return this.tried.length - this.triedBefore }
 
-  /** Attempts in the current pool that retry.attempts counts: not those that found a stale connection (up to a bound). */
-  get countedAttempts (): number { return this.attempts - Math.min(this.staleAttempts, UNCOUNTED_STALE_RETRIES) }
+  /** Attempts in the current pool that retry.attempts counts: all but one that found a stale connection. */
+  get countedAttempts (): number { return this.foundStale ? this.attempts - 1 : this.attempts }
 
   /**
    * The upstream is done, but the end of the answer still waits in the client's socket queue. As while streaming, a

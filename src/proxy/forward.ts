@@ -363,7 +363,7 @@ export class ProxyHandler {
     ex.observer = fallback.observer
     // the primary's first attempt: not a retry of the replicas' (no budget slot, no retry counted, its own attempts)
     ex.triedBefore = ex.tried.length
-    ex.staleAttempts = 0
+    ex.foundStale = false
     ex.plan?.readToPrimary('fallback')
     primary.budget.requestStarted()
     this.#throughPool(ex, primary)
@@ -536,9 +536,8 @@ const ALL_METHODS = 'GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE'
  */
 function verdictOf (ex: Exchange, last: AttemptResult | undefined): Verdict {
   if (last === undefined) return undefined
+  // (a kept-alive connection dropped while idle, stale, is no failure either: no verdict)
   if (last.failure === undefined) return last.responded ? 'success' : undefined
-  // a kept-alive connection dropped while idle says nothing of the upstream now
-  if (last.stale) return undefined
   return last.retryable && (ex.clientGone || ex.errorCode === 'body_too_large') ? undefined : 'failure'
 }
 

@@ -66,7 +66,7 @@ class TargetLoop {
       }
       if (ex.attempts > 0) {
         // the failure that made this a retry (a retryable status that is not a failure status counts as 'status')
-        const why = last?.busy === true ? 'busy' : last?.failure
+        const why = last?.busy === true ? 'busy' : last?.stale === true ? 'stale' : last?.failure
         runtime.observer.retry(why === undefined || why === 'client-abort' || why === 'bad-request' ? 'status' : why)
       }
       this.#budgeted = this.#slot

@@ -13,7 +13,6 @@ import type { PoolRuntime } from '../upstream/registry.ts'
 import { monotonicMs, setVerdictTimeout, type Clock, type Timer } from '../runtime.ts'
 import type { ConnectionAware } from '../upstream/connections.ts'
 import type { Target } from '../upstream/target.ts'
-import { UNCOUNTED_STALE_RETRIES } from './attempt-result.ts'
 import { failureCode } from './attempt.ts'
 import { stripResponseHopByHop } from './headers.ts'
 import type { TunnelSet } from './tunnels.ts'
@@ -103,12 +102,12 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
   /** Targets an earlier attempt could not connect to (allocated by the first retry). */
   #tried: Target[] | undefined
   #attempts = 0
-  /** Attempts that found a stale kept-alive connection: not counted against retry.attempts (up to a bound). */
-  #staleAttempts = 0
+  /** An attempt found a stale kept-alive connection: not counted by retry.attempts; later ones take new connections. */
+  #foundStale = false
   /** The attempt in flight went out on a connection that carried an answer before (TargetConnections tells). */
   #reused = false
-  /** What made the retry waiting now one: a connect failure, or a stale connection (a reset). */
-  #retryReason: 'connect-failure' | 'reset' = 'connect-failure'
+  /** What made the retry waiting now one: a connect failure, or a stale connection. */
+  #retryReason: 'connect-failure' | 'stale' = 'connect-failure'
   /** The deadline for the upstream's answer head, all attempts together (the pool's timeouts.requestMs). */
   readonly #deadline: number
   readonly #requestId: string
@@ -210,7 +209,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
       headers: request.headers,
       upgrade: request.upgrade,
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
-    } as Dispatcher.DispatchOptions, this)
+    } as Dispatcher.DispatchOptions, this, this.#foundStale) // after a stale connection, only a new one
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
@@ -414,13 +413,15 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     // A kept-alive connection the upstream (or a middlebox) dropped while idle, reset before any byte of an answer:
     // the race of keep-alive, no verdict on the target (attempt.ts, AttemptResult.stale); its other idle connections
     // are closed and the handshake is sent again, as after a connect failure, without counting the attempt.
-    if (kind === 'reset' && this.#reused) {
+    if (kind === 'reset' && this.#reused && !this.#foundStale) {
+      this.#foundStale = true
       this.#target.client.dropIdle()
       this.#release()
-      this.#runtime.observer.attempt(this.#target, kind, performance.now() - this.#attemptStartedAt)
-      if (++this.#staleAttempts <= UNCOUNTED_STALE_RETRIES && this.#retryAfterConnectFailure('reset')) return
+      this.#runtime.observer.attempt(this.#target, 'stale', performance.now() - this.#attemptStartedAt)
+      if (this.#retryAfterConnectFailure('stale')) return
       this.#stopWatchingClient()
-      return this.#end({ status: 0, refusal: failureCode(kind), failed: true, upstreamError, attempts: this.#attempts, target: this.#target, handshakeMs })
+      // not sent again (the policy, the deadline): refused, and no failure of the target's, so no breaker verdict
+      return this.#end({ status: 0, refusal: failureCode(kind), upstreamError, attempts: this.#attempts, target: this.#target, handshakeMs })
     }
     // the target could not be reached for the handshake, or did not answer it: a failed attempt, as for any request;
     // a connection never made sent nothing, so another target may be tried (the client is still watched meanwhile)
@@ -462,12 +463,12 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
    * src/proxy/retry-loop.ts). A connect failure's retry takes no budget slot (retry-loop.ts): nothing reached an
    * upstream. The pick is made when the retry goes out, as retry-loop.ts makes it.
    */
-  #retryAfterConnectFailure (reason: 'connect-failure' | 'reset'): boolean {
+  #retryAfterConnectFailure (reason: 'connect-failure' | 'stale'): boolean {
     const runtime = this.#runtime
-    const counted = this.#attempts - Math.min(this.#staleAttempts, UNCOUNTED_STALE_RETRIES)
-    if (counted >= runtime.config.retry.attempts || !runtime.retry.retryableFailure(reason === 'reset' ? 'reset' : 'connect-failure', HANDSHAKE_FACTS)) return false
+    const counted = this.#foundStale ? this.#attempts - 1 : this.#attempts
+    if (counted >= runtime.config.retry.attempts || !runtime.retry.retryableFailure(reason === 'stale' ? 'reset' : 'connect-failure', HANDSHAKE_FACTS)) return false
     // a stale connection says nothing of the upstream: the handshake goes again at once, on a new connection
-    const delayMs = reason === 'reset' ? 0 : runtime.retry.backoffMs(counted)
+    const delayMs = reason === 'stale' ? 0 : runtime.retry.backoffMs(counted)
     this.#retryReason = reason
     if (monotonicMs(runtime.clock) + delayMs >= this.#deadline) return false
     ;(this.#tried ??= []).push(this.#target)

@@ -15,6 +15,8 @@ export type ConnectionsOptions = Client.Options & { connections: number }
 interface Queued {
   readonly options: Dispatcher.DispatchOptions
   readonly handler: Dispatcher.DispatchHandler
+  /** Only a new connection will do (dispatch's `fresh`). */
+  readonly fresh: boolean
 }
 
 /**
@@ -101,15 +103,17 @@ export class TargetConnections {
   /**
    * Hands a request to a free connection, to a new one while under the limit, or queues it until one comes free.
    * False when no connection is left for another request (this one queued, or took the last), as Pool answers.
+   * `fresh`: a new connection only (the request found a kept-alive one dead): at the limit, a free one is closed to
+   * make room, else the request waits for one to come free, which is closed for it in turn.
    */
-  dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+  dispatch (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler, fresh = false): boolean {
     if (this.#ended !== undefined) {
       handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, this.#ended === 'close' ? new errors.ClientClosedError() : new errors.ClientDestroyedError())
       return false
     }
-    const slot = this.#free.pop() ?? this.#open()
+    const slot = fresh ? this.#openFresh() : this.#free.pop() ?? this.#open()
     if (slot === undefined) {
-      this.#queue.push(handler, { options, handler })
+      this.#queue.push(handler, { options, handler, fresh })
       return false
     }
     slot.free = false
@@ -141,6 +145,13 @@ export class TargetConnections {
     }
   }
 
+  /** A new connection, one of the free ones closed to make room at the limit; undefined when all are busy. */
+  #openFresh (): Slot | undefined {
+    const idle = this.#free[this.#free.length - 1]
+    if (this.#slots.length >= this.#max && idle !== undefined) this.#retire(idle, false)
+    return this.#open()
+  }
+
   #open (): Slot | undefined {
     if (this.#slots.length >= this.#max) return undefined
     const client = new Client(this.#origin, this.#options)
@@ -164,6 +175,13 @@ export class TargetConnections {
     // made under settings a reload replaced: it closes, and what waits goes to one made under the new ones
     if (slot.round !== this.#round) return this.#retire(slot)
     for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
+      if (next.fresh) {
+        // it needs a new connection: this one closes to make room, and the rest of the queue waits, as it did
+        this.#retire(slot, false)
+        const opened = this.#open()!
+        if (this.#send(opened, next.options, next.handler)) this.#makeFree(opened)
+        return this.#maybeClosed()
+      }
       if (!this.#send(slot, next.options, next.handler)) return
     }
     this.#makeFree(slot)
@@ -206,7 +224,7 @@ export class TargetConnections {
    * client has failed the requests it held; as undici's Pool does (nodejs/undici#3895), it is closed and a new one is
    * made for the next request, and what waits in the queue moves on to the connections left (or new ones).
    */
-  #retire (slot: Slot): void {
+  #retire (slot: Slot, moveQueue = true): void {
     if (slot.retired) return
     slot.retired = true
     this.#slots.splice(this.#slots.indexOf(slot), 1)
@@ -214,16 +232,16 @@ export class TargetConnections {
     slot.free = false
     const client = slot.client
     this.#retiring.set(client, client.close().catch(() => {}).finally(() => { this.#retiring.delete(client) }))
-    this.#moveQueue()
+    if (moveQueue) this.#moveQueue()
   }
 
   /** Hands waiting requests to free or new connections (after one was retired). */
   #moveQueue (): void {
     while (this.#queue.size > 0) {
-      const slot = this.#free.pop() ?? this.#open()
-      if (slot === undefined) return
-      slot.free = false
+      if (this.#free.length === 0 && this.#slots.length >= this.#max) return
       const next = this.#queue.shift()!
+      const slot = next.fresh ? this.#openFresh()! : this.#free.pop() ?? this.#open()!
+      slot.free = false
       if (this.#send(slot, next.options, next.handler)) this.#makeFree(slot)
     }
     this.#maybeClosed()
