@@ -11,7 +11,7 @@ export type { Balancer, Candidate, PickContext, RandomSource } from './types.ts'
 export function createBalancer (config: BalancerConfig, random: RandomSource = Math.random): Balancer {
   if (typeof config === 'object') return new HashBalancer()
   switch (config) {
-    case 'round-robin': return new RoundRobinBalancer()
+    case 'round-robin': return new RoundRobinBalancer(random)
     case 'least-connections': return new LeastConnectionsBalancer(random)
     case 'random': return new RandomBalancer(random)
     case 'p2c': return new P2CBalancer(random)

@@ -82,9 +82,22 @@ class Schedule {
   }
 }
 
+/** The most steps a first schedule is moved on by at random: beyond, a start is random enough. */
+const MAX_START_STEPS = 4096
+
 export class RoundRobinBalancer implements Balancer {
   readonly #current = new WeakMap<Candidate, number>()
   #schedule: Schedule | undefined
+  /**
+   * Where the first schedule starts, at random: every process, and every pool a reload rebuilds, started at the
+   * first target, so a fleet of gateways started or given a config together sent their first requests, and kept in
+   * step after, to one target (Envoy and gRPC start round-robin at a random point). Undefined: at the first target.
+   */
+  #random: (() => number) | undefined
+
+  constructor (random?: () => number) {
+    this.#random = random
+  }
 
   pick<T extends Candidate> (candidates: readonly T[], _ctx?: PickContext, avoid?: readonly T[]): T | undefined {
     if (candidates.length <= 1) {
@@ -112,8 +125,16 @@ export class RoundRobinBalancer implements Balancer {
     const schedule = this.#schedule
     if (schedule?.list === candidates) return schedule
     schedule?.save(this.#current)
-    this.#schedule = new Schedule(candidates, this.#current)
-    return this.#schedule
+    const next = this.#schedule = new Schedule(candidates, this.#current)
+    const random = this.#random
+    if (random !== undefined) {
+      // the first schedule only: later ones go on from the current values it leaves, as nginx's do
+      this.#random = undefined
+      let total = 0
+      for (const c of candidates) total += c.weight
+      for (let steps = Math.floor(random() * Math.min(total, MAX_START_STEPS)); steps > 0; steps--) next.step()
+    }
+    return next
   }
 
   #linearStep<T extends Candidate> (candidates: readonly T[]): T | undefined {

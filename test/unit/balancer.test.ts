@@ -1001,3 +1001,26 @@ t.test('balancer-round-robin', async (t) => {
     }
   })
 })
+
+// Round-robin started at the first target in every process and every rebuilt pool: a fleet of gateways given one
+// config sent its first requests, and kept in step after, to one target. Given a random source, the first schedule
+// starts at a random step (later lists go on from it, as nginx's do); the sequence and its shares are unchanged.
+t.test('round-robin starts at a random step of its sequence, given a random source', async (t) => {
+  const cs = candidates({ a: 1, b: 1, c: 1, d: 1 })
+  const firstPick = (random?: () => number): string => new RoundRobinBalancer(random).pick(cs)!.url
+  t.equal(firstPick(), 'a', 'without one: the first target, as before')
+  t.equal(firstPick(() => 0), 'a')
+  t.equal(firstPick(() => 0.5), 'c', 'two steps on')
+  t.equal(firstPick(() => 0.99), 'd')
+  const weighted = candidates({ a: 1, b: 2, c: 5 })
+  const reference = new RoundRobinBalancer()
+  const order = Array.from({ length: 16 }, () => reference.pick(weighted)!.url)
+  const started = new RoundRobinBalancer(() => 3 / 8)
+  t.strictSame(Array.from({ length: 13 }, () => started.pick(weighted)!.url), order.slice(3), 'the same smooth sequence, from its 4th step')
+  // a later list (a target joined) does not start at random again: it goes on from the current values
+  let draws = 0
+  const once = new RoundRobinBalancer(() => { draws++; return 0.5 })
+  once.pick(cs)
+  once.pick([...cs, candidate('e')])
+  t.equal(draws, 1, 'one random start per balancer')
+})
