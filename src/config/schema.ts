@@ -149,8 +149,14 @@ const connections = z.strictObject({
   keepAliveMs: positiveMs.default(30000),
 })
 
+/** An origin-form request target (RFC 9112 §3.2.1): RFC 3986 path and query characters, percent escapes whole. */
+const PROBE_PATH = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/
+
 const healthCheck = z.strictObject({
-  path: z.string().startsWith('/', { error: "must start with '/'" }).default('/health'),
+  // sent as the probe's request target: a space or a non-ASCII character undici refuses to send (every probe failed
+  // locally, the pool answered 503), and a '#' fragment is no part of one (RFC 9112 §3.2)
+  path: z.string().startsWith('/', { error: "must start with '/'" })
+    .regex(PROBE_PATH, { error: "must be a path (and query) of visible ASCII with no '#': percent-encode other characters" }).default('/health'),
   intervalMs: positiveMs.default(DEFAULT_HEALTH_INTERVAL_MS),
   timeoutMs: positiveMs.default(DEFAULT_HEALTH_TIMEOUT_MS),
   healthyThreshold: z.number().int().positive().default(2),

@@ -10,7 +10,7 @@
 // unknown) until a probe reports its lag again.
 import { EventEmitter } from 'node:events'
 import type { HealthCheckConfig } from '../config/schema.ts'
-import { isLocalResourceError } from '../resilience/classify.ts'
+import { errorCodeOf, isLocalResourceError } from '../resilience/classify.ts'
 import { setVerdictTimeout, systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
@@ -41,6 +41,8 @@ export interface ProbeResult {
 
 // end a probe that outlived timeoutMs (reported as 'timeout'), or whose target or checker went away
 const PROBE_TIMED_OUT = new Error('health probe timed out')
+/** How a kept-alive probe connection the upstream closed while idle fails the next probe (undici's, the kernel's). */
+const STALE_PROBE_CODES = ['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']
 const CHECKS_STOPPED = new Error('health checks stopped')
 
 interface ProbeState {
@@ -265,6 +267,17 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   }
 
   async #probe (target: Target, state: ProbeState): Promise<ProbeResult> {
+    // the probe connection is kept alive between probes: an upstream closing it while idle races the next probe (a
+    // reset before any answer byte). That is no verdict: the probe goes again at once on a new connection, as
+    // requests do (AttemptResult.stale) and as HAProxy, opening one per check, never meets it.
+    const reused = target.probeClient.stats.connected
+    const first = await this.#probeOnce(target, state)
+    if (!reused || first.ok || first.error === undefined || !STALE_PROBE_CODES.includes(first.error)) return first
+    if (!this.#running || this.#states.get(target) !== state) return first // stopped, or the target left meanwhile
+    return await this.#probeOnce(target, state)
+  }
+
+  async #probeOnce (target: Target, state: ProbeState): Promise<ProbeResult> {
     const exchange = new ProbeExchange()
     state.exchange = exchange
     // a stall of the gateway's own never marks a healthy target down (see setVerdictTimeout)
@@ -281,8 +294,11 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
       const { status, lagMs, lagUnknown } = await exchange.answer
       return { ok: this.#accepts(status), status, at: this.#clock.now(), ...(lagMs !== undefined ? { lagMs } : {}), ...(lagUnknown ? { lagUnknown } : {}) }
     } catch (err) {
-      const code = exchange.aborted ? 'timeout' : (err as { code?: string }).code ?? 'error'
-      return { ok: false, error: code, at: this.#clock.now(), ...(!exchange.aborted && isLocalResourceError(err) ? { local: true as const } : {}) }
+      // named as the access log names a request's (HTTPParserError for a malformed answer: it has no code)
+      const code = exchange.aborted ? 'timeout' : errorCodeOf(err) ?? 'error'
+      // the gateway's own shortage, or a probe it could not send as configured: no verdict on the target
+      const local = !exchange.aborted && (isLocalResourceError(err) || code === 'UND_ERR_INVALID_ARG')
+      return { ok: false, error: code, at: this.#clock.now(), ...(local ? { local: true as const } : {}) }
     } finally {
       this.#clock.clearTimeout(timer)
       state.exchange = undefined
