@@ -58,6 +58,11 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv
   /** Told every reload's result, whatever triggered it (after the gateway has logged and counted it). */
   onReload?: (result: ReloadResult) => void
+  /**
+   * Where each round-robin pool starts its sequence (default Math.random: gateways given one config together do not
+   * all send their first requests to one target). Tests that count on the first target pass `() => 0`.
+   */
+  roundRobinStart?: RandomSource
 }
 
 export interface Gateway {
@@ -116,6 +121,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   const runtimeOptions: RuntimeOptions = {
     clock,
     ...(options.random ? { random: options.random } : {}),
+    roundRobinStart: options.roundRobinStart ?? Math.random,
     ...(options.dnsServers ? { dnsServers: options.dnsServers } : {}),
     observe: (pool: string) => poolObserver(metrics, history, pool, stillRunning),
   }

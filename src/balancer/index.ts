@@ -8,10 +8,11 @@ import type { Balancer, RandomSource } from './types.ts'
 
 export type { Balancer, Candidate, PickContext, RandomSource } from './types.ts'
 
-export function createBalancer (config: BalancerConfig, random: RandomSource = Math.random): Balancer {
+/** `roundRobinStart`: where round-robin starts its sequence, at random (none: at the first target). */
+export function createBalancer (config: BalancerConfig, random: RandomSource = Math.random, roundRobinStart?: RandomSource): Balancer {
   if (typeof config === 'object') return new HashBalancer()
   switch (config) {
-    case 'round-robin': return new RoundRobinBalancer(random)
+    case 'round-robin': return new RoundRobinBalancer(roundRobinStart)
     case 'least-connections': return new LeastConnectionsBalancer(random)
     case 'random': return new RandomBalancer(random)
     case 'p2c': return new P2CBalancer(random)

@@ -358,7 +358,9 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
         result.stale = true
         ex.foundStale = true
         this.#target.client.dropIdle()
-        this.#moreAllowed = ex.replayable && ex.countedAttempts < this.#runtime.config.retry.attempts
+        // (retries off, attempts 1: none, as the operator asked)
+        const attempts = this.#runtime.config.retry.attempts
+        this.#moreAllowed = ex.replayable && attempts > 1 && ex.countedAttempts < attempts
       } else result.failure = kind
       // headers are out: all that is left is to cut the response short (and say why in the access log)
       if (result.responded) ex.cutShort(failureCode(kind))

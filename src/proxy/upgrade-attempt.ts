@@ -466,7 +466,9 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
   #retryAfterConnectFailure (reason: 'connect-failure' | 'stale'): boolean {
     const runtime = this.#runtime
     const counted = this.#foundStale ? this.#attempts - 1 : this.#attempts
-    if (counted >= runtime.config.retry.attempts || !runtime.retry.retryableFailure(reason === 'stale' ? 'reset' : 'connect-failure', HANDSHAKE_FACTS)) return false
+    const attempts = runtime.config.retry.attempts
+    // (retries off, attempts 1: not even after a stale connection, as the operator asked)
+    if (attempts <= 1 || counted >= attempts || !runtime.retry.retryableFailure(reason === 'stale' ? 'reset' : 'connect-failure', HANDSHAKE_FACTS)) return false
     // a stale connection says nothing of the upstream: the handshake goes again at once, on a new connection
     const delayMs = reason === 'stale' ? 0 : runtime.retry.backoffMs(counted)
     this.#retryReason = reason

@@ -21,6 +21,8 @@ import { Target, type SharedTarget } from './target.ts'
 
 export interface RuntimeOptions {
   random?: RandomSource
+  /** Where a round-robin balancer starts its sequence (src/balancer/round-robin.ts); none: at the first target. */
+  roundRobinStart?: RandomSource
   clock?: Clock
   /**
    * Status by target URL to start from (a target that survives a reload keeps its health, ejection, drain).
@@ -174,7 +176,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     targets.push(...this.#warmup.keys())
     this.#replacedIds = new Set([...(options.carriedCurrent ?? [])].map((url) => idOf({ url })))
     this.#replacedStatus = statusLookup(options.carriedStatus, config.healthCheck !== undefined)
-    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random), clock, this.#replacedStatus)
+    this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random, options.roundRobinStart), clock, this.#replacedStatus)
     // a half-open probe holds its slot at most what one try may take
     this.breaker = new PoolBreaker(config.circuitBreaker, clock, config.retry.perTryTimeoutMs)
     this.retry = new RetryDecider(config.retry, random)

@@ -28,7 +28,8 @@ export async function startGateway (config: GatewayConfig, options: GatewayOptio
     },
   })
   const resolved = validateConfig({ log: { level: 'info' }, ...config })
-  const gateway = buildGateway(resolved, { logStream, ...options })
+  // round-robin from the first target, as the tests count on (the gateway starts it at random: src/app.ts)
+  const gateway = buildGateway(resolved, { logStream, roundRobinStart: () => 0, ...options })
   const url = await gateway.listen({ host: '127.0.0.1', port: 0 })
   return {
     gateway,

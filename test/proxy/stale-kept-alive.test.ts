@@ -195,3 +195,16 @@ t.test('a stale try is no failure: not in /status failures, outcome stale, and a
   t.equal(gw.gateway.status().pools.p!.targets[0]!.failures, 0, 'no failure counted')
   t.match(await gw.gateway.metrics!.render(), /switchyard_upstream_attempts_total\{pool="p",target="[^"]+",outcome="stale"\} 1/)
 })
+
+// Retries off (attempts 1) means no resend at all, a stale connection's included: a fuzz run caught the extra try
+// sending a request twice through a gateway configured not to retry.
+t.test('with retries off, a request on a stale connection is not sent again', async (t) => {
+  const a = await expiringUpstream(t)
+  const gw = await startGateway({ pools: { p: { targets: [a.url], retry: { attempts: 1 } } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  await Promise.all(Array.from({ length: WARM }, () => get(`${gw.url}/warm`)))
+  a.expire()
+  t.equal((await get(`${gw.url}/after`)).status, 502)
+  t.match(gw.accessLogs().find((l) => l.path === '/after'), { attempts: 1 })
+  t.equal(gw.gateway.status().pools.p!.targets[0]!.failures, 0, 'and still no failure of the target\'s')
+})
