@@ -8,7 +8,12 @@ import { CLEAN, render, verdict, type Method, type ResponseSpec } from './upstre
 
 export const TAG_HEADER = 'x-fuzz-tag'
 
-interface Conn { socket: Socket; last: { what: string; why: string; known: string | undefined } | undefined }
+interface Conn {
+  socket: Socket
+  last: { what: string; why: string; known: string | undefined } | undefined
+  /** Requests it has carried. */
+  served: number
+}
 
 export class FuzzUpstream {
   readonly server: Server
@@ -16,6 +21,7 @@ export class FuzzUpstream {
   readonly #scripts = new Map<string, readonly ResponseSpec[]>()
   readonly #attempts = new Map<string, number>()
   readonly #requestIds = new Map<string, string[]>()
+  readonly #kept = new Map<string, boolean[]>()
   readonly #reused: { tag: string; after: string; why: string; known: string | undefined }[] = []
   readonly #sockets = new Set<Socket>()
   /** Resolves once the gateway has read the head of `tag`'s answer to `attempt` (0-based): a reset then loses no head. */
@@ -23,7 +29,7 @@ export class FuzzUpstream {
 
   private constructor () {
     this.server = createServer((socket) => {
-      const conn: Conn = { socket, last: undefined }
+      const conn: Conn = { socket, last: undefined, served: 0 }
       this.#sockets.add(socket)
       socket.once('close', () => this.#sockets.delete(socket))
       socket.on('error', () => {})
@@ -66,11 +72,13 @@ export class FuzzUpstream {
       attempts: new Map(tags.map((t) => [t, this.#attempts.get(t) ?? 0])),
       requestIds: new Map(tags.map((t) => [t, this.#requestIds.get(t) ?? []])),
       reused: this.#reused.splice(0),
+      onKeptConnection: new Map(tags.map((t) => [t, this.#kept.get(t) ?? []])),
     }
     for (const t of tags) {
       this.#scripts.delete(t)
       this.#attempts.delete(t)
       this.#requestIds.delete(t)
+      this.#kept.delete(t)
     }
     return log
   }
@@ -81,6 +89,7 @@ export class FuzzUpstream {
     const attempt = this.#attempts.get(tag) ?? 0
     this.#attempts.set(tag, attempt + 1)
     this.#requestIds.set(tag, [...(this.#requestIds.get(tag) ?? []), headers.get('x-request-id') ?? ''])
+    this.#kept.set(tag, [...(this.#kept.get(tag) ?? []), conn.served++ > 0])
     const spec = this.#scripts.get(tag)?.[attempt] ?? CLEAN
     const v = verdict(spec, method, tag, attempt)
     conn.last = v.reusable ? undefined : { what: `${tag} attempt ${attempt + 1} (${method}, ${v.kind})`, why: `${v.notes.join(', ')}: ${JSON.stringify(spec)}`, known: v.known }

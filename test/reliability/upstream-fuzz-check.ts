@@ -145,12 +145,24 @@ export interface Expected {
 }
 
 /** The outcome of one request through a gateway with `attempts` tries (GET, HEAD, OPTIONS retried; POST not). */
-export function expectOutcome (method: Method, answers: FuzzCase['requests'][number]['answers'], tag: string, retries: boolean): Expected {
+/**
+ * `kept`: for each attempt, whether it went on a kept-alive connection (one that carried a request before). An
+ * answer that fails before its head on one is the gateway's "stale" connection (src/proxy/attempt-result.ts): no
+ * failure of the target's and no breaker verdict, and with retries on an extra try, on a new connection.
+ */
+export function expectOutcome (method: Method, answers: FuzzCase['requests'][number]['answers'], tag: string, retries: boolean, kept: readonly boolean[] = []): Expected {
   const tries = retries ? 3 : 1
   let failures = 0
+  let stale = false
   for (let a = 0; ; a++) {
     const v = verdict(answers[a] ?? CLEAN, method, tag, a)
-    const more = a < tries - 1 && method !== 'POST'
+    const counted = stale ? a - 1 : a
+    const more = counted < tries - 1 && method !== 'POST'
+    if (v.kind === 'before-head' && kept[a] === true && !stale) {
+      stale = true
+      if (retries && method !== 'POST') continue
+      return { answer: { kind: 'error', code: 'upstream_unreachable' }, attempts: a + 1, failures, breakerFailure: false }
+    }
     // failureStatuses (502, 503, 504 by default) count even when the answer is forwarded
     const failing = v.kind !== 'valid' || RETRY_STATUSES.has(v.status)
     if (failing) failures++
@@ -172,6 +184,8 @@ export interface UpstreamLog {
   requestIds: ReadonlyMap<string, readonly string[]>
   /** Requests that arrived on a connection whose last response must have closed it. */
   reused: readonly { tag: string; after: string; why: string; known: string | undefined }[]
+  /** By request tag, for each attempt: whether it came on a connection that carried a request before (kept alive). */
+  onKeptConnection: ReadonlyMap<string, readonly boolean[]>
 }
 
 export interface Observed {
@@ -249,7 +263,7 @@ export function violations (c: FuzzCase, caseId: number, o: Observed): Violation
       if (got !== undefined) push(`P3 request ${i + 1} was answered (${got.status}) after the connection was cut`, why)
       continue
     }
-    const e = expectOutcome(r.method, r.answers, tag, c.retries)
+    const e = expectOutcome(r.method, r.answers, tag, c.retries, o.upstream.onKeptConnection.get(tag))
     expectedAttempts += e.attempts
     expectedFailures += e.failures
     expectedJudged++

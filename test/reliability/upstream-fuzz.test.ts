@@ -203,7 +203,7 @@ t.test('each property fails on an observation that breaks it', async (t) => {
   const tag = tagOf(1, 0)
   const base: Observed = {
     raw: Buffer.from(ok(tag)), closed: false, reset: false, sent: 1, liveness: [200], faults: [],
-    upstream: { attempts: new Map([[tag, 1]]), requestIds: new Map([[tag, [ownRequestId(tag)]]]), reused: [] },
+    upstream: { attempts: new Map([[tag, 1]]), requestIds: new Map([[tag, [ownRequestId(tag)]]]), reused: [], onKeptConnection: new Map() },
     targetRequests: 1, targetFailures: 0, judged: 1, judgedFailed: 0,
   }
   const check = (c: FuzzCase, change: Partial<Observed> & { text?: string }) =>
@@ -244,6 +244,14 @@ t.test('each property fails on an observation that breaks it', async (t) => {
   t.strictSame({ ...retried, answer: retried.answer.kind === 'response' ? retried.answer.verdict.body : retried.answer.kind },
     { answer: bodyOf(tag, 1, CLEAN.pad), attempts: 2, failures: 1, breakerFailure: false },
     'the model: a GET retried after a 503 is the second attempt\'s clean answer, one failure for the target, none for the breaker')
+  // a connection closed before the head, on a kept-alive connection: stale, no failure; retried once more with retries
+  const dropped: ResponseSpec = { ...CLEAN, early: { at: 0, how: 'fin' } }
+  const stale = expectOutcome('GET', [dropped, CLEAN], tag, true, [true, false])
+  t.strictSame({ attempts: stale.attempts, failures: stale.failures, breakerFailure: stale.breakerFailure }, { attempts: 2, failures: 0, breakerFailure: false },
+    'the model: a stale kept-alive connection is no failure, and its retry is an extra try')
+  t.strictSame({ ...expectOutcome('GET', [dropped, CLEAN], tag, false, [true]), answer: undefined }, { answer: undefined, attempts: 1, failures: 0, breakerFailure: false },
+    'without retries: not sent again, and still no failure')
+  t.match(expectOutcome('GET', [dropped, dropped, CLEAN], tag, true, [false, false]), { attempts: 3, failures: 2 }, 'on new connections: failures, as before')
 })
 
 t.test('upstream responses generated from a grammar with mutations, through gateways with and without retries', async (t) => {
