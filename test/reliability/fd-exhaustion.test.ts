@@ -64,7 +64,7 @@ t.test('out of file descriptors: 503 overloaded, no target blamed, and all back 
   writeConfig(file, {
     server: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
-    pools: { p: { targets: [a.url, b.url], retry: { backoff: { baseMs: 1, maxMs: 2 } }, healthCheck: { path: '/health', intervalMs: 100, timeoutMs: 100, unhealthyThreshold: 1, healthyThreshold: 1 } } },
+    pools: { p: { targets: [a.url, b.url], retry: { backoff: { baseMs: 1, maxMs: 2 } }, healthCheck: { path: '/health', intervalMs: 250, timeoutMs: 250, unhealthyThreshold: 1, healthyThreshold: 1 } } },
     routes: [{ path: '/', pool: 'p' }],
   })
   const gw = await startCli(t, file, { wrapper: ['prlimit', `--nofile=${FDS}:${FDS}`], env: { SWITCHYARD_NODE_FLAGS: 'off' } })
@@ -81,8 +81,8 @@ t.test('out of file descriptors: 503 overloaded, no target blamed, and all back 
   }
   t.ok(during.includes('503 overloaded'), `the gateway's own shortage answered as such: ${[...new Set(during)].join(', ')}`)
   t.notOk(during.some((d) => d.startsWith('502')), 'never blamed on the upstream')
-  // some probes go out meanwhile (every 100 ms), and fail for want of a descriptor
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  // some probes go out meanwhile (every 250 ms; a probe gets 250 ms, as a loaded CI host may need to answer one), and fail for want of a descriptor
+  await new Promise((resolve) => setTimeout(resolve, 600))
   for (const s of idle) s.destroy()
   await waitFor(async () => (await get(`${gw.url}/after`, agent)).status === 200)
   const after = await Promise.all([1, 2, 3, 4].map(async () => (await get(`${gw.url}/after`, agent)).status))
