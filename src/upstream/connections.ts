@@ -53,6 +53,11 @@ export class TargetConnections {
   readonly #queue = new WaitQueue<Dispatcher.DispatchHandler, Queued>()
   /** Clients closing after a connection error (close() and destroy() wait for them too). */
   readonly #retiring = new Map<Client, Promise<void>>()
+  /**
+   * Connections closing to make room for a fresh one (dispatch's `fresh`): counted against the limit until they
+   * have closed, so the upstream never sees one more than maxPerTarget.
+   */
+  #closingForRoom = 0
   #ended: 'close' | 'destroy' | undefined
   #closing: Promise<void> | undefined
   /** close() waits for the queue to empty; this resolves it. */
@@ -145,15 +150,33 @@ export class TargetConnections {
     }
   }
 
-  /** A new connection, one of the free ones closed to make room at the limit; undefined when all are busy. */
+  /**
+   * A new connection while under the limit; at it, one of the free ones is closed to make room (undefined: the
+   * request waits until it has closed, or until a busy one comes free and is closed for it).
+   */
   #openFresh (): Slot | undefined {
+    const opened = this.#open()
+    if (opened !== undefined) return opened
+    // one room at a time: requests needing one wait their turn (a path of a few requests after a stale connection)
     const idle = this.#free[this.#free.length - 1]
-    if (this.#slots.length >= this.#max && idle !== undefined) this.#retire(idle, false)
-    return this.#open()
+    if (idle !== undefined && this.#closingForRoom === 0) this.#closeForRoom(idle)
+    return undefined
+  }
+
+  /** Closes a connection to make room for a fresh one: once it has closed, what waits moves on. */
+  #closeForRoom (slot: Slot): void {
+    this.#retire(slot, false)
+    const closing = this.#retiring.get(slot.client)
+    if (closing === undefined) return
+    this.#closingForRoom++
+    void closing.then(() => {
+      this.#closingForRoom--
+      this.#moveQueue()
+    })
   }
 
   #open (): Slot | undefined {
-    if (this.#slots.length >= this.#max) return undefined
+    if (this.#slots.length + this.#closingForRoom >= this.#max) return undefined
     const client = new Client(this.#origin, this.#options)
     const slot: Slot = { client, free: false, retired: false, round: this.#round }
     client.on('drain', () => this.#drained(slot))
@@ -174,14 +197,10 @@ export class TargetConnections {
     if (slot.free || slot.retired) return
     // made under settings a reload replaced: it closes, and what waits goes to one made under the new ones
     if (slot.round !== this.#round) return this.#retire(slot)
-    for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-      if (next.fresh) {
-        // it needs a new connection: this one closes to make room, and the rest of the queue waits, as it did
-        this.#retire(slot, false)
-        const opened = this.#open()!
-        if (this.#send(opened, next.options, next.handler)) this.#makeFree(opened)
-        return this.#maybeClosed()
-      }
+    for (let next = this.#queue.peek(); next !== undefined; next = this.#queue.peek()) {
+      // it needs a new connection: this one closes to make room, and once it has, the queue moves on
+      if (next.fresh) return this.#closeForRoom(slot)
+      this.#queue.shift()
       if (!this.#send(slot, next.options, next.handler)) return
     }
     this.#makeFree(slot)
@@ -237,10 +256,10 @@ export class TargetConnections {
 
   /** Hands waiting requests to free or new connections (after one was retired). */
   #moveQueue (): void {
-    while (this.#queue.size > 0) {
-      if (this.#free.length === 0 && this.#slots.length >= this.#max) return
-      const next = this.#queue.shift()!
-      const slot = next.fresh ? this.#openFresh()! : this.#free.pop() ?? this.#open()!
+    for (let next = this.#queue.peek(); next !== undefined; next = this.#queue.peek()) {
+      const slot = next.fresh ? this.#openFresh() : this.#free.pop() ?? this.#open()
+      if (slot === undefined) break
+      this.#queue.shift()
       slot.free = false
       if (this.#send(slot, next.options, next.handler)) this.#makeFree(slot)
     }

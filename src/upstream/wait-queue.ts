@@ -44,6 +44,11 @@ export class WaitQueue<K, V> {
     return entry.value
   }
 
+  /** The first live entry, left in place; undefined when none waits. */
+  peek (): V | undefined {
+    return this.#head === this.#entries.length ? undefined : this.#entries[this.#head]!.value
+  }
+
   /** Whether `key` waits here. */
   has (key: K): boolean { return this.#byKey.has(key) }
 
