@@ -149,14 +149,18 @@ const connections = z.strictObject({
   keepAliveMs: positiveMs.default(30000),
 })
 
-/** An origin-form request target (RFC 9112 §3.2.1): RFC 3986 path and query characters, percent escapes whole. */
-const PROBE_PATH = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/
+/**
+ * A request target undici sends as written: visible ASCII but '#' (a fragment is no part of one: RFC 9112 §3.2), and
+ * '%' only in whole escapes. Characters RFC 3986 leaves out ('|', '{', '[') are sent as they are, as the gateway
+ * forwards a client's.
+ */
+const PROBE_PATH = /^\/(?:[\x21\x22\x24\x26-\x7e]|%[0-9A-Fa-f]{2})*$/
 
 const healthCheck = z.strictObject({
   // sent as the probe's request target: a space or a non-ASCII character undici refuses to send (every probe failed
   // locally, the pool answered 503), and a '#' fragment is no part of one (RFC 9112 §3.2)
   path: z.string().startsWith('/', { error: "must start with '/'" })
-    .regex(PROBE_PATH, { error: "must be a path (and query) of visible ASCII with no '#': percent-encode other characters" }).default('/health'),
+    .regex(PROBE_PATH, { error: "must be a path (and query) of visible ASCII with no '#' and '%' only in escapes: percent-encode other characters" }).default('/health'),
   intervalMs: positiveMs.default(DEFAULT_HEALTH_INTERVAL_MS),
   timeoutMs: positiveMs.default(DEFAULT_HEALTH_TIMEOUT_MS),
   healthyThreshold: z.number().int().positive().default(2),

@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events'
 import type { HealthCheckConfig } from '../config/schema.ts'
 import { errorCodeOf, isLocalResourceError } from '../resilience/classify.ts'
-import { setVerdictTimeout, systemClock, type Clock, type RandomSource } from '../runtime.ts'
+import { monotonicMs, setVerdictTimeout, systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
 import { statusMatcher } from './expect-status.ts'
@@ -43,6 +43,8 @@ export interface ProbeResult {
 const PROBE_TIMED_OUT = new Error('health probe timed out')
 /** How a kept-alive probe connection the upstream closed while idle fails the next probe (undici's, the kernel's). */
 const STALE_PROBE_CODES = ['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']
+/** How soon such a failure comes to be taken for that race (at most half the timeout): the next packet's round trip. */
+const STALE_PROBE_WINDOW_MS = 100
 const CHECKS_STOPPED = new Error('health checks stopped')
 
 interface ProbeState {
@@ -270,26 +272,32 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     // the probe connection is kept alive between probes: an upstream closing it while idle races the next probe (a
     // reset before any answer byte). That is no verdict: the probe goes again at once on a new connection, as
     // requests do (AttemptResult.stale) and as HAProxy, opening one per check, never meets it.
+    // Only a reset that comes at once is that race (the upstream had closed the connection before the probe went
+    // out); one after the target held the probe a while is its answer. Both tries share the one timeout.
     const reused = target.probeClient.stats.connected
-    const first = await this.#probeOnce(target, state)
+    const startedAt = monotonicMs(this.#clock)
+    const timeoutMs = this.#config.timeoutMs
+    const first = await this.#probeOnce(target, state, timeoutMs)
     if (!reused || first.ok || first.error === undefined || !STALE_PROBE_CODES.includes(first.error)) return first
+    const elapsed = monotonicMs(this.#clock) - startedAt
+    if (elapsed > Math.min(STALE_PROBE_WINDOW_MS, timeoutMs / 2)) return first
     if (!this.#running || this.#states.get(target) !== state) return first // stopped, or the target left meanwhile
-    return await this.#probeOnce(target, state)
+    return await this.#probeOnce(target, state, timeoutMs - elapsed)
   }
 
-  async #probeOnce (target: Target, state: ProbeState): Promise<ProbeResult> {
+  async #probeOnce (target: Target, state: ProbeState, timeoutMs: number): Promise<ProbeResult> {
     const exchange = new ProbeExchange()
     state.exchange = exchange
     // a stall of the gateway's own never marks a healthy target down (see setVerdictTimeout)
-    const timer = setVerdictTimeout(this.#clock, () => exchange.abort(PROBE_TIMED_OUT), this.#config.timeoutMs)
+    const timer = setVerdictTimeout(this.#clock, () => exchange.abort(PROBE_TIMED_OUT), timeoutMs)
     try {
       target.probeClient.dispatch({
         method: 'GET',
         path: this.#config.path,
         headers: { 'user-agent': HEALTH_USER_AGENT, host: target.host },
         // undici's own timers only as a backstop: the one above decides
-        headersTimeout: this.#config.timeoutMs + UNDICI_BACKSTOP_MS,
-        bodyTimeout: this.#config.timeoutMs + UNDICI_BACKSTOP_MS,
+        headersTimeout: timeoutMs + UNDICI_BACKSTOP_MS,
+        bodyTimeout: timeoutMs + UNDICI_BACKSTOP_MS,
       }, exchange)
       const { status, lagMs, lagUnknown } = await exchange.answer
       return { ok: this.#accepts(status), status, at: this.#clock.now(), ...(lagMs !== undefined ? { lagMs } : {}), ...(lagUnknown ? { lagUnknown } : {}) }

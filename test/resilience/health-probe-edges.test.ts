@@ -15,10 +15,12 @@ type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 const config = (path: string): unknown => ({ pools: { p: { targets: ['http://a:1'], healthCheck: { path } } }, routes: [{ path: '/', pool: 'p' }] })
 
 t.test('a probe path no request can carry is refused at load', async (t) => {
-  for (const path of ['/health check', '/健康', '/santé', '/health#frag', '/a%2', '/a"b', '/a\\b']) {
+  for (const path of ['/health check', '/健康', '/santé', '/health#frag', '/a%2', '/a%zz', '/a\tb']) {
     t.match(problemsOf(config(path)), [/^pools\.p\.healthCheck\.path: must be a path/], JSON.stringify(path))
   }
-  for (const path of ['/health', '/health?full=1&x=%20', '/a/b;v=1', "/~user/(x)*+,=:@!$'", '/sant%C3%A9']) {
+  // visible ASCII RFC 3986 leaves out is sent as written, as the gateway forwards a client's (a review found these
+  // refused by the first version of the rule)
+  for (const path of ['/health', '/health?full=1&x=%20', '/a/b;v=1', "/~user/(x)*+,=:@!$'", '/sant%C3%A9', '/health?fields[]=status', '/h?checks=db|cache', '/h?q={x}', '/a"b']) {
     t.same(problemsOf(config(path)), [], `${path} passes`)
   }
 })
@@ -70,4 +72,25 @@ t.test('a malformed probe answer is named as the access log names it', async (t)
   t.teardown(() => gw.close())
   await waitFor(() => gw.logs.some((l) => /target unhealthy/.test(l.msg)))
   t.equal(gw.logs.find((l) => /target unhealthy/.test(l.msg))!.msg, 'target unhealthy (HTTPParserError)')
+})
+
+// Only a reset that comes at once is the race of an idle-closed connection: one after the target held the probe a while
+// is its answer, and the probe is not sent again with a fresh timeout (one probe lasted about twice timeoutMs).
+t.test('a probe reset late on its kept-alive connection is not sent again', async (t) => {
+  const arrivals: number[] = []
+  const resets: number[] = []
+  const url = await rawUpstream(t, (socket, nth) => {
+    arrivals.push(performance.now())
+    if (nth === 1) return void socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
+    setTimeout(() => { resets.push(performance.now()); socket.resetAndDestroy() }, 250)
+  })
+  const gw = await startGateway({
+    pools: { p: { targets: [url], healthCheck: { intervalMs: 400, timeoutMs: 400, jitter: 0, healthyThreshold: 1, unhealthyThreshold: 1 } } },
+    routes: [{ path: '/', pool: 'p' }],
+  }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  await waitFor(() => resets.length >= 1 && gw.logs.some((l) => /target unhealthy/.test(l.msg)), 5000)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const resentAtOnce = resets.filter((r) => arrivals.some((a) => a > r && a - r < 50))
+  t.same(resentAtOnce, [], 'no probe sent again right after a late reset')
 })
