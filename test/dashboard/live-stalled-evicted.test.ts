@@ -43,19 +43,27 @@ for (const [stallMs, given] of [[10_000, true], [60_000, false]] as const) {
     // quiet 300 ms passes with no drain, the stall is not settled.
     let drains = 0
     responses[0]!.on('drain', () => { drains++ })
-    await waitFor(async () => {
-      const before = drains
+    // A drain during the stall rightly keeps the watcher (on a loaded machine the kernel took more after the quiet
+    // check, 1 CI run in 3): the stall is tried again then, at most 5 times; with no drain it must be disconnected.
+    for (let attempt = 1; ; attempt++) {
+      await waitFor(async () => {
+        const before = drains
+        snapshot()
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        return drains === before && responses[0]!.writableNeedDrain
+      }, 20_000, 0)
+      const drainsAtStart = drains
+      snapshot() // skipped: the stall starts now
+      clock.advance(stallMs - 1)
       snapshot()
-      await new Promise((resolve) => setTimeout(resolve, 300))
-      return drains === before && responses[0]!.writableNeedDrain
-    }, 20_000, 0)
-    snapshot() // skipped: the stall starts now
-    clock.advance(stallMs - 1)
-    snapshot()
-    t.equal(live.clients, 2, 'not yet: stalled for less than maxStallMs')
-    clock.advance(1)
-    snapshot()
-    await waitFor(() => live.clients === 1, 3000)
+      t.equal(live.clients, 2, 'not yet: stalled for less than maxStallMs')
+      clock.advance(1)
+      snapshot()
+      const gone = await waitFor(() => live.clients === 1, 3000).then(() => true, () => false)
+      if (gone) break
+      if (drains === drainsAtStart) return void t.fail('still connected after its stall, with no drain during it')
+      if (attempt === 5) return void t.fail('a drain came during each of 5 stalls')
+    }
     t.ok(responses[0]!.destroyed, 'the stalled watcher is gone')
     t.notOk(responses[1]!.destroyed, 'the reading watcher stays')
   })
