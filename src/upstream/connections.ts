@@ -198,8 +198,12 @@ export class TargetConnections {
     // made under settings a reload replaced: it closes, and what waits goes to one made under the new ones
     if (slot.round !== this.#round) return this.#retire(slot)
     for (let next = this.#queue.peek(); next !== undefined; next = this.#queue.peek()) {
-      // it needs a new connection: this one closes to make room, and once it has, the queue moves on
-      if (next.fresh) return this.#closeForRoom(slot)
+      if (next.fresh) {
+        // a room is being made for it already: this one waits free (closing it too would close one per answer
+        // ending until then, at a busy target); else this one closes to make room, and once it has, the queue moves on
+        if (this.#closingForRoom > 0) break
+        return this.#closeForRoom(slot)
+      }
       this.#queue.shift()
       if (!this.#send(slot, next.options, next.handler)) return
     }
