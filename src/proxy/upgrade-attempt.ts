@@ -418,7 +418,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
       this.#target.client.dropIdle()
       this.#release()
       this.#runtime.observer.attempt(this.#target, 'stale', performance.now() - this.#attemptStartedAt)
-      if (this.#retryAfterConnectFailure('stale')) return
+      if (this.#retryUnanswered('stale')) return
       this.#stopWatchingClient()
       // not sent again (the policy, the deadline): refused, and no failure of the target's, so no breaker verdict
       return this.#end({ status: 0, refusal: failureCode(kind), upstreamError, attempts: this.#attempts, target: this.#target, handshakeMs })
@@ -427,7 +427,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     // a connection never made sent nothing, so another target may be tried (the client is still watched meanwhile)
     if (kind === 'connect-failure') {
       this.#countFailure(kind)
-      if (this.#retryAfterConnectFailure('connect-failure')) return
+      if (this.#retryUnanswered('connect-failure')) return
       this.#stopWatchingClient()
       return this.#end({ status: 0, refusal: failureCode(kind), failed: true, upstreamError, attempts: this.#attempts, target: this.#target, handshakeMs })
     }
@@ -458,12 +458,12 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
   }
 
   /**
-   * After a connect failure: another attempt if the pool's retry policy takes connect failures and has attempts
-   * left, and its backoff ends before the deadline (the checks and order of src/proxy/attempt.ts #mayRetryAfter and
-   * src/proxy/retry-loop.ts). A connect failure's retry takes no budget slot (retry-loop.ts): nothing reached an
-   * upstream. The pick is made when the retry goes out, as retry-loop.ts makes it.
+   * After a connect failure or a stale connection (no answer either way): another attempt if the pool's retry policy
+   * takes the failure and has attempts left, and its backoff ends before the deadline (the checks and order of
+   * src/proxy/attempt.ts #mayRetryAfter and src/proxy/retry-loop.ts). Neither retry takes a budget slot
+   * (retry-loop.ts): neither loads an upstream. The pick is made when the retry goes out, as retry-loop.ts makes it.
    */
-  #retryAfterConnectFailure (reason: 'connect-failure' | 'stale'): boolean {
+  #retryUnanswered (reason: 'connect-failure' | 'stale'): boolean {
     const runtime = this.#runtime
     const counted = this.#foundStale ? this.#attempts - 1 : this.#attempts
     const attempts = runtime.config.retry.attempts

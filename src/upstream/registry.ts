@@ -312,20 +312,19 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     for (const d of this.#discoveries) d.stop()
     this.health?.stop()
     let done = false
-    let finished!: () => void
-    const over = new Promise<void>((resolve) => { finished = resolve })
+    const over = Promise.withResolvers<void>()
     const finish = (): void => {
       if (done) return
       done = true
       this.clock.clearTimeout(deadline)
       this.pool.setTargets([])
       this.breaker.shutdown()
-      finished()
+      over.resolve()
     }
     const deadline = this.clock.setTimeout(finish, this.config.timeouts.requestMs * 2 + 1000)
     deadline.unref()
     void this.budget.whenIdle().then(finish)
-    return over
+    return over.promise
   }
 
   async close (): Promise<void> {
