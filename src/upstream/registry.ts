@@ -126,54 +126,14 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const clock = options.clock ?? systemClock
     this.name = name
     this.clock = clock
-    this.#discoveries = config.discover.map((spec) => {
-      const key = discoveryKey(spec)
-      const initial = options.carriedAddresses?.get(key)
-      const discovery = new DnsDiscovery({ dns: spec.dns, port: spec.port, refreshMs: spec.refreshMs, protocol: spec.protocol }, {
-        ...(options.dnsServers ? { servers: options.dnsServers } : {}),
-        ...(initial ? { initial, decided: options.carriedDecided?.has(key) === true } : {}),
-      })
-      // a name whose lookups had not answered yet in the replaced pool (a reload right after the one that named it)
-      // is as new as a renamed one: what its first lookup finds serves at once; one that had answered, even with no
-      // address (a Service scaled to 0), holds an address it finds new out for a check, as the running pool would
-      if (initial !== undefined && discovery.decided) this.#carriedNames.add(discovery)
-      let failing = false
-      discovery.on('change', () => this.#setTargets(this.config))
-      // a failing name is reported when it starts failing and when it works again, not at every refresh
-      // named as lookups compare names: a reload that only respelled it kept this discovery
-      const name = canonicalDnsName(spec.dns)
-      discovery.on('lookupError', (err) => {
-        if (!failing) this.emit('discovery', name, { code: err.code ?? 'error' })
-        failing = true
-      })
-      discovery.on('lookup', (ok) => {
-        if (ok && failing) this.emit('discovery', name, undefined)
-        if (ok) failing = false
-        if (this.#started) this.#endWarmupOnceDecided()
-      })
-      return discovery
-    })
-    // the fixed targets, and the addresses a replaced pool's discovery of the same name knew (with their status);
-    // an address two names (or a name and a fixed target) share is one target, as in #setTargets
-    const ids = new Set<string>()
-    const fresh = (tc: TargetConfig): boolean => {
-      const id = idOf(tc)
-      if (ids.has(id)) return false
-      ids.add(id)
-      return true
-    }
-    const carried = options.carriedShared
-    const shared = carried && ((url: string) => adoptShared(carried, options.carriedCurrent, url))
-    const targets = config.targets.filter(fresh).map((t) => new Target(t, config, undefined, shared?.(t.url)))
-    for (const [i, discovery] of this.#discoveries.entries()) {
-      const spec = config.discover[i]!
-      for (const url of discovery.urls) {
-        const tc = { url, weight: spec.weight, backup: spec.backup }
-        if (fresh(tc)) targets.push(new Target(tc, config, spec.dns, shared?.(url)))
-      }
-    }
-    this.#warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns, shared?.(d.url)), d]))
-    targets.push(...this.#warmup.keys())
+    // nothing built here may close over `options`: a closure that lives as long as the pool (a listener, the budget's
+    // callback) keeps every variable of the scope it was made in that some closure there uses, and the replaced
+    // pool's shared state (each target's newest copy) would then stay in memory, removed targets too, until the
+    // next rebuild. What reads the hand-over does so in functions of their own.
+    this.#discoveries = []
+    for (const spec of config.discover) this.#discoveries.push(this.#discover(spec, options))
+    const { targets, warmup } = initialTargets(config, this.#discoveries, options)
+    this.#warmup = warmup
     this.#replacedIds = new Set([...(options.carriedCurrent ?? [])].map((url) => idOf({ url })))
     this.#replacedStatus = statusLookup(options.carriedStatus, config.healthCheck !== undefined)
     this.pool = new UpstreamPool(name, config, targets, createBalancer(config.balancer, random, options.roundRobinStart), clock, this.#replacedStatus)
@@ -187,6 +147,38 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock, ...(options.carriedLag ? { carriedLag: options.carriedLag } : {}) }) : undefined
     this.#failureStatuses = new Set(config.failureStatuses)
     this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
+  }
+
+  /** One discovered name, reporting its changes and failures to this pool. */
+  #discover (spec: PoolConfig['discover'][number], options: RuntimeOptions): DnsDiscovery {
+    const key = discoveryKey(spec)
+    const initial = options.carriedAddresses?.get(key)
+    const discovery = new DnsDiscovery({ dns: spec.dns, port: spec.port, refreshMs: spec.refreshMs, protocol: spec.protocol }, {
+      ...(options.dnsServers ? { servers: options.dnsServers } : {}),
+      ...(initial ? { initial, decided: options.carriedDecided?.has(key) === true } : {}),
+    })
+    // a name whose lookups had not answered yet in the replaced pool (a reload right after the one that named it)
+    // is as new as a renamed one: what its first lookup finds serves at once; one that had answered, even with no
+    // address (a Service scaled to 0), holds an address it finds new out for a check, as the running pool would
+    if (initial !== undefined && discovery.decided) this.#carriedNames.add(discovery)
+    this.#listen(discovery, canonicalDnsName(spec.dns))
+    return discovery
+  }
+
+  /** `name`: as lookups compare names (a reload that only respelled it kept this discovery). */
+  #listen (discovery: DnsDiscovery, name: string): void {
+    let failing = false
+    discovery.on('change', () => this.#setTargets(this.config))
+    // a failing name is reported when it starts failing and when it works again, not at every refresh
+    discovery.on('lookupError', (err) => {
+      if (!failing) this.emit('discovery', name, { code: err.code ?? 'error' })
+      failing = true
+    })
+    discovery.on('lookup', (ok) => {
+      if (ok && failing) this.emit('discovery', name, undefined)
+      if (ok) failing = false
+      if (this.#started) this.#endWarmupOnceDecided()
+    })
   }
 
   get config (): PoolConfig { return this.pool.config }
@@ -382,6 +374,34 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
   }
   for (const [name, runtime] of previous ?? []) if (!Object.hasOwn(config.pools, name)) retired.push(runtime)
   return { pools, retired }
+}
+
+/**
+ * A new pool's first targets: the fixed ones, the addresses a replaced pool's discovery of the same name knew, and
+ * the replaced pool's warm-up targets (with their status). An address two names (or a name and a fixed target) share
+ * is one target, as in #setTargets. A function of its own, so the hand-over's scope ends with it.
+ */
+function initialTargets (config: PoolConfig, discoveries: readonly DnsDiscovery[], options: RuntimeOptions): { targets: Target[]; warmup: Map<Target, DiscoveredTarget> } {
+  const ids = new Set<string>()
+  const fresh = (tc: TargetConfig): boolean => {
+    const id = idOf(tc)
+    if (ids.has(id)) return false
+    ids.add(id)
+    return true
+  }
+  const carried = options.carriedShared
+  const shared = carried && ((url: string) => adoptShared(carried, options.carriedCurrent, url))
+  const targets = config.targets.filter(fresh).map((t) => new Target(t, config, undefined, shared?.(t.url)))
+  for (const [i, discovery] of discoveries.entries()) {
+    const spec = config.discover[i]!
+    for (const url of discovery.urls) {
+      const tc = { url, weight: spec.weight, backup: spec.backup }
+      if (fresh(tc)) targets.push(new Target(tc, config, spec.dns, shared?.(url)))
+    }
+  }
+  const warmup = new Map((options.warmupTargets ?? []).filter(fresh).map((d) => [new Target(d, config, d.dns, shared?.(d.url)), d]))
+  targets.push(...warmup.keys())
+  return { targets, warmup }
 }
 
 /** Each target's status by URL (the first target with a URL wins, as a lookup by URL would find it). */
