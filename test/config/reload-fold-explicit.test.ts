@@ -44,3 +44,31 @@ t.test('an explicit trigger folded after a file event makes the follow-up explic
   t.match(await fileOnly, { result: 'unchanged', trigger: 'file' })
 })
 
+// A large config's validation, comparison and build each block the event loop for tens of milliseconds: the reload
+// lets waiting I/O (requests, timers) run between them, and a shutdown begun meanwhile still stops it before apply.
+t.test('a reload yields to the event loop between its load, its comparison and its apply', async (t) => {
+  let running = config(1)
+  const order: string[] = []
+  let refuse: 'shutting_down' | undefined
+  const reloader = new Reloader({
+    load: async () => { order.push('load'); setImmediate(() => order.push('waiting I/O')); return config(2) },
+    apply: (next) => { order.push('apply'); running = next },
+    current: () => { order.push('compare'); return running },
+    refuse: () => refuse,
+  })
+  t.match(await reloader.reload('admin'), { result: 'success' })
+  t.strictSame(order.filter((s, i) => s !== order[i - 1]), ['load', 'waiting I/O', 'compare', 'apply'], 'I/O waiting at the load ran before the comparison')
+
+  // a shutdown begun while the comparison's turn ends (here: by the comparison itself) stops the reload before apply
+  order.length = 0
+  let shutdownDuringCompare = true
+  const stopping = new Reloader({
+    load: async () => config(3),
+    apply: (next) => { order.push('apply'); running = next },
+    current: () => { if (shutdownDuringCompare) setImmediate(() => { refuse = 'shutting_down' }); return running },
+    refuse: () => refuse,
+  })
+  t.match(await stopping.reload('admin'), { result: 'error', refused: 'shutting_down' })
+  t.notOk(order.includes('apply'), 'not applied')
+  shutdownDuringCompare = false
+})

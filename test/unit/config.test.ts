@@ -582,7 +582,10 @@ t.test('config-reloader', async (t) => {
     }
 
     /** Lets the reloader react to a resolved load (a few microtask turns are not enough once apply is async). */
-    const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+    // a few turns of the event loop: a reload lets waiting I/O run between its load, its comparison and its apply
+    const settle = async (): Promise<void> => {
+      for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve))
+    }
 
     t.test('triggers during a run fold into exactly one follow-up run, which loads the newest file', async (t) => {
       const loads = controlledLoad(t)
@@ -896,7 +899,7 @@ t.test('config-validate', async (t) => {
         input: { pools: { payment: { targets: ['http://a:1'] }, replicas: { targets: ['http://b:1'] } }, routes: [{ path: '/api;v=1', pool: 'payment', reads: { pool: 'replicas' } }] },
         problem: /^routes\[0\]\.path: /,
       },
-      { name: 'bad route method', input: { ...minimal(), routes: [{ path: '/', pool: 'payment', methods: ['FETCH'] }] }, problem: /^routes\[0\]\.methods\[0\]: / },
+      { name: 'bad route method', input: { ...minimal(), routes: [{ path: '/', pool: 'payment', methods: ['get'] }] }, problem: /^routes\[0\]\.methods\[0\]: / },
       { name: 'port out of range', input: { ...minimal(), server: { port: 70000 } }, problem: /^server\.port: / },
       { name: 'retry attempts 0', input: withPool({ retry: { attempts: 0 } }), problem: /^pools\.payment\.retry\.attempts: / },
       { name: 'bad retryOn item', input: withPool({ retry: { retryOn: ['sometimes'] } }), problem: /^pools\.payment\.retry\.retryOn\[0\]: / },

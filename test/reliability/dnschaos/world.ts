@@ -190,7 +190,12 @@ export class World {
     const warming = step.kind === 'reload'
       ? pre.applied.filter((a) => !(pre.ops.get(a)?.disabled ?? false) && !(pre.ops.get(a)?.draining ?? false) && (unchecked || !model.unhealthy.has(a)))
       : []
-    this.timeline.window({ from, to, safe, risky, servable: new Set([...pre.servable, ...warming, ...model.servable()]), step: i, what: describe(step) })
+    // a reload followed by another runs the first one's name for a moment: its first answer serves at once (a renamed
+    // name's does), so a request may reach one of its addresses before the second reload replaces it
+    const between = step.kind === 'reload' && step.then !== undefined && model.answering
+      ? model.answerOf(step.name).filter((a) => !(pre.ops.get(a)?.disabled ?? false) && !(pre.ops.get(a)?.draining ?? false))
+      : []
+    this.timeline.window({ from, to, safe, risky, servable: new Set([...pre.servable, ...warming, ...between, ...model.servable()]), step: i, what: describe(step) })
     this.#steadyFrom = to
   }
 
