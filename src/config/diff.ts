@@ -1,7 +1,7 @@
 // What a reload changes: routes, pools and targets by identity, plus the changed paths of every other setting.
 import { canonicalJson, poolSettingsJson } from './hash.ts'
 import { canonicalDnsName, type PoolConfig, type ResolvedConfig, type RouteConfig } from './schema.ts'
-import { routeIdOf } from '../routing/table.ts'
+import { mayMatchSameRequest, routeIdOf, tieKeyOf } from '../routing/table.ts'
 
 export interface Changes {
   added: string[]
@@ -29,8 +29,9 @@ export interface ConfigDiff {
   restartRequired: string[]
   /**
    * No change in any list above. A config can differ from the running one (a different hash) and still be
-   * identical here: routes or targets only reordered, route methods reordered, a route path with a trailing
-   * slash, or a target URL spelled differently with the same origin.
+   * identical here: targets reordered, routes reordered where order decides no request (see reorderedRoutes),
+   * route methods reordered, a route path with a trailing slash, or a target URL spelled differently with the
+   * same origin.
    */
   identical: boolean
 }
@@ -50,6 +51,8 @@ export const RESTART_REQUIRED_SETTINGS: readonly string[] = [
 /** `running`: the config whose restart-required settings are in force (the one the process started with). */
 export function diffConfigs (previous: ResolvedConfig, next: ResolvedConfig, running: ResolvedConfig = previous): ConfigDiff {
   const routes = compare(routesById(previous.routes), routesById(next.routes))
+  const reordered = reorderedRoutes(previous.routes, next.routes).filter((id) => !routes.changed.includes(id))
+  if (reordered.length > 0) routes.changed = [...routes.changed, ...reordered].sort()
   const pools = compare(poolsById(previous.pools), poolsById(next.pools))
   const targets = compare(targetsById(previous.pools), targetsById(next.pools))
   const settings = settingPaths(previous, next)
@@ -117,6 +120,66 @@ function routesById (routes: ResolvedConfig['routes']): Fingerprints {
     out.set(id, canonicalJson({ ...rest, match: routeIdOf(route) }))
   }
   return out
+}
+
+/**
+ * Routes kept by a reload whose order against each other now decides otherwise: two routes tried at one step of a
+ * lookup (tieKeyOf: one host scope, prefix and rank) that one request could match, listed the other way round. The
+ * first listed answers, so such a reload changes routing though no route changed.
+ */
+function reorderedRoutes (previous: ResolvedConfig['routes'], next: ResolvedConfig['routes']): string[] {
+  // the ids routesById gave, in route order (a Map keeps insertion order)
+  const beforeAt = new Map([...routesById(previous).keys()].map((id, i) => [id, i]))
+  const nextIds = [...routesById(next).keys()]
+  const ties = new Map<string, number[]>()
+  next.forEach((route, i) => {
+    if (!beforeAt.has(nextIds[i]!)) return
+    const key = tieKeyOf(route)
+    const list = ties.get(key)
+    if (list === undefined) ties.set(key, [i])
+    else list.push(i)
+  })
+  const out = new Set<string>()
+  for (const tie of ties.values()) {
+    for (const group of apartByHeader(next, tie)) {
+      const was = group.map((i) => beforeAt.get(nextIds[i]!)!)
+      // the common case, nothing moved: one pass, no pairs compared
+      if (was.every((at, k) => k === 0 || was[k - 1]! < at)) continue
+      for (let a = 0; a < group.length; a++) {
+        for (let b = a + 1; b < group.length; b++) {
+          if (was[a]! > was[b]! && mayMatchSameRequest(next[group[a]!]!, next[group[b]!]!)) {
+            out.add(nextIds[group[a]!]!)
+            out.add(nextIds[group[b]!]!)
+          }
+        }
+      }
+    }
+  }
+  return [...out]
+}
+
+/**
+ * Tied header routes split by the value of a header every one of them names: no request matches two parts. So a
+ * reload that reverses 5,000 routes told apart by x-tenant compares none of them in pairs (it took 5 s).
+ */
+function apartByHeader (routes: ResolvedConfig['routes'], tie: readonly number[]): number[][] {
+  const valueOf = (i: number, name: string): string | undefined => {
+    for (const [n, v] of Object.entries(routes[i]!.headers ?? {})) if (n.toLowerCase() === name) return v
+    return undefined
+  }
+  for (const first of Object.keys(routes[tie[0]!]!.headers ?? {})) {
+    const name = first.toLowerCase()
+    const parts = new Map<string, number[]>()
+    for (const i of tie) {
+      const value = valueOf(i, name)
+      if (value === undefined) break
+      const part = parts.get(value)
+      if (part === undefined) parts.set(value, [i])
+      else part.push(i)
+    }
+    if ([...parts.values()].reduce((n, part) => n + part.length, 0) === tie.length) return [...parts.values()]
+  }
+  return [[...tie]]
 }
 
 function poolsById (pools: ResolvedConfig['pools']): Fingerprints {

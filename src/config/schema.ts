@@ -4,6 +4,7 @@
 // instead of all of it (locales, JSON Schema, codecs: 580 KB of 2.2 MB read and evaluated at every start)
 import { X509Certificate } from 'node:crypto'
 import { isIP } from 'node:net'
+import { METHODS } from 'node:http'
 import * as z from 'zod'
 import { canonicalIp } from '../ip.ts'
 import { routePathProblem } from '../routing/path.ts'
@@ -272,6 +273,24 @@ const mirror = z.strictObject({
   maxConcurrent: z.number().int().positive().default(64),
 })
 
+/** RFC 9110 §5.6.2 token, the syntax of a method (§9.1). */
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
+
+/**
+ * Why a route cannot be narrowed to this method, or undefined. Methods are case-sensitive (RFC 9110 §9.1) and Node's
+ * parser takes only upper-case ones, so 'purge' could never match: refused with its spelling rather than read as
+ * PURGE, as Envoy's :method match is exact and a config keeps meaning what it says. CONNECT is answered 501 before
+ * routing (src/proxy/upgrade.ts), and a method Node's parser does not know is refused 400, so a route for either is
+ * unreachable.
+ */
+function routeMethodProblem (method: string): string | undefined {
+  if (!TOKEN.test(method)) return "must be an HTTP method: a token (letters, digits and !#$%&'*+-.^_`|~)"
+  if (method !== method.toUpperCase()) return `methods are case-sensitive and requests send them in upper case: write '${method.toUpperCase()}' ('${method}' never matches a request)`
+  if (!METHODS.includes(method)) return `Node's HTTP parser refuses requests with this method (400 before routing), so a route for it could never match; it takes ${METHODS.filter((m) => m !== 'CONNECT').join(', ')}`
+  if (method === 'CONNECT') return 'CONNECT is answered 501 method_not_implemented before routing (the gateway opens no tunnels): a route for it could never match'
+  return undefined
+}
+
 const route = z.strictObject({
   /** Names the route for the admin API (canary weights) and metrics. */
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'route names use letters, digits, _, . and -' }).optional(),
@@ -280,7 +299,11 @@ const route = z.strictObject({
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
   }),
   pool: z.string(),
-  methods: z.array(z.enum(HTTP_METHODS)).min(1).optional(),
+  /** Any method token (PURGE, PROPFIND, QUERY...), as it is sent: in upper case. */
+  methods: z.array(z.string().superRefine((method, ctx) => {
+    const problem = routeMethodProblem(method)
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+  })).min(1).optional(),
   /** Exact host name, case-insensitive; requests match it on any port. */
   host: z.string().superRefine((host, ctx) => {
     const problem = hostNameProblem(host, ROUTE_HOST_HINTS)

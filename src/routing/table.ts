@@ -1,6 +1,7 @@
-// The routing table: longest prefix on a segment boundary, narrowed by host and method.
+// The routing table: the request host's own routes first, then the any-host ones; in each, the longest prefix on a
+// segment boundary, narrowed by headers and method.
 // Built once per config and swapped whole on reload; a lookup costs one map probe per path segment (no deeper
-// than the deepest route prefix), however many routes there are, and host-bound routes are indexed by host.
+// than the deepest route prefix) in each of those two indexes at most, however many routes or hosts there are.
 import { isIP } from 'node:net'
 import { canonicalIp } from '../ip.ts'
 import { normaliseRoutePath } from './path.ts'
@@ -44,19 +45,23 @@ export interface RouteMatch {
   upstreamPath: string
 }
 
-/** The routes of one prefix, most specific first, and the same per request host when some are host-bound. */
-interface Bucket {
-  /** Every route of the prefix: for requests whose host no route of it names. */
-  readonly all: readonly Route[]
-  /** Per host named by a route here: that host's routes and the any-host ones, in the order of `all`. */
-  readonly byHost: ReadonlyMap<string, readonly Route[]> | undefined
+/**
+ * Routes by normalised prefix, each prefix's most specific first; and the segments in the longest prefix, past which
+ * a request path is never looked up.
+ */
+interface PrefixIndex {
+  readonly byPrefix: ReadonlyMap<string, readonly Route[]>
+  readonly maxDepth: number
 }
 
 export class RoutingTable {
-  readonly #byPrefix = new Map<string, Bucket>()
-  /** Segments in the longest prefix: deeper parts of a request path are never looked up. */
-  readonly #maxDepth: number
-  readonly #hostBound: boolean
+  /** The routes bound to no host. */
+  readonly #anyHost: PrefixIndex
+  /**
+   * Per host named by a route, that host's routes: a request for the host is looked up in them first, at every
+   * prefix depth, and only then in the any-host routes (nginx's server_name, Envoy's virtual host, picked first).
+   */
+  readonly #byHost: ReadonlyMap<string, PrefixIndex>
   readonly size: number
   /** Every route. */
   readonly routes: readonly Route[]
@@ -85,48 +90,69 @@ export class RoutingTable {
       if (list === undefined) byPrefix.set(prefix, [route])
       else list.push(route)
     }
-    let maxDepth = 0
-    for (const [prefix, list] of byPrefix) {
-      // Most specific first within a prefix: host-bound before any-host, method-bound before any-method.
-      list.sort((a, b) => specificity(b) - specificity(a))
-      this.#byPrefix.set(prefix, { all: list, byHost: hostIndex(list) })
-      maxDepth = Math.max(maxDepth, prefix === '/' ? 0 : countSlashes(prefix))
-    }
-    this.#maxDepth = maxDepth
+    // most specific first within a prefix (a stable sort: config order among equals)
+    for (const list of byPrefix.values()) list.sort((a, b) => specificity(b) - specificity(a))
     this.size = routes.length
     this.routes = [...byPrefix.values()].flat()
-    this.#hostBound = this.routes.some((r) => r.host !== undefined)
+    const anyHost: Route[] = []
+    const byHost = new Map<string, Route[]>()
+    for (const route of this.routes) {
+      if (route.host === undefined) anyHost.push(route)
+      else {
+        const list = byHost.get(route.host)
+        if (list === undefined) byHost.set(route.host, [route])
+        else list.push(route)
+      }
+    }
+    this.#anyHost = prefixIndex(anyHost)
+    this.#byHost = new Map([...byHost].map(([host, list]) => [host, prefixIndex(list)]))
     this.narrowsByHeaders = this.routes.some((r) => r.headers !== undefined)
   }
 
   /** path must already be normalised (see normaliseRequestTarget). host may carry a port and a trailing root dot. */
   match (path: string, method: string, host: string | undefined, header?: HeaderLookup): RouteMatch | undefined {
-    const hostname = host === undefined || !this.#hostBound ? undefined : hostnameOf(host)
-    // start at the deepest prefix a route can have: '/a/b/c/d' with routes two segments deep starts at '/a/b'
-    let end = 0
-    for (let depth = 0; depth < this.#maxDepth; depth++) {
-      end = path.indexOf('/', end + 1)
-      if (end === -1) break
-    }
-    if (end === -1) {
-      end = path.length
-      // '/a/b/' is looked up as '/a/b'
-      if (end > 1 && path.charCodeAt(end - 1) === 47) end--
-    }
-    for (;;) {
-      const bucket = this.#byPrefix.get(end === 0 ? '/' : path.slice(0, end))
-      if (bucket !== undefined) {
-        const candidates = hostname === undefined || bucket.byHost === undefined ? bucket.all : bucket.byHost.get(hostname) ?? bucket.all
-        for (const route of candidates) {
-          if (route.host !== undefined && route.host !== hostname) continue
-          if (route.methods !== undefined && !route.methods.has(method)) continue
-          if (route.headers !== undefined && !route.headers.every(([name, value]) => header?.(name) === value)) continue
-          return { route, upstreamPath: route.stripPrefix ? stripPrefix(path, route.prefix) : path }
-        }
+    const own = host === undefined || this.#byHost.size === 0 ? undefined : this.#byHost.get(hostnameOf(host))
+    // two walks at most, each one map probe per segment: the host's own routes, then the any-host ones
+    return (own === undefined ? undefined : lookup(own, path, method, header)) ?? lookup(this.#anyHost, path, method, header)
+  }
+}
+
+function prefixIndex (routes: readonly Route[]): PrefixIndex {
+  const byPrefix = new Map<string, Route[]>()
+  let maxDepth = 0
+  for (const route of routes) {
+    const list = byPrefix.get(route.prefix)
+    if (list === undefined) byPrefix.set(route.prefix, [route])
+    else list.push(route)
+    maxDepth = Math.max(maxDepth, route.prefix === '/' ? 0 : countSlashes(route.prefix))
+  }
+  return { byPrefix, maxDepth }
+}
+
+/** The longest prefix of index on a segment boundary with a route that takes the method and headers. */
+function lookup (index: PrefixIndex, path: string, method: string, header: HeaderLookup | undefined): RouteMatch | undefined {
+  // start at the deepest prefix a route can have: '/a/b/c/d' with routes two segments deep starts at '/a/b'
+  let end = 0
+  for (let depth = 0; depth < index.maxDepth; depth++) {
+    end = path.indexOf('/', end + 1)
+    if (end === -1) break
+  }
+  if (end === -1) {
+    end = path.length
+    // '/a/b/' is looked up as '/a/b'
+    if (end > 1 && path.charCodeAt(end - 1) === 47) end--
+  }
+  for (;;) {
+    const candidates = index.byPrefix.get(end === 0 ? '/' : path.slice(0, end))
+    if (candidates !== undefined) {
+      for (const route of candidates) {
+        if (route.methods !== undefined && !route.methods.has(method)) continue
+        if (route.headers !== undefined && !route.headers.every(([name, value]) => header?.(name) === value)) continue
+        return { route, upstreamPath: route.stripPrefix ? stripPrefix(path, route.prefix) : path }
       }
-      if (end <= 1) return undefined
-      end = path.lastIndexOf('/', end - 1)
     }
+    if (end <= 1) return undefined
+    end = path.lastIndexOf('/', end - 1)
   }
 }
 
@@ -138,8 +164,34 @@ export class RoutingTable {
  */
 export function routeIdOf (r: Pick<RouteSpec, 'path' | 'host' | 'methods' | 'headers'>): string {
   const methods = r.methods === undefined ? '' : ` [${[...new Set(r.methods.map((m) => m.toUpperCase()))].sort().join(',')}]`
-  const headers = r.headers === undefined ? '' : ` {${Object.entries(r.headers).map(([n, v]) => `${n.toLowerCase()}=${v}`).sort().join(',')}}`
+  const headers = r.headers === undefined ? '' : ` {${Object.entries(r.headers).map(([n, v]) => headerPairOf(n.toLowerCase(), v)).sort().join(',')}}`
   return `${r.host === undefined ? '*' : hostnameOf(r.host)}${normaliseRoutePath(r.path)}${methods}${headers}`
+}
+
+/**
+ * 'name=value', as ids have always been written (they are metric labels operators alert on); a value holding the
+ * id's own separators (',' or '=') as 'name:"JSON string"' instead, so { a: 'x,b=y' } and { a: 'x', b: 'y' } get
+ * two ids. Unambiguous: a header name (a token) holds no ':' or '=', a plain value no ',', and a JSON string ends
+ * at its first unescaped '"'.
+ */
+function headerPairOf (name: string, value: string): string {
+  return /[,=]/.test(value) ? `${name}:${JSON.stringify(value)}` : `${name}=${value}`
+}
+
+/**
+ * Routes with one tie key are tried at one step of a lookup (one host scope, one prefix, one rank), in config order:
+ * when a request could match two of them (mayMatchSameRequest), the one listed first answers it.
+ */
+export function tieKeyOf (r: Pick<RouteSpec, 'path' | 'host' | 'methods' | 'headers'>): string {
+  return `${r.host === undefined ? '*' : hostnameOf(r.host)} ${normaliseRoutePath(r.path)} ${specificity(r)}`
+}
+
+/** Whether one request could carry what both routes ask for: a method of both, and no header both name with two values. */
+export function mayMatchSameRequest (a: Pick<RouteSpec, 'methods' | 'headers'>, b: Pick<RouteSpec, 'methods' | 'headers'>): boolean {
+  if (a.methods !== undefined && b.methods !== undefined && !a.methods.some((m) => b.methods!.includes(m))) return false
+  if (a.headers === undefined || b.headers === undefined) return true
+  const wanted = new Map(Object.entries(a.headers).map(([n, v]) => [n.toLowerCase(), v]))
+  return Object.entries(b.headers).every(([n, v]) => { const w = wanted.get(n.toLowerCase()); return w === undefined || w === v })
 }
 
 /**
@@ -167,22 +219,15 @@ function bracketedHostOf (name: string): string {
   return isIP(ip) === 4 ? ip : `[${ip}]`
 }
 
-/** Per host named by the bucket's routes, the routes a request for that host may take, in the bucket's order. */
-function hostIndex (list: readonly Route[]): ReadonlyMap<string, readonly Route[]> | undefined {
-  const hosts = new Set<string>()
-  for (const r of list) if (r.host !== undefined) hosts.add(r.host)
-  if (hosts.size === 0) return undefined
-  return new Map([...hosts].map((h) => [h, list.filter((r) => r.host === undefined || r.host === h)]))
-}
-
 function countSlashes (s: string): number {
   let n = 0
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) === 47) n++
   return n
 }
 
-function specificity (r: Route): number {
-  return (r.headers !== undefined ? 4 : 0) + (r.host !== undefined ? 2 : 0) + (r.methods !== undefined ? 1 : 0)
+/** Rank within one host scope and prefix (the host is picked first, so it takes no part): headers, then methods. */
+function specificity (r: { readonly headers?: object | undefined, readonly methods?: object | undefined }): number {
+  return (r.headers !== undefined ? 2 : 0) + (r.methods !== undefined ? 1 : 0)
 }
 
 function stripPort (host: string): string {

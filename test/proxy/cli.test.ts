@@ -37,7 +37,7 @@ const fixtures = t.testdir({
       a: { targets: [], balancer: 'nope' },
       b: { targets: ['ftp://x', 'http://127.0.0.1:1', 'http://127.0.0.1:1'], timeouts: { connectMs: -5 } },
     },
-    routes: [{ path: 'no-slash', pool: 'zzz' }, { path: '/ok', pool: 'a', methods: ['FETCH'] }],
+    routes: [{ path: 'no-slash', pool: 'zzz' }, { path: '/ok', pool: 'a', methods: ['fetch'] }],
   }),
   'broken.config.ts': 'export default {\n  pools: {\n',
 })

@@ -78,26 +78,32 @@ t.test('routing-host-trailing-dot', async (t) => {
   })
 })
 
-// The routing table's indexes (prefix map, depth cut, host index) against a plain scan of every route with the
-// documented precedence: longest prefix on a segment boundary, then headers > host > methods, then config order.
+// The routing table's indexes (host index, prefix map, depth cut) against a plain scan of every route with the
+// documented precedence: the request host's own routes first (longest prefix on a segment boundary, then headers >
+// methods, then config order), and only when none of them matches the any-host routes, by the same rule.
 t.test('routing-index', async (t) => {
   interface Request { path: string; method: string; host: string | undefined; headers: Record<string, string> }
 
   function reference (routes: readonly RouteSpec[], r: Request): number | undefined {
-    const hostname = r.host?.replace(/:\d+$/, '').toLowerCase()
-    let best: { index: number; length: number; specificity: number } | undefined
-    routes.forEach((route, index) => {
-      const prefix = route.path
-      const onBoundary = prefix === '/' || r.path === prefix || r.path.startsWith(`${prefix}/`)
-      if (!onBoundary) return
-      if (route.host !== undefined && route.host.replace(/:\d+$/, '').toLowerCase() !== hostname) return
-      if (route.methods !== undefined && !route.methods.includes(r.method)) return
-      if (route.headers !== undefined && !Object.entries(route.headers).every(([n, v]) => r.headers[n] === v)) return
-      const specificity = (route.headers ? 4 : 0) + (route.host ? 2 : 0) + (route.methods ? 1 : 0)
-      const length = prefix === '/' ? 0 : prefix.length
-      if (best === undefined || length > best.length || (length === best.length && specificity > best.specificity)) best = { index, length, specificity }
-    })
-    return best?.index
+    const nameOf = (host: string): string => host.replace(/:\d+$/, '').toLowerCase()
+    const hostname = r.host === undefined ? undefined : nameOf(r.host)
+    const best = (inScope: (route: RouteSpec) => boolean): number | undefined => {
+      let found: { index: number; length: number; specificity: number } | undefined
+      routes.forEach((route, index) => {
+        if (!inScope(route)) return
+        const prefix = route.path
+        const onBoundary = prefix === '/' || r.path === prefix || r.path.startsWith(`${prefix}/`)
+        if (!onBoundary) return
+        if (route.methods !== undefined && !route.methods.includes(r.method)) return
+        if (route.headers !== undefined && !Object.entries(route.headers).every(([n, v]) => r.headers[n] === v)) return
+        const specificity = (route.headers ? 2 : 0) + (route.methods ? 1 : 0)
+        const length = prefix === '/' ? 0 : prefix.length
+        if (found === undefined || length > found.length || (length === found.length && specificity > found.specificity)) found = { index, length, specificity }
+      })
+      return found?.index
+    }
+    const own = hostname === undefined ? undefined : best((route) => route.host !== undefined && nameOf(route.host) === hostname)
+    return own ?? best((route) => route.host === undefined)
   }
 
   t.test('matches exactly what a scan of every route would, on random tables and requests', async (t) => {
@@ -655,10 +661,14 @@ t.test('routing-table', async (t) => {
       ['/api/v1/x', 'GET', 'b.com', 'shared'],
       ['/api/v1/x', 'GET', undefined, 'shared'],
     ])
+    // the host's own routes are tried first at every depth (nginx's server_name, Envoy's virtual host): a longer
+    // any-host prefix takes only the requests none of them matches
     const longerAnyHost = new RoutingTable([route('/api', 'tenant', { host: 'a.com' }), route('/api/v1', 'v1')])
     check(t, longerAnyHost, [
-      ['/api/v1/x', 'GET', 'a.com', 'v1'], // the longer prefix wins over host specificity
+      ['/api/v1/x', 'GET', 'a.com', 'tenant'],
       ['/api/x', 'GET', 'a.com', 'tenant'],
+      ['/api/v1/x', 'GET', 'b.com', 'v1'],
+      ['/other', 'GET', 'a.com', undefined],
     ])
   })
 
