@@ -4,7 +4,7 @@
 // instead of all of it (locales, JSON Schema, codecs: 580 KB of 2.2 MB read and evaluated at every start)
 import { X509Certificate } from 'node:crypto'
 import { isIP } from 'node:net'
-import { METHODS } from 'node:http'
+import { METHODS } from '../node-http.ts'
 import * as z from 'zod'
 import { canonicalIp } from '../ip.ts'
 import { routePathProblem } from '../routing/path.ts'
