@@ -14,7 +14,7 @@ export const ERRORS = {
   request_timeout: { status: 408, message: 'The request body did not arrive in time' },
   // refused by Node's parser or its timeouts before there was a request (src/proxy/client-error.ts)
   client_timeout: { status: 408, message: 'The request did not arrive in time (server.headersTimeoutMs / requestTimeoutMs on the proxy)' },
-  headers_too_large: { status: 431, message: 'The request line and headers are larger than this listener allows (server.maxHeaderBytes on the proxy)' },
+  headers_too_large: { status: 431, message: 'The request head is larger than this listener allows (server.maxHeaderBytes on the proxy)' },
   no_available_target: { status: 503, message: 'No target of this pool is available' },
   circuit_open: { status: 503, message: 'The circuit breaker of this pool is open' },
   shutting_down: { status: 503, message: 'The gateway is shutting down' },

@@ -356,11 +356,12 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
         // a kept-alive connection dropped while idle (AttemptResult.stale): no failure of the target's; its other
         // idle connections are likely dead too, and closed. An extra try (nginx's) follows at once, on a new one.
         result.stale = true
-        ex.foundStale = true
+        ex.staleAt = ex.tried.length - 1
         this.#target.client.dropIdle()
-        // (retries off, attempts 1: none, as the operator asked)
+        // (retries off, attempts 1: none, as the operator asked; but a split read, which the primary would serve
+        // instead, is sent again anyway: the replica on a new connection, not the primary, whose load replicas spare)
         const attempts = this.#runtime.config.retry.attempts
-        this.#moreAllowed = ex.replayable && attempts > 1 && ex.countedAttempts < attempts
+        this.#moreAllowed = ex.replayable && (attempts > 1 || ex.readFallback !== undefined) && ex.countedAttempts < attempts
       } else result.failure = kind
       // headers are out: all that is left is to cut the response short (and say why in the access log)
       if (result.responded) ex.cutShort(failureCode(kind))
@@ -455,8 +456,9 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target,
   if (target.servername !== undefined) (options as { servername?: string }).servername = target.servername
   if (target.queueFull) return attempt.queueFull()
   attempt.dispatched()
-  // after a stale kept-alive connection, only a new one (AttemptResult.stale)
-  target.client.dispatch(options, attempt, ex.foundStale)
+  // after a stale kept-alive connection, only a new one to that target (AttemptResult.stale); another target's
+  // connections were not found dead (a pod that died resets its own, and its requests go elsewhere on kept ones)
+  target.client.dispatch(options, attempt, ex.foundStale && ex.tried[ex.staleAt]!.id === target.id)
 }
 
 /**

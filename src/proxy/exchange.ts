@@ -62,10 +62,13 @@ export class Exchange {
   /** Attempts made in the pool before this one: a split read's replicas, when the primary serves it (#fallBack). */
   triedBefore = 0
   /**
-   * An attempt of the current pool found a stale kept-alive connection (AttemptResult.stale): that one is not counted
-   * by retry.attempts, and every later attempt goes out on a new connection.
+   * Where in `tried` the attempt that found a stale kept-alive connection is (AttemptResult.stale; -1: none). In the
+   * current pool (foundStale) that one is not counted by retry.attempts, every later attempt goes out on a new
+   * connection, and its target is no target the request failed on.
    */
-  foundStale = false
+  staleAt = -1
+  /** Its error answer came of a stale connection it was not sent again after (a POST): no fault of the version's. */
+  lostToStale = false
   /** The status Node's parser answered this request with (its body failed to parse or came too slowly), if it did. */
   parserStatus: number | undefined = undefined
   /** Set once the client went away before the response finished. */
@@ -129,8 +132,16 @@ export class Exchange {
   /** Attempts in the current pool. */
   get attempts (): number { return this.tried.length - this.triedBefore }
 
+  /** An attempt of the current pool found a stale kept-alive connection (staleAt). */
+  get foundStale (): boolean { return this.staleAt >= this.triedBefore }
+
   /** Attempts in the current pool that retry.attempts counts: all but one that found a stale connection. */
   get countedAttempts (): number { return this.foundStale ? this.attempts - 1 : this.attempts }
+
+  /** The targets this request failed on, oldest first: every one tried but that of a stale connection (staleAt). */
+  failedOn (): readonly Target[] {
+    return this.staleAt < 0 ? this.tried : this.tried.filter((_, i) => i !== this.staleAt)
+  }
 
   /**
    * The upstream is done, but the end of the answer still waits in the client's socket queue. As while streaming, a

@@ -363,7 +363,6 @@ export class ProxyHandler {
     ex.observer = fallback.observer
     // the primary's first attempt: not a retry of the replicas' (no budget slot, no retry counted, its own attempts)
     ex.triedBefore = ex.tried.length
-    ex.foundStale = false
     ex.plan?.readToPrimary('fallback')
     primary.budget.requestStarted()
     this.#throughPool(ex, primary)
@@ -441,6 +440,8 @@ export class ProxyHandler {
     // the client's own fault (a request undici cannot send, a stalled upload)
     if (ex.errorCode === 'bad_request' || ex.errorCode === 'request_timeout' || ex.errorCode === 'body_too_large') return this.#sendError(ex, ex.errorCode, result.error)
     ex.upstreamErrorCode = errorCodeOf(result.error)
+    // lost to the keep-alive race (a request not sent again: a POST), not to the upstream: no verdict on its version
+    if (result.stale) ex.lostToStale = true
     // a retryable answer dropped for a retry that then found no target (e.g. a 429 in retryOn, the target disabled
     // meanwhile): the upstream answered, as with a failure status, and was not unreachable
     this.#sendError(ex, failureCode(result.failure ?? (result.retryable ? 'status' : 'reset')), result.error)
@@ -483,8 +484,8 @@ export class ProxyHandler {
     logExchange(this.#logger, ex)
     // canary errors: 5xx answers, failures to reach the pool, and answers the upstream cut short (their status went
     // out first); a client that left, or stopped reading (client_stalled), says nothing of the version, nor does the
-    // gateway's own shortage (503 overloaded: out of file descriptors)
-    if (ex.version !== undefined && !ex.clientGone && ex.errorCode !== 'overloaded') ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.canaryEpoch)
+    // gateway's own shortage (503 overloaded: out of file descriptors), nor a request lost to a stale connection
+    if (ex.version !== undefined && !ex.clientGone && ex.errorCode !== 'overloaded' && !ex.lostToStale) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.canaryEpoch)
     if (ex.observer !== undefined) ex.observer.request(ex.method, loggedStatus(ex), (performance.now() - ex.startedAt) / 1000)
     // a refusal counts once written: one queued behind pipelined answers whose connection closed first was never given
     // (and one the shutdown cut while it waited its turn: 503 shutdown_cut, before any route took it)

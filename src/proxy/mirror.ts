@@ -5,6 +5,7 @@ import type { AttemptOutcome, MirrorOutcome } from '../metrics/catalogue.ts'
 import type { MirrorCopy, RoutePlan } from '../release/plans.ts'
 import type { Timer } from '../runtime.ts'
 import { classifyError, isLocalResourceError } from '../resilience/classify.ts'
+import type { ConnectionAware } from '../upstream/connections.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
@@ -40,24 +41,40 @@ export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | un
   const headers: string[] = []
   for (let i = 0; i < ex.headers.length; i += 2) if (ex.headers[i] !== 'host') headers.push(ex.headers[i]!, ex.headers[i + 1]!)
   headers.push('host', runtime.config.preserveHost && ex.req.headers.host !== undefined ? ex.req.headers.host : target.host, MIRROR_HEADER, '1')
-  runtime.pool.acquire(target)
-  target.enqueue()
-  target.client.dispatch({
+  const options = {
     path: ex.upstreamPath,
     method: ex.method as Dispatcher.HttpMethod,
     headers,
     body: ex.body,
     ...(target.servername !== undefined ? { servername: target.servername } : {}),
-  } as Dispatcher.DispatchOptions, new MirrorAttempt(runtime, target, plan, report))
+  } as Dispatcher.DispatchOptions
+  // sent once more after a stale connection only where the mirror pool's policy would resend a request after a reset
+  // (attempts above 1, an idempotent method): as for its own requests, a POST that met one is not sent twice
+  const retry = runtime.config.retry
+  const facts = { method: ex.method, idempotencyKey: retry.idempotencyKey && hasIdempotencyKey(ex.headers), replayable: true }
+  const resendable = retry.attempts > 1 && runtime.retry.retryableFailure('reset', facts)
+  runtime.pool.acquire(target)
+  target.enqueue()
+  target.client.dispatch(options, new MirrorAttempt(runtime, target, plan, report, options, resendable))
 }
 
-class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
+/** A non-empty Idempotency-Key among the upstream headers (lower-cased names, src/proxy/headers.ts). */
+function hasIdempotencyKey (headers: readonly string[]): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'idempotency-key' && headers[i + 1]!.trim() !== '') return true
+  return false
+}
+
+class MirrorAttempt implements Dispatcher.DispatchHandler, ConnectionAware, MirrorCopy {
   readonly #runtime: PoolRuntime
   readonly #target: Target
   readonly #plan: RoutePlan
   readonly #report: (outcome: MirrorOutcome) => void
   readonly #timer: Timer
-  readonly #startedAt = performance.now()
+  /** The copy as sent: its body is a Buffer (or none), so it can go again after a stale connection. */
+  readonly #options: Dispatcher.DispatchOptions
+  readonly #resendable: boolean
+  /** When the try in flight started. */
+  #startedAt = performance.now()
   #controller: Dispatcher.DispatchController | undefined
   #done = false
   /** Counted in the target's queue until undici starts or ends it. */
@@ -67,12 +84,22 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
   #timedOut = false
   /** The final answer's status, 0 until it starts. */
   #status = 0
+  /** Some answer (an informational one too) began on the try in flight. */
+  #answered = false
+  /** The try in flight went out on a connection that had carried an answer before (TargetConnections tells). */
+  #reused = false
+  /** A try met a stale kept-alive connection: the copy goes once more, on a new connection, and never again. */
+  #foundStale = false
+  /** Between the stale try and the one on a new connection: no try in flight, none of the target's counts held. */
+  #resending = false
 
-  constructor (runtime: PoolRuntime, target: Target, plan: RoutePlan, report: (outcome: MirrorOutcome) => void) {
+  constructor (runtime: PoolRuntime, target: Target, plan: RoutePlan, report: (outcome: MirrorOutcome) => void, options: Dispatcher.DispatchOptions, resendable: boolean) {
     this.#runtime = runtime
     this.#target = target
     this.#plan = plan
     this.#report = report
+    this.#options = options
+    this.#resendable = resendable
     // a mirror that hangs is abandoned after the mirror pool's own deadline
     this.#timer = runtime.clock.setTimeout(() => this.abort(MIRROR_TIMED_OUT, true), runtime.config.timeouts.requestMs)
     this.#timer.unref()
@@ -86,6 +113,8 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
    */
   abort (reason: Error, targetFailed: boolean): void {
     if (this.#done) return
+    // between the stale try (counted already) and the next, not sent yet: the copy is lost, with no attempt more
+    if (this.#resending) return this.#end(undefined)
     if (this.#controller !== undefined) {
       this.#abortFailsTarget = targetFailed
       this.#timedOut = reason === MIRROR_TIMED_OUT
@@ -107,7 +136,12 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
 
   // informational answers (103 Early Hints) are not the answer
   onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.#answered = true
     if (statusCode >= 200) this.#status = statusCode
+  }
+
+  onConnectionChosen (reused: boolean): void {
+    this.#reused = reused
   }
 
   onResponseData (): void {}
@@ -117,7 +151,46 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
 
   onResponseError (_controller: Dispatcher.DispatchController, err: Error): void {
     this.#leaveQueue()
-    this.#end(!this.#abortFailsTarget ? 'client-abort' : this.#timedOut ? 'timeout' : isLocalResourceError(err) ? 'local-error' : classifyError(err))
+    const outcome = !this.#abortFailsTarget ? 'client-abort' : this.#timedOut ? 'timeout' : isLocalResourceError(err) ? 'local-error' : classifyError(err)
+    // reset before any byte of an answer on a kept-alive connection: dropped while idle (src/proxy/attempt.ts,
+    // AttemptResult.stale), no failure of the target's. Its other idle connections are likely dead too (each later
+    // copy would take the next one): closed
+    if (outcome === 'reset' && this.#reused && !this.#answered && !this.#foundStale && !this.#done) return this.#stale()
+    this.#end(outcome)
+  }
+
+  /** The try met a stale connection: counted as such, and the copy goes once more on a new connection if it may. */
+  #stale (): void {
+    this.#foundStale = true
+    this.#target.client.dropIdle()
+    const runtime = this.#runtime
+    runtime.pool.release(this.#target, false)
+    runtime.observer.attempt(this.#target, 'stale', performance.now() - this.#startedAt)
+    this.#resending = true
+    this.#controller = undefined
+    // not sent again (the policy; the gateway closing, whose pools' close would wait for it): the copy is lost
+    if (!this.#resendable || this.#plan.mirrorCopies.closed) return this.#end(undefined)
+    // never the next dispatch from inside undici's callback for the last one (it is still unwinding that request)
+    queueMicrotask(() => this.#resend())
+  }
+
+  /** The copy's one more try, on a new connection: it keeps its mirror slot and deadline (one copy, not two). */
+  #resend (): void {
+    if (this.#done) return
+    this.#resending = false
+    this.#status = 0
+    this.#answered = false
+    this.#reused = false
+    this.#startedAt = performance.now()
+    const runtime = this.#runtime
+    const target = this.#target
+    runtime.pool.acquire(target)
+    // a saturated target: busy, as the copy's first try would be (mirror())
+    if (target.queueFull) return this.#end('busy')
+    runtime.observer.retry('stale')
+    target.enqueue()
+    this.#queued = true
+    target.client.dispatch(this.#options, this, true)
   }
 
   #leaveQueue (): void {
@@ -126,15 +199,21 @@ class MirrorAttempt implements Dispatcher.DispatchHandler, MirrorCopy {
     this.#target.dequeue()
   }
 
-  /** Counted as the mirror pool's own attempts are (metrics, /history, /status), so its dashboards see the copies. */
-  #end (outcome: AttemptOutcome): void {
+  /**
+   * Counted as the mirror pool's own attempts are (metrics, /history, /status), so its dashboards see the copies.
+   * `undefined`: no try in flight (the last was stale, counted then): the copy was not delivered.
+   */
+  #end (outcome: AttemptOutcome | undefined): void {
     if (this.#done) return
     this.#done = true
+    this.#resending = false
     this.#runtime.clock.clearTimeout(this.#timer)
-    const targetFailed = outcome !== 'success' && outcome !== 'client-abort' && outcome !== 'bad-request' && outcome !== 'busy' && outcome !== 'local-error'
     const serverError = this.#status >= 500
-    this.#runtime.pool.release(this.#target, targetFailed)
-    this.#runtime.observer.attempt(this.#target, outcome, performance.now() - this.#startedAt, serverError)
+    if (outcome !== undefined) {
+      const targetFailed = outcome !== 'success' && outcome !== 'client-abort' && outcome !== 'bad-request' && outcome !== 'busy' && outcome !== 'local-error'
+      this.#runtime.pool.release(this.#target, targetFailed)
+      this.#runtime.observer.attempt(this.#target, outcome, performance.now() - this.#startedAt, serverError)
+    }
     this.#plan.mirrorEnded()
     this.#plan.mirrorCopies.delete(this)
     // an answered error is the shadow service's verdict on the copy, not a copy that could not be delivered

@@ -6,7 +6,7 @@ import type { Timer } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { sendAttempt, type AttemptResult } from './attempt.ts'
 import type { Exchange } from './exchange.ts'
-import { sameTargetsIn } from './same-targets.ts'
+import { availableAgain, sameTargetsIn } from './same-targets.ts'
 
 /** Called once: with the last attempt (undefined when none was made), or with an error the loop itself hit. */
 export type AttemptsDone = (ex: Exchange, runtime: PoolRuntime, last: AttemptResult | undefined, error?: unknown) => void
@@ -53,9 +53,12 @@ class TargetLoop {
       // the client left, or its body grew past the route's limit while this loop waited (forward.ts, refuseBody)
       if (ex.clientLeft() || ex.errorCode === 'body_too_large') return this.#end()
       const runtime = this.#follow()
-      const target = runtime.pool.pick(ex.pick, ex.tried.length === 0 ? ex.tried : sameTargetsIn(runtime.pool, ex.tried))
-      if (target === undefined) return this.#end()
       const last = this.#last
+      // after a stale connection, the same target on a new one while it may take requests: it did nothing wrong, and
+      // another pick would move a hash key off its home, or a request to the standby with its primaries healthy
+      const target = (last?.stale === true ? availableAgain(runtime, ex.tried[ex.staleAt]!) : undefined) ??
+        runtime.pool.pick(ex.pick, ex.tried.length === 0 ? ex.tried : sameTargetsIn(runtime.pool, ex.failedOn()))
+      if (target === undefined) return this.#end()
       // A connect failure never reached an upstream, so sending it elsewhere adds no load to any: it takes no
       // budget slot (HAProxy's retry-on conn-failure with redispatch). A target that dies refuses every request
       // sent to it until health checks notice, far more at once than the budget allows; attempts still bound it.

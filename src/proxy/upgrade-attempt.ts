@@ -19,7 +19,7 @@ import type { TunnelSet } from './tunnels.ts'
 import { endAndLinger, httpDate, upstreamHead } from './raw-response.ts'
 import { forwardedReason, unforwardable } from './response-rules.ts'
 import type { RunningPool } from './retry-loop.ts'
-import { sameTargetIn, sameTargetsIn } from './same-targets.ts'
+import { availableAgain, sameTargetIn, sameTargetsIn } from './same-targets.ts'
 
 export interface UpgradeOutcome {
   /** The status the client saw (101 for a tunnel that ran). */
@@ -47,6 +47,8 @@ export interface UpgradeOutcome {
   attempts: number
   /** The target of the last attempt. */
   target: Target
+  /** Every target a handshake went to, in order, when there was more than one attempt. */
+  targets?: readonly Target[]
   /** Milliseconds from the first dispatch to the target's answer (the 101 for a tunnel), or to the failure. */
   handshakeMs: number
 }
@@ -99,11 +101,15 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
   readonly #request: UpgradeRequest
   /** The target of the attempt in flight (the last one tried once it is over). */
   #target: Target
-  /** Targets an earlier attempt could not connect to (allocated by the first retry). */
-  #tried: Target[] | undefined
+  /** Targets an earlier attempt could not connect to (allocated by the first retry): not a stale connection's. */
+  #failedOn: Target[] | undefined
+  /** Every target a handshake went to, in order, once there is more than one (the access log lists them). */
+  #sent: Target[] | undefined
   #attempts = 0
   /** An attempt found a stale kept-alive connection: not counted by retry.attempts; later ones take new connections. */
   #foundStale = false
+  /** The id of the target whose connection was stale: a retry to it goes out on a new connection. */
+  #staleId: string | undefined
   /** The attempt in flight went out on a connection that carried an answer before (TargetConnections tells). */
   #reused = false
   /** What made the retry waiting now one: a connect failure, or a stale connection. */
@@ -193,6 +199,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
   }
 
   #dispatch (target: Target): void {
+    if (this.#attempts > 0) (this.#sent ??= [this.#target]).push(target)
     this.#target = target
     this.#attempts++
     this.#attemptStartedAt = performance.now()
@@ -209,7 +216,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
       headers: request.headers,
       upgrade: request.upgrade,
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
-    } as Dispatcher.DispatchOptions, this, this.#foundStale) // after a stale connection, only a new one
+    } as Dispatcher.DispatchOptions, this, this.#staleId === target.id) // after a stale connection, only a new one to its target
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
@@ -415,6 +422,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     // are closed and the handshake is sent again, as after a connect failure, without counting the attempt.
     if (kind === 'reset' && this.#reused && !this.#foundStale) {
       this.#foundStale = true
+      this.#staleId = this.#target.id
       this.#target.client.dropIdle()
       this.#release()
       this.#runtime.observer.attempt(this.#target, 'stale', performance.now() - this.#attemptStartedAt)
@@ -473,7 +481,8 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     const delayMs = reason === 'stale' ? 0 : runtime.retry.backoffMs(counted)
     this.#retryReason = reason
     if (monotonicMs(runtime.clock) + delayMs >= this.#deadline) return false
-    ;(this.#tried ??= []).push(this.#target)
+    // a stale connection's target did nothing wrong: the retry goes back to it (#retry)
+    if (reason === 'connect-failure') (this.#failedOn ??= []).push(this.#target)
     this.#waitingToRetry = true
     // never the next dispatch from inside undici's callback for the last one (it is still unwinding that request)
     if (delayMs > 0) this.#backoff = this.#clock.setTimeout(() => this.#retry(), delayMs)
@@ -487,7 +496,9 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     this.#backoff = undefined
     const runtime = this.#follow()
     // a pool the reload removed has no targets left to try (its own close once idle: a handshake holds none open)
-    const target = runtime === undefined ? undefined : runtime.pool.pick(this.#request.pick, sameTargetsIn(runtime.pool, this.#tried!))
+    // after a stale connection, the same target on a new connection while it may take requests (retry-loop.ts)
+    const again = runtime !== undefined && this.#retryReason === 'stale' ? availableAgain(runtime, this.#target) : undefined
+    const target = runtime === undefined ? undefined : again ?? runtime.pool.pick(this.#request.pick, this.#failedOn === undefined ? [] : sameTargetsIn(runtime.pool, this.#failedOn))
     // none left to try: refused as the last attempt failed; one whose queue is full, as the first pick's would be
     if (runtime === undefined || target === undefined || target.queueFull) {
       this.#stopWatchingClient()
@@ -556,7 +567,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     if (this.#ended) return
     this.#ended = true
     this.#clock.clearTimeout(this.#deadlineTimer)
-    this.#report.done(outcome)
+    this.#report.done(this.#sent === undefined ? outcome : { ...outcome, targets: this.#sent })
   }
 
   #release (failed = false): void {

@@ -117,7 +117,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const hostAt = !runtime.config.preserveHost || admission.facts.host === undefined ? headers.push('host', target.host) - 2 : -1
     const done = (outcome: UpgradeOutcome): void => {
       judgeBreaker(outcome.clientGone === true ? undefined : outcome.failed === true ? 'failure' : outcome.declined === true ? 'success' : undefined)
-      const where = { route: admission.route?.label, pool: runtime.name, target: outcome.target.url, attempts: outcome.attempts }
+      const where = { route: admission.route?.label, pool: runtime.name, target: outcome.target.url, attempts: outcome.attempts, ...(outcome.targets !== undefined ? { targets: outcome.targets.map((t) => t.url) } : {}) }
       // no target (the one that answered was disabled meanwhile): with the Retry-After of the first pick's refusal
       // (and the gateway's own shortage, as a request's 503 overloaded says it)
       if (outcome.refusal !== undefined) return refuse(outcome.refusal, outcome.upstreamError !== undefined ? { ...where, upstreamError: outcome.upstreamError } : where, outcome.refusal === 'no_available_target' || outcome.refusal === 'overloaded' ? RETRY_SOON : {})
