@@ -106,8 +106,10 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
     const onBreaker = (state: string, previous: string): void => {
       this.record(state === 'open' ? 'error' : 'warn', { kind: 'breaker', pool, message: `circuit breaker ${state}` }, { breaker: state, previous })
     }
-    const onDiscovery = (name: string, error: { code: string } | undefined): void => {
-      if (error !== undefined) this.record('warn', { kind: 'target', pool, message: `DNS lookups of ${name} fail (${error.code}); keeping the ${upstream.targets.length} known targets` }, { dns: name, code: error.code })
+    const onDiscovery = (name: string, error: { code: string; noAddress?: true } | undefined): void => {
+      // an empty answer keeps nothing: the name's addresses are gone (or never were), so no "keeping" here
+      if (error?.noAddress === true) this.record('warn', { kind: 'target', pool, message: `DNS name ${name} has no address (${error.code})` }, { dns: name, code: error.code })
+      else if (error !== undefined) this.record('warn', { kind: 'target', pool, message: `DNS lookups of ${name} fail (${error.code}); keeping the ${upstream.targets.length} known targets` }, { dns: name, code: error.code })
       else this.record('info', { kind: 'target', pool, message: `DNS lookups of ${name} work again` }, { dns: name })
     }
     // a lag-limited replica whose health check stopped (or started again) reporting a valid lag: its last one decides

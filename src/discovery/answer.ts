@@ -4,7 +4,7 @@
 
 /** The addresses a query returned, or why it has none to tell. */
 export type FamilyAnswer =
-  | { ok: true; addresses: readonly string[] }
+  | { ok: true; addresses: readonly string[]; /** for no records: ENOTFOUND (NXDOMAIN) or ENODATA (NODATA) */ code?: string }
   | { ok: false; error: DnsLookupError }
 
 /** A resolver error (node:dns): `code` is ETIMEOUT, ECONNREFUSED, ESERVFAIL…, `syscall` names the query. */
@@ -14,7 +14,15 @@ export type DnsLookupError = Error & { code?: string; syscall?: string; hostname
 const NO_RECORDS = new Set(['ENOTFOUND', 'ENODATA'])
 
 export function answerFromError (error: DnsLookupError): FamilyAnswer {
-  return NO_RECORDS.has(error.code ?? '') ? { ok: true, addresses: [] } : { ok: false, error }
+  return NO_RECORDS.has(error.code ?? '') ? { ok: true, addresses: [], code: error.code } : { ok: false, error }
+}
+
+/**
+ * Why a lookup that left the name with no address found none, as the operator is told: ENOTFOUND (NXDOMAIN: the name
+ * does not exist, a typo'd Service) when either query said so, else ENODATA (the name has no A or AAAA record).
+ */
+export function noRecordsCode (...answers: FamilyAnswer[]): string {
+  return answers.some((answer) => answer.ok && answer.code === 'ENOTFOUND') ? 'ENOTFOUND' : 'ENODATA'
 }
 
 export interface AddressState {

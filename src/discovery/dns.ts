@@ -3,7 +3,7 @@
 // drains a pool (health checks first, draining the removed) is the pool's business.
 import { EventEmitter } from 'node:events'
 import { Resolver } from 'node:dns/promises'
-import { answerFromError, EMPTY_STATE, failures, nextState, type AddressState, type DnsLookupError, type FamilyAnswer } from './answer.ts'
+import { answerFromError, EMPTY_STATE, failures, nextState, noRecordsCode, type AddressState, type DnsLookupError, type FamilyAnswer } from './answer.ts'
 import { checkDnsTargetSpec, type DnsTargetSpec } from './spec.ts'
 import { diffUrls, targetUrls } from './target-urls.ts'
 
@@ -40,6 +40,12 @@ export interface DnsDiscoveryEvents {
   change: [urls: readonly string[], added: readonly string[], removed: readonly string[]]
   /** A query failed (timeout, refused, SERVFAIL…): the addresses it would have refreshed are kept. */
   lookupError: [error: DnsLookupError]
+  /**
+   * The name's decided set has no address (code: ENOTFOUND for NXDOMAIN, ENODATA for NODATA): at the lookup that
+   * decides it so, or that empties a set with addresses; undefined when such a name has addresses again. Only on
+   * those changes, never at every refresh.
+   */
+  noAddress: [code: string | undefined]
   /** A lookup ended; ok when no query failed. */
   lookup: [ok: boolean]
 }
@@ -64,6 +70,8 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
   /** A lookup has decided the set: it found addresses, or emptyConfirmations lookups in a row found none. */
   #decided = false
   #emptyAnswers = 0
+  /** The set is decided and empty (said by noAddress); a carried one was said by the discovery it replaces. */
+  #noAddress = false
 
   constructor (spec: DnsTargetSpec, options: DnsDiscoveryOptions = {}) {
     super()
@@ -77,6 +85,7 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
       this.#state = options.initial
       this.#urls = Object.freeze(targetUrls([...options.initial.v4, ...options.initial.v6], spec))
       this.#decided = options.decided ?? this.#urls.length > 0
+      this.#noAddress = this.#decided && this.#urls.length === 0
     }
   }
 
@@ -147,6 +156,13 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
     if (added.length > 0 || removed.length > 0) {
       this.#urls = Object.freeze(urls)
       this.emit('change', this.#urls, Object.freeze(added), Object.freeze(removed))
+    }
+    // NXDOMAIN and NODATA are answers to the set logic, but a name they leave with nothing to serve is news to the
+    // operator (a typo'd Service name is otherwise only 503s): said on the change, after the pool has taken the set
+    const noAddress = this.#decided && urls.length === 0
+    if (noAddress !== this.#noAddress) {
+      this.#noAddress = noAddress
+      this.emit('noAddress', noAddress ? noRecordsCode(a, aaaa) : undefined)
     }
     for (const error of errors) this.emit('lookupError', error)
     this.emit('lookup', errors.length === 0)

@@ -82,8 +82,12 @@ export interface DiscoveredTarget {
 }
 
 export interface PoolRuntimeEvents {
-  /** A DNS name's lookups started failing (error set; the last known addresses stay) or work again (undefined). */
-  discovery: [name: string, error: { code: string } | undefined]
+  /**
+   * A DNS name's lookups started failing (error set; the last known addresses stay), or its lookups left it with no
+   * address (error set with noAddress: code ENOTFOUND for NXDOMAIN, ENODATA for NODATA), or it is well again: lookups
+   * work and it has addresses, or they work and it still has none (said as no address, not as recovered).
+   */
+  discovery: [name: string, error: { code: string; noAddress?: true } | undefined]
 }
 
 export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
@@ -168,14 +172,34 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   /** `name`: as lookups compare names (a reload that only respelled it kept this discovery). */
   #listen (discovery: DnsDiscovery, name: string): void {
     let failing = false
+    /** Why the name has no address (its decided set is empty); undefined while it has addresses. */
+    let noAddress: string | undefined
+    /** What was said of the name last, so a state is not said twice in a row. */
+    let said: 'failing' | 'noAddress' | 'ok' = 'ok'
+    const report = (error: { code: string; noAddress?: true } | undefined): void => {
+      said = error === undefined ? 'ok' : error.noAddress === true ? 'noAddress' : 'failing'
+      this.emit('discovery', name, error)
+    }
     discovery.on('change', () => this.#setTargets(this.config))
     // a failing name is reported when it starts failing and when it works again, not at every refresh
     discovery.on('lookupError', (err) => {
-      if (!failing) this.emit('discovery', name, { code: err.code ?? 'error' })
+      if (!failing) report({ code: err.code ?? 'error' })
       failing = true
     })
+    // a name with no address (NXDOMAIN, NODATA) is reported when its lookups leave it so, and when addresses come
+    // back; while a query still fails, the lookup that works again says that
+    discovery.on('noAddress', (code) => {
+      noAddress = code
+      if (code !== undefined) report({ code, noAddress: true })
+      else if (!failing) report(undefined)
+    })
     discovery.on('lookup', (ok) => {
-      if (ok && failing) this.emit('discovery', name, undefined)
+      // lookups that work again on a name still without an address are no recovery: its state is said instead, unless
+      // that was the last word on it (emptied while a query failed)
+      if (ok && failing) {
+        if (noAddress === undefined) report(undefined)
+        else if (said !== 'noAddress') report({ code: noAddress, noAddress: true })
+      }
       if (ok) failing = false
       if (this.#started) this.#endWarmupOnceDecided()
     })
