@@ -12,7 +12,7 @@ import type { Route } from '../routing/table.ts'
 import type { GatewayState } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { extractHashKey } from './hash-key.ts'
-import { buildUpstreamHeaders, clientAddress, firstFieldValue, forwardedClient, isSaneRequestId, type IncomingFacts } from './headers.ts'
+import { buildUpstreamHeaders, clientAddress, setForwardedPrefix, firstFieldValue, forwardedClient, isSaneRequestId, type IncomingFacts } from './headers.ts'
 import { newRequestId } from './request-id.ts'
 
 export interface FrontOptions {
@@ -120,6 +120,7 @@ export function createAdmit (options: FrontOptions): Admit {
     admission.runtime = runtime
     admission.plan = plan
     admission.upstreamPath = match.upstreamPath + target.query
+    if (match.route.stripPrefix && match.route.prefix !== '/') setForwardedPrefix(headers, match.route.prefix)
     // preserveHost: false sends the target's host instead, added per attempt once the target is known
     if (runtime.config.preserveHost && facts.host !== undefined) headers.push('host', facts.host)
     headers.push('x-request-id', requestId)

@@ -266,3 +266,26 @@ export function clientAddress (remote: string | undefined): string {
   if (remote === undefined) return 'unknown'
   return remote.startsWith('::ffff:') ? remote.slice(7) : remote
 }
+
+/**
+ * A route that strips its prefix tells the upstream what it removed (Traefik's StripPrefix, Spring Cloud Gateway's):
+ * frameworks build links and redirects as X-Forwarded-Prefix + path (Spring's ForwardedHeaderFilter, werkzeug's
+ * ProxyFix, ASP.NET's UsePathBase), so without it a redirect to /login leaves the route. What a trusted proxy already
+ * removed comes first, its values joined as Spring joins them (comma-separated, each without its trailing '/'):
+ * `/edge` then `/api` is `/edge/api`. (Only a trusted proxy's lines are in `headers`: buildUpstreamHeaders.)
+ */
+export function setForwardedPrefix (headers: string[], removed: string): void {
+  let before = ''
+  for (let i = 0; i < headers.length;) {
+    if (headers[i] !== 'x-forwarded-prefix') {
+      i += 2
+      continue
+    }
+    for (const part of headers[i + 1]!.split(',')) {
+      const p = part.trim()
+      before += p.endsWith('/') ? p.slice(0, -1) : p
+    }
+    headers.splice(i, 2)
+  }
+  headers.push('x-forwarded-prefix', before + removed)
+}
