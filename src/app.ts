@@ -232,7 +232,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     ...(metrics !== undefined ? { refusals: metrics } : {}),
   })
   for (const runtime of initialPools.values()) adopt(runtime)
-  const tunnels = new TunnelSet()
+  // a removed pool a tunnel outlived is forgotten when its last tunnel closes, not when /status is next read (it
+  // held the pool's targets and clients for as long as nobody asked)
+  const tunnels = new TunnelSet(() => { if (removedPools.size > 0) prunedRemovedPools() })
   metrics?.setSource({ pools: () => snapshot(proxy.state.pools, clock), tunnels: () => tunnels.open, logDroppedBytes: () => droppedLogBytes(logger) })
   metrics?.setConfigInfo(() => configHash(config))
 
@@ -246,6 +248,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     const { pools, retired } = buildPools(next, runtimeOptions, previous.pools)
     // one assignment: requests already in flight keep the state (routes, pools) they started with
     proxy.setState(stateFor(next, routing, pools))
+    // the replaced table's route map goes with it (seriesOf builds the next one at the next plan event, if any comes)
+    liveRoutes = undefined
     for (const runtime of pools.values()) adopt(runtime)
     for (const runtime of retired) {
       const successor = pools.get(runtime.name)

@@ -7,13 +7,21 @@ export class TunnelSet {
   readonly #sockets = new Set<Duplex>()
   readonly #open = new Set<Duplex>()
   #onIdle: (() => void) | undefined
+  /** Told after each tunnel closes (on a microtask: once its target has counted it closed). */
+  readonly #onClosed: (() => void) | undefined
+
+  constructor (onClosed?: () => void) {
+    this.#onClosed = onClosed
+  }
 
   /** A socket the upgrade path took over; forgotten when it closes. */
   take (socket: Duplex): void {
     this.#sockets.add(socket)
     socket.once('close', () => {
       this.#sockets.delete(socket)
-      if (this.#open.delete(socket) && this.#open.size === 0) this.#idle()
+      if (!this.#open.delete(socket)) return
+      if (this.#open.size === 0) this.#idle()
+      if (this.#onClosed !== undefined) queueMicrotask(this.#onClosed)
     })
   }
 
