@@ -31,10 +31,16 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
   /**
    * Busy targets of the pool this one replaced (a reload changed the pool's settings): their requests and
    * WebSocket tunnels run on there, and are listed (and disabled) with this pool's target of the same id, or a
-   * drain here would read `drained` with a tunnel still open to the upstream. Dropped once idle; their own pool
-   * closes them.
+   * drain here would read `drained` with a tunnel still open to the upstream. Dropped once idle (their pool tells
+   * #heirs); their own pool closes them.
    */
   readonly #inherited = new Set<Target>()
+  /**
+   * The pool that inherited each of this pool's busy targets (a reload rebuilt it), told when the target's own
+   * requests end: waiting for a /status read to prune it would keep the target, and through its SharedTarget this
+   * whole retired pool, in memory. Links point from old to new only, and go with the target's last request.
+   */
+  readonly #heirs = new Map<Target, UpstreamPool>()
   readonly #balancer: Balancer
   readonly #clock: Clock
   readonly #status = new Map<Target, TargetStatus>()
@@ -114,6 +120,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     for (const t of [...previous.targets, ...previous.#allRetiring()]) {
       if (t.ownInFlight === 0 || this.#status.has(t)) continue
       this.#inherited.add(t)
+      previous.#heirs.set(t, this)
       this.#status.set(t, Object.freeze({ ...previous.status(t), draining: true }))
     }
   }
@@ -200,7 +207,19 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
       const newest = target.shared.newest!
       if (newest === target || !this.#status.has(newest)) this.#drainedIfDraining(target)
     }
-    if (ownLeft === 0) this.#closeIfIdle(target)
+    if (ownLeft === 0) {
+      this.#closeIfIdle(target)
+      this.#passOn(target)
+    }
+  }
+
+  /** `target`'s own requests ended: the pools that inherited it (one per later rebuild) drop it. */
+  #passOn (target: Target): void {
+    const heir = this.#heirs.get(target)
+    if (heir === undefined) return
+    this.#heirs.delete(target)
+    if (heir.#inherited.delete(target)) heir.#status.delete(target)
+    heir.#passOn(target)
   }
 
   #drainedIfDraining (target: Target): void {
@@ -224,7 +243,17 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     if (!this.#retiring.has(target) || target.ownInFlight !== 0) return
     this.#retiring.delete(target)
     this.#status.delete(target)
-    void target.close()
+    void this.#closeTarget(target)
+  }
+
+  /**
+   * Closes a copy of this pool. If it is still its upstream's newest copy, the SharedTarget's loadListener is this
+   * pool's (#hearLoad): cleared, or the SharedTarget (held by any older copy still busy, or inherited by a later
+   * pool) would keep this closed pool in memory. A copy made later sets its own pool's.
+   */
+  #closeTarget (target: Target): Promise<void> {
+    if (target.shared.newest === target) target.shared.loadListener = undefined
+    return target.close()
   }
 
   /** Targets that may take a new request now: available primaries, else available backups. */
@@ -363,7 +392,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     this.#clock.clearTimeout(this.#expiryTimer)
     this.#expiryTimer = undefined
     this.#nextExpiry = Infinity
-    await Promise.all([...this.#targets, ...this.#retiring].map((t) => t.close()))
+    await Promise.all([...this.#targets, ...this.#retiring].map((t) => this.#closeTarget(t)))
   }
 }
 
