@@ -188,12 +188,36 @@ const circuitBreaker = z.strictObject({
   resetTimeoutMs: positiveMs.default(10000),
 })
 
+/** RFC 9110 §5.6.2 token, the syntax of a method (§9.1). */
+const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
+
+/**
+ * Why a method cannot be named in a list of methods (a route's, a retry policy's, a read split's), or undefined.
+ * Methods are case-sensitive (RFC 9110 §9.1) and Node's parser takes only upper-case ones, so 'purge' could never
+ * match: refused with its spelling rather than read as PURGE, as Envoy's :method match is exact and a config keeps
+ * meaning what it says. CONNECT is answered 501 before routing (src/proxy/upgrade.ts), and a method Node's parser
+ * does not know is refused 400, so no request with either is ever routed. `what`: what could never match.
+ */
+function methodProblem (method: string, what: string): string | undefined {
+  if (!TOKEN.test(method)) return "must be an HTTP method: a token (letters, digits and !#$%&'*+-.^_`|~)"
+  if (method !== method.toUpperCase()) return `methods are case-sensitive and requests send them in upper case: write '${method.toUpperCase()}' ('${method}' never matches a request)`
+  if (!METHODS.includes(method)) return `Node's HTTP parser refuses requests with this method (400 before routing), so ${what} could never match; it takes ${METHODS.filter((m) => m !== 'CONNECT').join(', ')}`
+  if (method === 'CONNECT') return `CONNECT is answered 501 method_not_implemented before routing (the gateway opens no tunnels): ${what} could never match`
+  return undefined
+}
+
+/** A method as a list of methods names it: any Node's parser takes (PURGE, PROPFIND, QUERY...), in upper case. */
+const methodNamed = (what: string) => z.string().superRefine((method, ctx) => {
+  const problem = methodProblem(method, what)
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+})
+
 const retryOnItem = z.union([z.enum(['connect-failure', 'reset', 'timeout']), status],
   { error: "must be 'connect-failure', 'reset', 'timeout' or an HTTP status" })
 
 // POST, PATCH and CONNECT are never retried by method alone: a repeated POST may charge twice.
 const NEVER_RETRIED = new Set(['POST', 'PATCH', 'CONNECT'])
-const retryMethod = z.enum(HTTP_METHODS).refine((m) => !NEVER_RETRIED.has(m), {
+const retryMethod = methodNamed('a retry of it').refine((m) => !NEVER_RETRIED.has(m), {
   error: (issue) => `${String(issue.input)} is not idempotent and is never retried by method; to retry ${String(issue.input)} requests that carry an Idempotency-Key header, set retry.idempotencyKey: true`,
 })
 
@@ -244,7 +268,7 @@ const pool = z.strictObject({
 
 const readSplit = z.strictObject({
   pool: z.string(),
-  methods: z.array(z.enum(HTTP_METHODS)).min(1).default(['GET', 'HEAD']),
+  methods: z.array(methodNamed('a read of it')).min(1).default(['GET', 'HEAD']),
   /** After a client's successful write, its reads on this route go to the primary for this long (read-your-writes). */
   stickyAfterWriteMs: positiveMs.default(3000),
   /** A replica whose health check reports more replication lag than this takes no reads until it catches up. */
@@ -273,24 +297,6 @@ const mirror = z.strictObject({
   maxConcurrent: z.number().int().positive().default(64),
 })
 
-/** RFC 9110 §5.6.2 token, the syntax of a method (§9.1). */
-const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
-
-/**
- * Why a route cannot be narrowed to this method, or undefined. Methods are case-sensitive (RFC 9110 §9.1) and Node's
- * parser takes only upper-case ones, so 'purge' could never match: refused with its spelling rather than read as
- * PURGE, as Envoy's :method match is exact and a config keeps meaning what it says. CONNECT is answered 501 before
- * routing (src/proxy/upgrade.ts), and a method Node's parser does not know is refused 400, so a route for either is
- * unreachable.
- */
-function routeMethodProblem (method: string): string | undefined {
-  if (!TOKEN.test(method)) return "must be an HTTP method: a token (letters, digits and !#$%&'*+-.^_`|~)"
-  if (method !== method.toUpperCase()) return `methods are case-sensitive and requests send them in upper case: write '${method.toUpperCase()}' ('${method}' never matches a request)`
-  if (!METHODS.includes(method)) return `Node's HTTP parser refuses requests with this method (400 before routing), so a route for it could never match; it takes ${METHODS.filter((m) => m !== 'CONNECT').join(', ')}`
-  if (method === 'CONNECT') return 'CONNECT is answered 501 method_not_implemented before routing (the gateway opens no tunnels): a route for it could never match'
-  return undefined
-}
-
 const route = z.strictObject({
   /** Names the route for the admin API (canary weights) and metrics. */
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: 'route names use letters, digits, _, . and -' }).optional(),
@@ -300,10 +306,7 @@ const route = z.strictObject({
   }),
   pool: z.string(),
   /** Any method token (PURGE, PROPFIND, QUERY...), as it is sent: in upper case. */
-  methods: z.array(z.string().superRefine((method, ctx) => {
-    const problem = routeMethodProblem(method)
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
-  })).min(1).optional(),
+  methods: z.array(methodNamed('a route for it')).min(1).optional(),
   /** Exact host name, case-insensitive; requests match it on any port. */
   host: z.string().superRefine((host, ctx) => {
     const problem = hostNameProblem(host, ROUTE_HOST_HINTS)
