@@ -72,6 +72,8 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
   #emptyAnswers = 0
   /** The set is decided and empty (said by noAddress); a carried one was said by the discovery it replaces. */
   #noAddress = false
+  /** Why the set is empty, as the last lookup that found it so without a failure said (ENOTFOUND or ENODATA). */
+  #emptyCode: string | undefined
 
   constructor (spec: DnsTargetSpec, options: DnsDiscoveryOptions = {}) {
     super()
@@ -99,6 +101,9 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
    * Whether the name's set is known: a lookup found addresses, or as many lookups in a row as it takes to empty a
    * set (emptyConfirmations) answered that there are none. Failed lookups never decide it.
    */
+  /** Why the decided set has no address (ENOTFOUND, ENODATA), once a lookup has said; undefined while it has some. */
+  get emptyCode (): string | undefined { return this.#noAddress ? this.#emptyCode : undefined }
+
   get decided (): boolean { return this.#decided }
 
   /** The last failed query's error; cleared by a lookup in which both queries were answered. */
@@ -159,6 +164,7 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
     }
     // NXDOMAIN and NODATA are answers to the set logic, but a name they leave with nothing to serve is news to the
     // operator (a typo'd Service name is otherwise only 503s): said on the change, after the pool has taken the set
+    if (urls.length === 0 && errors.length === 0) this.#emptyCode = noRecordsCode(a, aaaa)
     const noAddress = this.#decided && urls.length === 0
     if (noAddress !== this.#noAddress) {
       this.#noAddress = noAddress

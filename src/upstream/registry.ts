@@ -172,10 +172,13 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
   /** `name`: as lookups compare names (a reload that only respelled it kept this discovery). */
   #listen (discovery: DnsDiscovery, name: string): void {
     let failing = false
-    /** Why the name has no address (its decided set is empty); undefined while it has addresses. */
-    let noAddress: string | undefined
+    /**
+     * Why the name has no address (its decided set is empty); undefined while it has addresses. A name carried empty
+     * from the pool this one replaces was said so there already: not again, nor taken for recovered later.
+     */
+    let noAddress: string | undefined = discovery.decided && discovery.urls.length === 0 ? 'ENOTFOUND' : undefined
     /** What was said of the name last, so a state is not said twice in a row. */
-    let said: 'failing' | 'noAddress' | 'ok' = 'ok'
+    let said: 'failing' | 'noAddress' | 'ok' = noAddress === undefined ? 'ok' : 'noAddress'
     const report = (error: { code: string; noAddress?: true } | undefined): void => {
       said = error === undefined ? 'ok' : error.noAddress === true ? 'noAddress' : 'failing'
       this.emit('discovery', name, error)
@@ -198,7 +201,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
       // that was the last word on it (emptied while a query failed)
       if (ok && failing) {
         if (noAddress === undefined) report(undefined)
-        else if (said !== 'noAddress') report({ code: noAddress, noAddress: true })
+        else if (said !== 'noAddress') report({ code: discovery.emptyCode ?? noAddress, noAddress: true })
       }
       if (ok) failing = false
       if (this.#started) this.#endWarmupOnceDecided()
