@@ -74,6 +74,16 @@ const HANDSHAKE_FACTS: RetryRequestFacts = { method: 'GET', idempotencyKey: fals
 /** Bytes a client may send after its handshake before the answer (it should send none before the 101). */
 export const MAX_EARLY_BYTES = 64 * 1024
 
+/**
+ * How long an open tunnel stays half-closed: once one side has ended (its FIN passed on), the other has this long to
+ * finish (a WebSocket's close frame in answer, bytes in flight) and end too, then both sockets are closed. Without it a
+ * peer that keeps its end open (a server waiting for a close frame that never comes) holds the tunnel, its target's
+ * in-flight count and a drain, until timeouts.tunnelIdleMs. HAProxy bounds the same state with `timeout client-fin` /
+ * `server-fin`; 5 s is a close handshake's round trip many times over, and short next to a drain's wait. Counted from
+ * the FIN, not from the last byte: a side that has ended has nothing left to hear but the other's close.
+ */
+export const TUNNEL_FIN_GRACE_MS = 5_000
+
 /** What an attempt tells its caller: the target's answer once written to the client, the outcome once over. */
 export interface UpgradeReport {
   /** The target's answer (101, or the status it declined with) has been written to the client. */
@@ -309,11 +319,13 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     let closed = false
     let idleTimer: Timer | undefined
     let idleTimeout = false
+    let finTimer: Timer | undefined
     const clock = this.#clock
     const close = (): void => {
       if (closed) return
       closed = true
       clock.clearTimeout(idleTimer)
+      clock.clearTimeout(finTimer)
       this.#target.tunnelClosed(close)
       this.#release()
       socket.destroy()
@@ -341,8 +353,26 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
       }
       idleTimer = clock.setTimeout(check, idleMs)
     }
+    // An upstream's FIN is passed on to the client, as the client's is to the upstream, rather than answered at once
+    // with the gateway's own (Node's default for undici's socket): the client keeps the grace below to send what it
+    // still has (its close frame's answer) before the tunnel closes.
+    upSocket.allowHalfOpen = true
     upSocket.pipe(socket)
     socket.pipe(upSocket)
+    // Registered after the pipes' own 'end' listeners: when these run, the FIN has been passed on. One side ended:
+    // the other has the grace (never longer than tunnelIdleMs) to end too. Both ended: nothing more can come either
+    // way, so the tunnel closes now, unless bytes are still being written, in which case the socket closes itself
+    // once they are out (its 'close' closes the tunnel), the grace still the bound.
+    const ended = (): void => {
+      if (closed) return
+      if (finTimer === undefined) {
+        finTimer = clock.setTimeout(close, idleMs > 0 ? Math.min(TUNNEL_FIN_GRACE_MS, idleMs) : TUNNEL_FIN_GRACE_MS)
+        return
+      }
+      if (socket.writableLength === 0 && upSocket.writableLength === 0) close()
+    }
+    socket.once('end', ended)
+    upSocket.once('end', ended)
   }
 
   // The target declined the upgrade (401, 403, 426…): its answer is the client's, then the connection closes.

@@ -1,0 +1,168 @@
+// A WebSocket tunnel one side has ended (FIN) while the other keeps its end open: the gateway passes the FIN on, gives
+// the other side TUNNEL_FIN_GRACE_MS (never more than tunnelIdleMs) to finish, then closes both ends, a normal tunnel
+// end (status 101, no error). Before, it stayed open, counted in tunnels and in flight (a drain never ended), until
+// tunnelIdleMs (1 h by default). The upstream here is node:http that accepts the upgrade and never closes on its own
+// (as a server waiting for a close frame does); the gateway runs on a manual clock, so nothing waits for the grace.
+import { createServer } from 'node:http'
+import type { Socket } from 'node:net'
+import t from 'tap'
+import type { TargetStatusView } from '../../src/admin/status-types.ts'
+import { TUNNEL_FIN_GRACE_MS } from '../../src/proxy/upgrade-attempt.ts'
+import { ManualClock } from '../helpers/clock.ts'
+import { waitFor, type TestGateway } from '../helpers/gateway.ts'
+import { portOf } from './raw.ts'
+import { gateway, type Tap } from './setup.ts'
+import { openTunnel, type Tunnel } from './ws-tunnel.ts'
+
+interface UpstreamEnd {
+  readonly socket: Socket
+  /** What the client sent through the tunnel. */
+  received (): string
+  ended (): boolean
+  closed (): boolean
+}
+
+/** A node:http upstream that switches protocols, echoes while it may write, and never ends or closes on its own. */
+async function halfOpenUpstream (t: Tap): Promise<{ url: string, next: () => Promise<UpstreamEnd> }> {
+  const server = createServer()
+  const waiting: ((end: UpstreamEnd) => void)[] = []
+  const sockets = new Set<Socket>()
+  server.on('upgrade', (_req, socket: Socket) => {
+    sockets.add(socket)
+    let received = ''
+    let ended = false
+    let closed = false
+    socket.on('error', () => {})
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString()
+      if (socket.writable) socket.write(chunk)
+    })
+    socket.on('end', () => { ended = true })
+    socket.on('close', () => { closed = true; sockets.delete(socket) })
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
+    waiting.shift()?.({ socket, received: () => received, ended: () => ended, closed: () => closed })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    next: () => new Promise((resolve) => waiting.push(resolve)),
+  }
+}
+
+async function setup (t: Tap, tunnelIdleMs?: number): Promise<{ gw: TestGateway, clock: ManualClock, tunnel: Tunnel, up: UpstreamEnd }> {
+  const upstream = await halfOpenUpstream(t)
+  const clock = new ManualClock()
+  const gw = await gateway(t, {
+    pools: { ws: { targets: [upstream.url], ...(tunnelIdleMs !== undefined ? { timeouts: { tunnelIdleMs } } : {}) } },
+    routes: [{ path: '/', pool: 'ws' }],
+  }, { clock, defaultMetrics: false })
+  const upEnd = upstream.next()
+  const tunnel = await openTunnel(t, portOf(gw.url))
+  // the client keeps its own end open when the gateway's FIN comes (net.Socket would answer it with its own)
+  tunnel.socket.allowHalfOpen = true
+  return { gw, clock, tunnel, up: await upEnd }
+}
+
+/** Lets socket events already under way land before the test looks (the clock does not move). */
+async function settle (): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+}
+
+function target (gw: TestGateway): TargetStatusView {
+  return gw.gateway.status().pools.ws!.targets[0]!
+}
+
+function received (socket: Socket): () => string {
+  let got = ''
+  socket.on('data', (chunk: Buffer) => { got += chunk.toString() })
+  return () => got
+}
+
+/**
+ * A socket closed as a peer that kept its end open sees it: the gateway's FIN came long ago, so only its next write
+ * is refused (a reset).
+ */
+async function closedUnderIt (socket: Socket, isClosed: () => boolean): Promise<void> {
+  await waitFor(() => {
+    if (!isClosed() && socket.writable) socket.write('still there?')
+    return isClosed()
+  })
+}
+
+async function closedAsANormalEnd (t: Tap, gw: TestGateway, tunnel: Tunnel, up: UpstreamEnd): Promise<void> {
+  await closedUnderIt(tunnel.socket, tunnel.isClosed)
+  await closedUnderIt(up.socket, up.closed)
+  t.pass('both ends are closed')
+  await waitFor(() => target(gw).tunnels === 0)
+  t.match(target(gw), { inFlight: 0, tunnels: 0 }, "the target's slot is released")
+  await waitFor(() => gw.accessLogs().some((l) => l.requestId === tunnel.requestId))
+  const line = gw.accessLogs().find((l) => l.requestId === tunnel.requestId)!
+  t.match(line, { status: 101, upgrade: true })
+  t.notOk('error' in line || 'aborted' in line || 'tunnelIdleTimeout' in line, 'a normal tunnel end')
+}
+
+t.test('the client ends: the upstream has the grace to answer, then both ends are closed', async (t) => {
+  const { gw, clock, tunnel, up } = await setup(t)
+  const toClient = received(tunnel.socket)
+  tunnel.socket.end()
+  await waitFor(() => up.ended())
+  t.pass('the FIN was passed on to the upstream')
+  up.socket.write('close frame')
+  await waitFor(() => toClient() === 'close frame')
+  t.pass('the upstream\'s answer still reaches the client')
+  clock.advance(TUNNEL_FIN_GRACE_MS - 1)
+  await settle()
+  t.equal(tunnel.isClosed(), false, 'open until the grace ends')
+  t.equal(target(gw).tunnels, 1)
+  clock.advance(1)
+  await closedAsANormalEnd(t, gw, tunnel, up)
+})
+
+t.test('the upstream ends: the client has the grace to answer, then both ends are closed', async (t) => {
+  const { gw, clock, tunnel, up } = await setup(t)
+  const clientSawEnd = new Promise<void>((resolve) => tunnel.socket.once('end', resolve))
+  up.socket.end()
+  await clientSawEnd
+  t.pass('the FIN was passed on to the client')
+  tunnel.socket.write('close frame')
+  await waitFor(() => up.received().endsWith('close frame'))
+  t.pass('the client\'s answer still reaches the upstream')
+  clock.advance(TUNNEL_FIN_GRACE_MS - 1)
+  await settle()
+  t.equal(tunnel.isClosed(), false, 'open until the grace ends')
+  t.equal(target(gw).tunnels, 1)
+  clock.advance(1)
+  await closedAsANormalEnd(t, gw, tunnel, up)
+})
+
+t.test('both sides end: the tunnel closes at once, without waiting for the grace', async (t) => {
+  const { gw, tunnel, up } = await setup(t)
+  up.socket.once('end', () => up.socket.end())
+  tunnel.socket.end()
+  await closedAsANormalEnd(t, gw, tunnel, up)
+})
+
+t.test('the grace is never longer than tunnelIdleMs, even with bytes still flowing', async (t) => {
+  const { gw, clock, tunnel, up } = await setup(t, 1000)
+  const toClient = received(tunnel.socket)
+  tunnel.socket.end()
+  await waitFor(() => up.ended())
+  clock.advance(600)
+  up.socket.write('late') // keeps the tunnel from being idle: only the grace can close it at 1000
+  await waitFor(() => toClient() === 'late')
+  clock.advance(399)
+  await settle()
+  t.equal(tunnel.isClosed(), false)
+  clock.advance(1)
+  await closedAsANormalEnd(t, gw, tunnel, up)
+})
+
+t.test('both sides open: the grace does not apply, the tunnel runs on', async (t) => {
+  const { gw, clock, tunnel } = await setup(t)
+  clock.advance(TUNNEL_FIN_GRACE_MS * 10)
+  await settle()
+  t.equal(tunnel.isClosed(), false)
+  await tunnel.roundTrip()
+  t.equal(target(gw).tunnels, 1)
+})
