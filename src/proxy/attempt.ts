@@ -352,11 +352,11 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     } else {
       const kind = this.#timedOut ? 'timeout' : classifyError(err)
       if (kind === 'bad-request') ex.errorCode = 'bad_request'
-      else if (kind === 'reset' && this.#reused && !result.responded && !this.#headersReceived && !ex.foundStale) {
+      else if (kind === 'reset' && this.#reused && !result.responded && !this.#headersReceived && !ex.foundStaleAt(this.#target)) {
         // a kept-alive connection dropped while idle (AttemptResult.stale): no failure of the target's; its other
         // idle connections are likely dead too, and closed. An extra try (nginx's) follows at once, on a new one.
         result.stale = true
-        ex.staleAt = ex.tried.length - 1
+        ;(ex.stale ??= []).push(ex.tried.length - 1)
         this.#target.client.dropIdle()
         // (retries off, attempts 1: none, as the operator asked; but a split read, which the primary would serve
         // instead, is sent again anyway: the replica on a new connection, not the primary, whose load replicas spare)
@@ -372,7 +372,11 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
         const unsent = kind === 'connect-failure' && !ex.replayable && ex.body !== null && this.#controller === undefined
         if (unsent) this.#moreAllowed = ex.countedAttempts < this.#runtime.config.retry.attempts
         const facts = unsent ? { method: ex.method, idempotencyKey: ex.idempotencyKey, replayable: true } : ex
-        result.retryable = this.#runtime.retry.retryableFailure(kind, facts) && this.#mayRetryAfter()
+        // the try that went back to a target after its stale connection could not connect (a pod that died resets
+        // its connections, then refuses): the request goes elsewhere, as it would have without going back, whatever
+        // retryOn says of connect failures
+        const returned = kind === 'connect-failure' && ex.stale !== undefined && ex.stale.at(-1) === ex.tried.length - 2 && ex.tried.at(-2)!.id === this.#target.id
+        result.retryable = (returned || this.#runtime.retry.retryableFailure(kind, facts)) && this.#mayRetryAfter()
       }
     }
     this.#settle()
@@ -458,7 +462,7 @@ export function sendAttempt (ex: Exchange, runtime: PoolRuntime, target: Target,
   attempt.dispatched()
   // after a stale kept-alive connection, only a new one to that target (AttemptResult.stale); another target's
   // connections were not found dead (a pod that died resets its own, and its requests go elsewhere on kept ones)
-  target.client.dispatch(options, attempt, ex.foundStale && ex.tried[ex.staleAt]!.id === target.id)
+  target.client.dispatch(options, attempt, ex.stale !== undefined && ex.foundStaleAt(target))
 }
 
 /**

@@ -62,11 +62,11 @@ export class Exchange {
   /** Attempts made in the pool before this one: a split read's replicas, when the primary serves it (#fallBack). */
   triedBefore = 0
   /**
-   * Where in `tried` the attempt that found a stale kept-alive connection is (AttemptResult.stale; -1: none). In the
-   * current pool (foundStale) that one is not counted by retry.attempts, every later attempt goes out on a new
-   * connection, and its target is no target the request failed on.
+   * Where in `tried` the attempts that found a stale kept-alive connection are (AttemptResult.stale; at most one per
+   * target): those of the current pool are not counted by retry.attempts, every later attempt to their target goes
+   * out on a new connection, and their targets are none the request failed on.
    */
-  staleAt = -1
+  stale: number[] | undefined = undefined
   /** Its error answer came of a stale connection it was not sent again after (a POST): no fault of the version's. */
   lostToStale = false
   /** The status Node's parser answered this request with (its body failed to parse or came too slowly), if it did. */
@@ -132,15 +132,23 @@ export class Exchange {
   /** Attempts in the current pool. */
   get attempts (): number { return this.tried.length - this.triedBefore }
 
-  /** An attempt of the current pool found a stale kept-alive connection (staleAt). */
-  get foundStale (): boolean { return this.staleAt >= this.triedBefore }
+  /** Attempts in the current pool that retry.attempts counts: all but those that found a stale connection. */
+  get countedAttempts (): number {
+    if (this.stale === undefined) return this.attempts
+    let staleHere = 0
+    for (const i of this.stale) if (i >= this.triedBefore) staleHere++
+    return this.attempts - staleHere
+  }
 
-  /** Attempts in the current pool that retry.attempts counts: all but one that found a stale connection. */
-  get countedAttempts (): number { return this.foundStale ? this.attempts - 1 : this.attempts }
+  /** Whether an attempt of this request found a stale connection to `target` (by id: a reload's copy is the same). */
+  foundStaleAt (target: Target): boolean {
+    return this.stale !== undefined && this.stale.some((i) => this.tried[i]!.id === target.id)
+  }
 
-  /** The targets this request failed on, oldest first: every one tried but that of a stale connection (staleAt). */
+  /** The targets this request failed on, oldest first: every one tried but those of stale connections. */
   failedOn (): readonly Target[] {
-    return this.staleAt < 0 ? this.tried : this.tried.filter((_, i) => i !== this.staleAt)
+    const stale = this.stale
+    return stale === undefined ? this.tried : this.tried.filter((_, i) => !stale.includes(i))
   }
 
   /**

@@ -116,10 +116,11 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
   /** Every target a handshake went to, in order, once there is more than one (the access log lists them). */
   #sent: Target[] | undefined
   #attempts = 0
-  /** An attempt found a stale kept-alive connection: not counted by retry.attempts; later ones take new connections. */
-  #foundStale = false
-  /** The id of the target whose connection was stale: a retry to it goes out on a new connection. */
-  #staleId: string | undefined
+  /**
+   * The ids of targets an attempt found a stale kept-alive connection to (one such try per target): not counted by
+   * retry.attempts, and later attempts to them go out on new connections.
+   */
+  #staleIds: Set<string> | undefined
   /** The attempt in flight went out on a connection that carried an answer before (TargetConnections tells). */
   #reused = false
   /** What made the retry waiting now one: a connect failure, or a stale connection. */
@@ -226,7 +227,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
       headers: request.headers,
       upgrade: request.upgrade,
       ...(target.servername !== undefined ? { servername: target.servername } : {}),
-    } as Dispatcher.DispatchOptions, this, this.#staleId === target.id) // after a stale connection, only a new one to its target
+    } as Dispatcher.DispatchOptions, this, this.#staleIds?.has(target.id) === true) // after a stale connection, only a new one to its target
   }
 
   onRequestStart (controller: Dispatcher.DispatchController): void {
@@ -450,9 +451,8 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     // A kept-alive connection the upstream (or a middlebox) dropped while idle, reset before any byte of an answer:
     // the race of keep-alive, no verdict on the target (attempt.ts, AttemptResult.stale); its other idle connections
     // are closed and the handshake is sent again, as after a connect failure, without counting the attempt.
-    if (kind === 'reset' && this.#reused && !this.#foundStale) {
-      this.#foundStale = true
-      this.#staleId = this.#target.id
+    if (kind === 'reset' && this.#reused && this.#staleIds?.has(this.#target.id) !== true) {
+      ;(this.#staleIds ??= new Set()).add(this.#target.id)
       this.#target.client.dropIdle()
       this.#release()
       this.#runtime.observer.attempt(this.#target, 'stale', performance.now() - this.#attemptStartedAt)
@@ -503,10 +503,13 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
    */
   #retryUnanswered (reason: 'connect-failure' | 'stale'): boolean {
     const runtime = this.#runtime
-    const counted = this.#foundStale ? this.#attempts - 1 : this.#attempts
+    const counted = this.#attempts - (this.#staleIds?.size ?? 0)
     const attempts = runtime.config.retry.attempts
+    // the handshake that went back to a target after its stale connection could not connect (a pod that died resets
+    // its connections, then refuses): it goes elsewhere, as it would have without going back, whatever retryOn says
+    const returned = reason === 'connect-failure' && this.#retryReason === 'stale' && this.#staleIds?.has(this.#target.id) === true
     // (retries off, attempts 1: not even after a stale connection, as the operator asked)
-    if (attempts <= 1 || counted >= attempts || !runtime.retry.retryableFailure(reason === 'stale' ? 'reset' : 'connect-failure', HANDSHAKE_FACTS)) return false
+    if (attempts <= 1 || counted >= attempts || (!returned && !runtime.retry.retryableFailure(reason === 'stale' ? 'reset' : 'connect-failure', HANDSHAKE_FACTS))) return false
     // a stale connection says nothing of the upstream: the handshake goes again at once, on a new connection
     const delayMs = reason === 'stale' ? 0 : runtime.retry.backoffMs(counted)
     this.#retryReason = reason
