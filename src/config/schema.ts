@@ -215,8 +215,9 @@ const methodNamed = (what: string) => z.string().superRefine((method, ctx) => {
 const retryOnItem = z.union([z.enum(['connect-failure', 'reset', 'timeout']), status],
   { error: "must be 'connect-failure', 'reset', 'timeout' or an HTTP status" })
 
-// POST, PATCH and CONNECT are never retried by method alone: a repeated POST may charge twice.
-const NEVER_RETRIED = new Set(['POST', 'PATCH', 'CONNECT'])
+// POST and PATCH are never retried by method alone: a repeated POST may charge twice (CONNECT is refused as no request
+// the gateway routes: methodNamed).
+const NEVER_RETRIED = new Set(['POST', 'PATCH'])
 const retryMethod = methodNamed('a retry of it').refine((m) => !NEVER_RETRIED.has(m), {
   error: (issue) => `${String(issue.input)} is not idempotent and is never retried by method; to retry ${String(issue.input)} requests that carry an Idempotency-Key header, set retry.idempotencyKey: true`,
 })

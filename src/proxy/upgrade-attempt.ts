@@ -75,12 +75,12 @@ const HANDSHAKE_FACTS: RetryRequestFacts = { method: 'GET', idempotencyKey: fals
 export const MAX_EARLY_BYTES = 64 * 1024
 
 /**
- * How long an open tunnel stays half-closed: once one side has ended (its FIN passed on), the other has this long to
- * finish (a WebSocket's close frame in answer, bytes in flight) and end too, then both sockets are closed. Without it a
- * peer that keeps its end open (a server waiting for a close frame that never comes) holds the tunnel, its target's
- * in-flight count and a drain, until timeouts.tunnelIdleMs. HAProxy bounds the same state with `timeout client-fin` /
- * `server-fin`; 5 s is a close handshake's round trip many times over, and short next to a drain's wait. Counted from
- * the FIN, not from the last byte: a side that has ended has nothing left to hear but the other's close.
+ * How long an open tunnel stays half-closed and silent: once one side has ended (its FIN passed on), the tunnel closes
+ * after this long without a byte either way (a WebSocket's close frame in answer, the rest of a download, resets it),
+ * then both sockets are closed. Without it a peer that keeps its end open (a server waiting for a close frame that
+ * never comes) holds the tunnel, its target's in-flight count and a drain, until timeouts.tunnelIdleMs. HAProxy
+ * bounds the same state with `timeout client-fin` / `server-fin`, which count inactivity too; 5 s is a close
+ * handshake's round trip many times over, and short next to a drain's wait.
  */
 export const TUNNEL_FIN_GRACE_MS = 5_000
 
@@ -338,15 +338,17 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     upSocket.on('error', close).on('close', close)
     socket.on('error', close).on('close', close)
     const idleMs = this.#runtime.config.timeouts.tunnelIdleMs
+    // a byte either way marks the tunnel alive; the timers only look at the last mark when they fire, so traffic
+    // costs one clock read per chunk, not a timer reset
+    const now = (): number => clock.monotonicNow?.() ?? clock.now()
+    let lastActive = now()
+    const touch = (): void => { lastActive = now() }
+    socket.on('data', touch)
+    upSocket.on('data', touch)
     if (idleMs > 0) {
-      // a byte either way marks the tunnel alive; the timer only looks at the last mark when it fires, so traffic
-      // costs one clock read per chunk, not a timer reset
-      const now = (): number => clock.monotonicNow?.() ?? clock.now()
-      let lastActive = now()
-      const touch = (): void => { lastActive = now() }
-      socket.on('data', touch)
-      upSocket.on('data', touch)
       const check = (): void => {
+        // half-closed: the grace below (never longer than this) ends it
+        if (finTimer !== undefined) return
         const silentMs = now() - lastActive
         if (silentMs < idleMs) { idleTimer = clock.setTimeout(check, idleMs - silentMs); return }
         idleTimeout = true
@@ -361,13 +363,21 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     upSocket.pipe(socket)
     socket.pipe(upSocket)
     // Registered after the pipes' own 'end' listeners: when these run, the FIN has been passed on. One side ended:
-    // the other has the grace (never longer than tunnelIdleMs) to end too. Both ended: nothing more can come either
-    // way, so the tunnel closes now, unless bytes are still being written, in which case the socket closes itself
-    // once they are out (its 'close' closes the tunnel), the grace still the bound.
+    // the tunnel closes after the grace of silence either way (never longer than tunnelIdleMs), as HAProxy's
+    // client-fin/server-fin count inactivity: a side still sending (a download the client half-closed its end of) is
+    // never cut. Both ended: nothing more can come either way, so the tunnel closes now, unless bytes are still
+    // being written, in which case the socket closes itself once they are out (its 'close' closes the tunnel).
+    const graceMs = idleMs > 0 ? Math.min(TUNNEL_FIN_GRACE_MS, idleMs) : TUNNEL_FIN_GRACE_MS
+    const finCheck = (): void => {
+      const silentMs = now() - lastActive
+      if (silentMs < graceMs) { finTimer = clock.setTimeout(finCheck, graceMs - silentMs); return }
+      close()
+    }
     const ended = (): void => {
       if (closed) return
       if (finTimer === undefined) {
-        finTimer = clock.setTimeout(close, idleMs > 0 ? Math.min(TUNNEL_FIN_GRACE_MS, idleMs) : TUNNEL_FIN_GRACE_MS)
+        touch()
+        finTimer = clock.setTimeout(finCheck, graceMs)
         return
       }
       if (socket.writableLength === 0 && upSocket.writableLength === 0) close()

@@ -16,7 +16,7 @@ t.test('retry.methods takes extension methods', async (t) => {
   const config = validateConfig(withRetry(['GET', 'QUERY', 'PROPFIND']))
   t.strictSame(config.pools.a!.retry.methods, ['GET', 'QUERY', 'PROPFIND'])
   for (const bad of ['POST', 'PATCH', 'CONNECT', 'query', 'BREW', 'GET POST']) {
-    t.strictSame([...new Set(problemPaths(withRetry(['GET', bad])))], ['pools.a.retry.methods[1]'], bad)
+    t.strictSame(problemPaths(withRetry(['GET', bad])), ['pools.a.retry.methods[1]'], bad)
   }
 })
 

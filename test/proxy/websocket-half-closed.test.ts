@@ -1,5 +1,5 @@
-// A WebSocket tunnel one side has ended (FIN) while the other keeps its end open: the gateway passes the FIN on, gives
-// the other side TUNNEL_FIN_GRACE_MS (never more than tunnelIdleMs) to finish, then closes both ends, a normal tunnel
+// A WebSocket tunnel one side has ended (FIN) while the other keeps its end open: the gateway passes the FIN on, and
+// closes both ends after TUNNEL_FIN_GRACE_MS (never more than tunnelIdleMs) without a byte either way, a normal tunnel
 // end (status 101, no error). Before, it stayed open, counted in tunnels and in flight (a drain never ended), until
 // tunnelIdleMs (1 h by default). The upstream here is node:http that accepts the upgrade and never closes on its own
 // (as a server waiting for a close frame does); the gateway runs on a manual clock, so nothing waits for the grace.
@@ -143,17 +143,37 @@ t.test('both sides end: the tunnel closes at once, without waiting for the grace
   await closedAsANormalEnd(t, gw, tunnel, up)
 })
 
-t.test('the grace is never longer than tunnelIdleMs, even with bytes still flowing', async (t) => {
+t.test('a half-closed tunnel still carrying bytes is not cut: the grace counts silence', async (t) => {
+  // a client that sent its FIN on purpose and still reads a download (HAProxy's client-fin counts inactivity too):
+  // cut 5 s after the FIN, it lost the rest (review r36f)
+  const { gw, clock, tunnel, up } = await setup(t)
+  const toClient = received(tunnel.socket)
+  tunnel.socket.end()
+  await waitFor(() => up.ended())
+  for (let i = 1; i <= 4; i++) {
+    clock.advance(TUNNEL_FIN_GRACE_MS - 1)
+    up.socket.write(`chunk ${i};`)
+    await waitFor(() => toClient().endsWith(`chunk ${i};`))
+  }
+  t.equal(tunnel.isClosed(), false, 'open past four graces while bytes come')
+  clock.advance(TUNNEL_FIN_GRACE_MS - 1)
+  await settle()
+  t.equal(tunnel.isClosed(), false, 'open until a grace of silence has passed')
+  clock.advance(1)
+  await closedAsANormalEnd(t, gw, tunnel, up)
+})
+
+t.test('the grace is never longer than tunnelIdleMs', async (t) => {
   const { gw, clock, tunnel, up } = await setup(t, 1000)
   const toClient = received(tunnel.socket)
   tunnel.socket.end()
   await waitFor(() => up.ended())
   clock.advance(600)
-  up.socket.write('late') // keeps the tunnel from being idle: only the grace can close it at 1000
+  up.socket.write('late')
   await waitFor(() => toClient() === 'late')
-  clock.advance(399)
+  clock.advance(999)
   await settle()
-  t.equal(tunnel.isClosed(), false)
+  t.equal(tunnel.isClosed(), false, '1000 ms of silence not yet')
   clock.advance(1)
   await closedAsANormalEnd(t, gw, tunnel, up)
 })
