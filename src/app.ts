@@ -311,6 +311,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       logger.info({ trigger: result.trigger, hash: result.hash, ...pending }, pending.restartRequired !== undefined ? `config unchanged, restart needed for ${pending.restartRequired.join(', ')}` : 'config unchanged')
     }
   }
+  /** Settles when close() begins: the answer of admin reloads still under way (the reloader refuses their apply). */
+  const adminClosing = Promise.withResolvers<ReloadResult>()
   const reloader = new Reloader({
     load: options.load ?? ((trigger) => {
       if (options.configFile === undefined) throw new Error('this gateway was not started from a config file')
@@ -464,7 +466,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         readiness: () => readiness,
         overloaded,
         metrics,
-        reload: (trigger) => reloader.reload(trigger),
+        // an admin caller whose reload is still loading when the listener closes is answered 503 shutting_down
+        // first (the listener's close destroys its connections: it got a reset, and never its answer)
+        reload: (trigger) => Promise.race([reloader.reload(trigger), adminClosing.promise]),
         canaryRoutes: () => new Map([...(proxy.state.plans?.values() ?? [])].filter((p) => p.canary !== undefined).map((p) => [p.name, p])),
         hasRoute: (label) => proxy.state.table.routes.some((r) => r.label === label),
         token: adminToken,
@@ -531,6 +535,11 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       // shadow traffic is best-effort: closing the pools would wait for copies held by a hanging mirror
       abortMirrors(proxy.state.plans)
       history.stop()
+      if (admin !== undefined) {
+        adminClosing.resolve({ result: 'error', trigger: 'admin', refused: 'shutting_down', problems: ['the gateway is shutting down'] })
+        // their answers written before the listener's close destroys the connections
+        await new Promise((resolve) => setImmediate(resolve))
+      }
       await admin?.close()
       await app.close()
       for (const stop of watching.values()) stop()

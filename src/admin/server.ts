@@ -260,7 +260,8 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   admin.post('/reload', async (_request, reply) => {
     const result = await ctx.reload('admin')
     // a draining gateway takes no reload (src/app.ts): no fault of the config, which may be invalid all the same
-    if (result.refused === 'shutting_down') return fail(reply, 'shutting_down')
+    // (during a handover with its Retry-After: 0, as any action under way at the stop signal)
+    if (result.refused === 'shutting_down') return ctx.handingOver?.() === true ? refuseHandingOver(reply) : fail(reply, 'shutting_down')
     // out of file descriptors or memory, an I/O error: the gateway's own trouble, not an invalid config (a deploy
     // pipeline would take a 422 for a bad push); retryable
     if (result.localFailure !== undefined) {
