@@ -167,6 +167,9 @@ function malformedRequest (req: IncomingMessage, facts: IncomingFacts): ErrorCod
   if (!HTTP_METHODS.has(req.method ?? '')) return 'method_not_implemented'
   // two Host lines, or one that is not an authority (a path, userinfo, a list): RFC 9112 §3.2, RFC 9110 §7.2
   if (facts.hostRepeated === true) return 'bad_request'
+  // an HTTP/1.1 request without Host (RFC 9112 §3.2: 400): Node's parser refuses a plain one itself, but lets an
+  // upgrade through, which was tunnelled as a request for no host
+  if (req.httpVersionMinor !== 0 && req.headers.host === undefined) return 'bad_request'
   if (facts.host !== undefined && !isValidAuthority(facts.host)) return 'bad_request'
   // a Host line beside an absolute-form target is ignored for routing, but an invalid one is still a 400
   if (facts.hostField !== undefined && !isValidAuthority(facts.hostField)) return 'bad_request'

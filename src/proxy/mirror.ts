@@ -40,7 +40,8 @@ export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | un
   }
   const headers: string[] = []
   for (let i = 0; i < ex.headers.length; i += 2) if (ex.headers[i] !== 'host') headers.push(ex.headers[i]!, ex.headers[i + 1]!)
-  headers.push('host', runtime.config.preserveHost && ex.req.headers.host !== undefined ? ex.req.headers.host : target.host, MIRROR_HEADER, '1')
+  // the Host the request was routed by (an absolute-form target's authority, not its Host line), as the primary's
+  headers.push('host', runtime.config.preserveHost && ex.clientHost !== undefined ? ex.clientHost : target.host, MIRROR_HEADER, '1')
   const options = {
     path: ex.upstreamPath,
     method: ex.method as Dispatcher.HttpMethod,

@@ -80,7 +80,7 @@ export function absoluteFormAuthority (rawUrl: string): string | undefined {
 
 /**
  * Whether a Host value (or an absolute-form authority) is `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986
- * §3.2.2): no path, no userinfo, no spaces or lists. Not empty either: an http URI has a host, and a recipient
+ * §3.2.2) whose name a host could have: no path, no userinfo, no spaces, lists or other sub-delims. Not empty either: an http URI has a host, and a recipient
  * must reject one without (RFC 9110 §4.2.1). HTTP/1.0 may leave Host out altogether; that is not this.
  */
 export function isValidAuthority (value: string): boolean {
@@ -115,8 +115,10 @@ export function routePathProblem (path: string): string | undefined {
 const NEEDS_WORK = /\/\.|%|\/\/|\\|;/
 const ABSOLUTE_FORM = /^https?:\/\/([^/?#]+)/i
 const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f)/i
-// IP-literal, or reg-name (unreserved, sub-delims, pct-encoded), then an optional port
-const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?$/
+// IP-literal, or reg-name (unreserved, pct-encoded), then an optional port. RFC 3986 lets a reg-name hold sub-delims
+// too, which no host name holds: a Host of 'public.example,admin.example' was routed as one unknown name and went on
+// as an X-Forwarded-Host list, whose last (Fastify) or first (Express) entry the upstream took for its host
+const AUTHORITY = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~]|%[0-9A-Fa-f]{2})+)(?::[0-9]*)?$/
 const ENCODED_SEPARATOR = /%2f|%5c/i
 // A-Z (41-5A), a-z (61-7A), 0-9 (30-39), '-' and '.' (2D, 2E), '_' (5F), '~' (7E)
 const ENCODED_UNRESERVED = /%(?:[46][1-9a-f]|[57][0-9a]|3[0-9]|2[de]|5f|7e)/gi

@@ -1,7 +1,7 @@
-// The routing table: the request host's own routes first, then the any-host ones; in each, the longest prefix on a
-// segment boundary, narrowed by headers and method.
+// The routing table: the request host's own routes if some route names it, else the any-host ones; in either, the
+// longest prefix on a segment boundary, narrowed by headers and method.
 // Built once per config and swapped whole on reload; a lookup costs one map probe per path segment (no deeper
-// than the deepest route prefix) in each of those two indexes at most, however many routes or hosts there are.
+// than the deepest route prefix) in one index, however many routes or hosts there are.
 import { isIP } from 'node:net'
 import { canonicalIp } from '../ip.ts'
 import { normaliseRoutePath } from './path.ts'
@@ -58,8 +58,8 @@ export class RoutingTable {
   /** The routes bound to no host. */
   readonly #anyHost: PrefixIndex
   /**
-   * Per host named by a route, that host's routes: a request for the host is looked up in them first, at every
-   * prefix depth, and only then in the any-host routes (nginx's server_name, Envoy's virtual host, picked first).
+   * Per host named by a route, that host's routes: a request for the host is looked up in them alone, never in the
+   * any-host routes (nginx's server_name, Envoy's virtual host: the host is picked first, then a route of its own).
    */
   readonly #byHost: ReadonlyMap<string, PrefixIndex>
   readonly size: number
@@ -112,8 +112,10 @@ export class RoutingTable {
   /** path must already be normalised (see normaliseRequestTarget). host may carry a port and a trailing root dot. */
   match (path: string, method: string, host: string | undefined, header?: HeaderLookup): RouteMatch | undefined {
     const own = host === undefined || this.#byHost.size === 0 ? undefined : this.#byHost.get(hostnameOf(host))
-    // two walks at most, each one map probe per segment: the host's own routes, then the any-host ones
-    return (own === undefined ? undefined : lookup(own, path, method, header)) ?? lookup(this.#anyHost, path, method, header)
+    // a host some route names has its routes only: none matching is no route, never the any-host ones, as nginx's
+    // server block and Envoy's virtual host answer it (falling through served an internal host's requests from the
+    // public pool, under the internal Host)
+    return lookup(own ?? this.#anyHost, path, method, header)
   }
 }
 

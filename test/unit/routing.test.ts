@@ -79,8 +79,8 @@ t.test('routing-host-trailing-dot', async (t) => {
 })
 
 // The routing table's indexes (host index, prefix map, depth cut) against a plain scan of every route with the
-// documented precedence: the request host's own routes first (longest prefix on a segment boundary, then headers >
-// methods, then config order), and only when none of them matches the any-host routes, by the same rule.
+// documented precedence: a host some route names has its own routes alone (longest prefix on a segment boundary, then
+// headers > methods, then config order); any other request the any-host routes, by the same rule.
 t.test('routing-index', async (t) => {
   interface Request { path: string; method: string; host: string | undefined; headers: Record<string, string> }
 
@@ -102,8 +102,8 @@ t.test('routing-index', async (t) => {
       })
       return found?.index
     }
-    const own = hostname === undefined ? undefined : best((route) => route.host !== undefined && nameOf(route.host) === hostname)
-    return own ?? best((route) => route.host === undefined)
+    const named = hostname !== undefined && routes.some((route) => route.host !== undefined && nameOf(route.host) === hostname)
+    return named ? best((route) => route.host !== undefined && nameOf(route.host) === hostname) : best((route) => route.host === undefined)
   }
 
   t.test('matches exactly what a scan of every route would, on random tables and requests', async (t) => {
@@ -182,7 +182,8 @@ t.test('routing-index', async (t) => {
     t.equal(table.match('/shared/x', 'POST', 'h4321.example')?.route.pool, 'h4321', 'host-bound beats method-bound')
     t.equal(table.match('/shared/x', 'POST', 'nobody.example')?.route.pool, 'any-post')
     t.equal(table.match('/shared', 'GET', undefined)?.route.pool, 'any')
-    t.equal(table.match('/svc4000/api/v2', 'GET', 'h1.example')?.route.pool, 's4000')
+    t.equal(table.match('/svc4000/api/v2', 'GET', 'h1.example'), undefined, "a host with routes of its own reaches no any-host one")
+    t.equal(table.match('/svc4000/api/v2', 'GET', 'nobody.example')?.route.pool, 's4000')
     t.equal(table.match('/svc4000/ap', 'GET', undefined), undefined)
   })
 })
