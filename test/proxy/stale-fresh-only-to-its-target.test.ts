@@ -5,13 +5,13 @@
 // leaving their kept-alive ones idle (the DNS chaos property's 'not idle' flake). Now the target that answers after
 // the dead one is reached over the connection it already had.
 import t from 'tap'
-import { dyingUpstream, get } from '../helpers/dying-upstream.ts'
+import { expiringUpstream, get } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { gateway } from './setup.ts'
 
 t.test("a request whose first try met a dead pod's connection is answered over the next target's kept-alive one", async (t) => {
-  const a = await dyingUpstream(t, 'a')
-  const b = await dyingUpstream(t, 'b')
+  const a = await expiringUpstream(t, { name: 'a' })
+  const b = await expiringUpstream(t, { name: 'b' })
   const gw = await gateway(t, {
     // round-robin from the first target (test/helpers/gateway.ts); no health checks, so the pod's death is found by requests
     pools: { p: { targets: [a.url, b.url], retry: { attempts: 3, backoff: { baseMs: 1, maxMs: 2 } } } },

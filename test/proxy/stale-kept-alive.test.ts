@@ -5,54 +5,15 @@
 // connections are closed at the first such reset, the retry goes out on a new connection without a budget slot, and
 // neither outlier detection nor the breaker hears of it (nginx resends such a request on a new connection likewise).
 import { once } from 'node:events'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
+import { createServer, type AddressInfo } from 'node:net'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
+import { expiringUpstream, get } from '../helpers/expiring-upstream.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { portOf, rawHandshake } from './raw.ts'
 import { wsHandshake } from './ws-tunnel.ts'
-import { request } from 'node:http'
-
-function get (url: string): Promise<{ status: number }> {
-  return new Promise((resolve, reject) => {
-    request(url, { agent: false }, (res) => { res.resume(); res.on('end', () => resolve({ status: res.statusCode ?? 0 })) }).on('error', reject).end()
-  })
-}
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
-
-/**
- * An upstream answering 200 on kept-alive connections, whose connections opened before `expire()` reset on their
- * next request, as after an idle expiry; a connection opened after it works.
- */
-async function expiringUpstream (t: Tap): Promise<{ url: string; expire (): void; connections (): number; close (): Promise<void> }> {
-  let epoch = 0
-  let opened = 0
-  const sockets = new Set<Socket>()
-  const server = createServer((socket) => {
-    opened++
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    const born = epoch
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (born !== epoch) return socket.resetAndDestroy()
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        const head = buffered.slice(0, end)
-        buffered = buffered.slice(end + 4)
-        // a WebSocket handshake: switched, then the connection is the tunnel's
-        if (/^upgrade: websocket$/im.test(head)) return socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
-        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  const close = (): Promise<void> => new Promise((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()) })
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, expire: () => { epoch++ }, connections: () => opened, close }
-}
 
 async function gateway (t: Tap, targets: string[]): Promise<TestGateway> {
   const config: GatewayConfig = {
@@ -122,7 +83,7 @@ t.test('a WebSocket handshake on a dead kept-alive connection is sent again on a
 t.test("a failed handshake's access-log line names the upstream's error", async (t) => {
   const closed = await expiringUpstream(t)
   const url = closed.url
-  await closed.close()
+  closed.die() // its port refuses from now on
   const gw = await gateway(t, [url])
   const { response, socket } = await rawHandshake(portOf(gw.url), wsHandshake('/ws', 'refused-ws'))
   socket.destroy()

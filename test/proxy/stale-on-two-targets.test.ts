@@ -6,13 +6,13 @@
 // went back to the dead pod, refused, goes elsewhere even when retryOn leaves connect failures out: without going back
 // the request would have gone elsewhere at once (found by the tests written for the return).
 import t from 'tap'
-import { dyingUpstream, get, handshake } from '../helpers/dying-upstream.ts'
+import { expiringUpstream, get, handshake } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { gateway } from './setup.ts'
 
 t.test('a stale connection on each of two targets, one of them dead', async (t) => {
-  const a = await dyingUpstream(t, 'a')
-  const b = await dyingUpstream(t, 'b')
+  const a = await expiringUpstream(t, { name: 'a' })
+  const b = await expiringUpstream(t, { name: 'b' })
   const gw = await gateway(t, {
     pools: { p: { targets: [a.url, b.url], retry: { attempts: 3, backoff: { baseMs: 1, maxMs: 2 } } } },
     routes: [{ path: '/', pool: 'p' }],
@@ -35,8 +35,8 @@ t.test('a stale connection on each of two targets, one of them dead', async (t) 
 })
 
 t.test("the try back to a dead pod, refused, goes elsewhere though retryOn leaves connect failures out", async (t) => {
-  const a = await dyingUpstream(t, 'a')
-  const b = await dyingUpstream(t, 'b')
+  const a = await expiringUpstream(t, { name: 'a' })
+  const b = await expiringUpstream(t, { name: 'b' })
   const gw = await gateway(t, {
     pools: { p: { targets: [a.url, b.url], retry: { attempts: 3, retryOn: ['reset', 502, 503, 504], backoff: { baseMs: 1, maxMs: 2 } } } },
     routes: [{ path: '/', pool: 'p' }],
@@ -54,8 +54,8 @@ t.test("the try back to a dead pod, refused, goes elsewhere though retryOn leave
 })
 
 t.test('a WebSocket handshake alike: stale on each of two targets, one of them dead', async (t) => {
-  const a = await dyingUpstream(t, 'a')
-  const b = await dyingUpstream(t, 'b')
+  const a = await expiringUpstream(t, { name: 'a' })
+  const b = await expiringUpstream(t, { name: 'b' })
   const gw = await gateway(t, {
     pools: { p: { targets: [a.url, b.url], retry: { attempts: 3, backoff: { baseMs: 1, maxMs: 2 } } } },
     routes: [{ path: '/', pool: 'p' }],
@@ -71,8 +71,8 @@ t.test('a WebSocket handshake alike: stale on each of two targets, one of them d
 })
 
 t.test("a handshake back to a dead pod, refused, goes elsewhere though retryOn leaves connect failures out", async (t) => {
-  const a = await dyingUpstream(t, 'a')
-  const b = await dyingUpstream(t, 'b')
+  const a = await expiringUpstream(t, { name: 'a' })
+  const b = await expiringUpstream(t, { name: 'b' })
   const gw = await gateway(t, {
     pools: { p: { targets: [a.url, b.url], retry: { attempts: 3, retryOn: ['reset', 502, 503, 504], backoff: { baseMs: 1, maxMs: 2 } } } },
     routes: [{ path: '/', pool: 'p' }],

@@ -14,14 +14,14 @@
 import { once } from 'node:events'
 import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
-import { dyingUpstream, get, handshake } from '../helpers/dying-upstream.ts'
+import { expiringUpstream, get, handshake } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { gateway, refusedUrl, type Tap } from './setup.ts'
 
 const BACKOFF = { baseMs: 1, maxMs: 2 }
 
 t.test('after the first stale connection, a burst finds no other dead one', async (t) => {
-  const a = await dyingUpstream(t, 'a')
+  const a = await expiringUpstream(t, { name: 'a' })
   const gw = await gateway(t, { pools: { p: { targets: [a.url], retry: { attempts: 2, backoff: BACKOFF } } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
   // requests at once: several kept-alive connections
   await Promise.all(Array.from({ length: 10 }, () => get(`${gw.url}/warm`)))
@@ -98,8 +98,8 @@ t.test('the try after a stale connection goes elsewhere when its target was disa
 })
 
 t.test('a handshake after a stale connection goes back to its target, as a request does', async (t) => {
-  const a = await dyingUpstream(t, 'a')
-  const b = await dyingUpstream(t, 'b')
+  const a = await expiringUpstream(t, { name: 'a' })
+  const b = await expiringUpstream(t, { name: 'b' })
   const gw = await gateway(t, { pools: { p: { targets: [a.url, b.url], retry: { attempts: 2, backoff: BACKOFF } } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
   t.equal((await get(`${gw.url}/warm-a`)).upstream, 'a')
   t.equal((await get(`${gw.url}/warm-b`)).upstream, 'b')
@@ -110,8 +110,8 @@ t.test('a handshake after a stale connection goes back to its target, as a reque
 })
 
 t.test("a handshake whose stale target refuses goes to the next target's kept-alive connection", async (t) => {
-  const a = await dyingUpstream(t, 'a')
-  const b = await dyingUpstream(t, 'b')
+  const a = await expiringUpstream(t, { name: 'a' })
+  const b = await expiringUpstream(t, { name: 'b' })
   const gw = await gateway(t, { pools: { p: { targets: [a.url, b.url], retry: { attempts: 3, backoff: BACKOFF } } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
   t.equal((await get(`${gw.url}/warm-a`)).upstream, 'a')
   t.equal((await get(`${gw.url}/warm-b`)).upstream, 'b')
@@ -126,8 +126,8 @@ t.test("a handshake whose stale target refuses goes to the next target's kept-al
 
 t.test('attempts 2: stale connections on two targets, one dead, are both uncounted', async (t) => {
   for (const kind of ['request', 'handshake'] as const) {
-    const a = await dyingUpstream(t, 'a')
-    const b = await dyingUpstream(t, 'b')
+    const a = await expiringUpstream(t, { name: 'a' })
+    const b = await expiringUpstream(t, { name: 'b' })
     const gw = await gateway(t, { pools: { p: { targets: [a.url, b.url], retry: { attempts: 2, backoff: BACKOFF } } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
     t.equal((await get(`${gw.url}/warm-a`)).upstream, 'a')
     t.equal((await get(`${gw.url}/warm-b`)).upstream, 'b')
@@ -165,9 +165,9 @@ t.test('after a stale connection, another target that refuses is a connect failu
 })
 
 t.test('two dead pods in a row, each stale then refused: both tries back go elsewhere whatever retryOn says', async (t) => {
-  const a = await dyingUpstream(t, 'a')
-  const b = await dyingUpstream(t, 'b')
-  const c = await dyingUpstream(t, 'c')
+  const a = await expiringUpstream(t, { name: 'a' })
+  const b = await expiringUpstream(t, { name: 'b' })
+  const c = await expiringUpstream(t, { name: 'c' })
   const gw = await gateway(t, {
     pools: { p: { targets: [a.url, b.url, c.url], retry: { attempts: 3, retryOn: ['reset', 502, 503, 504], backoff: BACKOFF } } },
     routes: [{ path: '/', pool: 'p' }],

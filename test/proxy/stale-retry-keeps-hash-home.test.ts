@@ -3,46 +3,11 @@
 // on one is reset before any byte of an answer) is none of those: before, the stale try excluded the home as if it
 // had failed, and the try after it was hashed to another target (cache locality and session affinity lost after each
 // idle expiry). Now the try after a stale connection goes back to the key's home, on a new connection.
-import { once } from 'node:events'
 import { request } from 'node:http'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
+import { expiringUpstream } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { gateway, type Tap } from './setup.ts'
-
-interface ExpiringUpstream {
-  name: string
-  url: string
-  /** Connections open now reset on their next byte, as after an idle expiry; new ones work. */
-  expire (): void
-}
-
-/** A raw HTTP/1.1 upstream answering 200 with its name in x-upstream. */
-async function expiringUpstream (t: Tap, name: string): Promise<ExpiringUpstream> {
-  let epoch = 0
-  const sockets = new Set<Socket>()
-  const up: ExpiringUpstream = { name, url: '', expire: () => { epoch++ } }
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    const born = epoch
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (born !== epoch) return socket.resetAndDestroy()
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        buffered = buffered.slice(end + 4)
-        socket.write(`HTTP/1.1 200 OK\r\nx-upstream: ${name}\r\ncontent-length: 2\r\n\r\nok`)
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return up
-}
+import { gateway } from './setup.ts'
 
 /** The name of the upstream that answered `user`'s GET. */
 function servedBy (url: string, user: string): Promise<string> {
@@ -57,7 +22,7 @@ function servedBy (url: string, user: string): Promise<string> {
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi']
 
 t.test("a key whose home target's idle connections died is still served by its home", async (t) => {
-  const ups = [await expiringUpstream(t, 'h1'), await expiringUpstream(t, 'h2'), await expiringUpstream(t, 'h3')]
+  const ups = [await expiringUpstream(t, { name: 'h1' }), await expiringUpstream(t, { name: 'h2' }), await expiringUpstream(t, { name: 'h3' })]
   const gw = await gateway(t, {
     pools: { h: { targets: ups.map((u) => u.url), balancer: { type: 'hash', key: 'header:x-user' }, retry: { backoff: { baseMs: 1, maxMs: 2 } } } },
     routes: [{ path: '/', pool: 'h' }],

@@ -3,66 +3,16 @@
 // counted among the targets the request had failed on, so the pick after it found "every primary failed" and sent
 // the request, and a WebSocket handshake likewise, to the standby (backup: true) with the primary healthy, silently
 // (no tier switch). Now the try after a stale connection goes back to the same target on a new connection.
-import { once } from 'node:events'
-import { request } from 'node:http'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
+import { expiringUpstream, get } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { portOf, rawHandshake } from './raw.ts'
 import { gateway, type Tap } from './setup.ts'
 import { wsHandshake } from './ws-tunnel.ts'
 
-interface ExpiringUpstream {
-  name: string
-  url: string
-  /** Request lines' paths it read and answered (or switched). */
-  paths: string[]
-  /** Connections open now reset on their next byte, as after an idle expiry; new ones work. */
-  expire (): void
-}
-
-/** A raw HTTP/1.1 upstream answering 200 with its name (x-upstream), or 101 to a WebSocket handshake. */
-async function expiringUpstream (t: Tap, name: string): Promise<ExpiringUpstream> {
-  let epoch = 0
-  const sockets = new Set<Socket>()
-  const up: ExpiringUpstream = { name, url: '', paths: [], expire: () => { epoch++ } }
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    const born = epoch
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (born !== epoch) return socket.resetAndDestroy()
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        const head = buffered.slice(0, end)
-        buffered = buffered.slice(end + 4)
-        up.paths.push(head.split(' ')[1]!)
-        if (/^upgrade: websocket$/im.test(head)) return socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
-        socket.write(`HTTP/1.1 200 OK\r\nx-upstream: ${name}\r\ncontent-length: ${name.length}\r\n\r\n${name}`)
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return up
-}
-
-function get (url: string): Promise<{ status: number; upstream: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    request(url, { agent: false }, (res) => {
-      res.resume()
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, upstream: res.headers['x-upstream'] as string | undefined }))
-    }).on('error', reject).end()
-  })
-}
-
 async function primaryAndStandby (t: Tap) {
-  const a = await expiringUpstream(t, 'primary')
-  const b = await expiringUpstream(t, 'standby')
+  const a = await expiringUpstream(t, { name: 'primary' })
+  const b = await expiringUpstream(t, { name: 'standby' })
   const gw = await gateway(t, {
     pools: { p: { targets: [a.url, { url: b.url, backup: true }], retry: { backoff: { baseMs: 1, maxMs: 2 } } } },
     routes: [{ path: '/', pool: 'p' }],

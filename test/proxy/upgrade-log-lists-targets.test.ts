@@ -3,41 +3,13 @@
 // handshake that went to another target after a connect failure, or to the standby, could not be told from one
 // that went where it was first sent. Pinned for both kinds of second try: after a stale kept-alive connection (the
 // same target again, on a new connection) and after a connect failure (the next target).
-import { once } from 'node:events'
 import { request } from 'node:http'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
+import { expiringUpstream } from '../helpers/expiring-upstream.ts'
 import { waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { portOf, rawHandshake } from './raw.ts'
 import { gateway, refusedUrl, type Tap, upstream } from './setup.ts'
 import { wsHandshake } from './ws-tunnel.ts'
-
-/** A raw HTTP/1.1 upstream (200, or 101 to a WebSocket handshake) whose connections open at `expire()` reset on their next byte. */
-async function expiringUpstream (t: Tap): Promise<{ url: string; expire (): void }> {
-  let epoch = 0
-  const sockets = new Set<Socket>()
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    const born = epoch
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (born !== epoch) return socket.resetAndDestroy()
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        const head = buffered.slice(0, end)
-        buffered = buffered.slice(end + 4)
-        if (/^upgrade: websocket$/im.test(head)) return socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n')
-        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, expire: () => { epoch++ } }
-}
 
 function get (url: string): Promise<number> {
   return new Promise((resolve, reject) => {

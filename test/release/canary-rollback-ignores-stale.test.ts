@@ -4,60 +4,18 @@
 // before, automatic rollback counted it, and a canary that had answered every request it read was rolled back (a
 // young canary, with few requests and long idle gaps, meets the race most). Now such a request says nothing of the
 // version, while an error the canary answered still counts (the sanity case: rollback works in this config).
-import { once } from 'node:events'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
+import { expiringUpstream } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { httpRequest } from '../proxy/http.ts'
-import { gateway, type Tap, upstream } from '../proxy/setup.ts'
+import { gateway, upstream } from '../proxy/setup.ts'
 import { key, seriesOf } from '../unit/metrics-exposition.ts'
-
-interface ExpiringUpstream {
-  url: string
-  /** Request lines' paths it read whole and answered. */
-  paths: string[]
-  /** Connections open now reset on their next byte, as after an idle expiry; new ones work. */
-  expire (): void
-}
-
-/** A raw HTTP/1.1 upstream answering 200 (500 to paths under /fail), x-upstream: canary. */
-async function expiringUpstream (t: Tap): Promise<ExpiringUpstream> {
-  let epoch = 0
-  const sockets = new Set<Socket>()
-  const up: ExpiringUpstream = { url: '', paths: [], expire: () => { epoch++ } }
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    const born = epoch
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (born !== epoch) return socket.resetAndDestroy()
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        const head = buffered.slice(0, end)
-        const length = Number(/^content-length:\s*(\d+)/im.exec(head)?.[1] ?? 0)
-        if (buffered.length < end + 4 + length) return
-        buffered = buffered.slice(end + 4 + length)
-        const path = head.split(' ')[1]!
-        up.paths.push(path)
-        const status = path.startsWith('/fail') ? '500 Internal Server Error' : '200 OK'
-        socket.write(`HTTP/1.1 ${status}\r\nx-upstream: canary\r\ncontent-length: 2\r\n\r\nok`)
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return up
-}
 
 const ROUNDS = 5
 
 t.test('POSTs lost to stale canary connections do not roll the canary back; a 5xx it answers does', async (t) => {
   const stable = await upstream(t, 'stable')
-  const canary = await expiringUpstream(t)
+  const canary = await expiringUpstream(t, { name: 'canary', status: (path) => path.startsWith('/fail') ? 500 : 200 })
   const gw = await gateway(t, {
     log: { level: 'silent' },
     pools: { stable: { targets: [stable.url] }, canary: { targets: [canary.url] } },

@@ -4,63 +4,18 @@
 // mirror outcome failed). Now a copy meets one stale connection at most, as a request does (src/proxy/attempt.ts):
 // the target's other idle connections are closed, the copy goes once more on a new connection, and the stale try is
 // counted as outcome stale, no failure of the target's.
-import { once } from 'node:events'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
+import { expiringUpstream } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { httpRequest } from '../proxy/http.ts'
 import { gateway, type Tap, upstream } from '../proxy/setup.ts'
 import { key, seriesOf } from '../unit/metrics-exposition.ts'
 
-interface ExpiringUpstream {
-  url: string
-  /** Request lines received and answered or reset, by path. */
-  paths: string[]
-  /** Connections open now reset on their next byte; new ones work (unless `resetAll`). */
-  expire (): void
-  /** Every request, on any connection, is reset: a target that really fails. */
-  resetAll: boolean
-}
-
-/** A raw HTTP/1.1 upstream; answers to /warm paths wait a little, so that copies sent at once each take a connection. */
-async function expiringUpstream (t: Tap): Promise<ExpiringUpstream> {
-  let epoch = 0
-  const sockets = new Set<Socket>()
-  const up: ExpiringUpstream = { url: '', paths: [], expire: () => { epoch++ }, resetAll: false }
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    const born = epoch
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (born !== epoch || up.resetAll) return socket.resetAndDestroy()
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        const head = buffered.slice(0, end)
-        const length = Number(/^content-length:\s*(\d+)/im.exec(head)?.[1] ?? 0)
-        if (buffered.length < end + 4 + length) return
-        buffered = buffered.slice(end + 4 + length)
-        const path = head.split(' ')[1]!
-        up.paths.push(path)
-        const answer = (): void => { if (!socket.destroyed) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok') }
-        if (path.startsWith('/warm')) setTimeout(answer, 50)
-        else answer()
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return up
-}
-
 const WARM = 6
 
 async function mirrorTo (t: Tap) {
   const main = await upstream(t, 'main')
-  const shadow = await expiringUpstream(t)
+  const shadow = await expiringUpstream(t, { delayMs: (path) => path.startsWith('/warm') ? 50 : 0 }) // copies sent at once each take a connection
   const gw = await gateway(t, {
     log: { level: 'silent' },
     pools: { main: { targets: [main.url] }, shadow: { targets: [shadow.url] } },

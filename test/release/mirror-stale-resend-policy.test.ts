@@ -7,68 +7,18 @@
 //   an empty key is no key;
 // - a reset after an informational answer (103 Early Hints) is no stale connection: the copy is the target's failure,
 //   not sent again.
-import { once } from 'node:events'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
+import { expiringUpstream } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { httpRequest } from '../proxy/http.ts'
 import { gateway, type Tap, upstream } from '../proxy/setup.ts'
 import { key, seriesOf } from '../unit/metrics-exposition.ts'
 
-interface ExpiringUpstream {
-  url: string
-  /** Request lines answered, by path. */
-  paths: string[]
-  /** Connections open now reset on their next request (after a 103, with `hintsFirst`); new ones work. */
-  expire (): void
-  hintsFirst: boolean
-}
-
-/** A raw HTTP/1.1 upstream; answers to /warm paths wait a little, so that copies sent at once each take a connection. */
-async function expiringUpstream (t: Tap): Promise<ExpiringUpstream> {
-  let epoch = 0
-  const sockets = new Set<Socket>()
-  const up: ExpiringUpstream = { url: '', paths: [], expire: () => { epoch++ }, hintsFirst: false }
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    const born = epoch
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (born !== epoch) {
-        if (!up.hintsFirst) return socket.resetAndDestroy()
-        // an informational answer, then the reset: an answer had begun
-        socket.write('HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n')
-        setTimeout(() => socket.resetAndDestroy(), 20)
-        return
-      }
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        const head = buffered.slice(0, end)
-        const length = Number(/^content-length:\s*(\d+)/im.exec(head)?.[1] ?? 0)
-        if (buffered.length < end + 4 + length) return
-        buffered = buffered.slice(end + 4 + length)
-        const path = head.split(' ')[1]!
-        up.paths.push(path)
-        const answer = (): void => { if (!socket.destroyed) socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok') }
-        if (path.startsWith('/warm')) setTimeout(answer, 50)
-        else answer()
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return up
-}
-
 const WARM = 4
 
 async function mirrorTo (t: Tap, retry: Record<string, unknown>) {
   const main = await upstream(t, 'main')
-  const shadow = await expiringUpstream(t)
+  const shadow = await expiringUpstream(t, { delayMs: (path) => path.startsWith('/warm') ? 50 : 0 }) // copies sent at once each take a connection
   const gw = await gateway(t, {
     log: { level: 'silent' },
     pools: { main: { targets: [main.url] }, shadow: { targets: [shadow.url], retry } },

@@ -4,12 +4,12 @@
 // replica's uncounted try gives the primary no extra attempt (src/proxy/exchange.ts countedAttempts, foundStale: only
 // the current pool's, from triedBefore).
 import t from 'tap'
-import { dyingUpstream, get } from '../helpers/dying-upstream.ts'
+import { expiringUpstream, get } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { gateway, refusedUrl } from '../proxy/setup.ts'
 
 t.test("a read falling back after a replica's stale connection has the primary's attempts, no more", async (t) => {
-  const replica = await dyingUpstream(t, 'replica')
+  const replica = await expiringUpstream(t, { name: 'replica' })
   const primary = await refusedUrl(t) // the primary refuses: every attempt it has is spent
   const gw = await gateway(t, {
     pools: {
