@@ -71,8 +71,14 @@ export async function drainAndClose (parts: ShutdownParts, plan: ShutdownPlan): 
   server.closeAllConnections()
   // tunnels (both sides: a tunnel closes its upstream end with its client's) and handshakes still waiting for a 101
   tunnels.destroyAll()
+  // their sockets close a turn later, and each tunnel's access-log line (error: shutdown_cut) is written then: the
+  // process must not exit first (the CLI exits once this resolves)
+  if (tunnels.open > 0) await Promise.race([tunnels.idle(), new Promise<void>((resolve) => { setTimeout(resolve, TUNNELS_CLOSE_MS).unref() })])
   return { cut }
 }
+
+/** How long the cut waits for destroyed tunnels' sockets to close (they close within a turn or two). */
+const TUNNELS_CLOSE_MS = 1000
 
 /** Resolves one turn of the event loop after `ms`: connections and requests already waiting are taken in first. */
 function sleep (clock: Clock, ms: number): Promise<void> {

@@ -345,6 +345,9 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     const touch = (): void => { lastActive = now() }
     socket.on('data', touch)
     upSocket.on('data', touch)
+    // bytes delivered to a reader that had held them back (backpressure) are activity too
+    socket.on('drain', touch)
+    upSocket.on('drain', touch)
     if (idleMs > 0) {
       const check = (): void => {
         // half-closed: the grace below (never longer than this) ends it
@@ -370,7 +373,12 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     const graceMs = idleMs > 0 ? Math.min(TUNNEL_FIN_GRACE_MS, idleMs) : TUNNEL_FIN_GRACE_MS
     const finCheck = (): void => {
       const silentMs = now() - lastActive
-      if (silentMs < graceMs) { finTimer = clock.setTimeout(finCheck, graceMs - silentMs); return }
+      // bytes still to deliver: a reader that stopped reading a while (backpressure) is no silence, and only
+      // tunnelIdleMs bounds it, as it does a tunnel open both ways (a stalled download was cut 5 s after the FIN)
+      const queued = socket.writableLength > 0 || upSocket.writableLength > 0
+      const limitMs = queued ? (idleMs > 0 ? idleMs : Infinity) : graceMs
+      if (silentMs < limitMs) { finTimer = clock.setTimeout(finCheck, Math.min(graceMs, limitMs - silentMs)); return }
+      if (queued) idleTimeout = true
       close()
     }
     const ended = (): void => {

@@ -163,6 +163,30 @@ t.test('a half-closed tunnel still carrying bytes is not cut: the grace counts s
   await closedAsANormalEnd(t, gw, tunnel, up)
 })
 
+t.test('a half-closed tunnel whose reader holds its bytes back a while is not cut: bytes still to deliver are no silence', async (t) => {
+  // a client that half-closed, then stopped reading for longer than the grace (backpressure): cut 5 s after its last
+  // byte, it lost the rest of a download it was still to read (review r36i)
+  const { gw, clock, tunnel, up } = await setup(t)
+  tunnel.socket.end()
+  await waitFor(() => up.ended())
+  tunnel.socket.pause()
+  // more than the kernel's buffers hold on both hops: the gateway is left holding bytes the client has not read
+  const chunk = Buffer.alloc(1024 * 1024, 'x')
+  const sent = 32 * chunk.length
+  for (let i = 0; i < 32; i++) up.socket.write(chunk)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  clock.advance(TUNNEL_FIN_GRACE_MS * 3)
+  await settle()
+  t.equal(target(gw).tunnels, 1, 'the tunnel is still open while its bytes wait for the reader')
+  let got = 0
+  tunnel.socket.on('data', (data: Buffer) => { got += data.length })
+  tunnel.socket.resume()
+  await waitFor(() => got >= sent)
+  t.equal(got, sent, 'every byte delivered')
+  clock.advance(TUNNEL_FIN_GRACE_MS)
+  await closedAsANormalEnd(t, gw, tunnel, up)
+})
+
 t.test('the grace is never longer than tunnelIdleMs', async (t) => {
   const { gw, clock, tunnel, up } = await setup(t, 1000)
   const toClient = received(tunnel.socket)
