@@ -56,7 +56,7 @@ class TargetLoop {
       const last = this.#last
       // after a stale connection, the same target on a new one while it may take requests: it did nothing wrong, and
       // another pick would move a hash key off its home, or a request to the standby with its primaries healthy
-      const target = (last?.stale === true ? availableAgain(runtime, ex.tried[ex.tried.length - 1]!) : undefined) ??
+      const target = (last?.stale === true ? availableAgain(runtime.pool, ex.tried[ex.tried.length - 1]!) : undefined) ??
         runtime.pool.pick(ex.pick, ex.tried.length === 0 ? ex.tried : sameTargetsIn(runtime.pool, ex.failedOn()))
       if (target === undefined) return this.#end()
       // A connect failure never reached an upstream, so sending it elsewhere adds no load to any: it takes no

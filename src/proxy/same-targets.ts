@@ -2,7 +2,6 @@
 // did one that kept it but changed a target's weight or backup flag (one copy per id either way): what a request
 // or a handshake holds from before is matched to the running copy by id.
 import type { UpstreamPool } from '../upstream/pool.ts'
-import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 
 /** `target`'s copy in `pool` (itself if the pool has it), or undefined if a reload removed it from the pool. */
@@ -21,9 +20,8 @@ export function sameTargetsIn (pool: UpstreamPool, tried: readonly Target[]): re
   return tried.map((t) => sameTargetIn(pool, t) ?? t)
 }
 
-/** `target`'s copy in the runtime's pool if it may take a new request now (available, in the tier serving), else undefined. */
-export function availableAgain (runtime: PoolRuntime, target: Target): Target | undefined {
-  const pool = runtime.pool
+/** `target`'s copy in `pool` if it may take a new request now (available, in the tier serving), else undefined. */
+export function availableAgain (pool: UpstreamPool, target: Target): Target | undefined {
   const current = sameTargetIn(pool, target)
   return current !== undefined && pool.available().includes(current) ? current : undefined
 }

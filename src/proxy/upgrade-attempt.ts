@@ -548,7 +548,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     const runtime = this.#follow()
     // a pool the reload removed has no targets left to try (its own close once idle: a handshake holds none open)
     // after a stale connection, the same target on a new connection while it may take requests (retry-loop.ts)
-    const again = runtime !== undefined && this.#retryReason === 'stale' ? availableAgain(runtime, this.#target) : undefined
+    const again = runtime !== undefined && this.#retryReason === 'stale' ? availableAgain(runtime.pool, this.#target) : undefined
     const target = runtime === undefined ? undefined : again ?? runtime.pool.pick(this.#request.pick, this.#failedOn === undefined ? [] : sameTargetsIn(runtime.pool, this.#failedOn))
     // none left to try: refused as the last attempt failed; one whose queue is full, as the first pick's would be
     if (runtime === undefined || target === undefined || target.queueFull) {
