@@ -26,6 +26,11 @@ export interface AttemptResult {
   stale: boolean
   /** Another attempt follows (policy, deadline and, for dropped responses, budget agreed). */
   retryable: boolean
+  /**
+   * Policy allowed another attempt but the request's deadline left no time for it: the request timed out (504
+   * upstream_timeout when this attempt has no failure of its own to report, as after a stale connection).
+   */
+  outOfTime: boolean
   /** A retry slot was taken from the budget for the next attempt. */
   slotTaken: boolean
   /** Backoff before the next attempt. */

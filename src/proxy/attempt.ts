@@ -33,7 +33,7 @@ export type { AttemptResult }
 const PAUSE_BYTES = 256 * 1024
 
 export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
-  readonly result: AttemptResult = { responded: false, failure: undefined, busy: false, local: false, stale: false, retryable: false, slotTaken: false, delayMs: 0, error: undefined }
+  readonly result: AttemptResult = { responded: false, failure: undefined, busy: false, local: false, stale: false, retryable: false, outOfTime: false, slotTaken: false, delayMs: 0, error: undefined }
   readonly #ex: Exchange
   readonly #runtime: PoolRuntime
   readonly #target: Target
@@ -48,6 +48,11 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
   #pendingAbort: Error | undefined
   #timer: Timer | undefined
   readonly #timeoutMs: number
+  /**
+   * Its response timer runs to the request's deadline (it was not cut at perTryTimeoutMs): once it fires no time is
+   * left for another try, even when Node fires it a fraction of a millisecond before the deadline by the clock.
+   */
+  readonly #toTheDeadline: boolean
   #timedOut = false
   #headersReceived = false
   /** The response's body runs to the connection's close (no Content-Length, not chunked): only a FIN ends it. */
@@ -94,6 +99,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     this.#fallbackFollows = this.#atReplica && ex.replayable
     const retriedAfterTimeout = this.#moreAllowed && runtime.retry.retryableFailure('timeout', ex)
     this.#timeoutMs = retriedAfterTimeout || this.#fallbackFollows ? Math.min(policy.perTryTimeoutMs, remaining) : remaining
+    this.#toTheDeadline = this.#timeoutMs === remaining
     // A streamed upload may take longer than any response deadline: as Envoy does, the clock for the
     // response starts once the request has been sent (onRequestSent). Other requests start it now.
     if (!isStream(ex.body)) this.#startTimer()
@@ -432,9 +438,12 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
   /** Whether another attempt may follow this one (policy, deadline), with its backoff. */
   #mayRetryAfter (retryAfterSeconds?: number): boolean {
     if (!this.#moreAllowed) return false
+    const result = this.result
     // no backoff after a stale connection: nothing is wrong with the upstream, the retry opens a new connection
-    this.result.delayMs = this.result.stale ? 0 : this.#runtime.retry.backoffMs(this.#ex.countedAttempts, retryAfterSeconds)
-    return monotonicMs(this.#runtime.clock) + this.result.delayMs < this.#ex.deadline
+    result.delayMs = result.stale ? 0 : this.#runtime.retry.backoffMs(this.#ex.countedAttempts, retryAfterSeconds)
+    const inTime = !(this.#timedOut && this.#toTheDeadline) && monotonicMs(this.#runtime.clock) + result.delayMs < this.#ex.deadline
+    result.outOfTime = !inTime
+    return inTime
   }
 }
 

@@ -444,7 +444,8 @@ export class ProxyHandler {
     if (result.stale) ex.lostToStale = true
     // a retryable answer dropped for a retry that then found no target (e.g. a 429 in retryOn, the target disabled
     // meanwhile): the upstream answered, as with a failure status, and was not unreachable
-    this.#sendError(ex, failureCode(result.failure ?? (result.retryable ? 'status' : 'reset')), result.error)
+    // a stale connection (no failure of the upstream's) with no time left for its try on a new one: the deadline's
+    this.#sendError(ex, failureCode(result.failure ?? (result.retryable ? 'status' : result.outOfTime ? 'timeout' : 'reset')), result.error)
   }
 
   /** `closes`: the request cannot be trusted to end where Node's parser says, so neither can the connection. */

@@ -14,6 +14,8 @@ export interface ExpiringUpstreamOptions {
   status?: (path: string) => number
   /** How long to wait before answering, by request path: 0 (at once) unless said. */
   delayMs?: (path: string) => number
+  /** Called as an expired connection receives its next byte, before it resets (a test moves a clock there). */
+  onExpiredByte?: () => void
 }
 
 export interface ExpiringUpstream {
@@ -37,7 +39,7 @@ export interface ExpiringUpstream {
 }
 
 export async function expiringUpstream (t: Tap, options: ExpiringUpstreamOptions = {}): Promise<ExpiringUpstream> {
-  const { name = '', status = () => 200, delayMs = () => 0 } = options
+  const { name = '', status = () => 200, delayMs = () => 0, onExpiredByte } = options
   const named = name === '' ? '' : `x-upstream: ${name}\r\n`
   let opened = 0
   let dead = false
@@ -56,6 +58,7 @@ export async function expiringUpstream (t: Tap, options: ExpiringUpstreamOptions
         setTimeout(() => socket.resetAndDestroy(), 20)
         return
       }
+      if (expired.has(socket)) onExpiredByte?.()
       if (dead || up.resetAll || expired.has(socket)) return socket.resetAndDestroy()
       if (tunnel) return socket.write(chunk) // a WebSocket tunnel: echoed
       buffered += chunk.toString('latin1')
