@@ -1,10 +1,7 @@
-// Headless Chromium (Debian's package) driven by playwright-core, with a fresh profile, for the dashboard's tests.
+// Headless Chromium (Debian's package) driven by playwright-core, a fresh context per test file, for the dashboard's tests.
 // Every request the page makes is checked: only the admin listener's own origin may be reached; anything else
 // is recorded and aborted. Console errors (CSP violations included) and page errors are recorded too.
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import { chromium, type Browser as PlaywrightBrowser, type BrowserContext, type Page } from 'playwright-core'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const CHROMIUM_ARGS = [
@@ -26,18 +23,23 @@ export interface WatchedPage {
   errors: string[]
 }
 
-/** One browser per test file; closed, and its profile deleted, in teardown. */
+let shared: { browser: Promise<PlaywrightBrowser>; contexts: number } | undefined
+
+/**
+ * A fresh context (its own storage, as a new profile) in the process's one browser: the suite runs several test
+ * files in one process (test/plan.ts), and a browser's start costs more than most of their tests. The context is
+ * closed in teardown, and the browser with the last one.
+ */
 export async function launch (t: HasTeardown): Promise<Browser> {
-  const profile = await mkdtemp(join(tmpdir(), 'switchyard-dash-'))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 800 },
-  })
+  shared ??= { browser: chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }), contexts: 0 }
+  const mine = shared
+  mine.contexts++
+  const context = await (await mine.browser).newContext({ viewport: { width: 1280, height: 800 } })
   t.teardown(async () => {
     await context.close()
-    await rm(profile, { recursive: true, force: true })
+    if (--mine.contexts > 0) return
+    if (shared === mine) shared = undefined
+    await (await mine.browser).close()
   })
   return {
     context,
