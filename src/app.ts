@@ -295,6 +295,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     app.server.requestTimeout = next.server.requestTimeoutMs
     app.server.maxConnections = next.server.maxConnections || Infinity
   }
+  /** The last reload was rejected (the event feed's last word on the config says so until one succeeds). */
+  let lastReloadRejected = false
   /** A reload's result said where operators look: the log, the event feed, the reload counter. */
   const logReload = (result: ReloadResult): void => {
     // no fault of the config: not counted, logged or fed as a rejected one (which would page an operator)
@@ -303,10 +305,16 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     if (result.localFailure !== undefined) return logger.error({ trigger: result.trigger, code: result.localFailure, problems: result.problems }, `reload failed: the config could not be read (${result.localFailure}); the running config stays`)
     metrics?.configReload(result.result)
     const pending = result.restartRequired !== undefined && result.restartRequired.length > 0 ? { restartRequired: result.restartRequired } : {}
+    const rejectedBefore = lastReloadRejected
+    lastReloadRejected = result.result === 'error'
     if (result.result === 'error') {
       events.record('error', { kind: 'reload-rejected', message: 'config rejected; the running config stays', problems: result.problems ?? [] }, { trigger: result.trigger, ...pending })
     } else if (result.result === 'success' && result.diff !== undefined) {
       events.record('info', { kind: 'reload', message: `config reloaded: ${describeDiff(result.diff)}` }, { trigger: result.trigger, hash: result.hash, diff: result.diff })
+    } else if (rejectedBefore) {
+      // the rejected config was put right by putting the running one back: the feed's last word on the config must
+      // not stay the rejection (the reload gauge is back to 1 already)
+      events.record('info', { kind: 'reload', message: 'config unchanged: the running config is back in place of the rejected one' }, { trigger: result.trigger, hash: result.hash, ...pending })
     } else {
       logger.info({ trigger: result.trigger, hash: result.hash, ...pending }, pending.restartRequired !== undefined ? `config unchanged, restart needed for ${pending.restartRequired.join(', ')}` : 'config unchanged')
     }
