@@ -158,12 +158,11 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
     else if (errors.length > 0) this.#emptyAnswers = 0
     else if (++this.#emptyAnswers >= this.#emptyConfirmations) this.#decided = true
     const { added, removed } = diffUrls(this.#urls, urls)
-    if (added.length > 0 || removed.length > 0) {
-      this.#urls = Object.freeze(urls)
-      this.emit('change', this.#urls, Object.freeze(added), Object.freeze(removed))
-    }
+    const changed = added.length > 0 || removed.length > 0
+    if (changed) this.#urls = Object.freeze(urls)
     // NXDOMAIN and NODATA are answers to the set logic, but a name they leave with nothing to serve is news to the
-    // operator (a typo'd Service name is otherwise only 503s): said on the change, after the pool has taken the set
+    // operator (a typo'd Service name is otherwise only 503s). Said before the pool takes the set, as a failing
+    // lookup is: the cause comes before its effect in the log and the feed ("no target available", a failover)
     if (urls.length === 0 && errors.length === 0) this.#emptyCode = noRecordsCode(a, aaaa)
     const noAddress = this.#decided && urls.length === 0
     if (noAddress !== this.#noAddress) {
@@ -171,6 +170,7 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
       this.emit('noAddress', noAddress ? noRecordsCode(a, aaaa) : undefined)
     }
     for (const error of errors) this.emit('lookupError', error)
+    if (changed) this.emit('change', this.#urls, Object.freeze(added), Object.freeze(removed))
     this.emit('lookup', errors.length === 0)
   }
 
