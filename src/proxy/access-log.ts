@@ -23,7 +23,7 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   const aborted = (ex.clientGone && ex.parserStatus === undefined && !ex.cutByShutdown) || undefined
   if (!writesPlainJson(logger)) {
     logger.info({
-      requestId: ex.requestId, method: ex.method, path, route: ex.route?.label, pool: ex.pool?.name, target: last?.url,
+      requestId: ex.requestId, clientIp: ex.clientIp, method: ex.method, path, route: ex.route?.label, pool: ex.pool?.name, target: last?.url,
       status, durationMs: Math.round(elapsedMs * 100) / 100, bytesIn, bytesOut, attempts: tried.length, targets: tried.length > 1 ? tried.map((t) => t.url) : undefined,
       error: ex.errorCode, upstreamError: ex.upstreamErrorCode, aborted,
     }, 'request')
@@ -31,10 +31,11 @@ export function logExchange (logger: Logger, ex: Exchange): void {
   }
   // The line pino would write for logger.info({ requestId, … }, 'request'), fields in the same order and
   // undefined ones left out, built as one string: pino's generic serialiser walks the object key by key.
-  // request ids are [A-Za-z0-9._-] (checked, or generated), methods are tokens from Node's parser and error codes
+  // request ids are [A-Za-z0-9._-] (checked, or generated), client addresses are IP literals (the socket's, or one
+  // X-Forwarded-For names, checked by canonicalIp) or 'unknown', methods are tokens from Node's parser and error codes
   // are the gateway's own identifiers: none needs escaping. Route, pool and target names come from the config
   // and are escaped once per object; only the path is escaped per request.
-  let line = `{"level":30,"time":${epochMsText()}${(logger as unknown as Record<symbol, string>)[chindingsSym]},"requestId":"${ex.requestId}","method":"${ex.method}","path":${JSON.stringify(path)}`
+  let line = `{"level":30,"time":${epochMsText()}${(logger as unknown as Record<symbol, string>)[chindingsSym]},"requestId":"${ex.requestId}","clientIp":"${ex.clientIp}","method":"${ex.method}","path":${JSON.stringify(path)}`
   if (ex.route !== undefined) line += escapedOnce(ex.route, 'route', ex.route.label)
   if (ex.pool !== undefined) line += escapedOnce(ex.pool, 'pool', ex.pool.name)
   if (last !== undefined) line += escapedOnce(last, 'target', last.url)
@@ -73,11 +74,12 @@ const QUERY_OR_FRAGMENT = /[?#]/
 
 /**
  * The status a request is logged and counted with: the answer's, the one Node's parser wrote itself, 503 for one the
- * shutdown cut before its answer began (shutdown_cut), or 499 (nginx's) for a client that left before it.
+ * shutdown cut before its answer began (shutdown_cut), or 499 (nginx's) for a client that left before it: what the
+ * client got (an answer queued behind pipelined ones and never written never began: Exchange.answerBegan).
  */
 export function loggedStatus (ex: Exchange): number {
   if (ex.parserStatus !== undefined) return ex.parserStatus
-  if (ex.res.headersSent) return ex.res.statusCode
+  if (ex.answerBegan) return ex.res.statusCode
   return ex.cutByShutdown ? ERRORS.shutdown_cut.status : CLIENT_CLOSED_REQUEST
 }
 

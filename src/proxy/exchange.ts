@@ -21,6 +21,8 @@ export class Exchange {
   readonly socket: Socket
   readonly startedAt: number
   requestId = ''
+  /** The client's address, for the access log: admission.clientIp (the peer's, or the client a trusted proxy names). */
+  clientIp = ''
   method: string
   /** Normalised path (what was routed). */
   path = ''
@@ -127,6 +129,18 @@ export class Exchange {
   clientLeft (): boolean {
     if (!this.clientGone && this.socket.writable === false) this.clientGone = true
     return this.clientGone
+  }
+
+  /**
+   * Whether its answer began to go to the client: its head was written to its connection. The status it is logged
+   * and counted with hangs on this (access-log.ts loggedStatus, forward.ts #finish). An answer made while the request
+   * waited behind pipelined ones (a refusal before routing) sits in the response's own buffer until its turn, and a
+   * connection that closes first never carries it. (Node gives a response its socket at its turn and takes it back
+   * only at its 'finish'.)
+   */
+  get answerBegan (): boolean {
+    const res = this.res
+    return res.headersSent && (res.socket !== null || res.writableFinished)
   }
 
   /** Attempts in the current pool. */

@@ -12,7 +12,7 @@ import { logExchange, loggedStatus } from './access-log.ts'
 import { failureCode, type AttemptResult } from './attempt.ts'
 import { limitBody, readBody } from './body.ts'
 import { carryExchange, Exchange, exchangeOf, NO_KEY } from './exchange.ts'
-import { createAdmit, type Admit, type FrontOptions } from './front.ts'
+import { createAdmit, createClientIp, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
 import { mirror } from './mirror.ts'
 import { endsWithConnection, requestTakesTurn, requestWaits } from './pipelining.ts'
@@ -81,6 +81,8 @@ export class ProxyHandler {
   readonly #logger: Logger
   readonly #refusals: RefusalObserver | undefined
   #admit: Admit
+  /** The client's address for the line of a request never admitted (one that was has admission.clientIp). */
+  #clientIp: (req: IncomingMessage, socket: IncomingMessage['socket']) => string
   #maxUrlBytes: number
   #phase: ProxyPhase = 'serving'
   readonly #gate = { closing: false }
@@ -92,6 +94,7 @@ export class ProxyHandler {
     this.#logger = options.logger
     this.#refusals = options.refusals
     this.#admit = createAdmit(options)
+    this.#clientIp = createClientIp(options)
     this.#maxUrlBytes = options.maxUrlBytes ?? Infinity
   }
 
@@ -107,6 +110,7 @@ export class ProxyHandler {
   /** A reload's new front-door settings, for the requests that arrive from now on. */
   configureFront (options: FrontOptions & Pick<ProxyOptions, 'maxUrlBytes'>): void {
     this.#admit = createAdmit(options)
+    this.#clientIp = createClientIp(options)
     this.#maxUrlBytes = options.maxUrlBytes ?? Infinity
   }
 
@@ -230,6 +234,7 @@ export class ProxyHandler {
     const { facts } = admission
     ex.headers = admission.headers
     ex.requestId = admission.requestId
+    ex.clientIp = admission.clientIp
     ex.path = admission.path
     ex.hasBody = facts.chunked || (facts.contentLength !== undefined && facts.contentLength !== '0')
     const expectsContinue = (ex.res as ContinueMarked)[EXPECTS_CONTINUE] === true
@@ -451,6 +456,8 @@ export class ProxyHandler {
   /** `closes`: the request cannot be trusted to end where Node's parser says, so neither can the connection. */
   #sendError (ex: Exchange, code: ErrorCode, cause?: unknown, retryAfterSeconds?: number, closes = false): void {
     ex.errorCode = code
+    // refused before admission (too long, overloaded): read now, while its connection is surely open
+    if (ex.clientIp === '') ex.clientIp = this.#clientIp(ex.req, ex.socket)
     const { res } = ex
     if (code === 'internal_error') this.#logger.error({ err: cause, requestId: ex.requestId }, 'unexpected error while proxying')
     if (res.headersSent || res.destroyed) {
@@ -468,17 +475,26 @@ export class ProxyHandler {
   #finish (ex: Exchange): void {
     if (ex.finished) return
     ex.finished = true
+    // ended while it waited its pipelined turn, or gone on arrival: never admitted
+    if (ex.clientIp === '') ex.clientIp = this.#clientIp(ex.req, ex.socket)
     if (!ex.res.writableFinished && ex.cutShortBy === undefined) {
       ex.clientGone = true
       // the parser answered it (client-error.ts): its status and code, not a client that left
       const parserCode = PARSER_ANSWERS.get(ex.res)
+      // A refusal made before any route is logged and counted as what the client got (loggedStatus): its own code
+      // once its answer began; one queued behind pipelined answers and never written is a request its client left
+      // (499 client_closed), or the shutdown cut (503 shutdown_cut), as one that waited its turn unanswered is.
+      const refusalSent = ex.route === undefined && ex.errorCode !== undefined && ex.answerBegan
       if (parserCode !== undefined) {
         ex.errorCode = parserCode
         ex.parserStatus = ERRORS[parserCode].status
       } else if (this.#phase === 'cutting') {
         // the shutdown closed its connection (drainAndClose): the gateway's doing, not a client that left
         ex.cutByShutdown = true
-        ex.errorCode = 'shutdown_cut'
+        // (a refusal that went out keeps its code: refused_requests_total counts it by that code's status)
+        if (!refusalSent) ex.errorCode = 'shutdown_cut'
+      } else if (ex.route === undefined && !refusalSent) {
+        ex.errorCode = undefined // counted below as client_closed, as its 499 line has it
       }
       ex.attempt?.abort()
     }
@@ -488,12 +504,11 @@ export class ProxyHandler {
     // gateway's own shortage (503 overloaded: out of file descriptors), nor a request lost to a stale connection
     if (ex.version !== undefined && !ex.clientGone && ex.errorCode !== 'overloaded' && !ex.lostToStale) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.canaryEpoch)
     if (ex.observer !== undefined) ex.observer.request(ex.method, loggedStatus(ex), (performance.now() - ex.startedAt) / 1000)
-    // a refusal counts once written: one queued behind pipelined answers whose connection closed first was never given
-    // (and one the shutdown cut while it waited its turn: 503 shutdown_cut, before any route took it)
-    else if (ex.route === undefined && ex.errorCode !== undefined && (ex.res.writableFinished || ex.parserStatus !== undefined || ex.cutByShutdown)) this.#refusals?.refused(ex.errorCode)
-    // a client that left before any route took it (waiting its pipelined turn, or gone on arrival): its 499 line is
-    // counted too, so the log's lines and the counters agree
-    else if (ex.route === undefined && ex.errorCode === undefined && ex.clientGone) this.#refusals?.refused('client_closed')
+    // before any route: by its code as settled above, whose status is its line's (a refusal given; a parser's answer;
+    // 503 shutdown_cut), or a client that left (waiting its pipelined turn, gone on arrival, or its refusal never
+    // written): 499 client_closed. Every line is counted once, as the log has it.
+    else if (ex.route === undefined && ex.errorCode !== undefined) this.#refusals?.refused(ex.errorCode)
+    else if (ex.route === undefined && ex.clientGone) this.#refusals?.refused('client_closed')
     if (--this.#active === 0 && this.#onIdle !== undefined) {
       const onIdle = this.#onIdle
       this.#onIdle = undefined

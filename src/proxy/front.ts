@@ -1,6 +1,7 @@
 // The front half of every request, proxied or upgraded alike: who the client is, the headers to send upstream,
 // the request id, the normalised path, the route and its pool. Decided once, in one place.
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import proxyAddr from '@fastify/proxy-addr'
 import type { ErrorCode } from '../errors.ts'
 import { METHODS } from '../node-http.ts'
@@ -83,8 +84,7 @@ export function createAdmit (options: FrontOptions): Admit {
     // one pass over the headers yields the request id, which even a routing error reports
     const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp: peerIp, trusted, proto, dropUnderscoreHeaders, authority }, facts)
     const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : newRequestId()
-    const forwardedFor = trusted ? req.headers['x-forwarded-for'] : undefined
-    const clientIp = typeof forwardedFor === 'string' ? forwardedClient(forwardedFor, peerIp, trust) : peerIp
+    const clientIp = clientOf(req, peerIp, trusted, trust)
     const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, canaryEpoch: 0, write: false, malformed: false, answerHere: false }
     const target = normaliseRequestTarget(url)
     if (target === undefined) {
@@ -125,6 +125,25 @@ export function createAdmit (options: FrontOptions): Admit {
     if (runtime.config.preserveHost && facts.host !== undefined) headers.push('host', facts.host)
     headers.push('x-request-id', requestId)
     return admission
+  }
+}
+
+/** Admission.clientIp: the peer's address, or the client a trusted peer's X-Forwarded-For names. */
+function clientOf (req: IncomingMessage, peerIp: string, trusted: boolean, trust: (address: string, hop: number) => boolean): string {
+  const forwardedFor = trusted ? req.headers['x-forwarded-for'] : undefined
+  return typeof forwardedFor === 'string' ? forwardedClient(forwardedFor, peerIp, trust) : peerIp
+}
+
+/**
+ * The client's address as an admission works it out (Admission.clientIp), for the access-log line of a request
+ * never admitted: refused before it (too long, overloaded) or ended while it waited its pipelined turn.
+ */
+export function createClientIp (options: Pick<FrontOptions, 'trustedProxies'>): (req: IncomingMessage, socket: Socket) => string {
+  const trust = proxyAddr.compile([...options.trustedProxies])
+  return (req, socket) => {
+    // (Node keeps the peer's address once read: no second getpeername for a connection the admission read it of)
+    const peerIp = clientAddress(socket.remoteAddress)
+    return clientOf(req, peerIp, trust(peerIp, 0), trust)
   }
 }
 
