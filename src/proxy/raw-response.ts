@@ -8,18 +8,32 @@ import { renderError, type ErrorCode } from '../errors.ts'
 import { STATUS_CODES } from '../node-http.ts'
 import type { ResponseHeaders } from './headers.ts'
 
-/** How long a refused client may keep its half of the connection open after the answer went out. */
+/** How long a refused client may stay silent, its half of the connection open, after the answer went out. */
 export const LINGER_MS = 1000
+/**
+ * How long a lingering close reads in all, however the client keeps sending (nginx's lingering_time, 30 s there: a
+ * client that trickles bytes to hold the socket is cut sooner here; a body on its way has time to arrive).
+ */
+export const LINGER_MAX_MS = 5000
 
 /**
  * Ends a connection that will carry no tunnel: the answer goes out, anything the client sends is read and
- * dropped, and a client that never closes its half is cut off after LINGER_MS instead of holding the socket.
+ * dropped, and the connection is cut once the client has been silent LINGER_MS (nginx's lingering_timeout), or
+ * LINGER_MAX_MS after the answer whatever it sends. A client still sending what it had on the way (a large body on
+ * a loaded host) is not cut mid-send: closed with its bytes unread, the connection would be reset, and the client's
+ * kernel could drop the answer unread.
  */
 export function endAndLinger (socket: Duplex, answer?: string): void {
   socket.resume()
+  const endsBy = performance.now() + LINGER_MAX_MS
   const timer = setTimeout(() => socket.destroy(), LINGER_MS)
   timer.unref()
-  socket.once('close', () => clearTimeout(timer))
+  const heard = (): void => { if (performance.now() + LINGER_MS < endsBy) timer.refresh() }
+  socket.on('data', heard)
+  socket.once('close', () => {
+    clearTimeout(timer)
+    socket.off('data', heard)
+  })
   if (answer === undefined) socket.end()
   else socket.end(answer)
 }

@@ -22,7 +22,7 @@ t.test('probes of a target reached as localhost verify and send tls.servername',
       s: {
         targets: [`https://localhost:${secure.port}`],
         tls: { ca: ca.cert, servername: 'api.internal' },
-        healthCheck: { path: '/health', intervalMs: 100, timeoutMs: 100, healthyThreshold: 1, unhealthyThreshold: 1 },
+        healthCheck: { path: '/health', intervalMs: 2000, timeoutMs: 2000, healthyThreshold: 1, unhealthyThreshold: 1 },
       },
     },
     routes: [{ path: '/', pool: 's' }],
