@@ -576,6 +576,7 @@ function poolObserver (metrics: GatewayMetrics | undefined, history: TrafficHist
     },
     retry: (reason) => bound?.retry(reason),
     budgetExhausted: () => bound?.budgetExhausted(),
+    ejectionSkipped: () => bound?.ejectionSkipped(),
   }
 }
 

@@ -3,15 +3,18 @@
 import { EventEmitter } from 'node:events'
 import type { Logger } from 'pino'
 import type { ProbeResult } from '../health/active.ts'
+import type { EjectionCause } from '../health/outlier.ts'
 import { monotonicMs, type Clock } from '../runtime.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
-import type { TargetStatus } from '../upstream/status.ts'
+import { targetState, type TargetState, type TargetStatus } from '../upstream/status.ts'
 import type { Target } from '../upstream/target.ts'
 import type { FailedCheck, GatewayEvent } from './status-types.ts'
 
 const LEVELS = { info: 30, warn: 40, error: 50 } as const
 const NO_TARGET_UNTIL_LAG = 'no target available until a replica reports its lag'
 const TARGET_UNHEALTHY = 'target unhealthy'
+const TARGET_EJECTED = 'target ejected'
+const TARGET_RETURNED = 'target returned from ejection'
 type Level = keyof typeof LEVELS
 
 export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
@@ -79,6 +82,11 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
     const onStatus = (target: Target, status: TargetStatus, previous: TargetStatus): void => {
       const change = describeStatusChange(status, previous)
       if (change === undefined) return
+      if (change.message === TARGET_EJECTED || change.message === TARGET_RETURNED) {
+        const ejection = change.message === TARGET_EJECTED ? describeEjection(runtime, target, status) : describeReturn(runtime, target, status)
+        this.record(ejection.level, { kind: 'target', pool, target: target.id, message: ejection.message }, { url: target.url, ...ejection.fields })
+        return
+      }
       // Only the health checks mark a target unhealthy, and they keep the failing probe before they do: said here
       // because /status's lastCheck keeps only the latest probe, which the next one overwrites.
       const check = change.message === TARGET_UNHEALTHY ? failedCheck(runtime.health?.lastResult(target)) : undefined
@@ -104,7 +112,14 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
       this.record(level, { kind: 'tier', pool, message }, { tier, previous })
     }
     const onBreaker = (state: string, previous: string): void => {
-      this.record(state === 'open' ? 'error' : 'warn', { kind: 'breaker', pool, message: `circuit breaker ${state}` }, { breaker: state, previous })
+      // open refuses the pool's every request, as "no target available" does: an error. Half-open is a timer firing
+      // and closed a recovery: info, as every other recovery is, so an alert on warn-or-worse does not fire again
+      this.record(state === 'open' ? 'error' : 'info', { kind: 'breaker', pool, message: `circuit breaker ${state}` }, { breaker: state, previous })
+    }
+    // an ejection maxEjectionPercent refused (once per run of refusals): the target fails, and stays in
+    const onRefused = (target: Target, cause: EjectionCause): void => {
+      const percent = runtime.config.outlier.maxEjectionPercent
+      this.record('warn', { kind: 'target', pool, target: target.id, message: `target not ejected, maxEjectionPercent ${percent}% reached (${describeCause(cause)})` }, { url: target.url, failures: cause.failures, outcome: cause.outcome, maxEjectionPercent: percent })
     }
     const onDiscovery = (name: string, error: { code: string; noAddress?: true } | undefined): void => {
       // an empty answer keeps nothing: the name's addresses are gone (or never were), so no "keeping" here
@@ -122,11 +137,13 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
     upstream.on('drained', onDrained)
     upstream.on('tier', onTier)
     breaker.on('state', onBreaker)
+    runtime.outlier.on('refused', onRefused)
     return () => {
       upstream.off('status', onStatus)
       upstream.off('drained', onDrained)
       upstream.off('tier', onTier)
       breaker.off('state', onBreaker)
+      runtime.outlier.off('refused', onRefused)
       runtime.off('discovery', onDiscovery)
       runtime.health?.off('lagReport', onLagReport)
     }
@@ -140,12 +157,61 @@ function failedCheck (result: ProbeResult | undefined): FailedCheck | undefined 
   return result.status !== undefined ? { status: result.status } : undefined
 }
 
+interface Described { level: Level; message: string; fields: Record<string, unknown> }
+
+/**
+ * An ejection this pool's outlier detector made says why and for how long (Envoy's outlier event: type and count);
+ * one it did not make (a test's) is said bare.
+ */
+function describeEjection (runtime: PoolRuntime, target: Target, status: TargetStatus): Described {
+  const ejection = runtime.outlier.ejection(target, status.ejectedUntil)
+  if (ejection === undefined) return { level: 'warn', message: TARGET_EJECTED, fields: {} }
+  const { failures, outcome, ejectedForMs, timesEjected } = ejection
+  // the multiplier's effect: a repeated ejection lasts baseEjectionMs × times
+  const times = timesEjected > 1 ? `; ejected ${timesEjected} times` : ''
+  return {
+    level: 'warn',
+    message: `${TARGET_EJECTED} for ${describeMs(ejectedForMs)} (${describeCause(ejection)}${times})`,
+    fields: { failures, ...(outcome !== undefined ? { outcome } : {}), ejectedForMs, timesEjected },
+  }
+}
+
+/**
+ * An ejection's end puts the target back only if nothing else keeps it out: one the health checks marked down meanwhile
+ * is still out, said so at its own reason's level (read alone, a bare return suggested it served again).
+ */
+function describeReturn (runtime: PoolRuntime, target: Target, status: TargetStatus): Described {
+  const state = targetState(status, target.inFlight, monotonicMs(runtime.clock))
+  const still = STILL_OUT[state === 'lagging' && status.lagUnknown === true ? 'lag-unknown' : state]
+  if (still === undefined) return { level: 'info', message: TARGET_RETURNED, fields: {} }
+  return { level: still.level, message: `${TARGET_RETURNED}; ${still.words}`, fields: { state } }
+}
+
+/** What still keeps a target out when its ejection ends, at the level its own event has (describeStatusChange). */
+const STILL_OUT: Partial<Record<TargetState | 'lag-unknown', { level: Level; words: string }>> = {
+  unhealthy: { level: 'warn', words: 'still failing health checks' },
+  disabled: { level: 'warn', words: 'still disabled' },
+  draining: { level: 'info', words: 'still draining' },
+  drained: { level: 'info', words: 'still drained' },
+  lagging: { level: 'warn', words: 'still lagging' },
+  'lag-unknown': { level: 'info', words: 'its lag not reported yet' },
+}
+
+/** '5 consecutive failures, last status 503' (the last one's kind when the attempt named it). */
+function describeCause ({ failures, outcome }: EjectionCause): string {
+  return `${failures} consecutive failures${outcome !== undefined ? `, last ${outcome}` : ''}`
+}
+
+function describeMs (ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
+}
+
 function describeStatusChange (status: TargetStatus, previous: TargetStatus): { level: Level; kind: GatewayEvent['kind']; message: string } | undefined {
   if (status.disabled !== previous.disabled) return { level: 'warn', kind: 'target', message: status.disabled ? 'target disabled' : 'target enabled' }
   if (status.draining !== previous.draining) return { level: 'info', kind: 'drain', message: status.draining ? 'drain started' : 'target enabled' }
   if (status.healthy !== previous.healthy) return { level: status.healthy ? 'info' : 'warn', kind: 'target', message: status.healthy ? 'target healthy' : TARGET_UNHEALTHY }
   if (status.lagging !== previous.lagging || status.lagUnknown !== previous.lagUnknown) return describeLagChange(status, previous)
-  if ((status.ejectedUntil > 0) !== (previous.ejectedUntil > 0)) return { level: status.ejectedUntil > 0 ? 'warn' : 'info', kind: 'target', message: status.ejectedUntil > 0 ? 'target ejected' : 'target returned from ejection' }
+  if ((status.ejectedUntil > 0) !== (previous.ejectedUntil > 0)) return { level: status.ejectedUntil > 0 ? 'warn' : 'info', kind: 'target', message: status.ejectedUntil > 0 ? TARGET_EJECTED : TARGET_RETURNED }
   return undefined
 }
 

@@ -1,24 +1,63 @@
 // Passive health: consecutive upstream failures eject a target for baseEjectionMs × (times ejected), never
 // leaving more than maxEjectionPercent of its tier out of service, so a pool-wide outage is left to the breaker.
+import { EventEmitter } from 'node:events'
 import type { OutlierConfig } from '../config/schema.ts'
+import type { FailureKind } from '../resilience/classify.ts'
 import { monotonicMs, systemClock, type Clock } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import { isAvailable } from '../upstream/status.ts'
 import type { Target } from '../upstream/target.ts'
 
-export class OutlierDetector {
+/** Why a target was ejected, or would have been (Envoy's outlier event: its type and count). */
+export interface EjectionCause {
+  /** The consecutive failures that tripped it. */
+  readonly failures: number
+  /**
+   * The last one, in the attempt's words (src/resilience/classify.ts): 'status 503', 'reset', 'timeout',
+   * 'connect-failure'…; undefined when the caller did not say.
+   */
+  readonly outcome: string | undefined
+}
+
+/** An ejection made here: its cause, and how long it lasts. */
+export interface Ejection extends EjectionCause {
+  /** baseEjectionMs × timesEjected, capped. */
+  readonly ejectedForMs: number
+  /** Its rank since the multiplier last started over (1: the first). */
+  readonly timesEjected: number
+  /** Its end, as the pool's status holds it (ejectedUntil, monotonic ms). */
+  readonly until: number
+}
+
+export interface OutlierEvents {
+  /**
+   * An ejection maxEjectionPercent refused: said for the first refusal of a run only (the run ends when the target is
+   * ejected after all, leaves the pool, or answers consecutiveFailures times in a row without a failure).
+   */
+  refused: [target: Target, cause: EjectionCause]
+}
+
+export class OutlierDetector extends EventEmitter<OutlierEvents> {
   readonly #config: OutlierConfig
   readonly #pool: UpstreamPool
   readonly #clock: Clock
+  readonly #onSkipped: () => void
   readonly #failures = new Map<Target, number>()
   readonly #timesEjected = new Map<Target, number>()
   readonly #lastEjectionEnd = new Map<Target, number>()
+  /** The cause of each target's latest ejection, read by the event feed when the pool announces it. */
+  readonly #ejections = new Map<Target, Ejection>()
+  /** Targets in a run of refused ejections: their successes in a row since the last refusal. */
+  readonly #refusing = new Map<Target, number>()
   #skipped = 0
 
-  constructor (config: OutlierConfig, pool: UpstreamPool, clock: Clock = systemClock) {
+  /** `onSkipped`: every ejection refused by maxEjectionPercent (a metric: Envoy's ejections_overflow). */
+  constructor (config: OutlierConfig, pool: UpstreamPool, clock: Clock = systemClock, onSkipped: () => void = () => {}) {
+    super()
     this.#config = config
     this.#pool = pool
     this.#clock = clock
+    this.#onSkipped = onSkipped
     // a target that leaves the pool (reload, DNS) is forgotten: kept here, each one that ever failed would stay
     // in memory, with its closed connection pools, for as long as the pool runs
     pool.on('targets', (_added, removed) => {
@@ -26,6 +65,8 @@ export class OutlierDetector {
         this.#failures.delete(t)
         this.#timesEjected.delete(t)
         this.#lastEjectionEnd.delete(t)
+        this.#ejections.delete(t)
+        this.#refusing.delete(t)
       }
     })
   }
@@ -35,9 +76,28 @@ export class OutlierDetector {
 
   success (target: Target): void {
     if (this.#failures.has(target)) this.#failures.delete(target)
+    // one lucky answer does not end a run of refusals (it would be said again at the next streak): as many successes
+    // in a row as it takes failures to eject do
+    const successes = this.#refusing.size === 0 ? undefined : this.#refusing.get(target)
+    if (successes === undefined) return
+    if (successes + 1 >= this.#config.consecutiveFailures) this.#refusing.delete(target)
+    else this.#refusing.set(target, successes + 1)
   }
 
-  failure (target: Target): void {
+  /**
+   * The cause and length of the target's ejection that ends at `until` (the pool's ejectedUntil), or undefined if
+   * this detector did not make it.
+   */
+  ejection (target: Target, until: number): Ejection | undefined {
+    const ejection = this.#ejections.get(target)
+    return ejection?.until === until ? ejection : undefined
+  }
+
+  /**
+   * One upstream failure of the target's: `kind` as the attempt classified it, `status` the failure status answered
+   * (kind 'status'). Both only describe the ejection; an unnamed failure counts the same.
+   */
+  failure (target: Target, kind?: FailureKind | 'status', status?: number): void {
     if (!this.#config.enabled) return
     // a request that was in flight when its target left the pool ends after the 'targets' event above: counted, the
     // target would stay in #failures for good (or be ejected in a pool that no longer has it)
@@ -52,10 +112,17 @@ export class OutlierDetector {
       return
     }
     this.#failures.delete(target)
+    const outcome = kind === 'status' && status !== undefined ? `status ${status}` : kind
     if (!this.#mayEject(target, now)) {
       this.#skipped++
+      this.#onSkipped()
+      // said once per run: a target failing every request would otherwise be said every consecutiveFailures requests
+      const newRun = !this.#refusing.has(target)
+      this.#refusing.set(target, 0)
+      if (newRun) this.emit('refused', target, { failures: count, outcome })
       return
     }
+    this.#refusing.delete(target)
     // the ejection multiplier decays: a target that stayed in for maxEjectionMs since its last ejection starts over
     const lastEnd = this.#lastEjectionEnd.get(target)
     if (lastEnd !== undefined && now - lastEnd > this.#config.maxEjectionMs) this.#timesEjected.delete(target)
@@ -63,6 +130,8 @@ export class OutlierDetector {
     this.#timesEjected.set(target, times)
     const duration = Math.min(this.#config.baseEjectionMs * times, Math.max(this.#config.maxEjectionMs, this.#config.baseEjectionMs))
     this.#lastEjectionEnd.set(target, now + duration)
+    // kept before the pool announces the ejection, so its event can say why and for how long
+    this.#ejections.set(target, { failures: count, outcome, ejectedForMs: duration, timesEjected: times, until: now + duration })
     this.#pool.setStatus(target, { ejectedUntil: now + duration })
   }
 

@@ -96,6 +96,12 @@ export const CATALOGUE = {
     type: 'counter',
     labelNames: ['pool'],
   },
+  outlierEjectionsSkipped: {
+    name: 'switchyard_outlier_ejections_skipped_total',
+    help: 'Outlier ejections refused because the tier already had maxEjectionPercent of its targets out of service',
+    type: 'counter',
+    labelNames: ['pool'],
+  },
   circuitState: {
     name: 'switchyard_circuit_state',
     help: 'Circuit breaker state of a pool: 0 closed, 1 half-open, 2 open',

@@ -9,6 +9,8 @@ export interface PoolMetrics {
   retry (reason: RetryReason): void
   /** A retry the policy allowed and the retry budget refused. */
   budgetExhausted (): void
+  /** An outlier ejection maxEjectionPercent refused. */
+  ejectionSkipped (): void
 }
 
 export interface TargetMetrics {
@@ -23,21 +25,28 @@ export class PoolBinding implements PoolMetrics {
   readonly #exhaustedFamily: CounterFamily
   // bound at once, so the series is exported at 0 and an alert on its increase fires on the first refusal
   readonly #exhausted: CounterSeries
+  readonly #skippedFamily: CounterFamily
+  // bound at once too, for the same reason
+  readonly #skipped: CounterSeries
 
   constructor (families: Families, pool: string) {
     this.pool = pool
     this.#retries = new CounterChildren(families.retries, [pool])
     this.#exhaustedFamily = families.retryBudgetExhausted
     this.#exhausted = families.retryBudgetExhausted.series([pool])
+    this.#skippedFamily = families.outlierEjectionsSkipped
+    this.#skipped = families.outlierEjectionsSkipped.series([pool])
   }
 
   retry (reason: RetryReason): void { this.#retries.inc(reason) }
   budgetExhausted (): void { this.#exhausted.inc() }
+  ejectionSkipped (): void { this.#skipped.inc() }
 
   /** Removes the pool's series; later calls count nowhere. */
   detach (): void {
     this.#retries.detach()
     this.#exhaustedFamily.remove([this.pool])
+    this.#skippedFamily.remove([this.pool])
   }
 }
 

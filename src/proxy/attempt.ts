@@ -55,6 +55,8 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
   readonly #toTheDeadline: boolean
   #timedOut = false
   #headersReceived = false
+  /** The upstream's status, once its answer began (an ejection names the failure status that tripped it). */
+  #status = 0
   /** The response's body runs to the connection's close (no Content-Length, not chunked): only a FIN ends it. */
   #toTheClose = false
   #dropping = false
@@ -194,6 +196,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     if (refused !== undefined) return controller.abort(refused)
     const te = headers['transfer-encoding']
     this.#headersReceived = true
+    this.#status = statusCode
     this.#connection = headers.connection
     this.#toTheClose = te === undefined && headers['content-length'] === undefined && statusCode !== 204 && statusCode !== 304 && ex.method !== 'HEAD'
     const runtime = this.#runtime
@@ -420,7 +423,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     runtime.pool.release(this.#target, result.failure !== undefined)
     const outcome = result.failure ?? (result.stale ? 'stale' : result.busy ? 'busy' : result.local ? 'local-error' : this.#ex.clientGone || result.error instanceof AttemptAborted ? 'client-abort' : this.#ex.errorCode === 'bad_request' ? 'bad-request' : 'success')
     runtime.observer.attempt(this.#target, outcome, performance.now() - this.#startedAt, result.responded && this.#ex.res.statusCode >= 500)
-    if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target)
+    if (result.failure !== undefined) this.#runtime.outlier.failure(this.#target, result.failure, result.failure === 'status' ? this.#status : undefined)
     else if (!this.#ex.clientGone && !result.busy && !result.local && !result.stale) this.#runtime.outlier.success(this.#target)
     this.#done(result)
   }

@@ -428,7 +428,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     this.#socket.off('close', this.#onEarlyClose)
     const failed = this.#failureStatus
     this.#release(failed)
-    if (failed) this.#runtime.outlier.failure(this.#target)
+    if (failed) this.#runtime.outlier.failure(this.#target, 'status', this.#answered)
     else this.#runtime.outlier.success(this.#target)
     endAndLinger(this.#socket)
     this.#end({ status: this.#answered, declined: true, ...(failed ? { failed } : {}), attempts: this.#attempts, target: this.#target, handshakeMs: performance.now() - this.#startedAt })
@@ -461,7 +461,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
       // the upstream cut its answer short: its failure, as a request's answer cut short is
       this.#stopWatchingClient()
       this.#release(true)
-      this.#runtime.outlier.failure(this.#target)
+      this.#runtime.outlier.failure(this.#target, kind)
       socket.destroy()
       return this.#end({ status: this.#answered, declined: true, failed: true, cutShortBy: failureCode(kind), attempts: this.#attempts, target: this.#target, handshakeMs })
     }
@@ -510,7 +510,7 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
   #countFailure (kind: FailureKind): void {
     this.#release(true)
     this.#runtime.observer.attempt(this.#target, kind, performance.now() - this.#attemptStartedAt)
-    this.#runtime.outlier.failure(this.#target)
+    this.#runtime.outlier.failure(this.#target, kind)
   }
 
   /**

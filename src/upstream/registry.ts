@@ -67,6 +67,8 @@ export interface PoolObserver {
   attempt (target: Target, outcome: AttemptOutcome, durationMs: number, serverError?: boolean): void
   retry (reason: RetryReason): void
   budgetExhausted (): void
+  /** An outlier ejection maxEjectionPercent refused (switchyard_outlier_ejections_skipped_total). */
+  ejectionSkipped? (): void
 }
 
 const NO_OBSERVER: PoolObserver = { attempt () {}, retry () {}, budgetExhausted () {} }
@@ -147,7 +149,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const observer = options.observe?.(name) ?? NO_OBSERVER
     this.observer = observer
     this.budget = new RetryBudget(config.retry.budget, () => observer.budgetExhausted())
-    this.outlier = new OutlierDetector(config.outlier, this.pool, clock)
+    this.outlier = new OutlierDetector(config.outlier, this.pool, clock, () => observer.ejectionSkipped?.())
     this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock, ...(options.carriedLag ? { carriedLag: options.carriedLag } : {}) }) : undefined
     this.#failureStatuses = new Set(config.failureStatuses)
     this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined

@@ -49,7 +49,7 @@ t.test('metrics-bindings', async (t) => {
     const api = m.route('api', 'users')
     const pool = m.pool('users')
     const target = m.target('users', 'http://a:1')
-    t.same(binds, { counter: [['users']], histogram: [] }, 'binding: the zeroed budget series only (a route binds its series at its first request)')
+    t.same(binds, { counter: [['users'], ['users']], histogram: [] }, 'binding: the zeroed budget and skipped-ejection series only (a route binds its series at its first request)')
     binds.counter.length = 0
     binds.histogram.length = 0
 
@@ -241,6 +241,7 @@ t.test('metrics-forget', async (t) => {
     oldPool.retry('reset')
     oldPool.retry('bad-response')
     oldPool.budgetExhausted()
+    oldPool.ejectionSkipped()
     oldTarget.attempt('success')
     oldTarget.attempt('client-abort')
     t.same(keysWith(seriesOf(await m.render()), 'users'), [], 'no pool series came back')
@@ -255,6 +256,7 @@ t.test('metrics-forget', async (t) => {
     t.same(Object.fromEntries(Object.entries(series).filter(([k]) => k.includes('pool="users"') && !k.includes('duration'))), {
       'switchyard_requests_total{code="200",method="GET",pool="users",route="users-api"}': 1,
       'switchyard_retry_budget_exhausted_total{pool="users"}': 0,
+      'switchyard_outlier_ejections_skipped_total{pool="users"}': 0,
       'switchyard_upstream_attempts_total{outcome="success",pool="users",target="http://users:1"}': 1,
     })
     t.equal(series['switchyard_request_duration_seconds_count{pool="users",route="users-api"}'], 1)
@@ -645,6 +647,8 @@ t.test('metrics-render', async (t) => {
     users.retry('reset')
     users.retry('status')
     users.budgetExhausted()
+    users.ejectionSkipped()
+    users.ejectionSkipped()
     m.pool('users-canary')
     const a = m.target('users', 'http://a:1')
     for (let i = 0; i < 3; i++) a.attempt('success')
@@ -673,6 +677,8 @@ t.test('metrics-render', async (t) => {
       [key('switchyard_retries_total', { pool: 'users', reason: 'status' })]: 1,
       [key('switchyard_retry_budget_exhausted_total', { pool: 'users' })]: 1,
       [key('switchyard_retry_budget_exhausted_total', { pool: 'users-canary' })]: 0,
+      [key('switchyard_outlier_ejections_skipped_total', { pool: 'users' })]: 2,
+      [key('switchyard_outlier_ejections_skipped_total', { pool: 'users-canary' })]: 0,
       [key('switchyard_circuit_state', { pool: 'users' })]: 1,
       [key('switchyard_pool_active_tier', { pool: 'users' })]: 0,
       [key('switchyard_pool_hold', { pool: 'users' })]: 0,
