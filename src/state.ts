@@ -22,6 +22,8 @@ export interface RefusalObserver {
 
 export interface RouteObserver {
   request (method: string, status: number, seconds: number): void
+  /** The error code its access-log line gives (counted apart from the status, which an upstream may answer too). */
+  error (code: string): void
 }
 
 export interface RouteObservers {

@@ -71,6 +71,12 @@ export const CATALOGUE = {
     type: 'counter',
     labelNames: ['route', 'pool', 'method', 'code'],
   },
+  requestErrors: {
+    name: 'switchyard_request_errors_total',
+    help: 'Requests a route took whose access-log line has an error code, by route, pool and error code: the gateway\'s own answers (circuit_open, no_available_target, upstream_busy, upstream_timeout, upstream_unreachable, body_too_large...) told apart from an upstream\'s own status, and answers an upstream failure cut short',
+    type: 'counter',
+    labelNames: ['route', 'pool', 'error'],
+  },
   requestDuration: {
     name: 'switchyard_request_duration_seconds',
     help: 'Time from request received to response finished, by route and pool',

@@ -13,6 +13,8 @@ export interface RouteMetrics {
   readonly pool: string
   /** One answered request: its method, the status sent to the client, and the time it took in seconds. */
   request (method: string, status: number, seconds: number): void
+  /** The error code of a request's access-log line (the catalogue's: a bounded set). */
+  error (code: string): void
   readToPrimary (reason: ReadToPrimaryReason): void
   canaryRollback (): void
   mirror (outcome: MirrorOutcome): void
@@ -56,6 +58,7 @@ export class RouteBinding implements RouteMetrics {
   readonly #series: RouteSeries
   readonly #requests: CounterFamily
   readonly #durations: HistogramFamily
+  readonly #errors: CounterChildren<string>
   /** Bound at the first request: a binding that records no request holds no histogram (~0.8 KiB). */
   #duration: HistogramSeries | undefined
   /** Keyed by the request's method as received; only known methods become keys, so the map stays small. */
@@ -69,6 +72,7 @@ export class RouteBinding implements RouteMetrics {
     this.#series = series
     this.#requests = families.requests
     this.#durations = families.requestDuration
+    this.#errors = new CounterChildren(families.requestErrors, [route, pool])
   }
 
   request (method: string, status: number, seconds: number): void {
@@ -82,6 +86,7 @@ export class RouteBinding implements RouteMetrics {
     ;(this.#duration ??= this.#detached ? this.#durations.orphan() : this.#durations.series([this.route, this.pool])).observe(seconds)
   }
 
+  error (code: string): void { this.#errors.inc(code) }
   readToPrimary (reason: ReadToPrimaryReason): void { this.#series.readToPrimary(reason) }
   canaryRollback (): void { this.#series.canaryRollback() }
   mirror (outcome: MirrorOutcome): void { this.#series.mirror(outcome) }
@@ -93,6 +98,7 @@ export class RouteBinding implements RouteMetrics {
       for (const status of byStatus.keys()) this.#requests.remove([this.route, this.pool, label, String(status)])
     }
     this.#durations.remove([this.route, this.pool])
+    this.#errors.detach()
   }
 
   #codesOf (method: string): MethodCodes {

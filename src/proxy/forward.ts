@@ -503,7 +503,10 @@ export class ProxyHandler {
     // out first); a client that left, or stopped reading (client_stalled), says nothing of the version, nor does the
     // gateway's own shortage (503 overloaded: out of file descriptors), nor a request lost to a stale connection
     if (ex.version !== undefined && !ex.clientGone && ex.errorCode !== 'overloaded' && !ex.lostToStale) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.canaryEpoch)
-    if (ex.observer !== undefined) ex.observer.request(ex.method, loggedStatus(ex), (performance.now() - ex.startedAt) / 1000)
+    if (ex.observer !== undefined) {
+      ex.observer.request(ex.method, loggedStatus(ex), (performance.now() - ex.startedAt) / 1000)
+      if (ex.errorCode !== undefined) ex.observer.error(ex.errorCode)
+    }
     // before any route: by its code as settled above, whose status is its line's (a refusal given; a parser's answer;
     // 503 shutdown_cut), or a client that left (waiting its pipelined turn, gone on arrival, or its refusal never
     // written): 499 client_closed. Every line is counted once, as the log has it.

@@ -65,8 +65,10 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     // the fields of a request's line (src/proxy/access-log.ts): its route and pool as soon as it has them, no
     // attempt until one is made, and the bytes its connection carried (a tunnel's are given when it closes)
     const log = (status: number, extra: Record<string, unknown>, handshakeMs?: number): void => {
-      opts.logger.info({ requestId, method: req.method, path: admission.path || loggedTargetPath(req.url), route: admission.route?.label, pool: runtime?.name, target: undefined, status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...extra }, 'request')
+      opts.logger.info({ requestId, clientIp: admission.clientIp, method: req.method, path: admission.path || loggedTargetPath(req.url), route: admission.route?.label, pool: runtime?.name, target: undefined, status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...extra }, 'request')
       if (status !== 101) count(status, handshakeMs)
+      // a tunnel's line too (counted at its 101): every line with an error code is counted by it
+      if (typeof extra.error === 'string') observer?.error(extra.error)
     }
     // A canary's upgrades judge it as its requests do. A tunnel is judged when its 101 is written: it may stay open
     // for hours, and counting it only when it ended left a window with the failures of requests but none of the

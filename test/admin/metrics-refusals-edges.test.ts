@@ -49,7 +49,8 @@ t.test('a connection that never sent a byte is no request: not logged, not count
   t.equal(gw.accessLogs().length, 0)
 })
 
-t.test('a refusal that was never written (the connection closed first) is not counted', async (t) => {
+// (as its line says: the client left before it, 499 client_closed, not its own 414; test/proxy/pipelined-refusal-counted)
+t.test('a refusal that was never written (the connection closed first) is counted as its client leaving, not as itself', async (t) => {
   const { gw, port, u } = await setup(t, { maxUrlBytes: 256 })
   u.delayMs = 1000
   const socket = connect(port, '127.0.0.1')
@@ -60,8 +61,9 @@ t.test('a refusal that was never written (the connection closed first) is not co
   await waitFor(() => u.requests.length === 1)
   socket.destroy()
   await waitFor(() => gw.accessLogs().length === 2)
-  const refused = Object.keys(await counted(gw)).filter((k) => k.startsWith('switchyard_refused_requests_total'))
-  t.strictSame(refused, [], 'the 414 never went out')
+  const refused = Object.entries(await counted(gw)).filter(([k]) => k.startsWith('switchyard_refused_requests_total'))
+  t.strictSame(refused, [[key('switchyard_refused_requests_total', { code: '499', error: 'client_closed' }), 1]], 'the 414 never went out')
+  t.same(gw.accessLogs().map((l) => l.status).sort(), [499, 499], 'and its line says 499 too')
 })
 
 t.test('an Expect other than 100-continue: the catalogue 417, counted', async (t) => {
