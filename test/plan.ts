@@ -24,9 +24,22 @@ export const SOLO: Readonly<Record<string, string>> = {
   'unit/proxy-reclaim.test.ts': "counts the process's diagnostics_channel subscribers",
 }
 
-/** Files per process, by folder (default 12): the dashboard's drive a browser each, and take longer. */
-const PER_PROCESS: Readonly<Record<string, number>> = { dashboard: 5 }
-const DEFAULT_PER_PROCESS = 12
+/**
+ * Seconds a file of each folder takes, on average, in a clean-clone CI run on 2 cores (the dashboard's drive a
+ * browser; deploy's build and start the CLI). A process gets about PROCESS_SECONDS of them, and the costliest
+ * processes start first (tap runs files in name order: the entries are named by rank), so that no long one is left
+ * to run alone at the end.
+ */
+const SECONDS_PER_FILE: Readonly<Record<string, number>> = {
+  dashboard: 19, deploy: 5, ops: 2.4, config: 2.1, reliability: 2.1, discovery: 1.5, resilience: 1.2, release: 1.1, proxy: 0.9,
+}
+const DEFAULT_SECONDS_PER_FILE = 0.5
+const PROCESS_SECONDS = 25
+
+const secondsPerFile = (folder: string): number => SECONDS_PER_FILE[folder] ?? DEFAULT_SECONDS_PER_FILE
+/** Folders whose files drive a browser; other processes run between two of theirs. */
+const BROWSER_FOLDERS = new Set(['dashboard'])
+const BETWEEN_BROWSERS = 2
 
 /** Every test file, relative to test/, sorted. */
 export function testFiles (): string[] {
@@ -56,10 +69,30 @@ export function plan (files: readonly string[] = testFiles()): Plan {
     const folder = file.slice(0, file.indexOf('/'))
     byFolder.set(folder, [...byFolder.get(folder) ?? [], file])
   }
+  const planned: { name: string; files: string[]; seconds: number }[] = []
   for (const [folder, list] of byFolder) {
-    const processes = Math.ceil(list.length / (PER_PROCESS[folder] ?? DEFAULT_PER_PROCESS))
-    for (let i = 0; i < processes; i++) groups.set(`${folder}-${i + 1}`, list.filter((_, index) => index % processes === i))
+    const cost = secondsPerFile(folder)
+    const perProcess = Math.max(2, Math.floor(PROCESS_SECONDS / cost))
+    const processes = Math.ceil(list.length / perProcess)
+    for (let i = 0; i < processes; i++) {
+      const files = list.filter((_, index) => index % processes === i)
+      planned.push({ name: `${folder}-${i + 1}`, files, seconds: files.length * cost })
+    }
   }
+  // Costliest first, but a browser's processes spread among the others: browsers at once on 2 cores slowed each
+  // other down more than they gained (chromium renders in several processes of its own). Named by rank, as tap
+  // sorts the files it is given by name.
+  const byCost = (a: { seconds: number; name: string }, b: { seconds: number; name: string }): number => b.seconds - a.seconds || a.name.localeCompare(b.name)
+  const browsers = planned.filter((p) => BROWSER_FOLDERS.has(p.name.slice(0, p.name.lastIndexOf('-')))).sort(byCost)
+  const others = planned.filter((p) => !browsers.includes(p)).sort(byCost)
+  const ordered: typeof planned = []
+  while (browsers.length > 0 || others.length > 0) {
+    const browser = browsers.shift()
+    if (browser !== undefined) ordered.push(browser)
+    ordered.push(...others.splice(0, BETWEEN_BROWSERS))
+  }
+  const width = String(ordered.length).length
+  for (const [rank, { name, files }] of ordered.entries()) groups.set(`${String(rank + 1).padStart(width, '0')}-${name}`, files)
   return { groups, solo }
 }
 
