@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerOptions, ServerResponse } from 'node:http'
-import { Server as NetServer } from 'node:net'
+import { Server as NetServer, type Socket } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyListenOptions } from 'fastify'
 import type { DestinationStream, Logger } from 'pino'
 import { isLoopback } from './admin/auth.ts'
@@ -395,8 +395,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   }
   const overloaded = (): boolean => overloadWatched && (app as FastifyInstance & { isUnderPressure?: () => boolean }).isUnderPressure?.() === true
   const refusals = metrics !== undefined ? { refusals: metrics } : {}
-  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state, upgrade) => proxy.admit(req, state, upgrade), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), cutting: () => proxy.phase === 'cutting', maxUrlBytes: () => proxy.maxUrlBytes, overloaded, ...refusals }))
-  app.server.on('connect', createConnectHandler({ logger, tunnels, ...refusals }))
+  const clientIp = (req: IncomingMessage, socket: Socket): string => proxy.clientIpOf(req, socket)
+  app.server.on('upgrade', createUpgradeHandler({ state: () => proxy.state, admit: (req, state, upgrade) => proxy.admit(req, state, upgrade), logger, tunnels, refuses: (req) => proxy.refusesUpgrade(req), cutting: () => proxy.phase === 'cutting', maxUrlBytes: () => proxy.maxUrlBytes, overloaded, clientIp, ...refusals }))
+  app.server.on('connect', createConnectHandler({ logger, tunnels, clientIp, ...refusals }))
   // an Expect other than 100-continue: the catalogue's 417, logged and counted (Node's own is a bare 417 nobody sees)
   app.server.on('checkExpectation', (req, res) => proxy.refuse(req, res, 'expectation_failed'))
   // Expect: 100-continue comes to the gateway, not to Node's automatic 100 Continue: a request the gateway refuses

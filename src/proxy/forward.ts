@@ -107,6 +107,11 @@ export class ProxyHandler {
   /** server.maxUrlBytes in force (Infinity: none), for the WebSocket path. */
   get maxUrlBytes (): number { return this.#maxUrlBytes }
 
+  /** The client's address as a request's line gives it (an upgrade or CONNECT never admitted: src/proxy/upgrade.ts). */
+  clientIpOf (req: IncomingMessage, socket: IncomingMessage['socket']): string {
+    return this.#clientIp(req, socket)
+  }
+
   /** A reload's new front-door settings, for the requests that arrive from now on. */
   configureFront (options: FrontOptions & Pick<ProxyOptions, 'maxUrlBytes'>): void {
     this.#admit = createAdmit(options)

@@ -39,6 +39,11 @@ export interface UpgradeOptions {
    * phase). A handshake or tunnel that ends now is the gateway's cut, shutdown_cut, not a client that left.
    */
   cutting?: () => boolean
+  /**
+   * The client's address for the line of an upgrade or CONNECT never admitted (an admitted one has
+   * admission.clientIp): the peer's, or the client a trusted proxy names, as a request's line has it.
+   */
+  clientIp: (req: IncomingMessage, socket: Socket) => string
 }
 
 export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
@@ -166,15 +171,17 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     // Pipelined behind requests still being answered: it waits its turn, as a request does (src/proxy/forward.ts),
     // so its 101 or refusal is not written into the middle of their answers, and it is never acted on if one of
     // them closes the connection (RFC 9112 §9.3.2, §9.6). A client that leaves first gets one 499 line.
+    // (read now: a connection that closes before its turn may no longer name its peer)
+    const clientIp = opts.clientIp(req, socket as Socket)
     afterAnswersOwed(socket as ServerSocket, head, (early) => handle(req, socket, early, startedAt, readAtStart), () => {
       // cut by the shutdown before its turn: 503 shutdown_cut, counted as a refusal (no route took it yet)
       if (opts.cutting?.() === true) {
         opts.refusals?.refused('shutdown_cut')
-        return opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: loggedTargetPath(req.url), status: ERRORS.shutdown_cut.status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...SHUTDOWN_CUT }, 'request')
+        return opts.logger.info({ requestId: requestIdOf(req), clientIp, method: req.method, path: loggedTargetPath(req.url), status: ERRORS.shutdown_cut.status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, ...SHUTDOWN_CUT }, 'request')
       }
       // its client left first: counted as its 499 line is, before any route took it
       opts.refusals?.refused('client_closed')
-      opts.logger.info({ requestId: requestIdOf(req), method: req.method, path: loggedTargetPath(req.url), status: 499, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, aborted: true }, 'request')
+      opts.logger.info({ requestId: requestIdOf(req), clientIp, method: req.method, path: loggedTargetPath(req.url), status: 499, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, aborted: true }, 'request')
     })
   }
 }
@@ -186,11 +193,12 @@ const RETRY_SOON: Record<string, string> = { 'retry-after': '1' }
 const SHUTDOWN_CUT = { error: 'shutdown_cut' } as const
 
 /** Refuses an upgrade before its admission (the connection closes), with its access-log line. */
-function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number, readAtStart: number, headers: Record<string, string> = {}): void {
+function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals' | 'clientIp'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number, readAtStart: number, headers: Record<string, string> = {}): void {
   const requestId = requestIdOf(req)
+  const clientIp = opts.clientIp(req, socket as Socket)
   endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
   opts.refusals?.refused(code)
-  opts.logger.info({ requestId, method: req.method, path: loggedTargetPath(req.url), status: ERRORS[code].status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, error: code }, 'request')
+  opts.logger.info({ requestId, clientIp, method: req.method, path: loggedTargetPath(req.url), status: ERRORS[code].status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, error: code }, 'request')
 }
 
 /**
@@ -214,12 +222,13 @@ function hundredths (ms: number): number {
  * closes the connection, as for other methods the gateway does not implement (HAProxy answers 502, nginx 400),
  * written once the answers owed before it on the connection are.
  */
-export function createConnectHandler (opts: Pick<UpgradeOptions, 'logger' | 'tunnels' | 'refusals'>): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+export function createConnectHandler (opts: Pick<UpgradeOptions, 'logger' | 'tunnels' | 'refusals' | 'clientIp'>): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   return (req, socket, head) => {
     const startedAt = performance.now()
     const requestId = requestIdOf(req)
+    const clientIp = opts.clientIp(req, socket as Socket)
     const log = (status: number, extra: Record<string, unknown>): void => {
-      opts.logger.info({ requestId, method: req.method, path: loggedTargetPath(req.url), status, durationMs: hundredths(performance.now() - startedAt), ...extra }, 'request')
+      opts.logger.info({ requestId, clientIp, method: req.method, path: loggedTargetPath(req.url), status, durationMs: hundredths(performance.now() - startedAt), ...extra }, 'request')
     }
     socket.on('error', () => socket.destroy())
     opts.tunnels.take(socket)

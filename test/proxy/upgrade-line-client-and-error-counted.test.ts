@@ -21,3 +21,18 @@ t.test("a refused handshake's line names the client, and its error is counted", 
   const series = seriesOf(await gw.gateway.metrics!.render())
   t.equal(series[key('switchyard_request_errors_total', { route: 'ws', pool: 'p', error: 'upstream_unreachable' })], 1)
 })
+
+// the lines written before any admission (refused for its length, CONNECT) name the client too
+t.test('an upgrade refused before admission and a CONNECT name the client', async (t) => {
+  const up = await expiringUpstream(t)
+  const gw = await startGateway({ server: { maxUrlBytes: 256 }, pools: { p: { targets: [up.url] } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
+  t.teardown(() => gw.close())
+  const long = await rawHandshake(portOf(gw.url), wsHandshake(`/ws/${'x'.repeat(300)}`, 'long-ws'))
+  long.socket.destroy()
+  t.equal(long.response.status, 414)
+  const connect = await rawHandshake(portOf(gw.url), 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+  connect.socket.destroy()
+  t.equal(connect.response.status, 501)
+  await waitFor(() => gw.accessLogs().length === 2)
+  t.same(gw.accessLogs().map((l) => [l.status, l.clientIp]).sort(), [[414, '127.0.0.1'], [501, '127.0.0.1']])
+})

@@ -27,6 +27,7 @@ t.test('an upgrade whose request target is over maxUrlBytes is refused 414 befor
     logger,
     tunnels,
     refuses: () => false,
+    clientIp: () => '127.0.0.1',
     maxUrlBytes: () => limit,
   }))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
