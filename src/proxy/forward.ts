@@ -16,6 +16,7 @@ import { createAdmit, createClientIp, type Admit, type FrontOptions } from './fr
 import { extractHashKey } from './hash-key.ts'
 import { mirror } from './mirror.ts'
 import { endsWithConnection, requestTakesTurn, requestWaits } from './pipelining.ts'
+import { dropBodyAtClose } from './raw-response.ts'
 import { requestIdOf } from './request-id.ts'
 import { tryTargets } from './retry-loop.ts'
 
@@ -472,7 +473,12 @@ export class ProxyHandler {
     const answer = renderError(code, ex.requestId, retryAfterSeconds)
     // so would a request body we never read; and once the gateway drains, every answer closes its connection,
     // whenever its request came (decided here, as attempt.ts decides for an upstream's answer)
-    if (closes || (ex.hasBody && !ex.req.complete) || ex.gate.closing) answer.headers.connection = 'close'
+    const unread = ex.hasBody && !ex.req.complete
+    if (closes || unread || ex.gate.closing) answer.headers.connection = 'close'
+    // the rest of the body is read and dropped before the close, as after an upstream's early answer: closed with the
+    // client's bytes unread, Linux resets the connection and the client never reads this answer (a 413 or 404 to a
+    // large upload). Not a request whose framing is in doubt (`closes`): nothing more of it is read.
+    if (unread && !closes) dropBodyAtClose(ex.socket, ex.req)
     res.writeHead(answer.status, answer.headers)
     res.end(answer.body)
   }
