@@ -170,8 +170,9 @@ export class DnsDiscovery extends EventEmitter<DnsDiscoveryEvents> {
       this.emit('noAddress', noAddress ? noRecordsCode(a, aaaa) : undefined)
     }
     for (const error of errors) this.emit('lookupError', error)
-    if (changed) this.emit('change', this.#urls, Object.freeze(added), Object.freeze(removed))
+    // (lookups that work again after failing are said on 'lookup': before the change too)
     this.emit('lookup', errors.length === 0)
+    if (changed) this.emit('change', this.#urls, Object.freeze(added), Object.freeze(removed))
   }
 
   #query (lookup: Promise<string[]>): Promise<FamilyAnswer> {

@@ -35,3 +35,25 @@ t.test('no address, then addresses again: each cause is said before its effect',
   await waitFor(() => feed().length >= start + 4)
   t.same(feed().slice(start + 2, start + 4), ['dns', 'tier'], 'lookups work again, then traffic is back on the targets')
 })
+
+// lookups that failed (SERVFAIL) while the pool had no address: their return is said before the traffic it brings
+t.test('lookups failing from the start, then answering: "work again" before the tier change', async (t) => {
+  const up = createServer((_req, res) => res.end('ok'))
+  await new Promise<void>((resolve) => up.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { up.closeAllConnections(); up.close() })
+  const dns = await TestDnsServer.start()
+  t.teardown(() => dns.close())
+  dns.mode = 'servfail'
+  const gw = await startGateway({
+    pools: { p: { targets: [{ dns: NAME, port: (up.address() as AddressInfo).port, refreshMs: 30 }] } },
+    routes: [{ path: '/', pool: 'p' }],
+  }, { dnsServers: [dns.address], defaultMetrics: false, env: {} })
+  t.teardown(() => gw.close())
+  const feed = (): string[] => gw.gateway.events.list().filter((e) => e.pool === 'p').map((e) => e.target === undefined && e.kind === 'target' ? 'dns' : e.kind)
+  await waitFor(() => feed().length >= 1)
+  const start = feed().length
+  dns.set(NAME, { a: ['127.0.0.1'] })
+  dns.mode = 'answer'
+  await waitFor(() => feed().length >= start + 2)
+  t.same(feed().slice(start, start + 2), ['dns', 'tier'], 'lookups work again, then traffic is on the targets')
+})
