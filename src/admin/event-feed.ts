@@ -80,18 +80,13 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
     const pool = runtime.name
     const { pool: upstream, breaker } = runtime
     const onStatus = (target: Target, status: TargetStatus, previous: TargetStatus): void => {
-      const change = describeStatusChange(status, previous)
+      const change = describeStatusChange(runtime, target, status, previous)
       if (change === undefined) return
-      if (change.message === TARGET_EJECTED || change.message === TARGET_RETURNED) {
-        const ejection = change.message === TARGET_EJECTED ? describeEjection(runtime, target, status) : describeReturn(runtime, target, status)
-        this.record(ejection.level, { kind: 'target', pool, target: target.id, message: ejection.message }, { url: target.url, ...ejection.fields })
-        return
-      }
       // Only the health checks mark a target unhealthy, and they keep the failing probe before they do: said here
       // because /status's lastCheck keeps only the latest probe, which the next one overwrites.
       const check = change.message === TARGET_UNHEALTHY ? failedCheck(runtime.health?.lastResult(target)) : undefined
       if (check === undefined) {
-        this.record(change.level, { kind: change.kind, pool, target: target.id, message: change.message }, { url: target.url })
+        this.record(change.level, { kind: change.kind, pool, target: target.id, message: change.message }, { url: target.url, ...change.fields })
         return
       }
       const message = `${change.message} (${'error' in check ? check.error : check.status})`
@@ -157,7 +152,10 @@ function failedCheck (result: ProbeResult | undefined): FailedCheck | undefined 
   return result.status !== undefined ? { status: result.status } : undefined
 }
 
-interface Described { level: Level; message: string; fields: Record<string, unknown> }
+interface Described { level: Level; message: string; fields?: Record<string, unknown> }
+
+/** A target's status change as the feed says it; `fields` go to its log line. */
+interface StatusChange extends Described { kind: GatewayEvent['kind'] }
 
 /**
  * An ejection this pool's outlier detector made says why and for how long (Envoy's outlier event: type and count);
@@ -165,7 +163,7 @@ interface Described { level: Level; message: string; fields: Record<string, unkn
  */
 function describeEjection (runtime: PoolRuntime, target: Target, status: TargetStatus): Described {
   const ejection = runtime.outlier.ejection(target, status.ejectedUntil)
-  if (ejection === undefined) return { level: 'warn', message: TARGET_EJECTED, fields: {} }
+  if (ejection === undefined) return { level: 'warn', message: TARGET_EJECTED }
   const { failures, outcome, ejectedForMs, timesEjected } = ejection
   // the multiplier's effect: a repeated ejection lasts baseEjectionMs × times
   const times = timesEjected > 1 ? `; ejected ${timesEjected} times` : ''
@@ -183,7 +181,7 @@ function describeEjection (runtime: PoolRuntime, target: Target, status: TargetS
 function describeReturn (runtime: PoolRuntime, target: Target, status: TargetStatus): Described {
   const state = targetState(status, target.inFlight, monotonicMs(runtime.clock))
   const still = STILL_OUT[state === 'lagging' && status.lagUnknown === true ? 'lag-unknown' : state]
-  if (still === undefined) return { level: 'info', message: TARGET_RETURNED, fields: {} }
+  if (still === undefined) return { level: 'info', message: TARGET_RETURNED }
   return { level: still.level, message: `${TARGET_RETURNED}; ${still.words}`, fields: { state } }
 }
 
@@ -206,12 +204,12 @@ function describeMs (ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
 }
 
-function describeStatusChange (status: TargetStatus, previous: TargetStatus): { level: Level; kind: GatewayEvent['kind']; message: string } | undefined {
+function describeStatusChange (runtime: PoolRuntime, target: Target, status: TargetStatus, previous: TargetStatus): StatusChange | undefined {
   if (status.disabled !== previous.disabled) return { level: 'warn', kind: 'target', message: status.disabled ? 'target disabled' : 'target enabled' }
   if (status.draining !== previous.draining) return { level: 'info', kind: 'drain', message: status.draining ? 'drain started' : 'target enabled' }
   if (status.healthy !== previous.healthy) return { level: status.healthy ? 'info' : 'warn', kind: 'target', message: status.healthy ? 'target healthy' : TARGET_UNHEALTHY }
   if (status.lagging !== previous.lagging || status.lagUnknown !== previous.lagUnknown) return describeLagChange(status, previous)
-  if ((status.ejectedUntil > 0) !== (previous.ejectedUntil > 0)) return { level: status.ejectedUntil > 0 ? 'warn' : 'info', kind: 'target', message: status.ejectedUntil > 0 ? TARGET_EJECTED : TARGET_RETURNED }
+  if ((status.ejectedUntil > 0) !== (previous.ejectedUntil > 0)) return { kind: 'target', ...(status.ejectedUntil > 0 ? describeEjection(runtime, target, status) : describeReturn(runtime, target, status)) }
   return undefined
 }
 
@@ -219,7 +217,7 @@ function describeStatusChange (status: TargetStatus, previous: TargetStatus): { 
  * A replica whose lag is not known yet (just started or added) takes no reads, but is no news: said at info, and its
  * first report at info too unless it reports it is behind. A replica reported behind is a warning, as before.
  */
-function describeLagChange (status: TargetStatus, previous: TargetStatus): { level: Level; kind: GatewayEvent['kind']; message: string } {
+function describeLagChange (status: TargetStatus, previous: TargetStatus): StatusChange {
   if (!status.lagging) return { level: 'info', kind: 'target', message: previous.lagUnknown === true ? 'replica reported its lag: takes reads' : 'replica caught up' }
   if (status.lagUnknown === true) return { level: 'info', kind: 'target', message: 'replica lag not reported yet: no reads until it reports' }
   return { level: 'warn', kind: 'target', message: 'replica lagging: no reads until it catches up' }
