@@ -49,13 +49,13 @@ export interface UpgradeOptions {
 export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   // where a handshake's retry is picked: the pool running under its name then (src/proxy/retry-loop.ts)
   const running: RunningPool = (name) => opts.state().pools.get(name)
-  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number, readAtStart: number): void => {
+  const handle = (req: IncomingMessage, socket: Duplex, head: Buffer, startedAt: number, readAtStart: number, clientIp: string): void => {
     // before the front half, as for a request: nothing of it is routed or sent on
-    if (opts.maxUrlBytes !== undefined && (req.url?.length ?? 0) > opts.maxUrlBytes()) return refuseUnadmitted(opts, req, socket, 'uri_too_long', startedAt, readAtStart)
+    if (opts.maxUrlBytes !== undefined && (req.url?.length ?? 0) > opts.maxUrlBytes()) return refuseUnadmitted(opts, req, socket, clientIp, 'uri_too_long', startedAt, readAtStart)
     // the gateway's own state, before any route: shutting down, or overloaded (it opens no tunnel that may last
     // hours, as it takes no request). Neither says anything of a canary's version.
-    if (opts.refuses(req)) return refuseUnadmitted(opts, req, socket, 'shutting_down', startedAt, readAtStart, { 'retry-after': '1' })
-    if (opts.overloaded?.() === true) return refuseUnadmitted(opts, req, socket, 'overloaded', startedAt, readAtStart, { 'retry-after': '1' })
+    if (opts.refuses(req)) return refuseUnadmitted(opts, req, socket, clientIp, 'shutting_down', startedAt, readAtStart, { 'retry-after': '1' })
+    if (opts.overloaded?.() === true) return refuseUnadmitted(opts, req, socket, clientIp, 'overloaded', startedAt, readAtStart, { 'retry-after': '1' })
     const state = opts.state()
     const admission = opts.admit(req, state, true)
     const { requestId, runtime } = admission
@@ -173,7 +173,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     // them closes the connection (RFC 9112 §9.3.2, §9.6). A client that leaves first gets one 499 line.
     // (read now: a connection that closes before its turn may no longer name its peer)
     const clientIp = opts.clientIp(req, socket as Socket)
-    afterAnswersOwed(socket as ServerSocket, head, (early) => handle(req, socket, early, startedAt, readAtStart), () => {
+    afterAnswersOwed(socket as ServerSocket, head, (early) => handle(req, socket, early, startedAt, readAtStart, clientIp), () => {
       // cut by the shutdown before its turn: 503 shutdown_cut, counted as a refusal (no route took it yet)
       if (opts.cutting?.() === true) {
         opts.refusals?.refused('shutdown_cut')
@@ -193,9 +193,8 @@ const RETRY_SOON: Record<string, string> = { 'retry-after': '1' }
 const SHUTDOWN_CUT = { error: 'shutdown_cut' } as const
 
 /** Refuses an upgrade before its admission (the connection closes), with its access-log line. */
-function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals' | 'clientIp'>, req: IncomingMessage, socket: Duplex, code: ErrorCode, startedAt: number, readAtStart: number, headers: Record<string, string> = {}): void {
+function refuseUnadmitted (opts: Pick<UpgradeOptions, 'logger' | 'refusals'>, req: IncomingMessage, socket: Duplex, clientIp: string, code: ErrorCode, startedAt: number, readAtStart: number, headers: Record<string, string> = {}): void {
   const requestId = requestIdOf(req)
-  const clientIp = opts.clientIp(req, socket as Socket)
   endAndLinger(socket, rawErrorAnswer(code, requestId, headers))
   opts.refusals?.refused(code)
   opts.logger.info({ requestId, clientIp, method: req.method, path: loggedTargetPath(req.url), status: ERRORS[code].status, upgrade: true, durationMs: hundredths(performance.now() - startedAt), ...connectionBytes(socket, readAtStart), attempts: 0, error: code }, 'request')

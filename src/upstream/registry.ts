@@ -68,10 +68,10 @@ export interface PoolObserver {
   retry (reason: RetryReason): void
   budgetExhausted (): void
   /** An outlier ejection maxEjectionPercent refused (switchyard_outlier_ejections_skipped_total). */
-  ejectionSkipped? (): void
+  ejectionSkipped (): void
 }
 
-const NO_OBSERVER: PoolObserver = { attempt () {}, retry () {}, budgetExhausted () {} }
+const NO_OBSERVER: PoolObserver = { attempt () {}, retry () {}, budgetExhausted () {}, ejectionSkipped () {} }
 
 /** A discovered target as plain data: its URL, the spec's weight and backup flag, and the name it came from. */
 export interface DiscoveredTarget {
@@ -149,7 +149,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const observer = options.observe?.(name) ?? NO_OBSERVER
     this.observer = observer
     this.budget = new RetryBudget(config.retry.budget, () => observer.budgetExhausted())
-    this.outlier = new OutlierDetector(config.outlier, this.pool, clock, () => observer.ejectionSkipped?.())
+    this.outlier = new OutlierDetector(config.outlier, this.pool, clock, () => observer.ejectionSkipped())
     this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock, ...(options.carriedLag ? { carriedLag: options.carriedLag } : {}) }) : undefined
     this.#failureStatuses = new Set(config.failureStatuses)
     this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
