@@ -64,9 +64,10 @@ t.test('out of file descriptors: 503 overloaded, no target blamed, and all back 
   writeConfig(file, {
     server: { host: '127.0.0.1', port: 0 },
     admin: { host: '127.0.0.1', port: 0 },
-    pools: { p: { targets: [a.url, b.url], retry: { backoff: { baseMs: 1, maxMs: 2 } }, healthCheck: { path: '/health', intervalMs: 250, timeoutMs: 250, unhealthyThreshold: 1, healthyThreshold: 1 } } },
+    pools: { p: { targets: [a.url, b.url], retry: { backoff: { baseMs: 1, maxMs: 2 } }, healthCheck: { path: '/health', intervalMs: 500, timeoutMs: 500, unhealthyThreshold: 1, healthyThreshold: 1 } } },
     routes: [{ path: '/', pool: 'p' }],
   })
+  // (probes get 500 ms: at 250 a slow host's loop, busy refusing accepts, timed one out and the target was marked down)
   const gw = await startCli(t, file, { wrapper: ['prlimit', `--nofile=${FDS}:${FDS}`], env: { SWITCHYARD_NODE_FLAGS: 'off' } })
   const agent = new Agent({ keepAlive: true, maxSockets: 1 })
   t.teardown(() => agent.destroy())
