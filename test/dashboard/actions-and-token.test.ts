@@ -22,10 +22,10 @@ t.test('a 401 on an action forgets the token', async (t) => {
   const { page } = await openDashboard(t, { admin: { token: ROTATED_TOKEN }, waitLive: false, browser })
   await page.locator('#token').fill(ROTATED_TOKEN)
   await page.locator('#token-form button[type="submit"]').click()
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="live"]').waitFor()
   await page.route('**/pools/users/targets/*/drain', (route) => route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: 'unauthorized', message: 'a valid bearer token is required' }) }))
   await tile(page, 'users', '10.0.2.21:8080').getByRole('button', { name: /^drain/ }).click()
-  await page.locator('#action-status.tone-bad').waitFor({ timeout: 3000 })
+  await page.locator('#action-status.tone-bad').waitFor()
   t.equal(await page.evaluate(() => sessionStorage.getItem('switchyard.adminToken')), null)
   t.equal(await page.locator('#token').getAttribute('placeholder'), 'admin token')
   t.ok(await page.locator('#reload').isDisabled(), 'actions off until a token is given again')
@@ -38,7 +38,7 @@ t.test("a refused action shows the API's message", async (t) => {
   await page.route('**/pools/users/targets/*/drain', (route) => route.fulfill({ status: 409, contentType: 'application/json', body: JSON.stringify({ error: 'conflict', message: MESSAGE }) }))
   await tile(page, 'users', '10.0.2.21:8080').getByRole('button', { name: /^drain/ }).click()
   const status = page.locator('#action-status.tone-bad')
-  await status.waitFor({ timeout: 3000 })
+  await status.waitFor()
   t.match(await status.innerText(), /failed \(409\)/)
   t.ok((await status.innerText()).includes(MESSAGE), 'the reason given by the API')
 })
@@ -48,11 +48,11 @@ t.test("a refused action shows the API's message", async (t) => {
 t.test('the reason tooltip is removed once the action is possible', async (t) => {
   const { page } = await openDashboard(t, { admin: { token: TITLE_TOKEN }, waitLive: false, browser })
   const reload = page.locator('#reload')
-  await page.locator('#reload[title]').waitFor({ timeout: 5000 })
+  await page.locator('#reload[title]').waitFor()
   t.ok(await reload.isDisabled())
   await page.locator('#token').fill(TITLE_TOKEN)
   await page.locator('#token-form button[type="submit"]').click()
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="live"]').waitFor()
   t.ok(await reload.isEnabled())
   t.equal(await reload.getAttribute('title'), null, 'no tooltip left on an enabled button')
 })
@@ -64,7 +64,7 @@ t.test('an action with no answer is announced as unreachable', async (t) => {
   await page.route('**/pools/users/targets/*/drain', (route) => route.abort('connectionrefused'))
   await tile(page, 'users', '10.0.2.21:8080').getByRole('button', { name: /^drain/ }).click()
   const status = page.locator('#action-status.tone-bad')
-  await status.waitFor({ timeout: 3000 })
+  await status.waitFor()
   t.match(await status.innerText(), /failed \(unreachable\)/)
 })
 
@@ -72,10 +72,10 @@ t.test('an action with no answer is announced as unreachable', async (t) => {
 // with nothing after it (a request the admin listener would count as a failed login).
 t.test('submitting spaces sets no token', async (t) => {
   const { page } = await openDashboard(t, { admin: { token: 'tok-1' }, waitLive: false, browser })
-  await page.locator('[data-connection="unauthorized"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="unauthorized"]').waitFor()
   await page.locator('#token').fill('   ')
   // the submit restarts the stream: its request is the one to look at
-  const restarted = page.waitForRequest((request) => request.url().endsWith('/live'), { timeout: 3000 })
+  const restarted = page.waitForRequest((request) => request.url().endsWith('/live'))
   await page.locator('#token-form button[type="submit"]').click()
   t.equal((await restarted).headers().authorization, undefined, 'no Authorization header sent')
   t.ok(await page.locator('#forget-token').isHidden(), 'no token to forget')
@@ -86,11 +86,11 @@ t.test('submitting spaces sets no token', async (t) => {
 // says one is set) and a Forget button appears: an operator on a shared screen must be able to drop the token.
 t.test('once a token is set: the field says so and Forget is offered', async (t) => {
   const { page } = await openDashboard(t, { admin: { token: FORM_TOKEN }, waitLive: false, browser })
-  await page.locator('[data-connection="unauthorized"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="unauthorized"]').waitFor()
   t.ok(await page.locator('#forget-token').isHidden(), 'nothing to forget yet')
   await page.locator('#token').fill(FORM_TOKEN)
   await page.locator('#token-form button[type="submit"]').click()
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="live"]').waitFor()
   t.ok(await page.locator('#token-form').isVisible(), 'the field stays, to replace the token')
   t.equal(await page.locator('#token').getAttribute('placeholder'), 'token set: type to replace')
   t.ok(await page.locator('#forget-token').isVisible(), 'Forget is offered')
@@ -103,10 +103,10 @@ t.test('once a token is set: the field says so and Forget is offered', async (t)
 // admin listener compares it exactly, and an untrimmed one would be rejected and forgotten.
 t.test('the token is trimmed', async (t) => {
   const { page } = await openDashboard(t, { admin: { token: TRIMMED_TOKEN }, waitLive: false, browser })
-  await page.locator('[data-connection="unauthorized"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="unauthorized"]').waitFor()
   await page.locator('#token').fill(`  ${TRIMMED_TOKEN} `)
   await page.locator('#token-form button[type="submit"]').click()
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="live"]').waitFor()
   t.equal(await page.evaluate(() => sessionStorage.getItem('switchyard.adminToken')), TRIMMED_TOKEN)
 })
 
@@ -134,7 +134,7 @@ t.test('while a drain is in flight the other controls are disabled, and enabled 
   }
   for (const [name, control] of Object.entries(controls)) t.ok(await control.isDisabled(), `${name} disabled while busy`)
   release()
-  await page.locator('#action-status.tone-ok').waitFor({ timeout: 3000 })
+  await page.locator('#action-status.tone-ok').waitFor()
   for (const [name, control] of Object.entries(controls)) t.ok(await control.isEnabled(), `${name} enabled after`)
 })
 
@@ -156,12 +156,12 @@ t.test('two clicks on Reload while the first is in flight: one request', async (
     await held
     await route.continue()
   })
-  await page.locator('#reload:enabled').waitFor({ timeout: 5000 })
+  await page.locator('#reload:enabled').waitFor()
   await page.locator('#reload').click()
   await first
   await page.evaluate(() => document.getElementById('reload')!.click())
   release()
-  await page.locator('#action-status.tone-bad').waitFor({ timeout: 3000 })
+  await page.locator('#action-status.tone-bad').waitFor()
   t.equal(posts, 1, 'one POST /reload')
 })
 
@@ -179,11 +179,11 @@ t.test('drain and switchover of a pool named "blue#2?x"', async (t) => {
   }
   admin.changed()
   const target = tile(page, name, '10.0.7.1:80')
-  await target.waitFor({ timeout: 3000 })
+  await target.waitFor()
   await target.getByRole('button', { name: /^drain/ }).click()
   await waitUntil(() => admin.calls.length === 1)
   t.equal(admin.calls[0]!.url, `/pools/${encodeURIComponent(name)}/targets/${encodeURIComponent('10.0.7.1:80')}/drain`)
-  await page.locator(`#action-status.tone-ok`).waitFor({ timeout: 3000 })
+  await page.locator(`#action-status.tone-ok`).waitFor()
   await page.locator(`[data-pool="${name}"]`).getByRole('button', { name: `switch pool ${name} to its backups` }).click()
   await waitUntil(() => admin.calls.length === 2)
   t.equal(admin.calls[1]!.url, `/pools/${encodeURIComponent(name)}/switchover`)
@@ -219,7 +219,7 @@ t.test('served under /gw/, the page goes live and its actions reach the admin li
   const { page } = await browser.open(origin)
   t.teardown(() => page.close())
   await page.goto(`${origin}/gw/`)
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="live"]').waitFor()
   await page.locator('#reload').click()
   await waitUntil(() => admin.calls.length === 1)
   t.equal(admin.calls[0]!.url, '/reload')
@@ -241,7 +241,7 @@ t.test('markup in an event message is shown literally and creates no element', a
   const markup = '<img id="injected" src="data:,"><b id="bold">x</b>'
   admin.publish({ kind: 'reload', message: markup })
   const newest = page.locator('.feed li.event .event-message').first()
-  await newest.filter({ hasText: 'injected' }).waitFor({ timeout: 3000 })
+  await newest.filter({ hasText: 'injected' }).waitFor()
   t.equal(await newest.textContent(), markup, 'the text as sent')
   t.equal(await page.locator('#injected, #bold').count(), 0, 'no element made of it')
 })
@@ -293,6 +293,6 @@ t.test('the readiness badge warns while the gateway drains', async (t) => {
 // "connecting" warning a page shows for a moment after every start: nothing will change until a token is entered.
 t.test('the connection badge alarms when the stream is refused for a token', async (t) => {
   const { page } = await openDashboard(t, { browser, admin: { token: 'tok-b4d' }, waitLive: false })
-  await page.locator('[data-connection="unauthorized"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="unauthorized"]').waitFor()
   t.equal(await page.locator('#connection').getAttribute('class'), 'badge tone-bad')
 })

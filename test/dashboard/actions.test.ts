@@ -12,13 +12,13 @@ t.test('with a token configured: enter it, drain, switch over, set a canary weig
   const { admin, page } = await openDashboard(t, { admin: { token: TOKEN }, waitLive: false, browser })
 
   // the stream itself wants the token: the page says so and offers the field
-  await page.locator('[data-connection="unauthorized"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="unauthorized"]').waitFor()
   t.match(await page.locator('#notice').innerText(), /token/)
   t.ok(await page.locator('#reload').isDisabled(), 'actions off without a token')
 
   await page.locator('#token').fill(TOKEN)
   await page.locator('#token-form button[type="submit"]').click()
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="live"]').waitFor()
   t.ok(await page.locator('#notice').isHidden(), 'no notice once the token is given')
 
   const target = tile(page, 'payments', '10.0.1.12:8080')
@@ -27,18 +27,18 @@ t.test('with a token configured: enter it, drain, switch over, set a canary weig
   await drain.click()
   await waitUntil(() => admin.calls.length === 1)
   t.same(admin.calls[0], { method: 'POST', url: '/pools/payments/targets/10.0.1.12%3A8080/drain', authorization: `Bearer ${TOKEN}`, body: undefined })
-  await page.locator('[data-pool="payments"] li.tile[data-target="10.0.1.12:8080"][data-state="drained"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-pool="payments"] li.tile[data-target="10.0.1.12:8080"][data-state="drained"]').waitFor()
   t.match(await target.innerText(), /○\s*drained/)
   // the buttons are held while the action's answer is awaited: its "done" may come a frame after the drained state
   // the event stream brought (a loaded CI host showed the enable button still held)
-  await page.locator('#action-status', { hasText: /Drain 10\.0\.1\.12:8080 in pool payments: done/ }).waitFor({ timeout: 3000 })
+  await page.locator('#action-status', { hasText: /Drain 10\.0\.1\.12:8080 in pool payments: done/ }).waitFor()
   t.ok(await drain.isDisabled(), 'a drained target cannot be drained again')
   t.ok(await target.getByRole('button', { name: /^enable/ }).isEnabled(), 'but can be enabled')
 
   await page.locator('[data-pool="payments"]').getByRole('button', { name: 'switch pool payments to its backups' }).click()
   await waitUntil(() => admin.calls.length === 2)
   t.same(admin.calls[1], { method: 'POST', url: '/pools/payments/switchover', authorization: `Bearer ${TOKEN}`, body: { to: 'backup' } })
-  await page.locator('[data-pool="payments"] [data-tier="backup"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-pool="payments"] [data-tier="backup"]').waitFor()
   t.match(await page.locator('[data-pool="payments"] [data-tier]').innerText(), /on backups \(manual\)/)
 
   const canary = page.locator('tr[data-route="catalog"]')
@@ -53,7 +53,7 @@ t.test('a token the admin listener rejects is forgotten and asked for again', as
   const { admin, page } = await openDashboard(t, { admin: { token: TOKEN }, waitLive: false, browser })
   await page.locator('#token').fill('wrong')
   await page.locator('#token-form button[type="submit"]').click()
-  await page.locator('[data-connection="unauthorized"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="unauthorized"]').waitFor()
   t.equal(await page.evaluate(() => sessionStorage.getItem('switchyard.adminToken')), null)
   t.ok(await page.locator('#token-form').isVisible())
   t.equal(admin.calls.length, 0)

@@ -53,6 +53,6 @@ t.test('a half-open breaker is a warning line', async (t) => {
   admin.pool('users').circuit = 'half-open'
   admin.changed()
   const line = page.locator('.attention li', { hasText: 'pool users: circuit half-open' })
-  await line.waitFor({ timeout: 3000 })
+  await line.waitFor()
   t.equal(await line.getAttribute('class'), 'tone-warn')
 })

@@ -9,6 +9,13 @@ export const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ]
 
+/**
+ * How long a page may take to show a state before the test fails. Generous: four test processes and their browsers
+ * share two cores, and a slow host once took over 5 s to open the live stream. Tests that time how fast something
+ * shows measure it themselves.
+ */
+export const SHOWN_WITHIN_MS = 20_000
+
 export interface HasTeardown { teardown (fn: () => unknown): void }
 
 export interface Browser {
@@ -35,6 +42,7 @@ export async function launch (t: HasTeardown): Promise<Browser> {
   const mine = shared
   mine.contexts++
   const context = await (await mine.browser).newContext({ viewport: { width: 1280, height: 800 } })
+  context.setDefaultTimeout(SHOWN_WITHIN_MS)
   t.teardown(async () => {
     await context.close()
     if (--mine.contexts > 0) return

@@ -28,7 +28,7 @@ export async function openDashboard (t: HasTeardown, options: OpenOptions = {}):
   const { page, foreign, errors } = await browser.open(admin.url, options.viewport)
   t.teardown(() => page.close())
   await page.goto(admin.url)
-  if (options.waitLive !== false) await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  if (options.waitLive !== false) await page.locator('[data-connection="live"]').waitFor()
   return { admin, page, foreign, errors }
 }
 

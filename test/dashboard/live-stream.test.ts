@@ -19,7 +19,7 @@ async function liveOnClock (t: HasTeardown, prepare?: () => void): Promise<{ adm
   if (prepare !== undefined) await page.addInitScript(prepare)
   await page.clock.install()
   await page.goto(admin.url)
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
+  await page.locator('[data-connection="live"]').waitFor()
   return { admin, page }
 }
 
@@ -30,10 +30,10 @@ t.test('a dropped stream reads "reconnecting" during the backoff', async (t) => 
   const { admin, page } = await liveOnClock(t)
   await page.clock.pauseAt(Date.now() + 1000)
   admin.live.disconnectAll()
-  await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-connection="reconnecting"]').waitFor()
   t.ok(await page.evaluate(() => document.body.classList.contains('stale')), 'marked stale')
   await page.clock.fastForward(2_000) // the retry the stream asked for
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-connection="live"]').waitFor()
   t.notOk(await page.evaluate(() => document.body.classList.contains('stale')), 'live again after the backoff')
 })
 
@@ -55,11 +55,11 @@ t.test("the reconnect waits out the stream's retry hint", async (t) => {
   const fetches = (): Promise<number> => page.evaluate(() => (window as unknown as { liveFetches: number }).liveFetches)
   t.equal(await fetches(), 1)
   admin.live.disconnectAll()
-  await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-connection="reconnecting"]').waitFor()
   await page.clock.runFor(1500)
   t.equal(await fetches(), 1, 'not back after 1.5 s')
   await page.clock.runFor(600)
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-connection="live"]').waitFor()
   t.equal(await fetches(), 2, 'back after 2 s')
 })
 
@@ -85,7 +85,7 @@ t.test('reconnect attempts back off to at most 10 s apart', async (t) => {
   await page.clock.pauseAt(Date.now() + 1000)
   await page.evaluate(() => { (window as unknown as { refuseLive: boolean }).refuseLive = true })
   admin.live.disconnectAll()
-  await page.locator('[data-connection="reconnecting"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-connection="reconnecting"]').waitFor()
   for (let s = 0; s < 40; s++) await page.clock.runFor(1000)
   const refused = await page.evaluate(() => (window as unknown as { refused: number[] }).refused)
   const gaps = refused.slice(1).map((at, i) => at - refused[i]!)
@@ -141,7 +141,7 @@ t.test('an open breaker counts down between snapshots', async (t) => {
   await page.clock.install()
   await page.goto(admin.url)
   const circuit = page.locator('[data-pool="users"] [data-circuit="open"]')
-  await circuit.waitFor({ timeout: 5000 })
+  await circuit.waitFor()
   await page.clock.pauseAt(Date.now() + 1000)
   t.match(await circuit.innerText(), /half-open in (2[6-9]|30) s/)
   await page.clock.fastForward(10_000)

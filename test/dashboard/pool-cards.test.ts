@@ -14,7 +14,7 @@ t.test('an open breaker with no time left reads "half-open due"', async (t) => {
   Object.assign(admin.pool('users'), { circuit: 'open', circuitRetryAfterSeconds: 0 })
   admin.changed()
   const circuit = page.locator('[data-pool="users"] [data-circuit="open"]')
-  await circuit.waitFor({ timeout: 3000 })
+  await circuit.waitFor()
   t.match(await circuit.innerText(), /circuit open · half-open due/)
 })
 
@@ -26,7 +26,7 @@ t.test("an open breaker's badge shows its own since", async (t) => {
   Object.assign(admin.pool('users'), { circuit: 'open', circuitRetryAfterSeconds: 12, circuitSince, activeTierSince: new Date(Date.now() - 7_200_000).toISOString() })
   admin.changed()
   const circuit = page.locator('[data-pool="users"] [data-circuit="open"]')
-  await circuit.waitFor({ timeout: 3000 })
+  await circuit.waitFor()
   const shown = await page.evaluate((iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false }), circuitSince)
 
   t.ok((await circuit.innerText()).endsWith(`· since ${shown}`), await circuit.innerText())
@@ -41,7 +41,7 @@ t.test('no "since" on a pool on its primaries; one on a pool on its backups', as
   Object.assign(admin.pool('payments'), { activeTier: 'backup', activeTierSince: at })
   admin.changed()
   const payments = page.locator('[data-pool="payments"] [data-tier]')
-  await page.locator('[data-pool="payments"] [data-tier="backup"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-pool="payments"] [data-tier="backup"]').waitFor()
   await waitUntil(async () => /since/.test(await payments.innerText()))
   t.equal(await page.locator('[data-pool="users"] [data-tier]').innerText(), '▲ on primaries')
 })
@@ -76,7 +76,7 @@ t.test('a target id shared by two pools has a since per pool', async (t) => {
     targets: [{ id: '10.0.2.21:8080', url: 'http://10.0.2.21:8080', backup: false, weight: 1, state: 'unhealthy', inFlight: 0, tunnels: 0, requests: 0, failures: 0 }],
   }
   admin.changed()
-  await tile(page, 'users-b', '10.0.2.21:8080').waitFor({ timeout: 3000 })
+  await tile(page, 'users-b', '10.0.2.21:8080').waitFor()
   // two more snapshots, each seen on the page
   for (const inFlight of [5, 6]) {
     admin.target('catalog', '10.0.3.31:8080').inFlight = inFlight
@@ -96,8 +96,8 @@ t.test('removed pools and targets leave the page without a reload', async (t) =>
   delete admin.status.pools.orders
   admin.pool('users').targets.pop()
   admin.changed()
-  await page.locator('section.pool[data-pool="orders"]').waitFor({ state: 'detached', timeout: 3000 })
-  await tile(page, 'users', '10.0.2.22:8080').waitFor({ state: 'detached', timeout: 3000 })
+  await page.locator('section.pool[data-pool="orders"]').waitFor({ state: 'detached' })
+  await tile(page, 'users', '10.0.2.22:8080').waitFor({ state: 'detached' })
   t.equal(await tile(page, 'users', '10.0.2.21:8080').count(), 1, 'the other target stays')
 })
 

@@ -33,28 +33,28 @@ t.test('the dashboard follows a real gateway and acts on it', async (t) => {
   const browser = await launch(t)
   const { page, foreign, errors } = await browser.open(admin)
   await page.goto(admin)
-  await page.locator('[data-connection="live"]').waitFor({ timeout: 5000 })
-  await tile(page, 'api', id(u1)).waitFor({ timeout: 3000 })
+  await page.locator('[data-connection="live"]').waitFor()
+  await tile(page, 'api', id(u1)).waitFor()
   // healthy, once a probe has answered in time: on a loaded machine one 200 ms probe may time out first (and the
   // next, 200 ms later, puts it back), so this waits for the state rather than reading it once
-  const healthy = await page.locator(`[data-pool="api"] li.tile[data-target="${id(u1)}"][data-state="healthy"]`).waitFor({ timeout: 5000 }).then(() => true, () => false)
+  const healthy = await page.locator(`[data-pool="api"] li.tile[data-target="${id(u1)}"][data-state="healthy"]`).waitFor().then(() => true, () => false)
   t.ok(healthy, 'healthy on the page')
   await page.evaluate(() => { (window as unknown as { marker: number }).marker = 1 })
 
   // kill a target: its health checks fail, the page shows it within 3 s
   await u1.refuse()
   const killed = Date.now()
-  await page.locator(`[data-pool="api"] li.tile[data-target="${id(u1)}"][data-state="unhealthy"]`).waitFor({ timeout: 3000 })
+  await page.locator(`[data-pool="api"] li.tile[data-target="${id(u1)}"][data-state="unhealthy"]`).waitFor()
   t.ok(Date.now() - killed < 3000, 'unhealthy on the page within 3 s')
 
   // open a breaker
   gw.gateway.pools().get('users')!.breaker.force('open')
-  await page.locator('[data-pool="users"] [data-circuit="open"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-pool="users"] [data-circuit="open"]').waitFor()
   t.pass('the open breaker shows')
 
   // drain from the page: the gateway's /status says so
   await tile(page, 'api', id(u2)).getByRole('button', { name: `drain ${id(u2)} in pool api` }).click()
-  await page.locator(`[data-pool="api"] li.tile[data-target="${id(u2)}"][data-state="drained"]`).waitFor({ timeout: 3000 })
+  await page.locator(`[data-pool="api"] li.tile[data-target="${id(u2)}"][data-state="drained"]`).waitFor()
   const status = await (await fetch(`${admin}/status`)).json() as { pools: Record<string, { targets: { id: string; state: string }[] }> }
   t.equal(status.pools.api!.targets.find((x) => x.id === id(u2))!.state, 'drained', '/status: drained')
 
@@ -62,7 +62,7 @@ t.test('the dashboard follows a real gateway and acts on it', async (t) => {
   badReload = true
   await page.locator('#reload').click()
   const rejected = page.locator('.feed li.event[data-kind="reload-rejected"]').first()
-  await rejected.waitFor({ timeout: 3000 })
+  await rejected.waitFor()
   t.match(await rejected.innerText(), /unknown pool 'ghost'/)
   t.match(await rejected.innerText(), /not ftp:\/\//)
   t.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 1, 'never reloaded')

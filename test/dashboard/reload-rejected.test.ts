@@ -20,7 +20,7 @@ for (const [label, reloadEventDelayMs] of cases) {
     t.equal(admin.calls[0]!.url, '/reload')
 
     const rejected = page.locator('.feed li.event[data-kind="reload-rejected"]')
-    await rejected.first().waitFor({ timeout: 3000 })
+    await rejected.first().waitFor()
     t.same(await rejected.first().locator('.problems li').allInnerTexts(), REJECTED_PROBLEMS)
     t.match(await page.locator('#action-status').innerText(), /Reload the config: failed \(422\)/)
 

@@ -157,6 +157,6 @@ t.test('a route on a pool the status does not list reads "unknown pool"', async 
   admin.status.routes.push({ id: '*/api/ghost', name: 'ghost', path: '/api/ghost', pool: 'ghost' })
   admin.changed()
   const state = page.locator('tr[data-route="ghost"] .route-pool-state')
-  await state.waitFor({ timeout: 3000 })
+  await state.waitFor()
   t.equal(await state.textContent(), ' · unknown pool')
 })

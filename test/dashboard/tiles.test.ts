@@ -29,7 +29,7 @@ t.test('a disabled target offers Enable only', async (t) => {
   admin.target('users', '10.0.2.22:8080').state = 'disabled'
   admin.changed()
   const target = page.locator('[data-pool="users"] li.tile[data-target="10.0.2.22:8080"][data-state="disabled"]')
-  await target.waitFor({ timeout: 3000 })
+  await target.waitFor()
   const button = (name: string) => tile(page, 'users', '10.0.2.22:8080').getByRole('button', { name: new RegExp(`^${name} `) })
   t.ok(await button('drain').isDisabled(), 'drain')
   t.ok(await button('disable').isDisabled(), 'disable')
@@ -52,7 +52,7 @@ t.test('a target unhealthy for 30 s reads "for 3x s"', async (t) => {
   const { admin, page } = await openDashboard(t, { browser })
   Object.assign(admin.target('users', '10.0.2.22:8080'), { state: 'unhealthy', since: new Date(Date.now() - 30_000).toISOString() })
   admin.changed()
-  await page.locator('[data-pool="users"] li.tile[data-target="10.0.2.22:8080"][data-state="unhealthy"]').waitFor({ timeout: 3000 })
+  await page.locator('[data-pool="users"] li.tile[data-target="10.0.2.22:8080"][data-state="unhealthy"]').waitFor()
   t.match(await tile(page, 'users', '10.0.2.22:8080').locator('.since').innerText(), /^for 3\d s$/)
 })
 
