@@ -1,47 +1,62 @@
 // A path the admin listener serves, asked with a method it does not take: 405 with Allow (RFC 9110 §15.5.6), as
 // Envoy's admin answers a GET to a POST-only endpoint; OPTIONS is 204 with Allow (§9.3.7). Only unknown paths are 404.
-import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify'
-import { METHODS } from '../node-http.ts'
+// Such a request is one Fastify's router finds no route for (a 404 to Fastify): its path is looked up again among
+// the paths alone, in a router of one tree. Routes for every other method of every path (~550 of them, one
+// find-my-way tree per method) cost ~30-40 ms of every start, before the admin listener could answer /readyz.
+import FindMyWay from 'find-my-way'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 
 // the order Allow lists them in
 const LISTED: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']
 
+/** A path the listener serves (its route's url), and what it takes. */
+export interface OtherMethod {
+  readonly url: string
+  readonly allow: string
+}
+
 /**
- * Notes every route declared on the instance from now on; once the instance boots, adds a route for the other
- * methods of each path. `refuse` answers 405 in the instance's error format (the Allow header is set by then).
+ * What a request no route took asked for: a path that is there with another method; the router's own refusals,
+ * which it gives a method that has routes on that path (frameworkErrors: a parameter too long, bad percent-encoding);
+ * or undefined, a path that is not there.
  */
-export function answerOtherMethods (admin: FastifyInstance, refuse: (reply: FastifyReply) => FastifyReply): void {
+export type Unrouted = OtherMethod | 'uri_too_long' | 'bad_request' | undefined
+
+export interface RouterOptions {
+  readonly maxParamLength: number
+}
+
+/**
+ * Notes every route declared on the instance from now on; returns what a request no route took asked for (above).
+ * The router of paths is built at its first use: routes are all declared by then (Fastify takes none once ready).
+ */
+export function otherMethods (admin: FastifyInstance, options: RouterOptions): (request: FastifyRequest) => Unrouted {
   const methodsByUrl = new Map<string, Set<string>>()
-  let sealed = false
-  // every method Node's parser takes (WebDAV's, PURGE), not only those Fastify routes by default: a known path asked
-  // with one is 405 as well, not 404 (CONNECT names no path)
-  for (const method of METHODS) {
-    if (method !== 'CONNECT' && !admin.supportedMethods.includes(method)) admin.addHttpMethod(method)
-  }
   admin.addHook('onRoute', (route) => {
-    if (sealed) return
     const methods = methodsByUrl.get(route.url) ?? new Set<string>()
     for (const method of [route.method].flat()) methods.add(method)
     methodsByUrl.set(route.url, methods)
   })
-  // a plugin boots after every route declared before listen(): the dashboard's too
-  admin.register(async (instance) => {
-    sealed = true
+  let paths: FindMyWay.Instance<FindMyWay.HTTPVersion.V1> | undefined
+  const build = (): FindMyWay.Instance<FindMyWay.HTTPVersion.V1> => {
+    // Fastify's own router options (its defaults but maxParamLength), so a path matches here as it would there; its
+    // refusals come back as the answer the listener's frameworkErrors gives them
+    const router = FindMyWay({
+      maxParamLength: options.maxParamLength,
+      onBadUrl: () => 'bad_request',
+      onMaxParamLength: () => 'uri_too_long',
+    })
     for (const [url, methods] of methodsByUrl) {
       if (methods.has('GET')) methods.add('HEAD')
       const allow = LISTED.filter((m) => methods.has(m) || m === 'OPTIONS').join(', ')
-      instance.route({
-        // every method the router knows (TRACE too), not only the common ones
-        method: instance.supportedMethods.filter((m) => !methods.has(m)) as HTTPMethods[],
-        url,
-        // answered before any body is parsed (after the token and origin checks, which are the instance's own
-        // onRequest hooks): a body of a type the path would not read is no reason to say anything but 405
-        onRequest: async (request, reply) => {
-          reply.header('allow', allow)
-          return request.method === 'OPTIONS' ? reply.code(204).send() : refuse(reply)
-        },
-        handler: async () => undefined,
-      })
+      router.on('GET', url, () => {}, { url, allow } satisfies OtherMethod)
     }
-  })
+    return router
+  }
+  return (request) => {
+    const found = (paths ??= build()).find('GET', request.url)
+    if (found === null) return undefined
+    // a refusal's result carries no store: its handler gives the answer (onBadUrl, onMaxParamLength above)
+    return found.store === null ? found.handler(request.raw, request.raw as never, {}, null, {}) as Unrouted : found.store as OtherMethod
+  }
 }

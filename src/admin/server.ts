@@ -18,7 +18,7 @@ import { watchConnectionDrops } from '../lifecycle/connection-drops.ts'
 import { systemClock } from '../runtime.ts'
 import { LAZY_SCHEMA_COMPILERS } from '../fastify-compilers.ts'
 import { onClientError } from '../proxy/client-error.ts'
-import { answerOtherMethods } from './allow.ts'
+import { otherMethods, type OtherMethod } from './allow.ts'
 import { bearerCheck, fromAnotherOrigin, servedHost } from './auth.ts'
 import { poolStatus } from './status.ts'
 import type { GatewayEvent, StatusDocument, TargetStatusView } from './status-types.ts'
@@ -79,8 +79,7 @@ const GET_ACCESS: Record<string, Access> = {
  * path takes), so a probe or an open path stays open: a POST to /healthz is a 405 like a PUT, not a 401. Other POSTs
  * (found or not: the token comes before anything is looked at) are actions.
  */
-function accessOf (request: FastifyRequest): Access | 'action' {
-  const route = request.routeOptions.url
+function accessOf (request: FastifyRequest, route = request.routeOptions.url): Access | 'action' {
   const listed = route !== undefined && Object.hasOwn(GET_ACCESS, route) ? GET_ACCESS[route]! : undefined
   if (listed === 'probe' || listed === 'open') return listed
   if (request.method === 'POST') return 'action'
@@ -93,6 +92,9 @@ const TARGET_ACTIONS: Record<string, Partial<TargetStatus>> = {
   enable: { draining: false, disabled: false },
   disable: { disabled: true },
 }
+
+/** A route's id (host, path, methods, headers) in POST /routes/:route/canary can pass find-my-way's default 100. */
+const ROUTER_OPTIONS = { maxParamLength: 2048 }
 
 /** The largest request body the admin listener reads (every action's body is a few bytes of JSON). */
 const BODY_LIMIT = 16 * 1024
@@ -161,8 +163,7 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     requestTimeout: REQUEST_TIMEOUT_MS,
     http: { headersTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: 1000 },
     clientErrorHandler: onClientError,
-    // a route's id (host, path, methods, headers) in POST /routes/:route/canary can pass find-my-way's default 100
-    routerOptions: { maxParamLength: 2048 },
+    routerOptions: ROUTER_OPTIONS,
     // what the router refuses before any hook runs (a parameter too long, bad percent-encoding): from the catalogue,
     // and logged like every other POST
     frameworkErrors: (err, request, reply) => {
@@ -202,7 +203,12 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   admin.addContentTypeParser('*', { parseAs: 'string' }, onlyEmpty)
 
   admin.setNotFoundHandler((_request, reply) => fail(reply, 'not_found'))
-  answerOtherMethods(admin, (reply) => fail(reply, 'method_not_allowed'))
+  const unrouted = otherMethods(admin, ROUTER_OPTIONS)
+  /** A path that is there, asked with a method it does not take: answered before any body is parsed. */
+  const notTaken = (request: FastifyRequest, reply: FastifyReply, other: OtherMethod): FastifyReply => {
+    reply.header('allow', other.allow)
+    return request.method === 'OPTIONS' ? reply.code(204).send() : fail(reply, 'method_not_allowed')
+  }
   admin.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _request, reply) => {
     if (err.statusCode === 413) return fail(reply, 'payload_too_large')
     if (err.statusCode !== undefined && err.statusCode < 500) return fail(reply, 'bad_request', { detail: err.message })
@@ -211,17 +217,22 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   })
   // where the call came from, then the bearer token, before anything is looked at
   admin.addHook('onRequest', async (request, reply) => {
-    const access = accessOf(request)
-    if (access === 'probe') return
+    // no route took it: a path that is there with another method (guarded as that path), or none
+    const other = request.is404 ? unrouted(request) : undefined
+    // what the router refuses before any hook, as it would with a route of this method on the path (frameworkErrors)
+    if (typeof other === 'string') return fail(reply, other)
+    const access = accessOf(request, request.is404 ? other?.url : request.routeOptions.url)
+    if (access === 'probe') return other !== undefined ? notTaken(request, reply, other) : undefined
     // with a token set, the token is the defence (a rebinding page cannot have it), so any Host may be used
     if (ctx.token() === undefined && !servedHost(request.headers.host, ctx.host, ctx.name)) return fail(reply, 'forbidden_origin')
     // an unknown path is 404 here, before a body is parsed (a body Fastify cannot read would make it a 400 or 413),
     // and, on a guarded path, after the token
-    if (access === 'open') return request.is404 ? fail(reply, 'not_found') : undefined
+    if (access === 'open') return other !== undefined ? notTaken(request, reply, other) : request.is404 ? fail(reply, 'not_found') : undefined
     if (fromAnotherOrigin(request.headers)) return fail(reply, 'forbidden_origin')
     if (!authorised(request.headers.authorization)) return fail(reply, 'unauthorized')
-    if (request.is404) return fail(reply, 'not_found')
+    if (request.is404 && other === undefined) return fail(reply, 'not_found')
     if (access === 'action' && ctx.handingOver?.() === true) return refuseHandingOver(reply)
+    if (other !== undefined) return notTaken(request, reply, other)
   })
   // and again once its body is read: an action whose headers came before the stop signal and its body after
   admin.addHook('preHandler', async (request, reply) => {
