@@ -20,7 +20,16 @@ export interface RefusalObserver {
   refused (error: ErrorCode | 'client_closed'): void
 }
 
+/**
+ * A request is in flight on the observer it will be counted under, from begin() to request(): a reload that takes
+ * the route off the pool keeps the series until the requests begun there are counted (src/metrics/metrics.ts).
+ */
 export interface RouteObserver {
+  /** The request is counted here once it ends. */
+  begin (): void
+  /** Begun here, it is counted under another observer (begun there next): a split read the primary serves. */
+  leave (): void
+  /** Once per request begun, at its end. */
   request (method: string, status: number, seconds: number): void
   /** The error code its access-log line gives (counted apart from the status, which an upstream may answer too). */
   error (code: string): void

@@ -1,6 +1,6 @@
 // A gateway's metrics: its own series (never shared with another gateway in the process), the bindings the
-// hot path records through (cached, one per route, pool and target), forgetting what a reload removed,
-// and the /metrics text.
+// hot path records through (cached, one per route, pool and target), forgetting what a reload removed (a route's
+// requests still in flight then are counted before its series go), and the /metrics text.
 import { ERRORS, type ErrorCode } from '../errors.ts'
 import { CONFIG_RELOAD_RESULTS, UNANSWERED_REFUSALS, type ConfigReloadResult, type ConnectionDropReason, type UnansweredRefusal } from './catalogue.ts'
 import type { CounterSeries } from './counter.ts'
@@ -39,6 +39,12 @@ export class GatewayMetrics {
   /** Bound at the first drop of each reason (none exported before: a fresh gateway's exposition stays as it was). */
   readonly #drops = new Map<ConnectionDropReason, CounterSeries>()
   readonly #routes = new Map<string, RouteEntry>()
+  /**
+   * route → pool → binding a reload forgot while requests were in flight on it: still exported, it counts them as
+   * they end, and goes at the first render after the last has (a scrape sees the final counts, not a pool's last
+   * and slowest requests lost to every rate). route() asked for the pair again takes it back into use.
+   */
+  readonly #retired = new Map<string, Map<string, RouteBinding>>()
   readonly #pools = new Map<string, PoolBinding>()
   /** pool → target id → binding */
   readonly #targets = new Map<string, Map<string, TargetBinding>>()
@@ -55,7 +61,10 @@ export class GatewayMetrics {
   /** Where the state gauges are read from at each render (undefined: none exported). */
   setSource (source: MetricsSnapshotSource | undefined): void { this.#source = source }
 
-  /** The binding for a route's requests to a pool: the same object for the same pair until forgotten. */
+  /**
+   * The binding for a route's requests to a pool: the same object for the same pair until forgotten, and after, while
+   * it is retired (the same series: a second binding would lose them when the first is detached).
+   */
   route (routeId: string, pool: string): RouteMetrics {
     let entry = this.#routes.get(routeId)
     if (entry === undefined) {
@@ -64,10 +73,40 @@ export class GatewayMetrics {
     }
     let binding = entry.byPool.get(pool)
     if (binding === undefined) {
-      binding = new RouteBinding(this.#families, routeId, pool, entry.series)
+      binding = this.#revived(routeId, pool, entry.series) ?? new RouteBinding(this.#families, routeId, pool, entry.series)
       entry.byPool.set(pool, binding)
     }
     return binding
+  }
+
+  #revived (routeId: string, pool: string, series: RouteSeries): RouteBinding | undefined {
+    const retired = this.#retired.get(routeId)
+    const binding = retired?.get(pool)
+    if (binding === undefined) return undefined
+    retired!.delete(pool)
+    if (retired!.size === 0) this.#retired.delete(routeId)
+    binding.revive(series)
+    return binding
+  }
+
+  /** A forgotten (route, pool) binding: detached now, or retired while requests are in flight on it. */
+  #retire (binding: RouteBinding): void {
+    if (!binding.busy) return binding.detach()
+    let retired = this.#retired.get(binding.route)
+    if (retired === undefined) this.#retired.set(binding.route, retired = new Map())
+    retired.set(binding.pool, binding)
+  }
+
+  /** After a render: the retired bindings whose last request it exported go. */
+  #settle (): void {
+    for (const [routeId, retired] of this.#retired) {
+      for (const [pool, binding] of retired) {
+        if (binding.busy) continue
+        binding.detach()
+        retired.delete(pool)
+      }
+      if (retired.size === 0) this.#retired.delete(routeId)
+    }
   }
 
   pool (pool: string): PoolMetrics {
@@ -94,37 +133,47 @@ export class GatewayMetrics {
   }
 
   /**
-   * Drops every series of a route (with each of its pools, and its route-only series). Bindings handed out
-   * before keep accepting calls but count nowhere, so requests still in flight cannot bring the series back;
-   * route() hands out a fresh binding.
+   * Drops every series of a route (with each of its pools, and its route-only series). A (route, pool) binding with
+   * requests in flight is retired (#retire); the others, and the route-only series at once (a removed route's plan
+   * events count nowhere: app.ts seriesOf), keep accepting calls but count nowhere, so a late call cannot bring the
+   * series back; route() hands out a fresh binding (or takes a retired one back).
    */
   forgetRoute (routeId: string): void {
     const entry = this.#routes.get(routeId)
     if (entry === undefined) return
-    for (const binding of entry.byPool.values()) binding.detach()
+    for (const binding of entry.byPool.values()) this.#retire(binding)
     entry.series.detach()
     this.#routes.delete(routeId)
   }
 
-  /** The pools a route's requests are counted under now (bound and not forgotten). */
+  /** The pools a route's requests are counted under now (bound and not forgotten: retired ones are not). */
   routePools (routeId: string): string[] {
     return [...this.#routes.get(routeId)?.byPool.keys() ?? []]
   }
 
   /**
    * Drops a route's requests and durations to one pool (a reload moved the route, or took its canary or replicas
-   * away, and the pool itself stays); its other pools and route-only series stay. Held bindings count nowhere.
+   * away, and the pool itself stays); its other pools and route-only series stay. Retired while requests are in
+   * flight on it; otherwise a held binding counts nowhere.
    */
   forgetRoutePool (routeId: string, pool: string): void {
     const byPool = this.#routes.get(routeId)?.byPool
-    byPool?.get(pool)?.detach()
-    byPool?.delete(pool)
+    const binding = byPool?.get(pool)
+    if (binding === undefined) return
+    this.#retire(binding)
+    byPool!.delete(pool)
   }
 
-  /** Drops every series labelled with this pool: its routes' requests and durations, retries, budget, attempts. */
+  /**
+   * Drops every series labelled with this pool: its routes' requests and durations (retired while requests are in
+   * flight on them), retries, budget, attempts (at once: a removed pool's late attempts and retries count nowhere,
+   * app.ts poolObserver).
+   */
   forgetPool (pool: string): void {
     for (const entry of this.#routes.values()) {
-      entry.byPool.get(pool)?.detach()
+      const binding = entry.byPool.get(pool)
+      if (binding === undefined) continue
+      this.#retire(binding)
       entry.byPool.delete(pool)
     }
     this.#pools.get(pool)?.detach()
@@ -178,6 +227,7 @@ export class GatewayMetrics {
     this.#families.configInfo.clear()
     if (this.#configHash !== undefined) this.#families.configInfo.set([this.#configHash()], 1)
     renderFamilies(this.#families, this.#out)
+    if (this.#retired.size > 0) this.#settle()
     const own = this.#out.take() // before any await: a concurrent render() gets the writer empty
     return this.#defaultMetrics ? own + await (await processRegistry()).metrics() : own
   }

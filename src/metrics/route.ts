@@ -1,6 +1,7 @@
 // Per-route series. A route's requests are bound per (route, pool): a canary route sends to two pools, and a
 // reload may move a route to another pool. The route-only series (reads to primary, rollbacks, mirrors) are
-// bound once per route and shared by its (route, pool) bindings.
+// bound once per route and shared by its (route, pool) bindings. A binding counts its requests in flight, so a
+// reload that forgets it while some are can keep its series until they are counted (GatewayMetrics retires it).
 import { bindOrOrphan, CounterChildren, LazySeries } from './children.ts'
 import { KNOWN_METHODS, OTHER_METHOD, type MirrorOutcome, type ReadToPrimaryReason } from './catalogue.ts'
 import type { CounterFamily, CounterSeries } from './counter.ts'
@@ -11,7 +12,11 @@ import type { HistogramFamily, HistogramSeries } from './histogram.ts'
 export interface RouteMetrics {
   readonly route: string
   readonly pool: string
-  /** One answered request: its method, the status sent to the client, and the time it took in seconds. */
+  /** A request that request() will count here: in flight until then. */
+  begin (): void
+  /** A request begun here that another binding will count (a split read the primary serves): no longer in flight here. */
+  leave (): void
+  /** One answered request, which ends it: its method, the status sent to the client, and the time it took in seconds. */
   request (method: string, status: number, seconds: number): void
   /** The error code of a request's access-log line (the catalogue's: a bounded set). */
   error (code: string): void
@@ -55,7 +60,8 @@ export class RouteSeries {
 export class RouteBinding implements RouteMetrics {
   readonly route: string
   readonly pool: string
-  readonly #series: RouteSeries
+  /** The route's, replaced when a route a reload removed comes back while this binding was retired (revive()). */
+  #series: RouteSeries
   readonly #requests: CounterFamily
   readonly #durations: HistogramFamily
   readonly #errors: CounterChildren<string>
@@ -65,6 +71,8 @@ export class RouteBinding implements RouteMetrics {
   readonly #byMethod = new Map<string, MethodCodes>()
   readonly #byLabel = new Map<string, MethodCodes>()
   #detached = false
+  /** Begun and not yet counted; below 0 only for a caller that never calls begin() (counted as none). */
+  #inFlight = 0
 
   constructor (families: Families, route: string, pool: string, series: RouteSeries) {
     this.route = route
@@ -75,7 +83,14 @@ export class RouteBinding implements RouteMetrics {
     this.#errors = new CounterChildren(families.requestErrors, [route, pool])
   }
 
+  begin (): void { this.#inFlight++ }
+  leave (): void { this.#inFlight-- }
+
+  /** Whether a request begun here has yet to be counted (a retired binding stays exported until none has). */
+  get busy (): boolean { return this.#inFlight > 0 }
+
   request (method: string, status: number, seconds: number): void {
+    this.#inFlight--
     const codes = this.#byMethod.get(method) ?? this.#codesOf(method)
     let series = codes.byStatus.get(status)
     if (series === undefined) {
@@ -90,6 +105,9 @@ export class RouteBinding implements RouteMetrics {
   readToPrimary (reason: ReadToPrimaryReason): void { this.#series.readToPrimary(reason) }
   canaryRollback (): void { this.#series.canaryRollback() }
   mirror (outcome: MirrorOutcome): void { this.#series.mirror(outcome) }
+
+  /** Back in use by its route (a later reload bound the pair again): its route-only series are the route's now. */
+  revive (series: RouteSeries): void { this.#series = series }
 
   /** Removes the (route, pool) series; later request() calls count nowhere. */
   detach (): void {

@@ -30,7 +30,7 @@ export class Exchange {
   upstreamPath = ''
   route: Route | undefined = undefined
   pool: PoolRuntime | undefined = undefined
-  /** Counts this request once it ends (metrics). */
+  /** Counts this request once it ends (metrics); the request is in flight on it (begin()) until then. */
   observer: RouteObserver | undefined = undefined
   /** The route's split, canary or mirror. */
   plan: RoutePlan | undefined = undefined
@@ -240,8 +240,8 @@ export interface ReadFallback {
   idempotencyKey: boolean
   /**
    * The route's series of the primary pool, bound at admission as every binding is: a reload that removes the route
-   * before the read falls back detaches it (counted nowhere), where a binding made then would export the removed
-   * route's series again, for good.
+   * before the read falls back detaches it (counted nowhere) unless requests are in flight on it (then retired, and
+   * this one counts there too), where a binding made then would export the removed route's series again, for good.
    */
   observer: RouteObserver | undefined
 }

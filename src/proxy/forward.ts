@@ -256,6 +256,8 @@ export class ProxyHandler {
     ex.clientHost = facts.host
     // the route's series of the pool that serves it (a canary's, a replica's: not always the route's own)
     ex.observer = admission.route && this.#state.observers?.get(admission.route, runtime.name)
+    // in flight on it until #finish counts it (a reload that takes the route off the pool keeps its series till then)
+    ex.observer?.begin()
     ex.plan = admission.plan
     ex.version = admission.version
     ex.canaryEpoch = admission.canaryEpoch
@@ -371,7 +373,10 @@ export class ProxyHandler {
     ex.rehost(primary.config.preserveHost ? fallback.host : undefined)
     ex.idempotencyKey = fallback.idempotencyKey && primary.config.retry.idempotencyKey
     ex.pick = primary.hashKey === undefined ? NO_KEY : { hashKey: extractHashKey(primary.hashKey, ex.req, fallback.clientIp) }
+    // in flight on one binding at a time: the one that will count it
+    ex.observer?.leave()
     ex.observer = fallback.observer
+    ex.observer?.begin()
     // the primary's first attempt: not a retry of the replicas' (no budget slot, no retry counted, its own attempts)
     ex.triedBefore = ex.tried.length
     ex.plan?.readToPrimary('fallback')

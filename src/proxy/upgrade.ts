@@ -60,6 +60,8 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     const admission = opts.admit(req, state, true)
     const { requestId, runtime } = admission
     const observer = admission.route && runtime !== undefined ? state.observers?.get(admission.route, runtime.name) : undefined
+    // in flight on it until count() (every way out of here counts once: a refusal, the 101, a declined or cut handshake)
+    observer?.begin()
     // One access-log line per upgrade, once it is over, and one requests_total count: a tunnel's when its 101 is
     // written (as Envoy counts a 1xx at its response headers: a tunnel open for hours is counted while it runs),
     // any other answer's with its line. The duration series gets the time to the answer, never a tunnel's lifetime,
