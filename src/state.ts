@@ -27,7 +27,10 @@ export interface RefusalObserver {
 export interface RouteObserver {
   /** The request is counted here once it ends. */
   begin (): void
-  /** Begun here, it is counted under another observer (begun there next): a split read the primary serves. */
+  /**
+   * Begun here, it is counted under another observer: a split read begins on the replicas' and the primary's (it
+   * may fall back), and leaves the one that does not count it.
+   */
   leave (): void
   /** Once per request begun, at its end. */
   request (method: string, status: number, seconds: number): void

@@ -1,12 +1,13 @@
 // A gateway's metrics: its own series (never shared with another gateway in the process), the bindings the
 // hot path records through (cached, one per route, pool and target), forgetting what a reload removed (a route's
-// requests still in flight then are counted before its series go), and the /metrics text.
+// (route, pool) series go after the first scrape that shows their final counts), and the /metrics text.
 import { ERRORS, type ErrorCode } from '../errors.ts'
 import { CONFIG_RELOAD_RESULTS, UNANSWERED_REFUSALS, type ConfigReloadResult, type ConnectionDropReason, type UnansweredRefusal } from './catalogue.ts'
 import type { CounterSeries } from './counter.ts'
 import { TextWriter } from './exposition.ts'
 import { createFamilies, renderFamilies, type Families } from './families.ts'
 import { processRegistry } from './process.ts'
+import { RetiredBindings } from './retired.ts'
 import { RouteBinding, RouteSeries, type RouteMetrics } from './route.ts'
 import { fillStateGauges, type MetricsSnapshotSource } from './snapshot.ts'
 import { PoolBinding, TargetBinding, type PoolMetrics, type TargetMetrics } from './upstream.ts'
@@ -40,11 +41,11 @@ export class GatewayMetrics {
   readonly #drops = new Map<ConnectionDropReason, CounterSeries>()
   readonly #routes = new Map<string, RouteEntry>()
   /**
-   * route → pool → binding a reload forgot while requests were in flight on it: still exported, it counts them as
-   * they end, and goes at the first render after the last has (a scrape sees the final counts, not a pool's last
-   * and slowest requests lost to every rate). route() asked for the pair again takes it back into use.
+   * The (route, pool) bindings a reload forgot: still exported, each counts its requests in flight as they end, and
+   * goes at the first render after it is idle (a scrape sees the final counts, not the pair's requests since the last
+   * scrape, nor a pool's last and slowest, lost to every rate). route() asked for the pair again takes it back.
    */
-  readonly #retired = new Map<string, Map<string, RouteBinding>>()
+  readonly #retired = new RetiredBindings()
   readonly #pools = new Map<string, PoolBinding>()
   /** pool → target id → binding */
   readonly #targets = new Map<string, Map<string, TargetBinding>>()
@@ -73,40 +74,12 @@ export class GatewayMetrics {
     }
     let binding = entry.byPool.get(pool)
     if (binding === undefined) {
-      binding = this.#revived(routeId, pool, entry.series) ?? new RouteBinding(this.#families, routeId, pool, entry.series)
+      binding = this.#retired.take(routeId, pool)
+      binding?.revive(entry.series)
+      binding ??= new RouteBinding(this.#families, routeId, pool, entry.series)
       entry.byPool.set(pool, binding)
     }
     return binding
-  }
-
-  #revived (routeId: string, pool: string, series: RouteSeries): RouteBinding | undefined {
-    const retired = this.#retired.get(routeId)
-    const binding = retired?.get(pool)
-    if (binding === undefined) return undefined
-    retired!.delete(pool)
-    if (retired!.size === 0) this.#retired.delete(routeId)
-    binding.revive(series)
-    return binding
-  }
-
-  /** A forgotten (route, pool) binding: detached now, or retired while requests are in flight on it. */
-  #retire (binding: RouteBinding): void {
-    if (!binding.busy) return binding.detach()
-    let retired = this.#retired.get(binding.route)
-    if (retired === undefined) this.#retired.set(binding.route, retired = new Map())
-    retired.set(binding.pool, binding)
-  }
-
-  /** After a render: the retired bindings whose last request it exported go. */
-  #settle (): void {
-    for (const [routeId, retired] of this.#retired) {
-      for (const [pool, binding] of retired) {
-        if (binding.busy) continue
-        binding.detach()
-        retired.delete(pool)
-      }
-      if (retired.size === 0) this.#retired.delete(routeId)
-    }
   }
 
   pool (pool: string): PoolMetrics {
@@ -133,15 +106,15 @@ export class GatewayMetrics {
   }
 
   /**
-   * Drops every series of a route (with each of its pools, and its route-only series). A (route, pool) binding with
-   * requests in flight is retired (#retire); the others, and the route-only series at once (a removed route's plan
-   * events count nowhere: app.ts seriesOf), keep accepting calls but count nowhere, so a late call cannot bring the
-   * series back; route() hands out a fresh binding (or takes a retired one back).
+   * Drops every series of a route (with each of its pools, and its route-only series). Its (route, pool) bindings are
+   * retired (#retired); the route-only series go at once (a removed route's plan events count nowhere: app.ts
+   * seriesOf), and keep accepting calls but count nowhere, so a late call cannot bring the series back; route() hands
+   * out a fresh binding (or takes a retired one back).
    */
   forgetRoute (routeId: string): void {
     const entry = this.#routes.get(routeId)
     if (entry === undefined) return
-    for (const binding of entry.byPool.values()) this.#retire(binding)
+    for (const binding of entry.byPool.values()) this.#retired.retire(binding)
     entry.series.detach()
     this.#routes.delete(routeId)
   }
@@ -153,27 +126,27 @@ export class GatewayMetrics {
 
   /**
    * Drops a route's requests and durations to one pool (a reload moved the route, or took its canary or replicas
-   * away, and the pool itself stays); its other pools and route-only series stay. Retired while requests are in
-   * flight on it; otherwise a held binding counts nowhere.
+   * away, and the pool itself stays); its other pools and route-only series stay. Retired (#retired): exported
+   * until the first render after it is idle.
    */
   forgetRoutePool (routeId: string, pool: string): void {
     const byPool = this.#routes.get(routeId)?.byPool
     const binding = byPool?.get(pool)
     if (binding === undefined) return
-    this.#retire(binding)
+    this.#retired.retire(binding)
     byPool!.delete(pool)
   }
 
   /**
-   * Drops every series labelled with this pool: its routes' requests and durations (retired while requests are in
-   * flight on them), retries, budget, attempts (at once: a removed pool's late attempts and retries count nowhere,
-   * app.ts poolObserver).
+   * Drops every series labelled with this pool: its routes' requests and durations (retired: exported until the first
+   * render after each is idle), retries, budget, attempts (at once: a removed pool's late attempts and retries count
+   * nowhere, app.ts poolObserver).
    */
   forgetPool (pool: string): void {
     for (const entry of this.#routes.values()) {
       const binding = entry.byPool.get(pool)
       if (binding === undefined) continue
-      this.#retire(binding)
+      this.#retired.retire(binding)
       entry.byPool.delete(pool)
     }
     this.#pools.get(pool)?.detach()
@@ -227,7 +200,7 @@ export class GatewayMetrics {
     this.#families.configInfo.clear()
     if (this.#configHash !== undefined) this.#families.configInfo.set([this.#configHash()], 1)
     renderFamilies(this.#families, this.#out)
-    if (this.#retired.size > 0) this.#settle()
+    if (this.#retired.size > 0) this.#retired.settle()
     const own = this.#out.take() // before any await: a concurrent render() gets the writer empty
     return this.#defaultMetrics ? own + await (await processRegistry()).metrics() : own
   }

@@ -1,7 +1,7 @@
 // Per-route series. A route's requests are bound per (route, pool): a canary route sends to two pools, and a
 // reload may move a route to another pool. The route-only series (reads to primary, rollbacks, mirrors) are
 // bound once per route and shared by its (route, pool) bindings. A binding counts its requests in flight, so a
-// reload that forgets it while some are can keep its series until they are counted (GatewayMetrics retires it).
+// reload that forgets it keeps its series until they are counted and a scrape has seen them (src/metrics/retired.ts).
 import { bindOrOrphan, CounterChildren, LazySeries } from './children.ts'
 import { KNOWN_METHODS, OTHER_METHOD, type MirrorOutcome, type ReadToPrimaryReason } from './catalogue.ts'
 import type { CounterFamily, CounterSeries } from './counter.ts'
@@ -14,7 +14,7 @@ export interface RouteMetrics {
   readonly pool: string
   /** A request that request() will count here: in flight until then. */
   begin (): void
-  /** A request begun here that another binding will count (a split read the primary serves): no longer in flight here. */
+  /** Begun here, counted by another binding (a split read begins on the replicas' and the primary's): no longer in flight here. */
   leave (): void
   /** One answered request, which ends it: its method, the status sent to the client, and the time it took in seconds. */
   request (method: string, status: number, seconds: number): void

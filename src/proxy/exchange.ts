@@ -239,9 +239,10 @@ export interface ReadFallback {
   /** The client sent an Idempotency-Key. */
   idempotencyKey: boolean
   /**
-   * The route's series of the primary pool, bound at admission as every binding is: a reload that removes the route
-   * before the read falls back detaches it (counted nowhere) unless requests are in flight on it (then retired, and
-   * this one counts there too), where a binding made then would export the removed route's series again, for good.
+   * The route's series of the primary pool, bound at admission as every binding is (one made at fallback time, after a
+   * reload that removed the route, would export the removed route's series again, for good). The read is in flight on
+   * it from admission (begin()), as it may be counted there: a reload that takes the route off the primary before the
+   * read falls back retires it rather than detach it. #finish leaves it for a read that never fell back.
    */
   observer: RouteObserver | undefined
 }

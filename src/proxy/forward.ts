@@ -268,6 +268,9 @@ export class ProxyHandler {
         runtime: fallback, version: admission.fallback!.version, host: facts.host, clientIp: admission.clientIp, idempotencyKey: facts.idempotencyKey,
         observer: admission.route && this.#state.observers?.get(admission.route, fallback.name),
       }
+      // in flight there too from now, as it may be counted there: a reload that takes the route off the primary before
+      // the read falls back must keep that series (retired, not detached). #fallBack moves it; #finish leaves if unused.
+      ex.readFallback.observer?.begin()
     }
     ex.upstreamPath = admission.upstreamPath
     if (admission.answerHere) return answerAsRecipient(ex)
@@ -373,10 +376,9 @@ export class ProxyHandler {
     ex.rehost(primary.config.preserveHost ? fallback.host : undefined)
     ex.idempotencyKey = fallback.idempotencyKey && primary.config.retry.idempotencyKey
     ex.pick = primary.hashKey === undefined ? NO_KEY : { hashKey: extractHashKey(primary.hashKey, ex.req, fallback.clientIp) }
-    // in flight on one binding at a time: the one that will count it
+    // the replicas' binding will not count it; the primary's, begun at admission, will
     ex.observer?.leave()
     ex.observer = fallback.observer
-    ex.observer?.begin()
     // the primary's first attempt: not a retry of the replicas' (no budget slot, no retry counted, its own attempts)
     ex.triedBefore = ex.tried.length
     ex.plan?.readToPrimary('fallback')
@@ -519,6 +521,8 @@ export class ProxyHandler {
     // out first); a client that left, or stopped reading (client_stalled), says nothing of the version, nor does the
     // gateway's own shortage (503 overloaded: out of file descriptors), nor a request lost to a stale connection
     if (ex.version !== undefined && !ex.clientGone && ex.errorCode !== 'overloaded' && !ex.lostToStale) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.canaryEpoch)
+    // a split read that never fell back (#fallBack clears readFallback): no longer in flight on the primary's binding
+    ex.readFallback?.observer?.leave()
     if (ex.observer !== undefined) {
       ex.observer.request(ex.method, loggedStatus(ex), (performance.now() - ex.startedAt) / 1000)
       if (ex.errorCode !== undefined) ex.observer.error(ex.errorCode)

@@ -172,7 +172,8 @@ t.test('metrics off: GET /metrics is 404 metrics_disabled', async (t) => {
   t.equal(((await res.json()) as { error: string }).error, 'metrics_disabled')
 })
 
-// A reload that removes a route must take its series with it (GatewayMetrics.forgetRoute), however it is spelled.
+// A reload that removes a route must take its series with it (GatewayMetrics.forgetRoute), however it is spelled
+// (its (route, pool) series after the first scrape, which shows their final counts).
 const removedRoutes: Array<{ name: string; route: GatewayConfig['routes'][number]; label: string; request: { path: string; method: string; host?: string }}> = [
   { name: 'a named route', route: { name: 'gone', path: '/gone', pool: 'p' }, label: 'gone', request: { path: '/gone', method: 'GET' } },
   { name: 'an unnamed route', route: { path: '/gone', pool: 'p' }, label: '*/gone', request: { path: '/gone', method: 'GET' } },
@@ -202,6 +203,8 @@ for (const c of removedRoutes) {
     t.ok(mentions(await scrape()).length > 0, `series labelled route=${c.label} exist`)
     setNext(base)
     t.equal((await gw.gateway.reload()).result, 'success')
+    // changed: the first scrape after the reload shows the route's (route, pool) final counts, then they go
+    t.ok(mentions(await scrape()).every((k) => k.startsWith('switchyard_request')), 'only its (route, pool) series shown once more')
     t.strictSame(mentions(await scrape()), [], 'none left after the reload')
   })
 }

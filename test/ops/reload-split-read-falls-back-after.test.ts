@@ -1,6 +1,6 @@
 // A split read in flight at a replica when a reload takes the route's replicas away, which then falls back to the
-// primary: it is in flight on one binding at a time (src/proxy/forward.ts #fallBack: leave() the replicas', begin()
-// the primary's), so the retired (route, replicas) series go at the render after the handover, and the read is
+// primary: it leaves the replicas' binding then (src/proxy/forward.ts #fallBack; it is in flight on the primary's
+// from its admission), so the retired (route, replicas) series go at the render after the handover, and the read is
 // counted once, under the primary, where its answer came from. A binding it never left would be kept for good.
 import type { ServerResponse } from 'node:http'
 import t from 'tap'

@@ -1,7 +1,7 @@
 // switchyard_request_errors_total{route,pool,error} (review r37b) is dropped with the rest of a route × pool pair's
-// series when a reload forgets the pair (forgetRoute, forgetRoutePool, forgetPool), and a binding held by a request
-// still in flight counts nowhere afterwards, as the other series of a forgotten binding do (src/metrics/metrics.ts
-// forgetRoute's doc; RouteBinding.detach). Otherwise a removed route's error counts were exported for the process's
+// series when a reload forgets the pair (forgetRoute, forgetRoutePool, forgetPool), after the first render that
+// shows its final counts, and a binding held by a request counts nowhere afterwards, as the other series of a
+// forgotten binding do (src/metrics/retired.ts; RouteBinding.detach). Otherwise a removed route's error counts were exported for the process's
 // life, each pair and code a series (the cardinality a reload is meant to give back), and a late request brought one
 // back. (The pool's outlier_ejections_skipped series is checked with its pool's in test/unit/metrics.test.ts.)
 import t from 'tap'
@@ -19,6 +19,8 @@ t.test('forgetRoute, forgetRoutePool and forgetPool drop a pair\'s request_error
     if (forget === 'route') m.forgetRoute('api')
     else if (forget === 'routePool') m.forgetRoutePool('api', 'p')
     else m.forgetPool('p')
+    // changed: a forgotten pair is shown once more, with its final counts, then goes
+    t.equal((await lines(m, 'switchyard_request_errors_total')).length, 2, `${forget}: api × p shown once more`)
     t.same((await lines(m, 'switchyard_request_errors_total')).map((l) => l.split('{')[1]!.split(',')[0]), ['route="other"'], `${forget}: api × p dropped, the other kept`)
     held.error('upstream_timeout')
     t.same((await lines(m, 'switchyard_request_errors_total')).filter((l) => l.includes('route="api"')), [], `${forget}: a held binding brings no series back`)

@@ -1,8 +1,8 @@
-// A (route, pool) binding a reload forgets while requests are in flight on it (begin() not yet matched by request())
-// is retired, not detached: its series stay exported and count those requests as they end, and go at the first
-// render after the last one has (that render shows the final counts). With nothing in flight it is detached at once,
-// as before. route() asked for a retired pair takes the same binding back (one set of series, never two bindings
-// over the same cells, the first of which would take them away when it goes). src/metrics/metrics.ts #retire.
+// A (route, pool) binding a reload forgets is retired, not detached: its series stay exported and count the requests
+// in flight on it (begin() not yet matched by request()) as they end, and go at the first render after the last one
+// has (that render shows the final counts). With nothing in flight, the first render after shows its final counts
+// and the second has none. route() asked for a retired pair takes the same binding back (one set of series, never
+// two bindings over the same cells, the first of which would take them away when it goes). src/metrics/retired.ts.
 import t from 'tap'
 import { GatewayMetrics } from '../../src/metrics/metrics.ts'
 import { seriesOf } from './metrics-exposition.ts'
@@ -45,15 +45,24 @@ for (const forget of ['routePool', 'route', 'pool'] as const) {
   })
 }
 
-t.test('a binding with nothing in flight is detached at once', async (t) => {
-  const m = new GatewayMetrics({ defaultMetrics: false })
-  const b = m.route('api', 'p')
-  b.begin()
-  b.request('GET', 200, 0.01)
-  m.forgetRoutePool('api', 'p')
-  t.strictSame(await pair(m), {}, 'no render shows it after the reload')
-  t.not(m.route('api', 'p'), b, 'a new binding when the route sends there again')
-})
+for (const forget of ['routePool', 'route', 'pool'] as const) {
+  t.test(`${forget}: a binding with nothing in flight shows its final counts at one render, then goes`, async (t) => {
+    const m = new GatewayMetrics({ defaultMetrics: false })
+    const b = m.route('api', 'p')
+    b.begin()
+    b.request('GET', 200, 0.01)
+    t.equal((await pair(m))[REQUESTS], 1, 'scraped')
+    b.begin()
+    b.request('GET', 200, 0.01)
+    if (forget === 'routePool') m.forgetRoutePool('api', 'p')
+    else if (forget === 'route') m.forgetRoute('api')
+    else m.forgetPool('p')
+    // was: detached at once, so the request counted since the last scrape was never exported
+    t.equal((await pair(m))[REQUESTS], 2, 'the first render after the reload shows the final counts')
+    t.strictSame(await pair(m), {}, 'the second has none')
+    t.not(m.route('api', 'p'), b, 'a new binding when the route sends there again')
+  })
+}
 
 t.test('route() asked for a retired pair takes the same binding back; it is no longer dropped', async (t) => {
   const m = new GatewayMetrics({ defaultMetrics: false })

@@ -221,6 +221,8 @@ t.test('metrics-forget', async (t) => {
     const before = seriesOf(await m.render())
     t.ok(keysWith(before, 'users').length > 0)
     m.forgetPool('users')
+    // changed: a forgotten (route, pool) pair is shown once more, with its final counts (what it counted since the last scrape), then goes
+    t.ok(keysWith(seriesOf(await m.render()), 'users').every((k) => k.startsWith('switchyard_request')), 'only its routes\' series, once more')
     const after = seriesOf(await m.render())
     t.same(keysWith(after, 'users'), [])
     // every other series is untouched, values included: the orders pool, and the users route's route-only series
@@ -229,7 +231,7 @@ t.test('metrics-forget', async (t) => {
     t.ok(keysWith(after, 'users-api').length > 0, 'the route still exists: its reads-to-primary, rollbacks and mirrors stay')
   })
 
-  t.test('bindings held from before forgetPool count nowhere; a new binding starts from zero', async (t) => {
+  t.test('bindings held from before forgetPool count nowhere (route pairs once their final counts were shown); a new binding starts from zero', async (t) => {
     const m = busyGateway()
     const oldRoute = m.route('users-api', 'users')
     const oldPool = m.pool('users')
@@ -244,7 +246,11 @@ t.test('metrics-forget', async (t) => {
     oldPool.ejectionSkipped()
     oldTarget.attempt('success')
     oldTarget.attempt('client-abort')
-    t.same(keysWith(seriesOf(await m.render()), 'users'), [], 'no pool series came back')
+    // changed: a forgotten (route, pool) pair is shown once more, with its final counts (what it counted since the last scrape), then goes: the held route binding's late requests are in it
+    const last = seriesOf(await m.render())
+    t.same(keysWith(last, 'users').filter((k) => !k.startsWith('switchyard_request')), [], 'no pool series came back')
+    t.equal(last['switchyard_requests_total{code="500",method="DELETE",pool="users",route="users-api"}'], 1, 'the (route, pool) pair shown once more')
+    t.same(keysWith(seriesOf(await m.render()), 'users'), [], 'then gone')
 
     // the reload brought the pool back: fresh bindings, counting from zero
     t.not(m.route('users-api', 'users'), oldRoute)
@@ -273,6 +279,10 @@ t.test('metrics-forget', async (t) => {
     held.readToPrimary('sticky')
     held.canaryRollback()
     held.mirror('sent')
+    // changed: a forgotten (route, pool) pair is shown once more, with its final counts (what it counted since the last scrape), then goes; the route-only series go at once
+    const last = seriesOf(await m.render())
+    t.ok(Object.keys(last).filter((k) => k.includes('route="shared"') || k.includes('route="users-api"')).every((k) => k.startsWith('switchyard_request')), 'only (route, pool) series, once more')
+    t.equal(last['switchyard_requests_total{code="200",method="GET",pool="users",route="shared"}'], 2, 'the held binding\'s late request in it')
     const after = seriesOf(await m.render())
     t.same(after, Object.fromEntries(Object.entries(before).filter(([k]) => !k.includes('route="shared"') && !k.includes('route="users-api"'))))
     t.ok(after['switchyard_retries_total{pool="users",reason="reset"}'], 'pool series stay')
@@ -300,6 +310,8 @@ t.test('metrics-forget', async (t) => {
     m.forgetRoutePool('no-such-route', 'users')
     held.request('GET', 200, 0.01)
     t.same(m.routePools('shared'), ['orders'])
+    // changed: a forgotten (route, pool) pair is shown once more, with its final counts (what it counted since the last scrape), then goes
+    t.equal(seriesOf(await m.render())['switchyard_requests_total{code="200",method="GET",pool="users",route="shared"}'], 2, 'shown once more')
     const after = seriesOf(await m.render())
     // the route's other pool, the pool's other routes and the pool's own series all stay, values included
     t.same(after, Object.fromEntries(Object.entries(before).filter(([k]) => !(k.includes('route="shared"') && k.includes('pool="users"')))))
@@ -315,7 +327,9 @@ t.test('metrics-forget', async (t) => {
     m.route('kept', 'p').request('GET', 200, 0.01)
     m.forgetRoute('gone')
     first.request('GET', 200, 0.01)
-    t.same(keysWith(seriesOf(await m.render()), 'gone'), [], 'nothing of the removed route is exported')
+    // changed: a forgotten (route, pool) pair is shown once more, with its final counts (what it counted since the last scrape), then goes
+    t.equal(seriesOf(await m.render())['switchyard_request_duration_seconds_count{pool="p",route="gone"}'], 1, 'shown once, with that request')
+    t.same(keysWith(seriesOf(await m.render()), 'gone'), [], 'then nothing of the removed route is exported')
   })
 })
 
@@ -573,6 +587,8 @@ t.test('metrics-labels', async (t) => {
     t.ok(samples.some((s) => s.name === 'switchyard_config_info' && s.labels.hash === awkward[0]))
     // forgetting finds the escaped series too
     for (const value of awkward) m.forgetPool(value)
+    // changed: a forgotten (route, pool) pair is shown once more, with its final counts (what it counted since the last scrape), then goes
+    await m.render()
     t.same(parseExposition(await m.render()).samples.filter((s) => s.name.startsWith('switchyard_request')), [])
   })
 
@@ -753,8 +769,9 @@ t.test('metrics-render', async (t) => {
 
 // A route a reload removed (forgetRoute) and a later reload brings back under the same id is counted again: its
 // requests and route-only series start afresh from the first request after it returns. The bindings handed out
-// before the removal count nowhere (so requests still in flight cannot bring the old series back), and if route()
-// kept handing those out, a route taken out and put back would go dark on every dashboard for the life of the process.
+// before the removal count nowhere once a render has shown their final counts (so requests still in flight cannot
+// bring the old series back for good), and if route() kept handing those out, a route taken out and put back would
+// go dark on every dashboard for the life of the process.
 t.test('metrics-route-readded-counts', async (t) => {
   t.test('after forgetRoute, route() binds fresh series that count', async (t) => {
     const m = new GatewayMetrics({ defaultMetrics: false })
@@ -763,7 +780,10 @@ t.test('metrics-route-readded-counts', async (t) => {
     m.forgetRoute('api')
     t.strictSame(m.routePools('api'), [], 'the route counts under no pool once forgotten')
     old.request('GET', 200, 0.01)
-    t.same(Object.keys(seriesOf(await m.render())).filter((k) => k.includes('route="api"')), [], 'a held binding counts nowhere')
+    // changed: a forgotten (route, pool) pair is shown once more, with its final counts (what it counted since the last scrape), then goes
+    t.equal(seriesOf(await m.render())['switchyard_requests_total{code="200",method="GET",pool="p",route="api"}'], 2, 'shown once more, with the held binding\'s late request')
+    old.request('GET', 200, 0.01)
+    t.same(Object.keys(seriesOf(await m.render())).filter((k) => k.includes('route="api"')), [], 'then a held binding counts nowhere')
 
     const fresh = m.route('api', 'p')
     t.not(fresh, old, 'a new binding')
