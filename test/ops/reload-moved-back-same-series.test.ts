@@ -2,34 +2,24 @@
 // ended, counts on in the series it had: the retired (route, pool) binding is taken back into use, so the held
 // request and the ones after the move back are counted together, each series exported once, and kept at every
 // render. (Before, the first reload dropped the pair, the held request counted nowhere, and the series restarted.)
-import type { ServerResponse } from 'node:http'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { validateConfig } from '../../src/config/validate.ts'
-import { startGateway, waitFor } from '../helpers/gateway.ts'
-import { serveOnLoopback } from '../helpers/loopback-server.ts'
+import { waitFor } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest } from '../proxy/http.ts'
+import { heldUpstream, startReloadable } from './moved-route-fixture.ts'
 
 t.test('moved away and back while a request is held: one series, counting it and the rest', async (t) => {
-  const held: ServerResponse[] = []
-  const blue = await serveOnLoopback(t, (req, res) => {
-    req.resume()
-    if (req.url === '/api/slow') held.push(res)
-    else res.writeHead(200, { 'content-length': '2', 'x-upstream': 'blue' }).end('ok')
-  })
+  const { url: blueUrl, held } = await heldUpstream(t, '/api/slow', { 'x-upstream': 'blue' })
   const green = await TestUpstream.start({ name: 'green' })
   t.teardown(() => green.close())
   const config = (pool: string): GatewayConfig => ({
-    pools: { blue: { targets: [blue.url] }, green: { targets: [green.url] } },
+    pools: { blue: { targets: [blueUrl] }, green: { targets: [green.url] } },
     routes: [{ name: 'api', path: '/api', pool }],
   })
-  let next = config('blue')
-  const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
-  t.teardown(() => gw.close())
+  const { gw, reloadTo } = await startReloadable(t, config, 'blue')
   const reload = async (pool: string): Promise<void> => {
-    next = config(pool)
-    t.equal((await gw.gateway.reload('admin')).result, 'success', `moved to ${pool}`)
+    t.equal((await reloadTo(pool)).result, 'success', `moved to ${pool}`)
   }
   /** Every requests_total and duration count line of api × blue, as written. */
   const lines = async (): Promise<string[]> => (await gw.gateway.metrics!.render()).split('\n')

@@ -2,31 +2,22 @@
 // for one more render: the first after the reload shows its final counts (what it counted since the last scrape is
 // not lost to every rate), the second has none. Another route's request in flight on the same pool keeps nothing of
 // the moved route's past that render.
-import type { ServerResponse } from 'node:http'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { validateConfig } from '../../src/config/validate.ts'
-import { startGateway, waitFor } from '../helpers/gateway.ts'
-import { serveOnLoopback } from '../helpers/loopback-server.ts'
+import { waitFor } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest } from '../proxy/http.ts'
+import { heldUpstream, startReloadable } from './moved-route-fixture.ts'
 
 t.test('moved with nothing in flight: the old pair\'s final counts are shown at the first render after the reload, then gone', async (t) => {
-  const held: ServerResponse[] = []
-  const blue = await serveOnLoopback(t, (req, res) => {
-    req.resume()
-    if (req.url === '/other/slow') held.push(res)
-    else res.writeHead(200, { 'content-length': '2' }).end('ok')
-  })
+  const { url: blueUrl, held } = await heldUpstream(t, '/other/slow')
   const green = await TestUpstream.start({ name: 'green' })
   t.teardown(() => green.close())
   const config = (pool: string): GatewayConfig => ({
-    pools: { blue: { targets: [blue.url] }, green: { targets: [green.url] } },
+    pools: { blue: { targets: [blueUrl] }, green: { targets: [green.url] } },
     routes: [{ name: 'api', path: '/api', pool }, { name: 'other', path: '/other', pool: 'blue' }],
   })
-  let next = config('blue')
-  const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
-  t.teardown(() => gw.close())
+  const { gw, reloadTo } = await startReloadable(t, config, 'blue')
   const series = async (route: string): Promise<string[]> => (await gw.gateway.metrics!.render()).split('\n')
     .filter((l) => l.startsWith('switchyard_request') && l.includes(`route="${route}"`) && l.includes('pool="blue"'))
 
@@ -42,8 +33,7 @@ t.test('moved with nothing in flight: the old pair\'s final counts are shown at 
   // another route's request held on the same pool: the pool is busy, the moved route's pair is not
   const slow = httpRequest(`${gw.url}/other/slow`)
   await waitFor(() => held.length === 1)
-  next = config('green')
-  t.equal((await gw.gateway.reload('admin')).result, 'success')
+  t.equal((await reloadTo('green')).result, 'success')
   // was: gone at once (its two unscraped requests never exported); now kept for the one render that shows them
   t.equal(count(await series('api')), 5, 'its final counts at the first render after the reload')
   t.strictSame(await series('api'), [], 'gone at the second')

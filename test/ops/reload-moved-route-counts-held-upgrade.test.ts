@@ -5,12 +5,12 @@ import { createHash } from 'node:crypto'
 import type { Socket } from 'node:net'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { validateConfig } from '../../src/config/validate.ts'
-import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { waitFor } from '../helpers/gateway.ts'
 import { serveOnLoopback } from '../helpers/loopback-server.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { portOf, rawHandshake } from '../proxy/raw.ts'
 import { wsHandshake } from '../proxy/ws-tunnel.ts'
+import { startReloadable } from './moved-route-fixture.ts'
 
 t.test('a handshake held at the old pool across the reload is counted in the old pair\'s series, which then go', async (t) => {
   // blue holds each handshake until the test answers it
@@ -27,16 +27,13 @@ t.test('a handshake held at the old pool across the reload is counted in the old
     pools: { blue: { targets: [blue.url] }, green: { targets: [green.url] } },
     routes: [{ name: 'ws', path: '/ws', pool }],
   })
-  let next = config('blue')
-  const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
-  t.teardown(() => gw.close())
+  const { gw, reloadTo } = await startReloadable(t, config, 'blue')
   const pair = async (): Promise<string[]> => (await gw.gateway.metrics!.render()).split('\n')
     .filter((l) => l.startsWith('switchyard_request') && !l.includes('_bucket') && l.includes('route="ws"') && l.includes('pool="blue"'))
 
   const handshake = rawHandshake(portOf(gw.url), wsHandshake('/ws/chat', 'held-upgrade'))
   await waitFor(() => held.length === 1)
-  next = config('green')
-  t.equal((await gw.gateway.reload('admin')).result, 'success')
+  t.equal((await reloadTo('green')).result, 'success')
   t.strictSame(await pair(), [], 'nothing counted yet (a histogram and a counter show from their first count)')
   const { socket, key } = held[0]!
   const accept = createHash('sha1').update(key + '258EAFA5-E914-47DA-95CA-C5AB0DC11B5B').digest('base64')

@@ -2,32 +2,23 @@
 // (route, old pool) series it began on: requests_total and the duration histogram include it, and those series go
 // only at the /metrics render after the one that showed it. Before, the reload detached the pair at once and the
 // old pool's last requests (often the slow ones) were in no series, though their access-log lines were written.
-import type { ServerResponse } from 'node:http'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { validateConfig } from '../../src/config/validate.ts'
-import { startGateway, waitFor } from '../helpers/gateway.ts'
-import { serveOnLoopback } from '../helpers/loopback-server.ts'
+import { waitFor } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest } from '../proxy/http.ts'
+import { heldUpstream, startReloadable } from './moved-route-fixture.ts'
 
 t.test('a request held at the old pool across the reload is counted in the old pair\'s series, which then go', async (t) => {
   // blue answers at once, or holds /slow until the test releases it
-  const held: ServerResponse[] = []
-  const blue = await serveOnLoopback(t, (req, res) => {
-    req.resume()
-    if (req.url === '/api/slow') held.push(res)
-    else res.writeHead(200, { 'content-length': '2' }).end('ok')
-  })
+  const { url: blueUrl, held } = await heldUpstream(t, '/api/slow')
   const green = await TestUpstream.start({ name: 'green' })
   t.teardown(() => green.close())
   const config = (pool: string): GatewayConfig => ({
-    pools: { blue: { targets: [blue.url] }, green: { targets: [green.url] } },
+    pools: { blue: { targets: [blueUrl] }, green: { targets: [green.url] } },
     routes: [{ name: 'api', path: '/api', pool }, { name: 'other', path: '/other', pool: 'blue' }],
   })
-  let next = config('blue')
-  const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
-  t.teardown(() => gw.close())
+  const { gw, reloadTo } = await startReloadable(t, config, 'blue')
   const pair = async (pool: string): Promise<Record<string, number>> => Object.fromEntries((await gw.gateway.metrics!.render()).split('\n')
     .filter((l) => l.startsWith('switchyard_request') && !l.includes('_bucket') && l.includes('route="api"') && l.includes(`pool="${pool}"`))
     .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]))
@@ -35,8 +26,7 @@ t.test('a request held at the old pool across the reload is counted in the old p
   t.equal((await httpRequest(`${gw.url}/api/fast`)).status, 200)
   const slow = httpRequest(`${gw.url}/api/slow`)
   await waitFor(() => held.length === 1)
-  next = config('green')
-  t.equal((await gw.gateway.reload('admin')).result, 'success')
+  t.equal((await reloadTo('green')).result, 'success')
   t.equal((await httpRequest(`${gw.url}/api/after`)).headers['x-upstream'], 'green', 'new requests go to green')
   t.equal((await pair('blue'))['switchyard_requests_total{route="api",pool="blue",method="GET",code="200"}'], 1, 'blue\'s series exported while its request is in flight')
 

@@ -8,11 +8,11 @@
 import type { ServerResponse } from 'node:http'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
-import { validateConfig } from '../../src/config/validate.ts'
-import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { waitFor } from '../helpers/gateway.ts'
 import { serveOnLoopback } from '../helpers/loopback-server.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { httpRequest } from '../proxy/http.ts'
+import { requestCounts, startReloadable } from './moved-route-fixture.ts'
 
 t.test('a read held at a replica across a reload that moves the primary, served by the old primary, is counted there', async (t) => {
   const held: ServerResponse[] = []
@@ -28,18 +28,13 @@ t.test('a read held at a replica across a reload that moves the primary, served 
     pools: { blue: { targets: [blue.url] }, green: { targets: [green.url] }, replicas: { targets: [replica.url], retry: { attempts: 1 } } },
     routes: [{ name: 'db', path: '/db', pool: primary, reads: { pool: 'replicas' } }, { name: 'other', path: '/other', pool: 'blue' }],
   })
-  let next = config('blue')
-  const gw = await startGateway(next, { defaultMetrics: false, load: async () => validateConfig(next) })
-  t.teardown(() => gw.close())
-  const requests = async (): Promise<Record<string, number>> => Object.fromEntries((await gw.gateway.metrics!.render()).split('\n')
-    .filter((l) => l.startsWith('switchyard_requests_total{') && l.includes('route="db"'))
-    .map((l) => [l.slice(0, l.lastIndexOf(' ')), Number(l.slice(l.lastIndexOf(' ') + 1))]))
+  const { gw, reloadTo } = await startReloadable(t, config, 'blue')
+  const requests = (): Promise<Record<string, number>> => requestCounts(gw, 'db')
   const BLUE = 'switchyard_requests_total{route="db",pool="blue",method="GET",code="200"}'
 
   const slow = httpRequest(`${gw.url}/db/slow`)
   await waitFor(() => held.length === 1)
-  next = config('green')
-  t.equal((await gw.gateway.reload('admin')).result, 'success')
+  t.equal((await reloadTo('green')).result, 'success')
   t.strictSame(await requests(), {}, 'a scrape before it falls back: nothing of db counted yet')
   held[0]!.socket!.destroy() // the replica fails it: the primary it was admitted with serves it
   const res = await slow
