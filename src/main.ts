@@ -85,8 +85,8 @@ if (bundle !== undefined) await import(bundle.href)
 else await cli()
 
 async function cli (): Promise<void> {
-  const [{ parseArgs, USAGE }, { loadConfigFile, configModuleOf }, { ConfigError, UsageError }, { StartupError, envSecretsProblem }] = await Promise.all([
-    import('./cli/args.ts'), import('./config/load.ts'), import('./errors.ts'), import('./cli/start-errors.ts'),
+  const [{ parseArgs, USAGE }, { loadConfigFile }, { configModuleOf }, { ConfigError, UsageError }, { StartupError, envSecretsProblem }] = await Promise.all([
+    import('./cli/args.ts'), import('./config/load.ts'), import('./config/config-modules.ts'), import('./errors.ts'), import('./cli/start-errors.ts'),
   ])
   startupStep('cliModules')
   // A config's own stray promise (`const vault = fetchVault(); const consul = await fetchConsul()`, both failing)

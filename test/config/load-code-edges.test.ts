@@ -3,7 +3,8 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { configModuleOf, loadConfigFile } from '../../src/config/load.ts'
+import { configModuleOf } from '../../src/config/config-modules.ts'
+import { loadConfigFile } from '../../src/config/load.ts'
 import { ConfigError } from '../../src/errors.ts'
 
 const BODY = "{ pools: { p: { targets: ['http://a:1'] } }, routes: [{ path: '/', pool: 'p' }] }"

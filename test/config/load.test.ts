@@ -377,7 +377,7 @@ t.test('load-linked-package', async (t) => {
 // README (hot reload): the modules a config "imports by relative path ..., and theirs, are read again with it". An
 // import that carries a query of its own ('./pools.mjs?v=1', as cache-busting habits write it) is one of them: the
 // load's own query is added beside it. It was left as it came, and Node kept its first version for the life of the
-// process: an edit to pools.mjs was never seen, not even by SIGHUP. (src/config/load.ts, the resolve hook.)
+// process: an edit to pools.mjs was never seen, not even by SIGHUP. (src/config/config-modules.ts, the resolve hook.)
 t.test('load-relative-import-query-reread', async (t) => {
   t.test('a relative import with a query of its own is read again at the next load', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-query-'))
@@ -632,7 +632,7 @@ t.test('load-required-es-module', async (t) => {
 // editing a file the config imports or reads, send SIGHUP or POST /reload". A file the config reads through
 // require() (createRequire(import.meta.url)('./port.cjs'), or a .json file) is kept by Node's CommonJS cache, by its
 // file name, for the life of the process: without being forgotten before the next load, every reload after an edit
-// ran with the old values and reported "unchanged". (src/config/load.ts, the resolve hook notes such files for
+// ran with the old values and reported "unchanged". (src/config/config-modules.ts, the resolve hook notes such files for
 // forgetCommonJsHelpers.)
 t.test('load-required-file-reread', async (t) => {
   t.test('files a config require()s are read again at the next load', async (t) => {
@@ -797,7 +797,7 @@ t.test('load-reuse', async (t) => {
 // such a mount read the first version at every reload after an update (a stale config applied as "success"), and
 // once the old directory was deleted every reload failed ENOENT until a restart. The config's own file was already
 // resolved afresh at each load; the files it names by path now are too, a require() without an extension or of a
-// directory's index found as Node's resolver finds it (src/config/load.ts, realSpecifier).
+// directory's index found as Node's resolver finds it (src/config/real-specifier.ts, realSpecifier).
 t.test('load-symlink-swap-reread', async (t) => {
   t.test('files read through a swapped ..data link: the new version at the next load, and after the old one is gone', async (t) => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-load-symlink-'))
