@@ -175,9 +175,13 @@ export class Reloader {
   }
 }
 
-/** Resolves after the I/O waiting now (requests, timers) has had its turn. */
+/**
+ * Resolves after the I/O waiting now (requests, timers) has had its turn. Two check phases, so a poll phase runs
+ * between: a load ends in the poll phase (its file read), and one setImmediate from there runs in that same loop
+ * turn's check phase, before any timer or request that waited through the validation.
+ */
 function yieldToLoop (): Promise<void> {
-  return new Promise((resolve) => { setImmediate(resolve) })
+  return new Promise((resolve) => { setImmediate(() => setImmediate(resolve)) })
 }
 
 /**
