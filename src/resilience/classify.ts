@@ -76,6 +76,9 @@ function canOpenDescriptor (): boolean {
   }
 }
 
+/** The messages of undici's SocketErrors that mean an answer it refused (above), not a dropped connection. */
+const BAD_ANSWER_MESSAGES: readonly string[] = ['bad upgrade', 'bad response']
+
 export function classifyError (err: unknown): FailureKind {
   // undici's HTTPParserError carries no code (it looks llhttp's error number up in a table keyed by name): its name
   // is all that tells a response its parser refused from a dropped connection
@@ -86,10 +89,11 @@ export function classifyError (err: unknown): FailureKind {
   if (CONNECT_FAILURE_CODES.includes(code)) return 'connect-failure'
   if (TIMEOUT_CODES.includes(code)) return 'timeout'
   if (BAD_REQUEST_CODES.includes(code)) return 'bad-request'
-  // A 101 with Upgrade and Connection: upgrade to a request that did not ask to upgrade: undici has no code of its
-  // own for it, only a SocketError (UND_ERR_SOCKET, as for a dropped connection) whose message says so. The answer,
-  // not the connection, is at fault (RFC 9110 §15.2.2): a bad response, not retried, as a bare 101 is.
-  if (code === 'UND_ERR_SOCKET' && (err as Error).message === 'bad upgrade') return 'bad-response'
+  // Answers undici refuses with no code of its own, only a SocketError (UND_ERR_SOCKET, as for a dropped connection)
+  // whose message says so: a 101 with Upgrade and Connection: upgrade to a request that did not ask to upgrade
+  // ('bad upgrade', RFC 9110 §15.2.2), a 100 Continue to one that sent no Expect or an answer to no request ('bad
+  // response'). The answer, not the connection, is at fault: a bad response, not retried, as a bare 101 is.
+  if (code === 'UND_ERR_SOCKET' && BAD_ANSWER_MESSAGES.includes((err as Error).message)) return 'bad-response'
   if (RESET_CODES.includes(code)) return 'reset'
   if (code.startsWith('HPE_') || BAD_RESPONSE_CODES.includes(code)) return 'bad-response'
   return 'reset'

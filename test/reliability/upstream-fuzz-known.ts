@@ -43,8 +43,9 @@ export const KNOWN_DROP_UNTIMED = 'a retryable error body being dropped is not b
 export const KNOWN_CUT_LOOKS_COMPLETE = 'a response cut short ends like a complete one for an HTTP/1.0 client'
 
 /**
- * undici refuses a 100 Continue the request did not expect ('bad response', a reset): 502 and a retry, though a
- * client must read 1xx answers it did not expect (RFC 9110 §15.2). The gateway never sees the bytes.
+ * undici refuses a 100 Continue the request did not expect ('bad response'), though a client must read 1xx answers it
+ * did not expect (RFC 9110 §15.2). The gateway never sees the bytes: 502 upstream_bad_response, one attempt
+ * (response-unexpected-100.test.ts; it was taken for a reset and retried).
  */
 export const KNOWN_100_CONTINUE = 'an unexpected 100 Continue is refused by undici'
 
