@@ -196,12 +196,12 @@ const TOKEN = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/
  * Methods are case-sensitive (RFC 9110 §9.1) and Node's parser takes only upper-case ones, so 'purge' could never
  * match: refused with its spelling rather than read as PURGE, as Envoy's :method match is exact and a config keeps
  * meaning what it says. CONNECT is answered 501 before routing (src/proxy/upgrade.ts), and a method Node's parser
- * does not know is refused 400, so no request with either is ever routed. `what`: what could never match.
+ * does not know is refused 501 by the parser's error (src/proxy/client-error.ts), so no request with either is ever routed. `what`: what could never match.
  */
 function methodProblem (method: string, what: string): string | undefined {
   if (!TOKEN.test(method)) return "must be an HTTP method: a token (letters, digits and !#$%&'*+-.^_`|~)"
   if (method !== method.toUpperCase()) return `methods are case-sensitive and requests send them in upper case: write '${method.toUpperCase()}' ('${method}' never matches a request)`
-  if (!METHODS.includes(method)) return `Node's HTTP parser refuses requests with this method (400 before routing), so ${what} could never match; it takes ${METHODS.filter((m) => m !== 'CONNECT').join(', ')}`
+  if (!METHODS.includes(method)) return `Node's HTTP parser refuses requests with this method (501 method_not_implemented before routing), so ${what} could never match; it takes ${METHODS.filter((m) => m !== 'CONNECT').join(', ')}`
   if (method === 'CONNECT') return `CONNECT is answered 501 method_not_implemented before routing (the gateway opens no tunnels): ${what} could never match`
   return undefined
 }

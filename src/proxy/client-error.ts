@@ -22,11 +22,32 @@ function answer (code: ErrorCode): Buffer {
   return cached.bytes
 }
 
+/**
+ * A request line that starts with a method token (RFC 9110 §9.1: tchar, case-sensitive) and a space: Node's parser
+ * knows a fixed list of methods and refuses any other (HPE_INVALID_METHOD) before there is a request, but such a
+ * request is well-formed, its method only not implemented here (RFC 9110 §15.6.2: 501, not 400).
+ */
+const EXTENSION_METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ /
+
 /** The catalogue code for an error Node's HTTP server reports on a connection (its 'clientError' event). */
-export function clientErrorCode (err: { code?: string }): ErrorCode {
+export function clientErrorCode (err: { code?: string; rawPacket?: unknown; bytesParsed?: unknown }): ErrorCode {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'client_timeout'
+  if (err.code === 'HPE_INVALID_METHOD' && isExtensionMethod(err.rawPacket, err.bytesParsed)) return 'method_not_implemented'
   if (err.code === 'HPE_HEADER_OVERFLOW') return 'headers_too_large'
   return 'bad_request'
+}
+
+/**
+ * Whether the request the parser stopped in starts with a method token and a space. `packet` is the read the parser
+ * was given, `at` where in it the parser stopped (inside the method): the request starts after the line before it
+ * (requests pipelined ahead of it in the same read, empty lines). A request line that came in pieces shows no space
+ * yet: 400, as before.
+ */
+function isExtensionMethod (packet: unknown, at: unknown): boolean {
+  if (!Buffer.isBuffer(packet) || typeof at !== 'number') return false
+  // (lastIndexOf counts a negative offset from the end)
+  const start = at > 0 ? packet.lastIndexOf(0x0a, at - 1) + 1 : 0
+  return EXTENSION_METHOD.test(packet.toString('latin1', start, start + 64))
 }
 
 /** What Node's HTTP server keeps on a connection while a response on it is under way (as its own handler reads it). */

@@ -40,6 +40,6 @@ t.test('a CONNECT route, never reachable, is refused at its own path', async (t)
   ])
 })
 
-t.test("a token Node's parser does not take (400 before routing), never reachable, is refused", async (t) => {
+t.test("a token Node's parser does not take (501 before routing), never reachable, is refused", async (t) => {
   t.match(problemsOf(withMethods('GET', 'BREW')), [/^routes\[0\]\.methods\[1\]: Node's HTTP parser refuses requests with this method/])
 })
