@@ -3,6 +3,8 @@
 import type { IncomingMessage } from 'node:http'
 import { canonicalIp } from '../ip.ts'
 
+// Trailer is not hop-by-hop in RFC 9110, but it announces fields only a chunked message carries, and each side's
+// framing is the gateway's own (Node throws on a Trailer field in an answer it does not chunk)
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade',
   'proxy-authenticate', 'proxy-authorization', 'trailer'])
 
