@@ -16,11 +16,12 @@ export interface OtherMethod {
 }
 
 /**
- * What a request no route took asked for: a path that is there with another method; the router's own refusals,
- * which it gives a method that has routes on that path (frameworkErrors: a parameter too long, bad percent-encoding);
- * or undefined, a path that is not there.
+ * What a request no route took asked for: a path that is there with another method; the refusal the router gives a
+ * method that has routes on that path for a parameter over maxParamLength (frameworkErrors); or undefined, a path
+ * that is not there. (Bad percent-encoding and malformed absolute URLs never get here: Fastify's own router refuses
+ * them for every method, routes or not, before any hook runs.)
  */
-export type Unrouted = OtherMethod | 'uri_too_long' | 'bad_request' | undefined
+export type Unrouted = OtherMethod | 'uri_too_long' | undefined
 
 export interface RouterOptions {
   readonly maxParamLength: number
@@ -39,11 +40,10 @@ export function otherMethods (admin: FastifyInstance, options: RouterOptions): (
   })
   let paths: FindMyWay.Instance<FindMyWay.HTTPVersion.V1> | undefined
   const build = (): FindMyWay.Instance<FindMyWay.HTTPVersion.V1> => {
-    // Fastify's own router options (its defaults but maxParamLength), so a path matches here as it would there; its
-    // refusals come back as the answer the listener's frameworkErrors gives them
+    // Fastify's own router options (its defaults but maxParamLength), so a path matches here as it would there; a
+    // parameter too long comes back as the answer the listener's frameworkErrors gives it
     const router = FindMyWay({
       maxParamLength: options.maxParamLength,
-      onBadUrl: () => 'bad_request',
       onMaxParamLength: () => 'uri_too_long',
     })
     for (const [url, methods] of methodsByUrl) {
@@ -56,7 +56,7 @@ export function otherMethods (admin: FastifyInstance, options: RouterOptions): (
   return (request) => {
     const found = (paths ??= build()).find('GET', request.url)
     if (found === null) return undefined
-    // a refusal's result carries no store: its handler gives the answer (onBadUrl, onMaxParamLength above)
+    // a refusal's result carries no store: its handler gives the answer (onMaxParamLength above)
     return found.store === null ? found.handler(request.raw, request.raw as never, {}, null, {}) as Unrouted : found.store as OtherMethod
   }
 }

@@ -1,7 +1,8 @@
 // A path the admin listener serves, asked with a method it does not take, is 405 with Allow (api.test.ts): worked out
 // when such a request comes, not by a route for every other method of every path (~550 routes in find-my-way's
 // trees, ~30-40 ms of every start before /readyz could answer). What the router refuses (a parameter over its
-// limit, bad percent-encoding) is refused the same for those methods as for the ones the path takes.
+// limit; bad percent-encoding, which Fastify's own router refuses for every method before any hook) is refused the
+// same for those methods as for the ones the path takes.
 import t from 'tap'
 import pino from 'pino'
 import { buildAdmin } from '../../src/admin/server.ts'
