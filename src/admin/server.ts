@@ -217,6 +217,9 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   })
   // where the call came from, then the bearer token, before anything is looked at
   admin.addHook('onRequest', async (request, reply) => {
+    // the asterisk-form target names no path (RFC 9112 §3.2.4), though find-my-way routes it as '/' (GET * was the
+    // dashboard's page): refused as the proxy listener refuses it, whatever the method
+    if (request.raw.url === '*') return fail(reply, 'bad_request')
     // no route took it: a path that is there with another method (guarded as that path), or none
     const other = request.is404 ? unrouted(request) : undefined
     // what the router refuses before any hook, as it would with a route of this method on the path (frameworkErrors)
