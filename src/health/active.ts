@@ -71,6 +71,13 @@ export interface HealthCheckOptions {
    * rebuilt pool judges it at once instead of holding every replica out until its first probe.
    */
   carriedLag?: ReadonlyMap<string, number>
+  /**
+   * The targets (by URL) the checker of the pool this one replaces had probed (probedUrls()): their health is known and
+   * carried, so their first probe here comes at a jittered time in the interval, as any later one does, and the first
+   * round does not wait for them. A reload that rebuilds every pool (a health-check setting changed for all) probed
+   * every target of every pool within one turn of the event loop: 1,000 targets blocked it 170-530 ms.
+   */
+  carriedProbed?: ReadonlySet<string>
 }
 
 export interface HealthCheckEvents {
@@ -102,11 +109,13 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   #firstRound: Promise<void> = Promise.resolve()
   #firstRoundDone: () => void = () => {}
   #carriedLag: ReadonlyMap<string, number> | undefined
+  #carriedProbed: ReadonlySet<string> | undefined
 
   constructor (pool: UpstreamPool, config: HealthCheckConfig, options: HealthCheckOptions = {}) {
     super()
     this.#pool = pool
     this.#carriedLag = options.carriedLag
+    this.#carriedProbed = options.carriedProbed
     this.#config = config
     this.#random = options.random ?? Math.random
     this.#clock = options.clock ?? systemClock
@@ -117,13 +126,15 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   start (): void {
     if (this.#running) return
     this.#running = true
-    for (const target of this.#pool.targets) this.#awaiting.add(target)
+    const known = this.#carriedProbed
+    for (const target of this.#pool.targets) if (known?.has(target.url) !== true) this.#awaiting.add(target)
     this.#firstRound = new Promise((resolve) => { this.#firstRoundDone = resolve })
     if (this.#awaiting.size === 0) this.#firstRoundDone()
-    for (const target of this.#pool.targets) this.#watch(target)
-    // the carried lag is what the replaced pool's checks knew when this pool was built: a target added later (a
-    // reload, a DNS answer) with the same URL may have been down and missed writes since, so its lag is not known
+    for (const target of this.#pool.targets) this.#watch(target, known?.has(target.url) === true)
+    // the carried lag and probes are what the replaced pool's checks knew when this pool was built: a target added
+    // later (a reload, a DNS answer) with the same URL may have been down and missed writes since: not known
     this.#carriedLag = undefined
+    this.#carriedProbed = undefined
     this.#pool.on('targets', this.#onTargets)
   }
 
@@ -132,7 +143,8 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     for (const target of added) this.#watch(target)
   }
 
-  #watch (target: Target): void {
+  /** `known`: the replaced pool's checks had probed it (carriedProbed), so its first probe need not come at once. */
+  #watch (target: Target, known = false): void {
     const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, lagMs: this.#carriedLag?.get(target.url), lagReported: undefined, joinedUnchecked: this.#joining.delete(target) }
     this.#states.set(target, state)
     // before any request can pick it: a replica whose lag is not known yet takes no reads of a lag-limited pool
@@ -140,8 +152,9 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     // First probe at once, as Envoy's initial_jitter of 0 does: readiness waits for the first round. It is spread
     // over 0.1 ms per target of the pool, up to FIRST_PROBE_SPREAD_MS, so a thousand targets are not probed in one
     // tick while a pool of 200 is ready after 20 ms of spread, not 100 (the cost that is left is the probes'
-    // own); later probes are jittered over the whole interval, on the shared grid of slots.
-    const spread = Math.min(this.#config.intervalMs, FIRST_PROBE_SPREAD_MS, this.#pool.targets.length * FIRST_PROBE_SPREAD_PER_TARGET_MS)
+    // own); later probes are jittered over the whole interval, on the shared grid of slots, and so is the first of a
+    // target whose health the replaced pool's checks knew.
+    const spread = known ? this.#config.intervalMs : Math.min(this.#config.intervalMs, FIRST_PROBE_SPREAD_MS, this.#pool.targets.length * FIRST_PROBE_SPREAD_PER_TARGET_MS)
     const timer = this.#clock.setTimeout(() => this.#probeThenSchedule(target, state), this.#random() * spread)
     timer.unref()
     state.cancel = () => this.#clock.clearTimeout(timer)
@@ -189,6 +202,13 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   }
 
   /** The lag each target last reported (by URL), for the checker of a pool that replaces this one (carriedLag). */
+  /** The targets (by URL) probed at least once, for the checker of a pool that replaces this one (carriedProbed). */
+  probedUrls (): Set<string> {
+    const probed = new Set<string>()
+    for (const [target, state] of this.#states) if (state.last !== undefined) probed.add(target.url)
+    return probed
+  }
+
   lagReports (): Map<string, number> {
     const reports = new Map<string, number>()
     for (const [target, state] of this.#states) if (state.lagMs !== undefined && !reports.has(target.url)) reports.set(target.url, state.lagMs)

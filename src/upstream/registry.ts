@@ -47,6 +47,8 @@ export interface RuntimeOptions {
   carriedDecided?: ReadonlySet<string>
   /** The lag each target (by URL) last reported to the replaced pool's health checks: judged at once, not after a probe. */
   carriedLag?: ReadonlyMap<string, number> | undefined
+  /** The targets (by URL) the replaced pool's checks had probed: their first probe here is not at once (ActiveHealthChecker). */
+  carriedProbed?: ReadonlySet<string> | undefined
   /**
    * Targets of names the replaced pool discovered and this one does not (a renamed Service): they keep serving
    * until this pool's first lookups are done, as Envoy warms a cluster before it replaces the old one.
@@ -150,7 +152,9 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.observer = observer
     this.budget = new RetryBudget(config.retry.budget, () => observer.budgetExhausted())
     this.outlier = new OutlierDetector(config.outlier, this.pool, clock, () => observer.ejectionSkipped())
-    this.health = config.healthCheck ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock, ...(options.carriedLag ? { carriedLag: options.carriedLag } : {}) }) : undefined
+    this.health = config.healthCheck
+      ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock, ...(options.carriedLag ? { carriedLag: options.carriedLag } : {}), ...(options.carriedProbed ? { carriedProbed: options.carriedProbed } : {}) })
+      : undefined
     this.#failureStatuses = new Set(config.failureStatuses)
     this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
   }
@@ -379,7 +383,7 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       continue
     }
     if (before !== undefined) retired.push(before)
-    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedShared' | 'carriedCurrent' | 'carriedAddresses' | 'carriedDecided' | 'warmupTargets' | 'carriedLag'> = {}
+    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedShared' | 'carriedCurrent' | 'carriedAddresses' | 'carriedDecided' | 'warmupTargets' | 'carriedLag' | 'carriedProbed'> = {}
     if (before !== undefined) {
       // a name both pools discover starts from its last addresses; every other discovered target (a renamed name's,
       // or those the replaced pool itself still kept from its own predecessor) serves until the first lookups end
@@ -392,7 +396,7 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
         const listed = new Set(poolConfig.targets.map(idOf))
         for (const t of before.config.targets) if (!listed.has(idOf(t))) warmupTargets.push({ key: '', url: t.url, weight: t.weight, backup: t.backup, dns: undefined })
       }
-      carried = { carriedLag: before.health?.lagReports(), carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, carriedDecided: before.decidedNames(), warmupTargets }
+      carried = { carriedLag: before.health?.lagReports(), carriedProbed: before.health?.probedUrls(), carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, carriedDecided: before.decidedNames(), warmupTargets }
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
