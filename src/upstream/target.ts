@@ -42,6 +42,8 @@ export class SharedTarget {
   loadListener: (() => void) | undefined
   #options: ConnectionsOptions | undefined
   #optionsKey = ''
+  /** The copies' health-probe connection, while one made with the same settings is open. */
+  #probe: SharedProbe | undefined
 
   /** The settings connections are made with: the newest copy's. */
   get options (): ConnectionsOptions { return this.#options! }
@@ -74,6 +76,26 @@ export class SharedTarget {
     this.newest = copy
     this.open++
   }
+
+  /**
+   * The probe client for a copy made with these settings: the one the copies share while it is open and made with
+   * the same ones, else a new one. A pool rebuilt by a reload keeps probing on the connection its checks had, as its
+   * traffic does: a reload rebuilding 200 pools of 5 opened 1,000 probe connections and closed 1,000 in one turn.
+   */
+  probeFor (key: string, make: () => UndiciClient): SharedProbe {
+    const current = this.#probe
+    const probe = current !== undefined && current.key === key && current.ended === undefined ? current : this.#probe = { client: make(), key, users: 0, ended: undefined }
+    probe.users++
+    return probe
+  }
+}
+
+/** One probe client and the copies probing on it: the last of them to end ends it. */
+interface SharedProbe {
+  readonly client: UndiciClient
+  readonly key: string
+  users: number
+  ended: 'close' | 'destroy' | undefined
 }
 
 export class Target {
@@ -84,8 +106,12 @@ export class Target {
   readonly host: string
   readonly weight: number
   readonly backup: boolean
-  /** Health probes get their own connection, so a target busy with traffic is not judged by queueing. */
-  readonly probeClient: UndiciClient
+  /**
+   * Health probes get their own connection, so a target busy with traffic is not judged by queueing; copies made
+   * with the same settings share it (SharedTarget.probeFor).
+   */
+  get probeClient (): UndiciClient { return this.#probe.client }
+  readonly #probe: SharedProbe
   /**
    * What undici keys an https target's connections by, given with every request so that it is the same on each (by
    * default undici takes the request's Host, and drops the connection whenever it changes): the name the connection
@@ -106,6 +132,9 @@ export class Target {
   /** No other copy was open when this one ended: the shared connections ended with it. */
   #lastOpen = false
   #ending: Promise<void> | undefined
+  /** This copy no longer probes on the shared probe client (closed or destroyed); it was the last, and ended it. */
+  #probeReleased = false
+  #probeEndedHere = false
   /** Requests started through this copy (its pool closes it once a removed copy has none left). */
   #ownInFlight = 0
   readonly #maxQueued: number
@@ -181,13 +210,14 @@ export class Target {
     // probes read the same heads as traffic (a target is not unhealthy for headers its requests are served with),
     // over traffic's connector, so named as traffic's connections are: a probe's Host (the target's) must not become
     // its TLS name in place of tls.servername (undici names a request by its Host when its connector does not name it)
-    this.probeClient = new UndiciClient(url.origin, {
+    const probeKey = JSON.stringify([connect, verifiedIp, pool.connections.keepAliveMs, pool.maxResponseHeaderBytes])
+    this.#probe = shared.probeFor(probeKey, () => new UndiciClient(url.origin, {
       allowH2: false,
       keepAliveTimeout: pool.connections.keepAliveMs,
       keepAliveMaxTimeout: pool.connections.keepAliveMs,
       connect: options.connect,
       maxHeaderSize: pool.maxResponseHeaderBytes + 1,
-    })
+    }))
   }
 
   /** What every copy of this target shares (the copy a reload makes next takes it over). */
@@ -283,7 +313,7 @@ export class Target {
   close (): Promise<void> {
     if (this.#ending !== undefined) return this.#ending
     this.#end('close')
-    return this.#ending = Promise.all([this.#lastOpen ? this.#shared.connections?.close() : undefined, this.#endedClient?.close(), this.probeClient.close()]).then(done)
+    return this.#ending = Promise.all([this.#lastOpen ? this.#shared.connections?.close() : undefined, this.#endedClient?.close(), this.#endProbe('close')]).then(done)
   }
 
   /**
@@ -295,7 +325,27 @@ export class Target {
     this.#end('destroy')
     const shared = this.#shared
     const cutShared = this.#lastOpen || shared.newest === this
-    return this.#ending = Promise.all([cutShared ? shared.connections?.destroy() : undefined, this.#endedClient?.destroy(), this.probeClient.destroy()]).then(done)
+    return this.#ending = Promise.all([cutShared ? shared.connections?.destroy() : undefined, this.#endedClient?.destroy(), this.#endProbe('destroy')]).then(done)
+  }
+
+  /**
+   * This copy stops probing: the last copy on the probe client closes (or destroys) it, and a destroy after that close
+   * cuts what the close still waits for. While other copies probe on it, it stays theirs.
+   */
+  #endProbe (how: 'close' | 'destroy'): Promise<void> | undefined {
+    const probe = this.#probe
+    if (!this.#probeReleased) {
+      this.#probeReleased = true
+      if (--probe.users > 0) return undefined
+      this.#probeEndedHere = true
+      probe.ended = how
+      return how === 'close' ? probe.client.close() : probe.client.destroy()
+    }
+    if (how === 'destroy' && this.#probeEndedHere && probe.ended === 'close') {
+      probe.ended = 'destroy'
+      return probe.client.destroy()
+    }
+    return undefined
   }
 
   /** This copy ends: counted out of the open copies once, whether it is closed, destroyed or both. */
