@@ -1,5 +1,6 @@
 // Runs config reloads from any trigger one at a time: load, compare, apply, report.
 // A trigger that arrives during a run is folded into one follow-up run, which loads again, so the newest file wins.
+import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 import { ConfigError } from '../errors.ts'
 import { diffConfigs, restartRequiredChanges, type ConfigDiff } from './diff.ts'
 import { configHash, sameConfig } from './hash.ts'
@@ -127,6 +128,7 @@ export class Reloader {
     const refusedBefore = this.#refused(trigger)
     if (refusedBefore !== undefined) return refusedBefore
     let next: ResolvedConfig
+    const loading = performance.eventLoopUtilization()
     try {
       next = await this.#options.load(trigger)
     } catch (err) {
@@ -135,18 +137,21 @@ export class Reloader {
       const local = localFailure(err)
       return local === undefined ? { result: 'error', trigger, problems } : { result: 'error', trigger, problems, localFailure: local }
     }
-    // A large config's validation, comparison and build each block the event loop for tens of milliseconds (5,000
-    // routes and 2,000 targets: ~25-70 ms each on a warm process, more while V8 still compiles them): requests
+    // A large config's validation, hash, comparison and build each block the event loop for tens of milliseconds
+    // (5,000 routes and 1,000 targets: ~20-80 ms each on a warm process, more while V8 still compiles them): requests
     // waiting meanwhile are served between them, not after the whole reload.
-    await yieldToLoop()
+    await betweenSteps(loading)
     const refusedAfter = this.#refused(trigger)
     if (refusedAfter !== undefined) return refusedAfter
     try {
+      const hashing = performance.eventLoopUtilization()
       const hash = configHash(next)
       const current = this.#options.current()
       if (sameConfig(next, current)) return { result: 'unchanged', trigger, hash }
+      await betweenSteps(hashing)
+      const comparing = performance.eventLoopUtilization()
       const diff = diffConfigs(current, next, this.#options.started)
-      await yieldToLoop()
+      await betweenSteps(comparing)
       const refusedBeforeApply = this.#refused(trigger)
       if (refusedBeforeApply !== undefined) return refusedBeforeApply
       try {
@@ -175,12 +180,24 @@ export class Reloader {
   }
 }
 
+/** A step that kept the event loop busy this long held requests up: the next one waits STEP_PAUSE_MS. */
+const LONG_STEP_MS = 10
 /**
- * Resolves after the I/O waiting now (requests, timers) has had its turn. Two check phases, so a poll phase runs
- * between: a load ends in the poll phase (its file read), and one setImmediate from there runs in that same loop
- * turn's check phase, before any timer or request that waited through the validation.
+ * How long the event loop runs between two steps after a long one. A request that waited through a step is read and
+ * forwarded in the loop's next poll phase, and its upstream's answer is relayed in a later one: with one poll phase
+ * between steps (5,000 routes) it waited through the next step too, and a request caught by a reload through 2-4 of
+ * them. Reloads are rare and operator-driven: ~20 ms more for each large one spares its requests the wait.
  */
-function yieldToLoop (): Promise<void> {
+const STEP_PAUSE_MS = 20
+
+/**
+ * Resolves once the I/O waiting now (requests, timers) has had its turn: STEP_PAUSE_MS after a step that kept the
+ * loop LONG_STEP_MS busy since `since`, else after two check phases, so a poll phase runs between (a load ends in
+ * the poll phase, its file read: one setImmediate from there ran the next step in the same loop turn's check phase,
+ * before any timer or request that waited through the validation).
+ */
+function betweenSteps (since: EventLoopUtilization): Promise<void> {
+  if (performance.eventLoopUtilization(since).active >= LONG_STEP_MS) return new Promise((resolve) => { setTimeout(resolve, STEP_PAUSE_MS) })
   return new Promise((resolve) => { setImmediate(() => setImmediate(resolve)) })
 }
 

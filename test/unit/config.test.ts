@@ -11,6 +11,7 @@ import { loadConfigFile } from '../../src/config/load.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { problemPaths, problemPaths as paths, problemsOf } from '../config/problems.ts'
 import { Reloader, type ReloadResult } from '../../src/config/reloader.ts'
+import { waitFor } from '../helpers/gateway.ts'
 
 
 t.test('config-diff', async (t) => {
@@ -643,7 +644,8 @@ t.test('config-reloader', async (t) => {
       const h = harness(loads.load, () => { applies++; return applies === 1 ? applying.promise : undefined })
       const first = h.reloader.reload('file')
       loads.pending[0]!.resolve(config(2))
-      await settle()
+      // the run's steps, with the loop's turns between them
+      await waitFor(() => applies === 1)
       t.equal(applies, 1, 'apply is running')
       const during = h.reloader.reload('admin')
       await settle()
