@@ -10,7 +10,7 @@
 // unknown) until a probe reports its lag again.
 import { EventEmitter } from 'node:events'
 import type { HealthCheckConfig } from '../config/schema.ts'
-import { errorCodeOf, isLocalResourceError } from '../resilience/classify.ts'
+import { classifyError, errorCodeOf, isLocalResourceError } from '../resilience/classify.ts'
 import { monotonicMs, setVerdictTimeout, systemClock, type Clock, type RandomSource } from '../runtime.ts'
 import type { UpstreamPool } from '../upstream/pool.ts'
 import type { Target } from '../upstream/target.ts'
@@ -37,6 +37,11 @@ export interface ProbeResult {
   readonly lagUnknown?: true
   /** The probe could not be sent for want of the gateway's own resources (no file descriptor or local port): no verdict. */
   readonly local?: true
+  /**
+   * The target answered, with what undici refuses to read (an unexpected 100 Continue: its 'bad response', reported
+   * as a socket error): a failed probe, never a kept-alive connection found closed.
+   */
+  readonly badAnswer?: true
 }
 
 // end a probe that outlived timeoutMs (reported as 'timeout'), or whose target or checker went away
@@ -298,7 +303,7 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     const startedAt = monotonicMs(this.#clock)
     const timeoutMs = this.#config.timeoutMs
     const first = await this.#probeOnce(target, state, timeoutMs)
-    if (!reused || first.ok || first.error === undefined || !STALE_PROBE_CODES.includes(first.error)) return first
+    if (!reused || first.ok || first.badAnswer === true || first.error === undefined || !STALE_PROBE_CODES.includes(first.error)) return first
     const elapsed = monotonicMs(this.#clock) - startedAt
     if (elapsed > Math.min(STALE_PROBE_WINDOW_MS, timeoutMs / 2)) return first
     if (!this.#running || this.#states.get(target) !== state) return first // stopped, or the target left meanwhile
@@ -326,7 +331,8 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
       const code = exchange.aborted ? 'timeout' : errorCodeOf(err) ?? 'error'
       // the gateway's own shortage, or a probe it could not send as configured: no verdict on the target
       const local = !exchange.aborted && (isLocalResourceError(err) || code === 'UND_ERR_INVALID_ARG')
-      return { ok: false, error: code, at: this.#clock.now(), ...(local ? { local: true as const } : {}) }
+      const badAnswer = !exchange.aborted && classifyError(err) === 'bad-response'
+      return { ok: false, error: code, at: this.#clock.now(), ...(local ? { local: true as const } : {}), ...(badAnswer ? { badAnswer: true as const } : {}) }
     } finally {
       this.#clock.clearTimeout(timer)
       state.exchange = undefined
