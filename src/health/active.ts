@@ -66,6 +66,8 @@ interface ProbeState {
   lagReported: boolean | undefined
   /** Joined unchecked (a new DNS address): its first probe passing puts it in, not healthyThreshold of them. */
   joinedUnchecked: boolean
+  /** The replaced pool's checks had probed it (carriedProbed): its health is known before this checker's first probe. */
+  known: boolean
 }
 
 export interface HealthCheckOptions {
@@ -150,7 +152,7 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
 
   /** `known`: the replaced pool's checks had probed it (carriedProbed), so its first probe need not come at once. */
   #watch (target: Target, known = false): void {
-    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, lagMs: this.#carriedLag?.get(target.url), lagReported: undefined, joinedUnchecked: this.#joining.delete(target) }
+    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, lagMs: this.#carriedLag?.get(target.url), lagReported: undefined, joinedUnchecked: this.#joining.delete(target), known }
     this.#states.set(target, state)
     // before any request can pick it: a replica whose lag is not known yet takes no reads of a lag-limited pool
     this.#judgeLag(target, state)
@@ -159,7 +161,11 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     // tick while a pool of 200 is ready after 20 ms of spread, not 100 (the cost that is left is the probes'
     // own); later probes are jittered over the whole interval, on the shared grid of slots, and so is the first of a
     // target whose health the replaced pool's checks knew.
-    const spread = known ? this.#config.intervalMs : Math.min(this.#config.intervalMs, FIRST_PROBE_SPREAD_MS, this.#pool.targets.length * FIRST_PROBE_SPREAD_PER_TARGET_MS)
+    if (known) {
+      state.cancel = this.#slots.after(this.#random() * this.#config.intervalMs, () => this.#probeThenSchedule(target, state))
+      return
+    }
+    const spread = Math.min(this.#config.intervalMs, FIRST_PROBE_SPREAD_MS, this.#pool.targets.length * FIRST_PROBE_SPREAD_PER_TARGET_MS)
     const timer = this.#clock.setTimeout(() => this.#probeThenSchedule(target, state), this.#random() * spread)
     timer.unref()
     state.cancel = () => this.#clock.clearTimeout(timer)
@@ -206,14 +212,18 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     if (lagging !== status.lagging || lagUnknown !== status.lagUnknown) this.#pool.setStatus(target, { lagging, lagUnknown })
   }
 
-  /** The lag each target last reported (by URL), for the checker of a pool that replaces this one (carriedLag). */
-  /** The targets (by URL) probed at least once, for the checker of a pool that replaces this one (carriedProbed). */
+  /**
+   * The targets (by URL) whose health is known, for the checker of a pool that replaces this one (carriedProbed):
+   * probed at least once, here or (carried) by the checker this one replaced; before start(), what it was given (a
+   * pool rebuilt again before its first probes, or while its first DNS lookups run).
+   */
   probedUrls (): Set<string> {
-    const probed = new Set<string>()
-    for (const [target, state] of this.#states) if (state.last !== undefined) probed.add(target.url)
+    const probed = new Set(this.#carriedProbed ?? [])
+    for (const [target, state] of this.#states) if (state.last !== undefined || state.known) probed.add(target.url)
     return probed
   }
 
+  /** The lag each target last reported (by URL), for the checker of a pool that replaces this one (carriedLag). */
   lagReports (): Map<string, number> {
     const reports = new Map<string, number>()
     for (const [target, state] of this.#states) if (state.lagMs !== undefined && !reports.has(target.url)) reports.set(target.url, state.lagMs)

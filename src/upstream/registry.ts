@@ -396,7 +396,7 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
         const listed = new Set(poolConfig.targets.map(idOf))
         for (const t of before.config.targets) if (!listed.has(idOf(t))) warmupTargets.push({ key: '', url: t.url, weight: t.weight, backup: t.backup, dns: undefined })
       }
-      carried = { carriedLag: before.health?.lagReports(), carriedProbed: before.health?.probedUrls(), carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, carriedDecided: before.decidedNames(), warmupTargets }
+      carried = { carriedLag: before.health?.lagReports(), carriedProbed: sameProbe(before.config, poolConfig) ? before.health?.probedUrls() : undefined, carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, carriedDecided: before.decidedNames(), warmupTargets }
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
@@ -445,6 +445,15 @@ function statusByUrl (pool: UpstreamPool): Map<string, TargetStatus> {
 }
 
 // a function of its own, so the lookup's scope holds the map alone
+/**
+ * Whether a rebuilt pool's checks ask what the replaced pool's asked (path, expected statuses): the health they found
+ * stands until the next probe, else a new question gets its first answers at once.
+ */
+function sameProbe (before: PoolConfig, next: PoolConfig): boolean {
+  const asked = (c: PoolConfig): string => JSON.stringify([c.healthCheck?.path, c.healthCheck?.expectStatus])
+  return before.healthCheck !== undefined && next.healthCheck !== undefined && asked(before) === asked(next)
+}
+
 function statusLookup (carried: ReadonlyMap<string, TargetStatus> | undefined, checked: boolean): ((t: Target) => TargetStatus | undefined) | undefined {
   return carried && ((t) => {
     const status = carried.get(t.url)

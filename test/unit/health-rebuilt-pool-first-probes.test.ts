@@ -8,10 +8,14 @@
 import t from 'tap'
 import { buildPools, PoolRuntime } from '../../src/upstream/registry.ts'
 import { validateConfig } from '../../src/config/validate.ts'
+import { PROBE_SLOT_MS } from '../../src/health/slot-timers.ts'
 import { ManualClock } from '../helpers/clock.ts'
 import { poolConfig } from './config-fixtures.ts'
 
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/** Due at the random source's top of the interval, rounded up to the probes' grid of slots. */
+const onGrid = (dueMs: number, intervalMs: number): boolean => dueMs >= intervalMs * 0.999 - 1e-6 && dueMs < intervalMs * 0.999 + PROBE_SLOT_MS
 
 t.test('the first probes of targets the replaced checks had probed are jittered over the interval', async (t) => {
   const clock = new ManualClock()
@@ -24,10 +28,11 @@ t.test('the first probes of targets the replaced checks had probed are jittered 
   let ready = false
   void runtime.start().then(() => { ready = true })
   const due = clock.dueIn().sort((a, b) => a - b)
-  t.equal(due.length, 3, 'one first probe each')
   // (the manual clock's epoch-sized start leaves float noise in dueIn)
   t.ok(Math.abs(due[0]! - 0.3 * 0.999) < 1e-6, `the target not probed before: within 0.1 ms per target (${due[0]})`)
-  t.ok(Math.abs(due[1]! - 10_000 * 0.999) < 1e-6 && Math.abs(due[2]! - 10_000 * 0.999) < 1e-6, `the two probed before: within intervalMs (${due.slice(1)})`)
+  // the two probed before: on the grid of slots later probes share (one timer for both, due together)
+  t.equal(due.length, 2, 'a timer for the first, one slot for the two others')
+  t.ok(onGrid(due[1]!, 10_000), `the two probed before: within intervalMs, on the grid (${due[1]})`)
   // the first round waits for the one target whose health is not known
   const fresh = runtime.pool.targets.find((x) => x.url === targets[1])!
   runtime.health!.record(fresh, { ok: true, status: 200, at: clock.now() })
@@ -55,5 +60,55 @@ t.test('a reload that rebuilds a pool carries which targets its checks had probe
   const due = clock.dueIn().slice(pendingBefore).sort((a, b) => a - b)
   t.equal(due.length, 2)
   t.ok(due[0]! < 1, `the target not probed before: at once (${due[0]})`)
-  t.ok(Math.abs(due[1]! - 8000 * 0.999) < 1e-6, `the one probed before: within the new intervalMs (${due[1]})`)
+  t.ok(onGrid(due[1]!, 8000), `the one probed before: within the new intervalMs (${due[1]})`)
+})
+
+t.test('a pool rebuilt again before its carried targets were probed carries them on', async (t) => {
+  const clock = new ManualClock()
+  const config = (intervalMs: number) => validateConfig({
+    pools: { p: { targets: ['http://127.0.0.1:1', 'http://127.0.0.1:2'], healthCheck: { path: '/health', intervalMs, timeoutMs: 1000 } } },
+    routes: [{ path: '/', pool: 'p' }],
+  })
+  const first = buildPools(config(5000), { clock, random: () => 0.999 }).pools.get('p')!
+  t.teardown(() => first.close())
+  void first.start()
+  for (const target of first.pool.targets) first.health!.record(target, { ok: true, status: 200, at: clock.now() })
+  const second = buildPools(config(6000), { clock, random: () => 0.999 }, new Map([['p', first]])).pools.get('p')!
+  t.teardown(() => second.close())
+  first.health!.stop()
+  t.same([...second.health!.probedUrls()].sort(), ['http://127.0.0.1:1', 'http://127.0.0.1:2'], 'before its start: what it was given')
+  void second.start()
+  // rebuilt again before its jittered first probes came
+  const third = buildPools(config(7000), { clock, random: () => 0.999 }, new Map([['p', second]])).pools.get('p')!
+  t.teardown(() => third.close())
+  second.health!.stop()
+  const pendingBefore = clock.dueIn().length
+  let ready = false
+  void third.start().then(() => { ready = true })
+  const due = clock.dueIn().slice(pendingBefore)
+  t.equal(due.length, 1, 'one slot for both')
+  t.ok(onGrid(due[0]!, 7000), `still jittered over the interval (${due[0]})`)
+  await settle()
+  t.equal(ready, true, 'and no first round to wait for')
+})
+
+t.test('a rebuilt pool whose checks ask another path probes every target at once', async (t) => {
+  const clock = new ManualClock()
+  const config = (path: string) => validateConfig({
+    pools: { p: { targets: ['http://127.0.0.1:1', 'http://127.0.0.1:2'], healthCheck: { path, intervalMs: 5000, timeoutMs: 1000 } } },
+    routes: [{ path: '/', pool: 'p' }],
+  })
+  const before = buildPools(config('/health'), { clock, random: () => 0.999 }).pools.get('p')!
+  t.teardown(() => before.close())
+  void before.start()
+  for (const target of before.pool.targets) before.health!.record(target, { ok: false, status: 404, at: clock.now() })
+  // the operator fixes a wrong path: the verdicts of the old one say nothing of the new
+  const after = buildPools(config('/ready'), { clock, random: () => 0.999 }, new Map([['p', before]])).pools.get('p')!
+  t.teardown(() => after.close())
+  before.health!.stop()
+  const pendingBefore = clock.dueIn().length
+  void after.start()
+  const due = clock.dueIn().slice(pendingBefore)
+  t.equal(due.length, 2)
+  t.ok(due.every((ms) => ms < 1), `both at once (${due})`)
 })
