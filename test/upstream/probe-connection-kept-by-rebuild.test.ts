@@ -21,6 +21,8 @@ async function probedUpstream (t: Tap) {
     if (req.url === '/health') probes++
     res.end('ok')
   })
+  // idle connections stay until the gateway closes them (Node's own 5 s would close a probe connection left behind)
+  server.keepAliveTimeout = 60_000
   server.on('connection', (socket) => { connections++; open++; socket.on('close', () => { open-- }) })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
