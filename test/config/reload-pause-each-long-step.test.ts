@@ -3,36 +3,10 @@
 // begins, one begun during the compare before the apply (reload-pause-after-long-step.test.ts pins the pause after
 // the load). A reload whose steps are all short sets no pause at all: it only lets a poll phase run between them,
 // so a small config's reload (or an unchanged one) is not held 20 ms per step for nothing.
-import { createServer, request, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { Reloader } from '../../src/config/reloader.ts'
 import type { ResolvedConfig } from '../../src/config/schema.ts'
-import { validateConfig } from '../../src/config/validate.ts'
-
-const config = (targets: number): ResolvedConfig => validateConfig({
-  pools: { p: { targets: Array.from({ length: targets }, (_, i) => `http://10.0.0.${i + 1}:3000`) } },
-  routes: [{ path: '/', pool: 'p' }],
-})
-
-/** Busy for `ms`: a step that blocks the loop, as a large config's hash or compare does. */
-function block (ms: number): void {
-  const until = performance.now() + ms
-  while (performance.now() < until) { /* the step's work */ }
-}
-
-type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
-
-/** A loopback server, and a function that sends it one request noting 'answered' in `order` once answered. */
-async function exchange (t: Tap, order: string[]): Promise<() => void> {
-  const server: Server = createServer((_req, res) => { res.end('ok') })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => { server.closeAllConnections(); server.close() })
-  const port = (server.address() as AddressInfo).port
-  return () => {
-    request({ port, host: '127.0.0.1', agent: false }, (res) => { res.resume(); res.on('end', () => order.push('answered')) }).end()
-  }
-}
+import { block, config, exchange } from './reload-steps.ts'
 
 t.test('an exchange begun during a long hash is answered before the compare begins', async (t) => {
   const order: string[] = []

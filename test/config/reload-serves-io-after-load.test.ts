@@ -8,19 +8,7 @@ import { readFile } from 'node:fs'
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
 import { Reloader } from '../../src/config/reloader.ts'
-import type { ResolvedConfig } from '../../src/config/schema.ts'
-import { validateConfig } from '../../src/config/validate.ts'
-
-const config = (targets: number): ResolvedConfig => validateConfig({
-  pools: { p: { targets: Array.from({ length: targets }, (_, i) => `http://10.0.0.${i + 1}:3000`) } },
-  routes: [{ path: '/', pool: 'p' }],
-})
-
-/** Busy for `ms`: a step that blocks the loop, as a large config's validation does. */
-function block (ms: number): void {
-  const until = performance.now() + ms
-  while (performance.now() < until) { /* the validation's work */ }
-}
+import { block, config } from './reload-steps.ts'
 
 t.test('bytes that arrived during the load are read before the compare begins', async (t) => {
   const order: string[] = []

@@ -6,19 +6,7 @@
 import { readFile } from 'node:fs'
 import t from 'tap'
 import { Reloader } from '../../src/config/reloader.ts'
-import type { ResolvedConfig } from '../../src/config/schema.ts'
-import { validateConfig } from '../../src/config/validate.ts'
-
-const config = (targets: number): ResolvedConfig => validateConfig({
-  pools: { p: { targets: Array.from({ length: targets }, (_, i) => `http://10.0.0.${i + 1}:3000`) } },
-  routes: [{ path: '/', pool: 'p' }],
-})
-
-/** Busy for `ms`: a step that blocks the loop, as a large config's validation does. */
-function block (ms: number): void {
-  const until = performance.now() + ms
-  while (performance.now() < until) { /* the validation's work */ }
-}
+import { block, config } from './reload-steps.ts'
 
 t.test('a timer due during the load runs before the compare begins', async (t) => {
   let running = config(1)

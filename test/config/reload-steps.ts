@@ -1,0 +1,33 @@
+// What the tests of a reload's steps share (reload-yields-after-load, reload-serves-io-after-load,
+// reload-pause-after-long-step, reload-pause-each-long-step): small configs, a step that blocks the loop, and an
+// exchange over loopback whose answer needs the loop twice.
+import { createServer, request, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type t from 'tap'
+import type { ResolvedConfig } from '../../src/config/schema.ts'
+import { validateConfig } from '../../src/config/validate.ts'
+
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+/** A valid config of one pool of `targets` targets, different for each count. */
+export const config = (targets: number): ResolvedConfig => validateConfig({
+  pools: { p: { targets: Array.from({ length: targets }, (_, i) => `http://10.0.0.${i + 1}:3000`) } },
+  routes: [{ path: '/', pool: 'p' }],
+})
+
+/** Busy for `ms`: a step that blocks the loop, as a large config's validation, hash or compare does. */
+export function block (ms: number): void {
+  const until = performance.now() + ms
+  while (performance.now() < until) { /* the step's work */ }
+}
+
+/** A loopback server, and a function that sends it one request noting 'answered' in `order` once answered. */
+export async function exchange (t: Tap, order: string[]): Promise<() => void> {
+  const server: Server = createServer((_req, res) => { res.end('ok') })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const port = (server.address() as AddressInfo).port
+  return () => {
+    request({ port, host: '127.0.0.1', agent: false }, (res) => { res.resume(); res.on('end', () => order.push('answered')) }).end()
+  }
+}
