@@ -58,6 +58,8 @@ export interface ReloaderOptions {
    * config module is not run for nothing) and again before it is applied (the drain may have begun meanwhile).
    */
   refuse?: () => 'shutting_down' | undefined
+  /** How long the event loop runs between two steps after a long one (default STEP_PAUSE_MS). */
+  stepPauseMs?: number
 }
 
 interface FollowUp {
@@ -68,11 +70,13 @@ interface FollowUp {
 
 export class Reloader {
   readonly #options: ReloaderOptions
+  readonly #pauseMs: number
   #running = false
   #followUp: FollowUp | undefined
 
   constructor (options: ReloaderOptions) {
     this.#options = options
+    this.#pauseMs = options.stepPauseMs ?? STEP_PAUSE_MS
   }
 
   /** Never rejects: every failure is a result with `result: 'error'`. */
@@ -140,7 +144,7 @@ export class Reloader {
     // A large config's validation, hash, comparison and build each block the event loop for tens of milliseconds
     // (5,000 routes and 1,000 targets: ~20-80 ms each on a warm process, more while V8 still compiles them): requests
     // waiting meanwhile are served between them, not after the whole reload.
-    await betweenSteps(loading)
+    await betweenSteps(loading, this.#pauseMs)
     const refusedAfter = this.#refused(trigger)
     if (refusedAfter !== undefined) return refusedAfter
     try {
@@ -148,10 +152,10 @@ export class Reloader {
       const hash = configHash(next)
       const current = this.#options.current()
       if (sameConfig(next, current)) return { result: 'unchanged', trigger, hash }
-      await betweenSteps(hashing)
+      await betweenSteps(hashing, this.#pauseMs)
       const comparing = performance.eventLoopUtilization()
       const diff = diffConfigs(current, next, this.#options.started)
-      await betweenSteps(comparing)
+      await betweenSteps(comparing, this.#pauseMs)
       const refusedBeforeApply = this.#refused(trigger)
       if (refusedBeforeApply !== undefined) return refusedBeforeApply
       try {
@@ -192,12 +196,12 @@ const STEP_PAUSE_MS = 20
 
 /**
  * Resolves once the I/O waiting now (requests, timers) has had its turn: STEP_PAUSE_MS after a step that kept the
- * loop LONG_STEP_MS busy since `since`, else after two check phases, so a poll phase runs between (a load ends in
+ * loop LONG_STEP_MS busy since `since` (`pauseMs`: STEP_PAUSE_MS unless told), else after two check phases, so a poll phase runs between (a load ends in
  * the poll phase, its file read: one setImmediate from there ran the next step in the same loop turn's check phase,
  * before any timer or request that waited through the validation).
  */
-function betweenSteps (since: EventLoopUtilization): Promise<void> {
-  if (performance.eventLoopUtilization(since).active >= LONG_STEP_MS) return new Promise((resolve) => { setTimeout(resolve, STEP_PAUSE_MS) })
+function betweenSteps (since: EventLoopUtilization, pauseMs: number): Promise<void> {
+  if (performance.eventLoopUtilization(since).active >= LONG_STEP_MS) return new Promise((resolve) => { setTimeout(resolve, pauseMs) })
   return new Promise((resolve) => { setImmediate(() => setImmediate(resolve)) })
 }
 

@@ -6,13 +6,14 @@
 import { readFile } from 'node:fs'
 import t from 'tap'
 import { Reloader } from '../../src/config/reloader.ts'
-import { block, config, exchange } from './reload-steps.ts'
+import { block, config, exchange, GENEROUS_PAUSE_MS } from './reload-steps.ts'
 
 t.test('an exchange begun during a long load is answered before the compare', async (t) => {
   const order: string[] = []
   const send = await exchange(t, order)
   let running = config(1)
   const reloader = new Reloader({
+    stepPauseMs: GENEROUS_PAUSE_MS,
     load: () => new Promise((resolve) => {
       // in the poll phase, as loadConfigFile's file read ends
       readFile(import.meta.filename, () => {
@@ -27,4 +28,26 @@ t.test('an exchange begun during a long load is answered before the compare', as
   })
   t.match(await reloader.reload('admin'), { result: 'success' })
   t.equal(order[0], 'answered', `the exchange ended before the compare began (${order.join(', ')})`)
+})
+
+t.test('the pause after a long step is 20 ms unless the reloader is told otherwise', async (t) => {
+  let running = config(1)
+  const reloader = new Reloader({
+    load: () => new Promise((resolve) => { readFile(import.meta.filename, () => { block(15); resolve(config(2)) }) }),
+    apply: (next) => { running = next },
+    current: () => running,
+  })
+  const original = globalThis.setTimeout
+  const pauses: (number | undefined)[] = []
+  globalThis.setTimeout = ((callback: () => void, ms?: number) => {
+    // the reloader's own (a file run before this one in the same process may have timers of its own)
+    if (new Error().stack?.includes('reloader.ts') === true) pauses.push(ms)
+    return original(callback, ms)
+  }) as typeof setTimeout
+  try {
+    t.match(await reloader.reload('admin'), { result: 'success' })
+  } finally {
+    globalThis.setTimeout = original
+  }
+  t.same(pauses, [20], 'one pause, after the long load, of 20 ms')
 })

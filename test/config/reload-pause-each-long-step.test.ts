@@ -6,7 +6,7 @@
 import t from 'tap'
 import { Reloader } from '../../src/config/reloader.ts'
 import type { ResolvedConfig } from '../../src/config/schema.ts'
-import { block, config, exchange } from './reload-steps.ts'
+import { block, config, exchange, GENEROUS_PAUSE_MS } from './reload-steps.ts'
 
 t.test('an exchange begun during a long hash is answered before the compare begins', async (t) => {
   const order: string[] = []
@@ -15,6 +15,7 @@ t.test('an exchange begun during a long hash is answered before the compare begi
   const next = config(2)
   let reads = 0
   const reloader = new Reloader({
+    stepPauseMs: GENEROUS_PAUSE_MS,
     load: () => Promise.resolve(next),
     apply: (applied) => { order.push('apply'); running = applied },
     // the hash step reads the running config once: a long hash, during which a forwarded request goes out
@@ -42,6 +43,7 @@ t.test('an exchange begun during a long compare is answered before the apply', a
   const next = config(2)
   let compared = 0
   const reloader = new Reloader({
+    stepPauseMs: GENEROUS_PAUSE_MS,
     load: () => Promise.resolve(next),
     apply: (applied) => { order.push('apply'); running = applied },
     current: () => running,

@@ -9,6 +9,12 @@ import { validateConfig } from '../../src/config/validate.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
+/**
+ * The pause the exchange tests give a reload between steps (its default is 20 ms): long enough for a loopback exchange
+ * on a loaded host, where the suite runs several files in one process at once and four processes on two cores.
+ */
+export const GENEROUS_PAUSE_MS = 1000
+
 /** A valid config of one pool of `targets` targets, different for each count. */
 export const config = (targets: number): ResolvedConfig => validateConfig({
   pools: { p: { targets: Array.from({ length: targets }, (_, i) => `http://10.0.0.${i + 1}:3000`) } },
