@@ -1,6 +1,5 @@
 // Runs config reloads from any trigger one at a time: load, compare, apply, report.
 // A trigger that arrives during a run is folded into one follow-up run, which loads again, so the newest file wins.
-import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 import { ConfigError } from '../errors.ts'
 import { diffConfigs, restartRequiredChanges, type ConfigDiff } from './diff.ts'
 import { configHash, sameConfig } from './hash.ts'
@@ -132,7 +131,7 @@ export class Reloader {
     const refusedBefore = this.#refused(trigger)
     if (refusedBefore !== undefined) return refusedBefore
     let next: ResolvedConfig
-    const loading = performance.eventLoopUtilization()
+    const loading = threadCpuMs()
     try {
       next = await this.#options.load(trigger)
     } catch (err) {
@@ -148,12 +147,12 @@ export class Reloader {
     const refusedAfter = this.#refused(trigger)
     if (refusedAfter !== undefined) return refusedAfter
     try {
-      const hashing = performance.eventLoopUtilization()
+      const hashing = threadCpuMs()
       const hash = configHash(next)
       const current = this.#options.current()
       if (sameConfig(next, current)) return { result: 'unchanged', trigger, hash }
       await betweenSteps(hashing, this.#pauseMs)
-      const comparing = performance.eventLoopUtilization()
+      const comparing = threadCpuMs()
       const diff = diffConfigs(current, next, this.#options.started)
       await betweenSteps(comparing, this.#pauseMs)
       const refusedBeforeApply = this.#refused(trigger)
@@ -184,7 +183,10 @@ export class Reloader {
   }
 }
 
-/** A step that kept the event loop busy this long held requests up: the next one waits STEP_PAUSE_MS. */
+/**
+ * A step that took this much of the event loop's CPU held requests up: the next one waits STEP_PAUSE_MS. CPU time,
+ * not wall time: a short step preempted on a busy host is no large config.
+ */
 const LONG_STEP_MS = 10
 /**
  * How long the event loop runs between two steps after a long one. A request that waited through a step is read and
@@ -196,13 +198,19 @@ const STEP_PAUSE_MS = 20
 
 /**
  * Resolves once the I/O waiting now (requests, timers) has had its turn: STEP_PAUSE_MS after a step that kept the
- * loop LONG_STEP_MS busy since `since` (`pauseMs`: STEP_PAUSE_MS unless told), else after two check phases, so a poll phase runs between (a load ends in
+ * loop's thread LONG_STEP_MS of CPU since `sinceCpuMs` (`pauseMs`: STEP_PAUSE_MS unless told), else after two check phases, so a poll phase runs between (a load ends in
  * the poll phase, its file read: one setImmediate from there ran the next step in the same loop turn's check phase,
  * before any timer or request that waited through the validation).
  */
-function betweenSteps (since: EventLoopUtilization, pauseMs: number): Promise<void> {
-  if (performance.eventLoopUtilization(since).active >= LONG_STEP_MS) return new Promise((resolve) => { setTimeout(resolve, pauseMs) })
+function betweenSteps (sinceCpuMs: number, pauseMs: number): Promise<void> {
+  if (threadCpuMs() - sinceCpuMs >= LONG_STEP_MS) return new Promise((resolve) => { setTimeout(resolve, pauseMs) })
   return new Promise((resolve) => { setImmediate(() => setImmediate(resolve)) })
+}
+
+/** The CPU time the event loop's thread has used, ms. */
+function threadCpuMs (): number {
+  const { user, system } = process.threadCpuUsage()
+  return (user + system) / 1000
 }
 
 /**

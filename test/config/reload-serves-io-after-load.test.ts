@@ -10,7 +10,10 @@ import t from 'tap'
 import { Reloader } from '../../src/config/reloader.ts'
 import { block, config } from './reload-steps.ts'
 
-t.test('bytes that arrived during the load are read before the compare begins', async (t) => {
+type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+
+/** One reload while a client's bytes arrive: the order of the server's read, the compare and the apply. */
+async function oneRun (t: Tap): Promise<string[]> {
   const order: string[] = []
   // a loopback connection whose server side notes each read
   const accepted = Promise.withResolvers<Socket>()
@@ -44,6 +47,14 @@ t.test('bytes that arrived during the load are read before the compare begins', 
     current: () => { order.push('compare'); return running },
   })
   t.match(await reloader.reload('admin'), { result: 'success' })
+  return order
+}
+
+t.test('bytes that arrived during the load are read before the compare begins', async (t) => {
+  // On a host loaded past its cores the kernel may hand the bytes over only after the load, so up to three runs; a
+  // yield that passes no poll phase fails every one
+  let order: string[] = []
+  for (let run = 0; run < 3 && order[0] !== 'read'; run++) order = await oneRun(t)
   t.equal(order[0], 'read', 'the bytes were read between the load and the compare')
   t.ok(order.indexOf('compare') < order.indexOf('apply'))
 })
