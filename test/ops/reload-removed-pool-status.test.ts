@@ -51,7 +51,8 @@ t.test("a request waiting out a retry's backoff is counted", async (t) => {
   const failing = await TestUpstream.start({ name: 'failing' })
   const other = await TestUpstream.start({ name: 'other' })
   const both: GatewayConfig = {
-    pools: { failing: { targets: [failing.url], retry: { attempts: 2, backoff: { baseMs: 600, maxMs: 600 } } }, other: { targets: [other.url] } },
+    // a backoff long enough for the reload to finish within it on a loaded host (its first run compiles its steps)
+    pools: { failing: { targets: [failing.url], retry: { attempts: 2, backoff: { baseMs: 2000, maxMs: 2000 } } }, other: { targets: [other.url] } },
     routes: [{ path: '/failing', pool: 'failing' }, { path: '/', pool: 'other' }],
   }
   let next = both
