@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs'
 import t from 'tap'
 import { Reloader } from '../../src/config/reloader.ts'
-import { block, config, exchange, GENEROUS_PAUSE_MS } from './reload-steps.ts'
+import { block, config, exchange, GENEROUS_PAUSE_MS, reloaderTimers } from './reload-steps.ts'
 
 t.test('an exchange begun during a long load is answered before the compare', async (t) => {
   const order: string[] = []
@@ -37,17 +37,6 @@ t.test('the pause after a long step is 20 ms unless the reloader is told otherwi
     apply: (next) => { running = next },
     current: () => running,
   })
-  const original = globalThis.setTimeout
-  const pauses: (number | undefined)[] = []
-  globalThis.setTimeout = ((callback: () => void, ms?: number) => {
-    // the reloader's own (a file run before this one in the same process may have timers of its own)
-    if (new Error().stack?.includes('reloader.ts') === true) pauses.push(ms)
-    return original(callback, ms)
-  }) as typeof setTimeout
-  try {
-    t.match(await reloader.reload('admin'), { result: 'success' })
-  } finally {
-    globalThis.setTimeout = original
-  }
+  const pauses = await reloaderTimers(async () => { t.match(await reloader.reload('admin'), { result: 'success' }) })
   t.same(pauses, [20], 'one pause, after the long load, of 20 ms')
 })

@@ -6,7 +6,7 @@
 import t from 'tap'
 import { Reloader } from '../../src/config/reloader.ts'
 import type { ResolvedConfig } from '../../src/config/schema.ts'
-import { block, config, exchange, GENEROUS_PAUSE_MS } from './reload-steps.ts'
+import { block, config, exchange, GENEROUS_PAUSE_MS, reloaderTimers } from './reload-steps.ts'
 
 t.test('an exchange begun during a long hash is answered before the compare begins', async (t) => {
   const order: string[] = []
@@ -70,17 +70,7 @@ t.test('a reload whose steps are all short sets no pause', async (t) => {
   })
   // a first run compiles the hash and the compare; the second is timed by the pauses it asks for
   t.match(await reloader.reload('admin'), { result: 'success' })
-  const original = globalThis.setTimeout
-  let pauses = 0
-  globalThis.setTimeout = ((callback: () => void, ms?: number) => {
-    // the reloader's own (a file run before this one in the same process may have timers of its own)
-    if (ms !== undefined && ms >= 20 && new Error().stack?.includes('reloader.ts') === true) pauses++
-    return original(callback, ms)
-  }) as typeof setTimeout
-  try {
-    t.match(await reloader.reload('admin'), { result: 'success' })
-  } finally {
-    globalThis.setTimeout = original
-  }
+  const timers = await reloaderTimers(async () => { t.match(await reloader.reload('admin'), { result: 'success' }) })
+  const pauses = timers.filter((ms) => ms !== undefined && ms >= 20).length
   t.equal(pauses, 0, 'no step pause')
 })

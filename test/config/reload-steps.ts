@@ -41,3 +41,19 @@ export async function exchange (t: Tap, order: string[]): Promise<() => void> {
     request({ port, host: '127.0.0.1', agent: false }, (res) => { res.resume(); res.on('end', () => order.push('answered')) }).end()
   }
 }
+
+/** The delays of the timers the reloader sets while `run` runs (other files' timers in the process are left out). */
+export async function reloaderTimers (run: () => Promise<unknown>): Promise<(number | undefined)[]> {
+  const original = globalThis.setTimeout
+  const delays: (number | undefined)[] = []
+  globalThis.setTimeout = ((callback: () => void, ms?: number) => {
+    if (new Error().stack?.includes('reloader.ts') === true) delays.push(ms)
+    return original(callback, ms)
+  }) as typeof setTimeout
+  try {
+    await run()
+  } finally {
+    globalThis.setTimeout = original
+  }
+  return delays
+}

@@ -4,13 +4,10 @@
 // - the kept-alive probe connection closed by the upstream while idle raced the next probe, a false "unhealthy"
 //   verdict at unhealthyThreshold 1: a probe reset on a reused connection goes again at once on a new one;
 // - a malformed probe answer was said as "target unhealthy (error)": named as the access log names it.
-import { once } from 'node:events'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
 import { problemsOf } from '../config/problems.ts'
-
-type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
+import { rawUpstream } from '../helpers/raw-upstream.ts'
 
 const config = (path: string): unknown => ({ pools: { p: { targets: ['http://a:1'], healthCheck: { path } } }, routes: [{ path: '/', pool: 'p' }] })
 
@@ -25,31 +22,9 @@ t.test('a probe path no request can carry is refused at load', async (t) => {
   }
 })
 
-/** A raw upstream: `answer` decides what each request on a connection gets (by its number on that connection). */
-async function rawUpstream (t: Tap, answer: (socket: Socket, nth: number) => void): Promise<string> {
-  const sockets = new Set<Socket>()
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    let nth = 0
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        buffered = buffered.slice(end + 4)
-        answer(socket, ++nth)
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
-
 t.test('a probe reset on its kept-alive connection goes again on a new one: no false verdict', async (t) => {
   // each connection answers its first probe and resets the next, as an upstream closing it while idle would
-  const url = await rawUpstream(t, (socket, nth) => {
+  const { url } = await rawUpstream(t, (socket, nth) => {
     if (nth > 1) return void socket.resetAndDestroy()
     socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
   })
@@ -64,7 +39,7 @@ t.test('a probe reset on its kept-alive connection goes again on a new one: no f
 })
 
 t.test('a malformed probe answer is named as the access log names it', async (t) => {
-  const url = await rawUpstream(t, (socket) => { socket.end('HTTP/1.1 2OO OK\r\n\r\n') })
+  const { url } = await rawUpstream(t, (socket) => { socket.end('HTTP/1.1 2OO OK\r\n\r\n') })
   const gw = await startGateway({
     pools: { p: { targets: [url], healthCheck: { intervalMs: 50, timeoutMs: 40, unhealthyThreshold: 1 } } },
     routes: [{ path: '/', pool: 'p' }],
@@ -79,7 +54,7 @@ t.test('a malformed probe answer is named as the access log names it', async (t)
 t.test('a probe reset late on its kept-alive connection is not sent again', async (t) => {
   const arrivals: number[] = []
   const resets: number[] = []
-  const url = await rawUpstream(t, (socket, nth) => {
+  const { url } = await rawUpstream(t, (socket, nth) => {
     arrivals.push(performance.now())
     if (nth === 1) return void socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
     setTimeout(() => { resets.push(performance.now()); socket.resetAndDestroy() }, 250)

@@ -1,8 +1,8 @@
-// One GET through a TargetConnections, as the connections tests send it: its status, or its error's code.
+// One GET through a TargetConnections or an undici client, as the connections and target tests send it: its status,
+// or its error's code (a dispatch that throws, on a closed client, too).
 import type { Dispatcher } from 'undici'
-import type { TargetConnections } from '../../src/upstream/connections.ts'
 
-export function get (pool: TargetConnections, path: string): Promise<number | string> {
+export function get (pool: Pick<Dispatcher, 'dispatch'>, path: string): Promise<number | string> {
   return new Promise((resolve) => {
     let status = 0
     const handler: Dispatcher.DispatchHandler = {
@@ -12,6 +12,10 @@ export function get (pool: TargetConnections, path: string): Promise<number | st
       onResponseEnd () { resolve(status) },
       onResponseError (_c, err) { resolve((err as { code?: string }).code ?? 'error') },
     }
-    pool.dispatch({ path, method: 'GET' }, handler)
+    try {
+      pool.dispatch({ path, method: 'GET' }, handler)
+    } catch (err) {
+      resolve((err as { code?: string }).code ?? 'error')
+    }
   })
 }

@@ -5,30 +5,11 @@
 // close() while the close waits for one. Probes are sent here as the checker sends them, through probeClient.
 import { once } from 'node:events'
 import t from 'tap'
-import type { Client, Dispatcher } from 'undici'
 import { Target } from '../../src/upstream/target.ts'
 import { settlesWithin } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
 import { poolConfig } from './config-fixtures.ts'
-
-/** One GET through a probe client: its status, or its error's code. */
-function probe (client: Client, path: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    let status = 0
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart () {},
-      onResponseStart (_c, s) { status = s },
-      onResponseData () {},
-      onResponseEnd () { resolve(status) },
-      onResponseError (_c, err) { resolve((err as { code?: string }).code ?? 'error') },
-    }
-    try {
-      client.dispatch({ path, method: 'GET' }, handler)
-    } catch (err) {
-      resolve((err as { code?: string }).code ?? 'error')
-    }
-  })
-}
+import { get } from './connections-get.ts'
 
 t.test('a copy made after every copy ended probes on a new client, not the closed one', async (t) => {
   const up = await TestUpstream.start()
@@ -45,7 +26,7 @@ t.test('a copy made after every copy ended probes on a new client, not the close
   const back = new Target(at(1).targets[0]!, at(1), undefined, old.shared)
   t.teardown(() => back.close())
   t.not(back.probeClient, ended, 'a new client')
-  t.equal(await probe(back.probeClient, '/health'), 200, 'that probes')
+  t.equal(await get(back.probeClient, '/health'), 200, 'that probes')
 })
 
 t.test('the last copy\'s destroy() cuts a probe in flight', async (t) => {
@@ -56,7 +37,7 @@ t.test('the last copy\'s destroy() cuts a probe in flight', async (t) => {
   const config = poolConfig({ targets: [up.url], timeouts: { requestMs: 5000, idleMs: 5000 } })
   const target = new Target(config.targets[0]!, config)
   const received = once(up.server, 'request')
-  const outcome = probe(target.probeClient, '/hang')
+  const outcome = get(target.probeClient, '/hang')
   await received
   t.ok(await settlesWithin(target.destroy(), 1000), 'the destroy ends at once')
   const cut = await settlesWithin(outcome, 1000)
@@ -74,7 +55,7 @@ t.test('destroy() while the last copy\'s close() waits for a probe in flight: th
   const copy = new Target(at(3).targets[0]!, at(3), undefined, old.shared)
   await old.close()
   const received = once(up.server, 'request')
-  const outcome = probe(copy.probeClient, '/hang')
+  const outcome = get(copy.probeClient, '/hang')
   await received
   const closing = copy.close()
   t.ok(await settlesWithin(copy.destroy(), 1000), 'the destroy ends at once')

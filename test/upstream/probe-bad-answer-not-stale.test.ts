@@ -4,40 +4,18 @@
 // the target's answer: a failed probe, as it is a 502 upstream_bad_response for a request. Before, every such probe
 // went again on a new connection, whose first answer passed: an upstream answering every reused connection that
 // way stayed healthy while its requests failed.
-import { once } from 'node:events'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
+import type { Socket } from 'node:net'
 import t from 'tap'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { rawUpstream } from '../helpers/raw-upstream.ts'
 
-type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
-
-/** An upstream whose connections answer their first request 200, and every later one 100 Continue, then 200. */
-async function hundredOnReuse (t: Tap): Promise<{ url: string, connections: () => number }> {
-  const sockets = new Set<Socket>()
-  let connections = 0
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    connections++
-    socket.once('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    let nth = 0
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        buffered = buffered.slice(end + 4)
-        socket.write(`${++nth > 1 ? 'HTTP/1.1 100 Continue\r\n\r\n' : ''}HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok`)
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, connections: () => connections }
+/** Each connection answers its first request 200, and every later one 100 Continue, then 200. */
+const hundredOnReuse = (socket: Socket, nth: number): void => {
+  socket.write(`${nth > 1 ? 'HTTP/1.1 100 Continue\r\n\r\n' : ''}HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok`)
 }
 
 t.test('an unexpected 100 on a reused probe connection fails the probe; it is not sent again', async (t) => {
-  const u = await hundredOnReuse(t)
+  const u = await rawUpstream(t, hundredOnReuse)
   const gw = await startGateway({
     pools: { p: { targets: [u.url], healthCheck: { path: '/health', intervalMs: 50, timeoutMs: 40, jitter: 0, unhealthyThreshold: 1 } } },
     routes: [{ path: '/', pool: 'p' }],
