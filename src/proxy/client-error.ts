@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net'
 import type { ErrorCode } from '../errors.ts'
 import { exchangeOf } from './exchange.ts'
+import { lastWaiting } from './pipelining.ts'
 import { endAndLinger, httpDate, rawErrorAnswer } from './raw-response.ts'
 
 /** The whole answer per code, encoded once a second (its Date): these arrive in bursts, one per expiring connection. */
@@ -51,7 +52,12 @@ function isExtensionMethod (packet: unknown, at: unknown): boolean {
 }
 
 /** What Node's HTTP server keeps on a connection while a response on it is under way (as its own handler reads it). */
-type ServerSocket = Socket & { _httpMessage?: { _headerSent?: boolean; shouldKeepAlive: boolean; _last?: boolean; req?: { complete: boolean } } | null }
+type PendingAnswer = { _headerSent?: boolean; writableEnded?: boolean; shouldKeepAlive: boolean; _last?: boolean; req?: { complete: boolean } }
+type ServerSocket = Socket & {
+  _httpMessage?: PendingAnswer | null
+  /** The request whose head the parser read last. */
+  parser?: { incoming?: unknown } | null
+}
 
 /** Told of each answer the handler writes: the access log and the refusals metric (the admin listener has neither). */
 export type ClientErrorReport = (code: ErrorCode, socket: Socket) => void
@@ -86,18 +92,31 @@ export function onClientError (err: Error & { code?: string }, socket: ServerSoc
     socket.pause()
     return
   }
-  // Bytes pipelined behind a request received whole and still waiting for its answer failed to parse (garbage).
-  // They are never processed, but the request before them keeps its answer, which then closes the connection.
-  // Answering 400 here would cut that request in flight; requests pipelined between the two are never sent
-  // upstream (src/proxy/forward.ts sends one at a time).
+  // Bytes pipelined behind requests received whole failed to parse (garbage). They are never processed, but the
+  // requests before them keep their answers, the last of which then closes the connection. Answering 400 here
+  // would cut the answer in flight.
   // A request whose own body failed to parse is refused below.
-  if (pending != null && pending._headerSent !== true && pending.req?.complete === true) {
-    pending.shouldKeepAlive = false
+  const owed = pending == null ? undefined : lastAnswerOwed(socket, pending)
+  if (owed !== undefined && owed._headerSent !== true) {
+    owed.shouldKeepAlive = false
     // its head may be stored already (writeHead, not yet sent), keep-alive decided: Node closes the connection
     // after this answer only if it is the last
-    pending._last = true
+    owed._last = true
     lingerAtClose(socket)
     socket.pause()
+    return
+  }
+  // The last of them the gateway answered whole at once (Max-Forwards: 0, its own refusal), in the read the parser
+  // then failed in: that answer is on its way, with keep-alive. The refusal goes after it, in order, and the
+  // connection closes with a lingering close, as the client may not have read the answer yet. (After an answer
+  // that closes the connection nothing more is answered.)
+  if (owed !== undefined && owed === pending && owed.writableEnded === true && owed.shouldKeepAlive && owed._last !== true &&
+    socket.parser?.incoming === owed.req) {
+    const code = clientErrorCode(err)
+    socket.write(answer(code))
+    report?.(code, socket)
+    lingering.add(socket)
+    endAndLinger(socket)
     return
   }
   // A client that closed its side in the middle of its body has left: no answer, and its exchange logs a 499. (A
@@ -117,6 +136,19 @@ export function onClientError (err: Error & { code?: string }, socket: ServerSoc
     }
   }
   socket.destroy()
+}
+
+/**
+ * The response to the request the parser read last, if that request was received whole: the response under way, or
+ * the last one waiting its turn behind it. Failing that, the response under way, if its request was received whole
+ * (a refusal written ahead of its turn waits too, untracked: the connection then closes after the answer under way,
+ * and the requests between are never sent upstream, as src/proxy/forward.ts sends one at a time).
+ */
+function lastAnswerOwed (socket: ServerSocket, pending: PendingAnswer): PendingAnswer | undefined {
+  const incoming = socket.parser?.incoming
+  const last: PendingAnswer | undefined = incoming === pending.req ? pending : lastWaiting(socket)
+  if (last !== undefined && last.req === incoming && last.req?.complete === true) return last
+  return pending.req?.complete === true ? pending : undefined
 }
 
 /** Connections whose last answer is under way, after bytes that will never be processed: they linger as they close. */

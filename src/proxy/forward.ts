@@ -219,7 +219,7 @@ export class ProxyHandler {
     const socket = ex.socket
     // for its access-log line if it ends before its turn (its admission sets it again, the same if the client sent one)
     ex.requestId = requestIdOf(ex.req)
-    requestWaits(socket)
+    requestWaits(socket, ex.res)
     ex.res.once('socket', () => {
       requestTakesTurn(socket)
       this.#startInTurn(ex)

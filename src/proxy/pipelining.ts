@@ -29,6 +29,8 @@ interface Queue {
   held: boolean
   /** How to end each request whose response has no connection yet, if the connection closes first. */
   readonly unanswered: Set<() => void>
+  /** The response of the request that began waiting last. */
+  last: ServerResponse | undefined
 }
 
 /** The queue of each connection that has pipelined (kept for the connection's life: one listener of each kind). */
@@ -37,7 +39,7 @@ const queues = new WeakMap<Socket, Queue>()
 function queueOf (socket: Socket): Queue {
   let queue = queues.get(socket)
   if (queue !== undefined) return queue
-  const created: Queue = queue = { waiting: 0, held: false, unanswered: new Set() }
+  const created: Queue = queue = { waiting: 0, held: false, unanswered: new Set(), last: undefined }
   queues.set(socket, created)
   socket.once('close', () => {
     for (const end of created.unanswered) end()
@@ -64,10 +66,11 @@ export function endsWithConnection (socket: Socket, res: ServerResponse, ended: 
   res.once('socket', () => queue.unanswered.delete(ended))
 }
 
-/** A request of this connection waits its turn; past MAX_WAITING the connection is no longer read. */
-export function requestWaits (socket: Socket): void {
+/** A request of this connection waits its turn (`res` is its response); past MAX_WAITING the connection is no longer read. */
+export function requestWaits (socket: Socket, res?: ServerResponse): void {
   const queue = queueOf(socket)
   queue.waiting++
+  queue.last = res
   const s = socket as ServerSocket
   if (queue.waiting <= MAX_WAITING || s.destroyed) return
   queue.held = true
@@ -76,6 +79,12 @@ export function requestWaits (socket: Socket): void {
   if (s._paused === true) return
   s._paused = true
   s.pause()
+}
+
+/** The response of the request of this connection that began waiting last, while it still waits its turn. */
+export function lastWaiting (socket: Socket): ServerResponse | undefined {
+  const last = queues.get(socket)?.last
+  return last?.socket === null ? last : undefined
 }
 
 /** A waiting request got its turn; once few enough wait, a connection the gateway stopped reading is read again. */
