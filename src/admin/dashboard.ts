@@ -156,12 +156,12 @@ function toAsset (body: string, type: string): Asset {
 export function toDashboardStatus (doc: StatusDocument): DashboardStatus {
   return {
     ...doc,
-    routes: doc.routes.map(({ reads, ...route }) => ({
-      ...route,
-      ...(reads !== undefined
-        ? { split: { readPool: reads.pool, fallbackActive: reads.fallback, stickyAfterWriteMs: reads.stickyAfterWriteMs, ...(reads.fallback ? { fallbackReason: 'no replica available (down, lagging or breaker open) or none answered' } : {}) } }
-        : {}),
-    })),
+    // a route without reads is passed as it is (no copy: built once per config, src/admin/status.ts)
+    routes: doc.routes.map((status) => {
+      if (status.reads === undefined) return status
+      const { reads, ...route } = status
+      return { ...route, split: { readPool: reads.pool, fallbackActive: reads.fallback, stickyAfterWriteMs: reads.stickyAfterWriteMs, ...(reads.fallback ? { fallbackReason: 'no replica available (down, lagging or breaker open) or none answered' } : {}) } }
+    }),
   }
 }
 
