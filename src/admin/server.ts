@@ -264,7 +264,7 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   })
   admin.get('/metrics', async (_request, reply) => {
     if (ctx.metrics === undefined) return fail(reply, 'metrics_disabled')
-    return reply.type(ctx.metrics.contentType).send(await ctx.metrics.render())
+    return reply.type(ctx.metrics.contentType).send(await ctx.metrics.renderBytes())
   })
   admin.get('/status', async () => ctx.status())
   admin.get('/events', async () => ({ events: ctx.events() }))

@@ -1,7 +1,7 @@
 // A counter family: its series by label set. Binding a series (series()) is the only place a label set is
 // looked up; the hot path keeps the returned cell and adds to it.
 import type { MetricSpec } from './catalogue.ts'
-import { labelSet, writeHeader, type TextWriter } from './exposition.ts'
+import { LINES_PER_SLICE, labelSet, renderWhole, writeHeader, type TextWriter } from './exposition.ts'
 
 export class CounterSeries {
   value = 0
@@ -36,8 +36,15 @@ export class CounterFamily {
     this.#series.delete(labelSet(this.spec.labelNames, values))
   }
 
-  render (out: TextWriter): void {
+  render (out: TextWriter): void { renderWhole(this.slices(out)) }
+
+  /** Renders the family, yielding every LINES_PER_SLICE series. */
+  * slices (out: TextWriter): Generator<void> {
     writeHeader(out, this.spec)
-    for (const s of this.#series.values()) out.sample(s.prefix, s.value)
+    let lines = 0
+    for (const s of this.#series.values()) {
+      out.sample(s.prefix, s.value)
+      if (++lines % LINES_PER_SLICE === 0) yield
+    }
   }
 }

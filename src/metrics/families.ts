@@ -20,7 +20,10 @@ export function createFamilies (): Families {
   return out as unknown as Families
 }
 
-/** Every family in catalogue order, as the exposition lists them. */
-export function renderFamilies (families: Families, out: TextWriter): void {
-  for (const key of Object.keys(CATALOGUE) as MetricKey[]) families[key].render(out)
+/** Every family in catalogue order, as the exposition lists them, in slices (see GatewayMetrics.render). */
+export function * renderFamilies (families: Families, out: TextWriter): Generator<void> {
+  for (const key of Object.keys(CATALOGUE) as MetricKey[]) {
+    yield * families[key].slices(out)
+    yield
+  }
 }

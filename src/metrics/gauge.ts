@@ -1,6 +1,6 @@
 // A gauge family whose values are set wholesale (at scrape time, or when the config changes), never per request.
 import type { MetricSpec } from './catalogue.ts'
-import { labelSet, writeHeader, type TextWriter } from './exposition.ts'
+import { LINES_PER_SLICE, labelSet, renderWhole, writeHeader, type TextWriter } from './exposition.ts'
 
 export class GaugeFamily {
   readonly spec: MetricSpec
@@ -14,13 +14,18 @@ export class GaugeFamily {
 
   clear (): void { this.#values.clear() }
 
-  render (out: TextWriter): void {
+  render (out: TextWriter): void { renderWhole(this.slices(out)) }
+
+  /** Renders the family, yielding every LINES_PER_SLICE series. */
+  * slices (out: TextWriter): Generator<void> {
     writeHeader(out, this.spec)
     const name = this.spec.name
+    let lines = 0
     for (const [labels, value] of this.#values) {
       out.text(name)
       out.text(labels)
       out.sample(' ', value)
+      if (++lines % LINES_PER_SLICE === 0) yield
     }
   }
 }

@@ -1,7 +1,7 @@
 // A histogram family. Each series keeps per-bucket counts (not cumulative, so observe() touches one slot)
 // and the scrape adds them up.
 import type { MetricSpec } from './catalogue.ts'
-import { formatValue, labelPairs, writeHeader, type TextWriter } from './exposition.ts'
+import { formatValue, labelPairs, LINES_PER_SLICE, renderWhole, writeHeader, type TextWriter } from './exposition.ts'
 
 export class HistogramSeries {
   /** `name_bucket{a="x",b="y",`: each bucket line appends its le. */
@@ -66,9 +66,14 @@ export class HistogramFamily {
   /** A series that is never exported (for a detached binding). */
   orphan (): HistogramSeries { return new HistogramSeries(this.spec.name, '', this.#bounds) }
 
-  render (out: TextWriter): void {
+  render (out: TextWriter): void { renderWhole(this.slices(out)) }
+
+  /** Renders the family, yielding after about every LINES_PER_SLICE lines (a series' lines are never split). */
+  * slices (out: TextWriter): Generator<void> {
     writeHeader(out, this.spec)
     const le = this.#le
+    const seriesPerSlice = Math.max(1, Math.floor(LINES_PER_SLICE / (le.length + 2)))
+    let rendered = 0
     for (const s of this.#series.values()) {
       // a series is exported from its first observation, not from binding: a route with no traffic adds nothing
       if (s.count === 0) continue
@@ -80,6 +85,7 @@ export class HistogramFamily {
       }
       out.sample(s.sumPrefix, s.sum)
       out.sample(s.countPrefix, s.count)
+      if (++rendered % seriesPerSlice === 0) yield
     }
   }
 }

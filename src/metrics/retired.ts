@@ -46,10 +46,21 @@ export class RetiredBindings {
     return binding
   }
 
-  /** After a render: the idle ones go, their final counts exported by it. */
-  settle (): void {
-    for (const [key, binding] of this.#bindings) {
-      if (binding.busy) continue
+  /**
+   * The ones idle now, as a render begins: their counts are final, and the render exports them. (One that turns idle
+   * while a render runs may count after its series were written: it waits for the next render.)
+   */
+  idle (): RouteBinding[] {
+    const idle: RouteBinding[] = []
+    for (const binding of this.#bindings.values()) if (!binding.busy) idle.push(binding)
+    return idle
+  }
+
+  /** After a render: those idle as it began go (unless taken back into use meanwhile), their final counts exported. */
+  settle (idle: readonly RouteBinding[]): void {
+    for (const binding of idle) {
+      const key = pairKey(binding.route, binding.pool)
+      if (this.#bindings.get(key) !== binding || binding.busy) continue
       binding.detach()
       this.#bindings.delete(key)
     }

@@ -44,7 +44,7 @@ for (const c of cases) {
         retired.retire(b as unknown as RouteBinding)
       } else if (op === 'idle') b.busy = false
       else if (op === 'take') t.equal(retired.take(name, 'p'), b, `take ${name}: the retired binding`)
-      else retired.settle()
+      else retired.settle(retired.idle())
     }
     t.strictSame([...stubs.values()].filter((b) => b.detached).map((b) => b.route), c.detached, 'detached')
     for (const b of stubs.values()) if (!b.detached && retired.take(b.route, 'p') === (b as unknown as RouteBinding)) kept.add(b.route)

@@ -440,7 +440,7 @@ t.test('metrics-histogram', async (t) => {
     for (const v of values) series.observe(v)
     const out = new TextWriter()
     family.render(out)
-    const { samples } = parseExposition(out.take())
+    const { samples } = parseExposition(out.take().toString())
     if (samples.length === 0) return undefined
     const buckets = Object.fromEntries(samples.filter((s) => s.name === 'h_seconds_bucket').map((s) => [s.labels.le!, s.value]))
     return {
@@ -479,7 +479,7 @@ t.test('metrics-histogram', async (t) => {
     family.series(['r']).observe(1)
     const out = new TextWriter()
     family.render(out)
-    t.same(out.take().split('\n'), [
+    t.same(out.take().toString().split('\n'), [
       '# HELP h_seconds test',
       '# TYPE h_seconds histogram',
       'h_seconds_bucket{route="r",le="1"} 1',
@@ -499,12 +499,12 @@ t.test('metrics-histogram', async (t) => {
     family.series(['r']).observe(Infinity)
     const out = new TextWriter()
     family.render(out)
-    const lines = out.take().split('\n')
+    const lines = out.take().toString().split('\n')
     t.ok(lines.includes('h_seconds_sum{route="r"} +Inf'), 'the sum line')
     const writer = new TextWriter()
     writer.sample('g ', -Infinity)
     writer.sample('g ', NaN)
-    t.equal(writer.take(), 'g -Inf\ng NaN\n')
+    t.equal(writer.take().toString(), 'g -Inf\ng NaN\n')
   })
 })
 
