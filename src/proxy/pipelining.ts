@@ -29,7 +29,7 @@ interface Queue {
   held: boolean
   /** How to end each request whose response has no connection yet, if the connection closes first. */
   readonly unanswered: Set<() => void>
-  /** The response of the request that began waiting last. */
+  /** The response of the request that began waiting last, until it takes its turn (then forgotten: it may hold a body). */
   last: ServerResponse | undefined
 }
 
@@ -83,8 +83,7 @@ export function requestWaits (socket: Socket, res?: ServerResponse): void {
 
 /** The response of the request of this connection that began waiting last, while it still waits its turn. */
 export function lastWaiting (socket: Socket): ServerResponse | undefined {
-  const last = queues.get(socket)?.last
-  return last?.socket === null ? last : undefined
+  return queues.get(socket)?.last
 }
 
 /** A waiting request got its turn; once few enough wait, a connection the gateway stopped reading is read again. */
@@ -92,6 +91,8 @@ export function requestTakesTurn (socket: Socket): void {
   const queue = queues.get(socket)
   if (queue === undefined) return
   queue.waiting--
+  // the last waiting one has its turn (its response has the connection): kept, it would live as long as the connection
+  if (queue.last?.socket != null) queue.last = undefined
   if (!queue.held || queue.waiting > RESUME_AT) return
   queue.held = false
   const s = socket as ServerSocket
