@@ -1,6 +1,7 @@
 // Property-based fuzzing of the gateway's front door: requests generated from a grammar with mutations
 // (request-grammar.ts), written as raw bytes to a real gateway in front of counting upstreams, one to three per
-// write; after each, the properties of request-fuzz-check.ts: the gateway keeps serving and never throws, writes
+// write (a quarter of the cases cut into up to four writes, up to 20 ms apart: bytes that arrive after the gateway
+// has answered what came before take other paths, e.g. src/proxy/client-error.ts); after each, the properties of request-fuzz-check.ts: the gateway keeps serving and never throws, writes
 // only well-formed responses, lets nothing smuggled or unrouted through, sends only normalised paths under the
 // route's prefix, and answers no 5xx of its own to bad input beyond the documented ones.
 // Replay a failure with FUZZ_SEED=<seed> (and FUZZ_PATH=<path>) from fast-check's report; FUZZ_RUNS sets the count;
@@ -24,19 +25,50 @@ const BARRIER_HEADER = 'x-fuzz-barrier'
 /** A routed path per pool: one GET each after every case (liveness, and the barrier for counting). */
 const BARRIER_PATHS: Record<UpstreamName, string> = { payment: '/payment/__barrier', other: '/other/__barrier', strip: '/api/__barrier' }
 
-/** The case's bytes in one write; whatever the gateway writes back, until it closes or `done` says so. */
+/** A cut in a case's bytes: where (per mille of its length), and how long after the write before it the rest goes. */
+interface Cut { atPerMille: number; delayMs: number }
+
+/** Mostly no cut (one write); a quarter of the cases up to three cuts. */
+const cuts: fc.Arbitrary<Cut[]> = fc.oneof(
+  { weight: 3, arbitrary: fc.constant<Cut[]>([]) },
+  { weight: 1, arbitrary: fc.array(fc.record({ atPerMille: fc.integer({ min: 1, max: 999 }), delayMs: fc.integer({ min: 0, max: 20 }) }), { minLength: 1, maxLength: 3 }) },
+)
+
+/** The writes a case's bytes go out in: [bytes, ms after the first write]. */
+function writesOf (bytes: Buffer, plan: readonly Cut[]): Array<[Buffer, number]> {
+  const at = [...new Set(plan.map((c) => Math.floor(c.atPerMille * bytes.length / 1000)))].filter((n) => n > 0 && n < bytes.length).sort((a, b) => a - b)
+  const writes: Array<[Buffer, number]> = []
+  let from = 0
+  let when = 0
+  for (const [i, cut] of at.entries()) {
+    writes.push([bytes.subarray(from, cut), when])
+    when += plan[i]!.delayMs
+    from = cut
+  }
+  writes.push([bytes.subarray(from), when])
+  return writes
+}
+
+/** The case's bytes in its writes; whatever the gateway writes back, until it closes or `done` says so. */
 class Wire {
   raw = Buffer.alloc(0)
   closed = false
+  /** When the last write goes out, ms after the first. */
+  readonly lastWriteMs: number
   readonly #socket
   #wake: (() => void) | undefined
 
-  constructor (port: number, bytes: Buffer) {
+  constructor (port: number, writes: ReadonlyArray<[Buffer, number]>) {
     this.#socket = connect(port, '127.0.0.1')
+    this.#socket.setNoDelay(true)
     this.#socket.on('data', (chunk: Buffer) => { this.raw = Buffer.concat([this.raw, chunk]); this.#wake?.() })
     this.#socket.on('close', () => { this.closed = true; this.#wake?.() })
     this.#socket.on('error', () => { this.closed = true })
-    this.#socket.write(bytes)
+    for (const [bytes, ms] of writes) {
+      if (ms === 0) this.#socket.write(bytes)
+      else setTimeout(() => { if (!this.#socket.destroyed) this.#socket.write(bytes) }, ms)
+    }
+    this.lastWriteMs = writes.at(-1)?.[1] ?? 0
   }
 
   /** Resolves once `done()` holds or the connection closed, or after `ms`. */
@@ -115,9 +147,11 @@ async function fuzzGateway (t: HasTeardown) {
 }
 
 /** Writes `bytes`, waits for the answers (or the close), passes the barrier, and collects what was observed. */
-async function exchange (gw: Awaited<ReturnType<typeof fuzzGateway>>, bytes: string, answers: number, waitMs: number, faults: readonly string[] = []): Promise<Observed> {
+async function exchange (gw: Awaited<ReturnType<typeof fuzzGateway>>, bytes: string, answers: number, waitMs: number, faults: readonly string[] = [], plan: readonly Cut[] = []): Promise<Observed> {
   gw.reset()
-  const wire = new Wire(gw.port, Buffer.from(bytes, 'latin1'))
+  const wire = new Wire(gw.port, writesOf(Buffer.from(bytes, 'latin1'), plan))
+  // the whole case is written before its answers are waited for
+  if (wire.lastWriteMs > 0) await new Promise((resolve) => setTimeout(resolve, wire.lastWriteMs))
   await wire.until(() => finalResponses(wire.raw, false).responses.length >= answers, waitMs)
   const liveness = await gw.barrier()
   // the connection stayed open through the barrier: a response still arriving, or a close still coming, lands now
@@ -193,15 +227,17 @@ t.test('requests generated from a grammar with mutations, against a real gateway
 
   let cases = 0
   /** What the runs exercised (a comment: a grammar that stopped reaching the upstreams would show here). */
-  const stats = { reached: 0, closed: 0, statuses: new Map<number, number>() }
+  const stats = { reached: 0, closed: 0, written: 0, statuses: new Map<number, number>() }
   /** Cases that showed a known, reported gateway bug (failing only under FUZZ_STRICT=1). */
   const known = new Map<string, number>()
-  const run = async (requests: FuzzRequest[]): Promise<void> => {
+  const run = async ([requests, plan]: [FuzzRequest[], Cut[]]): Promise<void> => {
     cases++
     const faultsBefore = faults.length
     // each request gets at most one answer; a request cut short gets none until the client leaves
     const waitMs = requests.some((r) => r.incomplete) ? 150 : 2000
-    const observed = await exchange(gw, requests.map((r) => r.bytes).join(''), requests.length, waitMs)
+    const bytes = requests.map((r) => r.bytes).join('')
+    const observed = await exchange(gw, bytes, requests.length, waitMs, [], plan)
+    if (writesOf(Buffer.from(bytes, 'latin1'), plan).length > 1) stats.written++
     observed.faults = faults.slice(faultsBefore)
     if (observed.seen.length > 0) stats.reached++
     if (observed.closed) stats.closed++
@@ -210,18 +246,18 @@ t.test('requests generated from a grammar with mutations, against a real gateway
     for (const v of found) if (v.known !== undefined) known.set(v.known, (known.get(v.known) ?? 0) + 1)
     const problems = found.filter((v) => STRICT || v.known === undefined || FIXED.has(v.known)).map((v) => v.text)
     if (problems.length > 0) {
-      throw new Error(`${problems.join('\n')}\nsent: ${JSON.stringify(requests.map((r) => r.bytes).join(''))}\nflags: ${JSON.stringify(requests.map(({ bytes: _, ...f }) => f))}\ngot: ${JSON.stringify(observed.raw.toString('latin1').slice(0, 600))}`)
+      throw new Error(`${problems.join('\n')}\nsent: ${JSON.stringify(requests.map((r) => r.bytes).join(''))}\nflags: ${JSON.stringify(requests.map(({ bytes: _, ...f }) => f))}\nwrites [bytes, ms]: ${JSON.stringify(writesOf(Buffer.from(bytes, 'latin1'), plan).map(([b, ms]) => [b.length, ms]))}\ngot: ${JSON.stringify(observed.raw.toString('latin1').slice(0, 600))}`)
     }
   }
 
   const seed = process.env.FUZZ_SEED === undefined ? undefined : Number(process.env.FUZZ_SEED)
-  await fc.assert(fc.asyncProperty(fuzzCase, run), {
+  await fc.assert(fc.asyncProperty(fc.tuple(fuzzCase, cuts), run), {
     numRuns: RUNS,
     ...(seed === undefined ? {} : { seed }),
     ...(process.env.FUZZ_PATH === undefined ? {} : { path: process.env.FUZZ_PATH }),
   })
   t.pass(`${RUNS} generated cases held every property`)
-  t.comment(`${cases} cases: ${stats.reached} reached an upstream, ${stats.closed} closed by the gateway; statuses ${JSON.stringify(Object.fromEntries([...stats.statuses].sort((a, b) => a[0] - b[0])))}`)
+  t.comment(`${cases} cases: ${stats.written} in more than one write, ${stats.reached} reached an upstream, ${stats.closed} closed by the gateway; statuses ${JSON.stringify(Object.fromEntries([...stats.statuses].sort((a, b) => a[0] - b[0])))}`)
   for (const [bug, n] of known) t.comment(`known bug seen in ${n} cases: ${bug}`)
   t.ok(stats.reached > 0 && (stats.statuses.get(200) ?? 0) > 0, 'some generated requests were forwarded and answered')
   t.strictSame(faults, [], 'no uncaught exception or unhandled rejection during the run')
