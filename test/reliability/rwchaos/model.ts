@@ -5,15 +5,27 @@
 // - a read that is not pinned is served by a replica that is in rotation and answers, else by the primary; it may
 //   try replicas that fail in ways health checks do not see (resets, 5xx, hangs) on the way, never a replica that
 //   is drained, disabled, lagging past maxLagMs or refused (once a probe has seen it), nor one of another pool;
-// - a method outside reads.methods is a write: it reaches the primary and nothing else, whatever else happens.
+// - a method outside reads.methods reaches the primary and nothing else, whatever else happens; a write (not a safe
+//   method) pins its client's reads, a safe one (GET, HEAD) pins nothing (README, src/proxy/front.ts choosePool);
+// - a replica's lag is judged against the strictest maxLagMs of the routes reading from its pool (here the one
+//   route's): at each passing probe and at a reload that changes that limit; a replica the health checks take out
+//   forgets its lag, and an unknown lag is lagging (README, src/health/active.ts).
 import type { Fault, Method, ReadsModel, Replica, ReplicaPool } from './scenario.ts'
 import { POOL_OF, REPLICAS } from './scenario.ts'
 
 export interface ReplicaState {
   fault: Fault | undefined
-  /** Lag the replica reports now, and the last lag a probe could read (a refused replica reports nothing). */
+  /**
+   * Lag the replica reports now, and the last lag a probe could read: undefined once health checks marked the replica
+   * unhealthy (a refused one), until a passing probe reports it again.
+   */
   lagMs: number
-  seenLagMs: number
+  seenLagMs: number | undefined
+  /**
+   * Whether the gateway has it lagging: judged at each passing probe and at a reload that changes its pool's limit,
+   * not when health checks take it out (its lag forgotten, the flag stays as last judged).
+   */
+  lagging: boolean
   admin: 'in' | 'drained' | 'disabled'
 }
 
@@ -21,7 +33,7 @@ export class Model {
   reads: ReadsModel | null
   primaryDown = false
   readonly breakerOpen = new Set<ReplicaPool>()
-  readonly replicas = new Map<Replica, ReplicaState>(REPLICAS.map((r) => [r, { fault: undefined, lagMs: 0, seenLagMs: 0, admin: 'in' }]))
+  readonly replicas = new Map<Replica, ReplicaState>(REPLICAS.map((r) => [r, { fault: undefined, lagMs: 0, seenLagMs: 0, lagging: false, admin: 'in' }]))
 
   constructor (reads: ReadsModel) { this.reads = reads }
 
@@ -39,12 +51,32 @@ export class Model {
     return reads !== null && reads.methods.includes(method)
   }
 
+  /** Passing probes read what each replica reports; a refused one failed them, was taken out and forgot its lag. */
+  probed (): void {
+    for (const [r, s] of this.replicas) {
+      if (s.fault === 'refuse') s.seenLagMs = undefined
+      else {
+        s.seenLagMs = s.lagMs
+        s.lagging = lagging(s.seenLagMs, maxLagOf(POOL_OF[r], this.reads))
+      }
+    }
+  }
+
+  /** A reload to `next`: a pool whose limit it changes judges each replica's last known lag at once. */
+  reloaded (next: ReadsModel | null): void {
+    for (const [r, s] of this.replicas) {
+      const max = maxLagOf(POOL_OF[r], next)
+      if (max !== maxLagOf(POOL_OF[r], this.reads)) s.lagging = lagging(s.seenLagMs, max)
+    }
+    this.reads = next
+  }
+
   /** Replicas a read of `reads` may be sent to (failing ones health checks cannot see included). */
   inRotation (reads: ReadsModel): Replica[] {
     if (this.breakerOpen.has(reads.pool)) return []
     return REPLICAS.filter((r) => {
       const s = this.replicas.get(r)!
-      return POOL_OF[r] === reads.pool && s.admin === 'in' && s.fault !== 'refuse' && !(reads.maxLagMs !== undefined && s.seenLagMs > reads.maxLagMs)
+      return POOL_OF[r] === reads.pool && s.admin === 'in' && s.fault !== 'refuse' && !lagging(s.seenLagMs, reads.maxLagMs)
     })
   }
 
@@ -52,6 +84,21 @@ export class Model {
   good (reads: ReadsModel): Replica[] {
     return this.inRotation(reads).filter((r) => this.replicas.get(r)!.fault === undefined)
   }
+}
+
+/** The pool's lag limit: the route's maxLagMs where it reads from the pool (one route here). */
+function maxLagOf (pool: ReplicaPool, reads: ReadsModel | null): number | undefined {
+  return reads !== null && reads.pool === pool ? reads.maxLagMs : undefined
+}
+
+/** Past the limit, or not known while there is one. */
+function lagging (lagMs: number | undefined, maxLagMs: number | undefined): boolean {
+  return maxLagMs !== undefined && (lagMs === undefined || lagMs > maxLagMs)
+}
+
+/** Safe methods (RFC 9110 §9.2.1) outside reads.methods go to the primary but are no write: they pin nothing. */
+export function isWrite (method: Method): boolean {
+  return method !== 'GET' && method !== 'HEAD'
 }
 
 export interface Observed {
@@ -87,11 +134,13 @@ export function judge (m: Model, o: Observed, reads: ReadsModel | null): string 
     // (a HEAD answer has no body to name its code in: the access log's is checked after the case)
     m.primaryDown && o.status === 502 && (o.code === 'upstream_unreachable' || (o.method === 'HEAD' && o.code === undefined)) ? undefined : `status ${o.status} ${o.code ?? ''} served by ${o.servedBy ?? o.clientError ?? '-'}`
   if (!m.isRead(o.method, reads)) {
-    if (replicasReached.length > 0) return `a write (${o.method}) reached ${replicasReached.join(', ')}`
+    const what = isWrite(o.method) ? 'a write' : 'a safe method outside reads.methods'
+    if (replicasReached.length > 0) return `${what} (${o.method}) reached ${replicasReached.join(', ')}`
     if (o.status !== 200 || o.servedBy !== 'primary') return primaryFailure()
-    // a successful write through a split route answers with the read-your-writes cookie and header
-    if (reads !== null && !(o.setCookie && o.writeHeader)) return 'a successful write came back without its read-your-writes cookie and header'
-    if (reads === null && (o.setCookie || o.writeHeader)) return 'a write through a route without a split was given a read-your-writes token'
+    // a successful write through a split route answers with the read-your-writes cookie and header; nothing else does
+    if (reads === null && (o.setCookie || o.writeHeader)) return `${what} through a route without a split was given a read-your-writes token`
+    if (!isWrite(o.method) && (o.setCookie || o.writeHeader)) return `${what} (${o.method}) was given a read-your-writes token`
+    if (reads !== null && isWrite(o.method) && !(o.setCookie && o.writeHeader)) return 'a successful write came back without its read-your-writes cookie and header'
     return undefined
   }
   if (o.setCookie) return 'a read was given a read-your-writes cookie'
@@ -118,7 +167,7 @@ export function judge (m: Model, o: Observed, reads: ReadsModel | null): string 
 export function describeReplicas (m: Model): string {
   const parts = REPLICAS.map((r) => {
     const s = m.replicas.get(r)!
-    const bits = [s.fault, s.admin !== 'in' ? s.admin : undefined, s.seenLagMs > 0 ? `lag ${s.seenLagMs}` : undefined].filter((b) => b !== undefined)
+    const bits = [s.fault, s.admin !== 'in' ? s.admin : undefined, s.seenLagMs === undefined ? 'lag unknown' : s.seenLagMs > 0 ? `lag ${s.seenLagMs}` : undefined, s.lagging ? 'lagging' : undefined].filter((b) => b !== undefined)
     return `${r}${bits.length > 0 ? ` ${bits.join(' ')}` : ''}`
   })
   return `${parts.join('; ')}${m.breakerOpen.size > 0 ? `; breaker open: ${[...m.breakerOpen].join(',')}` : ''}${m.primaryDown ? '; primary down' : ''}`

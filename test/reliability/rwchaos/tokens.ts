@@ -88,15 +88,16 @@ function forgedToken (tamper: Tamper, now: number, stickyMs: number, own: string
 
 /**
  * Whether the gateway must pin a read it decided on at some time in [from, to] (its clock: from the request's
- * sending to its answer) under `stickyMs`: the client's own token, if it sent it, is within its window.
+ * sending to its answer): the client's own token, if it sent it, is within the window the gateway accepts then
+ * (`windowMs`: stickyAfterWriteMs, or a longer one a reload kept).
  * undefined: a window's edge falls inside that span, so either is right.
  */
-export function pinned (c: Client, ownSent: boolean, from: number, to: number, stickyMs: number): boolean | undefined {
+export function pinned (c: Client, ownSent: boolean, from: number, to: number, windowMs: (now: number) => number): boolean | undefined {
   if (!ownSent) return false
   const at = (now: number): boolean => {
-    // a token (cookie or header: the same) pins while now < expiry ≤ now + stickyMs + skew
+    // a token (cookie or header: the same) pins while now < expiry ≤ now + window + skew
     const expiry = c.kind === 'browser' ? c.cookieExpiry : c.tokenExpiry
-    return expiry !== undefined && now < expiry && expiry <= now + stickyMs + SKEW_MS
+    return expiry !== undefined && now < expiry && expiry <= now + windowMs(now) + SKEW_MS
   }
   const first = at(from)
   return first === at(to) ? first : undefined

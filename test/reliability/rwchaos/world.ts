@@ -13,7 +13,7 @@ import { startGateway, waitFor, type TestGateway } from '../../helpers/gateway.t
 import { TestUpstream } from '../../helpers/upstream.ts'
 import { describeReplicas, judge, Model, type Observed } from './model.ts'
 import { describeReads, describeStep, POOL_OF, REPLICAS, type Fault, type Op, type ReadsModel, type Replica, type Scenario, type Step } from './scenario.ts'
-import { Client, pinned, ROUTE_PATH, SECRET } from './tokens.ts'
+import { Client, pinned, ROUTE_PATH, SECRET, SKEW_MS } from './tokens.ts'
 
 export class Violation extends Error {}
 
@@ -54,6 +54,8 @@ export class World {
   #admin = ''
   #next = 0
   #config: ReadsModel | null
+  /** The longer read-your-writes window the reloads so far left the gateway accepting (see windowAfter). */
+  #longer: LongerWindow | undefined
 
   private constructor (s: Scenario, tag: string) {
     this.#tag = tag
@@ -72,8 +74,9 @@ export class World {
       w.#admin = await w.#gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
       await waitFor(() => w.#gw.gateway.readiness() === 'ready', 3000)
       // ready after the first round of probes, passed or not: on a loaded machine one may time out, and a replica
-      // whose lag was never reported is lagging. The model starts from every replica having reported 0.
-      await waitFor(() => w.#lagAsModelled(), 10000)
+      // whose lag was never reported is lagging (without maxLagMs it is not, but a reload that sets one would find
+      // its lag unknown). The model starts from every replica having reported 0.
+      await waitFor(() => w.#everyReplicaPassed() && w.#lagAsModelled(), 10000)
     } catch (err) {
       await w.close()
       throw err
@@ -82,6 +85,13 @@ export class World {
   }
 
   get gateway (): TestGateway { return this.#gw }
+
+  #everyReplicaPassed (): boolean {
+    return REPLICAS.every((r) => {
+      const runtime = this.#gw.gateway.pools().get(POOL_OF[r])!
+      return runtime.health!.lastResult(runtime.pool.targets.find((x) => x.url === this.#url(r))!)?.ok === true
+    })
+  }
 
   #url (name: string): string { return this.#ups.get(name)!.url }
   #nameOf (url: string): Replica | undefined { return REPLICAS.find((r) => this.#ups.get(r)!.url === url) }
@@ -160,7 +170,7 @@ export class World {
         m.replicas.get(s.replica)!.admin = s.action === 'enable' ? 'in' : s.action === 'drain' ? 'drained' : 'disabled'
         return
       }
-      // no wait: a new maxLagMs applies to the lag already reported at once
+      // no wait: a new maxLagMs applies to the lag last reported at once (a lag forgotten is lagging)
       case 'reload':
         return this.#reload(s.reads)
       case 'clock':
@@ -169,31 +179,44 @@ export class World {
   }
 
   async #reload (reads: ReadsModel | null): Promise<void> {
+    // the gateway's clock as the reload begins: the kept window's end is then a few ms before the gateway's (no token
+    // minted before the reload is still valid by then)
+    const at = this.#clock.now()
     this.#config = reads
     const result = await this.#gw.gateway.reload('admin')
     if (result.result === 'error') this.#fail(`reload to ${describeReads(reads)} was refused: ${JSON.stringify(result.problems)}`)
-    this.#model.reads = reads
+    // an unchanged config builds no new plan: the window kept stays as it was
+    if (result.result !== 'unchanged') this.#longer = windowAfter(this.#model.reads, reads, at, this.#longer)
+    this.#model.reloaded(reads)
     this.#checkLagging('the reload')
   }
 
+  /** The window within which a token's expiry must lie at `now` (the gateway's clock) to pin. */
+  #windowAt (now: number): number {
+    const longer = this.#longer
+    return longer !== undefined && now < longer.until ? longer.ms : this.#model.reads?.stickyAfterWriteMs ?? 0
+  }
+
   /**
-   * The gateway marks lagging exactly the replicas the model says are (the reads pool's, past its maxLagMs): at
-   * once after a reload, with no probe in between, as after the probes that reported the lag.
+   * The gateway marks lagging exactly the replicas the model says are (the reads pool's, past its maxLagMs or with
+   * their lag forgotten, as last judged): at once after a reload, with no probe in between, as after the probes
+   * that reported the lag.
    */
   #checkLagging (after: string): void {
     const r = this.#lagNotAsModelled()
-    if (r !== undefined) this.#fail(`after ${after}, ${r.replica} is ${r.expected ? 'not ' : ''}lagging in the gateway (reported lag ${this.#model.replicas.get(r.replica)!.seenLagMs} ms)`)
+    if (r === undefined) return
+    const seen = this.#model.replicas.get(r.replica)!.seenLagMs
+    this.#fail(`after ${after}, ${r.replica} is ${r.expected ? 'not ' : ''}lagging in the gateway (reported lag ${seen === undefined ? 'unknown' : `${seen} ms`})`)
   }
 
   #lagAsModelled (): boolean { return this.#lagNotAsModelled() === undefined }
 
   /** The first replica whose lagging state in the gateway differs from the model's, and what the model expects. */
   #lagNotAsModelled (): { replica: Replica; expected: boolean } | undefined {
-    const reads = this.#model.reads
     for (const r of REPLICAS) {
       const runtime = this.#gw.gateway.pools().get(POOL_OF[r])!
       const target = runtime.pool.targets.find((x) => x.url === this.#url(r))!
-      const expected = reads !== null && reads.pool === POOL_OF[r] && reads.maxLagMs !== undefined && this.#model.replicas.get(r)!.seenLagMs > reads.maxLagMs
+      const expected = this.#model.replicas.get(r)!.lagging
       if (runtime.pool.status(target).lagging !== expected) return { replica: r, expected }
     }
     return undefined
@@ -234,7 +257,7 @@ export class World {
       const before = last()
       await waitFor(() => last().every((r, i) => r !== before[i]), 3000, 5).catch(() => this.#fail('health checks stopped probing'))
     }
-    for (const s of this.#model.replicas.values()) if (s.fault !== 'refuse') s.seenLagMs = s.lagMs
+    this.#model.probed()
     this.#checkLagging('the probes')
   }
 
@@ -258,7 +281,14 @@ export class World {
     })
     if (reloadMidway !== undefined) {
       await new Promise((resolve) => setTimeout(resolve, 2))
-      await this.#reload(reloadMidway)
+      try {
+        await this.#reload(reloadMidway)
+      } catch (err) {
+        // the batch ends before the case does: closing the world under its requests hung the case until tap's
+        // timeout, and the violation was never told
+        await Promise.allSettled(runs)
+        throw err
+      }
     }
     await Promise.all(runs)
     const timeoutsAfter = await this.#replicaTimeouts()
@@ -287,7 +317,7 @@ export class World {
     const agent = this.#agents[c.index] ??= new Agent({ keepAlive: true, maxSockets: 1 })
     const hasBody = op.method === 'POST' || op.method === 'PUT' || op.method === 'PATCH'
     const answer = await exchange(`${this.#gw.url}${ROUTE_PATH}/items/${c.index}`, op.method, { ...headers, 'x-request-id': id, ...(hasBody ? { 'content-type': 'application/json' } : {}) }, hasBody ? '{"v":1}' : undefined, agent)
-    const isPinned = reads === null ? false : pinned(c, ownSent, sentAt, this.#clock.now(), stickyMs)
+    const isPinned = reads === null ? false : pinned(c, ownSent, sentAt, this.#clock.now(), (now) => this.#windowAt(now))
     const o: Observed = {
       id,
       client: c.index,
@@ -358,6 +388,22 @@ export class World {
     for (const a of this.#agents) a.destroy()
     return Promise.all([this.#gw?.close(), ...[...this.#ups.values()].map((u) => u.close())])
   }
+}
+
+interface LongerWindow { ms: number; until: number }
+
+/**
+ * The longer window the gateway keeps accepting after a reload from `before` to `after` at `now`: the longest of
+ * the split's windows since it was last put in place, while tokens minted under it can still be valid (its end, plus
+ * the skew), if longer than the new one. A reload that removes the split leaves no plan to carry it: put back, it
+ * starts afresh. (src/release/read-after-write.ts #windowAfter; README: a reload that shortens the window keeps
+ * the longer one for the tokens minted before it.)
+ */
+function windowAfter (before: ReadsModel | null, after: ReadsModel | null, now: number, kept: LongerWindow | undefined): LongerWindow | undefined {
+  if (before === null || after === null) return undefined
+  let window = { ms: before.stickyAfterWriteMs, until: now + before.stickyAfterWriteMs + SKEW_MS }
+  if (kept !== undefined && now < kept.until && kept.ms > window.ms) window = { ms: kept.ms, until: Math.max(kept.until, window.until) }
+  return window.ms > after.stickyAfterWriteMs ? window : undefined
 }
 
 /** A batch a reload overlapped: each request must keep the promises of the settings before or after it. */
