@@ -81,9 +81,10 @@ function describedRoutes (routes: readonly RouteConfig[], table: RoutingTable): 
     ...(r.name !== undefined ? { name: r.name } : {}),
     path: r.path,
     pool: r.pool,
-    ...(r.methods !== undefined ? { methods: [...r.methods] } : {}),
+    // frozen all through: every document shares them
+    ...(r.methods !== undefined ? { methods: Object.freeze([...r.methods]) as string[] } : {}),
     ...(r.host !== undefined ? { host: r.host } : {}),
-    ...(r.headers !== undefined ? { headers: { ...r.headers } } : {}),
+    ...(r.headers !== undefined ? { headers: Object.freeze({ ...r.headers }) } : {}),
   }))
   described.set(routes, { table, routes: built })
   return built

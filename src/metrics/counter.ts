@@ -42,7 +42,9 @@ export class CounterFamily {
   * slices (out: TextWriter): Generator<void> {
     writeHeader(out, this.spec)
     let lines = 0
-    for (const s of this.#series.values()) {
+    // the series as they are when the family's turn begins: one removed and bound again while the render is paused
+    // would be visited again at the Map's end, and written twice
+    for (const s of [...this.#series.values()]) {
       out.sample(s.prefix, s.value)
       if (++lines % LINES_PER_SLICE === 0) yield
     }

@@ -21,7 +21,8 @@ export class GaugeFamily {
     writeHeader(out, this.spec)
     const name = this.spec.name
     let lines = 0
-    for (const [labels, value] of this.#values) {
+    // as they are when the family's turn begins (a key set again while the render is paused would come twice)
+    for (const [labels, value] of [...this.#values]) {
       out.text(name)
       out.text(labels)
       out.sample(' ', value)

@@ -74,7 +74,8 @@ export class HistogramFamily {
     const le = this.#le
     const seriesPerSlice = Math.max(1, Math.floor(LINES_PER_SLICE / (le.length + 2)))
     let rendered = 0
-    for (const s of this.#series.values()) {
+    // as they are when the family's turn begins (a series bound again while the render is paused would come twice)
+    for (const s of [...this.#series.values()]) {
       // a series is exported from its first observation, not from binding: a route with no traffic adds nothing
       if (s.count === 0) continue
       let cumulative = 0

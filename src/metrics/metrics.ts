@@ -223,15 +223,21 @@ export class GatewayMetrics {
     this.#families.configInfo.clear()
     if (this.#configHash !== undefined) this.#families.configInfo.set([this.#configHash()], 1)
     const settling = this.#retired.size > 0 ? this.#retired.idle() : []
-    let sliceFrom = performance.now()
-    for (const _slice of renderFamilies(this.#families, this.#out)) {
-      if (performance.now() - sliceFrom < this.#sliceMs) continue
-      await new Promise((resolve) => setImmediate(resolve))
-      sliceFrom = performance.now()
+    try {
+      let sliceFrom = performance.now()
+      for (const _slice of renderFamilies(this.#families, this.#out)) {
+        if (performance.now() - sliceFrom < this.#sliceMs) continue
+        await new Promise((resolve) => setImmediate(resolve))
+        sliceFrom = performance.now()
+      }
+      if (settling.length > 0) this.#retired.settle(settling)
+      // the process metrics' text in the same buffer: no second copy of the whole (this render holds the writer alone)
+      if (this.#defaultMetrics) this.#out.text(await (await processRegistry()).metrics())
+    } catch (error) {
+      // what this render wrote must not open the next one's text (every series twice)
+      this.#out.take()
+      throw error
     }
-    if (settling.length > 0) this.#retired.settle(settling)
-    // the process metrics' text in the same buffer: no second copy of the whole (this render holds the writer alone)
-    if (this.#defaultMetrics) this.#out.text(await (await processRegistry()).metrics())
     return this.#out.take()
   }
 }

@@ -17,6 +17,8 @@ export class RetiredBindings {
   readonly #max: number
   /** By pair, in the order they were retired: the oldest first. */
   readonly #bindings = new Map<string, RouteBinding>()
+  /** Taken back into use since the last idle(): not settled by that list, though retired again (and idle) since. */
+  readonly #takenBack = new Set<RouteBinding>()
 
   constructor (max: number = MAX_RETIRED) { this.#max = max }
 
@@ -42,7 +44,10 @@ export class RetiredBindings {
     if (this.#bindings.size === 0) return undefined
     const key = pairKey(route, pool)
     const binding = this.#bindings.get(key)
-    if (binding !== undefined) this.#bindings.delete(key)
+    if (binding !== undefined) {
+      this.#bindings.delete(key)
+      this.#takenBack.add(binding)
+    }
     return binding
   }
 
@@ -51,16 +56,20 @@ export class RetiredBindings {
    * while a render runs may count after its series were written: it waits for the next render.)
    */
   idle (): RouteBinding[] {
+    this.#takenBack.clear()
     const idle: RouteBinding[] = []
     for (const binding of this.#bindings.values()) if (!binding.busy) idle.push(binding)
     return idle
   }
 
-  /** After a render: those idle as it began go (unless taken back into use meanwhile), their final counts exported. */
+  /**
+   * After a render: those idle as it began go, their final counts exported; not one taken back into use meanwhile
+   * (it may have counted after its series were written, though retired and idle again).
+   */
   settle (idle: readonly RouteBinding[]): void {
     for (const binding of idle) {
       const key = pairKey(binding.route, binding.pool)
-      if (this.#bindings.get(key) !== binding || binding.busy) continue
+      if (this.#bindings.get(key) !== binding || binding.busy || this.#takenBack.has(binding)) continue
       binding.detach()
       this.#bindings.delete(key)
     }
