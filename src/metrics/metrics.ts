@@ -222,7 +222,7 @@ export class GatewayMetrics {
     fillStateGauges(this.#families, this.#source)
     this.#families.configInfo.clear()
     if (this.#configHash !== undefined) this.#families.configInfo.set([this.#configHash()], 1)
-    const settling = this.#retired.size > 0 ? this.#retired.idle() : []
+    const settling = this.#retired.size > 0 ? this.#retired.idle() : undefined
     try {
       let sliceFrom = performance.now()
       for (const _slice of renderFamilies(this.#families, this.#out)) {
@@ -230,12 +230,13 @@ export class GatewayMetrics {
         await new Promise((resolve) => setImmediate(resolve))
         sliceFrom = performance.now()
       }
-      if (settling.length > 0) this.#retired.settle(settling)
+      if (settling !== undefined) this.#retired.settle(settling)
       // the process metrics' text in the same buffer: no second copy of the whole (this render holds the writer alone)
       if (this.#defaultMetrics) this.#out.text(await (await processRegistry()).metrics())
     } catch (error) {
       // what this render wrote must not open the next one's text (every series twice)
       this.#out.take()
+      if (settling !== undefined) this.#retired.settle([])
       throw error
     }
     return this.#out.take()

@@ -17,8 +17,12 @@ export class RetiredBindings {
   readonly #max: number
   /** By pair, in the order they were retired: the oldest first. */
   readonly #bindings = new Map<string, RouteBinding>()
-  /** Taken back into use since the last idle(): not settled by that list, though retired again (and idle) since. */
+  /**
+   * Taken back into use between an idle() and its settle() (a render under way): not settled by that list, though
+   * retired again (and idle) since. Recorded only then, so it holds nothing between renders.
+   */
   readonly #takenBack = new Set<RouteBinding>()
+  #rendering = false
 
   constructor (max: number = MAX_RETIRED) { this.#max = max }
 
@@ -46,7 +50,7 @@ export class RetiredBindings {
     const binding = this.#bindings.get(key)
     if (binding !== undefined) {
       this.#bindings.delete(key)
-      this.#takenBack.add(binding)
+      if (this.#rendering) this.#takenBack.add(binding)
     }
     return binding
   }
@@ -57,6 +61,7 @@ export class RetiredBindings {
    */
   idle (): RouteBinding[] {
     this.#takenBack.clear()
+    this.#rendering = true
     const idle: RouteBinding[] = []
     for (const binding of this.#bindings.values()) if (!binding.busy) idle.push(binding)
     return idle
@@ -73,5 +78,7 @@ export class RetiredBindings {
       binding.detach()
       this.#bindings.delete(key)
     }
+    this.#takenBack.clear()
+    this.#rendering = false
   }
 }
