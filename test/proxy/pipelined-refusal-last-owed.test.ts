@@ -9,32 +9,12 @@
 // - bytes that fail to parse while an answer is being streamed (its head sent, not yet ended): the connection is cut,
 //   and no refusal lands in the middle of that answer's body.
 // Real loopback servers on port 0; the gateway runs in this process.
-import { createServer, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { holdingUpstream } from '../helpers/holding-upstream.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
-
-/** An upstream that records the requests it gets and holds /hold/* until released. */
-async function holdingUpstream (t: Tap): Promise<{ url: string; seen: string[]; release: () => void }> {
-  const seen: string[] = []
-  const held: ServerResponse[] = []
-  const server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`)
-    req.resume()
-    req.once('end', () => {
-      if (req.url?.startsWith('/hold/') === true) held.push(res)
-      else if (req.url?.startsWith('/stream/') === true) { res.write('partial '); held.push(res) }
-      else res.end(`answered ${req.url}`)
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
-  const release = (): void => { for (const res of held.splice(0)) res.end('released') }
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release }
-}
 
 async function gatewayBefore (t: Tap, upstreamUrl: string) {
   const gw = await startGateway({ pools: { u: { targets: [upstreamUrl] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })

@@ -2,31 +2,13 @@
 // the answer before it is written (RFC 9112 §9.3.2 allows parallel processing for safe methods only), and never
 // when that answer closes the connection (§9.6). The upstream holds the first request until the test releases
 // it; a request on another connection is the barrier that shows what the gateway had sent meanwhile.
-import { createServer, request, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { request } from 'node:http'
 import t from 'tap'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { holdingUpstream } from '../helpers/holding-upstream.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 
 type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
-
-/** An upstream that records the order requests arrive in and holds /hold/* until released. */
-async function holdingUpstream (t: Tap): Promise<{ url: string; seen: string[]; release: () => void }> {
-  const seen: string[] = []
-  const held: ServerResponse[] = []
-  const server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`)
-    req.resume()
-    req.once('end', () => {
-      if (req.url?.startsWith('/hold/') === true) held.push(res)
-      else res.end(`answered ${req.url}`)
-    })
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()) }))
-  const release = (): void => { for (const res of held.splice(0)) res.end('released') }
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, release }
-}
 
 async function gatewayBefore (t: Tap, upstreamUrl: string): Promise<number> {
   const gw = await startGateway({ pools: { u: { targets: [upstreamUrl] } }, routes: [{ path: '/', pool: 'u' }] }, { defaultMetrics: false })
