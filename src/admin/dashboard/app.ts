@@ -9,7 +9,7 @@ import type { Actions, ViewContext } from './views/context.ts'
 import { EventFeed } from './views/event-feed.ts'
 import { PoolCard, type PoolItem } from './views/pool-card.ts'
 import { RoutesTable } from './views/routes.ts'
-import type { DashboardConfig, LiveSnapshot, TrafficSummary } from './wire.ts'
+import type { DashboardConfig, DashboardRoute, LiveSnapshot, TrafficSummary } from './wire.ts'
 
 const CONNECTION_TEXT: Record<Connection, string> = {
   connecting: '… connecting',
@@ -196,10 +196,20 @@ export class DashboardApp {
     setAttr(byId('config'), 'title', status.configFile)
     this.#attention.update(status)
 
+    // each pool's routes, in one pass over them (a filter per pool was 200 × 5,000 tests a snapshot at fleet scale)
+    const routesOf = new Map<string, DashboardRoute[]>()
+    for (const r of status.routes) {
+      for (const name of new Set([r.pool, r.canary?.pool, r.split?.readPool, r.mirror?.pool])) {
+        if (name === undefined) continue
+        const list = routesOf.get(name)
+        if (list === undefined) routesOf.set(name, [r])
+        else list.push(r)
+      }
+    }
     const items: PoolItem[] = Object.entries(status.pools).map(([name, pool]) => ({
       name,
       pool,
-      routes: status.routes.filter((r) => r.pool === name || r.canary?.pool === name || r.split?.readPool === name || r.mirror?.pool === name),
+      routes: routesOf.get(name) ?? [],
       traffic: traffic.targets[name],
       recent: traffic.pools[name],
       at: snapshot.now,
