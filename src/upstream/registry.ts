@@ -224,6 +224,9 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     }), ...this.#warmup.values()]
   }
 
+  /** The warm-up targets this pool keeps from the one it replaced (the same objects discoveredTargets() lists). */
+  warmupTargets (): DiscoveredTarget[] { return [...this.#warmup.values()] }
+
   /** The addresses each discovered name has now, by discoveryKey (plain data for the pool a reload builds next). */
   discoveredAddresses (): Map<string, AddressState> {
     return new Map(this.#discoveries.map((d) => [discoveryKey(d.spec), d.state]))
@@ -389,7 +392,10 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       // or those the replaced pool itself still kept from its own predecessor) serves until the first lookups end
       const keys = new Set(poolConfig.discover.map(discoveryKey))
       const carriedAddresses = new Map([...before.discoveredAddresses()].filter(([key]) => keys.has(key)))
-      const warmupTargets = before.discoveredTargets().filter((d) => !carriedAddresses.has(d.key))
+      // a warm-up copy keyed by a name the reload keeps (renamed a→b→a during an outage) stays until that name decides
+      const decided = before.decidedNames()
+      const warming = new Set(before.warmupTargets())
+      const warmupTargets = before.discoveredTargets().filter((d) => !carriedAddresses.has(d.key) || (warming.has(d) && !decided.has(d.key)))
       // fixed targets that gave way to a name the reload named serve until the names first answer too, as a renamed
       // name's do; one removed beside names the pool kept is gone at once, as in a pool the reload did not rebuild
       if (poolConfig.discover.some((spec) => !carriedAddresses.has(discoveryKey(spec)))) {

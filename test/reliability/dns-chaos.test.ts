@@ -130,6 +130,20 @@ const regressions: Array<{ name: string; init: { settings: PoolSettings; records
       ...Array.from({ length: 20 }, (): Step[] => [{ kind: 'replace', name: 'a', addresses: ['127.0.0.4'] }, { kind: 'replace', name: 'a', addresses: ['127.0.0.3'] }]).flat(),
     ],
   },
+  {
+    // src/upstream/registry.ts: renamed a→b→a while lookups fail, the pool served a's last addresses from warm-up
+    // copies; a third reload that rebuilt it carried a's address state (empty: a had not answered in that pool) and
+    // dropped the copies, so the pool had no target until the resolver answered again (found with seed 1941997465)
+    name: 'renamed away and back during a DNS outage, then rebuilt: the last good addresses keep serving',
+    init: { settings: { name: 'a', refreshMs: 40, health: false }, records: ['127.0.0.2', '127.0.0.3'] },
+    steps: [
+      { kind: 'mode', mode: 'servfail' },
+      { kind: 'reload', name: 'b', refreshMs: 40, health: false },
+      { kind: 'reload', name: 'a', refreshMs: 40, health: false },
+      { kind: 'reload', name: 'a', refreshMs: 20, health: false },
+      { kind: 'mode', mode: 'answer' },
+    ],
+  },
 ]
 
 t.test('regressions', async (t) => {
