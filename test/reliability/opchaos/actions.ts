@@ -124,14 +124,24 @@ export function fileFor (current: ConfigModel, c: Change): FileModel {
 }
 
 /** What the admin API must answer: a status, and for a reload its result. */
-export interface Expect { status: number; result?: 'success' | 'unchanged' }
+export interface Expect {
+  status: number
+  result?: 'success' | 'unchanged'
+  /**
+   * A target a reload removed is still found while /status lists it (finishing requests): 200, and it stays
+   * draining whatever the action (README, admin API: "A target a reload removed that /status still lists … can be
+   * named too"; 7247b60). Whether it still finishes requests is the load's timing: 404 or that 200.
+   */
+  retiring?: boolean
+}
 
 /** The next model and the expected answer of one action run alone (undefined: nothing to answer). */
 export function transition (m: Model, a: SingleAction, sameConfig: (a: ConfigModel, b: ConfigModel) => boolean): { model: Model; expect: Expect | undefined } {
   const next = cloneModel(m)
   switch (a.kind) {
     case 'drain': case 'enable': case 'disable': {
-      if (next.config.pools[poolOf(a.target)] === undefined || inConfig(next.config, a.target) === undefined) return { model: next, expect: { status: 404 } }
+      if (next.config.pools[poolOf(a.target)] === undefined) return { model: next, expect: { status: 404 } }
+      if (inConfig(next.config, a.target) === undefined) return { model: next, expect: { status: 404, retiring: true } }
       const op = next.ops.get(a.target) ?? { draining: false, disabled: false }
       if (a.kind === 'drain') op.draining = true
       if (a.kind === 'disable') op.disabled = true
@@ -165,7 +175,9 @@ export function applyFile (next: Model, file: FileModel, sameConfig: (a: ConfigM
   next.config = file.config
   // a target that leaves the config forgets its operator state (it comes back as a new target)
   for (const name of [...next.ops.keys()]) if (inConfig(next.config, name) === undefined) next.ops.delete(name)
-  for (const p of [...next.hold]) if (next.config.pools[p] === undefined) next.hold.delete(p)
+  // a switchover ends with a config that leaves the pool no backups (README, hot reload: "it stays switched over if
+  // an operator switched it over and it still has backups"; ba733ee, 823821e; a kept pool likewise: pool.ts)
+  for (const p of [...next.hold]) if (next.config.pools[p] === undefined || !next.config.pools[p]!.targets.some((x) => x.backup)) next.hold.delete(p)
   // a reload that changes the route's canary settings (here, its weight in the file) starts it from the file; one
   // that leaves them keeps the weight, where it came from (an operator, a rollback) and its error window
   if (file.config.canaryWeight !== canaryWeightBefore) next.canary = { weight: file.config.canaryWeight, source: 'file' }
