@@ -69,10 +69,10 @@ export function buildStatus (ctx: StatusContext): StatusDocument {
  * once per config and routing table, as only a reload changes it. The live dashboard builds the status every second:
  * rebuilt each time, 5,000 routes were most of that work.
  */
-const described = new WeakMap<readonly RouteConfig[], { table: RoutingTable; routes: readonly RouteStatus[] }>()
+const describedByConfig = new WeakMap<readonly RouteConfig[], { table: RoutingTable; routes: readonly RouteStatus[] }>()
 
 function describedRoutes (routes: readonly RouteConfig[], table: RoutingTable): readonly RouteStatus[] {
-  const cached = described.get(routes)
+  const cached = describedByConfig.get(routes)
   if (cached !== undefined && cached.table === table) return cached.routes
   const ids = new Map(table.routes.map((route) => [route.index, route.id]))
   const built = routes.map((r, i): RouteStatus => Object.freeze({
@@ -86,7 +86,7 @@ function describedRoutes (routes: readonly RouteConfig[], table: RoutingTable): 
     ...(r.host !== undefined ? { host: r.host } : {}),
     ...(r.headers !== undefined ? { headers: Object.freeze({ ...r.headers }) } : {}),
   }))
-  described.set(routes, { table, routes: built })
+  describedByConfig.set(routes, { table, routes: built })
   return built
 }
 
