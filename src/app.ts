@@ -11,7 +11,7 @@ import { registerDashboard, toDashboardStatus } from './admin/dashboard.ts'
 import type { LiveStream } from './admin/live.ts'
 import { TrafficHistory } from './admin/history.ts'
 import { buildAdmin } from './admin/server.ts'
-import { buildStatus, tunnelsOf } from './admin/status.ts'
+import { buildStatus, describedRoutes, tunnelsOf } from './admin/status.ts'
 import type { GatewayEvent, StatusDocument } from './admin/status-types.ts'
 import { describeDiff, restartRequiredChanges, type ConfigDiff } from './config/diff.ts'
 import { configHash } from './config/hash.ts'
@@ -491,6 +491,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         live = registerDashboard(admin, {
           logger,
           status: () => toDashboardStatus(status()),
+          routes: () => describedRoutes(config.routes, proxy.state.table),
           events: () => events.list(),
           history,
           auth: {

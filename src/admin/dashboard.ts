@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { adminError } from '../errors.ts'
 import type { Clock } from '../runtime.ts'
-import type { DashboardConfig, DashboardStatus, LiveSnapshot } from './dashboard/wire.ts'
+import type { DashboardConfig, DashboardRoute, DashboardStatus, LiveSnapshot } from './dashboard/wire.ts'
 import type { TrafficHistory } from './history.ts'
 import { LiveStream, type LiveStreamOptions } from './live.ts'
 import type { GatewayEvent, StatusDocument } from './status-types.ts'
@@ -16,6 +16,12 @@ import type { GatewayEvent, StatusDocument } from './status-types.ts'
 export interface DashboardOptions {
   /** The current status document (GET /status's); StatusDocument fits, the optional extensions are drawn when present. */
   status: () => DashboardStatus
+  /**
+   * The routes as the running config has them, the same array until a reload changes them: status() passes each
+   * route that carries no state of its own as this very object, and the live stream's snapshots leave those out.
+   * Without it every snapshot sends every route.
+   */
+  routes?: () => readonly DashboardRoute[]
   /** Recent events, oldest first; a watcher gets them when it connects. */
   events: () => readonly GatewayEvent[]
   history: TrafficHistory
@@ -53,11 +59,14 @@ export function registerDashboard (admin: FastifyInstance, options: DashboardOpt
     ...options.live,
     clock,
     backlog: options.events,
-    snapshot: (): LiveSnapshot => ({
-      now: (clock ?? Date).now(),
-      status: options.status(),
-      traffic: options.history.summary(SNAPSHOT_POINTS),
-    }),
+    // a fresh list each time when none is given: every snapshot is then preceded by every route
+    routes: options.routes ?? (() => [...options.status().routes]),
+    snapshot: (sent): LiveSnapshot => {
+      const { routes, ...status } = options.status()
+      const routeState: Record<number, DashboardRoute> = {}
+      for (let i = 0; i < routes.length; i++) if (routes[i] !== sent?.[i]) routeState[i] = routes[i]!
+      return { now: (clock ?? Date).now(), status, routeState, traffic: options.history.summary(SNAPSHOT_POINTS) }
+    },
   })
   const unsubscribe = options.history.onSample(() => live.markDirty())
   admin.addHook('preClose', async () => {

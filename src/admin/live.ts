@@ -1,4 +1,6 @@
 // The dashboard's live stream: one Server-Sent Events response per watcher.
+//   event: routes    what changes only at a reload (the routes), sent to a watcher before the first snapshot built
+//                    over a list it has not got: 5,000 routes were 340 KB of every snapshot, twice a second
 //   event: snapshot  the whole picture, at most once per minIntervalMs, sent when marked dirty or every refreshMs
 //   event: event     a GatewayEvent, as it happens
 //   event: backlog   recent events, once, when a watcher connects
@@ -13,8 +15,16 @@ import { monotonicMs, systemClock, type Clock, type Timer } from '../runtime.ts'
 import type { GatewayEvent } from './status-types.ts'
 
 export interface LiveStreamOptions {
-  /** What a snapshot carries; called only when one is about to be sent. */
-  snapshot: () => unknown
+  /**
+   * What a snapshot carries; called only when one is about to be sent, with what routes() returned just before
+   * (in the same turn: a snapshot can leave out what that list already says).
+   */
+  snapshot: (routes: readonly unknown[] | undefined) => unknown
+  /**
+   * The list a `routes` message carries. A new array means it changed (compared by identity): return the same one
+   * while it has not. Without it, no `routes` message is sent.
+   */
+  routes?: () => readonly unknown[]
   /** Recent events, sent to a watcher when it connects. */
   backlog?: () => readonly GatewayEvent[]
   clock?: Clock
@@ -45,11 +55,20 @@ const RECONNECT_MS = 2000
 interface Watcher {
   /** When (monotonic ms) a snapshot was first skipped because the watcher had not drained; undefined while it keeps up. */
   behindSince: number | undefined
+  /** The routes list of the last `routes` message it was sent. */
+  routes: readonly unknown[] | undefined
+}
+
+/** A snapshot's frame, and the routes list it was built over (its `routes` message goes first to whoever lacks it). */
+interface BuiltSnapshot {
+  frame: string
+  routes: readonly unknown[] | undefined
 }
 
 export class LiveStream {
   readonly #clients = new Map<ServerResponse, Watcher>()
-  readonly #snapshot: () => unknown
+  readonly #snapshot: (routes: readonly unknown[] | undefined) => unknown
+  readonly #routes: (() => readonly unknown[]) | undefined
   readonly #backlog: () => readonly GatewayEvent[]
   readonly #clock: Clock
   readonly #minIntervalMs: number
@@ -64,8 +83,10 @@ export class LiveStream {
    * wall-clock step must not move them (a 1 h step back held every snapshot back for an hour).
    */
   #lastSnapshotAt = Number.NEGATIVE_INFINITY
-  /** The frame of the last snapshot broadcast: what a watcher that fell behind gets once it has caught up. */
-  #latestSnapshot: string | undefined
+  /** The last snapshot broadcast: what a watcher that fell behind gets once it has caught up. */
+  #latestSnapshot: BuiltSnapshot | undefined
+  /** The `routes` frame of one list, built once however many watchers get it. */
+  #routesFrame: { routes: readonly unknown[]; frame: string } | undefined
   #flushTimer: Timer | undefined
   #refreshTimer: Timer | undefined
   #heartbeatTimer: Timer | undefined
@@ -73,6 +94,7 @@ export class LiveStream {
 
   constructor (options: LiveStreamOptions) {
     this.#snapshot = options.snapshot
+    this.#routes = options.routes
     this.#backlog = options.backlog ?? (() => [])
     this.#clock = options.clock ?? systemClock
     this.#minIntervalMs = options.minIntervalMs ?? 500
@@ -104,13 +126,13 @@ export class LiveStream {
     // discarded by Node, until the client hung up
     if (res.req.method === 'HEAD') return void res.writeHead(200, STREAM_HEADERS).end()
     res.writeHead(200, STREAM_HEADERS)
-    const watcher: Watcher = { behindSince: undefined }
+    const watcher: Watcher = { behindSince: undefined, routes: undefined }
     this.#clients.set(res, watcher)
     res.once('close', () => this.#detach(res))
     res.on('error', () => this.#detach(res)) // a reset watcher; 'close' follows
     res.on('drain', () => this.#caughtUp(res, watcher))
-    const snapshot = this.#frameOfSnapshot()
-    this.#write(res, `retry: ${RECONNECT_MS}\n\n${frame('backlog', this.#backlog())}${snapshot ?? ''}`)
+    const snapshot = this.#buildSnapshot()
+    this.#write(res, `retry: ${RECONNECT_MS}\n\n${frame('backlog', this.#backlog())}${snapshot === undefined ? '' : this.#framesFor(watcher, snapshot)}`)
     if (this.#clients.size === 1) this.#watch()
   }
 
@@ -171,6 +193,7 @@ export class LiveStream {
     this.#clock.clearTimeout(this.#heartbeatTimer)
     this.#flushTimer = this.#refreshTimer = this.#heartbeatTimer = undefined
     this.#latestSnapshot = undefined
+    this.#routesFrame = undefined
   }
 
   #detach (res: ServerResponse): void {
@@ -180,16 +203,16 @@ export class LiveStream {
 
   #broadcastSnapshot (): void {
     this.#lastSnapshotAt = monotonicMs(this.#clock)
-    const snapshot = this.#frameOfSnapshot()
+    const snapshot = this.#buildSnapshot()
     if (snapshot === undefined) return
     this.#latestSnapshot = snapshot
     for (const [res, watcher] of this.#clients) this.#writeSnapshot(res, watcher, snapshot)
   }
 
   /** Writes the snapshot unless the watcher has not drained what it was sent (then it gets the newest on 'drain'). */
-  #writeSnapshot (res: ServerResponse, watcher: Watcher, snapshot: string): void {
+  #writeSnapshot (res: ServerResponse, watcher: Watcher, snapshot: BuiltSnapshot): void {
     if (!res.writableNeedDrain) {
-      this.#write(res, snapshot)
+      this.#write(res, this.#framesFor(watcher, snapshot))
       return
     }
     const now = monotonicMs(this.#clock)
@@ -203,16 +226,29 @@ export class LiveStream {
     if (watcher.behindSince === undefined) return
     watcher.behindSince = undefined
     const newest = this.#latestSnapshot
-    if (newest !== undefined && this.#clients.has(res)) this.#write(res, newest)
+    if (newest !== undefined && this.#clients.has(res)) this.#write(res, this.#framesFor(watcher, newest))
   }
 
-  #frameOfSnapshot (): string | undefined {
+  #buildSnapshot (): BuiltSnapshot | undefined {
     try {
-      return frame('snapshot', this.#snapshot())
+      const routes = this.#routes?.()
+      return { frame: frame('snapshot', this.#snapshot(routes)), routes }
     } catch (error) {
       this.#onError(error)
       return undefined
     }
+  }
+
+  /**
+   * The snapshot's frame, after the `routes` message it was built over when the watcher has not got that list (it
+   * connected, or a reload changed the routes since). Counted as sent: a watcher too slow to take it is cut.
+   */
+  #framesFor (watcher: Watcher, snapshot: BuiltSnapshot): string {
+    const routes = snapshot.routes
+    if (routes === undefined || watcher.routes === routes) return snapshot.frame
+    watcher.routes = routes
+    if (this.#routesFrame?.routes !== routes) this.#routesFrame = { routes, frame: frame('routes', routes) }
+    return this.#routesFrame.frame + snapshot.frame
   }
 
   #broadcast (text: string): void {

@@ -69,13 +69,20 @@ export function buildStatus (ctx: StatusContext): StatusDocument {
  * once per config and routing table, as only a reload changes it. The live dashboard builds the status every second:
  * rebuilt each time, 5,000 routes were most of that work.
  */
-const describedByConfig = new WeakMap<readonly RouteConfig[], { table: RoutingTable; routes: readonly RouteStatus[] }>()
+const describedByConfig = new WeakMap<readonly RouteConfig[], { table: RoutingTable; routes: readonly DescribedRoute[] }>()
 
-function describedRoutes (routes: readonly RouteConfig[], table: RoutingTable): readonly RouteStatus[] {
+/** A route without what moves between reloads (its reads, canary and mirror state). */
+export type DescribedRoute = Omit<RouteStatus, 'reads' | 'canary' | 'mirror'>
+
+/**
+ * The same array for as long as the config and routing table are the same; buildStatus passes a route without
+ * reads, canary or mirror as its object here (the dashboard's live stream leaves those out of its snapshots).
+ */
+export function describedRoutes (routes: readonly RouteConfig[], table: RoutingTable): readonly DescribedRoute[] {
   const cached = describedByConfig.get(routes)
   if (cached !== undefined && cached.table === table) return cached.routes
   const ids = new Map(table.routes.map((route) => [route.index, route.id]))
-  const built = routes.map((r, i): RouteStatus => Object.freeze({
+  const built = routes.map((r, i): DescribedRoute => Object.freeze({
     // the routing table's id: unique in a valid config, and (with no name) what POST /routes/:route/canary takes
     id: ids.get(i) ?? r.path,
     ...(r.name !== undefined ? { name: r.name } : {}),

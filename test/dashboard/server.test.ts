@@ -90,7 +90,10 @@ t.test('GET /live: backlog, then snapshots of status and recent traffic; state c
   const [first] = await client.waitFor('snapshot', 1)
   t.same(client.of('backlog')[0]!.data, admin.events)
   const snapshot = first!.data as LiveSnapshot
-  t.same(snapshot.status, admin.status)
+  const { routes, ...rest } = admin.status
+  t.same(snapshot.status, rest, 'the status but its routes')
+  t.same(client.of('routes').at(-1)!.data, routes, 'the routes, in a message of their own before the snapshot')
+  t.same(snapshot.routeState, {}, 'none of them again')
   t.ok(Math.abs(snapshot.now - Date.now()) < 5000, 'the gateway time')
   t.ok(snapshot.traffic.pools.payments!.t.length <= 5, 'only the last few points')
   t.ok(snapshot.traffic.targets.payments!['10.0.1.11:8080'], 'every target\'s minute')

@@ -9,7 +9,7 @@ import type { Actions, ViewContext } from './views/context.ts'
 import { EventFeed } from './views/event-feed.ts'
 import { PoolCard, type PoolItem } from './views/pool-card.ts'
 import { RoutesTable } from './views/routes.ts'
-import type { DashboardConfig, DashboardRoute, LiveSnapshot, TrafficSummary } from './wire.ts'
+import type { DashboardConfig, DashboardRoute, DashboardSnapshot, TrafficSummary } from './wire.ts'
 
 const CONNECTION_TEXT: Record<Connection, string> = {
   connecting: '… connecting',
@@ -34,7 +34,7 @@ export class DashboardApp {
   readonly #feed = new EventFeed()
   readonly #cards = new Map<string, PoolCard>()
   #config: DashboardConfig = { tokenRequired: false }
-  #snapshot: LiveSnapshot | undefined
+  #snapshot: DashboardSnapshot | undefined
   #receivedAt = 0
   #history: TrafficSummary | undefined
   #busy: string | undefined

@@ -1,14 +1,15 @@
 // Reads GET /live. Server-Sent Events over fetch rather than EventSource, because EventSource cannot send the
 // bearer token. Reconnects with backoff, and treats a stream that says nothing (not even a heartbeat) as dead.
+// Puts each snapshot's routes back together from the last `routes` message and the snapshot's routeState.
 import { relative, type AdminApi } from './api.ts'
-import type { GatewayEvent, LiveSnapshot } from './wire.ts'
+import type { DashboardRoute, DashboardSnapshot, GatewayEvent, LiveRoutes, LiveSnapshot } from './wire.ts'
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'unauthorized'
 
 export interface LiveHandlers {
   /** Recent events: the first message of every connection (so also the sign of a fresh connection). */
   backlog (events: GatewayEvent[]): void
-  snapshot (snapshot: LiveSnapshot): void
+  snapshot (snapshot: DashboardSnapshot): void
   event (event: GatewayEvent): void
   connection (state: Connection): void
 }
@@ -21,6 +22,8 @@ export class LiveClient {
   readonly #api: AdminApi
   readonly #handlers: LiveHandlers
   #controller: AbortController | undefined
+  /** The last `routes` message of the current connection (every connection sends one before its first snapshot). */
+  #routes: readonly DashboardRoute[] = []
 
   constructor (api: AdminApi, handlers: LiveHandlers) {
     this.#api = api
@@ -44,6 +47,7 @@ export class LiveClient {
       const connection = new AbortController()
       const stop = (): void => connection.abort()
       signal.addEventListener('abort', stop, { once: true })
+      this.#routes = []
       try {
         const res = await fetch(relative('/live'), { headers: this.#api.headers({ accept: 'text/event-stream' }), cache: 'no-store', signal: connection.signal })
         if (res.status === 401) {
@@ -105,8 +109,12 @@ export class LiveClient {
     if (event === 'backlog') {
       this.#handlers.connection('live')
       this.#handlers.backlog(value as GatewayEvent[])
+    } else if (event === 'routes') {
+      this.#routes = value as LiveRoutes
     } else if (event === 'snapshot') {
-      this.#handlers.snapshot(value as LiveSnapshot)
+      const { routeState, status, ...rest } = value as LiveSnapshot
+      const routes = this.#routes.map((route, i) => routeState[i] ?? route)
+      this.#handlers.snapshot({ ...rest, status: { ...status, routes } })
     } else if (event === 'event') {
       this.#handlers.event(value as GatewayEvent)
     }

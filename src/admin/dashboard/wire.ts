@@ -56,14 +56,29 @@ export type DashboardStatus = Omit<StatusDocument, 'routes' | 'pools'> & {
   pools: Record<string, DashboardPool>
 }
 
+/**
+ * The data of each `routes` message of GET /live: every route as the running config has it. Sent when a watcher
+ * connects and after a reload that changed the routes, always before the snapshot built over it.
+ */
+export type LiveRoutes = DashboardRoute[]
+
 /** The data of each `snapshot` message of GET /live. */
 export interface LiveSnapshot {
   /** The gateway's clock (epoch ms), so the page counts down without trusting the browser's. */
   now: number
-  status: DashboardStatus
+  /** The status document but its routes: the last `routes` message has those. */
+  status: Omit<DashboardStatus, 'routes'>
+  /**
+   * The routes whose state moves between reloads (a read/write split's fallback, a canary's weight and window, a
+   * mirror's requests in flight), each by its index in the last `routes` message, whose entry it replaces.
+   */
+  routeState: Record<number, DashboardRoute>
   /** The last few points of each pool (the page merges them by time) and every target's last minute. */
   traffic: TrafficSummary
 }
+
+/** A snapshot with its routes put back together: what the page draws. */
+export type DashboardSnapshot = Omit<LiveSnapshot, 'status' | 'routeState'> & { status: DashboardStatus }
 
 /** GET /dashboard/config.json */
 export interface DashboardConfig {
