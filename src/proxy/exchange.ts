@@ -13,6 +13,7 @@ import type { PoolRuntime } from '../upstream/registry.ts'
 import type { Target } from '../upstream/target.ts'
 import type { AttemptResult } from './attempt-result.ts'
 import { countBodyBytes, receivedBodyBytes } from './body.ts'
+import { hadTurnOnClosedConnection } from './pipelining.ts'
 
 export class Exchange {
   readonly req: IncomingMessage
@@ -135,12 +136,12 @@ export class Exchange {
    * Whether its answer began to go to the client: its head was written to its connection. The status it is logged
    * and counted with hangs on this (access-log.ts loggedStatus, forward.ts #finish). An answer made while the request
    * waited behind pipelined ones (a refusal before routing) sits in the response's own buffer until its turn, and a
-   * connection that closes first never carries it. (Node gives a response its socket at its turn and takes it back
-   * only at its 'finish'.)
+   * connection that closes first never carries it, nor does one Node hands it closed (pipelining.ts). (Node gives a
+   * response its socket at its turn and takes it back only at its 'finish'.)
    */
   get answerBegan (): boolean {
     const res = this.res
-    return res.headersSent && (res.socket !== null || res.writableFinished)
+    return res.headersSent && (res.writableFinished || (res.socket !== null && !hadTurnOnClosedConnection(res)))
   }
 
   /** Attempts in the current pool. */

@@ -63,7 +63,20 @@ function queueOf (socket: Socket): Queue {
 export function endsWithConnection (socket: Socket, res: ServerResponse, ended: () => void): void {
   const queue = queueOf(socket)
   queue.unanswered.add(ended)
-  res.once('socket', () => queue.unanswered.delete(ended))
+  res.once('socket', (given: Socket) => {
+    queue.unanswered.delete(ended)
+    // Node hands it the connection when the answer before it finishes, even one closed meanwhile (destroyed on bytes
+    // that failed to parse, or ended): what it holds is then dropped, never written
+    if (!given.writable) turnOnClosedConnection.add(res)
+  })
+}
+
+/** Responses whose turn came on a connection that could no longer carry them. */
+const turnOnClosedConnection = new WeakSet<ServerResponse>()
+
+/** Whether `res` had its turn only on a closed connection: nothing of it was written (src/proxy/exchange.ts answerBegan). */
+export function hadTurnOnClosedConnection (res: ServerResponse): boolean {
+  return turnOnClosedConnection.has(res)
 }
 
 /** A request of this connection waits its turn (`res` is its response); past MAX_WAITING the connection is no longer read. */
