@@ -394,12 +394,12 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
   /**
    * The target had no connection for this request: the upstream never saw it (nor a byte of its body), so neither
    * the breaker nor outlier detection hears of it. Another target may have a free connection: the retry policy
-   * treats it as a timeout.
+   * treats it as a timeout. The request's error code is its answer's (upstream_busy when no try got further,
+   * forward.ts #sendAttemptError): a retry another target answers is a request served.
    */
   #busy (): void {
     const result = this.result
     result.busy = true
-    this.#ex.errorCode = 'upstream_busy'
     result.retryable = this.#runtime.retry.retryableFailure('timeout', this.#ex) && this.#mayRetryAfter()
     this.#settle()
   }
