@@ -3,6 +3,7 @@ import type { AdminApi, ApiResult, TargetAction } from './api.ts'
 import { setAttr, setHidden, setText, syncList } from './dom.ts'
 import { formatClock } from './format.ts'
 import { LiveClient, type Connection } from './live-client.ts'
+import { PageVersion } from './page-version.ts'
 import { SinceTracker } from './since.ts'
 import { AttentionList } from './views/attention.ts'
 import type { Actions, ViewContext } from './views/context.ts'
@@ -27,6 +28,7 @@ function byId<T extends HTMLElement> (id: string): T {
 export class DashboardApp {
   readonly #api: AdminApi
   readonly #live: LiveClient
+  readonly #version = new PageVersion()
   readonly #since = new SinceTracker()
   readonly #ctx: ViewContext
   readonly #attention: AttentionList
@@ -56,8 +58,11 @@ export class DashboardApp {
     this.#ctx = { actions, now: () => this.#now(), since: (key) => this.#since.since(key) }
     this.#attention = new AttentionList(this.#ctx)
     this.#routes = new RoutesTable(this.#ctx)
+    let connections = 0
     this.#live = new LiveClient(api, {
       backlog: (events) => {
+        // a reconnection may be to an upgraded gateway (a restart, a handover)
+        if (++connections > 1) void this.#version.reloadIfChanged()
         this.#feed.replace(events)
         void this.#loadHistory()
       },
