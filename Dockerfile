@@ -35,7 +35,7 @@ USER 1000:1000
 # per-version directory at once, so an empty directory tree proves nothing).
 ARG COMPILE_CACHE_FILL_TIMEOUT_S=120
 RUN log=$(mktemp); \
-    node --max-semi-space-size=8 --heap-growing-percent=50 --min-semi-space-size=8 src/start.mjs --config /etc/switchyard/routes.config.ts > $log 2>&1 & \
+    node --max-semi-space-size=8 --heap-growing-percent=50 --min-semi-space-size=8 --disable-sigusr1 src/start.mjs --config /etc/switchyard/routes.config.ts > $log 2>&1 & \
     pid=$!; waited=0; \
     until grep -q 'switchyard listening on' $log; do \
       if ! kill -0 $pid 2>/dev/null; then wait $pid; echo "compile cache: the gateway exited ($?) before listening:"; cat $log; exit 1; fi; \
@@ -55,5 +55,5 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9901/healthz', { signal: AbortSignal.timeout(2000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # exec form: node itself is PID 1, so SIGTERM reaches it and shutdown is graceful; flags: src/lifecycle/node-flags.ts;
 # src/start.mjs runs src/main.ts without loading Node's TypeScript stripper (see that file)
-ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "--min-semi-space-size=8", "src/start.mjs"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "--heap-growing-percent=50", "--min-semi-space-size=8", "--disable-sigusr1", "src/start.mjs"]
 CMD ["--config", "/etc/switchyard/routes.config.ts"]

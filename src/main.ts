@@ -10,6 +10,7 @@
 // - before both, a process started without the shipped V8 flags starts itself again with them
 //   (src/lifecycle/node-flags.ts), so `node src/main.ts` runs with the memory of `npm start`; the cache is on
 //   and in NODE_COMPILE_CACHE by then, so the second start reads this file from it (no TypeScript stripper).
+import { readFileSync } from 'node:fs'
 import { enableCompileCache, flushCompileCache } from 'node:module'
 import { applyNodeFlags } from './lifecycle/node-flags.ts'
 import { MAX_TIMER_MS } from './runtime.ts'
@@ -38,6 +39,13 @@ let warnConfigRejection = (config: string, reason: unknown): void => {
 const FAILED_START_CLOSE_MS = 2000
 /** How soon a file reload that failed for the gateway's own shortage (EMFILE reading the config) is tried again. */
 const FILE_RELOAD_RETRY_MS = 1000
+/**
+ * Signals close-with-grace would take as a stop that are not one: SIGHUP and SIGUSR2 reload and reopen the log (serve());
+ * a fault or abort signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP; `kill -ABRT` for a core dump, a
+ * watchdog's abort) keeps its default, a crash with a core, never a drain that exits 0 (Node's docs: a listener on a
+ * real fault can leave the process looping). SIGTERM, SIGINT and SIGQUIT (nginx's graceful quit) drain.
+ */
+const NOT_A_STOP = ['SIGHUP', 'SIGUSR2', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGSEGV'] as const
 /**
  * The signals that arrive while the gateway starts (a config may take up to its load timeout). SIGHUP (reload) and
  * SIGUSR2 (reopen the log file) must not end the process, as both would by default: a SIGHUP is kept for once it
@@ -101,6 +109,16 @@ async function cli (): Promise<void> {
 
   async function main (): Promise<number> {
     const args = parseArgs(process.argv.slice(2))
+    if (args.command === 'help') {
+      process.stdout.write(`${USAGE}\n`)
+      return 0
+    }
+    if (args.command === 'version') {
+      // the package's: the sources' and the bundle's (dist/) package.json are both one folder up
+      const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+      process.stdout.write(`switchyard ${version}\n`)
+      return 0
+    }
     const config = await loadConfigFile(args.configFile)
     startupStep('config')
     // the environment's secrets replace the file's, held to the same rules: a check passes only what the start would
@@ -115,10 +133,10 @@ async function cli (): Promise<void> {
     return -1
   }
 
-  // a check's verdict, or a start refused, is final: exit once it is written (stdout and stderr write synchronously to
-  // files, pipes and terminals on Linux), as `nginx -t` does, though the config left a timer or socket open (a
-  // secret's refresh loop, a client it connected): the process must not hang, printed but never done
-  await main().then((code) => { if (code >= 0) process.exit(code) }, (err: unknown) => {
+  // a check's verdict, or a start refused, is final: exit once it is written, as `nginx -t` does, though the config
+  // left a timer or socket open (a secret's refresh loop, a client it connected): the process must not hang, printed
+  // but never done
+  await main().then((code) => { if (code >= 0) exitWhenWritten(code) }, (err: unknown) => {
     // expected failures get one clear sentence and exit 1, never a stack trace
     if (err instanceof ConfigError || err instanceof UsageError || err instanceof StartupError) {
       process.stderr.write(`switchyard: ${err.message}\n${err instanceof UsageError ? USAGE + '\n' : ''}`)
@@ -127,8 +145,23 @@ async function cli (): Promise<void> {
     }
     // nor may anything still pending (a DNS lookup or health probe of a gateway that failed to start, a handle the
     // config opened) keep a process that will never serve alive
-    process.exit(1)
+    exitWhenWritten(1)
   })
+}
+
+/**
+ * Exits once what stdout and stderr were given has been handed to the kernel. A write to a pipe that the reader has
+ * not emptied yet is queued in the process (past the pipe's 64 KiB): exiting at once cut a 5,000-route check's
+ * summary, or a long list of problems, mid-line, with the exit code saying all was well. A reader gone (EPIPE) ends
+ * the wait too.
+ */
+function exitWhenWritten (code: number): void {
+  let pending = 2
+  const written = (): void => { if (--pending === 0) process.exit(code) }
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => {}) // EPIPE: nobody reads; the write's callback still comes
+    stream.write('', written)
+  }
 }
 
 async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
@@ -199,7 +232,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   let fatal = false
   let listenersSettled!: () => void
   const listenersDone = new Promise<void>((resolve) => { listenersSettled = resolve })
-  const grace = closeWithGrace({ delay: false, skip: ['SIGHUP', 'SIGUSR2', 'unhandledRejection'], onSecondSignal: (signal) => secondSignal(gateway, signal, listened, fatal) }, async ({ signal, err }) => {
+  const grace = closeWithGrace({ delay: false, skip: [...NOT_A_STOP, 'unhandledRejection'], onSecondSignal: (signal) => secondSignal(gateway, signal, listened, fatal) }, async ({ signal, err }) => {
     stopRequested = true
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.

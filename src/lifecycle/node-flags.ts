@@ -1,4 +1,4 @@
-// V8 flags the gateway ships with (npm start, the Docker entrypoint, the benchmark and the memory test use these).
+// V8 and Node flags the gateway ships with (npm start, the Docker entrypoint, the benchmark and the memory test use these).
 // Nothing calls gc() and --expose-gc is not needed: streamed bodies give their buffers back as they go
 // (src/proxy/reclaim.ts). These two bound V8's own heap, measured on Node 24 under wrk at c=256:
 // --max-semi-space-size=8: the young generation may otherwise grow to 2 × 64 MiB (new space 128 MiB after a
@@ -11,7 +11,10 @@
 //   generation copied them scavenge after scavenge: 1,000 routes over 200 targets were ready ~75 ms sooner
 //   (bench/startup.ts). Under load it is at its maximum anyway, and pages are committed as they are used (RSS
 //   after start unchanged); an operator's smaller --max-semi-space-size wins (V8 clamps the minimum to it).
-export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=50', '--min-semi-space-size=8']
+// --disable-sigusr1 (Node's, not V8's): SIGUSR1 otherwise opens Node's inspector on 127.0.0.1:9229, and anything on
+//   the pod's loopback (a sidecar) could then run code in the gateway; a USR1 sent from nginx habit (its log reopen)
+//   did just that. With it the signal does nothing (SIGUSR2 reopens the log).
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=50', '--min-semi-space-size=8', '--disable-sigusr1']
 
 // The environment the gateway ships with (npm start, the image, a re-execution below), read by the C library when
 // the process starts, so it cannot be set later either. MALLOC_ARENA_MAX=1: glibc gives each thread that allocates

@@ -58,7 +58,9 @@ t.test('the image sets the C library settings the gateway ships with', async (t)
 
 t.test('npm start runs with the same V8 flags and C library settings', async (t) => {
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  t.equal(pkg.scripts.start, `${shippedEnv.join(' ')} node ${NODE_FLAGS.join(' ')} src/start.mjs --config routes.config.ts`)
+  // exec: npm signals the shell it runs the script in, and dash does not pass SIGTERM on (review r41b: npm exited
+  // 143 and the gateway ran on, reparented, undrained); node replacing the shell gets it
+  t.equal(pkg.scripts.start, `${shippedEnv.join(' ')} exec node ${NODE_FLAGS.join(' ')} src/start.mjs --config routes.config.ts`)
 })
 
 t.test('config read from /etc/switchyard/routes.config.ts by default', async (t) => {
