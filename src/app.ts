@@ -29,6 +29,7 @@ import { TunnelSet } from './proxy/tunnels.ts'
 import { createConnectHandler, createUpgradeHandler } from './proxy/upgrade.ts'
 import { LAZY_SCHEMA_COMPILERS } from './fastify-compilers.ts'
 import { createClientErrorHandler } from './proxy/client-error.ts'
+import { clientAddress } from './proxy/headers.ts'
 import { ERRORS } from './errors.ts'
 import { abortMirrors, buildPlans, type PlanEvents } from './release/plans.ts'
 import { RoutingTable, type Route } from './routing/table.ts'
@@ -351,7 +352,8 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     // one access-log line (no request id: there was no request) and one refusal counted for each answer, as nginx
     // logs its 400s and 408s: an attack of malformed or slow requests is seen
     clientErrorHandler: createClientErrorHandler((code, socket) => {
-      logger.info({ status: ERRORS[code].status, error: code, remoteAddress: socket.remoteAddress }, 'request')
+      // clientIp as every request's line has it (the peer: there are no headers to trust), remoteAddress as before
+      logger.info({ status: ERRORS[code].status, error: code, clientIp: clientAddress(socket.remoteAddress), remoteAddress: socket.remoteAddress }, 'request')
       metrics?.refused(code)
     }),
     forceCloseConnections: 'idle',
