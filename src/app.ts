@@ -20,6 +20,7 @@ import { Reloader, type ReloadResult, type ReloadTrigger } from './config/reload
 import type { ResolvedConfig } from './config/schema.ts'
 import { watchConnectionDrops } from './lifecycle/connection-drops.ts'
 import { drainAndClose } from './lifecycle/shutdown.ts'
+import { adminTokenOf, secretOf, START_WARNINGS } from './lifecycle/start-warnings.ts'
 import { createLogger, droppedLogBytes } from './logger.ts'
 import { GatewayMetrics } from './metrics/metrics.ts'
 import type { PoolSnapshot } from './metrics/snapshot.ts'
@@ -103,11 +104,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   // start refuses a value that is only whitespace: src/cli/start-errors.ts). Empty is unset, as the start takes it
   // (compose's `${UNSET}`). Whitespace only with no config token (an embedding process, which nothing refuses): a
   // token no call can match, never an open admin listener.
-  const adminToken = (): string | undefined => {
-    const fromEnv = env.SWITCHYARD_ADMIN_TOKEN
-    if (fromEnv === undefined || fromEnv === '') return config.admin.token
-    return fromEnv.trim() || config.admin.token || fromEnv
-  }
+  const adminToken = (): string | undefined => adminTokenOf(config, env)
   const metrics = config.metrics.enabled ? new GatewayMetrics({ defaultMetrics: options.defaultMetrics ?? true }) : undefined
   const events = new EventFeed(logger, clock)
   // the dashboard's per-second traffic rings (req/s, errors, p99 per pool and target); on the wall clock, as
@@ -137,13 +134,13 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
 
   // signs read-your-writes cookies: the same on every replica, or stickiness breaks across them
   const secretFor = (c: ResolvedConfig): string => {
-    const configured = env.SWITCHYARD_SECRET?.trim() || c.secret
+    const configured = secretOf(c, env)
     if (configured !== undefined) return configured
     generatedSecret ??= randomBytes(32).toString('base64url')
     // said once, when the first split route runs on the generated key: at start, or on the reload that adds it
     if (!warnedNoSecret && c.routes.some((r) => r.reads !== undefined)) {
       warnedNoSecret = true
-      logger.warn('no secret set (config secret or SWITCHYARD_SECRET): read-your-writes cookies are signed with a key of this process only, so stickiness breaks across gateway replicas and restarts')
+      logger.warn(START_WARNINGS.noSecret)
     }
     return generatedSecret
   }
@@ -514,7 +511,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       adminHost = bound !== null && typeof bound === 'object' ? bound.address : host
       adminName = host
       if (adminToken() === undefined && !isLoopback(adminHost)) {
-        logger.warn({ host }, 'the admin listener is not on loopback and no admin token is set: anyone who reaches it can drain targets and reload config (set admin.token or SWITCHYARD_ADMIN_TOKEN)')
+        logger.warn({ host }, START_WARNINGS.openAdmin)
       }
       return url
     },

@@ -125,8 +125,10 @@ async function cli (): Promise<void> {
     const secretsProblem = envSecretsProblem(process.env)
     if (secretsProblem !== undefined) throw new StartupError(secretsProblem)
     if (args.command === 'check') {
-      const { describeConfig } = await import('./cli/summary.ts')
+      const [{ describeConfig }, { startWarnings }] = await Promise.all([import('./cli/summary.ts'), import('./lifecycle/start-warnings.ts')])
       process.stdout.write(describeConfig(config, args.configFile) + '\n')
+      // what the start would warn of, where a CI log shows it (the verdict stays: valid, exit 0)
+      for (const warning of startWarnings(config, process.env)) process.stderr.write(`switchyard: warning: ${warning}\n`)
       return 0
     }
     await serve(config, args)

@@ -2,6 +2,7 @@
 // probes, labels, Secret keys, the config file's path) and the ConfigMap's config through the real `check` command.
 // No cluster runs here, so nothing is applied; what can be checked from the files is.
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, posix } from 'node:path'
@@ -114,6 +115,17 @@ const configDir = mkdtempSync(join(tmpdir(), 'switchyard-k8s-'))
 t.teardown(() => rmSync(configDir, { recursive: true, force: true }))
 const configFile = join(configDir, CONFIG_KEY)
 writeFileSync(configFile, configMap.data[CONFIG_KEY] ?? '')
+/**
+ * The container's environment as a deployed pod gets it: plain values, and each secretKeyRef set, as the Secret's
+ * instructions say, to a random value (its REPLACE-ME examples are refused on purpose).
+ */
+const podEnv: Record<string, string> = {}
+for (const e of container.env ?? []) {
+  const value = e.value ?? (e.valueFrom?.secretKeyRef !== undefined ? randomBytes(32).toString('hex') : undefined)
+  if (value !== undefined) podEnv[e.name] = value
+}
+// with the pod's environment: the admin token it gets from the Secret is what keeps `check` from warning of an admin
+// listener on 0.0.0.0 without one
 const checkRun = runCheck(configFile)
 // an invalid config ends this file here, with its problems listed; the temp dir goes with it
 const config = await loadConfigFile(configFile).catch((err: unknown) => { rmSync(configDir, { recursive: true, force: true }); throw err })
@@ -121,7 +133,7 @@ const config = await loadConfigFile(configFile).catch((err: unknown) => { rmSync
 const shutdown = config.shutdown
 
 function runCheck (file: string): Promise<{ code: number | null; stderr: string }> {
-  const env = { ...process.env }
+  const env = { ...process.env, ...podEnv }
   delete env.NODE_OPTIONS // the test runner's hooks are not part of the CLI
   return new Promise((resolve, reject) => {
     const proc = spawn(NODE, ['src/main.ts', 'check', '--config', file], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] })
