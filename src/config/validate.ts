@@ -216,8 +216,13 @@ function listenersOverlap (server: Loose, admin: Loose): number | undefined {
  * IPv4 too; '0.0.0.0' takes every IPv4 address (not an IPv6 one like '::1').
  */
 function addressesOverlap (first: string, second: string): boolean {
-  const a = canonicalHost(first)
-  const b = canonicalHost(second)
+  // 'localhost' is the loopback addresses Node binds for it (either, by the resolver's order): checked as both, or
+  // a gateway whose server.host is localhost and admin.host 127.0.0.1 passed `check` and failed at start
+  const addresses = (host: string): string[] => host === 'localhost' ? ['127.0.0.1', '::1'] : [canonicalHost(host)]
+  return addresses(first).some((a) => addresses(second).some((b) => sameAddressSpace(a, b)))
+}
+
+function sameAddressSpace (a: string, b: string): boolean {
   if (a === b || a === '' || b === '' || a === '::' || b === '::') return true
   if (a === '0.0.0.0') return isIP(b) !== 6
   if (b === '0.0.0.0') return isIP(a) !== 6
