@@ -16,6 +16,11 @@ export interface ExpiringUpstreamOptions {
   delayMs?: (path: string) => number
   /** Called as an expired connection receives its next byte, before it resets (a test moves a clock there). */
   onExpiredByte?: () => void
+  /**
+   * An expired connection holds its next request (in `held`) until resetHeld() resets it, rather than resetting at
+   * once: the test acts while the request is out on a dead connection.
+   */
+  holdExpired?: boolean
 }
 
 export interface ExpiringUpstream {
@@ -36,10 +41,14 @@ export interface ExpiringUpstream {
   resetAll: boolean
   /** An expired connection answers its next request with a 103 Early Hints, then the reset (an answer had begun). */
   hintsFirst: boolean
+  /** With holdExpired: the expired connections holding a request, in the order they got it. */
+  held: Socket[]
+  /** Resets the held connections. */
+  resetHeld (): void
 }
 
 export async function expiringUpstream (t: Tap, options: ExpiringUpstreamOptions = {}): Promise<ExpiringUpstream> {
-  const { name = '', status = () => 200, delayMs = () => 0, onExpiredByte } = options
+  const { name = '', status = () => 200, delayMs = () => 0, onExpiredByte, holdExpired = false } = options
   const named = name === '' ? '' : `x-upstream: ${name}\r\n`
   let opened = 0
   let dead = false
@@ -56,6 +65,10 @@ export async function expiringUpstream (t: Tap, options: ExpiringUpstreamOptions
       if (expired.has(socket) && up.hintsFirst) {
         socket.write('HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n')
         setTimeout(() => socket.resetAndDestroy(), 20)
+        return
+      }
+      if (expired.has(socket) && holdExpired) {
+        if (!up.held.includes(socket)) up.held.push(socket)
         return
       }
       if (expired.has(socket)) onExpiredByte?.()
@@ -98,6 +111,8 @@ export async function expiringUpstream (t: Tap, options: ExpiringUpstreamOptions
     },
     resetAll: false,
     hintsFirst: false,
+    held: [],
+    resetHeld: () => { for (const s of up.held.splice(0)) s.resetAndDestroy() },
   }
   return up
 }

@@ -11,12 +11,10 @@
 // - so does the try back to a second stale target that cannot connect, as the first (AF108);
 // - every stale try is uncounted, one per target: with attempts 2, stale on two targets (one of them dead), a request
 //   and a handshake are still answered (AF107, AF87).
-import { once } from 'node:events'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
 import { expiringUpstream, get, handshake } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
-import { gateway, refusedUrl, type Tap } from './setup.ts'
+import { gateway, refusedUrl } from './setup.ts'
 
 const BACKOFF = { baseMs: 1, maxMs: 2 }
 
@@ -35,53 +33,9 @@ t.test('after the first stale connection, a burst finds no other dead one', asyn
   t.strictSame(gw.accessLogs().filter((l) => String(l.path).startsWith('/burst')).map((l) => l.attempts), Array(10).fill(1), 'none of the burst did')
 })
 
-interface HoldingUpstream {
-  name: string
-  url: string
-  /** Connections open now hold their next request (counted in `held`) until resetHeld() resets them. */
-  expire (): void
-  held: Socket[]
-  resetHeld (): void
-}
-
-/** A raw HTTP/1.1 upstream answering 200 with x-upstream: its name. */
-async function holdingUpstream (t: Tap, name: string): Promise<HoldingUpstream> {
-  const sockets = new Set<Socket>()
-  const expired = new WeakSet<Socket>()
-  const up: HoldingUpstream = {
-    name,
-    url: '',
-    expire: () => { for (const s of sockets) expired.add(s) },
-    held: [],
-    resetHeld: () => { for (const s of up.held.splice(0)) s.resetAndDestroy() },
-  }
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (expired.has(socket)) {
-        if (!up.held.includes(socket)) up.held.push(socket)
-        return
-      }
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        buffered = buffered.slice(end + 4)
-        socket.write(`HTTP/1.1 200 OK\r\nx-upstream: ${name}\r\ncontent-length: 2\r\n\r\nok`)
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return up
-}
-
 t.test('the try after a stale connection goes elsewhere when its target was disabled meanwhile', async (t) => {
-  const a = await holdingUpstream(t, 'a')
-  const b = await holdingUpstream(t, 'b')
+  const a = await expiringUpstream(t, { name: 'a', holdExpired: true })
+  const b = await expiringUpstream(t, { name: 'b', holdExpired: true })
   const gw = await gateway(t, { pools: { p: { targets: [a.url, b.url], retry: { attempts: 2, backoff: BACKOFF } } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })
   t.equal((await get(`${gw.url}/warm-a`)).upstream, 'a')
   t.equal((await get(`${gw.url}/warm-b`)).upstream, 'b')
@@ -143,9 +97,9 @@ t.test('attempts 2: stale connections on two targets, one dead, are both uncount
 
 
 t.test('after a stale connection, another target that refuses is a connect failure as retryOn has it', async (t) => {
-  const a = await holdingUpstream(t, 'a')
+  const a = await expiringUpstream(t, { name: 'a', holdExpired: true })
   const b = await refusedUrl(t)
-  const c = await holdingUpstream(t, 'c')
+  const c = await expiringUpstream(t, { name: 'c', holdExpired: true })
   const gw = await gateway(t, {
     pools: { p: { targets: [a.url, b, c.url], retry: { attempts: 3, retryOn: ['reset', 502, 503, 504], backoff: BACKOFF } } },
     routes: [{ path: '/', pool: 'p' }],

@@ -8,58 +8,11 @@
 // not have), so a target failing every request after such a reload was not ejected. Here the upstream answers 500
 // (a failure status) from the reload on, with consecutiveFailures 1: the retry's 500 ejects the target, and the next
 // requests go to the other one.
-import { once } from 'node:events'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
-import { get } from '../helpers/expiring-upstream.ts'
+import { expiringUpstream, get } from '../helpers/expiring-upstream.ts'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
-import type { Tap } from './setup.ts'
-
-interface HeldUpstream {
-  url: string
-  /** Connections open now hold their next request (in `held`) until resetHeld() resets them. */
-  expire (): void
-  held: Socket[]
-  resetHeld (): void
-  /** The status every request is answered with (x-upstream names it). */
-  status: number
-}
-
-async function heldUpstream (t: Tap, name: string): Promise<HeldUpstream> {
-  const sockets = new Set<Socket>()
-  const expired = new WeakSet<Socket>()
-  const up: HeldUpstream = {
-    url: '',
-    expire: () => { for (const s of sockets) expired.add(s) },
-    held: [],
-    resetHeld: () => { for (const s of up.held.splice(0)) s.resetAndDestroy() },
-    status: 200,
-  }
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (expired.has(socket)) {
-        if (!up.held.includes(socket)) up.held.push(socket)
-        return
-      }
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        buffered = buffered.slice(end + 4)
-        socket.write(`HTTP/1.1 ${up.status} X\r\nx-upstream: ${name}\r\ncontent-length: 2\r\n\r\nok`)
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return up
-}
 
 const reloads = {
   'a weight change (a new copy in the same pool)': { weight: 2, requestMs: 30_000 },
@@ -68,8 +21,9 @@ const reloads = {
 
 for (const [reload, change] of Object.entries(reloads)) {
   t.test(`after ${reload}, the try back to the stale target counts against its running copy`, async (t) => {
-    const a = await heldUpstream(t, 'a')
-    const b = await heldUpstream(t, 'b')
+    let statusOfA = 200
+    const a = await expiringUpstream(t, { name: 'a', holdExpired: true, status: () => statusOfA })
+    const b = await expiringUpstream(t, { name: 'b', holdExpired: true })
     const config = (weight: number, requestMs: number): GatewayConfig => ({
       pools: {
         p: {
@@ -95,7 +49,7 @@ for (const [reload, change] of Object.entries(reloads)) {
     next = config(change.weight, change.requestMs)
     t.equal((await gw.gateway.reload()).result, 'success')
     // from now on a fails every request it reads
-    a.status = 500
+    statusOfA = 500
     a.resetHeld()
     const res = await answer
     t.equal(res.status, 500, 'the try back to a, on a new connection, got its 500')

@@ -5,62 +5,16 @@
 // copy is not delivered (mirror outcome failed), rather than queueing one request more than the limit allows behind
 // the mirror pool's own traffic. Here the mirror pool has one connection and a queue of one: the copy is held on the
 // dead connection while a request of the pool's own waits in the queue; the reset leaves no room for the resend.
-import { once } from 'node:events'
-import { createServer, type AddressInfo, type Socket } from 'node:net'
 import t from 'tap'
+import { expiringUpstream } from '../helpers/expiring-upstream.ts'
 import { waitFor } from '../helpers/gateway.ts'
 import { httpRequest } from '../proxy/http.ts'
-import { gateway, type Tap, upstream } from '../proxy/setup.ts'
+import { gateway, upstream } from '../proxy/setup.ts'
 import { key, seriesOf } from '../unit/metrics-exposition.ts'
-
-interface HeldUpstream {
-  url: string
-  /** Request paths read and answered, in order (held ones are not). */
-  paths: string[]
-  /** Connections open now hold their next request (in `held`) until resetHeld() resets them. */
-  expire (): void
-  held: Socket[]
-  resetHeld (): void
-}
-
-async function heldUpstream (t: Tap): Promise<HeldUpstream> {
-  const sockets = new Set<Socket>()
-  const expired = new WeakSet<Socket>()
-  const up: HeldUpstream = {
-    url: '',
-    paths: [],
-    expire: () => { for (const s of sockets) expired.add(s) },
-    held: [],
-    resetHeld: () => { for (const s of up.held.splice(0)) s.resetAndDestroy() },
-  }
-  const server = createServer((socket) => {
-    sockets.add(socket)
-    socket.once('close', () => sockets.delete(socket))
-    socket.on('error', () => {})
-    let buffered = ''
-    socket.on('data', (chunk: Buffer) => {
-      if (expired.has(socket)) {
-        if (!up.held.includes(socket)) up.held.push(socket)
-        return
-      }
-      buffered += chunk.toString('latin1')
-      for (let end = buffered.indexOf('\r\n\r\n'); end !== -1; end = buffered.indexOf('\r\n\r\n')) {
-        up.paths.push(buffered.slice(0, end).split(' ')[1]!)
-        buffered = buffered.slice(end + 4)
-        socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
-      }
-    })
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  t.teardown(() => { for (const s of sockets) s.destroy(); server.close() })
-  return up
-}
 
 t.test("a copy's resend after a stale connection is busy when the mirror target's queue is full", async (t) => {
   const main = await upstream(t, 'main')
-  const shadow = await heldUpstream(t)
+  const shadow = await expiringUpstream(t, { holdExpired: true })
   const gw = await gateway(t, {
     log: { level: 'silent' },
     pools: {
