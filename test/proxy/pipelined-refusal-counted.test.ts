@@ -8,7 +8,7 @@ import { ManualClock } from '../helpers/clock.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
-import { key, seriesOf } from '../unit/metrics-exposition.ts'
+import { key, logAndCounters, seriesOf } from '../unit/metrics-exposition.ts'
 
 const TIMEOUT_MS = 1000
 const config = (u: TestUpstream): GatewayConfig => ({
@@ -29,18 +29,6 @@ async function setup (t: Test, clock?: ManualClock): Promise<{ gw: TestGateway; 
   const gw = await startGateway(config(u), { defaultMetrics: false, ...(clock !== undefined ? { clock } : {}) })
   t.teardown(async () => { await gw.close(); await u.close() })
   return { gw, port: Number(new URL(gw.url).port), u }
-}
-
-/** The access-log lines' statuses against the statuses the counters count (requests_total and refused_requests_total). */
-async function logAndCounters (gw: TestGateway): Promise<{ logged: number[]; counted: number[] }> {
-  const logged = gw.accessLogs().map((l) => l.status as number).sort()
-  const series = seriesOf(await gw.gateway.metrics!.render())
-  const counted: number[] = []
-  for (const [k, v] of Object.entries(series)) {
-    const m = /^switchyard_(?:refused_)?requests_total\{code="(\d+)"/.exec(k)
-    if (m !== null) for (let i = 0; i < v; i++) counted.push(Number(m[1]))
-  }
-  return { logged, counted: counted.sort() }
 }
 
 for (const [code, bytes] of Object.entries(REFUSED)) {

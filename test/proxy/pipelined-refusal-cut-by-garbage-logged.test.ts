@@ -10,7 +10,7 @@ import t, { type Test } from 'tap'
 import { rawConnection } from '../helpers/raw-connection.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
-import { key, seriesOf } from '../unit/metrics-exposition.ts'
+import { key, logAndCounters, seriesOf } from '../unit/metrics-exposition.ts'
 
 async function setup (t: Test): Promise<{ gw: TestGateway; port: number; u: TestUpstream }> {
   const u = await TestUpstream.start({ name: 'u' })
@@ -32,18 +32,6 @@ const GARBAGE = 'NOT A REQUEST\r\n\r\n'
 
 /** The status lines of every answer in `text`, in order. */
 const statuses = (text: string): number[] => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
-
-/** The access-log lines' statuses against the statuses the counters count (requests_total and refused_requests_total). */
-async function logAndCounters (gw: TestGateway): Promise<{ logged: number[]; counted: number[] }> {
-  const logged = gw.accessLogs().map((l) => l.status as number).sort()
-  const series = seriesOf(await gw.gateway.metrics!.render())
-  const counted: number[] = []
-  for (const [k, v] of Object.entries(series)) {
-    const m = /^switchyard_(?:refused_)?requests_total\{code="(\d+)"/.exec(k)
-    if (m !== null) for (let i = 0; i < v; i++) counted.push(Number(m[1]))
-  }
-  return { logged, counted: counted.sort() }
-}
 
 const CASES = [
   { name: 'OPTIONS with Max-Forwards: 0, a URL too long, two Content-Length lines', first: OPTIONS_AT_ONCE, refused: TOO_LONG, code: 'uri_too_long', status: 414, then: TWO_LENGTHS, answered: 200 },

@@ -18,7 +18,7 @@ import { ManualClock } from '../helpers/clock.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { TestUpstream } from '../helpers/upstream.ts'
-import { key, seriesOf } from '../unit/metrics-exposition.ts'
+import { key, logAndCounters, seriesOf } from '../unit/metrics-exposition.ts'
 
 const TIMEOUT_MS = 1000
 const REFUSED = `GET /${'a'.repeat(300)} HTTP/1.1\r\nHost: a\r\n\r\n`
@@ -66,18 +66,6 @@ async function setup (t: Test, clock?: ManualClock): Promise<{ gw: TestGateway; 
   const gw = await startGateway(config(u), { defaultMetrics: false, ...(clock !== undefined ? { clock } : {}) })
   t.teardown(async () => { await gw.close(); await u.close() })
   return { gw, port: Number(new URL(gw.url).port), u, held: holdWritesFrom(gw, 'HTTP/1.1 414 ') }
-}
-
-/** The access-log lines' statuses against the statuses the counters count (requests_total and refused_requests_total). */
-async function logAndCounters (gw: TestGateway): Promise<{ logged: number[]; counted: number[] }> {
-  const logged = gw.accessLogs().map((l) => l.status as number).sort()
-  const series = seriesOf(await gw.gateway.metrics!.render())
-  const counted: number[] = []
-  for (const [k, v] of Object.entries(series)) {
-    const m = /^switchyard_(?:refused_)?requests_total\{code="(\d+)"/.exec(k)
-    if (m !== null) for (let i = 0; i < v; i++) counted.push(Number(m[1]))
-  }
-  return { logged, counted: counted.sort() }
 }
 
 t.test('a pipelined refusal written at its turn, its connection reset before the bytes left: logged and counted as itself', async (t) => {

@@ -85,3 +85,18 @@ export function seriesOf (text: string, prefix = 'switchyard_'): Record<string, 
 
 /** The expected-series key for a table: key('switchyard_x', { pool: 'a' }). */
 export const key = seriesKey
+
+/**
+ * A gateway's access-log lines' statuses against the statuses its counters count (requests_total and
+ * refused_requests_total), each sorted: every request logged once and counted once, with the same status.
+ */
+export async function logAndCounters (gw: { accessLogs (): Array<Record<string, unknown>>; gateway: { metrics?: { render (): Promise<string> | string } | undefined } }): Promise<{ logged: number[]; counted: number[] }> {
+  const logged = gw.accessLogs().map((l) => l.status as number).sort()
+  const series = seriesOf(await gw.gateway.metrics!.render())
+  const counted: number[] = []
+  for (const [k, v] of Object.entries(series)) {
+    const m = /^switchyard_(?:refused_)?requests_total\{code="(\d+)"/.exec(k)
+    if (m !== null) for (let i = 0; i < v; i++) counted.push(Number(m[1]))
+  }
+  return { logged, counted: counted.sort() }
+}
