@@ -46,6 +46,10 @@ const FILE_RELOAD_RETRY_MS = 1000
  * real fault can leave the process looping). SIGTERM, SIGINT and SIGQUIT (nginx's graceful quit) drain.
  */
 const NOT_A_STOP = ['SIGHUP', 'SIGUSR2', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGSEGV'] as const
+/** The signals that stop the gateway gracefully (serve(): the first drains, a second exits at once). */
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const
+/** The same stop signal again this soon is one stop delivered twice (a process group's and npm's forward of it). */
+const SAME_STOP_MS = 250
 /**
  * The signals that arrive while the gateway starts (a config may take up to its load timeout). SIGHUP (reload) and
  * SIGUSR2 (reopen the log file) must not end the process, as both would by default: a SIGHUP is kept for once it
@@ -234,7 +238,10 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   let fatal = false
   let listenersSettled!: () => void
   const listenersDone = new Promise<void>((resolve) => { listenersSettled = resolve })
-  const grace = closeWithGrace({ delay: false, skip: [...NOT_A_STOP, 'unhandledRejection'], onSecondSignal: (signal) => secondSignal(gateway, signal, listened, fatal) }, async ({ signal, err }) => {
+  // The stop signals are this file's (onStopSignal below), not close-with-grace's: it would take the same stop
+  // delivered twice for a second one. Its fatal errors and the event loop emptying stay its own.
+  const grace = closeWithGrace({ delay: false, skip: [...NOT_A_STOP, ...STOP_SIGNALS, 'unhandledRejection'] }, async ({ err }) => {
+    const signal = firstStop?.signal
     stopRequested = true
     // The backstop for a shutdown that never ends reads the plan in force when the signal comes: a reload may have
     // lengthened it since start, and close-with-grace's own timer is fixed when installed.
@@ -263,9 +270,26 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     gateway.logger.info({ signal }, 'shutting down')
     await gateway.shutdown()
   })
+  // The first stop signal drains; another exits at once with code 1, cutting what is in flight. The same signal again
+  // within SAME_STOP_MS is the same stop delivered twice: `npm start` under a terminal's Ctrl-C, systemd's
+  // control-group kill or `kill -- -PGID` signals node and npm, which forwards it to node ms later (it exec's node),
+  // and that copy cut every drain short.
+  let firstStop: { signal: NodeJS.Signals; at: number } | undefined
+  const onStopSignal = (signal: NodeJS.Signals): void => {
+    const now = performance.now()
+    if (firstStop === undefined && !stopRequested) {
+      firstStop = { signal, at: now }
+      void grace.close()
+      return
+    }
+    if (firstStop !== undefined && signal === firstStop.signal && now - firstStop.at < SAME_STOP_MS) return
+    secondSignal(gateway, signal, listened, fatal)
+    process.exit(1)
+  }
+  for (const signal of STOP_SIGNALS) process.on(signal, onStopSignal)
   // only now: a signal the starting handler's watcher has caught but the loop has not yet dispatched (the gateway's
-  // modules and build run without a turn) reaches close-with-grace's listener; with no listener between, Node would
-  // close the watcher and drop it
+  // modules and build run without a turn) reaches the listener above; with no listener between, Node would close the
+  // watcher and drop it
   process.off('SIGTERM', starting.onStop).off('SIGINT', starting.onStop)
 
   let url: string
@@ -296,6 +320,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     // Not a shutdown: nothing was served. Without this, close-with-grace would run the graceful shutdown when the
     // event loop empties (delayMs of "draining" a gateway that never listened) and exit 0.
     grace.uninstall()
+    for (const signal of STOP_SIGNALS) process.off(signal, onStopSignal)
     watcher.close()
     await Promise.race([gateway.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, FAILED_START_CLOSE_MS).unref())])
     throw err
@@ -315,7 +340,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
 }
 
 /**
- * A second SIGTERM/SIGINT cuts the drain short (close-with-grace exits 1 right after this): said in the log, with
+ * A second SIGTERM/SIGINT/SIGQUIT cuts the drain short (exit 1 right after this): said in the log, with
  * the requests it cuts, and written out before the exit (log lines otherwise wait up to 100 ms for their batch).
  * Before the gateway listened there is no drain to cut: it stops as the first signal would have stopped it, exit 0.
  */
