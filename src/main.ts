@@ -132,7 +132,7 @@ async function cli (): Promise<void> {
       const [{ describeConfig }, { startWarnings }] = await Promise.all([import('./cli/summary.ts'), import('./lifecycle/start-warnings.ts')])
       process.stdout.write(describeConfig(config, args.configFile) + '\n')
       // what the start would warn of, where a CI log shows it (the verdict stays: valid, exit 0)
-      for (const warning of startWarnings(config, process.env)) process.stderr.write(`switchyard: warning: ${warning}\n`)
+      for (const warning of await startWarnings(config, process.env)) process.stderr.write(`switchyard: warning: ${warning}\n`)
       return 0
     }
     await serve(config, args)

@@ -36,7 +36,8 @@ function usageProblem (err: Error & { code?: string }): string {
   const option = /'([^']+)'/.exec(err.message)?.[1]
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option !== undefined) return `unknown option '${option}'`
   const long = /--[\w-]+/.exec(err.message)?.[0]
-  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && long !== undefined) return `option '${long}' needs a value`
+  // the same code for `--config` with no value and `--help=1`, a value given to an option that takes none
+  if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && long !== undefined) return /does not take an argument/.test(err.message) ? `option '${long}' takes no value` : `option '${long}' needs a value`
   return err.message
 }
 

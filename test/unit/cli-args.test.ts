@@ -27,6 +27,7 @@ t.test('a bad command line is a usage error naming what is wrong', async (t) => 
     [['--bogus'], "'--bogus'"],
     [['-x'], "'-x'"],
     [['--config'], "'--config'"],
+    [['--help=1'], "'--help'"],
     [['lint'], "'lint'"],
     [['check', 'extra'], "'extra'"],
   ]
@@ -39,4 +40,11 @@ t.test('a bad command line is a usage error naming what is wrong', async (t) => 
       t.notMatch((err as Error).message, /--\s*"/, 'no advice to put it after --')
     }
   }
+})
+
+t.test('a value missing and a value given to an option that takes none are told apart', async (t) => {
+  const problem = (argv: string[]): string => { try { parseArgs(argv, {}); return '' } catch (err) { return (err as Error).message } }
+  t.match(problem(['--config']), /needs a value/)
+  t.match(problem(['--help=1']), /takes no value/)
+  t.match(problem(['--version=x']), /takes no value/)
 })
