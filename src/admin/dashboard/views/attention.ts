@@ -16,6 +16,9 @@ export class AttentionList {
 
   constructor (ctx: ViewContext) {
     this.#ctx = ctx
+    // hidden until a status says so: a page waiting for its token (or its first snapshot) knows nothing yet, and an
+    // all-clear then read as one while a pool was down
+    this.#allClear.hidden = true
     this.root = el('div', {}, this.#allClear, this.#list)
   }
 
