@@ -53,10 +53,16 @@ const watcher = new ConfigWatcher(configFile, () => { void gateway.reload('file'
 })
 await watcher.start()
 let base: string
-let admin = '(admin port busy)'
+let admin: string
+const adminPort = Number(process.env.ADMIN_PORT ?? 9901)
+let adminNote = ''
 try {
   base = await gateway.listen()
-  admin = await gateway.listenAdmin({ port: Number(process.env.ADMIN_PORT ?? 9901) }).catch(() => admin)
+  // a busy admin port takes another (every curl line below then names it): the demo is whole or not at all
+  admin = await gateway.listenAdmin({ port: adminPort }).catch(async () => {
+    adminNote = ` (port ${adminPort} was busy; ADMIN_PORT=... chooses one)`
+    return gateway.listenAdmin({ port: 0 })
+  })
 } catch (err) {
   process.stderr.write(`demo: cannot listen on 127.0.0.1:${port} (${(err as Error).message}); try PORT=8081 npm run demo\n`)
   for (const s of services) s.server.close()
@@ -66,7 +72,8 @@ try {
 }
 
 process.stdout.write(`
-Switchyard demo is running on ${base} (admin ${admin})
+Switchyard demo is running on ${base} (admin ${admin}${adminNote})
+Dashboard: open ${admin}/ in a browser
 
   payment: ${url('payment-1')}, ${url('payment-2')}, standby ${url('payment-standby')}
            canary payment-v2 ${url('payment-v2')} at 10%, 5% mirrored to payment-shadow ${url('payment-shadow')}
@@ -85,7 +92,7 @@ Read/write split with read-your-writes:
   curl -s ${admin}/status | grep -o '"state":"lagging"'        # member-replica-2 takes no reads
 
 A release with a canary:
-  curl -s -H 'x-user-id: alice' ${base}/payment/x               # alice always gets the same version
+  curl -s -H 'x-user-id: alice' ${base}/payment/x               # alice always gets the same version (its "version")
   curl -s -H 'x-canary: always' ${base}/payment/x               # forced onto payment-v2
   curl -s -X POST -H 'content-type: application/json' -d '{"weight":50}' ${admin}/routes/payment/canary
   curl -s -X POST ${url('payment-v2')}/__break                 # v2 starts answering 500...

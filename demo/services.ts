@@ -21,7 +21,9 @@ export async function startService (name: string, options: { lagMs?: number } = 
         res.writeHead(200, { 'content-type': 'text/plain' }).end(`${name} ${broken ? 'broken' : 'mended'}\n`)
         return
       }
-      const body = JSON.stringify({ instance: name, method: req.method, path: req.url, requestId: req.headers['x-request-id'], mirror: req.headers['x-switchyard-mirror'] }) + '\n'
+      // the release a payment instance runs (alice's canary stickiness is by version, not instance)
+      const version = name.startsWith('payment') ? (name.includes('-v2') ? 'v2' : 'v1') : undefined
+      const body = JSON.stringify({ instance: name, version, method: req.method, path: req.url, requestId: req.headers['x-request-id'], mirror: req.headers['x-switchyard-mirror'] }) + '\n'
       res.writeHead(broken ? 500 : 200, { 'content-type': 'application/json', 'x-instance': name }).end(body)
     })
   })
