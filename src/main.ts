@@ -332,7 +332,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   if (starting.hup) onHup()
   startupStep('listen')
   startup.total = Math.round(performance.now())
-  gateway.logger.info({ url, admin: adminUrl, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length, nodeFlags: process.execArgv, startupMs: startup }, `switchyard listening on ${url} (admin ${adminUrl})`)
+  gateway.logger.info({ url, admin: adminUrl, pid: process.pid, config: args.configFile, routes: config.routes.length, pools: Object.keys(config.pools).length, nodeFlags: process.execArgv, startupMs: startup }, `switchyard listening on ${url} (admin ${adminUrl})`)
   // log lines go out in batches (src/log-file.ts, up to 100 ms later): this one is awaited by people and supervisors
   gateway.logger.flush()
   // Node writes the compile cache at exit, which a killed process never reaches: written once started instead

@@ -18,6 +18,8 @@ t.test('the CLI runs with the shipped V8 flags, unless told not to', { skip: has
     const cli = await startCli(t, file, { env })
     const listening = await cli.waitForRecord((r) => typeof r.msg === 'string' && r.msg.startsWith('switchyard listening'))
     t.strictSame((listening.nodeFlags as string[]).filter((f) => NODE_FLAGS.includes(f)), expected, JSON.stringify(env))
+    // the process to signal (a restart with the flags keeps the pid: process.execve)
+    t.equal(listening.pid, cli.proc.pid, 'the listening line names its pid')
     t.equal((await fetch(cli.url)).status, 200, 'and serves')
     cli.kill('SIGTERM')
     t.same(await cli.exited, { code: 0, signal: null })
