@@ -11,6 +11,7 @@
 //   (src/lifecycle/node-flags.ts), so `node src/main.ts` runs with the memory of `npm start`; the cache is on
 //   and in NODE_COMPILE_CACHE by then, so the second start reads this file from it (no TypeScript stripper).
 import { readFileSync } from 'node:fs'
+import os from 'node:os'
 import { enableCompileCache, flushCompileCache } from 'node:module'
 import { applyNodeFlags } from './lifecycle/node-flags.ts'
 import { MAX_TIMER_MS } from './runtime.ts'
@@ -54,7 +55,7 @@ const SAME_STOP_MS = 250
  * The signals that arrive while the gateway starts (a config may take up to its load timeout). SIGHUP (reload) and
  * SIGUSR2 (reopen the log file) must not end the process, as both would by default: a SIGHUP is kept for once it
  * listens, and a SIGUSR2 has nothing to do (the log file is opened fresh at start).
- * SIGTERM and SIGINT end the process at once: nothing listens yet. Said by a handler,
+ * SIGTERM, SIGINT and SIGQUIT end the process at once: nothing listens yet. Said by a handler,
  * because in a container node is PID 1, whose signals without one the kernel drops: a pod deleted while its config
  * loads would otherwise start serving and be killed without a drain. PID 1 exits with the status the default action
  * gives (128 + the signal); any other process dies by the signal itself, as systemd counts a clean stop.
@@ -76,12 +77,13 @@ function installStartingSignals (): StartingSignals {
     onUsr2: () => {},
     onStop: (signal) => {
       process.stderr.write(`switchyard: ${signal} while starting; exiting\n`)
-      if (process.pid === 1) process.exit(128 + (signal === 'SIGINT' ? 2 : 15))
-      process.off('SIGTERM', signals.onStop).off('SIGINT', signals.onStop)
+      if (process.pid === 1) process.exit(128 + (os.constants.signals[signal] ?? 15))
+      for (const stop of STOP_SIGNALS) process.off(stop, signals.onStop)
       process.kill(process.pid, signal)
     },
   }
-  process.on('SIGHUP', signals.onHup).on('SIGUSR2', signals.onUsr2).on('SIGTERM', signals.onStop).on('SIGINT', signals.onStop)
+  process.on('SIGHUP', signals.onHup).on('SIGUSR2', signals.onUsr2)
+  for (const stop of STOP_SIGNALS) process.on(stop, signals.onStop)
   return signals
 }
 
@@ -290,7 +292,7 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
   // only now: a signal the starting handler's watcher has caught but the loop has not yet dispatched (the gateway's
   // modules and build run without a turn) reaches the listener above; with no listener between, Node would close the
   // watcher and drop it
-  process.off('SIGTERM', starting.onStop).off('SIGINT', starting.onStop)
+  for (const signal of STOP_SIGNALS) process.off(signal, starting.onStop)
 
   let url: string
   let adminUrl: string
@@ -320,7 +322,9 @@ async function serve (config: ResolvedConfig, args: CliArgs): Promise<void> {
     // Not a shutdown: nothing was served. Without this, close-with-grace would run the graceful shutdown when the
     // event loop empties (delayMs of "draining" a gateway that never listened) and exit 0.
     grace.uninstall()
-    for (const signal of STOP_SIGNALS) process.off(signal, onStopSignal)
+    // a stop signal while the failed start closes changes nothing: it exits 1 saying why (FAILED_START_CLOSE_MS at
+    // most), not dead by the signal with the reason never written (a listener that does nothing keeps the default off)
+    for (const signal of STOP_SIGNALS) process.off(signal, onStopSignal).on(signal, () => {})
     watcher.close()
     await Promise.race([gateway.close().catch(() => {}), new Promise((resolve) => setTimeout(resolve, FAILED_START_CLOSE_MS).unref())])
     throw err
