@@ -108,7 +108,7 @@ export class DashboardApp {
     this.#renderChrome()
     this.#render()
     // countdowns and "for 2 min" move on between snapshots
-    setInterval(() => { if (document.visibilityState === 'visible') this.#render() }, 1000)
+    setInterval(() => { if (document.visibilityState === 'visible') this.#render(true) }, 1000)
   }
 
   #now (): number {
@@ -191,7 +191,8 @@ export class DashboardApp {
     setAttr(reload, 'title', this.#disabledReason())
   }
 
-  #render (): void {
+  /** `tick`: only time moved (countdowns, "for 2 min"): the routes table, which shows none, is left as it is. */
+  #render (tick = false): void {
     const snapshot = this.#snapshot
     if (snapshot === undefined) return
     const { status, traffic } = snapshot
@@ -225,7 +226,7 @@ export class DashboardApp {
       if (series !== undefined) card.chart.replace(series)
       return card
     })
-    this.#routes.update(status.routes.map((route) => ({ route, pool: status.pools[route.pool] })))
+    if (!tick) this.#routes.update(status.routes.map((route) => ({ route, pool: status.pools[route.pool] })))
     this.#renderChrome()
   }
 }

@@ -32,14 +32,21 @@ export function formatSpan (ms: number): string {
   return `${Math.round(min / 60)} h`
 }
 
+// Made once: toLocaleTimeString builds a formatter per call, and the charts' axes call this for every label of 200
+// charts every second (40% of the page's script at 5,000 routes)
+let hourMinute: Intl.DateTimeFormat | undefined
+let clock: Intl.DateTimeFormat | undefined
+
 /** Local wall-clock time, hh:mm (chart axes). */
 export function formatHourMinute (epochMs: number): string {
-  return new Date(epochMs).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false })
+  hourMinute ??= new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit', hour12: false })
+  return hourMinute.format(epochMs)
 }
 
 /** Local wall-clock time, hh:mm:ss. */
 export function formatClock (iso: string | number): string {
   const date = new Date(iso)
   if (Number.isNaN(date.getTime())) return '?'
-  return date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })
+  clock ??= new Intl.DateTimeFormat([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false })
+  return clock.format(date)
 }

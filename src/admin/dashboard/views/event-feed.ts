@@ -67,7 +67,14 @@ export class EventFeed {
 
   #render (): void {
     this.#empty.hidden = this.#entries.length > 0
-    this.#list.replaceChildren(...this.#entries.map((e) => e.node))
+    // only new or moved entries are touched: one left in place keeps the text a reader selected in it, and the
+    // browser's scroll anchoring keeps what they read where it was (every entry was put back on every event)
+    const list = this.#list
+    this.#entries.forEach((entry, i) => {
+      const there = list.children[i]
+      if (there !== entry.node) list.insertBefore(entry.node, there ?? null)
+    })
+    while (list.children.length > this.#entries.length) list.lastElementChild!.remove()
   }
 }
 

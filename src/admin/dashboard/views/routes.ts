@@ -28,19 +28,26 @@ export class RoutesTable {
 
 class RouteRow {
   readonly root: HTMLTableRowElement
+  readonly #ctx: ViewContext
   readonly #name = el('span', { class: 'route-name' })
   readonly #match = el('span', { class: 'route-match' })
   readonly #pool = el('span')
   readonly #poolState = el('span', { class: 'route-pool-state' })
   readonly #release = el('td', { 'data-label': 'Release' })
-  readonly #canary: CanaryControl
+  /** Made for the first canary the route has: 5,000 routes with a control each were 40,000 elements, mostly hidden. */
+  #canary: CanaryControl | undefined
   readonly #split = el('div', { class: 'split' })
   readonly #rollbacks = el('ul', { class: 'rollbacks' })
   readonly #none = el('span', { class: 'muted', text: '–' })
+  /**
+   * What the row shows now: the same route object (a route whose state does not move keeps it), pool text and, for a
+   * canary, whether its control may act, are skipped.
+   */
+  #shown: { route: DashboardRoute; poolState: string; actions: string } | undefined
 
   constructor (item: RouteItem, ctx: ViewContext) {
-    this.#canary = new CanaryControl(ctx)
-    this.#release.append(this.#none, this.#canary.root, this.#rollbacks, this.#split)
+    this.#ctx = ctx
+    this.#release.append(this.#none, this.#rollbacks, this.#split)
     this.root = el('tr', {},
       el('td', { 'data-label': 'Route' }, this.#name, this.#match),
       el('td', { 'data-label': 'Pool' }, this.#pool, this.#poolState),
@@ -49,19 +56,29 @@ class RouteRow {
   }
 
   update ({ route, pool }: RouteItem): void {
+    const poolState = pool === undefined ? ' · unknown pool' : ` · ${describePool(pool)}`
+    const { actions } = this.#ctx
+    const actionState = route.canary === undefined ? '' : `${actions.disabledReason() ?? ''}|${actions.busy() ?? ''}`
+    const shown = this.#shown
+    if (shown !== undefined && shown.route === route && shown.poolState === poolState && shown.actions === actionState) return
+    this.#shown = { route, poolState, actions: actionState }
     const label = routeLabel(route)
     setAttr(this.root, 'data-route', label)
     setText(this.#name, route.name ?? '')
     setHidden(this.#name, route.name === undefined)
     setText(this.#match, `${route.host ?? '*'}${route.path}${route.methods === undefined ? '' : ` ${route.methods.join(' ')}`}${describeHeaders(route.headers)}`)
     setText(this.#pool, route.pool)
-    setText(this.#poolState, pool === undefined ? ' · unknown pool' : ` · ${describePool(pool)}`)
+    setText(this.#poolState, poolState)
 
     const canary = route.canary
     setHidden(this.#none, canary !== undefined || route.split !== undefined)
-    setHidden(this.#canary.root, canary === undefined)
+    if (canary !== undefined && this.#canary === undefined) {
+      this.#canary = new CanaryControl(this.#ctx)
+      this.#none.after(this.#canary.root)
+    }
+    if (this.#canary !== undefined) setHidden(this.#canary.root, canary === undefined)
     // the name the admin API looks the route up by: its name, else its id (the path alone names no route)
-    if (canary !== undefined) this.#canary.update(label, canary)
+    if (canary !== undefined) this.#canary!.update(label, canary)
     const rollbacks = canary?.rollbacks ?? []
     setHidden(this.#rollbacks, rollbacks.length === 0)
     this.#rollbacks.replaceChildren(...rollbacks.slice(-3).reverse().map((r) =>
