@@ -197,7 +197,15 @@ function semanticProblems (input: unknown): string[] {
 /** An IPv6 address in its one canonical spelling ('0::0', '[::]' and '0:0:0:0:0:0:0:0' are all '::'); others as given. */
 function canonicalHost (host: string): string {
   const bare = host.replace(/^\[(.*)\]$/, '$1')
-  return isIP(bare) === 6 ? new URL(`http://[${bare}]`).hostname.slice(1, -1) : host
+  if (isIP(bare) === 6) return new URL(`http://[${bare}]`).hostname.slice(1, -1)
+  if (isIP(bare) === 4) return bare
+  // an IPv4 shorthand listen() takes as its address (127.1, 2130706433, 0x7f.1: the URL parser reads them as
+  // getaddrinfo does); a name stays a name
+  try {
+    const parsed = new URL(`http://${bare}`).hostname
+    if (isIP(parsed) === 4) return parsed
+  } catch { /* not a host a URL can hold: compared as written */ }
+  return host
 }
 
 /** The port the admin and public listeners would both bind (so the second one fails), or undefined. Port 0 never clashes. */

@@ -24,13 +24,14 @@ const problemsOf = (serverHost: string, adminHost: string): readonly string[] =>
 }
 
 t.test('hosts that may share an address on one port are refused at admin.port', async (t) => {
-  for (const [serverHost, adminHost] of [['localhost', '127.0.0.1'], ['127.0.0.1', 'localhost'], ['localhost', '::1'], ['LocalHost', 'localhost'], ['0.0.0.0', 'localhost'], ['localhost', '::']]) {
+  // and IPv4 shorthands, which listen() binds as the address they spell (review r41i)
+  for (const [serverHost, adminHost] of [['localhost', '127.0.0.1'], ['127.0.0.1', 'localhost'], ['localhost', '::1'], ['LocalHost', 'localhost'], ['0.0.0.0', 'localhost'], ['localhost', '::'], ['127.1', '127.0.0.1'], ['2130706433', '127.0.0.1'], ['0x7f.1', 'localhost'], ['127.1', '0.0.0.0']]) {
     t.ok(problemsOf(serverHost, adminHost).some((p) => p.startsWith('admin.port:')), `${serverHost} / ${adminHost}`)
   }
 })
 
 t.test('hosts that cannot share an address may share the port number', async (t) => {
-  for (const [serverHost, adminHost] of [['localhost', '10.0.0.1'], ['10.0.0.1', 'localhost'], ['127.0.0.1', '127.0.0.2'], ['0.0.0.0', '::1']]) {
+  for (const [serverHost, adminHost] of [['localhost', '10.0.0.1'], ['10.0.0.1', 'localhost'], ['127.0.0.1', '127.0.0.2'], ['0.0.0.0', '::1'], ['127.2', '127.0.0.1'], ['gateway.example', '127.0.0.1']]) {
     t.same(problemsOf(serverHost, adminHost), [], `${serverHost} / ${adminHost}`)
   }
 })
