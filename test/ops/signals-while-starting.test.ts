@@ -100,16 +100,15 @@ t.test('a SIGTERM while the config loads ends the process before it listens, by 
 // waits) reaches the graceful shutdown, which finds nothing listening and opens nothing: the gateway stops at once.
 // It was dropped (the starting handler removed before it was heard: the gateway served on), and then, once heard,
 // the listeners were opened anyway and held for shutdown.delayMs, taking a share of new connections beside another
-// gateway on the port. The signal is sent here the moment serve() installs its stop listener (the second SIGTERM
-// listener: the first is the starting handler's), as if it had come during the build.
+// gateway on the port. The signal is sent here the moment serve() installs its stop listener (onStopSignal, by name:
+// under the test runner its hooks install SIGTERM listeners of their own), as if it had come during the build.
 t.test('a SIGTERM that comes during the build: nothing is opened, and the process ends', async (t) => {
   const { dir, targetFile, gate } = await gatedSetup(t, true)
   const preload = join(dir, 'signal-at-install.mjs')
   writeFileSync(preload, `const on = process.on
-let installed = 0
 process.on = function (event, listener) {
   const result = on.call(this, event, listener)
-  if (event === 'SIGTERM' && ++installed === 2) process.kill(process.pid, 'SIGTERM')
+  if (event === 'SIGTERM' && listener.name === 'onStopSignal') process.kill(process.pid, 'SIGTERM')
   return result
 }
 `)
