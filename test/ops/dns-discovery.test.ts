@@ -204,7 +204,7 @@ t.test('a second reload during a renamed name\'s first lookup leaves nothing dar
   // and reload can take longer than the 200 ms of the DNS server's delay: the full suite's run missed it once)
   const until = Date.now() + 500
   const giveUp = Date.now() + 10_000
-  while (Date.now() < until || (!served.has('127.0.0.3') && Date.now() < giveUp)) {
+  while (Date.now() < until || (!served.has('127.0.0.4') && Date.now() < giveUp)) {
     const res = await fetch(`${gw.url}/x`)
     statuses.push(res.status)
     served.add(await res.text())
