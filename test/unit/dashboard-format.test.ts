@@ -1,7 +1,7 @@
 // The dashboard's formatting of numbers and times (src/admin/dashboard/format.ts): clock times, latencies, error
 // rates, request rates and spans, each shown the way an operator reads it at a glance.
 import t from 'tap'
-import { formatClock, formatMs, formatPercent, formatRate, formatSpan } from '../../src/admin/dashboard/format.ts'
+import { formatClock, formatHourMinute, formatMs, formatPercent, formatRate, formatSpan } from '../../src/admin/dashboard/format.ts'
 
 // A time the page cannot read (a malformed "at" in an event or a check) shows as "?", not "Invalid Date".
 t.test('formatClock: an unreadable time is "?"', async (t) => {
@@ -49,4 +49,12 @@ t.test('formatSpan: seconds below 90 s, minutes below 90 min, then hours; never 
     [89 * 60_000, '89 min'], [90 * 60_000, '2 h'], [5 * 3_600_000, '5 h'],
   ]
   for (const [ms, shown] of cases) t.equal(formatSpan(ms), shown, `${ms} ms`)
+})
+
+// the charts' axes: 24-hour hh:mm, whatever the locale's habit (review r41j: made once now, a 12-hour formatter would
+// have drawn "02:30 PM" on every axis, where no page test can read it)
+t.test('formatHourMinute: 24-hour hh:mm', async (t) => {
+  t.match(formatHourMinute(Date.parse('2026-01-02T03:04:05Z')), /^\d\d:\d\d$/)
+  const hours = new Set(Array.from({ length: 24 }, (_, h) => formatHourMinute(Date.UTC(2026, 0, 2, h, 30)).slice(0, 2)))
+  t.equal(hours.size, 24, 'every hour of a day has its own two digits (no 12-hour clock)')
 })

@@ -76,9 +76,14 @@ export class DashboardApp {
       connection: (state) => {
         this.#connection = state
         this.#renderChrome()
+        // the token refused (401): the controls the snapshot drew (a canary's) are off now, with no snapshot to come
+        this.#render()
       },
     })
-    api.onUnauthorized = () => this.#renderChrome()
+    api.onUnauthorized = () => {
+      this.#renderChrome()
+      this.#render()
+    }
   }
 
   async boot (): Promise<void> {
