@@ -3,30 +3,19 @@
 // address, ::1 and localhost are not (review r41f: only 0.0.0.0 and the default 127.0.0.1 were tested, so a warning
 // judged by `host === '0.0.0.0'` passed), shorthands such as 127.1 too, looked up as listen() does (review r41f: they
 // were warned of, though the start, judging the address it bound, was not).
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { cliEnv, writeConfig } from '../helpers/cli-process.ts'
+import { runCliOnce, writeConfig, type CliRun } from '../helpers/cli-process.ts'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { START_WARNINGS } from '../../src/lifecycle/start-warnings.ts'
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const NODE = join(ROOT, 'node_modules/.bin/node')
 
 const dir = t.testdir({})
 let files = 0
 
-async function check (t: { teardown (fn: () => unknown): void }, host: string): Promise<{ code: number | null; stderr: string }> {
+async function check (t: { teardown (fn: () => unknown): void }, host: string): Promise<CliRun> {
   const file = join(dir, `c${++files}.json`)
   writeConfig(file, { admin: { host }, pools: { p: { targets: ['http://127.0.0.1:1'] } }, routes: [{ path: '/', pool: 'p' }] } satisfies GatewayConfig)
-  const proc = spawn(NODE, ['src/main.ts', 'check', '--config', file], { cwd: ROOT, env: cliEnv({}), stdio: ['ignore', 'ignore', 'pipe'] })
-  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
-  let stderr = ''
-  proc.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const [code] = await once(proc, 'close') as [number | null]
-  return { code, stderr }
+  return runCliOnce(t, ['check', '--config', file])
 }
 
 t.test('off loopback with no token: warned', async (t) => {

@@ -1,29 +1,16 @@
 // `check` says on stderr what the start would warn of (review r41b: an admin listener off loopback with no token
 // passed `check` silently, and the start then logged its warning), as `nginx -t` prints its warnings: the verdict
 // stays valid, exit 0, stdout the same summary. A config with nothing to warn of prints no warning.
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { cliEnv, writeConfig } from '../helpers/cli-process.ts'
+import { runCliOnce, writeConfig, type CliRun } from '../helpers/cli-process.ts'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { START_WARNINGS } from '../../src/lifecycle/start-warnings.ts'
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const NODE = join(ROOT, 'node_modules/.bin/node')
-
-async function check (t: { teardown (fn: () => unknown): void }, config: GatewayConfig, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function check (t: { teardown (fn: () => unknown): void }, config: GatewayConfig, env: Record<string, string> = {}): Promise<CliRun> {
   const file = join(dir, `c${++files}.json`)
   writeConfig(file, config)
-  const proc = spawn(NODE, ['src/main.ts', 'check', '--config', file], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
-  let stdout = ''
-  let stderr = ''
-  proc.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  proc.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const [code] = await once(proc, 'close') as [number | null]
-  return { code, stdout, stderr }
+  return runCliOnce(t, ['check', '--config', file], env)
 }
 
 const dir = t.testdir({})

@@ -1,28 +1,17 @@
 // `--help` and `--version` through the real CLI (review r41f: only parseArgs was tested, so the CLI could print
 // either to stderr, exit 1, or fail reading package.json, and no test said so): each prints its answer on stdout,
 // nothing on stderr, exits 0, and loads no config (SWITCHYARD_CONFIG names a file that does not exist).
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { cliEnv } from '../helpers/cli-process.ts'
+import { runCliOnce, type CliRun } from '../helpers/cli-process.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const NODE = join(ROOT, 'node_modules/.bin/node')
 const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
 
-async function run (t: { teardown (fn: () => unknown): void }, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = cliEnv({ SWITCHYARD_CONFIG: join(ROOT, 'no-such-dir', 'routes.config.ts') })
-  const proc = spawn(NODE, ['src/main.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
-  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
-  let stdout = ''
-  let stderr = ''
-  proc.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
-  proc.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
-  const [code] = await once(proc, 'close') as [number | null]
-  return { code, stdout, stderr }
+async function run (t: { teardown (fn: () => unknown): void }, args: string[]): Promise<CliRun> {
+  return runCliOnce(t, args, { SWITCHYARD_CONFIG: join(ROOT, 'no-such-dir', 'routes.config.ts') })
 }
 
 t.test('--help and -h: the usage on stdout, exit 0', async (t) => {

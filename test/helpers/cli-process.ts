@@ -123,3 +123,20 @@ export async function startCli (t: { teardown (fn: () => unknown): void }, confi
     waitForRecord,
   }
 }
+
+export interface CliRun { code: number | null; stdout: string; stderr: string }
+
+/**
+ * Runs the CLI once to its end (`check`, `--help`, a refused start): `node src/main.ts ...args` with the cleaned
+ * environment plus `env`, its exit code and everything it wrote. Killed in teardown if it still runs.
+ */
+export async function runCliOnce (t: { teardown (fn: () => unknown): void }, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const proc = spawn(NODE, ['src/main.ts', ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] })
+  t.teardown(() => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL') })
+  let stdout = ''
+  let stderr = ''
+  proc.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
+  proc.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const code = await new Promise<number | null>((resolve) => proc.once('close', (exit: number | null) => resolve(exit)))
+  return { code, stdout, stderr }
+}
