@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import type { LogRecord } from './gateway.ts'
+import { TestUpstream } from './upstream.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NODE = join(ROOT, 'node_modules/.bin/node')
@@ -139,4 +140,23 @@ export async function runCliOnce (t: { teardown (fn: () => unknown): void }, arg
   proc.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
   const code = await new Promise<number | null>((resolve) => proc.once('close', (exit: number | null) => resolve(exit)))
   return { code, stdout, stderr }
+}
+
+/**
+ * A config file for the CLI whose one route goes to an upstream answering after `delayMs` (no retry cuts it), with
+ * no shutdown delay: a request can be held in flight while the test signals the process.
+ */
+export async function slowUpstreamConfig (t: { teardown (fn: () => unknown): void; testdir (): string }, delayMs: number): Promise<{ file: string; slow: TestUpstream }> {
+  const slow = await TestUpstream.start({ name: 'slow' })
+  slow.delayMs = delayMs
+  t.teardown(() => slow.close())
+  const file = join(t.testdir(), 'routes.config.json')
+  writeConfig(file, {
+    server: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0 },
+    shutdown: { delayMs: 0, timeoutMs: 10_000 },
+    pools: { slow: { targets: [slow.url], retry: { perTryTimeoutMs: 10_000 } } },
+    routes: [{ path: '/', pool: 'slow' }],
+  })
+  return { file, slow }
 }

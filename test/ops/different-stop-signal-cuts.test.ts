@@ -2,25 +2,13 @@
 // 20 ms later, a SIGINT (an operator's Ctrl-C on a gateway a supervisor is already stopping) cut the drain, exit 1, as a
 // second stop does. Only the same signal again so soon is one stop delivered twice (same-stop-twice.test.ts): the
 // dedupe keyed on time alone took the SIGINT for a copy of the SIGTERM and drained on (exit 0, the request answered).
-import { join } from 'node:path'
 import t from 'tap'
-import { startCli, writeConfig } from '../helpers/cli-process.ts'
-import { TestUpstream } from '../helpers/upstream.ts'
+import { slowUpstreamConfig, startCli } from '../helpers/cli-process.ts'
 
 const WARN = 40
 
 t.test('SIGTERM then SIGINT 20 ms later: a second stop, the request in flight cut, exit 1', async (t) => {
-  const slow = await TestUpstream.start({ name: 'slow' })
-  slow.delayMs = 3000
-  t.teardown(() => slow.close())
-  const file = join(t.testdir(), 'routes.config.json')
-  writeConfig(file, {
-    server: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
-    shutdown: { delayMs: 0, timeoutMs: 10_000 },
-    pools: { slow: { targets: [slow.url], retry: { perTryTimeoutMs: 10_000 } } },
-    routes: [{ path: '/', pool: 'slow' }],
-  })
+  const { file, slow } = await slowUpstreamConfig(t, 3000)
   const cli = await startCli(t, file)
   const answer = fetch(`${cli.url}/held`).then(async (r) => { await r.arrayBuffer(); return r.status }, () => 'cut')
   while (slow.requests.length < 1) await new Promise((resolve) => setTimeout(resolve, 20))

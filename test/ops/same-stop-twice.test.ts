@@ -9,32 +9,12 @@ import { writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { cliEnv, startCli, writeConfig } from '../helpers/cli-process.ts'
-import type { GatewayConfig } from '../../src/config/schema.ts'
-import { TestUpstream } from '../helpers/upstream.ts'
+import { cliEnv, slowUpstreamConfig, startCli } from '../helpers/cli-process.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
-type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
-
-async function setup (t: Tap): Promise<{ file: string; slow: TestUpstream }> {
-  const slow = await TestUpstream.start({ name: 'slow' })
-  slow.delayMs = 1500
-  t.teardown(() => slow.close())
-  const file = join(t.testdir(), 'routes.config.json')
-  const config: GatewayConfig = {
-    server: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
-    shutdown: { delayMs: 0, timeoutMs: 10_000 },
-    pools: { slow: { targets: [slow.url], retry: { perTryTimeoutMs: 10_000 } } },
-    routes: [{ path: '/', pool: 'slow' }],
-  }
-  writeConfig(file, config)
-  return { file, slow }
-}
-
 t.test('the same SIGINT twice, ms apart: one graceful stop, the request in flight answered, exit 0', async (t) => {
-  const { file, slow } = await setup(t)
+  const { file, slow } = await slowUpstreamConfig(t, 1500)
   // npm's forward, 20 ms after the group's signal: two deliveries the kernel cannot merge into one
   const preload = join(dirname(file), 'forward-again.mjs')
   writeFileSync(preload, "process.once('SIGINT', () => setTimeout(() => process.kill(process.pid, 'SIGINT'), 20))\n")
@@ -48,7 +28,7 @@ t.test('the same SIGINT twice, ms apart: one graceful stop, the request in fligh
 })
 
 t.test('npm start in its own process group, the group signalled as Ctrl-C does: a graceful stop', async (t) => {
-  const { file, slow } = await setup(t)
+  const { file, slow } = await slowUpstreamConfig(t, 1500)
   const npm = spawn('npm', ['start', '--', '--config', file], { cwd: ROOT, env: cliEnv({ PATH: `${join(ROOT, 'node_modules/.bin')}:${process.env.PATH ?? ''}` }), stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   t.teardown(() => { try { process.kill(-npm.pid!, 'SIGKILL') } catch {} })
   let out = ''

@@ -2,23 +2,11 @@
 // rules as SIGTERM and SIGINT: the shutdown's log line names it, and the same SIGQUIT again within SAME_STOP_MS (a
 // process group's and npm's forward of it) is one stop, drained to the end with exit 0. Left to close-with-grace, a
 // copy 20 ms later was a second stop (exit 1, the request in flight cut) and "shutting down" named no signal.
-import { join } from 'node:path'
 import t from 'tap'
-import { startCli, writeConfig } from '../helpers/cli-process.ts'
-import { TestUpstream } from '../helpers/upstream.ts'
+import { slowUpstreamConfig, startCli } from '../helpers/cli-process.ts'
 
 t.test('SIGQUIT twice, 20 ms apart: one graceful stop, named in the log, the request answered, exit 0', async (t) => {
-  const slow = await TestUpstream.start({ name: 'slow' })
-  slow.delayMs = 1500
-  t.teardown(() => slow.close())
-  const file = join(t.testdir(), 'routes.config.json')
-  writeConfig(file, {
-    server: { host: '127.0.0.1', port: 0 },
-    admin: { host: '127.0.0.1', port: 0 },
-    shutdown: { delayMs: 0, timeoutMs: 10_000 },
-    pools: { slow: { targets: [slow.url], retry: { perTryTimeoutMs: 10_000 } } },
-    routes: [{ path: '/', pool: 'slow' }],
-  })
+  const { file, slow } = await slowUpstreamConfig(t, 1500)
   const cli = await startCli(t, file)
   const answer = fetch(`${cli.url}/held`).then(async (r) => { await r.arrayBuffer(); return r.status }, () => 'cut')
   while (slow.requests.length < 1) await new Promise((resolve) => setTimeout(resolve, 20))
