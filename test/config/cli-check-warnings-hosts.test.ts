@@ -34,3 +34,20 @@ t.test('on loopback with no token: nothing to warn of', async (t) => {
     t.equal(res.stderr, '', `${host}: no warning`)
   }
 })
+
+// The two admin hosts a lookup's answer cannot judge (src/lifecycle/start-warnings.ts addressOf): '' (every address,
+// Node's default; looked up, it is "address null" and a deprecation warning, and the check crashed judging it) and a
+// name that does not resolve (taken as loopback, it was not warned of; the start then fails to bind it anyway, but
+// check's verdict must not read as "admin is safe").
+t.test("admin.host '' (every address) with no token: valid, warned, nothing else said", async (t) => {
+  const res = await check(t, '')
+  t.equal(res.code, 0)
+  t.equal(res.stderr, `switchyard: warning: ${START_WARNINGS.openAdmin}\n`)
+})
+
+t.test('an admin.host that does not resolve, with no token: warned', async (t) => {
+  // .invalid never resolves (RFC 6761 §6.4)
+  const res = await check(t, 'no-such-host.invalid')
+  t.equal(res.code, 0)
+  t.equal(res.stderr, `switchyard: warning: ${START_WARNINGS.openAdmin}\n`)
+})

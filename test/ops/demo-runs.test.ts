@@ -35,6 +35,15 @@ t.test('the demo answers what it prints and stops on SIGINT with exit 0', async 
   const payment = await fetch(`${demo.base}/payment/charge`)
   t.equal(payment.status, 200)
   t.match(await payment.json(), { version: /^v[12]$/ }, 'an answer naming its version')
+  // the README's canary lines: forced onto the canary says v2, and every answer's version is its instance's (a
+  // version fixed at v1 passed the line above)
+  const canary = await fetch(`${demo.base}/payment/x`, { headers: { 'x-canary': 'always' } })
+  t.equal(canary.status, 200)
+  t.match(await canary.json(), { instance: 'payment-v2', version: 'v2' }, 'the canary says v2')
+  for (let i = 0; i < 10; i++) {
+    const answer = await (await fetch(`${demo.base}/payment/x`, { headers: { 'x-user-id': `user-${i}` } })).json() as { instance: string; version: string }
+    t.equal(answer.version, answer.instance.includes('-v2') ? 'v2' : 'v1', `${answer.instance}: its version`)
+  }
   t.equal((await fetch(`${demo.base}/nowhere`)).status, 404)
   t.equal((await fetch(`${demo.admin}/status`)).status, 200)
   t.ok(demo.configFile !== undefined && existsSync(demo.configFile), 'its config file')
