@@ -3,6 +3,7 @@ import type { AdminApi, ApiResult, TargetAction } from './api.ts'
 import { setAttr, setHidden, setText, syncList } from './dom.ts'
 import { formatClock } from './format.ts'
 import { LiveClient, type Connection } from './live-client.ts'
+import { OnScreen } from './on-screen.ts'
 import { PageVersion } from './page-version.ts'
 import { SinceTracker } from './since.ts'
 import { AttentionList } from './views/attention.ts'
@@ -35,6 +36,7 @@ export class DashboardApp {
   readonly #routes: RoutesTable
   readonly #feed = new EventFeed()
   readonly #cards = new Map<string, PoolCard>()
+  readonly #onScreen = new OnScreen()
   #config: DashboardConfig = { tokenRequired: false }
   #snapshot: DashboardSnapshot | undefined
   #receivedAt = 0
@@ -226,7 +228,7 @@ export class DashboardApp {
       at: snapshot.now,
     }))
     syncList(byId('pools'), this.#cards, items, (i) => i.name, (i) => {
-      const card = new PoolCard(i, this.#ctx)
+      const card = new PoolCard(i, this.#ctx, this.#onScreen)
       const series = this.#history?.pools[i.name]
       if (series !== undefined) card.chart.replace(series)
       return card

@@ -2,6 +2,7 @@
 // as well as colour, and the legend names each one, so the chart reads without colour too.
 import uPlot from 'uplot'
 import { formatClock, formatHourMinute, formatMs, formatRate } from './format.ts'
+import type { OnScreen } from './on-screen.ts'
 import type { PoolSeries } from './wire.ts'
 
 const HEIGHT = 150
@@ -12,21 +13,36 @@ export class TrafficChart {
   readonly root: HTMLElement
   #series: PoolSeries = { t: [], rps: [], errors: [], p99: [] }
   #plot: uPlot | undefined
-  readonly #resize: ResizeObserver
+  readonly #onScreen: OnScreen
+  /** Near the viewport (OnScreen): a chart far off screen keeps its points but draws nothing. */
+  #near = false
+  #width = 0
+  /** Points arrived since the plot last drew. */
+  #stale = false
 
-  constructor (label: string) {
+  constructor (label: string, onScreen: OnScreen) {
     this.root = document.createElement('div')
     this.root.className = 'chart'
     this.root.setAttribute('role', 'img')
     this.root.setAttribute('aria-label', label)
-    this.#resize = new ResizeObserver(() => this.#fit())
-    this.#resize.observe(this.root)
+    this.#onScreen = onScreen
+    onScreen.watch(this.root, {
+      near: (near) => {
+        this.#near = near
+        if (near) this.#draw()
+      },
+      width: (px) => {
+        this.#width = px
+        this.#draw()
+      },
+    })
   }
 
   /** Replaces everything (GET /history). */
   replace (series: PoolSeries): void {
     this.#series = { t: [...series.t], rps: [...series.rps], errors: [...series.errors], p99: [...series.p99] }
     this.#trim()
+    this.#stale = true
     this.#draw()
   }
 
@@ -44,11 +60,12 @@ export class TrafficChart {
     }
     if (!added) return
     this.#trim()
+    this.#stale = true
     this.#draw()
   }
 
   destroy (): void {
-    this.#resize.disconnect()
+    this.#onScreen.unwatch(this.root)
     this.#plot?.destroy()
   }
 
@@ -62,17 +79,16 @@ export class TrafficChart {
     return [this.#series.t.map((t) => t / 1000), this.#series.rps, this.#series.errors, this.#series.p99]
   }
 
+  /** The plot is made once the chart is near the screen and has a width, and follows both afterwards. */
   #draw (): void {
-    if (this.#plot === undefined) this.#fit()
-    else this.#plot.setData(this.#data())
-  }
-
-  /** Created once the container has a width; follows it afterwards. */
-  #fit (): void {
-    const width = Math.floor(this.root.clientWidth)
-    if (width <= 0) return
-    if (this.#plot === undefined) this.#plot = new uPlot(options(width), this.#data(), this.root)
-    else if (this.#plot.width !== width) this.#plot.setSize({ width, height: HEIGHT })
+    if (!this.#near || this.#width <= 0) return
+    if (this.#plot === undefined) {
+      this.#plot = new uPlot(options(this.#width), this.#data(), this.root)
+    } else {
+      if (this.#plot.width !== this.#width) this.#plot.setSize({ width: this.#width, height: HEIGHT })
+      if (this.#stale) this.#plot.setData(this.#data())
+    }
+    this.#stale = false
   }
 }
 

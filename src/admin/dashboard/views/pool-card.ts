@@ -1,6 +1,7 @@
 // One pool: breaker and tier at the top (the two things that decide where its traffic goes), the switchover
 // button, the routes that use it, its five-minute chart, and a tile per target (primaries first).
 import { TrafficChart } from '../chart.ts'
+import type { OnScreen } from '../on-screen.ts'
 import { el, setAttr, setHidden, setText, syncList } from '../dom.ts'
 import { formatClock, formatMs, formatRate, formatSpan } from '../format.ts'
 import { CIRCUIT_LOOK, TIER_LOOK } from '../labels.ts'
@@ -22,6 +23,7 @@ export class PoolCard {
   readonly root: HTMLElement
   readonly chart: TrafficChart
   readonly #ctx: ViewContext
+  readonly #onScreen: OnScreen
   readonly #title = el('h3')
   readonly #circuit = el('span', { class: 'badge' })
   readonly #tier = el('span', { class: 'badge' })
@@ -32,10 +34,15 @@ export class PoolCard {
   readonly #tiles = new Map<string, TargetTile>()
   #name = ''
   #switchTo: 'primary' | 'backup' = 'backup'
+  /** Within a screen of the viewport (OnScreen); until told, a new card counts as far. */
+  #near = false
+  /** The latest item while the card is far off screen: drawn when it comes near. */
+  #deferred: PoolItem | undefined
 
-  constructor (item: PoolItem, ctx: ViewContext) {
+  constructor (item: PoolItem, ctx: ViewContext, onScreen: OnScreen) {
     this.#ctx = ctx
-    this.chart = new TrafficChart(`traffic of pool ${item.name} over the last 5 minutes`)
+    this.#onScreen = onScreen
+    this.chart = new TrafficChart(`traffic of pool ${item.name} over the last 5 minutes`, onScreen)
     this.#switchover.addEventListener('click', () => ctx.actions.switchover(this.#name, this.#switchTo))
     this.root = el('section', { class: 'card pool' },
       el('header', { class: 'card-head' }, this.#title, el('div', { class: 'badges' }, this.#circuit, this.#tier), this.#switchover),
@@ -43,10 +50,32 @@ export class PoolCard {
       this.chart.root,
       this.#now,
       this.#targets)
-    this.update(item)
+    // drawn whole once, near or not: the page's height and its text (the browser's find) are there from the start
+    this.#draw(item)
+    onScreen.watch(this.root, {
+      near: (near) => {
+        this.#near = near
+        const deferred = this.#deferred
+        this.#deferred = undefined
+        if (near && deferred !== undefined) this.#draw(deferred)
+      },
+    })
   }
 
+  /**
+   * A card far off screen keeps only its chart's points (a snapshot carries the last few seconds; they would be
+   * lost) and draws the rest when it comes near: at 200 pools most of a snapshot's work was for cards nobody saw.
+   */
   update (item: PoolItem): void {
+    if (this.#near) {
+      this.#draw(item)
+      return
+    }
+    this.#deferred = item
+    if (item.recent !== undefined) this.chart.merge(item.recent)
+  }
+
+  #draw (item: PoolItem): void {
     const { name, pool } = item
     this.#name = name
     setAttr(this.root, 'data-pool', name)
@@ -63,6 +92,7 @@ export class PoolCard {
   }
 
   destroy (): void {
+    this.#onScreen.unwatch(this.root)
     this.chart.destroy()
   }
 
