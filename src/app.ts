@@ -227,6 +227,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
     trustedProxies: config.server.trustedProxies,
     maxUrlBytes: config.server.maxUrlBytes,
     dropUnderscoreHeaders: config.server.dropUnderscoreHeaders,
+    via: config.server.via,
     ...(metrics !== undefined ? { refusals: metrics } : {}),
   })
   for (const runtime of initialPools.values()) adopt(runtime)
@@ -288,7 +289,7 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
   // admin token, the secret and the shutdown plan are read where they are used.
   const applySettings = (next: ResolvedConfig): void => {
     if (options.logger === undefined) logger.level = next.log.level
-    proxy.configureFront({ trustedProxies: next.server.trustedProxies, dropUnderscoreHeaders: next.server.dropUnderscoreHeaders, maxUrlBytes: next.server.maxUrlBytes })
+    proxy.configureFront({ trustedProxies: next.server.trustedProxies, dropUnderscoreHeaders: next.server.dropUnderscoreHeaders, via: next.server.via, maxUrlBytes: next.server.maxUrlBytes })
     app.server.headersTimeout = next.server.headersTimeoutMs
     app.server.requestTimeout = next.server.requestTimeoutMs
     app.server.maxConnections = next.server.maxConnections || Infinity
@@ -362,6 +363,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
         shouldUpgradeCallback: (req) => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket',
         // Node's parser answers 431 past this (request line and headers together)
         maxHeaderSize: config.server.maxHeaderBytes,
+        // an HTTP/1.1 request without Host is the front half's 400 (src/proxy/front.ts), with its JSON body, request
+        // id, access-log line and count: Node's own is a bare 400 nobody sees
+        requireHostHeader: false,
         // Node checks headersTimeout/requestTimeout only this often (30 s by default), closing every expired
         // connection in one synchronous sweep: often enough to hold the timeouts, and small sweeps (/100 against
         // /20 cut a normal client's p99 beside 2,000 slowloris from 19.8 to 10.1 ms: bench/hardening-results.md)

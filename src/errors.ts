@@ -27,6 +27,8 @@ export const ERRORS = {
   unsupported_transfer_coding: { status: 501, message: 'The request uses a transfer coding the gateway does not implement' },
   method_not_implemented: { status: 501, message: 'The request method is not an HTTP method the gateway implements' },
   http_version_not_supported: { status: 505, message: 'Only HTTP/1.x is served here' },
+  // the request's Via names this gateway instance already (src/proxy/via.ts): a pool points back at the gateway
+  loop_detected: { status: 508, message: 'The request has passed through this gateway already: a route sends it back here (Via)' },
   internal_error: { status: 500, message: 'Unexpected gateway error' },
   // the admin listener's answers
   unauthorized: { status: 401, message: 'This admin call needs Authorization: Bearer <admin token>' },

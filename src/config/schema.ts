@@ -344,6 +344,10 @@ const listenHost = z.string().superRefine((host, ctx) => {
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
 })
 
+const VIA_PROBLEM = "must be false or a Via received-by: a name of token characters (letters, digits, !#$%&'*+-.^_`|~) or an [IPv6] address, with an optional :port, at most 255 characters"
+/** RFC 9110 §7.6.3 received-by: `pseudonym [ ":" port ]` (a pseudonym is a token; a host name is one too) or an IP-literal. */
+const viaReceivedBy = z.string().max(255, { error: VIA_PROBLEM }).regex(/^(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/, { error: VIA_PROBLEM })
+
 const server = z.strictObject({
   host: listenHost.default('0.0.0.0'),
   port: port.default(8080),
@@ -368,6 +372,13 @@ const server = z.strictObject({
   maxHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
   /** Header names with '_' are dropped, so they cannot alias dashed ones upstream (X_Auth_User vs X-Auth-User). */
   dropUnderscoreHeaders: z.boolean().default(true),
+  /**
+   * The received-by of the Via entry the gateway adds to each request it forwards (RFC 9110 §7.6.3: a pseudonym, or
+   * a host and port), with its instance's id, by which a request that comes back to it is refused (508); false: no
+   * Via is added, and no loop found.
+   */
+  // (src/proxy/via.ts's DEFAULT_VIA_RECEIVED_BY, which the front half takes when given none: config imports no runtime)
+  via: z.union([viaReceivedBy, z.literal(false)], { error: VIA_PROBLEM }).default('switchyard'),
   /** Longest request target (path and query); more is answered 414. */
   maxUrlBytes: z.number().int().min(256).default(8 * 1024),
   /** A client must have sent all its headers within this time (slowloris), else the connection is closed. */

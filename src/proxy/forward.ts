@@ -19,6 +19,7 @@ import { endsWithConnection, requestTakesTurn, requestWaits } from './pipelining
 import { dropBodyAtClose } from './raw-response.ts'
 import { requestIdOf } from './request-id.ts'
 import { tryTargets } from './retry-loop.ts'
+import { newInstanceId } from './via.ts'
 
 const USED = Symbol('switchyard.connectionUsed')
 
@@ -81,6 +82,8 @@ export class ProxyHandler {
   #state: GatewayState
   readonly #logger: Logger
   readonly #refusals: RefusalObserver | undefined
+  /** This gateway instance's id in its Via entries (src/proxy/via.ts): the same across reloads, so a loop is still found. */
+  readonly #instanceId = newInstanceId()
   #admit: Admit
   /** The client's address for the line of a request never admitted (one that was has admission.clientIp). */
   #clientIp: (req: IncomingMessage, socket: IncomingMessage['socket']) => string
@@ -94,7 +97,7 @@ export class ProxyHandler {
     this.#state = state
     this.#logger = options.logger
     this.#refusals = options.refusals
-    this.#admit = createAdmit(options)
+    this.#admit = createAdmit(options, this.#instanceId)
     this.#clientIp = createClientIp(options)
     this.#maxUrlBytes = options.maxUrlBytes ?? Infinity
   }
@@ -115,7 +118,7 @@ export class ProxyHandler {
 
   /** A reload's new front-door settings, for the requests that arrive from now on. */
   configureFront (options: FrontOptions & Pick<ProxyOptions, 'maxUrlBytes'>): void {
-    this.#admit = createAdmit(options)
+    this.#admit = createAdmit(options, this.#instanceId)
     this.#clientIp = createClientIp(options)
     this.#maxUrlBytes = options.maxUrlBytes ?? Infinity
   }
@@ -540,8 +543,14 @@ export class ProxyHandler {
   }
 }
 
-/** Fields a TRACE echo leaves out (RFC 9110 §9.3.8: credentials the answer could disclose to a script). */
-const NOT_ECHOED: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie'])
+/**
+ * Fields a TRACE echo leaves out (RFC 9110 §9.3.8: fields likely to hold sensitive data): by name, those that carry
+ * credentials under the usual spellings: Authorization, Proxy-Authorization, Cookie, X-Api-Key, X-Auth-Token,
+ * X-Csrf-Token, X-Session-Id, X-Amz-Security-Token, X-Goog-Iap-Jwt-Assertion, … An edge proxy may have added one the
+ * client never saw. A pattern rather than a list of the fields echoed: TRACE is for seeing what the chain did to a
+ * request, custom fields included, and any field with such a name is left out, whoever made it up.
+ */
+const NOT_ECHOED = /auth|token|key|secret|session|csrf|xsrf|cookie|passw|credential|signature|jwt|assertion/
 
 /**
  * TRACE or OPTIONS whose Max-Forwards reached 0 here: the gateway answers as the final recipient (RFC 9110 §7.6.2).
@@ -559,7 +568,7 @@ function answerAsRecipient (ex: Exchange): void {
   }
   let echo = `${req.method} ${req.url} HTTP/${req.httpVersion}\r\n`
   const raw = req.rawHeaders
-  for (let i = 0; i < raw.length; i += 2) if (!NOT_ECHOED.has(raw[i]!.toLowerCase())) echo += `${raw[i]}: ${raw[i + 1]}\r\n`
+  for (let i = 0; i < raw.length; i += 2) if (!NOT_ECHOED.test(raw[i]!.toLowerCase())) echo += `${raw[i]}: ${raw[i + 1]}\r\n`
   const body = Buffer.from(`${echo}\r\n`, 'latin1')
   res.writeHead(200, { ...headers, 'content-type': 'message/http', 'content-length': String(body.length) })
   res.end(body)

@@ -15,6 +15,7 @@ import type { PoolRuntime } from '../upstream/registry.ts'
 import { extractHashKey } from './hash-key.ts'
 import { buildUpstreamHeaders, clientAddress, setForwardedPrefix, firstFieldValue, forwardedClient, isSaneRequestId, type IncomingFacts } from './headers.ts'
 import { newRequestId } from './request-id.ts'
+import { DEFAULT_VIA_RECEIVED_BY, viaEntries } from './via.ts'
 
 export interface FrontOptions {
   /** Peers (IPs or CIDR ranges) whose X-Forwarded-* are kept and extended. */
@@ -22,6 +23,8 @@ export interface FrontOptions {
   proto?: 'http' | 'https'
   /** Drop request headers with '_' in their names (default true; server.dropUnderscoreHeaders). */
   dropUnderscoreHeaders?: boolean
+  /** The received-by of the gateway's Via entry, or false for none (default 'switchyard'; server.via). */
+  via?: string | false
 }
 
 /** What the front half learnt; `refusal` is set when the request cannot be routed. */
@@ -71,10 +74,12 @@ export interface Admission {
 /** `upgrade`: a WebSocket upgrade (src/proxy/upgrade.ts), which a split route sends to its primary. */
 export type Admit = (req: IncomingMessage, state: GatewayState, upgrade?: boolean) => Admission
 
-export function createAdmit (options: FrontOptions): Admit {
+/** `instanceId`: the gateway instance's (src/proxy/via.ts), which its Via entry carries and its loop check looks for. */
+export function createAdmit (options: FrontOptions, instanceId: string): Admit {
   const trust = proxyAddr.compile([...options.trustedProxies])
   const proto = options.proto ?? 'http'
   const dropUnderscoreHeaders = options.dropUnderscoreHeaders ?? true
+  const via = viaEntries(options.via ?? DEFAULT_VIA_RECEIVED_BY, instanceId)
   return (req, state, upgrade = false) => {
     const peerIp = clientAddress(req.socket.remoteAddress)
     const trusted = trust(peerIp, 0)
@@ -82,11 +87,14 @@ export function createAdmit (options: FrontOptions): Admit {
     const url = req.url ?? ''
     const authority = absoluteFormAuthority(url)
     // one pass over the headers yields the request id, which even a routing error reports
-    const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp: peerIp, trusted, proto, dropUnderscoreHeaders, authority }, facts)
+    const viaEntry = via === undefined ? undefined : req.httpVersionMinor === 0 ? via.http10 : via.http11
+    const headers = buildUpstreamHeaders(req.rawHeaders, { clientIp: peerIp, trusted, proto, dropUnderscoreHeaders, authority, via: viaEntry }, facts)
     const requestId = isSaneRequestId(facts.requestId) ? facts.requestId : newRequestId()
     const clientIp = clientOf(req, peerIp, trusted, trust)
     const admission: Admission = { clientIp, requestId, headers, facts, path: '', route: undefined, runtime: undefined, upstreamPath: '', refusal: undefined, plan: undefined, version: undefined, canaryEpoch: 0, write: false, malformed: false, answerHere: false }
-    const target = normaliseRequestTarget(url)
+    // OPTIONS of an absolute-form target with an empty path and no query means `OPTIONS *` (RFC 9112 §3.2.4),
+    // which no route serves: refused as `OPTIONS *` is, not sent upstream as `OPTIONS /`
+    const target = req.method === 'OPTIONS' && authority !== undefined && hasNoPathOrQuery(url, authority) ? undefined : normaliseRequestTarget(url)
     if (target === undefined) {
       admission.refusal = 'bad_path'
       // logged without its query or userinfo, as a routed path is (never the raw target: it may carry secrets)
@@ -98,6 +106,11 @@ export function createAdmit (options: FrontOptions): Admit {
     if (malformed !== undefined) {
       admission.refusal = malformed
       admission.malformed = true
+      return admission
+    }
+    // it came back: a pool (or a proxy it sends to) points at this gateway; refused before it goes round again
+    if (facts.looped === true) {
+      admission.refusal = 'loop_detected'
       return admission
     }
     const table = state.table
@@ -171,6 +184,11 @@ function forwardsLeft (method: string | undefined, facts: IncomingFacts, headers
   return true
 }
 
+/** An absolute-form target that is scheme and authority alone ('http://b.example'): no path, no query. */
+function hasNoPathOrQuery (url: string, authority: string): boolean {
+  return url.length === url.indexOf('://') + 3 + authority.length
+}
+
 /** The HTTP methods Node's parser knows (it also reads RTSP and ICE methods, with their own request lines). */
 const HTTP_METHODS: ReadonlySet<string> = new Set(METHODS)
 
@@ -186,8 +204,8 @@ function malformedRequest (req: IncomingMessage, facts: IncomingFacts): ErrorCod
   if (!HTTP_METHODS.has(req.method ?? '')) return 'method_not_implemented'
   // two Host lines, or one that is not an authority (a path, userinfo, a list): RFC 9112 §3.2, RFC 9110 §7.2
   if (facts.hostRepeated === true) return 'bad_request'
-  // an HTTP/1.1 request without Host (RFC 9112 §3.2: 400): Node's parser refuses a plain one itself, but lets an
-  // upgrade through, which was tunnelled as a request for no host
+  // an HTTP/1.1 request without Host (RFC 9112 §3.2: 400): Node's parser is told not to refuse it
+  // (requireHostHeader: false, src/app.ts), so that the refusal is the gateway's, with its body, log line and count
   if (req.httpVersionMinor !== 0 && req.headers.host === undefined) return 'bad_request'
   if (facts.host !== undefined && !isValidAuthority(facts.host)) return 'bad_request'
   // a Host line beside an absolute-form target is ignored for routing, but an invalid one is still a 400

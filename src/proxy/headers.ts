@@ -2,11 +2,13 @@
 // X-Forwarded-* say who the client was; only trusted proxies may extend an existing chain.
 import type { IncomingMessage } from 'node:http'
 import { canonicalIp } from '../ip.ts'
+import type { ViaEntry } from './via.ts'
 
 // Trailer is not hop-by-hop in RFC 9110, but it announces fields only a chunked message carries, and each side's
-// framing is the gateway's own (Node throws on a Trailer field in an answer it does not chunk)
+// framing is the gateway's own (Node throws on a Trailer field in an answer it does not chunk).
+// Proxy-Authentication-Info answers the client's Proxy-Authorization, which never crosses (RFC 9110 §11.7.3).
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade',
-  'proxy-authenticate', 'proxy-authorization', 'trailer'])
+  'proxy-authenticate', 'proxy-authentication-info', 'proxy-authorization', 'trailer'])
 
 /**
  * Who the client is and how it reached the gateway, besides X-Forwarded-For/-Proto/-Host (which the gateway writes
@@ -26,10 +28,11 @@ const FROM_TRUSTED_PROXY_ONLY: ReadonlySet<string> = new Set([
 /**
  * Request fields that never go upstream as sent: the hop-by-hop ones; Expect, which the gateway answers itself
  * (100 Continue: Node decides it, src/app.ts 'checkContinue'; the upstream gets the body directly); Max-Forwards,
- * which front.ts passes on, or decrements for TRACE and OPTIONS; and the client facts only a trusted proxy may give
- * (FROM_TRUSTED_PROXY_ONLY: the one lookup every field makes finds them).
+ * which front.ts passes on, or decrements for TRACE and OPTIONS; Via, which the gateway checks for its own entry and
+ * extends with it (src/proxy/via.ts); and the client facts only a trusted proxy may give (FROM_TRUSTED_PROXY_ONLY:
+ * the one lookup every field makes finds them).
  */
-const HELD_BACK: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'expect', 'max-forwards', ...FROM_TRUSTED_PROXY_ONLY])
+const HELD_BACK: ReadonlySet<string> = new Set([...HOP_BY_HOP, 'expect', 'max-forwards', 'via', ...FROM_TRUSTED_PROXY_ONLY])
 
 /**
  * Max-Forwards: the first value, as Node's req.headers keeps it (one hop count; joined lines would send the upstream
@@ -52,6 +55,8 @@ export interface UpstreamHeaderOptions {
   dropUnderscoreHeaders?: boolean
   /** An absolute-form target's authority, which replaces the Host header (RFC 9112 §3.2.2). */
   authority?: string | undefined
+  /** The gateway's Via entry, appended to the request's Via (none: server.via false). */
+  via?: ViaEntry | undefined
 }
 
 export interface IncomingFacts {
@@ -78,6 +83,8 @@ export interface IncomingFacts {
   maxForwards?: string
   /** Another Max-Forwards line with a different value arrived (a 400 for TRACE and OPTIONS). Set only when true. */
   maxForwardsConflict?: boolean
+  /** The request's Via holds this gateway instance's mark: it has been here before (508). Set only when true. */
+  looped?: boolean
 }
 
 /**
@@ -101,6 +108,8 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
   let forwardedFor: string | undefined
   let forwardedProto: string | undefined
   let forwardedHost: string | undefined
+  /** Where the last Via line passed on is in `out`: the gateway's entry goes at the end of its list. */
+  let viaAt: number | undefined
   const dropUnderscore = opts.dropUnderscoreHeaders === true
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase()
@@ -145,6 +154,14 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
     // the switch above, which every field of every request would compare against)
     if (HELD_BACK.has(name)) {
       if (name === 'max-forwards') holdMaxForwards(facts, value)
+      else if (name === 'via') {
+        if (opts.via !== undefined && value.includes(opts.via.mark)) facts.looped = true
+        // (a Via the Connection field names is hop-by-hop: dropped, and the gateway's own entry starts a new list)
+        if (connectionTokens?.has(name) !== true) {
+          viaAt = out.length
+          out.push(name, value)
+        }
+      }
       // only a trusted proxy may say who the client is (and a field named in Connection is hop-by-hop, even its)
       else if (opts.trusted && FROM_TRUSTED_PROXY_ONLY.has(name) && connectionTokens?.has(name) !== true) out.push(name, value)
       continue
@@ -157,6 +174,15 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
   if (opts.authority !== undefined) {
     if (facts.host !== undefined) facts.hostField = facts.host
     facts.host = opts.authority
+  }
+  if (opts.via !== undefined) {
+    // one list, in order (RFC 9110 §7.6.3): appended to the last line the client sent, as one more field line
+    // would leave an upstream that reads only one of them without it
+    if (viaAt === undefined) out.push('via', opts.via.entry)
+    else {
+      const before = out[viaAt + 1]!
+      out[viaAt + 1] = before.trim() === '' ? opts.via.entry : `${before}, ${opts.via.entry}`
+    }
   }
   out.push('x-forwarded-for', forwardedFor === undefined ? opts.clientIp : `${forwardedFor}, ${opts.clientIp}`)
   out.push('x-forwarded-proto', forwardedProto ?? opts.proto)

@@ -12,7 +12,7 @@ const SANE_ID = /^[A-Za-z0-9._-]{1,128}$/
 t.test('hop-by-hop request headers never reach the upstream', async (t) => {
   const u = await upstream(t, 'u')
   const gw = await gateway(t, { pools: { p: { targets: [u.url] } }, routes: [{ path: '/', pool: 'p' }] })
-  const hops = ['x-custom-hop', 'x-other-hop', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'proxy-authorization', 'trailer', 'transfer-encoding']
+  const hops = ['x-custom-hop', 'x-other-hop', 'keep-alive', 'proxy-connection', 'te', 'upgrade', 'proxy-authorization', 'proxy-authentication-info', 'trailer', 'transfer-encoding']
 
   const res = await rawRequest(portOf(gw.url), [
     'GET /hop HTTP/1.1',
@@ -25,6 +25,7 @@ t.test('hop-by-hop request headers never reach the upstream', async (t) => {
     'TE: trailers',
     'Upgrade: h2c',
     'Proxy-Authorization: Basic c2VjcmV0OnNlY3JldA==',
+    'Proxy-Authentication-Info: nextnonce="abc"',
     'X-End-To-End: kept',
     'Authorization: Bearer end-to-end',
     '', '',
@@ -46,6 +47,8 @@ t.test('hop-by-hop response headers never reach the client', async (t) => {
     'x-other-hop': 'secret too',
     'keep-alive': 'timeout=99, max=999',
     'proxy-authenticate': 'Basic realm="upstream"',
+    // RFC 9110 §11.7.3: answers the Proxy-Authorization the client sent the gateway, which the upstream never saw
+    'proxy-authentication-info': 'nextnonce="abc"',
     'x-end-to-end': 'kept',
   }
   const gw = await gateway(t, { pools: { p: { targets: [u.url] } }, routes: [{ path: '/', pool: 'p' }] })
@@ -55,6 +58,7 @@ t.test('hop-by-hop response headers never reach the client', async (t) => {
   t.equal(res.headers['x-hop'], undefined, 'a header named in Connection is removed')
   t.equal(res.headers['x-other-hop'], undefined, 'every header named in Connection is removed')
   t.equal(res.headers['proxy-authenticate'], undefined, 'Proxy-Authenticate is removed')
+  t.equal(res.headers['proxy-authentication-info'], undefined, 'Proxy-Authentication-Info is removed')
   t.notMatch(String(res.headers['keep-alive'] ?? ''), /99/, "the upstream's Keep-Alive is removed")
   t.notMatch(String(res.headers.connection ?? ''), /hop/i, "the upstream's Connection is removed")
   t.equal(res.headers['x-end-to-end'], 'kept')

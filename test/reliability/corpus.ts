@@ -115,7 +115,7 @@ const requestLine: HostileCase[] = [
 ]
 
 const host: HostileCase[] = [
-  { group: 'host', name: 'no Host on HTTP/1.1', rfc: 'RFC 9112 §3.2', bytes: 'GET / HTTP/1.1\r\n\r\n', expect: bad(400) },
+  { group: 'host', name: 'no Host on HTTP/1.1', rfc: 'RFC 9112 §3.2', bytes: 'GET / HTTP/1.1\r\n\r\n', expect: malformed('bad_request') },
   { group: 'host', name: 'two Host lines', rfc: 'RFC 9112 §3.2', bytes: `GET /payment HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n`, expect: malformed('bad_request') },
   { group: 'host', name: 'two Host lines with the same value', rfc: 'RFC 9112 §3.2', bytes: `GET /payment HTTP/1.1\r\n${h}${h}\r\n`, expect: malformed('bad_request') },
   { group: 'host', name: 'two Host lines on HTTP/1.0', rfc: 'RFC 9112 §3.2', bytes: `GET /payment HTTP/1.0\r\n${h}${h}\r\n`, expect: malformed('bad_request') },
@@ -159,6 +159,9 @@ const target: HostileCase[] = [
   { group: 'target', name: "absolute-form with a non-HTTP scheme ('ftp://')", rfc: 'RFC 9112 §3.2.2', bytes: get('ftp://other.example/payment'), expect: refused('bad_path') },
   { group: 'target', name: "asterisk-form on GET ('*')", rfc: 'RFC 9112 §3.2.4 (OPTIONS only)', bytes: get('*'), expect: refused('bad_path') },
   { group: 'target', name: "asterisk-form 'OPTIONS *' (nothing to route)", rfc: 'RFC 9112 §3.2.4', bytes: `OPTIONS * HTTP/1.1\r\n${h}\r\n`, expect: refused('bad_path') },
+  { group: 'target', name: "absolute-form OPTIONS with an empty path ('OPTIONS http://gw.example' means 'OPTIONS *')", rfc: 'RFC 9112 §3.2.4', bytes: `OPTIONS http://${HOST} HTTP/1.1\r\n${h}\r\n`, expect: refused('bad_path') },
+  { group: 'target', name: "absolute-form OPTIONS with an empty path and a query is 'OPTIONS /?q'", rfc: 'RFC 9112 §3.2.4 (only without a query is it asterisk-form)', bytes: `OPTIONS http://${HOST}?q HTTP/1.1\r\n${h}\r\n`, expect: { status: 200, reaches: to('other', '/?q') } },
+  { group: 'target', name: "absolute-form GET with an empty path is 'GET /'", rfc: 'RFC 9112 §3.2.2, RFC 3986 §6.2.3', bytes: get(`http://${HOST}`), expect: { status: 200, reaches: to('other', '/') } },
   { group: 'target', name: 'the query is sent as it came', rfc: 'RFC 9110 §4.2.3 (query is opaque)', bytes: get('/payment/a?x=/../..&y=%2f'), expect: { status: 200, reaches: to('payment', '/payment/a?x=/../..&y=%2f') } },
 ]
 

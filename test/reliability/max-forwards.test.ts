@@ -25,6 +25,25 @@ t.test('TRACE with Max-Forwards: 0 is answered here, echoing the request without
   t.equal(u.requests.length, 0, 'not forwarded')
 })
 
+// RFC 9110 §9.3.8: the final recipient SHOULD exclude fields likely to hold sensitive data, not only Cookie and
+// Authorization: API keys, auth and CSRF tokens, session ids (an edge proxy may have added one the client never saw)
+t.test('the TRACE echo leaves out every field named like a credential, and keeps the rest', async (t) => {
+  const { url, u } = await setup(t)
+  const credentials = {
+    'x-api-key': 'k1', 'x-auth-token': 'k2', 'x-csrf-token': 'k3', 'x-xsrf-token': 'k4', 'x-session-id': 'k5', 'proxy-authorization': 'Basic k6',
+    'x-amz-security-token': 'k7', 'x-goog-iap-jwt-assertion': 'k8', 'x-client-secret': 'k9', 'x-user-password': 'k10', 'x-hub-signature': 'k11', cookie: 'k12',
+  }
+  const res = await request(`${url}/api/x`, { method: 'TRACE', headers: { 'max-forwards': '0', 'x-probe': 'yes', 'user-agent': 'probe/1', ...credentials } })
+  const body = await res.body.text()
+  t.equal(res.statusCode, 200)
+  for (const name of Object.keys(credentials)) t.notMatch(body, new RegExp(`\\r\\n${name}:`, 'i'), `${name} is left out`)
+  t.notMatch(body, /k\d/, 'no credential value')
+  t.match(body, /\r\nx-probe: yes\r\n/i)
+  t.match(body, /\r\nuser-agent: probe\/1\r\n/i)
+  t.match(body, /\r\nmax-forwards: 0\r\n/i)
+  t.equal(u.requests.length, 0, 'not forwarded')
+})
+
 t.test('OPTIONS with Max-Forwards: 0 is answered here with the route\'s methods', async (t) => {
   const { url, u } = await setup(t)
   const res = await request(`${url}/rw`, { method: 'OPTIONS', headers: { 'max-forwards': '0' } })

@@ -85,10 +85,10 @@ t.test('config-diff', async (t) => {
       c.admin = { host: '0.0.0.0' }
     }, { settings: ['admin.host', 'log.level', 'server.port', 'server.trustedProxies'], restartRequired: ['admin.host', 'server.port'] }],
     ['settings a reload applies in place need no restart', (c) => {
-      c.server = { maxUrlBytes: 4096, headersTimeoutMs: 5000, dropUnderscoreHeaders: false }
+      c.server = { maxUrlBytes: 4096, headersTimeoutMs: 5000, dropUnderscoreHeaders: false, via: 'edge-1' }
       c.admin = { token: 'a-token-of-sixteen-chars' }
       c.shutdown = { timeoutMs: 1000 }
-    }, { settings: ['admin.token', 'server.dropUnderscoreHeaders', 'server.headersTimeoutMs', 'server.maxUrlBytes', 'shutdown.timeoutMs'] }],
+    }, { settings: ['admin.token', 'server.dropUnderscoreHeaders', 'server.headersTimeoutMs', 'server.maxUrlBytes', 'server.via', 'shutdown.timeoutMs'] }],
     ['settings set up at start need a restart', (c) => {
       c.server = { maxHeaderBytes: 8192, backlog: 16, maxEventLoopDelayMs: 100 }
       c.metrics = { enabled: false }
@@ -739,7 +739,7 @@ t.test('config-validate', async (t) => {
   t.test('defaults are fully applied', async (t) => {
     const config = validateConfig(minimal())
     t.strictSame(JSON.parse(JSON.stringify(config)), {
-      server: { host: '0.0.0.0', port: 8080, trustedProxies: [], reusePort: false, backlog: 4096, dropUnderscoreHeaders: true, maxHeaderBytes: 16384, maxUrlBytes: 8192, headersTimeoutMs: 60000, requestTimeoutMs: 300000, maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, maxConnections: 0 },
+      server: { host: '0.0.0.0', port: 8080, trustedProxies: [], reusePort: false, backlog: 4096, dropUnderscoreHeaders: true, via: 'switchyard', maxHeaderBytes: 16384, maxUrlBytes: 8192, headersTimeoutMs: 60000, requestTimeoutMs: 300000, maxEventLoopDelayMs: 0, maxHeapUsedBytes: 0, maxRssBytes: 0, maxConnections: 0 },
       admin: { host: '127.0.0.1', port: 9901 },
       shutdown: { delayMs: 5000, timeoutMs: 25000 },
       metrics: { enabled: true },

@@ -17,7 +17,7 @@ const names = (pairs: [string, string][]): string[] => pairs.map(([n]) => n)
 const values = (pairs: [string, string][], name: string): string[] => pairs.filter(([n]) => n === name).map(([, v]) => v)
 
 t.test('hop-by-hop headers never cross', async (t) => {
-  const hop = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Transfer-Encoding', 'Upgrade', 'Proxy-Authorization', 'Proxy-Authenticate', 'Trailer']
+  const hop = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'TE', 'Transfer-Encoding', 'Upgrade', 'Proxy-Authorization', 'Proxy-Authenticate', 'Proxy-Authentication-Info', 'Trailer']
   for (const name of hop) {
     for (const spelling of [name, name.toLowerCase(), name.toUpperCase()]) {
       const { pairs } = build([spelling, 'x', 'Accept', '*/*'])
@@ -108,6 +108,21 @@ t.test('the answer closes the connection: Connection: close, or an upgrade that 
   t.notOk(names(build(['Upgrade', 'h2c', 'Connection', 'upgrade']).pairs).includes('upgrade'), 'Upgrade stays hop-by-hop')
 })
 
+// RFC 9110 §7.6.3: the gateway's Via entry is appended to the request's list; a Via that holds its mark has been here
+t.test("Via: the gateway's entry ends the list; its own mark is a loop", async (t) => {
+  const via = { entry: '1.1 gw (switchyard/0123abcd)', mark: 'switchyard/0123abcd' }
+  const opts = { ...untrusted, via }
+  t.strictSame(values(build(['Accept', '*/*'], opts).pairs, 'via'), [via.entry], 'none sent: one entry')
+  t.strictSame(values(build(['Via', '1.0 fred, 1.1 p.example'], opts).pairs, 'via'), [`1.0 fred, 1.1 p.example, ${via.entry}`], 'appended to the list')
+  t.strictSame(values(build(['Via', '1.1 a', 'X', 'x', 'VIA', '1.1 b'], opts).pairs, 'via'), ['1.1 a', `1.1 b, ${via.entry}`], 'to the last line')
+  t.strictSame(values(build(['Via', ''], opts).pairs, 'via'), [via.entry], 'an empty line: the entry alone')
+  t.strictSame(values(build(['Connection', 'via', 'Via', '1.1 hop'], opts).pairs, 'via'), [via.entry], 'a Via the Connection field names is dropped')
+  t.strictSame(values(build(['Via', '1.1 a'], untrusted).pairs, 'via'), ['1.1 a'], 'no entry of its own: the client\'s passes unchanged')
+  t.equal(build(['Via', '1.1 a'], opts).facts.looped, undefined, 'another instance: no loop')
+  t.equal(build(['Via', '1.1 a, 1.1 gw (switchyard/0123abcd)'], opts).facts.looped, true, 'its own mark: a loop')
+  t.equal(build(['Via', '1.1 gw (switchyard/0123abcd)'], untrusted).facts.looped, undefined, 'Via off: no loop found')
+})
+
 t.test('Expect is dropped', async (t) => {
   const { pairs } = build(['Expect', '100-continue', 'Content-Length', '5'])
   t.notOk(names(pairs).includes('expect'))
@@ -129,6 +144,7 @@ t.test('stripResponseHopByHop', async (t) => {
     'x-internal': 'secret',
     upgrade: 'h2c',
     'proxy-authenticate': 'Basic',
+    'proxy-authentication-info': 'nextnonce="n"',
     'proxy-connection': 'keep-alive',
     te: 'trailers',
     trailer: 'x-checksum',
