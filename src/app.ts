@@ -359,8 +359,9 @@ export function buildGateway (initialConfig: ResolvedConfig, options: GatewayOpt
       const server = createServer({
         // Only WebSocket upgrades are tunnelled; any other Upgrade (e.g. h2c) is an ordinary request, proxied
         // without its hop-by-hop Upgrade header, whose answer closes the connection (src/proxy/headers.ts).
+        // An HTTP/1.0 request's Upgrade is ignored so (RFC 9110 §7.8: MUST), not refused as a handshake.
         // (Node ≥ 22.21 / 24.9; older Node sends every upgrade to the tunnel.)
-        shouldUpgradeCallback: (req) => String(req.headers.upgrade ?? '').toLowerCase() === 'websocket',
+        shouldUpgradeCallback: (req) => req.httpVersion === '1.1' && String(req.headers.upgrade ?? '').toLowerCase() === 'websocket',
         // Node's parser answers 431 past this (request line and headers together)
         maxHeaderSize: config.server.maxHeaderBytes,
         // an HTTP/1.1 request without Host is the front half's 400 (src/proxy/front.ts), with its JSON body, request

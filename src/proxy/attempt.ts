@@ -76,6 +76,9 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
   #reading: ArrayBufferLike | undefined
   /** That buffer, once its writes completed: released when undici moves on to another read (never at the end). */
   #written: ArrayBufferLike | undefined
+  /** The answer's head, built and not written yet (#sendHead), with its reason phrase if one goes on. */
+  #heldHead: (string | string[])[] | undefined = undefined
+  #heldReason: string | undefined = undefined
   /** The head's Connection field (parsed: undici's raw head is views of a read buffer that may have been released). */
   #connection: string | string[] | undefined
   #watchingUpload = false
@@ -238,14 +241,26 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
       const token = sticky.token()
       out.push('set-cookie', sticky.setCookieHeader(token, forwardedOverHttps(ex.headers)), 'x-read-after-write', token)
     }
-    const reason = forwardedReason(statusCode, statusMessage)
-    if (reason !== undefined) ex.res.writeHead(statusCode, reason, out)
-    else ex.res.writeHead(statusCode, out)
-    ex.answerStarted?.(result)
+    // Held for the first body byte or the end, when Node would send it anyway (writeHead only stores a head): a body
+    // that fails on its first read (a chunk llhttp refuses, a reset) is then answered with its error, not an empty
+    // reply (#fail)
+    this.#heldHead = out
+    this.#heldReason = forwardedReason(statusCode, statusMessage)
+  }
+
+  /** Writes the held head: the answer begins to go to the client (a half-open breaker's probe is judged now). */
+  #sendHead (out: (string | string[])[]): void {
+    this.#heldHead = undefined
+    const res = this.#ex.res
+    const reason = this.#heldReason
+    if (reason !== undefined) res.writeHead(this.#status, reason, out)
+    else res.writeHead(this.#status, out)
+    this.#ex.answerStarted?.(this.result)
   }
 
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#dropping || this.#settled) return
+    if (this.#heldHead !== undefined) this.#sendHead(this.#heldHead)
     const res = this.#ex.res
     if (chunk.buffer !== this.#reading) {
       // undici has finished with the previous read: its buffer can go now if its writes have completed
@@ -317,6 +332,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     const reset = this.#toTheClose && !this.#dropping ? upstreamReset() : undefined
     if (reset !== undefined) return this.onResponseError(undefined, reset)
     if (!this.#dropping) {
+      if (this.#heldHead !== undefined) this.#sendHead(this.#heldHead)
       const res = this.#ex.res
       // a chunked answer's trailer fields go on where the client's answer is chunked too (only chunks carry them: an
       // HTTP/1.0 client's answer runs to the close, and they are dropped); looked at only for a chunked answer
@@ -343,6 +359,13 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     const ex = this.#ex
     const result = this.result
     result.error = err
+    // An answer whose head never left (held for its first body byte) has not begun: the client gets the error answer
+    // (forward.ts), not an empty reply. Never sent to another target: the upstream took the request and answered.
+    const headHeld = this.#heldHead !== undefined
+    if (headHeld) {
+      this.#heldHead = undefined
+      result.responded = false
+    }
     const reason = err instanceof AttemptAborted ? err.reason : undefined
     // Queued behind the target's busy connections until a timer ran out: the upstream never saw this request
     if (!ex.clientGone && this.#controller === undefined && (reason === 'attempt_timeout' || reason === 'upload_stalled') && this.#poolFull()) return this.#busy()
@@ -374,7 +397,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
       } else result.failure = kind
       // headers are out: all that is left is to cut the response short (and say why in the access log)
       if (result.responded) ex.cutShort(failureCode(kind))
-      else if (!result.retryable) {
+      else if (!result.retryable && !headHeld) {
         // A refused connection never read the body (undici reads a stream once connected), so it can still go,
         // whole, to another target, held whole or streamed alike, whatever the policy says of replaying it.
         // (Undici reads a body only after onRequestStart; the proxy may have read a prefix of it itself.)
@@ -502,7 +525,8 @@ function withTargetHost (ex: Exchange, host: string | undefined): string[] {
  * trailer section (§6.5.1): framing, routing, authentication; and the gateway's own request id.
  */
 const NOT_TRAILERS: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer',
-  'content-length', 'host', 'authorization', 'proxy-authorization', 'www-authenticate', 'proxy-authenticate', 'x-request-id'])
+  'content-length', 'host', 'authorization', 'proxy-authorization', 'www-authenticate', 'proxy-authenticate',
+  'proxy-authentication-info', 'x-request-id'])
 
 /**
  * Adds the upstream's trailer fields to the client's answer, without those that must not go on and those its head's

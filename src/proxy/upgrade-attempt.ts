@@ -64,12 +64,17 @@ export interface UpgradeRequest {
   /** The client's Host, sent instead when a retry goes to a replacing pool that preserves it. */
   clientHost: string | undefined
   upgrade: string
+  /** The client's Expect has 100-continue: its 101 follows a 100 (RFC 9110 §7.8). */
+  expectsContinue: boolean
   /** The balancer's key, for a retry's pick. */
   pick: PickContext
 }
 
 /** A handshake has no body (GET, checked in upgrade.ts): it can always be sent again whole. */
 const HANDSHAKE_FACTS: RetryRequestFacts = { method: 'GET', idempotencyKey: false, replayable: true }
+
+/** The interim answer a 101 follows when the client expected 100-continue. */
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n'
 
 /** Bytes a client may send after its handshake before the answer (it should send none before the 101). */
 export const MAX_EARLY_BYTES = 64 * 1024
@@ -308,7 +313,10 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
     headers.connection = 'Upgrade'
     // the request id is returned on every answer (README), the 101 too: the target's own is replaced, as on any answer
     headers['x-request-id'] = this.#requestId
-    socket.write(upstreamHead(101, 'Switching Protocols', headers))
+    // Expect is held back from the target (src/proxy/headers.ts), so it sends no 100: the gateway does, before the 101
+    // (RFC 9110 §7.8), in the same write
+    const head = upstreamHead(101, 'Switching Protocols', headers)
+    socket.write(this.#request.expectsContinue ? CONTINUE + head : head)
     this.#report.answered(101)
     for (const chunk of this.#early) upSocket.write(chunk)
     this.#early = [] // the tunnel may live for hours: it keeps none of them

@@ -158,6 +158,7 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
       hostAt,
       clientHost: admission.facts.host,
       upgrade: String(req.headers.upgrade ?? 'websocket'),
+      expectsContinue: EXPECTS_CONTINUE.test(String(req.headers.expect ?? '')),
       pick,
     }
     // it dispatches itself; undici holds it until the handshake is over
@@ -187,6 +188,9 @@ export function createUpgradeHandler (opts: UpgradeOptions): (req: IncomingMessa
     })
   }
 }
+
+/** An Expect with 100-continue, as Node's server reads it for a request (its continueExpression). */
+const EXPECTS_CONTINUE = /(?:^|\W)100-continue(?:$|\W)/i
 
 /** A refusal's Retry-After when no target could take the upgrade. */
 const RETRY_SOON: Record<string, string> = { 'retry-after': '1' }
@@ -299,8 +303,12 @@ function afterAnswersOwed (socket: ServerSocket, head: Buffer, go: (head: Buffer
 }
 
 /** What makes a WebSocket opening handshake invalid (RFC 6455 §4.1, §4.2.1), or undefined. */
-function handshakeProblem (req: IncomingMessage): 'key' | 'version' | 'method' | undefined {
+function handshakeProblem (req: IncomingMessage): 'key' | 'version' | 'method' | 'body' | undefined {
   if (req.method !== 'GET' || req.httpVersion !== '1.1') return 'method'
+  // A body: the new protocol would start only after it (RFC 9110 §7.8), but Node hands it over as the tunnel's first
+  // bytes, and the upstream would read it as WebSocket frames. A handshake has none (RFC 6455 §4.1).
+  const length = req.headers['content-length']
+  if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) !== 0)) return 'body'
   // a base64-encoded 16-byte nonce; repeated headers arrive joined with ', ' and fail the pattern
   if (!WEBSOCKET_KEY.test(String(req.headers['sec-websocket-key'] ?? ''))) return 'key'
   if (req.headers['sec-websocket-version'] !== '13') return 'version'

@@ -44,6 +44,10 @@ const INVALID: readonly { name: string; rfc: string; bytes: string; versionHeade
   { name: 'no Sec-WebSocket-Version', rfc: 'RFC 6455 §4.2.1 (6)', bytes: handshake([`Sec-WebSocket-Key: ${KEY}`]), versionHeader: true },
   { name: 'Sec-WebSocket-Version 8', rfc: 'RFC 6455 §4.2.1 (6), §4.4', bytes: handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 8']), versionHeader: true },
   { name: 'an upgrade on POST', rfc: 'RFC 6455 §4.2.1 (1)', bytes: handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13'], 'POST') },
+  // the protocol would switch only after the whole request (RFC 9110 §7.8): its body went on as the tunnel's first
+  // bytes, as WebSocket frames, with its Content-Length dropped (review r42b)
+  { name: 'a body announced by Content-Length', rfc: 'RFC 9110 §7.8, RFC 6455 §4.1', bytes: handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13', 'Content-Length: 5']) + 'hello' },
+  { name: 'a chunked body', rfc: 'RFC 9110 §7.8, RFC 6455 §4.1', bytes: handshake([`Sec-WebSocket-Key: ${KEY}`, 'Sec-WebSocket-Version: 13', 'Transfer-Encoding: chunked']) + '5\r\nhello\r\n0\r\n\r\n' },
 ]
 
 t.test('invalid WebSocket handshakes are 400 and never reach the upstream', async (t) => {

@@ -37,6 +37,11 @@ const CASES: readonly { name: string; rfc: string; answer: (socket: Socket) => v
   { name: 'a close-delimited body ended by a reset', rfc: 'RFC 9112 §8 (incomplete message)', answer: sendThen(head(['Content-Type: text/plain']) + 'x'.repeat(1000), 'reset'), outcome: 'cut' },
   { name: 'a chunked body without its last chunk', rfc: 'RFC 9112 §7.1, §8', answer: sendThen(head(['Transfer-Encoding: chunked']) + '5\r\nhello\r\n', 'end'), outcome: 'cut' },
   { name: 'a chunked body with a broken chunk size', rfc: 'RFC 9112 §7.1', answer: send(head(['Transfer-Encoding: chunked']) + '5\r\nhello\r\nzz\r\nhello\r\n0\r\n\r\n'), outcome: 'cut' },
+  // A body that fails before its first byte: the head was held for it (Node sends a head with the first body bytes
+  // anyway), so nothing went out and the client is told, not handed an empty reply (review r42b)
+  { name: 'a first chunk with whitespace before its extension (refused by llhttp)', rfc: 'RFC 9112 §7.1.1', answer: send(head(['Transfer-Encoding: chunked']) + '5 ;a=b\r\nhello\r\n0\r\n\r\n'), outcome: 'bad-gateway' },
+  { name: 'a first chunk size past 64 bits', rfc: 'RFC 9112 §7.1', answer: send(head(['Transfer-Encoding: chunked']) + '1ffffffffffffffff\r\nhello\r\n0\r\n\r\n'), outcome: 'bad-gateway' },
+  { name: 'a head, then a reset before any body byte', rfc: 'RFC 9112 §8', answer: sendThen(head(['Content-Length: 100']), 'reset'), outcome: 'bad-gateway' },
 ]
 
 /** The status and body of a response head that arrived without its full body (the connection was cut). */

@@ -249,7 +249,8 @@ t.test('response-te-without-body', async (t) => {
 t.test('response-trailers', async (t) => {
   // (a Content-Length among them makes undici's parser refuse the answer: not one to test here)
   const TRAILERS = ['X-Checksum: sha256=abc', 'Server-Timing: db;dur=53', 'Server-Timing: app;dur=47', 'Transfer-Encoding: gzip',
-    'Host: evil.example', 'Authorization: Basic eDp5', 'WWW-Authenticate: Basic', 'X-Request-Id: forged', 'X-Hop: named', 'Keep-Alive: timeout=1']
+    'Host: evil.example', 'Authorization: Basic eDp5', 'WWW-Authenticate: Basic', 'X-Request-Id: forged', 'X-Hop: named', 'Keep-Alive: timeout=1',
+    'Proxy-Authentication-Info: nextnonce="n"']
   const ANSWER = `HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Hop\r\nTrailer: X-Checksum\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n${TRAILERS.map((l) => `${l}\r\n`).join('')}\r\n`
 
   async function setup (t: Tap): Promise<string> {

@@ -72,8 +72,10 @@ export const CLEAN: ResponseSpec = {
 
 export interface Verdict {
   /** valid: a complete response; bad-head: not valid HTTP (502 upstream_bad_response); before-head: the connection
-   * ended before a response (502 upstream_unreachable); cut-body: the head is valid, the body broken (cut). */
-  kind: 'valid' | 'bad-head' | 'before-head' | 'cut-body'
+   * ended before a response (502 upstream_unreachable); cut-body: the head is valid, the body broken (cut);
+   * empty-body-broken: the head is valid, the body broken before its first byte (the head never went out: 502,
+   * upstream_bad_response for a chunk size llhttp refuses, upstream_unreachable for a connection that ended). */
+  kind: 'valid' | 'bad-head' | 'before-head' | 'cut-body' | 'empty-body-broken'
   status: number
   /** The body the client must get (valid only); undefined when the answer has none (HEAD, 204, 304). */
   body: string | undefined
@@ -355,6 +357,8 @@ export function verdict (raw: ResponseSpec, method: Method, tag: string, attempt
       return result('valid', false, body.slice(0, body.length - SHORT_BY(body.length)))
     case 'length-long': case 'chunked-bad-size': case 'chunked-no-last': case 'chunked-overrun':
       notes.push(`framing ${spec.framing}`)
+      // an empty body breaks before its first byte (an overrun's chunk of 1 always carries one)
+      if (body.length === 0 && spec.framing !== 'chunked-overrun') return result('empty-body-broken', false)
       return result('cut-body', false)
     case 'close':
       notes.push('a close-delimited body')
@@ -363,7 +367,7 @@ export function verdict (raw: ResponseSpec, method: Method, tag: string, attempt
       notes.push('a close-delimited body reset')
       // an unexpected 100 before it decides first: undici refuses the answer before it reads this body
       known ??= KNOWN_CLOSE_RESET_COMPLETE
-      return result('cut-body', false)
+      return result(body.length === 0 ? 'empty-body-broken' : 'cut-body', false)
   }
   return result('valid', reusable, body)
 }

@@ -451,7 +451,9 @@ t.test('proxy-attempt', async (t) => {
   })
 
   t.test('upstream errors: classified, retried by policy, or the response cut short once headers are out', async (t) => {
-    const cases: { name: string; code: string; method?: string; afterHeaders?: boolean; failure: string | undefined; retryable: boolean; errorCode?: string }[] = [
+    // afterHeaders: the head and a first body byte went to the client; headHeld: the head arrived, no body byte yet
+    // (held, so nothing went out: not answered, the error answer follows, never a retry)
+    const cases: { name: string; code: string; method?: string; afterHeaders?: boolean; headHeld?: boolean; failure: string | undefined; retryable: boolean; errorCode?: string }[] = [
       { name: 'refused on a GET', code: 'ECONNREFUSED', failure: 'connect-failure', retryable: true },
       { name: 'refused on a POST: it never left', code: 'ECONNREFUSED', method: 'POST', failure: 'connect-failure', retryable: true },
       { name: 'reset on a GET', code: 'ECONNRESET', failure: 'reset', retryable: true },
@@ -461,6 +463,8 @@ t.test('proxy-attempt', async (t) => {
       { name: 'reset mid-body', code: 'ECONNRESET', afterHeaders: true, failure: 'reset', retryable: false, errorCode: 'upstream_unreachable' },
       { name: 'silent mid-body past idleMs', code: 'UND_ERR_BODY_TIMEOUT', afterHeaders: true, failure: 'timeout', retryable: false, errorCode: 'upstream_timeout' },
       { name: 'a bad chunk size mid-body: the upstream\'s bytes, not the connection', code: 'HPE_INVALID_CHUNK_SIZE', afterHeaders: true, failure: 'bad-response', retryable: false, errorCode: 'upstream_bad_response' },
+      { name: 'reset before the first body byte, on a GET: not retried', code: 'ECONNRESET', headHeld: true, failure: 'reset', retryable: false },
+      { name: 'a bad first chunk size', code: 'HPE_INVALID_CHUNK_SIZE', headHeld: true, failure: 'bad-response', retryable: false },
     ]
     for (const c of cases) {
       const fx = runtimeFixture(t, pool)
@@ -468,7 +472,9 @@ t.test('proxy-attempt', async (t) => {
       const target = fx.targets[0]!
       const { attempt, controller, results } = startAttempt(fx, ex, target)
       attempt.onRequestStart(controller)
-      if (c.afterHeaders) attempt.onResponseStart(controller, 200, {})
+      if (c.afterHeaders === true || c.headHeld === true) attempt.onResponseStart(controller, 200, {})
+      if (c.afterHeaders === true) attempt.onResponseData(controller, Buffer.from('x'))
+      t.equal(res.headersSent, c.afterHeaders === true, `${c.name}: the head goes out with the first body byte`)
       const err = codedError(c.code)
       attempt.onResponseError(controller, err)
       t.equal(results.length, 1)
@@ -477,6 +483,7 @@ t.test('proxy-attempt', async (t) => {
       t.equal(ex.errorCode, c.errorCode, `${c.name}: error code`)
       t.equal(ex.cutShortBy, c.afterHeaders ? c.errorCode : undefined, `${c.name}: cut short only once headers are out`)
       t.equal(res.destroyed, c.afterHeaders === true)
+      if (c.headHeld === true) t.equal(res.headersSent, false, `${c.name}: nothing went out; the error answer can`)
       t.same(fx.outlier, [`${c.failure === undefined ? 'success' : 'failure'} ${target.id}`], `${c.name}: outlier`)
       t.equal(target.inFlight, 0)
     }
