@@ -246,16 +246,18 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     // reply (#fail)
     this.#heldHead = out
     this.#heldReason = forwardedReason(statusCode, statusMessage)
+    // a half-open breaker's probe is judged by its head, not its first body byte: an SSE or long-poll answer sends
+    // its head and waits, and the pool would refuse everyone else meanwhile
+    ex.answerStarted?.(result)
   }
 
-  /** Writes the held head: the answer begins to go to the client (a half-open breaker's probe is judged now). */
+  /** Writes the held head: the answer begins to go to the client. */
   #sendHead (out: (string | string[])[]): void {
     this.#heldHead = undefined
     const res = this.#ex.res
     const reason = this.#heldReason
     if (reason !== undefined) res.writeHead(this.#status, reason, out)
     else res.writeHead(this.#status, out)
-    this.#ex.answerStarted?.(this.result)
   }
 
   onResponseData (controller: Dispatcher.DispatchController, chunk: Buffer): void {
