@@ -128,7 +128,7 @@ t.test('while a drain is in flight the other controls are disabled, and enabled 
   await inFlight
   const controls = {
     'another target': tile(page, 'catalog', '10.0.3.31:8080').getByRole('button', { name: /^drain/ }),
-    switchover: page.locator('[data-pool="payments"]').getByRole('button', { name: /^switch pool/ }),
+    switchover: page.locator('[data-pool="payments"]').getByRole('button', { name: /^Switch to/ }),
     'canary Set': page.locator('tr[data-route="catalog"]').getByRole('button', { name: /^set the canary weight/ }),
     'canary number': page.locator('tr[data-route="catalog"]').getByRole('spinbutton'),
   }
@@ -184,7 +184,7 @@ t.test('drain and switchover of a pool named "blue#2?x"', async (t) => {
   await waitUntil(() => admin.calls.length === 1)
   t.equal(admin.calls[0]!.url, `/pools/${encodeURIComponent(name)}/targets/${encodeURIComponent('10.0.7.1:80')}/drain`)
   await page.locator(`#action-status.tone-ok`).waitFor()
-  await page.locator(`[data-pool="${name}"]`).getByRole('button', { name: `switch pool ${name} to its backups` }).click()
+  await page.locator(`[data-pool="${name}"]`).getByRole('button', { name: `Switch to backups (pool ${name})` }).click()
   await waitUntil(() => admin.calls.length === 2)
   t.equal(admin.calls[1]!.url, `/pools/${encodeURIComponent(name)}/switchover`)
   t.equal(admin.pool(name).activeTier, 'backup', 'the pool named was switched')

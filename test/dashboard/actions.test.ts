@@ -35,7 +35,7 @@ t.test('with a token configured: enter it, drain, switch over, set a canary weig
   t.ok(await drain.isDisabled(), 'a drained target cannot be drained again')
   t.ok(await target.getByRole('button', { name: /^enable/ }).isEnabled(), 'but can be enabled')
 
-  await page.locator('[data-pool="payments"]').getByRole('button', { name: 'switch pool payments to its backups' }).click()
+  await page.locator('[data-pool="payments"]').getByRole('button', { name: 'Switch to backups (pool payments)' }).click()
   await waitUntil(() => admin.calls.length === 2)
   t.same(admin.calls[1], { method: 'POST', url: '/pools/payments/switchover', authorization: `Bearer ${TOKEN}`, body: { to: 'backup' } })
   await page.locator('[data-pool="payments"] [data-tier="backup"]').waitFor()

@@ -1,6 +1,6 @@
 // The page: holds the latest snapshot, draws it, runs the operator's actions, and keeps the live stream open.
 import type { AdminApi, ApiResult, TargetAction } from './api.ts'
-import { setAttr, setHidden, setText, syncList } from './dom.ts'
+import { isHeld, lostFocus, setAttr, setHidden, setText, setUsable, syncList } from './dom.ts'
 import { formatClock } from './format.ts'
 import { LiveClient, type Connection } from './live-client.ts'
 import { OnScreen } from './on-screen.ts'
@@ -56,6 +56,7 @@ export class DashboardApp {
       setCanaryWeight: (route, weight) => {
         void this.#run(`canary:${route}`, `Set the canary weight of route ${route} to ${weight}%`, () => api.setCanaryWeight(route, weight))
       },
+      refuse: (reason) => this.#announce(reason, 'bad'),
     }
     this.#ctx = { actions, now: () => this.#now(), since: (key) => this.#since.since(key) }
     this.#attention = new AttentionList(this.#ctx)
@@ -92,7 +93,8 @@ export class DashboardApp {
     byId('attention').append(this.#attention.root)
     byId('routes').append(this.#routes.root)
     byId('events').append(this.#feed.root)
-    byId('reload').addEventListener('click', () => {
+    byId('reload').addEventListener('click', (event) => {
+      if (isHeld(event.currentTarget as HTMLElement)) return
       void this.#run('reload', 'Reload the config', () => this.#api.reload())
     })
     byId<HTMLFormElement>('token-form').addEventListener('submit', (event) => {
@@ -108,6 +110,8 @@ export class DashboardApp {
       this.#api.setToken(undefined)
       this.#renderChrome()
       this.#render()
+      // Forget hides itself: focus goes to the field that takes the next token, not to <body>
+      byId('token').focus()
     })
     this.#live.start() // needs nothing from the config: the stream answers 401 if it wants a token
     const config = await this.#api.get<DashboardConfig>('/dashboard/config.json')
@@ -163,8 +167,14 @@ export class DashboardApp {
         this.#feed.addLocal({ at: new Date(this.#now()).toISOString(), kind: 'reload-rejected', message: 'config reload rejected', problems: result.problems })
       }
     }
+    const focused = document.activeElement
     this.#renderChrome()
     this.#render()
+    // the action was refused for its token (401): every control is off now and the token field shows; focus goes there
+    if (focused instanceof HTMLElement && focused !== document.body && lostFocus(focused) && this.#disabledReason() !== undefined) {
+      const token = byId('token')
+      if (token.closest('[hidden]') === null) token.focus()
+    }
   }
 
   #announce (text: string, tone: 'pending' | 'ok' | 'bad'): void {
@@ -179,8 +189,12 @@ export class DashboardApp {
     setText(connection, CONNECTION_TEXT[this.#connection])
     setAttr(connection, 'class', `badge tone-${this.#connection === 'live' ? 'ok' : this.#connection === 'unauthorized' ? 'bad' : 'warn'}`)
     setAttr(connection, 'data-connection', this.#connection)
-    // what is on screen may be old while the stream is down: say so by more than the badge
-    document.body.classList.toggle('stale', this.#connection !== 'live' && this.#snapshot !== undefined)
+    // what is on screen may be old while the stream is down: say so by more than the badge (a banner, an outline),
+    // at full contrast (the whole page dimmed to .55 was unreadable just when it was needed)
+    const stale = this.#connection !== 'live' && this.#snapshot !== undefined
+    document.body.classList.toggle('stale', stale)
+    setHidden(byId('stale'), !stale)
+    if (stale && this.#snapshot !== undefined) setText(byId('stale-since'), formatClock(this.#snapshot.now))
 
     const form = byId('token-form')
     const needsToken = this.#config.tokenRequired || this.#connection === 'unauthorized'
@@ -194,7 +208,7 @@ export class DashboardApp {
     setHidden(notice, reason === undefined)
     setText(notice, reason === undefined ? '' : `Actions disabled: ${reason}`)
     const reload = byId<HTMLButtonElement>('reload')
-    reload.disabled = this.#disabledReason() !== undefined || this.#busy !== undefined
+    setUsable(reload, this.#disabledReason() !== undefined ? 'off' : this.#busy !== undefined ? 'held' : 'on')
     setAttr(reload, 'title', this.#disabledReason())
   }
 

@@ -8,6 +8,8 @@ import type { PoolSeries } from './wire.ts'
 const HEIGHT = 150
 /** Five minutes at one point a second. */
 const KEEP_POINTS = 300
+/** Under prefers-reduced-motion new points are drawn at most this often: a line crawling every second is motion. */
+const REDUCED_MOTION_REDRAW_MS = 10_000
 
 export class TrafficChart {
   readonly root: HTMLElement
@@ -19,6 +21,8 @@ export class TrafficChart {
   #width = 0
   /** Points arrived since the plot last drew. */
   #stale = false
+  #drawnAt = Number.NEGATIVE_INFINITY
+  #later: ReturnType<typeof setTimeout> | undefined
 
   constructor (label: string, onScreen: OnScreen) {
     this.root = document.createElement('div')
@@ -65,6 +69,7 @@ export class TrafficChart {
   }
 
   destroy (): void {
+    clearTimeout(this.#later)
     this.#onScreen.unwatch(this.root)
     this.#plot?.destroy()
   }
@@ -85,9 +90,17 @@ export class TrafficChart {
     if (this.#plot === undefined) {
       this.#plot = new uPlot(options(this.#width), this.#data(), this.root)
     } else {
-      if (this.#plot.width !== this.#width) this.#plot.setSize({ width: this.#width, height: HEIGHT })
-      if (this.#stale) this.#plot.setData(this.#data())
+      const resized = this.#plot.width !== this.#width
+      if (resized) this.#plot.setSize({ width: this.#width, height: HEIGHT })
+      if (!this.#stale) return
+      const wait = this.#drawnAt + REDUCED_MOTION_REDRAW_MS - performance.now()
+      if (!resized && wait > 0 && matchMedia('(prefers-reduced-motion: reduce)').matches) {
+        this.#later ??= setTimeout(() => { this.#later = undefined; this.#draw() }, wait)
+        return
+      }
+      this.#plot.setData(this.#data())
     }
+    this.#drawnAt = performance.now()
     this.#stale = false
   }
 }

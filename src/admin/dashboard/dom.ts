@@ -37,6 +37,28 @@ export function setHidden (node: HTMLElement, hidden: boolean): void {
   if (node.hidden !== hidden) node.hidden = hidden
 }
 
+/**
+ * 'held': off while an action is in flight, but still focusable (aria-disabled): a control disabled while it has
+ * focus drops it to <body>, and a keyboard user loses their place. 'off': does not apply (disabled). A held control's
+ * handler must ignore it (the page refuses a second action anyway).
+ */
+export type Usable = 'on' | 'held' | 'off'
+
+export function setUsable (control: HTMLButtonElement | HTMLInputElement, usable: Usable): void {
+  if (control.disabled !== (usable === 'off')) control.disabled = usable === 'off'
+  setAttr(control, 'aria-disabled', usable === 'held' ? 'true' : undefined)
+}
+
+export function isHeld (control: Element): boolean {
+  return control.getAttribute('aria-disabled') === 'true'
+}
+
+/** Whether a control that had focus has lost it, or is about to (disabled or hidden): the caller moves focus on. */
+export function lostFocus (control: HTMLElement): boolean {
+  // checked as well as activeElement: the browser may move focus off a disabled control only at its next frame
+  return document.activeElement !== control || control.matches(':disabled') || control.closest('[hidden]') !== null
+}
+
 /** A view of one item of a keyed list. */
 export interface View<T> {
   readonly root: HTMLElement

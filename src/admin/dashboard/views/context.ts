@@ -9,6 +9,8 @@ export interface Actions {
   targetAction (pool: string, target: string, action: TargetAction): void
   switchover (pool: string, to: 'primary' | 'backup'): void
   setCanaryWeight (route: string, weight: number): void
+  /** Says in the page's status line why something the operator asked for was not sent (a weight of 150). */
+  refuse (reason: string): void
 }
 
 export interface ViewContext {

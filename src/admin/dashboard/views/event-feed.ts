@@ -24,21 +24,38 @@ const KIND_LOOK: Record<GatewayEvent['kind'], { icon: string; label: string }> =
 
 interface Entry { event: GatewayEvent; local: boolean; node: HTMLElement }
 
+/** What tells two events apart: the gateway sends no id, and the same event comes again in every backlog. */
+function identity (event: GatewayEvent): string {
+  return JSON.stringify(event)
+}
+
 export class EventFeed {
   readonly root: HTMLElement
-  readonly #list = el('ol', { class: 'feed', role: 'log', 'aria-label': 'events, newest first' })
+  // a plain list inside the live region (role=log on the <ol> took its list semantics away)
+  readonly #list = el('ol', { class: 'feed' })
   readonly #empty = el('p', { class: 'muted', text: 'No events yet.' })
   #entries: Entry[] = []
 
   constructor () {
-    this.root = el('div', {}, this.#empty, this.#list)
+    // focusable: it scrolls (beside the pools, or in a short box on a narrow screen), and keys must scroll it too
+    this.root = el('div', { class: 'feed-box', role: 'log', 'aria-label': 'events, newest first', tabindex: '0' }, this.#empty, this.#list)
   }
 
-  /** The backlog of a (re)connection: replaces what the gateway sent before; local entries stay. */
+  /**
+   * The backlog of a (re)connection: replaces what the gateway sent before; local entries stay. An event already
+   * shown keeps its node: a new one for each was the whole backlog read out again by a screen reader on every
+   * reconnect (and on entering the token).
+   */
   replace (events: readonly GatewayEvent[]): void {
-    const local = this.#entries.filter((e) => e.local)
-    this.#entries = [...local]
-    for (const event of events) this.#insert(event, false)
+    const shown = new Map<string, Entry>()
+    for (const entry of this.#entries) if (!entry.local) shown.set(identity(entry.event), entry)
+    this.#entries = this.#entries.filter((e) => e.local)
+    for (const event of events) {
+      const key = identity(event)
+      const entry = shown.get(key)
+      shown.delete(key) // an event sent twice in one backlog gets a second node
+      this.#insert(event, false, entry?.node)
+    }
     this.#render()
   }
 
@@ -55,9 +72,9 @@ export class EventFeed {
     this.#render()
   }
 
-  #insert (event: GatewayEvent, local: boolean): void {
+  #insert (event: GatewayEvent, local: boolean, node?: HTMLElement): void {
     if (!local) this.#entries = this.#entries.filter((e) => !(e.local && sameRejection(e.event, event)))
-    const entry: Entry = { event, local, node: renderEvent(event, local) }
+    const entry: Entry = { event, local, node: node ?? renderEvent(event, local) }
     // newest first; events arrive in order, so this is nearly always the front
     let i = 0
     while (i < this.#entries.length && this.#entries[i]!.event.at > event.at) i++
@@ -85,10 +102,15 @@ function sameRejection (a: GatewayEvent, b: GatewayEvent): boolean {
 function renderEvent (event: GatewayEvent, local: boolean): HTMLElement {
   const look = KIND_LOOK[event.kind] ?? { icon: '•', label: event.kind }
   const scope = [event.pool && `pool ${event.pool}`, event.target, event.route && `route ${event.route}`].filter(Boolean).join(' · ')
+  // the parts sit apart on screen (flex gaps) but not in the text a screen reader reads: "13:18:45breakerpool users"
+  const gap = (text: string): HTMLElement => el('span', { class: 'visually-hidden', text })
   return el('li', { class: `event kind-${event.kind}`, 'data-kind': event.kind },
     el('time', { datetime: event.at, text: formatClock(event.at) }),
+    gap(' '),
     el('span', { class: 'event-kind' }, el('span', { 'aria-hidden': 'true', text: `${look.icon} ` }), look.label),
+    gap(scope === '' ? ': ' : ', '),
     scope === '' ? null : el('span', { class: 'event-scope', text: scope }),
+    scope === '' ? null : gap(': '),
     el('span', { class: 'event-message', text: event.message + (local ? ' (reported to this page)' : '') }),
     event.problems !== undefined && event.problems.length > 0
       ? el('ul', { class: 'problems' }, ...event.problems.map((p) => el('li', { text: p })))

@@ -2,7 +2,7 @@
 // button, the routes that use it, its five-minute chart, and a tile per target (primaries first).
 import { TrafficChart } from '../chart.ts'
 import type { OnScreen } from '../on-screen.ts'
-import { el, setAttr, setHidden, setText, syncList } from '../dom.ts'
+import { el, setAttr, setHidden, setText, setUsable, syncList } from '../dom.ts'
 import { formatClock, formatMs, formatRate, formatSpan } from '../format.ts'
 import { CIRCUIT_LOOK, TIER_LOOK } from '../labels.ts'
 import type { DashboardPool, DashboardRoute, PoolSeries, TargetTraffic } from '../wire.ts'
@@ -24,7 +24,7 @@ export class PoolCard {
   readonly chart: TrafficChart
   readonly #ctx: ViewContext
   readonly #onScreen: OnScreen
-  readonly #title = el('h3')
+  readonly #title = el('span')
   readonly #circuit = el('span', { class: 'badge' })
   readonly #tier = el('span', { class: 'badge' })
   readonly #switchover = el('button', { type: 'button', class: 'small' })
@@ -44,8 +44,9 @@ export class PoolCard {
     this.#onScreen = onScreen
     this.chart = new TrafficChart(`traffic of pool ${item.name} over the last 5 minutes`, onScreen)
     this.#switchover.addEventListener('click', () => ctx.actions.switchover(this.#name, this.#switchTo))
+    // a section with no name of its own: not a landmark (200 pools were 200 regions); its heading names it
     this.root = el('section', { class: 'card pool' },
-      el('header', { class: 'card-head' }, this.#title, el('div', { class: 'badges' }, this.#circuit, this.#tier), this.#switchover),
+      el('header', { class: 'card-head' }, el('h3', {}, el('span', { class: 'visually-hidden', text: 'pool ' }), this.#title), el('div', { class: 'badges' }, this.#circuit, this.#tier), this.#switchover),
       this.#routes,
       this.chart.root,
       this.#now,
@@ -79,7 +80,6 @@ export class PoolCard {
     const { name, pool } = item
     this.#name = name
     setAttr(this.root, 'data-pool', name)
-    setAttr(this.root, 'aria-label', `pool ${name}`)
     setText(this.#title, name)
     this.#renderCircuit(pool, item.at)
     this.#renderTier(pool)
@@ -123,11 +123,13 @@ export class PoolCard {
     const hasBackups = pool.targets.some((t) => t.backup)
     this.#switchTo = pool.activeTier === 'backup' ? 'primary' : 'backup'
     setHidden(this.#switchover, !hasBackups)
-    setText(this.#switchover, this.#switchTo === 'backup' ? 'Switch to backups' : 'Switch to primaries')
+    const visible = this.#switchTo === 'backup' ? 'Switch to backups' : 'Switch to primaries'
+    setText(this.#switchover, visible)
     const reason = this.#ctx.actions.disabledReason()
-    this.#switchover.disabled = reason !== undefined || this.#ctx.actions.busy() !== undefined
+    setUsable(this.#switchover, reason !== undefined ? 'off' : this.#ctx.actions.busy() !== undefined ? 'held' : 'on')
     setAttr(this.#switchover, 'title', reason)
-    setAttr(this.#switchover, 'aria-label', `switch pool ${this.#name} to its ${this.#switchTo === 'backup' ? 'backups' : 'primaries'}`)
+    // the name starts with what the button shows (speech input users say what they see), then says which pool
+    setAttr(this.#switchover, 'aria-label', `${visible} (pool ${this.#name})`)
   }
 
   #renderNow (recent: PoolSeries | undefined): void {

@@ -1,6 +1,6 @@
 // Every route with its pool, and what a release does to it: a canary's weight (with the control to change it)
 // and its rollbacks, or a read/write split's fallback state.
-import { el, setAttr, setHidden, setText, syncList } from '../dom.ts'
+import { el, isHeld, setAttr, setHidden, setText, setUsable, syncList } from '../dom.ts'
 import { formatClock } from '../format.ts'
 import { CIRCUIT_LOOK, TIER_LOOK } from '../labels.ts'
 import type { DashboardPool, DashboardRoute } from '../wire.ts'
@@ -107,32 +107,41 @@ function describePool (pool: DashboardPool): string {
   return parts.join(', ')
 }
 
-/** A canary's weight: slider and number in step, applied with the Set button (never while dragging). */
+/**
+ * A canary's weight: slider and number in step, applied with the Set button or Enter in the number (a form; never
+ * while dragging). A weight outside 0-100 is not sent: the field is marked invalid and the status line says why.
+ */
 class CanaryControl {
-  readonly root: HTMLElement
+  readonly root: HTMLFormElement
   readonly #ctx: ViewContext
   readonly #summary = el('span', { class: 'canary-summary' })
   readonly #range = el('input', { type: 'range', min: '0', max: '100', step: '1' })
   readonly #number = el('input', { type: 'number', min: '0', max: '100', step: '0.01', inputmode: 'decimal' })
-  readonly #apply = el('button', { type: 'button', class: 'small', text: 'Set' })
+  readonly #apply = el('button', { type: 'submit', class: 'small', text: 'Set' })
   #route = ''
   /** The operator moved the control and has not applied it: snapshots must not move it back. */
   #editing = false
 
   constructor (ctx: ViewContext) {
     this.#ctx = ctx
-    this.#range.addEventListener('input', () => { this.#editing = true; this.#number.value = this.#range.value })
-    this.#number.addEventListener('input', () => { this.#editing = true; this.#range.value = this.#number.value })
-    this.#apply.addEventListener('click', () => {
-      const weight = Number(this.#number.value)
-      if (!Number.isFinite(weight) || weight < 0 || weight > 100) return
+    this.#range.addEventListener('input', () => { this.#edited(); this.#number.value = this.#range.value })
+    this.#number.addEventListener('input', () => { this.#edited(); this.#range.value = this.#number.value })
+    // novalidate: the browser's own bubble for 150 is neither announced by every screen reader nor styled; ours is
+    this.root = el('form', { class: 'canary', novalidate: '' },
+      this.#summary, this.#range, this.#number, el('span', { text: '%' }), this.#apply)
+    this.root.addEventListener('submit', (event) => {
+      event.preventDefault()
+      if (isHeld(this.#apply)) return
+      const typed = this.#number.value.trim()
+      const weight = typed === '' ? Number.NaN : Number(typed)
+      if (!Number.isFinite(weight) || weight < 0 || weight > 100) {
+        setAttr(this.#number, 'aria-invalid', 'true')
+        ctx.actions.refuse(`Canary weight of route ${this.#route}: ${typed === '' ? 'empty' : `"${typed}"`} is not a weight from 0 to 100; nothing was sent.`)
+        return
+      }
       this.#editing = false
       ctx.actions.setCanaryWeight(this.#route, weight)
     })
-    this.root = el('div', { class: 'canary' },
-      this.#summary,
-      el('label', { class: 'canary-set' }, el('span', { class: 'visually-hidden', text: 'canary weight in percent' }), this.#range),
-      this.#number, el('span', { text: '%' }), this.#apply)
   }
 
   update (route: string, canary: { pool: string; weight: number; weightSource?: string }): void {
@@ -144,10 +153,17 @@ class CanaryControl {
       this.#number.value = String(canary.weight)
     }
     const reason = this.#ctx.actions.disabledReason()
-    const disabled = reason !== undefined || this.#ctx.actions.busy() !== undefined
-    this.#range.disabled = this.#number.disabled = this.#apply.disabled = disabled
+    // held (not disabled) while an action runs: the number or Set the operator is on keeps focus
+    const usable = reason !== undefined ? 'off' : this.#ctx.actions.busy() !== undefined ? 'held' : 'on'
+    for (const control of [this.#range, this.#number, this.#apply]) setUsable(control, usable)
     setAttr(this.#apply, 'title', reason)
     setAttr(this.#apply, 'aria-label', `set the canary weight of route ${route}`)
     setAttr(this.#number, 'aria-label', `canary weight of route ${route}, percent`)
+    setAttr(this.#range, 'aria-label', `canary weight of route ${route}, percent`)
+  }
+
+  #edited (): void {
+    this.#editing = true
+    setAttr(this.#number, 'aria-invalid', undefined)
   }
 }

@@ -1,7 +1,7 @@
 // One target: its state as icon + word + colour, traffic over the last minute, the last health check, and the
 // drain / enable / disable buttons.
 import type { TargetAction } from '../api.ts'
-import { el, setAttr, setHidden, setText } from '../dom.ts'
+import { el, lostFocus, setAttr, setHidden, setText, setUsable } from '../dom.ts'
 import { formatClock, formatMs, formatPercent, formatRate, formatSpan } from '../format.ts'
 import { lookOf } from '../labels.ts'
 import type { DashboardTarget, TargetTraffic } from '../wire.ts'
@@ -10,6 +10,8 @@ import { targetKey, type ViewContext } from './context.ts'
 export interface TargetItem { pool: string; target: DashboardTarget; traffic: TargetTraffic | undefined }
 
 const ACTIONS: readonly TargetAction[] = ['drain', 'enable', 'disable']
+/** Where focus goes when the focused button stops applying (a drain done, the target disabled or enabled again). */
+const COUNTERPART: Record<TargetAction, TargetAction> = { drain: 'enable', disable: 'enable', enable: 'drain' }
 
 export class TargetTile {
   readonly root: HTMLElement
@@ -20,6 +22,9 @@ export class TargetTile {
   readonly #id = el('span', { class: 'target-id' })
   readonly #role = el('span', { class: 'tag' })
   readonly #inFlight = el('dd')
+  readonly #tunnels = el('dd')
+  /** Its own line under the four figures: "1 (1 WebSocket)" did not fit a quarter of a tile and ran over req/s. */
+  readonly #tunnelsRow = el('div', { class: 'tunnels' }, el('dt', { text: 'WebSocket tunnels' }), this.#tunnels)
   readonly #rps = el('dd')
   readonly #errors = el('dd')
   readonly #p99 = el('dd')
@@ -41,7 +46,7 @@ export class TargetTile {
       el('div', { class: 'tile-head' },
         el('span', { class: 'state' }, this.#icon, this.#state), this.#since),
       el('div', { class: 'tile-name' }, this.#id, this.#role),
-      el('dl', { class: 'stats' }, stat('in flight', this.#inFlight), stat('req/s', this.#rps), stat('errors', this.#errors), stat('p99', this.#p99)),
+      el('dl', { class: 'stats' }, stat('in flight', this.#inFlight), stat('req/s', this.#rps), stat('errors', this.#errors), stat('p99', this.#p99), this.#tunnelsRow),
       this.#check,
       el('div', { class: 'buttons' }, ...ACTIONS.map((a) => this.#buttons[a])))
     this.update(item)
@@ -62,8 +67,10 @@ export class TargetTile {
     setText(this.#id, target.id)
     setAttr(this.#id, 'title', target.url)
     setText(this.#role, `${target.backup ? 'backup' : 'primary'} · w${target.weight}`)
-    // open WebSocket tunnels count in flight: named, so a drain that does not finish says why
-    setText(this.#inFlight, target.tunnels > 0 ? `${target.inFlight} (${target.tunnels} WebSocket)` : String(target.inFlight))
+    // open WebSocket tunnels count in flight: named (on their own line), so a drain that does not finish says why
+    setText(this.#inFlight, String(target.inFlight))
+    setHidden(this.#tunnelsRow, target.tunnels === 0)
+    setText(this.#tunnels, String(target.tunnels))
     setText(this.#rps, traffic === undefined ? '–' : formatRate(traffic.rps))
     setText(this.#errors, traffic === undefined ? '–' : formatPercent(traffic.errorRate))
     setAttr(this.#errors, 'class', traffic !== undefined && traffic.errorRate >= 0.05 ? 'alarm' : undefined)
@@ -90,13 +97,18 @@ export class TargetTile {
       enable: target.state === 'draining' || target.state === 'drained' || target.state === 'disabled',
       disable: target.state !== 'disabled',
     }
+    const focused = ACTIONS.find((action) => document.activeElement === this.#buttons[action])
     for (const action of ACTIONS) {
       const button = this.#buttons[action]
       const key = `${action}:${this.#pool}:${target.id}`
-      button.disabled = reason !== undefined || !applies[action] || busy !== undefined
+      setUsable(button, reason !== undefined || !applies[action] ? 'off' : busy !== undefined ? 'held' : 'on')
       setAttr(button, 'aria-busy', busy === key ? 'true' : undefined)
       setAttr(button, 'aria-label', `${action} ${target.id} in pool ${this.#pool}`)
       setAttr(button, 'title', reason)
+    }
+    if (focused !== undefined && lostFocus(this.#buttons[focused])) {
+      const next = [COUNTERPART[focused], ...ACTIONS].map((a) => this.#buttons[a]).find((b) => !b.disabled)
+      next?.focus()
     }
   }
 }
