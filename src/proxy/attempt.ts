@@ -15,6 +15,7 @@ import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
 import { forwardedOverHttps } from './front.ts'
 import { connectionTokens, responseHeaderList } from './headers.ts'
+import { heldHeadsOf, type HoldsHead } from './held-heads.ts'
 import { dropBodyAtClose } from './raw-response.ts'
 import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
 import { forwardedReason, unforwardable } from './response-rules.ts'
@@ -32,7 +33,7 @@ export type { AttemptResult }
 /** Bytes queued for a client before the upstream is paused (a slow client holds at most this, plus one read). */
 const PAUSE_BYTES = 256 * 1024
 
-export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
+export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware, HoldsHead {
   readonly result: AttemptResult = { responded: false, failure: undefined, busy: false, local: false, stale: false, retryable: false, outOfTime: false, slotTaken: false, delayMs: 0, error: undefined }
   readonly #ex: Exchange
   readonly #runtime: PoolRuntime
@@ -246,14 +247,23 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     // reply (#fail)
     this.#heldHead = out
     this.#heldReason = forwardedReason(statusCode, statusMessage)
+    heldHeadsOf(runtime.clock).hold(this)
     // a half-open breaker's probe is judged by its head, not its first body byte: an SSE or long-poll answer sends
     // its head and waits, and the pool would refuse everyone else meanwhile
     ex.answerStarted?.(result)
   }
 
+  /** The first body byte is slow to come (SSE, long-poll): the head goes out alone, as nginx and HAProxy pass it on. */
+  sendHeldHead (): void {
+    if (this.#heldHead === undefined || this.#settled) return
+    this.#sendHead(this.#heldHead)
+    this.#ex.res.flushHeaders()
+  }
+
   /** Writes the held head: the answer begins to go to the client. */
   #sendHead (out: (string | string[])[]): void {
     this.#heldHead = undefined
+    heldHeadsOf(this.#runtime.clock).release(this)
     const res = this.#ex.res
     const reason = this.#heldReason
     if (reason !== undefined) res.writeHead(this.#status, reason, out)
@@ -362,10 +372,12 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware {
     const result = this.result
     result.error = err
     // An answer whose head never left (held for its first body byte) has not begun: the client gets the error answer
-    // (forward.ts), not an empty reply. Never sent to another target: the upstream took the request and answered.
+    // (forward.ts), not an empty reply. Not retried on another target: the upstream took the request and answered (a
+    // split read still falls back to the primary, as a read that failed on a replica does)
     const headHeld = this.#heldHead !== undefined
     if (headHeld) {
       this.#heldHead = undefined
+      heldHeadsOf(this.#runtime.clock).release(this)
       result.responded = false
     }
     const reason = err instanceof AttemptAborted ? err.reason : undefined
