@@ -2,7 +2,7 @@
 // X-Forwarded-* say who the client was; only trusted proxies may extend an existing chain.
 import type { IncomingMessage } from 'node:http'
 import { canonicalIp } from '../ip.ts'
-import type { ViaEntry } from './via.ts'
+import { LOOP_AFTER_PASSES, marksIn, type ViaEntry } from './via.ts'
 
 // Trailer is not hop-by-hop in RFC 9110, but it announces fields only a chunked message carries, and each side's
 // framing is the gateway's own (Node throws on a Trailer field in an answer it does not chunk).
@@ -83,7 +83,7 @@ export interface IncomingFacts {
   maxForwards?: string
   /** Another Max-Forwards line with a different value arrived (a 400 for TRACE and OPTIONS). Set only when true. */
   maxForwardsConflict?: boolean
-  /** The request's Via holds this gateway instance's mark: it has been here before (508). Set only when true. */
+  /** The request's Via shows it passed this gateway instance LOOP_AFTER_PASSES times already (508). Set only when true. */
   looped?: boolean
 }
 
@@ -110,6 +110,8 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
   let forwardedHost: string | undefined
   /** Where the last Via line passed on is in `out`: the gateway's entry goes at the end of its list. */
   let viaAt: number | undefined
+  /** This gateway instance's entries in the request's Via: the passes it made here already. */
+  let passes = 0
   const dropUnderscore = opts.dropUnderscoreHeaders === true
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase()
@@ -155,7 +157,7 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
     if (HELD_BACK.has(name)) {
       if (name === 'max-forwards') holdMaxForwards(facts, value)
       else if (name === 'via') {
-        if (opts.via !== undefined && value.includes(opts.via.mark)) facts.looped = true
+        if (opts.via !== undefined) passes += marksIn(value, opts.via.mark)
         // (a Via the Connection field names is hop-by-hop: dropped, and the gateway's own entry starts a new list)
         if (connectionTokens?.has(name) !== true) {
           viaAt = out.length
@@ -175,6 +177,7 @@ export function buildUpstreamHeaders (raw: readonly string[], opts: UpstreamHead
     if (facts.host !== undefined) facts.hostField = facts.host
     facts.host = opts.authority
   }
+  if (passes >= LOOP_AFTER_PASSES) facts.looped = true
   if (opts.via !== undefined) {
     // one list, in order (RFC 9110 §7.6.3): appended to the last line the client sent, as one more field line
     // would leave an upstream that reads only one of them without it

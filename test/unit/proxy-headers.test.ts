@@ -108,8 +108,9 @@ t.test('the answer closes the connection: Connection: close, or an upgrade that 
   t.notOk(names(build(['Upgrade', 'h2c', 'Connection', 'upgrade']).pairs).includes('upgrade'), 'Upgrade stays hop-by-hop')
 })
 
-// RFC 9110 §7.6.3: the gateway's Via entry is appended to the request's list; a Via that holds its mark has been here
-t.test("Via: the gateway's entry ends the list; its own mark is a loop", async (t) => {
+// RFC 9110 §7.6.3: the gateway's Via entry is appended to the request's list; a Via that holds its mark twice has
+// been here twice: a loop (once is a hairpin through another proxy, let through)
+t.test("Via: the gateway's entry ends the list; its own mark twice is a loop", async (t) => {
   const via = { entry: '1.1 gw (switchyard/0123abcd)', mark: 'switchyard/0123abcd' }
   const opts = { ...untrusted, via }
   t.strictSame(values(build(['Accept', '*/*'], opts).pairs, 'via'), [via.entry], 'none sent: one entry')
@@ -119,8 +120,10 @@ t.test("Via: the gateway's entry ends the list; its own mark is a loop", async (
   t.strictSame(values(build(['Connection', 'via', 'Via', '1.1 hop'], opts).pairs, 'via'), [via.entry], 'a Via the Connection field names is dropped')
   t.strictSame(values(build(['Via', '1.1 a'], untrusted).pairs, 'via'), ['1.1 a'], 'no entry of its own: the client\'s passes unchanged')
   t.equal(build(['Via', '1.1 a'], opts).facts.looped, undefined, 'another instance: no loop')
-  t.equal(build(['Via', '1.1 a, 1.1 gw (switchyard/0123abcd)'], opts).facts.looped, true, 'its own mark: a loop')
-  t.equal(build(['Via', '1.1 gw (switchyard/0123abcd)'], untrusted).facts.looped, undefined, 'Via off: no loop found')
+  t.equal(build(['Via', '1.1 a, 1.1 gw (switchyard/0123abcd)'], opts).facts.looped, undefined, 'its own mark once: a hairpin, no loop')
+  t.equal(build(['Via', '1.1 gw (switchyard/0123abcd), 1.1 a, 1.1 gw (switchyard/0123abcd)'], opts).facts.looped, true, 'twice in one line: a loop')
+  t.equal(build(['Via', '1.1 gw (switchyard/0123abcd)', 'Via', '1.1 a, 1.1 gw (switchyard/0123abcd)'], opts).facts.looped, true, 'twice over two lines: a loop')
+  t.equal(build(['Via', '1.1 gw (switchyard/0123abcd), 1.1 gw (switchyard/0123abcd)'], untrusted).facts.looped, undefined, 'Via off: no loop found')
 })
 
 t.test('Expect is dropped', async (t) => {
