@@ -3,6 +3,7 @@
 // cannot be connected to is followed by another, as the pool's retry policy allows (the handshake never left), picked
 // in the pool running under its name then (a reload may have replaced it), as a request's retry is (retry-loop.ts).
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { PickContext } from '../balancer/types.ts'
@@ -470,7 +471,10 @@ export class UpgradeAttempt implements Dispatcher.DispatchHandler, ConnectionAwa
       this.#stopWatchingClient()
       this.#release(true)
       this.#runtime.outlier.failure(this.#target, kind)
-      socket.destroy()
+      // the declined answer's body runs to the close (its chunking is the upstream's, stripped): a FIN would end it as
+      // if whole; only a reset shows the client the cut (RFC 9112 §8), as for an HTTP/1.0 client's answer (exchange.ts)
+      if (typeof (socket as Partial<Socket>).resetAndDestroy === 'function') (socket as Socket).resetAndDestroy()
+      else socket.destroy()
       return this.#end({ status: this.#answered, declined: true, failed: true, cutShortBy: failureCode(kind), attempts: this.#attempts, target: this.#target, handshakeMs })
     }
     const upstreamError = errorCodeOf(err)
