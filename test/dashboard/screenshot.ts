@@ -20,6 +20,11 @@ try {
   await page.locator('[data-connection="live"]').waitFor()
   await page.locator('.chart canvas').first().waitFor()
   await page.waitForTimeout(1200) // a live point or two on the charts
+  // a card far off screen is neither rendered nor redrawn (content-visibility, OnScreen) and a full-page capture does
+  // not make it near: a viewport as tall as the page does, and every card draws what it deferred
+  const height = await page.evaluate(() => document.documentElement.scrollHeight)
+  await page.setViewportSize({ width, height })
+  await page.waitForTimeout(500)
   await page.screenshot({ path: out, fullPage: true })
   if (foreign.length > 0 || errors.length > 0) console.error({ foreign, errors })
   console.log(`wrote ${out}`)
