@@ -78,7 +78,7 @@ t.test('a client that leaves while the head waits for its first body byte: 499, 
   t.same(counted, logged)
 })
 
-// The probe is judged by its head (test/resilience/breaker-probe-late-first-byte.test.ts says why): a body that then
+// The probe is judged by its head (test/resilience/breaker-probe-stream.test.ts says why): a body that then
 // fails on its first read still gives its client the 502, and counts for outlier detection, not for the breaker.
 t.test("a half-open breaker's probe whose body fails on its first read: its client gets the 502", async (t) => {
   const u = await ScriptedUpstream.start((socket, n) => {

@@ -76,19 +76,24 @@ t.test('server.via: false adds none (and finds no loop): the client\'s Via passe
   t.equal(u.requests[1]!.headers.via, '1.1 x (switchyard/0badc0de)')
 })
 
-t.test('a pool that points back at the gateway: 508 loop_detected at the third pass, not a 504 after a thousand hops', async (t) => {
+/** A gateway whose pool `self` points at the gateway itself (a reload points it there, once its port is known). */
+async function selfPointing (t: Test, route: { path: string; stripPrefix?: boolean }): Promise<{ gw: TestGateway; u: TestUpstream }> {
   const u = await TestUpstream.start({ name: 'u' })
   t.teardown(() => u.close())
-  const base = { log: { level: 'info' }, pools: { self: { targets: [u.url], retry: { attempts: 1 }, timeouts: { requestMs: 3000 } } }, routes: [{ path: '/', pool: 'self' }] }
+  const base = { log: { level: 'info' }, pools: { self: { targets: [u.url], retry: { attempts: 1 }, timeouts: { requestMs: 3000 } } }, routes: [{ pool: 'self', ...route }] }
   let selfUrl = ''
   const gw = await startGateway(base as GatewayConfig, {
     defaultMetrics: false,
-    // a reload points the pool at the gateway's own port (known once it listens)
     load: async () => validateConfig({ ...base, pools: { self: { ...base.pools.self, targets: [selfUrl] } } }),
   })
   t.teardown(() => gw.close())
   selfUrl = gw.url
   t.equal((await gw.gateway.reload()).result, 'success', 'reloaded')
+  return { gw, u }
+}
+
+t.test('a pool that points back at the gateway: 508 loop_detected at the third pass, not a 504 after a thousand hops', async (t) => {
+  const { gw, u } = await selfPointing(t, { path: '/' })
   const started = performance.now()
   const res = await fetch(`${gw.url}/loop`)
   const body = await res.json() as { error: string }
@@ -140,4 +145,21 @@ t.test('a WebSocket upgrade carries the entry too', async (t) => {
   t.equal(response.status, 101)
   t.match(viaOf(u), ['1.1 lb', ENTRY])
   t.equal(viaOf(u).length, 2)
+})
+
+// A request that comes back to the gateway instance is refused 508 loop_detected before it is routed
+// (src/proxy/front.ts): the pass that finds it (the third) need not match any route. A route that strips its prefix
+// and whose pool points back at the gateway sends '/api/api/x' round as '/api/x', then as '/x', which no route serves:
+// that is still the loop, and it is the loop the client and the access log are told of, not a 404 no_route that
+// would send the operator to the route table instead of the pool that points at the gateway.
+t.test('a looped request whose third pass matches no route: 508 loop_detected, not 404 no_route', async (t) => {
+  const { gw, u } = await selfPointing(t, { path: '/api', stripPrefix: true })
+  const res = await fetch(`${gw.url}/api/api/x`)
+  const body = await res.json() as { error: string }
+  t.equal(res.status, 508)
+  t.equal(body.error, 'loop_detected')
+  const lines = gw.accessLogs()
+  t.equal(lines.length, 3, 'three passes through the gateway')
+  t.match(lines.find((l) => l.route === undefined), { status: 508, error: 'loop_detected', path: '/x' }, 'the third pass is refused as a loop')
+  t.equal(u.requests.length, 0)
 })
