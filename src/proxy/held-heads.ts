@@ -43,9 +43,9 @@ export class HeldHeads {
     this.#timer = undefined
     const due = this.#older
     this.#older = this.#newer
-    this.#newer = due
+    // a fresh set (not `due` again): a head held while these go out must not be lost with them
+    this.#newer = new Set()
     for (const holder of due) holder.sendHeldHead() // each releases itself
-    due.clear()
     if (this.#older.size > 0) this.#timer = this.#clock.setTimeout(() => this.#tick(), HEAD_WAITS_MS)
   }
 }

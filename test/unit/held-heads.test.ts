@@ -56,3 +56,17 @@ t.test('heads held after a tick wait for a tick of their own', async (t) => {
   t.same(sent, ['a', 'b'])
   t.equal(clock.pendingTimers, 0)
 })
+
+t.test('a head held while a tick sends others is kept for a later tick', async (t) => {
+  const clock = new ManualClock()
+  const heads = new HeldHeads(clock)
+  const sent: string[] = []
+  const late = holder(heads, sent, 'late')
+  const first: HoldsHead = { sendHeldHead: () => { sent.push('first'); heads.release(first); heads.hold(late) } }
+  heads.hold(first)
+  clock.advance(HEAD_WAITS_MS * 2)
+  t.same(sent, ['first'])
+  clock.advance(HEAD_WAITS_MS * 2)
+  t.same(sent, ['first', 'late'], 'not lost with the set that went out')
+  t.equal(clock.pendingTimers, 0)
+})
