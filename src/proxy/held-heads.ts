@@ -1,8 +1,10 @@
 // Answer heads waiting for their first body byte (src/proxy/attempt.ts holds a head so that a body failing on its
 // first read is answered 502 rather than an empty reply). An answer whose body is slow to start (SSE, long-poll)
-// must not keep its head back from the client meanwhile: nginx and HAProxy pass a head on as it comes. One timer for
-// a clock's held heads (all of a gateway's pools share one), not one per request: a head goes out alone after
-// HEAD_WAITS_MS to twice that.
+// must not keep its head back from the client meanwhile: nginx and HAProxy pass a head on as it comes. Nearly every
+// answer's first body bytes come in the read its head came in: those are let go at no cost beyond a set's add and
+// delete. A head still held when that turn of the event loop ends waits in one timer for a clock's held heads (all of
+// a gateway's pools share one), not one per request, and goes out alone HEAD_WAITS_MS to twice that later. (A timer
+// armed and cleared per request cost ~10,000 instructions a request: bench/instructions.ts.)
 import type { Clock, Timer } from '../runtime.ts'
 
 /** Long enough for a first read that fails (it comes with the head, or just after) to be seen first. */
@@ -15,6 +17,9 @@ export interface HoldsHead {
 
 export class HeldHeads {
   readonly #clock: Clock
+  /** Held in this turn of the event loop, and whether its end is awaited. */
+  #fresh = new Set<HoldsHead>()
+  #turnEnding = false
   /** Held since the timer was last armed, and held before that: the older go out at the next tick. */
   #newer = new Set<HoldsHead>()
   #older = new Set<HoldsHead>()
@@ -25,18 +30,28 @@ export class HeldHeads {
   }
 
   hold (holder: HoldsHead): void {
-    this.#newer.add(holder)
-    this.#timer ??= this.#clock.setTimeout(() => this.#tick(), HEAD_WAITS_MS)
+    this.#fresh.add(holder)
+    if (this.#turnEnding) return
+    this.#turnEnding = true
+    setImmediate(this.#afterTurn)
   }
 
   /** Its head went out with its first body bytes, or the answer failed: nothing to send. */
   release (holder: HoldsHead): void {
-    if (!this.#newer.delete(holder)) this.#older.delete(holder)
-    // nothing held: no timer left running (one at a time, requests arm and clear it; under load it stays armed)
-    if (this.#newer.size === 0 && this.#older.size === 0 && this.#timer !== undefined) {
+    if (!this.#fresh.delete(holder) && !this.#newer.delete(holder)) this.#older.delete(holder)
+    // nothing waits: no timer left running
+    if (this.#timer !== undefined && this.#newer.size === 0 && this.#older.size === 0) {
       this.#clock.clearTimeout(this.#timer)
       this.#timer = undefined
     }
+  }
+
+  readonly #afterTurn = (): void => {
+    this.#turnEnding = false
+    if (this.#fresh.size === 0) return
+    for (const holder of this.#fresh) this.#newer.add(holder)
+    this.#fresh.clear()
+    this.#timer ??= this.#clock.setTimeout(() => this.#tick(), HEAD_WAITS_MS)
   }
 
   #tick (): void {
