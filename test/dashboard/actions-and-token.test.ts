@@ -4,7 +4,7 @@
 import { createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
-import { launch } from './browser.ts'
+import { launch, SHOWN_WITHIN_MS } from './browser.ts'
 import { openDashboard, tile } from './dashboard-page.ts'
 import { startFakeAdmin } from './fixture.ts'
 import { waitUntil } from './wait.ts'
@@ -181,11 +181,12 @@ t.test('drain and switchover of a pool named "blue#2?x"', async (t) => {
   const target = tile(page, name, '10.0.7.1:80')
   await target.waitFor()
   await target.getByRole('button', { name: /^drain/ }).click()
-  await waitUntil(() => admin.calls.length === 1)
+  // (a loaded host: the new card comes near, is drawn and laid out, before the click lands)
+  await waitUntil(() => admin.calls.length === 1, SHOWN_WITHIN_MS)
   t.equal(admin.calls[0]!.url, `/pools/${encodeURIComponent(name)}/targets/${encodeURIComponent('10.0.7.1:80')}/drain`)
   await page.locator(`#action-status.tone-ok`).waitFor()
   await page.locator(`[data-pool="${name}"]`).getByRole('button', { name: `Switch to backups (pool ${name})` }).click()
-  await waitUntil(() => admin.calls.length === 2)
+  await waitUntil(() => admin.calls.length === 2, SHOWN_WITHIN_MS)
   t.equal(admin.calls[1]!.url, `/pools/${encodeURIComponent(name)}/switchover`)
   t.equal(admin.pool(name).activeTier, 'backup', 'the pool named was switched')
 })
