@@ -242,9 +242,9 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware, Hol
       const token = sticky.token()
       out.push('set-cookie', sticky.setCookieHeader(token, forwardedOverHttps(ex.headers)), 'x-read-after-write', token)
     }
-    // Held for the first body byte or the end, when Node would send it anyway (writeHead only stores a head): a body
-    // that fails on its first read (a chunk llhttp refuses, a reset) is then answered with its error, not an empty
-    // reply (#fail)
+    // Held for the first body byte or the end, when Node would send it anyway (writeHead only stores a head), or until
+    // the head has waited 50-100 ms alone (src/proxy/held-heads.ts: SSE, long-poll): a body that fails on its first
+    // read (a chunk llhttp refuses, a reset) is then answered with its error, not an empty reply (#fail)
     this.#heldHead = out
     this.#heldReason = forwardedReason(statusCode, statusMessage)
     heldHeadsOf(runtime.clock).hold(this)
