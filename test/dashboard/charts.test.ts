@@ -106,6 +106,29 @@ t.test('a far card waits until it comes near, then shows the latest state and it
   t.pass('its chart made once near')
 })
 
+// A far card's chart is made when the card comes near, which is when the operator scrolls to it to click one of its
+// buttons: the chart's box holds the plot and its legend from the start, so nothing below it moves as it is made
+// (the legend's line, 27 px, pushed the tiles down under the pointer: a click the clean-clone CI's loaded host sent
+// to the Drain button of a card just added landed on nothing).
+t.test("a far card's buttons stay where they are as it comes near and its chart is made", async (t) => {
+  const { admin, page } = await openDashboard(t, { browser, viewport: { width: 900, height: 700 } })
+  const target = (id: string): DashboardTarget => ({
+    id, url: `http://${id}`, backup: false, weight: 1, state: 'healthy', inFlight: 0, tunnels: 0, requests: 0, failures: 0,
+  })
+  for (let i = 0; i < EXTRA_POOLS; i++) admin.status.pools[`far-${String(i).padStart(2, '0')}`] = { circuit: 'closed', activeTier: 'primary', switchover: 'auto', targets: [target(`10.2.${i}.1:80`)] }
+  admin.changed()
+  const last = `far-${EXTRA_POOLS - 1}`
+  const drain = tile(page, last, `10.2.${EXTRA_POOLS - 1}.1:80`).getByRole('button', { name: /^drain/ })
+  await drain.waitFor({ state: 'attached' })
+  t.equal(await page.locator(`[data-pool="${last}"] .chart canvas`).count(), 0, 'no chart while far')
+  await drain.scrollIntoViewIfNeeded()
+  const before = await drain.boundingBox()
+  await page.locator(`[data-pool="${last}"] .chart canvas`).waitFor()
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))))
+  const after = await drain.boundingBox()
+  t.ok(before !== null && after !== null && Math.abs(before.y - after.y) < 1, `the button did not move (${before?.y} → ${after?.y})`)
+})
+
 // Under prefers-reduced-motion a chart's lines do not crawl along every second (review r42c): new points are drawn
 // at most every 10 s. Without the preference they are drawn as they come (about once a second). The reduced-motion
 // page has been watched since the file started (above); this test's own page runs beside it.

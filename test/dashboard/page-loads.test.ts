@@ -3,7 +3,9 @@ import t from 'tap'
 import { openDashboard, tile } from './dashboard-page.ts'
 
 t.test('the dashboard draws the status, the charts and the event backlog, from its own origin only', async (t) => {
-  const { admin, page, foreign, errors } = await openDashboard(t, { admin: { failover: true } })
+  // a window tall enough for every card to be near: a card far off screen makes its chart only once scrolled near
+  // (test/dashboard/charts.test.ts)
+  const { admin, page, foreign, errors } = await openDashboard(t, { admin: { failover: true }, viewport: { width: 1280, height: 2400 } })
 
   const pools = await page.locator('section.pool').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-pool')))
   t.same(pools, Object.keys(admin.status.pools), 'one card per pool, in config order')
