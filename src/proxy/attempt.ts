@@ -15,7 +15,7 @@ import type { Target } from '../upstream/target.ts'
 import type { Exchange } from './exchange.ts'
 import { forwardedOverHttps } from './front.ts'
 import { connectionTokens, responseHeaderList } from './headers.ts'
-import { heldHeadsOf, type HoldsHead } from './held-heads.ts'
+import { heldHeadsOf, type HeldHeads, type HoldsHead } from './held-heads.ts'
 import { dropBodyAtClose } from './raw-response.ts'
 import { RECLAIM_MIN_BYTES, reclaimSent, release, unwatchUpload, watchUpload } from './reclaim.ts'
 import { forwardedReason, unforwardable } from './response-rules.ts'
@@ -80,6 +80,8 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware, Hol
   /** The answer's head, built and not written yet (#sendHead), with its reason phrase if one goes on. */
   #heldHead: (string | string[])[] | undefined = undefined
   #heldReason: string | undefined = undefined
+  /** Where it waits (its clock's: heldHeadsOf, looked up once). */
+  #heldIn: HeldHeads | undefined = undefined
   /** The head's Connection field (parsed: undici's raw head is views of a read buffer that may have been released). */
   #connection: string | string[] | undefined
   #watchingUpload = false
@@ -247,7 +249,8 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware, Hol
     // read (a chunk llhttp refuses, a reset) is then answered with its error, not an empty reply (#fail)
     this.#heldHead = out
     this.#heldReason = forwardedReason(statusCode, statusMessage)
-    heldHeadsOf(runtime.clock).hold(this)
+    this.#heldIn = heldHeadsOf(runtime.clock)
+    this.#heldIn.hold(this)
     // a half-open breaker's probe is judged by its head, not its first body byte: an SSE or long-poll answer sends
     // its head and waits, and the pool would refuse everyone else meanwhile
     ex.answerStarted?.(result)
@@ -263,7 +266,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware, Hol
   /** Writes the held head: the answer begins to go to the client. */
   #sendHead (out: (string | string[])[]): void {
     this.#heldHead = undefined
-    heldHeadsOf(this.#runtime.clock).release(this)
+    this.#heldIn!.release(this)
     const res = this.#ex.res
     const reason = this.#heldReason
     if (reason !== undefined) res.writeHead(this.#status, reason, out)
@@ -377,7 +380,7 @@ export class Attempt implements Dispatcher.DispatchHandler, ConnectionAware, Hol
     const headHeld = this.#heldHead !== undefined
     if (headHeld) {
       this.#heldHead = undefined
-      heldHeadsOf(this.#runtime.clock).release(this)
+      this.#heldIn!.release(this)
       result.responded = false
     }
     const reason = err instanceof AttemptAborted ? err.reason : undefined

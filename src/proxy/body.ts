@@ -14,6 +14,12 @@ export interface BodyStart {
 
 const EMPTY = Buffer.alloc(0)
 
+/** Whether the request announces a body (a Transfer-Encoding, or a Content-Length over 0: Node's parser checked it). */
+export function announcesBody (req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0)
+}
+
 const BODY_BYTES = Symbol('switchyard.bodyBytes')
 type CountedRequest = IncomingMessage & { [BODY_BYTES]?: number }
 /** IncomingMessage's own push (it keeps Readable's). */

@@ -10,7 +10,7 @@ import type { GatewayState, RefusalObserver } from '../state.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { logExchange, loggedStatus } from './access-log.ts'
 import { failureCode, type AttemptResult } from './attempt.ts'
-import { limitBody, readBody } from './body.ts'
+import { announcesBody, limitBody, readBody } from './body.ts'
 import { carryExchange, Exchange, exchangeOf, NO_KEY } from './exchange.ts'
 import { createAdmit, createClientIp, type Admit, type FrontOptions } from './front.ts'
 import { extractHashKey } from './hash-key.ts'
@@ -44,12 +44,6 @@ function noChunkedToHttp10 (req: IncomingMessage, res: ServerResponse): void {
 }
 
 const EXPECTS_CONTINUE = Symbol('switchyard.expectsContinue')
-
-/** A body follows the head (Node's parser has already checked the framing, so its headers are enough here). */
-function announcesBody (req: IncomingMessage): boolean {
-  const length = req.headers['content-length']
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0)
-}
 
 type ContinueMarked = ServerResponse & { [EXPECTS_CONTINUE]?: true }
 

@@ -9,6 +9,7 @@ import type { Admission, Verdict } from '../resilience/breaker.ts'
 import type { GatewayState, RefusalObserver } from '../state.ts'
 import type { Admit } from './front.ts'
 import { bytesWrittenSinceLastLine, loggedTargetPath } from './access-log.ts'
+import { announcesBody } from './body.ts'
 import { extractHashKey } from './hash-key.ts'
 import { endAndLinger, rawErrorAnswer } from './raw-response.ts'
 import { restartRead } from './pipelining.ts'
@@ -307,8 +308,7 @@ function handshakeProblem (req: IncomingMessage): 'key' | 'version' | 'method' |
   if (req.method !== 'GET' || req.httpVersion !== '1.1') return 'method'
   // A body: the new protocol would start only after it (RFC 9110 §7.8), but Node hands it over as the tunnel's first
   // bytes, and the upstream would read it as WebSocket frames. A handshake has none (RFC 6455 §4.1).
-  const length = req.headers['content-length']
-  if (req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) !== 0)) return 'body'
+  if (announcesBody(req)) return 'body'
   // a base64-encoded 16-byte nonce; repeated headers arrive joined with ', ' and fail the pattern
   if (!WEBSOCKET_KEY.test(String(req.headers['sec-websocket-key'] ?? ''))) return 'key'
   if (req.headers['sec-websocket-version'] !== '13') return 'version'
