@@ -4,7 +4,8 @@
 // connects to. (Not a test file: tap only runs *.test.ts.)
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { createServer, type AddressInfo, type Server } from 'node:net'
+import { readFileSync } from 'node:fs'
+import { connect, createServer, type AddressInfo, type Server } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { Attempt, type AttemptResult } from '../../src/proxy/attempt.ts'
@@ -105,15 +106,34 @@ export class FakeController implements Dispatcher.DispatchController {
   }
 }
 
-/** URLs of `count` ports on 127.0.0.1 that were just bound and released: connecting to them is refused. */
+/** URLs of `count` distinct ports on 127.0.0.1 that refuse connections, and that no test's server can be given. */
 export async function refusingUrls (count: number): Promise<string[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<Server>((resolve) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => resolve(server))
-  })))
-  const urls = servers.map((server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`)
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
-  return urls
+  // Below the kernel's ephemeral range: a port a server listened on and then closed could be handed to another test
+  // file's server listening on port 0 meanwhile (the suite runs files in parallel; seen once: a "refusing" target
+  // answered), while one below the range is never handed out for port 0.
+  const belowEphemeral = ephemeralPortsStart()
+  const ports = new Set<number>()
+  while (ports.size < count) {
+    const port = 10_000 + Math.floor(Math.random() * (belowEphemeral - 10_000))
+    if (!ports.has(port) && await refuses(port)) ports.add(port)
+  }
+  return [...ports].map((port) => `http://127.0.0.1:${port}`)
+}
+
+function ephemeralPortsStart (): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768
+  } catch {
+    return 32_768 // not Linux: IANA's dynamic range starts higher still (49152)
+  }
+}
+
+function refuses (port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => { socket.destroy(); resolve(false) })
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'))
+  })
 }
 
 /**
