@@ -51,7 +51,7 @@ function only (series: Record<string, number>, ...names: string[]): Record<strin
 
 t.test('after 200s, a 503 retried to success and a refused target, every series has the right value', async (t) => {
   const [u1, u2] = [await upstream(t, 'u1'), await upstream(t, 'u2')]
-  const dead = await refusedUrl(t)
+  const dead = await refusedUrl()
   const { gw, scrape } = await metered(t, {
     pools: {
       ok: { targets: [u1.url] },
@@ -101,7 +101,7 @@ t.test('after 200s, a 503 retried to success and a refused target, every series 
 })
 
 t.test('circuit_state follows a breaker that opens (0 closed → 2 open)', async (t) => {
-  const dead = await refusedUrl(t)
+  const dead = await refusedUrl()
   const { gw, scrape, admin } = await metered(t, {
     pools: { brk: { targets: [dead], retry: { attempts: 1 }, circuitBreaker: { volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 30000 } } },
     routes: [{ path: '/', pool: 'brk' }],

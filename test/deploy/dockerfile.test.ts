@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import t, { type Test } from 'tap'
 import { loadConfigFile } from '../../src/config/load.ts'
 import { C_LIBRARY_ENV, NODE_FLAGS } from '../../src/lifecycle/node-flags.ts'
+import { refusedPort } from '../helpers/refused-port.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const NODE = join(ROOT, 'node_modules/.bin/node')
@@ -125,22 +126,13 @@ async function listen (t: Test, handler: Parameters<typeof createServer>[1]): Pr
   return (server.address() as AddressInfo).port
 }
 
-/** A port nothing listens on: bound, then closed. */
-async function closedPort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
-
 t.test('HEALTHCHECK script: exit 0 on 200; 1 on 503, refused, or hung (before Docker\'s --timeout)', async (t) => {
   const requests: string[] = []
   const ok = await listen(t, (req, res) => { requests.push(req.url ?? ''); res.end('ok') })
   const unready = await listen(t, (_req, res) => { res.statusCode = 503; res.end() })
   let hungAskedAt = Number.NaN
   const hung = await listen(t, () => { hungAskedAt = performance.now() /* and never answers */ })
-  const refused = await closedPort()
+  const refused = await refusedPort()
 
   const [okRun, unreadyRun, refusedRun, hungRun] = await Promise.all([ok, unready, refused, hung].map(runHealthcheck))
   t.equal(okRun!.code, 0, '200: healthy')

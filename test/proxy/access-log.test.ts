@@ -166,7 +166,7 @@ t.test('access-log-upstream-error-cut', async (t) => {
   t.test('upstreamError for an answer cut short, a timeout and a refused connection', async (t) => {
     const up = await rawUpstream(t)
     const gw = await gateway(t, {
-      pools: { raw: { targets: [up.url], timeouts: { requestMs: 300 } }, gone: { targets: [await refusedUrl(t)] } },
+      pools: { raw: { targets: [up.url], timeouts: { requestMs: 300 } }, gone: { targets: [await refusedUrl()] } },
       routes: [{ path: '/gone', pool: 'gone' }, { path: '/', pool: 'raw' }],
     })
 
@@ -220,7 +220,7 @@ t.test('access-log-upstream-error', async (t) => {
       const secure = await upstream(t, 'self-signed', { tls: selfSigned })
       const plain = await upstream(t, 'plain')
       const gw = await gateway(t, {
-        pools: { tls: { targets: [secure.url] }, gone: { targets: [await refusedUrl(t)] }, ok: { targets: [plain.url] } },
+        pools: { tls: { targets: [secure.url] }, gone: { targets: [await refusedUrl()] }, ok: { targets: [plain.url] } },
         routes: [{ path: '/tls', pool: 'tls' }, { path: '/gone', pool: 'gone' }, { path: '/ok', pool: 'ok' }],
       }, logging.options)
       const accessLines = (): LogRecord[] => (logging.records ?? gw.logs).filter((l) => l.msg === 'request')
@@ -300,7 +300,7 @@ t.test('access-log', async (t) => {
 
   t.test('error lines carry the error code', async (t) => {
     const u = await upstream(t, 'u')
-    const gone = await refusedUrl(t)
+    const gone = await refusedUrl()
     const gw = await gateway(t, {
       pools: { api: { targets: [u.url] }, dead: { targets: [gone], retry: { attempts: 2 } } },
       routes: [{ path: '/api', pool: 'api' }, { path: '/dead', pool: 'dead' }],
@@ -367,7 +367,7 @@ t.test('access-log', async (t) => {
   // out (its `target` says it all), so a query on `targets` finds exactly the retried requests.
   t.test('targets is present only when there was more than one attempt', async (t) => {
     const u = await upstream(t, 'u')
-    const gone = await refusedUrl(t)
+    const gone = await refusedUrl()
     const gw = await gateway(t, {
       pools: { api: { targets: [u.url] }, dead: { targets: [gone], retry: { attempts: 2 } } },
       routes: [{ path: '/api', pool: 'api' }, { path: '/dead', pool: 'dead' }],

@@ -20,7 +20,7 @@ t.test('a body that crosses maxBodyBytes during a retry backoff is 413, and no t
   })
   await new Promise<void>((resolve) => live.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { live.closeAllConnections(); live.close() })
-  const refused = await refusedUrl(t)
+  const refused = await refusedUrl()
   const gw = await gateway(t, {
     pools: {
       u: {

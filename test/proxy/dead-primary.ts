@@ -8,7 +8,7 @@ type PoolConfig = GatewayConfig['pools'][string]
 
 /** `pool` adds settings (timeouts, breaker) to the pool; outlier detection is off unless it says otherwise. */
 export async function deadPrimary (t: Tap, retry: PoolConfig['retry'], options: GatewayOptions = {}, pool: Partial<PoolConfig> = {}) {
-  const dead = await refusedUrl(t)
+  const dead = await refusedUrl()
   const live = await upstream(t, 'live')
   const gw = await gateway(t, {
     pools: { p: { targets: [dead, { url: live.url, backup: true }], retry, outlier: { enabled: false }, ...pool } },

@@ -15,7 +15,7 @@ t.test('a 502 to a POST whose body was read whole keeps the connection; the next
   t.teardown(() => u.close())
   const gw = await startGateway({
     pools: {
-      gone: { targets: [await refusedUrl(t)], retry: { attempts: 1 }, circuitBreaker: { enabled: false } },
+      gone: { targets: [await refusedUrl()], retry: { attempts: 1 }, circuitBreaker: { enabled: false } },
       ok: { targets: [u.url] },
     },
     routes: [{ path: '/gone', pool: 'gone' }, { path: '/ok', pool: 'ok' }],

@@ -43,7 +43,7 @@ t.test('400 bad_path', async (t) => {
 })
 
 t.test('502 upstream_unreachable when the upstream refuses connections', async (t) => {
-  const gone = await refusedUrl(t)
+  const gone = await refusedUrl()
   const gw = await gateway(t, { pools: { p: { targets: [gone] } }, routes: [{ path: '/', pool: 'p' }] })
   assertError(t, await httpRequest(gw.url + '/x'), 'upstream_unreachable')
   assertError(t, await httpRequest(gw.url + '/x', { method: 'POST', body: '{"a":1}' }), 'upstream_unreachable', 'POST refused')

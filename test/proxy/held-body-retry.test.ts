@@ -17,7 +17,7 @@ for (const c of cases) {
   t.test(c.name, async (t) => {
     const live = await upstream(t, 'live')
     // round-robin: the refused target is tried first; a 503 comes from the live target's first answer
-    const targets = c.failFirst === 'refused' ? [await refusedUrl(t), live.url] : [live.url]
+    const targets = c.failFirst === 'refused' ? [await refusedUrl(), live.url] : [live.url]
     if (c.failFirst === 503) live.failCount = 1
     const gw = await gateway(t, {
       pools: { p: { targets, retry: { attempts: 3, backoff: NO_BACKOFF, ...(c.methods ? { methods: [...c.methods] } : {}) }, outlier: { enabled: false } } },

@@ -6,6 +6,7 @@ import { request } from 'node:http'
 import type { Target } from '../../src/upstream/target.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
 import { TestUpstream, type UpstreamOptions } from '../helpers/upstream.ts'
+import { refusedPort } from '../helpers/refused-port.ts'
 
 /** The part of a tap Test these helpers use. */
 export interface HasTeardown {
@@ -24,13 +25,9 @@ export async function gateway (t: HasTeardown, config: GatewayConfig, options: G
   return gw
 }
 
-/** A target URL nothing listens on (bound, then released). */
-export async function refusedUrl (t: HasTeardown): Promise<string> {
-  const u = await TestUpstream.start({ name: 'gone' })
-  const url = u.url
-  await u.close()
-  t.teardown(() => u.close())
-  return url
+/** A target URL nothing listens on, and no test's server can be given (test/helpers/refused-port.ts). */
+export async function refusedUrl (): Promise<string> {
+  return `http://127.0.0.1:${await refusedPort()}`
 }
 
 /** The tap Test a subtest callback receives (its last overload is `test(cb)`). */

@@ -98,7 +98,7 @@ t.test('attempts 2: stale connections on two targets, one dead, are both uncount
 
 t.test('after a stale connection, another target that refuses is a connect failure as retryOn has it', async (t) => {
   const a = await expiringUpstream(t, { name: 'a', holdExpired: true })
-  const b = await refusedUrl(t)
+  const b = await refusedUrl()
   const c = await expiringUpstream(t, { name: 'c', holdExpired: true })
   const gw = await gateway(t, {
     pools: { p: { targets: [a.url, b, c.url], retry: { attempts: 3, retryOn: ['reset', 502, 503, 504], backoff: BACKOFF } } },

@@ -38,7 +38,7 @@ t.test('a handshake sent again after a stale kept-alive connection lists its tar
 })
 
 t.test('a handshake sent to the next target after a connect failure lists both, in order', async (t) => {
-  const gone = await refusedUrl(t)
+  const gone = await refusedUrl()
   const b = await upstream(t, 'b')
   // round-robin from the first target (test/helpers/gateway.ts): the refused one first
   const gw = await gateway(t, { pools: { p: { targets: [gone, b.url], retry: { backoff: BACKOFF } } }, routes: [{ path: '/', pool: 'p' }] }, { defaultMetrics: false })

@@ -23,7 +23,7 @@ t.test('a refused connect is retried on another target: 101, two attempts logged
 })
 
 t.test('every target refusing: 502 upstream_unreachable after the policy\'s attempts', async (t) => {
-  const dead = [await refusedUrl(t), await refusedUrl(t)]
+  const dead = [await refusedUrl(), await refusedUrl()]
   const gw = await gateway(t, {
     pools: { p: { targets: dead, retry: { attempts: 3, retryOn: ['connect-failure'] }, outlier: { enabled: false } } },
     routes: [{ path: '/', pool: 'p' }],

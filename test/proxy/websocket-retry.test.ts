@@ -68,7 +68,7 @@ t.test('websocket-retry-backoff', async (t) => {
   }
 
   async function setup (t: Tap): Promise<Setup> {
-    const dead = await refusedUrl(t)
+    const dead = await refusedUrl()
     const live = await upstream(t, 'live')
     const clock = new ManualClock()
     let next = config(dead, live)
@@ -162,7 +162,7 @@ t.test('websocket-retry-backoff', async (t) => {
 // as a request's retry is: it does not pile onto a target already holding as many waiting attempts as it may.
 t.test('websocket-retry-queue-full', async (t) => {
   t.test('the retry\'s target has a full queue: 503 upstream_busy at once, nothing more queued on it', async (t) => {
-    const dead = await refusedUrl(t)
+    const dead = await refusedUrl()
     const stuck = await blackhole(t)
     const gw = await gateway(t, {
       pools: {
@@ -195,7 +195,7 @@ t.test('websocket-retry-queue-full', async (t) => {
 // target's name the replaced pool wrote. Virtual-hosted upstreams route on it: the wrong one reaches the wrong site.
 t.test('websocket-retry-rebuilt-preserve-host', async (t) => {
   t.test('a reload that rebuilds the pool to preserve Host during the backoff: the retry carries the client\'s Host', async (t) => {
-    const dead = await refusedUrl(t)
+    const dead = await refusedUrl()
     const live = await upstream(t, 'live')
     const clock = new ManualClock()
     const config = (preserveHost: boolean): GatewayConfig => ({

@@ -17,7 +17,7 @@ for (const [name, retry, outlier] of [
   ['no target left to retry on', { attempts: 3, retryOn: ['connect-failure'] }, { consecutiveFailures: 1, maxEjectionPercent: 100 }],
 ] as [string, Retry, Outlier][]) {
   t.test(`an unreachable target's handshake opens the breaker (${name}): the next is 503 circuit_open`, async (t) => {
-    const dead = await refusedUrl(t)
+    const dead = await refusedUrl()
     const gw = await gateway(t, {
       pools: {
         p: {

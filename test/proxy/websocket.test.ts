@@ -90,7 +90,7 @@ t.test('an upgrade for an unknown route is refused with 404 JSON', async (t) => 
 })
 
 t.test('an upgrade whose target refuses connections gets 502', async (t) => {
-  const gone = await refusedUrl(t)
+  const gone = await refusedUrl()
   const gw = await gateway(t, { pools: { ws: { targets: [gone] } }, routes: [{ path: '/ws', pool: 'ws' }] })
   const res = await rawRequest(portOf(gw.url), handshake('/ws/x'))
   t.equal(res.status, 502)

@@ -234,7 +234,7 @@ t.test('mirror-observed', async (t) => {
   })
 
   t.test('copies to a target that refuses connections are connect failures, failed', async (t) => {
-    const { target, attempts, mirrored } = await mirrorTo(t, await refusedUrl(t))
+    const { target, attempts, mirrored } = await mirrorTo(t, await refusedUrl())
     t.equal(attempts('connect-failure'), COPIES)
     t.equal(mirrored('failed'), COPIES)
     t.same({ requests: target.requests, failures: target.failures }, { requests: COPIES, failures: COPIES })

@@ -10,7 +10,7 @@ import { gateway, refusedUrl } from '../proxy/setup.ts'
 
 t.test("a read falling back after a replica's stale connection has the primary's attempts, no more", async (t) => {
   const replica = await expiringUpstream(t, { name: 'replica' })
-  const primary = await refusedUrl(t) // the primary refuses: every attempt it has is spent
+  const primary = await refusedUrl() // the primary refuses: every attempt it has is spent
   const gw = await gateway(t, {
     pools: {
       primary: { targets: [primary], retry: { attempts: 2, backoff: { baseMs: 1, maxMs: 2 } } },

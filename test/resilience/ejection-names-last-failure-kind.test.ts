@@ -55,7 +55,7 @@ async function handshakes (url: string): Promise<number[]> {
 }
 
 t.test('requests that cannot connect: the ejection names connect-failure', async (t) => {
-  const { gw, ejection } = await start(t, await refusedUrl(t))
+  const { gw, ejection } = await start(t, await refusedUrl())
   for (let i = 0; i < FAILURES; i++) t.equal((await fetch(`${gw.url}/x`)).status, 502)
   t.match(await ejection(), { level: 40, msg: /\(2 consecutive failures, last connect-failure\)$/, failures: FAILURES, outcome: 'connect-failure' })
 })
@@ -67,7 +67,7 @@ t.test('handshakes declined with 503: the ejection names status 503', async (t) 
 })
 
 t.test('handshakes that cannot connect: the ejection names connect-failure', async (t) => {
-  const { gw, ejection } = await start(t, await refusedUrl(t))
+  const { gw, ejection } = await start(t, await refusedUrl())
   t.same(await handshakes(gw.url), [502, 502])
   t.match(await ejection(), { level: 40, msg: /\(2 consecutive failures, last connect-failure\)$/, failures: FAILURES, outcome: 'connect-failure' })
 })

@@ -8,7 +8,7 @@ import { refusedUrl } from '../proxy/setup.ts'
 import { gateway } from './_util.ts'
 
 t.test('a streamed upload to refusing targets makes retry.attempts attempts, then 502', async (t) => {
-  const targets = [await refusedUrl(t), await refusedUrl(t)]
+  const targets = [await refusedUrl(), await refusedUrl()]
   const gw = await gateway(t, {
     pools: {
       p: {

@@ -4,8 +4,7 @@
 // connects to. (Not a test file: tap only runs *.test.ts.)
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http'
-import { readFileSync } from 'node:fs'
-import { connect, createServer, type AddressInfo, type Server } from 'node:net'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import { Attempt, type AttemptResult } from '../../src/proxy/attempt.ts'
@@ -14,6 +13,7 @@ import type { RandomSource } from '../../src/runtime.ts'
 import { PoolRuntime } from '../../src/upstream/registry.ts'
 import type { Target } from '../../src/upstream/target.ts'
 import { ManualClock } from '../helpers/clock.ts'
+import { refusedPorts } from '../helpers/refused-port.ts'
 import { poolConfig } from './config-fixtures.ts'
 
 /** The client's side of the response, as far as an attempt writes to it. */
@@ -108,32 +108,7 @@ export class FakeController implements Dispatcher.DispatchController {
 
 /** URLs of `count` distinct ports on 127.0.0.1 that refuse connections, and that no test's server can be given. */
 export async function refusingUrls (count: number): Promise<string[]> {
-  // Below the kernel's ephemeral range: a port a server listened on and then closed could be handed to another test
-  // file's server listening on port 0 meanwhile (the suite runs files in parallel; seen once: a "refusing" target
-  // answered), while one below the range is never handed out for port 0.
-  const belowEphemeral = ephemeralPortsStart()
-  const ports = new Set<number>()
-  while (ports.size < count) {
-    const port = 10_000 + Math.floor(Math.random() * (belowEphemeral - 10_000))
-    if (!ports.has(port) && await refuses(port)) ports.add(port)
-  }
-  return [...ports].map((port) => `http://127.0.0.1:${port}`)
-}
-
-function ephemeralPortsStart (): number {
-  try {
-    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32_768
-  } catch {
-    return 32_768 // not Linux: IANA's dynamic range starts higher still (49152)
-  }
-}
-
-function refuses (port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1')
-    socket.once('connect', () => { socket.destroy(); resolve(false) })
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'))
-  })
+  return (await refusedPorts(count)).map((port) => `http://127.0.0.1:${port}`)
 }
 
 /**
