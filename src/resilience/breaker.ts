@@ -4,7 +4,8 @@
 // A request is admitted when it starts and judged when its verdict is known; only the verdict goes through opossum,
 // which keeps the state, the rolling window and the reset timer. Half-open, one request at a time is admitted as
 // the probe, by this class: admission and verdict being apart, opossum's own one-call gate cannot tell the probe
-// from a request that started while the breaker was closed and ends while it is half-open.
+// from a request that started while the breaker was closed and ends while it is half-open. A probe that holds its
+// slot too long (its lease) lets the next request probe too, and the first verdict of any of them decides.
 import { EventEmitter } from 'node:events'
 import CircuitBreaker from 'opossum'
 import type { CircuitBreakerConfig } from '../config/schema.ts'
@@ -44,6 +45,8 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
   #probe: Admission = NOT_A_PROBE
   #probeLease: Timer | undefined
   #tickets = 0
+  /** The first ticket of the current half-open period: tickets from it on are its probes, leased out or not. */
+  #firstProbeOfPeriod = 1
 
   /** `probeLeaseMs`: the longest a half-open probe holds its slot without a verdict (the pool's per-try timeout). */
   constructor (config: CircuitBreakerConfig, clock: Clock = systemClock, probeLeaseMs = DEFAULT_PROBE_LEASE_MS) {
@@ -102,13 +105,15 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
   }
 
   /**
-   * An admitted request's verdict, once: while closed, a failure counts toward opening it; half-open, only the probe
-   * in flight decides (a success closes it, a failure reopens it). A verdict of any other request that ends while
-   * the breaker is half-open (one admitted before it opened, a probe whose lease ran out) or open is not counted.
-   * No verdict counts nothing, and frees the probe slot.
+   * An admitted request's verdict, once: while closed, a failure counts toward opening it; half-open, the first
+   * verdict of one of this period's probes decides (a success closes it, a failure reopens it), the one in flight or
+   * one whose lease ran out: against an upstream that hangs, each probe's lease ends before its failure is known,
+   * and if only the probe in flight counted, the breaker would stay half-open for as long as it hangs, letting a
+   * request through to it at every lease. A verdict of a request admitted while closed, or of a probe of an earlier
+   * period, is not counted while half-open or open. No verdict counts nothing, and frees the probe slot.
    */
   judge (verdict: Verdict, admission: Admission): void {
-    const probing = admission !== NOT_A_PROBE && admission === this.#probe
+    const probing = admission >= this.#firstProbeOfPeriod && this.#state === 'half-open'
     if (admission !== NOT_A_PROBE) this.#endProbe(admission)
     const b = this.#breaker
     if (verdict === undefined || b === undefined || b.isShutdown) return
@@ -155,6 +160,7 @@ export class PoolBreaker extends EventEmitter<BreakerEvents> {
     this.#state = state
     // a new state starts without a probe: half-open admits a fresh one, closed and open none
     this.#endProbe(this.#probe)
+    if (state === 'half-open') this.#firstProbeOfPeriod = this.#tickets + 1
     this.emit('state', state, previous)
   }
 }

@@ -26,7 +26,7 @@ interface Setup {
   answerProbes (): void
 }
 
-async function setup (t: Tap, perTryTimeoutMs: number): Promise<Setup> {
+async function setup (t: Tap, perTryTimeoutMs: number, requestMs = 30_000): Promise<Setup> {
   let fail = true
   const seen: string[] = []
   let hangsClosed = 0
@@ -44,6 +44,7 @@ async function setup (t: Tap, perTryTimeoutMs: number): Promise<Setup> {
         targets: [upstream],
         // a body is buffered up to maxBufferBytes before it is sent: past it, it streams (and can trickle)
         retry: { attempts: 1, perTryTimeoutMs, maxBufferBytes: 1024 },
+        timeouts: { requestMs },
         outlier: { enabled: false },
         circuitBreaker: { volumeThreshold: 2, errorThresholdPercentage: 50, rollingWindowMs: 10_000, resetTimeoutMs: 300 },
       },
@@ -115,4 +116,17 @@ t.test('a probe that trickles its upload holds the slot for perTryTimeoutMs at m
   t.equal(after, 200, 'past the lease the next request probes, and is answered')
   await waitFor(() => s.breakerState() === 'closed', 1000)
   t.strictSame(s.states, ['open', 'half-open', 'closed'])
+})
+
+t.test('a probe to an upstream that hangs reopens it when it times out, though its lease ran out first', async (t) => {
+  // the lease is the per-try timeout, and a request's last try runs to the request's deadline: the lease ran out
+  // first, and the breaker stayed half-open for as long as the upstream hung, a request let through to it at every
+  // lease (a review, r43a: 277 s)
+  const s = await setup(t, 300, 900)
+  await openThenHalfOpen(s)
+  const probe = await fetch(`${s.gw.url}/hang`)
+  t.equal(probe.status, 504, 'the probe timed out')
+  await probe.arrayBuffer()
+  await waitFor(() => s.breakerState() === 'open', 1000)
+  t.strictSame(s.states, ['open', 'half-open', 'open'], 'the timed-out probe reopened it')
 })
