@@ -44,6 +44,10 @@ export const ERRORS = {
   reload_failed: { status: 503, message: 'The config could not be read for a reason of the gateway\'s own (see problems); the running config stays in force: try again shortly' },
   forbidden_origin: { status: 403, message: 'This admin call came from a web page of another origin or for a host name the admin listener does not serve' },
   no_backup_targets: { status: 409, message: 'This pool has no backup targets to switch over to' },
+  // the admin API refuses a move that would move nothing now: it would only arm a hold (or drop one) that moves
+  // traffic later, with no operator asking
+  no_available_backup: { status: 409, message: 'No backup target of this pool is available to switch over to; nothing changed' },
+  no_available_primary: { status: 409, message: 'No primary target of this pool is available to fail back to; nothing changed' },
   no_canary: { status: 409, message: 'This route has no canary' },
   too_many_watchers: { status: 503, message: 'Too many live dashboard connections are open' },
   dashboard_unavailable: { status: 500, message: 'The dashboard could not be built; see the gateway log' },

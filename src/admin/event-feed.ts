@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { ProbeResult } from '../health/active.ts'
 import type { EjectionCause } from '../health/outlier.ts'
 import { monotonicMs, type Clock } from '../runtime.ts'
+import type { Tier } from '../upstream/pool.ts'
 import type { PoolRuntime } from '../upstream/registry.ts'
 import { targetState, type TargetState, type TargetStatus } from '../upstream/status.ts'
 import type { Target } from '../upstream/target.ts'
@@ -95,16 +96,17 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
     const onDrained = (target: { url: string; id: string }): void => {
       this.record('info', { kind: 'drain', pool, target: target.id, message: 'target drained' })
     }
-    const onTier = (tier: string, previous: string): void => {
-      // an operator's switchover is a choice, not a failure: said as such, at info
-      if (tier === 'backup' && upstream.tierSetByOperator) {
-        this.record('info', { kind: 'switchover', pool, message: 'switchover to backup targets by an operator' }, { tier, previous })
-        return
-      }
+    // an operator's switchover or failback is said once, as the action (operatorAction): not again as its tier change
+    const onTier = (tier: Tier, previous: Tier, byOperator: boolean): void => {
+      if (byOperator) return
       const waiting = tier === 'none' && this.#waitingForLag(runtime)
-      const level: Level = tier === 'primary' || waiting ? 'info' : tier === 'backup' ? 'warn' : 'error'
-      const message = tier === 'backup' ? 'failover to backup targets' : tier === 'primary' ? (previous === 'backup' ? 'failback to primary targets' : 'traffic on primary targets') : waiting ? NO_TARGET_UNTIL_LAG : 'no target available'
-      this.record(level, { kind: 'tier', pool, message }, { tier, previous })
+      // an operator's switchover still armed moves traffic back to a backup that recovers: the hold's doing, expected
+      const held = tier === 'backup' && upstream.tierSetByOperator
+      const level: Level = tier === 'primary' || waiting || held ? 'info' : tier === 'backup' ? 'warn' : 'error'
+      this.record(level, { kind: 'tier', pool, message: describeTierChange(tier, previous, upstream.tierSetByOperator, waiting) }, { tier, previous, by: 'automatic' })
+    }
+    const onOperator = (to: 'backup' | 'primary', tier: Tier, previous: Tier): void => {
+      this.record('info', { kind: 'switchover', pool, message: describeOperatorAction(to, tier, previous) }, { to, tier, previous, by: 'operator' })
     }
     const onBreaker = (state: string, previous: string): void => {
       // open refuses the pool's every request, as "no target available" does: an error. Half-open is a timer firing
@@ -131,18 +133,40 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
     upstream.on('status', onStatus)
     upstream.on('drained', onDrained)
     upstream.on('tier', onTier)
+    upstream.on('operator', onOperator)
     breaker.on('state', onBreaker)
     runtime.outlier.on('refused', onRefused)
     return () => {
       upstream.off('status', onStatus)
       upstream.off('drained', onDrained)
       upstream.off('tier', onTier)
+      upstream.off('operator', onOperator)
       breaker.off('state', onBreaker)
       runtime.outlier.off('refused', onRefused)
       runtime.off('discovery', onDiscovery)
       runtime.health?.off('lagReport', onLagReport)
     }
   }
+}
+
+/**
+ * A tier change health made (or a hold on its own): said as automatic, so it is never read as an operator's doing.
+ * An operator's switchover still armed is named, since it decides where traffic goes next.
+ */
+function describeTierChange (tier: Tier, previous: Tier, switchedOver: boolean, waiting: boolean): string {
+  if (tier === 'backup') return switchedOver ? "automatic move to backup targets (an operator's switchover holds traffic there)" : 'automatic failover to backup targets'
+  if (tier === 'primary') {
+    if (switchedOver) return "automatic move to primary targets (no backup available; the operator's switchover stays armed)"
+    return previous === 'backup' ? 'automatic failback to primary targets' : 'traffic on primary targets'
+  }
+  return waiting ? NO_TARGET_UNTIL_LAG : 'no target available'
+}
+
+/** An operator's switchover or failback, and whether it moved traffic (it was on that tier already, e.g. held there). */
+function describeOperatorAction (to: 'backup' | 'primary', tier: Tier, previous: Tier): string {
+  const action = to === 'backup' ? 'switchover to backup targets by an operator' : 'failback to primary targets by an operator'
+  if (tier !== to) return `${action} (none available: traffic on ${tier === 'none' ? 'no target' : `${tier} targets`})`
+  return tier === previous ? `${action} (traffic was on them already)` : action
 }
 
 /** The reason a failed probe gives: its error code when it got no answer, else the status it got. */

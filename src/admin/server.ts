@@ -131,7 +131,13 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
       reply.header('connection', 'keep-alive').header('keep-alive', `timeout=${Math.floor(reply.server.server.keepAliveTimeout / 1000)}`)
     }
   }
+  /** What an action's log line says beside its method, path and status: the switchover's direction, a refusal's code. */
+  const callFields = new WeakMap<FastifyRequest, Record<string, unknown>>()
+  const noteCall = (request: FastifyRequest, fields: Record<string, unknown>): void => {
+    callFields.set(request, { ...callFields.get(request), ...fields })
+  }
   const fail = (reply: FastifyReply, code: ErrorCode, extra: Record<string, unknown> = {}): FastifyReply => {
+    noteCall(reply.request, { error: code })
     const { status, body } = adminError(code, extra)
     // here too: the router's own refusals (frameworkErrors) skip the onSend hook
     lastHeaders(reply)
@@ -150,7 +156,7 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
   const logCall = (request: FastifyRequest, status: number): void => {
     // a refused one at warn: wrong tokens tried one after another (on reads too) are seen
     const level = status === 401 || status === 403 ? 'warn' : 'info'
-    ctx.logger[level]({ method: request.method, path: request.url.split('?')[0], peer: request.socket.remoteAddress, status }, 'admin call')
+    ctx.logger[level]({ method: request.method, path: request.url.split('?')[0], peer: request.socket.remoteAddress, status, ...callFields.get(request) }, 'admin call')
   }
   const admin = Fastify({
     schemaController: LAZY_SCHEMA_COMPILERS,
@@ -292,6 +298,24 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     return runtime
   }
 
+  /**
+   * An operator's switchover (to 'backup') or failback (to 'primary'), refused when it would move nothing now: with
+   * no backup at all, or none of the tier it asks for available, it would only arm a hold that moves traffic later
+   * (a backup's recovery, a reload adding one) or drop one (failback 'manual' becoming 'auto'), with no operator
+   * asking then. A refusal changes nothing and is only logged; the action itself is fed by the pool's event.
+   */
+  const moveTier = (request: FastifyRequest, reply: FastifyReply, to: 'backup' | 'primary'): FastifyReply | object => {
+    noteCall(request, { to })
+    const runtime = findPool(request, reply)
+    if (runtime === undefined) return reply
+    const { pool } = runtime
+    if (!pool.targets.some((t) => t.backup)) return fail(reply, 'no_backup_targets')
+    if (!pool.anyAvailable(to === 'backup')) return fail(reply, to === 'backup' ? 'no_available_backup' : 'no_available_primary')
+    if (to === 'backup') pool.switchover()
+    else pool.failback()
+    return { pool: runtime.name, ...poolStatus(runtime) }
+  }
+
   // only the actions there are: another name is no resource, 404 whatever the method (not a 405 naming POST)
   admin.post(`/pools/:pool/targets/:target/:action(^(?:${Object.keys(TARGET_ACTIONS).join('|')})$)`, async (request, reply) => {
     const { target: id, action } = request.params as { target: string; action: string }
@@ -315,13 +339,7 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     // a JSON null or "" is a body that says nothing, not a bodiless call: refused, as {} is
     const to = body === undefined ? 'backup' : (body as { to?: unknown } | null)?.to
     if (to !== 'backup' && to !== 'primary') return fail(reply, 'bad_request', { detail: 'body must be {"to":"backup"} or {"to":"primary"}' })
-    const runtime = findPool(request, reply)
-    if (runtime === undefined) return reply
-    // with no standby, a switchover would only arm a hold that moves traffic the moment a reload adds one
-    if (to === 'backup' && !runtime.pool.targets.some((t) => t.backup)) return fail(reply, 'no_backup_targets')
-    if (to === 'backup') runtime.pool.switchover()
-    else runtime.pool.failback()
-    return { pool: runtime.name, ...poolStatus(runtime) }
+    return moveTier(request, reply, to)
   })
   // operator's canary weight: takes effect at once; a reload sets the weight from the file again
   admin.post('/routes/:route/canary', async (request, reply) => {
@@ -336,12 +354,7 @@ export function buildAdmin (ctx: AdminContext): FastifyInstance {
     return { route: plan.name, weight: plan.canary.decider.weight, weightSource: plan.canary.decider.weightSource }
   })
 
-  admin.post('/pools/:pool/failback', async (request, reply) => {
-    const runtime = findPool(request, reply)
-    if (runtime === undefined) return reply
-    runtime.pool.failback()
-    return { pool: runtime.name, ...poolStatus(runtime) }
-  })
+  admin.post('/pools/:pool/failback', async (request, reply) => moveTier(request, reply, 'primary'))
   return admin
 }
 

@@ -38,6 +38,11 @@ export interface PoolStatus {
   activeTier: 'primary' | 'backup' | 'none'
   /** 'manual' when an operator chose the tier (switchover) or failback is manual and traffic is on the backups. */
   switchover: 'auto' | 'manual'
+  /**
+   * Why the pool is held on its backups, as switchyard_pool_hold says it: 'operator' (a switchover, until an
+   * operator fails back), 'failover' (a failover under failback 'manual'), or 'none'.
+   */
+  hold: 'none' | 'failover' | 'operator'
   targets: TargetStatusView[]
 }
 

@@ -156,6 +156,7 @@ export function poolStatus (runtime: PoolRuntime): PoolStatus {
     activeTier: tier,
     // held on the backups (an operator's switchover, or a failover under failback 'manual'), not merely on them
     switchover: pool.hold !== undefined ? 'manual' : 'auto',
+    hold: pool.hold ?? 'none',
     targets,
   }
 }

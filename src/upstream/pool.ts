@@ -15,8 +15,13 @@ export interface PoolEvents {
   status: [target: Target, status: TargetStatus, previous: TargetStatus]
   /** A draining target finished its last request. */
   drained: [target: Target]
-  /** Traffic moved between tiers (failover to standby, failback to primaries, or to nothing). */
-  tier: [tier: Tier, previous: Tier]
+  /**
+   * Traffic moved between tiers (failover to standby, failback to primaries, or to nothing); `byOperator` when an
+   * operator's switchover or failback moved it (its 'operator' event follows), not health or a hold on its own.
+   */
+  tier: [tier: Tier, previous: Tier, byOperator: boolean]
+  /** An operator switched the pool over to its backups or failed it back: the tier it is on now, and the one before. */
+  operator: [to: 'backup' | 'primary', tier: Tier, previous: Tier]
   /** The target set changed (reload, DNS): removed targets take no new requests and close once drained. */
   targets: [added: readonly Target[], removed: readonly Target[]]
 }
@@ -174,7 +179,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     // the tier event after the status change that caused it: the event feed and the log tell it in that order
     const tierChange = this.#update()
     this.emit('status', target, frozen, previous)
-    if (tierChange !== undefined) this.emit('tier', ...tierChange)
+    if (tierChange !== undefined) this.emit('tier', ...tierChange, false)
     if (frozen.draining && !previous.draining && target.inFlight === 0) this.emit('drained', target)
     // Disable is "out at once", drain is "let what is open finish": a WebSocket tunnel has no deadline, so only
     // disable closes the tunnels open to the target (HAProxy's `shutdown sessions`), those of a copy a reload
@@ -286,22 +291,46 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     return this.#balancer.pick(candidates, ctx)
   }
 
+  /**
+   * Whether any of the pool's primaries (or backups) may take a request now. The admin API refuses a switchover or
+   * failback that would move nothing now, so an operator's call never only arms or drops a hold.
+   */
+  anyAvailable (backup: boolean): boolean {
+    this.available()
+    const now = monotonicMs(this.#clock)
+    return this.#targets.some((t) => t.backup === backup && isAvailable(this.status(t), now))
+  }
+
   /** Operator: move traffic to the backups (while any is available) until failback(). */
   switchover (): void {
+    this.available()
     this.#tierSetByOperator = true
-    this.#recompute()
+    this.#operatorMoved('backup')
   }
 
   /** Operator: return traffic to the primaries (needed after a failover when failback is 'manual'). */
   failback (): void {
+    this.available()
     this.#tierSetByOperator = false
     this.#failedOver = false
-    this.#recompute()
+    this.#operatorMoved('primary')
   }
 
-  /** Why traffic is held on the backups: an operator's switchover, a failover under failback 'manual', or not held. */
+  /** The tier change an operator's action made (if any), then the action itself, with where traffic is now. */
+  #operatorMoved (to: 'backup' | 'primary'): void {
+    const previous = this.#tier
+    const tierChange = this.#update()
+    if (tierChange !== undefined) this.emit('tier', ...tierChange, true)
+    this.emit('operator', to, this.#tier, previous)
+  }
+
+  /**
+   * Why traffic is held on the backups: an operator's switchover, a failover under failback 'manual', or not held.
+   * A pool without backups holds nothing: its traffic goes back to a primary the moment one is available.
+   */
   get hold (): 'operator' | 'failover' | undefined {
-    return this.#tierSetByOperator ? 'operator' : this.#failedOver && this.config.failback === 'manual' ? 'failover' : undefined
+    if (this.#tierSetByOperator) return 'operator'
+    return this.#failedOver && this.#config.failback === 'manual' && hasBackups(this.#config) ? 'failover' : undefined
   }
 
   /** Whether traffic failed over from the primaries and has not come back to them (whatever the failback mode). */
@@ -328,7 +357,7 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
 
   #recompute (): void {
     const tierChange = this.#update()
-    if (tierChange !== undefined) this.emit('tier', ...tierChange)
+    if (tierChange !== undefined) this.emit('tier', ...tierChange, false)
   }
 
   /** Recomputes the available targets and the tier; the tier change, if any, for the caller to announce. */

@@ -64,8 +64,9 @@ function mutatingRoutes (p1Id: string): Array<{ path: string; json?: unknown }> 
   return [
     { path: '/reload' },
     { path: `${target}/drain` },
-    { path: `${target}/enable` },
     { path: `${target}/disable` },
+    // p1 back before the switchovers: a failback with no primary available is refused 409 no_available_primary
+    { path: `${target}/enable` },
     { path: '/pools/pay/switchover', json: { to: 'backup' } },
     { path: '/pools/pay/switchover', json: { to: 'primary' } },
     { path: '/pools/pay/switchover' },

@@ -7,7 +7,8 @@ const TOKEN = 'admin-token-0123456789'
 
 t.test('the bearer scheme in any case is accepted; the token itself is still compared exactly', async (t) => {
   const u = await TestUpstream.start({ name: 'u' })
-  const gw = await startGateway({ pools: { pay: { targets: [u.url] } }, routes: [{ path: '/', pool: 'pay' }], admin: { token: TOKEN } }, { defaultMetrics: false, env: {} })
+  // a standby (never contacted) so that a failback is accepted: a pool without backups refuses it 409
+  const gw = await startGateway({ pools: { pay: { targets: [u.url, { url: 'http://127.0.0.1:1', backup: true }] } }, routes: [{ path: '/', pool: 'pay' }], admin: { token: TOKEN } }, { defaultMetrics: false, env: {} })
   const admin = await gw.gateway.listenAdmin({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => { await gw.close(); await u.close() })
   const failback = (authorization: string) => fetch(`${admin}/pools/pay/failback`, { method: 'POST', headers: { authorization } })

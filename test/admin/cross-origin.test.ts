@@ -52,10 +52,11 @@ t.test('the same origin, tools without browser headers, and the page opened from
   const page = { 'sec-fetch-site': 'same-origin', origin: `http://${host}` }
   t.equal((await adminRequest(admin, 'GET', '/status', { 'sec-fetch-site': 'same-origin' })).status, 200, 'the page reads /status')
   t.equal((await adminRequest(admin, 'POST', disable, page)).status, 200, 'the page acts')
-  t.equal((await adminRequest(admin, 'POST', '/pools/pay/failback', { 'sec-fetch-site': 'none' })).status, 200, 'typed by the operator')
-  t.equal((await adminRequest(admin, 'POST', '/pools/pay/failback')).status, 200, 'curl')
+  // (a switchover: with p1 disabled above, a failback would be refused 409 no_available_primary)
+  t.equal((await adminRequest(admin, 'POST', '/pools/pay/switchover', { 'sec-fetch-site': 'none' })).status, 200, 'typed by the operator')
+  t.equal((await adminRequest(admin, 'POST', '/pools/pay/switchover')).status, 200, 'curl')
   const localhost = `localhost:${new URL(admin).port}`
-  t.equal((await adminRequest(admin, 'POST', '/pools/pay/failback', { host: localhost, origin: `http://${localhost}` })).status, 200, 'the page opened at localhost')
+  t.equal((await adminRequest(admin, 'POST', '/pools/pay/switchover', { host: localhost, origin: `http://${localhost}` })).status, 200, 'the page opened at localhost')
   for (const path of ['/', '/dashboard/config.json', '/healthz', '/readyz', '/metrics']) {
     t.equal((await adminRequest(admin, 'GET', path, { 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' })).status, 200, `GET ${path} from a link on another site`)
   }
@@ -66,7 +67,7 @@ t.test("the operator's page through a reverse proxy, and Firefox's Origin: null 
   // Sec-Fetch-Site decides where the browser sends it: the Host a proxy rewrote, or an opaque Origin, do not
   const proxied = { 'sec-fetch-site': 'same-origin', origin: 'https://gateway-admin.example.com' }
   t.equal((await adminRequest(admin, 'POST', disable, proxied)).status, 200, 'proxied: Origin is not the Host')
-  t.equal((await adminRequest(admin, 'POST', '/pools/pay/failback', { 'sec-fetch-site': 'same-origin', origin: 'null' })).status, 200, 'Origin: null, same-origin')
+  t.equal((await adminRequest(admin, 'POST', '/pools/pay/switchover', { 'sec-fetch-site': 'same-origin', origin: 'null' })).status, 200, 'Origin: null, same-origin')
 })
 
 t.test('an Origin of another scheme than http(s), naming the listener\'s own host:port, is refused (no fetch metadata)', async (t) => {

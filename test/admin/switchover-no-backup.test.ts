@@ -1,4 +1,4 @@
-// A switchover to the backups of a pool that has none is refused (409 no_backup_targets) and arms nothing: a later
+// A switchover to the backups of a pool that has none is refused (409 no_backup_targets), as is a failback there, and arms nothing: a later
 // reload that adds a backup leaves traffic on the healthy primary.
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
@@ -20,7 +20,11 @@ t.test('switchover without backups: 409 no_backup_targets, no hold, no move afte
     t.equal((await res.json() as { error: string }).error, 'no_backup_targets')
   }
   t.match(gw.gateway.status().pools.pay, { activeTier: 'primary', switchover: 'auto' }, 'no hold armed')
-  t.equal((await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body: '{"to":"primary"}', headers: { 'content-type': 'application/json' } })).status, 200, 'to primary is harmless')
+  // a pool without backups holds nothing, so there is nothing to fail back from either
+  for (const res of [await fetch(`${admin}/pools/pay/switchover`, { method: 'POST', body: '{"to":"primary"}', headers: { 'content-type': 'application/json' } }), await fetch(`${admin}/pools/pay/failback`, { method: 'POST' })]) {
+    t.equal(res.status, 409, 'to primary too')
+    t.equal((await res.json() as { error: string }).error, 'no_backup_targets')
+  }
 
   next = config([p1.url, { url: b1.url, backup: true }])
   t.equal((await fetch(`${admin}/reload`, { method: 'POST' })).status, 200)

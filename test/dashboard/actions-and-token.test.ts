@@ -171,7 +171,7 @@ t.test('drain and switchover of a pool named "blue#2?x"', async (t) => {
   const { admin, page } = await openDashboard(t, { browser })
   const name = 'blue#2?x'
   admin.status.pools[name] = {
-    circuit: 'closed', activeTier: 'primary', switchover: 'auto',
+    circuit: 'closed', activeTier: 'primary', switchover: 'auto', hold: 'none',
     targets: [
       { id: '10.0.7.1:80', url: 'http://10.0.7.1:80', backup: false, weight: 1, state: 'healthy', inFlight: 0, tunnels: 0, requests: 0, failures: 0 },
       { id: '10.0.7.2:80', url: 'http://10.0.7.2:80', backup: true, weight: 1, state: 'healthy', inFlight: 0, tunnels: 0, requests: 0, failures: 0 },

@@ -74,7 +74,7 @@ t.test('a far card waits until it comes near, then shows the latest state and it
   const target = (id: string): DashboardTarget => ({
     id, url: `http://${id}`, backup: false, weight: 1, state: 'healthy', inFlight: 0, tunnels: 0, requests: 0, failures: 0,
   })
-  for (let i = 0; i < EXTRA_POOLS; i++) admin.status.pools[`fleet-${String(i).padStart(2, '0')}`] = { circuit: 'closed', activeTier: 'primary', switchover: 'auto', targets: [target(`10.1.${i}.1:80`), target(`10.1.${i}.2:80`)] }
+  for (let i = 0; i < EXTRA_POOLS; i++) admin.status.pools[`fleet-${String(i).padStart(2, '0')}`] = { circuit: 'closed', activeTier: 'primary', switchover: 'auto', hold: 'none', targets: [target(`10.1.${i}.1:80`), target(`10.1.${i}.2:80`)] }
   admin.changed()
   const last = `fleet-${EXTRA_POOLS - 1}`
   const lastTile = tile(page, last, `10.1.${EXTRA_POOLS - 1}.1:80`)
@@ -115,7 +115,7 @@ t.test("a far card's buttons stay where they are as it comes near and its chart 
   const target = (id: string): DashboardTarget => ({
     id, url: `http://${id}`, backup: false, weight: 1, state: 'healthy', inFlight: 0, tunnels: 0, requests: 0, failures: 0,
   })
-  for (let i = 0; i < EXTRA_POOLS; i++) admin.status.pools[`far-${String(i).padStart(2, '0')}`] = { circuit: 'closed', activeTier: 'primary', switchover: 'auto', targets: [target(`10.2.${i}.1:80`)] }
+  for (let i = 0; i < EXTRA_POOLS; i++) admin.status.pools[`far-${String(i).padStart(2, '0')}`] = { circuit: 'closed', activeTier: 'primary', switchover: 'auto', hold: 'none', targets: [target(`10.2.${i}.1:80`)] }
   admin.changed()
   const last = `far-${EXTRA_POOLS - 1}`
   const drain = tile(page, last, `10.2.${EXTRA_POOLS - 1}.1:80`).getByRole('button', { name: /^drain/ })

@@ -48,7 +48,7 @@ export function healthyStatus (): DashboardStatus {
     id, url: `http://${id}`, backup, weight, state: 'healthy', inFlight: 0, tunnels: 0, requests: 0, failures: 0,
     lastCheck: { ok: true, at: new Date().toISOString(), status: 200 },
   })
-  const pool = (targets: DashboardTarget[]): DashboardPool => ({ circuit: 'closed', activeTier: 'primary', switchover: 'auto', targets })
+  const pool = (targets: DashboardTarget[]): DashboardPool => ({ circuit: 'closed', activeTier: 'primary', switchover: 'auto', hold: 'none', targets })
   return {
     version: '0.1.0',
     configFile: '/etc/switchyard/routes.config.ts',
@@ -83,7 +83,7 @@ export function applyFailover (admin: FakeAdmin): void {
   Object.assign(admin.target('payments', '10.0.1.11:8080'), { state: 'unhealthy', since: ago(94), lastCheck: { ok: false, at: ago(2), error: 'connect ECONNREFUSED 10.0.1.11:8080' } })
   Object.assign(admin.target('payments', '10.0.1.12:8080'), { state: 'ejected', since: ago(88), lastCheck: { ok: true, at: ago(3), status: 200 } })
   Object.assign(admin.target('payments', '10.0.9.11:8080'), { inFlight: 7 })
-  Object.assign(payments, { activeTier: 'backup', switchover: 'auto', activeTierSince: ago(88) })
+  Object.assign(payments, { activeTier: 'backup', switchover: 'auto', hold: 'none', activeTierSince: ago(88) })
   Object.assign(admin.pool('users'), { circuit: 'open', circuitRetryAfterSeconds: 12, circuitSince: ago(18) })
   Object.assign(admin.target('users', '10.0.2.21:8080'), { inFlight: 2 })
   admin.events.push(
@@ -213,7 +213,8 @@ export async function startFakeAdmin (options: FakeAdminOptions = {}): Promise<F
     const to = request.body?.to
     if (to !== 'backup' && to !== 'primary') return reply.code(400).send({ error: 'invalid_request', message: 'to: backup or primary' })
     pool.activeTier = to
-    pool.switchover = 'manual'
+    pool.switchover = to === 'backup' ? 'manual' : 'auto'
+    pool.hold = to === 'backup' ? 'operator' : 'none'
     fake.publish({ kind: 'switchover', pool: request.params.pool, message: `switchover to the ${to} tier` })
     return pool
   })

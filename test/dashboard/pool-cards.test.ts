@@ -58,6 +58,26 @@ t.test('switchover offers the other tier, and only where there are backups', asy
   t.ok(await page.locator('[data-pool="users"] header button').isHidden(), 'users has no backup: no button')
 })
 
+// The tier badge tells an operator's switchover from a failover held by failback 'manual' (the pool's `hold`); a
+// switchover still armed on the primaries (its backups went down) offers to cancel it, which sends to: primary:
+// offered "Switch to backups" before, it could not be disarmed from the page.
+t.test("a hold reads as the operator's or a failover's; an armed switchover on primaries can be cancelled", async (t) => {
+  const { admin, page } = await openDashboard(t, { admin: { failover: true }, browser })
+  const badge = page.locator('[data-pool="payments"] [data-tier]')
+  Object.assign(admin.pool('payments'), { activeTier: 'backup', switchover: 'manual', hold: 'failover' })
+  admin.changed()
+  await waitUntil(async () => /held after a failover/.test(await badge.innerText()))
+  Object.assign(admin.pool('payments'), { activeTier: 'primary', switchover: 'manual', hold: 'operator' })
+  admin.changed()
+  await page.locator('[data-pool="payments"] [data-tier="primary"]').waitFor()
+  t.match(await badge.innerText(), /on primaries \(manual\)/)
+  const button = page.locator('[data-pool="payments"] header button')
+  t.equal(await button.innerText(), 'Cancel the switchover')
+  await button.click()
+  await waitUntil(() => admin.calls.length === 1)
+  t.same(admin.calls[0]!.body, { to: 'primary' })
+})
+
 // A pool's card names every route that sends it traffic: as its own pool, as a canary's pool, or as a split
 // route's read pool; a canary or replica pool must not read "no route uses this pool" while it takes requests.
 t.test('canary and read pools name their routes', async (t) => {
@@ -72,7 +92,7 @@ t.test('canary and read pools name their routes', async (t) => {
 t.test('a target id shared by two pools has a since per pool', async (t) => {
   const { admin, page } = await openDashboard(t, { browser })
   admin.status.pools['users-b'] = {
-    circuit: 'closed', activeTier: 'primary', switchover: 'auto',
+    circuit: 'closed', activeTier: 'primary', switchover: 'auto', hold: 'none',
     targets: [{ id: '10.0.2.21:8080', url: 'http://10.0.2.21:8080', backup: false, weight: 1, state: 'unhealthy', inFlight: 0, tunnels: 0, requests: 0, failures: 0 }],
   }
   admin.changed()

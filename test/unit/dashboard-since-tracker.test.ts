@@ -10,7 +10,7 @@ function status (state: DashboardTarget['state'], since?: string, circuit: 'clos
   const target: DashboardTarget = { id: 'a:1', url: 'http://a:1', backup: false, weight: 1, state, inFlight: 0, tunnels: 0, requests: 0, failures: 0, ...(since === undefined ? {} : { since }) }
   return {
     version: '0', configFile: 'x', configLoadedAt: new Date(0).toISOString(), configHash: 'h', restartRequired: [], readiness: 'ready', tunnels: 0, removedPools: {},
-    pools: { p: { circuit, activeTier: 'primary', switchover: 'auto', targets: [target] } },
+    pools: { p: { circuit, activeTier: 'primary', switchover: 'auto', hold: 'none', targets: [target] } },
     routes: [],
   } as DashboardStatus
 }

@@ -27,6 +27,12 @@ export const TIER_LOOK: Record<DashboardPool['activeTier'], Look> = {
   none: { label: 'no target available', icon: '✗', tone: 'bad' },
 }
 
+/** How the tier badge says why traffic is held (the pool's `hold`): an operator's choice, or failback 'manual'. */
+export const HOLD_WORDS: Record<Exclude<DashboardPool['hold'], 'none'>, string> = {
+  operator: ' (manual)',
+  failover: ' (held after a failover)',
+}
+
 export function lookOf (state: string): Look {
   return TARGET_LOOK[state as TargetStateName] ?? { label: state, icon: '?', tone: 'warn' }
 }

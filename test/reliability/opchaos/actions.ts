@@ -133,6 +133,11 @@ export interface Expect {
    * named too"; 7247b60). Whether it still finishes requests is the load's timing: 404 or that 200.
    */
   retiring?: boolean
+  /**
+   * A switchover (failback) is refused 409 with this code, changing nothing, when no backup (primary) is available
+   * then (README, admin API): which is the upstreams' health at that moment, so either answer is right.
+   */
+  refusable?: 'no_available_backup' | 'no_available_primary'
 }
 
 /** The next model and the expected answer of one action run alone (undefined: nothing to answer). */
@@ -151,11 +156,11 @@ export function transition (m: Model, a: SingleAction, sameConfig: (a: ConfigMod
     }
     case 'switchover': case 'failback':
       if (next.config.pools[a.pool] === undefined) return { model: next, expect: { status: 404 } }
-      // a switchover with no standby to switch to is refused, and arms nothing
-      if (a.kind === 'switchover' && !next.config.pools[a.pool]!.targets.some((x) => x.backup)) return { model: next, expect: { status: 409 } }
+      // a pool with no standby holds nothing: a switchover or failback there is refused, and arms (or drops) nothing
+      if (!next.config.pools[a.pool]!.targets.some((x) => x.backup)) return { model: next, expect: { status: 409 } }
       if (a.kind === 'switchover') next.hold.add(a.pool)
       else next.hold.delete(a.pool)
-      return { model: next, expect: { status: 200 } }
+      return { model: next, expect: { status: 200, refusable: a.kind === 'switchover' ? 'no_available_backup' : 'no_available_primary' } }
     case 'canary':
       next.canary = { weight: a.weight, source: 'operator' }
       return { model: next, expect: { status: 200 } }

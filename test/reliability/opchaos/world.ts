@@ -120,7 +120,7 @@ export class World {
       const outcome = await this.#exec(a, before)
       this.recorder.snap()
       this.trail.push(`+${sentAt - this.journal.t0}ms ${describe(a)} → ${outcome.status ?? '-'}`)
-      const { model, expect } = transition(before, a, sameConfig)
+      const { model, expect } = settled(before, transition(before, a, sameConfig), outcome)
       const wrong = mismatch(expect, outcome)
       if (wrong !== undefined) this.#fail(`${describe(a)}: ${wrong}`)
       const problems = disagreements(this.gw.gateway, model, this.names)
@@ -169,8 +169,8 @@ export class World {
     }
     const why: string[] = []
     for (const [first, o1, second, o2] of [[a, oa, b, ob], [b, ob, a, oa]] as const) {
-      const s1 = transition(before, first, sameConfig)
-      const s2 = transition(s1.model, second, sameConfig)
+      const s1 = settled(before, transition(before, first, sameConfig), o1)
+      const s2 = settled(s1.model, transition(s1.model, second, sameConfig), o2)
       const wrong = mismatch(s1.expect, o1) ?? mismatch(s2.expect, o2)
       const problems = wrong !== undefined ? [wrong] : disagreements(this.gw.gateway, s2.model, this.names)
       if (problems.length === 0) return s2.model
@@ -288,6 +288,12 @@ export class World {
     await this.gw?.close()
     await Promise.all([...this.ups.values()].map((u) => u.close()))
   }
+}
+
+/** A switchover or failback refused for want of an available target of its tier changes nothing: the model stays. */
+function settled (before: Model, step: { model: Model; expect: Expect | undefined }, o: Outcome): { model: Model; expect: Expect | undefined } {
+  const refused = step.expect?.refusable !== undefined && o.status === 409 && o.body?.error === step.expect.refusable
+  return refused ? { model: cloneModel(before), expect: { status: 409 } } : step
 }
 
 function mismatch (expect: Expect | undefined, o: Outcome): string | undefined {

@@ -4,7 +4,7 @@ import { TrafficChart } from '../chart.ts'
 import type { OnScreen } from '../on-screen.ts'
 import { el, setAttr, setHidden, setText, setUsable, syncList } from '../dom.ts'
 import { formatClock, formatMs, formatRate, formatSpan } from '../format.ts'
-import { CIRCUIT_LOOK, TIER_LOOK } from '../labels.ts'
+import { CIRCUIT_LOOK, HOLD_WORDS, TIER_LOOK } from '../labels.ts'
 import type { DashboardPool, DashboardRoute, PoolSeries, TargetTraffic } from '../wire.ts'
 import { circuitKey, routeLabel, tierKey, type ViewContext } from './context.ts'
 import { TargetTile, type TargetItem } from './target-tile.ts'
@@ -114,16 +114,20 @@ export class PoolCard {
     const look = TIER_LOOK[pool.activeTier]
     const since = this.#ctx.since(tierKey(this.#name))
     let text = `${look.icon} ${look.label}`
-    if (pool.switchover === 'manual') text += ' (manual)'
+    // an operator's switchover and a failover held by failback 'manual' read apart: only the first is someone's choice
+    if (pool.hold !== 'none') text += HOLD_WORDS[pool.hold]
     if (pool.activeTier !== 'primary' && since !== undefined) text += ` · since ${formatClock(since)}`
     setText(this.#tier, text)
     setAttr(this.#tier, 'class', `badge tone-${look.tone}`)
     setAttr(this.#tier, 'data-tier', pool.activeTier)
 
     const hasBackups = pool.targets.some((t) => t.backup)
-    this.#switchTo = pool.activeTier === 'backup' ? 'primary' : 'backup'
+    // a switchover still armed on the primaries (its backups went down) is undone here too, or it would move
+    // traffic again when one recovers, with no way to stop it from the page
+    const armed = pool.activeTier === 'primary' && pool.hold === 'operator'
+    this.#switchTo = pool.activeTier === 'backup' || armed ? 'primary' : 'backup'
     setHidden(this.#switchover, !hasBackups)
-    const visible = this.#switchTo === 'backup' ? 'Switch to backups' : 'Switch to primaries'
+    const visible = armed ? 'Cancel the switchover' : this.#switchTo === 'backup' ? 'Switch to backups' : 'Switch to primaries'
     setText(this.#switchover, visible)
     const reason = this.#ctx.actions.disabledReason()
     setUsable(this.#switchover, reason !== undefined ? 'off' : this.#ctx.actions.busy() !== undefined ? 'held' : 'on')
