@@ -10,6 +10,7 @@ export const ERRORS = {
   upstream_error: { status: 502, message: 'The upstream answered with an error and the request could not be retried' },
   upstream_timeout: { status: 504, message: 'The upstream did not answer in time' },
   upstream_busy: { status: 503, message: 'No connection to the upstream came free in time' },
+  pool_busy: { status: 503, message: 'This pool has as many requests in flight as it takes (connections.maxRequests); try again shortly' },
   client_stalled: { status: 408, message: 'The client stopped reading the response' },
   request_timeout: { status: 408, message: 'The request body did not arrive in time' },
   // refused by Node's parser or its timeouts before there was a request (src/proxy/client-error.ts)

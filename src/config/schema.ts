@@ -142,11 +142,19 @@ const connections = z.strictObject({
   maxPerTarget: z.number().int().positive().default(1024),
   /**
    * Most requests waiting for one of a target's connections (all maxPerTarget busy, or one opening); past it a
-   * request is answered 503 upstream_busy at once, or retried on another target (Envoy's max_pending_requests,
-   * HAProxy's maxqueue). A request that ends while it waits (a deadline, its client gone) leaves the queue; one
-   * whose connection is being opened for it stays counted until that connection takes it and it is aborted.
+   * request is answered 503 upstream_busy at once, or retried on another target (HAProxy's per-server maxqueue;
+   * Envoy's max_pending_requests is per cluster). A request that ends while it waits (a deadline, its client gone)
+   * leaves the queue; one whose connection is being opened for it stays counted until that connection takes it and
+   * it is aborted.
    */
   maxQueuedPerTarget: z.number().int().positive().default(1024),
+  /**
+   * Most requests of the pool in flight at once, whatever their target or stage (body being read, waiting for a
+   * connection, sent, in a retry's backoff); past it a request is answered 503 pool_busy at once. Envoy's
+   * max_requests per cluster: the per-target limits above let a pool of N stuck targets park N × 2048 requests,
+   * and their sockets and file descriptors are the whole process's, every other pool's too.
+   */
+  maxRequests: z.number().int().positive().default(1024),
   keepAliveMs: positiveMs.default(30000),
 })
 

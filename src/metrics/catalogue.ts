@@ -73,7 +73,7 @@ export const CATALOGUE = {
   },
   requestErrors: {
     name: 'switchyard_request_errors_total',
-    help: 'Requests a route took whose access-log line has an error code, by route, pool and error code: the gateway\'s own answers (circuit_open, no_available_target, upstream_busy, upstream_timeout, upstream_unreachable, body_too_large...) told apart from an upstream\'s own status, and answers an upstream failure cut short',
+    help: 'Requests a route took whose access-log line has an error code, by route, pool and error code: the gateway\'s own answers (circuit_open, no_available_target, upstream_busy, pool_busy, upstream_timeout, upstream_unreachable, body_too_large...) told apart from an upstream\'s own status, and answers an upstream failure cut short',
     type: 'counter',
     labelNames: ['route', 'pool', 'error'],
   },

@@ -276,7 +276,9 @@ export class ProxyHandler {
     const clock = runtime.clock
     ex.deadline = monotonicMs(clock) + runtime.config.timeouts.requestMs
 
-    runtime.budget.requestStarted()
+    // the pool's bound on requests in flight (connections.maxRequests): refused before any attempt, and before its
+    // body is read or asked for (no 100 Continue), so a pool of stuck targets cannot hold the process's sockets
+    if (!runtime.budget.tryStartRequest()) return this.#sendError(ex, 'pool_busy', undefined, 1)
     if (!ex.hasBody) {
       return this.#forward(ex, runtime)
     }
@@ -379,8 +381,10 @@ export class ProxyHandler {
     // the primary's first attempt: not a retry of the replicas' (no budget slot, no retry counted, its own attempts)
     ex.triedBefore = ex.tried.length
     ex.plan?.readToPrimary('fallback')
-    primary.budget.requestStarted()
-    this.#throughPool(ex, primary)
+    // a primary already at its maxRequests refuses it, as an open breaker or no available target of the primary's
+    // does: the primary's answer (503 pool_busy), not the replica's failure
+    if (primary.budget.tryStartRequest()) this.#throughPool(ex, primary)
+    else this.#sendError(ex, 'pool_busy', undefined, 1)
     return true
   }
 

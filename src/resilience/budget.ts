@@ -1,17 +1,21 @@
 // Retry budget, as Envoy's: retries in flight may not exceed max(percent% of active requests, minConcurrent),
-// so a pool-wide failure cannot multiply the load on it.
+// so a pool-wide failure cannot multiply the load on it. It counts the pool's requests in flight, so it holds their
+// bound too (connections.maxRequests, Envoy's max_requests per cluster).
 export class RetryBudget {
   readonly #percent: number
   readonly #minConcurrent: number
+  readonly #maxRequests: number
   #active = 0
   #retriesInFlight = 0
   #rejected = 0
   readonly #onIdle: (() => void)[] = []
   readonly #onRejected: () => void
 
-  constructor (budget: { percent: number; minConcurrent: number }, onRejected: () => void = () => {}) {
+  /** `maxRequests`: the most requests of the pool in flight at once (unset: no bound). */
+  constructor (budget: { percent: number; minConcurrent: number; maxRequests?: number }, onRejected: () => void = () => {}) {
     this.#percent = budget.percent
     this.#minConcurrent = budget.minConcurrent
+    this.#maxRequests = budget.maxRequests ?? Infinity
     this.#onRejected = onRejected
   }
 
@@ -21,7 +25,16 @@ export class RetryBudget {
   /** Retries refused since start. */
   get rejected (): number { return this.#rejected }
 
-  requestStarted (): void { this.#active++ }
+  /**
+   * Counts a request of this pool in flight, if fewer than maxRequests are: false (not counted) when the pool is
+   * full, and the request is refused (503 pool_busy). Each true is matched by one requestFinished().
+   */
+  tryStartRequest (): boolean {
+    if (this.#active >= this.#maxRequests) return false
+    this.#active++
+    return true
+  }
+
   requestFinished (): void {
     if (--this.#active === 0 && this.#onIdle.length > 0) for (const resolve of this.#onIdle.splice(0)) resolve()
   }

@@ -150,7 +150,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.retry = new RetryDecider(config.retry, random)
     const observer = options.observe?.(name) ?? NO_OBSERVER
     this.observer = observer
-    this.budget = new RetryBudget(config.retry.budget, () => observer.budgetExhausted())
+    this.budget = new RetryBudget({ ...config.retry.budget, maxRequests: config.connections.maxRequests }, () => observer.budgetExhausted())
     this.outlier = new OutlierDetector(config.outlier, this.pool, clock, () => observer.ejectionSkipped())
     this.health = config.healthCheck
       ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock, ...(options.carriedLag ? { carriedLag: options.carriedLag } : {}), ...(options.carriedProbed ? { carriedProbed: options.carriedProbed } : {}) })

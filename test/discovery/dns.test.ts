@@ -575,7 +575,7 @@ t.test('dns-retired-while-starting', async (t) => {
     })
     const rt = buildPools(config, { dnsServers: [dns.address] }).pools.get('p')!
     t.teardown(() => rt.close())
-    rt.budget.requestStarted() // a request admitted before the reload keeps the targets open
+    rt.budget.tryStartRequest() // a request admitted before the reload keeps the targets open
     const starting = rt.start()
     rt.retire()
     await starting

@@ -412,7 +412,7 @@ t.test('split-fallback-hysteresis', async (t) => {
 // "percent of active requests", counts it) and none once it ends: the pool's count of requests in flight is back to
 // 0, not -1. (An undercount shrinks the pool's retry budget, and a pool whose count never returns to 0 is never
 // idle, so a reload that retires it waits out its 2 x requestMs + 1 s deadline: src/upstream/registry.ts retire.)
-// Pins src/proxy/forward.ts #fallBack: `primary.budget.requestStarted()` (matched by #afterPool's requestFinished()).
+// Pins src/proxy/forward.ts #fallBack: `primary.budget.tryStartRequest()` (matched by #afterPool's requestFinished()).
 t.test('split-fallback-primary-budget-balanced', async (t) => {
   t.test('after fallback reads, the primary pool has no request in flight (count 0)', async (t) => {
     const [primary, replica] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'replica' })])

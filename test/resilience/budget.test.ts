@@ -43,10 +43,10 @@ function watchBudget (budget: RetryBudget) {
     seen.maxActive = Math.max(seen.maxActive, budget.active)
     seen.min = Math.min(seen.min, budget.retriesInFlight, budget.active)
   }
-  const { tryAcquire, release, requestStarted, requestFinished } = budget
+  const { tryAcquire, release, tryStartRequest, requestFinished } = budget
   budget.tryAcquire = () => { const taken = tryAcquire.call(budget); note(); return taken }
   budget.release = () => { release.call(budget); note() }
-  budget.requestStarted = () => { requestStarted.call(budget); note() }
+  budget.tryStartRequest = () => { const started = tryStartRequest.call(budget); note(); return started }
   budget.requestFinished = () => { requestFinished.call(budget); note() }
   return seen
 }

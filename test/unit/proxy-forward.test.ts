@@ -126,9 +126,9 @@ t.test('a buffered body that has not all arrived by the deadline is answered 408
 t.test('an unexpected error inside the flow is a 500 internal_error, logged, and the gateway carries on', async (t) => {
   const cases: [name: string, breakIt: (runtime: PoolRuntime) => () => void][] = [
     ['while admitting the request', (runtime) => {
-      const original = runtime.budget.requestStarted
-      runtime.budget.requestStarted = () => { throw new Error('boom') }
-      return () => { runtime.budget.requestStarted = original }
+      const original = runtime.budget.tryStartRequest
+      runtime.budget.tryStartRequest = () => { throw new Error('boom') }
+      return () => { runtime.budget.tryStartRequest = original }
     }],
     ['while choosing a target', (runtime) => {
       const original = runtime.pool.pick

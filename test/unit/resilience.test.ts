@@ -217,9 +217,11 @@ t.test('resilience-breaker', async (t) => {
     t.equal(b.allows(), true, 'free after the lease')
     const next = b.admit()!
     t.ok(next !== NOT_A_PROBE && next !== slow, 'the next request probes')
-    b.judge('failure', slow) // the slow one ends late, failed: neither its verdict nor its end touch the new probe
+    // the slow one ends late with no verdict (its client left): its end does not free the new probe's slot (a late
+    // verdict of it decides: test/unit/breaker-late-probe.test.ts)
+    b.judge(undefined, slow)
     await settled()
-    t.equal(b.state, 'half-open', 'a probe whose lease ran out does not decide')
+    t.equal(b.state, 'half-open')
     t.equal(b.allows(), false, "the new probe's slot is still held")
     b.judge('success', next)
     await settled()
@@ -306,7 +308,7 @@ t.test('resilience-budget-rejected-callback', async (t) => {
     for (const [percent, min, active, tries, refused] of cases) {
       let calls = 0
       const budget = new RetryBudget({ percent, minConcurrent: min }, () => { calls++ })
-      for (let i = 0; i < active; i++) budget.requestStarted()
+      for (let i = 0; i < active; i++) budget.tryStartRequest()
       let allowed = 0
       for (let i = 0; i < tries; i++) if (budget.tryAcquire()) allowed++
       const label = `${percent}% of ${active}, min ${min}, ${tries} tries`
@@ -327,11 +329,48 @@ t.test('resilience-budget-rejected-callback', async (t) => {
 })
 
 
+// connections.maxRequests (Envoy's max_requests per cluster): the pool's count of requests in flight is bounded; a
+// request past it is not counted (its caller answers 503 pool_busy), and each one that ends makes room for one more.
+// Pins src/resilience/budget.ts tryStartRequest's compare.
+t.test('resilience-budget-max-requests', async (t) => {
+  t.test('at most maxRequests in flight; a refused start is not counted; a finished one makes room', async (t) => {
+    const budget = new RetryBudget({ percent: 20, minConcurrent: 3, maxRequests: 3 })
+    t.strictSame([budget.tryStartRequest(), budget.tryStartRequest(), budget.tryStartRequest()], [true, true, true])
+    t.equal(budget.tryStartRequest(), false, 'the fourth is refused')
+    t.equal(budget.tryStartRequest(), false, 'and the fifth')
+    t.equal(budget.active, 3, 'refused starts are not counted')
+    budget.requestFinished()
+    t.equal(budget.active, 2)
+    t.equal(budget.tryStartRequest(), true, 'room for one again')
+    t.equal(budget.tryStartRequest(), false)
+    t.equal(budget.rejected, 0, 'no retry refusal is counted for it')
+  })
+
+  t.test('whenIdle still resolves once the last admitted request ends', async (t) => {
+    const budget = new RetryBudget({ percent: 20, minConcurrent: 3, maxRequests: 1 })
+    t.equal(budget.tryStartRequest(), true)
+    t.equal(budget.tryStartRequest(), false)
+    let idle = false
+    void budget.whenIdle().then(() => { idle = true })
+    budget.requestFinished()
+    await Promise.resolve()
+    t.equal(idle, true, 'the refused start left nothing to finish')
+  })
+
+  t.test('no maxRequests: no bound', async (t) => {
+    const budget = new RetryBudget({ percent: 20, minConcurrent: 3 })
+    let started = 0
+    for (let i = 0; i < 10_000; i++) if (budget.tryStartRequest()) started++
+    t.equal(started, 10_000)
+    t.equal(budget.active, 10_000)
+  })
+})
+
 t.test('resilience-budget', async (t) => {
   /** How many retries the budget lets run at once with `active` requests in flight. */
   function capacity (percent: number, minConcurrent: number, active: number): { allowed: number; budget: RetryBudget } {
     const budget = new RetryBudget({ percent, minConcurrent })
-    for (let i = 0; i < active; i++) budget.requestStarted()
+    for (let i = 0; i < active; i++) budget.tryStartRequest()
     let allowed = 0
     while (allowed < 10_000 && budget.tryAcquire()) allowed++
     return { allowed, budget }
@@ -387,7 +426,7 @@ t.test('resilience-budget', async (t) => {
   t.test('the budget follows active requests as they start and finish', async (t) => {
     const budget = new RetryBudget({ percent: 10, minConcurrent: 0 })
     t.equal(budget.wouldAllow(), false, 'nothing active: no retries')
-    for (let i = 0; i < 20; i++) budget.requestStarted()
+    for (let i = 0; i < 20; i++) budget.tryStartRequest()
     t.equal(budget.active, 20)
     t.equal(budget.tryAcquire(), true)
     t.equal(budget.tryAcquire(), true)

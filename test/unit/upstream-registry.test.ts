@@ -65,7 +65,7 @@ t.test('a pool whose settings changed is rebuilt; its targets keep their status 
   t.same(payment.pool.available().map((x) => x.url), ['http://127.0.0.1:9'], 'the kept status counts for availability')
   // a request admitted before the reload is still on the old payment runtime
   const old2 = after.retired.find((r) => r.name === 'payment')!
-  old2.budget.requestStarted()
+  old2.budget.tryStartRequest()
   for (const r of after.retired) r.retire()
   await new Promise((resolve) => setImmediate(resolve))
   t.strictSame(after.retired.map((r) => [r.name, r.pool.targets.length]), [['payment', 2], ['member', 0]], 'an idle retired pool closes at once; a busy one keeps its targets for what it admitted')
@@ -94,7 +94,7 @@ t.test('a retired pool whose request never ends closes at twice the request dead
   const { pools } = buildPools(config(['http://127.0.0.1:1'], ['http://127.0.0.1:2']), { clock })
   t.teardown(closeAll(pools))
   const payment = pools.get('payment')!
-  payment.budget.requestStarted()
+  payment.budget.tryStartRequest()
   payment.retire()
   clock.advance(60_999)
   t.equal(payment.pool.targets.length, 1)
