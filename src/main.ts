@@ -18,6 +18,14 @@ import { MAX_TIMER_MS } from './runtime.ts'
 import type { CliArgs } from './cli/args.ts'
 import type { ResolvedConfig } from './config/schema.ts'
 import type { Gateway } from './app.ts'
+import { unsupportedNode } from './node-support.mjs'
+
+// before anything else: a Node below the floors would start and misbehave (src/node-support.mjs)
+const unsupported = unsupportedNode()
+if (unsupported !== undefined) {
+  process.stderr.write(`${unsupported}\n`)
+  process.exit(1)
+}
 
 // Where start-up goes, in the listening log line (bench/startup.ts reads it): ms since the process started, per
 // step. The first is everything before this line ran: Node's own start, src/start.mjs, and in the bundle its loading.

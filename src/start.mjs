@@ -4,9 +4,16 @@
 // and a routes.config.ts then come from the cache, already stripped, and the stripper is never loaded (the
 // first start on a machine, or after an edit, strips them once). `node src/main.ts` works the same, with the
 // stripper loaded for main.ts.
-import { enableCompileCache } from 'node:module'
+// Namespace imports: a Node without enableCompileCache (20) reaches the version check rather than a link error.
+import * as nodeModule from 'node:module'
+import { unsupportedNode } from './node-support.mjs'
 
-const cache = enableCompileCache()
+const unsupported = unsupportedNode()
+if (unsupported !== undefined) {
+  process.stderr.write(`${unsupported}\n`)
+  process.exit(1)
+}
+const cache = nodeModule.enableCompileCache()
 // named in the environment so a re-execution (src/lifecycle/node-flags.ts) finds it before reading any file
 if (cache.directory !== undefined) process.env.NODE_COMPILE_CACHE ??= cache.directory
 await import('./main.ts')
