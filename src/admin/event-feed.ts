@@ -211,7 +211,7 @@ function describeReturn (runtime: PoolRuntime, target: Target, status: TargetSta
 
 /** What still keeps a target out when its ejection ends, at the level its own event has (describeStatusChange). */
 const STILL_OUT: Partial<Record<TargetState | 'lag-unknown', { level: Level; words: string }>> = {
-  unhealthy: { level: 'warn', words: 'still failing health checks' },
+  unhealthy: { level: 'warn', words: 'still marked down by its health checks' },
   disabled: { level: 'warn', words: 'still disabled' },
   draining: { level: 'info', words: 'still draining' },
   drained: { level: 'info', words: 'still drained' },

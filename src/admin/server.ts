@@ -89,7 +89,7 @@ function accessOf (request: FastifyRequest, route = request.routeOptions.url): A
 
 const TARGET_ACTIONS: Record<string, Partial<TargetStatus>> = {
   drain: { draining: true },
-  enable: { draining: false, disabled: false },
+  enable: { draining: false, disabled: false, ejectedUntil: 0 }, // an outlier ejection too (HAProxy: set server ready)
   disable: { disabled: true },
 }
 

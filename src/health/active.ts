@@ -8,6 +8,10 @@
 // nothing: the last known lag still decides, so a lagging replica stays out until it reports it caught up. A target
 // the checks mark unhealthy forgets its lag: it missed the writes made while it was out, so it is back lagging (lag
 // unknown) until a probe reports its lag again.
+//
+// Ejection: the checks end an outlier ejection they saw the outage of, at the first passing probe after a failed one,
+// both in the ejection (Envoy lifts one at any passing check; a target failing only on traffic, its /health passing,
+// would then be back at every check). They also vouch for a backup once one of its probes has passed (verified()).
 import { EventEmitter } from 'node:events'
 import type { HealthCheckConfig } from '../config/schema.ts'
 import { classifyError, errorCodeOf, isLocalResourceError } from '../resilience/classify.ts'
@@ -68,6 +72,10 @@ interface ProbeState {
   joinedUnchecked: boolean
   /** The replaced pool's checks had probed it (carriedProbed): its health is known before this checker's first probe. */
   known: boolean
+  /** One of this checker's probes has passed. */
+  passed: boolean
+  /** The ejection (its ejectedUntil) during which a probe failed; 0: none seen. */
+  failedInEjection: number
 }
 
 export interface HealthCheckOptions {
@@ -152,7 +160,7 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
 
   /** `known`: the replaced pool's checks had probed it (carriedProbed), so its first probe need not come at once. */
   #watch (target: Target, known = false): void {
-    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, lagMs: this.#carriedLag?.get(target.url), lagReported: undefined, joinedUnchecked: this.#joining.delete(target), known }
+    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, lagMs: this.#carriedLag?.get(target.url), lagReported: undefined, joinedUnchecked: this.#joining.delete(target), known, passed: false, failedInEjection: 0 }
     this.#states.set(target, state)
     // before any request can pick it: a replica whose lag is not known yet takes no reads of a lag-limited pool
     this.#judgeLag(target, state)
@@ -241,6 +249,11 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   /** Resolves once every target has been probed once since start() (readiness waits for it). */
   firstRound (): Promise<void> { return this.#firstRound }
 
+  /** Whether one of this checker's probes of the target has passed since it joined the pool. */
+  verified (target: Target): boolean {
+    return this.#states.get(target)?.passed === true
+  }
+
   /** The last probe's result for a target, if it has been probed. */
   lastResult (target: Target): ProbeResult | undefined {
     return this.#states.get(target)?.last
@@ -260,13 +273,19 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     // without a valid lag (none, 'unknown', a JSON null, a body cut short): the last known lag still decides, so a
     // lagging target stays lagging until a probe reports it caught up
     if (result.ok) this.#lagReported(target, state, result.lagMs)
-    const healthy = this.#pool.status(target).healthy
+    const { healthy, ejectedUntil } = this.#pool.status(target)
+    const ejected = ejectedUntil > monotonicMs(this.#clock)
     if (result.ok) {
       state.failures = 0
       state.successes++
+      state.passed = true
       // a target that joined unchecked (a new DNS address) is in as soon as its first probe passes
-      if (!healthy && ((first && state.joinedUnchecked) || state.successes >= this.#config.healthyThreshold)) this.#pool.setStatus(target, { healthy: true })
+      const healthyNow = !healthy && ((first && state.joinedUnchecked) || state.successes >= this.#config.healthyThreshold)
+      // the checks saw this ejection's outage and its end (one change: the feed says it once)
+      const lift = ejected && state.failedInEjection === ejectedUntil
+      if (healthyNow || lift) this.#pool.setStatus(target, { ...(healthyNow ? { healthy: true } : {}), ...(lift ? { ejectedUntil: 0 } : {}) })
     } else {
+      if (ejected) state.failedInEjection = ejectedUntil
       state.successes = 0
       state.failures++
       if (healthy && state.failures >= this.#config.unhealthyThreshold) {

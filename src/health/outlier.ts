@@ -1,5 +1,6 @@
 // Passive health: consecutive upstream failures eject a target for baseEjectionMs × (times ejected), never
 // leaving more than maxEjectionPercent of its tier out of service, so a pool-wide outage is left to the breaker.
+// An ejection may end early (a passing health check after a failed one, an operator's enable): the pool says so.
 import { EventEmitter } from 'node:events'
 import type { OutlierConfig } from '../config/schema.ts'
 import type { FailureKind } from '../resilience/classify.ts'
@@ -37,11 +38,24 @@ export interface OutlierEvents {
   refused: [target: Target, cause: EjectionCause]
 }
 
+/** What active health checks know of a target: whether one of their probes has passed since it joined the pool. */
+export interface CheckedTargets {
+  verified (target: Target): boolean
+}
+
+export interface OutlierOptions {
+  /** Every ejection refused by maxEjectionPercent (a metric: Envoy's ejections_overflow). */
+  onSkipped?: () => void
+  /** The pool's active health checks, if it has them: a backup they verified may take every failing primary. */
+  checks?: CheckedTargets
+}
+
 export class OutlierDetector extends EventEmitter<OutlierEvents> {
   readonly #config: OutlierConfig
   readonly #pool: UpstreamPool
   readonly #clock: Clock
   readonly #onSkipped: () => void
+  readonly #checks: CheckedTargets | undefined
   readonly #failures = new Map<Target, number>()
   readonly #timesEjected = new Map<Target, number>()
   readonly #lastEjectionEnd = new Map<Target, number>()
@@ -51,13 +65,13 @@ export class OutlierDetector extends EventEmitter<OutlierEvents> {
   readonly #refusing = new Map<Target, number>()
   #skipped = 0
 
-  /** `onSkipped`: every ejection refused by maxEjectionPercent (a metric: Envoy's ejections_overflow). */
-  constructor (config: OutlierConfig, pool: UpstreamPool, clock: Clock = systemClock, onSkipped: () => void = () => {}) {
+  constructor (config: OutlierConfig, pool: UpstreamPool, clock: Clock = systemClock, options: OutlierOptions = {}) {
     super()
     this.#config = config
     this.#pool = pool
     this.#clock = clock
-    this.#onSkipped = onSkipped
+    this.#onSkipped = options.onSkipped ?? (() => {})
+    this.#checks = options.checks
     // a target that leaves the pool (reload, DNS) is forgotten: kept here, each one that ever failed would stay
     // in memory, with its closed connection pools, for as long as the pool runs
     pool.on('targets', (_added, removed) => {
@@ -68,6 +82,12 @@ export class OutlierDetector extends EventEmitter<OutlierEvents> {
         this.#ejections.delete(t)
         this.#refusing.delete(t)
       }
+    })
+    // an ejection lifted before its end (see the top of this file) ended then: the multiplier's decay counts from then
+    pool.on('status', (target, status, previous) => {
+      if (status.ejectedUntil !== 0 || previous.ejectedUntil === 0) return
+      if (this.#lastEjectionEnd.get(target) !== previous.ejectedUntil) return
+      this.#lastEjectionEnd.set(target, Math.min(previous.ejectedUntil, monotonicMs(this.#clock)))
     })
   }
 
@@ -143,11 +163,15 @@ export class OutlierDetector extends EventEmitter<OutlierEvents> {
    * The cap counts every target of the tier already out of service, not only the ejected ones: with one of two
    * primaries down by health checks (or drained, or disabled), ejecting the other would leave the tier empty, a
    * pool-wide outage, which is the breaker's to judge. (Envoy counts ejections alone, but past its panic threshold
-   * it balances over every host again; there is no such mode here.) A primary whose tier would refuse may still go
-   * while a backup is available if the whole pool, backups included, stays within the cap, as Envoy counts
-   * max_ejection_percent over a cluster's priorities: one failing primary before one backup fails over, where
-   * the tier alone (one target, 100%) kept it in and the standby never served. Two failing primaries before one
-   * unchecked backup do not both go: that backup has nothing behind it to say it works.
+   * it balances over every host again; there is no such mode here.) A primary its tier would keep may still go
+   * while a backup is available:
+   * - any primary, if a backup the pool's active health checks have seen pass is available: traffic fails over to a
+   *   standby known to answer, not held on primaries that fail every request while their /health passes (the breaker
+   *   opened on them, refusing everything, with that backup idle). A failing backup tier keeps its own cap;
+   * - otherwise (no checks, or none passed yet), only while the whole pool, backups included, stays within the cap,
+   *   as Envoy counts max_ejection_percent over a cluster's priorities: one failing primary before one backup fails
+   *   over, where the tier alone (one target, 100%) kept it in and the standby never served. Two failing primaries
+   *   before one unchecked backup do not both go: that backup has nothing behind it to say it works.
    */
   #mayEject (target: Target, now: number): boolean {
     const cap = this.#config.maxEjectionPercent
@@ -155,15 +179,21 @@ export class OutlierDetector extends EventEmitter<OutlierEvents> {
     let out = 0
     let poolOut = 0
     let backupAvailable = false
+    let verifiedBackupAvailable = false
     for (const t of this.#pool.targets) {
       const available = isAvailable(this.#pool.status(t), now)
       if (t !== target && !available) poolOut++
-      if (t.backup && available) backupAvailable = true
+      if (t.backup && available) {
+        backupAvailable = true
+        if (this.#checks?.verified(t) === true) verifiedBackupAvailable = true
+      }
       if (t.backup !== target.backup) continue
       tierSize++
       if (t !== target && !available) out++
     }
     if (((out + 1) / tierSize) * 100 <= cap) return true
-    return !target.backup && backupAvailable && ((poolOut + 1) / this.#pool.targets.length) * 100 <= cap
+    // a cap of 0 ejects nothing
+    if (target.backup || !backupAvailable || cap === 0) return false
+    return verifiedBackupAvailable || ((poolOut + 1) / this.#pool.targets.length) * 100 <= cap
   }
 }

@@ -151,10 +151,10 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     const observer = options.observe?.(name) ?? NO_OBSERVER
     this.observer = observer
     this.budget = new RetryBudget({ ...config.retry.budget, maxRequests: config.connections.maxRequests }, () => observer.budgetExhausted())
-    this.outlier = new OutlierDetector(config.outlier, this.pool, clock, () => observer.ejectionSkipped())
     this.health = config.healthCheck
       ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock, ...(options.carriedLag ? { carriedLag: options.carriedLag } : {}), ...(options.carriedProbed ? { carriedProbed: options.carriedProbed } : {}) })
       : undefined
+    this.outlier = new OutlierDetector(config.outlier, this.pool, clock, { onSkipped: () => observer.ejectionSkipped(), ...(this.health ? { checks: this.health } : {}) })
     this.#failureStatuses = new Set(config.failureStatuses)
     this.hashKey = typeof config.balancer === 'object' ? parseHashKey(config.balancer.key) : undefined
   }

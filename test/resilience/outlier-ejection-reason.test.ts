@@ -135,8 +135,8 @@ t.test('an ejection that ends while the health checks hold the target out says s
   f.fail(a, 3, 'timeout')
   f.runtime.pool.setStatus(a, { healthy: false })
   f.clock.advance(BASE)
-  t.equal(messages(f, a).at(-1), 'target returned from ejection; still failing health checks')
-  t.match(targetLines(f, a).at(-1), { level: 40, msg: 'target returned from ejection; still failing health checks', state: 'unhealthy' }, 'at warn: it is still out of rotation')
+  t.equal(messages(f, a).at(-1), 'target returned from ejection; still marked down by its health checks')
+  t.match(targetLines(f, a).at(-1), { level: 40, msg: 'target returned from ejection; still marked down by its health checks', state: 'unhealthy' }, 'at warn: it is still out of rotation')
 
   // still out for an operator's disable: said too
   f.fail(b, 3, 'timeout')

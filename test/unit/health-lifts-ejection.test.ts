@@ -1,0 +1,88 @@
+// Active health checks end an outlier ejection they saw the outage of: the first passing probe after a failed one,
+// both after the ejection began, lifts it (the target back at once, not after up to maxEjectionMs). A target whose
+// probes kept passing (it fails only on traffic, its /health fine) stays out for the whole ejection, and so does one
+// whose probes failed only before it was ejected. Before, every ejection ran its full length whatever the checks saw.
+import t, { type Test } from 'tap'
+import type { ProbeResult } from '../../src/health/active.ts'
+import { PoolRuntime } from '../../src/upstream/registry.ts'
+import { ManualClock } from '../helpers/clock.ts'
+import { poolConfig } from './config-fixtures.ts'
+
+const BASE = 30_000
+const FAILURES = 3
+
+/** p1 and p2 on a manual clock (no probe goes out unless the clock moves); probes are recorded by hand. */
+function checkedPool (t: Test, healthyThreshold = 1) {
+  const clock = new ManualClock()
+  const config = poolConfig({
+    targets: ['http://127.0.0.1:1', 'http://127.0.0.1:2'],
+    outlier: { consecutiveFailures: FAILURES, baseEjectionMs: BASE, maxEjectionMs: 300_000, maxEjectionPercent: 50 },
+    healthCheck: { intervalMs: 10_000, timeoutMs: 5_000, healthyThreshold, unhealthyThreshold: 2 },
+  })
+  const runtime = new PoolRuntime('p', config, { clock, random: () => 0 })
+  t.teardown(() => runtime.close())
+  runtime.start()
+  const p1 = runtime.pool.targets[0]!
+  const probe = (ok: boolean): void => runtime.health!.record(p1, ok ? { ok, status: 200, at: clock.now() } : { ok, status: 503, at: clock.now() } satisfies ProbeResult)
+  const eject = (): void => { for (let i = 0; i < FAILURES; i++) runtime.outlier.failure(p1, 'status', 503) }
+  const ejected = (): boolean => runtime.pool.status(p1).ejectedUntil > 0
+  return { clock, runtime, p1, probe, eject, ejected }
+}
+
+t.test('a failed probe, then a passing one, during the ejection lift it', async (t) => {
+  const f = checkedPool(t)
+  f.eject()
+  t.ok(f.ejected(), 'ejected')
+  f.clock.advance(1000)
+  f.probe(false)
+  t.ok(f.ejected(), 'still ejected while the probe fails')
+  f.clock.advance(1000)
+  f.probe(true)
+  t.notOk(f.ejected(), 'lifted at the first passing probe')
+  t.equal(f.runtime.pool.state(f.p1), 'healthy')
+  t.ok(f.runtime.pool.available().includes(f.p1), 'back in rotation')
+})
+
+t.test('marked unhealthy meanwhile: lifted at the first passing probe, back once healthyThreshold passes', async (t) => {
+  const f = checkedPool(t, 2)
+  f.eject()
+  f.probe(false)
+  f.probe(false)
+  t.equal(f.runtime.pool.state(f.p1), 'unhealthy', 'the checks took it out too')
+  f.probe(true)
+  t.notOk(f.ejected(), 'the ejection is lifted')
+  t.equal(f.runtime.pool.state(f.p1), 'unhealthy', 'health keeps it out until healthyThreshold')
+  f.probe(true)
+  t.equal(f.runtime.pool.state(f.p1), 'healthy')
+})
+
+t.test('probes that kept passing do not lift it: it fails on traffic only', async (t) => {
+  const f = checkedPool(t)
+  f.eject()
+  for (let i = 0; i < 5; i++) {
+    f.clock.advance(1000)
+    f.probe(true)
+  }
+  t.ok(f.ejected(), 'ejected for its whole length')
+  t.equal(f.runtime.pool.state(f.p1), 'ejected')
+})
+
+t.test('a probe that failed before the ejection began does not count', async (t) => {
+  const f = checkedPool(t)
+  f.probe(false)
+  f.eject()
+  f.probe(true)
+  t.ok(f.ejected(), 'still ejected')
+})
+
+t.test('a failed probe of an earlier ejection does not lift the next one', async (t) => {
+  const f = checkedPool(t)
+  f.eject()
+  f.probe(false)
+  f.clock.advance(BASE) // runs out
+  t.notOk(f.ejected(), 'the first ejection ended')
+  f.eject()
+  t.ok(f.ejected(), 'ejected again')
+  f.probe(true)
+  t.ok(f.ejected(), 'the failure seen in the first ejection says nothing of this one')
+})
