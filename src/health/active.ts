@@ -9,9 +9,10 @@
 // the checks mark unhealthy forgets its lag: it missed the writes made while it was out, so it is back lagging (lag
 // unknown) until a probe reports its lag again.
 //
-// Ejection: the checks end an outlier ejection they saw the outage of, at the first passing probe after a failed one,
-// both in the ejection (Envoy lifts one at any passing check; a target failing only on traffic, its /health passing,
-// would then be back at every check). They also vouch for a backup once one of its probes has passed (verified()).
+// Ejection: the checks end an outlier ejection they saw the outage of: when they mark the target healthy again within
+// it (they had marked it down). Envoy lifts one at any passing check, and a target failing only on traffic (its
+// /health passing), or one whose probes fail now and then below unhealthyThreshold, would be back at every check.
+// They also vouch for a backup once one of its probes has passed (verified()).
 import { EventEmitter } from 'node:events'
 import type { HealthCheckConfig } from '../config/schema.ts'
 import { classifyError, errorCodeOf, isLocalResourceError } from '../resilience/classify.ts'
@@ -74,8 +75,6 @@ interface ProbeState {
   known: boolean
   /** One of this checker's probes has passed. */
   passed: boolean
-  /** The ejection (its ejectedUntil) during which a probe failed; 0: none seen. */
-  failedInEjection: number
 }
 
 export interface HealthCheckOptions {
@@ -160,7 +159,7 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
 
   /** `known`: the replaced pool's checks had probed it (carriedProbed), so its first probe need not come at once. */
   #watch (target: Target, known = false): void {
-    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, lagMs: this.#carriedLag?.get(target.url), lagReported: undefined, joinedUnchecked: this.#joining.delete(target), known, passed: false, failedInEjection: 0 }
+    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, lagMs: this.#carriedLag?.get(target.url), lagReported: undefined, joinedUnchecked: this.#joining.delete(target), known, passed: false }
     this.#states.set(target, state)
     // before any request can pick it: a replica whose lag is not known yet takes no reads of a lag-limited pool
     this.#judgeLag(target, state)
@@ -281,11 +280,10 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
       state.passed = true
       // a target that joined unchecked (a new DNS address) is in as soon as its first probe passes
       const healthyNow = !healthy && ((first && state.joinedUnchecked) || state.successes >= this.#config.healthyThreshold)
-      // the checks saw this ejection's outage and its end (one change: the feed says it once)
-      const lift = ejected && state.failedInEjection === ejectedUntil
-      if (healthyNow || lift) this.#pool.setStatus(target, { ...(healthyNow ? { healthy: true } : {}), ...(lift ? { ejectedUntil: 0 } : {}) })
+      // marked down and back up within the ejection: the checks saw its outage and its end (one change: the feed says
+      // it once)
+      if (healthyNow) this.#pool.setStatus(target, ejected ? { healthy: true, ejectedUntil: 0 } : { healthy: true })
     } else {
-      if (ejected) state.failedInEjection = ejectedUntil
       state.successes = 0
       state.failures++
       if (healthy && state.failures >= this.#config.unhealthyThreshold) {

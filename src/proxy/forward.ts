@@ -278,7 +278,12 @@ export class ProxyHandler {
 
     // the pool's bound on requests in flight (connections.maxRequests): refused before any attempt, and before its
     // body is read or asked for (no 100 Continue), so a pool of stuck targets cannot hold the process's sockets
-    if (!runtime.budget.tryStartRequest()) return this.#sendError(ex, 'pool_busy', undefined, 1)
+    if (!runtime.budget.tryStartRequest()) {
+      // a split read whose replicas are full goes to the primary, as one with no replica available does (a read with
+      // a body not read yet cannot: it is refused)
+      if (!ex.hasBody && this.#fallBack(ex, undefined)) return
+      return this.#sendError(ex, 'pool_busy', undefined, 1)
+    }
     if (!ex.hasBody) {
       return this.#forward(ex, runtime)
     }
@@ -520,8 +525,9 @@ export class ProxyHandler {
     logExchange(this.#logger, ex)
     // canary errors: 5xx answers, failures to reach the pool, and answers the upstream cut short (their status went
     // out first); a client that left, or stopped reading (client_stalled), says nothing of the version, nor does the
-    // gateway's own shortage (503 overloaded: out of file descriptors), nor a request lost to a stale connection
-    if (ex.version !== undefined && !ex.clientGone && ex.errorCode !== 'overloaded' && !ex.lostToStale) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.canaryEpoch)
+    // gateway's own shortage (503 overloaded: out of file descriptors) or limit (503 pool_busy: a burst past the pool's
+    // maxRequests, which would roll a healthy canary back), nor a request lost to a stale connection
+    if (ex.version !== undefined && !ex.clientGone && ex.errorCode !== 'overloaded' && ex.errorCode !== 'pool_busy' && !ex.lostToStale) ex.plan?.recordVersion(ex.version, ex.res.statusCode < 500 && ex.cutShortBy?.startsWith('upstream_') !== true, ex.canaryEpoch)
     // a split read that never fell back (#fallBack clears readFallback): no longer in flight on the primary's binding
     ex.readFallback?.observer?.leave()
     if (ex.observer !== undefined) {

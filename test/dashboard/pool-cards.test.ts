@@ -76,6 +76,11 @@ t.test("a hold reads as the operator's or a failover's; an armed switchover on p
   await button.click()
   await waitUntil(() => admin.calls.length === 1)
   t.same(admin.calls[0]!.body, { to: 'primary' })
+  // armed on nothing (every target down): offered "Switch to backups" before, for a pool already switched over
+  Object.assign(admin.pool('payments'), { activeTier: 'none', switchover: 'manual', hold: 'operator' })
+  admin.changed()
+  await page.locator('[data-pool="payments"] [data-tier="none"]').waitFor()
+  t.equal(await button.innerText(), 'Cancel the switchover')
 })
 
 // A pool's card names every route that sends it traffic: as its own pool, as a canary's pool, or as a split

@@ -10,7 +10,7 @@ t.test('the floors of each release line', async (t) => {
   const cases: [string, boolean][] = [
     ['20.20.2', false], ['22.19.0', false], ['22.22.0', false], ['22.22.1', true], ['22.23.3', true],
     ['23.11.1', false], ['24.4.1', false], ['24.13.0', false], ['24.13.1', true], ['24.21.0', true],
-    ['25.3.0', false], ['25.4.0', true], ['26.0.0', true], ['27.1.0', true],
+    ['25.3.0', false], ['25.9.0', false], ['26.0.0', true], ['27.1.0', true],
   ]
   for (const [version, runs] of cases) {
     const refusal = unsupportedNode(version)

@@ -122,9 +122,9 @@ export class PoolCard {
     setAttr(this.#tier, 'data-tier', pool.activeTier)
 
     const hasBackups = pool.targets.some((t) => t.backup)
-    // a switchover still armed on the primaries (its backups went down) is undone here too, or it would move
-    // traffic again when one recovers, with no way to stop it from the page
-    const armed = pool.activeTier === 'primary' && pool.hold === 'operator'
+    // a switchover still armed on the primaries or on nothing (its backups went down, or every target) is undone here
+    // too, or it would move traffic again when one recovers, with no way to stop it from the page
+    const armed = pool.activeTier !== 'backup' && pool.hold === 'operator'
     this.#switchTo = pool.activeTier === 'backup' || armed ? 'primary' : 'backup'
     setHidden(this.#switchover, !hasBackups)
     const visible = armed ? 'Cancel the switchover' : this.#switchTo === 'backup' ? 'Switch to backups' : 'Switch to primaries'
