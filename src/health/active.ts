@@ -92,6 +92,11 @@ export interface HealthCheckOptions {
    * every target of every pool within one turn of the event loop: 1,000 targets blocked it 170-530 ms.
    */
   carriedProbed?: ReadonlySet<string>
+  /**
+   * The targets (by URL) the replaced pool's checks had verified (verifiedUrls()): a backup one of them passed still
+   * vouches for failing primaries (src/health/outlier.ts), not only after its first probe here, up to an interval later.
+   */
+  carriedVerified?: ReadonlySet<string>
 }
 
 export interface HealthCheckEvents {
@@ -124,12 +129,14 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   #firstRoundDone: () => void = () => {}
   #carriedLag: ReadonlyMap<string, number> | undefined
   #carriedProbed: ReadonlySet<string> | undefined
+  #carriedVerified: ReadonlySet<string> | undefined
 
   constructor (pool: UpstreamPool, config: HealthCheckConfig, options: HealthCheckOptions = {}) {
     super()
     this.#pool = pool
     this.#carriedLag = options.carriedLag
     this.#carriedProbed = options.carriedProbed
+    this.#carriedVerified = options.carriedVerified
     this.#config = config
     this.#random = options.random ?? Math.random
     this.#clock = options.clock ?? systemClock
@@ -149,6 +156,7 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
     // later (a reload, a DNS answer) with the same URL may have been down and missed writes since: not known
     this.#carriedLag = undefined
     this.#carriedProbed = undefined
+    this.#carriedVerified = undefined
     this.#pool.on('targets', this.#onTargets)
   }
 
@@ -159,7 +167,7 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
 
   /** `known`: the replaced pool's checks had probed it (carriedProbed), so its first probe need not come at once. */
   #watch (target: Target, known = false): void {
-    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, lagMs: this.#carriedLag?.get(target.url), lagReported: undefined, joinedUnchecked: this.#joining.delete(target), known, passed: false }
+    const state: ProbeState = { successes: 0, failures: 0, cancel: undefined, exchange: undefined, last: undefined, lagMs: this.#carriedLag?.get(target.url), lagReported: undefined, joinedUnchecked: this.#joining.delete(target), known, passed: this.#carriedVerified?.has(target.url) === true }
     this.#states.set(target, state)
     // before any request can pick it: a replica whose lag is not known yet takes no reads of a lag-limited pool
     this.#judgeLag(target, state)
@@ -248,7 +256,14 @@ export class ActiveHealthChecker extends EventEmitter<HealthCheckEvents> {
   /** Resolves once every target has been probed once since start() (readiness waits for it). */
   firstRound (): Promise<void> { return this.#firstRound }
 
-  /** Whether one of this checker's probes of the target has passed since it joined the pool. */
+  /** The targets (by URL) a probe has passed since they joined the pool, carried by the replaced pool's checks too. */
+  verifiedUrls (): Set<string> {
+    const verified = new Set<string>()
+    for (const [target, state] of this.#states) if (state.passed) verified.add(target.url)
+    return verified
+  }
+
+  /** Whether a probe of the target has passed since it joined the pool (here, or in the checks of the pool replaced). */
   verified (target: Target): boolean {
     return this.#states.get(target)?.passed === true
   }

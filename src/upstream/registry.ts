@@ -49,6 +49,7 @@ export interface RuntimeOptions {
   carriedLag?: ReadonlyMap<string, number> | undefined
   /** The targets (by URL) the replaced pool's checks had probed: their first probe here is not at once (ActiveHealthChecker). */
   carriedProbed?: ReadonlySet<string> | undefined
+  carriedVerified?: ReadonlySet<string> | undefined
   /**
    * Targets of names the replaced pool discovered and this one does not (a renamed Service): they keep serving
    * until this pool's first lookups are done, as Envoy warms a cluster before it replaces the old one.
@@ -152,7 +153,7 @@ export class PoolRuntime extends EventEmitter<PoolRuntimeEvents> {
     this.observer = observer
     this.budget = new RetryBudget({ ...config.retry.budget, maxRequests: config.connections.maxRequests }, () => observer.budgetExhausted())
     this.health = config.healthCheck
-      ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock, ...(options.carriedLag ? { carriedLag: options.carriedLag } : {}), ...(options.carriedProbed ? { carriedProbed: options.carriedProbed } : {}) })
+      ? new ActiveHealthChecker(this.pool, config.healthCheck, { random, clock, ...(options.carriedLag ? { carriedLag: options.carriedLag } : {}), ...(options.carriedProbed ? { carriedProbed: options.carriedProbed } : {}), ...(options.carriedVerified ? { carriedVerified: options.carriedVerified } : {}) })
       : undefined
     this.outlier = new OutlierDetector(config.outlier, this.pool, clock, { onSkipped: () => observer.ejectionSkipped(), ...(this.health ? { checks: this.health } : {}) })
     this.#failureStatuses = new Set(config.failureStatuses)
@@ -386,7 +387,7 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
       continue
     }
     if (before !== undefined) retired.push(before)
-    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedShared' | 'carriedCurrent' | 'carriedAddresses' | 'carriedDecided' | 'warmupTargets' | 'carriedLag' | 'carriedProbed'> = {}
+    let carried: Pick<RuntimeOptions, 'carriedStatus' | 'carriedShared' | 'carriedCurrent' | 'carriedAddresses' | 'carriedDecided' | 'warmupTargets' | 'carriedLag' | 'carriedProbed' | 'carriedVerified'> = {}
     if (before !== undefined) {
       // a name both pools discover starts from its last addresses; every other discovered target (a renamed name's,
       // or those the replaced pool itself still kept from its own predecessor) serves until the first lookups end
@@ -402,7 +403,7 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
         const listed = new Set(poolConfig.targets.map(idOf))
         for (const t of before.config.targets) if (!listed.has(idOf(t))) warmupTargets.push({ key: '', url: t.url, weight: t.weight, backup: t.backup, dns: undefined })
       }
-      carried = { carriedLag: before.health?.lagReports(), carriedProbed: sameProbe(before.config, poolConfig) ? before.health?.probedUrls() : undefined, carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, carriedDecided: before.decidedNames(), warmupTargets }
+      carried = { carriedLag: before.health?.lagReports(), carriedProbed: sameProbe(before.config, poolConfig) ? before.health?.probedUrls() : undefined, carriedVerified: sameProbe(before.config, poolConfig) ? before.health?.verifiedUrls() : undefined, carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, carriedDecided: before.decidedNames(), warmupTargets }
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
