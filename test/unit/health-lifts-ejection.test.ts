@@ -91,3 +91,18 @@ t.test('marked down and back up before the ejection began: the ejection stands',
   f.probe(true)
   t.ok(f.ejected(), 'still ejected')
 })
+
+// AX25 (a mutation test, r43g): no test decided this case
+t.test('marked down before its ejection (its in-flight requests failing eject it after): lifted as the checks put it back', async (t) => {
+  const f = checkedPool(t)
+  f.probe(false)
+  f.probe(false)
+  t.equal(f.runtime.pool.state(f.p1), 'unhealthy', 'the checks took it out')
+  f.eject()
+  t.ok(f.ejected(), 'ejected by the failures of requests already in flight')
+  f.clock.advance(1000)
+  f.probe(true)
+  t.notOk(f.ejected(), 'lifted as the checks put it back')
+  t.equal(f.runtime.pool.state(f.p1), 'healthy')
+  t.ok(f.runtime.pool.available().includes(f.p1), 'back in rotation')
+})
