@@ -180,6 +180,7 @@ export class OutlierDetector extends EventEmitter<OutlierEvents> {
     let poolOut = 0
     let backupAvailable = false
     let verifiedBackupAvailable = false
+    let verifiedPrimaryAvailable = false
     for (const t of this.#pool.targets) {
       const available = isAvailable(this.#pool.status(t), now)
       if (t !== target && !available) poolOut++
@@ -187,13 +188,18 @@ export class OutlierDetector extends EventEmitter<OutlierEvents> {
         backupAvailable = true
         if (this.#checks?.verified(t) === true) verifiedBackupAvailable = true
       }
+      if (!t.backup && available && this.#checks?.verified(t) === true) verifiedPrimaryAvailable = true
       if (t.backup !== target.backup) continue
       tierSize++
       if (t !== target && !available) out++
     }
     if (((out + 1) / tierSize) * 100 <= cap) return true
     // a cap of 0 ejects nothing
-    if (target.backup || !backupAvailable || cap === 0) return false
+    if (cap === 0) return false
+    // a backup its tier would keep (a pool held on its backups by a switchover or a failback 'manual' hold, the last
+    // backup failing) may go while a primary its checks verified is available: traffic goes back to it
+    if (target.backup) return verifiedPrimaryAvailable
+    if (!backupAvailable) return false
     return verifiedBackupAvailable || ((poolOut + 1) / this.#pool.targets.length) * 100 <= cap
   }
 }

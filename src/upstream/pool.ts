@@ -285,8 +285,9 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     if (tried === undefined || tried.length === 0) return this.#balancer.pick(candidates, ctx)
     // a retry: `tried` is a handful, so these are counts over it, never passes over the candidates
     if (distinctIn(this.#availableSet, tried) < candidates.length) return this.#balancer.pick(candidates, ctx, tried)
-    // every primary failed this request: its retries may use the standby before health checks notice
-    if (this.#tier === 'primary' && distinctIn(this.#standbySet, tried) < this.#standby.length) return this.#balancer.pick(this.#standby, ctx, tried)
+    // every target of the tier failed this request: its retries may use the other tier's available targets, the
+    // standby before health checks notice, or, in a pool held on its backups, the primaries
+    if (distinctIn(this.#standbySet, tried) < this.#standby.length) return this.#balancer.pick(this.#standby, ctx, tried)
     if (candidates.length > 1) return this.#balancer.pick(candidates, ctx, tried.slice(-1))
     return this.#balancer.pick(candidates, ctx)
   }
@@ -386,7 +387,8 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     else if (this.#tier === 'primary' && !this.#tierSetByOperator && primaryFailed) this.#failedOver = true
     // an unchanged set keeps its array, so the balancer keeps what it precomputed (and its place in a schedule)
     const available = tier === 'primary' ? primaries : tier === 'backup' ? backups : []
-    const standby = tier === 'primary' ? backups : []
+    // the other tier's available targets, for retries (pick): backups beside primaries, primaries beside a hold
+    const standby = tier === 'primary' ? backups : tier === 'backup' ? primaries : []
     if (!sameTargets(available, this.#available)) {
       this.#available = Object.freeze(available)
       this.#availableSet = new Set(available)
