@@ -292,6 +292,9 @@ export class UpstreamPool extends EventEmitter<PoolEvents> {
     return this.#balancer.pick(candidates, ctx)
   }
 
+  /** Whether the config names backups (fixed ones, or a DNS name for them that may answer nothing at the moment). */
+  get namesBackups (): boolean { return hasBackups(this.#config) }
+
   /**
    * Whether any of the pool's primaries (or backups) may take a request now. The admin API refuses a switchover or
    * failback that would move nothing now, so an operator's call never only arms or drops a hold.

@@ -81,6 +81,13 @@ t.test("a hold reads as the operator's or a failover's; an armed switchover on p
   admin.changed()
   await page.locator('[data-pool="payments"] [data-tier="none"]').waitFor()
   t.equal(await button.innerText(), 'Cancel the switchover')
+  // its backups DNS-discovered ones answering nothing for now: no backup listed, the switchover still cancellable
+  const pool = admin.pool('payments')
+  Object.assign(pool, { activeTier: 'primary', targets: pool.targets.filter((x) => !x.backup) })
+  admin.changed()
+  await page.locator('[data-pool="payments"] [data-tier="primary"]').waitFor()
+  t.equal(await button.isVisible(), true, 'shown')
+  t.equal(await button.innerText(), 'Cancel the switchover')
 })
 
 // A pool's card names every route that sends it traffic: as its own pool, as a canary's pool, or as a split

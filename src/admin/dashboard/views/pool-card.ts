@@ -126,7 +126,8 @@ export class PoolCard {
     // too, or it would move traffic again when one recovers, with no way to stop it from the page
     const armed = pool.activeTier !== 'backup' && pool.hold === 'operator'
     this.#switchTo = pool.activeTier === 'backup' || armed ? 'primary' : 'backup'
-    setHidden(this.#switchover, !hasBackups)
+    // shown while a switchover holds too: its backups may be DNS-discovered ones answering nothing for now
+    setHidden(this.#switchover, !hasBackups && pool.hold !== 'operator')
     const visible = armed ? 'Cancel the switchover' : this.#switchTo === 'backup' ? 'Switch to backups' : 'Switch to primaries'
     setText(this.#switchover, visible)
     const reason = this.#ctx.actions.disabledReason()
