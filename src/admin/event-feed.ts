@@ -102,8 +102,11 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
       const waiting = tier === 'none' && this.#waitingForLag(runtime)
       // an operator's switchover still armed moves traffic back to a backup that recovers: the hold's doing, expected
       const held = tier === 'backup' && upstream.tierSetByOperator
-      const level: Level = tier === 'primary' || waiting || held ? 'info' : tier === 'backup' ? 'warn' : 'error'
-      this.record(level, { kind: 'tier', pool, message: describeTierChange(tier, previous, upstream.tierSetByOperator, waiting) }, { tier, previous, by: 'automatic' })
+      // on the backups without a failover: the primaries were drained, disabled, or left the DNS answer (a rolling
+      // deploy), or a replica pool's have not reported their lag yet: nothing failed
+      const moved = tier === 'backup' && !upstream.failedOver
+      const level: Level = tier === 'primary' || waiting || held || moved ? 'info' : tier === 'backup' ? 'warn' : 'error'
+      this.record(level, { kind: 'tier', pool, message: describeTierChange(tier, previous, upstream.tierSetByOperator, waiting, upstream.failedOver) }, { tier, previous, by: 'automatic' })
     }
     const onOperator = (to: 'backup' | 'primary', tier: Tier, previous: Tier): void => {
       this.record('info', { kind: 'switchover', pool, message: describeOperatorAction(to, tier, previous) }, { to, tier, previous, by: 'operator' })
@@ -153,8 +156,11 @@ export class EventFeed extends EventEmitter<{ event: [event: GatewayEvent] }> {
  * A tier change health made (or a hold on its own): said as automatic, so it is never read as an operator's doing.
  * An operator's switchover still armed is named, since it decides where traffic goes next.
  */
-function describeTierChange (tier: Tier, previous: Tier, switchedOver: boolean, waiting: boolean): string {
-  if (tier === 'backup') return switchedOver ? "automatic move to backup targets (an operator's switchover holds traffic there)" : 'automatic failover to backup targets'
+function describeTierChange (tier: Tier, previous: Tier, switchedOver: boolean, waiting: boolean, failedOver: boolean): string {
+  if (tier === 'backup') {
+    if (switchedOver) return "automatic move to backup targets (an operator's switchover holds traffic there)"
+    return failedOver ? 'automatic failover to backup targets' : 'automatic move to backup targets (no primary available, none failed: drained, disabled, not reported or not in DNS)'
+  }
   if (tier === 'primary') {
     if (switchedOver) return "automatic move to primary targets (no backup available; the operator's switchover stays armed)"
     return previous === 'backup' ? 'automatic failback to primary targets' : 'traffic on primary targets'
