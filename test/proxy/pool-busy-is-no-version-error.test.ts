@@ -16,7 +16,8 @@ function held (t: Test, url: string): ClientRequest {
   return req
 }
 
-t.test('a split read whose replica pool is full is served by the primary', async (t) => {
+/** A split route whose replica pool (maxRequests 1) is full: its one read hangs at the replica. */
+async function fullReplicaPool (t: Test) {
   const [primary, replica] = await Promise.all([TestUpstream.start({ name: 'primary' }), TestUpstream.start({ name: 'replica' })])
   t.teardown(() => Promise.all([primary.close(), replica.close()]))
   const gw = await startGateway({
@@ -24,19 +25,34 @@ t.test('a split read whose replica pool is full is served by the primary', async
       p: { targets: [primary.url], retry: { attempts: 1 } },
       r: { targets: [replica.url], connections: { maxRequests: 1 }, retry: { attempts: 1 }, outlier: { enabled: false } },
     },
-    routes: [{ path: '/', pool: 'p', reads: { pool: 'r' } }],
+    routes: [{ path: '/', pool: 'p', reads: { pool: 'r', methods: ['GET', 'POST'] } }],
   }, { defaultMetrics: false })
   t.teardown(() => gw.close())
   const active = (pool: string): number => gw.gateway.pools().get(pool)!.budget.active
   replica.mode = 'hang'
   held(t, `${gw.url}/first`)
   await waitFor(() => active('r') === 1 && replica.hits === 1)
+  return { primary, replica, gw, active }
+}
+
+t.test('a split read whose replica pool is full is served by the primary', async (t) => {
+  const { primary, replica, gw, active } = await fullReplicaPool(t)
   const read = await httpRequest(`${gw.url}/second`)
   t.equal(read.status, 200, 'served')
   t.equal(primary.hits, 1, 'by the primary')
   t.equal(replica.hits, 1, 'the replica pool took nothing more')
   await waitFor(() => active('p') === 0)
   t.equal(active('r'), 1, 'the replica pool still counts only the read it holds')
+})
+
+// AZ17 (a mutation test, r43l): a read with a body (a POST named in reads.methods) is refused there, before its body
+// is read or asked for, as the bound refuses any request: it is not sent to the primary with its body unread
+t.test('a split read with a body, its replica pool full: 503 pool_busy, the primary not asked', async (t) => {
+  const { primary, gw } = await fullReplicaPool(t)
+  const read = await httpRequest(`${gw.url}/search`, { method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': '5' }, body: 'query' })
+  t.equal(read.status, 503)
+  t.equal(read.json<ErrorBody>().error, 'pool_busy')
+  t.equal(primary.hits, 0, 'the primary took nothing')
 })
 
 t.test('a canary pool at its bound is not rolled back for what it refused', async (t) => {
