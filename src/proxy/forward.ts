@@ -282,7 +282,7 @@ export class ProxyHandler {
       // a split read whose replicas are full goes to the primary, as one with no replica available does (a read with
       // a body not read yet cannot: it is refused)
       if (!ex.hasBody && this.#fallBack(ex, undefined)) return
-      return this.#sendError(ex, 'pool_busy', undefined, 1)
+      return this.#refuseBusy(ex)
     }
     if (!ex.hasBody) {
       return this.#forward(ex, runtime)
@@ -324,6 +324,16 @@ export class ProxyHandler {
       runtime.budget.requestFinished()
       if (!ex.clientGone) this.#sendError(ex, err instanceof GatewayError ? err.code : 'bad_request')
     })
+  }
+
+  /**
+   * 503 pool_busy, and the connection closed after it (a body not read yet is read and dropped first): a client told
+   * to come back in a second holds no listener slot meanwhile. Kept alive, each client of a pool of stuck targets held
+   * one for the whole keep-alive time, and a few thousand of them took every slot server.maxConnections allows (or
+   * every descriptor), refusing the other pools' clients (review r43j).
+   */
+  #refuseBusy (ex: Exchange): void {
+    this.#sendError(ex, 'pool_busy', undefined, 1, !ex.hasBody || ex.req.complete)
   }
 
   /**
@@ -389,7 +399,7 @@ export class ProxyHandler {
     // a primary already at its maxRequests refuses it, as an open breaker or no available target of the primary's
     // does: the primary's answer (503 pool_busy), not the replica's failure
     if (primary.budget.tryStartRequest()) this.#throughPool(ex, primary)
-    else this.#sendError(ex, 'pool_busy', undefined, 1)
+    else this.#refuseBusy(ex)
     return true
   }
 
