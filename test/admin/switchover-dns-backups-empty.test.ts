@@ -2,22 +2,13 @@
 // hold is kept while the config names backups, and so are switchover and failback (409 no_backup_targets only for a
 // pool whose config names none). Before (review r43k), both answered 409 no_backup_targets then, and when the name
 // answered again traffic moved to the backups with nobody asking.
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { TestDnsServer } from '../helpers/dns-server.ts'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { podsOnOnePort } from '../helpers/loopback-pods.ts'
 
 t.test('the switchover is cancelled while the backups\' name is empty; its return moves nothing', async (t) => {
-  const servers: Server[] = []
-  let port = 0
-  for (const address of ['127.0.0.2', '127.0.0.4']) {
-    const server = createServer((req, res) => res.writeHead(200).end(req.url === '/health' ? '' : address))
-    await new Promise<void>((resolve) => server.listen(port, address, resolve))
-    port = (server.address() as AddressInfo).port
-    servers.push(server)
-  }
-  t.teardown(() => Promise.all(servers.map((s) => new Promise((resolve) => { s.closeAllConnections(); s.close(resolve) }))))
+  const port = await podsOnOnePort(t, ['127.0.0.2', '127.0.0.4'], (address) => (req, res) => res.writeHead(200).end(req.url === '/health' ? '' : address))
   const dns = await TestDnsServer.start()
   t.teardown(() => dns.close())
   dns.set('prim.test', { a: ['127.0.0.2'] })

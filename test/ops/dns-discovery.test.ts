@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { TestDnsServer } from '../helpers/dns-server.ts'
 import { startGateway, waitFor, type TestGateway } from '../helpers/gateway.ts'
+import { podsOnOnePort } from '../helpers/loopback-pods.ts'
 import { seriesOf } from '../unit/metrics-exposition.ts'
 import type { GatewayConfig } from '../../src/config/schema.ts'
 import { validateConfig } from '../../src/config/validate.ts'
@@ -18,19 +19,11 @@ async function pods (t: Tap, addresses: readonly string[]): Promise<{ port: numb
   const unhealthy = new Set<string>()
   // health probes to these get no answer (their probes time out): a pod whose check is slow to fail
   const silent = new Set<string>()
-  const servers: Server[] = []
-  let port = 0
-  for (const address of addresses) {
-    const server = createServer((req, res) => {
-      if (req.url === '/health' && silent.has(address)) return
-      if (req.url === '/health') return void res.writeHead(unhealthy.has(address) ? 503 : 200).end()
-      res.writeHead(200, { 'content-type': 'text/plain' }).end(address)
-    })
-    await new Promise<void>((resolve) => server.listen(port, address, resolve))
-    port = (server.address() as AddressInfo).port
-    servers.push(server)
-  }
-  t.teardown(() => Promise.all(servers.map((s) => new Promise((resolve) => { s.closeAllConnections(); s.close(resolve) }))))
+  const port = await podsOnOnePort(t, addresses, (address) => (req, res) => {
+    if (req.url === '/health' && silent.has(address)) return
+    if (req.url === '/health') return void res.writeHead(unhealthy.has(address) ? 503 : 200).end()
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(address)
+  })
   return { port, unhealthy, silent }
 }
 

@@ -2,12 +2,12 @@
 // fails (the pod resets it): once the request has ended, nothing in the gateway keeps the removed target. The
 // failure ends after the pool dropped the target, so whatever counts failures must not start counting it again
 // (the DNS chaos suite found the outlier detector doing so, seed 606; by chance there, every time here).
-import { createServer, type IncomingMessage, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage } from 'node:http'
 import t from 'tap'
 import { waitUntilCollected } from '../helpers/collected.ts'
 import { TestDnsServer } from '../helpers/dns-server.ts'
 import { startGateway, waitFor } from '../helpers/gateway.ts'
+import { podsOnOnePort } from '../helpers/loopback-pods.ts'
 
 const NAME = 'orders.default.svc.cluster.local'
 const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4']
@@ -15,18 +15,10 @@ const ADDRESSES = ['127.0.0.2', '127.0.0.3', '127.0.0.4']
 t.test('a target removed with a request in flight that then fails is garbage once the request ends', async (t) => {
   // pods on one port; 127.0.0.3 holds every request until told to reset it
   const held: IncomingMessage[] = []
-  const servers: Server[] = []
-  let port = 0
-  for (const address of ADDRESSES) {
-    const server = createServer((req, res) => {
-      if (address === '127.0.0.3') return void held.push(req)
-      res.writeHead(200, { 'x-upstream': address }).end(address)
-    })
-    await new Promise<void>((resolve) => server.listen(port, address, resolve))
-    port = (server.address() as AddressInfo).port
-    servers.push(server)
-  }
-  t.teardown(() => Promise.all(servers.map((s) => new Promise((resolve) => { s.closeAllConnections(); s.close(resolve) }))))
+  const port = await podsOnOnePort(t, ADDRESSES, (address) => (req, res) => {
+    if (address === '127.0.0.3') return void held.push(req)
+    res.writeHead(200, { 'x-upstream': address }).end(address)
+  })
   const dns = await TestDnsServer.start()
   t.teardown(() => dns.close())
   dns.set(NAME, { a: ['127.0.0.2', '127.0.0.3'] })
