@@ -17,10 +17,11 @@ const MIRROR_READ_ENOUGH = new Error('mirror answer read far enough')
 
 /**
  * How much of a copy's answer is read before the copy ends: its status has said all a copy can say, and the rest is
- * dropped anyway. Read whole, 64 copies of a 200 MiB answer took the gateway's CPU from every route (review r43j);
- * an answer of an API's usual size still ends by itself and leaves its connection for the next copy.
+ * dropped anyway. Read whole, 64 copies of a 200 MiB answer took the gateway's CPU from every route (review r43j). An
+ * answer up to this size still ends by itself and leaves its connection for the next copy: a copy cut short costs a
+ * new connection to the shadow (at 64 KiB, 100 KiB answers took one each: review r43m).
  */
-export const MIRROR_READ_LIMIT_BYTES = 64 * 1024
+export const MIRROR_READ_LIMIT_BYTES = 1024 * 1024
 
 /** Sends the copy if the plan's share, its concurrency limit and the body allow; reports what happened. */
 export function mirror (ex: Exchange, plan: RoutePlan, runtime: PoolRuntime | undefined, report: (outcome: MirrorOutcome) => void): void {
