@@ -29,13 +29,13 @@ t.test('a probe reset on its kept-alive connection goes again on a new one: no f
     socket.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok')
   })
   const gw = await startGateway({
-    // a timeout long enough for a loaded host (at 40 ms, two clean-clone runs saw a probe time out): the reset, not
-    // a slow answer, is what this case is about
-    pools: { p: { targets: [url], healthCheck: { intervalMs: 200, timeoutMs: 200, jitter: 0, unhealthyThreshold: 1 } } },
+    // a timeout long enough for a loaded host (at 40 ms, two clean-clone runs saw a probe time out), and half of it
+    // above the stale window (200 ms): the reset, not a slow answer, is what this case is about
+    pools: { p: { targets: [url], healthCheck: { intervalMs: 500, timeoutMs: 500, jitter: 0, unhealthyThreshold: 1 } } },
     routes: [{ path: '/', pool: 'p' }],
   }, { defaultMetrics: false })
   t.teardown(() => gw.close())
-  await new Promise((resolve) => setTimeout(resolve, 1300)) // about six probes, each on a reused connection first
+  await new Promise((resolve) => setTimeout(resolve, 2600)) // about five probes, each on a reused connection first
   t.same(gw.logs.filter((l) => /target unhealthy/.test(l.msg)).map((l) => l.msg), [], 'never marked unhealthy')
   t.equal(gw.gateway.status().pools.p!.targets[0]!.state, 'healthy')
 })
