@@ -3,8 +3,10 @@
 // a small body, a large body sent at once or a chunked one still arriving (read and dropped before the close: closed
 // with it unread, Linux resets the connection and the client's kernel drops the answer), Expect: 100-continue (no
 // 100, the body sent anyway), requests pipelined behind it (never answered), an HTTP/1.0 keep-alive client. The client
-// reads nothing until the gateway has answered and closed, as a slow client would. The refusal takes no place.
-import { request } from 'node:http'
+// reads nothing until the gateway has answered and closed, as a slow client would. The refusal takes no place. (Kept
+// alive, each client of a pool of stuck targets held a listener slot for the whole keep-alive time, and a few thousand
+// took every slot server.maxConnections allows, refusing the other pools' clients.)
+import { Agent, request } from 'node:http'
 import type { Socket } from 'node:net'
 import t from 'tap'
 import type { GatewayConfig } from '../../src/config/schema.ts'
@@ -12,12 +14,17 @@ import { waitFor } from '../helpers/gateway.ts'
 import { rawConnection } from '../helpers/raw-connection.ts'
 import { gateway, type Tap, upstream } from './setup.ts'
 
+/** Pool a held full (maxRequests 1) by one parked request; pool b beside it, healthy. */
 async function busyGateway (t: Tap) {
   const a = await upstream(t, 'a')
+  const b = await upstream(t, 'b')
   a.mode = 'hang'
   const config: GatewayConfig = {
-    pools: { a: { targets: [a.url], connections: { maxRequests: 1 }, timeouts: { requestMs: 5000 }, retry: { attempts: 1 } } },
-    routes: [{ path: '/a', pool: 'a' }],
+    pools: {
+      a: { targets: [a.url], connections: { maxRequests: 1 }, timeouts: { requestMs: 5000 }, retry: { attempts: 1 } },
+      b: { targets: [b.url] },
+    },
+    routes: [{ path: '/a', pool: 'a' }, { path: '/b', pool: 'b' }],
   }
   const gw = await gateway(t, config, { defaultMetrics: false })
   const parked = request(`${gw.url}/a/parked`, { agent: false })
@@ -86,4 +93,37 @@ t.test('every way of being refused pool_busy gets the whole answer, then a clean
     whole(t, received, label)
   }
   t.equal(active(), 1, 'the refusals took no place')
+})
+
+interface Answer { status: number; error: string | undefined; connection: string | undefined; reused: boolean }
+
+function get (url: string, agent: Agent): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.once('end', () => {
+        const text = Buffer.concat(chunks).toString()
+        const error = res.statusCode === 503 ? (JSON.parse(text) as { error?: string }).error : undefined
+        resolve({ status: res.statusCode ?? 0, error, connection: res.headers.connection, reused: req.reusedSocket })
+      })
+    })
+    req.once('error', reject)
+    req.end()
+  })
+}
+
+// AY14 (r43h) pinned the keep-alive this replaced: a keep-alive client's next request goes on a new connection, served
+t.test('a keep-alive client refused pool_busy sends its next request on a new connection, and is served', async (t) => {
+  const { gw, active } = await busyGateway(t)
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => agent.destroy())
+  const refused = await get(`${gw.url}/a/more`, agent)
+  t.equal(refused.status, 503)
+  t.equal(refused.error, 'pool_busy')
+  t.equal(refused.connection, 'close', 'the refusal closes the connection')
+  const next = await get(`${gw.url}/b/next`, agent)
+  t.equal(next.status, 200)
+  t.equal(next.reused, false, 'the next request went on a new connection')
+  t.equal(active(), 1, 'the refusal took no place')
 })
