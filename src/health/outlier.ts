@@ -1,6 +1,7 @@
 // Passive health: consecutive upstream failures eject a target for baseEjectionMs × (times ejected), never
 // leaving more than maxEjectionPercent of its tier out of service, so a pool-wide outage is left to the breaker.
-// An ejection may end early (a passing health check after a failed one, an operator's enable): the pool says so.
+// An ejection may end early (health checks that marked the target down mark it healthy again, an operator's enable):
+// the pool says so.
 import { EventEmitter } from 'node:events'
 import type { OutlierConfig } from '../config/schema.ts'
 import type { FailureKind } from '../resilience/classify.ts'

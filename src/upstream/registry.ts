@@ -403,7 +403,9 @@ export function buildPools (config: ResolvedConfig, options: RuntimeOptions = {}
         const listed = new Set(poolConfig.targets.map(idOf))
         for (const t of before.config.targets) if (!listed.has(idOf(t))) warmupTargets.push({ key: '', url: t.url, weight: t.weight, backup: t.backup, dns: undefined })
       }
-      carried = { carriedLag: before.health?.lagReports(), carriedProbed: sameProbe(before.config, poolConfig) ? before.health?.probedUrls() : undefined, carriedVerified: sameProbe(before.config, poolConfig) ? before.health?.verifiedUrls() : undefined, carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, carriedDecided: before.decidedNames(), warmupTargets }
+      // what the replaced pool's checks learnt holds only for the same probe (path, expected statuses)
+      const probeKept = sameProbe(before.config, poolConfig)
+      carried = { carriedLag: before.health?.lagReports(), carriedProbed: probeKept ? before.health?.probedUrls() : undefined, carriedVerified: probeKept ? before.health?.verifiedUrls() : undefined, carriedStatus: statusByUrl(before.pool), carriedShared: before.pool.sharedByUrl(), carriedCurrent: new Set(before.pool.targets.map((t) => t.url)), carriedAddresses, carriedDecided: before.decidedNames(), warmupTargets }
     }
     const runtime = new PoolRuntime(name, poolConfig, { ...options, ...carried })
     // the operator's switchover (and a manual-failback failover) is state like a drain: a new setting must not undo it
